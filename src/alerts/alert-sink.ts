@@ -1,0 +1,55 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Metrics } from '../metrics/metrics.js';
+import type { AlertFeed } from './alert-feed.js';
+import type { AlertStore } from './alert-store.js';
+import type { FalcoAlert } from './falco-alert-schema.js';
+import { parseFalcoTime } from './falco-time.js';
+import { resolveSource, type StoredAlert } from './stored-alert.js';
+
+export interface AlertSinkDeps {
+  store: AlertStore;
+  feed: AlertFeed;
+  metrics: Metrics;
+  /** Where the one line per accepted alert goes: the durable record. */
+  logger: Logger;
+  now?: () => number;
+}
+
+export interface AcceptMeta {
+  /** Request body size in bytes. */
+  bytes: number;
+  reqId?: string;
+}
+
+/** Takes a validated alert: stores it, counts it, logs it, and publishes it to live listeners. */
+export interface AlertSink {
+  accept(alert: FalcoAlert, meta: AcceptMeta): StoredAlert;
+}
+
+export function createAlertSink(deps: AlertSinkDeps): AlertSink {
+  const now = deps.now ?? Date.now;
+  return {
+    accept(alert, meta) {
+      const receivedAtMs = now();
+      const entry: StoredAlert = {
+        id: randomUUID(),
+        receivedAt: new Date(receivedAtMs).toISOString(),
+        receivedAtMs,
+        // The schema has checked the time already.
+        timeMs: parseFalcoTime(alert.time) ?? receivedAtMs,
+        source: resolveSource(alert),
+        bytes: meta.bytes,
+        alert,
+      };
+      deps.store.add(entry);
+      deps.metrics.recordAlert(entry);
+      deps.logger.info(
+        { event: 'falco_alert', alertId: entry.id, receivedAt: entry.receivedAt, reqId: meta.reqId, alert },
+        'falco alert',
+      );
+      deps.feed.publish(entry);
+      return entry;
+    },
+  };
+}

@@ -1,0 +1,87 @@
+import { z } from 'zod';
+import { PRIORITIES } from './priority.js';
+import { parseFalcoTime } from './falco-time.js';
+import type { JsonValue } from './parse-json.js';
+
+/** A value of `output_fields`: what libs' `rawval_to_json` can produce. */
+export type OutputFieldValue =
+  string | number | bigint | boolean | null | Array<string | number | bigint | boolean | null>;
+
+/** `output_fields` as received. Keys such as `__proto__` are own data properties, never prototypes. */
+export type OutputFields = Record<string, OutputFieldValue>;
+
+function isScalar(value: unknown): boolean {
+  const type = typeof value;
+  return value === null || type === 'string' || type === 'number' || type === 'bigint' || type === 'boolean';
+}
+
+// Zod error maps: "is required" when the key is absent, else what was expected.
+function expected(what: string) {
+  return (issue: { input?: unknown }) =>
+    issue.input === undefined ? 'is required' : `${what}, got ${describe(issue.input)}`;
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+}
+
+// Checked by hand rather than with z.record: zod rebuilds records and would drop a `__proto__` key.
+const outputFieldsSchema = z.custom<OutputFields>().superRefine((value, ctx) => {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    ctx.addIssue({ code: 'custom', message: `must be an object, got ${describe(value)}` });
+    return;
+  }
+  for (const key of Object.keys(value)) {
+    const field = (value as Record<string, unknown>)[key];
+    if (isScalar(field)) continue;
+    if (Array.isArray(field)) {
+      const bad = field.findIndex((item) => !isScalar(item));
+      if (bad === -1) continue;
+      ctx.addIssue({
+        code: 'custom',
+        path: [key, bad],
+        message: `list items must be strings, numbers, booleans or null, got ${describe(field[bad])}`,
+      });
+      continue;
+    }
+    ctx.addIssue({
+      code: 'custom',
+      path: [key],
+      message: `must be a string, number, boolean, null or array, got ${describe(field)}`,
+    });
+  }
+});
+
+const TIME_HINT = 'must be an RFC 3339 timestamp such as 2023-05-04T07:28:29.510366389Z';
+
+/**
+ * The body Falco POSTs for one alert (rule alerts and `Falco internal:` alerts, 0.34 to 0.44).
+ * Only `rule`, `priority` and `time` are always present; unknown extra keys are kept.
+ */
+export const falcoAlertSchema = z
+  .object({
+    rule: z.string({ error: expected('must be a string') }).min(1, { error: 'must not be empty' }),
+    priority: z.enum(PRIORITIES, {
+      error: (issue) =>
+        issue.input === undefined ? 'is required' : `must be one of ${PRIORITIES.join(', ')} (exact case)`,
+    }),
+    time: z
+      .string({ error: expected(TIME_HINT) })
+      .refine((text) => parseFalcoTime(text) !== undefined, { error: TIME_HINT }),
+    hostname: z.string({ error: expected('must be a string') }).optional(),
+    source: z.string({ error: expected('must be a string') }).optional(),
+    output: z.string({ error: expected('must be a string') }).optional(),
+    message: z.string({ error: expected('must be a string') }).optional(),
+    tags: z
+      .array(z.string({ error: expected('must be a string') }), {
+        error: expected('must be an array of strings'),
+      })
+      .optional(),
+    output_fields: outputFieldsSchema.optional(),
+  })
+  .catchall(z.custom<JsonValue>());
+
+/** A validated Falco alert. */
+export type FalcoAlert = z.infer<typeof falcoAlertSchema>;

@@ -1,0 +1,28 @@
+// RFC 3339 date-time as Falco writes it (`%FT%T` + `.%09luZ`); other senders' offsets and shorter fractions pass too.
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(Z|[+-](\d{2}):(\d{2}))$/;
+
+/**
+ * Milliseconds since the epoch of an RFC 3339 timestamp such as Falco's
+ * `2023-05-04T07:28:29.510366389Z`, or undefined when the text is not one (including
+ * impossible dates such as February 30th).
+ */
+export function parseFalcoTime(text: string): number | undefined {
+  const match = RFC3339.exec(text);
+  if (!match) return undefined;
+  const [, y, mo, d, h, mi, s, fraction, zone, offH, offM] = match;
+  const year = Number(y);
+  const month = Number(mo);
+  const day = Number(d);
+  const hour = Number(h);
+  const minute = Number(mi);
+  const second = Number(s);
+  if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59) return undefined;
+  const base = Date.UTC(year, month - 1, day, hour, minute, second);
+  // Date.UTC rolls over (Feb 30 -> Mar 2): a different day back means the date does not exist.
+  if (new Date(base).getUTCDate() !== day) return undefined;
+  if (zone !== 'Z' && (Number(offH) > 23 || Number(offM) > 59)) return undefined;
+  const offsetMinutes =
+    zone === 'Z' ? 0 : (zone?.startsWith('-') ? -1 : 1) * (Number(offH) * 60 + Number(offM));
+  const millis = fraction ? Number(fraction.slice(1, 4).padEnd(3, '0')) : 0;
+  return base + millis - offsetMinutes * 60_000;
+}

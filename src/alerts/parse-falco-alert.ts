@@ -1,0 +1,70 @@
+import { falcoAlertSchema, type FalcoAlert } from './falco-alert-schema.js';
+import { parseJson } from './parse-json.js';
+
+/** Why an ingest request was refused; the `reason` label of `falco_alerts_rejected_total`. */
+export type RejectReason =
+  | 'malformed_json'
+  | 'duplicate_key'
+  | 'forbidden_key'
+  | 'invalid_alert'
+  | 'unsupported_media_type'
+  | 'payload_too_large'
+  | 'incomplete_body';
+
+/** Every reason, for pre-initialising counters so rates start at zero. */
+export const REJECT_REASONS: readonly RejectReason[] = [
+  'malformed_json',
+  'duplicate_key',
+  'forbidden_key',
+  'invalid_alert',
+  'unsupported_media_type',
+  'payload_too_large',
+  'incomplete_body',
+];
+
+/** One bad field: an RFC 6901 JSON pointer into the body and what is wrong with it. */
+export interface FieldProblem {
+  pointer: string;
+  detail: string;
+}
+
+export type ParseAlertResult =
+  | { ok: true; alert: FalcoAlert }
+  | { ok: false; reason: RejectReason; detail: string; problems: FieldProblem[] };
+
+// Keys that would reach Object.prototype if any consumer copied the body with assignment.
+const FORBIDDEN_TOP_LEVEL_KEYS = ['__proto__', 'constructor', 'prototype'];
+
+function toPointer(path: ReadonlyArray<PropertyKey>): string {
+  return path.map((part) => '/' + String(part).replaceAll('~', '~0').replaceAll('/', '~1')).join('');
+}
+
+/** Parses and validates one Falco JSON alert body (already decoded as UTF-8). */
+export function parseFalcoAlert(text: string): ParseAlertResult {
+  const parsed = parseJson(text);
+  if (!parsed.ok) {
+    const reason = parsed.kind === 'duplicate_key' ? 'duplicate_key' : 'malformed_json';
+    return { ok: false, reason, detail: parsed.message, problems: [{ pointer: '', detail: parsed.message }] };
+  }
+  const root = parsed.value;
+  if (root === null || typeof root !== 'object' || Array.isArray(root)) {
+    const detail = 'the body must be one JSON object (Falco sends one alert per request)';
+    return { ok: false, reason: 'invalid_alert', detail, problems: [{ pointer: '', detail }] };
+  }
+  const forbidden = FORBIDDEN_TOP_LEVEL_KEYS.filter((key) => Object.hasOwn(root, key));
+  if (forbidden.length > 0) {
+    const problems = forbidden.map((key) => ({
+      pointer: toPointer([key]),
+      detail: 'this key is not allowed',
+    }));
+    return { ok: false, reason: 'forbidden_key', detail: `forbidden key: ${forbidden.join(', ')}`, problems };
+  }
+  const result = falcoAlertSchema.safeParse(root);
+  if (result.success) return { ok: true, alert: result.data };
+  const problems = result.error.issues.map((issue) => ({
+    pointer: toPointer(issue.path),
+    detail: issue.message,
+  }));
+  const detail = problems.map((p) => `${p.pointer || '/'} ${p.detail}`).join('; ');
+  return { ok: false, reason: 'invalid_alert', detail, problems };
+}

@@ -1,0 +1,52 @@
+import { envSchema, type Env } from './schema.js';
+
+/** The parsed configuration, or every problem found in the environment. */
+export type LoadConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
+
+/** The service configuration, derived from the environment once at start-up. */
+export interface Config {
+  port: number;
+  host: string;
+  logLevel: Env['LOG_LEVEL'];
+  bodyLimitBytes: number;
+  store: { maxAlerts: number; maxBytes: number };
+  metrics: {
+    maxRules: number;
+    maxHostnames: number;
+    maxSources: number;
+    extraLabels: Env['METRICS_EXTRA_LABELS'];
+    maxExtraLabelValues: number;
+  };
+  shutdown: { delayMs: number; timeoutMs: number };
+  stream: { heartbeatMs: number };
+}
+
+function toConfig(env: Env): Config {
+  return {
+    port: env.PORT,
+    host: env.HOST,
+    logLevel: env.LOG_LEVEL,
+    bodyLimitBytes: env.BODY_LIMIT_BYTES,
+    store: { maxAlerts: env.STORE_MAX_ALERTS, maxBytes: env.STORE_MAX_BYTES },
+    metrics: {
+      maxRules: env.METRICS_MAX_RULES,
+      maxHostnames: env.METRICS_MAX_HOSTNAMES,
+      maxSources: env.METRICS_MAX_SOURCES,
+      extraLabels: env.METRICS_EXTRA_LABELS,
+      maxExtraLabelValues: env.METRICS_MAX_EXTRA_LABEL_VALUES,
+    },
+    shutdown: { delayMs: env.SHUTDOWN_DELAY_MS, timeoutMs: env.SHUTDOWN_TIMEOUT_MS },
+    stream: { heartbeatMs: env.STREAM_HEARTBEAT_MS },
+  };
+}
+
+/** Parses the environment; empty strings count as unset so `FOO=` falls back to the default. */
+export function loadConfig(env: NodeJS.ProcessEnv): LoadConfigResult {
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
+  const result = envSchema.safeParse(present);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => `${issue.path.join('.') || 'env'}: ${issue.message}`);
+    return { ok: false, problems };
+  }
+  return { ok: true, config: toConfig(result.data) };
+}

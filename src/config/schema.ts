@@ -1,0 +1,46 @@
+import { z } from 'zod';
+import { labelNameProblem, toLabelName, type ExtraLabel } from '../metrics/extra-labels.js';
+
+const port = z.coerce.number().int().min(0).max(65535);
+const positiveInt = z.coerce.number().int().positive();
+const csv = z
+  .string()
+  .default('')
+  .transform((text) =>
+    text
+      .split(',')
+      .map((item) => item.trim())
+      .filter((item) => item !== ''),
+  );
+
+const extraLabels = csv.transform((fields, ctx): ExtraLabel[] => {
+  const labels = fields.map((field) => ({ field, label: toLabelName(field) }));
+  for (const { label } of labels) {
+    const problem = labelNameProblem(label);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  }
+  return labels;
+});
+
+/**
+ * The service's environment. Every setting has its default here; `loadConfig` is the only reader
+ * of process.env.
+ */
+export const envSchema = z.object({
+  PORT: port.default(8080),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  BODY_LIMIT_BYTES: positiveInt.default(1024 * 1024),
+  STORE_MAX_ALERTS: positiveInt.default(10_000),
+  STORE_MAX_BYTES: positiveInt.default(64 * 1024 * 1024),
+  METRICS_MAX_RULES: positiveInt.default(500),
+  METRICS_MAX_HOSTNAMES: positiveInt.default(1000),
+  METRICS_MAX_SOURCES: positiveInt.default(20),
+  METRICS_EXTRA_LABELS: extraLabels,
+  METRICS_MAX_EXTRA_LABEL_VALUES: positiveInt.default(100),
+  SHUTDOWN_DELAY_MS: z.coerce.number().int().min(0).default(0),
+  SHUTDOWN_TIMEOUT_MS: positiveInt.default(10_000),
+  STREAM_HEARTBEAT_MS: positiveInt.default(15_000),
+});
+
+export type Env = z.infer<typeof envSchema>;

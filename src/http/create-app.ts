@@ -1,0 +1,63 @@
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { Logger } from 'pino';
+import type { AlertSink } from '../alerts/alert-sink.js';
+import type { AlertStore } from '../alerts/alert-store.js';
+import type { Metrics } from '../metrics/metrics.js';
+import type { Lifecycle } from '../server/lifecycle.js';
+import { buildProblem, sendProblem } from './problem.js';
+import { requestContext } from './request-context.js';
+import { createAlertsRouter } from './routes/alerts.js';
+import { createHealthRouter } from './routes/health.js';
+import { createIngestRouter } from './routes/ingest.js';
+import { createMetricsRouter } from './routes/metrics.js';
+import type { AlertStream } from './routes/stream.js';
+
+/** Everything the HTTP layer needs; tests build their own. */
+export interface AppDeps {
+  logger: Logger;
+  metrics: Metrics;
+  store: AlertStore;
+  sink: AlertSink;
+  stream: AlertStream;
+  lifecycle: Lifecycle;
+  bodyLimitBytes: number;
+  /** Feature routers (triggers, dashboard) mounted after the core routes. */
+  routers?: express.Router[];
+}
+
+/** Builds the Express app. It never listens and reads no globals. */
+export function createApp(deps: AppDeps): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.use(requestContext(deps.logger, deps.metrics));
+  // While shutting down, keep-alive clients (Falco 0.36+ reuses one connection) are told to reconnect elsewhere.
+  app.use((_req: Request, res: Response, next: NextFunction) => {
+    if (!deps.lifecycle.isReady()) res.setHeader('Connection', 'close');
+    next();
+  });
+  app.use(
+    createIngestRouter({ sink: deps.sink, metrics: deps.metrics, bodyLimitBytes: deps.bodyLimitBytes }),
+  );
+  app.use(createHealthRouter(deps.lifecycle));
+  app.use(createMetricsRouter(deps.metrics.registry));
+  app.use(deps.stream.router);
+  app.use(createAlertsRouter(deps.store));
+  for (const router of deps.routers ?? []) app.use(router);
+
+  app.use((req: Request, res: Response) => {
+    sendProblem(res, buildProblem('not-found', { detail: `No route for ${req.method} ${req.path}` }));
+  });
+  // Last resort: log the error with its stack, answer without one.
+  app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const status = (error as { status?: number } | null)?.status;
+    if (typeof status === 'number' && status >= 400 && status < 500) {
+      sendProblem(res, buildProblem('invalid-request', { detail: 'The request could not be read.' }));
+      return;
+    }
+    req.log.error({ err: error }, 'unhandled error');
+    if (!res.headersSent) sendProblem(res, buildProblem('internal-error'));
+    else res.end();
+  });
+  return app;
+}

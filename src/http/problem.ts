@@ -1,0 +1,46 @@
+import type { Response } from 'express';
+import type { FieldProblem } from '../alerts/parse-falco-alert.js';
+
+/** The problem types this service answers with, and the HTTP status of each (one table). */
+export const PROBLEM_TYPES = {
+  'invalid-alert': { status: 400, title: 'The body is not a valid Falco alert' },
+  'malformed-json': { status: 400, title: 'The body is not valid JSON' },
+  'invalid-request': { status: 400, title: 'The request is not valid' },
+  unauthorized: { status: 401, title: 'Missing or wrong bearer token' },
+  'not-found': { status: 404, title: 'Not found' },
+  'payload-too-large': { status: 413, title: 'The body is larger than this receiver accepts' },
+  'unsupported-media-type': { status: 415, title: 'Unsupported media type' },
+  'too-many-requests': { status: 429, title: 'Too many requests' },
+  'service-unavailable': { status: 503, title: 'Service unavailable' },
+  'internal-error': { status: 500, title: 'Internal error' },
+} as const;
+
+export type ProblemType = keyof typeof PROBLEM_TYPES;
+
+/** An RFC 9457 problem details body. */
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail?: string;
+  instance?: string;
+  /** Each bad field as a JSON pointer into the request body (or the query parameter name). */
+  errors?: FieldProblem[];
+  [extension: string]: unknown;
+}
+
+const TYPE_BASE = 'urn:falco-alert-receiver:problem:';
+
+/** Builds a problem body of the given type. */
+export function buildProblem(
+  type: ProblemType,
+  fields: Omit<Partial<Problem>, 'type' | 'status'> = {},
+): Problem {
+  const { status, title } = PROBLEM_TYPES[type];
+  return { type: TYPE_BASE + type, title, status, ...fields };
+}
+
+/** Sends an `application/problem+json` response. */
+export function sendProblem(res: Response, problem: Problem): void {
+  res.status(problem.status).type('application/problem+json').send(JSON.stringify(problem));
+}

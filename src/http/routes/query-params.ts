@@ -1,0 +1,54 @@
+import { z } from 'zod';
+import type { AlertQuery } from '../../alerts/alert-store.js';
+import { parseFalcoTime } from '../../alerts/falco-time.js';
+import { PRIORITIES } from '../../alerts/priority.js';
+
+const MAX_LIMIT = 1000;
+
+const text = z.string().min(1).max(500);
+
+/** Query string of `GET /alerts` and `GET /alerts/stream`. */
+export const alertQuerySchema = z.object({
+  rule: text.optional(),
+  priority: z.enum(PRIORITIES).optional(),
+  min_priority: z.enum(PRIORITIES).optional(),
+  source: text.optional(),
+  hostname: text.optional(),
+  since: z
+    .string()
+    .optional()
+    .transform((value, ctx) => {
+      if (value === undefined) return undefined;
+      const ms = parseFalcoTime(value);
+      if (ms === undefined) ctx.addIssue({ code: 'custom', message: 'must be an RFC 3339 timestamp' });
+      return ms;
+    }),
+  limit: z.coerce.number().int().min(1).max(MAX_LIMIT).default(100),
+});
+
+export type ParsedAlertQuery =
+  { ok: true; query: AlertQuery } | { ok: false; errors: { pointer: string; detail: string }[] };
+
+/** Validates the query string into an AlertQuery, naming each bad parameter. */
+export function parseAlertQuery(raw: unknown): ParsedAlertQuery {
+  const result = alertQuerySchema.safeParse(raw);
+  if (!result.success) {
+    return {
+      ok: false,
+      errors: result.error.issues.map((issue) => ({ pointer: issue.path.join('.'), detail: issue.message })),
+    };
+  }
+  const q = result.data;
+  return {
+    ok: true,
+    query: {
+      rule: q.rule,
+      priority: q.priority,
+      minPriority: q.min_priority,
+      source: q.source,
+      hostname: q.hostname,
+      sinceMs: q.since,
+      limit: q.limit,
+    },
+  };
+}

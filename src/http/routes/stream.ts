@@ -1,0 +1,98 @@
+import express, { type Response } from 'express';
+import type { AlertFeed } from '../../alerts/alert-feed.js';
+import type { AlertStore } from '../../alerts/alert-store.js';
+import { matchesQuery } from '../../alerts/match-alert.js';
+import { presentAlert, toJson } from '../../alerts/serialize-alert.js';
+import type { StoredAlert } from '../../alerts/stored-alert.js';
+import { buildProblem, sendProblem } from '../problem.js';
+import { parseAlertQuery } from './query-params.js';
+
+export interface StreamDeps {
+  feed: AlertFeed;
+  store: AlertStore;
+  heartbeatMs: number;
+}
+
+/** The live alert stream and a way to end every open stream (on shutdown). */
+export interface AlertStream {
+  router: express.Router;
+  closeAll(): void;
+  clientCount(): number;
+}
+
+// A client this far behind is cut off rather than buffered without bound.
+const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
+
+function formatEvent(entry: StoredAlert): string {
+  return `id: ${entry.id}\nevent: alert\ndata: ${toJson(presentAlert(entry))}\n\n`;
+}
+
+/** `GET /alerts/stream`: Server-Sent Events of accepted alerts, filtered like `GET /alerts`. */
+export function createAlertStream(deps: StreamDeps): AlertStream {
+  const router = express.Router();
+  const open = new Set<Response>();
+  // One serialisation per alert, shared by every client.
+  const cache = new WeakMap<StoredAlert, string>();
+  const eventText = (entry: StoredAlert): string => {
+    let text = cache.get(entry);
+    if (text === undefined) {
+      text = formatEvent(entry);
+      cache.set(entry, text);
+    }
+    return text;
+  };
+
+  router.get('/alerts/stream', (req, res) => {
+    const parsed = parseAlertQuery(req.query);
+    if (!parsed.ok) {
+      const detail = parsed.errors.map((e) => `${e.pointer}: ${e.detail}`).join('; ');
+      sendProblem(res, buildProblem('invalid-request', { detail, errors: parsed.errors }));
+      return;
+    }
+    const { query } = parsed;
+    res.writeHead(200, {
+      'Content-Type': 'text/event-stream; charset=utf-8',
+      'Cache-Control': 'no-cache, no-transform',
+      Connection: 'keep-alive',
+      'X-Accel-Buffering': 'no',
+    });
+    res.write('retry: 3000\n: connected\n\n');
+    // Replay what was missed when a client reconnects with the last id it saw.
+    const lastId = req.headers['last-event-id'];
+    if (typeof lastId === 'string' && deps.store.get(lastId)) {
+      const newer: StoredAlert[] = [];
+      for (const entry of deps.store.query({ limit: Number.MAX_SAFE_INTEGER })) {
+        if (entry.id === lastId) break;
+        if (matchesQuery(entry, query)) newer.push(entry);
+      }
+      for (const entry of newer.reverse()) res.write(eventText(entry));
+    }
+    const unsubscribe = deps.feed.subscribe((entry) => {
+      if (!matchesQuery(entry, query)) return;
+      if (res.writableLength > MAX_BUFFERED_BYTES) {
+        req.log.warn({ event: 'stream_client_dropped' }, 'stream client too slow, closing');
+        res.end();
+        return;
+      }
+      res.write(eventText(entry));
+    });
+    const heartbeat = setInterval(() => res.write(': ping\n\n'), deps.heartbeatMs);
+    heartbeat.unref();
+    open.add(res);
+    res.on('close', () => {
+      clearInterval(heartbeat);
+      unsubscribe();
+      open.delete(res);
+    });
+  });
+
+  return {
+    router,
+    closeAll() {
+      for (const res of open) res.end();
+    },
+    clientCount() {
+      return open.size;
+    },
+  };
+}

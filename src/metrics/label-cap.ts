@@ -1,0 +1,29 @@
+/** The label value that stands for every value past a cap. */
+export const OVERFLOW_LABEL = '__overflow__';
+
+/** Longest label value kept; longer ones are cut so one label cannot hold a whole alert. */
+export const MAX_LABEL_LENGTH = 200;
+
+/**
+ * Bounds the distinct values one label may take: the first `limit` values pass, later new ones
+ * become `__overflow__` and `onOverflow` is called for each such use.
+ */
+export class LabelCap {
+  readonly #seen = new Set<string>();
+
+  constructor(
+    private readonly limit: number,
+    private readonly onOverflow: () => void,
+  ) {}
+
+  value(raw: string): string {
+    const value = raw.length > MAX_LABEL_LENGTH ? raw.slice(0, MAX_LABEL_LENGTH) : raw;
+    if (this.#seen.has(value)) return value;
+    if (this.#seen.size < this.limit) {
+      this.#seen.add(value);
+      return value;
+    }
+    this.onOverflow();
+    return OVERFLOW_LABEL;
+  }
+}

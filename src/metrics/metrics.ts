@@ -1,0 +1,112 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { RejectReason } from '../alerts/parse-falco-alert.js';
+import { REJECT_REASONS } from '../alerts/parse-falco-alert.js';
+import type { StoredAlert } from '../alerts/stored-alert.js';
+import type { ExtraLabel } from './extra-labels.js';
+import { toLabelValue } from './extra-labels.js';
+import { LabelCap } from './label-cap.js';
+
+export interface MetricsOptions {
+  maxRules: number;
+  maxHostnames: number;
+  maxSources: number;
+  extraLabels: readonly ExtraLabel[];
+  maxExtraLabelValues: number;
+  /** Default process metrics (off in some tests to keep output small). */
+  processMetrics?: boolean;
+}
+
+/** The service's metrics on a registry of its own (never prom-client's global one). */
+export interface Metrics {
+  registry: Registry;
+  recordAlert(entry: StoredAlert): void;
+  recordRejected(reason: RejectReason): void;
+  observeRequest(method: string, route: string, status: number, seconds: number): void;
+}
+
+const DELAY_BUCKETS = [0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900];
+const REQUEST_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+
+export function createMetrics(options: MetricsOptions): Metrics {
+  const registry = new Registry();
+  if (options.processMetrics !== false) collectDefaultMetrics({ register: registry });
+
+  const overflow = new Counter({
+    name: 'falco_metrics_label_overflow_total',
+    help: 'Label values replaced by __overflow__ because a label reached its cap of distinct values.',
+    labelNames: ['metric', 'label'],
+    registers: [registry],
+  });
+  const cap = (metric: string, label: string, limit: number) =>
+    new LabelCap(limit, () => overflow.inc({ metric, label }));
+
+  const extraNames = options.extraLabels.map((extra) => extra.label);
+  const alerts = new Counter({
+    name: 'falco_alerts_total',
+    help: 'Falco alerts accepted, by rule, priority and event source.',
+    labelNames: ['rule', 'priority', 'source', ...extraNames],
+    registers: [registry],
+  });
+  const rejected = new Counter({
+    name: 'falco_alerts_rejected_total',
+    help: 'Ingest requests refused, by reason.',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
+  const delay = new Histogram({
+    name: 'falco_alert_delivery_delay_seconds',
+    help: "Receive time minus the alert's own time: Falco output backlog plus clock skew (negative skew counts as 0).",
+    labelNames: ['source'],
+    buckets: DELAY_BUCKETS,
+    registers: [registry],
+  });
+  const lastAlert = new Gauge({
+    name: 'falco_sensor_last_alert_timestamp_seconds',
+    help: 'When the last alert from each Falco sensor (hostname) was received, as a Unix timestamp.',
+    labelNames: ['hostname'],
+    registers: [registry],
+  });
+  const requests = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'HTTP request duration by method, route and status code.',
+    labelNames: ['method', 'route', 'status'],
+    buckets: REQUEST_BUCKETS,
+    registers: [registry],
+  });
+  for (const reason of REJECT_REASONS) rejected.inc({ reason }, 0);
+
+  const rules = cap('falco_alerts_total', 'rule', options.maxRules);
+  const sources = cap('falco_alerts_total', 'source', options.maxSources);
+  const hostnames = cap('falco_sensor_last_alert_timestamp_seconds', 'hostname', options.maxHostnames);
+  const extraCaps = options.extraLabels.map((extra) => ({
+    ...extra,
+    cap: cap('falco_alerts_total', extra.label, options.maxExtraLabelValues),
+  }));
+
+  return {
+    registry,
+    recordAlert(entry) {
+      const { alert } = entry;
+      const source = sources.value(entry.source);
+      const labels: Record<string, string> = {
+        rule: rules.value(alert.rule),
+        priority: alert.priority,
+        source,
+      };
+      for (const extra of extraCaps) {
+        const fields = alert.output_fields;
+        const value = fields && Object.hasOwn(fields, extra.field) ? fields[extra.field] : undefined;
+        labels[extra.label] = extra.cap.value(toLabelValue(value));
+      }
+      alerts.inc(labels);
+      delay.observe({ source }, Math.max(0, (entry.receivedAtMs - entry.timeMs) / 1000));
+      lastAlert.set({ hostname: hostnames.value(alert.hostname ?? '') }, entry.receivedAtMs / 1000);
+    },
+    recordRejected(reason) {
+      rejected.inc({ reason });
+    },
+    observeRequest(method, route, status, seconds) {
+      requests.observe({ method, route, status: String(status) }, seconds);
+    },
+  };
+}
