@@ -1,0 +1,22 @@
+import { execFileSync } from 'node:child_process';
+
+/** True when `command --version`-style probe exits 0. */
+export function commandWorks(command: string, args: string[] = ['--version']): boolean {
+  try {
+    execFileSync(command, args, { stdio: 'ignore', timeout: 10_000 });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Whether an integration test may run. Locally a missing component skips the test; with CI=true
+ * it throws at collection time, so the run fails instead of silently skipping.
+ */
+export function requireComponent(name: string, available: boolean): boolean {
+  if (!available && process.env.CI === 'true') {
+    throw new Error(`${name} is required when CI=true but is not available (see .ci/run)`);
+  }
+  return available;
+}
