@@ -7,6 +7,7 @@ import { createAlertStream } from './http/routes/stream.js';
 import { createLogger } from './logging/create-logger.js';
 import { createMetrics } from './metrics/metrics.js';
 import { shutdownGracefully } from './server/graceful-shutdown.js';
+import { trackConnections } from './server/connection-tracker.js';
 import { createLifecycle } from './server/lifecycle.js';
 import { boundPort, startServer } from './server/start-server.js';
 
@@ -36,6 +37,7 @@ async function main(): Promise<void> {
   });
 
   const server = await startServer(app, { host: config.host, port: config.port });
+  const connections = trackConnections(server);
   logger.info(
     { event: 'listening', host: config.host, port: boundPort(server) },
     'falco-alert-receiver listening',
@@ -48,6 +50,7 @@ async function main(): Promise<void> {
     logger.info({ event: 'signal', signal }, 'signal received');
     void shutdownGracefully({
       server,
+      connections,
       lifecycle,
       logger,
       delayMs: config.shutdown.delayMs,

@@ -1,9 +1,11 @@
 import type http from 'node:http';
 import type { Logger } from 'pino';
+import type { ConnectionTracker } from './connection-tracker.js';
 import type { Lifecycle } from './lifecycle.js';
 
 export interface ShutdownDeps {
   server: http.Server;
+  connections: ConnectionTracker;
   lifecycle: Lifecycle;
   logger: Logger;
   /** Time to keep serving after readiness turns off, so load balancers stop sending. */
@@ -31,14 +33,17 @@ export async function shutdownGracefully(deps: ShutdownDeps): Promise<boolean> {
   for (const task of deps.beforeClose ?? []) await task();
 
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-  // Idle keep-alive sockets would hold close() open until their timeout.
-  server.closeIdleConnections();
+  // Idle sockets would hold close() open until their timeout; sockets whose last request just
+  // finished become idle later, hence the repeat.
+  deps.connections.closeIdle();
+  const sweeper = setInterval(() => deps.connections.closeIdle(), 50);
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<'timeout'>((resolve) => {
     timer = setTimeout(() => resolve('timeout'), deps.timeoutMs);
   });
   const outcome = await Promise.race([closed.then(() => 'drained' as const), deadline]);
   clearTimeout(timer);
+  clearInterval(sweeper);
   if (outcome === 'timeout') {
     logger.warn(
       { event: 'shutdown_timeout' },

@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { createMemoryAlertStore } from '../../src/alerts/memory-alert-store.js';
+import { makeStoredAlert } from '../helpers/stored-alert.js';
+
+describe('createMemoryAlertStore', () => {
+  it('evicts the oldest alert once it holds maxAlerts', () => {
+    const store = createMemoryAlertStore({ maxAlerts: 2, maxBytes: 1e9 });
+    const [a, b, c] = [makeStoredAlert(), makeStoredAlert(), makeStoredAlert()];
+    [a, b, c].forEach((entry) => store.add(entry));
+    expect(store.count()).toBe(2);
+    expect(store.get(a.id)).toBeUndefined();
+    expect(store.query({ limit: 10 }).map((e) => e.id)).toEqual([c.id, b.id]);
+  });
+
+  it('evicts by bytes so large alerts cannot grow memory without bound', () => {
+    const store = createMemoryAlertStore({ maxAlerts: 100, maxBytes: 25_000 });
+    for (let i = 0; i < 5; i++) store.add(makeStoredAlert({}, { bytes: 10_000 }));
+    expect(store.count()).toBe(2);
+  });
+
+  it('keeps a single alert larger than the byte budget rather than none', () => {
+    const store = createMemoryAlertStore({ maxAlerts: 100, maxBytes: 10 });
+    const big = makeStoredAlert({}, { bytes: 1000 });
+    store.add(big);
+    expect(store.get(big.id)).toBe(big);
+  });
+
+  it('stops at the limit and applies every filter', () => {
+    const store = createMemoryAlertStore({ maxAlerts: 100, maxBytes: 1e9 });
+    store.add(makeStoredAlert({ priority: 'Critical', hostname: 'a' }));
+    store.add(makeStoredAlert({ priority: 'Debug', hostname: 'a' }));
+    store.add(makeStoredAlert({ priority: 'Error', hostname: 'b' }));
+    store.add(makeStoredAlert({ priority: 'Warning', hostname: 'a' }));
+    const found = store.query({ minPriority: 'Warning', hostname: 'a', limit: 1 });
+    expect(found.map((e) => e.alert.priority)).toEqual(['Warning']);
+  });
+});

@@ -1,0 +1,136 @@
+import { describe, expect, it } from 'vitest';
+import { parseFalcoAlert } from '../../src/alerts/parse-falco-alert.js';
+import { loadFalcoFixtures, readFixture } from '../helpers/fixtures.js';
+
+const fixtures = [...loadFalcoFixtures('samples'), ...loadFalcoFixtures('own')];
+
+describe('parseFalcoAlert over every fixture', () => {
+  it.each(fixtures.filter((f) => f.expect === 'accept').map((f) => [f.file, f] as const))(
+    'accepts %s with its rule and priority',
+    (_file, fixture) => {
+      const result = parseFalcoAlert(fixture.body.toString('utf8'));
+      expect(result.ok ? undefined : result.detail).toBeUndefined();
+      if (!result.ok) return;
+      expect(result.alert.rule).toBe(fixture.rule);
+      expect(result.alert.priority).toBe(fixture.priority);
+    },
+  );
+
+  it.each(
+    fixtures
+      .filter((f) => f.expect === 'reject' && f.file.endsWith('.json'))
+      .map((f) => [f.file, f] as const),
+  )('rejects %s with at least one named problem', (_file, fixture) => {
+    const result = parseFalcoAlert(fixture.body.toString('utf8'));
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.problems.length).toBeGreaterThan(0);
+  });
+});
+
+describe('parseFalcoAlert', () => {
+  const sample = () =>
+    JSON.parse(readFixture('samples/valid/093-latest-terminal-shell-in-container.json').toString()) as Record<
+      string,
+      unknown
+    >;
+
+  it('keeps every digit of an ns timestamp above 2^53 as a bigint', () => {
+    const result = parseFalcoAlert(
+      readFixture('samples/valid/001-demo-034-terminal-shell-in-container.json').toString(),
+    );
+    expect(result.ok && result.alert.output_fields?.['evt.time']).toBe(1683185309510366389n);
+  });
+
+  it('keeps small numbers, -1 and doubles as plain numbers', () => {
+    const result = parseFalcoAlert(
+      readFixture('own/valid/v18-numbers-uint64-negative-doubles.json').toString(),
+    );
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    const fields = result.alert.output_fields ?? {};
+    expect(fields['user.loginuid']).toBe(-1);
+    expect(fields['double']).toBe(4571.25);
+    expect(fields['big.u64']).toBe(18446744073709551615n);
+    expect(fields['neg.big']).toBe(-9223372036854775808n);
+  });
+
+  it('names the pointer of each bad field', () => {
+    const body = {
+      ...sample(),
+      rule: '',
+      priority: 'notice',
+      tags: ['ok', 3],
+      output_fields: { a: { b: 1 } },
+    };
+    const result = parseFalcoAlert(JSON.stringify(body));
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.reason).toBe('invalid_alert');
+    expect(result.problems.map((p) => p.pointer)).toEqual([
+      '/rule',
+      '/priority',
+      '/tags/1',
+      '/output_fields/a',
+    ]);
+  });
+
+  it('says a missing required key is required', () => {
+    const { time: _time, ...body } = sample();
+    const result = parseFalcoAlert(JSON.stringify(body));
+    expect(result.ok ? [] : result.problems).toEqual([{ pointer: '/time', detail: 'is required' }]);
+  });
+
+  it('escapes / and ~ in pointers (RFC 6901)', () => {
+    const body = { ...sample(), output_fields: { 'a/b~c': { x: 1 } } };
+    const result = parseFalcoAlert(JSON.stringify(body));
+    expect(result.ok ? [] : result.problems.map((p) => p.pointer)).toEqual(['/output_fields/a~1b~0c']);
+  });
+
+  it('refuses a duplicate key with reason duplicate_key', () => {
+    const text = readFixture('own/invalid/i25-duplicate-key-rule.json').toString();
+    expect(parseFalcoAlert(text)).toMatchObject({ ok: false, reason: 'duplicate_key' });
+  });
+
+  it('refuses top-level __proto__ and constructor with reason forbidden_key and leaves Object.prototype alone', () => {
+    for (const file of [
+      'own/invalid/i28-top-level-proto.json',
+      'own/invalid/i29-top-level-constructor.json',
+    ]) {
+      expect(parseFalcoAlert(readFixture(file).toString())).toMatchObject({
+        ok: false,
+        reason: 'forbidden_key',
+      });
+    }
+    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+  });
+
+  it('keeps an output_fields key named __proto__ as an own data property', () => {
+    const result = parseFalcoAlert(
+      readFixture('own/valid/v12-output-fields-proto-keys-as-data.json').toString(),
+    );
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    const fields = result.alert.output_fields ?? {};
+    expect(Object.keys(fields)).toContain('__proto__');
+    expect(Object.getOwnPropertyDescriptor(fields, '__proto__')?.value).toBe('attacker');
+    expect(Object.getPrototypeOf(fields)).toBe(Object.prototype);
+  });
+
+  it('keeps unknown top-level keys such as falcosidekick uuid', () => {
+    const result = parseFalcoAlert(readFixture('own/valid/v11-extra-top-level-uuid.json').toString());
+    expect(result.ok && result.alert['uuid']).toBe('5b3c2a8e-7d6f-4e1a-9c0b-2f4d6e8a1b3c');
+  });
+
+  it('turns nesting deep enough to exhaust the parser into malformed_json, not an exception', () => {
+    const text = readFixture('own/invalid/i33-deep-nesting.json').toString();
+    expect(parseFalcoAlert(text)).toMatchObject({ ok: false });
+  });
+
+  it('refuses trailing data after the object', () => {
+    expect(parseFalcoAlert(readFixture('own/invalid/i26-trailing-data.json').toString())).toMatchObject({
+      ok: false,
+      reason: 'malformed_json',
+    });
+  });
+});

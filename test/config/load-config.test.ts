@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/load-config.js';
+
+describe('loadConfig', () => {
+  it('uses the documented defaults for an empty environment', () => {
+    const result = loadConfig({});
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(result.config).toMatchObject({
+      port: 8080,
+      host: '127.0.0.1',
+      logLevel: 'info',
+      bodyLimitBytes: 1048576,
+      store: { maxAlerts: 10000 },
+    });
+  });
+
+  it('treats an empty variable as unset', () => {
+    const result = loadConfig({ PORT: '' });
+    expect(result.ok && result.config.port).toBe(8080);
+  });
+
+  it('lists every problem at once', () => {
+    const result = loadConfig({ PORT: 'eighty', LOG_LEVEL: 'loud', BODY_LIMIT_BYTES: '-1' });
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.problems).toHaveLength(3);
+    expect(result.problems.join('\n')).toMatch(/PORT/);
+    expect(result.problems.join('\n')).toMatch(/LOG_LEVEL/);
+    expect(result.problems.join('\n')).toMatch(/BODY_LIMIT_BYTES/);
+  });
+
+  it('derives Prometheus label names for extra output_fields labels', () => {
+    const result = loadConfig({ METRICS_EXTRA_LABELS: 'k8s.ns.name, container.image.repository' });
+    expect(result.ok && result.config.metrics.extraLabels).toEqual([
+      { field: 'k8s.ns.name', label: 'k8s_ns_name' },
+      { field: 'container.image.repository', label: 'container_image_repository' },
+    ]);
+  });
+
+  it('refuses extra labels that collide with built-in or reserved names', () => {
+    const result = loadConfig({ METRICS_EXTRA_LABELS: 'rule,__name' });
+    expect(result.ok ? [] : result.problems).toHaveLength(2);
+  });
+});

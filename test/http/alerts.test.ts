@@ -1,0 +1,98 @@
+import request from 'supertest';
+import { describe, expect, it } from 'vitest';
+import { readFixture } from '../helpers/fixtures.js';
+import { buildTestApp } from '../helpers/test-app.js';
+
+const SAMPLES = [
+  'samples/valid/001-demo-034-terminal-shell-in-container.json', // Notice, falco-5rlgd, 2023
+  'samples/valid/002-demo-034-write-below-root.json', // Error, falco-5rlgd, 2023
+  'samples/valid/086-latest-k8saudit-attach-exec-pod.json', // Notice, k8s_audit, 2026
+  'samples/valid/095-latest-with-message-property.json', // Warning, 2026
+  'samples/valid/102-034-internal-syscall-event-drop.json', // Debug, no source, 2023
+];
+
+async function seeded() {
+  const built = buildTestApp();
+  const ids: string[] = [];
+  for (const file of SAMPLES) {
+    const res = await request(built.app)
+      .post('/alerts')
+      .set('Content-Type', 'application/json')
+      .send(readFixture(file).toString());
+    ids.push(res.body.id as string);
+  }
+  return { ...built, ids };
+}
+
+const rulesOf = (body: { alerts: { alert: { rule: string } }[] }) => body.alerts.map((a) => a.alert.rule);
+
+describe('GET /alerts', () => {
+  it('lists alerts newest first with id, receivedAt and resolved source', async () => {
+    const { app, ids } = await seeded();
+    const res = await request(app).get('/alerts');
+    expect(res.status).toBe(200);
+    expect(res.body.count).toBe(5);
+    expect(res.body.alerts.map((a: { id: string }) => a.id)).toEqual([...ids].reverse());
+    expect(res.body.alerts[0]).toMatchObject({ source: 'internal', receivedAt: expect.any(String) });
+  });
+
+  it.each([
+    ['rule=Write below root', ['Write below root']],
+    ['priority=Notice', ['Attach/Exec Pod', 'Terminal shell in container']],
+    ['min_priority=Warning', ['Read sensitive file untrusted', 'Write below root']],
+    ['source=k8s_audit', ['Attach/Exec Pod']],
+    ['source=internal', ['Falco internal: syscall event drop']],
+    [
+      'hostname=falco-5rlgd',
+      ['Falco internal: syscall event drop', 'Write below root', 'Terminal shell in container'],
+    ],
+    ['since=2026-01-01T00:00:00Z', ['Read sensitive file untrusted', 'Attach/Exec Pod']],
+    ['limit=2', ['Falco internal: syscall event drop', 'Read sensitive file untrusted']],
+    ['min_priority=Notice&hostname=falco-5rlgd', ['Write below root', 'Terminal shell in container']],
+  ])('filters with %s', async (query, expected) => {
+    const { app } = await seeded();
+    const res = await request(app).get(`/alerts?${query}`);
+    expect(res.status).toBe(200);
+    expect(rulesOf(res.body)).toEqual(expected);
+  });
+
+  it.each([
+    'min_priority=warning',
+    'priority=Severe',
+    'limit=0',
+    'limit=100000',
+    'limit=abc',
+    'since=yesterday',
+  ])('answers 400 problem+json naming the parameter for %s', async (query) => {
+    const { app } = await seeded();
+    const res = await request(app).get(`/alerts?${query}`);
+    expect(res.status).toBe(400);
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(JSON.parse(res.text).errors[0].pointer).toBe(query.split('=')[0]);
+  });
+});
+
+describe('GET /alerts/:id', () => {
+  it('returns one stored alert', async () => {
+    const { app, ids } = await seeded();
+    const res = await request(app).get(`/alerts/${ids[1]}`);
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ id: ids[1], source: 'syscall', alert: { rule: 'Write below root' } });
+  });
+
+  it('answers 404 problem+json for an unknown id', async () => {
+    const { app } = await seeded();
+    const res = await request(app).get('/alerts/nope');
+    expect(res.status).toBe(404);
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+  });
+});
+
+describe('unknown routes', () => {
+  it('answer 404 problem+json', async () => {
+    const { app } = buildTestApp();
+    const res = await request(app).get('/nothing-here');
+    expect(res.status).toBe(404);
+    expect(JSON.parse(res.text).title).toBe('Not found');
+  });
+});

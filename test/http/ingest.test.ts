@@ -1,0 +1,225 @@
+import { parse } from 'lossless-json';
+import request from 'supertest';
+import { describe, expect, it } from 'vitest';
+import { loadFalcoFixtures, readFixture } from '../helpers/fixtures.js';
+import { buildTestApp, metricValue } from '../helpers/test-app.js';
+
+const fixtures = [...loadFalcoFixtures('samples'), ...loadFalcoFixtures('own')];
+const accepted = fixtures.filter((f) => f.expect === 'accept');
+const rejectedJson = fixtures.filter((f) => f.expect === 'reject' && f.file.endsWith('.json'));
+
+function postAlert(app: ReturnType<typeof buildTestApp>['app'], body: Buffer | string, path = '/alerts') {
+  // serialize: send the bytes as they are (superagent would JSON-encode a Buffer).
+  return request(app)
+    .post(path)
+    .set('Content-Type', 'application/json')
+    .set('User-Agent', 'falcosecurity/falco')
+    .serialize((raw: unknown) => raw as string)
+    .send(body as unknown as string);
+}
+
+describe('POST /alerts', () => {
+  it.each(accepted.map((f) => [f.file, f] as const))(
+    'accepts %s and counts it under its rule, priority and source',
+    async (_file, fixture) => {
+      const { app, metrics } = buildTestApp();
+      const labels = {
+        rule: fixture.rule ?? '',
+        priority: fixture.priority ?? '',
+        source: fixture.source ?? 'internal',
+      };
+      const before = await metricValue(metrics.registry, 'falco_alerts_total', labels);
+      const res = await postAlert(app, fixture.body);
+      expect(res.status).toBe(202);
+      expect(res.body.id).toMatch(/^[0-9a-f-]{36}$/);
+      expect(res.headers['location']).toBe(`/alerts/${res.body.id}`);
+      expect(await metricValue(metrics.registry, 'falco_alerts_total', labels)).toBe(before + 1);
+    },
+  );
+
+  it.each(rejectedJson.map((f) => [f.file, f] as const))(
+    'rejects %s with a 400 problem naming a field, counted',
+    async (_file, fixture) => {
+      const { app, metrics, store } = buildTestApp();
+      const res = await postAlert(app, fixture.body);
+      expect(res.status).toBe(400);
+      expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+      const problem = JSON.parse(res.text) as {
+        type: string;
+        status: number;
+        detail: string;
+        errors: { pointer: string }[];
+      };
+      expect(problem.status).toBe(400);
+      expect(problem.type).toMatch(/^urn:falco-alert-receiver:problem:/);
+      expect(problem.errors.length).toBeGreaterThan(0);
+      expect(problem.detail.length).toBeGreaterThan(0);
+      const rejections = await metrics.registry.getSingleMetric('falco_alerts_rejected_total')!.get();
+      expect(rejections.values.reduce((sum, v) => sum + v.value, 0)).toBe(1);
+      expect(store.count()).toBe(0);
+    },
+  );
+
+  it('also ingests on POST / for URLs written for falcosidekick', async () => {
+    const { app } = buildTestApp();
+    const res = await postAlert(
+      app,
+      readFixture('samples/valid/093-latest-terminal-shell-in-container.json'),
+      '/',
+    );
+    expect(res.status).toBe(202);
+  });
+
+  it('names /priority and /rule in the problem for a body with both wrong', async () => {
+    const { app, metrics } = buildTestApp();
+    const body = JSON.parse(
+      readFixture('samples/valid/093-latest-terminal-shell-in-container.json').toString(),
+    );
+    const res = await postAlert(app, JSON.stringify({ ...body, rule: 7, priority: 'Severe' }));
+    expect(res.status).toBe(400);
+    expect(JSON.parse(res.text).errors.map((e: { pointer: string }) => e.pointer)).toEqual([
+      '/rule',
+      '/priority',
+    ]);
+    expect(
+      await metricValue(metrics.registry, 'falco_alerts_rejected_total', { reason: 'invalid_alert' }),
+    ).toBe(1);
+  });
+
+  it('answers 415 with a json_output hint for the text/plain body Falco sends when json_output is false', async () => {
+    const { app, metrics } = buildTestApp();
+    const res = await request(app)
+      .post('/alerts')
+      .set('Content-Type', 'text/plain')
+      .send(readFixture('samples/invalid/002-falco-text-output-json-output-false.txt').toString());
+    expect(res.status).toBe(415);
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(JSON.parse(res.text).detail).toContain('json_output: true');
+    expect(
+      await metricValue(metrics.registry, 'falco_alerts_rejected_total', {
+        reason: 'unsupported_media_type',
+      }),
+    ).toBe(1);
+  });
+
+  it('answers 413 for a body above the cap and counts payload_too_large', async () => {
+    const { app, metrics } = buildTestApp({ bodyLimitBytes: 2048 });
+    const res = await postAlert(app, '{"rule":"' + 'x'.repeat(4096) + '"}');
+    expect(res.status).toBe(413);
+    expect(JSON.parse(res.text).type).toBe('urn:falco-alert-receiver:problem:payload-too-large');
+    expect(
+      await metricValue(metrics.registry, 'falco_alerts_rejected_total', { reason: 'payload_too_large' }),
+    ).toBe(1);
+  });
+
+  it('answers 415 for a compressed body (Falco never compresses uploads)', async () => {
+    const { app } = buildTestApp();
+    const res = await postAlert(app, Buffer.from([0x1f, 0x8b, 0x08, 0x00])).set('Content-Encoding', 'gzip');
+    expect(res.status).toBe(415);
+  });
+
+  it('accepts a body sent without a Content-Type', async () => {
+    const { app } = buildTestApp();
+    const res = await request(app)
+      .post('/alerts')
+      .send(readFixture('samples/valid/093-latest-terminal-shell-in-container.json').toString());
+    expect(res.status).toBe(202);
+  });
+
+  it('answers 400 for an empty body, saying so', async () => {
+    const { app } = buildTestApp();
+    const res = await request(app).post('/alerts').set('Content-Type', 'application/json');
+    expect(res.status).toBe(400);
+    expect(JSON.parse(res.text).detail).toBe('The body is empty.');
+  });
+
+  it('decodes 0.34-era invalid UTF-8 bytes to U+FFFD', async () => {
+    const { app } = buildTestApp();
+    const res = await postAlert(app, readFixture('own/valid/v10-034-invalid-utf8-bytes.json'));
+    const stored = await request(app).get(`/alerts/${res.body.id}`);
+    expect(stored.body.alert.output_fields['proc.cmdline']).toBe('cat \uFFFD\uFFFD\uFFFD(');
+  });
+
+  it('writes one log line per accepted alert with the alert under one key', async () => {
+    const { app, logLines } = buildTestApp();
+    const res = await postAlert(app, readFixture('samples/valid/002-demo-034-write-below-root.json'));
+    const lines = logLines.filter((line) => line['event'] === 'falco_alert');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({
+      level: 'info',
+      alertId: res.body.id,
+      receivedAt: res.body.receivedAt,
+      alert: { rule: 'Write below root', priority: 'Error', hostname: 'falco-5rlgd' },
+    });
+    expect(typeof lines[0]?.['reqId']).toBe('string');
+  });
+
+  it('keeps the ns timestamp digits exact in the log line', async () => {
+    const { app, rawLogLines } = buildTestApp();
+    await postAlert(app, readFixture('samples/valid/002-demo-034-write-below-root.json'));
+    const line = rawLogLines.find((l) => l.includes('"event":"falco_alert"'));
+    expect(line).toContain('"evt.time":1683182721243469810');
+  });
+
+  it('returns the exact digits of integers above 2^53 through GET /alerts and GET /alerts/:id', async () => {
+    const { app } = buildTestApp();
+    const posted = await postAlert(
+      app,
+      readFixture('samples/valid/104-latest-internal-metrics-snapshot.json'),
+    );
+    for (const path of ['/alerts', `/alerts/${posted.body.id}`]) {
+      const res = await request(app)
+        .get(path)
+        .buffer(true)
+        .parse((r, done) => {
+          let text = '';
+          r.on('data', (c: Buffer) => (text += c.toString()));
+          r.on('end', () => done(null, text));
+        });
+      const text = res.body as string;
+      expect(text).toContain('"evt.time":1781517600000118203');
+      expect(text).toContain('"falco.start_ts":1781503210870011993');
+      const parsed = parse(text) as Record<string, unknown>;
+      const item = (path === '/alerts' ? (parsed['alerts'] as Record<string, unknown>[])[0] : parsed) as {
+        alert: { output_fields: Record<string, { toString(): string }> };
+      };
+      expect(item.alert.output_fields['evt.time']?.toString()).toBe('1781517600000118203');
+    }
+  });
+
+  it('counts an internal alert without a source key under source="internal"', async () => {
+    const { app, metrics } = buildTestApp();
+    await postAlert(app, readFixture('samples/valid/102-034-internal-syscall-event-drop.json'));
+    const labels = { rule: 'Falco internal: syscall event drop', priority: 'Debug', source: 'internal' };
+    expect(await metricValue(metrics.registry, 'falco_alerts_total', labels)).toBe(1);
+  });
+
+  it('observes delivery delay and the sensor last-alert time from the receive clock', async () => {
+    const receivedAt = Date.UTC(2023, 4, 4, 7, 28, 31, 510);
+    const { app, metrics } = buildTestApp({ now: () => receivedAt });
+    await postAlert(app, readFixture('samples/valid/001-demo-034-terminal-shell-in-container.json'));
+    const sum = await metricValue(
+      metrics.registry,
+      'falco_alert_delivery_delay_seconds',
+      { source: 'syscall' },
+      'falco_alert_delivery_delay_seconds_sum',
+    );
+    expect(sum).toBeCloseTo(2, 3);
+    expect(
+      await metricValue(metrics.registry, 'falco_sensor_last_alert_timestamp_seconds', {
+        hostname: 'falco-5rlgd',
+      }),
+    ).toBe(receivedAt / 1000);
+  });
+
+  it('keeps serving after every kind of rejection (no alert lost behind a bad one)', async () => {
+    const { app, store } = buildTestApp();
+    for (const fixture of rejectedJson) await postAlert(app, fixture.body);
+    const res = await postAlert(
+      app,
+      readFixture('samples/valid/093-latest-terminal-shell-in-container.json'),
+    );
+    expect(res.status).toBe(202);
+    expect(store.count()).toBe(1);
+  });
+});

@@ -1,0 +1,106 @@
+import type http from 'node:http';
+import { afterEach, describe, expect, it } from 'vitest';
+import { boundPort, startServer } from '../../src/server/start-server.js';
+import { readFixture } from '../helpers/fixtures.js';
+import { buildTestApp } from '../helpers/test-app.js';
+
+let server: http.Server | undefined;
+afterEach(async () => {
+  server?.closeAllConnections();
+  await new Promise((resolve) => server?.close(resolve));
+  server = undefined;
+});
+
+async function listen(built: ReturnType<typeof buildTestApp>) {
+  server = await startServer(built.app, { host: '127.0.0.1', port: 0 });
+  return `http://127.0.0.1:${boundPort(server)}`;
+}
+
+/** Reads SSE frames from a streaming response until `count` `alert` events arrived. */
+async function readEvents(res: Response, count: number): Promise<{ id: string; data: string }[]> {
+  const reader = res.body!.getReader();
+  const decoder = new TextDecoder();
+  let text = '';
+  const events: { id: string; data: string }[] = [];
+  while (events.length < count) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += decoder.decode(value, { stream: true });
+    const frames = text.split('\n\n');
+    text = frames.pop() ?? '';
+    for (const frame of frames) {
+      const fields = Object.fromEntries(
+        frame
+          .split('\n')
+          .map((line) => [line.slice(0, line.indexOf(':')), line.slice(line.indexOf(':') + 2)]),
+      );
+      if (fields['event'] === 'alert') events.push({ id: fields['id'] ?? '', data: fields['data'] ?? '' });
+    }
+  }
+  await reader.cancel();
+  return events;
+}
+
+const post = (base: string, file: string) =>
+  fetch(`${base}/alerts`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: readFixture(file),
+  }).then((r) => r.json() as Promise<{ id: string }>);
+
+describe('GET /alerts/stream', () => {
+  it('delivers an alert posted while a client listens, with exact ns digits', async () => {
+    const built = buildTestApp();
+    const base = await listen(built);
+    const res = await fetch(`${base}/alerts/stream`);
+    expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    const events = readEvents(res, 1);
+    await expect.poll(() => built.feed.listenerCount()).toBe(1);
+    const posted = await post(base, 'samples/valid/001-demo-034-terminal-shell-in-container.json');
+    const [event] = await events;
+    expect(event?.id).toBe(posted.id);
+    expect(event?.data).toContain('"evt.time":1683185309510366389');
+    expect(JSON.parse(event?.data ?? '{}')).toMatchObject({
+      id: posted.id,
+      alert: { rule: 'Terminal shell in container' },
+    });
+  });
+
+  it('sends only alerts that match its filter', async () => {
+    const built = buildTestApp();
+    const base = await listen(built);
+    const res = await fetch(`${base}/alerts/stream?min_priority=Error`);
+    const events = readEvents(res, 1);
+    await expect.poll(() => built.feed.listenerCount()).toBe(1);
+    await post(base, 'samples/valid/001-demo-034-terminal-shell-in-container.json'); // Notice: filtered out
+    const error = await post(base, 'samples/valid/002-demo-034-write-below-root.json'); // Error
+    expect((await events).map((e) => e.id)).toEqual([error.id]);
+  });
+
+  it('replays alerts received after Last-Event-ID on reconnect', async () => {
+    const built = buildTestApp();
+    const base = await listen(built);
+    const first = await post(base, 'samples/valid/001-demo-034-terminal-shell-in-container.json');
+    const second = await post(base, 'samples/valid/002-demo-034-write-below-root.json');
+    const third = await post(base, 'samples/valid/093-latest-terminal-shell-in-container.json');
+    const res = await fetch(`${base}/alerts/stream`, { headers: { 'Last-Event-ID': first.id } });
+    expect((await readEvents(res, 2)).map((e) => e.id)).toEqual([second.id, third.id]);
+  });
+
+  it('unsubscribes a client that disconnects', async () => {
+    const built = buildTestApp();
+    const base = await listen(built);
+    const controller = new AbortController();
+    await fetch(`${base}/alerts/stream`, { signal: controller.signal });
+    await expect.poll(() => built.feed.listenerCount()).toBe(1);
+    controller.abort();
+    await expect.poll(() => built.feed.listenerCount()).toBe(0);
+  });
+
+  it('answers 400 for an invalid filter', async () => {
+    const built = buildTestApp();
+    const base = await listen(built);
+    const res = await fetch(`${base}/alerts/stream?min_priority=loud`);
+    expect(res.status).toBe(400);
+  });
+});

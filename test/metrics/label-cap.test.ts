@@ -1,0 +1,22 @@
+import { describe, expect, it } from 'vitest';
+import { LabelCap, MAX_LABEL_LENGTH, OVERFLOW_LABEL } from '../../src/metrics/label-cap.js';
+
+describe('LabelCap', () => {
+  it('passes the first values and replaces new ones past the cap with __overflow__, counting each', () => {
+    let overflows = 0;
+    const cap = new LabelCap(2, () => (overflows += 1));
+    expect([cap.value('a'), cap.value('b'), cap.value('c'), cap.value('a'), cap.value('d')]).toEqual([
+      'a',
+      'b',
+      OVERFLOW_LABEL,
+      'a',
+      OVERFLOW_LABEL,
+    ]);
+    expect(overflows).toBe(2);
+  });
+
+  it('cuts very long values', () => {
+    const cap = new LabelCap(10, () => {});
+    expect(cap.value('x'.repeat(5000))).toHaveLength(MAX_LABEL_LENGTH);
+  });
+});

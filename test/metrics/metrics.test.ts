@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import { createMetrics } from '../../src/metrics/metrics.js';
+import { makeStoredAlert } from '../helpers/stored-alert.js';
+import { metricValue } from '../helpers/test-app.js';
+
+const base = {
+  maxRules: 2,
+  maxHostnames: 1,
+  maxSources: 5,
+  extraLabels: [],
+  maxExtraLabelValues: 2,
+  processMetrics: false,
+};
+
+describe('createMetrics', () => {
+  it('counts rules past the cap as __overflow__ and counts the overflow per metric and label', async () => {
+    const metrics = createMetrics(base);
+    for (const rule of ['r1', 'r2', 'r3', 'r4']) metrics.recordAlert(makeStoredAlert({ rule }));
+    const overflowed = { rule: '__overflow__', priority: 'Notice', source: 'syscall' };
+    expect(await metricValue(metrics.registry, 'falco_alerts_total', overflowed)).toBe(2);
+    expect(await metricValue(metrics.registry, 'falco_alerts_total', { rule: 'r1' })).toBe(1);
+    expect(
+      await metricValue(metrics.registry, 'falco_metrics_label_overflow_total', {
+        metric: 'falco_alerts_total',
+        label: 'rule',
+      }),
+    ).toBe(2);
+  });
+
+  it('caps hostnames on the sensor gauge', async () => {
+    const metrics = createMetrics(base);
+    metrics.recordAlert(makeStoredAlert({ hostname: 'a' }));
+    metrics.recordAlert(makeStoredAlert({ hostname: 'b' }));
+    const values = (
+      await metrics.registry.getSingleMetric('falco_sensor_last_alert_timestamp_seconds')!.get()
+    ).values;
+    expect(values.map((v) => v.labels['hostname']).sort()).toEqual(['__overflow__', 'a']);
+  });
+
+  it('adds allow-listed output_fields as capped labels', async () => {
+    const metrics = createMetrics({ ...base, extraLabels: [{ field: 'k8s.ns.name', label: 'k8s_ns_name' }] });
+    for (const ns of ['default', 'kube-system', 'evil', 'default']) {
+      metrics.recordAlert(makeStoredAlert({ output_fields: { 'k8s.ns.name': ns } }));
+    }
+    metrics.recordAlert(makeStoredAlert({ output_fields: {} }));
+    expect(await metricValue(metrics.registry, 'falco_alerts_total', { k8s_ns_name: 'default' })).toBe(2);
+    expect(await metricValue(metrics.registry, 'falco_alerts_total', { k8s_ns_name: '__overflow__' })).toBe(
+      2,
+    );
+  });
+
+  it('never reads an inherited property for an allow-listed field named __proto__', async () => {
+    const metrics = createMetrics({ ...base, extraLabels: [{ field: '__proto__', label: 'proto' }] });
+    metrics.recordAlert(makeStoredAlert({ output_fields: {} }));
+    expect(await metricValue(metrics.registry, 'falco_alerts_total', { proto: '' })).toBe(1);
+  });
+
+  it('starts every reject reason at zero', async () => {
+    const metrics = createMetrics(base);
+    const text = await metrics.registry.metrics();
+    expect(text).toContain('falco_alerts_rejected_total{reason="malformed_json"} 0');
+    expect(text).toContain('falco_alerts_rejected_total{reason="payload_too_large"} 0');
+  });
+
+  it('records negative delivery delay (sensor clock ahead) as zero', async () => {
+    const metrics = createMetrics(base);
+    metrics.recordAlert(makeStoredAlert({}, { receivedAtMs: 1000, timeMs: 5000 }));
+    expect(
+      await metricValue(
+        metrics.registry,
+        'falco_alert_delivery_delay_seconds',
+        { source: 'syscall' },
+        'falco_alert_delivery_delay_seconds_sum',
+      ),
+    ).toBe(0);
+  });
+});

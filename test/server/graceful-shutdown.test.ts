@@ -1,0 +1,81 @@
+import net from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { readFixture } from '../helpers/fixtures.js';
+import { startServiceProcess, type ServiceProcess } from '../helpers/run-service.js';
+
+const BODY = readFixture('samples/valid/093-latest-terminal-shell-in-container.json');
+
+async function post(port: number): Promise<{ status: number; id?: string }> {
+  const res = await fetch(`http://127.0.0.1:${port}/alerts`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: BODY,
+  });
+  const body = (await res.json()) as { id?: string };
+  return { status: res.status, id: body.id };
+}
+
+/** Sends the headers and half the body now; `finish()` sends the rest and resolves with the raw response. */
+function startSlowPost(port: number) {
+  const socket = net.connect(port, '127.0.0.1');
+  let response = '';
+  socket.on('data', (chunk) => (response += chunk.toString()));
+  const ended = new Promise<string>((resolve) => socket.on('close', () => resolve(response)));
+  socket.write(
+    `POST /alerts HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${BODY.length}\r\nConnection: close\r\n\r\n`,
+  );
+  socket.write(BODY.subarray(0, 100));
+  return {
+    finish: () => {
+      socket.write(BODY.subarray(100));
+      return ended;
+    },
+  };
+}
+
+let service: ServiceProcess | undefined;
+afterEach(() => {
+  service?.child.kill('SIGKILL');
+  service = undefined;
+});
+
+describe('SIGTERM on a real server process', () => {
+  it('turns readiness off, finishes in-flight requests, loses no accepted alert and exits 0', async () => {
+    service = await startServiceProcess({ SHUTDOWN_DELAY_MS: '300', SHUTDOWN_TIMEOUT_MS: '5000' });
+    const { port } = service;
+    const slow = startSlowPost(port);
+    const burst = await Promise.all(Array.from({ length: 20 }, () => post(port)));
+    const idle = net.connect(port, '127.0.0.1'); // an idle keep-alive connection must not hold shutdown open
+
+    service.child.kill('SIGTERM');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const readiness = await fetch(`http://127.0.0.1:${port}/readyz`);
+    expect(readiness.status).toBe(503);
+    const duringDelay = await post(port); // still served while load balancers catch up
+    const slowResponse = await slow.finish();
+    const code = await service.exited;
+    idle.destroy();
+
+    expect(code).toBe(0);
+    expect(slowResponse).toMatch(/^HTTP\/1\.1 202/);
+    const slowId = /"id":"([0-9a-f-]{36})"/.exec(slowResponse)?.[1];
+    const accepted = [...burst, duringDelay].filter((r) => r.status === 202).map((r) => r.id);
+    expect(accepted).toHaveLength(21);
+    const logged = service.stdoutLines.filter((l) => l.includes('"event":"falco_alert"')).join('\n');
+    for (const id of [...accepted, slowId]) expect(logged).toContain(`"alertId":"${id}"`);
+    expect(
+      service.stdoutLines.some(
+        (l) => l.includes('"event":"shutdown_complete"') && l.includes('"drained":true'),
+      ),
+    ).toBe(true);
+    await expect(post(port)).rejects.toThrow();
+  });
+});
+
+describe('start-up with an invalid environment', () => {
+  it('lists every problem and exits non-zero before listening', async () => {
+    await expect(startServiceProcess({ PORT: 'x', LOG_LEVEL: 'loud' })).rejects.toThrow(
+      /PORT[\s\S]*LOG_LEVEL/,
+    );
+  });
+});
