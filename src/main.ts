@@ -1,17 +1,11 @@
-import { createAlertFeed } from './alerts/alert-feed.js';
-import { createAlertSink } from './alerts/alert-sink.js';
-import { createMemoryAlertStore } from './alerts/memory-alert-store.js';
 import { loadConfig } from './config/load-config.js';
-import { createApp } from './http/create-app.js';
-import { createAlertStream } from './http/routes/stream.js';
+import { createReceiver } from './create-receiver.js';
 import { createLogger } from './logging/create-logger.js';
-import { createMetrics } from './metrics/metrics.js';
-import { shutdownGracefully } from './server/graceful-shutdown.js';
 import { trackConnections } from './server/connection-tracker.js';
-import { createLifecycle } from './server/lifecycle.js';
+import { shutdownGracefully } from './server/graceful-shutdown.js';
 import { boundPort, startServer } from './server/start-server.js';
 
-// Composition root: loadConfig → logger → metrics → store → app → listen → shutdown.
+// Composition root: loadConfig → logger → receiver (metrics, store, app) → listen → shutdown.
 async function main(): Promise<void> {
   const loaded = loadConfig(process.env);
   if (!loaded.ok) {
@@ -20,28 +14,11 @@ async function main(): Promise<void> {
   }
   const { config } = loaded;
   const logger = createLogger({ level: config.logLevel });
-  const metrics = createMetrics(config.metrics);
-  const store = createMemoryAlertStore(config.store);
-  const feed = createAlertFeed((err) => logger.error({ err }, 'alert listener failed'));
-  const sink = createAlertSink({ store, feed, metrics, logger });
-  const stream = createAlertStream({ feed, store, heartbeatMs: config.stream.heartbeatMs });
-  const lifecycle = createLifecycle();
-  const app = createApp({
-    logger,
-    metrics,
-    store,
-    sink,
-    stream,
-    lifecycle,
-    bodyLimitBytes: config.bodyLimitBytes,
-  });
+  const receiver = createReceiver(config, { logger });
 
-  const server = await startServer(app, { host: config.host, port: config.port });
+  const server = await startServer(receiver.app, { host: config.host, port: config.port });
   const connections = trackConnections(server);
-  logger.info(
-    { event: 'listening', host: config.host, port: boundPort(server) },
-    'falco-alert-receiver listening',
-  );
+  logger.info({ event: 'listening', host: config.host, port: boundPort(server) }, 'falco-alert-receiver listening');
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
@@ -51,11 +28,11 @@ async function main(): Promise<void> {
     void shutdownGracefully({
       server,
       connections,
-      lifecycle,
+      lifecycle: receiver.lifecycle,
       logger,
       delayMs: config.shutdown.delayMs,
       timeoutMs: config.shutdown.timeoutMs,
-      beforeClose: [() => stream.closeAll()],
+      beforeClose: [() => receiver.stream.closeAll()],
     }).then((drained) => process.exit(drained ? 0 : 1));
   };
   process.on('SIGTERM', stop);
@@ -63,8 +40,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(
-    `falco-alert-receiver failed to start: ${error instanceof Error ? error.message : String(error)}\n`,
-  );
+  process.stderr.write(`falco-alert-receiver failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
   process.exit(1);
 });

@@ -1,18 +1,13 @@
 import { PassThrough } from 'node:stream';
-import { createAlertFeed } from '../../src/alerts/alert-feed.js';
-import { createAlertSink } from '../../src/alerts/alert-sink.js';
-import { createMemoryAlertStore } from '../../src/alerts/memory-alert-store.js';
-import { createApp } from '../../src/http/create-app.js';
-import { createAlertStream } from '../../src/http/routes/stream.js';
+import { loadConfig } from '../../src/config/load-config.js';
+import { createReceiver, type ReceiverOptions } from '../../src/create-receiver.js';
 import { createLogger } from '../../src/logging/create-logger.js';
-import { createMetrics, type MetricsOptions } from '../../src/metrics/metrics.js';
-import { createLifecycle } from '../../src/server/lifecycle.js';
 
 export interface TestAppOptions {
-  metrics?: Partial<MetricsOptions>;
-  store?: { maxAlerts?: number; maxBytes?: number };
-  bodyLimitBytes?: number;
+  /** Environment overrides, parsed by the service's own config loader. */
+  env?: Record<string, string>;
   now?: () => number;
+  features?: ReceiverOptions['features'];
 }
 
 /** A real app with its own registry, store and a log sink the test can read as objects. */
@@ -33,30 +28,15 @@ export function buildTestApp(options: TestAppOptions = {}) {
     }
   });
   const logger = createLogger({ level: 'debug', destination: logStream });
-  const metrics = createMetrics({
-    maxRules: 100,
-    maxHostnames: 100,
-    maxSources: 20,
-    extraLabels: [],
-    maxExtraLabelValues: 100,
-    processMetrics: false,
-    ...options.metrics,
-  });
-  const store = createMemoryAlertStore({ maxAlerts: 1000, maxBytes: 64 * 1024 * 1024, ...options.store });
-  const feed = createAlertFeed((err) => logger.error({ err }, 'listener failed'));
-  const sink = createAlertSink({ store, feed, metrics, logger, now: options.now });
-  const stream = createAlertStream({ feed, store, heartbeatMs: 60_000 });
-  const lifecycle = createLifecycle();
-  const app = createApp({
+  const loaded = loadConfig({ STREAM_HEARTBEAT_MS: '60000', ...options.env });
+  if (!loaded.ok) throw new Error(loaded.problems.join('; '));
+  const receiver = createReceiver(loaded.config, {
     logger,
-    metrics,
-    store,
-    sink,
-    stream,
-    lifecycle,
-    bodyLimitBytes: options.bodyLimitBytes ?? 1024 * 1024,
+    now: options.now,
+    processMetrics: false,
+    features: options.features,
   });
-  return { app, logger, logLines, rawLogLines, metrics, store, feed, sink, stream, lifecycle };
+  return { ...receiver, logLines, rawLogLines };
 }
 
 interface MetricValues {

@@ -103,7 +103,7 @@ describe('POST /alerts', () => {
   });
 
   it('answers 413 for a body above the cap and counts payload_too_large', async () => {
-    const { app, metrics } = buildTestApp({ bodyLimitBytes: 2048 });
+    const { app, metrics } = buildTestApp({ env: { BODY_LIMIT_BYTES: '2048' } });
     const res = await postAlert(app, '{"rule":"' + 'x'.repeat(4096) + '"}');
     expect(res.status).toBe(413);
     expect(JSON.parse(res.text).type).toBe('urn:falco-alert-receiver:problem:payload-too-large');

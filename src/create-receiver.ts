@@ -1,0 +1,48 @@
+import type express from 'express';
+import type { Logger } from 'pino';
+import { createAlertFeed, type AlertFeed } from './alerts/alert-feed.js';
+import { createAlertSink, type AlertSink } from './alerts/alert-sink.js';
+import type { AlertStore } from './alerts/alert-store.js';
+import { createMemoryAlertStore } from './alerts/memory-alert-store.js';
+import type { Config } from './config/load-config.js';
+import { createApp } from './http/create-app.js';
+import { createAlertStream, type AlertStream } from './http/routes/stream.js';
+import { createMetrics, type Metrics } from './metrics/metrics.js';
+import { createLifecycle, type Lifecycle } from './server/lifecycle.js';
+
+/** The receiver's core parts, which feature routers (triggers, dashboard) are built from. */
+export interface ReceiverCore {
+  config: Config;
+  logger: Logger;
+  metrics: Metrics;
+  store: AlertStore;
+  feed: AlertFeed;
+  sink: AlertSink;
+  stream: AlertStream;
+  lifecycle: Lifecycle;
+}
+
+export interface ReceiverOptions {
+  logger: Logger;
+  /** Clock for receive times (tests pin it). */
+  now?: () => number;
+  /** Default process metrics; tests turn them off to keep output small. */
+  processMetrics?: boolean;
+  /** Builds feature routers from the core parts; they are mounted after the core routes. */
+  features?: (core: ReceiverCore) => express.Router[];
+}
+
+/** Wires metrics, store, feed, sink and stream into an Express app. main.ts and tests share it. */
+export function createReceiver(config: Config, options: ReceiverOptions): ReceiverCore & { app: express.Express } {
+  const { logger } = options;
+  const metrics = createMetrics({ ...config.metrics, processMetrics: options.processMetrics });
+  const store = createMemoryAlertStore(config.store);
+  const feed = createAlertFeed((err) => logger.error({ err }, 'alert listener failed'));
+  const sink = createAlertSink({ store, feed, metrics, logger, now: options.now });
+  const stream = createAlertStream({ feed, store, heartbeatMs: config.stream.heartbeatMs });
+  const lifecycle = createLifecycle();
+  const core: ReceiverCore = { config, logger, metrics, store, feed, sink, stream, lifecycle };
+  const routers = options.features?.(core) ?? [];
+  const app = createApp({ logger, metrics, store, sink, stream, lifecycle, bodyLimitBytes: config.bodyLimitBytes, routers });
+  return { ...core, app };
+}
