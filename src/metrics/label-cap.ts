@@ -4,6 +4,9 @@ export const OVERFLOW_LABEL = '__overflow__';
 /** Longest label value kept; longer ones are cut so one label cannot hold a whole alert. */
 export const MAX_LABEL_LENGTH = 200;
 
+const CONTROL = /[\u0000-\u001f\u007f]/;
+const CONTROL_ALL = /[\u0000-\u001f\u007f]/g;
+
 /**
  * Bounds the distinct values one label may take: the first `limit` values pass, later new ones
  * become `__overflow__` and `onOverflow` is called for each such use.
@@ -17,7 +20,9 @@ export class LabelCap {
   ) {}
 
   value(raw: string): string {
-    const value = raw.length > MAX_LABEL_LENGTH ? raw.slice(0, MAX_LABEL_LENGTH) : raw;
+    // Control characters (a NUL from a custom rule's YAML) have no place in the exposition format.
+    const clean = CONTROL.test(raw) ? raw.replace(CONTROL_ALL, '\uFFFD') : raw;
+    const value = clean.length > MAX_LABEL_LENGTH ? clean.slice(0, MAX_LABEL_LENGTH) : clean;
     if (this.#seen.has(value)) return value;
     if (this.#seen.size < this.limit) {
       this.#seen.add(value);

@@ -19,4 +19,9 @@ describe('LabelCap', () => {
     const cap = new LabelCap(10, () => {});
     expect(cap.value('x'.repeat(5000))).toHaveLength(MAX_LABEL_LENGTH);
   });
+
+  it('replaces control characters so the exposition format stays one line per series', () => {
+    const cap = new LabelCap(10, () => {});
+    expect(cap.value('a\u0000b\nc')).toBe('a\uFFFDb\uFFFDc');
+  });
 });
