@@ -3,6 +3,7 @@ import { createAlertSink } from './alerts/alert-sink.js';
 import { createMemoryAlertStore } from './alerts/memory-alert-store.js';
 import { loadConfig } from './config/load-config.js';
 import { createApp } from './http/create-app.js';
+import { createDashboardRouter } from './http/dashboard/dashboard-router.js';
 import { createAlertStream } from './http/routes/stream.js';
 import { createLogger } from './logging/create-logger.js';
 import { createMetrics } from './metrics/metrics.js';
@@ -33,6 +34,8 @@ async function main(): Promise<void> {
     stream,
     lifecycle,
     bodyLimitBytes: config.bodyLimitBytes,
+    // triggersEnabled follows the triggers config once that feature is merged.
+    routers: [createDashboardRouter({ store, triggersEnabled: false })],
   });
 
   const server = await startServer(app, { host: config.host, port: config.port });
