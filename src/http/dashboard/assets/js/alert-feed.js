@@ -24,13 +24,16 @@ export async function loadAlerts(filters) {
  * Follows GET /alerts/stream with the same filters. EventSource reconnects by itself and sends
  * Last-Event-ID, so the server replays what was missed.
  * @param {URLSearchParams} filters
- * @param {{ onAlert: (item: AlertItem) => void, onStatus: (status: 'live' | 'reconnecting') => void }} handlers
+ * @param {{ onAlert: (item: AlertItem) => void, onStatus: (status: 'live' | 'reconnecting' | 'closed') => void }} handlers
  * @returns {() => void} stops following
  */
 export function followAlerts(filters, handlers) {
   const source = new EventSource(`/alerts/stream?${filters}`);
   source.addEventListener('open', () => handlers.onStatus('live'));
-  source.addEventListener('error', () => handlers.onStatus('reconnecting'));
+  // A refused request (not text/event-stream) closes the source for good; a dropped one retries.
+  source.addEventListener('error', () =>
+    handlers.onStatus(source.readyState === EventSource.CLOSED ? 'closed' : 'reconnecting'),
+  );
   source.addEventListener('alert', (event) => {
     let item;
     try {

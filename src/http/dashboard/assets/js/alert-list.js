@@ -29,7 +29,7 @@ function buildRow(item, onOpen) {
         el('span', { className: `badge ${priorityClass(alert.priority)}`, text: alert.priority }),
       ]),
       el('td', { className: 'rule', text: alert.rule }),
-      el('td', { text: item.source }),
+      el('td', { className: 'source', text: item.source }),
       el('td', { text: alert.hostname ?? '' }),
       el('td', { className: 'workload', text: where }),
     ],

@@ -55,7 +55,9 @@ async function show(filters) {
       summary.refreshSoon();
     },
     onStatus(status) {
-      connection.textContent = status === 'live' ? 'Live' : 'Reconnecting…';
+      connection.textContent = { live: 'Live', reconnecting: 'Reconnecting…', closed: 'Disconnected' }[
+        status
+      ];
       connection.dataset.status = status;
     },
   });

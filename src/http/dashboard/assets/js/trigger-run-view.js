@@ -32,7 +32,10 @@ function verdictOf(run) {
     return { text: `Run failed: ${run.error ?? 'see the commands below'}`, className: 'verdict-missed' };
   if (missed === 0 && expectations.length > 0)
     return {
-      text: `Verdict: all ${expectations.length} expected rules detected.`,
+      text:
+        expectations.length === 1
+          ? 'Verdict: the expected rule was detected.'
+          : `Verdict: all ${expectations.length} expected rules were detected.`,
       className: 'verdict-detected',
     };
   return {
