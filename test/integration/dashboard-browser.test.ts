@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { requireComponent } from '../helpers/components.js';
+import { LOW_CONTRAST_SCRIPT } from './dashboard-contrast-script.js';
 import {
   CHROMIUM_PATH,
   TRIGGER_TOKEN,
@@ -85,7 +86,7 @@ describe.skipIf(!available)('dashboard in headless Chromium against the real ser
     await page.close();
   });
 
-  it('narrows the list with the minimum priority filter and the free text', async () => {
+  it('narrows the list with the minimum priority, free text and rule filters', async () => {
     const page = await open();
     await server.postAlert(alertOf('Filter probe low', 'Warning', { output: 'needle-low' }));
     await server.postAlert(alertOf('Filter probe high', 'Critical', { output: 'needle-high' }));
@@ -101,6 +102,15 @@ describe.skipIf(!available)('dashboard in headless Chromium against the real ser
 
     await expect.poll(() => page.locator('tr.alert-row:visible').count()).toBe(1);
     await row(page, 'Filter probe high').waitFor({ state: 'visible', timeout: 1000 });
+
+    // Clear, then an exact rule filter submitted with Enter.
+    await page.click('#filters button[type="reset"]');
+    await row(page, 'Filter probe low').waitFor({ timeout: 2000 });
+    await page.fill('input[name="rule"]', 'Filter probe low');
+    await page.press('input[name="rule"]', 'Enter');
+
+    await row(page, 'Filter probe high').waitFor({ state: 'detached', timeout: 2000 });
+    await expect.poll(() => page.locator('tr.alert-row').count()).toBe(1);
     await page.close();
   });
 
@@ -118,8 +128,9 @@ describe.skipIf(!available)('dashboard in headless Chromium against the real ser
     const probe = row(page, 'XSS probe <b>bold</b>');
     await probe.waitFor({ timeout: 1000 });
 
-    // Keyboard: a focused row opens its details with Enter.
+    // Keyboard: a focused row shows a focus ring and opens its details with Enter.
     await probe.focus();
+    expect(await page.evaluate('getComputedStyle(document.activeElement).outlineStyle')).toBe('solid');
     await page.keyboard.press('Enter');
     const details = page.locator('#details');
     await details.waitFor({ state: 'visible', timeout: 1000 });
@@ -199,7 +210,7 @@ describe.skipIf(!available)('dashboard in headless Chromium against the real ser
 });
 
 describe.skipIf(!available)('dashboard screenshot for the README', () => {
-  it('writes docs/dashboard.png with realistic alerts, a trigger verdict and one alert opened', async () => {
+  it('writes docs/dashboard.png with realistic alerts, a trigger verdict and one alert opened, all text readable', async () => {
     const server = await startDashboardServer();
     const browser = await launchBrowser();
     try {
@@ -218,6 +229,8 @@ describe.skipIf(!available)('dashboard screenshot for the README', () => {
       mkdirSync(fileURLToPath(new URL('../../docs/', import.meta.url)), { recursive: true });
       await page.screenshot({ path: SCREENSHOT, fullPage: true });
 
+      // Readable contrast, measured on everything this page shows at once.
+      expect(await page.evaluate(LOW_CONTRAST_SCRIPT)).toEqual([]);
       expect(problems).toEqual({ errors: [], cspViolations: [] });
     } finally {
       await browser.close();
