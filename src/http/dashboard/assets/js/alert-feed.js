@@ -14,10 +14,14 @@ const LOAD_LIMIT = 200;
 export async function loadAlerts(filters) {
   const query = new URLSearchParams(filters);
   query.set('limit', String(LOAD_LIMIT));
-  const response = await fetch(`/alerts?${query}`, { headers: { Accept: 'application/json' } });
-  if (!response.ok) return { ok: false, message: await describeFailure(response) };
-  const body = await response.json();
-  return { ok: true, alerts: Array.isArray(body.alerts) ? body.alerts : [] };
+  try {
+    const response = await fetch(`/alerts?${query}`, { headers: { Accept: 'application/json' } });
+    if (!response.ok) return { ok: false, message: await describeFailure(response) };
+    const body = await response.json();
+    return { ok: true, alerts: Array.isArray(body.alerts) ? body.alerts : [] };
+  } catch {
+    return { ok: false, message: 'the server cannot be reached' };
+  }
 }
 
 /**

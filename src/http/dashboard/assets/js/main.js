@@ -39,12 +39,16 @@ function remember(item) {
 
 /** @type {() => void} */
 let stopFollowing = () => {};
+// Each change of filters starts a new view; a slower, older load must not fill the new one.
+let view = 0;
 
 /**
  * Follows the stream first, then loads what came before, so nothing falls between the two.
  * @param {URLSearchParams} filters
  */
 async function show(filters) {
+  view += 1;
+  const mine = view;
   stopFollowing();
   list.clear();
   connection.textContent = 'Connecting…';
@@ -62,6 +66,7 @@ async function show(filters) {
     },
   });
   const loaded = await loadAlerts(filters);
+  if (mine !== view) return;
   if (!loaded.ok) {
     byId('list-status', HTMLElement).textContent = `Could not load alerts (${loaded.message}).`;
     return;
@@ -72,13 +77,16 @@ async function show(filters) {
 
 /** @returns {Promise<{ triggersEnabled: boolean, priorities: string[] }>} */
 async function loadConfig() {
-  const response = await fetch('/ui/config.json');
-  if (!response.ok) return { triggersEnabled: false, priorities: [] };
-  const config = await response.json();
-  return {
-    triggersEnabled: config.triggersEnabled === true,
-    priorities: Array.isArray(config.priorities) ? config.priorities : [],
-  };
+  try {
+    const response = await fetch('/ui/config.json');
+    const config = response.ok ? await response.json() : {};
+    return {
+      triggersEnabled: config.triggersEnabled === true,
+      priorities: Array.isArray(config.priorities) ? config.priorities : [],
+    };
+  } catch {
+    return { triggersEnabled: false, priorities: [] };
+  }
 }
 
 async function start() {

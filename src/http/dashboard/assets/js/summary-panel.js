@@ -25,12 +25,19 @@ export function createSummaryPanel(parts) {
 
   async function refresh() {
     schedule(IDLE_MS);
-    const response = await fetch(`/ui/summary?window=${encodeURIComponent(parts.select.value)}`);
-    if (!response.ok) {
-      parts.total.textContent = `Counts unavailable (${await describeFailure(response)}).`;
+    let summary;
+    try {
+      const response = await fetch(`/ui/summary?window=${encodeURIComponent(parts.select.value)}`);
+      if (!response.ok) {
+        parts.total.textContent = `Counts unavailable (${await describeFailure(response)}).`;
+        return;
+      }
+      summary = await response.json();
+    } catch {
+      // The server is restarting or gone: say so and try again at the next refresh.
+      parts.total.textContent = 'Counts unavailable (the server cannot be reached).';
       return;
     }
-    const summary = await response.json();
     const label = parts.select.selectedOptions[0]?.textContent ?? parts.select.value;
     parts.total.textContent = `${summary.total} alerts in the last ${label}.`;
     drawBarChart(

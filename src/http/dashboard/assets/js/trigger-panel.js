@@ -5,6 +5,8 @@ import { isSettled, renderRun } from './trigger-run-view.js';
 /** @typedef {import('./trigger-run-view.js').TriggerRun} TriggerRun */
 
 const POLL_MS = 1000;
+// Commands may take minutes (an event-generator install); past this beyond the verification window, stop polling.
+const FOLLOW_MARGIN_MS = 5 * 60_000;
 
 /**
  * The trigger panel: starts a run with the bearer token typed in (kept in this page's memory only),
@@ -45,6 +47,7 @@ export function setupTriggerPanel(form, output) {
    * @param {number} mine
    */
   async function follow(location, mine) {
+    const started = Date.now();
     while (mine === runNumber) {
       const response = await fetch(location, { headers: { Authorization: `Bearer ${value('token')}` } });
       if (mine !== runNumber) return;
@@ -53,6 +56,10 @@ export function setupTriggerPanel(form, output) {
       const run = await response.json();
       output.replaceChildren(...renderRun(run));
       if (isSettled(run)) return;
+      if (Date.now() - started > (run.verification?.windowMs ?? 0) + FOLLOW_MARGIN_MS) {
+        output.append(el('p', { text: `Stopped following; the run is still at ${location}.` }));
+        return;
+      }
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     }
   }
