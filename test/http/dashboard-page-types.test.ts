@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 // The root tsconfig checks Node code only; the page scripts are plain JS typed with JSDoc for the DOM.
 describe('dashboard page scripts', () => {
   it('type-check strictly against the browser DOM library', async () => {
-    const result = await execa('npx', ['tsc', '-p', 'src/http/dashboard/tsconfig.page.json'], {
+    const result = await execa('tsc', ['-p', 'src/http/dashboard/tsconfig.page.json'], {
+      preferLocal: true,
       reject: false,
       timeout: 60_000,
     });
