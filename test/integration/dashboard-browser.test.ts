@@ -197,6 +197,33 @@ describe.skipIf(!available)(
       await page.close();
     });
 
+    it('starts the event-generator trigger with the actions typed as a list', async () => {
+      const page = await open();
+      await page.locator('#triggers').waitFor({ state: 'visible', timeout: 5000 });
+
+      await page.selectOption('#trigger-form select[name="kind"]', 'event-generator');
+      await page.locator('#trigger-form input[name="pod"]').waitFor({ state: 'hidden', timeout: 5000 });
+      await page.fill('#trigger-form input[name="token"]', TRIGGER_TOKEN);
+      await page.fill('#trigger-form input[name="namespace"]', 'event-generator');
+      await page.fill(
+        '#trigger-form input[name="actions"]',
+        'syscall.ReadSensitiveFileUntrusted, syscall.WriteBelowRoot',
+      );
+      await page.click('#trigger-form button[type="submit"]');
+
+      await page.locator('#trigger-output .verdict-detected').waitFor({ timeout: 10_000 });
+      const posts = server.triggers.calls.filter((call) => call.method === 'POST');
+      expect(posts.at(-1)).toMatchObject({
+        path: '/triggers/event-generator',
+        body: {
+          namespace: 'event-generator',
+          actions: ['syscall.ReadSensitiveFileUntrusted', 'syscall.WriteBelowRoot'],
+        },
+      });
+      expect(posts.at(-1)?.body).not.toHaveProperty('pod');
+      await page.close();
+    });
+
     it('says so when the server refuses the token', async () => {
       const page = await open();
       await page.locator('#triggers').waitFor({ state: 'visible', timeout: 5000 });
