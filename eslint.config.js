@@ -1,5 +1,6 @@
 // @ts-check
 import js from '@eslint/js';
+import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
@@ -17,5 +18,10 @@ export default tseslint.config(
     // Scripts and benchmarks are command-line programs: printing is their output.
     files: ['scripts/**', 'bench/**'],
     rules: { 'no-console': 'off' },
+  },
+  {
+    // The dashboard's page scripts run in the browser, not in Node.
+    files: ['src/http/dashboard/assets/**/*.js'],
+    languageOptions: { globals: globals.browser },
   },
 );

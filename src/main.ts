@@ -1,5 +1,6 @@
 import { loadConfig } from './config/load-config.js';
 import { createReceiver } from './create-receiver.js';
+import { createDashboardRouter } from './http/dashboard/dashboard-router.js';
 import { createLogger } from './logging/create-logger.js';
 import { trackConnections } from './server/connection-tracker.js';
 import { shutdownGracefully } from './server/graceful-shutdown.js';
@@ -14,7 +15,11 @@ async function main(): Promise<void> {
   }
   const { config } = loaded;
   const logger = createLogger({ level: config.logLevel });
-  const receiver = createReceiver(config, { logger });
+  const receiver = createReceiver(config, {
+    logger,
+    // triggersEnabled follows the triggers config once that feature is merged.
+    features: (core) => [createDashboardRouter({ store: core.store, triggersEnabled: false })],
+  });
 
   const server = await startServer(receiver.app, { host: config.host, port: config.port });
   const connections = trackConnections(server);

@@ -4,7 +4,9 @@ export const OVERFLOW_LABEL = '__overflow__';
 /** Longest label value kept; longer ones are cut so one label cannot hold a whole alert. */
 export const MAX_LABEL_LENGTH = 200;
 
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROL = /[\u0000-\u001f\u007f]/;
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROL_ALL = /[\u0000-\u001f\u007f]/g;
 
 /**

@@ -1,0 +1,51 @@
+// @ts-check
+import { describeFailure } from './dom.js';
+
+/** @typedef {import('./alert-fields.js').AlertItem} AlertItem */
+
+// What the first load shows; the stream adds to it.
+const LOAD_LIMIT = 200;
+
+/**
+ * Recent alerts matching the server-side filters, newest first.
+ * @param {URLSearchParams} filters
+ * @returns {Promise<{ ok: true, alerts: AlertItem[] } | { ok: false, message: string }>}
+ */
+export async function loadAlerts(filters) {
+  const query = new URLSearchParams(filters);
+  query.set('limit', String(LOAD_LIMIT));
+  try {
+    const response = await fetch(`/alerts?${query}`, { headers: { Accept: 'application/json' } });
+    if (!response.ok) return { ok: false, message: await describeFailure(response) };
+    const body = await response.json();
+    return { ok: true, alerts: Array.isArray(body.alerts) ? body.alerts : [] };
+  } catch {
+    return { ok: false, message: 'the server cannot be reached' };
+  }
+}
+
+/**
+ * Follows GET /alerts/stream with the same filters. EventSource reconnects by itself and sends
+ * Last-Event-ID, so the server replays what was missed.
+ * @param {URLSearchParams} filters
+ * @param {{ onAlert: (item: AlertItem) => void, onStatus: (status: 'live' | 'reconnecting' | 'closed') => void }} handlers
+ * @returns {() => void} stops following
+ */
+export function followAlerts(filters, handlers) {
+  const source = new EventSource(`/alerts/stream?${filters}`);
+  source.addEventListener('open', () => handlers.onStatus('live'));
+  // A refused request (not text/event-stream) closes the source for good; a dropped one retries.
+  source.addEventListener('error', () =>
+    handlers.onStatus(source.readyState === EventSource.CLOSED ? 'closed' : 'reconnecting'),
+  );
+  source.addEventListener('alert', (event) => {
+    let item;
+    try {
+      item = JSON.parse(/** @type {MessageEvent<string>} */ (event).data);
+    } catch {
+      return;
+    }
+    if (item && typeof item.id === 'string' && item.alert) handlers.onAlert(item);
+  });
+  return () => source.close();
+}

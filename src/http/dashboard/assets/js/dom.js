@@ -1,0 +1,77 @@
+// @ts-check
+// Every alert field is attacker-controlled: this is the only way the page builds markup, and it
+// sets text with textContent and attributes with setAttribute, never parsing HTML.
+
+const SVG_NS = 'http://www.w3.org/2000/svg';
+
+/**
+ * @typedef {{ text?: string | number, className?: string } & Record<string, string | number | boolean | undefined>} Attrs
+ */
+
+/**
+ * @param {Element} node
+ * @param {Attrs} attrs
+ * @param {Array<Node | string>} children
+ */
+function fill(node, attrs, children) {
+  for (const [name, value] of Object.entries(attrs)) {
+    if (value === undefined || value === false) continue;
+    if (name === 'text') node.textContent = String(value);
+    else if (name === 'className') node.setAttribute('class', String(value));
+    else node.setAttribute(name, value === true ? '' : String(value));
+  }
+  for (const child of children) node.append(child);
+  return node;
+}
+
+/**
+ * Creates an HTML element; strings among the children become text nodes.
+ * @template {keyof HTMLElementTagNameMap} K
+ * @param {K} tag
+ * @param {Attrs} [attrs]
+ * @param {Array<Node | string>} [children]
+ * @returns {HTMLElementTagNameMap[K]}
+ */
+export function el(tag, attrs = {}, children = []) {
+  return /** @type {HTMLElementTagNameMap[K]} */ (fill(document.createElement(tag), attrs, children));
+}
+
+/**
+ * Creates an SVG element.
+ * @param {string} tag
+ * @param {Attrs} [attrs]
+ * @param {Array<Node | string>} [children]
+ * @returns {SVGElement}
+ */
+export function svgEl(tag, attrs = {}, children = []) {
+  return /** @type {SVGElement} */ (fill(document.createElementNS(SVG_NS, tag), attrs, children));
+}
+
+/**
+ * The element with this id; a missing one is a bug in index.html, so it throws.
+ * @template {HTMLElement} T
+ * @param {string} id
+ * @param {new () => T} type
+ * @returns {T}
+ */
+export function byId(id, type) {
+  const node = document.getElementById(id);
+  if (!(node instanceof type)) throw new Error(`#${id} is missing from the page`);
+  return node;
+}
+
+/**
+ * Reads a problem+json (or any) error body into one line of text for the user.
+ * @param {Response} response
+ * @returns {Promise<string>}
+ */
+export async function describeFailure(response) {
+  try {
+    const body = await response.json();
+    if (body && typeof body.detail === 'string') return `${response.status}: ${body.detail}`;
+    if (body && typeof body.title === 'string') return `${response.status}: ${body.title}`;
+  } catch {
+    // Not JSON: the status says enough.
+  }
+  return `HTTP ${response.status}`;
+}

@@ -1,0 +1,70 @@
+// @ts-check
+import { el } from './dom.js';
+
+// These go to the server (exact match, see GET /alerts); the free text is applied on the page.
+const SERVER_FILTERS = ['min_priority', 'rule', 'source', 'hostname'];
+
+/**
+ * Wires the filter form: server filters apply on submit (Enter) or when a select changes, the free
+ * text as it is typed.
+ * @param {HTMLFormElement} form
+ * @param {string[]} priorities most severe first, from GET /ui/config.json
+ * @param {{ onServerFilters: (filters: URLSearchParams) => void, onText: (text: string) => void }} handlers
+ */
+export function setupFilters(form, priorities, handlers) {
+  const minPriority = form.elements.namedItem('min_priority');
+  if (minPriority instanceof HTMLSelectElement) {
+    for (const priority of priorities)
+      minPriority.append(el('option', { value: priority, text: `${priority} or worse` }));
+  }
+
+  function serverFilters() {
+    const data = new FormData(form);
+    const filters = new URLSearchParams();
+    for (const name of SERVER_FILTERS) {
+      const value = data.get(name);
+      if (typeof value === 'string' && value.trim() !== '') filters.set(name, value.trim());
+    }
+    return filters;
+  }
+  function text() {
+    const value = new FormData(form).get('text');
+    return typeof value === 'string' ? value : '';
+  }
+
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    handlers.onServerFilters(serverFilters());
+  });
+  form.addEventListener('change', (event) => {
+    if (event.target instanceof HTMLSelectElement) handlers.onServerFilters(serverFilters());
+  });
+  form.addEventListener('input', (event) => {
+    if (event.target instanceof HTMLInputElement && event.target.name === 'text') handlers.onText(text());
+  });
+  form.addEventListener('reset', () => {
+    // The reset event fires before the fields are cleared.
+    setTimeout(() => {
+      handlers.onText('');
+      handlers.onServerFilters(serverFilters());
+    });
+  });
+
+  return { serverFilters };
+}
+
+/**
+ * Offers the rules, sources and hostnames seen so far as suggestions (exact values for exact filters).
+ * @param {HTMLDataListElement} list
+ */
+export function createSuggestions(list) {
+  const seen = new Set();
+  return {
+    /** @param {string | undefined} value */
+    add(value) {
+      if (typeof value !== 'string' || value === '' || seen.has(value) || seen.size >= 200) return;
+      seen.add(value);
+      list.append(el('option', { value }));
+    },
+  };
+}

@@ -1,0 +1,106 @@
+// @ts-check
+// Entry point of the dashboard page: wires the alert list, its live stream, the filters, the
+// counts and (when the server enables triggers) the trigger panel.
+import { createAlertDetails } from './alert-details.js';
+import { followAlerts, loadAlerts } from './alert-feed.js';
+import { createAlertList } from './alert-list.js';
+import { byId } from './dom.js';
+import { createSuggestions, setupFilters } from './filters.js';
+import { createSummaryPanel } from './summary-panel.js';
+import { setupTriggerPanel } from './trigger-panel.js';
+
+/** @typedef {import('./alert-fields.js').AlertItem} AlertItem */
+
+const connection = byId('connection', HTMLElement);
+const details = createAlertDetails(byId('details', HTMLElement));
+const list = createAlertList(
+  byId('alert-rows', HTMLTableSectionElement),
+  byId('list-status', HTMLElement),
+  (item, row) => details.show(item, row),
+);
+const summary = createSummaryPanel({
+  select: byId('summary-window', HTMLSelectElement),
+  total: byId('summary-total', HTMLElement),
+  byPriority: byId('chart-priority', HTMLElement),
+  topRules: byId('chart-rules', HTMLElement),
+});
+const suggestions = {
+  rule: createSuggestions(byId('rule-names', HTMLDataListElement)),
+  source: createSuggestions(byId('source-names', HTMLDataListElement)),
+  hostname: createSuggestions(byId('hostname-names', HTMLDataListElement)),
+};
+
+/** @param {AlertItem} item */
+function remember(item) {
+  suggestions.rule.add(item.alert.rule);
+  suggestions.source.add(item.source);
+  suggestions.hostname.add(item.alert.hostname);
+}
+
+/** @type {() => void} */
+let stopFollowing = () => {};
+// Each change of filters starts a new view; a slower, older load must not fill the new one.
+let view = 0;
+
+/**
+ * Follows the stream first, then loads what came before, so nothing falls between the two.
+ * @param {URLSearchParams} filters
+ */
+async function show(filters) {
+  view += 1;
+  const mine = view;
+  stopFollowing();
+  list.clear();
+  connection.textContent = 'Connecting…';
+  stopFollowing = followAlerts(filters, {
+    onAlert(item) {
+      remember(item);
+      list.addLive(item);
+      summary.refreshSoon();
+    },
+    onStatus(status) {
+      connection.textContent = { live: 'Live', reconnecting: 'Reconnecting…', closed: 'Disconnected' }[
+        status
+      ];
+      connection.dataset.status = status;
+    },
+  });
+  const loaded = await loadAlerts(filters);
+  if (mine !== view) return;
+  if (!loaded.ok) {
+    byId('list-status', HTMLElement).textContent = `Could not load alerts (${loaded.message}).`;
+    return;
+  }
+  loaded.alerts.forEach(remember);
+  list.addLoaded(loaded.alerts);
+}
+
+/** @returns {Promise<{ triggersEnabled: boolean, priorities: string[] }>} */
+async function loadConfig() {
+  try {
+    const response = await fetch('/ui/config.json');
+    const config = response.ok ? await response.json() : {};
+    return {
+      triggersEnabled: config.triggersEnabled === true,
+      priorities: Array.isArray(config.priorities) ? config.priorities : [],
+    };
+  } catch {
+    return { triggersEnabled: false, priorities: [] };
+  }
+}
+
+async function start() {
+  const config = await loadConfig();
+  const filters = setupFilters(byId('filters', HTMLFormElement), config.priorities, {
+    onServerFilters: (next) => void show(next),
+    onText: (text) => list.setText(text),
+  });
+  void show(filters.serverFilters());
+  void summary.refresh();
+  if (config.triggersEnabled) {
+    setupTriggerPanel(byId('trigger-form', HTMLFormElement), byId('trigger-output', HTMLElement));
+    byId('triggers', HTMLElement).hidden = false;
+  }
+}
+
+void start();

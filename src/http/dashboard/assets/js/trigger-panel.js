@@ -1,0 +1,96 @@
+// @ts-check
+import { describeFailure, el } from './dom.js';
+import { isSettled, renderRun } from './trigger-run-view.js';
+
+/** @typedef {import('./trigger-run-view.js').TriggerRun} TriggerRun */
+
+const POLL_MS = 1000;
+// Commands may take minutes (an event-generator install); past this beyond the verification window, stop polling.
+const FOLLOW_MARGIN_MS = 5 * 60_000;
+
+/**
+ * The trigger panel: starts a run with the bearer token typed in (kept in this page's memory only),
+ * follows GET /triggers/:id and shows each expected rule as detected or missed.
+ * @param {HTMLFormElement} form
+ * @param {HTMLElement} output
+ */
+export function setupTriggerPanel(form, output) {
+  let runNumber = 0;
+
+  /** @param {string} name */
+  function value(name) {
+    const field = form.elements.namedItem(name);
+    return field instanceof HTMLInputElement || field instanceof HTMLSelectElement ? field.value.trim() : '';
+  }
+
+  function buildBody() {
+    /** @type {Record<string, unknown>} */
+    const body = {};
+    const kind = value('kind');
+    for (const name of kind === 'shell' ? ['namespace', 'pod', 'container'] : ['namespace']) {
+      if (value(name) !== '') body[name] = value(name);
+    }
+    if (kind === 'event-generator' && value('actions') !== '')
+      body.actions = value('actions')
+        .split(/[\s,]+/)
+        .filter(Boolean);
+    return { kind, body };
+  }
+
+  /** @param {string} message */
+  function showMessage(message) {
+    output.replaceChildren(el('p', { className: 'verdict verdict-missed', text: message }));
+  }
+
+  /**
+   * @param {string} location
+   * @param {number} mine
+   */
+  async function follow(location, mine) {
+    const started = Date.now();
+    while (mine === runNumber) {
+      const response = await fetch(location, { headers: { Authorization: `Bearer ${value('token')}` } });
+      if (mine !== runNumber) return;
+      if (!response.ok) return showMessage(`Could not read the run: ${await describeFailure(response)}`);
+      /** @type {TriggerRun} */
+      const run = await response.json();
+      output.replaceChildren(...renderRun(run));
+      if (isSettled(run)) return;
+      if (Date.now() - started > (run.verification?.windowMs ?? 0) + FOLLOW_MARGIN_MS) {
+        output.append(el('p', { text: `Stopped following; the run is still at ${location}.` }));
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    }
+  }
+
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    runNumber += 1;
+    const mine = runNumber;
+    const { kind, body } = buildBody();
+    output.replaceChildren(
+      el('p', { className: 'verdict verdict-pending', text: `Starting the ${kind} trigger…` }),
+    );
+    void (async () => {
+      const response = await fetch(`/triggers/${kind}`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${value('token')}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      if (response.status !== 202)
+        return showMessage(`The trigger was not started: ${await describeFailure(response)}`);
+      /** @type {TriggerRun} */
+      const run = await response.json();
+      await follow(response.headers.get('Location') ?? `/triggers/${encodeURIComponent(run.id)}`, mine);
+    })().catch((error) =>
+      showMessage(`The trigger request failed: ${error instanceof Error ? error.message : String(error)}`),
+    );
+  });
+  form.addEventListener('change', () => {
+    const kind = value('kind');
+    for (const node of form.querySelectorAll('[data-kind]')) {
+      if (node instanceof HTMLElement) node.hidden = node.dataset.kind !== kind;
+    }
+  });
+}

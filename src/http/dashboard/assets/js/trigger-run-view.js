@@ -1,0 +1,87 @@
+// @ts-check
+import { el } from './dom.js';
+
+/**
+ * @typedef {{ rule: string, status: 'pending' | 'detected' | 'missed', alertId?: string, latencyMs?: number }} Expectation
+ * @typedef {{ argv: string[], exitCode?: number, durationMs?: number, timedOut?: boolean, failed?: boolean, reason?: string, output?: string }} CommandResult
+ * @typedef {{ id: string, kind: string, status: string, error?: string, commands?: CommandResult[],
+ *   verification?: { windowMs: number, expectations: Expectation[] } }} TriggerRun
+ */
+
+/**
+ * True once nothing will change any more: the run failed, or it succeeded and no rule is pending.
+ * @param {TriggerRun} run
+ */
+export function isSettled(run) {
+  if (run.status === 'failed') return true;
+  const pending = (run.verification?.expectations ?? []).some((e) => e.status === 'pending');
+  return run.status === 'succeeded' && !pending;
+}
+
+/** @param {TriggerRun} run */
+function verdictOf(run) {
+  const expectations = run.verification?.expectations ?? [];
+  const missed = expectations.filter((e) => e.status === 'missed').length;
+  const detected = expectations.filter((e) => e.status === 'detected').length;
+  if (!isSettled(run))
+    return {
+      text: `Run ${run.status}: ${detected} of ${expectations.length} expected rules detected so far…`,
+      className: 'verdict-pending',
+    };
+  if (run.status === 'failed' && expectations.length === 0)
+    return { text: `Run failed: ${run.error ?? 'see the commands below'}`, className: 'verdict-missed' };
+  if (missed === 0 && expectations.length > 0)
+    return {
+      text:
+        expectations.length === 1
+          ? 'Verdict: the expected rule was detected.'
+          : `Verdict: all ${expectations.length} expected rules were detected.`,
+      className: 'verdict-detected',
+    };
+  return {
+    text: `Verdict: ${missed} of ${expectations.length} expected rules missed.`,
+    className: 'verdict-missed',
+  };
+}
+
+/**
+ * The verdict, each expected rule as detected, missed or pending, and the commands run.
+ * @param {TriggerRun} run
+ */
+export function renderRun(run) {
+  const verdict = verdictOf(run);
+  const expectations = el('ul', { className: 'expectations' });
+  for (const e of run.verification?.expectations ?? []) {
+    const latency = typeof e.latencyMs === 'number' ? ` after ${e.latencyMs} ms` : '';
+    expectations.append(
+      el(
+        'li',
+        {
+          className: `expectation expectation-${e.status === 'detected' || e.status === 'missed' ? e.status : 'pending'}`,
+        },
+        [
+          el('span', { className: 'expectation-status', text: e.status }),
+          ' ',
+          el('span', { className: 'rule', text: e.rule }),
+          latency,
+        ],
+      ),
+    );
+  }
+  const commands = el('ul', { className: 'commands' });
+  for (const c of run.commands ?? []) {
+    const outcome = c.timedOut
+      ? 'timed out'
+      : c.failed
+        ? `failed (exit ${c.exitCode ?? '?'})`
+        : `exit ${c.exitCode ?? 0}`;
+    commands.append(
+      el('li', {}, [
+        el('code', { text: (c.argv ?? []).join(' ') }),
+        ` — ${outcome}${c.reason ? `: ${c.reason}` : ''}`,
+        c.output ? el('details', {}, [el('summary', { text: 'Output' }), el('pre', { text: c.output })]) : '',
+      ]),
+    );
+  }
+  return [el('p', { className: `verdict ${verdict.className}`, text: verdict.text }), expectations, commands];
+}

@@ -1,0 +1,63 @@
+import express from 'express';
+import type { AlertStore } from '../../alerts/alert-store.js';
+import { PRIORITIES } from '../../alerts/priority.js';
+import { buildProblem, sendProblem } from '../problem.js';
+import { sendJson } from '../send-json.js';
+import { setDashboardHeaders } from './security-headers.js';
+import { DEFAULT_ASSETS_DIR, loadDashboardAssets } from './static-assets.js';
+import { SUMMARY_WINDOWS, summarizeAlerts, type SummaryWindow } from './summarize-alerts.js';
+
+/** What the dashboard needs. */
+export interface DashboardOptions {
+  store: AlertStore;
+  /** Whether the page shows the trigger panel (the `/triggers` API is mounted and answers). */
+  triggersEnabled: boolean;
+  /** Folder of the page's files; defaults to the one beside this module. */
+  assetsDir?: string;
+  now?: () => number;
+}
+
+const WINDOW_NAMES = Object.keys(SUMMARY_WINDOWS) as SummaryWindow[];
+
+function isSummaryWindow(value: unknown): value is SummaryWindow {
+  return typeof value === 'string' && Object.hasOwn(SUMMARY_WINDOWS, value);
+}
+
+/**
+ * The browser dashboard: `GET /` (the page), `/ui/*` (its script and style), `GET /ui/config.json`
+ * (what the page may show, and Falco's priorities for the filter) and `GET /ui/summary?window=` (counts for the charts).
+ */
+export function createDashboardRouter(options: DashboardOptions): express.Router {
+  const router = express.Router();
+  const now = options.now ?? Date.now;
+
+  for (const asset of loadDashboardAssets(options.assetsDir ?? DEFAULT_ASSETS_DIR)) {
+    router.get(asset.route, setDashboardHeaders, asset.handler);
+  }
+
+  router.get('/ui/config.json', setDashboardHeaders, (_req, res) => {
+    res.setHeader('Cache-Control', 'no-store');
+    sendJson(res, 200, { triggersEnabled: options.triggersEnabled, priorities: PRIORITIES });
+  });
+
+  // Under /ui rather than /alerts/summary: the core `GET /alerts/:id` is mounted first and would answer it.
+  router.get('/ui/summary', setDashboardHeaders, (req, res) => {
+    const window = req.query.window ?? '1h';
+    if (!isSummaryWindow(window)) {
+      const detail = `must be one of ${WINDOW_NAMES.join(', ')}`;
+      sendProblem(
+        res,
+        buildProblem('invalid-request', {
+          detail: `window: ${detail}`,
+          errors: [{ pointer: 'window', detail }],
+        }),
+      );
+      return;
+    }
+    res.setHeader('Cache-Control', 'no-store');
+    const held = options.store.query({ limit: Number.MAX_SAFE_INTEGER });
+    sendJson(res, 200, summarizeAlerts(held, window, now()));
+  });
+
+  return router;
+}

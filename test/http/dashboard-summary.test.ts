@@ -1,0 +1,110 @@
+import request from 'supertest';
+import { describe, expect, it } from 'vitest';
+import type { FalcoAlert } from '../../src/alerts/falco-alert-schema.js';
+import { PRIORITIES, type Priority } from '../../src/alerts/priority.js';
+import { buildDashboardTestApp } from './dashboard-test-app.js';
+
+const NOW = Date.parse('2026-06-15T12:00:00.000Z');
+const MINUTE = 60_000;
+
+function alertOf(rule: string, priority: Priority): FalcoAlert {
+  return { rule, priority, time: '2026-06-15T11:00:00.000000000Z', source: 'syscall', hostname: 'node-1' };
+}
+
+/** An app whose clock can be moved back to receive alerts "in the past". */
+function appWithClock() {
+  let clock = NOW;
+  const built = buildDashboardTestApp({ now: () => clock });
+  const receive = (minutesAgo: number, rule: string, priority: Priority) => {
+    clock = NOW - minutesAgo * MINUTE;
+    built.sink.accept(alertOf(rule, priority), { bytes: 100 });
+    clock = NOW;
+  };
+  return { ...built, receive };
+}
+
+function countOf(body: { byPriority: { priority: string; count: number }[] }, priority: Priority): number {
+  return body.byPriority.find((row) => row.priority === priority)?.count ?? -1;
+}
+
+describe('GET /ui/summary', () => {
+  it('counts the alerts received in the window per priority and leaves older ones out', async () => {
+    const { app, receive } = appWithClock();
+    receive(120, 'Write below root', 'Error');
+    receive(30, 'Read sensitive file untrusted', 'Warning');
+    receive(14, 'Terminal shell in container', 'Notice');
+    receive(5, 'Write below root', 'Error');
+    receive(1, 'Terminal shell in container', 'Notice');
+
+    const res = await request(app).get('/ui/summary?window=15m');
+
+    expect(res.status).toBe(200);
+    expect(res.body.window).toBe('15m');
+    expect(res.body.since).toBe(new Date(NOW - 15 * MINUTE).toISOString());
+    expect(res.body.total).toBe(3);
+    expect(res.body.byPriority.map((row: { priority: string }) => row.priority)).toEqual([...PRIORITIES]);
+    expect(countOf(res.body, 'Notice')).toBe(2);
+    expect(countOf(res.body, 'Error')).toBe(1);
+    expect(countOf(res.body, 'Warning')).toBe(0);
+    expect(res.body.topRules).toEqual([
+      { rule: 'Terminal shell in container', count: 2 },
+      { rule: 'Write below root', count: 1 },
+    ]);
+  });
+
+  it('widens to one hour by default and to 24 hours on request', async () => {
+    const { app, receive } = appWithClock();
+    receive(25 * 60, 'Write below root', 'Error');
+    receive(120, 'Write below root', 'Error');
+    receive(30, 'Read sensitive file untrusted', 'Warning');
+
+    const hour = await request(app).get('/ui/summary');
+    const day = await request(app).get('/ui/summary?window=24h');
+
+    expect(hour.body).toMatchObject({ window: '1h', total: 1 });
+    expect(day.body).toMatchObject({ window: '24h', total: 2 });
+    expect(countOf(day.body, 'Error')).toBe(1);
+  });
+
+  it('lists at most ten top rules, most frequent first and then by name', async () => {
+    const { app, receive } = appWithClock();
+    for (let i = 0; i < 12; i += 1) receive(1, `Rule ${String(i).padStart(2, '0')}`, 'Notice');
+    receive(1, 'Rule 11', 'Notice');
+
+    const res = await request(app).get('/ui/summary?window=15m');
+
+    expect(res.body.topRules).toHaveLength(10);
+    expect(res.body.topRules[0]).toEqual({ rule: 'Rule 11', count: 2 });
+    expect(res.body.topRules[1]).toEqual({ rule: 'Rule 00', count: 1 });
+    expect(res.body.topRules[9]).toEqual({ rule: 'Rule 08', count: 1 });
+  });
+
+  it('rejects an unknown window with a 400 problem naming the window parameter', async () => {
+    const { app } = appWithClock();
+
+    const res = await request(app).get('/ui/summary?window=2h');
+
+    expect(res.status).toBe(400);
+    expect(res.headers['content-type']).toBe('application/problem+json; charset=utf-8');
+    expect(res.body.errors).toEqual([{ pointer: 'window', detail: 'must be one of 15m, 1h, 24h' }]);
+  });
+
+  it('rejects a repeated window parameter instead of failing on the array', async () => {
+    const { app } = appWithClock();
+
+    const res = await request(app).get('/ui/summary?window=1h&window=24h');
+
+    expect(res.status).toBe(400);
+    expect(res.body.errors[0].pointer).toBe('window');
+  });
+
+  it('answers with zero counts when nothing was received', async () => {
+    const { app } = appWithClock();
+
+    const res = await request(app).get('/ui/summary?window=15m');
+
+    expect(res.body.total).toBe(0);
+    expect(res.body.topRules).toEqual([]);
+    expect(res.body.byPriority.every((row: { count: number }) => row.count === 0)).toBe(true);
+  });
+});

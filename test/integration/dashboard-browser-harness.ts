@@ -1,0 +1,111 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import type http from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { boundPort, startServer } from '../../src/server/start-server.js';
+import { buildDashboardTestApp } from '../http/dashboard-test-app.js';
+import { createTriggersStandIn, type TriggersStandIn } from './dashboard-triggers-stand-in.js';
+
+/** Debian's Chromium binary, if installed. */
+export const CHROMIUM_PATH = ['/usr/lib/chromium/chromium', '/usr/bin/chromium'].find((file) =>
+  existsSync(file),
+);
+
+// Flags from shared/environment.md: no sandbox as root, no network beyond the page's own.
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-dev-shm-usage',
+];
+
+export const TRIGGER_TOKEN = 'test-token-0f3c';
+
+/** The real server (core + dashboard + triggers stand-in) listening on 127.0.0.1, and a way to post like Falco. */
+export interface DashboardServer {
+  baseUrl: string;
+  triggers: TriggersStandIn;
+  postAlert(alert: unknown): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startDashboardServer(): Promise<DashboardServer> {
+  const triggers = createTriggersStandIn(TRIGGER_TOKEN);
+  const { app, stream } = buildDashboardTestApp({ triggersEnabled: true, extraRouters: [triggers.router] });
+  const server: http.Server = await startServer(app, { host: '127.0.0.1', port: 0 });
+  const baseUrl = `http://127.0.0.1:${boundPort(server)}`;
+  return {
+    baseUrl,
+    triggers,
+    async postAlert(alert) {
+      const body = typeof alert === 'string' ? alert : JSON.stringify(alert);
+      const res = await fetch(`${baseUrl}/`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body,
+      });
+      if (res.status !== 202) throw new Error(`POST / answered ${res.status}: ${await res.text()}`);
+    },
+    async close() {
+      stream.closeAll();
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+/** Headless Chromium with a fresh profile folder, removed on close. */
+export async function launchBrowser(): Promise<{ context: BrowserContext; close(): Promise<void> }> {
+  const profile = mkdtempSync(path.join(tmpdir(), 'dashboard-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM_PATH,
+    headless: true,
+    args: CHROMIUM_ARGS,
+    viewport: { width: 1400, height: 1000 },
+  });
+  return {
+    context,
+    async close() {
+      await context.close();
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Console errors, uncaught page errors and CSP violations seen by a page. */
+export interface PageProblems {
+  errors: string[];
+  cspViolations: string[];
+}
+
+/** Opens the dashboard and starts recording problems before any of its scripts run. */
+export async function openDashboard(
+  context: BrowserContext,
+  baseUrl: string,
+): Promise<{ page: Page; problems: PageProblems }> {
+  const page = await context.newPage();
+  const problems: PageProblems = { errors: [], cspViolations: [] };
+  page.on('console', (message) => {
+    if (message.type() === 'error') problems.errors.push(message.text());
+  });
+  page.on('pageerror', (error) => problems.errors.push(error.message));
+  await page.exposeFunction('__reportCsp', (text: string) => problems.cspViolations.push(text));
+  // Page-side code as text: the Node tsconfig has no DOM types.
+  await page.addInitScript(
+    "document.addEventListener('securitypolicyviolation', (e) => window.__reportCsp(e.violatedDirective + ' blocked ' + e.blockedURI));",
+  );
+  await page.goto(`${baseUrl}/`);
+  // The stream is open once the status says Live: alerts posted from now on must appear.
+  await page.locator('#connection[data-status="live"]').waitFor({ timeout: 5000 });
+  return { page, problems };
+}
+
+/** A Falco sample from test/fixtures/falco/samples/valid, as text. */
+export function readSample(name: string): string {
+  return readFileSync(new URL(`../fixtures/falco/samples/valid/${name}`, import.meta.url), 'utf8');
+}

@@ -1,0 +1,272 @@
+import { mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { BrowserContext, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { requireComponent } from '../helpers/components.js';
+import { LOW_CONTRAST_SCRIPT } from './dashboard-contrast-script.js';
+import {
+  CHROMIUM_PATH,
+  TRIGGER_TOKEN,
+  launchBrowser,
+  openDashboard,
+  readSample,
+  startDashboardServer,
+  type DashboardServer,
+  type PageProblems,
+} from './dashboard-browser-harness.js';
+
+const available = requireComponent('chromium', CHROMIUM_PATH !== undefined);
+const SCREENSHOT = fileURLToPath(new URL('../../docs/dashboard.png', import.meta.url));
+
+// Realistic alerts for the screenshot and the first load.
+const SAMPLES = [
+  '102-034-internal-syscall-event-drop.json',
+  '002-demo-034-write-below-root.json',
+  '086-latest-k8saudit-attach-exec-pod.json',
+  '095-latest-with-message-property.json',
+  '096-latest-no-output-fields-property.json',
+  '093-latest-terminal-shell-in-container.json',
+];
+
+function alertOf(rule: string, priority: string, extra: Record<string, unknown> = {}) {
+  return { rule, priority, time: new Date().toISOString(), source: 'syscall', hostname: 'node-1', ...extra };
+}
+
+function row(page: Page, rule: string) {
+  return page.locator('tr.alert-row', { hasText: rule });
+}
+
+describe.skipIf(!available)(
+  'dashboard in headless Chromium against the real server',
+  { timeout: 60_000 },
+  () => {
+    let server: DashboardServer;
+    let browser: { context: BrowserContext; close(): Promise<void> };
+    let problems: PageProblems;
+
+    beforeAll(async () => {
+      server = await startDashboardServer();
+      for (const sample of SAMPLES) await server.postAlert(readSample(sample));
+      browser = await launchBrowser();
+    });
+
+    afterAll(async () => {
+      await browser?.close();
+      await server?.close();
+    });
+
+    afterEach(() => {
+      // Every test's page must stay free of script errors and blocked loads.
+      expect(problems.errors).toEqual([]);
+      expect(problems.cspViolations).toEqual([]);
+    });
+
+    async function open(): Promise<Page> {
+      const opened = await openDashboard(browser.context, server.baseUrl);
+      problems = opened.problems;
+      return opened.page;
+    }
+
+    it('loads with no console errors or CSP violations and lists the alerts already held', async () => {
+      const page = await open();
+
+      await row(page, 'Write below root').waitFor({ timeout: 5000 });
+      await expect.poll(() => page.locator('tr.alert-row').count()).toBe(SAMPLES.length);
+      await expect
+        .poll(() => page.locator('#summary-total').textContent())
+        .toBe(`${SAMPLES.length} alerts in the last 1 hour.`);
+      const first = row(page, 'Terminal shell in container');
+      await expect.poll(() => first.textContent()).toContain('default / nginx-7c5ddbdf54-2xq9p / nginx');
+      await page.close();
+    });
+
+    it('shows an alert posted after the page loaded', async () => {
+      const page = await open();
+
+      await server.postAlert(alertOf('Live probe posted after load', 'Critical'));
+
+      // The issue's bar: a posted alert shows up within a second.
+      await row(page, 'Live probe posted after load').waitFor({ timeout: 1000 });
+      await page.close();
+    });
+
+    it('narrows the list with the minimum priority, free text and rule filters', async () => {
+      const page = await open();
+      await server.postAlert(alertOf('Filter probe low', 'Warning', { output: 'needle-low' }));
+      await server.postAlert(alertOf('Filter probe high', 'Critical', { output: 'needle-high' }));
+      await row(page, 'Filter probe low').waitFor({ timeout: 5000 });
+
+      await page.selectOption('select[name="min_priority"]', 'Critical');
+
+      await row(page, 'Filter probe low').waitFor({ state: 'detached', timeout: 5000 });
+      await row(page, 'Filter probe high').waitFor({ timeout: 5000 });
+      await expect.poll(() => page.locator('tr.alert-row', { hasText: 'Notice' }).count()).toBe(0);
+
+      await page.fill('input[name="text"]', 'needle-high');
+
+      await expect.poll(() => page.locator('tr.alert-row:visible').count()).toBe(1);
+      await row(page, 'Filter probe high').waitFor({ state: 'visible', timeout: 5000 });
+
+      // Clear, then an exact rule filter submitted with Enter.
+      await page.click('#filters button[type="reset"]');
+      await row(page, 'Filter probe low').waitFor({ timeout: 5000 });
+      await page.fill('input[name="rule"]', 'Filter probe low');
+      await page.press('input[name="rule"]', 'Enter');
+
+      await row(page, 'Filter probe high').waitFor({ state: 'detached', timeout: 5000 });
+      await expect.poll(() => page.locator('tr.alert-row').count()).toBe(1);
+      await page.close();
+    });
+
+    it('renders markup in alert fields as text and runs none of it', async () => {
+      const page = await open();
+      const cmdline = '<img src=x onerror=window.__xss=1>';
+      const output = '<script>window.__xss=2</script>';
+      await server.postAlert(
+        alertOf('XSS probe <b>bold</b>', 'Critical', {
+          output,
+          hostname: '<svg onload=window.__xss=3>',
+          output_fields: { 'proc.cmdline': cmdline },
+        }),
+      );
+      const probe = row(page, 'XSS probe <b>bold</b>');
+      await probe.waitFor({ timeout: 5000 });
+
+      // Keyboard: a focused row shows a focus ring and opens its details with Enter.
+      await probe.focus();
+      expect(await page.evaluate('getComputedStyle(document.activeElement).outlineStyle')).toBe('solid');
+      await page.keyboard.press('Enter');
+      const details = page.locator('#details');
+      await details.waitFor({ state: 'visible', timeout: 5000 });
+
+      await expect.poll(() => details.locator('pre.output').textContent()).toBe(output);
+      await expect.poll(() => details.locator('.fields').textContent()).toContain(cmdline);
+      expect(await details.locator('h2').textContent()).toBe('XSS probe <b>bold</b>');
+      expect(await page.locator('main img, main script, main b, [onerror], [onload]').count()).toBe(0);
+      expect(await page.evaluate('typeof window.__xss')).toBe('undefined');
+
+      await page.keyboard.press('Escape');
+      await details.waitFor({ state: 'hidden', timeout: 5000 });
+      expect(await page.evaluate('document.activeElement.dataset.id')).toBe(
+        await probe.getAttribute('data-id'),
+      );
+      await page.close();
+    });
+
+    it('keeps an evt.time above 2^53 from breaking the page', async () => {
+      const page = await open();
+
+      await server.postAlert(
+        '{"rule":"Big number probe","priority":"Notice","time":"2026-06-15T09:31:44.611094417Z","output_fields":{"evt.time":1781515904611094417}}',
+      );
+
+      await row(page, 'Big number probe').click({ timeout: 5000 });
+      await expect
+        .poll(() => page.locator('#details .fields').textContent())
+        .toContain('evt.time17815159046110');
+      await page.close();
+    });
+
+    it('runs a trigger with the typed token, follows it and shows the verdict', async () => {
+      const page = await open();
+      const panel = page.locator('#triggers');
+      await panel.waitFor({ state: 'visible', timeout: 5000 });
+
+      await page.fill('#trigger-form input[name="token"]', TRIGGER_TOKEN);
+      await page.fill('#trigger-form input[name="namespace"]', 'default');
+      await page.fill('#trigger-form input[name="pod"]', 'nginx-7c5ddbdf54-2xq9p');
+      await page.click('#trigger-form button[type="submit"]');
+
+      const verdict = page.locator('#trigger-output .verdict-detected');
+      await verdict.waitFor({ timeout: 10_000 });
+      expect(await verdict.textContent()).toBe('Verdict: the expected rule was detected.');
+      expect(await page.locator('#trigger-output .expectation-detected').textContent()).toContain(
+        'Terminal shell in container',
+      );
+      const post = server.triggers.calls.find((call) => call.method === 'POST');
+      expect(post).toMatchObject({
+        path: '/triggers/shell',
+        authorization: `Bearer ${TRIGGER_TOKEN}`,
+        body: { namespace: 'default', pod: 'nginx-7c5ddbdf54-2xq9p' },
+      });
+      expect(server.triggers.calls.filter((call) => call.method === 'GET').length).toBeGreaterThanOrEqual(2);
+      // The token lives in the page's memory only.
+      const stored = await page.evaluate('[localStorage.length, sessionStorage.length, document.cookie]');
+      expect(stored).toEqual([0, 0, '']);
+
+      await page.close();
+    });
+
+    it('starts the event-generator trigger with the actions typed as a list', async () => {
+      const page = await open();
+      await page.locator('#triggers').waitFor({ state: 'visible', timeout: 5000 });
+
+      await page.selectOption('#trigger-form select[name="kind"]', 'event-generator');
+      await page.locator('#trigger-form input[name="pod"]').waitFor({ state: 'hidden', timeout: 5000 });
+      await page.fill('#trigger-form input[name="token"]', TRIGGER_TOKEN);
+      await page.fill('#trigger-form input[name="namespace"]', 'event-generator');
+      await page.fill(
+        '#trigger-form input[name="actions"]',
+        'syscall.ReadSensitiveFileUntrusted, syscall.WriteBelowRoot',
+      );
+      await page.click('#trigger-form button[type="submit"]');
+
+      await page.locator('#trigger-output .verdict-detected').waitFor({ timeout: 10_000 });
+      const posts = server.triggers.calls.filter((call) => call.method === 'POST');
+      expect(posts.at(-1)).toMatchObject({
+        path: '/triggers/event-generator',
+        body: {
+          namespace: 'event-generator',
+          actions: ['syscall.ReadSensitiveFileUntrusted', 'syscall.WriteBelowRoot'],
+        },
+      });
+      expect(posts.at(-1)?.body).not.toHaveProperty('pod');
+      await page.close();
+    });
+
+    it('says so when the server refuses the token', async () => {
+      const page = await open();
+      await page.locator('#triggers').waitFor({ state: 'visible', timeout: 5000 });
+
+      await page.fill('#trigger-form input[name="token"]', 'wrong-token');
+      await page.click('#trigger-form button[type="submit"]');
+
+      await expect
+        .poll(() => page.locator('#trigger-output').textContent())
+        .toContain('The trigger was not started: 401: Missing or wrong bearer token');
+      // The browser logs the failed request itself; that is the expected outcome here, not a script error.
+      problems.errors = problems.errors.filter((text) => !text.includes('401 (Unauthorized)'));
+      await page.close();
+    });
+  },
+);
+
+describe.skipIf(!available)('dashboard screenshot for the README', { timeout: 90_000 }, () => {
+  it('writes docs/dashboard.png with realistic alerts, a trigger verdict and one alert opened, all text readable', async () => {
+    const server = await startDashboardServer();
+    const browser = await launchBrowser();
+    try {
+      for (const sample of SAMPLES) await server.postAlert(readSample(sample));
+      const { page, problems } = await openDashboard(browser.context, server.baseUrl);
+      await row(page, 'Write below root').waitFor({ timeout: 5000 });
+      await page.fill('#trigger-form input[name="token"]', TRIGGER_TOKEN);
+      await page.fill('#trigger-form input[name="namespace"]', 'default');
+      await page.fill('#trigger-form input[name="pod"]', 'nginx-7c5ddbdf54-2xq9p');
+      await page.click('#trigger-form button[type="submit"]');
+      await page.locator('#trigger-output .verdict-detected').waitFor({ timeout: 10_000 });
+      await row(page, 'Terminal shell in container').click();
+      await page.locator('#details').waitFor({ state: 'visible' });
+      await page.locator('#chart-rules svg').waitFor();
+
+      mkdirSync(fileURLToPath(new URL('../../docs/', import.meta.url)), { recursive: true });
+      await page.screenshot({ path: SCREENSHOT, fullPage: true });
+
+      // Readable contrast, measured on everything this page shows at once.
+      expect(await page.evaluate(LOW_CONTRAST_SCRIPT)).toEqual([]);
+      expect(problems).toEqual({ errors: [], cspViolations: [] });
+    } finally {
+      await browser.close();
+      await server.close();
+    }
+  });
+});
