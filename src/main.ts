@@ -8,6 +8,7 @@ import { createLogger } from './logging/create-logger.js';
 import { createMetrics } from './metrics/metrics.js';
 import { shutdownGracefully } from './server/graceful-shutdown.js';
 import { createLifecycle } from './server/lifecycle.js';
+import { createTriggers } from './triggers/create-triggers.js';
 import { boundPort, startServer } from './server/start-server.js';
 
 // Composition root: loadConfig → logger → metrics → store → app → listen → shutdown.
@@ -25,6 +26,10 @@ async function main(): Promise<void> {
   const sink = createAlertSink({ store, feed, metrics, logger });
   const stream = createAlertStream({ feed, store, heartbeatMs: config.stream.heartbeatMs });
   const lifecycle = createLifecycle();
+  const triggers = config.triggers.enabled
+    ? createTriggers({ config: config.triggers, logger, registry: metrics.registry, parentEnv: process.env })
+    : undefined;
+  if (triggers) feed.subscribe(triggers.observeAlert);
   const app = createApp({
     logger,
     metrics,
@@ -33,6 +38,7 @@ async function main(): Promise<void> {
     stream,
     lifecycle,
     bodyLimitBytes: config.bodyLimitBytes,
+    routers: triggers ? [triggers.router] : [],
   });
 
   const server = await startServer(app, { host: config.host, port: config.port });
@@ -52,7 +58,7 @@ async function main(): Promise<void> {
       logger,
       delayMs: config.shutdown.delayMs,
       timeoutMs: config.shutdown.timeoutMs,
-      beforeClose: [() => stream.closeAll()],
+      beforeClose: [() => stream.closeAll(), () => triggers?.stop()],
     }).then((drained) => process.exit(drained ? 0 : 1));
   };
   process.on('SIGTERM', stop);

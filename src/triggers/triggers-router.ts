@@ -1,0 +1,107 @@
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { ZodError } from 'zod';
+import type { TriggersConfig } from '../config/triggers-env.js';
+import { buildProblem, sendProblem } from '../http/problem.js';
+import { isAuthorized } from './bearer-auth.js';
+import type { RunRegistry } from './run-registry.js';
+import {
+  buildEventGeneratorRequestSchema,
+  buildShellRequestSchema,
+  toFieldProblems,
+  type ShellRequest,
+} from './trigger-request-schema.js';
+import { describeTarget, type TriggerRequest, type TriggerService } from './trigger-service.js';
+
+export interface TriggersRouterDeps {
+  config: TriggersConfig;
+  service: TriggerService;
+  registry: RunRegistry;
+}
+
+const DEFAULT_ACTIONS = '^syscall';
+
+type Audit = {
+  trigger: string;
+  outcome: string;
+  status: number;
+  target?: Record<string, string>;
+  runId?: string;
+};
+
+// One line per call: who, which trigger, which target, what happened. Never the token.
+function audit(req: Request, fields: Audit): void {
+  req.log.info({ event: 'trigger_audit', caller: req.socket.remoteAddress, ...fields }, 'trigger API call');
+}
+
+function resolveShellTarget(body: ShellRequest, config: TriggersConfig): TriggerRequest {
+  const backend = body.backend ?? config.defaultBackend;
+  const namespace = body.namespace ?? config.allowed.namespaces[0] ?? 'default';
+  const existing = body.pod !== undefined || (backend === 'docker' && body.container !== undefined);
+  const target = existing
+    ? { backend, namespace, pod: body.pod, container: body.container }
+    : { backend, namespace, image: body.image ?? config.allowed.images[0] ?? '' };
+  return { kind: 'shell', target };
+}
+
+/** The trigger API: bearer auth on every route, validated bodies, 202 + Location for new runs. */
+export function createTriggersRouter(deps: TriggersRouterDeps): express.Router {
+  const { config, service, registry } = deps;
+  const router = express.Router();
+  const shellSchema = buildShellRequestSchema(config.allowed);
+  const generatorSchema = buildEventGeneratorRequestSchema(config.allowed);
+
+  router.use('/triggers', (req: Request, res: Response, next: NextFunction) => {
+    if (isAuthorized(req.headers.authorization, config.token)) return next();
+    audit(req, { trigger: req.path, outcome: 'unauthorized', status: 401 });
+    res.setHeader('WWW-Authenticate', 'Bearer realm="falco-alert-receiver triggers"');
+    sendProblem(res, buildProblem('unauthorized', { detail: 'Send Authorization: Bearer <TRIGGER_TOKEN>.' }));
+  });
+  router.use('/triggers', express.json({ limit: '16kb' }));
+
+  const start = (req: Request, res: Response, request: TriggerRequest) => {
+    const target = describeTarget(request);
+    const started = service.start(request);
+    if (!started.ok) {
+      audit(req, { trigger: request.kind, outcome: 'busy', status: 429, target });
+      const detail = `A ${request.kind} run is already in progress (TRIGGER_MAX_CONCURRENT=${config.maxConcurrent}).`;
+      sendProblem(res, buildProblem('too-many-requests', { detail }));
+      return;
+    }
+    audit(req, { trigger: request.kind, outcome: 'accepted', status: 202, target, runId: started.run.id });
+    res.status(202).location(`/triggers/${started.run.id}`).json(started.run);
+  };
+  const invalid = (req: Request, res: Response, trigger: string, error: ZodError) => {
+    const errors = toFieldProblems(error);
+    audit(req, { trigger, outcome: 'invalid', status: 400 });
+    const detail = errors.map((p) => `${p.pointer || '/'} ${p.detail}`).join('; ');
+    sendProblem(res, buildProblem('invalid-request', { detail, errors }));
+  };
+
+  router.post('/triggers/shell', (req: Request, res: Response) => {
+    const parsed = shellSchema.safeParse(req.body ?? {});
+    if (!parsed.success) return invalid(req, res, 'shell', parsed.error);
+    start(req, res, resolveShellTarget(parsed.data, config));
+  });
+  router.post('/triggers/event-generator', (req: Request, res: Response) => {
+    const parsed = generatorSchema.safeParse(req.body ?? {});
+    if (!parsed.success) return invalid(req, res, 'event-generator', parsed.error);
+    const namespace = parsed.data.namespace ?? config.allowed.namespaces[0] ?? 'default';
+    start(req, res, { kind: 'event-generator', namespace, actions: parsed.data.actions ?? DEFAULT_ACTIONS });
+  });
+  router.get('/triggers', (req: Request, res: Response) => {
+    audit(req, { trigger: 'list', outcome: 'ok', status: 200 });
+    res.json({ runs: registry.list() });
+  });
+  router.get('/triggers/:id', (req: Request, res: Response) => {
+    const run = registry.get(String(req.params.id));
+    audit(req, {
+      trigger: 'get',
+      outcome: run ? 'ok' : 'not-found',
+      status: run ? 200 : 404,
+      runId: run?.id,
+    });
+    if (!run) return sendProblem(res, buildProblem('not-found', { detail: 'No such trigger run.' }));
+    res.json(run);
+  });
+  return router;
+}
