@@ -37,9 +37,11 @@ export function pickChildEnv(
   return env;
 }
 
-// The tool's own last words (helm, kubectl and docker print their error last) make the reason actionable.
-function lastLine(output: string): string {
-  const line = output.trim().split('\n').pop()?.trim() ?? '';
+// The tool's own error line (helm, kubectl and docker print "Error..." near the end, sometimes
+// followed by a usage hint) makes the reason actionable; else the last line.
+function errorLine(output: string): string {
+  const lines = output.trim().split('\n').map((line) => line.trim()).filter((line) => line !== '');
+  const line = lines.findLast((item) => /^(error|.*: error)/i.test(item)) ?? lines.at(-1) ?? '';
   return line.length > 300 ? `${line.slice(0, 300)}…` : line;
 }
 
@@ -63,7 +65,7 @@ function describeFailure(
   if (result.isCanceled) return `${tool} was cancelled`;
   if (result.isMaxBuffer) return `${tool} printed more output than allowed and was stopped`;
   if (result.exitCode !== undefined) {
-    const last = lastLine(result.output);
+    const last = errorLine(result.output);
     return `${tool} exited with code ${result.exitCode}${last ? `: ${last}` : ''}`;
   }
   return `${tool} was killed by ${result.signal ?? 'a signal'}`;

@@ -27,10 +27,13 @@ const POD_PATH = /^\/api\/v1\/namespaces\/([^/]+)\/pods(?:\/([^/]+))?$/;
 
 const frame = (channel: number, text: string) => Buffer.concat([Buffer.from([channel]), Buffer.from(text)]);
 
-// Plays the container for `sh -c 'tty && echo WORD'`: prints the terminal and WORD only with a TTY.
+// Plays the container for `sh -c 'tty && echo WORD'` (prints the terminal and WORD, only with a TTY)
+// and for `sh -c 'exit N'`.
 function runInFakeContainer(command: string[], tty: boolean): { output: string; exitCode: number } {
   if (!tty) return { output: 'not a tty\r\n', exitCode: 1 };
   const script = command[2] ?? '';
+  const exit = /^exit (\d+)$/.exec(script);
+  if (exit) return { output: '', exitCode: Number(exit[1]) };
   const word = /echo (\S+)$/.exec(script)?.[1] ?? '';
   return { output: `/dev/pts/0\r\n${word}\r\n`, exitCode: 0 };
 }
@@ -122,7 +125,8 @@ export async function startKubeApiStandIn(): Promise<KubeApiStandIn> {
     [
       'apiVersion: v1',
       'kind: Config',
-      'clusters: [{name: stand-in, cluster: {server: "' + url + '"}}]',
+      // The client library refuses plain HTTP unless TLS verification is off: there is no TLS here at all.
+      'clusters: [{name: stand-in, cluster: {server: "' + url + '", insecure-skip-tls-verify: true}}]',
       'users: [{name: stand-in, user: {token: stand-in-token}}]',
       'contexts: [{name: stand-in, context: {cluster: stand-in, user: stand-in}}]',
       'current-context: stand-in',
