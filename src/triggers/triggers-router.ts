@@ -33,6 +33,14 @@ function audit(req: Request, fields: Audit): void {
   req.log.info({ event: 'trigger_audit', caller: req.socket.remoteAddress, ...fields }, 'trigger API call');
 }
 
+// The audit name of a call, from a fixed set (the path itself may be anything a caller sends).
+function callName(req: Request): string {
+  const segment = req.path.split('/')[1] ?? '';
+  if (req.method === 'POST' && (segment === 'shell' || segment === 'event-generator')) return segment;
+  if (req.method === 'GET') return segment === '' ? 'list' : 'get';
+  return 'other';
+}
+
 function resolveShellTarget(body: ShellRequest, config: TriggersConfig): TriggerRequest {
   const backend = body.backend ?? config.defaultBackend;
   const namespace = body.namespace ?? config.allowed.namespaces[0] ?? 'default';
@@ -52,7 +60,7 @@ export function createTriggersRouter(deps: TriggersRouterDeps): express.Router {
 
   router.use('/triggers', (req: Request, res: Response, next: NextFunction) => {
     if (isAuthorized(req.headers.authorization, config.token)) return next();
-    audit(req, { trigger: req.path, outcome: 'unauthorized', status: 401 });
+    audit(req, { trigger: callName(req), outcome: 'unauthorized', status: 401 });
     res.setHeader('WWW-Authenticate', 'Bearer realm="falco-alert-receiver triggers"');
     sendProblem(res, buildProblem('unauthorized', { detail: 'Send Authorization: Bearer <TRIGGER_TOKEN>.' }));
   });

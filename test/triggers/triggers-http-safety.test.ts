@@ -62,7 +62,7 @@ describe('trigger API authentication', () => {
     await request(built.app).get('/triggers').set(auth);
     const audits = built.logs.filter((line) => line.event === 'trigger_audit');
     expect(audits).toHaveLength(2);
-    expect(audits[0]).toMatchObject({ outcome: 'unauthorized', status: 401 });
+    expect(audits[0]).toMatchObject({ trigger: 'list', outcome: 'unauthorized', status: 401 });
     expect(audits[1]).toMatchObject({ trigger: 'list', outcome: 'ok', status: 200 });
     expect(String(audits[1]?.caller)).toMatch(/127\.0\.0\.1|::1/);
     const everything = JSON.stringify(built.logs);
