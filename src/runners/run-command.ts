@@ -13,11 +13,16 @@ export interface RunCommandOptions {
 
 const MAX_BUFFER_BYTES = 4 * 1024 * 1024;
 
-/** Environment variables a child may inherit when set: PATH to find tools, HOME/KUBECONFIG for their config. */
+/**
+ * Environment variables a child may inherit when set: PATH to find tools, HOME/KUBECONFIG/HELM_* for
+ * their config, KUBERNETES_SERVICE_* for helm/kubectl's in-cluster config, DOCKER_HOST for docker.
+ */
 export const CHILD_ENV_ALLOW_LIST = [
   'PATH',
   'HOME',
   'KUBECONFIG',
+  'KUBERNETES_SERVICE_HOST',
+  'KUBERNETES_SERVICE_PORT',
   'DOCKER_HOST',
   'HELM_CACHE_HOME',
   'HELM_CONFIG_HOME',
@@ -40,7 +45,11 @@ export function pickChildEnv(
 // The tool's own error line (helm, kubectl and docker print "Error..." near the end, sometimes
 // followed by a usage hint) makes the reason actionable; else the last line.
 function errorLine(output: string): string {
-  const lines = output.trim().split('\n').map((line) => line.trim()).filter((line) => line !== '');
+  const lines = output
+    .trim()
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '');
   const line = lines.findLast((item) => /^(error|.*: error)/i.test(item)) ?? lines.at(-1) ?? '';
   return line.length > 300 ? `${line.slice(0, 300)}…` : line;
 }
