@@ -1,17 +1,16 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { TriggersConfig } from '../config/triggers-env.js';
 import { runCommand } from '../runners/run-command.js';
-import { alertCarriesNonce, alertFromNamespace, TERMINAL_SHELL_RULE } from './alert-matchers.js';
 import { runEventGeneratorTrigger } from './event-generator-trigger.js';
-import { selectExpectedRules } from './expected-rules.js';
+import { loadKubeConfig } from './load-kube-config.js';
 import type { RunRegistry } from './run-registry.js';
 import { runShellTrigger, type ShellTarget } from './shell-trigger.js';
 import type { TriggerContext, TriggerOutcome } from './trigger-context.js';
 import type { TriggerMetrics } from './trigger-metrics.js';
 import type { TriggerKind, TriggerRun } from './trigger-run.js';
-import type { ExpectedDetection, Verifier } from './verify-run.js';
+import { expectedDetections } from './run-expectations.js';
+import type { Verifier } from './verify-run.js';
 
 export interface TriggerServiceDeps {
   config: TriggersConfig;
@@ -39,37 +38,6 @@ export function describeTarget(request: TriggerRequest): Record<string, string> 
   return Object.fromEntries(
     Object.entries(fields).filter((entry): entry is [string, string] => typeof entry[1] === 'string'),
   );
-}
-
-function loadKubeConfig(path: string | undefined): ReturnType<TriggerContext['kubeConfig']> {
-  try {
-    const kc = new KubeConfig();
-    if (path) kc.loadFromFile(path);
-    else kc.loadFromDefault();
-    if (!kc.getCurrentCluster())
-      return { ok: false, reason: 'no Kubernetes cluster configured (set TRIGGER_KUBECONFIG)' };
-    return { ok: true, value: kc };
-  } catch (error) {
-    return {
-      ok: false,
-      reason: `cannot load the kubeconfig: ${error instanceof Error ? error.message : String(error)}`,
-    };
-  }
-}
-
-function expectedDetections(
-  request: TriggerRequest,
-  nonce: string | undefined,
-  config: TriggersConfig,
-): ExpectedDetection[] {
-  if (request.kind === 'shell') {
-    return [{ rule: TERMINAL_SHELL_RULE, matches: (entry) => alertCarriesNonce(entry.alert, nonce ?? '') }];
-  }
-  const rules = selectExpectedRules(config.eventGenerator.version, new RegExp(request.actions));
-  return rules.map((rule) => ({
-    rule,
-    matches: (entry) => alertFromNamespace(entry.alert, request.namespace),
-  }));
 }
 
 /** Starts runs (per-kind concurrency limit), executes them in the background, records outcome and metrics. */

@@ -1,8 +1,8 @@
-import http from 'node:http';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { writeUnreachableKubeconfig } from '../helpers/unreachable-kubeconfig.js';
 import { commandWorks, requireComponent } from '../helpers/components.js';
 import {
   buildHelmInstallArgs,
@@ -89,16 +89,7 @@ describe.runIf(haveHelm)('the real helm binary on a local test chart', () => {
   let kubeconfig = '';
 
   beforeAll(async () => {
-    // A port that was just free and is closed again: connection refused, never another process.
-    const probe = http.createServer();
-    await new Promise<void>((done) => probe.listen(0, '127.0.0.1', done));
-    const { port } = probe.address() as { port: number };
-    await new Promise<void>((done) => probe.close(() => done()));
-    kubeconfig = join(env.HOME, 'kubeconfig');
-    writeFileSync(
-      kubeconfig,
-      `apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "http://127.0.0.1:${port}"}}]\nusers: [{name: u, user: {}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n`,
-    );
+    kubeconfig = (await writeUnreachableKubeconfig()).path;
   });
 
   it('renders a Job (not a Deployment) carrying the actions regex unchanged', async () => {

@@ -1,9 +1,9 @@
-import http from 'node:http';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import request from 'supertest';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { writeUnreachableKubeconfig } from '../helpers/unreachable-kubeconfig.js';
 import { buildTriggerApp, type TriggerApp } from '../helpers/build-trigger-app.js';
 import { commandWorks, requireComponent } from '../helpers/components.js';
 import { finished, waitForRun } from '../helpers/trigger-runs.js';
@@ -24,16 +24,7 @@ describe.runIf(haveHelm)('event-generator trigger with the real helm and an unre
   let kubeconfig = '';
   const home = mkdtempSync(join(tmpdir(), 'eg-home-'));
   beforeAll(async () => {
-    // A port that was just free and is closed again: every call is refused at once.
-    const probe = http.createServer();
-    await new Promise<void>((done) => probe.listen(0, '127.0.0.1', done));
-    const { port } = probe.address() as { port: number };
-    await new Promise<void>((done) => probe.close(() => done()));
-    kubeconfig = join(home, 'kubeconfig');
-    writeFileSync(
-      kubeconfig,
-      `apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "http://127.0.0.1:${port}"}}]\nusers: [{name: u, user: {}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n`,
-    );
+    kubeconfig = (await writeUnreachableKubeconfig()).path;
   });
   const env = () => ({
     TRIGGERS_ENABLED: 'true',
