@@ -9,7 +9,8 @@ export const CANARY_PREFIX = 'falco-receiver-canary-';
 /** Where the shell runs: resolved from the request and the configured defaults. */
 export interface ShellTarget {
   backend: 'kubernetes' | 'docker';
-  namespace: string;
+  /** Kubernetes namespace (kubernetes backend only). */
+  namespace?: string;
   /** An existing pod (kubernetes) to exec into. */
   pod?: string;
   /** An existing container: in `pod` (kubernetes) or a docker container name. */
@@ -54,6 +55,7 @@ async function runKubernetesShell(
   command: string[],
   ctx: TriggerContext,
 ): Promise<TriggerOutcome> {
+  const namespace = target.namespace ?? 'default';
   const kube = ctx.kubeConfig();
   if (!kube.ok) return { ok: false, error: kube.reason };
   const { maxOutputChars, timeoutMs } = {
@@ -61,7 +63,7 @@ async function runKubernetesShell(
     timeoutMs: ctx.config.commandTimeoutMs,
   };
   const exec = (pod: string, container: string) =>
-    execInPod(kube.value, { namespace: target.namespace, pod, container }, command, {
+    execInPod(kube.value, { namespace, pod, container }, command, {
       timeoutMs,
       maxOutputChars,
     });
@@ -74,18 +76,18 @@ async function runKubernetesShell(
   const lifetimeSeconds = Math.ceil((timeoutMs * 2) / 1000);
   const created = ctx.record(
     await pods.createPod(
-      target.namespace,
+      namespace,
       buildShellPod({ name, image: target.image ?? '', lifetimeSeconds }),
     ),
   );
   if (created.failed) return failedWith(created);
   try {
-    const running = ctx.record(await pods.waitForRunning(target.namespace, name, timeoutMs));
+    const running = ctx.record(await pods.waitForRunning(namespace, name, timeoutMs));
     if (running.failed) return failedWith(running);
     const result = ctx.record(await exec(name, SHELL_CONTAINER));
     return result.failed ? failedWith(result) : { ok: true };
   } finally {
-    ctx.record(await pods.deletePod(target.namespace, name));
+    ctx.record(await pods.deletePod(namespace, name));
   }
 }
 

@@ -69,6 +69,17 @@ export function buildShellRequestSchema(lists: AllowLists) {
     });
 }
 
+/** Fields that do not fit the backend the request resolves to (known only after the config default). */
+export function checkShellBackend(body: ShellRequest, backend: 'kubernetes' | 'docker'): FieldProblem[] {
+  if (backend === 'docker' && body.pod !== undefined) {
+    return [{ pointer: '/pod', detail: 'the docker backend has no pods: name a container' }];
+  }
+  if (backend === 'kubernetes' && body.container !== undefined && body.pod === undefined) {
+    return [{ pointer: '/pod', detail: 'required with container on the kubernetes backend' }];
+  }
+  return [];
+}
+
 /** Body of POST /triggers/event-generator. */
 export function buildEventGeneratorRequestSchema(lists: AllowLists) {
   return z.strictObject({

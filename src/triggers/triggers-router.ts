@@ -1,5 +1,6 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { ZodError } from 'zod';
+import type { FieldProblem } from '../alerts/parse-falco-alert.js';
 import type { TriggersConfig } from '../config/triggers-env.js';
 import { buildProblem, sendProblem } from '../http/problem.js';
 import { isAuthorized } from './bearer-auth.js';
@@ -7,6 +8,7 @@ import type { RunRegistry } from './run-registry.js';
 import {
   buildEventGeneratorRequestSchema,
   buildShellRequestSchema,
+  checkShellBackend,
   toFieldProblems,
   type ShellRequest,
 } from './trigger-request-schema.js';
@@ -44,11 +46,12 @@ function callName(req: Request): string {
 function resolveShellTarget(body: ShellRequest, config: TriggersConfig): TriggerRequest {
   const backend = body.backend ?? config.defaultBackend;
   const namespace = body.namespace ?? config.allowed.namespaces[0] ?? 'default';
-  const existing = body.pod !== undefined || (backend === 'docker' && body.container !== undefined);
-  const target = existing
-    ? { backend, namespace, pod: body.pod, container: body.container }
-    : { backend, namespace, image: body.image ?? config.allowed.images[0] ?? '' };
-  return { kind: 'shell', target };
+  const existing = body.pod !== undefined || body.container !== undefined;
+  const where = existing
+    ? { pod: body.pod, container: body.container }
+    : { image: body.image ?? config.allowed.images[0] ?? '' };
+  // Docker has no namespaces; leaving it out keeps the run's target honest.
+  return { kind: 'shell', target: { backend, ...(backend === 'kubernetes' ? { namespace } : {}), ...where } };
 }
 
 /** The trigger API: bearer auth on every route, validated bodies, 202 + Location for new runs. */
@@ -78,8 +81,8 @@ export function createTriggersRouter(deps: TriggersRouterDeps): express.Router {
     audit(req, { trigger: request.kind, outcome: 'accepted', status: 202, target, runId: started.run.id });
     res.status(202).location(`/triggers/${started.run.id}`).json(started.run);
   };
-  const invalid = (req: Request, res: Response, trigger: string, error: ZodError) => {
-    const errors = toFieldProblems(error);
+  const invalid = (req: Request, res: Response, trigger: string, problems: ZodError | FieldProblem[]) => {
+    const errors = Array.isArray(problems) ? problems : toFieldProblems(problems);
     audit(req, { trigger, outcome: 'invalid', status: 400 });
     const detail = errors.map((p) => `${p.pointer || '/'} ${p.detail}`).join('; ');
     sendProblem(res, buildProblem('invalid-request', { detail, errors }));
@@ -88,6 +91,8 @@ export function createTriggersRouter(deps: TriggersRouterDeps): express.Router {
   router.post('/triggers/shell', (req: Request, res: Response) => {
     const parsed = shellSchema.safeParse(req.body ?? {});
     if (!parsed.success) return invalid(req, res, 'shell', parsed.error);
+    const problems = checkShellBackend(parsed.data, parsed.data.backend ?? config.defaultBackend);
+    if (problems.length > 0) return invalid(req, res, 'shell', problems);
     start(req, res, resolveShellTarget(parsed.data, config));
   });
   router.post('/triggers/event-generator', (req: Request, res: Response) => {

@@ -3,6 +3,7 @@ import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BUSYBOX_IMAGE, dockerAndBusyboxAvailable, ensureBusyboxImage } from '../helpers/busybox-image.js';
 import { buildTriggerApp, type TriggerApp } from '../helpers/build-trigger-app.js';
+import { runCommand } from '../../src/runners/run-command.js';
 import { requireComponent } from '../helpers/components.js';
 import { startKubeApiStandIn, type KubeApiStandIn } from '../helpers/kube-api-stand-in.js';
 import { buildTerminalShellAlert, finished, waitForRun } from '../helpers/trigger-runs.js';
@@ -149,6 +150,7 @@ describe.runIf(haveDocker)('shell trigger, docker backend, against a real docker
     expect(res.status).toBe(202);
     const run = await waitForRun(built.app, TOKEN, res.body.id, finished);
     expect(run.status).toBe('succeeded');
+    expect(run.target).toEqual({ backend: 'docker', image: BUSYBOX_IMAGE });
     expect(run.commands[0]?.argv.slice(0, 4)).toEqual(['docker', 'run', '--rm', '-t']);
     expect(run.commands[0]?.output).toMatch(/^\/dev\/pts\/\d+/);
     expect(run.commands[0]?.output).toContain(`falco-receiver-canary-${run.nonce}`);
@@ -171,5 +173,47 @@ describe.runIf(haveDocker)('shell trigger, docker backend, against a real docker
     expect(
       await built.metricValue('falco_trigger_verifications_total', { kind: 'shell', result: 'detected' }),
     ).toBe(0);
+  });
+
+  it('execs the nonce shell with a terminal into an existing, allow-listed container', async () => {
+    ensureBusyboxImage();
+    const name = `falco-trigger-target-${process.pid}`;
+    const env = { PATH: process.env.PATH ?? '' };
+    const started = await runCommand(
+      [
+        'docker',
+        'run',
+        '-d',
+        '--rm',
+        '--name',
+        name,
+        '--network',
+        'none',
+        '--user',
+        '65534:65534',
+        BUSYBOX_IMAGE,
+        'sleep',
+        '60',
+      ],
+      { timeoutMs: 30_000, maxOutputChars: 500, env },
+    );
+    expect(started.failed).toBe(false);
+    try {
+      built = buildTriggerApp({
+        TRIGGERS_ENABLED: 'true',
+        TRIGGER_TOKEN: TOKEN,
+        TRIGGER_DEFAULT_BACKEND: 'docker',
+        TRIGGER_ALLOWED_CONTAINERS: name,
+      });
+      const res = await request(built.app).post('/triggers/shell').set(auth).send({ container: name });
+      expect(res.status).toBe(202);
+      const run = await waitForRun(built.app, TOKEN, res.body.id, finished);
+      expect(run.status).toBe('succeeded');
+      expect(run.commands[0]?.argv.slice(0, 4)).toEqual(['docker', 'exec', '-t', name]);
+      expect(run.commands[0]?.output).toMatch(/^\/dev\/pts\/\d+/);
+      expect(run.commands[0]?.output).toContain(`falco-receiver-canary-${run.nonce}`);
+    } finally {
+      await runCommand(['docker', 'rm', '--force', name], { timeoutMs: 30_000, maxOutputChars: 500, env });
+    }
   });
 });

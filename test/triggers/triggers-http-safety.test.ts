@@ -91,6 +91,8 @@ describe('trigger API input validation', () => {
     ['a container name with a quote', '/triggers/shell', { pod: 'web-1', container: "app'" }, '/container'],
     ['an unknown backend', '/triggers/shell', { backend: 'ssh' }, '/backend'],
     ['both an image and a pod', '/triggers/shell', { image: 'busybox:1.36', pod: 'web-1' }, '/image'],
+    ['a container without a pod on the kubernetes backend', '/triggers/shell', { container: 'app' }, '/pod'],
+    ['a pod on the docker backend', '/triggers/shell', { backend: 'docker', pod: 'web-1' }, '/pod'],
     ['an actions regex with a quote', '/triggers/event-generator', { actions: "^syscall'" }, '/actions'],
     ['an actions regex with a space', '/triggers/event-generator', { actions: '^syscall .*' }, '/actions'],
     [
