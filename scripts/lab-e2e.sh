@@ -58,14 +58,16 @@ for _ in $(seq 1 50); do curl -fsS "$BASE/readyz" >/dev/null 2>&1 && break; slee
 
 call() { curl -fsS -X POST "$BASE/triggers/$1" -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d "$2"; }
 wait_verdict() {
-  local id="$1" run
-  while :; do
+  local id="$1" run deadline=$((SECONDS + WINDOW_MS / 1000 + 600))
+  while [ "$SECONDS" -lt "$deadline" ]; do
     run="$(curl -fsS "$BASE/triggers/$id" -H "Authorization: Bearer $TOKEN")"
     if jq -e '(.status == "succeeded" or .status == "failed") and all(.verification.expectations[]; .status != "pending")' <<<"$run" >/dev/null; then
       echo "$run"; return
     fi
     sleep 5
   done
+  echo "run $id did not finish in time" >&2
+  curl -fsS "$BASE/triggers/$id" -H "Authorization: Bearer $TOKEN"
 }
 
 echo "==> shell trigger (kubernetes, short-lived busybox pod in $NAMESPACE)"
