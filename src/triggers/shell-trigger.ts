@@ -75,10 +75,7 @@ async function runKubernetesShell(
   const name = shortLivedName(ctx.runId);
   const lifetimeSeconds = Math.ceil((timeoutMs * 2) / 1000);
   const created = ctx.record(
-    await pods.createPod(
-      namespace,
-      buildShellPod({ name, image: target.image ?? '', lifetimeSeconds }),
-    ),
+    await pods.createPod(namespace, buildShellPod({ name, image: target.image ?? '', lifetimeSeconds })),
   );
   if (created.failed) return failedWith(created);
   try {

@@ -68,6 +68,16 @@ export function createTriggersRouter(deps: TriggersRouterDeps): express.Router {
     sendProblem(res, buildProblem('unauthorized', { detail: 'Send Authorization: Bearer <TRIGGER_TOKEN>.' }));
   });
   router.use('/triggers', express.json({ limit: '16kb' }));
+  // A body express.json() did not read (another media type) must not silently become "all defaults".
+  router.post('/triggers/*path', (req: Request, res: Response, next: NextFunction) => {
+    if (req.body !== undefined || !req.headers['content-length'] || req.headers['content-length'] === '0')
+      return next();
+    audit(req, { trigger: callName(req), outcome: 'invalid', status: 415 });
+    sendProblem(
+      res,
+      buildProblem('unsupported-media-type', { detail: 'Send the body as application/json.' }),
+    );
+  });
 
   const start = (req: Request, res: Response, request: TriggerRequest) => {
     const target = describeTarget(request);

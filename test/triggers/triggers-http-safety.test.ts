@@ -138,6 +138,17 @@ describe('trigger API input validation', () => {
     expect(broken.status).toBe(400);
   });
 
+  it('answers 415 for a body that is not sent as JSON instead of running with defaults', async () => {
+    built = buildTriggerApp(ENABLED);
+    const res = await request(built.app)
+      .post('/triggers/shell')
+      .set(auth)
+      .set('Content-Type', 'text/plain')
+      .send('namespace=kube-system');
+    expect(res.status).toBe(415);
+    expect((await request(built.app).get('/triggers').set(auth)).body.runs).toEqual([]);
+  });
+
   it('keeps ingest working (202) after rejected trigger calls', async () => {
     built = buildTriggerApp(ENABLED);
     await request(built.app).post('/triggers/shell').send({});
