@@ -5,6 +5,7 @@ import { createLogger } from './logging/create-logger.js';
 import { trackConnections } from './server/connection-tracker.js';
 import { shutdownGracefully } from './server/graceful-shutdown.js';
 import { boundPort, startServer } from './server/start-server.js';
+import { createTriggers, type Triggers } from './triggers/create-triggers.js';
 
 // Composition root: loadConfig → logger → receiver (metrics, store, app) → listen → shutdown.
 async function main(): Promise<void> {
@@ -15,15 +16,34 @@ async function main(): Promise<void> {
   }
   const { config } = loaded;
   const logger = createLogger({ level: config.logLevel });
+  let triggers: Triggers | undefined;
   const receiver = createReceiver(config, {
     logger,
-    // triggersEnabled follows the triggers config once that feature is merged.
-    features: (core) => [createDashboardRouter({ store: core.store, triggersEnabled: false })],
+    features: (core) => {
+      // Child processes get an allow-listed subset of this environment (see triggers/).
+      triggers = config.triggers.enabled
+        ? createTriggers({
+            config: config.triggers,
+            logger,
+            registry: core.metrics.registry,
+            parentEnv: process.env,
+          })
+        : undefined;
+      if (triggers) core.feed.subscribe(triggers.observeAlert);
+      const dashboard = createDashboardRouter({
+        store: core.store,
+        triggersEnabled: config.triggers.enabled,
+      });
+      return triggers ? [triggers.router, dashboard] : [dashboard];
+    },
   });
 
   const server = await startServer(receiver.app, { host: config.host, port: config.port });
   const connections = trackConnections(server);
-  logger.info({ event: 'listening', host: config.host, port: boundPort(server) }, 'falco-alert-receiver listening');
+  logger.info(
+    { event: 'listening', host: config.host, port: boundPort(server) },
+    'falco-alert-receiver listening',
+  );
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
@@ -37,7 +57,7 @@ async function main(): Promise<void> {
       logger,
       delayMs: config.shutdown.delayMs,
       timeoutMs: config.shutdown.timeoutMs,
-      beforeClose: [() => receiver.stream.closeAll()],
+      beforeClose: [() => receiver.stream.closeAll(), () => triggers?.stop()],
     }).then((drained) => process.exit(drained ? 0 : 1));
   };
   process.on('SIGTERM', stop);
@@ -45,6 +65,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`falco-alert-receiver failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.stderr.write(
+    `falco-alert-receiver failed to start: ${error instanceof Error ? error.message : String(error)}\n`,
+  );
   process.exit(1);
 });

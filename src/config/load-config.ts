@@ -1,4 +1,5 @@
 import { envSchema, type Env } from './schema.js';
+import { toTriggersConfig, triggersEnvProblems, type TriggersConfig } from './triggers-env.js';
 
 /** The parsed configuration, or every problem found in the environment. */
 export type LoadConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
@@ -19,6 +20,7 @@ export interface Config {
   };
   shutdown: { delayMs: number; timeoutMs: number };
   stream: { heartbeatMs: number };
+  triggers: TriggersConfig;
 }
 
 function toConfig(env: Env): Config {
@@ -37,6 +39,7 @@ function toConfig(env: Env): Config {
     },
     shutdown: { delayMs: env.SHUTDOWN_DELAY_MS, timeoutMs: env.SHUTDOWN_TIMEOUT_MS },
     stream: { heartbeatMs: env.STREAM_HEARTBEAT_MS },
+    triggers: toTriggersConfig(env),
   };
 }
 
@@ -48,5 +51,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): LoadConfigResult {
     const problems = result.error.issues.map((issue) => `${issue.path.join('.') || 'env'}: ${issue.message}`);
     return { ok: false, problems };
   }
+  const problems = triggersEnvProblems(result.data);
+  if (problems.length > 0) return { ok: false, problems };
   return { ok: true, config: toConfig(result.data) };
 }

@@ -30,10 +30,8 @@ export function setupTriggerPanel(form, output) {
     for (const name of kind === 'shell' ? ['namespace', 'pod', 'container'] : ['namespace']) {
       if (value(name) !== '') body[name] = value(name);
     }
-    if (kind === 'event-generator' && value('actions') !== '')
-      body.actions = value('actions')
-        .split(/[\s,]+/)
-        .filter(Boolean);
+    // event-generator's --actions is one regular expression over action names.
+    if (kind === 'event-generator' && value('actions') !== '') body.actions = value('actions');
     return { kind, body };
   }
 

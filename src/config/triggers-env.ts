@@ -1,0 +1,98 @@
+import { z } from 'zod';
+import { GENERATOR_VERSIONS, type GeneratorVersion } from '../triggers/data/event-generator-actions.js';
+
+const positiveInt = z.coerce.number().int().positive();
+const list = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((text) =>
+      text
+        .split(',')
+        .map((item) => item.trim())
+        .filter((item) => item !== ''),
+    );
+const flag = z.enum(['true', 'false']).default('false');
+
+/** Trigger settings (spread into the env schema). Everything is off unless TRIGGERS_ENABLED=true. */
+export const triggersEnvShape = {
+  TRIGGERS_ENABLED: flag,
+  TRIGGER_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  TRIGGER_DEFAULT_BACKEND: z.enum(['kubernetes', 'docker']).default('kubernetes'),
+  TRIGGER_ALLOWED_NAMESPACES: list('default'),
+  TRIGGER_ALLOWED_PODS: list(''),
+  TRIGGER_ALLOWED_CONTAINERS: list(''),
+  TRIGGER_ALLOWED_IMAGES: list('busybox:1.36'),
+  TRIGGER_KUBECONFIG: z.string().min(1).optional(),
+  TRIGGER_COMMAND_TIMEOUT_MS: positiveInt.default(120_000),
+  TRIGGER_VERIFY_WINDOW_MS: positiveInt.default(180_000),
+  TRIGGER_MAX_CONCURRENT: positiveInt.default(1),
+  TRIGGER_MAX_RUNS: positiveInt.default(100),
+  TRIGGER_OUTPUT_MAX_CHARS: positiveInt.default(8_000),
+  TRIGGER_EVENT_GENERATOR_CHART: z.string().min(1).default('event-generator'),
+  TRIGGER_EVENT_GENERATOR_REPO: z.string().default('https://falcosecurity.github.io/charts'),
+  TRIGGER_EVENT_GENERATOR_CHART_VERSION: z.string().default('0.4.0'),
+  TRIGGER_EVENT_GENERATOR_VERSION: z.enum(GENERATOR_VERSIONS).default('v0.13'),
+  TRIGGER_CANARY_INTERVAL_MINUTES: z.coerce.number().int().min(0).default(0),
+  TRIGGER_CANARY_KIND: z.enum(['shell', 'event-generator']).default('shell'),
+};
+
+type TriggersEnv = z.infer<z.ZodObject<typeof triggersEnvShape>>;
+
+/** Trigger configuration as the app uses it. */
+export interface TriggersConfig {
+  enabled: boolean;
+  token: string;
+  defaultBackend: 'kubernetes' | 'docker';
+  allowed: { namespaces: string[]; pods: string[]; containers: string[]; images: string[] };
+  kubeconfig?: string;
+  commandTimeoutMs: number;
+  verifyWindowMs: number;
+  maxConcurrent: number;
+  maxRuns: number;
+  outputMaxChars: number;
+  eventGenerator: { chart: string; repo?: string; chartVersion?: string; version: GeneratorVersion };
+  canary: { intervalMinutes: number; kind: 'shell' | 'event-generator' };
+}
+
+/** Cross-field problems zod's per-field shape cannot see (listed with the other config problems). */
+export function triggersEnvProblems(env: TriggersEnv): string[] {
+  if (env.TRIGGERS_ENABLED !== 'true') return [];
+  const problems: string[] = [];
+  if (!env.TRIGGER_TOKEN) problems.push('TRIGGER_TOKEN: required when TRIGGERS_ENABLED=true');
+  if (env.TRIGGER_ALLOWED_NAMESPACES.length === 0)
+    problems.push('TRIGGER_ALLOWED_NAMESPACES: needs at least one namespace');
+  return problems;
+}
+
+const isLocalChart = (chart: string) =>
+  chart.startsWith('/') || chart.startsWith('./') || chart.startsWith('oci://');
+
+export function toTriggersConfig(env: TriggersEnv): TriggersConfig {
+  const local = isLocalChart(env.TRIGGER_EVENT_GENERATOR_CHART);
+  return {
+    enabled: env.TRIGGERS_ENABLED === 'true',
+    token: env.TRIGGER_TOKEN ?? '',
+    defaultBackend: env.TRIGGER_DEFAULT_BACKEND,
+    allowed: {
+      namespaces: env.TRIGGER_ALLOWED_NAMESPACES,
+      pods: env.TRIGGER_ALLOWED_PODS,
+      containers: env.TRIGGER_ALLOWED_CONTAINERS,
+      images: env.TRIGGER_ALLOWED_IMAGES,
+    },
+    kubeconfig: env.TRIGGER_KUBECONFIG,
+    commandTimeoutMs: env.TRIGGER_COMMAND_TIMEOUT_MS,
+    verifyWindowMs: env.TRIGGER_VERIFY_WINDOW_MS,
+    maxConcurrent: env.TRIGGER_MAX_CONCURRENT,
+    maxRuns: env.TRIGGER_MAX_RUNS,
+    outputMaxChars: env.TRIGGER_OUTPUT_MAX_CHARS,
+    eventGenerator: {
+      chart: env.TRIGGER_EVENT_GENERATOR_CHART,
+      // A repository URL only goes with a chart name; OCI references and local paths carry their own location.
+      repo: local || !env.TRIGGER_EVENT_GENERATOR_REPO ? undefined : env.TRIGGER_EVENT_GENERATOR_REPO,
+      chartVersion: env.TRIGGER_EVENT_GENERATOR_CHART_VERSION || undefined,
+      version: env.TRIGGER_EVENT_GENERATOR_VERSION,
+    },
+    canary: { intervalMinutes: env.TRIGGER_CANARY_INTERVAL_MINUTES, kind: env.TRIGGER_CANARY_KIND },
+  };
+}

@@ -1,0 +1,39 @@
+/** A docker shell target: a short-lived container from `image`, or an existing `container`. */
+export type DockerShellTarget = { image: string; name: string } | { container: string };
+
+/**
+ * Runs `command` with a terminal (-t) so Falco's "Terminal shell in container" sees proc.tty != 0.
+ * No -i: stdin stays closed, which docker (unlike kubectl) accepts while still allocating the TTY.
+ * A new container is locked down: no network, non-root, read-only, no capabilities, never pulled.
+ */
+export function buildDockerShellArgs(target: DockerShellTarget, command: readonly string[]): string[] {
+  if ('container' in target) return ['docker', 'exec', '-t', target.container, ...command];
+  return [
+    'docker',
+    'run',
+    '--rm',
+    '-t',
+    '--name',
+    target.name,
+    '--pull',
+    'never',
+    '--network',
+    'none',
+    '--user',
+    '65534:65534',
+    '--read-only',
+    '--cap-drop',
+    'ALL',
+    '--security-opt',
+    'no-new-privileges',
+    '--label',
+    'app.kubernetes.io/managed-by=falco-alert-receiver',
+    target.image,
+    ...command,
+  ];
+}
+
+/** Removes a short-lived container left behind by a run that timed out. */
+export function buildDockerRemoveArgs(name: string): string[] {
+  return ['docker', 'rm', '--force', name];
+}

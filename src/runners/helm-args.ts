@@ -1,0 +1,88 @@
+/** Where the event-generator chart comes from: a repository URL, an OCI reference or a local path. */
+export interface ChartSource {
+  /** Chart name (with `repo`), `oci://...` reference, or a local directory/archive path. */
+  chart: string;
+  /** Repository URL for `--repo`; absent for OCI references and local paths. */
+  repo?: string;
+  /** Chart version; absent for local paths. */
+  version?: string;
+}
+
+export interface HelmInstallOptions {
+  release: string;
+  namespace: string;
+  source: ChartSource;
+  /** event-generator's actions regex (already validated to a safe character set). */
+  actions: string;
+  timeoutSeconds: number;
+  kubeconfig?: string;
+}
+
+function commonArgs(namespace: string, kubeconfig: string | undefined): string[] {
+  return ['--namespace', namespace, ...(kubeconfig ? ['--kubeconfig', kubeconfig] : [])];
+}
+
+function sourceArgs(source: ChartSource): string[] {
+  return [
+    ...(source.repo ? ['--repo', source.repo] : []),
+    ...(source.version ? ['--version', source.version] : []),
+  ];
+}
+
+/**
+ * The chart values for a one-shot run: a Job (loop=false) running the selected actions. The regex
+ * goes through --set-string so helm never reads it as a number, list or bool.
+ */
+export function buildHelmValueArgs(actions: string): string[] {
+  return ['--set', 'config.loop=false', '--set-string', `config.actions=${actions}`];
+}
+
+/** `helm install` of event-generator as a Job, waiting until the Job completes or the timeout. */
+export function buildHelmInstallArgs(options: HelmInstallOptions): string[] {
+  return [
+    'helm',
+    'install',
+    options.release,
+    options.source.chart,
+    ...sourceArgs(options.source),
+    ...commonArgs(options.namespace, options.kubeconfig),
+    ...buildHelmValueArgs(options.actions),
+    '--wait',
+    '--wait-for-jobs',
+    '--timeout',
+    `${options.timeoutSeconds}s`,
+  ];
+}
+
+/** `helm template` with the same chart and values: renders offline what install would apply. */
+export function buildHelmTemplateArgs(options: Omit<HelmInstallOptions, 'timeoutSeconds'>): string[] {
+  return [
+    'helm',
+    'template',
+    options.release,
+    options.source.chart,
+    ...sourceArgs(options.source),
+    '--namespace',
+    options.namespace,
+    ...buildHelmValueArgs(options.actions),
+  ];
+}
+
+/** `helm uninstall`, run after every install attempt, also a failed or timed-out one. */
+export function buildHelmUninstallArgs(options: {
+  release: string;
+  namespace: string;
+  timeoutSeconds: number;
+  kubeconfig?: string;
+}): string[] {
+  return [
+    'helm',
+    'uninstall',
+    options.release,
+    ...commonArgs(options.namespace, options.kubeconfig),
+    '--ignore-not-found',
+    '--wait',
+    '--timeout',
+    `${options.timeoutSeconds}s`,
+  ];
+}

@@ -1,0 +1,20 @@
+/** `kubectl logs` of the pods a helm release created, so a run keeps event-generator's output. */
+export function buildKubectlLogsArgs(options: {
+  release: string;
+  namespace: string;
+  tail: number;
+  kubeconfig?: string;
+}): string[] {
+  return [
+    'kubectl',
+    'logs',
+    '--namespace',
+    options.namespace,
+    '--selector',
+    `app.kubernetes.io/instance=${options.release}`,
+    '--all-containers',
+    '--tail',
+    String(options.tail),
+    ...(options.kubeconfig ? ['--kubeconfig', options.kubeconfig] : []),
+  ];
+}

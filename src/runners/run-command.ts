@@ -1,0 +1,134 @@
+import { execa } from 'execa';
+import { capOutput, type CommandResult } from './command-result.js';
+
+export interface RunCommandOptions {
+  timeoutMs: number;
+  /** Aborting kills the process (shutdown, or a run given up). */
+  signal?: AbortSignal;
+  /** Characters of output kept (the tail). */
+  maxOutputChars: number;
+  /** The only environment the child sees: no secrets of ours leak into helm/kubectl/docker. */
+  env: Record<string, string>;
+}
+
+const MAX_BUFFER_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Environment variables a child may inherit when set: PATH to find tools, HOME/KUBECONFIG/HELM_* for
+ * their config, KUBERNETES_SERVICE_* for helm/kubectl's in-cluster config, DOCKER_HOST for docker.
+ */
+export const CHILD_ENV_ALLOW_LIST = [
+  'PATH',
+  'HOME',
+  'KUBECONFIG',
+  'KUBERNETES_SERVICE_HOST',
+  'KUBERNETES_SERVICE_PORT',
+  'DOCKER_HOST',
+  'HELM_CACHE_HOME',
+  'HELM_CONFIG_HOME',
+  'HELM_DATA_HOME',
+];
+
+/** Picks the allow-listed variables out of an environment. */
+export function pickChildEnv(
+  source: Record<string, string | undefined>,
+  names = CHILD_ENV_ALLOW_LIST,
+): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const name of names) {
+    const value = source[name];
+    if (value !== undefined && value !== '') env[name] = value;
+  }
+  return env;
+}
+
+// The tool's own error line (helm, kubectl and docker print "Error..." near the end, sometimes
+// followed by a usage hint) makes the reason actionable; else the last line.
+function errorLine(output: string): string {
+  const lines = output
+    .trim()
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '');
+  const line = lines.findLast((item) => /^(error|.*: error)/i.test(item)) ?? lines.at(-1) ?? '';
+  return line.length > 300 ? `${line.slice(0, 300)}…` : line;
+}
+
+function describeFailure(
+  result: {
+    timedOut: boolean;
+    isCanceled: boolean;
+    isMaxBuffer: boolean;
+    exitCode?: number;
+    output: string;
+    code?: string;
+    signal?: string;
+  },
+  argv: string[],
+  timeoutMs: number,
+): string {
+  const tool = argv[0] ?? 'command';
+  if (result.code === 'ENOENT') return `${tool} is not installed or not on PATH`;
+  if (result.code === 'EACCES') return `${tool} is not executable`;
+  if (result.timedOut) return `${tool} timed out after ${timeoutMs} ms`;
+  if (result.isCanceled) return `${tool} was cancelled`;
+  if (result.isMaxBuffer) return `${tool} printed more output than allowed and was stopped`;
+  if (result.exitCode !== undefined) {
+    const last = errorLine(result.output);
+    return `${tool} exited with code ${result.exitCode}${last ? `: ${last}` : ''}`;
+  }
+  return `${tool} was killed by ${result.signal ?? 'a signal'}`;
+}
+
+/**
+ * The one place that spawns processes: an argv array (never a shell), a timeout, a cancel signal,
+ * an output cap and an explicit environment. Never throws; failures come back in the result.
+ */
+export async function runCommand(
+  argv: readonly string[],
+  options: RunCommandOptions,
+): Promise<CommandResult> {
+  const [file, ...args] = argv;
+  const started = performance.now();
+  if (file === undefined) {
+    return {
+      argv: [],
+      exitCode: null,
+      durationMs: 0,
+      timedOut: false,
+      failed: true,
+      reason: 'empty command',
+      output: '',
+    };
+  }
+  const result = await execa(file, args, {
+    reject: false,
+    shell: false,
+    timeout: options.timeoutMs,
+    cancelSignal: options.signal,
+    forceKillAfterDelay: 2_000,
+    env: options.env,
+    extendEnv: false,
+    stdin: 'ignore',
+    all: true,
+    stripFinalNewline: true,
+    // Bounds memory when a tool floods its output; the reported output is the capped tail.
+    maxBuffer: { stdout: MAX_BUFFER_BYTES, stderr: MAX_BUFFER_BYTES },
+  });
+  const durationMs = Math.round(performance.now() - started);
+  const output = capOutput(typeof result.all === 'string' ? result.all : '', options.maxOutputChars);
+  const base = {
+    argv: [...argv],
+    exitCode: result.exitCode ?? null,
+    durationMs,
+    timedOut: result.timedOut,
+    output,
+  };
+  if (!result.failed) return { ...base, failed: false };
+  const code = (result.cause as { code?: string } | undefined)?.code;
+  return {
+    ...base,
+    failed: true,
+    reason: describeFailure({ ...result, code, output }, [...argv], options.timeoutMs),
+  };
+}

@@ -1,0 +1,73 @@
+import type express from 'express';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { StoredAlert } from '../alerts/stored-alert.js';
+import type { TriggersConfig } from '../config/triggers-env.js';
+import { pickChildEnv } from '../runners/run-command.js';
+import { startCanarySchedule } from './canary-schedule.js';
+import { createRunRegistry } from './run-registry.js';
+import { createTriggerMetrics } from './trigger-metrics.js';
+import { createTriggerService, type TriggerRequest } from './trigger-service.js';
+import { createTriggersRouter } from './triggers-router.js';
+import { createVerifier } from './verify-run.js';
+
+/** What main.ts wires: the router, the feed listener and the shutdown hook. */
+export interface Triggers {
+  router: express.Router;
+  /** Subscribe this to the alert feed: it matches alerts to runs. */
+  observeAlert(entry: StoredAlert): void;
+  /** Stops the canary, cancels running commands, waits up to `graceMs` for runs to clean up. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+export interface TriggersDeps {
+  config: TriggersConfig;
+  logger: Logger;
+  registry: Registry;
+  /** The environment children may inherit from (only allow-listed names are passed on). */
+  parentEnv: Record<string, string | undefined>;
+}
+
+function canaryRequest(config: TriggersConfig): TriggerRequest {
+  const namespace = config.allowed.namespaces[0] ?? 'default';
+  if (config.canary.kind === 'event-generator')
+    return { kind: 'event-generator', namespace, actions: '^syscall' };
+  return {
+    kind: 'shell',
+    target: { backend: config.defaultBackend, namespace, image: config.allowed.images[0] ?? '' },
+  };
+}
+
+/** Builds the trigger feature: metrics, run registry, verifier, service, router and optional canary. */
+export function createTriggers(deps: TriggersDeps): Triggers {
+  const { config } = deps;
+  const logger = deps.logger.child({ component: 'triggers' });
+  const metrics = createTriggerMetrics(deps.registry);
+  const verifier = createVerifier({ metrics, windowMs: config.verifyWindowMs });
+  const registry = createRunRegistry(config.maxRuns);
+  const service = createTriggerService({
+    config,
+    logger,
+    metrics,
+    verifier,
+    registry,
+    childEnv: pickChildEnv(deps.parentEnv),
+  });
+  const stopCanary =
+    config.canary.intervalMinutes > 0
+      ? startCanarySchedule({
+          service,
+          request: canaryRequest(config),
+          intervalMs: config.canary.intervalMinutes * 60_000,
+          logger,
+        })
+      : () => undefined;
+  return {
+    router: createTriggersRouter({ config, service, registry }),
+    observeAlert: (entry) => verifier.observeAlert(entry),
+    async stop(graceMs = 5_000) {
+      stopCanary();
+      await service.stop(graceMs);
+    },
+  };
+}

@@ -1,0 +1,49 @@
+import { buildHelmInstallArgs, buildHelmUninstallArgs } from '../runners/helm-args.js';
+import { buildKubectlLogsArgs } from '../runners/kubectl-args.js';
+import { failedWith, type TriggerContext, type TriggerOutcome } from './trigger-context.js';
+
+/** Helm release name of a run: unique per run, a valid release name (lowercase, <= 53 chars). */
+export const releaseName = (runId: string) => `falco-eg-${runId.slice(0, 8)}`;
+
+/**
+ * Installs event-generator as a one-shot Job (helm waits for it), keeps its logs, and uninstalls
+ * the release afterwards, also when the install failed or timed out.
+ */
+export async function runEventGeneratorTrigger(
+  request: { namespace: string; actions: string },
+  ctx: TriggerContext,
+): Promise<TriggerOutcome> {
+  const { config } = ctx;
+  const release = releaseName(ctx.runId);
+  const timeoutSeconds = Math.max(1, Math.floor(config.commandTimeoutMs / 1000));
+  const common = { release, namespace: request.namespace, kubeconfig: config.kubeconfig };
+  const source = {
+    chart: config.eventGenerator.chart,
+    repo: config.eventGenerator.repo,
+    version: config.eventGenerator.chartVersion,
+  };
+  // helm's own --timeout ends the wait; ours is a little longer so helm reports what it waited for.
+  const install = ctx.record(
+    await ctx.run(buildHelmInstallArgs({ ...common, source, actions: request.actions, timeoutSeconds }), {
+      timeoutMs: config.commandTimeoutMs + 15_000,
+    }),
+  );
+  if (install.exitCode !== null || install.timedOut) {
+    ctx.record(
+      await ctx.run(buildKubectlLogsArgs({ ...common, tail: 200 }), {
+        cancellable: false,
+        timeoutMs: 30_000,
+      }),
+    );
+  }
+  const uninstall = ctx.record(
+    await ctx.run(buildHelmUninstallArgs({ ...common, timeoutSeconds: 60 }), {
+      cancellable: false,
+      timeoutMs: 75_000,
+    }),
+  );
+  if (install.failed) return failedWith(install);
+  if (uninstall.failed)
+    return { ok: false, error: `uninstall of ${release} failed: ${uninstall.reason ?? ''}`.trim() };
+  return { ok: true };
+}

@@ -1,0 +1,19 @@
+import { KubeConfig } from '@kubernetes/client-node';
+import type { TriggerContext } from './trigger-context.js';
+
+/** The client configuration from TRIGGER_KUBECONFIG, else the library's defaults (in-cluster, KUBECONFIG, ~/.kube/config). */
+export function loadKubeConfig(path: string | undefined): ReturnType<TriggerContext['kubeConfig']> {
+  try {
+    const kc = new KubeConfig();
+    if (path) kc.loadFromFile(path);
+    else kc.loadFromDefault();
+    if (!kc.getCurrentCluster())
+      return { ok: false, reason: 'no Kubernetes cluster configured (set TRIGGER_KUBECONFIG)' };
+    return { ok: true, value: kc };
+  } catch (error) {
+    return {
+      ok: false,
+      reason: `cannot load the kubeconfig: ${error instanceof Error ? error.message : String(error)}`,
+    };
+  }
+}

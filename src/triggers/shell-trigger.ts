@@ -1,0 +1,101 @@
+import { buildDockerRemoveArgs, buildDockerShellArgs } from '../runners/docker-args.js';
+import { execInPod } from '../runners/kube-exec.js';
+import { buildShellPod, createPodLifecycle, SHELL_CONTAINER } from '../runners/kube-pods.js';
+import { failedWith, type TriggerContext, type TriggerOutcome } from './trigger-context.js';
+
+/** Marker printed by the shell; with the nonce it makes the run's alert unique. */
+export const CANARY_PREFIX = 'falco-receiver-canary-';
+
+/** Where the shell runs: resolved from the request and the configured defaults. */
+export interface ShellTarget {
+  backend: 'kubernetes' | 'docker';
+  /** Kubernetes namespace (kubernetes backend only). */
+  namespace?: string;
+  /** An existing pod (kubernetes) to exec into. */
+  pod?: string;
+  /** An existing container: in `pod` (kubernetes) or a docker container name. */
+  container?: string;
+  /** Image of the short-lived pod/container created for this run. */
+  image?: string;
+}
+
+/**
+ * The shell command: a fixed template plus a hex nonce, never user text. `tty` fails without a
+ * terminal, so a run that did not get one fails instead of silently causing no alert.
+ */
+export function buildShellCommand(nonce: string): string[] {
+  if (!/^[0-9a-f]{8,64}$/.test(nonce)) throw new Error('nonce must be hex');
+  return ['sh', '-c', `tty && echo ${CANARY_PREFIX}${nonce}`];
+}
+
+/** Name of the short-lived pod or container of a run. */
+export const shortLivedName = (runId: string) => `falco-trigger-${runId.slice(0, 8)}`;
+
+async function runDockerShell(
+  target: ShellTarget,
+  command: string[],
+  ctx: TriggerContext,
+): Promise<TriggerOutcome> {
+  if (target.container) {
+    const result = ctx.record(await ctx.run(buildDockerShellArgs({ container: target.container }, command)));
+    return result.failed ? failedWith(result) : { ok: true };
+  }
+  const name = shortLivedName(ctx.runId);
+  const result = ctx.record(
+    await ctx.run(buildDockerShellArgs({ image: target.image ?? '', name }, command)),
+  );
+  // --rm removes the container when it exits; one killed by our timeout may be left behind.
+  if (result.timedOut || result.exitCode === null)
+    ctx.record(await ctx.run(buildDockerRemoveArgs(name), { cancellable: false }));
+  return result.failed ? failedWith(result) : { ok: true };
+}
+
+async function runKubernetesShell(
+  target: ShellTarget,
+  command: string[],
+  ctx: TriggerContext,
+): Promise<TriggerOutcome> {
+  const namespace = target.namespace ?? 'default';
+  const kube = ctx.kubeConfig();
+  if (!kube.ok) return { ok: false, error: kube.reason };
+  const { maxOutputChars, timeoutMs } = {
+    maxOutputChars: ctx.config.outputMaxChars,
+    timeoutMs: ctx.config.commandTimeoutMs,
+  };
+  const exec = (pod: string, container: string) =>
+    execInPod(kube.value, { namespace, pod, container }, command, {
+      timeoutMs,
+      maxOutputChars,
+    });
+  if (target.pod) {
+    const result = ctx.record(await exec(target.pod, target.container ?? ''));
+    return result.failed ? failedWith(result) : { ok: true };
+  }
+  const pods = createPodLifecycle(kube.value, { maxOutputChars, pollMs: 500 });
+  const name = shortLivedName(ctx.runId);
+  const lifetimeSeconds = Math.ceil((timeoutMs * 2) / 1000);
+  const created = ctx.record(
+    await pods.createPod(namespace, buildShellPod({ name, image: target.image ?? '', lifetimeSeconds })),
+  );
+  if (created.failed) return failedWith(created);
+  try {
+    const running = ctx.record(await pods.waitForRunning(namespace, name, timeoutMs));
+    if (running.failed) return failedWith(running);
+    const result = ctx.record(await exec(name, SHELL_CONTAINER));
+    return result.failed ? failedWith(result) : { ok: true };
+  } finally {
+    ctx.record(await pods.deletePod(namespace, name));
+  }
+}
+
+/** Spawns a shell with a terminal in a container, so Falco's "Terminal shell in container" fires. */
+export function runShellTrigger(
+  target: ShellTarget,
+  nonce: string,
+  ctx: TriggerContext,
+): Promise<TriggerOutcome> {
+  const command = buildShellCommand(nonce);
+  return target.backend === 'docker'
+    ? runDockerShell(target, command, ctx)
+    : runKubernetesShell(target, command, ctx);
+}

@@ -1,0 +1,44 @@
+import { Counter, Histogram, type Registry } from 'prom-client';
+import { TRIGGER_KINDS, type TriggerKind } from './trigger-run.js';
+
+/** Trigger metrics; labels are bounded (two kinds, two outcomes, two results). */
+export interface TriggerMetrics {
+  recordRun(kind: TriggerKind, outcome: 'succeeded' | 'failed'): void;
+  recordVerification(kind: TriggerKind, result: 'detected' | 'missed', latencyMs?: number): void;
+}
+
+const LATENCY_BUCKETS = [0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300];
+
+export function createTriggerMetrics(registry: Registry): TriggerMetrics {
+  const runs = new Counter({
+    name: 'falco_trigger_runs_total',
+    help: 'Trigger runs finished, by kind and outcome (failed: a command or API step failed).',
+    labelNames: ['kind', 'outcome'],
+    registers: [registry],
+  });
+  const verifications = new Counter({
+    name: 'falco_trigger_verifications_total',
+    help: 'Expected detections of trigger runs, by kind and result (detected within the window, or missed).',
+    labelNames: ['kind', 'result'],
+    registers: [registry],
+  });
+  const latency = new Histogram({
+    name: 'falco_trigger_detection_latency_seconds',
+    help: 'Time from trigger start to receipt of the matching Falco alert.',
+    labelNames: ['kind'],
+    buckets: LATENCY_BUCKETS,
+    registers: [registry],
+  });
+  // Zero series exist from the start, so rate() and absent() alerts work before the first run.
+  for (const kind of TRIGGER_KINDS) {
+    for (const outcome of ['succeeded', 'failed']) runs.inc({ kind, outcome }, 0);
+    for (const result of ['detected', 'missed']) verifications.inc({ kind, result }, 0);
+  }
+  return {
+    recordRun: (kind, outcome) => runs.inc({ kind, outcome }),
+    recordVerification(kind, result, latencyMs) {
+      verifications.inc({ kind, result });
+      if (result === 'detected' && latencyMs !== undefined) latency.observe({ kind }, latencyMs / 1000);
+    },
+  };
+}

@@ -1,0 +1,113 @@
+import { z } from 'zod';
+import type { FieldProblem } from '../alerts/parse-falco-alert.js';
+
+// Kubernetes name rules (DNS-1123). They also keep every shell metacharacter out.
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const IMAGE_REFERENCE = /^[a-z0-9][a-z0-9._/:@-]{0,254}$/;
+/**
+ * Regex characters event-generator needs, and nothing a shell, helm's --set parser (`,` `=` `\`
+ * `{`) or YAML could misread: no quotes, spaces, commas, backslashes or braces.
+ */
+const SAFE_ACTIONS = /^[A-Za-z0-9_.^$*+?()|[\]-]{1,200}$/;
+
+/** What the request bodies may name. */
+export interface AllowLists {
+  namespaces: readonly string[];
+  pods: readonly string[];
+  containers: readonly string[];
+  images: readonly string[];
+}
+
+const allowed =
+  (list: readonly string[], what: string) => (value: string | undefined, ctx: z.RefinementCtx) => {
+    if (value !== undefined && !list.includes(value)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `${what} is not in the allow-list (${list.length === 0 ? 'empty' : list.join(', ')})`,
+      });
+    }
+  };
+
+const namespaceField = (lists: AllowLists) =>
+  z
+    .string()
+    .regex(DNS_LABEL, 'must be a valid Kubernetes namespace name')
+    .optional()
+    .superRefine(allowed(lists.namespaces, 'namespace'));
+
+/** Body of POST /triggers/shell. */
+export function buildShellRequestSchema(lists: AllowLists) {
+  return z
+    .strictObject({
+      backend: z.enum(['kubernetes', 'docker']).optional(),
+      namespace: namespaceField(lists),
+      pod: z
+        .string()
+        .regex(DNS_SUBDOMAIN, 'must be a valid Kubernetes pod name')
+        .optional()
+        .superRefine(allowed(lists.pods, 'pod')),
+      container: z
+        .string()
+        .regex(DNS_LABEL, 'must be a valid Kubernetes container name')
+        .optional()
+        .superRefine(allowed(lists.containers, 'container')),
+      image: z
+        .string()
+        .regex(IMAGE_REFERENCE, 'must be an image reference')
+        .optional()
+        .superRefine(allowed(lists.images, 'image')),
+    })
+    .superRefine((body, ctx) => {
+      if (body.image !== undefined && (body.pod !== undefined || body.container !== undefined)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['image'],
+          message: 'give either image (a new container) or pod/container (an existing one)',
+        });
+      }
+    });
+}
+
+/** Fields that do not fit the backend the request resolves to (known only after the config default). */
+export function checkShellBackend(body: ShellRequest, backend: 'kubernetes' | 'docker'): FieldProblem[] {
+  if (backend === 'docker' && body.pod !== undefined) {
+    return [{ pointer: '/pod', detail: 'the docker backend has no pods: name a container' }];
+  }
+  if (backend === 'kubernetes' && body.container !== undefined && body.pod === undefined) {
+    return [{ pointer: '/pod', detail: 'required with container on the kubernetes backend' }];
+  }
+  return [];
+}
+
+/** Body of POST /triggers/event-generator. */
+export function buildEventGeneratorRequestSchema(lists: AllowLists) {
+  return z.strictObject({
+    actions: z
+      .string()
+      .regex(SAFE_ACTIONS, 'must use only letters, digits and the regex characters _ . ^ $ * + ? ( ) | [ ] -')
+      .refine(compiles, 'must be a valid regular expression')
+      .optional(),
+    namespace: namespaceField(lists),
+  });
+}
+
+function compiles(pattern: string): boolean {
+  try {
+    new RegExp(pattern);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export type ShellRequest = z.infer<ReturnType<typeof buildShellRequestSchema>>;
+export type EventGeneratorRequest = z.infer<ReturnType<typeof buildEventGeneratorRequestSchema>>;
+
+/** zod issues as JSON pointers into the body. */
+export function toFieldProblems(error: z.ZodError): FieldProblem[] {
+  return error.issues.map((issue) => ({
+    pointer: issue.path.map((part) => `/${String(part)}`).join(''),
+    detail: issue.message,
+  }));
+}

@@ -1,0 +1,30 @@
+import type { CommandResult } from '../runners/command-result.js';
+
+export type TriggerKind = 'shell' | 'event-generator';
+export const TRIGGER_KINDS: readonly TriggerKind[] = ['shell', 'event-generator'];
+export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed';
+
+/** One expected rule and whether an alert for it arrived within the window. */
+export interface Expectation {
+  rule: string;
+  status: 'pending' | 'detected' | 'missed';
+  alertId?: string;
+  /** Alert receipt time minus trigger start. */
+  latencyMs?: number;
+}
+
+/** A trigger run as `GET /triggers/:id` shows it. */
+export interface TriggerRun {
+  id: string;
+  kind: TriggerKind;
+  status: RunStatus;
+  createdAt: string;
+  startedAt?: string;
+  finishedAt?: string;
+  target: Record<string, string>;
+  /** The unique marker in the shell's command line (shell runs). */
+  nonce?: string;
+  error?: string;
+  commands: CommandResult[];
+  verification: { windowMs: number; expectations: Expectation[] };
+}

@@ -1,0 +1,133 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { TriggersConfig } from '../config/triggers-env.js';
+import { runCommand } from '../runners/run-command.js';
+import { runEventGeneratorTrigger } from './event-generator-trigger.js';
+import { loadKubeConfig } from './load-kube-config.js';
+import type { RunRegistry } from './run-registry.js';
+import { runShellTrigger, type ShellTarget } from './shell-trigger.js';
+import type { TriggerContext, TriggerOutcome } from './trigger-context.js';
+import type { TriggerMetrics } from './trigger-metrics.js';
+import type { TriggerKind, TriggerRun } from './trigger-run.js';
+import { expectedDetections } from './run-expectations.js';
+import type { Verifier } from './verify-run.js';
+
+export interface TriggerServiceDeps {
+  config: TriggersConfig;
+  logger: Logger;
+  metrics: TriggerMetrics;
+  verifier: Verifier;
+  registry: RunRegistry;
+  /** Environment handed to helm/kubectl/docker (already reduced to the allow-list). */
+  childEnv: Record<string, string>;
+}
+
+/** A started run, or why none was started. */
+export type StartResult = { ok: true; run: TriggerRun } | { ok: false; reason: 'busy' };
+
+/** A trigger request after validation and defaults. */
+export type TriggerRequest =
+  { kind: 'shell'; target: ShellTarget } | { kind: 'event-generator'; namespace: string; actions: string };
+
+/** The run's target as shown in its JSON and the audit log (unset fields left out). */
+export function describeTarget(request: TriggerRequest): Record<string, string> {
+  const fields =
+    request.kind === 'shell'
+      ? { ...request.target }
+      : { namespace: request.namespace, actions: request.actions };
+  return Object.fromEntries(
+    Object.entries(fields).filter((entry): entry is [string, string] => typeof entry[1] === 'string'),
+  );
+}
+
+/** Starts runs (per-kind concurrency limit), executes them in the background, records outcome and metrics. */
+export function createTriggerService(deps: TriggerServiceDeps) {
+  const { config } = deps;
+  const active = new Map<TriggerKind, number>();
+  const inFlight = new Set<Promise<void>>();
+  const abort = new AbortController();
+
+  const contextFor = (run: TriggerRun): TriggerContext => ({
+    runId: run.id,
+    config,
+    signal: abort.signal,
+    run: (argv, options = {}) =>
+      runCommand(argv, {
+        timeoutMs: options.timeoutMs ?? config.commandTimeoutMs,
+        signal: options.cancellable === false ? undefined : abort.signal,
+        maxOutputChars: config.outputMaxChars,
+        env: deps.childEnv,
+      }),
+    record: (result) => {
+      run.commands.push(result);
+      return result;
+    },
+    kubeConfig: () => loadKubeConfig(config.kubeconfig),
+  });
+
+  async function execute(run: TriggerRun, request: TriggerRequest): Promise<void> {
+    const log = deps.logger.child({ runId: run.id, kind: run.kind });
+    const startMs = Date.now();
+    run.status = 'running';
+    run.startedAt = new Date(startMs).toISOString();
+    deps.verifier.watch(run, expectedDetections(request, run.nonce, config), startMs);
+    const ctx = contextFor(run);
+    let outcome: TriggerOutcome;
+    try {
+      outcome =
+        request.kind === 'shell'
+          ? await runShellTrigger(request.target, run.nonce ?? '', ctx)
+          : await runEventGeneratorTrigger(request, ctx);
+    } catch (error) {
+      // Triggers return typed results; this only catches a bug, so the run still ends.
+      log.error({ err: error }, 'trigger threw');
+      outcome = { ok: false, error: 'internal error while running the trigger' };
+    }
+    run.status = outcome.ok ? 'succeeded' : 'failed';
+    if (!outcome.ok) run.error = outcome.error;
+    run.finishedAt = new Date().toISOString();
+    deps.metrics.recordRun(run.kind, run.status);
+    log.info(
+      { event: 'trigger_finished', status: run.status, error: run.error, commands: run.commands.length },
+      'trigger run finished',
+    );
+  }
+
+  return {
+    start(request: TriggerRequest): StartResult {
+      const count = active.get(request.kind) ?? 0;
+      if (count >= config.maxConcurrent) return { ok: false, reason: 'busy' };
+      const run: TriggerRun = {
+        id: randomUUID(),
+        kind: request.kind,
+        status: 'queued',
+        createdAt: new Date().toISOString(),
+        target: describeTarget(request),
+        commands: [],
+        verification: { windowMs: config.verifyWindowMs, expectations: [] },
+      };
+      if (request.kind === 'shell') run.nonce = randomBytes(8).toString('hex');
+      deps.registry.add(run);
+      active.set(request.kind, count + 1);
+      const done = execute(run, request).finally(() => {
+        active.set(request.kind, (active.get(request.kind) ?? 1) - 1);
+        inFlight.delete(done);
+      });
+      inFlight.add(done);
+      return { ok: true, run };
+    },
+    /** Cancels running commands (cleanup steps still run) and waits up to `graceMs` for runs to end. */
+    async stop(graceMs: number): Promise<void> {
+      abort.abort();
+      deps.verifier.stop();
+      let timer: NodeJS.Timeout | undefined;
+      const grace = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, graceMs);
+      });
+      await Promise.race([Promise.allSettled([...inFlight]), grace]);
+      clearTimeout(timer);
+    },
+  };
+}
+
+export type TriggerService = ReturnType<typeof createTriggerService>;

@@ -1,0 +1,130 @@
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { ZodError } from 'zod';
+import type { FieldProblem } from '../alerts/parse-falco-alert.js';
+import type { TriggersConfig } from '../config/triggers-env.js';
+import { buildProblem, sendProblem } from '../http/problem.js';
+import { isAuthorized } from './bearer-auth.js';
+import type { RunRegistry } from './run-registry.js';
+import {
+  buildEventGeneratorRequestSchema,
+  buildShellRequestSchema,
+  checkShellBackend,
+  toFieldProblems,
+  type ShellRequest,
+} from './trigger-request-schema.js';
+import { describeTarget, type TriggerRequest, type TriggerService } from './trigger-service.js';
+
+export interface TriggersRouterDeps {
+  config: TriggersConfig;
+  service: TriggerService;
+  registry: RunRegistry;
+}
+
+const DEFAULT_ACTIONS = '^syscall';
+
+type Audit = {
+  trigger: string;
+  outcome: string;
+  status: number;
+  target?: Record<string, string>;
+  runId?: string;
+};
+
+// One line per call: who, which trigger, which target, what happened. Never the token.
+function audit(req: Request, fields: Audit): void {
+  req.log.info({ event: 'trigger_audit', caller: req.socket.remoteAddress, ...fields }, 'trigger API call');
+}
+
+// The audit name of a call, from a fixed set (the path itself may be anything a caller sends).
+function callName(req: Request): string {
+  const segment = req.path.split('/')[1] ?? '';
+  if (req.method === 'POST' && (segment === 'shell' || segment === 'event-generator')) return segment;
+  if (req.method === 'GET') return segment === '' ? 'list' : 'get';
+  return 'other';
+}
+
+function resolveShellTarget(body: ShellRequest, config: TriggersConfig): TriggerRequest {
+  const backend = body.backend ?? config.defaultBackend;
+  const namespace = body.namespace ?? config.allowed.namespaces[0] ?? 'default';
+  const existing = body.pod !== undefined || body.container !== undefined;
+  const where = existing
+    ? { pod: body.pod, container: body.container }
+    : { image: body.image ?? config.allowed.images[0] ?? '' };
+  // Docker has no namespaces; leaving it out keeps the run's target honest.
+  return { kind: 'shell', target: { backend, ...(backend === 'kubernetes' ? { namespace } : {}), ...where } };
+}
+
+/** The trigger API: bearer auth on every route, validated bodies, 202 + Location for new runs. */
+export function createTriggersRouter(deps: TriggersRouterDeps): express.Router {
+  const { config, service, registry } = deps;
+  const router = express.Router();
+  const shellSchema = buildShellRequestSchema(config.allowed);
+  const generatorSchema = buildEventGeneratorRequestSchema(config.allowed);
+
+  router.use('/triggers', (req: Request, res: Response, next: NextFunction) => {
+    if (isAuthorized(req.headers.authorization, config.token)) return next();
+    audit(req, { trigger: callName(req), outcome: 'unauthorized', status: 401 });
+    res.setHeader('WWW-Authenticate', 'Bearer realm="falco-alert-receiver triggers"');
+    sendProblem(res, buildProblem('unauthorized', { detail: 'Send Authorization: Bearer <TRIGGER_TOKEN>.' }));
+  });
+  router.use('/triggers', express.json({ limit: '16kb' }));
+  // A body express.json() did not read (another media type) must not silently become "all defaults".
+  router.post('/triggers/*path', (req: Request, res: Response, next: NextFunction) => {
+    if (req.body !== undefined || !req.headers['content-length'] || req.headers['content-length'] === '0')
+      return next();
+    audit(req, { trigger: callName(req), outcome: 'invalid', status: 415 });
+    sendProblem(
+      res,
+      buildProblem('unsupported-media-type', { detail: 'Send the body as application/json.' }),
+    );
+  });
+
+  const start = (req: Request, res: Response, request: TriggerRequest) => {
+    const target = describeTarget(request);
+    const started = service.start(request);
+    if (!started.ok) {
+      audit(req, { trigger: request.kind, outcome: 'busy', status: 429, target });
+      const detail = `A ${request.kind} run is already in progress (TRIGGER_MAX_CONCURRENT=${config.maxConcurrent}).`;
+      sendProblem(res, buildProblem('too-many-requests', { detail }));
+      return;
+    }
+    audit(req, { trigger: request.kind, outcome: 'accepted', status: 202, target, runId: started.run.id });
+    res.status(202).location(`/triggers/${started.run.id}`).json(started.run);
+  };
+  const invalid = (req: Request, res: Response, trigger: string, problems: ZodError | FieldProblem[]) => {
+    const errors = Array.isArray(problems) ? problems : toFieldProblems(problems);
+    audit(req, { trigger, outcome: 'invalid', status: 400 });
+    const detail = errors.map((p) => `${p.pointer || '/'} ${p.detail}`).join('; ');
+    sendProblem(res, buildProblem('invalid-request', { detail, errors }));
+  };
+
+  router.post('/triggers/shell', (req: Request, res: Response) => {
+    const parsed = shellSchema.safeParse(req.body ?? {});
+    if (!parsed.success) return invalid(req, res, 'shell', parsed.error);
+    const problems = checkShellBackend(parsed.data, parsed.data.backend ?? config.defaultBackend);
+    if (problems.length > 0) return invalid(req, res, 'shell', problems);
+    start(req, res, resolveShellTarget(parsed.data, config));
+  });
+  router.post('/triggers/event-generator', (req: Request, res: Response) => {
+    const parsed = generatorSchema.safeParse(req.body ?? {});
+    if (!parsed.success) return invalid(req, res, 'event-generator', parsed.error);
+    const namespace = parsed.data.namespace ?? config.allowed.namespaces[0] ?? 'default';
+    start(req, res, { kind: 'event-generator', namespace, actions: parsed.data.actions ?? DEFAULT_ACTIONS });
+  });
+  router.get('/triggers', (req: Request, res: Response) => {
+    audit(req, { trigger: 'list', outcome: 'ok', status: 200 });
+    res.json({ runs: registry.list() });
+  });
+  router.get('/triggers/:id', (req: Request, res: Response) => {
+    const run = registry.get(String(req.params.id));
+    audit(req, {
+      trigger: 'get',
+      outcome: run ? 'ok' : 'not-found',
+      status: run ? 200 : 404,
+      runId: run?.id,
+    });
+    if (!run) return sendProblem(res, buildProblem('not-found', { detail: 'No such trigger run.' }));
+    res.json(run);
+  });
+  return router;
+}

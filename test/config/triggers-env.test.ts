@@ -1,0 +1,60 @@
+import { execa } from 'execa';
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/load-config.js';
+
+describe('trigger configuration', () => {
+  it('is off by default with safe defaults', () => {
+    const loaded = loadConfig({});
+    expect(loaded.ok && loaded.config.triggers).toMatchObject({
+      enabled: false,
+      defaultBackend: 'kubernetes',
+      allowed: { namespaces: ['default'], pods: [], containers: [], images: ['busybox:1.36'] },
+      maxConcurrent: 1,
+      eventGenerator: {
+        chart: 'event-generator',
+        repo: 'https://falcosecurity.github.io/charts',
+        chartVersion: '0.4.0',
+        version: 'v0.13',
+      },
+      canary: { intervalMinutes: 0, kind: 'shell' },
+    });
+  });
+
+  it('refuses to enable triggers without a token', () => {
+    const loaded = loadConfig({ TRIGGERS_ENABLED: 'true' });
+    expect(loaded).toEqual({ ok: false, problems: ['TRIGGER_TOKEN: required when TRIGGERS_ENABLED=true'] });
+  });
+
+  it('lists a short token and a bad backend as problems', () => {
+    const loaded = loadConfig({
+      TRIGGERS_ENABLED: 'true',
+      TRIGGER_TOKEN: 'short',
+      TRIGGER_DEFAULT_BACKEND: 'ssh',
+    });
+    expect(loaded.ok).toBe(false);
+    const problems = loaded.ok ? [] : loaded.problems;
+    expect(problems.some((p) => p.startsWith('TRIGGER_TOKEN:'))).toBe(true);
+    expect(problems.some((p) => p.startsWith('TRIGGER_DEFAULT_BACKEND:'))).toBe(true);
+  });
+
+  it('drops the repository for a local chart path and keeps lists trimmed', () => {
+    const loaded = loadConfig({
+      TRIGGER_EVENT_GENERATOR_CHART: './charts/event-generator',
+      TRIGGER_ALLOWED_NAMESPACES: ' a , b ,',
+    });
+    expect(loaded.ok && loaded.config.triggers.eventGenerator.repo).toBeUndefined();
+    expect(loaded.ok && loaded.config.triggers.allowed.namespaces).toEqual(['a', 'b']);
+  });
+
+  it('makes the service exit non-zero before listening when triggers are enabled without a token', async () => {
+    const result = await execa('node', ['--import', 'tsx', 'src/main.ts'], {
+      reject: false,
+      timeout: 30_000,
+      env: { PATH: process.env.PATH ?? '', PORT: '0', TRIGGERS_ENABLED: 'true' },
+      extendEnv: false,
+    });
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toContain('TRIGGER_TOKEN: required when TRIGGERS_ENABLED=true');
+    expect(result.stdout).not.toContain('listening');
+  }, 60_000);
+});

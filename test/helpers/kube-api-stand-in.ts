@@ -1,0 +1,153 @@
+import http from 'node:http';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { WebSocketServer } from 'ws';
+
+/** One request the stand-in received. */
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  query: URLSearchParams;
+  body: unknown;
+  upgrade: boolean;
+}
+
+export interface KubeApiStandIn {
+  url: string;
+  kubeconfigPath: string;
+  requests: RecordedRequest[];
+  /** Phase the next GET of a pod reports. */
+  podPhase: string;
+  close(): Promise<void>;
+}
+
+const EXEC_PATH = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/exec$/;
+const POD_PATH = /^\/api\/v1\/namespaces\/([^/]+)\/pods(?:\/([^/]+))?$/;
+
+const frame = (channel: number, text: string) => Buffer.concat([Buffer.from([channel]), Buffer.from(text)]);
+
+// Plays the container for `sh -c 'tty && echo WORD'` (prints the terminal and WORD, only with a TTY)
+// and for `sh -c 'exit N'`.
+function runInFakeContainer(command: string[], tty: boolean): { output: string; exitCode: number } {
+  if (!tty) return { output: 'not a tty\r\n', exitCode: 1 };
+  const script = command[2] ?? '';
+  const exit = /^exit (\d+)$/.exec(script);
+  if (exit) return { output: '', exitCode: Number(exit[1]) };
+  const word = /echo (\S+)$/.exec(script)?.[1] ?? '';
+  return { output: `/dev/pts/0\r\n${word}\r\n`, exitCode: 0 };
+}
+
+/** A recording HTTP stand-in of the Kubernetes API server: pods (create/get/delete) and exec over a websocket. */
+export async function startKubeApiStandIn(): Promise<KubeApiStandIn> {
+  const requests: RecordedRequest[] = [];
+  const pods = new Map<string, Record<string, unknown>>();
+  const state = { podPhase: 'Running' };
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://stand-in');
+    let raw = '';
+    req.on('data', (chunk: Buffer) => (raw += chunk.toString()));
+    req.on('end', () => {
+      const body: unknown = raw ? JSON.parse(raw) : undefined;
+      requests.push({
+        method: req.method ?? '',
+        path: url.pathname,
+        query: url.searchParams,
+        body,
+        upgrade: false,
+      });
+      const send = (status: number, value: unknown) => {
+        res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(value));
+      };
+      const match = POD_PATH.exec(url.pathname);
+      if (url.pathname === '/version') return send(200, { major: '1', minor: '32', gitVersion: 'v1.32.0' });
+      if (!match) return send(404, { kind: 'Status', status: 'Failure', message: 'not found', code: 404 });
+      const [, namespace, name] = match;
+      const key = `${namespace}/${name ?? ''}`;
+      if (req.method === 'POST' && !name) {
+        const pod = body as { metadata: { name: string } };
+        pods.set(`${namespace}/${pod.metadata.name}`, pod);
+        return send(201, { ...pod, status: { phase: 'Pending' } });
+      }
+      const pod = pods.get(key);
+      if (!pod)
+        return send(404, {
+          kind: 'Status',
+          status: 'Failure',
+          message: `pods "${name}" not found`,
+          code: 404,
+        });
+      if (req.method === 'GET') return send(200, { ...pod, status: { phase: state.podPhase } });
+      if (req.method === 'DELETE') {
+        pods.delete(key);
+        return send(200, pod);
+      }
+      send(405, { kind: 'Status', status: 'Failure', code: 405 });
+    });
+  });
+  const wss = new WebSocketServer({ noServer: true, handleProtocols: () => 'v4.channel.k8s.io' });
+  server.on('upgrade', (req, socket, head) => {
+    const url = new URL(req.url ?? '/', 'http://stand-in');
+    requests.push({
+      method: req.method ?? 'GET',
+      path: url.pathname,
+      query: url.searchParams,
+      body: undefined,
+      upgrade: true,
+    });
+    if (!EXEC_PATH.test(url.pathname)) return socket.destroy();
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      const { output, exitCode } = runInFakeContainer(
+        url.searchParams.getAll('command'),
+        url.searchParams.get('tty') === 'true',
+      );
+      ws.send(frame(1, output));
+      const status =
+        exitCode === 0
+          ? { metadata: {}, status: 'Success' }
+          : {
+              metadata: {},
+              status: 'Failure',
+              reason: 'NonZeroExitCode',
+              details: { causes: [{ reason: 'ExitCode', message: String(exitCode) }] },
+            };
+      ws.send(frame(3, JSON.stringify(status)));
+      ws.close();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  const url = `http://127.0.0.1:${port}`;
+  const dir = mkdtempSync(join(tmpdir(), 'kube-stand-in-'));
+  const kubeconfigPath = join(dir, 'kubeconfig');
+  writeFileSync(
+    kubeconfigPath,
+    [
+      'apiVersion: v1',
+      'kind: Config',
+      // The client library refuses plain HTTP unless TLS verification is off: there is no TLS here at all.
+      'clusters: [{name: stand-in, cluster: {server: "' + url + '", insecure-skip-tls-verify: true}}]',
+      'users: [{name: stand-in, user: {token: stand-in-token}}]',
+      'contexts: [{name: stand-in, context: {cluster: stand-in, user: stand-in}}]',
+      'current-context: stand-in',
+      '',
+    ].join('\n'),
+  );
+  return {
+    url,
+    kubeconfigPath,
+    requests,
+    get podPhase() {
+      return state.podPhase;
+    },
+    set podPhase(phase: string) {
+      state.podPhase = phase;
+    },
+    close: async () => {
+      for (const client of wss.clients) client.terminate();
+      wss.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

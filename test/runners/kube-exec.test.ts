@@ -1,0 +1,98 @@
+import { KubeConfig } from '@kubernetes/client-node';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { execInPod } from '../../src/runners/kube-exec.js';
+import { buildShellPod, createPodLifecycle } from '../../src/runners/kube-pods.js';
+import { buildShellCommand } from '../../src/triggers/shell-trigger.js';
+import { startKubeApiStandIn, type KubeApiStandIn } from '../helpers/kube-api-stand-in.js';
+
+const options = { timeoutMs: 10_000, maxOutputChars: 2_000 };
+let api: KubeApiStandIn;
+let kc: KubeConfig;
+
+beforeEach(async () => {
+  api = await startKubeApiStandIn();
+  kc = new KubeConfig();
+  kc.loadFromFile(api.kubeconfigPath);
+});
+afterEach(async () => {
+  await api.close();
+});
+
+describe('execInPod against a recording API server stand-in', () => {
+  it('asks for a TTY and sends the nonce command to the pod in its namespace', async () => {
+    const command = buildShellCommand('00ff00ff00ff00ff');
+    const result = await execInPod(
+      kc,
+      { namespace: 'falco-canary', pod: 'web-1', container: 'app' },
+      command,
+      options,
+    );
+
+    expect(result).toMatchObject({ failed: false, exitCode: 0 });
+    expect(result.output).toContain('falco-receiver-canary-00ff00ff00ff00ff');
+    const exec = api.requests.find((request) => request.upgrade);
+    expect(exec?.path).toBe('/api/v1/namespaces/falco-canary/pods/web-1/exec');
+    expect(exec?.query.get('tty')).toBe('true');
+    expect(exec?.query.get('stdin')).toBe('false');
+    expect(exec?.query.get('container')).toBe('app');
+    expect(exec?.query.getAll('command')).toEqual(command);
+    expect(result.argv).toEqual([
+      'k8s',
+      'exec',
+      '--tty',
+      '-n',
+      'falco-canary',
+      'web-1',
+      '-c',
+      'app',
+      '--',
+      ...command,
+    ]);
+  });
+
+  it('reports the exit code from the status channel when the command fails', async () => {
+    const command = ['sh', '-c', 'exit 3'];
+    const result = await execInPod(kc, { namespace: 'ns', pod: 'p', container: '' }, command, options);
+    expect(result).toMatchObject({ failed: true, exitCode: 3 });
+    expect(result.reason).toMatch(/^the command exited with code 3/);
+  });
+
+  it('fails with a clear reason when the API server is unreachable', async () => {
+    await api.close();
+    const result = await execInPod(kc, { namespace: 'ns', pod: 'p', container: '' }, ['sh'], options);
+    expect(result.failed).toBe(true);
+    expect(result.reason).toMatch(/^exec failed: /);
+    api = await startKubeApiStandIn();
+  });
+});
+
+describe('short-lived pod lifecycle', () => {
+  it('creates a locked-down pod, waits for Running, and deletes it', async () => {
+    const pods = createPodLifecycle(kc, { maxOutputChars: 500, pollMs: 20 });
+    const pod = buildShellPod({ name: 'falco-trigger-abc', image: 'busybox:1.36', lifetimeSeconds: 240 });
+
+    const created = await pods.createPod('falco-canary', pod);
+    const running = await pods.waitForRunning('falco-canary', 'falco-trigger-abc', 5_000);
+    const deleted = await pods.deletePod('falco-canary', 'falco-trigger-abc');
+
+    expect([created.failed, running.failed, deleted.failed]).toEqual([false, false, false]);
+    const calls = api.requests.map((request) => `${request.method} ${request.path}`);
+    expect(calls).toEqual([
+      'POST /api/v1/namespaces/falco-canary/pods',
+      'GET /api/v1/namespaces/falco-canary/pods/falco-trigger-abc',
+      'DELETE /api/v1/namespaces/falco-canary/pods/falco-trigger-abc',
+    ]);
+    const body = api.requests[0]?.body as typeof pod;
+    expect(body.spec?.securityContext?.runAsNonRoot).toBe(true);
+    expect(body.spec?.containers[0]?.securityContext?.allowPrivilegeEscalation).toBe(false);
+    expect(body.spec?.automountServiceAccountToken).toBe(false);
+    expect(api.requests[2]?.query.get('gracePeriodSeconds')).toBe('0');
+  });
+
+  it("reports the API server's answer when a pod does not exist", async () => {
+    const pods = createPodLifecycle(kc, { maxOutputChars: 500, pollMs: 20 });
+    const deleted = await pods.deletePod('ns', 'missing');
+    expect(deleted.failed).toBe(true);
+    expect(deleted.reason).toBe('the Kubernetes API answered 404: pods "missing" not found');
+  });
+});

@@ -1,0 +1,114 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import request from 'supertest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { writeUnreachableKubeconfig } from '../helpers/unreachable-kubeconfig.js';
+import { buildTriggerApp, type TriggerApp } from '../helpers/build-trigger-app.js';
+import { commandWorks, requireComponent } from '../helpers/components.js';
+import { finished, waitForRun } from '../helpers/trigger-runs.js';
+
+const TOKEN = 'test-token-0123456789abcdef';
+const auth = { Authorization: `Bearer ${TOKEN}` };
+const CHART = resolve('test/fixtures/helm/event-generator-stub');
+const BIN = resolve('.cache/bin');
+const haveHelm = requireComponent('helm (.cache/bin/helm)', commandWorks(join(BIN, 'helm'), ['version']));
+
+let built: TriggerApp | undefined;
+afterEach(async () => {
+  await built?.stop();
+  built = undefined;
+});
+
+describe.runIf(haveHelm)('event-generator trigger with the real helm and an unreachable cluster', () => {
+  let kubeconfig = '';
+  const home = mkdtempSync(join(tmpdir(), 'eg-home-'));
+  beforeAll(async () => {
+    kubeconfig = (await writeUnreachableKubeconfig()).path;
+  });
+  const env = () => ({
+    TRIGGERS_ENABLED: 'true',
+    TRIGGER_TOKEN: TOKEN,
+    TRIGGER_ALLOWED_NAMESPACES: 'falco-canary',
+    TRIGGER_KUBECONFIG: kubeconfig,
+    TRIGGER_EVENT_GENERATOR_CHART: CHART,
+    TRIGGER_EVENT_GENERATOR_CHART_VERSION: '',
+    TRIGGER_COMMAND_TIMEOUT_MS: '20000',
+  });
+
+  it("fails with helm's cluster-unreachable error, still uninstalls, and lists the expected rules", async () => {
+    built = buildTriggerApp(env(), { PATH: `${BIN}:${process.env.PATH ?? ''}`, HOME: home });
+    const res = await request(built.app)
+      .post('/triggers/event-generator')
+      .set(auth)
+      .send({ actions: '^syscall.WriteBelow' });
+    expect(res.status).toBe(202);
+    expect(res.body.target).toEqual({ namespace: 'falco-canary', actions: '^syscall.WriteBelow' });
+    const run = await waitForRun(built.app, TOKEN, res.body.id, finished);
+
+    expect(run.status).toBe('failed');
+    expect(run.error).toMatch(
+      /^helm exited with code 1: Error: INSTALLATION FAILED: .*kubernetes cluster unreachable/,
+    );
+    const [install, , uninstall] = run.commands;
+    expect(install?.argv).toEqual(
+      expect.arrayContaining([
+        'helm',
+        'install',
+        `falco-eg-${run.id.slice(0, 8)}`,
+        CHART,
+        '--set-string',
+        'config.actions=^syscall.WriteBelow',
+      ]),
+    );
+    expect(run.commands.map((c) => c.argv.slice(0, 2).join(' '))).toEqual([
+      'helm install',
+      'kubectl logs',
+      'helm uninstall',
+    ]);
+    expect(uninstall?.argv).toEqual(
+      expect.arrayContaining(['uninstall', `falco-eg-${run.id.slice(0, 8)}`, '--namespace', 'falco-canary']),
+    );
+    expect(run.verification.expectations.map((e) => e.rule)).toEqual([
+      'Write below binary dir',
+      'Write below etc',
+      'Write below monitored dir',
+      'Write below root',
+      'Write below rpm database',
+    ]);
+    expect(
+      await built.metricValue('falco_trigger_runs_total', { kind: 'event-generator', outcome: 'failed' }),
+    ).toBe(1);
+  });
+
+  it('answers 429 while a run of the same kind is in progress, but lets the other kind start', async () => {
+    built = buildTriggerApp(env(), { PATH: `${BIN}:${process.env.PATH ?? ''}`, HOME: home });
+    const first = await request(built.app).post('/triggers/event-generator').set(auth).send({});
+    const second = await request(built.app).post('/triggers/event-generator').set(auth).send({});
+    expect(first.status).toBe(202);
+    expect(second.status).toBe(429);
+    expect(second.type).toBe('application/problem+json');
+    expect(second.body.type).toBe('urn:falco-alert-receiver:problem:too-many-requests');
+    const shell = await request(built.app).post('/triggers/shell').set(auth).send({});
+    expect(shell.status).toBe(202);
+    await waitForRun(built.app, TOKEN, first.body.id, finished);
+    const list = await request(built.app).get('/triggers').set(auth);
+    expect(list.body.runs.map((r: { id: string }) => r.id)).toEqual([shell.body.id, first.body.id]);
+    const third = await request(built.app).post('/triggers/event-generator').set(auth).send({});
+    expect(third.status).toBe(202);
+  });
+});
+
+describe('event-generator trigger without helm on PATH', () => {
+  it('fails the run saying helm is not installed', async () => {
+    built = buildTriggerApp(
+      { TRIGGERS_ENABLED: 'true', TRIGGER_TOKEN: TOKEN, TRIGGER_KUBECONFIG: '/nonexistent' },
+      { PATH: '/nonexistent-bin' },
+    );
+    const res = await request(built.app).post('/triggers/event-generator').set(auth).send({});
+    const run = await waitForRun(built.app, TOKEN, res.body.id, finished);
+    expect(run.status).toBe('failed');
+    expect(run.error).toBe('helm is not installed or not on PATH');
+    expect(run.commands.map((c) => c.argv[1])).toEqual(['install', 'uninstall']);
+  });
+});

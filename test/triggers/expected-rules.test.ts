@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { GENERATOR_ACTIONS } from '../../src/triggers/data/event-generator-actions.js';
+import { selectActions, selectExpectedRules } from '../../src/triggers/expected-rules.js';
+
+describe('event-generator action data', () => {
+  it('holds the 16 v0.10 and 66 v0.13 syscall actions of the reference tables', () => {
+    expect(GENERATOR_ACTIONS['v0.10'].actions).toHaveLength(16);
+    expect(GENERATOR_ACTIONS['v0.13'].actions).toHaveLength(66);
+    expect(GENERATOR_ACTIONS['v0.13'].actions.every((a) => a.action.startsWith('syscall.'))).toBe(true);
+  });
+});
+
+describe('selectExpectedRules', () => {
+  it('skips v0.10 actions registered disabled, since chart 0.2.0 never passes --all', () => {
+    const actions = selectActions('v0.10', /^syscall/).map((a) => a.action);
+    expect(actions).not.toContain('syscall.ChangeThreadNamespace');
+    expect(actions).not.toContain('syscall.ScheduleCronJobs');
+    expect(actions).toHaveLength(14);
+  });
+
+  it('runs disabled v0.13 actions (chart 0.4.0 passes --all) but expects only rules Falco enables by default', () => {
+    const rules = selectExpectedRules('v0.13', /^syscall.*Drift|^syscall.ReadSensitiveFileUntrusted$/);
+    expect(selectActions('v0.13', /Drift/).map((a) => a.rule)).toEqual([
+      'Container Drift Detected (chmod)',
+      'Container Drift Detected (open+create)',
+    ]);
+    expect(rules).toEqual(['Read sensitive file untrusted']);
+  });
+
+  it('expects nothing for a regex that selects no action', () => {
+    expect(selectExpectedRules('v0.13', /^k8saudit/)).toEqual([]);
+  });
+
+  it('maps v0.10 RunShellUntrusted to Run shell untrusted', () => {
+    expect(selectExpectedRules('v0.10', /RunShellUntrusted/)).toEqual(['Run shell untrusted']);
+  });
+});

@@ -1,0 +1,219 @@
+import { readFileSync } from 'node:fs';
+import request from 'supertest';
+import { afterEach, describe, expect, it } from 'vitest';
+import { BUSYBOX_IMAGE, dockerAndBusyboxAvailable, ensureBusyboxImage } from '../helpers/busybox-image.js';
+import { buildTriggerApp, type TriggerApp } from '../helpers/build-trigger-app.js';
+import { runCommand } from '../../src/runners/run-command.js';
+import { requireComponent } from '../helpers/components.js';
+import { startKubeApiStandIn, type KubeApiStandIn } from '../helpers/kube-api-stand-in.js';
+import { buildTerminalShellAlert, finished, waitForRun } from '../helpers/trigger-runs.js';
+
+const TOKEN = 'test-token-0123456789abcdef';
+const auth = { Authorization: `Bearer ${TOKEN}` };
+const SAMPLE = readFileSync(
+  'test/fixtures/falco/samples/valid/093-latest-terminal-shell-in-container.json',
+  'utf8',
+);
+const RULE = 'Terminal shell in container';
+
+let built: TriggerApp | undefined;
+let api: KubeApiStandIn | undefined;
+afterEach(async () => {
+  await built?.stop();
+  await api?.close();
+  built = undefined;
+  api = undefined;
+});
+
+const postAlert = (app: TriggerApp['app'], body: string) =>
+  request(app).post('/alerts').set('Content-Type', 'application/json').send(body);
+
+describe('shell trigger, kubernetes backend, against a recording API stand-in', () => {
+  it('creates a pod, execs the nonce shell with a TTY, deletes the pod, and verifies the posted alert', async () => {
+    api = await startKubeApiStandIn();
+    built = buildTriggerApp({
+      TRIGGERS_ENABLED: 'true',
+      TRIGGER_TOKEN: TOKEN,
+      TRIGGER_ALLOWED_NAMESPACES: 'falco-canary',
+      TRIGGER_KUBECONFIG: api.kubeconfigPath,
+      TRIGGER_VERIFY_WINDOW_MS: '30000',
+    });
+    const before = await built.metricValue('falco_trigger_verifications_total', {
+      kind: 'shell',
+      result: 'detected',
+    });
+
+    const res = await request(built.app).post('/triggers/shell').set(auth).send({ backend: 'kubernetes' });
+    expect(res.status).toBe(202);
+    expect(res.headers.location).toBe(`/triggers/${res.body.id}`);
+    expect(res.body).toMatchObject({
+      kind: 'shell',
+      target: { backend: 'kubernetes', namespace: 'falco-canary', image: 'busybox:1.36' },
+    });
+    const run = await waitForRun(built.app, TOKEN, res.body.id, finished);
+
+    expect(run.status).toBe('succeeded');
+    expect(run.commands.map((c) => c.argv[1])).toEqual([
+      'create-pod',
+      'wait-pod-running',
+      'exec',
+      'delete-pod',
+    ]);
+    const exec = api.requests.find((r) => r.upgrade);
+    expect(exec?.path).toMatch(
+      /^\/api\/v1\/namespaces\/falco-canary\/pods\/falco-trigger-[0-9a-f]{8}\/exec$/,
+    );
+    expect(exec?.query.get('tty')).toBe('true');
+    expect(exec?.query.getAll('command').join(' ')).toContain(`falco-receiver-canary-${run.nonce}`);
+    expect(api.requests.at(-1)?.method).toBe('DELETE');
+    expect(run.commands[2]?.output).toContain(`falco-receiver-canary-${run.nonce}`);
+    expect(run.verification.expectations).toEqual([{ rule: RULE, status: 'pending' }]);
+
+    const cmdline = `sh -c tty && echo falco-receiver-canary-${run.nonce}`;
+    expect(
+      (await postAlert(built.app, buildTerminalShellAlert(SAMPLE, cmdline, 'falco-canary'))).status,
+    ).toBe(202);
+    const verified = await waitForRun(
+      built.app,
+      TOKEN,
+      run.id,
+      (r) => r.verification.expectations[0]?.status !== 'pending',
+    );
+
+    const [expectation] = verified.verification.expectations;
+    expect(expectation?.status).toBe('detected');
+    expect(expectation?.alertId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(expectation?.latencyMs).toBeGreaterThanOrEqual(0);
+    expect(
+      await built.metricValue('falco_trigger_verifications_total', { kind: 'shell', result: 'detected' }),
+    ).toBe(before + 1);
+    expect(await built.metricValue('falco_trigger_runs_total', { kind: 'shell', outcome: 'succeeded' })).toBe(
+      1,
+    );
+    expect(
+      await built.metricValue(
+        'falco_trigger_detection_latency_seconds',
+        { kind: 'shell' },
+        'falco_trigger_detection_latency_seconds_count',
+      ),
+    ).toBe(1);
+  });
+
+  it('still deletes the pod when the exec fails, and fails the run with the reason', async () => {
+    api = await startKubeApiStandIn();
+    api.podPhase = 'Failed';
+    built = buildTriggerApp({
+      TRIGGERS_ENABLED: 'true',
+      TRIGGER_TOKEN: TOKEN,
+      TRIGGER_KUBECONFIG: api.kubeconfigPath,
+    });
+    const res = await request(built.app).post('/triggers/shell').set(auth).send({ backend: 'kubernetes' });
+    const run = await waitForRun(built.app, TOKEN, res.body.id, finished);
+    expect(run.status).toBe('failed');
+    expect(run.error).toContain('pod ended (Failed)');
+    expect(run.commands.map((c) => c.argv[1])).toEqual(['create-pod', 'wait-pod-running', 'delete-pod']);
+    expect(api.requests.at(-1)?.method).toBe('DELETE');
+    expect(await built.metricValue('falco_trigger_runs_total', { kind: 'shell', outcome: 'failed' })).toBe(1);
+  });
+
+  it('fails the run with a clear reason when the API server is unreachable, and ingest stays healthy', async () => {
+    api = await startKubeApiStandIn();
+    const kubeconfig = api.kubeconfigPath;
+    await api.close();
+    api = undefined;
+    built = buildTriggerApp({
+      TRIGGERS_ENABLED: 'true',
+      TRIGGER_TOKEN: TOKEN,
+      TRIGGER_KUBECONFIG: kubeconfig,
+    });
+    const res = await request(built.app).post('/triggers/shell').set(auth).send({});
+    const run = await waitForRun(built.app, TOKEN, res.body.id, finished);
+    expect(run.status).toBe('failed');
+    expect(run.error).toMatch(/Kubernetes API/);
+    expect((await postAlert(built.app, SAMPLE)).status).toBe(202);
+  });
+});
+
+const haveDocker = requireComponent('docker (dockerd and /bin/busybox)', dockerAndBusyboxAvailable());
+
+describe.runIf(haveDocker)('shell trigger, docker backend, against a real dockerd', () => {
+  it('runs the nonce shell with a terminal, then marks the expectation missed when no matching alert arrives', async () => {
+    ensureBusyboxImage();
+    built = buildTriggerApp({
+      TRIGGERS_ENABLED: 'true',
+      TRIGGER_TOKEN: TOKEN,
+      TRIGGER_DEFAULT_BACKEND: 'docker',
+      TRIGGER_ALLOWED_IMAGES: BUSYBOX_IMAGE,
+      TRIGGER_VERIFY_WINDOW_MS: '2500',
+    });
+    const res = await request(built.app).post('/triggers/shell').set(auth).send({});
+    expect(res.status).toBe(202);
+    const run = await waitForRun(built.app, TOKEN, res.body.id, finished);
+    expect(run.status).toBe('succeeded');
+    expect(run.target).toEqual({ backend: 'docker', image: BUSYBOX_IMAGE });
+    expect(run.commands[0]?.argv.slice(0, 4)).toEqual(['docker', 'run', '--rm', '-t']);
+    expect(run.commands[0]?.output).toMatch(/^\/dev\/pts\/\d+/);
+    expect(run.commands[0]?.output).toContain(`falco-receiver-canary-${run.nonce}`);
+
+    // A terminal-shell alert for another shell (no nonce) must not count for this run.
+    await postAlert(built.app, buildTerminalShellAlert(SAMPLE, 'bash', 'default'));
+    const verified = await waitForRun(
+      built.app,
+      TOKEN,
+      run.id,
+      (r) => r.verification.expectations[0]?.status !== 'pending',
+    );
+    expect(verified.verification).toEqual({
+      windowMs: 2500,
+      expectations: [{ rule: RULE, status: 'missed' }],
+    });
+    expect(
+      await built.metricValue('falco_trigger_verifications_total', { kind: 'shell', result: 'missed' }),
+    ).toBe(1);
+    expect(
+      await built.metricValue('falco_trigger_verifications_total', { kind: 'shell', result: 'detected' }),
+    ).toBe(0);
+  });
+
+  it('execs the nonce shell with a terminal into an existing, allow-listed container', async () => {
+    ensureBusyboxImage();
+    const name = `falco-trigger-target-${process.pid}`;
+    const env = { PATH: process.env.PATH ?? '' };
+    const started = await runCommand(
+      [
+        'docker',
+        'run',
+        '-d',
+        '--rm',
+        '--name',
+        name,
+        '--network',
+        'none',
+        '--user',
+        '65534:65534',
+        BUSYBOX_IMAGE,
+        'sleep',
+        '60',
+      ],
+      { timeoutMs: 30_000, maxOutputChars: 500, env },
+    );
+    expect(started.failed).toBe(false);
+    try {
+      built = buildTriggerApp({
+        TRIGGERS_ENABLED: 'true',
+        TRIGGER_TOKEN: TOKEN,
+        TRIGGER_DEFAULT_BACKEND: 'docker',
+        TRIGGER_ALLOWED_CONTAINERS: name,
+      });
+      const res = await request(built.app).post('/triggers/shell').set(auth).send({ container: name });
+      expect(res.status).toBe(202);
+      const run = await waitForRun(built.app, TOKEN, res.body.id, finished);
+      expect(run.status).toBe('succeeded');
+      expect(run.commands[0]?.argv.slice(0, 4)).toEqual(['docker', 'exec', '-t', name]);
+      expect(run.commands[0]?.output).toMatch(/^\/dev\/pts\/\d+/);
+      expect(run.commands[0]?.output).toContain(`falco-receiver-canary-${run.nonce}`);
+    } finally {
+      await runCommand(['docker', 'rm', '--force', name], { timeoutMs: 30_000, maxOutputChars: 500, env });
+    }
+  });
+});

@@ -1,0 +1,165 @@
+import { readFileSync } from 'node:fs';
+import request from 'supertest';
+import { afterEach, describe, expect, it } from 'vitest';
+import { buildTriggerApp, type TriggerApp } from '../helpers/build-trigger-app.js';
+
+const TOKEN = 'test-token-0123456789abcdef';
+const ENABLED = {
+  TRIGGERS_ENABLED: 'true',
+  TRIGGER_TOKEN: TOKEN,
+  TRIGGER_ALLOWED_NAMESPACES: 'falco-canary,default',
+  TRIGGER_ALLOWED_IMAGES: 'busybox:1.36',
+  TRIGGER_ALLOWED_PODS: 'web-1',
+  TRIGGER_ALLOWED_CONTAINERS: 'app',
+  // No tool is reachable: nothing these tests start may touch a real cluster.
+  TRIGGER_KUBECONFIG: '/nonexistent/kubeconfig',
+};
+const SAMPLE = readFileSync(
+  'test/fixtures/falco/samples/valid/093-latest-terminal-shell-in-container.json',
+  'utf8',
+);
+
+let built: TriggerApp | undefined;
+afterEach(async () => {
+  await built?.stop();
+  built = undefined;
+});
+
+const auth = { Authorization: `Bearer ${TOKEN}` };
+
+describe('trigger API when disabled', () => {
+  it('answers 404 on every trigger route, even with the right token', async () => {
+    built = buildTriggerApp({ TRIGGER_TOKEN: TOKEN });
+    for (const [method, path] of [
+      ['post', '/triggers/shell'],
+      ['post', '/triggers/event-generator'],
+      ['get', '/triggers'],
+      ['get', '/triggers/some-id'],
+    ] as const) {
+      const res = await request(built.app)[method](path).set(auth).send({});
+      expect(res.status, `${method} ${path}`).toBe(404);
+      expect(res.type).toBe('application/problem+json');
+    }
+  });
+});
+
+describe('trigger API authentication', () => {
+  it('answers 401 problem+json without a token, with a wrong token and with a non-bearer scheme', async () => {
+    built = buildTriggerApp(ENABLED);
+    for (const header of [undefined, 'Bearer wrong-token-0123456789abcdef', `Basic ${TOKEN}`, 'Bearer ']) {
+      const req = request(built.app).post('/triggers/shell').send({});
+      const res = await (header === undefined ? req : req.set('Authorization', header));
+      expect(res.status, String(header)).toBe(401);
+      expect(res.type).toBe('application/problem+json');
+      expect(res.body.type).toBe('urn:falco-alert-receiver:problem:unauthorized');
+    }
+    expect((await request(built.app).get('/triggers')).status).toBe(401);
+  });
+
+  it('writes one audit line per call with caller and outcome, and never the token', async () => {
+    built = buildTriggerApp(ENABLED);
+    await request(built.app).get('/triggers').set('Authorization', 'Bearer wrong-token-0123456789abcdef');
+    await request(built.app).get('/triggers').set(auth);
+    const audits = built.logs.filter((line) => line.event === 'trigger_audit');
+    expect(audits).toHaveLength(2);
+    expect(audits[0]).toMatchObject({ trigger: 'list', outcome: 'unauthorized', status: 401 });
+    expect(audits[1]).toMatchObject({ trigger: 'list', outcome: 'ok', status: 200 });
+    expect(String(audits[1]?.caller)).toMatch(/127\.0\.0\.1|::1/);
+    const everything = JSON.stringify(built.logs);
+    expect(everything).not.toContain(TOKEN);
+    expect(everything).not.toContain('wrong-token-0123456789abcdef');
+  });
+});
+
+describe('trigger API input validation', () => {
+  const cases: Array<[string, string, Record<string, unknown>, string]> = [
+    [
+      'a namespace with shell metacharacters',
+      '/triggers/shell',
+      { namespace: 'default;rm -rf /' },
+      '/namespace',
+    ],
+    ['an image with shell metacharacters', '/triggers/shell', { image: 'busybox$(id)' }, '/image'],
+    ['an image outside the allow-list', '/triggers/shell', { image: 'alpine:3.20' }, '/image'],
+    [
+      'a valid namespace outside the allow-list',
+      '/triggers/shell',
+      { namespace: 'kube-system' },
+      '/namespace',
+    ],
+    ['a pod outside the allow-list', '/triggers/shell', { pod: 'db-0' }, '/pod'],
+    ['a container name with a quote', '/triggers/shell', { pod: 'web-1', container: "app'" }, '/container'],
+    ['an unknown backend', '/triggers/shell', { backend: 'ssh' }, '/backend'],
+    ['both an image and a pod', '/triggers/shell', { image: 'busybox:1.36', pod: 'web-1' }, '/image'],
+    ['a container without a pod on the kubernetes backend', '/triggers/shell', { container: 'app' }, '/pod'],
+    ['a pod on the docker backend', '/triggers/shell', { backend: 'docker', pod: 'web-1' }, '/pod'],
+    ['an actions regex with a quote', '/triggers/event-generator', { actions: "^syscall'" }, '/actions'],
+    ['an actions regex with a space', '/triggers/event-generator', { actions: '^syscall .*' }, '/actions'],
+    [
+      'an actions regex with a comma (helm --set separator)',
+      '/triggers/event-generator',
+      { actions: 'a,b' },
+      '/actions',
+    ],
+    [
+      'an actions regex that does not compile',
+      '/triggers/event-generator',
+      { actions: '^syscall(' },
+      '/actions',
+    ],
+    [
+      'an event-generator namespace with metacharacters',
+      '/triggers/event-generator',
+      { namespace: '$(id)' },
+      '/namespace',
+    ],
+  ];
+  for (const [what, path, body, pointer] of cases) {
+    it(`answers 400 naming ${pointer} for ${what}`, async () => {
+      built = buildTriggerApp(ENABLED);
+      const res = await request(built.app).post(path).set(auth).send(body);
+      expect(res.status).toBe(400);
+      expect(res.type).toBe('application/problem+json');
+      expect(res.body.type).toBe('urn:falco-alert-receiver:problem:invalid-request');
+      expect(res.body.errors.map((e: { pointer: string }) => e.pointer)).toContain(pointer);
+      expect((await request(built.app).get('/triggers').set(auth)).body.runs).toEqual([]);
+    });
+  }
+
+  it('answers 400 for unknown body fields and for a body that is not JSON', async () => {
+    built = buildTriggerApp(ENABLED);
+    const unknown = await request(built.app).post('/triggers/shell').set(auth).send({ command: 'id' });
+    expect(unknown.status).toBe(400);
+    const broken = await request(built.app)
+      .post('/triggers/shell')
+      .set(auth)
+      .set('Content-Type', 'application/json')
+      .send('{"namespace":');
+    expect(broken.status).toBe(400);
+  });
+
+  it('answers 415 for a body that is not sent as JSON instead of running with defaults', async () => {
+    built = buildTriggerApp(ENABLED);
+    const res = await request(built.app)
+      .post('/triggers/shell')
+      .set(auth)
+      .set('Content-Type', 'text/plain')
+      .send('namespace=kube-system');
+    expect(res.status).toBe(415);
+    expect((await request(built.app).get('/triggers').set(auth)).body.runs).toEqual([]);
+  });
+
+  it('keeps ingest working (202) after rejected trigger calls', async () => {
+    built = buildTriggerApp(ENABLED);
+    await request(built.app).post('/triggers/shell').send({});
+    await request(built.app).post('/triggers/shell').set(auth).send({ namespace: 'x;y' });
+    const res = await request(built.app).post('/alerts').set('Content-Type', 'application/json').send(SAMPLE);
+    expect(res.status).toBe(202);
+  });
+
+  it('answers 404 problem+json for an unknown run id', async () => {
+    built = buildTriggerApp(ENABLED);
+    const res = await request(built.app).get('/triggers/does-not-exist').set(auth);
+    expect(res.status).toBe(404);
+  });
+});
