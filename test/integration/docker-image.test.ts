@@ -76,7 +76,7 @@ describe.skipIf(!dockerReady)('the container image', () => {
     const before = await readMetrics(baseUrl);
 
     const statuses: number[] = [];
-    for (const sample of samples) statuses.push(await postFalcoSample(baseUrl, sample));
+    for (const sample of samples) statuses.push(await postFalcoSample(`${baseUrl}/alerts`, sample));
     const after = await readMetrics(baseUrl);
 
     const accepted = samples.filter((sample) => sample.expect === 'accept');

@@ -26,9 +26,9 @@ export function loadFalcoSamples(): FalcoSample[] {
   }));
 }
 
-/** Posts one sample the way Falco's http_output does; resolves to the status code. */
-export async function postFalcoSample(baseUrl: string, sample: FalcoSample): Promise<number> {
-  const response = await fetch(`${baseUrl}/alerts`, {
+/** Posts one sample to `url` the way Falco's http_output does; resolves to the status code. */
+export async function postFalcoSample(url: string, sample: FalcoSample): Promise<number> {
+  const response = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': sample.contentType, 'user-agent': 'falcosecurity/falco' },
     body: sample.body,
