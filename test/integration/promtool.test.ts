@@ -23,6 +23,20 @@ function keepOwnFamilies(exposition: string): string {
     .join('\n')}\n`;
 }
 
+/** Runs one `promtool test rules` unit test against the extracted rules; resolves to its result. */
+async function testRules(dir: string, name: string, test: Record<string, unknown>) {
+  const file = `${name}.yaml`;
+  writeFileSync(
+    path.join(dir, file),
+    stringify({
+      rule_files: ['rules.yaml'],
+      evaluation_interval: '1m',
+      tests: [{ interval: '1m', ...test }],
+    }),
+  );
+  return execa('promtool', ['test', 'rules', file], { cwd: dir, reject: false, timeout: 30_000 });
+}
+
 describe.skipIf(!promtoolReady)('promtool', () => {
   let dir: string;
   let service: ServiceProcess;
@@ -67,88 +81,60 @@ describe.skipIf(!promtoolReady)('promtool', () => {
   });
 
   it('fires FalcoSensorSilent for a sensor quiet for over 10 minutes and not for a chatty one', async () => {
-    const tests = {
-      rule_files: ['rules.yaml'],
-      evaluation_interval: '1m',
-      tests: [
+    const result = await testRules(dir, 'sensor-test', {
+      input_series: [
+        // Last alert at t=0, never again; node-b sends one every minute.
+        { series: 'falco_sensor_last_alert_timestamp_seconds{hostname="node-a"}', values: '0x20' },
+        { series: 'falco_sensor_last_alert_timestamp_seconds{hostname="node-b"}', values: '0+60x20' },
+      ],
+      alert_rule_test: [
+        { eval_time: '9m', alertname: 'FalcoSensorSilent', exp_alerts: [] },
         {
-          interval: '1m',
-          input_series: [
-            // Last alert at t=0, never again; node-b sends one every minute.
-            { series: 'falco_sensor_last_alert_timestamp_seconds{hostname="node-a"}', values: '0x20' },
-            { series: 'falco_sensor_last_alert_timestamp_seconds{hostname="node-b"}', values: '0+60x20' },
-          ],
-          alert_rule_test: [
-            { eval_time: '9m', alertname: 'FalcoSensorSilent', exp_alerts: [] },
+          eval_time: '15m',
+          alertname: 'FalcoSensorSilent',
+          exp_alerts: [
             {
-              eval_time: '15m',
-              alertname: 'FalcoSensorSilent',
-              exp_alerts: [
-                {
-                  exp_labels: { severity: 'warning', hostname: 'node-a' },
-                  exp_annotations: {
-                    summary: 'Falco sensor node-a silent for 10 minutes',
-                    description:
-                      'No alert from node-a for 15m 0s. Check the Falco pod on that node and its http_output.',
-                  },
-                },
-              ],
+              exp_labels: { severity: 'warning', hostname: 'node-a' },
+              exp_annotations: {
+                summary: 'Falco sensor node-a silent for 10 minutes',
+                description:
+                  'No alert from node-a for 15m 0s. Check the Falco pod on that node and its http_output.',
+              },
             },
           ],
         },
       ],
-    };
-    writeFileSync(path.join(dir, 'sensor-test.yaml'), stringify(tests));
-
-    const result = await execa('promtool', ['test', 'rules', 'sensor-test.yaml'], {
-      cwd: dir,
-      reject: false,
-      timeout: 30_000,
     });
 
     expect(result.exitCode, `${result.stdout}\n${result.stderr}`).toBe(0);
   });
 
   it('fires FalcoCanaryDetectionsMissing when canaries were verified but none detected', async () => {
-    const tests = {
-      rule_files: ['rules.yaml'],
-      evaluation_interval: '1m',
-      tests: [
+    const result = await testRules(dir, 'canary-test', {
+      input_series: [
+        { series: 'falco_trigger_verifications_total{kind="shell",result="missed"}', values: '0+1x90' },
+        { series: 'falco_trigger_verifications_total{kind="shell",result="detected"}', values: '0x90' },
         {
-          interval: '1m',
-          input_series: [
-            { series: 'falco_trigger_verifications_total{kind="shell",result="missed"}', values: '0+1x90' },
-            { series: 'falco_trigger_verifications_total{kind="shell",result="detected"}', values: '0x90' },
+          series: 'falco_trigger_verifications_total{kind="event-generator",result="detected"}',
+          values: '0+1x90',
+        },
+      ],
+      alert_rule_test: [
+        {
+          eval_time: '80m',
+          alertname: 'FalcoCanaryDetectionsMissing',
+          exp_alerts: [
             {
-              series: 'falco_trigger_verifications_total{kind="event-generator",result="detected"}',
-              values: '0+1x90',
-            },
-          ],
-          alert_rule_test: [
-            {
-              eval_time: '80m',
-              alertname: 'FalcoCanaryDetectionsMissing',
-              exp_alerts: [
-                {
-                  exp_labels: { severity: 'critical', kind: 'shell' },
-                  exp_annotations: {
-                    summary: 'Falco missed every shell canary in the last hour',
-                    description:
-                      'Trigger runs of kind shell were verified but no matching Falco alert arrived: detection or delivery is broken.',
-                  },
-                },
-              ],
+              exp_labels: { severity: 'critical', kind: 'shell' },
+              exp_annotations: {
+                summary: 'Falco missed every shell canary in the last hour',
+                description:
+                  'Trigger runs of kind shell were verified but no matching Falco alert arrived: detection or delivery is broken.',
+              },
             },
           ],
         },
       ],
-    };
-    writeFileSync(path.join(dir, 'canary-test.yaml'), stringify(tests));
-
-    const result = await execa('promtool', ['test', 'rules', 'canary-test.yaml'], {
-      cwd: dir,
-      reject: false,
-      timeout: 30_000,
     });
 
     expect(result.exitCode, `${result.stdout}\n${result.stderr}`).toBe(0);
