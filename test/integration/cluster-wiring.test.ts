@@ -92,4 +92,13 @@ describe('the event-generator values', () => {
     expect(actions.test('syscall.ReadSensitiveFileTrustedAfterStartup')).toBe(false);
     expect(actions.test('k8saudit.CreateDisallowedPod')).toBe(false);
   });
+
+  // The chart writes `- {{ .Values.config.actions }}` unquoted into the container command.
+  it('keep the actions regex one intact argument when the chart renders it unquoted', () => {
+    const rendered = parse(`command:\n  - /bin/event-generator\n  - ${values.config.actions}\n`) as {
+      command: string[];
+    };
+
+    expect(rendered.command).toEqual(['/bin/event-generator', values.config.actions]);
+  });
 });
