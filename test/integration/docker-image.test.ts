@@ -96,6 +96,21 @@ describe.skipIf(!dockerReady)('the container image', () => {
     expect(rejectedDelta).toBe(samples.length - accepted.length);
   });
 
+  it('ships production dependencies and compiled code only, listening on 0.0.0.0:8080 by default', async () => {
+    const prod = await container.exec(['ls', '/app/node_modules/express/package.json', '/app/dist/main.js']);
+    const dev = await container.exec([
+      'ls',
+      '/app/node_modules/typescript',
+      '/app/node_modules/vitest',
+      '/app/src',
+    ]);
+    const env = await execa('docker', ['inspect', '--format', '{{json .Config.Env}}', IMAGE]);
+
+    expect(prod.exitCode).toBe(0);
+    expect(dev.exitCode).not.toBe(0);
+    expect(JSON.parse(env.stdout)).toEqual(expect.arrayContaining(['HOST=0.0.0.0', 'PORT=8080']));
+  });
+
   it('exits with code 0 and logs shutdown_complete when docker stop sends SIGTERM', async () => {
     await container.stop({ remove: false, timeout: 20_000 });
     const exit = await execa('docker', ['inspect', '--format', '{{.State.ExitCode}}', container.getId()]);
