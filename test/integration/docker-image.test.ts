@@ -28,6 +28,10 @@ describe.skipIf(!dockerReady)('the container image', () => {
   let baseUrl: string;
 
   beforeAll(async () => {
+    // .ci/run exports both; defaults here let a local `npx vitest run` work too (this file runs in
+    // its own fork, and testcontainers reads them at the first start). See environment.md.
+    process.env.TESTCONTAINERS_RYUK_DISABLED ??= 'true';
+    process.env.TESTCONTAINERS_HOST_OVERRIDE ??= '127.0.0.1';
     await buildServiceImage(IMAGE);
     const port = await findFreePort();
     baseUrl = `http://127.0.0.1:${port}`;
