@@ -1,0 +1,53 @@
+import { parseArgs } from 'node:util';
+import { deploy } from './deploy.js';
+import { DEFAULT_DEPLOY_OPTIONS, type DeployOptions } from './deploy-plan.js';
+import { runCommand } from './run-command.js';
+
+const USAGE = `Usage: npm run deploy -- [--dry-run] [--falco-chart-version <version>]
+
+Installs Falco (falcosecurity/falco with helm-values/falco.yaml) and falco-alert-receiver (k8s/)
+into the current kubectl context, then waits for both rollouts. Run from the repository root.
+  --dry-run                      print every command instead of running it
+  --falco-chart-version <v>      falco chart version (default ${DEFAULT_DEPLOY_OPTIONS.falcoChartVersion}; the lab used 3.1.4)
+Namespace falco is fixed: k8s/ and the URL in helm-values/falco.yaml both name it.
+`;
+
+function parseCli(argv: string[]): { options: DeployOptions; dryRun: boolean } | { help: string } {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      'dry-run': { type: 'boolean', default: false },
+      'falco-chart-version': { type: 'string', default: DEFAULT_DEPLOY_OPTIONS.falcoChartVersion },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+  });
+  if (values.help) return { help: USAGE };
+  return {
+    dryRun: values['dry-run'],
+    options: {
+      ...DEFAULT_DEPLOY_OPTIONS,
+      falcoChartVersion: values['falco-chart-version'],
+    },
+  };
+}
+
+async function main(): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseCli(process.argv.slice(2));
+  } catch (error) {
+    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n\n${USAGE}`);
+    return 2;
+  }
+  if ('help' in parsed) {
+    process.stdout.write(parsed.help);
+    return 0;
+  }
+  return deploy(parsed.options, parsed.dryRun, {
+    run: runCommand,
+    write: (line) => process.stdout.write(`${line}\n`),
+  });
+}
+
+process.exitCode = await main();

@@ -1,0 +1,63 @@
+import { formatCommand } from './format-command.js';
+import { buildDeployPlan, buildPreflightSteps, type DeployOptions, type DeployStep } from './deploy-plan.js';
+import type { CommandResult, RunOptions } from './run-command.js';
+
+export interface DeployDeps {
+  run(command: string, args: string[], options: RunOptions): Promise<CommandResult>;
+  /** Progress lines go here (the CLI passes stdout). */
+  write(line: string): void;
+}
+
+const INSTALL_HINTS: Record<DeployStep['command'], string> = {
+  helm: 'Install Helm 3.8+ (https://helm.sh/docs/intro/install/) and put it on PATH',
+  kubectl: 'Install kubectl (https://kubernetes.io/docs/tasks/tools/) and put it on PATH',
+};
+
+function lastLine(text: string): string {
+  return text.trim().split('\n').at(-1) ?? '';
+}
+
+/** A message that says what is wrong and what to do, per failure kind. */
+export function explainFailure(step: DeployStep, result: Exclude<CommandResult, { ok: true }>): string {
+  if (result.reason === 'missing') {
+    return `${step.command} not found on PATH. ${INSTALL_HINTS[step.command]}, or run with --dry-run to print the commands.`;
+  }
+  if (step.checksCluster) {
+    return `No reachable Kubernetes cluster: kubectl says "${lastLine(result.stderr)}". Start one (e.g. minikube start) or pick a context with kubectl config use-context.`;
+  }
+  const why =
+    result.reason === 'timeout'
+      ? `timed out after ${step.timeoutMs / 1000} s`
+      : `exited with code ${result.exitCode}`;
+  return `${formatCommand(step.command, step.args)} ${why}: ${lastLine(result.stderr) || lastLine(result.stdout)}`;
+}
+
+/** Runs (or with dryRun prints) the deployment; resolves to the process exit code. */
+export async function deploy(options: DeployOptions, dryRun: boolean, deps: DeployDeps): Promise<number> {
+  const plan = buildDeployPlan(options);
+  if (dryRun) {
+    deps.write('Dry run: these commands would run, in this order, from the repository root:');
+    for (const step of plan) deps.write(formatCommand(step.command, step.args));
+    return 0;
+  }
+
+  for (const step of buildPreflightSteps()) {
+    const result = await deps.run(step.command, step.args, { timeoutMs: step.timeoutMs });
+    if (!result.ok) {
+      deps.write(`✗ ${step.title}: ${explainFailure(step, result)}`);
+      return 1;
+    }
+    deps.write(`✓ ${step.title}`);
+  }
+  for (const [index, step] of plan.entries()) {
+    deps.write(`[${index + 1}/${plan.length}] ${step.title}`);
+    deps.write(`  $ ${formatCommand(step.command, step.args)}`);
+    const result = await deps.run(step.command, step.args, { timeoutMs: step.timeoutMs, echo: true });
+    if (!result.ok) {
+      deps.write(`✗ ${explainFailure(step, result)}`);
+      return 1;
+    }
+  }
+  deps.write('✓ Falco and falco-alert-receiver are deployed');
+  return 0;
+}

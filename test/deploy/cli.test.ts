@@ -1,0 +1,119 @@
+import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execa } from 'execa';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { commandWorks, requireComponent } from '../helpers/components.js';
+
+const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
+const FIXTURE_BIN = path.join(REPO_ROOT, 'test/fixtures/bin');
+const HELM = path.join(REPO_ROOT, '.cache/bin/helm');
+const helmReady = requireComponent('helm', commandWorks(HELM, ['version', '--short']));
+
+/** Runs the real deploy CLI with only the given PATH (node itself is called by absolute path). */
+function runDeploy(args: string[], env: Record<string, string>) {
+  return execa(process.execPath, ['--import', 'tsx', 'src/deploy/cli.ts', ...args], {
+    cwd: REPO_ROOT,
+    extendEnv: false,
+    env,
+    reject: false,
+    timeout: 60_000,
+  });
+}
+
+describe('npm run deploy', { timeout: 60_000 }, () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'deploy-cli-'));
+  });
+  afterEach(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('with --dry-run prints every command in order and runs none, even without helm or kubectl', async () => {
+    const result = await runDeploy(['--dry-run', '--falco-chart-version', '3.1.4'], { PATH: dir });
+
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout.split('\n').slice(1)).toEqual([
+      'helm repo add falcosecurity https://falcosecurity.github.io/charts --force-update',
+      'helm repo update falcosecurity',
+      'helm upgrade --install falco falcosecurity/falco --namespace falco --create-namespace --values helm-values/falco.yaml --version 3.1.4',
+      'kubectl apply --kustomize k8s/',
+      'kubectl rollout status deployment/falco-alert-receiver --namespace falco --timeout=300s',
+      'kubectl rollout status daemonset/falco --namespace falco --timeout=300s',
+    ]);
+  });
+
+  it('stops before any change and says how to fix it when helm is not on PATH', async () => {
+    symlinkSync('/usr/bin/kubectl', path.join(dir, 'kubectl'));
+
+    const result = await runDeploy([], { PATH: dir });
+
+    expect(result.exitCode).toBe(1);
+    expect(result.stdout).toContain('helm not found on PATH. Install Helm');
+    expect(result.stdout).toContain('--dry-run');
+    expect(result.stdout).not.toContain('[1/');
+  });
+
+  it.skipIf(!helmReady)('says no cluster is reachable when the kubeconfig points nowhere', async () => {
+    symlinkSync(HELM, path.join(dir, 'helm'));
+    symlinkSync('/usr/bin/kubectl', path.join(dir, 'kubectl'));
+    const kubeconfig = path.join(dir, 'kubeconfig');
+    // Port 9 (discard) on loopback: nothing listens, the connection is refused at once.
+    writeFileSync(
+      kubeconfig,
+      [
+        'apiVersion: v1',
+        'kind: Config',
+        'clusters: [{name: none, cluster: {server: "http://127.0.0.1:9"}}]',
+        'contexts: [{name: none, context: {cluster: none}}]',
+        'current-context: none',
+      ].join('\n'),
+    );
+
+    const result = await runDeploy([], { PATH: dir, KUBECONFIG: kubeconfig, HOME: dir });
+
+    expect(result.exitCode).toBe(1);
+    expect(result.stdout).toContain('✓ helm is installed');
+    expect(result.stdout).toContain('No reachable Kubernetes cluster');
+    expect(result.stdout).toContain('127.0.0.1:9');
+  });
+
+  it('runs the steps in order with progress lines, using the helm and kubectl on PATH', async () => {
+    const record = path.join(dir, 'argv.log');
+
+    const result = await runDeploy([], { PATH: `${FIXTURE_BIN}:/usr/bin:/bin`, RECORD_FILE: record });
+
+    expect(result.exitCode, result.stdout).toBe(0);
+    expect(readFileSync(record, 'utf8').trim().split('\n')).toEqual([
+      'helm version --short',
+      'kubectl version --client',
+      'kubectl version --request-timeout=10s',
+      'helm repo add falcosecurity https://falcosecurity.github.io/charts --force-update',
+      'helm repo update falcosecurity',
+      'helm upgrade --install falco falcosecurity/falco --namespace falco --create-namespace --values helm-values/falco.yaml --version 9.1.0',
+      'kubectl apply --kustomize k8s/',
+      'kubectl rollout status deployment/falco-alert-receiver --namespace falco --timeout=300s',
+      'kubectl rollout status daemonset/falco --namespace falco --timeout=300s',
+    ]);
+    expect(result.stdout).toContain('[1/6] Add the falcosecurity chart repository');
+    expect(result.stdout).toContain('[6/6] Wait for the Falco DaemonSet rollout');
+    expect(result.stdout).toContain('✓ Falco and falco-alert-receiver are deployed');
+  });
+
+  it('stops at the first failing step, names the command and its error, and exits 1', async () => {
+    const record = path.join(dir, 'argv.log');
+
+    const result = await runDeploy([], {
+      PATH: `${FIXTURE_BIN}:/usr/bin:/bin`,
+      RECORD_FILE: record,
+      FAIL_MATCH: 'apply',
+    });
+
+    expect(result.exitCode).toBe(1);
+    expect(result.stdout).toContain(
+      '✗ kubectl apply --kustomize k8s/ exited with code 1: error: kubectl failed on purpose (apply)',
+    );
+    expect(readFileSync(record, 'utf8')).not.toContain('rollout');
+  });
+});

@@ -1,0 +1,131 @@
+import { execa } from 'execa';
+import { GenericContainer, Wait, type StartedTestContainer } from 'testcontainers';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { commandWorks, requireComponent } from '../helpers/components.js';
+import { loadFalcoSamples, postFalcoSample } from './support/falco-samples.js';
+import { findFreePort } from './support/free-port.js';
+import { parseMetricSamples, sumSamples } from './support/metric-samples.js';
+import { buildServiceImage } from './support/service-image.js';
+
+const dockerReady = requireComponent('docker', commandWorks('docker', ['info']));
+const IMAGE = 'falco-alert-receiver:integration-test';
+
+/** GenericContainer has no builder for it; Kubernetes runs the pod with readOnlyRootFilesystem. */
+class ReadOnlyRootContainer extends GenericContainer {
+  withReadOnlyRootFilesystem(): this {
+    this.hostConfig.ReadonlyRootfs = true;
+    return this;
+  }
+}
+
+async function readMetrics(baseUrl: string) {
+  const response = await fetch(`${baseUrl}/metrics`);
+  return parseMetricSamples(await response.text());
+}
+
+describe.skipIf(!dockerReady)('the container image', () => {
+  let container: StartedTestContainer;
+  let baseUrl: string;
+
+  beforeAll(async () => {
+    // .ci/run exports both; defaults here let a local `npx vitest run` work too (this file runs in
+    // its own fork, and testcontainers reads them at the first start). See environment.md.
+    process.env.TESTCONTAINERS_RYUK_DISABLED ??= 'true';
+    process.env.TESTCONTAINERS_HOST_OVERRIDE ??= '127.0.0.1';
+    await buildServiceImage(IMAGE);
+    const port = await findFreePort();
+    baseUrl = `http://127.0.0.1:${port}`;
+    // Host network: this dockerd has no bridge. The port comes by env, as in the Deployment.
+    container = await new ReadOnlyRootContainer(IMAGE)
+      .withReadOnlyRootFilesystem()
+      .withNetworkMode('host')
+      .withEnvironment({ PORT: String(port), LOG_LEVEL: 'info' })
+      .withWaitStrategy(Wait.forLogMessage(/"event":"listening"/))
+      .withStartupTimeout(30_000)
+      .start();
+    // A cold build runs npm ci twice (build and production stages) on a shared 2-core machine.
+  }, 300_000);
+
+  afterAll(async () => {
+    if (container)
+      await execa('docker', ['rm', '--force', container.getId()], { reject: false, timeout: 30_000 });
+  });
+
+  it('runs the service as a non-root numeric user', async () => {
+    const { output, exitCode } = await container.exec(['id', '-u']);
+    const inspected = await execa('docker', ['inspect', '--format', '{{.Config.User}}', container.getId()]);
+
+    expect(exitCode).toBe(0);
+    expect(Number(output.trim())).toBe(1000);
+    expect(inspected.stdout.trim()).toMatch(/^1000(:1000)?$/);
+  });
+
+  it('serves with a read-only root filesystem, which refuses writes', async () => {
+    const inspected = await execa('docker', [
+      'inspect',
+      '--format',
+      '{{.HostConfig.ReadonlyRootfs}}',
+      container.getId(),
+    ]);
+    const write = await container.exec(['touch', '/app/written']);
+    const health = await fetch(`${baseUrl}/healthz`);
+
+    expect(inspected.stdout.trim()).toBe('true');
+    expect(write.exitCode).not.toBe(0);
+    expect(health.status).toBe(200);
+  });
+
+  it('counts every accepted sample alert by rule and priority and every rejected one by reason', async () => {
+    const samples = loadFalcoSamples();
+    const before = await readMetrics(baseUrl);
+
+    const statuses: number[] = [];
+    for (const sample of samples) statuses.push(await postFalcoSample(`${baseUrl}/alerts`, sample));
+    const after = await readMetrics(baseUrl);
+
+    const accepted = samples.filter((sample) => sample.expect === 'accept');
+    samples.forEach((sample, index) => {
+      if (sample.expect === 'accept') expect(statuses[index], sample.file).toBe(202);
+      else expect(statuses[index], sample.file).toBeGreaterThanOrEqual(400);
+    });
+    for (const { rule, priority } of accepted) {
+      const labels = { rule: rule as string, priority: priority as string };
+      const expected = accepted.filter((s) => s.rule === rule && s.priority === priority).length;
+      const delta =
+        sumSamples(after, 'falco_alerts_total', labels) - sumSamples(before, 'falco_alerts_total', labels);
+      expect(delta, `${rule}/${priority}`).toBe(expected);
+    }
+    const rejectedDelta =
+      sumSamples(after, 'falco_alerts_rejected_total') - sumSamples(before, 'falco_alerts_rejected_total');
+    expect(rejectedDelta).toBe(samples.length - accepted.length);
+  });
+
+  it('ships production dependencies and compiled code only, listening on 0.0.0.0:8080 by default', async () => {
+    const prod = await container.exec(['ls', '/app/node_modules/express/package.json', '/app/dist/main.js']);
+    const dev = await container.exec([
+      'ls',
+      '/app/node_modules/typescript',
+      '/app/node_modules/vitest',
+      '/app/src',
+    ]);
+    const env = await execa('docker', ['inspect', '--format', '{{json .Config.Env}}', IMAGE]);
+
+    expect(prod.exitCode).toBe(0);
+    expect(dev.exitCode).not.toBe(0);
+    expect(JSON.parse(env.stdout)).toEqual(expect.arrayContaining(['HOST=0.0.0.0', 'PORT=8080']));
+  });
+
+  it('exits with code 0 and logs shutdown_complete when docker stop sends SIGTERM', async () => {
+    await container.stop({ remove: false, timeout: 20_000 });
+    const exit = await execa('docker', ['inspect', '--format', '{{.State.ExitCode}}', container.getId()]);
+    const logs = await execa('docker', ['logs', container.getId()]);
+    const events = logs.stdout
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as { event?: string; signal?: string; drained?: boolean });
+
+    expect(exit.stdout.trim()).toBe('0');
+    expect(events).toContainEqual(expect.objectContaining({ event: 'signal', signal: 'SIGTERM' }));
+    expect(events).toContainEqual(expect.objectContaining({ event: 'shutdown_complete', drained: true }));
+  });
+});

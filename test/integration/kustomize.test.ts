@@ -1,0 +1,218 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { commandWorks, requireComponent } from '../helpers/components.js';
+import { findObject, K8S_DIR, renderKustomize, type K8sObject } from './support/kustomize.js';
+
+const kubectlReady = requireComponent('kubectl', commandWorks('kubectl', ['version', '--client']));
+const RECEIVER_LABELS = { 'app.kubernetes.io/name': 'falco-alert-receiver' };
+
+describe.skipIf(!kubectlReady)('kubectl kustomize k8s/ (the base)', () => {
+  let objects: K8sObject[];
+  beforeAll(async () => {
+    objects = await renderKustomize();
+  });
+
+  it('renders the receiver objects, all in namespace falco', () => {
+    const kinds = objects.map((obj) => obj.kind).sort();
+
+    expect(kinds).toEqual(
+      ['ConfigMap', 'Deployment', 'NetworkPolicy', 'PodDisruptionBudget', 'Service', 'ServiceAccount'].sort(),
+    );
+    for (const obj of objects)
+      expect(obj.metadata.namespace, `${obj.kind}/${obj.metadata.name}`).toBe('falco');
+  });
+
+  it('runs the container non-root, read-only, without capabilities, under RuntimeDefault seccomp', () => {
+    const pod = findObject(objects, 'Deployment').spec.template.spec;
+    const container = pod.containers[0];
+
+    expect(pod.securityContext).toMatchObject({
+      runAsNonRoot: true,
+      runAsUser: 1000,
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
+    expect(container.securityContext).toMatchObject({
+      runAsNonRoot: true,
+      readOnlyRootFilesystem: true,
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ['ALL'] },
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
+    expect(container.securityContext.privileged).toBeUndefined();
+  });
+
+  it('mounts no service-account token in the base', () => {
+    const pod = findObject(objects, 'Deployment').spec.template.spec;
+
+    expect(pod.automountServiceAccountToken).toBe(false);
+    expect(findObject(objects, 'ServiceAccount').automountServiceAccountToken).toBe(false);
+    expect(objects.some((obj) => obj.kind === 'Role' || obj.kind === 'RoleBinding')).toBe(false);
+  });
+
+  it('probes /healthz and /readyz on the named port the ConfigMap sets, with resources', () => {
+    const deployment = findObject(objects, 'Deployment');
+    const container = deployment.spec.template.spec.containers[0];
+    const env = findObject(objects, 'ConfigMap').data as Record<string, string>;
+    const httpPort = container.ports.find((port: { name: string }) => port.name === 'http');
+
+    expect(container.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'http' });
+    expect(container.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'http' });
+    expect(httpPort.containerPort).toBe(Number(env.PORT));
+    expect(env.HOST).toBe('0.0.0.0');
+    expect(container.envFrom[0].configMapRef.name).toBe(findObject(objects, 'ConfigMap').metadata.name);
+    expect(container.resources.requests).toHaveProperty('memory');
+    expect(container.resources.limits).toHaveProperty('memory');
+  });
+
+  it('points the Service, the PodDisruptionBudget and the NetworkPolicy at the receiver pods only', () => {
+    const podLabels = findObject(objects, 'Deployment').spec.template.metadata.labels;
+    const service = findObject(objects, 'Service', 'falco-alert-receiver');
+
+    expect(podLabels).toMatchObject(RECEIVER_LABELS);
+    expect(service.spec.selector).toEqual(RECEIVER_LABELS);
+    expect(service.spec.ports[0]).toMatchObject({ name: 'http', port: 8080, targetPort: 'http' });
+    // policy/v1: an empty selector would cover every pod in the namespace, Falco's too.
+    expect(findObject(objects, 'PodDisruptionBudget').spec.selector.matchLabels).toEqual(RECEIVER_LABELS);
+    expect(findObject(objects, 'NetworkPolicy').spec.podSelector.matchLabels).toEqual(RECEIVER_LABELS);
+  });
+
+  // Regression: a selector-including label transformer rewrote the `from` selectors to the receiver's own labels.
+  it('admits ingress only from Falco pods and Prometheus', () => {
+    const policy = findObject(objects, 'NetworkPolicy').spec;
+    const peers = policy.ingress.flatMap((rule: { from: unknown[] }) => rule.from);
+
+    expect(policy.policyTypes).toEqual(['Ingress']);
+    expect(peers).toEqual([
+      { podSelector: { matchLabels: { 'app.kubernetes.io/name': 'falco' } } },
+      {
+        namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } },
+        podSelector: { matchLabels: { 'app.kubernetes.io/name': 'prometheus' } },
+      },
+    ]);
+  });
+});
+
+describe.skipIf(!kubectlReady)('the triggers component', () => {
+  let objects: K8sObject[];
+  beforeAll(async () => {
+    objects = await renderKustomize(['triggers']);
+  });
+
+  it('binds the receiver to a Role in the falco-canary namespace only, with no cluster-wide grant', () => {
+    const role = findObject(objects, 'Role');
+    const binding = findObject(objects, 'RoleBinding');
+
+    expect(role.metadata.namespace).toBe('falco-canary');
+    expect(binding.metadata.namespace).toBe('falco-canary');
+    expect(binding.roleRef).toMatchObject({ kind: 'Role', name: role.metadata.name });
+    expect(binding.subjects).toEqual([
+      { kind: 'ServiceAccount', name: 'falco-alert-receiver', namespace: 'falco' },
+    ]);
+    expect(objects.some((obj) => obj.kind.startsWith('Cluster'))).toBe(false);
+  });
+
+  it('grants only the verbs the triggers use, never a wildcard', () => {
+    const rules = findObject(objects, 'Role').rules as Array<{ resources: string[]; verbs: string[] }>;
+    const grants = Object.fromEntries(
+      rules.map((rule) => [rule.resources.join(','), rule.verbs.slice().sort()]),
+    );
+
+    expect(grants.pods).toEqual(['create', 'delete', 'get', 'list', 'watch']);
+    expect(grants['pods/exec']).toEqual(['create', 'get']);
+    expect(grants['pods/log']).toEqual(['get']);
+    expect(grants.jobs).toEqual(['create', 'delete', 'get', 'list', 'patch', 'update', 'watch']);
+    for (const rule of rules) {
+      expect(rule.verbs).not.toContain('*');
+      expect(rule.resources).not.toContain('*');
+    }
+  });
+
+  it('says on each Role rule which trigger needs it', () => {
+    const lines = readFileSync(path.join(K8S_DIR, 'components/triggers/role.yaml'), 'utf8').split('\n');
+    const ruleStarts = lines.flatMap((line, index) =>
+      line.trim().startsWith('- apiGroups:') ? [index] : [],
+    );
+
+    const commentAbove = (index: number): string => {
+      const block: string[] = [];
+      for (let i = index - 1; i >= 0 && lines[i]?.trim().startsWith('#'); i -= 1)
+        block.unshift(lines[i] ?? '');
+      return block.join(' ');
+    };
+
+    expect(ruleStarts.length).toBeGreaterThan(0);
+    for (const index of ruleStarts) {
+      expect(commentAbove(index), `rule at line ${index + 1}`).toMatch(/(shell|event-generator) trigger/);
+    }
+  });
+
+  it('enables triggers, mounts the token and reads TRIGGER_TOKEN from a Secret', () => {
+    const pod = findObject(objects, 'Deployment').spec.template.spec;
+    const env = pod.containers[0].env as Array<{ name: string; valueFrom?: unknown }>;
+
+    expect(pod.automountServiceAccountToken).toBe(true);
+    expect(findObject(objects, 'ConfigMap').data.TRIGGERS_ENABLED).toBe('true');
+    expect(env.find((item) => item.name === 'TRIGGER_TOKEN')?.valueFrom).toEqual({
+      secretKeyRef: { name: 'falco-alert-receiver-triggers', key: 'token' },
+    });
+    expect(pod.containers[0].securityContext.readOnlyRootFilesystem).toBe(true);
+  });
+});
+
+describe.skipIf(!kubectlReady)('the prometheus-operator component', () => {
+  let objects: K8sObject[];
+  beforeAll(async () => {
+    objects = await renderKustomize(['prometheus-operator']);
+  });
+
+  it('scrapes /metrics on the Service port named http', () => {
+    const monitor = findObject(objects, 'ServiceMonitor');
+    const service = findObject(objects, 'Service', 'falco-alert-receiver');
+
+    expect(monitor.spec.selector.matchLabels).toEqual(RECEIVER_LABELS);
+    expect(service.metadata.labels).toMatchObject(RECEIVER_LABELS);
+    expect(monitor.spec.namespaceSelector.matchNames).toEqual([service.metadata.namespace]);
+    expect(monitor.spec.endpoints).toEqual([expect.objectContaining({ port: 'http', path: '/metrics' })]);
+  });
+
+  it('alerts on an absent receiver, a silent sensor, rejects and missed canaries', () => {
+    const rules = findObject(objects, 'PrometheusRule').spec.groups.flatMap(
+      (group: { rules: unknown[] }) => group.rules,
+    ) as Array<{ alert: string; expr: string }>;
+    const exprOf = (name: string) => rules.find((rule) => rule.alert === name)?.expr ?? '';
+
+    expect(rules.map((rule) => rule.alert)).toEqual([
+      'FalcoAlertReceiverAbsent',
+      'FalcoSensorSilent',
+      'FalcoAlertsRejected',
+      'FalcoCanaryDetectionsMissing',
+    ]);
+    expect(exprOf('FalcoSensorSilent')).toMatch(/falco_sensor_last_alert_timestamp_seconds.*> 600/);
+    expect(exprOf('FalcoAlertsRejected')).toContain('falco_alerts_rejected_total');
+    expect(exprOf('FalcoCanaryDetectionsMissing')).toContain(
+      'falco_trigger_verifications_total{result="detected"}',
+    );
+  });
+
+  it('ships a Grafana dashboard whose queries use only metrics the service and triggers expose', () => {
+    const configMap = findObject(objects, 'ConfigMap', 'falco-alert-receiver-dashboard');
+    const dashboard = JSON.parse(configMap.data['falco-alert-receiver.json']) as {
+      panels: Array<{ title: string; targets: Array<{ expr: string }> }>;
+    };
+    const exposed = new Set([
+      'falco_alerts_total',
+      'falco_alerts_rejected_total',
+      'falco_alert_delivery_delay_seconds_bucket',
+      'falco_sensor_last_alert_timestamp_seconds',
+      'falco_trigger_verifications_total',
+      'falco_trigger_detection_latency_seconds_bucket',
+    ]);
+    const used = dashboard.panels.flatMap((panel) =>
+      panel.targets.flatMap((target) => target.expr.match(/\bfalco_[a-z_]+/g) ?? []),
+    );
+
+    expect(configMap.metadata.labels).toMatchObject({ grafana_dashboard: '1' });
+    expect(new Set(used)).toEqual(exposed);
+  });
+});

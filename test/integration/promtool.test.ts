@@ -1,0 +1,142 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execa } from 'execa';
+import { parse, stringify } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { commandWorks, requireComponent } from '../helpers/components.js';
+import { loadFalcoSamples, postFalcoSample } from './support/falco-samples.js';
+import { startServiceProcess, type ServiceProcess } from './support/service-process.js';
+
+const promtoolReady = requireComponent('promtool', commandWorks('promtool', ['--version']));
+const RULE_FILE = path.resolve(
+  import.meta.dirname,
+  '../../k8s/components/prometheus-operator/prometheusrule.yaml',
+);
+
+/** The metric families the service defines (prom-client's default process metrics fail the lint). */
+function keepOwnFamilies(exposition: string): string {
+  const own = /^(# (HELP|TYPE) )?(falco_|http_request_)/;
+  return `${exposition
+    .split('\n')
+    .filter((line) => own.test(line))
+    .join('\n')}\n`;
+}
+
+/** Runs one `promtool test rules` unit test against the extracted rules; resolves to its result. */
+async function testRules(dir: string, name: string, test: Record<string, unknown>) {
+  const file = `${name}.yaml`;
+  writeFileSync(
+    path.join(dir, file),
+    stringify({
+      rule_files: ['rules.yaml'],
+      evaluation_interval: '1m',
+      tests: [{ interval: '1m', ...test }],
+    }),
+  );
+  return execa('promtool', ['test', 'rules', file], { cwd: dir, reject: false, timeout: 30_000 });
+}
+
+describe.skipIf(!promtoolReady)('promtool', () => {
+  let dir: string;
+  let service: ServiceProcess;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'promtool-'));
+    // The PrometheusRule's spec.groups is a plain Prometheus rule file.
+    const rule = parse(readFileSync(RULE_FILE, 'utf8')) as { spec: { groups: unknown[] } };
+    writeFileSync(path.join(dir, 'rules.yaml'), stringify({ groups: rule.spec.groups }));
+    service = await startServiceProcess();
+  });
+  afterAll(async () => {
+    await service?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("finds no lint problem in the service's own metrics after it took and refused alerts", async () => {
+    for (const sample of loadFalcoSamples()) await postFalcoSample(`${service.baseUrl}/alerts`, sample);
+    const exposition = await (await fetch(`${service.baseUrl}/metrics`)).text();
+    const own = keepOwnFamilies(exposition);
+
+    const result = await execa('promtool', ['check', 'metrics'], {
+      input: own,
+      reject: false,
+      timeout: 30_000,
+    });
+
+    expect(own).toContain('falco_alerts_total{');
+    expect(own).toContain('falco_alerts_rejected_total{');
+    expect(result.stderr).toBe('');
+    expect(result.exitCode).toBe(0);
+  });
+
+  it("accepts the PrometheusRule's rules", async () => {
+    const result = await execa('promtool', ['check', 'rules', path.join(dir, 'rules.yaml')], {
+      reject: false,
+      timeout: 30_000,
+    });
+
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.stdout).toContain('SUCCESS: 4 rules found');
+  });
+
+  it('fires FalcoSensorSilent for a sensor quiet for over 10 minutes and not for a chatty one', async () => {
+    const result = await testRules(dir, 'sensor-test', {
+      input_series: [
+        // Last alert at t=0, never again; node-b sends one every minute.
+        { series: 'falco_sensor_last_alert_timestamp_seconds{hostname="node-a"}', values: '0x20' },
+        { series: 'falco_sensor_last_alert_timestamp_seconds{hostname="node-b"}', values: '0+60x20' },
+      ],
+      alert_rule_test: [
+        { eval_time: '9m', alertname: 'FalcoSensorSilent', exp_alerts: [] },
+        {
+          eval_time: '15m',
+          alertname: 'FalcoSensorSilent',
+          exp_alerts: [
+            {
+              exp_labels: { severity: 'warning', hostname: 'node-a' },
+              exp_annotations: {
+                summary: 'Falco sensor node-a silent for 10 minutes',
+                description:
+                  'No alert from node-a for 15m 0s. Check the Falco pod on that node and its http_output.',
+              },
+            },
+          ],
+        },
+      ],
+    });
+
+    expect(result.exitCode, `${result.stdout}\n${result.stderr}`).toBe(0);
+  });
+
+  it('fires FalcoCanaryDetectionsMissing when canaries were verified but none detected', async () => {
+    const result = await testRules(dir, 'canary-test', {
+      input_series: [
+        { series: 'falco_trigger_verifications_total{kind="shell",result="missed"}', values: '0+1x90' },
+        { series: 'falco_trigger_verifications_total{kind="shell",result="detected"}', values: '0x90' },
+        {
+          series: 'falco_trigger_verifications_total{kind="event-generator",result="detected"}',
+          values: '0+1x90',
+        },
+      ],
+      alert_rule_test: [
+        {
+          eval_time: '80m',
+          alertname: 'FalcoCanaryDetectionsMissing',
+          exp_alerts: [
+            {
+              exp_labels: { severity: 'critical', kind: 'shell' },
+              exp_annotations: {
+                summary: 'Falco missed every shell canary in the last hour',
+                description:
+                  'Trigger runs of kind shell were verified but no matching Falco alert arrived: detection or delivery is broken.',
+              },
+            },
+          ],
+        },
+      ],
+    });
+
+    expect(result.exitCode, `${result.stdout}\n${result.stderr}`).toBe(0);
+  });
+});
