@@ -153,7 +153,7 @@ describe.skipIf(!available)(
       await page.close();
     });
 
-    it('keeps an evt.time above 2^53 from breaking the page', async () => {
+    it('shows every digit of an evt.time above 2^53, in the fields and the raw JSON', async () => {
       const page = await open();
 
       await server.postAlert(
@@ -163,7 +163,8 @@ describe.skipIf(!available)(
       await row(page, 'Big number probe').click({ timeout: 5000 });
       await expect
         .poll(() => page.locator('#details .fields').textContent())
-        .toContain('evt.time17815159046110');
+        .toContain('evt.time1781515904611094417');
+      expect(await page.locator('#details pre').last().textContent()).toContain('"evt.time": 1781515904611094417');
       await page.close();
     });
 

@@ -23,6 +23,7 @@ const ASSETS: AssetSpec[] = [
     'alert-list.js',
     'alert-details.js',
     'alert-feed.js',
+    'exact-json.js',
     'filters.js',
     'charts.js',
     'summary-panel.js',

@@ -1,6 +1,7 @@
 // @ts-check
 import { el } from './dom.js';
 import { formatTime, formatValue, priorityClass, workloadOf } from './alert-fields.js';
+import { stringifyExactJson } from './exact-json.js';
 
 /** @typedef {import('./alert-fields.js').AlertItem} AlertItem */
 
@@ -92,7 +93,7 @@ export function createAlertDetails(section) {
         alert.output_fields ? fieldsTable(alert.output_fields) : el('p', { text: 'No output_fields.' }),
         el('details', {}, [
           el('summary', { text: 'Raw JSON' }),
-          el('pre', { text: JSON.stringify(item, null, 2) }),
+          el('pre', { text: stringifyExactJson(item, 2) }),
         ]),
       );
       section.hidden = false;

@@ -1,5 +1,6 @@
 // @ts-check
 import { describeFailure } from './dom.js';
+import { parseExactJson } from './exact-json.js';
 
 /** @typedef {import('./alert-fields.js').AlertItem} AlertItem */
 
@@ -17,7 +18,7 @@ export async function loadAlerts(filters) {
   try {
     const response = await fetch(`/alerts?${query}`, { headers: { Accept: 'application/json' } });
     if (!response.ok) return { ok: false, message: await describeFailure(response) };
-    const body = await response.json();
+    const body = parseExactJson(await response.text());
     return { ok: true, alerts: Array.isArray(body.alerts) ? body.alerts : [] };
   } catch {
     return { ok: false, message: 'the server cannot be reached' };
@@ -41,7 +42,7 @@ export function followAlerts(filters, handlers) {
   source.addEventListener('alert', (event) => {
     let item;
     try {
-      item = JSON.parse(/** @type {MessageEvent<string>} */ (event).data);
+      item = parseExactJson(/** @type {MessageEvent<string>} */ (event).data);
     } catch {
       return;
     }
