@@ -1,3 +1,4 @@
+import { resolveHardening, type HardeningConfig } from './hardening-env.js';
 import { envSchema, type Env } from './schema.js';
 
 /** The parsed configuration, or every problem found in the environment. */
@@ -19,9 +20,10 @@ export interface Config {
   };
   shutdown: { delayMs: number; timeoutMs: number };
   stream: { heartbeatMs: number };
+  hardening: HardeningConfig;
 }
 
-function toConfig(env: Env): Config {
+function toConfig(env: Env, hardening: HardeningConfig): Config {
   return {
     port: env.PORT,
     host: env.HOST,
@@ -37,6 +39,7 @@ function toConfig(env: Env): Config {
     },
     shutdown: { delayMs: env.SHUTDOWN_DELAY_MS, timeoutMs: env.SHUTDOWN_TIMEOUT_MS },
     stream: { heartbeatMs: env.STREAM_HEARTBEAT_MS },
+    hardening,
   };
 }
 
@@ -48,5 +51,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): LoadConfigResult {
     const problems = result.error.issues.map((issue) => `${issue.path.join('.') || 'env'}: ${issue.message}`);
     return { ok: false, problems };
   }
-  return { ok: true, config: toConfig(result.data) };
+  const hardening = resolveHardening(result.data);
+  if (!hardening.ok) return hardening;
+  return { ok: true, config: toConfig(result.data, hardening.hardening) };
 }

@@ -1,9 +1,12 @@
 import type http from 'node:http';
+import type https from 'node:https';
 import type { Logger } from 'pino';
 import type { Lifecycle } from './lifecycle.js';
 
 export interface ShutdownDeps {
   server: http.Server;
+  /** Further listeners (the TLS one) drained the same way. */
+  moreServers?: https.Server[];
   lifecycle: Lifecycle;
   logger: Logger;
   /** Time to keep serving after readiness turns off, so load balancers stop sending. */
@@ -30,9 +33,12 @@ export async function shutdownGracefully(deps: ShutdownDeps): Promise<boolean> {
   if (deps.delayMs > 0) await sleep(deps.delayMs);
   for (const task of deps.beforeClose ?? []) await task();
 
-  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  const servers = [server, ...(deps.moreServers ?? [])];
+  const closed = Promise.all(
+    servers.map((each) => new Promise<void>((resolve) => each.close(() => resolve()))),
+  );
   // Idle keep-alive sockets would hold close() open until their timeout.
-  server.closeIdleConnections();
+  for (const each of servers) each.closeIdleConnections();
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<'timeout'>((resolve) => {
     timer = setTimeout(() => resolve('timeout'), deps.timeoutMs);
@@ -44,7 +50,7 @@ export async function shutdownGracefully(deps: ShutdownDeps): Promise<boolean> {
       { event: 'shutdown_timeout' },
       'in-flight requests did not finish in time; closing connections',
     );
-    server.closeAllConnections();
+    for (const each of servers) each.closeAllConnections();
   }
   logger.info({ event: 'shutdown_complete', drained: outcome === 'drained' }, 'shutdown complete');
   logger.flush();

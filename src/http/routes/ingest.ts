@@ -2,6 +2,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { parseFalcoAlert, type RejectReason } from '../../alerts/parse-falco-alert.js';
 import type { AlertSink } from '../../alerts/alert-sink.js';
 import type { Metrics } from '../../metrics/metrics.js';
+import { readClientIdentity } from '../client-identity.js';
 import { buildProblem, sendProblem, type Problem } from '../problem.js';
 
 export interface IngestDeps {
@@ -82,7 +83,11 @@ export function createIngestRouter(deps: IngestDeps): express.Router {
       reject(req, res, deps.metrics, result.reason, buildProblem(type, { detail, errors: result.problems }));
       return;
     }
-    const entry = deps.sink.accept(result.alert, { bytes: buffer.length, reqId: req.id });
+    const entry = deps.sink.accept(result.alert, {
+      bytes: buffer.length,
+      reqId: req.id,
+      client: readClientIdentity(req.socket),
+    });
     res.status(202).location(`/alerts/${entry.id}`).json({ id: entry.id, receivedAt: entry.receivedAt });
   });
   router.use(INGEST_PATHS, bodyErrorHandler(deps.metrics, deps.bodyLimitBytes));
