@@ -45,6 +45,8 @@ async function startService(): Promise<{
 
 async function main(): Promise<void> {
   const { port, child, acceptedLines } = await startService();
+  // A crash of this script must not leave the service running.
+  process.once('exit', () => child.kill('SIGKILL'));
   const pid = child.pid!;
   let exited = false;
   child.on('exit', () => (exited = true));
@@ -99,4 +101,7 @@ async function main(): Promise<void> {
   process.exitCode = ok ? 0 : 1;
 }
 
-await main();
+await main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});

@@ -75,7 +75,8 @@ const objectMutation: fc.Arbitrary<ObjectMutation> = fc.oneof(
   fc
     .tuple(fc.constantFrom(...TOP_KEYS), weirdValue)
     .map(([key, value]) => (alert: Record<string, unknown>) => {
-      alert[key] = value;
+      // Cloned: constants such as `{}` are shared between generated cases.
+      alert[key] = structuredClone(value);
     }),
   fc.constantFrom(...TOP_KEYS).map((key) => (alert: Record<string, unknown>) => {
     delete alert[key];
@@ -84,9 +85,14 @@ const objectMutation: fc.Arbitrary<ObjectMutation> = fc.oneof(
     .tuple(fc.oneof(fc.constantFrom(...PROTO_KEYS, 'evt.time'), weirdString), weirdValue)
     .map(([key, value]) => (alert: Record<string, unknown>) => {
       const fields = alert.output_fields;
-      const target = fields && typeof fields === 'object' && !Array.isArray(fields) ? fields : {};
+      const target = fields && typeof fields === 'object' && !Array.isArray(fields) ? { ...fields } : {};
       // defineProperty, so even `__proto__` becomes an own key that JSON.stringify writes out.
-      Object.defineProperty(target, key, { value, enumerable: true, configurable: true, writable: true });
+      Object.defineProperty(target, key, {
+        value: structuredClone(value),
+        enumerable: true,
+        configurable: true,
+        writable: true,
+      });
       alert.output_fields = target;
     }),
 );

@@ -4,6 +4,7 @@ import type { AlertSink } from '../../alerts/alert-sink.js';
 import type { Metrics } from '../../metrics/metrics.js';
 import { readClientIdentity } from '../client-identity.js';
 import { buildProblem, sendProblem, type Problem } from '../problem.js';
+import { readCappedBody } from '../read-capped-body.js';
 
 export interface IngestDeps {
   sink: AlertSink;
@@ -67,7 +68,7 @@ function bodyErrorHandler(metrics: Metrics, bodyLimitBytes: number) {
 /** `POST /alerts` (and `POST /`): validate, then store, count, log and publish one Falco alert. */
 export function createIngestRouter(deps: IngestDeps): express.Router {
   const router = express.Router();
-  const readBody = express.raw({ type: () => true, limit: deps.bodyLimitBytes, inflate: false });
+  const readBody = readCappedBody(deps.bodyLimitBytes);
 
   router.post(INGEST_PATHS, checkMediaType(deps.metrics), readBody, (req: Request, res: Response) => {
     const body: unknown = req.body;
