@@ -13,11 +13,15 @@ export interface SpawnedService {
   exited: Promise<number | string>;
 }
 
-/** Starts the built service with PORT=0 and the given extra env; resolves once it logged `listening`. */
+/**
+ * Starts the built service with PORT=0 and the given extra env; resolves once it logged `listening`.
+ * `keepLine` filters which raw lines are parsed and kept (long runs keep none).
+ */
 export async function spawnService(
   env: Record<string, string> = {},
-  timeoutMs = 30_000,
+  options: { timeoutMs?: number; keepLine?: (raw: string) => boolean } = {},
 ): Promise<SpawnedService> {
+  const keepLine = options.keepLine ?? (() => true);
   const child = spawn(process.execPath, [MAIN], {
     env: { PATH: process.env.PATH ?? '', PORT: '0', HOST: '127.0.0.1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -30,18 +34,20 @@ export async function spawnService(
     child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')),
   );
   const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`service did not start: ${stderr}`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`service did not start: ${stderr}`)),
+      options.timeoutMs ?? 30_000,
+    );
     void exited.then((code) => reject(new Error(`service exited (${code}) before listening: ${stderr}`)));
     child.stdout!.on('data', (chunk: Buffer) => {
       const parts = (carry + chunk.toString('utf8')).split('\n');
       carry = parts.pop() ?? '';
       for (const part of parts) {
-        const line = JSON.parse(part) as Record<string, unknown>;
-        lines.push(line);
-        if (line.event === 'listening') {
+        if (part.includes('"event":"listening"')) {
           clearTimeout(timer);
-          resolve(line.port as number);
+          resolve((JSON.parse(part) as { port: number }).port);
         }
+        if (keepLine(part)) lines.push(JSON.parse(part) as Record<string, unknown>);
       }
     });
   });
