@@ -75,7 +75,8 @@ async function main(): Promise<void> {
     };
     await Promise.all(Array.from({ length: CONCURRENCY }, worker));
     if (!exited) peakRssMb = Math.max(peakRssMb, readRssMb(pid));
-    if ((done + BATCH) % 10_000 === 0) console.error(`fuzz: ${done + BATCH} bodies, ${failures.length} failures`);
+    if ((done + BATCH) % 10_000 === 0)
+      console.error(`fuzz: ${done + BATCH} bodies, ${failures.length} failures`);
   }
   const seconds = (Date.now() - started) / 1000;
   const healthy = !exited && (await fetch(`http://127.0.0.1:${port}/healthz`)).status === 200;
