@@ -25,7 +25,15 @@ async function startService(): Promise<{
   acceptedLines: () => number;
 }> {
   const child = spawn(process.execPath, ['dist/main.js'], {
-    env: { PATH: process.env.PATH, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info' },
+    env: {
+      PATH: process.env.PATH,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+      // The store bounds memory; pass its limits through to measure their effect.
+      ...(process.env.STORE_MAX_BYTES ? { STORE_MAX_BYTES: process.env.STORE_MAX_BYTES } : {}),
+      ...(process.env.STORE_MAX_ALERTS ? { STORE_MAX_ALERTS: process.env.STORE_MAX_ALERTS } : {}),
+    },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let carry = '';
@@ -54,6 +62,8 @@ async function main(): Promise<void> {
   const arbitrary = fuzzCase(loadSampleBodies());
   const statuses: Record<string, number> = {};
   const failures: string[] = [];
+  const rssTrendMb: number[] = [];
+  let staleRetries = 0;
   let peakRssMb = readRssMb(pid);
   const started = Date.now();
 
@@ -63,7 +73,7 @@ async function main(): Promise<void> {
     const worker = async () => {
       while (next < cases.length) {
         const fuzz = cases[next++]!;
-        const outcome = await postFuzzCase(agent, port, fuzz);
+        const outcome = await postFuzzCase(agent, port, fuzz, () => (staleRetries += 1));
         const key = 'error' in outcome ? 'connection-error' : String(outcome.status);
         statuses[key] = (statuses[key] ?? 0) + 1;
         if ('error' in outcome || outcome.status >= 500) {
@@ -75,8 +85,10 @@ async function main(): Promise<void> {
     };
     await Promise.all(Array.from({ length: CONCURRENCY }, worker));
     if (!exited) peakRssMb = Math.max(peakRssMb, readRssMb(pid));
-    if ((done + BATCH) % 10_000 === 0)
-      console.error(`fuzz: ${done + BATCH} bodies, ${failures.length} failures`);
+    if ((done + BATCH) % 10_000 === 0) {
+      rssTrendMb.push(Math.round(readRssMb(pid)));
+      console.error(`fuzz: ${done + BATCH} bodies, ${failures.length} failures, rss ${rssTrendMb.at(-1)} MB`);
+    }
   }
   const seconds = (Date.now() - started) / 1000;
   const healthy = !exited && (await fetch(`http://127.0.0.1:${port}/healthz`)).status === 200;
@@ -92,7 +104,9 @@ async function main(): Promise<void> {
     failures: failures.length,
     acceptedLogged: acceptedLines(),
     serviceAliveAfterRun: healthy,
+    staleKeepAliveRetries: staleRetries,
     peakRssMb: Math.round(peakRssMb),
+    rssEvery10kMb: rssTrendMb,
     seconds: Math.round(seconds),
     requestsPerSecond: Math.round(RUNS / seconds),
   };
