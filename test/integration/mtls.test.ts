@@ -1,9 +1,11 @@
 import { readFileSync, rmSync } from 'node:fs';
 import https from 'node:https';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { commandWorks, requireComponent } from '../helpers/components.js';
 import { makeTestPki, type TestPki } from '../helpers/make-certificates.js';
+import { spawnService } from '../helpers/spawn-service.js';
 import { startReceiver, type TestReceiver } from '../helpers/start-receiver.js';
 
 const ALERT = readFileSync(
@@ -49,6 +51,8 @@ describe.runIf(hasOpenssl)(
 
     beforeAll(async () => {
       pki = await makeTestPki(CLIENT_CN);
+      // The last test runs the built service.
+      await execa('npm', ['run', 'build'], { cwd: join(import.meta.dirname, '../..'), timeout: 120_000 });
       receiver = await startReceiver({
         tls: { certFile: pki.serverCert, keyFile: pki.serverKey, clientCaFile: pki.caCert },
         requireClientCert: true,
@@ -100,6 +104,30 @@ describe.runIf(hasOpenssl)(
       expect(await receiver.metricsText()).toMatch(
         /falco_ingest_unauthorized_total\{reason="client_cert"\} 1/,
       );
+    });
+
+    it('is wired from the environment in the built service, which drains both listeners on SIGTERM', async () => {
+      const service = await spawnService({
+        TLS_PORT: '0',
+        TLS_CERT_FILE: pki.serverCert,
+        TLS_KEY_FILE: pki.serverKey,
+        TLS_CLIENT_CA_FILE: pki.caCert,
+        INGEST_REQUIRE_CLIENT_CERT: 'true',
+      });
+      const tlsLine = service.lines.find((line) => line.event === 'listening_tls');
+      expect(tlsLine).toMatchObject({ mtls: true });
+
+      const outcome = await postOverTls(tlsLine!.port as number, pki, {
+        cert: pki.clientCert,
+        key: pki.clientKey,
+      });
+      service.child.kill('SIGTERM');
+
+      expect(outcome).toMatchObject({ status: 202 });
+      expect(await service.exited).toBe(0);
+      expect(service.lines.find((line) => line.event === 'falco_alert')).toMatchObject({
+        client: { cn: CLIENT_CN },
+      });
     });
   },
 );
