@@ -1,7 +1,23 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { execa } from 'execa';
 
-const MAIN = join(import.meta.dirname, '../../dist/main.js');
+const ROOT = join(import.meta.dirname, '../..');
+
+/**
+ * Compiles the service into `.cache/dist-<name>/` and returns its main.js. A folder per test
+ * file, because test files run in parallel and one build must not rewrite another's running
+ * files; inside the repository, so `node_modules` still resolves.
+ */
+export async function buildService(name: string): Promise<string> {
+  const outDir = join(ROOT, '.cache', `dist-${name}`);
+  await execa('tsc', ['-p', 'tsconfig.build.json', '--outDir', outDir], {
+    cwd: ROOT,
+    preferLocal: true,
+    timeout: 180_000,
+  });
+  return join(outDir, 'main.js');
+}
 
 /** The built service (`node dist/main.js`) in a child process, its stdout read as JSON log lines. */
 export interface SpawnedService {
@@ -19,10 +35,10 @@ export interface SpawnedService {
  */
 export async function spawnService(
   env: Record<string, string> = {},
-  options: { timeoutMs?: number; keepLine?: (raw: string) => boolean } = {},
+  options: { main?: string; timeoutMs?: number; keepLine?: (raw: string) => boolean } = {},
 ): Promise<SpawnedService> {
   const keepLine = options.keepLine ?? (() => true);
-  const child = spawn(process.execPath, [MAIN], {
+  const child = spawn(process.execPath, [options.main ?? join(ROOT, 'dist/main.js')], {
     env: { PATH: process.env.PATH ?? '', PORT: '0', HOST: '127.0.0.1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

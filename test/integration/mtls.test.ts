@@ -1,11 +1,10 @@
 import { readFileSync, rmSync } from 'node:fs';
 import https from 'node:https';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { commandWorks, requireComponent } from '../helpers/components.js';
 import { makeTestPki, type TestPki } from '../helpers/make-certificates.js';
-import { spawnService } from '../helpers/spawn-service.js';
+import { buildService, spawnService } from '../helpers/spawn-service.js';
 import { startReceiver, type TestReceiver } from '../helpers/start-receiver.js';
 
 const ALERT = readFileSync(
@@ -47,12 +46,13 @@ describe.runIf(hasOpenssl)(
   () => {
     let pki: TestPki;
     let receiver: TestReceiver;
+    let main: string;
     const alertLines = () => receiver.logLines.filter((line) => line.event === 'falco_alert');
 
     beforeAll(async () => {
       pki = await makeTestPki(CLIENT_CN);
       // The last test runs the built service.
-      await execa('npm', ['run', 'build'], { cwd: join(import.meta.dirname, '../..'), timeout: 120_000 });
+      main = await buildService('mtls');
       receiver = await startReceiver({
         tls: { certFile: pki.serverCert, keyFile: pki.serverKey, clientCaFile: pki.caCert },
         requireClientCert: true,
@@ -107,13 +107,19 @@ describe.runIf(hasOpenssl)(
     });
 
     it('is wired from the environment in the built service, which drains both listeners on SIGTERM', async () => {
-      const service = await spawnService({
-        TLS_PORT: '0',
-        TLS_CERT_FILE: pki.serverCert,
-        TLS_KEY_FILE: pki.serverKey,
-        TLS_CLIENT_CA_FILE: pki.caCert,
-        INGEST_REQUIRE_CLIENT_CERT: 'true',
-      });
+      const service = await spawnService(
+        {
+          TLS_PORT: '0',
+          TLS_CERT_FILE: pki.serverCert,
+          TLS_KEY_FILE: pki.serverKey,
+          TLS_CLIENT_CA_FILE: pki.caCert,
+          INGEST_REQUIRE_CLIENT_CERT: 'true',
+        },
+        { main },
+      );
+      // `listening_tls` follows `listening`, maybe in a later chunk of output.
+      while (!service.lines.some((line) => line.event === 'listening_tls'))
+        await new Promise((r) => setTimeout(r, 10));
       const tlsLine = service.lines.find((line) => line.event === 'listening_tls');
       expect(tlsLine).toMatchObject({ mtls: true });
 

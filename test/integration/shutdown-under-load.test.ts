@@ -1,15 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { startLoad } from '../helpers/load-generator.js';
-import { spawnService } from '../helpers/spawn-service.js';
+import { buildService, spawnService } from '../helpers/spawn-service.js';
 
 const ALERT = readFileSync(
   join(import.meta.dirname, '../fixtures/falco/samples/valid/093-latest-terminal-shell-in-container.json'),
   'utf8',
 );
-const ROOT = join(import.meta.dirname, '../..');
 
 const waitFor = async (check: () => boolean) => {
   while (!check()) await new Promise((resolve) => setTimeout(resolve, 10));
@@ -27,12 +25,13 @@ function sumAlertsTotal(metrics: string): number {
 }
 
 describe('SIGTERM while alerts are being posted', () => {
+  let main: string;
   beforeAll(async () => {
-    await execa('npm', ['run', 'build'], { cwd: ROOT, timeout: 120_000 });
+    main = await buildService('shutdown');
   });
 
   it('logs every alert that got a 2xx, refuses nothing with a 5xx, and exits 0 within its deadline', async () => {
-    const service = await spawnService({ SHUTDOWN_TIMEOUT_MS: '5000' });
+    const service = await spawnService({ SHUTDOWN_TIMEOUT_MS: '5000' }, { main });
     const load = startLoad(service.port, ALERT);
     await waitFor(() => load.accepted() >= 200);
 
@@ -50,7 +49,7 @@ describe('SIGTERM while alerts are being posted', () => {
   });
 
   it('keeps counting in /metrics during the shutdown delay, so a last scrape matches every 2xx', async () => {
-    const service = await spawnService({ SHUTDOWN_DELAY_MS: '2000', SHUTDOWN_TIMEOUT_MS: '5000' });
+    const service = await spawnService({ SHUTDOWN_DELAY_MS: '2000', SHUTDOWN_TIMEOUT_MS: '5000' }, { main });
     const load = startLoad(service.port, ALERT);
     await waitFor(() => load.accepted() >= 100);
 
