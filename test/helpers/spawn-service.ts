@@ -3,6 +3,15 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 
 const ROOT = join(import.meta.dirname, '../..');
+// Every child started here, so a failed test cannot leave a service running (see killSpawned).
+const spawned = new Set<ChildProcess>();
+
+/** Kills every service this helper started that is still running; call it in afterEach. */
+export function killSpawned(): void {
+  for (const child of spawned)
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  spawned.clear();
+}
 
 /**
  * Compiles the service into `.cache/dist-<name>/` and returns its main.js. A folder per test
@@ -42,6 +51,7 @@ export async function spawnService(
     env: { PATH: process.env.PATH ?? '', PORT: '0', HOST: '127.0.0.1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  spawned.add(child);
   const lines: Array<Record<string, unknown>> = [];
   let carry = '';
   let stderr = '';

@@ -1,10 +1,10 @@
 import { readFileSync, rmSync } from 'node:fs';
 import https from 'node:https';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { commandWorks, requireComponent } from '../helpers/components.js';
 import { makeTestPki, type TestPki } from '../helpers/make-certificates.js';
-import { buildService, spawnService } from '../helpers/spawn-service.js';
+import { buildService, killSpawned, spawnService } from '../helpers/spawn-service.js';
 import { startReceiver, type TestReceiver } from '../helpers/start-receiver.js';
 
 const ALERT = readFileSync(
@@ -58,6 +58,7 @@ describe.runIf(hasOpenssl)(
         requireClientCert: true,
       });
     });
+    afterEach(killSpawned);
     afterAll(async () => {
       await receiver?.close();
       if (pki) rmSync(pki.dir, { recursive: true, force: true });

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startLoad } from '../helpers/load-generator.js';
-import { buildService, spawnService } from '../helpers/spawn-service.js';
+import { buildService, killSpawned, spawnService } from '../helpers/spawn-service.js';
 
 const ALERT = readFileSync(
   join(import.meta.dirname, '../fixtures/falco/samples/valid/093-latest-terminal-shell-in-container.json'),
@@ -29,6 +29,7 @@ describe('SIGTERM while alerts are being posted', () => {
   beforeAll(async () => {
     main = await buildService('shutdown');
   });
+  afterEach(killSpawned);
 
   it('logs every alert that got a 2xx, refuses nothing with a 5xx, and exits 0 within its deadline', async () => {
     const service = await spawnService({ SHUTDOWN_TIMEOUT_MS: '5000' }, { main });
