@@ -2,10 +2,12 @@ import type express from 'express';
 import type { Logger } from 'pino';
 import { createAlertFeed, type AlertFeed } from './alerts/alert-feed.js';
 import { createAlertSink, type AlertSink } from './alerts/alert-sink.js';
+import { createDedupSink } from './alerts/dedup-sink.js';
 import type { AlertStore } from './alerts/alert-store.js';
 import { createMemoryAlertStore } from './alerts/memory-alert-store.js';
 import type { Config } from './config/load-config.js';
 import { createApp } from './http/create-app.js';
+import { createIngestAuth } from './http/ingest-auth.js';
 import { createAlertStream, type AlertStream } from './http/routes/stream.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
 import { createLifecycle, type Lifecycle } from './server/lifecycle.js';
@@ -33,16 +35,35 @@ export interface ReceiverOptions {
 }
 
 /** Wires metrics, store, feed, sink and stream into an Express app. main.ts and tests share it. */
-export function createReceiver(config: Config, options: ReceiverOptions): ReceiverCore & { app: express.Express } {
+export function createReceiver(
+  config: Config,
+  options: ReceiverOptions,
+): ReceiverCore & { app: express.Express } {
   const { logger } = options;
   const metrics = createMetrics({ ...config.metrics, processMetrics: options.processMetrics });
   const store = createMemoryAlertStore(config.store);
   const feed = createAlertFeed((err) => logger.error({ err }, 'alert listener failed'));
-  const sink = createAlertSink({ store, feed, metrics, logger, now: options.now });
+  const coreSink = createAlertSink({ store, feed, metrics, logger, now: options.now });
+  // Falco 0.41+ re-sends an alert after a timeout; the optional window drops exact re-sends.
+  const { dedup, ingest } = config.hardening;
+  const sink =
+    dedup.windowMs > 0
+      ? createDedupSink(coreSink, { ...dedup, registry: metrics.registry, logger })
+      : coreSink;
   const stream = createAlertStream({ feed, store, heartbeatMs: config.stream.heartbeatMs });
   const lifecycle = createLifecycle();
   const core: ReceiverCore = { config, logger, metrics, store, feed, sink, stream, lifecycle };
   const routers = options.features?.(core) ?? [];
-  const app = createApp({ logger, metrics, store, sink, stream, lifecycle, bodyLimitBytes: config.bodyLimitBytes, routers });
+  const app = createApp({
+    logger,
+    metrics,
+    store,
+    sink,
+    stream,
+    lifecycle,
+    bodyLimitBytes: config.bodyLimitBytes,
+    ingestAuth: createIngestAuth({ ...ingest, registry: metrics.registry }),
+    routers,
+  });
   return { ...core, app };
 }

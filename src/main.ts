@@ -5,6 +5,7 @@ import { createLogger } from './logging/create-logger.js';
 import { trackConnections } from './server/connection-tracker.js';
 import { shutdownGracefully } from './server/graceful-shutdown.js';
 import { boundPort, startServer } from './server/start-server.js';
+import { startTlsServer } from './server/start-tls-server.js';
 import { createTriggers, type Triggers } from './triggers/create-triggers.js';
 
 // Composition root: loadConfig → logger → receiver (metrics, store, app) → listen → shutdown.
@@ -38,12 +39,30 @@ async function main(): Promise<void> {
     },
   });
 
-  const server = await startServer(receiver.app, { host: config.host, port: config.port });
-  const connections = trackConnections(server);
+  const { hardening } = config;
+  const server = await startServer(receiver.app, {
+    host: config.host,
+    port: config.port,
+    limits: hardening.server,
+  });
+  const listeners = [{ server, connections: trackConnections(server) }];
   logger.info(
     { event: 'listening', host: config.host, port: boundPort(server) },
     'falco-alert-receiver listening',
   );
+  if (hardening.tls) {
+    const tlsServer = await startTlsServer(receiver.app, {
+      host: config.host,
+      tls: hardening.tls,
+      limits: hardening.server,
+    });
+    listeners.push({ server: tlsServer, connections: trackConnections(tlsServer) });
+    const mtls = hardening.tls.clientCaFile !== undefined;
+    logger.info(
+      { event: 'listening_tls', host: config.host, port: boundPort(tlsServer), mtls },
+      'TLS listener up',
+    );
+  }
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
@@ -51,8 +70,7 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info({ event: 'signal', signal }, 'signal received');
     void shutdownGracefully({
-      server,
-      connections,
+      listeners,
       lifecycle: receiver.lifecycle,
       logger,
       delayMs: config.shutdown.delayMs,

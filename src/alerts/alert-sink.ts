@@ -20,6 +20,8 @@ export interface AcceptMeta {
   /** Request body size in bytes. */
   bytes: number;
   reqId?: string;
+  /** The verified TLS client certificate's subject CN (mTLS ingest). */
+  client?: { cn: string };
 }
 
 /** Takes a validated alert: stores it, counts it, logs it, and publishes it to live listeners. */
@@ -45,7 +47,14 @@ export function createAlertSink(deps: AlertSinkDeps): AlertSink {
       deps.store.add(entry);
       deps.metrics.recordAlert(entry);
       deps.logger.info(
-        { event: 'falco_alert', alertId: entry.id, receivedAt: entry.receivedAt, reqId: meta.reqId, alert },
+        {
+          event: 'falco_alert',
+          alertId: entry.id,
+          receivedAt: entry.receivedAt,
+          reqId: meta.reqId,
+          client: meta.client,
+          alert,
+        },
         'falco alert',
       );
       deps.feed.publish(entry);

@@ -1,3 +1,4 @@
+import { resolveHardening, type HardeningConfig } from './hardening-env.js';
 import { envSchema, type Env } from './schema.js';
 import { toTriggersConfig, triggersEnvProblems, type TriggersConfig } from './triggers-env.js';
 
@@ -21,9 +22,10 @@ export interface Config {
   shutdown: { delayMs: number; timeoutMs: number };
   stream: { heartbeatMs: number };
   triggers: TriggersConfig;
+  hardening: HardeningConfig;
 }
 
-function toConfig(env: Env): Config {
+function toConfig(env: Env, hardening: HardeningConfig): Config {
   return {
     port: env.PORT,
     host: env.HOST,
@@ -40,6 +42,7 @@ function toConfig(env: Env): Config {
     shutdown: { delayMs: env.SHUTDOWN_DELAY_MS, timeoutMs: env.SHUTDOWN_TIMEOUT_MS },
     stream: { heartbeatMs: env.STREAM_HEARTBEAT_MS },
     triggers: toTriggersConfig(env),
+    hardening,
   };
 }
 
@@ -52,6 +55,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): LoadConfigResult {
     return { ok: false, problems };
   }
   const problems = triggersEnvProblems(result.data);
-  if (problems.length > 0) return { ok: false, problems };
-  return { ok: true, config: toConfig(result.data) };
+  const hardening = resolveHardening(result.data);
+  if (!hardening.ok) problems.push(...hardening.problems);
+  if (!hardening.ok || problems.length > 0) return { ok: false, problems };
+  return { ok: true, config: toConfig(result.data, hardening.hardening) };
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { triggersEnvShape } from './triggers-env.js';
+import { hardeningEnvShape } from './hardening-env.js';
 import { labelNameProblem, toLabelName, type ExtraLabel } from '../metrics/extra-labels.js';
 
 const port = z.coerce.number().int().min(0).max(65535);
@@ -43,6 +44,7 @@ export const envSchema = z.object({
   SHUTDOWN_TIMEOUT_MS: positiveInt.default(10_000),
   STREAM_HEARTBEAT_MS: positiveInt.default(15_000),
   ...triggersEnvShape,
+  ...hardeningEnvShape,
 });
 
 export type Env = z.infer<typeof envSchema>;

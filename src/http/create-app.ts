@@ -6,6 +6,7 @@ import type { Metrics } from '../metrics/metrics.js';
 import type { Lifecycle } from '../server/lifecycle.js';
 import { buildProblem, sendProblem } from './problem.js';
 import { requestContext } from './request-context.js';
+import { securityHeaders } from './security-headers.js';
 import { createAlertsRouter } from './routes/alerts.js';
 import { createHealthRouter } from './routes/health.js';
 import { createIngestRouter } from './routes/ingest.js';
@@ -21,6 +22,8 @@ export interface AppDeps {
   stream: AlertStream;
   lifecycle: Lifecycle;
   bodyLimitBytes: number;
+  /** Checks a client certificate and/or secret path before ingest (see ingest-auth.ts). */
+  ingestAuth?: express.Router;
   /** Feature routers (triggers, dashboard) mounted after the core routes. */
   routers?: express.Router[];
 }
@@ -31,11 +34,13 @@ export function createApp(deps: AppDeps): express.Express {
   app.disable('x-powered-by');
   app.set('etag', false);
   app.use(requestContext(deps.logger, deps.metrics));
+  app.use(securityHeaders());
   // While shutting down, keep-alive clients (Falco 0.36+ reuses one connection) are told to reconnect elsewhere.
   app.use((_req: Request, res: Response, next: NextFunction) => {
     if (!deps.lifecycle.isReady()) res.setHeader('Connection', 'close');
     next();
   });
+  if (deps.ingestAuth) app.use(deps.ingestAuth);
   app.use(
     createIngestRouter({ sink: deps.sink, metrics: deps.metrics, bodyLimitBytes: deps.bodyLimitBytes }),
   );

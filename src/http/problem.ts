@@ -7,6 +7,10 @@ export const PROBLEM_TYPES = {
   'malformed-json': { status: 400, title: 'The body is not valid JSON' },
   'invalid-request': { status: 400, title: 'The request is not valid' },
   unauthorized: { status: 401, title: 'Missing or wrong bearer token' },
+  'ingest-unauthorized': {
+    status: 401,
+    title: 'Ingest needs a verified client certificate or the secret path',
+  },
   'not-found': { status: 404, title: 'Not found' },
   'payload-too-large': { status: 413, title: 'The body is larger than this receiver accepts' },
   'unsupported-media-type': { status: 415, title: 'Unsupported media type' },

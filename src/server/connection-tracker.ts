@@ -1,4 +1,5 @@
 import type http from 'node:http';
+import https from 'node:https';
 import type { Socket } from 'node:net';
 
 /** Knows which sockets have a request in flight, so shutdown can close every other one. */
@@ -11,9 +12,11 @@ export interface ConnectionTracker {
  * Tracks the server's sockets. Node's own `closeIdleConnections` leaves alone a socket that has
  * connected but not yet sent a request, which would hold a graceful shutdown open until timeout.
  */
-export function trackConnections(server: http.Server): ConnectionTracker {
+export function trackConnections(server: http.Server | https.Server): ConnectionTracker {
   const inFlight = new Map<Socket, number>();
-  server.on('connection', (socket: Socket) => {
+  // On a TLS listener requests arrive on the TLS socket, which exists once the handshake is done.
+  const event = server instanceof https.Server ? 'secureConnection' : 'connection';
+  server.on(event, (socket: Socket) => {
     inFlight.set(socket, 0);
     socket.on('close', () => inFlight.delete(socket));
   });

@@ -1,11 +1,12 @@
 import type http from 'node:http';
+import type https from 'node:https';
 import type { Logger } from 'pino';
 import type { ConnectionTracker } from './connection-tracker.js';
 import type { Lifecycle } from './lifecycle.js';
 
 export interface ShutdownDeps {
-  server: http.Server;
-  connections: ConnectionTracker;
+  /** Every listener (plain HTTP, and the TLS one when enabled) with its connection tracker. */
+  listeners: Array<{ server: http.Server | https.Server; connections: ConnectionTracker }>;
   lifecycle: Lifecycle;
   logger: Logger;
   /** Time to keep serving after readiness turns off, so load balancers stop sending. */
@@ -23,7 +24,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * then flush the log. Resolves true when everything drained in time.
  */
 export async function shutdownGracefully(deps: ShutdownDeps): Promise<boolean> {
-  const { server, logger } = deps;
+  const { listeners, logger } = deps;
   deps.lifecycle.beginShutdown();
   logger.info(
     { event: 'shutdown_started', delayMs: deps.delayMs, timeoutMs: deps.timeoutMs },
@@ -32,11 +33,14 @@ export async function shutdownGracefully(deps: ShutdownDeps): Promise<boolean> {
   if (deps.delayMs > 0) await sleep(deps.delayMs);
   for (const task of deps.beforeClose ?? []) await task();
 
-  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  const closed = Promise.all(
+    listeners.map(({ server }) => new Promise<void>((resolve) => server.close(() => resolve()))),
+  );
   // Idle sockets would hold close() open until their timeout; sockets whose last request just
   // finished become idle later, hence the repeat.
-  deps.connections.closeIdle();
-  const sweeper = setInterval(() => deps.connections.closeIdle(), 50);
+  const closeIdle = () => listeners.forEach(({ connections }) => connections.closeIdle());
+  closeIdle();
+  const sweeper = setInterval(closeIdle, 50);
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<'timeout'>((resolve) => {
     timer = setTimeout(() => resolve('timeout'), deps.timeoutMs);
@@ -49,7 +53,7 @@ export async function shutdownGracefully(deps: ShutdownDeps): Promise<boolean> {
       { event: 'shutdown_timeout' },
       'in-flight requests did not finish in time; closing connections',
     );
-    server.closeAllConnections();
+    for (const { server } of listeners) server.closeAllConnections();
   }
   logger.info({ event: 'shutdown_complete', drained: outcome === 'drained' }, 'shutdown complete');
   logger.flush();

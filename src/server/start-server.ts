@@ -1,18 +1,26 @@
 import http from 'node:http';
+import type https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { RequestListener } from 'node:http';
+import type { ServerLimits } from '../config/hardening-env.js';
+import { applyServerLimits, listenerOptions } from './server-limits.js';
 
 export interface ServerOptions {
   host: string;
   port: number;
+  /** Timeouts and size limits against slow or hostile clients; Node's defaults when absent. */
+  limits?: ServerLimits;
 }
 
-/** Listens with the app; resolves once the port is bound. */
-export async function startServer(app: RequestListener, options: ServerOptions): Promise<http.Server> {
-  const server = http.createServer(app);
+/** Binds a created server; resolves once the port is bound. */
+export async function listen<S extends http.Server | https.Server>(
+  server: S,
+  host: string,
+  port: number,
+): Promise<S> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port, options.host, () => {
+    server.listen(port, host, () => {
       server.off('error', reject);
       resolve();
     });
@@ -20,7 +28,14 @@ export async function startServer(app: RequestListener, options: ServerOptions):
   return server;
 }
 
+/** Listens with the app; resolves once the port is bound. */
+export async function startServer(app: RequestListener, options: ServerOptions): Promise<http.Server> {
+  const server = http.createServer(listenerOptions(options.limits), app);
+  applyServerLimits(server, options.limits);
+  return listen(server, options.host, options.port);
+}
+
 /** The port the server is bound to (useful with port 0). */
-export function boundPort(server: http.Server): number {
+export function boundPort(server: http.Server | https.Server): number {
   return (server.address() as AddressInfo).port;
 }

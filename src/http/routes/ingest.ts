@@ -2,7 +2,9 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { parseFalcoAlert, type RejectReason } from '../../alerts/parse-falco-alert.js';
 import type { AlertSink } from '../../alerts/alert-sink.js';
 import type { Metrics } from '../../metrics/metrics.js';
+import { readClientIdentity } from '../client-identity.js';
 import { buildProblem, sendProblem, type Problem } from '../problem.js';
+import { readCappedBody } from '../read-capped-body.js';
 
 export interface IngestDeps {
   sink: AlertSink;
@@ -66,7 +68,7 @@ function bodyErrorHandler(metrics: Metrics, bodyLimitBytes: number) {
 /** `POST /alerts` (and `POST /`): validate, then store, count, log and publish one Falco alert. */
 export function createIngestRouter(deps: IngestDeps): express.Router {
   const router = express.Router();
-  const readBody = express.raw({ type: () => true, limit: deps.bodyLimitBytes, inflate: false });
+  const readBody = readCappedBody(deps.bodyLimitBytes);
 
   router.post(INGEST_PATHS, checkMediaType(deps.metrics), readBody, (req: Request, res: Response) => {
     const body: unknown = req.body;
@@ -82,7 +84,11 @@ export function createIngestRouter(deps: IngestDeps): express.Router {
       reject(req, res, deps.metrics, result.reason, buildProblem(type, { detail, errors: result.problems }));
       return;
     }
-    const entry = deps.sink.accept(result.alert, { bytes: buffer.length, reqId: req.id });
+    const entry = deps.sink.accept(result.alert, {
+      bytes: buffer.length,
+      reqId: req.id,
+      client: readClientIdentity(req.socket),
+    });
     res.status(202).location(`/alerts/${entry.id}`).json({ id: entry.id, receivedAt: entry.receivedAt });
   });
   router.use(INGEST_PATHS, bodyErrorHandler(deps.metrics, deps.bodyLimitBytes));

@@ -1,0 +1,71 @@
+import { createHash } from 'node:crypto';
+import type { Logger } from 'pino';
+import { Counter, type Registry } from 'prom-client';
+import type { AlertSink } from './alert-sink.js';
+import type { FalcoAlert } from './falco-alert-schema.js';
+import { toJson } from './serialize-alert.js';
+import { createDedupWindow } from './dedup-window.js';
+import { resolveSource } from './stored-alert.js';
+
+export interface DedupOptions {
+  /** How long an alert's key is remembered; a re-send inside it is dropped. */
+  windowMs: number;
+  /** Most keys remembered; the oldest go first, so memory stays bounded under any rate. */
+  maxEntries: number;
+  registry: Registry;
+  logger: Logger;
+  now?: () => number;
+}
+
+/**
+ * The identity of an alert for deduplication: Falco 0.41+ re-sends the same body after a timeout.
+ * Without `output` (json_include_output_property: false) the fields stand in for it.
+ */
+export function buildDedupKey(alert: FalcoAlert): string {
+  const output = alert.output ?? toJson(alert.output_fields ?? null);
+  const identity = toJson([alert.hostname ?? '', alert.rule, alert.time, output]);
+  return createHash('sha256').update(identity).digest('base64');
+}
+
+/**
+ * Wraps a sink so exact re-sends within the window are dropped: not stored, counted, logged as an
+ * alert or published, but counted in `falco_alerts_duplicate_total`. The re-send gets the first
+ * copy's id, so the caller still answers 2xx (Falco ignores the status anyway).
+ */
+export function createDedupSink(inner: AlertSink, options: DedupOptions): AlertSink {
+  const now = options.now ?? Date.now;
+  const seen = createDedupWindow<{ id: string; receivedAt: string; receivedAtMs: number }>({
+    windowMs: options.windowMs,
+    maxEntries: options.maxEntries,
+  });
+  const duplicates = new Counter({
+    name: 'falco_alerts_duplicate_total',
+    help: 'Alerts dropped as exact re-sends (same hostname, rule, time and output) inside DEDUP_WINDOW_MS.',
+    registers: [options.registry],
+  });
+
+  return {
+    accept(alert, meta) {
+      const key = buildDedupKey(alert);
+      const first = seen.get(key, now());
+      if (first) {
+        duplicates.inc();
+        options.logger.info(
+          { event: 'falco_alert_duplicate', alertId: first.id, reqId: meta.reqId, rule: alert.rule },
+          'duplicate falco alert dropped',
+        );
+        const entry = {
+          ...first,
+          timeMs: first.receivedAtMs,
+          source: resolveSource(alert),
+          bytes: meta.bytes,
+          alert,
+        };
+        return entry;
+      }
+      const entry = inner.accept(alert, meta);
+      seen.add(key, { id: entry.id, receivedAt: entry.receivedAt, receivedAtMs: entry.receivedAtMs }, now());
+      return entry;
+    },
+  };
+}

@@ -1,0 +1,74 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { Counter, type Registry } from 'prom-client';
+import { hasVerifiedClientCert } from './client-identity.js';
+import { buildProblem, sendProblem } from './problem.js';
+
+export interface IngestAuthOptions {
+  /** Ingest only at `/alerts/<secret>`; plain `/alerts` and `/` are refused. */
+  pathSecret?: string;
+  /** Ingest only over TLS with a verified client certificate (Falco `http_output.mtls`). */
+  requireClientCert: boolean;
+  registry: Registry;
+}
+
+type Reason = 'client_cert' | 'path_secret';
+
+// Hashing first gives equal lengths, so the comparison time says nothing about the secret.
+function sameSecret(given: string, expected: string): boolean {
+  const digest = (text: string) => createHash('sha256').update(text).digest();
+  return timingSafeEqual(digest(given), digest(expected));
+}
+
+/**
+ * Guards the ingest routes with what Falco can send (it has no custom headers): a client
+ * certificate and/or a secret path segment. A request that passes is rewritten to `/alerts`, so
+ * the secret never reaches a route label, a log line or the ingest router. Undefined when off.
+ */
+export function createIngestAuth(options: IngestAuthOptions): express.Router | undefined {
+  const { pathSecret, requireClientCert } = options;
+  if (pathSecret === undefined && !requireClientCert) return undefined;
+  const refused = new Counter({
+    name: 'falco_ingest_unauthorized_total',
+    help: 'Ingest requests refused because the client certificate or the secret path was missing or wrong.',
+    labelNames: ['reason'],
+    registers: [options.registry],
+  });
+  for (const reason of ['client_cert', 'path_secret']) refused.inc({ reason }, 0);
+
+  const refuse = (req: Request, res: Response, reason: Reason, detail: string) => {
+    refused.inc({ reason });
+    req.log.warn({ event: 'ingest_unauthorized', reason }, 'ingest refused');
+    sendProblem(res, buildProblem('ingest-unauthorized', { detail }));
+  };
+
+  const router = express.Router();
+  // No `/<secret>` at the root: it would swallow feature routes such as `POST /triggers`.
+  const paths = pathSecret === undefined ? ['/alerts', '/'] : ['/alerts', '/', '/alerts/:secret'];
+  router.post(paths, (req: Request, res: Response, next: NextFunction) => {
+    if (requireClientCert && !hasVerifiedClientCert(req.socket)) {
+      refuse(
+        req,
+        res,
+        'client_cert',
+        'Ingest needs a client certificate: post to the TLS listener (Falco http_output.mtls).',
+      );
+      return;
+    }
+    if (pathSecret !== undefined) {
+      const given = req.params.secret;
+      if (typeof given !== 'string' || !sameSecret(given, pathSecret)) {
+        refuse(
+          req,
+          res,
+          'path_secret',
+          'Ingest needs the secret path segment: POST /alerts/<INGEST_PATH_SECRET>.',
+        );
+        return;
+      }
+      req.url = '/alerts';
+    }
+    next();
+  });
+  return router;
+}

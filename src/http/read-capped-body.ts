@@ -1,0 +1,30 @@
+import type { NextFunction, Request, Response } from 'express';
+import getRawBody from 'raw-body';
+
+/**
+ * Reads the request body into `req.body` (a Buffer), failing with raw-body's typed errors.
+ * Unlike `express.raw`, which drains the whole rest of an oversized body before answering, this
+ * stops reading at the cap: the 413 goes out at once and the connection is closed (the ingest
+ * error handler sets `Connection: close`), so a client cannot keep a socket busy streaming junk.
+ */
+export function readCappedBody(limitBytes: number) {
+  return (req: Request, _res: Response, next: NextFunction): void => {
+    const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase();
+    if (encoding !== 'identity') {
+      next(
+        Object.assign(new Error('content encoding unsupported'), {
+          status: 415,
+          type: 'encoding.unsupported',
+        }),
+      );
+      return;
+    }
+    getRawBody(req, { limit: limitBytes, length: req.headers['content-length'] }).then(
+      (body) => {
+        req.body = body;
+        next();
+      },
+      (error: unknown) => next(error),
+    );
+  };
+}

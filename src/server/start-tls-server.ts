@@ -1,0 +1,32 @@
+import { readFileSync } from 'node:fs';
+import https from 'node:https';
+import type { RequestListener } from 'node:http';
+import type { ServerLimits, TlsConfig } from '../config/hardening-env.js';
+import { applyServerLimits, listenerOptions } from './server-limits.js';
+import { listen } from './start-server.js';
+
+/**
+ * The optional HTTPS listener for Falco's `http_output` with `ca_cert` (and `mtls`). With a client
+ * CA, a client without a certificate signed by it fails the handshake and never reaches the app.
+ */
+export async function startTlsServer(
+  app: RequestListener,
+  options: { host: string; tls: TlsConfig; limits?: ServerLimits },
+): Promise<https.Server> {
+  const { tls } = options;
+  const verifyClients = tls.clientCaFile !== undefined;
+  const server = https.createServer(
+    {
+      ...listenerOptions(options.limits),
+      cert: readFileSync(tls.certFile),
+      key: readFileSync(tls.keyFile),
+      minVersion: 'TLSv1.2',
+      ...(verifyClients
+        ? { ca: readFileSync(tls.clientCaFile!), requestCert: true, rejectUnauthorized: true }
+        : {}),
+    },
+    app,
+  );
+  applyServerLimits(server, options.limits);
+  return listen(server, options.host, tls.port);
+}

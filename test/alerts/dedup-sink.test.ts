@@ -1,0 +1,61 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startReceiver, type TestReceiver } from '../helpers/start-receiver.js';
+
+const ALERT = readFileSync(
+  join(import.meta.dirname, '../fixtures/falco/samples/valid/093-latest-terminal-shell-in-container.json'),
+  'utf8',
+);
+
+describe('deduplication of Falco re-sends (DEDUP_WINDOW_MS)', () => {
+  let receiver: TestReceiver;
+  const post = async (body: string) => {
+    const response = await fetch(`http://127.0.0.1:${receiver.port}/alerts`, {
+      method: 'POST',
+      body,
+      headers: { 'content-type': 'application/json' },
+    });
+    return { status: response.status, id: ((await response.json()) as { id: string }).id };
+  };
+  const alertLines = () => receiver.logLines.filter((line) => line.event === 'falco_alert');
+  const duplicates = async () =>
+    Number(/falco_alerts_duplicate_total (\d+)/.exec(await receiver.metricsText())?.[1]);
+
+  beforeAll(async () => {
+    receiver = await startReceiver({ dedupWindowMs: 60_000 });
+  });
+  afterAll(async () => {
+    await receiver?.close();
+  });
+
+  it('answers an exact re-send 202 with the first id, logs it once and counts the duplicate', async () => {
+    const first = await post(ALERT);
+    const again = await post(ALERT);
+
+    expect(first.status).toBe(202);
+    expect(again).toEqual({ status: 202, id: first.id });
+    expect(alertLines().filter((line) => line.alertId === first.id)).toHaveLength(1);
+    expect(await duplicates()).toBe(1);
+  });
+
+  it('keeps an alert that differs only in its time', async () => {
+    const later = ALERT.replace(
+      '"time":"2026-06-15T09:31:44.611094417Z"',
+      '"time":"2026-06-15T09:31:44.611094418Z"',
+    );
+    const response = await post(later);
+
+    expect(response.status).toBe(202);
+    expect(alertLines().some((line) => line.alertId === response.id)).toBe(true);
+    expect(await duplicates()).toBe(1);
+  });
+
+  it('keeps an alert that differs only in its hostname', async () => {
+    const other = ALERT.replace('"hostname":"ip-10-0-1-23.ec2.internal"', '"hostname":"node-b"');
+    const response = await post(other);
+
+    expect(alertLines().some((line) => line.alertId === response.id)).toBe(true);
+    expect(await duplicates()).toBe(1);
+  });
+});

@@ -1,0 +1,55 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/load-config.js';
+
+describe('hardening settings in loadConfig', () => {
+  it('defaults to strict server limits with TLS, path secret and dedup off', () => {
+    const loaded = loadConfig({});
+
+    expect(loaded.ok && loaded.config.hardening).toEqual({
+      server: {
+        headersTimeoutMs: 10_000,
+        requestTimeoutMs: 30_000,
+        keepAliveTimeoutMs: 5_000,
+        maxRequestsPerSocket: 1000,
+        maxHeaderBytes: 16_384,
+      },
+      tls: undefined,
+      ingest: { requireClientCert: false, pathSecret: undefined },
+      dedup: { windowMs: 0, maxEntries: 10_000 },
+    });
+  });
+
+  it('reads the path secret from a mounted file, ignoring its trailing newline', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'secret-')), 'path-secret');
+    writeFileSync(file, 'abcdefghijklmnopqrstuvwxyz\n');
+
+    const loaded = loadConfig({ INGEST_PATH_SECRET_FILE: file });
+
+    expect(loaded.ok && loaded.config.hardening.ingest.pathSecret).toBe('abcdefghijklmnopqrstuvwxyz');
+  });
+
+  it('refuses a path secret too short to guess-proof the ingest path', () => {
+    const loaded = loadConfig({ INGEST_PATH_SECRET: 'short' });
+
+    expect(!loaded.ok && loaded.problems).toEqual([
+      'INGEST_PATH_SECRET: must be 16-128 characters of A-Z a-z 0-9 _ -',
+    ]);
+  });
+
+  it('names the variables when the TLS listener is half configured or client certs lack a CA', () => {
+    const loaded = loadConfig({
+      TLS_PORT: '8443',
+      INGEST_REQUIRE_CLIENT_CERT: 'true',
+      SERVER_HEADERS_TIMEOUT_MS: '60000',
+    });
+
+    expect(!loaded.ok && loaded.problems).toEqual([
+      'SERVER_HEADERS_TIMEOUT_MS: must not exceed SERVER_REQUEST_TIMEOUT_MS',
+      'TLS_PORT, TLS_CERT_FILE and TLS_KEY_FILE: set all three to enable the TLS listener',
+      'INGEST_REQUIRE_CLIENT_CERT: needs TLS_CLIENT_CA_FILE (and the TLS listener)',
+    ]);
+  });
+});

@@ -1,0 +1,50 @@
+import http from 'node:http';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startReceiver, type TestReceiver } from '../helpers/start-receiver.js';
+import { fuzzCase, loadSampleBodies } from './alert-mutations.js';
+import { postFuzzCase } from './post-body.js';
+
+// Bounded for `npm test`; `npm run fuzz` runs 100k against the built process.
+const RUNS = Number(process.env.FUZZ_RUNS ?? 1500);
+const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31);
+const ANSWERS = new Set([202, 400, 415]);
+const RSS_LIMIT_BYTES = 600 * 1024 * 1024;
+
+describe('ingest under fuzzed real-format alerts', () => {
+  let receiver: TestReceiver;
+  let agent: http.Agent;
+  const prototypeKeys = Object.getOwnPropertyNames(Object.prototype).sort();
+
+  beforeAll(async () => {
+    receiver = await startReceiver({ keepLogLines: false });
+    agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  });
+  afterAll(async () => {
+    agent.destroy();
+    await receiver?.close();
+  });
+
+  it('answers every mutated body with 202, 400 or 415 over a live connection, never a 5xx', async () => {
+    const property = fc.asyncProperty(fuzzCase(loadSampleBodies()), async (fuzz) => {
+      const outcome = await postFuzzCase(agent, receiver.port, fuzz);
+      if ('error' in outcome) throw new Error(`connection lost: ${outcome.error}`);
+      if (!ANSWERS.has(outcome.status))
+        throw new Error(`status ${outcome.status}: ${outcome.body.slice(0, 300)}`);
+    });
+    try {
+      await fc.assert(property, { numRuns: RUNS, seed: SEED, endOnFailure: true });
+    } catch (error) {
+      // The seed replays the exact run: FUZZ_SEED=<seed> npx vitest run test/fuzz/ingest-fuzz.test.ts
+      throw new Error(`fuzz failed with FUZZ_SEED=${SEED}: ${(error as Error).message}`);
+    }
+  });
+
+  it('leaves Object.prototype unpolluted, the server healthy and memory bounded after the run', async () => {
+    expect(Object.getOwnPropertyNames(Object.prototype).sort()).toEqual(prototypeKeys);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    const health = await fetch(`http://127.0.0.1:${receiver.port}/healthz`);
+    expect(health.status).toBe(200);
+    expect(process.memoryUsage().rss).toBeLessThan(RSS_LIMIT_BYTES);
+  });
+});

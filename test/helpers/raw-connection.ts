@@ -1,0 +1,57 @@
+import net from 'node:net';
+
+/** A raw TCP connection to the server: what it sent back, and whether it closed the socket. */
+export interface RawConnection {
+  socket: net.Socket;
+  /** Everything received so far, as latin1 text. */
+  received: () => string;
+  /** Resolves when the socket is closed (by either side or an error). */
+  closed: Promise<void>;
+  isClosed: () => boolean;
+  /** Writes as long as the socket is open; false once it is closed. */
+  write: (data: string | Buffer) => boolean;
+}
+
+export async function openRaw(port: number): Promise<RawConnection> {
+  const socket = net.connect({ host: '127.0.0.1', port });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('error', reject);
+  });
+  let text = '';
+  let isClosed = false;
+  socket.on('data', (chunk: Buffer) => (text += chunk.toString('latin1')));
+  // Writes after the server closed fail with EPIPE/ECONNRESET: expected here, not a test error.
+  socket.on('error', () => undefined);
+  const closed = new Promise<void>((resolve) =>
+    socket.once('close', () => {
+      isClosed = true;
+      resolve();
+    }),
+  );
+  return {
+    socket,
+    received: () => text,
+    closed,
+    isClosed: () => isClosed,
+    write: (data) => {
+      if (isClosed || socket.destroyed || socket.writableEnded) return false;
+      socket.write(data);
+      return true;
+    },
+  };
+}
+
+/** Writes `piece()` every `everyMs` until the server closes the connection. */
+export async function trickleUntilClosed(
+  connection: RawConnection,
+  piece: () => string,
+  everyMs: number,
+): Promise<number> {
+  let writes = 0;
+  while (!connection.isClosed()) {
+    if (connection.write(piece())) writes += 1;
+    await Promise.race([connection.closed, new Promise((resolve) => setTimeout(resolve, everyMs))]);
+  }
+  return writes;
+}

@@ -1,0 +1,122 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openRaw, trickleUntilClosed } from '../helpers/raw-connection.js';
+import { startReceiver, type TestReceiver } from '../helpers/start-receiver.js';
+
+const ALERT = readFileSync(
+  join(import.meta.dirname, '../fixtures/falco/samples/valid/093-latest-terminal-shell-in-container.json'),
+  'utf8',
+);
+const LIMITS = {
+  headersTimeoutMs: 500,
+  requestTimeoutMs: 1000,
+  keepAliveTimeoutMs: 1000,
+  maxRequestsPerSocket: 3,
+  maxHeaderBytes: 4096,
+};
+const BODY_LIMIT = 64 * 1024;
+
+const postHead = (extra: string) =>
+  `POST /alerts HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n${extra}\r\n`;
+const fullPost = (connection = 'keep-alive') =>
+  postHead(`Connection: ${connection}\r\nContent-Length: ${Buffer.byteLength(ALERT)}\r\n`) + ALERT;
+const statusLines = (text: string) => text.match(/HTTP\/1\.1 \d{3}/g) ?? [];
+
+describe('hostile clients on raw sockets', () => {
+  let receiver: TestReceiver;
+  beforeAll(async () => {
+    receiver = await startReceiver({ limits: LIMITS, bodyLimitBytes: BODY_LIMIT });
+  });
+  afterAll(async () => {
+    await receiver?.close();
+  });
+
+  it('answers 408 and closes a connection whose headers trickle in forever (slowloris)', async () => {
+    const connection = await openRaw(receiver.port);
+    connection.write('POST /alerts HTTP/1.1\r\nHost: 127.0.0.1\r\n');
+    let header = 0;
+    const writes = await trickleUntilClosed(connection, () => `X-Slow-${header++}: a\r\n`, 50);
+
+    expect(connection.received()).toMatch(/^HTTP\/1\.1 408/);
+    expect(writes).toBeGreaterThan(0);
+  });
+
+  it('answers 408 and closes a connection whose body trickles in slower than the request timeout', async () => {
+    const connection = await openRaw(receiver.port);
+    connection.write(postHead('Content-Length: 1000\r\n'));
+    await trickleUntilClosed(connection, () => ' ', 50);
+
+    expect(connection.received()).toMatch(/^HTTP\/1\.1 408/);
+    expect(receiver.logLines.filter((line) => line.event === 'falco_alert')).toEqual([]);
+  });
+
+  it('answers 431 to headers larger than the header cap', async () => {
+    const connection = await openRaw(receiver.port);
+    connection.write(postHead(`X-Big: ${'a'.repeat(8192)}\r\nContent-Length: 2\r\n`) + '{}');
+    await connection.closed;
+
+    expect(connection.received()).toMatch(/^HTTP\/1\.1 431/);
+  });
+
+  it('answers 413 to a chunked body over the cap and closes without reading the rest', async () => {
+    const connection = await openRaw(receiver.port);
+    connection.write(postHead('Transfer-Encoding: chunked\r\n'));
+    const chunk = 'a'.repeat(8192);
+    const total = 2000; // 16 MiB offered, 250 times the cap
+    let sent = 0;
+    while (sent < total && connection.write(`${chunk.length.toString(16)}\r\n${chunk}\r\n`)) {
+      sent += 1;
+      await new Promise((resolve) => setImmediate(resolve));
+      if (connection.socket.writableNeedDrain) await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    await connection.closed;
+
+    const response = connection.received();
+    expect(response).toMatch(/^HTTP\/1\.1 413/);
+    expect(response).toMatch(/connection: close/i);
+    expect(response).toContain('"payload-too-large"'.slice(1, -1));
+    expect(sent).toBeLessThan(total);
+  });
+
+  it('answers 413 at once to a declared Content-Length over the cap, before any body byte is sent', async () => {
+    const connection = await openRaw(receiver.port);
+    connection.write(postHead(`Content-Length: ${BODY_LIMIT + 1}\r\n`));
+    await connection.closed;
+
+    expect(connection.received()).toMatch(/^HTTP\/1\.1 413/);
+    expect(await receiver.metricsText()).toMatch(
+      /falco_alerts_rejected_total\{reason="payload_too_large"\} 2/,
+    );
+  });
+
+  it('closes an idle keep-alive connection after the keep-alive timeout', async () => {
+    const connection = await openRaw(receiver.port);
+    connection.write(fullPost());
+    await connection.closed;
+
+    expect(statusLines(connection.received())).toEqual(['HTTP/1.1 202']);
+    expect(connection.received()).toMatch(/keep-alive: timeout=1/i);
+  });
+
+  it('serves at most SERVER_MAX_REQUESTS_PER_SOCKET requests on one connection, then closes it', async () => {
+    const connection = await openRaw(receiver.port);
+    for (let request = 0; request < 3; request += 1) {
+      const before = statusLines(connection.received()).length;
+      connection.write(fullPost());
+      while (statusLines(connection.received()).length === before && !connection.isClosed()) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    }
+    await connection.closed;
+
+    const responses = connection.received().split(/(?=HTTP\/1\.1 )/);
+    expect(responses.map((response) => response.slice(0, 12))).toEqual([
+      'HTTP/1.1 202',
+      'HTTP/1.1 202',
+      'HTTP/1.1 202',
+    ]);
+    expect(responses[0]).toMatch(/connection: keep-alive/i);
+    expect(responses[2]).toMatch(/connection: close/i);
+  });
+});

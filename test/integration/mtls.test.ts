@@ -1,0 +1,140 @@
+import { readFileSync, rmSync } from 'node:fs';
+import https from 'node:https';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { commandWorks, requireComponent } from '../helpers/components.js';
+import { makeTestPki, type TestPki } from '../helpers/make-certificates.js';
+import { buildService, killSpawned, spawnService } from '../helpers/spawn-service.js';
+import { startReceiver, type TestReceiver } from '../helpers/start-receiver.js';
+
+const ALERT = readFileSync(
+  join(import.meta.dirname, '../fixtures/falco/samples/valid/093-latest-terminal-shell-in-container.json'),
+  'utf8',
+);
+const CLIENT_CN = 'falco-node-1';
+const hasOpenssl = requireComponent('openssl', commandWorks('openssl', ['version']));
+
+type Outcome = { status: number; body: string } | { error: string };
+
+// What libcurl does with Falco's http_output.ca_cert, client_cert and client_key.
+function postOverTls(port: number, pki: TestPki, client?: { cert: string; key: string }): Promise<Outcome> {
+  return new Promise((resolve) => {
+    const req = https.request(
+      {
+        host: '127.0.0.1',
+        port,
+        path: '/alerts',
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'user-agent': 'falcosecurity/falco' },
+        ca: readFileSync(pki.caCert),
+        ...(client ? { cert: readFileSync(client.cert), key: readFileSync(client.key) } : {}),
+        agent: false,
+      },
+      (res) => {
+        let body = '';
+        res.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    );
+    req.on('error', (error: NodeJS.ErrnoException) => resolve({ error: error.code ?? error.message }));
+    req.end(ALERT);
+  });
+}
+
+describe.runIf(hasOpenssl)(
+  'TLS listener with client-certificate verification (Falco http_output.mtls)',
+  () => {
+    let pki: TestPki;
+    let receiver: TestReceiver;
+    let main: string;
+    const alertLines = () => receiver.logLines.filter((line) => line.event === 'falco_alert');
+
+    beforeAll(async () => {
+      pki = await makeTestPki(CLIENT_CN);
+      // The last test runs the built service.
+      main = await buildService('mtls');
+      receiver = await startReceiver({
+        tls: { certFile: pki.serverCert, keyFile: pki.serverKey, clientCaFile: pki.caCert },
+        requireClientCert: true,
+      });
+    });
+    afterEach(killSpawned);
+    afterAll(async () => {
+      await receiver?.close();
+      if (pki) rmSync(pki.dir, { recursive: true, force: true });
+    });
+
+    it('accepts an alert from a client certificate signed by the CA and logs its CN', async () => {
+      const outcome = await postOverTls(receiver.tlsPort!, pki, { cert: pki.clientCert, key: pki.clientKey });
+
+      expect(outcome).toMatchObject({ status: 202 });
+      const id = (JSON.parse((outcome as { body: string }).body) as { id: string }).id;
+      expect(alertLines().find((line) => line.alertId === id)).toMatchObject({ client: { cn: CLIENT_CN } });
+    });
+
+    it('refuses the handshake of a client without a certificate', async () => {
+      const before = alertLines().length;
+      const outcome = await postOverTls(receiver.tlsPort!, pki);
+
+      expect(outcome).toHaveProperty('error');
+      expect(alertLines()).toHaveLength(before);
+    });
+
+    it('refuses the handshake of a client whose certificate another CA signed', async () => {
+      const before = alertLines().length;
+      const outcome = await postOverTls(receiver.tlsPort!, pki, { cert: pki.rogueCert, key: pki.rogueKey });
+
+      expect(outcome).toHaveProperty('error');
+      expect(alertLines()).toHaveLength(before);
+    });
+
+    it('refuses ingest on the plain listener with 401 while health stays open there', async () => {
+      const plain = `http://127.0.0.1:${receiver.port}`;
+      const ingest = await fetch(`${plain}/alerts`, {
+        method: 'POST',
+        body: ALERT,
+        headers: { 'content-type': 'application/json' },
+      });
+      const health = await fetch(`${plain}/healthz`);
+
+      expect(ingest.status).toBe(401);
+      expect(await ingest.json()).toMatchObject({
+        type: 'urn:falco-alert-receiver:problem:ingest-unauthorized',
+      });
+      expect(health.status).toBe(200);
+      expect(await receiver.metricsText()).toMatch(
+        /falco_ingest_unauthorized_total\{reason="client_cert"\} 1/,
+      );
+    });
+
+    it('is wired from the environment in the built service, which drains both listeners on SIGTERM', async () => {
+      const service = await spawnService(
+        {
+          TLS_PORT: '0',
+          TLS_CERT_FILE: pki.serverCert,
+          TLS_KEY_FILE: pki.serverKey,
+          TLS_CLIENT_CA_FILE: pki.caCert,
+          INGEST_REQUIRE_CLIENT_CERT: 'true',
+        },
+        { main },
+      );
+      // `listening_tls` follows `listening`, maybe in a later chunk of output.
+      while (!service.lines.some((line) => line.event === 'listening_tls'))
+        await new Promise((r) => setTimeout(r, 10));
+      const tlsLine = service.lines.find((line) => line.event === 'listening_tls');
+      expect(tlsLine).toMatchObject({ mtls: true });
+
+      const outcome = await postOverTls(tlsLine!.port as number, pki, {
+        cert: pki.clientCert,
+        key: pki.clientKey,
+      });
+      service.child.kill('SIGTERM');
+
+      expect(outcome).toMatchObject({ status: 202 });
+      expect(await service.exited).toBe(0);
+      expect(service.lines.find((line) => line.event === 'falco_alert')).toMatchObject({
+        client: { cn: CLIENT_CN },
+      });
+    });
+  },
+);
