@@ -34,7 +34,8 @@ export const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   BODY_LIMIT_BYTES: positiveInt.default(1024 * 1024),
   STORE_MAX_ALERTS: positiveInt.default(10_000),
-  STORE_MAX_BYTES: positiveInt.default(64 * 1024 * 1024),
+  // Held objects take 2-4x their JSON size in memory: 32 MiB of bodies stays well inside a 320 MiB pod limit.
+  STORE_MAX_BYTES: positiveInt.default(32 * 1024 * 1024),
   METRICS_MAX_RULES: positiveInt.default(500),
   METRICS_MAX_HOSTNAMES: positiveInt.default(1000),
   METRICS_MAX_SOURCES: positiveInt.default(20),
