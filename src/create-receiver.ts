@@ -7,10 +7,12 @@ import type { AlertStore } from './alerts/alert-store.js';
 import { createMemoryAlertStore } from './alerts/memory-alert-store.js';
 import type { Config } from './config/load-config.js';
 import { createApp } from './http/create-app.js';
+import { createDashboardRouter } from './http/dashboard/dashboard-router.js';
 import { createIngestAuth } from './http/ingest-auth.js';
 import { createAlertStream, type AlertStream } from './http/routes/stream.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
 import { createLifecycle, type Lifecycle } from './server/lifecycle.js';
+import { createTriggers, type Triggers } from './triggers/create-triggers.js';
 
 /** The receiver's core parts, which feature routers (triggers, dashboard) are built from. */
 export interface ReceiverCore {
@@ -30,15 +32,23 @@ export interface ReceiverOptions {
   now?: () => number;
   /** Default process metrics; tests turn them off to keep output small. */
   processMetrics?: boolean;
-  /** Builds feature routers from the core parts; they are mounted after the core routes. */
-  features?: (core: ReceiverCore) => express.Router[];
+  /** The environment child processes of the triggers may inherit from (allow-listed there). */
+  parentEnv?: Record<string, string | undefined>;
+  /**
+   * Replaces the triggers API router and shows the dashboard's trigger panel; the dashboard's
+   * browser test mounts a recording stand-in here.
+   */
+  triggerRouter?: express.Router;
 }
 
-/** Wires metrics, store, feed, sink and stream into an Express app. main.ts and tests share it. */
+/**
+ * Wires metrics, store, feed, sink, stream, triggers and the dashboard into an Express app.
+ * main.ts and tests share it.
+ */
 export function createReceiver(
   config: Config,
   options: ReceiverOptions,
-): ReceiverCore & { app: express.Express } {
+): ReceiverCore & { app: express.Express; triggers?: Triggers } {
   const { logger } = options;
   const metrics = createMetrics({ ...config.metrics, processMetrics: options.processMetrics });
   const store = createMemoryAlertStore(config.store);
@@ -50,10 +60,27 @@ export function createReceiver(
     dedup.windowMs > 0
       ? createDedupSink(coreSink, { ...dedup, registry: metrics.registry, logger })
       : coreSink;
-  const stream = createAlertStream({ feed, store, heartbeatMs: config.stream.heartbeatMs });
+  const stream = createAlertStream({ feed, store, ...config.stream });
   const lifecycle = createLifecycle();
   const core: ReceiverCore = { config, logger, metrics, store, feed, sink, stream, lifecycle };
-  const routers = options.features?.(core) ?? [];
+  const triggers =
+    config.triggers.enabled && !options.triggerRouter
+      ? createTriggers({
+          config: config.triggers,
+          logger,
+          registry: metrics.registry,
+          parentEnv: options.parentEnv ?? {},
+        })
+      : undefined;
+  // Verification listens to every accepted alert.
+  if (triggers) feed.subscribe(triggers.observeAlert);
+  const triggerRouter = options.triggerRouter ?? triggers?.router;
+  const dashboard = createDashboardRouter({
+    store,
+    triggersEnabled: triggerRouter !== undefined,
+    now: options.now,
+  });
+  const routers = triggerRouter ? [triggerRouter, dashboard] : [dashboard];
   const app = createApp({
     logger,
     metrics,
@@ -65,5 +92,5 @@ export function createReceiver(
     ingestAuth: createIngestAuth({ ...ingest, registry: metrics.registry }),
     routers,
   });
-  return { ...core, app };
+  return { ...core, app, triggers };
 }

@@ -1,12 +1,10 @@
 import { loadConfig } from './config/load-config.js';
 import { createReceiver } from './create-receiver.js';
-import { createDashboardRouter } from './http/dashboard/dashboard-router.js';
 import { createLogger } from './logging/create-logger.js';
 import { trackConnections } from './server/connection-tracker.js';
 import { shutdownGracefully } from './server/graceful-shutdown.js';
 import { boundPort, startServer } from './server/start-server.js';
 import { startTlsServer } from './server/start-tls-server.js';
-import { createTriggers, type Triggers } from './triggers/create-triggers.js';
 
 // Composition root: loadConfig → logger → receiver (metrics, store, app) → listen → shutdown.
 async function main(): Promise<void> {
@@ -17,27 +15,8 @@ async function main(): Promise<void> {
   }
   const { config } = loaded;
   const logger = createLogger({ level: config.logLevel });
-  let triggers: Triggers | undefined;
-  const receiver = createReceiver(config, {
-    logger,
-    features: (core) => {
-      // Child processes get an allow-listed subset of this environment (see triggers/).
-      triggers = config.triggers.enabled
-        ? createTriggers({
-            config: config.triggers,
-            logger,
-            registry: core.metrics.registry,
-            parentEnv: process.env,
-          })
-        : undefined;
-      if (triggers) core.feed.subscribe(triggers.observeAlert);
-      const dashboard = createDashboardRouter({
-        store: core.store,
-        triggersEnabled: config.triggers.enabled,
-      });
-      return triggers ? [triggers.router, dashboard] : [dashboard];
-    },
-  });
+  // Trigger child processes get an allow-listed subset of this environment (see triggers/).
+  const receiver = createReceiver(config, { logger, parentEnv: process.env });
 
   const { hardening } = config;
   const server = await startServer(receiver.app, {
@@ -75,7 +54,7 @@ async function main(): Promise<void> {
       logger,
       delayMs: config.shutdown.delayMs,
       timeoutMs: config.shutdown.timeoutMs,
-      beforeClose: [() => receiver.stream.closeAll(), () => triggers?.stop()],
+      beforeClose: [() => receiver.stream.closeAll(), () => receiver.triggers?.stop()],
     }).then((drained) => process.exit(drained ? 0 : 1));
   };
   process.on('SIGTERM', stop);

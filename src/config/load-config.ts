@@ -20,7 +20,7 @@ export interface Config {
     maxExtraLabelValues: number;
   };
   shutdown: { delayMs: number; timeoutMs: number };
-  stream: { heartbeatMs: number };
+  stream: { heartbeatMs: number; maxClients: number };
   triggers: TriggersConfig;
   hardening: HardeningConfig;
 }
@@ -40,7 +40,7 @@ function toConfig(env: Env, hardening: HardeningConfig): Config {
       maxExtraLabelValues: env.METRICS_MAX_EXTRA_LABEL_VALUES,
     },
     shutdown: { delayMs: env.SHUTDOWN_DELAY_MS, timeoutMs: env.SHUTDOWN_TIMEOUT_MS },
-    stream: { heartbeatMs: env.STREAM_HEARTBEAT_MS },
+    stream: { heartbeatMs: env.STREAM_HEARTBEAT_MS, maxClients: env.STREAM_MAX_CLIENTS },
     triggers: toTriggersConfig(env),
     hardening,
   };

@@ -44,6 +44,7 @@ export const envSchema = z.object({
   SHUTDOWN_DELAY_MS: z.coerce.number().int().min(0).default(0),
   SHUTDOWN_TIMEOUT_MS: positiveInt.default(10_000),
   STREAM_HEARTBEAT_MS: positiveInt.default(15_000),
+  STREAM_MAX_CLIENTS: positiveInt.default(100),
   ...triggersEnvShape,
   ...hardeningEnvShape,
 });

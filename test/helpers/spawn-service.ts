@@ -25,7 +25,10 @@ export async function buildService(name: string): Promise<string> {
     preferLocal: true,
     timeout: 180_000,
   });
-  await execa(process.execPath, ['scripts/copy-dashboard-assets.mjs', outDir], { cwd: ROOT, timeout: 30_000 });
+  await execa(process.execPath, ['scripts/copy-dashboard-assets.mjs', outDir], {
+    cwd: ROOT,
+    timeout: 30_000,
+  });
   return join(outDir, 'main.js');
 }
 

@@ -7,7 +7,9 @@ export interface TestAppOptions {
   /** Environment overrides, parsed by the service's own config loader. */
   env?: Record<string, string>;
   now?: () => number;
-  features?: ReceiverOptions['features'];
+  parentEnv?: ReceiverOptions['parentEnv'];
+  triggerRouter?: ReceiverOptions['triggerRouter'];
+  logLevel?: string;
 }
 
 /** A real app with its own registry, store and a log sink the test can read as objects. */
@@ -27,14 +29,15 @@ export function buildTestApp(options: TestAppOptions = {}) {
       logLines.push(JSON.parse(line) as Record<string, unknown>);
     }
   });
-  const logger = createLogger({ level: 'debug', destination: logStream });
+  const logger = createLogger({ level: options.logLevel ?? 'debug', destination: logStream });
   const loaded = loadConfig({ STREAM_HEARTBEAT_MS: '60000', ...options.env });
   if (!loaded.ok) throw new Error(loaded.problems.join('; '));
   const receiver = createReceiver(loaded.config, {
     logger,
     now: options.now,
     processMetrics: false,
-    features: options.features,
+    parentEnv: options.parentEnv,
+    triggerRouter: options.triggerRouter,
   });
   return { ...receiver, logLines, rawLogLines };
 }

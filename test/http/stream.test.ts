@@ -1,4 +1,5 @@
 import type http from 'node:http';
+import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { boundPort, startServer } from '../../src/server/start-server.js';
 import { readFixture } from '../helpers/fixtures.js';
@@ -102,5 +103,44 @@ describe('GET /alerts/stream', () => {
     const base = await listen(built);
     const res = await fetch(`${base}/alerts/stream?min_priority=loud`);
     expect(res.status).toBe(400);
+  });
+
+  it('answers 429 past STREAM_MAX_CLIENTS', async () => {
+    const built = buildTestApp({ env: { STREAM_MAX_CLIENTS: '1' } });
+    const base = await listen(built);
+    const first = new AbortController();
+    await fetch(`${base}/alerts/stream`, { signal: first.signal });
+    const second = await fetch(`${base}/alerts/stream`);
+    expect(second.status).toBe(429);
+    first.abort();
+  });
+
+  // Regression: a dropped slow client kept its heartbeat, whose write after end crashed the process.
+  it('cuts off a client that stops reading and keeps serving', async () => {
+    const built = buildTestApp({ env: { STREAM_HEARTBEAT_MS: '20' } });
+    const base = await listen(built);
+    const port = Number(new URL(base).port);
+    const socket = net.connect(port, '127.0.0.1');
+    socket.write('GET /alerts/stream HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+    socket.pause();
+    await expect.poll(() => built.feed.listenerCount()).toBe(1);
+    const big = JSON.stringify({
+      rule: 'Big',
+      priority: 'Notice',
+      time: '2026-06-15T10:00:00.000000000Z',
+      output: 'A'.repeat(900_000),
+    });
+    for (let i = 0; i < 12 && built.feed.listenerCount() > 0; i++) {
+      await fetch(`${base}/alerts`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: big,
+      });
+    }
+    await expect.poll(() => built.feed.listenerCount()).toBe(0);
+    await new Promise((resolve) => setTimeout(resolve, 100)); // several heartbeats after the drop
+    expect(built.logLines.some((line) => line['event'] === 'stream_client_dropped')).toBe(true);
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    socket.destroy();
   });
 });

@@ -36,7 +36,7 @@ export interface DashboardServer {
 
 export async function startDashboardServer(): Promise<DashboardServer> {
   const triggers = createTriggersStandIn(TRIGGER_TOKEN);
-  const { app, stream } = buildDashboardTestApp({ triggersEnabled: true, extraRouters: [triggers.router] });
+  const { app, stream } = buildDashboardTestApp({ triggersEnabled: true, triggerRouter: triggers.router });
   const server: http.Server = await startServer(app, { host: '127.0.0.1', port: 0 });
   const baseUrl = `http://127.0.0.1:${boundPort(server)}`;
   return {

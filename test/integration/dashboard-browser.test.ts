@@ -164,7 +164,9 @@ describe.skipIf(!available)(
       await expect
         .poll(() => page.locator('#details .fields').textContent())
         .toContain('evt.time1781515904611094417');
-      expect(await page.locator('#details pre').last().textContent()).toContain('"evt.time": 1781515904611094417');
+      expect(await page.locator('#details pre').last().textContent()).toContain(
+        '"evt.time": 1781515904611094417',
+      );
       await page.close();
     });
 

@@ -11,6 +11,8 @@ export interface StreamDeps {
   feed: AlertFeed;
   store: AlertStore;
   heartbeatMs: number;
+  /** Most concurrent stream clients; more get 429. */
+  maxClients: number;
 }
 
 /** The live alert stream and a way to end every open stream (on shutdown). */
@@ -22,6 +24,8 @@ export interface AlertStream {
 
 // A client this far behind is cut off rather than buffered without bound.
 const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
+// Most alerts replayed to a reconnecting client.
+const MAX_REPLAY = 1000;
 
 function formatEvent(entry: StoredAlert): string {
   return `id: ${entry.id}\nevent: alert\ndata: ${toJson(presentAlert(entry))}\n\n`;
@@ -30,7 +34,8 @@ function formatEvent(entry: StoredAlert): string {
 /** `GET /alerts/stream`: Server-Sent Events of accepted alerts, filtered like `GET /alerts`. */
 export function createAlertStream(deps: StreamDeps): AlertStream {
   const router = express.Router();
-  const open = new Set<Response>();
+  // Each open stream with the function that stops feeding it.
+  const open = new Map<Response, () => void>();
   // One serialisation per alert, shared by every client.
   const cache = new WeakMap<StoredAlert, string>();
   const eventText = (entry: StoredAlert): string => {
@@ -49,6 +54,11 @@ export function createAlertStream(deps: StreamDeps): AlertStream {
       sendProblem(res, buildProblem('invalid-request', { detail, errors: parsed.errors }));
       return;
     }
+    if (open.size >= deps.maxClients) {
+      const detail = `This receiver already serves ${deps.maxClients} live streams (STREAM_MAX_CLIENTS).`;
+      sendProblem(res, buildProblem('too-many-requests', { detail }));
+      return;
+    }
     const { query } = parsed;
     res.writeHead(200, {
       'Content-Type': 'text/event-stream; charset=utf-8',
@@ -56,40 +66,56 @@ export function createAlertStream(deps: StreamDeps): AlertStream {
       Connection: 'keep-alive',
       'X-Accel-Buffering': 'no',
     });
-    res.write('retry: 3000\n: connected\n\n');
-    // Replay what was missed when a client reconnects with the last id it saw.
+
+    let unsubscribe = () => {};
+    // Runs only after this handler returns, when send is defined.
+    const heartbeat = setInterval(() => send(': ping\n\n'), deps.heartbeatMs);
+    heartbeat.unref();
+    const stop = () => {
+      clearInterval(heartbeat);
+      unsubscribe();
+      open.delete(res);
+    };
+    // A client that does not read is cut off at once: buffering for it would grow without bound,
+    // and a write after end would be an unhandled error.
+    const send = (text: string): boolean => {
+      if (res.writableEnded || res.destroyed) return false;
+      if (res.writableLength > MAX_BUFFERED_BYTES) {
+        req.log.warn({ event: 'stream_client_dropped' }, 'stream client too slow, closing');
+        stop();
+        res.destroy();
+        return false;
+      }
+      res.write(text);
+      return true;
+    };
+    res.on('error', stop);
+    res.on('close', stop);
+    open.set(res, stop);
+
+    send('retry: 3000\n: connected\n\n');
+    // Replay what was missed when a client reconnects with the last id it saw (bounded).
     const lastId = req.headers['last-event-id'];
     if (typeof lastId === 'string' && deps.store.get(lastId)) {
       const newer: StoredAlert[] = [];
       for (const entry of deps.store.query({ limit: Number.MAX_SAFE_INTEGER })) {
-        if (entry.id === lastId) break;
+        if (entry.id === lastId || newer.length >= MAX_REPLAY) break;
         if (matchesQuery(entry, query)) newer.push(entry);
       }
-      for (const entry of newer.reverse()) res.write(eventText(entry));
+      for (const entry of newer.reverse()) if (!send(eventText(entry))) return;
     }
-    const unsubscribe = deps.feed.subscribe((entry) => {
-      if (!matchesQuery(entry, query)) return;
-      if (res.writableLength > MAX_BUFFERED_BYTES) {
-        req.log.warn({ event: 'stream_client_dropped' }, 'stream client too slow, closing');
-        res.end();
-        return;
-      }
-      res.write(eventText(entry));
-    });
-    const heartbeat = setInterval(() => res.write(': ping\n\n'), deps.heartbeatMs);
-    heartbeat.unref();
-    open.add(res);
-    res.on('close', () => {
-      clearInterval(heartbeat);
-      unsubscribe();
-      open.delete(res);
+    unsubscribe = deps.feed.subscribe((entry) => {
+      if (matchesQuery(entry, query)) send(eventText(entry));
     });
   });
 
   return {
     router,
     closeAll() {
-      for (const res of open) res.end();
+      for (const [res, stop] of open) {
+        stop();
+        res.end();
+      }
     },
     clientCount() {
       return open.size;
