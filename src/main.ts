@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import { createAlertFeed } from './alerts/alert-feed.js';
 import { createAlertSink } from './alerts/alert-sink.js';
 import { createMemoryAlertStore } from './alerts/memory-alert-store.js';
@@ -5,7 +6,9 @@ import { loadConfig } from './config/load-config.js';
 import { createApp } from './http/create-app.js';
 import { createAlertStream } from './http/routes/stream.js';
 import { createLogger } from './logging/create-logger.js';
+import { createClusterMetricsRenderer } from './metrics/cluster-metrics.js';
 import { createMetrics } from './metrics/metrics.js';
+import { runClusterPrimary } from './server/cluster-primary.js';
 import { shutdownGracefully } from './server/graceful-shutdown.js';
 import { createLifecycle } from './server/lifecycle.js';
 import { boundPort, startServer } from './server/start-server.js';
@@ -18,8 +21,13 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const { config } = loaded;
-  const logger = createLogger({ level: config.logLevel });
+  const rootLogger = createLogger({ level: config.logLevel });
+  // WORKERS > 1: this process only forks, supervises and aggregates metrics; workers serve HTTP.
+  const clustered = config.cluster.workers > 1;
+  if (clustered && cluster.isPrimary) return runClusterPrimary({ workers: config.cluster.workers, logger: rootLogger });
+  const logger = clustered ? rootLogger.child({ worker: cluster.worker?.id }) : rootLogger;
   const metrics = createMetrics(config.metrics);
+  const renderMetrics = clustered ? createClusterMetricsRenderer(metrics.registry) : undefined;
   const store = createMemoryAlertStore(config.store);
   const feed = createAlertFeed((err) => logger.error({ err }, 'alert listener failed'));
   const sink = createAlertSink({ store, feed, metrics, logger });
@@ -33,6 +41,7 @@ async function main(): Promise<void> {
     stream,
     lifecycle,
     bodyLimitBytes: config.bodyLimitBytes,
+    renderMetrics,
   });
 
   const server = await startServer(app, { host: config.host, port: config.port });

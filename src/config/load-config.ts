@@ -1,3 +1,4 @@
+import { toClusterConfig, type ClusterConfig } from './cluster-env.js';
 import { envSchema, type Env } from './schema.js';
 
 /** The parsed configuration, or every problem found in the environment. */
@@ -19,6 +20,7 @@ export interface Config {
   };
   shutdown: { delayMs: number; timeoutMs: number };
   stream: { heartbeatMs: number };
+  cluster: ClusterConfig;
 }
 
 function toConfig(env: Env): Config {
@@ -37,6 +39,7 @@ function toConfig(env: Env): Config {
     },
     shutdown: { delayMs: env.SHUTDOWN_DELAY_MS, timeoutMs: env.SHUTDOWN_TIMEOUT_MS },
     stream: { heartbeatMs: env.STREAM_HEARTBEAT_MS },
+    cluster: toClusterConfig(env),
   };
 }
 

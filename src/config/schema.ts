@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { clusterEnvShape } from './cluster-env.js';
 import { labelNameProblem, toLabelName, type ExtraLabel } from '../metrics/extra-labels.js';
 
 const port = z.coerce.number().int().min(0).max(65535);
@@ -41,6 +42,7 @@ export const envSchema = z.object({
   SHUTDOWN_DELAY_MS: z.coerce.number().int().min(0).default(0),
   SHUTDOWN_TIMEOUT_MS: positiveInt.default(10_000),
   STREAM_HEARTBEAT_MS: positiveInt.default(15_000),
+  ...clusterEnvShape,
 });
 
 export type Env = z.infer<typeof envSchema>;

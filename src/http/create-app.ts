@@ -21,6 +21,8 @@ export interface AppDeps {
   stream: AlertStream;
   lifecycle: Lifecycle;
   bodyLimitBytes: number;
+  /** Renders /metrics when not the app's own registry (cluster workers ask the primary). */
+  renderMetrics?: () => Promise<string>;
   /** Feature routers (triggers, dashboard) mounted after the core routes. */
   routers?: express.Router[];
 }
@@ -40,7 +42,7 @@ export function createApp(deps: AppDeps): express.Express {
     createIngestRouter({ sink: deps.sink, metrics: deps.metrics, bodyLimitBytes: deps.bodyLimitBytes }),
   );
   app.use(createHealthRouter(deps.lifecycle));
-  app.use(createMetricsRouter(deps.metrics.registry));
+  app.use(createMetricsRouter(deps.metrics.registry, deps.renderMetrics));
   app.use(deps.stream.router);
   app.use(createAlertsRouter(deps.store));
   for (const router of deps.routers ?? []) app.use(router);
