@@ -24,7 +24,8 @@ async function main(): Promise<void> {
   const rootLogger = createLogger({ level: config.logLevel });
   // WORKERS > 1: this process only forks, supervises and aggregates metrics; workers serve HTTP.
   const clustered = config.cluster.workers > 1;
-  if (clustered && cluster.isPrimary) return runClusterPrimary({ workers: config.cluster.workers, logger: rootLogger });
+  if (clustered && cluster.isPrimary)
+    return runClusterPrimary({ workers: config.cluster.workers, logger: rootLogger });
   const logger = clustered ? rootLogger.child({ worker: cluster.worker?.id }) : rootLogger;
   const metrics = createMetrics(config.metrics);
   const renderMetrics = clustered ? createClusterMetricsRenderer(metrics.registry) : undefined;

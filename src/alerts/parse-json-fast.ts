@@ -17,7 +17,9 @@ interface TextFacts {
 }
 
 function isNumberChar(code: number): boolean {
-  return (code >= 48 && code <= 57) || code === 45 || code === 43 || code === 46 || code === 101 || code === 69;
+  return (
+    (code >= 48 && code <= 57) || code === 45 || code === 43 || code === 46 || code === 101 || code === 69
+  );
 }
 
 // Structural text between strings: count colons and note long number literals.

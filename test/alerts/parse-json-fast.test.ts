@@ -23,7 +23,8 @@ function mutate(text: string, next: () => number): string {
   const at = Math.floor(next() * text.length);
   const choice = next();
   if (choice < 0.3) return text.slice(0, at) + text.slice(at + 1);
-  if (choice < 0.6) return text.slice(0, at) + SIGNIFICANT[Math.floor(next() * SIGNIFICANT.length)] + text.slice(at);
+  if (choice < 0.6)
+    return text.slice(0, at) + SIGNIFICANT[Math.floor(next() * SIGNIFICANT.length)] + text.slice(at);
   // Copy a slice elsewhere: this is how duplicate keys and repeated big integers appear.
   const length = Math.floor(next() * 60);
   return text.slice(0, at) + text.slice(at, at + length) + text.slice(at);

@@ -20,7 +20,14 @@ interface Reply {
 function request(port: number, method: string, path: string, body?: string): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { host: '127.0.0.1', port, method, path, agent: false, headers: { 'content-type': 'application/json' } },
+      {
+        host: '127.0.0.1',
+        port,
+        method,
+        path,
+        agent: false,
+        headers: { 'content-type': 'application/json' },
+      },
       (res) => {
         let text = '';
         res.setEncoding('utf8');
@@ -71,12 +78,14 @@ describe('cluster mode (WORKERS=2)', () => {
     });
     await vi.waitFor(
       () => {
-        if (lines.filter((l) => l.event === 'listening').length < 2) throw new Error('workers not listening yet');
+        if (lines.filter((l) => l.event === 'listening').length < 2)
+          throw new Error('workers not listening yet');
       },
       { timeout: 60_000, interval: 50 },
     );
     for (let i = 0; i < ALERTS; i++) statuses.push((await request(port, 'POST', '/alerts', SAMPLE)).status);
-    for (let i = 0; i < MALFORMED; i++) statuses.push((await request(port, 'POST', '/alerts', '{"rule":')).status);
+    for (let i = 0; i < MALFORMED; i++)
+      statuses.push((await request(port, 'POST', '/alerts', '{"rule":')).status);
   });
 
   afterAll(() => {
@@ -96,13 +105,18 @@ describe('cluster mode (WORKERS=2)', () => {
       expect(status).toBe(200);
       expect(sample(body, 'falco_alerts_total{')).toEqual([ALERTS]);
       expect(sample(body, 'falco_alerts_rejected_total{reason="malformed_json"}')).toEqual([MALFORMED]);
-      expect(sample(body, 'http_request_duration_seconds_count{method="POST"', 'status="202"')).toEqual([ALERTS]);
+      expect(sample(body, 'http_request_duration_seconds_count{method="POST"', 'status="202"')).toEqual([
+        ALERTS,
+      ]);
     }
   });
 
   it('shows the newest receipt per sensor across workers, not a sum of timestamps', async () => {
     const { body } = await request(port, 'GET', '/metrics');
-    const [last] = sample(body, 'falco_sensor_last_alert_timestamp_seconds{hostname="ip-10-0-1-23.ec2.internal"}');
+    const [last] = sample(
+      body,
+      'falco_sensor_last_alert_timestamp_seconds{hostname="ip-10-0-1-23.ec2.internal"}',
+    );
     expect(last).toBeGreaterThanOrEqual(Math.floor(startedAt));
     expect(last).toBeLessThanOrEqual(Date.now() / 1000 + 1);
   });
