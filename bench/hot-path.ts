@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
 import { parseFalcoAlert } from '../src/alerts/parse-falco-alert.js';
-import { parseJson } from '../src/alerts/parse-json.js';
+import { parseJson, parseJsonStrict } from '../src/alerts/parse-json.js';
 import { createLogger } from '../src/logging/create-logger.js';
 import { buildPayloads } from './payloads.js';
 
@@ -28,13 +28,16 @@ const logger = createLogger({
   level: 'info',
   destination: pino.destination({ dest: path.join(dir, 'log'), sync: true }),
 });
-console.log('| payload | JSON.parse us | parseJson us | parseFalcoAlert us | log line us |');
-console.log('|---|---:|---:|---:|---:|');
+console.log(
+  '| payload | JSON.parse us | lossless-json only us | parseJson (fast path) us | parseFalcoAlert us | log line us |',
+);
+console.log('|---|---:|---:|---:|---:|---:|');
 for (const payload of buildPayloads()) {
   const parsed = parseFalcoAlert(payload.body);
   if (!parsed.ok) throw new Error(parsed.detail);
   const cells = [
     timeIt(() => JSON.parse(payload.body)),
+    timeIt(() => parseJsonStrict(payload.body)),
     timeIt(() => parseJson(payload.body)),
     timeIt(() => parseFalcoAlert(payload.body)),
     timeIt(() => logger.info({ event: 'falco_alert', alert: parsed.alert }, 'falco alert')),

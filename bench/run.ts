@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { buildPayloads, buildRuleTemplate } from './payloads.js';
@@ -185,6 +185,8 @@ async function main(): Promise<void> {
     console.log(markdown);
   } finally {
     await Promise.all([bare.stop(), service.stop(), cluster.stop()]);
+    // A 1M-alert memory run writes over a GB of log lines.
+    if (!process.env.BENCH_KEEP_LOGS) rmSync(tmp, { recursive: true, force: true });
   }
 }
 
