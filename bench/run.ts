@@ -1,6 +1,7 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { measureColdStarts, measureMemory } from './memory-and-start.js';
 import { buildPayloads, buildRuleTemplate } from './payloads.js';
 import { sampleTree } from './proc-stats.js';
 import { renderReport, type Report, type Row } from './report.js';
@@ -52,50 +53,6 @@ async function measure(
   return { result, warm, cpuCores: cpu / wall, cpuUsPerAlert, rssMb: after.rssBytes / 2 ** 20 };
 }
 
-async function coldStarts(logFile: string): Promise<Report['coldStarts']> {
-  const times: Report['coldStarts'] = [];
-  for (let i = 0; i < 5; i++) {
-    const target = await startService({ name: 'cold', workers: 1, logFile });
-    times.push({ seconds: target.startSeconds, cpuSeconds: target.startCpuSeconds });
-    await target.stop();
-  }
-  return times.sort((a, b) => a.seconds - b.seconds);
-}
-
-async function memoryRun(logFile: string, templateFile: string, nodeOptions: string) {
-  const env: Record<string, string> = nodeOptions ? { NODE_OPTIONS: nodeOptions } : {};
-  const target = await startService({ name: 'memory', workers: 1, logFile, cpu: SERVER_CPU, env });
-  const started = Date.now();
-  const spec = { url: `${target.url}/alerts`, bodyFile: templateFile, connections: CONNECTIONS };
-  // RSS along the way shows whether it plateaus (bounded) or keeps climbing (a leak).
-  const rssSamples: number[] = [];
-  const sampler = setInterval(
-    () => rssSamples.push(Math.round(sampleTree(target.pid).rssBytes / 2 ** 20)),
-    5000,
-  );
-  const result = await runLoad(
-    { ...spec, newConnectionPerRequest: false, amount: MEMORY_ALERTS, distinctRules: DISTINCT_RULES },
-    LOAD_CPU,
-  ).finally(() => clearInterval(sampler));
-  await new Promise((resolve) => setTimeout(resolve, 1000));
-  const rssMb = sampleTree(target.pid).rssBytes / 2 ** 20;
-  const peakKb = Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${target.pid}/status`, 'utf8'))?.[1] ?? 0);
-  const metrics = await scrape(target.url);
-  await target.stop();
-  return {
-    nodeOptions,
-    rssSamples,
-    heapUsedMb: sumMetric(metrics, 'nodejs_heap_size_used_bytes').sum / 2 ** 20,
-    alerts: result.ok2xx,
-    failed: result.non2xx + result.errors,
-    seconds: (Date.now() - started) / 1000,
-    rssMb,
-    peakRssMb: peakKb / 1024,
-    ruleSeries: sumMetric(metrics, 'falco_alerts_total').series,
-    overflowed: sumMetric(metrics, 'falco_metrics_label_overflow_total').sum,
-  };
-}
-
 async function main(): Promise<void> {
   const loadBefore = os.loadavg();
   const logFile = path.join(tmp, 'service.log');
@@ -104,7 +61,8 @@ async function main(): Promise<void> {
   const halfRate: Report['halfRate'] = [];
   log(`payloads ${payloads.map((p) => `${p.name}=${p.bytes}B`).join(' ')}; logs in ${logFile}`);
 
-  const cold = await coldStarts(logFile);
+  const settings = { logFile, connections: CONNECTIONS, serverCpu: SERVER_CPU, loadCpu: LOAD_CPU };
+  const cold = await measureColdStarts(settings);
   const bare = await startBare(SERVER_CPU);
   const service = await startService({ name: 'service', workers: 1, logFile, cpu: SERVER_CPU });
   const cluster = await startService({ name: `cluster x${WORKERS}`, workers: WORKERS, logFile });
@@ -155,11 +113,8 @@ async function main(): Promise<void> {
     const memory = [];
     for (const nodeOptions of ['', RECOMMENDED_NODE_OPTIONS]) {
       log(`memory run NODE_OPTIONS='${nodeOptions}'`);
-      memory.push({
-        ...(await memoryRun(logFile, templateFile, nodeOptions)),
-        requested: MEMORY_ALERTS,
-        distinctRules: DISTINCT_RULES,
-      });
+      const run = { templateFile, nodeOptions, alerts: MEMORY_ALERTS, distinctRules: DISTINCT_RULES };
+      memory.push(await measureMemory(settings, run));
     }
 
     const report: Report = {
