@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
@@ -44,3 +44,4 @@ for (const payload of buildPayloads()) {
   ];
   console.log(`| ${payload.name} (${payload.bytes} B) | ${cells.map((c) => c.toFixed(1)).join(' | ')} |`);
 }
+rmSync(dir, { recursive: true, force: true });

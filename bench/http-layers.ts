@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -37,8 +38,10 @@ function minimalExpress(): http.RequestListener {
   return app;
 }
 
+const logFile = path.join(os.tmpdir(), `falco-http-layers-${process.pid}.log`);
+
 function fullApp(): http.RequestListener {
-  const file = path.join(os.tmpdir(), `falco-http-layers-${process.pid}.log`);
+  const file = logFile;
   const logger = createLogger({ level: 'info', destination: pino.destination({ dest: file, sync: true }) });
   const metrics = createMetrics({
     maxRules: 500,
@@ -104,3 +107,4 @@ for (const payload of buildPayloads()) {
   }
   console.log(`| ${payload.name} | ${cells.join(' | ')} |`);
 }
+rmSync(logFile, { force: true });
