@@ -10,6 +10,7 @@ import { createApp } from './http/create-app.js';
 import { createDashboardRouter } from './http/dashboard/dashboard-router.js';
 import { createIngestAuth } from './http/ingest-auth.js';
 import { createAlertStream, type AlertStream } from './http/routes/stream.js';
+import { createClusterMetricsRenderer } from './metrics/cluster-metrics.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
 import { createLifecycle, type Lifecycle } from './server/lifecycle.js';
 import { createTriggers, type Triggers } from './triggers/create-triggers.js';
@@ -39,6 +40,8 @@ export interface ReceiverOptions {
    * browser test mounts a recording stand-in here.
    */
   triggerRouter?: express.Router;
+  /** In a node:cluster worker, /metrics asks the primary for the sum over all workers. */
+  clusterWorker?: boolean;
 }
 
 /**
@@ -90,6 +93,7 @@ export function createReceiver(
     lifecycle,
     bodyLimitBytes: config.bodyLimitBytes,
     ingestAuth: createIngestAuth({ ...ingest, registry: metrics.registry }),
+    renderMetrics: options.clusterWorker ? createClusterMetricsRenderer(metrics.registry) : undefined,
     routers,
   });
   return { ...core, app, triggers };

@@ -1,12 +1,14 @@
+import cluster from 'node:cluster';
 import { loadConfig } from './config/load-config.js';
 import { createReceiver } from './create-receiver.js';
 import { createLogger } from './logging/create-logger.js';
+import { runClusterPrimary } from './server/cluster-primary.js';
 import { trackConnections } from './server/connection-tracker.js';
 import { shutdownGracefully } from './server/graceful-shutdown.js';
 import { boundPort, startServer } from './server/start-server.js';
 import { startTlsServer } from './server/start-tls-server.js';
 
-// Composition root: loadConfig → logger → receiver (metrics, store, app) → listen → shutdown.
+// Composition root: loadConfig → logger → (cluster primary | receiver: metrics, store, app) → listen → shutdown.
 async function main(): Promise<void> {
   const loaded = loadConfig(process.env);
   if (!loaded.ok) {
@@ -14,9 +16,14 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const { config } = loaded;
-  const logger = createLogger({ level: config.logLevel });
+  const rootLogger = createLogger({ level: config.logLevel });
+  // WORKERS > 1: this process only forks, supervises and aggregates metrics; workers serve HTTP.
+  const clustered = config.cluster.workers > 1;
+  if (clustered && cluster.isPrimary)
+    return runClusterPrimary({ workers: config.cluster.workers, logger: rootLogger });
+  const logger = clustered ? rootLogger.child({ worker: cluster.worker?.id }) : rootLogger;
   // Trigger child processes get an allow-listed subset of this environment (see triggers/).
-  const receiver = createReceiver(config, { logger, parentEnv: process.env });
+  const receiver = createReceiver(config, { logger, parentEnv: process.env, clusterWorker: clustered });
 
   const { hardening } = config;
   const server = await startServer(receiver.app, {

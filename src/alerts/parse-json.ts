@@ -1,4 +1,5 @@
 import { parse } from 'lossless-json';
+import { parseJsonFast } from './parse-json-fast.js';
 
 /** A JSON value as we keep it: integers outside the safe range stay exact as bigint. */
 export type JsonValue =
@@ -22,6 +23,14 @@ function parseNumber(text: string): number | bigint {
  * defines them as data), so they never reach a prototype.
  */
 export function parseJson(text: string): ParseJsonResult {
+  // ~8x faster when provably identical; anything unusual (and every error) takes the strict path.
+  const fast = parseJsonFast(text);
+  if (fast) return { ok: true, value: fast.value };
+  return parseJsonStrict(text);
+}
+
+/** The strict parser alone (lossless-json); `parseJson` gives the same results, faster. */
+export function parseJsonStrict(text: string): ParseJsonResult {
   try {
     return { ok: true, value: parse(text, null, parseNumber) as JsonValue };
   } catch (error) {

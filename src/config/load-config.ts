@@ -1,4 +1,5 @@
 import { resolveHardening, type HardeningConfig } from './hardening-env.js';
+import { toClusterConfig, type ClusterConfig } from './cluster-env.js';
 import { envSchema, type Env } from './schema.js';
 import { toTriggersConfig, triggersEnvProblems, type TriggersConfig } from './triggers-env.js';
 
@@ -23,6 +24,7 @@ export interface Config {
   stream: { heartbeatMs: number; maxClients: number };
   triggers: TriggersConfig;
   hardening: HardeningConfig;
+  cluster: ClusterConfig;
 }
 
 function toConfig(env: Env, hardening: HardeningConfig): Config {
@@ -43,6 +45,7 @@ function toConfig(env: Env, hardening: HardeningConfig): Config {
     stream: { heartbeatMs: env.STREAM_HEARTBEAT_MS, maxClients: env.STREAM_MAX_CLIENTS },
     triggers: toTriggersConfig(env),
     hardening,
+    cluster: toClusterConfig(env),
   };
 }
 
@@ -55,6 +58,10 @@ export function loadConfig(env: NodeJS.ProcessEnv): LoadConfigResult {
     return { ok: false, problems };
   }
   const problems = triggersEnvProblems(result.data);
+  // Each worker sees only the alerts it received, so a worker's trigger could never verify.
+  if (result.data.TRIGGERS_ENABLED === 'true' && toClusterConfig(result.data).workers > 1) {
+    problems.push('TRIGGERS_ENABLED: triggers need WORKERS=1 (verification reads one process\'s alerts)');
+  }
   const hardening = resolveHardening(result.data);
   if (!hardening.ok) problems.push(...hardening.problems);
   if (!hardening.ok || problems.length > 0) return { ok: false, problems };

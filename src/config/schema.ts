@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { triggersEnvShape } from './triggers-env.js';
 import { hardeningEnvShape } from './hardening-env.js';
+import { clusterEnvShape } from './cluster-env.js';
 import { labelNameProblem, toLabelName, type ExtraLabel } from '../metrics/extra-labels.js';
 
 const port = z.coerce.number().int().min(0).max(65535);
@@ -47,6 +48,7 @@ export const envSchema = z.object({
   STREAM_MAX_CLIENTS: positiveInt.default(100),
   ...triggersEnvShape,
   ...hardeningEnvShape,
+  ...clusterEnvShape,
 });
 
 export type Env = z.infer<typeof envSchema>;

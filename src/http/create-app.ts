@@ -24,6 +24,8 @@ export interface AppDeps {
   bodyLimitBytes: number;
   /** Checks a client certificate and/or secret path before ingest (see ingest-auth.ts). */
   ingestAuth?: express.Router;
+  /** Renders /metrics when not the app's own registry (cluster workers ask the primary). */
+  renderMetrics?: () => Promise<string>;
   /** Feature routers (triggers, dashboard) mounted after the core routes. */
   routers?: express.Router[];
 }
@@ -45,7 +47,7 @@ export function createApp(deps: AppDeps): express.Express {
     createIngestRouter({ sink: deps.sink, metrics: deps.metrics, bodyLimitBytes: deps.bodyLimitBytes }),
   );
   app.use(createHealthRouter(deps.lifecycle));
-  app.use(createMetricsRouter(deps.metrics.registry));
+  app.use(createMetricsRouter(deps.metrics.registry, deps.renderMetrics));
   app.use(deps.stream.router);
   app.use(createAlertsRouter(deps.store));
   for (const router of deps.routers ?? []) app.use(router);

@@ -64,6 +64,8 @@ export function createMetrics(options: MetricsOptions): Metrics {
     name: 'falco_sensor_last_alert_timestamp_seconds',
     help: 'When the last alert from each Falco sensor (hostname) was received, as a Unix timestamp.',
     labelNames: ['hostname'],
+    // Across cluster workers the newest receipt wins; a sum of timestamps would be meaningless.
+    aggregator: 'max',
     registers: [registry],
   });
   const requests = new Histogram({

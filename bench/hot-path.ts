@@ -1,0 +1,47 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pino } from 'pino';
+import { parseFalcoAlert } from '../src/alerts/parse-falco-alert.js';
+import { parseJson, parseJsonStrict } from '../src/alerts/parse-json.js';
+import { createLogger } from '../src/logging/create-logger.js';
+import { buildPayloads } from './payloads.js';
+
+// In-process cost of each step of ingest, per payload size: steadier than HTTP numbers on a busy machine.
+// CPU time, not wall time: other processes on a shared machine stretch wall time but not our CPU time.
+function timeIt(fn: () => unknown, minMs = 300): number {
+  for (let i = 0; i < 500; i++) fn();
+  let runs = 0;
+  const started = process.cpuUsage();
+  let elapsedUs = 0;
+  while (elapsedUs < minMs * 1000) {
+    for (let i = 0; i < 100; i++) fn();
+    runs += 100;
+    const used = process.cpuUsage(started);
+    elapsedUs = used.user + used.system;
+  }
+  return elapsedUs / runs;
+}
+
+const dir = mkdtempSync(path.join(os.tmpdir(), 'falco-hot-'));
+const logger = createLogger({
+  level: 'info',
+  destination: pino.destination({ dest: path.join(dir, 'log'), sync: true }),
+});
+console.log(
+  '| payload | JSON.parse us | lossless-json only us | parseJson (fast path) us | parseFalcoAlert us | log line us |',
+);
+console.log('|---|---:|---:|---:|---:|---:|');
+for (const payload of buildPayloads()) {
+  const parsed = parseFalcoAlert(payload.body);
+  if (!parsed.ok) throw new Error(parsed.detail);
+  const cells = [
+    timeIt(() => JSON.parse(payload.body)),
+    timeIt(() => parseJsonStrict(payload.body)),
+    timeIt(() => parseJson(payload.body)),
+    timeIt(() => parseFalcoAlert(payload.body)),
+    timeIt(() => logger.info({ event: 'falco_alert', alert: parsed.alert }, 'falco alert')),
+  ];
+  console.log(`| ${payload.name} (${payload.bytes} B) | ${cells.map((c) => c.toFixed(1)).join(' | ')} |`);
+}
+rmSync(dir, { recursive: true, force: true });

@@ -1,0 +1,73 @@
+import { readFileSync } from 'node:fs';
+import autocannon from 'autocannon';
+
+/** What the harness asks of one load run (passed as JSON in argv[2]). */
+export interface LoadSpec {
+  url: string;
+  bodyFile: string;
+  connections: number;
+  durationSeconds?: number;
+  amount?: number;
+  /** Close and reopen each connection after every request (Falco 0.34/0.35). */
+  newConnectionPerRequest: boolean;
+  overallRate?: number;
+  /** Memory run: replace the sample's rule name with one of this many distinct names. */
+  distinctRules?: number;
+}
+
+/** What one load run measured; printed as one JSON line on stdout. */
+export interface LoadResult {
+  ok2xx: number;
+  non2xx: number;
+  errors: number;
+  durationSeconds: number;
+  alertsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+}
+
+// Runs in its own process so the load generator never shares an event loop with a server.
+const spec = JSON.parse(process.argv[2] ?? '{}') as LoadSpec;
+const body = readFileSync(spec.bodyFile, 'utf8');
+const RULE = '"rule":"Terminal shell in container"';
+let sent = 0;
+const distinct = spec.distinctRules;
+
+const result = await autocannon({
+  url: spec.url,
+  method: 'POST',
+  headers: {
+    'content-type': 'application/json',
+    'user-agent': 'falcosecurity/falco',
+    // The server closes after answering and autocannon reconnects: one TCP connection per alert.
+    // (autocannon's reconnectRate: 1 drops the connection before reading the response.)
+    ...(spec.newConnectionPerRequest ? { connection: 'close' } : {}),
+  },
+  body,
+  connections: spec.connections,
+  ...(spec.amount ? { amount: spec.amount } : { duration: spec.durationSeconds ?? 5 }),
+  ...(spec.overallRate ? { overallRate: spec.overallRate } : {}),
+  ...(distinct
+    ? {
+        requests: [
+          {
+            setupRequest: (request: autocannon.Request) => ({
+              ...request,
+              body: body.replace(RULE, `"rule":"bench rule ${sent++ % distinct}"`),
+            }),
+          },
+        ],
+      }
+    : {}),
+});
+
+const out: LoadResult = {
+  ok2xx: result['2xx'],
+  non2xx: result.non2xx,
+  errors: result.errors,
+  durationSeconds: result.duration,
+  alertsPerSecond: result['2xx'] / result.duration,
+  p50Ms: result.latency.p50,
+  p99Ms: result.latency.p99,
+};
+process.stdout.write(`${JSON.stringify(out)}\n`);

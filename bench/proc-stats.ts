@@ -1,0 +1,43 @@
+import { readFileSync } from 'node:fs';
+
+/** CPU time and memory of a process tree, read from /proc (Linux). */
+export interface ProcSample {
+  cpuSeconds: number;
+  rssBytes: number;
+}
+
+const TICKS_PER_SECOND = 100;
+
+function childrenOf(pid: number): number[] {
+  try {
+    const tasks = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
+    return tasks === '' ? [] : tasks.split(/\s+/).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+function sampleOne(pid: number): ProcSample {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces) start at ") ".
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+    return { cpuSeconds: ticks / TICKS_PER_SECOND, rssBytes: rssKb * 1024 };
+  } catch {
+    return { cpuSeconds: 0, rssBytes: 0 };
+  }
+}
+
+/** The process and its children (cluster workers) summed. */
+export function sampleTree(pid: number): ProcSample {
+  const pids = [pid, ...childrenOf(pid)];
+  return pids
+    .map(sampleOne)
+    .reduce(
+      (sum, s) => ({ cpuSeconds: sum.cpuSeconds + s.cpuSeconds, rssBytes: sum.rssBytes + s.rssBytes }),
+      { cpuSeconds: 0, rssBytes: 0 },
+    );
+}

@@ -1,0 +1,17 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import type { LoadResult, LoadSpec } from './load-process.js';
+import { pinned } from './targets.js';
+
+const run = promisify(execFile);
+
+/** Runs autocannon in a separate process (optionally on its own cpu) and returns what it measured. */
+export async function runLoad(spec: LoadSpec, cpu?: number): Promise<LoadResult> {
+  const [cmd, ...args] = pinned(
+    [process.execPath, '--import', 'tsx', 'bench/load-process.ts', JSON.stringify(spec)],
+    cpu,
+  );
+  const { stdout } = await run(cmd!, args, { maxBuffer: 1024 * 1024, timeout: 15 * 60_000 });
+  const line = stdout.trim().split('\n').at(-1) ?? '';
+  return JSON.parse(line) as LoadResult;
+}

@@ -1,0 +1,148 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { measureColdStarts, measureMemory } from './memory-and-start.js';
+import { buildPayloads, buildRuleTemplate } from './payloads.js';
+import { sampleTree } from './proc-stats.js';
+import { renderReport, type Report, type Row } from './report.js';
+import { runLoad } from './run-load.js';
+import { scrape, sumMetric } from './scrape-metrics.js';
+import { startBare, startService, type Target } from './targets.js';
+
+// Bounded by design: ~5 s per measurement keeps the whole run to a few minutes.
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const WARMUP_SECONDS = 1;
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
+const MEMORY_ALERTS = Number(process.env.BENCH_MEMORY_ALERTS ?? 1_000_000);
+const DISTINCT_RULES = 50_000;
+// A heap sized for a ~150 MB container: V8 otherwise grows the heap lazily on a big host.
+const RECOMMENDED_NODE_OPTIONS = '--max-old-space-size=96 --max-semi-space-size=4';
+const WORKERS = Number(process.env.BENCH_WORKERS ?? os.availableParallelism());
+// Single-core runs: server on cpu 1, load generator on cpu 0 (when taskset exists).
+const SERVER_CPU = 1;
+const LOAD_CPU = 0;
+
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'falco-bench-'));
+const log = (line: string) => console.error(`[bench] ${line}`);
+
+async function measure(
+  target: Target,
+  bodyFile: string,
+  newConn: boolean,
+  pinnedLoad: boolean,
+  rate?: number,
+) {
+  const spec = {
+    url: `${target.url}/alerts`,
+    bodyFile,
+    connections: CONNECTIONS,
+    newConnectionPerRequest: newConn,
+  };
+  const loadCpu = pinnedLoad ? LOAD_CPU : undefined;
+  const warm = await runLoad({ ...spec, durationSeconds: WARMUP_SECONDS }, loadCpu);
+  const before = sampleTree(target.pid);
+  const started = Date.now();
+  const result = await runLoad(
+    { ...spec, durationSeconds: SECONDS, ...(rate ? { overallRate: rate } : {}) },
+    loadCpu,
+  );
+  const after = sampleTree(target.pid);
+  const wall = (Date.now() - started) / 1000;
+  const cpu = after.cpuSeconds - before.cpuSeconds;
+  const cpuUsPerAlert = result.ok2xx > 0 ? (cpu / result.ok2xx) * 1e6 : NaN;
+  return { result, warm, cpuCores: cpu / wall, cpuUsPerAlert, rssMb: after.rssBytes / 2 ** 20 };
+}
+
+async function main(): Promise<void> {
+  const loadBefore = os.loadavg();
+  const logFile = path.join(tmp, 'service.log');
+  const payloads = buildPayloads();
+  const rows: Row[] = [];
+  const halfRate: Report['halfRate'] = [];
+  log(`payloads ${payloads.map((p) => `${p.name}=${p.bytes}B`).join(' ')}; logs in ${logFile}`);
+
+  const settings = { logFile, connections: CONNECTIONS, serverCpu: SERVER_CPU, loadCpu: LOAD_CPU };
+  const cold = await measureColdStarts(settings);
+  const bare = await startBare(SERVER_CPU);
+  const service = await startService({ name: 'service', workers: 1, logFile, cpu: SERVER_CPU });
+  const cluster = await startService({ name: `cluster x${WORKERS}`, workers: WORKERS, logFile });
+  try {
+    for (const payload of payloads) {
+      const bodyFile = path.join(tmp, `${payload.name}.json`);
+      writeFileSync(bodyFile, payload.body);
+      for (const newConn of [false, true]) {
+        for (const target of [bare, service, cluster]) {
+          const single = target !== cluster;
+          log(`${payload.name} ${newConn ? 'new-conn' : 'keep-alive'} ${target.name}`);
+          const m = await measure(target, bodyFile, newConn, single);
+          rows.push({ payload: payload.name, bytes: payload.bytes, newConn, target: target.name, ...m });
+        }
+      }
+      for (const target of [bare, service]) {
+        const max = rows.find((r) => r.payload === payload.name && !r.newConn && r.target === target.name);
+        const rate = Math.max(1, Math.round((max?.result.alertsPerSecond ?? 2) / 2));
+        log(`${payload.name} half rate ${rate}/s ${target.name}`);
+        const m = await measure(target, bodyFile, false, true, rate);
+        halfRate.push({
+          payload: payload.name,
+          target: target.name,
+          rate,
+          p50Ms: m.result.p50Ms,
+          p99Ms: m.result.p99Ms,
+        });
+      }
+    }
+    // Exact check: a known number of alerts (amount waits for every answer), over new connections
+    // so they spread over the workers; every scrape must show exactly that increase.
+    const countBefore = sumMetric(await scrape(cluster.url), 'falco_alerts_total').sum;
+    const check = await runLoad({
+      url: `${cluster.url}/alerts`,
+      bodyFile: path.join(tmp, `${payloads[0]!.name}.json`),
+      connections: 8,
+      newConnectionPerRequest: true,
+      amount: 2000,
+    });
+    const scrapes = [];
+    for (let i = 0; i < 4; i++)
+      scrapes.push(sumMetric(await scrape(cluster.url), 'falco_alerts_total').sum - countBefore);
+    const clusterMetrics = { accepted: check.ok2xx, scraped: scrapes };
+    await Promise.all([bare.stop(), service.stop(), cluster.stop()]);
+
+    const templateFile = path.join(tmp, 'rule-template.json');
+    writeFileSync(templateFile, buildRuleTemplate());
+    const memory = [];
+    for (const nodeOptions of ['', RECOMMENDED_NODE_OPTIONS]) {
+      log(`memory run NODE_OPTIONS='${nodeOptions}'`);
+      const run = { templateFile, nodeOptions, alerts: MEMORY_ALERTS, distinctRules: DISTINCT_RULES };
+      memory.push(await measureMemory(settings, run));
+    }
+
+    const report: Report = {
+      date: new Date().toISOString(),
+      machine: `${os.cpus()[0]?.model ?? 'cpu'} x${os.availableParallelism()}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.release()}`,
+      node: process.version,
+      seconds: SECONDS,
+      connections: CONNECTIONS,
+      workers: WORKERS,
+      loadavgBefore: loadBefore,
+      loadavgAfter: os.loadavg(),
+      coldStarts: cold,
+      rows,
+      halfRate,
+      clusterMetrics,
+      memory,
+    };
+    const outDir = path.join(process.cwd(), 'bench', 'results');
+    mkdirSync(outDir, { recursive: true });
+    writeFileSync(path.join(outDir, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
+    const markdown = renderReport(report);
+    writeFileSync(path.join(outDir, 'latest.md'), markdown);
+    console.log(markdown);
+  } finally {
+    await Promise.all([bare.stop(), service.stop(), cluster.stop()]);
+    // A 1M-alert memory run writes over a GB of log lines.
+    if (!process.env.BENCH_KEEP_LOGS) rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+await main();

@@ -1,0 +1,121 @@
+import type { JsonValue } from './parse-json.js';
+
+// Deeper documents go to the strict parser, which decides how to reject them.
+const MAX_DEPTH = 64;
+// 2^53 has 16 digits: a shorter integer literal is always exact as a JS number.
+const MIN_UNSAFE_DIGITS = 16;
+const COLON = 58;
+const BACKSLASH = 92;
+
+interface TextFacts {
+  /** Colons outside strings: exactly one per object key written in the text. */
+  keys: number;
+  /** Integer literals long enough to be unsafe, by the number they parse to; null = ambiguous. */
+  bigIntegers: Map<number, string | null>;
+  /** A long number literal that is not a plain integer (e.g. 1.0e20): let the strict parser decide. */
+  unusual: boolean;
+}
+
+function isNumberChar(code: number): boolean {
+  return (
+    (code >= 48 && code <= 57) || code === 45 || code === 43 || code === 46 || code === 101 || code === 69
+  );
+}
+
+// Structural text between strings: count colons and note long number literals.
+function scanSegment(text: string, from: number, to: number, facts: TextFacts): void {
+  for (let i = from; i < to; i++) {
+    const code = text.charCodeAt(i);
+    if (code === COLON) {
+      facts.keys++;
+    } else if ((code >= 48 && code <= 57) || code === 45) {
+      let end = i + 1;
+      while (end < to && isNumberChar(text.charCodeAt(end))) end++;
+      if (end - i >= MIN_UNSAFE_DIGITS) {
+        const literal = text.slice(i, end);
+        if (!/^-?\d+$/.test(literal)) facts.unusual = true;
+        const value = Number(literal);
+        const known = facts.bigIntegers.get(value);
+        facts.bigIntegers.set(value, known === undefined || known === literal ? literal : null);
+      }
+      i = end - 1;
+    }
+  }
+}
+
+// Only called on text JSON.parse accepted, so every string is closed.
+function scanText(text: string): TextFacts {
+  const facts: TextFacts = { keys: 0, bigIntegers: new Map(), unusual: false };
+  let i = 0;
+  for (;;) {
+    const open = text.indexOf('"', i);
+    scanSegment(text, i, open === -1 ? text.length : open, facts);
+    if (open === -1) return facts;
+    let close = open;
+    for (;;) {
+      close = text.indexOf('"', close + 1);
+      let slashes = 0;
+      while (text.charCodeAt(close - 1 - slashes) === BACKSLASH) slashes++;
+      if (slashes % 2 === 0) break;
+    }
+    i = close + 1;
+  }
+}
+
+interface WalkState {
+  keys: number;
+  facts: TextFacts;
+  ok: boolean;
+}
+
+// Counts keys and swaps unsafe integers for the exact bigint of their literal; ok=false = no proof.
+function walk(value: unknown, depth: number, state: WalkState): unknown {
+  if (typeof value === 'number') {
+    // Fractions are as the strict parser gives them; unsafe or infinite values need their literal.
+    if (Number.isSafeInteger(value) || (Number.isFinite(value) && !Number.isInteger(value))) return value;
+    const literal = state.facts.bigIntegers.get(value);
+    if (typeof literal !== 'string') state.ok = false;
+    return typeof literal === 'string' ? BigInt(literal) : value;
+  }
+  if (value === null || typeof value !== 'object') return value;
+  if (depth > MAX_DEPTH) {
+    state.ok = false;
+    return value;
+  }
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length && state.ok; i++) value[i] = walk(value[i], depth + 1, state);
+    return value;
+  }
+  const record = value as Record<string, unknown>;
+  for (const key of Object.keys(record)) {
+    state.keys++;
+    const item = record[key];
+    // Only numbers change; own keys (even "__proto__") are plain data properties from JSON.parse.
+    if (typeof item === 'number' || (item !== null && typeof item === 'object')) {
+      record[key] = walk(item, depth + 1, state);
+    }
+    if (!state.ok) break;
+  }
+  return value;
+}
+
+/**
+ * Parses with native JSON.parse when a cheap scan proves the result equals the strict parser's:
+ * no duplicate keys (keys in the text = keys in the result), every unsafe integer matched to its
+ * exact literal, shallow nesting. Returns undefined when that cannot be proven; the caller then
+ * runs the strict parser, which also writes every error message.
+ */
+export function parseJsonFast(text: string): { value: JsonValue } | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const facts = scanText(text);
+  if (facts.unusual) return undefined;
+  const state: WalkState = { keys: 0, facts, ok: true };
+  const value = walk(parsed, 0, state);
+  if (!state.ok || state.keys !== facts.keys) return undefined;
+  return { value: value as JsonValue };
+}

@@ -1,0 +1,56 @@
+import cluster, { type Worker } from 'node:cluster';
+import type { Logger } from 'pino';
+import { serveClusterMetrics } from '../metrics/cluster-metrics.js';
+
+export interface ClusterPrimaryOptions {
+  workers: number;
+  logger: Logger;
+  /** Wait before replacing a crashed worker, so a crash loop cannot spin the CPU. */
+  restartDelayMs?: number;
+}
+
+/**
+ * Runs the cluster primary: forks the workers (each runs the whole app on the shared port),
+ * aggregates their metrics, replaces a worker that dies, and on SIGTERM/SIGINT passes SIGTERM
+ * to every worker (each drains gracefully) and exits once all have: 0 when all exited cleanly.
+ */
+export function runClusterPrimary(options: ClusterPrimaryOptions): void {
+  const { logger } = options;
+  const listened = new Set<number>();
+  let stopping = false;
+  let failed = false;
+
+  serveClusterMetrics();
+  const fork = () => cluster.fork();
+  cluster.on('listening', (worker: Worker) => listened.add(worker.id));
+  cluster.on('exit', (worker: Worker, code: number | null, signal: string | null) => {
+    const clean = code === 0;
+    if (!clean) failed = true;
+    logger.info({ event: 'worker_exit', worker: worker.id, code, signal }, 'worker exited');
+    if (stopping) {
+      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(failed ? 1 : 0);
+      return;
+    }
+    // A worker that never listened (port taken, bad config) would fail again: stop instead of looping.
+    if (!listened.has(worker.id)) {
+      logger.error({ event: 'worker_start_failed', worker: worker.id }, 'worker failed before listening');
+      stop('SIGTERM');
+      return;
+    }
+    setTimeout(fork, options.restartDelayMs ?? 1000).unref();
+  });
+
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ event: 'signal', signal }, 'signal received; stopping workers');
+    const workers = Object.values(cluster.workers ?? {});
+    if (workers.length === 0) process.exit(failed ? 1 : 0);
+    for (const worker of workers) worker?.process.kill('SIGTERM');
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+
+  logger.info({ event: 'cluster_started', workers: options.workers }, 'starting cluster workers');
+  for (let i = 0; i < options.workers; i++) fork();
+}

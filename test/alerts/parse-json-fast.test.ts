@@ -1,0 +1,103 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { parseJsonFast } from '../../src/alerts/parse-json-fast.js';
+import { parseJson, parseJsonStrict } from '../../src/alerts/parse-json.js';
+
+const SAMPLES = new URL('../fixtures/falco/samples/', import.meta.url);
+const samples = ['valid/', 'invalid/'].flatMap((dir) =>
+  readdirSync(new URL(dir, SAMPLES)).map((file) => readFileSync(new URL(dir + file, SAMPLES), 'utf8')),
+);
+
+// A small deterministic PRNG so a failing mutation can be replayed.
+function random(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (state * 1103515245 + 12345) % 2 ** 31;
+    return state / 2 ** 31;
+  };
+}
+
+const SIGNIFICANT = ['"', '\\', ':', ',', '{', '}', '[', ']', '1', '-', 'e', '.', ' ', '9007199254740993'];
+
+function mutate(text: string, next: () => number): string {
+  const at = Math.floor(next() * text.length);
+  const choice = next();
+  if (choice < 0.3) return text.slice(0, at) + text.slice(at + 1);
+  if (choice < 0.6)
+    return text.slice(0, at) + SIGNIFICANT[Math.floor(next() * SIGNIFICANT.length)] + text.slice(at);
+  // Copy a slice elsewhere: this is how duplicate keys and repeated big integers appear.
+  const length = Math.floor(next() * 60);
+  return text.slice(0, at) + text.slice(at, at + length) + text.slice(at);
+}
+
+describe('parseJsonFast', () => {
+  it('gives the same value as the strict parser for every Falco sample', () => {
+    for (const text of samples) expect(parseJson(text)).toEqual(parseJsonStrict(text));
+  });
+
+  it('takes the fast path for a real alert and keeps its ns timestamp above 2^53 exact', () => {
+    const text = samples.find((t) => t.includes('1781515904611094417'))!;
+    const fast = parseJsonFast(text);
+    expect(fast).toBeDefined();
+    const fields = (fast!.value as { output_fields: Record<string, unknown> }).output_fields;
+    expect(fields['evt.time']).toBe(1781515904611094417n);
+    expect(fields['user.loginuid']).toBe(-1);
+  });
+
+  it('leaves duplicate keys to the strict parser, even when a string holds a colon', () => {
+    for (const text of ['{"a":1,"a":2}', '{"o":{"k":1,"k":true}}', '{"a:b":":","a":1,"a":2}']) {
+      expect(parseJsonFast(text)).toBeUndefined();
+      expect(parseJson(text)).toMatchObject({ ok: false, kind: 'duplicate_key' });
+    }
+  });
+
+  it('counts keys right when strings hold quotes, backslashes and colons', () => {
+    const text = String.raw`{"k\"":":\\","x":"a\\\"b:","y":["\\",":"],"z":{"":"\"\\"}}`;
+    expect(parseJsonFast(text)).toEqual({ value: JSON.parse(text) });
+    expect(parseJsonStrict(text)).toEqual({ ok: true, value: JSON.parse(text) });
+  });
+
+  it('keeps "__proto__" in output_fields as an own data key, never a prototype', () => {
+    const fast = parseJsonFast('{"output_fields":{"__proto__":"x","constructor":1}}');
+    const fields = (fast!.value as { output_fields: Record<string, unknown> }).output_fields;
+    expect(Object.hasOwn(fields, '__proto__')).toBe(true);
+    expect(Object.getPrototypeOf(fields)).toBe(Object.prototype);
+    expect(fields.constructor).toBe(1);
+  });
+
+  it('hands integers it cannot prove exact to the strict parser', () => {
+    const cases = [
+      '{"a":9007199254740993,"b":9007199254740992}',
+      `{"a":${'9'.repeat(400)},"b":${'8'.repeat(400)}}`,
+      '{"a":1e400,"b":1e16}',
+      '{"a":123456789012345e5}',
+    ];
+    for (const text of cases) {
+      expect(parseJsonFast(text)).toBeUndefined();
+      expect(parseJson(text)).toEqual(parseJsonStrict(text));
+    }
+    expect(parseJson(cases[0]!)).toEqual({ ok: true, value: { a: 9007199254740993n, b: 9007199254740992n } });
+    expect(parseJsonFast(`[${'9'.repeat(400)}]`)?.value).toEqual([BigInt('9'.repeat(400))]);
+  });
+
+  it('rejects trailing data like the strict parser', () => {
+    for (const text of ['{"a":1} x', '{"a":1}{"b":2}', '{"a":1}\n,']) {
+      expect(parseJson(text).ok).toBe(false);
+      expect(parseJson(text)).toEqual(parseJsonStrict(text));
+    }
+  });
+
+  it('agrees with the strict parser on 3000 mutated samples (values, bigints, errors)', () => {
+    const next = random(42);
+    let fast = 0;
+    for (let i = 0; i < 3000; i++) {
+      let text = samples[i % samples.length]!;
+      const rounds = 1 + Math.floor(next() * 3);
+      for (let r = 0; r < rounds; r++) text = mutate(text, next);
+      if (parseJsonFast(text)) fast++;
+      expect(parseJson(text), text).toEqual(parseJsonStrict(text));
+    }
+    // The comparison means something only if many mutants really took the fast path.
+    expect(fast).toBeGreaterThan(300);
+  });
+});

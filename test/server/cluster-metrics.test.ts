@@ -1,0 +1,155 @@
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+
+const SAMPLE = readFileSync(
+  new URL('../fixtures/falco/samples/valid/093-latest-terminal-shell-in-container.json', import.meta.url),
+  'utf8',
+);
+const ALERTS = 40;
+const MALFORMED = 6;
+
+interface Reply {
+  status: number;
+  body: string;
+}
+
+// A new TCP connection per request (agent: false), as Falco 0.34 posts: the cluster spreads them.
+function request(port: number, method: string, path: string, body?: string): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      {
+        host: '127.0.0.1',
+        port,
+        method,
+        path,
+        agent: false,
+        headers: { 'content-type': 'application/json' },
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+function sample(metrics: string, prefix: string, contains = ''): number[] {
+  return metrics
+    .split('\n')
+    .filter((line) => line.startsWith(prefix) && line.includes(contains))
+    .map((line) => Number(line.slice(line.lastIndexOf(' ') + 1)));
+}
+
+describe('cluster mode (WORKERS=2)', () => {
+  let child: ChildProcessWithoutNullStreams;
+  let port: number;
+  const lines: Array<Record<string, unknown>> = [];
+  let exited: Promise<number | null>;
+  const startedAt = Date.now() / 1000;
+  const statuses: number[] = [];
+
+  beforeAll(async () => {
+    port = await freePort();
+    child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      env: { PATH: process.env.PATH, PORT: String(port), HOST: '127.0.0.1', WORKERS: '2', LOG_LEVEL: 'info' },
+    });
+    exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+    let buffered = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString('utf8');
+      const parts = buffered.split('\n');
+      buffered = parts.pop() ?? '';
+      for (const part of parts) if (part.trim()) lines.push(JSON.parse(part) as Record<string, unknown>);
+    });
+    await vi.waitFor(
+      () => {
+        if (lines.filter((l) => l.event === 'listening').length < 2)
+          throw new Error('workers not listening yet');
+      },
+      { timeout: 60_000, interval: 50 },
+    );
+    for (let i = 0; i < ALERTS; i++) statuses.push((await request(port, 'POST', '/alerts', SAMPLE)).status);
+    for (let i = 0; i < MALFORMED; i++)
+      statuses.push((await request(port, 'POST', '/alerts', '{"rule":')).status);
+  });
+
+  afterAll(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
+
+  it('spreads alerts over both workers, each logging its worker id', async () => {
+    expect(statuses).toEqual([...Array<number>(ALERTS).fill(202), ...Array<number>(MALFORMED).fill(400)]);
+    await expect.poll(() => lines.filter((l) => l.event === 'falco_alert').length).toBe(ALERTS);
+    const workers = new Set(lines.filter((l) => l.event === 'falco_alert').map((l) => l.worker));
+    expect(workers).toEqual(new Set([1, 2]));
+  });
+
+  it('reports every accepted and rejected alert exactly once on every scrape, whichever worker answers', async () => {
+    for (let scrape = 0; scrape < 6; scrape++) {
+      const { status, body } = await request(port, 'GET', '/metrics');
+      expect(status).toBe(200);
+      expect(sample(body, 'falco_alerts_total{')).toEqual([ALERTS]);
+      expect(sample(body, 'falco_alerts_rejected_total{reason="malformed_json"}')).toEqual([MALFORMED]);
+      expect(sample(body, 'http_request_duration_seconds_count{method="POST"', 'status="202"')).toEqual([
+        ALERTS,
+      ]);
+    }
+  });
+
+  it('shows the newest receipt per sensor across workers, not a sum of timestamps', async () => {
+    const { body } = await request(port, 'GET', '/metrics');
+    const [last] = sample(
+      body,
+      'falco_sensor_last_alert_timestamp_seconds{hostname="ip-10-0-1-23.ec2.internal"}',
+    );
+    expect(last).toBeGreaterThanOrEqual(Math.floor(startedAt));
+    expect(last).toBeLessThanOrEqual(Date.now() / 1000 + 1);
+  });
+
+  it('stops every worker gracefully and exits 0 when the primary gets SIGTERM', async () => {
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(lines.filter((l) => l.event === 'shutdown_complete' && l.drained === true)).toHaveLength(2);
+  });
+});
+
+describe('cluster mode when the port is taken', () => {
+  it('stops instead of restarting workers forever, and exits 1', async () => {
+    const blocker = net.createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const { port } = blocker.address() as net.AddressInfo;
+    try {
+      const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+        env: {
+          PATH: process.env.PATH,
+          PORT: String(port),
+          HOST: '127.0.0.1',
+          WORKERS: '2',
+          LOG_LEVEL: 'info',
+        },
+      });
+      let output = '';
+      child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+      const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+      expect(code).toBe(1);
+      expect(output).toContain('"event":"worker_start_failed"');
+    } finally {
+      await new Promise((resolve) => blocker.close(resolve));
+    }
+  }, 60_000);
+});
