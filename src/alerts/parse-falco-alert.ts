@@ -1,3 +1,4 @@
+import { findBoundsProblems } from './alert-bounds.js';
 import { falcoAlertSchema, type FalcoAlert } from './falco-alert-schema.js';
 import { parseJson } from './parse-json.js';
 
@@ -39,6 +40,16 @@ function toPointer(path: ReadonlyArray<PropertyKey>): string {
   return path.map((part) => '/' + String(part).replaceAll('~', '~0').replaceAll('/', '~1')).join('');
 }
 
+// A response names this many bad fields at most, so one junk body cannot make a huge answer.
+const MAX_PROBLEMS = 20;
+
+function invalidAlert(all: FieldProblem[]): ParseAlertResult {
+  const problems = all.slice(0, MAX_PROBLEMS);
+  const more = all.length > MAX_PROBLEMS ? ` (and ${all.length - MAX_PROBLEMS} more)` : '';
+  const detail = problems.map((p) => `${p.pointer || '/'} ${p.detail}`).join('; ') + more;
+  return { ok: false, reason: 'invalid_alert', detail, problems };
+}
+
 /** Parses and validates one Falco JSON alert body (already decoded as UTF-8). */
 export function parseFalcoAlert(text: string): ParseAlertResult {
   const parsed = parseJson(text);
@@ -59,12 +70,11 @@ export function parseFalcoAlert(text: string): ParseAlertResult {
     }));
     return { ok: false, reason: 'forbidden_key', detail: `forbidden key: ${forbidden.join(', ')}`, problems };
   }
+  const oversized = findBoundsProblems(root);
+  if (oversized.length > 0) return invalidAlert(oversized);
   const result = falcoAlertSchema.safeParse(root);
   if (result.success) return { ok: true, alert: result.data };
-  const problems = result.error.issues.map((issue) => ({
-    pointer: toPointer(issue.path),
-    detail: issue.message,
-  }));
-  const detail = problems.map((p) => `${p.pointer || '/'} ${p.detail}`).join('; ');
-  return { ok: false, reason: 'invalid_alert', detail, problems };
+  return invalidAlert(
+    result.error.issues.map((issue) => ({ pointer: toPointer(issue.path), detail: issue.message })),
+  );
 }

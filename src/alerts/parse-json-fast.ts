@@ -1,7 +1,7 @@
 import type { JsonValue } from './parse-json.js';
 
-// Deeper documents go to the strict parser, which decides how to reject them.
-const MAX_DEPTH = 64;
+/** Deepest nesting accepted (Falco's own bodies nest 3 deep); deeper documents are junk. */
+export const MAX_JSON_DEPTH = 32;
 // 2^53 has 16 digits: a shorter integer literal is always exact as a JS number.
 const MIN_UNSAFE_DIGITS = 16;
 const COLON = 58;
@@ -62,6 +62,11 @@ function scanText(text: string): TextFacts {
   }
 }
 
+/** Object keys written in valid JSON text (one colon outside strings per key). */
+export function countTextKeys(text: string): number {
+  return scanText(text).keys;
+}
+
 interface WalkState {
   keys: number;
   facts: TextFacts;
@@ -78,7 +83,7 @@ function walk(value: unknown, depth: number, state: WalkState): unknown {
     return typeof literal === 'string' ? BigInt(literal) : value;
   }
   if (value === null || typeof value !== 'object') return value;
-  if (depth > MAX_DEPTH) {
+  if (depth > MAX_JSON_DEPTH) {
     state.ok = false;
     return value;
   }
@@ -102,10 +107,11 @@ function walk(value: unknown, depth: number, state: WalkState): unknown {
 /**
  * Parses with native JSON.parse when a cheap scan proves the result equals the strict parser's:
  * no duplicate keys (keys in the text = keys in the result), every unsafe integer matched to its
- * exact literal, shallow nesting. Returns undefined when that cannot be proven; the caller then
- * runs the strict parser, which also writes every error message.
+ * exact literal, shallow nesting. `duplicateKey` when the text has more keys than the result (a
+ * repeated key, even with the same value). Returns undefined when nothing can be proven; the
+ * caller then runs the strict parser, which also writes every error message.
  */
-export function parseJsonFast(text: string): { value: JsonValue } | undefined {
+export function parseJsonFast(text: string): { value: JsonValue } | { duplicateKey: true } | undefined {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -116,6 +122,7 @@ export function parseJsonFast(text: string): { value: JsonValue } | undefined {
   if (facts.unusual) return undefined;
   const state: WalkState = { keys: 0, facts, ok: true };
   const value = walk(parsed, 0, state);
-  if (!state.ok || state.keys !== facts.keys) return undefined;
+  if (!state.ok) return undefined;
+  if (state.keys !== facts.keys) return { duplicateKey: true };
   return { value: value as JsonValue };
 }

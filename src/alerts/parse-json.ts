@@ -1,5 +1,5 @@
 import { parse } from 'lossless-json';
-import { parseJsonFast } from './parse-json-fast.js';
+import { MAX_JSON_DEPTH, countTextKeys, parseJsonFast } from './parse-json-fast.js';
 
 /** A JSON value as we keep it: integers outside the safe range stay exact as bigint. */
 export type JsonValue =
@@ -13,6 +13,8 @@ const INTEGER = /^-?\d+$/;
 // Numbers become JS numbers unless that would lose digits of an integer (Falco's ns timestamps).
 function parseNumber(text: string): number | bigint {
   const value = Number(text);
+  // 1e400 would become Infinity, which JSON cannot write back: refuse it rather than store null.
+  if (!Number.isFinite(value)) throw new SyntaxError(`Number out of range: ${text.slice(0, 40)}`);
   if (!Number.isSafeInteger(value) && INTEGER.test(text)) return BigInt(text);
   return value;
 }
@@ -23,16 +25,50 @@ function parseNumber(text: string): number | bigint {
  * defines them as data), so they never reach a prototype.
  */
 export function parseJson(text: string): ParseJsonResult {
+  // JSON allows a parser to ignore a leading byte order mark.
+  const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   // ~8x faster when provably identical; anything unusual (and every error) takes the strict path.
-  const fast = parseJsonFast(text);
-  if (fast) return { ok: true, value: fast.value };
-  return parseJsonStrict(text);
+  const fast = parseJsonFast(body);
+  // A proven duplicate still goes to the strict parser, whose message names the key.
+  if (fast && 'value' in fast) return { ok: true, value: fast.value };
+  return parseJsonStrict(body);
+}
+
+const DUPLICATE_KEY: ParseJsonResult = {
+  ok: false,
+  kind: 'duplicate_key',
+  message: 'Duplicate key: an object repeats a key',
+};
+
+// Keys in a parsed value; fewer than in the text means a key was repeated with the same value,
+// which lossless-json lets through.
+function countValueKeys(value: unknown): number {
+  if (value === null || typeof value !== 'object') return 0;
+  if (Array.isArray(value)) return value.reduce((sum: number, item) => sum + countValueKeys(item), 0);
+  return Object.values(value).reduce((sum: number, item) => sum + 1 + countValueKeys(item), 0);
+}
+
+// How deep a parsed value nests, counting stops just past the limit.
+function exceedsDepth(value: unknown, depth: number): boolean {
+  if (value === null || typeof value !== 'object') return false;
+  if (depth >= MAX_JSON_DEPTH) return true;
+  const items = Array.isArray(value) ? value : Object.values(value);
+  return items.some((item) => exceedsDepth(item, depth + 1));
 }
 
 /** The strict parser alone (lossless-json); `parseJson` gives the same results, faster. */
 export function parseJsonStrict(text: string): ParseJsonResult {
   try {
-    return { ok: true, value: parse(text, null, parseNumber) as JsonValue };
+    const value = parse(text, null, parseNumber) as JsonValue;
+    if (exceedsDepth(value, 0)) {
+      return {
+        ok: false,
+        kind: 'malformed',
+        message: `JSON nesting is deeper than ${MAX_JSON_DEPTH} levels`,
+      };
+    }
+    if (countValueKeys(value) !== countTextKeys(text)) return DUPLICATE_KEY;
+    return { ok: true, value };
   } catch (error) {
     // RangeError: nesting deep enough to exhaust the stack is junk, not a server error.
     const message = error instanceof Error ? error.message : String(error);

@@ -133,4 +133,22 @@ describe('parseFalcoAlert', () => {
       reason: 'malformed_json',
     });
   });
+
+  it('names at most 20 problems, saying how many more there were', () => {
+    const fields = Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`f${i}`, { bad: i }]));
+    const result = parseFalcoAlert(JSON.stringify({ ...sample(), output_fields: fields }));
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.problems).toHaveLength(20);
+    expect(result.detail).toMatch(/\(and 80 more\)$/);
+  });
+
+  it('refuses oversized lists before validating each item', () => {
+    const result = parseFalcoAlert(
+      JSON.stringify({ ...sample(), tags: Array.from({ length: 100_000 }, () => 1) }),
+    );
+    expect(result.ok ? [] : result.problems).toEqual([
+      { pointer: '/tags', detail: 'must have at most 512 items, got 100000' },
+    ]);
+  });
 });

@@ -1,0 +1,73 @@
+import type { FieldProblem } from './parse-falco-alert.js';
+
+/**
+ * Size limits far above anything Falco writes, so a 1 MiB body cannot become tens of megabytes of
+ * objects in the store or a validation error per list item. Falco: a few dozen tags and
+ * output_fields keys (metrics snapshots: one key per rule), short lists.
+ */
+export const ALERT_BOUNDS = { tags: 512, outputFields: 4096, listItems: 4096, extraValues: 1000 } as const;
+
+const KNOWN_KEYS = new Set([
+  'rule',
+  'priority',
+  'time',
+  'hostname',
+  'source',
+  'output',
+  'message',
+  'tags',
+  'output_fields',
+]);
+
+// Values (objects, arrays and scalars) inside a value, stopping once past `limit`.
+function countValues(value: unknown, limit: number): number {
+  let count = 0;
+  const pending: unknown[] = [value];
+  while (pending.length > 0 && count <= limit) {
+    const item = pending.pop();
+    count += 1;
+    if (item !== null && typeof item === 'object')
+      pending.push(...(Array.isArray(item) ? item : Object.values(item)));
+  }
+  return count;
+}
+
+/** Problems with an alert's sizes, checked before the schema so oversized lists fail fast. */
+export function findBoundsProblems(root: Record<string, unknown>): FieldProblem[] {
+  const problems: FieldProblem[] = [];
+  const { tags, output_fields: fields } = root;
+  if (Array.isArray(tags) && tags.length > ALERT_BOUNDS.tags) {
+    problems.push({
+      pointer: '/tags',
+      detail: `must have at most ${ALERT_BOUNDS.tags} items, got ${tags.length}`,
+    });
+  }
+  if (fields !== null && typeof fields === 'object' && !Array.isArray(fields)) {
+    const keys = Object.keys(fields);
+    if (keys.length > ALERT_BOUNDS.outputFields) {
+      problems.push({
+        pointer: '/output_fields',
+        detail: `must have at most ${ALERT_BOUNDS.outputFields} keys, got ${keys.length}`,
+      });
+    }
+    const long = keys.find((key) => {
+      const value = (fields as Record<string, unknown>)[key];
+      return Array.isArray(value) && value.length > ALERT_BOUNDS.listItems;
+    });
+    if (long !== undefined) {
+      const pointer = `/output_fields/${long.replaceAll('~', '~0').replaceAll('/', '~1')}`;
+      problems.push({ pointer, detail: `lists must have at most ${ALERT_BOUNDS.listItems} items` });
+    }
+  }
+  // Unknown keys (falcosidekick's uuid) are kept as they are, so they must stay small.
+  let extra = 0;
+  for (const key of Object.keys(root))
+    if (!KNOWN_KEYS.has(key)) extra += countValues(root[key], ALERT_BOUNDS.extraValues);
+  if (extra > ALERT_BOUNDS.extraValues) {
+    problems.push({
+      pointer: '',
+      detail: `unknown top-level keys may hold at most ${ALERT_BOUNDS.extraValues} values in all`,
+    });
+  }
+  return problems;
+}
