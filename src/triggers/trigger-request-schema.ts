@@ -87,9 +87,22 @@ export function buildEventGeneratorRequestSchema(lists: AllowLists) {
       .string()
       .regex(SAFE_ACTIONS, 'must use only letters, digits and the regex characters _ . ^ $ * + ? ( ) | [ ] -')
       .refine(compiles, 'must be a valid regular expression')
+      .refine(
+        backtracksBoundedly,
+        `must not repeat a group and may use at most ${MAX_QUANTIFIERS} of * + ? (it is matched in-process)`,
+      )
       .optional(),
     namespace: namespaceField(lists),
   });
+}
+
+// Action names are under 100 characters: without quantified groups and with few quantifiers,
+// backtracking stays polynomial and small (a pattern like ^(.|.)*0$ would take years).
+const MAX_QUANTIFIERS = 3;
+
+function backtracksBoundedly(pattern: string): boolean {
+  if (/\)[*+?]/.test(pattern)) return false;
+  return (pattern.match(/[*+?]/g) ?? []).length <= MAX_QUANTIFIERS;
 }
 
 function compiles(pattern: string): boolean {

@@ -7,7 +7,8 @@ export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed';
 /** One expected rule and whether an alert for it arrived within the window. */
 export interface Expectation {
   rule: string;
-  status: 'pending' | 'detected' | 'missed';
+  /** not_run: the window ended after the trigger itself had failed (not counted as missed). */
+  status: 'pending' | 'detected' | 'missed' | 'not_run';
   alertId?: string;
   /** Alert receipt time minus trigger start. */
   latencyMs?: number;

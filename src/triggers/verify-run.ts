@@ -33,10 +33,12 @@ export function createVerifier(deps: { metrics: TriggerMetrics; windowMs: number
     watches.delete(watch);
   };
   const expire = (watch: Watch) => {
+    // A run whose trigger failed says nothing about Falco: not_run, and not counted as missed.
+    const failed = watch.run.status === 'failed';
     for (const expectation of watch.run.verification.expectations) {
       if (expectation.status !== 'pending') continue;
-      expectation.status = 'missed';
-      deps.metrics.recordVerification(watch.run.kind, 'missed');
+      expectation.status = failed ? 'not_run' : 'missed';
+      if (!failed) deps.metrics.recordVerification(watch.run.kind, 'missed');
     }
     finish(watch);
   };

@@ -107,6 +107,19 @@ describe('trigger API input validation', () => {
       { actions: '^syscall(' },
       '/actions',
     ],
+    // Regression: ^(.|.)*0$ froze the event loop matching action names (catastrophic backtracking).
+    [
+      'an actions regex with a repeated group',
+      '/triggers/event-generator',
+      { actions: '^(.|.)*0$' },
+      '/actions',
+    ],
+    [
+      'an actions regex with many quantifiers',
+      '/triggers/event-generator',
+      { actions: '.*.*.*.*.*0$' },
+      '/actions',
+    ],
     [
       'an event-generator namespace with metacharacters',
       '/triggers/event-generator',

@@ -133,4 +133,18 @@ describe('createVerifier', () => {
       'falco_trigger_verifications_total{kind="event-generator",result="missed"} 1',
     );
   });
+
+  it('marks what is pending as not_run, uncounted, when the trigger itself failed', async () => {
+    vi.useFakeTimers();
+    const registry = new Registry();
+    const verifier = createVerifier({ metrics: createTriggerMetrics(registry), windowMs: 5_000 });
+    const run = newRun();
+    verifier.watch(run, [{ rule: 'Write below etc', matches: () => true }], Date.now());
+    run.status = 'failed';
+    vi.advanceTimersByTime(5_000);
+    expect(run.verification.expectations).toEqual([{ rule: 'Write below etc', status: 'not_run' }]);
+    expect(await registry.metrics()).toContain(
+      'falco_trigger_verifications_total{kind="event-generator",result="missed"} 0',
+    );
+  });
 });

@@ -2,7 +2,7 @@
 import { el } from './dom.js';
 
 /**
- * @typedef {{ rule: string, status: 'pending' | 'detected' | 'missed', alertId?: string, latencyMs?: number }} Expectation
+ * @typedef {{ rule: string, status: 'pending' | 'detected' | 'missed' | 'not_run', alertId?: string, latencyMs?: number }} Expectation
  * @typedef {{ argv: string[], exitCode?: number, durationMs?: number, timedOut?: boolean, failed?: boolean, reason?: string, output?: string }} CommandResult
  * @typedef {{ id: string, kind: string, status: string, error?: string, commands?: CommandResult[],
  *   verification?: { windowMs: number, expectations: Expectation[] } }} TriggerRun
