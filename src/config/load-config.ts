@@ -1,7 +1,12 @@
 import { resolveHardening, type HardeningConfig } from './hardening-env.js';
 import { toClusterConfig, type ClusterConfig } from './cluster-env.js';
 import { envSchema, type Env } from './schema.js';
-import { toTriggersConfig, triggersEnvProblems, type TriggersConfig } from './triggers-env.js';
+import {
+  toTriggersConfig,
+  triggerTokenProblems,
+  triggersEnvProblems,
+  type TriggersConfig,
+} from './triggers-env.js';
 
 /** The parsed configuration, or every problem found in the environment. */
 export type LoadConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
@@ -55,12 +60,12 @@ export function loadConfig(env: NodeJS.ProcessEnv): LoadConfigResult {
   const result = envSchema.safeParse(present);
   if (!result.success) {
     const problems = result.error.issues.map((issue) => `${issue.path.join('.') || 'env'}: ${issue.message}`);
-    return { ok: false, problems };
+    return { ok: false, problems: [...problems, ...triggerTokenProblems(present)] };
   }
   const problems = triggersEnvProblems(result.data);
   // Each worker sees only the alerts it received, so a worker's trigger could never verify.
   if (result.data.TRIGGERS_ENABLED === 'true' && toClusterConfig(result.data).workers > 1) {
-    problems.push('TRIGGERS_ENABLED: triggers need WORKERS=1 (verification reads one process\'s alerts)');
+    problems.push("TRIGGERS_ENABLED: triggers need WORKERS=1 (verification reads one process's alerts)");
   }
   const hardening = resolveHardening(result.data);
   if (!hardening.ok) problems.push(...hardening.problems);

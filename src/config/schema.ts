@@ -18,9 +18,13 @@ const csv = z
 
 const extraLabels = csv.transform((fields, ctx): ExtraLabel[] => {
   const labels = fields.map((field) => ({ field, label: toLabelName(field) }));
-  for (const { label } of labels) {
-    const problem = labelNameProblem(label);
+  const seen = new Set<string>();
+  for (const { field, label } of labels) {
+    const problem = seen.has(label)
+      ? `${field} maps to label ${label}, which another field already uses`
+      : labelNameProblem(label);
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    seen.add(label);
   }
   return labels;
 });
@@ -31,7 +35,7 @@ const extraLabels = csv.transform((fields, ctx): ExtraLabel[] => {
  */
 export const envSchema = z.object({
   PORT: port.default(8080),
-  HOST: z.string().min(1).default('127.0.0.1'),
+  HOST: z.string().trim().min(1).default('127.0.0.1'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   BODY_LIMIT_BYTES: positiveInt.default(1024 * 1024),
   STORE_MAX_ALERTS: positiveInt.default(10_000),

@@ -12,6 +12,13 @@ declare module 'express-serve-static-core' {
   }
 }
 
+// The matched route pattern, never the raw URL: ids in paths would explode label cardinality.
+function routeLabel(req: Request): string {
+  const path: unknown = req.route?.path;
+  if (Array.isArray(path)) return req.baseUrl + (path.includes(req.path) ? req.path : String(path[0]));
+  return typeof path === 'string' ? req.baseUrl + path : 'unmatched';
+}
+
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
 /** Gives each request an id and child logger, and times it into the request histogram. */
@@ -22,9 +29,9 @@ export function requestContext(logger: Logger, metrics: Metrics) {
     req.id = typeof incoming === 'string' && SAFE_REQUEST_ID.test(incoming) ? incoming : randomUUID();
     req.log = logger.child({ reqId: req.id });
     res.setHeader('X-Request-Id', req.id);
-    res.on('finish', () => {
-      // The matched route pattern, never the raw URL: ids in paths would explode label cardinality.
-      const route = req.route ? String(req.baseUrl + req.route.path) : 'unmatched';
+    // 'close' also fires for a stream the client hung up on, where 'finish' never does.
+    res.on('close', () => {
+      const route = routeLabel(req);
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       metrics.observeRequest(req.method, route, res.statusCode, seconds);
     });

@@ -42,4 +42,21 @@ describe('loadConfig', () => {
     const result = loadConfig({ METRICS_EXTRA_LABELS: 'rule,__name' });
     expect(result.ok ? [] : result.problems).toHaveLength(2);
   });
+
+  it('refuses two fields that map to the same label name', () => {
+    const result = loadConfig({ METRICS_EXTRA_LABELS: 'a.b,a_b' });
+    expect(result.ok ? [] : result.problems.join()).toMatch(/a_b maps to label a_b/);
+  });
+
+  it('reports a missing trigger token alongside other invalid variables', () => {
+    const result = loadConfig({ PORT: 'abc', TRIGGERS_ENABLED: 'true' });
+    expect(result.ok ? [] : result.problems).toEqual([
+      expect.stringMatching(/^PORT/),
+      expect.stringMatching(/^TRIGGER_TOKEN/),
+    ]);
+  });
+
+  it('refuses a blank HOST', () => {
+    expect(loadConfig({ HOST: '  ' }).ok).toBe(false);
+  });
 });

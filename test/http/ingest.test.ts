@@ -222,4 +222,35 @@ describe('POST /alerts', () => {
     expect(res.status).toBe(202);
     expect(store.count()).toBe(1);
   });
+
+  it('labels request durations with the route pattern each path matched', async () => {
+    const { app, metrics } = buildTestApp();
+    await postAlert(app, readFixture('samples/valid/093-latest-terminal-shell-in-container.json'));
+    await postAlert(app, readFixture('samples/valid/093-latest-terminal-shell-in-container.json'), '/');
+    await request(app).get('/alerts/some-id');
+    const labels = (path: string, status: string) => ({
+      method: path === '/alerts/:id' ? 'GET' : 'POST',
+      route: path,
+      status,
+    });
+    const count = (path: string, status: string) =>
+      metricValue(
+        metrics.registry,
+        'http_request_duration_seconds',
+        labels(path, status),
+        'http_request_duration_seconds_count',
+      );
+    expect(await count('/alerts', '202')).toBe(1);
+    expect(await count('/', '202')).toBe(1);
+    expect(await count('/alerts/:id', '404')).toBe(1);
+  });
+
+  it('answers 415 for a declared charset other than UTF-8', async () => {
+    const { app } = buildTestApp();
+    const body = readFixture('samples/valid/093-latest-terminal-shell-in-container.json');
+    const utf16 = await postAlert(app, body).set('Content-Type', 'application/json; charset=utf-16');
+    expect(utf16.status).toBe(415);
+    const utf8 = await postAlert(app, body).set('Content-Type', 'application/json; charset=UTF-8');
+    expect(utf8.status).toBe(202);
+  });
 });

@@ -72,4 +72,12 @@ describe('responses and log lines of the receiver', () => {
     expect(lines.join('')).not.toMatch(/t0ken-1|t0ken-2/);
     expect(lines.join('')).toContain('[redacted]');
   });
+
+  it("leaves an alert's own fields alone, even one named token", () => {
+    const lines: string[] = [];
+    const destination = new PassThrough();
+    destination.on('data', (chunk: Buffer) => lines.push(chunk.toString('utf8')));
+    createLogger({ level: 'info', destination }).info({ alert: { token: 'from-falco' } }, 'falco alert');
+    expect(lines.join('')).toContain('"token":"from-falco"');
+  });
 });

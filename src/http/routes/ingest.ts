@@ -30,9 +30,17 @@ function reject(req: Request, res: Response, metrics: Metrics, reason: RejectRea
 // Falco always sends application/json; curl -d sends form-urlencoded, so only text and multipart are refused.
 function checkMediaType(metrics: Metrics) {
   return (req: Request, res: Response, next: NextFunction): void => {
-    const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+    const header = (req.headers['content-type'] ?? '').toLowerCase();
+    const type = header.split(';')[0]?.trim() ?? '';
     if (type.startsWith('text/') || type.startsWith('multipart/')) {
       const detail = `Content-Type ${type} is not JSON. ${type === 'text/plain' ? JSON_OUTPUT_HINT : 'Send application/json.'}`;
+      reject(req, res, metrics, 'unsupported_media_type', buildProblem('unsupported-media-type', { detail }));
+      return;
+    }
+    // Bodies are read as UTF-8 (JSON's only interchange encoding); another declared charset would be misread.
+    const charset = /;\s*charset\s*=\s*"?([^";\s]+)/.exec(header)?.[1];
+    if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
+      const detail = `charset=${charset.slice(0, 40)} is not supported; send UTF-8 JSON.`;
       reject(req, res, metrics, 'unsupported_media_type', buildProblem('unsupported-media-type', { detail }));
       return;
     }
