@@ -19,7 +19,8 @@ export const hardeningEnvShape = {
   SERVER_HEADERS_TIMEOUT_MS: positiveInt.default(10_000),
   SERVER_REQUEST_TIMEOUT_MS: positiveInt.default(30_000),
   SERVER_KEEP_ALIVE_TIMEOUT_MS: positiveInt.default(5_000),
-  SERVER_MAX_REQUESTS_PER_SOCKET: ms.default(1000),
+  // Unlimited by default: past the limit Node answers 503 to requests a client already sent on the socket.
+  SERVER_MAX_REQUESTS_PER_SOCKET: ms.default(0),
   SERVER_MAX_HEADER_BYTES: positiveInt.default(16 * 1024),
   TLS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   TLS_CERT_FILE: optionalPath,

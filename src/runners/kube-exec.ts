@@ -1,5 +1,6 @@
 import { Writable } from 'node:stream';
-import { Exec, type KubeConfig, type V1Status } from '@kubernetes/client-node';
+import type { KubeConfig, V1Status } from '@kubernetes/client-node';
+import { loadKubeClient } from './kube-client.js';
 import { capOutput, type CommandResult } from './command-result.js';
 import { describeApiError } from './kube-step.js';
 
@@ -54,6 +55,7 @@ export async function execInPod(
   });
   let socket;
   try {
+    const { Exec } = await loadKubeClient();
     socket = await new Exec(kubeConfig).exec(
       target.namespace,
       target.pod,

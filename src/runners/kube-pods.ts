@@ -1,4 +1,5 @@
-import { CoreV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import type { CoreV1Api, KubeConfig, V1Pod } from '@kubernetes/client-node';
+import { loadKubeClient } from './kube-client.js';
 import type { CommandResult } from './command-result.js';
 import { runKubeStep } from './kube-step.js';
 
@@ -55,7 +56,8 @@ export function createPodLifecycle(
   kubeConfig: KubeConfig,
   options: { maxOutputChars: number; pollMs: number },
 ) {
-  const api = kubeConfig.makeApiClient(CoreV1Api);
+  let client: Promise<CoreV1Api> | undefined;
+  const api = () => (client ??= loadKubeClient().then(({ CoreV1Api: Api }) => kubeConfig.makeApiClient(Api)));
   const step = (argv: string[], fn: () => Promise<string | void>) =>
     runKubeStep(argv, fn, options.maxOutputChars);
   return {
@@ -70,7 +72,7 @@ export function createPodLifecycle(
           `--image=${pod.spec?.containers[0]?.image ?? ''}`,
         ],
         async () => {
-          await api.createNamespacedPod({ namespace, body: pod });
+          await (await api()).createNamespacedPod({ namespace, body: pod });
           return 'pod created';
         },
       );
@@ -79,7 +81,7 @@ export function createPodLifecycle(
       return step(['k8s', 'wait-pod-running', '-n', namespace, name], async () => {
         const deadline = Date.now() + timeoutMs;
         for (;;) {
-          const current = await api.readNamespacedPod({ namespace, name });
+          const current = await (await api()).readNamespacedPod({ namespace, name });
           const phase = current.status?.phase ?? 'Unknown';
           if (phase === 'Running') return 'pod is Running';
           if (phase === 'Failed' || phase === 'Succeeded')
@@ -92,7 +94,7 @@ export function createPodLifecycle(
     },
     deletePod(namespace: string, name: string): Promise<CommandResult> {
       return step(['k8s', 'delete-pod', '-n', namespace, name], async () => {
-        await api.deleteNamespacedPod({ namespace, name, gracePeriodSeconds: 0 });
+        await (await api()).deleteNamespacedPod({ namespace, name, gracePeriodSeconds: 0 });
         return 'pod deleted';
       });
     },

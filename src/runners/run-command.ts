@@ -1,4 +1,3 @@
-import { execa } from 'execa';
 import { capOutput, type CommandResult } from './command-result.js';
 
 export interface RunCommandOptions {
@@ -101,6 +100,8 @@ export async function runCommand(
       output: '',
     };
   }
+  // Loaded on first use: execa costs ~0.1 s of start-up that a receiver without triggers never needs.
+  const { execa } = await import('execa');
   const result = await execa(file, args, {
     reject: false,
     shell: false,

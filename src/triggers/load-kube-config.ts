@@ -1,9 +1,10 @@
-import { KubeConfig } from '@kubernetes/client-node';
+import { loadKubeClient } from '../runners/kube-client.js';
 import type { TriggerContext } from './trigger-context.js';
 
 /** The client configuration from TRIGGER_KUBECONFIG, else the library's defaults (in-cluster, KUBECONFIG, ~/.kube/config). */
-export function loadKubeConfig(path: string | undefined): ReturnType<TriggerContext['kubeConfig']> {
+export async function loadKubeConfig(path: string | undefined): ReturnType<TriggerContext['kubeConfig']> {
   try {
+    const { KubeConfig } = await loadKubeClient();
     const kc = new KubeConfig();
     if (path) kc.loadFromFile(path);
     else kc.loadFromDefault();

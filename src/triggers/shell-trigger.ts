@@ -56,7 +56,7 @@ async function runKubernetesShell(
   ctx: TriggerContext,
 ): Promise<TriggerOutcome> {
   const namespace = target.namespace ?? 'default';
-  const kube = ctx.kubeConfig();
+  const kube = await ctx.kubeConfig();
   if (!kube.ok) return { ok: false, error: kube.reason };
   const { maxOutputChars, timeoutMs } = {
     maxOutputChars: ctx.config.outputMaxChars,

@@ -11,7 +11,7 @@ export interface TriggerContext {
   /** Adds a finished command or API step to the run, so GET /triggers/:id shows progress. */
   record(result: CommandResult): CommandResult;
   /** The Kubernetes client configuration, or why there is none. */
-  kubeConfig(): { ok: true; value: KubeConfig } | { ok: false; reason: string };
+  kubeConfig(): Promise<{ ok: true; value: KubeConfig } | { ok: false; reason: string }>;
   signal: AbortSignal;
 }
 
