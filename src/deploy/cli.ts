@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { deploy } from './deploy.js';
 import { DEFAULT_DEPLOY_OPTIONS, type DeployOptions } from './deploy-plan.js';
-import { runCommand } from './run-command.js';
+import { runCommand } from '../runners/run-command.js';
 
 const USAGE = `Usage: npm run deploy -- [--dry-run] [--falco-chart-version <version>]
 
@@ -45,9 +45,17 @@ async function main(): Promise<number> {
     return 0;
   }
   return deploy(parsed.options, parsed.dryRun, {
-    run: runCommand,
+    // The user's own environment: kubeconfig credential plugins may need any of its variables.
+    run: (argv, options) =>
+      runCommand(argv, { ...options, maxOutputChars: 4000, env: definedEnv(process.env) }),
     write: (line) => process.stdout.write(`${line}\n`),
   });
+}
+
+function definedEnv(source: NodeJS.ProcessEnv): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(source).filter((entry): entry is [string, string] => entry[1] !== undefined),
+  );
 }
 
 process.exitCode = await main();

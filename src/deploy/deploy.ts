@@ -1,9 +1,9 @@
 import { formatCommand } from './format-command.js';
 import { buildDeployPlan, buildPreflightSteps, type DeployOptions, type DeployStep } from './deploy-plan.js';
-import type { CommandResult, RunOptions } from './run-command.js';
+import type { CommandResult } from '../runners/command-result.js';
 
 export interface DeployDeps {
-  run(command: string, args: string[], options: RunOptions): Promise<CommandResult>;
+  run(argv: string[], options: { timeoutMs: number; echo?: boolean }): Promise<CommandResult>;
   /** Progress lines go here (the CLI passes stdout). */
   write(line: string): void;
 }
@@ -18,18 +18,18 @@ function lastLine(text: string): string {
 }
 
 /** A message that says what is wrong and what to do, per failure kind. */
-export function explainFailure(step: DeployStep, result: Exclude<CommandResult, { ok: true }>): string {
-  if (result.reason === 'missing') {
+export function explainFailure(step: DeployStep, result: CommandResult): string {
+  if (result.failure === 'not-found') {
     return `${step.command} not found on PATH. ${INSTALL_HINTS[step.command]}, or run with --dry-run to print the commands.`;
   }
   if (step.checksCluster) {
-    return `No reachable Kubernetes cluster: kubectl says "${lastLine(result.stderr)}". Start one (e.g. minikube start) or pick a context with kubectl config use-context.`;
+    return `No reachable Kubernetes cluster: kubectl says "${lastLine(result.output)}". Start one (e.g. minikube start) or pick a context with kubectl config use-context.`;
   }
   const why =
-    result.reason === 'timeout'
+    result.failure === 'timeout'
       ? `timed out after ${step.timeoutMs / 1000} s`
       : `exited with code ${result.exitCode}`;
-  return `${formatCommand(step.command, step.args)} ${why}: ${lastLine(result.stderr) || lastLine(result.stdout)}`;
+  return `${formatCommand(step.command, step.args)} ${why}: ${lastLine(result.output)}`;
 }
 
 /** Runs (or with dryRun prints) the deployment; resolves to the process exit code. */
@@ -42,8 +42,8 @@ export async function deploy(options: DeployOptions, dryRun: boolean, deps: Depl
   }
 
   for (const step of buildPreflightSteps()) {
-    const result = await deps.run(step.command, step.args, { timeoutMs: step.timeoutMs });
-    if (!result.ok) {
+    const result = await deps.run([step.command, ...step.args], { timeoutMs: step.timeoutMs });
+    if (result.failed) {
       deps.write(`✗ ${step.title}: ${explainFailure(step, result)}`);
       return 1;
     }
@@ -52,8 +52,8 @@ export async function deploy(options: DeployOptions, dryRun: boolean, deps: Depl
   for (const [index, step] of plan.entries()) {
     deps.write(`[${index + 1}/${plan.length}] ${step.title}`);
     deps.write(`  $ ${formatCommand(step.command, step.args)}`);
-    const result = await deps.run(step.command, step.args, { timeoutMs: step.timeoutMs, echo: true });
-    if (!result.ok) {
+    const result = await deps.run([step.command, ...step.args], { timeoutMs: step.timeoutMs, echo: true });
+    if (result.failed) {
       deps.write(`✗ ${explainFailure(step, result)}`);
       return 1;
     }

@@ -8,6 +8,9 @@ export interface CommandResult {
   failed: boolean;
   /** Why it failed, in one line a user can act on (absent on success). */
   reason?: string;
+  /** The kind of failure, for callers that explain it their own way (absent on success). */
+  failure?:
+    'not-found' | 'not-executable' | 'timeout' | 'cancelled' | 'output-limit' | 'exit' | 'signal' | 'empty';
   /** stdout and stderr interleaved, capped and trimmed. */
   output: string;
 }

@@ -8,6 +8,8 @@ export interface RunCommandOptions {
   maxOutputChars: number;
   /** The only environment the child sees: no secrets of ours leak into helm/kubectl/docker. */
   env: Record<string, string>;
+  /** Also copy the output to ours while it runs (the deploy CLI shows rollout progress). */
+  echo?: boolean;
 }
 
 const MAX_BUFFER_BYTES = 4 * 1024 * 1024;
@@ -53,30 +55,44 @@ function errorLine(output: string): string {
   return line.length > 300 ? `${line.slice(0, 300)}…` : line;
 }
 
-function describeFailure(
-  result: {
-    timedOut: boolean;
-    isCanceled: boolean;
-    isMaxBuffer: boolean;
-    exitCode?: number;
-    output: string;
-    code?: string;
-    signal?: string;
-  },
-  argv: string[],
-  timeoutMs: number,
-): string {
-  const tool = argv[0] ?? 'command';
-  if (result.code === 'ENOENT') return `${tool} is not installed or not on PATH`;
-  if (result.code === 'EACCES') return `${tool} is not executable`;
-  if (result.timedOut) return `${tool} timed out after ${timeoutMs} ms`;
-  if (result.isCanceled) return `${tool} was cancelled`;
-  if (result.isMaxBuffer) return `${tool} printed more output than allowed and was stopped`;
-  if (result.exitCode !== undefined) {
-    const last = errorLine(result.output);
-    return `${tool} exited with code ${result.exitCode}${last ? `: ${last}` : ''}`;
+type FailureFacts = {
+  timedOut: boolean;
+  isCanceled: boolean;
+  isMaxBuffer: boolean;
+  exitCode?: number;
+  output: string;
+  code?: string;
+  signal?: string;
+};
+
+function classifyFailure(result: FailureFacts): NonNullable<CommandResult['failure']> {
+  if (result.code === 'ENOENT') return 'not-found';
+  if (result.code === 'EACCES') return 'not-executable';
+  if (result.timedOut) return 'timeout';
+  if (result.isCanceled) return 'cancelled';
+  if (result.isMaxBuffer) return 'output-limit';
+  return result.exitCode !== undefined ? 'exit' : 'signal';
+}
+
+function describeFailure(result: FailureFacts, tool: string, timeoutMs: number): string {
+  switch (classifyFailure(result)) {
+    case 'not-found':
+      return `${tool} is not installed or not on PATH`;
+    case 'not-executable':
+      return `${tool} is not executable`;
+    case 'timeout':
+      return `${tool} timed out after ${timeoutMs} ms`;
+    case 'cancelled':
+      return `${tool} was cancelled`;
+    case 'output-limit':
+      return `${tool} printed more output than allowed and was stopped`;
+    case 'exit': {
+      const last = errorLine(result.output);
+      return `${tool} exited with code ${result.exitCode}${last ? `: ${last}` : ''}`;
+    }
+    default:
+      return `${tool} was killed by ${result.signal ?? 'a signal'}`;
   }
-  return `${tool} was killed by ${result.signal ?? 'a signal'}`;
 }
 
 /**
@@ -97,6 +113,7 @@ export async function runCommand(
       timedOut: false,
       failed: true,
       reason: 'empty command',
+      failure: 'empty',
       output: '',
     };
   }
@@ -111,6 +128,7 @@ export async function runCommand(
     env: options.env,
     extendEnv: false,
     stdin: 'ignore',
+    ...(options.echo ? { stdout: ['pipe', 'inherit'] as const, stderr: ['pipe', 'inherit'] as const } : {}),
     all: true,
     stripFinalNewline: true,
     // Bounds memory when a tool floods its output; the reported output is the capped tail.
@@ -127,9 +145,11 @@ export async function runCommand(
   };
   if (!result.failed) return { ...base, failed: false };
   const code = (result.cause as { code?: string } | undefined)?.code;
+  const facts = { ...result, code, output };
   return {
     ...base,
     failed: true,
-    reason: describeFailure({ ...result, code, output }, [...argv], options.timeoutMs),
+    reason: describeFailure(facts, file, options.timeoutMs),
+    failure: classifyFailure(facts),
   };
 }

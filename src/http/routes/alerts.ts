@@ -12,8 +12,7 @@ export function createAlertsRouter(store: AlertStore): express.Router {
   router.get('/alerts', (req, res) => {
     const parsed = parseAlertQuery(req.query);
     if (!parsed.ok) {
-      const detail = parsed.errors.map((e) => `${e.pointer}: ${e.detail}`).join('; ');
-      sendProblem(res, buildProblem('invalid-request', { detail, errors: parsed.errors }));
+      sendProblem(res, parsed.problem);
       return;
     }
     const alerts = store.query(parsed.query).map(presentAlert);

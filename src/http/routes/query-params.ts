@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { AlertQuery } from '../../alerts/alert-store.js';
 import { parseFalcoTime } from '../../alerts/falco-time.js';
 import { PRIORITIES } from '../../alerts/priority.js';
+import { buildProblem, type Problem } from '../problem.js';
 
 const MAX_LIMIT = 1000;
 
@@ -26,17 +27,18 @@ export const alertQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(MAX_LIMIT).default(100),
 });
 
-export type ParsedAlertQuery =
-  { ok: true; query: AlertQuery } | { ok: false; errors: { pointer: string; detail: string }[] };
+export type ParsedAlertQuery = { ok: true; query: AlertQuery } | { ok: false; problem: Problem };
 
 /** Validates the query string into an AlertQuery, naming each bad parameter. */
 export function parseAlertQuery(raw: unknown): ParsedAlertQuery {
   const result = alertQuerySchema.safeParse(raw);
   if (!result.success) {
-    return {
-      ok: false,
-      errors: result.error.issues.map((issue) => ({ pointer: issue.path.join('.'), detail: issue.message })),
-    };
+    const errors = result.error.issues.map((issue) => ({
+      pointer: issue.path.join('.'),
+      detail: issue.message,
+    }));
+    const detail = errors.map((e) => `${e.pointer}: ${e.detail}`).join('; ');
+    return { ok: false, problem: buildProblem('invalid-request', { detail, errors }) };
   }
   const q = result.data;
   return {

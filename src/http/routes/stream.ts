@@ -50,8 +50,7 @@ export function createAlertStream(deps: StreamDeps): AlertStream {
   router.get('/alerts/stream', (req, res) => {
     const parsed = parseAlertQuery(req.query);
     if (!parsed.ok) {
-      const detail = parsed.errors.map((e) => `${e.pointer}: ${e.detail}`).join('; ');
-      sendProblem(res, buildProblem('invalid-request', { detail, errors: parsed.errors }));
+      sendProblem(res, parsed.problem);
       return;
     }
     if (open.size >= deps.maxClients) {
