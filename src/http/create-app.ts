@@ -30,6 +30,16 @@ export interface AppDeps {
   routers?: express.Router[];
 }
 
+// The core routes and the methods each serves (HEAD comes with GET).
+const CORE_METHODS: Array<[string, string]> = [
+  ['/alerts', 'GET, HEAD, POST'],
+  ['/alerts/stream', 'GET, HEAD'],
+  ['/alerts/:id', 'GET, HEAD'],
+  ['/metrics', 'GET, HEAD'],
+  ['/healthz', 'GET, HEAD'],
+  ['/readyz', 'GET, HEAD'],
+];
+
 /** Builds the Express app. It never listens and reads no globals. */
 export function createApp(deps: AppDeps): express.Express {
   const app = express();
@@ -52,6 +62,16 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(createAlertsRouter(deps.store));
   for (const router of deps.routers ?? []) app.use(router);
 
+  // A core path with a method it does not serve: say which methods it does.
+  for (const [path, allow] of CORE_METHODS) {
+    app.all(path, (req: Request, res: Response) => {
+      res.setHeader('Allow', allow);
+      sendProblem(
+        res,
+        buildProblem('method-not-allowed', { detail: `${req.method} ${req.path}: use ${allow}` }),
+      );
+    });
+  }
   app.use((req: Request, res: Response) => {
     sendProblem(res, buildProblem('not-found', { detail: `No route for ${req.method} ${req.path}` }));
   });

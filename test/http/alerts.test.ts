@@ -88,6 +88,20 @@ describe('GET /alerts/:id', () => {
   });
 });
 
+describe('unsupported methods', () => {
+  it.each([
+    ['put', '/alerts', 'GET, HEAD, POST'],
+    ['delete', '/alerts/some-id', 'GET, HEAD'],
+    ['post', '/healthz', 'GET, HEAD'],
+  ] as const)('%s %s answers 405 with Allow: %s', async (method, path, allow) => {
+    const { app } = buildTestApp();
+    const res = await request(app)[method](path);
+    expect(res.status).toBe(405);
+    expect(res.headers['allow']).toBe(allow);
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+  });
+});
+
 describe('unknown routes', () => {
   it('answer 404 problem+json', async () => {
     const { app } = buildTestApp();
