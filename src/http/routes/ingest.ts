@@ -27,6 +27,9 @@ function reject(req: Request, res: Response, metrics: Metrics, reason: RejectRea
   sendProblem(res, problem);
 }
 
+// ASCII is a subset of UTF-8, so a body declared as either is read correctly.
+const UTF8_COMPATIBLE = new Set(['utf-8', 'utf8', 'us-ascii', 'ascii']);
+
 // Falco always sends application/json; curl -d sends form-urlencoded, so only text and multipart are refused.
 function checkMediaType(metrics: Metrics) {
   return (req: Request, res: Response, next: NextFunction): void => {
@@ -39,7 +42,7 @@ function checkMediaType(metrics: Metrics) {
     }
     // Bodies are read as UTF-8 (JSON's only interchange encoding); another declared charset would be misread.
     const charset = /;\s*charset\s*=\s*"?([^";\s]+)/.exec(header)?.[1];
-    if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
+    if (charset !== undefined && !UTF8_COMPATIBLE.has(charset)) {
       const detail = `charset=${charset.slice(0, 40)} is not supported; send UTF-8 JSON.`;
       reject(req, res, metrics, 'unsupported_media_type', buildProblem('unsupported-media-type', { detail }));
       return;
