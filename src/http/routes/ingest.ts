@@ -3,6 +3,7 @@ import { parseFalcoAlert, type RejectReason } from '../../alerts/parse-falco-ale
 import type { AlertSink } from '../../alerts/alert-sink.js';
 import type { Metrics } from '../../metrics/metrics.js';
 import { readClientIdentity } from '../client-identity.js';
+import { createTurnTaker } from '../one-per-turn.js';
 import { buildProblem, sendProblem, type Problem } from '../problem.js';
 import { readCappedBody } from '../read-capped-body.js';
 
@@ -80,8 +81,10 @@ function bodyErrorHandler(metrics: Metrics, bodyLimitBytes: number) {
 export function createIngestRouter(deps: IngestDeps): express.Router {
   const router = express.Router();
   const readBody = readCappedBody(deps.bodyLimitBytes);
+  const turns = createTurnTaker();
 
-  router.post(INGEST_PATHS, checkMediaType(deps.metrics), readBody, (req: Request, res: Response) => {
+  router.post(INGEST_PATHS, checkMediaType(deps.metrics), readBody, async (req: Request, res: Response) => {
+    await turns.next();
     const body: unknown = req.body;
     const buffer = Buffer.isBuffer(body) ? body : Buffer.alloc(0);
     // Invalid UTF-8 (Falco 0.34 copies raw bytes) decodes to U+FFFD instead of failing.
