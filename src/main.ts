@@ -32,10 +32,6 @@ async function main(): Promise<void> {
     limits: hardening.server,
   });
   const listeners = [{ server, connections: trackConnections(server) }];
-  logger.info(
-    { event: 'listening', host: config.host, port: boundPort(server) },
-    'falco-alert-receiver listening',
-  );
   if (hardening.tls) {
     const tlsServer = await startTlsServer(receiver.app, {
       host: config.host,
@@ -49,6 +45,11 @@ async function main(): Promise<void> {
       'TLS listener up',
     );
   }
+  // Logged last: once this line is out, every listener accepts connections.
+  logger.info(
+    { event: 'listening', host: config.host, port: boundPort(server) },
+    'falco-alert-receiver listening',
+  );
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {

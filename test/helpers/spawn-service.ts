@@ -42,16 +42,22 @@ export interface SpawnedService {
   exited: Promise<number | string>;
 }
 
+/** `src/main.ts` run through tsx: the real process without a build step. */
+export const FROM_SOURCE = ['--import', 'tsx', join(ROOT, 'src/main.ts')];
+
 /**
- * Starts the built service with PORT=0 and the given extra env; resolves once it logged `listening`.
+ * Starts the service with PORT=0 and the given extra env; resolves once it logged `listening`.
+ * `main` is a built main.js (default dist/main.js), or `FROM_SOURCE`.
  * `keepLine` filters which raw lines are parsed and kept (long runs keep none).
  */
 export async function spawnService(
   env: Record<string, string> = {},
-  options: { main?: string; timeoutMs?: number; keepLine?: (raw: string) => boolean } = {},
+  options: { main?: string | string[]; timeoutMs?: number; keepLine?: (raw: string) => boolean } = {},
 ): Promise<SpawnedService> {
   const keepLine = options.keepLine ?? (() => true);
-  const child = spawn(process.execPath, [options.main ?? join(ROOT, 'dist/main.js')], {
+  const main = options.main ?? join(ROOT, 'dist/main.js');
+  const child = spawn(process.execPath, Array.isArray(main) ? main : [main], {
+    cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', PORT: '0', HOST: '127.0.0.1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readFixture } from '../helpers/fixtures.js';
-import { startServiceProcess, type ServiceProcess } from '../helpers/run-service.js';
+import { FROM_SOURCE, killSpawned, spawnService } from '../helpers/spawn-service.js';
 
 const BODY = readFixture('samples/valid/093-latest-terminal-shell-in-container.json');
 
@@ -33,15 +33,14 @@ function startSlowPost(port: number) {
   };
 }
 
-let service: ServiceProcess | undefined;
-afterEach(() => {
-  service?.child.kill('SIGKILL');
-  service = undefined;
-});
+afterEach(killSpawned);
 
 describe('SIGTERM on a real server process', () => {
   it('turns readiness off, finishes in-flight requests, loses no accepted alert and exits 0', async () => {
-    service = await startServiceProcess({ SHUTDOWN_DELAY_MS: '300', SHUTDOWN_TIMEOUT_MS: '5000' });
+    const service = await spawnService(
+      { SHUTDOWN_DELAY_MS: '300', SHUTDOWN_TIMEOUT_MS: '5000' },
+      { main: FROM_SOURCE },
+    );
     const { port } = service;
     const slow = startSlowPost(port);
     const burst = await Promise.all(Array.from({ length: 20 }, () => post(port)));
@@ -61,21 +60,21 @@ describe('SIGTERM on a real server process', () => {
     const slowId = /"id":"([0-9a-f-]{36})"/.exec(slowResponse)?.[1];
     const accepted = [...burst, duringDelay].filter((r) => r.status === 202).map((r) => r.id);
     expect(accepted).toHaveLength(21);
-    const logged = service.stdoutLines.filter((l) => l.includes('"event":"falco_alert"')).join('\n');
-    for (const id of [...accepted, slowId]) expect(logged).toContain(`"alertId":"${id}"`);
-    expect(
-      service.stdoutLines.some(
-        (l) => l.includes('"event":"shutdown_complete"') && l.includes('"drained":true'),
-      ),
-    ).toBe(true);
+    const logged = service.lines
+      .filter((line) => line['event'] === 'falco_alert')
+      .map((line) => line['alertId']);
+    for (const id of [...accepted, slowId]) expect(logged).toContain(id);
+    expect(service.lines).toContainEqual(
+      expect.objectContaining({ event: 'shutdown_complete', drained: true }),
+    );
     await expect(post(port)).rejects.toThrow();
   });
 });
 
 describe('start-up with an invalid environment', () => {
   it('lists every problem and exits non-zero before listening', async () => {
-    await expect(startServiceProcess({ PORT: 'x', LOG_LEVEL: 'loud' })).rejects.toThrow(
-      /PORT[\s\S]*LOG_LEVEL/,
+    await expect(spawnService({ PORT: 'x', LOG_LEVEL: 'loud' }, { main: FROM_SOURCE })).rejects.toThrow(
+      /exited \(2\)[\s\S]*PORT[\s\S]*LOG_LEVEL/,
     );
   });
 });
