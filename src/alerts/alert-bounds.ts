@@ -1,3 +1,4 @@
+import { toPointer } from './json-pointer.js';
 import type { FieldProblem } from './parse-falco-alert.js';
 
 /**
@@ -55,8 +56,10 @@ export function findBoundsProblems(root: Record<string, unknown>): FieldProblem[
       return Array.isArray(value) && value.length > ALERT_BOUNDS.listItems;
     });
     if (long !== undefined) {
-      const pointer = `/output_fields/${long.replaceAll('~', '~0').replaceAll('/', '~1')}`;
-      problems.push({ pointer, detail: `lists must have at most ${ALERT_BOUNDS.listItems} items` });
+      problems.push({
+        pointer: toPointer(['output_fields', long]),
+        detail: `lists must have at most ${ALERT_BOUNDS.listItems} items`,
+      });
     }
   }
   // Unknown keys (falcosidekick's uuid) are kept as they are, so they must stay small.

@@ -1,4 +1,5 @@
 import { findBoundsProblems } from './alert-bounds.js';
+import { toPointer } from './json-pointer.js';
 import { falcoAlertSchema, type FalcoAlert } from './falco-alert-schema.js';
 import { parseJson } from './parse-json.js';
 
@@ -35,10 +36,6 @@ export type ParseAlertResult =
 
 // Keys that would reach Object.prototype if any consumer copied the body with assignment.
 const FORBIDDEN_TOP_LEVEL_KEYS = ['__proto__', 'constructor', 'prototype'];
-
-function toPointer(path: ReadonlyArray<PropertyKey>): string {
-  return path.map((part) => '/' + String(part).replaceAll('~', '~0').replaceAll('/', '~1')).join('');
-}
 
 // A response names this many bad fields at most, so one junk body cannot make a huge answer.
 const MAX_PROBLEMS = 20;
