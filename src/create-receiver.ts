@@ -1,3 +1,4 @@
+import type { RequestListener } from 'node:http';
 import type express from 'express';
 import type { Logger } from 'pino';
 import { createAlertFeed, type AlertFeed } from './alerts/alert-feed.js';
@@ -51,7 +52,7 @@ export interface ReceiverOptions {
 export function createReceiver(
   config: Config,
   options: ReceiverOptions,
-): ReceiverCore & { app: express.Express; triggers?: Triggers } {
+): ReceiverCore & { app: RequestListener; triggers?: Triggers } {
   const { logger } = options;
   const metrics = createMetrics({ ...config.metrics, processMetrics: options.processMetrics });
   const store = createMemoryAlertStore(config.store);

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
+import { writeRawJsonLine } from '../logging/create-logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { AlertFeed } from './alert-feed.js';
 import type { AlertStore } from './alert-store.js';
@@ -22,6 +23,19 @@ export interface AcceptMeta {
   reqId?: string;
   /** The verified TLS client certificate's subject CN (mTLS ingest). */
   client?: { cn: string };
+  /**
+   * The alert's JSON text as received, which the strict parser accepted. When it is one line, the
+   * log line copies it rather than serialising the alert again.
+   */
+  json?: string;
+}
+
+/** The received JSON text, trimmed, when it can be copied into a log line as it is. */
+function copyableJson(json: string | undefined): string | undefined {
+  if (json === undefined) return undefined;
+  // trim() also drops a byte order mark; inside JSON strings CR and LF are always escaped.
+  const text = json.trim();
+  return text.startsWith('{') && !text.includes('\n') && !text.includes('\r') ? text : undefined;
 }
 
 /** Takes a validated alert: stores it, counts it, logs it, and publishes it to live listeners. */
@@ -46,17 +60,16 @@ export function createAlertSink(deps: AlertSinkDeps): AlertSink {
       };
       deps.store.add(entry);
       deps.metrics.recordAlert(entry);
-      deps.logger.info(
-        {
-          event: 'falco_alert',
-          alertId: entry.id,
-          receivedAt: entry.receivedAt,
-          reqId: meta.reqId,
-          client: meta.client,
-          alert,
-        },
-        'falco alert',
-      );
+      const fields = {
+        event: 'falco_alert',
+        alertId: entry.id,
+        receivedAt: entry.receivedAt,
+        reqId: meta.reqId,
+        client: meta.client,
+      };
+      const json = copyableJson(meta.json);
+      if (json !== undefined) writeRawJsonLine(deps.logger, fields, 'alert', json, 'falco alert');
+      else deps.logger.info({ ...fields, alert }, 'falco alert');
       deps.feed.publish(entry);
       return entry;
     },

@@ -1,12 +1,15 @@
+import type { RequestListener } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import type { AlertSink } from '../alerts/alert-sink.js';
 import type { AlertStore } from '../alerts/alert-store.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Lifecycle } from '../server/lifecycle.js';
+import { withFastIngest } from './fast-ingest.js';
 import { buildProblem, sendProblem } from './problem.js';
 import { requestContext } from './request-context.js';
 import { securityHeaders } from './security-headers.js';
+import { createTurnTaker } from './turn-taker.js';
 import { createAlertsRouter } from './routes/alerts.js';
 import { createHealthRouter } from './routes/health.js';
 import { createIngestRouter } from './routes/ingest.js';
@@ -40,9 +43,18 @@ const CORE_METHODS: Array<[string, string]> = [
   ['/readyz', 'GET, HEAD'],
 ];
 
-/** Builds the Express app. It never listens and reads no globals. */
-export function createApp(deps: AppDeps): express.Express {
+/**
+ * Builds the request listener: Falco's plain `POST /alerts` on the node:http fast path, everything
+ * else through the Express app. It never listens and reads no globals.
+ */
+export function createApp(deps: AppDeps): RequestListener {
   const app = express();
+  const ingest = {
+    sink: deps.sink,
+    metrics: deps.metrics,
+    bodyLimitBytes: deps.bodyLimitBytes,
+    turns: createTurnTaker(),
+  };
   app.disable('x-powered-by');
   app.set('etag', false);
   app.use(requestContext(deps.logger, deps.metrics));
@@ -53,9 +65,7 @@ export function createApp(deps: AppDeps): express.Express {
     next();
   });
   if (deps.ingestAuth) app.use(deps.ingestAuth);
-  app.use(
-    createIngestRouter({ sink: deps.sink, metrics: deps.metrics, bodyLimitBytes: deps.bodyLimitBytes }),
-  );
+  app.use(createIngestRouter(ingest));
   app.use(createHealthRouter(deps.lifecycle));
   app.use(createMetricsRouter(deps.metrics.registry, deps.renderMetrics));
   app.use(deps.stream.router);
@@ -86,5 +96,5 @@ export function createApp(deps: AppDeps): express.Express {
     if (!res.headersSent) sendProblem(res, buildProblem('internal-error'));
     else res.end();
   });
-  return app;
+  return withFastIngest(app, { ...ingest, logger: deps.logger, lifecycle: deps.lifecycle }, !deps.ingestAuth);
 }

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
 import type { Metrics } from '../metrics/metrics.js';
@@ -21,20 +22,34 @@ function routeLabel(req: Request): string {
 
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
+/** The caller's X-Request-Id when it is safe to echo and log, else a new UUID. */
+export function requestIdOf(req: IncomingMessage): string {
+  const incoming = req.headers['x-request-id'];
+  return typeof incoming === 'string' && SAFE_REQUEST_ID.test(incoming) ? incoming : randomUUID();
+}
+
+/** Times a request into the request histogram when its response closes. */
+export function timeRequest(
+  req: IncomingMessage,
+  res: ServerResponse,
+  metrics: Metrics,
+  route: () => string,
+): void {
+  const started = process.hrtime.bigint();
+  // 'close' also fires for a stream the client hung up on, where 'finish' never does.
+  res.once('close', () => {
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    metrics.observeRequest(req.method ?? '', route(), res.statusCode, seconds);
+  });
+}
+
 /** Gives each request an id and child logger, and times it into the request histogram. */
 export function requestContext(logger: Logger, metrics: Metrics) {
   return (req: Request, res: Response, next: NextFunction): void => {
-    const started = process.hrtime.bigint();
-    const incoming = req.headers['x-request-id'];
-    req.id = typeof incoming === 'string' && SAFE_REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    timeRequest(req, res, metrics, () => routeLabel(req));
+    req.id = requestIdOf(req);
     req.log = logger.child({ reqId: req.id });
     res.setHeader('X-Request-Id', req.id);
-    // 'close' also fires for a stream the client hung up on, where 'finish' never does.
-    res.on('close', () => {
-      const route = routeLabel(req);
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      metrics.observeRequest(req.method, route, res.statusCode, seconds);
-    });
     next();
   };
 }

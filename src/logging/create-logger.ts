@@ -31,3 +31,32 @@ export function createLogger(options: LoggerOptions): Logger {
     options.destination ?? pino.destination({ dest: 1, sync: true }),
   );
 }
+
+/** Fields of a log line: strings, numbers, booleans and plain objects without bigints. */
+export type LineFields = Record<string, string | number | boolean | object | undefined>;
+
+/**
+ * Writes one info line in exactly the format of `createLogger`'s lines, with `rawJson` as the value
+ * of `rawKey`. `rawJson` must be one JSON value on one line, already proven valid (an alert body the
+ * strict parser accepted): it is copied as it is, so every digit of a 64-bit nanosecond timestamp
+ * stays, and pino does not serialise the alert a second time (its JSON.stringify throws on the
+ * bigint first, then safe-stable-stringify runs: most of an alert's ingest cost). The bindings of
+ * `logger` (its `base`) come from pino itself; the fields are written with JSON.stringify.
+ */
+export function writeRawJsonLine(
+  logger: Logger,
+  fields: LineFields,
+  rawKey: string,
+  rawJson: string,
+  msg: string,
+): void {
+  if (!logger.isLevelEnabled('info')) return;
+  const stream = (logger as unknown as Record<symbol, DestinationStream>)[pino.symbols.streamSym];
+  const bindings = (logger as unknown as Record<symbol, string>)[pino.symbols.chindingsSym];
+  let line = `{"level":"info","time":"${new Date().toISOString()}"${bindings}`;
+  for (const key in fields) {
+    const value = fields[key];
+    if (value !== undefined) line += `,${JSON.stringify(key)}:${JSON.stringify(value)}`;
+  }
+  stream!.write(`${line},${JSON.stringify(rawKey)}:${rawJson},"msg":${JSON.stringify(msg)}}\n`);
+}

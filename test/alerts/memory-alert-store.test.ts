@@ -34,4 +34,19 @@ describe('createMemoryAlertStore', () => {
     const found = store.query({ minPriority: 'Warning', hostname: 'a', limit: 1 });
     expect(found.map((e) => e.alert.priority)).toEqual(['Warning']);
   });
+
+  it('keeps exactly the newest maxAlerts, newest first, over many evictions', () => {
+    const store = createMemoryAlertStore({ maxAlerts: 700, maxBytes: 1e9 });
+    const added = Array.from({ length: 5000 }, () => makeStoredAlert());
+    added.forEach((entry) => store.add(entry));
+    expect(store.count()).toBe(700);
+    expect(store.query({ limit: 1000 }).map((e) => e.id)).toEqual(
+      added
+        .slice(-700)
+        .reverse()
+        .map((e) => e.id),
+    );
+    expect(store.get(added[4299]!.id)).toBeUndefined();
+    expect(store.get(added[4300]!.id)).toBe(added[4300]);
+  });
 });

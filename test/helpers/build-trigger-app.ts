@@ -1,9 +1,9 @@
-import type express from 'express';
+import type { RequestListener } from 'node:http';
 import type { Triggers } from '../../src/triggers/create-triggers.js';
 import { buildTestApp, metricValue } from './test-app.js';
 
 export interface TriggerApp {
-  app: express.Express;
+  app: RequestListener;
   triggers?: Triggers;
   /** Log lines written so far, parsed. */
   logs: Array<Record<string, unknown>>;

@@ -1,4 +1,4 @@
-import type express from 'express';
+import type { RequestListener } from 'node:http';
 import request from 'supertest';
 import type { TriggerRun } from '../../src/triggers/trigger-run.js';
 
@@ -6,7 +6,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Polls GET /triggers/:id until `done` holds for the run (or fails after `timeoutMs`). */
 export async function waitForRun(
-  app: express.Express,
+  app: RequestListener,
   token: string,
   id: string,
   done: (run: TriggerRun) => boolean,

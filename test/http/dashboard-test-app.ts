@@ -1,3 +1,4 @@
+import type { RequestListener } from 'node:http';
 import express from 'express';
 import type { AlertSink } from '../../src/alerts/alert-sink.js';
 import type { AlertStore } from '../../src/alerts/alert-store.js';
@@ -13,7 +14,7 @@ export interface DashboardTestAppOptions {
 }
 
 export interface DashboardTestApp {
-  app: express.Express;
+  app: RequestListener;
   store: AlertStore;
   sink: AlertSink;
   stream: AlertStream;

@@ -1,16 +1,20 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
+import type { Logger } from 'pino';
 import { parseFalcoAlert, type RejectReason } from '../../alerts/parse-falco-alert.js';
 import type { AlertSink } from '../../alerts/alert-sink.js';
+import type { StoredAlert } from '../../alerts/stored-alert.js';
 import type { Metrics } from '../../metrics/metrics.js';
-import { readClientIdentity } from '../client-identity.js';
-import { createTurnTaker } from '../one-per-turn.js';
+import { readClientIdentity, type ClientIdentity } from '../client-identity.js';
 import { buildProblem, sendProblem, type Problem } from '../problem.js';
 import { readCappedBody } from '../read-capped-body.js';
+import type { TurnTaker } from '../turn-taker.js';
 
 export interface IngestDeps {
   sink: AlertSink;
   metrics: Metrics;
   bodyLimitBytes: number;
+  /** Shared by every ingest path, so alerts keep their arrival order and big ones yield the loop. */
+  turns: TurnTaker;
 }
 
 /** Paths Falco may post to: ours, and `/` for URLs written for falcosidekick. */
@@ -19,36 +23,44 @@ export const INGEST_PATHS = ['/alerts', '/'];
 const JSON_OUTPUT_HINT =
   'Falco sends text/plain when json_output is false. Set json_output: true (chart value falco.json_output) so it posts JSON.';
 
-function reject(req: Request, res: Response, metrics: Metrics, reason: RejectReason, problem: Problem): void {
+/** Counts and logs a refused ingest request; returns the problem to answer with. */
+export function refuse(log: Logger, metrics: Metrics, reason: RejectReason, problem: Problem): Problem {
   metrics.recordRejected(reason);
-  req.log.warn(
+  log.warn(
     { event: 'alert_rejected', reason, status: problem.status, errors: problem.errors },
     'alert rejected',
   );
-  sendProblem(res, problem);
+  return problem;
+}
+
+function reject(req: Request, res: Response, metrics: Metrics, reason: RejectReason, problem: Problem): void {
+  sendProblem(res, refuse(req.log, metrics, reason, problem));
 }
 
 // ASCII is a subset of UTF-8, so a body declared as either is read correctly.
 const UTF8_COMPATIBLE = new Set(['utf-8', 'utf8', 'us-ascii', 'ascii']);
 
-// Falco always sends application/json; curl -d sends form-urlencoded, so only text and multipart are refused.
+/**
+ * Why a Content-Type cannot carry a Falco JSON alert, or undefined when it can. Falco always sends
+ * application/json; curl -d sends form-urlencoded, so only text and multipart are refused.
+ */
+export function mediaTypeProblem(contentType: string | undefined): string | undefined {
+  const header = (contentType ?? '').toLowerCase();
+  const type = header.split(';')[0]?.trim() ?? '';
+  if (type.startsWith('text/') || type.startsWith('multipart/'))
+    return `Content-Type ${type} is not JSON. ${type === 'text/plain' ? JSON_OUTPUT_HINT : 'Send application/json.'}`;
+  // Bodies are read as UTF-8 (JSON's only interchange encoding); another declared charset would be misread.
+  const charset = /;\s*charset\s*=\s*"?([^";\s]+)/.exec(header)?.[1];
+  if (charset !== undefined && !UTF8_COMPATIBLE.has(charset))
+    return `charset=${charset.slice(0, 40)} is not supported; send UTF-8 JSON.`;
+  return undefined;
+}
+
 function checkMediaType(metrics: Metrics) {
   return (req: Request, res: Response, next: NextFunction): void => {
-    const header = (req.headers['content-type'] ?? '').toLowerCase();
-    const type = header.split(';')[0]?.trim() ?? '';
-    if (type.startsWith('text/') || type.startsWith('multipart/')) {
-      const detail = `Content-Type ${type} is not JSON. ${type === 'text/plain' ? JSON_OUTPUT_HINT : 'Send application/json.'}`;
-      reject(req, res, metrics, 'unsupported_media_type', buildProblem('unsupported-media-type', { detail }));
-      return;
-    }
-    // Bodies are read as UTF-8 (JSON's only interchange encoding); another declared charset would be misread.
-    const charset = /;\s*charset\s*=\s*"?([^";\s]+)/.exec(header)?.[1];
-    if (charset !== undefined && !UTF8_COMPATIBLE.has(charset)) {
-      const detail = `charset=${charset.slice(0, 40)} is not supported; send UTF-8 JSON.`;
-      reject(req, res, metrics, 'unsupported_media_type', buildProblem('unsupported-media-type', { detail }));
-      return;
-    }
-    next();
+    const detail = mediaTypeProblem(req.headers['content-type']);
+    if (detail === undefined) return next();
+    reject(req, res, metrics, 'unsupported_media_type', buildProblem('unsupported-media-type', { detail }));
   };
 }
 
@@ -69,41 +81,87 @@ function bodyErrorHandler(metrics: Metrics, bodyLimitBytes: number) {
       return;
     }
     if (type === 'request.aborted' || type === 'request.size.invalid') {
-      const detail = 'The body ended before its declared length.';
-      reject(req, res, metrics, 'incomplete_body', buildProblem('invalid-request', { detail }));
+      reject(req, res, metrics, 'incomplete_body', incompleteBody());
       return;
     }
     next(error);
   };
 }
 
-/** `POST /alerts` (and `POST /`): validate, then store, count, log and publish one Falco alert. */
+/** The problem for a body that ended before its declared length. */
+export function incompleteBody(): Problem {
+  return buildProblem('invalid-request', { detail: 'The body ended before its declared length.' });
+}
+
+/** What one ingest request is answered with: the accepted alert, or a problem. */
+export type IngestAnswer = { accepted: StoredAlert } | { problem: Problem };
+
+export interface IngestRequest {
+  body: Buffer;
+  reqId: string;
+  client?: ClientIdentity;
+  /** The request's logger, made only when a refusal is logged. */
+  log: () => Logger;
+}
+
+/** Parses, validates and accepts (or refuses, counted and logged) one alert body. */
+export function ingestBody(deps: IngestDeps, request: IngestRequest): IngestAnswer {
+  const { body } = request;
+  // Invalid UTF-8 (Falco 0.34 copies raw bytes) decodes to U+FFFD instead of failing.
+  const text = body.toString('utf8');
+  const result = parseFalcoAlert(text);
+  if (!result.ok) {
+    const type =
+      result.reason === 'invalid_alert' || result.reason === 'forbidden_key'
+        ? 'invalid-alert'
+        : 'malformed-json';
+    const detail = body.length === 0 ? 'The body is empty.' : result.detail;
+    const problem = buildProblem(type, { detail, errors: result.problems });
+    return { problem: refuse(request.log(), deps.metrics, result.reason, problem) };
+  }
+  const accepted = deps.sink.accept(result.alert, {
+    bytes: body.length,
+    reqId: request.reqId,
+    client: request.client,
+    json: text,
+  });
+  return { accepted };
+}
+
+/** The 202 body and Location of an accepted alert. */
+export function acceptedResponse(entry: StoredAlert): { location: string; body: string } {
+  return {
+    location: `/alerts/${entry.id}`,
+    body: JSON.stringify({ id: entry.id, receivedAt: entry.receivedAt }),
+  };
+}
+
+/**
+ * `POST /alerts` (and `POST /`) through Express: validate, then store, count, log and publish one
+ * Falco alert. Most alerts take the node:http fast path (fast-ingest.ts) and never get here; this
+ * route serves the rest (chunked or oversized bodies, compressed or non-JSON ones, ingest auth).
+ */
 export function createIngestRouter(deps: IngestDeps): express.Router {
   const router = express.Router();
   const readBody = readCappedBody(deps.bodyLimitBytes);
-  const turns = createTurnTaker();
 
-  router.post(INGEST_PATHS, checkMediaType(deps.metrics), readBody, async (req: Request, res: Response) => {
-    await turns.next();
+  router.post(INGEST_PATHS, checkMediaType(deps.metrics), readBody, (req, res, next) => {
     const body: unknown = req.body;
-    const buffer = Buffer.isBuffer(body) ? body : Buffer.alloc(0);
-    // Invalid UTF-8 (Falco 0.34 copies raw bytes) decodes to U+FFFD instead of failing.
-    const result = parseFalcoAlert(buffer.toString('utf8'));
-    if (!result.ok) {
-      const type =
-        result.reason === 'invalid_alert' || result.reason === 'forbidden_key'
-          ? 'invalid-alert'
-          : 'malformed-json';
-      const detail = buffer.length === 0 ? 'The body is empty.' : result.detail;
-      reject(req, res, deps.metrics, result.reason, buildProblem(type, { detail, errors: result.problems }));
-      return;
-    }
-    const entry = deps.sink.accept(result.alert, {
-      bytes: buffer.length,
-      reqId: req.id,
-      client: readClientIdentity(req.socket),
+    deps.turns.run(() => {
+      try {
+        const answer = ingestBody(deps, {
+          body: Buffer.isBuffer(body) ? body : Buffer.alloc(0),
+          reqId: req.id,
+          client: readClientIdentity(req.socket),
+          log: () => req.log,
+        });
+        if ('problem' in answer) return sendProblem(res, answer.problem);
+        const accepted = acceptedResponse(answer.accepted);
+        res.status(202).location(accepted.location).type('application/json').send(accepted.body);
+      } catch (error) {
+        next(error);
+      }
     });
-    res.status(202).location(`/alerts/${entry.id}`).json({ id: entry.id, receivedAt: entry.receivedAt });
   });
   router.use(INGEST_PATHS, bodyErrorHandler(deps.metrics, deps.bodyLimitBytes));
   return router;

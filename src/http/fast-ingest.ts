@@ -1,0 +1,131 @@
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import type { Lifecycle } from '../server/lifecycle.js';
+import { readClientIdentity } from './client-identity.js';
+import { buildProblem, type Problem } from './problem.js';
+import { requestIdOf, timeRequest } from './request-context.js';
+import {
+  acceptedResponse,
+  incompleteBody,
+  INGEST_PATHS,
+  ingestBody,
+  mediaTypeProblem,
+  refuse,
+  type IngestAnswer,
+  type IngestDeps,
+} from './routes/ingest.js';
+import { SECURITY_HEADERS } from './security-headers.js';
+
+export interface FastIngestDeps extends IngestDeps {
+  logger: Logger;
+  lifecycle: Lifecycle;
+}
+
+const SECURITY_HEADER_LIST = SECURITY_HEADERS.flat();
+const JSON_TYPE = 'application/json; charset=utf-8';
+const PROBLEM_TYPE = 'application/problem+json; charset=utf-8';
+
+/**
+ * True for the request Falco sends: `POST /alerts` (or `/`) with a Content-Length within the
+ * limit, no content coding and a JSON-compatible Content-Type. Anything else (chunked, oversized,
+ * compressed or text bodies, query strings) is Express's to answer, with the same problems as ever.
+ */
+export function isPlainAlertPost(req: IncomingMessage, bodyLimitBytes: number): boolean {
+  if (req.method !== 'POST' || !INGEST_PATHS.includes(req.url ?? '')) return false;
+  const { headers } = req;
+  const length = headers['content-length'];
+  if (length === undefined || headers['transfer-encoding'] !== undefined) return false;
+  if (!(Number(length) <= bodyLimitBytes)) return false;
+  const coding = headers['content-encoding'];
+  if (coding !== undefined && coding.toLowerCase() !== 'identity') return false;
+  return mediaTypeProblem(headers['content-type']) === undefined;
+}
+
+function send(
+  res: ServerResponse,
+  lifecycle: Lifecycle,
+  status: number,
+  headers: string[],
+  type: string,
+  body: string,
+): void {
+  if (res.destroyed) return;
+  headers.push(
+    ...SECURITY_HEADER_LIST,
+    'Content-Type',
+    type,
+    'Content-Length',
+    String(Buffer.byteLength(body)),
+  );
+  // While shutting down, keep-alive clients (Falco 0.36+) are told to reconnect elsewhere.
+  if (!lifecycle.isReady()) headers.push('Connection', 'close');
+  res.writeHead(status, headers).end(body);
+}
+
+function sendProblem(res: ServerResponse, deps: FastIngestDeps, reqId: string, problem: Problem): void {
+  send(res, deps.lifecycle, problem.status, ['X-Request-Id', reqId], PROBLEM_TYPE, JSON.stringify(problem));
+}
+
+/**
+ * Serves Falco's `POST /alerts` on node:http itself, in front of `app` (Express), which gets every
+ * other request. Express's router, response helpers and per-request middleware cost more than the
+ * whole request of a bare node:http server, and this is the one path Falco calls hundreds of
+ * times a second per node. It does what the Express route does, with the same shared parts:
+ * request id, security headers, request histogram, the shared turn queue, ingestBody (parse,
+ * validate, store, count, log, publish) and the same answers. With ingest auth on (mTLS or a
+ * secret path) every request goes through Express, where the auth middleware runs.
+ */
+export function withFastIngest(
+  app: RequestListener,
+  deps: FastIngestDeps,
+  enabled: boolean,
+): RequestListener {
+  if (!enabled) return app;
+  return (req, res) => {
+    if (!isPlainAlertPost(req, deps.bodyLimitBytes)) return app(req, res);
+    const reqId = requestIdOf(req);
+    const route = req.url ?? '';
+    timeRequest(req, res, deps.metrics, () => route);
+    let log: Logger | undefined;
+    const requestLog = () => (log ??= deps.logger.child({ reqId }));
+
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let ended = false;
+    req.on('data', (chunk: Buffer) => {
+      chunks.push(chunk);
+      size += chunk.length;
+    });
+    req.once('end', () => {
+      ended = true;
+      const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+      deps.turns.run(() => {
+        let answer: IngestAnswer;
+        try {
+          answer = ingestBody(deps, { body, reqId, client: readClientIdentity(req.socket), log: requestLog });
+        } catch (error) {
+          requestLog().error({ err: error }, 'unhandled error');
+          return sendProblem(res, deps, reqId, buildProblem('internal-error'));
+        }
+        if ('problem' in answer) return sendProblem(res, deps, reqId, answer.problem);
+        const accepted = acceptedResponse(answer.accepted);
+        send(
+          res,
+          deps.lifecycle,
+          202,
+          ['X-Request-Id', reqId, 'Location', accepted.location],
+          JSON_TYPE,
+          accepted.body,
+        );
+      });
+    });
+    // The client went away before the declared length: counted as Express's path counts it.
+    const aborted = () => {
+      if (ended) return;
+      ended = true;
+      sendProblem(res, deps, reqId, refuse(requestLog(), deps.metrics, 'incomplete_body', incompleteBody()));
+    };
+    req.once('aborted', aborted);
+    req.once('error', aborted);
+  };
+}

@@ -1,0 +1,208 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseJson } from '../../src/alerts/parse-json.js';
+import { isPlainAlertPost } from '../../src/http/fast-ingest.js';
+import { startServer } from '../../src/server/start-server.js';
+import { readFixture } from '../helpers/fixtures.js';
+import { openRaw } from '../helpers/raw-connection.js';
+import { buildTestApp, metricValue } from '../helpers/test-app.js';
+
+interface Answer {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
+
+// The same request sent the way Falco sends it (Content-Length: the node:http fast path) or
+// chunked (no Content-Length: the Express route), so the two paths can be compared.
+function post(port: number, body: Buffer, chunked: boolean, headers: http.OutgoingHttpHeaders = {}) {
+  return new Promise<Answer>((resolve, reject) => {
+    const req = http.request(
+      {
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path: '/alerts',
+        headers: {
+          'content-type': 'application/json',
+          ...(chunked ? { 'transfer-encoding': 'chunked' } : { 'content-length': body.length }),
+          ...headers,
+        },
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+// Headers that differ per request or per connection, not per path.
+const VARYING = new Set(['date', 'x-request-id', 'location', 'content-length', 'keep-alive', 'connection']);
+const stable = (headers: http.IncomingHttpHeaders) =>
+  Object.fromEntries(Object.entries(headers).filter(([name]) => !VARYING.has(name)));
+
+describe('the node:http fast path for POST /alerts', () => {
+  const built = buildTestApp();
+  let server: http.Server;
+  let port: number;
+  const sample = readFixture('samples/valid/093-latest-terminal-shell-in-container.json');
+
+  beforeAll(async () => {
+    server = await startServer(built.app, { host: '127.0.0.1', port: 0 });
+    port = (server.address() as AddressInfo).port;
+  });
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  it('accepts an alert exactly as the Express route does: status, headers, body, log line', async () => {
+    const lines = built.rawLogLines.length;
+    const fast = await post(port, sample, false, { 'x-request-id': 'fast-1' });
+    const slow = await post(port, sample, true, { 'x-request-id': 'slow-1' });
+
+    expect([fast.status, slow.status]).toEqual([202, 202]);
+    expect(stable(fast.headers)).toEqual(stable(slow.headers));
+    expect(fast.headers['content-type']).toBe('application/json; charset=utf-8');
+    expect(fast.headers['x-request-id']).toBe('fast-1');
+    expect(fast.headers['content-security-policy']).toContain("default-src 'self'");
+    const [fastBody, slowBody] = [JSON.parse(fast.body), JSON.parse(slow.body)];
+    expect(Object.keys(fastBody)).toEqual(Object.keys(slowBody));
+    expect(fast.headers.location).toBe(`/alerts/${fastBody.id}`);
+
+    // Fast: the body copied into the line; Express: pino serialises the parsed alert. Same line.
+    const [fastLine, slowLine] = built.rawLogLines.slice(lines).map((line) => parseJson(line));
+    expect(fastLine?.ok && slowLine?.ok).toBe(true);
+    if (!fastLine?.ok || !slowLine?.ok) return;
+    const fields = (value: unknown) => value as Record<string, unknown>;
+    expect(Object.keys(fields(fastLine.value))).toEqual(Object.keys(fields(slowLine.value)));
+    expect(fields(fastLine.value).alert).toEqual(fields(slowLine.value).alert);
+    expect(fields(fastLine.value)).toMatchObject({
+      event: 'falco_alert',
+      reqId: 'fast-1',
+      alertId: fastBody.id,
+    });
+    // The fast path copies the received text (every digit of the nanosecond evt.time included).
+    expect(built.rawLogLines.at(-2)).toContain(`,"alert":${sample.toString('utf8').trim()},`);
+    const evtTime = /"evt\.time":(\d+)/.exec(sample.toString('utf8'))?.[1];
+    expect(evtTime?.length).toBeGreaterThan(16);
+    expect(built.rawLogLines.at(-2)).toContain(`"evt.time":${evtTime}`);
+
+    const stored = built.store.get(fastBody.id);
+    expect(stored?.alert).toEqual(built.store.get(slowBody.id)?.alert);
+  });
+
+  it('refuses a bad alert exactly as the Express route does, and counts both', async () => {
+    const before = await metricValue(built.metrics.registry, 'falco_alerts_rejected_total', {
+      reason: 'invalid_alert',
+    });
+    const bad = Buffer.from('{"rule":"","priority":"Loud","time":"yesterday"}');
+    const fast = await post(port, bad, false);
+    const slow = await post(port, bad, true);
+
+    expect([fast.status, slow.status]).toEqual([400, 400]);
+    expect(fast.body).toBe(slow.body);
+    expect(stable(fast.headers)).toEqual(stable(slow.headers));
+    expect(fast.headers['content-type']).toBe('application/problem+json; charset=utf-8');
+    expect(JSON.parse(fast.body).errors.map((e: { pointer: string }) => e.pointer)).toEqual([
+      '/rule',
+      '/priority',
+      '/time',
+    ]);
+    const after = await metricValue(built.metrics.registry, 'falco_alerts_rejected_total', {
+      reason: 'invalid_alert',
+    });
+    expect(after - before).toBe(2);
+  });
+
+  it('times fast-path requests into the request histogram under their route', async () => {
+    const series = { method: 'POST', route: '/', status: '202' };
+    const count = () =>
+      metricValue(
+        built.metrics.registry,
+        'http_request_duration_seconds',
+        series,
+        'http_request_duration_seconds_count',
+      );
+    const before = await count();
+    const res = await new Promise<number>((resolve, reject) => {
+      const req = http.request(
+        {
+          host: '127.0.0.1',
+          port,
+          method: 'POST',
+          path: '/',
+          headers: { 'content-type': 'application/json' },
+        },
+        (response) => response.resume().on('end', () => resolve(response.statusCode ?? 0)),
+      );
+      req.on('error', reject);
+      req.end(sample);
+    });
+    expect(res).toBe(202);
+    await expect.poll(count).toBe(before + 1);
+  });
+
+  it('counts a body cut short as incomplete_body and keeps serving', async () => {
+    const incomplete = () =>
+      metricValue(built.metrics.registry, 'falco_alerts_rejected_total', { reason: 'incomplete_body' });
+    const before = await incomplete();
+    const raw = await openRaw(port);
+    raw.write(
+      `POST /alerts HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${sample.length}\r\n\r\n`,
+    );
+    raw.write(sample.subarray(0, 100));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    raw.socket.destroy();
+    await expect.poll(incomplete).toBe(before + 1);
+    expect((await post(port, sample, false)).status).toBe(202);
+  });
+
+  it('logs a pretty-printed alert (newlines between tokens) on one line, every digit kept', async () => {
+    const pretty = `\uFEFF${JSON.stringify(JSON.parse(sample.toString('utf8')), null, 2)}\n`.replace(
+      /"evt\.time": \d+/,
+      `"evt.time": ${/"evt\.time":(\d+)/.exec(sample.toString('utf8'))?.[1]}`,
+    );
+    const lines = built.rawLogLines.length;
+    expect((await post(port, Buffer.from(pretty), false)).status).toBe(202);
+    const line = built.rawLogLines.slice(lines).find((text) => text.includes('"falco_alert"'));
+    expect(line).toContain(`"evt.time":${/"evt\.time":(\d+)/.exec(sample.toString('utf8'))?.[1]}`);
+    const parsed = parseJson(line ?? '');
+    const original = parseJson(sample.toString('utf8'));
+    expect(parsed.ok && original.ok && (parsed.value as { alert: unknown }).alert).toEqual(
+      original.ok && original.value,
+    );
+  });
+});
+
+describe('isPlainAlertPost: which requests take the fast path', () => {
+  const request = (method: string, url: string, headers: http.IncomingHttpHeaders) =>
+    ({ method, url, headers }) as http.IncomingMessage;
+  const json = { 'content-type': 'application/json', 'content-length': '900' };
+
+  it.each([
+    ['Falco 0.44', 'POST', '/alerts', json, true],
+    ['falcosidekick-style URL', 'POST', '/', json, true],
+    ['no Content-Type (curl --data-binary)', 'POST', '/alerts', { 'content-length': '9' }, true],
+    ['identity coding', 'POST', '/alerts', { ...json, 'content-encoding': 'identity' }, true],
+    ['a query string', 'POST', '/alerts?x=1', json, false],
+    ['another method', 'PUT', '/alerts', json, false],
+    ['another path', 'POST', '/alerts/x', json, false],
+    [
+      'chunked',
+      'POST',
+      '/alerts',
+      { 'content-type': 'application/json', 'transfer-encoding': 'chunked' },
+      false,
+    ],
+    ['over the limit', 'POST', '/alerts', { ...json, 'content-length': '1025' }, false],
+    ['gzip', 'POST', '/alerts', { ...json, 'content-encoding': 'gzip' }, false],
+    ['text/plain (json_output: false)', 'POST', '/alerts', { ...json, 'content-type': 'text/plain' }, false],
+    ['latin1', 'POST', '/alerts', { ...json, 'content-type': 'application/json; charset=latin1' }, false],
+  ])('%s: %s %s -> %s', (_name, method, url, headers, expected) => {
+    expect(isPlainAlertPost(request(method, url, headers), 1024)).toBe(expected);
+  });
+});

@@ -1,0 +1,91 @@
+import net from 'node:net';
+import { describe, expect, it } from 'vitest';
+import { createTurnTaker } from '../../src/http/turn-taker.js';
+
+const ran = (turns: ReturnType<typeof createTurnTaker>, job: () => void) =>
+  new Promise<void>((resolve) =>
+    turns.run(() => {
+      job();
+      resolve();
+    }),
+  );
+
+function busyFor(ms: number): void {
+  const until = performance.now() + ms;
+  while (performance.now() < until);
+}
+
+describe('createTurnTaker', () => {
+  it('runs jobs in arrival order, never synchronously', async () => {
+    const turns = createTurnTaker();
+    const order: number[] = [];
+    const all = Promise.all([1, 2, 3].map((n) => ran(turns, () => order.push(n))));
+    expect(order).toEqual([]);
+    await all;
+    expect(order).toEqual([1, 2, 3]);
+  });
+
+  it('lets socket I/O that arrives during a job that used up the budget be handled before the next job', async () => {
+    const server = net.createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const accepted = new Promise<net.Socket>((resolve) => server.once('connection', resolve));
+    const client = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
+    await new Promise((resolve) => client.once('connect', resolve));
+    const peer = await accepted;
+    const events: string[] = [];
+    peer.on('data', () => events.push('data'));
+
+    const turns = createTurnTaker(2);
+    await Promise.all(
+      [1, 2, 3].map((n) =>
+        ran(turns, () => {
+          events.push(`job ${n}`);
+          // As a /healthz request would, this arrives while the alerts wait for their turn.
+          if (n === 1) client.write('x');
+          // A large alert: longer than the turn's budget.
+          busyFor(5);
+        }),
+      ),
+    );
+    await expect.poll(() => events.includes('data')).toBe(true);
+    expect(events.indexOf('data')).toBeLessThan(events.indexOf('job 3'));
+    client.destroy();
+    peer.destroy();
+    server.close();
+  });
+
+  it('runs cheap jobs in one turn, and one slow job per turn', async () => {
+    // A microtask queued by a job runs when its turn (its immediate) ends.
+    const order = async (budgetMs: number, job: () => void) => {
+      const turns = createTurnTaker(budgetMs);
+      const events: string[] = [];
+      await Promise.all(
+        [1, 2, 3].map((n) =>
+          ran(turns, () => {
+            events.push(`job ${n}`);
+            queueMicrotask(() => events.push(`end of turn after ${n}`));
+            job();
+          }),
+        ),
+      );
+      return events.filter((event, i) => !(event.startsWith('end') && events[i - 1]?.startsWith('end')));
+    };
+    expect(await order(50, () => {})).toEqual(['job 1', 'job 2', 'job 3', 'end of turn after 1']);
+    expect(await order(1, () => busyFor(2))).toEqual([
+      'job 1',
+      'end of turn after 1',
+      'job 2',
+      'end of turn after 2',
+      'job 3',
+      'end of turn after 3',
+    ]);
+  });
+
+  it('counts who is waiting', async () => {
+    const turns = createTurnTaker();
+    const pending = [ran(turns, () => {}), ran(turns, () => {})];
+    expect(turns.waiting()).toBe(2);
+    await Promise.all(pending);
+    expect(turns.waiting()).toBe(0);
+  });
+});
