@@ -1,20 +1,37 @@
+import cluster from 'node:cluster';
 import http from 'node:http';
 
 // The runtime's limit for this job: read the body, JSON.parse it, answer 202. Nothing else.
+// WORKERS > 1: the same server in node:cluster workers (the machine's limit with every core).
 const port = Number(process.env.PORT ?? 0);
-const server = http.createServer((req, res) => {
-  const chunks: Buffer[] = [];
-  req.on('data', (chunk: Buffer) => chunks.push(chunk));
-  req.on('end', () => {
-    try {
-      JSON.parse(Buffer.concat(chunks).toString('utf8'));
-      res.writeHead(202, { 'content-type': 'application/json' }).end('{"accepted":true}');
-    } catch {
-      res.writeHead(400).end();
-    }
+const workers = Number(process.env.WORKERS ?? 1);
+
+if (workers > 1 && cluster.isPrimary) {
+  let listening = 0;
+  for (let i = 0; i < workers; i++) {
+    cluster.fork().once('listening', () => {
+      if (++listening === workers) process.stdout.write(`listening on ${port} with ${workers} workers\n`);
+    });
+  }
+  process.on('SIGTERM', () => {
+    for (const worker of Object.values(cluster.workers ?? {})) worker?.kill('SIGTERM');
+    process.exit(0);
   });
-});
-server.listen(port, '127.0.0.1', () => {
-  process.stdout.write(`listening ${JSON.stringify(server.address())}\n`);
-});
-process.on('SIGTERM', () => server.close(() => process.exit(0)));
+} else {
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      try {
+        JSON.parse(Buffer.concat(chunks).toString('utf8'));
+        res.writeHead(202, { 'content-type': 'application/json' }).end('{"accepted":true}');
+      } catch {
+        res.writeHead(400).end();
+      }
+    });
+  });
+  server.listen(port, '127.0.0.1', () => {
+    if (workers === 1) process.stdout.write(`listening ${JSON.stringify(server.address())}\n`);
+  });
+  process.on('SIGTERM', () => server.close(() => process.exit(0)));
+}

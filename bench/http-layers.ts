@@ -36,7 +36,10 @@ function minimalExpress(): http.RequestListener {
 const logFile = path.join(os.tmpdir(), `falco-http-layers-${process.pid}.log`);
 
 function fullApp(): http.RequestListener {
-  const logger = createLogger({ level: 'info', destination: pino.destination({ dest: logFile, sync: true }) });
+  const logger = createLogger({
+    level: 'info',
+    destination: pino.destination({ dest: logFile, sync: true }),
+  });
   const loaded = loadConfig({});
   if (!loaded.ok) throw new Error(loaded.problems.join('; '));
   return createReceiver(loaded.config, { logger }).app;

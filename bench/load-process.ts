@@ -11,6 +11,8 @@ export interface LoadSpec {
   /** Close and reopen each connection after every request (Falco 0.34/0.35). */
   newConnectionPerRequest: boolean;
   overallRate?: number;
+  /** Send at an even `overallRate` with bench/paced-load.ts (latency runs), not autocannon. */
+  paced?: boolean;
   /** Memory run: replace the sample's rule name with one of this many distinct names. */
   distinctRules?: number;
 }

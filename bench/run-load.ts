@@ -5,12 +5,13 @@ import { pinned } from './targets.js';
 
 const run = promisify(execFile);
 
-/** Runs autocannon in a separate process (optionally on its own cpu) and returns what it measured. */
+/**
+ * Runs autocannon in a separate process (optionally on its own cpu) and returns what it measured;
+ * with `paced`, the even-rate latency client (bench/paced-load.ts) at `overallRate` instead.
+ */
 export async function runLoad(spec: LoadSpec, cpu?: number): Promise<LoadResult> {
-  const [cmd, ...args] = pinned(
-    [process.execPath, '--import', 'tsx', 'bench/load-process.ts', JSON.stringify(spec)],
-    cpu,
-  );
+  const script = spec.paced ? 'bench/paced-load.ts' : 'bench/load-process.ts';
+  const [cmd, ...args] = pinned([process.execPath, '--import', 'tsx', script, JSON.stringify(spec)], cpu);
   const { stdout } = await run(cmd!, args, { maxBuffer: 1024 * 1024, timeout: 15 * 60_000 });
   const line = stdout.trim().split('\n').at(-1) ?? '';
   return JSON.parse(line) as LoadResult;

@@ -32,6 +32,8 @@ async function measure(
   pinnedLoad: boolean,
   rate?: number,
 ) {
+  // A target rate is a latency run: the even-rate client, not autocannon's per-second bursts.
+  const paced = rate !== undefined;
   const spec = {
     url: `${target.url}/alerts`,
     bodyFile,
@@ -43,7 +45,7 @@ async function measure(
   const before = sampleTree(target.pid);
   const started = Date.now();
   const result = await runLoad(
-    { ...spec, durationSeconds: SECONDS, ...(rate ? { overallRate: rate } : {}) },
+    { ...spec, durationSeconds: SECONDS, ...(paced ? { overallRate: rate, paced } : {}) },
     loadCpu,
   );
   const after = sampleTree(target.pid);
@@ -64,6 +66,8 @@ async function main(): Promise<void> {
   const settings = { logFile, connections: CONNECTIONS, serverCpu: SERVER_CPU, loadCpu: LOAD_CPU };
   const cold = await measureColdStarts(settings);
   const bare = await startBare(SERVER_CPU);
+  // The same bare server on every core: what this machine allows with the load generator on it too.
+  const bareCluster = await startBare(undefined, WORKERS);
   const service = await startService({ name: 'service', workers: 1, logFile, cpu: SERVER_CPU });
   const cluster = await startService({ name: `cluster x${WORKERS}`, workers: WORKERS, logFile });
   try {
@@ -71,8 +75,8 @@ async function main(): Promise<void> {
       const bodyFile = path.join(tmp, `${payload.name}.json`);
       writeFileSync(bodyFile, payload.body);
       for (const newConn of [false, true]) {
-        for (const target of [bare, service, cluster]) {
-          const single = target !== cluster;
+        for (const target of [bare, service, bareCluster, cluster]) {
+          const single = target === bare || target === service;
           log(`${payload.name} ${newConn ? 'new-conn' : 'keep-alive'} ${target.name}`);
           const m = await measure(target, bodyFile, newConn, single);
           rows.push({ payload: payload.name, bytes: payload.bytes, newConn, target: target.name, ...m });
@@ -106,7 +110,7 @@ async function main(): Promise<void> {
     for (let i = 0; i < 4; i++)
       scrapes.push(sumMetric(await scrape(cluster.url), 'falco_alerts_total').sum - countBefore);
     const clusterMetrics = { accepted: check.ok2xx, scraped: scrapes };
-    await Promise.all([bare.stop(), service.stop(), cluster.stop()]);
+    await Promise.all([bare.stop(), bareCluster.stop(), service.stop(), cluster.stop()]);
 
     const templateFile = path.join(tmp, 'rule-template.json');
     writeFileSync(templateFile, buildRuleTemplate());
@@ -139,7 +143,7 @@ async function main(): Promise<void> {
     writeFileSync(path.join(outDir, 'latest.md'), markdown);
     console.log(markdown);
   } finally {
-    await Promise.all([bare.stop(), service.stop(), cluster.stop()]);
+    await Promise.all([bare.stop(), bareCluster.stop(), service.stop(), cluster.stop()]);
     // A 1M-alert memory run writes over a GB of log lines.
     if (!process.env.BENCH_KEEP_LOGS) rmSync(tmp, { recursive: true, force: true });
   }

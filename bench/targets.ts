@@ -57,12 +57,15 @@ function stopChild(child: ChildProcess): Promise<void> {
   });
 }
 
-/** The bare node:http baseline (bench/bare-server.ts). */
-export async function startBare(cpu?: number): Promise<Target> {
+/** The bare node:http baseline (bench/bare-server.ts); with workers > 1, in node:cluster workers. */
+export async function startBare(cpu?: number, workers = 1): Promise<Target> {
   const port = await freePort();
   const started = process.hrtime.bigint();
   const [cmd, ...args] = pinned([process.execPath, '--import', 'tsx', 'bench/bare-server.ts'], cpu);
-  const child = spawn(cmd!, args, { cwd: ROOT, env: { PATH: process.env.PATH, PORT: String(port) } });
+  const child = spawn(cmd!, args, {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH, PORT: String(port), WORKERS: String(workers) },
+  });
   await new Promise<void>((resolve, reject) => {
     child.stdout.once('data', () => resolve());
     child.once('exit', (code) => reject(new Error(`bare server exited with ${code}`)));
@@ -70,7 +73,8 @@ export async function startBare(cpu?: number): Promise<Target> {
   const startSeconds = Number(process.hrtime.bigint() - started) / 1e9;
   const startCpuSeconds = sampleTree(child.pid!).cpuSeconds;
   const url = `http://127.0.0.1:${port}`;
-  return { name: 'bare', pid: child.pid!, url, startSeconds, startCpuSeconds, stop: () => stopChild(child) };
+  const name = workers > 1 ? `bare x${workers}` : 'bare';
+  return { name, pid: child.pid!, url, startSeconds, startCpuSeconds, stop: () => stopChild(child) };
 }
 
 export interface ServiceOptions {

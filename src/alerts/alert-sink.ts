@@ -56,7 +56,11 @@ export function createAlertSink(deps: AlertSinkDeps): AlertSink {
         timeMs: parseFalcoTime(alert.time) ?? receivedAtMs,
         source: resolveSource(alert),
         bytes: meta.bytes,
+        rule: alert.rule,
+        priority: alert.priority,
+        hostname: alert.hostname,
         alert,
+        json: meta.json,
       };
       deps.store.add(entry);
       deps.metrics.recordAlert(entry);

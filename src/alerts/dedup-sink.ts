@@ -59,6 +59,9 @@ export function createDedupSink(inner: AlertSink, options: DedupOptions): AlertS
           timeMs: first.receivedAtMs,
           source: resolveSource(alert),
           bytes: meta.bytes,
+          rule: alert.rule,
+          priority: alert.priority,
+          hostname: alert.hostname,
           alert,
         };
         return entry;

@@ -1,4 +1,5 @@
 import type { FalcoAlert } from './falco-alert-schema.js';
+import type { Priority } from './priority.js';
 
 /** An accepted alert as the store keeps it. */
 export interface StoredAlert {
@@ -14,8 +15,17 @@ export interface StoredAlert {
   source: string;
   /** Size of the request body in bytes: what the store counts against its byte budget. */
   bytes: number;
+  /** `alert.rule`, `alert.priority` and `alert.hostname`, which queries and summaries read. */
+  rule: string;
+  priority: Priority;
+  hostname?: string;
   /** The alert as Falco sent it (unknown extra keys included). */
   alert: FalcoAlert;
+  /**
+   * The alert's JSON text as received (proven valid by the strict parser), when the sink had it:
+   * the store keeps this text instead of the parsed alert and parses it again when it is read.
+   */
+  json?: string;
 }
 
 const INTERNAL_RULE_PREFIX = 'Falco internal:';

@@ -61,7 +61,7 @@ export function createVerifier(deps: { metrics: TriggerMetrics; windowMs: number
         watch.expected.forEach((expected, index) => {
           const expectation = watch.run.verification.expectations[index];
           if (!expectation || expectation.status !== 'pending') return;
-          if (entry.alert.rule !== expected.rule || !expected.matches(entry)) return;
+          if (entry.rule !== expected.rule || !expected.matches(entry)) return;
           const latencyMs = entry.receivedAtMs - watch.startMs;
           Object.assign(expectation, { status: 'detected', alertId: entry.id, latencyMs });
           deps.metrics.recordVerification(watch.run.kind, 'detected', latencyMs);

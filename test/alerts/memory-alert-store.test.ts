@@ -49,4 +49,23 @@ describe('createMemoryAlertStore', () => {
     expect(store.get(added[4299]!.id)).toBeUndefined();
     expect(store.get(added[4300]!.id)).toBe(added[4300]);
   });
+
+  it('holds the received text instead of the parsed alert and gives the same alert back', () => {
+    const store = createMemoryAlertStore({ maxAlerts: 10, maxBytes: 1e9 });
+    const json =
+      '{"rule":"Write below root","priority":"Error","time":"2026-06-15T09:31:44.611094417Z","output_fields":{"evt.time":1781515904611094417,"fd.name":"/root/x"}}';
+    const entry = makeStoredAlert({}, { json, rule: 'Write below root', priority: 'Error' });
+    store.add(entry);
+    const read = store.get(entry.id);
+    expect(read?.alert).not.toBe(entry.alert);
+    expect(read?.alert).toEqual({
+      rule: 'Write below root',
+      priority: 'Error',
+      time: '2026-06-15T09:31:44.611094417Z',
+      output_fields: { 'evt.time': 1781515904611094417n, 'fd.name': '/root/x' },
+    });
+    expect(
+      store.query({ limit: 5, rule: 'Write below root', minPriority: 'Error' }).map((e) => e.id),
+    ).toEqual([entry.id]);
+  });
 });

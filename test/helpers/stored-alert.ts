@@ -25,6 +25,9 @@ export function makeStoredAlert(
     timeMs: Date.UTC(2026, 5, 15, 9, 31, 44, 611),
     source: alert.source ?? 'internal',
     bytes: 1000,
+    rule: alert.rule,
+    priority: alert.priority,
+    hostname: alert.hostname,
     alert,
     ...extra,
   };

@@ -9,6 +9,8 @@ import { createVerifier } from '../../src/triggers/verify-run.js';
 
 const entry = (alert: Partial<FalcoAlert>, receivedAtMs: number, id = 'alert-1'): StoredAlert => ({
   id,
+  rule: alert.rule ?? 'x',
+  priority: alert.priority ?? 'Notice',
   receivedAt: new Date(receivedAtMs).toISOString(),
   receivedAtMs,
   timeMs: receivedAtMs,

@@ -34,7 +34,7 @@ export function summarizeAlerts(
   for (const entry of entries) {
     if (entry.receivedAtMs < sinceMs || entry.receivedAtMs > nowMs) continue;
     total += 1;
-    const { priority, rule } = entry.alert;
+    const { priority, rule } = entry;
     byPriority.set(priority, (byPriority.get(priority) ?? 0) + 1);
     byRule.set(rule, (byRule.get(rule) ?? 0) + 1);
   }

@@ -1,0 +1,115 @@
+import { readFileSync } from 'node:fs';
+import net from 'node:net';
+import type { LoadResult, LoadSpec } from './load-process.js';
+
+/**
+ * An open-loop load at an even rate, for latency: request i is due at start + i/rate whether or not
+ * earlier answers are back, and its latency runs from that due time (so a stall counts against
+ * every request it delays: no coordinated omission). autocannon's `overallRate` is a quota per
+ * second per connection (httpClient.js resets `reqsMadeThisSecond` every 1000 ms): it sends at full
+ * speed until the quota is used, then waits, so its "half rate" measures bursts at full rate.
+ *
+ * Like Falco's HTTP output, each of `connections` keep-alive sockets has one request in flight; a
+ * request due while all are busy waits for the first free one. The client is a few lines on raw
+ * sockets (pre-built request bytes, responses read by Content-Length) so that it, not node:http's
+ * client, can keep up with the rates the servers reach. Runs in its own process, like autocannon.
+ */
+const spec = JSON.parse(process.argv[2] ?? '{}') as LoadSpec & { overallRate: number };
+const body = readFileSync(spec.bodyFile);
+const url = new URL(spec.url);
+const request = Buffer.concat([
+  Buffer.from(
+    `POST ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\nUser-Agent: falcosecurity/falco\r\n` +
+      `Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`,
+  ),
+  body,
+]);
+const seconds = spec.durationSeconds ?? 5;
+const total = Math.round(spec.overallRate * seconds);
+const latencies = new Float64Array(total);
+let ok2xx = 0;
+let non2xx = 0;
+let errors = 0;
+let done = 0;
+let sent = 0;
+const waiting: number[] = [];
+const idle: Connection[] = [];
+const started = performance.now();
+const due = (i: number) => started + (i * 1000) / spec.overallRate;
+let finish: () => void = () => {};
+
+class Connection {
+  readonly socket: net.Socket;
+  private current = -1;
+  private buffered: Buffer = Buffer.alloc(0);
+
+  constructor() {
+    this.socket = net.connect({ host: url.hostname, port: Number(url.port) });
+    this.socket.setNoDelay(true);
+    this.socket.on('data', (chunk: Buffer) => this.read(chunk));
+    this.socket.on('error', () => {
+      if (this.current >= 0) this.settle(false, true);
+    });
+  }
+
+  send(i: number): void {
+    this.current = i;
+    this.socket.write(request);
+  }
+
+  private read(chunk: Buffer): void {
+    this.buffered = this.buffered.length ? Buffer.concat([this.buffered, chunk]) : chunk;
+    const end = this.buffered.indexOf('\r\n\r\n');
+    if (end < 0) return;
+    const head = this.buffered.subarray(0, end).toString('latin1');
+    const length = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? 0);
+    if (this.buffered.length < end + 4 + length) return;
+    this.buffered = this.buffered.subarray(end + 4 + length);
+    this.settle(head.startsWith('HTTP/1.1 2'), false);
+  }
+
+  private settle(ok: boolean, failed: boolean): void {
+    latencies[this.current] = performance.now() - due(this.current);
+    if (failed) errors++;
+    else if (ok) ok2xx++;
+    else non2xx++;
+    this.current = -1;
+    if (++done === total) return finish();
+    const next = waiting.shift();
+    if (next !== undefined) this.send(next);
+    else idle.push(this);
+  }
+}
+
+const connections = Array.from({ length: spec.connections }, () => new Connection());
+await Promise.all(connections.map((c) => new Promise((resolve) => c.socket.once('connect', resolve))));
+idle.push(...connections);
+await new Promise<void>((resolve) => {
+  finish = resolve;
+  // Every tick, send what is due by now: even spacing at the timer's resolution (about 1 ms).
+  const tick = () => {
+    const dueNow = Math.min(total, Math.floor(((performance.now() - started) * spec.overallRate) / 1000) + 1);
+    while (sent < dueNow) {
+      const free = idle.pop();
+      if (free) free.send(sent++);
+      else waiting.push(sent++);
+    }
+    if (sent < total) setTimeout(tick, 1);
+  };
+  tick();
+});
+for (const c of connections) c.socket.destroy();
+
+const sorted = Array.from(latencies).sort((a, b) => a - b);
+const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
+const durationSeconds = (performance.now() - started) / 1000;
+const out: LoadResult = {
+  ok2xx,
+  non2xx,
+  errors,
+  durationSeconds,
+  alertsPerSecond: ok2xx / durationSeconds,
+  p50Ms: Number(at(0.5).toFixed(2)),
+  p99Ms: Number(at(0.99).toFixed(2)),
+};
+process.stdout.write(`${JSON.stringify(out)}\n`);
