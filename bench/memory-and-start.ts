@@ -29,7 +29,7 @@ export async function measureMemory(
   settings: RunSettings,
   run: { templateFile: string; nodeOptions: string; alerts: number; distinctRules: number },
 ): Promise<MemoryRun> {
-  const env: Record<string, string> = run.nodeOptions ? { NODE_OPTIONS: run.nodeOptions } : {};
+  const env: Record<string, string> = { NODE_OPTIONS: run.nodeOptions };
   const { logFile, serverCpu: cpu } = settings;
   const target = await startService({ name: 'memory', workers: 1, logFile, cpu, env });
   const started = Date.now();

@@ -7,7 +7,7 @@ import { sampleTree } from './proc-stats.js';
 import { renderReport, type Report, type Row } from './report.js';
 import { runLoad } from './run-load.js';
 import { scrape, sumMetric } from './scrape-metrics.js';
-import { startBare, startService, type Target } from './targets.js';
+import { imageNodeOptions, startBare, startService, type Target } from './targets.js';
 
 // Bounded by design: ~5 s per measurement keeps the whole run to a few minutes.
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -15,8 +15,8 @@ const WARMUP_SECONDS = 1;
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const MEMORY_ALERTS = Number(process.env.BENCH_MEMORY_ALERTS ?? 1_000_000);
 const DISTINCT_RULES = 50_000;
-// A heap sized for a ~150 MB container: V8 otherwise grows the heap lazily on a big host.
-const RECOMMENDED_NODE_OPTIONS = '--max-old-space-size=96 --max-semi-space-size=4';
+// Memory runs: Node's own heap sizing, the image's NODE_OPTIONS, and a heap capped for a small container.
+const MEMORY_NODE_OPTIONS = ['', imageNodeOptions(), '--max-old-space-size=96 --max-semi-space-size=4'];
 const WORKERS = Number(process.env.BENCH_WORKERS ?? os.availableParallelism());
 // Single-core runs: server on cpu 1, load generator on cpu 0 (when taskset exists).
 const SERVER_CPU = 1;
@@ -115,7 +115,7 @@ async function main(): Promise<void> {
     const templateFile = path.join(tmp, 'rule-template.json');
     writeFileSync(templateFile, buildRuleTemplate());
     const memory = [];
-    for (const nodeOptions of ['', RECOMMENDED_NODE_OPTIONS]) {
+    for (const nodeOptions of MEMORY_NODE_OPTIONS) {
       log(`memory run NODE_OPTIONS='${nodeOptions}'`);
       const run = { templateFile, nodeOptions, alerts: MEMORY_ALERTS, distinctRules: DISTINCT_RULES };
       memory.push(await measureMemory(settings, run));

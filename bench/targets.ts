@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, openSync, closeSync } from 'node:fs';
+import { createWriteStream, existsSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { sampleTree } from './proc-stats.js';
@@ -17,6 +17,14 @@ export interface Target {
 }
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/** The NODE_OPTIONS the container image runs the service with (its Dockerfile's ENV). */
+export function imageNodeOptions(): string {
+  const dockerfile = readFileSync(`${ROOT}/Dockerfile`, 'utf8');
+  const value = /^\s*NODE_OPTIONS=(\S+)/m.exec(dockerfile)?.[1];
+  if (value === undefined) throw new Error('Dockerfile sets no NODE_OPTIONS');
+  return value.replace(/^"|"$/g, '');
+}
 const HAS_TASKSET = existsSync('/usr/bin/taskset');
 
 /** argv prefixed with `taskset -c cpu` when a cpu is given and taskset exists. */
@@ -86,18 +94,22 @@ export interface ServiceOptions {
   env?: Record<string, string>;
 }
 
-/** The service as deployed: compiled dist/main.js, default config, log lines to a file. */
+/**
+ * The service as deployed: compiled dist/main.js, default config, the image's NODE_OPTIONS, and
+ * stdout a pipe that this harness copies into the log file, as a container runtime does with a
+ * container's stdout (the service writes each line synchronously into the pipe, as in a pod).
+ */
 export async function startService(options: ServiceOptions): Promise<Target> {
   const port = await freePort();
-  const log = openSync(options.logFile, 'a');
   const started = process.hrtime.bigint();
   const [cmd, ...args] = pinned([process.execPath, 'dist/main.js'], options.cpu);
   const child = spawn(cmd!, args, {
     cwd: ROOT,
-    stdio: ['ignore', log, 'inherit'],
+    stdio: ['ignore', 'pipe', 'inherit'],
     env: {
       PATH: process.env.PATH,
       NODE_ENV: 'production',
+      NODE_OPTIONS: imageNodeOptions(),
       HOST: '127.0.0.1',
       PORT: String(port),
       LOG_LEVEL: 'info',
@@ -105,7 +117,7 @@ export async function startService(options: ServiceOptions): Promise<Target> {
       ...options.env,
     },
   });
-  closeSync(log);
+  child.stdout.pipe(createWriteStream(options.logFile, { flags: 'a' }));
   const url = `http://127.0.0.1:${port}`;
   const startSeconds = await waitForReady(url, child, started);
   const startCpuSeconds = sampleTree(child.pid!).cpuSeconds;
