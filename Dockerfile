@@ -3,13 +3,13 @@
 # (scripts/docker/build-base-image.sh) with --build-arg NODE_IMAGE=<tag>.
 ARG NODE_IMAGE=node:20-bookworm-slim
 
-# Build stage: full dependencies, compile TypeScript to dist/.
+# Build stage: full dependencies, bundle the TypeScript into dist/main.js (scripts/build.mjs).
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund --ignore-scripts
-COPY tsconfig.json tsconfig.build.json ./
-COPY scripts/copy-dashboard-assets.mjs ./scripts/
+COPY tsconfig.json ./
+COPY scripts/build.mjs ./scripts/
 COPY src ./src
 RUN npm run build
 

@@ -20,15 +20,7 @@ export function killSpawned(): void {
  */
 export async function buildService(name: string): Promise<string> {
   const outDir = join(ROOT, '.cache', `dist-${name}`);
-  await execa('tsc', ['-p', 'tsconfig.build.json', '--outDir', outDir], {
-    cwd: ROOT,
-    preferLocal: true,
-    timeout: 180_000,
-  });
-  await execa(process.execPath, ['scripts/copy-dashboard-assets.mjs', outDir], {
-    cwd: ROOT,
-    timeout: 30_000,
-  });
+  await execa(process.execPath, ['scripts/build.mjs', outDir], { cwd: ROOT, timeout: 180_000 });
   return join(outDir, 'main.js');
 }
 

@@ -1,0 +1,30 @@
+// Builds the service into <outDir> (default dist): one ES module bundle, main.js, with the
+// dashboard's static files beside it in assets/. One file instead of some 400 modules spread over
+// node_modules halves the time to /readyz (module resolution and loading were most of the cold
+// start). Type checking is `npm run typecheck`; esbuild only strips the types.
+// Usage: node scripts/build.mjs [outDir]
+import { cpSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import process from 'node:process';
+import { build } from 'esbuild';
+
+const outDir = process.argv[2] ?? 'dist';
+rmSync(outDir, { recursive: true, force: true });
+await build({
+  entryPoints: ['src/main.ts'],
+  outfile: join(outDir, 'main.js'),
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  // Loaded on first trigger use only (cold start), from node_modules as before.
+  external: ['@kubernetes/client-node', 'execa'],
+  // CommonJS dependencies call require() for Node's built-ins; an ES module has none of its own.
+  banner: {
+    js: "import { createRequire as __createRequire } from 'node:module';\nconst require = __createRequire(import.meta.url);",
+  },
+  legalComments: 'none',
+  logLevel: 'warning',
+});
+// static-assets.ts finds them at ./assets/ beside the module: src/http/dashboard/ from source, dist/ here.
+cpSync(join('src', 'http', 'dashboard', 'assets'), join(outDir, 'assets'), { recursive: true });
