@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, truncateSync } from 'node:fs';
 import { sampleTree } from './proc-stats.js';
 import type { MemoryRun, Report } from './report.js';
 import { runLoad } from './run-load.js';
@@ -55,6 +55,8 @@ export async function measureMemory(
   const peakKb = Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${target.pid}/status`, 'utf8'))?.[1] ?? 0);
   const metrics = await scrape(target.url);
   await target.stop();
+  // A million lines is over a GB; the file may be in memory (tmpfs).
+  truncateSync(logFile);
   return {
     nodeOptions: run.nodeOptions,
     requested: run.alerts,

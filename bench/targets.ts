@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { sampleTree } from './proc-stats.js';
@@ -96,16 +96,16 @@ export interface ServiceOptions {
 
 /**
  * The service as deployed: compiled dist/main.js, default config, the image's NODE_OPTIONS, and
- * stdout a pipe that this harness copies into the log file, as a container runtime does with a
- * container's stdout (the service writes each line synchronously into the pipe, as in a pod).
+ * stdout appended to the log file, each line written synchronously before the alert is answered.
  */
 export async function startService(options: ServiceOptions): Promise<Target> {
   const port = await freePort();
+  const log = openSync(options.logFile, 'a');
   const started = process.hrtime.bigint();
   const [cmd, ...args] = pinned([process.execPath, 'dist/main.js'], options.cpu);
   const child = spawn(cmd!, args, {
     cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['ignore', log, 'inherit'],
     env: {
       PATH: process.env.PATH,
       NODE_ENV: 'production',
@@ -117,7 +117,7 @@ export async function startService(options: ServiceOptions): Promise<Target> {
       ...options.env,
     },
   });
-  child.stdout.pipe(createWriteStream(options.logFile, { flags: 'a' }));
+  closeSync(log);
   const url = `http://127.0.0.1:${port}`;
   const startSeconds = await waitForReady(url, child, started);
   const startCpuSeconds = sampleTree(child.pid!).cpuSeconds;
