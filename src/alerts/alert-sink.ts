@@ -6,7 +6,7 @@ import type { AlertFeed } from './alert-feed.js';
 import type { AlertStore } from './alert-store.js';
 import type { FalcoAlert } from './falco-alert-schema.js';
 import { parseFalcoTime } from './falco-time.js';
-import { resolveSource, type StoredAlert } from './stored-alert.js';
+import { fieldsFromAlert, type StoredAlert } from './stored-alert.js';
 
 export interface AlertSinkDeps {
   store: AlertStore;
@@ -54,12 +54,8 @@ export function createAlertSink(deps: AlertSinkDeps): AlertSink {
         receivedAtMs,
         // The schema has checked the time already.
         timeMs: parseFalcoTime(alert.time) ?? receivedAtMs,
-        source: resolveSource(alert),
         bytes: meta.bytes,
-        rule: alert.rule,
-        priority: alert.priority,
-        hostname: alert.hostname,
-        alert,
+        ...fieldsFromAlert(alert),
         json: meta.json,
       };
       deps.store.add(entry);

@@ -5,7 +5,7 @@ import type { AlertSink } from './alert-sink.js';
 import type { FalcoAlert } from './falco-alert-schema.js';
 import { toJson } from './serialize-alert.js';
 import { createDedupWindow } from './dedup-window.js';
-import { resolveSource } from './stored-alert.js';
+import { fieldsFromAlert } from './stored-alert.js';
 
 export interface DedupOptions {
   /** How long an alert's key is remembered; a re-send inside it is dropped. */
@@ -57,12 +57,8 @@ export function createDedupSink(inner: AlertSink, options: DedupOptions): AlertS
         const entry = {
           ...first,
           timeMs: first.receivedAtMs,
-          source: resolveSource(alert),
           bytes: meta.bytes,
-          rule: alert.rule,
-          priority: alert.priority,
-          hostname: alert.hostname,
-          alert,
+          ...fieldsFromAlert(alert),
         };
         return entry;
       }

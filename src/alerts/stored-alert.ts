@@ -31,7 +31,20 @@ export interface StoredAlert {
 const INTERNAL_RULE_PREFIX = 'Falco internal:';
 
 /** The event source of an alert, filling in what Falco 0.34 leaves out for internal alerts. */
-export function resolveSource(alert: FalcoAlert): string {
+function resolveSource(alert: FalcoAlert): string {
   if (alert.source !== undefined && alert.source !== '') return alert.source;
   return alert.rule.startsWith(INTERNAL_RULE_PREFIX) ? 'internal' : 'unknown';
+}
+
+/** The fields of a stored alert that come from the alert itself (every sink fills them alike). */
+export function fieldsFromAlert(
+  alert: FalcoAlert,
+): Pick<StoredAlert, 'source' | 'rule' | 'priority' | 'hostname' | 'alert'> {
+  return {
+    source: resolveSource(alert),
+    rule: alert.rule,
+    priority: alert.priority,
+    hostname: alert.hostname,
+    alert,
+  };
 }
