@@ -7,7 +7,7 @@ import { sampleTree } from './proc-stats.js';
 import { renderReport, type Report, type Row } from './report.js';
 import { runLoad } from './run-load.js';
 import { scrape, sumMetric } from './scrape-metrics.js';
-import { imageNodeOptions, startBare, startService, type Target } from './targets.js';
+import { IMAGE_NODE_OPTIONS, startBare, startService, type Target } from './targets.js';
 
 // Bounded by design: ~5 s per measurement keeps the whole run to a few minutes.
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -16,7 +16,7 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const MEMORY_ALERTS = Number(process.env.BENCH_MEMORY_ALERTS ?? 1_000_000);
 const DISTINCT_RULES = 50_000;
 // Memory runs: Node's own heap sizing, the image's NODE_OPTIONS, and a heap capped for a small container.
-const MEMORY_NODE_OPTIONS = ['', imageNodeOptions(), '--max-old-space-size=96 --max-semi-space-size=4'];
+const MEMORY_NODE_OPTIONS = ['', IMAGE_NODE_OPTIONS, '--max-old-space-size=96 --max-semi-space-size=4'];
 const WORKERS = Number(process.env.BENCH_WORKERS ?? os.availableParallelism());
 // Single-core runs: server on cpu 1, load generator on cpu 0 (when taskset exists).
 const SERVER_CPU = 1;
