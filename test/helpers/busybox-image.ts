@@ -28,18 +28,22 @@ export function ensureBusyboxImage(): string {
     // Not built yet.
   }
   const root = mkdtempSync(join(tmpdir(), 'busybox-root-'));
+  const archive = `${root}.tar`;
   try {
     mkdirSync(join(root, 'bin'));
     mkdirSync(join(root, 'tmp'));
     copyFileSync(BUSYBOX, join(root, 'bin', 'busybox'));
     for (const applet of APPLETS) symlinkSync('busybox', join(root, 'bin', applet));
-    const tar = execFileSync('tar', ['-C', root, '-c', '.']);
-    execFileSync('docker', ['import', '-c', 'ENV PATH=/bin', '-', BUSYBOX_IMAGE], {
-      input: tar,
-      stdio: ['pipe', 'ignore', 'inherit'],
+    // The archive goes through a file, never a pipe buffer: execFileSync keeps at most 1 MiB of a
+    // child's output (maxBuffer) and busybox-static alone is about 1.9 MB (spawnSync tar ENOBUFS).
+    execFileSync('tar', ['-C', root, '-cf', archive, 'bin', 'tmp'], { stdio: 'ignore' });
+    execFileSync('docker', ['import', '-c', 'ENV PATH=/bin', archive, BUSYBOX_IMAGE], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+      timeout: 60_000,
     });
   } finally {
     rmSync(root, { recursive: true, force: true });
+    rmSync(archive, { force: true });
   }
   return BUSYBOX_IMAGE;
 }

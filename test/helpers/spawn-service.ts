@@ -39,7 +39,8 @@ export const FROM_SOURCE = ['--import', 'tsx', join(ROOT, 'src/main.ts')];
 
 /**
  * Starts the service with PORT=0 and the given extra env; resolves once it logged `listening`.
- * `main` is a built main.js (default dist/main.js), or `FROM_SOURCE`.
+ * `main` is a main.js from `buildService`, or `FROM_SOURCE` (the default: a `dist/` left by an
+ * earlier build is never assumed, so a fresh clone runs the same code as a used one).
  * `keepLine` filters which raw lines are parsed and kept (long runs keep none).
  */
 export async function spawnService(
@@ -47,7 +48,7 @@ export async function spawnService(
   options: { main?: string | string[]; timeoutMs?: number; keepLine?: (raw: string) => boolean } = {},
 ): Promise<SpawnedService> {
   const keepLine = options.keepLine ?? (() => true);
-  const main = options.main ?? join(ROOT, 'dist/main.js');
+  const main = options.main ?? FROM_SOURCE;
   const child = spawn(process.execPath, Array.isArray(main) ? main : [main], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', PORT: '0', HOST: '127.0.0.1', ...env },
