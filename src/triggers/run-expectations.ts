@@ -1,4 +1,5 @@
 import type { TriggersConfig } from '../config/triggers-env.js';
+import { compileActionsPattern } from './actions-pattern.js';
 import { alertCarriesNonce, alertFromNamespace, TERMINAL_SHELL_RULE } from './alert-matchers.js';
 import { selectExpectedRules } from './expected-rules.js';
 import type { TriggerRequest } from './trigger-service.js';
@@ -13,7 +14,10 @@ export function expectedDetections(
   if (request.kind === 'shell') {
     return [{ rule: TERMINAL_SHELL_RULE, matches: (entry) => alertCarriesNonce(entry.alert, nonce ?? '') }];
   }
-  const rules = selectExpectedRules(config.eventGenerator.version, new RegExp(request.actions));
+  // The schema refused patterns RE2 cannot compile; one that slipped through selects nothing.
+  const compiled = compileActionsPattern(request.actions);
+  if (!compiled.ok) return [];
+  const rules = selectExpectedRules(config.eventGenerator.version, compiled.pattern);
   return rules.map((rule) => ({
     rule,
     matches: (entry) => alertFromNamespace(entry.alert, request.namespace),
