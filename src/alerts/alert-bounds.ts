@@ -20,15 +20,19 @@ const KNOWN_KEYS = new Set([
   'output_fields',
 ]);
 
-// Values (objects, arrays and scalars) inside a value, stopping once past `limit`.
+// Values (objects, arrays and scalars) inside a value, stopping once past `limit`. No spread and
+// no recursion: a 300,000-item list or a deep nest must cost a bounded loop, never the stack.
 function countValues(value: unknown, limit: number): number {
   let count = 0;
   const pending: unknown[] = [value];
   while (pending.length > 0 && count <= limit) {
     const item = pending.pop();
     count += 1;
-    if (item !== null && typeof item === 'object')
-      pending.push(...(Array.isArray(item) ? item : Object.values(item)));
+    if (item === null || typeof item !== 'object') continue;
+    const children = Array.isArray(item) ? item : Object.values(item);
+    // Each queued value counts at least one: past the limit already, whatever they hold.
+    if (count + pending.length + children.length > limit) return limit + 1;
+    for (const child of children) pending.push(child);
   }
   return count;
 }
@@ -64,8 +68,10 @@ export function findBoundsProblems(root: Record<string, unknown>): FieldProblem[
   }
   // Unknown keys (falcosidekick's uuid) are kept as they are, so they must stay small.
   let extra = 0;
-  for (const key of Object.keys(root))
+  for (const key of Object.keys(root)) {
     if (!KNOWN_KEYS.has(key)) extra += countValues(root[key], ALERT_BOUNDS.extraValues);
+    if (extra > ALERT_BOUNDS.extraValues) break;
+  }
   if (extra > ALERT_BOUNDS.extraValues) {
     problems.push({
       pointer: '',

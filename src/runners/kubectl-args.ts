@@ -1,3 +1,5 @@
+import { releaseSelector } from './release-pods.js';
+
 /** `kubectl logs` of the pods a helm release created, so a run keeps event-generator's output. */
 export function buildKubectlLogsArgs(options: {
   release: string;
@@ -11,7 +13,7 @@ export function buildKubectlLogsArgs(options: {
     '--namespace',
     options.namespace,
     '--selector',
-    `app.kubernetes.io/instance=${options.release}`,
+    releaseSelector(options.release),
     '--all-containers',
     '--tail',
     String(options.tail),

@@ -1,4 +1,5 @@
 import type { FalcoAlert } from '../alerts/falco-alert-schema.js';
+import type { RunPod } from './trigger-run.js';
 
 /** The rule a terminal shell with a TTY triggers. */
 export const TERMINAL_SHELL_RULE = 'Terminal shell in container';
@@ -25,4 +26,37 @@ export function alertFromNamespace(alert: FalcoAlert, namespace: string): boolea
   if (field !== undefined) return field === namespace;
   const token = new RegExp(`k8s[._]ns(?:[._]name)?=${escapeRegExp(namespace)}(?![A-Za-z0-9.-])`);
   return token.test(alert.output ?? '');
+}
+
+// Falco's short container.id has 12 characters; a shorter "prefix" would match too much.
+const MIN_CONTAINER_ID = 12;
+
+// The value of `name=VALUE` (one of `names`) in Falco's output text, up to the next space.
+function outputToken(alert: FalcoAlert, names: readonly string[]): string | undefined {
+  for (const token of (alert.output ?? '').split(' ')) {
+    const equals = token.indexOf('=');
+    if (equals > 0 && names.includes(token.slice(0, equals))) return token.slice(equals + 1);
+  }
+  return undefined;
+}
+
+/**
+ * True when the alert comes from one of the run's pods: its `k8s.pod.uid`, its `container.id`
+ * (a prefix of a container id the API reported) or its pod name and namespace; from output_fields,
+ * else from the `container_id=` / `k8s.pod=` tokens of the output text. Never namespace alone.
+ */
+export function alertFromRunPods(alert: FalcoAlert, pods: readonly RunPod[]): boolean {
+  const uid = fieldText(alert, 'k8s.pod.uid');
+  const containerId =
+    fieldText(alert, 'container.id') ?? outputToken(alert, ['container_id', 'container.id']);
+  const podName =
+    fieldText(alert, 'k8s.pod.name') ?? outputToken(alert, ['k8s.pod', 'k8s_pod_name', 'k8s.pod.name']);
+  return pods.some(
+    (pod) =>
+      (uid !== undefined && uid === pod.uid) ||
+      (containerId !== undefined &&
+        containerId.length >= MIN_CONTAINER_ID &&
+        pod.containerIds.some((id) => id.startsWith(containerId))) ||
+      (podName === pod.name && alertFromNamespace(alert, pod.namespace)),
+  );
 }

@@ -1,6 +1,12 @@
 import { buildHelmInstallArgs, buildHelmUninstallArgs } from '../runners/helm-args.js';
 import { buildKubectlLogsArgs } from '../runners/kubectl-args.js';
+import { runKubeStep } from '../runners/kube-step.js';
+import { releaseSelector } from '../runners/release-pods.js';
+import { watchReleasePods } from './watch-release-pods.js';
 import { failedWith, type TriggerContext, type TriggerOutcome } from './trigger-context.js';
+
+// How often the Kubernetes API is asked for the Job's pods while helm waits.
+const POD_POLL_MS = 1_000;
 
 /** Helm release name of a run: unique per run, a valid release name (lowercase, <= 53 chars). */
 export const releaseName = (runId: string) => `falco-eg-${runId.slice(0, 8)}`;
@@ -22,11 +28,33 @@ export async function runEventGeneratorTrigger(
     repo: config.eventGenerator.repo,
     version: config.eventGenerator.chartVersion,
   };
+  // The Job's pods, learned while helm waits for it: only their alerts can verify this run.
+  const kube = await ctx.kubeConfig();
+  const watcher = kube.ok
+    ? watchReleasePods({
+        kubeConfig: kube.value,
+        namespace: request.namespace,
+        release,
+        pollMs: POD_POLL_MS,
+        onPods: (pods) => ctx.notePods(pods),
+      })
+    : undefined;
   // helm's own --timeout ends the wait; ours is a little longer so helm reports what it waited for.
   const install = ctx.record(
     await ctx.run(buildHelmInstallArgs({ ...common, source, actions: request.actions, timeoutSeconds }), {
       timeoutMs: config.commandTimeoutMs + 15_000,
     }),
+  );
+  const pods = ctx.record(
+    await runKubeStep(
+      ['k8s', 'list-pods', '-n', request.namespace, '-l', releaseSelector(release)],
+      async () => {
+        const seen = watcher ? await watcher.stop() : { pods: [], error: kube.ok ? undefined : kube.reason };
+        if (seen.pods.length === 0) throw new Error(seen.error ?? `no pod of ${release} was seen`);
+        return seen.pods.map((pod) => pod.name).join('\n');
+      },
+      config.outputMaxChars,
+    ),
   );
   if (install.exitCode !== null || install.timedOut) {
     ctx.record(
@@ -43,6 +71,8 @@ export async function runEventGeneratorTrigger(
     }),
   );
   if (install.failed) return failedWith(install);
+  // Without the Job's pods no alert can be tied to the run: failed (not_run), never missed.
+  if (pods.failed) return { ok: false, error: `the pods of ${release}: ${pods.reason ?? ''}`.trim() };
   if (uninstall.failed)
     return { ok: false, error: `uninstall of ${release} failed: ${uninstall.reason ?? ''}`.trim() };
   return { ok: true };

@@ -1,10 +1,14 @@
 import type { TriggersConfig } from '../config/triggers-env.js';
-import { alertCarriesNonce, alertFromNamespace, TERMINAL_SHELL_RULE } from './alert-matchers.js';
+import { compileActionsPattern } from './actions-pattern.js';
+import { alertCarriesNonce, alertFromRunPods, TERMINAL_SHELL_RULE } from './alert-matchers.js';
 import { selectExpectedRules } from './expected-rules.js';
 import type { TriggerRequest } from './trigger-service.js';
 import type { ExpectedDetection } from './verify-run.js';
 
-/** What a run must see: the nonce shell's alert, or the expected rules from the run's namespace. */
+/**
+ * What a run must see: the nonce shell's alert, or the expected rules from the pods the run's Job
+ * started (known from the Kubernetes API; an alert naming only the namespace proves nothing).
+ */
 export function expectedDetections(
   request: TriggerRequest,
   nonce: string | undefined,
@@ -13,9 +17,12 @@ export function expectedDetections(
   if (request.kind === 'shell') {
     return [{ rule: TERMINAL_SHELL_RULE, matches: (entry) => alertCarriesNonce(entry.alert, nonce ?? '') }];
   }
-  const rules = selectExpectedRules(config.eventGenerator.version, new RegExp(request.actions));
+  // The schema refused patterns RE2 cannot compile; one that slipped through selects nothing.
+  const compiled = compileActionsPattern(request.actions);
+  if (!compiled.ok) return [];
+  const rules = selectExpectedRules(config.eventGenerator.version, compiled.pattern);
   return rules.map((rule) => ({
     rule,
-    matches: (entry) => alertFromNamespace(entry.alert, request.namespace),
+    matches: (entry, run) => alertFromRunPods(entry.alert, run.pods ?? []),
   }));
 }

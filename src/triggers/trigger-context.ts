@@ -1,6 +1,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { CommandResult } from '../runners/command-result.js';
 import type { TriggersConfig } from '../config/triggers-env.js';
+import type { RunPod } from './trigger-run.js';
 
 /** What a trigger needs while it runs: settings, a way to run commands, and where to record them. */
 export interface TriggerContext {
@@ -10,6 +11,8 @@ export interface TriggerContext {
   run(argv: string[], options?: { timeoutMs?: number; cancellable?: boolean }): Promise<CommandResult>;
   /** Adds a finished command or API step to the run, so GET /triggers/:id shows progress. */
   record(result: CommandResult): CommandResult;
+  /** Adds pods the run started (learned from the Kubernetes API): its alerts must come from them. */
+  notePods(pods: RunPod[]): void;
   /** The Kubernetes client configuration, or why there is none. */
   kubeConfig(): Promise<{ ok: true; value: KubeConfig } | { ok: false; reason: string }>;
   signal: AbortSignal;

@@ -18,7 +18,7 @@ export function createTriggerMetrics(registry: Registry): TriggerMetrics {
   });
   const verifications = new Counter({
     name: 'falco_trigger_verifications_total',
-    help: 'Expected detections of trigger runs, by kind and result (detected within the window, or missed).',
+    help: 'Expected detections of trigger runs, by kind and result (detected: counted once the run succeeded; missed: not within the window).',
     labelNames: ['kind', 'result'],
     registers: [registry],
   });

@@ -1,4 +1,7 @@
 import type { CommandResult } from '../runners/command-result.js';
+import type { RunPod } from '../runners/release-pods.js';
+
+export type { RunPod };
 
 export type TriggerKind = 'shell' | 'event-generator';
 export const TRIGGER_KINDS: readonly TriggerKind[] = ['shell', 'event-generator'];
@@ -26,6 +29,8 @@ export interface TriggerRun {
   /** The unique marker in the shell's command line (shell runs). */
   nonce?: string;
   error?: string;
+  /** event-generator runs: the Job's pods, learned from the Kubernetes API while the run goes on. */
+  pods?: RunPod[];
   commands: CommandResult[];
   verification: { windowMs: number; expectations: Expectation[] };
 }

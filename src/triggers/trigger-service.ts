@@ -10,6 +10,7 @@ import type { TriggerContext, TriggerOutcome } from './trigger-context.js';
 import type { TriggerMetrics } from './trigger-metrics.js';
 import type { TriggerKind, TriggerRun } from './trigger-run.js';
 import { expectedDetections } from './run-expectations.js';
+import { mergeRunPods } from './run-pods.js';
 import type { Verifier } from './verify-run.js';
 
 export interface TriggerServiceDeps {
@@ -62,6 +63,10 @@ export function createTriggerService(deps: TriggerServiceDeps) {
       run.commands.push(result);
       return result;
     },
+    notePods: (pods) => {
+      run.pods = mergeRunPods(run.pods ?? [], pods);
+      deps.verifier.runChanged(run);
+    },
     kubeConfig: () => loadKubeConfig(config.kubeconfig),
   });
 
@@ -86,6 +91,7 @@ export function createTriggerService(deps: TriggerServiceDeps) {
     run.status = outcome.ok ? 'succeeded' : 'failed';
     if (!outcome.ok) run.error = outcome.error;
     run.finishedAt = new Date().toISOString();
+    deps.verifier.runFinished(run);
     deps.metrics.recordRun(run.kind, run.status);
     log.info(
       { event: 'trigger_finished', status: run.status, error: run.error, commands: run.commands.length },

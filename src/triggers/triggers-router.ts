@@ -43,6 +43,12 @@ function callName(req: Request): string {
   return 'other';
 }
 
+// A request body is present when it is chunked or declares a length above zero (RFC 9112 6.3).
+function carriesBody(req: Request): boolean {
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}
+
 function resolveShellTarget(body: ShellRequest, config: TriggersConfig): TriggerRequest {
   const backend = body.backend ?? config.defaultBackend;
   const namespace = body.namespace ?? config.allowed.namespaces[0] ?? 'default';
@@ -67,17 +73,17 @@ export function createTriggersRouter(deps: TriggersRouterDeps): express.Router {
     res.setHeader('WWW-Authenticate', 'Bearer realm="falco-alert-receiver triggers"');
     sendProblem(res, buildProblem('unauthorized', { detail: 'Send Authorization: Bearer <TRIGGER_TOKEN>.' }));
   });
-  router.use('/triggers', express.json({ limit: '16kb' }));
-  // A body express.json() did not read (another media type) must not silently become "all defaults".
+  // A body of another media type would go unread and the run start with "all defaults". Chunked
+  // bodies have no Content-Length, so presence is Transfer-Encoding or a non-zero length.
   router.post('/triggers/*path', (req: Request, res: Response, next: NextFunction) => {
-    if (req.body !== undefined || !req.headers['content-length'] || req.headers['content-length'] === '0')
-      return next();
+    if (!carriesBody(req) || req.is('application/json')) return next();
     audit(req, { trigger: callName(req), outcome: 'invalid', status: 415 });
     sendProblem(
       res,
       buildProblem('unsupported-media-type', { detail: 'Send the body as application/json.' }),
     );
   });
+  router.use('/triggers', express.json({ limit: '16kb' }));
 
   const start = (req: Request, res: Response, request: TriggerRequest) => {
     const target = describeTarget(request);

@@ -2,10 +2,11 @@ import type { StoredAlert } from '../alerts/stored-alert.js';
 import type { TriggerMetrics } from './trigger-metrics.js';
 import type { TriggerRun } from './trigger-run.js';
 
-/** An expected detection: the rule, and what else an alert must show to belong to this run. */
+/** An expected detection: the rule, and what ties an alert to this run (nonce, the run's pods). */
 export interface ExpectedDetection {
   rule: string;
-  matches(entry: StoredAlert): boolean;
+  /** Reads the run as it is now: pods learned later make earlier alerts match on a re-check. */
+  matches(entry: StoredAlert, run: TriggerRun): boolean;
 }
 
 /** Matches alerts from the feed to runs waiting for them; a run's expectations end detected or missed. */
@@ -14,34 +15,77 @@ export interface Verifier {
   watch(run: TriggerRun, expected: ExpectedDetection[], startMs: number): void;
   /** Feed listener: resolves every pending expectation this alert satisfies. */
   observeAlert(entry: StoredAlert): void;
-  /** Stops every window timer (shutdown); pending expectations stay pending. */
+  /** The run learned more about what it started (its pods): alerts held back are checked again. */
+  runChanged(run: TriggerRun): void;
+  /**
+   * The trigger ended. Failed: nothing verifies, detections so far included (not_run, uncounted).
+   * Succeeded: detections so far are counted, later ones as they come, until the window ends.
+   */
+  runFinished(run: TriggerRun): void;
+  /** Stops every window timer and matching (shutdown); pending stays pending, a run failing still undoes detections. */
   stop(): void;
 }
+
+/** Alerts of an expected rule kept per run until what it started is known (pods appear late). */
+export const MAX_HELD_ALERTS = 64;
+/** How far a node's clock may lag ours: an event this long before the run started is not its. */
+export const CLOCK_SKEW_MS = 5_000;
+
+const PENDING: ReadonlySet<string> = new Set(['pending']);
+const PENDING_OR_DETECTED: ReadonlySet<string> = new Set(['pending', 'detected']);
 
 interface Watch {
   run: TriggerRun;
   expected: ExpectedDetection[];
   startMs: number;
   timer: NodeJS.Timeout;
+  /** Alerts of an expected rule that did not (yet) match, newest last. */
+  held: StoredAlert[];
 }
 
 export function createVerifier(deps: { metrics: TriggerMetrics; windowMs: number }): Verifier {
-  const watches = new Set<Watch>();
+  const watches = new Map<TriggerRun, Watch>();
+  let stopped = false;
 
   const finish = (watch: Watch) => {
     clearTimeout(watch.timer);
-    watches.delete(watch);
+    watches.delete(watch.run);
   };
-  const expire = (watch: Watch) => {
-    // A run whose trigger failed says nothing about Falco: not_run, and not counted as missed.
-    const failed = watch.run.status === 'failed';
+  const endAs = (watch: Watch, status: 'missed' | 'not_run', from: ReadonlySet<string>) => {
     for (const expectation of watch.run.verification.expectations) {
-      if (expectation.status !== 'pending') continue;
-      expectation.status = failed ? 'not_run' : 'missed';
-      if (!failed) deps.metrics.recordVerification(watch.run.kind, 'missed');
+      if (!from.has(expectation.status)) continue;
+      expectation.status = status;
+      delete expectation.alertId;
+      delete expectation.latencyMs;
+      if (status === 'missed') deps.metrics.recordVerification(watch.run.kind, 'missed');
     }
     finish(watch);
   };
+  const countDetected = (watch: Watch, index: number) => {
+    const expectation = watch.run.verification.expectations[index];
+    if (expectation?.status === 'detected')
+      deps.metrics.recordVerification(watch.run.kind, 'detected', expectation.latencyMs);
+  };
+  // True when the alert resolved an expectation. Counted at once only for a run that succeeded.
+  const tryMatch = (watch: Watch, entry: StoredAlert): boolean => {
+    let matched = false;
+    watch.expected.forEach((expected, index) => {
+      const expectation = watch.run.verification.expectations[index];
+      if (!expectation || expectation.status !== 'pending' || entry.rule !== expected.rule) return;
+      if (!expected.matches(entry, watch.run)) return;
+      const latencyMs = entry.receivedAtMs - watch.startMs;
+      Object.assign(expectation, { status: 'detected', alertId: entry.id, latencyMs });
+      if (watch.run.status === 'succeeded') countDetected(watch, index);
+      matched = true;
+    });
+    return matched;
+  };
+  const allResolved = (watch: Watch) =>
+    watch.run.verification.expectations.every((e) => e.status !== 'pending');
+  const isCandidate = (watch: Watch, entry: StoredAlert) =>
+    entry.receivedAtMs >= watch.startMs &&
+    entry.timeMs >= watch.startMs - CLOCK_SKEW_MS &&
+    watch.expected.some((expected) => expected.rule === entry.rule);
 
   return {
     watch(run, expected, startMs) {
@@ -50,27 +94,39 @@ export function createVerifier(deps: { metrics: TriggerMetrics; windowMs: number
         expectations: expected.map(({ rule }) => ({ rule, status: 'pending' })),
       };
       if (expected.length === 0) return;
-      const watch: Watch = { run, expected, startMs, timer: setTimeout(() => expire(watch), deps.windowMs) };
+      // A run that failed says nothing about Falco: not_run, and not counted as missed.
+      const expire = () => endAs(watch, run.status === 'failed' ? 'not_run' : 'missed', PENDING);
+      const watch: Watch = { run, expected, startMs, held: [], timer: setTimeout(expire, deps.windowMs) };
       watch.timer.unref();
-      watches.add(watch);
+      watches.set(run, watch);
     },
     observeAlert(entry) {
-      for (const watch of watches) {
-        // Alerts from before the trigger started cannot be its detection.
-        if (entry.receivedAtMs < watch.startMs) continue;
-        watch.expected.forEach((expected, index) => {
-          const expectation = watch.run.verification.expectations[index];
-          if (!expectation || expectation.status !== 'pending') return;
-          if (entry.rule !== expected.rule || !expected.matches(entry)) return;
-          const latencyMs = entry.receivedAtMs - watch.startMs;
-          Object.assign(expectation, { status: 'detected', alertId: entry.id, latencyMs });
-          deps.metrics.recordVerification(watch.run.kind, 'detected', latencyMs);
-        });
-        if (watch.run.verification.expectations.every((e) => e.status !== 'pending')) finish(watch);
+      if (stopped) return;
+      for (const watch of watches.values()) {
+        // Events from before the trigger started (by receipt or by Falco's clock) cannot be its detection.
+        if (!isCandidate(watch, entry)) continue;
+        if (!tryMatch(watch, entry)) {
+          watch.held.push(entry);
+          if (watch.held.length > MAX_HELD_ALERTS) watch.held.shift();
+        }
+        if (allResolved(watch) && watch.run.status === 'succeeded') finish(watch);
       }
     },
+    runChanged(run) {
+      const watch = watches.get(run);
+      if (!watch) return;
+      watch.held = watch.held.filter((entry) => !tryMatch(watch, entry));
+    },
+    runFinished(run) {
+      const watch = watches.get(run);
+      if (!watch) return;
+      if (run.status === 'failed') return endAs(watch, 'not_run', PENDING_OR_DETECTED);
+      watch.expected.forEach((_, index) => countDetected(watch, index));
+      if (allResolved(watch)) finish(watch);
+    },
     stop() {
-      for (const watch of watches) finish(watch);
+      stopped = true;
+      for (const watch of watches.values()) clearTimeout(watch.timer);
     },
   };
 }

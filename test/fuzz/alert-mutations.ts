@@ -104,7 +104,63 @@ function insertAfterBrace(text: string, at: number, insert: string): string {
   return brace === -1 ? text : text.slice(0, brace + 1) + insert + text.slice(brace + 1);
 }
 
+// Where an attacker can put a value: an unknown top-level key (kept as it is), a new
+// output_fields key, or the tags list.
+type Placement = 'unknown-key' | 'output-field' | 'tags';
+function placeValue(text: string, where: Placement, key: string, value: string): string {
+  if (where === 'output-field')
+    return text.replace('"output_fields":{', `"output_fields":{"${key}":${value},`);
+  if (where === 'tags') return text.replace(/"tags":\[[^\]]*\]/, `"tags":${value}`);
+  return insertAfterBrace(text, 0, `"${key}":${value},`);
+}
+
+// Bodies stay under the 1 MiB body cap (a 413 is not what these cases test): a mutation that
+// would pass this leaves the text as it was.
+const MAX_FUZZ_BODY_BYTES = 1_000_000;
+const withinCap = (before: string, after: string) =>
+  Buffer.byteLength(after) <= MAX_FUZZ_BODY_BYTES ? after : before;
+
+const repeatJoined = (item: string, count: number) => new Array<string>(count).fill(item).join(',');
+// Deep and wide JSON values written as text (cheap to build), each well under the 1 MiB body cap:
+// the shapes that once overflowed the stack (a 300,000-item list under an unknown key gave 500).
+const extremeValue: fc.Arbitrary<string> = fc.oneof(
+  fc.nat({ max: 400_000 }).map((count) => `[${repeatJoined('0', count)}]`),
+  fc
+    .nat({ max: 60_000 })
+    .map((count) => `{${Array.from({ length: count }, (_, i) => `"k${i}":0`).join(',')}}`),
+  fc.nat({ max: 300_000 }).map((depth) => '['.repeat(depth) + '0' + ']'.repeat(depth)),
+  fc.nat({ max: 100_000 }).map((depth) => '{"a":'.repeat(depth) + 'null' + '}'.repeat(depth)),
+  fc
+    .tuple(fc.nat({ max: 20_000 }), fc.nat({ max: 40 }))
+    .map(([count, depth]) => `[${repeatJoined('['.repeat(depth) + '1' + ']'.repeat(depth), count)}]`),
+  fc.nat({ max: 100_000 }).map((count) => `[${repeatJoined('{}', count)}]`),
+);
+const extremeMutation: fc.Arbitrary<TextMutation> = fc.oneof(
+  fc
+    .tuple(
+      fc.constantFrom<Placement>('unknown-key', 'output-field', 'tags'),
+      fc.constantFrom('x', 'uuid', 'k8s.pod.labels', ''),
+      extremeValue,
+    )
+    .map(
+      ([where, key, value]) =>
+        (text: string) =>
+          withinCap(text, placeValue(text, where, key, value)),
+    ),
+  // Many small unknown top-level keys instead of one big value.
+  fc
+    .nat({ max: 50_000 })
+    .map(
+      (count) => (text: string) =>
+        withinCap(
+          text,
+          insertAfterBrace(text, 0, Array.from({ length: count }, (_, i) => `"u${i}":${i},`).join('')),
+        ),
+    ),
+);
+
 const textMutation: fc.Arbitrary<TextMutation> = fc.oneof(
+  extremeMutation,
   // A top-level or nested key written twice.
   fc.tuple(fc.constantFrom(...TOP_KEYS, 'evt.time'), fc.double({ min: 0, max: 1, noNaN: true })).map(
     ([key, at]) =>

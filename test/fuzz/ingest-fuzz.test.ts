@@ -25,20 +25,30 @@ describe('ingest under fuzzed real-format alerts', () => {
     await receiver?.close();
   });
 
-  it('answers every mutated body with 202, 400 or 415 over a live connection, never a 5xx', async () => {
-    const property = fc.asyncProperty(fuzzCase(loadSampleBodies()), async (fuzz) => {
-      const outcome = await postFuzzCase(agent, receiver.port, fuzz);
-      if ('error' in outcome) throw new Error(`connection lost: ${outcome.error}`);
-      if (!ANSWERS.has(outcome.status))
-        throw new Error(`status ${outcome.status}: ${outcome.body.slice(0, 300)}`);
-    });
-    try {
-      await fc.assert(property, { numRuns: RUNS, seed: SEED, endOnFailure: true });
-    } catch (error) {
-      // The seed replays the exact run: FUZZ_SEED=<seed> npx vitest run test/fuzz/ingest-fuzz.test.ts
-      throw new Error(`fuzz failed with FUZZ_SEED=${SEED}: ${(error as Error).message}`);
-    }
-  });
+  // Deep and wide bodies of up to 1 MB are part of the mix: more time than the default.
+  it(
+    'answers every mutated body with 202, 400 or 415 over a live connection, never a 5xx',
+    { timeout: 90_000 },
+    async () => {
+      // What failed, named before fast-check's counterexample (which can be a megabyte of bytes).
+      let failure = '';
+      const property = fc.asyncProperty(fuzzCase(loadSampleBodies()), async (fuzz) => {
+        const outcome = await postFuzzCase(agent, receiver.port, fuzz);
+        if ('error' in outcome) failure = `connection lost: ${outcome.error}`;
+        else if (!ANSWERS.has(outcome.status))
+          failure = `status ${outcome.status}: ${outcome.body.slice(0, 300)}`;
+        else return;
+        throw new Error(`${failure} (body of ${fuzz.body.length} bytes)`);
+      });
+      try {
+        await fc.assert(property, { numRuns: RUNS, seed: SEED, endOnFailure: true });
+      } catch (error) {
+        // The seed replays the exact run: FUZZ_SEED=<seed> npx vitest run test/fuzz/ingest-fuzz.test.ts
+        const message = (error as Error).message;
+        throw new Error(`fuzz failed with FUZZ_SEED=${SEED}: ${failure}\n${message.slice(0, 2_000)}`);
+      }
+    },
+  );
 
   it('leaves Object.prototype unpolluted, the server healthy and memory bounded after the run', async () => {
     expect(Object.getOwnPropertyNames(Object.prototype).sort()).toEqual(prototypeKeys);

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,11 +20,33 @@ export interface KubeApiStandIn {
   requests: RecordedRequest[];
   /** Phase the next GET of a pod reports. */
   podPhase: string;
+  /**
+   * Requests whose path matches are read and recorded but never answered (until close): helm's
+   * first call, so an install stays running while the test plays the Job controller.
+   */
+  hold?: RegExp;
+  /** Adds a pod as a controller would (e.g. the Job's pod), listed by label selector. */
+  addPod(namespace: string, pod: Record<string, unknown>): void;
   close(): Promise<void>;
 }
 
 const EXEC_PATH = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/exec$/;
 const POD_PATH = /^\/api\/v1\/namespaces\/([^/]+)\/pods(?:\/([^/]+))?$/;
+
+// Equality selectors only (`a=b,c=d`), the kind the receiver sends.
+function hasLabels(pod: Record<string, unknown>, selector: string | null): boolean {
+  const labels = ((pod.metadata as { labels?: Record<string, string> } | undefined)?.labels ?? {}) as Record<
+    string,
+    string
+  >;
+  return (selector ?? '')
+    .split(',')
+    .filter(Boolean)
+    .every((term) => {
+      const [key, value] = term.split('=');
+      return key !== undefined && labels[key] === value;
+    });
+}
 
 const frame = (channel: number, text: string) => Buffer.concat([Buffer.from([channel]), Buffer.from(text)]);
 
@@ -42,7 +65,7 @@ function runInFakeContainer(command: string[], tty: boolean): { output: string; 
 export async function startKubeApiStandIn(): Promise<KubeApiStandIn> {
   const requests: RecordedRequest[] = [];
   const pods = new Map<string, Record<string, unknown>>();
-  const state = { podPhase: 'Running' };
+  const state: { podPhase: string; hold?: RegExp } = { podPhase: 'Running' };
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://stand-in');
     let raw = '';
@@ -56,6 +79,7 @@ export async function startKubeApiStandIn(): Promise<KubeApiStandIn> {
         body,
         upgrade: false,
       });
+      if (state.hold?.test(url.pathname)) return;
       const send = (status: number, value: unknown) => {
         res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(value));
       };
@@ -65,9 +89,19 @@ export async function startKubeApiStandIn(): Promise<KubeApiStandIn> {
       const [, namespace, name] = match;
       const key = `${namespace}/${name ?? ''}`;
       if (req.method === 'POST' && !name) {
-        const pod = body as { metadata: { name: string } };
+        const pod = body as { metadata: { name: string; uid?: string } };
+        pod.metadata.uid ??= randomUUID();
         pods.set(`${namespace}/${pod.metadata.name}`, pod);
         return send(201, { ...pod, status: { phase: 'Pending' } });
+      }
+      if (req.method === 'GET' && !name) {
+        const items = [...pods.entries()]
+          .filter(
+            ([podKey, pod]) =>
+              podKey.startsWith(`${namespace}/`) && hasLabels(pod, url.searchParams.get('labelSelector')),
+          )
+          .map(([, pod]) => pod);
+        return send(200, { kind: 'PodList', apiVersion: 'v1', metadata: {}, items });
       }
       const pod = pods.get(key);
       if (!pod)
@@ -142,6 +176,16 @@ export async function startKubeApiStandIn(): Promise<KubeApiStandIn> {
     },
     set podPhase(phase: string) {
       state.podPhase = phase;
+    },
+    get hold() {
+      return state.hold;
+    },
+    set hold(pattern: RegExp | undefined) {
+      state.hold = pattern;
+    },
+    addPod(namespace, pod) {
+      const metadata = pod.metadata as { name: string };
+      pods.set(`${namespace}/${metadata.name}`, pod);
     },
     close: async () => {
       for (const client of wss.clients) client.terminate();

@@ -5,42 +5,9 @@ import { parseJson } from '../../src/alerts/parse-json.js';
 import { isPlainAlertPost } from '../../src/http/fast-ingest.js';
 import { startServer } from '../../src/server/start-server.js';
 import { readFixture } from '../helpers/fixtures.js';
+import { postAlertBody as post } from '../helpers/post-alert-body.js';
 import { openRaw } from '../helpers/raw-connection.js';
 import { buildTestApp, metricValue } from '../helpers/test-app.js';
-
-interface Answer {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  body: string;
-}
-
-// The same request sent the way Falco sends it (Content-Length: the node:http fast path) or
-// chunked (no Content-Length: the Express route), so the two paths can be compared.
-function post(port: number, body: Buffer, chunked: boolean, headers: http.OutgoingHttpHeaders = {}) {
-  return new Promise<Answer>((resolve, reject) => {
-    const req = http.request(
-      {
-        host: '127.0.0.1',
-        port,
-        method: 'POST',
-        path: '/alerts',
-        headers: {
-          'content-type': 'application/json',
-          ...(chunked ? { 'transfer-encoding': 'chunked' } : { 'content-length': body.length }),
-          ...headers,
-        },
-      },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (text += chunk));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
-}
 
 // Headers that differ per request or per connection, not per path.
 const VARYING = new Set(['date', 'x-request-id', 'location', 'content-length', 'keep-alive', 'connection']);

@@ -227,6 +227,22 @@ describe.skipIf(!available)(
       await page.close();
     });
 
+    // Regression (issue 18 point 6): a failed run whose rules were all not_run showed "detected".
+    it('shows a failed run as failed, never as a detected verdict', async () => {
+      const page = await open();
+      await page.locator('#triggers').waitFor({ state: 'visible', timeout: 5000 });
+
+      await page.fill('#trigger-form input[name="token"]', TRIGGER_TOKEN);
+      await page.fill('#trigger-form input[name="namespace"]', 'failing');
+      await page.click('#trigger-form button[type="submit"]');
+
+      const verdict = page.locator('#trigger-output .verdict-missed');
+      await verdict.waitFor({ timeout: 10_000 });
+      expect(await verdict.textContent()).toBe('Run failed: helm is not installed or not on PATH');
+      expect(await page.locator('#trigger-output .verdict-detected').count()).toBe(0);
+      await page.close();
+    });
+
     it('says so when the server refuses the token', async () => {
       const page = await open();
       await page.locator('#triggers').waitFor({ state: 'visible', timeout: 5000 });

@@ -19,6 +19,8 @@ export function createTriggersStandIn(token: string): TriggersStandIn {
   const router = express.Router();
   const calls: TriggersStandIn['calls'] = [];
   const reads = new Map<string, number>();
+  // Runs started for namespace "failing" end failed (helm missing), their rule not_run.
+  const failing = new Set<string>();
   let nextId = 1;
 
   router.use('/triggers', express.json(), (req, res, next) => {
@@ -46,6 +48,15 @@ export function createTriggersStandIn(token: string): TriggersStandIn {
 
   const runView = (id: string, kind: string) => {
     const settled = (reads.get(id) ?? 0) >= 2;
+    if (settled && failing.has(id))
+      return {
+        id,
+        kind,
+        status: 'failed',
+        error: 'helm is not installed or not on PATH',
+        commands: [],
+        verification: { windowMs: 30_000, expectations: [{ rule: EXPECTED_RULE, status: 'not_run' }] },
+      };
     return {
       id,
       kind,
@@ -76,6 +87,7 @@ export function createTriggersStandIn(token: string): TriggersStandIn {
   router.post('/triggers/:kind', (req, res) => {
     const id = `run-${nextId++}`;
     reads.set(id, 0);
+    if ((req.body as { namespace?: string } | undefined)?.namespace === 'failing') failing.add(id);
     res
       .status(202)
       .location(`/triggers/${id}`)

@@ -50,7 +50,7 @@ describe.runIf(haveHelm)('event-generator trigger with the real helm and an unre
     expect(run.error).toMatch(
       /^helm exited with code 1: Error: INSTALLATION FAILED: .*kubernetes cluster unreachable/,
     );
-    const [install, , uninstall] = run.commands;
+    const [install, , , uninstall] = run.commands;
     expect(install?.argv).toEqual(
       expect.arrayContaining([
         'helm',
@@ -63,6 +63,7 @@ describe.runIf(haveHelm)('event-generator trigger with the real helm and an unre
     );
     expect(run.commands.map((c) => c.argv.slice(0, 2).join(' '))).toEqual([
       'helm install',
+      'k8s list-pods',
       'kubectl logs',
       'helm uninstall',
     ]);
@@ -109,6 +110,8 @@ describe('event-generator trigger without helm on PATH', () => {
     const run = await waitForRun(built.app, TOKEN, res.body.id, finished);
     expect(run.status).toBe('failed');
     expect(run.error).toBe('helm is not installed or not on PATH');
-    expect(run.commands.map((c) => c.argv[1])).toEqual(['install', 'uninstall']);
+    // No kubeconfig: the Job's pods cannot be learned either (the step says why).
+    expect(run.commands.map((c) => c.argv[1])).toEqual(['install', 'list-pods', 'uninstall']);
+    expect(run.commands[1]).toMatchObject({ failed: true, reason: expect.stringContaining('kubeconfig') });
   });
 });

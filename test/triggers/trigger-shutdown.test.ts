@@ -25,7 +25,7 @@ describe('trigger shutdown', () => {
     const run = await waitForRun(built.app, TOKEN, res.body.id, finished, 5_000);
     expect(run.status).toBe('failed');
     expect(run.error).toBe('helm was cancelled');
-    expect(run.commands.map((c) => c.argv[1])).toEqual(['install', 'uninstall']);
-    expect(run.commands[1]).toMatchObject({ failed: false, output: 'helm uninstall ok' });
+    expect(run.commands.map((c) => c.argv[1])).toEqual(['install', 'list-pods', 'uninstall']);
+    expect(run.commands[2]).toMatchObject({ failed: false, output: 'helm uninstall ok' });
   });
 });

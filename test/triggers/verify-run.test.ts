@@ -2,10 +2,14 @@ import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { FalcoAlert } from '../../src/alerts/falco-alert-schema.js';
 import type { StoredAlert } from '../../src/alerts/stored-alert.js';
-import { alertCarriesNonce, alertFromNamespace } from '../../src/triggers/alert-matchers.js';
+import {
+  alertCarriesNonce,
+  alertFromNamespace,
+  alertFromRunPods,
+} from '../../src/triggers/alert-matchers.js';
 import { createTriggerMetrics } from '../../src/triggers/trigger-metrics.js';
 import type { TriggerRun } from '../../src/triggers/trigger-run.js';
-import { createVerifier } from '../../src/triggers/verify-run.js';
+import { CLOCK_SKEW_MS, createVerifier } from '../../src/triggers/verify-run.js';
 
 const entry = (alert: Partial<FalcoAlert>, receivedAtMs: number, id = 'alert-1'): StoredAlert => ({
   id,
@@ -112,6 +116,12 @@ describe('createVerifier', () => {
       { rule: 'Write below etc', status: 'detected', alertId: 'good', latencyMs: 250 },
       { rule: 'Write below root', status: 'pending' },
     ]);
+    // Counted once the run succeeded: a run that fails after all undoes its detections.
+    expect(await registry.metrics()).toContain(
+      'falco_trigger_verifications_total{kind="event-generator",result="detected"} 0',
+    );
+    run.status = 'succeeded';
+    verifier.runFinished(run);
     const text = await registry.metrics();
     expect(text).toContain('falco_trigger_verifications_total{kind="event-generator",result="detected"} 1');
     expect(text).toContain('falco_trigger_detection_latency_seconds_sum{kind="event-generator"} 0.25');
@@ -147,6 +157,101 @@ describe('createVerifier', () => {
     expect(run.verification.expectations).toEqual([{ rule: 'Write below etc', status: 'not_run' }]);
     expect(await registry.metrics()).toContain(
       'falco_trigger_verifications_total{kind="event-generator",result="missed"} 0',
+    );
+  });
+});
+
+const RUN_POD = {
+  namespace: 'falco-canary',
+  name: 'falco-eg-1234abcd-x7k2p',
+  uid: '6f1c7a9e-0000-4000-8000-000000000001',
+  containerIds: ['0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef'],
+};
+
+describe('alertFromRunPods', () => {
+  const from = (alert: Partial<FalcoAlert>) => alertFromRunPods(entry(alert, 0).alert, [RUN_POD]);
+
+  it('ties an alert to the run by pod uid, container id prefix, or pod name with namespace', () => {
+    expect(from({ output_fields: { 'k8s.pod.uid': RUN_POD.uid } })).toBe(true);
+    expect(from({ output_fields: { 'container.id': '0123456789ab' } })).toBe(true);
+    expect(from({ output_fields: { 'k8s.pod.name': RUN_POD.name, 'k8s.ns.name': 'falco-canary' } })).toBe(
+      true,
+    );
+    expect(
+      from({ output: 'File below /etc opened container_id=0123456789ab k8s_ns_name=falco-canary' }),
+    ).toBe(true);
+    expect(from({ output: 'x k8s.ns=falco-canary k8s.pod=falco-eg-1234abcd-x7k2p container=abc' })).toBe(
+      true,
+    );
+  });
+
+  it('never ties by namespace alone, another pod, a short container id or a pod name in another namespace', () => {
+    expect(from({ output_fields: { 'k8s.ns.name': 'falco-canary' } })).toBe(false);
+    expect(from({ output_fields: { 'k8s.ns.name': 'falco-canary', 'k8s.pod.name': 'web-1' } })).toBe(false);
+    expect(from({ output_fields: { 'container.id': '0123' } })).toBe(false);
+    expect(from({ output_fields: { 'k8s.pod.name': RUN_POD.name, 'k8s.ns.name': 'default' } })).toBe(false);
+    expect(alertFromRunPods(entry({ output_fields: { 'k8s.pod.uid': RUN_POD.uid } }, 0).alert, [])).toBe(
+      false,
+    );
+  });
+});
+
+describe("createVerifier with the run's pods", () => {
+  const fromPods = (e: StoredAlert, run: TriggerRun) => alertFromRunPods(e.alert, run.pods ?? []);
+
+  it('holds an alert that came before its pod was known and matches it once the pod is learned', () => {
+    const verifier = createVerifier({ metrics: createTriggerMetrics(new Registry()), windowMs: 60_000 });
+    const run = newRun();
+    verifier.watch(run, [{ rule: 'Write below etc', matches: fromPods }], 1_000);
+
+    verifier.observeAlert(
+      entry({ rule: 'Write below etc', output_fields: { 'k8s.pod.uid': RUN_POD.uid } }, 1_200, 'early'),
+    );
+    expect(run.verification.expectations[0]?.status).toBe('pending');
+    run.pods = [RUN_POD];
+    verifier.runChanged(run);
+
+    expect(run.verification.expectations).toEqual([
+      { rule: 'Write below etc', status: 'detected', alertId: 'early', latencyMs: 200 },
+    ]);
+    verifier.stop();
+  });
+
+  it('refuses an alert whose Falco event time is before the run started (beyond the clock skew allowance)', () => {
+    const verifier = createVerifier({ metrics: createTriggerMetrics(new Registry()), windowMs: 60_000 });
+    const run = { ...newRun(), pods: [RUN_POD] };
+    verifier.watch(run, [{ rule: 'Write below etc', matches: fromPods }], 100_000);
+    const replayed = entry(
+      { rule: 'Write below etc', output_fields: { 'k8s.pod.uid': RUN_POD.uid } },
+      100_500,
+      'old',
+    );
+    replayed.timeMs = 100_000 - CLOCK_SKEW_MS - 1;
+
+    verifier.observeAlert(replayed);
+
+    expect(run.verification.expectations[0]?.status).toBe('pending');
+    verifier.stop();
+  });
+
+  it('undoes a detection, uncounted, when the run then fails', async () => {
+    const registry = new Registry();
+    const verifier = createVerifier({ metrics: createTriggerMetrics(registry), windowMs: 60_000 });
+    const run = { ...newRun(), pods: [RUN_POD] };
+    verifier.watch(run, [{ rule: 'Write below etc', matches: fromPods }], 1_000);
+    verifier.observeAlert(
+      entry({ rule: 'Write below etc', output_fields: { 'k8s.pod.uid': RUN_POD.uid } }, 1_100),
+    );
+
+    run.status = 'failed';
+    verifier.runFinished(run);
+    verifier.observeAlert(
+      entry({ rule: 'Write below etc', output_fields: { 'k8s.pod.uid': RUN_POD.uid } }, 1_200),
+    );
+
+    expect(run.verification.expectations).toEqual([{ rule: 'Write below etc', status: 'not_run' }]);
+    expect(await registry.metrics()).toContain(
+      'falco_trigger_verifications_total{kind="event-generator",result="detected"} 0',
     );
   });
 });

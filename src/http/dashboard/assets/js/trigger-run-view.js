@@ -28,7 +28,8 @@ function verdictOf(run) {
       text: `Run ${run.status}: ${detected} of ${expectations.length} expected rules detected so far…`,
       className: 'verdict-pending',
     };
-  if (run.status === 'failed' && expectations.length === 0)
+  // A failed run proves nothing either way: its rules are not_run, never a "detected" verdict.
+  if (run.status === 'failed')
     return { text: `Run failed: ${run.error ?? 'see the commands below'}`, className: 'verdict-missed' };
   if (missed === 0 && expectations.length > 0)
     return {
