@@ -24,6 +24,7 @@ export interface Config {
     maxSources: number;
     extraLabels: Env['METRICS_EXTRA_LABELS'];
     maxExtraLabelValues: number;
+    maxSeries: number;
   };
   shutdown: { delayMs: number; timeoutMs: number };
   stream: { heartbeatMs: number; maxClients: number };
@@ -45,6 +46,7 @@ function toConfig(env: Env, hardening: HardeningConfig): Config {
       maxSources: env.METRICS_MAX_SOURCES,
       extraLabels: env.METRICS_EXTRA_LABELS,
       maxExtraLabelValues: env.METRICS_MAX_EXTRA_LABEL_VALUES,
+      maxSeries: env.METRICS_MAX_SERIES,
     },
     shutdown: { delayMs: env.SHUTDOWN_DELAY_MS, timeoutMs: env.SHUTDOWN_TIMEOUT_MS },
     stream: { heartbeatMs: env.STREAM_HEARTBEAT_MS, maxClients: env.STREAM_MAX_CLIENTS },

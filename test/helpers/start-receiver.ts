@@ -15,6 +15,8 @@ export interface ReceiverOptions {
   requireClientCert?: boolean;
   dedupWindowMs?: number;
   bodyLimitBytes?: number;
+  /** More environment variables, applied last (the service's own config loader reads them). */
+  env?: Record<string, string>;
   /** Keep every log line as an object (off for long fuzz runs, which only count them). */
   keepLogLines?: boolean;
 }
@@ -60,7 +62,7 @@ function toEnv(options: ReceiverOptions): Record<string, string> {
     env['DEDUP_WINDOW_MS'] = String(options.dedupWindowMs);
     env['DEDUP_MAX_ENTRIES'] = '100';
   }
-  return env;
+  return { ...env, ...options.env };
 }
 
 export async function startReceiver(options: ReceiverOptions = {}): Promise<TestReceiver> {
