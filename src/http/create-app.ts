@@ -25,6 +25,8 @@ export interface AppDeps {
   stream: AlertStream;
   lifecycle: Lifecycle;
   bodyLimitBytes: number;
+  /** Most bytes of one `GET /alerts` answer (QUERY_MAX_BYTES). */
+  queryMaxBytes: number;
   /** Checks a client certificate and/or secret path before ingest (see ingest-auth.ts). */
   ingestAuth?: express.Router;
   /** Renders /metrics when not the app's own registry (cluster workers ask the primary). */
@@ -69,7 +71,7 @@ export function createApp(deps: AppDeps): RequestListener {
   app.use(createHealthRouter(deps.lifecycle));
   app.use(createMetricsRouter(deps.metrics.registry, deps.renderMetrics));
   app.use(deps.stream.router);
-  app.use(createAlertsRouter(deps.store));
+  app.use(createAlertsRouter(deps.store, deps.queryMaxBytes));
   for (const router of deps.routers ?? []) app.use(router);
 
   // A core path with a method it does not serve: say which methods it does.

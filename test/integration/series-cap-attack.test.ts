@@ -9,14 +9,18 @@ import { makeStoredAlert } from '../helpers/stored-alert.js';
 const TIME = '2026-11-30T12:00:00.000000000Z';
 
 // Every combination of rules x priorities x sources, each within its own label cap.
-function* combinations(rules: number, sources: number): Generator<{ rule: string; priority: string; source: string }> {
+function* combinations(
+  rules: number,
+  sources: number,
+): Generator<{ rule: string; priority: string; source: string }> {
   for (let rule = 0; rule < rules; rule++)
     for (const priority of PRIORITIES)
       for (let source = 0; source < sources; source++)
         yield { rule: `rule-${rule}`, priority, source: `source-${source}` };
 }
 
-const seriesLines = (text: string) => text.split('\n').filter((line) => line.startsWith('falco_alerts_total{'));
+const seriesLines = (text: string) =>
+  text.split('\n').filter((line) => line.startsWith('falco_alerts_total{'));
 const overflowCount = (text: string) =>
   Number(/falco_metrics_series_overflow_total\{metric="falco_alerts_total"\} (\d+)/.exec(text)?.[1]);
 
@@ -35,19 +39,25 @@ describe('falco_alerts_total under a label-product attack', () => {
     await receiver?.close();
   });
 
-  it('keeps at most METRICS_MAX_SERIES series over HTTP and counts every overflowed alert', { timeout: 60_000 }, async () => {
-    // 100 x 8 x 4 = 3,200 alerts, 3,200 distinct label sets: 8 times the cap (the full attack is below).
-    const bodies = [...combinations(100, 4)].map((labels) => JSON.stringify({ ...labels, time: TIME, output: 'x' }));
-    const statuses = await postPipelined(receiver.port, bodies, 200);
+  it(
+    'keeps at most METRICS_MAX_SERIES series over HTTP and counts every overflowed alert',
+    { timeout: 60_000 },
+    async () => {
+      // 100 x 8 x 4 = 3,200 alerts, 3,200 distinct label sets: 8 times the cap (the full attack is below).
+      const bodies = [...combinations(100, 4)].map((labels) =>
+        JSON.stringify({ ...labels, time: TIME, output: 'x' }),
+      );
+      const statuses = await postPipelined(receiver.port, bodies, 200);
 
-    const text = await receiver.metricsText();
-    const series = seriesLines(text);
-    expect(statuses).toEqual({ 202: bodies.length });
-    expect(series.length).toBeLessThanOrEqual(maxSeries);
-    expect(series.reduce((sum, line) => sum + Number(line.split(' ').at(-1)), 0)).toBe(bodies.length);
-    expect(overflowCount(text)).toBe(bodies.length - (maxSeries - PRIORITIES.length));
-    expect(series.filter((line) => line.includes('rule="__overflow__"'))).toHaveLength(PRIORITIES.length);
-  });
+      const text = await receiver.metricsText();
+      const series = seriesLines(text);
+      expect(statuses).toEqual({ 202: bodies.length });
+      expect(series.length).toBeLessThanOrEqual(maxSeries);
+      expect(series.reduce((sum, line) => sum + Number(line.split(' ').at(-1)), 0)).toBe(bodies.length);
+      expect(overflowCount(text)).toBe(bodies.length - (maxSeries - PRIORITIES.length));
+      expect(series.filter((line) => line.includes('rule="__overflow__"'))).toHaveLength(PRIORITIES.length);
+    },
+  );
 
   it('keeps /metrics under 2 MB through all 80,000 combinations of 500 x 8 x 20 with the default cap', async () => {
     const loaded = loadConfig({ METRICS_MAX_RULES: '500', METRICS_MAX_SOURCES: '20' });
