@@ -46,8 +46,8 @@ const REFUSAL_DETAIL = {
 export function createAlertStream(deps: StreamDeps): AlertStream {
   const router = express.Router();
   const slots = createStreamSlots(deps, deps.registry);
-  // Each open stream with the function that stops feeding it.
-  const open = new Map<Response, () => void>();
+  // Each open stream with the functions that stop feeding it and that cut it off.
+  const open = new Map<Response, { stop: () => void; drop: (reason: StreamDrop) => void }>();
   // One serialisation per published alert, shared by every client.
   const cache = new WeakMap<StoredAlert, string>();
   const eventText = (entry: StoredAlert): string => {
@@ -58,17 +58,20 @@ export function createAlertStream(deps: StreamDeps): AlertStream {
     }
     return text;
   };
-  const bufferedByAll = () => {
-    let sum = 0;
-    for (const res of open.keys()) sum += res.writableLength;
-    return sum;
-  };
-  // Why a client must be cut off before `bytes` more are written to it, if it must.
-  const overBound = (res: Response, bytes: number): StreamDrop | undefined => {
-    const waiting = res.writableLength + bytes;
-    if (waiting > deps.maxClientBufferedBytes) return 'client_buffer';
-    if (waiting > LAGGING_BYTES && bufferedByAll() + bytes > deps.maxBufferedBytes) return 'total_buffer';
-    return undefined;
+  // Past the total bound the clients furthest behind are cut off first, until `bytes` more fit.
+  // True when `res` itself was one of them.
+  const makeRoomFor = (res: Response, bytes: number): boolean => {
+    for (;;) {
+      let sum = bytes;
+      let furthest: Response | undefined;
+      for (const each of open.keys()) {
+        sum += each.writableLength;
+        if (!furthest || each.writableLength > furthest.writableLength) furthest = each;
+      }
+      if (sum <= deps.maxBufferedBytes || !furthest) return false;
+      open.get(furthest)?.drop('total_buffer');
+      if (furthest === res) return true;
+    }
   };
 
   router.get('/alerts/stream', (req, res) => {
@@ -107,22 +110,26 @@ export function createAlertStream(deps: StreamDeps): AlertStream {
     };
     // A client that does not read is cut off once its bytes (or everyone's) pass a bound: buffering
     // for it would grow without bound, and a write after end would be an unhandled error.
+    const drop = (reason: StreamDrop) => {
+      slots.dropped(reason);
+      req.log.warn({ event: 'stream_client_dropped', reason }, 'stream client too slow, closing');
+      stop();
+      res.destroy();
+    };
     const send = (text: string): boolean => {
       if (res.writableEnded || res.destroyed) return false;
-      const reason = overBound(res, text.length);
-      if (reason) {
-        slots.dropped(reason);
-        req.log.warn({ event: 'stream_client_dropped', reason }, 'stream client too slow, closing');
-        stop();
-        res.destroy();
+      const waiting = res.writableLength + text.length;
+      if (waiting > deps.maxClientBufferedBytes) {
+        drop('client_buffer');
         return false;
       }
+      if (waiting > LAGGING_BYTES && makeRoomFor(res, text.length)) return false;
       res.write(text);
       return true;
     };
     res.on('error', stop);
     res.on('close', stop);
-    open.set(res, stop);
+    open.set(res, { stop, drop });
 
     send('retry: 3000\n: connected\n\n');
     // Replay what was missed when a client reconnects with the last id it saw: the newest ones,
@@ -154,7 +161,7 @@ export function createAlertStream(deps: StreamDeps): AlertStream {
   return {
     router,
     closeAll() {
-      for (const [res, stop] of open) {
+      for (const [res, { stop }] of open) {
         stop();
         res.end();
       }
