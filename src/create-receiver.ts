@@ -101,6 +101,7 @@ export function createReceiver(
     lifecycle,
     bodyLimitBytes: config.bodyLimitBytes,
     queryMaxBytes: config.hardening.queryMaxBytes,
+    inflight: config.hardening.inflight,
     ingestAuth: createIngestAuth({ ...ingest, registry: metrics.registry }),
     renderMetrics: options.clusterWorker ? createClusterMetricsRenderer(metrics.registry) : undefined,
     routers,

@@ -69,6 +69,9 @@ export function loadConfig(env: NodeJS.ProcessEnv): LoadConfigResult {
   if (result.data.TRIGGERS_ENABLED === 'true' && toClusterConfig(result.data).workers > 1) {
     problems.push("TRIGGERS_ENABLED: triggers need WORKERS=1 (verification reads one process's alerts)");
   }
+  if (result.data.INGEST_MAX_INFLIGHT_BYTES < result.data.BODY_LIMIT_BYTES) {
+    problems.push('INGEST_MAX_INFLIGHT_BYTES: must be at least BODY_LIMIT_BYTES (one body must fit)');
+  }
   const hardening = resolveHardening(result.data);
   if (!hardening.ok) problems.push(...hardening.problems);
   if (!hardening.ok || problems.length > 0) return { ok: false, problems };

@@ -6,6 +6,7 @@ import type { AlertStore } from '../alerts/alert-store.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Lifecycle } from '../server/lifecycle.js';
 import { withFastIngest } from './fast-ingest.js';
+import { createInflightBodies, type InflightLimits } from './inflight-bodies.js';
 import { buildProblem, sendProblem } from './problem.js';
 import { requestContext } from './request-context.js';
 import { securityHeaders } from './security-headers.js';
@@ -27,6 +28,8 @@ export interface AppDeps {
   bodyLimitBytes: number;
   /** Most bytes of one `GET /alerts` answer (QUERY_MAX_BYTES). */
   queryMaxBytes: number;
+  /** Bounds on ingest bodies still arriving (INGEST_MAX_INFLIGHT_*). */
+  inflight: InflightLimits;
   /** Checks a client certificate and/or secret path before ingest (see ingest-auth.ts). */
   ingestAuth?: express.Router;
   /** Renders /metrics when not the app's own registry (cluster workers ask the primary). */
@@ -56,6 +59,7 @@ export function createApp(deps: AppDeps): RequestListener {
     metrics: deps.metrics,
     bodyLimitBytes: deps.bodyLimitBytes,
     turns: createTurnTaker(),
+    inflight: createInflightBodies(deps.inflight, deps.metrics.registry),
   };
   app.disable('x-powered-by');
   app.set('etag', false);

@@ -11,6 +11,7 @@ import {
   ingestBody,
   mediaTypeProblem,
   refuse,
+  SHED_HEADERS,
   type IngestAnswer,
   type IngestDeps,
 } from './routes/ingest.js';
@@ -62,8 +63,15 @@ function send(
   res.writeHead(status, headers).end(body);
 }
 
-function sendProblem(res: ServerResponse, deps: FastIngestDeps, reqId: string, problem: Problem): void {
-  send(res, deps.lifecycle, problem.status, ['X-Request-Id', reqId], PROBLEM_TYPE, JSON.stringify(problem));
+function sendProblem(
+  res: ServerResponse,
+  deps: FastIngestDeps,
+  reqId: string,
+  problem: Problem,
+  headers: string[] = [],
+): void {
+  const all = ['X-Request-Id', reqId, ...headers];
+  send(res, deps.lifecycle, problem.status, all, PROBLEM_TYPE, JSON.stringify(problem));
 }
 
 /**
@@ -88,6 +96,8 @@ export function withFastIngest(
     timeRequest(req, res, deps.metrics, () => route);
     let log: Logger | undefined;
     const requestLog = () => (log ??= deps.logger.child({ reqId }));
+    const shed = deps.inflight.admit(req, res, deps.bodyLimitBytes);
+    if (shed) return sendProblem(res, deps, reqId, shed, SHED_HEADERS.flat());
 
     const chunks: Buffer[] = [];
     let size = 0;
