@@ -102,6 +102,7 @@ export function createReceiver(
     bodyLimitBytes: config.bodyLimitBytes,
     queryMaxBytes: config.hardening.queryMaxBytes,
     inflight: config.hardening.inflight,
+    allowedHosts: config.hardening.allowedHosts,
     ingestAuth: createIngestAuth({ ...ingest, registry: metrics.registry }),
     renderMetrics: options.clusterWorker ? createClusterMetricsRenderer(metrics.registry) : undefined,
     routers,

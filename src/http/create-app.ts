@@ -7,6 +7,7 @@ import type { Metrics } from '../metrics/metrics.js';
 import type { Lifecycle } from '../server/lifecycle.js';
 import { withFastIngest } from './fast-ingest.js';
 import { createInflightBodies, type InflightLimits } from './inflight-bodies.js';
+import { hostOriginGuard } from './host-origin-guard.js';
 import { buildProblem, sendProblem } from './problem.js';
 import { requestContext } from './request-context.js';
 import { securityHeaders } from './security-headers.js';
@@ -30,6 +31,8 @@ export interface AppDeps {
   queryMaxBytes: number;
   /** Bounds on ingest bodies still arriving (INGEST_MAX_INFLIGHT_*). */
   inflight: InflightLimits;
+  /** Host names read routes answer to (ALLOWED_HOSTS); IP literals always pass. */
+  allowedHosts: readonly string[];
   /** Checks a client certificate and/or secret path before ingest (see ingest-auth.ts). */
   ingestAuth?: express.Router;
   /** Renders /metrics when not the app's own registry (cluster workers ask the primary). */
@@ -65,6 +68,7 @@ export function createApp(deps: AppDeps): RequestListener {
   app.set('etag', false);
   app.use(requestContext(deps.logger, deps.metrics));
   app.use(securityHeaders());
+  app.use(hostOriginGuard(deps.allowedHosts, deps.metrics.registry));
   // While shutting down, keep-alive clients (Falco 0.36+ reuses one connection) are told to reconnect elsewhere.
   app.use((_req: Request, res: Response, next: NextFunction) => {
     if (!deps.lifecycle.isReady()) res.setHeader('Connection', 'close');

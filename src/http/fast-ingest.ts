@@ -28,12 +28,14 @@ const PROBLEM_TYPE = 'application/problem+json; charset=utf-8';
 
 /**
  * True for the request Falco sends: `POST /alerts` (or `/`) with a Content-Length within the
- * limit, no content coding and a JSON-compatible Content-Type. Anything else (chunked, oversized,
+ * limit, no content coding, no Origin and a JSON-compatible Content-Type. Anything else (chunked, oversized,
  * compressed or text bodies, query strings) is Express's to answer, with the same problems as ever.
  */
 export function isPlainAlertPost(req: IncomingMessage, bodyLimitBytes: number): boolean {
   if (req.method !== 'POST' || !INGEST_PATHS.includes(req.url ?? '')) return false;
   const { headers } = req;
+  // Falco sends no Origin: a request with one comes from a browser, and Express checks it.
+  if (headers.origin !== undefined) return false;
   const length = headers['content-length'];
   if (length === undefined || headers['transfer-encoding'] !== undefined) return false;
   if (!(Number(length) <= bodyLimitBytes)) return false;
