@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import type { NextFunction, Request, Response } from 'express';
-import { Counter, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
+import { createReasonCounter } from '../metrics/reason-counter.js';
 import { buildProblem, sendProblem } from './problem.js';
 
 /** Paths every caller may read whatever its Host: kubelet probes and Prometheus use pod IPs anyway. */
@@ -45,24 +46,23 @@ export function foreignOrigin(origin: string, host: string | undefined, allowed:
  * not allowed gets 421. Both are counted.
  */
 export function hostOriginGuard(allowed: readonly string[], registry: Registry) {
-  const refused = new Counter({
-    name: 'falco_http_refused_total',
-    help: 'Requests refused for a foreign Origin (403) or a Host outside ALLOWED_HOSTS (421).',
-    labelNames: ['reason'],
-    registers: [registry],
-  });
-  for (const reason of ['foreign_origin', 'host_not_allowed']) refused.inc({ reason }, 0);
+  const refused = createReasonCounter(
+    registry,
+    'falco_http_refused_total',
+    'Requests refused for a foreign Origin (403) or a Host outside ALLOWED_HOSTS (421).',
+    ['foreign_origin', 'host_not_allowed'],
+  );
   return (req: Request, res: Response, next: NextFunction): void => {
     const { host, origin } = req.headers;
     if (!SAFE_METHODS.has(req.method)) {
       if (origin === undefined || !foreignOrigin(origin, host, allowed)) return next();
-      refused.inc({ reason: 'foreign_origin' });
+      refused.inc('foreign_origin');
       const detail = 'Requests from another site are refused: Falco sends no Origin header.';
       sendProblem(res, buildProblem('forbidden-origin', { detail }));
       return;
     }
     if (OPEN_READ_PATHS.has(req.path) || hostAllowed(host, allowed)) return next();
-    refused.inc({ reason: 'host_not_allowed' });
+    refused.inc('host_not_allowed');
     const detail = 'This Host is not one this receiver answers to (ALLOWED_HOSTS).';
     sendProblem(res, buildProblem('misdirected-request', { detail }));
   };

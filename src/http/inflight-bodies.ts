@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Counter, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
+import { createReasonCounter } from '../metrics/reason-counter.js';
 import { buildProblem, type Problem } from './problem.js';
 
 /** Why an ingest request was shed before its body was read: a label value of the metric. */
@@ -35,16 +36,15 @@ const DETAIL: Record<ShedReason, string> = {
 export function createInflightBodies(limits: InflightLimits, registry: Registry): InflightBodies {
   let bytes = 0;
   const byAddress = new Map<string, number>();
-  const shed = new Counter({
-    name: 'falco_ingest_shed_total',
-    help: 'Ingest requests answered 503 before their body was read, by the in-flight limit they hit.',
-    labelNames: ['reason'],
-    registers: [registry],
-  });
-  for (const reason of Object.keys(DETAIL)) shed.inc({ reason }, 0);
+  const shed = createReasonCounter<ShedReason>(
+    registry,
+    'falco_ingest_shed_total',
+    'Ingest requests answered 503 before their body was read, by the in-flight limit they hit.',
+    ['inflight_bytes', 'inflight_per_address'],
+  );
 
   const refuse = (reason: ShedReason): Problem => {
-    shed.inc({ reason });
+    shed.inc(reason);
     return buildProblem('service-unavailable', { detail: DETAIL[reason] });
   };
   return {

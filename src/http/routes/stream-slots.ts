@@ -1,4 +1,5 @@
-import { Counter, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
+import { createReasonCounter } from '../../metrics/reason-counter.js';
 
 /** Why a stream was refused or cut off: the label values of the stream metrics. */
 export type StreamRefusal = 'max_clients' | 'max_per_address';
@@ -27,20 +28,18 @@ export interface StreamSlots {
 export function createStreamSlots(limits: StreamLimits, registry: Registry): StreamSlots {
   const byAddress = new Map<string, number>();
   let total = 0;
-  const refusedTotal = new Counter({
-    name: 'falco_stream_refused_total',
-    help: 'Live-stream requests refused with 429, by limit (STREAM_MAX_CLIENTS, STREAM_MAX_CLIENTS_PER_ADDRESS).',
-    labelNames: ['reason'],
-    registers: [registry],
-  });
-  const droppedTotal = new Counter({
-    name: 'falco_stream_clients_dropped_total',
-    help: 'Live-stream clients cut off for not reading, by the buffer bound they crossed.',
-    labelNames: ['reason'],
-    registers: [registry],
-  });
-  for (const reason of ['max_clients', 'max_per_address']) refusedTotal.inc({ reason }, 0);
-  for (const reason of ['client_buffer', 'total_buffer']) droppedTotal.inc({ reason }, 0);
+  const refusedTotal = createReasonCounter<StreamRefusal>(
+    registry,
+    'falco_stream_refused_total',
+    'Live-stream requests refused with 429, by limit (STREAM_MAX_CLIENTS, STREAM_MAX_CLIENTS_PER_ADDRESS).',
+    ['max_clients', 'max_per_address'],
+  );
+  const droppedTotal = createReasonCounter<StreamDrop>(
+    registry,
+    'falco_stream_clients_dropped_total',
+    'Live-stream clients cut off for not reading, by the buffer bound they crossed.',
+    ['client_buffer', 'total_buffer'],
+  );
   return {
     take(address) {
       if (total >= limits.maxClients) return 'max_clients';
@@ -56,7 +55,7 @@ export function createStreamSlots(limits: StreamLimits, registry: Registry): Str
       else byAddress.set(address, held - 1);
       total = Math.max(0, total - 1);
     },
-    refused: (reason) => refusedTotal.inc({ reason }),
-    dropped: (reason) => droppedTotal.inc({ reason }),
+    refused: (reason) => refusedTotal.inc(reason),
+    dropped: (reason) => droppedTotal.inc(reason),
   };
 }
