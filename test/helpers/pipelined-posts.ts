@@ -3,7 +3,8 @@ import { openRaw } from './raw-connection.js';
 /**
  * Posts every body to /alerts over one keep-alive connection, `batch` requests written at a time
  * (HTTP/1.1 pipelining): tens of thousands of alerts in seconds, without a client per request.
- * Resolves with how many answers had each status.
+ * Resolves with how many answers had each status. Each pipelined request counts against
+ * INGEST_MAX_INFLIGHT_PER_ADDRESS until answered: raise it above `batch`.
  */
 export async function postPipelined(
   port: number,

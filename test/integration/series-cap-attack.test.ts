@@ -32,7 +32,13 @@ describe('falco_alerts_total under a label-product attack', () => {
   beforeAll(async () => {
     receiver = await startReceiver({
       keepLogLines: false,
-      env: { METRICS_MAX_RULES: '500', METRICS_MAX_SOURCES: '20', METRICS_MAX_SERIES: String(maxSeries) },
+      env: {
+        METRICS_MAX_RULES: '500',
+        METRICS_MAX_SOURCES: '20',
+        METRICS_MAX_SERIES: String(maxSeries),
+        // Pipelined requests are each in flight until answered: 200 at once from one address.
+        INGEST_MAX_INFLIGHT_PER_ADDRESS: '1000',
+      },
     });
   });
   afterAll(async () => {
