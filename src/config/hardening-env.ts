@@ -45,6 +45,8 @@ export const hardeningEnvShape = {
   // Unlimited by default: past the limit Node answers 503 to requests a client already sent on the socket.
   SERVER_MAX_REQUESTS_PER_SOCKET: ms.default(0),
   SERVER_MAX_HEADER_BYTES: positiveInt.default(16 * 1024),
+  // Falco keeps one connection per node (0.34: one per alert, one at a time); idle ones cost little.
+  SERVER_MAX_CONNECTIONS_PER_ADDRESS: positiveInt.default(256),
   TLS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   TLS_CERT_FILE: optionalPath,
   TLS_KEY_FILE: optionalPath,
@@ -81,6 +83,8 @@ export interface ServerLimits {
   /** 0 = unlimited. */
   maxRequestsPerSocket: number;
   maxHeaderBytes: number;
+  /** Open connections from one client address; more are closed at once (plain HTTP: a 503 first). */
+  maxConnectionsPerAddress: number;
 }
 
 /** The optional TLS listener; `clientCaFile` turns on client-certificate verification (mTLS). */
@@ -173,6 +177,7 @@ function toHardeningConfig(env: HardeningEnv, pathSecretValue: string | undefine
       keepAliveTimeoutMs: env.SERVER_KEEP_ALIVE_TIMEOUT_MS,
       maxRequestsPerSocket: env.SERVER_MAX_REQUESTS_PER_SOCKET,
       maxHeaderBytes: env.SERVER_MAX_HEADER_BYTES,
+      maxConnectionsPerAddress: env.SERVER_MAX_CONNECTIONS_PER_ADDRESS,
     },
     tls,
     ingest: { requireClientCert: env.INGEST_REQUIRE_CLIENT_CERT, pathSecret: pathSecretValue },

@@ -26,6 +26,8 @@ export interface Metrics {
   recordAlert(entry: StoredAlert): void;
   recordRejected(reason: RejectReason): void;
   observeRequest(method: string, route: string, status: number, seconds: number): void;
+  /** A connection closed at once for SERVER_MAX_CONNECTIONS_PER_ADDRESS. */
+  recordRefusedConnection(): void;
 }
 
 const DELAY_BUCKETS = [0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900];
@@ -85,6 +87,11 @@ export function createMetrics(options: MetricsOptions): Metrics {
     buckets: REQUEST_BUCKETS,
     registers: [registry],
   });
+  const refusedConnections = new Counter({
+    name: 'falco_http_connections_refused_total',
+    help: 'Connections closed at once because their address held SERVER_MAX_CONNECTIONS_PER_ADDRESS open ones.',
+    registers: [registry],
+  });
   for (const reason of REJECT_REASONS) rejected.inc({ reason }, 0);
   seriesOverflow.inc({ metric: 'falco_alerts_total' }, 0);
 
@@ -124,6 +131,9 @@ export function createMetrics(options: MetricsOptions): Metrics {
     },
     observeRequest(method, route, status, seconds) {
       requests.observe({ method, route, status: String(status) }, seconds);
+    },
+    recordRefusedConnection() {
+      refusedConnections.inc();
     },
   };
 }

@@ -15,6 +15,7 @@ describe('hardening settings in loadConfig', () => {
         keepAliveTimeoutMs: 5_000,
         maxRequestsPerSocket: 0,
         maxHeaderBytes: 16_384,
+        maxConnectionsPerAddress: 256,
       },
       tls: undefined,
       ingest: { requireClientCert: false, pathSecret: undefined },

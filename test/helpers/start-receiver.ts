@@ -49,6 +49,7 @@ function toEnv(options: ReceiverOptions): Record<string, string> {
     env['SERVER_KEEP_ALIVE_TIMEOUT_MS'] = String(options.limits.keepAliveTimeoutMs);
     env['SERVER_MAX_REQUESTS_PER_SOCKET'] = String(options.limits.maxRequestsPerSocket);
     env['SERVER_MAX_HEADER_BYTES'] = String(options.limits.maxHeaderBytes);
+    env['SERVER_MAX_CONNECTIONS_PER_ADDRESS'] = String(options.limits.maxConnectionsPerAddress);
   }
   if (options.tls) {
     env['TLS_PORT'] = '0';
@@ -85,10 +86,16 @@ export async function startReceiver(options: ReceiverOptions = {}): Promise<Test
   const logger = createLogger({ level: 'info', destination });
   const receiver = createReceiver(config, { logger, processMetrics: false });
   const limits = options.limits ? config.hardening.server : undefined;
-  const server = await startServer(receiver.app, { host: '127.0.0.1', port: 0, limits });
+  const onRefusedConnection = receiver.metrics.recordRefusedConnection;
+  const server = await startServer(receiver.app, { host: '127.0.0.1', port: 0, limits, onRefusedConnection });
   let tlsServer: https.Server | undefined;
   if (config.hardening.tls) {
-    tlsServer = await startTlsServer(receiver.app, { host: '127.0.0.1', tls: config.hardening.tls, limits });
+    tlsServer = await startTlsServer(receiver.app, {
+      host: '127.0.0.1',
+      tls: config.hardening.tls,
+      limits,
+      onRefusedConnection,
+    });
   }
   const closeOne = (each: http.Server | https.Server) =>
     new Promise<void>((resolve) => {

@@ -73,6 +73,42 @@ describe('ingest bodies still arriving', () => {
     },
   );
 
+  it('closes a connection past SERVER_MAX_CONNECTIONS_PER_ADDRESS with a 503 before reading, counted, while another address connects', async () => {
+    const limits = {
+      headersTimeoutMs: 10_000,
+      requestTimeoutMs: 30_000,
+      keepAliveTimeoutMs: 5_000,
+      maxRequestsPerSocket: 0,
+      maxHeaderBytes: 16_384,
+      maxConnectionsPerAddress: 5,
+    };
+    receiver = await startReceiver({ keepLogLines: false, limits });
+    const port = receiver.port;
+    // Idle connections that never send a byte: each would otherwise hold a socket until the header timeout.
+    const idle: RawConnection[] = [];
+    for (let index = 0; index < 5; index++) idle.push(await openRaw(port));
+    const refused = await openRaw(port);
+    const other = await openRaw(port, '127.0.0.2');
+    connections.push(...idle, refused, other);
+    other.write(request('/alerts', false, ALERT));
+
+    await refused.closed;
+    expect(refused.received()).toMatch(/^HTTP\/1\.1 503/);
+    expect(refused.received()).toMatch(/Retry-After: 1\r\n/);
+    expect(refused.received()).toContain('SERVER_MAX_CONNECTIONS_PER_ADDRESS');
+    await expect.poll(() => status(other)).toBe('202');
+    expect(idle.some((connection) => connection.isClosed())).toBe(false);
+    expect(await receiver.metricsText()).toMatch(/^falco_http_connections_refused_total 1$/m);
+
+    // A closed connection frees its slot.
+    idle[0]!.socket.destroy();
+    await idle[0]!.closed;
+    const next = await openRaw(port);
+    connections.push(next);
+    next.write(request('/alerts', false, ALERT));
+    await expect.poll(() => status(next)).toBe('202');
+  });
+
   it('sheds a client address past INGEST_MAX_INFLIGHT_PER_ADDRESS while another address gets in', async () => {
     receiver = await startReceiver({ keepLogLines: false, env: { INGEST_MAX_INFLIGHT_PER_ADDRESS: '3' } });
     const port = receiver.port;
