@@ -117,6 +117,8 @@ export async function startService(options: ServiceOptions): Promise<Target> {
       PORT: String(port),
       LOG_LEVEL: 'info',
       WORKERS: String(options.workers),
+      // All load comes from 127.0.0.1; in a cluster each Falco node has an address of its own.
+      INGEST_MAX_INFLIGHT_PER_ADDRESS: '100000',
       ...options.env,
     },
   });

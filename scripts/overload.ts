@@ -45,7 +45,13 @@ async function findFreePort(): Promise<number> {
 async function startDiscardingService() {
   const port = await findFreePort();
   const child = spawn(process.execPath, ['dist/main.js'], {
-    env: { PATH: process.env.PATH, PORT: String(port), HOST: '127.0.0.1' },
+    // Every client here shares 127.0.0.1; in a cluster each Falco node has an address of its own.
+    env: {
+      PATH: process.env.PATH,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      INGEST_MAX_INFLIGHT_PER_ADDRESS: String(WORKERS + 8),
+    },
     stdio: ['ignore', openSync('/dev/null', 'w'), 'inherit'],
   });
   const exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));

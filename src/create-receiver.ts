@@ -64,7 +64,14 @@ export function createReceiver(
     dedup.windowMs > 0
       ? createDedupSink(coreSink, { ...dedup, registry: metrics.registry, logger })
       : coreSink;
-  const stream = createAlertStream({ feed, store, ...config.stream });
+  const stream = createAlertStream({
+    feed,
+    store,
+    ...config.stream,
+    ...config.hardening.streamLimits,
+    replayMaxBytes: config.hardening.queryMaxBytes,
+    registry: metrics.registry,
+  });
   const lifecycle = createLifecycle();
   const core: ReceiverCore = { config, logger, metrics, store, feed, sink, stream, lifecycle };
   const triggers =
@@ -93,6 +100,9 @@ export function createReceiver(
     stream,
     lifecycle,
     bodyLimitBytes: config.bodyLimitBytes,
+    queryMaxBytes: config.hardening.queryMaxBytes,
+    inflight: config.hardening.inflight,
+    allowedHosts: config.hardening.allowedHosts,
     ingestAuth: createIngestAuth({ ...ingest, registry: metrics.registry }),
     renderMetrics: options.clusterWorker ? createClusterMetricsRenderer(metrics.registry) : undefined,
     routers,

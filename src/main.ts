@@ -30,6 +30,7 @@ async function main(): Promise<void> {
     host: config.host,
     port: config.port,
     limits: hardening.server,
+    onRefusedConnection: receiver.metrics.recordRefusedConnection,
   });
   const listeners = [{ server, connections: trackConnections(server) }];
   if (hardening.tls) {
@@ -37,6 +38,7 @@ async function main(): Promise<void> {
       host: config.host,
       tls: hardening.tls,
       limits: hardening.server,
+      onRefusedConnection: receiver.metrics.recordRefusedConnection,
     });
     listeners.push({ server: tlsServer, connections: trackConnections(tlsServer) });
     const mtls = hardening.tls.clientCaFile !== undefined;

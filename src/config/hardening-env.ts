@@ -14,6 +14,29 @@ const pathSecret = z
   .regex(/^[A-Za-z0-9_-]{16,128}$/, { error: 'must be 16-128 characters of A-Z a-z 0-9 _ -' })
   .optional();
 
+const MiB = 1024 * 1024;
+// Names a Host header may carry on read routes; IP literals are always allowed (see hostAllowed).
+const hostList = z
+  .string()
+  .transform((text) =>
+    text
+      .split(',')
+      .map((item) => item.trim().toLowerCase())
+      .filter((item) => item !== ''),
+  )
+  .refine((hosts) => hosts.length > 0, { error: 'must name at least one host (or *)' });
+/**
+ * Loopback names and the Service's DNS names in k8s/ (Service falco-alert-receiver, namespace falco).
+ * Pod IPs (Prometheus, kubelet probes) are IP literals and always pass.
+ */
+export const DEFAULT_ALLOWED_HOSTS = [
+  'localhost',
+  'falco-alert-receiver',
+  'falco-alert-receiver.falco',
+  'falco-alert-receiver.falco.svc',
+  'falco-alert-receiver.falco.svc.cluster.local',
+];
+
 /** Environment of the hardening features: server limits, TLS/mTLS ingest, secret path, dedup. */
 export const hardeningEnvShape = {
   SERVER_HEADERS_TIMEOUT_MS: positiveInt.default(10_000),
@@ -22,6 +45,8 @@ export const hardeningEnvShape = {
   // Unlimited by default: past the limit Node answers 503 to requests a client already sent on the socket.
   SERVER_MAX_REQUESTS_PER_SOCKET: ms.default(0),
   SERVER_MAX_HEADER_BYTES: positiveInt.default(16 * 1024),
+  // Falco keeps one connection per node (0.34: one per alert, one at a time); idle ones cost little.
+  SERVER_MAX_CONNECTIONS_PER_ADDRESS: positiveInt.default(256),
   TLS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   TLS_CERT_FILE: optionalPath,
   TLS_KEY_FILE: optionalPath,
@@ -31,6 +56,19 @@ export const hardeningEnvShape = {
   INGEST_PATH_SECRET_FILE: optionalPath,
   DEDUP_WINDOW_MS: ms.default(0),
   DEDUP_MAX_ENTRIES: positiveInt.default(10_000),
+  // A 1 MiB alert list is 1 MiB of socket buffer per reader: 8 MiB per response keeps 20 readers small.
+  QUERY_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(64 * 1024)
+    .default(8 * MiB),
+  // Bodies still arriving, all clients together: 400 held 1 MiB bodies took RSS 167 -> 491 MiB.
+  INGEST_MAX_INFLIGHT_BYTES: positiveInt.default(64 * MiB),
+  INGEST_MAX_INFLIGHT_PER_ADDRESS: positiveInt.default(32),
+  ALLOWED_HOSTS: hostList.default(DEFAULT_ALLOWED_HOSTS),
+  STREAM_MAX_CLIENTS_PER_ADDRESS: positiveInt.default(10),
+  STREAM_CLIENT_MAX_BUFFERED_BYTES: positiveInt.default(4 * MiB),
+  STREAM_MAX_BUFFERED_BYTES: positiveInt.default(32 * MiB),
 };
 
 /** The hardening variables on their own (for tests of this module). */
@@ -45,6 +83,8 @@ export interface ServerLimits {
   /** 0 = unlimited. */
   maxRequestsPerSocket: number;
   maxHeaderBytes: number;
+  /** Open connections from one client address; more are closed at once (plain HTTP: a 503 first). */
+  maxConnectionsPerAddress: number;
 }
 
 /** The optional TLS listener; `clientCaFile` turns on client-certificate verification (mTLS). */
@@ -60,6 +100,14 @@ export interface HardeningConfig {
   tls?: TlsConfig;
   ingest: { requireClientCert: boolean; pathSecret?: string };
   dedup: { windowMs: number; maxEntries: number };
+  /** Most bytes of one `GET /alerts` answer (and of one stream's replay). */
+  queryMaxBytes: number;
+  /** Bounds on request bodies still arriving. */
+  inflight: { maxBytes: number; maxPerAddress: number };
+  /** Host names read routes answer to (`*` = any); IP literals always pass. */
+  allowedHosts: string[];
+  /** Per-address and buffer bounds of the live stream. */
+  streamLimits: { maxPerAddress: number; maxClientBufferedBytes: number; maxBufferedBytes: number };
 }
 
 // Cross-field checks zod cannot express per key; each problem names the variables.
@@ -75,6 +123,9 @@ function checkHardeningEnv(env: HardeningEnv): string[] {
   }
   if (env.INGEST_REQUIRE_CLIENT_CERT && !env.TLS_CLIENT_CA_FILE) {
     problems.push('INGEST_REQUIRE_CLIENT_CERT: needs TLS_CLIENT_CA_FILE (and the TLS listener)');
+  }
+  if (env.STREAM_CLIENT_MAX_BUFFERED_BYTES > env.STREAM_MAX_BUFFERED_BYTES) {
+    problems.push('STREAM_CLIENT_MAX_BUFFERED_BYTES: must not exceed STREAM_MAX_BUFFERED_BYTES');
   }
   if (env.INGEST_PATH_SECRET && env.INGEST_PATH_SECRET_FILE) {
     problems.push('INGEST_PATH_SECRET and INGEST_PATH_SECRET_FILE: set only one');
@@ -126,9 +177,18 @@ function toHardeningConfig(env: HardeningEnv, pathSecretValue: string | undefine
       keepAliveTimeoutMs: env.SERVER_KEEP_ALIVE_TIMEOUT_MS,
       maxRequestsPerSocket: env.SERVER_MAX_REQUESTS_PER_SOCKET,
       maxHeaderBytes: env.SERVER_MAX_HEADER_BYTES,
+      maxConnectionsPerAddress: env.SERVER_MAX_CONNECTIONS_PER_ADDRESS,
     },
     tls,
     ingest: { requireClientCert: env.INGEST_REQUIRE_CLIENT_CERT, pathSecret: pathSecretValue },
     dedup: { windowMs: env.DEDUP_WINDOW_MS, maxEntries: env.DEDUP_MAX_ENTRIES },
+    queryMaxBytes: env.QUERY_MAX_BYTES,
+    inflight: { maxBytes: env.INGEST_MAX_INFLIGHT_BYTES, maxPerAddress: env.INGEST_MAX_INFLIGHT_PER_ADDRESS },
+    allowedHosts: env.ALLOWED_HOSTS,
+    streamLimits: {
+      maxPerAddress: env.STREAM_MAX_CLIENTS_PER_ADDRESS,
+      maxClientBufferedBytes: env.STREAM_CLIENT_MAX_BUFFERED_BYTES,
+      maxBufferedBytes: env.STREAM_MAX_BUFFERED_BYTES,
+    },
   };
 }

@@ -24,6 +24,7 @@ export interface Config {
     maxSources: number;
     extraLabels: Env['METRICS_EXTRA_LABELS'];
     maxExtraLabelValues: number;
+    maxSeries: number;
   };
   shutdown: { delayMs: number; timeoutMs: number };
   stream: { heartbeatMs: number; maxClients: number };
@@ -45,6 +46,7 @@ function toConfig(env: Env, hardening: HardeningConfig): Config {
       maxSources: env.METRICS_MAX_SOURCES,
       extraLabels: env.METRICS_EXTRA_LABELS,
       maxExtraLabelValues: env.METRICS_MAX_EXTRA_LABEL_VALUES,
+      maxSeries: env.METRICS_MAX_SERIES,
     },
     shutdown: { delayMs: env.SHUTDOWN_DELAY_MS, timeoutMs: env.SHUTDOWN_TIMEOUT_MS },
     stream: { heartbeatMs: env.STREAM_HEARTBEAT_MS, maxClients: env.STREAM_MAX_CLIENTS },
@@ -66,6 +68,9 @@ export function loadConfig(env: NodeJS.ProcessEnv): LoadConfigResult {
   // Each worker sees only the alerts it received, so a worker's trigger could never verify.
   if (result.data.TRIGGERS_ENABLED === 'true' && toClusterConfig(result.data).workers > 1) {
     problems.push("TRIGGERS_ENABLED: triggers need WORKERS=1 (verification reads one process's alerts)");
+  }
+  if (result.data.INGEST_MAX_INFLIGHT_BYTES < result.data.BODY_LIMIT_BYTES) {
+    problems.push('INGEST_MAX_INFLIGHT_BYTES: must be at least BODY_LIMIT_BYTES (one body must fit)');
   }
   const hardening = resolveHardening(result.data);
   if (!hardening.ok) problems.push(...hardening.problems);

@@ -46,6 +46,9 @@ export const envSchema = z.object({
   METRICS_MAX_SOURCES: positiveInt.default(20),
   METRICS_EXTRA_LABELS: extraLabels,
   METRICS_MAX_EXTRA_LABEL_VALUES: positiveInt.default(100),
+  // About 270 bytes per series with a 200-character rule name: 5000 keep /metrics near 1.5 MB.
+  // At least 16: 8 of them are kept for the overflow series (one per priority).
+  METRICS_MAX_SERIES: z.coerce.number().int().min(16).default(5000),
   SHUTDOWN_DELAY_MS: z.coerce.number().int().min(0).default(0),
   SHUTDOWN_TIMEOUT_MS: positiveInt.default(10_000),
   STREAM_HEARTBEAT_MS: positiveInt.default(15_000),

@@ -6,6 +6,8 @@ import type { AlertStore } from '../alerts/alert-store.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Lifecycle } from '../server/lifecycle.js';
 import { withFastIngest } from './fast-ingest.js';
+import { createInflightBodies, type InflightLimits } from './inflight-bodies.js';
+import { hostOriginGuard } from './host-origin-guard.js';
 import { buildProblem, sendProblem } from './problem.js';
 import { requestContext } from './request-context.js';
 import { securityHeaders } from './security-headers.js';
@@ -25,6 +27,12 @@ export interface AppDeps {
   stream: AlertStream;
   lifecycle: Lifecycle;
   bodyLimitBytes: number;
+  /** Most bytes of one `GET /alerts` answer (QUERY_MAX_BYTES). */
+  queryMaxBytes: number;
+  /** Bounds on ingest bodies still arriving (INGEST_MAX_INFLIGHT_*). */
+  inflight: InflightLimits;
+  /** Host names read routes answer to (ALLOWED_HOSTS); IP literals always pass. */
+  allowedHosts: readonly string[];
   /** Checks a client certificate and/or secret path before ingest (see ingest-auth.ts). */
   ingestAuth?: express.Router;
   /** Renders /metrics when not the app's own registry (cluster workers ask the primary). */
@@ -54,11 +62,13 @@ export function createApp(deps: AppDeps): RequestListener {
     metrics: deps.metrics,
     bodyLimitBytes: deps.bodyLimitBytes,
     turns: createTurnTaker(),
+    inflight: createInflightBodies(deps.inflight, deps.metrics.registry),
   };
   app.disable('x-powered-by');
   app.set('etag', false);
   app.use(requestContext(deps.logger, deps.metrics));
   app.use(securityHeaders());
+  app.use(hostOriginGuard(deps.allowedHosts, deps.metrics.registry));
   // While shutting down, keep-alive clients (Falco 0.36+ reuses one connection) are told to reconnect elsewhere.
   app.use((_req: Request, res: Response, next: NextFunction) => {
     if (!deps.lifecycle.isReady()) res.setHeader('Connection', 'close');
@@ -69,7 +79,7 @@ export function createApp(deps: AppDeps): RequestListener {
   app.use(createHealthRouter(deps.lifecycle));
   app.use(createMetricsRouter(deps.metrics.registry, deps.renderMetrics));
   app.use(deps.stream.router);
-  app.use(createAlertsRouter(deps.store));
+  app.use(createAlertsRouter(deps.store, deps.queryMaxBytes));
   for (const router of deps.routers ?? []) app.use(router);
 
   // A core path with a method it does not serve: say which methods it does.

@@ -11,6 +11,7 @@ import {
   ingestBody,
   mediaTypeProblem,
   refuse,
+  SHED_HEADERS,
   type IngestAnswer,
   type IngestDeps,
 } from './routes/ingest.js';
@@ -27,12 +28,14 @@ const PROBLEM_TYPE = 'application/problem+json; charset=utf-8';
 
 /**
  * True for the request Falco sends: `POST /alerts` (or `/`) with a Content-Length within the
- * limit, no content coding and a JSON-compatible Content-Type. Anything else (chunked, oversized,
+ * limit, no content coding, no Origin and a JSON-compatible Content-Type. Anything else (chunked, oversized,
  * compressed or text bodies, query strings) is Express's to answer, with the same problems as ever.
  */
 export function isPlainAlertPost(req: IncomingMessage, bodyLimitBytes: number): boolean {
   if (req.method !== 'POST' || !INGEST_PATHS.includes(req.url ?? '')) return false;
   const { headers } = req;
+  // Falco sends no Origin: a request with one comes from a browser, and Express checks it.
+  if (headers.origin !== undefined) return false;
   const length = headers['content-length'];
   if (length === undefined || headers['transfer-encoding'] !== undefined) return false;
   if (!(Number(length) <= bodyLimitBytes)) return false;
@@ -62,8 +65,15 @@ function send(
   res.writeHead(status, headers).end(body);
 }
 
-function sendProblem(res: ServerResponse, deps: FastIngestDeps, reqId: string, problem: Problem): void {
-  send(res, deps.lifecycle, problem.status, ['X-Request-Id', reqId], PROBLEM_TYPE, JSON.stringify(problem));
+function sendProblem(
+  res: ServerResponse,
+  deps: FastIngestDeps,
+  reqId: string,
+  problem: Problem,
+  headers: string[] = [],
+): void {
+  const all = ['X-Request-Id', reqId, ...headers];
+  send(res, deps.lifecycle, problem.status, all, PROBLEM_TYPE, JSON.stringify(problem));
 }
 
 /**
@@ -88,6 +98,8 @@ export function withFastIngest(
     timeRequest(req, res, deps.metrics, () => route);
     let log: Logger | undefined;
     const requestLog = () => (log ??= deps.logger.child({ reqId }));
+    const shed = deps.inflight.admit(req, res, deps.bodyLimitBytes);
+    if (shed) return sendProblem(res, deps, reqId, shed, SHED_HEADERS.flat());
 
     const chunks: Buffer[] = [];
     let size = 0;

@@ -5,6 +5,8 @@ import type { StoredAlert } from '../alerts/stored-alert.js';
 import type { ExtraLabel } from './extra-labels.js';
 import { toLabelValue } from './extra-labels.js';
 import { LabelCap } from './label-cap.js';
+import { SeriesCap } from './series-cap.js';
+import { PRIORITIES } from '../alerts/priority.js';
 
 export interface MetricsOptions {
   maxRules: number;
@@ -12,6 +14,8 @@ export interface MetricsOptions {
   maxSources: number;
   extraLabels: readonly ExtraLabel[];
   maxExtraLabelValues: number;
+  /** Most series of `falco_alerts_total`, overflow series included. */
+  maxSeries: number;
   /** Default process metrics (off in some tests to keep output small). */
   processMetrics?: boolean;
 }
@@ -22,6 +26,8 @@ export interface Metrics {
   recordAlert(entry: StoredAlert): void;
   recordRejected(reason: RejectReason): void;
   observeRequest(method: string, route: string, status: number, seconds: number): void;
+  /** A connection closed at once for SERVER_MAX_CONNECTIONS_PER_ADDRESS. */
+  recordRefusedConnection(): void;
 }
 
 const DELAY_BUCKETS = [0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900];
@@ -40,6 +46,12 @@ export function createMetrics(options: MetricsOptions): Metrics {
   const cap = (metric: string, label: string, limit: number) =>
     new LabelCap(limit, () => overflow.inc({ metric, label }));
 
+  const seriesOverflow = new Counter({
+    name: 'falco_metrics_series_overflow_total',
+    help: 'Observations counted under __overflow__ labels because the metric reached its cap of series (METRICS_MAX_SERIES).',
+    labelNames: ['metric'],
+    registers: [registry],
+  });
   const extraNames = options.extraLabels.map((extra) => extra.label);
   const alerts = new Counter({
     name: 'falco_alerts_total',
@@ -75,7 +87,13 @@ export function createMetrics(options: MetricsOptions): Metrics {
     buckets: REQUEST_BUCKETS,
     registers: [registry],
   });
+  const refusedConnections = new Counter({
+    name: 'falco_http_connections_refused_total',
+    help: 'Connections closed at once because their address held SERVER_MAX_CONNECTIONS_PER_ADDRESS open ones.',
+    registers: [registry],
+  });
   for (const reason of REJECT_REASONS) rejected.inc({ reason }, 0);
+  seriesOverflow.inc({ metric: 'falco_alerts_total' }, 0);
 
   const rules = cap('falco_alerts_total', 'rule', options.maxRules);
   const sources = cap('falco_alerts_total', 'source', options.maxSources);
@@ -84,6 +102,10 @@ export function createMetrics(options: MetricsOptions): Metrics {
     ...extra,
     cap: cap('falco_alerts_total', extra.label, options.maxExtraLabelValues),
   }));
+  // Each label's cap bounds its values, not their product: this bounds the product.
+  const alertSeries = new SeriesCap(options.maxSeries, { priority: PRIORITIES.length }, () =>
+    seriesOverflow.inc({ metric: 'falco_alerts_total' }),
+  );
 
   return {
     registry,
@@ -100,7 +122,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
         const value = fields && Object.hasOwn(fields, extra.field) ? fields[extra.field] : undefined;
         labels[extra.label] = extra.cap.value(toLabelValue(value));
       }
-      alerts.inc(labels);
+      alerts.inc(alertSeries.labels(labels));
       delay.observe({ source }, Math.max(0, (entry.receivedAtMs - entry.timeMs) / 1000));
       lastAlert.set({ hostname: hostnames.value(alert.hostname ?? '') }, entry.receivedAtMs / 1000);
     },
@@ -109,6 +131,9 @@ export function createMetrics(options: MetricsOptions): Metrics {
     },
     observeRequest(method, route, status, seconds) {
       requests.observe({ method, route, status: String(status) }, seconds);
+    },
+    recordRefusedConnection() {
+      refusedConnections.inc();
     },
   };
 }

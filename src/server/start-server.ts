@@ -10,6 +10,8 @@ export interface ServerOptions {
   port: number;
   /** Timeouts and size limits against slow or hostile clients; Node's defaults when absent. */
   limits?: ServerLimits;
+  /** Counts a connection closed for SERVER_MAX_CONNECTIONS_PER_ADDRESS. */
+  onRefusedConnection?: () => void;
 }
 
 /** Binds a created server; resolves once the port is bound. */
@@ -31,7 +33,7 @@ export async function listen<S extends http.Server | https.Server>(
 /** Listens with the app; resolves once the port is bound. */
 export async function startServer(app: RequestListener, options: ServerOptions): Promise<http.Server> {
   const server = http.createServer(listenerOptions(options.limits), app);
-  applyServerLimits(server, options.limits);
+  applyServerLimits(server, options.limits, options.onRefusedConnection);
   return listen(server, options.host, options.port);
 }
 

@@ -11,7 +11,7 @@ import { listen } from './start-server.js';
  */
 export async function startTlsServer(
   app: RequestListener,
-  options: { host: string; tls: TlsConfig; limits?: ServerLimits },
+  options: { host: string; tls: TlsConfig; limits?: ServerLimits; onRefusedConnection?: () => void },
 ): Promise<https.Server> {
   const { tls } = options;
   const verifyClients = tls.clientCaFile !== undefined;
@@ -27,6 +27,6 @@ export async function startTlsServer(
     },
     app,
   );
-  applyServerLimits(server, options.limits);
+  applyServerLimits(server, options.limits, options.onRefusedConnection);
   return listen(server, options.host, tls.port);
 }

@@ -15,11 +15,39 @@ describe('hardening settings in loadConfig', () => {
         keepAliveTimeoutMs: 5_000,
         maxRequestsPerSocket: 0,
         maxHeaderBytes: 16_384,
+        maxConnectionsPerAddress: 256,
       },
       tls: undefined,
       ingest: { requireClientCert: false, pathSecret: undefined },
       dedup: { windowMs: 0, maxEntries: 10_000 },
+      queryMaxBytes: 8 * 1024 * 1024,
+      inflight: { maxBytes: 64 * 1024 * 1024, maxPerAddress: 32 },
+      allowedHosts: [
+        'localhost',
+        'falco-alert-receiver',
+        'falco-alert-receiver.falco',
+        'falco-alert-receiver.falco.svc',
+        'falco-alert-receiver.falco.svc.cluster.local',
+      ],
+      streamLimits: {
+        maxPerAddress: 10,
+        maxClientBufferedBytes: 4 * 1024 * 1024,
+        maxBufferedBytes: 32 * 1024 * 1024,
+      },
     });
+  });
+
+  it('lists ALLOWED_HOSTS lower-cased and refuses a stream client bound above the total', () => {
+    const loaded = loadConfig({ ALLOWED_HOSTS: ' Alerts.Example.org , localhost ' });
+    const refused = loadConfig({
+      STREAM_CLIENT_MAX_BUFFERED_BYTES: '2000',
+      STREAM_MAX_BUFFERED_BYTES: '1000',
+    });
+
+    expect(loaded.ok && loaded.config.hardening.allowedHosts).toEqual(['alerts.example.org', 'localhost']);
+    expect(!refused.ok && refused.problems).toEqual([
+      'STREAM_CLIENT_MAX_BUFFERED_BYTES: must not exceed STREAM_MAX_BUFFERED_BYTES',
+    ]);
   });
 
   it('reads the path secret from a mounted file, ignoring its trailing newline', () => {

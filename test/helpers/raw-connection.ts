@@ -12,8 +12,9 @@ export interface RawConnection {
   write: (data: string | Buffer) => boolean;
 }
 
-export async function openRaw(port: number): Promise<RawConnection> {
-  const socket = net.connect({ host: '127.0.0.1', port });
+/** `localAddress` (another 127.x address) makes the server see a second client on loopback. */
+export async function openRaw(port: number, localAddress?: string): Promise<RawConnection> {
+  const socket = net.connect({ host: '127.0.0.1', port, localAddress });
   await new Promise<void>((resolve, reject) => {
     socket.once('connect', resolve);
     socket.once('error', reject);

@@ -15,6 +15,8 @@ export interface ReceiverOptions {
   requireClientCert?: boolean;
   dedupWindowMs?: number;
   bodyLimitBytes?: number;
+  /** More environment variables, applied last (the service's own config loader reads them). */
+  env?: Record<string, string>;
   /** Keep every log line as an object (off for long fuzz runs, which only count them). */
   keepLogLines?: boolean;
 }
@@ -47,6 +49,7 @@ function toEnv(options: ReceiverOptions): Record<string, string> {
     env['SERVER_KEEP_ALIVE_TIMEOUT_MS'] = String(options.limits.keepAliveTimeoutMs);
     env['SERVER_MAX_REQUESTS_PER_SOCKET'] = String(options.limits.maxRequestsPerSocket);
     env['SERVER_MAX_HEADER_BYTES'] = String(options.limits.maxHeaderBytes);
+    env['SERVER_MAX_CONNECTIONS_PER_ADDRESS'] = String(options.limits.maxConnectionsPerAddress);
   }
   if (options.tls) {
     env['TLS_PORT'] = '0';
@@ -60,7 +63,7 @@ function toEnv(options: ReceiverOptions): Record<string, string> {
     env['DEDUP_WINDOW_MS'] = String(options.dedupWindowMs);
     env['DEDUP_MAX_ENTRIES'] = '100';
   }
-  return env;
+  return { ...env, ...options.env };
 }
 
 export async function startReceiver(options: ReceiverOptions = {}): Promise<TestReceiver> {
@@ -83,10 +86,16 @@ export async function startReceiver(options: ReceiverOptions = {}): Promise<Test
   const logger = createLogger({ level: 'info', destination });
   const receiver = createReceiver(config, { logger, processMetrics: false });
   const limits = options.limits ? config.hardening.server : undefined;
-  const server = await startServer(receiver.app, { host: '127.0.0.1', port: 0, limits });
+  const onRefusedConnection = receiver.metrics.recordRefusedConnection;
+  const server = await startServer(receiver.app, { host: '127.0.0.1', port: 0, limits, onRefusedConnection });
   let tlsServer: https.Server | undefined;
   if (config.hardening.tls) {
-    tlsServer = await startTlsServer(receiver.app, { host: '127.0.0.1', tls: config.hardening.tls, limits });
+    tlsServer = await startTlsServer(receiver.app, {
+      host: '127.0.0.1',
+      tls: config.hardening.tls,
+      limits,
+      onRefusedConnection,
+    });
   }
   const closeOne = (each: http.Server | https.Server) =>
     new Promise<void>((resolve) => {

@@ -88,6 +88,37 @@ describe('GET /alerts/stream', () => {
     expect((await readEvents(res, 2)).map((e) => e.id)).toEqual([second.id, third.id]);
   });
 
+  // Regression (issue 18.4): a replay re-serialised up to 1000 stored alerts of any size at once.
+  it('replays only the newest alerts that fit QUERY_MAX_BYTES, marked as truncated', async () => {
+    const built = buildTestApp({ env: { QUERY_MAX_BYTES: String(64 * 1024) } });
+    const base = await listen(built);
+    const postBig = (index: number) =>
+      fetch(`${base}/alerts`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({
+          rule: `r${index}`,
+          priority: 'Notice',
+          time: '2026-11-30T12:00:00Z',
+          output: 'x'.repeat(20_000),
+        }),
+      }).then((r) => r.json() as Promise<{ id: string }>);
+    const ids: string[] = [];
+    for (let index = 0; index < 10; index++) ids.push((await postBig(index)).id);
+
+    const res = await fetch(`${base}/alerts/stream`, { headers: { 'Last-Event-ID': ids[0]! } });
+    const reader = res.body!.getReader();
+    let text = '';
+    while (!text.includes(`id: ${ids[9]}`)) text += new TextDecoder().decode((await reader.read()).value);
+    await reader.cancel();
+
+    const replayed = [...text.matchAll(/^id: (.+)$/gm)].map((match) => match[1]);
+    expect(text).toContain(': replay truncated');
+    expect(replayed).toEqual(ids.slice(10 - replayed.length));
+    expect(replayed.length).toBeLessThan(9);
+    expect(replayed.length).toBeGreaterThan(0);
+  });
+
   it('unsubscribes a client that disconnects', async () => {
     const built = buildTestApp();
     const base = await listen(built);

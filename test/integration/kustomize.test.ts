@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/load-config.js';
+import { hostAllowed } from '../../src/http/host-origin-guard.js';
 import { commandWorks, requireComponent } from '../helpers/components.js';
 import { findObject, K8S_DIR, renderKustomize, type K8sObject } from './support/kustomize.js';
 
@@ -75,6 +77,24 @@ describe.skipIf(!kubectlReady)('kubectl kustomize k8s/ (the base)', () => {
     // policy/v1: an empty selector would cover every pod in the namespace, Falco's too.
     expect(findObject(objects, 'PodDisruptionBudget').spec.selector.matchLabels).toEqual(RECEIVER_LABELS);
     expect(findObject(objects, 'NetworkPolicy').spec.podSelector.matchLabels).toEqual(RECEIVER_LABELS);
+  });
+
+  it('lets the Service DNS names through ALLOWED_HOSTS, and only names (pod IPs always pass)', () => {
+    const service = findObject(objects, 'Service', 'falco-alert-receiver');
+    const { name, namespace } = service.metadata;
+    const loaded = loadConfig(findObject(objects, 'ConfigMap').data as Record<string, string>);
+    if (!loaded.ok) throw new Error(loaded.problems.join('; '));
+    const allowed = loaded.config.hardening.allowedHosts;
+
+    for (const host of [
+      name,
+      `${name}.${namespace}`,
+      `${name}.${namespace}.svc`,
+      `${name}.${namespace}.svc.cluster.local`,
+    ])
+      expect(hostAllowed(`${host}:8080`, allowed), host).toBe(true);
+    expect(hostAllowed('10.244.0.12:8080', allowed)).toBe(true);
+    expect(hostAllowed('attacker.example', allowed)).toBe(false);
   });
 
   // Regression: a selector-including label transformer rewrote the `from` selectors to the receiver's own labels.

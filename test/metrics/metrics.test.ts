@@ -9,6 +9,7 @@ const base = {
   maxSources: 5,
   extraLabels: [],
   maxExtraLabelValues: 2,
+  maxSeries: 1000,
   processMetrics: false,
 };
 

@@ -1,22 +1,24 @@
 import express from 'express';
 import type { AlertStore } from '../../alerts/alert-store.js';
-import { presentAlert } from '../../alerts/serialize-alert.js';
+import { presentAlertJson } from '../../alerts/serialize-alert.js';
 import { buildProblem, sendProblem } from '../problem.js';
-import { sendJson } from '../send-json.js';
+import { writeAlertList } from '../write-alert-list.js';
 import { parseAlertQuery } from './query-params.js';
 
-/** `GET /alerts` (filtered, newest first) and `GET /alerts/:id`. */
-export function createAlertsRouter(store: AlertStore): express.Router {
+/**
+ * `GET /alerts` (filtered, newest first, at most `maxBytes`) and `GET /alerts/:id`, both written
+ * from the stored JSON texts.
+ */
+export function createAlertsRouter(store: AlertStore, maxBytes: number): express.Router {
   const router = express.Router();
 
-  router.get('/alerts', (req, res) => {
+  router.get('/alerts', async (req, res) => {
     const parsed = parseAlertQuery(req.query);
     if (!parsed.ok) {
       sendProblem(res, parsed.problem);
       return;
     }
-    const alerts = store.query(parsed.query).map(presentAlert);
-    sendJson(res, 200, { count: alerts.length, alerts });
+    await writeAlertList(res, store.query(parsed.query), maxBytes);
   });
 
   router.get('/alerts/:id', (req, res) => {
@@ -30,7 +32,7 @@ export function createAlertsRouter(store: AlertStore): express.Router {
       );
       return;
     }
-    sendJson(res, 200, presentAlert(entry));
+    res.status(200).type('application/json').send(presentAlertJson(entry));
   });
 
   return router;

@@ -5,6 +5,7 @@ import type { AlertSink } from '../../alerts/alert-sink.js';
 import type { StoredAlert } from '../../alerts/stored-alert.js';
 import type { Metrics } from '../../metrics/metrics.js';
 import { readClientIdentity, type ClientIdentity } from '../client-identity.js';
+import { SHED_RETRY_AFTER_SECONDS, type InflightBodies } from '../inflight-bodies.js';
 import { buildProblem, sendProblem, type Problem } from '../problem.js';
 import { readCappedBody } from '../read-capped-body.js';
 import type { TurnTaker } from '../turn-taker.js';
@@ -15,6 +16,24 @@ export interface IngestDeps {
   bodyLimitBytes: number;
   /** Shared by every ingest path, so alerts keep their arrival order and big ones yield the loop. */
   turns: TurnTaker;
+  /** The budget of bodies still arriving, shared by both ingest paths. */
+  inflight: InflightBodies;
+}
+
+/** Headers of a shed request: retry later, and on a new connection (the body was never read). */
+export const SHED_HEADERS: Array<[string, string]> = [
+  ['Retry-After', String(SHED_RETRY_AFTER_SECONDS)],
+  ['Connection', 'close'],
+];
+
+// Sheds the request with a 503 before its body is read when the in-flight budget is spent.
+function admitBody(deps: IngestDeps) {
+  return (req: Request, res: Response, next: NextFunction): void => {
+    const problem = deps.inflight.admit(req, res, deps.bodyLimitBytes);
+    if (problem === undefined) return next();
+    for (const [name, value] of SHED_HEADERS) res.setHeader(name, value);
+    sendProblem(res, problem);
+  };
 }
 
 /** Paths Falco may post to: ours, and `/` for URLs written for falcosidekick. */
@@ -145,7 +164,7 @@ export function createIngestRouter(deps: IngestDeps): express.Router {
   const router = express.Router();
   const readBody = readCappedBody(deps.bodyLimitBytes);
 
-  router.post(INGEST_PATHS, checkMediaType(deps.metrics), readBody, (req, res, next) => {
+  router.post(INGEST_PATHS, checkMediaType(deps.metrics), admitBody(deps), readBody, (req, res, next) => {
     const body: unknown = req.body;
     deps.turns.run(() => {
       try {

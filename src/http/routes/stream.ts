@@ -1,18 +1,22 @@
 import express, { type Response } from 'express';
+import type { Registry } from 'prom-client';
 import type { AlertFeed } from '../../alerts/alert-feed.js';
 import type { AlertStore } from '../../alerts/alert-store.js';
 import { matchesQuery } from '../../alerts/match-alert.js';
-import { presentAlert, toJson } from '../../alerts/serialize-alert.js';
+import { presentAlertJson } from '../../alerts/serialize-alert.js';
 import type { StoredAlert } from '../../alerts/stored-alert.js';
 import { buildProblem, sendProblem } from '../problem.js';
 import { parseAlertQuery } from './query-params.js';
+import { createStreamSlots, type StreamDrop, type StreamLimits } from './stream-slots.js';
 
-export interface StreamDeps {
+export interface StreamDeps extends StreamLimits {
   feed: AlertFeed;
   store: AlertStore;
   heartbeatMs: number;
-  /** Most concurrent stream clients; more get 429. */
-  maxClients: number;
+  /** Most bytes replayed to a reconnecting client (QUERY_MAX_BYTES; at most half its buffer bound). */
+  replayMaxBytes: number;
+  /** Where the stream's counters are registered. */
+  registry: Registry;
 }
 
 /** The live alert stream and a way to end every open stream (on shutdown). */
@@ -22,21 +26,29 @@ export interface AlertStream {
   clientCount(): number;
 }
 
-// A client this far behind is cut off rather than buffered without bound.
-const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
 // Most alerts replayed to a reconnecting client.
 const MAX_REPLAY = 1000;
+// A client with less than this waiting keeps up; only a lagging one makes the sum over all worth taking.
+const LAGGING_BYTES = 64 * 1024;
 
 function formatEvent(entry: StoredAlert): string {
-  return `id: ${entry.id}\nevent: alert\ndata: ${toJson(presentAlert(entry))}\n\n`;
+  return `id: ${entry.id}\nevent: alert\ndata: ${presentAlertJson(entry)}\n\n`;
 }
+
+const REFUSAL_DETAIL = {
+  max_clients: (deps: StreamDeps) =>
+    `This receiver already serves ${deps.maxClients} live streams (STREAM_MAX_CLIENTS).`,
+  max_per_address: (deps: StreamDeps) =>
+    `Your address already holds ${deps.maxPerAddress} live streams (STREAM_MAX_CLIENTS_PER_ADDRESS).`,
+};
 
 /** `GET /alerts/stream`: Server-Sent Events of accepted alerts, filtered like `GET /alerts`. */
 export function createAlertStream(deps: StreamDeps): AlertStream {
   const router = express.Router();
-  // Each open stream with the function that stops feeding it.
-  const open = new Map<Response, () => void>();
-  // One serialisation per alert, shared by every client.
+  const slots = createStreamSlots(deps, deps.registry);
+  // Each open stream with the functions that stop feeding it and that cut it off.
+  const open = new Map<Response, { stop: () => void; drop: (reason: StreamDrop) => void }>();
+  // One serialisation per published alert, shared by every client.
   const cache = new WeakMap<StoredAlert, string>();
   const eventText = (entry: StoredAlert): string => {
     let text = cache.get(entry);
@@ -46,6 +58,21 @@ export function createAlertStream(deps: StreamDeps): AlertStream {
     }
     return text;
   };
+  // Past the total bound the clients furthest behind are cut off first, until `bytes` more fit.
+  // True when `res` itself was one of them.
+  const makeRoomFor = (res: Response, bytes: number): boolean => {
+    for (;;) {
+      let sum = bytes;
+      let furthest: Response | undefined;
+      for (const each of open.keys()) {
+        sum += each.writableLength;
+        if (!furthest || each.writableLength > furthest.writableLength) furthest = each;
+      }
+      if (sum <= deps.maxBufferedBytes || !furthest) return false;
+      open.get(furthest)?.drop('total_buffer');
+      if (furthest === res) return true;
+    }
+  };
 
   router.get('/alerts/stream', (req, res) => {
     const parsed = parseAlertQuery(req.query);
@@ -53,9 +80,11 @@ export function createAlertStream(deps: StreamDeps): AlertStream {
       sendProblem(res, parsed.problem);
       return;
     }
-    if (open.size >= deps.maxClients) {
-      const detail = `This receiver already serves ${deps.maxClients} live streams (STREAM_MAX_CLIENTS).`;
-      sendProblem(res, buildProblem('too-many-requests', { detail }));
+    const address = req.socket.remoteAddress ?? '';
+    const refusal = slots.take(address);
+    if (refusal) {
+      slots.refused(refusal);
+      sendProblem(res, buildProblem('too-many-requests', { detail: REFUSAL_DETAIL[refusal](deps) }));
       return;
     }
     const { query } = parsed;
@@ -70,38 +99,59 @@ export function createAlertStream(deps: StreamDeps): AlertStream {
     // Runs only after this handler returns, when send is defined.
     const heartbeat = setInterval(() => send(': ping\n\n'), deps.heartbeatMs);
     heartbeat.unref();
+    let stopped = false;
     const stop = () => {
+      if (stopped) return;
+      stopped = true;
       clearInterval(heartbeat);
       unsubscribe();
       open.delete(res);
+      slots.release(address);
     };
-    // A client that does not read is cut off at once: buffering for it would grow without bound,
-    // and a write after end would be an unhandled error.
+    // A client that does not read is cut off once its bytes (or everyone's) pass a bound: buffering
+    // for it would grow without bound, and a write after end would be an unhandled error.
+    const drop = (reason: StreamDrop) => {
+      slots.dropped(reason);
+      req.log.warn({ event: 'stream_client_dropped', reason }, 'stream client too slow, closing');
+      stop();
+      res.destroy();
+    };
     const send = (text: string): boolean => {
       if (res.writableEnded || res.destroyed) return false;
-      if (res.writableLength > MAX_BUFFERED_BYTES) {
-        req.log.warn({ event: 'stream_client_dropped' }, 'stream client too slow, closing');
-        stop();
-        res.destroy();
+      const waiting = res.writableLength + text.length;
+      if (waiting > deps.maxClientBufferedBytes) {
+        drop('client_buffer');
         return false;
       }
+      if (waiting > LAGGING_BYTES && makeRoomFor(res, text.length)) return false;
       res.write(text);
       return true;
     };
     res.on('error', stop);
     res.on('close', stop);
-    open.set(res, stop);
+    open.set(res, { stop, drop });
 
     send('retry: 3000\n: connected\n\n');
-    // Replay what was missed when a client reconnects with the last id it saw (bounded).
+    // Replay what was missed when a client reconnects with the last id it saw: the newest ones,
+    // bounded in count and bytes.
     const lastId = req.headers['last-event-id'];
     if (typeof lastId === 'string' && deps.store.get(lastId)) {
-      const newer: StoredAlert[] = [];
+      // Half the client bound: the replay must not get its own reader cut off.
+      const budget = Math.min(deps.replayMaxBytes, deps.maxClientBufferedBytes / 2);
+      const newer: string[] = [];
+      let bytes = 0;
       for (const entry of deps.store.query({ limit: Number.MAX_SAFE_INTEGER })) {
         if (entry.id === lastId || newer.length >= MAX_REPLAY) break;
-        if (matchesQuery(entry, query)) newer.push(entry);
+        if (!matchesQuery(entry, query)) continue;
+        const text = eventText(entry);
+        if (bytes + text.length > budget) {
+          newer.push(': replay truncated (QUERY_MAX_BYTES)\n\n');
+          break;
+        }
+        bytes += text.length;
+        newer.push(text);
       }
-      for (const entry of newer.reverse()) if (!send(eventText(entry))) return;
+      for (const text of newer.reverse()) if (!send(text)) return;
     }
     unsubscribe = deps.feed.subscribe((entry) => {
       if (matchesQuery(entry, query)) send(eventText(entry));
@@ -111,7 +161,7 @@ export function createAlertStream(deps: StreamDeps): AlertStream {
   return {
     router,
     closeAll() {
-      for (const [res, stop] of open) {
+      for (const [res, { stop }] of open) {
         stop();
         res.end();
       }

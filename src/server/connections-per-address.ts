@@ -1,0 +1,44 @@
+import type http from 'node:http';
+import https from 'node:https';
+import type { Socket } from 'node:net';
+
+const BODY = JSON.stringify({
+  type: 'urn:falco-alert-receiver:problem:service-unavailable',
+  title: 'Service unavailable',
+  status: 503,
+  detail: 'Too many connections from your address (SERVER_MAX_CONNECTIONS_PER_ADDRESS); retry shortly.',
+});
+// Written before the request is read: the parser has not run, so the answer is raw bytes.
+const REFUSAL =
+  'HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/problem+json; charset=utf-8\r\n' +
+  `Retry-After: 1\r\nConnection: close\r\nContent-Length: ${Buffer.byteLength(BODY)}\r\n\r\n${BODY}`;
+
+/**
+ * Closes a new connection from an address that already holds `max` open ones, so one client
+ * cannot hold every socket (and the bodies behind them). On plain HTTP it gets a 503 problem first;
+ * a TLS connection is closed before its handshake. `onRefused` counts each one.
+ */
+export function limitConnectionsPerAddress(
+  server: http.Server | https.Server,
+  max: number,
+  onRefused: () => void,
+): void {
+  const open = new Map<string, number>();
+  const tls = server instanceof https.Server;
+  server.on('connection', (socket: Socket) => {
+    const address = socket.remoteAddress ?? '';
+    const held = open.get(address) ?? 0;
+    if (held >= max) {
+      onRefused();
+      if (tls) socket.destroy();
+      else socket.end(REFUSAL);
+      return;
+    }
+    open.set(address, held + 1);
+    socket.once('close', () => {
+      const now = (open.get(address) ?? 1) - 1;
+      if (now <= 0) open.delete(address);
+      else open.set(address, now);
+    });
+  });
+}

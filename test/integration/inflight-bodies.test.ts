@@ -1,0 +1,130 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { openRaw, type RawConnection } from '../helpers/raw-connection.js';
+import { startReceiver, type TestReceiver } from '../helpers/start-receiver.js';
+
+const MiB = 1024 * 1024;
+const ALERT = JSON.stringify({ rule: 'r', priority: 'Notice', time: '2026-11-30T12:00:00Z', output: 'x' });
+
+const head = (path: string, length: number | 'chunked') =>
+  `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n` +
+  `${length === 'chunked' ? 'Transfer-Encoding: chunked' : `Content-Length: ${length}`}\r\n\r\n`;
+// A whole request: the body declared by length, or in one chunk.
+const request = (path: string, chunked: boolean, body: string) =>
+  chunked
+    ? `${head(path, 'chunked')}${Buffer.byteLength(body).toString(16)}\r\n${body}\r\n0\r\n\r\n`
+    : head(path, Buffer.byteLength(body)) + body;
+const status = (connection: RawConnection) => /^HTTP\/1\.1 (\d{3})/.exec(connection.received())?.[1];
+const shedCount = async (receiver: TestReceiver, reason: string) =>
+  Number(
+    new RegExp(`falco_ingest_shed_total\\{reason="${reason}"\\} (\\d+)`).exec(
+      await receiver.metricsText(),
+    )?.[1],
+  );
+
+let receiver: TestReceiver | undefined;
+const connections: RawConnection[] = [];
+afterEach(async () => {
+  for (const connection of connections.splice(0)) connection.socket.destroy();
+  await receiver?.close();
+  receiver = undefined;
+});
+
+// Regression (issue 18.5): 400 sockets declaring 1 MiB and holding back the last byte took RSS
+// from 167 to 491 MiB, held until the request timeout.
+describe('ingest bodies still arriving', () => {
+  it.each([
+    ['the fast path, declared lengths', false],
+    ['Express, chunked bodies counted at the body cap', true],
+  ])(
+    'sheds requests past INGEST_MAX_INFLIGHT_BYTES with 503 before reading them (%s)',
+    async (_name, chunked) => {
+      receiver = await startReceiver({
+        keepLogLines: false,
+        env: { INGEST_MAX_INFLIGHT_BYTES: String(4 * MiB) },
+      });
+      const port = receiver.port;
+      const target = '/alerts';
+      const held: RawConnection[] = [];
+      for (let index = 0; index < 12; index++) {
+        const connection = await openRaw(port, `127.0.0.${10 + index}`);
+        connection.write(head(target, chunked ? 'chunked' : MiB));
+        held.push(connection);
+      }
+      connections.push(...held);
+
+      await expect.poll(() => held.filter((c) => status(c) === '503').length).toBe(8);
+      const shed = held.filter((c) => status(c) === '503');
+      const admitted = held.filter((c) => status(c) === undefined);
+      expect(admitted).toHaveLength(4);
+      expect(shed[0]!.received()).toMatch(/Retry-After: 1\r\n/i);
+      expect(shed[0]!.received()).toMatch(/Connection: close\r\n/i);
+      expect(shed[0]!.received()).toMatch(/Content-Type: application\/problem\+json/i);
+      expect(shed[0]!.received()).toContain('INGEST_MAX_INFLIGHT_BYTES');
+      expect(await shedCount(receiver, 'inflight_bytes')).toBe(8);
+
+      // A held body finishing returns its bytes: the next sender is admitted and its alert stored.
+      const body = ALERT.padEnd(MiB, ' ');
+      admitted[0]!.write(chunked ? request(target, true, body).slice(head(target, 'chunked').length) : body);
+      await expect.poll(() => status(admitted[0]!)).toBe('202');
+      const next = await openRaw(port, '127.0.0.30');
+      connections.push(next);
+      next.write(request(target, chunked, ALERT));
+      await expect.poll(() => status(next)).toBe('202');
+    },
+  );
+
+  it('closes a connection past SERVER_MAX_CONNECTIONS_PER_ADDRESS with a 503 before reading, counted, while another address connects', async () => {
+    const limits = {
+      headersTimeoutMs: 10_000,
+      requestTimeoutMs: 30_000,
+      keepAliveTimeoutMs: 5_000,
+      maxRequestsPerSocket: 0,
+      maxHeaderBytes: 16_384,
+      maxConnectionsPerAddress: 5,
+    };
+    receiver = await startReceiver({ keepLogLines: false, limits });
+    const port = receiver.port;
+    // Idle connections that never send a byte: each would otherwise hold a socket until the header timeout.
+    const idle: RawConnection[] = [];
+    for (let index = 0; index < 5; index++) idle.push(await openRaw(port));
+    const refused = await openRaw(port);
+    const other = await openRaw(port, '127.0.0.2');
+    connections.push(...idle, refused, other);
+    other.write(request('/alerts', false, ALERT));
+
+    await refused.closed;
+    expect(refused.received()).toMatch(/^HTTP\/1\.1 503/);
+    expect(refused.received()).toMatch(/Retry-After: 1\r\n/);
+    expect(refused.received()).toContain('SERVER_MAX_CONNECTIONS_PER_ADDRESS');
+    await expect.poll(() => status(other)).toBe('202');
+    expect(idle.some((connection) => connection.isClosed())).toBe(false);
+    expect(await receiver.metricsText()).toMatch(/^falco_http_connections_refused_total 1$/m);
+
+    // A closed connection frees its slot.
+    idle[0]!.socket.destroy();
+    await idle[0]!.closed;
+    const next = await openRaw(port);
+    connections.push(next);
+    next.write(request('/alerts', false, ALERT));
+    await expect.poll(() => status(next)).toBe('202');
+  });
+
+  it('sheds a client address past INGEST_MAX_INFLIGHT_PER_ADDRESS while another address gets in', async () => {
+    receiver = await startReceiver({ keepLogLines: false, env: { INGEST_MAX_INFLIGHT_PER_ADDRESS: '3' } });
+    const port = receiver.port;
+    const same: RawConnection[] = [];
+    for (let index = 0; index < 4; index++) {
+      const connection = await openRaw(port);
+      connection.write(head('/alerts', 100) + ALERT.slice(0, 10));
+      same.push(connection);
+    }
+    const other = await openRaw(port, '127.0.0.2');
+    connections.push(...same, other);
+    other.write(request('/alerts', false, ALERT));
+
+    await expect.poll(() => status(other)).toBe('202');
+    await expect.poll(() => same.map(status)).toEqual([undefined, undefined, undefined, '503']);
+    expect(same[3]!.received()).toContain('INGEST_MAX_INFLIGHT_PER_ADDRESS');
+    expect(await shedCount(receiver, 'inflight_per_address')).toBe(1);
+  });
+});
