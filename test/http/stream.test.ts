@@ -47,7 +47,7 @@ const post = (base: string, file: string) =>
     method: 'POST',
     headers: { 'Content-Type': 'application/json' },
     body: readFixture(file),
-  }).then((r) => r.json() as Promise<{ id: string }>);
+  }).then((r) => ({ id: r.headers.get('x-alert-id') ?? '' }));
 
 describe('GET /alerts/stream', () => {
   it('delivers an alert posted while a client listens, with exact ns digits', async () => {
