@@ -143,7 +143,9 @@ describe.skipIf(runtimes.length === 0)(
                   return [];
                 })();
                 expect(errors.length).toBeGreaterThan(0);
-                expect(errors.join('\n')).toMatch(/SSL|certificate|TLS|handshake|Send failure|Recv failure/i);
+                // With TLS 1.3 the server refuses the certificate after curl's handshake finished:
+                // Falco 0.40 then logs "Server returned nothing (no headers, no data)".
+                expect(errors.join('\n')).toMatch(/SSL|certificate|TLS|handshake|Server returned nothing/i);
               });
               expect(tls.logLines.filter((line) => line.event === 'falco_alert')).toHaveLength(before);
             }, 120_000);
