@@ -8,6 +8,7 @@ import { e2eRuntimes, makeNonce, metricsText, metricSum, waitUntilDetecting } fr
 const { runtimes, skipReason } = e2eRuntimes();
 const TOKEN = 'e2e-trigger-token-0123456789';
 const CANARY_SECONDS = 3;
+const WINDOW_MS = 8_000;
 
 describe.skipIf(runtimes.length === 0)(
   `triggers verified by real Falco${skipReason ? ` (skipped: ${skipReason})` : ''}`,
@@ -22,9 +23,13 @@ describe.skipIf(runtimes.length === 0)(
         const base = () => `http://127.0.0.1:${service.port}`;
         const auth = { Authorization: `Bearer ${TOKEN}` };
 
-        async function pollRun(id: string, done: (run: TriggerRun) => boolean): Promise<TriggerRun> {
+        async function pollRun(
+          id: string,
+          done: (run: TriggerRun) => boolean,
+          timeoutMs = 30_000,
+        ): Promise<TriggerRun> {
           let last: TriggerRun | undefined;
-          const deadline = Date.now() + 30_000;
+          const deadline = Date.now() + timeoutMs;
           while (Date.now() < deadline) {
             last = (await (await fetch(`${base()}/triggers/${id}`, { headers: auth })).json()) as TriggerRun;
             if (done(last)) return last;
@@ -40,7 +45,7 @@ describe.skipIf(runtimes.length === 0)(
             TRIGGER_TOKEN: TOKEN,
             TRIGGER_DEFAULT_BACKEND: 'docker',
             TRIGGER_ALLOWED_IMAGES: BUSYBOX_IMAGE,
-            TRIGGER_VERIFY_WINDOW_MS: '15000',
+            TRIGGER_VERIFY_WINDOW_MS: String(WINDOW_MS),
             TRIGGER_MAX_CONCURRENT: '3',
             TRIGGER_CANARY_INTERVAL_MINUTES: String(CANARY_SECONDS / 60),
             STORE_MAX_ALERTS: '50000',
@@ -77,6 +82,32 @@ describe.skipIf(runtimes.length === 0)(
           expect(JSON.stringify(alert)).toContain(run.nonce);
         }, 60_000);
 
+        it('ends a shell without a terminal (terminal: false) missed, not a false detected', async () => {
+          const res = await fetch(`${base()}/triggers/shell`, {
+            method: 'POST',
+            headers: { ...auth, 'Content-Type': 'application/json' },
+            body: JSON.stringify({ terminal: false }),
+          });
+          expect(res.status).toBe(202);
+          const { id } = (await res.json()) as { id: string };
+
+          const run = await pollRun(
+            id,
+            (r) => r.status === 'failed' || r.verification.expectations.every((e) => e.status !== 'pending'),
+            WINDOW_MS + 10_000,
+          );
+
+          // The shell ran (no tty: `! tty` succeeded) and printed its nonce; Falco rightly stayed silent.
+          expect(run.status).toBe('succeeded');
+          expect(run.verification.expectations).toEqual([
+            { rule: 'Terminal shell in container', status: 'missed' },
+          ]);
+          const lines = service.lines.filter(
+            (line) => line.event === 'falco_alert' && JSON.stringify(line).includes(run.nonce ?? '-'),
+          );
+          expect(lines.filter((line) => JSON.stringify(line).includes('Terminal shell'))).toEqual([]);
+        }, 60_000);
+
         it('keeps falco_trigger_verifications_total{result="detected"} growing with the canary', async () => {
           const detected = async () =>
             metricSum(await metricsText(service), 'falco_trigger_verifications_total', {
@@ -90,7 +121,11 @@ describe.skipIf(runtimes.length === 0)(
           const listed = await fetch(`${base()}/triggers`, { headers: auth });
           const { runs } = (await listed.json()) as { runs: TriggerRun[] };
           const judged = runs
-            .filter((run) => run.createdAt >= readyAt && run.status === 'succeeded')
+            // The negative control's run ends missed by design.
+            .filter(
+              (run) =>
+                run.createdAt >= readyAt && run.status === 'succeeded' && run.target['terminal'] !== 'false',
+            )
             .flatMap((run) => run.verification.expectations)
             .filter((expectation) => expectation.status !== 'pending');
           expect(judged.length).toBeGreaterThanOrEqual(2);
