@@ -33,7 +33,8 @@ export function parseFalcoSummary(log: string): FalcoSummary {
   const eventsDetected = Number(/^Events detected: (\d+)$/m.exec(log)?.[1] ?? Number.NaN);
   const byRule: Record<string, number> = {};
   const section = log.split(/^Triggered rules by rule name:$/m)[1] ?? '';
-  for (const line of section.split('\n')) {
+  // The section starts after its header line's newline.
+  for (const line of section.split('\n').slice(1)) {
     const match = /^ {3}(.+): (\d+)$/.exec(line);
     if (!match) break;
     byRule[match[1]!] = Number(match[2]);
