@@ -179,7 +179,7 @@ describe.skipIf(runtimes.length === 0)(
             });
           }
           expect(summary.eventsDetected).toBeGreaterThanOrEqual(BURST);
-        expect(summary.byRule['Write below root']).toBeGreaterThanOrEqual(BURST);
+          expect(summary.byRule['Write below root']).toBeGreaterThanOrEqual(BURST);
           expect(metricSum(metrics, 'falco_alerts_rejected_total')).toBe(0);
           expect(ours()).toHaveLength(BURST);
           const missing: string[] = [];

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findOutputErrors, startFalco, type RunningFalco } from '../helpers/falco-process.js';
-import type { FalcoOutput, FalcoRuntime } from '../helpers/falco-runtime.js';
+import { isAtLeast, type FalcoOutput, type FalcoRuntime } from '../helpers/falco-runtime.js';
 import { makeTestPki, type TestPki } from '../helpers/make-certificates.js';
 import { startReceiver, type TestReceiver } from '../helpers/start-receiver.js';
 import { e2eRuntimes, makeNonce, runInContainer, waitFor } from './falco-harness.js';
@@ -18,10 +18,7 @@ const LIMITS = {
   maxHeaderBytes: 16 * 1024,
 };
 // http_output.mtls arrived in Falco 0.36.
-const hasMtls = (runtime: FalcoRuntime) => {
-  const [major = 0, minor = 0] = runtime.version.split('.').map(Number);
-  return major > 0 || minor >= 36;
-};
+const hasMtls = (runtime: FalcoRuntime) => isAtLeast(runtime.version, 36);
 
 type Line = { event?: string; alert?: { output_fields?: Record<string, unknown> }; client?: { cn?: string } };
 const writesOf = (receiver: TestReceiver, file: string) =>

@@ -74,10 +74,15 @@ export function findFalcoRuntimes(): { runtimes: FalcoRuntime[]; missing: string
       };
 }
 
+/** True when Falco `version` is at least 0.`minor` (every release so far is 0.x). */
+export function isAtLeast(version: string, minor: number): boolean {
+  const [major = 0, ownMinor = 0] = version.split('.').map(Number);
+  return major > 0 || ownMinor >= minor;
+}
+
 /** Falco before 0.35 takes `--modern-bpf`; later ones `engine.kind`. */
 function engineArgs(version: string): string[] {
-  const [major = 0, minor = 0] = version.split('.').map(Number);
-  return major === 0 && minor < 35 ? ['--modern-bpf'] : ['-o', 'engine.kind=modern_ebpf'];
+  return isAtLeast(version, 35) ? ['-o', 'engine.kind=modern_ebpf'] : ['--modern-bpf'];
 }
 
 /** How Falco should send: its http_output settings. */
