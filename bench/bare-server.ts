@@ -24,7 +24,8 @@ if (workers > 1 && cluster.isPrimary) {
     req.on('end', () => {
       try {
         JSON.parse(Buffer.concat(chunks).toString('utf8'));
-        res.writeHead(202, { 'content-type': 'application/json' }).end('{"accepted":true}');
+        // An empty 202, as the service answers Falco (no body unless Prefer: return=representation).
+        res.writeHead(202, { 'content-length': '0' }).end();
       } catch {
         res.writeHead(400).end();
       }

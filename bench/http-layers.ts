@@ -18,7 +18,7 @@ function bare(): http.RequestListener {
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       JSON.parse(Buffer.concat(chunks).toString('utf8'));
-      res.writeHead(202, { 'content-type': 'application/json' }).end('{"accepted":true}');
+      res.writeHead(202, { 'content-length': '0' }).end();
     });
   };
 }
@@ -28,7 +28,7 @@ function minimalExpress(): http.RequestListener {
   const raw = express.raw({ type: () => true, limit: 1 << 20, inflate: false });
   app.post('/alerts', raw, (req, res) => {
     JSON.parse((req.body as Buffer).toString('utf8'));
-    res.status(202).json({ accepted: true });
+    res.status(202).end();
   });
   return app;
 }

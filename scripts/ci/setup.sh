@@ -12,6 +12,8 @@ step "apt packages"
 scripts/ci/install-packages.sh
 step "helm"
 scripts/ci/fetch-helm.sh
+step "falco 0.34.1 and 0.40.0 (test/e2e)"
+scripts/ci/unpack-falco.sh
 step "dockerd (loopback only)"
 scripts/ci/start-dockerd.sh .cache/dockerd.pid
 step "local Node base image"

@@ -33,7 +33,12 @@ export const triggersEnvShape = {
   TRIGGER_EVENT_GENERATOR_REPO: z.string().default('https://falcosecurity.github.io/charts'),
   TRIGGER_EVENT_GENERATOR_CHART_VERSION: z.string().default('0.4.0'),
   TRIGGER_EVENT_GENERATOR_VERSION: z.enum(GENERATOR_VERSIONS).default('v0.13'),
-  TRIGGER_CANARY_INTERVAL_MINUTES: z.coerce.number().int().min(0).default(0),
+  // Fractions allowed (0.05 = 3 s, as the e2e suite runs it); below a second a run never ends first.
+  TRIGGER_CANARY_INTERVAL_MINUTES: z.coerce
+    .number()
+    .min(0)
+    .refine((minutes) => minutes === 0 || minutes * 60 >= 1, 'must be 0 (off) or at least 1 second (0.0167)')
+    .default(0),
   TRIGGER_CANARY_KIND: z.enum(['shell', 'event-generator']).default('shell'),
 };
 

@@ -49,17 +49,12 @@ function send(
   lifecycle: Lifecycle,
   status: number,
   headers: string[],
-  type: string,
-  body: string,
+  content?: { type: string; body: string },
 ): void {
   if (res.destroyed) return;
-  headers.push(
-    ...SECURITY_HEADER_LIST,
-    'Content-Type',
-    type,
-    'Content-Length',
-    String(Buffer.byteLength(body)),
-  );
+  const body = content?.body ?? '';
+  headers.push(...SECURITY_HEADER_LIST, 'Content-Length', String(Buffer.byteLength(body)));
+  if (content) headers.push('Content-Type', content.type);
   // While shutting down, keep-alive clients (Falco 0.36+) are told to reconnect elsewhere.
   if (!lifecycle.isReady()) headers.push('Connection', 'close');
   res.writeHead(status, headers).end(body);
@@ -72,8 +67,10 @@ function sendProblem(
   problem: Problem,
   headers: string[] = [],
 ): void {
-  const all = ['X-Request-Id', reqId, ...headers];
-  send(res, deps.lifecycle, problem.status, all, PROBLEM_TYPE, JSON.stringify(problem));
+  send(res, deps.lifecycle, problem.status, ['X-Request-Id', reqId, ...headers], {
+    type: PROBLEM_TYPE,
+    body: JSON.stringify(problem),
+  });
 }
 
 /**
@@ -120,15 +117,9 @@ export function withFastIngest(
           return sendProblem(res, deps, reqId, buildProblem('internal-error'));
         }
         if ('problem' in answer) return sendProblem(res, deps, reqId, answer.problem);
-        const accepted = acceptedResponse(answer.accepted);
-        send(
-          res,
-          deps.lifecycle,
-          202,
-          ['X-Request-Id', reqId, 'Location', accepted.location],
-          JSON_TYPE,
-          accepted.body,
-        );
+        const accepted = acceptedResponse(answer.accepted, req.headers.prefer);
+        const content = accepted.body === undefined ? undefined : { type: JSON_TYPE, body: accepted.body };
+        send(res, deps.lifecycle, 202, ['X-Request-Id', reqId, ...accepted.headers], content);
       });
     });
     // The client went away before the declared length: counted as Express's path counts it.

@@ -2,17 +2,23 @@
 export type DockerShellTarget = { image: string; name: string } | { container: string };
 
 /**
- * Runs `command` with a terminal (-t) so Falco's "Terminal shell in container" sees proc.tty != 0.
- * No -i: stdin stays closed, which docker (unlike kubectl) accepts while still allocating the TTY.
- * A new container is locked down: no network, non-root, read-only, no capabilities, never pulled.
+ * Runs `command` with a terminal (-t) so Falco's "Terminal shell in container" sees proc.tty != 0;
+ * `terminal: false` (the negative control) leaves -t out. No -i: stdin stays closed, which docker
+ * (unlike kubectl) accepts while still allocating the TTY. A new container is locked down: no
+ * network, non-root, read-only, no capabilities, never pulled.
  */
-export function buildDockerShellArgs(target: DockerShellTarget, command: readonly string[]): string[] {
-  if ('container' in target) return ['docker', 'exec', '-t', target.container, ...command];
+export function buildDockerShellArgs(
+  target: DockerShellTarget,
+  command: readonly string[],
+  options: { terminal?: boolean } = {},
+): string[] {
+  const tty = options.terminal === false ? [] : ['-t'];
+  if ('container' in target) return ['docker', 'exec', ...tty, target.container, ...command];
   return [
     'docker',
     'run',
     '--rm',
-    '-t',
+    ...tty,
     '--name',
     target.name,
     '--pull',

@@ -58,7 +58,7 @@ export function createTriggers(deps: TriggersDeps): Triggers {
       ? startCanarySchedule({
           service,
           request: canaryRequest(config),
-          intervalMs: config.canary.intervalMinutes * 60_000,
+          intervalMs: Math.round(config.canary.intervalMinutes * 60_000),
           logger,
         })
       : () => undefined;

@@ -17,15 +17,18 @@ export interface ShellTarget {
   container?: string;
   /** Image of the short-lived pod/container created for this run. */
   image?: string;
+  /** false: the negative control, a shell without a terminal that Falco must not report (docker only). */
+  terminal?: false;
 }
 
 /**
  * The shell command: a fixed template plus a hex nonce, never user text. `tty` fails without a
- * terminal, so a run that did not get one fails instead of silently causing no alert.
+ * terminal, so a run that did not get one fails instead of silently causing no alert. The negative
+ * control (`terminal` false) checks the opposite: it fails if it got a terminal after all.
  */
-export function buildShellCommand(nonce: string): string[] {
+export function buildShellCommand(nonce: string, terminal = true): string[] {
   if (!/^[0-9a-f]{8,64}$/.test(nonce)) throw new Error('nonce must be hex');
-  return ['sh', '-c', `tty && echo ${CANARY_PREFIX}${nonce}`];
+  return ['sh', '-c', `${terminal ? '' : '! '}tty && echo ${CANARY_PREFIX}${nonce}`];
 }
 
 /** Name of the short-lived pod or container of a run. */
@@ -36,13 +39,16 @@ async function runDockerShell(
   command: string[],
   ctx: TriggerContext,
 ): Promise<TriggerOutcome> {
+  const options = { terminal: target.terminal };
   if (target.container) {
-    const result = ctx.record(await ctx.run(buildDockerShellArgs({ container: target.container }, command)));
+    const result = ctx.record(
+      await ctx.run(buildDockerShellArgs({ container: target.container }, command, options)),
+    );
     return result.failed ? failedWith(result) : { ok: true };
   }
   const name = shortLivedName(ctx.runId);
   const result = ctx.record(
-    await ctx.run(buildDockerShellArgs({ image: target.image ?? '', name }, command)),
+    await ctx.run(buildDockerShellArgs({ image: target.image ?? '', name }, command, options)),
   );
   // --rm removes the container when it exits; one killed by our timeout may be left behind.
   if (result.timedOut || result.exitCode === null)
@@ -94,7 +100,7 @@ export function runShellTrigger(
   nonce: string,
   ctx: TriggerContext,
 ): Promise<TriggerOutcome> {
-  const command = buildShellCommand(nonce);
+  const command = buildShellCommand(nonce, target.terminal !== false);
   return target.backend === 'docker'
     ? runDockerShell(target, command, ctx)
     : runKubernetesShell(target, command, ctx);

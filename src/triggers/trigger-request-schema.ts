@@ -58,6 +58,8 @@ export function buildShellRequestSchema(lists: AllowLists) {
         .regex(IMAGE_REFERENCE, 'must be an image reference')
         .optional()
         .superRefine(allowed(lists.images, 'image')),
+      // false: a negative control, expected to end missed (proves a detection is not assumed).
+      terminal: z.boolean().optional(),
     })
     .superRefine((body, ctx) => {
       if (body.image !== undefined && (body.pod !== undefined || body.container !== undefined)) {
@@ -72,6 +74,9 @@ export function buildShellRequestSchema(lists: AllowLists) {
 
 /** Fields that do not fit the backend the request resolves to (known only after the config default). */
 export function checkShellBackend(body: ShellRequest, backend: 'kubernetes' | 'docker'): FieldProblem[] {
+  if (backend === 'kubernetes' && body.terminal === false) {
+    return [{ pointer: '/terminal', detail: 'false (the negative control) needs the docker backend' }];
+  }
   if (backend === 'docker' && body.pod !== undefined) {
     return [{ pointer: '/pod', detail: 'the docker backend has no pods: name a container' }];
   }

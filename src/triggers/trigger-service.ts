@@ -34,7 +34,7 @@ export type TriggerRequest =
 export function describeTarget(request: TriggerRequest): Record<string, string> {
   const fields =
     request.kind === 'shell'
-      ? { ...request.target }
+      ? { ...request.target, terminal: request.target.terminal === false ? 'false' : undefined }
       : { namespace: request.namespace, actions: request.actions };
   return Object.fromEntries(
     Object.entries(fields).filter((entry): entry is [string, string] => typeof entry[1] === 'string'),

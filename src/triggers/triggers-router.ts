@@ -57,7 +57,11 @@ function resolveShellTarget(body: ShellRequest, config: TriggersConfig): Trigger
     ? { pod: body.pod, container: body.container }
     : { image: body.image ?? config.allowed.images[0] ?? '' };
   // Docker has no namespaces; leaving it out keeps the run's target honest.
-  return { kind: 'shell', target: { backend, ...(backend === 'kubernetes' ? { namespace } : {}), ...where } };
+  const control = body.terminal === false ? { terminal: false as const } : {};
+  return {
+    kind: 'shell',
+    target: { backend, ...(backend === 'kubernetes' ? { namespace } : {}), ...where, ...control },
+  };
 }
 
 /** The trigger API: bearer auth on every route, validated bodies, 202 + Location for new runs. */

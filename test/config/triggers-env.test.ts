@@ -37,6 +37,15 @@ describe('trigger configuration', () => {
     expect(problems.some((p) => p.startsWith('TRIGGER_DEFAULT_BACKEND:'))).toBe(true);
   });
 
+  it('takes a canary interval in fractions of a minute down to one second', () => {
+    const short = loadConfig({ TRIGGER_CANARY_INTERVAL_MINUTES: '0.05' });
+    expect(short.ok && short.config.triggers.canary.intervalMinutes).toBe(0.05);
+    const tooShort = loadConfig({ TRIGGER_CANARY_INTERVAL_MINUTES: '0.001' });
+    expect(tooShort.ok ? [] : tooShort.problems).toEqual([
+      'TRIGGER_CANARY_INTERVAL_MINUTES: must be 0 (off) or at least 1 second (0.0167)',
+    ]);
+  });
+
   it('drops the repository for a local chart path and keeps lists trimmed', () => {
     const loaded = loadConfig({
       TRIGGER_EVENT_GENERATOR_CHART: './charts/event-generator',

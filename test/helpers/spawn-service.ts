@@ -30,6 +30,8 @@ export interface SpawnedService {
   port: number;
   /** Every complete log line so far, parsed. */
   lines: Array<Record<string, unknown>>;
+  /** The same lines as received (JSON.parse rounds integers above 2^53, such as evt.time). */
+  rawLines: string[];
   /** Resolves with the exit code (or signal name) once the process has exited. */
   exited: Promise<number | string>;
 }
@@ -56,6 +58,7 @@ export async function spawnService(
   });
   spawned.add(child);
   const lines: Array<Record<string, unknown>> = [];
+  const rawLines: string[] = [];
   let carry = '';
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
@@ -76,9 +79,11 @@ export async function spawnService(
           clearTimeout(timer);
           resolve((JSON.parse(part) as { port: number }).port);
         }
-        if (keepLine(part)) lines.push(JSON.parse(part) as Record<string, unknown>);
+        if (!keepLine(part)) continue;
+        lines.push(JSON.parse(part) as Record<string, unknown>);
+        rawLines.push(part);
       }
     });
   });
-  return { child, port, lines, exited };
+  return { child, port, lines, rawLines, exited };
 }

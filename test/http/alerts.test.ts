@@ -19,7 +19,7 @@ async function seeded() {
       .post('/alerts')
       .set('Content-Type', 'application/json')
       .send(readFixture(file).toString());
-    ids.push(res.body.id as string);
+    ids.push(res.headers['x-alert-id'] as string);
   }
   return { ...built, ids };
 }

@@ -29,7 +29,7 @@ describe('ingest behind a secret path segment (INGEST_PATH_SECRET)', () => {
     const response = await post(`/alerts/${SECRET}`);
 
     expect(response.status).toBe(202);
-    const { id } = (await response.json()) as { id: string };
+    const id = response.headers.get('x-alert-id');
     expect(receiver.logLines.some((line) => line.event === 'falco_alert' && line.alertId === id)).toBe(true);
   });
 

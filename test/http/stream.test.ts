@@ -47,7 +47,7 @@ const post = (base: string, file: string) =>
     method: 'POST',
     headers: { 'Content-Type': 'application/json' },
     body: readFixture(file),
-  }).then((r) => r.json() as Promise<{ id: string }>);
+  }).then((r) => ({ id: r.headers.get('x-alert-id') ?? '' }));
 
 describe('GET /alerts/stream', () => {
   it('delivers an alert posted while a client listens, with exact ns digits', async () => {
@@ -102,9 +102,9 @@ describe('GET /alerts/stream', () => {
           time: '2026-11-30T12:00:00Z',
           output: 'x'.repeat(20_000),
         }),
-      }).then((r) => r.json() as Promise<{ id: string }>);
+      }).then((r) => r.headers.get('x-alert-id')!);
     const ids: string[] = [];
-    for (let index = 0; index < 10; index++) ids.push((await postBig(index)).id);
+    for (let index = 0; index < 10; index++) ids.push(await postBig(index));
 
     const res = await fetch(`${base}/alerts/stream`, { headers: { 'Last-Event-ID': ids[0]! } });
     const reader = res.body!.getReader();

@@ -1,4 +1,5 @@
 import { readFileSync, rmSync } from 'node:fs';
+import type http from 'node:http';
 import https from 'node:https';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -14,7 +15,7 @@ const ALERT = readFileSync(
 const CLIENT_CN = 'falco-node-1';
 const hasOpenssl = requireComponent('openssl', commandWorks('openssl', ['version']));
 
-type Outcome = { status: number; body: string } | { error: string };
+type Outcome = { status: number; body: string; headers: http.IncomingHttpHeaders } | { error: string };
 
 // What libcurl does with Falco's http_output.ca_cert, client_cert and client_key.
 function postOverTls(port: number, pki: TestPki, client?: { cert: string; key: string }): Promise<Outcome> {
@@ -33,7 +34,7 @@ function postOverTls(port: number, pki: TestPki, client?: { cert: string; key: s
       (res) => {
         let body = '';
         res.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
       },
     );
     req.on('error', (error: NodeJS.ErrnoException) => resolve({ error: error.code ?? error.message }));
@@ -68,7 +69,7 @@ describe.runIf(hasOpenssl)(
       const outcome = await postOverTls(receiver.tlsPort!, pki, { cert: pki.clientCert, key: pki.clientKey });
 
       expect(outcome).toMatchObject({ status: 202 });
-      const id = (JSON.parse((outcome as { body: string }).body) as { id: string }).id;
+      const id = (outcome as { headers: http.IncomingHttpHeaders }).headers['x-alert-id'];
       expect(alertLines().find((line) => line.alertId === id)).toMatchObject({ client: { cn: CLIENT_CN } });
     });
 

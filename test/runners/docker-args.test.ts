@@ -28,6 +28,17 @@ describe('buildDockerShellArgs', () => {
     ]);
   });
 
+  it('leaves -t out for the negative control (terminal: false)', () => {
+    const argv = buildDockerShellArgs({ image: 'busybox:1.36', name: 'n' }, command, { terminal: false });
+    expect(argv).not.toContain('-t');
+    expect(buildDockerShellArgs({ container: 'web' }, command, { terminal: false })).toEqual([
+      'docker',
+      'exec',
+      'web',
+      ...command,
+    ]);
+  });
+
   it('removes a leftover container by name', () => {
     expect(buildDockerRemoveArgs('falco-trigger-1')).toEqual(['docker', 'rm', '--force', 'falco-trigger-1']);
   });
@@ -70,6 +81,25 @@ describe.runIf(haveDocker)('docker shell against a real dockerd', () => {
     expect(result).toMatchObject({ failed: true, exitCode: 1 });
     expect(result.output).toContain('not a tty');
     expect(result.output).not.toContain('falco-receiver-canary-');
+  });
+
+  it('runs the negative control without a terminal, and it fails if it got one', async () => {
+    const control = buildShellCommand('feedc0de12345678', false);
+    const name = `falco-trigger-control-${process.pid}`;
+    names.push(name);
+    const plain = buildDockerShellArgs({ image: BUSYBOX_IMAGE, name }, control, { terminal: false });
+    const withTty = [...buildDockerShellArgs({ image: BUSYBOX_IMAGE, name: `${name}-t` }, control)];
+    names.push(`${name}-t`);
+
+    const [withoutTerminal, withTerminal] = [
+      await runCommand(plain, { timeoutMs: 30_000, maxOutputChars: 2_000, env }),
+      await runCommand(withTty, { timeoutMs: 30_000, maxOutputChars: 2_000, env }),
+    ];
+
+    expect(withoutTerminal.failed).toBe(false);
+    expect(withoutTerminal.output).toContain('not a tty');
+    expect(withoutTerminal.output).toContain('falco-receiver-canary-feedc0de12345678');
+    expect(withTerminal).toMatchObject({ failed: true, exitCode: 1 });
   });
 
   it('fails with a clear reason when the image is not present locally (never pulled)', async () => {

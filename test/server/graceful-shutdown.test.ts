@@ -11,8 +11,7 @@ async function post(port: number): Promise<{ status: number; id?: string }> {
     headers: { 'Content-Type': 'application/json' },
     body: BODY,
   });
-  const body = (await res.json()) as { id?: string };
-  return { status: res.status, id: body.id };
+  return { status: res.status, id: res.headers.get('x-alert-id') ?? undefined };
 }
 
 /** Sends the headers and half the body now; `finish()` sends the rest and resolves with the raw response. */
@@ -57,7 +56,7 @@ describe('SIGTERM on a real server process', () => {
 
     expect(code).toBe(0);
     expect(slowResponse).toMatch(/^HTTP\/1\.1 202/);
-    const slowId = /"id":"([0-9a-f-]{36})"/.exec(slowResponse)?.[1];
+    const slowId = /\r\nx-alert-id: ([0-9a-f-]{36})\r\n/i.exec(slowResponse)?.[1];
     const accepted = [...burst, duringDelay].filter((r) => r.status === 202).map((r) => r.id);
     expect(accepted).toHaveLength(21);
     const logged = service.lines

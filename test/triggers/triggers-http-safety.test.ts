@@ -93,6 +93,13 @@ describe('trigger API input validation', () => {
     ['both an image and a pod', '/triggers/shell', { image: 'busybox:1.36', pod: 'web-1' }, '/image'],
     ['a container without a pod on the kubernetes backend', '/triggers/shell', { container: 'app' }, '/pod'],
     ['a pod on the docker backend', '/triggers/shell', { backend: 'docker', pod: 'web-1' }, '/pod'],
+    [
+      'the negative control on the kubernetes backend',
+      '/triggers/shell',
+      { backend: 'kubernetes', terminal: false },
+      '/terminal',
+    ],
+    ['a terminal that is not a boolean', '/triggers/shell', { terminal: 'no' }, '/terminal'],
     ['an actions regex with a quote', '/triggers/event-generator', { actions: "^syscall'" }, '/actions'],
     ['an actions regex with a space', '/triggers/event-generator', { actions: '^syscall .*' }, '/actions'],
     [

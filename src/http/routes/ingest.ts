@@ -147,12 +147,35 @@ export function ingestBody(deps: IngestDeps, request: IngestRequest): IngestAnsw
   return { accepted };
 }
 
-/** The 202 body and Location of an accepted alert. */
-export function acceptedResponse(entry: StoredAlert): { location: string; body: string } {
-  return {
-    location: `/alerts/${entry.id}`,
-    body: JSON.stringify({ id: entry.id, receivedAt: entry.receivedAt }),
-  };
+/** Header that names an accepted alert's id (also in `Location`), so no body is needed. */
+export const ALERT_ID_HEADER = 'X-Alert-Id';
+
+/**
+ * True when a `Prefer` header (RFC 7240) asks for `return=representation`. Falco never asks: 0.34
+ * hands every response body to libcurl's default writer, which prints it into Falco's own log.
+ */
+export function prefersRepresentation(prefer: string | string[] | undefined): boolean {
+  const values = Array.isArray(prefer) ? prefer : [prefer ?? ''];
+  return values
+    .flatMap((value) => value.split(','))
+    .some((preference) => {
+      const [token = ''] = preference.split(';');
+      return /^\s*return\s*=\s*"?representation"?\s*$/i.test(token);
+    });
+}
+
+/** How an accepted alert is answered (202): flat header pairs, and a JSON body only when asked for. */
+export interface AcceptedAnswer {
+  headers: string[];
+  body?: string;
+}
+
+/** The 202 of an accepted alert: `Location` and its id header; `{id, receivedAt}` only on request. */
+export function acceptedResponse(entry: StoredAlert, prefer: string | string[] | undefined): AcceptedAnswer {
+  const headers = ['Location', `/alerts/${entry.id}`, ALERT_ID_HEADER, entry.id];
+  if (!prefersRepresentation(prefer)) return { headers };
+  headers.push('Preference-Applied', 'return=representation');
+  return { headers, body: JSON.stringify({ id: entry.id, receivedAt: entry.receivedAt }) };
 }
 
 /**
@@ -175,8 +198,11 @@ export function createIngestRouter(deps: IngestDeps): express.Router {
           log: () => req.log,
         });
         if ('problem' in answer) return sendProblem(res, answer.problem);
-        const accepted = acceptedResponse(answer.accepted);
-        res.status(202).location(accepted.location).type('application/json').send(accepted.body);
+        const accepted = acceptedResponse(answer.accepted, req.headers.prefer);
+        for (let i = 0; i < accepted.headers.length; i += 2)
+          res.setHeader(accepted.headers[i]!, accepted.headers[i + 1]!);
+        if (accepted.body === undefined) res.status(202).end();
+        else res.status(202).type('application/json').send(accepted.body);
       } catch (error) {
         next(error);
       }
