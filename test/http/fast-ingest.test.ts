@@ -91,8 +91,8 @@ describe('the node:http fast path for POST /alerts', () => {
     expect(evtTime?.length).toBeGreaterThan(16);
     expect(built.rawLogLines.at(-2)).toContain(`"evt.time":${evtTime}`);
 
-    const stored = built.store.get(fastBody.id);
-    expect(stored?.alert).toEqual(built.store.get(slowBody.id)?.alert);
+    const stored = await built.store.get(fastBody.id);
+    expect(stored?.alert).toEqual((await built.store.get(slowBody.id))?.alert);
   });
 
   it('refuses a bad alert exactly as the Express route does, and counts both', async () => {

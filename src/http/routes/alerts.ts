@@ -9,18 +9,18 @@ import { parseAlertQuery } from './query-params.js';
 export function createAlertsRouter(store: AlertStore): express.Router {
   const router = express.Router();
 
-  router.get('/alerts', (req, res) => {
+  router.get('/alerts', async (req, res) => {
     const parsed = parseAlertQuery(req.query);
     if (!parsed.ok) {
       sendProblem(res, parsed.problem);
       return;
     }
-    const alerts = store.query(parsed.query).map(presentAlert);
+    const alerts = (await store.query(parsed.query)).map(presentAlert);
     sendJson(res, 200, { count: alerts.length, alerts });
   });
 
-  router.get('/alerts/:id', (req, res) => {
-    const entry = store.get(req.params.id);
+  router.get('/alerts/:id', async (req, res) => {
+    const entry = await store.get(req.params.id);
     if (!entry) {
       sendProblem(
         res,

@@ -1,6 +1,6 @@
 import express, { type Response } from 'express';
 import type { AlertFeed } from '../../alerts/alert-feed.js';
-import type { AlertStore } from '../../alerts/alert-store.js';
+import type { AlertQuery, AlertStore } from '../../alerts/alert-store.js';
 import { matchesQuery } from '../../alerts/match-alert.js';
 import { presentAlert, toJson } from '../../alerts/serialize-alert.js';
 import type { StoredAlert } from '../../alerts/stored-alert.js';
@@ -93,20 +93,40 @@ export function createAlertStream(deps: StreamDeps): AlertStream {
     open.set(res, stop);
 
     send('retry: 3000\n: connected\n\n');
-    // Replay what was missed when a client reconnects with the last id it saw (bounded).
     const lastId = req.headers['last-event-id'];
-    if (typeof lastId === 'string' && deps.store.get(lastId)) {
-      const newer: StoredAlert[] = [];
-      for (const entry of deps.store.query({ limit: Number.MAX_SAFE_INTEGER })) {
-        if (entry.id === lastId || newer.length >= MAX_REPLAY) break;
-        if (matchesQuery(entry, query)) newer.push(entry);
-      }
-      for (const entry of newer.reverse()) if (!send(eventText(entry))) return;
+    if (typeof lastId !== 'string') {
+      unsubscribe = deps.feed.subscribe((entry) => {
+        if (matchesQuery(entry, query)) send(eventText(entry));
+      });
+      return;
     }
+    // Replay what a reconnecting client missed (bounded). Alerts arriving while the store answers
+    // wait in `live` and are sent after the replay, each once.
+    let live: StoredAlert[] | undefined = [];
     unsubscribe = deps.feed.subscribe((entry) => {
-      if (matchesQuery(entry, query)) send(eventText(entry));
+      if (!matchesQuery(entry, query)) return;
+      if (live) live.push(entry);
+      else send(eventText(entry));
     });
+    void replay(lastId, query).then(
+      (missed) => {
+        const sent = new Set(missed.map((entry) => entry.id));
+        for (const entry of missed) if (!send(eventText(entry))) return;
+        for (const entry of live ?? []) if (!sent.has(entry.id) && !send(eventText(entry))) return;
+        live = undefined;
+      },
+      (error: unknown) => {
+        req.log.warn({ err: error, event: 'stream_replay_failed' }, 'live stream replay failed');
+        for (const entry of live ?? []) send(eventText(entry));
+        live = undefined;
+      },
+    );
   });
+
+  async function replay(lastId: string, query: Omit<AlertQuery, 'limit'>): Promise<StoredAlert[]> {
+    const newer = (await deps.store.after(lastId, MAX_REPLAY)) ?? [];
+    return newer.filter((entry) => matchesQuery(entry, query));
+  }
 
   return {
     router,
