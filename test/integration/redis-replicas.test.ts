@@ -21,6 +21,8 @@ async function listIds(port: number, query = 'limit=1000'): Promise<string[]> {
   return ((await res.json()) as { alerts: Array<{ id: string }> }).alerts.map((alert) => alert.id);
 }
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 async function until(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
@@ -95,4 +97,30 @@ describe.skipIf(!hasRedis)('two receiver processes on one Redis', () => {
     );
     expect(summaries.map((summary) => summary.total)).toEqual([40, 40]);
   });
+});
+
+describe.skipIf(!hasRedis)('DEDUP_WINDOW_MS across two replicas on one Redis', () => {
+  let redis: TestRedis;
+  afterAll(async () => {
+    killSpawned();
+    await redis?.stop();
+  });
+
+  it('stores an exact re-send once, whichever replica each copy reaches, and counts the dropped copy', async () => {
+    redis = await startRedis();
+    const env = { STORE_URL: redis.url, STORE_KEY_PREFIX: 'dedup', DEDUP_WINDOW_MS: '60000' };
+    const [a, b] = await Promise.all([spawnService(env), spawnService(env)]);
+    const other = readFixture('samples/valid/001-demo-034-terminal-shell-in-container.json');
+
+    expect((await post(a.port, SAMPLE)).status).toBe(202);
+    expect((await post(b.port, SAMPLE)).status).toBe(202);
+    expect((await post(b.port, other)).status).toBe(202);
+
+    await until(async () => (await listIds(a.port)).length === 2);
+    await sleep(300);
+    expect((await listIds(a.port)).length).toBe(2);
+    expect((await listIds(b.port)).length).toBe(2);
+    const metrics = await (await fetch(`http://127.0.0.1:${b.port}/metrics`)).text();
+    expect(metrics).toMatch(/^falco_store_duplicates_dropped_total 1$/m);
+  }, 60_000);
 });
