@@ -87,6 +87,7 @@ export function createReceiver(
           logger,
           registry: metrics.registry,
           parentEnv: options.parentEnv ?? {},
+          shared: storeParts.sharedRuns?.(config.triggers.maxRuns),
         })
       : undefined;
   // Verification listens to every accepted alert.

@@ -67,9 +67,12 @@ export function loadConfig(env: NodeJS.ProcessEnv): LoadConfigResult {
   const problems = triggersEnvProblems(result.data);
   const store = resolveStore(result.data);
   if (!store.ok) problems.push(...store.problems);
-  // Each worker sees only the alerts it received, so a worker's trigger could never verify.
-  if (result.data.TRIGGERS_ENABLED === 'true' && toClusterConfig(result.data).workers > 1) {
-    problems.push("TRIGGERS_ENABLED: triggers need WORKERS=1 (verification reads one process's alerts)");
+  // Without Redis each worker sees only the alerts it received, so a worker's trigger could never verify.
+  const split = toClusterConfig(result.data).workers > 1 && !(store.ok && store.redis);
+  if (result.data.TRIGGERS_ENABLED === 'true' && split) {
+    problems.push(
+      "TRIGGERS_ENABLED: triggers need WORKERS=1 or a Redis store (verification reads one process's alerts)",
+    );
   }
   const hardening = resolveHardening(result.data);
   if (!hardening.ok) problems.push(...hardening.problems);

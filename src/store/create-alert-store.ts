@@ -7,12 +7,9 @@ import type { RedisStoreConfig } from '../config/store-env.js';
 import { startAlertReader } from './redis-alert-reader.js';
 import { createRedisAlertStore } from './redis-alert-store.js';
 import { redisKeys } from './redis-alert-entry.js';
-import {
-  createRedisConnection,
-  DEFAULT_TIMINGS,
-  type ConnectionTimings,
-  type RedisConnection,
-} from './redis-connection.js';
+import type { SharedRuns } from '../triggers/shared-runs.js';
+import { createRedisConnection, DEFAULT_TIMINGS, type ConnectionTimings } from './redis-connection.js';
+import { createRedisTriggerRuns } from './redis-trigger-runs.js';
 import { createStoreMetrics } from './store-metrics.js';
 
 export interface AlertStoreDeps {
@@ -29,9 +26,8 @@ export interface AlertStoreParts {
   store: AlertStore;
   /** True for Redis: the sink must not publish (the stream reader does, for every replica's alerts). */
   feedsItself: boolean;
-  /** The shared connection for other shared state (triggers), when the store is Redis. */
-  connection?: RedisConnection;
-  keyPrefix?: string;
+  /** Trigger runs shared through the same Redis (absent for the memory store). */
+  sharedRuns?: (maxRuns: number) => SharedRuns;
   close(): Promise<void>;
 }
 
@@ -76,8 +72,8 @@ export function createAlertStore(deps: AlertStoreDeps): AlertStoreParts {
   return {
     store,
     feedsItself: true,
-    connection,
-    keyPrefix: redis.keyPrefix,
+    sharedRuns: (maxRuns) =>
+      createRedisTriggerRuns({ connection, prefix: keys.triggers, maxRuns, ttlMs: redis.retentionMs }),
     async close() {
       reader.stop();
       // Give queued alerts a last chance to be written before the links close.

@@ -33,12 +33,13 @@ describe('startCanarySchedule', () => {
     stops.push(stop);
     await new Promise((resolve) => setTimeout(resolve, 350));
     stop();
-    const count = registry.list().length;
+    const count = (await registry.list()).length;
     await new Promise((resolve) => setTimeout(resolve, 250));
 
     expect(count).toBeGreaterThanOrEqual(2);
-    expect(registry.list()).toHaveLength(count);
-    expect(registry.list()[0]?.target).toEqual({
+    const runs = await registry.list();
+    expect(runs).toHaveLength(count);
+    expect(runs[0]?.target).toEqual({
       backend: 'kubernetes',
       namespace: 'default',
       image: 'busybox:1.36',

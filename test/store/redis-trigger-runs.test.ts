@@ -1,0 +1,47 @@
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRedisConnection, type RedisConnection } from '../../src/store/redis-connection.js';
+import { createRedisTriggerRuns } from '../../src/store/redis-trigger-runs.js';
+import { redisAvailable, startRedis, type TestRedis } from '../helpers/redis-server.js';
+
+const hasRedis = redisAvailable();
+
+describe.skipIf(!hasRedis)('createRedisTriggerRuns', () => {
+  let redis: TestRedis;
+  let connection: RedisConnection;
+  beforeAll(async () => {
+    redis = await startRedis();
+    const config = {
+      target: { kind: 'url' as const, url: redis.url },
+      keyPrefix: 'x',
+      retentionMs: 60_000,
+      pendingMax: 10,
+    };
+    connection = createRedisConnection({ config, name: 'test', logger: pino({ level: 'silent' }) });
+    for (let i = 0; i < 100 && !connection.isUp(); i++) await new Promise((r) => setTimeout(r, 20));
+  });
+  afterAll(async () => {
+    await connection?.close();
+    await redis?.stop();
+  });
+
+  it('gives the canary lease to one replica at a time, until it expires', async () => {
+    const [a, b] = [1, 2].map(() =>
+      createRedisTriggerRuns({ connection, prefix: 'lease:', maxRuns: 5, ttlMs: 60_000 }),
+    );
+    expect(await a!.leaseCanary(300)).toBe(true);
+    expect(await b!.leaseCanary(300)).toBe(false);
+    expect(await a!.leaseCanary(300)).toBe(false);
+    await new Promise((resolve) => setTimeout(resolve, 350));
+    expect(await b!.leaseCanary(300)).toBe(true);
+  });
+
+  it('frees the slot of a replica that died mid-run once its lease ends', async () => {
+    const runs = createRedisTriggerRuns({ connection, prefix: 'slots:', maxRuns: 5, ttlMs: 60_000 });
+    expect(await runs.claim('shell', 'run-1', 1, 200)).toBe(true);
+    expect(await runs.claim('shell', 'run-2', 1, 200)).toBe(false);
+    expect(await runs.claim('event-generator', 'run-3', 1, 200)).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    expect(await runs.claim('shell', 'run-2', 1, 200)).toBe(true);
+  });
+});
