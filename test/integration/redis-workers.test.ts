@@ -1,40 +1,13 @@
-import http from 'node:http';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readFixture } from '../helpers/fixtures.js';
+import { requestOnNewConnection } from '../helpers/fresh-connection-request.js';
 import { freePort, redisAvailable, startRedis, type TestRedis } from '../helpers/redis-server.js';
 import { killSpawned, spawnService, type SpawnedService } from '../helpers/spawn-service.js';
 
 const hasRedis = redisAvailable();
 const SAMPLE = readFixture('samples/valid/001-demo-034-terminal-shell-in-container.json');
 
-/** One request on a fresh connection, so node:cluster may hand it to either worker. */
-function send(
-  port: number,
-  method: string,
-  path: string,
-  body?: Buffer,
-): Promise<{ status: number; text: string }> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      {
-        host: '127.0.0.1',
-        port,
-        method,
-        path,
-        agent: false,
-        headers: { 'Content-Type': 'application/json' },
-      },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (text += chunk));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-      },
-    );
-    req.once('error', reject);
-    req.end(body);
-  });
-}
+const send = requestOnNewConnection;
 
 async function startWorkers(env: Record<string, string>): Promise<SpawnedService & { port: number }> {
   const port = await freePort();
@@ -62,7 +35,7 @@ describe.skipIf(!hasRedis)('WORKERS=2', () => {
     await new Promise((resolve) => setTimeout(resolve, 300));
     for (let i = 0; i < 6; i++) {
       const listed = await send(service.port, 'GET', '/alerts?limit=1000');
-      expect((JSON.parse(listed.text) as { count: number }).count).toBe(20);
+      expect((JSON.parse(listed.body) as { count: number }).count).toBe(20);
     }
     expect(service.lines.some((l) => l.event === 'workers_split_store')).toBe(false);
   }, 90_000);
