@@ -66,6 +66,12 @@ describe.skipIf(!hasRedis)('the Redis store when Redis hangs or crashes', () => 
     expect(await metric(service.port, 'falco_store_up')).toBe(0);
     expect(await metric(service.port, 'falco_store_pending_alerts')).toBeGreaterThan(0);
     expect((await fetch(`http://127.0.0.1:${service.port}/alerts`)).status).toBe(503);
+    // The dashboard's counts say why (the page shows the problem's detail).
+    const summary = await fetch(`http://127.0.0.1:${service.port}/ui/summary`);
+    expect(summary.status).toBe(503);
+    expect(((await summary.json()) as { detail: string }).detail).toMatch(
+      /shared alert store \(Redis\) is unavailable/,
+    );
     redis.child().kill('SIGCONT');
     await sleep(1_000);
 
