@@ -19,14 +19,16 @@ const COUNT = 500;
 
 /**
  * Feeds this process's live listeners (SSE clients, trigger verification) from the shared stream,
- * so every replica sees every alert, its own included, in stream order. Starts at the stream's
- * end and, after an outage, resumes where it stopped.
+ * so every replica sees every alert, its own included, in stream order. Starts at the moment the
+ * process started and, after an outage, resumes where it stopped.
  */
 export function startAlertReader(options: AlertReaderOptions): { stop(): void } {
   const { connection: conn, keys, feed, logger } = options;
   const blockMs = options.blockMs ?? 2_000;
   const deadlineMs = blockMs + (options.commandTimeoutMs ?? 2_000);
-  let lastId: string | undefined;
+  // From this process's start (stream ids begin with Redis's clock in ms): alerts this process
+  // queued while Redis was still unreachable at start reach its listeners once written.
+  let lastId = `${Date.now()}-0`;
   let stopped = false;
   let wake: (() => void) | undefined;
   conn.onUp(() => wake?.());
@@ -40,10 +42,6 @@ export function startAlertReader(options: AlertReaderOptions): { stop(): void } 
   }
 
   async function step(): Promise<void> {
-    if (lastId === undefined) {
-      const [newest] = (await conn.send(['XREVRANGE', keys.alerts, '+', '-', 'COUNT', '1'])) as unknown[];
-      lastId = newest === undefined ? '0-0' : (newest as [string])[0];
-    }
     const args = ['XREAD', 'COUNT', String(COUNT), 'BLOCK', String(blockMs), 'STREAMS', keys.alerts, lastId];
     const reply = (await conn.send(args, deadlineMs)) as Array<[string, unknown[]]> | null;
     for (const raw of reply?.[0]?.[1] ?? []) {

@@ -31,6 +31,7 @@ export function createRunRegistry(
   const unsettled = new Map<string, string>();
   let timer: NodeJS.Timeout | undefined;
   let publishing = false;
+  let failing = false;
 
   async function publish(): Promise<void> {
     if (publishing) return;
@@ -44,8 +45,15 @@ export function createRunRegistry(
       const json = JSON.stringify(run);
       if (json === sent) continue;
       await shared?.save(run).then(
-        () => (settled(run) ? unsettled.delete(id) : unsettled.set(id, json)),
-        (error: unknown) => onError?.(error),
+        () => {
+          failing = false;
+          return settled(run) ? unsettled.delete(id) : unsettled.set(id, json);
+        },
+        (error: unknown) => {
+          // Reported once per outage, not every SYNC_MS; the run is published when Redis is back.
+          if (!failing) onError?.(error);
+          failing = true;
+        },
       );
     }
     publishing = false;
@@ -69,13 +77,15 @@ export function createRunRegistry(
       timer ??= setInterval(() => void publish(), SYNC_MS);
       timer.unref();
     },
+    // With Redis unreachable, this replica still answers for the runs it started.
     async get(id) {
-      return runs.get(id) ?? (await shared?.get(id));
+      return runs.get(id) ?? (await shared?.get(id).catch(() => undefined));
     },
     async list() {
       if (!shared) return local();
       const mine = new Map(local().map((run) => [run.id, run]));
-      const all = (await shared.list()).map((run) => mine.get(run.id) ?? run);
+      const others = await shared.list().catch(() => []);
+      const all = others.map((run) => mine.get(run.id) ?? run);
       for (const run of mine.values()) if (!all.some((other) => other.id === run.id)) all.push(run);
       return all.sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt)).slice(0, maxRuns);
     },
