@@ -9,7 +9,7 @@ export interface StoreMetrics {
   duplicatesDropped(count: number): void;
 }
 
-export type StoreOp = 'write' | 'get' | 'query' | 'after' | 'since' | 'count' | 'read_stream' | 'triggers';
+export type StoreOp = 'write' | 'get' | 'query' | 'after' | 'since' | 'count';
 
 const BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
 
