@@ -94,3 +94,14 @@ describe('the STORE_ variables', () => {
     expect(parseDuration('1y')).toBeUndefined();
   });
 });
+
+describe('TRIGGERS_ENABLED with WORKERS > 1', () => {
+  it('is refused with the in-memory store and allowed with Redis, where workers share runs', () => {
+    const env = { TRIGGERS_ENABLED: 'true', TRIGGER_TOKEN: 'a-token-of-sixteen-chars', WORKERS: '2' };
+    const memory = loadConfig(env);
+    expect(memory.ok ? [] : memory.problems).toEqual([
+      expect.stringMatching(/^TRIGGERS_ENABLED: .*Redis store/),
+    ]);
+    expect(loadConfig({ ...env, STORE_URL: 'redis://127.0.0.1:6379' }).ok).toBe(true);
+  });
+});
