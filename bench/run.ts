@@ -5,6 +5,7 @@ import { measureColdStarts, measureMemory } from './memory-and-start.js';
 import { buildPayloads, buildRuleTemplate } from './payloads.js';
 import { sampleTree } from './proc-stats.js';
 import { renderReport, type Report, type Row } from './report.js';
+import { measureRedisStore, renderRedisStore } from './redis-store.js';
 import { runLoad } from './run-load.js';
 import { scrape, sumMetric } from './scrape-metrics.js';
 import { IMAGE_NODE_OPTIONS, startBare, startService, type Target } from './targets.js';
@@ -59,6 +60,20 @@ async function measure(
   const cpu = after.cpuSeconds - before.cpuSeconds;
   const cpuUsPerAlert = result.ok2xx > 0 ? (cpu / result.ok2xx) * 1e6 : NaN;
   return { result, warm, cpuCores: cpu / wall, cpuUsPerAlert, rssMb: after.rssBytes / 2 ** 20 };
+}
+
+// BENCH_ONLY=redis: only the shared-store comparison (a minute, not the whole run).
+async function redisOnly(): Promise<void> {
+  const payload = buildPayloads()[0]!;
+  const bodyFile = path.join(tmp, `${payload.name}.json`);
+  writeFileSync(bodyFile, payload.body);
+  try {
+    log(`redis store comparison, ${payload.name}`);
+    const rows = await measureRedisStore({ logFile, bodyFile, seconds: SECONDS, connections: CONNECTIONS });
+    console.log(renderRedisStore(rows));
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
 }
 
 async function main(): Promise<void> {
@@ -126,6 +141,14 @@ async function main(): Promise<void> {
       memory.push(await measureMemory(settings, run));
     }
 
+    log('redis store comparison');
+    const redisStore = await measureRedisStore({
+      logFile,
+      bodyFile: path.join(tmp, `${payloads[0]!.name}.json`),
+      seconds: SECONDS,
+      connections: CONNECTIONS,
+    });
+
     const report: Report = {
       date: new Date().toISOString(),
       machine: `${os.cpus()[0]?.model ?? 'cpu'} x${os.availableParallelism()}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.release()}`,
@@ -144,7 +167,7 @@ async function main(): Promise<void> {
     const outDir = path.join(process.cwd(), 'bench', 'results');
     mkdirSync(outDir, { recursive: true });
     writeFileSync(path.join(outDir, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
-    const markdown = renderReport(report);
+    const markdown = `${renderReport(report)}\n${renderRedisStore(redisStore)}`;
     writeFileSync(path.join(outDir, 'latest.md'), markdown);
     console.log(markdown);
   } finally {
@@ -154,4 +177,4 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+await (process.env.BENCH_ONLY === 'redis' ? redisOnly() : main());

@@ -5,7 +5,6 @@ import { createAlertFeed, type AlertFeed } from './alerts/alert-feed.js';
 import { createAlertSink, type AlertSink } from './alerts/alert-sink.js';
 import { createDedupSink } from './alerts/dedup-sink.js';
 import type { AlertStore } from './alerts/alert-store.js';
-import { createMemoryAlertStore } from './alerts/memory-alert-store.js';
 import type { Config } from './config/load-config.js';
 import { createApp } from './http/create-app.js';
 import { createDashboardRouter } from './http/dashboard/dashboard-router.js';
@@ -14,6 +13,8 @@ import { createAlertStream, type AlertStream } from './http/routes/stream.js';
 import { createClusterMetricsRenderer } from './metrics/cluster-metrics.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
 import { createLifecycle, type Lifecycle } from './server/lifecycle.js';
+import { createAlertStore } from './store/create-alert-store.js';
+import type { ConnectionTimings } from './store/redis-connection.js';
 import { createTriggers, type Triggers } from './triggers/create-triggers.js';
 
 /** The receiver's core parts, which feature routers (triggers, dashboard) are built from. */
@@ -43,6 +44,8 @@ export interface ReceiverOptions {
   triggerRouter?: express.Router;
   /** In a node:cluster worker, /metrics asks the primary for the sum over all workers. */
   clusterWorker?: boolean;
+  /** Timeouts and backoff of the Redis store's links (tests shorten them). */
+  storeTimings?: ConnectionTimings;
 }
 
 /**
@@ -52,14 +55,24 @@ export interface ReceiverOptions {
 export function createReceiver(
   config: Config,
   options: ReceiverOptions,
-): ReceiverCore & { app: RequestListener; triggers?: Triggers } {
+): ReceiverCore & { app: RequestListener; triggers?: Triggers; closeStore(): Promise<void> } {
   const { logger } = options;
   const metrics = createMetrics({ ...config.metrics, processMetrics: options.processMetrics });
-  const store = createMemoryAlertStore(config.store);
   const feed = createAlertFeed((err) => logger.error({ err }, 'alert listener failed'));
-  const coreSink = createAlertSink({ store, feed, metrics, logger, now: options.now });
-  // Falco 0.41+ re-sends an alert after a timeout; the optional window drops exact re-sends.
   const { dedup, ingest } = config.hardening;
+  const storeParts = createAlertStore({
+    config: config.store,
+    dedupWindowMs: dedup.windowMs,
+    feed,
+    registry: metrics.registry,
+    logger,
+    timings: options.storeTimings,
+  });
+  const { store } = storeParts;
+  // With Redis, the stream reader publishes every replica's alerts (this one's too) to the feed.
+  const sinkFeed = storeParts.feedsItself ? undefined : feed;
+  const coreSink = createAlertSink({ store, feed: sinkFeed, metrics, logger, now: options.now });
+  // Falco 0.41+ re-sends an alert after a timeout; the optional window drops exact re-sends.
   const sink =
     dedup.windowMs > 0
       ? createDedupSink(coreSink, { ...dedup, registry: metrics.registry, logger })
@@ -81,6 +94,7 @@ export function createReceiver(
           logger,
           registry: metrics.registry,
           parentEnv: options.parentEnv ?? {},
+          shared: storeParts.sharedRuns?.(config.triggers.maxRuns),
         })
       : undefined;
   // Verification listens to every accepted alert.
@@ -107,5 +121,5 @@ export function createReceiver(
     renderMetrics: options.clusterWorker ? createClusterMetricsRenderer(metrics.registry) : undefined,
     routers,
   });
-  return { ...core, app, triggers };
+  return { ...core, app, triggers, closeStore: () => storeParts.close() };
 }

@@ -19,8 +19,15 @@ async function main(): Promise<void> {
   const rootLogger = createLogger({ level: config.logLevel });
   // WORKERS > 1: this process only forks, supervises and aggregates metrics; workers serve HTTP.
   const clustered = config.cluster.workers > 1;
-  if (clustered && cluster.isPrimary)
+  if (clustered && cluster.isPrimary) {
+    // Without Redis each worker keeps its own store, live stream and dedup window: say so plainly.
+    if (!config.store.redis)
+      rootLogger.warn(
+        { event: 'workers_split_store', workers: config.cluster.workers },
+        'WORKERS>1 with the in-memory store: each worker holds only the alerts it received (GET /alerts, the live stream and the dashboard show one worker); set STORE_URL to share them',
+      );
     return runClusterPrimary({ workers: config.cluster.workers, logger: rootLogger });
+  }
   const logger = clustered ? rootLogger.child({ worker: cluster.worker?.id }) : rootLogger;
   // Trigger child processes get an allow-listed subset of this environment (see triggers/).
   const receiver = createReceiver(config, { logger, parentEnv: process.env, clusterWorker: clustered });
@@ -65,7 +72,13 @@ async function main(): Promise<void> {
       delayMs: config.shutdown.delayMs,
       timeoutMs: config.shutdown.timeoutMs,
       beforeClose: [() => receiver.stream.closeAll(), () => receiver.triggers?.stop()],
-    }).then((drained) => process.exit(drained ? 0 : 1));
+    })
+      // After the last request: queued alerts get a last chance to reach the shared store.
+      .then(async (drained) => {
+        await receiver.closeStore();
+        return drained;
+      })
+      .then((drained) => process.exit(drained ? 0 : 1));
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);

@@ -10,7 +10,8 @@ import { fieldsFromAlert, type StoredAlert } from './stored-alert.js';
 
 export interface AlertSinkDeps {
   store: AlertStore;
-  feed: AlertFeed;
+  /** Live listeners; absent when the store's own reader publishes (the shared Redis store). */
+  feed?: AlertFeed;
   metrics: Metrics;
   /** Where the one line per accepted alert goes: the durable record. */
   logger: Logger;
@@ -70,7 +71,7 @@ export function createAlertSink(deps: AlertSinkDeps): AlertSink {
       const json = copyableJson(meta.json);
       if (json !== undefined) writeRawJsonLine(deps.logger, fields, 'alert', json, 'falco alert');
       else deps.logger.info({ ...fields, alert }, 'falco alert');
-      deps.feed.publish(entry);
+      deps.feed?.publish(entry);
       return entry;
     },
   };

@@ -16,14 +16,22 @@ export interface AlertQuery {
 }
 
 /**
- * Recent accepted alerts. The in-memory implementation is bounded; a shared backend can take its
- * place behind this interface.
+ * Recent accepted alerts: in memory (one process) or in Redis (shared by every replica). `add` is
+ * synchronous for both, so ingest never waits on the store; reads are asynchronous.
  */
 export interface AlertStore {
   add(entry: StoredAlert): void;
-  get(id: string): StoredAlert | undefined;
+  get(id: string): Promise<StoredAlert | undefined>;
   /** Matching alerts, newest received first. */
-  query(query: AlertQuery): StoredAlert[];
+  query(query: AlertQuery): Promise<StoredAlert[]>;
+  /** Alerts received after the one with this id, oldest first, at most `limit`; undefined when it is not held. */
+  after(id: string, limit: number): Promise<StoredAlert[] | undefined>;
+  /** Alerts received at or after this instant, newest first (the dashboard's summary window). */
+  receivedSince(sinceMs: number): Promise<StoredAlert[]>;
   /** How many alerts are held now. */
-  count(): number;
+  count(): Promise<number>;
+  /** Resolves once every alert added so far is readable (at once for memory; written for Redis). */
+  flush(): Promise<void>;
+  /** False while a shared store cannot be reached (the in-memory one is always available). */
+  available(): boolean;
 }

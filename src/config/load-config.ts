@@ -1,6 +1,7 @@
 import { resolveHardening, type HardeningConfig } from './hardening-env.js';
 import { toClusterConfig, type ClusterConfig } from './cluster-env.js';
 import { envSchema, type Env } from './schema.js';
+import { resolveStore, type RedisStoreConfig } from './store-env.js';
 import {
   toTriggersConfig,
   triggerTokenProblems,
@@ -17,7 +18,8 @@ export interface Config {
   host: string;
   logLevel: Env['LOG_LEVEL'];
   bodyLimitBytes: number;
-  store: { maxAlerts: number; maxBytes: number };
+  /** `redis` set: the shared Redis store; absent: the in-memory store. */
+  store: { maxAlerts: number; maxBytes: number; redis?: RedisStoreConfig };
   metrics: {
     maxRules: number;
     maxHostnames: number;
@@ -33,13 +35,13 @@ export interface Config {
   cluster: ClusterConfig;
 }
 
-function toConfig(env: Env, hardening: HardeningConfig): Config {
+function toConfig(env: Env, hardening: HardeningConfig, redis: RedisStoreConfig | undefined): Config {
   return {
     port: env.PORT,
     host: env.HOST,
     logLevel: env.LOG_LEVEL,
     bodyLimitBytes: env.BODY_LIMIT_BYTES,
-    store: { maxAlerts: env.STORE_MAX_ALERTS, maxBytes: env.STORE_MAX_BYTES },
+    store: { maxAlerts: env.STORE_MAX_ALERTS, maxBytes: env.STORE_MAX_BYTES, redis },
     metrics: {
       maxRules: env.METRICS_MAX_RULES,
       maxHostnames: env.METRICS_MAX_HOSTNAMES,
@@ -65,15 +67,20 @@ export function loadConfig(env: NodeJS.ProcessEnv): LoadConfigResult {
     return { ok: false, problems: [...problems, ...triggerTokenProblems(present)] };
   }
   const problems = triggersEnvProblems(result.data);
-  // Each worker sees only the alerts it received, so a worker's trigger could never verify.
-  if (result.data.TRIGGERS_ENABLED === 'true' && toClusterConfig(result.data).workers > 1) {
-    problems.push("TRIGGERS_ENABLED: triggers need WORKERS=1 (verification reads one process's alerts)");
+  const store = resolveStore(result.data);
+  if (!store.ok) problems.push(...store.problems);
+  // Without Redis each worker sees only the alerts it received, so a worker's trigger could never verify.
+  const split = toClusterConfig(result.data).workers > 1 && !(store.ok && store.redis);
+  if (result.data.TRIGGERS_ENABLED === 'true' && split) {
+    problems.push(
+      "TRIGGERS_ENABLED: triggers need WORKERS=1 or a Redis store (verification reads one process's alerts)",
+    );
   }
   if (result.data.INGEST_MAX_INFLIGHT_BYTES < result.data.BODY_LIMIT_BYTES) {
     problems.push('INGEST_MAX_INFLIGHT_BYTES: must be at least BODY_LIMIT_BYTES (one body must fit)');
   }
   const hardening = resolveHardening(result.data);
   if (!hardening.ok) problems.push(...hardening.problems);
-  if (!hardening.ok || problems.length > 0) return { ok: false, problems };
-  return { ok: true, config: toConfig(result.data, hardening.hardening) };
+  if (!hardening.ok || !store.ok || problems.length > 0) return { ok: false, problems };
+  return { ok: true, config: toConfig(result.data, hardening.hardening, store.redis) };
 }

@@ -5,6 +5,7 @@ import type { AlertSink } from '../alerts/alert-sink.js';
 import type { AlertStore } from '../alerts/alert-store.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Lifecycle } from '../server/lifecycle.js';
+import { StoreUnavailableError } from '../store/store-unavailable-error.js';
 import { withFastIngest } from './fast-ingest.js';
 import { createInflightBodies, type InflightLimits } from './inflight-bodies.js';
 import { hostOriginGuard } from './host-origin-guard.js';
@@ -100,6 +101,10 @@ export function createApp(deps: AppDeps): RequestListener {
     const status = (error as { status?: number } | null)?.status;
     if (typeof status === 'number' && status >= 400 && status < 500) {
       sendProblem(res, buildProblem('invalid-request', { detail: 'The request could not be read.' }));
+      return;
+    }
+    if (error instanceof StoreUnavailableError) {
+      sendProblem(res, buildProblem('service-unavailable', { detail: error.message }));
       return;
     }
     req.log.error({ err: error }, 'unhandled error');

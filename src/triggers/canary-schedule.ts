@@ -10,9 +10,20 @@ export function startCanarySchedule(deps: {
   request: TriggerRequest;
   intervalMs: number;
   logger: Logger;
+  /** With several replicas: true when this one holds the canary lease for `ms` (SET NX PX in Redis). */
+  lease?: (ms: number) => Promise<boolean>;
 }): () => void {
-  const timer = setInterval(() => {
-    const started = deps.service.start(deps.request);
+  const timer = setInterval(async () => {
+    // Redis unreachable: no replica can be sure it is the only one, so this tick is skipped.
+    const mine = deps.lease ? await deps.lease(deps.intervalMs).catch(() => false) : true;
+    if (!mine) {
+      deps.logger.debug(
+        { event: 'trigger_canary', started: false },
+        'canary tick: another replica holds the lease',
+      );
+      return;
+    }
+    const started = await deps.service.start(deps.request);
     deps.logger.info(
       {
         event: 'trigger_canary',

@@ -6,6 +6,7 @@ import type { TriggersConfig } from '../config/triggers-env.js';
 import { pickChildEnv } from '../runners/run-command.js';
 import { startCanarySchedule } from './canary-schedule.js';
 import { createRunRegistry } from './run-registry.js';
+import type { SharedRuns } from './shared-runs.js';
 import { createTriggerMetrics } from './trigger-metrics.js';
 import { createTriggerService, type TriggerRequest } from './trigger-service.js';
 import { createTriggersRouter } from './triggers-router.js';
@@ -26,6 +27,8 @@ export interface TriggersDeps {
   registry: Registry;
   /** The environment children may inherit from (only allow-listed names are passed on). */
   parentEnv: Record<string, string | undefined>;
+  /** With the Redis store: runs, per-kind slots and the canary lease shared by every replica. */
+  shared?: SharedRuns;
 }
 
 function canaryRequest(config: TriggersConfig): TriggerRequest {
@@ -44,13 +47,16 @@ export function createTriggers(deps: TriggersDeps): Triggers {
   const logger = deps.logger.child({ component: 'triggers' });
   const metrics = createTriggerMetrics(deps.registry);
   const verifier = createVerifier({ metrics, windowMs: config.verifyWindowMs });
-  const registry = createRunRegistry(config.maxRuns);
+  const registry = createRunRegistry(config.maxRuns, deps.shared, (err) =>
+    logger.warn({ event: 'trigger_run_publish_failed', err }, 'could not share a trigger run'),
+  );
   const service = createTriggerService({
     config,
     logger,
     metrics,
     verifier,
     registry,
+    shared: deps.shared,
     childEnv: pickChildEnv(deps.parentEnv),
   });
   const stopCanary =
@@ -60,6 +66,7 @@ export function createTriggers(deps: TriggersDeps): Triggers {
           request: canaryRequest(config),
           intervalMs: Math.round(config.canary.intervalMinutes * 60_000),
           logger,
+          lease: deps.shared?.leaseCanary,
         })
       : () => undefined;
   return {
@@ -68,6 +75,7 @@ export function createTriggers(deps: TriggersDeps): Triggers {
     async stop(graceMs = 5_000) {
       stopCanary();
       await service.stop(graceMs);
+      await registry.stop();
     },
   };
 }

@@ -1,14 +1,69 @@
+import type { SharedRuns } from './shared-runs.js';
 import type { TriggerRun } from './trigger-run.js';
 
-/** Recent runs in memory, newest first, at most `maxRuns` (the oldest finished ones are dropped). */
+/** Recent runs, newest first, at most `maxRuns` (the oldest finished ones are dropped). */
 export interface RunRegistry {
   add(run: TriggerRun): void;
-  get(id: string): TriggerRun | undefined;
-  list(): TriggerRun[];
+  get(id: string): Promise<TriggerRun | undefined>;
+  list(): Promise<TriggerRun[]>;
+  /** Stops publishing run state (shutdown). */
+  stop(): Promise<void>;
 }
 
-export function createRunRegistry(maxRuns: number): RunRegistry {
+// How often this replica publishes the runs it owns while they change.
+const SYNC_MS = 200;
+
+const settled = (run: TriggerRun) =>
+  (run.status === 'succeeded' || run.status === 'failed') &&
+  run.verification.expectations.every((expectation) => expectation.status !== 'pending');
+
+/**
+ * The runs this process started, in memory; with `shared`, also published to the other replicas
+ * (snapshots while they change), and runs of other replicas are answered from there.
+ */
+export function createRunRegistry(
+  maxRuns: number,
+  shared?: SharedRuns,
+  onError?: (error: unknown) => void,
+): RunRegistry {
   const runs = new Map<string, TriggerRun>();
+  // Runs whose state may still change, with the JSON last published.
+  const unsettled = new Map<string, string>();
+  let timer: NodeJS.Timeout | undefined;
+  let publishing = false;
+  let failing = false;
+
+  async function publish(): Promise<void> {
+    if (publishing) return;
+    publishing = true;
+    for (const [id, sent] of unsettled) {
+      const run = runs.get(id);
+      if (!run) {
+        unsettled.delete(id);
+        continue;
+      }
+      const json = JSON.stringify(run);
+      if (json === sent) continue;
+      await shared?.save(run).then(
+        () => {
+          failing = false;
+          return settled(run) ? unsettled.delete(id) : unsettled.set(id, json);
+        },
+        (error: unknown) => {
+          // Reported once per outage, not every SYNC_MS; the run is published when Redis is back.
+          if (!failing) onError?.(error);
+          failing = true;
+        },
+      );
+    }
+    publishing = false;
+    if (unsettled.size === 0) {
+      clearInterval(timer);
+      timer = undefined;
+    }
+  }
+
+  const local = () => [...runs.values()].reverse();
   return {
     add(run) {
       runs.set(run.id, run);
@@ -16,8 +71,28 @@ export function createRunRegistry(maxRuns: number): RunRegistry {
         if (runs.size <= maxRuns) break;
         if (old.status === 'succeeded' || old.status === 'failed') runs.delete(id);
       }
+      if (!shared) return;
+      unsettled.set(run.id, '');
+      void publish();
+      timer ??= setInterval(() => void publish(), SYNC_MS);
+      timer.unref();
     },
-    get: (id) => runs.get(id),
-    list: () => [...runs.values()].reverse(),
+    // With Redis unreachable, this replica still answers for the runs it started.
+    async get(id) {
+      return runs.get(id) ?? (await shared?.get(id).catch(() => undefined));
+    },
+    async list() {
+      if (!shared) return local();
+      const mine = new Map(local().map((run) => [run.id, run]));
+      const others = await shared.list().catch(() => []);
+      const all = others.map((run) => mine.get(run.id) ?? run);
+      for (const run of mine.values()) if (!all.some((other) => other.id === run.id)) all.push(run);
+      return all.sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt)).slice(0, maxRuns);
+    },
+    async stop() {
+      clearInterval(timer);
+      timer = undefined;
+      await publish().catch(() => undefined);
+    },
   };
 }

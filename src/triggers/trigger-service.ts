@@ -5,6 +5,7 @@ import { runCommand } from '../runners/run-command.js';
 import { runEventGeneratorTrigger } from './event-generator-trigger.js';
 import { loadKubeConfig } from './load-kube-config.js';
 import type { RunRegistry } from './run-registry.js';
+import type { SharedRuns } from './shared-runs.js';
 import { runShellTrigger, type ShellTarget } from './shell-trigger.js';
 import type { TriggerContext, TriggerOutcome } from './trigger-context.js';
 import type { TriggerMetrics } from './trigger-metrics.js';
@@ -19,6 +20,8 @@ export interface TriggerServiceDeps {
   metrics: TriggerMetrics;
   verifier: Verifier;
   registry: RunRegistry;
+  /** With the Redis store: the per-kind limit holds across replicas. */
+  shared?: SharedRuns;
   /** Environment handed to helm/kubectl/docker (already reduced to the allow-list). */
   childEnv: Record<string, string>;
 }
@@ -40,6 +43,9 @@ export function describeTarget(request: TriggerRequest): Record<string, string> 
     Object.entries(fields).filter((entry): entry is [string, string] => typeof entry[1] === 'string'),
   );
 }
+
+// The most commands one run executes (the shell trigger's four, and a margin).
+const RUN_COMMANDS_MAX = 6;
 
 /** Starts runs (per-kind concurrency limit), executes them in the background, records outcome and metrics. */
 export function createTriggerService(deps: TriggerServiceDeps) {
@@ -69,6 +75,14 @@ export function createTriggerService(deps: TriggerServiceDeps) {
     },
     kubeConfig: () => loadKubeConfig(config.kubeconfig),
   });
+
+  // A slot across replicas, held at most as long as a run can take. With Redis unreachable the
+  // local limit alone applies: triggers do not depend on the shared store.
+  async function claimShared(run: TriggerRun): Promise<boolean> {
+    if (!deps.shared) return true;
+    const leaseMs = RUN_COMMANDS_MAX * config.commandTimeoutMs;
+    return deps.shared.claim(run.kind, run.id, config.maxConcurrent, leaseMs).catch(() => true);
+  }
 
   async function execute(run: TriggerRun, request: TriggerRequest): Promise<void> {
     const log = deps.logger.child({ runId: run.id, kind: run.kind });
@@ -100,9 +114,12 @@ export function createTriggerService(deps: TriggerServiceDeps) {
   }
 
   return {
-    start(request: TriggerRequest): StartResult {
+    async start(request: TriggerRequest): Promise<StartResult> {
       const count = active.get(request.kind) ?? 0;
       if (count >= config.maxConcurrent) return { ok: false, reason: 'busy' };
+      // The local slot is taken first, so two requests here cannot both pass while Redis answers.
+      active.set(request.kind, count + 1);
+      const release = () => active.set(request.kind, (active.get(request.kind) ?? 1) - 1);
       const run: TriggerRun = {
         id: randomUUID(),
         kind: request.kind,
@@ -112,11 +129,15 @@ export function createTriggerService(deps: TriggerServiceDeps) {
         commands: [],
         verification: { windowMs: config.verifyWindowMs, expectations: [] },
       };
+      if (!(await claimShared(run))) {
+        release();
+        return { ok: false, reason: 'busy' };
+      }
       if (request.kind === 'shell') run.nonce = randomBytes(8).toString('hex');
       deps.registry.add(run);
-      active.set(request.kind, count + 1);
       const done = execute(run, request).finally(() => {
-        active.set(request.kind, (active.get(request.kind) ?? 1) - 1);
+        release();
+        void deps.shared?.release(run.kind, run.id).catch(() => undefined);
         inFlight.delete(done);
       });
       inFlight.add(done);

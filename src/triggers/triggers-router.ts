@@ -89,9 +89,9 @@ export function createTriggersRouter(deps: TriggersRouterDeps): express.Router {
   });
   router.use('/triggers', express.json({ limit: '16kb' }));
 
-  const start = (req: Request, res: Response, request: TriggerRequest) => {
+  const start = async (req: Request, res: Response, request: TriggerRequest) => {
     const target = describeTarget(request);
-    const started = service.start(request);
+    const started = await service.start(request);
     if (!started.ok) {
       audit(req, { trigger: request.kind, outcome: 'busy', status: 429, target });
       const detail = `A ${request.kind} run is already in progress (TRIGGER_MAX_CONCURRENT=${config.maxConcurrent}).`;
@@ -108,25 +108,30 @@ export function createTriggersRouter(deps: TriggersRouterDeps): express.Router {
     sendProblem(res, buildProblem('invalid-request', { detail, errors }));
   };
 
-  router.post('/triggers/shell', (req: Request, res: Response) => {
+  router.post('/triggers/shell', async (req: Request, res: Response) => {
     const parsed = shellSchema.safeParse(req.body ?? {});
     if (!parsed.success) return invalid(req, res, 'shell', parsed.error);
     const problems = checkShellBackend(parsed.data, parsed.data.backend ?? config.defaultBackend);
     if (problems.length > 0) return invalid(req, res, 'shell', problems);
-    start(req, res, resolveShellTarget(parsed.data, config));
+    await start(req, res, resolveShellTarget(parsed.data, config));
   });
-  router.post('/triggers/event-generator', (req: Request, res: Response) => {
+  router.post('/triggers/event-generator', async (req: Request, res: Response) => {
     const parsed = generatorSchema.safeParse(req.body ?? {});
     if (!parsed.success) return invalid(req, res, 'event-generator', parsed.error);
     const namespace = parsed.data.namespace ?? config.allowed.namespaces[0] ?? 'default';
-    start(req, res, { kind: 'event-generator', namespace, actions: parsed.data.actions ?? DEFAULT_ACTIONS });
+    await start(req, res, {
+      kind: 'event-generator',
+      namespace,
+      actions: parsed.data.actions ?? DEFAULT_ACTIONS,
+    });
   });
-  router.get('/triggers', (req: Request, res: Response) => {
+  router.get('/triggers', async (req: Request, res: Response) => {
+    const runs = await registry.list();
     audit(req, { trigger: 'list', outcome: 'ok', status: 200 });
-    res.json({ runs: registry.list() });
+    res.json({ runs });
   });
-  router.get('/triggers/:id', (req: Request, res: Response) => {
-    const run = registry.get(String(req.params.id));
+  router.get('/triggers/:id', async (req: Request, res: Response) => {
+    const run = await registry.get(String(req.params.id));
     audit(req, {
       trigger: 'get',
       outcome: run ? 'ok' : 'not-found',

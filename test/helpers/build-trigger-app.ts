@@ -26,6 +26,7 @@ export function buildTriggerApp(
     async stop() {
       built.stream.closeAll();
       await built.triggers?.stop(1_000);
+      await built.closeStore();
     },
   };
 }

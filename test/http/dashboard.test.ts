@@ -90,7 +90,9 @@ describe('dashboard router', () => {
     const res = await request(app).post('/').set('Content-Type', 'application/json').send(SAMPLE);
 
     expect(res.status).toBe(202);
-    expect(store.get(res.headers['x-alert-id'] as string)?.alert.rule).toBe('Terminal shell in container');
+    expect((await store.get(res.headers['x-alert-id'] as string))?.alert.rule).toBe(
+      'Terminal shell in container',
+    );
   });
 
   it('tells the page whether to show the trigger panel', async () => {

@@ -71,8 +71,8 @@ describe('the node:http fast path for POST /alerts', () => {
     expect(evtTime?.length).toBeGreaterThan(16);
     expect(built.rawLogLines.at(-2)).toContain(`"evt.time":${evtTime}`);
 
-    const stored = built.store.get(fastBody.id);
-    expect(stored?.alert).toEqual(built.store.get(slowBody.id)?.alert);
+    const stored = await built.store.get(fastBody.id);
+    expect(stored?.alert).toEqual((await built.store.get(slowBody.id))?.alert);
   });
 
   it('answers Prefer: return=representation with the JSON body on both paths (RFC 7240)', async () => {
@@ -88,7 +88,7 @@ describe('the node:http fast path for POST /alerts', () => {
       const body = JSON.parse(res.body) as { id: string; receivedAt: string };
       expect(Object.keys(body)).toEqual(['id', 'receivedAt']);
       expect(body.id).toBe(res.headers['x-alert-id']);
-      expect(built.store.get(body.id)?.receivedAt).toBe(body.receivedAt);
+      expect((await built.store.get(body.id))?.receivedAt).toBe(body.receivedAt);
     }
   });
 

@@ -66,7 +66,7 @@ describe('POST /alerts', () => {
       expect(problem.detail.length).toBeGreaterThan(0);
       const rejections = await metrics.registry.getSingleMetric('falco_alerts_rejected_total')!.get();
       expect(rejections.values.reduce((sum, v) => sum + v.value, 0)).toBe(1);
-      expect(store.count()).toBe(0);
+      expect(await store.count()).toBe(0);
     },
   );
 
@@ -237,7 +237,7 @@ describe('POST /alerts', () => {
       readFixture('samples/valid/093-latest-terminal-shell-in-container.json'),
     );
     expect(res.status).toBe(202);
-    expect(store.count()).toBe(1);
+    expect(await store.count()).toBe(1);
   });
 
   it('labels request durations with the route pattern each path matched', async () => {

@@ -1,8 +1,8 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import http from 'node:http';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { requestOnNewConnection } from '../helpers/fresh-connection-request.js';
 
 const SAMPLE = readFileSync(
   new URL('../fixtures/falco/samples/valid/093-latest-terminal-shell-in-container.json', import.meta.url),
@@ -11,34 +11,7 @@ const SAMPLE = readFileSync(
 const ALERTS = 40;
 const MALFORMED = 6;
 
-interface Reply {
-  status: number;
-  body: string;
-}
-
-// A new TCP connection per request (agent: false), as Falco 0.34 posts: the cluster spreads them.
-function request(port: number, method: string, path: string, body?: string): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      {
-        host: '127.0.0.1',
-        port,
-        method,
-        path,
-        agent: false,
-        headers: { 'content-type': 'application/json' },
-      },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (text += chunk));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
-}
+const request = requestOnNewConnection;
 
 async function freePort(): Promise<number> {
   const server = net.createServer();

@@ -41,7 +41,7 @@ export function createDashboardRouter(options: DashboardOptions): express.Router
   });
 
   // Under /ui rather than /alerts/summary: the core `GET /alerts/:id` is mounted first and would answer it.
-  router.get('/ui/summary', setDashboardHeaders, (req, res) => {
+  router.get('/ui/summary', setDashboardHeaders, async (req, res) => {
     const window = req.query.window ?? '1h';
     if (!isSummaryWindow(window)) {
       const detail = `must be one of ${WINDOW_NAMES.join(', ')}`;
@@ -55,8 +55,9 @@ export function createDashboardRouter(options: DashboardOptions): express.Router
       return;
     }
     res.setHeader('Cache-Control', 'no-store');
-    const held = options.store.query({ limit: Number.MAX_SAFE_INTEGER });
-    sendJson(res, 200, summarizeAlerts(held, window, now()));
+    const nowMs = now();
+    const held = await options.store.receivedSince(nowMs - SUMMARY_WINDOWS[window]);
+    sendJson(res, 200, summarizeAlerts(held, window, nowMs));
   });
 
   return router;

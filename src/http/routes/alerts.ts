@@ -18,11 +18,11 @@ export function createAlertsRouter(store: AlertStore, maxBytes: number): express
       sendProblem(res, parsed.problem);
       return;
     }
-    await writeAlertList(res, store.query(parsed.query), maxBytes);
+    await writeAlertList(res, await store.query(parsed.query), maxBytes);
   });
 
-  router.get('/alerts/:id', (req, res) => {
-    const entry = store.get(req.params.id);
+  router.get('/alerts/:id', async (req, res) => {
+    const entry = await store.get(req.params.id);
     if (!entry) {
       sendProblem(
         res,

@@ -1,7 +1,7 @@
 import express, { type Response } from 'express';
 import type { Registry } from 'prom-client';
 import type { AlertFeed } from '../../alerts/alert-feed.js';
-import type { AlertStore } from '../../alerts/alert-store.js';
+import type { AlertQuery, AlertStore } from '../../alerts/alert-store.js';
 import { matchesQuery } from '../../alerts/match-alert.js';
 import { presentAlertJson } from '../../alerts/serialize-alert.js';
 import type { StoredAlert } from '../../alerts/stored-alert.js';
@@ -132,31 +132,59 @@ export function createAlertStream(deps: StreamDeps): AlertStream {
     open.set(res, { stop, drop });
 
     send('retry: 3000\n: connected\n\n');
-    // Replay what was missed when a client reconnects with the last id it saw: the newest ones,
-    // bounded in count and bytes.
     const lastId = req.headers['last-event-id'];
-    if (typeof lastId === 'string' && deps.store.get(lastId)) {
-      // Half the client bound: the replay must not get its own reader cut off.
-      const budget = Math.min(deps.replayMaxBytes, deps.maxClientBufferedBytes / 2);
-      const newer: string[] = [];
-      let bytes = 0;
-      for (const entry of deps.store.query({ limit: Number.MAX_SAFE_INTEGER })) {
-        if (entry.id === lastId || newer.length >= MAX_REPLAY) break;
-        if (!matchesQuery(entry, query)) continue;
-        const text = eventText(entry);
-        if (bytes + text.length > budget) {
-          newer.push(': replay truncated (QUERY_MAX_BYTES)\n\n');
-          break;
-        }
-        bytes += text.length;
-        newer.push(text);
-      }
-      for (const text of newer.reverse()) if (!send(text)) return;
+    if (typeof lastId !== 'string') {
+      unsubscribe = deps.feed.subscribe((entry) => {
+        if (matchesQuery(entry, query)) send(eventText(entry));
+      });
+      return;
     }
+    // Replay what a reconnecting client missed (bounded). Alerts arriving while the store answers
+    // wait in `live` and are sent after the replay, each once.
+    let live: StoredAlert[] | undefined = [];
     unsubscribe = deps.feed.subscribe((entry) => {
-      if (matchesQuery(entry, query)) send(eventText(entry));
+      if (!matchesQuery(entry, query)) return;
+      if (live) live.push(entry);
+      else send(eventText(entry));
     });
+    void replay(lastId, query).then(
+      (missed) => {
+        const sent = new Set(missed.map((entry) => entry.id));
+        for (const text of fitReplay(missed)) if (!send(text)) return;
+        for (const entry of live ?? []) if (!sent.has(entry.id) && !send(eventText(entry))) return;
+        live = undefined;
+      },
+      (error: unknown) => {
+        req.log.warn({ err: error, event: 'stream_replay_failed' }, 'live stream replay failed');
+        for (const entry of live ?? []) send(eventText(entry));
+        live = undefined;
+      },
+    );
   });
+
+  // The newest of `missed` (oldest first) whose events fit the replay budget, oldest first, after a
+  // marker when older ones were left out. Half the client bound: the replay must not get its own
+  // reader cut off.
+  function fitReplay(missed: readonly StoredAlert[]): string[] {
+    const budget = Math.min(deps.replayMaxBytes, deps.maxClientBufferedBytes / 2);
+    const texts: string[] = [];
+    let bytes = 0;
+    for (let index = missed.length - 1; index >= 0; index--) {
+      const text = eventText(missed[index]!);
+      if (bytes + text.length > budget) {
+        texts.push(': replay truncated (QUERY_MAX_BYTES)\n\n');
+        break;
+      }
+      bytes += text.length;
+      texts.push(text);
+    }
+    return texts.reverse();
+  }
+
+  async function replay(lastId: string, query: Omit<AlertQuery, 'limit'>): Promise<StoredAlert[]> {
+    const newer = (await deps.store.after(lastId, MAX_REPLAY)) ?? [];
+    return newer.filter((entry) => matchesQuery(entry, query));
+  }
 
   return {
     router,

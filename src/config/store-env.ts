@@ -1,0 +1,129 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+
+const positiveInt = z.coerce.number().int().positive();
+const DURATION_UNITS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+// Letters, digits and . _ - : only, so the prefix can never split or collide with our key names.
+const KEY_PREFIX = /^[A-Za-z0-9._:-]{1,64}$/;
+
+/** `30s`, `15m`, `24h`, `7d` as milliseconds, or undefined. */
+export function parseDuration(text: string): number | undefined {
+  const match = /^(\d{1,6})([smhd])$/.exec(text.trim());
+  if (!match) return undefined;
+  return Number(match[1]) * DURATION_UNITS[match[2]!]!;
+}
+
+const storeUrl = z
+  .string()
+  .trim()
+  .refine((text) => text === 'memory' || /^rediss?:\/\/[^\s]+$/.test(text), {
+    error: 'must be memory, redis://[user:pass@]host:port[/db] or rediss://...',
+  })
+  .refine((text) => text === 'memory' || URL.canParse(text), { error: 'is not a valid URL' })
+  .optional();
+
+const sentinels = z
+  .string()
+  .optional()
+  .transform((text, ctx) => {
+    if (text === undefined) return undefined;
+    const nodes = text.split(',').map((item) => item.trim());
+    return nodes.map((node) => {
+      const match = /^([A-Za-z0-9.:[\]-]+):(\d{1,5})$/.exec(node);
+      const port = Number(match?.[2]);
+      if (!match || port < 1 || port > 65535) {
+        ctx.addIssue({ code: 'custom', message: `${node.slice(0, 80)} is not host:port` });
+        return { host: '', port: 0 };
+      }
+      return { host: match[1]!.replace(/^\[|\]$/g, ''), port };
+    });
+  });
+
+/** Environment of the alert store: memory (default) or Redis, single node or through Sentinel. */
+export const storeEnvShape = {
+  STORE_URL: storeUrl,
+  STORE_SENTINELS: sentinels,
+  STORE_SENTINEL_MASTER: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,64}$/, { error: 'must be 1-64 of A-Z a-z 0-9 . _ -' })
+    .optional(),
+  STORE_PASSWORD_FILE: z.string().min(1).optional(),
+  STORE_KEY_PREFIX: z
+    .string()
+    .regex(KEY_PREFIX, { error: 'must be 1-64 of A-Z a-z 0-9 . _ - :' })
+    .default('falco-alert-receiver'),
+  STORE_RETENTION: z
+    .string()
+    .default('24h')
+    .transform((text, ctx) => {
+      const ms = parseDuration(text);
+      if (ms === undefined || ms === 0)
+        ctx.addIssue({ code: 'custom', message: 'must be a duration like 90s, 30m, 24h or 7d' });
+      return ms ?? 0;
+    }),
+  STORE_PENDING_MAX: positiveInt.max(1_000_000).default(10_000),
+};
+
+type StoreEnv = z.infer<z.ZodObject<typeof storeEnvShape>>;
+
+/** Where the shared Redis is: one URL, or Sentinels that name the current master. */
+export type RedisTarget =
+  | { kind: 'url'; url: string }
+  | { kind: 'sentinel'; sentinels: Array<{ host: string; port: number }>; master: string };
+
+/** The Redis store's settings (absent: the in-memory store). */
+export interface RedisStoreConfig {
+  target: RedisTarget;
+  password?: string;
+  keyPrefix: string;
+  retentionMs: number;
+  pendingMax: number;
+}
+
+// A Kubernetes secret mounted as a file usually ends in a newline.
+function readPassword(file: string): { password?: string; problem?: string } {
+  try {
+    const password = readFileSync(file, 'utf8').trim();
+    return password === '' ? { problem: `STORE_PASSWORD_FILE: ${file} is empty` } : { password };
+  } catch (error) {
+    return { problem: `STORE_PASSWORD_FILE: cannot read ${file} (${(error as NodeJS.ErrnoException).code})` };
+  }
+}
+
+/** The Redis store config (undefined for memory), or every problem found across the STORE_ variables. */
+export function resolveStore(
+  env: StoreEnv,
+): { ok: true; redis?: RedisStoreConfig } | { ok: false; problems: string[] } {
+  const problems: string[] = [];
+  const url = env.STORE_URL === 'memory' ? undefined : env.STORE_URL;
+  const sentinel = env.STORE_SENTINELS !== undefined || env.STORE_SENTINEL_MASTER !== undefined;
+  if (sentinel && (env.STORE_SENTINELS === undefined || env.STORE_SENTINEL_MASTER === undefined))
+    problems.push('STORE_SENTINELS and STORE_SENTINEL_MASTER: set both to use Sentinel');
+  if (sentinel && url !== undefined)
+    problems.push(
+      'STORE_URL and STORE_SENTINELS: set only one (Sentinel takes its password from STORE_PASSWORD_FILE)',
+    );
+  const fromFile = env.STORE_PASSWORD_FILE ? readPassword(env.STORE_PASSWORD_FILE) : {};
+  if (fromFile.problem) problems.push(fromFile.problem);
+  if (env.STORE_PASSWORD_FILE && !url && !sentinel)
+    problems.push('STORE_PASSWORD_FILE: needs STORE_URL=redis://... or STORE_SENTINELS');
+  if (problems.length > 0) return { ok: false, problems };
+  if (!url && !sentinel) return { ok: true };
+  const target: RedisTarget = sentinel
+    ? {
+        kind: 'sentinel',
+        sentinels: env.STORE_SENTINELS ?? [],
+        master: env.STORE_SENTINEL_MASTER ?? '',
+      }
+    : { kind: 'url', url: url ?? '' };
+  return {
+    ok: true,
+    redis: {
+      target,
+      password: fromFile.password,
+      keyPrefix: env.STORE_KEY_PREFIX,
+      retentionMs: env.STORE_RETENTION,
+      pendingMax: env.STORE_PENDING_MAX,
+    },
+  };
+}

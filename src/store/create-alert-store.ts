@@ -1,0 +1,88 @@
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { AlertFeed } from '../alerts/alert-feed.js';
+import type { AlertStore } from '../alerts/alert-store.js';
+import { createMemoryAlertStore } from '../alerts/memory-alert-store.js';
+import type { RedisStoreConfig } from '../config/store-env.js';
+import { startAlertReader } from './redis-alert-reader.js';
+import { createRedisAlertStore } from './redis-alert-store.js';
+import { redisKeys } from './redis-alert-entry.js';
+import type { SharedRuns } from '../triggers/shared-runs.js';
+import { createRedisConnection, DEFAULT_TIMINGS, type ConnectionTimings } from './redis-connection.js';
+import { createRedisTriggerRuns } from './redis-trigger-runs.js';
+import { createStoreMetrics } from './store-metrics.js';
+
+export interface AlertStoreDeps {
+  config: { maxAlerts: number; maxBytes: number; redis?: RedisStoreConfig };
+  dedupWindowMs: number;
+  feed: AlertFeed;
+  registry: Registry;
+  logger: Logger;
+  timings?: ConnectionTimings;
+}
+
+/** The chosen store, and whether its own reader publishes every alert to the feed. */
+export interface AlertStoreParts {
+  store: AlertStore;
+  /** True for Redis: the sink must not publish (the stream reader does, for every replica's alerts). */
+  feedsItself: boolean;
+  /** Trigger runs shared through the same Redis (absent for the memory store). */
+  sharedRuns?: (maxRuns: number) => SharedRuns;
+  close(): Promise<void>;
+}
+
+/** The in-memory store (default), or the Redis store with its connections, metrics and live reader. */
+export function createAlertStore(deps: AlertStoreDeps): AlertStoreParts {
+  const redis = deps.config.redis;
+  if (!redis)
+    return { store: createMemoryAlertStore(deps.config), feedsItself: false, close: async () => {} };
+  const timings = deps.timings ?? DEFAULT_TIMINGS;
+  const logger = deps.logger.child({ component: 'store' });
+  const connection = createRedisConnection({ config: redis, name: 'falco-alert-receiver', logger, timings });
+  const readerConnection = createRedisConnection({
+    config: redis,
+    name: 'falco-alert-receiver-reader',
+    logger,
+    timings,
+  });
+  const keys = redisKeys(redis.keyPrefix);
+  let pending = () => 0;
+  const metrics = createStoreMetrics(deps.registry, {
+    isUp: () => connection.isUp(),
+    pending: () => pending(),
+  });
+  const store = createRedisAlertStore({
+    connection,
+    keys,
+    metrics,
+    logger,
+    maxAlerts: deps.config.maxAlerts,
+    retentionMs: redis.retentionMs,
+    pendingMax: redis.pendingMax,
+    dedupWindowMs: deps.dedupWindowMs,
+  });
+  pending = store.pending;
+  const reader = startAlertReader({
+    connection: readerConnection,
+    keys,
+    feed: deps.feed,
+    logger,
+    commandTimeoutMs: timings.commandTimeoutMs,
+  });
+  return {
+    store,
+    feedsItself: true,
+    sharedRuns: (maxRuns) =>
+      createRedisTriggerRuns({ connection, prefix: keys.triggers, maxRuns, ttlMs: redis.retentionMs }),
+    async close() {
+      reader.stop();
+      // Give queued alerts a last chance to be written before the links close.
+      await Promise.race([
+        store.flush(),
+        new Promise((resolve) => setTimeout(resolve, timings.commandTimeoutMs)),
+      ]);
+      store.close();
+      await Promise.all([connection.close(), readerConnection.close()]);
+    },
+  };
+}

@@ -1,0 +1,112 @@
+import type { HeldAlert } from '../alerts/held-alert.js';
+import type { Priority } from '../alerts/priority.js';
+import { toJson } from '../alerts/serialize-alert.js';
+import type { StoredAlert } from '../alerts/stored-alert.js';
+
+/** The keys of one receiver's data in Redis, under STORE_KEY_PREFIX. */
+export interface RedisKeys {
+  /** The stream of alerts, in the order Redis wrote them. */
+  alerts: string;
+  /** Hash: alert id → stream entry id, trimmed with the stream. */
+  ids: string;
+  /** Prefix of the dedup keys (one per alert identity, expiring after DEDUP_WINDOW_MS). */
+  dedup: string;
+  /** Prefix of the trigger keys. */
+  triggers: string;
+}
+
+export function redisKeys(prefix: string): RedisKeys {
+  return {
+    alerts: `${prefix}:alerts`,
+    ids: `${prefix}:alert-ids`,
+    dedup: `${prefix}:dedup:`,
+    triggers: `${prefix}:triggers:`,
+  };
+}
+
+// Field order of a stream entry; the write script copies them in this order after the id.
+const FIELDS = ['id', 'at', 't', 'src', 'rule', 'pri', 'host', 'bytes', 'json'] as const;
+/** How many script arguments one alert takes: its fields and its dedup key. */
+export const ARGS_PER_ALERT = FIELDS.length + 1;
+
+/** The script arguments of one alert: its fields (the exact received JSON text) and dedup key. */
+export function encodeAlertArgs(entry: StoredAlert, dedupKey: string): string[] {
+  return [
+    entry.id,
+    String(entry.receivedAtMs),
+    String(entry.timeMs),
+    entry.source,
+    entry.rule,
+    entry.priority,
+    entry.hostname ?? '',
+    String(entry.bytes),
+    entry.json ?? toJson(entry.alert),
+    dedupKey,
+  ];
+}
+
+/** A stream entry (`[streamId, [field, value, ...]]`) back as what a store holds. */
+export function decodeAlertEntry(raw: unknown): { streamId: string; held: HeldAlert } {
+  const [streamId, flat] = raw as [string, string[]];
+  const fields: Record<string, string> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) fields[flat[i]!] = flat[i + 1]!;
+  const receivedAtMs = Number(fields.at);
+  return {
+    streamId,
+    held: {
+      id: fields.id ?? '',
+      receivedAt: new Date(receivedAtMs).toISOString(),
+      receivedAtMs,
+      timeMs: Number(fields.t),
+      source: fields.src ?? 'unknown',
+      bytes: Number(fields.bytes),
+      rule: fields.rule ?? '',
+      priority: fields.pri as Priority,
+      hostname: fields.host === '' ? undefined : fields.host,
+      json: fields.json ?? '',
+    },
+  };
+}
+
+/**
+ * Writes a batch of alerts atomically, in order. An alert id already written (a retry after a
+ * timeout whose first try did land) is skipped, so a retry never duplicates; an alert whose dedup
+ * key another replica set inside the window is dropped and returned. Then trims by count and by
+ * age, dropping the id index of every trimmed entry, so the index is exactly as long as the stream.
+ * KEYS: stream, ids. ARGV: maxAlerts, retentionMs, dedupWindowMs, dedupPrefix, then the alerts.
+ */
+export const WRITE_SCRIPT = `
+local stream, ids = KEYS[1], KEYS[2]
+local maxlen, retention, window, dedupPrefix = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
+local dups = {}
+for i = 5, #ARGV, ${ARGS_PER_ALERT} do
+  local id = ARGV[i]
+  if redis.call('HEXISTS', ids, id) == 0 then
+    local fresh = true
+    if window > 0 and ARGV[i + 9] ~= '' then
+      fresh = redis.call('SET', dedupPrefix .. ARGV[i + 9], id, 'NX', 'PX', window)
+    end
+    if fresh then
+      local sid = redis.call('XADD', stream, '*', ${FIELDS.map((f, i) => `'${f}', ARGV[i + ${i}]`).join(', ')})
+      redis.call('HSET', ids, id, sid)
+    else
+      dups[#dups + 1] = id
+    end
+  end
+end
+local now = redis.call('TIME')
+local cutoff = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) - retention
+local excess = redis.call('XLEN', stream) - maxlen
+while true do
+  local oldest = redis.call('XRANGE', stream, '-', '+', 'COUNT', math.min(math.max(excess, 0) + 1, 1000))
+  local stop = #oldest == 0
+  for _, e in ipairs(oldest) do
+    if excess <= 0 and tonumber(string.match(e[1], '^(%d+)')) >= cutoff then stop = true break end
+    redis.call('HDEL', ids, e[2][2])
+    redis.call('XDEL', stream, e[1])
+    excess = excess - 1
+  end
+  if stop then break end
+end
+return dups
+`;

@@ -1,0 +1,202 @@
+import type { Logger } from 'pino';
+import type { AlertQuery, AlertStore } from '../alerts/alert-store.js';
+import { buildDedupKey } from '../alerts/dedup-sink.js';
+import { viewHeldAlert } from '../alerts/held-alert.js';
+import { matchesQuery } from '../alerts/match-alert.js';
+import type { StoredAlert } from '../alerts/stored-alert.js';
+import { createPendingWrites } from './pending-writes.js';
+import { decodeAlertEntry, encodeAlertArgs, WRITE_SCRIPT, type RedisKeys } from './redis-alert-entry.js';
+import type { RedisConnection } from './redis-connection.js';
+import type { StoreMetrics } from './store-metrics.js';
+
+export interface RedisAlertStoreOptions {
+  connection: RedisConnection;
+  keys: RedisKeys;
+  metrics: StoreMetrics;
+  logger: Logger;
+  maxAlerts: number;
+  retentionMs: number;
+  pendingMax: number;
+  /** DEDUP_WINDOW_MS: > 0 drops an alert another replica stored inside the window. */
+  dedupWindowMs: number;
+}
+
+// One script call writes at most this many alerts / about this many bytes; a turn sends up to
+// PIPELINE calls at once on the one connection (pipelined, one round trip).
+const BATCH = 256;
+const BATCH_BYTES = 4 * 1024 * 1024;
+const PIPELINE = 8;
+// Entries read per XREVRANGE while filtering.
+const PAGE = 500;
+const RETRY_MS = 1_000;
+
+/** The store a `RedisAlertStore` is, plus what the owner needs to wait for and stop it. */
+export type RedisAlertStore = AlertStore & { pending(): number; close(): void };
+
+/**
+ * Alerts in one Redis Stream shared by every replica. `add` never waits: the alert joins a bounded
+ * queue that is written once per event-loop turn, in order, as pipelined script calls, and stays
+ * queued (retried) while Redis is down or hung.
+ */
+export function createRedisAlertStore(options: RedisAlertStoreOptions): RedisAlertStore {
+  const { connection: conn, keys, metrics, logger } = options;
+  const queue = createPendingWrites(options.pendingMax);
+  const drained: Array<() => void> = [];
+  let inFlight = 0;
+  let scheduled = false;
+  let flushing = false;
+  let closed = false;
+  let droppedSinceLog = 0;
+
+  function dropped(count: number, id: string): void {
+    if (count === 0) return;
+    metrics.pendingDropped(count);
+    // The first drop of an outage is logged, then one line per 1000.
+    if (droppedSinceLog === 0 || droppedSinceLog + count >= 1000) {
+      logger.warn(
+        { event: 'store_pending_dropped', count: droppedSinceLog + count, oldestAlertId: id },
+        'STORE_PENDING_MAX reached: dropped the oldest queued alerts (they were logged when accepted)',
+      );
+      droppedSinceLog = 0;
+    } else droppedSinceLog += count;
+  }
+
+  function schedule(delayMs = 0): void {
+    if (scheduled || closed) return;
+    scheduled = true;
+    const run = () => {
+      scheduled = false;
+      void flush();
+    };
+    if (delayMs === 0) setImmediate(run);
+    else setTimeout(run, delayMs).unref();
+  }
+
+  function writeBatch(batch: ReturnType<typeof queue.take>): Promise<unknown> {
+    const header = [
+      String(options.maxAlerts),
+      String(options.retentionMs),
+      String(options.dedupWindowMs),
+      keys.dedup,
+    ];
+    const args = [
+      'EVAL',
+      WRITE_SCRIPT,
+      '2',
+      keys.alerts,
+      keys.ids,
+      ...header,
+      ...batch.flatMap((w) => w.args),
+    ];
+    return metrics.time('write', () => conn.send(args));
+  }
+
+  async function flush(): Promise<void> {
+    if (flushing || !conn.isUp()) return;
+    flushing = true;
+    let retryLater = false;
+    while (queue.size() > 0 && conn.isUp() && !retryLater) {
+      const batches = [];
+      for (let i = 0; i < PIPELINE && queue.size() > 0; i++) batches.push(queue.take(BATCH, BATCH_BYTES));
+      inFlight = batches.reduce((n, b) => n + b.length, 0);
+      const results = await Promise.allSettled(batches.map(writeBatch));
+      inFlight = 0;
+      const failedAt = results.findIndex((result) => result.status === 'rejected');
+      for (const result of results.slice(0, failedAt < 0 ? undefined : failedAt))
+        if (result.status === 'fulfilled') metrics.duplicatesDropped((result.value as unknown[]).length);
+      if (failedAt >= 0) {
+        metrics.writeFailed();
+        const reason = (results[failedAt] as PromiseRejectedResult).reason;
+        logger.warn(
+          { event: 'store_write_failed', err: reason },
+          'shared store write failed; alerts stay queued',
+        );
+        // Ids already written are skipped by the script, so a whole retry never duplicates.
+        const back = batches.slice(failedAt).flat();
+        dropped(queue.giveBack(back), back[0]?.id ?? '');
+        retryLater = true;
+      }
+    }
+    flushing = false;
+    if (queue.size() === 0) for (const resolve of drained.splice(0)) resolve();
+    else if (retryLater && conn.isUp()) schedule(RETRY_MS);
+  }
+  conn.onUp(() => schedule());
+
+  async function page(args: string[], op: Parameters<StoreMetrics['time']>[0]): Promise<unknown[]> {
+    return (await metrics.time(op, () => conn.send(args))) as unknown[];
+  }
+
+  // Newest first from `end` (a stream id, `+` for the newest), page by page while `keep` allows.
+  async function scanBack(
+    end: string,
+    op: Parameters<StoreMetrics['time']>[0],
+    keep: (entry: ReturnType<typeof decodeAlertEntry>['held']) => boolean | 'stop',
+    limit: number,
+    start = '-',
+  ): Promise<StoredAlert[]> {
+    const found: StoredAlert[] = [];
+    let from = end;
+    for (let scanned = 0; found.length < limit && scanned <= options.maxAlerts * 2; scanned += PAGE) {
+      const entries = await page(['XREVRANGE', keys.alerts, from, start, 'COUNT', String(PAGE)], op);
+      for (const raw of entries) {
+        const { streamId, held } = decodeAlertEntry(raw);
+        from = `(${streamId}`;
+        const verdict = keep(held);
+        if (verdict === 'stop') return found;
+        if (verdict) found.push(viewHeldAlert(held));
+        if (found.length >= limit) return found;
+      }
+      if (entries.length < PAGE) break;
+    }
+    return found;
+  }
+
+  async function streamIdOf(
+    id: string,
+    op: Parameters<StoreMetrics['time']>[0],
+  ): Promise<string | undefined> {
+    const streamId = await metrics.time(op, () => conn.send(['HGET', keys.ids, id]));
+    return typeof streamId === 'string' ? streamId : undefined;
+  }
+
+  return {
+    add(entry) {
+      const dedupKey = options.dedupWindowMs > 0 ? buildDedupKey(entry.alert) : '';
+      const args = encodeAlertArgs(entry, dedupKey);
+      const lost = queue.push({ id: entry.id, args, bytes: entry.bytes });
+      if (lost) dropped(1, lost.id);
+      schedule();
+    },
+    async get(id) {
+      const streamId = await streamIdOf(id, 'get');
+      if (!streamId) return undefined;
+      const [raw] = await page(['XRANGE', keys.alerts, streamId, streamId], 'get');
+      return raw === undefined ? undefined : viewHeldAlert(decodeAlertEntry(raw).held);
+    },
+    query(query: AlertQuery) {
+      return scanBack('+', 'query', (held) => matchesQuery(held, query), query.limit);
+    },
+    async after(id, limit) {
+      const streamId = await streamIdOf(id, 'after');
+      if (!streamId) return undefined;
+      return (await scanBack('+', 'after', () => true, limit, `(${streamId}`)).reverse();
+    },
+    receivedSince(sinceMs) {
+      // Stream ids start with Redis's clock in ms: the range is the receipt window.
+      return scanBack('+', 'since', () => true, Number.MAX_SAFE_INTEGER, String(Math.max(0, sinceMs)));
+    },
+    async count() {
+      return Number(await metrics.time('count', () => conn.send(['XLEN', keys.alerts])));
+    },
+    flush() {
+      if (queue.size() === 0 && inFlight === 0) return Promise.resolve();
+      return new Promise((resolve) => drained.push(resolve));
+    },
+    available: () => conn.isUp(),
+    pending: () => queue.size() + inFlight,
+    close() {
+      closed = true;
+    },
+  };
+}

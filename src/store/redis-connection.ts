@@ -1,0 +1,120 @@
+import type { Logger } from 'pino';
+import { ErrorReply } from 'redis';
+import type { RedisStoreConfig } from '../config/store-env.js';
+import { openRedisLink, type RedisLink } from './redis-link.js';
+import { StoreUnavailableError } from './store-unavailable-error.js';
+import { withDeadline } from './with-deadline.js';
+
+/** Timings of a connection; tests shorten them. */
+export interface ConnectionTimings {
+  /** A command without a reply after this long counts as a hung Redis: the link is dropped. */
+  commandTimeoutMs: number;
+  /** First wait before reconnecting; doubles per failure up to `maxBackoffMs`. */
+  minBackoffMs: number;
+  maxBackoffMs: number;
+}
+
+export const DEFAULT_TIMINGS: ConnectionTimings = {
+  commandTimeoutMs: 2_000,
+  minBackoffMs: 100,
+  maxBackoffMs: 5_000,
+};
+
+/** A self-healing link: reconnects with backoff, and drops a link whose command hangs. */
+export interface RedisConnection {
+  /** Sends a command; rejects with StoreUnavailableError when Redis is down, failing or hung. */
+  send(args: string[], timeoutMs?: number): Promise<unknown>;
+  isUp(): boolean;
+  /** Called whenever the link comes up (again). */
+  onUp(listener: () => void): void;
+  close(): Promise<void>;
+}
+
+export interface ConnectionOptions {
+  config: RedisStoreConfig;
+  /** CLIENT SETNAME, to tell the receiver's links apart in Redis. */
+  name: string;
+  logger: Logger;
+  timings?: ConnectionTimings;
+}
+
+export function createRedisConnection(options: ConnectionOptions): RedisConnection {
+  const timings = options.timings ?? DEFAULT_TIMINGS;
+  const log = options.logger.child({ component: 'store', link: options.name });
+  const upListeners: Array<() => void> = [];
+  let link: RedisLink | undefined;
+  let opening: Promise<void> | undefined;
+  let failures = 0;
+  let closed = false;
+  let retry: NodeJS.Timeout | undefined;
+
+  function drop(reason: unknown): void {
+    const old = link;
+    link = undefined;
+    if (old) {
+      log.warn({ event: 'store_down', err: reason }, 'shared store connection lost');
+      void old.destroy().catch(() => undefined);
+    }
+    scheduleOpen();
+  }
+
+  function scheduleOpen(): void {
+    if (closed || opening || retry || link) return;
+    const delay =
+      failures === 0 ? 0 : Math.min(timings.maxBackoffMs, timings.minBackoffMs * 2 ** (failures - 1));
+    retry = setTimeout(() => {
+      retry = undefined;
+      open();
+    }, delay);
+    retry.unref();
+  }
+
+  function open(): void {
+    opening = openRedisLink(options.config, options.name, (error) => {
+      if (link) drop(error);
+    }).then(
+      (opened) => {
+        opening = undefined;
+        if (closed) return void opened.destroy();
+        link = opened;
+        failures = 0;
+        log.info({ event: 'store_up' }, 'shared store connected');
+        for (const listener of upListeners) listener();
+      },
+      (error: unknown) => {
+        opening = undefined;
+        failures += 1;
+        if (failures === 1 || failures % 20 === 0)
+          log.warn({ event: 'store_connect_failed', err: error, failures }, 'cannot reach the shared store');
+        scheduleOpen();
+      },
+    );
+  }
+
+  open();
+  return {
+    async send(args, timeoutMs = timings.commandTimeoutMs) {
+      const current = link;
+      if (!current) throw new StoreUnavailableError();
+      try {
+        return await withDeadline(current.send(args), timeoutMs, args[0] ?? 'command');
+      } catch (error) {
+        // A reply error (a wrong command, a script error) leaves the link healthy.
+        const isReplyError = error instanceof ErrorReply;
+        if (!isReplyError && link === current) drop(error);
+        throw isReplyError ? error : new StoreUnavailableError(error);
+      }
+    },
+    isUp: () => link !== undefined,
+    onUp(listener) {
+      upListeners.push(listener);
+    },
+    async close() {
+      closed = true;
+      clearTimeout(retry);
+      await opening?.catch(() => undefined);
+      await link?.destroy().catch(() => undefined);
+      link = undefined;
+    },
+  };
+}

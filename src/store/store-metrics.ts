@@ -1,0 +1,73 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+
+/** The shared store's metrics (per process; Prometheus sums over pods). */
+export interface StoreMetrics {
+  /** Times one store operation (`op` is one of a fixed set). */
+  time<T>(op: StoreOp, run: () => Promise<T>): Promise<T>;
+  writeFailed(): void;
+  pendingDropped(count: number): void;
+  duplicatesDropped(count: number): void;
+}
+
+export type StoreOp = 'write' | 'get' | 'query' | 'after' | 'since' | 'count';
+
+const BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+
+export function createStoreMetrics(
+  registry: Registry,
+  state: { isUp: () => boolean; pending: () => number },
+): StoreMetrics {
+  new Gauge({
+    name: 'falco_store_up',
+    help: '1 when the shared alert store (Redis) answers, 0 while it is down or hung.',
+    // Across cluster workers the worst one counts: a sum of 0/1 would read as a count.
+    aggregator: 'min',
+    registers: [registry],
+    collect() {
+      this.set(state.isUp() ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'falco_store_pending_alerts',
+    help: 'Accepted alerts waiting in this process to be written to the shared store (bounded by STORE_PENDING_MAX).',
+    registers: [registry],
+    collect() {
+      this.set(state.pending());
+    },
+  });
+  const duration = new Histogram({
+    name: 'falco_store_operation_duration_seconds',
+    help: 'Duration of shared store operations by kind (write is one pipelined batch).',
+    labelNames: ['op'],
+    buckets: BUCKETS,
+    registers: [registry],
+  });
+  const failures = new Counter({
+    name: 'falco_store_write_failures_total',
+    help: 'Batches of alerts the shared store did not take (they stay queued and are retried).',
+    registers: [registry],
+  });
+  const dropped = new Counter({
+    name: 'falco_store_pending_dropped_total',
+    help: 'Queued alerts dropped, oldest first, because STORE_PENDING_MAX was reached while the store was unavailable.',
+    registers: [registry],
+  });
+  const duplicates = new Counter({
+    name: 'falco_store_duplicates_dropped_total',
+    help: 'Alerts not stored because another replica stored the same alert inside DEDUP_WINDOW_MS.',
+    registers: [registry],
+  });
+  return {
+    async time(op, run) {
+      const end = duration.startTimer({ op });
+      try {
+        return await run();
+      } finally {
+        end();
+      }
+    },
+    writeFailed: () => failures.inc(),
+    pendingDropped: (count) => dropped.inc(count),
+    duplicatesDropped: (count) => duplicates.inc(count),
+  };
+}

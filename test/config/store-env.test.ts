@@ -1,0 +1,107 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/load-config.js';
+import { parseDuration } from '../../src/config/store-env.js';
+
+describe('the STORE_ variables', () => {
+  it('keep the in-memory store when STORE_URL is unset or memory', () => {
+    for (const env of [{}, { STORE_URL: 'memory' }]) {
+      const result = loadConfig(env);
+      expect(result.ok && result.config.store.redis).toBeUndefined();
+    }
+  });
+
+  it('select Redis by URL with the prefix, retention and queue bound', () => {
+    const result = loadConfig({
+      STORE_URL: 'redis://user:pw@redis.falco.svc:6379/2',
+      STORE_KEY_PREFIX: 'team-a',
+      STORE_RETENTION: '6h',
+      STORE_PENDING_MAX: '500',
+    });
+    expect(result.ok && result.config.store.redis).toEqual({
+      target: { kind: 'url', url: 'redis://user:pw@redis.falco.svc:6379/2' },
+      password: undefined,
+      keyPrefix: 'team-a',
+      retentionMs: 6 * 3_600_000,
+      pendingMax: 500,
+    });
+  });
+
+  it('select Sentinel and read the password from a mounted file', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'store-env-')), 'password');
+    writeFileSync(file, 's3cret\n');
+    const result = loadConfig({
+      STORE_SENTINELS: '10.0.0.1:26379, sentinel-1:26379',
+      STORE_SENTINEL_MASTER: 'mymaster',
+      STORE_PASSWORD_FILE: file,
+    });
+    expect(result.ok && result.config.store.redis).toMatchObject({
+      target: {
+        kind: 'sentinel',
+        master: 'mymaster',
+        sentinels: [
+          { host: '10.0.0.1', port: 26379 },
+          { host: 'sentinel-1', port: 26379 },
+        ],
+      },
+      password: 's3cret',
+      keyPrefix: 'falco-alert-receiver',
+      retentionMs: 86_400_000,
+    });
+  });
+
+  it('list every invalid store value at once, with the other problems', () => {
+    const result = loadConfig({
+      PORT: 'x',
+      STORE_URL: 'http://redis:6379',
+      STORE_RETENTION: 'forever',
+      STORE_KEY_PREFIX: 'a b',
+      STORE_PENDING_MAX: '0',
+      STORE_SENTINELS: 'nohost',
+    });
+    expect(result.ok).toBe(false);
+    const text = result.ok ? '' : result.problems.join('\n');
+    for (const name of [
+      'PORT',
+      'STORE_URL',
+      'STORE_RETENTION',
+      'STORE_KEY_PREFIX',
+      'STORE_PENDING_MAX',
+      'STORE_SENTINELS',
+    ])
+      expect(text).toContain(name);
+  });
+
+  it('refuse half a Sentinel setting, Sentinel with a URL, and an unreadable password file', () => {
+    const result = loadConfig({
+      STORE_SENTINELS: 'a:26379',
+      STORE_URL: 'redis://x:6379',
+      STORE_PASSWORD_FILE: '/no/such/file',
+    });
+    expect(result.ok ? [] : result.problems).toEqual([
+      expect.stringMatching(/^STORE_SENTINELS and STORE_SENTINEL_MASTER/),
+      expect.stringMatching(/^STORE_URL and STORE_SENTINELS/),
+      expect.stringMatching(/^STORE_PASSWORD_FILE: cannot read/),
+    ]);
+  });
+
+  it('parse durations in s, m, h and d', () => {
+    expect([parseDuration('90s'), parseDuration('30m'), parseDuration('24h'), parseDuration('7d')]).toEqual([
+      90_000, 1_800_000, 86_400_000, 604_800_000,
+    ]);
+    expect(parseDuration('1y')).toBeUndefined();
+  });
+});
+
+describe('TRIGGERS_ENABLED with WORKERS > 1', () => {
+  it('is refused with the in-memory store and allowed with Redis, where workers share runs', () => {
+    const env = { TRIGGERS_ENABLED: 'true', TRIGGER_TOKEN: 'a-token-of-sixteen-chars', WORKERS: '2' };
+    const memory = loadConfig(env);
+    expect(memory.ok ? [] : memory.problems).toEqual([
+      expect.stringMatching(/^TRIGGERS_ENABLED: .*Redis store/),
+    ]);
+    expect(loadConfig({ ...env, STORE_URL: 'redis://127.0.0.1:6379' }).ok).toBe(true);
+  });
+});

@@ -1,0 +1,45 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { commandWorks, requireComponent } from './components.js';
+import { freePort } from './redis-server.js';
+
+/** Whether redis-sentinel can run (with CI=true its absence fails the file). */
+export function sentinelAvailable(): boolean {
+  return requireComponent('redis-sentinel', commandWorks('redis-sentinel', ['--version']));
+}
+
+/** A real redis-sentinel on 127.0.0.1 watching one master, with short failover timings. */
+export interface TestSentinel {
+  port: number;
+  /** `SENTINEL <args>` through redis-cli. */
+  ask(...args: string[]): Promise<string>;
+  stop(): void;
+}
+
+export async function startSentinel(master: string, masterPort: number): Promise<TestSentinel> {
+  const port = await freePort();
+  // Sentinel rewrites its config file, so it gets a fresh writable one.
+  const file = join(mkdtempSync(join(tmpdir(), 'far-sentinel-')), 'sentinel.conf');
+  writeFileSync(
+    file,
+    [
+      `port ${port}`,
+      'bind 127.0.0.1',
+      `sentinel monitor ${master} 127.0.0.1 ${masterPort} 1`,
+      `sentinel down-after-milliseconds ${master} 1000`,
+      `sentinel failover-timeout ${master} 3000`,
+      `sentinel parallel-syncs ${master} 1`,
+      '',
+    ].join('\n'),
+  );
+  const child: ChildProcess = spawn('redis-sentinel', [file], { stdio: 'ignore' });
+  const ask = async (...args: string[]) =>
+    (await execa('redis-cli', ['-p', String(port), 'SENTINEL', ...args], { reject: false, timeout: 5_000 }))
+      .stdout;
+  for (let i = 0; i < 100 && !(await ask('masters')).includes(master); i++)
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  return { port, ask, stop: () => child.kill('SIGKILL') };
+}

@@ -1,0 +1,88 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { commandWorks, requireComponent } from './components.js';
+
+/** Whether redis-server and redis-cli can run (with CI=true their absence fails the file). */
+export function redisAvailable(): boolean {
+  return requireComponent('redis-server', commandWorks('redis-server') && commandWorks('redis-cli'));
+}
+
+/** A free loopback TCP port (bound, read and released). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** A real redis-server on 127.0.0.1, started by a test. */
+export interface TestRedis {
+  port: number;
+  url: string;
+  child(): ChildProcess;
+  /** redis-cli with these arguments; resolves with its stdout. */
+  cli(...args: string[]): Promise<string>;
+  /** Kills it (SIGKILL: a crash) and waits until it is gone. */
+  kill(): Promise<void>;
+  /** Starts it again on the same port and data folder. */
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+async function waitForPing(port: number): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    const ping = await execa('redis-cli', ['-p', String(port), 'ping'], { reject: false, timeout: 2_000 });
+    if (ping.stdout.trim() === 'PONG') return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`redis-server on ${port} did not answer`);
+}
+
+/**
+ * Starts `redis-server --port P --bind 127.0.0.1 --save '' --dir <tmp>`; `appendonly` keeps every
+ * write (fsync always), so a killed and restarted server still has what it acknowledged.
+ */
+export async function startRedis(
+  options: { appendonly?: boolean; extraArgs?: string[] } = {},
+): Promise<TestRedis> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'far-redis-'));
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir];
+  args.push(
+    ...(options.appendonly ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']),
+  );
+  args.push(...(options.extraArgs ?? []));
+  let child: ChildProcess;
+  const start = async () => {
+    child = spawn('redis-server', args, { stdio: 'ignore' });
+    await waitForPing(port);
+  };
+  const gone = () =>
+    new Promise<void>((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) return resolve();
+      child.once('exit', () => resolve());
+    });
+  await start();
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    child: () => child,
+    cli: async (...cliArgs) =>
+      (await execa('redis-cli', ['-p', String(port), ...cliArgs], { timeout: 5_000 })).stdout,
+    async kill() {
+      child.kill('SIGKILL');
+      await gone();
+    },
+    restart: start,
+    async stop() {
+      child.kill('SIGCONT');
+      child.kill('SIGKILL');
+      await gone();
+    },
+  };
+}

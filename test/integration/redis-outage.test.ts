@@ -1,0 +1,131 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { readFixture } from '../helpers/fixtures.js';
+import { redisAvailable, startRedis, type TestRedis } from '../helpers/redis-server.js';
+import { killSpawned, spawnService } from '../helpers/spawn-service.js';
+
+const hasRedis = redisAvailable();
+const SAMPLE = readFixture('samples/valid/001-demo-034-terminal-shell-in-container.json');
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function metric(port: number, name: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const match = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
+  return Number(match?.[1]);
+}
+
+async function storedIds(port: number): Promise<Set<string>> {
+  const res = await fetch(`http://127.0.0.1:${port}/alerts?limit=1000`);
+  if (res.status !== 200) return new Set();
+  return new Set(((await res.json()) as { alerts: Array<{ id: string }> }).alerts.map((alert) => alert.id));
+}
+
+/** Posts alerts one after another until stopped; records every answer and its latency. */
+function steadyStream(port: number) {
+  const answers: Array<{ status: number; id?: string; ms: number }> = [];
+  let running = true;
+  const done = (async () => {
+    while (running) {
+      const started = performance.now();
+      const res = await fetch(`http://127.0.0.1:${port}/alerts`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: SAMPLE,
+      });
+      await res.arrayBuffer();
+      const id = res.headers.get('x-alert-id') ?? undefined;
+      answers.push({ status: res.status, id, ms: performance.now() - started });
+      await sleep(10);
+    }
+  })();
+  return {
+    answers,
+    async stop() {
+      running = false;
+      await done;
+    },
+  };
+}
+
+describe.skipIf(!hasRedis)('the Redis store when Redis hangs or crashes', () => {
+  let redis: TestRedis | undefined;
+  afterEach(async () => {
+    killSpawned();
+    await redis?.stop();
+  });
+
+  it('keeps answering 202 at once through a SIGSTOP and a kill/restart, and loses no accepted alert', async () => {
+    redis = await startRedis({ appendonly: true });
+    const service = await spawnService({ STORE_URL: redis.url, STORE_KEY_PREFIX: 'outage' });
+    const stream = steadyStream(service.port);
+    await sleep(1_000);
+
+    redis.child().kill('SIGSTOP');
+    await sleep(3_500);
+    // Hung: still alive and ready (ingest works), the store reported down.
+    expect((await fetch(`http://127.0.0.1:${service.port}/healthz`)).status).toBe(200);
+    expect((await fetch(`http://127.0.0.1:${service.port}/readyz`)).status).toBe(200);
+    expect(await metric(service.port, 'falco_store_up')).toBe(0);
+    expect(await metric(service.port, 'falco_store_pending_alerts')).toBeGreaterThan(0);
+    expect((await fetch(`http://127.0.0.1:${service.port}/alerts`)).status).toBe(503);
+    // The dashboard's counts say why (the page shows the problem's detail).
+    const summary = await fetch(`http://127.0.0.1:${service.port}/ui/summary`);
+    expect(summary.status).toBe(503);
+    expect(((await summary.json()) as { detail: string }).detail).toMatch(
+      /shared alert store \(Redis\) is unavailable/,
+    );
+    redis.child().kill('SIGCONT');
+    await sleep(1_000);
+
+    await redis.kill();
+    await sleep(1_500);
+    await redis.restart();
+    await sleep(1_000);
+    await stream.stop();
+
+    const statuses = new Set(stream.answers.map((answer) => answer.status));
+    expect([...statuses]).toEqual([202]);
+    // The usual time: the queue takes the alert, nothing waits on Redis.
+    expect(Math.max(...stream.answers.map((answer) => answer.ms))).toBeLessThan(1_000);
+    const accepted = stream.answers.map((answer) => answer.id!);
+    expect(accepted.length).toBeGreaterThan(100);
+    let stored = new Set<string>();
+    for (let i = 0; i < 100 && accepted.some((id) => !stored.has(id)); i++) {
+      await sleep(100);
+      stored = await storedIds(service.port);
+    }
+    expect(accepted.filter((id) => !stored.has(id))).toEqual([]);
+    expect(stored.size).toBe(accepted.length);
+    expect(await metric(service.port, 'falco_store_up')).toBe(1);
+    expect(await metric(service.port, 'falco_store_pending_alerts')).toBe(0);
+    expect(await metric(service.port, 'falco_store_write_failures_total')).toBeGreaterThan(0);
+  }, 60_000);
+
+  it('bounds the queue by STORE_PENDING_MAX while Redis hangs: the oldest are dropped, counted, the newest written', async () => {
+    redis = await startRedis();
+    const service = await spawnService({ STORE_URL: redis.url, STORE_PENDING_MAX: '20' });
+    redis.child().kill('SIGSTOP');
+    const ids: string[] = [];
+    for (let i = 0; i < 100; i++) {
+      const res = await fetch(`http://127.0.0.1:${service.port}/alerts`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: SAMPLE,
+      });
+      expect(res.status).toBe(202);
+      ids.push(res.headers.get('x-alert-id')!);
+    }
+    await sleep(2_500);
+    expect(await metric(service.port, 'falco_store_pending_alerts')).toBeLessThanOrEqual(20);
+    expect(await metric(service.port, 'falco_store_pending_dropped_total')).toBeGreaterThanOrEqual(80);
+    expect(service.lines.some((line) => line.event === 'store_pending_dropped')).toBe(true);
+
+    redis.child().kill('SIGCONT');
+    let stored = new Set<string>();
+    for (let i = 0; i < 100 && !stored.has(ids.at(-1)!); i++) {
+      await sleep(100);
+      stored = await storedIds(service.port);
+    }
+    expect(ids.slice(-20).filter((id) => !stored.has(id))).toEqual([]);
+    expect(stored.size).toBe(100 - (await metric(service.port, 'falco_store_pending_dropped_total')));
+  }, 60_000);
+});

@@ -1,0 +1,126 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFixture } from '../helpers/fixtures.js';
+import { redisAvailable, startRedis, type TestRedis } from '../helpers/redis-server.js';
+import { killSpawned, spawnService, type SpawnedService } from '../helpers/spawn-service.js';
+import { openSseClient } from '../helpers/sse-client.js';
+
+const hasRedis = redisAvailable();
+const SAMPLE = readFixture('samples/valid/002-demo-034-write-below-root.json');
+
+async function post(port: number, body: Buffer): Promise<{ status: number; id: string }> {
+  const res = await fetch(`http://127.0.0.1:${port}/alerts`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body,
+  });
+  return { status: res.status, id: res.headers.get('x-alert-id')! };
+}
+
+async function listIds(port: number, query = 'limit=1000'): Promise<string[]> {
+  const res = await fetch(`http://127.0.0.1:${port}/alerts?${query}`);
+  return ((await res.json()) as { alerts: Array<{ id: string }> }).alerts.map((alert) => alert.id);
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function until(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+describe.skipIf(!hasRedis)('two receiver processes on one Redis', () => {
+  let redis: TestRedis;
+  let a: SpawnedService;
+  let b: SpawnedService;
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    const env = { STORE_URL: redis.url, STORE_KEY_PREFIX: 'replicas' };
+    [a, b] = await Promise.all([spawnService(env), spawnService(env)]);
+  }, 60_000);
+  afterAll(async () => {
+    killSpawned();
+    await redis?.stop();
+  });
+
+  it('lists alerts posted to either on both, in receive order, by id on both, and streams them live on both', async () => {
+    const [streamA, streamB] = await Promise.all([openSseClient(a.port), openSseClient(b.port)]);
+    const posted: string[] = [];
+    for (let i = 0; i < 40; i++) {
+      const answer = await post(i % 2 === 0 ? a.port : b.port, SAMPLE);
+      expect(answer.status).toBe(202);
+      posted.push(answer.id);
+    }
+
+    await until(async () => (await listIds(a.port)).length === 40 && (await listIds(b.port)).length === 40);
+    // One order for everyone: the stream's. (The 202 comes before the write, so two replicas'
+    // alerts sent a moment apart may be written in either order.)
+    const listed = await listIds(a.port);
+    expect(await listIds(b.port)).toEqual(listed);
+    expect([...listed].sort()).toEqual([...posted].sort());
+    for (const id of [posted[0]!, posted[1]!]) {
+      for (const port of [a.port, b.port]) {
+        const res = await fetch(`http://127.0.0.1:${port}/alerts/${id}`);
+        expect(res.status).toBe(200);
+        // The exact received text: the 19-digit evt.time comes back digit for digit.
+        const evtTime = /"evt\.time":(\d+)/.exec(SAMPLE.toString('utf8'))?.[1];
+        expect(await res.text()).toContain(`"evt.time":${evtTime}`);
+      }
+    }
+    await Promise.all([streamA.waitFor(40), streamB.waitFor(40)]);
+    expect(streamA.ids).toEqual([...listed].reverse());
+    expect(streamB.ids).toEqual([...listed].reverse());
+    streamA.close();
+    streamB.close();
+  });
+
+  it('filters and limits as the memory store does, and replays a reconnecting stream from either', async () => {
+    expect(await listIds(a.port, 'limit=3')).toEqual((await listIds(b.port)).slice(0, 3));
+    expect(await listIds(b.port, 'rule=No+such+rule')).toEqual([]);
+    expect((await listIds(b.port, 'min_priority=Error&hostname=nope')).length).toBe(0);
+    const all = await listIds(a.port);
+    const replay = await openSseClient(b.port, { 'Last-Event-ID': all[4]! });
+    await replay.waitFor(4);
+    expect(replay.ids).toEqual(all.slice(0, 4).reverse());
+    replay.close();
+  });
+
+  it('answers the dashboard summary from the shared data on both', async () => {
+    const summaries = await Promise.all(
+      [a.port, b.port].map(
+        async (port) =>
+          (await (await fetch(`http://127.0.0.1:${port}/ui/summary?window=15m`)).json()) as { total: number },
+      ),
+    );
+    expect(summaries.map((summary) => summary.total)).toEqual([40, 40]);
+  });
+});
+
+describe.skipIf(!hasRedis)('DEDUP_WINDOW_MS across two replicas on one Redis', () => {
+  let redis: TestRedis;
+  afterAll(async () => {
+    killSpawned();
+    await redis?.stop();
+  });
+
+  it('stores an exact re-send once, whichever replica each copy reaches, and counts the dropped copy', async () => {
+    redis = await startRedis();
+    const env = { STORE_URL: redis.url, STORE_KEY_PREFIX: 'dedup', DEDUP_WINDOW_MS: '60000' };
+    const [a, b] = await Promise.all([spawnService(env), spawnService(env)]);
+    const other = readFixture('samples/valid/001-demo-034-terminal-shell-in-container.json');
+
+    expect((await post(a.port, SAMPLE)).status).toBe(202);
+    expect((await post(b.port, SAMPLE)).status).toBe(202);
+    expect((await post(b.port, other)).status).toBe(202);
+
+    await until(async () => (await listIds(a.port)).length === 2);
+    await sleep(300);
+    expect((await listIds(a.port)).length).toBe(2);
+    expect((await listIds(b.port)).length).toBe(2);
+    const metrics = await (await fetch(`http://127.0.0.1:${b.port}/metrics`)).text();
+    expect(metrics).toMatch(/^falco_store_duplicates_dropped_total 1$/m);
+  }, 60_000);
+});

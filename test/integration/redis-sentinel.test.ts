@@ -1,0 +1,88 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { readFixture } from '../helpers/fixtures.js';
+import { sentinelAvailable, startSentinel, type TestSentinel } from '../helpers/redis-sentinel.js';
+import { redisAvailable, startRedis, type TestRedis } from '../helpers/redis-server.js';
+import { killSpawned, spawnService } from '../helpers/spawn-service.js';
+
+const haveSentinel = redisAvailable() && sentinelAvailable();
+const SAMPLE = readFixture('samples/valid/001-demo-034-terminal-shell-in-container.json');
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function until(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`${what} did not happen in time`);
+    await sleep(100);
+  }
+}
+
+describe.runIf(haveSentinel)('the Redis store through Sentinel', () => {
+  const servers: TestRedis[] = [];
+  let sentinel: TestSentinel | undefined;
+  afterEach(async () => {
+    killSpawned();
+    sentinel?.stop();
+    for (const server of servers.splice(0)) await server.stop();
+  });
+
+  it('follows the promoted replica when the master is killed, and ingest never fails', async () => {
+    const master = await startRedis();
+    const replica = await startRedis({ extraArgs: ['--replicaof', '127.0.0.1', String(master.port)] });
+    servers.push(master, replica);
+    sentinel = await startSentinel('falco', master.port);
+    await until(
+      async () => (await sentinel!.ask('replicas', 'falco')).includes(String(replica.port)),
+      15_000,
+      'replica discovery',
+    );
+    const service = await spawnService({
+      STORE_SENTINELS: `127.0.0.1:${sentinel.port}`,
+      STORE_SENTINEL_MASTER: 'falco',
+      STORE_KEY_PREFIX: 'sentinel',
+    });
+    const post = async () => {
+      const res = await fetch(`http://127.0.0.1:${service.port}/alerts`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: SAMPLE,
+      });
+      return { status: res.status, id: res.headers.get('x-alert-id')! };
+    };
+    const stored = async () => {
+      const res = await fetch(`http://127.0.0.1:${service.port}/alerts?limit=1000`);
+      if (res.status !== 200) return new Set<string>();
+      return new Set(((await res.json()) as { alerts: Array<{ id: string }> }).alerts.map((a) => a.id));
+    };
+    const before = await post();
+    await until(async () => (await stored()).has(before.id), 10_000, 'the first write');
+
+    await master.kill();
+    const statuses: number[] = [];
+    const during: string[] = [];
+    await until(
+      async () => {
+        const answer = await post();
+        statuses.push(answer.status);
+        during.push(answer.id);
+        return (await sentinel!.ask('get-master-addr-by-name', 'falco')).includes(String(replica.port));
+      },
+      30_000,
+      'the failover',
+    );
+    const after = await post();
+    statuses.push(after.status);
+
+    expect(new Set(statuses)).toEqual(new Set([202]));
+    // Alerts accepted while no master was reachable were queued and written to the new one.
+    await until(
+      async () => {
+        const now = await stored();
+        return [...during, after.id].every((id) => now.has(id));
+      },
+      20_000,
+      'catch-up',
+    );
+    const metrics = await (await fetch(`http://127.0.0.1:${service.port}/metrics`)).text();
+    expect(metrics).toMatch(/^falco_store_up 1$/m);
+  }, 90_000);
+});

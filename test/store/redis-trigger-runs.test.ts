@@ -1,0 +1,67 @@
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRedisConnection, type RedisConnection } from '../../src/store/redis-connection.js';
+import { createRedisTriggerRuns } from '../../src/store/redis-trigger-runs.js';
+import { startCanarySchedule } from '../../src/triggers/canary-schedule.js';
+import { redisAvailable, startRedis, type TestRedis } from '../helpers/redis-server.js';
+import { buildTriggerService } from '../helpers/trigger-service.js';
+
+const hasRedis = redisAvailable();
+
+describe.skipIf(!hasRedis)('createRedisTriggerRuns', () => {
+  let redis: TestRedis;
+  let connection: RedisConnection;
+  beforeAll(async () => {
+    redis = await startRedis();
+    const config = {
+      target: { kind: 'url' as const, url: redis.url },
+      keyPrefix: 'x',
+      retentionMs: 60_000,
+      pendingMax: 10,
+    };
+    connection = createRedisConnection({ config, name: 'test', logger: pino({ level: 'silent' }) });
+    for (let i = 0; i < 100 && !connection.isUp(); i++) await new Promise((r) => setTimeout(r, 20));
+  });
+  afterAll(async () => {
+    await connection?.close();
+    await redis?.stop();
+  });
+
+  it('gives the canary lease to one replica at a time, until it expires', async () => {
+    const [a, b] = [1, 2].map(() =>
+      createRedisTriggerRuns({ connection, prefix: 'lease:', maxRuns: 5, ttlMs: 60_000 }),
+    );
+    expect(await a!.leaseCanary(300)).toBe(true);
+    expect(await b!.leaseCanary(300)).toBe(false);
+    expect(await a!.leaseCanary(300)).toBe(false);
+    await new Promise((resolve) => setTimeout(resolve, 350));
+    expect(await b!.leaseCanary(300)).toBe(true);
+  });
+
+  it('runs the scheduled canary on one of two replicas per interval', async () => {
+    const replicas = [1, 2].map(() => {
+      const built = buildTriggerService({ TRIGGER_MAX_RUNS: '100' });
+      const shared = createRedisTriggerRuns({ connection, prefix: 'canary:', maxRuns: 100, ttlMs: 60_000 });
+      const stop = startCanarySchedule({ ...built, intervalMs: 200, lease: shared.leaseCanary });
+      return { ...built, stop };
+    });
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    for (const replica of replicas) replica.stop();
+    const counts = await Promise.all(replicas.map(async (replica) => (await replica.registry.list()).length));
+    await Promise.all(replicas.map((replica) => replica.service.stop(1_000)));
+
+    // Five ticks on each replica, one lease per interval: about five runs in all, not ten.
+    const total = counts[0]! + counts[1]!;
+    expect(total).toBeGreaterThanOrEqual(3);
+    expect(total).toBeLessThanOrEqual(6);
+  });
+
+  it('frees the slot of a replica that died mid-run once its lease ends', async () => {
+    const runs = createRedisTriggerRuns({ connection, prefix: 'slots:', maxRuns: 5, ttlMs: 60_000 });
+    expect(await runs.claim('shell', 'run-1', 1, 200)).toBe(true);
+    expect(await runs.claim('shell', 'run-2', 1, 200)).toBe(false);
+    expect(await runs.claim('event-generator', 'run-3', 1, 200)).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    expect(await runs.claim('shell', 'run-2', 1, 200)).toBe(true);
+  });
+});
