@@ -68,7 +68,11 @@ FROM runtime AS triggers
 ARG EVENT_GENERATOR_VERSION=v0.13
 COPY --from=triggers-tools /out/helm /usr/local/bin/helm
 COPY --from=triggers-tools /out/event-generator.tgz /opt/falco-alert-receiver/charts/event-generator.tgz
+# The post-renderer that drops the chart's ClusterRole and RoleBinding (its plugin.yaml says why).
+COPY docker/helm-plugins/ /opt/falco-alert-receiver/helm-plugins/
 ENV TRIGGER_EVENT_GENERATOR_CHART=/opt/falco-alert-receiver/charts/event-generator.tgz \
+    TRIGGER_EVENT_GENERATOR_POST_RENDERER=drop-cluster-rbac \
+    HELM_PLUGINS=/opt/falco-alert-receiver/helm-plugins \
     TRIGGER_EVENT_GENERATOR_VERSION=${EVENT_GENERATOR_VERSION} \
     HELM_CACHE_HOME=/tmp/helm/cache \
     HELM_CONFIG_HOME=/tmp/helm/config \

@@ -33,6 +33,11 @@ export const triggersEnvShape = {
   TRIGGER_EVENT_GENERATOR_REPO: z.string().default('https://falcosecurity.github.io/charts'),
   TRIGGER_EVENT_GENERATOR_CHART_VERSION: z.string().default('0.4.0'),
   TRIGGER_EVENT_GENERATOR_VERSION: z.enum(GENERATOR_VERSIONS).default('v0.13'),
+  // A helm plugin name or executable path: no shell or flag characters.
+  TRIGGER_EVENT_GENERATOR_POST_RENDERER: z
+    .string()
+    .regex(/^[A-Za-z0-9./][A-Za-z0-9._/-]{0,200}$/, 'must be a helm plugin name or an executable path')
+    .optional(),
   TRIGGER_CANARY_INTERVAL_MINUTES: z.coerce.number().int().min(0).default(0),
   TRIGGER_CANARY_KIND: z.enum(['shell', 'event-generator']).default('shell'),
 };
@@ -51,7 +56,14 @@ export interface TriggersConfig {
   maxConcurrent: number;
   maxRuns: number;
   outputMaxChars: number;
-  eventGenerator: { chart: string; repo?: string; chartVersion?: string; version: GeneratorVersion };
+  eventGenerator: {
+    chart: string;
+    repo?: string;
+    chartVersion?: string;
+    version: GeneratorVersion;
+    /** helm --post-renderer for the install (the triggers image sets drop-cluster-rbac). */
+    postRenderer?: string;
+  };
   canary: { intervalMinutes: number; kind: 'shell' | 'event-generator' };
 }
 
@@ -98,6 +110,7 @@ export function toTriggersConfig(env: TriggersEnv): TriggersConfig {
       repo: local || !env.TRIGGER_EVENT_GENERATOR_REPO ? undefined : env.TRIGGER_EVENT_GENERATOR_REPO,
       chartVersion: env.TRIGGER_EVENT_GENERATOR_CHART_VERSION || undefined,
       version: env.TRIGGER_EVENT_GENERATOR_VERSION,
+      postRenderer: env.TRIGGER_EVENT_GENERATOR_POST_RENDERER,
     },
     canary: { intervalMinutes: env.TRIGGER_CANARY_INTERVAL_MINUTES, kind: env.TRIGGER_CANARY_KIND },
   };

@@ -16,6 +16,8 @@ export interface HelmInstallOptions {
   actions: string;
   timeoutSeconds: number;
   kubeconfig?: string;
+  /** helm --post-renderer: a plugin name (Helm 4) or an executable (Helm 3); see k8s/components/triggers. */
+  postRenderer?: string;
 }
 
 function commonArgs(namespace: string, kubeconfig: string | undefined): string[] {
@@ -33,8 +35,14 @@ function sourceArgs(source: ChartSource): string[] {
  * The chart values for a one-shot run: a Job (loop=false) running the selected actions. The regex
  * goes through --set-string so helm never reads it as a number, list or bool.
  */
-export function buildHelmValueArgs(actions: string): string[] {
-  return ['--set', 'config.loop=false', '--set-string', `config.actions=${actions}`];
+export function buildHelmValueArgs(actions: string, postRenderer?: string): string[] {
+  return [
+    '--set',
+    'config.loop=false',
+    '--set-string',
+    `config.actions=${actions}`,
+    ...(postRenderer ? ['--post-renderer', postRenderer] : []),
+  ];
 }
 
 /** `helm install` of event-generator as a Job, waiting until the Job completes or the timeout. */
@@ -46,7 +54,7 @@ export function buildHelmInstallArgs(options: HelmInstallOptions): string[] {
     options.source.chart,
     ...sourceArgs(options.source),
     ...commonArgs(options.namespace, options.kubeconfig),
-    ...buildHelmValueArgs(options.actions),
+    ...buildHelmValueArgs(options.actions, options.postRenderer),
     '--wait',
     '--wait-for-jobs',
     '--timeout',
@@ -64,7 +72,7 @@ export function buildHelmTemplateArgs(options: Omit<HelmInstallOptions, 'timeout
     ...sourceArgs(options.source),
     '--namespace',
     options.namespace,
-    ...buildHelmValueArgs(options.actions),
+    ...buildHelmValueArgs(options.actions, options.postRenderer),
   ];
 }
 

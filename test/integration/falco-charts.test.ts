@@ -4,7 +4,7 @@ import { parse } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { commandWorks, requireComponent } from '../helpers/components.js';
 import { REPO_ROOT } from './support/service-image.js';
-import { helmReady, renderChart, requireChart, type RenderedObject } from '../helpers/falco-charts.js';
+import { helmReady, renderChart, requireChart, type RenderedObject } from './support/falco-charts.js';
 import { findObject, renderKustomize, type K8sObject } from './support/kustomize.js';
 
 const kubectlReady = requireComponent('kubectl', commandWorks('kubectl', ['version', '--client']));

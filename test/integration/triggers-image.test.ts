@@ -3,9 +3,10 @@ import path from 'node:path';
 import { execa } from 'execa';
 import type { StartedTestContainer } from 'testcontainers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildHelmValueArgs } from '../../src/runners/helm-args.js';
 import type { TriggerRun } from '../../src/triggers/trigger-run.js';
 import { commandWorks, requireComponent } from '../helpers/components.js';
-import { FALCO_CHARTS_DIR, HELM, helmReady, requireChart } from '../helpers/falco-charts.js';
+import { FALCO_CHARTS_DIR, HELM, helmReady, requireChart } from './support/falco-charts.js';
 import { writeUnreachableKubeconfig } from '../helpers/unreachable-kubeconfig.js';
 import { findFreePort } from './support/free-port.js';
 import { removeContainer, startServiceContainer } from './support/read-only-container.js';
@@ -82,8 +83,9 @@ describe.skipIf(!ready)('the triggers image (Dockerfile target triggers)', () =>
     expect(write.exitCode).not.toBe(0);
   });
 
-  it('defaults TRIGGER_EVENT_GENERATOR_CHART to the bundled chart, which helm template renders offline as a Job', async () => {
+  it('defaults TRIGGER_EVENT_GENERATOR_CHART to the bundled chart, which renders offline through the post-renderer as a ServiceAccount and a Job', async () => {
     const env = await execa('docker', ['inspect', '--format', '{{json .Config.Env}}', IMAGE]);
+    // The trigger's own values and post-renderer, as uid 1000 on the read-only root filesystem.
     const rendered = await container.exec([
       'helm',
       'template',
@@ -91,9 +93,9 @@ describe.skipIf(!ready)('the triggers image (Dockerfile target triggers)', () =>
       CHART_IN_IMAGE,
       '--namespace',
       'falco-canary',
-      '--set',
-      'config.loop=false',
+      ...buildHelmValueArgs('^syscall', 'drop-cluster-rbac'),
     ]);
+    const kinds = [...rendered.output.matchAll(/^kind: (\w+)$/gm)].map((match) => match[1]);
 
     expect(JSON.parse(env.stdout)).toEqual(
       expect.arrayContaining([
@@ -101,10 +103,12 @@ describe.skipIf(!ready)('the triggers image (Dockerfile target triggers)', () =>
         'HELM_CACHE_HOME=/tmp/helm/cache',
         'HELM_CONFIG_HOME=/tmp/helm/config',
         'HELM_DATA_HOME=/tmp/helm/data',
+        'HELM_PLUGINS=/opt/falco-alert-receiver/helm-plugins',
+        'TRIGGER_EVENT_GENERATOR_POST_RENDERER=drop-cluster-rbac',
       ]),
     );
     expect(rendered.exitCode).toBe(0);
-    expect(rendered.output).toMatch(/^kind: Job$/m);
+    expect(kinds).toEqual(['ServiceAccount', 'Job']);
     expect(rendered.output).toContain('helm.sh/chart: event-generator-0.4.0');
   });
 
@@ -126,6 +130,7 @@ describe.skipIf(!ready)('the triggers image (Dockerfile target triggers)', () =>
       CHART_IN_IMAGE,
     ]);
     expect(install?.argv).not.toContain('--repo');
+    expect(install?.argv.join(' ')).toContain('--post-renderer drop-cluster-rbac');
     expect(run.status).toBe('failed');
     expect(run.error).toMatch(
       /^helm exited with code 1: Error: INSTALLATION FAILED: .*kubernetes cluster unreachable/,

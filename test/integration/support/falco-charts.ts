@@ -1,10 +1,10 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
-import { parseAllDocuments } from 'yaml';
-import { commandWorks, requireComponent } from './components.js';
+import { commandWorks, requireComponent } from '../../helpers/components.js';
+import { parseManifests, type K8sObject } from './kustomize.js';
 
-const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
+const REPO_ROOT = path.resolve(import.meta.dirname, '../../..');
 
 /** The real falcosecurity chart archives: FALCO_CHARTS_DIR, default ../shared/charts (sibling of the repo). */
 export const FALCO_CHARTS_DIR = path.resolve(REPO_ROOT, process.env.FALCO_CHARTS_DIR ?? '../shared/charts');
@@ -23,19 +23,19 @@ export function requireChart(file: string): string | undefined {
   return requireComponent(`chart ${archive} (FALCO_CHARTS_DIR)`, existsSync(archive)) ? archive : undefined;
 }
 
-/** A rendered object, loosely typed: tests read the fields they assert. */
-export interface RenderedObject {
-  kind: string;
-  apiVersion: string;
-  metadata: { name: string; namespace?: string };
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- manifests are free-form YAML
-  [field: string]: any;
-}
+/** A rendered object (the same loose shape kustomize output has). */
+export type RenderedObject = K8sObject;
 
 /** `helm template` of an archive with values files (paths relative to the repo root), parsed. */
 export async function renderChart(
   archive: string,
-  options: { release: string; namespace: string; values: string[]; extraArgs?: string[] },
+  options: {
+    release: string;
+    namespace: string;
+    values: string[];
+    extraArgs?: string[];
+    env?: Record<string, string>;
+  },
 ): Promise<RenderedObject[]> {
   const { stdout } = await execa(
     HELM,
@@ -48,9 +48,7 @@ export async function renderChart(
       ...options.values.flatMap((file) => ['--values', file]),
       ...(options.extraArgs ?? []),
     ],
-    { cwd: REPO_ROOT, timeout: 60_000 },
+    { cwd: REPO_ROOT, timeout: 60_000, env: options.env },
   );
-  return parseAllDocuments(stdout)
-    .map((doc) => doc.toJS() as RenderedObject | null)
-    .filter((obj): obj is RenderedObject => obj !== null);
+  return parseManifests(stdout);
 }
