@@ -4,8 +4,17 @@ import { parse } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { commandWorks, requireComponent } from '../helpers/components.js';
 import { REPO_ROOT } from './support/service-image.js';
-import { helmReady, renderChart, requireChart, type RenderedObject } from './support/falco-charts.js';
-import { findObject, renderKustomize, type K8sObject } from './support/kustomize.js';
+import { execa } from 'execa';
+import { buildFalcoInstallArgs, DEFAULT_DEPLOY_OPTIONS } from '../../src/deploy/deploy-plan.js';
+import {
+  FALCO_CHARTS_DIR,
+  HELM,
+  helmReady,
+  renderChart,
+  requireChart,
+  type RenderedObject,
+} from './support/falco-charts.js';
+import { findObject, parseManifests, renderKustomize, type K8sObject } from './support/kustomize.js';
 
 const kubectlReady = requireComponent('kubectl', commandWorks('kubectl', ['version', '--client']));
 const ready = helmReady() && kubectlReady;
@@ -119,6 +128,30 @@ describe.skipIf(!ready)('the real falcosecurity/falco charts with helm-values/',
         expect(output.url).toBe(`${serviceOrigin(mtls, 'https', 'https-ingest')}/alerts`);
         for (const file of files) expect(secretMountedFor(objects, file), file).toBe(CLIENT_SECRET);
         expect(files.map((file) => path.posix.basename(file)).sort()).toEqual([...CERT_MANAGER_KEYS].sort());
+      },
+    );
+  });
+
+  describe.each(FALCO_CHARTS)('npm run deploy -- --charts-dir with $file', ({ file, archive }) => {
+    it.skipIf(!archive)(
+      'installs the local archive with helm-values/falco.yaml, which renders the receiver URL',
+      async () => {
+        const version = file.replace(/^falco-|\.tgz$/g, '');
+        const options = {
+          ...DEFAULT_DEPLOY_OPTIONS,
+          falcoChartVersion: version,
+          chartsDir: FALCO_CHARTS_DIR,
+        };
+        const install = buildFalcoInstallArgs(options);
+        // The same argv as `helm template` (install-only flags dropped): what the release would apply.
+        const templateArgs = ['template', ...install.slice(2).filter((arg) => arg !== '--create-namespace')];
+        const { stdout } = await execa(HELM, templateArgs, { cwd: REPO_ROOT, timeout: 60_000 });
+
+        expect(install[3]).toBe(archive);
+        expect(install).not.toContain('--version');
+        expect(falcoConfigOf(parseManifests(stdout)).http_output.url).toBe(
+          `${serviceOrigin(base, 'http', 'http')}/alerts`,
+        );
       },
     );
   });
