@@ -35,14 +35,13 @@ function sourceArgs(source: ChartSource): string[] {
  * The chart values for a one-shot run: a Job (loop=false) running the selected actions. The regex
  * goes through --set-string so helm never reads it as a number, list or bool.
  */
-export function buildHelmValueArgs(actions: string, postRenderer?: string): string[] {
-  return [
-    '--set',
-    'config.loop=false',
-    '--set-string',
-    `config.actions=${actions}`,
-    ...(postRenderer ? ['--post-renderer', postRenderer] : []),
-  ];
+export function buildHelmValueArgs(actions: string): string[] {
+  return ['--set', 'config.loop=false', '--set-string', `config.actions=${actions}`];
+}
+
+/** `--post-renderer` when one is configured: it edits what the chart renders before helm applies it. */
+export function buildPostRendererArgs(postRenderer: string | undefined): string[] {
+  return postRenderer ? ['--post-renderer', postRenderer] : [];
 }
 
 /** `helm install` of event-generator as a Job, waiting until the Job completes or the timeout. */
@@ -54,7 +53,8 @@ export function buildHelmInstallArgs(options: HelmInstallOptions): string[] {
     options.source.chart,
     ...sourceArgs(options.source),
     ...commonArgs(options.namespace, options.kubeconfig),
-    ...buildHelmValueArgs(options.actions, options.postRenderer),
+    ...buildHelmValueArgs(options.actions),
+    ...buildPostRendererArgs(options.postRenderer),
     '--wait',
     '--wait-for-jobs',
     '--timeout',
@@ -72,7 +72,8 @@ export function buildHelmTemplateArgs(options: Omit<HelmInstallOptions, 'timeout
     ...sourceArgs(options.source),
     '--namespace',
     options.namespace,
-    ...buildHelmValueArgs(options.actions, options.postRenderer),
+    ...buildHelmValueArgs(options.actions),
+    ...buildPostRendererArgs(options.postRenderer),
   ];
 }
 

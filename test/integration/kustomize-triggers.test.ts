@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { buildHelmValueArgs } from '../../src/runners/helm-args.js';
+import { buildHelmValueArgs, buildPostRendererArgs } from '../../src/runners/helm-args.js';
 import { commandWorks, requireComponent } from '../helpers/components.js';
 import { FALCO_CHARTS_DIR, helmReady, renderChart, requireChart } from './support/falco-charts.js';
 import { findObject, renderKustomize, type K8sObject } from './support/kustomize.js';
@@ -41,7 +41,7 @@ function renderBundledChart(postRenderer?: string) {
     release: 'falco-eg-0123abcd',
     namespace: 'falco-canary',
     values: [],
-    extraArgs: buildHelmValueArgs('^syscall', postRenderer),
+    extraArgs: [...buildHelmValueArgs('^syscall'), ...buildPostRendererArgs(postRenderer)],
     env: PLUGINS_ENV,
   });
 }

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import type { StartedTestContainer } from 'testcontainers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildHelmValueArgs } from '../../src/runners/helm-args.js';
+import { buildHelmValueArgs, buildPostRendererArgs } from '../../src/runners/helm-args.js';
 import type { TriggerRun } from '../../src/triggers/trigger-run.js';
 import { commandWorks, requireComponent } from '../helpers/components.js';
 import { FALCO_CHARTS_DIR, HELM, helmReady, requireChart } from './support/falco-charts.js';
@@ -93,7 +93,8 @@ describe.skipIf(!ready)('the triggers image (Dockerfile target triggers)', () =>
       CHART_IN_IMAGE,
       '--namespace',
       'falco-canary',
-      ...buildHelmValueArgs('^syscall', 'drop-cluster-rbac'),
+      ...buildHelmValueArgs('^syscall'),
+      ...buildPostRendererArgs('drop-cluster-rbac'),
     ]);
     const kinds = [...rendered.output.matchAll(/^kind: (\w+)$/gm)].map((match) => match[1]);
 
