@@ -1,4 +1,9 @@
-# falco-alert-receiver container image.
+# falco-alert-receiver container images, two targets of one file:
+#   --target runtime   the service alone (no helm): the image k8s/ deploys by default
+#   --target triggers  runtime + a pinned, checksum-verified helm and the event-generator chart
+#                      archive, for k8s/components/triggers (no chart repository at run time)
+# The legacy builder builds every stage up to the target, and without --target the last stage
+# (triggers): always name the target. README "Deployment" has both commands.
 # NODE_IMAGE: an official Node 20 image by default; air-gapped builds pass a local base
 # (scripts/docker/build-base-image.sh) with --build-arg NODE_IMAGE=<tag>.
 ARG NODE_IMAGE=node:20-bookworm-slim
@@ -24,7 +29,7 @@ RUN npm ci --omit=dev --no-audit --no-fund --ignore-scripts && npm cache clean -
 # NODE_OPTIONS: a 128 MiB old generation. Left to itself V8 sizes the heap from the host's memory
 # and lets garbage pile up to ~200 MB RSS under a steady stream of alerts; the live data (store
 # capped by STORE_MAX_BYTES, label caps) needs a fraction of 128 MiB. BENCHMARKS.md has the runs.
-FROM ${NODE_IMAGE}
+FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production \
     NODE_OPTIONS=--max-old-space-size=128 \
     HOST=0.0.0.0 \
@@ -36,3 +41,39 @@ COPY --from=build /app/dist ./dist
 USER 1000:1000
 EXPOSE 8080
 CMD ["node", "dist/main.js"]
+
+# Helm and the chart for the triggers target. helm: docker/triggers-inputs/helm when staged
+# (air-gapped, checked against HELM_BINARY_SHA256, the helm 4.1.4 binary scripts/ci/fetch-helm.sh
+# installs), else the official release tarball (checked against HELM_TARBALL_SHA256, from
+# https://get.helm.sh/helm-v4.1.4-linux-amd64.tar.gz.sha256sum). The chart archive is always
+# staged (scripts/docker/stage-triggers-inputs.sh) and checked against EVENT_GENERATOR_CHART_SHA256
+# (the archive in ../shared/charts). A mismatch fails the build.
+FROM ${NODE_IMAGE} AS triggers-tools
+ARG HELM_TARBALL_URL=https://get.helm.sh/helm-v4.1.4-linux-amd64.tar.gz
+ARG HELM_TARBALL_SHA256=70b2c30a19da4db264dfd68c8a3664e05093a361cefd89572ffb36f8abfa3d09
+ARG HELM_BINARY_SHA256=210d576a6dc04b7864af4b5d9a5af58860bbc03d19174ffeddbd29d01d1b59a9
+ARG EVENT_GENERATOR_CHART_VERSION=0.4.0
+ARG EVENT_GENERATOR_CHART_SHA256=0959c1e4bc2e3276a62e4ecfe1f1847249f265c224e1be1de343d88d62e147a9
+COPY docker/triggers-inputs/ /inputs/
+COPY scripts/docker/install-triggers-tools.sh /usr/local/bin/
+RUN HELM_TARBALL_URL="$HELM_TARBALL_URL" HELM_TARBALL_SHA256="$HELM_TARBALL_SHA256" \
+    HELM_BINARY_SHA256="$HELM_BINARY_SHA256" EVENT_GENERATOR_CHART_VERSION="$EVENT_GENERATOR_CHART_VERSION" \
+    EVENT_GENERATOR_CHART_SHA256="$EVENT_GENERATOR_CHART_SHA256" sh /usr/local/bin/install-triggers-tools.sh
+
+# The triggers image: helm on PATH, the chart at a fixed path the trigger defaults to, and helm's
+# cache/config/data under /tmp (an emptyDir in k8s/components/triggers), so the root filesystem
+# stays read-only. EVENT_GENERATOR_VERSION names the action -> rule table of the chart's app:
+# v0.13 for chart 0.4.x, v0.10 for chart 0.2.x.
+FROM runtime AS triggers
+ARG EVENT_GENERATOR_VERSION=v0.13
+COPY --from=triggers-tools /out/helm /usr/local/bin/helm
+COPY --from=triggers-tools /out/event-generator.tgz /opt/falco-alert-receiver/charts/event-generator.tgz
+# The post-renderer that drops the chart's ClusterRole and RoleBinding (its plugin.yaml says why).
+COPY docker/helm-plugins/ /opt/falco-alert-receiver/helm-plugins/
+ENV TRIGGER_EVENT_GENERATOR_CHART=/opt/falco-alert-receiver/charts/event-generator.tgz \
+    TRIGGER_EVENT_GENERATOR_POST_RENDERER=drop-cluster-rbac \
+    HELM_PLUGINS=/opt/falco-alert-receiver/helm-plugins \
+    TRIGGER_EVENT_GENERATOR_VERSION=${EVENT_GENERATOR_VERSION} \
+    HELM_CACHE_HOME=/tmp/helm/cache \
+    HELM_CONFIG_HOME=/tmp/helm/config \
+    HELM_DATA_HOME=/tmp/helm/data

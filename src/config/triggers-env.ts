@@ -33,6 +33,11 @@ export const triggersEnvShape = {
   TRIGGER_EVENT_GENERATOR_REPO: z.string().default('https://falcosecurity.github.io/charts'),
   TRIGGER_EVENT_GENERATOR_CHART_VERSION: z.string().default('0.4.0'),
   TRIGGER_EVENT_GENERATOR_VERSION: z.enum(GENERATOR_VERSIONS).default('v0.13'),
+  // A helm plugin name or executable path: no shell or flag characters.
+  TRIGGER_EVENT_GENERATOR_POST_RENDERER: z
+    .string()
+    .regex(/^[A-Za-z0-9./][A-Za-z0-9._/-]{0,200}$/, 'must be a helm plugin name or an executable path')
+    .optional(),
   // Fractions allowed (0.05 = 3 s, as the e2e suite runs it); below a second a run never ends first.
   TRIGGER_CANARY_INTERVAL_MINUTES: z.coerce
     .number()
@@ -56,7 +61,14 @@ export interface TriggersConfig {
   maxConcurrent: number;
   maxRuns: number;
   outputMaxChars: number;
-  eventGenerator: { chart: string; repo?: string; chartVersion?: string; version: GeneratorVersion };
+  eventGenerator: {
+    chart: string;
+    repo?: string;
+    chartVersion?: string;
+    version: GeneratorVersion;
+    /** helm --post-renderer for the install (the triggers image sets drop-cluster-rbac). */
+    postRenderer?: string;
+  };
   canary: { intervalMinutes: number; kind: 'shell' | 'event-generator' };
 }
 
@@ -103,6 +115,7 @@ export function toTriggersConfig(env: TriggersEnv): TriggersConfig {
       repo: local || !env.TRIGGER_EVENT_GENERATOR_REPO ? undefined : env.TRIGGER_EVENT_GENERATOR_REPO,
       chartVersion: env.TRIGGER_EVENT_GENERATOR_CHART_VERSION || undefined,
       version: env.TRIGGER_EVENT_GENERATOR_VERSION,
+      postRenderer: env.TRIGGER_EVENT_GENERATOR_POST_RENDERER,
     },
     canary: { intervalMinutes: env.TRIGGER_CANARY_INTERVAL_MINUTES, kind: env.TRIGGER_CANARY_KIND },
   };

@@ -3,12 +3,15 @@ import { deploy } from './deploy.js';
 import { DEFAULT_DEPLOY_OPTIONS, type DeployOptions } from './deploy-plan.js';
 import { runCommand } from '../runners/run-command.js';
 
-const USAGE = `Usage: npm run deploy -- [--dry-run] [--falco-chart-version <version>]
+const USAGE = `Usage: npm run deploy -- [--dry-run] [--falco-chart-version <version>] [--charts-dir <dir>] [--values <file>]...
 
 Installs Falco (falcosecurity/falco with helm-values/falco.yaml) and falco-alert-receiver (k8s/)
 into the current kubectl context, then waits for both rollouts. Run from the repository root.
   --dry-run                      print every command instead of running it
   --falco-chart-version <v>      falco chart version (default ${DEFAULT_DEPLOY_OPTIONS.falcoChartVersion}; the lab used 3.1.4)
+  --charts-dir <dir>             air-gapped: install <dir>/falco-<version>.tgz, no chart repository
+  --values <file>                more Falco values after ${DEFAULT_DEPLOY_OPTIONS.falcoValuesFile}, e.g.
+                                 helm-values/examples/falco-mtls.yaml (repeatable)
 Namespace falco is fixed: k8s/ and the URL in helm-values/falco.yaml both name it.
 `;
 
@@ -18,6 +21,8 @@ function parseCli(argv: string[]): { options: DeployOptions; dryRun: boolean } |
     options: {
       'dry-run': { type: 'boolean', default: false },
       'falco-chart-version': { type: 'string', default: DEFAULT_DEPLOY_OPTIONS.falcoChartVersion },
+      'charts-dir': { type: 'string' },
+      values: { type: 'string', multiple: true, default: [] },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -28,6 +33,8 @@ function parseCli(argv: string[]): { options: DeployOptions; dryRun: boolean } |
     options: {
       ...DEFAULT_DEPLOY_OPTIONS,
       falcoChartVersion: values['falco-chart-version'],
+      chartsDir: values['charts-dir'],
+      extraValuesFiles: values.values,
     },
   };
 }

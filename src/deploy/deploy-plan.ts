@@ -1,3 +1,5 @@
+import path from 'node:path';
+
 /** One external command of the deployment, as an argv array (never a shell string). */
 export interface DeployStep {
   title: string;
@@ -14,6 +16,10 @@ export interface DeployOptions {
   falcoChartVersion: string;
   namespace: string;
   falcoValuesFile: string;
+  /** Layered after falcoValuesFile, in order (e.g. helm-values/examples/falco-mtls.yaml). */
+  extraValuesFiles: string[];
+  /** Air-gapped: install falco-<version>.tgz from this folder; no chart repository is contacted. */
+  chartsDir?: string;
   kustomizeDir: string;
   /** Passed to kubectl rollout status. */
   rolloutTimeoutSeconds: number;
@@ -28,6 +34,7 @@ export const DEFAULT_DEPLOY_OPTIONS: DeployOptions = {
   falcoChartVersion: '9.1.0',
   namespace: 'falco',
   falcoValuesFile: 'helm-values/falco.yaml',
+  extraValuesFiles: [],
   kustomizeDir: 'k8s/',
   rolloutTimeoutSeconds: 300,
 };
@@ -42,19 +49,25 @@ export function buildHelmRepoUpdateArgs(): string[] {
   return ['repo', 'update', FALCO_REPO.name];
 }
 
+/** The local archive (with chartsDir) or the repository chart. */
+export function falcoChartRef(options: DeployOptions): string {
+  return options.chartsDir
+    ? path.join(options.chartsDir, `falco-${options.falcoChartVersion}.tgz`)
+    : `${FALCO_REPO.name}/falco`;
+}
+
 export function buildFalcoInstallArgs(options: DeployOptions): string[] {
   return [
     'upgrade',
     '--install',
     'falco',
-    `${FALCO_REPO.name}/falco`,
+    falcoChartRef(options),
     '--namespace',
     options.namespace,
     '--create-namespace',
-    '--values',
-    options.falcoValuesFile,
-    '--version',
-    options.falcoChartVersion,
+    ...[options.falcoValuesFile, ...options.extraValuesFiles].flatMap((file) => ['--values', file]),
+    // An archive carries its version in its name; --version only selects from a repository.
+    ...(options.chartsDir ? [] : ['--version', options.falcoChartVersion]),
   ];
 }
 
@@ -76,7 +89,7 @@ export function buildRolloutStatusArgs(options: DeployOptions, resource: string)
 /** The lab's setup as steps: chart repo, Falco with our values, the receiver, then both rollouts. */
 export function buildDeployPlan(options: DeployOptions): DeployStep[] {
   const rolloutMs = (options.rolloutTimeoutSeconds + 30) * 1000;
-  return [
+  const repositorySteps: DeployStep[] = [
     {
       title: 'Add the falcosecurity chart repository',
       command: 'helm',
@@ -89,6 +102,10 @@ export function buildDeployPlan(options: DeployOptions): DeployStep[] {
       args: buildHelmRepoUpdateArgs(),
       timeoutMs: 2 * MINUTE,
     },
+  ];
+  return [
+    // Air-gapped (chartsDir): the archive is local, no repository to add or update.
+    ...(options.chartsDir ? [] : repositorySteps),
     {
       title: `Install or upgrade Falco (chart ${options.falcoChartVersion}) with ${options.falcoValuesFile}`,
       command: 'helm',
@@ -116,10 +133,17 @@ export function buildDeployPlan(options: DeployOptions): DeployStep[] {
   ];
 }
 
-/** Checks before any change: both tools present, and a cluster kubectl can reach. */
-export function buildPreflightSteps(): DeployStep[] {
+/** Checks before any change: both tools present, a readable local chart archive, and a cluster kubectl can reach. */
+export function buildPreflightSteps(options: DeployOptions): DeployStep[] {
+  const archiveCheck: DeployStep = {
+    title: `the chart archive ${falcoChartRef(options)} is readable`,
+    command: 'helm',
+    args: ['show', 'chart', falcoChartRef(options)],
+    timeoutMs: 30_000,
+  };
   return [
     { title: 'helm is installed', command: 'helm', args: ['version', '--short'], timeoutMs: 30_000 },
+    ...(options.chartsDir ? [archiveCheck] : []),
     { title: 'kubectl is installed', command: 'kubectl', args: ['version', '--client'], timeoutMs: 30_000 },
     {
       title: 'a Kubernetes cluster is reachable',

@@ -41,7 +41,7 @@ export async function deploy(options: DeployOptions, dryRun: boolean, deps: Depl
     return 0;
   }
 
-  for (const step of buildPreflightSteps()) {
+  for (const step of buildPreflightSteps(options)) {
     const result = await deps.run([step.command, ...step.args], { timeoutMs: step.timeoutMs });
     if (result.failed) {
       deps.write(`✗ ${step.title}: ${explainFailure(step, result)}`);

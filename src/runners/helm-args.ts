@@ -16,6 +16,8 @@ export interface HelmInstallOptions {
   actions: string;
   timeoutSeconds: number;
   kubeconfig?: string;
+  /** helm --post-renderer: a plugin name (Helm 4) or an executable (Helm 3); see k8s/components/triggers. */
+  postRenderer?: string;
 }
 
 function commonArgs(namespace: string, kubeconfig: string | undefined): string[] {
@@ -37,6 +39,11 @@ export function buildHelmValueArgs(actions: string): string[] {
   return ['--set', 'config.loop=false', '--set-string', `config.actions=${actions}`];
 }
 
+/** `--post-renderer` when one is configured: it edits what the chart renders before helm applies it. */
+export function buildPostRendererArgs(postRenderer: string | undefined): string[] {
+  return postRenderer ? ['--post-renderer', postRenderer] : [];
+}
+
 /** `helm install` of event-generator as a Job, waiting until the Job completes or the timeout. */
 export function buildHelmInstallArgs(options: HelmInstallOptions): string[] {
   return [
@@ -47,6 +54,7 @@ export function buildHelmInstallArgs(options: HelmInstallOptions): string[] {
     ...sourceArgs(options.source),
     ...commonArgs(options.namespace, options.kubeconfig),
     ...buildHelmValueArgs(options.actions),
+    ...buildPostRendererArgs(options.postRenderer),
     '--wait',
     '--wait-for-jobs',
     '--timeout',
@@ -65,6 +73,7 @@ export function buildHelmTemplateArgs(options: Omit<HelmInstallOptions, 'timeout
     '--namespace',
     options.namespace,
     ...buildHelmValueArgs(options.actions),
+    ...buildPostRendererArgs(options.postRenderer),
   ];
 }
 

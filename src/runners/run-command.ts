@@ -28,6 +28,8 @@ export const CHILD_ENV_ALLOW_LIST = [
   'HELM_CACHE_HOME',
   'HELM_CONFIG_HOME',
   'HELM_DATA_HOME',
+  // Where helm finds plugins (the triggers image's post-renderer).
+  'HELM_PLUGINS',
 ];
 
 /** Picks the allow-listed variables out of an environment. */

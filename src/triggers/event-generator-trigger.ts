@@ -41,9 +41,18 @@ export async function runEventGeneratorTrigger(
     : undefined;
   // helm's own --timeout ends the wait; ours is a little longer so helm reports what it waited for.
   const install = ctx.record(
-    await ctx.run(buildHelmInstallArgs({ ...common, source, actions: request.actions, timeoutSeconds }), {
-      timeoutMs: config.commandTimeoutMs + 15_000,
-    }),
+    await ctx.run(
+      buildHelmInstallArgs({
+        ...common,
+        source,
+        actions: request.actions,
+        timeoutSeconds,
+        postRenderer: config.eventGenerator.postRenderer,
+      }),
+      {
+        timeoutMs: config.commandTimeoutMs + 15_000,
+      },
+    ),
   );
   const pods = ctx.record(
     await runKubeStep(

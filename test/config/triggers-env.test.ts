@@ -55,6 +55,16 @@ describe('trigger configuration', () => {
     expect(loaded.ok && loaded.config.triggers.allowed.namespaces).toEqual(['a', 'b']);
   });
 
+  it('takes a helm post-renderer name or path, and lists one that looks like a flag', () => {
+    const named = loadConfig({ TRIGGER_EVENT_GENERATOR_POST_RENDERER: 'drop-cluster-rbac' });
+    const flag = loadConfig({ TRIGGER_EVENT_GENERATOR_POST_RENDERER: '--kubeconfig=/x' });
+
+    expect(named.ok && named.config.triggers.eventGenerator.postRenderer).toBe('drop-cluster-rbac');
+    expect(flag.ok ? [] : flag.problems).toEqual([
+      'TRIGGER_EVENT_GENERATOR_POST_RENDERER: must be a helm plugin name or an executable path',
+    ]);
+  });
+
   it('makes the service exit non-zero before listening when triggers are enabled without a token', async () => {
     const result = await execa('node', ['--import', 'tsx', 'src/main.ts'], {
       reject: false,

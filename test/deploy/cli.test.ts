@@ -44,6 +44,27 @@ describe('npm run deploy', { timeout: 60_000 }, () => {
     ]);
   });
 
+  it('with --charts-dir installs the local archive, adds no chart repository, and layers --values files in order', async () => {
+    const result = await runDeploy(
+      [
+        '--dry-run',
+        '--falco-chart-version',
+        '9.1.0',
+        '--charts-dir',
+        '../shared/charts',
+        '--values',
+        'helm-values/examples/falco-mtls.yaml',
+      ],
+      { PATH: dir },
+    );
+
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).not.toContain('helm repo');
+    expect(result.stdout.split('\n')[1]).toBe(
+      'helm upgrade --install falco ../shared/charts/falco-9.1.0.tgz --namespace falco --create-namespace --values helm-values/falco.yaml --values helm-values/examples/falco-mtls.yaml',
+    );
+  });
+
   it('stops before any change and says how to fix it when helm is not on PATH', async () => {
     symlinkSync('/usr/bin/kubectl', path.join(dir, 'kubectl'));
 

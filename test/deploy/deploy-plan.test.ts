@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   buildDeployPlan,
+  buildPreflightSteps,
   buildFalcoInstallArgs,
   buildKustomizeApplyArgs,
   buildRolloutStatusArgs,
@@ -53,5 +54,16 @@ describe('deploy plan builders', () => {
     expect(plan.at(-1)?.args).toContain('daemonset/falco');
     // The process timeout outlives kubectl's own --timeout, so kubectl reports the failure itself.
     for (const step of plan.slice(-2)) expect(step.timeoutMs).toBeGreaterThan(300_000);
+  });
+
+  it('checks before any change that a local chart archive is readable (air-gapped), and only then', () => {
+    const local = buildPreflightSteps({ ...DEFAULT_DEPLOY_OPTIONS, chartsDir: 'charts' });
+    const remote = buildPreflightSteps(DEFAULT_DEPLOY_OPTIONS);
+
+    expect(local.map((step) => [step.command, ...step.args].join(' '))).toContain(
+      `helm show chart charts/falco-${DEFAULT_DEPLOY_OPTIONS.falcoChartVersion}.tgz`,
+    );
+    expect(local.at(-1)?.checksCluster).toBe(true);
+    expect(remote.some((step) => step.args[0] === 'show')).toBe(false);
   });
 });

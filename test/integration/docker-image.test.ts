@@ -1,22 +1,15 @@
 import { execa } from 'execa';
-import { GenericContainer, Wait, type StartedTestContainer } from 'testcontainers';
+import type { StartedTestContainer } from 'testcontainers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { commandWorks, requireComponent } from '../helpers/components.js';
 import { loadFalcoSamples, postFalcoSample } from './support/falco-samples.js';
 import { findFreePort } from './support/free-port.js';
+import { removeContainer, startServiceContainer } from './support/read-only-container.js';
 import { parseMetricSamples, sumSamples } from './support/metric-samples.js';
 import { buildServiceImage } from './support/service-image.js';
 
 const dockerReady = requireComponent('docker', commandWorks('docker', ['info']));
 const IMAGE = 'falco-alert-receiver:integration-test';
-
-/** GenericContainer has no builder for it; Kubernetes runs the pod with readOnlyRootFilesystem. */
-class ReadOnlyRootContainer extends GenericContainer {
-  withReadOnlyRootFilesystem(): this {
-    this.hostConfig.ReadonlyRootfs = true;
-    return this;
-  }
-}
 
 async function readMetrics(baseUrl: string) {
   const response = await fetch(`${baseUrl}/metrics`);
@@ -28,28 +21,14 @@ describe.skipIf(!dockerReady)('the container image', () => {
   let baseUrl: string;
 
   beforeAll(async () => {
-    // .ci/run exports both; defaults here let a local `npx vitest run` work too (this file runs in
-    // its own fork, and testcontainers reads them at the first start). See environment.md.
-    process.env.TESTCONTAINERS_RYUK_DISABLED ??= 'true';
-    process.env.TESTCONTAINERS_HOST_OVERRIDE ??= '127.0.0.1';
-    await buildServiceImage(IMAGE);
+    await buildServiceImage(IMAGE, 'runtime');
     const port = await findFreePort();
     baseUrl = `http://127.0.0.1:${port}`;
-    // Host network: this dockerd has no bridge. The port comes by env, as in the Deployment.
-    container = await new ReadOnlyRootContainer(IMAGE)
-      .withReadOnlyRootFilesystem()
-      .withNetworkMode('host')
-      .withEnvironment({ PORT: String(port), LOG_LEVEL: 'info' })
-      .withWaitStrategy(Wait.forLogMessage(/"event":"listening"/))
-      .withStartupTimeout(30_000)
-      .start();
+    container = await startServiceContainer(IMAGE, { PORT: String(port), LOG_LEVEL: 'info' });
     // A cold build runs npm ci twice (build and production stages) on a shared 2-core machine.
   }, 300_000);
 
-  afterAll(async () => {
-    if (container)
-      await execa('docker', ['rm', '--force', container.getId()], { reject: false, timeout: 30_000 });
-  });
+  afterAll(() => removeContainer(container));
 
   it('runs the service as a non-root numeric user', async () => {
     const { output, exitCode } = await container.exec(['id', '-u']);

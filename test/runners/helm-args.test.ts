@@ -57,6 +57,14 @@ describe('helm argv builders', () => {
     expect(argv).toEqual(expect.arrayContaining(['/charts/eg', '--kubeconfig', '/k/config']));
   });
 
+  it('passes a configured post-renderer to helm install and helm template', () => {
+    const options = { ...install, postRenderer: 'drop-cluster-rbac' };
+
+    expect(buildHelmInstallArgs(options).join(' ')).toContain('--post-renderer drop-cluster-rbac');
+    expect(buildHelmTemplateArgs(options).join(' ')).toContain('--post-renderer drop-cluster-rbac');
+    expect(buildHelmInstallArgs(install)).not.toContain('--post-renderer');
+  });
+
   it('uninstalls the same release in the same namespace, tolerating a release that never got installed', () => {
     expect(buildHelmUninstallArgs({ release: 'falco-eg-1', namespace: 'ns', timeoutSeconds: 60 })).toEqual([
       'helm',

@@ -46,8 +46,11 @@ async function kustomize(dir: string): Promise<string> {
   return stdout;
 }
 
-function parseManifests(text: string): K8sObject[] {
-  return parseAllDocuments(text).map((doc) => doc.toJS() as K8sObject);
+/** Every YAML document of a multi-document stream (empty documents dropped). */
+export function parseManifests(text: string): K8sObject[] {
+  return parseAllDocuments(text)
+    .map((doc) => doc.toJS() as K8sObject | null)
+    .filter((obj): obj is K8sObject => obj !== null);
 }
 
 /** The one object of that kind and name; throws when there is none. */

@@ -1,0 +1,199 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse } from 'yaml';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { commandWorks, requireComponent } from '../helpers/components.js';
+import { REPO_ROOT } from './support/service-image.js';
+import { execa } from 'execa';
+import { buildFalcoInstallArgs, DEFAULT_DEPLOY_OPTIONS } from '../../src/deploy/deploy-plan.js';
+import {
+  FALCO_CHARTS_DIR,
+  HELM,
+  helmReady,
+  renderChart,
+  requireChart,
+  type RenderedObject,
+} from './support/falco-charts.js';
+import { findObject, parseManifests, renderKustomize, type K8sObject } from './support/kustomize.js';
+
+const kubectlReady = requireComponent('kubectl', commandWorks('kubectl', ['version', '--client']));
+const ready = helmReady() && kubectlReady;
+const FALCO_CHARTS = ['falco-3.1.4.tgz', 'falco-9.1.0.tgz'].map((file) => ({
+  file,
+  archive: requireChart(file),
+}));
+const EVENT_GENERATOR_CHARTS = ['event-generator-0.2.0.tgz', 'event-generator-0.4.0.tgz'].map((file) => ({
+  file,
+  archive: requireChart(file),
+}));
+/** The Secret helm-values/examples/falco-mtls.yaml mounts, with the keys of a cert-manager Certificate. */
+const CLIENT_SECRET = 'falco-http-output-client';
+const CERT_MANAGER_KEYS = ['tls.crt', 'tls.key', 'ca.crt'];
+
+interface HttpOutput {
+  enabled: boolean;
+  url: string;
+  mtls?: boolean;
+  client_cert?: string;
+  client_key?: string;
+  ca_cert?: string;
+}
+interface FalcoConfig {
+  json_output: boolean;
+  json_include_output_property: boolean;
+  json_include_tags_property: boolean;
+  http_output: HttpOutput;
+}
+
+/** Falco's own falco.yaml as the chart renders it into ConfigMap `falco`. */
+function falcoConfigOf(objects: RenderedObject[]): FalcoConfig {
+  const configMap = objects.find((obj) => obj.kind === 'ConfigMap' && obj.metadata.name === 'falco');
+  if (!configMap) throw new Error('the chart rendered no ConfigMap falco');
+  return parse(configMap.data['falco.yaml'] as string) as FalcoConfig;
+}
+
+/** `http://<service>.<namespace>.svc.cluster.local:<port>` for the rendered Service port `portName`. */
+function serviceOrigin(objects: K8sObject[], scheme: string, portName: string): string {
+  const service = findObject(objects, 'Service', 'falco-alert-receiver');
+  const port = (service.spec.ports as Array<{ name: string; port: number }>).find((p) => p.name === portName);
+  if (!port) throw new Error(`Service has no port ${portName}`);
+  return `${scheme}://${service.metadata.name}.${service.metadata.namespace}.svc.cluster.local:${port.port}`;
+}
+
+/** The Secret whose volume the Falco container mounts at the directory of `file`. */
+function secretMountedFor(objects: RenderedObject[], file: string): string | undefined {
+  const pod = findObject(objects as K8sObject[], 'DaemonSet').spec.template.spec;
+  const falco = (
+    pod.containers as Array<{ name: string; volumeMounts: Array<{ name: string; mountPath: string }> }>
+  ).find((container) => container.name === 'falco');
+  const mount = falco?.volumeMounts.find((item) => item.mountPath === path.posix.dirname(file));
+  const volume = (pod.volumes as Array<{ name: string; secret?: { secretName: string } }>).find(
+    (item) => item.name === mount?.name,
+  );
+  return volume?.secret?.secretName;
+}
+
+const renderFalco = (archive: string, values: string[]) =>
+  renderChart(archive, { release: 'falco', namespace: 'falco', values });
+
+describe.skipIf(!ready)('the real falcosecurity/falco charts with helm-values/', () => {
+  let base: K8sObject[];
+  let mtls: K8sObject[];
+  beforeAll(async () => {
+    [base, mtls] = await Promise.all([renderKustomize(), renderKustomize(['mtls'])]);
+  });
+
+  describe.each(FALCO_CHARTS)('$file', ({ archive }) => {
+    it.skipIf(!archive)(
+      'renders JSON output to the Service kubectl kustomize k8s/ renders, at /alerts',
+      async () => {
+        const config = falcoConfigOf(await renderFalco(archive!, ['helm-values/falco.yaml']));
+
+        expect(config.json_output).toBe(true);
+        expect(config.json_include_output_property).toBe(true);
+        expect(config.json_include_tags_property).toBe(true);
+        expect(config.http_output.enabled).toBe(true);
+        expect(config.http_output.url).toBe(`${serviceOrigin(base, 'http', 'http')}/alerts`);
+      },
+    );
+
+    it.skipIf(!archive)(
+      'renders the path-secret example with the placeholder segment on the same Service',
+      async () => {
+        const config = falcoConfigOf(
+          await renderFalco(archive!, [
+            'helm-values/falco.yaml',
+            'helm-values/examples/falco-path-secret.yaml',
+          ]),
+        );
+
+        expect(config.json_output).toBe(true);
+        expect(config.http_output.url).toBe(
+          `${serviceOrigin(base, 'http', 'http')}/alerts/<INGEST_PATH_SECRET>`,
+        );
+      },
+    );
+
+    it.skipIf(!archive)(
+      'renders the mTLS example: https-ingest, and every TLS file mounted from the client Secret',
+      async () => {
+        const objects = await renderFalco(archive!, [
+          'helm-values/falco.yaml',
+          'helm-values/examples/falco-mtls.yaml',
+        ]);
+        const output = falcoConfigOf(objects).http_output;
+        const files = [output.client_cert, output.client_key, output.ca_cert].map(String);
+
+        expect(output.mtls).toBe(true);
+        expect(output.url).toBe(`${serviceOrigin(mtls, 'https', 'https-ingest')}/alerts`);
+        for (const file of files) expect(secretMountedFor(objects, file), file).toBe(CLIENT_SECRET);
+        expect(files.map((file) => path.posix.basename(file)).sort()).toEqual([...CERT_MANAGER_KEYS].sort());
+      },
+    );
+  });
+
+  describe.each(FALCO_CHARTS)('npm run deploy -- --charts-dir with $file', ({ file, archive }) => {
+    it.skipIf(!archive)(
+      'installs the local archive with helm-values/falco.yaml, which renders the receiver URL',
+      async () => {
+        const version = file.replace(/^falco-|\.tgz$/g, '');
+        const options = {
+          ...DEFAULT_DEPLOY_OPTIONS,
+          falcoChartVersion: version,
+          chartsDir: FALCO_CHARTS_DIR,
+        };
+        const install = buildFalcoInstallArgs(options);
+        // The same argv as `helm template` (install-only flags dropped): what the release would apply.
+        const templateArgs = ['template', ...install.slice(2).filter((arg) => arg !== '--create-namespace')];
+        const { stdout } = await execa(HELM, templateArgs, { cwd: REPO_ROOT, timeout: 60_000 });
+
+        expect(install[3]).toBe(archive);
+        expect(install).not.toContain('--version');
+        expect(falcoConfigOf(parseManifests(stdout)).http_output.url).toBe(
+          `${serviceOrigin(base, 'http', 'http')}/alerts`,
+        );
+      },
+    );
+  });
+
+  // The mTLS example's own comment: Falco < 0.36 has no http_output.mtls, so 3.1.4 cannot use it.
+  it.skipIf(!FALCO_CHARTS[0]?.archive)(
+    'ships Falco 0.34.1 in chart 3.1.4, older than the 0.36 the mTLS example needs',
+    async () => {
+      const objects = await renderFalco(FALCO_CHARTS[0]!.archive!, ['helm-values/falco.yaml']);
+      const daemonSet = findObject(objects as K8sObject[], 'DaemonSet');
+
+      expect(daemonSet.metadata.labels?.['app.kubernetes.io/version']).toBe('0.34.1');
+    },
+  );
+});
+
+describe.skipIf(!helmReady())(
+  'the real falcosecurity/event-generator charts with helm-values/event-generator.yaml',
+  () => {
+    const values = parse(readFileSync(path.join(REPO_ROOT, 'helm-values/event-generator.yaml'), 'utf8')) as {
+      config: { actions: string };
+    };
+
+    describe.each(EVENT_GENERATOR_CHARTS)('$file', ({ file, archive }) => {
+      it.skipIf(!archive)('renders one one-shot Job running the actions regex', async () => {
+        const objects = await renderChart(archive!, {
+          release: 'event-generator',
+          namespace: 'falco-canary',
+          values: ['helm-values/event-generator.yaml'],
+        });
+        const jobs = objects.filter((obj) => obj.kind === 'Job');
+        const container = jobs[0]?.spec.template.spec.containers[0];
+
+        expect(jobs).toHaveLength(1);
+        expect(objects.filter((obj) => obj.kind === 'Deployment')).toEqual([]);
+        expect(jobs[0]?.spec.backoffLimit).toBe(1);
+        expect(jobs[0]?.spec.template.spec.restartPolicy).toBe('Never');
+        expect(container.command.slice(0, 2)).toEqual(['/bin/event-generator', 'run']);
+        expect(container.command.at(-1)).toBe(values.config.actions);
+        // Chart 0.3.4 and later pass --all (disabled actions matching the regex run too); 0.2.0 does not.
+        expect(container.command.includes('--all')).toBe(file !== 'event-generator-0.2.0.tgz');
+      });
+    });
+  },
+);

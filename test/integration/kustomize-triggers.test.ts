@@ -1,0 +1,138 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { buildHelmValueArgs, buildPostRendererArgs } from '../../src/runners/helm-args.js';
+import { commandWorks, requireComponent } from '../helpers/components.js';
+import { FALCO_CHARTS_DIR, helmReady, renderChart, requireChart } from './support/falco-charts.js';
+import { findObject, renderKustomize, type K8sObject } from './support/kustomize.js';
+import { REPO_ROOT } from './support/service-image.js';
+
+const kubectlReady = requireComponent('kubectl', commandWorks('kubectl', ['version', '--client']));
+const DOCKERFILE = readFileSync(path.join(REPO_ROOT, 'Dockerfile'), 'utf8');
+/** The value of `ARG name=...` or `ENV ... name=...` in the Dockerfile. */
+const dockerfileValue = (name: string) => new RegExp(`\\b${name}=(\\S+)`).exec(DOCKERFILE)?.[1] ?? '';
+const BUNDLED_VERSION = dockerfileValue('EVENT_GENERATOR_CHART_VERSION');
+const bundledChart = requireChart(`event-generator-${BUNDLED_VERSION}.tgz`);
+const POST_RENDERER = dockerfileValue('TRIGGER_EVENT_GENERATOR_POST_RENDERER');
+const PLUGINS_ENV = { HELM_PLUGINS: path.join(REPO_ROOT, 'docker/helm-plugins') };
+
+/** Where each kind the chart may create lives in the API; a kind missing here fails the test. */
+const API_RESOURCES: Record<string, { group: string; resource: string }> = {
+  ServiceAccount: { group: '', resource: 'serviceaccounts' },
+  Job: { group: 'batch', resource: 'jobs' },
+  ConfigMap: { group: '', resource: 'configmaps' },
+  Service: { group: '', resource: 'services' },
+  Deployment: { group: 'apps', resource: 'deployments' },
+};
+/** What helm install --wait, upgrade and uninstall do to each object of a release. */
+const HELM_VERBS = ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'];
+/** Dropped by the post-renderer: they need cluster-wide rights the receiver must not hold. */
+const DROPPED_KINDS = ['ClusterRole', 'RoleBinding'];
+
+interface PolicyRule {
+  apiGroups: string[];
+  resources: string[];
+  verbs: string[];
+}
+
+/** The bundled chart rendered with the trigger's own values (one-shot Job), with or without the post-renderer. */
+function renderBundledChart(postRenderer?: string) {
+  return renderChart(bundledChart!, {
+    release: 'falco-eg-0123abcd',
+    namespace: 'falco-canary',
+    values: [],
+    extraArgs: [...buildHelmValueArgs('^syscall'), ...buildPostRendererArgs(postRenderer)],
+    env: PLUGINS_ENV,
+  });
+}
+
+const kindsOf = (objects: K8sObject[]) => [...new Set(objects.map((obj) => obj.kind))].sort();
+
+describe.skipIf(!kubectlReady)('the triggers component', () => {
+  let objects: K8sObject[];
+  beforeAll(async () => {
+    objects = await renderKustomize(['triggers']);
+  });
+
+  it('runs the triggers image, with the writable /tmp emptyDir holding HOME and every helm directory', () => {
+    const pod = findObject(objects, 'Deployment').spec.template.spec;
+    const container = pod.containers[0];
+    const tmpMount = (container.volumeMounts as Array<{ name: string; mountPath: string }>).find(
+      (mount) => mount.mountPath === '/tmp',
+    );
+    const volume = (pod.volumes as Array<{ name: string; emptyDir?: unknown }>).find(
+      (item) => item.name === tmpMount?.name,
+    );
+    const home = (container.env as Array<{ name: string; value?: string }>).find(
+      (item) => item.name === 'HOME',
+    );
+    const helmDirs = ['HELM_CACHE_HOME', 'HELM_CONFIG_HOME', 'HELM_DATA_HOME'].map(dockerfileValue);
+
+    expect(container.image).toBe('falco-alert-receiver-triggers:0.1.0');
+    expect(volume?.emptyDir).toBeDefined();
+    expect(home?.value).toBe('/tmp');
+    for (const dir of helmDirs) expect(dir.startsWith('/tmp/'), dir).toBe(true);
+    expect(container.securityContext.readOnlyRootFilesystem).toBe(true);
+  });
+
+  it('lets trigger runs go to falco-canary only, the namespace of the Role', () => {
+    expect(findObject(objects, 'ConfigMap').data.TRIGGER_ALLOWED_NAMESPACES).toBe('falco-canary');
+    expect(findObject(objects, 'Role').metadata.namespace).toBe('falco-canary');
+  });
+
+  it('allows egress to the API server address only: one TCP port, no DNS, no other peer', () => {
+    const policy = findObject(objects, 'NetworkPolicy', 'falco-alert-receiver-egress');
+    const rules = policy.spec.egress as Array<{
+      to: Array<{ ipBlock?: { cidr: string } }>;
+      ports: unknown[];
+    }>;
+
+    expect(policy.spec.policyTypes).toEqual(['Egress']);
+    expect(policy.spec.podSelector.matchLabels).toEqual({ 'app.kubernetes.io/name': 'falco-alert-receiver' });
+    expect(rules).toHaveLength(1);
+    expect(rules[0]?.to).toEqual([{ ipBlock: { cidr: expect.stringMatching(/\/32$/) } }]);
+    expect(rules[0]?.ports).toEqual([{ port: expect.any(Number), protocol: 'TCP' }]);
+  });
+});
+
+describe.skipIf(!(kubectlReady && helmReady() && bundledChart))(
+  `the triggers Role against the bundled event-generator chart (${FALCO_CHARTS_DIR})`,
+  () => {
+    let rules: PolicyRule[];
+    beforeAll(async () => {
+      rules = findObject(await renderKustomize(['triggers']), 'Role').rules as PolicyRule[];
+    });
+
+    it('covers every kind the chart creates through the post-renderer, with the verbs helm uses', async () => {
+      const kinds = kindsOf(await renderBundledChart(POST_RENDERER));
+
+      expect(kinds.length).toBeGreaterThan(0);
+      for (const kind of kinds) {
+        const api = API_RESOURCES[kind];
+        expect(api, `${kind}: add it to API_RESOURCES and to the Role`).toBeDefined();
+        const rule = rules.find(
+          (item) => item.apiGroups.includes(api!.group) && item.resources.includes(api!.resource),
+        );
+        expect(rule?.verbs.slice().sort(), kind).toEqual(HELM_VERBS);
+      }
+    });
+
+    it('grants no resource beyond those kinds, the pods the triggers use and helm release Secrets', async () => {
+      const chartResources = kindsOf(await renderBundledChart(POST_RENDERER)).map(
+        (kind) => API_RESOURCES[kind]?.resource,
+      );
+      const granted = rules.flatMap((rule) => rule.resources).sort();
+
+      expect(granted).toEqual([...chartResources, 'pods', 'pods/exec', 'pods/log', 'secrets'].sort());
+    });
+
+    it('post-renders away exactly the cluster-scoped RBAC, which the chart renders unconditionally', async () => {
+      const raw = kindsOf(await renderBundledChart());
+      const kept = kindsOf(await renderBundledChart(POST_RENDERER));
+
+      expect(POST_RENDERER).toBe('drop-cluster-rbac');
+      expect(raw.filter((kind) => !kept.includes(kind))).toEqual(DROPPED_KINDS);
+      expect(kept).toContain('Job');
+    });
+  },
+);
