@@ -3,9 +3,10 @@ import type { AlertStore } from '../../alerts/alert-store.js';
 import { presentAlert } from '../../alerts/serialize-alert.js';
 import { buildProblem, sendProblem } from '../problem.js';
 import { sendJson } from '../send-json.js';
+import { parseExportFormat, sendAlertExport } from './alert-export.js';
 import { parseAlertQuery } from './query-params.js';
 
-/** `GET /alerts` (filtered, newest first) and `GET /alerts/:id`. */
+/** `GET /alerts` (filtered, newest first; `format=ndjson|csv` downloads the same list) and `GET /alerts/:id`. */
 export function createAlertsRouter(store: AlertStore): express.Router {
   const router = express.Router();
 
@@ -13,6 +14,15 @@ export function createAlertsRouter(store: AlertStore): express.Router {
     const parsed = parseAlertQuery(req.query);
     if (!parsed.ok) {
       sendProblem(res, parsed.problem);
+      return;
+    }
+    const format = parseExportFormat(req.query.format);
+    if (!format.ok) {
+      sendProblem(res, format.problem);
+      return;
+    }
+    if (format.format !== 'json') {
+      sendAlertExport(res, format.format, store.query(parsed.query), Date.now());
       return;
     }
     const alerts = store.query(parsed.query).map(presentAlert);
