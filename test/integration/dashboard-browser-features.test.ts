@@ -81,14 +81,13 @@ describe.skipIf(!available)('dashboard features in headless Chromium', { timeout
 
     expect(await line.textContent()).toBe(output);
     expect(await line.getAttribute('title')).toBe(output);
-    const style = await line.evaluate((node) => {
+    // Page-side code as text: the Node tsconfig has no DOM types.
+    const style = await page.evaluate(`(() => {
+      const row = [...document.querySelectorAll('tr.alert-row')].find((r) => r.textContent.includes('Output probe'));
+      const node = row.querySelector('.output-line');
       const computed = getComputedStyle(node);
-      return {
-        overflow: computed.textOverflow,
-        wrap: computed.whiteSpace,
-        cut: node.scrollWidth > node.clientWidth,
-      };
-    });
+      return { overflow: computed.textOverflow, wrap: computed.whiteSpace, cut: node.scrollWidth > node.clientWidth };
+    })()`);
     expect(style).toEqual({ overflow: 'ellipsis', wrap: 'nowrap', cut: true });
     expect(await row(page, 'Output probe').locator('button.chip').textContent()).toBe('<b>chip</b>');
     await row(page, 'Output probe').locator('.time').click();

@@ -1,0 +1,251 @@
+import type { z } from 'zod';
+import { falcoAlertSchema } from '../../alerts/falco-alert-schema.js';
+import {
+  buildEventGeneratorRequestSchema,
+  buildShellRequestSchema,
+} from '../../triggers/trigger-request-schema.js';
+import { exportFormatSchema } from '../routes/alert-export.js';
+import { alertQuerySchema } from '../routes/query-params.js';
+import { toJsonSchema, toQueryParameters, type JsonSchema } from './json-schema.js';
+import {
+  acceptedSchema,
+  alertListSchema,
+  dashboardConfigSchema,
+  healthSchema,
+  problemSchema,
+  storedAlertSchema,
+  summarySchema,
+  triggerRunListSchema,
+  triggerRunSchema,
+} from './response-schemas.js';
+
+// The package version; the document describes this release's API.
+const API_VERSION = '0.1.0';
+
+const PROBLEM_DESCRIPTIONS: Record<number, string> = {
+  400: 'Invalid request: `errors[]` names each bad field or parameter',
+  401: 'Missing or wrong credentials',
+  404: 'Not found',
+  413: 'Body above BODY_LIMIT_BYTES',
+  415: 'Not JSON, compressed, or a charset other than UTF-8',
+  429: 'Too many concurrent requests of this kind',
+  503: 'Shutting down',
+};
+
+function json(schema: z.ZodType, description: string): JsonSchema {
+  return { description, content: { 'application/json': { schema: toJsonSchema(schema, 'output') } } };
+}
+
+function text(type: string, description: string): JsonSchema {
+  return { description, content: { [type]: { schema: { type: 'string' } } } };
+}
+
+function problems(...statuses: number[]): Record<string, JsonSchema> {
+  const schema = toJsonSchema(problemSchema, 'output');
+  return Object.fromEntries(
+    statuses.map((status) => [
+      String(status),
+      { description: PROBLEM_DESCRIPTIONS[status], content: { 'application/problem+json': { schema } } },
+    ]),
+  );
+}
+
+function ingest(operationId: string, summary: string): JsonSchema {
+  return {
+    operationId,
+    summary,
+    tags: ['ingest'],
+    requestBody: {
+      required: true,
+      content: { 'application/json': { schema: toJsonSchema(falcoAlertSchema, 'input') } },
+    },
+    responses: {
+      '202': {
+        ...json(acceptedSchema, 'Accepted: stored, counted and logged'),
+        headers: { Location: { schema: { type: 'string' }, description: '/alerts/{id}' } },
+      },
+      ...problems(400, 401, 413, 415, 503),
+    },
+  };
+}
+
+const alertFilters = toQueryParameters(alertQuerySchema);
+const idParameter = (what: string) => ({
+  name: 'id',
+  in: 'path',
+  required: true,
+  schema: { type: 'string' },
+  description: what,
+});
+const bearer = [{ bearer: [] }];
+// The allow-lists come from the configuration; the request shape is the same for any of them.
+const noLists = { namespaces: [], pods: [], containers: [], images: [] };
+
+function trigger(operationId: string, summary: string, body: z.ZodType): JsonSchema {
+  return {
+    operationId,
+    summary,
+    tags: ['triggers'],
+    security: bearer,
+    requestBody: {
+      required: false,
+      content: { 'application/json': { schema: toJsonSchema(body, 'input') } },
+    },
+    responses: { '202': json(triggerRunSchema, 'Started: the run'), ...problems(400, 401, 404, 415, 429) },
+  };
+}
+
+/** The OpenAPI 3.1 document of every route, built from the zod schemas that validate and answer. */
+export function buildOpenApiDocument(): JsonSchema {
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'falco-alert-receiver',
+      version: API_VERSION,
+      description:
+        'Receives Falco http_output alerts; stores, counts, streams and exports them; triggers detections.',
+    },
+    components: {
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'TRIGGER_TOKEN' } },
+    },
+    paths: {
+      '/alerts': {
+        post: ingest('ingestAlert', 'Ingest one Falco alert'),
+        get: {
+          operationId: 'listAlerts',
+          summary: 'Recent alerts, newest first; format=ndjson|csv downloads the same list',
+          tags: ['queries', 'export'],
+          parameters: [
+            ...alertFilters,
+            {
+              name: 'format',
+              in: 'query',
+              required: false,
+              schema: toJsonSchema(exportFormatSchema, 'input'),
+            },
+          ],
+          responses: {
+            '200': {
+              description: 'The alerts (JSON), or a download (JSON Lines of the same objects, or CSV)',
+              content: {
+                'application/json': { schema: toJsonSchema(alertListSchema, 'output') },
+                'application/x-ndjson': { schema: { type: 'string' } },
+                'text/csv': { schema: { type: 'string' } },
+              },
+            },
+            ...problems(400),
+          },
+        },
+      },
+      '/': { post: ingest('ingestAlertAtRoot', 'Ingest one Falco alert (the falcosidekick URL)') },
+      '/alerts/{secret}': {
+        post: {
+          ...ingest('ingestAlertWithSecret', 'Ingest when INGEST_PATH_SECRET is set'),
+          parameters: [{ name: 'secret', in: 'path', required: true, schema: { type: 'string' } }],
+        },
+      },
+      '/alerts/{id}': {
+        get: {
+          operationId: 'getAlert',
+          tags: ['queries'],
+          parameters: [idParameter('Alert id')],
+          responses: { '200': json(storedAlertSchema, 'The alert'), ...problems(404) },
+        },
+      },
+      '/alerts/stream': {
+        get: {
+          operationId: 'streamAlerts',
+          summary:
+            'Server-Sent Events: `event: alert`, `id: {id}`, `data:` a stored alert as GET /alerts/{id}',
+          tags: ['stream'],
+          parameters: [
+            ...alertFilters,
+            { name: 'Last-Event-ID', in: 'header', required: false, schema: { type: 'string' } },
+          ],
+          responses: { '200': text('text/event-stream', 'The live stream'), ...problems(400, 429) },
+        },
+      },
+      '/healthz': {
+        get: { operationId: 'healthz', tags: ['health'], responses: { '200': json(healthSchema, 'Alive') } },
+      },
+      '/readyz': {
+        get: {
+          operationId: 'readyz',
+          tags: ['health'],
+          responses: { '200': json(healthSchema, 'Ready'), '503': json(healthSchema, 'Shutting down') },
+        },
+      },
+      '/metrics': {
+        get: {
+          operationId: 'metrics',
+          tags: ['metrics'],
+          responses: { '200': text('text/plain', 'Prometheus text format') },
+        },
+      },
+      '/openapi.json': {
+        get: {
+          operationId: 'openapi',
+          responses: {
+            '200': {
+              description: 'This document',
+              content: { 'application/json': { schema: { type: 'object' } } },
+            },
+          },
+        },
+      },
+      '/ui/config.json': {
+        get: {
+          operationId: 'dashboardConfig',
+          tags: ['dashboard'],
+          responses: { '200': json(dashboardConfigSchema, 'What the page shows') },
+        },
+      },
+      '/ui/summary': {
+        get: {
+          operationId: 'dashboardSummary',
+          tags: ['dashboard', 'queries'],
+          parameters: [
+            {
+              name: 'window',
+              in: 'query',
+              required: false,
+              schema: { type: 'string', enum: ['15m', '1h', '24h'], default: '1h' },
+            },
+          ],
+          responses: { '200': json(summarySchema, 'Counts over the window'), ...problems(400) },
+        },
+      },
+      '/triggers/shell': {
+        post: trigger(
+          'triggerShell',
+          'Start a shell with a terminal in a container',
+          buildShellRequestSchema(noLists),
+        ),
+      },
+      '/triggers/event-generator': {
+        post: trigger(
+          'triggerEventGenerator',
+          'Run falcosecurity/event-generator once',
+          buildEventGeneratorRequestSchema(noLists),
+        ),
+      },
+      '/triggers': {
+        get: {
+          operationId: 'listTriggerRuns',
+          tags: ['triggers'],
+          security: bearer,
+          responses: { '200': json(triggerRunListSchema, 'Recent runs'), ...problems(401, 404) },
+        },
+      },
+      '/triggers/{id}': {
+        get: {
+          operationId: 'getTriggerRun',
+          tags: ['triggers'],
+          security: bearer,
+          parameters: [idParameter('Run id')],
+          responses: { '200': json(triggerRunSchema, 'The run'), ...problems(401, 404) },
+        },
+      },
+    },
+  };
+}
