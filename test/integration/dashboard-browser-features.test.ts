@@ -133,6 +133,25 @@ describe.skipIf(!available)('dashboard features in headless Chromium', { timeout
     await page.close();
   });
 
+  it('filters by a tag from the keyboard: Tab from the row reaches its chips, Enter applies', async () => {
+    const page = await open();
+    await server.postAlert(alertOf('Keyboard chip probe', 'Notice', { tags: ['kbd-tag'] }));
+    await server.postAlert(alertOf('Keyboard chip other', 'Notice'));
+    const probe = row(page, 'Keyboard chip probe');
+    await row(page, 'Keyboard chip other').waitFor({ timeout: 5000 });
+
+    await probe.focus();
+    // Rule, hostname, then the tag chip: the row's own buttons follow it in tab order.
+    for (let i = 0; i < 3; i += 1) await page.keyboard.press('Tab');
+    expect(await page.evaluate('document.activeElement.textContent')).toBe('kbd-tag');
+    await page.keyboard.press('Enter');
+
+    await row(page, 'Keyboard chip other').waitFor({ state: 'detached', timeout: 5000 });
+    expect(await page.inputValue('#filters input[name="tag"]')).toBe('kbd-tag');
+    expect(await page.locator('#details').isHidden()).toBe(true);
+    await page.close();
+  });
+
   it('counts an alert posted after load in the Overview and the chart at once, also while the list is filtered', async () => {
     const page = await open();
     await expect.poll(() => overviewTotal(page)).toBeGreaterThan(0);
