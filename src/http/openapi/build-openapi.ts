@@ -1,5 +1,4 @@
 import type { z } from 'zod';
-import { falcoAlertSchema } from '../../alerts/falco-alert-schema.js';
 import {
   buildEventGeneratorRequestSchema,
   buildShellRequestSchema,
@@ -7,48 +6,18 @@ import {
 import { exportFormatSchema } from '../routes/alert-export.js';
 import { alertQuerySchema } from '../routes/query-params.js';
 import { toJsonSchema, toQueryParameters, type JsonSchema } from './json-schema.js';
+import { SHARED, json, problems, ref, text } from './openapi-parts.js';
 import {
   acceptedSchema,
   alertListSchema,
   dashboardConfigSchema,
   healthSchema,
-  problemSchema,
-  storedAlertSchema,
   summarySchema,
   triggerRunListSchema,
-  triggerRunSchema,
 } from './response-schemas.js';
 
 // The package version; the document describes this release's API.
 const API_VERSION = '0.1.0';
-
-const PROBLEM_DESCRIPTIONS: Record<number, string> = {
-  400: 'Invalid request: `errors[]` names each bad field or parameter',
-  401: 'Missing or wrong credentials',
-  404: 'Not found',
-  413: 'Body above BODY_LIMIT_BYTES',
-  415: 'Not JSON, compressed, or a charset other than UTF-8',
-  429: 'Too many concurrent requests of this kind',
-  503: 'Shutting down',
-};
-
-function json(schema: z.ZodType, description: string): JsonSchema {
-  return { description, content: { 'application/json': { schema: toJsonSchema(schema, 'output') } } };
-}
-
-function text(type: string, description: string): JsonSchema {
-  return { description, content: { [type]: { schema: { type: 'string' } } } };
-}
-
-function problems(...statuses: number[]): Record<string, JsonSchema> {
-  const schema = toJsonSchema(problemSchema, 'output');
-  return Object.fromEntries(
-    statuses.map((status) => [
-      String(status),
-      { description: PROBLEM_DESCRIPTIONS[status], content: { 'application/problem+json': { schema } } },
-    ]),
-  );
-}
 
 function ingest(operationId: string, summary: string): JsonSchema {
   return {
@@ -57,7 +26,7 @@ function ingest(operationId: string, summary: string): JsonSchema {
     tags: ['ingest'],
     requestBody: {
       required: true,
-      content: { 'application/json': { schema: toJsonSchema(falcoAlertSchema, 'input') } },
+      content: { 'application/json': { schema: ref('FalcoAlert') } },
     },
     responses: {
       '202': {
@@ -91,7 +60,7 @@ function trigger(operationId: string, summary: string, body: z.ZodType): JsonSch
       required: false,
       content: { 'application/json': { schema: toJsonSchema(body, 'input') } },
     },
-    responses: { '202': json(triggerRunSchema, 'Started: the run'), ...problems(400, 401, 404, 415, 429) },
+    responses: { '202': json(ref('TriggerRun'), 'Started: the run'), ...problems(400, 401, 404, 415, 429) },
   };
 }
 
@@ -106,6 +75,7 @@ export function buildOpenApiDocument(): JsonSchema {
         'Receives Falco http_output alerts; stores, counts, streams and exports them; triggers detections.',
     },
     components: {
+      schemas: Object.fromEntries(Object.entries(SHARED).map(([name, build]) => [name, build()])),
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'TRIGGER_TOKEN' } },
     },
     paths: {
@@ -149,7 +119,7 @@ export function buildOpenApiDocument(): JsonSchema {
           operationId: 'getAlert',
           tags: ['queries'],
           parameters: [idParameter('Alert id')],
-          responses: { '200': json(storedAlertSchema, 'The alert'), ...problems(404) },
+          responses: { '200': json(ref('StoredAlert'), 'The alert'), ...problems(404) },
         },
       },
       '/alerts/stream': {
@@ -243,7 +213,7 @@ export function buildOpenApiDocument(): JsonSchema {
           tags: ['triggers'],
           security: bearer,
           parameters: [idParameter('Run id')],
-          responses: { '200': json(triggerRunSchema, 'The run'), ...problems(401, 404) },
+          responses: { '200': json(ref('TriggerRun'), 'The run'), ...problems(401, 404) },
         },
       },
     },
