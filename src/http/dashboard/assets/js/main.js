@@ -63,7 +63,7 @@ async function show(filters) {
   connection.textContent = 'Connecting…';
   // The Overview counts every alert: it shares the list's stream while the list is unfiltered,
   // and follows an unfiltered one of its own while the list is narrowed.
-  const shared = filters.size === 0;
+  const shared = filters.toString() === '';
   if (!shared)
     stopOverview = followAlerts(new URLSearchParams(), { onAlert: summary.addLive, onStatus() {} });
   stopFollowing = followAlerts(filters, {
