@@ -28,3 +28,7 @@ await build({
 });
 // static-assets.ts finds them at ./assets/ beside the module: src/http/dashboard/ from source, dist/ here.
 cpSync(join('src', 'http', 'dashboard', 'assets'), join(outDir, 'assets'), { recursive: true });
+// The charting library's browser files (static-assets.ts VENDOR_FILES), so dist/ serves them without node_modules.
+for (const file of ['uPlot.iife.min.js', 'uPlot.min.css']) {
+  cpSync(join('node_modules', 'uplot', 'dist', file), join(outDir, 'assets', 'vendor', file));
+}

@@ -9,6 +9,10 @@ export interface AlertQuery {
   minPriority?: Priority;
   source?: string;
   hostname?: string;
+  /** Alerts carrying this tag. */
+  tag?: string;
+  /** Alerts from this Kubernetes namespace (`k8s.ns.name`). */
+  namespace?: string;
   /** Only alerts whose own `time` is at or after this epoch-millisecond instant. */
   sinceMs?: number;
   /** At most this many, newest first. */

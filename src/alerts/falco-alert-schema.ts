@@ -28,31 +28,44 @@ function describe(value: unknown): string {
 }
 
 // Checked by hand rather than with z.record: zod rebuilds records and would drop a `__proto__` key.
-const outputFieldsSchema = z.custom<OutputFields>().superRefine((value, ctx) => {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    ctx.addIssue({ code: 'custom', message: `must be an object, got ${describe(value)}` });
-    return;
-  }
-  for (const key of Object.keys(value)) {
-    const field = (value as Record<string, unknown>)[key];
-    if (isScalar(field)) continue;
-    if (Array.isArray(field)) {
-      const bad = field.findIndex((item) => !isScalar(item));
-      if (bad === -1) continue;
+const outputFieldsSchema = z
+  .custom<OutputFields>()
+  .superRefine((value, ctx) => {
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+      ctx.addIssue({ code: 'custom', message: `must be an object, got ${describe(value)}` });
+      return;
+    }
+    for (const key of Object.keys(value)) {
+      const field = (value as Record<string, unknown>)[key];
+      if (isScalar(field)) continue;
+      if (Array.isArray(field)) {
+        const bad = field.findIndex((item) => !isScalar(item));
+        if (bad === -1) continue;
+        ctx.addIssue({
+          code: 'custom',
+          path: [key, bad],
+          message: `list items must be strings, numbers, booleans or null, got ${describe(field[bad])}`,
+        });
+        continue;
+      }
       ctx.addIssue({
         code: 'custom',
-        path: [key, bad],
-        message: `list items must be strings, numbers, booleans or null, got ${describe(field[bad])}`,
+        path: [key],
+        message: `must be a string, number, boolean, null or array, got ${describe(field)}`,
       });
-      continue;
     }
-    ctx.addIssue({
-      code: 'custom',
-      path: [key],
-      message: `must be a string, number, boolean, null or array, got ${describe(field)}`,
-    });
-  }
-});
+  })
+  // What the check above enforces, for the JSON Schema (GET /openapi.json); z.custom has none of its own.
+  .meta({
+    type: 'object',
+    description: 'Falco fields of the rule output: scalars, null for <NA>, or lists of scalars',
+    additionalProperties: {
+      anyOf: [
+        { type: ['string', 'number', 'boolean', 'null'] },
+        { type: 'array', items: { type: ['string', 'number', 'boolean', 'null'] } },
+      ],
+    },
+  });
 
 const TIME_HINT = 'must be an RFC 3339 timestamp such as 2023-05-04T07:28:29.510366389Z';
 

@@ -9,6 +9,8 @@ export function matchesQuery(entry: Omit<StoredAlert, 'alert'>, query: Omit<Aler
   if (query.minPriority !== undefined && !isAtLeast(entry.priority, query.minPriority)) return false;
   if (query.source !== undefined && entry.source !== query.source) return false;
   if (query.hostname !== undefined && entry.hostname !== query.hostname) return false;
+  if (query.tag !== undefined && !entry.tags?.includes(query.tag)) return false;
+  if (query.namespace !== undefined && entry.namespace !== query.namespace) return false;
   if (query.sinceMs !== undefined && entry.timeMs < query.sinceMs) return false;
   return true;
 }

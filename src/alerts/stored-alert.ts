@@ -19,6 +19,9 @@ export interface StoredAlert {
   rule: string;
   priority: Priority;
   hostname?: string;
+  /** `alert.tags`, and `output_fields["k8s.ns.name"]` when it is text: the tag and namespace filters read them. */
+  tags?: string[];
+  namespace?: string;
   /** The alert as Falco sent it (unknown extra keys included). */
   alert: FalcoAlert;
   /**
@@ -39,12 +42,15 @@ function resolveSource(alert: FalcoAlert): string {
 /** The fields of a stored alert that come from the alert itself (every sink fills them alike). */
 export function fieldsFromAlert(
   alert: FalcoAlert,
-): Pick<StoredAlert, 'source' | 'rule' | 'priority' | 'hostname' | 'alert'> {
+): Pick<StoredAlert, 'source' | 'rule' | 'priority' | 'hostname' | 'tags' | 'namespace' | 'alert'> {
+  const namespace = alert.output_fields?.['k8s.ns.name'];
   return {
     source: resolveSource(alert),
     rule: alert.rule,
     priority: alert.priority,
     hostname: alert.hostname,
+    tags: alert.tags,
+    namespace: typeof namespace === 'string' ? namespace : undefined,
     alert,
   };
 }

@@ -17,6 +17,7 @@ import { createAlertsRouter } from './routes/alerts.js';
 import { createHealthRouter } from './routes/health.js';
 import { createIngestRouter } from './routes/ingest.js';
 import { createMetricsRouter } from './routes/metrics.js';
+import { createOpenApiRouter } from './routes/openapi.js';
 import type { AlertStream } from './routes/stream.js';
 
 /** Everything the HTTP layer needs; tests build their own. */
@@ -81,6 +82,7 @@ export function createApp(deps: AppDeps): RequestListener {
   app.use(createMetricsRouter(deps.metrics.registry, deps.renderMetrics));
   app.use(deps.stream.router);
   app.use(createAlertsRouter(deps.store, deps.queryMaxBytes));
+  app.use(createOpenApiRouter());
   for (const router of deps.routers ?? []) app.use(router);
 
   // A core path with a method it does not serve: say which methods it does.

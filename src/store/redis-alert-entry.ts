@@ -25,7 +25,8 @@ export function redisKeys(prefix: string): RedisKeys {
 }
 
 // Field order of a stream entry; the write script copies them in this order after the id.
-const FIELDS = ['id', 'at', 't', 'src', 'rule', 'pri', 'host', 'bytes', 'json'] as const;
+// `ns` and `tags` (a JSON array) feed the namespace and tag filters without parsing `json`.
+const FIELDS = ['id', 'at', 't', 'src', 'rule', 'pri', 'host', 'ns', 'tags', 'bytes', 'json'] as const;
 /** How many script arguments one alert takes: its fields and its dedup key. */
 export const ARGS_PER_ALERT = FIELDS.length + 1;
 
@@ -39,6 +40,8 @@ export function encodeAlertArgs(entry: StoredAlert, dedupKey: string): string[] 
     entry.rule,
     entry.priority,
     entry.hostname ?? '',
+    entry.namespace ?? '',
+    entry.tags === undefined ? '' : JSON.stringify(entry.tags),
     String(entry.bytes),
     entry.json ?? toJson(entry.alert),
     dedupKey,
@@ -63,6 +66,8 @@ export function decodeAlertEntry(raw: unknown): { streamId: string; held: HeldAl
       rule: fields.rule ?? '',
       priority: fields.pri as Priority,
       hostname: fields.host === '' ? undefined : fields.host,
+      namespace: fields.ns ? fields.ns : undefined,
+      tags: fields.tags ? (JSON.parse(fields.tags) as string[]) : undefined,
       json: fields.json ?? '',
     },
   };
@@ -83,8 +88,8 @@ for i = 5, #ARGV, ${ARGS_PER_ALERT} do
   local id = ARGV[i]
   if redis.call('HEXISTS', ids, id) == 0 then
     local fresh = true
-    if window > 0 and ARGV[i + 9] ~= '' then
-      fresh = redis.call('SET', dedupPrefix .. ARGV[i + 9], id, 'NX', 'PX', window)
+    if window > 0 and ARGV[i + ${FIELDS.length}] ~= '' then
+      fresh = redis.call('SET', dedupPrefix .. ARGV[i + ${FIELDS.length}], id, 'NX', 'PX', window)
     end
     if fresh then
       local sid = redis.call('XADD', stream, '*', ${FIELDS.map((f, i) => `'${f}', ARGV[i + ${i}]`).join(', ')})

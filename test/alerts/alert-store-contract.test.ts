@@ -83,6 +83,16 @@ describe.each(implementations)('the %s alert store', (_name, make, available) =>
       expect((await store.query({ source: 'k8s_audit', limit: 5 })).map((e) => e.hostname)).toEqual(['b']);
       expect((await store.query({ rule: 'R', priority: 'Warning', limit: 5 })).length).toBe(1);
       expect((await store.query({ sinceMs: Date.UTC(2030, 0, 1), limit: 5 })).length).toBe(0);
+      const tagged = makeStoredAlert({
+        tags: ['container', 'mitre_execution'],
+        output_fields: { 'k8s.ns.name': 'payments' },
+      });
+      store.add(tagged);
+      await store.flush();
+      expect(ids(await store.query({ tag: 'mitre_execution', limit: 5 }))).toEqual([tagged.id]);
+      expect(ids(await store.query({ namespace: 'payments', limit: 5 }))).toEqual([tagged.id]);
+      expect((await store.query({ namespace: 'default', limit: 10 })).length).toBe(4);
+      expect((await store.query({ tag: 'mitre_persistence', limit: 5 })).length).toBe(0);
     }),
   );
 

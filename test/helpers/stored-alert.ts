@@ -1,5 +1,5 @@
 import type { FalcoAlert } from '../../src/alerts/falco-alert-schema.js';
-import type { StoredAlert } from '../../src/alerts/stored-alert.js';
+import { fieldsFromAlert, type StoredAlert } from '../../src/alerts/stored-alert.js';
 
 let counter = 0;
 
@@ -23,12 +23,9 @@ export function makeStoredAlert(
     receivedAt: '2026-06-15T09:31:45.000Z',
     receivedAtMs: Date.UTC(2026, 5, 15, 9, 31, 45),
     timeMs: Date.UTC(2026, 5, 15, 9, 31, 44, 611),
-    source: alert.source ?? 'internal',
     bytes: 1000,
-    rule: alert.rule,
-    priority: alert.priority,
-    hostname: alert.hostname,
-    alert,
+    ...fieldsFromAlert(alert),
+    source: alert.source ?? 'internal',
     ...extra,
   };
 }

@@ -49,6 +49,11 @@ describe('GET /alerts', () => {
     ['since=2026-01-01T00:00:00Z', ['Read sensitive file untrusted', 'Attach/Exec Pod']],
     ['limit=2', ['Falco internal: syscall event drop', 'Read sensitive file untrusted']],
     ['min_priority=Notice&hostname=falco-5rlgd', ['Write below root', 'Terminal shell in container']],
+    ['tag=filesystem', ['Read sensitive file untrusted', 'Write below root']],
+    ['tag=k8s', ['Attach/Exec Pod']],
+    ['tag=file', []],
+    ['namespace=event-generator', ['Read sensitive file untrusted', 'Write below root']],
+    ['namespace=event-generator&tag=mitre_persistence', ['Write below root']],
   ])('filters with %s', async (query, expected) => {
     const { app } = await seeded();
     const res = await request(app).get(`/alerts?${query}`);
@@ -63,6 +68,9 @@ describe('GET /alerts', () => {
     'limit=100000',
     'limit=abc',
     'since=yesterday',
+    'tag=',
+    `namespace=${'n'.repeat(501)}`,
+    'format=xml',
   ])('answers 400 problem+json naming the parameter for %s', async (query) => {
     const { app } = await seeded();
     const res = await request(app).get(`/alerts?${query}`);

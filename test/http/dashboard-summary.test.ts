@@ -107,4 +107,37 @@ describe('GET /ui/summary', () => {
     expect(res.body.topRules).toEqual([]);
     expect(res.body.byPriority.every((row: { count: number }) => row.count === 0)).toBe(true);
   });
+
+  it('counts the window per interval and priority for the chart, intervals aligned to the step', async () => {
+    const { app, receive } = appWithClock();
+    // In receive order (the store is kept in that order).
+    receive(16, 'Too old', 'Critical');
+    receive(14.5, 'Write below root', 'Error');
+    receive(1, 'Terminal shell in container', 'Notice');
+    receive(1, 'Write below root', 'Error');
+    receive(0, 'Terminal shell in container', 'Notice');
+
+    const res = await request(app).get('/ui/summary?window=15m');
+
+    expect(res.body.asOf).toBe(new Date(NOW).toISOString());
+    const { startMs, stepMs, byPriority } = res.body.timeline;
+    // 30-second intervals from 15 minutes ago through the interval holding now: 31 of them.
+    expect(stepMs).toBe(30_000);
+    expect(startMs).toBe(NOW - 15 * MINUTE);
+    const rows = Object.fromEntries(
+      byPriority.map((row: { priority: string; counts: number[] }) => [row.priority, row.counts]),
+    );
+    expect(Object.keys(rows)).toEqual([...PRIORITIES]);
+    expect(rows.Error).toHaveLength(31);
+    expect(rows.Error[1]).toBe(1);
+    expect(rows.Error[28]).toBe(1);
+    expect(rows.Notice[28]).toBe(1);
+    expect(rows.Notice[30]).toBe(1);
+    expect(rows.Critical.every((count: number) => count === 0)).toBe(true);
+    const charted = byPriority.reduce(
+      (sum: number, row: { counts: number[] }) => sum + row.counts.reduce((a, b) => a + b, 0),
+      0,
+    );
+    expect(charted).toBe(res.body.total);
+  });
 });

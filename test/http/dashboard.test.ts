@@ -1,10 +1,14 @@
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import express from 'express';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
 import { createMemoryAlertStore } from '../../src/alerts/memory-alert-store.js';
 import { PRIORITIES } from '../../src/alerts/priority.js';
 import { createDashboardRouter } from '../../src/http/dashboard/dashboard-router.js';
 import { DASHBOARD_CSP } from '../../src/http/dashboard/security-headers.js';
+import { buildService } from '../helpers/spawn-service.js';
 import { buildDashboardTestApp } from './dashboard-test-app.js';
 
 const SAMPLE = readFileSync(
@@ -73,6 +77,33 @@ describe('dashboard router', () => {
     }
     expect(seen.size).toBeGreaterThan(5);
   });
+
+  it('serves uPlot from its npm package, byte for byte, with the page headers', async () => {
+    const { app } = buildDashboardTestApp();
+    const packaged = path.dirname(createRequire(import.meta.url).resolve('uplot/dist/uPlot.iife.min.js'));
+
+    const script = await request(app).get('/ui/vendor/uPlot.iife.min.js');
+    const style = await request(app).get('/ui/vendor/uPlot.min.css');
+
+    expect(script.status).toBe(200);
+    expect(script.headers['content-type']).toBe('text/javascript; charset=utf-8');
+    expect(script.text).toBe(readFileSync(path.join(packaged, 'uPlot.iife.min.js'), 'utf8'));
+    expect(style.headers['content-type']).toBe('text/css; charset=utf-8');
+    expect(style.text).toBe(readFileSync(path.join(packaged, 'uPlot.min.css'), 'utf8'));
+    expectHardened(script.headers);
+  });
+
+  it('serves uPlot from the copy the build puts beside the page in dist/', async () => {
+    const main = await buildService('dashboard-vendor');
+    const assetsDir = path.join(path.dirname(main), 'assets');
+    const store = createMemoryAlertStore({ maxAlerts: 10, maxBytes: 10_000 });
+    const router = createDashboardRouter({ store, triggersEnabled: false, assetsDir });
+
+    const res = await request(express().use(router)).get('/ui/vendor/uPlot.min.css');
+
+    expect(res.status).toBe(200);
+    expect(res.text).toBe(readFileSync(path.join(assetsDir, 'vendor', 'uPlot.min.css'), 'utf8'));
+  }, 60_000);
 
   it('answers a path outside the asset list with a 404 problem and never reads it from disk', async () => {
     const { app } = buildDashboardTestApp();

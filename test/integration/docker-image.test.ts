@@ -94,6 +94,17 @@ describe.skipIf(!dockerReady)('the container image', () => {
     expect(JSON.parse(env.stdout)).toEqual(expect.arrayContaining(['HOST=0.0.0.0', 'PORT=8080']));
   });
 
+  it('serves the dashboard with the charting library copied into dist/ by the build', async () => {
+    const copied = await container.exec(['ls', '/app/dist/assets/vendor/uPlot.iife.min.js']);
+    const script = await fetch(`${baseUrl}/ui/vendor/uPlot.iife.min.js`);
+    const style = await fetch(`${baseUrl}/ui/vendor/uPlot.min.css`);
+
+    expect(copied.exitCode).toBe(0);
+    expect(script.status).toBe(200);
+    expect(await script.text()).toContain('uPlot');
+    expect(style.headers.get('content-type')).toBe('text/css; charset=utf-8');
+  });
+
   it('exits with code 0 and logs shutdown_complete when docker stop sends SIGTERM', async () => {
     await container.stop({ remove: false, timeout: 20_000 });
     const exit = await execa('docker', ['inspect', '--format', '{{.State.ExitCode}}', container.getId()]);

@@ -2,12 +2,13 @@ import express from 'express';
 import type { AlertStore } from '../../alerts/alert-store.js';
 import { presentAlertJson } from '../../alerts/serialize-alert.js';
 import { buildProblem, sendProblem } from '../problem.js';
+import { sendAlertExport, parseExportFormat } from './alert-export.js';
 import { writeAlertList } from '../write-alert-list.js';
 import { parseAlertQuery } from './query-params.js';
 
 /**
- * `GET /alerts` (filtered, newest first, at most `maxBytes`) and `GET /alerts/:id`, both written
- * from the stored JSON texts.
+ * `GET /alerts` (filtered, newest first, at most `maxBytes`; `format=ndjson|csv` downloads the same
+ * list) and `GET /alerts/:id`, written from the stored JSON texts.
  */
 export function createAlertsRouter(store: AlertStore, maxBytes: number): express.Router {
   const router = express.Router();
@@ -18,7 +19,14 @@ export function createAlertsRouter(store: AlertStore, maxBytes: number): express
       sendProblem(res, parsed.problem);
       return;
     }
-    await writeAlertList(res, await store.query(parsed.query), maxBytes);
+    const format = parseExportFormat(req.query.format);
+    if (!format.ok) {
+      sendProblem(res, format.problem);
+      return;
+    }
+    const entries = await store.query(parsed.query);
+    if (format.format === 'json') await writeAlertList(res, entries, maxBytes);
+    else sendAlertExport(res, format.format, entries, { nowMs: Date.now(), maxBytes });
   });
 
   router.get('/alerts/:id', async (req, res) => {

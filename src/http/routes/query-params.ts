@@ -15,6 +15,8 @@ export const alertQuerySchema = z.object({
   min_priority: z.enum(PRIORITIES).optional(),
   source: text.optional(),
   hostname: text.optional(),
+  tag: text.optional(),
+  namespace: text.optional(),
   since: z
     .string()
     .optional()
@@ -49,6 +51,8 @@ export function parseAlertQuery(raw: unknown): ParsedAlertQuery {
       minPriority: q.min_priority,
       source: q.source,
       hostname: q.hostname,
+      tag: q.tag,
+      namespace: q.namespace,
       sinceMs: q.since,
       limit: q.limit,
     },

@@ -7,6 +7,25 @@ import { formatTime, matchesText, priorityClass, workloadOf } from './alert-fiel
 // The page keeps at most this many rows; the server keeps more (GET /alerts?limit=).
 const MAX_ROWS = 500;
 
+/** @typedef {(name: 'rule' | 'hostname' | 'namespace' | 'tag', value: string) => void} OnFilter */
+
+/**
+ * A button that filters the list by one value; its text is the value, set as text.
+ * @param {'rule' | 'hostname' | 'namespace' | 'tag'} name
+ * @param {string} value
+ * @param {string} className
+ */
+function filterButton(name, value, className) {
+  return el('button', {
+    type: 'button',
+    className: `filter-by ${className}`,
+    'data-filter': name,
+    'data-value': value,
+    title: `Show only ${name} ${value}`,
+    text: value,
+  });
+}
+
 /**
  * @param {AlertItem} item
  * @param {(item: AlertItem, row: HTMLTableRowElement) => void} onOpen
@@ -14,7 +33,9 @@ const MAX_ROWS = 500;
 function buildRow(item, onOpen) {
   const { alert } = item;
   const workload = workloadOf(item);
-  const where = [workload.namespace, workload.pod, workload.container].filter(Boolean).join(' / ');
+  const podAndContainer = [workload.pod, workload.container].filter(Boolean).join(' / ');
+  const output = typeof alert.output === 'string' ? alert.output : '';
+  const tags = Array.isArray(alert.tags) ? alert.tags.filter((tag) => typeof tag === 'string') : [];
   const row = el(
     'tr',
     {
@@ -28,14 +49,36 @@ function buildRow(item, onOpen) {
       el('td', {}, [
         el('span', { className: `badge ${priorityClass(alert.priority)}`, text: alert.priority }),
       ]),
-      el('td', { className: 'rule', text: alert.rule }),
+      el('td', { className: 'rule' }, [filterButton('rule', alert.rule, 'rule-link')]),
+      // One line cut with an ellipsis by the stylesheet; the whole text on hover and in the details.
+      el('td', { className: 'output-cell' }, [
+        el('span', { className: 'output-line', title: output, text: output }),
+      ]),
       el('td', { className: 'source', text: item.source }),
-      el('td', { text: alert.hostname ?? '' }),
-      el('td', { className: 'workload', text: where }),
+      el(
+        'td',
+        { className: 'host' },
+        alert.hostname ? [filterButton('hostname', alert.hostname, 'host-link')] : [],
+      ),
+      el('td', { className: 'workload' }, [
+        ...(workload.namespace ? [filterButton('namespace', workload.namespace, 'ns-link')] : []),
+        ...(workload.namespace && podAndContainer ? [' / '] : []),
+        podAndContainer,
+      ]),
+      el(
+        'td',
+        { className: 'tags' },
+        tags.map((tag) => filterButton('tag', tag, 'chip')),
+      ),
     ],
   );
-  row.addEventListener('click', () => onOpen(item, row));
+  row.addEventListener('click', (event) => {
+    // A filter button inside the row filters (handled by the table); anywhere else opens the details.
+    if (event.target instanceof Element && event.target.closest('button.filter-by')) return;
+    onOpen(item, row);
+  });
   row.addEventListener('keydown', (event) => {
+    if (event.target !== row) return;
     if (event.key === 'Enter' || event.key === ' ') {
       event.preventDefault();
       onOpen(item, row);
@@ -49,12 +92,22 @@ function buildRow(item, onOpen) {
 }
 
 /**
- * The table of alerts, newest first, with a free-text filter applied on the page.
+ * The table of alerts, newest first, with a free-text filter applied on the page. Clicking a rule,
+ * hostname, namespace or tag in a row calls onFilter with it.
  * @param {HTMLTableSectionElement} tbody
  * @param {HTMLElement} status
  * @param {(item: AlertItem, row: HTMLTableRowElement) => void} onOpen
+ * @param {OnFilter} onFilter
  */
-export function createAlertList(tbody, status, onOpen) {
+export function createAlertList(tbody, status, onOpen, onFilter) {
+  tbody.addEventListener('click', (event) => {
+    const button = event.target instanceof Element ? event.target.closest('button.filter-by') : null;
+    if (!(button instanceof HTMLButtonElement)) return;
+    const name = button.dataset.filter;
+    if (name === 'rule' || name === 'hostname' || name === 'namespace' || name === 'tag') {
+      onFilter(name, button.dataset.value ?? '');
+    }
+  });
   /** @type {Map<string, { item: AlertItem, row: HTMLTableRowElement }>} */
   const rows = new Map();
   let text = '';

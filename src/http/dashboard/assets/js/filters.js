@@ -2,7 +2,7 @@
 import { el } from './dom.js';
 
 // These go to the server (exact match, see GET /alerts); the free text is applied on the page.
-const SERVER_FILTERS = ['min_priority', 'rule', 'source', 'hostname'];
+const SERVER_FILTERS = ['min_priority', 'rule', 'source', 'hostname', 'namespace', 'tag'];
 
 /**
  * Wires the filter form: server filters apply on submit (Enter) or when a select changes, the free
@@ -50,7 +50,20 @@ export function setupFilters(form, priorities, handlers) {
     });
   });
 
-  return { serverFilters };
+  return {
+    serverFilters,
+    /**
+     * Sets one exact filter (a rule, hostname, namespace or tag clicked in the list) and applies it.
+     * @param {string} name
+     * @param {string} value
+     */
+    filterBy(name, value) {
+      const field = form.elements.namedItem(name);
+      if (!(field instanceof HTMLInputElement)) return;
+      field.value = value;
+      handlers.onServerFilters(serverFilters());
+    },
+  };
 }
 
 /**

@@ -13,17 +13,22 @@ import { setupTriggerPanel } from './trigger-panel.js';
 
 const connection = byId('connection', HTMLElement);
 const details = createAlertDetails(byId('details', HTMLElement));
+/** @type {(name: string, value: string) => void} */
+let filterBy = () => {};
 const list = createAlertList(
   byId('alert-rows', HTMLTableSectionElement),
   byId('list-status', HTMLElement),
   (item, row) => details.show(item, row),
+  (name, value) => filterBy(name, value),
 );
 const summary = createSummaryPanel({
   select: byId('summary-window', HTMLSelectElement),
   total: byId('summary-total', HTMLElement),
   byPriority: byId('chart-priority', HTMLElement),
   topRules: byId('chart-rules', HTMLElement),
+  timeline: byId('chart-timeline', HTMLElement),
 });
+const exportLinks = [byId('export-ndjson', HTMLAnchorElement), byId('export-csv', HTMLAnchorElement)];
 const suggestions = {
   rule: createSuggestions(byId('rule-names', HTMLDataListElement)),
   source: createSuggestions(byId('source-names', HTMLDataListElement)),
@@ -39,6 +44,8 @@ function remember(item) {
 
 /** @type {() => void} */
 let stopFollowing = () => {};
+/** @type {() => void} */
+let stopOverview = () => {};
 // Each change of filters starts a new view; a slower, older load must not fill the new one.
 let view = 0;
 
@@ -50,13 +57,20 @@ async function show(filters) {
   view += 1;
   const mine = view;
   stopFollowing();
+  stopOverview();
   list.clear();
+  showExportLinks(filters);
   connection.textContent = 'Connecting…';
+  // The Overview counts every alert: it shares the list's stream while the list is unfiltered,
+  // and follows an unfiltered one of its own while the list is narrowed.
+  const shared = filters.toString() === '';
+  if (!shared)
+    stopOverview = followAlerts(new URLSearchParams(), { onAlert: summary.addLive, onStatus() {} });
   stopFollowing = followAlerts(filters, {
     onAlert(item) {
       remember(item);
       list.addLive(item);
-      summary.refreshSoon();
+      if (shared) summary.addLive(item);
     },
     onStatus(status) {
       connection.textContent = { live: 'Live', reconnecting: 'Reconnecting…', closed: 'Disconnected' }[
@@ -73,6 +87,19 @@ async function show(filters) {
   }
   loaded.alerts.forEach(remember);
   list.addLoaded(loaded.alerts);
+}
+
+/**
+ * Points the download links at the list's filters (the free text stays on the page).
+ * @param {URLSearchParams} filters
+ */
+function showExportLinks(filters) {
+  for (const link of exportLinks) {
+    const query = new URLSearchParams(filters);
+    query.set('format', link.id === 'export-csv' ? 'csv' : 'ndjson');
+    query.set('limit', '1000');
+    link.href = `/alerts?${query}`;
+  }
 }
 
 /** @returns {Promise<{ triggersEnabled: boolean, priorities: string[] }>} */
@@ -95,6 +122,7 @@ async function start() {
     onServerFilters: (next) => void show(next),
     onText: (text) => list.setText(text),
   });
+  filterBy = filters.filterBy;
   void show(filters.serverFilters());
   void summary.refresh();
   if (config.triggersEnabled) {

@@ -2,29 +2,60 @@
 import { drawBarChart } from './charts.js';
 import { describeFailure } from './dom.js';
 import { priorityClass } from './alert-fields.js';
+import { createSummaryModel } from './summary-model.js';
+import { createTimelineChart } from './timeline-chart.js';
 
-// Counts change with every alert: refresh at most this often, and now and then while idle.
-const SOON_MS = 1000;
+/** @typedef {import('./alert-fields.js').AlertItem} AlertItem */
+
+// Live alerts update the numbers at once; this reload now and then drops what left the window.
 const IDLE_MS = 15000;
+const MAX_PENDING = 1000;
 
 /**
- * The counts per priority and top rules over the chosen window (GET /ui/summary).
- * @param {{ select: HTMLSelectElement, total: HTMLElement, byPriority: HTMLElement, topRules: HTMLElement }} parts
+ * The counts per priority, top rules and alerts over time in the chosen window (GET /ui/summary),
+ * kept current by the live alerts given to addLive().
+ * @param {{ select: HTMLSelectElement, total: HTMLElement, byPriority: HTMLElement, topRules: HTMLElement, timeline: HTMLElement }} parts
  */
 export function createSummaryPanel(parts) {
   /** @type {ReturnType<typeof setTimeout> | undefined} */
   let timer;
-  let dueAt = 0;
+  /** @type {ReturnType<typeof createSummaryModel> | undefined} */
+  let model;
+  const timeline = createTimelineChart(parts.timeline);
+  // A reload started before a window change must not overwrite the newer one.
+  let loads = 0;
+  let loading = false;
+  // Live alerts that arrive while a reload is under way: the new counts may not hold them yet.
+  /** @type {AlertItem[]} */
+  let pending = [];
 
-  /** @param {number} delayMs */
-  function schedule(delayMs) {
-    clearTimeout(timer);
-    dueAt = Date.now() + delayMs;
-    timer = setTimeout(() => void refresh(), delayMs);
+  function draw() {
+    if (!model) return;
+    const { summary } = model;
+    const label = parts.select.selectedOptions[0]?.textContent ?? parts.select.value;
+    parts.total.textContent = `${summary.total} alerts in the last ${label}.`;
+    drawBarChart(
+      parts.byPriority,
+      summary.byPriority.map((row) => ({
+        label: row.priority,
+        value: row.count,
+        className: priorityClass(row.priority),
+      })),
+      'Alerts per priority',
+    );
+    drawBarChart(
+      parts.topRules,
+      summary.topRules.map((row) => ({ label: row.rule, value: row.count, className: 'bar-rule' })),
+      'Top rules',
+    );
+    timeline.draw(summary.timeline);
   }
 
   async function refresh() {
-    schedule(IDLE_MS);
+    clearTimeout(timer);
+    timer = setTimeout(() => void refresh(), IDLE_MS);
+    const mine = ++loads;
+    loading = true;
     let summary;
     try {
       const response = await fetch(`/ui/summary?window=${encodeURIComponent(parts.select.value)}`);
@@ -37,36 +68,24 @@ export function createSummaryPanel(parts) {
       // The server is restarting or gone: say so and try again at the next refresh.
       parts.total.textContent = 'Counts unavailable (the server cannot be reached).';
       return;
+    } finally {
+      if (mine === loads) loading = false;
     }
-    const label = parts.select.selectedOptions[0]?.textContent ?? parts.select.value;
-    parts.total.textContent = `${summary.total} alerts in the last ${label}.`;
-    drawBarChart(
-      parts.byPriority,
-      summary.byPriority.map((/** @type {{priority: string, count: number}} */ row) => ({
-        label: row.priority,
-        value: row.count,
-        className: priorityClass(row.priority),
-      })),
-      'Alerts per priority',
-    );
-    drawBarChart(
-      parts.topRules,
-      summary.topRules.map((/** @type {{rule: string, count: number}} */ row) => ({
-        label: row.rule,
-        value: row.count,
-        className: 'bar-rule',
-      })),
-      'Top rules',
-    );
+    if (mine !== loads) return;
+    model = createSummaryModel(summary);
+    for (const item of pending) model.add(item);
+    pending = [];
+    draw();
   }
 
   parts.select.addEventListener('change', () => void refresh());
 
   return {
     refresh,
-    /** Asks for a refresh within a second; a burst of alerts causes one request a second, not one each. */
-    refreshSoon() {
-      if (dueAt > Date.now() + SOON_MS) schedule(SOON_MS);
+    /** @param {AlertItem} item a live alert: counted and drawn at once. */
+    addLive(item) {
+      if (loading && pending.length < MAX_PENDING) pending.push(item);
+      if (model?.add(item)) draw();
     },
   };
 }

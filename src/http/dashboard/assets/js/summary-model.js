@@ -1,0 +1,70 @@
+// @ts-check
+// The Overview's numbers: the last GET /ui/summary plus every live alert received after it, so the
+// counts, top rules and chart move with the stream instead of waiting for the next poll.
+
+/** @typedef {import('./alert-fields.js').AlertItem} AlertItem */
+/**
+ * @typedef {{ startMs: number, stepMs: number, byPriority: { priority: string, counts: number[] }[] }} Timeline
+ * @typedef {{ window: string, since: string, asOf: string, total: number,
+ *   byPriority: { priority: string, count: number }[], topRules: { rule: string, count: number }[],
+ *   timeline: Timeline }} Summary
+ */
+
+// As many as the server sends; a rule outside them climbs in only once it counts enough.
+const TOP_RULES = 10;
+// Ids of live alerts already counted, so a replay after a reconnect is not counted twice.
+const MAX_SEEN = 5000;
+
+/**
+ * Moves the timeline on so that it ends with the interval holding `ms`, keeping its length.
+ * @param {Timeline} timeline
+ * @param {number} ms
+ */
+function advanceTo(timeline, ms) {
+  const length = timeline.byPriority[0]?.counts.length ?? 0;
+  const steps = Math.floor((ms - timeline.startMs) / timeline.stepMs) - length + 1;
+  if (steps <= 0) return;
+  const shift = Math.min(steps, length);
+  for (const row of timeline.byPriority)
+    row.counts = [...row.counts.slice(shift), ...new Array(shift).fill(0)];
+  timeline.startMs += steps * timeline.stepMs;
+}
+
+/**
+ * @param {Summary} summary from the server; changed in place by add()
+ */
+export function createSummaryModel(summary) {
+  const asOfMs = Date.parse(summary.asOf);
+  /** @type {Set<string>} */
+  const seen = new Set();
+
+  return {
+    summary,
+    /**
+     * Counts one live alert, unless the summary already held it or it was counted before.
+     * @param {AlertItem} item
+     * @returns {boolean} whether the numbers changed
+     */
+    add(item) {
+      const ms = Date.parse(item.receivedAt);
+      if (!(ms > asOfMs) || seen.has(item.id) || seen.size >= MAX_SEEN) return false;
+      seen.add(item.id);
+      const { priority, rule } = item.alert;
+      const row = summary.byPriority.find((entry) => entry.priority === priority);
+      if (!row) return false;
+      row.count += 1;
+      summary.total += 1;
+      const top = summary.topRules.find((entry) => entry.rule === rule);
+      if (top) top.count += 1;
+      else summary.topRules.push({ rule, count: 1 });
+      summary.topRules.sort((a, b) => b.count - a.count || a.rule.localeCompare(b.rule));
+      summary.topRules.splice(TOP_RULES);
+      const { timeline } = summary;
+      advanceTo(timeline, ms);
+      const index = Math.floor((ms - timeline.startMs) / timeline.stepMs);
+      const counts = timeline.byPriority.find((entry) => entry.priority === priority)?.counts;
+      if (counts && index >= 0 && index < counts.length) counts[index] = (counts[index] ?? 0) + 1;
+      return true;
+    },
+  };
+}

@@ -1,0 +1,102 @@
+import { z } from 'zod';
+import { falcoAlertSchema } from '../../alerts/falco-alert-schema.js';
+import { PRIORITIES } from '../../alerts/priority.js';
+import type { AlertSummary } from '../dashboard/summarize-alerts.js';
+import type { Problem } from '../problem.js';
+import type { TriggerRun } from '../../triggers/trigger-run.js';
+
+// What the service answers, as zod schemas for GET /openapi.json. Each is checked against the
+// TypeScript type the code sends (`satisfies`), so a field changed there fails the type check here.
+
+/** RFC 9457 problem details, as every refusal is sent. */
+export const problemSchema = z.looseObject({
+  type: z.string(),
+  title: z.string(),
+  status: z.int().min(400).max(599),
+  detail: z.string().optional(),
+  instance: z.string().optional(),
+  errors: z
+    .array(
+      z.object({
+        pointer: z.string().describe('JSON pointer into the body, or the query parameter name'),
+        detail: z.string(),
+      }),
+    )
+    .optional(),
+}) satisfies z.ZodType<Problem>;
+
+/** `202` to an accepted alert. */
+export const acceptedSchema = z.object({ id: z.uuid(), receivedAt: z.iso.datetime() });
+
+/** A stored alert as `GET /alerts`, `GET /alerts/{id}`, the stream and NDJSON present it. */
+export const storedAlertSchema = z.object({
+  id: z.uuid(),
+  receivedAt: z.iso.datetime(),
+  source: z.string().describe('`source`, or `internal` / `unknown` when Falco sent none'),
+  alert: falcoAlertSchema,
+});
+
+export const alertListSchema = z.object({ count: z.int().min(0), alerts: z.array(storedAlertSchema) });
+
+export const healthSchema = z.object({ status: z.enum(['ok', 'ready', 'shutting down']) });
+
+const prioritySchema = z.enum(PRIORITIES);
+
+export const summarySchema = z.object({
+  window: z.enum(['15m', '1h', '24h']),
+  since: z.iso.datetime(),
+  asOf: z.iso.datetime(),
+  total: z.int().min(0),
+  byPriority: z.array(z.object({ priority: prioritySchema, count: z.int().min(0) })),
+  topRules: z.array(z.object({ rule: z.string(), count: z.int().min(0) })),
+  timeline: z.object({
+    startMs: z.int(),
+    stepMs: z.int().min(1),
+    byPriority: z.array(z.object({ priority: prioritySchema, counts: z.array(z.int().min(0)) })),
+  }),
+}) satisfies z.ZodType<AlertSummary>;
+
+export const dashboardConfigSchema = z.object({
+  triggersEnabled: z.boolean(),
+  priorities: z.array(prioritySchema),
+});
+
+const commandSchema = z.object({
+  argv: z.array(z.string()),
+  exitCode: z.int().nullable(),
+  durationMs: z.number().min(0),
+  timedOut: z.boolean(),
+  failed: z.boolean(),
+  reason: z.string().optional(),
+  failure: z
+    .enum(['not-found', 'not-executable', 'timeout', 'cancelled', 'output-limit', 'exit', 'signal', 'empty'])
+    .optional(),
+  output: z.string(),
+});
+
+/** A trigger run: its commands and, per expected rule, whether Falco's alert arrived. */
+export const triggerRunSchema = z.object({
+  id: z.string(),
+  kind: z.enum(['shell', 'event-generator']),
+  status: z.enum(['queued', 'running', 'succeeded', 'failed']),
+  createdAt: z.iso.datetime(),
+  startedAt: z.iso.datetime().optional(),
+  finishedAt: z.iso.datetime().optional(),
+  target: z.record(z.string(), z.string()),
+  nonce: z.string().optional(),
+  error: z.string().optional(),
+  commands: z.array(commandSchema),
+  verification: z.object({
+    windowMs: z.int().min(0),
+    expectations: z.array(
+      z.object({
+        rule: z.string(),
+        status: z.enum(['pending', 'detected', 'missed', 'not_run']),
+        alertId: z.string().optional(),
+        latencyMs: z.number().optional(),
+      }),
+    ),
+  }),
+}) satisfies z.ZodType<TriggerRun>;
+
+export const triggerRunListSchema = z.object({ runs: z.array(triggerRunSchema) });

@@ -1,0 +1,112 @@
+import type { Response } from 'express';
+import { z } from 'zod';
+import { presentAlertJson } from '../../alerts/serialize-alert.js';
+import type { StoredAlert } from '../../alerts/stored-alert.js';
+import { buildProblem, type Problem } from '../problem.js';
+
+/** `format` of `GET /alerts`: the JSON page (default), or a download as JSON Lines or CSV. */
+export const exportFormatSchema = z.enum(['json', 'ndjson', 'csv']).default('json');
+
+export type ExportFormat = z.infer<typeof exportFormatSchema>;
+
+/** Reads the `format` query parameter, naming it when it is none of the three. */
+export function parseExportFormat(
+  raw: unknown,
+): { ok: true; format: ExportFormat } | { ok: false; problem: Problem } {
+  const result = exportFormatSchema.safeParse(raw);
+  if (result.success) return { ok: true, format: result.data };
+  const detail = `must be one of ${exportFormatSchema.unwrap().options.join(', ')}`;
+  return {
+    ok: false,
+    problem: buildProblem('invalid-request', {
+      detail: `format: ${detail}`,
+      errors: [{ pointer: 'format', detail }],
+    }),
+  };
+}
+
+/** One line per alert, the same object as `GET /alerts` lists (every digit of large integers kept). */
+export function formatNdjson(entries: readonly StoredAlert[]): string {
+  return entries.map((entry) => `${presentAlertJson(entry)}\n`).join('');
+}
+
+const CSV_COLUMNS = [
+  'id',
+  'receivedAt',
+  'time',
+  'priority',
+  'rule',
+  'source',
+  'hostname',
+  'namespace',
+  'tags',
+  'output',
+] as const;
+
+// A spreadsheet runs a cell that starts with one of these as a formula (CSV injection); alert text
+// is attacker-controlled, so such a cell is prefixed with an apostrophe and read as text.
+const FORMULA_START = /^[=+\-@\t\r]/;
+
+/** One CSV cell: formula-like text defused, quoted when it holds a quote, comma or line break. */
+export function csvCell(value: string): string {
+  const text = FORMULA_START.test(value) ? `'${value}` : value;
+  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+}
+
+function csvRow(entry: StoredAlert): string {
+  const values: Record<(typeof CSV_COLUMNS)[number], string> = {
+    id: entry.id,
+    receivedAt: entry.receivedAt,
+    time: entry.alert.time,
+    priority: entry.priority,
+    rule: entry.rule,
+    source: entry.source,
+    hostname: entry.hostname ?? '',
+    namespace: entry.namespace ?? '',
+    tags: (entry.tags ?? []).join(' '),
+    output: entry.alert.output ?? '',
+  };
+  return CSV_COLUMNS.map((column) => csvCell(values[column])).join(',');
+}
+
+/** RFC 4180 CSV with a header row and CRLF line ends. */
+export function formatCsv(entries: readonly StoredAlert[]): string {
+  return [CSV_COLUMNS.join(','), ...entries.map(csvRow)].map((line) => `${line}\r\n`).join('');
+}
+
+const DOWNLOADS = {
+  ndjson: { type: 'application/x-ndjson; charset=utf-8', extension: 'ndjson', format: formatNdjson },
+  csv: { type: 'text/csv; charset=utf-8', extension: 'csv', format: formatCsv },
+} as const;
+
+/**
+ * The newest entries whose received bodies add up to at most `maxBytes` (at least one): a download
+ * is bounded like `GET /alerts`, whatever the filters match.
+ */
+function withinBudget(entries: readonly StoredAlert[], maxBytes: number): readonly StoredAlert[] {
+  let bytes = 0;
+  for (let index = 0; index < entries.length; index++) {
+    bytes += entries[index]!.bytes;
+    if (index > 0 && bytes > maxBytes) return entries.slice(0, index);
+  }
+  return entries;
+}
+
+/**
+ * Sends the alerts as a file download named for the moment of the export. Past `maxBytes`
+ * (QUERY_MAX_BYTES) of alerts the newest are kept and `X-Alerts-Truncated: true` says so.
+ */
+export function sendAlertExport(
+  res: Response,
+  format: Exclude<ExportFormat, 'json'>,
+  entries: readonly StoredAlert[],
+  options: { nowMs: number; maxBytes: number },
+): void {
+  const download = DOWNLOADS[format];
+  const kept = withinBudget(entries, options.maxBytes);
+  const stamp = new Date(options.nowMs).toISOString().replaceAll(':', '').slice(0, 17);
+  res.setHeader('Content-Disposition', `attachment; filename="falco-alerts-${stamp}.${download.extension}"`);
+  res.setHeader('Cache-Control', 'no-store');
+  if (kept.length < entries.length) res.setHeader('X-Alerts-Truncated', 'true');
+  res.status(200).type(download.type).send(download.format(kept));
+}

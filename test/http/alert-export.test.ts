@@ -1,0 +1,178 @@
+import request from 'supertest';
+import { describe, expect, it } from 'vitest';
+import { csvCell } from '../../src/http/routes/alert-export.js';
+import { buildTestApp } from '../helpers/test-app.js';
+
+// Sent as text so the 19-digit integer reaches the receiver exactly as Falco writes it.
+const BIG =
+  '{"rule":"Big number","priority":"Notice","time":"2026-06-15T09:31:44.611094417Z","output":"big","tags":["a"],"output_fields":{"evt.time":1781515904611094417,"k8s.ns.name":"prod"}}';
+const FORMULA = JSON.stringify({
+  rule: '=HYPERLINK("http://x","y")',
+  priority: 'Critical',
+  time: '2026-06-15T09:31:45Z',
+  hostname: '+node',
+  output: '@SUM(1+1), "quoted"\nsecond line',
+  tags: ['-t1', 'ok'],
+});
+
+async function seeded(...bodies: string[]) {
+  const built = buildTestApp();
+  for (const body of bodies) {
+    const res = await request(built.app).post('/alerts').set('Content-Type', 'application/json').send(body);
+    expect(res.status).toBe(202);
+  }
+  return built;
+}
+
+/** Parses RFC 4180 CSV (quoted cells with doubled quotes and line breaks, CRLF row ends). */
+function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let cell = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (quoted && c === '"' && text[i + 1] === '"') {
+      cell += '"';
+      i++;
+    } else if (c === '"') {
+      quoted = !quoted;
+    } else if (!quoted && c === ',') {
+      row.push(cell);
+      cell = '';
+    } else if (!quoted && c === '\r' && text[i + 1] === '\n') {
+      row.push(cell);
+      rows.push(row);
+      row = [];
+      cell = '';
+      i++;
+    } else {
+      cell += c;
+    }
+  }
+  return rows;
+}
+
+describe('GET /alerts?format=ndjson', () => {
+  it('downloads one JSON line per alert, newest first, keeping every digit of a 19-digit integer', async () => {
+    const { app } = await seeded(BIG, FORMULA);
+
+    const res = await request(app)
+      .get('/alerts?format=ndjson')
+      .buffer(true)
+      .parse((r, done) => {
+        let text = '';
+        r.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+        r.on('end', () => done(null, text));
+      });
+
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toBe('application/x-ndjson; charset=utf-8');
+    expect(res.headers['content-disposition']).toMatch(
+      /^attachment; filename="falco-alerts-[0-9T-]+\.ndjson"$/,
+    );
+    const lines = (res.body as string).split('\n');
+    expect(lines).toHaveLength(3);
+    expect(lines[2]).toBe('');
+    expect(JSON.parse(lines[0]!).alert.rule).toBe('=HYPERLINK("http://x","y")');
+    expect(lines[1]).toContain('"evt.time":1781515904611094417');
+    expect(JSON.parse(lines[1]!)).toMatchObject({ id: expect.any(String), source: 'unknown' });
+  });
+
+  it('applies the same filters and limit as the JSON list', async () => {
+    const { app } = await seeded(BIG, FORMULA, BIG);
+
+    const res = await request(app).get('/alerts?format=ndjson&namespace=prod&tag=a&limit=1').buffer(true);
+
+    expect(res.status).toBe(200);
+    expect(res.text.trim().split('\n')).toHaveLength(1);
+    expect(res.text).toContain('"rule":"Big number"');
+  });
+
+  it('is bounded by the query limit: above 1000 is refused, naming limit', async () => {
+    const { app } = await seeded(BIG);
+
+    const res = await request(app).get('/alerts?format=ndjson&limit=1001');
+
+    expect(res.status).toBe(400);
+    expect(JSON.parse(res.text).errors).toEqual([expect.objectContaining({ pointer: 'limit' })]);
+  });
+
+  it('keeps a download within QUERY_MAX_BYTES: the newest alerts that fit, marked truncated', async () => {
+    const built = buildTestApp({ env: { QUERY_MAX_BYTES: String(64 * 1024) } });
+    const ids: string[] = [];
+    for (let index = 0; index < 10; index++) {
+      const body = JSON.stringify({
+        rule: `r${index}`,
+        priority: 'Notice',
+        time: '2026-06-15T09:31:44Z',
+        output: 'x'.repeat(20_000),
+      });
+      const res = await request(built.app).post('/alerts').set('Content-Type', 'application/json').send(body);
+      ids.push(res.headers['x-alert-id'] as string);
+    }
+
+    for (const format of ['ndjson', 'csv']) {
+      const res = await request(built.app).get(`/alerts?format=${format}&limit=1000`);
+      expect(res.status).toBe(200);
+      expect(res.headers['x-alerts-truncated']).toBe('true');
+      expect(res.text.length).toBeLessThan(64 * 1024 + 4096);
+      // The newest three fit (20 kB each), newest first.
+      for (const id of ids.slice(7)) expect(res.text).toContain(id);
+      expect(res.text).not.toContain(ids[6]);
+    }
+    const small = await request(built.app).get('/alerts?format=ndjson&limit=2');
+    expect(small.headers['x-alerts-truncated']).toBeUndefined();
+  });
+});
+
+describe('GET /alerts?format=csv', () => {
+  it('downloads a header and one row per alert, defusing cells a spreadsheet would run as formulas', async () => {
+    const { app } = await seeded(BIG, FORMULA);
+
+    const res = await request(app).get('/alerts?format=csv');
+
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toBe('text/csv; charset=utf-8');
+    expect(res.headers['content-disposition']).toMatch(/\.csv"$/);
+    const rows = parseCsv(res.text);
+    expect(rows[0]).toEqual([
+      'id',
+      'receivedAt',
+      'time',
+      'priority',
+      'rule',
+      'source',
+      'hostname',
+      'namespace',
+      'tags',
+      'output',
+    ]);
+    expect(rows).toHaveLength(3);
+    const [, formula, big] = rows;
+    expect(formula!.slice(2)).toEqual([
+      '2026-06-15T09:31:45Z',
+      'Critical',
+      `'=HYPERLINK("http://x","y")`,
+      'unknown',
+      "'+node",
+      '',
+      "'-t1 ok",
+      `'@SUM(1+1), "quoted"\nsecond line`,
+    ]);
+    expect(big!.slice(3)).toEqual(['Notice', 'Big number', 'unknown', '', 'prod', 'a', 'big']);
+  });
+
+  it.each([
+    ['=1+1', "'=1+1"],
+    ['+1', "'+1"],
+    ['-1', "'-1"],
+    ['@A1', "'@A1"],
+    ['\tx', "'\tx"],
+    ['a,b', '"a,b"'],
+    ['say "hi"', '"say ""hi"""'],
+    ['plain text', 'plain text'],
+  ])('writes the cell %j as %j', (value, cell) => {
+    expect(csvCell(value)).toBe(cell);
+  });
+});

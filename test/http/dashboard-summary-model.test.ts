@@ -1,0 +1,91 @@
+import { describe, expect, it } from 'vitest';
+import { PRIORITIES } from '../../src/alerts/priority.js';
+
+type Summary = ReturnType<typeof summary>;
+interface SummaryModel {
+  summary: Summary;
+  add(item: unknown): boolean;
+}
+// The page's own module: plain JavaScript without DOM use, so it runs here as it does in the
+// browser. A path in a variable: the Node tsconfig does not type-check the page scripts
+// (tsconfig.page.json does), so the shape used here is declared above.
+const MODEL_MODULE = '../../src/http/dashboard/assets/js/summary-model.js';
+const { createSummaryModel } = (await import(MODEL_MODULE)) as {
+  createSummaryModel: (summary: Summary) => SummaryModel;
+};
+
+const AS_OF = Date.parse('2026-06-15T12:00:00.000Z');
+const STEP = 60_000;
+
+function summary() {
+  return {
+    window: '1h',
+    since: new Date(AS_OF - 3 * STEP).toISOString(),
+    asOf: new Date(AS_OF).toISOString(),
+    total: 1,
+    byPriority: PRIORITIES.map((priority) => ({ priority, count: priority === 'Error' ? 1 : 0 })),
+    topRules: [{ rule: 'Old rule', count: 1 }],
+    timeline: {
+      startMs: AS_OF - 3 * STEP,
+      stepMs: STEP,
+      byPriority: PRIORITIES.map((priority) => ({
+        priority,
+        counts: [priority === 'Error' ? 1 : 0, 0, 0, 0],
+      })),
+    },
+  };
+}
+
+function item(id: string, msAfter: number, rule = 'New rule', priority = 'Critical') {
+  return {
+    id,
+    receivedAt: new Date(AS_OF + msAfter).toISOString(),
+    source: 'syscall',
+    alert: { rule, priority, time: '2026-06-15T12:00:00Z' },
+  };
+}
+
+const countsOf = (model: SummaryModel, priority: string) =>
+  model.summary.timeline.byPriority.find((row) => row.priority === priority)?.counts;
+
+describe('the Overview model on the page', () => {
+  it('adds a live alert received after the summary to the total, its priority, the top rules and the last interval', () => {
+    const model = createSummaryModel(summary());
+
+    expect(model.add(item('a', 10))).toBe(true);
+
+    expect(model.summary.total).toBe(2);
+    expect(model.summary.byPriority.find((row) => row.priority === 'Critical')?.count).toBe(1);
+    expect(model.summary.topRules).toEqual([
+      { rule: 'New rule', count: 1 },
+      { rule: 'Old rule', count: 1 },
+    ]);
+    expect(countsOf(model, 'Critical')).toEqual([0, 0, 0, 1]);
+  });
+
+  it('counts an alert once, however often the stream replays it, and never one the summary already held', () => {
+    const model = createSummaryModel(summary());
+
+    model.add(item('a', 10));
+    expect(model.add(item('a', 10))).toBe(false);
+    expect(model.add(item('held', 0))).toBe(false);
+    expect(model.add(item('older', -5000))).toBe(false);
+
+    expect(model.summary.total).toBe(2);
+  });
+
+  it('moves the chart on when an alert falls past its last interval, keeping its length', () => {
+    const model = createSummaryModel(summary());
+
+    model.add(item('b', 2 * STEP + 5, 'Old rule', 'Error'));
+
+    expect(countsOf(model, 'Error')).toEqual([0, 0, 0, 1]);
+    expect(model.summary.timeline.startMs).toBe(AS_OF - STEP);
+    expect(model.summary.topRules[0]).toEqual({ rule: 'Old rule', count: 2 });
+
+    model.add(item('c', 60 * STEP, 'Old rule', 'Error'));
+
+    expect(countsOf(model, 'Error')).toEqual([0, 0, 0, 1]);
+    expect(model.summary.timeline.startMs).toBe(AS_OF + 57 * STEP);
+  });
+});
