@@ -8,6 +8,7 @@ import type { AlertStore } from './alerts/alert-store.js';
 import { createMemoryAlertStore } from './alerts/memory-alert-store.js';
 import type { Config } from './config/load-config.js';
 import { createApp } from './http/create-app.js';
+import { createAccess } from './http/auth/create-access.js';
 import { createDashboardRouter } from './http/dashboard/dashboard-router.js';
 import { createIngestAuth } from './http/ingest-auth.js';
 import { createAlertStream, type AlertStream } from './http/routes/stream.js';
@@ -67,6 +68,12 @@ export function createReceiver(
   const stream = createAlertStream({ feed, store, ...config.stream });
   const lifecycle = createLifecycle();
   const core: ReceiverCore = { config, logger, metrics, store, feed, sink, stream, lifecycle };
+  const access = createAccess({
+    auth: config.auth,
+    triggerToken: config.triggers.enabled ? config.triggers.token : '',
+    registry: metrics.registry,
+    now: options.now,
+  });
   const triggers =
     config.triggers.enabled && !options.triggerRouter
       ? createTriggers({
@@ -74,6 +81,8 @@ export function createReceiver(
           logger,
           registry: metrics.registry,
           parentEnv: options.parentEnv ?? {},
+          // With read auth on, the access layer has checked every /triggers call (token, session, CSRF).
+          authorize: access?.readAuth ? (req) => req.access !== undefined : undefined,
         })
       : undefined;
   // Verification listens to every accepted alert.
@@ -93,6 +102,7 @@ export function createReceiver(
     stream,
     lifecycle,
     bodyLimitBytes: config.bodyLimitBytes,
+    access: access?.router,
     ingestAuth: createIngestAuth({ ...ingest, registry: metrics.registry }),
     renderMetrics: options.clusterWorker ? createClusterMetricsRenderer(metrics.registry) : undefined,
     routers,

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { triggersEnvShape } from './triggers-env.js';
 import { hardeningEnvShape } from './hardening-env.js';
 import { clusterEnvShape } from './cluster-env.js';
+import { authEnvShape } from './auth-env.js';
 import { labelNameProblem, toLabelName, type ExtraLabel } from '../metrics/extra-labels.js';
 
 const port = z.coerce.number().int().min(0).max(65535);
@@ -53,6 +54,7 @@ export const envSchema = z.object({
   ...triggersEnvShape,
   ...hardeningEnvShape,
   ...clusterEnvShape,
+  ...authEnvShape,
 });
 
 export type Env = z.infer<typeof envSchema>;

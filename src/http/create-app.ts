@@ -29,6 +29,8 @@ export interface AppDeps {
   ingestAuth?: express.Router;
   /** Renders /metrics when not the app's own registry (cluster workers ask the primary). */
   renderMetrics?: () => Promise<string>;
+  /** Read authentication, sign-in and the /metrics token (see auth/create-access.ts), before every read route. */
+  access?: express.Router;
   /** Feature routers (triggers, dashboard) mounted after the core routes. */
   routers?: express.Router[];
 }
@@ -67,6 +69,7 @@ export function createApp(deps: AppDeps): RequestListener {
   if (deps.ingestAuth) app.use(deps.ingestAuth);
   app.use(createIngestRouter(ingest));
   app.use(createHealthRouter(deps.lifecycle));
+  if (deps.access) app.use(deps.access);
   app.use(createMetricsRouter(deps.metrics.registry, deps.renderMetrics));
   app.use(deps.stream.router);
   app.use(createAlertsRouter(deps.store));

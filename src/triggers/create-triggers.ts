@@ -26,6 +26,8 @@ export interface TriggersDeps {
   registry: Registry;
   /** The environment children may inherit from (only allow-listed names are passed on). */
   parentEnv: Record<string, string | undefined>;
+  /** Replaces the bearer check of the trigger API (the read-auth layer checks instead). */
+  authorize?: (req: express.Request) => boolean;
 }
 
 function canaryRequest(config: TriggersConfig): TriggerRequest {
@@ -63,7 +65,7 @@ export function createTriggers(deps: TriggersDeps): Triggers {
         })
       : () => undefined;
   return {
-    router: createTriggersRouter({ config, service, registry }),
+    router: createTriggersRouter({ config, service, registry, authorize: deps.authorize }),
     observeAlert: (entry) => verifier.observeAlert(entry),
     async stop(graceMs = 5_000) {
       stopCanary();

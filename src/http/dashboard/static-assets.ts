@@ -29,6 +29,8 @@ const ASSETS: AssetSpec[] = [
     'summary-panel.js',
     'trigger-panel.js',
     'trigger-run-view.js',
+    'login.js',
+    'session.js',
   ].map((name) => ({ route: `/ui/js/${name}`, file: `js/${name}`, type: JS })),
 ];
 
