@@ -82,7 +82,7 @@ export function createReceiver(
           registry: metrics.registry,
           parentEnv: options.parentEnv ?? {},
           // With read auth on, the access layer has checked every /triggers call (token, session, CSRF).
-          authorize: access?.readAuth ? (req) => req.access !== undefined : undefined,
+          authorize: access.readAuth ? (req) => req.access !== undefined : undefined,
         })
       : undefined;
   // Verification listens to every accepted alert.
@@ -102,7 +102,7 @@ export function createReceiver(
     stream,
     lifecycle,
     bodyLimitBytes: config.bodyLimitBytes,
-    access: access?.router,
+    access: access.router,
     ingestAuth: createIngestAuth({ ...ingest, registry: metrics.registry }),
     renderMetrics: options.clusterWorker ? createClusterMetricsRenderer(metrics.registry) : undefined,
     routers,

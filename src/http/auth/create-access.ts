@@ -42,17 +42,19 @@ function guardMetrics(tokens: readonly string[], deps: RefuseDeps) {
 
 /**
  * Builds what AuthConfig turns on: the proxy user, the /metrics token, and read authentication
- * with its sign-in routes and page. Undefined when nothing is configured (everything stays open).
+ * with its sign-in routes and page. With none of them, only `GET /ui/session` answers (reading is open).
  */
-export function createAccess(options: AccessOptions): Access | undefined {
+export function createAccess(options: AccessOptions): Access {
   const { auth } = options;
   const readAuth = auth.viewerTokens.length > 0;
-  if (!readAuth && auth.metricsTokens.length === 0 && !auth.proxy) return undefined;
+  const router = express.Router();
+  // The page asks who it is; without read auth the answer is that nobody needs to sign in.
+  if (!readAuth) router.get('/ui/session', (_req, res) => void res.json({ readAuth: false }));
+  if (!readAuth && auth.metricsTokens.length === 0 && !auth.proxy) return { router, readAuth };
   const deps: RefuseDeps = {
     metrics: createAuthMetrics(options.registry),
     limiter: createFailureLimiter({ ...auth.failures, now: options.now }),
   };
-  const router = express.Router();
   const { proxy } = auth;
   if (proxy) {
     router.use((req: Request, _res: Response, next: NextFunction) => {

@@ -1,6 +1,6 @@
 // @ts-check
 // Who is signed in: shows a sign-out button for a cookie session and hands the CSRF token to the
-// trigger panel. Without read authentication on the server, GET /ui/session is 404 and nothing shows.
+// trigger panel. Without read authentication on the server ({readAuth: false}) nothing shows.
 import { el } from './dom.js';
 
 /**
