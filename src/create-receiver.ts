@@ -53,7 +53,7 @@ export interface ReceiverOptions {
 export function createReceiver(
   config: Config,
   options: ReceiverOptions,
-): ReceiverCore & { app: RequestListener; triggers?: Triggers } {
+): ReceiverCore & { app: RequestListener; adminApp?: RequestListener; triggers?: Triggers } {
   const { logger } = options;
   const metrics = createMetrics({ ...config.metrics, processMetrics: options.processMetrics });
   const store = createMemoryAlertStore(config.store);
@@ -94,7 +94,7 @@ export function createReceiver(
     now: options.now,
   });
   const routers = triggerRouter ? [triggerRouter, dashboard] : [dashboard];
-  const app = createApp({
+  const appDeps = {
     logger,
     metrics,
     store,
@@ -102,10 +102,14 @@ export function createReceiver(
     stream,
     lifecycle,
     bodyLimitBytes: config.bodyLimitBytes,
-    access: access.router,
+    access,
     ingestAuth: createIngestAuth({ ...ingest, registry: metrics.registry }),
     renderMetrics: options.clusterWorker ? createClusterMetricsRenderer(metrics.registry) : undefined,
     routers,
-  });
-  return { ...core, app, triggers };
+  };
+  // ADMIN_PORT: the port Falco reaches keeps ingest, health and metrics; people use the other one.
+  const split = config.auth.adminPort !== undefined;
+  const app = createApp({ ...appDeps, surface: split ? 'ingest' : 'all' });
+  const adminApp = split ? createApp({ ...appDeps, surface: 'admin' }) : undefined;
+  return { ...core, app, adminApp, triggers };
 }

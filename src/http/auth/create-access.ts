@@ -25,7 +25,10 @@ export interface AccessOptions {
 
 /** The access layer, mounted before every route that is not ingest or health. */
 export interface Access {
+  /** Sign-in routes and the read guard (listeners that serve reads). */
   router: express.Router;
+  /** The trusted proxy's user and the /metrics token (every listener). */
+  metricsRouter: express.Router;
   /** True when reading needs credentials (VIEWER_TOKEN set): the trigger API then trusts the guard. */
   readAuth: boolean;
 }
@@ -48,22 +51,23 @@ export function createAccess(options: AccessOptions): Access {
   const { auth } = options;
   const readAuth = auth.viewerTokens.length > 0;
   const router = express.Router();
+  const metricsRouter = express.Router();
   // The page asks who it is; without read auth the answer is that nobody needs to sign in.
   if (!readAuth) router.get('/ui/session', (_req, res) => void res.json({ readAuth: false }));
-  if (!readAuth && auth.metricsTokens.length === 0 && !auth.proxy) return { router, readAuth };
+  if (!readAuth && auth.metricsTokens.length === 0 && !auth.proxy) return { router, metricsRouter, readAuth };
   const deps: RefuseDeps = {
     metrics: createAuthMetrics(options.registry),
     limiter: createFailureLimiter({ ...auth.failures, now: options.now }),
   };
   const { proxy } = auth;
   if (proxy) {
-    router.use((req: Request, _res: Response, next: NextFunction) => {
+    metricsRouter.use((req: Request, _res: Response, next: NextFunction) => {
       req.authUser = readProxyUser(req, proxy);
       next();
     });
   }
-  if (auth.metricsTokens.length > 0) router.get('/metrics', guardMetrics(auth.metricsTokens, deps));
-  if (!readAuth) return { router, readAuth };
+  if (auth.metricsTokens.length > 0) metricsRouter.get('/metrics', guardMetrics(auth.metricsTokens, deps));
+  if (!readAuth) return { router, metricsRouter, readAuth };
 
   const tokens = { viewerTokens: auth.viewerTokens, triggerToken: options.triggerToken };
   const signer = createSessionSigner({
@@ -80,5 +84,5 @@ export function createAccess(options: AccessOptions): Access {
   };
   router.use(createSessionRoutes({ ...deps, tokens, signer, ttlMs: auth.sessionTtlMs }));
   router.use(createReadGuard({ ...deps, tokens, signer, sendLoginPage }));
-  return { router, readAuth };
+  return { router, metricsRouter, readAuth };
 }
