@@ -82,6 +82,16 @@ describe('dashboard sessions (POST /ui/session, HMAC-signed cookie)', () => {
     expect(notJson.status).toBe(400);
   });
 
+  it('bounds what a sign-in attempt can make it read: a 64 KiB body and a 4 KiB cookie are refused, nothing else breaks', async () => {
+    const bigBody = await server.post('/ui/session', JSON.stringify({ token: 'x'.repeat(64 * 1024) }));
+    const bigCookie = await server.get('/alerts', { Cookie: `falco_session=v1.viewer.${'A'.repeat(4096)}` });
+
+    expect(bigBody.status).toBe(400);
+    expect(bigBody.headers.get('content-type')).toBe('application/problem+json; charset=utf-8');
+    expect(bigCookie.status).toBe(401);
+    expect((await server.get('/healthz')).status).toBe(200);
+  });
+
   it('refuses a forged, tampered or expired cookie', async () => {
     const { cookie } = await signIn(VIEWER_TOKEN);
     const tampered = cookie.replace('v1.viewer.', 'v1.trigger.');
