@@ -62,6 +62,8 @@ export function createSessionRoutes(deps: SessionRoutesDeps): express.Router {
 
   router.get('/ui/session', (req: Request, res: Response) => {
     res.setHeader('Cache-Control', 'no-store');
+    // It checks bearer tokens too, so it must not become an unlimited oracle for guessing them.
+    if (refuseIfLimited(req, res, 'session', deps)) return;
     const credentials = readCredentials(req, tokens, signer, req.authUser);
     if (credentials.kind !== 'granted') {
       const reason = 'Not signed in: POST /ui/session {token}, or send Authorization: Bearer <token>.';

@@ -156,6 +156,8 @@ describe('rate limit of failed authentications per client address', () => {
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
     expect(Number(limited.headers.get('retry-after'))).toBeLessThanOrEqual(60);
     expect(login.status).toBe(429);
+    expect((await server.get('/ui/session', bearer(VIEWER_TOKEN))).status).toBe(429);
+    expect((await server.get('/alerts/stream', bearer(VIEWER_TOKEN))).status).toBe(429);
     expect(await server.metric('falco_auth_rate_limited_total', { route_group: 'alerts' })).toBe(
       limitedBefore + 1,
     );
