@@ -7,6 +7,7 @@ import { createDedupSink } from './alerts/dedup-sink.js';
 import type { AlertStore } from './alerts/alert-store.js';
 import type { Config } from './config/load-config.js';
 import { createApp } from './http/create-app.js';
+import { createAccess } from './http/auth/create-access.js';
 import { createDashboardRouter } from './http/dashboard/dashboard-router.js';
 import { createIngestAuth } from './http/ingest-auth.js';
 import { createAlertStream, type AlertStream } from './http/routes/stream.js';
@@ -55,7 +56,12 @@ export interface ReceiverOptions {
 export function createReceiver(
   config: Config,
   options: ReceiverOptions,
-): ReceiverCore & { app: RequestListener; triggers?: Triggers; closeStore(): Promise<void> } {
+): ReceiverCore & {
+  app: RequestListener;
+  adminApp?: RequestListener;
+  triggers?: Triggers;
+  closeStore(): Promise<void>;
+} {
   const { logger } = options;
   const metrics = createMetrics({ ...config.metrics, processMetrics: options.processMetrics });
   const feed = createAlertFeed((err) => logger.error({ err }, 'alert listener failed'));
@@ -87,6 +93,12 @@ export function createReceiver(
   });
   const lifecycle = createLifecycle();
   const core: ReceiverCore = { config, logger, metrics, store, feed, sink, stream, lifecycle };
+  const access = createAccess({
+    auth: config.auth,
+    triggerToken: config.triggers.enabled ? config.triggers.token : '',
+    registry: metrics.registry,
+    now: options.now,
+  });
   const triggers =
     config.triggers.enabled && !options.triggerRouter
       ? createTriggers({
@@ -95,6 +107,8 @@ export function createReceiver(
           registry: metrics.registry,
           parentEnv: options.parentEnv ?? {},
           shared: storeParts.sharedRuns?.(config.triggers.maxRuns),
+          // With read auth on, the access layer has checked every /triggers call (token, session, CSRF).
+          authorize: access.readAuth ? (req) => req.access !== undefined : undefined,
         })
       : undefined;
   // Verification listens to every accepted alert.
@@ -106,7 +120,7 @@ export function createReceiver(
     now: options.now,
   });
   const routers = triggerRouter ? [triggerRouter, dashboard] : [dashboard];
-  const app = createApp({
+  const appDeps = {
     logger,
     metrics,
     store,
@@ -117,9 +131,14 @@ export function createReceiver(
     queryMaxBytes: config.hardening.queryMaxBytes,
     inflight: config.hardening.inflight,
     allowedHosts: config.hardening.allowedHosts,
+    access,
     ingestAuth: createIngestAuth({ ...ingest, registry: metrics.registry }),
     renderMetrics: options.clusterWorker ? createClusterMetricsRenderer(metrics.registry) : undefined,
     routers,
-  });
-  return { ...core, app, triggers, closeStore: () => storeParts.close() };
+  };
+  // ADMIN_PORT: the port Falco reaches keeps ingest, health and metrics; people use the other one.
+  const split = config.auth.adminPort !== undefined;
+  const app = createApp({ ...appDeps, surface: split ? 'ingest' : 'all' });
+  const adminApp = split ? createApp({ ...appDeps, surface: 'admin' }) : undefined;
+  return { ...core, app, adminApp, triggers, closeStore: () => storeParts.close() };
 }

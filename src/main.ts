@@ -54,6 +54,15 @@ async function main(): Promise<void> {
       'TLS listener up',
     );
   }
+  if (receiver.adminApp && config.auth.adminPort !== undefined) {
+    const admin = await startServer(receiver.adminApp, {
+      host: config.host,
+      port: config.auth.adminPort,
+      limits: hardening.server,
+    });
+    listeners.push({ server: admin, connections: trackConnections(admin) });
+    logger.info({ event: 'listening_admin', host: config.host, port: boundPort(admin) }, 'admin listener up');
+  }
   // Logged last: once this line is out, every listener accepts connections.
   logger.info(
     { event: 'listening', host: config.host, port: boundPort(server) },

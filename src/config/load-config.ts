@@ -1,3 +1,4 @@
+import { resolveAuth, type AuthConfig } from './auth-env.js';
 import { resolveHardening, type HardeningConfig } from './hardening-env.js';
 import { toClusterConfig, type ClusterConfig } from './cluster-env.js';
 import { envSchema, type Env } from './schema.js';
@@ -33,9 +34,15 @@ export interface Config {
   triggers: TriggersConfig;
   hardening: HardeningConfig;
   cluster: ClusterConfig;
+  auth: AuthConfig;
 }
 
-function toConfig(env: Env, hardening: HardeningConfig, redis: RedisStoreConfig | undefined): Config {
+function toConfig(
+  env: Env,
+  hardening: HardeningConfig,
+  redis: RedisStoreConfig | undefined,
+  auth: AuthConfig,
+): Config {
   return {
     port: env.PORT,
     host: env.HOST,
@@ -55,6 +62,7 @@ function toConfig(env: Env, hardening: HardeningConfig, redis: RedisStoreConfig 
     triggers: toTriggersConfig(env),
     hardening,
     cluster: toClusterConfig(env),
+    auth,
   };
 }
 
@@ -81,6 +89,11 @@ export function loadConfig(env: NodeJS.ProcessEnv): LoadConfigResult {
   }
   const hardening = resolveHardening(result.data);
   if (!hardening.ok) problems.push(...hardening.problems);
-  if (!hardening.ok || !store.ok || problems.length > 0) return { ok: false, problems };
-  return { ok: true, config: toConfig(result.data, hardening.hardening, store.redis) };
+  const auth = resolveAuth(result.data, {
+    workers: toClusterConfig(result.data).workers,
+    port: result.data.PORT,
+  });
+  if (!auth.ok) problems.push(...auth.problems);
+  if (!hardening.ok || !store.ok || !auth.ok || problems.length > 0) return { ok: false, problems };
+  return { ok: true, config: toConfig(result.data, hardening.hardening, store.redis, auth.auth) };
 }

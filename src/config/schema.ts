@@ -3,6 +3,7 @@ import { triggersEnvShape } from './triggers-env.js';
 import { hardeningEnvShape } from './hardening-env.js';
 import { clusterEnvShape } from './cluster-env.js';
 import { storeEnvShape } from './store-env.js';
+import { authEnvShape } from './auth-env.js';
 import { labelNameProblem, toLabelName, type ExtraLabel } from '../metrics/extra-labels.js';
 
 const port = z.coerce.number().int().min(0).max(65535);
@@ -58,6 +59,7 @@ export const envSchema = z.object({
   ...hardeningEnvShape,
   ...clusterEnvShape,
   ...storeEnvShape,
+  ...authEnvShape,
 });
 
 export type Env = z.infer<typeof envSchema>;

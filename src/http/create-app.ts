@@ -39,25 +39,45 @@ export interface AppDeps {
   ingestAuth?: express.Router;
   /** Renders /metrics when not the app's own registry (cluster workers ask the primary). */
   renderMetrics?: () => Promise<string>;
+  /** Read authentication, sign-in and the /metrics token (see auth/create-access.ts), before every read route. */
+  access?: { router: express.Router; metricsRouter: express.Router };
+  /**
+   * Which routes this listener serves (ADMIN_PORT): `ingest` only ingest, health and metrics (what
+   * Falco and Prometheus reach); `admin` everything else for people; `all` (default) both.
+   */
+  surface?: Surface;
   /** Feature routers (triggers, dashboard) mounted after the core routes. */
   routers?: express.Router[];
 }
 
-// The core routes and the methods each serves (HEAD comes with GET).
-const CORE_METHODS: Array<[string, string]> = [
-  ['/alerts', 'GET, HEAD, POST'],
-  ['/alerts/stream', 'GET, HEAD'],
-  ['/alerts/:id', 'GET, HEAD'],
+/** The routes a listener serves: see `AppDeps.surface`. */
+export type Surface = 'all' | 'ingest' | 'admin';
+
+// The core routes and the methods each serves (HEAD comes with GET), per surface.
+const PROBES: Array<[string, string]> = [
   ['/metrics', 'GET, HEAD'],
   ['/healthz', 'GET, HEAD'],
   ['/readyz', 'GET, HEAD'],
 ];
+const READS: Array<[string, string]> = [
+  ['/alerts/stream', 'GET, HEAD'],
+  ['/alerts/:id', 'GET, HEAD'],
+];
+const CORE_METHODS: Record<Surface, Array<[string, string]>> = {
+  all: [['/alerts', 'GET, HEAD, POST'], ...READS, ...PROBES],
+  // No 405 for GET /alerts here: on the ingest port reading does not exist (404).
+  ingest: PROBES,
+  admin: [['/alerts', 'GET, HEAD'], ...READS, ...PROBES],
+};
 
 /**
  * Builds the request listener: Falco's plain `POST /alerts` on the node:http fast path, everything
  * else through the Express app. It never listens and reads no globals.
  */
 export function createApp(deps: AppDeps): RequestListener {
+  const surface = deps.surface ?? 'all';
+  const ingests = surface !== 'admin';
+  const reads = surface !== 'ingest';
   const app = express();
   const ingest = {
     sink: deps.sink,
@@ -76,17 +96,21 @@ export function createApp(deps: AppDeps): RequestListener {
     if (!deps.lifecycle.isReady()) res.setHeader('Connection', 'close');
     next();
   });
-  if (deps.ingestAuth) app.use(deps.ingestAuth);
-  app.use(createIngestRouter(ingest));
+  if (deps.ingestAuth && ingests) app.use(deps.ingestAuth);
+  if (ingests) app.use(createIngestRouter(ingest));
   app.use(createHealthRouter(deps.lifecycle));
+  if (deps.access) app.use(deps.access.metricsRouter);
+  if (deps.access && reads) app.use(deps.access.router);
   app.use(createMetricsRouter(deps.metrics.registry, deps.renderMetrics));
-  app.use(deps.stream.router);
-  app.use(createAlertsRouter(deps.store, deps.queryMaxBytes));
-  app.use(createOpenApiRouter());
-  for (const router of deps.routers ?? []) app.use(router);
+  if (reads) {
+    app.use(deps.stream.router);
+    app.use(createAlertsRouter(deps.store, deps.queryMaxBytes));
+    app.use(createOpenApiRouter());
+    for (const router of deps.routers ?? []) app.use(router);
+  }
 
   // A core path with a method it does not serve: say which methods it does.
-  for (const [path, allow] of CORE_METHODS) {
+  for (const [path, allow] of CORE_METHODS[surface]) {
     app.all(path, (req: Request, res: Response) => {
       res.setHeader('Allow', allow);
       sendProblem(
@@ -113,5 +137,6 @@ export function createApp(deps: AppDeps): RequestListener {
     if (!res.headersSent) sendProblem(res, buildProblem('internal-error'));
     else res.end();
   });
-  return withFastIngest(app, { ...ingest, logger: deps.logger, lifecycle: deps.lifecycle }, !deps.ingestAuth);
+  const fast = ingests && !deps.ingestAuth;
+  return withFastIngest(app, { ...ingest, logger: deps.logger, lifecycle: deps.lifecycle }, fast);
 }

@@ -1,6 +1,6 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { Counter, type Registry } from 'prom-client';
+import { sameSecret } from './auth/same-secret.js';
 import { hasVerifiedClientCert } from './client-identity.js';
 import { buildProblem, sendProblem } from './problem.js';
 
@@ -13,12 +13,6 @@ export interface IngestAuthOptions {
 }
 
 type Reason = 'client_cert' | 'path_secret';
-
-// Hashing first gives equal lengths, so the comparison time says nothing about the secret.
-function sameSecret(given: string, expected: string): boolean {
-  const digest = (text: string) => createHash('sha256').update(text).digest();
-  return timingSafeEqual(digest(given), digest(expected));
-}
 
 /**
  * Guards the ingest routes with what Falco can send (it has no custom headers): a client

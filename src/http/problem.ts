@@ -12,6 +12,7 @@ export const PROBLEM_TYPES = {
     title: 'Ingest needs a verified client certificate or the secret path',
   },
   'forbidden-origin': { status: 403, title: 'Cross-site request refused' },
+  forbidden: { status: 403, title: 'Not allowed with these credentials' },
   'not-found': { status: 404, title: 'Not found' },
   'method-not-allowed': { status: 405, title: 'Method not allowed' },
   'payload-too-large': { status: 413, title: 'The body is larger than this receiver accepts' },

@@ -16,6 +16,11 @@ const REDACT = [
   'req.headers.authorization',
   'req.headers.cookie',
   'config.triggers.token',
+  'config.auth.viewerTokens',
+  'config.auth.metricsTokens',
+  'config.auth.sessionSecret',
+  'headers["x-csrf-token"]',
+  'req.headers["x-csrf-token"]',
 ];
 
 /** The service's pino logger: JSON lines, ISO time, secrets redacted. */

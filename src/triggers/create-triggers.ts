@@ -29,6 +29,8 @@ export interface TriggersDeps {
   parentEnv: Record<string, string | undefined>;
   /** With the Redis store: runs, per-kind slots and the canary lease shared by every replica. */
   shared?: SharedRuns;
+  /** Replaces the bearer check of the trigger API (the read-auth layer checks instead). */
+  authorize?: (req: express.Request) => boolean;
 }
 
 function canaryRequest(config: TriggersConfig): TriggerRequest {
@@ -70,7 +72,7 @@ export function createTriggers(deps: TriggersDeps): Triggers {
         })
       : () => undefined;
   return {
-    router: createTriggersRouter({ config, service, registry }),
+    router: createTriggersRouter({ config, service, registry, authorize: deps.authorize }),
     observeAlert: (entry) => verifier.observeAlert(entry),
     async stop(graceMs = 5_000) {
       stopCanary();

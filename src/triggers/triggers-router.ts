@@ -18,6 +18,8 @@ export interface TriggersRouterDeps {
   config: TriggersConfig;
   service: TriggerService;
   registry: RunRegistry;
+  /** Who may call; by default `Authorization: Bearer <TRIGGER_TOKEN>`. */
+  authorize?: (req: Request) => boolean;
 }
 
 const DEFAULT_ACTIONS = '^syscall';
@@ -32,7 +34,8 @@ type Audit = {
 
 // One line per call: who, which trigger, which target, what happened. Never the token.
 function audit(req: Request, fields: Audit): void {
-  req.log.info({ event: 'trigger_audit', caller: req.socket.remoteAddress, ...fields }, 'trigger API call');
+  const who = { caller: req.socket.remoteAddress, user: req.authUser, via: req.access?.via };
+  req.log.info({ event: 'trigger_audit', ...who, ...fields }, 'trigger API call');
 }
 
 // The audit name of a call, from a fixed set (the path itself may be anything a caller sends).
@@ -67,12 +70,14 @@ function resolveShellTarget(body: ShellRequest, config: TriggersConfig): Trigger
 /** The trigger API: bearer auth on every route, validated bodies, 202 + Location for new runs. */
 export function createTriggersRouter(deps: TriggersRouterDeps): express.Router {
   const { config, service, registry } = deps;
+  const authorize =
+    deps.authorize ?? ((req: Request) => isAuthorized(req.headers.authorization, config.token));
   const router = express.Router();
   const shellSchema = buildShellRequestSchema(config.allowed);
   const generatorSchema = buildEventGeneratorRequestSchema(config.allowed);
 
   router.use('/triggers', (req: Request, res: Response, next: NextFunction) => {
-    if (isAuthorized(req.headers.authorization, config.token)) return next();
+    if (authorize(req)) return next();
     audit(req, { trigger: callName(req), outcome: 'unauthorized', status: 401 });
     res.setHeader('WWW-Authenticate', 'Bearer realm="falco-alert-receiver triggers"');
     sendProblem(res, buildProblem('unauthorized', { detail: 'Send Authorization: Bearer <TRIGGER_TOKEN>.' }));

@@ -64,8 +64,19 @@ function secretBehind(objects: K8sObject[], file: string) {
   };
 }
 
-/** The rendered env, with files under the Secret mounts moved to local directories. */
-function localEnv(objects: K8sObject[], mountToDir: Record<string, string>): Record<string, string> {
+// The base's own env: the viewer tokens file every component keeps.
+const BASE_ENV = { VIEWER_TOKEN_FILE: '/etc/falco-alert-receiver/viewer/tokens' };
+
+// The base's viewer Secret as the kubelet would mount it.
+function viewerMount(): Record<string, string> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'viewer-tokens-'));
+  writeFileSync(path.join(dir, 'tokens'), 'k8s-test-viewer-token-0123456789\n');
+  return { '/etc/falco-alert-receiver/viewer': dir };
+}
+
+/** The rendered env, with files under the Secret mounts (the base's viewer tokens too) moved to local directories. */
+function localEnv(objects: K8sObject[], mounts: Record<string, string>): Record<string, string> {
+  const mountToDir = { ...viewerMount(), ...mounts };
   return Object.fromEntries(
     Object.entries(envOf(objects)).map(([name, value]) => {
       const dir = mountToDir[path.posix.dirname(value)];
@@ -116,6 +127,7 @@ describe.skipIf(!kubectlReady)('the mtls component', () => {
 
   it('sets TLS_PORT 8443, the TLS files and INGEST_REQUIRE_CLIENT_CERT=true on the container', () => {
     expect(envOf(objects)).toEqual({
+      ...BASE_ENV,
       TLS_PORT: '8443',
       TLS_CERT_FILE: '/etc/falco-alert-receiver/tls/tls.crt',
       TLS_KEY_FILE: '/etc/falco-alert-receiver/tls/tls.key',
@@ -195,7 +207,10 @@ describe.skipIf(!kubectlReady)('the path-secret component', () => {
   it('points INGEST_PATH_SECRET_FILE at key `secret` of the read-only mounted Secret falco-alert-receiver-ingest-path', () => {
     const env = envOf(objects);
 
-    expect(env).toEqual({ INGEST_PATH_SECRET_FILE: '/etc/falco-alert-receiver/ingest-path/secret' });
+    expect(env).toEqual({
+      ...BASE_ENV,
+      INGEST_PATH_SECRET_FILE: '/etc/falco-alert-receiver/ingest-path/secret',
+    });
     expect(secretBehind(objects, env.INGEST_PATH_SECRET_FILE ?? '')).toMatchObject({
       mount: { readOnly: true },
       secretName: PATH_SECRET,
@@ -233,10 +248,12 @@ describe.skipIf(!kubectlReady)('the mtls, path-secret and triggers components to
         'TLS_KEY_FILE',
         'TLS_PORT',
         'TRIGGER_TOKEN',
+        'VIEWER_TOKEN_FILE',
       ].sort(),
     );
-    expect(names(podOf(objects).volumes)).toEqual(['ingest-path-secret', 'receiver-tls', 'tmp']);
-    expect(names(container.volumeMounts)).toEqual(['ingest-path-secret', 'receiver-tls', 'tmp']);
+    const volumes = ['ingest-path-secret', 'receiver-tls', 'tmp', 'viewer-tokens'];
+    expect(names(podOf(objects).volumes)).toEqual(volumes);
+    expect(names(container.volumeMounts)).toEqual(volumes);
     expect(container.securityContext.readOnlyRootFilesystem).toBe(true);
   });
 });

@@ -98,18 +98,63 @@ describe.skipIf(!kubectlReady)('kubectl kustomize k8s/ (the base)', () => {
   });
 
   // Regression: a selector-including label transformer rewrote the `from` selectors to the receiver's own labels.
-  it('admits ingress only from Falco pods and Prometheus', () => {
+  it('admits Falco pods and Prometheus to port http only, and operators or the ingress controller to port admin only', () => {
     const policy = findObject(objects, 'NetworkPolicy').spec;
-    const peers = policy.ingress.flatMap((rule: { from: unknown[] }) => rule.from);
+    const rules = policy.ingress as Array<{ from: unknown[]; ports: Array<{ port: string }> }>;
+    const peersOf = (port: string) =>
+      rules.filter((rule) => rule.ports.some((item) => item.port === port)).flatMap((rule) => rule.from);
 
     expect(policy.policyTypes).toEqual(['Ingress']);
-    expect(peers).toEqual([
+    for (const rule of rules) expect(rule.ports).toHaveLength(1);
+    expect(peersOf('http')).toEqual([
       { podSelector: { matchLabels: { 'app.kubernetes.io/name': 'falco' } } },
       {
         namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } },
         podSelector: { matchLabels: { 'app.kubernetes.io/name': 'prometheus' } },
       },
     ]);
+    expect(peersOf('admin')).toEqual([
+      { namespaceSelector: { matchLabels: { 'falco-alert-receiver/operators': 'true' } } },
+      {
+        namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' } },
+        podSelector: { matchLabels: { 'app.kubernetes.io/name': 'ingress-nginx' } },
+      },
+    ]);
+  });
+
+  it('serves people on a second Service port, admin, that is the ConfigMap ADMIN_PORT', () => {
+    const container = findObject(objects, 'Deployment').spec.template.spec.containers[0];
+    const env = findObject(objects, 'ConfigMap').data as Record<string, string>;
+    const service = findObject(objects, 'Service', 'falco-alert-receiver');
+    const adminPort = container.ports.find((port: { name: string }) => port.name === 'admin');
+
+    expect(adminPort.containerPort).toBe(Number(env.ADMIN_PORT));
+    expect(service.spec.ports).toContainEqual({
+      name: 'admin',
+      port: 8081,
+      targetPort: 'admin',
+      protocol: 'TCP',
+    });
+    expect(env.ADMIN_PORT).not.toBe(env.PORT);
+  });
+
+  it('reads the viewer tokens from a mounted Secret that must exist, never from the environment', () => {
+    const pod = findObject(objects, 'Deployment').spec.template.spec;
+    const container = pod.containers[0];
+    const file = container.env.find((item: { name: string }) => item.name === 'VIEWER_TOKEN_FILE').value;
+    const mount = container.volumeMounts.find(
+      (item: { mountPath: string }) => item.mountPath === path.posix.dirname(file),
+    );
+    const volume = pod.volumes.find((item: { name: string }) => item.name === mount.name);
+
+    expect(mount.readOnly).toBe(true);
+    expect(volume.secret).toEqual({
+      secretName: 'falco-alert-receiver-viewer',
+      defaultMode: 0o440,
+      items: [{ key: 'tokens', path: path.posix.basename(file) }],
+    });
+    expect(pod.securityContext.fsGroup).toBe(pod.securityContext.runAsGroup);
+    expect(JSON.stringify(findObject(objects, 'ConfigMap').data)).not.toContain('VIEWER_TOKEN');
   });
 });
 

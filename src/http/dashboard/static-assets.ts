@@ -32,6 +32,8 @@ const ASSETS: AssetSpec[] = [
     'timeline-chart.js',
     'trigger-panel.js',
     'trigger-run-view.js',
+    'login.js',
+    'session.js',
   ].map((name) => ({ route: `/ui/js/${name}`, file: `js/${name}`, type: JS })),
 ];
 

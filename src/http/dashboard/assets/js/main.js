@@ -6,6 +6,7 @@ import { followAlerts, loadAlerts } from './alert-feed.js';
 import { createAlertList } from './alert-list.js';
 import { byId } from './dom.js';
 import { createSuggestions, setupFilters } from './filters.js';
+import { loadSession } from './session.js';
 import { createSummaryPanel } from './summary-panel.js';
 import { setupTriggerPanel } from './trigger-panel.js';
 
@@ -117,7 +118,7 @@ async function loadConfig() {
 }
 
 async function start() {
-  const config = await loadConfig();
+  const [config, session] = await Promise.all([loadConfig(), loadSession(byId('session', HTMLElement))]);
   const filters = setupFilters(byId('filters', HTMLFormElement), config.priorities, {
     onServerFilters: (next) => void show(next),
     onText: (text) => list.setText(text),
@@ -126,7 +127,7 @@ async function start() {
   void show(filters.serverFilters());
   void summary.refresh();
   if (config.triggersEnabled) {
-    setupTriggerPanel(byId('trigger-form', HTMLFormElement), byId('trigger-output', HTMLElement));
+    setupTriggerPanel(byId('trigger-form', HTMLFormElement), byId('trigger-output', HTMLElement), session);
     byId('triggers', HTMLElement).hidden = false;
   }
 }

@@ -13,9 +13,15 @@ const FOLLOW_MARGIN_MS = 5 * 60_000;
  * follows GET /triggers/:id and shows each expected rule as detected or missed.
  * @param {HTMLFormElement} form
  * @param {HTMLElement} output
+ * @param {{ csrfToken?: string, role?: string }} [session] a cookie session: with the trigger role, no token needs typing
  */
-export function setupTriggerPanel(form, output) {
+export function setupTriggerPanel(form, output, session = {}) {
   let runNumber = 0;
+  const tokenField = form.elements.namedItem('token');
+  if (session.role === 'trigger' && tokenField instanceof HTMLInputElement) {
+    tokenField.required = false;
+    tokenField.placeholder = 'signed in';
+  }
 
   /** @param {string} name */
   function value(name) {
@@ -35,6 +41,13 @@ export function setupTriggerPanel(form, output) {
     return { kind, body };
   }
 
+  // A typed token goes as a bearer token; else the session cookie goes by itself, with its CSRF token.
+  /** @returns {Record<string, string>} */
+  function authHeaders() {
+    if (value('token') !== '') return { Authorization: `Bearer ${value('token')}` };
+    return session.csrfToken ? { 'X-CSRF-Token': session.csrfToken } : {};
+  }
+
   /** @param {string} message */
   function showMessage(message) {
     output.replaceChildren(el('p', { className: 'verdict verdict-missed', text: message }));
@@ -47,7 +60,7 @@ export function setupTriggerPanel(form, output) {
   async function follow(location, mine) {
     const started = Date.now();
     while (mine === runNumber) {
-      const response = await fetch(location, { headers: { Authorization: `Bearer ${value('token')}` } });
+      const response = await fetch(location, { headers: authHeaders() });
       if (mine !== runNumber) return;
       if (!response.ok) return showMessage(`Could not read the run: ${await describeFailure(response)}`);
       /** @type {TriggerRun} */
@@ -73,7 +86,7 @@ export function setupTriggerPanel(form, output) {
     void (async () => {
       const response = await fetch(`/triggers/${kind}`, {
         method: 'POST',
-        headers: { Authorization: `Bearer ${value('token')}`, 'Content-Type': 'application/json' },
+        headers: { ...authHeaders(), 'Content-Type': 'application/json' },
         body: JSON.stringify(body),
       });
       if (response.status !== 202)

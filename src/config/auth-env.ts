@@ -1,0 +1,137 @@
+import { readFileSync } from 'node:fs';
+import { BlockList, isIP } from 'node:net';
+import { z } from 'zod';
+
+const positiveInt = z.coerce.number().int().positive();
+const optionalPath = z.string().min(1).optional();
+const token = z.string().min(16, 'must be at least 16 characters').optional();
+const headerName = z
+  .string()
+  .regex(/^[A-Za-z0-9-]{1,64}$/, { error: 'must be an HTTP header name (A-Z a-z 0-9 -)' })
+  .transform((name) => name.toLowerCase())
+  .optional();
+
+/** Read access, sessions, the auth proxy and the admin listener (spread into the env schema). */
+export const authEnvShape = {
+  VIEWER_TOKEN: token,
+  VIEWER_TOKEN_FILE: optionalPath,
+  METRICS_TOKEN: token,
+  METRICS_TOKEN_FILE: optionalPath,
+  SESSION_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  SESSION_SECRET_FILE: optionalPath,
+  SESSION_TTL_SECONDS: positiveInt.max(7 * 24 * 3600).default(8 * 3600),
+  AUTH_FAILURE_LIMIT: positiveInt.default(10),
+  AUTH_FAILURE_WINDOW_SECONDS: positiveInt.default(60),
+  AUTH_FAILURE_MAX_CLIENTS: positiveInt.default(10_000),
+  AUTH_PROXY_USER_HEADER: headerName,
+  AUTH_PROXY_CIDRS: z.string().optional(),
+  ADMIN_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+};
+
+type AuthEnv = z.infer<z.ZodObject<typeof authEnvShape>>;
+
+/** Who may read, and how failures and sessions are bounded. */
+export interface AuthConfig {
+  /** Bearer tokens that read (empty: reading is open, as without this feature). */
+  viewerTokens: string[];
+  /** Bearer tokens for /metrics (empty: open). */
+  metricsTokens: string[];
+  /** HMAC key of session cookies; undefined: a random key per process. */
+  sessionSecret?: string;
+  sessionTtlMs: number;
+  failures: { limit: number; windowMs: number; maxClients: number };
+  proxy?: { userHeader: string; trusted: BlockList; cidrs: string[] };
+  /** A second listener for people (dashboard, queries, stream, triggers). */
+  adminPort?: number;
+}
+
+// Secrets mounted from a Kubernetes Secret end in a newline; a token file may hold several, one a line.
+function readLines(name: string, file: string, minLength: number): { lines: string[]; problems: string[] } {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    return {
+      lines: [],
+      problems: [`${name}: cannot read ${file} (${(error as NodeJS.ErrnoException).code})`],
+    };
+  }
+  const lines = text
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !line.startsWith('#'));
+  const problems = lines.some((line) => line.length < minLength)
+    ? [`${name}: every line must be at least ${minLength} characters`]
+    : lines.length === 0
+      ? [`${name}: ${file} holds no token`]
+      : [];
+  return { lines, problems };
+}
+
+function secretList(name: string, value: string | undefined, file: string | undefined, minLength: number) {
+  if (value !== undefined && file !== undefined)
+    return { lines: [], problems: [`${name} and ${name}_FILE: set only one`] };
+  if (file !== undefined) return readLines(`${name}_FILE`, file, minLength);
+  return { lines: value === undefined ? [] : [value], problems: [] };
+}
+
+function parseCidrs(text: string): { list: BlockList; cidrs: string[]; problems: string[] } {
+  const list = new BlockList();
+  const cidrs = text
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+  const problems: string[] = [];
+  for (const cidr of cidrs) {
+    const [address = '', bits] = cidr.split('/');
+    const family = isIP(address);
+    const prefix = bits === undefined ? (family === 6 ? 128 : 32) : Number(bits);
+    if (family === 0 || !Number.isInteger(prefix) || prefix < 0 || prefix > (family === 6 ? 128 : 32)) {
+      problems.push(`AUTH_PROXY_CIDRS: ${JSON.stringify(cidr)} is not an address or CIDR`);
+      continue;
+    }
+    list.addSubnet(address, prefix, family === 6 ? 'ipv6' : 'ipv4');
+  }
+  return { list, cidrs, problems };
+}
+
+/** The auth part of `Config`, or every problem found (files, conflicting or missing settings). */
+export function resolveAuth(
+  env: AuthEnv,
+  context: { workers: number; port: number },
+): { ok: true; auth: AuthConfig } | { ok: false; problems: string[] } {
+  const viewer = secretList('VIEWER_TOKEN', env.VIEWER_TOKEN, env.VIEWER_TOKEN_FILE, 16);
+  const metrics = secretList('METRICS_TOKEN', env.METRICS_TOKEN, env.METRICS_TOKEN_FILE, 16);
+  const session = secretList('SESSION_SECRET', env.SESSION_SECRET, env.SESSION_SECRET_FILE, 32);
+  const problems = [...viewer.problems, ...metrics.problems, ...session.problems];
+  // Each worker would sign cookies with its own random key and refuse the others'.
+  if (viewer.lines.length > 0 && context.workers !== 1 && session.lines.length === 0)
+    problems.push('SESSION_SECRET: required with VIEWER_TOKEN when WORKERS is not 1');
+  const header = env.AUTH_PROXY_USER_HEADER;
+  const cidrs = parseCidrs(env.AUTH_PROXY_CIDRS ?? '');
+  problems.push(...cidrs.problems);
+  if ((header === undefined) !== (cidrs.cidrs.length === 0))
+    problems.push(
+      'AUTH_PROXY_USER_HEADER and AUTH_PROXY_CIDRS: set both (the header is trusted only from those addresses)',
+    );
+  if (env.ADMIN_PORT !== undefined && env.ADMIN_PORT !== 0 && env.ADMIN_PORT === context.port)
+    problems.push('ADMIN_PORT: must differ from PORT');
+  if (problems.length > 0) return { ok: false, problems };
+  return {
+    ok: true,
+    auth: {
+      viewerTokens: viewer.lines,
+      metricsTokens: metrics.lines,
+      sessionSecret: session.lines[0],
+      sessionTtlMs: env.SESSION_TTL_SECONDS * 1000,
+      failures: {
+        limit: env.AUTH_FAILURE_LIMIT,
+        windowMs: env.AUTH_FAILURE_WINDOW_SECONDS * 1000,
+        maxClients: env.AUTH_FAILURE_MAX_CLIENTS,
+      },
+      proxy:
+        header === undefined ? undefined : { userHeader: header, trusted: cidrs.list, cidrs: cidrs.cidrs },
+      adminPort: env.ADMIN_PORT,
+    },
+  };
+}

@@ -1,0 +1,88 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { Registry } from 'prom-client';
+import type { AuthConfig } from '../../config/auth-env.js';
+import { setDashboardHeaders } from '../dashboard/security-headers.js';
+import { DEFAULT_ASSETS_DIR } from '../dashboard/static-assets.js';
+import { createAuthMetrics } from './auth-metrics.js';
+import { createFailureLimiter } from './failure-limiter.js';
+import { readProxyUser } from './proxy-user.js';
+import { createReadGuard } from './read-guard.js';
+import { refuse, refuseIfLimited, type RefuseDeps } from './refuse.js';
+import { bearerTokenOf, findSecret } from './same-secret.js';
+import { createSessionSigner } from './session-cookie.js';
+import { createSessionRoutes } from './session-routes.js';
+
+export interface AccessOptions {
+  auth: AuthConfig;
+  /** TRIGGER_TOKEN ('' when triggers are off): it reads too. */
+  triggerToken: string;
+  registry: Registry;
+  assetsDir?: string;
+  now?: () => number;
+}
+
+/** The access layer, mounted before every route that is not ingest or health. */
+export interface Access {
+  /** Sign-in routes and the read guard (listeners that serve reads). */
+  router: express.Router;
+  /** The trusted proxy's user and the /metrics token (every listener). */
+  metricsRouter: express.Router;
+  /** True when reading needs credentials (VIEWER_TOKEN set): the trigger API then trusts the guard. */
+  readAuth: boolean;
+}
+
+function guardMetrics(tokens: readonly string[], deps: RefuseDeps) {
+  return (req: Request, res: Response, next: NextFunction) => {
+    if (refuseIfLimited(req, res, 'metrics', deps)) return;
+    const bearer = bearerTokenOf(req.headers.authorization);
+    if (bearer !== undefined && findSecret(bearer, tokens) !== undefined) return next();
+    const reason = 'Send Authorization: Bearer <METRICS_TOKEN>.';
+    refuse(req, res, { group: 'metrics', status: 401, reason, wrong: bearer !== undefined }, deps);
+  };
+}
+
+/**
+ * Builds what AuthConfig turns on: the proxy user, the /metrics token, and read authentication
+ * with its sign-in routes and page. With none of them, only `GET /ui/session` answers (reading is open).
+ */
+export function createAccess(options: AccessOptions): Access {
+  const { auth } = options;
+  const readAuth = auth.viewerTokens.length > 0;
+  const router = express.Router();
+  const metricsRouter = express.Router();
+  // The page asks who it is; without read auth the answer is that nobody needs to sign in.
+  if (!readAuth) router.get('/ui/session', (_req, res) => void res.json({ readAuth: false }));
+  if (!readAuth && auth.metricsTokens.length === 0 && !auth.proxy) return { router, metricsRouter, readAuth };
+  const deps: RefuseDeps = {
+    metrics: createAuthMetrics(options.registry),
+    limiter: createFailureLimiter({ ...auth.failures, now: options.now }),
+  };
+  const { proxy } = auth;
+  if (proxy) {
+    metricsRouter.use((req: Request, _res: Response, next: NextFunction) => {
+      req.authUser = readProxyUser(req, proxy);
+      next();
+    });
+  }
+  if (auth.metricsTokens.length > 0) metricsRouter.get('/metrics', guardMetrics(auth.metricsTokens, deps));
+  if (!readAuth) return { router, metricsRouter, readAuth };
+
+  const tokens = { viewerTokens: auth.viewerTokens, triggerToken: options.triggerToken };
+  const signer = createSessionSigner({
+    secret: auth.sessionSecret,
+    ttlMs: auth.sessionTtlMs,
+    now: options.now,
+  });
+  const loginPage = readFileSync(path.join(options.assetsDir ?? DEFAULT_ASSETS_DIR, 'login.html'));
+  const sendLoginPage = (res: Response) => {
+    setDashboardHeaders(res.req, res, () => undefined);
+    res.setHeader('Cache-Control', 'no-store');
+    res.setHeader('WWW-Authenticate', 'Bearer realm="falco-alert-receiver"');
+    res.status(401).type('text/html; charset=utf-8').send(loginPage);
+  };
+  router.use(createSessionRoutes({ ...deps, tokens, signer, ttlMs: auth.sessionTtlMs }));
+  router.use(createReadGuard({ ...deps, tokens, signer, sendLoginPage }));
+  return { router, metricsRouter, readAuth };
+}

@@ -1,0 +1,69 @@
+import type { NextFunction, Request, Response } from 'express';
+import { routeGroupOf } from './auth-metrics.js';
+import { readCredentials, type Credentials, type TokenSet } from './credentials.js';
+import { refuse, refuseIfLimited, type RefuseDeps } from './refuse.js';
+import { sameSecret } from './same-secret.js';
+import type { SessionSigner } from './session-cookie.js';
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    /** How this request was let in, once the read guard ran. */
+    access?: Extract<Credentials, { kind: 'granted' }>;
+    /** The user a trusted authenticating proxy vouches for (AUTH_PROXY_USER_HEADER). */
+    authUser?: string;
+  }
+}
+
+export interface ReadGuardDeps extends RefuseDeps {
+  tokens: TokenSet;
+  signer: SessionSigner;
+  /** Serves the sign-in page (with status 401) to a browser that opens `/` without credentials. */
+  sendLoginPage: (res: Response) => void;
+}
+
+// Static page code, the API description and the probes: no alert data, and the sign-in page needs
+// its script and style.
+const PUBLIC_READS = /^\/(healthz|readyz|metrics|openapi\.json|ui\/dashboard\.css|ui\/js\/[a-z-]+\.js)$/;
+
+const isRead = (req: Request) => req.method === 'GET' || req.method === 'HEAD';
+
+/**
+ * Deny by default: every GET/HEAD except PUBLIC_READS, and every call of the trigger API, needs a
+ * viewer or trigger token (bearer), a session cookie, or a trusted proxy's user. Starting a
+ * trigger needs the trigger role, and from a session also the CSRF token in X-CSRF-Token.
+ */
+export function createReadGuard(deps: ReadGuardDeps) {
+  const { tokens, signer } = deps;
+  return (req: Request, res: Response, next: NextFunction): void => {
+    const group = routeGroupOf(req.path);
+    if (isRead(req) ? PUBLIC_READS.test(req.path) : group !== 'triggers') return next();
+    if (refuseIfLimited(req, res, group, deps)) return;
+    const credentials = readCredentials(req, tokens, signer, req.authUser);
+    if (credentials.kind !== 'granted') {
+      const wrong = credentials.kind === 'wrong';
+      if (!wrong && req.path === '/' && req.accepts(['json', 'html']) === 'html') {
+        deps.metrics.failed(group);
+        deps.sendLoginPage(res);
+        return;
+      }
+      const reason = wrong
+        ? 'The bearer token is not valid.'
+        : 'Send Authorization: Bearer <VIEWER_TOKEN>, or sign in on the dashboard.';
+      return refuse(req, res, { group, status: 401, reason, wrong }, deps);
+    }
+    if (!isRead(req) && credentials.role !== 'trigger') {
+      const reason = 'Starting a trigger needs TRIGGER_TOKEN; these credentials only read.';
+      return refuse(req, res, { group, status: 403, reason, wrong: false }, deps);
+    }
+    // A cookie is sent by the browser on its own; the CSRF token proves the page itself asked.
+    if (!isRead(req) && credentials.session) {
+      const sent = req.headers['x-csrf-token'];
+      if (typeof sent !== 'string' || !sameSecret(sent, signer.csrfTokenOf(credentials.session))) {
+        const reason = 'Missing or wrong X-CSRF-Token (GET /ui/session returns it).';
+        return refuse(req, res, { group, status: 403, reason, wrong: false }, deps);
+      }
+    }
+    req.access = credentials;
+    next();
+  };
+}

@@ -1,0 +1,86 @@
+import express, { type Request, type Response } from 'express';
+import { buildProblem, sendProblem } from '../problem.js';
+import { sendJson } from '../send-json.js';
+import { SESSION_COOKIE, readCredentials, roleOfToken, type TokenSet } from './credentials.js';
+import { refuse, refuseIfLimited, type RefuseDeps } from './refuse.js';
+import type { Session, SessionSigner } from './session-cookie.js';
+
+export interface SessionRoutesDeps extends RefuseDeps {
+  tokens: TokenSet;
+  signer: SessionSigner;
+  ttlMs: number;
+}
+
+// HttpOnly: page scripts never see it; SameSite=Strict: no other site's page sends it; Secure on TLS.
+function cookieHeader(req: Request, value: string, maxAgeSeconds: number): string {
+  const secure = req.secure ? '; Secure' : '';
+  return `${SESSION_COOKIE}=${value}; Path=/; Max-Age=${maxAgeSeconds}; HttpOnly; SameSite=Strict${secure}`;
+}
+
+function describeSession(signer: SessionSigner, session: Session) {
+  return {
+    role: session.role,
+    via: 'session',
+    expiresAt: new Date(session.expiresAt).toISOString(),
+    csrfToken: signer.csrfTokenOf(session),
+  };
+}
+
+/**
+ * The dashboard's sign-in: `POST /ui/session {token}` sets the session cookie once, `GET
+ * /ui/session` says who the caller is (and the CSRF token trigger calls must send), `DELETE
+ * /ui/session` or `POST /ui/logout` clears it.
+ */
+export function createSessionRoutes(deps: SessionRoutesDeps): express.Router {
+  const router = express.Router();
+  const { signer, tokens } = deps;
+
+  router.post('/ui/session', express.json({ limit: '2kb' }), (req: Request, res: Response) => {
+    if (refuseIfLimited(req, res, 'session', deps)) return;
+    const token: unknown = (req.body as { token?: unknown } | undefined)?.token;
+    if (typeof token !== 'string' || token === '') {
+      const detail = 'token: send {"token": "<VIEWER_TOKEN or TRIGGER_TOKEN>"} as application/json';
+      sendProblem(res, buildProblem('invalid-request', { detail, errors: [{ pointer: '/token', detail }] }));
+      return;
+    }
+    const role = roleOfToken(token, tokens);
+    if (!role) {
+      refuse(
+        req,
+        res,
+        { group: 'session', status: 401, reason: 'The token is not valid.', wrong: true },
+        deps,
+      );
+      return;
+    }
+    const { value, session } = signer.issue(role, token);
+    res.setHeader('Set-Cookie', cookieHeader(req, value, Math.floor(deps.ttlMs / 1000)));
+    res.setHeader('Cache-Control', 'no-store');
+    req.log.info({ event: 'session_started', role, caller: req.socket.remoteAddress }, 'dashboard sign-in');
+    sendJson(res, 200, describeSession(signer, session));
+  });
+
+  router.get('/ui/session', (req: Request, res: Response) => {
+    res.setHeader('Cache-Control', 'no-store');
+    // It checks bearer tokens too, so it must not become an unlimited oracle for guessing them.
+    if (refuseIfLimited(req, res, 'session', deps)) return;
+    const credentials = readCredentials(req, tokens, signer, req.authUser);
+    if (credentials.kind !== 'granted') {
+      const reason = 'Not signed in: POST /ui/session {token}, or send Authorization: Bearer <token>.';
+      refuse(req, res, { group: 'session', status: 401, reason, wrong: credentials.kind === 'wrong' }, deps);
+      return;
+    }
+    const { role, via, session } = credentials;
+    sendJson(res, 200, session ? describeSession(signer, session) : { role, via, user: req.authUser });
+  });
+
+  // Stateless cookies cannot be revoked server-side: the browser forgets it, and it expires anyway.
+  const signOut = (req: Request, res: Response) => {
+    res.setHeader('Set-Cookie', cookieHeader(req, '', 0));
+    res.setHeader('Cache-Control', 'no-store');
+    res.status(204).end();
+  };
+  router.delete('/ui/session', signOut);
+  router.post('/ui/logout', signOut);
+  return router;
+}

@@ -1,0 +1,30 @@
+// @ts-check
+// Who is signed in: shows a sign-out button for a cookie session and hands the CSRF token to the
+// trigger panel. Without read authentication on the server ({readAuth: false}) nothing shows.
+import { el } from './dom.js';
+
+/**
+ * @param {HTMLElement} container
+ * @returns {Promise<{ csrfToken?: string, role?: string }>}
+ */
+export async function loadSession(container) {
+  let response;
+  try {
+    response = await fetch('/ui/session', { headers: { Accept: 'application/json' } });
+  } catch {
+    return {};
+  }
+  // The session expired while the page was open: the reload shows the sign-in page.
+  if (response.status === 401) window.location.reload();
+  if (!response.ok) return {};
+  /** @type {{ role?: string, via?: string, csrfToken?: string }} */
+  const session = await response.json();
+  if (session.via === 'session') {
+    const signOut = el('button', { type: 'button', className: 'sign-out', text: 'Sign out' });
+    signOut.addEventListener('click', () => {
+      void fetch('/ui/session', { method: 'DELETE' }).finally(() => window.location.assign('/'));
+    });
+    container.replaceChildren(el('span', { text: `Signed in (${session.role ?? 'viewer'})` }), signOut);
+  }
+  return { csrfToken: session.csrfToken, role: session.role };
+}

@@ -1,0 +1,100 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/load-config.js';
+
+const TOKEN = 'viewer-token-0123456789';
+const problemsOf = (env: Record<string, string>) => {
+  const loaded = loadConfig(env);
+  return loaded.ok ? [] : loaded.problems;
+};
+const fileWith = (text: string) => {
+  const file = join(mkdtempSync(join(tmpdir(), 'auth-env-')), 'secret');
+  writeFileSync(file, text);
+  return file;
+};
+
+describe('auth settings in loadConfig', () => {
+  it('leaves reading, metrics and the admin port open and off by default', () => {
+    const loaded = loadConfig({});
+
+    expect(loaded.ok && loaded.config.auth).toMatchObject({
+      viewerTokens: [],
+      metricsTokens: [],
+      sessionSecret: undefined,
+      sessionTtlMs: 8 * 3600 * 1000,
+      failures: { limit: 10, windowMs: 60_000, maxClients: 10_000 },
+      proxy: undefined,
+      adminPort: undefined,
+    });
+  });
+
+  it('reads several viewer tokens from a file, one a line, skipping blanks and comments', () => {
+    const file = fileWith(`${TOKEN}\n\n# next\n  second-token-0123456789  \n`);
+
+    const loaded = loadConfig({ VIEWER_TOKEN_FILE: file });
+
+    expect(loaded.ok && loaded.config.auth.viewerTokens).toEqual([TOKEN, 'second-token-0123456789']);
+  });
+
+  it.each([
+    [{ VIEWER_TOKEN: 'short' }, 'VIEWER_TOKEN: must be at least 16 characters'],
+    [{ METRICS_TOKEN: 'short' }, 'METRICS_TOKEN: must be at least 16 characters'],
+    [
+      { VIEWER_TOKEN: TOKEN, VIEWER_TOKEN_FILE: '/nonexistent' },
+      'VIEWER_TOKEN and VIEWER_TOKEN_FILE: set only one',
+    ],
+    [
+      { VIEWER_TOKEN_FILE: '/nonexistent/tokens' },
+      'VIEWER_TOKEN_FILE: cannot read /nonexistent/tokens (ENOENT)',
+    ],
+    [{ SESSION_SECRET: 'too-short' }, 'SESSION_SECRET: must be at least 32 characters'],
+    [
+      { VIEWER_TOKEN: TOKEN, WORKERS: '2' },
+      'SESSION_SECRET: required with VIEWER_TOKEN when WORKERS is not 1',
+    ],
+    [{ AUTH_PROXY_USER_HEADER: 'X-Forwarded-User' }, 'AUTH_PROXY_USER_HEADER and AUTH_PROXY_CIDRS: set both'],
+    [
+      { AUTH_PROXY_USER_HEADER: 'X-User', AUTH_PROXY_CIDRS: '10.0.0.0/33' },
+      'AUTH_PROXY_CIDRS: "10.0.0.0/33" is not an address or CIDR',
+    ],
+    [
+      { AUTH_PROXY_USER_HEADER: 'bad header', AUTH_PROXY_CIDRS: '10.0.0.0/8' },
+      'AUTH_PROXY_USER_HEADER: must be an HTTP header name',
+    ],
+    [{ PORT: '9000', ADMIN_PORT: '9000' }, 'ADMIN_PORT: must differ from PORT'],
+  ])('refuses %j: %s', (env, problem) => {
+    expect(problemsOf(env).join('\n')).toContain(problem);
+  });
+
+  it('refuses a token file with a short line or no token at all', () => {
+    expect(problemsOf({ VIEWER_TOKEN_FILE: fileWith(`${TOKEN}\nshort\n`) })).toEqual([
+      'VIEWER_TOKEN_FILE: every line must be at least 16 characters',
+    ]);
+    expect(problemsOf({ VIEWER_TOKEN_FILE: fileWith('\n# nothing\n') })[0]).toMatch(/holds no token$/);
+  });
+
+  it('lists every auth problem at once', () => {
+    const problems = problemsOf({
+      VIEWER_TOKEN_FILE: '/nonexistent/a',
+      METRICS_TOKEN_FILE: '/nonexistent/b',
+      AUTH_PROXY_CIDRS: '10.0.0.0/8',
+    });
+
+    expect(problems).toHaveLength(3);
+  });
+
+  it('parses the proxy settings into a lower-case header and a block list of the CIDRs', () => {
+    const loaded = loadConfig({
+      AUTH_PROXY_USER_HEADER: 'X-Forwarded-User',
+      AUTH_PROXY_CIDRS: '10.0.0.0/8, fd00::/8, 192.0.2.7',
+    });
+
+    const proxy = loaded.ok ? loaded.config.auth.proxy : undefined;
+    expect(proxy?.userHeader).toBe('x-forwarded-user');
+    expect(proxy?.cidrs).toEqual(['10.0.0.0/8', 'fd00::/8', '192.0.2.7']);
+    expect(proxy?.trusted.check('10.9.8.7', 'ipv4')).toBe(true);
+    expect(proxy?.trusted.check('192.0.2.8', 'ipv4')).toBe(false);
+  });
+});

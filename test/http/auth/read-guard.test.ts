@@ -1,0 +1,216 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  ALERT,
+  TRIGGER_TOKEN,
+  VIEWER_TOKEN,
+  startAuthTestServer,
+  type AuthTestServer,
+} from './auth-test-server.js';
+
+const ROTATED_TOKEN = 'next-viewer-token-9876543210';
+const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
+
+describe('read authentication (VIEWER_TOKEN_FILE with two tokens)', () => {
+  let server: AuthTestServer;
+  let alertId: string;
+  const readRoutes = () => [
+    '/alerts',
+    `/alerts/${alertId}`,
+    '/alerts?min_priority=Notice&limit=5',
+    '/ui/config.json',
+    '/ui/summary?window=1h',
+    '/triggers',
+    '/triggers/no-such-run',
+    '/',
+  ];
+
+  beforeAll(async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'viewer-tokens-'));
+    const file = path.join(dir, 'tokens');
+    writeFileSync(file, `${VIEWER_TOKEN}\n# the next one, for rotation\n${ROTATED_TOKEN}\n`);
+    server = await startAuthTestServer({ VIEWER_TOKEN_FILE: file, AUTH_FAILURE_LIMIT: '5' });
+    const posted = await server.post('/alerts', ALERT);
+    alertId = posted.headers.get('x-alert-id')!;
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it('answers 401 problem+json with WWW-Authenticate: Bearer on every read route without credentials', async () => {
+    for (const route of [...readRoutes(), '/alerts/stream']) {
+      const response = await server.get(route, { Accept: 'application/json' });
+
+      expect(response.status, route).toBe(401);
+      expect(response.headers.get('content-type'), route).toBe('application/problem+json; charset=utf-8');
+      expect(response.headers.get('www-authenticate'), route).toMatch(/^Bearer realm=/);
+      const problem = (await response.json()) as { status: number; detail: string };
+      expect(problem.status).toBe(401);
+      expect(problem.detail).toContain('VIEWER_TOKEN');
+    }
+  });
+
+  it('serves the sign-in page, with status 401, to a browser that opens / without credentials', async () => {
+    const response = await server.get('/', { Accept: 'text/html,application/xhtml+xml' });
+
+    expect(response.status).toBe(401);
+    expect(response.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(response.headers.get('content-security-policy')).toContain("script-src 'self'");
+    const html = await response.text();
+    expect(html).toContain('<form id="login-form"');
+    expect(html).not.toContain('alert-rows');
+  });
+
+  it('serves every read route with either viewer token of the file, and with the trigger token', async () => {
+    for (const token of [VIEWER_TOKEN, ROTATED_TOKEN, TRIGGER_TOKEN]) {
+      for (const route of readRoutes()) {
+        const response = await server.get(route, bearer(token));
+        expect(response.status, `${route} with ${token.slice(0, 4)}`).toBe(
+          route.includes('no-such') ? 404 : 200,
+        );
+      }
+    }
+    const one = (await (await server.get(`/alerts/${alertId}`, bearer(VIEWER_TOKEN))).json()) as {
+      id: string;
+    };
+    expect(one.id).toBe(alertId);
+  });
+
+  it('streams to a bearer token holder', async () => {
+    const controller = new AbortController();
+    const response = await fetch(`${server.baseUrl}/alerts/stream`, {
+      headers: bearer(VIEWER_TOKEN),
+      signal: controller.signal,
+    });
+
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
+    controller.abort();
+  });
+
+  it('leaves ingest, health, readiness, the page code and (without METRICS_TOKEN) /metrics open', async () => {
+    expect((await server.post('/alerts', ALERT)).status).toBe(202);
+    expect((await server.post('/', ALERT)).status).toBe(202);
+    for (const route of [
+      '/healthz',
+      '/readyz',
+      '/metrics',
+      '/ui/js/main.js',
+      '/ui/js/login.js',
+      '/ui/dashboard.css',
+    ])
+      expect((await server.get(route)).status, route).toBe(200);
+  });
+
+  it('refuses a wrong token, counts it per route group and never logs a token', async () => {
+    const before = await server.metric('falco_auth_failures_total', { route_group: 'alerts' });
+    const beforeStream = await server.metric('falco_auth_failures_total', { route_group: 'stream' });
+
+    const wrong = await server.get('/alerts', bearer('wrong-token-attempt-000000'));
+    await server.get('/alerts/stream');
+
+    expect(wrong.status).toBe(401);
+    expect(((await wrong.json()) as { detail: string }).detail).toBe('The bearer token is not valid.');
+    expect(await server.metric('falco_auth_failures_total', { route_group: 'alerts' })).toBe(before + 1);
+    expect(await server.metric('falco_auth_failures_total', { route_group: 'stream' })).toBe(
+      beforeStream + 1,
+    );
+    const refused = server.logLines.filter((line) => line.event === 'auth_refused');
+    expect(refused.at(-2)).toMatchObject({ routeGroup: 'alerts', caller: '127.0.0.1' });
+    for (const secret of ['wrong-token-attempt', VIEWER_TOKEN, ROTATED_TOKEN, TRIGGER_TOKEN])
+      expect(server.rawLog()).not.toContain(secret);
+  });
+
+  it('does not take a token from the query string or a Basic header', async () => {
+    expect((await server.get(`/alerts?token=${VIEWER_TOKEN}`)).status).toBe(401);
+    const basic = Buffer.from(`x:${VIEWER_TOKEN}`).toString('base64');
+    expect((await server.get('/alerts', { Authorization: `Basic ${basic}` })).status).toBe(401);
+  });
+});
+
+describe('rate limit of failed authentications per client address', () => {
+  let server: AuthTestServer;
+
+  beforeAll(async () => {
+    server = await startAuthTestServer({
+      VIEWER_TOKEN,
+      AUTH_FAILURE_LIMIT: '3',
+      AUTH_FAILURE_WINDOW_SECONDS: '60',
+    });
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it('answers 429 with Retry-After after repeated wrong tokens, even to the right one, until the window ends', async () => {
+    const limitedBefore = await server.metric('falco_auth_rate_limited_total', { route_group: 'alerts' });
+    for (let attempt = 0; attempt < 3; attempt += 1)
+      expect((await server.get('/alerts', bearer(`guess-${attempt}-0123456789abcdef`))).status).toBe(401);
+
+    const limited = await server.get('/alerts', bearer(VIEWER_TOKEN));
+    const login = await server.post('/ui/session', JSON.stringify({ token: VIEWER_TOKEN }));
+
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(Number(limited.headers.get('retry-after'))).toBeLessThanOrEqual(60);
+    expect(login.status).toBe(429);
+    expect((await server.get('/ui/session', bearer(VIEWER_TOKEN))).status).toBe(429);
+    expect((await server.get('/alerts/stream', bearer(VIEWER_TOKEN))).status).toBe(429);
+    expect(await server.metric('falco_auth_rate_limited_total', { route_group: 'alerts' })).toBe(
+      limitedBefore + 1,
+    );
+    // Falco's ingest and the probes are never limited.
+    expect((await server.post('/alerts', ALERT)).status).toBe(202);
+    expect((await server.get('/healthz')).status).toBe(200);
+
+    server.advance(61_000);
+    expect((await server.get('/alerts', bearer(VIEWER_TOKEN))).status).toBe(200);
+  });
+
+  it('does not count requests that sent no credentials towards the limit (a browser opening the page)', async () => {
+    for (let visit = 0; visit < 10; visit += 1) await server.get('/', { Accept: 'text/html' });
+
+    expect((await server.get('/alerts', bearer(VIEWER_TOKEN))).status).toBe(200);
+  });
+});
+
+describe('METRICS_TOKEN', () => {
+  let server: AuthTestServer;
+  const METRICS_TOKEN = 'metrics-token-0123456789abcdef';
+
+  beforeAll(async () => {
+    server = await startAuthTestServer({ METRICS_TOKEN });
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it('guards /metrics only, with its own token; reading stays open without VIEWER_TOKEN', async () => {
+    const open = await server.get('/metrics');
+    const viewer = await server.get('/metrics', bearer(TRIGGER_TOKEN));
+    const scraped = await server.get('/metrics', bearer(METRICS_TOKEN));
+
+    expect(open.status).toBe(401);
+    expect(viewer.status).toBe(401);
+    expect(scraped.status).toBe(200);
+    expect(await scraped.text()).toMatch(/falco_auth_failures_total\{route_group="metrics"\} 2/);
+    expect((await server.get('/alerts')).status).toBe(200);
+    expect(await (await server.get('/ui/session')).json()).toEqual({ readAuth: false });
+  });
+});
+
+describe('without any auth setting', () => {
+  it('keeps every read route open and registers no auth metrics', async () => {
+    const server = await startAuthTestServer({});
+    try {
+      for (const route of ['/', '/alerts', '/ui/config.json', '/metrics'])
+        expect((await server.get(route)).status, route).toBe(200);
+      expect(await (await server.get('/ui/session')).json()).toEqual({ readAuth: false });
+      expect(await (await server.get('/metrics')).text()).not.toContain('falco_auth_failures_total');
+    } finally {
+      await server.close();
+    }
+  });
+});
