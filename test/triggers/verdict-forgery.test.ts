@@ -143,7 +143,12 @@ describe('trigger verdicts cannot be forged by posting alerts', () => {
       expect(own.status).toBe(202);
       const matched = await getRun(built!, run.id);
       expect(matched.verification.expectations).toEqual([
-        { rule: 'Write below etc', status: 'detected', alertId: own.headers['x-alert-id'], latencyMs: expect.any(Number) },
+        {
+          rule: 'Write below etc',
+          status: 'detected',
+          alertId: own.headers['x-alert-id'],
+          latencyMs: expect.any(Number),
+        },
       ]);
       // Counted only once the run succeeds: a run that fails after all must not have raised it.
       expect(await detectedCount(built!)).toBe(0);
