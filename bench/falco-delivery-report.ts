@@ -12,6 +12,9 @@ export interface FalcoDeliveryRow {
   writtenPerSecond: number;
   /** The longest time from a write (evt.time) to its receipt: grows when Falco's output lags. */
   maxLagMs: number;
+  /** CPU cores the receiver and Falco used while the alerts arrived. */
+  receiverCores: number;
+  falcoCores: number;
   outputErrors: number;
   /** The same body over the same transport (one connection) from the load generator. */
   capacityPerSecond: number;
@@ -34,11 +37,11 @@ export function renderFalcoDelivery(result: FalcoDelivery): string {
   const lines = ['## Real Falco delivery rates', ''];
   if (result.skipped !== undefined) return [...lines, `Skipped: ${result.skipped}.`, ''].join('\n');
   lines.push(
-    '| Falco | transport | written | Falco emitted | received | Falco output errors | written/s (evt.time) | delivered/s | max lag ms | receiver alone/s (same transport, 1 connection) | bottleneck |',
-    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+    '| Falco | transport | written | Falco emitted | received | Falco output errors | written/s (evt.time) | delivered/s | max lag ms | CPU cores while arriving: receiver / Falco | receiver alone/s (same transport, 1 connection) | bottleneck |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
     ...result.rows.map(
       (r) =>
-        `| ${r.falco} | ${r.keepAlive ? 'one kept-alive connection' : 'a connection per alert'} | ${count(r.written)} | ${count(r.emitted)} | ${count(r.received)} | ${r.outputErrors} | ${count(r.writtenPerSecond)} | ${count(r.deliveredPerSecond)} | ${count(r.maxLagMs)} | ${count(r.capacityPerSecond)} (${r.payloadBytes} B body, ${r.capacityFailures} failed) | ${r.bottleneck} |`,
+        `| ${r.falco} | ${r.keepAlive ? 'one kept-alive connection' : 'a connection per alert'} | ${count(r.written)} | ${count(r.emitted)} | ${count(r.received)} | ${r.outputErrors} | ${count(r.writtenPerSecond)} | ${count(r.deliveredPerSecond)} | ${count(r.maxLagMs)} | ${r.receiverCores.toFixed(2)} / ${r.falcoCores.toFixed(2)} | ${count(r.capacityPerSecond)} (${r.payloadBytes} B body, ${r.capacityFailures} failed) | ${r.bottleneck} |`,
     ),
     '',
   );

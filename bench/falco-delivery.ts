@@ -7,6 +7,7 @@ import { dockerAndBusyboxAvailable } from '../test/helpers/busybox-image.js';
 import { findOutputErrors, startFalco } from '../test/helpers/falco-process.js';
 import { findFalcoRuntimes, isAtLeast, type FalcoRuntime } from '../test/helpers/falco-runtime.js';
 import { spawnService, type SpawnedService } from '../test/helpers/spawn-service.js';
+import { sampleTree } from './proc-stats.js';
 import { runLoad } from './run-load.js';
 import type { FalcoDelivery, FalcoDeliveryRow } from './falco-delivery-report.js';
 import { SERVICE_ENV } from './targets.js';
@@ -34,7 +35,7 @@ async function waitForArrivals(count: () => number, target: number, quietMs = 5_
   let changedAt = Date.now();
   while (count() < target && Date.now() - changedAt < quietMs) {
     if (count() !== last) [last, changedAt] = [count(), Date.now()];
-    await sleep(100);
+    await sleep(50);
   }
 }
 
@@ -47,6 +48,8 @@ function countEmitted(falcoLog: string, prefix: string): { count: number; first:
   });
   return { count: lines.length, first: lines[0] ?? '' };
 }
+
+const cpuOf = (pid: number) => sampleTree(pid).cpuSeconds;
 
 const perSecond = (count: number, fromMs: number, toMs: number) =>
   toMs > fromMs ? (count * 1000) / (toMs - fromMs) : NaN;
@@ -70,8 +73,15 @@ async function measureOne(runtime: FalcoRuntime, writes: number, seconds: number
     const ours = () =>
       alertLines(service, (l) => String(l.alert.output_fields?.['fd.name']).startsWith(prefix));
     const written = Math.round(writes / REWRITERS) * REWRITERS;
-    await writeBelowRoot(prefix, written, REWRITERS);
+    const writing = writeBelowRoot(prefix, written, REWRITERS);
+    // CPU of each side while alerts arrive: one near a full core is the one that sets the rate.
+    await waitForArrivals(() => ours().length, 1, 30_000);
+    const before = { at: performance.now(), receiver: cpuOf(service.child.pid!), falco: cpuOf(falco.pid) };
     await waitForArrivals(() => ours().length, written);
+    const wallSeconds = (performance.now() - before.at) / 1000;
+    const receiverCores = (cpuOf(service.child.pid!) - before.receiver) / wallSeconds;
+    const falcoCores = (cpuOf(falco.pid) - before.falco) / wallSeconds;
+    await writing;
     await falco.stop();
     const emitted = countEmitted(falco.log(), prefix);
     const lines = ours();
@@ -100,6 +110,8 @@ async function measureOne(runtime: FalcoRuntime, writes: number, seconds: number
       deliveredPerSecond,
       writtenPerSecond: perSecond(lines.length, Math.min(...events), Math.max(...events)),
       maxLagMs: Math.max(...receipts.map((at, i) => at - events[i]!)),
+      receiverCores,
+      falcoCores,
       outputErrors: findOutputErrors(falco.log()).length,
       capacityPerSecond: load.alertsPerSecond,
       capacityFailures: load.non2xx + load.errors,
