@@ -10,8 +10,8 @@ export interface FalcoDeliveryRow {
   deliveredPerSecond: number;
   /** The burst's alerts per second of Falco's event time: the pace the writes happened at. */
   writtenPerSecond: number;
-  /** The longest time from a write (evt.time) to its receipt: grows when Falco's output lags. */
-  maxLagMs: number;
+  /** How much the time from a write (evt.time) to its receipt grew over the burst: Falco's queue. */
+  lagGrowthMs: number;
   /** CPU cores the receiver and Falco used while the alerts arrived. */
   receiverCores: number;
   falcoCores: number;
@@ -37,11 +37,11 @@ export function renderFalcoDelivery(result: FalcoDelivery): string {
   const lines = ['## Real Falco delivery rates', ''];
   if (result.skipped !== undefined) return [...lines, `Skipped: ${result.skipped}.`, ''].join('\n');
   lines.push(
-    '| Falco | transport | written | Falco emitted | received | Falco output errors | written/s (evt.time) | delivered/s | max lag ms | CPU cores while arriving: receiver / Falco | receiver alone/s (same transport, 1 connection) | bottleneck |',
+    '| Falco | transport | written | Falco emitted | received | Falco output errors | written/s (evt.time) | delivered/s | delay growth ms | CPU cores while arriving: receiver / Falco | receiver alone/s (same transport, 1 connection) | bottleneck |',
     '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
     ...result.rows.map(
       (r) =>
-        `| ${r.falco} | ${r.keepAlive ? 'one kept-alive connection' : 'a connection per alert'} | ${count(r.written)} | ${count(r.emitted)} | ${count(r.received)} | ${r.outputErrors} | ${count(r.writtenPerSecond)} | ${count(r.deliveredPerSecond)} | ${count(r.maxLagMs)} | ${r.receiverCores.toFixed(2)} / ${r.falcoCores.toFixed(2)} | ${count(r.capacityPerSecond)} (${r.payloadBytes} B body, ${r.capacityFailures} failed) | ${r.bottleneck} |`,
+        `| ${r.falco} | ${r.keepAlive ? 'one kept-alive connection' : 'a connection per alert'} | ${count(r.written)} | ${count(r.emitted)} | ${count(r.received)} | ${r.outputErrors} | ${count(r.writtenPerSecond)} | ${count(r.deliveredPerSecond)} | ${count(r.lagGrowthMs)} | ${r.receiverCores.toFixed(2)} / ${r.falcoCores.toFixed(2)} | ${count(r.capacityPerSecond)} (${r.payloadBytes} B body, ${r.capacityFailures} failed) | ${r.bottleneck} |`,
     ),
     '',
   );
