@@ -1,6 +1,9 @@
 import type { Priority } from './priority.js';
 import type { StoredAlert } from './stored-alert.js';
 
+/** The fields of a stored alert that the dashboard's summary counts. */
+export type SummaryEntry = Pick<StoredAlert, 'receivedAtMs' | 'priority' | 'rule'>;
+
 /** Filters for listing recent alerts; every given filter must match. */
 export interface AlertQuery {
   rule?: string;
@@ -30,8 +33,11 @@ export interface AlertStore {
   query(query: AlertQuery): Promise<StoredAlert[]>;
   /** Alerts received after the one with this id, oldest first, at most `limit`; undefined when it is not held. */
   after(id: string, limit: number): Promise<StoredAlert[] | undefined>;
-  /** Alerts received at or after this instant, newest first (the dashboard's summary window). */
-  receivedSince(sinceMs: number): Promise<StoredAlert[]>;
+  /**
+   * What the dashboard's summary counts of the alerts received at or after this instant, newest
+   * first: their receipt time, priority and rule, not their text (a window may hold many).
+   */
+  receivedSince(sinceMs: number): Promise<SummaryEntry[]>;
   /** How many alerts are held now. */
   count(): Promise<number>;
   /** Resolves once every alert added so far is readable (at once for memory; written for Redis). */

@@ -59,6 +59,7 @@ export function createAlertStore(deps: AlertStoreDeps): AlertStoreParts {
     maxAlerts: deps.config.maxAlerts,
     retentionMs: redis.retentionMs,
     pendingMax: redis.pendingMax,
+    maxBytes: deps.config.maxBytes,
     dedupWindowMs: deps.dedupWindowMs,
   });
   pending = store.pending;

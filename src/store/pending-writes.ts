@@ -6,11 +6,13 @@ export interface PendingWrite {
 }
 
 /**
- * A bounded FIFO of alerts not yet written. When full, the oldest waiting alert is dropped (the
- * caller counts and logs it); alerts already sent and awaiting a reply are never dropped.
+ * A bounded FIFO of alerts not yet written, by count and by bytes. When full, the oldest waiting
+ * alerts are dropped (the caller counts and logs them); alerts already sent and awaiting a reply
+ * are never dropped.
  */
 export interface PendingWrites {
-  push(write: PendingWrite): PendingWrite | undefined;
+  /** Queues the alert; returns the oldest ones dropped to stay within the bounds. */
+  push(write: PendingWrite): PendingWrite[];
   /** Takes the oldest alerts, at most `maxCount` and about `maxBytes`, as a batch in flight. */
   take(maxCount: number, maxBytes: number): PendingWrite[];
   /** Puts a failed batch back in front, in its order; returns how many oldest were dropped to stay bounded. */
@@ -18,30 +20,41 @@ export interface PendingWrites {
   size(): number;
 }
 
-export function createPendingWrites(max: number): PendingWrites {
+export function createPendingWrites(max: number, maxBytes: number): PendingWrites {
   let queue: PendingWrite[] = [];
+  let bytes = 0;
+  // Drops the oldest while over a bound, keeping at least the newest alert.
+  const trim = (): PendingWrite[] => {
+    let over = 0;
+    let freed = 0;
+    while (queue.length - over > 1 && (queue.length - over > max || bytes - freed > maxBytes))
+      freed += queue[over++]!.bytes;
+    bytes -= freed;
+    return queue.splice(0, over);
+  };
   return {
     push(write) {
       queue.push(write);
-      return queue.length > max ? queue.shift() : undefined;
+      bytes += write.bytes;
+      return trim();
     },
-    take(maxCount, maxBytes) {
+    take(maxCount, maxBatchBytes) {
       let count = 0;
-      let bytes = 0;
+      let batchBytes = 0;
       while (
         count < queue.length &&
         count < maxCount &&
-        (count === 0 || bytes + queue[count]!.bytes <= maxBytes)
+        (count === 0 || batchBytes + queue[count]!.bytes <= maxBatchBytes)
       )
-        bytes += queue[count++]!.bytes;
+        batchBytes += queue[count++]!.bytes;
+      bytes -= batchBytes;
       return queue.splice(0, count);
     },
     giveBack(batch) {
       queue = [...batch, ...queue];
-      // Over the bound after a failure: the oldest go, as in push.
-      const over = Math.max(0, queue.length - max);
-      queue.splice(0, over);
-      return over;
+      for (const write of batch) bytes += write.bytes;
+      // Over a bound after a failure: the oldest go, as in push.
+      return trim().length;
     },
     size: () => queue.length,
   };

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { AlertFeed } from '../alerts/alert-feed.js';
 import { viewHeldAlert } from '../alerts/held-alert.js';
+import { createPageSizer } from './page-size.js';
 import { decodeAlertEntry, type RedisKeys } from './redis-alert-entry.js';
 import type { RedisConnection } from './redis-connection.js';
 
@@ -15,8 +16,6 @@ export interface AlertReaderOptions {
   commandTimeoutMs?: number;
 }
 
-const COUNT = 500;
-
 /**
  * Feeds this process's live listeners (SSE clients, trigger verification) from the shared stream,
  * so every replica sees every alert, its own included, in stream order. Starts at the moment the
@@ -30,6 +29,8 @@ export function startAlertReader(options: AlertReaderOptions): { stop(): void } 
   // queued while Redis was still unreachable at start reach its listeners once written.
   let lastId = `${Date.now()}-0`;
   let stopped = false;
+  // Few entries a read while the recent alerts are large, up to 500 while they are small.
+  const sizer = createPageSizer();
   let wake: (() => void) | undefined;
   conn.onUp(() => wake?.());
 
@@ -42,13 +43,17 @@ export function startAlertReader(options: AlertReaderOptions): { stop(): void } 
   }
 
   async function step(): Promise<void> {
-    const args = ['XREAD', 'COUNT', String(COUNT), 'BLOCK', String(blockMs), 'STREAMS', keys.alerts, lastId];
+    const count = String(sizer.next());
+    const args = ['XREAD', 'COUNT', count, 'BLOCK', String(blockMs), 'STREAMS', keys.alerts, lastId];
     const reply = (await conn.send(args, deadlineMs)) as Array<[string, unknown[]]> | null;
+    const sizes: number[] = [];
     for (const raw of reply?.[0]?.[1] ?? []) {
       const { streamId, held } = decodeAlertEntry(raw);
       lastId = streamId;
+      sizes.push(held.bytes);
       feed.publish(viewHeldAlert(held));
     }
+    sizer.saw(sizes);
   }
 
   void (async () => {

@@ -1,9 +1,9 @@
 import type { Logger } from 'pino';
-import type { AlertQuery, AlertStore } from '../alerts/alert-store.js';
+import type { AlertQuery, AlertStore, SummaryEntry } from '../alerts/alert-store.js';
 import { buildDedupKey } from '../alerts/dedup-sink.js';
 import { viewHeldAlert } from '../alerts/held-alert.js';
 import { matchesQuery } from '../alerts/match-alert.js';
-import type { StoredAlert } from '../alerts/stored-alert.js';
+import { createPageSizer } from './page-size.js';
 import { createPendingWrites } from './pending-writes.js';
 import { decodeAlertEntry, encodeAlertArgs, WRITE_SCRIPT, type RedisKeys } from './redis-alert-entry.js';
 import type { RedisConnection } from './redis-connection.js';
@@ -17,6 +17,11 @@ export interface RedisAlertStoreOptions {
   maxAlerts: number;
   retentionMs: number;
   pendingMax: number;
+  /**
+   * STORE_MAX_BYTES: the most received bytes one read keeps (a list, a replay) and the pending
+   * queue holds, as the memory store holds at most that much.
+   */
+  maxBytes: number;
   /** DEDUP_WINDOW_MS: > 0 drops an alert another replica stored inside the window. */
   dedupWindowMs: number;
 }
@@ -26,8 +31,6 @@ export interface RedisAlertStoreOptions {
 const BATCH = 256;
 const BATCH_BYTES = 4 * 1024 * 1024;
 const PIPELINE = 8;
-// Entries read per XREVRANGE while filtering.
-const PAGE = 500;
 const RETRY_MS = 1_000;
 
 /** The store a `RedisAlertStore` is, plus what the owner needs to wait for and stop it. */
@@ -38,9 +41,15 @@ export type RedisAlertStore = AlertStore & { pending(): number; close(): void };
  * queue that is written once per event-loop turn, in order, as pipelined script calls, and stays
  * queued (retried) while Redis is down or hung.
  */
+const summaryFields = ({ receivedAtMs, priority, rule }: SummaryEntry): SummaryEntry => ({
+  receivedAtMs,
+  priority,
+  rule,
+});
+
 export function createRedisAlertStore(options: RedisAlertStoreOptions): RedisAlertStore {
   const { connection: conn, keys, metrics, logger } = options;
-  const queue = createPendingWrites(options.pendingMax);
+  const queue = createPendingWrites(options.pendingMax, options.maxBytes);
   const drained: Array<() => void> = [];
   let inFlight = 0;
   let scheduled = false;
@@ -127,27 +136,40 @@ export function createRedisAlertStore(options: RedisAlertStoreOptions): RedisAle
     return (await metrics.time(op, () => conn.send(args))) as unknown[];
   }
 
-  // Newest first from `end` (a stream id, `+` for the newest), page by page while `keep` allows.
-  async function scanBack(
+  // Newest first from `end` (a stream id, `+` for the newest), page by page while `keep` allows,
+  // keeping at most `limit` alerts and `maxBytes` of received bytes (at least one alert).
+  async function scanBack<T>(
     end: string,
     op: Parameters<StoreMetrics['time']>[0],
     keep: (entry: ReturnType<typeof decodeAlertEntry>['held']) => boolean | 'stop',
     limit: number,
+    view: (held: ReturnType<typeof decodeAlertEntry>['held']) => T,
+    maxBytes: number,
     start = '-',
-  ): Promise<StoredAlert[]> {
-    const found: StoredAlert[] = [];
+  ): Promise<T[]> {
+    const found: T[] = [];
+    const sizer = createPageSizer();
     let from = end;
-    for (let scanned = 0; found.length < limit && scanned <= options.maxAlerts * 2; scanned += PAGE) {
-      const entries = await page(['XREVRANGE', keys.alerts, from, start, 'COUNT', String(PAGE)], op);
+    let keptBytes = 0;
+    for (let scanned = 0; found.length < limit && scanned <= options.maxAlerts * 2;) {
+      const count = sizer.next();
+      const entries = await page(['XREVRANGE', keys.alerts, from, start, 'COUNT', String(count)], op);
+      scanned += entries.length;
+      const sizes: number[] = [];
       for (const raw of entries) {
         const { streamId, held } = decodeAlertEntry(raw);
+        sizes.push(held.bytes);
         from = `(${streamId}`;
         const verdict = keep(held);
         if (verdict === 'stop') return found;
-        if (verdict) found.push(viewHeldAlert(held));
+        if (!verdict) continue;
+        keptBytes += held.bytes;
+        if (found.length > 0 && keptBytes > maxBytes) return found;
+        found.push(view(held));
         if (found.length >= limit) return found;
       }
-      if (entries.length < PAGE) break;
+      if (entries.length < count) break;
+      sizer.saw(sizes);
     }
     return found;
   }
@@ -165,7 +187,7 @@ export function createRedisAlertStore(options: RedisAlertStoreOptions): RedisAle
       const dedupKey = options.dedupWindowMs > 0 ? buildDedupKey(entry.alert) : '';
       const args = encodeAlertArgs(entry, dedupKey);
       const lost = queue.push({ id: entry.id, args, bytes: entry.bytes });
-      if (lost) dropped(1, lost.id);
+      if (lost.length > 0) dropped(lost.length, lost[0]!.id);
       schedule();
     },
     async get(id) {
@@ -175,16 +197,36 @@ export function createRedisAlertStore(options: RedisAlertStoreOptions): RedisAle
       return raw === undefined ? undefined : viewHeldAlert(decodeAlertEntry(raw).held);
     },
     query(query: AlertQuery) {
-      return scanBack('+', 'query', (held) => matchesQuery(held, query), query.limit);
+      const { maxBytes } = options;
+      return scanBack(
+        '+',
+        'query',
+        (held) => matchesQuery(held, query),
+        query.limit,
+        viewHeldAlert,
+        maxBytes,
+      );
     },
     async after(id, limit) {
       const streamId = await streamIdOf(id, 'after');
       if (!streamId) return undefined;
-      return (await scanBack('+', 'after', () => true, limit, `(${streamId}`)).reverse();
+      const found = await scanBack(
+        '+',
+        'after',
+        () => true,
+        limit,
+        viewHeldAlert,
+        options.maxBytes,
+        `(${streamId}`,
+      );
+      return found.reverse();
     },
     receivedSince(sinceMs) {
       // Stream ids start with Redis's clock in ms: the range is the receipt window.
-      return scanBack('+', 'since', () => true, Number.MAX_SAFE_INTEGER, String(Math.max(0, sinceMs)));
+      // Only what a summary reads: the alert's text is dropped as each page is decoded, so the
+      // window is not bounded by bytes (it is by STORE_MAX_ALERTS).
+      const all = Number.MAX_SAFE_INTEGER;
+      return scanBack('+', 'since', () => true, all, summaryFields, all, String(Math.max(0, sinceMs)));
     },
     async count() {
       return Number(await metrics.time('count', () => conn.send(['XLEN', keys.alerts])));

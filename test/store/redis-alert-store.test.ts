@@ -3,6 +3,7 @@ import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAlertFeed } from '../../src/alerts/alert-feed.js';
 import { createAlertStore } from '../../src/store/create-alert-store.js';
+import { createPendingWrites } from '../../src/store/pending-writes.js';
 import { redisAvailable, startRedis, type TestRedis } from '../helpers/redis-server.js';
 import { makeStoredAlert } from '../helpers/stored-alert.js';
 
@@ -18,17 +19,15 @@ describe.skipIf(!hasRedis)('the Redis alert store', () => {
     await redis?.stop();
   });
 
-  it('drops alerts older than STORE_RETENTION from the stream and from the id index', async () => {
+  async function connectedStore(
+    bounds: { maxAlerts: number; maxBytes: number },
+    keyPrefix: string,
+    retentionMs: number,
+  ) {
     const parts = createAlertStore({
       config: {
-        maxAlerts: 100,
-        maxBytes: 1e9,
-        redis: {
-          target: { kind: 'url', url: redis.url },
-          keyPrefix: 'age',
-          retentionMs: 1_000,
-          pendingMax: 100,
-        },
+        ...bounds,
+        redis: { target: { kind: 'url', url: redis.url }, keyPrefix, retentionMs, pendingMax: 100 },
       },
       dedupWindowMs: 0,
       feed: createAlertFeed(() => undefined),
@@ -37,6 +36,11 @@ describe.skipIf(!hasRedis)('the Redis alert store', () => {
     });
     const { store } = parts;
     for (let i = 0; i < 100 && !store.available(); i++) await new Promise((r) => setTimeout(r, 20));
+    return { parts, store };
+  }
+
+  it('drops alerts older than STORE_RETENTION from the stream and from the id index', async () => {
+    const { parts, store } = await connectedStore({ maxAlerts: 100, maxBytes: 1e9 }, 'age', 1_000);
     const old = makeStoredAlert();
     store.add(old);
     await store.flush();
@@ -50,5 +54,48 @@ describe.skipIf(!hasRedis)('the Redis alert store', () => {
     expect(await redis.cli('HLEN', 'age:alert-ids')).toBe('1');
     expect(await redis.cli('XLEN', 'age:alerts')).toBe('1');
     await parts.close();
+  });
+
+  it('keeps one read within STORE_MAX_BYTES and reads only the summary fields for the dashboard', async () => {
+    const { parts, store } = await connectedStore({ maxAlerts: 1000, maxBytes: 10_000 }, 'bytes', 3_600_000);
+    // Ten alerts of 3,000 received bytes each: 30,000 in Redis, a third of it per read.
+    const added = Array.from({ length: 10 }, () => makeStoredAlert({}, { bytes: 3_000 }));
+    // Written one by one: the queue of unwritten alerts holds at most STORE_MAX_BYTES too.
+    for (const entry of added) {
+      store.add(entry);
+      await store.flush();
+    }
+    expect(await store.count()).toBe(10);
+
+    const listed = await store.query({ limit: 10 });
+    expect(listed.map((e) => e.id)).toEqual(
+      added
+        .slice(-3)
+        .reverse()
+        .map((e) => e.id),
+    );
+    expect((await store.after(added[0]!.id, 100))!.map((e) => e.id)).toEqual(
+      added.slice(-3).map((e) => e.id),
+    );
+    const summary = await store.receivedSince(0);
+    expect(summary).toHaveLength(10);
+    expect(Object.keys(summary[0]!).sort()).toEqual(['priority', 'receivedAtMs', 'rule']);
+    await parts.close();
+  });
+
+  it('bounds the queue of unwritten alerts by bytes as well as by count, dropping the oldest', () => {
+    const queue = createPendingWrites(100, 10_000);
+    const write = (id: string, bytes: number) => ({ id, args: [], bytes });
+    expect(queue.push(write('a', 4_000))).toEqual([]);
+    expect(queue.push(write('b', 4_000))).toEqual([]);
+    expect(queue.push(write('c', 4_000)).map((w) => w.id)).toEqual(['a']);
+    // One alert larger than the bound alone still waits (the newest is always kept).
+    expect(queue.push(write('d', 20_000)).map((w) => w.id)).toEqual(['b', 'c']);
+    expect(queue.size()).toBe(1);
+    const taken = queue.take(10, 1e9);
+    // Put back after a failed write, over the bytes bound: the oldest goes, the newest stays.
+    expect(queue.giveBack([...taken, write('e', 1)])).toBe(1);
+    expect(queue.push(write('f', 9_000))).toEqual([]);
+    expect(queue.size()).toBe(2);
   });
 });

@@ -1,5 +1,5 @@
 import { PRIORITIES, type Priority } from '../../alerts/priority.js';
-import type { StoredAlert } from '../../alerts/stored-alert.js';
+import type { SummaryEntry } from '../../alerts/alert-store.js';
 import { createTimeline, type AlertTimeline } from './alert-timeline.js';
 
 /** The windows the dashboard charts offer, by name. */
@@ -31,7 +31,7 @@ const TOP_RULES = 10;
  * a sensor with a wrong clock still shows up in "the last 15 minutes".
  */
 export function summarizeAlerts(
-  entries: Iterable<StoredAlert>,
+  entries: Iterable<SummaryEntry>,
   window: SummaryWindow,
   nowMs: number,
 ): AlertSummary {
