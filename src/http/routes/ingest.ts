@@ -198,11 +198,16 @@ export function createIngestRouter(deps: IngestDeps): express.Router {
           log: () => req.log,
         });
         if ('problem' in answer) return sendProblem(res, answer.problem);
-        const accepted = acceptedResponse(answer.accepted, req.headers.prefer);
-        for (let i = 0; i < accepted.headers.length; i += 2)
-          res.setHeader(accepted.headers[i]!, accepted.headers[i + 1]!);
-        if (accepted.body === undefined) res.status(202).end();
-        else res.status(202).type('application/json').send(accepted.body);
+        const entry = answer.accepted;
+        // Group commit: answered once this turn's alert lines are written.
+        deps.turns.afterCommit((writeError) => {
+          if (writeError !== undefined) return next(writeError);
+          const accepted = acceptedResponse(entry, req.headers.prefer);
+          for (let i = 0; i < accepted.headers.length; i += 2)
+            res.setHeader(accepted.headers[i]!, accepted.headers[i + 1]!);
+          if (accepted.body === undefined) res.status(202).end();
+          else res.status(202).type('application/json').send(accepted.body);
+        });
       } catch (error) {
         next(error);
       }
