@@ -64,6 +64,8 @@ const UTF8_COMPATIBLE = new Set(['utf-8', 'utf8', 'us-ascii', 'ascii']);
  * application/json; curl -d sends form-urlencoded, so only text and multipart are refused.
  */
 export function mediaTypeProblem(contentType: string | undefined): string | undefined {
+  // What Falco sends, checked on every alert: no lower-casing, splitting or regular expression.
+  if (contentType === 'application/json') return undefined;
   const header = (contentType ?? '').toLowerCase();
   const type = header.split(';')[0]?.trim() ?? '';
   if (type.startsWith('text/') || type.startsWith('multipart/'))
@@ -155,6 +157,8 @@ export const ALERT_ID_HEADER = 'X-Alert-Id';
  * hands every response body to libcurl's default writer, which prints it into Falco's own log.
  */
 export function prefersRepresentation(prefer: string | string[] | undefined): boolean {
+  // Falco sends no Prefer: the common case costs no split and no regular expression.
+  if (prefer === undefined) return false;
   const values = Array.isArray(prefer) ? prefer : [prefer ?? ''];
   return values
     .flatMap((value) => value.split(','))
