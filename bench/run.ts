@@ -2,6 +2,8 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, truncateSync, writeFileSync
 import os from 'node:os';
 import path from 'node:path';
 import { measureColdStarts, measureMemory } from './memory-and-start.js';
+import { renderFalcoDelivery } from './falco-delivery-report.js';
+import { measureFalcoDelivery } from './falco-delivery.js';
 import { measureIngestRatio, renderIngestRatio, type RatioPair } from './ingest-ratio.js';
 import { buildPayloads, buildRuleTemplate } from './payloads.js';
 import { sampleTree } from './proc-stats.js';
@@ -158,6 +160,9 @@ async function main(): Promise<void> {
       connections: CONNECTIONS,
     });
 
+    log('real Falco delivery rates');
+    const falcoDelivery = await measureFalcoDelivery({ seconds: SECONDS });
+
     const report: Report = {
       date: new Date().toISOString(),
       machine: `${os.cpus()[0]?.model ?? 'cpu'} x${os.availableParallelism()}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.release()}`,
@@ -177,7 +182,7 @@ async function main(): Promise<void> {
     const outDir = path.join(process.cwd(), 'bench', 'results');
     mkdirSync(outDir, { recursive: true });
     writeFileSync(path.join(outDir, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
-    const markdown = `${renderReport(report)}\n${renderIngestRatio(ingestRatio)}\n${renderRedisStore(redisStore)}`;
+    const markdown = `${renderReport(report)}\n${renderIngestRatio(ingestRatio)}\n${renderRedisStore(redisStore)}\n${renderFalcoDelivery(falcoDelivery)}`;
     writeFileSync(path.join(outDir, 'latest.md'), markdown);
     console.log(markdown);
   } finally {

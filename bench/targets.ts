@@ -96,6 +96,15 @@ export async function startBare(cpu?: number, workers = 1, logFile?: string): Pr
   return { name, pid: child.pid!, url, startSeconds, startCpuSeconds, stop: () => stopChild(child) };
 }
 
+/** The service's environment in every bench run: as the image runs it, production, info logs. */
+export const SERVICE_ENV = {
+  NODE_ENV: 'production',
+  NODE_OPTIONS: IMAGE_NODE_OPTIONS,
+  LOG_LEVEL: 'info',
+  // All load comes from 127.0.0.1; in a cluster each Falco node has an address of its own.
+  INGEST_MAX_INFLIGHT_PER_ADDRESS: '100000',
+};
+
 export interface ServiceOptions {
   name: string;
   /** WORKERS: 1 = one process; more = node:cluster workers. */
@@ -119,14 +128,10 @@ export async function startService(options: ServiceOptions): Promise<Target> {
     stdio: ['ignore', log, 'inherit'],
     env: {
       PATH: process.env.PATH,
-      NODE_ENV: 'production',
-      NODE_OPTIONS: IMAGE_NODE_OPTIONS,
+      ...SERVICE_ENV,
       HOST: '127.0.0.1',
       PORT: String(port),
-      LOG_LEVEL: 'info',
       WORKERS: String(options.workers),
-      // All load comes from 127.0.0.1; in a cluster each Falco node has an address of its own.
-      INGEST_MAX_INFLIGHT_PER_ADDRESS: '100000',
       ...options.env,
     },
   });

@@ -1,25 +1,15 @@
 // npm run falco-restart-loss: how many alerts real Falco loses while the receiver restarts on the
 // same address (Falco does not retry: an alert it cannot deliver is gone), with SHUTDOWN_DELAY_MS
 // 0 and 2000. Needs root, docker and a Falco (test/e2e finds it the same way). Measures only.
-import { spawn } from 'node:child_process';
 import { findOutputErrors, startFalco } from '../test/helpers/falco-process.js';
 import { findFalcoRuntimes, type FalcoRuntime } from '../test/helpers/falco-runtime.js';
-import { ensureBusyboxImage, BUSYBOX_IMAGE } from '../test/helpers/busybox-image.js';
+import { ensureBusyboxImage } from '../test/helpers/busybox-image.js';
 import { buildService, spawnService, type SpawnedService } from '../test/helpers/spawn-service.js';
-import { makeNonce, waitUntilDetecting } from '../test/e2e/falco-harness.js';
+import { makeNonce, waitUntilDetecting, writeBelowRoot } from '../test/e2e/falco-harness.js';
 
 const WRITES = Number(process.env.RESTART_WRITES ?? 3_000);
 const DELAYS = [0, 2_000];
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** A container writing `count` files below / as fast as busybox sh can; resolves when it exits. */
-function writeBelowRoot(prefix: string, count: number): Promise<void> {
-  const script = `i=0; while [ $i -lt ${count} ]; do echo > ${prefix}$i; i=$((i+1)); done`;
-  const child = spawn('docker', ['run', '--rm', '--network', 'none', BUSYBOX_IMAGE, 'sh', '-c', script], {
-    stdio: 'ignore',
-  });
-  return new Promise((resolve) => child.once('exit', () => resolve()));
-}
 
 const received = (service: SpawnedService, prefix: string) =>
   service.lines.filter(

@@ -40,3 +40,25 @@ export async function listReleasePods(
   const list = await api.listNamespacedPod({ namespace, labelSelector: releaseSelector(release) });
   return list.items.map((pod) => toRunPod(namespace, pod)).filter((pod): pod is RunPod => pod !== undefined);
 }
+
+/** The last `tailLines` lines of every container of a pod, through the Kubernetes API (no kubectl). */
+export async function readPodLogs(kubeConfig: KubeConfig, pod: RunPod, tailLines: number): Promise<string> {
+  const { CoreV1Api } = await loadKubeClient();
+  const api = kubeConfig.makeApiClient(CoreV1Api);
+  const read = await api.readNamespacedPod({ name: pod.name, namespace: pod.namespace });
+  const containers = [
+    ...(read.spec?.initContainers ?? []).map((container) => container.name),
+    ...(read.spec?.containers ?? []).map((container) => container.name),
+  ];
+  const logs: string[] = [];
+  for (const container of containers.length > 0 ? containers : [undefined]) {
+    const text = await api.readNamespacedPodLog({
+      name: pod.name,
+      namespace: pod.namespace,
+      container,
+      tailLines,
+    });
+    logs.push(containers.length > 1 ? `[${container}]\n${text}` : text);
+  }
+  return logs.join('\n');
+}

@@ -1,12 +1,16 @@
 import { buildHelmInstallArgs, buildHelmUninstallArgs } from '../runners/helm-args.js';
-import { buildKubectlLogsArgs } from '../runners/kubectl-args.js';
 import { runKubeStep } from '../runners/kube-step.js';
-import { releaseSelector } from '../runners/release-pods.js';
+import { readPodLogs, releaseSelector, type RunPod } from '../runners/release-pods.js';
+import { withDeadline } from '../store/with-deadline.js';
 import { watchReleasePods } from './watch-release-pods.js';
 import { failedWith, type TriggerContext, type TriggerOutcome } from './trigger-context.js';
 
 // How often the Kubernetes API is asked for the Job's pods while helm waits.
 const POD_POLL_MS = 1_000;
+// The log lines kept per pod, and the most pods whose logs a run keeps.
+const LOG_TAIL_LINES = 200;
+const MAX_LOGGED_PODS = 3;
+const LOGS_TIMEOUT_MS = 30_000;
 
 /** Helm release name of a run: unique per run, a valid release name (lowercase, <= 53 chars). */
 export const releaseName = (runId: string) => `falco-eg-${runId.slice(0, 8)}`;
@@ -54,24 +58,30 @@ export async function runEventGeneratorTrigger(
       },
     ),
   );
+  let seenPods: RunPod[] = [];
   const pods = ctx.record(
     await runKubeStep(
       ['k8s', 'list-pods', '-n', request.namespace, '-l', releaseSelector(release)],
       async () => {
         const seen = watcher ? await watcher.stop() : { pods: [], error: kube.ok ? undefined : kube.reason };
         if (seen.pods.length === 0) throw new Error(seen.error ?? `no pod of ${release} was seen`);
+        seenPods = seen.pods;
         return seen.pods.map((pod) => pod.name).join('\n');
       },
       config.outputMaxChars,
     ),
   );
-  if (install.exitCode !== null || install.timedOut) {
-    ctx.record(
-      await ctx.run(buildKubectlLogsArgs({ ...common, tail: 200 }), {
-        cancellable: false,
-        timeoutMs: 30_000,
-      }),
-    );
+  // event-generator's output, read through the API (the image carries no kubectl).
+  if ((install.exitCode !== null || install.timedOut) && kube.ok) {
+    for (const pod of seenPods.slice(0, MAX_LOGGED_PODS)) {
+      ctx.record(
+        await runKubeStep(
+          ['k8s', 'logs', '-n', pod.namespace, pod.name, '--tail', String(LOG_TAIL_LINES)],
+          () => withDeadline(readPodLogs(kube.value, pod, LOG_TAIL_LINES), LOGS_TIMEOUT_MS, 'pod logs'),
+          config.outputMaxChars,
+        ),
+      );
+    }
   }
   const uninstall = ctx.record(
     await ctx.run(buildHelmUninstallArgs({ ...common, timeoutSeconds: 60 }), {

@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
   appendFileSync,
@@ -108,6 +108,31 @@ export function runInContainer(script: string, options: { terminal?: boolean } =
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * busybox sh writing below / as fast as it can: `count` new files `${prefix}0`, `${prefix}1`, ...;
+ * or, with `rewriters`, that many loops at once, loop j rewriting its own file `${prefix}j`
+ * `count / rewriters` times (creating a file on overlayfs is the slow part: about 4x the rate).
+ */
+function buildWriteLoop(prefix: string, count: number, rewriters?: number): string {
+  if (rewriters === undefined)
+    return `i=0; while [ $i -lt ${count} ]; do echo > ${prefix}$i; i=$((i+1)); done`;
+  const loops = Array.from({ length: rewriters }, (_, j) => j).join(' ');
+  const each = Math.round(count / rewriters);
+  return `for j in ${loops}; do ( i=0; while [ $i -lt ${each} ]; do echo > ${prefix}$j; i=$((i+1)); done ) & done; wait`;
+}
+
+/**
+ * `buildWriteLoop` in one busybox container, without blocking the event loop (a receiver whose
+ * stdout this process reads keeps being read); resolves when the container exits.
+ */
+export function writeBelowRoot(prefix: string, count: number, rewriters?: number): Promise<void> {
+  ensureBusyboxImage();
+  const script = buildWriteLoop(prefix, count, rewriters);
+  const argv = ['run', '--rm', '--network', 'none', BUSYBOX_IMAGE, 'sh', '-c', script];
+  const child = spawn('docker', argv, { stdio: 'ignore' });
+  return new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
 /** The digits of `evt.time` in the raw JSON line that holds `needle` (Falco's stdout or our log). */

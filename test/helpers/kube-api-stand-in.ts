@@ -25,6 +25,8 @@ export interface KubeApiStandIn {
    * first call, so an install stays running while the test plays the Job controller.
    */
   hold?: RegExp;
+  /** Stops holding and answers every request held so far, as if the API server woke up. */
+  releaseHeld(): void;
   /** Adds a pod as a controller would (e.g. the Job's pod), listed by label selector. */
   addPod(namespace: string, pod: Record<string, unknown>): void;
   close(): Promise<void>;
@@ -32,6 +34,7 @@ export interface KubeApiStandIn {
 
 const EXEC_PATH = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/exec$/;
 const POD_PATH = /^\/api\/v1\/namespaces\/([^/]+)\/pods(?:\/([^/]+))?$/;
+const LOG_PATH = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/log$/;
 
 // Equality selectors only (`a=b,c=d`), the kind the receiver sends.
 function hasLabels(pod: Record<string, unknown>, selector: string | null): boolean {
@@ -66,6 +69,57 @@ export async function startKubeApiStandIn(): Promise<KubeApiStandIn> {
   const requests: RecordedRequest[] = [];
   const pods = new Map<string, Record<string, unknown>>();
   const state: { podPhase: string; hold?: RegExp } = { podPhase: 'Running' };
+  const held: Array<() => void> = [];
+  // Answers one request as the API server would (pods, their logs, /version).
+  function answer(req: http.IncomingMessage, res: http.ServerResponse, url: URL, body: unknown): void {
+    const send = (status: number, value: unknown) => {
+      res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(value));
+    };
+    const log = LOG_PATH.exec(url.pathname);
+    if (log) {
+      if (!pods.has(`${log[1]}/${log[2]}`)) return send(404, { kind: 'Status', code: 404 });
+      const container = url.searchParams.get('container') ?? 'default';
+      const tail = url.searchParams.get('tailLines') ?? 'all';
+      res
+        .writeHead(200, { 'content-type': 'text/plain' })
+        .end(`stand-in log of ${log[2]}/${container} (tail ${tail})\n`);
+      return;
+    }
+    const match = POD_PATH.exec(url.pathname);
+    if (url.pathname === '/version') return send(200, { major: '1', minor: '32', gitVersion: 'v1.32.0' });
+    if (!match) return send(404, { kind: 'Status', status: 'Failure', message: 'not found', code: 404 });
+    const [, namespace, name] = match;
+    const key = `${namespace}/${name ?? ''}`;
+    if (req.method === 'POST' && !name) {
+      const pod = body as { metadata: { name: string; uid?: string } };
+      pod.metadata.uid ??= randomUUID();
+      pods.set(`${namespace}/${pod.metadata.name}`, pod);
+      return send(201, { ...pod, status: { phase: 'Pending' } });
+    }
+    if (req.method === 'GET' && !name) {
+      const items = [...pods.entries()]
+        .filter(
+          ([podKey, pod]) =>
+            podKey.startsWith(`${namespace}/`) && hasLabels(pod, url.searchParams.get('labelSelector')),
+        )
+        .map(([, pod]) => pod);
+      return send(200, { kind: 'PodList', apiVersion: 'v1', metadata: {}, items });
+    }
+    const pod = pods.get(key);
+    if (!pod)
+      return send(404, {
+        kind: 'Status',
+        status: 'Failure',
+        message: `pods "${name}" not found`,
+        code: 404,
+      });
+    if (req.method === 'GET') return send(200, { ...pod, status: { phase: state.podPhase } });
+    if (req.method === 'DELETE') {
+      pods.delete(key);
+      return send(200, pod);
+    }
+    send(405, { kind: 'Status', status: 'Failure', code: 405 });
+  }
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://stand-in');
     let raw = '';
@@ -79,44 +133,11 @@ export async function startKubeApiStandIn(): Promise<KubeApiStandIn> {
         body,
         upgrade: false,
       });
-      if (state.hold?.test(url.pathname)) return;
-      const send = (status: number, value: unknown) => {
-        res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(value));
-      };
-      const match = POD_PATH.exec(url.pathname);
-      if (url.pathname === '/version') return send(200, { major: '1', minor: '32', gitVersion: 'v1.32.0' });
-      if (!match) return send(404, { kind: 'Status', status: 'Failure', message: 'not found', code: 404 });
-      const [, namespace, name] = match;
-      const key = `${namespace}/${name ?? ''}`;
-      if (req.method === 'POST' && !name) {
-        const pod = body as { metadata: { name: string; uid?: string } };
-        pod.metadata.uid ??= randomUUID();
-        pods.set(`${namespace}/${pod.metadata.name}`, pod);
-        return send(201, { ...pod, status: { phase: 'Pending' } });
+      if (state.hold?.test(url.pathname)) {
+        held.push(() => answer(req, res, url, body));
+        return;
       }
-      if (req.method === 'GET' && !name) {
-        const items = [...pods.entries()]
-          .filter(
-            ([podKey, pod]) =>
-              podKey.startsWith(`${namespace}/`) && hasLabels(pod, url.searchParams.get('labelSelector')),
-          )
-          .map(([, pod]) => pod);
-        return send(200, { kind: 'PodList', apiVersion: 'v1', metadata: {}, items });
-      }
-      const pod = pods.get(key);
-      if (!pod)
-        return send(404, {
-          kind: 'Status',
-          status: 'Failure',
-          message: `pods "${name}" not found`,
-          code: 404,
-        });
-      if (req.method === 'GET') return send(200, { ...pod, status: { phase: state.podPhase } });
-      if (req.method === 'DELETE') {
-        pods.delete(key);
-        return send(200, pod);
-      }
-      send(405, { kind: 'Status', status: 'Failure', code: 405 });
+      answer(req, res, url, body);
     });
   });
   const wss = new WebSocketServer({ noServer: true, handleProtocols: () => 'v4.channel.k8s.io' });
@@ -182,6 +203,10 @@ export async function startKubeApiStandIn(): Promise<KubeApiStandIn> {
     },
     set hold(pattern: RegExp | undefined) {
       state.hold = pattern;
+    },
+    releaseHeld() {
+      state.hold = undefined;
+      for (const release of held.splice(0)) release();
     },
     addPod(namespace, pod) {
       const metadata = pod.metadata as { name: string };

@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load-config.js';
 import { commandWorks, requireComponent } from '../helpers/components.js';
@@ -35,7 +38,15 @@ describe.skipIf(!kubectlReady)('the redis-store component', () => {
     const plain = Object.fromEntries(
       Object.entries(env).filter((e): e is [string, string] => typeof e[1] === 'string'),
     );
-    const loaded = loadConfig({ ...plain, STORE_URL: 'redis://:pw@falco-alert-receiver-redis:6379/0' });
+    // The viewer tokens file is the mounted Secret in the pod; here a file with one token.
+    const tokens = path.join(mkdtempSync(path.join(tmpdir(), 'redis-store-viewer-')), 'tokens');
+    writeFileSync(tokens, `${'v'.repeat(32)}\n`);
+    const loaded = loadConfig({
+      ...plain,
+      VIEWER_TOKEN_FILE: tokens,
+      STORE_URL: 'redis://:pw@falco-alert-receiver-redis:6379/0',
+    });
+    if (!loaded.ok) expect(loaded.problems).toEqual([]);
     expect(loaded.ok && loaded.config.store.redis?.retentionMs).toBe(86_400_000);
   });
 
@@ -58,7 +69,8 @@ describe.skipIf(!kubectlReady)('the redis-store component', () => {
     const redisPolicy = findObject(objects, 'NetworkPolicy', 'falco-alert-receiver-redis');
 
     expect(policy.spec.policyTypes).toEqual(['Ingress', 'Egress']);
-    expect(policy.spec.ingress).toHaveLength(2);
+    // The base's three: Falco, Prometheus, and people on the admin port.
+    expect(policy.spec.ingress).toHaveLength(3);
     expect(policy.spec.egress[0]).toEqual({
       to: [{ podSelector: { matchLabels: REDIS } }],
       ports: [{ port: 6379, protocol: 'TCP' }],

@@ -128,6 +128,28 @@ describe('trigger verdicts cannot be forged by posting alerts', () => {
       expect(await detectedCount(built!)).toBe(0);
     });
 
+    it('keeps the Job pod logs through the API (no kubectl) once helm has ended', async () => {
+      const { run, podName } = await start();
+
+      // The API server answers again: helm goes on, fails on what the stand-in does not serve, and ends.
+      standIn!.releaseHeld();
+      const ended = await waitForRun(built!.app, TOKEN, run.id, finished, 30_000);
+
+      expect(ended.commands.map((c) => c.argv.slice(0, 2).join(' '))).toEqual([
+        'helm install',
+        'k8s list-pods',
+        'k8s logs',
+        'helm uninstall',
+      ]);
+      expect(ended.commands[2]).toMatchObject({
+        argv: ['k8s', 'logs', '-n', 'falco-canary', podName, '--tail', '200'],
+        exitCode: 0,
+        output: `stand-in log of ${podName}/default (tail 200)`,
+      });
+      const logReads = standIn!.requests.filter((r) => r.path.endsWith(`/pods/${podName}/log`));
+      expect(logReads.map((r) => r.query.get('tailLines'))).toEqual(['200']);
+    });
+
     it('matches the alert of the Job pod (by container id), counts nothing while running, and drops it when the run fails', async () => {
       const { run, podName, containerId } = await start();
 
