@@ -1,3 +1,4 @@
+import type { RatioPair } from './ingest-ratio.js';
 import type { LoadResult } from './load-process.js';
 
 /** One throughput measurement: a payload, a connection mode and a target. */
@@ -45,6 +46,8 @@ export interface Report {
   halfRate: Array<{ payload: string; target: string; rate: number; p50Ms: number; p99Ms: number }>;
   clusterMetrics: { accepted: number; scraped: number[] };
   memory: MemoryRun[];
+  /** Alternating pairs of bare+log and the service on the 1 KB sample (bench/ingest-ratio.ts). */
+  ingestRatio: RatioPair[];
 }
 
 const fixed = (value: number, digits = 0) => value.toFixed(digits);

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { measureColdStarts, measureMemory } from './memory-and-start.js';
 import { renderFalcoDelivery } from './falco-delivery-report.js';
 import { measureFalcoDelivery } from './falco-delivery.js';
+import { measureIngestRatio, renderIngestRatio, type RatioPair } from './ingest-ratio.js';
 import { buildPayloads, buildRuleTemplate } from './payloads.js';
 import { sampleTree } from './proc-stats.js';
 import { renderReport, type Report, type Row } from './report.js';
@@ -30,6 +31,10 @@ const LOAD_CPU = 0;
 // something about the disk, not the service. In a pod the lines go into a pipe, also a memory write.
 const tmp = mkdtempSync(path.join(existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir(), 'falco-bench-'));
 const logFile = path.join(tmp, 'service.log');
+// bare+log's own file: the same tmpfs, emptied with the service's.
+const bareLogFile = path.join(tmp, 'bare.log');
+// Alternating bare+log / service pairs per connection mode (the ingest ratio, 1 KB sample).
+const RATIO_ROUNDS = Number(process.env.BENCH_RATIO_ROUNDS ?? 3);
 const log = (line: string) => console.error(`[bench] ${line}`);
 
 async function measure(
@@ -50,6 +55,7 @@ async function measure(
   const loadCpu = pinnedLoad ? LOAD_CPU : undefined;
   // The service appends (O_APPEND), so emptying the file keeps the tmpfs small and loses nothing measured.
   truncateSync(logFile);
+  writeFileSync(bareLogFile, '');
   const warm = await runLoad({ ...spec, durationSeconds: WARMUP_SECONDS }, loadCpu);
   const before = sampleTree(target.pid);
   const started = Date.now();
@@ -134,6 +140,9 @@ async function main(): Promise<void> {
     const clusterMetrics = { accepted: check.ok2xx, scraped: scrapes };
     await Promise.all([bare.stop(), bareCluster.stop(), service.stop(), cluster.stop()]);
 
+    log('ingest ratio: service against bare+log, alternating');
+    const ingestRatio = await ratioPairs();
+
     const templateFile = path.join(tmp, 'rule-template.json');
     writeFileSync(templateFile, buildRuleTemplate());
     const memory = [];
@@ -168,11 +177,12 @@ async function main(): Promise<void> {
       halfRate,
       clusterMetrics,
       memory,
+      ingestRatio,
     };
     const outDir = path.join(process.cwd(), 'bench', 'results');
     mkdirSync(outDir, { recursive: true });
     writeFileSync(path.join(outDir, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
-    const markdown = `${renderReport(report)}\n${renderRedisStore(redisStore)}\n${renderFalcoDelivery(falcoDelivery)}`;
+    const markdown = `${renderReport(report)}\n${renderIngestRatio(ingestRatio)}\n${renderRedisStore(redisStore)}\n${renderFalcoDelivery(falcoDelivery)}`;
     writeFileSync(path.join(outDir, 'latest.md'), markdown);
     console.log(markdown);
   } finally {
@@ -182,4 +192,29 @@ async function main(): Promise<void> {
   }
 }
 
-await (process.env.BENCH_ONLY === 'redis' ? redisOnly() : main());
+// The ratio pairs on the first payload (the 1.3 KB "Terminal shell in container" sample).
+async function ratioPairs(): Promise<RatioPair[]> {
+  const payload = buildPayloads()[0]!;
+  const bodyFile = path.join(tmp, `${payload.name}.json`);
+  writeFileSync(bodyFile, payload.body);
+  const bareLog = await startBare(SERVER_CPU, 1, bareLogFile);
+  const service = await startService({ name: 'service', workers: 1, logFile, cpu: SERVER_CPU });
+  try {
+    const run = (target: Target, newConn: boolean) => measure(target, bodyFile, newConn, true);
+    return await measureIngestRatio({ bareLog, service }, RATIO_ROUNDS, run, log);
+  } finally {
+    await Promise.all([bareLog.stop(), service.stop()]);
+  }
+}
+
+// BENCH_ONLY=ratio: only the service against bare+log (a minute or two, not the whole run).
+async function ratioOnly(): Promise<void> {
+  try {
+    console.log(renderIngestRatio(await ratioPairs()));
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+const only = process.env.BENCH_ONLY;
+await (only === 'redis' ? redisOnly() : only === 'ratio' ? ratioOnly() : main());

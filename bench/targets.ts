@@ -68,14 +68,22 @@ function stopChild(child: ChildProcess): Promise<void> {
   });
 }
 
-/** The bare node:http baseline (bench/bare-server.ts); with workers > 1, in node:cluster workers. */
-export async function startBare(cpu?: number, workers = 1): Promise<Target> {
+/**
+ * The bare node:http baseline (bench/bare-server.ts); with workers > 1, in node:cluster workers.
+ * With `logFile`, "bare+log": one synchronous JSON line per alert appended to it before the 202.
+ */
+export async function startBare(cpu?: number, workers = 1, logFile?: string): Promise<Target> {
   const port = await freePort();
   const started = process.hrtime.bigint();
   const [cmd, ...args] = pinned([process.execPath, '--import', 'tsx', 'bench/bare-server.ts'], cpu);
   const child = spawn(cmd!, args, {
     cwd: ROOT,
-    env: { PATH: process.env.PATH, PORT: String(port), WORKERS: String(workers) },
+    env: {
+      PATH: process.env.PATH,
+      PORT: String(port),
+      WORKERS: String(workers),
+      ...(logFile ? { LOG_FILE: logFile } : {}),
+    },
   });
   await new Promise<void>((resolve, reject) => {
     child.stdout.once('data', () => resolve());
@@ -84,7 +92,7 @@ export async function startBare(cpu?: number, workers = 1): Promise<Target> {
   const startSeconds = Number(process.hrtime.bigint() - started) / 1e9;
   const startCpuSeconds = sampleTree(child.pid!).cpuSeconds;
   const url = `http://127.0.0.1:${port}`;
-  const name = workers > 1 ? `bare x${workers}` : 'bare';
+  const name = `bare${logFile ? '+log' : ''}${workers > 1 ? ` x${workers}` : ''}`;
   return { name, pid: child.pid!, url, startSeconds, startCpuSeconds, stop: () => stopChild(child) };
 }
 

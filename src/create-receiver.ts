@@ -13,6 +13,8 @@ import { createIngestAuth } from './http/ingest-auth.js';
 import { createAlertStream, type AlertStream } from './http/routes/stream.js';
 import { createClusterMetricsRenderer } from './metrics/cluster-metrics.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
+import { streamOf } from './logging/create-logger.js';
+import { createLineGroup, PIPE_ATOMIC_BYTES } from './logging/line-group.js';
 import { createLifecycle, type Lifecycle } from './server/lifecycle.js';
 import { createAlertStore } from './store/create-alert-store.js';
 import type { ConnectionTimings } from './store/redis-connection.js';
@@ -77,7 +79,9 @@ export function createReceiver(
   const { store } = storeParts;
   // With Redis, the stream reader publishes every replica's alerts (this one's too) to the feed.
   const sinkFeed = storeParts.feedsItself ? undefined : feed;
-  const coreSink = createAlertSink({ store, feed: sinkFeed, metrics, logger, now: options.now });
+  // Cluster workers share the primary's stdout: each write stays small enough to be atomic on a pipe.
+  const lines = createLineGroup(streamOf(logger), options.clusterWorker ? PIPE_ATOMIC_BYTES : undefined);
+  const coreSink = createAlertSink({ store, feed: sinkFeed, metrics, logger, lines, now: options.now });
   // Falco 0.41+ re-sends an alert after a timeout; the optional window drops exact re-sends.
   const sink =
     dedup.windowMs > 0

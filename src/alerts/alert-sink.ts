@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { writeRawJsonLine } from '../logging/create-logger.js';
+import { streamOf, writeRawJsonLine } from '../logging/create-logger.js';
+import { createLineGroup, type LineGroup } from '../logging/line-group.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { AlertFeed } from './alert-feed.js';
 import type { AlertStore } from './alert-store.js';
@@ -15,6 +16,8 @@ export interface AlertSinkDeps {
   metrics: Metrics;
   /** Where the one line per accepted alert goes: the durable record. */
   logger: Logger;
+  /** Holds the alert lines of one ingest turn for one write (group commit); default: the logger's stream, never held. */
+  lines?: LineGroup;
   now?: () => number;
 }
 
@@ -42,11 +45,18 @@ function copyableJson(json: string | undefined): string | undefined {
 /** Takes a validated alert: stores it, counts it, logs it, and publishes it to live listeners. */
 export interface AlertSink {
   accept(alert: FalcoAlert, meta: AcceptMeta): StoredAlert;
+  /**
+   * Where the alert lines go. An ingest turn opens it and commits it before answering the turn's
+   * alerts: one write for many lines, and still no 2xx before its alert's line is written.
+   */
+  lines?: LineGroup;
 }
 
 export function createAlertSink(deps: AlertSinkDeps): AlertSink {
   const now = deps.now ?? Date.now;
+  const lines = deps.lines ?? createLineGroup(streamOf(deps.logger));
   return {
+    lines,
     accept(alert, meta) {
       const receivedAtMs = now();
       const entry: StoredAlert = {
@@ -69,7 +79,7 @@ export function createAlertSink(deps: AlertSinkDeps): AlertSink {
         client: meta.client,
       };
       const json = copyableJson(meta.json);
-      if (json !== undefined) writeRawJsonLine(deps.logger, fields, 'alert', json, 'falco alert');
+      if (json !== undefined) writeRawJsonLine(deps.logger, fields, 'alert', json, 'falco alert', lines);
       else deps.logger.info({ ...fields, alert }, 'falco alert');
       deps.feed?.publish(entry);
       return entry;

@@ -45,6 +45,7 @@ export function createDedupSink(inner: AlertSink, options: DedupOptions): AlertS
   });
 
   return {
+    lines: inner.lines,
     accept(alert, meta) {
       const key = buildDedupKey(alert);
       const first = seen.get(key, now());

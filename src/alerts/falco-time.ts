@@ -7,6 +7,18 @@ const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(Z|
  * impossible dates such as February 30th).
  */
 export function parseFalcoTime(text: string): number | undefined {
+  // The schema checks an alert's time and the sink converts it right after: the second call is free.
+  if (text === last.text) return last.ms;
+  const ms = computeFalcoTime(text);
+  last.text = text;
+  last.ms = ms;
+  return ms;
+}
+
+// The last answer of parseFalcoTime, a pure function of its text.
+const last: { text: string | undefined; ms: number | undefined } = { text: undefined, ms: undefined };
+
+function computeFalcoTime(text: string): number | undefined {
   const match = RFC3339.exec(text);
   if (!match) return undefined;
   const [, y, mo, d, h, mi, s, fraction, zone, offH, offM] = match;

@@ -12,7 +12,7 @@ import { hostOriginGuard } from './host-origin-guard.js';
 import { buildProblem, sendProblem } from './problem.js';
 import { requestContext } from './request-context.js';
 import { securityHeaders } from './security-headers.js';
-import { createTurnTaker } from './turn-taker.js';
+import { createTurnTaker, DEFAULT_TURN_BUDGET_MS } from './turn-taker.js';
 import { createAlertsRouter } from './routes/alerts.js';
 import { createHealthRouter } from './routes/health.js';
 import { createIngestRouter } from './routes/ingest.js';
@@ -83,7 +83,8 @@ export function createApp(deps: AppDeps): RequestListener {
     sink: deps.sink,
     metrics: deps.metrics,
     bodyLimitBytes: deps.bodyLimitBytes,
-    turns: createTurnTaker(),
+    // A turn of ingest jobs is one group commit of the sink's alert lines.
+    turns: createTurnTaker(DEFAULT_TURN_BUDGET_MS, deps.sink.lines),
     inflight: createInflightBodies(deps.inflight, deps.metrics.registry),
   };
   app.disable('x-powered-by');

@@ -117,9 +117,17 @@ export function withFastIngest(
           return sendProblem(res, deps, reqId, buildProblem('internal-error'));
         }
         if ('problem' in answer) return sendProblem(res, deps, reqId, answer.problem);
-        const accepted = acceptedResponse(answer.accepted, req.headers.prefer);
-        const content = accepted.body === undefined ? undefined : { type: JSON_TYPE, body: accepted.body };
-        send(res, deps.lifecycle, 202, ['X-Request-Id', reqId, ...accepted.headers], content);
+        const entry = answer.accepted;
+        // Group commit: answered once this turn's alert lines are written.
+        deps.turns.afterCommit((writeError) => {
+          if (writeError !== undefined) {
+            requestLog().error({ err: writeError }, 'unhandled error');
+            return sendProblem(res, deps, reqId, buildProblem('internal-error'));
+          }
+          const accepted = acceptedResponse(entry, req.headers.prefer);
+          const content = accepted.body === undefined ? undefined : { type: JSON_TYPE, body: accepted.body };
+          send(res, deps.lifecycle, 202, ['X-Request-Id', reqId, ...accepted.headers], content);
+        });
       });
     });
     // The client went away before the declared length: counted as Express's path counts it.

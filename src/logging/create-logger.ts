@@ -37,6 +37,11 @@ export function createLogger(options: LoggerOptions): Logger {
   );
 }
 
+/** Where `logger`'s lines go (its pino destination). */
+export function streamOf(logger: Logger): DestinationStream {
+  return (logger as unknown as Record<symbol, DestinationStream>)[pino.symbols.streamSym]!;
+}
+
 /** Fields of a log line: strings, numbers, booleans and plain objects without bigints. */
 export type LineFields = Record<string, string | number | boolean | object | undefined>;
 
@@ -46,7 +51,8 @@ export type LineFields = Record<string, string | number | boolean | object | und
  * strict parser accepted): it is copied as it is, so every digit of a 64-bit nanosecond timestamp
  * stays, and pino does not serialise the alert a second time (its JSON.stringify throws on the
  * bigint first, then safe-stable-stringify runs: most of an alert's ingest cost). The bindings of
- * `logger` (its `base`) come from pino itself; the fields are written with JSON.stringify.
+ * `logger` (its `base`) come from pino itself; the fields are written with JSON.stringify. The line
+ * goes to `out` (a group commit's held lines), or else to the logger's own destination.
  */
 export function writeRawJsonLine(
   logger: Logger,
@@ -54,14 +60,14 @@ export function writeRawJsonLine(
   rawKey: string,
   rawJson: string,
   msg: string,
+  out: Pick<DestinationStream, 'write'> = streamOf(logger),
 ): void {
   if (!logger.isLevelEnabled('info')) return;
-  const stream = (logger as unknown as Record<symbol, DestinationStream>)[pino.symbols.streamSym];
   const bindings = (logger as unknown as Record<symbol, string>)[pino.symbols.chindingsSym];
   let line = `{"level":"info","time":"${new Date().toISOString()}"${bindings}`;
   for (const key in fields) {
     const value = fields[key];
     if (value !== undefined) line += `,${JSON.stringify(key)}:${JSON.stringify(value)}`;
   }
-  stream!.write(`${line},${JSON.stringify(rawKey)}:${rawJson},"msg":${JSON.stringify(msg)}}\n`);
+  out.write(`${line},${JSON.stringify(rawKey)}:${rawJson},"msg":${JSON.stringify(msg)}}\n`);
 }

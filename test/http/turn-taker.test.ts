@@ -1,6 +1,7 @@
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { createTurnTaker } from '../../src/http/turn-taker.js';
+import { createLineGroup } from '../../src/logging/line-group.js';
 
 const ran = (turns: ReturnType<typeof createTurnTaker>, job: () => void) =>
   new Promise<void>((resolve) =>
@@ -87,5 +88,64 @@ describe('createTurnTaker', () => {
     expect(turns.waiting()).toBe(2);
     await Promise.all(pending);
     expect(turns.waiting()).toBe(0);
+  });
+});
+
+describe('createTurnTaker with a line group (group commit)', () => {
+  function recordingGroup(fail = false) {
+    const writes: string[] = [];
+    const group = createLineGroup({
+      write: (text: string) => {
+        if (fail) throw new Error('EIO');
+        writes.push(text);
+      },
+    });
+    return { writes, group };
+  }
+
+  it("writes the lines of a turn's jobs with one write, and answers each job only after it", async () => {
+    const { writes, group } = recordingGroup();
+    const turns = createTurnTaker(50, group);
+    const seen: Array<{ job: number; writes: number; error: unknown }> = [];
+    await Promise.all(
+      [1, 2, 3].map(
+        (n) =>
+          new Promise<void>((resolve) =>
+            turns.run(() => {
+              group.write(`line ${n}\n`);
+              turns.afterCommit((error) => {
+                seen.push({ job: n, writes: writes.length, error });
+                resolve();
+              });
+            }),
+          ),
+      ),
+    );
+    expect(writes).toEqual(['line 1\nline 2\nline 3\n']);
+    expect(seen).toEqual([1, 2, 3].map((job) => ({ job, writes: 1, error: undefined })));
+  });
+
+  it("gives every answer of a turn the write's error when its lines could not be written", async () => {
+    const { group } = recordingGroup(true);
+    const turns = createTurnTaker(50, group);
+    const errors = await Promise.all(
+      [1, 2].map(
+        (n) =>
+          new Promise<unknown>((resolve) =>
+            turns.run(() => {
+              group.write(`line ${n}\n`);
+              turns.afterCommit(resolve);
+            }),
+          ),
+      ),
+    );
+    expect(errors.map((error) => (error as Error).message)).toEqual(['EIO', 'EIO']);
+  });
+
+  it('answers at once when asked outside a turn', () => {
+    const turns = createTurnTaker(50, recordingGroup().group);
+    let answered = false;
+    turns.afterCommit(() => (answered = true));
+    expect(answered).toBe(true);
   });
 });

@@ -64,6 +64,8 @@ const UTF8_COMPATIBLE = new Set(['utf-8', 'utf8', 'us-ascii', 'ascii']);
  * application/json; curl -d sends form-urlencoded, so only text and multipart are refused.
  */
 export function mediaTypeProblem(contentType: string | undefined): string | undefined {
+  // What Falco sends, checked on every alert: no lower-casing, splitting or regular expression.
+  if (contentType === 'application/json') return undefined;
   const header = (contentType ?? '').toLowerCase();
   const type = header.split(';')[0]?.trim() ?? '';
   if (type.startsWith('text/') || type.startsWith('multipart/'))
@@ -155,6 +157,8 @@ export const ALERT_ID_HEADER = 'X-Alert-Id';
  * hands every response body to libcurl's default writer, which prints it into Falco's own log.
  */
 export function prefersRepresentation(prefer: string | string[] | undefined): boolean {
+  // Falco sends no Prefer: the common case costs no split and no regular expression.
+  if (prefer === undefined) return false;
   const values = Array.isArray(prefer) ? prefer : [prefer ?? ''];
   return values
     .flatMap((value) => value.split(','))
@@ -198,11 +202,16 @@ export function createIngestRouter(deps: IngestDeps): express.Router {
           log: () => req.log,
         });
         if ('problem' in answer) return sendProblem(res, answer.problem);
-        const accepted = acceptedResponse(answer.accepted, req.headers.prefer);
-        for (let i = 0; i < accepted.headers.length; i += 2)
-          res.setHeader(accepted.headers[i]!, accepted.headers[i + 1]!);
-        if (accepted.body === undefined) res.status(202).end();
-        else res.status(202).type('application/json').send(accepted.body);
+        const entry = answer.accepted;
+        // Group commit: answered once this turn's alert lines are written.
+        deps.turns.afterCommit((writeError) => {
+          if (writeError !== undefined) return next(writeError);
+          const accepted = acceptedResponse(entry, req.headers.prefer);
+          for (let i = 0; i < accepted.headers.length; i += 2)
+            res.setHeader(accepted.headers[i]!, accepted.headers[i + 1]!);
+          if (accepted.body === undefined) res.status(202).end();
+          else res.status(202).type('application/json').send(accepted.body);
+        });
       } catch (error) {
         next(error);
       }

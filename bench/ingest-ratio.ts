@@ -1,0 +1,71 @@
+import type { LoadResult } from './load-process.js';
+import type { Target } from './targets.js';
+
+/** One alternating pair: bare+log then the service, same connection mode, back to back. */
+export interface RatioPair {
+  newConn: boolean;
+  round: number;
+  bareLog: LoadResult & { cpuUsPerAlert: number };
+  service: LoadResult & { cpuUsPerAlert: number };
+}
+
+type Measure = (target: Target, newConn: boolean) => Promise<{ result: LoadResult; cpuUsPerAlert: number }>;
+
+/**
+ * The service against the floor of a durable receiver (bare+log), alternating the two `rounds`
+ * times per connection mode so a slow minute on this shared VM hits both alike.
+ */
+export async function measureIngestRatio(
+  targets: { bareLog: Target; service: Target },
+  rounds: number,
+  measure: Measure,
+  log: (line: string) => void,
+): Promise<RatioPair[]> {
+  const pairs: RatioPair[] = [];
+  for (const newConn of [false, true]) {
+    for (let round = 1; round <= rounds; round++) {
+      log(`ratio ${newConn ? 'new-conn' : 'keep-alive'} round ${round}/${rounds}`);
+      const bare = await measure(targets.bareLog, newConn);
+      const service = await measure(targets.service, newConn);
+      pairs.push({
+        newConn,
+        round,
+        bareLog: { ...bare.result, cpuUsPerAlert: bare.cpuUsPerAlert },
+        service: { ...service.result, cpuUsPerAlert: service.cpuUsPerAlert },
+      });
+    }
+  }
+  return pairs;
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN;
+const fixed = (value: number, digits = 0) => value.toFixed(digits);
+
+/** The pairs as Markdown: one row per pair, then the median ratio per connection mode. */
+export function renderIngestRatio(pairs: RatioPair[]): string {
+  const lines = [
+    '| connection | round | bare+log alerts/s | service alerts/s | ratio | bare+log us/alert | service us/alert | ratio by CPU | service p99 ms | non-2xx+errors |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const p of pairs) {
+    lines.push(
+      `| ${p.newConn ? 'new per request' : 'keep-alive'} | ${p.round} | ${fixed(p.bareLog.alertsPerSecond)} | ` +
+        `${fixed(p.service.alertsPerSecond)} | ${fixed(p.service.alertsPerSecond / p.bareLog.alertsPerSecond, 2)} | ` +
+        `${fixed(p.bareLog.cpuUsPerAlert)} | ${fixed(p.service.cpuUsPerAlert)} | ` +
+        `${fixed(p.bareLog.cpuUsPerAlert / p.service.cpuUsPerAlert, 2)} | ${fixed(p.service.p99Ms, 1)} | ` +
+        `${p.service.non2xx + p.service.errors + p.bareLog.non2xx + p.bareLog.errors} |`,
+    );
+  }
+  lines.push('');
+  for (const newConn of [false, true]) {
+    const mine = pairs.filter((p) => p.newConn === newConn);
+    if (mine.length === 0) continue;
+    const ratio = median(mine.map((p) => p.service.alertsPerSecond / p.bareLog.alertsPerSecond));
+    const cpu = median(mine.map((p) => p.bareLog.cpuUsPerAlert / p.service.cpuUsPerAlert));
+    lines.push(
+      `- ${newConn ? 'connection per alert' : 'keep-alive'}: service / bare+log median ${fixed(ratio, 2)} x ` +
+        `(by CPU per alert ${fixed(cpu, 2)} x) over ${mine.length} alternating pairs; target >= 0.8 x: ${ratio >= 0.8 ? 'met' : '**not met**'}`,
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}
