@@ -98,15 +98,18 @@ function parseCidrs(text: string): { list: BlockList; cidrs: string[]; problems:
 /** The auth part of `Config`, or every problem found (files, conflicting or missing settings). */
 export function resolveAuth(
   env: AuthEnv,
-  context: { workers: number; port: number },
+  context: { workers: number; port: number; sharedStore: boolean },
 ): { ok: true; auth: AuthConfig } | { ok: false; problems: string[] } {
   const viewer = secretList('VIEWER_TOKEN', env.VIEWER_TOKEN, env.VIEWER_TOKEN_FILE, 16);
   const metrics = secretList('METRICS_TOKEN', env.METRICS_TOKEN, env.METRICS_TOKEN_FILE, 16);
   const session = secretList('SESSION_SECRET', env.SESSION_SECRET, env.SESSION_SECRET_FILE, 32);
   const problems = [...viewer.problems, ...metrics.problems, ...session.problems];
-  // Each worker would sign cookies with its own random key and refuse the others'.
-  if (viewer.lines.length > 0 && context.workers !== 1 && session.lines.length === 0)
-    problems.push('SESSION_SECRET: required with VIEWER_TOKEN when WORKERS is not 1');
+  // Each worker or replica would sign cookies with its own random key and refuse the others'.
+  const severalProcesses = context.workers !== 1 || context.sharedStore;
+  if (viewer.lines.length > 0 && severalProcesses && session.lines.length === 0)
+    problems.push(
+      'SESSION_SECRET: required with VIEWER_TOKEN when WORKERS is not 1 or replicas share a store (STORE_URL, STORE_SENTINELS)',
+    );
   const header = env.AUTH_PROXY_USER_HEADER;
   const cidrs = parseCidrs(env.AUTH_PROXY_CIDRS ?? '');
   problems.push(...cidrs.problems);

@@ -92,6 +92,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): LoadConfigResult {
   const auth = resolveAuth(result.data, {
     workers: toClusterConfig(result.data).workers,
     port: result.data.PORT,
+    sharedStore: store.ok && store.redis !== undefined,
   });
   if (!auth.ok) problems.push(...auth.problems);
   if (!hardening.ok || !store.ok || !auth.ok || problems.length > 0) return { ok: false, problems };

@@ -1,7 +1,11 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { describeApiError } from '../runners/kube-step.js';
 import { listReleasePods } from '../runners/release-pods.js';
+import { withDeadline } from '../store/with-deadline.js';
 import type { RunPod } from './trigger-run.js';
+
+// Longest wait for one answer of the API server while listing the pods.
+const LIST_TIMEOUT_MS = 15_000;
 
 /** What polling saw: every pod of the release (by uid), and the last API error if the last call failed. */
 export interface ReleasePodsSeen {
@@ -27,7 +31,12 @@ export function watchReleasePods(options: {
   let wake = () => undefined as void;
   const poll = async () => {
     try {
-      const pods = await listReleasePods(options.kubeConfig, options.namespace, options.release);
+      // A silent API server must not hold the run (and its helm uninstall) forever.
+      const pods = await withDeadline(
+        listReleasePods(options.kubeConfig, options.namespace, options.release),
+        LIST_TIMEOUT_MS,
+        'listing the release pods',
+      );
       error = undefined;
       for (const pod of pods) seen.set(pod.uid, pod);
       if (pods.length > 0) options.onPods(pods);

@@ -54,6 +54,10 @@ describe('auth settings in loadConfig', () => {
       { VIEWER_TOKEN: TOKEN, WORKERS: '2' },
       'SESSION_SECRET: required with VIEWER_TOKEN when WORKERS is not 1',
     ],
+    [
+      { VIEWER_TOKEN: TOKEN, STORE_URL: 'redis://127.0.0.1:6379' },
+      'SESSION_SECRET: required with VIEWER_TOKEN when WORKERS is not 1 or replicas share a store',
+    ],
     [{ AUTH_PROXY_USER_HEADER: 'X-Forwarded-User' }, 'AUTH_PROXY_USER_HEADER and AUTH_PROXY_CIDRS: set both'],
     [
       { AUTH_PROXY_USER_HEADER: 'X-User', AUTH_PROXY_CIDRS: '10.0.0.0/33' },

@@ -88,6 +88,25 @@ describe('GET /alerts/stream', () => {
     expect((await readEvents(res, 2)).map((e) => e.id)).toEqual([second.id, third.id]);
   });
 
+  it('does not send a replayed alert again when a lagging shared-store reader publishes it late', async () => {
+    const built = buildTestApp();
+    const base = await listen(built);
+    const first = await post(base, 'samples/valid/001-demo-034-terminal-shell-in-container.json');
+    const second = await post(base, 'samples/valid/002-demo-034-write-below-root.json');
+    const res = await fetch(`${base}/alerts/stream`, { headers: { 'Last-Event-ID': first.id } });
+    const reader = res.body!.getReader();
+    let text = '';
+    while (!text.includes(`id: ${second.id}`)) text += new TextDecoder().decode((await reader.read()).value);
+
+    // What the Redis store's reader does when it runs behind the replay's read.
+    built.feed.publish((await built.store.get(second.id))!);
+    const fourth = await post(base, 'samples/valid/093-latest-terminal-shell-in-container.json');
+    while (!text.includes(`id: ${fourth.id}`)) text += new TextDecoder().decode((await reader.read()).value);
+    await reader.cancel();
+
+    expect([...text.matchAll(/^id: (.+)$/gm)].map((match) => match[1])).toEqual([second.id, fourth.id]);
+  });
+
   // Regression (issue 18.4): a replay re-serialised up to 1000 stored alerts of any size at once.
   it('replays only the newest alerts that fit QUERY_MAX_BYTES, marked as truncated', async () => {
     const built = buildTestApp({ env: { QUERY_MAX_BYTES: String(64 * 1024) } });

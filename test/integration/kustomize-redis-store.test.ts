@@ -39,11 +39,22 @@ describe.skipIf(!kubectlReady)('the redis-store component', () => {
       Object.entries(env).filter((e): e is [string, string] => typeof e[1] === 'string'),
     );
     // The viewer tokens file is the mounted Secret in the pod; here a file with one token.
-    const tokens = path.join(mkdtempSync(path.join(tmpdir(), 'redis-store-viewer-')), 'tokens');
-    writeFileSync(tokens, `${'v'.repeat(32)}\n`);
+    const dir = mkdtempSync(path.join(tmpdir(), 'redis-store-secrets-'));
+    writeFileSync(path.join(dir, 'tokens'), `${'v'.repeat(32)}\n`);
+    writeFileSync(path.join(dir, 'session'), `${'s'.repeat(64)}\n`);
+    // Every replica signs sessions with the key from the store Secret (required with a shared store).
+    expect(plain.SESSION_SECRET_FILE).toBe('/etc/falco-alert-receiver/session/secret');
+    const mount = pod.containers[0].volumeMounts.find(
+      (item: { mountPath: string }) => item.mountPath === '/etc/falco-alert-receiver/session',
+    );
+    expect(pod.volumes.find((item: { name: string }) => item.name === mount.name).secret).toMatchObject({
+      secretName: 'falco-alert-receiver-store',
+      items: [{ key: 'session-secret', path: 'secret' }],
+    });
     const loaded = loadConfig({
       ...plain,
-      VIEWER_TOKEN_FILE: tokens,
+      VIEWER_TOKEN_FILE: path.join(dir, 'tokens'),
+      SESSION_SECRET_FILE: path.join(dir, 'session'),
       STORE_URL: 'redis://:pw@falco-alert-receiver-redis:6379/0',
     });
     if (!loaded.ok) expect(loaded.problems).toEqual([]);

@@ -140,18 +140,20 @@ export function createAlertStream(deps: StreamDeps): AlertStream {
       return;
     }
     // Replay what a reconnecting client missed (bounded). Alerts arriving while the store answers
-    // wait in `live` and are sent after the replay, each once.
+    // wait in `live` and are sent after the replay, each once. A replayed alert can still arrive
+    // live afterwards (a shared store's reader runs behind its reads): it is dropped then, once.
     let live: StoredAlert[] | undefined = [];
+    let replayed = new Set<string>();
     unsubscribe = deps.feed.subscribe((entry) => {
       if (!matchesQuery(entry, query)) return;
       if (live) live.push(entry);
-      else send(eventText(entry));
+      else if (!replayed.delete(entry.id)) send(eventText(entry));
     });
     void replay(lastId, query).then(
       (missed) => {
-        const sent = new Set(missed.map((entry) => entry.id));
+        replayed = new Set(missed.map((entry) => entry.id));
         for (const text of fitReplay(missed)) if (!send(text)) return;
-        for (const entry of live ?? []) if (!sent.has(entry.id) && !send(eventText(entry))) return;
+        for (const entry of live ?? []) if (!replayed.delete(entry.id) && !send(eventText(entry))) return;
         live = undefined;
       },
       (error: unknown) => {
