@@ -4,7 +4,7 @@ import { listReleasePods } from '../runners/release-pods.js';
 import { withDeadline } from '../store/with-deadline.js';
 import type { RunPod } from './trigger-run.js';
 
-// Longest wait for one answer of the API server while listing the pods.
+// Longest wait for one answer of the API server while listing the pods (by default).
 const LIST_TIMEOUT_MS = 15_000;
 
 /** What polling saw: every pod of the release (by uid), and the last API error if the last call failed. */
@@ -23,6 +23,8 @@ export function watchReleasePods(options: {
   namespace: string;
   release: string;
   pollMs: number;
+  /** Longest wait for one list answer; a silent API server then counts as an error. */
+  listTimeoutMs?: number;
   onPods(pods: RunPod[]): void;
 }) {
   const seen = new Map<string, RunPod>();
@@ -34,7 +36,7 @@ export function watchReleasePods(options: {
       // A silent API server must not hold the run (and its helm uninstall) forever.
       const pods = await withDeadline(
         listReleasePods(options.kubeConfig, options.namespace, options.release),
-        LIST_TIMEOUT_MS,
+        options.listTimeoutMs ?? LIST_TIMEOUT_MS,
         'listing the release pods',
       );
       error = undefined;
