@@ -1,26 +1,10 @@
 import { readFileSync } from 'node:fs';
-import type { BrowserContext, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { requireComponent } from '../helpers/components.js';
-import {
-  CHROMIUM_PATH,
-  launchBrowser,
-  openDashboard,
-  readSample,
-  startDashboardServer,
-  type DashboardServer,
-  type PageProblems,
-} from './dashboard-browser-harness.js';
+import { alertOf, CHROMIUM_PATH, row, useDashboardSuite } from './dashboard-browser-harness.js';
 
 const available = requireComponent('chromium', CHROMIUM_PATH !== undefined);
-
-function alertOf(rule: string, priority: string, extra: Record<string, unknown> = {}) {
-  return { rule, priority, time: new Date().toISOString(), source: 'syscall', hostname: 'node-1', ...extra };
-}
-
-function row(page: Page, rule: string) {
-  return page.locator('tr.alert-row', { hasText: rule });
-}
 
 /** The number in "N alerts in the last …". */
 async function overviewTotal(page: Page): Promise<number> {
@@ -40,41 +24,16 @@ async function priorityCount(page: Page, priority: string): Promise<number> {
 const LIVE_MS = 3000;
 
 describe.skipIf(!available)('dashboard features in headless Chromium', { timeout: 60_000 }, () => {
-  let server: DashboardServer;
-  let browser: { context: BrowserContext; close(): Promise<void> };
-  let problems: PageProblems;
-
-  beforeAll(async () => {
-    server = await startDashboardServer();
-    for (const sample of [
-      '093-latest-terminal-shell-in-container.json',
-      '002-demo-034-write-below-root.json',
-    ])
-      await server.postAlert(readSample(sample));
-    browser = await launchBrowser();
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
-
-  afterEach(() => {
-    expect(problems.errors).toEqual([]);
-    expect(problems.cspViolations).toEqual([]);
-  });
-
-  async function open(): Promise<Page> {
-    const opened = await openDashboard(browser.context, server.baseUrl);
-    problems = opened.problems;
-    await opened.page.locator('#chart-timeline canvas').first().waitFor({ timeout: 5000 });
-    return opened.page;
-  }
+  const suite = useDashboardSuite(
+    ['093-latest-terminal-shell-in-container.json', '002-demo-034-write-below-root.json'],
+    (page) => page.locator('#chart-timeline canvas').first().waitFor({ timeout: 5000 }),
+  );
+  const { open } = suite;
 
   it('shows the output on one cut line, whole in its title and in the details, as inert text', async () => {
     const page = await open();
     const output = `<script>window.__xss=1</script><img src=x onerror="window.__xss=2"> ${'long '.repeat(60)}end`;
-    await server.postAlert(alertOf('Output probe', 'Warning', { output, tags: ['<b>chip</b>'] }));
+    await suite.server.postAlert(alertOf('Output probe', 'Warning', { output, tags: ['<b>chip</b>'] }));
 
     const line = row(page, 'Output probe').locator('.output-line');
     await line.waitFor({ timeout: 5000 });
@@ -99,14 +58,14 @@ describe.skipIf(!available)('dashboard features in headless Chromium', { timeout
 
   it('filters the list by a clicked tag, namespace, hostname or rule', async () => {
     const page = await open();
-    await server.postAlert(
+    await suite.server.postAlert(
       alertOf('Chip probe tagged', 'Notice', {
         tags: ['chip-probe', 'other'],
         hostname: 'chip-host',
         output_fields: { 'k8s.ns.name': 'chip-ns' },
       }),
     );
-    await server.postAlert(alertOf('Chip probe plain', 'Notice'));
+    await suite.server.postAlert(alertOf('Chip probe plain', 'Notice'));
     await row(page, 'Chip probe plain').waitFor({ timeout: 5000 });
 
     const cases: Array<[string, string, string]> = [
@@ -135,8 +94,8 @@ describe.skipIf(!available)('dashboard features in headless Chromium', { timeout
 
   it('filters by a tag from the keyboard: Tab from the row reaches its chips, Enter applies', async () => {
     const page = await open();
-    await server.postAlert(alertOf('Keyboard chip probe', 'Notice', { tags: ['kbd-tag'] }));
-    await server.postAlert(alertOf('Keyboard chip other', 'Notice'));
+    await suite.server.postAlert(alertOf('Keyboard chip probe', 'Notice', { tags: ['kbd-tag'] }));
+    await suite.server.postAlert(alertOf('Keyboard chip other', 'Notice'));
     const probe = row(page, 'Keyboard chip probe');
     await row(page, 'Keyboard chip other').waitFor({ timeout: 5000 });
 
@@ -160,7 +119,7 @@ describe.skipIf(!available)('dashboard features in headless Chromium', { timeout
     const charted = Number(await page.getAttribute('#chart-timeline', 'data-total'));
     expect(charted).toBe(total);
 
-    await server.postAlert(alertOf('Overview live probe', 'Critical'));
+    await suite.server.postAlert(alertOf('Overview live probe', 'Critical'));
 
     await expect.poll(() => overviewTotal(page), { timeout: LIVE_MS }).toBe(total + 1);
     expect(await priorityCount(page, 'Critical')).toBe(critical + 1);
@@ -175,7 +134,7 @@ describe.skipIf(!available)('dashboard features in headless Chromium', { timeout
     await page.selectOption('select[name="min_priority"]', 'Emergency');
     await expect.poll(() => page.locator('tr.alert-row').count()).toBe(0);
     await page.waitForTimeout(300);
-    await server.postAlert(alertOf('Overview filtered probe', 'Notice'));
+    await suite.server.postAlert(alertOf('Overview filtered probe', 'Notice'));
     await expect.poll(() => overviewTotal(page), { timeout: LIVE_MS }).toBe(total + 2);
     await page.close();
   });
@@ -201,7 +160,7 @@ describe.skipIf(!available)('dashboard features in headless Chromium', { timeout
 
   it('downloads the filtered list as CSV and as JSON Lines with every digit kept', async () => {
     const page = await open();
-    await server.postAlert(
+    await suite.server.postAlert(
       '{"rule":"Export probe","priority":"Alert","time":"2026-06-15T09:31:44.611094417Z","output":"=cmd|calc","output_fields":{"evt.time":1781515904611094417}}',
     );
     await page.fill('#filters input[name="rule"]', 'Export probe');

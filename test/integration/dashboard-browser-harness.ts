@@ -3,6 +3,7 @@ import type http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import { boundPort, startServer } from '../../src/server/start-server.js';
 import { buildDashboardTestApp } from '../http/dashboard-test-app.js';
 import { createTriggersStandIn, type TriggersStandIn } from './dashboard-triggers-stand-in.js';
@@ -108,4 +109,57 @@ export async function openDashboard(
 /** A Falco sample from test/fixtures/falco/samples/valid, as text. */
 export function readSample(name: string): string {
   return readFileSync(new URL(`../fixtures/falco/samples/valid/${name}`, import.meta.url), 'utf8');
+}
+
+/** An alert as Falco sends it, received now. */
+export function alertOf(rule: string, priority: string, extra: Record<string, unknown> = {}) {
+  return { rule, priority, time: new Date().toISOString(), source: 'syscall', hostname: 'node-1', ...extra };
+}
+
+/** The list row of the alert with this rule. */
+export function row(page: Page, rule: string) {
+  return page.locator('tr.alert-row', { hasText: rule });
+}
+
+/**
+ * A suite's parts: the real server holding `samples`, a browser, and `open()` for a dashboard page
+ * (awaiting `ready` on it) whose script errors and CSP violations fail the test (checked after each).
+ */
+export function useDashboardSuite(samples: readonly string[], ready?: (page: Page) => Promise<void>) {
+  let server: DashboardServer | undefined;
+  let browser: { context: BrowserContext; close(): Promise<void> } | undefined;
+  let problems: PageProblems | undefined;
+
+  beforeAll(async () => {
+    server = await startDashboardServer();
+    for (const sample of samples) await server.postAlert(readSample(sample));
+    browser = await launchBrowser();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  afterEach(() => {
+    // Every test's page must stay free of script errors and blocked loads.
+    expect(problems?.errors ?? []).toEqual([]);
+    expect(problems?.cspViolations ?? []).toEqual([]);
+  });
+
+  return {
+    get server(): DashboardServer {
+      return server!;
+    },
+    /** What the page opened last reported; a test may drop an error it expects. */
+    get problems(): PageProblems {
+      return problems!;
+    },
+    async open(): Promise<Page> {
+      const opened = await openDashboard(browser!.context, server!.baseUrl);
+      problems = opened.problems;
+      await ready?.(opened.page);
+      return opened.page;
+    },
+  };
 }

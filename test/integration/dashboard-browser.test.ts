@@ -1,18 +1,18 @@
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { BrowserContext, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { requireComponent } from '../helpers/components.js';
 import { LOW_CONTRAST_SCRIPT } from './dashboard-contrast-script.js';
 import {
   CHROMIUM_PATH,
   TRIGGER_TOKEN,
+  alertOf,
   launchBrowser,
   openDashboard,
   readSample,
+  row,
   startDashboardServer,
-  type DashboardServer,
-  type PageProblems,
+  useDashboardSuite,
 } from './dashboard-browser-harness.js';
 
 const available = requireComponent('chromium', CHROMIUM_PATH !== undefined);
@@ -28,44 +28,12 @@ const SAMPLES = [
   '093-latest-terminal-shell-in-container.json',
 ];
 
-function alertOf(rule: string, priority: string, extra: Record<string, unknown> = {}) {
-  return { rule, priority, time: new Date().toISOString(), source: 'syscall', hostname: 'node-1', ...extra };
-}
-
-function row(page: Page, rule: string) {
-  return page.locator('tr.alert-row', { hasText: rule });
-}
-
 describe.skipIf(!available)(
   'dashboard in headless Chromium against the real server',
   { timeout: 60_000 },
   () => {
-    let server: DashboardServer;
-    let browser: { context: BrowserContext; close(): Promise<void> };
-    let problems: PageProblems;
-
-    beforeAll(async () => {
-      server = await startDashboardServer();
-      for (const sample of SAMPLES) await server.postAlert(readSample(sample));
-      browser = await launchBrowser();
-    });
-
-    afterAll(async () => {
-      await browser?.close();
-      await server?.close();
-    });
-
-    afterEach(() => {
-      // Every test's page must stay free of script errors and blocked loads.
-      expect(problems.errors).toEqual([]);
-      expect(problems.cspViolations).toEqual([]);
-    });
-
-    async function open(): Promise<Page> {
-      const opened = await openDashboard(browser.context, server.baseUrl);
-      problems = opened.problems;
-      return opened.page;
-    }
+    const suite = useDashboardSuite(SAMPLES);
+    const { open } = suite;
 
     it('loads with no console errors or CSP violations and lists the alerts already held', async () => {
       const page = await open();
@@ -83,7 +51,7 @@ describe.skipIf(!available)(
     it('shows an alert posted after the page loaded', async () => {
       const page = await open();
 
-      await server.postAlert(alertOf('Live probe posted after load', 'Critical'));
+      await suite.server.postAlert(alertOf('Live probe posted after load', 'Critical'));
 
       // The issue's bar: a posted alert shows up within a second.
       await row(page, 'Live probe posted after load').waitFor({ timeout: 1000 });
@@ -92,8 +60,8 @@ describe.skipIf(!available)(
 
     it('narrows the list with the minimum priority, free text and rule filters', async () => {
       const page = await open();
-      await server.postAlert(alertOf('Filter probe low', 'Warning', { output: 'needle-low' }));
-      await server.postAlert(alertOf('Filter probe high', 'Critical', { output: 'needle-high' }));
+      await suite.server.postAlert(alertOf('Filter probe low', 'Warning', { output: 'needle-low' }));
+      await suite.server.postAlert(alertOf('Filter probe high', 'Critical', { output: 'needle-high' }));
       await row(page, 'Filter probe low').waitFor({ timeout: 5000 });
 
       await page.selectOption('select[name="min_priority"]', 'Critical');
@@ -122,7 +90,7 @@ describe.skipIf(!available)(
       const page = await open();
       const cmdline = '<img src=x onerror=window.__xss=1>';
       const output = '<script>window.__xss=2</script>';
-      await server.postAlert(
+      await suite.server.postAlert(
         alertOf('XSS probe <b>bold</b>', 'Critical', {
           output,
           hostname: '<svg onload=window.__xss=3>',
@@ -156,7 +124,7 @@ describe.skipIf(!available)(
     it('shows every digit of an evt.time above 2^53, in the fields and the raw JSON', async () => {
       const page = await open();
 
-      await server.postAlert(
+      await suite.server.postAlert(
         '{"rule":"Big number probe","priority":"Notice","time":"2026-06-15T09:31:44.611094417Z","output_fields":{"evt.time":1781515904611094417}}',
       );
 
@@ -186,13 +154,15 @@ describe.skipIf(!available)(
       expect(await page.locator('#trigger-output .expectation-detected').textContent()).toContain(
         'Terminal shell in container',
       );
-      const post = server.triggers.calls.find((call) => call.method === 'POST');
+      const post = suite.server.triggers.calls.find((call) => call.method === 'POST');
       expect(post).toMatchObject({
         path: '/triggers/shell',
         authorization: `Bearer ${TRIGGER_TOKEN}`,
         body: { namespace: 'default', pod: 'nginx-7c5ddbdf54-2xq9p' },
       });
-      expect(server.triggers.calls.filter((call) => call.method === 'GET').length).toBeGreaterThanOrEqual(2);
+      expect(
+        suite.server.triggers.calls.filter((call) => call.method === 'GET').length,
+      ).toBeGreaterThanOrEqual(2);
       // The token lives in the page's memory only.
       const stored = await page.evaluate('[localStorage.length, sessionStorage.length, document.cookie]');
       expect(stored).toEqual([0, 0, '']);
@@ -215,7 +185,7 @@ describe.skipIf(!available)(
       await page.click('#trigger-form button[type="submit"]');
 
       await page.locator('#trigger-output .verdict-detected').waitFor({ timeout: 10_000 });
-      const posts = server.triggers.calls.filter((call) => call.method === 'POST');
+      const posts = suite.server.triggers.calls.filter((call) => call.method === 'POST');
       expect(posts.at(-1)).toMatchObject({
         path: '/triggers/event-generator',
         body: {
@@ -254,7 +224,7 @@ describe.skipIf(!available)(
         .poll(() => page.locator('#trigger-output').textContent())
         .toContain('The trigger was not started: 401: Missing or wrong bearer token');
       // The browser logs the failed request itself; that is the expected outcome here, not a script error.
-      problems.errors = problems.errors.filter((text) => !text.includes('401 (Unauthorized)'));
+      suite.problems.errors = suite.problems.errors.filter((text) => !text.includes('401 (Unauthorized)'));
       await page.close();
     });
   },
