@@ -97,6 +97,19 @@ function describeFailure(result: FailureFacts, tool: string, timeoutMs: number):
   }
 }
 
+function cancelledBeforeStart(argv: readonly string[], file: string): CommandResult {
+  return {
+    argv: [...argv],
+    exitCode: null,
+    durationMs: 0,
+    timedOut: false,
+    failed: true,
+    reason: describeFailure({ timedOut: false, isCanceled: true, isMaxBuffer: false, output: '' }, file, 0),
+    failure: 'cancelled',
+    output: '',
+  };
+}
+
 /**
  * The one place that spawns processes: an argv array (never a shell), a timeout, a cancel signal,
  * an output cap and an explicit environment. Never throws; failures come back in the result.
@@ -121,11 +134,18 @@ export async function runCommand(
   }
   // Loaded on first use: execa costs ~0.1 s of start-up that a receiver without triggers never needs.
   const { execa } = await import('execa');
-  const result = await execa(file, args, {
+  // Cancelled before it started (a shutdown while the run waited): nothing is spawned.
+  if (options.signal?.aborted) return cancelledBeforeStart(argv, file);
+  // execa kills the child when its cancel signal fires. Node's ChildProcess.kill() on a child whose
+  // spawn failed (no pid yet, its 'error' not yet emitted) is kill(0, SIGTERM): it would signal this
+  // process's whole process group, the receiver and everything it runs beside. So execa hears of a
+  // cancel only for a child that has a pid; a child that never started has nothing to stop.
+  const cancel = new AbortController();
+  const subprocess = execa(file, args, {
     reject: false,
     shell: false,
     timeout: options.timeoutMs,
-    cancelSignal: options.signal,
+    cancelSignal: cancel.signal,
     forceKillAfterDelay: 2_000,
     env: options.env,
     extendEnv: false,
@@ -136,6 +156,11 @@ export async function runCommand(
     // Bounds memory when a tool floods its output; the reported output is the capped tail.
     maxBuffer: { stdout: MAX_BUFFER_BYTES, stderr: MAX_BUFFER_BYTES },
   });
+  const forwardCancel = () => {
+    if (subprocess.pid !== undefined) cancel.abort();
+  };
+  options.signal?.addEventListener('abort', forwardCancel, { once: true });
+  const result = await subprocess.finally(() => options.signal?.removeEventListener('abort', forwardCancel));
   const durationMs = Math.round(performance.now() - started);
   const output = capOutput(typeof result.all === 'string' ? result.all : '', options.maxOutputChars);
   const base = {

@@ -13,8 +13,11 @@ export const CHROMIUM_PATH = ['/usr/lib/chromium/chromium', '/usr/bin/chromium']
   existsSync(file),
 );
 
-// Flags from shared/environment.md: no sandbox as root, no network beyond the page's own.
+// Flags from shared/environment.md: no sandbox as root, no network beyond the page's own. Even so,
+// Chromium looks up Google's hosts (sign-in, autofill, updates); the resolver rule answers every
+// name but the page's own address itself, so no DNS query leaves the machine.
 const CHROMIUM_ARGS = [
+  '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
   '--no-sandbox',
   '--disable-gpu',
   '--disable-quic',

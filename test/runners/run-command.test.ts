@@ -1,3 +1,7 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { pickChildEnv, runCommand } from '../../src/runners/run-command.js';
 
@@ -48,6 +52,40 @@ describe('runCommand', () => {
     const result = await pending;
     expect(result.failed).toBe(true);
     expect(result.reason).toContain('cancelled');
+  });
+
+  it('cancels a tool that failed to start without signalling its own process group', async () => {
+    // Node's kill() on a child whose spawn failed is kill(0, SIGTERM); it once ended a CI run.
+    const child = spawn(NODE, ['--import', 'tsx', 'test/fixtures/run-command-cancel.ts'], {
+      detached: true,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+    const [code, signal] = await new Promise<[number | null, string | null]>((resolve) =>
+      child.once('exit', (exitCode, exitSignal) => resolve([exitCode, exitSignal])),
+    );
+    expect({ code, signal }).toEqual({ code: 0, signal: null });
+    const failures = JSON.parse(stdout) as string[];
+    expect(failures).toHaveLength(12);
+    expect(failures[0]).toBe('cancelled');
+    for (const failure of failures) expect(['cancelled', 'not-found']).toContain(failure);
+  });
+
+  it('spawns nothing for a run cancelled before it started, and says it was cancelled', async () => {
+    const marker = join(mkdtempSync(join(tmpdir(), 'run-command-')), 'ran');
+    const controller = new AbortController();
+    controller.abort();
+    const result = await runCommand(
+      [NODE, '-e', 'require("fs").writeFileSync(process.argv[1], "")', marker],
+      {
+        ...options,
+        signal: controller.signal,
+      },
+    );
+    expect(result).toMatchObject({ failed: true, failure: 'cancelled', exitCode: null, output: '' });
+    expect(result.reason).toBe(`${NODE} was cancelled`);
+    expect(existsSync(marker)).toBe(false);
   });
 
   it('keeps only the tail of long output', async () => {
