@@ -97,9 +97,9 @@ describe.skipIf(runtimes.length === 0)(
           });
         }, 120_000);
 
-        describe.runIf(hasMtls(runtime))(
-          'http_output.mtls against a listener that requires client certificates',
-          () => {
+        // 0.34.1 has no http_output.mtls: its cases are not registered (nothing to skip).
+        if (hasMtls(runtime))
+          describe('http_output.mtls against a listener that requires client certificates', () => {
             let pki: TestPki;
             let tls: TestReceiver;
 
@@ -150,8 +150,7 @@ describe.skipIf(runtimes.length === 0)(
               });
               expect(tls.logLines.filter((line) => line.event === 'falco_alert')).toHaveLength(before);
             }, 120_000);
-          },
-        );
+          });
       },
     );
   },
