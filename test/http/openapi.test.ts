@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import type { RequestListener } from 'node:http';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { Ajv2020 } from 'ajv/dist/2020.js';
@@ -97,8 +97,11 @@ describe('GET /openapi.json', () => {
     expect(result.errors ?? []).toEqual([]);
     expect(result.valid).toBe(true);
     expect(doc.openapi).toBe('3.1.0');
-    // The copy the README links, kept current like the screenshot.
-    writeFileSync(new URL('../../docs/openapi.json', import.meta.url), `${JSON.stringify(doc, null, 2)}\n`);
+    // The copy the README links must be this document: UPDATE_DOCS=1 rewrites it, else a stale one fails.
+    const copy = new URL('../../docs/openapi.json', import.meta.url);
+    const text = `${JSON.stringify(doc, null, 2)}\n`;
+    if (process.env.UPDATE_DOCS === '1') writeFileSync(copy, text);
+    expect(readFileSync(copy, 'utf8'), 'docs/openapi.json is stale: run `UPDATE_DOCS=1 npm test`').toBe(text);
     expect((doc.components as Schema).securitySchemes).toEqual({
       bearer: { type: 'http', scheme: 'bearer', description: 'TRIGGER_TOKEN' },
     });
