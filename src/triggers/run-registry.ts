@@ -44,10 +44,13 @@ export function createRunRegistry(
       }
       const json = JSON.stringify(run);
       if (json === sent) continue;
+      // Settled as saved, not as the run is once the save returns: a run that settled while its
+      // older state was being saved must be published again.
+      const final = settled(run);
       await shared?.save(run).then(
         () => {
           failing = false;
-          return settled(run) ? unsettled.delete(id) : unsettled.set(id, json);
+          return final ? unsettled.delete(id) : unsettled.set(id, json);
         },
         (error: unknown) => {
           // Reported once per outage, not every SYNC_MS; the run is published when Redis is back.

@@ -3,6 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedisConnection, type RedisConnection } from '../../src/store/redis-connection.js';
 import { createRedisTriggerRuns } from '../../src/store/redis-trigger-runs.js';
 import { startCanarySchedule } from '../../src/triggers/canary-schedule.js';
+import { createRunRegistry } from '../../src/triggers/run-registry.js';
+import type { TriggerRun } from '../../src/triggers/trigger-run.js';
 import { redisAvailable, startRedis, type TestRedis } from '../helpers/redis-server.js';
 import { buildTriggerService } from '../helpers/trigger-service.js';
 
@@ -25,6 +27,38 @@ describe.skipIf(!hasRedis)('createRedisTriggerRuns', () => {
   afterAll(async () => {
     await connection?.close();
     await redis?.stop();
+  });
+
+  it('publishes the state a run settled in while its older state was being saved', async () => {
+    const shared = createRedisTriggerRuns({ connection, prefix: 'settle:', maxRuns: 5, ttlMs: 60_000 });
+    const registry = createRunRegistry(5, shared);
+    const run: TriggerRun = {
+      id: 'run-settles-during-save',
+      kind: 'shell',
+      status: 'running',
+      createdAt: new Date().toISOString(),
+      target: { backend: 'docker' },
+      commands: [],
+      verification: {
+        windowMs: 1000,
+        expectations: [{ rule: 'Terminal shell in container', status: 'pending' }],
+      },
+    };
+    // add() starts saving the running state; the run succeeds and is detected before that save returns.
+    registry.add(run);
+    run.status = 'succeeded';
+    run.verification.expectations[0] = {
+      rule: 'Terminal shell in container',
+      status: 'detected',
+      alertId: 'a1',
+    };
+    let saved: TriggerRun | undefined;
+    for (let i = 0; i < 50 && saved?.verification.expectations[0]?.status !== 'detected'; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      saved = await shared.get(run.id);
+    }
+    expect(saved).toMatchObject({ status: 'succeeded', verification: run.verification });
+    await registry.stop();
   });
 
   it('gives the canary lease to one replica at a time, until it expires', async () => {
