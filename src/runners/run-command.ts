@@ -97,15 +97,16 @@ function describeFailure(result: FailureFacts, tool: string, timeoutMs: number):
   }
 }
 
-function cancelledBeforeStart(argv: readonly string[], file: string): CommandResult {
+/** The result of a command that was never spawned. */
+function notStarted(argv: readonly string[], failure: 'empty' | 'cancelled', reason: string): CommandResult {
   return {
     argv: [...argv],
     exitCode: null,
     durationMs: 0,
     timedOut: false,
     failed: true,
-    reason: describeFailure({ timedOut: false, isCanceled: true, isMaxBuffer: false, output: '' }, file, 0),
-    failure: 'cancelled',
+    reason,
+    failure,
     output: '',
   };
 }
@@ -120,22 +121,14 @@ export async function runCommand(
 ): Promise<CommandResult> {
   const [file, ...args] = argv;
   const started = performance.now();
-  if (file === undefined) {
-    return {
-      argv: [],
-      exitCode: null,
-      durationMs: 0,
-      timedOut: false,
-      failed: true,
-      reason: 'empty command',
-      failure: 'empty',
-      output: '',
-    };
-  }
+  if (file === undefined) return notStarted([], 'empty', 'empty command');
   // Loaded on first use: execa costs ~0.1 s of start-up that a receiver without triggers never needs.
   const { execa } = await import('execa');
   // Cancelled before it started (a shutdown while the run waited): nothing is spawned.
-  if (options.signal?.aborted) return cancelledBeforeStart(argv, file);
+  if (options.signal?.aborted) {
+    const cancelled = { timedOut: false, isCanceled: true, isMaxBuffer: false, output: '' };
+    return notStarted(argv, 'cancelled', describeFailure(cancelled, file, options.timeoutMs));
+  }
   // execa kills the child when its cancel signal fires. Node's ChildProcess.kill() on a child whose
   // spawn failed (no pid yet, its 'error' not yet emitted) is kill(0, SIGTERM): it would signal this
   // process's whole process group, the receiver and everything it runs beside. So execa hears of a
