@@ -17,12 +17,16 @@ async function listen(built: ReturnType<typeof buildTestApp>) {
   return `http://127.0.0.1:${boundPort(server)}`;
 }
 
-/** Reads SSE frames from a streaming response until `count` `alert` events arrived. */
-async function readEvents(res: Response, count: number): Promise<{ id: string; data: string }[]> {
+/** Reads SSE frames from a streaming response until `count` events of `kinds` arrived. */
+async function readEvents(
+  res: Response,
+  count: number,
+  kinds: readonly string[] = ['alert'],
+): Promise<{ id: string; data: string; event: string }[]> {
   const reader = res.body!.getReader();
   const decoder = new TextDecoder();
   let text = '';
-  const events: { id: string; data: string }[] = [];
+  const events: { id: string; data: string; event: string }[] = [];
   while (events.length < count) {
     const { value, done } = await reader.read();
     if (done) break;
@@ -35,7 +39,8 @@ async function readEvents(res: Response, count: number): Promise<{ id: string; d
           .split('\n')
           .map((line) => [line.slice(0, line.indexOf(':')), line.slice(line.indexOf(':') + 2)]),
       );
-      if (fields['event'] === 'alert') events.push({ id: fields['id'] ?? '', data: fields['data'] ?? '' });
+      const event = fields['event'] ?? '';
+      if (kinds.includes(event)) events.push({ id: fields['id'] ?? '', data: fields['data'] ?? '', event });
     }
   }
   await reader.cancel();
@@ -76,6 +81,39 @@ describe('GET /alerts/stream', () => {
     await post(base, 'samples/valid/001-demo-034-terminal-shell-in-container.json'); // Notice: filtered out
     const error = await post(base, 'samples/valid/002-demo-034-write-below-root.json'); // Error
     expect((await events).map((e) => e.id)).toEqual([error.id]);
+  });
+
+  it('with others=true also sends the alerts outside its filter, as event other, live and replayed', async () => {
+    const built = buildTestApp();
+    const base = await listen(built);
+    const res = await fetch(`${base}/alerts/stream?min_priority=Error&others=true`);
+    const live = readEvents(res, 2, ['alert', 'other']);
+    await expect.poll(() => built.feed.listenerCount()).toBe(1);
+    const notice = await post(base, 'samples/valid/001-demo-034-terminal-shell-in-container.json');
+    const error = await post(base, 'samples/valid/002-demo-034-write-below-root.json');
+    expect((await live).map(({ id, event }) => ({ id, event }))).toEqual([
+      { id: notice.id, event: 'other' },
+      { id: error.id, event: 'alert' },
+    ]);
+
+    const later = await post(base, 'samples/valid/093-latest-terminal-shell-in-container.json');
+    const again = await fetch(`${base}/alerts/stream?min_priority=Error&others=true`, {
+      headers: { 'Last-Event-ID': notice.id },
+    });
+    const replayed = await readEvents(again, 2, ['alert', 'other']);
+    expect(replayed.map(({ id, event }) => ({ id, event }))).toEqual([
+      { id: error.id, event: 'alert' },
+      { id: later.id, event: 'other' },
+    ]);
+    expect(JSON.parse(replayed[1]!.data)).toMatchObject({ id: later.id, alert: { priority: 'Notice' } });
+  });
+
+  it('answers 400 naming others when it is not true or false', async () => {
+    const built = buildTestApp();
+    const base = await listen(built);
+    const res = await fetch(`${base}/alerts/stream?others=yes`);
+    expect(res.status).toBe(400);
+    expect((await res.json()) as unknown).toMatchObject({ errors: [{ pointer: 'others' }] });
   });
 
   it('replays alerts received after Last-Event-ID on reconnect', async () => {

@@ -130,9 +130,11 @@ describe.skipIf(!available)('dashboard features in headless Chromium', { timeout
       .poll(() => page.getAttribute('#chart-timeline', 'data-total'), { timeout: LIVE_MS })
       .toBe(String(total + 1));
 
-    // A list narrowed to Emergency does not receive a Notice; the Overview still counts it.
+    // A list narrowed to Emergency does not receive a Notice; the Overview still counts it, from
+    // the same one stream (others=true), not a second one against the per-address limit.
     await page.selectOption('select[name="min_priority"]', 'Emergency');
     await expect.poll(() => page.locator('tr.alert-row').count()).toBe(0);
+    await expect.poll(() => suite.server.streamClients()).toBe(1);
     await page.waitForTimeout(300);
     await suite.server.postAlert(alertOf('Overview filtered probe', 'Notice'));
     await expect.poll(() => overviewTotal(page), { timeout: LIVE_MS }).toBe(total + 2);

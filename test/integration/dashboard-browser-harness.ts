@@ -35,6 +35,8 @@ export interface DashboardServer {
   baseUrl: string;
   triggers: TriggersStandIn;
   postAlert(alert: unknown): Promise<void>;
+  /** Live streams the server holds open now. */
+  streamClients(): number;
   close(): Promise<void>;
 }
 
@@ -55,6 +57,7 @@ export async function startDashboardServer(): Promise<DashboardServer> {
       });
       if (res.status !== 202) throw new Error(`POST / answered ${res.status}: ${await res.text()}`);
     },
+    streamClients: () => stream.clientCount(),
     async close() {
       stream.closeAll();
       server.closeAllConnections();

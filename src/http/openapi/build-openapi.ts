@@ -4,7 +4,7 @@ import {
   buildShellRequestSchema,
 } from '../../triggers/trigger-request-schema.js';
 import { exportFormatSchema } from '../routes/alert-export.js';
-import { alertQuerySchema } from '../routes/query-params.js';
+import { alertQuerySchema, streamOnlySchema } from '../routes/query-params.js';
 import { toJsonSchema, toQueryParameters, type JsonSchema } from './json-schema.js';
 import { SHARED, json, problems, ref, text } from './openapi-parts.js';
 import {
@@ -145,10 +145,11 @@ export function buildOpenApiDocument(): JsonSchema {
         get: {
           operationId: 'streamAlerts',
           summary:
-            'Server-Sent Events: `event: alert`, `id: {id}`, `data:` a stored alert as GET /alerts/{id}',
+            'Server-Sent Events: `event: alert`, `id: {id}`, `data:` a stored alert as GET /alerts/{id}; with others=true, alerts outside the filters as `event: other`',
           tags: ['stream'],
           parameters: [
             ...alertFilters,
+            ...toQueryParameters(streamOnlySchema),
             { name: 'Last-Event-ID', in: 'header', required: false, schema: { type: 'string' } },
           ],
           responses: { '200': text('text/event-stream', 'The live stream'), ...problems(400, 429) },

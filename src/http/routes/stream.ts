@@ -1,12 +1,12 @@
 import express, { type Response } from 'express';
 import type { Registry } from 'prom-client';
 import type { AlertFeed } from '../../alerts/alert-feed.js';
-import type { AlertQuery, AlertStore } from '../../alerts/alert-store.js';
+import type { AlertStore } from '../../alerts/alert-store.js';
 import { matchesQuery } from '../../alerts/match-alert.js';
 import { presentAlertJson } from '../../alerts/serialize-alert.js';
 import type { StoredAlert } from '../../alerts/stored-alert.js';
 import { buildProblem, sendProblem } from '../problem.js';
-import { parseAlertQuery } from './query-params.js';
+import { parseStreamQuery } from './query-params.js';
 import { createStreamSlots, type StreamDrop, type StreamLimits } from './stream-slots.js';
 
 export interface StreamDeps extends StreamLimits {
@@ -31,8 +31,11 @@ const MAX_REPLAY = 1000;
 // A client with less than this waiting keeps up; only a lagging one makes the sum over all worth taking.
 const LAGGING_BYTES = 64 * 1024;
 
-function formatEvent(entry: StoredAlert): string {
-  return `id: ${entry.id}\nevent: alert\ndata: ${presentAlertJson(entry)}\n\n`;
+/** `alert` matches the stream's filters; `other` is outside them, sent only to a client that asked (`others=true`). */
+type EventKind = 'alert' | 'other';
+
+function formatEvent(entry: StoredAlert, kind: EventKind): string {
+  return `id: ${entry.id}\nevent: ${kind}\ndata: ${presentAlertJson(entry)}\n\n`;
 }
 
 const REFUSAL_DETAIL = {
@@ -48,13 +51,13 @@ export function createAlertStream(deps: StreamDeps): AlertStream {
   const slots = createStreamSlots(deps, deps.registry);
   // Each open stream with the functions that stop feeding it and that cut it off.
   const open = new Map<Response, { stop: () => void; drop: (reason: StreamDrop) => void }>();
-  // One serialisation per published alert, shared by every client.
-  const cache = new WeakMap<StoredAlert, string>();
-  const eventText = (entry: StoredAlert): string => {
-    let text = cache.get(entry);
+  // One serialisation per published alert and kind, shared by every client.
+  const caches = { alert: new WeakMap<StoredAlert, string>(), other: new WeakMap<StoredAlert, string>() };
+  const eventText = (entry: StoredAlert, kind: EventKind): string => {
+    let text = caches[kind].get(entry);
     if (text === undefined) {
-      text = formatEvent(entry);
-      cache.set(entry, text);
+      text = formatEvent(entry, kind);
+      caches[kind].set(entry, text);
     }
     return text;
   };
@@ -75,7 +78,7 @@ export function createAlertStream(deps: StreamDeps): AlertStream {
   };
 
   router.get('/alerts/stream', (req, res) => {
-    const parsed = parseAlertQuery(req.query);
+    const parsed = parseStreamQuery(req.query);
     if (!parsed.ok) {
       sendProblem(res, parsed.problem);
       return;
@@ -87,7 +90,12 @@ export function createAlertStream(deps: StreamDeps): AlertStream {
       sendProblem(res, buildProblem('too-many-requests', { detail: REFUSAL_DETAIL[refusal](deps) }));
       return;
     }
-    const { query } = parsed;
+    const { query, others } = parsed;
+    // The event for `entry` on this stream, or undefined when it is not this client's.
+    const eventFor = (entry: StoredAlert): string | undefined => {
+      if (matchesQuery(entry, query)) return eventText(entry, 'alert');
+      return others ? eventText(entry, 'other') : undefined;
+    };
     res.writeHead(200, {
       'Content-Type': 'text/event-stream; charset=utf-8',
       'Cache-Control': 'no-cache, no-transform',
@@ -135,30 +143,32 @@ export function createAlertStream(deps: StreamDeps): AlertStream {
     const lastId = req.headers['last-event-id'];
     if (typeof lastId !== 'string') {
       unsubscribe = deps.feed.subscribe((entry) => {
-        if (matchesQuery(entry, query)) send(eventText(entry));
+        const text = eventFor(entry);
+        if (text !== undefined) send(text);
       });
       return;
     }
     // Replay what a reconnecting client missed (bounded). Alerts arriving while the store answers
     // wait in `live` and are sent after the replay, each once. A replayed alert can still arrive
     // live afterwards (a shared store's reader runs behind its reads): it is dropped then, once.
-    let live: StoredAlert[] | undefined = [];
+    let live: Array<{ id: string; text: string }> | undefined = [];
     let replayed = new Set<string>();
     unsubscribe = deps.feed.subscribe((entry) => {
-      if (!matchesQuery(entry, query)) return;
-      if (live) live.push(entry);
-      else if (!replayed.delete(entry.id)) send(eventText(entry));
+      const text = eventFor(entry);
+      if (text === undefined) return;
+      if (live) live.push({ id: entry.id, text });
+      else if (!replayed.delete(entry.id)) send(text);
     });
-    void replay(lastId, query).then(
+    void replay(lastId, eventFor).then(
       (missed) => {
-        replayed = new Set(missed.map((entry) => entry.id));
+        replayed = new Set(missed.map((event) => event.id));
         for (const text of fitReplay(missed)) if (!send(text)) return;
-        for (const entry of live ?? []) if (!replayed.delete(entry.id) && !send(eventText(entry))) return;
+        for (const event of live ?? []) if (!replayed.delete(event.id) && !send(event.text)) return;
         live = undefined;
       },
       (error: unknown) => {
         req.log.warn({ err: error, event: 'stream_replay_failed' }, 'live stream replay failed');
-        for (const entry of live ?? []) send(eventText(entry));
+        for (const event of live ?? []) send(event.text);
         live = undefined;
       },
     );
@@ -167,12 +177,12 @@ export function createAlertStream(deps: StreamDeps): AlertStream {
   // The newest of `missed` (oldest first) whose events fit the replay budget, oldest first, after a
   // marker when older ones were left out. Half the client bound: the replay must not get its own
   // reader cut off.
-  function fitReplay(missed: readonly StoredAlert[]): string[] {
+  function fitReplay(missed: ReadonlyArray<{ text: string }>): string[] {
     const budget = Math.min(deps.replayMaxBytes, deps.maxClientBufferedBytes / 2);
     const texts: string[] = [];
     let bytes = 0;
     for (let index = missed.length - 1; index >= 0; index--) {
-      const text = eventText(missed[index]!);
+      const { text } = missed[index]!;
       if (bytes + text.length > budget) {
         texts.push(': replay truncated (QUERY_MAX_BYTES)\n\n');
         break;
@@ -183,9 +193,17 @@ export function createAlertStream(deps: StreamDeps): AlertStream {
     return texts.reverse();
   }
 
-  async function replay(lastId: string, query: Omit<AlertQuery, 'limit'>): Promise<StoredAlert[]> {
-    const newer = (await deps.store.after(lastId, MAX_REPLAY)) ?? [];
-    return newer.filter((entry) => matchesQuery(entry, query));
+  // The events of the alerts stored after `lastId` that are this client's, oldest first.
+  async function replay(
+    lastId: string,
+    eventFor: (entry: StoredAlert) => string | undefined,
+  ): Promise<Array<{ id: string; text: string }>> {
+    const events = [];
+    for (const entry of (await deps.store.after(lastId, MAX_REPLAY)) ?? []) {
+      const text = eventFor(entry);
+      if (text !== undefined) events.push({ id: entry.id, text });
+    }
+    return events;
   }
 
   return {

@@ -27,26 +27,32 @@ export async function loadAlerts(filters) {
 
 /**
  * Follows GET /alerts/stream with the same filters. EventSource reconnects by itself and sends
- * Last-Event-ID, so the server replays what was missed.
+ * Last-Event-ID, so the server replays what was missed. With `onOther`, the same stream also
+ * brings the alerts outside the filters (`others=true`, `event: other`).
  * @param {URLSearchParams} filters
- * @param {{ onAlert: (item: AlertItem) => void, onStatus: (status: 'live' | 'reconnecting' | 'closed') => void }} handlers
+ * @param {{ onAlert: (item: AlertItem) => void, onOther?: (item: AlertItem) => void, onStatus: (status: 'live' | 'reconnecting' | 'closed') => void }} handlers
  * @returns {() => void} stops following
  */
 export function followAlerts(filters, handlers) {
-  const source = new EventSource(`/alerts/stream?${filters}`);
+  const query = new URLSearchParams(filters);
+  if (handlers.onOther) query.set('others', 'true');
+  const source = new EventSource(`/alerts/stream?${query}`);
   source.addEventListener('open', () => handlers.onStatus('live'));
   // A refused request (not text/event-stream) closes the source for good; a dropped one retries.
   source.addEventListener('error', () =>
     handlers.onStatus(source.readyState === EventSource.CLOSED ? 'closed' : 'reconnecting'),
   );
-  source.addEventListener('alert', (event) => {
+  /** @param {(item: AlertItem) => void} handle */
+  const deliver = (handle) => (/** @type {Event} */ event) => {
     let item;
     try {
       item = parseExactJson(/** @type {MessageEvent<string>} */ (event).data);
     } catch {
       return;
     }
-    if (item && typeof item.id === 'string' && item.alert) handlers.onAlert(item);
-  });
+    if (item && typeof item.id === 'string' && item.alert) handle(item);
+  };
+  source.addEventListener('alert', deliver(handlers.onAlert));
+  if (handlers.onOther) source.addEventListener('other', deliver(handlers.onOther));
   return () => source.close();
 }

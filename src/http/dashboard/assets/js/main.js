@@ -45,8 +45,6 @@ function remember(item) {
 
 /** @type {() => void} */
 let stopFollowing = () => {};
-/** @type {() => void} */
-let stopOverview = () => {};
 // Each change of filters starts a new view; a slower, older load must not fill the new one.
 let view = 0;
 
@@ -58,21 +56,19 @@ async function show(filters) {
   view += 1;
   const mine = view;
   stopFollowing();
-  stopOverview();
   list.clear();
   showExportLinks(filters);
   connection.textContent = 'Connecting…';
-  // The Overview counts every alert: it shares the list's stream while the list is unfiltered,
-  // and follows an unfiltered one of its own while the list is narrowed.
-  const shared = filters.toString() === '';
-  if (!shared)
-    stopOverview = followAlerts(new URLSearchParams(), { onAlert: summary.addLive, onStatus() {} });
+  // The Overview counts every alert: while the list is narrowed, its one stream also brings the
+  // alerts outside the filters (one stream per page, not two, against the per-address limit).
+  const narrowed = filters.toString() !== '';
   stopFollowing = followAlerts(filters, {
     onAlert(item) {
       remember(item);
       list.addLive(item);
-      if (shared) summary.addLive(item);
+      summary.addLive(item);
     },
+    ...(narrowed ? { onOther: summary.addLive } : {}),
     onStatus(status) {
       connection.textContent = { live: 'Live', reconnecting: 'Reconnecting…', closed: 'Disconnected' }[
         status
