@@ -1,9 +1,10 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { Lifecycle } from '../server/lifecycle.js';
 import { readClientIdentity } from './client-identity.js';
 import { buildProblem, type Problem } from './problem.js';
-import { requestIdOf, timeRequest } from './request-context.js';
+import { requestIdOf } from './request-context.js';
 import {
   acceptedResponse,
   incompleteBody,
@@ -15,7 +16,7 @@ import {
   type IngestAnswer,
   type IngestDeps,
 } from './routes/ingest.js';
-import { SECURITY_HEADERS } from './security-headers.js';
+import { BODILESS_ANSWER_HEADERS, SECURITY_HEADERS } from './security-headers.js';
 
 export interface FastIngestDeps extends IngestDeps {
   logger: Logger;
@@ -23,6 +24,7 @@ export interface FastIngestDeps extends IngestDeps {
 }
 
 const SECURITY_HEADER_LIST = SECURITY_HEADERS.flat();
+const BODILESS_HEADER_LIST = BODILESS_ANSWER_HEADERS.flat();
 const JSON_TYPE = 'application/json; charset=utf-8';
 const PROBLEM_TYPE = 'application/problem+json; charset=utf-8';
 
@@ -52,12 +54,13 @@ function send(
   content?: { type: string; body: string },
 ): void {
   if (res.destroyed) return;
-  const body = content?.body ?? '';
-  headers.push(...SECURITY_HEADER_LIST, 'Content-Length', String(Buffer.byteLength(body)));
-  if (content) headers.push('Content-Type', content.type);
+  if (content) {
+    headers.push(...SECURITY_HEADER_LIST, 'Content-Length', String(Buffer.byteLength(content.body)));
+    headers.push('Content-Type', content.type);
+  } else headers.push(...BODILESS_HEADER_LIST, 'Content-Length', '0');
   // While shutting down, keep-alive clients (Falco 0.36+) are told to reconnect elsewhere.
   if (!lifecycle.isReady()) headers.push('Connection', 'close');
-  res.writeHead(status, headers).end(body);
+  res.writeHead(status, headers).end(content?.body);
 }
 
 function sendProblem(
@@ -90,22 +93,37 @@ export function withFastIngest(
   if (!enabled) return app;
   return (req, res) => {
     if (!isPlainAlertPost(req, deps.bodyLimitBytes)) return app(req, res);
+    const started = performance.now();
     const reqId = requestIdOf(req);
     const route = req.url ?? '';
-    timeRequest(req, res, deps.metrics, () => route);
     let log: Logger | undefined;
     const requestLog = () => (log ??= deps.logger.child({ reqId }));
-    const shed = deps.inflight.admit(req, res, deps.bodyLimitBytes);
-    if (shed) return sendProblem(res, deps, reqId, shed, SHED_HEADERS.flat());
+    // The body was read to its end (or will never be: shed).
+    let ended = false;
+    const shed = deps.inflight.reserve(req, deps.bodyLimitBytes);
+    // One listener for all of this request's bookkeeping: it is the one per-request cost Express
+    // would not add, and a connection per alert (Falco 0.34) pays it on every alert.
+    res.on('close', () => {
+      if (shed === undefined) deps.inflight.release(req, deps.bodyLimitBytes);
+      // The client went away before the declared length: counted as Express's path counts it.
+      if (!ended) {
+        ended = true;
+        refuse(requestLog(), deps.metrics, 'incomplete_body', incompleteBody());
+      }
+      deps.metrics.observeRequest('POST', route, res.statusCode, (performance.now() - started) / 1000);
+    });
+    if (shed) {
+      ended = true;
+      return sendProblem(res, deps, reqId, shed, SHED_HEADERS.flat());
+    }
 
     const chunks: Buffer[] = [];
     let size = 0;
-    let ended = false;
     req.on('data', (chunk: Buffer) => {
       chunks.push(chunk);
       size += chunk.length;
     });
-    req.once('end', () => {
+    req.on('end', () => {
       ended = true;
       const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
       deps.turns.run(() => {
@@ -130,13 +148,7 @@ export function withFastIngest(
         });
       });
     });
-    // The client went away before the declared length: counted as Express's path counts it.
-    const aborted = () => {
-      if (ended) return;
-      ended = true;
-      sendProblem(res, deps, reqId, refuse(requestLog(), deps.metrics, 'incomplete_body', incompleteBody()));
-    };
-    req.once('aborted', aborted);
-    req.once('error', aborted);
+    // No 'aborted' or 'error' listener: a request whose client goes away closes its response (above),
+    // and Node emits a request's 'error' only to listeners.
   };
 }

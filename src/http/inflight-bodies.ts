@@ -22,6 +22,10 @@ export interface InflightLimits {
 export interface InflightBodies {
   /** Reserves room for `req`'s body until `res` closes, or returns the 503 problem to answer with. */
   admit(req: IncomingMessage, res: ServerResponse, bodyLimitBytes: number): Problem | undefined;
+  /** `admit` without the close listener: the caller calls `release` once when the response closes. */
+  reserve(req: IncomingMessage, bodyLimitBytes: number): Problem | undefined;
+  /** Returns what `reserve` took for `req` (same arguments). */
+  release(req: IncomingMessage, bodyLimitBytes: number): void;
 }
 
 /** Seconds a shed client is told to wait before it retries. */
@@ -47,25 +51,36 @@ export function createInflightBodies(limits: InflightLimits, registry: Registry)
     shed.inc(reason);
     return buildProblem('service-unavailable', { detail: DETAIL[reason] });
   };
+  // What a request reserves: its declared length (the fast path and Express's 413 check it against
+  // the cap later), or the cap for a chunked body. The same request always gives the same size.
+  const sizeOf = (req: IncomingMessage, bodyLimitBytes: number) => {
+    const declared = Number(req.headers['content-length']);
+    return Number.isFinite(declared) && declared >= 0 ? Math.min(declared, bodyLimitBytes) : bodyLimitBytes;
+  };
+  const reserve = (req: IncomingMessage, bodyLimitBytes: number): Problem | undefined => {
+    const address = req.socket.remoteAddress ?? '';
+    const size = sizeOf(req, bodyLimitBytes);
+    const held = byAddress.get(address) ?? 0;
+    if (held >= limits.maxPerAddress) return refuse('inflight_per_address');
+    if (bytes + size > limits.maxBytes) return refuse('inflight_bytes');
+    bytes += size;
+    byAddress.set(address, held + 1);
+    return undefined;
+  };
+  const release = (req: IncomingMessage, bodyLimitBytes: number): void => {
+    const address = req.socket?.remoteAddress ?? '';
+    bytes -= sizeOf(req, bodyLimitBytes);
+    const now = (byAddress.get(address) ?? 1) - 1;
+    if (now <= 0) byAddress.delete(address);
+    else byAddress.set(address, now);
+  };
   return {
     admit(req, res, bodyLimitBytes) {
-      const address = req.socket.remoteAddress ?? '';
-      const declared = Number(req.headers['content-length']);
-      // The fast path and Express's 413 check a declared length against the cap later.
-      const size =
-        Number.isFinite(declared) && declared >= 0 ? Math.min(declared, bodyLimitBytes) : bodyLimitBytes;
-      const held = byAddress.get(address) ?? 0;
-      if (held >= limits.maxPerAddress) return refuse('inflight_per_address');
-      if (bytes + size > limits.maxBytes) return refuse('inflight_bytes');
-      bytes += size;
-      byAddress.set(address, held + 1);
-      res.once('close', () => {
-        bytes -= size;
-        const now = (byAddress.get(address) ?? 1) - 1;
-        if (now <= 0) byAddress.delete(address);
-        else byAddress.set(address, now);
-      });
-      return undefined;
+      const problem = reserve(req, bodyLimitBytes);
+      if (problem === undefined) res.once('close', () => release(req, bodyLimitBytes));
+      return problem;
     },
+    reserve,
+    release,
   };
 }

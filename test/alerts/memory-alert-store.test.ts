@@ -28,4 +28,20 @@ describe('createMemoryAlertStore', () => {
     expect(read?.alert).not.toBe(entry.alert);
     expect(read?.alert).toEqual({ rule: 'R', priority: 'Error', time: '2026-06-15T09:31:44Z' });
   });
+
+  it('keeps every held text exact while 1 KB alerts overwrite a small byte budget many times over', async () => {
+    const store = createMemoryAlertStore({ maxAlerts: 1000, maxBytes: 64 * 1024 });
+    const entries = [];
+    for (let i = 0; i < 2000; i++) {
+      const json = `{"rule":"R${i}","priority":"Error","time":"2026-06-15T09:31:44Z","output":"${'é'.repeat(i % 5)}${'x'.repeat(900 + (i % 300))}"}`;
+      entries.push(makeStoredAlert({}, { json, bytes: Buffer.byteLength(json) }));
+      store.add(entries.at(-1)!);
+    }
+    const held = await store.count();
+    // Bounded by the text bytes, not the count: a 64 KiB budget of about 1.1 KB texts.
+    expect(held).toBeGreaterThan(40);
+    expect(held).toBeLessThanOrEqual(60);
+    for (const entry of entries.slice(-held)) expect((await store.get(entry.id))?.json).toBe(entry.json);
+    expect(await store.get(entries.at(-held - 1)!.id)).toBeUndefined();
+  });
 });

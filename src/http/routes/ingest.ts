@@ -8,6 +8,7 @@ import { readClientIdentity, type ClientIdentity } from '../client-identity.js';
 import { SHED_RETRY_AFTER_SECONDS, type InflightBodies } from '../inflight-bodies.js';
 import { buildProblem, sendProblem, type Problem } from '../problem.js';
 import { readCappedBody } from '../read-capped-body.js';
+import { DOCUMENT_ONLY_HEADERS } from '../security-headers.js';
 import type { TurnTaker } from '../turn-taker.js';
 
 export interface IngestDeps {
@@ -209,8 +210,11 @@ export function createIngestRouter(deps: IngestDeps): express.Router {
           const accepted = acceptedResponse(entry, req.headers.prefer);
           for (let i = 0; i < accepted.headers.length; i += 2)
             res.setHeader(accepted.headers[i]!, accepted.headers[i + 1]!);
-          if (accepted.body === undefined) res.status(202).end();
-          else res.status(202).type('application/json').send(accepted.body);
+          if (accepted.body === undefined) {
+            // No body: the same lean answer as the fast path's (security-headers.ts).
+            for (const name of DOCUMENT_ONLY_HEADERS) res.removeHeader(name);
+            res.status(202).end();
+          } else res.status(202).type('application/json').send(accepted.body);
         });
       } catch (error) {
         next(error);
