@@ -9,6 +9,14 @@ export interface RatioPair {
   service: LoadResult & { cpuUsPerAlert: number };
 }
 
+/** Latency of one target at an even rate (bench/paced-load.ts): half the service's keep-alive maximum. */
+export interface RatioLatency {
+  target: string;
+  rate: number;
+  p50Ms: number;
+  p99Ms: number;
+}
+
 type Measure = (target: Target, newConn: boolean) => Promise<{ result: LoadResult; cpuUsPerAlert: number }>;
 
 /**
@@ -41,8 +49,14 @@ export async function measureIngestRatio(
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN;
 const fixed = (value: number, digits = 0) => value.toFixed(digits);
 
-/** The pairs as Markdown: one row per pair, then the median ratio per connection mode. */
-export function renderIngestRatio(pairs: RatioPair[]): string {
+/** The rate for the latency runs: half the service's median keep-alive alerts/s in the pairs. */
+export function halfServiceRate(pairs: RatioPair[]): number {
+  const keepAlive = pairs.filter((p) => !p.newConn).map((p) => p.service.alertsPerSecond);
+  return Math.max(1, Math.round(median(keepAlive) / 2));
+}
+
+/** The pairs as Markdown: one row per pair, then the median ratio per connection mode, then latency. */
+export function renderIngestRatio(pairs: RatioPair[], latency: RatioLatency[] = []): string {
   const lines = [
     '| connection | round | bare+log alerts/s | service alerts/s | ratio | bare+log us/alert | service us/alert | ratio by CPU | service p99 ms | non-2xx+errors |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
@@ -65,6 +79,13 @@ export function renderIngestRatio(pairs: RatioPair[]): string {
     lines.push(
       `- ${newConn ? 'connection per alert' : 'keep-alive'}: service / bare+log median ${fixed(ratio, 2)} x ` +
         `(by CPU per alert ${fixed(cpu, 2)} x) over ${mine.length} alternating pairs; target >= 0.8 x: ${ratio >= 0.8 ? 'met' : '**not met**'}`,
+    );
+  }
+  for (const run of latency) {
+    const verdict =
+      run.target === 'service' ? `; target < 5 ms: ${run.p99Ms < 5 ? 'met' : '**not met**'}` : '';
+    lines.push(
+      `- ${run.target} at an even ${run.rate} alerts/s (half the service's keep-alive maximum): p50 ${fixed(run.p50Ms, 2)} ms, p99 ${fixed(run.p99Ms, 2)} ms${verdict}`,
     );
   }
   return `${lines.join('\n')}\n`;

@@ -4,7 +4,13 @@ import path from 'node:path';
 import { measureColdStarts, measureMemory } from './memory-and-start.js';
 import { renderFalcoDelivery } from './falco-delivery-report.js';
 import { measureFalcoDelivery } from './falco-delivery.js';
-import { measureIngestRatio, renderIngestRatio, type RatioPair } from './ingest-ratio.js';
+import {
+  halfServiceRate,
+  measureIngestRatio,
+  renderIngestRatio,
+  type RatioLatency,
+  type RatioPair,
+} from './ingest-ratio.js';
 import { buildPayloads, buildRuleTemplate } from './payloads.js';
 import { sampleTree } from './proc-stats.js';
 import { renderReport, type Report, type Row } from './report.js';
@@ -141,7 +147,7 @@ async function main(): Promise<void> {
     await Promise.all([bare.stop(), bareCluster.stop(), service.stop(), cluster.stop()]);
 
     log('ingest ratio: service against bare+log, alternating');
-    const ingestRatio = await ratioPairs();
+    const { pairs: ingestRatio, latency: ratioLatency } = await ratioPairs();
 
     const templateFile = path.join(tmp, 'rule-template.json');
     writeFileSync(templateFile, buildRuleTemplate());
@@ -182,7 +188,7 @@ async function main(): Promise<void> {
     const outDir = path.join(process.cwd(), 'bench', 'results');
     mkdirSync(outDir, { recursive: true });
     writeFileSync(path.join(outDir, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
-    const markdown = `${renderReport(report)}\n${renderIngestRatio(ingestRatio)}\n${renderRedisStore(redisStore)}\n${renderFalcoDelivery(falcoDelivery)}`;
+    const markdown = `${renderReport(report)}\n${renderIngestRatio(ingestRatio, ratioLatency)}\n${renderRedisStore(redisStore)}\n${renderFalcoDelivery(falcoDelivery)}`;
     writeFileSync(path.join(outDir, 'latest.md'), markdown);
     console.log(markdown);
   } finally {
@@ -192,8 +198,9 @@ async function main(): Promise<void> {
   }
 }
 
-// The ratio pairs on the first payload (the 1.3 KB "Terminal shell in container" sample).
-async function ratioPairs(): Promise<RatioPair[]> {
+// The ratio pairs on the first payload (the 1.3 KB "Terminal shell in container" sample), then both
+// targets' latency at an even half of the service's keep-alive maximum.
+async function ratioPairs(): Promise<{ pairs: RatioPair[]; latency: RatioLatency[] }> {
   const payload = buildPayloads()[0]!;
   const bodyFile = path.join(tmp, `${payload.name}.json`);
   writeFileSync(bodyFile, payload.body);
@@ -201,7 +208,15 @@ async function ratioPairs(): Promise<RatioPair[]> {
   const service = await startService({ name: 'service', workers: 1, logFile, cpu: SERVER_CPU });
   try {
     const run = (target: Target, newConn: boolean) => measure(target, bodyFile, newConn, true);
-    return await measureIngestRatio({ bareLog, service }, RATIO_ROUNDS, run, log);
+    const pairs = await measureIngestRatio({ bareLog, service }, RATIO_ROUNDS, run, log);
+    const rate = halfServiceRate(pairs);
+    const latency: RatioLatency[] = [];
+    for (const target of [bareLog, service]) {
+      log(`ratio latency ${target.name} at ${rate}/s`);
+      const { result } = await measure(target, bodyFile, false, true, rate);
+      latency.push({ target: target.name, rate, p50Ms: result.p50Ms, p99Ms: result.p99Ms });
+    }
+    return { pairs, latency };
   } finally {
     await Promise.all([bareLog.stop(), service.stop()]);
   }
@@ -210,7 +225,8 @@ async function ratioPairs(): Promise<RatioPair[]> {
 // BENCH_ONLY=ratio: only the service against bare+log (a minute or two, not the whole run).
 async function ratioOnly(): Promise<void> {
   try {
-    console.log(renderIngestRatio(await ratioPairs()));
+    const { pairs, latency } = await ratioPairs();
+    console.log(renderIngestRatio(pairs, latency));
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
