@@ -129,3 +129,15 @@ const out: LoadResult = {
   p99Ms: Number(at(0.99).toFixed(2)),
 };
 process.stdout.write(`${JSON.stringify(out)}\n`);
+// BENCH_PACED_DETAIL=1: the tail on stderr, and when (ms into the run) requests waited over 10 ms:
+// a full garbage collection shows as a burst of them every second or so.
+if (process.env.BENCH_PACED_DETAIL) {
+  const slow: number[] = [];
+  for (let i = warmup; i < total; i++)
+    if (latencies[i]! > 10) slow.push(Math.round(((i - warmup) * 1000) / spec.overallRate));
+  const bursts = slow.filter((ms, k) => k === 0 || ms - slow[k - 1]! > 50);
+  process.stderr.write(
+    `p90 ${at(0.9).toFixed(2)} p95 ${at(0.95).toFixed(2)} p99.9 ${at(0.999).toFixed(2)} max ${at(1).toFixed(2)} ms; ` +
+      `${slow.length} requests over 10 ms, in bursts starting at ${bursts.join(' ')} ms\n`,
+  );
+}

@@ -1,8 +1,11 @@
-import type { AlertQuery, AlertStore } from './alert-store.js';
+import type { AlertQuery, AlertStore, SummaryEntry } from './alert-store.js';
 import { holdAlert, viewHeldAlert, type HeldAlert } from './held-alert.js';
+import { createIdIndex } from './id-index.js';
+import { createInterner } from './interner.js';
 import { matchesQuery } from './match-alert.js';
+import type { Priority } from './priority.js';
 import type { StoredAlert } from './stored-alert.js';
-import { createTextRing, type TextSlot } from './text-ring.js';
+import { createTextRing } from './text-ring.js';
 
 export interface MemoryAlertStoreOptions {
   /** Most alerts kept; the oldest go first. */
@@ -14,50 +17,113 @@ export interface MemoryAlertStoreOptions {
   maxBytes: number;
 }
 
-/** One held alert: its fields, and where its text lies in the ring (or `text` undefined: none). */
-interface Held {
-  alert: HeldAlert;
-  text: TextSlot | undefined;
-  /** What it counts against `maxBytes`. */
-  span: number;
+/** Slot `seq % maxAlerts` of each column holds one field of the alert received `seq`-th. */
+interface Columns {
+  ids: string[];
+  receivedAt: string[];
+  receivedAtMs: number[];
+  timeMs: number[];
+  bytes: number[];
+  source: string[];
+  rule: string[];
+  priority: Priority[];
+  hostname: Array<string | undefined>;
+  tags: Array<readonly string[] | undefined>;
+  namespace: Array<string | undefined>;
+  /** Where the alert's text lies in the ring (offset -1: not in the ring, see `held`). */
+  textOffset: number[];
+  textLength: number[];
+  /** What the alert counts against `maxBytes`. */
+  span: number[];
+  /** An alert whose text is not in the ring, held whole. */
+  held: Array<HeldAlert | undefined>;
 }
 
 /**
- * A bounded in-memory store: a FIFO by receipt, evicting by count and by bytes. The alerts' texts
- * live in one ring buffer (text-ring.ts), not in a string each.
+ * A bounded in-memory store: a FIFO by receipt, evicting by count and by bytes. It holds no object
+ * per alert: fields sit in columns (arrays indexed by receipt number modulo `maxAlerts`), names that
+ * repeat (rule, hostname, source, namespace, tags) are shared, and the received texts live in one
+ * ring buffer (text-ring.ts). An object per alert lives as long as the store keeps it (10,000 alerts
+ * at 16,000 alerts/s: 0.6 s), so each was copied, promoted and later marked by a full collection:
+ * with them the service ran 9 to 10 full collections in 5 s at an even 16,000 alerts/s, each
+ * stalling the event loop for 20 ms or more on one core (p99 25 ms); the same service keeping one
+ * alert ran 2 (p99 5 ms).
  */
 export function createMemoryAlertStore(options: MemoryAlertStoreOptions): AlertStore {
-  const byId = new Map<string, Held>();
-  // Receipt order, oldest at `head`. Not the Map's own order: taking the first entry of a Map that
-  // keeps losing its first entries walks over the deleted slots, which made every add slower.
-  let order: Held[] = [];
-  let head = 0;
+  const capacity = options.maxAlerts;
+  const col: Columns = {
+    ids: [],
+    receivedAt: [],
+    receivedAtMs: [],
+    timeMs: [],
+    bytes: [],
+    source: [],
+    rule: [],
+    priority: [],
+    hostname: [],
+    tags: [],
+    namespace: [],
+    textOffset: [],
+    textLength: [],
+    span: [],
+    held: [],
+  };
+  // Receipt numbers of the oldest held alert and of the next one.
+  let first = 0;
+  let next = 0;
   let bytes = 0;
   const ring = createTextRing(options.maxBytes);
+  // Every held alert was indexed within the last maxAlerts additions, so the index finds it.
+  const byId = createIdIndex<number>(capacity);
+  const shared = createInterner();
 
-  const view = (held: Held): StoredAlert =>
-    viewHeldAlert(held.text ? { ...held.alert, json: ring.read(held.text) } : held.alert);
+  const slotOf = (seq: number) => seq % capacity;
+
+  function fieldsAt(slot: number): HeldAlert {
+    return {
+      id: col.ids[slot]!,
+      receivedAt: col.receivedAt[slot]!,
+      receivedAtMs: col.receivedAtMs[slot]!,
+      timeMs: col.timeMs[slot]!,
+      source: col.source[slot]!,
+      bytes: col.bytes[slot]!,
+      rule: col.rule[slot]!,
+      priority: col.priority[slot]!,
+      hostname: col.hostname[slot],
+      tags: col.tags[slot] as string[] | undefined,
+      namespace: col.namespace[slot],
+    };
+  }
+
+  function viewAt(slot: number, fields: HeldAlert = fieldsAt(slot)): StoredAlert {
+    const held = col.held[slot];
+    if (held) return viewHeldAlert(held);
+    const offset = col.textOffset[slot]!;
+    const json = ring.read({ offset, length: col.textLength[slot]!, span: col.span[slot]! });
+    return viewHeldAlert({ ...fields, json });
+  }
 
   function evictOldest(): void {
-    const oldest = order[head];
-    if (oldest === undefined) return;
-    order[head++] = undefined as unknown as Held;
-    byId.delete(oldest.alert.id);
-    bytes -= oldest.span;
-    // Drop the evicted prefix now and then, so the array stays about as long as the store.
-    if (head > 1024 && head * 2 > order.length) {
-      order = order.slice(head);
-      head = 0;
-    }
+    const slot = slotOf(first++);
+    bytes -= col.span[slot]!;
+    col.held[slot] = undefined;
+  }
+
+  /** The receipt number of the held alert with this id. */
+  function find(id: string): number | undefined {
+    const seq = byId.get(id);
+    return seq !== undefined && seq >= first && col.ids[slotOf(seq)] === id ? seq : undefined;
   }
 
   // Newest first, while `keep` says so; stops at `limit`.
   function collect(limit: number, keep: (entry: HeldAlert) => boolean | 'stop'): StoredAlert[] {
     const found: StoredAlert[] = [];
-    for (let i = order.length - 1; i >= head && found.length < limit; i--) {
-      const verdict = keep(order[i]!.alert);
+    for (let seq = next - 1; seq >= first && found.length < limit; seq--) {
+      const slot = slotOf(seq);
+      const fields = fieldsAt(slot);
+      const verdict = keep(fields);
       if (verdict === 'stop') break;
-      if (verdict) found.push(view(order[i]!));
+      if (verdict) found.push(viewAt(slot, fields));
     }
     return found;
   }
@@ -65,36 +131,57 @@ export function createMemoryAlertStore(options: MemoryAlertStoreOptions): AlertS
   return {
     add(entry) {
       const text = entry.json === undefined ? undefined : ring.plan(Buffer.byteLength(entry.json));
-      let held: Held;
-      if (text) {
-        const { alert: _parsed, json: _text, ...fields } = entry;
-        held = { alert: fields, text, span: text.span };
-      } else held = { alert: holdAlert(entry), text: undefined, span: entry.bytes };
+      const span = text ? text.span : entry.bytes;
       // Room first: the ring's write position stays put, and the oldest texts are the ones after it.
-      while (byId.size >= options.maxAlerts || (bytes + held.span > options.maxBytes && byId.size > 0))
-        evictOldest();
+      while (next - first >= capacity || (bytes + span > options.maxBytes && next > first)) evictOldest();
       if (text) ring.write(entry.json!, text);
-      byId.set(entry.id, held);
-      order.push(held);
-      bytes += held.span;
+      const seq = next++;
+      const slot = slotOf(seq);
+      col.ids[slot] = entry.id;
+      col.receivedAt[slot] = entry.receivedAt;
+      col.receivedAtMs[slot] = entry.receivedAtMs;
+      col.timeMs[slot] = entry.timeMs;
+      col.bytes[slot] = entry.bytes;
+      col.source[slot] = shared.text(entry.source);
+      col.rule[slot] = shared.text(entry.rule);
+      col.priority[slot] = entry.priority;
+      col.hostname[slot] = entry.hostname === undefined ? undefined : shared.text(entry.hostname);
+      col.tags[slot] = entry.tags === undefined ? undefined : shared.list(entry.tags);
+      col.namespace[slot] = entry.namespace === undefined ? undefined : shared.text(entry.namespace);
+      col.textOffset[slot] = text ? text.offset : -1;
+      col.textLength[slot] = text ? text.length : 0;
+      col.span[slot] = span;
+      col.held[slot] = text ? undefined : holdAlert(entry);
+      byId.set(entry.id, seq);
+      bytes += span;
     },
     async get(id) {
-      const held = byId.get(id);
-      return held && view(held);
+      const seq = find(id);
+      return seq === undefined ? undefined : viewAt(slotOf(seq));
     },
     async query(query: AlertQuery) {
       return collect(query.limit, (entry) => matchesQuery(entry, query));
     },
     async after(id, limit) {
-      if (!byId.has(id)) return undefined;
-      const newer = collect(Number.MAX_SAFE_INTEGER, (entry) => (entry.id === id ? 'stop' : true));
-      return newer.slice(0, limit).reverse();
+      const seq = find(id);
+      if (seq === undefined) return undefined;
+      // The newest `limit` of them, oldest first (a replay that cannot send all sends the latest).
+      const newer: StoredAlert[] = [];
+      for (let i = Math.max(seq + 1, next - limit); i < next; i++) newer.push(viewAt(slotOf(i)));
+      return newer;
     },
     async receivedSince(sinceMs) {
-      return collect(Number.MAX_SAFE_INTEGER, (entry) => entry.receivedAtMs >= sinceMs || 'stop');
+      const found: SummaryEntry[] = [];
+      for (let seq = next - 1; seq >= first; seq--) {
+        const slot = slotOf(seq);
+        const receivedAtMs = col.receivedAtMs[slot]!;
+        if (receivedAtMs < sinceMs) break;
+        found.push({ receivedAtMs, priority: col.priority[slot]!, rule: col.rule[slot]! });
+      }
+      return found;
     },
     async count() {
-      return byId.size;
+      return next - first;
     },
     flush: () => Promise.resolve(),
     available: () => true,

@@ -1,0 +1,40 @@
+/**
+ * One shared copy of each text (and list of texts) that repeats across alerts: rule names, hostnames,
+ * sources, namespaces, tags. A store that keeps an alert's fields for a while then holds the shared
+ * copy, and the alert's own copy dies young instead of being promoted with it. Bounded: past `max`
+ * distinct values the table starts over (a flood of distinct names only loses the sharing).
+ */
+export interface Interner {
+  text(value: string): string;
+  list(values: readonly string[]): readonly string[];
+}
+
+const DEFAULT_MAX = 4096;
+
+export function createInterner(max: number = DEFAULT_MAX): Interner {
+  let texts = new Map<string, string>();
+  let lists = new Map<string, readonly string[]>();
+  const text = (value: string): string => {
+    const known = texts.get(value);
+    if (known !== undefined) return known;
+    if (texts.size >= max) texts = new Map();
+    texts.set(value, value);
+    return value;
+  };
+  const same = (a: readonly string[], b: readonly string[]) =>
+    a.length === b.length && a.every((value, i) => value === b[i]);
+  return {
+    text,
+    list(values) {
+      // A tag may itself contain the separator, so a hit is compared item by item.
+      const key = values.join('\u0000');
+      const known = lists.get(key);
+      if (known !== undefined && same(known, values)) return known;
+      const copy = Object.freeze(values.map(text));
+      if (known !== undefined) return copy;
+      if (lists.size >= max) lists = new Map();
+      lists.set(key, copy);
+      return copy;
+    },
+  };
+}
