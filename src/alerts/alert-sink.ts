@@ -1,9 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { streamOf, writeRawJsonLine } from '../logging/create-logger.js';
 import { createLineGroup, type LineGroup } from '../logging/line-group.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { AlertFeed } from './alert-feed.js';
+import { createAlertIds, type AlertIds } from './alert-ids.js';
 import type { AlertStore } from './alert-store.js';
 import type { FalcoAlert } from './falco-alert-schema.js';
 import { parseFalcoTime } from './falco-time.js';
@@ -19,6 +19,8 @@ export interface AlertSinkDeps {
   /** Holds the alert lines of one ingest turn for one write (group commit); default: the logger's stream, never held. */
   lines?: LineGroup;
   now?: () => number;
+  /** Where accepted alerts' ids come from (alert-ids.ts). */
+  ids?: AlertIds;
 }
 
 export interface AcceptMeta {
@@ -54,13 +56,14 @@ export interface AlertSink {
 
 export function createAlertSink(deps: AlertSinkDeps): AlertSink {
   const now = deps.now ?? Date.now;
+  const ids = deps.ids ?? createAlertIds();
   const lines = deps.lines ?? createLineGroup(streamOf(deps.logger));
   return {
     lines,
     accept(alert, meta) {
       const receivedAtMs = now();
       const entry: StoredAlert = {
-        id: randomUUID(),
+        id: ids.next(),
         receivedAt: new Date(receivedAtMs).toISOString(),
         receivedAtMs,
         // The schema has checked the time already.

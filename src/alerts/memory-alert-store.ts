@@ -1,3 +1,4 @@
+import { formatAlertId, parseAlertId } from './alert-ids.js';
 import type { AlertQuery, AlertStore, SummaryEntry } from './alert-store.js';
 import { holdAlert, viewHeldAlert, type HeldAlert } from './held-alert.js';
 import { createIdIndex } from './id-index.js';
@@ -19,8 +20,15 @@ export interface MemoryAlertStoreOptions {
 
 /** Slot `seq % maxAlerts` of each column holds one field of the alert received `seq`-th. */
 interface Columns {
-  ids: string[];
-  receivedAt: string[];
+  /**
+   * The counter of an id made by this process's alert-ids (its prefix is `ownPrefix`): the id
+   * string is made again when read. Counters only grow; a slot with another id repeats the last one.
+   */
+  counter: number[];
+  /** Any other id. */
+  ids: Array<string | undefined>;
+  /** `receivedAt` when it is not `receivedAtMs` in ISO 8601 (it always is, from the sink). */
+  receivedAt: Array<string | undefined>;
   receivedAtMs: number[];
   timeMs: number[];
   bytes: number[];
@@ -52,6 +60,7 @@ interface Columns {
 export function createMemoryAlertStore(options: MemoryAlertStoreOptions): AlertStore {
   const capacity = options.maxAlerts;
   const col: Columns = {
+    counter: [],
     ids: [],
     receivedAt: [],
     receivedAtMs: [],
@@ -73,16 +82,20 @@ export function createMemoryAlertStore(options: MemoryAlertStoreOptions): AlertS
   let next = 0;
   let bytes = 0;
   const ring = createTextRing(options.maxBytes);
-  // Every held alert was indexed within the last maxAlerts additions, so the index finds it.
+  // Alerts with another id: every one held was indexed within the last maxAlerts additions.
   const byId = createIdIndex<number>(capacity);
+  let ownPrefix: string | undefined;
+  let lastCounter = -1;
   const shared = createInterner();
 
   const slotOf = (seq: number) => seq % capacity;
 
+  const idAt = (slot: number) => col.ids[slot] ?? formatAlertId(ownPrefix!, col.counter[slot]!);
+
   function fieldsAt(slot: number): HeldAlert {
     return {
-      id: col.ids[slot]!,
-      receivedAt: col.receivedAt[slot]!,
+      id: idAt(slot),
+      receivedAt: col.receivedAt[slot] ?? new Date(col.receivedAtMs[slot]!).toISOString(),
       receivedAtMs: col.receivedAtMs[slot]!,
       timeMs: col.timeMs[slot]!,
       source: col.source[slot]!,
@@ -111,8 +124,22 @@ export function createMemoryAlertStore(options: MemoryAlertStoreOptions): AlertS
 
   /** The receipt number of the held alert with this id. */
   function find(id: string): number | undefined {
-    const seq = byId.get(id);
-    return seq !== undefined && seq >= first && col.ids[slotOf(seq)] === id ? seq : undefined;
+    const own = parseAlertId(id);
+    if (own === undefined || own.prefix !== ownPrefix) {
+      const seq = byId.get(id);
+      return seq !== undefined && seq >= first && col.ids[slotOf(seq)] === id ? seq : undefined;
+    }
+    // The first held alert whose counter is at least the id's, then past any other ids repeating it.
+    let low = first;
+    let high = next;
+    while (low < high) {
+      const middle = Math.floor((low + high) / 2);
+      if (col.counter[slotOf(middle)]! < own.counter) low = middle + 1;
+      else high = middle;
+    }
+    for (let seq = low; seq < next && col.counter[slotOf(seq)] === own.counter; seq++)
+      if (col.ids[slotOf(seq)] === undefined) return seq;
+    return undefined;
   }
 
   // Newest first, while `keep` says so; stops at `limit`.
@@ -137,8 +164,18 @@ export function createMemoryAlertStore(options: MemoryAlertStoreOptions): AlertS
       if (text) ring.write(entry.json!, text);
       const seq = next++;
       const slot = slotOf(seq);
-      col.ids[slot] = entry.id;
-      col.receivedAt[slot] = entry.receivedAt;
+      const own = parseAlertId(entry.id);
+      ownPrefix ??= own?.prefix;
+      if (own !== undefined && own.prefix === ownPrefix && own.counter > lastCounter) {
+        lastCounter = own.counter;
+        col.ids[slot] = undefined;
+      } else {
+        col.ids[slot] = entry.id;
+        byId.set(entry.id, seq);
+      }
+      col.counter[slot] = lastCounter;
+      const receivedAt = new Date(entry.receivedAtMs).toISOString();
+      col.receivedAt[slot] = entry.receivedAt === receivedAt ? undefined : entry.receivedAt;
       col.receivedAtMs[slot] = entry.receivedAtMs;
       col.timeMs[slot] = entry.timeMs;
       col.bytes[slot] = entry.bytes;
@@ -152,7 +189,6 @@ export function createMemoryAlertStore(options: MemoryAlertStoreOptions): AlertS
       col.textLength[slot] = text ? text.length : 0;
       col.span[slot] = span;
       col.held[slot] = text ? undefined : holdAlert(entry);
-      byId.set(entry.id, seq);
       bytes += span;
     },
     async get(id) {

@@ -3,7 +3,7 @@ import type { Priority } from './priority.js';
 
 /** An accepted alert as the store keeps it. */
 export interface StoredAlert {
-  /** Unique id given on receipt (UUID v4). */
+  /** Unique id given on receipt: a UUID (version 8 from this service, alert-ids.ts). */
   id: string;
   /** When this service received the alert, ISO 8601 in UTC. */
   receivedAt: string;

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { createAlertIds } from '../../src/alerts/alert-ids.js';
 import { createMemoryAlertStore } from '../../src/alerts/memory-alert-store.js';
 import { makeStoredAlert } from '../helpers/stored-alert.js';
 
@@ -43,5 +44,31 @@ describe('createMemoryAlertStore', () => {
     expect(held).toBeLessThanOrEqual(60);
     for (const entry of entries.slice(-held)) expect((await store.get(entry.id))?.json).toBe(entry.json);
     expect(await store.get(entries.at(-held - 1)!.id)).toBeUndefined();
+  });
+
+  it('finds alerts by the ids the sink makes, after many evictions, and by any other id beside them', async () => {
+    const ids = createAlertIds();
+    const store = createMemoryAlertStore({ maxAlerts: 100, maxBytes: 1e9 });
+    const added = [];
+    for (let i = 0; i < 1000; i++) {
+      // Now and then an id of another shape (another sink, a test) between the sink's own.
+      const id = i % 7 === 3 ? `other-${i}` : ids.next();
+      added.push(makeStoredAlert({ rule: `R${i}` }, { id, json: `{"rule":"R${i}","n":${i}}` }));
+      store.add(added.at(-1)!);
+    }
+    for (const entry of added.slice(-100)) {
+      const read = await store.get(entry.id);
+      expect(read?.id).toBe(entry.id);
+      expect(read?.json).toBe(entry.json);
+      expect(read?.receivedAt).toBe(entry.receivedAt);
+    }
+    for (const entry of added.slice(0, 900)) expect(await store.get(entry.id)).toBeUndefined();
+    expect((await store.query({ limit: 3 })).map((entry) => entry.id)).toEqual(
+      added
+        .slice(-3)
+        .map((entry) => entry.id)
+        .reverse(),
+    );
+    expect(await store.get(ids.next())).toBeUndefined();
   });
 });
