@@ -1,4 +1,4 @@
-import { formatAlertId, parseAlertId } from './alert-ids.js';
+import { counterOf, formatAlertId, parseAlertId } from './alert-ids.js';
 import type { AlertQuery, AlertStore, SummaryEntry } from './alert-store.js';
 import { holdAlert, viewHeldAlert, type HeldAlert } from './held-alert.js';
 import { createIdIndex } from './id-index.js';
@@ -6,7 +6,7 @@ import { createInterner } from './interner.js';
 import { matchesQuery } from './match-alert.js';
 import type { Priority } from './priority.js';
 import type { StoredAlert } from './stored-alert.js';
-import { createTextRing } from './text-ring.js';
+import { createTextRing, type HeldTexts, type TextSlot } from './text-ring.js';
 
 export interface MemoryAlertStoreOptions {
   /** Most alerts kept; the oldest go first. */
@@ -41,8 +41,8 @@ interface Columns {
   /** Where the alert's text lies in the ring (offset -1: not in the ring, see `held`). */
   textOffset: number[];
   textLength: number[];
-  /** What the alert counts against `maxBytes`. */
-  span: number[];
+  /** What the alert counts against `maxBytes`: its text's bytes, or its request's without a text. */
+  cost: number[];
   /** An alert whose text is not in the ring, held whole. */
   held: Array<HeldAlert | undefined>;
 }
@@ -74,7 +74,7 @@ export function createMemoryAlertStore(options: MemoryAlertStoreOptions): AlertS
     namespace: [],
     textOffset: [],
     textLength: [],
-    span: [],
+    cost: [],
     held: [],
   };
   // Receipt numbers of the oldest held alert and of the next one.
@@ -82,6 +82,7 @@ export function createMemoryAlertStore(options: MemoryAlertStoreOptions): AlertS
   let next = 0;
   let bytes = 0;
   const ring = createTextRing(options.maxBytes);
+  let ringBytes = 0;
   // Alerts with another id: every one held was indexed within the last maxAlerts additions.
   const byId = createIdIndex<number>(capacity);
   let ownPrefix: string | undefined;
@@ -111,21 +112,27 @@ export function createMemoryAlertStore(options: MemoryAlertStoreOptions): AlertS
   function viewAt(slot: number, fields: HeldAlert = fieldsAt(slot)): StoredAlert {
     const held = col.held[slot];
     if (held) return viewHeldAlert(held);
-    const offset = col.textOffset[slot]!;
-    const json = ring.read({ offset, length: col.textLength[slot]!, span: col.span[slot]! });
+    const json = ring.read({ offset: col.textOffset[slot]!, length: col.textLength[slot]! });
     return viewHeldAlert({ ...fields, json });
   }
 
   function evictOldest(): void {
     const slot = slotOf(first++);
-    bytes -= col.span[slot]!;
+    bytes -= col.cost[slot]!;
+    if (col.textOffset[slot]! >= 0) ringBytes -= col.textLength[slot]!;
     col.held[slot] = undefined;
+  }
+
+  function heldTexts(): HeldTexts {
+    let seq = first;
+    while (seq < next && col.textOffset[slotOf(seq)]! < 0) seq++;
+    return { oldest: seq < next ? col.textOffset[slotOf(seq)] : undefined, bytes: ringBytes };
   }
 
   /** The receipt number of the held alert with this id. */
   function find(id: string): number | undefined {
-    const own = parseAlertId(id);
-    if (own === undefined || own.prefix !== ownPrefix) {
+    const counter = ownPrefix === undefined ? undefined : counterOf(id, ownPrefix);
+    if (counter === undefined) {
       const seq = byId.get(id);
       return seq !== undefined && seq >= first && col.ids[slotOf(seq)] === id ? seq : undefined;
     }
@@ -134,10 +141,10 @@ export function createMemoryAlertStore(options: MemoryAlertStoreOptions): AlertS
     let high = next;
     while (low < high) {
       const middle = Math.floor((low + high) / 2);
-      if (col.counter[slotOf(middle)]! < own.counter) low = middle + 1;
+      if (col.counter[slotOf(middle)]! < counter) low = middle + 1;
       else high = middle;
     }
-    for (let seq = low; seq < next && col.counter[slotOf(seq)] === own.counter; seq++)
+    for (let seq = low; seq < next && col.counter[slotOf(seq)] === counter; seq++)
       if (col.ids[slotOf(seq)] === undefined) return seq;
     return undefined;
   }
@@ -157,17 +164,25 @@ export function createMemoryAlertStore(options: MemoryAlertStoreOptions): AlertS
 
   return {
     add(entry) {
-      const text = entry.json === undefined ? undefined : ring.plan(Buffer.byteLength(entry.json));
-      const span = text ? text.span : entry.bytes;
-      // Room first: the ring's write position stays put, and the oldest texts are the ones after it.
-      while (next - first >= capacity || (bytes + span > options.maxBytes && next > first)) evictOldest();
-      if (text) ring.write(entry.json!, text);
+      const length = entry.json === undefined ? undefined : Buffer.byteLength(entry.json);
+      const cost = length ?? entry.bytes;
+      while (next - first >= capacity || (bytes + cost > options.maxBytes && next > first)) evictOldest();
+      // Then room in the ring, by letting go of the oldest texts. A text longer than the whole ring
+      // (a byte budget below one alert) is held whole instead.
+      let text: TextSlot | undefined;
+      if (length !== undefined && length <= options.maxBytes) {
+        while ((text = ring.place(length, heldTexts())) === undefined && next > first) evictOldest();
+      }
+      if (text) {
+        ring.write(entry.json!, text);
+        ringBytes += text.length;
+      }
       const seq = next++;
       const slot = slotOf(seq);
-      const own = parseAlertId(entry.id);
-      ownPrefix ??= own?.prefix;
-      if (own !== undefined && own.prefix === ownPrefix && own.counter > lastCounter) {
-        lastCounter = own.counter;
+      ownPrefix ??= parseAlertId(entry.id)?.prefix;
+      const counter = ownPrefix === undefined ? undefined : counterOf(entry.id, ownPrefix);
+      if (counter !== undefined && counter > lastCounter) {
+        lastCounter = counter;
         col.ids[slot] = undefined;
       } else {
         col.ids[slot] = entry.id;
@@ -187,9 +202,9 @@ export function createMemoryAlertStore(options: MemoryAlertStoreOptions): AlertS
       col.namespace[slot] = entry.namespace === undefined ? undefined : shared.text(entry.namespace);
       col.textOffset[slot] = text ? text.offset : -1;
       col.textLength[slot] = text ? text.length : 0;
-      col.span[slot] = span;
+      col.cost[slot] = cost;
       col.held[slot] = text ? undefined : holdAlert(entry);
-      bytes += span;
+      bytes += cost;
     },
     async get(id) {
       const seq = find(id);
