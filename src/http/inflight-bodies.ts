@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
 import { createReasonCounter } from '../metrics/reason-counter.js';
+import { createAddressCounts } from '../server/address-counts.js';
 import { buildProblem, type Problem } from './problem.js';
 
 /** Why an ingest request was shed before its body was read: a label value of the metric. */
@@ -39,7 +40,7 @@ const DETAIL: Record<ShedReason, string> = {
 
 export function createInflightBodies(limits: InflightLimits, registry: Registry): InflightBodies {
   let bytes = 0;
-  const byAddress = new Map<string, number>();
+  const byAddress = createAddressCounts();
   const shed = createReasonCounter<ShedReason>(
     registry,
     'falco_ingest_shed_total',
@@ -60,19 +61,16 @@ export function createInflightBodies(limits: InflightLimits, registry: Registry)
   const reserve = (req: IncomingMessage, bodyLimitBytes: number): Problem | undefined => {
     const address = req.socket.remoteAddress ?? '';
     const size = sizeOf(req, bodyLimitBytes);
-    const held = byAddress.get(address) ?? 0;
-    if (held >= limits.maxPerAddress) return refuse('inflight_per_address');
+    if (byAddress.get(address) >= limits.maxPerAddress) return refuse('inflight_per_address');
     if (bytes + size > limits.maxBytes) return refuse('inflight_bytes');
     bytes += size;
-    byAddress.set(address, held + 1);
+    byAddress.add(address);
     return undefined;
   };
   const release = (req: IncomingMessage, bodyLimitBytes: number): void => {
     const address = req.socket?.remoteAddress ?? '';
     bytes -= sizeOf(req, bodyLimitBytes);
-    const now = (byAddress.get(address) ?? 1) - 1;
-    if (now <= 0) byAddress.delete(address);
-    else byAddress.set(address, now);
+    byAddress.remove(address);
   };
   return {
     admit(req, res, bodyLimitBytes) {

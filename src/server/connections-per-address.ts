@@ -1,6 +1,7 @@
 import type http from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
+import { createAddressCounts } from './address-counts.js';
 
 const BODY = JSON.stringify({
   type: 'urn:falco-alert-receiver:problem:service-unavailable',
@@ -23,22 +24,17 @@ export function limitConnectionsPerAddress(
   max: number,
   onRefused: () => void,
 ): void {
-  const open = new Map<string, number>();
+  const open = createAddressCounts();
   const tls = server instanceof https.Server;
   server.on('connection', (socket: Socket) => {
     const address = socket.remoteAddress ?? '';
-    const held = open.get(address) ?? 0;
-    if (held >= max) {
+    if (open.get(address) >= max) {
       onRefused();
       if (tls) socket.destroy();
       else socket.end(REFUSAL);
       return;
     }
-    open.set(address, held + 1);
-    socket.once('close', () => {
-      const now = (open.get(address) ?? 1) - 1;
-      if (now <= 0) open.delete(address);
-      else open.set(address, now);
-    });
+    open.add(address);
+    socket.once('close', () => open.remove(address));
   });
 }
