@@ -3,7 +3,10 @@ import { isAtLeast } from './priority.js';
 import type { StoredAlert } from './stored-alert.js';
 
 /** True when the stored alert passes every filter of the query (the limit is not a filter). */
-export function matchesQuery(entry: Omit<StoredAlert, 'alert'>, query: Omit<AlertQuery, 'limit'>): boolean {
+export function matchesQuery(
+  entry: Pick<StoredAlert, 'rule' | 'priority' | 'source' | 'hostname' | 'tags' | 'namespace' | 'timeMs'>,
+  query: Omit<AlertQuery, 'limit'>,
+): boolean {
   if (query.rule !== undefined && entry.rule !== query.rule) return false;
   if (query.priority !== undefined && entry.priority !== query.priority) return false;
   if (query.minPriority !== undefined && !isAtLeast(entry.priority, query.minPriority)) return false;

@@ -149,15 +149,31 @@ export function createMemoryAlertStore(options: MemoryAlertStoreOptions): AlertS
     return undefined;
   }
 
-  // Newest first, while `keep` says so; stops at `limit`.
-  function collect(limit: number, keep: (entry: HeldAlert) => boolean | 'stop'): StoredAlert[] {
+  // What a query's filters read of an alert, filled in place for each alert scanned: a scan of the
+  // whole store makes no object (and no id or time string) for the alerts that do not match.
+  const probe = {
+    rule: '',
+    priority: 'Debug' as Priority,
+    source: '',
+    hostname: undefined as string | undefined,
+    tags: undefined as string[] | undefined,
+    namespace: undefined as string | undefined,
+    timeMs: 0,
+  };
+
+  /** The newest alerts that match `query`, at most `query.limit`. */
+  function collect(query: AlertQuery): StoredAlert[] {
     const found: StoredAlert[] = [];
-    for (let seq = next - 1; seq >= first && found.length < limit; seq--) {
+    for (let seq = next - 1; seq >= first && found.length < query.limit; seq--) {
       const slot = slotOf(seq);
-      const fields = fieldsAt(slot);
-      const verdict = keep(fields);
-      if (verdict === 'stop') break;
-      if (verdict) found.push(viewAt(slot, fields));
+      probe.rule = col.rule[slot]!;
+      probe.priority = col.priority[slot]!;
+      probe.source = col.source[slot]!;
+      probe.hostname = col.hostname[slot];
+      probe.tags = col.tags[slot] as string[] | undefined;
+      probe.namespace = col.namespace[slot];
+      probe.timeMs = col.timeMs[slot]!;
+      if (matchesQuery(probe, query)) found.push(viewAt(slot));
     }
     return found;
   }
@@ -211,7 +227,7 @@ export function createMemoryAlertStore(options: MemoryAlertStoreOptions): AlertS
       return seq === undefined ? undefined : viewAt(slotOf(seq));
     },
     async query(query: AlertQuery) {
-      return collect(query.limit, (entry) => matchesQuery(entry, query));
+      return collect(query);
     },
     async after(id, limit) {
       const seq = find(id);
