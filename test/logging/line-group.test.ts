@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { createLineGroup } from '../../src/logging/line-group.js';
+import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pino } from 'pino';
+import { createLineGroup, cutAtLines } from '../../src/logging/line-group.js';
 
 function recorder() {
   const writes: string[] = [];
@@ -65,5 +69,51 @@ describe('createLineGroup', () => {
     // The failed group is closed; what follows is written normally.
     group.write('b\n');
     expect(writes).toEqual(['b\n']);
+  });
+
+  it('writes bytes to a synchronous file destination, every line whole and in order with the others', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'line-group-'));
+    const file = path.join(dir, 'out.log');
+    const destination = pino.destination({ dest: file, sync: true });
+    const group = createLineGroup(destination, 64);
+    destination.write('before\n');
+    group.open();
+    const lines = Array.from(
+      { length: 50 },
+      (_, i) => `{"n":${i},"text":"${'é'.repeat(i % 4)}${'x'.repeat(i)}"}\n`,
+    );
+    for (const line of lines) group.write(line);
+    group.commit();
+    destination.write('after\n');
+    expect(readFileSync(file, 'utf8')).toBe(['before\n', ...lines, 'after\n'].join(''));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('throws from commit when the descriptor cannot be written', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'line-group-'));
+    const file = path.join(dir, 'ro.log');
+    writeFileSync(file, '');
+    // A descriptor opened read-only: every write fails (EBADF), as a closed stdout would.
+    const destination = pino.destination({ dest: openSync(file, 'r'), sync: true });
+    const group = createLineGroup(destination);
+    group.open();
+    group.write('{"a":1}\n');
+    expect(() => group.commit()).toThrow();
+    rmSync(dir, { recursive: true, force: true });
+  });
+});
+
+describe('cutAtLines', () => {
+  it('cuts at line ends into pieces within the limit, a longer line alone', () => {
+    const cut = (text: string, max: number) =>
+      cutAtLines(Buffer.from(text), max).map((piece) => piece.toString());
+    expect(cut('1234\n5678\nabcd\na line longer than ten\nz\n', 10)).toEqual([
+      '1234\n5678\n',
+      'abcd\n',
+      'a line longer than ten\n',
+      'z\n',
+    ]);
+    expect(cut('éé\néé\n', 8)).toEqual(['éé\n', 'éé\n']);
+    expect(cut('', 8)).toEqual([]);
   });
 });
