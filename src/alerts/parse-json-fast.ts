@@ -6,6 +6,7 @@ export const MAX_JSON_DEPTH = 32;
 const MIN_UNSAFE_DIGITS = 16;
 const COLON = 58;
 const BACKSLASH = 92;
+const QUOTE = 34;
 
 interface TextFacts {
   /** Colons outside strings: exactly one per object key written in the text. */
@@ -22,15 +23,35 @@ function isNumberChar(code: number): boolean {
   );
 }
 
-// Structural text between strings: count colons and note long number literals.
-function scanSegment(text: string, from: number, to: number, facts: TextFacts): void {
-  for (let i = from; i < to; i++) {
+// Only called on text JSON.parse accepted, so every string is closed. One loop over the structural
+// text: colons are counted, long number literals noted, and strings jumped over (indexOf to their
+// closing quote, past escaped ones). A function per segment between strings cost a third more.
+function scanText(text: string): TextFacts {
+  const facts: TextFacts = { keys: 0, bigIntegers: new Map(), unusual: false };
+  const length = text.length;
+  let i = 0;
+  while (i < length) {
     const code = text.charCodeAt(i);
-    if (code === COLON) {
+    if (code === QUOTE) {
+      let close = i;
+      for (;;) {
+        close = text.indexOf('"', close + 1);
+        // Cannot happen after JSON.parse; if it did, the strict parser decides (never a loop).
+        if (close === -1) {
+          facts.unusual = true;
+          return facts;
+        }
+        let slashes = 0;
+        while (text.charCodeAt(close - 1 - slashes) === BACKSLASH) slashes++;
+        if (slashes % 2 === 0) break;
+      }
+      i = close + 1;
+    } else if (code === COLON) {
       facts.keys++;
+      i++;
     } else if ((code >= 48 && code <= 57) || code === 45) {
       let end = i + 1;
-      while (end < to && isNumberChar(text.charCodeAt(end))) end++;
+      while (end < length && isNumberChar(text.charCodeAt(end))) end++;
       if (end - i >= MIN_UNSAFE_DIGITS) {
         const literal = text.slice(i, end);
         if (!/^-?\d+$/.test(literal)) facts.unusual = true;
@@ -38,28 +59,10 @@ function scanSegment(text: string, from: number, to: number, facts: TextFacts): 
         const known = facts.bigIntegers.get(value);
         facts.bigIntegers.set(value, known === undefined || known === literal ? literal : null);
       }
-      i = end - 1;
-    }
+      i = end;
+    } else i++;
   }
-}
-
-// Only called on text JSON.parse accepted, so every string is closed.
-function scanText(text: string): TextFacts {
-  const facts: TextFacts = { keys: 0, bigIntegers: new Map(), unusual: false };
-  let i = 0;
-  for (;;) {
-    const open = text.indexOf('"', i);
-    scanSegment(text, i, open === -1 ? text.length : open, facts);
-    if (open === -1) return facts;
-    let close = open;
-    for (;;) {
-      close = text.indexOf('"', close + 1);
-      let slashes = 0;
-      while (text.charCodeAt(close - 1 - slashes) === BACKSLASH) slashes++;
-      if (slashes % 2 === 0) break;
-    }
-    i = close + 1;
-  }
+  return facts;
 }
 
 /** Object keys written in valid JSON text (one colon outside strings per key). */
