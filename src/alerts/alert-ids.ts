@@ -33,6 +33,7 @@ export function createAlertIds(random: (size: number) => Buffer = randomBytes): 
 }
 
 const LAYOUT = /^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+const HEX_COUNTER = /^[0-9a-f]{12}$/;
 
 /**
  * The counter of an id in this layout with this prefix; undefined for any other id. Cheaper than
@@ -40,11 +41,9 @@ const LAYOUT = /^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]
  */
 export function counterOf(id: string, prefix: string): number | undefined {
   if (id.length !== ID_LENGTH || !id.startsWith(prefix)) return undefined;
-  const counter = parseInt(id.slice(PREFIX_LENGTH), 16);
-  return HEX_COUNTER.test(id.slice(PREFIX_LENGTH)) ? counter : undefined;
+  const digits = id.slice(PREFIX_LENGTH);
+  return HEX_COUNTER.test(digits) ? parseInt(digits, 16) : undefined;
 }
-
-const HEX_COUNTER = /^[0-9a-f]{12}$/;
 
 /** The prefix and counter of an id in this layout; undefined for any other id. */
 export function parseAlertId(id: string): AlertIdParts | undefined {
