@@ -113,6 +113,9 @@ describe.skipIf(!hasRedis)('DEDUP_WINDOW_MS across two replicas on one Redis', (
     const other = readFixture('samples/valid/001-demo-034-terminal-shell-in-container.json');
 
     expect((await post(a.port, SAMPLE)).status).toBe(202);
+    // A's copy is in Redis before B gets its own: both are answered before their asynchronous
+    // writes, so otherwise B's could land first and A would be the replica that drops one.
+    await until(async () => (await listIds(b.port)).length === 1);
     expect((await post(b.port, SAMPLE)).status).toBe(202);
     expect((await post(b.port, other)).status).toBe(202);
 
