@@ -109,11 +109,11 @@ export function createMemoryAlertStore(options: MemoryAlertStoreOptions): AlertS
     };
   }
 
-  function viewAt(slot: number, fields: HeldAlert = fieldsAt(slot)): StoredAlert {
+  function viewAt(slot: number): StoredAlert {
     const held = col.held[slot];
     if (held) return viewHeldAlert(held);
     const json = ring.read({ offset: col.textOffset[slot]!, length: col.textLength[slot]! });
-    return viewHeldAlert({ ...fields, json });
+    return viewHeldAlert({ ...fieldsAt(slot), json });
   }
 
   function evictOldest(): void {
