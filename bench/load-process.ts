@@ -8,7 +8,7 @@ export interface LoadSpec {
   connections: number;
   durationSeconds?: number;
   amount?: number;
-  /** Close and reopen each connection after every request (Falco 0.34/0.35). */
+  /** A new connection per alert, closed by the client after the answer (Falco 0.34/0.35): run by bench/connection-per-alert-load.ts. */
   newConnectionPerRequest: boolean;
   overallRate?: number;
   /** Send at an even `overallRate` with bench/paced-load.ts (latency runs), not autocannon. */
@@ -28,7 +28,8 @@ export interface LoadResult {
   p99Ms: number;
 }
 
-// Runs in its own process so the load generator never shares an event loop with a server.
+// Keep-alive load with autocannon. Runs in its own process so the load generator never shares an
+// event loop with a server.
 const spec = JSON.parse(process.argv[2] ?? '{}') as LoadSpec;
 const body = readFileSync(spec.bodyFile, 'utf8');
 const RULE = '"rule":"Terminal shell in container"';
@@ -41,9 +42,6 @@ const result = await autocannon({
   headers: {
     'content-type': 'application/json',
     'user-agent': 'falcosecurity/falco',
-    // The server closes after answering and autocannon reconnects: one TCP connection per alert.
-    // (autocannon's reconnectRate: 1 drops the connection before reading the response.)
-    ...(spec.newConnectionPerRequest ? { connection: 'close' } : {}),
   },
   body,
   connections: spec.connections,

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
-import type { LoadResult, LoadSpec } from './load-process.js';
+import { AnswerReader, falcoRequest, printLoadResult, quantile } from './falco-wire.js';
+import type { LoadSpec } from './load-process.js';
 
 /**
  * An open-loop load at an even rate, for latency: request i is due at start + i/rate whether or not
@@ -11,19 +12,13 @@ import type { LoadResult, LoadSpec } from './load-process.js';
  *
  * Like Falco's HTTP output, each of `connections` keep-alive sockets has one request in flight; a
  * request due while all are busy waits for the first free one. The client is a few lines on raw
- * sockets (pre-built request bytes, responses read by Content-Length or chunks) so that it, not node:http's
+ * sockets (Falco's request bytes, answers read by falco-wire.ts) so that it, not node:http's
  * client, can keep up with the rates the servers reach. Runs in its own process, like autocannon.
  */
 const spec = JSON.parse(process.argv[2] ?? '{}') as LoadSpec & { overallRate: number };
 const body = readFileSync(spec.bodyFile);
 const url = new URL(spec.url);
-const request = Buffer.concat([
-  Buffer.from(
-    `POST ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\nUser-Agent: falcosecurity/falco\r\n` +
-      `Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`,
-  ),
-  body,
-]);
+const request = falcoRequest(url, body);
 const seconds = spec.durationSeconds ?? 5;
 // The first half second warms the client up (its JIT, its sockets) at the same rate; not recorded.
 const warmup = Math.round(spec.overallRate * 0.5);
@@ -44,7 +39,7 @@ let finish: () => void = () => {};
 class Connection {
   readonly socket: net.Socket;
   private current = -1;
-  private buffered: Buffer = Buffer.alloc(0);
+  private readonly answers = new AnswerReader();
 
   constructor() {
     this.socket = net.connect({ host: url.hostname, port: Number(url.port) });
@@ -61,22 +56,7 @@ class Connection {
   }
 
   private read(chunk: Buffer): void {
-    this.buffered = this.buffered.length ? Buffer.concat([this.buffered, chunk]) : chunk;
-    const end = this.buffered.indexOf('\r\n\r\n');
-    if (end < 0) return;
-    const head = this.buffered.subarray(0, end).toString('latin1');
-    let next: number;
-    if (/\r\ntransfer-encoding: *chunked/i.test(head)) {
-      // The bare server's answer: its chunks end with the last, empty chunk.
-      const last = this.buffered.indexOf('\r\n0\r\n\r\n', end + 2);
-      if (last < 0) return;
-      next = last + 7;
-    } else {
-      next = end + 4 + Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? 0);
-      if (this.buffered.length < next) return;
-    }
-    this.buffered = this.buffered.subarray(next);
-    this.settle(head.startsWith('HTTP/1.1 2'), false);
+    for (const ok of this.answers.push(chunk)) this.settle(ok, false);
   }
 
   private settle(ok: boolean, failed: boolean): void {
@@ -117,18 +97,9 @@ await new Promise<void>((resolve) => {
 for (const c of connections) c.socket.destroy();
 
 const sorted = Array.from(latencies.subarray(warmup)).sort((a, b) => a - b);
-const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
+const at = (q: number) => quantile(sorted, q);
 const durationSeconds = (performance.now() - (measuredFrom || started)) / 1000;
-const out: LoadResult = {
-  ok2xx,
-  non2xx,
-  errors,
-  durationSeconds,
-  alertsPerSecond: ok2xx / durationSeconds,
-  p50Ms: Number(at(0.5).toFixed(2)),
-  p99Ms: Number(at(0.99).toFixed(2)),
-};
-process.stdout.write(`${JSON.stringify(out)}\n`);
+printLoadResult({ ok2xx, non2xx, errors }, durationSeconds, sorted);
 // BENCH_PACED_DETAIL=1: the tail on stderr, and when (ms into the run) requests waited over 10 ms:
 // a full garbage collection shows as a burst of them every second or so.
 if (process.env.BENCH_PACED_DETAIL) {

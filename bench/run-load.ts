@@ -7,10 +7,15 @@ const run = promisify(execFile);
 
 /**
  * Runs autocannon in a separate process (optionally on its own cpu) and returns what it measured;
- * with `paced`, the even-rate latency client (bench/paced-load.ts) at `overallRate` instead.
+ * with `paced`, the even-rate latency client (bench/paced-load.ts) at `overallRate` instead, and
+ * with `newConnectionPerRequest`, Falco 0.34's sender (bench/connection-per-alert-load.ts).
  */
 export async function runLoad(spec: LoadSpec, cpu?: number): Promise<LoadResult> {
-  const script = spec.paced ? 'bench/paced-load.ts' : 'bench/load-process.ts';
+  const script = spec.paced
+    ? 'bench/paced-load.ts'
+    : spec.newConnectionPerRequest
+      ? 'bench/connection-per-alert-load.ts'
+      : 'bench/load-process.ts';
   const [cmd, ...args] = pinned([process.execPath, '--import', 'tsx', script, JSON.stringify(spec)], cpu);
   const { stdout } = await run(cmd!, args, { maxBuffer: 1024 * 1024, timeout: 15 * 60_000 });
   const line = stdout.trim().split('\n').at(-1) ?? '';

@@ -1,0 +1,67 @@
+import type { LoadResult } from './load-process.js';
+
+/**
+ * What Falco's libcurl puts on the wire for one alert, and a reader for the answers, shared by the
+ * raw-socket load clients (paced-load.ts, connection-per-alert-load.ts). Captured from the real
+ * Falco 0.34.1 and 0.40.0 builds: these five headers in this order, no Connection or Expect header.
+ */
+export function falcoRequest(url: URL, body: Buffer): Buffer {
+  return Buffer.concat([
+    Buffer.from(
+      `POST ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\nUser-Agent: falcosecurity/falco\r\n` +
+        `Accept: */*\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`,
+    ),
+    body,
+  ]);
+}
+
+/**
+ * Collects one connection's bytes and hands back each whole answer's status (2xx or not), read by
+ * Content-Length or, for the bare server's chunked answers, up to the last chunk.
+ */
+export class AnswerReader {
+  private buffered: Buffer = Buffer.alloc(0);
+
+  /** Adds bytes; returns whether each answer they completed was a 2xx. */
+  push(chunk: Buffer): boolean[] {
+    this.buffered = this.buffered.length ? Buffer.concat([this.buffered, chunk]) : chunk;
+    const answers: boolean[] = [];
+    for (;;) {
+      const end = this.buffered.indexOf('\r\n\r\n');
+      if (end < 0) return answers;
+      const head = this.buffered.subarray(0, end).toString('latin1');
+      let next: number;
+      if (/\r\ntransfer-encoding: *chunked/i.test(head)) {
+        const last = this.buffered.indexOf('\r\n0\r\n\r\n', end + 2);
+        if (last < 0) return answers;
+        next = last + 7;
+      } else {
+        next = end + 4 + Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? 0);
+        if (this.buffered.length < next) return answers;
+      }
+      this.buffered = this.buffered.subarray(next);
+      answers.push(head.startsWith('HTTP/1.1 2'));
+    }
+  }
+}
+
+/** The quantile `q` (0..1) of latencies sorted ascending; NaN when there are none. */
+export function quantile(sorted: ArrayLike<number>, q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
+}
+
+/** A raw-socket client's counts and sorted latencies (ms) as the one JSON line the harness reads. */
+export function printLoadResult(
+  counts: { ok2xx: number; non2xx: number; errors: number },
+  durationSeconds: number,
+  sorted: ArrayLike<number>,
+): void {
+  const result: LoadResult = {
+    ...counts,
+    durationSeconds,
+    alertsPerSecond: counts.ok2xx / durationSeconds,
+    p50Ms: Number(quantile(sorted, 0.5).toFixed(2)),
+    p99Ms: Number(quantile(sorted, 0.99).toFixed(2)),
+  };
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+}
