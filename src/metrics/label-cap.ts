@@ -11,17 +11,18 @@ const CONTROL_ALL = /[\u0000-\u001f\u007f]/g;
 
 /**
  * Bounds the distinct values one label may take: the first `limit` values pass, later new ones
- * become `__overflow__` and `onOverflow` is called for each such use.
+ * become `__overflow__` and `onOverflow` is told how many uses each such call stands for.
  */
 export class LabelCap {
   readonly #seen = new Set<string>();
 
   constructor(
     private readonly limit: number,
-    private readonly onOverflow: () => void,
+    private readonly onOverflow: (uses: number) => void,
   ) {}
 
-  value(raw: string): string {
+  /** The label value for `raw`; `uses` observations share this call (a batch of one series). */
+  value(raw: string, uses = 1): string {
     // Control characters (a NUL from a custom rule's YAML) have no place in the exposition format.
     const clean = CONTROL.test(raw) ? raw.replace(CONTROL_ALL, '\uFFFD') : raw;
     const value = clean.length > MAX_LABEL_LENGTH ? clean.slice(0, MAX_LABEL_LENGTH) : clean;
@@ -30,7 +31,7 @@ export class LabelCap {
       this.#seen.add(value);
       return value;
     }
-    this.onOverflow();
+    this.onOverflow(uses);
     return OVERFLOW_LABEL;
   }
 }

@@ -30,6 +30,17 @@ export interface Metrics {
   recordRefusedConnection(): void;
 }
 
+/** One series' alerts in the current ingest turn, before its labels are capped. */
+interface PendingSeries {
+  rule: string;
+  priority: string;
+  /** Already capped: the delay histogram used it. */
+  source: string;
+  extras: string[];
+  uses: number;
+}
+
+const NO_EXTRAS: string[] = [];
 const DELAY_BUCKETS = [0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900];
 const REQUEST_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
 
@@ -42,15 +53,17 @@ export function createMetrics(options: MetricsOptions): Metrics {
     help: 'Label values replaced by __overflow__ because a label reached its cap of distinct values.',
     labelNames: ['metric', 'label'],
     registers: [registry],
+    collect: () => countPending(),
   });
   const cap = (metric: string, label: string, limit: number) =>
-    new LabelCap(limit, () => overflow.inc({ metric, label }));
+    new LabelCap(limit, (uses) => overflow.inc({ metric, label }, uses));
 
   const seriesOverflow = new Counter({
     name: 'falco_metrics_series_overflow_total',
     help: 'Observations counted under __overflow__ labels because the metric reached its cap of series (METRICS_MAX_SERIES).',
     labelNames: ['metric'],
     registers: [registry],
+    collect: () => countPending(),
   });
   const extraNames = options.extraLabels.map((extra) => extra.label);
   const alerts = new Counter({
@@ -58,6 +71,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
     help: 'Falco alerts accepted, by rule, priority and event source.',
     labelNames: ['rule', 'priority', 'source', ...extraNames],
     registers: [registry],
+    collect: () => countPending(),
   });
   const rejected = new Counter({
     name: 'falco_alerts_rejected_total',
@@ -79,6 +93,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
     // Across cluster workers the newest receipt wins; a sum of timestamps would be meaningless.
     aggregator: 'max',
     registers: [registry],
+    collect: () => countPending(),
   });
   const requests = new Histogram({
     name: 'http_request_duration_seconds',
@@ -103,28 +118,62 @@ export function createMetrics(options: MetricsOptions): Metrics {
     cap: cap('falco_alerts_total', extra.label, options.maxExtraLabelValues),
   }));
   // Each label's cap bounds its values, not their product: this bounds the product.
-  const alertSeries = new SeriesCap(options.maxSeries, { priority: PRIORITIES.length }, () =>
-    seriesOverflow.inc({ metric: 'falco_alerts_total' }),
+  const alertSeries = new SeriesCap(options.maxSeries, { priority: PRIORITIES.length }, (uses) =>
+    seriesOverflow.inc({ metric: 'falco_alerts_total' }, uses),
   );
+
+  // Alerts are counted per series, not one by one: each alert adds one to its series' entry here,
+  // and the entries reach prom-client at the end of the ingest turn (a microtask) or before any
+  // read of these metrics (their collect). The label caps, the series cap and prom-client's label
+  // hashing then run once per series per turn; the counts and overflow counts are the same.
+  let pending = new Map<string, PendingSeries>();
+  let pendingHosts = new Map<string, { lastMs: number; uses: number }>();
+  let queued = false;
+  const countPending = () => {
+    queued = false;
+    const series = pending;
+    const hosts = pendingHosts;
+    if (series.size === 0 && hosts.size === 0) return;
+    pending = new Map();
+    pendingHosts = new Map();
+    for (const { rule, priority, source, extras, uses } of series.values()) {
+      const labels: Record<string, string> = { rule: rules.value(rule, uses), priority, source };
+      extraCaps.forEach((extra, i) => (labels[extra.label] = extra.cap.value(extras[i]!, uses)));
+      alerts.inc(alertSeries.labels(labels, uses), uses);
+    }
+    for (const [hostname, { lastMs, uses }] of hosts)
+      lastAlert.set({ hostname: hostnames.value(hostname, uses) }, lastMs / 1000);
+  };
 
   return {
     registry,
     recordAlert(entry) {
       const { alert } = entry;
+      // Per alert, as its delay is: the source label (and its overflow count) is the delay's too.
       const source = sources.value(entry.source);
-      const labels: Record<string, string> = {
-        rule: rules.value(alert.rule),
-        priority: alert.priority,
-        source,
-      };
-      for (const extra of extraCaps) {
-        const fields = alert.output_fields;
-        const value = fields && Object.hasOwn(fields, extra.field) ? fields[extra.field] : undefined;
-        labels[extra.label] = extra.cap.value(toLabelValue(value));
-      }
-      alerts.inc(alertSeries.labels(labels));
       delay.observe({ source }, Math.max(0, (entry.receivedAtMs - entry.timeMs) / 1000));
-      lastAlert.set({ hostname: hostnames.value(alert.hostname ?? '') }, entry.receivedAtMs / 1000);
+      let key = `${alert.rule}\u0000${alert.priority}\u0000${source}`;
+      let extras = NO_EXTRAS;
+      if (extraCaps.length > 0) {
+        const fields = alert.output_fields;
+        extras = extraCaps.map((extra) =>
+          toLabelValue(fields && Object.hasOwn(fields, extra.field) ? fields[extra.field] : undefined),
+        );
+        key += `\u0000${extras.join('\u0000')}`;
+      }
+      const series = pending.get(key);
+      if (series) series.uses++;
+      else pending.set(key, { rule: alert.rule, priority: alert.priority, source, extras, uses: 1 });
+      const hostname = alert.hostname ?? '';
+      const host = pendingHosts.get(hostname);
+      if (host) {
+        host.uses++;
+        host.lastMs = Math.max(host.lastMs, entry.receivedAtMs);
+      } else pendingHosts.set(hostname, { lastMs: entry.receivedAtMs, uses: 1 });
+      if (!queued) {
+        queued = true;
+        queueMicrotask(countPending);
+      }
     },
     recordRejected(reason) {
       rejected.inc({ reason });

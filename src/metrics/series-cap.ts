@@ -4,7 +4,7 @@ import { OVERFLOW_LABEL } from './label-cap.js';
  * Bounds the series of one metric, whatever each label's own cap allows (500 rules x 8 priorities
  * x 20 sources would be 80,000 series). Distinct label sets pass up to `limit` less the room kept
  * for overflow series; past that a new one has every label but the `keep` ones (bounded enums such
- * as priority) replaced by `__overflow__`, and `onOverflow` is called for each such observation.
+ * as priority) replaced by `__overflow__`, and `onOverflow` is told how many observations it stood for.
  */
 export class SeriesCap {
   readonly #seen = new Set<string>();
@@ -17,21 +17,22 @@ export class SeriesCap {
   constructor(
     limit: number,
     private readonly keep: Readonly<Record<string, number>>,
-    private readonly onOverflow: () => void,
+    private readonly onOverflow: (uses: number) => void,
   ) {
     // Room is left for the overflow series: one per combination of the kept labels.
     const overflowSeries = Object.values(keep).reduce((product, values) => product * values, 1);
     this.#regular = Math.max(0, limit - overflowSeries);
   }
 
-  labels(labels: Record<string, string>): Record<string, string> {
+  /** The labels to count `uses` observations of `labels` under. */
+  labels(labels: Record<string, string>, uses = 1): Record<string, string> {
     const key = Object.values(labels).join('\u0000');
     if (this.#seen.has(key)) return labels;
     if (this.#seen.size < this.#regular) {
       this.#seen.add(key);
       return labels;
     }
-    this.onOverflow();
+    this.onOverflow(uses);
     const overflow: Record<string, string> = {};
     for (const name of Object.keys(labels))
       overflow[name] = Object.hasOwn(this.keep, name) ? labels[name]! : OVERFLOW_LABEL;

@@ -15,6 +15,13 @@ describe('LabelCap', () => {
     expect(overflows).toBe(2);
   });
 
+  it('counts a call that stands for several uses as that many overflows', () => {
+    const counted: number[] = [];
+    const cap = new LabelCap(1, (uses) => counted.push(uses));
+    expect([cap.value('a', 5), cap.value('b', 3), cap.value('a', 2)]).toEqual(['a', OVERFLOW_LABEL, 'a']);
+    expect(counted).toEqual([3]);
+  });
+
   it('cuts very long values', () => {
     const cap = new LabelCap(10, () => {});
     expect(cap.value('x'.repeat(5000))).toHaveLength(MAX_LABEL_LENGTH);

@@ -28,6 +28,33 @@ describe('createMetrics', () => {
     ).toBe(2);
   });
 
+  it('counts the alerts of one turn per series with the totals and overflow counts of one by one', async () => {
+    const metrics = createMetrics(base);
+    // One turn: r3 overflows the rule cap three times, r1 repeats.
+    // Hostnames are capped at one: b overflows twice.
+    for (const [rule, hostname] of [
+      ['r1', 'a'],
+      ['r2', 'b'],
+      ['r3', 'a'],
+      ['r3', 'b'],
+      ['r1', 'a'],
+      ['r3', 'a'],
+    ])
+      metrics.recordAlert(makeStoredAlert({ rule, hostname }));
+    await Promise.resolve();
+    // The next turn: counted on top, then read before its own end (the metrics' collect counts it).
+    metrics.recordAlert(makeStoredAlert({ rule: 'r3', hostname: 'a' }));
+    metrics.recordAlert(makeStoredAlert({ rule: 'r2', hostname: 'b' }));
+    const overflowed = { rule: '__overflow__', priority: 'Notice', source: 'syscall' };
+    expect(await metricValue(metrics.registry, 'falco_alerts_total', overflowed)).toBe(4);
+    expect(await metricValue(metrics.registry, 'falco_alerts_total', { rule: 'r1' })).toBe(2);
+    expect(await metricValue(metrics.registry, 'falco_alerts_total', { rule: 'r2' })).toBe(2);
+    const ruleOverflow = { metric: 'falco_alerts_total', label: 'rule' };
+    expect(await metricValue(metrics.registry, 'falco_metrics_label_overflow_total', ruleOverflow)).toBe(4);
+    const hostOverflow = { metric: 'falco_sensor_last_alert_timestamp_seconds', label: 'hostname' };
+    expect(await metricValue(metrics.registry, 'falco_metrics_label_overflow_total', hostOverflow)).toBe(3);
+  });
+
   it('caps hostnames on the sensor gauge', async () => {
     const metrics = createMetrics(base);
     metrics.recordAlert(makeStoredAlert({ hostname: 'a' }));

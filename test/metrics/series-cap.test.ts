@@ -25,4 +25,15 @@ describe('SeriesCap', () => {
     expect(overflows).toBe(2);
     expect(new Set(seen.map((labels) => JSON.stringify(labels))).size).toBeLessThanOrEqual(4);
   });
+
+  it('counts a call that stands for several observations as that many overflows', () => {
+    const counted: number[] = [];
+    const cap = new SeriesCap(2, { priority: 1 }, (uses) => counted.push(uses));
+    cap.labels({ rule: 'a', priority: 'Notice' }, 7);
+    expect(cap.labels({ rule: 'b', priority: 'Notice' }, 4)).toEqual({
+      rule: OVERFLOW_LABEL,
+      priority: 'Notice',
+    });
+    expect(counted).toEqual([4]);
+  });
 });
