@@ -23,18 +23,24 @@ export function createInterner(max: number = DEFAULT_MAX): Interner {
   };
   const same = (a: readonly string[], b: readonly string[]) =>
     a.length === b.length && a.every((value, i) => value === b[i]);
+  const lookUpList = (values: readonly string[]): readonly string[] => {
+    // A tag may itself contain the separator, so a hit is compared item by item.
+    const key = values.join('\u0000');
+    const known = lists.get(key);
+    if (known !== undefined && same(known, values)) return known;
+    const copy = Object.freeze(values.map(text));
+    if (known !== undefined) return copy;
+    if (lists.size >= max) lists = new Map();
+    lists.set(key, copy);
+    return copy;
+  };
+  // Alerts of one rule come in runs with the same tags: the last list is compared first (no join).
+  let lastList: readonly string[] | undefined;
   return {
     text,
     list(values) {
-      // A tag may itself contain the separator, so a hit is compared item by item.
-      const key = values.join('\u0000');
-      const known = lists.get(key);
-      if (known !== undefined && same(known, values)) return known;
-      const copy = Object.freeze(values.map(text));
-      if (known !== undefined) return copy;
-      if (lists.size >= max) lists = new Map();
-      lists.set(key, copy);
-      return copy;
+      if (lastList === undefined || !same(lastList, values)) lastList = lookUpList(values);
+      return lastList;
     },
   };
 }

@@ -91,6 +91,18 @@ export function createMemoryAlertStore(options: MemoryAlertStoreOptions): AlertS
 
   const slotOf = (seq: number) => seq % capacity;
 
+  // Whether an alert's receivedAt is the ISO form of its receivedAtMs (then it is not kept). The
+  // alerts of one millisecond share it, so the last answer is asked first.
+  let lastMs = NaN;
+  let lastIso = '';
+  const receivedAtFollows = ({ receivedAt, receivedAtMs }: StoredAlert): boolean => {
+    if (receivedAtMs !== lastMs) {
+      lastMs = receivedAtMs;
+      lastIso = new Date(receivedAtMs).toISOString();
+    }
+    return receivedAt === lastIso;
+  };
+
   const idAt = (slot: number) => col.ids[slot] ?? formatAlertId(ownPrefix!, col.counter[slot]!);
 
   function fieldsAt(slot: number): HeldAlert {
@@ -205,8 +217,7 @@ export function createMemoryAlertStore(options: MemoryAlertStoreOptions): AlertS
         byId.set(entry.id, seq);
       }
       col.counter[slot] = lastCounter;
-      const receivedAt = new Date(entry.receivedAtMs).toISOString();
-      col.receivedAt[slot] = entry.receivedAt === receivedAt ? undefined : entry.receivedAt;
+      col.receivedAt[slot] = receivedAtFollows(entry) ? undefined : entry.receivedAt;
       col.receivedAtMs[slot] = entry.receivedAtMs;
       col.timeMs[slot] = entry.timeMs;
       col.bytes[slot] = entry.bytes;

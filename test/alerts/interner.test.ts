@@ -21,6 +21,18 @@ describe('createInterner', () => {
     expect(shared.list(['a\u0000', 'b'])).toBe(one);
   });
 
+  it('gives the same copies back when lists alternate or repeat (the last one is compared first)', () => {
+    const shared = createInterner();
+    const a = shared.list(['container', 'shell']);
+    const b = shared.list(['container']);
+    expect(shared.list(['container', 'shell'])).toBe(a);
+    expect(shared.list(['container', 'shell'])).toBe(a);
+    expect(shared.list(['container'])).toBe(b);
+    expect(shared.list(['container', 'shell', 'mitre'])).toEqual(['container', 'shell', 'mitre']);
+    expect(shared.list([])).toEqual([]);
+    expect(shared.list(['container'])).toBe(b);
+  });
+
   it('starts over past its bound instead of growing', () => {
     const shared = createInterner(3);
     const first = shared.list(['list-0']);

@@ -71,4 +71,16 @@ describe('createMemoryAlertStore', () => {
     );
     expect(await store.get(ids.next())).toBeUndefined();
   });
+
+  it('keeps a receivedAt that is not the ISO form of receivedAtMs, between alerts of the same millisecond', async () => {
+    const store = createMemoryAlertStore({ maxAlerts: 10, maxBytes: 1e9 });
+    const ms = Date.UTC(2026, 5, 15, 9, 31, 45, 123);
+    const iso = new Date(ms).toISOString();
+    // Another writer's form of the same instant (an offset, not Z) must read back as it was written.
+    const entries = [iso, '2026-06-15T11:31:45.123+02:00', iso, iso.replace('.123Z', '.1230Z')].map(
+      (receivedAt) => makeStoredAlert({}, { receivedAt, receivedAtMs: ms }),
+    );
+    for (const entry of entries) store.add(entry);
+    for (const entry of entries) expect((await store.get(entry.id))?.receivedAt).toBe(entry.receivedAt);
+  });
 });
