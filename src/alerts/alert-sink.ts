@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { streamOf, writeRawJsonLine } from '../logging/create-logger.js';
+import { isoTime } from '../logging/iso-time.js';
 import { createLineGroup, type LineGroup } from '../logging/line-group.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { AlertFeed } from './alert-feed.js';
@@ -64,7 +65,7 @@ export function createAlertSink(deps: AlertSinkDeps): AlertSink {
       const receivedAtMs = now();
       const entry: StoredAlert = {
         id: ids.next(),
-        receivedAt: new Date(receivedAtMs).toISOString(),
+        receivedAt: isoTime(receivedAtMs),
         receivedAtMs,
         // The schema has checked the time already.
         timeMs: parseFalcoTime(alert.time) ?? receivedAtMs,

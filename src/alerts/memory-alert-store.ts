@@ -7,6 +7,7 @@ import { matchesQuery } from './match-alert.js';
 import type { Priority } from './priority.js';
 import type { StoredAlert } from './stored-alert.js';
 import { createTextRing, type HeldTexts, type TextSlot } from './text-ring.js';
+import { isoTime } from '../logging/iso-time.js';
 
 export interface MemoryAlertStoreOptions {
   /** Most alerts kept; the oldest go first. */
@@ -91,24 +92,16 @@ export function createMemoryAlertStore(options: MemoryAlertStoreOptions): AlertS
 
   const slotOf = (seq: number) => seq % capacity;
 
-  // Whether an alert's receivedAt is the ISO form of its receivedAtMs (then it is not kept). The
-  // alerts of one millisecond share it, so the last answer is asked first.
-  let lastMs = NaN;
-  let lastIso = '';
-  const receivedAtFollows = ({ receivedAt, receivedAtMs }: StoredAlert): boolean => {
-    if (receivedAtMs !== lastMs) {
-      lastMs = receivedAtMs;
-      lastIso = new Date(receivedAtMs).toISOString();
-    }
-    return receivedAt === lastIso;
-  };
+  // Whether an alert's receivedAt is the ISO form of its receivedAtMs (then it is not kept).
+  const receivedAtFollows = ({ receivedAt, receivedAtMs }: StoredAlert): boolean =>
+    receivedAt === isoTime(receivedAtMs);
 
   const idAt = (slot: number) => col.ids[slot] ?? formatAlertId(ownPrefix!, col.counter[slot]!);
 
   function fieldsAt(slot: number): HeldAlert {
     return {
       id: idAt(slot),
-      receivedAt: col.receivedAt[slot] ?? new Date(col.receivedAtMs[slot]!).toISOString(),
+      receivedAt: col.receivedAt[slot] ?? isoTime(col.receivedAtMs[slot]!),
       receivedAtMs: col.receivedAtMs[slot]!,
       timeMs: col.timeMs[slot]!,
       source: col.source[slot]!,

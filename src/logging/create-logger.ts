@@ -1,4 +1,5 @@
 import { pino, type DestinationStream, type Logger } from 'pino';
+import { isoTime } from './iso-time.js';
 
 export interface LoggerOptions {
   level: string;
@@ -29,7 +30,8 @@ export function createLogger(options: LoggerOptions): Logger {
     {
       level: options.level,
       base: { service: 'falco-alert-receiver' },
-      timestamp: pino.stdTimeFunctions.isoTime,
+      // pino.stdTimeFunctions.isoTime's format, from the per-millisecond cache.
+      timestamp: () => `,"time":"${isoTime(Date.now())}"`,
       redact: { paths: REDACT, censor: '[redacted]' },
       formatters: { level: (label) => ({ level: label }) },
     },
@@ -64,10 +66,24 @@ export function writeRawJsonLine(
 ): void {
   if (!logger.isLevelEnabled('info')) return;
   const bindings = (logger as unknown as Record<symbol, string>)[pino.symbols.chindingsSym];
-  let line = `{"level":"info","time":"${new Date().toISOString()}"${bindings}`;
+  let line = `{"level":"info","time":"${isoTime(Date.now())}"${bindings}`;
   for (const key in fields) {
     const value = fields[key];
-    if (value !== undefined) line += `,${JSON.stringify(key)}:${JSON.stringify(value)}`;
+    if (value !== undefined) line += `${keyPart(key)}${JSON.stringify(value)}`;
   }
-  out.write(`${line},${JSON.stringify(rawKey)}:${rawJson},"msg":${JSON.stringify(msg)}}\n`);
+  out.write(`${line}${keyPart(rawKey)}${rawJson}${keyPart('msg')}${JSON.stringify(msg)}}\n`);
+}
+
+// `,"key":` for each key written by writeRawJsonLine: its callers write a few fixed keys, and
+// JSON.stringify of each key on every line cost as much as the values'.
+const KEY_PARTS = new Map<string, string>();
+const MAX_KEY_PARTS = 64;
+
+function keyPart(key: string): string {
+  let part = KEY_PARTS.get(key);
+  if (part === undefined) {
+    part = `,${JSON.stringify(key)}:`;
+    if (KEY_PARTS.size < MAX_KEY_PARTS) KEY_PARTS.set(key, part);
+  }
+  return part;
 }
