@@ -9,12 +9,18 @@ export interface RatioPair {
   service: LoadResult & { cpuUsPerAlert: number };
 }
 
-/** Latency of one target at an even rate (bench/paced-load.ts): half the service's keep-alive maximum. */
+/**
+ * One target at an even rate (bench/paced-load.ts), half the service's maximum in that connection
+ * mode: its latency, and its CPU per alert when both targets carry the same load (the senders then
+ * sleep between alerts alike, as Falco's do, instead of waiting on the slower server only).
+ */
 export interface RatioLatency {
   target: string;
+  newConn: boolean;
   rate: number;
   p50Ms: number;
   p99Ms: number;
+  cpuUsPerAlert: number;
 }
 
 type Measure = (target: Target, newConn: boolean) => Promise<{ result: LoadResult; cpuUsPerAlert: number }>;
@@ -49,10 +55,10 @@ export async function measureIngestRatio(
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN;
 const fixed = (value: number, digits = 0) => value.toFixed(digits);
 
-/** The rate for the latency runs: half the service's median keep-alive alerts/s in the pairs. */
-export function halfServiceRate(pairs: RatioPair[]): number {
-  const keepAlive = pairs.filter((p) => !p.newConn).map((p) => p.service.alertsPerSecond);
-  return Math.max(1, Math.round(median(keepAlive) / 2));
+/** The rate for the even-rate runs: half the service's median alerts/s in the pairs of that mode. */
+export function halfServiceRate(pairs: RatioPair[], newConn: boolean): number {
+  const rates = pairs.filter((p) => p.newConn === newConn).map((p) => p.service.alertsPerSecond);
+  return Math.max(1, Math.round(median(rates) / 2));
 }
 
 /** The pairs as Markdown: one row per pair, then the median ratio per connection mode, then latency. */
@@ -85,8 +91,17 @@ export function renderIngestRatio(pairs: RatioPair[], latency: RatioLatency[] = 
     const verdict =
       run.target === 'service' ? `; target < 5 ms: ${run.p99Ms < 5 ? 'met' : '**not met**'}` : '';
     lines.push(
-      `- ${run.target} at an even ${run.rate} alerts/s (half the service's keep-alive maximum): p50 ${fixed(run.p50Ms, 2)} ms, p99 ${fixed(run.p99Ms, 2)} ms${verdict}`,
+      `- ${run.target}, ${run.newConn ? 'a connection per alert' : 'keep-alive'}, at an even ${run.rate} alerts/s (half the service's maximum): ` +
+        `p50 ${fixed(run.p50Ms, 2)} ms, p99 ${fixed(run.p99Ms, 2)} ms${verdict}; ${fixed(run.cpuUsPerAlert)} us of CPU per alert`,
     );
+  }
+  for (const newConn of [false, true]) {
+    const bare = latency.find((run) => run.newConn === newConn && run.target !== 'service');
+    const service = latency.find((run) => run.newConn === newConn && run.target === 'service');
+    if (bare && service)
+      lines.push(
+        `- ${newConn ? 'connection per alert' : 'keep-alive'} at the same even rate: service / bare+log by CPU per alert ${fixed(bare.cpuUsPerAlert / service.cpuUsPerAlert, 2)} x`,
+      );
   }
   return `${lines.join('\n')}\n`;
 }

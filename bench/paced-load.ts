@@ -10,8 +10,8 @@ import type { LoadSpec } from './load-process.js';
  * second per connection (httpClient.js resets `reqsMadeThisSecond` every 1000 ms): it sends at full
  * speed until the quota is used, then waits, so its "half rate" measures bursts at full rate.
  *
- * Like Falco's HTTP output, each of `connections` keep-alive sockets has one request in flight; a
- * request due while all are busy waits for the first free one. The client is a few lines on raw
+ * Like Falco's HTTP output, each of `connections` senders has one request in flight, on a kept-alive
+ * socket or on a new connection per alert; a request due while all are busy waits for the first free one. The client is a few lines on raw
  * sockets (Falco's request bytes, answers read by falco-wire.ts) so that it, not node:http's
  * client, can keep up with the rates the servers reach. Runs in its own process, like autocannon.
  */
@@ -30,33 +30,64 @@ let errors = 0;
 let done = 0;
 let sent = 0;
 const waiting: number[] = [];
-const idle: Connection[] = [];
+const idle: Sender[] = [];
 let started = 0;
 let measuredFrom = 0;
 const due = (i: number) => started + (i * 1000) / spec.overallRate;
 let finish: () => void = () => {};
 
-class Connection {
-  readonly socket: net.Socket;
+// One of Falco's senders: one request in flight, on its kept-alive socket, or (`fresh`) on a new
+// connection per alert that it closes once the answer is in (Falco 0.34, as connection-per-alert-load.ts).
+class Sender {
+  private socket: net.Socket | undefined;
   private current = -1;
-  private readonly answers = new AnswerReader();
+  private answers = new AnswerReader();
 
-  constructor() {
-    this.socket = net.connect({ host: url.hostname, port: Number(url.port) });
-    this.socket.setNoDelay(true);
-    this.socket.on('data', (chunk: Buffer) => this.read(chunk));
-    this.socket.on('error', () => {
-      if (this.current >= 0) this.settle(false, true);
-    });
+  constructor(private readonly fresh: boolean) {
+    if (!fresh) this.socket = this.open();
+  }
+
+  /** Resolves once a kept-alive sender is connected (a fresh one connects per alert). */
+  ready(): Promise<void> {
+    const socket = this.socket;
+    return socket ? new Promise((resolve) => socket.once('connect', () => resolve())) : Promise.resolve();
+  }
+
+  close(): void {
+    this.socket?.destroy();
   }
 
   send(i: number): void {
     this.current = i;
-    this.socket.write(request);
+    if (this.fresh) {
+      this.answers = new AnswerReader();
+      this.socket = this.open();
+    }
+    this.socket!.write(request);
+  }
+
+  private open(): net.Socket {
+    const socket = net.connect({ host: url.hostname, port: Number(url.port), noDelay: true });
+    // Events of a socket this sender has moved on from are not about its current request.
+    const failed = () => {
+      if (this.socket === socket && this.current >= 0) this.settle(false, true);
+    };
+    socket.on('data', (chunk: Buffer) => {
+      if (this.socket === socket) this.read(chunk);
+    });
+    socket.on('error', failed);
+    if (this.fresh) socket.on('close', failed);
+    return socket;
   }
 
   private read(chunk: Buffer): void {
-    for (const ok of this.answers.push(chunk)) this.settle(ok, false);
+    for (const ok of this.answers.push(chunk)) {
+      if (this.fresh) {
+        this.socket!.destroy();
+        this.socket = undefined;
+      }
+      this.settle(ok, false);
+    }
   }
 
   private settle(ok: boolean, failed: boolean): void {
@@ -75,9 +106,9 @@ class Connection {
   }
 }
 
-const connections = Array.from({ length: spec.connections }, () => new Connection());
-await Promise.all(connections.map((c) => new Promise((resolve) => c.socket.once('connect', resolve))));
-idle.push(...connections);
+const senders = Array.from({ length: spec.connections }, () => new Sender(spec.newConnectionPerRequest));
+await Promise.all(senders.map((sender) => sender.ready()));
+idle.push(...senders);
 started = performance.now();
 await new Promise<void>((resolve) => {
   finish = resolve;
@@ -94,7 +125,7 @@ await new Promise<void>((resolve) => {
   };
   tick();
 });
-for (const c of connections) c.socket.destroy();
+for (const sender of senders) sender.close();
 
 const sorted = Array.from(latencies.subarray(warmup)).sort((a, b) => a - b);
 const at = (q: number) => quantile(sorted, q);

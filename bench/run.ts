@@ -199,7 +199,7 @@ async function main(): Promise<void> {
 }
 
 // The ratio pairs on the first payload (the 1.3 KB "Terminal shell in container" sample), then both
-// targets' latency at an even half of the service's keep-alive maximum.
+// targets at an even half of the service's maximum in each connection mode (latency, CPU per alert).
 async function ratioPairs(): Promise<{ pairs: RatioPair[]; latency: RatioLatency[] }> {
   const payload = buildPayloads()[0]!;
   const bodyFile = path.join(tmp, `${payload.name}.json`);
@@ -209,12 +209,21 @@ async function ratioPairs(): Promise<{ pairs: RatioPair[]; latency: RatioLatency
   try {
     const run = (target: Target, newConn: boolean) => measure(target, bodyFile, newConn, true);
     const pairs = await measureIngestRatio({ bareLog, service }, RATIO_ROUNDS, run, log);
-    const rate = halfServiceRate(pairs);
     const latency: RatioLatency[] = [];
-    for (const target of [bareLog, service]) {
-      log(`ratio latency ${target.name} at ${rate}/s`);
-      const { result } = await measure(target, bodyFile, false, true, rate);
-      latency.push({ target: target.name, rate, p50Ms: result.p50Ms, p99Ms: result.p99Ms });
+    for (const newConn of [false, true]) {
+      const rate = halfServiceRate(pairs, newConn);
+      for (const target of [bareLog, service]) {
+        log(`ratio even rate ${target.name} ${newConn ? 'new-conn' : 'keep-alive'} at ${rate}/s`);
+        const { result, cpuUsPerAlert } = await measure(target, bodyFile, newConn, true, rate);
+        latency.push({
+          target: target.name,
+          newConn,
+          rate,
+          p50Ms: result.p50Ms,
+          p99Ms: result.p99Ms,
+          cpuUsPerAlert,
+        });
+      }
     }
     return { pairs, latency };
   } finally {
