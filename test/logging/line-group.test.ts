@@ -41,6 +41,26 @@ describe('createLineGroup', () => {
     expect(writes).toEqual(['1234\n5678\n', 'abcd\n', 'a line longer than ten\n', 'z\n']);
   });
 
+  it('writes a large turn whole and in order, each write within the limit unless one line is longer', () => {
+    const { writes, stream } = recorder();
+    const max = 64;
+    const group = createLineGroup(stream, max);
+    group.open();
+    // Lines around the limit, some with 3-byte characters (fewer characters than bytes).
+    const lines = Array.from(
+      { length: 200 },
+      (_, i) => `${i}:${'€'.repeat(i % 7)}${'x'.repeat((i * 13) % 90)}\n`,
+    );
+    for (const line of lines) group.write(line);
+    group.commit();
+    expect(writes.join('')).toBe(lines.join(''));
+    for (const write of writes) {
+      const whole = write.split('\n').length - 1;
+      expect(write.endsWith('\n')).toBe(true);
+      if (whole > 1) expect(Buffer.byteLength(write)).toBeLessThanOrEqual(max);
+    }
+  });
+
   it('counts bytes, not characters, against the limit', () => {
     const { writes, stream } = recorder();
     const group = createLineGroup(stream, 8);
