@@ -10,7 +10,7 @@ import { spawnService, type SpawnedService } from '../test/helpers/spawn-service
 import { sampleTree } from './proc-stats.js';
 import { runLoad } from './run-load.js';
 import type { FalcoDelivery, FalcoDeliveryRow } from './falco-delivery-report.js';
-import { SERVICE_ENV } from './targets.js';
+import { IMAGE_NODE_ARGS, SERVICE_ENV } from './targets.js';
 
 const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 // Below this share of the receiver's capacity, the sender sets the rate.
@@ -59,7 +59,7 @@ async function measureOne(runtime: FalcoRuntime, writes: number, seconds: number
   const keepAlive = isAtLeast(runtime.version, 36);
   // The service as the bench runs it; only this run's lines are kept (Falco sees the whole machine).
   const service: SpawnedService = await spawnService(SERVICE_ENV, {
-    main: MAIN,
+    main: [...IMAGE_NODE_ARGS, MAIN],
     keepLine: (raw) => raw.includes(nonce),
   });
   const url = `http://127.0.0.1:${service.port}/alerts`;

@@ -26,8 +26,18 @@ function readImageNodeOptions(): string {
   return value.replace(/^"|"$/g, '');
 }
 
+/** The node flags of the image's CMD (`["node", ...flags, "dist/main.js"]`). */
+function readImageNodeArgs(): string[] {
+  const dockerfile = readFileSync(`${ROOT}/Dockerfile`, 'utf8');
+  const cmd = /^CMD (\[.*"dist\/main\.js"\])$/m.exec(dockerfile)?.[1];
+  if (cmd === undefined) throw new Error('Dockerfile has no CMD that runs dist/main.js');
+  const argv = JSON.parse(cmd) as string[];
+  return argv.slice(1, -1);
+}
+
 /** Read once, so no start-up timing includes reading the Dockerfile. */
 export const IMAGE_NODE_OPTIONS = readImageNodeOptions();
+export const IMAGE_NODE_ARGS = readImageNodeArgs();
 const HAS_TASKSET = existsSync('/usr/bin/taskset');
 
 /** argv prefixed with `taskset -c cpu` when a cpu is given and taskset exists. */
@@ -115,14 +125,14 @@ export interface ServiceOptions {
 }
 
 /**
- * The service as deployed: compiled dist/main.js, default config, the image's NODE_OPTIONS, and
+ * The service as deployed: compiled dist/main.js, default config, the image's NODE_OPTIONS and node flags, and
  * stdout appended to the log file, each line written synchronously before the alert is answered.
  */
 export async function startService(options: ServiceOptions): Promise<Target> {
   const port = await freePort();
   const log = openSync(options.logFile, 'a');
   const started = process.hrtime.bigint();
-  const [cmd, ...args] = pinned([process.execPath, 'dist/main.js'], options.cpu);
+  const [cmd, ...args] = pinned([process.execPath, ...IMAGE_NODE_ARGS, 'dist/main.js'], options.cpu);
   const child = spawn(cmd!, args, {
     cwd: ROOT,
     stdio: ['ignore', log, 'inherit'],

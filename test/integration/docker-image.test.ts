@@ -94,6 +94,17 @@ describe.skipIf(!dockerReady)('the container image', () => {
     expect(JSON.parse(env.stdout)).toEqual(expect.arrayContaining(['HOST=0.0.0.0', 'PORT=8080']));
   });
 
+  it('runs node without allocation-site pretenuring, a V8 flag NODE_OPTIONS cannot carry', async () => {
+    // PID 1 is the image's CMD; its command line is NUL-separated.
+    const cmdline = await container.exec(['cat', '/proc/1/cmdline']);
+
+    expect(cmdline.output.split('\0').filter(Boolean)).toEqual([
+      'node',
+      '--no-allocation-site-pretenuring',
+      'dist/main.js',
+    ]);
+  });
+
   it('serves the dashboard with the charting library copied into dist/ by the build', async () => {
     const copied = await container.exec(['ls', '/app/dist/assets/vendor/uPlot.iife.min.js']);
     const script = await fetch(`${baseUrl}/ui/vendor/uPlot.iife.min.js`);
