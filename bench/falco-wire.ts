@@ -1,3 +1,4 @@
+import net from 'node:net';
 import type { LoadResult } from './load-process.js';
 
 /**
@@ -43,6 +44,38 @@ export class AnswerReader {
       answers.push(head.startsWith('HTTP/1.1 2'));
     }
   }
+}
+
+/** How one alert sent on its own connection ended. */
+export type AlertOutcome = 'ok' | 'non2xx' | 'error';
+
+/**
+ * One alert as Falco 0.34/0.35 sends it (captured from the real 0.34.1 build): a new TCP connection
+ * (TCP_NODELAY), the request in one write, the whole answer read, then close(2) from this side, so
+ * the client's FIN comes first. `settled` is called once: with the answer's status, or 'error' when
+ * the connection failed or closed before the answer was whole.
+ */
+export function sendOnNewConnection(
+  url: URL,
+  request: Buffer,
+  settled: (outcome: AlertOutcome) => void,
+): void {
+  const answers = new AnswerReader();
+  const socket = net.connect({ host: url.hostname, port: Number(url.port), noDelay: true });
+  let done = false;
+  const settle = (outcome: AlertOutcome) => {
+    if (done) return;
+    done = true;
+    socket.destroy();
+    settled(outcome);
+  };
+  socket.on('data', (chunk: Buffer) => {
+    const [ok] = answers.push(chunk);
+    if (ok !== undefined) settle(ok ? 'ok' : 'non2xx');
+  });
+  socket.on('error', () => settle('error'));
+  socket.on('close', () => settle('error'));
+  socket.write(request);
 }
 
 /** The quantile `q` (0..1) of latencies sorted ascending; NaN when there are none. */

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
-import { AnswerReader, falcoRequest, printLoadResult, quantile } from './falco-wire.js';
+import { AnswerReader, falcoRequest, printLoadResult, quantile, sendOnNewConnection } from './falco-wire.js';
 import type { LoadSpec } from './load-process.js';
 
 /**
@@ -37,14 +37,21 @@ const due = (i: number) => started + (i * 1000) / spec.overallRate;
 let finish: () => void = () => {};
 
 // One of Falco's senders: one request in flight, on its kept-alive socket, or (`fresh`) on a new
-// connection per alert that it closes once the answer is in (Falco 0.34, as connection-per-alert-load.ts).
+// connection per alert that it closes once the answer is in (Falco 0.34, falco-wire.ts).
 class Sender {
-  private socket: net.Socket | undefined;
+  private readonly socket: net.Socket | undefined;
   private current = -1;
-  private answers = new AnswerReader();
+  private readonly answers = new AnswerReader();
 
   constructor(private readonly fresh: boolean) {
-    if (!fresh) this.socket = this.open();
+    if (fresh) return;
+    this.socket = net.connect({ host: url.hostname, port: Number(url.port), noDelay: true });
+    this.socket.on('data', (chunk: Buffer) => {
+      for (const ok of this.answers.push(chunk)) this.settle(ok, false);
+    });
+    this.socket.on('error', () => {
+      if (this.current >= 0) this.settle(false, true);
+    });
   }
 
   /** Resolves once a kept-alive sender is connected (a fresh one connects per alert). */
@@ -59,35 +66,9 @@ class Sender {
 
   send(i: number): void {
     this.current = i;
-    if (this.fresh) {
-      this.answers = new AnswerReader();
-      this.socket = this.open();
-    }
-    this.socket!.write(request);
-  }
-
-  private open(): net.Socket {
-    const socket = net.connect({ host: url.hostname, port: Number(url.port), noDelay: true });
-    // Events of a socket this sender has moved on from are not about its current request.
-    const failed = () => {
-      if (this.socket === socket && this.current >= 0) this.settle(false, true);
-    };
-    socket.on('data', (chunk: Buffer) => {
-      if (this.socket === socket) this.read(chunk);
-    });
-    socket.on('error', failed);
-    if (this.fresh) socket.on('close', failed);
-    return socket;
-  }
-
-  private read(chunk: Buffer): void {
-    for (const ok of this.answers.push(chunk)) {
-      if (this.fresh) {
-        this.socket!.destroy();
-        this.socket = undefined;
-      }
-      this.settle(ok, false);
-    }
+    if (this.fresh)
+      sendOnNewConnection(url, request, (outcome) => this.settle(outcome === 'ok', outcome === 'error'));
+    else this.socket!.write(request);
   }
 
   private settle(ok: boolean, failed: boolean): void {
