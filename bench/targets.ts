@@ -18,24 +18,24 @@ export interface Target {
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
+// Read once, so no start-up timing includes reading the Dockerfile.
+const DOCKERFILE = readFileSync(`${ROOT}/Dockerfile`, 'utf8');
+
 /** The NODE_OPTIONS the container image runs the service with (its Dockerfile's ENV). */
 function readImageNodeOptions(): string {
-  const dockerfile = readFileSync(`${ROOT}/Dockerfile`, 'utf8');
-  const value = /^\s*NODE_OPTIONS=(\S+)/m.exec(dockerfile)?.[1];
+  const value = /^\s*NODE_OPTIONS=(\S+)/m.exec(DOCKERFILE)?.[1];
   if (value === undefined) throw new Error('Dockerfile sets no NODE_OPTIONS');
   return value.replace(/^"|"$/g, '');
 }
 
 /** The node flags of the image's CMD (`["node", ...flags, "dist/main.js"]`). */
 function readImageNodeArgs(): string[] {
-  const dockerfile = readFileSync(`${ROOT}/Dockerfile`, 'utf8');
-  const cmd = /^CMD (\[.*"dist\/main\.js"\])$/m.exec(dockerfile)?.[1];
+  const cmd = /^CMD (\[.*"dist\/main\.js"\])$/m.exec(DOCKERFILE)?.[1];
   if (cmd === undefined) throw new Error('Dockerfile has no CMD that runs dist/main.js');
   const argv = JSON.parse(cmd) as string[];
   return argv.slice(1, -1);
 }
 
-/** Read once, so no start-up timing includes reading the Dockerfile. */
 export const IMAGE_NODE_OPTIONS = readImageNodeOptions();
 export const IMAGE_NODE_ARGS = readImageNodeArgs();
 const HAS_TASKSET = existsSync('/usr/bin/taskset');
