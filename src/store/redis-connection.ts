@@ -1,5 +1,4 @@
 import type { Logger } from 'pino';
-import { ErrorReply } from 'redis';
 import type { RedisStoreConfig } from '../config/store-env.js';
 import { openRedisLink, type RedisLink } from './redis-link.js';
 import { StoreUnavailableError } from './store-unavailable-error.js';
@@ -100,7 +99,7 @@ export function createRedisConnection(options: ConnectionOptions): RedisConnecti
         return await withDeadline(current.send(args), timeoutMs, args[0] ?? 'command');
       } catch (error) {
         // A reply error (a wrong command, a script error) leaves the link healthy.
-        const isReplyError = error instanceof ErrorReply;
+        const isReplyError = current.isReplyError(error);
         if (!isReplyError && link === current) drop(error);
         throw isReplyError ? error : new StoreUnavailableError(error);
       }

@@ -1,4 +1,3 @@
-import { createClient, createSentinel } from 'redis';
 import type { RedisStoreConfig } from '../config/store-env.js';
 import { withDeadline } from './with-deadline.js';
 
@@ -7,6 +6,8 @@ export interface RedisLink {
   /** Sends one command; the reply is RESP2 as node-redis gives it (strings, arrays, numbers, null). */
   send(args: string[]): Promise<unknown>;
   destroy(): Promise<void>;
+  /** True for an error Redis answered with (a wrong command, a script error): the link stays healthy. */
+  isReplyError(error: unknown): boolean;
 }
 
 // Commands fail at once while the socket is down (we queue alerts ourselves), and a connect that
@@ -34,6 +35,10 @@ export async function openRedisLink(
   name: string,
   onError: (error: unknown) => void,
 ): Promise<RedisLink> {
+  // Loaded with the first link: a receiver without Redis (the default) never builds the client's
+  // command tables and closures: 1.5 MB less live heap for every full collection to mark.
+  const { createClient, createSentinel, ErrorReply } = await import('redis');
+  const isReplyError = (error: unknown) => error instanceof ErrorReply;
   const { target } = config;
   if (target.kind === 'url') {
     const client = createClient({
@@ -45,7 +50,7 @@ export async function openRedisLink(
     });
     client.on('error', onError);
     await connectWithin(client.connect(), () => client.destroy());
-    return { send: (args) => client.sendCommand(args), destroy: async () => client.destroy() };
+    return { send: (args) => client.sendCommand(args), destroy: async () => client.destroy(), isReplyError };
   }
   const sentinel = createSentinel({
     name: target.master,
@@ -57,5 +62,9 @@ export async function openRedisLink(
   });
   sentinel.on('error', onError);
   await connectWithin(sentinel.connect(), () => void sentinel.destroy().catch(() => undefined));
-  return { send: (args) => sentinel.sendCommand(false, args), destroy: () => sentinel.destroy() };
+  return {
+    send: (args) => sentinel.sendCommand(false, args),
+    destroy: () => sentinel.destroy(),
+    isReplyError,
+  };
 }

@@ -4,6 +4,9 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import pino from 'pino';
+import { afterAll, beforeAll } from 'vitest';
+import { createRedisConnection, type RedisConnection } from '../../src/store/redis-connection.js';
 import { commandWorks, requireComponent } from './components.js';
 
 /** Whether redis-server and redis-cli can run (with CI=true their absence fails the file). */
@@ -85,4 +88,29 @@ export async function startRedis(
       await gone();
     },
   };
+}
+
+/**
+ * For a describe block: a Redis started before its tests and a connection of ours to it (key
+ * prefix `x`), up before the first test; both closed after the last.
+ */
+export function useRedisConnection(): { redis: () => TestRedis; connection: () => RedisConnection } {
+  let redis: TestRedis | undefined;
+  let connection: RedisConnection | undefined;
+  beforeAll(async () => {
+    redis = await startRedis();
+    const config = {
+      target: { kind: 'url' as const, url: redis.url },
+      keyPrefix: 'x',
+      retentionMs: 60_000,
+      pendingMax: 10,
+    };
+    connection = createRedisConnection({ config, name: 'test', logger: pino({ level: 'silent' }) });
+    for (let i = 0; i < 100 && !connection.isUp(); i++) await new Promise((r) => setTimeout(r, 20));
+  });
+  afterAll(async () => {
+    await connection?.close();
+    await redis?.stop();
+  });
+  return { redis: () => redis!, connection: () => connection! };
 }

@@ -1,36 +1,23 @@
-import pino from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRedisConnection, type RedisConnection } from '../../src/store/redis-connection.js';
+import { describe, expect, it } from 'vitest';
 import { createRedisTriggerRuns } from '../../src/store/redis-trigger-runs.js';
 import { startCanarySchedule } from '../../src/triggers/canary-schedule.js';
 import { createRunRegistry } from '../../src/triggers/run-registry.js';
 import type { TriggerRun } from '../../src/triggers/trigger-run.js';
-import { redisAvailable, startRedis, type TestRedis } from '../helpers/redis-server.js';
+import { redisAvailable, useRedisConnection } from '../helpers/redis-server.js';
 import { buildTriggerService } from '../helpers/trigger-service.js';
 
 const hasRedis = redisAvailable();
 
 describe.skipIf(!hasRedis)('createRedisTriggerRuns', () => {
-  let redis: TestRedis;
-  let connection: RedisConnection;
-  beforeAll(async () => {
-    redis = await startRedis();
-    const config = {
-      target: { kind: 'url' as const, url: redis.url },
-      keyPrefix: 'x',
-      retentionMs: 60_000,
-      pendingMax: 10,
-    };
-    connection = createRedisConnection({ config, name: 'test', logger: pino({ level: 'silent' }) });
-    for (let i = 0; i < 100 && !connection.isUp(); i++) await new Promise((r) => setTimeout(r, 20));
-  });
-  afterAll(async () => {
-    await connection?.close();
-    await redis?.stop();
-  });
+  const redis = useRedisConnection();
 
   it('publishes the state a run settled in while its older state was being saved', async () => {
-    const shared = createRedisTriggerRuns({ connection, prefix: 'settle:', maxRuns: 5, ttlMs: 60_000 });
+    const shared = createRedisTriggerRuns({
+      connection: redis.connection(),
+      prefix: 'settle:',
+      maxRuns: 5,
+      ttlMs: 60_000,
+    });
     const registry = createRunRegistry(5, shared);
     const run: TriggerRun = {
       id: 'run-settles-during-save',
@@ -63,7 +50,7 @@ describe.skipIf(!hasRedis)('createRedisTriggerRuns', () => {
 
   it('gives the canary lease to one replica at a time, until it expires', async () => {
     const [a, b] = [1, 2].map(() =>
-      createRedisTriggerRuns({ connection, prefix: 'lease:', maxRuns: 5, ttlMs: 60_000 }),
+      createRedisTriggerRuns({ connection: redis.connection(), prefix: 'lease:', maxRuns: 5, ttlMs: 60_000 }),
     );
     expect(await a!.leaseCanary(300)).toBe(true);
     expect(await b!.leaseCanary(300)).toBe(false);
@@ -77,7 +64,12 @@ describe.skipIf(!hasRedis)('createRedisTriggerRuns', () => {
     const answers: boolean[] = [];
     const replicas = [1, 2].map(() => {
       const built = buildTriggerService({ TRIGGER_MAX_RUNS: '100' });
-      const shared = createRedisTriggerRuns({ connection, prefix: 'canary:', maxRuns: 100, ttlMs: 60_000 });
+      const shared = createRedisTriggerRuns({
+        connection: redis.connection(),
+        prefix: 'canary:',
+        maxRuns: 100,
+        ttlMs: 60_000,
+      });
       const lease = async (ms: number) => {
         const granted = await shared.leaseCanary(ms);
         answers.push(granted);
@@ -104,7 +96,12 @@ describe.skipIf(!hasRedis)('createRedisTriggerRuns', () => {
   });
 
   it('frees the slot of a replica that died mid-run once its lease ends', async () => {
-    const runs = createRedisTriggerRuns({ connection, prefix: 'slots:', maxRuns: 5, ttlMs: 60_000 });
+    const runs = createRedisTriggerRuns({
+      connection: redis.connection(),
+      prefix: 'slots:',
+      maxRuns: 5,
+      ttlMs: 60_000,
+    });
     expect(await runs.claim('shell', 'run-1', 1, 200)).toBe(true);
     expect(await runs.claim('shell', 'run-2', 1, 200)).toBe(false);
     expect(await runs.claim('event-generator', 'run-3', 1, 200)).toBe(true);
