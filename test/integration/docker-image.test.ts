@@ -94,13 +94,14 @@ describe.skipIf(!dockerReady)('the container image', () => {
     expect(JSON.parse(env.stdout)).toEqual(expect.arrayContaining(['HOST=0.0.0.0', 'PORT=8080']));
   });
 
-  it('runs node without allocation-site pretenuring, a V8 flag NODE_OPTIONS cannot carry', async () => {
+  it('runs node with the V8 flags NODE_OPTIONS cannot carry: no pretenuring, a 64 MB initial old space', async () => {
     // PID 1 is the image's CMD; its command line is NUL-separated.
     const cmdline = await container.exec(['cat', '/proc/1/cmdline']);
 
     expect(cmdline.output.split('\0').filter(Boolean)).toEqual([
       'node',
       '--no-allocation-site-pretenuring',
+      '--initial-old-space-size=64',
       'dist/main.js',
     ]);
   });
