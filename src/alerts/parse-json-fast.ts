@@ -95,16 +95,25 @@ function walk(value: unknown, depth: number, state: WalkState): unknown {
     return value;
   }
   if (Array.isArray(value)) {
-    for (let i = 0; i < value.length && state.ok; i++) value[i] = walk(value[i], depth + 1, state);
+    for (let i = 0; i < value.length && state.ok; i++) {
+      const item: unknown = value[i];
+      const walked = walk(item, depth + 1, state);
+      if (walked !== item) value[i] = walked;
+    }
     return value;
   }
   const record = value as Record<string, unknown>;
-  for (const key of Object.keys(record)) {
+  // for-in, not Object.keys: no key array per object, and V8 reads `record[key]` through the
+  // enumeration cache instead of a generic keyed lookup. JSON.parse makes plain objects whose own
+  // keys (even "__proto__") are data properties; an inherited enumerable key would only add to the
+  // count, which then fails the proof and sends the text to the strict parser.
+  for (const key in record) {
     state.keys++;
     const item = record[key];
-    // Only numbers change; own keys (even "__proto__") are plain data properties from JSON.parse.
+    // Only unsafe integers change: the one write back is their bigint.
     if (typeof item === 'number' || (item !== null && typeof item === 'object')) {
-      record[key] = walk(item, depth + 1, state);
+      const walked = walk(item, depth + 1, state);
+      if (walked !== item) record[key] = walked;
     }
     if (!state.ok) break;
   }

@@ -72,6 +72,24 @@ describe('parseJsonFast', () => {
     expect(fields.constructor).toBe(1);
   });
 
+  it('with an enumerable key added to Object.prototype, still agrees with the strict parser', () => {
+    const text = samples.find((t) => t.includes('1781515904611094417'))!;
+    const polluted = Object.prototype as Record<string, unknown>;
+    polluted.inherited = 2 ** 60;
+    try {
+      // The inherited key is one more key per object (and an unsafe integer with no literal in the
+      // text): no proof, so the strict parser decides.
+      const fast = parseJsonFast(text);
+      expect(fast !== undefined && 'value' in fast).toBe(false);
+      const parsed = parseJson(text);
+      expect(parsed).toEqual(parseJsonStrict(text));
+      const value = (parsed as { value: Record<string, unknown> }).value;
+      expect(Object.hasOwn(value, 'inherited')).toBe(false);
+    } finally {
+      delete polluted.inherited;
+    }
+  });
+
   it('hands integers it cannot prove exact to the strict parser', () => {
     const cases = [
       '{"a":9007199254740993,"b":9007199254740992}',
