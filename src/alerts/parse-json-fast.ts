@@ -74,6 +74,11 @@ export function countTextKeys(text: string): number {
   return scanText(text).keys;
 }
 
+function hasEnumerableKey(object: object): boolean {
+  for (const key in object) return key !== undefined;
+  return false;
+}
+
 interface WalkState {
   keys: number;
   facts: TextFacts;
@@ -105,8 +110,8 @@ function walk(value: unknown, depth: number, state: WalkState): unknown {
   const record = value as Record<string, unknown>;
   // for-in, not Object.keys: no key array per object, and V8 reads `record[key]` through the
   // enumeration cache instead of a generic keyed lookup. JSON.parse makes plain objects whose own
-  // keys (even "__proto__") are data properties; an inherited enumerable key would only add to the
-  // count, which then fails the proof and sends the text to the strict parser.
+  // keys (even "__proto__") are data properties, and parseJsonFast checked that Object.prototype
+  // has no enumerable key, so for-in sees exactly the own keys.
   for (const key in record) {
     state.keys++;
     const item = record[key];
@@ -128,6 +133,8 @@ function walk(value: unknown, depth: number, state: WalkState): unknown {
  * caller then runs the strict parser, which also writes every error message.
  */
 export function parseJsonFast(text: string): { value: JsonValue } | { duplicateKey: true } | undefined {
+  // A polluted Object.prototype would add its keys to every for-in of the walk: leave it to the strict parser.
+  if (hasEnumerableKey(Object.prototype)) return undefined;
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);

@@ -72,19 +72,19 @@ describe('parseJsonFast', () => {
     expect(fields.constructor).toBe(1);
   });
 
-  it('with an enumerable key added to Object.prototype, still agrees with the strict parser', () => {
+  it('with an enumerable key added to Object.prototype, agrees with the strict parser and writes nothing there', () => {
     const text = samples.find((t) => t.includes('1781515904611094417'))!;
     const polluted = Object.prototype as Record<string, unknown>;
-    polluted.inherited = 2 ** 60;
+    // An object holding the same double as the alert's evt.time, whose exact literal is in the text.
+    const inherited = { n: Number('1781515904611094417') };
+    polluted.inherited = inherited;
     try {
-      // The inherited key is one more key per object (and an unsafe integer with no literal in the
-      // text): no proof, so the strict parser decides.
       const fast = parseJsonFast(text);
       expect(fast !== undefined && 'value' in fast).toBe(false);
       const parsed = parseJson(text);
       expect(parsed).toEqual(parseJsonStrict(text));
-      const value = (parsed as { value: Record<string, unknown> }).value;
-      expect(Object.hasOwn(value, 'inherited')).toBe(false);
+      expect(Object.hasOwn((parsed as { value: object }).value, 'inherited')).toBe(false);
+      expect(inherited.n).toBeTypeOf('number');
     } finally {
       delete polluted.inherited;
     }
