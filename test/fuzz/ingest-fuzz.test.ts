@@ -9,7 +9,9 @@ import { postFuzzCase } from './post-body.js';
 const RUNS = Number(process.env.FUZZ_RUNS ?? 1500);
 const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31);
 const ANSWERS = new Set([202, 400, 415]);
-const RSS_LIMIT_BYTES = 600 * 1024 * 1024;
+// Live heap after a full collection: the receiver's stores and caps, the harness, and no fuzz body.
+// (RSS is no measure of what is kept: under a loaded CI machine garbage waits longer for collection.)
+const LIVE_HEAP_LIMIT_BYTES = 256 * 1024 * 1024;
 
 describe('ingest under fuzzed real-format alerts', () => {
   let receiver: TestReceiver;
@@ -55,6 +57,9 @@ describe('ingest under fuzzed real-format alerts', () => {
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     const health = await fetch(`http://127.0.0.1:${receiver.port}/healthz`);
     expect(health.status).toBe(200);
-    expect(process.memoryUsage().rss).toBeLessThan(RSS_LIMIT_BYTES);
+    const gc = (globalThis as { gc?: () => void }).gc;
+    expect(gc, 'vitest.config.ts runs test workers with --expose-gc').toBeTypeOf('function');
+    gc!();
+    expect(process.memoryUsage().heapUsed).toBeLessThan(LIVE_HEAP_LIMIT_BYTES);
   });
 });
