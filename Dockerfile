@@ -49,7 +49,8 @@ EXPOSE 8080
 #   generation grows by about 16 MB over the live heap. Node promotes part of every connection's
 #   objects: with Falco 0.34's connection per alert that was a full collection every 0.9 s, each a
 #   10-20 ms stall of the event loop (the p99), and 25 KB alerts stalled as often. From 64 MB (V8
-#   takes at most half the old generation's maximum) it is one every 4 s; RSS stays within 150 MB.
+#   takes at most half the old generation's maximum) it is one every 4 s. RSS after 1,000,000
+#   alerts stays under 150 MB (136-144 MB, peaks 151-158: BENCHMARKS.md).
 CMD ["node", "--no-allocation-site-pretenuring", "--initial-old-space-size=64", "dist/main.js"]
 
 # Helm and the chart for the triggers target. helm: docker/triggers-inputs/helm when staged
