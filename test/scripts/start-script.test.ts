@@ -1,0 +1,15 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { IMAGE_NODE_ARGS } from '../../bench/targets.js';
+
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+  scripts: Record<string, string>;
+};
+
+describe('npm start', () => {
+  // The V8 flags NODE_OPTIONS cannot carry live in two places: the image's CMD and this script.
+  it("runs node with the container image's CMD flags", () => {
+    expect(IMAGE_NODE_ARGS).toContain('--initial-old-space-size=64');
+    expect(pkg.scripts.start).toBe(['node', ...IMAGE_NODE_ARGS, 'dist/main.js'].join(' '));
+  });
+});
