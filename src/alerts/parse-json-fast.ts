@@ -75,7 +75,8 @@ export function countTextKeys(text: string): number {
 }
 
 function hasEnumerableKey(object: object): boolean {
-  for (const key in object) return key !== undefined;
+  // The first key answers.
+  for (const _key in object) return true;
   return false;
 }
 
@@ -88,14 +89,20 @@ interface WalkState {
 // Counts keys and swaps unsafe integers for the exact bigint of their literal; ok=false = no proof.
 function walk(value: unknown, depth: number, state: WalkState): unknown {
   if (typeof value === 'number') {
-    // Fractions are as the strict parser gives them; unsafe or infinite values need their literal.
+    // Fractions are as the strict parser gives them; unsafe integers need their literal.
     if (Number.isSafeInteger(value) || (Number.isFinite(value) && !Number.isInteger(value))) return value;
+    // Out of range (a literal of 309 digits or more): the strict parser refuses it, and says why.
+    if (!Number.isFinite(value)) {
+      state.ok = false;
+      return value;
+    }
     const literal = state.facts.bigIntegers.get(value);
     if (typeof literal !== 'string') state.ok = false;
     return typeof literal === 'string' ? BigInt(literal) : value;
   }
   if (value === null || typeof value !== 'object') return value;
-  if (depth > MAX_JSON_DEPTH) {
+  // As the strict parser counts: the root is at depth 0, and MAX_JSON_DEPTH objects or arrays nest.
+  if (depth >= MAX_JSON_DEPTH) {
     state.ok = false;
     return value;
   }

@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { parseJsonFast } from '../../src/alerts/parse-json-fast.js';
+import { MAX_JSON_DEPTH, parseJsonFast } from '../../src/alerts/parse-json-fast.js';
 import { parseJson, parseJsonStrict } from '../../src/alerts/parse-json.js';
 
 const SAMPLES = new URL('../fixtures/falco/samples/', import.meta.url);
@@ -102,9 +102,39 @@ describe('parseJsonFast', () => {
       expect(parseJson(text)).toEqual(parseJsonStrict(text));
     }
     expect(parseJson(cases[0]!)).toEqual({ ok: true, value: { a: 9007199254740993n, b: 9007199254740992n } });
-    expect((parseJsonFast(`[${'9'.repeat(400)}]`) as { value: unknown }).value).toEqual([
-      BigInt('9'.repeat(400)),
+    expect((parseJsonFast(`[${'9'.repeat(300)}]`) as { value: unknown }).value).toEqual([
+      BigInt('9'.repeat(300)),
     ]);
+  });
+
+  it('refuses an integer too large for a double as the strict parser does, even when it is the only one', () => {
+    for (const text of [`[${'9'.repeat(400)}]`, `{"output_fields":{"a":1${'0'.repeat(400)}}}`]) {
+      expect(parseJsonFast(text)).toBeUndefined();
+      const result = parseJson(text);
+      expect(result).toMatchObject({ ok: false, kind: 'malformed' });
+      expect(result).toEqual(parseJsonStrict(text));
+      expect((result as { message: string }).message).toMatch(/^Number out of range/);
+    }
+  });
+
+  it.each([
+    ['object', (inner: string) => `{"a":${inner}}`],
+    ['array', (inner: string) => `[${inner}]`],
+  ])('allows the same nesting depth as the strict parser (%s)', (_, wrap) => {
+    const nest = (levels: number) => {
+      let text = '1';
+      for (let i = 0; i < levels; i++) text = wrap(text);
+      return text;
+    };
+    const deepest = nest(MAX_JSON_DEPTH);
+    const tooDeep = nest(MAX_JSON_DEPTH + 1);
+
+    expect(parseJsonFast(deepest)).toBeDefined();
+    expect(parseJson(deepest)).toEqual(parseJsonStrict(deepest));
+    expect(parseJson(deepest).ok).toBe(true);
+    expect(parseJsonFast(tooDeep)).toBeUndefined();
+    expect(parseJson(tooDeep)).toEqual(parseJsonStrict(tooDeep));
+    expect(parseJson(tooDeep)).toMatchObject({ ok: false, message: expect.stringMatching(/deeper than 32/) });
   });
 
   it('rejects trailing data like the strict parser', () => {
