@@ -1,12 +1,12 @@
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
+import { createAlertIds } from '../alerts/alert-ids.js';
 import type { Metrics } from '../metrics/metrics.js';
 
 declare module 'express-serve-static-core' {
   interface Request {
-    /** The request id: the caller's X-Request-Id when it is safe, else a new UUID. */
+    /** The request id: the caller's X-Request-Id when it is safe, else a new one (requestIdOf). */
     id: string;
     /** A child logger bound to this request's id. */
     log: Logger;
@@ -22,10 +22,14 @@ function routeLabel(req: Request): string {
 
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
+// New request ids have the alert ids' layout (alert-ids.ts): a UUID with a random per-process
+// prefix of its own and a counter, so no random draw per request (Falco sends no X-Request-Id).
+const requestIds = createAlertIds();
+
 /** The caller's X-Request-Id when it is safe to echo and log, else a new UUID. */
 export function requestIdOf(req: IncomingMessage): string {
   const incoming = req.headers['x-request-id'];
-  return typeof incoming === 'string' && SAFE_REQUEST_ID.test(incoming) ? incoming : randomUUID();
+  return typeof incoming === 'string' && SAFE_REQUEST_ID.test(incoming) ? incoming : requestIds.next();
 }
 
 /** Times a request into the request histogram when its response closes. */

@@ -1,5 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseAlertId } from '../../src/alerts/alert-ids.js';
 import { createLogger } from '../../src/logging/create-logger.js';
 import { startReceiver, type TestReceiver } from '../helpers/start-receiver.js';
 
@@ -56,6 +57,35 @@ describe('responses and log lines of the receiver', () => {
     expect(receiver.logLines.findLast((line) => line.event === 'alert_rejected')).toMatchObject({
       reqId: 'req-abc.123',
     });
+  });
+
+  it.each([
+    ['no X-Request-Id', {}],
+    ['an unsafe X-Request-Id', { 'x-request-id': 'a b\u00e9' }],
+  ])('gives a request with %s a new UUID of its own, on the fast path and in Express', async (_, headers) => {
+    const ask = async (path: string, body: string) => {
+      const response = await fetch(url(path), {
+        method: 'POST',
+        body,
+        headers: { 'content-type': 'application/json', ...headers },
+      });
+      return { id: response.headers.get('x-request-id') ?? '', alertId: response.headers.get('x-alert-id') };
+    };
+    const alert = '{"rule":"r","priority":"Notice","time":"2023-05-04T07:28:29.510366389Z"}';
+    const answers = [
+      await ask('/alerts', alert),
+      await ask('/alerts', '{"rule":'),
+      await ask('/alerts/nope', '{}'),
+      await ask('/alerts/nope', '{}'),
+    ];
+    const ids = answers.map((answer) => answer.id);
+
+    for (const id of ids) expect(parseAlertId(id), id).toBeDefined();
+    expect(new Set(ids).size).toBe(ids.length);
+    // Not the alert ids' prefix: a request id never names an alert.
+    const alertId = parseAlertId(answers[0]!.alertId ?? '');
+    expect(alertId).toBeDefined();
+    expect(alertId?.prefix).not.toBe(parseAlertId(ids[0]!)?.prefix);
   });
 
   it('redacts tokens and authorization headers in any logged object', () => {
