@@ -37,12 +37,18 @@ export interface AcceptMeta {
   json?: string;
 }
 
-/** The received JSON text, trimmed, when it can be copied into a log line as it is. */
+const LINE_BREAKS = /[\r\n]+/g;
+
+/** The received JSON text, trimmed and on one line, when it can be copied into a log line. */
 function copyableJson(json: string | undefined): string | undefined {
   if (json === undefined) return undefined;
-  // trim() also drops a byte order mark; inside JSON strings CR and LF are always escaped.
+  // trim() also drops a byte order mark.
   const text = json.trim();
-  return text.startsWith('{') && !text.includes('\n') && !text.includes('\r') ? text : undefined;
+  if (!text.startsWith('{')) return undefined;
+  // Inside JSON strings CR and LF are always escaped, so a raw one is whitespace between tokens
+  // (a pretty-printed body): a space says the same. Serialising the alert again instead would go
+  // through pino's fallback for bigints, which cuts objects at 100 keys.
+  return text.includes('\n') || text.includes('\r') ? text.replace(LINE_BREAKS, ' ') : text;
 }
 
 /** Takes a validated alert: stores it, counts it, logs it, and publishes it to live listeners. */

@@ -172,13 +172,40 @@ describe('the node:http fast path for POST /alerts', () => {
     const lines = built.rawLogLines.length;
     expect((await post(port, Buffer.from(pretty), false)).status).toBe(202);
     const line = built.rawLogLines.slice(lines).find((text) => text.includes('"falco_alert"'));
-    expect(line).toContain(`"evt.time":${/"evt\.time":(\d+)/.exec(sample.toString('utf8'))?.[1]}`);
+    expect(line).not.toContain('\n');
+    expect(line).toMatch(
+      new RegExp(`"evt\\.time": *${/"evt\.time":(\d+)/.exec(sample.toString('utf8'))?.[1]}[,}]`),
+    );
     const parsed = parseJson(line ?? '');
     const original = parseJson(sample.toString('utf8'));
     expect(parsed.ok && original.ok && (parsed.value as { alert: unknown }).alert).toEqual(
       original.ok && original.value,
     );
   });
+
+  it.each([false, true])(
+    'logs every field of a pretty-printed alert with 150 output fields and a bigint (through Express: %s)',
+    async (viaExpress) => {
+      const fields = Object.fromEntries(Array.from({ length: 150 }, (_, i) => [`f.${i}`, i]));
+      const alert = {
+        rule: 'r',
+        priority: 'Notice',
+        time: '2026-12-01T10:00:00.123456789Z',
+        output_fields: fields,
+      };
+      const pretty = JSON.stringify(alert, null, 2).replace('"f.0": 0', '"f.0": 1764583200123456789');
+      const lines = built.rawLogLines.length;
+
+      expect((await post(port, Buffer.from(pretty), viaExpress)).status).toBe(202);
+      const line = built.rawLogLines.slice(lines).find((text) => text.includes('"falco_alert"')) ?? '';
+      expect(line).not.toContain('\n');
+      const logged = parseJson(line);
+      const expected = parseJson(pretty);
+      expect(logged.ok && expected.ok && (logged.value as { alert: unknown }).alert).toEqual(
+        expected.ok && expected.value,
+      );
+    },
+  );
 });
 
 describe('isPlainAlertPost: which requests take the fast path', () => {
