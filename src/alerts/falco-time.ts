@@ -1,5 +1,6 @@
-// RFC 3339 date-time as Falco writes it (`%FT%T` + `.%09luZ`); other senders' offsets and shorter fractions pass too.
-const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(Z|[+-](\d{2}):(\d{2}))$/;
+// RFC 3339 date-time as Falco writes it (`%FT%T` + `.%09luZ`); other senders' offsets, shorter
+// fractions and the lower-case `t` and `z` that RFC 3339 (5.6) allows pass too.
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|[+-](\d{2}):(\d{2}))$/;
 
 /**
  * Milliseconds since the epoch of an RFC 3339 timestamp such as Falco's
@@ -28,13 +29,17 @@ function computeFalcoTime(text: string): number | undefined {
   const hour = Number(h);
   const minute = Number(mi);
   const second = Number(s);
-  if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59) return undefined;
-  const base = Date.UTC(year, month - 1, day, hour, minute, second);
-  // Date.UTC rolls over (Feb 30 -> Mar 2): a different day back means the date does not exist.
-  if (new Date(base).getUTCDate() !== day) return undefined;
-  if (zone !== 'Z' && (Number(offH) > 23 || Number(offM) > 59)) return undefined;
-  const offsetMinutes =
-    zone === 'Z' ? 0 : (zone?.startsWith('-') ? -1 : 1) * (Number(offH) * 60 + Number(offM));
+  // Second 60 is a leap second (RFC 3339 5.7): counted as the next minute's first, as POSIX time does.
+  if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 60) return undefined;
+  const date = new Date(0);
+  // setUTCFullYear, not Date.UTC, which reads years 0 to 99 as 1900 to 1999.
+  date.setUTCFullYear(year, month - 1, day);
+  // It rolls over (Feb 30 -> Mar 2): a different day back means the date does not exist.
+  if (date.getUTCDate() !== day) return undefined;
+  const base = date.getTime() + ((hour * 60 + minute) * 60 + second) * 1000;
+  const utc = zone === 'Z' || zone === 'z';
+  if (!utc && (Number(offH) > 23 || Number(offM) > 59)) return undefined;
+  const offsetMinutes = utc ? 0 : (zone?.startsWith('-') ? -1 : 1) * (Number(offH) * 60 + Number(offM));
   const millis = fraction ? Number(fraction.slice(1, 4).padEnd(3, '0')) : 0;
   return base + millis - offsetMinutes * 60_000;
 }

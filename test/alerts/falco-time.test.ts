@@ -10,7 +10,23 @@ describe('parseFalcoTime', () => {
     expect(parseFalcoTime('2023-05-04T09:28:29+02:00')).toBe(Date.UTC(2023, 4, 4, 7, 28, 29));
   });
 
+  it('reads the lower-case t and z that RFC 3339 allows', () => {
+    expect(parseFalcoTime('2023-05-04t07:28:29.510366389z')).toBe(Date.UTC(2023, 4, 4, 7, 28, 29, 510));
+  });
+
+  it('reads years before 100 as they are written (Date.UTC would make 0050 into 1950)', () => {
+    const expected = new Date(0);
+    expected.setUTCFullYear(50, 5, 1);
+    expect(parseFalcoTime('0050-06-01T00:00:00.000000000Z')).toBe(expected.getTime());
+    expect(new Date(parseFalcoTime('0050-06-01T00:00:00Z')!).toISOString()).toBe('0050-06-01T00:00:00.000Z');
+  });
+
+  it('reads a leap second as the first second of the next minute', () => {
+    expect(parseFalcoTime('2016-12-31T23:59:60.5Z')).toBe(Date.UTC(2017, 0, 1, 0, 0, 0, 500));
+  });
+
   it.each([
+    '2023-05-04T07:28:61Z',
     '2023-02-30T00:00:00Z',
     '2023-13-01T00:00:00Z',
     '2023-05-04 07:28:29Z',
