@@ -98,3 +98,12 @@ export const falcoAlertSchema = z
 
 /** A validated Falco alert. */
 export type FalcoAlert = z.infer<typeof falcoAlertSchema>;
+
+/**
+ * The alert's rendered rule output: `output`, else `message` (the same text without the time and
+ * priority prefix), which is all there is with `json_include_output_property: false` and
+ * `json_include_message_property: true` (Falco 0.39+).
+ */
+export function outputText(alert: FalcoAlert): string | undefined {
+  return alert.output ?? alert.message;
+}

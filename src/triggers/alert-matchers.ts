@@ -1,4 +1,4 @@
-import type { FalcoAlert } from '../alerts/falco-alert-schema.js';
+import { outputText, type FalcoAlert } from '../alerts/falco-alert-schema.js';
 import type { RunPod } from './trigger-run.js';
 
 /** The rule a terminal shell with a TTY triggers. */
@@ -12,7 +12,9 @@ function fieldText(alert: FalcoAlert, field: string): string | undefined {
 
 /** True when the alert's cmdline (or, without output_fields, its output text) carries the nonce. */
 export function alertCarriesNonce(alert: FalcoAlert, nonce: string): boolean {
-  return (fieldText(alert, 'proc.cmdline') ?? '').includes(nonce) || (alert.output ?? '').includes(nonce);
+  return (
+    (fieldText(alert, 'proc.cmdline') ?? '').includes(nonce) || (outputText(alert) ?? '').includes(nonce)
+  );
 }
 
 const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -25,7 +27,7 @@ export function alertFromNamespace(alert: FalcoAlert, namespace: string): boolea
   const field = fieldText(alert, 'k8s.ns.name');
   if (field !== undefined) return field === namespace;
   const token = new RegExp(`k8s[._]ns(?:[._]name)?=${escapeRegExp(namespace)}(?![A-Za-z0-9.-])`);
-  return token.test(alert.output ?? '');
+  return token.test(outputText(alert) ?? '');
 }
 
 // Falco's short container.id has 12 characters; a shorter "prefix" would match too much.
@@ -33,7 +35,7 @@ const MIN_CONTAINER_ID = 12;
 
 // The value of `name=VALUE` (one of `names`) in Falco's output text, up to the next space.
 function outputToken(alert: FalcoAlert, names: readonly string[]): string | undefined {
-  for (const token of (alert.output ?? '').split(' ')) {
+  for (const token of (outputText(alert) ?? '').split(' ')) {
     const equals = token.indexOf('=');
     if (equals > 0 && names.includes(token.slice(0, equals))) return token.slice(equals + 1);
   }

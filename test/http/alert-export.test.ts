@@ -163,6 +163,20 @@ describe('GET /alerts?format=csv', () => {
     expect(big!.slice(3)).toEqual(['Notice', 'Big number', 'unknown', '', 'prod', 'a', 'big']);
   });
 
+  it('fills the output column from message when Falco sends no output (Falco 0.39+ option)', async () => {
+    const messageOnly = JSON.stringify({
+      rule: 'Terminal shell in container',
+      priority: 'Notice',
+      time: '2026-06-15T09:31:46Z',
+      message: 'A shell was spawned in a container with an attached terminal',
+    });
+    const { app } = await seeded(messageOnly);
+
+    const rows = parseCsv((await request(app).get('/alerts?format=csv')).text);
+
+    expect(rows[1]!.at(-1)).toBe('A shell was spawned in a container with an attached terminal');
+  });
+
   it.each([
     ['=1+1', "'=1+1"],
     ['+1', "'+1"],

@@ -56,6 +56,21 @@ describe.skipIf(!available)('dashboard features in headless Chromium', { timeout
     await page.close();
   });
 
+  it('shows message as the output of an alert sent without output (json_include_output_property: false)', async () => {
+    const page = await open();
+    const message = 'A shell was spawned in a container with an attached terminal (message-probe-7)';
+    await suite.server.postAlert(alertOf('Message probe', 'Notice', { message }));
+
+    const line = row(page, 'Message probe').locator('.output-line');
+    await line.waitFor({ timeout: 5000 });
+    expect(await line.textContent()).toBe(message);
+    await page.fill('input[name="text"]', 'message-probe-7');
+    await expect.poll(() => page.locator('tr.alert-row:visible').count()).toBe(1);
+    await row(page, 'Message probe').locator('.time').click();
+    await expect.poll(() => page.locator('#details pre.output').textContent()).toBe(message);
+    await page.close();
+  });
+
   it('filters the list by a clicked tag, namespace, hostname or rule', async () => {
     const page = await open();
     await suite.server.postAlert(

@@ -59,6 +59,16 @@ describe('alert matchers', () => {
     );
   });
 
+  it('reads message as the output text when Falco leaves output out (json_include_output_property: false)', () => {
+    const messageOnly = (message: string) => entry({ output: undefined, message }, 0).alert;
+
+    expect(
+      alertCarriesNonce(messageOnly('shell ... cmdline=sh -c echo falco-receiver-canary-ab12'), 'ab12'),
+    ).toBe(true);
+    expect(alertFromNamespace(messageOnly('x k8s.ns=falco-canary k8s.pod=eg'), 'falco-canary')).toBe(true);
+    expect(alertFromNamespace(messageOnly('x k8s.ns=other'), 'falco-canary')).toBe(false);
+  });
+
   it('matches the namespace from k8s.ns.name, or the k8s.ns= token of older output text, exactly', () => {
     expect(
       alertFromNamespace(

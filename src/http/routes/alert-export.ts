@@ -1,6 +1,7 @@
 import type { Response } from 'express';
 import { z } from 'zod';
 import { presentAlertJson } from '../../alerts/serialize-alert.js';
+import { outputText } from '../../alerts/falco-alert-schema.js';
 import type { StoredAlert } from '../../alerts/stored-alert.js';
 import { buildProblem, type Problem } from '../problem.js';
 
@@ -64,7 +65,7 @@ function csvRow(entry: StoredAlert): string {
     hostname: entry.hostname ?? '',
     namespace: entry.namespace ?? '',
     tags: (entry.tags ?? []).join(' '),
-    output: entry.alert.output ?? '',
+    output: outputText(entry.alert) ?? '',
   };
   return CSV_COLUMNS.map((column) => csvCell(values[column])).join(',');
 }

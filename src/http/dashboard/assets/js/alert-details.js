@@ -1,6 +1,6 @@
 // @ts-check
 import { el } from './dom.js';
-import { formatTime, formatValue, priorityClass, workloadOf } from './alert-fields.js';
+import { formatTime, formatValue, outputOf, priorityClass, workloadOf } from './alert-fields.js';
 import { stringifyExactJson } from './exact-json.js';
 
 /** @typedef {import('./alert-fields.js').AlertItem} AlertItem */
@@ -89,7 +89,7 @@ export function createAlertDetails(section) {
           ['Alert id', item.id],
         ]),
         el('h3', { text: 'Output' }),
-        el('pre', { className: 'output', text: alert.output ?? '(none)' }),
+        el('pre', { className: 'output', text: outputOf(alert) || '(none)' }),
         alert.output_fields ? fieldsTable(alert.output_fields) : el('p', { text: 'No output_fields.' }),
         el('details', {}, [
           el('summary', { text: 'Raw JSON' }),

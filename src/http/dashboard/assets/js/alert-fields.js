@@ -3,7 +3,7 @@
 
 /**
  * @typedef {{ rule: string, priority: string, time: string, hostname?: string, source?: string,
- *   output?: string, tags?: string[], output_fields?: Record<string, unknown>, [key: string]: unknown }} FalcoAlert
+ *   output?: string, message?: string, tags?: string[], output_fields?: Record<string, unknown>, [key: string]: unknown }} FalcoAlert
  * @typedef {{ id: string, receivedAt: string, source: string, alert: FalcoAlert }} AlertItem
  */
 
@@ -39,6 +39,17 @@ function field(item, key) {
 }
 
 /**
+ * The rendered rule output: `output`, else `message` (Falco 0.39+ with json_include_output_property
+ * off), else ''.
+ * @param {FalcoAlert} alert
+ * @returns {string}
+ */
+export function outputOf(alert) {
+  if (typeof alert.output === 'string') return alert.output;
+  return typeof alert.message === 'string' ? alert.message : '';
+}
+
+/**
  * Container, pod and namespace of an alert, where Falco filled them in.
  * @param {AlertItem} item
  */
@@ -68,7 +79,7 @@ export function formatTime(time) {
 export function matchesText(item, text) {
   if (text === '') return true;
   const { alert } = item;
-  const haystack = [alert.rule, alert.output, alert.hostname, item.source, ...(alert.tags ?? [])];
+  const haystack = [alert.rule, outputOf(alert), alert.hostname, item.source, ...(alert.tags ?? [])];
   for (const value of Object.values(alert.output_fields ?? {})) haystack.push(formatValue(value));
   return haystack.some((value) => typeof value === 'string' && value.toLowerCase().includes(text));
 }

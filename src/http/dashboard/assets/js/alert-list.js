@@ -1,6 +1,6 @@
 // @ts-check
 import { el } from './dom.js';
-import { formatTime, matchesText, priorityClass, workloadOf } from './alert-fields.js';
+import { formatTime, matchesText, outputOf, priorityClass, workloadOf } from './alert-fields.js';
 
 /** @typedef {import('./alert-fields.js').AlertItem} AlertItem */
 
@@ -34,7 +34,7 @@ function buildRow(item, onOpen) {
   const { alert } = item;
   const workload = workloadOf(item);
   const podAndContainer = [workload.pod, workload.container].filter(Boolean).join(' / ');
-  const output = typeof alert.output === 'string' ? alert.output : '';
+  const output = outputOf(alert);
   const tags = Array.isArray(alert.tags) ? alert.tags.filter((tag) => typeof tag === 'string') : [];
   const row = el(
     'tr',
