@@ -1,5 +1,5 @@
-import type { CoreV1Api, KubeConfig, V1Pod } from '@kubernetes/client-node';
-import { loadKubeClient } from './kube-client.js';
+import type { ConfigurationOptions, CoreV1Api, KubeConfig, V1Pod } from '@kubernetes/client-node';
+import { loadKubeClient, type KubeClientModule } from './kube-client.js';
 import type { CommandResult } from './command-result.js';
 import { runKubeStep } from './kube-step.js';
 
@@ -51,15 +51,43 @@ export function buildShellPod(options: { name: string; image: string; lifetimeSe
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Pod create / wait / delete through the Kubernetes API, each reported as a step of the run. */
+/** Client options that abort a Kubernetes API call when `signal` fires. */
+function abortingOn(lib: KubeClientModule, signal: AbortSignal): ConfigurationOptions {
+  return {
+    middleware: [
+      {
+        pre: (context) => {
+          context.setSignal(signal);
+          return new lib.Observable(Promise.resolve(context));
+        },
+        post: (context) => new lib.Observable(Promise.resolve(context)),
+      },
+    ],
+    middlewareMergeStrategy: 'append',
+  };
+}
+
+/**
+ * Pod create / wait / delete through the Kubernetes API, each reported as a step of the run. Each
+ * step ends by `timeoutMs` (the wait by its own timeout) or when `signal` fires.
+ */
 export function createPodLifecycle(
   kubeConfig: KubeConfig,
-  options: { maxOutputChars: number; pollMs: number },
+  options: { maxOutputChars: number; pollMs: number; timeoutMs: number; signal?: AbortSignal },
 ) {
-  let client: Promise<CoreV1Api> | undefined;
-  const api = () => (client ??= loadKubeClient().then(({ CoreV1Api: Api }) => kubeConfig.makeApiClient(Api)));
-  const step = (argv: string[], fn: () => Promise<string | void>) =>
-    runKubeStep(argv, fn, options.maxOutputChars);
+  let client: Promise<{ lib: KubeClientModule; core: CoreV1Api }> | undefined;
+  const connect = () =>
+    (client ??= loadKubeClient().then((lib) => ({ lib, core: kubeConfig.makeApiClient(lib.CoreV1Api) })));
+  // The API, and options that abort its call when `signal` fires.
+  const api = async (signal: AbortSignal) => {
+    const { lib, core } = await connect();
+    return { core, until: abortingOn(lib, signal) };
+  };
+  const step = (
+    argv: string[],
+    fn: (signal: AbortSignal) => Promise<string | void>,
+    timeoutMs = options.timeoutMs,
+  ) => runKubeStep(argv, fn, { maxOutputChars: options.maxOutputChars, timeoutMs, signal: options.signal });
   return {
     createPod(namespace: string, pod: V1Pod): Promise<CommandResult> {
       return step(
@@ -71,30 +99,35 @@ export function createPodLifecycle(
           pod.metadata?.name ?? '',
           `--image=${pod.spec?.containers[0]?.image ?? ''}`,
         ],
-        async () => {
-          await (await api()).createNamespacedPod({ namespace, body: pod });
+        async (signal) => {
+          const { core, until } = await api(signal);
+          await core.createNamespacedPod({ namespace, body: pod }, until);
           return 'pod created';
         },
       );
     },
     waitForRunning(namespace: string, name: string, timeoutMs: number): Promise<CommandResult> {
-      return step(['k8s', 'wait-pod-running', '-n', namespace, name], async () => {
-        const deadline = Date.now() + timeoutMs;
-        for (;;) {
-          const current = await (await api()).readNamespacedPod({ namespace, name });
-          const phase = current.status?.phase ?? 'Unknown';
-          if (phase === 'Running') return 'pod is Running';
-          if (phase === 'Failed' || phase === 'Succeeded')
-            throw new Error(`pod ended (${phase}) before the shell could run`);
-          if (Date.now() >= deadline)
-            throw Object.assign(new Error('pod not running in time'), { name: 'TimeoutError' });
-          await sleep(options.pollMs);
-        }
-      });
+      return step(
+        ['k8s', 'wait-pod-running', '-n', namespace, name],
+        async (signal) => {
+          for (;;) {
+            const { core, until } = await api(signal);
+            const current = await core.readNamespacedPod({ namespace, name }, until);
+            const phase = current.status?.phase ?? 'Unknown';
+            if (phase === 'Running') return 'pod is Running';
+            if (phase === 'Failed' || phase === 'Succeeded')
+              throw new Error(`pod ended (${phase}) before the shell could run`);
+            if (signal.aborted) throw signal.reason as Error;
+            await sleep(options.pollMs);
+          }
+        },
+        timeoutMs,
+      );
     },
     deletePod(namespace: string, name: string): Promise<CommandResult> {
-      return step(['k8s', 'delete-pod', '-n', namespace, name], async () => {
-        await (await api()).deleteNamespacedPod({ namespace, name, gracePeriodSeconds: 0 });
+      return step(['k8s', 'delete-pod', '-n', namespace, name], async (signal) => {
+        const { core, until } = await api(signal);
+        await core.deleteNamespacedPod({ namespace, name, gracePeriodSeconds: 0 }, until);
         return 'pod deleted';
       });
     },

@@ -22,18 +22,40 @@ export function describeApiError(error: unknown): string {
   return `Kubernetes API call failed: ${api?.message ?? String(error)}`;
 }
 
+export interface KubeStepOptions {
+  maxOutputChars: number;
+  /** Longest the step may take: a silent API server must not hold a run (and its slot) forever. */
+  timeoutMs: number;
+  /** The run's cancel signal (shutdown): the step ends at once, cancelled. */
+  signal?: AbortSignal;
+}
+
 /**
  * Runs one Kubernetes API step and reports it like a command, so a run lists every step it took.
- * `argv` is a readable description (`['k8s', 'delete-pod', 'ns/name']`), never executed.
+ * `argv` is a readable description (`['k8s', 'delete-pod', 'ns/name']`), never executed. The step
+ * gets a signal that fires at its deadline or on cancel, to pass to its API calls; it ends then
+ * even if a call ignores the signal.
  */
 export async function runKubeStep(
   argv: string[],
-  step: () => Promise<string | void>,
-  maxOutputChars: number,
+  step: (signal: AbortSignal) => Promise<string | void>,
+  options: KubeStepOptions,
 ): Promise<CommandResult> {
   const started = performance.now();
+  const deadline = AbortSignal.timeout(options.timeoutMs);
+  const signal = options.signal ? AbortSignal.any([deadline, options.signal]) : deadline;
+  let onAbort = () => {};
+  const ended = new Promise<never>((_resolve, reject) => {
+    onAbort = () => reject(signal.reason as Error);
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+  ended.catch(() => {});
   try {
-    const output = (await step()) ?? '';
+    const work = step(signal);
+    // A call that ignores the signal may still fail after the step ended: not an unhandled rejection.
+    work.catch(() => {});
+    const output = (await Promise.race([work, ended])) ?? '';
     const durationMs = Math.round(performance.now() - started);
     return {
       argv,
@@ -41,12 +63,26 @@ export async function runKubeStep(
       durationMs,
       timedOut: false,
       failed: false,
-      output: capOutput(output, maxOutputChars),
+      output: capOutput(output, options.maxOutputChars),
     };
   } catch (error) {
     const durationMs = Math.round(performance.now() - started);
     const timedOut = (error as { name?: string } | null)?.name === 'TimeoutError';
-    const reason = timedOut ? `${argv[1] ?? 'step'} timed out` : describeApiError(error);
-    return { argv, exitCode: null, durationMs, timedOut, failed: true, reason, output: '' };
+    const cancelled = !timedOut && options.signal?.aborted === true;
+    const what = argv[1] ?? 'step';
+    const reason = timedOut ? `${what} timed out` : cancelled ? `${what} cancelled` : describeApiError(error);
+    const failure = timedOut ? ('timeout' as const) : cancelled ? ('cancelled' as const) : undefined;
+    return {
+      argv,
+      exitCode: null,
+      durationMs,
+      timedOut,
+      failed: true,
+      reason,
+      ...(failure && { failure }),
+      output: '',
+    };
+  } finally {
+    signal.removeEventListener('abort', onAbort);
   }
 }

@@ -4,16 +4,53 @@ import type { SharedRuns } from '../triggers/shared-runs.js';
 import type { RedisConnection } from './redis-connection.js';
 
 // Claims a slot of a kind across replicas: a sorted set of run ids scored by their lease's end,
-// so a replica that dies mid-run frees its slot when the lease ends.
+// so a replica that dies mid-run frees its slot when the lease ends. The set itself lives as long
+// as its longest lease.
 const CLAIM_SCRIPT = `
 local now = redis.call('TIME')
 local nowMs = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', nowMs)
 if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then return 0 end
 redis.call('ZADD', KEYS[1], nowMs + tonumber(ARGV[2]), ARGV[3])
-redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]))
+if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2])) end
 return 1
 `;
+
+// Extends a slot still held; one whose lease already ended is not taken back.
+const RENEW_SCRIPT = `
+local now = redis.call('TIME')
+local nowMs = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+local score = redis.call('ZSCORE', KEYS[1], ARGV[2])
+if not score or tonumber(score) <= nowMs then return 0 end
+redis.call('ZADD', KEYS[1], 'XX', nowMs + tonumber(ARGV[1]), ARGV[2])
+if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[1]) then redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[1])) end
+return 1
+`;
+
+// For each (slot set, run id): 1 while the run holds an unexpired slot, else 0.
+const HELD_SCRIPT = `
+local now = redis.call('TIME')
+local nowMs = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+local held = {}
+for i = 1, #KEYS do
+  local score = redis.call('ZSCORE', KEYS[i], ARGV[i])
+  held[i] = (score and tonumber(score) > nowMs) and 1 or 0
+end
+return held
+`;
+
+// The canary lease: taken when free, renewed by the replica that holds it, refused to the others.
+const LEASE_SCRIPT = `
+local holder = redis.call('GET', KEYS[1])
+if holder and holder ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', tonumber(ARGV[2]))
+return 1
+`;
+
+/** What a run saved as unfinished says once its slot is gone. */
+export const ORPHANED_RUN_ERROR = 'the replica running it stopped before the run ended';
+
+const unfinished = (run: TriggerRun) => run.status === 'queued' || run.status === 'running';
 
 /**
  * Trigger runs shared through Redis: each run's JSON under its own key with a TTL, an index of
@@ -30,13 +67,34 @@ export function createRedisTriggerRuns(options: {
   const owner = randomUUID();
   const runKey = (id: string) => `${prefix}run:${id}`;
   const index = `${prefix}runs`;
+  const slots = (kind: TriggerKind) => `${prefix}active:${kind}`;
+  // A run saved as unfinished is final only while its replica renews its slot; the replica saves
+  // its last state before it gives the slot back, so a missing slot means the replica is gone.
+  const withOrphansFailed = async (runs: TriggerRun[]): Promise<TriggerRun[]> => {
+    const open = runs.filter(unfinished);
+    if (open.length === 0) return runs;
+    const held = (await conn.send([
+      'EVAL',
+      HELD_SCRIPT,
+      String(open.length),
+      ...open.map((run) => slots(run.kind)),
+      ...open.map((run) => run.id),
+    ])) as number[];
+    const orphaned = new Set(open.filter((_, i) => held[i] !== 1).map((run) => run.id));
+    return runs.map((run) =>
+      orphaned.has(run.id) ? { ...run, status: 'failed', error: run.error ?? ORPHANED_RUN_ERROR } : run,
+    );
+  };
   return {
     async claim(kind: TriggerKind, runId, max, leaseMs) {
       const args = [String(max), String(leaseMs), runId];
-      return (await conn.send(['EVAL', CLAIM_SCRIPT, '1', `${prefix}active:${kind}`, ...args])) === 1;
+      return (await conn.send(['EVAL', CLAIM_SCRIPT, '1', slots(kind), ...args])) === 1;
+    },
+    async renew(kind, runId, leaseMs) {
+      await conn.send(['EVAL', RENEW_SCRIPT, '1', slots(kind), String(leaseMs), runId]);
     },
     async release(kind, runId) {
-      await conn.send(['ZREM', `${prefix}active:${kind}`, runId]);
+      await conn.send(['ZREM', slots(kind), runId]);
     },
     async save(run: TriggerRun) {
       const ttl = String(options.ttlMs);
@@ -49,18 +107,19 @@ export function createRedisTriggerRuns(options: {
     },
     async get(id) {
       const json = await conn.send(['GET', runKey(id)]);
-      return typeof json === 'string' ? (JSON.parse(json) as TriggerRun) : undefined;
+      if (typeof json !== 'string') return undefined;
+      return (await withOrphansFailed([JSON.parse(json) as TriggerRun]))[0];
     },
     async list() {
       const ids = (await conn.send(['ZRANGE', index, '+inf', '-inf', 'BYSCORE', 'REV'])) as string[];
       if (ids.length === 0) return [];
       const found = (await conn.send(['MGET', ...ids.map(runKey)])) as Array<string | null>;
-      return found
-        .filter((json): json is string => json !== null)
-        .map((json) => JSON.parse(json) as TriggerRun);
+      return withOrphansFailed(
+        found.filter((json): json is string => json !== null).map((json) => JSON.parse(json) as TriggerRun),
+      );
     },
     async leaseCanary(ms) {
-      return (await conn.send(['SET', `${prefix}canary-lease`, owner, 'NX', 'PX', String(ms)])) === 'OK';
+      return (await conn.send(['EVAL', LEASE_SCRIPT, '1', `${prefix}canary-lease`, owner, String(ms)])) === 1;
     },
   };
 }

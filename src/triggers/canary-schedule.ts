@@ -10,12 +10,14 @@ export function startCanarySchedule(deps: {
   request: TriggerRequest;
   intervalMs: number;
   logger: Logger;
-  /** With several replicas: true when this one holds the canary lease for `ms` (SET NX PX in Redis). */
+  /** With several replicas: true when this one holds (or renewed) the canary lease for `ms` (Redis). */
   lease?: (ms: number) => Promise<boolean>;
 }): () => void {
   const timer = setInterval(async () => {
     // Redis unreachable: no replica can be sure it is the only one, so this tick is skipped.
-    const mine = deps.lease ? await deps.lease(deps.intervalMs).catch(() => false) : true;
+    // Longer than an interval, so the holder's next tick renews it before it ends: one replica
+    // keeps the canary while it lives, and another takes over within 1.5 intervals of its death.
+    const mine = deps.lease ? await deps.lease(Math.round(deps.intervalMs * 1.5)).catch(() => false) : true;
     if (!mine) {
       deps.logger.debug(
         { event: 'trigger_canary', started: false },

@@ -1,7 +1,6 @@
 import { buildHelmInstallArgs, buildHelmUninstallArgs } from '../runners/helm-args.js';
 import { runKubeStep } from '../runners/kube-step.js';
 import { readPodLogs, releaseSelector, type RunPod } from '../runners/release-pods.js';
-import { withDeadline } from '../store/with-deadline.js';
 import { watchReleasePods } from './watch-release-pods.js';
 import { failedWith, type TriggerContext, type TriggerOutcome } from './trigger-context.js';
 
@@ -68,7 +67,7 @@ export async function runEventGeneratorTrigger(
         seenPods = seen.pods;
         return seen.pods.map((pod) => pod.name).join('\n');
       },
-      config.outputMaxChars,
+      { maxOutputChars: config.outputMaxChars, timeoutMs: config.commandTimeoutMs },
     ),
   );
   // event-generator's output, read through the API (the image carries no kubectl).
@@ -77,8 +76,8 @@ export async function runEventGeneratorTrigger(
       ctx.record(
         await runKubeStep(
           ['k8s', 'logs', '-n', pod.namespace, pod.name, '--tail', String(LOG_TAIL_LINES)],
-          () => withDeadline(readPodLogs(kube.value, pod, LOG_TAIL_LINES), LOGS_TIMEOUT_MS, 'pod logs'),
-          config.outputMaxChars,
+          () => readPodLogs(kube.value, pod, LOG_TAIL_LINES),
+          { maxOutputChars: config.outputMaxChars, timeoutMs: LOGS_TIMEOUT_MS },
         ),
       );
     }

@@ -6,6 +6,8 @@ export interface RunRegistry {
   add(run: TriggerRun): void;
   get(id: string): Promise<TriggerRun | undefined>;
   list(): Promise<TriggerRun[]>;
+  /** Publishes `run`'s state now (before its slot is given back: see SharedRuns.get). */
+  save(run: TriggerRun): Promise<void>;
   /** Stops publishing run state (shutdown). */
   stop(): Promise<void>;
 }
@@ -79,6 +81,15 @@ export function createRunRegistry(
       void publish();
       timer ??= setInterval(() => void publish(), SYNC_MS);
       timer.unref();
+    },
+    async save(run) {
+      if (!shared || !runs.has(run.id)) return;
+      const json = JSON.stringify(run);
+      // Sent after any save of an older state still in flight (one connection, in order).
+      await shared.save(run).then(
+        () => void (unsettled.has(run.id) && unsettled.set(run.id, json)),
+        () => undefined,
+      );
     },
     // With Redis unreachable, this replica still answers for the runs it started.
     async get(id) {

@@ -7,12 +7,18 @@ import type { TriggerKind, TriggerRun } from './trigger-run.js';
 export interface SharedRuns {
   /** Takes a slot of `kind` for `leaseMs`; false when `max` runs of the kind are active anywhere. */
   claim(kind: TriggerKind, runId: string, max: number, leaseMs: number): Promise<boolean>;
+  /** Extends a slot this replica holds by `leaseMs` from now (the run is still going). */
+  renew(kind: TriggerKind, runId: string, leaseMs: number): Promise<void>;
   release(kind: TriggerKind, runId: string): Promise<void>;
   /** Stores the run's current state (the replica running it calls this as it changes). */
   save(run: TriggerRun): Promise<void>;
+  /**
+   * A run as last saved. A run saved as queued or running whose slot is gone (its replica died or
+   * stopped before the run ended, and stopped renewing the slot) is answered as failed.
+   */
   get(id: string): Promise<TriggerRun | undefined>;
-  /** Recent runs, newest first. */
+  /** Recent runs, newest first (orphaned ones failed, as `get` answers them). */
   list(): Promise<TriggerRun[]>;
-  /** True when this replica holds the canary lease for the next `ms` (SET NX PX). */
+  /** True when this replica holds the canary lease for the next `ms`: taken when free, renewed by its holder. */
   leaseCanary(ms: number): Promise<boolean>;
 }

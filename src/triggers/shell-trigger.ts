@@ -77,7 +77,7 @@ async function runKubernetesShell(
     const result = ctx.record(await exec(target.pod, target.container ?? ''));
     return result.failed ? failedWith(result) : { ok: true };
   }
-  const pods = createPodLifecycle(kube.value, { maxOutputChars, pollMs: 500 });
+  const pods = createPodLifecycle(kube.value, { maxOutputChars, pollMs: 500, timeoutMs, signal: ctx.signal });
   const name = shortLivedName(ctx.runId);
   const lifetimeSeconds = Math.ceil((timeoutMs * 2) / 1000);
   const created = ctx.record(

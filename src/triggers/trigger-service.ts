@@ -24,6 +24,8 @@ export interface TriggerServiceDeps {
   shared?: SharedRuns;
   /** Environment handed to helm/kubectl/docker (already reduced to the allow-list). */
   childEnv: Record<string, string>;
+  /** SLOT_LEASE_MS unless a test shortens it. */
+  slotLeaseMs?: number;
 }
 
 /** A started run, or why none was started. */
@@ -44,15 +46,24 @@ export function describeTarget(request: TriggerRequest): Record<string, string> 
   );
 }
 
-// The most commands one run executes (the shell trigger's four, and a margin).
-const RUN_COMMANDS_MAX = 6;
+/**
+ * How long a run's slot across replicas lasts unless renewed. The replica running it renews it
+ * every third of that, so a replica that dies mid-run frees its slot (and its run is then
+ * answered as failed) within this time, however long the run's commands may take.
+ */
+export const SLOT_LEASE_MS = 30_000;
+
+/** Why a run that had not ended by the end of the shutdown grace failed. */
+export const STOPPED_RUN_ERROR = 'the receiver stopped before the run ended';
 
 /** Starts runs (per-kind concurrency limit), executes them in the background, records outcome and metrics. */
 export function createTriggerService(deps: TriggerServiceDeps) {
   const { config } = deps;
   const active = new Map<TriggerKind, number>();
   const inFlight = new Set<Promise<void>>();
+  const unfinished = new Set<TriggerRun>();
   const abort = new AbortController();
+  const slotLeaseMs = deps.slotLeaseMs ?? SLOT_LEASE_MS;
 
   const contextFor = (run: TriggerRun): TriggerContext => ({
     runId: run.id,
@@ -76,12 +87,21 @@ export function createTriggerService(deps: TriggerServiceDeps) {
     kubeConfig: () => loadKubeConfig(config.kubeconfig),
   });
 
-  // A slot across replicas, held at most as long as a run can take. With Redis unreachable the
-  // local limit alone applies: triggers do not depend on the shared store.
+  // A slot across replicas, renewed while the run goes on (see SLOT_LEASE_MS). With Redis
+  // unreachable the local limit alone applies: triggers do not depend on the shared store.
   async function claimShared(run: TriggerRun): Promise<boolean> {
     if (!deps.shared) return true;
-    const leaseMs = RUN_COMMANDS_MAX * config.commandTimeoutMs;
-    return deps.shared.claim(run.kind, run.id, config.maxConcurrent, leaseMs).catch(() => true);
+    return deps.shared.claim(run.kind, run.id, config.maxConcurrent, slotLeaseMs).catch(() => true);
+  }
+  function renewWhileRunning(run: TriggerRun): () => void {
+    const shared = deps.shared;
+    if (!shared) return () => undefined;
+    const timer = setInterval(
+      () => void shared.renew(run.kind, run.id, slotLeaseMs).catch(() => undefined),
+      Math.max(1, Math.floor(slotLeaseMs / 3)),
+    );
+    timer.unref();
+    return () => clearInterval(timer);
   }
 
   async function execute(run: TriggerRun, request: TriggerRequest): Promise<void> {
@@ -102,6 +122,8 @@ export function createTriggerService(deps: TriggerServiceDeps) {
       log.error({ err: error }, 'trigger threw');
       outcome = { ok: false, error: 'internal error while running the trigger' };
     }
+    // Shutdown already ended it (stop): counted and published then.
+    if (run.finishedAt !== undefined) return;
     run.status = outcome.ok ? 'succeeded' : 'failed';
     if (!outcome.ok) run.error = outcome.error;
     run.finishedAt = new Date().toISOString();
@@ -135,10 +157,16 @@ export function createTriggerService(deps: TriggerServiceDeps) {
       }
       if (request.kind === 'shell') run.nonce = randomBytes(8).toString('hex');
       deps.registry.add(run);
-      const done = execute(run, request).finally(() => {
+      unfinished.add(run);
+      const stopRenewing = renewWhileRunning(run);
+      const done = execute(run, request).finally(async () => {
+        unfinished.delete(run);
+        stopRenewing();
         release();
-        void deps.shared?.release(run.kind, run.id).catch(() => undefined);
         inFlight.delete(done);
+        // Its final state first: another replica reads a saved running run without a slot as orphaned.
+        await deps.registry.save(run);
+        await deps.shared?.release(run.kind, run.id).catch(() => undefined);
       });
       inFlight.add(done);
       return { ok: true, run };
@@ -153,6 +181,22 @@ export function createTriggerService(deps: TriggerServiceDeps) {
       });
       await Promise.race([Promise.allSettled([...inFlight]), grace]);
       clearTimeout(timer);
+      // Runs still going (a cleanup step outlived the grace) end here, as failed, for every replica.
+      const now = new Date().toISOString();
+      for (const run of unfinished) {
+        run.status = 'failed';
+        run.error = STOPPED_RUN_ERROR;
+        run.finishedAt = now;
+        deps.verifier.runFinished(run);
+        deps.metrics.recordRun(run.kind, run.status);
+      }
+      await Promise.all(
+        [...unfinished].map(async (run) => {
+          await deps.registry.save(run);
+          await deps.shared?.release(run.kind, run.id).catch(() => undefined);
+        }),
+      );
+      unfinished.clear();
     },
   };
 }

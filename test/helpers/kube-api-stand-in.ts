@@ -27,6 +27,8 @@ export interface KubeApiStandIn {
   hold?: RegExp;
   /** Stops holding and answers every request held so far, as if the API server woke up. */
   releaseHeld(): void;
+  /** Held requests whose client went away before an answer (a call aborted by its deadline or cancel). */
+  readonly abandoned: number;
   /** Adds a pod as a controller would (e.g. the Job's pod), listed by label selector. */
   addPod(namespace: string, pod: Record<string, unknown>): void;
   close(): Promise<void>;
@@ -68,7 +70,7 @@ function runInFakeContainer(command: string[], tty: boolean): { output: string; 
 export async function startKubeApiStandIn(): Promise<KubeApiStandIn> {
   const requests: RecordedRequest[] = [];
   const pods = new Map<string, Record<string, unknown>>();
-  const state: { podPhase: string; hold?: RegExp } = { podPhase: 'Running' };
+  const state: { podPhase: string; hold?: RegExp; abandoned: number } = { podPhase: 'Running', abandoned: 0 };
   const held: Array<() => void> = [];
   // Answers one request as the API server would (pods, their logs, /version).
   function answer(req: http.IncomingMessage, res: http.ServerResponse, url: URL, body: unknown): void {
@@ -135,6 +137,9 @@ export async function startKubeApiStandIn(): Promise<KubeApiStandIn> {
       });
       if (state.hold?.test(url.pathname)) {
         held.push(() => answer(req, res, url, body));
+        res.on('close', () => {
+          if (!res.writableFinished) state.abandoned++;
+        });
         return;
       }
       answer(req, res, url, body);
@@ -203,6 +208,9 @@ export async function startKubeApiStandIn(): Promise<KubeApiStandIn> {
     },
     set hold(pattern: RegExp | undefined) {
       state.hold = pattern;
+    },
+    get abandoned() {
+      return state.abandoned;
     },
     releaseHeld() {
       state.hold = undefined;

@@ -68,7 +68,7 @@ describe('execInPod against a recording API server stand-in', () => {
 
 describe('short-lived pod lifecycle', () => {
   it('creates a locked-down pod, waits for Running, and deletes it', async () => {
-    const pods = createPodLifecycle(kc, { maxOutputChars: 500, pollMs: 20 });
+    const pods = createPodLifecycle(kc, { maxOutputChars: 500, pollMs: 20, timeoutMs: 5_000 });
     const pod = buildShellPod({ name: 'falco-trigger-abc', image: 'busybox:1.36', lifetimeSeconds: 240 });
 
     const created = await pods.createPod('falco-canary', pod);
@@ -90,9 +90,52 @@ describe('short-lived pod lifecycle', () => {
   });
 
   it("reports the API server's answer when a pod does not exist", async () => {
-    const pods = createPodLifecycle(kc, { maxOutputChars: 500, pollMs: 20 });
+    const pods = createPodLifecycle(kc, { maxOutputChars: 500, pollMs: 20, timeoutMs: 5_000 });
     const deleted = await pods.deletePod('ns', 'missing');
     expect(deleted.failed).toBe(true);
     expect(deleted.reason).toBe('the Kubernetes API answered 404: pods "missing" not found');
+  });
+
+  it('ends a step the API server never answers at its deadline, and aborts the call', async () => {
+    api.hold = /\/pods/;
+    const pods = createPodLifecycle(kc, { maxOutputChars: 500, pollMs: 20, timeoutMs: 300 });
+    const pod = buildShellPod({ name: 'falco-trigger-silent', image: 'busybox:1.36', lifetimeSeconds: 240 });
+
+    const started = Date.now();
+    const created = await pods.createPod('ns', pod);
+    const waited = await pods.waitForRunning('ns', 'falco-trigger-silent', 200);
+
+    expect(created).toMatchObject({
+      failed: true,
+      timedOut: true,
+      failure: 'timeout',
+      reason: 'create-pod timed out',
+    });
+    expect(waited).toMatchObject({ failed: true, timedOut: true, reason: 'wait-pod-running timed out' });
+    expect(Date.now() - started).toBeLessThan(3_000);
+    await expect.poll(() => api.abandoned).toBe(2);
+  });
+
+  it('ends a step at once when the run is cancelled (shutdown)', async () => {
+    api.hold = /\/pods/;
+    const cancel = new AbortController();
+    const pods = createPodLifecycle(kc, {
+      maxOutputChars: 500,
+      pollMs: 20,
+      timeoutMs: 60_000,
+      signal: cancel.signal,
+    });
+
+    const deleting = pods.deletePod('ns', 'p');
+    await expect.poll(() => api.requests.length).toBe(1);
+    cancel.abort();
+
+    expect(await deleting).toMatchObject({
+      failed: true,
+      timedOut: false,
+      failure: 'cancelled',
+      reason: 'delete-pod cancelled',
+    });
+    await expect.poll(() => api.abandoned).toBe(1);
   });
 });

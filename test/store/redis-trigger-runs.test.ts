@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createRedisTriggerRuns } from '../../src/store/redis-trigger-runs.js';
+import { createRedisTriggerRuns, ORPHANED_RUN_ERROR } from '../../src/store/redis-trigger-runs.js';
 import { startCanarySchedule } from '../../src/triggers/canary-schedule.js';
 import { createRunRegistry } from '../../src/triggers/run-registry.js';
 import type { TriggerRun } from '../../src/triggers/trigger-run.js';
@@ -54,9 +54,39 @@ describe.skipIf(!hasRedis)('createRedisTriggerRuns', () => {
     );
     expect(await a!.leaseCanary(300)).toBe(true);
     expect(await b!.leaseCanary(300)).toBe(false);
-    expect(await a!.leaseCanary(300)).toBe(false);
+    // Its holder renews it (one tick after another, with no gap), and the other stays refused.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(await a!.leaseCanary(300)).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(await b!.leaseCanary(300)).toBe(false);
+    // The holder gone (no renewal), it expires and the other takes it.
     await new Promise((resolve) => setTimeout(resolve, 350));
     expect(await b!.leaseCanary(300)).toBe(true);
+    expect(await a!.leaseCanary(300)).toBe(false);
+  });
+
+  it('starts the canary on every tick of a lone replica (its own lease never makes it skip one)', async () => {
+    const built = buildTriggerService({ TRIGGER_MAX_RUNS: '100' });
+    const shared = createRedisTriggerRuns({
+      connection: redis.connection(),
+      prefix: 'lone:',
+      maxRuns: 100,
+      ttlMs: 60_000,
+    });
+    const answers: boolean[] = [];
+    const lease = async (ms: number) => {
+      const granted = await shared.leaseCanary(ms);
+      answers.push(granted);
+      return granted;
+    };
+    const stop = startCanarySchedule({ ...built, intervalMs: 100, lease });
+    const deadline = Date.now() + 15_000;
+    while (answers.length < 6 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    stop();
+    await built.service.stop(1_000);
+
+    expect(answers.length).toBeGreaterThanOrEqual(6);
+    expect(answers.every(Boolean)).toBe(true);
   });
 
   it('runs the scheduled canary on one of two replicas per interval', async () => {
@@ -107,5 +137,57 @@ describe.skipIf(!hasRedis)('createRedisTriggerRuns', () => {
     expect(await runs.claim('event-generator', 'run-3', 1, 200)).toBe(true);
     await new Promise((resolve) => setTimeout(resolve, 250));
     expect(await runs.claim('shell', 'run-2', 1, 200)).toBe(true);
+  });
+
+  it('keeps a renewed slot past its first lease, and never takes back one that expired', async () => {
+    const runs = createRedisTriggerRuns({
+      connection: redis.connection(),
+      prefix: 'renew:',
+      maxRuns: 5,
+      ttlMs: 60_000,
+    });
+    expect(await runs.claim('shell', 'run-1', 1, 300)).toBe(true);
+    for (let i = 0; i < 4; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      await runs.renew('shell', 'run-1', 300);
+    }
+    // 400 ms after the claim, its first lease long over: still held.
+    expect(await runs.claim('shell', 'run-2', 1, 300)).toBe(false);
+    // A second run's long lease keeps the set alive: only the expired entry itself is stale.
+    expect(await runs.claim('shell', 'keeper', 2, 60_000)).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 350));
+    await runs.renew('shell', 'run-1', 300);
+    expect(await runs.claim('shell', 'run-2', 2, 300)).toBe(true);
+  });
+
+  it('answers a run saved as running whose replica stopped renewing its slot as failed, on get and list', async () => {
+    const runs = createRedisTriggerRuns({
+      connection: redis.connection(),
+      prefix: 'orphan:',
+      maxRuns: 5,
+      ttlMs: 60_000,
+    });
+    const running = (id: string): TriggerRun => ({
+      id,
+      kind: 'shell',
+      status: 'running',
+      createdAt: new Date().toISOString(),
+      target: { backend: 'docker' },
+      commands: [],
+      verification: { windowMs: 1000, expectations: [] },
+    });
+    expect(await runs.claim('shell', 'alive', 2, 60_000)).toBe(true);
+    expect(await runs.claim('shell', 'dies', 2, 200)).toBe(true);
+    await runs.save(running('alive'));
+    await runs.save(running('dies'));
+    await runs.save({ ...running('done'), status: 'succeeded' });
+
+    expect((await runs.get('dies'))?.status).toBe('running');
+    await new Promise((resolve) => setTimeout(resolve, 250));
+
+    expect(await runs.get('dies')).toMatchObject({ status: 'failed', error: ORPHANED_RUN_ERROR });
+    expect(await runs.get('alive')).toMatchObject({ status: 'running' });
+    const listed = Object.fromEntries((await runs.list()).map((run) => [run.id, run.status]));
+    expect(listed).toEqual({ alive: 'running', dies: 'failed', done: 'succeeded' });
   });
 });

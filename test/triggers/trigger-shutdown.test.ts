@@ -1,24 +1,30 @@
 import { resolve } from 'node:path';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
+import { STOPPED_RUN_ERROR } from '../../src/triggers/trigger-service.js';
 import { buildTriggerApp } from '../helpers/build-trigger-app.js';
 import { finished, waitForRun } from '../helpers/trigger-runs.js';
 
 const TOKEN = 'test-token-0123456789abcdef';
 
+/** An event-generator run with the helm stand-in of test/fixtures/bin/`helmDir`, 300 ms in. */
+async function startEventGenerator(helmDir: string) {
+  const built = buildTriggerApp(
+    { TRIGGERS_ENABLED: 'true', TRIGGER_TOKEN: TOKEN, TRIGGER_KUBECONFIG: '/nonexistent/kubeconfig' },
+    { PATH: `${resolve('test/fixtures/bin', helmDir)}:/usr/bin:/bin` },
+  );
+  const res = await request(built.app)
+    .post('/triggers/event-generator')
+    .set('Authorization', `Bearer ${TOKEN}`)
+    .send({});
+  expect(res.status).toBe(202);
+  await new Promise((done) => setTimeout(done, 300));
+  return { built, res };
+}
+
 describe('trigger shutdown', () => {
   it('cancels a hanging helm install on stop, still uninstalls, and fails the run saying why', async () => {
-    const path = `${resolve('test/fixtures/bin/slow-helm')}:/usr/bin:/bin`;
-    const built = buildTriggerApp(
-      { TRIGGERS_ENABLED: 'true', TRIGGER_TOKEN: TOKEN, TRIGGER_KUBECONFIG: '/nonexistent/kubeconfig' },
-      { PATH: path },
-    );
-    const res = await request(built.app)
-      .post('/triggers/event-generator')
-      .set('Authorization', `Bearer ${TOKEN}`)
-      .send({});
-    expect(res.status).toBe(202);
-    await new Promise((done) => setTimeout(done, 300));
+    const { built, res } = await startEventGenerator('slow-helm');
 
     await built.triggers?.stop(10_000);
 
@@ -28,4 +34,23 @@ describe('trigger shutdown', () => {
     expect(run.commands.map((c) => c.argv[1])).toEqual(['install', 'list-pods', 'uninstall']);
     expect(run.commands[2]).toMatchObject({ failed: false, output: 'helm uninstall ok' });
   });
+
+  it('fails a run still cleaning up when the grace ends, once, saying the receiver stopped', async () => {
+    const { built, res } = await startEventGenerator('slow-uninstall-helm');
+
+    const started = Date.now();
+    await built.triggers?.stop(500);
+    expect(Date.now() - started).toBeLessThan(3_000);
+
+    const run = await waitForRun(built.app, TOKEN, res.body.id, finished, 1_000);
+    expect(run).toMatchObject({ status: 'failed', error: STOPPED_RUN_ERROR });
+    expect(run.finishedAt).toBeDefined();
+    const metrics = await request(built.app).get('/metrics');
+    expect(metrics.text).toMatch(/falco_trigger_runs_total\{kind="event-generator",outcome="failed"\} 1\n/);
+    // The uninstall ends after the grace: the run stays as shutdown left it, counted once.
+    await new Promise((done) => setTimeout(done, 5_500));
+    expect((await waitForRun(built.app, TOKEN, res.body.id, finished, 1_000)).error).toBe(STOPPED_RUN_ERROR);
+    const later = await request(built.app).get('/metrics');
+    expect(later.text).toMatch(/falco_trigger_runs_total\{kind="event-generator",outcome="failed"\} 1\n/);
+  }, 15_000);
 });
