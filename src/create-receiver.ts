@@ -133,6 +133,7 @@ export function createReceiver(
     lifecycle,
     bodyLimitBytes: config.bodyLimitBytes,
     queryMaxBytes: config.hardening.queryMaxBytes,
+    readLimits: config.hardening.readLimits,
     inflight: config.hardening.inflight,
     allowedHosts: config.hardening.allowedHosts,
     access,

@@ -20,6 +20,11 @@ export interface AlertQuery {
   sinceMs?: number;
   /** At most this many, newest first. */
   limit: number;
+  /**
+   * Stop once the alerts found hold more than this many bytes (the one that crosses it included,
+   * so a reader can tell the list was cut): a read never copies more out of the store.
+   */
+  maxBytes?: number;
 }
 
 /**

@@ -169,7 +169,9 @@ export function createMemoryAlertStore(options: MemoryAlertStoreOptions): AlertS
   /** The newest alerts that match `query`, at most `query.limit`. */
   function collect(query: AlertQuery): StoredAlert[] {
     const found: StoredAlert[] = [];
-    for (let seq = next - 1; seq >= first && found.length < query.limit; seq--) {
+    const maxBytes = query.maxBytes ?? Number.POSITIVE_INFINITY;
+    let bytes = 0;
+    for (let seq = next - 1; seq >= first && found.length < query.limit && bytes <= maxBytes; seq--) {
       const slot = slotOf(seq);
       probe.rule = col.rule[slot]!;
       probe.priority = col.priority[slot]!;
@@ -178,7 +180,9 @@ export function createMemoryAlertStore(options: MemoryAlertStoreOptions): AlertS
       probe.tags = col.tags[slot] as string[] | undefined;
       probe.namespace = col.namespace[slot];
       probe.timeMs = col.timeMs[slot]!;
-      if (matchesQuery(probe, query)) found.push(viewAt(slot));
+      if (!matchesQuery(probe, query)) continue;
+      found.push(viewAt(slot));
+      bytes += col.cost[slot]!;
     }
     return found;
   }

@@ -62,6 +62,10 @@ export const hardeningEnvShape = {
     .int()
     .min(64 * 1024)
     .default(8 * MiB),
+  // Alert lists and exports held for readers, all together: 5 readers of 30 MB that never read
+  // took a 128 MB heap past its limit.
+  QUERY_MAX_INFLIGHT_BYTES: positiveInt.default(32 * MiB),
+  QUERY_STALL_TIMEOUT_MS: positiveInt.default(30_000),
   // Bodies still arriving, all clients together: 400 held 1 MiB bodies took RSS 167 -> 491 MiB.
   INGEST_MAX_INFLIGHT_BYTES: positiveInt.default(64 * MiB),
   INGEST_MAX_INFLIGHT_PER_ADDRESS: positiveInt.default(32),
@@ -102,6 +106,8 @@ export interface HardeningConfig {
   dedup: { windowMs: number; maxEntries: number };
   /** Most bytes of one `GET /alerts` answer (and of one stream's replay). */
   queryMaxBytes: number;
+  /** Bounds on alert lists and exports held for their readers. */
+  readLimits: { maxInflightBytes: number; stallMs: number };
   /** Bounds on request bodies still arriving. */
   inflight: { maxBytes: number; maxPerAddress: number };
   /** Host names read routes answer to (`*` = any); IP literals always pass. */
@@ -183,6 +189,7 @@ function toHardeningConfig(env: HardeningEnv, pathSecretValue: string | undefine
     ingest: { requireClientCert: env.INGEST_REQUIRE_CLIENT_CERT, pathSecret: pathSecretValue },
     dedup: { windowMs: env.DEDUP_WINDOW_MS, maxEntries: env.DEDUP_MAX_ENTRIES },
     queryMaxBytes: env.QUERY_MAX_BYTES,
+    readLimits: { maxInflightBytes: env.QUERY_MAX_INFLIGHT_BYTES, stallMs: env.QUERY_STALL_TIMEOUT_MS },
     inflight: { maxBytes: env.INGEST_MAX_INFLIGHT_BYTES, maxPerAddress: env.INGEST_MAX_INFLIGHT_PER_ADDRESS },
     allowedHosts: env.ALLOWED_HOSTS,
     streamLimits: {

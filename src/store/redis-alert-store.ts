@@ -137,14 +137,15 @@ export function createRedisAlertStore(options: RedisAlertStoreOptions): RedisAle
   }
 
   // Newest first from `end` (a stream id, `+` for the newest), page by page while `keep` allows,
-  // keeping at most `limit` alerts and `maxBytes` of received bytes (at least one alert).
+  // keeping at most `limit` alerts and `maxBytes.hard` of received bytes (STORE_MAX_BYTES: at least
+  // one alert), and stopping after the one that takes them past `maxBytes.reader` (QUERY_MAX_BYTES).
   async function scanBack<T>(
     end: string,
     op: Parameters<StoreMetrics['time']>[0],
     keep: (entry: ReturnType<typeof decodeAlertEntry>['held']) => boolean | 'stop',
     limit: number,
     view: (held: ReturnType<typeof decodeAlertEntry>['held']) => T,
-    maxBytes: number,
+    maxBytes: { hard: number; reader?: number },
     start = '-',
   ): Promise<T[]> {
     const found: T[] = [];
@@ -164,9 +165,10 @@ export function createRedisAlertStore(options: RedisAlertStoreOptions): RedisAle
         if (verdict === 'stop') return found;
         if (!verdict) continue;
         keptBytes += held.bytes;
-        if (found.length > 0 && keptBytes > maxBytes) return found;
+        if (found.length > 0 && keptBytes > maxBytes.hard) return found;
         found.push(view(held));
-        if (found.length >= limit) return found;
+        // The alert that crosses a reader's budget is kept: the reader sees the list was cut.
+        if (found.length >= limit || keptBytes > (maxBytes.reader ?? Number.POSITIVE_INFINITY)) return found;
       }
       if (entries.length < count) break;
       sizer.saw(sizes);
@@ -197,15 +199,10 @@ export function createRedisAlertStore(options: RedisAlertStoreOptions): RedisAle
       return raw === undefined ? undefined : viewHeldAlert(decodeAlertEntry(raw).held);
     },
     query(query: AlertQuery) {
-      const { maxBytes } = options;
-      return scanBack(
-        '+',
-        'query',
-        (held) => matchesQuery(held, query),
-        query.limit,
-        viewHeldAlert,
-        maxBytes,
-      );
+      return scanBack('+', 'query', (held) => matchesQuery(held, query), query.limit, viewHeldAlert, {
+        hard: options.maxBytes,
+        reader: query.maxBytes,
+      });
     },
     async after(id, limit) {
       const streamId = await streamIdOf(id, 'after');
@@ -216,7 +213,7 @@ export function createRedisAlertStore(options: RedisAlertStoreOptions): RedisAle
         () => true,
         limit,
         viewHeldAlert,
-        options.maxBytes,
+        { hard: options.maxBytes },
         `(${streamId}`,
       );
       return found.reverse();
@@ -226,7 +223,15 @@ export function createRedisAlertStore(options: RedisAlertStoreOptions): RedisAle
       // Only what a summary reads: the alert's text is dropped as each page is decoded, so the
       // window is not bounded by bytes (it is by STORE_MAX_ALERTS).
       const all = Number.MAX_SAFE_INTEGER;
-      return scanBack('+', 'since', () => true, all, summaryFields, all, String(Math.max(0, sinceMs)));
+      return scanBack(
+        '+',
+        'since',
+        () => true,
+        all,
+        summaryFields,
+        { hard: all },
+        String(Math.max(0, sinceMs)),
+      );
     },
     async count() {
       return Number(await metrics.time('count', () => conn.send(['XLEN', keys.alerts])));

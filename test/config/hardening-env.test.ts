@@ -21,6 +21,7 @@ describe('hardening settings in loadConfig', () => {
       ingest: { requireClientCert: false, pathSecret: undefined },
       dedup: { windowMs: 0, maxEntries: 10_000 },
       queryMaxBytes: 8 * 1024 * 1024,
+      readLimits: { maxInflightBytes: 32 * 1024 * 1024, stallMs: 30_000 },
       inflight: { maxBytes: 64 * 1024 * 1024, maxPerAddress: 32 },
       allowedHosts: [
         'localhost',

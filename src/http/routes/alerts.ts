@@ -4,13 +4,18 @@ import { presentAlertJson } from '../../alerts/serialize-alert.js';
 import { buildProblem, sendProblem } from '../problem.js';
 import { sendAlertExport, parseExportFormat } from './alert-export.js';
 import { writeAlertList } from '../write-alert-list.js';
+import type { ReadBudget } from '../read-budget.js';
 import { parseAlertQuery } from './query-params.js';
 
 /**
  * `GET /alerts` (filtered, newest first, at most `maxBytes`; `format=ndjson|csv` downloads the same
  * list) and `GET /alerts/:id`, written from the stored JSON texts.
  */
-export function createAlertsRouter(store: AlertStore, maxBytes: number): express.Router {
+export function createAlertsRouter(
+  store: AlertStore,
+  options: { maxBytes: number; budget: ReadBudget },
+): express.Router {
+  const { maxBytes, budget } = options;
   const router = express.Router();
 
   router.get('/alerts', async (req, res) => {
@@ -24,7 +29,24 @@ export function createAlertsRouter(store: AlertStore, maxBytes: number): express
       sendProblem(res, format.problem);
       return;
     }
-    const entries = await store.query(parsed.query);
+    // Materialised up to QUERY_MAX_BYTES (and one alert past it, so the cut is seen), then held
+    // until the client has read them: within the readers' shared budget.
+    const entries = await store.query({ ...parsed.query, maxBytes });
+    if (
+      !budget.admit(
+        res,
+        entries.reduce((sum, entry) => sum + entry.bytes, 0),
+      )
+    ) {
+      res.setHeader('Retry-After', '1');
+      sendProblem(
+        res,
+        buildProblem('service-unavailable', {
+          detail: 'Too many alert lists are being read at once (QUERY_MAX_INFLIGHT_BYTES); retry shortly.',
+        }),
+      );
+      return;
+    }
     if (format.format === 'json') await writeAlertList(res, entries, maxBytes);
     else sendAlertExport(res, format.format, entries, { nowMs: Date.now(), maxBytes });
   });

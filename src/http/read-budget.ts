@@ -1,0 +1,64 @@
+import type { ServerResponse } from 'node:http';
+import type { Registry } from 'prom-client';
+import { createReasonCounter } from '../metrics/reason-counter.js';
+
+/** Why an alert list or export was refused or cut off: a label value of the metric. */
+export type ReadRefusal = 'inflight_bytes' | 'stalled';
+
+export interface ReadLimits {
+  /** Most bytes of alert lists and exports held for their readers at once (QUERY_MAX_INFLIGHT_BYTES). */
+  maxInflightBytes: number;
+  /** A reader whose socket takes no byte for this long is cut off (QUERY_STALL_TIMEOUT_MS). */
+  stallMs: number;
+}
+
+/**
+ * Bounds the memory that readers of `GET /alerts` (lists and exports) can hold: each answer's
+ * alerts stay in memory until its client has read them, so five clients that asked for 30 MB of
+ * alerts and never read took a 128 MB heap past its limit. Each answer reserves its alerts' bytes
+ * from a shared budget until its response closes (past the budget: 503), and a client that takes
+ * no byte for `stallMs` is cut off, which closes its response.
+ */
+export interface ReadBudget {
+  /** Reserves `bytes` for `res` until it closes, and watches it for stalls; false (counted) when there is no room. */
+  admit(res: ServerResponse, bytes: number): boolean;
+  /** Bytes reserved now. */
+  inflight(): number;
+}
+
+export function createReadBudget(limits: ReadLimits, registry: Registry): ReadBudget {
+  let reserved = 0;
+  const refused = createReasonCounter<ReadRefusal>(
+    registry,
+    'falco_alert_reads_refused_total',
+    'Alert lists and exports refused (503) because readers held QUERY_MAX_INFLIGHT_BYTES, or cut off after QUERY_STALL_TIMEOUT_MS without reading.',
+    ['inflight_bytes', 'stalled'],
+  );
+  return {
+    admit(res, bytes) {
+      // One answer always fits on its own (QUERY_MAX_BYTES is the most one holds).
+      if (reserved > 0 && reserved + bytes > limits.maxInflightBytes) {
+        refused.inc('inflight_bytes');
+        return false;
+      }
+      reserved += bytes;
+      let written = -1;
+      const watch = setInterval(() => {
+        const now = res.socket?.bytesWritten ?? 0;
+        if (now !== written) {
+          written = now;
+          return;
+        }
+        refused.inc('stalled');
+        res.destroy();
+      }, limits.stallMs);
+      watch.unref();
+      res.once('close', () => {
+        clearInterval(watch);
+        reserved -= bytes;
+      });
+      return true;
+    },
+    inflight: () => reserved,
+  };
+}
