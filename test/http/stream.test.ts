@@ -176,6 +176,39 @@ describe('GET /alerts/stream', () => {
     expect(replayed.length).toBeGreaterThan(0);
   });
 
+  it('says the replay is cut when more than 1000 alerts came after Last-Event-ID, filtered or not', async () => {
+    const built = buildTestApp();
+    const base = await listen(built);
+    const alert = (rule: string) =>
+      JSON.stringify({ rule, priority: 'Notice', time: '2026-11-30T12:00:00Z', output: 'o' });
+    const add = (rule: string) =>
+      fetch(`${base}/alerts`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: alert(rule),
+      }).then((r) => r.headers.get('x-alert-id')!);
+    const before = await add('Before');
+    await add('Needle');
+    for (let i = 0; i < 1000; i++) await add('Other');
+    const last = await add('Last');
+
+    const read = async (path: string, until: string) => {
+      const res = await fetch(`${base}${path}`, { headers: { 'Last-Event-ID': before } });
+      const reader = res.body!.getReader();
+      let text = '';
+      while (!text.includes(until)) text += new TextDecoder().decode((await reader.read()).value);
+      await reader.cancel();
+      return text;
+    };
+    // The Needle alert is older than the newest 1000: not replayed, and the client is told so.
+    const filtered = await read('/alerts/stream?rule=Needle', 'replay truncated');
+    expect(filtered).toContain(': replay truncated (more than 1000 alerts were missed)');
+    expect(filtered).not.toContain('event: alert');
+    const all = await read('/alerts/stream', `id: ${last}`);
+    expect(all.indexOf(': replay truncated')).toBeLessThan(all.indexOf('event: alert'));
+    expect([...all.matchAll(/^id: /gm)]).toHaveLength(1000);
+  }, 30_000);
+
   it('unsubscribes a client that disconnects', async () => {
     const built = buildTestApp();
     const base = await listen(built);

@@ -160,8 +160,10 @@ export function createAlertStream(deps: StreamDeps): AlertStream {
       else if (!replayed.delete(entry.id)) send(text);
     });
     void replay(lastId, eventFor).then(
-      (missed) => {
+      ({ events: missed, cut }) => {
         replayed = new Set(missed.map((event) => event.id));
+        // More alerts came after lastId than one replay reads: the client is told its list has a gap.
+        if (cut && !send(`: replay truncated (more than ${MAX_REPLAY} alerts were missed)\n\n`)) return;
         for (const text of fitReplay(missed)) if (!send(text)) return;
         for (const event of live ?? []) if (!replayed.delete(event.id) && !send(event.text)) return;
         live = undefined;
@@ -193,17 +195,21 @@ export function createAlertStream(deps: StreamDeps): AlertStream {
     return texts.reverse();
   }
 
-  // The events of the alerts stored after `lastId` that are this client's, oldest first.
+  // The events of this client's among the newest MAX_REPLAY alerts stored after `lastId`, oldest
+  // first; `cut` when more than MAX_REPLAY were stored after it (older ones, even matching the
+  // client's filters, are not read).
   async function replay(
     lastId: string,
     eventFor: (entry: StoredAlert) => string | undefined,
-  ): Promise<Array<{ id: string; text: string }>> {
+  ): Promise<{ events: Array<{ id: string; text: string }>; cut: boolean }> {
+    const after = (await deps.store.after(lastId, MAX_REPLAY + 1)) ?? [];
+    const cut = after.length > MAX_REPLAY;
     const events = [];
-    for (const entry of (await deps.store.after(lastId, MAX_REPLAY)) ?? []) {
+    for (const entry of cut ? after.slice(1) : after) {
       const text = eventFor(entry);
       if (text !== undefined) events.push({ id: entry.id, text });
     }
-    return events;
+    return { events, cut };
   }
 
   return {
