@@ -77,8 +77,13 @@ export function createReceiver(
     timings: options.storeTimings,
   });
   const { store } = storeParts;
-  // With Redis, the stream reader publishes every replica's alerts (this one's too) to the feed.
-  const sinkFeed = storeParts.feedsItself ? undefined : feed;
+  // With Redis, the stream reader publishes every replica's alerts (this one's too) to the feed;
+  // this replica's own alerts also go to trigger verification at once (localFeed), so a run this
+  // replica started is verified even while Redis cannot be reached.
+  const localFeed = storeParts.feedsItself
+    ? createAlertFeed((err) => logger.error({ err }, 'alert listener failed'))
+    : undefined;
+  const sinkFeed = localFeed ?? feed;
   // Cluster workers share the primary's stdout: each write stays small enough to be atomic on a pipe.
   const lines = createLineGroup(streamOf(logger), options.clusterWorker ? PIPE_ATOMIC_BYTES : undefined);
   const coreSink = createAlertSink({ store, feed: sinkFeed, metrics, logger, lines, now: options.now });
@@ -115,8 +120,10 @@ export function createReceiver(
           authorize: access.readAuth ? (req) => req.access !== undefined : undefined,
         })
       : undefined;
-  // Verification listens to every accepted alert.
+  // Verification listens to every accepted alert (with Redis, this replica's own ones twice: a
+  // run's expectation is met by its first matching alert, so the second delivery changes nothing).
   if (triggers) feed.subscribe(triggers.observeAlert);
+  if (triggers && localFeed) localFeed.subscribe(triggers.observeAlert);
   const triggerRouter = options.triggerRouter ?? triggers?.router;
   const dashboard = createDashboardRouter({
     store,

@@ -32,6 +32,14 @@ export const MAX_HELD_ALERTS = 64;
 export const CLOCK_SKEW_MS = 5_000;
 
 const PENDING: ReadonlySet<string> = new Set(['pending']);
+
+// The alert already matched one of the run's expectations, or is held for it.
+function seen(watch: Watch, id: string): boolean {
+  return (
+    watch.run.verification.expectations.some((expectation) => expectation.alertId === id) ||
+    watch.held.some((held) => held.id === id)
+  );
+}
 const PENDING_OR_DETECTED: ReadonlySet<string> = new Set(['pending', 'detected']);
 
 interface Watch {
@@ -105,6 +113,8 @@ export function createVerifier(deps: { metrics: TriggerMetrics; windowMs: number
       for (const watch of watches.values()) {
         // Events from before the trigger started (by receipt or by Falco's clock) cannot be its detection.
         if (!isCandidate(watch, entry)) continue;
+        // With Redis this replica's own alerts come twice (at once, then from the shared stream).
+        if (seen(watch, entry.id)) continue;
         if (!tryMatch(watch, entry)) {
           watch.held.push(entry);
           if (watch.held.length > MAX_HELD_ALERTS) watch.held.shift();

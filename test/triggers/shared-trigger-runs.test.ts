@@ -81,4 +81,31 @@ describe.runIf(haveParts)('trigger runs shared by two replicas on one Redis (doc
     expect(next.status).toBe(202);
     await waitForRun(b.app, TOKEN, next.body.id, finished);
   }, 60_000);
+
+  it('verifies a run on the replica that ran it while Redis does not answer', async () => {
+    const started = await request(a.app).post('/triggers/shell').set(auth).send({});
+    expect(started.status).toBe(202);
+    const run = await waitForRun(a.app, TOKEN, started.body.id, finished);
+    expect(run.status).toBe('succeeded');
+
+    redis.child().kill('SIGSTOP');
+    try {
+      const cmdline = `sh -c tty && echo falco-receiver-canary-${run.nonce}`;
+      const posted = await request(a.app)
+        .post('/alerts')
+        .set('Content-Type', 'application/json')
+        .send(buildTerminalShellAlert(SAMPLE, cmdline, 'default'));
+      expect(posted.status).toBe(202);
+
+      const verified = await waitForRun(
+        a.app,
+        TOKEN,
+        run.id,
+        (r) => r.verification?.expectations[0]?.status === 'detected',
+      );
+      expect(verified.verification.expectations[0]?.alertId).toBe(posted.headers['x-alert-id']);
+    } finally {
+      redis.child().kill('SIGCONT');
+    }
+  }, 60_000);
 });
