@@ -55,18 +55,21 @@ export function createRedisAlertStore(options: RedisAlertStoreOptions): RedisAle
   let scheduled = false;
   let flushing = false;
   let closed = false;
+  // Drops not yet in a log line, and whether this outage's first drop was logged.
   let droppedSinceLog = 0;
+  let outageLogged = false;
 
   function dropped(count: number, id: string): void {
     if (count === 0) return;
     metrics.pendingDropped(count);
-    // The first drop of an outage is logged, then one line per 1000.
-    if (droppedSinceLog === 0 || droppedSinceLog + count >= 1000) {
+    // The first drop of an outage is logged, then one line per 1000 (the metric counts each).
+    if (!outageLogged || droppedSinceLog + count >= 1000) {
       logger.warn(
         { event: 'store_pending_dropped', count: droppedSinceLog + count, oldestAlertId: id },
         'STORE_PENDING_MAX reached: dropped the oldest queued alerts (they were logged when accepted)',
       );
       droppedSinceLog = 0;
+      outageLogged = true;
     } else droppedSinceLog += count;
   }
 
@@ -127,8 +130,11 @@ export function createRedisAlertStore(options: RedisAlertStoreOptions): RedisAle
       }
     }
     flushing = false;
-    if (queue.size() === 0) for (const resolve of drained.splice(0)) resolve();
-    else if (retryLater && conn.isUp()) schedule(RETRY_MS);
+    if (queue.size() === 0) {
+      // Written up: the next drop starts a new outage.
+      outageLogged = false;
+      for (const resolve of drained.splice(0)) resolve();
+    } else if (retryLater && conn.isUp()) schedule(RETRY_MS);
   }
   conn.onUp(() => schedule());
 

@@ -39,7 +39,8 @@ export interface ConnectionOptions {
 
 export function createRedisConnection(options: ConnectionOptions): RedisConnection {
   const timings = options.timings ?? DEFAULT_TIMINGS;
-  const log = options.logger.child({ component: 'store', link: options.name });
+  // The caller's logger already says component: store (create-alert-store.ts).
+  const log = options.logger.child({ link: options.name });
   const upListeners: Array<() => void> = [];
   let link: RedisLink | undefined;
   let opening: Promise<void> | undefined;
