@@ -47,8 +47,14 @@ const summaryFields = ({ receivedAtMs, priority, rule }: SummaryEntry): SummaryE
   rule,
 });
 
+// A stream id starts with Redis's clock in ms when the alert was written.
+const receivedMsOf = (streamId: string) => Number(streamId.slice(0, streamId.indexOf('-')));
+
 export function createRedisAlertStore(options: RedisAlertStoreOptions): RedisAlertStore {
   const { connection: conn, keys, metrics, logger } = options;
+  // Writes trim what is older than STORE_RETENTION; reads skip it too, so an alert leaves every
+  // answer on time even when no alert has been written since.
+  const retainedFromMs = () => Math.max(0, Date.now() - options.retentionMs);
   const queue = createPendingWrites(options.pendingMax, options.maxBytes);
   const drained: Array<() => void> = [];
   let inFlight = 0;
@@ -200,15 +206,20 @@ export function createRedisAlertStore(options: RedisAlertStoreOptions): RedisAle
     },
     async get(id) {
       const streamId = await streamIdOf(id, 'get');
-      if (!streamId) return undefined;
+      if (!streamId || receivedMsOf(streamId) < retainedFromMs()) return undefined;
       const [raw] = await page(['XRANGE', keys.alerts, streamId, streamId], 'get');
       return raw === undefined ? undefined : viewHeldAlert(decodeAlertEntry(raw).held);
     },
     query(query: AlertQuery) {
-      return scanBack('+', 'query', (held) => matchesQuery(held, query), query.limit, viewHeldAlert, {
-        hard: options.maxBytes,
-        reader: query.maxBytes,
-      });
+      return scanBack(
+        '+',
+        'query',
+        (held) => matchesQuery(held, query),
+        query.limit,
+        viewHeldAlert,
+        { hard: options.maxBytes, reader: query.maxBytes },
+        String(retainedFromMs()),
+      );
     },
     async after(id, limit) {
       const streamId = await streamIdOf(id, 'after');
@@ -220,7 +231,7 @@ export function createRedisAlertStore(options: RedisAlertStoreOptions): RedisAle
         limit,
         viewHeldAlert,
         { hard: options.maxBytes },
-        `(${streamId}`,
+        receivedMsOf(streamId) < retainedFromMs() ? String(retainedFromMs()) : `(${streamId}`,
       );
       return found.reverse();
     },
@@ -236,7 +247,7 @@ export function createRedisAlertStore(options: RedisAlertStoreOptions): RedisAle
         all,
         summaryFields,
         { hard: all },
-        String(Math.max(0, sinceMs)),
+        String(Math.max(retainedFromMs(), sinceMs)),
       );
     },
     async count() {

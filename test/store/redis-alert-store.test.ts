@@ -56,6 +56,25 @@ describe.skipIf(!hasRedis)('the Redis alert store', () => {
     await parts.close();
   });
 
+  it('leaves alerts older than STORE_RETENTION out of every read even when nothing is written after them', async () => {
+    const { parts, store } = await connectedStore({ maxAlerts: 100, maxBytes: 1e9 }, 'age-read', 1_000);
+    const first = makeStoredAlert();
+    const old = makeStoredAlert();
+    store.add(first);
+    store.add(old);
+    await store.flush();
+    expect((await store.query({ limit: 10 })).map((e) => e.id)).toEqual([old.id, first.id]);
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+
+    expect(await store.query({ limit: 10 })).toEqual([]);
+    expect(await store.get(old.id)).toBeUndefined();
+    expect(await store.after(first.id, 10)).toEqual([]);
+    expect(await store.receivedSince(0)).toEqual([]);
+    // Still in Redis (nothing was written to trim it): only the reads skip it.
+    expect(await redis.cli('XLEN', 'age-read:alerts')).toBe('2');
+    await parts.close();
+  });
+
   it('keeps one read within STORE_MAX_BYTES and reads only the summary fields for the dashboard', async () => {
     const { parts, store } = await connectedStore({ maxAlerts: 1000, maxBytes: 10_000 }, 'bytes', 3_600_000);
     // Ten alerts of 3,000 received bytes each: 30,000 in Redis, a third of it per read.
