@@ -11,6 +11,11 @@ export interface RedisKeys {
   ids: string;
   /** Prefix of the dedup keys (one per alert identity, expiring after DEDUP_WINDOW_MS). */
   dedup: string;
+  /**
+   * Prefix of the alias keys: the id another replica gave a re-send that was not stored → the id of
+   * the alert that was (expiring after STORE_RETENTION), so the id that replica answered with resolves.
+   */
+  alias: string;
   /** Prefix of the trigger keys. */
   triggers: string;
 }
@@ -20,6 +25,7 @@ export function redisKeys(prefix: string): RedisKeys {
     alerts: `${prefix}:alerts`,
     ids: `${prefix}:alert-ids`,
     dedup: `${prefix}:dedup:`,
+    alias: `${prefix}:alias:`,
     triggers: `${prefix}:triggers:`,
   };
 }
@@ -76,25 +82,31 @@ export function decodeAlertEntry(raw: unknown): { streamId: string; held: HeldAl
 /**
  * Writes a batch of alerts atomically, in order. An alert id already written (a retry after a
  * timeout whose first try did land) is skipped, so a retry never duplicates; an alert whose dedup
- * key another replica set inside the window is dropped and returned. Then trims by count and by
+ * key another replica set inside the window is dropped and returned, its id kept as an alias of the
+ * stored one's. Then trims by count and by
  * age, dropping the id index of every trimmed entry, so the index is exactly as long as the stream.
- * KEYS: stream, ids. ARGV: maxAlerts, retentionMs, dedupWindowMs, dedupPrefix, then the alerts.
+ * KEYS: stream, ids. ARGV: maxAlerts, retentionMs, dedupWindowMs, dedupPrefix, aliasPrefix, then
+ * the alerts.
  */
 export const WRITE_SCRIPT = `
 local stream, ids = KEYS[1], KEYS[2]
 local maxlen, retention, window, dedupPrefix = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
+local aliasPrefix = ARGV[5]
 local dups = {}
-for i = 5, #ARGV, ${ARGS_PER_ALERT} do
+for i = 6, #ARGV, ${ARGS_PER_ALERT} do
   local id = ARGV[i]
   if redis.call('HEXISTS', ids, id) == 0 then
     local fresh = true
+    local dedupKey = dedupPrefix .. ARGV[i + ${FIELDS.length}]
     if window > 0 and ARGV[i + ${FIELDS.length}] ~= '' then
-      fresh = redis.call('SET', dedupPrefix .. ARGV[i + ${FIELDS.length}], id, 'NX', 'PX', window)
+      fresh = redis.call('SET', dedupKey, id, 'NX', 'PX', window)
     end
     if fresh then
       local sid = redis.call('XADD', stream, '*', ${FIELDS.map((f, i) => `'${f}', ARGV[i + ${i}]`).join(', ')})
       redis.call('HSET', ids, id, sid)
     else
+      local original = redis.call('GET', dedupKey)
+      if original then redis.call('SET', aliasPrefix .. id, original, 'PX', retention) end
       dups[#dups + 1] = id
     end
   end

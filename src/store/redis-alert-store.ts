@@ -47,6 +47,16 @@ const summaryFields = ({ receivedAtMs, priority, rule }: SummaryEntry): SummaryE
   rule,
 });
 
+// The stream entry of an alert id, or of the stored alert it is an alias of (a re-send another
+// replica accepted and the dedup window dropped). KEYS: ids. ARGV: id, aliasPrefix.
+const STREAM_ID_SCRIPT = `
+local sid = redis.call('HGET', KEYS[1], ARGV[1])
+if sid then return sid end
+local original = redis.call('GET', ARGV[2] .. ARGV[1])
+if original then return redis.call('HGET', KEYS[1], original) end
+return false
+`;
+
 // A stream id starts with Redis's clock in ms when the alert was written.
 const receivedMsOf = (streamId: string) => Number(streamId.slice(0, streamId.indexOf('-')));
 
@@ -96,6 +106,7 @@ export function createRedisAlertStore(options: RedisAlertStoreOptions): RedisAle
       String(options.retentionMs),
       String(options.dedupWindowMs),
       keys.dedup,
+      keys.alias,
     ];
     const args = [
       'EVAL',
@@ -192,7 +203,9 @@ export function createRedisAlertStore(options: RedisAlertStoreOptions): RedisAle
     id: string,
     op: Parameters<StoreMetrics['time']>[0],
   ): Promise<string | undefined> {
-    const streamId = await metrics.time(op, () => conn.send(['HGET', keys.ids, id]));
+    const streamId = await metrics.time(op, () =>
+      conn.send(['EVAL', STREAM_ID_SCRIPT, '1', keys.ids, id, keys.alias]),
+    );
     return typeof streamId === 'string' ? streamId : undefined;
   }
 

@@ -112,11 +112,13 @@ describe.skipIf(!hasRedis)('DEDUP_WINDOW_MS across two replicas on one Redis', (
     const [a, b] = await Promise.all([spawnService(env), spawnService(env)]);
     const other = readFixture('samples/valid/001-demo-034-terminal-shell-in-container.json');
 
-    expect((await post(a.port, SAMPLE)).status).toBe(202);
+    const first = await post(a.port, SAMPLE);
+    expect(first.status).toBe(202);
     // A's copy is in Redis before B gets its own: both are answered before their asynchronous
     // writes, so otherwise B's could land first and A would be the replica that drops one.
     await until(async () => (await listIds(b.port)).length === 1);
-    expect((await post(b.port, SAMPLE)).status).toBe(202);
+    const resent = await post(b.port, SAMPLE);
+    expect(resent.status).toBe(202);
     expect((await post(b.port, other)).status).toBe(202);
 
     await until(async () => (await listIds(a.port)).length === 2);
@@ -125,5 +127,14 @@ describe.skipIf(!hasRedis)('DEDUP_WINDOW_MS across two replicas on one Redis', (
     expect((await listIds(b.port)).length).toBe(2);
     const metrics = await (await fetch(`http://127.0.0.1:${b.port}/metrics`)).text();
     expect(metrics).toMatch(/^falco_store_duplicates_dropped_total 1$/m);
+    // The id B answered the dropped copy with still names the alert: the one A stored.
+    const resentId = resent.id;
+    const firstId = first.id;
+    expect(resentId).not.toBe(firstId);
+    for (const port of [a.port, b.port]) {
+      const found = await fetch(`http://127.0.0.1:${port}/alerts/${resentId}`);
+      expect(found.status).toBe(200);
+      expect(((await found.json()) as { id: string }).id).toBe(firstId);
+    }
   }, 60_000);
 });
