@@ -71,12 +71,24 @@ describe('GET /alerts', () => {
     'tag=',
     `namespace=${'n'.repeat(501)}`,
     'format=xml',
+    'priorty=Critical',
+    'until=2020-01-01T00:00:00Z',
+    'rule[]=x',
+    'limit=5&limit=6',
   ])('answers 400 problem+json naming the parameter for %s', async (query) => {
     const { app } = await seeded();
     const res = await request(app).get(`/alerts?${query}`);
     expect(res.status).toBe(400);
     expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(JSON.parse(res.text).errors[0].pointer).toBe(query.split('=')[0]);
+  });
+
+  it.each([
+    ['priorty=Critical', 'priorty: is not a parameter of this endpoint'],
+    ['limit=5&limit=6', 'limit: must be given once'],
+  ])('says what is wrong with %s', async (query, detail) => {
+    const { app } = await seeded();
+    expect(JSON.parse((await request(app).get(`/alerts?${query}`)).text).detail).toBe(detail);
   });
 });
 

@@ -139,7 +139,7 @@ describe('GET /openapi.json', () => {
       secretApp.app,
       'post',
       '/alerts/a-long-enough-secret-path-segment-1234',
-      '/alerts/{secret}',
+      '/alerts/{id}',
       (t) => json(t).send(SAMPLE),
     );
     await call(secretApp.app, 'post', '/alerts', '/alerts', (t) => json(t).send(SAMPLE));

@@ -108,12 +108,17 @@ describe('GET /alerts/stream', () => {
     expect(JSON.parse(replayed[1]!.data)).toMatchObject({ id: later.id, alert: { priority: 'Notice' } });
   });
 
-  it('answers 400 naming others when it is not true or false', async () => {
+  it.each([
+    ['others=yes', 'others'],
+    ['rule[]=x', 'rule[]'],
+    ['limit=10', 'limit'],
+    ['rule=a&rule=b', 'rule'],
+  ])('answers 400 naming the parameter for %s', async (query, pointer) => {
     const built = buildTestApp();
     const base = await listen(built);
-    const res = await fetch(`${base}/alerts/stream?others=yes`);
+    const res = await fetch(`${base}/alerts/stream?${query}`);
     expect(res.status).toBe(400);
-    expect((await res.json()) as unknown).toMatchObject({ errors: [{ pointer: 'others' }] });
+    expect((await res.json()) as unknown).toMatchObject({ errors: [{ pointer }] });
   });
 
   it('replays alerts received after Last-Event-ID on reconnect', async () => {

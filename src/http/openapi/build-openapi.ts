@@ -4,7 +4,7 @@ import {
   buildShellRequestSchema,
 } from '../../triggers/trigger-request-schema.js';
 import { exportFormatSchema } from '../routes/alert-export.js';
-import { alertQuerySchema, streamOnlySchema } from '../routes/query-params.js';
+import { alertQuerySchema, streamQuerySchema } from '../routes/query-params.js';
 import { toJsonSchema, toQueryParameters, type JsonSchema } from './json-schema.js';
 import { SHARED, json, problems, ref, text } from './openapi-parts.js';
 import {
@@ -57,7 +57,8 @@ function ingest(operationId: string, summary: string): JsonSchema {
   };
 }
 
-const alertFilters = toQueryParameters(alertQuerySchema);
+// `format` is described from its own schema below.
+const listParameters = toQueryParameters(alertQuerySchema).filter((parameter) => parameter.name !== 'format');
 const idParameter = (what: string) => ({
   name: 'id',
   in: 'path',
@@ -105,7 +106,7 @@ export function buildOpenApiDocument(): JsonSchema {
           summary: 'Recent alerts, newest first; format=ndjson|csv downloads the same list',
           tags: ['queries', 'export'],
           parameters: [
-            ...alertFilters,
+            ...listParameters,
             {
               name: 'format',
               in: 'query',
@@ -121,19 +122,27 @@ export function buildOpenApiDocument(): JsonSchema {
                 'application/x-ndjson': { schema: { type: 'string' } },
                 'text/csv': { schema: { type: 'string' } },
               },
+              headers: {
+                'X-Alerts-Truncated': {
+                  schema: { type: 'string', enum: ['true'] },
+                  description: 'A download cut at QUERY_MAX_BYTES (the JSON list says `"truncated":true`)',
+                },
+              },
             },
             ...problems(400, 421, 503),
           },
         },
       },
       '/': { post: ingest('ingestAlertAtRoot', 'Ingest one Falco alert (the falcosidekick URL)') },
-      '/alerts/{secret}': {
-        post: {
-          ...ingest('ingestAlertWithSecret', 'Ingest when INGEST_PATH_SECRET is set'),
-          parameters: [{ name: 'secret', in: 'path', required: true, schema: { type: 'string' } }],
-        },
-      },
+      // One template for both (OpenAPI forbids two that differ only in the parameter's name).
       '/alerts/{id}': {
+        post: {
+          ...ingest(
+            'ingestAlertWithSecret',
+            'Ingest when INGEST_PATH_SECRET is set: the path is /alerts/{secret}',
+          ),
+          parameters: [idParameter('The INGEST_PATH_SECRET (this path takes alerts only when it is set)')],
+        },
         get: {
           operationId: 'getAlert',
           tags: ['queries'],
@@ -148,8 +157,7 @@ export function buildOpenApiDocument(): JsonSchema {
             'Server-Sent Events: `event: alert`, `id: {id}`, `data:` a stored alert as GET /alerts/{id}; with others=true, alerts outside the filters as `event: other`',
           tags: ['stream'],
           parameters: [
-            ...alertFilters,
-            ...toQueryParameters(streamOnlySchema),
+            ...toQueryParameters(streamQuerySchema),
             { name: 'Last-Event-ID', in: 'header', required: false, schema: { type: 'string' } },
           ],
           responses: { '200': text('text/event-stream', 'The live stream'), ...problems(400, 429) },

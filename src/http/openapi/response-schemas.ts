@@ -36,7 +36,14 @@ export const storedAlertSchema = z.object({
   alert: falcoAlertSchema,
 });
 
-export const alertListSchema = z.object({ count: z.int().min(0), alerts: z.array(storedAlertSchema) });
+export const alertListSchema = z.object({
+  count: z.int().min(0),
+  alerts: z.array(storedAlertSchema),
+  truncated: z
+    .literal(true)
+    .optional()
+    .meta({ description: 'The list was cut at QUERY_MAX_BYTES (newest kept)' }),
+});
 
 export const healthSchema = z.object({ status: z.enum(['ok', 'ready', 'shutting down']) });
 

@@ -8,8 +8,8 @@ const MAX_LIMIT = 1000;
 
 const text = z.string().min(1).max(500);
 
-/** Query string of `GET /alerts` and `GET /alerts/stream`. */
-export const alertQuerySchema = z.object({
+/** The filters of `GET /alerts` and `GET /alerts/stream`. */
+const filterShape = {
   rule: text.optional(),
   priority: z.enum(PRIORITIES).optional(),
   min_priority: z.enum(PRIORITIES).optional(),
@@ -26,49 +26,82 @@ export const alertQuerySchema = z.object({
       if (ms === undefined) ctx.addIssue({ code: 'custom', message: 'must be an RFC 3339 timestamp' });
       return ms;
     }),
+};
+
+// Strict: a misspelt or unknown parameter (`priorty`, `until`, `rule[]`) is refused by name, not
+// ignored with the whole list sent back.
+/** Query string of `GET /alerts` (`format` is read by parseExportFormat). */
+export const alertQuerySchema = z.strictObject({
+  ...filterShape,
   limit: z.coerce.number().int().min(1).max(MAX_LIMIT).default(100),
+  format: z.string().optional(),
 });
 
-/** Only for `GET /alerts/stream`: with `others=true`, alerts outside the filters come too, as `event: other`. */
-export const streamOnlySchema = z.object({ others: z.enum(['true', 'false']).optional() });
+/** Query string of `GET /alerts/stream`: with `others=true`, alerts outside the filters come too, as `event: other`. */
+export const streamQuerySchema = z.strictObject({
+  ...filterShape,
+  others: z.enum(['true', 'false']).optional(),
+});
 
 export type ParsedAlertQuery = { ok: true; query: AlertQuery } | { ok: false; problem: Problem };
 
 // A 400 naming each bad parameter.
-function invalidQuery(error: z.ZodError): { ok: false; problem: Problem } {
-  const errors = error.issues.map((issue) => ({ pointer: issue.path.join('.'), detail: issue.message }));
+function invalidQuery(issues: ReadonlyArray<{ path: PropertyKey[]; message: string }>): {
+  ok: false;
+  problem: Problem;
+} {
+  const errors = issues.map((issue) => ({ pointer: issue.path.join('.'), detail: issue.message }));
   const detail = errors.map((e) => `${e.pointer}: ${e.detail}`).join('; ');
   return { ok: false, problem: buildProblem('invalid-request', { detail, errors }) };
+}
+
+// Validates a query string: a parameter given twice (`limit=5&limit=6`) is named as such, then the schema runs.
+function parseWith<S extends typeof alertQuerySchema | typeof streamQuerySchema>(
+  schema: S,
+  raw: unknown,
+): { ok: true; data: z.output<S> } | { ok: false; problem: Problem } {
+  const entries = Object.entries((raw ?? {}) as Record<string, unknown>);
+  const repeated = entries.filter(([, value]) => Array.isArray(value));
+  if (repeated.length > 0)
+    return invalidQuery(repeated.map(([name]) => ({ path: [name], message: 'must be given once' })));
+  const result = schema.safeParse(raw);
+  if (!result.success) {
+    const issues = result.error.issues.flatMap((issue): Array<{ path: PropertyKey[]; message: string }> =>
+      issue.code === 'unrecognized_keys'
+        ? issue.keys.map((key) => ({ path: [key], message: 'is not a parameter of this endpoint' }))
+        : [issue],
+    );
+    return invalidQuery(issues);
+  }
+  return { ok: true, data: result.data as z.output<S> };
+}
+
+function toAlertQuery(q: z.output<typeof streamQuerySchema>, limit: number): AlertQuery {
+  return {
+    rule: q.rule,
+    priority: q.priority,
+    minPriority: q.min_priority,
+    source: q.source,
+    hostname: q.hostname,
+    tag: q.tag,
+    namespace: q.namespace,
+    sinceMs: q.since,
+    limit,
+  };
 }
 
 /** Validates `GET /alerts/stream`'s query string: the filters, and `others`. */
 export function parseStreamQuery(
   raw: unknown,
 ): { ok: true; query: AlertQuery; others: boolean } | { ok: false; problem: Problem } {
-  const parsed = parseAlertQuery(raw);
+  const parsed = parseWith(streamQuerySchema, raw);
   if (!parsed.ok) return parsed;
-  const extra = streamOnlySchema.safeParse(raw);
-  if (!extra.success) return invalidQuery(extra.error);
-  return { ...parsed, others: extra.data.others === 'true' };
+  return { ok: true, query: toAlertQuery(parsed.data, MAX_LIMIT), others: parsed.data.others === 'true' };
 }
 
-/** Validates the query string into an AlertQuery, naming each bad parameter. */
+/** Validates `GET /alerts`'s query string into an AlertQuery, naming each bad parameter. */
 export function parseAlertQuery(raw: unknown): ParsedAlertQuery {
-  const result = alertQuerySchema.safeParse(raw);
-  if (!result.success) return invalidQuery(result.error);
-  const q = result.data;
-  return {
-    ok: true,
-    query: {
-      rule: q.rule,
-      priority: q.priority,
-      minPriority: q.min_priority,
-      source: q.source,
-      hostname: q.hostname,
-      tag: q.tag,
-      namespace: q.namespace,
-      sinceMs: q.since,
-      limit: q.limit,
-    },
-  };
+  const parsed = parseWith(alertQuerySchema, raw);
+  if (!parsed.ok) return parsed;
+  return { ok: true, query: toAlertQuery(parsed.data, parsed.data.limit) };
 }
