@@ -73,6 +73,13 @@ const CORE_METHODS: Record<Surface, Array<[string, string]>> = {
   admin: [['/alerts', 'GET, HEAD'], ...READS, ...PROBES],
 };
 
+// What OPTIONS answers per path: the core routes, and `/` (the dashboard's page and Falco's ingest URL).
+function optionsFor(surface: Surface): Array<[string, string]> {
+  const root: Record<Surface, string> = { all: 'GET, HEAD, POST', ingest: 'POST', admin: 'GET, HEAD' };
+  const ingestOnly: Array<[string, string]> = surface === 'ingest' ? [['/alerts', 'POST']] : [];
+  return [['/', root[surface]], ...ingestOnly, ...CORE_METHODS[surface]];
+}
+
 /**
  * Builds the request listener: Falco's plain `POST /alerts` on the node:http fast path, everything
  * else through the Express app. It never listens and reads no globals.
@@ -100,6 +107,13 @@ export function createApp(deps: AppDeps): RequestListener {
     if (!deps.lifecycle.isReady()) res.setHeader('Connection', 'close');
     next();
   });
+  // OPTIONS names every method a core path serves (each router alone would name only its own).
+  for (const [path, allow] of optionsFor(surface)) {
+    app.options(path, (_req: Request, res: Response) => {
+      res.setHeader('Allow', allow);
+      res.status(204).end();
+    });
+  }
   if (deps.ingestAuth && ingests) app.use(deps.ingestAuth);
   if (ingests) app.use(createIngestRouter(ingest));
   app.use(createHealthRouter(deps.lifecycle));
@@ -131,7 +145,19 @@ export function createApp(deps: AppDeps): RequestListener {
   app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
     const status = (error as { status?: number } | null)?.status;
     if (typeof status === 'number' && status >= 400 && status < 500) {
-      sendProblem(res, buildProblem('invalid-request', { detail: 'The request could not be read.' }));
+      // Express's router says "Failed to decode param" for a path segment such as `%` or `%E0%A4%A`.
+      const message = (error as { message?: unknown } | null)?.message;
+      const why =
+        typeof message === 'string' && message.startsWith('Failed to decode param')
+          ? 'the path is not valid percent-encoding'
+          : 'the request could not be read';
+      sendProblem(
+        res,
+        buildProblem('invalid-request', {
+          detail: `Invalid request: ${why}.`,
+          errors: [{ pointer: '', detail: why }],
+        }),
+      );
       return;
     }
     if (error instanceof StoreUnavailableError) {

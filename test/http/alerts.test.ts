@@ -122,6 +122,36 @@ describe('unsupported methods', () => {
   });
 });
 
+describe('OPTIONS', () => {
+  it.each([
+    ['/alerts', 'GET, HEAD, POST'],
+    ['/', 'GET, HEAD, POST'],
+    ['/alerts/some-id', 'GET, HEAD'],
+    ['/alerts/stream', 'GET, HEAD'],
+    ['/healthz', 'GET, HEAD'],
+  ])('%s names every method the path serves: %s', async (path, allow) => {
+    const { app } = buildTestApp();
+    const res = await request(app).options(path);
+    expect(res.status).toBe(204);
+    expect(res.headers['allow']).toBe(allow);
+  });
+});
+
+describe('a path that is not valid percent-encoding', () => {
+  it.each(['/alerts/%', '/alerts/%E0%A4%A'])(
+    '%s answers 400 problem+json saying so in errors[]',
+    async (path) => {
+      const { app } = buildTestApp();
+      const res = await request(app).get(path);
+      expect(res.status).toBe(400);
+      expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(JSON.parse(res.text).errors).toEqual([
+        { pointer: '', detail: 'the path is not valid percent-encoding' },
+      ]);
+    },
+  );
+});
+
 describe('unknown routes', () => {
   it('answer 404 problem+json', async () => {
     const { app } = buildTestApp();

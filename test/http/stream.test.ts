@@ -108,6 +108,19 @@ describe('GET /alerts/stream', () => {
     expect(JSON.parse(replayed[1]!.data)).toMatchObject({ id: later.id, alert: { priority: 'Notice' } });
   });
 
+  it('answers HEAD with the headers alone, holding no stream slot', async () => {
+    const built = buildTestApp({ env: { STREAM_MAX_CLIENTS_PER_ADDRESS: '1' } });
+    const base = await listen(built);
+    for (let i = 0; i < 3; i++) {
+      const head = await fetch(`${base}/alerts/stream`, { method: 'HEAD' });
+      expect(head.status).toBe(200);
+      expect(head.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    }
+    const res = await fetch(`${base}/alerts/stream`);
+    expect(res.status).toBe(200);
+    await res.body?.cancel();
+  });
+
   it.each([
     ['others=yes', 'others'],
     ['rule[]=x', 'rule[]'],

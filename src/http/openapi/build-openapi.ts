@@ -147,7 +147,7 @@ export function buildOpenApiDocument(): JsonSchema {
           operationId: 'getAlert',
           tags: ['queries'],
           parameters: [idParameter('Alert id')],
-          responses: { '200': json(ref('StoredAlert'), 'The alert'), ...problems(404) },
+          responses: { '200': json(ref('StoredAlert'), 'The alert'), ...problems(400, 404, 421, 503) },
         },
       },
       '/alerts/stream': {
@@ -160,7 +160,7 @@ export function buildOpenApiDocument(): JsonSchema {
             ...toQueryParameters(streamQuerySchema),
             { name: 'Last-Event-ID', in: 'header', required: false, schema: { type: 'string' } },
           ],
-          responses: { '200': text('text/event-stream', 'The live stream'), ...problems(400, 429) },
+          responses: { '200': text('text/event-stream', 'The live stream'), ...problems(400, 421, 429) },
         },
       },
       '/healthz': {
@@ -188,6 +188,7 @@ export function buildOpenApiDocument(): JsonSchema {
               description: 'This document',
               content: { 'application/json': { schema: { type: 'object' } } },
             },
+            ...problems(421),
           },
         },
       },
@@ -195,7 +196,7 @@ export function buildOpenApiDocument(): JsonSchema {
         get: {
           operationId: 'dashboardConfig',
           tags: ['dashboard'],
-          responses: { '200': json(dashboardConfigSchema, 'What the page shows') },
+          responses: { '200': json(dashboardConfigSchema, 'What the page shows'), ...problems(421) },
         },
       },
       '/ui/summary': {
@@ -210,7 +211,7 @@ export function buildOpenApiDocument(): JsonSchema {
               schema: { type: 'string', enum: ['15m', '1h', '24h'], default: '1h' },
             },
           ],
-          responses: { '200': json(summarySchema, 'Counts over the window'), ...problems(400) },
+          responses: { '200': json(summarySchema, 'Counts over the window'), ...problems(400, 421, 503) },
         },
       },
       '/triggers/shell': {
@@ -232,7 +233,7 @@ export function buildOpenApiDocument(): JsonSchema {
           operationId: 'listTriggerRuns',
           tags: ['triggers'],
           security: bearer,
-          responses: { '200': json(triggerRunListSchema, 'Recent runs'), ...problems(401, 404) },
+          responses: { '200': json(triggerRunListSchema, 'Recent runs'), ...problems(401, 404, 421) },
         },
       },
       '/triggers/{id}': {
@@ -241,7 +242,7 @@ export function buildOpenApiDocument(): JsonSchema {
           tags: ['triggers'],
           security: bearer,
           parameters: [idParameter('Run id')],
-          responses: { '200': json(ref('TriggerRun'), 'The run'), ...problems(401, 404) },
+          responses: { '200': json(ref('TriggerRun'), 'The run'), ...problems(401, 404, 421) },
         },
       },
     },

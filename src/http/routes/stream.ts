@@ -83,6 +83,12 @@ export function createAlertStream(deps: StreamDeps): AlertStream {
       sendProblem(res, parsed.problem);
       return;
     }
+    // HEAD: the headers a stream would have, and no stream (nor a slot held until the client hangs up).
+    if (req.method === 'HEAD') {
+      res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache' });
+      res.end();
+      return;
+    }
     const address = req.socket.remoteAddress ?? '';
     const refusal = slots.take(address);
     if (refusal) {
