@@ -38,6 +38,7 @@ async function main(): Promise<void> {
     port: config.port,
     limits: hardening.server,
     onRefusedConnection: receiver.metrics.recordRefusedConnection,
+    onClientError: receiver.metrics.recordClientError,
   });
   const listeners = [{ server, connections: trackConnections(server) }];
   if (hardening.tls) {
@@ -46,6 +47,7 @@ async function main(): Promise<void> {
       tls: hardening.tls,
       limits: hardening.server,
       onRefusedConnection: receiver.metrics.recordRefusedConnection,
+      onClientError: receiver.metrics.recordClientError,
     });
     listeners.push({ server: tlsServer, connections: trackConnections(tlsServer) });
     const mtls = hardening.tls.clientCaFile !== undefined;
@@ -59,6 +61,7 @@ async function main(): Promise<void> {
       host: config.host,
       port: config.auth.adminPort,
       limits: hardening.server,
+      onClientError: receiver.metrics.recordClientError,
     });
     listeners.push({ server: admin, connections: trackConnections(admin) });
     logger.info({ event: 'listening_admin', host: config.host, port: boundPort(admin) }, 'admin listener up');

@@ -18,6 +18,8 @@ export const PROBLEM_TYPES = {
   'payload-too-large': { status: 413, title: 'The body is larger than this receiver accepts' },
   'unsupported-media-type': { status: 415, title: 'Unsupported media type' },
   'misdirected-request': { status: 421, title: 'Host not served here' },
+  'request-timeout': { status: 408, title: 'The request did not arrive in time' },
+  'header-fields-too-large': { status: 431, title: 'The request headers are too large' },
   'too-many-requests': { status: 429, title: 'Too many requests' },
   'service-unavailable': { status: 503, title: 'Service unavailable' },
   'internal-error': { status: 500, title: 'Internal error' },

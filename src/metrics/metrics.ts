@@ -1,4 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { ClientErrorReason } from '../server/server-limits.js';
+import { createReasonCounter } from './reason-counter.js';
 import type { RejectReason } from '../alerts/parse-falco-alert.js';
 import { REJECT_REASONS } from '../alerts/parse-falco-alert.js';
 import type { StoredAlert } from '../alerts/stored-alert.js';
@@ -28,6 +30,8 @@ export interface Metrics {
   observeRequest(method: string, route: string, status: number, seconds: number): void;
   /** A connection closed at once for SERVER_MAX_CONNECTIONS_PER_ADDRESS. */
   recordRefusedConnection(): void;
+  /** A request Node's HTTP parser refused before any route saw it (answered by answerClientErrors). */
+  recordClientError(reason: ClientErrorReason): void;
 }
 
 /** One series' alerts in the current ingest turn, before its labels are capped. */
@@ -107,6 +111,12 @@ export function createMetrics(options: MetricsOptions): Metrics {
     help: 'Connections closed at once because their address held SERVER_MAX_CONNECTIONS_PER_ADDRESS open ones.',
     registers: [registry],
   });
+  const clientErrors = createReasonCounter<ClientErrorReason>(
+    registry,
+    'falco_http_client_errors_total',
+    'Requests refused by the HTTP parser before any route (400 malformed, 431 headers too large, 408 too slow).',
+    ['malformed', 'header_too_large', 'timeout'],
+  );
   for (const reason of REJECT_REASONS) rejected.inc({ reason }, 0);
   seriesOverflow.inc({ metric: 'falco_alerts_total' }, 0);
 
@@ -185,6 +195,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
     observeRequest(method, route, status, seconds) {
       requests.observe({ method, route, status: String(status) }, seconds);
     },
+    recordClientError: (reason) => clientErrors.inc(reason),
     recordRefusedConnection() {
       refusedConnections.inc();
     },

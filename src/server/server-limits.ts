@@ -1,5 +1,7 @@
-import type http from 'node:http';
+import http from 'node:http';
 import type https from 'node:https';
+import type { Duplex } from 'node:stream';
+import { buildProblem, type Problem } from '../http/problem.js';
 import type { ServerLimits } from '../config/hardening-env.js';
 import { limitConnectionsPerAddress } from './connections-per-address.js';
 
@@ -13,6 +15,59 @@ export function listenerOptions(limits: ServerLimits | undefined): http.ServerOp
     // Node checks header/request deadlines on this interval (30 s by default), so short timeouts need a short one.
     connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(limits.headersTimeoutMs / 2))),
   };
+}
+
+/** Why Node's HTTP parser refused a request before any route saw it: a label value of the metric. */
+export type ClientErrorReason = 'malformed' | 'header_too_large' | 'timeout';
+
+const CLIENT_ERRORS: Record<string, { reason: ClientErrorReason; problem: () => Problem }> = {
+  HPE_HEADER_OVERFLOW: {
+    reason: 'header_too_large',
+    problem: () =>
+      buildProblem('header-fields-too-large', {
+        detail: 'The request headers exceed SERVER_MAX_HEADER_BYTES.',
+      }),
+  },
+  ERR_HTTP_REQUEST_TIMEOUT: {
+    reason: 'timeout',
+    problem: () =>
+      buildProblem('request-timeout', {
+        detail: 'The request did not arrive within SERVER_HEADERS_TIMEOUT_MS / SERVER_REQUEST_TIMEOUT_MS.',
+      }),
+  },
+};
+
+/**
+ * Answers what Node's HTTP parser refuses (an unknown method, a malformed request line, headers
+ * past the cap, a request that took too long) as every other refusal is answered: problem+json,
+ * counted, then the connection is closed. Node's default answer is a bare status line.
+ */
+export function answerClientErrors(
+  server: http.Server | https.Server,
+  onClientError: (reason: ClientErrorReason) => void = () => {},
+): void {
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
+    // The client is gone, or an answer has already begun on this socket: nothing can be said.
+    const answering = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent;
+    if (error.code === 'ECONNRESET' || !socket.writable || answering) {
+      socket.destroy();
+      return;
+    }
+    const known = CLIENT_ERRORS[error.code ?? ''];
+    const reason = known?.reason ?? 'malformed';
+    onClientError(reason);
+    const problem =
+      known?.problem() ?? buildProblem('invalid-request', { detail: 'The request is not valid HTTP/1.1.' });
+    const body = JSON.stringify(problem);
+    socket.end(
+      `HTTP/1.1 ${problem.status} ${http.STATUS_CODES[problem.status] ?? ''}\r\n` +
+        'Content-Type: application/problem+json; charset=utf-8\r\n' +
+        `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+        'X-Content-Type-Options: nosniff\r\n' +
+        'Connection: close\r\n\r\n' +
+        body,
+    );
+  });
 }
 
 /**

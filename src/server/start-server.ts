@@ -3,7 +3,12 @@ import type https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { RequestListener } from 'node:http';
 import type { ServerLimits } from '../config/hardening-env.js';
-import { applyServerLimits, listenerOptions } from './server-limits.js';
+import {
+  answerClientErrors,
+  applyServerLimits,
+  listenerOptions,
+  type ClientErrorReason,
+} from './server-limits.js';
 
 export interface ServerOptions {
   host: string;
@@ -12,6 +17,8 @@ export interface ServerOptions {
   limits?: ServerLimits;
   /** Counts a connection closed for SERVER_MAX_CONNECTIONS_PER_ADDRESS. */
   onRefusedConnection?: () => void;
+  /** Counts a request the HTTP parser refused (see answerClientErrors). */
+  onClientError?: (reason: ClientErrorReason) => void;
 }
 
 /** Binds a created server; resolves once the port is bound. */
@@ -34,6 +41,7 @@ export async function listen<S extends http.Server | https.Server>(
 export async function startServer(app: RequestListener, options: ServerOptions): Promise<http.Server> {
   const server = http.createServer(listenerOptions(options.limits), app);
   applyServerLimits(server, options.limits, options.onRefusedConnection);
+  answerClientErrors(server, options.onClientError);
   return listen(server, options.host, options.port);
 }
 

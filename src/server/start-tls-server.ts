@@ -2,7 +2,12 @@ import { readFileSync } from 'node:fs';
 import https from 'node:https';
 import type { RequestListener } from 'node:http';
 import type { ServerLimits, TlsConfig } from '../config/hardening-env.js';
-import { applyServerLimits, listenerOptions } from './server-limits.js';
+import {
+  answerClientErrors,
+  applyServerLimits,
+  listenerOptions,
+  type ClientErrorReason,
+} from './server-limits.js';
 import { listen } from './start-server.js';
 
 /**
@@ -11,7 +16,13 @@ import { listen } from './start-server.js';
  */
 export async function startTlsServer(
   app: RequestListener,
-  options: { host: string; tls: TlsConfig; limits?: ServerLimits; onRefusedConnection?: () => void },
+  options: {
+    host: string;
+    tls: TlsConfig;
+    limits?: ServerLimits;
+    onRefusedConnection?: () => void;
+    onClientError?: (reason: ClientErrorReason) => void;
+  },
 ): Promise<https.Server> {
   const { tls } = options;
   const verifyClients = tls.clientCaFile !== undefined;
@@ -28,5 +39,6 @@ export async function startTlsServer(
     app,
   );
   applyServerLimits(server, options.limits, options.onRefusedConnection);
+  answerClientErrors(server, options.onClientError);
   return listen(server, options.host, tls.port);
 }

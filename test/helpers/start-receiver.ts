@@ -87,7 +87,14 @@ export async function startReceiver(options: ReceiverOptions = {}): Promise<Test
   const receiver = createReceiver(config, { logger, processMetrics: false });
   const limits = options.limits ? config.hardening.server : undefined;
   const onRefusedConnection = receiver.metrics.recordRefusedConnection;
-  const server = await startServer(receiver.app, { host: '127.0.0.1', port: 0, limits, onRefusedConnection });
+  const onClientError = receiver.metrics.recordClientError;
+  const server = await startServer(receiver.app, {
+    host: '127.0.0.1',
+    port: 0,
+    limits,
+    onRefusedConnection,
+    onClientError,
+  });
   let tlsServer: https.Server | undefined;
   if (config.hardening.tls) {
     tlsServer = await startTlsServer(receiver.app, {
@@ -95,6 +102,7 @@ export async function startReceiver(options: ReceiverOptions = {}): Promise<Test
       tls: config.hardening.tls,
       limits,
       onRefusedConnection,
+      onClientError,
     });
   }
   const closeOne = (each: http.Server | https.Server) =>

@@ -23,6 +23,11 @@ const postHead = (extra: string) =>
 const fullPost = (connection = 'keep-alive') =>
   postHead(`Connection: ${connection}\r\nContent-Length: ${Buffer.byteLength(ALERT)}\r\n`) + ALERT;
 const statusLines = (text: string) => text.match(/HTTP\/1\.1 \d{3}/g) ?? [];
+const clientErrors = (metrics: string, reason: string) =>
+  Number(
+    new RegExp(`falco_http_client_errors_total\\{reason="${reason}"\\} (\\d+)`).exec(metrics)?.[1] ?? NaN,
+  );
+const problemIn = (response: string): unknown => JSON.parse(response.slice(response.indexOf('\r\n\r\n') + 4));
 
 describe('hostile clients on raw sockets', () => {
   let receiver: TestReceiver;
@@ -34,12 +39,15 @@ describe('hostile clients on raw sockets', () => {
   });
 
   it('answers 408 and closes a connection whose headers trickle in forever (slowloris)', async () => {
+    const before = clientErrors(await receiver.metricsText(), 'timeout');
     const connection = await openRaw(receiver.port);
     connection.write('POST /alerts HTTP/1.1\r\nHost: 127.0.0.1\r\n');
     let header = 0;
     const writes = await trickleUntilClosed(connection, () => `X-Slow-${header++}: a\r\n`, 50);
 
     expect(connection.received()).toMatch(/^HTTP\/1\.1 408/);
+    expect(problemIn(connection.received())).toMatchObject({ status: 408 });
+    expect(clientErrors(await receiver.metricsText(), 'timeout')).toBe(before + 1);
     expect(writes).toBeGreaterThan(0);
   });
 
@@ -52,12 +60,37 @@ describe('hostile clients on raw sockets', () => {
     expect(receiver.logLines.filter((line) => line.event === 'falco_alert')).toEqual([]);
   });
 
-  it('answers 431 to headers larger than the header cap', async () => {
+  it('answers 431 problem+json to headers larger than the header cap, and counts it', async () => {
+    const before = clientErrors(await receiver.metricsText(), 'header_too_large');
     const connection = await openRaw(receiver.port);
     connection.write(postHead(`X-Big: ${'a'.repeat(8192)}\r\nContent-Length: 2\r\n`) + '{}');
     await connection.closed;
 
-    expect(connection.received()).toMatch(/^HTTP\/1\.1 431/);
+    expect(connection.received()).toMatch(/^HTTP\/1\.1 431 Request Header Fields Too Large\r\n/);
+    expect(connection.received()).toContain('Content-Type: application/problem+json');
+    expect(problemIn(connection.received())).toMatchObject({
+      status: 431,
+      detail: expect.stringMatching(/SERVER_MAX_HEADER_BYTES/),
+    });
+    expect(clientErrors(await receiver.metricsText(), 'header_too_large')).toBe(before + 1);
+  });
+
+  it.each([
+    ['an unknown method', 'FOO /alerts HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'],
+    ['a malformed request line', 'GET /alerts HTTP/9\r\n\r\n'],
+    ['a header without a colon', 'GET /alerts HTTP/1.1\r\nHost 127.0.0.1\r\n\r\n'],
+  ])('answers %s with 400 problem+json and counts it', async (_, request) => {
+    const before = clientErrors(await receiver.metricsText(), 'malformed');
+    const connection = await openRaw(receiver.port);
+    connection.write(request);
+    await connection.closed;
+
+    expect(connection.received()).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+    expect(problemIn(connection.received())).toMatchObject({
+      status: 400,
+      title: 'The request is not valid',
+    });
+    expect(clientErrors(await receiver.metricsText(), 'malformed')).toBe(before + 1);
   });
 
   it('answers 413 to a chunked body over the cap and closes without reading the rest', async () => {
