@@ -64,6 +64,10 @@ function parseWith<S extends typeof alertQuerySchema | typeof streamQuerySchema>
   const repeated = entries.filter(([, value]) => Array.isArray(value));
   if (repeated.length > 0)
     return invalidQuery(repeated.map(([name]) => ({ path: [name], message: 'must be given once' })));
+  // Digits only: the coercion to a number would also take 1e2, 0x5 and ' 5'.
+  const { limit } = (raw ?? {}) as { limit?: unknown };
+  if (limit !== undefined && !(typeof limit === 'string' && /^\d{1,7}$/.test(limit)))
+    return invalidQuery([{ path: ['limit'], message: `must be a whole number from 1 to ${MAX_LIMIT}` }]);
   const result = schema.safeParse(raw);
   if (!result.success) {
     const issues = result.error.issues.flatMap((issue): Array<{ path: PropertyKey[]; message: string }> =>
