@@ -71,7 +71,7 @@ describe('GET /alerts', () => {
     'limit=0x5',
     'since=yesterday',
     'tag=',
-    `namespace=${'n'.repeat(501)}`,
+    `namespace=${'n'.repeat(4097)}`,
     'format=xml',
     'priorty=Critical',
     'until=2020-01-01T00:00:00Z',
@@ -91,6 +91,19 @@ describe('GET /alerts', () => {
   ])('says what is wrong with %s', async (query, detail) => {
     const { app } = await seeded();
     expect(JSON.parse((await request(app).get(`/alerts?${query}`)).text).detail).toBe(detail);
+  });
+});
+
+describe('GET /alerts with a long value', () => {
+  it('filters by a rule name of 1000 characters, as a dashboard chip of it asks', async () => {
+    const built = buildTestApp();
+    const rule = `Long ${'r'.repeat(995)}`;
+    const body = JSON.stringify({ rule, priority: 'Notice', time: '2026-06-15T09:31:44Z' });
+    await request(built.app).post('/alerts').set('Content-Type', 'application/json').send(body);
+
+    const res = await request(built.app).get(`/alerts?rule=${encodeURIComponent(rule)}`);
+    expect(res.status).toBe(200);
+    expect(rulesOf(res.body)).toEqual([rule]);
   });
 });
 

@@ -6,7 +6,9 @@ import { buildProblem, type Problem } from '../problem.js';
 
 const MAX_LIMIT = 1000;
 
-const text = z.string().min(1).max(500);
+// Long enough for any value a chip of the dashboard can hold (Falco names are short; 4 KB keeps the URL far
+// below SERVER_MAX_HEADER_BYTES).
+const text = z.string().min(1).max(4096);
 
 /** The filters of `GET /alerts` and `GET /alerts/stream`. */
 const filterShape = {
