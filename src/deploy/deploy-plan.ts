@@ -8,6 +8,8 @@ export interface DeployStep {
   timeoutMs: number;
   /** Set on the check whose failure means "no cluster", so the message says so. */
   checksCluster?: boolean;
+  /** What to do when this check fails (the command ran and said no). */
+  fix?: string;
 }
 
 /** What the deploy command installs, and where. */
@@ -27,6 +29,8 @@ export interface DeployOptions {
 
 export const FALCO_REPO = { name: 'falcosecurity', url: 'https://falcosecurity.github.io/charts' };
 export const RECEIVER_DEPLOYMENT = 'falco-alert-receiver';
+/** The Secret the receiver's pods mount the viewer tokens from (k8s/deployment.yaml: not optional). */
+export const VIEWER_SECRET = 'falco-alert-receiver-viewer';
 /** The DaemonSet the falco chart creates for release `falco` (release name = chart name). */
 export const FALCO_DAEMONSET = 'falco';
 
@@ -151,6 +155,18 @@ export function buildPreflightSteps(options: DeployOptions): DeployStep[] {
       args: ['version', '--request-timeout=10s'],
       timeoutMs: 30_000,
       checksCluster: true,
+    },
+    {
+      // Without it the receiver's pods wait in ContainerCreating and the rollout times out.
+      title: `the Secret ${VIEWER_SECRET} exists in namespace ${options.namespace}`,
+      command: 'kubectl',
+      args: ['get', 'secret', VIEWER_SECRET, '--namespace', options.namespace, '--output=name'],
+      timeoutMs: 30_000,
+      fix:
+        `the receiver's pods mount the viewer tokens from it. Create it first: ` +
+        `kubectl create namespace ${options.namespace}; ` +
+        `kubectl --namespace ${options.namespace} create secret generic ${VIEWER_SECRET} ` +
+        `--from-literal=tokens="$(openssl rand -hex 24)"`,
     },
   ];
 }

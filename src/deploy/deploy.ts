@@ -22,6 +22,7 @@ export function explainFailure(step: DeployStep, result: CommandResult): string 
   if (result.failure === 'not-found') {
     return `${step.command} not found on PATH. ${INSTALL_HINTS[step.command]}, or run with --dry-run to print the commands.`;
   }
+  if (step.fix !== undefined && result.failure === 'exit') return `${lastLine(result.output)}: ${step.fix}`;
   if (step.checksCluster) {
     return `No reachable Kubernetes cluster: kubectl says "${lastLine(result.output)}". Start one (e.g. minikube start) or pick a context with kubectl config use-context.`;
   }

@@ -54,6 +54,8 @@ describe('npm run deploy', { timeout: 60_000 }, () => {
         '../shared/charts',
         '--values',
         'helm-values/examples/falco-mtls.yaml',
+        '--kustomize',
+        'overlays/mtls/',
       ],
       { PATH: dir },
     );
@@ -63,7 +65,22 @@ describe('npm run deploy', { timeout: 60_000 }, () => {
     expect(result.stdout.split('\n')[1]).toBe(
       'helm upgrade --install falco ../shared/charts/falco-9.1.0.tgz --namespace falco --create-namespace --values helm-values/falco.yaml --values helm-values/examples/falco-mtls.yaml',
     );
+    expect(result.stdout.split('\n')[2]).toBe('kubectl apply --kustomize overlays/mtls/');
   });
+
+  it.each([
+    ['helm-values/examples/falco-mtls.yaml', 'components/mtls'],
+    ['helm-values/examples/falco-path-secret.yaml', 'components/path-secret'],
+  ])(
+    'refuses %s with the base manifests alone (Falco would post where nothing listens)',
+    async (values, component) => {
+      const result = await runDeploy(['--dry-run', '--values', values], { PATH: dir });
+
+      expect(result.exitCode).toBe(2);
+      expect(result.stderr).toContain(`pass --kustomize <dir>, an overlay of k8s/ that adds ${component}`);
+      expect(result.stdout).toBe('');
+    },
+  );
 
   it('stops before any change and says how to fix it when helm is not on PATH', async () => {
     symlinkSync('/usr/bin/kubectl', path.join(dir, 'kubectl'));
@@ -110,6 +127,7 @@ describe('npm run deploy', { timeout: 60_000 }, () => {
       'helm version --short',
       'kubectl version --client',
       'kubectl version --request-timeout=10s',
+      'kubectl get secret falco-alert-receiver-viewer --namespace falco --output=name',
       'helm repo add falcosecurity https://falcosecurity.github.io/charts --force-update',
       'helm repo update falcosecurity',
       'helm upgrade --install falco falcosecurity/falco --namespace falco --create-namespace --values helm-values/falco.yaml --version 9.1.0',
@@ -136,5 +154,22 @@ describe('npm run deploy', { timeout: 60_000 }, () => {
       '✗ kubectl apply --kustomize k8s/ exited with code 1: error: kubectl failed on purpose (apply)',
     );
     expect(readFileSync(record, 'utf8')).not.toContain('rollout');
+  });
+
+  it('stops before any change when the viewer Secret is missing, and says how to create it', async () => {
+    const record = path.join(dir, 'argv.log');
+
+    const result = await runDeploy([], {
+      PATH: `${FIXTURE_BIN}:/usr/bin:/bin`,
+      RECORD_FILE: record,
+      FAIL_MATCH: 'falco-alert-receiver-viewer',
+    });
+
+    expect(result.exitCode).toBe(1);
+    expect(result.stdout).toContain('✗ the Secret falco-alert-receiver-viewer exists in namespace falco:');
+    expect(result.stdout).toContain(
+      'kubectl --namespace falco create secret generic falco-alert-receiver-viewer --from-literal=tokens=',
+    );
+    expect(readFileSync(record, 'utf8')).not.toMatch(/^helm (repo|upgrade)|^kubectl apply/m);
   });
 });

@@ -80,12 +80,22 @@ describe.skipIf(!promtoolReady)('promtool', () => {
     expect(result.stdout).toContain('SUCCESS: 4 rules found');
   });
 
-  it('fires FalcoSensorSilent for a sensor quiet for over 10 minutes and not for a chatty one', async () => {
+  it('fires FalcoSensorSilent for a running sensor quiet for over 10 minutes, not for a chatty one nor one that is gone', async () => {
+    const pod = (name: string, node: string) =>
+      `kube_pod_info{namespace="falco",created_by_kind="DaemonSet",pod="${name}",node="${node}"}`;
     const result = await testRules(dir, 'sensor-test', {
       input_series: [
-        // Last alert at t=0, never again; node-b sends one every minute.
+        // Last alert at t=0, never again; node-b sends one every minute (chart 9.x: node names).
         { series: 'falco_sensor_last_alert_timestamp_seconds{hostname="node-a"}', values: '0x20' },
         { series: 'falco_sensor_last_alert_timestamp_seconds{hostname="node-b"}', values: '0+60x20' },
+        { series: pod('falco-aaaaa', 'node-a'), values: '1x20' },
+        { series: pod('falco-bbbbb', 'node-b'), values: '1x20' },
+        // Chart 3.x (pod names): falco-old was replaced by falco-new, which keeps sending.
+        { series: 'falco_sensor_last_alert_timestamp_seconds{hostname="falco-old"}', values: '0x20' },
+        { series: 'falco_sensor_last_alert_timestamp_seconds{hostname="falco-new"}', values: '0+60x20' },
+        { series: pod('falco-new', 'node-c'), values: '1x20' },
+        // node-d was removed from the cluster: no Falco pod runs there any more.
+        { series: 'falco_sensor_last_alert_timestamp_seconds{hostname="node-d"}', values: '0x20' },
       ],
       alert_rule_test: [
         { eval_time: '9m', alertname: 'FalcoSensorSilent', exp_alerts: [] },
