@@ -32,11 +32,22 @@ function sourceArgs(source: ChartSource): string[] {
 }
 
 /**
+ * The actions regex as event-generator gets it. The chart writes it unquoted into the Job's
+ * command (`- {{ .Values.config.actions }}`): `--loop` would become a flag of event-generator,
+ * `123`, `yes`, `null` or `[a-z]` another YAML type. A regex that starts with `^` is none of
+ * these; any other is given one that matches the same names: `^.*(X)` (Go's regexp finds X
+ * anywhere, as `.*` before it does).
+ */
+export function actionsArgument(actions: string): string {
+  return actions.startsWith('^') ? actions : `^.*(${actions})`;
+}
+
+/**
  * The chart values for a one-shot run: a Job (loop=false) running the selected actions. The regex
- * goes through --set-string so helm never reads it as a number, list or bool.
+ * goes through --set-string so helm itself never reads it as a number, list or bool.
  */
 export function buildHelmValueArgs(actions: string): string[] {
-  return ['--set', 'config.loop=false', '--set-string', `config.actions=${actions}`];
+  return ['--set', 'config.loop=false', '--set-string', `config.actions=${actionsArgument(actions)}`];
 }
 
 /** `--post-renderer` when one is configured: it edits what the chart renders before helm applies it. */

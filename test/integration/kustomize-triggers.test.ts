@@ -46,6 +46,33 @@ function renderBundledChart(postRenderer?: string) {
   });
 }
 
+describe.skipIf(!helmReady)('actions as the bundled chart hands them to event-generator', () => {
+  it.each(['--loop', '-sevil.example', '-h', '123', 'yes', 'null', '[a-z]', '|', 'syscall.WriteBelowRoot'])(
+    'passes %j as one string argument that matches the same actions, never a flag or another YAML type',
+    async (actions) => {
+      const commandFor = async (regex: string) => {
+        const objects = await renderChart(bundledChart!, {
+          release: 'falco-eg-0123abcd',
+          namespace: 'falco-canary',
+          values: [],
+          extraArgs: buildHelmValueArgs(regex),
+          env: PLUGINS_ENV,
+        });
+        return findObject(objects, 'Job').spec.template.spec.containers[0].command as unknown[];
+      };
+      const command = await commandFor(actions);
+
+      expect(command.at(-1)).toBe(`^.*(${actions})`);
+      expect(command.every((part) => typeof part === 'string')).toBe(true);
+      // Every other argument is the chart's own, as with a plain regex.
+      expect(command.slice(0, -1)).toEqual((await commandFor('^syscall')).slice(0, -1));
+      // Go's regexp and re2js agree: the argument selects what the regex alone would.
+      const name = 'syscall.WriteBelowRoot';
+      expect(new RegExp(String(command.at(-1))).test(name)).toBe(new RegExp(actions).test(name));
+    },
+  );
+});
+
 const kindsOf = (objects: K8sObject[]) => [...new Set(objects.map((obj) => obj.kind))].sort();
 
 describe.skipIf(!kubectlReady)('the triggers component', () => {
