@@ -71,6 +71,30 @@ describe('trigger API authentication', () => {
   });
 });
 
+describe('wrong trigger tokens with reading open (no VIEWER_TOKEN)', () => {
+  it('are counted, logged and limited per address as every credential is (AUTH_FAILURE_LIMIT)', async () => {
+    built = buildTriggerApp({ ...ENABLED, AUTH_FAILURE_LIMIT: '3' });
+    const wrong = { Authorization: 'Bearer wrong-token-0123456789abcdef' };
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++) statuses.push((await request(built.app).get('/triggers').set(wrong)).status);
+    // Past the limit even the right token waits: guessing gets nothing more from this address.
+    const right = await request(built.app).get('/triggers').set(auth);
+
+    expect(statuses).toEqual([401, 401, 401, 429, 429]);
+    expect(right.status).toBe(429);
+    expect(right.headers['retry-after']).toMatch(/^\d+$/);
+    const metrics = (await request(built.app).get('/metrics')).text;
+    expect(metrics).toMatch(/falco_auth_failures_total\{route_group="triggers"\} 3\n/);
+    expect(
+      built.logs.filter((line) => line.event === 'auth_refused' && line.routeGroup === 'triggers'),
+    ).toHaveLength(3);
+    // Each refused call still has its audit line.
+    expect(
+      built.logs.filter((line) => line.event === 'trigger_audit' && line.outcome === 'unauthorized'),
+    ).toHaveLength(3);
+  });
+});
+
 describe('trigger API input validation', () => {
   const cases: Array<[string, string, Record<string, unknown>, string]> = [
     [

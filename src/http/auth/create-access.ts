@@ -9,7 +9,7 @@ import { createAuthMetrics } from './auth-metrics.js';
 import { createFailureLimiter } from './failure-limiter.js';
 import { readProxyUser } from './proxy-user.js';
 import { createReadGuard } from './read-guard.js';
-import { refuse, refuseIfLimited, type RefuseDeps } from './refuse.js';
+import { recordRefusal, refuse, refuseIfLimited, type RefuseDeps } from './refuse.js';
 import { bearerTokenOf, findSecret } from './same-secret.js';
 import { createSessionSigner } from './session-cookie.js';
 import { createSessionRoutes } from './session-routes.js';
@@ -43,6 +43,20 @@ function guardMetrics(tokens: readonly string[], deps: RefuseDeps) {
   };
 }
 
+// Counts, logs and limits a call without the trigger token; the trigger API itself then answers
+// it 401 and writes its audit line.
+function limitTriggerTokens(token: string, deps: RefuseDeps) {
+  return (req: Request, res: Response, next: NextFunction) => {
+    if (refuseIfLimited(req, res, 'triggers', deps)) return;
+    const bearer = bearerTokenOf(req.headers.authorization);
+    if (bearer === undefined || findSecret(bearer, [token]) === undefined) {
+      const reason = 'Send Authorization: Bearer <TRIGGER_TOKEN>.';
+      recordRefusal(req, { group: 'triggers', reason, wrong: bearer !== undefined }, deps);
+    }
+    next();
+  };
+}
+
 /**
  * Builds what AuthConfig turns on: the proxy user, the /metrics token, and read authentication
  * with its sign-in routes and page. With none of them, only `GET /ui/session` answers (reading is open).
@@ -54,7 +68,9 @@ export function createAccess(options: AccessOptions): Access {
   const metricsRouter = express.Router();
   // The page asks who it is; without read auth the answer is that nobody needs to sign in.
   if (!readAuth) router.get('/ui/session', (_req, res) => void res.json({ readAuth: false }));
-  if (!readAuth && auth.metricsTokens.length === 0 && !auth.proxy) return { router, metricsRouter, readAuth };
+  const triggers = options.triggerToken !== '';
+  if (!readAuth && !triggers && auth.metricsTokens.length === 0 && !auth.proxy)
+    return { router, metricsRouter, readAuth };
   const deps: RefuseDeps = {
     metrics: createAuthMetrics(options.registry),
     limiter: createFailureLimiter({ ...auth.failures, now: options.now }),
@@ -67,7 +83,12 @@ export function createAccess(options: AccessOptions): Access {
     });
   }
   if (auth.metricsTokens.length > 0) metricsRouter.get('/metrics', guardMetrics(auth.metricsTokens, deps));
-  if (!readAuth) return { router, metricsRouter, readAuth };
+  if (!readAuth) {
+    // Reading is open, the trigger API is not: its wrong tokens are counted, logged and limited
+    // per address as every other credential's (AUTH_FAILURE_LIMIT). With read auth the read guard does it.
+    if (triggers) router.use('/triggers', limitTriggerTokens(options.triggerToken, deps));
+    return { router, metricsRouter, readAuth };
+  }
 
   const tokens = { viewerTokens: auth.viewerTokens, triggerToken: options.triggerToken };
   const signer = createSessionSigner({

@@ -34,6 +34,21 @@ export function refuse(
   refusal: { group: RouteGroup; status: 401 | 403; reason: string; wrong: boolean },
   deps: RefuseDeps,
 ): void {
+  recordRefusal(req, refusal, deps);
+  if (refusal.status === 403) {
+    sendProblem(res, buildProblem('forbidden', { detail: refusal.reason }));
+    return;
+  }
+  res.setHeader('WWW-Authenticate', 'Bearer realm="falco-alert-receiver"');
+  sendProblem(res, buildProblem('unauthorized', { detail: refusal.reason }));
+}
+
+/** What `refuse` does before it answers: the count, the address's failure and the log line. */
+export function recordRefusal(
+  req: Request,
+  refusal: { group: RouteGroup; reason: string; wrong: boolean },
+  deps: RefuseDeps,
+): void {
   deps.metrics.failed(refusal.group);
   if (refusal.wrong) deps.limiter.recordFailure(clientAddressOf(req));
   req.log.warn(
@@ -45,10 +60,4 @@ export function refuse(
     },
     'request refused',
   );
-  if (refusal.status === 403) {
-    sendProblem(res, buildProblem('forbidden', { detail: refusal.reason }));
-    return;
-  }
-  res.setHeader('WWW-Authenticate', 'Bearer realm="falco-alert-receiver"');
-  sendProblem(res, buildProblem('unauthorized', { detail: refusal.reason }));
 }
