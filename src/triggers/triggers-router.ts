@@ -5,6 +5,7 @@ import type { TriggersConfig } from '../config/triggers-env.js';
 import { buildProblem, sendProblem } from '../http/problem.js';
 import { isAuthorized } from './bearer-auth.js';
 import type { RunRegistry } from './run-registry.js';
+import type { TriggerRun } from './trigger-run.js';
 import {
   buildEventGeneratorRequestSchema,
   buildShellRequestSchema,
@@ -133,7 +134,7 @@ export function createTriggersRouter(deps: TriggersRouterDeps): express.Router {
   router.get('/triggers', async (req: Request, res: Response) => {
     const runs = await registry.list();
     audit(req, { trigger: 'list', outcome: 'ok', status: 200 });
-    res.json({ runs });
+    sendRuns(req, res, { runs }, runs);
   });
   router.get('/triggers/:id', async (req: Request, res: Response) => {
     const run = await registry.get(String(req.params.id));
@@ -144,7 +145,24 @@ export function createTriggersRouter(deps: TriggersRouterDeps): express.Router {
       runId: run?.id,
     });
     if (!run) return sendProblem(res, buildProblem('not-found', { detail: 'No such trigger run.' }));
-    res.json(run);
+    sendRuns(req, res, run, [run]);
   });
   return router;
 }
+
+/**
+ * Sends `body` (holding `runs`) as JSON. A reader without the trigger role (VIEWER_TOKEN, the
+ * trusted proxy's users) never sees a run's nonce (its field, its command line, its output): with
+ * it anyone who can post alerts could fake the alert that verifies the run, the negative control
+ * included.
+ */
+function sendRuns(req: Request, res: Response, body: unknown, runs: readonly TriggerRun[]): void {
+  let json = JSON.stringify(body);
+  if (req.access !== undefined && req.access.role !== 'trigger') {
+    for (const { nonce } of runs) if (nonce) json = json.replaceAll(nonce, HIDDEN_NONCE);
+  }
+  res.type('application/json').send(json);
+}
+
+/** What a viewer reads in place of a run's nonce. */
+export const HIDDEN_NONCE = '[nonce hidden]';

@@ -130,6 +130,30 @@ describe('read authentication (VIEWER_TOKEN_FILE with two tokens)', () => {
   });
 });
 
+describe('trigger runs read with VIEWER_TOKEN', () => {
+  it("never show a viewer the run's nonce, which the trigger token still reads", async () => {
+    const server = await startAuthTestServer({ VIEWER_TOKEN });
+    try {
+      const started = await server.post('/triggers/shell', '{}', bearer(TRIGGER_TOKEN));
+      expect(started.status).toBe(202);
+      const run = (await started.json()) as { id: string; nonce: string };
+      expect(run.nonce).toMatch(/^[0-9a-f]{16}$/);
+      // Let the run record its command (docker, with the nonce in its argv).
+      await new Promise((resolve) => setTimeout(resolve, 300));
+
+      for (const route of [`/triggers/${run.id}`, '/triggers']) {
+        const asViewer = await (await server.get(route, bearer(VIEWER_TOKEN))).text();
+        expect(asViewer, route).toContain(run.id);
+        expect(asViewer, route).not.toContain(run.nonce);
+        expect(asViewer, route).toContain('[nonce hidden]');
+        expect(await (await server.get(route, bearer(TRIGGER_TOKEN))).text(), route).toContain(run.nonce);
+      }
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe('rate limit of failed authentications per client address', () => {
   let server: AuthTestServer;
 
