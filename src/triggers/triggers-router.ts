@@ -2,7 +2,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type { ZodError } from 'zod';
 import type { FieldProblem } from '../alerts/parse-falco-alert.js';
 import type { TriggersConfig } from '../config/triggers-env.js';
-import { buildProblem, sendProblem } from '../http/problem.js';
+import { buildProblem, sendProblem, type Problem } from '../http/problem.js';
 import { isAuthorized } from './bearer-auth.js';
 import type { RunRegistry } from './run-registry.js';
 import type { TriggerRun } from './trigger-run.js';
@@ -24,6 +24,26 @@ export interface TriggersRouterDeps {
 }
 
 const DEFAULT_ACTIONS = '^syscall';
+const BODY_LIMIT = '16kb';
+
+// The problem for an error body-parser raised while reading a trigger request, by its `type`.
+function bodyRefusal(type: unknown): Problem | undefined {
+  switch (type) {
+    case 'entity.too.large':
+      return buildProblem('payload-too-large', {
+        detail: `A trigger request body is at most ${BODY_LIMIT}.`,
+      });
+    case 'charset.unsupported':
+    case 'encoding.unsupported':
+      return buildProblem('unsupported-media-type', {
+        detail: 'Send the body as application/json in UTF-8, without a content coding.',
+      });
+    case 'entity.parse.failed':
+      return buildProblem('malformed-json', { detail: 'The body is not a JSON object.' });
+    default:
+      return undefined;
+  }
+}
 
 type Audit = {
   trigger: string;
@@ -41,7 +61,9 @@ function audit(req: Request, fields: Audit): void {
 
 // The audit name of a call, from a fixed set (the path itself may be anything a caller sends).
 function callName(req: Request): string {
-  const segment = req.path.split('/')[1] ?? '';
+  // Under router.use('/triggers') the path is relative to it; under a route it is the whole path.
+  const path = req.path.startsWith('/triggers') ? req.path.slice('/triggers'.length) : req.path;
+  const segment = path.split('/')[1] ?? '';
   if (req.method === 'POST' && (segment === 'shell' || segment === 'event-generator')) return segment;
   if (req.method === 'GET') return segment === '' ? 'list' : 'get';
   return 'other';
@@ -93,7 +115,14 @@ export function createTriggersRouter(deps: TriggersRouterDeps): express.Router {
       buildProblem('unsupported-media-type', { detail: 'Send the body as application/json.' }),
     );
   });
-  router.use('/triggers', express.json({ limit: '16kb' }));
+  router.use('/triggers', express.json({ limit: BODY_LIMIT }));
+  // What body-parser refuses: answered as every other refusal, with the status that says why, and audited.
+  router.use('/triggers', (error: unknown, req: Request, res: Response, next: NextFunction) => {
+    const refusal = bodyRefusal((error as { type?: unknown } | null)?.type);
+    if (!refusal) return next(error);
+    audit(req, { trigger: callName(req), outcome: 'invalid', status: refusal.status });
+    sendProblem(res, refusal);
+  });
 
   const start = async (req: Request, res: Response, request: TriggerRequest) => {
     const target = describeTarget(request);

@@ -187,6 +187,42 @@ describe('trigger API input validation', () => {
     expect((await request(built.app).get('/triggers').set(auth)).body.runs).toEqual([]);
   });
 
+  it.each([
+    ['a body above 16 KB', 'application/json', `{"namespace":"${'a'.repeat(30_000)}"}`, 413],
+    ['a latin1 body', 'application/json; charset=latin1', '{}', 415],
+    ['malformed JSON', 'application/json', '{"namespace":', 400],
+    ['null', 'application/json', 'null', 400],
+  ])(
+    'answers %s with %s problem+json and one audit line naming the trigger',
+    async (_, type, body, status) => {
+      built = buildTriggerApp(ENABLED);
+      const res = await request(built.app)
+        .post('/triggers/shell')
+        .set(auth)
+        .set('Content-Type', type)
+        .send(body);
+
+      expect(res.status).toBe(status);
+      expect(res.type).toBe('application/problem+json');
+      expect(built.logs.filter((line) => line.event === 'trigger_audit')).toEqual([
+        expect.objectContaining({ trigger: 'shell', outcome: 'invalid', status }),
+      ]);
+    },
+  );
+
+  it('names the trigger in the audit line of a 415', async () => {
+    built = buildTriggerApp(ENABLED);
+    await request(built.app)
+      .post('/triggers/event-generator')
+      .set(auth)
+      .set('Content-Type', 'text/plain')
+      .send('x');
+    expect(built.logs.find((line) => line.event === 'trigger_audit')).toMatchObject({
+      trigger: 'event-generator',
+      status: 415,
+    });
+  });
+
   it('keeps ingest working (202) after rejected trigger calls', async () => {
     built = buildTriggerApp(ENABLED);
     await request(built.app).post('/triggers/shell').send({});
