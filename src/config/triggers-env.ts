@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { GENERATOR_VERSIONS, type GeneratorVersion } from '../triggers/data/event-generator-actions.js';
+import { DNS_LABEL, DNS_SUBDOMAIN, IMAGE_REFERENCE } from '../triggers/names.js';
 
 const positiveInt = z.coerce.number().int().positive();
 const list = (fallback: string) =>
@@ -13,16 +14,23 @@ const list = (fallback: string) =>
         .filter((item) => item !== ''),
     );
 const flag = z.enum(['true', 'false']).default('false');
+// An allow-list whose every item must look like `pattern`: its items go into commands as they are
+// (the default image and namespace of a run), so `--privileged` must not pass as an image.
+const names = (fallback: string, pattern: RegExp, what: string) =>
+  list(fallback).superRefine((items, ctx) => {
+    for (const item of items.filter((entry) => !pattern.test(entry)))
+      ctx.addIssue({ code: 'custom', message: `${JSON.stringify(item)} is not ${what}` });
+  });
 
 /** Trigger settings (spread into the env schema). Everything is off unless TRIGGERS_ENABLED=true. */
 export const triggersEnvShape = {
   TRIGGERS_ENABLED: flag,
   TRIGGER_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   TRIGGER_DEFAULT_BACKEND: z.enum(['kubernetes', 'docker']).default('kubernetes'),
-  TRIGGER_ALLOWED_NAMESPACES: list('default'),
-  TRIGGER_ALLOWED_PODS: list(''),
-  TRIGGER_ALLOWED_CONTAINERS: list(''),
-  TRIGGER_ALLOWED_IMAGES: list('busybox:1.36'),
+  TRIGGER_ALLOWED_NAMESPACES: names('default', DNS_LABEL, 'a Kubernetes namespace name'),
+  TRIGGER_ALLOWED_PODS: names('', DNS_SUBDOMAIN, 'a Kubernetes pod name'),
+  TRIGGER_ALLOWED_CONTAINERS: names('', DNS_LABEL, 'a Kubernetes container name'),
+  TRIGGER_ALLOWED_IMAGES: names('busybox:1.36', IMAGE_REFERENCE, 'an image reference'),
   TRIGGER_KUBECONFIG: z.string().min(1).optional(),
   TRIGGER_COMMAND_TIMEOUT_MS: positiveInt.default(120_000),
   TRIGGER_VERIFY_WINDOW_MS: positiveInt.default(180_000),

@@ -5,7 +5,8 @@ export type DockerShellTarget = { image: string; name: string } | { container: s
  * Runs `command` with a terminal (-t) so Falco's "Terminal shell in container" sees proc.tty != 0;
  * `terminal: false` (the negative control) leaves -t out. No -i: stdin stays closed, which docker
  * (unlike kubectl) accepts while still allocating the TTY. A new container is locked down: no
- * network, non-root, read-only, no capabilities, never pulled.
+ * network, non-root, read-only, no capabilities, never pulled, and held to the Kubernetes trigger
+ * pod's limits (kube-pods.ts: 100m CPU, 32 MiB, no swap) and 64 processes.
  */
 export function buildDockerShellArgs(
   target: DockerShellTarget,
@@ -32,6 +33,14 @@ export function buildDockerShellArgs(
     'ALL',
     '--security-opt',
     'no-new-privileges',
+    '--memory',
+    '32m',
+    '--memory-swap',
+    '32m',
+    '--cpus',
+    '0.1',
+    '--pids-limit',
+    '64',
     '--label',
     'app.kubernetes.io/managed-by=falco-alert-receiver',
     target.image,

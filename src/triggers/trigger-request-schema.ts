@@ -2,10 +2,7 @@ import { z } from 'zod';
 import type { FieldProblem } from '../alerts/parse-falco-alert.js';
 import { compileActionsPattern } from './actions-pattern.js';
 
-// Kubernetes name rules (DNS-1123). They also keep every shell metacharacter out.
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-const DNS_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const IMAGE_REFERENCE = /^[a-z0-9][a-z0-9._/:@-]{0,254}$/;
+import { DNS_LABEL, DNS_SUBDOMAIN, IMAGE_REFERENCE } from './names.js';
 /**
  * Regex characters event-generator needs, and nothing a shell, helm's --set parser (`,` `=` `\`
  * `{`) or YAML could misread: no quotes, spaces, commas, backslashes or braces.

@@ -20,6 +20,16 @@ describe('trigger configuration', () => {
     });
   });
 
+  it.each([
+    ['TRIGGER_ALLOWED_IMAGES', 'busybox:1.36,--privileged', '"--privileged" is not an image reference'],
+    ['TRIGGER_ALLOWED_NAMESPACES', 'falco-canary,-n', '"-n" is not a Kubernetes namespace name'],
+    ['TRIGGER_ALLOWED_PODS', 'web-1,web 2', '"web 2" is not a Kubernetes pod name'],
+    ['TRIGGER_ALLOWED_CONTAINERS', 'App', '"App" is not a Kubernetes container name'],
+  ])('refuses %s items a run would pass to a command as a flag or a bad name', (name, value, problem) => {
+    const loaded = loadConfig({ [name]: value });
+    expect(loaded).toEqual({ ok: false, problems: [`${name}: ${problem}`] });
+  });
+
   it('refuses to enable triggers without a token', () => {
     const loaded = loadConfig({ TRIGGERS_ENABLED: 'true' });
     expect(loaded).toEqual({ ok: false, problems: ['TRIGGER_TOKEN: required when TRIGGERS_ENABLED=true'] });

@@ -15,6 +15,13 @@ describe('buildDockerShellArgs', () => {
     for (const flag of ['--read-only', '--cap-drop', 'no-new-privileges', '65534:65534', 'none', 'never']) {
       expect(argv).toContain(flag);
     }
+    const value = (flag: string) => argv[argv.indexOf(flag) + 1];
+    expect([value('--memory'), value('--memory-swap'), value('--cpus'), value('--pids-limit')]).toEqual([
+      '32m',
+      '32m',
+      '0.1',
+      '64',
+    ]);
     expect(argv.slice(-4)).toEqual(['busybox:1.36', ...command]);
   });
 
