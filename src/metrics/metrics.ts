@@ -136,27 +136,26 @@ export function createMetrics(options: MetricsOptions): Metrics {
   // and the entries reach prom-client at the end of the ingest turn (a microtask) or before any
   // read of these metrics (their collect). The label caps, the series cap and prom-client's label
   // hashing then run once per series per turn; the counts and overflow counts are the same.
-  // Cleared, not replaced, after each count: with a connection per alert that is once per alert.
-  const pending = new Map<string, PendingSeries>();
-  const pendingHosts = new Map<string, { lastMs: number; uses: number }>();
+  let pending = new Map<string, PendingSeries>();
+  let pendingHosts = new Map<string, { lastMs: number; uses: number }>();
   let queued = false;
   const countPending = () => {
     queued = false;
-    if (pending.size === 0 && pendingHosts.size === 0) return;
-    // Nothing below records an alert, so the maps cannot change while they are read. Cleared even
-    // if a count throws: an alert is counted at most once.
-    try {
-      for (const { rule, priority, source, extras, uses } of pending.values()) {
-        const labels: Record<string, string> = { rule: rules.value(rule, uses), priority, source };
-        extraCaps.forEach((extra, i) => (labels[extra.label] = extra.cap.value(extras[i]!, uses)));
-        alerts.inc(alertSeries.labels(labels, uses), uses);
-      }
-      for (const [hostname, { lastMs, uses }] of pendingHosts)
-        lastAlert.set({ hostname: hostnames.value(hostname, uses) }, lastMs / 1000);
-    } finally {
-      pending.clear();
-      pendingHosts.clear();
+    const series = pending;
+    const hosts = pendingHosts;
+    if (series.size === 0 && hosts.size === 0) return;
+    // New maps, not clear(): V8 gives a cleared map of the old generation its new tables in the
+    // old generation too, and a turn's entries then filled it: a full collection every ~2.7 s at
+    // 19,500 alerts/s, and p99 at that even rate went 1.3-3.8 -> 6.4-11.8 ms (session 9).
+    pending = new Map();
+    pendingHosts = new Map();
+    for (const { rule, priority, source, extras, uses } of series.values()) {
+      const labels: Record<string, string> = { rule: rules.value(rule, uses), priority, source };
+      extraCaps.forEach((extra, i) => (labels[extra.label] = extra.cap.value(extras[i]!, uses)));
+      alerts.inc(alertSeries.labels(labels, uses), uses);
     }
+    for (const [hostname, { lastMs, uses }] of hosts)
+      lastAlert.set({ hostname: hostnames.value(hostname, uses) }, lastMs / 1000);
   };
 
   return {
