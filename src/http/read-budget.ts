@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import { finished } from 'node:stream';
 import type { Registry } from 'prom-client';
 import { createReasonCounter } from '../metrics/reason-counter.js';
 
@@ -16,14 +17,23 @@ export interface ReadLimits {
  * Bounds the memory that readers of `GET /alerts` (lists and exports) can hold: each answer's
  * alerts stay in memory until its client has read them, so five clients that asked for 30 MB of
  * alerts and never read took a 128 MB heap past its limit. Each answer reserves its alerts' bytes
- * from a shared budget until its response closes (past the budget: 503), and a client that takes
- * no byte for `stallMs` is cut off, which closes its response.
+ * from a shared budget until its response is done (past the budget: 503), and a client that takes
+ * no byte for `stallMs` is cut off, which ends its response.
  */
 export interface ReadBudget {
-  /** Reserves `bytes` for `res` until it closes, and watches it for stalls; false (counted) when there is no room. */
+  /** Reserves `bytes` for `res` until it is done, and watches it for stalls; false (counted) when there is no room. */
   admit(res: ServerResponse, bytes: number): boolean;
   /** Bytes reserved now. */
   inflight(): number;
+}
+
+// How often a reader's progress is looked at, as a part of the stall timeout.
+const CHECKS_PER_STALL = 4;
+
+/** Bytes the kernel has taken from `res`'s socket: written, less what still waits in Node. */
+function bytesTaken(res: ServerResponse): number {
+  const socket = res.socket;
+  return socket ? socket.bytesWritten - socket.writableLength : 0;
 }
 
 export function createReadBudget(limits: ReadLimits, registry: Registry): ReadBudget {
@@ -36,24 +46,35 @@ export function createReadBudget(limits: ReadLimits, registry: Registry): ReadBu
   );
   return {
     admit(res, bytes) {
+      // The client left while the store answered: nothing will be held for it.
+      if (res.destroyed) return true;
       // One answer always fits on its own (QUERY_MAX_BYTES is the most one holds).
       if (reserved > 0 && reserved + bytes > limits.maxInflightBytes) {
         refused.inc('inflight_bytes');
         return false;
       }
       reserved += bytes;
-      let written = -1;
-      const watch = setInterval(() => {
-        const now = res.socket?.bytesWritten ?? 0;
-        if (now !== written) {
-          written = now;
-          return;
-        }
-        refused.inc('stalled');
-        res.destroy();
-      }, limits.stallMs);
+      let taken = bytesTaken(res);
+      let progressAt = Date.now();
+      const watch = setInterval(
+        () => {
+          const now = bytesTaken(res);
+          if (now !== taken) {
+            taken = now;
+            progressAt = Date.now();
+          } else if (Date.now() - progressAt >= limits.stallMs) {
+            refused.inc('stalled');
+            res.destroy();
+          }
+        },
+        Math.max(1, Math.floor(limits.stallMs / CHECKS_PER_STALL)),
+      );
       watch.unref();
-      res.once('close', () => {
+      // Done: all handed to the kernel ('finish'), or the socket gone ('close', also if it already was).
+      let released = false;
+      finished(res, () => {
+        if (released) return;
+        released = true;
         clearInterval(watch);
         reserved -= bytes;
       });

@@ -69,7 +69,7 @@ function abortingOn(lib: KubeClientModule, signal: AbortSignal): ConfigurationOp
 
 /**
  * Pod create / wait / delete through the Kubernetes API, each reported as a step of the run. Each
- * step ends by `timeoutMs` (the wait by its own timeout) or when `signal` fires.
+ * step ends by `timeoutMs` (the wait by its own timeout); create and wait also when `signal` fires.
  */
 export function createPodLifecycle(
   kubeConfig: KubeConfig,
@@ -86,8 +86,13 @@ export function createPodLifecycle(
   const step = (
     argv: string[],
     fn: (signal: AbortSignal) => Promise<string | void>,
-    timeoutMs = options.timeoutMs,
-  ) => runKubeStep(argv, fn, { maxOutputChars: options.maxOutputChars, timeoutMs, signal: options.signal });
+    { timeoutMs = options.timeoutMs, cancellable = true } = {},
+  ) =>
+    runKubeStep(argv, fn, {
+      maxOutputChars: options.maxOutputChars,
+      timeoutMs,
+      signal: cancellable ? options.signal : undefined,
+    });
   return {
     createPod(namespace: string, pod: V1Pod): Promise<CommandResult> {
       return step(
@@ -121,15 +126,20 @@ export function createPodLifecycle(
             await sleep(options.pollMs);
           }
         },
-        timeoutMs,
+        { timeoutMs },
       );
     },
+    // Cleanup: shutdown does not cancel it (as helm uninstall and docker rm), only its deadline ends it.
     deletePod(namespace: string, name: string): Promise<CommandResult> {
-      return step(['k8s', 'delete-pod', '-n', namespace, name], async (signal) => {
-        const { core, until } = await api(signal);
-        await core.deleteNamespacedPod({ namespace, name, gracePeriodSeconds: 0 }, until);
-        return 'pod deleted';
-      });
+      return step(
+        ['k8s', 'delete-pod', '-n', namespace, name],
+        async (signal) => {
+          const { core, until } = await api(signal);
+          await core.deleteNamespacedPod({ namespace, name, gracePeriodSeconds: 0 }, until);
+          return 'pod deleted';
+        },
+        { cancellable: false },
+      );
     },
   };
 }

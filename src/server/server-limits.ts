@@ -59,6 +59,8 @@ export function answerClientErrors(
     const problem =
       known?.problem() ?? buildProblem('invalid-request', { detail: 'The request is not valid HTTP/1.1.' });
     const body = JSON.stringify(problem);
+    // end() alone half-closes (the server allows half-open sockets): a client that never closes
+    // its side would hold the descriptor. Closed once the answer is out.
     socket.end(
       `HTTP/1.1 ${problem.status} ${http.STATUS_CODES[problem.status] ?? ''}\r\n` +
         'Content-Type: application/problem+json; charset=utf-8\r\n' +
@@ -66,6 +68,7 @@ export function answerClientErrors(
         'X-Content-Type-Options: nosniff\r\n' +
         'Connection: close\r\n\r\n' +
         body,
+      () => socket.destroy(),
     );
   });
 }

@@ -13,7 +13,8 @@ export interface RedisKeys {
   dedup: string;
   /**
    * Prefix of the alias keys: the id another replica gave a re-send that was not stored → the id of
-   * the alert that was (expiring after STORE_RETENTION), so the id that replica answered with resolves.
+   * the alert that was, so the id that replica answered with resolves. They expire with the dedup
+   * window (one per dropped re-send: STORE_RETENTION would let a flood of re-sends grow Redis).
    */
   alias: string;
   /** Prefix of the trigger keys. */
@@ -106,7 +107,7 @@ for i = 6, #ARGV, ${ARGS_PER_ALERT} do
       redis.call('HSET', ids, id, sid)
     else
       local original = redis.call('GET', dedupKey)
-      if original then redis.call('SET', aliasPrefix .. id, original, 'PX', retention) end
+      if original then redis.call('SET', aliasPrefix .. id, original, 'PX', window) end
       dups[#dups + 1] = id
     end
   end

@@ -85,9 +85,15 @@ export function createRunRegistry(
     async save(run) {
       if (!shared || !runs.has(run.id)) return;
       const json = JSON.stringify(run);
+      const final = settled(run);
       // Sent after any save of an older state still in flight (one connection, in order).
       await shared.save(run).then(
-        () => void (unsettled.has(run.id) && unsettled.set(run.id, json)),
+        () => {
+          if (!unsettled.has(run.id)) return;
+          // As publish() does: a run saved settled is done; otherwise its next change is published.
+          if (final) unsettled.delete(run.id);
+          else unsettled.set(run.id, json);
+        },
         () => undefined,
       );
     },

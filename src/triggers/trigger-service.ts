@@ -163,10 +163,11 @@ export function createTriggerService(deps: TriggerServiceDeps) {
         unfinished.delete(run);
         stopRenewing();
         release();
-        inFlight.delete(done);
         // Its final state first: another replica reads a saved running run without a slot as orphaned.
         await deps.registry.save(run);
         await deps.shared?.release(run.kind, run.id).catch(() => undefined);
+        // Only now: stop() waits for these writes before Redis closes.
+        inFlight.delete(done);
       });
       inFlight.add(done);
       return { ok: true, run };

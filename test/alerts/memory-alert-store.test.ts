@@ -11,6 +11,16 @@ describe('createMemoryAlertStore', () => {
     expect(await store.count()).toBe(2);
   });
 
+  it("copies a list out only up to the reader's maxBytes, the alert that crosses it included", async () => {
+    const store = createMemoryAlertStore({ maxAlerts: 100, maxBytes: 1e9 });
+    const added = Array.from({ length: 10 }, () => makeStoredAlert({}, { bytes: 1000 }));
+    for (const entry of added) store.add(entry);
+
+    const listed = await store.query({ limit: 100, maxBytes: 2500 });
+    expect(listed.map((entry) => entry.id)).toEqual([added[9]!.id, added[8]!.id, added[7]!.id]);
+    expect(await store.query({ limit: 100 })).toHaveLength(10);
+  });
+
   it('keeps a single alert larger than the byte budget rather than none', async () => {
     const store = createMemoryAlertStore({ maxAlerts: 100, maxBytes: 10 });
     const big = makeStoredAlert({}, { bytes: 1000 });

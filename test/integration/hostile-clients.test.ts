@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import net from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openRaw, trickleUntilClosed } from '../helpers/raw-connection.js';
@@ -58,6 +59,27 @@ describe('hostile clients on raw sockets', () => {
 
     expect(connection.received()).toMatch(/^HTTP\/1\.1 408/);
     expect(receiver.logLines.filter((line) => line.event === 'falco_alert')).toEqual([]);
+  });
+
+  it('closes its side of a refused connection even when the client never closes its own', async () => {
+    // Node's default timeouts (minutes): only the answer itself can close the connection in time.
+    const plain = await startReceiver({});
+    const connections = () =>
+      new Promise<number>((resolve, reject) =>
+        plain.server.getConnections((error, count) => (error ? reject(error) : resolve(count))),
+      );
+    const before = await connections();
+    const socket = net.connect({ host: '127.0.0.1', port: plain.port, allowHalfOpen: true });
+    socket.on('error', () => undefined);
+    socket.on('data', () => undefined);
+    await new Promise<void>((resolve) => socket.once('connect', resolve));
+    socket.write('FOO /alerts HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+    await new Promise<void>((resolve) => socket.once('end', resolve));
+
+    // The client still holds its side open; the server must not keep the connection for it.
+    await expect.poll(connections, { timeout: 3_000 }).toBe(before);
+    socket.destroy();
+    await plain.close();
   });
 
   it('answers 431 problem+json to headers larger than the header cap, and counts it', async () => {

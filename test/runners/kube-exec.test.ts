@@ -116,7 +116,7 @@ describe('short-lived pod lifecycle', () => {
     await expect.poll(() => api.abandoned).toBe(2);
   });
 
-  it('ends a step at once when the run is cancelled (shutdown)', async () => {
+  it('ends a step at once when the run is cancelled (shutdown), but still deletes the pod', async () => {
     api.hold = /\/pods/;
     const cancel = new AbortController();
     const pods = createPodLifecycle(kc, {
@@ -125,17 +125,25 @@ describe('short-lived pod lifecycle', () => {
       timeoutMs: 60_000,
       signal: cancel.signal,
     });
+    const pod = buildShellPod({ name: 'falco-trigger-cancel', image: 'busybox:1.36', lifetimeSeconds: 240 });
 
-    const deleting = pods.deletePod('ns', 'p');
+    const creating = pods.createPod('ns', pod);
     await expect.poll(() => api.requests.length).toBe(1);
     cancel.abort();
 
-    expect(await deleting).toMatchObject({
+    expect(await creating).toMatchObject({
       failed: true,
       timedOut: false,
       failure: 'cancelled',
-      reason: 'delete-pod cancelled',
+      reason: 'create-pod cancelled',
     });
     await expect.poll(() => api.abandoned).toBe(1);
+    // Cleanup after the cancel: the delete is still sent and answered.
+    api.hold = undefined;
+    expect(await pods.deletePod('ns', 'falco-trigger-cancel')).toMatchObject({
+      failed: true,
+      reason: 'the Kubernetes API answered 404: pods "falco-trigger-cancel" not found',
+    });
+    expect(api.requests.at(-1)).toMatchObject({ method: 'DELETE' });
   });
 });

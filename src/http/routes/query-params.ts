@@ -6,8 +6,9 @@ import { buildProblem, type Problem } from '../problem.js';
 
 const MAX_LIMIT = 1000;
 
-// Long enough for any value a chip of the dashboard can hold (Falco names are short; 4 KB keeps the URL far
-// below SERVER_MAX_HEADER_BYTES).
+// Long enough for the values a chip of the dashboard holds (Falco's names are short). Several long
+// filters, or long non-ASCII ones (percent-encoded, up to 9 bytes a character), can still pass
+// SERVER_MAX_HEADER_BYTES: that request gets a 431.
 const text = z.string().min(1).max(4096);
 
 /** The filters of `GET /alerts` and `GET /alerts/stream`. */
