@@ -16,13 +16,13 @@ if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[2]) then redis.call('PEXPIRE', KE
 return 1
 `;
 
-// Extends a slot still held; one whose lease already ended is not taken back.
+// Extends the slot of a run that is still going. Only the replica running it renews it, so a slot
+// that is missing (the run started while Redis was unreachable, or its lease ran out during an
+// outage) is taken again: the run is alive, and must not read as orphaned.
 const RENEW_SCRIPT = `
 local now = redis.call('TIME')
 local nowMs = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
-local score = redis.call('ZSCORE', KEYS[1], ARGV[2])
-if not score or tonumber(score) <= nowMs then return 0 end
-redis.call('ZADD', KEYS[1], 'XX', nowMs + tonumber(ARGV[1]), ARGV[2])
+redis.call('ZADD', KEYS[1], nowMs + tonumber(ARGV[1]), ARGV[2])
 if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[1]) then redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[1])) end
 return 1
 `;

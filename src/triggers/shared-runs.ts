@@ -7,7 +7,7 @@ import type { TriggerKind, TriggerRun } from './trigger-run.js';
 export interface SharedRuns {
   /** Takes a slot of `kind` for `leaseMs`; false when `max` runs of the kind are active anywhere. */
   claim(kind: TriggerKind, runId: string, max: number, leaseMs: number): Promise<boolean>;
-  /** Extends a slot this replica holds by `leaseMs` from now (the run is still going). */
+  /** Holds the run's slot for `leaseMs` from now (the run is still going), taking it again if it is missing. */
   renew(kind: TriggerKind, runId: string, leaseMs: number): Promise<void>;
   release(kind: TriggerKind, runId: string): Promise<void>;
   /** Stores the run's current state (the replica running it calls this as it changes). */
