@@ -11,7 +11,7 @@ import { createInflightBodies, type InflightLimits } from './inflight-bodies.js'
 import { createReadBudget, type ReadLimits } from './read-budget.js';
 import { hostOriginGuard } from './host-origin-guard.js';
 import { buildProblem, sendProblem } from './problem.js';
-import { requestContext } from './request-context.js';
+import { createRequestIds, requestContext } from './request-context.js';
 import { securityHeaders } from './security-headers.js';
 import { createTurnTaker, DEFAULT_TURN_BUDGET_MS } from './turn-taker.js';
 import { createAlertsRouter } from './routes/alerts.js';
@@ -96,10 +96,12 @@ export function createApp(deps: AppDeps): RequestListener {
     // A turn of ingest jobs is one group commit of the sink's alert lines.
     turns: createTurnTaker(DEFAULT_TURN_BUDGET_MS, deps.sink.lines),
     inflight: createInflightBodies(deps.inflight, deps.metrics.registry),
+    // One id source for Express and the fast path.
+    requestIdOf: createRequestIds(),
   };
   app.disable('x-powered-by');
   app.set('etag', false);
-  app.use(requestContext(deps.logger, deps.metrics));
+  app.use(requestContext(deps.logger, deps.metrics, ingest.requestIdOf));
   app.use(securityHeaders());
   app.use(hostOriginGuard(deps.allowedHosts, deps.metrics.registry));
   // While shutting down, keep-alive clients (Falco 0.36+ reuses one connection) are told to reconnect elsewhere.

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { Lifecycle } from '../server/lifecycle.js';
 import { readClientIdentity } from './client-identity.js';
 import { buildProblem, type Problem } from './problem.js';
-import { requestIdOf } from './request-context.js';
+import type { RequestIds } from './request-context.js';
 import {
   acceptedResponse,
   incompleteBody,
@@ -21,6 +21,7 @@ import { BODILESS_ANSWER_HEADERS, SECURITY_HEADERS } from './security-headers.js
 export interface FastIngestDeps extends IngestDeps {
   logger: Logger;
   lifecycle: Lifecycle;
+  requestIdOf: RequestIds;
 }
 
 const SECURITY_HEADER_LIST = SECURITY_HEADERS.flat();
@@ -94,7 +95,7 @@ export function withFastIngest(
   return (req, res) => {
     if (!isPlainAlertPost(req, deps.bodyLimitBytes)) return app(req, res);
     const started = performance.now();
-    const reqId = requestIdOf(req);
+    const reqId = deps.requestIdOf(req);
     const route = req.url ?? '';
     let log: Logger | undefined;
     const requestLog = () => (log ??= deps.logger.child({ reqId }));

@@ -22,14 +22,19 @@ function routeLabel(req: Request): string {
 
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
-// New request ids have the alert ids' layout (alert-ids.ts): a UUID with a random per-process
-// prefix of its own and a counter, so no random draw per request (Falco sends no X-Request-Id).
-const requestIds = createAlertIds();
+/**
+ * Gives each request its id: the caller's X-Request-Id when it is safe to echo and log, else a new
+ * UUID in the alert ids' layout (alert-ids.ts) with a random prefix of its own and a counter, so no
+ * random draw per request (Falco sends no X-Request-Id).
+ */
+export type RequestIds = (req: IncomingMessage) => string;
 
-/** The caller's X-Request-Id when it is safe to echo and log, else a new UUID. */
-export function requestIdOf(req: IncomingMessage): string {
-  const incoming = req.headers['x-request-id'];
-  return typeof incoming === 'string' && SAFE_REQUEST_ID.test(incoming) ? incoming : requestIds.next();
+export function createRequestIds(): RequestIds {
+  const ids = createAlertIds();
+  return (req) => {
+    const incoming = req.headers['x-request-id'];
+    return typeof incoming === 'string' && SAFE_REQUEST_ID.test(incoming) ? incoming : ids.next();
+  };
 }
 
 /** Times a request into the request histogram when its response closes. */
@@ -48,7 +53,7 @@ export function timeRequest(
 }
 
 /** Gives each request an id and child logger, and times it into the request histogram. */
-export function requestContext(logger: Logger, metrics: Metrics) {
+export function requestContext(logger: Logger, metrics: Metrics, requestIdOf: RequestIds) {
   return (req: Request, res: Response, next: NextFunction): void => {
     timeRequest(req, res, metrics, () => routeLabel(req));
     req.id = requestIdOf(req);

@@ -1,5 +1,4 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { ClientErrorReason } from '../server/server-limits.js';
 import { createReasonCounter } from './reason-counter.js';
 import type { RejectReason } from '../alerts/parse-falco-alert.js';
 import { REJECT_REASONS } from '../alerts/parse-falco-alert.js';
@@ -33,6 +32,9 @@ export interface Metrics {
   /** A request Node's HTTP parser refused before any route saw it (answered by answerClientErrors). */
   recordClientError(reason: ClientErrorReason): void;
 }
+
+/** Why Node's HTTP parser refused a request before any route saw it: a label value of the metric. */
+export type ClientErrorReason = 'malformed' | 'header_too_large' | 'timeout';
 
 /** One series' alerts in the current ingest turn, before its labels are capped. */
 interface PendingSeries {

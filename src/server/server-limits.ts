@@ -2,6 +2,7 @@ import http from 'node:http';
 import type https from 'node:https';
 import type { Duplex } from 'node:stream';
 import { buildProblem, type Problem } from '../http/problem.js';
+import type { ClientErrorReason } from '../metrics/metrics.js';
 import type { ServerLimits } from '../config/hardening-env.js';
 import { limitConnectionsPerAddress } from './connections-per-address.js';
 
@@ -16,9 +17,6 @@ export function listenerOptions(limits: ServerLimits | undefined): http.ServerOp
     connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(limits.headersTimeoutMs / 2))),
   };
 }
-
-/** Why Node's HTTP parser refused a request before any route saw it: a label value of the metric. */
-export type ClientErrorReason = 'malformed' | 'header_too_large' | 'timeout';
 
 const CLIENT_ERRORS: Record<string, { reason: ClientErrorReason; problem: () => Problem }> = {
   HPE_HEADER_OVERFLOW: {

@@ -3,12 +3,8 @@ import type https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { RequestListener } from 'node:http';
 import type { ServerLimits } from '../config/hardening-env.js';
-import {
-  answerClientErrors,
-  applyServerLimits,
-  listenerOptions,
-  type ClientErrorReason,
-} from './server-limits.js';
+import type { ClientErrorReason } from '../metrics/metrics.js';
+import { answerClientErrors, applyServerLimits, listenerOptions } from './server-limits.js';
 
 export interface ServerOptions {
   host: string;

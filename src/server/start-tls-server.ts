@@ -2,12 +2,8 @@ import { readFileSync } from 'node:fs';
 import https from 'node:https';
 import type { RequestListener } from 'node:http';
 import type { ServerLimits, TlsConfig } from '../config/hardening-env.js';
-import {
-  answerClientErrors,
-  applyServerLimits,
-  listenerOptions,
-  type ClientErrorReason,
-} from './server-limits.js';
+import type { ClientErrorReason } from '../metrics/metrics.js';
+import { answerClientErrors, applyServerLimits, listenerOptions } from './server-limits.js';
 import { listen } from './start-server.js';
 
 /**
