@@ -111,7 +111,9 @@ export function withFastIngest(
         ended = true;
         refuse(requestLog(), deps.metrics, 'incomplete_body', incompleteBody());
       }
-      deps.metrics.observeRequest('POST', route, res.statusCode, (performance.now() - started) / 1000);
+      // Never answered (the client went away first): timed as the 400 its refusal is counted as.
+      const status = res.headersSent ? res.statusCode : 400;
+      deps.metrics.observeRequest('POST', route, status, (performance.now() - started) / 1000);
     });
     if (shed) {
       ended = true;

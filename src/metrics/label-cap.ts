@@ -13,6 +13,9 @@ const CONTROL_ALL = /[\u0000-\u001f\u007f]/g;
  * Bounds the distinct values one label may take: the first `limit` values pass, later new ones
  * become `__overflow__` and `onOverflow` is told how many uses each such call stands for.
  */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const LONE_SURROGATE_ALL = new RegExp(LONE_SURROGATE.source, 'g');
+
 export class LabelCap {
   readonly #seen = new Set<string>();
 
@@ -25,7 +28,11 @@ export class LabelCap {
   value(raw: string, uses = 1): string {
     // Control characters (a NUL from a custom rule's YAML) have no place in the exposition format.
     const clean = CONTROL.test(raw) ? raw.replace(CONTROL_ALL, '\uFFFD') : raw;
-    const value = clean.length > MAX_LABEL_LENGTH ? clean.slice(0, MAX_LABEL_LENGTH) : clean;
+    // Well-formed UTF-16 before the value is compared: a lone surrogate (sent escaped, or left by
+    // cutting a pair in two) is written out as U+FFFD, so two values that differ only there would
+    // otherwise be two series that print as one.
+    const cut = clean.length > MAX_LABEL_LENGTH ? clean.slice(0, MAX_LABEL_LENGTH) : clean;
+    const value = LONE_SURROGATE.test(cut) ? cut.replace(LONE_SURROGATE_ALL, '\uFFFD') : cut;
     if (this.#seen.has(value)) return value;
     if (this.#seen.size < this.limit) {
       this.#seen.add(value);

@@ -46,14 +46,16 @@ export function answerClientErrors(
 ): void {
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
     // The client is gone, or an answer has already begun on this socket: nothing can be said.
-    const answering = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent;
-    if (error.code === 'ECONNRESET' || !socket.writable || answering) {
+    const inFlight = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+    if (error.code === 'ECONNRESET' || !socket.writable || inFlight?.headersSent) {
       socket.destroy();
       return;
     }
     const known = CLIENT_ERRORS[error.code ?? ''];
     const reason = known?.reason ?? 'malformed';
-    onClientError(reason);
+    // A request a route already has (its body cut short or too slow) is counted there
+    // (incomplete_body): one count per request. Only the answer is written here.
+    if (inFlight === undefined) onClientError(reason);
     const problem =
       known?.problem() ?? buildProblem('invalid-request', { detail: 'The request is not valid HTTP/1.1.' });
     const body = JSON.stringify(problem);

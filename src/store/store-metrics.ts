@@ -49,7 +49,7 @@ export function createStoreMetrics(
   });
   const dropped = new Counter({
     name: 'falco_store_pending_dropped_total',
-    help: 'Queued alerts dropped, oldest first, because STORE_PENDING_MAX was reached while the store was unavailable.',
+    help: 'Queued alerts dropped, oldest first, because STORE_PENDING_MAX or STORE_MAX_BYTES was reached while the store was unavailable.',
     registers: [registry],
   });
   const duplicates = new Counter({

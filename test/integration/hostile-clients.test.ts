@@ -61,6 +61,30 @@ describe('hostile clients on raw sockets', () => {
     expect(receiver.logLines.filter((line) => line.event === 'falco_alert')).toEqual([]);
   });
 
+  it('counts a body cut short once, as incomplete_body, and times it as a 400', async () => {
+    const count = (text: string, pattern: RegExp) => Number(pattern.exec(text)?.[1] ?? 0);
+    const incomplete = /falco_alerts_rejected_total\{reason="incomplete_body"\} (\d+)/;
+    const malformed = /falco_http_client_errors_total\{reason="malformed"\} (\d+)/;
+    const timed400 =
+      /http_request_duration_seconds_count\{method="POST",route="\/alerts",status="400"\} (\d+)/;
+    const timed200 =
+      /http_request_duration_seconds_count\{method="POST",route="\/alerts",status="200"\} (\d+)/;
+    const before = await receiver.metricsText();
+    const connection = await openRaw(receiver.port);
+    connection.write(postHead('Content-Length: 50\r\n') + '{"rule":');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    connection.socket.end();
+    await connection.closed;
+
+    await expect
+      .poll(async () => count(await receiver.metricsText(), incomplete) - count(before, incomplete))
+      .toBe(1);
+    const after = await receiver.metricsText();
+    expect(count(after, malformed) - count(before, malformed)).toBe(0);
+    expect(count(after, timed400) - count(before, timed400)).toBe(1);
+    expect(count(after, timed200) - count(before, timed200)).toBe(0);
+  });
+
   it('closes its side of a refused connection even when the client never closes its own', async () => {
     // Node's default timeouts (minutes): only the answer itself can close the connection in time.
     const plain = await startReceiver({});

@@ -22,6 +22,24 @@ describe('LabelCap', () => {
     expect(counted).toEqual([3]);
   });
 
+  it('makes one value of two that would print the same: lone surrogates, and a pair cut in two', () => {
+    const cap = new LabelCap(10, () => undefined);
+    const stem = 'r'.repeat(MAX_LABEL_LENGTH - 1);
+    const values = [
+      cap.value('lone\ud800'),
+      cap.value('lone\udc00'),
+      cap.value(`${stem}😀`),
+      cap.value(`${stem}𝔸`),
+    ];
+
+    expect(values).toEqual(['lone\uFFFD', 'lone\uFFFD', `${stem}\uFFFD`, `${stem}\uFFFD`]);
+    // Only two values seen: room is left for eight more.
+    for (let i = 0; i < 8; i++) expect(cap.value(`v${i}`)).toBe(`v${i}`);
+    expect(cap.value('one too many')).toBe(OVERFLOW_LABEL);
+    // A whole pair stays as it is.
+    expect(new LabelCap(1, () => undefined).value('ok 😀')).toBe('ok 😀');
+  });
+
   it('cuts very long values', () => {
     const cap = new LabelCap(10, () => {});
     expect(cap.value('x'.repeat(5000))).toHaveLength(MAX_LABEL_LENGTH);
