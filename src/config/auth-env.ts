@@ -20,6 +20,8 @@ export const authEnvShape = {
   SESSION_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   SESSION_SECRET_FILE: optionalPath,
   SESSION_TTL_SECONDS: positiveInt.max(7 * 24 * 3600).default(8 * 3600),
+  // auto: Secure when the request came over TLS here; true behind a proxy that terminates TLS.
+  SESSION_COOKIE_SECURE: z.enum(['auto', 'true', 'false']).default('auto'),
   AUTH_FAILURE_LIMIT: positiveInt.default(10),
   AUTH_FAILURE_WINDOW_SECONDS: positiveInt.default(60),
   AUTH_FAILURE_MAX_CLIENTS: positiveInt.default(10_000),
@@ -39,6 +41,8 @@ export interface AuthConfig {
   /** HMAC key of session cookies; undefined: a random key per process. */
   sessionSecret?: string;
   sessionTtlMs: number;
+  /** Whether the session cookie says Secure: always, never, or when the request came over TLS. */
+  sessionCookieSecure: 'auto' | 'true' | 'false';
   failures: { limit: number; windowMs: number; maxClients: number };
   proxy?: { userHeader: string; trusted: BlockList; cidrs: string[] };
   /** A second listener for people (dashboard, queries, stream, triggers). */
@@ -127,6 +131,7 @@ export function resolveAuth(
       metricsTokens: metrics.lines,
       sessionSecret: session.lines[0],
       sessionTtlMs: env.SESSION_TTL_SECONDS * 1000,
+      sessionCookieSecure: env.SESSION_COOKIE_SECURE,
       failures: {
         limit: env.AUTH_FAILURE_LIMIT,
         windowMs: env.AUTH_FAILURE_WINDOW_SECONDS * 1000,

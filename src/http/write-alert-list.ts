@@ -32,6 +32,8 @@ export async function writeAlertList(
 ): Promise<void> {
   res.statusCode = 200;
   res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  // Alerts, often read with a session cookie: never kept by a browser or proxy cache.
+  res.setHeader('Cache-Control', 'no-store');
   const opening = '{"alerts":[';
   res.write(opening);
   let written = opening.length;

@@ -190,7 +190,7 @@ function sendRuns(req: Request, res: Response, body: unknown, runs: readonly Tri
   if (req.access !== undefined && req.access.role !== 'trigger') {
     for (const { nonce } of runs) if (nonce) json = json.replaceAll(nonce, HIDDEN_NONCE);
   }
-  res.type('application/json').send(json);
+  res.type('application/json').set('Cache-Control', 'no-store').send(json);
 }
 
 /** What a viewer reads in place of a run's nonce. */

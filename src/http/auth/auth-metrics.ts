@@ -12,8 +12,9 @@ export const ROUTE_GROUPS = [
 ] as const;
 export type RouteGroup = (typeof ROUTE_GROUPS)[number];
 
-/** The route group of a request path. */
-export function routeGroupOf(path: string): RouteGroup {
+/** The route group of a request path (any case: Express routes match /TRIGGERS as /triggers). */
+export function routeGroupOf(anyCasePath: string): RouteGroup {
+  const path = anyCasePath.toLowerCase();
   if (path === '/metrics') return 'metrics';
   if (path === '/alerts/stream') return 'stream';
   if (path === '/alerts' || path.startsWith('/alerts/')) return 'alerts';

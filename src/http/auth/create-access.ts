@@ -103,7 +103,15 @@ export function createAccess(options: AccessOptions): Access {
     res.setHeader('WWW-Authenticate', 'Bearer realm="falco-alert-receiver"');
     res.status(401).type('text/html; charset=utf-8').send(loginPage);
   };
-  router.use(createSessionRoutes({ ...deps, tokens, signer, ttlMs: auth.sessionTtlMs }));
+  router.use(
+    createSessionRoutes({
+      ...deps,
+      tokens,
+      signer,
+      ttlMs: auth.sessionTtlMs,
+      secure: auth.sessionCookieSecure,
+    }),
+  );
   router.use(createReadGuard({ ...deps, tokens, signer, sendLoginPage }));
   return { router, metricsRouter, readAuth };
 }

@@ -9,11 +9,19 @@ export interface SessionRoutesDeps extends RefuseDeps {
   tokens: TokenSet;
   signer: SessionSigner;
   ttlMs: number;
+  /** SESSION_COOKIE_SECURE. */
+  secure: 'auto' | 'true' | 'false';
 }
 
-// HttpOnly: page scripts never see it; SameSite=Strict: no other site's page sends it; Secure on TLS.
-function cookieHeader(req: Request, value: string, maxAgeSeconds: number): string {
-  const secure = req.secure ? '; Secure' : '';
+// HttpOnly: page scripts never see it; SameSite=Strict: no other site's page sends it; Secure on
+// TLS here, or always when TLS ends at a proxy in front (SESSION_COOKIE_SECURE=true).
+function cookieHeader(
+  req: Request,
+  mode: SessionRoutesDeps['secure'],
+  value: string,
+  maxAgeSeconds: number,
+): string {
+  const secure = mode === 'true' || (mode === 'auto' && req.secure) ? '; Secure' : '';
   return `${SESSION_COOKIE}=${value}; Path=/; Max-Age=${maxAgeSeconds}; HttpOnly; SameSite=Strict${secure}`;
 }
 
@@ -54,7 +62,7 @@ export function createSessionRoutes(deps: SessionRoutesDeps): express.Router {
       return;
     }
     const { value, session } = signer.issue(role, token);
-    res.setHeader('Set-Cookie', cookieHeader(req, value, Math.floor(deps.ttlMs / 1000)));
+    res.setHeader('Set-Cookie', cookieHeader(req, deps.secure, value, Math.floor(deps.ttlMs / 1000)));
     res.setHeader('Cache-Control', 'no-store');
     req.log.info({ event: 'session_started', role, caller: req.socket.remoteAddress }, 'dashboard sign-in');
     sendJson(res, 200, describeSession(signer, session));
@@ -76,7 +84,7 @@ export function createSessionRoutes(deps: SessionRoutesDeps): express.Router {
 
   // Stateless cookies cannot be revoked server-side: the browser forgets it, and it expires anyway.
   const signOut = (req: Request, res: Response) => {
-    res.setHeader('Set-Cookie', cookieHeader(req, '', 0));
+    res.setHeader('Set-Cookie', cookieHeader(req, deps.secure, '', 0));
     res.setHeader('Cache-Control', 'no-store');
     res.status(204).end();
   };

@@ -62,7 +62,7 @@ export function createAlertsRouter(
       );
       return;
     }
-    res.status(200).type('application/json').send(presentAlertJson(entry));
+    res.status(200).type('application/json').set('Cache-Control', 'no-store').send(presentAlertJson(entry));
   });
 
   return router;

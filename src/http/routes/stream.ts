@@ -113,11 +113,18 @@ export function createAlertStream(deps: StreamDeps): AlertStream {
     // Runs only after this handler returns, when send is defined.
     const heartbeat = setInterval(() => send(': ping\n\n'), deps.heartbeatMs);
     heartbeat.unref();
+    // A stream opened with a dashboard session ends when the session does (SESSION_TTL_SECONDS):
+    // the browser reconnects, and the read guard asks again.
+    const expiresAt = req.access?.session?.expiresAt;
+    const sessionEnd =
+      expiresAt === undefined ? undefined : setTimeout(() => res.end(), Math.max(0, expiresAt - Date.now()));
+    sessionEnd?.unref();
     let stopped = false;
     const stop = () => {
       if (stopped) return;
       stopped = true;
       clearInterval(heartbeat);
+      clearTimeout(sessionEnd);
       unsubscribe();
       open.delete(res);
       slots.release(address);

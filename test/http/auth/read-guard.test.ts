@@ -130,6 +130,27 @@ describe('read authentication (VIEWER_TOKEN_FILE with two tokens)', () => {
   });
 });
 
+describe('alert and run reads', () => {
+  it('are never cached, and a trigger path in another case is guarded and counted as one', async () => {
+    const server = await startAuthTestServer({ VIEWER_TOKEN });
+    try {
+      const posted = await server.post('/alerts', ALERT);
+      const id = posted.headers.get('x-alert-id')!;
+      for (const route of ['/alerts', `/alerts/${id}`, '/triggers'])
+        expect((await server.get(route, bearer(VIEWER_TOKEN))).headers.get('cache-control'), route).toBe(
+          'no-store',
+        );
+
+      const before = await server.metric('falco_auth_failures_total', { route_group: 'triggers' });
+      const wrong = await server.post('/TRIGGERS/shell', '{}', bearer('wrong-token-0123456789abcdef'));
+      expect(wrong.status).toBe(401);
+      expect(await server.metric('falco_auth_failures_total', { route_group: 'triggers' })).toBe(before + 1);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe('trigger runs read with VIEWER_TOKEN', () => {
   it("never show a viewer the run's nonce, which the trigger token still reads", async () => {
     const server = await startAuthTestServer({ VIEWER_TOKEN });

@@ -180,3 +180,44 @@ describe('sessions across processes', () => {
     }
   });
 });
+
+describe('SESSION_COOKIE_SECURE=true (TLS ends at a proxy in front)', () => {
+  it('marks the session cookie Secure on a plain HTTP request', async () => {
+    const server = await startAuthTestServer({
+      VIEWER_TOKEN,
+      SESSION_COOKIE_SECURE: 'true',
+      SESSION_SECRET: 'session-secret-0123456789abcdef-0123456789',
+    });
+    try {
+      const response = await server.post('/ui/session', JSON.stringify({ token: VIEWER_TOKEN }));
+      expect(response.headers.get('set-cookie')).toMatch(/; HttpOnly; SameSite=Strict; Secure$/);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('a live stream opened with a session', () => {
+  it('ends when the session does (SESSION_TTL_SECONDS), so no alert reaches it after', async () => {
+    const server = await startAuthTestServer({
+      VIEWER_TOKEN,
+      SESSION_TTL_SECONDS: '1',
+      SESSION_SECRET: 'session-secret-0123456789abcdef-0123456789',
+    });
+    try {
+      const response = await server.post('/ui/session', JSON.stringify({ token: VIEWER_TOKEN }));
+      const cookie = cookieOf(response);
+      const stream = await server.get('/alerts/stream', { Cookie: cookie });
+      expect(stream.status).toBe(200);
+      const started = Date.now();
+      // The body ends by itself once the session has expired.
+      const text = await stream.text();
+      expect(Date.now() - started).toBeLessThan(5_000);
+      expect(text).toContain(': connected');
+      // And the same cookie no longer opens one.
+      expect((await server.get('/alerts/stream', { Cookie: cookie })).status).toBe(401);
+    } finally {
+      await server.close();
+    }
+  }, 15_000);
+});
