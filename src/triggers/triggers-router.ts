@@ -2,7 +2,8 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type { ZodError } from 'zod';
 import type { FieldProblem } from '../alerts/parse-falco-alert.js';
 import type { TriggersConfig } from '../config/triggers-env.js';
-import { buildProblem, sendProblem, type Problem } from '../http/problem.js';
+import { bodyRefusal } from '../http/body-refusal.js';
+import { buildProblem, sendProblem } from '../http/problem.js';
 import { isAuthorized } from './bearer-auth.js';
 import type { RunRegistry } from './run-registry.js';
 import type { TriggerRun } from './trigger-run.js';
@@ -25,25 +26,6 @@ export interface TriggersRouterDeps {
 
 const DEFAULT_ACTIONS = '^syscall';
 const BODY_LIMIT = '16kb';
-
-// The problem for an error body-parser raised while reading a trigger request, by its `type`.
-function bodyRefusal(type: unknown): Problem | undefined {
-  switch (type) {
-    case 'entity.too.large':
-      return buildProblem('payload-too-large', {
-        detail: `A trigger request body is at most ${BODY_LIMIT}.`,
-      });
-    case 'charset.unsupported':
-    case 'encoding.unsupported':
-      return buildProblem('unsupported-media-type', {
-        detail: 'Send the body as application/json in UTF-8, without a content coding.',
-      });
-    case 'entity.parse.failed':
-      return buildProblem('malformed-json', { detail: 'The body is not a JSON object.' });
-    default:
-      return undefined;
-  }
-}
 
 type Audit = {
   trigger: string;
@@ -118,7 +100,7 @@ export function createTriggersRouter(deps: TriggersRouterDeps): express.Router {
   router.use('/triggers', express.json({ limit: BODY_LIMIT }));
   // What body-parser refuses: answered as every other refusal, with the status that says why, and audited.
   router.use('/triggers', (error: unknown, req: Request, res: Response, next: NextFunction) => {
-    const refusal = bodyRefusal((error as { type?: unknown } | null)?.type);
+    const refusal = bodyRefusal(error, BODY_LIMIT);
     if (!refusal) return next(error);
     audit(req, { trigger: callName(req), outcome: 'invalid', status: refusal.status });
     sendProblem(res, refusal);

@@ -1,9 +1,12 @@
-import express, { type Request, type Response } from 'express';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { bodyRefusal } from '../body-refusal.js';
 import { buildProblem, sendProblem } from '../problem.js';
 import { sendJson } from '../send-json.js';
 import { SESSION_COOKIE, readCredentials, roleOfToken, type TokenSet } from './credentials.js';
 import { refuse, refuseIfLimited, type RefuseDeps } from './refuse.js';
 import type { Session, SessionSigner } from './session-cookie.js';
+
+const SIGN_IN_LIMIT = '2kb';
 
 export interface SessionRoutesDeps extends RefuseDeps {
   tokens: TokenSet;
@@ -43,7 +46,7 @@ export function createSessionRoutes(deps: SessionRoutesDeps): express.Router {
   const router = express.Router();
   const { signer, tokens } = deps;
 
-  router.post('/ui/session', express.json({ limit: '2kb' }), (req: Request, res: Response) => {
+  router.post('/ui/session', express.json({ limit: SIGN_IN_LIMIT }), (req: Request, res: Response) => {
     if (refuseIfLimited(req, res, 'session', deps)) return;
     const token: unknown = (req.body as { token?: unknown } | undefined)?.token;
     if (typeof token !== 'string' || token === '') {
@@ -68,6 +71,12 @@ export function createSessionRoutes(deps: SessionRoutesDeps): express.Router {
     sendJson(res, 200, describeSession(signer, session));
   });
 
+  // A body express.json refuses: 413 or 415 as every other refusal, not a bare 400.
+  router.use('/ui/session', (error: unknown, _req: Request, res: Response, next: NextFunction) => {
+    const refusal = bodyRefusal(error, SIGN_IN_LIMIT);
+    if (!refusal) return next(error);
+    sendProblem(res, refusal);
+  });
   router.get('/ui/session', (req: Request, res: Response) => {
     res.setHeader('Cache-Control', 'no-store');
     // It checks bearer tokens too, so it must not become an unlimited oracle for guessing them.

@@ -86,7 +86,7 @@ describe('dashboard sessions (POST /ui/session, HMAC-signed cookie)', () => {
     const bigBody = await server.post('/ui/session', JSON.stringify({ token: 'x'.repeat(64 * 1024) }));
     const bigCookie = await server.get('/alerts', { Cookie: `falco_session=v1.viewer.${'A'.repeat(4096)}` });
 
-    expect(bigBody.status).toBe(400);
+    expect(bigBody.status).toBe(413);
     expect(bigBody.headers.get('content-type')).toBe('application/problem+json; charset=utf-8');
     expect(bigCookie.status).toBe(401);
     expect((await server.get('/healthz')).status).toBe(200);
@@ -177,6 +177,23 @@ describe('sessions across processes', () => {
       expect((await other.get('/alerts', { Cookie: cookie })).status).toBe(401);
     } finally {
       await Promise.all([first.close(), second.close(), other.close()]);
+    }
+  });
+});
+
+describe('sign-in bodies express.json refuses', () => {
+  it.each([
+    ['a body above 2 KB', 'application/json', JSON.stringify({ token: 'x'.repeat(3000) }), 413],
+    ['a body in a charset it cannot read', 'application/json; charset=klingon', '{}', 415],
+    ['malformed JSON', 'application/json', '{"token":', 400],
+  ])('answers %s with %s problem+json', async (_, type, body, status) => {
+    const server = await startAuthTestServer({ VIEWER_TOKEN });
+    try {
+      const response = await server.post('/ui/session', body, { 'Content-Type': type });
+      expect(response.status).toBe(status);
+      expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    } finally {
+      await server.close();
     }
   });
 });
