@@ -106,13 +106,14 @@ export function withFastIngest(
     // would not add, and a connection per alert (Falco 0.34) pays it on every alert.
     res.on('close', () => {
       if (shed === undefined) deps.inflight.release(req, deps.bodyLimitBytes);
+      const incomplete = !ended;
       // The client went away before the declared length: counted as Express's path counts it.
       if (!ended) {
         ended = true;
         refuse(requestLog(), deps.metrics, 'incomplete_body', incompleteBody());
       }
-      // Never answered (the client went away first): timed as the 400 its refusal is counted as.
-      const status = res.headersSent ? res.statusCode : 400;
+      // A body cut short is timed as the 400 its refusal is counted as.
+      const status = incomplete && !res.headersSent ? 400 : res.statusCode;
       deps.metrics.observeRequest('POST', route, status, (performance.now() - started) / 1000);
     });
     if (shed) {

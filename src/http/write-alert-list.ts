@@ -7,8 +7,8 @@ import type { StoredAlert } from '../alerts/stored-alert.js';
 /** Milliseconds of writing before the loop is handed back to other requests (probes, ingest). */
 const TURN_BUDGET_MS = 2;
 
-// Resolves once the socket takes more, or the client is gone.
-function drained(res: ServerResponse): Promise<void> {
+/** Resolves once the socket takes more, or the client is gone. */
+export function drained(res: ServerResponse): Promise<void> {
   return new Promise((resolve) => {
     const done = () => {
       res.off('drain', done);

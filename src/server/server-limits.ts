@@ -55,7 +55,8 @@ export function answerClientErrors(
     const reason = known?.reason ?? 'malformed';
     // A request a route already has (its body cut short or too slow) is counted there
     // (incomplete_body): one count per request. Only the answer is written here.
-    if (inFlight === undefined) onClientError(reason);
+    // (Node sets _httpMessage to null between two requests of a kept-alive connection.)
+    if (inFlight == null) onClientError(reason);
     const problem =
       known?.problem() ?? buildProblem('invalid-request', { detail: 'The request is not valid HTTP/1.1.' });
     const body = JSON.stringify(problem);

@@ -83,7 +83,12 @@ async function runKubernetesShell(
   const created = ctx.record(
     await pods.createPod(namespace, buildShellPod({ name, image: target.image ?? '', lifetimeSeconds })),
   );
-  if (created.failed) return failedWith(created);
+  if (created.failed) {
+    // Cancelled or timed out, the API server may still have made the pod: delete it all the same.
+    if (created.failure === 'cancelled' || created.timedOut)
+      ctx.record(await pods.deletePod(namespace, name));
+    return failedWith(created);
+  }
   try {
     const running = ctx.record(await pods.waitForRunning(namespace, name, timeoutMs));
     if (running.failed) return failedWith(running);

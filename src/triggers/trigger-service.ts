@@ -97,7 +97,11 @@ export function createTriggerService(deps: TriggerServiceDeps) {
     const shared = deps.shared;
     if (!shared) return () => undefined;
     const timer = setInterval(
-      () => void shared.renew(run.kind, run.id, slotLeaseMs).catch(() => undefined),
+      () => {
+        // Ended (by shutdown too): its slot is being given back, never renewed again.
+        if (run.finishedAt !== undefined) return;
+        void shared.renew(run.kind, run.id, slotLeaseMs).catch(() => undefined);
+      },
       Math.max(1, Math.floor(slotLeaseMs / 3)),
     );
     timer.unref();

@@ -44,7 +44,8 @@ function audit(req: Request, fields: Audit): void {
 // The audit name of a call, from a fixed set (the path itself may be anything a caller sends).
 function callName(req: Request): string {
   // Under router.use('/triggers') the path is relative to it; under a route it is the whole path.
-  const path = req.path.startsWith('/triggers') ? req.path.slice('/triggers'.length) : req.path;
+  const lower = req.path.toLowerCase();
+  const path = lower.startsWith('/triggers') ? lower.slice('/triggers'.length) : lower;
   const segment = path.split('/')[1] ?? '';
   if (req.method === 'POST' && (segment === 'shell' || segment === 'event-generator')) return segment;
   if (req.method === 'GET') return segment === '' ? 'list' : 'get';

@@ -1,4 +1,4 @@
-import { IncomingMessage, ServerResponse } from 'node:http';
+import http, { IncomingMessage, ServerResponse } from 'node:http';
 import net from 'node:net';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -93,14 +93,33 @@ describe('createReadBudget', () => {
     expect(budget.inflight()).toBe(80);
   });
 
-  it('gives the bytes back when the response is done', async () => {
-    const budget = createReadBudget({ maxInflightBytes: 100, stallMs: 1000 }, new Registry());
-    const res = response();
-    expect(budget.admit(res, 80)).toBe(true);
-    expect(budget.admit(response(), 30)).toBe(false);
-    // What the server does when the client goes away.
-    res.emit('close');
-    await new Promise((resolve) => setImmediate(resolve));
-    expect(budget.inflight()).toBe(0);
+  it('gives the bytes back once the answer is out, and when the client leaves first', async () => {
+    const budget = createReadBudget({ maxInflightBytes: 100, stallMs: 10_000 }, new Registry());
+    const held: ServerResponse[] = [];
+    const server = http.createServer((_req, res) => {
+      expect(budget.admit(res, 80)).toBe(true);
+      held.push(res);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}/`;
+    try {
+      // Answered: its bytes are free once the answer is written.
+      const answered = fetch(url);
+      await expect.poll(() => held.length).toBe(1);
+      held[0]!.end('done');
+      expect(await (await answered).text()).toBe('done');
+      await expect.poll(() => budget.inflight()).toBe(0);
+      // The client leaves before any answer: free as well.
+      const leaving = new AbortController();
+      const gone = fetch(url, { signal: leaving.signal }).catch(() => undefined);
+      await expect.poll(() => held.length).toBe(2);
+      expect(budget.inflight()).toBe(80);
+      leaving.abort();
+      await gone;
+      await expect.poll(() => budget.inflight()).toBe(0);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });

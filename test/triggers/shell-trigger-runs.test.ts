@@ -99,6 +99,25 @@ describe('shell trigger, kubernetes backend, against a recording API stand-in', 
     ).toBe(1);
   });
 
+  it('deletes the pod a silent API server may have made when the create times out', async () => {
+    api = await startKubeApiStandIn();
+    api.hold = /\/pods$/;
+    built = buildTriggerApp({
+      TRIGGERS_ENABLED: 'true',
+      TRIGGER_TOKEN: TOKEN,
+      TRIGGER_ALLOWED_NAMESPACES: 'falco-canary',
+      TRIGGER_KUBECONFIG: api.kubeconfigPath,
+      TRIGGER_COMMAND_TIMEOUT_MS: '500',
+    });
+
+    const res = await request(built.app).post('/triggers/shell').set(auth).send({ backend: 'kubernetes' });
+    const run = await waitForRun(built.app, TOKEN, res.body.id, finished);
+
+    expect(run).toMatchObject({ status: 'failed', error: 'create-pod timed out' });
+    expect(run.commands.map((c) => c.argv[1])).toEqual(['create-pod', 'delete-pod']);
+    expect(api.requests.map((r) => r.method)).toEqual(['POST', 'DELETE']);
+  });
+
   it('still deletes the pod when the exec fails, and fails the run with the reason', async () => {
     api = await startKubeApiStandIn();
     api.podPhase = 'Failed';

@@ -32,6 +32,8 @@ export function createAlertsRouter(
     // Materialised up to QUERY_MAX_BYTES (and one alert past it, so the cut is seen), then held
     // until the client has read them: within the readers' shared budget.
     const entries = await store.query({ ...parsed.query, maxBytes });
+    // The client left while the store answered: nothing to write, nothing to hold.
+    if (res.destroyed) return;
     if (
       !budget.admit(
         res,
@@ -48,7 +50,7 @@ export function createAlertsRouter(
       return;
     }
     if (format.format === 'json') await writeAlertList(res, entries, maxBytes);
-    else sendAlertExport(res, format.format, entries, { nowMs: Date.now(), maxBytes });
+    else await sendAlertExport(res, format.format, entries, { nowMs: Date.now(), maxBytes });
   });
 
   router.get('/alerts/:id', async (req, res) => {

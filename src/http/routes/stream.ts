@@ -117,7 +117,9 @@ export function createAlertStream(deps: StreamDeps): AlertStream {
     // the browser reconnects, and the read guard asks again.
     const expiresAt = req.access?.session?.expiresAt;
     const sessionEnd =
-      expiresAt === undefined ? undefined : setTimeout(() => res.end(), Math.max(0, expiresAt - Date.now()));
+      expiresAt === undefined
+        ? undefined
+        : setTimeout(() => res.destroy(), Math.max(0, expiresAt - Date.now()));
     sessionEnd?.unref();
     let stopped = false;
     const stop = () => {
