@@ -135,12 +135,8 @@ describe('GET /openapi.json', () => {
     await call(app, 'post', '/alerts', '/alerts', (t) => json(t).send('{"rule":""}'));
     await call(app, 'post', '/alerts', '/alerts', (t) => t.set('Content-Type', 'text/plain').send('x'));
     await call(app, 'post', '/alerts', '/alerts', (t) => json(t).send(`{"rule":"${'x'.repeat(5000)}"}`));
-    await call(
-      secretApp.app,
-      'post',
-      '/alerts/a-long-enough-secret-path-segment-1234',
-      '/alerts/{id}',
-      (t) => json(t).send(SAMPLE),
+    await call(secretApp.app, 'post', '/alerts/a-long-enough-secret-path-segment-1234', '/alerts/{id}', (t) =>
+      json(t).send(SAMPLE),
     );
     await call(secretApp.app, 'post', '/alerts', '/alerts', (t) => json(t).send(SAMPLE));
 

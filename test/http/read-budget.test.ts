@@ -96,8 +96,9 @@ describe('createReadBudget', () => {
   it('gives the bytes back once the answer is out, and when the client leaves first', async () => {
     const budget = createReadBudget({ maxInflightBytes: 100, stallMs: 10_000 }, new Registry());
     const held: ServerResponse[] = [];
+    const admitted: boolean[] = [];
     const server = http.createServer((_req, res) => {
-      expect(budget.admit(res, 80)).toBe(true);
+      admitted.push(budget.admit(res, 80));
       held.push(res);
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -117,6 +118,7 @@ describe('createReadBudget', () => {
       leaving.abort();
       await gone;
       await expect.poll(() => budget.inflight()).toBe(0);
+      expect(admitted).toEqual([true, true]);
     } finally {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));

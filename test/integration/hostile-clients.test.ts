@@ -85,6 +85,18 @@ describe('hostile clients on raw sockets', () => {
     expect(count(after, timed200) - count(before, timed200)).toBe(0);
   });
 
+  it('counts a malformed request that follows a good one on a kept-alive connection', async () => {
+    const before = clientErrors(await receiver.metricsText(), 'malformed');
+    const connection = await openRaw(receiver.port);
+    connection.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+    await expect.poll(() => connection.received()).toMatch(/^HTTP\/1\.1 200/);
+    connection.write('FOO /alerts HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+    await connection.closed;
+
+    expect(connection.received()).toMatch(/HTTP\/1\.1 400 Bad Request\r\n/);
+    expect(clientErrors(await receiver.metricsText(), 'malformed')).toBe(before + 1);
+  });
+
   it('closes its side of a refused connection even when the client never closes its own', async () => {
     // Node's default timeouts (minutes): only the answer itself can close the connection in time.
     const plain = await startReceiver({});

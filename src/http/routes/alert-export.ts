@@ -117,7 +117,7 @@ export async function sendAlertExport(
   for (let start = 0; start < body.length && !res.destroyed; start += EXPORT_PIECE_BYTES) {
     if (!res.write(body.subarray(start, start + EXPORT_PIECE_BYTES))) await drained(res);
   }
-  res.end();
+  if (!res.destroyed) res.end();
 }
 
 const EXPORT_PIECE_BYTES = 64 * 1024;
