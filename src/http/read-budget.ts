@@ -70,11 +70,9 @@ export function createReadBudget(limits: ReadLimits, registry: Registry): ReadBu
         Math.max(1, Math.floor(limits.stallMs / CHECKS_PER_STALL)),
       );
       watch.unref();
-      // Done: all handed to the kernel ('finish'), or the socket gone ('close', also if it already was).
-      let released = false;
+      // Done: all handed to the kernel ('finish'), or the socket gone ('close', also if it already
+      // was). finished() calls back once.
       finished(res, () => {
-        if (released) return;
-        released = true;
         clearInterval(watch);
         reserved -= bytes;
       });

@@ -108,6 +108,21 @@ export function createTriggerService(deps: TriggerServiceDeps) {
     return () => clearInterval(timer);
   }
 
+  // A run ends once, by its trigger or by shutdown: its outcome, the verifier and the metric.
+  function endRun(run: TriggerRun, outcome: TriggerOutcome): void {
+    run.status = outcome.ok ? 'succeeded' : 'failed';
+    if (!outcome.ok) run.error = outcome.error;
+    run.finishedAt = new Date().toISOString();
+    deps.verifier.runFinished(run);
+    deps.metrics.recordRun(run.kind, run.status);
+  }
+
+  // Its final state first: another replica reads a saved running run without a slot as orphaned.
+  async function saveAndRelease(run: TriggerRun): Promise<void> {
+    await deps.registry.save(run);
+    await deps.shared?.release(run.kind, run.id).catch(() => undefined);
+  }
+
   async function execute(run: TriggerRun, request: TriggerRequest): Promise<void> {
     const log = deps.logger.child({ runId: run.id, kind: run.kind });
     const startMs = Date.now();
@@ -128,11 +143,7 @@ export function createTriggerService(deps: TriggerServiceDeps) {
     }
     // Shutdown already ended it (stop): counted and published then.
     if (run.finishedAt !== undefined) return;
-    run.status = outcome.ok ? 'succeeded' : 'failed';
-    if (!outcome.ok) run.error = outcome.error;
-    run.finishedAt = new Date().toISOString();
-    deps.verifier.runFinished(run);
-    deps.metrics.recordRun(run.kind, run.status);
+    endRun(run, outcome);
     log.info(
       { event: 'trigger_finished', status: run.status, error: run.error, commands: run.commands.length },
       'trigger run finished',
@@ -167,9 +178,7 @@ export function createTriggerService(deps: TriggerServiceDeps) {
         unfinished.delete(run);
         stopRenewing();
         release();
-        // Its final state first: another replica reads a saved running run without a slot as orphaned.
-        await deps.registry.save(run);
-        await deps.shared?.release(run.kind, run.id).catch(() => undefined);
+        await saveAndRelease(run);
         // Only now: stop() waits for these writes before Redis closes.
         inFlight.delete(done);
       });
@@ -187,20 +196,8 @@ export function createTriggerService(deps: TriggerServiceDeps) {
       await Promise.race([Promise.allSettled([...inFlight]), grace]);
       clearTimeout(timer);
       // Runs still going (a cleanup step outlived the grace) end here, as failed, for every replica.
-      const now = new Date().toISOString();
-      for (const run of unfinished) {
-        run.status = 'failed';
-        run.error = STOPPED_RUN_ERROR;
-        run.finishedAt = now;
-        deps.verifier.runFinished(run);
-        deps.metrics.recordRun(run.kind, run.status);
-      }
-      await Promise.all(
-        [...unfinished].map(async (run) => {
-          await deps.registry.save(run);
-          await deps.shared?.release(run.kind, run.id).catch(() => undefined);
-        }),
-      );
+      for (const run of unfinished) endRun(run, { ok: false, error: STOPPED_RUN_ERROR });
+      await Promise.all([...unfinished].map(saveAndRelease));
       unfinished.clear();
     },
   };
