@@ -2,6 +2,7 @@ import type { HeldAlert } from '../alerts/held-alert.js';
 import type { Priority } from '../alerts/priority.js';
 import { toJson } from '../alerts/serialize-alert.js';
 import type { StoredAlert } from '../alerts/stored-alert.js';
+import { LUA_NOW_MS } from './redis-lua.js';
 
 /** The keys of one receiver's data in Redis, under STORE_KEY_PREFIX. */
 export interface RedisKeys {
@@ -112,8 +113,8 @@ for i = 6, #ARGV, ${ARGS_PER_ALERT} do
     end
   end
 end
-local now = redis.call('TIME')
-local cutoff = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) - retention
+${LUA_NOW_MS}
+local cutoff = nowMs - retention
 local excess = redis.call('XLEN', stream) - maxlen
 while true do
   local oldest = redis.call('XRANGE', stream, '-', '+', 'COUNT', math.min(math.max(excess, 0) + 1, 1000))

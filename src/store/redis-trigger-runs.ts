@@ -2,35 +2,27 @@ import { randomUUID } from 'node:crypto';
 import type { TriggerKind, TriggerRun } from '../triggers/trigger-run.js';
 import type { SharedRuns } from '../triggers/shared-runs.js';
 import type { RedisConnection } from './redis-connection.js';
+import { LUA_NOW_MS } from './redis-lua.js';
 
-// Claims a slot of a kind across replicas: a sorted set of run ids scored by their lease's end,
-// so a replica that dies mid-run frees its slot when the lease ends. The set itself lives as long
-// as its longest lease.
-const CLAIM_SCRIPT = `
-local now = redis.call('TIME')
-local nowMs = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+// Holds a run's slot of a kind across replicas: a sorted set of run ids scored by their lease's
+// end, so a replica that dies mid-run frees its slot when the lease ends; the set itself lives as
+// long as its longest lease. ARGV: max, leaseMs, runId. A claim (max >= 0) is refused when `max`
+// runs hold slots; a renewal (max -1) of a run still going always holds it, taking it again if it
+// is missing (the run started while Redis was unreachable, or its lease ran out in an outage): the
+// run is alive, and must not read as orphaned.
+const SLOT_SCRIPT = `
+${LUA_NOW_MS}
+local max, lease = tonumber(ARGV[1]), tonumber(ARGV[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', nowMs)
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then return 0 end
-redis.call('ZADD', KEYS[1], nowMs + tonumber(ARGV[2]), ARGV[3])
-if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2])) end
-return 1
-`;
-
-// Extends the slot of a run that is still going. Only the replica running it renews it, so a slot
-// that is missing (the run started while Redis was unreachable, or its lease ran out during an
-// outage) is taken again: the run is alive, and must not read as orphaned.
-const RENEW_SCRIPT = `
-local now = redis.call('TIME')
-local nowMs = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
-redis.call('ZADD', KEYS[1], nowMs + tonumber(ARGV[1]), ARGV[2])
-if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[1]) then redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[1])) end
+if max >= 0 and redis.call('ZCARD', KEYS[1]) >= max then return 0 end
+redis.call('ZADD', KEYS[1], nowMs + lease, ARGV[3])
+if redis.call('PTTL', KEYS[1]) < lease then redis.call('PEXPIRE', KEYS[1], lease) end
 return 1
 `;
 
 // For each (slot set, run id): 1 while the run holds an unexpired slot, else 0.
 const HELD_SCRIPT = `
-local now = redis.call('TIME')
-local nowMs = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+${LUA_NOW_MS}
 local held = {}
 for i = 1, #KEYS do
   local score = redis.call('ZSCORE', KEYS[i], ARGV[i])
@@ -87,11 +79,12 @@ export function createRedisTriggerRuns(options: {
   };
   return {
     async claim(kind: TriggerKind, runId, max, leaseMs) {
-      const args = [String(max), String(leaseMs), runId];
-      return (await conn.send(['EVAL', CLAIM_SCRIPT, '1', slots(kind), ...args])) === 1;
+      return (
+        (await conn.send(['EVAL', SLOT_SCRIPT, '1', slots(kind), String(max), String(leaseMs), runId])) === 1
+      );
     },
     async renew(kind, runId, leaseMs) {
-      await conn.send(['EVAL', RENEW_SCRIPT, '1', slots(kind), String(leaseMs), runId]);
+      await conn.send(['EVAL', SLOT_SCRIPT, '1', slots(kind), '-1', String(leaseMs), runId]);
     },
     async release(kind, runId) {
       await conn.send(['ZREM', slots(kind), runId]);
