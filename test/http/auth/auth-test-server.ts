@@ -67,3 +67,16 @@ export function cookieOf(response: Response): string {
   const header = response.headers.get('set-cookie') ?? '';
   return header.split(';')[0] ?? '';
 }
+
+/** Runs `use` against a server started with `env`, and closes the server whatever `use` does. */
+export async function withAuthTestServer(
+  env: Record<string, string>,
+  use: (server: AuthTestServer) => Promise<void>,
+): Promise<void> {
+  const server = await startAuthTestServer(env);
+  try {
+    await use(server);
+  } finally {
+    await server.close();
+  }
+}

@@ -7,6 +7,7 @@ import {
   TRIGGER_TOKEN,
   VIEWER_TOKEN,
   startAuthTestServer,
+  withAuthTestServer,
   type AuthTestServer,
 } from './auth-test-server.js';
 
@@ -132,8 +133,7 @@ describe('read authentication (VIEWER_TOKEN_FILE with two tokens)', () => {
 
 describe('alert and run reads', () => {
   it('are never cached, and a trigger path in another case is guarded and counted as one', async () => {
-    const server = await startAuthTestServer({ VIEWER_TOKEN });
-    try {
+    await withAuthTestServer({ VIEWER_TOKEN }, async (server) => {
       const posted = await server.post('/alerts', ALERT);
       const id = posted.headers.get('x-alert-id')!;
       for (const route of ['/alerts', `/alerts/${id}`, '/triggers'])
@@ -145,16 +145,13 @@ describe('alert and run reads', () => {
       const wrong = await server.post('/TRIGGERS/shell', '{}', bearer('wrong-token-0123456789abcdef'));
       expect(wrong.status).toBe(401);
       expect(await server.metric('falco_auth_failures_total', { route_group: 'triggers' })).toBe(before + 1);
-    } finally {
-      await server.close();
-    }
+    });
   });
 });
 
 describe('trigger runs read with VIEWER_TOKEN', () => {
   it("never show a viewer the run's nonce, which the trigger token still reads", async () => {
-    const server = await startAuthTestServer({ VIEWER_TOKEN });
-    try {
+    await withAuthTestServer({ VIEWER_TOKEN }, async (server) => {
       const started = await server.post('/triggers/shell', '{}', bearer(TRIGGER_TOKEN));
       expect(started.status).toBe(202);
       const run = (await started.json()) as { id: string; nonce: string };
@@ -169,9 +166,7 @@ describe('trigger runs read with VIEWER_TOKEN', () => {
         expect(asViewer, route).toContain('[nonce hidden]');
         expect(await (await server.get(route, bearer(TRIGGER_TOKEN))).text(), route).toContain(run.nonce);
       }
-    } finally {
-      await server.close();
-    }
+    });
   });
 });
 
@@ -248,15 +243,12 @@ describe('METRICS_TOKEN', () => {
 
 describe('without any auth setting', () => {
   it('keeps every read route open, and counts failures only of the trigger token', async () => {
-    const server = await startAuthTestServer({});
-    try {
+    await withAuthTestServer({}, async (server) => {
       for (const route of ['/', '/alerts', '/ui/config.json', '/metrics'])
         expect((await server.get(route)).status, route).toBe(200);
       expect(await (await server.get('/ui/session')).json()).toEqual({ readAuth: false });
       const metrics = await (await server.get('/metrics')).text();
       expect(metrics).not.toMatch(/falco_auth_failures_total\{route_group="(?!triggers)[^"]*"\} [1-9]/);
-    } finally {
-      await server.close();
-    }
+    });
   });
 });

@@ -5,9 +5,12 @@ import {
   VIEWER_TOKEN,
   cookieOf,
   startAuthTestServer,
+  withAuthTestServer,
   type AuthTestServer,
 } from './auth-test-server.js';
 
+// Read auth with a fixed session key: what every sign-in test here starts from.
+const SIGN_IN_ENV = { VIEWER_TOKEN, SESSION_SECRET: 'session-secret-0123456789abcdef-0123456789' };
 const SHELL_BODY = JSON.stringify({ backend: 'docker', image: 'not-an-allowed-image:1' });
 
 describe('dashboard sessions (POST /ui/session, HMAC-signed cookie)', () => {
@@ -22,9 +25,8 @@ describe('dashboard sessions (POST /ui/session, HMAC-signed cookie)', () => {
 
   beforeAll(async () => {
     server = await startAuthTestServer({
-      VIEWER_TOKEN,
+      ...SIGN_IN_ENV,
       SESSION_TTL_SECONDS: '600',
-      SESSION_SECRET: 'session-secret-0123456789abcdef-0123456789',
     });
     await server.post('/alerts', ALERT);
   });
@@ -187,64 +189,59 @@ describe('sign-in bodies express.json refuses', () => {
     ['a body in a charset it cannot read', 'application/json; charset=klingon', '{}', 415],
     ['malformed JSON', 'application/json', '{"token":', 400],
   ])('answers %s with %s problem+json', async (_, type, body, status) => {
-    const server = await startAuthTestServer({ VIEWER_TOKEN });
-    try {
+    await withAuthTestServer({ VIEWER_TOKEN }, async (server) => {
       const response = await server.post('/ui/session', body, { 'Content-Type': type });
       expect(response.status).toBe(status);
       expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-    } finally {
-      await server.close();
-    }
+    });
   });
 });
 
 describe('SESSION_COOKIE_SECURE=true (TLS ends at a proxy in front)', () => {
   it('marks the session cookie Secure on a plain HTTP request', async () => {
-    const server = await startAuthTestServer({
-      VIEWER_TOKEN,
-      SESSION_COOKIE_SECURE: 'true',
-      SESSION_SECRET: 'session-secret-0123456789abcdef-0123456789',
-    });
-    try {
-      const response = await server.post('/ui/session', JSON.stringify({ token: VIEWER_TOKEN }));
-      expect(response.headers.get('set-cookie')).toMatch(/; HttpOnly; SameSite=Strict; Secure$/);
-    } finally {
-      await server.close();
-    }
+    await withAuthTestServer(
+      {
+        ...SIGN_IN_ENV,
+        SESSION_COOKIE_SECURE: 'true',
+      },
+      async (server) => {
+        const response = await server.post('/ui/session', JSON.stringify({ token: VIEWER_TOKEN }));
+        expect(response.headers.get('set-cookie')).toMatch(/; HttpOnly; SameSite=Strict; Secure$/);
+      },
+    );
   });
 });
 
 describe('a live stream opened with a session', () => {
   it('ends when the session does (SESSION_TTL_SECONDS), so no alert reaches it after', async () => {
-    const server = await startAuthTestServer({
-      VIEWER_TOKEN,
-      SESSION_TTL_SECONDS: '1',
-      SESSION_SECRET: 'session-secret-0123456789abcdef-0123456789',
-    });
-    try {
-      const response = await server.post('/ui/session', JSON.stringify({ token: VIEWER_TOKEN }));
-      const cookie = cookieOf(response);
-      const stream = await server.get('/alerts/stream', { Cookie: cookie });
-      expect(stream.status).toBe(200);
-      const started = Date.now();
-      // The stream is closed by the server once the session has expired.
-      let text = '';
-      let cut = false;
-      const reader = stream.body!.getReader();
-      try {
-        for (let part = await reader.read(); !part.done; part = await reader.read())
-          text += new TextDecoder().decode(part.value);
-      } catch {
-        // The server closed the connection without ending the stream: its slot is free at once.
-        cut = true;
-      }
-      expect(cut).toBe(true);
-      expect(Date.now() - started).toBeLessThan(5_000);
-      expect(text).toContain(': connected');
-      // And the same cookie no longer opens one.
-      expect((await server.get('/alerts/stream', { Cookie: cookie })).status).toBe(401);
-    } finally {
-      await server.close();
-    }
+    await withAuthTestServer(
+      {
+        ...SIGN_IN_ENV,
+        SESSION_TTL_SECONDS: '1',
+      },
+      async (server) => {
+        const response = await server.post('/ui/session', JSON.stringify({ token: VIEWER_TOKEN }));
+        const cookie = cookieOf(response);
+        const stream = await server.get('/alerts/stream', { Cookie: cookie });
+        expect(stream.status).toBe(200);
+        const started = Date.now();
+        // The stream is closed by the server once the session has expired.
+        let text = '';
+        let cut = false;
+        const reader = stream.body!.getReader();
+        try {
+          for (let part = await reader.read(); !part.done; part = await reader.read())
+            text += new TextDecoder().decode(part.value);
+        } catch {
+          // The server closed the connection without ending the stream: its slot is free at once.
+          cut = true;
+        }
+        expect(cut).toBe(true);
+        expect(Date.now() - started).toBeLessThan(5_000);
+        expect(text).toContain(': connected');
+        // And the same cookie no longer opens one.
+        expect((await server.get('/alerts/stream', { Cookie: cookie })).status).toBe(401);
+      },
+    );
   }, 15_000);
 });
