@@ -16,6 +16,16 @@ const SAMPLE = readFileSync(
 const haveParts =
   redisAvailable() && requireComponent('docker (dockerd and /bin/busybox)', dockerAndBusyboxAvailable());
 
+// The alert Falco sends for a shell run's nonce command, posted to `app`.
+const postNonceAlert = (app: TriggerApp, run: { nonce?: string }) =>
+  request(app.app)
+    .post('/alerts')
+    .set('Content-Type', 'application/json')
+    .send(buildTerminalShellAlert(SAMPLE, `sh -c tty && echo falco-receiver-canary-${run.nonce}`, 'default'));
+// The run as `app` answers for it once its expectation is detected.
+const waitForDetection = (app: TriggerApp, id: string) =>
+  waitForRun(app.app, TOKEN, id, (r) => r.verification?.expectations[0]?.status === 'detected');
+
 describe.runIf(haveParts)('trigger runs shared by two replicas on one Redis (docker backend)', () => {
   let redis: TestRedis;
   let a: TriggerApp;
@@ -51,19 +61,10 @@ describe.runIf(haveParts)('trigger runs shared by two replicas on one Redis (doc
 
     const run = await waitForRun(a.app, TOKEN, started.body.id, finished);
     expect(run.status).toBe('succeeded');
-    const cmdline = `sh -c tty && echo falco-receiver-canary-${run.nonce}`;
-    const posted = await request(b.app)
-      .post('/alerts')
-      .set('Content-Type', 'application/json')
-      .send(buildTerminalShellAlert(SAMPLE, cmdline, 'default'));
+    const posted = await postNonceAlert(b, run);
     expect(posted.status).toBe(202);
 
-    const onB = await waitForRun(
-      b.app,
-      TOKEN,
-      run.id,
-      (r) => r.verification?.expectations[0]?.status === 'detected',
-    );
+    const onB = await waitForDetection(b, run.id);
     expect(onB).toMatchObject({
       id: run.id,
       status: 'succeeded',
@@ -90,19 +91,10 @@ describe.runIf(haveParts)('trigger runs shared by two replicas on one Redis (doc
 
     redis.child().kill('SIGSTOP');
     try {
-      const cmdline = `sh -c tty && echo falco-receiver-canary-${run.nonce}`;
-      const posted = await request(a.app)
-        .post('/alerts')
-        .set('Content-Type', 'application/json')
-        .send(buildTerminalShellAlert(SAMPLE, cmdline, 'default'));
+      const posted = await postNonceAlert(a, run);
       expect(posted.status).toBe(202);
 
-      const verified = await waitForRun(
-        a.app,
-        TOKEN,
-        run.id,
-        (r) => r.verification?.expectations[0]?.status === 'detected',
-      );
+      const verified = await waitForDetection(a, run.id);
       expect(verified.verification.expectations[0]?.alertId).toBe(posted.headers['x-alert-id']);
     } finally {
       redis.child().kill('SIGCONT');
