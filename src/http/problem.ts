@@ -1,3 +1,4 @@
+import { STATUS_CODES } from 'node:http';
 import type { Response } from 'express';
 import type { FieldProblem } from '../alerts/parse-falco-alert.js';
 
@@ -48,6 +49,22 @@ export function buildProblem(
 ): Problem {
   const { status, title } = PROBLEM_TYPES[type];
   return { type: TYPE_BASE + type, title, status, ...fields };
+}
+
+/**
+ * A whole HTTP/1.1 answer carrying `problem`, as bytes to write on a socket that no parser or
+ * response object serves (a connection refused before it is read, a request the parser refused);
+ * it closes the connection. `headers`: more header lines, such as `Retry-After: 1`.
+ */
+export function rawProblemAnswer(problem: Problem, headers: readonly string[] = []): string {
+  const body = JSON.stringify(problem);
+  return (
+    `HTTP/1.1 ${problem.status} ${STATUS_CODES[problem.status] ?? ''}\r\n` +
+    'Content-Type: application/problem+json; charset=utf-8\r\n' +
+    'X-Content-Type-Options: nosniff\r\n' +
+    headers.map((header) => `${header}\r\n`).join('') +
+    `Connection: close\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`
+  );
 }
 
 /** Sends an `application/problem+json` response. */

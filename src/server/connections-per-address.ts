@@ -1,18 +1,16 @@
 import type http from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
+import { buildProblem, rawProblemAnswer } from '../http/problem.js';
 import { createAddressCounts } from './address-counts.js';
 
-const BODY = JSON.stringify({
-  type: 'urn:falco-alert-receiver:problem:service-unavailable',
-  title: 'Service unavailable',
-  status: 503,
-  detail: 'Too many connections from your address (SERVER_MAX_CONNECTIONS_PER_ADDRESS); retry shortly.',
-});
 // Written before the request is read: the parser has not run, so the answer is raw bytes.
-const REFUSAL =
-  'HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/problem+json; charset=utf-8\r\n' +
-  `Retry-After: 1\r\nConnection: close\r\nContent-Length: ${Buffer.byteLength(BODY)}\r\n\r\n${BODY}`;
+const REFUSAL = rawProblemAnswer(
+  buildProblem('service-unavailable', {
+    detail: 'Too many connections from your address (SERVER_MAX_CONNECTIONS_PER_ADDRESS); retry shortly.',
+  }),
+  ['Retry-After: 1'],
+);
 
 /**
  * Closes a new connection from an address that already holds `max` open ones, so one client

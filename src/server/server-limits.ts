@@ -1,7 +1,7 @@
-import http from 'node:http';
+import type http from 'node:http';
 import type https from 'node:https';
 import type { Duplex } from 'node:stream';
-import { buildProblem, type Problem } from '../http/problem.js';
+import { buildProblem, rawProblemAnswer, type Problem } from '../http/problem.js';
 import type { ClientErrorReason } from '../metrics/metrics.js';
 import type { ServerLimits } from '../config/hardening-env.js';
 import { limitConnectionsPerAddress } from './connections-per-address.js';
@@ -59,18 +59,9 @@ export function answerClientErrors(
     if (inFlight == null) onClientError(reason);
     const problem =
       known?.problem() ?? buildProblem('invalid-request', { detail: 'The request is not valid HTTP/1.1.' });
-    const body = JSON.stringify(problem);
     // end() alone half-closes (the server allows half-open sockets): a client that never closes
     // its side would hold the descriptor. Closed once the answer is out.
-    socket.end(
-      `HTTP/1.1 ${problem.status} ${http.STATUS_CODES[problem.status] ?? ''}\r\n` +
-        'Content-Type: application/problem+json; charset=utf-8\r\n' +
-        `Content-Length: ${Buffer.byteLength(body)}\r\n` +
-        'X-Content-Type-Options: nosniff\r\n' +
-        'Connection: close\r\n\r\n' +
-        body,
-      () => socket.destroy(),
-    );
+    socket.end(rawProblemAnswer(problem), () => socket.destroy());
   });
 }
 
