@@ -68,7 +68,7 @@ async function measureOne(runtime: FalcoRuntime, writes: number, seconds: number
     throw error;
   });
   try {
-    await waitUntilDetecting(service, nonce);
+    await waitUntilDetecting(service, nonce, falco);
     const prefix = `/falco-bench-${nonce}-`;
     const ours = () =>
       alertLines(service, (l) => String(l.alert.output_fields?.['fd.name']).startsWith(prefix));

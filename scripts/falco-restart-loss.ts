@@ -30,7 +30,7 @@ async function measure(runtime: FalcoRuntime, main: string, delayMs: number) {
     `restart-${nonce}`,
   );
   try {
-    await waitUntilDetecting(first, nonce);
+    await waitUntilDetecting(first, nonce, falco);
     const prefix = `/falco-restart-${nonce}-`;
     const writing = writeBelowRoot(prefix, WRITES);
     while (received(first, prefix) < WRITES / 5) await sleep(20);

@@ -36,7 +36,7 @@ describe.skipIf(runtimes.length === 0)(
             STORE_MAX_BYTES: String(256 * 1024 * 1024),
           });
           falco = await startFalco(runtime, { url: `${base()}/alerts` }, `detections-${nonce}`);
-          await waitUntilDetecting(service, nonce);
+          await waitUntilDetecting(service, nonce, falco);
         }, 120_000);
         afterAll(async () => {
           await falco?.stop();

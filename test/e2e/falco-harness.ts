@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BUSYBOX_IMAGE, dockerAndBusyboxAvailable, ensureBusyboxImage } from '../helpers/busybox-image.js';
 import { requireComponent } from '../helpers/components.js';
-import { E2E_LOG_DIR } from '../helpers/falco-process.js';
+import { assertFalcoRunning, E2E_LOG_DIR, type RunningFalco } from '../helpers/falco-process.js';
 import { findFalcoRuntimes, type FalcoRuntime } from '../helpers/falco-runtime.js';
 import type { SpawnedService } from '../helpers/spawn-service.js';
 
@@ -62,8 +62,13 @@ const field = (line: AlertLine, name: string) => line.alert.output_fields?.[name
  * Falco attaches its probe a few seconds after it says so: writes a file below / on the host
  * every half second until its "Write below root" alert reached the receiver.
  */
-export async function waitUntilDetecting(service: SpawnedService, nonce: string): Promise<void> {
+export async function waitUntilDetecting(
+  service: SpawnedService,
+  nonce: string,
+  falco: RunningFalco,
+): Promise<void> {
   for (let attempt = 0; attempt < 120; attempt++) {
+    assertFalcoRunning(falco);
     const file = `/falco-e2e-ready-${nonce}-${attempt}`;
     writeFileSync(file, '');
     unlinkSync(file);

@@ -57,7 +57,7 @@ describe.skipIf(runtimes.length === 0)(
           `restart-${nonce}`,
         );
         try {
-          await waitUntilDetecting(first, nonce);
+          await waitUntilDetecting(first, nonce, falco);
           const writing = writeBelowRoot(prefix, WRITES);
           await waitFor(
             'a fifth of the writes',

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { findOutputErrors, parseFalcoSummary } from '../helpers/falco-process.js';
-import { buildFalcoArgs, type FalcoRuntime } from '../helpers/falco-runtime.js';
+import { buildFalcoArgs, falcoEnv, SKIP_BPF_SHIM, type FalcoRuntime } from '../helpers/falco-runtime.js';
 
 const runtime = (version: string): FalcoRuntime => ({
   bin: '/x/bin/falco',
@@ -36,6 +36,15 @@ describe('Falco argv for the e2e suite', () => {
       'webserver.enabled=false',
     ])
       expect(args).toContain(option);
+  });
+
+  it('preloads the BPF program shim for 0.35+ only, and only once it is built', () => {
+    expect(falcoEnv(runtime('0.40.0'), SKIP_BPF_SHIM)).toEqual({
+      LD_PRELOAD: SKIP_BPF_SHIM,
+      FALCO_SKIP_BPF_PROGRAMS: 'signal_deliver',
+    });
+    expect(falcoEnv(runtime('0.34.1'), SKIP_BPF_SHIM)).toEqual({});
+    expect(falcoEnv(runtime('0.40.0'), '/nonexistent/shim.so')).toEqual({});
   });
 
   it('refuses any http_output URL that is not 127.0.0.1', () => {

@@ -1,7 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findOutputErrors, startFalco, type RunningFalco } from '../helpers/falco-process.js';
+import {
+  assertFalcoRunning,
+  findOutputErrors,
+  startFalco,
+  type RunningFalco,
+} from '../helpers/falco-process.js';
 import { isAtLeast, type FalcoOutput, type FalcoRuntime } from '../helpers/falco-runtime.js';
 import { makeTestPki, type TestPki } from '../helpers/make-certificates.js';
 import { startReceiver, type TestReceiver } from '../helpers/start-receiver.js';
@@ -28,8 +33,13 @@ const writesOf = (receiver: TestReceiver, file: string) =>
   );
 
 /** Writes `file` below / in a container until its alert reached `receiver` (Falco attaches late). */
-async function provokeUntilReceived(receiver: TestReceiver, prefix: string): Promise<Line> {
+async function provokeUntilReceived(
+  receiver: TestReceiver,
+  falco: RunningFalco,
+  prefix: string,
+): Promise<Line> {
   for (let attempt = 0; attempt < 30; attempt++) {
+    assertFalcoRunning(falco);
     const file = `${prefix}-${attempt}`;
     runInContainer(`echo x > ${file}`);
     try {
@@ -80,7 +90,7 @@ describe.skipIf(runtimes.length === 0)(
           const userAgent = `falco-e2e/${nonce}`;
           const url = `http://127.0.0.1:${receiver.port}/alerts/${secret}`;
           await withFalco(runtime, { url, userAgent }, `transports-path-${nonce}`, async (falco) => {
-            await provokeUntilReceived(receiver, `/falco-e2e-path-${nonce}`);
+            await provokeUntilReceived(receiver, falco, `/falco-e2e-path-${nonce}`);
             const connectionsBefore = connections;
 
             // Idle longer than the receiver's keep-alive timeout: it closes Falco's connection.
@@ -119,7 +129,7 @@ describe.skipIf(runtimes.length === 0)(
               const url = `https://127.0.0.1:${tls.tlsPort}/alerts`;
               const mtls = { cert: pki.clientCert, key: pki.clientKey, ca: pki.caCert };
               await withFalco(runtime, { url, mtls }, `transports-mtls-${nonce}`, async (falco) => {
-                const line = await provokeUntilReceived(tls, `/falco-e2e-mtls-${nonce}`);
+                const line = await provokeUntilReceived(tls, falco, `/falco-e2e-mtls-${nonce}`);
                 expect(line.client).toMatchObject({ cn: CLIENT_CN });
                 expect(findOutputErrors(falco.log())).toEqual([]);
               });
@@ -133,6 +143,7 @@ describe.skipIf(runtimes.length === 0)(
                 // Keep writing until Falco logged its failed deliveries (the probe attaches late).
                 const errors = await (async () => {
                   for (let attempt = 0; attempt < 30; attempt++) {
+                    assertFalcoRunning(falco);
                     runInContainer(`echo x > /falco-e2e-rogue-${nonce}-${attempt}`);
                     const found = findOutputErrors(falco.log());
                     if (found.length > 0) return found;

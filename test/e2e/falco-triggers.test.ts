@@ -51,7 +51,7 @@ describe.skipIf(runtimes.length === 0)(
             STORE_MAX_ALERTS: '50000',
           });
           falco = await startFalco(runtime, { url: `${base()}/alerts` }, `triggers-${nonce}`);
-          await waitUntilDetecting(service, nonce);
+          await waitUntilDetecting(service, nonce, falco);
           // Canary runs started before Falco attached may end missed; only later ones are judged.
           readyAt = new Date().toISOString();
         }, 120_000);

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildFalcoArgs, type FalcoOutput, type FalcoRuntime } from './falco-runtime.js';
+import { buildFalcoArgs, falcoEnv, type FalcoOutput, type FalcoRuntime } from './falco-runtime.js';
 
 /** Falco's log of each e2e run is kept here (git-ignored), beside the test output. */
 export const E2E_LOG_DIR = join(import.meta.dirname, '../../.cache/e2e-logs');
@@ -17,6 +17,8 @@ export interface RunningFalco {
   pid: number;
   logFile: string;
   log(): string;
+  /** True once the process is gone (it stopped, or failed after opening its probe). */
+  exited(): boolean;
   /** SIGTERM to its PID (SIGKILL after 20 s); resolves with the summary it printed. */
   stop(): Promise<FalcoSummary>;
 }
@@ -27,6 +29,14 @@ process.once('exit', () => {
   for (const child of running)
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
 });
+
+/**
+ * Throws with the end of Falco's log once its process is gone. Falco says it opens its probe
+ * before the kernel has loaded it: a probe the kernel refuses ends the process after that line.
+ */
+export function assertFalcoRunning(falco: RunningFalco): void {
+  if (falco.exited()) throw new Error(`Falco exited (${falco.logFile}):\n${falco.log().slice(-2000)}`);
+}
 
 /** Parses the summary Falco prints on exit ("Events detected: N", "Triggered rules by rule name:"). */
 export function parseFalcoSummary(log: string): FalcoSummary {
@@ -57,15 +67,18 @@ export async function startFalco(
   const logFile = join(E2E_LOG_DIR, `${name}-falco-${runtime.version}.log`);
   const fd = openSync(logFile, 'w');
   // stdbuf (coreutils) execs Falco with line-buffered stdout, so each alert is in the log at once
-  // (a file would otherwise get them in 4 KiB blocks); the PID stays Falco's.
+  // (a file would otherwise get them in 4 KiB blocks); the PID stays Falco's. stdbuf adds its own
+  // library to the LD_PRELOAD it is given.
   const argv = ['-oL', '-eL', runtime.bin, ...buildFalcoArgs(runtime, output)];
-  const child = spawn('stdbuf', argv, { stdio: ['ignore', fd, fd] });
+  const env = { ...process.env, ...falcoEnv(runtime) };
+  const child = spawn('stdbuf', argv, { stdio: ['ignore', fd, fd], env });
   closeSync(fd);
   running.add(child);
   const log = () => readFileSync(logFile, 'utf8');
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const hasExited = () => child.exitCode !== null || child.signalCode !== null;
   const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
+    if (!hasExited()) {
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
       await exited;
@@ -77,11 +90,11 @@ export async function startFalco(
   const deadline = Date.now() + 60_000;
   // 0.34 "Opening capture with modern BPF probe", 0.40 "Opening 'syscall' source with modern BPF probe".
   while (!/Opening .*modern BPF probe/.test(log())) {
-    if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) {
+    if (hasExited() || Date.now() > deadline) {
       await stop();
       throw new Error(`Falco ${runtime.version} did not start (${logFile}):\n${log().slice(-2000)}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  return { pid: child.pid!, logFile, log, stop };
+  return { pid: child.pid!, logFile, log, exited: hasExited, stop };
 }

@@ -80,6 +80,21 @@ export function isAtLeast(version: string, minor: number): boolean {
   return major > 0 || ownMinor >= minor;
 }
 
+/** Built by scripts/ci/unpack-falco.sh from scripts/ci/falco-skip-bpf-programs.c. */
+export const SKIP_BPF_SHIM = join(ROOT, '.cache', 'falco-skip-bpf-programs.so');
+
+/**
+ * Environment for Falco's process. 0.35+ (here 0.40.0, libs 0.20.0) carries a `signal_deliver`
+ * program that the verifier of newer kernels refuses, which stops the whole probe from loading;
+ * Falco attaches it only for the signaldeliver event, which no rule or state needs. The shim turns
+ * off that one program's loading; everything else Falco does is unchanged. Without the shim (not
+ * built) Falco runs as it is.
+ */
+export function falcoEnv(runtime: FalcoRuntime, shim = SKIP_BPF_SHIM): Record<string, string> {
+  if (!isAtLeast(runtime.version, 35) || !existsSync(shim)) return {};
+  return { LD_PRELOAD: shim, FALCO_SKIP_BPF_PROGRAMS: 'signal_deliver' };
+}
+
 /** Falco before 0.35 takes `--modern-bpf`; later ones `engine.kind`. */
 function engineArgs(version: string): string[] {
   return isAtLeast(version, 35) ? ['-o', 'engine.kind=modern_ebpf'] : ['--modern-bpf'];
