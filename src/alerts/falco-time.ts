@@ -1,6 +1,7 @@
-// RFC 3339 date-time as Falco writes it (`%FT%T` + `.%09luZ`); other senders' offsets, shorter
-// fractions and the lower-case `t` and `z` that RFC 3339 (5.6) allows pass too.
-const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|[+-](\d{2}):(\d{2}))$/;
+// RFC 3339 date-time as Falco writes it (`%FT%T` + `.%09luZ`); other senders' offsets, fractions
+// of any length (`time-secfrac = "." 1*DIGIT`) and the lower-case `t` and `z` that RFC 3339 (5.6)
+// allows pass too.
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-](\d{2}):(\d{2}))$/;
 
 /**
  * Milliseconds since the epoch of an RFC 3339 timestamp such as Falco's
