@@ -33,21 +33,19 @@ async function main(): Promise<void> {
   const receiver = createReceiver(config, { logger, parentEnv: process.env, clusterWorker: clustered });
 
   const { hardening } = config;
-  const server = await startServer(receiver.app, {
-    host: config.host,
-    port: config.port,
+  // Every listener has the same limits and counts what they refuse on the same metrics.
+  const guarded = {
     limits: hardening.server,
     onRefusedConnection: receiver.metrics.recordRefusedConnection,
     onClientError: receiver.metrics.recordClientError,
-  });
+  };
+  const server = await startServer(receiver.app, { host: config.host, port: config.port, ...guarded });
   const listeners = [{ server, connections: trackConnections(server) }];
   if (hardening.tls) {
     const tlsServer = await startTlsServer(receiver.app, {
       host: config.host,
       tls: hardening.tls,
-      limits: hardening.server,
-      onRefusedConnection: receiver.metrics.recordRefusedConnection,
-      onClientError: receiver.metrics.recordClientError,
+      ...guarded,
     });
     listeners.push({ server: tlsServer, connections: trackConnections(tlsServer) });
     const mtls = hardening.tls.clientCaFile !== undefined;
@@ -60,8 +58,7 @@ async function main(): Promise<void> {
     const admin = await startServer(receiver.adminApp, {
       host: config.host,
       port: config.auth.adminPort,
-      limits: hardening.server,
-      onClientError: receiver.metrics.recordClientError,
+      ...guarded,
     });
     listeners.push({ server: admin, connections: trackConnections(admin) });
     logger.info({ event: 'listening_admin', host: config.host, port: boundPort(admin) }, 'admin listener up');

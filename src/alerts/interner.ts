@@ -2,7 +2,9 @@
  * One shared copy of each text (and list of texts) that repeats across alerts: rule names, hostnames,
  * sources, namespaces, tags. A store that keeps an alert's fields for a while then holds the shared
  * copy, and the alert's own copy dies young instead of being promoted with it. Bounded: past `max`
- * distinct values the table starts over (a flood of distinct names only loses the sharing).
+ * distinct values the table starts over (a flood of distinct names only loses the sharing). Only
+ * short texts and lists are shared: a count bound alone let 4096 one-megabyte hostnames live on
+ * after the alerts that brought them were gone.
  */
 export interface Interner {
   text(value: string): string;
@@ -10,11 +12,16 @@ export interface Interner {
 }
 
 const DEFAULT_MAX = 4096;
+/** Longest text shared, in UTF-16 units: names that repeat are short. */
+export const MAX_SHARED_LENGTH = 256;
+/** Longest list shared, by its joined key. */
+const MAX_SHARED_LIST_LENGTH = 4 * MAX_SHARED_LENGTH;
 
 export function createInterner(max: number = DEFAULT_MAX): Interner {
   let texts = new Map<string, string>();
   let lists = new Map<string, readonly string[]>();
   const text = (value: string): string => {
+    if (value.length > MAX_SHARED_LENGTH) return value;
     const known = texts.get(value);
     if (known !== undefined) return known;
     if (texts.size >= max) texts = new Map();
@@ -26,6 +33,7 @@ export function createInterner(max: number = DEFAULT_MAX): Interner {
   const lookUpList = (values: readonly string[]): readonly string[] => {
     // A tag may itself contain the separator, so a hit is compared item by item.
     const key = values.join('\u0000');
+    if (key.length > MAX_SHARED_LIST_LENGTH) return Object.freeze(values.map(text));
     const known = lists.get(key);
     if (known !== undefined && same(known, values)) return known;
     const copy = Object.freeze(values.map(text));

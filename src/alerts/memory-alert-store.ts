@@ -126,6 +126,16 @@ export function createMemoryAlertStore(options: MemoryAlertStoreOptions): AlertS
     bytes -= col.cost[slot]!;
     if (col.textOffset[slot]! >= 0) ringBytes -= col.textLength[slot]!;
     col.held[slot] = undefined;
+    // Its texts go with it, not when the slot is next written (maxAlerts alerts later): maxBytes
+    // counts only the alert's JSON, and a 1 MB hostname or rule left behind in each slot held
+    // 1 MB per evicted alert until the heap ran out.
+    col.ids[slot] = undefined;
+    col.receivedAt[slot] = undefined;
+    col.source[slot] = '';
+    col.rule[slot] = '';
+    col.hostname[slot] = undefined;
+    col.tags[slot] = undefined;
+    col.namespace[slot] = undefined;
   }
 
   function heldTexts(): HeldTexts {

@@ -16,6 +16,11 @@ const CONTROL_ALL = /[\u0000-\u001f\u007f]/g;
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 const LONE_SURROGATE_ALL = new RegExp(LONE_SURROGATE.source, 'g');
 
+/** A string that shares no memory with the one it was cut from. */
+function ownCopy(value: string): string {
+  return Buffer.from(value, 'utf16le').toString('utf16le');
+}
+
 export class LabelCap {
   readonly #seen = new Set<string>();
 
@@ -35,8 +40,11 @@ export class LabelCap {
     const value = LONE_SURROGATE.test(cut) ? cut.replace(LONE_SURROGATE_ALL, '\uFFFD') : cut;
     if (this.#seen.has(value)) return value;
     if (this.#seen.size < this.limit) {
-      this.#seen.add(value);
-      return value;
+      // Kept for the life of the process (here and in prom-client's series): a copy, since V8's
+      // slice of a long value keeps the whole original (1 MB hostnames pinned 1 MB per label value).
+      const kept = value === raw ? value : ownCopy(value);
+      this.#seen.add(kept);
+      return kept;
     }
     this.onOverflow(uses);
     return OVERFLOW_LABEL;

@@ -28,6 +28,8 @@ export interface Verifier {
 
 /** Alerts of an expected rule kept per run until what it started is known (pods appear late). */
 export const MAX_HELD_ALERTS = 64;
+/** And their request bytes together: anyone who can post could otherwise hold 64 bodies of 1 MiB per run. */
+export const MAX_HELD_BYTES = 1024 * 1024;
 /** How far a node's clock may lag ours: an event this long before the run started is not its. */
 export const CLOCK_SKEW_MS = 5_000;
 
@@ -49,6 +51,16 @@ interface Watch {
   timer: NodeJS.Timeout;
   /** Alerts of an expected rule that did not (yet) match, newest last. */
   held: StoredAlert[];
+  /** Their request bytes together. */
+  heldBytes: number;
+}
+
+// The newest held alerts within both bounds (the newest one is always kept).
+function hold(watch: Watch, entry: StoredAlert): void {
+  watch.held.push(entry);
+  watch.heldBytes += entry.bytes;
+  while (watch.held.length > MAX_HELD_ALERTS || (watch.heldBytes > MAX_HELD_BYTES && watch.held.length > 1))
+    watch.heldBytes -= watch.held.shift()!.bytes;
 }
 
 export function createVerifier(deps: { metrics: TriggerMetrics; windowMs: number }): Verifier {
@@ -104,7 +116,14 @@ export function createVerifier(deps: { metrics: TriggerMetrics; windowMs: number
       if (expected.length === 0) return;
       // A run that failed says nothing about Falco: not_run, and not counted as missed.
       const expire = () => endAs(watch, run.status === 'failed' ? 'not_run' : 'missed', PENDING);
-      const watch: Watch = { run, expected, startMs, held: [], timer: setTimeout(expire, deps.windowMs) };
+      const watch: Watch = {
+        run,
+        expected,
+        startMs,
+        held: [],
+        heldBytes: 0,
+        timer: setTimeout(expire, deps.windowMs),
+      };
       watch.timer.unref();
       watches.set(run, watch);
     },
@@ -115,10 +134,7 @@ export function createVerifier(deps: { metrics: TriggerMetrics; windowMs: number
         if (!isCandidate(watch, entry)) continue;
         // With Redis this replica's own alerts come twice (at once, then from the shared stream).
         if (seen(watch, entry.id)) continue;
-        if (!tryMatch(watch, entry)) {
-          watch.held.push(entry);
-          if (watch.held.length > MAX_HELD_ALERTS) watch.held.shift();
-        }
+        if (!tryMatch(watch, entry)) hold(watch, entry);
         if (allResolved(watch) && watch.run.status === 'succeeded') finish(watch);
       }
     },
@@ -126,6 +142,7 @@ export function createVerifier(deps: { metrics: TriggerMetrics; windowMs: number
       const watch = watches.get(run);
       if (!watch) return;
       watch.held = watch.held.filter((entry) => !tryMatch(watch, entry));
+      watch.heldBytes = watch.held.reduce((sum, entry) => sum + entry.bytes, 0);
     },
     runFinished(run) {
       const watch = watches.get(run);

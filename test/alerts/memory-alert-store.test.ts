@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createAlertIds } from '../../src/alerts/alert-ids.js';
 import { createMemoryAlertStore } from '../../src/alerts/memory-alert-store.js';
+import { bigText, heapUsedAfterGc } from '../helpers/heap.js';
 import { makeStoredAlert } from '../helpers/stored-alert.js';
 
 // What both stores do is in alert-store-contract.test.ts; these are the memory store's own bounds.
@@ -19,6 +20,19 @@ describe('createMemoryAlertStore', () => {
     const listed = await store.query({ limit: 100, maxBytes: 2500 });
     expect(listed.map((entry) => entry.id)).toEqual([added[9]!.id, added[8]!.id, added[7]!.id]);
     expect(await store.query({ limit: 100 })).toHaveLength(10);
+  });
+
+  it("lets go of an evicted alert's texts at once, not when its slot is next written", async () => {
+    const store = createMemoryAlertStore({ maxAlerts: 1000, maxBytes: 20_000 });
+    const before = heapUsedAfterGc();
+    // 40 alerts with 1 MB names each, evicted by bytes after the next two: at most ~3 MB stay.
+    for (let i = 0; i < 40; i++) {
+      const name = bigText(`host-${i}`);
+      store.add(makeStoredAlert({ hostname: name, rule: bigText(`rule-${i}`) }, { bytes: 10_000 }));
+    }
+    const grown = heapUsedAfterGc() - before;
+    expect(await store.count()).toBe(2);
+    expect(grown).toBeLessThan(12 * 1024 * 1024);
   });
 
   it('keeps a single alert larger than the byte budget rather than none', async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { LabelCap, MAX_LABEL_LENGTH, OVERFLOW_LABEL } from '../../src/metrics/label-cap.js';
+import { bigText, heapUsedAfterGc } from '../helpers/heap.js';
 
 describe('LabelCap', () => {
   it('passes the first values and replaces new ones past the cap with __overflow__, counting each', () => {
@@ -43,6 +44,17 @@ describe('LabelCap', () => {
   it('cuts very long values', () => {
     const cap = new LabelCap(10, () => {});
     expect(cap.value('x'.repeat(5000))).toHaveLength(MAX_LABEL_LENGTH);
+  });
+
+  it('keeps its own copy of a cut value, not the whole value it was cut from', () => {
+    const cap = new LabelCap(100, () => {});
+    const kept: string[] = [];
+    const before = heapUsedAfterGc();
+    // 40 one-megabyte hostnames: 40 label values of MAX_LABEL_LENGTH characters stay, not 40 MB.
+    for (let i = 0; i < 40; i++) kept.push(cap.value(bigText(`host-${i}`)));
+    const grown = heapUsedAfterGc() - before;
+    expect(kept[39]).toBe(bigText('host-39').slice(0, MAX_LABEL_LENGTH));
+    expect(grown).toBeLessThan(4 * 1024 * 1024);
   });
 
   it('replaces control characters so the exposition format stays one line per series', () => {

@@ -9,7 +9,7 @@ import {
 } from '../../src/triggers/alert-matchers.js';
 import { createTriggerMetrics } from '../../src/triggers/trigger-metrics.js';
 import type { TriggerRun } from '../../src/triggers/trigger-run.js';
-import { CLOCK_SKEW_MS, createVerifier } from '../../src/triggers/verify-run.js';
+import { CLOCK_SKEW_MS, createVerifier, MAX_HELD_BYTES } from '../../src/triggers/verify-run.js';
 
 const entry = (alert: Partial<FalcoAlert>, receivedAtMs: number, id = 'alert-1'): StoredAlert => ({
   id,
@@ -224,6 +224,22 @@ describe("createVerifier with the run's pods", () => {
     expect(run.verification.expectations).toEqual([
       { rule: 'Write below etc', status: 'detected', alertId: 'early', latencyMs: 200 },
     ]);
+    verifier.stop();
+  });
+
+  it('holds at most MAX_HELD_BYTES of such alerts: the oldest go first, however many that is', () => {
+    const verifier = createVerifier({ metrics: createTriggerMetrics(new Registry()), windowMs: 60_000 });
+    const run = newRun();
+    verifier.watch(run, [{ rule: 'Write below etc', matches: fromPods }], 1_000);
+    const ofPod = { rule: 'Write below etc', output_fields: { 'k8s.pod.uid': RUN_POD.uid } };
+    const large = (id: string) => ({ ...entry(ofPod, 1_200, id), bytes: MAX_HELD_BYTES / 4 });
+
+    // Five alerts of a quarter of the bound each (well under 64 alerts): the first no longer fits.
+    for (const id of ['a1', 'a2', 'a3', 'a4', 'a5']) verifier.observeAlert(large(id));
+    run.pods = [RUN_POD];
+    verifier.runChanged(run);
+
+    expect(run.verification.expectations[0]).toMatchObject({ status: 'detected', alertId: 'a2' });
     verifier.stop();
   });
 

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openRaw, type RawConnection } from '../../helpers/raw-connection.js';
 import { killSpawned, spawnService } from '../../helpers/spawn-service.js';
 import { ALERT, VIEWER_TOKEN } from './auth-test-server.js';
 
@@ -72,5 +73,29 @@ describe('ADMIN_PORT: the real process with a second listener for people', { tim
     expect(await service.exited).toBe(0);
     await expect(fetch(`${admin}/healthz`)).rejects.toThrow();
     await expect(fetch(`${ingest}/healthz`)).rejects.toThrow();
+  });
+});
+
+describe('ADMIN_PORT: the same connection limits as the ingest port', { timeout: 60_000 }, () => {
+  const connections: RawConnection[] = [];
+  afterAll(() => {
+    for (const connection of connections) connection.socket.destroy();
+    killSpawned();
+  });
+
+  it('closes a connection past SERVER_MAX_CONNECTIONS_PER_ADDRESS on the admin port with a 503, counted', async () => {
+    const service = await spawnService({
+      ADMIN_PORT: '0',
+      VIEWER_TOKEN,
+      SERVER_MAX_CONNECTIONS_PER_ADDRESS: '2',
+    });
+    const adminPort = Number(service.lines.find((line) => line.event === 'listening_admin')?.port);
+    for (let index = 0; index < 3; index++) connections.push(await openRaw(adminPort));
+    const refused = connections[2]!;
+
+    await refused.closed;
+    expect(refused.received()).toMatch(/^HTTP\/1\.1 503/);
+    const metrics = await (await fetch(`http://127.0.0.1:${service.port}/metrics`)).text();
+    expect(metrics).toMatch(/^falco_http_connections_refused_total 1$/m);
   });
 });

@@ -1,0 +1,12 @@
+/** The worker's live heap after a full collection (vitest.config.ts runs workers with --expose-gc). */
+export function heapUsedAfterGc(): number {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (typeof gc !== 'function') throw new Error('vitest.config.ts runs test workers with --expose-gc');
+  gc();
+  return process.memoryUsage().heapUsed;
+}
+
+/** A distinct one-byte string of `length` characters, in memory of its own. */
+export function bigText(label: string, length = 1024 * 1024): string {
+  return `${label}:`.padEnd(length, 'x');
+}
