@@ -88,4 +88,14 @@ describe('the Overview model on the page', () => {
     expect(countsOf(model, 'Error')).toEqual([0, 0, 0, 1]);
     expect(model.summary.timeline.startMs).toBe(AS_OF + 57 * STEP);
   });
+
+  it('orders rules of one count by code unit, as the server does, so a live alert does not reorder the rows', () => {
+    const model = createSummaryModel(summary());
+
+    model.add(item('a', 10, 'alpha'));
+    model.add(item('b', 20, 'Zulu'));
+
+    // By code unit upper case comes first; localeCompare would put 'alpha' before 'Old rule'.
+    expect(model.summary.topRules.map((row) => row.rule)).toEqual(['Old rule', 'Zulu', 'alpha']);
+  });
 });

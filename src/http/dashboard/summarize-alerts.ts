@@ -10,6 +10,12 @@ export type SummaryWindow = keyof typeof SUMMARY_WINDOWS;
 // Interval of the alerts-over-time chart per window: 30, 60 and 48 bars.
 const TIMELINE_STEPS: Record<SummaryWindow, number> = { '15m': 30_000, '1h': 60_000, '24h': 30 * 60_000 };
 
+/** A rule and how many alerts of it the window holds. */
+export interface RuleCount {
+  rule: string;
+  count: number;
+}
+
 /** Counts over one window of recent alerts: per priority (every priority, most severe first) and top rules. */
 export interface AlertSummary {
   window: SummaryWindow;
@@ -19,12 +25,32 @@ export interface AlertSummary {
   asOf: string;
   total: number;
   byPriority: { priority: Priority; count: number }[];
-  topRules: { rule: string; count: number }[];
+  topRules: RuleCount[];
   /** The same alerts per interval and priority, for the chart of alerts over time. */
   timeline: AlertTimeline;
 }
 
 const TOP_RULES = 10;
+
+// Most frequent first, then by UTF-16 code unit: no localeCompare, whose cost on thousands of long
+// rules of one count held the loop for hundreds of milliseconds. The page orders its rows the same way.
+const ranksBefore = (count: number, rule: string, other: RuleCount) =>
+  count !== other.count ? count > other.count : rule < other.rule;
+
+// The `limit` highest-ranked rules, without sorting them all: each is compared with the last kept.
+function pickTopRules(byRule: Map<string, number>, limit: number): RuleCount[] {
+  const top: RuleCount[] = [];
+  for (const [rule, count] of byRule) {
+    if (top.length === limit) {
+      if (!ranksBefore(count, rule, top[limit - 1]!)) continue;
+      top.pop();
+    }
+    let at = top.length;
+    while (at > 0 && ranksBefore(count, rule, top[at - 1]!)) at -= 1;
+    top.splice(at, 0, { rule, count });
+  }
+  return top;
+}
 
 /**
  * Summarises the alerts received in the window. Receipt time is used, not the alert's own time, so
@@ -48,10 +74,7 @@ export function summarizeAlerts(
     byRule.set(rule, (byRule.get(rule) ?? 0) + 1);
     timeline.add(entry.receivedAtMs, priority);
   }
-  const topRules = [...byRule]
-    .map(([rule, count]) => ({ rule, count }))
-    .sort((a, b) => b.count - a.count || a.rule.localeCompare(b.rule))
-    .slice(0, TOP_RULES);
+  const topRules = pickTopRules(byRule, TOP_RULES);
   return {
     window,
     since: new Date(sinceMs).toISOString(),

@@ -57,7 +57,8 @@ export function createSummaryModel(summary) {
       const top = summary.topRules.find((entry) => entry.rule === rule);
       if (top) top.count += 1;
       else summary.topRules.push({ rule, count: 1 });
-      summary.topRules.sort((a, b) => b.count - a.count || a.rule.localeCompare(b.rule));
+      // The server's order (summarize-alerts.ts): most frequent first, then by code unit.
+      summary.topRules.sort((a, b) => b.count - a.count || (a.rule < b.rule ? -1 : a.rule > b.rule ? 1 : 0));
       summary.topRules.splice(TOP_RULES);
       const { timeline } = summary;
       advanceTo(timeline, ms);
