@@ -48,7 +48,8 @@ export const envSchema = z.object({
   METRICS_MAX_SOURCES: positiveInt.default(20),
   METRICS_EXTRA_LABELS: extraLabels,
   METRICS_MAX_EXTRA_LABEL_VALUES: positiveInt.default(100),
-  // About 270 bytes per series with a 200-character rule name: 5000 keep /metrics near 1.5 MB.
+  // At most 480 bytes per series (label values are cut at 200 bytes as written): 5000 are 2.4 MB at
+  // most, about 1.4 MB with 200-character ASCII rule names.
   // At least 16: 8 of them are kept for the overflow series (one per priority).
   METRICS_MAX_SERIES: z.coerce.number().int().min(16).default(5000),
   SHUTDOWN_DELAY_MS: z.coerce.number().int().min(0).default(0),

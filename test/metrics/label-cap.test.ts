@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LabelCap, MAX_LABEL_LENGTH, OVERFLOW_LABEL } from '../../src/metrics/label-cap.js';
+import { LabelCap, MAX_LABEL_BYTES, OVERFLOW_LABEL } from '../../src/metrics/label-cap.js';
 import { bigText, heapUsedAfterGc } from '../helpers/heap.js';
 
 describe('LabelCap', () => {
@@ -23,9 +23,9 @@ describe('LabelCap', () => {
     expect(counted).toEqual([3]);
   });
 
-  it('makes one value of two that would print the same: lone surrogates, and a pair cut in two', () => {
+  it('makes one value of two that would print the same: lone surrogates, and a pair past the cut', () => {
     const cap = new LabelCap(10, () => undefined);
-    const stem = 'r'.repeat(MAX_LABEL_LENGTH - 1);
+    const stem = 'r'.repeat(MAX_LABEL_BYTES - 1);
     const values = [
       cap.value('lone\ud800'),
       cap.value('lone\udc00'),
@@ -33,7 +33,8 @@ describe('LabelCap', () => {
       cap.value(`${stem}𝔸`),
     ];
 
-    expect(values).toEqual(['lone\uFFFD', 'lone\uFFFD', `${stem}\uFFFD`, `${stem}\uFFFD`]);
+    // A pair is never cut in two: one that does not fit whole is left out.
+    expect(values).toEqual(['lone\uFFFD', 'lone\uFFFD', stem, stem]);
     // Only two values seen: room is left for eight more.
     for (let i = 0; i < 8; i++) expect(cap.value(`v${i}`)).toBe(`v${i}`);
     expect(cap.value('one too many')).toBe(OVERFLOW_LABEL);
@@ -43,17 +44,34 @@ describe('LabelCap', () => {
 
   it('cuts very long values', () => {
     const cap = new LabelCap(10, () => {});
-    expect(cap.value('x'.repeat(5000))).toHaveLength(MAX_LABEL_LENGTH);
+    expect(cap.value('x'.repeat(5000))).toHaveLength(MAX_LABEL_BYTES);
+  });
+
+  // Regression (security review): 200 characters that /metrics escapes or writes in 3 bytes each
+  // took 400 or 600 bytes per value, and the page grew from 1.5 to 2.7 MiB.
+  it.each([
+    ['quotes, escaped to 2 bytes', '"', 100],
+    ['backslashes, escaped to 2 bytes', '\\', 100],
+    ['3-byte characters', '€', 66],
+    ['4-byte pairs', '😀', 100],
+    ['control characters, written as U+FFFD', '\u0001', 66],
+  ])('cuts a value of %s at 200 bytes as /metrics writes them', (_name, unit, units) => {
+    const value = new LabelCap(10, () => {}).value(unit.repeat(300));
+    const written = value.replaceAll('\\', '\\\\').replaceAll('"', '\\"');
+
+    expect(value.length).toBe(units);
+    expect(Buffer.byteLength(written)).toBeLessThanOrEqual(MAX_LABEL_BYTES);
+    expect(Buffer.byteLength(written)).toBeGreaterThan(MAX_LABEL_BYTES - 4);
   });
 
   it('keeps its own copy of a cut value, not the whole value it was cut from', () => {
     const cap = new LabelCap(100, () => {});
     const kept: string[] = [];
     const before = heapUsedAfterGc();
-    // 40 one-megabyte hostnames: 40 label values of MAX_LABEL_LENGTH characters stay, not 40 MB.
+    // 40 one-megabyte hostnames: 40 label values of MAX_LABEL_BYTES ASCII characters stay, not 40 MB.
     for (let i = 0; i < 40; i++) kept.push(cap.value(bigText(`host-${i}`)));
     const grown = heapUsedAfterGc() - before;
-    expect(kept[39]).toBe(bigText('host-39').slice(0, MAX_LABEL_LENGTH));
+    expect(kept[39]).toBe(bigText('host-39').slice(0, MAX_LABEL_BYTES));
     expect(grown).toBeLessThan(4 * 1024 * 1024);
   });
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { PRIORITIES } from '../../src/alerts/priority.js';
 import { createMetrics } from '../../src/metrics/metrics.js';
 import { makeStoredAlert } from '../helpers/stored-alert.js';
 import { metricValue } from '../helpers/test-app.js';
@@ -101,5 +102,49 @@ describe('createMetrics', () => {
         'falco_alert_delivery_delay_seconds_sum',
       ),
     ).toBe(0);
+  });
+});
+
+// Regression (security review): rules full of characters /metrics escapes made the page 2.67 MiB
+// where README said about 1.5 MB. README's bound: a series of falco_alerts_total at most 480 bytes,
+// the whole page at the default caps under 2.8 MB (besides the request histogram).
+describe('the size of /metrics', () => {
+  it('stays within the bound README states when every cap is filled with the longest values', async () => {
+    const metrics = createMetrics({
+      maxRules: 500,
+      maxHostnames: 1000,
+      maxSources: 20,
+      extraLabels: [],
+      maxExtraLabelValues: 100,
+      maxSeries: 5000,
+      processMetrics: false,
+    });
+    // Every rule, source and hostname past the cap in bytes as written: quotes (2 bytes each),
+    // backslashes, and 3-byte characters; more of each, and of their combinations, than the caps keep.
+    const units = ['"', '\\', '€'];
+    const long = (index: number) => `${index}`.padEnd(300, units[index % units.length]);
+    let host = 0;
+    for (let source = 0; source < 22; source += 1) {
+      for (let rule = 0; rule < 550; rule += 1) {
+        const alert = {
+          rule: long(rule),
+          priority: PRIORITIES[(rule + source) % PRIORITIES.length]!,
+          source: long(source),
+          hostname: long((host += 1)),
+        };
+        metrics.recordAlert(makeStoredAlert(alert, { timeMs: 0, receivedAtMs: 9_007_199_254_740 }));
+      }
+    }
+
+    const text = await metrics.registry.metrics();
+
+    const series = text.split('\n').filter((line) => line.startsWith('falco_alerts_total{'));
+    expect(series).toHaveLength(5000);
+    // Each count here is 1 digit; a count can have 16.
+    const room = 15;
+    const longest = Math.max(...series.map((line) => Buffer.byteLength(line)));
+    expect(longest + room).toBeLessThanOrEqual(480);
+    const samples = text.split('\n').filter((line) => line !== '' && !line.startsWith('#'));
+    expect(Buffer.byteLength(text) + room * samples.length).toBeLessThan(2_800_000);
   });
 });
