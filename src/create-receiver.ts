@@ -10,6 +10,7 @@ import { createApp } from './http/create-app.js';
 import { createAccess } from './http/auth/create-access.js';
 import { createDashboardRouter } from './http/dashboard/dashboard-router.js';
 import { createIngestAuth } from './http/ingest-auth.js';
+import { shareMetricsRender } from './http/routes/metrics.js';
 import { createAlertStream, type AlertStream } from './http/routes/stream.js';
 import { createClusterMetricsRenderer } from './metrics/cluster-metrics.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
@@ -145,7 +146,12 @@ export function createReceiver(
     allowedHosts: config.hardening.allowedHosts,
     access,
     ingestAuth: createIngestAuth({ ...ingest, registry: metrics.registry }),
-    renderMetrics: options.clusterWorker ? createClusterMetricsRenderer(metrics.registry) : undefined,
+    // One renderer for both listeners of ADMIN_PORT: their scrapes share renders.
+    renderMetrics: shareMetricsRender(
+      options.clusterWorker
+        ? createClusterMetricsRenderer(metrics.registry)
+        : () => metrics.registry.metrics(),
+    ),
     routers,
   };
   // ADMIN_PORT: the port Falco reaches keeps ingest, health and metrics; people use the other one.

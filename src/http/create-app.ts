@@ -17,7 +17,7 @@ import { createTurnTaker, DEFAULT_TURN_BUDGET_MS } from './turn-taker.js';
 import { createAlertsRouter } from './routes/alerts.js';
 import { createHealthRouter } from './routes/health.js';
 import { createIngestRouter } from './routes/ingest.js';
-import { createMetricsRouter } from './routes/metrics.js';
+import { createMetricsRouter, type MetricsBody } from './routes/metrics.js';
 import { createOpenApiRouter } from './routes/openapi.js';
 import type { AlertStream } from './routes/stream.js';
 
@@ -40,8 +40,11 @@ export interface AppDeps {
   allowedHosts: readonly string[];
   /** Checks a client certificate and/or secret path before ingest (see ingest-auth.ts). */
   ingestAuth?: express.Router;
-  /** Renders /metrics when not the app's own registry (cluster workers ask the primary). */
-  renderMetrics?: () => Promise<string>;
+  /**
+   * Renders /metrics (`shareMetricsRender`): one for every listener, so their scrapes share renders
+   * (from the app's own registry, or in a cluster worker from the primary).
+   */
+  renderMetrics: MetricsBody;
   /** Read authentication, sign-in and the /metrics token (see auth/create-access.ts), before every read route. */
   access?: { router: express.Router; metricsRouter: express.Router };
   /**
@@ -121,7 +124,7 @@ export function createApp(deps: AppDeps): RequestListener {
   app.use(createHealthRouter(deps.lifecycle));
   if (deps.access) app.use(deps.access.metricsRouter);
   if (deps.access && reads) app.use(deps.access.router);
-  app.use(createMetricsRouter(deps.metrics.registry, deps.renderMetrics));
+  app.use(createMetricsRouter(deps.metrics.registry.contentType, deps.renderMetrics));
   if (reads) {
     app.use(deps.stream.router);
     const budget = createReadBudget(deps.readLimits, deps.metrics.registry);

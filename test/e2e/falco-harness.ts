@@ -11,6 +11,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { METRICS_REUSE_MS } from '../../src/http/routes/metrics.js';
 import { BUSYBOX_IMAGE, dockerAndBusyboxAvailable, ensureBusyboxImage } from '../helpers/busybox-image.js';
 import { requireComponent } from '../helpers/components.js';
 import { assertFalcoRunning, E2E_LOG_DIR, type RunningFalco } from '../helpers/falco-process.js';
@@ -157,8 +158,19 @@ export function metricSum(text: string, name: string, labels: Record<string, str
   return sum;
 }
 
-export const metricsText = async (service: SpawnedService) =>
-  (await fetch(`http://127.0.0.1:${service.port}/metrics`)).text();
+// The service serves a render again for METRICS_REUSE_MS: a scrape meant to see what happened
+// since the one before waits that long after it.
+let lastScrapeMs = 0;
+
+export async function metricsText(service: SpawnedService): Promise<string> {
+  const waitMs = lastScrapeMs + METRICS_REUSE_MS - Date.now();
+  if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs));
+  try {
+    return await (await fetch(`http://127.0.0.1:${service.port}/metrics`)).text();
+  } finally {
+    lastScrapeMs = Date.now();
+  }
+}
 
 /** Appends one measurement (a JSON line) to .cache/e2e-logs/measurements.jsonl, kept with the logs. */
 export function recordMeasurement(measurement: Record<string, unknown>): void {

@@ -1,15 +1,33 @@
 import express from 'express';
-import type { Registry } from 'prom-client';
+import type { RenderMetrics } from '../../metrics/cluster-metrics.js';
+import { shareResult } from '../share-result.js';
 
 /**
- * `GET /metrics` in the Prometheus text format, from the app's own registry, or from `render`
- * when given (a cluster worker serves the aggregate of all workers).
+ * How long a rendered `/metrics` is served again. Prometheus scrapes every 15-60 s and never sees
+ * a reused render; scrapes in parallel or in a loop cost one render a second instead of one each
+ * (a render of full label caps holds the event loop for hundreds of milliseconds).
  */
-export function createMetricsRouter(registry: Registry, render?: () => Promise<string>): express.Router {
+export const METRICS_REUSE_MS = 1_000;
+
+/** The body of `GET /metrics`, encoded once for every scrape that shares it. */
+export type MetricsBody = () => Promise<Buffer>;
+
+/**
+ * `render` shared by every scrape: one render at a time, served to the scrapes that come while it
+ * runs and for METRICS_REUSE_MS after. Built once for all listeners (ADMIN_PORT), so they share it.
+ */
+export function shareMetricsRender(render: RenderMetrics): MetricsBody {
+  return shareResult(async () => Buffer.from(await render()), { reuseMs: METRICS_REUSE_MS });
+}
+
+/**
+ * `GET /metrics` in the Prometheus text format, from `body`: the app's own registry, or in a
+ * cluster worker the aggregate of all workers.
+ */
+export function createMetricsRouter(contentType: string, body: MetricsBody): express.Router {
   const router = express.Router();
-  const metrics = render ?? (() => registry.metrics());
   router.get('/metrics', async (_req, res) => {
-    res.type(registry.contentType).send(await metrics());
+    res.type(contentType).send(await body());
   });
   return router;
 }
