@@ -1,7 +1,10 @@
+import express from 'express';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
 import type { FalcoAlert } from '../../src/alerts/falco-alert-schema.js';
+import type { AlertStore } from '../../src/alerts/alert-store.js';
 import { PRIORITIES, type Priority } from '../../src/alerts/priority.js';
+import { createDashboardRouter } from '../../src/http/dashboard/dashboard-router.js';
 import { measureLoopStall } from '../helpers/loop-stall.js';
 import { makeStoredAlert } from '../helpers/stored-alert.js';
 import { buildDashboardTestApp } from './dashboard-test-app.js';
@@ -170,5 +173,35 @@ describe('GET /ui/summary', () => {
       ]);
     }
     expect(stall.heldMs).toBeLessThan(600);
+  });
+
+  // With Redis every summary is a read of the whole window (up to STORE_MAX_ALERTS entries): four
+  // requests at once were four such reads and four summaries.
+  it('takes one summary for requests of one window that come while it is taken, and a new one after', async () => {
+    const { store, receive } = appWithClock();
+    receive(1, 'Write below root', 'Error');
+    let reads = 0;
+    // The store as Redis answers: after a round trip.
+    const slowStore: AlertStore = {
+      ...store,
+      receivedSince: async (sinceMs) => {
+        reads += 1;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        return store.receivedSince(sinceMs);
+      },
+    };
+    let clock = NOW;
+    const app = express().use(
+      createDashboardRouter({ store: slowStore, triggersEnabled: false, now: () => (clock += 1000) }),
+    );
+
+    const together = await Promise.all(Array.from({ length: 4 }, () => request(app).get('/ui/summary')));
+    const later = await request(app).get('/ui/summary');
+
+    expect(together.map((res) => res.status)).toEqual([200, 200, 200, 200]);
+    expect(new Set(together.map((res) => res.body.asOf)).size).toBe(1);
+    expect(together[0]!.body).toMatchObject({ total: 1, topRules: [{ rule: 'Write below root', count: 1 }] });
+    expect(later.body.asOf).not.toBe(together[0]!.body.asOf);
+    expect(reads).toBe(2);
   });
 });

@@ -3,9 +3,15 @@ import type { AlertStore } from '../../alerts/alert-store.js';
 import { PRIORITIES } from '../../alerts/priority.js';
 import { buildProblem, sendProblem } from '../problem.js';
 import { sendJson } from '../send-json.js';
+import { shareResult } from '../share-result.js';
 import { setDashboardHeaders } from './security-headers.js';
 import { DEFAULT_ASSETS_DIR, loadDashboardAssets } from './static-assets.js';
-import { SUMMARY_WINDOWS, summarizeAlerts, type SummaryWindow } from './summarize-alerts.js';
+import {
+  SUMMARY_WINDOWS,
+  summarizeAlerts,
+  type AlertSummary,
+  type SummaryWindow,
+} from './summarize-alerts.js';
 
 /** What the dashboard needs. */
 export interface DashboardOptions {
@@ -23,13 +29,28 @@ function isSummaryWindow(value: unknown): value is SummaryWindow {
   return typeof value === 'string' && Object.hasOwn(SUMMARY_WINDOWS, value);
 }
 
+type Summaries = Record<SummaryWindow, () => Promise<AlertSummary>>;
+
+// One summary per window at a time: requests that come while it is taken share it (with Redis, a
+// read of the whole window each). Only those: a later request takes a new one, so `asOf` stays the
+// moment the page counts its live alerts from.
+function shareSummaries(store: AlertStore, now: () => number): Summaries {
+  const take = (window: SummaryWindow) => async () => {
+    const nowMs = now();
+    const held = await store.receivedSince(nowMs - SUMMARY_WINDOWS[window]);
+    return summarizeAlerts(held, window, nowMs);
+  };
+  const shared = WINDOW_NAMES.map((window) => [window, shareResult(take(window), { reuseMs: 0 })]);
+  return Object.fromEntries(shared) as Summaries;
+}
+
 /**
  * The browser dashboard: `GET /` (the page), `/ui/*` (its script and style), `GET /ui/config.json`
  * (what the page may show, and Falco's priorities for the filter) and `GET /ui/summary?window=` (counts for the charts).
  */
 export function createDashboardRouter(options: DashboardOptions): express.Router {
   const router = express.Router();
-  const now = options.now ?? Date.now;
+  const summaries = shareSummaries(options.store, options.now ?? Date.now);
 
   for (const asset of loadDashboardAssets(options.assetsDir ?? DEFAULT_ASSETS_DIR)) {
     router.get(asset.route, setDashboardHeaders, asset.handler);
@@ -55,9 +76,7 @@ export function createDashboardRouter(options: DashboardOptions): express.Router
       return;
     }
     res.setHeader('Cache-Control', 'no-store');
-    const nowMs = now();
-    const held = await options.store.receivedSince(nowMs - SUMMARY_WINDOWS[window]);
-    sendJson(res, 200, summarizeAlerts(held, window, nowMs));
+    sendJson(res, 200, await summaries[window]());
   });
 
   return router;
