@@ -65,6 +65,9 @@ export const hardeningEnvShape = {
   // Alert lists and exports held for readers, all together: 5 readers of 30 MB that never read
   // took a 128 MB heap past its limit.
   QUERY_MAX_INFLIGHT_BYTES: positiveInt.default(32 * MiB),
+  // One address's share of them (unset: a quarter): four never-read lists from one address, asked
+  // for again as each was cut off, held the whole budget and refused every other reader.
+  QUERY_MAX_INFLIGHT_BYTES_PER_ADDRESS: positiveInt.optional(),
   QUERY_STALL_TIMEOUT_MS: positiveInt.default(30_000),
   // Bodies still arriving, all clients together: 400 held 1 MiB bodies took RSS 167 -> 491 MiB.
   INGEST_MAX_INFLIGHT_BYTES: positiveInt.default(64 * MiB),
@@ -107,7 +110,7 @@ export interface HardeningConfig {
   /** Most bytes of one `GET /alerts` answer (and of one stream's replay). */
   queryMaxBytes: number;
   /** Bounds on alert lists and exports held for their readers. */
-  readLimits: { maxInflightBytes: number; stallMs: number };
+  readLimits: { maxInflightBytes: number; maxInflightBytesPerAddress: number; stallMs: number };
   /** Bounds on request bodies still arriving. */
   inflight: { maxBytes: number; maxPerAddress: number };
   /** Host names read routes answer to (`*` = any); IP literals always pass. */
@@ -132,6 +135,9 @@ function checkHardeningEnv(env: HardeningEnv): string[] {
   }
   if (env.STREAM_CLIENT_MAX_BUFFERED_BYTES > env.STREAM_MAX_BUFFERED_BYTES) {
     problems.push('STREAM_CLIENT_MAX_BUFFERED_BYTES: must not exceed STREAM_MAX_BUFFERED_BYTES');
+  }
+  if ((env.QUERY_MAX_INFLIGHT_BYTES_PER_ADDRESS ?? 0) > env.QUERY_MAX_INFLIGHT_BYTES) {
+    problems.push('QUERY_MAX_INFLIGHT_BYTES_PER_ADDRESS: must not exceed QUERY_MAX_INFLIGHT_BYTES');
   }
   if (env.INGEST_PATH_SECRET && env.INGEST_PATH_SECRET_FILE) {
     problems.push('INGEST_PATH_SECRET and INGEST_PATH_SECRET_FILE: set only one');
@@ -189,7 +195,12 @@ function toHardeningConfig(env: HardeningEnv, pathSecretValue: string | undefine
     ingest: { requireClientCert: env.INGEST_REQUIRE_CLIENT_CERT, pathSecret: pathSecretValue },
     dedup: { windowMs: env.DEDUP_WINDOW_MS, maxEntries: env.DEDUP_MAX_ENTRIES },
     queryMaxBytes: env.QUERY_MAX_BYTES,
-    readLimits: { maxInflightBytes: env.QUERY_MAX_INFLIGHT_BYTES, stallMs: env.QUERY_STALL_TIMEOUT_MS },
+    readLimits: {
+      maxInflightBytes: env.QUERY_MAX_INFLIGHT_BYTES,
+      maxInflightBytesPerAddress:
+        env.QUERY_MAX_INFLIGHT_BYTES_PER_ADDRESS ?? Math.max(1, Math.floor(env.QUERY_MAX_INFLIGHT_BYTES / 4)),
+      stallMs: env.QUERY_STALL_TIMEOUT_MS,
+    },
     inflight: { maxBytes: env.INGEST_MAX_INFLIGHT_BYTES, maxPerAddress: env.INGEST_MAX_INFLIGHT_PER_ADDRESS },
     allowedHosts: env.ALLOWED_HOSTS,
     streamLimits: {

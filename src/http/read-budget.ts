@@ -2,13 +2,17 @@ import type { ServerResponse } from 'node:http';
 import { finished } from 'node:stream';
 import type { Registry } from 'prom-client';
 import { createReasonCounter } from '../metrics/reason-counter.js';
+import { createAddressCounts } from '../server/address-counts.js';
+import { buildProblem, type Problem } from './problem.js';
 
 /** Why an alert list or export was refused or cut off: a label value of the metric. */
-export type ReadRefusal = 'inflight_bytes' | 'stalled';
+export type ReadRefusal = 'inflight_bytes' | 'inflight_per_address' | 'stalled';
 
 export interface ReadLimits {
   /** Most bytes of alert lists and exports held for their readers at once (QUERY_MAX_INFLIGHT_BYTES). */
   maxInflightBytes: number;
+  /** Most of them held for the readers at one client address (QUERY_MAX_INFLIGHT_BYTES_PER_ADDRESS). */
+  maxInflightBytesPerAddress: number;
   /** A reader whose socket takes no byte for this long is cut off (QUERY_STALL_TIMEOUT_MS). */
   stallMs: number;
 }
@@ -17,15 +21,26 @@ export interface ReadLimits {
  * Bounds the memory that readers of `GET /alerts` (lists and exports) can hold: each answer's
  * alerts stay in memory until its client has read them, so five clients that asked for 30 MB of
  * alerts and never read took a 128 MB heap past its limit. Each answer reserves its alerts' bytes
- * from a shared budget until its response is done (past the budget: 503), and a client that takes
- * no byte for `stallMs` is cut off, which ends its response.
+ * from a shared budget, and from its client address's share of it, until its response is done
+ * (past either: 503), and a client that takes no byte for `stallMs` is cut off, which ends its
+ * response. The share keeps one address from holding the whole budget: four lists that were never
+ * read, asked for again as each was cut off, refused every other reader.
  */
 export interface ReadBudget {
-  /** Reserves `bytes` for `res` until it is done, and watches it for stalls; false (counted) when there is no room. */
-  admit(res: ServerResponse, bytes: number): boolean;
+  /** Reserves `bytes` for `res` until it is done, and watches it for stalls; else the 503 problem (counted). */
+  admit(res: ServerResponse, bytes: number): Problem | undefined;
   /** Bytes reserved now. */
   inflight(): number;
 }
+
+/** Seconds a refused reader is told to wait before it retries. */
+export const READ_RETRY_AFTER_SECONDS = 1;
+
+const DETAIL: Record<Exclude<ReadRefusal, 'stalled'>, string> = {
+  inflight_bytes: 'Too many alert lists are being read at once (QUERY_MAX_INFLIGHT_BYTES); retry shortly.',
+  inflight_per_address:
+    'Too many alert lists are being read from your address at once (QUERY_MAX_INFLIGHT_BYTES_PER_ADDRESS); retry shortly.',
+};
 
 // How often a reader's progress is looked at, as a part of the stall timeout.
 const CHECKS_PER_STALL = 4;
@@ -38,22 +53,29 @@ function bytesTaken(res: ServerResponse): number {
 
 export function createReadBudget(limits: ReadLimits, registry: Registry): ReadBudget {
   let reserved = 0;
+  const byAddress = createAddressCounts();
   const refused = createReasonCounter<ReadRefusal>(
     registry,
     'falco_alert_reads_refused_total',
-    'Alert lists and exports refused (503) because readers held QUERY_MAX_INFLIGHT_BYTES, or cut off after QUERY_STALL_TIMEOUT_MS without reading.',
-    ['inflight_bytes', 'stalled'],
+    'Alert lists and exports refused (503) because readers held QUERY_MAX_INFLIGHT_BYTES, or those at one address QUERY_MAX_INFLIGHT_BYTES_PER_ADDRESS, or cut off after QUERY_STALL_TIMEOUT_MS without reading.',
+    ['inflight_bytes', 'inflight_per_address', 'stalled'],
   );
+  const refuse = (reason: keyof typeof DETAIL): Problem => {
+    refused.inc(reason);
+    return buildProblem('service-unavailable', { detail: DETAIL[reason] });
+  };
   return {
     admit(res, bytes) {
       // The client left while the store answered: nothing will be held for it.
-      if (res.destroyed) return true;
-      // One answer always fits on its own (QUERY_MAX_BYTES is the most one holds).
-      if (reserved > 0 && reserved + bytes > limits.maxInflightBytes) {
-        refused.inc('inflight_bytes');
-        return false;
-      }
+      if (res.destroyed) return undefined;
+      const address = res.req.socket.remoteAddress ?? '';
+      const held = byAddress.get(address);
+      // One answer always fits on its own (QUERY_MAX_BYTES is the most one holds), and an address's
+      // first one in its share. Past both, the budget as a whole is named.
+      if (reserved > 0 && reserved + bytes > limits.maxInflightBytes) return refuse('inflight_bytes');
+      if (held > 0 && held + bytes > limits.maxInflightBytesPerAddress) return refuse('inflight_per_address');
       reserved += bytes;
+      byAddress.add(address, bytes);
       let taken = bytesTaken(res);
       let progressAt = Date.now();
       const watch = setInterval(
@@ -75,8 +97,9 @@ export function createReadBudget(limits: ReadLimits, registry: Registry): ReadBu
       finished(res, () => {
         clearInterval(watch);
         reserved -= bytes;
+        byAddress.remove(address, bytes);
       });
-      return true;
+      return undefined;
     },
     inflight: () => reserved,
   };

@@ -21,7 +21,11 @@ describe('hardening settings in loadConfig', () => {
       ingest: { requireClientCert: false, pathSecret: undefined },
       dedup: { windowMs: 0, maxEntries: 10_000 },
       queryMaxBytes: 8 * 1024 * 1024,
-      readLimits: { maxInflightBytes: 32 * 1024 * 1024, stallMs: 30_000 },
+      readLimits: {
+        maxInflightBytes: 32 * 1024 * 1024,
+        maxInflightBytesPerAddress: 8 * 1024 * 1024,
+        stallMs: 30_000,
+      },
       inflight: { maxBytes: 64 * 1024 * 1024, maxPerAddress: 32 },
       allowedHosts: [
         'localhost',
@@ -48,6 +52,21 @@ describe('hardening settings in loadConfig', () => {
     expect(loaded.ok && loaded.config.hardening.allowedHosts).toEqual(['alerts.example.org', 'localhost']);
     expect(!refused.ok && refused.problems).toEqual([
       'STREAM_CLIENT_MAX_BUFFERED_BYTES: must not exceed STREAM_MAX_BUFFERED_BYTES',
+    ]);
+  });
+
+  it("gives one address a quarter of the readers' budget unless told, and refuses a share above it", () => {
+    const quarter = loadConfig({ QUERY_MAX_INFLIGHT_BYTES: '4000000' });
+    const set = loadConfig({ QUERY_MAX_INFLIGHT_BYTES_PER_ADDRESS: '1000000' });
+    const refused = loadConfig({
+      QUERY_MAX_INFLIGHT_BYTES: '1000',
+      QUERY_MAX_INFLIGHT_BYTES_PER_ADDRESS: '2000',
+    });
+
+    expect(quarter.ok && quarter.config.hardening.readLimits.maxInflightBytesPerAddress).toBe(1_000_000);
+    expect(set.ok && set.config.hardening.readLimits.maxInflightBytesPerAddress).toBe(1_000_000);
+    expect(!refused.ok && refused.problems).toEqual([
+      'QUERY_MAX_INFLIGHT_BYTES_PER_ADDRESS: must not exceed QUERY_MAX_INFLIGHT_BYTES',
     ]);
   });
 

@@ -6,8 +6,9 @@ import { createReadBudget } from '../../src/http/read-budget.js';
 import { startReceiver, type TestReceiver } from '../helpers/start-receiver.js';
 
 // A client that asks for the whole list and then never reads: what an attacker keeps open.
-async function stalledReader(port: number): Promise<net.Socket> {
-  const socket = net.connect({ host: '127.0.0.1', port });
+// `localAddress` (another 127.x address) makes the server see another client on loopback.
+async function stalledReader(port: number, localAddress?: string): Promise<net.Socket> {
+  const socket = net.connect({ host: '127.0.0.1', port, localAddress });
   socket.on('error', () => undefined);
   await new Promise<void>((resolve) => socket.once('connect', resolve));
   socket.pause();
@@ -18,6 +19,45 @@ async function stalledReader(port: number): Promise<net.Socket> {
 const refused = (text: string, reason: string) =>
   Number(new RegExp(`falco_alert_reads_refused_total\\{reason="${reason}"\\} (\\d+)`).exec(text)?.[1] ?? NaN);
 
+// Twelve alerts of 900 KB: one full list is about 8 MB (QUERY_MAX_BYTES), more than the kernel's
+// socket buffers take from a client that does not read.
+async function postBigAlerts(port: number): Promise<void> {
+  const output = 'x'.repeat(900 * 1024);
+  for (let i = 0; i < 12; i++) {
+    const body = JSON.stringify({
+      rule: `big ${i}`,
+      priority: 'Notice',
+      time: '2026-12-01T10:00:00Z',
+      output,
+    });
+    const res = await fetch(`http://127.0.0.1:${port}/alerts`, {
+      method: 'POST',
+      body,
+      headers: { 'content-type': 'application/json' },
+    });
+    expect(res.status).toBe(202);
+  }
+}
+
+// GET from a given local address (fetch cannot pick one), read to the end.
+function getFrom(port: number, path: string, localAddress: string) {
+  return new Promise<{ status: number; retryAfter?: string; body: string }>((resolve, reject) => {
+    http
+      .get({ host: '127.0.0.1', port, path, localAddress }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            retryAfter: res.headers['retry-after'],
+            body: Buffer.concat(chunks).toString('utf8'),
+          }),
+        );
+      })
+      .on('error', reject);
+  });
+}
+
 describe('alert lists held for readers that do not read', () => {
   let receiver: TestReceiver;
   const url = (path: string) => `http://127.0.0.1:${receiver.port}${path}`;
@@ -25,25 +65,14 @@ describe('alert lists held for readers that do not read', () => {
   beforeAll(async () => {
     receiver = await startReceiver({
       keepLogLines: false,
-      env: { QUERY_MAX_INFLIGHT_BYTES: String(12 * 1024 * 1024), QUERY_STALL_TIMEOUT_MS: '1000' },
+      env: {
+        QUERY_MAX_INFLIGHT_BYTES: String(12 * 1024 * 1024),
+        // No share per address here: one client stands for all.
+        QUERY_MAX_INFLIGHT_BYTES_PER_ADDRESS: String(12 * 1024 * 1024),
+        QUERY_STALL_TIMEOUT_MS: '1000',
+      },
     });
-    // Twelve alerts of 900 KB: one full list is about 8 MB (QUERY_MAX_BYTES), more than the
-    // kernel's socket buffers take from a client that does not read.
-    const output = 'x'.repeat(900 * 1024);
-    for (let i = 0; i < 12; i++) {
-      const body = JSON.stringify({
-        rule: `big ${i}`,
-        priority: 'Notice',
-        time: '2026-12-01T10:00:00Z',
-        output,
-      });
-      const res = await fetch(url('/alerts'), {
-        method: 'POST',
-        body,
-        headers: { 'content-type': 'application/json' },
-      });
-      expect(res.status).toBe(202);
-    }
+    await postBigAlerts(receiver.port);
   });
   afterAll(async () => {
     await receiver?.close();
@@ -79,24 +108,77 @@ describe('alert lists held for readers that do not read', () => {
   }, 20_000);
 });
 
+// Regression (security review): four lists of one address that were never read, asked for again
+// as each was cut off after QUERY_STALL_TIMEOUT_MS, held the whole budget: every other reader got
+// 503 (35 of 35 tries over 70 s).
+describe("one client address's share of the readers' budget", () => {
+  let receiver: TestReceiver;
+  const stalled: net.Socket[] = [];
+
+  beforeAll(async () => {
+    // 24 MiB in all, a quarter (6 MiB) per address: three stalled full lists would hold it all.
+    receiver = await startReceiver({
+      keepLogLines: false,
+      env: { QUERY_MAX_INFLIGHT_BYTES: String(24 * 1024 * 1024) },
+    });
+    await postBigAlerts(receiver.port);
+  });
+  afterAll(async () => {
+    for (const socket of stalled) socket.destroy();
+    await receiver?.close();
+  });
+
+  it('holds one stalled list per address past its share, so another address still reads', async () => {
+    const before = await receiver.metricsText();
+    for (let i = 0; i < 3; i++) stalled.push(await stalledReader(receiver.port));
+    await expect
+      .poll(
+        async () =>
+          refused(await receiver.metricsText(), 'inflight_per_address') -
+          refused(before, 'inflight_per_address'),
+      )
+      .toBe(2);
+
+    const other = await getFrom(receiver.port, '/alerts?limit=1000', '127.0.0.2');
+    const same = await getFrom(receiver.port, '/alerts?limit=1', '127.0.0.1');
+
+    expect(other.status).toBe(200);
+    expect((JSON.parse(other.body) as { truncated?: boolean }).truncated).toBe(true);
+    expect(same.status).toBe(503);
+    expect(same.retryAfter).toBe('1');
+    expect((JSON.parse(same.body) as { detail: string }).detail).toMatch(
+      /QUERY_MAX_INFLIGHT_BYTES_PER_ADDRESS/,
+    );
+    const after = await receiver.metricsText();
+    expect(refused(after, 'inflight_per_address') - refused(before, 'inflight_per_address')).toBe(3);
+    expect(refused(after, 'inflight_bytes') - refused(before, 'inflight_bytes')).toBe(0);
+  });
+});
+
 describe('createReadBudget', () => {
   const response = () => new ServerResponse(new IncomingMessage(new net.Socket()));
 
   it('holds nothing for a client that left while the store answered (its close has already fired)', () => {
-    const budget = createReadBudget({ maxInflightBytes: 100, stallMs: 1000 }, new Registry());
+    const budget = createReadBudget(
+      { maxInflightBytes: 100, maxInflightBytesPerAddress: 100, stallMs: 1000 },
+      new Registry(),
+    );
     const gone = response();
     gone.destroy();
 
-    expect(budget.admit(gone, 80)).toBe(true);
+    expect(budget.admit(gone, 80)).toBeUndefined();
     expect(budget.inflight()).toBe(0);
-    expect(budget.admit(response(), 80)).toBe(true);
+    expect(budget.admit(response(), 80)).toBeUndefined();
     expect(budget.inflight()).toBe(80);
   });
 
   it('gives the bytes back once the answer is out, and when the client leaves first', async () => {
-    const budget = createReadBudget({ maxInflightBytes: 100, stallMs: 10_000 }, new Registry());
+    const budget = createReadBudget(
+      { maxInflightBytes: 100, maxInflightBytesPerAddress: 100, stallMs: 10_000 },
+      new Registry(),
+    );
     const held: ServerResponse[] = [];
-    const admitted: boolean[] = [];
+    const admitted: unknown[] = [];
     const server = http.createServer((_req, res) => {
       admitted.push(budget.admit(res, 80));
       held.push(res);
@@ -118,7 +200,7 @@ describe('createReadBudget', () => {
       leaving.abort();
       await gone;
       await expect.poll(() => budget.inflight()).toBe(0);
-      expect(admitted).toEqual([true, true]);
+      expect(admitted).toEqual([undefined, undefined]);
     } finally {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));

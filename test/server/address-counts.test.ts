@@ -31,4 +31,14 @@ describe('createAddressCounts', () => {
     counts.add('client-0');
     expect(counts.get('client-0')).toBe(1);
   });
+
+  it('counts amounts (bytes held), never below zero', () => {
+    const counts = createAddressCounts();
+    counts.add('10.0.0.1', 800);
+    counts.add('10.0.0.1', 200);
+    counts.remove('10.0.0.1', 300);
+    expect(counts.get('10.0.0.1')).toBe(700);
+    counts.remove('10.0.0.1', 5000);
+    expect(counts.get('10.0.0.1')).toBe(0);
+  });
 });

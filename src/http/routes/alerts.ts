@@ -4,7 +4,7 @@ import { presentAlertJson } from '../../alerts/serialize-alert.js';
 import { buildProblem, sendProblem } from '../problem.js';
 import { sendAlertExport, parseExportFormat } from './alert-export.js';
 import { writeAlertList } from '../write-alert-list.js';
-import type { ReadBudget } from '../read-budget.js';
+import { READ_RETRY_AFTER_SECONDS, type ReadBudget } from '../read-budget.js';
 import { parseAlertQuery } from './query-params.js';
 
 /**
@@ -34,19 +34,13 @@ export function createAlertsRouter(
     const entries = await store.query({ ...parsed.query, maxBytes });
     // The client left while the store answered: nothing to write, nothing to hold.
     if (res.destroyed) return;
-    if (
-      !budget.admit(
-        res,
-        entries.reduce((sum, entry) => sum + entry.bytes, 0),
-      )
-    ) {
-      res.setHeader('Retry-After', '1');
-      sendProblem(
-        res,
-        buildProblem('service-unavailable', {
-          detail: 'Too many alert lists are being read at once (QUERY_MAX_INFLIGHT_BYTES); retry shortly.',
-        }),
-      );
+    const refused = budget.admit(
+      res,
+      entries.reduce((sum, entry) => sum + entry.bytes, 0),
+    );
+    if (refused) {
+      res.setHeader('Retry-After', String(READ_RETRY_AFTER_SECONDS));
+      sendProblem(res, refused);
       return;
     }
     if (format.format === 'json') await writeAlertList(res, entries, maxBytes);
