@@ -44,6 +44,21 @@ export const ORPHANED_RUN_ERROR = 'the replica running it stopped before the run
 
 const unfinished = (run: TriggerRun) => run.status === 'queued' || run.status === 'running';
 
+// As a run that failed ends: nothing verifies it, detections so far included (uncounted, not_run).
+const failOrphan = (run: TriggerRun): TriggerRun => ({
+  ...run,
+  status: 'failed',
+  error: run.error ?? ORPHANED_RUN_ERROR,
+  verification: {
+    ...run.verification,
+    expectations: run.verification.expectations.map((expectation) =>
+      expectation.status === 'pending' || expectation.status === 'detected'
+        ? { rule: expectation.rule, status: 'not_run' }
+        : expectation,
+    ),
+  },
+});
+
 /**
  * Trigger runs shared through Redis: each run's JSON under its own key with a TTL, an index of
  * recent runs (newest first, trimmed to `maxRuns`), per-kind slots and the canary lease.
@@ -73,9 +88,7 @@ export function createRedisTriggerRuns(options: {
       ...open.map((run) => run.id),
     ])) as number[];
     const orphaned = new Set(open.filter((_, i) => held[i] !== 1).map((run) => run.id));
-    return runs.map((run) =>
-      orphaned.has(run.id) ? { ...run, status: 'failed', error: run.error ?? ORPHANED_RUN_ERROR } : run,
-    );
+    return runs.map((run) => (orphaned.has(run.id) ? failOrphan(run) : run));
   };
   return {
     async claim(kind: TriggerKind, runId, max, leaseMs) {

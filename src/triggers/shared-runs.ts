@@ -14,7 +14,8 @@ export interface SharedRuns {
   save(run: TriggerRun): Promise<void>;
   /**
    * A run as last saved. A run saved as queued or running whose slot is gone (its replica died or
-   * stopped before the run ended, and stopped renewing the slot) is answered as failed.
+   * stopped before the run ended, and stopped renewing the slot) is answered as failed, its
+   * expectations `not_run` as any failed run's.
    */
   get(id: string): Promise<TriggerRun | undefined>;
   /** Recent runs, newest first (orphaned ones failed, as `get` answers them). */

@@ -10,14 +10,11 @@ const hasRedis = redisAvailable();
 
 describe.skipIf(!hasRedis)('createRedisTriggerRuns', () => {
   const redis = useRedisConnection();
+  const sharedRuns = (prefix: string, maxRuns = 5) =>
+    createRedisTriggerRuns({ connection: redis.connection(), prefix, maxRuns, ttlMs: 60_000 });
 
   it('publishes the state a run settled in while its older state was being saved', async () => {
-    const shared = createRedisTriggerRuns({
-      connection: redis.connection(),
-      prefix: 'settle:',
-      maxRuns: 5,
-      ttlMs: 60_000,
-    });
+    const shared = sharedRuns('settle:');
     const registry = createRunRegistry(5, shared);
     const run: TriggerRun = {
       id: 'run-settles-during-save',
@@ -49,9 +46,7 @@ describe.skipIf(!hasRedis)('createRedisTriggerRuns', () => {
   });
 
   it('gives the canary lease to one replica at a time, until it expires', async () => {
-    const [a, b] = [1, 2].map(() =>
-      createRedisTriggerRuns({ connection: redis.connection(), prefix: 'lease:', maxRuns: 5, ttlMs: 60_000 }),
-    );
+    const [a, b] = [1, 2].map(() => sharedRuns('lease:'));
     expect(await a!.leaseCanary(300)).toBe(true);
     expect(await b!.leaseCanary(300)).toBe(false);
     // Its holder renews it (one tick after another, with no gap), and the other stays refused.
@@ -67,12 +62,7 @@ describe.skipIf(!hasRedis)('createRedisTriggerRuns', () => {
 
   it('starts the canary on every tick of a lone replica (its own lease never makes it skip one)', async () => {
     const built = buildTriggerService({ TRIGGER_MAX_RUNS: '100' });
-    const shared = createRedisTriggerRuns({
-      connection: redis.connection(),
-      prefix: 'lone:',
-      maxRuns: 100,
-      ttlMs: 60_000,
-    });
+    const shared = sharedRuns('lone:', 100);
     const answers: boolean[] = [];
     const lease = async (ms: number) => {
       const granted = await shared.leaseCanary(ms);
@@ -94,12 +84,7 @@ describe.skipIf(!hasRedis)('createRedisTriggerRuns', () => {
     const answers: boolean[] = [];
     const replicas = [1, 2].map(() => {
       const built = buildTriggerService({ TRIGGER_MAX_RUNS: '100' });
-      const shared = createRedisTriggerRuns({
-        connection: redis.connection(),
-        prefix: 'canary:',
-        maxRuns: 100,
-        ttlMs: 60_000,
-      });
+      const shared = sharedRuns('canary:', 100);
       const lease = async (ms: number) => {
         const granted = await shared.leaseCanary(ms);
         answers.push(granted);
@@ -126,12 +111,7 @@ describe.skipIf(!hasRedis)('createRedisTriggerRuns', () => {
   });
 
   it('frees the slot of a replica that died mid-run once its lease ends', async () => {
-    const runs = createRedisTriggerRuns({
-      connection: redis.connection(),
-      prefix: 'slots:',
-      maxRuns: 5,
-      ttlMs: 60_000,
-    });
+    const runs = sharedRuns('slots:');
     expect(await runs.claim('shell', 'run-1', 1, 200)).toBe(true);
     expect(await runs.claim('shell', 'run-2', 1, 200)).toBe(false);
     expect(await runs.claim('event-generator', 'run-3', 1, 200)).toBe(true);
@@ -140,12 +120,7 @@ describe.skipIf(!hasRedis)('createRedisTriggerRuns', () => {
   });
 
   it('keeps a renewed slot past its first lease, and takes a missing one again for a run still going', async () => {
-    const runs = createRedisTriggerRuns({
-      connection: redis.connection(),
-      prefix: 'renew:',
-      maxRuns: 5,
-      ttlMs: 60_000,
-    });
+    const runs = sharedRuns('renew:');
     expect(await runs.claim('shell', 'run-1', 1, 300)).toBe(true);
     for (let i = 0; i < 4; i++) {
       await new Promise((resolve) => setTimeout(resolve, 100));
@@ -162,12 +137,7 @@ describe.skipIf(!hasRedis)('createRedisTriggerRuns', () => {
   });
 
   it('answers a run saved as running whose replica stopped renewing its slot as failed, on get and list', async () => {
-    const runs = createRedisTriggerRuns({
-      connection: redis.connection(),
-      prefix: 'orphan:',
-      maxRuns: 5,
-      ttlMs: 60_000,
-    });
+    const runs = sharedRuns('orphan:');
     const running = (id: string): TriggerRun => ({
       id,
       kind: 'shell',
@@ -190,5 +160,37 @@ describe.skipIf(!hasRedis)('createRedisTriggerRuns', () => {
     expect(await runs.get('alive')).toMatchObject({ status: 'running' });
     const listed = Object.fromEntries((await runs.list()).map((run) => [run.id, run.status]));
     expect(listed).toEqual({ alive: 'running', dies: 'failed', done: 'succeeded' });
+  });
+
+  it('ends the expectations of a run orphaned while running not_run, detections so far included, as a failed run', async () => {
+    const runs = sharedRuns('orphan-expectations:');
+    const run: TriggerRun = {
+      id: 'dies-running',
+      kind: 'event-generator',
+      status: 'running',
+      createdAt: new Date().toISOString(),
+      target: { namespace: 'default', actions: '^syscall' },
+      commands: [],
+      verification: {
+        windowMs: 60_000,
+        expectations: [
+          { rule: 'Write below etc', status: 'detected', alertId: 'a1', latencyMs: 40 },
+          { rule: 'Write below root', status: 'pending' },
+        ],
+      },
+    };
+    expect(await runs.claim('event-generator', run.id, 1, 200)).toBe(true);
+    await runs.save(run);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+
+    const notRun = [
+      { rule: 'Write below etc', status: 'not_run' },
+      { rule: 'Write below root', status: 'not_run' },
+    ];
+    expect(await runs.get(run.id)).toMatchObject({
+      status: 'failed',
+      verification: { expectations: notRun },
+    });
+    expect((await runs.list())[0]?.verification.expectations).toEqual(notRun);
   });
 });
