@@ -1,5 +1,6 @@
 import type { StoredAlert } from '../alerts/stored-alert.js';
 import type { TriggerMetrics } from './trigger-metrics.js';
+import { allResolved, hold, isCandidate, seen, type Watch } from './run-watch.js';
 import type { TriggerRun } from './trigger-run.js';
 
 /** An expected detection: the rule, and what ties an alert to this run (nonce, the run's pods). */
@@ -13,6 +14,18 @@ export interface ExpectedDetection {
 export interface Verifier {
   /** Starts the window for `run` (its expectations become pending); `startMs` is trigger start. */
   watch(run: TriggerRun, expected: ExpectedDetection[], startMs: number): void;
+  /**
+   * Takes over a run that succeeded on a replica that stopped: its saved statuses kept, the rest of
+   * its window (from `startMs`). Alerts that come meanwhile match at once; `past` (the stored
+   * alerts received since the start) is checked before the window may end, and the detections
+   * are counted only then. False, with nothing counted, when `past` cannot be read.
+   */
+  resume(
+    run: TriggerRun,
+    expected: ExpectedDetection[],
+    startMs: number,
+    past: Promise<StoredAlert[]>,
+  ): Promise<boolean>;
   /** Feed listener: resolves every pending expectation this alert satisfies. */
   observeAlert(entry: StoredAlert): void;
   /** The run learned more about what it started (its pods): alerts held back are checked again. */
@@ -22,46 +35,16 @@ export interface Verifier {
    * Succeeded: detections so far are counted, later ones as they come, until the window ends.
    */
   runFinished(run: TriggerRun): void;
+  /** Stops verifying `run` here, as it is (another replica took it over). */
+  forget(run: TriggerRun): void;
   /** Stops every window timer and matching (shutdown); pending stays pending, a run failing still undoes detections. */
   stop(): void;
 }
 
-/** Alerts of an expected rule kept per run until what it started is known (pods appear late). */
-export const MAX_HELD_ALERTS = 64;
-/** And their request bytes together: anyone who can post could otherwise hold 64 bodies of 1 MiB per run. */
-export const MAX_HELD_BYTES = 1024 * 1024;
-/** How far a node's clock may lag ours: an event this long before the run started is not its. */
-export const CLOCK_SKEW_MS = 5_000;
+export { CLOCK_SKEW_MS, MAX_HELD_ALERTS, MAX_HELD_BYTES } from './run-watch.js';
 
 const PENDING: ReadonlySet<string> = new Set(['pending']);
-
-// The alert already matched one of the run's expectations, or is held for it.
-function seen(watch: Watch, id: string): boolean {
-  return (
-    watch.run.verification.expectations.some((expectation) => expectation.alertId === id) ||
-    watch.held.some((held) => held.id === id)
-  );
-}
 const PENDING_OR_DETECTED: ReadonlySet<string> = new Set(['pending', 'detected']);
-
-interface Watch {
-  run: TriggerRun;
-  expected: ExpectedDetection[];
-  startMs: number;
-  timer: NodeJS.Timeout;
-  /** Alerts of an expected rule that did not (yet) match, newest last. */
-  held: StoredAlert[];
-  /** Their request bytes together. */
-  heldBytes: number;
-}
-
-// The newest held alerts within both bounds (the newest one is always kept).
-function hold(watch: Watch, entry: StoredAlert): void {
-  watch.held.push(entry);
-  watch.heldBytes += entry.bytes;
-  while (watch.held.length > MAX_HELD_ALERTS || (watch.heldBytes > MAX_HELD_BYTES && watch.held.length > 1))
-    watch.heldBytes -= watch.held.shift()!.bytes;
-}
 
 export function createVerifier(deps: { metrics: TriggerMetrics; windowMs: number }): Verifier {
   const watches = new Map<TriggerRun, Watch>();
@@ -95,17 +78,29 @@ export function createVerifier(deps: { metrics: TriggerMetrics; windowMs: number
       if (!expected.matches(entry, watch.run)) return;
       const latencyMs = entry.receivedAtMs - watch.startMs;
       Object.assign(expectation, { status: 'detected', alertId: entry.id, latencyMs });
-      if (watch.run.status === 'succeeded') countDetected(watch, index);
+      if (watch.run.status === 'succeeded' && watch.timer) countDetected(watch, index);
       matched = true;
     });
     return matched;
   };
-  const allResolved = (watch: Watch) =>
-    watch.run.verification.expectations.every((e) => e.status !== 'pending');
-  const isCandidate = (watch: Watch, entry: StoredAlert) =>
-    entry.receivedAtMs >= watch.startMs &&
-    entry.timeMs >= watch.startMs - CLOCK_SKEW_MS &&
-    watch.expected.some((expected) => expected.rule === entry.rule);
+  const offer = (watch: Watch, entry: StoredAlert) => {
+    if (!isCandidate(watch, entry)) return;
+    // With Redis this replica's own alerts come twice (at once, then from the shared stream).
+    if (seen(watch, entry.id)) return;
+    if (!tryMatch(watch, entry)) hold(watch, entry);
+  };
+  // A run that failed says nothing about Falco: not_run, and not counted as missed.
+  const startWindow = (watch: Watch, delayMs: number) => {
+    const expire = () => endAs(watch, watch.run.status === 'failed' ? 'not_run' : 'missed', PENDING);
+    watch.timer = setTimeout(expire, Math.max(0, delayMs));
+    watch.timer.unref();
+  };
+  const track = (run: TriggerRun, expected: ExpectedDetection[], startMs: number) => {
+    const endMs = startMs + run.verification.windowMs;
+    const watch: Watch = { run, expected, startMs, endMs, held: [], heldBytes: 0 };
+    watches.set(run, watch);
+    return watch;
+  };
 
   return {
     watch(run, expected, startMs) {
@@ -113,29 +108,30 @@ export function createVerifier(deps: { metrics: TriggerMetrics; windowMs: number
         windowMs: deps.windowMs,
         expectations: expected.map(({ rule }) => ({ rule, status: 'pending' })),
       };
-      if (expected.length === 0) return;
-      // A run that failed says nothing about Falco: not_run, and not counted as missed.
-      const expire = () => endAs(watch, run.status === 'failed' ? 'not_run' : 'missed', PENDING);
-      const watch: Watch = {
-        run,
-        expected,
-        startMs,
-        held: [],
-        heldBytes: 0,
-        timer: setTimeout(expire, deps.windowMs),
-      };
-      watch.timer.unref();
-      watches.set(run, watch);
+      if (expected.length > 0) startWindow(track(run, expected, startMs), deps.windowMs);
+    },
+    async resume(run, expected, startMs, past) {
+      if (stopped) return false;
+      const watch = track(run, expected, startMs);
+      const open = run.verification.expectations.map((expectation) => expectation.status === 'pending');
+      const alerts = await past.catch(() => undefined);
+      // Forgotten meanwhile (or shutdown): nothing is counted here.
+      if (!alerts || stopped || watches.get(run) !== watch) {
+        finish(watch);
+        return false;
+      }
+      for (const entry of alerts) offer(watch, entry);
+      // Counted here, once: the replica that stopped counted what it had saved as detected.
+      open.forEach((wasPending, index) => wasPending && countDetected(watch, index));
+      if (allResolved(watch)) finish(watch);
+      else startWindow(watch, watch.endMs - Date.now());
+      return true;
     },
     observeAlert(entry) {
       if (stopped) return;
       for (const watch of watches.values()) {
-        // Events from before the trigger started (by receipt or by Falco's clock) cannot be its detection.
-        if (!isCandidate(watch, entry)) continue;
-        // With Redis this replica's own alerts come twice (at once, then from the shared stream).
-        if (seen(watch, entry.id)) continue;
-        if (!tryMatch(watch, entry)) hold(watch, entry);
-        if (allResolved(watch) && watch.run.status === 'succeeded') finish(watch);
+        offer(watch, entry);
+        if (allResolved(watch) && watch.run.status === 'succeeded' && watch.timer) finish(watch);
       }
     },
     runChanged(run) {
@@ -150,6 +146,10 @@ export function createVerifier(deps: { metrics: TriggerMetrics; windowMs: number
       if (run.status === 'failed') return endAs(watch, 'not_run', PENDING_OR_DETECTED);
       watch.expected.forEach((_, index) => countDetected(watch, index));
       if (allResolved(watch)) finish(watch);
+    },
+    forget(run) {
+      const watch = watches.get(run);
+      if (watch) finish(watch);
     },
     stop() {
       stopped = true;

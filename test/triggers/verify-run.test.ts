@@ -281,3 +281,89 @@ describe("createVerifier with the run's pods", () => {
     );
   });
 });
+
+describe('createVerifier taking over a run another replica was verifying', () => {
+  const matchesAll = [{ rule: 'Write below etc', matches: () => true }];
+  // A run that succeeded on a replica that stopped, saved with its window open from `startMs`.
+  const savedRun = (startMs: number, expectations: TriggerRun['verification']['expectations']) => ({
+    ...newRun(),
+    status: 'succeeded' as const,
+    startedAt: new Date(startMs).toISOString(),
+    verification: { windowMs: 5_000, expectations },
+  });
+  const verifications = async (registry: Registry, result: string) =>
+    (await registry.metrics()).match(
+      new RegExp(`falco_trigger_verifications_total\\{kind="event-generator",result="${result}"\\} (\\d+)`),
+    )?.[1];
+
+  it('detects it by a stored alert received before the takeover, counted once, latency from the trigger start', async () => {
+    const registry = new Registry();
+    const verifier = createVerifier({ metrics: createTriggerMetrics(registry), windowMs: 60_000 });
+    const startMs = Date.now() - 1_000;
+    const run = savedRun(startMs, [{ rule: 'Write below etc', status: 'pending' }]);
+    const stored = entry({ rule: 'Write below etc' }, startMs + 300, 'stored');
+
+    expect(await verifier.resume(run, matchesAll, startMs, Promise.resolve([stored, stored]))).toBe(true);
+    // Its live copy from the shared stream changes nothing.
+    verifier.observeAlert(stored);
+
+    expect(run.verification.expectations).toEqual([
+      { rule: 'Write below etc', status: 'detected', alertId: 'stored', latencyMs: 300 },
+    ]);
+    expect(await verifications(registry, 'detected')).toBe('1');
+    verifier.stop();
+  });
+
+  it('counts an alert that arrives live while it reads the stored ones, once, after reading them', async () => {
+    const registry = new Registry();
+    const verifier = createVerifier({ metrics: createTriggerMetrics(registry), windowMs: 60_000 });
+    const startMs = Date.now() - 1_000;
+    const run = savedRun(startMs, [{ rule: 'Write below etc', status: 'pending' }]);
+    let read: (alerts: StoredAlert[]) => void = () => undefined;
+    const resumed = verifier.resume(run, matchesAll, startMs, new Promise((resolve) => (read = resolve)));
+
+    verifier.observeAlert(entry({ rule: 'Write below etc' }, Date.now(), 'live'));
+    expect(run.verification.expectations[0]).toMatchObject({ status: 'detected', alertId: 'live' });
+    expect(await verifications(registry, 'detected')).toBe('0');
+    read([]);
+
+    expect(await resumed).toBe(true);
+    expect(await verifications(registry, 'detected')).toBe('1');
+    verifier.stop();
+  });
+
+  it('keeps what the stopped replica saved as detected, uncounted, and counts the rest missed once the window from the trigger start has ended', async () => {
+    vi.useFakeTimers();
+    const registry = new Registry();
+    const verifier = createVerifier({ metrics: createTriggerMetrics(registry), windowMs: 60_000 });
+    const startMs = Date.now() - 5_001;
+    const saved = { rule: 'Write below etc', status: 'detected' as const, alertId: 'a1', latencyMs: 20 };
+    const run = savedRun(startMs, [saved, { rule: 'Write below root', status: 'pending' }]);
+    // Received after the window ended: not the run's.
+    const late = entry({ rule: 'Write below root' }, startMs + 5_001, 'late');
+
+    const expected = [...matchesAll, { rule: 'Write below root', matches: () => true }];
+    expect(await verifier.resume(run, expected, startMs, Promise.resolve([late]))).toBe(true);
+    vi.advanceTimersByTime(0);
+
+    expect(run.verification.expectations).toEqual([saved, { rule: 'Write below root', status: 'missed' }]);
+    expect(await verifications(registry, 'detected')).toBe('0');
+    expect(await verifications(registry, 'missed')).toBe('1');
+  });
+
+  it('counts nothing and ends nothing when the stored alerts cannot be read', async () => {
+    vi.useFakeTimers();
+    const registry = new Registry();
+    const verifier = createVerifier({ metrics: createTriggerMetrics(registry), windowMs: 60_000 });
+    const startMs = Date.now() - 5_001;
+    const run = savedRun(startMs, [{ rule: 'Write below etc', status: 'pending' }]);
+
+    expect(await verifier.resume(run, matchesAll, startMs, Promise.reject(new Error('store down')))).toBe(
+      false,
+    );
+    vi.advanceTimersByTime(10_000);
+
+    expect(run.verification.expectations).toEqual([{ rule: 'Write below etc', status: 'pending' }]);
+    expect(await verifications(registry, 'missed')).toBe('0');
+  });
+});

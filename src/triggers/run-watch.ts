@@ -1,0 +1,51 @@
+import type { StoredAlert } from '../alerts/stored-alert.js';
+import type { TriggerRun } from './trigger-run.js';
+import type { ExpectedDetection } from './verify-run.js';
+
+/** Alerts of an expected rule kept per run until what it started is known (pods appear late). */
+export const MAX_HELD_ALERTS = 64;
+/** And their request bytes together: anyone who can post could otherwise hold 64 bodies of 1 MiB per run. */
+export const MAX_HELD_BYTES = 1024 * 1024;
+/** How far a node's clock may lag ours: an event this long before the run started is not its. */
+export const CLOCK_SKEW_MS = 5_000;
+
+/** One run's verification window as the verifier keeps it. */
+export interface Watch {
+  run: TriggerRun;
+  expected: ExpectedDetection[];
+  startMs: number;
+  /** Where the window ends: an alert received later is not the run's. */
+  endMs: number;
+  /** Unset while a taken-over run catches up with the stored alerts. */
+  timer?: NodeJS.Timeout;
+  /** Alerts of an expected rule that did not (yet) match, newest last. */
+  held: StoredAlert[];
+  /** Their request bytes together. */
+  heldBytes: number;
+}
+
+/** Events from outside the window (by receipt, or before it by Falco's clock) cannot be its detection. */
+export const isCandidate = (watch: Watch, entry: StoredAlert): boolean =>
+  entry.receivedAtMs >= watch.startMs &&
+  entry.receivedAtMs <= watch.endMs &&
+  entry.timeMs >= watch.startMs - CLOCK_SKEW_MS &&
+  watch.expected.some((expected) => expected.rule === entry.rule);
+
+/** The alert already matched one of the run's expectations, or is held for it. */
+export function seen(watch: Watch, id: string): boolean {
+  return (
+    watch.run.verification.expectations.some((expectation) => expectation.alertId === id) ||
+    watch.held.some((held) => held.id === id)
+  );
+}
+
+/** Keeps the newest held alerts within both bounds (the newest one is always kept). */
+export function hold(watch: Watch, entry: StoredAlert): void {
+  watch.held.push(entry);
+  watch.heldBytes += entry.bytes;
+  while (watch.held.length > MAX_HELD_ALERTS || (watch.heldBytes > MAX_HELD_BYTES && watch.held.length > 1))
+    watch.heldBytes -= watch.held.shift()!.bytes;
+}
+
+export const allResolved = (watch: Watch): boolean =>
+  watch.run.verification.expectations.every((expectation) => expectation.status !== 'pending');
