@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { awaitsAlerts, isSettled, isUnfinished } from '../triggers/run-state.js';
 import type { TriggerKind, TriggerRun } from '../triggers/trigger-run.js';
 import type { SharedRuns } from '../triggers/shared-runs.js';
 import type { RedisConnection } from './redis-connection.js';
@@ -20,18 +21,21 @@ if redis.call('PTTL', KEYS[1]) < lease then redis.call('PEXPIRE', KEYS[1], lease
 return 1
 `;
 
-// For each (slot set, run id): 1 while the run holds an unexpired slot, else 0.
+// For each run id: 1 while the run holds an unexpired slot (KEYS[i], its kind's slot set) or its
+// replica's hold (KEYS[n + i]), else 0.
 const HELD_SCRIPT = `
 ${LUA_NOW_MS}
-local held = {}
-for i = 1, #KEYS do
+local n, held = #ARGV, {}
+for i = 1, n do
   local score = redis.call('ZSCORE', KEYS[i], ARGV[i])
-  held[i] = (score and tonumber(score) > nowMs) and 1 or 0
+  local slot = score and tonumber(score) > nowMs
+  held[i] = (slot or redis.call('EXISTS', KEYS[n + i]) == 1) and 1 or 0
 end
 return held
 `;
 
-// The canary lease: taken when free, renewed by the replica that holds it, refused to the others.
+// The canary lease and a run's hold: taken when free, renewed by the replica that holds it,
+// refused to the others.
 const LEASE_SCRIPT = `
 local holder = redis.call('GET', KEYS[1])
 if holder and holder ~= ARGV[1] then return 0 end
@@ -39,10 +43,11 @@ redis.call('SET', KEYS[1], ARGV[1], 'PX', tonumber(ARGV[2]))
 return 1
 `;
 
-/** What a run saved as unfinished says once its slot is gone. */
+/** What a run saved as unfinished says once its slot and hold are gone. */
 export const ORPHANED_RUN_ERROR = 'the replica running it stopped before the run ended';
 
-const unfinished = (run: TriggerRun) => run.status === 'queued' || run.status === 'running';
+const parseRuns = (found: Array<string | null>) =>
+  found.filter((json): json is string => json !== null).map((json) => JSON.parse(json) as TriggerRun);
 
 // As a run that failed ends: nothing verifies it, detections so far included (uncounted, not_run).
 const failOrphan = (run: TriggerRun): TriggerRun => ({
@@ -61,7 +66,8 @@ const failOrphan = (run: TriggerRun): TriggerRun => ({
 
 /**
  * Trigger runs shared through Redis: each run's JSON under its own key with a TTL, an index of
- * recent runs (newest first, trimmed to `maxRuns`), per-kind slots and the canary lease.
+ * recent runs (newest first, trimmed to `maxRuns`), an index of the unsettled ones, per-kind
+ * slots, a hold per run and the canary lease.
  */
 export function createRedisTriggerRuns(options: {
   connection: RedisConnection;
@@ -74,20 +80,25 @@ export function createRedisTriggerRuns(options: {
   const owner = randomUUID();
   const runKey = (id: string) => `${prefix}run:${id}`;
   const index = `${prefix}runs`;
+  const unsettled = `${prefix}open`;
   const slots = (kind: TriggerKind) => `${prefix}active:${kind}`;
-  // A run saved as unfinished is final only while its replica renews its slot; the replica saves
-  // its last state before it gives the slot back, so a missing slot means the replica is gone.
-  const withOrphansFailed = async (runs: TriggerRun[]): Promise<TriggerRun[]> => {
-    const open = runs.filter(unfinished);
-    if (open.length === 0) return runs;
+  const hold = (id: string) => `${prefix}owner:${id}`;
+  // A run saved unsettled changes only while its replica renews its slot (while it runs) or its
+  // hold (taken with the slot, kept until the run is settled): with neither, the replica is gone.
+  const orphansOf = async (runs: TriggerRun[]): Promise<Set<string>> => {
+    if (runs.length === 0) return new Set();
     const held = (await conn.send([
       'EVAL',
       HELD_SCRIPT,
-      String(open.length),
-      ...open.map((run) => slots(run.kind)),
-      ...open.map((run) => run.id),
+      String(runs.length * 2),
+      ...runs.map((run) => slots(run.kind)),
+      ...runs.map((run) => hold(run.id)),
+      ...runs.map((run) => run.id),
     ])) as number[];
-    const orphaned = new Set(open.filter((_, i) => held[i] !== 1).map((run) => run.id));
+    return new Set(runs.filter((_, i) => held[i] !== 1).map((run) => run.id));
+  };
+  const withOrphansFailed = async (runs: TriggerRun[]): Promise<TriggerRun[]> => {
+    const orphaned = await orphansOf(runs.filter(isUnfinished));
     return runs.map((run) => (orphaned.has(run.id) ? failOrphan(run) : run));
   };
   return {
@@ -102,6 +113,9 @@ export function createRedisTriggerRuns(options: {
     async release(kind, runId) {
       await conn.send(['ZREM', slots(kind), runId]);
     },
+    async own(runId, leaseMs) {
+      return (await conn.send(['EVAL', LEASE_SCRIPT, '1', hold(runId), owner, String(leaseMs)])) === 1;
+    },
     async save(run: TriggerRun) {
       const ttl = String(options.ttlMs);
       await Promise.all([
@@ -109,6 +123,12 @@ export function createRedisTriggerRuns(options: {
         conn.send(['ZADD', index, String(Date.parse(run.createdAt)), run.id]),
         conn.send(['ZREMRANGEBYRANK', index, '0', String(-options.maxRuns - 1)]),
         conn.send(['PEXPIRE', index, ttl]),
+        conn.send(
+          isSettled(run)
+            ? ['ZREM', unsettled, run.id]
+            : ['ZADD', unsettled, String(Date.parse(run.createdAt)), run.id],
+        ),
+        conn.send(['PEXPIRE', unsettled, ttl]),
       ]);
     },
     async get(id) {
@@ -120,9 +140,17 @@ export function createRedisTriggerRuns(options: {
       const ids = (await conn.send(['ZRANGE', index, '+inf', '-inf', 'BYSCORE', 'REV'])) as string[];
       if (ids.length === 0) return [];
       const found = (await conn.send(['MGET', ...ids.map(runKey)])) as Array<string | null>;
-      return withOrphansFailed(
-        found.filter((json): json is string => json !== null).map((json) => JSON.parse(json) as TriggerRun),
-      );
+      return withOrphansFailed(parseRuns(found));
+    },
+    async orphans() {
+      const ids = (await conn.send(['ZRANGE', unsettled, '0', '-1'])) as string[];
+      if (ids.length === 0) return [];
+      const found = (await conn.send(['MGET', ...ids.map(runKey)])) as Array<string | null>;
+      const expired = ids.filter((_, i) => found[i] === null);
+      if (expired.length > 0) await conn.send(['ZREM', unsettled, ...expired]);
+      const waiting = parseRuns(found).filter(awaitsAlerts);
+      const orphaned = await orphansOf(waiting);
+      return waiting.filter((run) => orphaned.has(run.id));
     },
     async leaseCanary(ms) {
       return (await conn.send(['EVAL', LEASE_SCRIPT, '1', `${prefix}canary-lease`, owner, String(ms)])) === 1;

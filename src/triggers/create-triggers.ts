@@ -49,9 +49,14 @@ export function createTriggers(deps: TriggersDeps): Triggers {
   const logger = deps.logger.child({ component: 'triggers' });
   const metrics = createTriggerMetrics(deps.registry);
   const verifier = createVerifier({ metrics, windowMs: config.verifyWindowMs });
-  const registry = createRunRegistry(config.maxRuns, deps.shared, (err) =>
-    logger.warn({ event: 'trigger_run_publish_failed', err }, 'could not share a trigger run'),
-  );
+  const registry = createRunRegistry(config.maxRuns, deps.shared, {
+    onError: (err) =>
+      logger.warn({ event: 'trigger_run_publish_failed', err }, 'could not share a trigger run'),
+    onLost: (run) => {
+      verifier.forget(run);
+      logger.warn({ event: 'trigger_run_lost', runId: run.id }, 'another replica took over a trigger run');
+    },
+  });
   const service = createTriggerService({
     config,
     logger,

@@ -1,9 +1,13 @@
-import type { SharedRuns } from './shared-runs.js';
+import { isSettled } from './run-state.js';
+import { SLOT_LEASE_MS, type SharedRuns } from './shared-runs.js';
 import type { TriggerRun } from './trigger-run.js';
 
-/** Recent runs, newest first, at most `maxRuns` (the oldest finished ones are dropped). */
+/** Recent runs, newest first, at most `maxRuns` (the oldest settled ones are dropped). */
 export interface RunRegistry {
+  /** A run this replica started or took over: with `shared`, held and published until settled. */
   add(run: TriggerRun): void;
+  /** True when this replica keeps the run (it started it or took it over). */
+  has(id: string): boolean;
   get(id: string): Promise<TriggerRun | undefined>;
   list(): Promise<TriggerRun[]>;
   /** Publishes `run`'s state now (before its slot is given back: see SharedRuns.get). */
@@ -15,25 +19,47 @@ export interface RunRegistry {
 // How often this replica publishes the runs it owns while they change.
 const SYNC_MS = 200;
 
-const settled = (run: TriggerRun) =>
-  (run.status === 'succeeded' || run.status === 'failed') &&
-  run.verification.expectations.every((expectation) => expectation.status !== 'pending');
+export interface RunRegistryOptions {
+  /** Called once per outage of the shared store. */
+  onError?: (error: unknown) => void;
+  /** Another replica took over this run (this one could not renew its hold in time): stop verifying it. */
+  onLost?: (run: TriggerRun) => void;
+  /** How long a hold lasts unless renewed (renewed every third of it). */
+  leaseMs?: number;
+}
 
 /**
  * The runs this process started, in memory; with `shared`, also published to the other replicas
- * (snapshots while they change), and runs of other replicas are answered from there.
+ * (snapshots while they change) and held until settled, and runs of other replicas are answered
+ * from there.
  */
 export function createRunRegistry(
   maxRuns: number,
   shared?: SharedRuns,
-  onError?: (error: unknown) => void,
+  options: RunRegistryOptions = {},
 ): RunRegistry {
+  const { onError, onLost, leaseMs = SLOT_LEASE_MS } = options;
   const runs = new Map<string, TriggerRun>();
   // Runs whose state may still change, with the JSON last published.
   const unsettled = new Map<string, string>();
   let timer: NodeJS.Timeout | undefined;
   let publishing = false;
   let failing = false;
+  let heldAtMs = 0;
+
+  // Renews the hold of every run that may still change (every third of the lease); a run another
+  // replica holds now was taken over while this one could not reach Redis: it is theirs.
+  async function renewHolds(): Promise<void> {
+    if (!shared || Date.now() - heldAtMs < leaseMs / 3) return;
+    heldAtMs = Date.now();
+    for (const id of unsettled.keys()) {
+      if (await shared.own(id, leaseMs).catch(() => true)) continue;
+      const run = runs.get(id);
+      unsettled.delete(id);
+      runs.delete(id);
+      if (run) onLost?.(run);
+    }
+  }
 
   async function publish(): Promise<void> {
     if (publishing) return;
@@ -48,7 +74,7 @@ export function createRunRegistry(
       if (json === sent) continue;
       // Settled as saved, not as the run is once the save returns: a run that settled while its
       // older state was being saved must be published again.
-      const final = settled(run);
+      const final = isSettled(run);
       await shared?.save(run).then(
         () => {
           failing = false;
@@ -74,18 +100,25 @@ export function createRunRegistry(
       runs.set(run.id, run);
       for (const [id, old] of runs) {
         if (runs.size <= maxRuns) break;
-        if (old.status === 'succeeded' || old.status === 'failed') runs.delete(id);
+        // A run still verifying stays: dropped, it would be neither published nor held any more.
+        if (isSettled(old)) runs.delete(id);
       }
       if (!shared) return;
       unsettled.set(run.id, '');
+      // Held before it is first saved (one connection, in order): it never reads as orphaned.
+      void shared.own(run.id, leaseMs).catch(() => undefined);
       void publish();
-      timer ??= setInterval(() => void publish(), SYNC_MS);
+      timer ??= setInterval(() => {
+        void publish();
+        void renewHolds();
+      }, SYNC_MS);
       timer.unref();
     },
+    has: (id) => runs.has(id),
     async save(run) {
       if (!shared || !runs.has(run.id)) return;
       const json = JSON.stringify(run);
-      const final = settled(run);
+      const final = isSettled(run);
       // Sent after any save of an older state still in flight (one connection, in order).
       await shared.save(run).then(
         () => {

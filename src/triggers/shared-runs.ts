@@ -1,6 +1,14 @@
 import type { TriggerKind, TriggerRun } from './trigger-run.js';
 
 /**
+ * How long a run's slot and hold across replicas last unless renewed. Its replica renews them
+ * every third of that (the slot while the run goes on, the hold until its verification ends), so
+ * a replica that dies frees its slots, and its runs are answered as failed or taken over by
+ * another replica, within this time, however long the run's commands may take.
+ */
+export const SLOT_LEASE_MS = 30_000;
+
+/**
  * Trigger state shared by every replica (the Redis store provides it): run snapshots any replica
  * can answer with, per-kind slots across replicas, and the lease that gives the canary to one.
  */
@@ -10,16 +18,28 @@ export interface SharedRuns {
   /** Holds the run's slot for `leaseMs` from now (the run is still going), taking it again if it is missing. */
   renew(kind: TriggerKind, runId: string, leaseMs: number): Promise<void>;
   release(kind: TriggerKind, runId: string): Promise<void>;
+  /**
+   * Holds the run for this replica for `leaseMs`: taken when no replica holds it, renewed by its
+   * holder; false when another replica holds it (it took the run over). The replica that started
+   * a run holds it until the run is settled; without its hold or its slot, a run saved unsettled is
+   * orphaned (see `get` and `orphans`).
+   */
+  own(runId: string, leaseMs: number): Promise<boolean>;
   /** Stores the run's current state (the replica running it calls this as it changes). */
   save(run: TriggerRun): Promise<void>;
   /**
-   * A run as last saved. A run saved as queued or running whose slot is gone (its replica died or
-   * stopped before the run ended, and stopped renewing the slot) is answered as failed, its
-   * expectations `not_run` as any failed run's.
+   * A run as last saved. A run saved as queued or running whose slot and hold are gone (its
+   * replica died or stopped before the run ended, and stopped renewing them) is answered as failed,
+   * its expectations `not_run` as any failed run's.
    */
   get(id: string): Promise<TriggerRun | undefined>;
   /** Recent runs, newest first (orphaned ones failed, as `get` answers them). */
   list(): Promise<TriggerRun[]>;
+  /**
+   * Runs that succeeded and wait for alerts whose replica no longer holds them (it stopped): another
+   * replica may take one over (`own`) and verify it.
+   */
+  orphans(): Promise<TriggerRun[]>;
   /** True when this replica holds the canary lease for the next `ms`: taken when free, renewed by its holder. */
   leaseCanary(ms: number): Promise<boolean>;
 }

@@ -5,7 +5,7 @@ import { runCommand } from '../runners/run-command.js';
 import { runEventGeneratorTrigger } from './event-generator-trigger.js';
 import { loadKubeConfig } from './load-kube-config.js';
 import type { RunRegistry } from './run-registry.js';
-import type { SharedRuns } from './shared-runs.js';
+import { SLOT_LEASE_MS, type SharedRuns } from './shared-runs.js';
 import { runShellTrigger, type ShellTarget } from './shell-trigger.js';
 import type { TriggerContext, TriggerOutcome } from './trigger-context.js';
 import type { TriggerMetrics } from './trigger-metrics.js';
@@ -45,13 +45,6 @@ export function describeTarget(request: TriggerRequest): Record<string, string> 
     Object.entries(fields).filter((entry): entry is [string, string] => typeof entry[1] === 'string'),
   );
 }
-
-/**
- * How long a run's slot across replicas lasts unless renewed. The replica running it renews it
- * every third of that, so a replica that dies mid-run frees its slot (and its run is then
- * answered as failed) within this time, however long the run's commands may take.
- */
-export const SLOT_LEASE_MS = 30_000;
 
 /** Why a run that had not ended by the end of the shutdown grace failed. */
 export const STOPPED_RUN_ERROR = 'the receiver stopped before the run ended';
@@ -117,7 +110,7 @@ export function createTriggerService(deps: TriggerServiceDeps) {
     deps.metrics.recordRun(run.kind, run.status);
   }
 
-  // Its final state first: another replica reads a saved running run without a slot as orphaned.
+  // Its final state first: a run saved as running reads as orphaned once its slot and hold are gone.
   async function saveAndRelease(run: TriggerRun): Promise<void> {
     await deps.registry.save(run);
     await deps.shared?.release(run.kind, run.id).catch(() => undefined);

@@ -193,4 +193,65 @@ describe.skipIf(!hasRedis)('createRedisTriggerRuns', () => {
     });
     expect((await runs.list())[0]?.verification.expectations).toEqual(notRun);
   });
+
+  // A shell run saved with one expectation in `expectation` status.
+  const shellRun = (
+    id: string,
+    status: TriggerRun['status'],
+    expectation: 'pending' | 'missed',
+  ): TriggerRun => ({
+    id,
+    kind: 'shell',
+    status,
+    createdAt: new Date().toISOString(),
+    startedAt: new Date().toISOString(),
+    target: { backend: 'docker' },
+    commands: [],
+    verification: {
+      windowMs: 60_000,
+      expectations: [{ rule: 'Terminal shell in container', status: expectation }],
+    },
+  });
+
+  it('offers a run that succeeded and waits for alerts to the other replicas once its hold lapsed, and gives it to one', async () => {
+    const [a, b, c] = [1, 2, 3].map(() => sharedRuns('adopt:'));
+    for (const id of ['waiting', 'settled', 'running']) expect(await a!.own(id, 200)).toBe(true);
+    expect(await a!.claim('shell', 'running', 5, 60_000)).toBe(true);
+    await a!.save(shellRun('waiting', 'succeeded', 'pending'));
+    await a!.save(shellRun('settled', 'succeeded', 'missed'));
+    await a!.save(shellRun('running', 'running', 'pending'));
+    expect(await b!.orphans()).toEqual([]);
+    expect(await b!.own('waiting', 200)).toBe(false);
+
+    await new Promise((resolve) => setTimeout(resolve, 250));
+
+    expect((await b!.orphans()).map((run) => run.id)).toEqual(['waiting']);
+    // Answered as saved meanwhile (its window may still be open), not as failed.
+    expect(await b!.get('waiting')).toMatchObject({
+      status: 'succeeded',
+      verification: { expectations: [{ status: 'pending' }] },
+    });
+    expect(await b!.own('waiting', 60_000)).toBe(true);
+    expect(await c!.own('waiting', 60_000)).toBe(false);
+    expect(await c!.orphans()).toEqual([]);
+  });
+
+  it('gives up a run another replica took over while this one could not renew its hold', async () => {
+    const [a, b] = [sharedRuns('lost:'), sharedRuns('lost:')];
+    const lost: string[] = [];
+    const registry = createRunRegistry(5, a, { leaseMs: 300, onLost: (run) => lost.push(run.id) });
+    const run = shellRun('taken', 'succeeded', 'pending');
+    registry.add(run);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(await b.own(run.id, 60_000)).toBe(false);
+
+    // As after an outage of A's link longer than the lease: its hold expired and B took the run.
+    await redis.redis().cli('DEL', `lost:owner:${run.id}`);
+    expect(await b.own(run.id, 60_000)).toBe(true);
+    for (let i = 0; i < 40 && lost.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+
+    expect(lost).toEqual([run.id]);
+    expect(registry.has(run.id)).toBe(false);
+    await registry.stop();
+  });
 });
