@@ -50,6 +50,8 @@ export interface ReceiverOptions {
   clusterWorker?: boolean;
   /** Timeouts and backoff of the Redis store's links (tests shorten them). */
   storeTimings?: ConnectionTimings;
+  /** How long a trigger run's slot and hold across replicas last unless renewed (tests shorten it). */
+  triggerLeaseMs?: number;
 }
 
 /**
@@ -117,6 +119,8 @@ export function createReceiver(
           registry: metrics.registry,
           parentEnv: options.parentEnv ?? {},
           shared: storeParts.sharedRuns?.(config.triggers.maxRuns),
+          alerts: store,
+          leaseMs: options.triggerLeaseMs,
           // With read auth on, the access layer has checked every /triggers call (token, session, CSRF).
           authorize: access.readAuth ? (req) => req.access !== undefined : undefined,
         })

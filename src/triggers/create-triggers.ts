@@ -1,12 +1,14 @@
 import type express from 'express';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import type { AlertStore } from '../alerts/alert-store.js';
 import type { StoredAlert } from '../alerts/stored-alert.js';
 import type { TriggersConfig } from '../config/triggers-env.js';
 import { pickChildEnv } from '../runners/run-command.js';
+import { startOrphanAdoption } from './adopt-orphans.js';
 import { startCanarySchedule } from './canary-schedule.js';
 import { createRunRegistry } from './run-registry.js';
-import type { SharedRuns } from './shared-runs.js';
+import { SLOT_LEASE_MS, type SharedRuns } from './shared-runs.js';
 import { createTriggerMetrics } from './trigger-metrics.js';
 import { createTriggerService, type TriggerRequest } from './trigger-service.js';
 import { createTriggersRouter } from './triggers-router.js';
@@ -29,6 +31,10 @@ export interface TriggersDeps {
   parentEnv: Record<string, string | undefined>;
   /** With the Redis store: runs, per-kind slots and the canary lease shared by every replica. */
   shared?: SharedRuns;
+  /** With `shared`: the shared alerts, read back for a run taken over from a replica that stopped. */
+  alerts?: Pick<AlertStore, 'query'>;
+  /** SLOT_LEASE_MS unless a test shortens it. */
+  leaseMs?: number;
   /** Replaces the bearer check of the trigger API (the read-auth layer checks instead). */
   authorize?: (req: express.Request) => boolean;
 }
@@ -49,7 +55,9 @@ export function createTriggers(deps: TriggersDeps): Triggers {
   const logger = deps.logger.child({ component: 'triggers' });
   const metrics = createTriggerMetrics(deps.registry);
   const verifier = createVerifier({ metrics, windowMs: config.verifyWindowMs });
+  const leaseMs = deps.leaseMs ?? SLOT_LEASE_MS;
   const registry = createRunRegistry(config.maxRuns, deps.shared, {
+    leaseMs,
     onError: (err) =>
       logger.warn({ event: 'trigger_run_publish_failed', err }, 'could not share a trigger run'),
     onLost: (run) => {
@@ -65,7 +73,13 @@ export function createTriggers(deps: TriggersDeps): Triggers {
     registry,
     shared: deps.shared,
     childEnv: pickChildEnv(deps.parentEnv),
+    slotLeaseMs: leaseMs,
   });
+  const { shared, alerts } = deps;
+  const stopAdoption =
+    shared && alerts
+      ? startOrphanAdoption({ shared, registry, verifier, alerts, leaseMs, logger })
+      : () => undefined;
   const stopCanary =
     config.canary.intervalMinutes > 0
       ? startCanarySchedule({
@@ -81,6 +95,7 @@ export function createTriggers(deps: TriggersDeps): Triggers {
     observeAlert: (entry) => verifier.observeAlert(entry),
     async stop(graceMs = 5_000) {
       stopCanary();
+      stopAdoption();
       await service.stop(graceMs);
       await registry.stop();
     },

@@ -2,8 +2,15 @@ import type { TriggersConfig } from '../config/triggers-env.js';
 import { compileActionsPattern } from './actions-pattern.js';
 import { alertCarriesNonce, alertFromRunPods, TERMINAL_SHELL_RULE } from './alert-matchers.js';
 import { selectExpectedRules } from './expected-rules.js';
+import type { TriggerKind, TriggerRun } from './trigger-run.js';
 import type { TriggerRequest } from './trigger-service.js';
 import type { ExpectedDetection } from './verify-run.js';
+
+// What ties an alert to a run: the nonce in the shell's command line, or one of the Job's pods.
+function runMatcher(kind: TriggerKind, nonce: string | undefined): ExpectedDetection['matches'] {
+  if (kind === 'shell') return (entry) => alertCarriesNonce(entry.alert, nonce ?? '');
+  return (entry, run) => alertFromRunPods(entry.alert, run.pods ?? []);
+}
 
 /**
  * What a run must see: the nonce shell's alert, or the expected rules from the pods the run's Job
@@ -14,15 +21,17 @@ export function expectedDetections(
   nonce: string | undefined,
   config: TriggersConfig,
 ): ExpectedDetection[] {
-  if (request.kind === 'shell') {
-    return [{ rule: TERMINAL_SHELL_RULE, matches: (entry) => alertCarriesNonce(entry.alert, nonce ?? '') }];
-  }
+  if (request.kind === 'shell') return [{ rule: TERMINAL_SHELL_RULE, matches: runMatcher('shell', nonce) }];
   // The schema refused patterns RE2 cannot compile; one that slipped through selects nothing.
   const compiled = compileActionsPattern(request.actions);
   if (!compiled.ok) return [];
   const rules = selectExpectedRules(config.eventGenerator.version, compiled.pattern);
-  return rules.map((rule) => ({
-    rule,
-    matches: (entry, run) => alertFromRunPods(entry.alert, run.pods ?? []),
-  }));
+  const matches = runMatcher('event-generator', nonce);
+  return rules.map((rule) => ({ rule, matches }));
+}
+
+/** What a run saved by another replica expects, in the order of its expectations. */
+export function savedDetections(run: TriggerRun): ExpectedDetection[] {
+  const matches = runMatcher(run.kind, run.nonce);
+  return run.verification.expectations.map(({ rule }) => ({ rule, matches }));
 }

@@ -10,14 +10,20 @@ export interface TriggerApp {
   /** The value of one series on the app's registry (0 when absent); `series` picks e.g. a histogram's `_count`. */
   metricValue(name: string, labels: Record<string, string>, series?: string): Promise<number>;
   stop(): Promise<void>;
+  /**
+   * Dies as a killed replica does, as far as the others can tell: its Redis links close without
+   * the shutdown path, so it neither saves nor holds its runs any more (call `stop` to clean up).
+   */
+  crash(): Promise<void>;
 }
 
 /** Builds the app the way main.ts does, from an environment, with its own registry and a readable log. */
 export function buildTriggerApp(
   env: Record<string, string>,
   parentEnv: Record<string, string | undefined> = process.env,
+  options: { triggerLeaseMs?: number } = {},
 ): TriggerApp {
-  const built = buildTestApp({ env, parentEnv, logLevel: 'info' });
+  const built = buildTestApp({ env, parentEnv, logLevel: 'info', ...options });
   return {
     app: built.app,
     triggers: built.triggers,
@@ -28,5 +34,6 @@ export function buildTriggerApp(
       await built.triggers?.stop(1_000);
       await built.closeStore();
     },
+    crash: () => built.closeStore(),
   };
 }

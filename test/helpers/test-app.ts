@@ -10,6 +10,7 @@ export interface TestAppOptions {
   parentEnv?: ReceiverOptions['parentEnv'];
   triggerRouter?: ReceiverOptions['triggerRouter'];
   logLevel?: string;
+  triggerLeaseMs?: ReceiverOptions['triggerLeaseMs'];
 }
 
 /** A real app with its own registry, store and a log sink the test can read as objects. */
@@ -38,6 +39,7 @@ export function buildTestApp(options: TestAppOptions = {}) {
     processMetrics: false,
     parentEnv: options.parentEnv,
     triggerRouter: options.triggerRouter,
+    triggerLeaseMs: options.triggerLeaseMs,
   });
   return { ...receiver, logLines, rawLogLines };
 }

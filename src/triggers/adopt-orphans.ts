@@ -1,0 +1,78 @@
+import type { Logger } from 'pino';
+import type { AlertStore } from '../alerts/alert-store.js';
+import type { StoredAlert } from '../alerts/stored-alert.js';
+import { savedDetections } from './run-expectations.js';
+import type { RunRegistry } from './run-registry.js';
+import { CLOCK_SKEW_MS } from './run-watch.js';
+import type { SharedRuns } from './shared-runs.js';
+import type { TriggerRun } from './trigger-run.js';
+import type { Verifier } from './verify-run.js';
+
+/** Most stored alerts of one rule, and bytes of them, read back for a run taken over. */
+export const CATCH_UP_MAX_ALERTS = 10_000;
+export const CATCH_UP_MAX_BYTES = 8 * 1024 * 1024;
+
+export interface OrphanAdoptionDeps {
+  shared: SharedRuns;
+  registry: RunRegistry;
+  verifier: Verifier;
+  /** The shared store: the alerts that came while nobody watched the run are read back from it. */
+  alerts: Pick<AlertStore, 'query'>;
+  leaseMs: number;
+  logger: Logger;
+}
+
+// The stored alerts of the run's pending rules from its start on (by Falco's clock), oldest first.
+async function storedSince(alerts: OrphanAdoptionDeps['alerts'], run: TriggerRun, startMs: number) {
+  const pending = run.verification.expectations.filter((expectation) => expectation.status === 'pending');
+  const query = {
+    sinceMs: startMs - CLOCK_SKEW_MS,
+    limit: CATCH_UP_MAX_ALERTS,
+    maxBytes: CATCH_UP_MAX_BYTES,
+  };
+  const found = await Promise.all(
+    [...new Set(pending.map(({ rule }) => rule))].map((rule) => alerts.query({ ...query, rule })),
+  );
+  return found.flat().sort((a: StoredAlert, b: StoredAlert) => a.receivedAtMs - b.receivedAtMs);
+}
+
+/**
+ * Every third of the lease, takes over the runs that succeeded on a replica that stopped while
+ * they waited for alerts: this replica holds each, checks the alerts stored since its start and
+ * the live ones, ends it `detected` or `missed` when its window (from its start) ends, counts
+ * that as its own runs' results, and publishes it. Returns the function that stops it.
+ */
+export function startOrphanAdoption(deps: OrphanAdoptionDeps): () => void {
+  const { shared, registry, verifier, logger } = deps;
+  let sweeping = false;
+
+  async function adopt(run: TriggerRun): Promise<void> {
+    if (registry.has(run.id) || run.startedAt === undefined) return;
+    if (!(await shared.own(run.id, deps.leaseMs))) return;
+    const startMs = Date.parse(run.startedAt);
+    const past = storedSince(deps.alerts, run, startMs);
+    // Not read: its hold lapses and a replica takes it over again.
+    if (!(await verifier.resume(run, savedDetections(run), startMs, past))) return;
+    registry.add(run);
+    logger.info(
+      { event: 'trigger_run_taken_over', runId: run.id, kind: run.kind },
+      'took over a trigger run whose replica stopped',
+    );
+  }
+
+  async function sweep(): Promise<void> {
+    if (sweeping) return;
+    sweeping = true;
+    try {
+      for (const run of await shared.orphans()) await adopt(run);
+    } catch (error) {
+      logger.debug({ event: 'trigger_orphans_failed', err: error }, 'could not take over trigger runs');
+    } finally {
+      sweeping = false;
+    }
+  }
+
+  const timer = setInterval(() => void sweep(), Math.max(1, Math.floor(deps.leaseMs / 3)));
+  timer.unref();
+  return () => clearInterval(timer);
+}

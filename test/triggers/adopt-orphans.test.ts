@@ -1,0 +1,154 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import request from 'supertest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ORPHANED_RUN_ERROR } from '../../src/store/redis-trigger-runs.js';
+import type { TriggerRun } from '../../src/triggers/trigger-run.js';
+import { BUSYBOX_IMAGE, dockerAndBusyboxAvailable, ensureBusyboxImage } from '../helpers/busybox-image.js';
+import { buildTriggerApp, type TriggerApp } from '../helpers/build-trigger-app.js';
+import { requireComponent } from '../helpers/components.js';
+import { redisAvailable, startRedis, type TestRedis } from '../helpers/redis-server.js';
+import { buildTerminalShellAlert, finished, waitForRun } from '../helpers/trigger-runs.js';
+
+const TOKEN = 'test-token-0123456789abcdef';
+const auth = { Authorization: `Bearer ${TOKEN}` };
+const SAMPLE = readFileSync(
+  'test/fixtures/falco/samples/valid/093-latest-terminal-shell-in-container.json',
+  'utf8',
+);
+// Short enough for a test, long enough for a docker shell run to end inside the window.
+const LEASE_MS = 600;
+const WINDOW_MS = 8_000;
+const haveRedis = redisAvailable();
+const haveDocker =
+  haveRedis && requireComponent('docker (dockerd and /bin/busybox)', dockerAndBusyboxAvailable());
+
+const resolved = (run: TriggerRun) =>
+  run.verification?.expectations.length > 0 &&
+  run.verification.expectations.every((expectation) => expectation.status !== 'pending');
+
+describe.runIf(haveRedis)('trigger runs whose replica died (two replicas on one Redis)', () => {
+  let redis: TestRedis;
+  const apps: TriggerApp[] = [];
+  // A replica sharing runs through the test's Redis under `prefix`, with a short slot and hold lease.
+  const replica = (prefix: string, env: Record<string, string> = {}, parentEnv = process.env) => {
+    const app = buildTriggerApp(
+      {
+        STORE_URL: redis.url,
+        STORE_KEY_PREFIX: prefix,
+        TRIGGERS_ENABLED: 'true',
+        TRIGGER_TOKEN: TOKEN,
+        TRIGGER_DEFAULT_BACKEND: 'docker',
+        TRIGGER_ALLOWED_IMAGES: BUSYBOX_IMAGE,
+        TRIGGER_VERIFY_WINDOW_MS: String(WINDOW_MS),
+        ...env,
+      },
+      parentEnv,
+      { triggerLeaseMs: LEASE_MS },
+    );
+    apps.push(app);
+    return app;
+  };
+  // Replica A ran a shell run that succeeded and waits for its alert; then A dies.
+  const runShellThenDie = async (a: TriggerApp) => {
+    const started = await request(a.app).post('/triggers/shell').set(auth).send({});
+    expect(started.status).toBe(202);
+    const run = await waitForRun(a.app, TOKEN, started.body.id, finished);
+    expect(run.status).toBe('succeeded');
+    // Let A publish that state, as the review's script did before kill -9.
+    await new Promise((done) => setTimeout(done, 400));
+    await a.crash();
+    return run;
+  };
+
+  beforeAll(async () => {
+    if (haveDocker) ensureBusyboxImage();
+    redis = await startRedis();
+  }, 60_000);
+  afterEach(async () => {
+    await Promise.all(apps.splice(0).map((app) => app.stop()));
+  });
+  afterAll(async () => {
+    await redis?.stop();
+  });
+
+  it.runIf(haveDocker)(
+    'ends missed, on every replica, a run whose replica died while it waited for its alert, once its window from the start has passed, counted by the replica that took it over',
+    async () => {
+      const [a, b] = [replica('died-waiting'), replica('died-waiting')];
+      const run = await runShellThenDie(a);
+      const windowEndsMs = Date.parse(run.startedAt!) + WINDOW_MS;
+
+      const onB = await waitForRun(b.app, TOKEN, run.id, resolved, WINDOW_MS + 10_000);
+
+      expect(Date.now()).toBeGreaterThanOrEqual(windowEndsMs);
+      expect(onB).toMatchObject({ status: 'succeeded' });
+      expect(onB.verification.expectations).toEqual([
+        { rule: 'Terminal shell in container', status: 'missed' },
+      ]);
+      expect(
+        await b.metricValue('falco_trigger_verifications_total', { kind: 'shell', result: 'missed' }),
+      ).toBe(1);
+      // A replica started later (A restarted) answers the same from Redis, once its link is up.
+      const restarted = replica('died-waiting');
+      const later = await waitForRun(restarted.app, TOKEN, run.id, resolved, 5_000);
+      expect(later.verification).toEqual(onB.verification);
+    },
+    WINDOW_MS + 40_000,
+  );
+
+  it.runIf(haveDocker)(
+    'detects a run whose replica died while it waited, by the alert Falco then posted to another replica',
+    async () => {
+      const [a, b] = [replica('died-alert-elsewhere'), replica('died-alert-elsewhere')];
+      const run = await runShellThenDie(a);
+      // Falco's alert reaches B before B takes the run over (A's hold has not lapsed yet).
+      const posted = await request(b.app)
+        .post('/alerts')
+        .set('Content-Type', 'application/json')
+        .send(
+          buildTerminalShellAlert(SAMPLE, `sh -c tty && echo falco-receiver-canary-${run.nonce}`, 'default'),
+        );
+      expect(posted.status).toBe(202);
+
+      const onB = await waitForRun(b.app, TOKEN, run.id, resolved, WINDOW_MS + 10_000);
+
+      expect(onB.verification.expectations).toEqual([
+        expect.objectContaining({ status: 'detected', alertId: posted.headers['x-alert-id'] }),
+      ]);
+      expect(
+        await b.metricValue('falco_trigger_verifications_total', { kind: 'shell', result: 'detected' }),
+      ).toBe(1);
+      expect(
+        await b.metricValue(
+          'falco_trigger_detection_latency_seconds',
+          { kind: 'shell' },
+          'falco_trigger_detection_latency_seconds_count',
+        ),
+      ).toBe(1);
+    },
+    WINDOW_MS + 40_000,
+  );
+
+  it('fails a run whose replica died while it ran, once its slot lapsed, its expectations not_run', async () => {
+    const hangingHelm = { PATH: `${resolve('test/fixtures/bin/slow-helm')}:/usr/bin:/bin` };
+    const env = { TRIGGER_KUBECONFIG: '/nonexistent/kubeconfig' };
+    const [a, b] = [replica('died-running', env, hangingHelm), replica('died-running', env)];
+    const started = await request(a.app).post('/triggers/event-generator').set(auth).send({});
+    expect(started.status).toBe(202);
+    const running = await waitForRun(
+      b.app,
+      TOKEN,
+      started.body.id,
+      (run) => run.status === 'running' && run.verification.expectations.length > 0,
+    );
+    await a.crash();
+
+    const onB = await waitForRun(b.app, TOKEN, running.id, finished, 10 * LEASE_MS);
+
+    expect(onB).toMatchObject({ status: 'failed', error: ORPHANED_RUN_ERROR });
+    expect(onB.verification.expectations.map((expectation) => expectation.status)).toEqual(
+      running.verification.expectations.map(() => 'not_run'),
+    );
+  });
+});
