@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { RedisStoreConfig } from '../config/store-env.js';
-import { openRedisLink, type RedisLink } from './redis-link.js';
+import { createRedisLinkOpener, type RedisLink } from './redis-link.js';
 import { StoreUnavailableError } from './store-unavailable-error.js';
 import { withDeadline } from './with-deadline.js';
 
@@ -47,6 +47,9 @@ export function createRedisConnection(options: ConnectionOptions): RedisConnecti
   let failures = 0;
   let closed = false;
   let retry: NodeJS.Timeout | undefined;
+  const openLink = createRedisLinkOpener(options.config, options.name, (error) => {
+    if (link) drop(error);
+  });
 
   function drop(reason: unknown): void {
     const old = link;
@@ -70,9 +73,7 @@ export function createRedisConnection(options: ConnectionOptions): RedisConnecti
   }
 
   function open(): void {
-    opening = openRedisLink(options.config, options.name, (error) => {
-      if (link) drop(error);
-    }).then(
+    opening = openLink().then(
       (opened) => {
         opening = undefined;
         if (closed) return void opened.destroy();

@@ -1,4 +1,5 @@
-import type { RedisStoreConfig } from '../config/store-env.js';
+import type * as Redis from 'redis';
+import type { RedisStoreConfig, RedisTarget } from '../config/store-env.js';
 import { withDeadline } from './with-deadline.js';
 
 /** One connection to the shared Redis (directly or through Sentinel), spoken to in raw commands. */
@@ -9,6 +10,9 @@ export interface RedisLink {
   /** True for an error Redis answered with (a wrong command, a script error): the link stays healthy. */
   isReplyError(error: unknown): boolean;
 }
+
+/** Opens the links of one client name, one after another (a new one after each loss). */
+export type RedisLinkOpener = () => Promise<RedisLink>;
 
 // Commands fail at once while the socket is down (we queue alerts ourselves), and a connect that
 // hangs gives up: the store's timeouts and backoff decide when to try again.
@@ -27,44 +31,86 @@ async function connectWithin(connecting: Promise<unknown>, destroy: () => void):
 }
 
 /**
- * Opens a link. `onError` receives connection errors (node-redis emits them as events; an
+ * The links of one name. `onError` receives connection errors (node-redis emits them as events; an
  * unhandled one would crash the process).
  */
-export async function openRedisLink(
+export function createRedisLinkOpener(
   config: RedisStoreConfig,
   name: string,
   onError: (error: unknown) => void,
-): Promise<RedisLink> {
+): RedisLinkOpener {
   // Loaded with the first link: a receiver without Redis (the default) never builds the client's
   // command tables and closures: 1.5 MB less live heap for every full collection to mark.
-  const { createClient, createSentinel, ErrorReply } = await import('redis');
-  const isReplyError = (error: unknown) => error instanceof ErrorReply;
-  const { target } = config;
-  if (target.kind === 'url') {
-    const client = createClient({
-      url: target.url,
-      password: config.password,
-      name,
-      socket: SOCKET,
-      disableOfflineQueue: true,
-    });
-    client.on('error', onError);
-    await connectWithin(client.connect(), () => client.destroy());
-    return { send: (args) => client.sendCommand(args), destroy: async () => client.destroy(), isReplyError };
-  }
-  const sentinel = createSentinel({
-    name: target.master,
-    sentinelRootNodes: target.sentinels,
-    nodeClientOptions: { password: config.password, name, socket: { connectTimeout: 2_000 } },
-    sentinelClientOptions: { socket: { connectTimeout: 2_000 } },
-    scanInterval: 1_000,
-    passthroughClientErrorEvents: true,
+  let opener: Promise<RedisLinkOpener> | undefined;
+  return async () => {
+    opener ??= import('redis').then((redis) =>
+      config.target.kind === 'url'
+        ? urlLinks(redis, config, config.target.url, name, onError)
+        : sentinelLinks(redis, config, config.target, name, onError),
+    );
+    return (await opener)();
+  };
+}
+
+// One client for every link of the name, connected again after each loss. node-redis keeps the
+// client class of one set of options only: a client per attempt rebuilt it for each of our two
+// names in turn, 40-80 ms of blocked event loop per attempt while Redis refused connections.
+function urlLinks(
+  { createClient, ErrorReply }: typeof Redis,
+  config: RedisStoreConfig,
+  url: string,
+  name: string,
+  onError: (error: unknown) => void,
+): RedisLinkOpener {
+  const client = createClient({
+    url,
+    password: config.password,
+    name,
+    // A copy: node-redis writes the URL's host and port into it.
+    socket: { ...SOCKET },
+    disableOfflineQueue: true,
   });
-  sentinel.on('error', onError);
-  await connectWithin(sentinel.connect(), () => void sentinel.destroy().catch(() => undefined));
-  return {
-    send: (args) => sentinel.sendCommand(false, args),
-    destroy: () => sentinel.destroy(),
-    isReplyError,
+  client.on('error', onError);
+  const isReplyError = (error: unknown) => error instanceof ErrorReply;
+  // Which connection is the client's now: a link destroys only its own.
+  let current = 0;
+  let connecting: Promise<unknown> = Promise.resolve();
+  const destroy = (own: number) => {
+    // node-redis refuses to destroy a socket that closed by itself (its queue already failed).
+    if (own === current && client.isOpen) client.destroy();
+  };
+  return async () => {
+    // A connect given up on (a hung handshake) ends first: one socket at a time.
+    await connecting.catch(() => undefined);
+    const own = ++current;
+    connecting = client.connect();
+    await connectWithin(connecting, () => destroy(own));
+    return { send: (args) => client.sendCommand(args), destroy: async () => destroy(own), isReplyError };
+  };
+}
+
+function sentinelLinks(
+  { createSentinel, ErrorReply }: typeof Redis,
+  config: RedisStoreConfig,
+  target: Extract<RedisTarget, { kind: 'sentinel' }>,
+  name: string,
+  onError: (error: unknown) => void,
+): RedisLinkOpener {
+  return async () => {
+    const sentinel = createSentinel({
+      name: target.master,
+      sentinelRootNodes: target.sentinels,
+      nodeClientOptions: { password: config.password, name, socket: { connectTimeout: 2_000 } },
+      sentinelClientOptions: { socket: { connectTimeout: 2_000 } },
+      scanInterval: 1_000,
+      passthroughClientErrorEvents: true,
+    });
+    sentinel.on('error', onError);
+    await connectWithin(sentinel.connect(), () => void sentinel.destroy().catch(() => undefined));
+    return {
+      send: (args) => sentinel.sendCommand(false, args),
+      destroy: () => sentinel.destroy(),
+      isReplyError: (error) => error instanceof ErrorReply,
+    };
   };
 }

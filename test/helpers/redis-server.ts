@@ -6,7 +6,11 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import pino from 'pino';
 import { afterAll, beforeAll } from 'vitest';
-import { createRedisConnection, type RedisConnection } from '../../src/store/redis-connection.js';
+import {
+  createRedisConnection,
+  type ConnectionTimings,
+  type RedisConnection,
+} from '../../src/store/redis-connection.js';
 import { commandWorks, requireComponent } from './components.js';
 
 /** Whether redis-server and redis-cli can run (with CI=true their absence fails the file). */
@@ -90,6 +94,23 @@ export async function startRedis(
   };
 }
 
+/** A connection of ours to `redis` (key prefix `x`) under a client name, with these timings. */
+export function connectTo(redis: TestRedis, name = 'test', timings?: ConnectionTimings): RedisConnection {
+  const config = {
+    target: { kind: 'url' as const, url: redis.url },
+    keyPrefix: 'x',
+    retentionMs: 60_000,
+    pendingMax: 10,
+  };
+  return createRedisConnection({ config, name, logger: pino({ level: 'silent' }), timings });
+}
+
+/** Waits up to 2 s for every connection to be up. */
+export async function untilUp(...connections: RedisConnection[]): Promise<void> {
+  for (let i = 0; i < 100 && !connections.every((connection) => connection.isUp()); i++)
+    await new Promise((resolve) => setTimeout(resolve, 20));
+}
+
 /**
  * For a describe block: a Redis started before its tests and a connection of ours to it (key
  * prefix `x`), up before the first test; both closed after the last.
@@ -99,14 +120,8 @@ export function useRedisConnection(): { redis: () => TestRedis; connection: () =
   let connection: RedisConnection | undefined;
   beforeAll(async () => {
     redis = await startRedis();
-    const config = {
-      target: { kind: 'url' as const, url: redis.url },
-      keyPrefix: 'x',
-      retentionMs: 60_000,
-      pendingMax: 10,
-    };
-    connection = createRedisConnection({ config, name: 'test', logger: pino({ level: 'silent' }) });
-    for (let i = 0; i < 100 && !connection.isUp(); i++) await new Promise((r) => setTimeout(r, 20));
+    connection = connectTo(redis);
+    await untilUp(connection);
   });
   afterAll(async () => {
     await connection?.close();
