@@ -48,7 +48,9 @@ export function createAlertStore(deps: AlertStoreDeps): AlertStoreParts {
   const keys = redisKeys(redis.keyPrefix);
   let pending = () => 0;
   const metrics = createStoreMetrics(deps.registry, {
-    isUp: () => connection.isUp(),
+    // Both links: the writing one sends nothing on a replica that gets no alerts, while the reader's
+    // blocking read, always waiting, sees a hung Redis within its block time and deadline.
+    isUp: () => connection.isUp() && readerConnection.isUp(),
     pending: () => pending(),
   });
   const store = createRedisAlertStore({

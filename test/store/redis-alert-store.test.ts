@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAlertFeed } from '../../src/alerts/alert-feed.js';
 import { createAlertStore } from '../../src/store/create-alert-store.js';
 import { createPendingWrites } from '../../src/store/pending-writes.js';
+import type { ConnectionTimings } from '../../src/store/redis-connection.js';
 import { redisAvailable, startRedis, type TestRedis } from '../helpers/redis-server.js';
 import { makeStoredAlert } from '../helpers/stored-alert.js';
 
@@ -23,7 +24,9 @@ describe.skipIf(!hasRedis)('the Redis alert store', () => {
     bounds: { maxAlerts: number; maxBytes: number },
     keyPrefix: string,
     retentionMs: number,
+    timings?: ConnectionTimings,
   ) {
+    const registry = new Registry();
     const parts = createAlertStore({
       config: {
         ...bounds,
@@ -31,12 +34,13 @@ describe.skipIf(!hasRedis)('the Redis alert store', () => {
       },
       dedupWindowMs: 0,
       feed: createAlertFeed(() => undefined),
-      registry: new Registry(),
+      registry,
       logger: pino({ level: 'silent' }),
+      timings,
     });
     const { store } = parts;
     for (let i = 0; i < 100 && !store.available(); i++) await new Promise((r) => setTimeout(r, 20));
-    return { parts, store };
+    return { parts, store, registry };
   }
 
   it('drops alerts older than STORE_RETENTION from the stream and from the id index', async () => {
@@ -99,6 +103,33 @@ describe.skipIf(!hasRedis)('the Redis alert store', () => {
     const summary = await store.receivedSince(0);
     expect(summary).toHaveLength(10);
     expect(Object.keys(summary[0]!).sort()).toEqual(['priority', 'receivedAtMs', 'rule']);
+    await parts.close();
+  });
+
+  // Regression: the gauge followed the writing link only, which sends nothing on a replica that gets
+  // no alerts, so it read 1 through a whole hang while the reader's link had already seen it.
+  it('reports falco_store_up 0 while Redis hangs on a replica that receives nothing, and 1 once it answers', async () => {
+    const timings = { commandTimeoutMs: 500, minBackoffMs: 50, maxBackoffMs: 200 };
+    const { parts, registry } = await connectedStore(
+      { maxAlerts: 10, maxBytes: 1e6 },
+      'idle',
+      60_000,
+      timings,
+    );
+    const up = async () => Number(/^falco_store_up (\S+)$/m.exec(await registry.metrics())?.[1]);
+    const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+    for (let i = 0; i < 100 && (await up()) !== 1; i++) await sleep(20);
+    expect(await up()).toBe(1);
+    redis.child().kill('SIGSTOP');
+    try {
+      // The reader's blocking read (2 s) and its deadline (500 ms) have passed.
+      await sleep(3_000);
+      expect(await up()).toBe(0);
+    } finally {
+      redis.child().kill('SIGCONT');
+    }
+    for (let i = 0; i < 100 && (await up()) !== 1; i++) await sleep(50);
+    expect(await up()).toBe(1);
     await parts.close();
   });
 
