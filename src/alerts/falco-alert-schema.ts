@@ -104,6 +104,6 @@ export type FalcoAlert = z.infer<typeof falcoAlertSchema>;
  * priority prefix), which is all there is with `json_include_output_property: false` and
  * `json_include_message_property: true` (Falco 0.39+).
  */
-export function outputText(alert: FalcoAlert): string | undefined {
+export function outputText(alert: Pick<FalcoAlert, 'output' | 'message'>): string | undefined {
   return alert.output ?? alert.message;
 }

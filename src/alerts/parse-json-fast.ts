@@ -27,6 +27,18 @@ function isNumberChar(code: number): boolean {
   );
 }
 
+/** Where the string that opens at `open` in JSON text closes: its quote, past escaped ones; -1 if none. */
+export function closingQuote(text: string, open: number): number {
+  let close = open;
+  for (;;) {
+    close = indexOf.call(text, '"', close + 1);
+    if (close === -1) return -1;
+    let slashes = 0;
+    while (charCodeAt.call(text, close - 1 - slashes) === BACKSLASH) slashes++;
+    if (slashes % 2 === 0) return close;
+  }
+}
+
 // Only called on text JSON.parse accepted, so every string is closed. One loop over the structural
 // text: colons are counted, long number literals noted, and strings jumped over (indexOf to their
 // closing quote, past escaped ones). A function per segment between strings cost a third more.
@@ -37,17 +49,11 @@ function scanText(text: string): TextFacts {
   while (i < length) {
     const code = charCodeAt.call(text, i);
     if (code === QUOTE) {
-      let close = i;
-      for (;;) {
-        close = indexOf.call(text, '"', close + 1);
-        // Cannot happen after JSON.parse; if it did, the strict parser decides (never a loop).
-        if (close === -1) {
-          facts.unusual = true;
-          return facts;
-        }
-        let slashes = 0;
-        while (charCodeAt.call(text, close - 1 - slashes) === BACKSLASH) slashes++;
-        if (slashes % 2 === 0) break;
+      const close = closingQuote(text, i);
+      // Cannot happen after JSON.parse; if it did, the strict parser decides (never a loop).
+      if (close === -1) {
+        facts.unusual = true;
+        return facts;
       }
       i = close + 1;
     } else if (code === COLON) {

@@ -24,7 +24,9 @@ export interface ReadLimits {
  * from a shared budget, and from its client address's share of it, until its response is done
  * (past either: 503), and a client that takes no byte for `stallMs` is cut off, which ends its
  * response. The share keeps one address from holding the whole budget: four lists that were never
- * read, asked for again as each was cut off, refused every other reader.
+ * read, asked for again as each was cut off, refused every other reader. The answer itself is
+ * formatted as it is written, waiting for the client (write-paced.ts): besides its alerts it holds
+ * one piece.
  */
 export interface ReadBudget {
   /** Reserves `bytes` for `res` until it is done, and watches it for stalls; else the 503 problem (counted). */

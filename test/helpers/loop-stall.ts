@@ -35,3 +35,8 @@ export async function measureLoopStall<T>(work: () => Promise<T>): Promise<LoopS
     clearInterval(probe);
   }
 }
+
+/** The longest time, in milliseconds, that the event loop went without its 1 ms probe while `work` ran. */
+export async function longestLoopStall(work: () => Promise<unknown>): Promise<number> {
+  return (await measureLoopStall(work)).longestMs;
+}

@@ -1,6 +1,7 @@
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
 import { csvCell } from '../../src/http/routes/alert-export.js';
+import { longestLoopStall } from '../helpers/loop-stall.js';
 import { buildTestApp } from '../helpers/test-app.js';
 
 // Sent as text so the 19-digit integer reaches the receiver exactly as Falco writes it.
@@ -14,6 +15,14 @@ const FORMULA = JSON.stringify({
   output: '@SUM(1+1), "quoted"\nsecond line',
   tags: ['-t1', 'ok'],
 });
+
+// About 96 kB: 24,000 list items and a long non-integer number, which sends the text to the strict
+// parser (12 ms an alert) whenever it is parsed again.
+const heavy = (index: number) =>
+  `{"rule":"Heavy ${index}","priority":"Notice","time":"2026-06-15T09:31:44.611094417Z","output":"heavy ${index}",` +
+  `"output_fields":{"ratio":1.2345678901234567e5,` +
+  Array.from({ length: 8 }, (_, list) => `"list${list}":[${Array(3000).fill('0.5').join(',')}]`).join(',') +
+  '}}';
 
 async function seeded(...bodies: string[]) {
   const built = buildTestApp();
@@ -162,6 +171,32 @@ describe('GET /alerts?format=csv', () => {
     ]);
     expect(big!.slice(3)).toEqual(['Notice', 'Big number', 'unknown', '', 'prod', 'a', 'big']);
   });
+
+  // Regression: each row parsed its alert again (the strict parser for these), and the whole file
+  // was built in one call: 80 such alerts held the event loop for 850 ms.
+  it('formats an export of 80 alerts that are slow to parse without holding the event loop', async () => {
+    const { app } = await seeded(...Array.from({ length: 80 }, (_, index) => heavy(index)));
+
+    let res: request.Response | undefined;
+    const stall = await longestLoopStall(async () => {
+      res = await request(app).get('/alerts?format=csv&limit=1000');
+    });
+
+    expect(res?.status).toBe(200);
+    const rows = parseCsv(res!.text);
+    expect(rows).toHaveLength(81);
+    expect(rows[1]!.slice(2)).toEqual([
+      '2026-06-15T09:31:44.611094417Z',
+      'Notice',
+      'Heavy 79',
+      'unknown',
+      '',
+      '',
+      '',
+      'heavy 79',
+    ]);
+    expect(stall).toBeLessThan(250);
+  }, 30_000);
 
   it('fills the output column from message when Falco sends no output (Falco 0.39+ option)', async () => {
     const messageOnly = JSON.stringify({

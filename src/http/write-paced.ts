@@ -1,0 +1,43 @@
+import type { ServerResponse } from 'node:http';
+import { startTurnClock } from './turn-clock.js';
+
+// Texts are gathered into writes of about this many characters: a chunk per write, not per alert.
+const PIECE_CHARS = 64 * 1024;
+
+/** Resolves once the socket takes more, or the client is gone. */
+export function drained(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
+}
+
+/**
+ * Writes the texts `texts` makes, as it makes them: gathered into pieces of about 64 KiB, waiting
+ * while the client does not read, and handing the event loop back each time a turn has used its
+ * budget. The work of making a text (formatting an alert) is paced with the writing, so a large
+ * answer neither holds the loop nor is ever built whole. False once the client is gone (then no
+ * more texts are made); the caller ends the response.
+ */
+export async function writePaced(res: ServerResponse, texts: Iterable<string>): Promise<boolean> {
+  const turn = startTurnClock();
+  let piece = '';
+  for (const text of texts) {
+    piece += text;
+    if (piece.length < PIECE_CHARS && !turn.spent()) continue;
+    const flowing = res.write(piece);
+    piece = '';
+    if (!flowing) {
+      await drained(res);
+      turn.restart();
+    } else if (turn.spent()) await turn.next();
+    if (res.destroyed) return false;
+  }
+  if (piece.length > 0) res.write(piece);
+  return !res.destroyed;
+}
