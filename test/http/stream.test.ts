@@ -227,6 +227,26 @@ describe('GET /alerts/stream', () => {
     expect([...all.matchAll(/^id: /gm)]).toHaveLength(1000);
   }, 30_000);
 
+  it('says the replay is cut when Last-Event-ID is no longer stored (evicted), instead of sending nothing', async () => {
+    const built = buildTestApp({ env: { STORE_MAX_ALERTS: '5' } });
+    const base = await listen(built);
+    const add = (index: number) =>
+      fetch(`${base}/alerts`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ rule: `r${index}`, priority: 'Notice', time: '2026-11-30T12:00:00Z' }),
+      }).then((r) => r.headers.get('x-alert-id')!);
+    const first = await add(0);
+    for (let index = 1; index <= 8; index++) await add(index);
+
+    const res = await fetch(`${base}/alerts/stream`, { headers: { 'Last-Event-ID': first } });
+    const reader = res.body!.getReader();
+    let text = '';
+    while (!text.includes('replay truncated')) text += new TextDecoder().decode((await reader.read()).value);
+    await reader.cancel();
+    expect(text).toContain(': replay truncated (Last-Event-ID is no longer stored)');
+  });
+
   it('unsubscribes a client that disconnects', async () => {
     const built = buildTestApp();
     const base = await listen(built);

@@ -175,10 +175,10 @@ export function createAlertStream(deps: StreamDeps): AlertStream {
       else if (!replayed.delete(entry.id)) send(text);
     });
     void replay(lastId, eventFor).then(
-      ({ events: missed, cut }) => {
+      ({ events: missed, gap }) => {
         replayed = new Set(missed.map((event) => event.id));
-        // More alerts came after lastId than one replay reads: the client is told its list has a gap.
-        if (cut && !send(`: replay truncated (more than ${MAX_REPLAY} alerts were missed)\n\n`)) return;
+        // The client is told its list has a gap it cannot fill from here.
+        if (gap !== undefined && !send(`: replay truncated (${gap})\n\n`)) return;
         for (const text of fitReplay(missed)) if (!send(text)) return;
         for (const event of live ?? []) if (!replayed.delete(event.id) && !send(event.text)) return;
         live = undefined;
@@ -211,20 +211,22 @@ export function createAlertStream(deps: StreamDeps): AlertStream {
   }
 
   // The events of this client's among the newest MAX_REPLAY alerts stored after `lastId`, oldest
-  // first; `cut` when more than MAX_REPLAY were stored after it (older ones, even matching the
-  // client's filters, are not read).
+  // first; `gap` says why older ones cannot be replayed: more than MAX_REPLAY were stored after it
+  // (older ones, even matching the client's filters, are not read), or `lastId` itself is no longer
+  // stored (evicted or expired: how many came after it is unknown).
   async function replay(
     lastId: string,
     eventFor: (entry: StoredAlert) => string | undefined,
-  ): Promise<{ events: Array<{ id: string; text: string }>; cut: boolean }> {
-    const after = (await deps.store.after(lastId, MAX_REPLAY + 1)) ?? [];
+  ): Promise<{ events: Array<{ id: string; text: string }>; gap?: string }> {
+    const after = await deps.store.after(lastId, MAX_REPLAY + 1);
+    if (after === undefined) return { events: [], gap: 'Last-Event-ID is no longer stored' };
     const cut = after.length > MAX_REPLAY;
     const events = [];
     for (const entry of cut ? after.slice(1) : after) {
       const text = eventFor(entry);
       if (text !== undefined) events.push({ id: entry.id, text });
     }
-    return { events, cut };
+    return { events, gap: cut ? `more than ${MAX_REPLAY} alerts were missed` : undefined };
   }
 
   return {
