@@ -15,7 +15,7 @@ export function createPageSizer() {
     next(): number {
       return largest === 0 ? FIRST : Math.max(1, Math.min(MOST, Math.floor(PAGE_BYTES / largest)));
     },
-    /** The sizes (received body bytes) of the entries of the last reply. */
+    /** The sizes of the entries of the last reply (received body bytes, or their fields' characters). */
     saw(sizes: readonly number[]): void {
       if (sizes.length > 0) largest = Math.max(1, ...sizes);
     },

@@ -8,6 +8,11 @@ import { LUA_NOW_MS } from './redis-lua.js';
 export interface RedisKeys {
   /** The stream of alerts, in the order Redis wrote them. */
   alerts: string;
+  /**
+   * The same entries without their text (`json`), under the same ids: what filters and the
+   * dashboard's counts read, so they never pull the texts of alerts they leave out.
+   */
+  fields: string;
   /** Hash: alert id → stream entry id, trimmed with the stream. */
   ids: string;
   /** Prefix of the dedup keys (one per alert identity, expiring after DEDUP_WINDOW_MS). */
@@ -25,6 +30,7 @@ export interface RedisKeys {
 export function redisKeys(prefix: string): RedisKeys {
   return {
     alerts: `${prefix}:alerts`,
+    fields: `${prefix}:alert-fields`,
     ids: `${prefix}:alert-ids`,
     dedup: `${prefix}:dedup:`,
     alias: `${prefix}:alias:`,
@@ -35,6 +41,11 @@ export function redisKeys(prefix: string): RedisKeys {
 // Field order of a stream entry; the write script copies them in this order after the id.
 // `ns` and `tags` (a JSON array) feed the namespace and tag filters without parsing `json`.
 const FIELDS = ['id', 'at', 't', 'src', 'rule', 'pri', 'host', 'ns', 'tags', 'bytes', 'json'] as const;
+// The XADD arguments of an alert's fields, from the script's ARGV at `i`, with or without its text.
+const xaddFields = (withText: boolean) =>
+  FIELDS.map((field, at) => `'${field}', ARGV[i + ${at}]`)
+    .filter((_, at) => withText || FIELDS[at] !== 'json')
+    .join(', ');
 /** How many script arguments one alert takes: its fields and its dedup key. */
 export const ARGS_PER_ALERT = FIELDS.length + 1;
 
@@ -85,13 +96,14 @@ export function decodeAlertEntry(raw: unknown): { streamId: string; held: HeldAl
  * Writes a batch of alerts atomically, in order. An alert id already written (a retry after a
  * timeout whose first try did land) is skipped, so a retry never duplicates; an alert whose dedup
  * key another replica set inside the window is dropped and returned, its id kept as an alias of the
- * stored one's. Then trims by count and by
- * age, dropping the id index of every trimmed entry, so the index is exactly as long as the stream.
- * KEYS: stream, ids. ARGV: maxAlerts, retentionMs, dedupWindowMs, dedupPrefix, aliasPrefix, then
- * the alerts.
+ * stored one's. Each alert goes to the fields stream as well, without its text. Then trims by count
+ * and by age, dropping the id index and the fields of every trimmed entry, so both are exactly as
+ * long as the stream.
+ * KEYS: stream, ids, fields. ARGV: maxAlerts, retentionMs, dedupWindowMs, dedupPrefix, aliasPrefix,
+ * then the alerts.
  */
 export const WRITE_SCRIPT = `
-local stream, ids = KEYS[1], KEYS[2]
+local stream, ids, fieldsStream = KEYS[1], KEYS[2], KEYS[3]
 local maxlen, retention, window, dedupPrefix = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
 local aliasPrefix = ARGV[5]
 local dups = {}
@@ -104,8 +116,11 @@ for i = 6, #ARGV, ${ARGS_PER_ALERT} do
       fresh = redis.call('SET', dedupKey, id, 'NX', 'PX', window)
     end
     if fresh then
-      local sid = redis.call('XADD', stream, '*', ${FIELDS.map((f, i) => `'${f}', ARGV[i + ${i}]`).join(', ')})
+      local sid = redis.call('XADD', stream, '*', ${xaddFields(true)})
       redis.call('HSET', ids, id, sid)
+      -- A failure (the fields stream edited by hand) leaves the two of different lengths: reads
+      -- then take the texts from the stream, as before there was a fields stream.
+      redis.pcall('XADD', fieldsStream, sid, ${xaddFields(false)})
     else
       local original = redis.call('GET', dedupKey)
       if original then redis.call('SET', aliasPrefix .. id, original, 'PX', window) end
@@ -116,16 +131,19 @@ end
 ${LUA_NOW_MS}
 local cutoff = nowMs - retention
 local excess = redis.call('XLEN', stream) - maxlen
+local first
 while true do
   local oldest = redis.call('XRANGE', stream, '-', '+', 'COUNT', math.min(math.max(excess, 0) + 1, 1000))
   local stop = #oldest == 0
   for _, e in ipairs(oldest) do
-    if excess <= 0 and tonumber(string.match(e[1], '^(%d+)')) >= cutoff then stop = true break end
+    if excess <= 0 and tonumber(string.match(e[1], '^(%d+)')) >= cutoff then first = e[1] stop = true break end
     redis.call('HDEL', ids, e[2][2])
     redis.call('XDEL', stream, e[1])
     excess = excess - 1
   end
   if stop then break end
 end
+-- The fields of the trimmed entries (and of any that a version without fields trimmed) go too.
+if first then redis.call('XTRIM', fieldsStream, 'MINID', first) else redis.call('DEL', fieldsStream) end
 return dups
 `;

@@ -3,11 +3,11 @@ import type { AlertQuery, AlertStore, SummaryEntry } from '../alerts/alert-store
 import { buildDedupKey } from '../alerts/dedup-sink.js';
 import { viewHeldAlert } from '../alerts/held-alert.js';
 import { matchesQuery } from '../alerts/match-alert.js';
-import { createPageSizer } from './page-size.js';
 import { createPendingWrites } from './pending-writes.js';
 import { decodeAlertEntry, encodeAlertArgs, WRITE_SCRIPT, type RedisKeys } from './redis-alert-entry.js';
 import type { RedisConnection } from './redis-connection.js';
-import type { StoreMetrics } from './store-metrics.js';
+import { createStreamScanner } from './redis-alert-scan.js';
+import type { StoreMetrics, StoreOp } from './store-metrics.js';
 
 export interface RedisAlertStoreOptions {
   connection: RedisConnection;
@@ -111,9 +111,10 @@ export function createRedisAlertStore(options: RedisAlertStoreOptions): RedisAle
     const args = [
       'EVAL',
       WRITE_SCRIPT,
-      '2',
+      '3',
       keys.alerts,
       keys.ids,
+      keys.fields,
       ...header,
       ...batch.flatMap((w) => w.args),
     ];
@@ -155,54 +156,12 @@ export function createRedisAlertStore(options: RedisAlertStoreOptions): RedisAle
   }
   conn.onUp(() => schedule());
 
-  async function page(args: string[], op: Parameters<StoreMetrics['time']>[0]): Promise<unknown[]> {
-    return (await metrics.time(op, () => conn.send(args))) as unknown[];
+  function sendAll(commands: string[][], op: StoreOp): Promise<unknown[]> {
+    return metrics.time(op, () => Promise.all(commands.map((args) => conn.send(args))));
   }
+  const scanBack = createStreamScanner({ keys, send: sendAll, maxEntries: options.maxAlerts });
 
-  // Newest first from `end` (a stream id, `+` for the newest), page by page while `keep` allows,
-  // keeping at most `limit` alerts and `maxBytes.hard` of received bytes (STORE_MAX_BYTES: at least
-  // one alert), and stopping after the one that takes them past `maxBytes.reader` (QUERY_MAX_BYTES).
-  async function scanBack<T>(
-    end: string,
-    op: Parameters<StoreMetrics['time']>[0],
-    keep: (entry: ReturnType<typeof decodeAlertEntry>['held']) => boolean | 'stop',
-    limit: number,
-    view: (held: ReturnType<typeof decodeAlertEntry>['held']) => T,
-    maxBytes: { hard: number; reader?: number },
-    start = '-',
-  ): Promise<T[]> {
-    const found: T[] = [];
-    const sizer = createPageSizer();
-    let from = end;
-    let keptBytes = 0;
-    for (let scanned = 0; found.length < limit && scanned <= options.maxAlerts * 2;) {
-      const count = sizer.next();
-      const entries = await page(['XREVRANGE', keys.alerts, from, start, 'COUNT', String(count)], op);
-      scanned += entries.length;
-      const sizes: number[] = [];
-      for (const raw of entries) {
-        const { streamId, held } = decodeAlertEntry(raw);
-        sizes.push(held.bytes);
-        from = `(${streamId}`;
-        const verdict = keep(held);
-        if (verdict === 'stop') return found;
-        if (!verdict) continue;
-        keptBytes += held.bytes;
-        if (found.length > 0 && keptBytes > maxBytes.hard) return found;
-        found.push(view(held));
-        // The alert that crosses a reader's budget is kept: the reader sees the list was cut.
-        if (found.length >= limit || keptBytes > (maxBytes.reader ?? Number.POSITIVE_INFINITY)) return found;
-      }
-      if (entries.length < count) break;
-      sizer.saw(sizes);
-    }
-    return found;
-  }
-
-  async function streamIdOf(
-    id: string,
-    op: Parameters<StoreMetrics['time']>[0],
-  ): Promise<string | undefined> {
+  async function streamIdOf(id: string, op: StoreOp): Promise<string | undefined> {
     const streamId = await metrics.time(op, () =>
       conn.send(['EVAL', STREAM_ID_SCRIPT, '1', keys.ids, id, keys.alias]),
     );
@@ -220,48 +179,52 @@ export function createRedisAlertStore(options: RedisAlertStoreOptions): RedisAle
     async get(id) {
       const streamId = await streamIdOf(id, 'get');
       if (!streamId || receivedMsOf(streamId) < retainedFromMs()) return undefined;
-      const [raw] = await page(['XRANGE', keys.alerts, streamId, streamId], 'get');
+      const [[raw]] = (await sendAll([['XRANGE', keys.alerts, streamId, streamId]], 'get')) as [unknown[]];
       return raw === undefined ? undefined : viewHeldAlert(decodeAlertEntry(raw).held);
     },
     query(query: AlertQuery) {
-      return scanBack(
-        '+',
-        'query',
-        (held) => matchesQuery(held, query),
-        query.limit,
-        viewHeldAlert,
-        { hard: options.maxBytes, reader: query.maxBytes },
-        String(retainedFromMs()),
-      );
+      // Filters and sizes first: the texts of the alerts that do not match are never read.
+      return scanBack({
+        op: 'query',
+        end: '+',
+        start: String(retainedFromMs()),
+        keep: (held) => matchesQuery(held, query),
+        view: viewHeldAlert,
+        limit: query.limit,
+        maxBytes: { hard: options.maxBytes, reader: query.maxBytes },
+        texts: 'kept',
+      });
     },
     async after(id, limit) {
       const streamId = await streamIdOf(id, 'after');
       if (!streamId) return undefined;
-      const found = await scanBack(
-        '+',
-        'after',
-        () => true,
+      const found = await scanBack({
+        op: 'after',
+        end: '+',
+        start: receivedMsOf(streamId) < retainedFromMs() ? String(retainedFromMs()) : `(${streamId}`,
+        keep: () => true,
+        view: viewHeldAlert,
         limit,
-        viewHeldAlert,
-        { hard: options.maxBytes },
-        receivedMsOf(streamId) < retainedFromMs() ? String(retainedFromMs()) : `(${streamId}`,
-      );
+        maxBytes: { hard: options.maxBytes },
+        texts: 'all',
+      });
       return found.reverse();
     },
     receivedSince(sinceMs) {
       // Stream ids start with Redis's clock in ms: the range is the receipt window.
-      // Only what a summary reads: the alert's text is dropped as each page is decoded, so the
-      // window is not bounded by bytes (it is by STORE_MAX_ALERTS).
+      // Only what a summary reads, never the alerts' texts, so the window is not bounded by bytes
+      // (it is by STORE_MAX_ALERTS).
       const all = Number.MAX_SAFE_INTEGER;
-      return scanBack(
-        '+',
-        'since',
-        () => true,
-        all,
-        summaryFields,
-        { hard: all },
-        String(Math.max(retainedFromMs(), sinceMs)),
-      );
+      return scanBack({
+        op: 'since',
+        end: '+',
+        start: String(Math.max(retainedFromMs(), sinceMs)),
+        keep: () => true,
+        view: summaryFields,
+        limit: all,
+        maxBytes: { hard: all },
+        texts: 'none',
+      });
     },
     async count() {
       return Number(await metrics.time('count', () => conn.send(['XLEN', keys.alerts])));

@@ -57,6 +57,7 @@ describe.skipIf(!hasRedis)('the Redis alert store', () => {
     expect(await store.get(old.id)).toBeUndefined();
     expect(await redis.cli('HLEN', 'age:alert-ids')).toBe('1');
     expect(await redis.cli('XLEN', 'age:alerts')).toBe('1');
+    expect(await redis.cli('XLEN', 'age:alert-fields')).toBe('1');
     await parts.close();
   });
 
@@ -103,6 +104,74 @@ describe.skipIf(!hasRedis)('the Redis alert store', () => {
     const summary = await store.receivedSince(0);
     expect(summary).toHaveLength(10);
     expect(Object.keys(summary[0]!).sort()).toEqual(['priority', 'receivedAtMs', 'rule']);
+    await parts.close();
+  });
+
+  // Regression: a filter that matched nothing, and the dashboard's counts, pulled every alert's text
+  // through the connection (2,000 alerts of 64 KB: 890 ms of CPU for one GET /alerts?rule=...).
+  it('reads the texts of the alerts a list returns only, and none for the summary', async () => {
+    const { parts, store } = await connectedStore({ maxAlerts: 100, maxBytes: 1e9 }, 'texts', 3_600_000);
+    const big = (rule: string) => {
+      const alert = {
+        rule,
+        priority: 'Notice' as const,
+        time: '2026-06-15T09:31:44.611Z',
+        output: 'x'.repeat(64 * 1024),
+      };
+      return makeStoredAlert(alert, { json: JSON.stringify(alert), bytes: 66_000 });
+    };
+    const added = Array.from({ length: 40 }, (_, i) => big(i % 10 === 0 ? 'Rare' : 'Common'));
+    for (const entry of added) store.add(entry);
+    await store.flush();
+    // Written and fed to the live reader: what Redis sends from here on is the reads'.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const sent = async () =>
+      Number(/total_net_output_bytes:(\d+)/.exec(await redis.cli('INFO', 'stats'))?.[1]);
+
+    const before = await sent();
+    const none = await store.query({ rule: 'no-such-rule', limit: 100 });
+    const summary = await store.receivedSince(0);
+    const afterScans = await sent();
+    const rare = await store.query({ rule: 'Rare', limit: 100 });
+    const afterRare = await sent();
+
+    expect(none).toEqual([]);
+    expect(summary).toHaveLength(40);
+    // 2.6 MB of texts in the stream; the fields of 40 alerts are a few KB.
+    expect(afterScans - before).toBeLessThan(64 * 1024);
+    expect(rare.map((e) => e.id)).toEqual(
+      added
+        .filter((e) => e.rule === 'Rare')
+        .reverse()
+        .map((e) => e.id),
+    );
+    expect(rare[0]!.json).toBe(added[30]!.json);
+    expect(afterRare - afterScans).toBeLessThan(5 * 66_000);
+    await parts.close();
+  });
+
+  it('lists and counts alerts written by a version without the fields stream, reading their texts', async () => {
+    const { parts, store } = await connectedStore({ maxAlerts: 3, maxBytes: 1e9 }, 'skew', 3_600_000);
+    const older = [makeStoredAlert({ rule: 'Old' }), makeStoredAlert({ rule: 'Old' })];
+    for (const entry of older) store.add(entry);
+    await store.flush();
+    // As an older version wrote them: no fields entries.
+    await redis.cli('DEL', 'skew:alert-fields');
+    const newer = [makeStoredAlert({ rule: 'New' }), makeStoredAlert({ rule: 'New' })];
+    for (const entry of newer) store.add(entry);
+    await store.flush();
+
+    // STORE_MAX_ALERTS 3: the oldest went, from both streams.
+    expect(await redis.cli('XLEN', 'skew:alerts')).toBe('3');
+    expect(await redis.cli('XLEN', 'skew:alert-fields')).toBe('2');
+    expect((await store.query({ rule: 'Old', limit: 10 })).map((e) => e.id)).toEqual([older[1]!.id]);
+    expect((await store.receivedSince(0)).map((e) => e.rule)).toEqual(['New', 'New', 'Old']);
+    // The last alert without fields is trimmed: the streams are whole again.
+    store.add(makeStoredAlert({ rule: 'New' }));
+    await store.flush();
+    expect(await redis.cli('XLEN', 'skew:alert-fields')).toBe('3');
+    expect((await store.query({ rule: 'Old', limit: 10 })).length).toBe(0);
+    expect((await store.query({ rule: 'New', limit: 10 })).length).toBe(3);
     await parts.close();
   });
 
