@@ -6,6 +6,7 @@ import { loadFalcoSamples, postFalcoSample } from './support/falco-samples.js';
 import { findFreePort } from './support/free-port.js';
 import { removeContainer, startServiceContainer } from './support/read-only-container.js';
 import { parseMetricSamples, sumSamples } from './support/metric-samples.js';
+import { METRICS_REUSE_MS } from '../../src/http/routes/metrics.js';
 import { buildServiceImage } from './support/service-image.js';
 
 const dockerReady = requireComponent('docker', commandWorks('docker', ['info']));
@@ -60,6 +61,8 @@ describe.skipIf(!dockerReady)('the container image', () => {
 
     const statuses: number[] = [];
     for (const sample of samples) statuses.push(await postFalcoSample(`${baseUrl}/alerts`, sample));
+    // A render is served again for METRICS_REUSE_MS: wait for one made after the posts.
+    await new Promise((resolve) => setTimeout(resolve, METRICS_REUSE_MS + 100));
     const after = await readMetrics(baseUrl);
 
     const accepted = samples.filter((sample) => sample.expect === 'accept');

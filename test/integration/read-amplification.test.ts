@@ -28,7 +28,15 @@ describe('GET /alerts over large stored alerts', () => {
   beforeAll(async () => {
     // Its own process: the readers' work in this one must not count against the probes' latency.
     const service = await spawnService(
-      { STORE_MAX_BYTES: String(48 * MiB), QUERY_MAX_BYTES: String(QUERY_MAX_BYTES) },
+      {
+        STORE_MAX_BYTES: String(48 * MiB),
+        QUERY_MAX_BYTES: String(QUERY_MAX_BYTES),
+        // Room for all 20 answers at once (each reserves up to QUERY_MAX_BYTES plus the alert that
+        // crosses it), all from 127.0.0.1: this is about the loop staying free while they are
+        // written, paced; the budget and its per-address share have their own tests.
+        QUERY_MAX_INFLIGHT_BYTES: String(2 * READERS * QUERY_MAX_BYTES),
+        QUERY_MAX_INFLIGHT_BYTES_PER_ADDRESS: String(2 * READERS * QUERY_MAX_BYTES),
+      },
       { keepLine: () => false },
     );
     base = `http://127.0.0.1:${service.port}`;
@@ -88,7 +96,7 @@ describe('GET /alerts over large stored alerts', () => {
     const sizes = JSON.parse((await reads).stdout) as number[];
 
     expect(sizes).toHaveLength(READERS);
-    expect(sizes.every((size) => size > MiB && size <= QUERY_MAX_BYTES)).toBe(true);
+    expect(sizes.filter((size) => !(size > MiB && size <= QUERY_MAX_BYTES))).toEqual([]);
     // Probes kept getting answers while the reads were going, not only after them (before the
     // fix one probe waited about 4 s). A median, generous on a shared 2-core machine where a
     // single probe can wait out a descheduled process.
