@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { startTurnClock } from './turn-clock.js';
+import { startTurnClock } from '../alerts/turn-clock.js';
 
 // Texts are gathered into writes of about this many characters: a chunk per write, not per alert.
 const PIECE_CHARS = 64 * 1024;

@@ -35,6 +35,35 @@ describe('createMemoryAlertStore', () => {
     expect(grown).toBeLessThan(12 * 1024 * 1024);
   });
 
+  // Its reads are paced (a couple of ms of copying a turn): ingest goes on between two turns.
+  it('reads a list and a replay whose alerts are evicted meanwhile: exact texts, none past the eviction', async () => {
+    const store = createMemoryAlertStore({ maxAlerts: 100, maxBytes: 16 * 1024 * 1024 });
+    const text = (i: number) =>
+      `{"rule":"R${i}","priority":"Error","time":"2026-06-15T09:31:44Z","output":"${'x'.repeat(100_000)}"}`;
+    const add = (i: number) => store.add(makeStoredAlert({}, { id: `a${i}`, json: text(i), bytes: 100_000 }));
+    for (let i = 0; i < 100; i++) add(i);
+
+    // 100 alerts of 100 kB take more than one turn to copy out; each turn, ten more come in.
+    let next = 100;
+    const ingest = setInterval(() => {
+      for (let i = 0; i < 10; i++) add(next++);
+    }, 0);
+    const [listed, replayed] = await Promise.all([store.query({ limit: 100 }), store.after('a0', 100)]);
+    clearInterval(ingest);
+
+    expect(next).toBeGreaterThan(100);
+    for (const entry of [...listed, ...replayed!]) expect(entry.json).toBe(text(Number(entry.id.slice(1))));
+    // The list: the newest when it began, down to where eviction stopped it.
+    expect(listed.map((entry) => entry.id)).toEqual(
+      Array.from({ length: listed.length }, (_, index) => `a${99 - index}`),
+    );
+    // The replay: the alerts after a0 held when it began, oldest first, without a gap.
+    const first = Number(replayed![0]!.id.slice(1));
+    expect(replayed!.map((entry) => entry.id)).toEqual(
+      Array.from({ length: 100 - first }, (_, index) => `a${first + index}`),
+    );
+  });
+
   it('keeps a single alert larger than the byte budget rather than none', async () => {
     const store = createMemoryAlertStore({ maxAlerts: 100, maxBytes: 10 });
     const big = makeStoredAlert({}, { bytes: 1000 });

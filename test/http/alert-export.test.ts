@@ -1,5 +1,7 @@
+import type http from 'node:http';
 import request from 'supertest';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
+import { boundPort, startServer } from '../../src/server/start-server.js';
 import { csvCell } from '../../src/http/routes/alert-export.js';
 import { longestLoopStall } from '../helpers/loop-stall.js';
 import { buildTestApp } from '../helpers/test-app.js';
@@ -23,6 +25,14 @@ const heavy = (index: number) =>
   `"output_fields":{"ratio":1.2345678901234567e5,` +
   Array.from({ length: 8 }, (_, list) => `"list${list}":[${Array(3000).fill('0.5').join(',')}]`).join(',') +
   '}}';
+
+let server: http.Server | undefined;
+afterEach(async () => {
+  if (!server) return;
+  server.closeAllConnections();
+  await new Promise((resolve) => server!.close(resolve));
+  server = undefined;
+});
 
 async function seeded(...bodies: string[]) {
   const built = buildTestApp();
@@ -106,6 +116,37 @@ describe('GET /alerts?format=ndjson', () => {
     expect(res.status).toBe(400);
     expect(JSON.parse(res.text).errors).toEqual([expect.objectContaining({ pointer: 'limit' })]);
   });
+
+  // Regression: the store read the alerts' texts in one go and the file was built in one call:
+  // 32 MB held the event loop for 420 ms.
+  it('reads and writes an export of 32 MB without holding the event loop', async () => {
+    const MiB = 1024 * 1024;
+    const built = buildTestApp({
+      env: {
+        STORE_MAX_BYTES: String(40 * MiB),
+        QUERY_MAX_BYTES: String(32 * MiB),
+        QUERY_MAX_INFLIGHT_BYTES: String(64 * MiB),
+      },
+      logLevel: 'warn',
+    });
+    const blob = 'b'.repeat(200 * 1024);
+    for (let index = 0; index < 160; index++) {
+      const body = `{"rule":"r${index}","priority":"Notice","time":"2026-06-15T09:31:44Z","output":"${blob}"}`;
+      expect((await request(built.app).post('/alerts').type('json').send(body)).status).toBe(202);
+    }
+    server = await startServer(built.app, { host: '127.0.0.1', port: 0 });
+
+    let lines = 0;
+    const stall = await longestLoopStall(async () => {
+      const res = await fetch(`http://127.0.0.1:${boundPort(server!)}/alerts?format=ndjson&limit=1000`);
+      // Counted as they come: a client that joined 32 MB into one text would hold the loop itself.
+      for await (const chunk of res.body!)
+        lines += (chunk as Uint8Array).filter((byte) => byte === 10).length;
+    });
+
+    expect(lines).toBe(160);
+    expect(stall).toBeLessThan(150);
+  }, 60_000);
 
   it('keeps a download within QUERY_MAX_BYTES: the newest alerts that fit, marked truncated', async () => {
     const built = buildTestApp({ env: { QUERY_MAX_BYTES: String(64 * 1024) } });

@@ -5,8 +5,8 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 export const TURN_BUDGET_MS = 2;
 
 /**
- * Times a piece of work that runs across event-loop turns: a long read answer (an export, a replay)
- * does a couple of milliseconds of it, then lets the loop serve everything else before going on.
+ * Times a piece of work that runs across event-loop turns: a long read (a store's list, an export,
+ * a replay) does a couple of milliseconds of it, then lets the loop serve everything else first.
  */
 export interface TurnClock {
   /** True once this turn has used its budget. */
