@@ -10,6 +10,7 @@ import { createApp } from './http/create-app.js';
 import { createAccess } from './http/auth/create-access.js';
 import { createDashboardRouter } from './http/dashboard/dashboard-router.js';
 import { createIngestAuth } from './http/ingest-auth.js';
+import { createReadBudget } from './http/read-budget.js';
 import { shareMetricsRender } from './http/routes/metrics.js';
 import { createAlertStream, type AlertStream } from './http/routes/stream.js';
 import { createClusterMetricsRenderer } from './metrics/cluster-metrics.js';
@@ -95,12 +96,15 @@ export function createReceiver(
     dedup.windowMs > 0
       ? createDedupSink(coreSink, { ...dedup, registry: metrics.registry, logger })
       : coreSink;
+  // Alert lists, exports and stream replays hold alerts for their readers within one budget.
+  const readBudget = createReadBudget(config.hardening.readLimits, metrics.registry);
   const stream = createAlertStream({
     feed,
     store,
     ...config.stream,
     ...config.hardening.streamLimits,
     replayMaxBytes: config.hardening.queryMaxBytes,
+    budget: readBudget,
     registry: metrics.registry,
   });
   const lifecycle = createLifecycle();
@@ -145,7 +149,7 @@ export function createReceiver(
     lifecycle,
     bodyLimitBytes: config.bodyLimitBytes,
     queryMaxBytes: config.hardening.queryMaxBytes,
-    readLimits: config.hardening.readLimits,
+    readBudget,
     inflight: config.hardening.inflight,
     allowedHosts: config.hardening.allowedHosts,
     access,

@@ -36,8 +36,12 @@ export interface AlertStore {
   get(id: string): Promise<StoredAlert | undefined>;
   /** Matching alerts, newest received first. */
   query(query: AlertQuery): Promise<StoredAlert[]>;
-  /** Alerts received after the one with this id, oldest first, at most `limit`; undefined when it is not held. */
-  after(id: string, limit: number): Promise<StoredAlert[] | undefined>;
+  /**
+   * Alerts received after the one with this id, oldest first: the newest `limit` of them, and of
+   * those only the newest up to `maxBytes` of received bytes (`bytes`; the alert that crosses it
+   * included, so a reader can tell it was cut). Undefined when the id is not held.
+   */
+  after(id: string, limit: number, maxBytes?: number): Promise<StoredAlert[] | undefined>;
   /**
    * What the dashboard's summary counts of the alerts received at or after this instant, newest
    * first: their receipt time, priority and rule, not their text (a window may hold many).

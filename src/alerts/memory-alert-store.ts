@@ -253,17 +253,19 @@ export function createMemoryAlertStore(options: MemoryAlertStoreOptions): AlertS
       return seq === undefined ? undefined : viewAt(slotOf(seq));
     },
     query: collect,
-    async after(id, limit) {
+    async after(id, limit, maxBytes = Number.POSITIVE_INFINITY) {
       const seq = find(id);
       if (seq === undefined) return undefined;
-      // The newest `limit` of them, oldest first (a replay that cannot send all sends the latest),
-      // read newest first and paced like `collect`.
+      // The newest of them, oldest first (a replay that cannot send all sends the latest), read
+      // newest first and paced like `collect`.
       const newer: StoredAlert[] = [];
       const turn = startTurnClock();
-      for (let i = next - 1; i > seq && newer.length < limit; i--) {
+      let bytes = 0;
+      for (let i = next - 1; i > seq && newer.length < limit && bytes <= maxBytes; i--) {
         if (turn.spent()) await turn.next();
         if (i < first) break;
         newer.push(viewAt(slotOf(i)));
+        bytes += col.bytes[slotOf(i)]!;
       }
       return newer.reverse();
     },

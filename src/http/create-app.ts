@@ -8,7 +8,7 @@ import type { Lifecycle } from '../server/lifecycle.js';
 import { StoreUnavailableError } from '../store/store-unavailable-error.js';
 import { withFastIngest } from './fast-ingest.js';
 import { createInflightBodies, type InflightLimits } from './inflight-bodies.js';
-import { createReadBudget, type ReadLimits } from './read-budget.js';
+import type { ReadBudget } from './read-budget.js';
 import { hostOriginGuard } from './host-origin-guard.js';
 import { buildProblem, sendProblem } from './problem.js';
 import { createRequestIds, requestContext } from './request-context.js';
@@ -32,8 +32,8 @@ export interface AppDeps {
   bodyLimitBytes: number;
   /** Most bytes of one `GET /alerts` answer (QUERY_MAX_BYTES). */
   queryMaxBytes: number;
-  /** Bounds on alert lists and exports held for readers (QUERY_MAX_INFLIGHT_BYTES, QUERY_STALL_TIMEOUT_MS). */
-  readLimits: ReadLimits;
+  /** Bounds alert lists and exports held for readers (QUERY_MAX_INFLIGHT_BYTES), shared with stream replays. */
+  readBudget: ReadBudget;
   /** Bounds on ingest bodies still arriving (INGEST_MAX_INFLIGHT_*). */
   inflight: InflightLimits;
   /** Host names read routes answer to (ALLOWED_HOSTS); IP literals always pass. */
@@ -127,8 +127,7 @@ export function createApp(deps: AppDeps): RequestListener {
   app.use(createMetricsRouter(deps.metrics.registry.contentType, deps.renderMetrics));
   if (reads) {
     app.use(deps.stream.router);
-    const budget = createReadBudget(deps.readLimits, deps.metrics.registry);
-    app.use(createAlertsRouter(deps.store, { maxBytes: deps.queryMaxBytes, budget }));
+    app.use(createAlertsRouter(deps.store, { maxBytes: deps.queryMaxBytes, budget: deps.readBudget }));
     app.use(createOpenApiRouter());
     for (const router of deps.routers ?? []) app.use(router);
   }

@@ -31,6 +31,12 @@ export interface ReadLimits {
 export interface ReadBudget {
   /** Reserves `bytes` for `res` until it is done, and watches it for stalls; else the 503 problem (counted). */
   admit(res: ServerResponse, bytes: number): Problem | undefined;
+  /**
+   * Reserves `bytes` for a read that is not a response of its own (a stream's replay) from the
+   * client at `address`, until the function it returns is called, once; undefined (counted) when
+   * there is no room.
+   */
+  reserve(bytes: number, address: string): (() => void) | undefined;
   /** Bytes reserved now. */
   inflight(): number;
 }
@@ -59,25 +65,32 @@ export function createReadBudget(limits: ReadLimits, registry: Registry): ReadBu
   const refused = createReasonCounter<ReadRefusal>(
     registry,
     'falco_alert_reads_refused_total',
-    'Alert lists and exports refused (503) because readers held QUERY_MAX_INFLIGHT_BYTES, or those at one address QUERY_MAX_INFLIGHT_BYTES_PER_ADDRESS, or cut off after QUERY_STALL_TIMEOUT_MS without reading.',
+    'Alert lists and exports refused (503), and live-stream replays put off (the stream ends; its client reconnects), because readers held QUERY_MAX_INFLIGHT_BYTES, or those at one address QUERY_MAX_INFLIGHT_BYTES_PER_ADDRESS; or lists and exports cut off after QUERY_STALL_TIMEOUT_MS without reading.',
     ['inflight_bytes', 'inflight_per_address', 'stalled'],
   );
   const refuse = (reason: keyof typeof DETAIL): Problem => {
     refused.inc(reason);
     return buildProblem('service-unavailable', { detail: DETAIL[reason] });
   };
+  // One answer always fits on its own (QUERY_MAX_BYTES is the most one holds), and an address's
+  // first one in its share. Past both, the budget as a whole is named.
+  const take = (bytes: number, address: string): (() => void) | Problem => {
+    const held = byAddress.get(address);
+    if (reserved > 0 && reserved + bytes > limits.maxInflightBytes) return refuse('inflight_bytes');
+    if (held > 0 && held + bytes > limits.maxInflightBytesPerAddress) return refuse('inflight_per_address');
+    reserved += bytes;
+    byAddress.add(address, bytes);
+    return () => {
+      reserved -= bytes;
+      byAddress.remove(address, bytes);
+    };
+  };
   return {
     admit(res, bytes) {
       // The client left while the store answered: nothing will be held for it.
       if (res.destroyed) return undefined;
-      const address = res.req.socket.remoteAddress ?? '';
-      const held = byAddress.get(address);
-      // One answer always fits on its own (QUERY_MAX_BYTES is the most one holds), and an address's
-      // first one in its share. Past both, the budget as a whole is named.
-      if (reserved > 0 && reserved + bytes > limits.maxInflightBytes) return refuse('inflight_bytes');
-      if (held > 0 && held + bytes > limits.maxInflightBytesPerAddress) return refuse('inflight_per_address');
-      reserved += bytes;
-      byAddress.add(address, bytes);
+      const release = take(bytes, res.req.socket.remoteAddress ?? '');
+      if (typeof release !== 'function') return release;
       let taken = bytesTaken(res);
       let progressAt = Date.now();
       const watch = setInterval(
@@ -98,10 +111,13 @@ export function createReadBudget(limits: ReadLimits, registry: Registry): ReadBu
       // was). finished() calls back once.
       finished(res, () => {
         clearInterval(watch);
-        reserved -= bytes;
-        byAddress.remove(address, bytes);
+        release();
       });
       return undefined;
+    },
+    reserve(bytes, address) {
+      const release = take(bytes, address);
+      return typeof release === 'function' ? release : undefined;
     },
     inflight: () => reserved,
   };

@@ -195,7 +195,7 @@ export function createRedisAlertStore(options: RedisAlertStoreOptions): RedisAle
         texts: 'kept',
       });
     },
-    async after(id, limit) {
+    async after(id, limit, maxBytes) {
       const streamId = await streamIdOf(id, 'after');
       if (!streamId) return undefined;
       const found = await scanBack({
@@ -205,7 +205,7 @@ export function createRedisAlertStore(options: RedisAlertStoreOptions): RedisAle
         keep: () => true,
         view: viewHeldAlert,
         limit,
-        maxBytes: { hard: options.maxBytes },
+        maxBytes: { hard: options.maxBytes, reader: maxBytes },
         texts: 'all',
       });
       return found.reverse();

@@ -141,6 +141,11 @@ describe.each(implementations)('the %s alert store', (_name, make, available) =>
       expect(ids((await store.after(added[1]!.id, 2))!)).toEqual(ids(added.slice(4)));
       expect(await store.after('no-such-id', 10)).toBeUndefined();
       expect(await store.get('no-such-id')).toBeUndefined();
+      // Up to a cap of received bytes (1000 each here), newest first, reading the one past it.
+      expect(ids((await store.after(added[1]!.id, 10, 1500))!)).toEqual(ids(added.slice(4)));
+      expect(ids((await store.after(added[1]!.id, 10, 2000))!)).toEqual(ids(added.slice(3)));
+      expect(ids((await store.after(added[1]!.id, 10, 3000))!)).toEqual(ids(added.slice(2)));
+      expect(ids((await store.after(added[1]!.id, 1, 3000))!)).toEqual(ids(added.slice(5)));
     }),
   );
 });

@@ -1,9 +1,8 @@
-import type http from 'node:http';
 import request from 'supertest';
-import { afterEach, describe, expect, it } from 'vitest';
-import { boundPort, startServer } from '../../src/server/start-server.js';
+import { describe, expect, it } from 'vitest';
 import { csvCell } from '../../src/http/routes/alert-export.js';
 import { longestLoopStall } from '../helpers/loop-stall.js';
+import { serveForTest } from '../helpers/serve-for-test.js';
 import { buildTestApp } from '../helpers/test-app.js';
 
 // Sent as text so the 19-digit integer reaches the receiver exactly as Falco writes it.
@@ -25,14 +24,6 @@ const heavy = (index: number) =>
   `"output_fields":{"ratio":1.2345678901234567e5,` +
   Array.from({ length: 8 }, (_, list) => `"list${list}":[${Array(3000).fill('0.5').join(',')}]`).join(',') +
   '}}';
-
-let server: http.Server | undefined;
-afterEach(async () => {
-  if (!server) return;
-  server.closeAllConnections();
-  await new Promise((resolve) => server!.close(resolve));
-  server = undefined;
-});
 
 async function seeded(...bodies: string[]) {
   const built = buildTestApp();
@@ -134,11 +125,11 @@ describe('GET /alerts?format=ndjson', () => {
       const body = `{"rule":"r${index}","priority":"Notice","time":"2026-06-15T09:31:44Z","output":"${blob}"}`;
       expect((await request(built.app).post('/alerts').type('json').send(body)).status).toBe(202);
     }
-    server = await startServer(built.app, { host: '127.0.0.1', port: 0 });
+    const base = await serveForTest(built.app);
 
     let lines = 0;
     const stall = await longestLoopStall(async () => {
-      const res = await fetch(`http://127.0.0.1:${boundPort(server!)}/alerts?format=ndjson&limit=1000`);
+      const res = await fetch(`${base}/alerts?format=ndjson&limit=1000`);
       // Counted as they come: a client that joined 32 MB into one text would hold the loop itself.
       for await (const chunk of res.body!)
         lines += (chunk as Uint8Array).filter((byte) => byte === 10).length;

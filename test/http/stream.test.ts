@@ -1,21 +1,10 @@
-import type http from 'node:http';
 import net from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
-import { boundPort, startServer } from '../../src/server/start-server.js';
+import { describe, expect, it } from 'vitest';
 import { readFixture } from '../helpers/fixtures.js';
+import { serveForTest } from '../helpers/serve-for-test.js';
 import { buildTestApp } from '../helpers/test-app.js';
 
-let server: http.Server | undefined;
-afterEach(async () => {
-  server?.closeAllConnections();
-  await new Promise((resolve) => server?.close(resolve));
-  server = undefined;
-});
-
-async function listen(built: ReturnType<typeof buildTestApp>) {
-  server = await startServer(built.app, { host: '127.0.0.1', port: 0 });
-  return `http://127.0.0.1:${boundPort(server)}`;
-}
+const listen = (built: ReturnType<typeof buildTestApp>) => serveForTest(built.app);
 
 /** Reads SSE frames from a streaming response until `count` events of `kinds` arrived. */
 async function readEvents(

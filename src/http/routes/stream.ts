@@ -6,7 +6,9 @@ import { matchesQuery } from '../../alerts/match-alert.js';
 import { presentAlertJson } from '../../alerts/serialize-alert.js';
 import type { StoredAlert } from '../../alerts/stored-alert.js';
 import { buildProblem, sendProblem } from '../problem.js';
+import type { ReadBudget } from '../read-budget.js';
 import { parseStreamQuery } from './query-params.js';
+import { readReplay } from './stream-replay.js';
 import { createStreamSlots, type StreamDrop, type StreamLimits } from './stream-slots.js';
 
 export interface StreamDeps extends StreamLimits {
@@ -15,6 +17,8 @@ export interface StreamDeps extends StreamLimits {
   heartbeatMs: number;
   /** Most bytes replayed to a reconnecting client (QUERY_MAX_BYTES; at most half its buffer bound). */
   replayMaxBytes: number;
+  /** The readers' budget (QUERY_MAX_INFLIGHT_BYTES) a replay holds its alerts within. */
+  budget: ReadBudget;
   /** Where the stream's counters are registered. */
   registry: Registry;
 }
@@ -26,8 +30,6 @@ export interface AlertStream {
   clientCount(): number;
 }
 
-// Most alerts replayed to a reconnecting client.
-const MAX_REPLAY = 1000;
 // A client with less than this waiting keeps up; only a lagging one makes the sum over all worth taking.
 const LAGGING_BYTES = 64 * 1024;
 
@@ -163,71 +165,58 @@ export function createAlertStream(deps: StreamDeps): AlertStream {
       });
       return;
     }
-    // Replay what a reconnecting client missed (bounded). Alerts arriving while the store answers
-    // wait in `live` and are sent after the replay, each once. A replayed alert can still arrive
-    // live afterwards (a shared store's reader runs behind its reads): it is dropped then, once.
-    let live: Array<{ id: string; text: string }> | undefined = [];
+    // Replay what a reconnecting client missed (bounded). Alerts arriving meanwhile wait in `live`
+    // and are sent after the replay, each once. A replayed alert can still arrive live afterwards (a
+    // shared store's reader runs behind its reads): it is dropped then, once.
+    let live: { events: Array<{ id: string; text: string }>; bytes: number } | undefined = {
+      events: [],
+      bytes: 0,
+    };
     let replayed = new Set<string>();
     unsubscribe = deps.feed.subscribe((entry) => {
       const text = eventFor(entry);
       if (text === undefined) return;
-      if (live) live.push({ id: entry.id, text });
-      else if (!replayed.delete(entry.id)) send(text);
+      if (!live) {
+        if (!replayed.delete(entry.id)) send(text);
+        return;
+      }
+      live.events.push({ id: entry.id, text });
+      live.bytes += text.length;
+      // Held for this client as if waiting in its socket (a slow shared store, a burst): past its
+      // bound it is cut off, and reconnects from its Last-Event-ID.
+      if (live.bytes > deps.maxClientBufferedBytes) drop('client_buffer');
     });
-    void replay(lastId, eventFor).then(
-      ({ events: missed, gap }) => {
-        replayed = new Set(missed.map((event) => event.id));
-        // The client is told its list has a gap it cannot fill from here.
-        if (gap !== undefined && !send(`: replay truncated (${gap})\n\n`)) return;
-        for (const text of fitReplay(missed)) if (!send(text)) return;
-        for (const event of live ?? []) if (!replayed.delete(event.id) && !send(event.text)) return;
+    void readReplay({
+      store: deps.store,
+      budget: deps.budget,
+      lastId,
+      address,
+      // Half the client bound: the replay must not get its own reader cut off.
+      maxBytes: Math.min(deps.replayMaxBytes, deps.maxClientBufferedBytes / 2),
+      eventFor,
+      gone: () => stopped,
+    }).then(
+      (replay) => {
+        if (replay === 'no_room') {
+          // Readers hold QUERY_MAX_INFLIGHT_BYTES: the client comes back after `retry`, from the same id.
+          send(': replay put off (QUERY_MAX_INFLIGHT_BYTES), reconnect\n\n');
+          stop();
+          res.end();
+          return;
+        }
+        if (!replay) return;
+        replayed = replay.ids;
+        for (const text of replay.texts) if (!send(text)) return;
+        for (const event of live?.events ?? []) if (!replayed.delete(event.id) && !send(event.text)) return;
         live = undefined;
       },
       (error: unknown) => {
         req.log.warn({ err: error, event: 'stream_replay_failed' }, 'live stream replay failed');
-        for (const event of live ?? []) send(event.text);
+        for (const event of live?.events ?? []) send(event.text);
         live = undefined;
       },
     );
   });
-
-  // The newest of `missed` (oldest first) whose events fit the replay budget, oldest first, after a
-  // marker when older ones were left out. Half the client bound: the replay must not get its own
-  // reader cut off.
-  function fitReplay(missed: ReadonlyArray<{ text: string }>): string[] {
-    const budget = Math.min(deps.replayMaxBytes, deps.maxClientBufferedBytes / 2);
-    const texts: string[] = [];
-    let bytes = 0;
-    for (let index = missed.length - 1; index >= 0; index--) {
-      const { text } = missed[index]!;
-      if (bytes + text.length > budget) {
-        texts.push(': replay truncated (QUERY_MAX_BYTES)\n\n');
-        break;
-      }
-      bytes += text.length;
-      texts.push(text);
-    }
-    return texts.reverse();
-  }
-
-  // The events of this client's among the newest MAX_REPLAY alerts stored after `lastId`, oldest
-  // first; `gap` says why older ones cannot be replayed: more than MAX_REPLAY were stored after it
-  // (older ones, even matching the client's filters, are not read), or `lastId` itself is no longer
-  // stored (evicted or expired: how many came after it is unknown).
-  async function replay(
-    lastId: string,
-    eventFor: (entry: StoredAlert) => string | undefined,
-  ): Promise<{ events: Array<{ id: string; text: string }>; gap?: string }> {
-    const after = await deps.store.after(lastId, MAX_REPLAY + 1);
-    if (after === undefined) return { events: [], gap: 'Last-Event-ID is no longer stored' };
-    const cut = after.length > MAX_REPLAY;
-    const events = [];
-    for (const entry of cut ? after.slice(1) : after) {
-      const text = eventFor(entry);
-      if (text !== undefined) events.push({ id: entry.id, text });
-    }
-    return { events, gap: cut ? `more than ${MAX_REPLAY} alerts were missed` : undefined };
-  }
 
   return {
     router,

@@ -1,0 +1,82 @@
+import type { AlertStore } from '../../alerts/alert-store.js';
+import type { StoredAlert } from '../../alerts/stored-alert.js';
+import { startTurnClock } from '../../alerts/turn-clock.js';
+import type { ReadBudget } from '../read-budget.js';
+
+/** Most alerts replayed to a reconnecting client. */
+export const MAX_REPLAY = 1000;
+
+const BYTES_CUT = ': replay truncated (QUERY_MAX_BYTES)\n\n';
+const COUNT_CUT = `: replay truncated (more than ${MAX_REPLAY} alerts were missed)\n\n`;
+// Evicted or expired: how many came after it is unknown.
+const ID_GONE = ': replay truncated (Last-Event-ID is no longer stored)\n\n';
+
+/** What a reconnecting client missed: the texts to send, in order, and the ids of its events. */
+export interface Replay {
+  texts: string[];
+  /** A replayed alert may still arrive live (a shared store's reader runs behind its reads). */
+  ids: Set<string>;
+}
+
+export interface ReplayRequest {
+  store: AlertStore;
+  budget: ReadBudget;
+  /** The client's Last-Event-ID. */
+  lastId: string;
+  /** The client's address: its share of the readers' budget. */
+  address: string;
+  /** Most bytes read and replayed: QUERY_MAX_BYTES, at most half the client's buffer bound. */
+  maxBytes: number;
+  /** The client's event for an alert, or undefined when it is not the client's. */
+  eventFor: (entry: StoredAlert) => string | undefined;
+  /** True once the client has gone: the replay stops at its next turn. */
+  gone: () => boolean;
+}
+
+const bytesOf = (entries: readonly StoredAlert[]) => entries.reduce((sum, entry) => sum + entry.bytes, 0);
+
+// The newest of `events` (oldest first) whose texts fit `maxBytes`, oldest first, after a marker
+// when older ones were left out (`cut`: the store's read already left some out).
+function fitReplay(events: ReadonlyArray<{ text: string }>, maxBytes: number, cut: boolean): string[] {
+  const texts: string[] = [];
+  let bytes = 0;
+  let index = events.length - 1;
+  for (; index >= 0 && bytes + events[index]!.text.length <= maxBytes; index--) {
+    bytes += events[index]!.text.length;
+    texts.push(events[index]!.text);
+  }
+  if (cut || index >= 0) texts.push(BYTES_CUT);
+  return texts.reverse();
+}
+
+/**
+ * Reads what a client missed since `lastId` (at most MAX_REPLAY alerts and `maxBytes` of them,
+ * newest kept), holding `maxBytes` of the readers' budget meanwhile, and makes its events a couple
+ * of milliseconds at a time. `no_room` when readers hold the budget; undefined once the client has
+ * gone. An id no longer held replays nothing, and says so.
+ */
+export async function readReplay(request: ReplayRequest): Promise<Replay | 'no_room' | undefined> {
+  const { maxBytes } = request;
+  const release = request.budget.reserve(maxBytes, request.address);
+  if (!release) return 'no_room';
+  try {
+    const after = await request.store.after(request.lastId, MAX_REPLAY + 1, maxBytes);
+    if (after === undefined) return { texts: [ID_GONE], ids: new Set() };
+    // The oldest read is one past what is replayed when there were more than MAX_REPLAY, or when it
+    // took the read past `maxBytes`.
+    const countCut = after.length > MAX_REPLAY;
+    const bytesCut = !countCut && bytesOf(after) > maxBytes;
+    const events: Array<{ id: string; text: string }> = [];
+    const turn = startTurnClock();
+    for (const entry of countCut || bytesCut ? after.slice(1) : after) {
+      if (turn.spent()) await turn.next();
+      if (request.gone()) return undefined;
+      const text = request.eventFor(entry);
+      if (text !== undefined) events.push({ id: entry.id, text });
+    }
+    const texts = fitReplay(events, maxBytes, bytesCut);
+    return { texts: countCut ? [COUNT_CUT, ...texts] : texts, ids: new Set(events.map((event) => event.id)) };
+  } finally {
+    release();
+  }
+}
