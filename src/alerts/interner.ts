@@ -33,11 +33,12 @@ export function createInterner(max: number = DEFAULT_MAX): Interner {
   const lookUpList = (values: readonly string[]): readonly string[] => {
     // A tag may itself contain the separator, so a hit is compared item by item.
     const key = values.join('\u0000');
-    if (key.length > MAX_SHARED_LIST_LENGTH) return Object.freeze(values.map(text));
-    const known = lists.get(key);
+    const shared = key.length <= MAX_SHARED_LIST_LENGTH;
+    const known = shared ? lists.get(key) : undefined;
     if (known !== undefined && same(known, values)) return known;
     const copy = Object.freeze(values.map(text));
-    if (known !== undefined) return copy;
+    // A long list, or one whose joined text another list holds: a copy of its own.
+    if (!shared || known !== undefined) return copy;
     if (lists.size >= max) lists = new Map();
     lists.set(key, copy);
     return copy;
