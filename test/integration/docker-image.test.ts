@@ -97,6 +97,19 @@ describe.skipIf(!dockerReady)('the container image', () => {
     expect(JSON.parse(env.stdout)).toEqual(expect.arrayContaining(['HOST=0.0.0.0', 'PORT=8080']));
   });
 
+  it('resolves the packages the bundle loads on first use (scripts/build.mjs externals) from its node_modules', async () => {
+    // Not in dist/main.js: a REDIS_URL or a trigger run imports them from /app/node_modules.
+    const load = await container.exec([
+      'node',
+      '--input-type=module',
+      '-e',
+      "for (const name of ['redis', 'execa', '@kubernetes/client-node']) await import(name); console.log('loaded');",
+    ]);
+
+    expect(load.output.trim()).toBe('loaded');
+    expect(load.exitCode).toBe(0);
+  });
+
   it('runs node with the V8 flags NODE_OPTIONS cannot carry: no pretenuring, a 64 MB initial old space', async () => {
     // PID 1 is the image's CMD; its command line is NUL-separated.
     const cmdline = await container.exec(['cat', '/proc/1/cmdline']);
