@@ -74,7 +74,12 @@ describe('GET /alerts/stream with Last-Event-ID', () => {
 
   // Regression: each reconnect read and formatted up to 32 MB at once: ten held the loop 200-370 ms.
   it('serves ten reconnects that missed 32 MB of large alerts without holding the event loop', async () => {
-    const built = buildTestApp({ logLevel: 'warn' });
+    // All ten at once from one address: its share of the readers' budget (a quarter by default)
+    // would put the last ones off; here every replay runs, and the loop must stay free meanwhile.
+    const built = buildTestApp({
+      logLevel: 'warn',
+      env: { QUERY_MAX_INFLIGHT_BYTES_PER_ADDRESS: String(32 * 1024 * 1024) },
+    });
     const base = await serveForTest(built.app);
     const ids: string[] = [];
     for (let index = 0; index < 33; index++) ids.push(await postAlert(base, 1_000_000));
