@@ -10,7 +10,8 @@ import { spawnService, type SpawnedService } from '../test/helpers/spawn-service
 import { sampleTree } from './proc-stats.js';
 import { runLoad } from './run-load.js';
 import type { FalcoDelivery, FalcoDeliveryRow } from './falco-delivery-report.js';
-import { IMAGE_NODE_ARGS, SERVICE_ENV } from './targets.js';
+import { IMAGE_NODE_ARGS } from '../scripts/image-node.js';
+import { SERVICE_ENV } from './targets.js';
 
 const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 // Below this share of the receiver's capacity, the sender sets the rate.

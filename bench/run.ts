@@ -17,7 +17,8 @@ import { renderReport, type Report, type Row } from './report.js';
 import { measureRedisStore, renderRedisStore } from './redis-store.js';
 import { runLoad } from './run-load.js';
 import { scrape, sumMetric } from './scrape-metrics.js';
-import { IMAGE_NODE_OPTIONS, startBare, startService, type Target } from './targets.js';
+import { IMAGE_NODE_OPTIONS } from '../scripts/image-node.js';
+import { startBare, startService, type Target } from './targets.js';
 
 // Bounded by design: ~5 s per measurement keeps the whole run to a few minutes.
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);

@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync } from 'node:fs';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { IMAGE_NODE_ARGS, IMAGE_NODE_OPTIONS } from '../scripts/image-node.js';
 import { sampleTree } from './proc-stats.js';
 
 /** A server under test, running in its own process. */
@@ -18,26 +19,6 @@ export interface Target {
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
-// Read once, so no start-up timing includes reading the Dockerfile.
-const DOCKERFILE = readFileSync(`${ROOT}/Dockerfile`, 'utf8');
-
-/** The NODE_OPTIONS the container image runs the service with (its Dockerfile's ENV). */
-function readImageNodeOptions(): string {
-  const value = /^\s*NODE_OPTIONS=(\S+)/m.exec(DOCKERFILE)?.[1];
-  if (value === undefined) throw new Error('Dockerfile sets no NODE_OPTIONS');
-  return value.replace(/^"|"$/g, '');
-}
-
-/** The node flags of the image's CMD (`["node", ...flags, "dist/main.js"]`). */
-function readImageNodeArgs(): string[] {
-  const cmd = /^CMD (\[.*"dist\/main\.js"\])$/m.exec(DOCKERFILE)?.[1];
-  if (cmd === undefined) throw new Error('Dockerfile has no CMD that runs dist/main.js');
-  const argv = JSON.parse(cmd) as string[];
-  return argv.slice(1, -1);
-}
-
-export const IMAGE_NODE_OPTIONS = readImageNodeOptions();
-export const IMAGE_NODE_ARGS = readImageNodeArgs();
 const HAS_TASKSET = existsSync('/usr/bin/taskset');
 
 /** argv prefixed with `taskset -c cpu` when a cpu is given and taskset exists. */
