@@ -1,12 +1,14 @@
+import type { StorePosition } from './store-position.js';
 import type { StoredAlert } from './stored-alert.js';
 
-export type AlertListener = (entry: StoredAlert) => void;
+/** Gets each published alert, with its position when a shared store's reader publishes it. */
+export type AlertListener = (entry: StoredAlert, position?: StorePosition) => void;
 
 /** In-process publish/subscribe of accepted alerts: the live stream and trigger verification listen here. */
 export interface AlertFeed {
   /** Registers a listener; call the returned function to stop listening. */
   subscribe(listener: AlertListener): () => void;
-  publish(entry: StoredAlert): void;
+  publish(entry: StoredAlert, position?: StorePosition): void;
   listenerCount(): number;
 }
 
@@ -18,10 +20,10 @@ export function createAlertFeed(onListenerError: (error: unknown) => void): Aler
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
-    publish(entry) {
+    publish(entry, position) {
       for (const listener of listeners) {
         try {
-          listener(entry);
+          listener(entry, position);
         } catch (error) {
           onListenerError(error);
         }

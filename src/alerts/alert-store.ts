@@ -1,4 +1,5 @@
 import type { Priority } from './priority.js';
+import type { StorePosition } from './store-position.js';
 import type { StoredAlert } from './stored-alert.js';
 
 /** The fields of a stored alert that the dashboard's summary counts. */
@@ -27,6 +28,16 @@ export interface AlertQuery {
   maxBytes?: number;
 }
 
+/** What `after` read: the alerts, oldest first, and for a shared store where its read ended. */
+export interface AlertsAfter {
+  alerts: StoredAlert[];
+  /**
+   * The position of the newest alert the read saw (of the given one when none came after it). The
+   * shared store's live reader runs behind its reads: what it publishes up to here was read already.
+   */
+  through?: StorePosition;
+}
+
 /**
  * Recent accepted alerts: in memory (one process) or in Redis (shared by every replica). `add` is
  * synchronous for both, so ingest never waits on the store; reads are asynchronous.
@@ -41,7 +52,7 @@ export interface AlertStore {
    * those only the newest up to `maxBytes` of received bytes (`bytes`; the alert that crosses it
    * included, so a reader can tell it was cut). Undefined when the id is not held.
    */
-  after(id: string, limit: number, maxBytes?: number): Promise<StoredAlert[] | undefined>;
+  after(id: string, limit: number, maxBytes?: number): Promise<AlertsAfter | undefined>;
   /**
    * What the dashboard's summary counts of the alerts received at or after this instant, newest
    * first: their receipt time, priority and rule, not their text (a window may hold many).

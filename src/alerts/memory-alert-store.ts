@@ -267,7 +267,8 @@ export function createMemoryAlertStore(options: MemoryAlertStoreOptions): AlertS
         newer.push(viewAt(slotOf(i)));
         bytes += col.bytes[slotOf(i)]!;
       }
-      return newer.reverse();
+      // No position: the sink publishes each alert as it is stored, so a live one is newer than these.
+      return { alerts: newer.reverse() };
     },
     async receivedSince(sinceMs) {
       const found: SummaryEntry[] = [];

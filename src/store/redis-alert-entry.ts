@@ -1,6 +1,7 @@
 import type { HeldAlert } from '../alerts/held-alert.js';
 import type { Priority } from '../alerts/priority.js';
 import { toJson } from '../alerts/serialize-alert.js';
+import type { StorePosition } from '../alerts/store-position.js';
 import type { StoredAlert } from '../alerts/stored-alert.js';
 import { LUA_NOW_MS } from './redis-lua.js';
 
@@ -90,6 +91,12 @@ export function decodeAlertEntry(raw: unknown): { streamId: string; held: HeldAl
       json: fields.json ?? '',
     },
   };
+}
+
+/** A stream entry id (`ms-seq`) as the position of its alert in the stream's order. */
+export function streamPosition(streamId: string): StorePosition {
+  const dash = streamId.indexOf('-');
+  return [Number(streamId.slice(0, dash)), Number(streamId.slice(dash + 1))];
 }
 
 /**

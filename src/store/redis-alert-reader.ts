@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { AlertFeed } from '../alerts/alert-feed.js';
 import { viewHeldAlert } from '../alerts/held-alert.js';
 import { createPageSizer } from './page-size.js';
-import { decodeAlertEntry, type RedisKeys } from './redis-alert-entry.js';
+import { decodeAlertEntry, streamPosition, type RedisKeys } from './redis-alert-entry.js';
 import type { RedisConnection } from './redis-connection.js';
 
 export interface AlertReaderOptions {
@@ -51,7 +51,8 @@ export function startAlertReader(options: AlertReaderOptions): { stop(): void } 
       const { streamId, held } = decodeAlertEntry(raw);
       lastId = streamId;
       sizes.push(held.bytes);
-      feed.publish(viewHeldAlert(held));
+      // With its position: a stream replay drops what it read already (this reader runs behind it).
+      feed.publish(viewHeldAlert(held), streamPosition(streamId));
     }
     sizer.saw(sizes);
   }

@@ -16,7 +16,7 @@ export interface ScanRequest<T> {
   end: string;
   start: string;
   keep: (held: HeldAlert) => boolean;
-  view: (held: HeldAlert) => T;
+  view: (held: HeldAlert, streamId: string) => T;
   /** At most this many kept. */
   limit: number;
   /**
@@ -56,14 +56,14 @@ export function createStreamScanner(options: {
     kept: Array<{ streamId: string; held: HeldAlert }>,
     texts: ScanTexts,
     op: StoreOp,
-  ): Promise<HeldAlert[]> {
-    if (texts !== 'kept' || kept.length === 0) return kept.map(({ held }) => held);
+  ): Promise<Array<{ streamId: string; held: HeldAlert }>> {
+    if (texts !== 'kept' || kept.length === 0) return kept;
     const replies = await send(
       kept.map(({ streamId }) => ['XRANGE', keys.alerts, streamId, streamId]),
       op,
     );
     // An entry trimmed since its fields were read is left out.
-    return replies.flatMap((reply) => (reply as unknown[]).map((raw) => decodeAlertEntry(raw).held));
+    return replies.flatMap((reply) => (reply as unknown[]).map((raw) => decodeAlertEntry(raw)));
   }
 
   return async function scanBack<T>(request: ScanRequest<T>): Promise<T[]> {
@@ -94,7 +94,8 @@ export function createStreamScanner(options: {
         kept.push({ streamId, held });
         if ((done = keeping + 1 >= request.limit || keptBytes > readerBytes)) break;
       }
-      for (const held of await withTexts(kept, texts, op)) found.push(request.view(held));
+      for (const { streamId, held } of await withTexts(kept, texts, op))
+        found.push(request.view(held, streamId));
       done ||= entries.length < count;
       sizer.saw(sizes);
     }

@@ -4,7 +4,13 @@ import { buildDedupKey } from '../alerts/dedup-sink.js';
 import { viewHeldAlert } from '../alerts/held-alert.js';
 import { matchesQuery } from '../alerts/match-alert.js';
 import { createPendingWrites } from './pending-writes.js';
-import { decodeAlertEntry, encodeAlertArgs, WRITE_SCRIPT, type RedisKeys } from './redis-alert-entry.js';
+import {
+  decodeAlertEntry,
+  encodeAlertArgs,
+  streamPosition,
+  WRITE_SCRIPT,
+  type RedisKeys,
+} from './redis-alert-entry.js';
 import type { RedisConnection } from './redis-connection.js';
 import { createStreamScanner } from './redis-alert-scan.js';
 import type { StoreMetrics, StoreOp } from './store-metrics.js';
@@ -203,12 +209,14 @@ export function createRedisAlertStore(options: RedisAlertStoreOptions): RedisAle
         end: '+',
         start: receivedMsOf(streamId) < retainedFromMs() ? String(retainedFromMs()) : `(${streamId}`,
         keep: () => true,
-        view: viewHeldAlert,
+        view: (held, entryId) => ({ entry: viewHeldAlert(held), entryId }),
         limit,
         maxBytes: { hard: options.maxBytes, reader: maxBytes },
         texts: 'all',
       });
-      return found.reverse();
+      // Read newest first: where the read ended, which the live reader may not have reached yet.
+      const through = streamPosition(found[0]?.entryId ?? streamId);
+      return { alerts: found.reverse().map(({ entry }) => entry), through };
     },
     receivedSince(sinceMs) {
       // Stream ids start with Redis's clock in ms: the range is the receipt window.

@@ -137,15 +137,15 @@ describe.each(implementations)('the %s alert store', (_name, make, available) =>
       const added = Array.from({ length: 6 }, () => makeStoredAlert());
       added.forEach((entry) => store.add(entry));
       await store.flush();
-      expect(ids((await store.after(added[1]!.id, 10))!)).toEqual(ids(added.slice(2)));
-      expect(ids((await store.after(added[1]!.id, 2))!)).toEqual(ids(added.slice(4)));
+      expect(ids((await store.after(added[1]!.id, 10))!.alerts)).toEqual(ids(added.slice(2)));
+      expect(ids((await store.after(added[1]!.id, 2))!.alerts)).toEqual(ids(added.slice(4)));
       expect(await store.after('no-such-id', 10)).toBeUndefined();
       expect(await store.get('no-such-id')).toBeUndefined();
       // Up to a cap of received bytes (1000 each here), newest first, reading the one past it.
-      expect(ids((await store.after(added[1]!.id, 10, 1500))!)).toEqual(ids(added.slice(4)));
-      expect(ids((await store.after(added[1]!.id, 10, 2000))!)).toEqual(ids(added.slice(3)));
-      expect(ids((await store.after(added[1]!.id, 10, 3000))!)).toEqual(ids(added.slice(2)));
-      expect(ids((await store.after(added[1]!.id, 1, 3000))!)).toEqual(ids(added.slice(5)));
+      expect(ids((await store.after(added[1]!.id, 10, 1500))!.alerts)).toEqual(ids(added.slice(4)));
+      expect(ids((await store.after(added[1]!.id, 10, 2000))!.alerts)).toEqual(ids(added.slice(3)));
+      expect(ids((await store.after(added[1]!.id, 10, 3000))!.alerts)).toEqual(ids(added.slice(2)));
+      expect(ids((await store.after(added[1]!.id, 1, 3000))!.alerts)).toEqual(ids(added.slice(5)));
     }),
   );
 });

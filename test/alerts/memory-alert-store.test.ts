@@ -48,18 +48,19 @@ describe('createMemoryAlertStore', () => {
     const ingest = setInterval(() => {
       for (let i = 0; i < 10; i++) add(next++);
     }, 0);
-    const [listed, replayed] = await Promise.all([store.query({ limit: 100 }), store.after('a0', 100)]);
+    const [listed, read] = await Promise.all([store.query({ limit: 100 }), store.after('a0', 100)]);
+    const replayed = read!.alerts;
     clearInterval(ingest);
 
     expect(next).toBeGreaterThan(100);
-    for (const entry of [...listed, ...replayed!]) expect(entry.json).toBe(text(Number(entry.id.slice(1))));
+    for (const entry of [...listed, ...replayed]) expect(entry.json).toBe(text(Number(entry.id.slice(1))));
     // The list: the newest when it began, down to where eviction stopped it.
     expect(listed.map((entry) => entry.id)).toEqual(
       Array.from({ length: listed.length }, (_, index) => `a${99 - index}`),
     );
     // The replay: the alerts after a0 held when it began, oldest first, without a gap.
-    const first = Number(replayed![0]!.id.slice(1));
-    expect(replayed!.map((entry) => entry.id)).toEqual(
+    const first = Number(replayed[0]!.id.slice(1));
+    expect(replayed.map((entry) => entry.id)).toEqual(
       Array.from({ length: 100 - first }, (_, index) => `a${first + index}`),
     );
   });

@@ -1,6 +1,6 @@
 import net from 'node:net';
 import { describe, expect, it, vi } from 'vitest';
-import type { StoredAlert } from '../../src/alerts/stored-alert.js';
+import type { AlertsAfter } from '../../src/alerts/alert-store.js';
 import { longestLoopStall } from '../helpers/loop-stall.js';
 import { serveForTest } from '../helpers/serve-for-test.js';
 import { buildTestApp, metricValue } from '../helpers/test-app.js';
@@ -61,7 +61,7 @@ describe('GET /alerts/stream with Last-Event-ID', () => {
 
     const text = await readUntil(await reconnect(base, ids[0]!), new RegExp(`id: ${ids.at(-1)}`));
 
-    const read = (await after.mock.results[0]!.value) as StoredAlert[];
+    const read = ((await after.mock.results[0]!.value) as AlertsAfter).alerts;
     // The cap and the one alert that crosses it.
     expect(read.reduce((sum, entry) => sum + entry.bytes, 0)).toBeLessThan(256 * 1024 + 21_000);
     const replayed = idsIn(text);

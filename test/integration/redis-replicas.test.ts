@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFixture } from '../helpers/fixtures.js';
-import { redisAvailable, startRedis, type TestRedis } from '../helpers/redis-server.js';
+import type { RedisConnection } from '../../src/store/redis-connection.js';
+import { connectTo, redisAvailable, startRedis, untilUp, type TestRedis } from '../helpers/redis-server.js';
 import { killSpawned, spawnService, type SpawnedService } from '../helpers/spawn-service.js';
 import { openSseClient } from '../helpers/sse-client.js';
 
@@ -136,5 +137,57 @@ describe.skipIf(!hasRedis)('DEDUP_WINDOW_MS across two replicas on one Redis', (
       expect(found.status).toBe(200);
       expect(((await found.json()) as { id: string }).id).toBe(firstId);
     }
+  }, 60_000);
+});
+
+describe.skipIf(!hasRedis)('a stream reconnecting to a replica whose live reader runs behind', () => {
+  let redis: TestRedis;
+  let admin: RedisConnection | undefined;
+  afterAll(async () => {
+    killSpawned();
+    await admin?.close();
+    await redis?.stop();
+  });
+
+  // Regression: a replica's reader, back after its link dropped, published the alerts written
+  // meanwhile, and a client that had just reconnected with Last-Event-ID got the ones at or before
+  // its id again, after its replay and out of order.
+  it('sends each alert once and in the stream order after a reconnect with Last-Event-ID', async () => {
+    redis = await startRedis();
+    // Ours, opened first: it stays while Redis refuses new connections.
+    admin = connectTo(redis, 'admin');
+    await untilUp(admin);
+    const send = (...args: string[]) => admin!.send(args);
+    const readers = async () =>
+      String(await send('CLIENT', 'LIST'))
+        .split('\n')
+        .filter((client) => / name=falco-alert-receiver-reader /.test(client))
+        .map((client) => /^id=(\d+) /.exec(client)![1]!);
+    const env = { STORE_URL: redis.url, STORE_KEY_PREFIX: 'behind' };
+    const a = await spawnService(env);
+    await until(async () => (await readers()).length === 1);
+    const [readerOfA] = await readers();
+    const b = await spawnService(env);
+    await until(async () => (await readers()).length === 2);
+    const readerOfB = (await readers()).find((id) => id !== readerOfA)!;
+    const [, maxClients] = (await send('CONFIG', 'GET', 'maxclients')) as [string, string];
+
+    // B's reader link drops, and cannot come back while alerts are written.
+    await send('CONFIG', 'SET', 'maxclients', '1');
+    await send('CLIENT', 'KILL', 'ID', readerOfB);
+    for (let i = 0; i < 20; i++) expect((await post(i % 2 === 0 ? a.port : b.port, SAMPLE)).status).toBe(202);
+    await until(async () => (await listIds(a.port)).length === 20);
+    const written = (await listIds(a.port)).reverse();
+    // A client that had read up to the tenth reconnects to B: its replay is the ten after it.
+    const client = await openSseClient(b.port, { 'Last-Event-ID': written[9]! });
+    await client.waitFor(10);
+
+    // B's reader comes back and publishes all twenty, then one more.
+    await send('CONFIG', 'SET', 'maxclients', maxClients);
+    const last = await post(a.port, SAMPLE);
+    await until(async () => client.ids.includes(last.id), 20_000);
+    client.close();
+
+    expect(client.ids).toEqual([...written.slice(10), last.id]);
   }, 60_000);
 });

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAlertFeed } from '../../src/alerts/alert-feed.js';
 import { createAlertStore } from '../../src/store/create-alert-store.js';
 import { createPendingWrites } from '../../src/store/pending-writes.js';
+import { streamPosition } from '../../src/store/redis-alert-entry.js';
 import type { ConnectionTimings } from '../../src/store/redis-connection.js';
 import { redisAvailable, startRedis, type TestRedis } from '../helpers/redis-server.js';
 import { makeStoredAlert } from '../helpers/stored-alert.js';
@@ -73,7 +74,7 @@ describe.skipIf(!hasRedis)('the Redis alert store', () => {
 
     expect(await store.query({ limit: 10 })).toEqual([]);
     expect(await store.get(old.id)).toBeUndefined();
-    expect(await store.after(first.id, 10)).toEqual([]);
+    expect((await store.after(first.id, 10))?.alerts).toEqual([]);
     expect(await store.receivedSince(0)).toEqual([]);
     // Still in Redis (nothing was written to trim it): only the reads skip it.
     expect(await redis.cli('XLEN', 'age-read:alerts')).toBe('2');
@@ -98,12 +99,32 @@ describe.skipIf(!hasRedis)('the Redis alert store', () => {
         .reverse()
         .map((e) => e.id),
     );
-    expect((await store.after(added[0]!.id, 100))!.map((e) => e.id)).toEqual(
+    expect((await store.after(added[0]!.id, 100))!.alerts.map((e) => e.id)).toEqual(
       added.slice(-3).map((e) => e.id),
     );
     const summary = await store.receivedSince(0);
     expect(summary).toHaveLength(10);
     expect(Object.keys(summary[0]!).sort()).toEqual(['priority', 'receivedAtMs', 'rule']);
+    await parts.close();
+  });
+
+  // A stream replay drops what the live reader publishes up to there (the reader runs behind reads).
+  it('says where a read after an id ended: the newest alert it saw, or the id itself when none came after', async () => {
+    const { parts, store } = await connectedStore({ maxAlerts: 100, maxBytes: 1e9 }, 'through', 3_600_000);
+    const added = [makeStoredAlert(), makeStoredAlert(), makeStoredAlert()];
+    for (const entry of added) store.add(entry);
+    await store.flush();
+    const positionOf = async (id: string) => streamPosition(await redis.cli('HGET', 'through:alert-ids', id));
+
+    // Limited to the newest one: the read still saw up to it.
+    expect(await store.after(added[0]!.id, 1)).toEqual({
+      alerts: [expect.objectContaining({ id: added[2]!.id })],
+      through: await positionOf(added[2]!.id),
+    });
+    expect(await store.after(added[2]!.id, 10)).toEqual({
+      alerts: [],
+      through: await positionOf(added[2]!.id),
+    });
     await parts.close();
   });
 

@@ -1,4 +1,5 @@
 import type { AlertStore } from '../../alerts/alert-store.js';
+import type { StorePosition } from '../../alerts/store-position.js';
 import type { StoredAlert } from '../../alerts/stored-alert.js';
 import { startTurnClock } from '../../alerts/turn-clock.js';
 import type { ReadBudget } from '../read-budget.js';
@@ -11,11 +12,14 @@ const COUNT_CUT = `: replay truncated (more than ${MAX_REPLAY} alerts were misse
 // Evicted or expired: how many came after it is unknown.
 const ID_GONE = ': replay truncated (Last-Event-ID is no longer stored)\n\n';
 
-/** What a reconnecting client missed: the texts to send, in order, and the ids of its events. */
+/** What a reconnecting client missed: the texts to send, in order, and where the store's read ended. */
 export interface Replay {
   texts: string[];
-  /** A replayed alert may still arrive live (a shared store's reader runs behind its reads). */
-  ids: Set<string>;
+  /**
+   * A shared store's reader runs behind its reads (far behind once its link dropped): an alert it
+   * publishes up to here was replayed, cut from the replay, or sent before the client's Last-Event-ID.
+   */
+  through?: StorePosition;
 }
 
 export interface ReplayRequest {
@@ -35,15 +39,15 @@ export interface ReplayRequest {
 
 const bytesOf = (entries: readonly StoredAlert[]) => entries.reduce((sum, entry) => sum + entry.bytes, 0);
 
-// The newest of `events` (oldest first) whose texts fit `maxBytes`, oldest first, after a marker
-// when older ones were left out (`cut`: the store's read already left some out).
-function fitReplay(events: ReadonlyArray<{ text: string }>, maxBytes: number, cut: boolean): string[] {
+// The newest of `events` (oldest first) that fit `maxBytes`, oldest first, after a marker when
+// older ones were left out (`cut`: the store's read already left some out).
+function fitReplay(events: readonly string[], maxBytes: number, cut: boolean): string[] {
   const texts: string[] = [];
   let bytes = 0;
   let index = events.length - 1;
-  for (; index >= 0 && bytes + events[index]!.text.length <= maxBytes; index--) {
-    bytes += events[index]!.text.length;
-    texts.push(events[index]!.text);
+  for (; index >= 0 && bytes + events[index]!.length <= maxBytes; index--) {
+    bytes += events[index]!.length;
+    texts.push(events[index]!);
   }
   if (cut || index >= 0) texts.push(BYTES_CUT);
   return texts.reverse();
@@ -60,22 +64,23 @@ export async function readReplay(request: ReplayRequest): Promise<Replay | 'no_r
   const release = request.budget.reserve(maxBytes, request.address);
   if (!release) return 'no_room';
   try {
-    const after = await request.store.after(request.lastId, MAX_REPLAY + 1, maxBytes);
-    if (after === undefined) return { texts: [ID_GONE], ids: new Set() };
+    const read = await request.store.after(request.lastId, MAX_REPLAY + 1, maxBytes);
+    if (read === undefined) return { texts: [ID_GONE] };
+    const { alerts } = read;
     // The oldest read is one past what is replayed when there were more than MAX_REPLAY, or when it
     // took the read past `maxBytes`.
-    const countCut = after.length > MAX_REPLAY;
-    const bytesCut = !countCut && bytesOf(after) > maxBytes;
-    const events: Array<{ id: string; text: string }> = [];
+    const countCut = alerts.length > MAX_REPLAY;
+    const bytesCut = !countCut && bytesOf(alerts) > maxBytes;
+    const events: string[] = [];
     const turn = startTurnClock();
-    for (const entry of countCut || bytesCut ? after.slice(1) : after) {
+    for (const entry of countCut || bytesCut ? alerts.slice(1) : alerts) {
       if (turn.spent()) await turn.next();
       if (request.gone()) return undefined;
       const text = request.eventFor(entry);
-      if (text !== undefined) events.push({ id: entry.id, text });
+      if (text !== undefined) events.push(text);
     }
     const texts = fitReplay(events, maxBytes, bytesCut);
-    return { texts: countCut ? [COUNT_CUT, ...texts] : texts, ids: new Set(events.map((event) => event.id)) };
+    return { texts: countCut ? [COUNT_CUT, ...texts] : texts, through: read.through };
   } finally {
     release();
   }

@@ -4,6 +4,7 @@ import type { AlertFeed } from '../../alerts/alert-feed.js';
 import type { AlertStore } from '../../alerts/alert-store.js';
 import { matchesQuery } from '../../alerts/match-alert.js';
 import { presentAlertJson } from '../../alerts/serialize-alert.js';
+import { isAfter, type StorePosition } from '../../alerts/store-position.js';
 import type { StoredAlert } from '../../alerts/stored-alert.js';
 import { buildProblem, sendProblem } from '../problem.js';
 import type { ReadBudget } from '../read-budget.js';
@@ -166,21 +167,25 @@ export function createAlertStream(deps: StreamDeps): AlertStream {
       return;
     }
     // Replay what a reconnecting client missed (bounded). Alerts arriving meanwhile wait in `live`
-    // and are sent after the replay, each once. A replayed alert can still arrive live afterwards (a
-    // shared store's reader runs behind its reads): it is dropped then, once.
-    let live: { events: Array<{ id: string; text: string }>; bytes: number } | undefined = {
+    // and are sent after the replay. A shared store's reader runs behind its reads (after a dropped
+    // link, even behind the client's Last-Event-ID): what it publishes up to where the replay's read
+    // ended (`through`) the client has had, or was told it missed, and is dropped: each alert comes
+    // once, in the store's order.
+    let live: { events: Array<{ position?: StorePosition; text: string }>; bytes: number } | undefined = {
       events: [],
       bytes: 0,
     };
-    let replayed = new Set<string>();
-    unsubscribe = deps.feed.subscribe((entry) => {
+    let through: StorePosition | undefined;
+    const isNew = (position?: StorePosition) => !through || !position || isAfter(position, through);
+    unsubscribe = deps.feed.subscribe((entry, position) => {
+      if (!isNew(position)) return;
       const text = eventFor(entry);
       if (text === undefined) return;
       if (!live) {
-        if (!replayed.delete(entry.id)) send(text);
+        send(text);
         return;
       }
-      live.events.push({ id: entry.id, text });
+      live.events.push({ position, text });
       live.bytes += text.length;
       // Held for this client as if waiting in its socket (a slow shared store, a burst): past its
       // bound it is cut off, and reconnects from its Last-Event-ID.
@@ -205,9 +210,9 @@ export function createAlertStream(deps: StreamDeps): AlertStream {
           return;
         }
         if (!replay) return;
-        replayed = replay.ids;
+        through = replay.through;
         for (const text of replay.texts) if (!send(text)) return;
-        for (const event of live?.events ?? []) if (!replayed.delete(event.id) && !send(event.text)) return;
+        for (const event of live?.events ?? []) if (isNew(event.position) && !send(event.text)) return;
         live = undefined;
       },
       (error: unknown) => {
