@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { ExactCounter } from './exact-counter.js';
 import { createReasonCounter } from './reason-counter.js';
 import type { RejectReason } from '../alerts/parse-falco-alert.js';
 import { REJECT_REASONS } from '../alerts/parse-falco-alert.js';
@@ -72,7 +73,8 @@ export function createMetrics(options: MetricsOptions): Metrics {
     collect: () => countPending(),
   });
   const extraNames = options.extraLabels.map((extra) => extra.label);
-  const alerts = new Counter({
+  // Its label values come from the alerts: series kept apart by their exact values (exact-counter.ts).
+  const alerts = new ExactCounter({
     name: 'falco_alerts_total',
     help: 'Falco alerts accepted, by rule, priority and event source.',
     labelNames: ['rule', 'priority', 'source', ...extraNames],
@@ -154,7 +156,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
     for (const { rule, priority, source, extras, uses } of series.values()) {
       const labels: Record<string, string> = { rule: rules.value(rule, uses), priority, source };
       extraCaps.forEach((extra, i) => (labels[extra.label] = extra.cap.value(extras[i]!, uses)));
-      alerts.inc(alertSeries.labels(labels, uses), uses);
+      alerts.add(alertSeries.labels(labels, uses), uses);
     }
     for (const [hostname, { lastMs, uses }] of hosts)
       lastAlert.set({ hostname: hostnames.value(hostname, uses) }, lastMs / 1000);
@@ -167,15 +169,20 @@ export function createMetrics(options: MetricsOptions): Metrics {
       // Per alert, as its delay is: the source label (and its overflow count) is the delay's too.
       const source = sources.value(entry.source);
       delay.observe({ source }, Math.max(0, (entry.receivedAtMs - entry.timeMs) / 1000));
-      let key = `${alert.rule}\u0000${alert.priority}\u0000${source}`;
+      // One entry per distinct rule, priority, source and extras, whatever they hold: the priority
+      // (a name) and the capped source hold no NUL, each extra goes after its length, and the rule
+      // comes last. (Joined by NULs, a NUL in a rule or a field could end it early: two alerts in one.)
+      let key: string;
       let extras = NO_EXTRAS;
       if (extraCaps.length > 0) {
         const fields = alert.output_fields;
         extras = extraCaps.map((extra) =>
           toLabelValue(fields && Object.hasOwn(fields, extra.field) ? fields[extra.field] : undefined),
         );
-        key += `\u0000${extras.join('\u0000')}`;
-      }
+        let fieldsKey = '';
+        for (const extra of extras) fieldsKey += `${extra.length}:${extra}`;
+        key = `${alert.priority}\u0000${source}\u0000${fieldsKey}${alert.rule}`;
+      } else key = `${alert.priority}\u0000${source}\u0000${alert.rule}`;
       const series = pending.get(key);
       if (series) series.uses++;
       else pending.set(key, { rule: alert.rule, priority: alert.priority, source, extras, uses: 1 });

@@ -26,6 +26,7 @@ export class SeriesCap {
 
   /** The labels to count `uses` observations of `labels` under. */
   labels(labels: Record<string, string>, uses = 1): Record<string, string> {
+    // Capped label values hold no control characters (LabelCap): NUL cannot occur within one.
     const key = Object.values(labels).join('\u0000');
     if (this.#seen.has(key)) return labels;
     if (this.#seen.size < this.#regular) {

@@ -42,6 +42,27 @@ describe('GET /metrics', () => {
     expect(bodies[0]!.text).toContain('rule="After the single scrape"');
   });
 
+  // Regression (review): prom-client keys a series by its label values joined unescaped, so an
+  // alert could choose its rule and source to add its count to another alert's series, or hide its own.
+  it('keeps two alerts whose labels prom-client would key alike as two series, each with its own labels and count', async () => {
+    const { app } = buildTestApp();
+    const post = (rule: string, source: string) =>
+      request(app)
+        .post('/alerts')
+        .set('Content-Type', 'application/json')
+        .send(JSON.stringify({ rule, source, priority: 'Warning', time: new Date().toISOString() }));
+    expect((await post('A,source:B', 'C')).status).toBe(202);
+    for (let i = 0; i < 2; i += 1) expect((await post('A', 'B,source:C')).status).toBe(202);
+
+    const { text } = await scrape(app);
+
+    const series = text.split('\n').filter((line) => line.startsWith('falco_alerts_total{'));
+    expect(series.sort()).toEqual([
+      'falco_alerts_total{rule="A",priority="Warning",source="B,source:C"} 2',
+      'falco_alerts_total{rule="A,source:B",priority="Warning",source="C"} 1',
+    ]);
+  });
+
   it('serves the ADMIN_PORT listener from the same render as the ingest one, for up to a second', async () => {
     const { app, adminApp, metrics } = buildTestApp({ env: { ADMIN_PORT: '0' } });
     const first = await scrape(app);

@@ -84,6 +84,25 @@ describe('createMetrics', () => {
     expect(await metricValue(metrics.registry, 'falco_alerts_total', { proto: '' })).toBe(1);
   });
 
+  // Regression (review): a turn's alerts were merged by rule, priority, source and fields joined by
+  // NULs, so a NUL in a rule or a field made two alerts one entry, counted under the first's labels.
+  it('counts apart two alerts of one turn whose rule and field differ only in where a NUL falls', async () => {
+    const metrics = createMetrics({ ...base, extraLabels: [{ field: 'proc.name', label: 'proc_name' }] });
+    const rule = 'A\u0000Notice\u0000syscall';
+    metrics.recordAlert(makeStoredAlert({ rule, output_fields: { 'proc.name': 'sh' } }));
+    metrics.recordAlert(
+      makeStoredAlert({ rule: 'A', output_fields: { 'proc.name': 'Notice\u0000syscall\u0000sh' } }),
+    );
+
+    const text = await metrics.registry.metrics();
+
+    const series = text.split('\n').filter((line) => line.startsWith('falco_alerts_total{'));
+    expect(series.sort()).toEqual([
+      'falco_alerts_total{rule="A",priority="Notice",source="syscall",proc_name="Notice\uFFFDsyscall\uFFFDsh"} 1',
+      'falco_alerts_total{rule="A\uFFFDNotice\uFFFDsyscall",priority="Notice",source="syscall",proc_name="sh"} 1',
+    ]);
+  });
+
   it('starts every reject reason at zero', async () => {
     const metrics = createMetrics(base);
     const text = await metrics.registry.metrics();
