@@ -1,8 +1,12 @@
 import cluster, { type Worker } from 'node:cluster';
-import { AggregatorRegistry, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
+import { aggregateMetrics, type MetricJson } from './aggregate-metrics.js';
 
+// A worker's scrape to the primary and its answer; the primary's call for each worker's metrics and theirs.
 const REQUEST = 'falco-receiver:metrics-request';
 const RESPONSE = 'falco-receiver:metrics-response';
+const COLLECT = 'falco-receiver:metrics-collect';
+const COLLECTED = 'falco-receiver:metrics-collected';
 const TIMEOUT_MS = 5_000;
 
 interface MetricsRequest {
@@ -17,6 +21,18 @@ interface MetricsResponse {
   error?: string;
 }
 
+interface CollectRequest {
+  type: typeof COLLECT;
+  id: number;
+}
+
+interface Collected {
+  type: typeof COLLECTED;
+  id: number;
+  metrics?: MetricJson[];
+  error?: string;
+}
+
 /** Renders the Prometheus text a scrape gets. */
 export type RenderMetrics = () => Promise<string>;
 
@@ -27,19 +43,45 @@ function isMessage<T extends { type: string }>(message: unknown, type: T['type']
 /**
  * Primary side: answers a worker's scrape with the sum over every worker, so whichever worker
  * the scrape lands on, Prometheus sees one consistent series (counters and histograms summed,
- * gauges by their own aggregator).
+ * gauges by their own aggregator). It gathers the workers' registries itself, as prom-client's
+ * AggregatorRegistry would, to combine them by exact labels (aggregate-metrics.ts).
  */
 export function serveClusterMetrics(): void {
-  const aggregator = new AggregatorRegistry();
+  const collecting = new Map<number, (message: Collected) => void>();
+  let nextId = 0;
+  // Every connected worker's registry, as JSON.
+  const collect = () =>
+    new Promise<MetricJson[][]>((resolve, reject) => {
+      const workers = Object.values(cluster.workers ?? {}).filter((worker) => worker?.isConnected());
+      if (workers.length === 0) return resolve([]);
+      const id = nextId++;
+      const gathered: MetricJson[][] = [];
+      const end = (error?: Error) => {
+        clearTimeout(timer);
+        collecting.delete(id);
+        if (error) reject(error);
+        else resolve(gathered);
+      };
+      const timer = setTimeout(() => end(new Error('a worker did not answer in time')), TIMEOUT_MS);
+      collecting.set(id, (message) => {
+        if (message.error !== undefined) return end(new Error(message.error));
+        gathered.push(message.metrics ?? []);
+        if (gathered.length === workers.length) end();
+      });
+      for (const worker of workers) worker?.send({ type: COLLECT, id } satisfies CollectRequest);
+    });
   cluster.on('message', (worker: Worker, message: unknown) => {
+    if (isMessage<Collected>(message, COLLECTED)) return collecting.get(message.id)?.(message);
     if (!isMessage<MetricsRequest>(message, REQUEST)) return;
     const reply = (body: Omit<MetricsResponse, 'type' | 'id'>) => {
       if (worker.isConnected()) worker.send({ type: RESPONSE, id: message.id, ...body });
     };
-    aggregator.clusterMetrics().then(
-      (text) => reply({ text }),
-      (error: unknown) => reply({ error: error instanceof Error ? error.message : String(error) }),
-    );
+    collect()
+      .then((workers) => aggregateMetrics(workers).metrics())
+      .then(
+        (text) => reply({ text }),
+        (error: unknown) => reply({ error: error instanceof Error ? error.message : String(error) }),
+      );
   });
 }
 
@@ -48,12 +90,18 @@ export function serveClusterMetrics(): void {
  * renderer `/metrics` uses: it asks the primary for the aggregate over all workers.
  */
 export function createClusterMetricsRenderer(registry: Registry): RenderMetrics {
-  // prom-client answers the primary's per-worker requests once an AggregatorRegistry exists here.
-  new AggregatorRegistry();
-  AggregatorRegistry.setRegistries([registry]);
   const pending = new Map<number, { resolve: (text: string) => void; reject: (error: Error) => void }>();
   let nextId = 0;
   process.on('message', (message: unknown) => {
+    if (isMessage<CollectRequest>(message, COLLECT)) {
+      const answer = (body: Omit<Collected, 'type' | 'id'>) =>
+        process.send?.({ type: COLLECTED, id: message.id, ...body } satisfies Collected);
+      registry.getMetricsAsJSON().then(
+        (metrics) => answer({ metrics }),
+        (error: unknown) => answer({ error: error instanceof Error ? error.message : String(error) }),
+      );
+      return;
+    }
     if (!isMessage<MetricsResponse>(message, RESPONSE)) return;
     const waiter = pending.get(message.id);
     pending.delete(message.id);

@@ -10,6 +10,14 @@ const SAMPLE = readFileSync(
 );
 const ALERTS = 40;
 const MALFORMED = 6;
+// Two label sets prom-client's own series key takes for one: {rule="A,source:B",source="C"} once and
+// {rule="A",source="B,source:C"} twice (each on either worker).
+const collidingAlert = (rule: string, source: string) =>
+  JSON.stringify({ rule, source, priority: 'Warning', time: new Date().toISOString() });
+const COLLIDING = [
+  collidingAlert('A,source:B', 'C'),
+  ...Array<string>(2).fill(collidingAlert('A', 'B,source:C')),
+];
 
 const request = requestOnNewConnection;
 
@@ -59,6 +67,7 @@ describe('cluster mode (WORKERS=2)', () => {
     for (let i = 0; i < ALERTS; i++) statuses.push((await request(port, 'POST', '/alerts', SAMPLE)).status);
     for (let i = 0; i < MALFORMED; i++)
       statuses.push((await request(port, 'POST', '/alerts', '{"rule":')).status);
+    for (const alert of COLLIDING) expect((await request(port, 'POST', '/alerts', alert)).status).toBe(202);
   });
 
   afterAll(() => {
@@ -67,7 +76,9 @@ describe('cluster mode (WORKERS=2)', () => {
 
   it('spreads alerts over both workers, each logging its worker id', async () => {
     expect(statuses).toEqual([...Array<number>(ALERTS).fill(202), ...Array<number>(MALFORMED).fill(400)]);
-    await expect.poll(() => lines.filter((l) => l.event === 'falco_alert').length).toBe(ALERTS);
+    await expect
+      .poll(() => lines.filter((l) => l.event === 'falco_alert').length)
+      .toBe(ALERTS + COLLIDING.length);
     const workers = new Set(lines.filter((l) => l.event === 'falco_alert').map((l) => l.worker));
     expect(workers).toEqual(new Set([1, 2]));
   });
@@ -76,12 +87,18 @@ describe('cluster mode (WORKERS=2)', () => {
     for (let scrape = 0; scrape < 6; scrape++) {
       const { status, body } = await request(port, 'GET', '/metrics');
       expect(status).toBe(200);
-      expect(sample(body, 'falco_alerts_total{')).toEqual([ALERTS]);
+      expect(sample(body, 'falco_alerts_total{rule="Terminal shell in container"')).toEqual([ALERTS]);
       expect(sample(body, 'falco_alerts_rejected_total{reason="malformed_json"}')).toEqual([MALFORMED]);
       expect(sample(body, 'http_request_duration_seconds_count{method="POST"', 'status="202"')).toEqual([
-        ALERTS,
+        ALERTS + COLLIDING.length,
       ]);
     }
+  });
+
+  it('keeps the two label sets prom-client would key alike as two series, each with its own count', async () => {
+    const { body } = await request(port, 'GET', '/metrics');
+    expect(sample(body, 'falco_alerts_total{rule="A,source:B",priority="Warning",source="C"}')).toEqual([1]);
+    expect(sample(body, 'falco_alerts_total{rule="A",priority="Warning",source="B,source:C"}')).toEqual([2]);
   });
 
   it('shows the newest receipt per sensor across workers, not a sum of timestamps', async () => {
