@@ -43,6 +43,24 @@ redis.call('SET', KEYS[1], ARGV[1], 'PX', tonumber(ARGV[2]))
 return 1
 `;
 
+// Saves as failed a run orphaned before its trigger ended, once across replicas: only while it is
+// as read (unfinished: ARGV[1]), and neither its slot (KEYS[3]) nor a hold (KEYS[4]) is live.
+// KEYS: the run, the unsettled index, its kind's slots, its hold; ARGV: the run's JSON as read, its
+// failed JSON, its id, this replica. The hold is then this replica's for the run's life, so its
+// own replica, should it reach Redis again, finds the run taken over.
+const SETTLE_SCRIPT = `
+${LUA_NOW_MS}
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+local slot = redis.call('ZSCORE', KEYS[3], ARGV[3])
+if (slot and tonumber(slot) > nowMs) or redis.call('EXISTS', KEYS[4]) == 1 then return 0 end
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl <= 0 then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ttl)
+redis.call('ZREM', KEYS[2], ARGV[3])
+redis.call('SET', KEYS[4], ARGV[4], 'PX', ttl)
+return 1
+`;
+
 /** What a run saved as unfinished says once its slot and hold are gone. */
 export const ORPHANED_RUN_ERROR = 'the replica running it stopped before the run ended';
 
@@ -148,9 +166,18 @@ export function createRedisTriggerRuns(options: {
       const found = (await conn.send(['MGET', ...ids.map(runKey)])) as Array<string | null>;
       const expired = ids.filter((_, i) => found[i] === null);
       if (expired.length > 0) await conn.send(['ZREM', unsettled, ...expired]);
-      const waiting = parseRuns(found).filter(awaitsAlerts);
-      const orphaned = await orphansOf(waiting);
-      return waiting.filter((run) => orphaned.has(run.id));
+      const open = parseRuns(found).filter((run) => isUnfinished(run) || awaitsAlerts(run));
+      const orphaned = await orphansOf(open);
+      return open.filter((run) => orphaned.has(run.id));
+    },
+    async settleOrphan(run) {
+      const saved = await conn.send(['GET', runKey(run.id)]);
+      if (typeof saved !== 'string') return false;
+      const current = JSON.parse(saved) as TriggerRun;
+      if (!isUnfinished(current)) return false;
+      const keys = [runKey(run.id), unsettled, slots(current.kind), hold(run.id)];
+      const failed = JSON.stringify(failOrphan(current));
+      return (await conn.send(['EVAL', SETTLE_SCRIPT, '4', ...keys, saved, failed, run.id, owner])) === 1;
     },
     async leaseCanary(ms) {
       return (await conn.send(['EVAL', LEASE_SCRIPT, '1', `${prefix}canary-lease`, owner, String(ms)])) === 1;

@@ -3,8 +3,10 @@ import type { AlertStore } from '../alerts/alert-store.js';
 import type { StoredAlert } from '../alerts/stored-alert.js';
 import { savedDetections } from './run-expectations.js';
 import type { RunRegistry } from './run-registry.js';
+import { isUnfinished } from './run-state.js';
 import { CLOCK_SKEW_MS } from './run-watch.js';
 import type { SharedRuns } from './shared-runs.js';
+import type { TriggerMetrics } from './trigger-metrics.js';
 import type { TriggerRun } from './trigger-run.js';
 import type { Verifier } from './verify-run.js';
 
@@ -16,6 +18,7 @@ export interface OrphanAdoptionDeps {
   shared: SharedRuns;
   registry: RunRegistry;
   verifier: Verifier;
+  metrics: TriggerMetrics;
   /** The shared store: the alerts that came while nobody watched the run are read back from it. */
   alerts: Pick<AlertStore, 'query'>;
   leaseMs: number;
@@ -37,14 +40,25 @@ async function storedSince(alerts: OrphanAdoptionDeps['alerts'], run: TriggerRun
 }
 
 /**
- * Every third of the lease, takes over the runs that succeeded on a replica that stopped while
- * they waited for alerts: this replica holds each, checks the alerts stored since its start and
- * the live ones, ends it `detected` or `missed` when its window (from its start) ends, counts
- * that as its own runs' results, and publishes it. Returns the function that stops it.
+ * Every third of the lease, takes over the runs of a replica that stopped. One that succeeded and
+ * waited for alerts: this replica holds it, checks the alerts stored since its start and the live
+ * ones, ends it `detected` or `missed` when its window (from its start) ends, counts that as its
+ * own runs' results, and publishes it. One still queued or running failed: the one replica that
+ * saves it so counts it in `falco_trigger_runs_total`, as a replica counts the runs it ends (its
+ * own replica never ended it). Returns the function that stops it.
  */
 export function startOrphanAdoption(deps: OrphanAdoptionDeps): () => void {
   const { shared, registry, verifier, logger } = deps;
   let sweeping = false;
+
+  async function settle(run: TriggerRun): Promise<void> {
+    if (registry.has(run.id) || !(await shared.settleOrphan(run))) return;
+    deps.metrics.recordRun(run.kind, 'failed');
+    logger.info(
+      { event: 'trigger_run_settled', runId: run.id, kind: run.kind },
+      'failed a trigger run whose replica stopped while it ran',
+    );
+  }
 
   async function adopt(run: TriggerRun): Promise<void> {
     if (registry.has(run.id) || run.startedAt === undefined) return;
@@ -64,7 +78,7 @@ export function startOrphanAdoption(deps: OrphanAdoptionDeps): () => void {
     if (sweeping) return;
     sweeping = true;
     try {
-      for (const run of await shared.orphans()) await adopt(run);
+      for (const run of await shared.orphans()) await (isUnfinished(run) ? settle(run) : adopt(run));
     } catch (error) {
       logger.debug({ event: 'trigger_orphans_failed', err: error }, 'could not take over trigger runs');
     } finally {

@@ -78,7 +78,7 @@ export function createTriggers(deps: TriggersDeps): Triggers {
   const { shared, alerts } = deps;
   const stopAdoption =
     shared && alerts
-      ? startOrphanAdoption({ shared, registry, verifier, alerts, leaseMs, logger })
+      ? startOrphanAdoption({ shared, registry, verifier, metrics, alerts, leaseMs, logger })
       : () => undefined;
   const stopCanary =
     config.canary.intervalMinutes > 0

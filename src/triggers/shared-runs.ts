@@ -36,10 +36,17 @@ export interface SharedRuns {
   /** Recent runs, newest first (orphaned ones failed, as `get` answers them). */
   list(): Promise<TriggerRun[]>;
   /**
-   * Runs that succeeded and wait for alerts whose replica no longer holds them (it stopped): another
-   * replica may take one over (`own`) and verify it.
+   * Unsettled runs whose replica no longer holds them (it stopped), as saved: one still queued or
+   * running is to be settled as failed (`settleOrphan`); one that succeeded and waits for alerts
+   * may be taken over (`own`) and verified by another replica.
    */
   orphans(): Promise<TriggerRun[]>;
+  /**
+   * Saves an orphaned run that was still queued or running as `get` answers it (failed, its
+   * expectations `not_run`). True for the one call, across replicas, that did it: that replica
+   * counts the run's outcome. False when the run changed meanwhile or is held again.
+   */
+  settleOrphan(run: TriggerRun): Promise<boolean>;
   /** True when this replica holds the canary lease for the next `ms`: taken when free, renewed by its holder. */
   leaseCanary(ms: number): Promise<boolean>;
 }

@@ -1,7 +1,11 @@
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { TRIGGER_KINDS, type TriggerKind } from './trigger-run.js';
 
-/** Trigger metrics; labels are bounded (two kinds, two outcomes, two results). */
+/**
+ * Trigger metrics; labels are bounded (two kinds, two outcomes, two results). A run is counted
+ * once, by the replica that ends it, or (failed) by the one that settles it when its own replica
+ * stopped while it ran (adopt-orphans.ts).
+ */
 export interface TriggerMetrics {
   recordRun(kind: TriggerKind, outcome: 'succeeded' | 'failed'): void;
   recordVerification(kind: TriggerKind, result: 'detected' | 'missed', latencyMs?: number): void;
@@ -12,7 +16,7 @@ const LATENCY_BUCKETS = [0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300];
 export function createTriggerMetrics(registry: Registry): TriggerMetrics {
   const runs = new Counter({
     name: 'falco_trigger_runs_total',
-    help: 'Trigger runs finished, by kind and outcome (failed: a command or API step failed).',
+    help: 'Trigger runs finished, by kind and outcome (failed: a command or API step failed, or the replica running it stopped).',
     labelNames: ['kind', 'outcome'],
     registers: [registry],
   });

@@ -101,13 +101,16 @@ export function createTriggerService(deps: TriggerServiceDeps) {
     return () => clearInterval(timer);
   }
 
-  // A run ends once, by its trigger or by shutdown: its outcome, the verifier and the metric.
+  // A run ends once, by its trigger or by shutdown: its outcome, the verifier and the metric. A run
+  // the registry gave up (another replica failed it while this one could not reach Redis for a
+  // lease: adopt-orphans.ts) was counted there; one that ends before this replica learns that is
+  // counted by both, the one case where a run is counted twice.
   function endRun(run: TriggerRun, outcome: TriggerOutcome): void {
     run.status = outcome.ok ? 'succeeded' : 'failed';
     if (!outcome.ok) run.error = outcome.error;
     run.finishedAt = new Date().toISOString();
     deps.verifier.runFinished(run);
-    deps.metrics.recordRun(run.kind, run.status);
+    if (deps.registry.has(run.id)) deps.metrics.recordRun(run.kind, run.status);
   }
 
   // Its final state first: a run saved as running reads as orphaned once its slot and hold are gone.

@@ -236,6 +236,30 @@ describe.skipIf(!hasRedis)('createRedisTriggerRuns', () => {
     expect(await c!.orphans()).toEqual([]);
   });
 
+  it('settles a run orphaned while it ran as failed for exactly one replica, which then holds it', async () => {
+    const [a, b, c] = [1, 2, 3].map(() => sharedRuns('settle-orphan:'));
+    const run = shellRun('died-running', 'running', 'pending');
+    expect(await a!.own(run.id, 200)).toBe(true);
+    expect(await a!.claim('shell', run.id, 5, 200)).toBe(true);
+    await a!.save(run);
+    // Held: nobody settles it.
+    expect(await b!.settleOrphan(run)).toBe(false);
+
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    expect((await b!.orphans()).map((orphan) => orphan.id)).toEqual([run.id]);
+    const settled = await Promise.all([b!.settleOrphan(run), c!.settleOrphan(run), b!.settleOrphan(run)]);
+
+    expect(settled.filter(Boolean)).toHaveLength(1);
+    expect(await c!.orphans()).toEqual([]);
+    expect(await c!.get(run.id)).toMatchObject({
+      status: 'failed',
+      error: ORPHANED_RUN_ERROR,
+      verification: { expectations: [{ status: 'not_run' }] },
+    });
+    // Its own replica, should it reach Redis again, finds it taken over.
+    expect(await a!.own(run.id, 200)).toBe(false);
+  });
+
   it('gives up a run another replica took over while this one could not renew its hold', async () => {
     const [a, b] = [sharedRuns('lost:'), sharedRuns('lost:')];
     const lost: string[] = [];

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import request from 'supertest';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ORPHANED_RUN_ERROR } from '../../src/store/redis-trigger-runs.js';
 import type { TriggerRun } from '../../src/triggers/trigger-run.js';
 import { BUSYBOX_IMAGE, dockerAndBusyboxAvailable, ensureBusyboxImage } from '../helpers/busybox-image.js';
@@ -150,5 +150,41 @@ describe.runIf(haveRedis)('trigger runs whose replica died (two replicas on one 
     expect(onB.verification.expectations.map((expectation) => expectation.status)).toEqual(
       running.verification.expectations.map(() => 'not_run'),
     );
+  });
+
+  // Regression (review): such a run was only read as failed; no replica counted it in
+  // falco_trigger_runs_total (its own replica never ended it), unlike a run that fails on its replica.
+  it('counts a run whose replica died while it ran as failed once, on the one replica that failed it', async () => {
+    const hangingHelm = { PATH: `${resolve('test/fixtures/bin/slow-helm')}:/usr/bin:/bin` };
+    const env = { TRIGGER_KUBECONFIG: '/nonexistent/kubeconfig' };
+    const a = replica('died-running-counted', env, hangingHelm);
+    const others = [replica('died-running-counted', env), replica('died-running-counted', env)];
+    const started = await request(a.app).post('/triggers/event-generator').set(auth).send({});
+    expect(started.status).toBe(202);
+    await waitForRun(others[0]!.app, TOKEN, started.body.id, (run) => run.status === 'running');
+    await a.crash();
+    const failed = { kind: 'event-generator', outcome: 'failed' };
+    const counts = () =>
+      Promise.all(others.map((other) => other.metricValue('falco_trigger_runs_total', failed)));
+
+    await vi.waitFor(async () => expect((await counts()).sort()).toEqual([0, 1]), {
+      timeout: 10 * LEASE_MS,
+      interval: 50,
+    });
+    // Both keep sweeping (every third of the lease): still counted once.
+    await new Promise((done) => setTimeout(done, 3 * LEASE_MS));
+
+    expect((await counts()).sort()).toEqual([0, 1]);
+    expect(await a.metricValue('falco_trigger_runs_total', failed)).toBe(0);
+    const settled = others
+      .flatMap((other) => other.logs)
+      .filter((line) => line.event === 'trigger_run_settled');
+    expect(settled).toEqual([expect.objectContaining({ runId: started.body.id, kind: 'event-generator' })]);
+    // Saved failed in Redis, not only read so: out of the index of unsettled runs.
+    expect(await redis.cli('ZRANGE', 'died-running-counted:triggers:open', '0', '-1')).toBe('');
+    expect(await waitForRun(others[1]!.app, TOKEN, started.body.id, finished)).toMatchObject({
+      status: 'failed',
+      error: ORPHANED_RUN_ERROR,
+    });
   });
 });
