@@ -30,7 +30,20 @@ export interface ScanRequest<T> {
 /** Sends commands at once (pipelined), timed together as one `op`; resolves with their replies. */
 export type SendCommands = (commands: string[][], op: StoreOp) => Promise<unknown[]>;
 
-const LENGTHS_SCRIPT = `return { redis.call('XLEN', KEYS[1]), redis.call('XLEN', KEYS[2]) }`;
+// 1 when the fields stream holds an entry for every alert and no other. The stream holds every id
+// it was given between its oldest and newest (trims take the oldest); the fields stream gets ids
+// from it only, and the write that adds its newest trims it to the stream's oldest. So the same
+// newest id and length are the same entries. A length alone is not: a version without the fields
+// stream adds an alert and trims the oldest, and the fields, one newer alert short and one trimmed
+// alert long, are as long as the stream.
+const FIELDS_WHOLE_SCRIPT = `
+local function newest(key)
+  local entry = redis.call('XREVRANGE', key, '+', '-', 'COUNT', 1)[1]
+  return entry and entry[1] or ''
+end
+local same = redis.call('XLEN', KEYS[1]) == redis.call('XLEN', KEYS[2]) and newest(KEYS[1]) == newest(KEYS[2])
+return same and 1 or 0
+`;
 
 // The characters of an entry's field names and values: the size of a fields stream entry.
 const entryChars = (raw: unknown) =>
@@ -47,9 +60,8 @@ export function createStreamScanner(options: {
   // Whether every alert has its fields entry. They differ while alerts written by a version
   // without the fields stream are held (they age out), or after one could not be written.
   async function fieldsComplete(op: StoreOp): Promise<boolean> {
-    const [lengths] = await send([['EVAL', LENGTHS_SCRIPT, '2', keys.alerts, keys.fields]], op);
-    const [alerts, fields] = lengths as [number, number];
-    return alerts === fields;
+    const [whole] = await send([['EVAL', FIELDS_WHOLE_SCRIPT, '2', keys.alerts, keys.fields]], op);
+    return whole === 1;
   }
 
   async function withTexts(

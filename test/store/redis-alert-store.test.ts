@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAlertFeed } from '../../src/alerts/alert-feed.js';
 import { createAlertStore } from '../../src/store/create-alert-store.js';
 import { createPendingWrites } from '../../src/store/pending-writes.js';
-import { streamPosition } from '../../src/store/redis-alert-entry.js';
+import { encodeAlertArgs, streamPosition } from '../../src/store/redis-alert-entry.js';
 import type { ConnectionTimings } from '../../src/store/redis-connection.js';
 import { redisAvailable, startRedis, type TestRedis } from '../helpers/redis-server.js';
 import { makeStoredAlert } from '../helpers/stored-alert.js';
@@ -193,6 +193,39 @@ describe.skipIf(!hasRedis)('the Redis alert store', () => {
     expect(await redis.cli('XLEN', 'skew:alert-fields')).toBe('3');
     expect((await store.query({ rule: 'Old', limit: 10 })).length).toBe(0);
     expect((await store.query({ rule: 'New', limit: 10 })).length).toBe(3);
+    await parts.close();
+  });
+
+  // Regression: with the two streams of one length the fields were trusted whole, but a replica of
+  // the version before them (a rollback, or the old pods of a rolling update) adds to the stream
+  // and trims it without touching the fields: lists left its alerts out, and the summary counted
+  // the alert it had trimmed, until a replica of this version wrote again.
+  it('lists and counts an alert a version without the fields stream wrote once the fields were whole', async () => {
+    const { parts, store } = await connectedStore({ maxAlerts: 3, maxBytes: 1e9 }, 'mixed', 3_600_000);
+    const newer = [1, 2, 3].map(() => makeStoredAlert({ rule: 'New' }));
+    for (const entry of newer) store.add(entry);
+    await store.flush();
+    expect(await redis.cli('XLEN', 'mixed:alert-fields')).toBe('3');
+
+    // As the version before wrote one: into the stream and its id index, trimming the oldest.
+    const older = makeStoredAlert({ rule: 'Old' });
+    const fields = encodeAlertArgs(older, '').slice(0, -1);
+    const names = ['id', 'at', 't', 'src', 'rule', 'pri', 'host', 'ns', 'tags', 'bytes', 'json'];
+    const sid = await redis.cli(
+      'XADD',
+      'mixed:alerts',
+      '*',
+      ...names.flatMap((name, i) => [name, fields[i]!]),
+    );
+    await redis.cli('HSET', 'mixed:alert-ids', older.id, sid);
+    const [oldest] = (await redis.cli('XRANGE', 'mixed:alerts', '-', '+', 'COUNT', '1')).split('\n');
+    await redis.cli('XDEL', 'mixed:alerts', oldest!);
+    await redis.cli('HDEL', 'mixed:alert-ids', newer[0]!.id);
+
+    const expected = [older, newer[2]!, newer[1]!];
+    expect((await store.query({ limit: 10 })).map((e) => e.id)).toEqual(expected.map((e) => e.id));
+    expect((await store.query({ rule: 'Old', limit: 10 })).map((e) => e.id)).toEqual([older.id]);
+    expect((await store.receivedSince(0)).map((e) => e.rule)).toEqual(['Old', 'New', 'New']);
     await parts.close();
   });
 
