@@ -61,6 +61,22 @@ redis.call('SET', KEYS[4], ARGV[4], 'PX', ttl)
 return 1
 `;
 
+// Saves a run's state unless another replica holds it (took it over while this one could not
+// renew its hold): back from an outage, the replica that lost the run must not replace the state,
+// maybe the verdict, the new holder saved. KEYS: hold, run, index, unsettled. ARGV: owner, json,
+// ttlMs, score (created at), runId, maxRuns, settled (1 or 0).
+const SAVE_SCRIPT = `
+local holder = redis.call('GET', KEYS[1])
+if holder and holder ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
+redis.call('ZADD', KEYS[3], ARGV[4], ARGV[5])
+redis.call('ZREMRANGEBYRANK', KEYS[3], 0, -tonumber(ARGV[6]) - 1)
+redis.call('PEXPIRE', KEYS[3], ARGV[3])
+if ARGV[7] == '1' then redis.call('ZREM', KEYS[4], ARGV[5]) else redis.call('ZADD', KEYS[4], ARGV[4], ARGV[5]) end
+redis.call('PEXPIRE', KEYS[4], ARGV[3])
+return 1
+`;
+
 /** What a run saved as unfinished says once its slot and hold are gone. */
 export const ORPHANED_RUN_ERROR = 'the replica running it stopped before the run ended';
 
@@ -135,19 +151,23 @@ export function createRedisTriggerRuns(options: {
       return (await conn.send(['EVAL', LEASE_SCRIPT, '1', hold(runId), owner, String(leaseMs)])) === 1;
     },
     async save(run: TriggerRun) {
-      const ttl = String(options.ttlMs);
-      await Promise.all([
-        conn.send(['SET', runKey(run.id), JSON.stringify(run), 'PX', ttl]),
-        conn.send(['ZADD', index, String(Date.parse(run.createdAt)), run.id]),
-        conn.send(['ZREMRANGEBYRANK', index, '0', String(-options.maxRuns - 1)]),
-        conn.send(['PEXPIRE', index, ttl]),
-        conn.send(
-          isSettled(run)
-            ? ['ZREM', unsettled, run.id]
-            : ['ZADD', unsettled, String(Date.parse(run.createdAt)), run.id],
-        ),
-        conn.send(['PEXPIRE', unsettled, ttl]),
+      const saved = await conn.send([
+        'EVAL',
+        SAVE_SCRIPT,
+        '4',
+        hold(run.id),
+        runKey(run.id),
+        index,
+        unsettled,
+        owner,
+        JSON.stringify(run),
+        String(options.ttlMs),
+        String(Date.parse(run.createdAt)),
+        run.id,
+        String(options.maxRuns),
+        isSettled(run) ? '1' : '0',
       ]);
+      return saved === 1;
     },
     async get(id) {
       const json = await conn.send(['GET', runKey(id)]);

@@ -47,18 +47,19 @@ export function createRunRegistry(
   let failing = false;
   let heldAtMs = 0;
 
-  // Renews the hold of every run that may still change (every third of the lease); a run another
-  // replica holds now was taken over while this one could not reach Redis: it is theirs.
+  // A run another replica holds now was taken over while this one could not reach Redis: it is theirs.
+  function lose(id: string): void {
+    const run = runs.get(id);
+    unsettled.delete(id);
+    runs.delete(id);
+    if (run) onLost?.(run);
+  }
+
+  // Renews the hold of every run that may still change (every third of the lease).
   async function renewHolds(): Promise<void> {
     if (!shared || Date.now() - heldAtMs < leaseMs / 3) return;
     heldAtMs = Date.now();
-    for (const id of unsettled.keys()) {
-      if (await shared.own(id, leaseMs).catch(() => true)) continue;
-      const run = runs.get(id);
-      unsettled.delete(id);
-      runs.delete(id);
-      if (run) onLost?.(run);
-    }
+    for (const id of unsettled.keys()) if (!(await shared.own(id, leaseMs).catch(() => true))) lose(id);
   }
 
   async function publish(): Promise<void> {
@@ -76,8 +77,9 @@ export function createRunRegistry(
       // older state was being saved must be published again.
       const final = isSettled(run);
       await shared?.save(run).then(
-        () => {
+        (saved) => {
           failing = false;
+          if (!saved) return lose(id);
           return final ? unsettled.delete(id) : unsettled.set(id, json);
         },
         (error: unknown) => {
@@ -121,7 +123,8 @@ export function createRunRegistry(
       const final = isSettled(run);
       // Sent after any save of an older state still in flight (one connection, in order).
       await shared.save(run).then(
-        () => {
+        (saved) => {
+          if (!saved) return lose(run.id);
           if (!unsettled.has(run.id)) return;
           // As publish() does: a run saved settled is done; otherwise its next change is published.
           if (final) unsettled.delete(run.id);

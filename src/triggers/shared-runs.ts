@@ -25,8 +25,11 @@ export interface SharedRuns {
    * orphaned (see `get` and `orphans`).
    */
   own(runId: string, leaseMs: number): Promise<boolean>;
-  /** Stores the run's current state (the replica running it calls this as it changes). */
-  save(run: TriggerRun): Promise<void>;
+  /**
+   * Stores the run's current state (the replica running it calls this as it changes); false, with
+   * nothing stored, when another replica holds the run (it took the run over: see `own`).
+   */
+  save(run: TriggerRun): Promise<boolean>;
   /**
    * A run as last saved. A run saved as queued or running whose slot and hold are gone (its
    * replica died or stopped before the run ended, and stopped renewing them) is answered as failed,

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createRedisTriggerRuns, ORPHANED_RUN_ERROR } from '../../src/store/redis-trigger-runs.js';
 import { startCanarySchedule } from '../../src/triggers/canary-schedule.js';
 import { createRunRegistry } from '../../src/triggers/run-registry.js';
+import type { SharedRuns } from '../../src/triggers/shared-runs.js';
 import type { TriggerRun } from '../../src/triggers/trigger-run.js';
 import { redisAvailable, useRedisConnection } from '../helpers/redis-server.js';
 import { buildTriggerService } from '../helpers/trigger-service.js';
@@ -276,6 +277,43 @@ describe.skipIf(!hasRedis)('createRedisTriggerRuns', () => {
 
     expect(lost).toEqual([run.id]);
     expect(registry.has(run.id)).toBe(false);
+    await registry.stop();
+  });
+
+  // Regression: back from an outage longer than its lease, a replica published its own state of a
+  // run first and found the run taken over only then: its verdict (missed: it could not read the
+  // alert) replaced the one of the replica that took the run over (detected), for every replica.
+  it('leaves a run taken over during an outage as its new holder saved it when the old one is back', async () => {
+    const [a, b] = [sharedRuns('overwrite:'), sharedRuns('overwrite:')];
+    let cut = false;
+    const unlessCut = <T>(call: () => Promise<T>) =>
+      cut ? Promise.reject(new Error('no route to Redis')) : call();
+    const aLink: SharedRuns = {
+      ...a,
+      own: (id, ms) => unlessCut(() => a.own(id, ms)),
+      save: (run) => unlessCut(() => a.save(run)),
+    };
+    const lost: string[] = [];
+    const registry = createRunRegistry(5, aLink, { leaseMs: 300, onLost: (run) => lost.push(run.id) });
+    const run = shellRun('overwritten', 'succeeded', 'pending');
+    registry.add(run);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+
+    // A's link is cut past its lease; its window ends meanwhile without the alert it could not read.
+    cut = true;
+    run.verification.expectations[0] = { rule: 'Terminal shell in container', status: 'missed' };
+    await new Promise((resolve) => setTimeout(resolve, 350));
+    expect(await b.own(run.id, 60_000)).toBe(true);
+    const detected = { rule: 'Terminal shell in container', status: 'detected' as const, alertId: 'a1' };
+    const onB = { ...shellRun(run.id, 'succeeded', 'pending'), createdAt: run.createdAt };
+    onB.verification.expectations[0] = detected;
+    await b.save(onB);
+    cut = false;
+    for (let i = 0; i < 40 && lost.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    await new Promise((resolve) => setTimeout(resolve, 250));
+
+    expect(lost).toEqual([run.id]);
+    expect((await b.get(run.id))?.verification.expectations).toEqual([detected]);
     await registry.stop();
   });
 });
