@@ -3,7 +3,7 @@ import type { AlertStore } from '../alerts/alert-store.js';
 import type { StoredAlert } from '../alerts/stored-alert.js';
 import { savedDetections } from './run-expectations.js';
 import type { RunRegistry } from './run-registry.js';
-import { isUnfinished } from './run-state.js';
+import { awaitsAlerts, isUnfinished } from './run-state.js';
 import { CLOCK_SKEW_MS } from './run-watch.js';
 import type { SharedRuns } from './shared-runs.js';
 import type { TriggerMetrics } from './trigger-metrics.js';
@@ -60,9 +60,13 @@ export function startOrphanAdoption(deps: OrphanAdoptionDeps): () => void {
     );
   }
 
-  async function adopt(run: TriggerRun): Promise<void> {
-    if (registry.has(run.id) || run.startedAt === undefined) return;
-    if (!(await shared.own(run.id, deps.leaseMs))) return;
+  async function adopt(listed: TriggerRun): Promise<void> {
+    if (registry.has(listed.id) || listed.startedAt === undefined) return;
+    if (!(await shared.own(listed.id, deps.leaseMs))) return;
+    // As saved now, not as listed: the sweep reads each run's stored alerts in turn, and meanwhile
+    // another replica may have taken a run over, settled it and let its hold lapse.
+    const run = await shared.get(listed.id);
+    if (run?.startedAt === undefined || !awaitsAlerts(run)) return;
     const startMs = Date.parse(run.startedAt);
     const past = storedSince(deps.alerts, run, startMs);
     // Not read: its hold lapses and a replica takes it over again.

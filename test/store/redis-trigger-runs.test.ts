@@ -1,9 +1,14 @@
+import pino from 'pino';
+import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { createRedisTriggerRuns, ORPHANED_RUN_ERROR } from '../../src/store/redis-trigger-runs.js';
+import { startOrphanAdoption } from '../../src/triggers/adopt-orphans.js';
 import { startCanarySchedule } from '../../src/triggers/canary-schedule.js';
 import { createRunRegistry } from '../../src/triggers/run-registry.js';
 import type { SharedRuns } from '../../src/triggers/shared-runs.js';
+import { createTriggerMetrics } from '../../src/triggers/trigger-metrics.js';
 import type { TriggerRun } from '../../src/triggers/trigger-run.js';
+import { createVerifier } from '../../src/triggers/verify-run.js';
 import { redisAvailable, useRedisConnection } from '../helpers/redis-server.js';
 import { buildTriggerService } from '../helpers/trigger-service.js';
 
@@ -277,6 +282,50 @@ describe.skipIf(!hasRedis)('createRedisTriggerRuns', () => {
 
     expect(lost).toEqual([run.id]);
     expect(registry.has(run.id)).toBe(false);
+    await registry.stop();
+  });
+
+  // Regression: a sweep took over the runs of the list it read at its start, as listed: a run that
+  // another replica had taken over, settled and let go of meanwhile (a sweep reads the stored
+  // alerts of each run in turn) was taken over again, still pending, and its verdict replaced.
+  it('takes over a run as it is saved when its hold is taken, not as the sweep listed it', async () => {
+    const [gone, other, ours] = [1, 2, 3].map(() => sharedRuns('stale:'));
+    const run = shellRun('settled-elsewhere', 'succeeded', 'pending');
+    expect(await gone!.own(run.id, 100)).toBe(true);
+    await gone!.save(run);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    const detected = { rule: 'Terminal shell in container', status: 'detected' as const, alertId: 'a1' };
+    let listed = false;
+    const shared: SharedRuns = {
+      ...ours!,
+      async orphans() {
+        const found = await ours!.orphans();
+        if (listed) return found;
+        listed = true;
+        // Meanwhile the other replica took it over, found its alert and let its hold lapse.
+        expect(await other!.own(run.id, 100)).toBe(true);
+        await other!.save({ ...run, verification: { ...run.verification, expectations: [detected] } });
+        await new Promise((resolve) => setTimeout(resolve, 150));
+        return found;
+      },
+    };
+    const registry = createRunRegistry(5, shared, { leaseMs: 300 });
+    const metrics = createTriggerMetrics(new Registry());
+    const stop = startOrphanAdoption({
+      shared,
+      registry,
+      verifier: createVerifier({ metrics, windowMs: 60_000 }),
+      metrics,
+      alerts: { query: async () => [] },
+      leaseMs: 300,
+      logger: pino({ level: 'silent' }),
+    });
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    stop();
+
+    expect(listed).toBe(true);
+    expect(registry.has(run.id)).toBe(false);
+    expect((await other!.get(run.id))?.verification.expectations).toEqual([detected]);
     await registry.stop();
   });
 
