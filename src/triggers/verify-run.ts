@@ -111,10 +111,13 @@ export function createVerifier(deps: { metrics: TriggerMetrics; windowMs: number
       if (expected.length > 0) startWindow(track(run, expected, startMs), deps.windowMs);
     },
     async resume(run, expected, startMs, past) {
+      // Handled before anything returns: stopped, the read is not waited for, and the store closing
+      // may fail it (unhandled, that ended the process).
+      const read = past.catch(() => undefined);
       if (stopped) return false;
       const watch = track(run, expected, startMs);
       const open = run.verification.expectations.map((expectation) => expectation.status === 'pending');
-      const alerts = await past.catch(() => undefined);
+      const alerts = await read;
       // Forgotten meanwhile (or shutdown): nothing is counted here.
       if (!alerts || stopped || watches.get(run) !== watch) {
         finish(watch);

@@ -366,4 +366,27 @@ describe('createVerifier taking over a run another replica was verifying', () =>
     expect(run.verification.expectations).toEqual([{ rule: 'Write below etc', status: 'pending' }]);
     expect(await verifications(registry, 'missed')).toBe('0');
   });
+
+  // Regression: stopped (shutdown began while a sweep took the run over), resume returned before
+  // it handled the read of the stored alerts; the store closing then failed that read, and the
+  // rejection nobody handled ended the process.
+  it('handles a failed read of the stored alerts of a run resumed after shutdown began', async () => {
+    const verifier = createVerifier({ metrics: createTriggerMetrics(new Registry()), windowMs: 60_000 });
+    const startMs = Date.now() - 1_000;
+    const run = savedRun(startMs, [{ rule: 'Write below etc', status: 'pending' }]);
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    verifier.stop();
+    let fail: (error: Error) => void = () => undefined;
+    const past = new Promise<StoredAlert[]>((_resolve, reject) => (fail = reject));
+
+    const resumed = await verifier.resume(run, matchesAll, startMs, past);
+    fail(new Error('store closed'));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    process.off('unhandledRejection', onUnhandled);
+
+    expect(resumed).toBe(false);
+    expect(unhandled).toEqual([]);
+  });
 });
