@@ -3,6 +3,12 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import pino from 'pino';
+import {
+  createRedisConnection,
+  type ConnectionTimings,
+  type RedisConnection,
+} from '../../src/store/redis-connection.js';
 import { commandWorks, requireComponent } from './components.js';
 import { freePort } from './redis-server.js';
 
@@ -42,4 +48,20 @@ export async function startSentinel(master: string, masterPort: number): Promise
   for (let i = 0; i < 100 && !(await ask('masters')).includes(master); i++)
     await new Promise((resolve) => setTimeout(resolve, 50));
   return { port, ask, stop: () => child.kill('SIGKILL') };
+}
+
+/** A connection of ours (key prefix `x`) to the master `sentinel` names, under a client name. */
+export function connectThroughSentinel(
+  sentinel: TestSentinel,
+  master: string,
+  name: string,
+  timings?: ConnectionTimings,
+): RedisConnection {
+  const config = {
+    target: { kind: 'sentinel' as const, sentinels: [{ host: '127.0.0.1', port: sentinel.port }], master },
+    keyPrefix: 'x',
+    retentionMs: 60_000,
+    pendingMax: 10,
+  };
+  return createRedisConnection({ config, name, logger: pino({ level: 'silent' }), timings });
 }

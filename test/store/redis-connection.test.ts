@@ -1,14 +1,19 @@
 import { describe, expect, it } from 'vitest';
+import type { RedisConnection } from '../../src/store/redis-connection.js';
 import { StoreUnavailableError } from '../../src/store/store-unavailable-error.js';
+import { connectThroughSentinel, sentinelAvailable, startSentinel } from '../helpers/redis-sentinel.js';
 import {
   connectTo,
   redisAvailable,
   startRedis,
+  type TestRedis,
   untilUp,
   useRedisConnection,
 } from '../helpers/redis-server.js';
 
 const hasRedis = redisAvailable();
+const hasSentinel = hasRedis && sentinelAvailable();
+const NAMES = ['falco-alert-receiver', 'falco-alert-receiver-reader'];
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe.skipIf(!hasRedis)('createRedisConnection', () => {
@@ -39,6 +44,14 @@ describe.skipIf(!hasRedis)('createRedisConnection', () => {
   });
 });
 
+/** How many connections Redis lists under `name`, once a leftover one has had up to 5 s to go. */
+async function connectionsNamed(redis: TestRedis, name: string): Promise<number> {
+  const count = async () =>
+    (await redis.cli('CLIENT', 'LIST')).split('\n').filter((c) => c.includes(` name=${name} `)).length;
+  for (let i = 0; i < 100 && (await count()) > 1; i++) await sleep(50);
+  return count();
+}
+
 /** The share of `ms` this process spent on the CPU (the event loop's thread, mostly). */
 async function cpuShare(ms: number): Promise<number> {
   const before = process.cpuUsage();
@@ -56,9 +69,7 @@ describe.skipIf(!hasRedis)('createRedisConnection while Redis refuses connection
     const redis = await startRedis();
     // Short backoff: many attempts in the outage.
     const timings = { commandTimeoutMs: 2_000, minBackoffMs: 20, maxBackoffMs: 40 };
-    const links = ['falco-alert-receiver', 'falco-alert-receiver-reader'].map((name) =>
-      connectTo(redis, name, timings),
-    );
+    const links = NAMES.map((name) => connectTo(redis, name, timings));
     try {
       await untilUp(...links);
       await redis.kill();
@@ -70,9 +81,7 @@ describe.skipIf(!hasRedis)('createRedisConnection while Redis refuses connection
 
       expect(share).toBeLessThan(0.25);
       expect(links.map((link) => link.isUp())).toEqual([true, true]);
-      const clients = await redis.cli('CLIENT', 'LIST');
-      expect(clients).toMatch(/ name=falco-alert-receiver /);
-      expect(clients).toMatch(/ name=falco-alert-receiver-reader /);
+      expect(await Promise.all(NAMES.map((name) => connectionsNamed(redis, name)))).toEqual([1, 1]);
     } finally {
       await Promise.all(links.map((link) => link.close()));
       await redis.stop();
@@ -93,13 +102,73 @@ describe.skipIf(!hasRedis)('createRedisConnection while Redis refuses connection
       await untilUp(link);
 
       expect(await link.send(['PING'])).toBe('PONG');
-      const named = async () =>
-        (await redis.cli('CLIENT', 'LIST')).split('\n').filter((c) => / name=hung /.test(c));
-      for (let i = 0; i < 50 && (await named()).length > 1; i++) await sleep(20);
-      expect(await named()).toHaveLength(1);
+      expect(await connectionsNamed(redis, 'hung')).toBe(1);
     } finally {
       await link.close();
       await redis.stop();
     }
   });
+});
+
+/** Waits up to `ms` for every connection to be up (Sentinel first has to see the master again). */
+async function untilUpWithin(ms: number, ...connections: RedisConnection[]): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!connections.every((connection) => connection.isUp()) && Date.now() < deadline) await sleep(50);
+}
+
+describe.skipIf(!hasSentinel)('createRedisConnection through Sentinel', () => {
+  // Each link keeps one node-redis Sentinel and connects it again (redis-link.test.ts has the cost).
+  it('retries both links while the master is down, and both come back under their names', async () => {
+    const master = await startRedis();
+    const sentinel = await startSentinel('falco', master.port);
+    const timings = { commandTimeoutMs: 2_000, minBackoffMs: 20, maxBackoffMs: 40 };
+    const links = NAMES.map((name) => connectThroughSentinel(sentinel, 'falco', name, timings));
+    try {
+      await untilUpWithin(10_000, ...links);
+      await master.kill();
+      await Promise.all(links.map((link) => link.send(['PING']).catch(() => undefined)));
+      // Long enough for two attempts of each link, each given up at the 3 s deadline.
+      await sleep(7_000);
+      expect(links.map((link) => link.isUp())).toEqual([false, false]);
+
+      await master.restart();
+      await untilUpWithin(15_000, ...links);
+
+      expect(links.map((link) => link.isUp())).toEqual([true, true]);
+      expect(await Promise.all(NAMES.map((name) => connectionsNamed(master, name)))).toEqual([1, 1]);
+    } finally {
+      await Promise.all(links.map((link) => link.close()));
+      sentinel.stop();
+      await master.stop();
+    }
+  }, 60_000);
+
+  it('reconnects after a hang that holds the Sentinel past its deadlines, with one connection', async () => {
+    const master = await startRedis();
+    const sentinel = await startSentinel('falco', master.port);
+    const link = connectThroughSentinel(sentinel, 'falco', 'hung', {
+      commandTimeoutMs: 200,
+      minBackoffMs: 20,
+      maxBackoffMs: 40,
+    });
+    try {
+      await untilUpWithin(10_000, link);
+      master.child().kill('SIGSTOP');
+      // The PING times out and the link is dropped; the next attempt reaches the master before Sentinel
+      // calls it down, its handshake hangs past the 3 s deadline, and node-redis's destroy waits for it
+      // past the 3 s teardown deadline: the attempt after that needs a new Sentinel object.
+      await expect(link.send(['PING'])).rejects.toBeInstanceOf(StoreUnavailableError);
+      await sleep(7_500);
+      expect(link.isUp()).toBe(false);
+      master.child().kill('SIGCONT');
+      await untilUpWithin(15_000, link);
+
+      expect(await link.send(['PING'])).toBe('PONG');
+      expect(await connectionsNamed(master, 'hung')).toBe(1);
+    } finally {
+      await link.close();
+      sentinel.stop();
+      await master.stop();
+    }
+  }, 60_000);
 });
