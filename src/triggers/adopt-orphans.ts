@@ -10,7 +10,12 @@ import type { TriggerMetrics } from './trigger-metrics.js';
 import type { TriggerRun } from './trigger-run.js';
 import type { Verifier } from './verify-run.js';
 
-/** Most stored alerts of one rule, and bytes of them, read back for a run taken over. */
+/**
+ * Most stored alerts, and bytes of them, read back for a run taken over: for all its pending rules
+ * together, shared out evenly. Each rule had the whole budget: event-generator's `^syscall` run
+ * waits for 58 rules, and alerts posted under those names (anyone can post) made a takeover read
+ * 58 x 8 MB into one replica, and into the next one that took the run over if that one fell.
+ */
 export const CATCH_UP_MAX_ALERTS = 10_000;
 export const CATCH_UP_MAX_BYTES = 8 * 1024 * 1024;
 
@@ -25,19 +30,27 @@ export interface OrphanAdoptionDeps {
   logger: Logger;
 }
 
-// The stored alerts of the run's pending rules from its start on (by Falco's clock), oldest first.
-async function storedSince(alerts: OrphanAdoptionDeps['alerts'], run: TriggerRun, startMs: number) {
-  const pending = run.verification.expectations.filter((expectation) => expectation.status === 'pending');
+/**
+ * The stored alerts of `rules` from `startMs` on (by Falco's clock), oldest first: of each rule the
+ * newest, within its even share of the catch-up budget (the alert that crosses a share included).
+ */
+export async function readStoredSince(
+  alerts: OrphanAdoptionDeps['alerts'],
+  rules: readonly string[],
+  startMs: number,
+): Promise<StoredAlert[]> {
+  const distinct = [...new Set(rules)];
   const query = {
     sinceMs: startMs - CLOCK_SKEW_MS,
-    limit: CATCH_UP_MAX_ALERTS,
-    maxBytes: CATCH_UP_MAX_BYTES,
+    limit: Math.max(1, Math.floor(CATCH_UP_MAX_ALERTS / distinct.length)),
+    maxBytes: Math.floor(CATCH_UP_MAX_BYTES / distinct.length),
   };
-  const found = await Promise.all(
-    [...new Set(pending.map(({ rule }) => rule))].map((rule) => alerts.query({ ...query, rule })),
-  );
+  const found = await Promise.all(distinct.map((rule) => alerts.query({ ...query, rule })));
   return found.flat().sort((a: StoredAlert, b: StoredAlert) => a.receivedAtMs - b.receivedAtMs);
 }
+
+const pendingRules = (run: TriggerRun) =>
+  run.verification.expectations.filter(({ status }) => status === 'pending').map(({ rule }) => rule);
 
 /**
  * Every third of the lease, takes over the runs of a replica that stopped. One that succeeded and
@@ -68,7 +81,7 @@ export function startOrphanAdoption(deps: OrphanAdoptionDeps): () => void {
     const run = await shared.get(listed.id);
     if (run?.startedAt === undefined || !awaitsAlerts(run)) return;
     const startMs = Date.parse(run.startedAt);
-    const past = storedSince(deps.alerts, run, startMs);
+    const past = readStoredSince(deps.alerts, pendingRules(run), startMs);
     // Not read: its hold lapses and a replica takes it over again.
     if (!(await verifier.resume(run, savedDetections(run), startMs, past))) return;
     registry.add(run);

@@ -2,12 +2,15 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import request from 'supertest';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createMemoryAlertStore } from '../../src/alerts/memory-alert-store.js';
 import { ORPHANED_RUN_ERROR } from '../../src/store/redis-trigger-runs.js';
+import { CATCH_UP_MAX_BYTES, readStoredSince } from '../../src/triggers/adopt-orphans.js';
 import type { TriggerRun } from '../../src/triggers/trigger-run.js';
 import { BUSYBOX_IMAGE, dockerAndBusyboxAvailable, ensureBusyboxImage } from '../helpers/busybox-image.js';
 import { buildTriggerApp, type TriggerApp } from '../helpers/build-trigger-app.js';
 import { requireComponent } from '../helpers/components.js';
 import { redisAvailable, startRedis, type TestRedis } from '../helpers/redis-server.js';
+import { makeStoredAlert } from '../helpers/stored-alert.js';
 import { buildTerminalShellAlert, finished, waitForRun } from '../helpers/trigger-runs.js';
 
 const TOKEN = 'test-token-0123456789abcdef';
@@ -186,5 +189,24 @@ describe.runIf(haveRedis)('trigger runs whose replica died (two replicas on one 
       status: 'failed',
       error: ORPHANED_RUN_ERROR,
     });
+  });
+});
+
+describe('readStoredSince (the alerts read back for a run taken over)', () => {
+  it('reads at most CATCH_UP_MAX_BYTES for all the rules of a run together, shared out evenly', async () => {
+    const store = createMemoryAlertStore({ maxAlerts: 100_000, maxBytes: 1e9 });
+    // 20 rules with 600 KB of alerts each (30 KB apiece): 12 MB, each rule within the whole budget.
+    const rules = Array.from({ length: 20 }, (_, index) => `Rule ${index}`);
+    for (const rule of rules)
+      for (let i = 0; i < 20; i++) store.add(makeStoredAlert({ rule }, { bytes: 30_000 }));
+
+    const read = await readStoredSince(store, rules, 0);
+
+    const bytes = read.reduce((sum, entry) => sum + entry.bytes, 0);
+    // Each rule's share, plus the one alert that crosses it.
+    expect(bytes).toBeLessThanOrEqual(CATCH_UP_MAX_BYTES + rules.length * 30_000);
+    const perRule = new Map(rules.map((rule) => [rule, read.filter((entry) => entry.rule === rule).length]));
+    expect(new Set(perRule.values()).size).toBe(1);
+    expect(perRule.get('Rule 0')).toBeGreaterThan(0);
   });
 });
