@@ -163,6 +163,34 @@ describe('GET /alerts/stream', () => {
     expect([...text.matchAll(/^id: (.+)$/gm)].map((match) => match[1])).toEqual([second.id, later.id]);
   });
 
+  // Regression: a replay whose read failed sent the live alerts on, so the client's Last-Event-ID
+  // moved past the ones it had missed, which it then never got, nor was told of.
+  it('ends the stream when the replay read fails, so the client reconnects from the same Last-Event-ID', async () => {
+    const built = buildTestApp();
+    const base = await listen(built);
+    const first = await post(base, 'samples/valid/001-demo-034-terminal-shell-in-container.json');
+    await post(base, 'samples/valid/002-demo-034-write-below-root.json');
+    const live = makeStoredAlert();
+    vi.spyOn(built.store, 'after').mockImplementation(async () => {
+      // Published while the read is under way, as a live alert would be.
+      built.feed.publish(live);
+      await new Promise((resolve) => setImmediate(resolve));
+      throw new Error('store read timed out');
+    });
+    const res = await fetch(`${base}/alerts/stream`, { headers: { 'Last-Event-ID': first.id } });
+    const reader = res.body!.getReader();
+    let text = '';
+    for (let read = await reader.read(); !read.done; read = await reader.read()) {
+      text += new TextDecoder().decode(read.value);
+      // Before: the stream went on, with the live alert next.
+      if (text.includes(`id: ${live.id}`)) break;
+    }
+    await reader.cancel();
+
+    expect(text).not.toMatch(/^id: /m);
+    expect(text).toContain(': replay failed, reconnect');
+  });
+
   // Regression (issue 18.4): a replay re-serialised up to 1000 stored alerts of any size at once.
   it('replays only the newest alerts that fit QUERY_MAX_BYTES, marked as truncated', async () => {
     const built = buildTestApp({ env: { QUERY_MAX_BYTES: String(64 * 1024) } });

@@ -217,8 +217,11 @@ export function createAlertStream(deps: StreamDeps): AlertStream {
       },
       (error: unknown) => {
         req.log.warn({ err: error, event: 'stream_replay_failed' }, 'live stream replay failed');
-        for (const event of live?.events ?? []) send(event.text);
-        live = undefined;
+        // Live alerts sent now would move the client's Last-Event-ID past the ones it missed: it
+        // comes back after `retry` from the same id instead, as when the replay is put off.
+        send(': replay failed, reconnect\n\n');
+        stop();
+        res.end();
       },
     );
   });
