@@ -47,7 +47,8 @@ function isMessage<T extends { type: string }>(message: unknown, type: T['type']
  * AggregatorRegistry would, to combine them by exact labels (aggregate-metrics.ts).
  */
 export function serveClusterMetrics(): void {
-  const collecting = new Map<number, (message: Collected) => void>();
+  // Each collection under way, told of each worker's answer, or (no message) of its leaving.
+  const collecting = new Map<number, (worker: Worker, message?: Collected) => void>();
   let nextId = 0;
   // Every connected worker's registry, as JSON.
   const collect = () =>
@@ -56,6 +57,9 @@ export function serveClusterMetrics(): void {
       if (workers.length === 0) return resolve([]);
       const id = nextId++;
       const gathered: MetricJson[][] = [];
+      // A worker that leaves before it answers is not waited for: no answer can come, and its
+      // counts went with it, as they are gone from the next scrape.
+      const awaited = new Set(workers.map((worker) => worker!.id));
       const end = (error?: Error) => {
         clearTimeout(timer);
         collecting.delete(id);
@@ -63,15 +67,22 @@ export function serveClusterMetrics(): void {
         else resolve(gathered);
       };
       const timer = setTimeout(() => end(new Error('a worker did not answer in time')), TIMEOUT_MS);
-      collecting.set(id, (message) => {
-        if (message.error !== undefined) return end(new Error(message.error));
-        gathered.push(message.metrics ?? []);
-        if (gathered.length === workers.length) end();
+      collecting.set(id, (worker, message) => {
+        if (!awaited.delete(worker.id)) return;
+        if (message?.error !== undefined) return end(new Error(message.error));
+        if (message) gathered.push(message.metrics ?? []);
+        if (awaited.size === 0) end();
       });
       for (const worker of workers) worker?.send({ type: COLLECT, id } satisfies CollectRequest);
     });
+  // 'exit' too: a worker killed while stopped (SIGSTOP) was seen to exit with no 'disconnect'.
+  const left = (worker: Worker) => {
+    for (const answer of [...collecting.values()]) answer(worker);
+  };
+  cluster.on('disconnect', left);
+  cluster.on('exit', left);
   cluster.on('message', (worker: Worker, message: unknown) => {
-    if (isMessage<Collected>(message, COLLECTED)) return collecting.get(message.id)?.(message);
+    if (isMessage<Collected>(message, COLLECTED)) return collecting.get(message.id)?.(worker, message);
     if (!isMessage<MetricsRequest>(message, REQUEST)) return;
     const reply = (body: Omit<MetricsResponse, 'type' | 'id'>) => {
       if (worker.isConnected()) worker.send({ type: RESPONSE, id: message.id, ...body });

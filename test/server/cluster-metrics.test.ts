@@ -1,4 +1,4 @@
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -142,4 +142,59 @@ describe('cluster mode when the port is taken', () => {
       await new Promise((resolve) => blocker.close(resolve));
     }
   }, 60_000);
+});
+
+// Regression: the primary waited for every worker it had asked, so a worker that died before it
+// answered failed the scrape after 5 s, though no answer could come (its counts went with it).
+describe('cluster mode when a worker dies during a scrape', () => {
+  let child: ChildProcessWithoutNullStreams;
+  afterAll(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
+
+  it('answers with the workers left as soon as the worker has gone', async () => {
+    const port = await freePort();
+    child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      env: { PATH: process.env.PATH, PORT: String(port), HOST: '127.0.0.1', WORKERS: '2', LOG_LEVEL: 'info' },
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+    await vi.waitFor(
+      () => {
+        if (output.split('"event":"listening"').length < 3) throw new Error('workers not listening yet');
+      },
+      { timeout: 60_000, interval: 50 },
+    );
+    const workers = execFileSync('ps', ['-o', 'pid=,comm=', '--ppid', String(child.pid)], {
+      encoding: 'utf8',
+    })
+      .split('\n')
+      .filter((line) => line.includes('node'))
+      .map((line) => Number.parseInt(line, 10));
+    expect(workers).toHaveLength(2);
+    // Stopped, it cannot answer the primary; the other worker takes the scrape that gets through.
+    process.kill(workers[0]!, 'SIGSTOP');
+    const startedAt = Date.now();
+    // The scrape handed to the stopped worker never ends (the primary holds its connection): given up after 6 s.
+    const scrapes = [0, 1].map(() =>
+      Promise.race([
+        request(port, 'GET', '/metrics').then((reply) => ({ ...reply, ms: Date.now() - startedAt })),
+        new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 6_000)),
+      ]),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    process.kill(workers[0]!, 'SIGKILL');
+
+    const answered = (await Promise.allSettled(scrapes)).flatMap((settled) =>
+      settled.status === 'fulfilled' && settled.value ? [settled.value] : [],
+    );
+    expect(answered.length).toBeGreaterThan(0);
+    for (const reply of answered) {
+      expect(reply).toMatchObject({
+        status: 200,
+        body: expect.stringContaining('# TYPE falco_alerts_total counter'),
+      });
+      expect(reply.ms).toBeLessThan(3_000);
+    }
+  }, 90_000);
 });
