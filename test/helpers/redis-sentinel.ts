@@ -25,7 +25,12 @@ export interface TestSentinel {
   stop(): void;
 }
 
-export async function startSentinel(master: string, masterPort: number): Promise<TestSentinel> {
+export async function startSentinel(
+  master: string,
+  masterPort: number,
+  // How long the master may be silent before Sentinel calls it down (its default is 30 s).
+  { downAfterMs = 1_000 }: { downAfterMs?: number } = {},
+): Promise<TestSentinel> {
   const port = await freePort();
   // Sentinel rewrites its config file, so it gets a fresh writable one.
   const file = join(mkdtempSync(join(tmpdir(), 'far-sentinel-')), 'sentinel.conf');
@@ -35,7 +40,7 @@ export async function startSentinel(master: string, masterPort: number): Promise
       `port ${port}`,
       'bind 127.0.0.1',
       `sentinel monitor ${master} 127.0.0.1 ${masterPort} 1`,
-      `sentinel down-after-milliseconds ${master} 1000`,
+      `sentinel down-after-milliseconds ${master} ${downAfterMs}`,
       `sentinel failover-timeout ${master} 3000`,
       `sentinel parallel-syncs ${master} 1`,
       '',

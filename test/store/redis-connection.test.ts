@@ -143,7 +143,7 @@ describe.skipIf(!hasSentinel)('createRedisConnection through Sentinel', () => {
     }
   }, 60_000);
 
-  it('reconnects after a hang that holds the Sentinel past its deadlines, with one connection', async () => {
+  it('reconnects after a master handshake hangs past its deadline, with one connection', async () => {
     const master = await startRedis();
     const sentinel = await startSentinel('falco', master.port);
     const link = connectThroughSentinel(sentinel, 'falco', 'hung', {
@@ -155,8 +155,8 @@ describe.skipIf(!hasSentinel)('createRedisConnection through Sentinel', () => {
       await untilUpWithin(10_000, link);
       master.child().kill('SIGSTOP');
       // The PING times out and the link is dropped; the next attempt reaches the master before Sentinel
-      // calls it down, its handshake hangs past the 3 s deadline, and node-redis's destroy waits for it
-      // past the 3 s teardown deadline: the attempt after that needs a new Sentinel object.
+      // calls it down, and its handshake hangs past the 3 s deadline: the link's destroy ends that
+      // handshake, and the attempts after it connect the same Sentinel object again.
       await expect(link.send(['PING'])).rejects.toBeInstanceOf(StoreUnavailableError);
       await sleep(7_500);
       expect(link.isUp()).toBe(false);
