@@ -24,7 +24,9 @@ describe('parseFalcoTime', () => {
   it('reads a fraction of any length, as RFC 3339 allows (Falco writes 9 digits)', () => {
     expect(parseFalcoTime('2023-05-04T07:28:29.5Z')).toBe(Date.UTC(2023, 4, 4, 7, 28, 29, 500));
     expect(parseFalcoTime('2023-05-04T07:28:29.5103663891Z')).toBe(Date.UTC(2023, 4, 4, 7, 28, 29, 510));
-    expect(parseFalcoTime(`2023-05-04T07:28:29.${'9'.repeat(40)}Z`)).toBe(Date.UTC(2023, 4, 4, 7, 28, 29, 999));
+    expect(parseFalcoTime(`2023-05-04T07:28:29.${'9'.repeat(40)}Z`)).toBe(
+      Date.UTC(2023, 4, 4, 7, 28, 29, 999),
+    );
   });
 
   it('reads a leap second as the first second of the next minute', () => {
