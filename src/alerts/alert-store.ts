@@ -36,6 +36,11 @@ export interface AlertsAfter {
    * shared store's live reader runs behind its reads: what it publishes up to here was read already.
    */
   through?: StorePosition;
+  /**
+   * True when some alerts after the given one were evicted or expired before the read reached them:
+   * `alerts` does not follow on from the client's id, and it should be told it missed some.
+   */
+  gap?: boolean;
 }
 
 /**

@@ -261,14 +261,19 @@ export function createMemoryAlertStore(options: MemoryAlertStoreOptions): AlertS
       const newer: StoredAlert[] = [];
       const turn = startTurnClock();
       let bytes = 0;
+      let gap = false;
       for (let i = next - 1; i > seq && newer.length < limit && bytes <= maxBytes; i--) {
         if (turn.spent()) await turn.next();
-        if (i < first) break;
+        // Evicted while the read waited for its turn: the ones from here down to the client's are gone.
+        if (i < first) {
+          gap = true;
+          break;
+        }
         newer.push(viewAt(slotOf(i)));
         bytes += col.bytes[slotOf(i)]!;
       }
       // No position: the sink publishes each alert as it is stored, so a live one is newer than these.
-      return { alerts: newer.reverse() };
+      return gap ? { alerts: newer.reverse(), gap } : { alerts: newer.reverse() };
     },
     async receivedSince(sinceMs) {
       const found: SummaryEntry[] = [];

@@ -3,6 +3,7 @@ import type { AlertQuery, AlertStore, SummaryEntry } from '../alerts/alert-store
 import { buildDedupKey } from '../alerts/dedup-sink.js';
 import { viewHeldAlert } from '../alerts/held-alert.js';
 import { matchesQuery } from '../alerts/match-alert.js';
+import { isAfter } from '../alerts/store-position.js';
 import { createPendingWrites } from './pending-writes.js';
 import {
   decodeAlertEntry,
@@ -204,10 +205,12 @@ export function createRedisAlertStore(options: RedisAlertStoreOptions): RedisAle
     async after(id, limit, maxBytes) {
       const streamId = await streamIdOf(id, 'after');
       if (!streamId) return undefined;
+      // Past STORE_RETENTION the alerts after it are not read: the client missed those.
+      const expired = receivedMsOf(streamId) < retainedFromMs();
       const found = await scanBack({
         op: 'after',
         end: '+',
-        start: receivedMsOf(streamId) < retainedFromMs() ? String(retainedFromMs()) : `(${streamId}`,
+        start: expired ? String(retainedFromMs()) : `(${streamId}`,
         keep: () => true,
         view: (held, entryId) => ({ entry: viewHeldAlert(held), entryId }),
         limit,
@@ -216,7 +219,14 @@ export function createRedisAlertStore(options: RedisAlertStoreOptions): RedisAle
       });
       // Read newest first: where the read ended, which the live reader may not have reached yet.
       const through = streamPosition(found[0]?.entryId ?? streamId);
-      return { alerts: found.reverse().map(({ entry }) => entry), through };
+      const alerts = found.reverse().map(({ entry }) => entry);
+      // Trimmed past the client's own entry while the read went on (STORE_MAX_ALERTS, a burst):
+      // what came between it and the oldest left may be gone. One entry's id, no text.
+      const [[oldest]] = (await sendAll([['XRANGE', keys.alerts, '-', '+', 'COUNT', '1']], 'after')) as [
+        Array<[string, unknown]>,
+      ];
+      const trimmed = oldest !== undefined && isAfter(streamPosition(oldest[0]), streamPosition(streamId));
+      return expired || trimmed ? { alerts, through, gap: true } : { alerts, through };
     },
     receivedSince(sinceMs) {
       // Stream ids start with Redis's clock in ms: the range is the receipt window.

@@ -58,11 +58,13 @@ describe('createMemoryAlertStore', () => {
     expect(listed.map((entry) => entry.id)).toEqual(
       Array.from({ length: listed.length }, (_, index) => `a${99 - index}`),
     );
-    // The replay: the alerts after a0 held when it began, oldest first, without a gap.
+    // The replay: the alerts after a0 held when it began, oldest first, without a gap among them;
+    // those evicted before it reached them (a1 up to its first) make it say so.
     const first = Number(replayed[0]!.id.slice(1));
     expect(replayed.map((entry) => entry.id)).toEqual(
       Array.from({ length: 100 - first }, (_, index) => `a${first + index}`),
     );
+    expect(read!.gap ?? false).toBe(first > 1);
   });
 
   it('keeps a single alert larger than the byte budget rather than none', async () => {

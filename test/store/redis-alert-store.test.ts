@@ -128,6 +128,28 @@ describe.skipIf(!hasRedis)('the Redis alert store', () => {
     await parts.close();
   });
 
+  // A replay whose alerts were trimmed while it read says so (a reconnecting client is told it missed some).
+  it('says a read after an id has a gap when the stream was trimmed past the id meanwhile, and none otherwise', async () => {
+    const { parts, store } = await connectedStore({ maxAlerts: 5, maxBytes: 1e9 }, 'gap', 3_600_000);
+    const first = Array.from({ length: 5 }, () => makeStoredAlert());
+    for (const entry of first) store.add(entry);
+    await store.flush();
+
+    // The id is looked up first; these ten, written meanwhile, trim it and the four after it.
+    const reading = store.after(first[0]!.id, 100);
+    const later = Array.from({ length: 10 }, () => makeStoredAlert());
+    for (const entry of later) store.add(entry);
+    const read = await reading;
+    await store.flush();
+
+    expect(read?.gap).toBe(true);
+    expect(read?.alerts.map((entry) => entry.id)).toEqual(later.slice(5).map((entry) => entry.id));
+    const whole = await store.after(later[6]!.id, 100);
+    expect(whole?.gap).toBeUndefined();
+    expect(whole?.alerts.map((entry) => entry.id)).toEqual(later.slice(7).map((entry) => entry.id));
+    await parts.close();
+  });
+
   // Regression: a filter that matched nothing, and the dashboard's counts, pulled every alert's text
   // through the connection (2,000 alerts of 64 KB: 890 ms of CPU for one GET /alerts?rule=...).
   it('reads the texts of the alerts a list returns only, and none for the summary', async () => {

@@ -11,6 +11,8 @@ const BYTES_CUT = ': replay truncated (QUERY_MAX_BYTES)\n\n';
 const COUNT_CUT = `: replay truncated (more than ${MAX_REPLAY} alerts were missed)\n\n`;
 // Evicted or expired: how many came after it is unknown.
 const ID_GONE = ': replay truncated (Last-Event-ID is no longer stored)\n\n';
+// Held when the read began, evicted or expired before it reached them: how many is unknown.
+const GAP = ': replay truncated (some alerts after Last-Event-ID are no longer stored)\n\n';
 
 /** What a reconnecting client missed: the texts to send, in order, and where the store's read ended. */
 export interface Replay {
@@ -57,7 +59,8 @@ function fitReplay(events: readonly string[], maxBytes: number, cut: boolean): s
  * Reads what a client missed since `lastId` (at most MAX_REPLAY alerts and `maxBytes` of them,
  * newest kept), holding `maxBytes` of the readers' budget meanwhile, and makes its events a couple
  * of milliseconds at a time. `no_room` when readers hold the budget; undefined once the client has
- * gone. An id no longer held replays nothing, and says so.
+ * gone. An id no longer held replays nothing, and says so; alerts after it evicted or expired
+ * before the read reached them are said to be missing too.
  */
 export async function readReplay(request: ReplayRequest): Promise<Replay | 'no_room' | undefined> {
   const { maxBytes } = request;
@@ -80,7 +83,9 @@ export async function readReplay(request: ReplayRequest): Promise<Replay | 'no_r
       if (text !== undefined) events.push(text);
     }
     const texts = fitReplay(events, maxBytes, bytesCut);
-    return { texts: countCut ? [COUNT_CUT, ...texts] : texts, through: read.through };
+    // The count cut already says that more were missed than are sent.
+    const marker = countCut ? COUNT_CUT : read.gap ? GAP : undefined;
+    return { texts: marker ? [marker, ...texts] : texts, through: read.through };
   } finally {
     release();
   }
