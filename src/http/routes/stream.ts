@@ -191,6 +191,13 @@ export function createAlertStream(deps: StreamDeps): AlertStream {
       // bound it is cut off, and reconnects from its Last-Event-ID.
       if (live.bytes > deps.maxClientBufferedBytes) drop('client_buffer');
     });
+    // Ends the stream with `comment`, before any live alert: the client reconnects after `retry`
+    // from the same Last-Event-ID.
+    const endForReconnect = (comment: string) => {
+      send(comment);
+      stop();
+      res.end();
+    };
     void readReplay({
       store: deps.store,
       budget: deps.budget,
@@ -202,13 +209,9 @@ export function createAlertStream(deps: StreamDeps): AlertStream {
       gone: () => stopped,
     }).then(
       (replay) => {
-        if (replay === 'no_room') {
-          // Readers hold QUERY_MAX_INFLIGHT_BYTES: the client comes back after `retry`, from the same id.
-          send(': replay put off (QUERY_MAX_INFLIGHT_BYTES), reconnect\n\n');
-          stop();
-          res.end();
-          return;
-        }
+        // Readers hold QUERY_MAX_INFLIGHT_BYTES: the client comes back after `retry`, from the same id.
+        if (replay === 'no_room')
+          return endForReconnect(': replay put off (QUERY_MAX_INFLIGHT_BYTES), reconnect\n\n');
         if (!replay) return;
         through = replay.through;
         for (const text of replay.texts) if (!send(text)) return;
@@ -219,9 +222,7 @@ export function createAlertStream(deps: StreamDeps): AlertStream {
         req.log.warn({ err: error, event: 'stream_replay_failed' }, 'live stream replay failed');
         // Live alerts sent now would move the client's Last-Event-ID past the ones it missed: it
         // comes back after `retry` from the same id instead, as when the replay is put off.
-        send(': replay failed, reconnect\n\n');
-        stop();
-        res.end();
+        endForReconnect(': replay failed, reconnect\n\n');
       },
     );
   });
