@@ -7,6 +7,16 @@ interface Series<T extends string> {
 }
 
 /**
+ * `values` as one key that no other list of values makes: each value after its length, so no value
+ * can pass for the end of one and the start of the next.
+ */
+export function lengthPrefixed(values: readonly string[]): string {
+  let key = '';
+  for (const value of values) key += `${value.length}:${value}`;
+  return key;
+}
+
+/**
  * A Counter whose series are told apart by their exact label values. prom-client keys a series by
  * `name:value,` over the sorted label names with nothing escaped, so {rule: 'A,source:B', source:
  * 'C'} and {rule: 'A', source: 'B,source:C'} are one series to it, written with the labels of
@@ -27,9 +37,7 @@ export class ExactCounter<T extends string> extends Counter<T> {
 
   /** Adds `value` (at least 0) to the series of exactly these label values. */
   add(labels: Readonly<Record<T, string>>, value: number): void {
-    // Each value's length before it: no value can pass for the end of one and the start of the next.
-    let key = '';
-    for (const name of this.names) key += `${labels[name].length}:${labels[name]}`;
+    const key = lengthPrefixed(this.names.map((name) => labels[name]));
     const series = this.series.get(key);
     if (series) series.value += value;
     else this.series.set(key, { labels: { ...labels }, value });

@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { ExactCounter } from './exact-counter.js';
+import { ExactCounter, lengthPrefixed } from './exact-counter.js';
 import { createReasonCounter } from './reason-counter.js';
 import type { RejectReason } from '../alerts/parse-falco-alert.js';
 import { REJECT_REASONS } from '../alerts/parse-falco-alert.js';
@@ -179,9 +179,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
         extras = extraCaps.map((extra) =>
           toLabelValue(fields && Object.hasOwn(fields, extra.field) ? fields[extra.field] : undefined),
         );
-        let fieldsKey = '';
-        for (const extra of extras) fieldsKey += `${extra.length}:${extra}`;
-        key = `${alert.priority}\u0000${source}\u0000${fieldsKey}${alert.rule}`;
+        key = `${alert.priority}\u0000${source}\u0000${lengthPrefixed(extras)}${alert.rule}`;
       } else key = `${alert.priority}\u0000${source}\u0000${alert.rule}`;
       const series = pending.get(key);
       if (series) series.uses++;
