@@ -111,9 +111,7 @@ function targetsTable(report: Report): string[] {
       `| RSS < 150 MB after ${m.alerts} alerts over ${m.distinctRules} rules, NODE_OPTIONS='${m.nodeOptions}' | ${fixed(m.rssMb)} MB (peak ${fixed(m.peakRssMb)}) | ${verdict(m.rssMb < 150)} |`,
     );
   }
-  const middle = Math.floor(report.coldStarts.length / 2);
-  const median = report.coldStarts[middle]?.seconds ?? NaN;
-  const cpu = report.coldStarts.map((c) => c.cpuSeconds).sort((a, b) => a - b)[middle] ?? NaN;
+  const { median, cpu } = coldStartMedians(report.coldStarts);
   lines.push(
     `| cold start to /readyz < 0.5 s (median of ${report.coldStarts.length}) | ${fixed(median, 3)} s wall, ${fixed(cpu, 3)} s CPU | ${verdict(median < 0.5)} |`,
   );
@@ -121,6 +119,20 @@ function targetsTable(report: Report): string[] {
 }
 
 /** The run as Markdown: targets first, then every measurement. */
+/** The median wall and CPU seconds of cold starts (fastest first, as measureColdStarts gives them). */
+export function coldStartMedians(coldStarts: Report['coldStarts']): { median: number; cpu: number } {
+  const middle = Math.floor(coldStarts.length / 2);
+  return {
+    median: coldStarts[middle]?.seconds ?? NaN,
+    cpu: coldStarts.map((c) => c.cpuSeconds).sort((a, b) => a - b)[middle] ?? NaN,
+  };
+}
+
+/** Every cold start, fastest first: `Cold starts (wall s / CPU s): ...`. */
+export function coldStartsLine(coldStarts: Report['coldStarts']): string {
+  return `Cold starts (wall s / CPU s): ${coldStarts.map((c) => `${fixed(c.seconds, 3)}/${fixed(c.cpuSeconds, 3)}`).join(', ')}.`;
+}
+
 export function renderReport(report: Report): string {
   const half = report.halfRate.map(
     (h) => `| ${h.payload} | ${h.target} | ${h.rate} | ${fixed(h.p50Ms, 1)} | ${fixed(h.p99Ms, 1)} |`,
@@ -144,7 +156,7 @@ export function renderReport(report: Report): string {
         `RSS ${fixed(m.rssMb)} MB, peak ${fixed(m.peakRssMb)} MB, heap used ${fixed(m.heapUsedMb)} MB; RSS every 5 s: ${m.rssSamples.join(' ')}; ` +
         `falco_alerts_total series ${m.ruleSeries}, label overflows ${m.overflowed}.\n`,
     ),
-    `Cold starts (wall s / CPU s): ${report.coldStarts.map((c) => `${fixed(c.seconds, 3)}/${fixed(c.cpuSeconds, 3)}`).join(', ')}.`,
+    coldStartsLine(report.coldStarts),
     '',
   ].join('\n');
 }

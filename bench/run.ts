@@ -13,7 +13,7 @@ import {
 } from './ingest-ratio.js';
 import { buildPayloads, buildRuleTemplate } from './payloads.js';
 import { sampleTree } from './proc-stats.js';
-import { renderReport, type Report, type Row } from './report.js';
+import { coldStartMedians, coldStartsLine, renderReport, type Report, type Row } from './report.js';
 import { measureRedisStore, renderRedisStore } from './redis-store.js';
 import { runLoad } from './run-load.js';
 import { scrape, sumMetric } from './scrape-metrics.js';
@@ -238,13 +238,9 @@ async function startOnly(): Promise<void> {
   try {
     const settings = { logFile, connections: CONNECTIONS, serverCpu: SERVER_CPU, loadCpu: LOAD_CPU };
     const cold = await measureColdStarts(settings);
-    const cpu = cold.map((start) => start.cpuSeconds).sort((a, b) => a - b);
-    console.log(
-      `Cold starts (wall s / CPU s): ${cold.map((c) => `${c.seconds.toFixed(3)}/${c.cpuSeconds.toFixed(3)}`).join(', ')}`,
-    );
-    console.log(
-      `median ${cold[2]!.seconds.toFixed(3)} s wall, ${cpu[2]!.toFixed(3)} s CPU (target < 0.5 s wall)`,
-    );
+    const { median, cpu } = coldStartMedians(cold);
+    console.log(coldStartsLine(cold));
+    console.log(`median ${median.toFixed(3)} s wall, ${cpu.toFixed(3)} s CPU (target < 0.5 s wall)`);
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
