@@ -1,6 +1,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { Registry } from 'prom-client';
-import { aggregateMetrics, type MetricJson } from './aggregate-metrics.js';
+import type { MetricJson } from './aggregate-metrics.js';
+import { createCollectedMetrics } from './collected-metrics.js';
 
 // A worker's scrape to the primary and its answer; the primary's call for each worker's metrics and theirs.
 const REQUEST = 'falco-receiver:metrics-request';
@@ -44,33 +45,37 @@ function isMessage<T extends { type: string }>(message: unknown, type: T['type']
  * Primary side: answers a worker's scrape with the sum over every worker, so whichever worker
  * the scrape lands on, Prometheus sees one consistent series (counters and histograms summed,
  * gauges by their own aggregator). It gathers the workers' registries itself, as prom-client's
- * AggregatorRegistry would, to combine them by exact labels (aggregate-metrics.ts).
+ * AggregatorRegistry would, to combine them by exact labels (aggregate-metrics.ts), and keeps
+ * what it gathered, so that a worker's leaving lowers no counter (collected-metrics.ts).
  */
 export function serveClusterMetrics(): void {
+  const collected = createCollectedMetrics();
   // Each collection under way, told of each worker's answer, or (no message) of its leaving.
   const collecting = new Map<number, (worker: Worker, message?: Collected) => void>();
   let nextId = 0;
-  // Every connected worker's registry, as JSON.
+  // Collects every connected worker's registry.
   const collect = () =>
-    new Promise<MetricJson[][]>((resolve, reject) => {
-      const workers = Object.values(cluster.workers ?? {}).filter((worker) => worker?.isConnected());
-      if (workers.length === 0) return resolve([]);
+    new Promise<void>((resolve, reject) => {
+      const workers = Object.values(cluster.workers ?? {}).filter(
+        (worker) => worker?.isConnected() && !worker.isDead(),
+      );
+      if (workers.length === 0) return resolve();
       const id = nextId++;
-      const gathered: MetricJson[][] = [];
       // A worker that leaves before it answers is not waited for: no answer can come, and its
-      // counts went with it, as they are gone from the next scrape.
+      // last collected counts are kept as the retired ones.
       const awaited = new Set(workers.map((worker) => worker!.id));
       const end = (error?: Error) => {
         clearTimeout(timer);
         collecting.delete(id);
         if (error) reject(error);
-        else resolve(gathered);
+        else resolve();
       };
       const timer = setTimeout(() => end(new Error('a worker did not answer in time')), TIMEOUT_MS);
       collecting.set(id, (worker, message) => {
+        // Only while awaited: an answer after the worker left must not bring back counts retired.
         if (!awaited.delete(worker.id)) return;
         if (message?.error !== undefined) return end(new Error(message.error));
-        if (message) gathered.push(message.metrics ?? []);
+        if (message) collected.record(worker.id, message.metrics ?? []);
         if (awaited.size === 0) end();
       });
       for (const worker of workers) worker?.send({ type: COLLECT, id } satisfies CollectRequest);
@@ -78,6 +83,7 @@ export function serveClusterMetrics(): void {
   // 'exit' too: a worker killed while stopped (SIGSTOP) was seen to exit with no 'disconnect'.
   const left = (worker: Worker) => {
     for (const answer of [...collecting.values()]) answer(worker);
+    collected.retire(worker.id);
   };
   cluster.on('disconnect', left);
   cluster.on('exit', left);
@@ -88,7 +94,7 @@ export function serveClusterMetrics(): void {
       if (worker.isConnected()) worker.send({ type: RESPONSE, id: message.id, ...body });
     };
     collect()
-      .then((workers) => aggregateMetrics(workers).metrics())
+      .then(() => collected.aggregate().metrics())
       .then(
         (text) => reply({ text }),
         (error: unknown) => reply({ error: error instanceof Error ? error.message : String(error) }),

@@ -1,35 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { aggregateMetrics, type MetricJson } from '../../src/metrics/aggregate-metrics.js';
-import { createMetrics, type Metrics } from '../../src/metrics/metrics.js';
+import { aggregateMetrics } from '../../src/metrics/aggregate-metrics.js';
+import type { Metrics } from '../../src/metrics/metrics.js';
 import { makeStoredAlert } from '../helpers/stored-alert.js';
+import { createWorkerMetrics, samples, sentToPrimary } from '../helpers/worker-metrics.js';
 
-const options = {
-  maxRules: 10,
-  maxHostnames: 10,
-  maxSources: 10,
-  extraLabels: [],
-  maxExtraLabelValues: 10,
-  maxSeries: 1000,
-  processMetrics: false,
-};
-
-// The workers' registries as the primary gets them: JSON over the cluster's IPC channel.
 async function aggregated(workers: Metrics[]): Promise<string> {
-  const sent = await Promise.all(workers.map((worker) => worker.registry.getMetricsAsJSON()));
-  return aggregateMetrics(JSON.parse(JSON.stringify(sent)) as MetricJson[][]).metrics();
+  return aggregateMetrics(await Promise.all(workers.map(sentToPrimary))).metrics();
 }
-
-const samples = (text: string, prefix: string) =>
-  text
-    .split('\n')
-    .filter((line) => line.startsWith(prefix))
-    .sort();
 
 describe('aggregateMetrics', () => {
   // Regression (review): prom-client's AggregatorRegistry matches series by their label values
   // joined unescaped, and summed these two into one, shown under the first one's labels.
   it("keeps the workers' series whose labels prom-client would key alike apart, each summed over the workers", async () => {
-    const [one, two] = [createMetrics(options), createMetrics(options)];
+    const [one, two] = [createWorkerMetrics(), createWorkerMetrics()];
     one.recordAlert(makeStoredAlert({ rule: 'A,source:B', source: 'C' }));
     one.recordAlert(makeStoredAlert({ rule: 'A', source: 'B,source:C' }));
     two.recordAlert(makeStoredAlert({ rule: 'A', source: 'B,source:C' }));
@@ -44,7 +27,7 @@ describe('aggregateMetrics', () => {
   });
 
   it('combines each metric by its own aggregator: counters and histograms summed, the sensor gauge by its newest', async () => {
-    const [one, two] = [createMetrics(options), createMetrics(options)];
+    const [one, two] = [createWorkerMetrics(), createWorkerMetrics()];
     one.recordAlert(makeStoredAlert({ hostname: 'h' }, { receivedAtMs: 5_000, timeMs: 4_000 }));
     two.recordAlert(makeStoredAlert({ hostname: 'h' }, { receivedAtMs: 9_000, timeMs: 8_500 }));
     two.recordRejected('malformed_json');

@@ -1,8 +1,15 @@
-import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import {
+  execFileSync,
+  spawn,
+  type ChildProcess,
+  type ChildProcessWithoutNullStreams,
+} from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { requestOnNewConnection } from '../helpers/fresh-connection-request.js';
+import { METRICS_REUSE_MS } from '../../src/http/routes/metrics.js';
+import { killSpawned, spawnService, type SpawnedService } from '../helpers/spawn-service.js';
 
 const SAMPLE = readFileSync(
   new URL('../fixtures/falco/samples/valid/093-latest-terminal-shell-in-container.json', import.meta.url),
@@ -20,6 +27,7 @@ const COLLIDING = [
 ];
 
 const request = requestOnNewConnection;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function freePort(): Promise<number> {
   const server = net.createServer();
@@ -34,6 +42,14 @@ function sample(metrics: string, prefix: string, contains = ''): number[] {
     .split('\n')
     .filter((line) => line.startsWith(prefix) && line.includes(contains))
     .map((line) => Number(line.slice(line.lastIndexOf(' ') + 1)));
+}
+
+// The primary's worker processes, by their pids.
+function workerPids(primary: ChildProcess): number[] {
+  return execFileSync('ps', ['-o', 'pid=,comm=', '--ppid', String(primary.pid)], { encoding: 'utf8' })
+    .split('\n')
+    .filter((line) => line.includes('node'))
+    .map((line) => Number.parseInt(line, 10));
 }
 
 describe('cluster mode (WORKERS=2)', () => {
@@ -145,7 +161,7 @@ describe('cluster mode when the port is taken', () => {
 });
 
 // Regression: the primary waited for every worker it had asked, so a worker that died before it
-// answered failed the scrape after 5 s, though no answer could come (its counts went with it).
+// answered failed the scrape after 5 s, though no answer could come.
 describe('cluster mode when a worker dies during a scrape', () => {
   let child: ChildProcessWithoutNullStreams;
   afterAll(() => {
@@ -165,12 +181,7 @@ describe('cluster mode when a worker dies during a scrape', () => {
       },
       { timeout: 60_000, interval: 50 },
     );
-    const workers = execFileSync('ps', ['-o', 'pid=,comm=', '--ppid', String(child.pid)], {
-      encoding: 'utf8',
-    })
-      .split('\n')
-      .filter((line) => line.includes('node'))
-      .map((line) => Number.parseInt(line, 10));
+    const workers = workerPids(child);
     expect(workers).toHaveLength(2);
     // Stopped, it cannot answer the primary; the other worker takes the scrape that gets through.
     process.kill(workers[0]!, 'SIGSTOP');
@@ -196,5 +207,59 @@ describe('cluster mode when a worker dies during a scrape', () => {
       });
       expect(reply.ms).toBeLessThan(3_000);
     }
+  }, 90_000);
+});
+
+// Regression: the primary summed only the workers that answered the scrape, so a worker's counts
+// left every later scrape with it: counters fell when a worker died (Prometheus reads a reset, and
+// rate() spikes).
+describe('cluster mode when a worker dies', () => {
+  const POSTED = 12;
+  let service: SpawnedService;
+  let workers: number[];
+  const listening = () => service.lines.filter((l) => l.event === 'listening').length;
+  // The scrape's answer and the falco_alerts_total and request counts it gives.
+  const scrape = async () => {
+    const { status, body } = await request(service.port, 'GET', '/metrics');
+    return {
+      status,
+      body,
+      alerts: sample(body, 'falco_alerts_total{rule="Terminal shell in container"'),
+      accepted: sample(body, 'http_request_duration_seconds_count{method="POST"', 'status="202"'),
+    };
+  };
+
+  beforeAll(async () => {
+    service = await spawnService({ PORT: String(await freePort()), WORKERS: '2' }, { timeoutMs: 60_000 });
+    await vi.waitFor(() => expect(listening()).toBe(2), { timeout: 60_000, interval: 50 });
+    workers = workerPids(service.child);
+    for (let i = 0; i < POSTED; i++)
+      expect((await request(service.port, 'POST', '/alerts', SAMPLE)).status).toBe(202);
+    expect(new Set(service.lines.filter((l) => l.event === 'falco_alert').map((l) => l.worker))).toEqual(
+      new Set([1, 2]),
+    );
+    // Collected once from both workers, as Prometheus scrapes before anything goes wrong.
+    expect(await scrape()).toMatchObject({ status: 200, alerts: [POSTED], accepted: [POSTED] });
+  });
+
+  afterAll(() => killSpawned());
+
+  it("keeps a killed worker's counts in every later scrape, so no counter decreases once a new worker replaces it", async () => {
+    process.kill(workers[1]!, 'SIGKILL');
+    await vi.waitFor(() => expect(listening()).toBe(3), { timeout: 60_000, interval: 50 });
+
+    for (let i = 0; i < 4; i++)
+      expect(await scrape()).toMatchObject({
+        status: 200,
+        alerts: [POSTED],
+        accepted: [POSTED],
+      });
+    // The new worker's counts are added to them.
+    for (let i = 0; i < 4; i++)
+      expect((await request(service.port, 'POST', '/alerts', SAMPLE)).status).toBe(202);
+    await sleep(METRICS_REUSE_MS + 100);
+    const after = await scrape();
+    expect(after.alerts).toEqual([POSTED + 4]);
+    expect(after.accepted).toEqual([POSTED + 4]);
   }, 90_000);
 });

@@ -1,0 +1,41 @@
+import type { Registry } from 'prom-client';
+import { aggregateMetrics, type MetricJson } from './aggregate-metrics.js';
+import { addRetiredCounts } from './retired-counts.js';
+
+/**
+ * What the cluster primary keeps of its workers' metrics, so that no counter it shows decreases:
+ * each live worker's last collected metrics, and the counts of the workers gone.
+ */
+export interface CollectedMetrics {
+  /** A worker's answer to a collection: its metrics now, in place of the ones before. */
+  record(worker: number, metrics: MetricJson[]): void;
+  /**
+   * A worker has left: its last collected counters and histograms stay in every later aggregate,
+   * its gauges go. What it counted after that collection is lost. Again for one worker: nothing.
+   */
+  retire(worker: number): void;
+  /**
+   * The sum over the workers gone and each live worker's last collected metrics (a worker never
+   * collected adds nothing).
+   */
+  aggregate(): Registry;
+}
+
+export function createCollectedMetrics(): CollectedMetrics {
+  const last = new Map<number, MetricJson[]>();
+  let retired: MetricJson[] = [];
+  return {
+    record(worker, metrics) {
+      last.set(worker, metrics);
+    },
+    retire(worker) {
+      const metrics = last.get(worker);
+      if (!metrics) return;
+      last.delete(worker);
+      retired = addRetiredCounts(retired, metrics);
+    },
+    aggregate() {
+      return aggregateMetrics([retired, ...last.values()]);
+    },
+  };
+}

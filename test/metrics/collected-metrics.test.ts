@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import { createCollectedMetrics } from '../../src/metrics/collected-metrics.js';
+import { makeStoredAlert } from '../helpers/stored-alert.js';
+import { createWorkerMetrics, samples, sentToPrimary } from '../helpers/worker-metrics.js';
+
+describe('createCollectedMetrics', () => {
+  it("keeps a departed worker's last counters and histograms in every later aggregate, and drops its gauges", async () => {
+    const [one, two] = [createWorkerMetrics(), createWorkerMetrics()];
+    one.recordAlert(makeStoredAlert({ hostname: 'gone' }));
+    one.recordRejected('malformed_json');
+    two.recordAlert(makeStoredAlert({ hostname: 'stays' }));
+    const collected = createCollectedMetrics();
+    collected.record(1, await sentToPrimary(one));
+    collected.record(2, await sentToPrimary(two));
+
+    collected.retire(1);
+    const text = await collected.aggregate().metrics();
+
+    expect(samples(text, 'falco_alerts_total{')).toEqual([
+      'falco_alerts_total{rule="Terminal shell in container",priority="Notice",source="syscall"} 2',
+    ]);
+    expect(samples(text, 'falco_alerts_rejected_total{reason="malformed_json"}')).toEqual([
+      'falco_alerts_rejected_total{reason="malformed_json"} 1',
+    ]);
+    expect(samples(text, 'falco_alert_delivery_delay_seconds_count')).toEqual([
+      'falco_alert_delivery_delay_seconds_count{source="syscall"} 2',
+    ]);
+    expect(samples(text, 'falco_sensor_last_alert_timestamp_seconds{')).toEqual([
+      expect.stringContaining('{hostname="stays"}'),
+    ]);
+  });
+
+  it('shows each live worker by its latest collected metrics, and a worker never collected by nothing', async () => {
+    const worker = createWorkerMetrics();
+    worker.recordAlert(makeStoredAlert());
+    const collected = createCollectedMetrics();
+    collected.record(1, await sentToPrimary(worker));
+    worker.recordAlert(makeStoredAlert());
+    collected.record(1, await sentToPrimary(worker));
+
+    const text = await collected.aggregate().metrics();
+
+    expect(samples(text, 'falco_alerts_total{')).toEqual([expect.stringMatching(/ 2$/)]);
+  });
+
+  // Node's cluster tells of one worker's leaving twice ('disconnect', 'exit').
+  it('adds a departed worker to the retired counts once, however often it is retired', async () => {
+    const worker = createWorkerMetrics();
+    worker.recordAlert(makeStoredAlert());
+    const collected = createCollectedMetrics();
+    collected.record(1, await sentToPrimary(worker));
+
+    collected.retire(1);
+    collected.retire(1);
+    const text = await collected.aggregate().metrics();
+
+    expect(samples(text, 'falco_alerts_total{')).toEqual([expect.stringMatching(/ 1$/)]);
+  });
+});
