@@ -9,6 +9,12 @@ const RESPONSE = 'falco-receiver:metrics-response';
 const COLLECT = 'falco-receiver:metrics-collect';
 const COLLECTED = 'falco-receiver:metrics-collected';
 const TIMEOUT_MS = 5_000;
+/**
+ * How long the primary waits for each worker's metrics. A worker that has not answered by then (a
+ * stuck event loop) is shown by its last collected metrics, well within the worker's TIMEOUT_MS
+ * and Prometheus' default 10 s scrape timeout, instead of failing the scrape.
+ */
+export const WORKER_ANSWER_MS = 2_000;
 
 interface MetricsRequest {
   type: typeof REQUEST;
@@ -46,20 +52,20 @@ function isMessage<T extends { type: string }>(message: unknown, type: T['type']
  * the scrape lands on, Prometheus sees one consistent series (counters and histograms summed,
  * gauges by their own aggregator). It gathers the workers' registries itself, as prom-client's
  * AggregatorRegistry would, to combine them by exact labels (aggregate-metrics.ts), and keeps
- * what it gathered, so that a worker's leaving lowers no counter (collected-metrics.ts).
+ * what it gathered, so that a worker's leaving or hanging lowers no counter (collected-metrics.ts).
  */
 export function serveClusterMetrics(): void {
   const collected = createCollectedMetrics();
   // Each collection under way, told of each worker's answer, or (no message) of its leaving.
   const collecting = new Map<number, (worker: Worker, message?: Collected) => void>();
   let nextId = 0;
-  // Collects every connected worker's registry.
+  // Collects every connected worker's registry; resolves with how many did not answer in time.
   const collect = () =>
-    new Promise<void>((resolve, reject) => {
+    new Promise<number>((resolve, reject) => {
       const workers = Object.values(cluster.workers ?? {}).filter(
         (worker) => worker?.isConnected() && !worker.isDead(),
       );
-      if (workers.length === 0) return resolve();
+      if (workers.length === 0) return resolve(0);
       const id = nextId++;
       // A worker that leaves before it answers is not waited for: no answer can come, and its
       // last collected counts are kept as the retired ones.
@@ -68,9 +74,9 @@ export function serveClusterMetrics(): void {
         clearTimeout(timer);
         collecting.delete(id);
         if (error) reject(error);
-        else resolve();
+        else resolve(awaited.size);
       };
-      const timer = setTimeout(() => end(new Error('a worker did not answer in time')), TIMEOUT_MS);
+      const timer = setTimeout(end, WORKER_ANSWER_MS);
       collecting.set(id, (worker, message) => {
         // Only while awaited: an answer after the worker left must not bring back counts retired.
         if (!awaited.delete(worker.id)) return;
@@ -94,7 +100,7 @@ export function serveClusterMetrics(): void {
       if (worker.isConnected()) worker.send({ type: RESPONSE, id: message.id, ...body });
     };
     collect()
-      .then(() => collected.aggregate().metrics())
+      .then((unanswered) => collected.aggregate(unanswered).metrics())
       .then(
         (text) => reply({ text }),
         (error: unknown) => reply({ error: error instanceof Error ? error.message : String(error) }),

@@ -1,4 +1,4 @@
-import type { Registry } from 'prom-client';
+import { Gauge, type Registry } from 'prom-client';
 import { aggregateMetrics, type MetricJson } from './aggregate-metrics.js';
 import { addRetiredCounts } from './retired-counts.js';
 
@@ -16,9 +16,9 @@ export interface CollectedMetrics {
   retire(worker: number): void;
   /**
    * The sum over the workers gone and each live worker's last collected metrics (a worker never
-   * collected adds nothing).
+   * collected adds nothing), with `falco_metrics_workers_unanswered` set to `unanswered`.
    */
-  aggregate(): Registry;
+  aggregate(unanswered: number): Registry;
 }
 
 export function createCollectedMetrics(): CollectedMetrics {
@@ -34,8 +34,15 @@ export function createCollectedMetrics(): CollectedMetrics {
       last.delete(worker);
       retired = addRetiredCounts(retired, metrics);
     },
-    aggregate() {
-      return aggregateMetrics([retired, ...last.values()]);
+    aggregate(unanswered) {
+      const registry = aggregateMetrics([retired, ...last.values()]);
+      // The primary's own metric: only it knows which workers answered.
+      new Gauge({
+        name: 'falco_metrics_workers_unanswered',
+        help: 'Cluster workers that did not answer this scrape in time (a stuck event loop): their last collected values are shown.',
+        registers: [registry],
+      }).set(unanswered);
+      return registry;
     },
   };
 }

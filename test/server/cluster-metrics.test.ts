@@ -7,8 +7,9 @@ import {
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { requestOnNewConnection } from '../helpers/fresh-connection-request.js';
+import { requestOnNewConnection, type Reply } from '../helpers/fresh-connection-request.js';
 import { METRICS_REUSE_MS } from '../../src/http/routes/metrics.js';
+import { WORKER_ANSWER_MS } from '../../src/metrics/cluster-metrics.js';
 import { killSpawned, spawnService, type SpawnedService } from '../helpers/spawn-service.js';
 
 const SAMPLE = readFileSync(
@@ -212,20 +213,21 @@ describe('cluster mode when a worker dies during a scrape', () => {
 
 // Regression: the primary summed only the workers that answered the scrape, so a worker's counts
 // left every later scrape with it: counters fell when a worker died (Prometheus reads a reset, and
-// rate() spikes).
-describe('cluster mode when a worker dies', () => {
+// rate() spikes), and a stopped worker failed every scrape after 5 s.
+describe('cluster mode when a worker hangs or dies', () => {
   const POSTED = 12;
   let service: SpawnedService;
   let workers: number[];
   const listening = () => service.lines.filter((l) => l.event === 'listening').length;
   // The scrape's answer and the falco_alerts_total and request counts it gives.
-  const scrape = async () => {
-    const { status, body } = await request(service.port, 'GET', '/metrics');
+  const scrape = async (reply?: Reply) => {
+    const { status, body } = reply ?? (await request(service.port, 'GET', '/metrics'));
     return {
       status,
       body,
       alerts: sample(body, 'falco_alerts_total{rule="Terminal shell in container"'),
       accepted: sample(body, 'http_request_duration_seconds_count{method="POST"', 'status="202"'),
+      unanswered: sample(body, 'falco_metrics_workers_unanswered '),
     };
   };
 
@@ -242,7 +244,44 @@ describe('cluster mode when a worker dies', () => {
     expect(await scrape()).toMatchObject({ status: 200, alerts: [POSTED], accepted: [POSTED] });
   });
 
-  afterAll(() => killSpawned());
+  afterAll(() => {
+    for (const pid of workers ?? []) {
+      try {
+        process.kill(pid, 'SIGCONT');
+      } catch {
+        // Already gone (the test killed it).
+      }
+    }
+    killSpawned();
+  });
+
+  it("answers within the primary's deadline while a worker is stopped, with the stopped worker's last collected counts, and says 1 worker did not answer", async () => {
+    expect(workers).toHaveLength(2);
+    // So that no worker serves again the render of the scrape before.
+    await sleep(METRICS_REUSE_MS + 100);
+    process.kill(workers[0]!, 'SIGSTOP');
+    const startedAt = Date.now();
+    // node:cluster hands the stopped worker one connection at most (it never takes it): of two
+    // scrapes on new connections, one reaches the worker still running.
+    const scrapes = [0, 1].map(() => request(service.port, 'GET', '/metrics'));
+    const reply = await Promise.any(scrapes);
+    const ms = Date.now() - startedAt;
+    process.kill(workers[0]!, 'SIGCONT');
+    await Promise.allSettled(scrapes);
+
+    expect(await scrape(reply)).toMatchObject({
+      status: 200,
+      alerts: [POSTED],
+      accepted: [POSTED],
+      unanswered: [1],
+    });
+    // The old code failed the scrape after 5 s.
+    expect(ms).toBeLessThan(WORKER_ANSWER_MS + 1_500);
+    // Running again, it answers: a scrape once the shared render has expired says so.
+    await expect
+      .poll(async () => (await scrape()).unanswered, { timeout: 10_000, interval: 500 })
+      .toEqual([0]);
+  }, 30_000);
 
   it("keeps a killed worker's counts in every later scrape, so no counter decreases once a new worker replaces it", async () => {
     process.kill(workers[1]!, 'SIGKILL');
@@ -253,6 +292,7 @@ describe('cluster mode when a worker dies', () => {
         status: 200,
         alerts: [POSTED],
         accepted: [POSTED],
+        unanswered: [0],
       });
     // The new worker's counts are added to them.
     for (let i = 0; i < 4; i++)
