@@ -12,6 +12,12 @@ export interface RunRegistry {
   list(): Promise<TriggerRun[]>;
   /** Publishes `run`'s state now (before its slot is given back: see SharedRuns.get). */
   save(run: TriggerRun): Promise<void>;
+  /**
+   * The trigger of a run kept here ended: `count` is called once, at once without `shared`; with
+   * it, once that end is saved, never when another replica holds the run by then (it settled the
+   * run while this one was cut off from the store past its lease, and counted it).
+   */
+  end(run: TriggerRun, count: () => void): void;
   /** Stops publishing run state (shutdown). */
   stop(): Promise<void>;
 }
@@ -46,13 +52,23 @@ export function createRunRegistry(
   let publishing = false;
   let failing = false;
   let heldAtMs = 0;
+  // Runs whose trigger ended here, with what counts them once their end is saved.
+  const ending = new Map<string, () => void>();
 
   // A run another replica holds now was taken over while this one could not reach Redis: it is theirs.
   function lose(id: string): void {
     const run = runs.get(id);
     unsettled.delete(id);
+    ending.delete(id);
     runs.delete(id);
     if (run) onLost?.(run);
+  }
+
+  // A save of the run's end went through (`count` was waiting when it was sent): counted, once.
+  function countEnd(id: string, count: (() => void) | undefined): void {
+    if (count === undefined || ending.get(id) !== count) return;
+    ending.delete(id);
+    count();
   }
 
   // Renews the hold of every run that may still change (every third of the lease).
@@ -76,10 +92,12 @@ export function createRunRegistry(
       // Settled as saved, not as the run is once the save returns: a run that settled while its
       // older state was being saved must be published again.
       const final = isSettled(run);
+      const count = ending.get(id);
       await shared?.save(run).then(
         (saved) => {
           failing = false;
           if (!saved) return lose(id);
+          countEnd(id, count);
           return final ? unsettled.delete(id) : unsettled.set(id, json);
         },
         (error: unknown) => {
@@ -102,8 +120,9 @@ export function createRunRegistry(
       runs.set(run.id, run);
       for (const [id, old] of runs) {
         if (runs.size <= maxRuns) break;
-        // A run still verifying stays: dropped, it would be neither published nor held any more.
-        if (isSettled(old)) runs.delete(id);
+        // A run still verifying, or whose end is not saved yet, stays: dropped, it would be neither
+        // published nor held any more (nor counted).
+        if (isSettled(old) && !unsettled.has(id)) runs.delete(id);
       }
       if (!shared) return;
       unsettled.set(run.id, '');
@@ -121,10 +140,12 @@ export function createRunRegistry(
       if (!shared || !runs.has(run.id)) return;
       const json = JSON.stringify(run);
       const final = isSettled(run);
+      const count = ending.get(run.id);
       // Sent after any save of an older state still in flight (one connection, in order).
       await shared.save(run).then(
         (saved) => {
           if (!saved) return lose(run.id);
+          countEnd(run.id, count);
           if (!unsettled.has(run.id)) return;
           // As publish() does: a run saved settled is done; otherwise its next change is published.
           if (final) unsettled.delete(run.id);
@@ -132,6 +153,11 @@ export function createRunRegistry(
         },
         () => undefined,
       );
+    },
+    end(run, count) {
+      if (!runs.has(run.id)) return;
+      if (!shared) return count();
+      ending.set(run.id, count);
     },
     // With Redis unreachable, this replica still answers for the runs it started.
     async get(id) {

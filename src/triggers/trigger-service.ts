@@ -101,16 +101,16 @@ export function createTriggerService(deps: TriggerServiceDeps) {
     return () => clearInterval(timer);
   }
 
-  // A run ends once, by its trigger or by shutdown: its outcome, the verifier and the metric. A run
-  // the registry gave up (another replica failed it while this one could not reach Redis for a
-  // lease: adopt-orphans.ts) was counted there; one that ends before this replica learns that is
-  // counted by both, the one case where a run is counted twice.
+  // A run ends once, by its trigger or by shutdown: its outcome, the verifier and the metric. With
+  // a shared store the run is counted once its end is saved: another replica may have settled it
+  // as failed meanwhile, and counted it (adopt-orphans.ts), while this one was cut off past its lease.
   function endRun(run: TriggerRun, outcome: TriggerOutcome): void {
-    run.status = outcome.ok ? 'succeeded' : 'failed';
+    const status = outcome.ok ? 'succeeded' : 'failed';
+    run.status = status;
     if (!outcome.ok) run.error = outcome.error;
     run.finishedAt = new Date().toISOString();
     deps.verifier.runFinished(run);
-    if (deps.registry.has(run.id)) deps.metrics.recordRun(run.kind, run.status);
+    deps.registry.end(run, () => deps.metrics.recordRun(run.kind, status));
   }
 
   // Its final state first: a run saved as running reads as orphaned once its slot and hold are gone.

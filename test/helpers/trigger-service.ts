@@ -2,15 +2,24 @@ import { Registry } from 'prom-client';
 import { pino } from 'pino';
 import { loadConfig } from '../../src/config/load-config.js';
 import { createRunRegistry } from '../../src/triggers/run-registry.js';
+import type { SharedRuns } from '../../src/triggers/shared-runs.js';
 import { createTriggerMetrics } from '../../src/triggers/trigger-metrics.js';
 import { createTriggerService } from '../../src/triggers/trigger-service.js';
 import { createVerifier } from '../../src/triggers/verify-run.js';
 
+/** A replica's link to the shared runs, with its lease, and the environment its commands get. */
+export interface SharedReplica {
+  shared: SharedRuns;
+  leaseMs: number;
+  childEnv?: Record<string, string>;
+}
+
 /**
  * A real trigger service whose Kubernetes runs fail fast (no kubeconfig), with its run registry:
- * for tests of what starts runs (the canary schedule), not of the runs themselves.
+ * for tests of what starts runs (the canary schedule), not of the runs themselves. With `replica`,
+ * wired as create-triggers.ts does with a shared store; `metrics` is its own registry.
  */
-export function buildTriggerService(env: Record<string, string> = {}) {
+export function buildTriggerService(env: Record<string, string> = {}, replica?: SharedReplica) {
   const loaded = loadConfig({
     TRIGGER_KUBECONFIG: '/nonexistent/kubeconfig',
     TRIGGER_MAX_CONCURRENT: '5',
@@ -18,14 +27,27 @@ export function buildTriggerService(env: Record<string, string> = {}) {
   });
   if (!loaded.ok) throw new Error(loaded.problems.join('; '));
   const config = loaded.config.triggers;
-  const metrics = createTriggerMetrics(new Registry());
-  const registry = createRunRegistry(10);
+  const metrics = new Registry();
+  const triggerMetrics = createTriggerMetrics(metrics);
+  const verifier = createVerifier({ metrics: triggerMetrics, windowMs: 60_000 });
+  const registry = createRunRegistry(10, replica?.shared, {
+    leaseMs: replica?.leaseMs,
+    onLost: (run) => verifier.forget(run),
+  });
   const logger = pino({ level: 'silent' });
-  const verifier = createVerifier({ metrics, windowMs: 60_000 });
-  const service = createTriggerService({ config, logger, metrics, verifier, registry, childEnv: {} });
+  const service = createTriggerService({
+    config,
+    logger,
+    metrics: triggerMetrics,
+    verifier,
+    registry,
+    shared: replica?.shared,
+    childEnv: replica?.childEnv ?? {},
+    slotLeaseMs: replica?.leaseMs,
+  });
   const request = {
     kind: 'shell',
     target: { backend: 'kubernetes', namespace: 'default', image: 'busybox:1.36' },
   } as const;
-  return { service, registry, logger, request };
+  return { service, registry, logger, request, metrics };
 }

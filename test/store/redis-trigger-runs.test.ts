@@ -1,6 +1,6 @@
 import pino from 'pino';
 import { Registry } from 'prom-client';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createRedisTriggerRuns, ORPHANED_RUN_ERROR } from '../../src/store/redis-trigger-runs.js';
 import { startOrphanAdoption } from '../../src/triggers/adopt-orphans.js';
 import { startCanarySchedule } from '../../src/triggers/canary-schedule.js';
@@ -9,6 +9,7 @@ import type { SharedRuns } from '../../src/triggers/shared-runs.js';
 import { createTriggerMetrics } from '../../src/triggers/trigger-metrics.js';
 import type { TriggerRun } from '../../src/triggers/trigger-run.js';
 import { createVerifier } from '../../src/triggers/verify-run.js';
+import { cuttable } from '../helpers/cuttable-runs.js';
 import { redisAvailable, useRedisConnection } from '../helpers/redis-server.js';
 import { buildTriggerService } from '../helpers/trigger-service.js';
 
@@ -283,6 +284,28 @@ describe.skipIf(!hasRedis)('createRedisTriggerRuns', () => {
     expect(lost).toEqual([run.id]);
     expect(registry.has(run.id)).toBe(false);
     await registry.stop();
+  });
+
+  it('keeps a run whose end is not saved yet past maxRuns, and saves and counts it once Redis answers', async () => {
+    const view = sharedRuns('unsaved-end:');
+    const link = cuttable(sharedRuns('unsaved-end:'));
+    const registry = createRunRegistry(1, link.shared, { leaseMs: 60_000 });
+    const run = shellRun('ended-offline', 'running', 'pending');
+    registry.add(run);
+    await vi.waitFor(async () => expect(await view.get(run.id)).toBeDefined(), { interval: 20 });
+
+    link.cut = true;
+    run.status = 'failed';
+    run.verification.expectations[0] = { rule: 'Terminal shell in container', status: 'not_run' };
+    let counted = 0;
+    registry.end(run, () => (counted += 1));
+    await registry.save(run);
+    registry.add(shellRun('next', 'running', 'pending'));
+    link.cut = false;
+
+    await vi.waitFor(async () => expect((await view.get(run.id))?.status).toBe('failed'), { interval: 20 });
+    await registry.stop();
+    expect(counted).toBe(1);
   });
 
   // Regression: a sweep took over the runs of the list it read at its start, as listed: a run that

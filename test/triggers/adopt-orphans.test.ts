@@ -1,16 +1,31 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import pino from 'pino';
+import { Registry } from 'prom-client';
 import request from 'supertest';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { AlertQuery } from '../../src/alerts/alert-store.js';
+import type { StoredAlert } from '../../src/alerts/stored-alert.js';
 import { createMemoryAlertStore } from '../../src/alerts/memory-alert-store.js';
-import { ORPHANED_RUN_ERROR } from '../../src/store/redis-trigger-runs.js';
-import { CATCH_UP_MAX_BYTES, readStoredSince } from '../../src/triggers/adopt-orphans.js';
+import { createRedisTriggerRuns, ORPHANED_RUN_ERROR } from '../../src/store/redis-trigger-runs.js';
+import {
+  CATCH_UP_MAX_BYTES,
+  readStoredSince,
+  startOrphanAdoption,
+} from '../../src/triggers/adopt-orphans.js';
+import { createRunRegistry } from '../../src/triggers/run-registry.js';
+import type { SharedRuns } from '../../src/triggers/shared-runs.js';
+import { createTriggerMetrics } from '../../src/triggers/trigger-metrics.js';
 import type { TriggerRun } from '../../src/triggers/trigger-run.js';
+import { createVerifier } from '../../src/triggers/verify-run.js';
 import { BUSYBOX_IMAGE, dockerAndBusyboxAvailable, ensureBusyboxImage } from '../helpers/busybox-image.js';
 import { buildTriggerApp, type TriggerApp } from '../helpers/build-trigger-app.js';
+import { cuttable } from '../helpers/cuttable-runs.js';
 import { requireComponent } from '../helpers/components.js';
-import { redisAvailable, startRedis, type TestRedis } from '../helpers/redis-server.js';
+import { redisAvailable, startRedis, useRedisConnection, type TestRedis } from '../helpers/redis-server.js';
 import { makeStoredAlert } from '../helpers/stored-alert.js';
+import { metricValue } from '../helpers/test-app.js';
+import { buildTriggerService } from '../helpers/trigger-service.js';
 import { buildTerminalShellAlert, finished, waitForRun } from '../helpers/trigger-runs.js';
 
 const TOKEN = 'test-token-0123456789abcdef';
@@ -25,6 +40,8 @@ const WINDOW_MS = 8_000;
 const haveRedis = redisAvailable();
 const haveDocker =
   haveRedis && requireComponent('docker (dockerd and /bin/busybox)', dockerAndBusyboxAvailable());
+
+const hangingHelm = { PATH: `${resolve('test/fixtures/bin/slow-helm')}:/usr/bin:/bin` };
 
 const resolved = (run: TriggerRun) =>
   run.verification?.expectations.length > 0 &&
@@ -189,6 +206,97 @@ describe.runIf(haveRedis)('trigger runs whose replica died (two replicas on one 
       status: 'failed',
       error: ORPHANED_RUN_ERROR,
     });
+  });
+});
+
+describe.runIf(haveRedis)('runs taken over on one Redis (replicas built in the test)', () => {
+  const redis = useRedisConnection();
+  const sharedRuns = (prefix: string) =>
+    createRedisTriggerRuns({ connection: redis.connection(), prefix, maxRuns: 5, ttlMs: 60_000 });
+  const failed = { kind: 'event-generator', outcome: 'failed' };
+  // A replica that only takes runs over: its sweep, its registry and its metrics.
+  const sweeper = (
+    shared: SharedRuns,
+    query: (query: AlertQuery) => Promise<StoredAlert[]> = async () => [],
+  ) => {
+    const metrics = new Registry();
+    const triggerMetrics = createTriggerMetrics(metrics);
+    const registry = createRunRegistry(5, shared, { leaseMs: LEASE_MS });
+    const stop = startOrphanAdoption({
+      shared,
+      registry,
+      verifier: createVerifier({ metrics: triggerMetrics, windowMs: 60_000 }),
+      metrics: triggerMetrics,
+      alerts: { query },
+      leaseMs: LEASE_MS,
+      logger: pino({ level: 'silent' }),
+    });
+    return {
+      registry,
+      metrics,
+      async stop() {
+        stop();
+        await registry.stop();
+      },
+    };
+  };
+  // An event-generator run on a replica linked by `link`, whose helm install hangs; saved running.
+  const startHangingRun = async (link: { shared: SharedRuns }, view: SharedRuns) => {
+    const built = buildTriggerService({}, { shared: link.shared, leaseMs: LEASE_MS, childEnv: hangingHelm });
+    const started = await built.service.start({
+      kind: 'event-generator',
+      namespace: 'default',
+      actions: '^syscall',
+    });
+    if (!started.ok) throw new Error('the run did not start');
+    await vi.waitFor(async () => expect((await view.get(started.run.id))?.status).toBe('running'), {
+      timeout: 5_000,
+      interval: 20,
+    });
+    return { ...built, run: started.run };
+  };
+
+  // Regression (review): a run that ended on a replica cut off from Redis for longer than its lease
+  // was counted there (it ended it) and by the replica that had settled it as failed meanwhile.
+  it('counts a run that ended on a replica cut off from Redis past its lease once, by the replica that settled it', async () => {
+    const view = sharedRuns('cut-off:');
+    const a = cuttable(sharedRuns('cut-off:'));
+    const onA = await startHangingRun(a, view);
+    const b = sweeper(sharedRuns('cut-off:'));
+
+    a.cut = true;
+    await vi.waitFor(
+      async () => expect(await metricValue(b.metrics, 'falco_trigger_runs_total', failed)).toBe(1),
+      {
+        timeout: 10 * LEASE_MS,
+        interval: 50,
+      },
+    );
+    // Still cut off, A ends the run (its shutdown cancels the install); then its link is back.
+    await onA.service.stop(5_000);
+    expect(onA.run).toMatchObject({ status: 'failed', error: 'helm was cancelled' });
+    a.cut = false;
+    await onA.registry.stop();
+    await b.stop();
+
+    expect(await metricValue(onA.metrics, 'falco_trigger_runs_total', failed)).toBe(0);
+    expect(await metricValue(b.metrics, 'falco_trigger_runs_total', failed)).toBe(1);
+    expect(await view.get(onA.run.id)).toMatchObject({ status: 'failed', error: ORPHANED_RUN_ERROR });
+  });
+
+  it('counts a run that ended while its replica was cut off from Redis once its end is saved', async () => {
+    const view = sharedRuns('cut-briefly:');
+    const a = cuttable(sharedRuns('cut-briefly:'));
+    const onA = await startHangingRun(a, view);
+
+    a.cut = true;
+    await onA.service.stop(5_000);
+    expect(await metricValue(onA.metrics, 'falco_trigger_runs_total', failed)).toBe(0);
+    a.cut = false;
+    await onA.registry.stop();
+
+    expect(await metricValue(onA.metrics, 'falco_trigger_runs_total', failed)).toBe(1);
+    expect(await view.get(onA.run.id)).toMatchObject({ status: 'failed', error: 'helm was cancelled' });
   });
 });
 
