@@ -73,6 +73,20 @@ export function startOrphanAdoption(deps: OrphanAdoptionDeps): () => void {
     );
   }
 
+  // The hold on a run being taken over, renewed while its stored alerts are read back (up to 8 MiB
+  // may outlast the lease): lapsed, another replica would take the run over too. Refused, another
+  // replica took it (the hold lapsed in an outage): it is not resumed here. Returns what stops it.
+  function holdWhileReading(run: TriggerRun): () => void {
+    const renew = () =>
+      shared.own(run.id, deps.leaseMs).then(
+        (held) => held || verifier.forget(run),
+        () => undefined,
+      );
+    const timer = setInterval(() => void renew(), Math.max(1, Math.floor(deps.leaseMs / 3)));
+    timer.unref();
+    return () => clearInterval(timer);
+  }
+
   async function adopt(listed: TriggerRun): Promise<void> {
     if (registry.has(listed.id) || listed.startedAt === undefined) return;
     if (!(await shared.own(listed.id, deps.leaseMs))) return;
@@ -82,8 +96,10 @@ export function startOrphanAdoption(deps: OrphanAdoptionDeps): () => void {
     if (run?.startedAt === undefined || !awaitsAlerts(run)) return;
     const startMs = Date.parse(run.startedAt);
     const past = readStoredSince(deps.alerts, pendingRules(run), startMs);
-    // Not read: its hold lapses and a replica takes it over again.
-    if (!(await verifier.resume(run, savedDetections(run), startMs, past))) return;
+    const stopHolding = holdWhileReading(run);
+    const resumed = await verifier.resume(run, savedDetections(run), startMs, past).finally(stopHolding);
+    // Not read: its hold lapses and a replica takes it over again. Or another replica holds it.
+    if (!resumed) return;
     registry.add(run);
     logger.info(
       { event: 'trigger_run_taken_over', runId: run.id, kind: run.kind },

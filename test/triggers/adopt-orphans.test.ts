@@ -42,6 +42,7 @@ const haveDocker =
   haveRedis && requireComponent('docker (dockerd and /bin/busybox)', dockerAndBusyboxAvailable());
 
 const hangingHelm = { PATH: `${resolve('test/fixtures/bin/slow-helm')}:/usr/bin:/bin` };
+const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 
 const resolved = (run: TriggerRun) =>
   run.verification?.expectations.length > 0 &&
@@ -297,6 +298,90 @@ describe.runIf(haveRedis)('runs taken over on one Redis (replicas built in the t
 
     expect(await metricValue(onA.metrics, 'falco_trigger_runs_total', failed)).toBe(1);
     expect(await view.get(onA.run.id)).toMatchObject({ status: 'failed', error: 'helm was cancelled' });
+  });
+
+  // A shell run that succeeded and waits for its alert, saved by a replica whose hold then lapses.
+  const savedWaiting = async (prefix: string): Promise<TriggerRun> => {
+    const gone = sharedRuns(prefix);
+    const startedAt = new Date().toISOString();
+    const run: TriggerRun = {
+      id: `${prefix}waiting`,
+      kind: 'shell',
+      nonce: `${prefix}nonce`,
+      status: 'succeeded',
+      createdAt: startedAt,
+      startedAt,
+      target: { backend: 'docker' },
+      commands: [],
+      verification: {
+        windowMs: 60_000,
+        expectations: [{ rule: 'Terminal shell in container', status: 'pending' }],
+      },
+    };
+    expect(await gone.own(run.id, LEASE_MS)).toBe(true);
+    expect(await gone.save(run)).toBe(true);
+    return run;
+  };
+  // A replica whose read-back of stored alerts takes four leases and finds `found`.
+  const slowReader = (prefix: string, found: StoredAlert[] = []) => {
+    const state = { reading: false };
+    const replica = sweeper(sharedRuns(prefix), async () => {
+      state.reading = true;
+      await sleep(4 * LEASE_MS);
+      return found;
+    });
+    return Object.assign(replica, state, {
+      untilReading: () =>
+        vi.waitFor(() => expect(state.reading).toBe(true), { timeout: 10 * LEASE_MS, interval: 20 }),
+    });
+  };
+
+  // Regression (review): the hold a takeover takes was renewed only once the stored alerts were read
+  // back (up to 8 MiB): a read longer than the lease let another replica take the same run over too.
+  it('holds a run it takes over while its stored alerts are read back past the lease, so no other replica takes it too', async () => {
+    const run = await savedWaiting('slow-read:');
+    const b = slowReader('slow-read:');
+    await b.untilReading();
+    const readByC: string[] = [];
+    const c = sweeper(sharedRuns('slow-read:'), async (query) => {
+      readByC.push(query.rule ?? '');
+      return [];
+    });
+
+    await vi.waitFor(() => expect(b.registry.has(run.id)).toBe(true), {
+      timeout: 10 * LEASE_MS,
+      interval: 20,
+    });
+    await sleep(LEASE_MS);
+    await Promise.all([b.stop(), c.stop()]);
+
+    expect(readByC).toEqual([]);
+    expect(c.registry.has(run.id)).toBe(false);
+    expect(b.registry.has(run.id)).toBe(true);
+  });
+
+  it('does not resume a run that another replica took while its stored alerts were read back', async () => {
+    const run = await savedWaiting('read-lost:');
+    const now = Date.now();
+    const shellAlert = makeStoredAlert(
+      { output_fields: { 'proc.cmdline': `sh -c tty && echo ${run.nonce}` } },
+      { receivedAtMs: now, timeMs: now },
+    );
+    const b = slowReader('read-lost:', [shellAlert]);
+    await b.untilReading();
+
+    // As after an outage of B's link longer than the lease: its hold expired and another took the run.
+    await redis.redis().cli('DEL', `read-lost:owner:${run.id}`);
+    expect(await sharedRuns('read-lost:').own(run.id, 60_000)).toBe(true);
+    await sleep(5 * LEASE_MS);
+    await b.stop();
+
+    expect(b.registry.has(run.id)).toBe(false);
+    const detected = { kind: 'shell', result: 'detected' };
+    expect(await metricValue(b.metrics, 'falco_trigger_verifications_total', detected)).toBe(0);
+    expect(await sharedRuns('read-lost:').get(run.id)).toMatchObject({
+      verification: { expectations: [{ status: 'pending' }] },
+    });
   });
 });
 
