@@ -241,7 +241,7 @@ describe.skipIf(!kubectlReady)('the prometheus-operator component', () => {
     expect(monitor.spec.endpoints).toEqual([expect.objectContaining({ port: 'http', path: '/metrics' })]);
   });
 
-  it('alerts on an absent receiver, a silent sensor, rejects and missed canaries', () => {
+  it('alerts on an absent receiver, a silent sensor, rejects, a stuck worker and missed canaries', () => {
     const rules = findObject(objects, 'PrometheusRule').spec.groups.flatMap(
       (group: { rules: unknown[] }) => group.rules,
     ) as Array<{ alert: string; expr: string }>;
@@ -251,8 +251,10 @@ describe.skipIf(!kubectlReady)('the prometheus-operator component', () => {
       'FalcoAlertReceiverAbsent',
       'FalcoSensorSilent',
       'FalcoAlertsRejected',
+      'FalcoAlertReceiverWorkerUnanswered',
       'FalcoCanaryDetectionsMissing',
     ]);
+    expect(exprOf('FalcoAlertReceiverWorkerUnanswered')).toContain('falco_metrics_workers_unanswered');
     expect(exprOf('FalcoSensorSilent')).toMatch(/falco_sensor_last_alert_timestamp_seconds.*> 600/);
     expect(exprOf('FalcoAlertsRejected')).toContain('falco_alerts_rejected_total');
     expect(exprOf('FalcoCanaryDetectionsMissing')).toContain(

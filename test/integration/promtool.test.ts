@@ -77,7 +77,7 @@ describe.skipIf(!promtoolReady)('promtool', () => {
     });
 
     expect(result.exitCode, result.stderr).toBe(0);
-    expect(result.stdout).toContain('SUCCESS: 4 rules found');
+    expect(result.stdout).toContain('SUCCESS: 5 rules found');
   });
 
   it('fires FalcoSensorSilent for a running sensor quiet for over 10 minutes, not for a chatty one nor one that is gone', async () => {
@@ -109,6 +109,35 @@ describe.skipIf(!promtoolReady)('promtool', () => {
                 summary: 'Falco sensor node-a silent for 10 minutes',
                 description:
                   'No alert from node-a for 15m 0s. Check the Falco pod on that node and its http_output.',
+              },
+            },
+          ],
+        },
+      ],
+    });
+
+    expect(result.exitCode, `${result.stdout}\n${result.stderr}`).toBe(0);
+  });
+
+  it('fires FalcoAlertReceiverWorkerUnanswered for a pod whose worker missed scrapes for 5 minutes, not for a blip', async () => {
+    const result = await testRules(dir, 'worker-test', {
+      input_series: [
+        // pod-a: one worker stops answering at minute 2 and stays stuck; pod-b: one scrape missed.
+        { series: 'falco_metrics_workers_unanswered{pod="pod-a"}', values: '0 0 1x20' },
+        { series: 'falco_metrics_workers_unanswered{pod="pod-b"}', values: '0 0 1 0x20' },
+      ],
+      alert_rule_test: [
+        { eval_time: '5m', alertname: 'FalcoAlertReceiverWorkerUnanswered', exp_alerts: [] },
+        {
+          eval_time: '10m',
+          alertname: 'FalcoAlertReceiverWorkerUnanswered',
+          exp_alerts: [
+            {
+              exp_labels: { severity: 'warning', pod: 'pod-a' },
+              exp_annotations: {
+                summary: 'falco-alert-receiver pod-a: a worker is not answering',
+                description:
+                  '1 worker(s) of pod-a did not hand over their metrics for 5 minutes (a stuck event loop): their counts are frozen and the alerts sent to them may not be taken.',
               },
             },
           ],
