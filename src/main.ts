@@ -7,6 +7,7 @@ import { trackConnections } from './server/connection-tracker.js';
 import { shutdownGracefully } from './server/graceful-shutdown.js';
 import { boundPort, startServer } from './server/start-server.js';
 import { startTlsServer } from './server/start-tls-server.js';
+import { sendHeartbeats } from './server/worker-watchdog.js';
 
 // Composition root: loadConfig → logger → (cluster primary | receiver: metrics, store, app) → listen → shutdown.
 async function main(): Promise<void> {
@@ -26,8 +27,13 @@ async function main(): Promise<void> {
         { event: 'workers_split_store', workers: config.cluster.workers },
         'WORKERS>1 with the in-memory store: each worker holds only the alerts it received (GET /alerts, the live stream and the dashboard show one worker); set STORE_URL to share them',
       );
-    return runClusterPrimary({ workers: config.cluster.workers, logger: rootLogger });
+    return runClusterPrimary({
+      workers: config.cluster.workers,
+      stuckTimeoutMs: config.cluster.stuckTimeoutMs,
+      logger: rootLogger,
+    });
   }
+  if (clustered) sendHeartbeats();
   const logger = clustered ? rootLogger.child({ worker: cluster.worker?.id }) : rootLogger;
   // Trigger child processes get an allow-listed subset of this environment (see triggers/).
   const receiver = createReceiver(config, { logger, parentEnv: process.env, clusterWorker: clustered });

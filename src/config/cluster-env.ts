@@ -4,13 +4,19 @@ import { z } from 'zod';
 /** WORKERS: 1 = one process (default); N > 1 = node:cluster with N workers; 0 = one per CPU. */
 export const clusterEnvShape = {
   WORKERS: z.coerce.number().int().min(0).max(64).default(1),
+  /** WORKERS > 1: a worker whose event loop has not turned for this long is killed and replaced; 0 = never. */
+  WORKER_STUCK_TIMEOUT_MS: z.coerce.number().int().min(0).default(30_000),
 };
 
 /** How many processes serve HTTP. */
 export interface ClusterConfig {
   workers: number;
+  stuckTimeoutMs: number;
 }
 
-export function toClusterConfig(env: { WORKERS: number }): ClusterConfig {
-  return { workers: env.WORKERS === 0 ? os.availableParallelism() : env.WORKERS };
+export function toClusterConfig(env: { WORKERS: number; WORKER_STUCK_TIMEOUT_MS: number }): ClusterConfig {
+  return {
+    workers: env.WORKERS === 0 ? os.availableParallelism() : env.WORKERS,
+    stuckTimeoutMs: env.WORKER_STUCK_TIMEOUT_MS,
+  };
 }

@@ -54,7 +54,7 @@ function isMessage<T extends { type: string }>(message: unknown, type: T['type']
  * AggregatorRegistry would, to combine them by exact labels (aggregate-metrics.ts), and keeps
  * what it gathered, so that a worker's leaving or hanging lowers no counter (collected-metrics.ts).
  */
-export function serveClusterMetrics(): void {
+export function serveClusterMetrics(killed: () => number = () => 0): void {
   const collected = createCollectedMetrics();
   // Each collection under way, told of each worker's answer, or (no message) of its leaving.
   const collecting = new Map<number, (worker: Worker, message?: Collected) => void>();
@@ -100,7 +100,7 @@ export function serveClusterMetrics(): void {
       if (worker.isConnected()) worker.send({ type: RESPONSE, id: message.id, ...body });
     };
     collect()
-      .then((unanswered) => collected.aggregate(unanswered).metrics())
+      .then((unanswered) => collected.aggregate(unanswered, killed()).metrics())
       .then(
         (text) => reply({ text }),
         (error: unknown) => reply({ error: error instanceof Error ? error.message : String(error) }),

@@ -1,4 +1,4 @@
-import { Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import { aggregateMetrics, type MetricJson } from './aggregate-metrics.js';
 import { addRetiredCounts } from './retired-counts.js';
 
@@ -16,9 +16,10 @@ export interface CollectedMetrics {
   retire(worker: number): void;
   /**
    * The sum over the workers gone and each live worker's last collected metrics (a worker never
-   * collected adds nothing), with `falco_metrics_workers_unanswered` set to `unanswered`.
+   * collected adds nothing), with `falco_metrics_workers_unanswered` set to `unanswered` and
+   * `falco_cluster_workers_killed_total` to `killed` (the primary's watchdog, worker-watchdog.ts).
    */
-  aggregate(unanswered: number): Registry;
+  aggregate(unanswered: number, killed: number): Registry;
 }
 
 export function createCollectedMetrics(): CollectedMetrics {
@@ -34,7 +35,7 @@ export function createCollectedMetrics(): CollectedMetrics {
       last.delete(worker);
       retired = addRetiredCounts(retired, metrics);
     },
-    aggregate(unanswered) {
+    aggregate(unanswered, killed) {
       const registry = aggregateMetrics([retired, ...last.values()]);
       // The primary's own metric: only it knows which workers answered.
       new Gauge({
@@ -42,6 +43,11 @@ export function createCollectedMetrics(): CollectedMetrics {
         help: 'Cluster workers that did not answer this scrape in time (a stuck event loop): their last collected values are shown.',
         registers: [registry],
       }).set(unanswered);
+      new Counter({
+        name: 'falco_cluster_workers_killed_total',
+        help: 'Cluster workers the primary killed (and replaced) because their event loop did not turn for WORKER_STUCK_TIMEOUT_MS.',
+        registers: [registry],
+      }).inc(killed);
       return registry;
     },
   };

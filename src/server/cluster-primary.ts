@@ -1,17 +1,20 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
 import { serveClusterMetrics } from '../metrics/cluster-metrics.js';
+import { watchWorkers } from './worker-watchdog.js';
 
 export interface ClusterPrimaryOptions {
   workers: number;
   logger: Logger;
+  /** A worker whose event loop has not turned for this long is killed and replaced; 0 = never. */
+  stuckTimeoutMs: number;
   /** Wait before replacing a crashed worker, so a crash loop cannot spin the CPU. */
   restartDelayMs?: number;
 }
 
 /**
  * Runs the cluster primary: forks the workers (each runs the whole app on the shared port),
- * aggregates their metrics, replaces a worker that dies, and on SIGTERM/SIGINT passes SIGTERM
+ * aggregates their metrics, replaces a worker that dies or whose event loop stops turning, and on SIGTERM/SIGINT passes SIGTERM
  * to every worker (each drains gracefully) and exits once all have: 0 when all exited cleanly.
  */
 export function runClusterPrimary(options: ClusterPrimaryOptions): void {
@@ -20,7 +23,8 @@ export function runClusterPrimary(options: ClusterPrimaryOptions): void {
   let stopping = false;
   let failed = false;
 
-  serveClusterMetrics();
+  const watchdog = watchWorkers({ timeoutMs: options.stuckTimeoutMs, logger });
+  serveClusterMetrics(watchdog.killed);
   const fork = () => cluster.fork();
   cluster.on('listening', (worker: Worker) => listened.add(worker.id));
   cluster.on('exit', (worker: Worker, code: number | null, signal: string | null) => {
@@ -43,6 +47,7 @@ export function runClusterPrimary(options: ClusterPrimaryOptions): void {
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) return;
     stopping = true;
+    watchdog.stop();
     logger.info({ event: 'signal', signal }, 'signal received; stopping workers');
     const workers = Object.values(cluster.workers ?? {});
     if (workers.length === 0) process.exit(failed ? 1 : 0);

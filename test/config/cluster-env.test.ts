@@ -19,3 +19,19 @@ describe('WORKERS', () => {
     expect(!loaded.ok && loaded.problems.join('\n')).toMatch(/^WORKERS: /m);
   });
 });
+
+describe('WORKER_STUCK_TIMEOUT_MS', () => {
+  it('kills a worker silent for 30 s by default, never when 0', () => {
+    const byDefault = loadConfig({ WORKERS: '2' });
+    expect(byDefault.ok && byDefault.config.cluster.stuckTimeoutMs).toBe(30_000);
+    const never = loadConfig({ WORKERS: '2', WORKER_STUCK_TIMEOUT_MS: '0' });
+    expect(never.ok && never.config.cluster.stuckTimeoutMs).toBe(0);
+  });
+
+  it('rejects a negative or fractional timeout, naming the variable', () => {
+    for (const value of ['-1', '1.5', 'soon']) {
+      const loaded = loadConfig({ WORKER_STUCK_TIMEOUT_MS: value });
+      expect(!loaded.ok && loaded.problems.join('\n')).toMatch(/^WORKER_STUCK_TIMEOUT_MS: /m);
+    }
+  });
+});

@@ -14,7 +14,7 @@ describe('createCollectedMetrics', () => {
     collected.record(2, await sentToPrimary(two));
 
     collected.retire(1);
-    const text = await collected.aggregate(0).metrics();
+    const text = await collected.aggregate(0, 0).metrics();
 
     expect(samples(text, 'falco_alerts_total{')).toEqual([
       'falco_alerts_total{rule="Terminal shell in container",priority="Notice",source="syscall"} 2',
@@ -38,7 +38,7 @@ describe('createCollectedMetrics', () => {
     worker.recordAlert(makeStoredAlert());
     collected.record(1, await sentToPrimary(worker));
 
-    const text = await collected.aggregate(0).metrics();
+    const text = await collected.aggregate(0, 0).metrics();
 
     expect(samples(text, 'falco_alerts_total{')).toEqual([expect.stringMatching(/ 2$/)]);
   });
@@ -52,13 +52,13 @@ describe('createCollectedMetrics', () => {
 
     collected.retire(1);
     collected.retire(1);
-    const text = await collected.aggregate(0).metrics();
+    const text = await collected.aggregate(0, 0).metrics();
 
     expect(samples(text, 'falco_alerts_total{')).toEqual([expect.stringMatching(/ 1$/)]);
   });
 
   it('says how many workers did not answer, as falco_metrics_workers_unanswered', async () => {
-    const text = await createCollectedMetrics().aggregate(1).metrics();
+    const text = await createCollectedMetrics().aggregate(1, 0).metrics();
 
     expect(text).toContain('# TYPE falco_metrics_workers_unanswered gauge');
     expect(samples(text, 'falco_metrics_workers_unanswered ')).toEqual([

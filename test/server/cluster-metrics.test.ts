@@ -1,12 +1,8 @@
-import {
-  execFileSync,
-  spawn,
-  type ChildProcess,
-  type ChildProcessWithoutNullStreams,
-} from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { workerPids } from '../helpers/cluster-workers.js';
 import { requestOnNewConnection, type Reply } from '../helpers/fresh-connection-request.js';
 import { METRICS_REUSE_MS } from '../../src/http/routes/metrics.js';
 import { WORKER_ANSWER_MS } from '../../src/metrics/cluster-metrics.js';
@@ -43,14 +39,6 @@ function sample(metrics: string, prefix: string, contains = ''): number[] {
     .split('\n')
     .filter((line) => line.startsWith(prefix) && line.includes(contains))
     .map((line) => Number(line.slice(line.lastIndexOf(' ') + 1)));
-}
-
-// The primary's worker processes, by their pids.
-function workerPids(primary: ChildProcess): number[] {
-  return execFileSync('ps', ['-o', 'pid=,comm=', '--ppid', String(primary.pid)], { encoding: 'utf8' })
-    .split('\n')
-    .filter((line) => line.includes('node'))
-    .map((line) => Number.parseInt(line, 10));
 }
 
 describe('cluster mode (WORKERS=2)', () => {

@@ -1,0 +1,74 @@
+import cluster, { type Worker } from 'node:cluster';
+import type { Logger } from 'pino';
+
+const ALIVE = 'falco-receiver:alive';
+/** How often a worker tells the primary that its event loop turns. */
+export const HEARTBEAT_MS = 1_000;
+
+const isAlive = (message: unknown) =>
+  typeof message === 'object' && message !== null && (message as { type?: unknown }).type === ALIVE;
+
+/** Worker side: a message to the primary every HEARTBEAT_MS, sent from a timer, so only while the loop turns. */
+export function sendHeartbeats(): void {
+  setInterval(() => process.send?.({ type: ALIVE }), HEARTBEAT_MS).unref();
+}
+
+export interface WorkerWatchdog {
+  /** Workers killed so far because their loop stopped turning. */
+  killed(): number;
+  /** Kills no more (shutdown: draining workers are given their own time). */
+  stop(): void;
+}
+
+/**
+ * Primary side: kills (SIGKILL) a worker from which no heartbeat came for `timeoutMs`, as
+ * gunicorn's worker timeout does, so that the primary replaces it. A stuck worker takes no new
+ * connection from node:cluster, but keeps its stream clients, its share of the alerts in flight
+ * and its memory, and, with several workers, a probe rarely lands on it to fail. 0: never.
+ */
+export function watchWorkers(options: { timeoutMs: number; logger: Logger }): WorkerWatchdog {
+  let killed = 0;
+  if (options.timeoutMs <= 0) return { killed: () => 0, stop: () => undefined };
+  // When each worker was last heard from. Watched from its first heartbeat: loading the code
+  // before it holds the loop too (seconds from source through tsx), and is not a stuck loop.
+  const heard = new Map<number, number>();
+  const hear = (worker: Worker) => heard.set(worker.id, performance.now());
+  const onMessage = (worker: Worker, message: unknown) => {
+    if (isAlive(message)) hear(worker);
+  };
+  const onExit = (worker: Worker) => heard.delete(worker.id);
+  cluster.on('message', onMessage);
+  cluster.on('exit', onExit);
+  const timer = setInterval(
+    () => {
+      const now = performance.now();
+      for (const [id, at] of heard) {
+        if (now - at <= options.timeoutMs) continue;
+        heard.delete(id);
+        const worker = cluster.workers?.[id];
+        if (!worker || worker.isDead()) continue;
+        killed += 1;
+        options.logger.error(
+          {
+            event: 'worker_unresponsive',
+            worker: id,
+            pid: worker.process.pid,
+            silentMs: Math.round(now - at),
+          },
+          'worker event loop stuck: killed, to be replaced',
+        );
+        worker.process.kill('SIGKILL');
+      }
+    },
+    Math.min(HEARTBEAT_MS, options.timeoutMs),
+  );
+  timer.unref();
+  return {
+    killed: () => killed,
+    stop() {
+      clearInterval(timer);
+      cluster.off('message', onMessage);
+      cluster.off('exit', onExit);
+    },
+  };
+}
