@@ -34,12 +34,13 @@ end
 return held
 `;
 
-// The canary lease and a run's hold: taken when free, renewed by the replica that holds it,
+// The canary lease and a run's hold: taken when free, renewed by the replica that holds it (never
+// shortened: a renewal sent as the run's settled save went through keeps the hold for its life),
 // refused to the others.
 const LEASE_SCRIPT = `
 local holder = redis.call('GET', KEYS[1])
 if holder and holder ~= ARGV[1] then return 0 end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', tonumber(ARGV[2]))
+if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[2]) then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) end
 return 1
 `;
 
@@ -63,8 +64,10 @@ return 1
 
 // Saves a run's state unless another replica holds it (took it over while this one could not
 // renew its hold): back from an outage, the replica that lost the run must not replace the state,
-// maybe the verdict, the new holder saved. KEYS: hold, run, index, unsettled. ARGV: owner, json,
-// ttlMs, score (created at), runId, maxRuns, settled (1 or 0).
+// maybe the verdict, the new holder saved. A settled run is held by its saver for the run's life,
+// as a settled orphan is (nobody renews a hold once the run is settled: lapsed, it let the replica
+// that lost the run save over it). KEYS: hold, run, index, unsettled. ARGV: owner, json, ttlMs,
+// score (created at), runId, maxRuns, settled (1 or 0).
 const SAVE_SCRIPT = `
 local holder = redis.call('GET', KEYS[1])
 if holder and holder ~= ARGV[1] then return 0 end
@@ -72,7 +75,12 @@ redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
 redis.call('ZADD', KEYS[3], ARGV[4], ARGV[5])
 redis.call('ZREMRANGEBYRANK', KEYS[3], 0, -tonumber(ARGV[6]) - 1)
 redis.call('PEXPIRE', KEYS[3], ARGV[3])
-if ARGV[7] == '1' then redis.call('ZREM', KEYS[4], ARGV[5]) else redis.call('ZADD', KEYS[4], ARGV[4], ARGV[5]) end
+if ARGV[7] == '1' then
+  redis.call('ZREM', KEYS[4], ARGV[5])
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
+else
+  redis.call('ZADD', KEYS[4], ARGV[4], ARGV[5])
+end
 redis.call('PEXPIRE', KEYS[4], ARGV[3])
 return 1
 `;

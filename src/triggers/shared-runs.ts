@@ -21,13 +21,15 @@ export interface SharedRuns {
   /**
    * Holds the run for this replica for `leaseMs`: taken when no replica holds it, renewed by its
    * holder; false when another replica holds it (it took the run over). The replica that started
-   * a run holds it until the run is settled; without its hold or its slot, a run saved unsettled is
+   * a run holds it until the run is settled, and the one that saves it settled (`save`,
+   * `settleOrphan`) for the run's life; without its hold or its slot, a run saved unsettled is
    * orphaned (see `get` and `orphans`).
    */
   own(runId: string, leaseMs: number): Promise<boolean>;
   /**
    * Stores the run's current state (the replica running it calls this as it changes); false, with
-   * nothing stored, when another replica holds the run (it took the run over: see `own`).
+   * nothing stored, when another replica holds the run (it took the run over, or took it over and
+   * settled it: see `own`).
    */
   save(run: TriggerRun): Promise<boolean>;
   /**

@@ -388,4 +388,30 @@ describe.skipIf(!hasRedis)('createRedisTriggerRuns', () => {
     expect((await b.get(run.id))?.verification.expectations).toEqual([detected]);
     await registry.stop();
   });
+  // Regression (review): the replica that took a run over stopped renewing its hold once it settled
+  // the run, so the hold lapsed a lease later: the run's first replica, back from a longer outage,
+  // saved its own verdict over that one (and counted it, once its save went through).
+  it('keeps a run taken over and settled by another replica from its first replica after that one stopped renewing its hold', async () => {
+    const [a, b] = [sharedRuns('settled-held:'), sharedRuns('settled-held:')];
+    const run = shellRun('settled-by-b', 'succeeded', 'pending');
+    expect(await a.own(run.id, 100)).toBe(true);
+    expect(await a.save(run)).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(await b.own(run.id, 100)).toBe(true);
+    const detected = { rule: 'Terminal shell in container', status: 'detected' as const, alertId: 'a1' };
+    expect(await b.save({ ...run, verification: { ...run.verification, expectations: [detected] } })).toBe(
+      true,
+    );
+
+    // A renewal B sent as that save went through does not shorten the hold; B renews it no more.
+    expect(await b.own(run.id, 100)).toBe(true);
+    // A is back after more than B's lease.
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    const missed = { rule: 'Terminal shell in container', status: 'missed' as const };
+    const savedByA = await a.save({ ...run, verification: { ...run.verification, expectations: [missed] } });
+
+    expect(savedByA).toBe(false);
+    expect(await a.own(run.id, 100)).toBe(false);
+    expect((await b.get(run.id))?.verification.expectations).toEqual([detected]);
+  });
 });
