@@ -97,10 +97,13 @@ export function startOrphanAdoption(deps: OrphanAdoptionDeps): () => void {
     const startMs = Date.parse(run.startedAt);
     const past = readStoredSince(deps.alerts, pendingRules(run), startMs);
     const stopHolding = holdWhileReading(run);
-    const resumed = await verifier.resume(run, savedDetections(run), startMs, past).finally(stopHolding);
+    // Kept before its detections are counted: they count once it is saved with them.
+    const keep = () => registry.add(run);
+    const resumed = await verifier
+      .resume(run, savedDetections(run), startMs, past, keep)
+      .finally(stopHolding);
     // Not read: its hold lapses and a replica takes it over again. Or another replica holds it.
     if (!resumed) return;
-    registry.add(run);
     logger.info(
       { event: 'trigger_run_taken_over', runId: run.id, kind: run.kind },
       'took over a trigger run whose replica stopped',

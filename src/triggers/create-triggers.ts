@@ -54,7 +54,12 @@ export function createTriggers(deps: TriggersDeps): Triggers {
   const { config } = deps;
   const logger = deps.logger.child({ component: 'triggers' });
   const metrics = createTriggerMetrics(deps.registry);
-  const verifier = createVerifier({ metrics, windowMs: config.verifyWindowMs });
+  // Results are counted through the registry: with a shared store, once saved (run-registry.ts).
+  const verifier = createVerifier({
+    metrics,
+    windowMs: config.verifyWindowMs,
+    count: (run, record) => registry.count(run, record),
+  });
   const leaseMs = deps.leaseMs ?? SLOT_LEASE_MS;
   const registry = createRunRegistry(config.maxRuns, deps.shared, {
     leaseMs,

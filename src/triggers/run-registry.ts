@@ -13,11 +13,12 @@ export interface RunRegistry {
   /** Publishes `run`'s state now (before its slot is given back: see SharedRuns.get). */
   save(run: TriggerRun): Promise<void>;
   /**
-   * The trigger of a run kept here ended: `count` is called once, at once without `shared`; with
-   * it, once that end is saved, never when another replica holds the run by then (it settled the
-   * run while this one was cut off from the store past its lease, and counted it).
+   * Counts a change of a run kept here (its end, an expectation resolved): `record` is called once,
+   * at once without `shared`; with it, once a save of the run as it is now goes through, never when
+   * another replica holds the run by then (it took the run over or settled it while this one was cut
+   * off from the store past its lease, and counts it there).
    */
-  end(run: TriggerRun, count: () => void): void;
+  count(run: TriggerRun, record: () => void): void;
   /** Stops publishing run state (shutdown). */
   stop(): Promise<void>;
 }
@@ -52,23 +53,28 @@ export function createRunRegistry(
   let publishing = false;
   let failing = false;
   let heldAtMs = 0;
-  // Runs whose trigger ended here, with what counts them once their end is saved.
-  const ending = new Map<string, () => void>();
+  // What counts each run's changes once a save of them goes through.
+  const counts = new Map<string, Set<() => void>>();
 
   // A run another replica holds now was taken over while this one could not reach Redis: it is theirs.
   function lose(id: string): void {
     const run = runs.get(id);
     unsettled.delete(id);
-    ending.delete(id);
+    counts.delete(id);
     runs.delete(id);
     if (run) onLost?.(run);
   }
 
-  // A save of the run's end went through (`count` was waiting when it was sent): counted, once.
-  function countEnd(id: string, count: (() => void) | undefined): void {
-    if (count === undefined || ending.get(id) !== count) return;
-    ending.delete(id);
-    count();
+  // What waits to be counted when a save of the run is sent: that save, once through, counts it.
+  const due = (id: string) => [...(counts.get(id) ?? [])];
+  // A save went through: counts what waited when it was sent (once: another save may count it
+  // first); a run saved settled with nothing left to count is done, else what was saved is noted.
+  function saved(id: string, sent: Array<() => void>, final: boolean, json: string): void {
+    const waiting = counts.get(id);
+    for (const record of sent) if (waiting?.delete(record)) record();
+    if (waiting?.size === 0) counts.delete(id);
+    if (final && !counts.has(id)) unsettled.delete(id);
+    else unsettled.set(id, json);
   }
 
   // Renews the hold of every run that may still change (every third of the lease).
@@ -88,17 +94,17 @@ export function createRunRegistry(
         continue;
       }
       const json = JSON.stringify(run);
-      if (json === sent) continue;
+      // Saved as it is, but counts wait (queued as that save was sent): saved again, to count them.
+      if (json === sent && !counts.has(id)) continue;
       // Settled as saved, not as the run is once the save returns: a run that settled while its
       // older state was being saved must be published again.
       const final = isSettled(run);
-      const count = ending.get(id);
+      const sending = due(id);
       await shared?.save(run).then(
-        (saved) => {
+        (through) => {
           failing = false;
-          if (!saved) return lose(id);
-          countEnd(id, count);
-          return final ? unsettled.delete(id) : unsettled.set(id, json);
+          if (!through) return lose(id);
+          saved(id, sending, final, json);
         },
         (error: unknown) => {
           // Reported once per outage, not every SYNC_MS; the run is published when Redis is back.
@@ -140,24 +146,22 @@ export function createRunRegistry(
       if (!shared || !runs.has(run.id)) return;
       const json = JSON.stringify(run);
       const final = isSettled(run);
-      const count = ending.get(run.id);
+      const sending = due(run.id);
       // Sent after any save of an older state still in flight (one connection, in order).
       await shared.save(run).then(
-        (saved) => {
-          if (!saved) return lose(run.id);
-          countEnd(run.id, count);
-          if (!unsettled.has(run.id)) return;
+        (through) => {
+          if (!through) return lose(run.id);
           // As publish() does: a run saved settled is done; otherwise its next change is published.
-          if (final) unsettled.delete(run.id);
-          else unsettled.set(run.id, json);
+          if (unsettled.has(run.id)) saved(run.id, sending, final, json);
         },
         () => undefined,
       );
     },
-    end(run, count) {
+    count(run, record) {
+      if (!shared) return record();
       if (!runs.has(run.id)) return;
-      if (!shared) return count();
-      ending.set(run.id, count);
+      const waiting = counts.get(run.id) ?? new Set();
+      counts.set(run.id, waiting.add(record));
     },
     // With Redis unreachable, this replica still answers for the runs it started.
     async get(id) {

@@ -110,7 +110,7 @@ export function createTriggerService(deps: TriggerServiceDeps) {
     if (!outcome.ok) run.error = outcome.error;
     run.finishedAt = new Date().toISOString();
     deps.verifier.runFinished(run);
-    deps.registry.end(run, () => deps.metrics.recordRun(run.kind, status));
+    deps.registry.count(run, () => deps.metrics.recordRun(run.kind, status));
   }
 
   // Its final state first: a run saved as running reads as orphaned once its slot and hold are gone.

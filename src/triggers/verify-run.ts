@@ -17,14 +17,16 @@ export interface Verifier {
   /**
    * Takes over a run that succeeded on a replica that stopped: its saved statuses kept, the rest of
    * its window (from `startMs`). Alerts that come meanwhile match at once; `past` (the stored
-   * alerts received since the start) is checked before the window may end, and the detections
-   * are counted only then. False, with nothing counted, when `past` cannot be read.
+   * alerts received since the start) is checked before the window may end, then `keep` is called
+   * (the registry keeps the run from then on, so its counts wait for its save), and the detections
+   * are counted only then. False, with nothing kept or counted, when `past` cannot be read.
    */
   resume(
     run: TriggerRun,
     expected: ExpectedDetection[],
     startMs: number,
     past: Promise<StoredAlert[]>,
+    keep: () => void,
   ): Promise<boolean>;
   /** Feed listener: resolves every pending expectation this alert satisfies. */
   observeAlert(entry: StoredAlert): void;
@@ -46,8 +48,20 @@ export { CLOCK_SKEW_MS, MAX_HELD_ALERTS, MAX_HELD_BYTES } from './run-watch.js';
 const PENDING: ReadonlySet<string> = new Set(['pending']);
 const PENDING_OR_DETECTED: ReadonlySet<string> = new Set(['pending', 'detected']);
 
-export function createVerifier(deps: { metrics: TriggerMetrics; windowMs: number }): Verifier {
+export interface VerifierDeps {
+  metrics: TriggerMetrics;
+  windowMs: number;
+  /**
+   * How a run's results reach `metrics`: at once unless given. create-triggers.ts passes
+   * RunRegistry.count: with a shared store a result is counted once the run is saved with it, never
+   * by a replica that lost the run (another took it over while it was cut off, and counts it).
+   */
+  count?: (run: TriggerRun, record: () => void) => void;
+}
+
+export function createVerifier(deps: VerifierDeps): Verifier {
   const watches = new Map<TriggerRun, Watch>();
+  const count = deps.count ?? ((_run: TriggerRun, record: () => void) => record());
   let stopped = false;
 
   const finish = (watch: Watch) => {
@@ -60,14 +74,17 @@ export function createVerifier(deps: { metrics: TriggerMetrics; windowMs: number
       expectation.status = status;
       delete expectation.alertId;
       delete expectation.latencyMs;
-      if (status === 'missed') deps.metrics.recordVerification(watch.run.kind, 'missed');
+      if (status === 'missed')
+        count(watch.run, () => deps.metrics.recordVerification(watch.run.kind, 'missed'));
     }
     finish(watch);
   };
   const countDetected = (watch: Watch, index: number) => {
     const expectation = watch.run.verification.expectations[index];
-    if (expectation?.status === 'detected')
-      deps.metrics.recordVerification(watch.run.kind, 'detected', expectation.latencyMs);
+    if (expectation?.status !== 'detected') return;
+    const { kind } = watch.run;
+    const { latencyMs } = expectation;
+    count(watch.run, () => deps.metrics.recordVerification(kind, 'detected', latencyMs));
   };
   // True when the alert resolved an expectation. Counted at once only for a run that succeeded.
   const tryMatch = (watch: Watch, entry: StoredAlert): boolean => {
@@ -110,7 +127,7 @@ export function createVerifier(deps: { metrics: TriggerMetrics; windowMs: number
       };
       if (expected.length > 0) startWindow(track(run, expected, startMs), deps.windowMs);
     },
-    async resume(run, expected, startMs, past) {
+    async resume(run, expected, startMs, past, keep) {
       // Handled before anything returns: stopped, the read is not waited for, and the store closing
       // may fail it (unhandled, that ended the process).
       const read = past.catch(() => undefined);
@@ -124,6 +141,7 @@ export function createVerifier(deps: { metrics: TriggerMetrics; windowMs: number
         return false;
       }
       for (const entry of alerts) offer(watch, entry);
+      keep();
       // Counted here, once: the replica that stopped counted what it had saved as detected.
       open.forEach((wasPending, index) => wasPending && countDetected(watch, index));
       if (allResolved(watch)) finish(watch);

@@ -15,21 +15,27 @@ export interface SharedReplica {
 }
 
 /**
- * A real trigger service whose Kubernetes runs fail fast (no kubeconfig), with its run registry:
- * for tests of what starts runs (the canary schedule), not of the runs themselves. With `replica`,
- * wired as create-triggers.ts does with a shared store; `metrics` is its own registry.
+ * A real trigger service whose Kubernetes runs fail fast (no kubeconfig), with its run registry
+ * and verifier (window 60 s unless `env` sets one): for tests of what starts runs (the canary
+ * schedule) and of replicas sharing runs. With `replica`, wired as create-triggers.ts does with a
+ * shared store (its commands from `childEnv`); `metrics` is its own registry.
  */
 export function buildTriggerService(env: Record<string, string> = {}, replica?: SharedReplica) {
   const loaded = loadConfig({
     TRIGGER_KUBECONFIG: '/nonexistent/kubeconfig',
     TRIGGER_MAX_CONCURRENT: '5',
+    TRIGGER_VERIFY_WINDOW_MS: '60000',
     ...env,
   });
   if (!loaded.ok) throw new Error(loaded.problems.join('; '));
   const config = loaded.config.triggers;
   const metrics = new Registry();
   const triggerMetrics = createTriggerMetrics(metrics);
-  const verifier = createVerifier({ metrics: triggerMetrics, windowMs: 60_000 });
+  const verifier = createVerifier({
+    metrics: triggerMetrics,
+    windowMs: config.verifyWindowMs,
+    count: (run, record) => registry.count(run, record),
+  });
   const registry = createRunRegistry(10, replica?.shared, {
     leaseMs: replica?.leaseMs,
     onLost: (run) => verifier.forget(run),
@@ -49,5 +55,5 @@ export function buildTriggerService(env: Record<string, string> = {}, replica?: 
     kind: 'shell',
     target: { backend: 'kubernetes', namespace: 'default', image: 'busybox:1.36' },
   } as const;
-  return { service, registry, logger, request, metrics };
+  return { service, registry, verifier, logger, request, metrics };
 }

@@ -298,7 +298,7 @@ describe.skipIf(!hasRedis)('createRedisTriggerRuns', () => {
     run.status = 'failed';
     run.verification.expectations[0] = { rule: 'Terminal shell in container', status: 'not_run' };
     let counted = 0;
-    registry.end(run, () => (counted += 1));
+    registry.count(run, () => (counted += 1));
     await registry.save(run);
     registry.add(shellRun('next', 'running', 'pending'));
     link.cut = false;

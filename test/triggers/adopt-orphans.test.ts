@@ -42,6 +42,7 @@ const haveDocker =
   haveRedis && requireComponent('docker (dockerd and /bin/busybox)', dockerAndBusyboxAvailable());
 
 const hangingHelm = { PATH: `${resolve('test/fixtures/bin/slow-helm')}:/usr/bin:/bin` };
+const quickDocker = { PATH: `${resolve('test/fixtures/bin/quick-docker')}:/usr/bin:/bin` };
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 
 const resolved = (run: TriggerRun) =>
@@ -82,6 +83,14 @@ describe.runIf(haveRedis)('trigger runs whose replica died (two replicas on one 
     return run;
   };
 
+  // The shell run's result, counted by `app` once it saved the run with it (within one publish).
+  const countedOnce = (app: TriggerApp, result: 'detected' | 'missed') =>
+    vi.waitFor(
+      async () =>
+        expect(await app.metricValue('falco_trigger_verifications_total', { kind: 'shell', result })).toBe(1),
+      { timeout: 2_000, interval: 50 },
+    );
+
   beforeAll(async () => {
     if (haveDocker) ensureBusyboxImage();
     redis = await startRedis();
@@ -107,9 +116,7 @@ describe.runIf(haveRedis)('trigger runs whose replica died (two replicas on one 
       expect(onB.verification.expectations).toEqual([
         { rule: 'Terminal shell in container', status: 'missed' },
       ]);
-      expect(
-        await b.metricValue('falco_trigger_verifications_total', { kind: 'shell', result: 'missed' }),
-      ).toBe(1);
+      await countedOnce(b, 'missed');
       // A replica started later (A restarted) answers the same from Redis, once its link is up.
       const restarted = replica('died-waiting');
       const later = await waitForRun(restarted.app, TOKEN, run.id, resolved, 5_000);
@@ -137,9 +144,7 @@ describe.runIf(haveRedis)('trigger runs whose replica died (two replicas on one 
       expect(onB.verification.expectations).toEqual([
         expect.objectContaining({ status: 'detected', alertId: posted.headers['x-alert-id'] }),
       ]);
-      expect(
-        await b.metricValue('falco_trigger_verifications_total', { kind: 'shell', result: 'detected' }),
-      ).toBe(1);
+      await countedOnce(b, 'detected');
       expect(
         await b.metricValue(
           'falco_trigger_detection_latency_seconds',
@@ -223,10 +228,15 @@ describe.runIf(haveRedis)('runs taken over on one Redis (replicas built in the t
     const metrics = new Registry();
     const triggerMetrics = createTriggerMetrics(metrics);
     const registry = createRunRegistry(5, shared, { leaseMs: LEASE_MS });
+    const verifier = createVerifier({
+      metrics: triggerMetrics,
+      windowMs: 60_000,
+      count: (run, record) => registry.count(run, record),
+    });
     const stop = startOrphanAdoption({
       shared,
       registry,
-      verifier: createVerifier({ metrics: triggerMetrics, windowMs: 60_000 }),
+      verifier,
       metrics: triggerMetrics,
       alerts: { query },
       leaseMs: LEASE_MS,
@@ -234,6 +244,7 @@ describe.runIf(haveRedis)('runs taken over on one Redis (replicas built in the t
     });
     return {
       registry,
+      verifier,
       metrics,
       async stop() {
         stop();
@@ -299,6 +310,73 @@ describe.runIf(haveRedis)('runs taken over on one Redis (replicas built in the t
     expect(await metricValue(onA.metrics, 'falco_trigger_runs_total', failed)).toBe(1);
     expect(await view.get(onA.run.id)).toMatchObject({ status: 'failed', error: 'helm was cancelled' });
   });
+
+  // A shell run that succeeded on a replica linked by `link` (docker stands in) and waits for its alert.
+  const startWaitingRun = async (link: { shared: SharedRuns }, view: SharedRuns, windowMs: number) => {
+    const built = buildTriggerService(
+      { TRIGGER_VERIFY_WINDOW_MS: String(windowMs) },
+      { shared: link.shared, leaseMs: LEASE_MS, childEnv: quickDocker },
+    );
+    const target = { backend: 'docker', namespace: 'default', image: 'busybox:1.36' } as const;
+    const started = await built.service.start({ kind: 'shell', target });
+    if (!started.ok) throw new Error('the run did not start');
+    await vi.waitFor(async () => expect((await view.get(started.run.id))?.status).toBe('succeeded'), {
+      timeout: 5_000,
+      interval: 20,
+    });
+    return { ...built, run: started.run };
+  };
+
+  // Regression (review): a replica cut off from Redis past its lease went on verifying its run and
+  // counted its verdict, and so did the replica that took the run over meanwhile.
+  it.each(['missed', 'detected'] as const)(
+    'counts the %s verdict of a run taken over from a replica cut off from Redis once, by the replica that took it over',
+    async (result) => {
+      const prefix = `verified-once-${result}:`;
+      const view = sharedRuns(prefix);
+      const a = cuttable(sharedRuns(prefix));
+      const onA = await startWaitingRun(a, view, 8 * LEASE_MS);
+      const b = sweeper(sharedRuns(prefix));
+
+      a.cut = true;
+      await vi.waitFor(() => expect(b.registry.has(onA.run.id)).toBe(true), {
+        timeout: 10 * LEASE_MS,
+        interval: 20,
+      });
+      // Falco's alert reaches both: A (posted to it) and B (from the shared stream).
+      if (result === 'detected') {
+        const now = Date.now();
+        const alert = makeStoredAlert(
+          { output_fields: { 'proc.cmdline': `sh -c tty && echo falco-receiver-canary-${onA.run.nonce}` } },
+          { receivedAtMs: now, timeMs: now },
+        );
+        onA.verifier.observeAlert(alert);
+        b.verifier.observeAlert(alert);
+      }
+      const counted = { kind: 'shell', result };
+      await vi.waitFor(
+        async () =>
+          expect(await metricValue(b.metrics, 'falco_trigger_verifications_total', counted)).toBe(1),
+        { timeout: 20 * LEASE_MS, interval: 50 },
+      );
+      await vi.waitFor(() => expect(onA.run.verification.expectations[0]?.status).toBe(result), {
+        timeout: 10 * LEASE_MS,
+        interval: 20,
+      });
+      // A is back once B settled the run and no longer renews its hold.
+      await sleep(2 * LEASE_MS);
+      a.cut = false;
+      await onA.service.stop(5_000);
+      await onA.registry.stop();
+      await b.stop();
+
+      expect(await metricValue(onA.metrics, 'falco_trigger_verifications_total', counted)).toBe(0);
+      expect(await metricValue(b.metrics, 'falco_trigger_verifications_total', counted)).toBe(1);
+      expect((await view.get(onA.run.id))?.verification.expectations).toEqual([
+        expect.objectContaining({ status: result }),
+      ]);
+    },
+  );
 
   // A shell run that succeeded and waits for its alert, saved by a replica whose hold then lapses.
   const savedWaiting = async (prefix: string): Promise<TriggerRun> => {

@@ -284,6 +284,8 @@ describe("createVerifier with the run's pods", () => {
 
 describe('createVerifier taking over a run another replica was verifying', () => {
   const matchesAll = [{ rule: 'Write below etc', matches: () => true }];
+  // The registry would keep the run from here on; these tests count at once, without one.
+  const keep = () => undefined;
   // A run that succeeded on a replica that stopped, saved with its window open from `startMs`.
   const savedRun = (startMs: number, expectations: TriggerRun['verification']['expectations']) => ({
     ...newRun(),
@@ -303,7 +305,9 @@ describe('createVerifier taking over a run another replica was verifying', () =>
     const run = savedRun(startMs, [{ rule: 'Write below etc', status: 'pending' }]);
     const stored = entry({ rule: 'Write below etc' }, startMs + 300, 'stored');
 
-    expect(await verifier.resume(run, matchesAll, startMs, Promise.resolve([stored, stored]))).toBe(true);
+    expect(await verifier.resume(run, matchesAll, startMs, Promise.resolve([stored, stored]), keep)).toBe(
+      true,
+    );
     // Its live copy from the shared stream changes nothing.
     verifier.observeAlert(stored);
 
@@ -320,7 +324,13 @@ describe('createVerifier taking over a run another replica was verifying', () =>
     const startMs = Date.now() - 1_000;
     const run = savedRun(startMs, [{ rule: 'Write below etc', status: 'pending' }]);
     let read: (alerts: StoredAlert[]) => void = () => undefined;
-    const resumed = verifier.resume(run, matchesAll, startMs, new Promise((resolve) => (read = resolve)));
+    const resumed = verifier.resume(
+      run,
+      matchesAll,
+      startMs,
+      new Promise((resolve) => (read = resolve)),
+      keep,
+    );
 
     verifier.observeAlert(entry({ rule: 'Write below etc' }, Date.now(), 'live'));
     expect(run.verification.expectations[0]).toMatchObject({ status: 'detected', alertId: 'live' });
@@ -343,7 +353,7 @@ describe('createVerifier taking over a run another replica was verifying', () =>
     const late = entry({ rule: 'Write below root' }, startMs + 5_001, 'late');
 
     const expected = [...matchesAll, { rule: 'Write below root', matches: () => true }];
-    expect(await verifier.resume(run, expected, startMs, Promise.resolve([late]))).toBe(true);
+    expect(await verifier.resume(run, expected, startMs, Promise.resolve([late]), keep)).toBe(true);
     vi.advanceTimersByTime(0);
 
     expect(run.verification.expectations).toEqual([saved, { rule: 'Write below root', status: 'missed' }]);
@@ -358,9 +368,9 @@ describe('createVerifier taking over a run another replica was verifying', () =>
     const startMs = Date.now() - 5_001;
     const run = savedRun(startMs, [{ rule: 'Write below etc', status: 'pending' }]);
 
-    expect(await verifier.resume(run, matchesAll, startMs, Promise.reject(new Error('store down')))).toBe(
-      false,
-    );
+    expect(
+      await verifier.resume(run, matchesAll, startMs, Promise.reject(new Error('store down')), keep),
+    ).toBe(false);
     vi.advanceTimersByTime(10_000);
 
     expect(run.verification.expectations).toEqual([{ rule: 'Write below etc', status: 'pending' }]);
@@ -381,7 +391,7 @@ describe('createVerifier taking over a run another replica was verifying', () =>
     let fail: (error: Error) => void = () => undefined;
     const past = new Promise<StoredAlert[]>((_resolve, reject) => (fail = reject));
 
-    const resumed = await verifier.resume(run, matchesAll, startMs, past);
+    const resumed = await verifier.resume(run, matchesAll, startMs, past, keep);
     fail(new Error('store closed'));
     await new Promise((resolve) => setTimeout(resolve, 20));
     process.off('unhandledRejection', onUnhandled);
