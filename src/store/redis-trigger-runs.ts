@@ -47,18 +47,17 @@ return 1
 // Saves as failed a run orphaned before its trigger ended, once across replicas: only while it is
 // as read (unfinished: ARGV[1]), and neither its slot (KEYS[3]) nor a hold (KEYS[4]) is live.
 // KEYS: the run, the unsettled index, its kind's slots, its hold; ARGV: the run's JSON as read, its
-// failed JSON, its id, this replica. The hold is then this replica's for the run's life, so its
-// own replica, should it reach Redis again, finds the run taken over.
+// failed JSON, its id, this replica, ttlMs. The run and its hold, this replica's, then last the
+// retention from now, so its own replica, should it reach Redis again before it gives the run up
+// (a retention after its last hold: run-registry.ts), finds the run taken over.
 const SETTLE_SCRIPT = `
 ${LUA_NOW_MS}
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 local slot = redis.call('ZSCORE', KEYS[3], ARGV[3])
 if (slot and tonumber(slot) > nowMs) or redis.call('EXISTS', KEYS[4]) == 1 then return 0 end
-local ttl = redis.call('PTTL', KEYS[1])
-if ttl <= 0 then return 0 end
-redis.call('SET', KEYS[1], ARGV[2], 'PX', ttl)
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[5])
 redis.call('ZREM', KEYS[2], ARGV[3])
-redis.call('SET', KEYS[4], ARGV[4], 'PX', ttl)
+redis.call('SET', KEYS[4], ARGV[4], 'PX', ARGV[5])
 return 1
 `;
 
@@ -144,6 +143,7 @@ export function createRedisTriggerRuns(options: {
     return runs.map((run) => (orphaned.has(run.id) ? failOrphan(run) : run));
   };
   return {
+    retentionMs: options.ttlMs,
     async claim(kind: TriggerKind, runId, max, leaseMs) {
       return (
         (await conn.send(['EVAL', SLOT_SCRIPT, '1', slots(kind), String(max), String(leaseMs), runId])) === 1
@@ -205,7 +205,8 @@ export function createRedisTriggerRuns(options: {
       if (!isUnfinished(current)) return false;
       const keys = [runKey(run.id), unsettled, slots(current.kind), hold(run.id)];
       const failed = JSON.stringify(failOrphan(current));
-      return (await conn.send(['EVAL', SETTLE_SCRIPT, '4', ...keys, saved, failed, run.id, owner])) === 1;
+      const args = [saved, failed, run.id, owner, String(options.ttlMs)];
+      return (await conn.send(['EVAL', SETTLE_SCRIPT, '4', ...keys, ...args])) === 1;
     },
     async leaseCanary(ms) {
       return (await conn.send(['EVAL', LEASE_SCRIPT, '1', `${prefix}canary-lease`, owner, String(ms)])) === 1;

@@ -67,7 +67,10 @@ export function createTriggers(deps: TriggersDeps): Triggers {
       logger.warn({ event: 'trigger_run_publish_failed', err }, 'could not share a trigger run'),
     onLost: (run) => {
       verifier.forget(run);
-      logger.warn({ event: 'trigger_run_lost', runId: run.id }, 'another replica took over a trigger run');
+      logger.warn(
+        { event: 'trigger_run_lost', runId: run.id },
+        'another replica took over a trigger run, or may have (cut off from Redis past STORE_RETENTION)',
+      );
     },
   });
   const service = createTriggerService({

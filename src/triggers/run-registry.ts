@@ -1,3 +1,4 @@
+import { createHoldConfirmations } from './hold-confirmations.js';
 import { isSettled } from './run-state.js';
 import { SLOT_LEASE_MS, type SharedRuns } from './shared-runs.js';
 import type { TriggerRun } from './trigger-run.js';
@@ -29,7 +30,10 @@ const SYNC_MS = 200;
 export interface RunRegistryOptions {
   /** Called once per outage of the shared store. */
   onError?: (error: unknown) => void;
-  /** Another replica took over this run (this one could not renew its hold in time): stop verifying it. */
+  /**
+   * Another replica took over this run (this one could not renew its hold in time), or may have (no
+   * hold confirmed for the store's retention): stop verifying it.
+   */
   onLost?: (run: TriggerRun) => void;
   /** How long a hold lasts unless renewed (renewed every third of it). */
   leaseMs?: number;
@@ -55,14 +59,24 @@ export function createRunRegistry(
   let heldAtMs = 0;
   // What counts each run's changes once a save of them goes through.
   const counts = new Map<string, Set<() => void>>();
+  const holds = createHoldConfirmations(shared?.retentionMs ?? Infinity);
 
   // A run another replica holds now was taken over while this one could not reach Redis: it is theirs.
   function lose(id: string): void {
     const run = runs.get(id);
     unsettled.delete(id);
     counts.delete(id);
+    holds.forget(id);
     runs.delete(id);
     if (run) onLost?.(run);
+  }
+
+  // Cut off from the store for its retention, this replica can no longer tell whether another one
+  // took the run over and counted it: it gives the run up, uncounted, rather than count it twice.
+  function lapsed(id: string): boolean {
+    if (!holds.lapsed(id)) return false;
+    lose(id);
+    return true;
   }
 
   // What waits to be counted when a save of the run is sent: that save, once through, counts it.
@@ -73,15 +87,22 @@ export function createRunRegistry(
     const waiting = counts.get(id);
     for (const record of sent) if (waiting?.delete(record)) record();
     if (waiting?.size === 0) counts.delete(id);
-    if (final && !counts.has(id)) unsettled.delete(id);
-    else unsettled.set(id, json);
+    if (final && !counts.has(id)) {
+      unsettled.delete(id);
+      holds.forget(id);
+    } else unsettled.set(id, json);
   }
 
   // Renews the hold of every run that may still change (every third of the lease).
   async function renewHolds(): Promise<void> {
     if (!shared || Date.now() - heldAtMs < leaseMs / 3) return;
     heldAtMs = Date.now();
-    for (const id of unsettled.keys()) if (!(await shared.own(id, leaseMs).catch(() => true))) lose(id);
+    for (const id of unsettled.keys()) {
+      if (lapsed(id)) continue;
+      const held = await shared.own(id, leaseMs).catch(() => undefined);
+      if (held === false) lose(id);
+      else if (held) holds.confirm(id);
+    }
   }
 
   async function publish(): Promise<void> {
@@ -95,7 +116,7 @@ export function createRunRegistry(
       }
       const json = JSON.stringify(run);
       // Saved as it is, but counts wait (queued as that save was sent): saved again, to count them.
-      if (json === sent && !counts.has(id)) continue;
+      if ((json === sent && !counts.has(id)) || lapsed(id)) continue;
       // Settled as saved, not as the run is once the save returns: a run that settled while its
       // older state was being saved must be published again.
       const final = isSettled(run);
@@ -133,7 +154,10 @@ export function createRunRegistry(
       if (!shared) return;
       unsettled.set(run.id, '');
       // Held before it is first saved (one connection, in order): it never reads as orphaned.
-      void shared.own(run.id, leaseMs).catch(() => undefined);
+      void shared.own(run.id, leaseMs).then(
+        (held) => held && holds.confirm(run.id),
+        () => undefined,
+      );
       void publish();
       timer ??= setInterval(() => {
         void publish();
@@ -143,7 +167,7 @@ export function createRunRegistry(
     },
     has: (id) => runs.has(id),
     async save(run) {
-      if (!shared || !runs.has(run.id)) return;
+      if (!shared || !runs.has(run.id) || lapsed(run.id)) return;
       const json = JSON.stringify(run);
       const final = isSettled(run);
       const sending = due(run.id);

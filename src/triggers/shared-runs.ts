@@ -13,6 +13,8 @@ export const SLOT_LEASE_MS = 30_000;
  * can answer with, per-kind slots across replicas, and the lease that gives the canary to one.
  */
 export interface SharedRuns {
+  /** How long a run stays in the store after it was last saved (`STORE_RETENTION`). */
+  readonly retentionMs: number;
   /** Takes a slot of `kind` for `leaseMs`; false when `max` runs of the kind are active anywhere. */
   claim(kind: TriggerKind, runId: string, max: number, leaseMs: number): Promise<boolean>;
   /** Holds the run's slot for `leaseMs` from now (the run is still going), taking it again if it is missing. */

@@ -217,8 +217,8 @@ describe.runIf(haveRedis)('trigger runs whose replica died (two replicas on one 
 
 describe.runIf(haveRedis)('runs taken over on one Redis (replicas built in the test)', () => {
   const redis = useRedisConnection();
-  const sharedRuns = (prefix: string) =>
-    createRedisTriggerRuns({ connection: redis.connection(), prefix, maxRuns: 5, ttlMs: 60_000 });
+  const sharedRuns = (prefix: string, ttlMs = 60_000) =>
+    createRedisTriggerRuns({ connection: redis.connection(), prefix, maxRuns: 5, ttlMs });
   const failed = { kind: 'event-generator', outcome: 'failed' };
   // A replica that only takes runs over: its sweep, its registry and its metrics.
   const sweeper = (
@@ -294,6 +294,38 @@ describe.runIf(haveRedis)('runs taken over on one Redis (replicas built in the t
     expect(await metricValue(onA.metrics, 'falco_trigger_runs_total', failed)).toBe(0);
     expect(await metricValue(b.metrics, 'falco_trigger_runs_total', failed)).toBe(1);
     expect(await view.get(onA.run.id)).toMatchObject({ status: 'failed', error: ORPHANED_RUN_ERROR });
+  });
+
+  // Regression (review): cut off from Redis for longer than STORE_RETENTION, a replica found the run
+  // it had lost, its hold and the verdict of the replica that settled it expired: its save went
+  // through, and it counted the run again.
+  it('gives up, uncounted, a run it was cut off from Redis from for longer than the retention, which another replica settled and counted', async () => {
+    const retentionMs = 8 * LEASE_MS;
+    const view = sharedRuns('cut-off-long:', retentionMs);
+    const a = cuttable(sharedRuns('cut-off-long:', retentionMs));
+    const onA = await startHangingRun(a, view);
+    // A holds the run a while after it last saved it: the run, settled, must outlive that hold too.
+    await sleep(3 * LEASE_MS);
+    const b = sweeper(sharedRuns('cut-off-long:', retentionMs));
+
+    a.cut = true;
+    await vi.waitFor(
+      async () => expect(await metricValue(b.metrics, 'falco_trigger_runs_total', failed)).toBe(1),
+      { timeout: 10 * LEASE_MS, interval: 50 },
+    );
+    await vi.waitFor(async () => expect(await view.get(onA.run.id)).toBeUndefined(), {
+      timeout: 2 * retentionMs,
+      interval: 50,
+    });
+    // Still cut off, A ends the run; then its link is back.
+    await onA.service.stop(5_000);
+    a.cut = false;
+    await onA.registry.stop();
+    await b.stop();
+
+    expect(await metricValue(onA.metrics, 'falco_trigger_runs_total', failed)).toBe(0);
+    expect(await metricValue(b.metrics, 'falco_trigger_runs_total', failed)).toBe(1);
+    expect(await view.get(onA.run.id)).toBeUndefined();
   });
 
   it('counts a run that ended while its replica was cut off from Redis once its end is saved', async () => {
