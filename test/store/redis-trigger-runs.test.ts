@@ -308,6 +308,43 @@ describe.skipIf(!hasRedis)('createRedisTriggerRuns', () => {
     expect(counted).toBe(1);
   });
 
+  // A run that failed while its registry's saves reach Redis but their replies are lost.
+  const endWithReplyLost = async (prefix: string) => {
+    const view = sharedRuns(prefix);
+    const link = cuttable(sharedRuns(prefix));
+    const registry = createRunRegistry(5, link.shared, { leaseMs: 60_000 });
+    const run = shellRun(`${prefix}ended`, 'running', 'pending');
+    registry.add(run);
+    await vi.waitFor(async () => expect(await view.get(run.id)).toBeDefined(), { interval: 20 });
+    link.replyLost = true;
+    run.status = 'failed';
+    run.verification.expectations[0] = { rule: 'Terminal shell in container', status: 'not_run' };
+    const ended = { counted: 0 };
+    registry.count(run, () => (ended.counted += 1));
+    await registry.save(run);
+    expect((await view.get(run.id))?.status).toBe('failed');
+    return { link, registry, ended };
+  };
+
+  it('counts a run whose saved end got no reply once, when its next save goes through', async () => {
+    const { link, registry, ended } = await endWithReplyLost('reply-lost:');
+    expect(ended.counted).toBe(0);
+
+    link.replyLost = false;
+    await registry.stop();
+
+    expect(ended.counted).toBe(1);
+  });
+
+  // The limit docs/triggers.md states: Redis has the end, no replica counts it.
+  it('counts nothing of a run whose saved end got no reply when it stops before a save goes through', async () => {
+    const { registry, ended } = await endWithReplyLost('reply-lost-stop:');
+
+    await registry.stop();
+
+    expect(ended.counted).toBe(0);
+  });
+
   // Regression: a sweep took over the runs of the list it read at its start, as listed: a run that
   // another replica had taken over, settled and let go of meanwhile (a sweep reads the stored
   // alerts of each run in turn) was taken over again, still pending, and its verdict replaced.
