@@ -6,7 +6,7 @@ import { isPlainAlertPost } from '../../src/http/fast-ingest.js';
 import { startServer } from '../../src/server/start-server.js';
 import { readFixture } from '../helpers/fixtures.js';
 import { postAlertBody as post } from '../helpers/post-alert-body.js';
-import { openRaw } from '../helpers/raw-connection.js';
+import { openRaw, type RawConnection } from '../helpers/raw-connection.js';
 import { buildTestApp, metricValue } from '../helpers/test-app.js';
 
 // Headers that differ per request or per connection, not per path.
@@ -21,6 +21,13 @@ const VARYING = new Set([
 ]);
 const stable = (headers: http.IncomingHttpHeaders) =>
   Object.fromEntries(Object.entries(headers).filter(([name]) => !VARYING.has(name)));
+
+// The request Falco's libcurl writes (http-output.md section 2), header for header as the real
+// 0.34.1 of shared/falco/runtime sent it: Host, User-Agent, Accept, Content-Type, Content-Length.
+const falcoHead = (port: number, length: number, extra = '') =>
+  `POST /alerts HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUser-Agent: falcosecurity/falco\r\nAccept: */*\r\n` +
+  `${extra}Content-Type: application/json\r\nContent-Length: ${length}\r\n\r\n`;
+const statusLines = (connection: RawConnection) => connection.received().match(/^HTTP\/1\.1 \d{3}/gm) ?? [];
 
 describe('the node:http fast path for POST /alerts', () => {
   const built = buildTestApp();
@@ -206,6 +213,53 @@ describe('the node:http fast path for POST /alerts', () => {
       );
     },
   );
+
+  describe("Falco's own requests", () => {
+    const alert = readFixture('own/valid/v46-real-0341-pk-iso8601-no-output-no-tags.json');
+    const request = (extra = '') => falcoHead(port, alert.length, extra) + alert.toString('latin1');
+
+    it('accepts 0.34 and 0.35: a new connection for every alert', async () => {
+      for (let i = 0; i < 3; i++) {
+        const connection = await openRaw(port);
+        connection.write(request());
+        await expect.poll(() => statusLines(connection)).toEqual(['HTTP/1.1 202']);
+        connection.socket.destroy();
+      }
+    });
+
+    it('accepts 0.36+: one reused connection, alert after alert', async () => {
+      const connection = await openRaw(port);
+      for (let i = 1; i <= 3; i++) {
+        connection.write(request());
+        await expect.poll(() => statusLines(connection).length).toBe(i);
+      }
+      expect(statusLines(connection)).toEqual(['HTTP/1.1 202', 'HTTP/1.1 202', 'HTTP/1.1 202']);
+      expect(connection.isClosed()).toBe(false);
+      connection.socket.destroy();
+    });
+
+    it('accepts compress_uploads (0.37+): libcurl asks for a compressed answer with TE, the body stays plain', async () => {
+      const connection = await openRaw(port);
+      for (let i = 1; i <= 2; i++) {
+        connection.write(request('Connection: TE\r\nTE: gzip\r\n'));
+        await expect.poll(() => statusLines(connection).length).toBe(i);
+      }
+      expect(statusLines(connection)).toEqual(['HTTP/1.1 202', 'HTTP/1.1 202']);
+      // An empty 202 needs no coding, and the connection stays open for the next alert.
+      expect(connection.received()).not.toMatch(/^(Transfer|Content)-Encoding:/im);
+      expect(connection.isClosed()).toBe(false);
+      connection.socket.destroy();
+    });
+
+    it('answers 100 Continue to the Expect libcurl sends before a large body, then accepts the body', async () => {
+      const connection = await openRaw(port);
+      connection.write(falcoHead(port, alert.length, 'Expect: 100-continue\r\n'));
+      await expect.poll(() => connection.received()).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\n$/);
+      connection.write(alert);
+      await expect.poll(() => statusLines(connection)).toEqual(['HTTP/1.1 100', 'HTTP/1.1 202']);
+      connection.socket.destroy();
+    });
+  });
 });
 
 describe('isPlainAlertPost: which requests take the fast path', () => {
