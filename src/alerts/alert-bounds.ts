@@ -66,17 +66,18 @@ export function findBoundsProblems(root: Record<string, unknown>): FieldProblem[
       });
     }
   }
-  // Unknown keys (falcosidekick's uuid) are kept as they are, so they must stay small.
+  // Unknown keys (falcosidekick's uuid) are kept as they are, so they must stay small: the key
+  // that takes them past the bound is named.
   let extra = 0;
   for (const key of Object.keys(root)) {
     if (!KNOWN_KEYS.has(key)) extra += countValues(root[key], ALERT_BOUNDS.extraValues);
-    if (extra > ALERT_BOUNDS.extraValues) break;
-  }
-  if (extra > ALERT_BOUNDS.extraValues) {
-    problems.push({
-      pointer: '',
-      detail: `unknown top-level keys may hold at most ${ALERT_BOUNDS.extraValues} values in all`,
-    });
+    if (extra > ALERT_BOUNDS.extraValues) {
+      problems.push({
+        pointer: toPointer([key]),
+        detail: `unknown top-level keys may hold at most ${ALERT_BOUNDS.extraValues} values in all`,
+      });
+      break;
+    }
   }
   return problems;
 }

@@ -52,7 +52,8 @@ export function parseFalcoAlert(text: string): ParseAlertResult {
   const parsed = parseJson(text);
   if (!parsed.ok) {
     const reason = parsed.kind === 'duplicate_key' ? 'duplicate_key' : 'malformed_json';
-    return { ok: false, reason, detail: parsed.message, problems: [{ pointer: '', detail: parsed.message }] };
+    const problems = [{ pointer: parsed.pointer, detail: parsed.message }];
+    return { ok: false, reason, detail: parsed.message, problems };
   }
   const root = parsed.value;
   if (root === null || typeof root !== 'object' || Array.isArray(root)) {

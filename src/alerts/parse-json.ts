@@ -1,12 +1,15 @@
 import { parse } from 'lossless-json';
+import { pointerInText, type TextQuery } from './json-text-pointer.js';
 import { MAX_JSON_DEPTH, countTextKeys, parseJsonFast } from './parse-json-fast.js';
 
 /** A JSON value as we keep it: integers outside the safe range stay exact as bigint. */
 export type JsonValue =
   string | number | bigint | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
+/** `pointer`: the JSON pointer of the value where the text goes wrong ('' for the body as a whole). */
 export type ParseJsonResult =
-  { ok: true; value: JsonValue } | { ok: false; kind: 'malformed' | 'duplicate_key'; message: string };
+  | { ok: true; value: JsonValue }
+  | { ok: false; kind: 'malformed' | 'duplicate_key'; message: string; pointer: string };
 
 const INTEGER = /^-?\d+$/;
 
@@ -34,11 +37,12 @@ export function parseJson(text: string): ParseJsonResult {
   return parseJsonStrict(body);
 }
 
-const DUPLICATE_KEY: ParseJsonResult = {
-  ok: false,
-  kind: 'duplicate_key',
-  message: 'Duplicate key: an object repeats a key',
-};
+// Where the text goes wrong, by what went wrong: the parser's messages say where only for syntax.
+function failure(text: string, kind: 'malformed' | 'duplicate_key', message: string, query: TextQuery) {
+  return { ok: false, kind, message, pointer: pointerInText(text, query) } as const;
+}
+
+const POSITION = /at position (\d+)$/;
 
 // Keys in a parsed value; fewer than in the text means a key was repeated with the same value,
 // which lossless-json lets through.
@@ -61,18 +65,25 @@ export function parseJsonStrict(text: string): ParseJsonResult {
   try {
     const value = parse(text, null, parseNumber) as JsonValue;
     if (exceedsDepth(value, 0)) {
-      return {
-        ok: false,
-        kind: 'malformed',
-        message: `JSON nesting is deeper than ${MAX_JSON_DEPTH} levels`,
-      };
+      const message = `JSON nesting is deeper than ${MAX_JSON_DEPTH} levels`;
+      return failure(text, 'malformed', message, { depth: MAX_JSON_DEPTH });
     }
-    if (countValueKeys(value) !== countTextKeys(text)) return DUPLICATE_KEY;
+    if (countValueKeys(value) !== countTextKeys(text)) {
+      // lossless-json lets a key repeated with the same value through: the scan finds it.
+      const message = 'Duplicate key: an object repeats a key';
+      return failure(text, 'duplicate_key', message, { repeatedKey: true });
+    }
     return { ok: true, value };
   } catch (error) {
     // RangeError: nesting deep enough to exhaust the stack is junk, not a server error.
+    if (error instanceof RangeError)
+      return failure(text, 'malformed', 'JSON nesting is too deep', { depth: MAX_JSON_DEPTH });
     const message = error instanceof Error ? error.message : String(error);
-    const kind = message.startsWith('Duplicate key') ? 'duplicate_key' : 'malformed';
-    return { ok: false, kind, message: error instanceof RangeError ? 'JSON nesting is too deep' : message };
+    if (message.startsWith('Duplicate key'))
+      return failure(text, 'duplicate_key', message, { repeatedKey: true });
+    if (message.startsWith('Number out of range'))
+      return failure(text, 'malformed', message, { outOfRange: true });
+    const position = POSITION.exec(message)?.[1];
+    return failure(text, 'malformed', message, { position: position === undefined ? 0 : Number(position) });
   }
 }

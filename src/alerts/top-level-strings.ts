@@ -1,11 +1,5 @@
+import { CLOSE_ARRAY, CLOSE_OBJECT, COMMA, OPEN_ARRAY, OPEN_OBJECT, QUOTE } from './json-chars.js';
 import { closingQuote } from './parse-json-fast.js';
-
-const QUOTE = 34;
-const COMMA = 44;
-const OPEN_OBJECT = 123;
-const CLOSE_OBJECT = 125;
-const OPEN_ARRAY = 91;
-const CLOSE_ARRAY = 93;
 
 /**
  * The string values of the named keys at the top level of a JSON object's text, read without

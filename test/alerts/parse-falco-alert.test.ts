@@ -20,11 +20,13 @@ describe('parseFalcoAlert over every fixture', () => {
     fixtures
       .filter((f) => f.expect === 'reject' && f.file.endsWith('.json'))
       .map((f) => [f.file, f] as const),
-  )('rejects %s with at least one named problem', (_file, fixture) => {
+  )('rejects %s naming the field its manifest gives', (_file, fixture) => {
     const result = parseFalcoAlert(fixture.body.toString('utf8'));
     expect(result.ok).toBe(false);
     if (result.ok) return;
     expect(result.problems.length).toBeGreaterThan(0);
+    if (fixture.pointer !== undefined)
+      expect(result.problems.map((p) => p.pointer)).toContain(fixture.pointer);
   });
 });
 

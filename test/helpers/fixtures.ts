@@ -10,6 +10,8 @@ export interface FalcoFixture {
   priority: string | null;
   source: string | null;
   note: string;
+  /** For a rejected body: the JSON pointer its problem must name ('' for the body as a whole). */
+  pointer?: string;
   body: Buffer;
 }
 

@@ -50,7 +50,7 @@ describe('POST /alerts', () => {
   );
 
   it.each(rejectedJson.map((f) => [f.file, f] as const))(
-    'rejects %s with a 400 problem naming a field, counted',
+    'rejects %s with a 400 problem naming its field, counted',
     async (_file, fixture) => {
       const { app, metrics, store } = buildTestApp();
       const res = await postAlert(app, fixture.body);
@@ -65,6 +65,8 @@ describe('POST /alerts', () => {
       expect(problem.status).toBe(400);
       expect(problem.type).toMatch(/^urn:falco-alert-receiver:problem:/);
       expect(problem.errors.length).toBeGreaterThan(0);
+      if (fixture.pointer !== undefined)
+        expect(problem.errors.map((e) => e.pointer)).toContain(fixture.pointer);
       expect(problem.detail.length).toBeGreaterThan(0);
       const rejections = await metrics.registry.getSingleMetric('falco_alerts_rejected_total')!.get();
       expect(rejections.values.reduce((sum, v) => sum + v.value, 0)).toBe(1);
