@@ -6,15 +6,11 @@ import { closingQuote } from './parse-json-fast.js';
 export interface TextQuery {
   /** A key its object already has. */
   repeatedKey?: boolean;
-  /** A number literal too large for a double (1e400). */
-  outOfRange?: boolean;
   /** An object or array at this depth (the root is at depth 0). */
   depth?: number;
   /** A character offset, such as a syntax error's: the value being read there. */
   position?: number;
 }
-
-const NUMBER = /-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
 
 // An open object (its keys so far, and whether a key comes next) or an open array.
 interface Scope {
@@ -71,13 +67,6 @@ export function pointerInText(text: string, query: TextQuery): string {
         scope.awaitingKey = true;
       } else path.push((path.pop() as number) + 1);
     } else if (code === COLON && scope) scope.awaitingKey = false;
-    else if ((code >= 48 && code <= 57) || code === 45) {
-      NUMBER.lastIndex = i;
-      const literal = NUMBER.exec(text)?.[0];
-      if (literal === undefined) continue;
-      if (query.outOfRange && !Number.isFinite(Number(literal))) return toPointer(path);
-      i += literal.length - 1;
-    }
   }
   return query.position === undefined ? '' : toPointer(path);
 }

@@ -13,13 +13,33 @@ export type ParseJsonResult =
 
 const INTEGER = /^-?\d+$/;
 
+// A number beyond a double's range is valid JSON that Falco writes: jsoncpp (0.34-0.38) writes an
+// infinite double as 1e+9999. It reads as null, as nlohmann (0.39+) writes the same value; the
+// alert's text, which is what is logged, stored and served, keeps the literal. lossless-json takes
+// a null from parseNumber for no number at all, so it is marked, then replaced after the parse.
+const BEYOND_DOUBLE = Symbol('beyond a double');
+let sawBeyondDouble = false;
+
 // Numbers become JS numbers unless that would lose digits of an integer (Falco's ns timestamps).
-function parseNumber(text: string): number | bigint {
+function parseNumber(text: string): number | bigint | typeof BEYOND_DOUBLE {
   const value = Number(text);
-  // 1e400 would become Infinity, which JSON cannot write back: refuse it rather than store null.
-  if (!Number.isFinite(value)) throw new SyntaxError(`Number out of range: ${text.slice(0, 40)}`);
   if (!Number.isSafeInteger(value) && INTEGER.test(text)) return BigInt(text);
-  return value;
+  if (Number.isFinite(value)) return value;
+  sawBeyondDouble = true;
+  return BEYOND_DOUBLE;
+}
+
+// The parsed value with each marked number null (in place: the value is the parser's own).
+function nullBeyondDouble(value: unknown): JsonValue {
+  if (value === BEYOND_DOUBLE) return null;
+  if (value !== null && typeof value === 'object') {
+    const record = value as Record<string, unknown>;
+    // Written only over a marker, which is always an own data property (so never `__proto__`'s setter).
+    for (const key of Object.keys(record))
+      if (record[key] === BEYOND_DOUBLE) record[key] = null;
+      else nullBeyondDouble(record[key]);
+  }
+  return value as JsonValue;
 }
 
 /**
@@ -63,6 +83,7 @@ function exceedsDepth(value: unknown, depth: number): boolean {
 /** The strict parser alone (lossless-json); `parseJson` gives the same results, faster. */
 export function parseJsonStrict(text: string): ParseJsonResult {
   try {
+    sawBeyondDouble = false;
     const value = parse(text, null, parseNumber) as JsonValue;
     if (exceedsDepth(value, 0)) {
       const message = `JSON nesting is deeper than ${MAX_JSON_DEPTH} levels`;
@@ -73,7 +94,8 @@ export function parseJsonStrict(text: string): ParseJsonResult {
       const message = 'Duplicate key: an object repeats a key';
       return failure(text, 'duplicate_key', message, { repeatedKey: true });
     }
-    return { ok: true, value };
+    // After the depth check: the walk nests no deeper than MAX_JSON_DEPTH.
+    return { ok: true, value: sawBeyondDouble ? nullBeyondDouble(value) : value };
   } catch (error) {
     // RangeError: nesting deep enough to exhaust the stack is junk, not a server error.
     if (error instanceof RangeError)
@@ -81,8 +103,6 @@ export function parseJsonStrict(text: string): ParseJsonResult {
     const message = error instanceof Error ? error.message : String(error);
     if (message.startsWith('Duplicate key'))
       return failure(text, 'duplicate_key', message, { repeatedKey: true });
-    if (message.startsWith('Number out of range'))
-      return failure(text, 'malformed', message, { outOfRange: true });
     const position = POSITION.exec(message)?.[1];
     return failure(text, 'malformed', message, { position: position === undefined ? 0 : Number(position) });
   }

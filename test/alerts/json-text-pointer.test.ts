@@ -20,11 +20,6 @@ describe('pointerInText', () => {
     expect(pointerInText(text, { repeatedKey: true })).toBe(pointer);
   });
 
-  it('finds the first number a double cannot hold, past valid ones', () => {
-    const text = '{"output_fields":{"n":-1.5e3,"l":[1,2,-1e400]},"x":1e400}';
-    expect(pointerInText(text, { outOfRange: true })).toBe('/output_fields/l/2');
-  });
-
   it('finds the first object or array at a depth', () => {
     expect(pointerInText('{"a":[1,{"b":[[]]}]}', { depth: 3 })).toBe('/a/1/b');
     expect(pointerInText('[[],[[1]]]', { depth: 2 })).toBe('/1/0');
@@ -44,7 +39,7 @@ describe('pointerInText', () => {
   });
 
   it('is the root when nothing matches', () => {
-    expect(pointerInText('{"a":1,"b":{"a":1}}', { repeatedKey: true, outOfRange: true })).toBe('');
+    expect(pointerInText('{"a":1,"b":{"a":1}}', { repeatedKey: true })).toBe('');
   });
 });
 
@@ -60,7 +55,6 @@ describe('parseJson names where the text goes wrong', () => {
     ['a trailing comma in tags', '{"tags":["a",]}', '/tags/1'],
     ['a key repeated with another value', '{"rule":"a","rule":"b"}', '/rule'],
     ['a key repeated with the same value', '{"output_fields":{"k":1,"k":1}}', '/output_fields/k'],
-    ['a number out of range', '{"output_fields":{"evt.time":1e400}}', '/output_fields/evt.time'],
     ['nesting past 32 levels', `{"x":${'['.repeat(40)}${']'.repeat(40)}}`, `/x${'/0'.repeat(31)}`],
     ['trailing data', '{"rule":"r"}{"rule":"r"}', ''],
     ['not JSON at all', 'rule=r', ''],

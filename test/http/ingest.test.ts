@@ -49,6 +49,17 @@ describe('POST /alerts', () => {
     },
   );
 
+  it('keeps the 1e+9999 jsoncpp writes for an infinite double in the stored and served alert', async () => {
+    const { app } = buildTestApp();
+    const body = readFixture('own/valid/v51-037-metrics-snapshot-infinite-rate.json');
+    const res = await postAlert(app, body);
+    expect(res.status).toBe(202);
+    const served = await request(app).get(res.headers['location']!);
+    expect(served.status).toBe(200);
+    expect(served.text).toContain('"falco.evts_rate_sec":1e+9999');
+    expect(served.text).toContain('"evt.time":1719482400000412008');
+  });
+
   it.each(rejectedJson.map((f) => [f.file, f] as const))(
     'rejects %s with a 400 problem naming its field, counted',
     async (_file, fixture) => {
