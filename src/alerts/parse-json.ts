@@ -21,10 +21,12 @@ const BEYOND_DOUBLE = Symbol('beyond a double');
 let sawBeyondDouble = false;
 
 // Numbers become JS numbers unless that would lose digits of an integer (Falco's ns timestamps).
+// An integer too long for a double (over 308 digits) is beyond it too: as a bigint, a megabyte of
+// digits would cost hundreds of milliseconds to convert, and to write back in the dedup key.
 function parseNumber(text: string): number | bigint | typeof BEYOND_DOUBLE {
   const value = Number(text);
-  if (!Number.isSafeInteger(value) && INTEGER.test(text)) return BigInt(text);
-  if (Number.isFinite(value)) return value;
+  if (Number.isFinite(value))
+    return Number.isSafeInteger(value) || !INTEGER.test(text) ? value : BigInt(text);
   sawBeyondDouble = true;
   return BEYOND_DOUBLE;
 }

@@ -107,13 +107,12 @@ describe('parseJsonFast', () => {
     ]);
   });
 
-  it('reads an integer too large for a double exactly, and a double beyond its range as null, as the strict parser does', () => {
+  it('reads an integer beyond 2^53 exactly, and a number beyond the range of a double as null, as the strict parser does', () => {
     const cases: Array<[string, unknown]> = [
-      [`[${'9'.repeat(400)}]`, [BigInt('9'.repeat(400))]],
-      [
-        `{"output_fields":{"a":1${'0'.repeat(400)}}}`,
-        { output_fields: { a: BigInt(`1${'0'.repeat(400)}`) } },
-      ],
+      [`[${'9'.repeat(300)}]`, [BigInt('9'.repeat(300))]],
+      [`[${'9'.repeat(400)}]`, [null]],
+      // A megabyte of digits: no bigint to convert (or to write back in the dedup key).
+      [`{"output_fields":{"a":1${'0'.repeat(1_000_000)}}}`, { output_fields: { a: null } }],
       // jsoncpp (Falco 0.34-0.38) writes an infinite double so; nlohmann (0.39+) writes null.
       [
         '{"output_fields":{"r":1e+9999,"s":-1e+9999,"t":1e400,"u":0.5}}',
