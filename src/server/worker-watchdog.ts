@@ -39,9 +39,18 @@ export function watchWorkers(options: { timeoutMs: number; logger: Logger }): Wo
   const onExit = (worker: Worker) => heard.delete(worker.id);
   cluster.on('message', onMessage);
   cluster.on('exit', onExit);
+  let tickedAt = performance.now();
   const timer = setInterval(
     () => {
       const now = performance.now();
+      const late = now - tickedAt > options.timeoutMs / 2;
+      tickedAt = now;
+      // The primary itself did not run (the container paused, the node frozen): the workers'
+      // heartbeats wait unread in the channel, and none of them is known to be stuck.
+      if (late) {
+        for (const id of heard.keys()) heard.set(id, now);
+        return;
+      }
       for (const [id, at] of heard) {
         if (now - at <= options.timeoutMs) continue;
         heard.delete(id);

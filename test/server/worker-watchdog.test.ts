@@ -47,6 +47,16 @@ describe(`cluster mode with WORKER_STUCK_TIMEOUT_MS=${TIMEOUT_MS}`, () => {
     expect(service.lines.filter((l) => l.event === 'worker_unresponsive')).toEqual([]);
   });
 
+  it('kills no worker when the primary itself was stopped longer than the timeout (a paused container)', async () => {
+    process.kill(service.child.pid!, 'SIGSTOP');
+    await sleep(TIMEOUT_MS + 2_000);
+    process.kill(service.child.pid!, 'SIGCONT');
+    await sleep(2_000);
+
+    expect(workerPids(service.child).sort()).toEqual([...workers].sort());
+    expect(service.lines.filter((l) => l.event === 'worker_unresponsive')).toEqual([]);
+  }, 30_000);
+
   it('kills a worker whose loop has not turned for the timeout, replaces it, and counts it', async () => {
     const stuck = workers[1]!;
     process.kill(stuck, 'SIGSTOP');
