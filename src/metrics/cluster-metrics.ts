@@ -1,4 +1,5 @@
 import cluster, { type Worker } from 'node:cluster';
+import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { MetricJson } from './aggregate-metrics.js';
 import { createCollectedMetrics } from './collected-metrics.js';
@@ -54,8 +55,13 @@ function isMessage<T extends { type: string }>(message: unknown, type: T['type']
  * AggregatorRegistry would, to combine them by exact labels (aggregate-metrics.ts), and keeps
  * what it gathered, so that a worker's leaving or hanging lowers no counter (collected-metrics.ts).
  */
-export function serveClusterMetrics(killed: () => number = () => 0): void {
-  const collected = createCollectedMetrics();
+export function serveClusterMetrics(options: {
+  killed: () => number;
+  maxSeries: number;
+  logger: Logger;
+}): void {
+  const { killed, logger } = options;
+  const collected = createCollectedMetrics(options.maxSeries);
   // Each collection under way, told of each worker's answer, or (no message) of its leaving.
   const collecting = new Map<number, (worker: Worker, message?: Collected) => void>();
   let nextId = 0;
@@ -89,7 +95,15 @@ export function serveClusterMetrics(killed: () => number = () => 0): void {
   // 'exit' too: a worker killed while stopped (SIGSTOP) was seen to exit with no 'disconnect'.
   const left = (worker: Worker) => {
     for (const answer of [...collecting.values()]) answer(worker);
-    collected.retire(worker.id);
+    try {
+      collected.retire(worker.id);
+    } catch (error) {
+      // A worker's malformed metrics must not end the primary (this runs in a cluster event).
+      logger.error(
+        { err: error, event: 'worker_metrics_retire_failed', worker: worker.id },
+        'could not keep the counts of a worker that left',
+      );
+    }
   };
   cluster.on('disconnect', left);
   cluster.on('exit', left);

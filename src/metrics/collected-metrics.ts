@@ -22,7 +22,8 @@ export interface CollectedMetrics {
   aggregate(unanswered: number, killed: number): Registry;
 }
 
-export function createCollectedMetrics(): CollectedMetrics {
+/** `maxRetiredSets`: label sets kept per metric for the workers gone (METRICS_MAX_SERIES). */
+export function createCollectedMetrics(maxRetiredSets: number): CollectedMetrics {
   const last = new Map<number, MetricJson[]>();
   let retired: MetricJson[] = [];
   return {
@@ -33,7 +34,7 @@ export function createCollectedMetrics(): CollectedMetrics {
       const metrics = last.get(worker);
       if (!metrics) return;
       last.delete(worker);
-      retired = addRetiredCounts(retired, metrics);
+      retired = addRetiredCounts(retired, metrics, { maxSets: maxRetiredSets, live: last.values() });
     },
     aggregate(unanswered, killed) {
       const registry = aggregateMetrics([retired, ...last.values()]);

@@ -11,25 +11,46 @@ const setKey = ({ le: _le, ...labels }: Sample['labels']) => labelSetKey(labels)
 const overflowed = (labels: Sample['labels']) =>
   Object.fromEntries(Object.entries(labels).map(([name, value]) => [name, name === 'le' ? value : OVERFLOW]));
 
+/** What bounds the departed workers' label sets. */
+export interface RetiredLimits {
+  /** Label sets a metric keeps (METRICS_MAX_SERIES, a worker's own bound), or as many as one worker reported. */
+  maxSets: number;
+  /** The live workers' last collected metrics: a label set one of them reports is never folded. */
+  live: Iterable<readonly MetricJson[]>;
+}
+
 /**
  * `retired` (the counts of the workers gone so far) with a departed worker's last collected counts
  * added: its counters and histograms, combined by their exact labels; its gauges are dropped.
  *
- * A metric keeps as many label sets here as the most any worker reported for it, plus one: the
- * caps that bound a worker's series (METRICS_MAX_SERIES, the label caps) bound these too, however
- * many workers come and go with other label values. Past that, a worker's new label sets are added
- * into that one, with every label but `le` set to `__overflow__`.
+ * A metric keeps as many label sets here as `maxSets` (or the most one worker reported, if more),
+ * plus the live workers' own, plus one, however many workers come and go with other label values.
+ * Past that, a departed worker's new label sets are added into that one, with every label but `le`
+ * set to `__overflow__`. A label set a live worker reports is never folded: its series would fall.
  */
-export function addRetiredCounts(retired: MetricJson[], departed: readonly MetricJson[]): MetricJson[] {
+export function addRetiredCounts(
+  retired: MetricJson[],
+  departed: readonly MetricJson[],
+  limits: RetiredLimits,
+): MetricJson[] {
   const known = new Map(retired.map((metric) => [metric.name, metric.values as Sample[]]));
+  const live = new Map<string, Set<string>>();
+  for (const worker of limits.live)
+    for (const metric of worker) {
+      const keys = live.get(metric.name) ?? new Set<string>();
+      for (const sample of metric.values as Sample[]) keys.add(setKey(sample.labels));
+      live.set(metric.name, keys);
+    }
   const added = departed.filter(counts).map((metric) => {
     const values = metric.values as Sample[];
     const sets = new Set((known.get(metric.name) ?? []).map((sample) => setKey(sample.labels)));
-    const limit = Math.max(new Set(values.map((sample) => setKey(sample.labels))).size, sets.size);
+    const kept = live.get(metric.name);
+    const reported = new Set(values.map((sample) => setKey(sample.labels))).size;
+    const limit = Math.max(limits.maxSets, reported, sets.size);
     const capped = values.map((sample) => {
       const key = setKey(sample.labels);
       if (sets.has(key)) return sample;
-      if (sets.size < limit) {
+      if (sets.size < limit || kept?.has(key)) {
         sets.add(key);
         return sample;
       }

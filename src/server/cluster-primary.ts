@@ -8,6 +8,8 @@ export interface ClusterPrimaryOptions {
   logger: Logger;
   /** A worker whose event loop has not turned for this long is killed and replaced; 0 = never. */
   stuckTimeoutMs: number;
+  /** METRICS_MAX_SERIES: label sets kept per metric for the workers gone. */
+  metricsMaxSeries: number;
   /** Wait before replacing a crashed worker, so a crash loop cannot spin the CPU. */
   restartDelayMs?: number;
 }
@@ -24,7 +26,7 @@ export function runClusterPrimary(options: ClusterPrimaryOptions): void {
   let failed = false;
 
   const watchdog = watchWorkers({ timeoutMs: options.stuckTimeoutMs, logger });
-  serveClusterMetrics(watchdog.killed);
+  serveClusterMetrics({ killed: watchdog.killed, maxSeries: options.metricsMaxSeries, logger });
   const fork = () => cluster.fork();
   cluster.on('listening', (worker: Worker) => listened.add(worker.id));
   cluster.on('exit', (worker: Worker, code: number | null, signal: string | null) => {

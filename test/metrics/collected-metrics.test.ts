@@ -9,7 +9,7 @@ describe('createCollectedMetrics', () => {
     one.recordAlert(makeStoredAlert({ hostname: 'gone' }));
     one.recordRejected('malformed_json');
     two.recordAlert(makeStoredAlert({ hostname: 'stays' }));
-    const collected = createCollectedMetrics();
+    const collected = createCollectedMetrics(5000);
     collected.record(1, await sentToPrimary(one));
     collected.record(2, await sentToPrimary(two));
 
@@ -33,7 +33,7 @@ describe('createCollectedMetrics', () => {
   it('shows each live worker by its latest collected metrics, and a worker never collected by nothing', async () => {
     const worker = createWorkerMetrics();
     worker.recordAlert(makeStoredAlert());
-    const collected = createCollectedMetrics();
+    const collected = createCollectedMetrics(5000);
     collected.record(1, await sentToPrimary(worker));
     worker.recordAlert(makeStoredAlert());
     collected.record(1, await sentToPrimary(worker));
@@ -47,7 +47,7 @@ describe('createCollectedMetrics', () => {
   it('adds a departed worker to the retired counts once, however often it is retired', async () => {
     const worker = createWorkerMetrics();
     worker.recordAlert(makeStoredAlert());
-    const collected = createCollectedMetrics();
+    const collected = createCollectedMetrics(5000);
     collected.record(1, await sentToPrimary(worker));
 
     collected.retire(1);
@@ -58,7 +58,7 @@ describe('createCollectedMetrics', () => {
   });
 
   it('says how many workers did not answer, as falco_metrics_workers_unanswered', async () => {
-    const text = await createCollectedMetrics().aggregate(1, 0).metrics();
+    const text = await createCollectedMetrics(5000).aggregate(1, 0).metrics();
 
     expect(text).toContain('# TYPE falco_metrics_workers_unanswered gauge');
     expect(samples(text, 'falco_metrics_workers_unanswered ')).toEqual([
