@@ -101,7 +101,8 @@ export function createRunRegistry(
       if (lapsed(id)) continue;
       const held = await shared.own(id, leaseMs).catch(() => undefined);
       if (held === false) lose(id);
-      else if (held) holds.confirm(id);
+      // Confirmed only while it may still change: a reply after the run was done would leave it here.
+      else if (held && unsettled.has(id)) holds.confirm(id);
     }
   }
 
@@ -147,15 +148,21 @@ export function createRunRegistry(
       runs.set(run.id, run);
       for (const [id, old] of runs) {
         if (runs.size <= maxRuns) break;
-        // A run still verifying, or whose end is not saved yet, stays: dropped, it would be neither
-        // published nor held any more (nor counted).
-        if (isSettled(old) && !unsettled.has(id)) runs.delete(id);
+        // A run still verifying stays: dropped, it would be neither published nor held any more.
+        if (!isSettled(old)) continue;
+        // One whose end is not saved yet (the store unreachable) stays too, up to twice the bound:
+        // past that, the oldest go unsaved and uncounted, so a long outage cannot pile them up.
+        if (unsettled.has(id) && runs.size <= 2 * maxRuns) continue;
+        unsettled.delete(id);
+        counts.delete(id);
+        holds.forget(id);
+        runs.delete(id);
       }
       if (!shared) return;
       unsettled.set(run.id, '');
       // Held before it is first saved (one connection, in order): it never reads as orphaned.
       void shared.own(run.id, leaseMs).then(
-        (held) => held && holds.confirm(run.id),
+        (held) => held && unsettled.has(run.id) && holds.confirm(run.id),
         () => undefined,
       );
       void publish();

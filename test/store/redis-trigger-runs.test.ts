@@ -308,6 +308,38 @@ describe.skipIf(!hasRedis)('createRedisTriggerRuns', () => {
     expect(counted).toBe(1);
   });
 
+  it('keeps runs whose end is not saved at most to twice maxRuns, dropping the oldest unsaved and uncounted', async () => {
+    const view = sharedRuns('unsaved-bound:');
+    const link = cuttable(sharedRuns('unsaved-bound:'));
+    const registry = createRunRegistry(1, link.shared, { leaseMs: 60_000 });
+    const run = shellRun('oldest-offline', 'running', 'pending');
+    registry.add(run);
+    await vi.waitFor(async () => expect(await view.get(run.id)).toBeDefined(), { interval: 20 });
+
+    link.cut = true;
+    const notRun = { rule: 'Terminal shell in container', status: 'not_run' } as const;
+    run.status = 'failed';
+    run.verification.expectations[0] = notRun;
+    let counted = 0;
+    registry.count(run, () => (counted += 1));
+    await registry.save(run);
+    const next = shellRun('second', 'running', 'pending');
+    registry.add(next);
+    expect(registry.has(run.id)).toBe(true);
+    next.status = 'failed';
+    next.verification.expectations[0] = notRun;
+    await registry.save(next);
+    registry.add(shellRun('third', 'running', 'pending'));
+    expect(registry.has(run.id)).toBe(false);
+    expect(registry.has(next.id)).toBe(true);
+    link.cut = false;
+
+    await vi.waitFor(async () => expect((await view.get(next.id))?.status).toBe('failed'), { interval: 20 });
+    await registry.stop();
+    expect(counted).toBe(0);
+    expect((await view.get(run.id))?.status).not.toBe('failed');
+  });
+
   // A run that failed while its registry's saves reach Redis but their replies are lost.
   const endWithReplyLost = async (prefix: string) => {
     const view = sharedRuns(prefix);
