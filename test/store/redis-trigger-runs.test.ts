@@ -286,17 +286,27 @@ describe.skipIf(!hasRedis)('createRedisTriggerRuns', () => {
     await registry.stop();
   });
 
-  it('keeps a run whose end is not saved yet past maxRuns, and saves and counts it once Redis answers', async () => {
-    const view = sharedRuns('unsaved-end:');
-    const link = cuttable(sharedRuns('unsaved-end:'));
-    const registry = createRunRegistry(1, link.shared, { leaseMs: 60_000 });
-    const run = shellRun('ended-offline', 'running', 'pending');
+  // A registry of `maxRuns` over a link the test can cut, a run it has saved, and a view of Redis.
+  const registryWithSavedRun = async (prefix: string, maxRuns: number) => {
+    const view = sharedRuns(prefix);
+    const link = cuttable(sharedRuns(prefix));
+    const registry = createRunRegistry(maxRuns, link.shared, { leaseMs: 60_000 });
+    const run = shellRun(`${prefix}run`, 'running', 'pending');
     registry.add(run);
     await vi.waitFor(async () => expect(await view.get(run.id)).toBeDefined(), { interval: 20 });
-
-    link.cut = true;
+    return { view, link, registry, run };
+  };
+  // The run's trigger failed: settled, its expectation not run.
+  const failRun = (run: ReturnType<typeof shellRun>) => {
     run.status = 'failed';
     run.verification.expectations[0] = { rule: 'Terminal shell in container', status: 'not_run' };
+  };
+
+  it('keeps a run whose end is not saved yet past maxRuns, and saves and counts it once Redis answers', async () => {
+    const { view, link, registry, run } = await registryWithSavedRun('unsaved-end:', 1);
+
+    link.cut = true;
+    failRun(run);
     let counted = 0;
     registry.count(run, () => (counted += 1));
     await registry.save(run);
@@ -309,25 +319,17 @@ describe.skipIf(!hasRedis)('createRedisTriggerRuns', () => {
   });
 
   it('keeps runs whose end is not saved at most to twice maxRuns, dropping the oldest unsaved and uncounted', async () => {
-    const view = sharedRuns('unsaved-bound:');
-    const link = cuttable(sharedRuns('unsaved-bound:'));
-    const registry = createRunRegistry(1, link.shared, { leaseMs: 60_000 });
-    const run = shellRun('oldest-offline', 'running', 'pending');
-    registry.add(run);
-    await vi.waitFor(async () => expect(await view.get(run.id)).toBeDefined(), { interval: 20 });
+    const { view, link, registry, run } = await registryWithSavedRun('unsaved-bound:', 1);
 
     link.cut = true;
-    const notRun = { rule: 'Terminal shell in container', status: 'not_run' } as const;
-    run.status = 'failed';
-    run.verification.expectations[0] = notRun;
+    failRun(run);
     let counted = 0;
     registry.count(run, () => (counted += 1));
     await registry.save(run);
     const next = shellRun('second', 'running', 'pending');
     registry.add(next);
     expect(registry.has(run.id)).toBe(true);
-    next.status = 'failed';
-    next.verification.expectations[0] = notRun;
+    failRun(next);
     await registry.save(next);
     registry.add(shellRun('third', 'running', 'pending'));
     expect(registry.has(run.id)).toBe(false);
@@ -342,15 +344,9 @@ describe.skipIf(!hasRedis)('createRedisTriggerRuns', () => {
 
   // A run that failed while its registry's saves reach Redis but their replies are lost.
   const endWithReplyLost = async (prefix: string) => {
-    const view = sharedRuns(prefix);
-    const link = cuttable(sharedRuns(prefix));
-    const registry = createRunRegistry(5, link.shared, { leaseMs: 60_000 });
-    const run = shellRun(`${prefix}ended`, 'running', 'pending');
-    registry.add(run);
-    await vi.waitFor(async () => expect(await view.get(run.id)).toBeDefined(), { interval: 20 });
+    const { view, link, registry, run } = await registryWithSavedRun(prefix, 5);
     link.replyLost = true;
-    run.status = 'failed';
-    run.verification.expectations[0] = { rule: 'Terminal shell in container', status: 'not_run' };
+    failRun(run);
     const ended = { counted: 0 };
     registry.count(run, () => (ended.counted += 1));
     await registry.save(run);
