@@ -57,8 +57,13 @@ export const storeEnvShape = {
     .default('24h')
     .transform((text, ctx) => {
       const ms = parseDuration(text);
-      if (ms === undefined || ms === 0)
-        ctx.addIssue({ code: 'custom', message: 'must be a duration like 90s, 30m, 24h or 7d' });
+      // Below a minute a replica would give up its own trigger runs between two renewals of their
+      // holds (every 10 s; run-registry.ts), and alerts would leave before a run could read them.
+      if (ms === undefined || ms < 60_000)
+        ctx.addIssue({
+          code: 'custom',
+          message: 'must be a duration of at least 1m, like 90s, 30m, 24h or 7d',
+        });
       return ms ?? 0;
     }),
   STORE_PENDING_MAX: positiveInt.max(1_000_000).default(10_000),

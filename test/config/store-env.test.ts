@@ -52,6 +52,15 @@ describe('the STORE_ variables', () => {
     });
   });
 
+  it('refuses a retention under a minute, naming the variable', () => {
+    for (const value of ['0s', '59s', '1s']) {
+      const result = loadConfig({ STORE_URL: 'redis://127.0.0.1:6379', STORE_RETENTION: value });
+      expect(!result.ok && result.problems.join('\n')).toMatch(/^STORE_RETENTION: .*at least 1m/m);
+    }
+    const minute = loadConfig({ STORE_URL: 'redis://127.0.0.1:6379', STORE_RETENTION: '60s' });
+    expect(minute.ok).toBe(true);
+  });
+
   it('list every invalid store value at once, with the other problems', () => {
     const result = loadConfig({
       PORT: 'x',
