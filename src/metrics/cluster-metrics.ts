@@ -1,6 +1,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import { isMessage } from '../server/cluster-message.js';
 import type { MetricJson } from './aggregate-metrics.js';
 import { createCollectedMetrics } from './collected-metrics.js';
 
@@ -43,10 +44,6 @@ interface Collected {
 
 /** Renders the Prometheus text a scrape gets. */
 export type RenderMetrics = () => Promise<string>;
-
-function isMessage<T extends { type: string }>(message: unknown, type: T['type']): message is T {
-  return typeof message === 'object' && message !== null && (message as { type?: unknown }).type === type;
-}
 
 /**
  * Primary side: answers a worker's scrape with the sum over every worker, so whichever worker

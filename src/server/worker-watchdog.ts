@@ -1,12 +1,10 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
+import { isMessage } from './cluster-message.js';
 
 const ALIVE = 'falco-receiver:alive';
 /** How often a worker tells the primary that its event loop turns. */
 export const HEARTBEAT_MS = 1_000;
-
-const isAlive = (message: unknown) =>
-  typeof message === 'object' && message !== null && (message as { type?: unknown }).type === ALIVE;
 
 /** Worker side: a message to the primary every HEARTBEAT_MS, sent from a timer, so only while the loop turns. */
 export function sendHeartbeats(): void {
@@ -32,9 +30,8 @@ export function watchWorkers(options: { timeoutMs: number; logger: Logger }): Wo
   // When each worker was last heard from. Watched from its first heartbeat: loading the code
   // before it holds the loop too (seconds from source through tsx), and is not a stuck loop.
   const heard = new Map<number, number>();
-  const hear = (worker: Worker) => heard.set(worker.id, performance.now());
   const onMessage = (worker: Worker, message: unknown) => {
-    if (isAlive(message)) hear(worker);
+    if (isMessage<{ type: typeof ALIVE }>(message, ALIVE)) heard.set(worker.id, performance.now());
   };
   const onExit = (worker: Worker) => heard.delete(worker.id);
   cluster.on('message', onMessage);
