@@ -61,13 +61,18 @@ export function createRunRegistry(
   const counts = new Map<string, Set<() => void>>();
   const holds = createHoldConfirmations(shared?.retentionMs ?? Infinity);
 
-  // A run another replica holds now was taken over while this one could not reach Redis: it is theirs.
-  function lose(id: string): void {
-    const run = runs.get(id);
+  // Forgets the run here: neither kept, published, held nor counted any more.
+  function drop(id: string): void {
     unsettled.delete(id);
     counts.delete(id);
     holds.forget(id);
     runs.delete(id);
+  }
+
+  // A run another replica holds now was taken over while this one could not reach Redis: it is theirs.
+  function lose(id: string): void {
+    const run = runs.get(id);
+    drop(id);
     if (run) onLost?.(run);
   }
 
@@ -153,10 +158,7 @@ export function createRunRegistry(
         // One whose end is not saved yet (the store unreachable) stays too, up to twice the bound:
         // past that, the oldest go unsaved and uncounted, so a long outage cannot pile them up.
         if (unsettled.has(id) && runs.size <= 2 * maxRuns) continue;
-        unsettled.delete(id);
-        counts.delete(id);
-        holds.forget(id);
-        runs.delete(id);
+        drop(id);
       }
       if (!shared) return;
       unsettled.set(run.id, '');
