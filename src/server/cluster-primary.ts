@@ -43,7 +43,11 @@ export function runClusterPrimary(options: ClusterPrimaryOptions): void {
       stop('SIGTERM');
       return;
     }
-    setTimeout(fork, options.restartDelayMs ?? 1000).unref();
+    // Not unref'd: when every worker has died at once, this timer is all that keeps the primary
+    // running (it exited 0, leaving no process to serve).
+    setTimeout(() => {
+      if (!stopping) fork();
+    }, options.restartDelayMs ?? 1000);
   });
 
   const stop = (signal: NodeJS.Signals) => {

@@ -291,3 +291,33 @@ describe('cluster mode when a worker hangs or dies', () => {
     expect(after.accepted).toEqual([POSTED + 4]);
   }, 90_000);
 });
+
+// Regression: the primary's timer that replaces a dead worker was unref'd, so when every worker died
+// at once nothing kept the primary running: it exited 0 and left no process to serve.
+describe('cluster mode when every worker dies at once', () => {
+  let service: SpawnedService;
+  const posted = 10;
+  const listening = () => service.lines.filter((l) => l.event === 'listening').length;
+
+  beforeAll(async () => {
+    service = await spawnService({ PORT: String(await freePort()), WORKERS: '2' }, { timeoutMs: 60_000 });
+    await vi.waitFor(() => expect(listening()).toBe(2), { timeout: 60_000, interval: 50 });
+    for (let i = 0; i < posted; i++)
+      expect((await request(service.port, 'POST', '/alerts', SAMPLE)).status).toBe(202);
+    expect(new Set(service.lines.filter((l) => l.event === 'falco_alert').map((l) => l.worker))).toEqual(
+      new Set([1, 2]),
+    );
+    const workers = workerPids(service.child);
+    expect(workers).toHaveLength(2);
+    for (const pid of workers) process.kill(pid, 'SIGKILL');
+  }, 90_000);
+
+  afterAll(killSpawned);
+
+  it('replaces them and keeps serving', async () => {
+    await vi.waitFor(() => expect(listening()).toBe(4), { timeout: 60_000, interval: 50 });
+    expect(service.child.exitCode).toBeNull();
+    expect(service.lines.filter((l) => l.event === 'worker_exit')).toHaveLength(2);
+    expect((await request(service.port, 'POST', '/alerts', SAMPLE)).status).toBe(202);
+  }, 90_000);
+});
