@@ -17,6 +17,12 @@ const TIMEOUT_MS = 5_000;
  * and Prometheus' default 10 s scrape timeout, instead of failing the scrape.
  */
 export const WORKER_ANSWER_MS = 2_000;
+/**
+ * How often the primary collects every worker's metrics between scrapes. A worker that dies (a
+ * crash, an OOM kill, the watchdog) takes with it only what it counted since the last collection:
+ * at most this long, not everything since Prometheus' last scrape (15 s to minutes).
+ */
+export const COLLECT_EVERY_MS = 5_000;
 
 interface MetricsRequest {
   type: typeof REQUEST;
@@ -51,6 +57,7 @@ export type RenderMetrics = () => Promise<string>;
  * gauges by their own aggregator). It gathers the workers' registries itself, as prom-client's
  * AggregatorRegistry would, to combine them by exact labels (aggregate-metrics.ts), and keeps
  * what it gathered, so that a worker's leaving or hanging lowers no counter (collected-metrics.ts).
+ * It also gathers them every COLLECT_EVERY_MS, so a worker that dies loses at most that much.
  */
 export function serveClusterMetrics(options: {
   killed: () => number;
@@ -104,6 +111,14 @@ export function serveClusterMetrics(options: {
   };
   cluster.on('disconnect', left);
   cluster.on('exit', left);
+  setInterval(() => {
+    collect().catch((error: unknown) =>
+      logger.warn(
+        { err: error, event: 'worker_metrics_collect_failed' },
+        "could not collect a worker's metrics",
+      ),
+    );
+  }, COLLECT_EVERY_MS).unref();
   cluster.on('message', (worker: Worker, message: unknown) => {
     if (isMessage<Collected>(message, COLLECTED)) return collecting.get(message.id)?.(worker, message);
     if (!isMessage<MetricsRequest>(message, REQUEST)) return;

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { workerPids } from '../helpers/cluster-workers.js';
 import { requestOnNewConnection, type Reply } from '../helpers/fresh-connection-request.js';
 import { METRICS_REUSE_MS } from '../../src/http/routes/metrics.js';
-import { WORKER_ANSWER_MS } from '../../src/metrics/cluster-metrics.js';
+import { COLLECT_EVERY_MS, WORKER_ANSWER_MS } from '../../src/metrics/cluster-metrics.js';
 import { killSpawned, spawnService, type SpawnedService } from '../helpers/spawn-service.js';
 
 const SAMPLE = readFileSync(
@@ -292,8 +292,11 @@ describe('cluster mode when a worker hangs or dies', () => {
   }, 90_000);
 });
 
-// Regression: the primary's timer that replaces a dead worker was unref'd, so when every worker died
-// at once nothing kept the primary running: it exited 0 and left no process to serve.
+// Regressions: the primary's timer that replaces a dead worker was unref'd, so when every worker died
+// at once nothing kept the primary running: it exited 0 and left no process to serve. And it
+// collected the workers' metrics only for a scrape, so a worker that died took with it everything
+// it had counted since Prometheus' last scrape (15 s to minutes of alerts that are in the log and
+// the store but never in falco_alerts_total).
 describe('cluster mode when every worker dies at once', () => {
   let service: SpawnedService;
   const posted = 10;
@@ -309,6 +312,8 @@ describe('cluster mode when every worker dies at once', () => {
     );
     const workers = workerPids(service.child);
     expect(workers).toHaveLength(2);
+    // No scrape: only the primary's own collections can keep these counts.
+    await sleep(COLLECT_EVERY_MS + 1_500);
     for (const pid of workers) process.kill(pid, 'SIGKILL');
   }, 90_000);
 
@@ -320,4 +325,15 @@ describe('cluster mode when every worker dies at once', () => {
     expect(service.lines.filter((l) => l.event === 'worker_exit')).toHaveLength(2);
     expect((await request(service.port, 'POST', '/alerts', SAMPLE)).status).toBe(202);
   }, 90_000);
+
+  it(`keeps what they counted up to ${COLLECT_EVERY_MS} ms before they died`, async () => {
+    await sleep(METRICS_REUSE_MS + 100);
+    const { status, body } = await request(service.port, 'GET', '/metrics');
+    expect(status).toBe(200);
+    // The alerts before the kill and the one after it.
+    expect(sample(body, 'falco_alerts_total{rule="Terminal shell in container"')).toEqual([posted + 1]);
+    expect(sample(body, 'http_request_duration_seconds_count{method="POST"', 'status="202"')).toEqual([
+      posted + 1,
+    ]);
+  }, 30_000);
 });
