@@ -2,7 +2,7 @@ import cluster from 'node:cluster';
 import { loadConfig } from './config/load-config.js';
 import { createReceiver } from './create-receiver.js';
 import { createLogger } from './logging/create-logger.js';
-import { runClusterPrimary } from './server/cluster-primary.js';
+import { announceReady, runClusterPrimary } from './server/cluster-primary.js';
 import { trackConnections } from './server/connection-tracker.js';
 import { shutdownGracefully } from './server/graceful-shutdown.js';
 import { boundPort, startServer } from './server/start-server.js';
@@ -75,6 +75,7 @@ async function main(): Promise<void> {
     { event: 'listening', host: config.host, port: boundPort(server) },
     'falco-alert-receiver listening',
   );
+  if (clustered) announceReady();
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {

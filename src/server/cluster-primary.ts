@@ -1,7 +1,18 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
 import { serveClusterMetrics } from '../metrics/cluster-metrics.js';
+import { isMessage } from './cluster-message.js';
 import { watchWorkers } from './worker-watchdog.js';
+
+const READY = 'falco-receiver:ready';
+
+/**
+ * Worker side: tells the primary that every listener is up (PORT, TLS_PORT, ADMIN_PORT). Only
+ * then is the worker known to start; one that exits before it would fail the same way again.
+ */
+export function announceReady(): void {
+  process.send?.({ type: READY });
+}
 
 export interface ClusterPrimaryOptions {
   workers: number;
@@ -21,14 +32,16 @@ export interface ClusterPrimaryOptions {
  */
 export function runClusterPrimary(options: ClusterPrimaryOptions): void {
   const { logger } = options;
-  const listened = new Set<number>();
+  const started = new Set<number>();
   let stopping = false;
   let failed = false;
 
   const watchdog = watchWorkers({ timeoutMs: options.stuckTimeoutMs, logger });
   serveClusterMetrics({ killed: watchdog.killed, maxSeries: options.metricsMaxSeries, logger });
   const fork = () => cluster.fork();
-  cluster.on('listening', (worker: Worker) => listened.add(worker.id));
+  cluster.on('message', (worker: Worker, message: unknown) => {
+    if (isMessage<{ type: typeof READY }>(message, READY)) started.add(worker.id);
+  });
   cluster.on('exit', (worker: Worker, code: number | null, signal: string | null) => {
     const clean = code === 0;
     if (!clean) failed = true;
@@ -37,9 +50,13 @@ export function runClusterPrimary(options: ClusterPrimaryOptions): void {
       if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(failed ? 1 : 0);
       return;
     }
-    // A worker that never listened (port taken, bad config) would fail again: stop instead of looping.
-    if (!listened.has(worker.id)) {
-      logger.error({ event: 'worker_start_failed', worker: worker.id }, 'worker failed before listening');
+    // A worker that never had all its listeners up (a port taken, bad config) would fail again:
+    // stop instead of looping. node:cluster's 'listening' comes with the first listener only.
+    if (!started.has(worker.id)) {
+      logger.error(
+        { event: 'worker_start_failed', worker: worker.id },
+        'worker exited before all its listeners were up',
+      );
       stop('SIGTERM');
       return;
     }

@@ -123,27 +123,27 @@ describe('cluster mode (WORKERS=2)', () => {
   });
 });
 
-describe('cluster mode when the port is taken', () => {
+// Regression (ADMIN_PORT): the primary took a worker's first listener for its start, so a worker
+// whose second listener failed was replaced every second, forever.
+describe.each([
+  ['PORT', (taken: number) => ({ PORT: String(taken) })],
+  ['ADMIN_PORT', (taken: number) => ({ PORT: '0', ADMIN_PORT: String(taken) })],
+])('cluster mode when %s is taken', (_name, ports) => {
   it('stops instead of restarting workers forever, and exits 1', async () => {
     const blocker = net.createServer();
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
     const { port } = blocker.address() as net.AddressInfo;
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      env: { PATH: process.env.PATH, HOST: '127.0.0.1', WORKERS: '2', LOG_LEVEL: 'info', ...ports(port) },
+    });
     try {
-      const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-        env: {
-          PATH: process.env.PATH,
-          PORT: String(port),
-          HOST: '127.0.0.1',
-          WORKERS: '2',
-          LOG_LEVEL: 'info',
-        },
-      });
       let output = '';
       child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
       const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
       expect(code).toBe(1);
       expect(output).toContain('"event":"worker_start_failed"');
     } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
       await new Promise((resolve) => blocker.close(resolve));
     }
   }, 60_000);
