@@ -37,37 +37,35 @@ export function watchWorkers(options: { timeoutMs: number; logger: Logger }): Wo
   cluster.on('message', onMessage);
   cluster.on('exit', onExit);
   let tickedAt = performance.now();
-  const timer = setInterval(
-    () => {
-      const now = performance.now();
-      const late = now - tickedAt > options.timeoutMs / 2;
-      tickedAt = now;
-      // The primary itself did not run (the container paused, the node frozen): the workers'
-      // heartbeats wait unread in the channel, and none of them is known to be stuck.
-      if (late) {
-        for (const id of heard.keys()) heard.set(id, now);
-        return;
-      }
-      for (const [id, at] of heard) {
-        if (now - at <= options.timeoutMs) continue;
-        heard.delete(id);
-        const worker = cluster.workers?.[id];
-        if (!worker || worker.isDead()) continue;
-        killed += 1;
-        options.logger.error(
-          {
-            event: 'worker_unresponsive',
-            worker: id,
-            pid: worker.process.pid,
-            silentMs: Math.round(now - at),
-          },
-          'worker event loop stuck: killed, to be replaced',
-        );
-        worker.process.kill('SIGKILL');
-      }
-    },
-    Math.min(HEARTBEAT_MS, options.timeoutMs),
-  );
+  // Each heartbeat's time: the config keeps timeoutMs at 3 heartbeats or more (cluster-env.ts).
+  const timer = setInterval(() => {
+    const now = performance.now();
+    const late = now - tickedAt > options.timeoutMs / 2;
+    tickedAt = now;
+    // The primary itself did not run (the container paused, the node frozen): the workers'
+    // heartbeats wait unread in the channel, and none of them is known to be stuck.
+    if (late) {
+      for (const id of heard.keys()) heard.set(id, now);
+      return;
+    }
+    for (const [id, at] of heard) {
+      if (now - at <= options.timeoutMs) continue;
+      heard.delete(id);
+      const worker = cluster.workers?.[id];
+      if (!worker || worker.isDead()) continue;
+      killed += 1;
+      options.logger.error(
+        {
+          event: 'worker_unresponsive',
+          worker: id,
+          pid: worker.process.pid,
+          silentMs: Math.round(now - at),
+        },
+        'worker event loop stuck: killed, to be replaced',
+      );
+      worker.process.kill('SIGKILL');
+    }
+  }, HEARTBEAT_MS);
   timer.unref();
   return {
     killed: () => killed,
