@@ -11,7 +11,8 @@ export type RejectReason =
   | 'invalid_alert'
   | 'unsupported_media_type'
   | 'payload_too_large'
-  | 'incomplete_body';
+  | 'incomplete_body'
+  | 'unknown_path';
 
 /** Every reason, for pre-initialising counters so rates start at zero. */
 export const REJECT_REASONS: readonly RejectReason[] = [
@@ -22,6 +23,7 @@ export const REJECT_REASONS: readonly RejectReason[] = [
   'unsupported_media_type',
   'payload_too_large',
   'incomplete_body',
+  'unknown_path',
 ];
 
 /** One bad field: an RFC 6901 JSON pointer into the body and what is wrong with it. */

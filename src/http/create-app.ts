@@ -16,7 +16,7 @@ import { securityHeaders } from './security-headers.js';
 import { createTurnTaker, DEFAULT_TURN_BUDGET_MS } from './turn-taker.js';
 import { createAlertsRouter } from './routes/alerts.js';
 import { createHealthRouter } from './routes/health.js';
-import { createIngestRouter } from './routes/ingest.js';
+import { createIngestRouter, refuseUnknownPath } from './routes/ingest.js';
 import { createMetricsRouter, type MetricsBody } from './routes/metrics.js';
 import { createOpenApiRouter } from './routes/openapi.js';
 import type { AlertStream } from './routes/stream.js';
@@ -143,6 +143,7 @@ export function createApp(deps: AppDeps): RequestListener {
     });
   }
   app.use((req: Request, res: Response) => {
+    if (ingests && req.method === 'POST') return refuseUnknownPath(req, res, deps.metrics);
     sendProblem(res, buildProblem('not-found', { detail: `No route for ${req.method} ${req.path}` }));
   });
   // Last resort: log the error with its stack, answer without one.

@@ -95,6 +95,44 @@ describe('POST /alerts', () => {
     expect(res.status).toBe(202);
   });
 
+  // Regression: a Falco whose http_output.url had a wrong path (a typo, `//alerts` from a joined
+  // base URL) got 404s that were neither logged nor counted, so every alert was lost unseen.
+  it.each(['/alert', '//alerts', '/api/v1/alerts'])(
+    'counts a POST to %s as unknown_path, logs it with its path and names the ingest path',
+    async (path) => {
+      const { app, metrics, logLines } = buildTestApp();
+      const res = await postAlert(
+        app,
+        readFixture('samples/valid/093-latest-terminal-shell-in-container.json'),
+        path,
+      );
+      expect(res.status).toBe(404);
+      expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(JSON.parse(res.text).detail).toContain('/alerts');
+      expect(
+        await metricValue(metrics.registry, 'falco_alerts_rejected_total', { reason: 'unknown_path' }),
+      ).toBe(1);
+      expect(logLines.filter((l) => l.event === 'alert_rejected')).toEqual([
+        expect.objectContaining({ level: 'warn', reason: 'unknown_path', status: 404, path }),
+      ]);
+    },
+  );
+
+  it('cuts the logged path of a POST to an unknown path at 200 characters', async () => {
+    const { app, logLines } = buildTestApp();
+    const path = '/' + 'a'.repeat(5000);
+    expect((await postAlert(app, '{}', path)).status).toBe(404);
+    expect(logLines.find((l) => l.event === 'alert_rejected')?.path).toBe(path.slice(0, 200));
+  });
+
+  it('counts no ingest rejection for a GET to an unknown path', async () => {
+    const { app, metrics } = buildTestApp();
+    expect((await request(app).get('/nowhere')).status).toBe(404);
+    expect(
+      await metricValue(metrics.registry, 'falco_alerts_rejected_total', { reason: 'unknown_path' }),
+    ).toBe(0);
+  });
+
   it('names /priority and /rule in the problem for a body with both wrong', async () => {
     const { app, metrics } = buildTestApp();
     const body = JSON.parse(

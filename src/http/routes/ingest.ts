@@ -53,6 +53,22 @@ export function refuse(log: Logger, metrics: Metrics, reason: RejectReason, prob
   return problem;
 }
 
+// The most of a refused path a log line keeps (a URL may be 16 KiB).
+const LOGGED_PATH_CHARS = 200;
+
+/**
+ * A POST to a path that is not an ingest path, where ingest is served: most likely Falco with a
+ * wrong `http_output.url`, whose every alert would otherwise be lost unseen (Falco ignores the
+ * 404). Counted and logged like any refused alert, with the path as a value, cut.
+ */
+export function refuseUnknownPath(req: Request, res: Response, metrics: Metrics): void {
+  const path = req.path.slice(0, LOGGED_PATH_CHARS);
+  const problem = buildProblem('not-found', {
+    detail: `No route for POST ${req.path}. Falco's http_output.url must end in /alerts (or /).`,
+  });
+  sendProblem(res, refuse(req.log.child({ path }), metrics, 'unknown_path', problem));
+}
+
 function reject(req: Request, res: Response, metrics: Metrics, reason: RejectReason, problem: Problem): void {
   sendProblem(res, refuse(req.log, metrics, reason, problem));
 }
