@@ -83,6 +83,11 @@ function optionsFor(surface: Surface): Array<[string, string]> {
   return [['/', root[surface]], ...ingestOnly, ...CORE_METHODS[surface]];
 }
 
+// Paths people POST to (triggers, sign-in): a miss there is not an alert sent to a wrong URL.
+function isPeoplePath(path: string): boolean {
+  return ['/triggers', '/ui'].some((prefix) => path === prefix || path.startsWith(`${prefix}/`));
+}
+
 /**
  * Builds the request listener: Falco's plain `POST /alerts` on the node:http fast path, everything
  * else through the Express app. It never listens and reads no globals.
@@ -143,7 +148,8 @@ export function createApp(deps: AppDeps): RequestListener {
     });
   }
   app.use((req: Request, res: Response) => {
-    if (ingests && req.method === 'POST') return refuseUnknownPath(req, res, deps.metrics);
+    if (ingests && req.method === 'POST' && !isPeoplePath(req.path))
+      return refuseUnknownPath(req, res, deps.metrics);
     sendProblem(res, buildProblem('not-found', { detail: `No route for ${req.method} ${req.path}` }));
   });
   // Last resort: log the error with its stack, answer without one.

@@ -125,9 +125,12 @@ describe('POST /alerts', () => {
     expect(logLines.find((l) => l.event === 'alert_rejected')?.path).toBe(path.slice(0, 200));
   });
 
-  it('counts no ingest rejection for a GET to an unknown path', async () => {
+  it('counts no ingest rejection for a GET to an unknown path, or a POST to a trigger or sign-in path', async () => {
     const { app, metrics } = buildTestApp();
     expect((await request(app).get('/nowhere')).status).toBe(404);
+    // Triggers are off in this app: their routes do not exist.
+    expect((await request(app).post('/triggers/shell').send({})).status).toBe(404);
+    expect((await request(app).post('/ui/nowhere').send({})).status).toBe(404);
     expect(
       await metricValue(metrics.registry, 'falco_alerts_rejected_total', { reason: 'unknown_path' }),
     ).toBe(0);
