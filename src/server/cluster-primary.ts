@@ -70,7 +70,8 @@ export function runClusterPrimary(options: ClusterPrimaryOptions): void {
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) return;
     stopping = true;
-    watchdog.stop();
+    // The watchdog keeps watching: a draining worker's loop turns (its heartbeats go on), and one
+    // that is stuck never runs its SIGTERM handler, so it would hold the primary open forever.
     logger.info({ event: 'signal', signal }, 'signal received; stopping workers');
     const workers = Object.values(cluster.workers ?? {});
     if (workers.length === 0) process.exit(failed ? 1 : 0);

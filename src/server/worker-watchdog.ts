@@ -14,8 +14,6 @@ export function sendHeartbeats(): void {
 export interface WorkerWatchdog {
   /** Workers killed so far because their loop stopped turning. */
   killed(): number;
-  /** Kills no more (shutdown: draining workers are given their own time). */
-  stop(): void;
 }
 
 /**
@@ -26,7 +24,7 @@ export interface WorkerWatchdog {
  */
 export function watchWorkers(options: { timeoutMs: number; logger: Logger }): WorkerWatchdog {
   let killed = 0;
-  if (options.timeoutMs <= 0) return { killed: () => 0, stop: () => undefined };
+  if (options.timeoutMs <= 0) return { killed: () => 0 };
   // When each worker was last heard from. Watched from its first heartbeat: loading the code
   // before it holds the loop too (seconds from source through tsx), and is not a stuck loop.
   const heard = new Map<number, number>();
@@ -67,12 +65,5 @@ export function watchWorkers(options: { timeoutMs: number; logger: Logger }): Wo
     }
   }, HEARTBEAT_MS);
   timer.unref();
-  return {
-    killed: () => killed,
-    stop() {
-      clearInterval(timer);
-      cluster.off('message', onMessage);
-      cluster.off('exit', onExit);
-    },
-  };
+  return { killed: () => killed };
 }

@@ -77,4 +77,21 @@ describe(`cluster mode with WORKER_STUCK_TIMEOUT_MS=${TIMEOUT_MS}`, () => {
     expect(metric(scrape.body, 'falco_cluster_workers_killed_total')).toBe(1);
     expect(metric(scrape.body, 'falco_metrics_workers_unanswered')).toBe(0);
   }, 90_000);
+
+  // Regression: the primary stopped its watchdog on SIGTERM, so a worker stuck while the others
+  // drained (it never runs its SIGTERM handler) held the primary open forever.
+  it('still kills a stuck worker while stopping, then exits 1', async () => {
+    const [stuck, other] = workerPids(service.child);
+    try {
+      process.kill(stuck!, 'SIGSTOP');
+      service.child.kill('SIGTERM');
+      expect(await service.exited).toBe(1);
+      expect(alive(stuck!)).toBe(false);
+      expect(alive(other!)).toBe(false);
+      const lines = service.lines.filter((l) => l.event === 'worker_unresponsive');
+      expect(lines.at(-1)).toMatchObject({ pid: stuck });
+    } finally {
+      for (const pid of [stuck!, other!]) if (alive(pid)) process.kill(pid, 'SIGKILL');
+    }
+  }, 30_000);
 });
