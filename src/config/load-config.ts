@@ -3,12 +3,7 @@ import { resolveHardening, type HardeningConfig } from './hardening-env.js';
 import { toClusterConfig, type ClusterConfig } from './cluster-env.js';
 import { envSchema, type Env } from './schema.js';
 import { resolveStore, type RedisStoreConfig } from './store-env.js';
-import {
-  toTriggersConfig,
-  triggerTokenProblems,
-  triggersEnvProblems,
-  type TriggersConfig,
-} from './triggers-env.js';
+import { toTriggersConfig, triggersEnvProblems, type TriggersConfig } from './triggers-env.js';
 
 /** The parsed configuration, or every problem found in the environment. */
 export type LoadConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
@@ -70,31 +65,44 @@ function toConfig(
 export function loadConfig(env: NodeJS.ProcessEnv): LoadConfigResult {
   const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
   const result = envSchema.safeParse(present);
-  if (!result.success) {
-    const problems = result.error.issues.map((issue) => `${issue.path.join('.') || 'env'}: ${issue.message}`);
-    return { ok: false, problems: [...problems, ...triggerTokenProblems(present)] };
-  }
-  const problems = triggersEnvProblems(result.data);
-  const store = resolveStore(result.data);
+  if (result.success) return resolveConfig(result.data);
+  const problems = result.error.issues.map((issue) => `${issue.path.join('.') || 'env'}: ${issue.message}`);
+  // The variables zod took still get their cross-variable and file checks, so one start lists every
+  // problem. Those naming a refused variable are dropped: they would judge its default, not its value.
+  const refused = new Set(result.error.issues.map((issue) => String(issue.path[0])));
+  const rest = envSchema.safeParse(
+    Object.fromEntries(Object.entries(present).filter(([name]) => !refused.has(name))),
+  );
+  const checked = rest.success ? resolveConfig(rest.data) : undefined;
+  const more = checked && !checked.ok ? checked.problems : [];
+  const namesRefused = (problem: string) =>
+    [...refused].some((name) => new RegExp(`\\b${name}\\b`).test(problem));
+  return { ok: false, problems: [...problems, ...more.filter((problem) => !namesRefused(problem))] };
+}
+
+// The checks zod's per-variable schema cannot make: between variables, and of the files they name.
+function resolveConfig(data: Env): LoadConfigResult {
+  const problems = triggersEnvProblems(data);
+  const store = resolveStore(data);
   if (!store.ok) problems.push(...store.problems);
   // Without Redis each worker sees only the alerts it received, so a worker's trigger could never verify.
-  const split = toClusterConfig(result.data).workers > 1 && !(store.ok && store.redis);
-  if (result.data.TRIGGERS_ENABLED === 'true' && split) {
+  const split = toClusterConfig(data).workers > 1 && !(store.ok && store.redis);
+  if (data.TRIGGERS_ENABLED === 'true' && split) {
     problems.push(
       "TRIGGERS_ENABLED: triggers need WORKERS=1 or a Redis store (verification reads one process's alerts)",
     );
   }
-  if (result.data.INGEST_MAX_INFLIGHT_BYTES < result.data.BODY_LIMIT_BYTES) {
+  if (data.INGEST_MAX_INFLIGHT_BYTES < data.BODY_LIMIT_BYTES) {
     problems.push('INGEST_MAX_INFLIGHT_BYTES: must be at least BODY_LIMIT_BYTES (one body must fit)');
   }
-  const hardening = resolveHardening(result.data);
+  const hardening = resolveHardening(data);
   if (!hardening.ok) problems.push(...hardening.problems);
-  const auth = resolveAuth(result.data, {
-    workers: toClusterConfig(result.data).workers,
-    port: result.data.PORT,
+  const auth = resolveAuth(data, {
+    workers: toClusterConfig(data).workers,
+    port: data.PORT,
     sharedStore: store.ok && store.redis !== undefined,
   });
   if (!auth.ok) problems.push(...auth.problems);
   if (!hardening.ok || !store.ok || !auth.ok || problems.length > 0) return { ok: false, problems };
-  return { ok: true, config: toConfig(result.data, hardening.hardening, store.redis, auth.auth) };
+  return { ok: true, config: toConfig(data, hardening.hardening, store.redis, auth.auth) };
 }

@@ -80,17 +80,10 @@ export interface TriggersConfig {
   canary: { intervalMinutes: number; kind: 'shell' | 'event-generator' };
 }
 
-/** The check that needs no parsed values, so it is reported even when other variables are invalid. */
-export function triggerTokenProblems(env: { TRIGGERS_ENABLED?: unknown; TRIGGER_TOKEN?: unknown }): string[] {
-  return env.TRIGGERS_ENABLED === 'true' && !env.TRIGGER_TOKEN
-    ? ['TRIGGER_TOKEN: required when TRIGGERS_ENABLED=true']
-    : [];
-}
-
 /** Cross-field problems zod's per-field shape cannot see (listed with the other config problems). */
 export function triggersEnvProblems(env: TriggersEnv): string[] {
   if (env.TRIGGERS_ENABLED !== 'true') return [];
-  const problems = triggerTokenProblems(env);
+  const problems = env.TRIGGER_TOKEN ? [] : ['TRIGGER_TOKEN: required when TRIGGERS_ENABLED=true'];
   if (env.TRIGGER_ALLOWED_NAMESPACES.length === 0)
     problems.push('TRIGGER_ALLOWED_NAMESPACES: needs at least one namespace');
   return problems;

@@ -56,6 +56,28 @@ describe('loadConfig', () => {
     ]);
   });
 
+  // Regression: a variable zod refused hid every cross-variable and file problem, so each start
+  // showed one more (README: "an invalid value lists every problem").
+  it('lists cross-variable and file problems beside a variable it refused', () => {
+    const result = loadConfig({
+      LOG_LEVEL: 'loud',
+      VIEWER_TOKEN_FILE: '/nonexistent/tokens',
+      STORE_SENTINELS: '127.0.0.1:26379',
+      SERVER_HEADERS_TIMEOUT_MS: '40000',
+    });
+    expect(result.ok ? [] : result.problems).toEqual([
+      expect.stringMatching(/^LOG_LEVEL/),
+      expect.stringMatching(/^STORE_SENTINELS and STORE_SENTINEL_MASTER/),
+      expect.stringMatching(/^SERVER_HEADERS_TIMEOUT_MS: must not exceed SERVER_REQUEST_TIMEOUT_MS/),
+      expect.stringMatching(/^VIEWER_TOKEN_FILE: cannot read/),
+    ]);
+  });
+
+  it('does not judge a refused variable by its default in a cross-variable check', () => {
+    const result = loadConfig({ BODY_LIMIT_BYTES: 'big', INGEST_MAX_INFLIGHT_BYTES: '1000' });
+    expect(result.ok ? [] : result.problems).toEqual([expect.stringMatching(/^BODY_LIMIT_BYTES/)]);
+  });
+
   it('refuses a blank HOST', () => {
     expect(loadConfig({ HOST: '  ' }).ok).toBe(false);
   });
