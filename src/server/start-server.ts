@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { RequestListener } from 'node:http';
 import type { ServerLimits } from '../config/hardening-env.js';
 import type { ClientErrorReason } from '../metrics/metrics.js';
+import { continueOnRead } from './continue-on-read.js';
 import { answerClientErrors, applyServerLimits, listenerOptions } from './server-limits.js';
 
 export interface ServerOptions {
@@ -38,6 +39,7 @@ export async function startServer(app: RequestListener, options: ServerOptions):
   const server = http.createServer(listenerOptions(options.limits), app);
   applyServerLimits(server, options.limits, options.onRefusedConnection);
   answerClientErrors(server, options.onClientError);
+  continueOnRead(server);
   return listen(server, options.host, options.port);
 }
 

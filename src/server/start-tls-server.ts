@@ -3,6 +3,7 @@ import https from 'node:https';
 import type { RequestListener } from 'node:http';
 import type { ServerLimits, TlsConfig } from '../config/hardening-env.js';
 import type { ClientErrorReason } from '../metrics/metrics.js';
+import { continueOnRead } from './continue-on-read.js';
 import { answerClientErrors, applyServerLimits, listenerOptions } from './server-limits.js';
 import { listen } from './start-server.js';
 
@@ -36,5 +37,6 @@ export async function startTlsServer(
   );
   applyServerLimits(server, options.limits, options.onRefusedConnection);
   answerClientErrors(server, options.onClientError);
+  continueOnRead(server);
   return listen(server, options.host, tls.port);
 }

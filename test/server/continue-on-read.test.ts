@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { boundPort, startServer } from '../../src/server/start-server.js';
+import { readFixture } from '../helpers/fixtures.js';
+import { openRaw } from '../helpers/raw-connection.js';
+import { buildTestApp } from '../helpers/test-app.js';
+
+const LIMIT = 64 * 1024;
+const sample = readFixture('samples/valid/093-latest-terminal-shell-in-container.json');
+// How libcurl (Falco, curl) asks before sending a large body: Expect: 100-continue, then it waits.
+const expectingHead = (port: number, length: number) =>
+  `POST /alerts HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\n` +
+  `Content-Length: ${length}\r\nExpect: 100-continue\r\n\r\n`;
+
+async function serve(env: Record<string, string> = {}) {
+  const built = buildTestApp({ env: { BODY_LIMIT_BYTES: String(LIMIT), ...env } });
+  const server = await startServer(built.app, { host: '127.0.0.1', port: 0 });
+  return { port: boundPort(server), close: () => new Promise((resolve) => server.close(resolve)) };
+}
+
+// Regression: Node answered every Expect: 100-continue with 100 before any route ran, inviting the
+// body of an ingest it then refused unread (README: 413 "not read further", 503 "its body unread").
+describe('Expect: 100-continue', () => {
+  it('answers an oversized ingest with 413 alone, never inviting its body', async () => {
+    const { port, close } = await serve();
+    const connection = await openRaw(port);
+    connection.write(expectingHead(port, LIMIT + 1));
+    await connection.closed;
+
+    expect(connection.received()).toMatch(/^HTTP\/1\.1 413 /);
+    expect(connection.received()).not.toContain('100 Continue');
+    await close();
+  });
+
+  it('answers ingest shed for INGEST_MAX_INFLIGHT_PER_ADDRESS with 503 alone, never inviting its body', async () => {
+    const { port, close } = await serve({ INGEST_MAX_INFLIGHT_PER_ADDRESS: '1' });
+    const first = await openRaw(port);
+    first.write(expectingHead(port, Buffer.byteLength(sample)));
+    // Invited and still sending: it holds the address's one slot.
+    await expect.poll(() => first.received()).toContain('100 Continue');
+    const second = await openRaw(port);
+    second.write(expectingHead(port, Buffer.byteLength(sample)));
+    await second.closed;
+
+    expect(second.received()).toMatch(/^HTTP\/1\.1 503 /);
+    expect(second.received()).not.toContain('100 Continue');
+    first.socket.destroy();
+    await close();
+  });
+
+  // The body a route reads still gets its 100 Continue first: test/http/fast-ingest.test.ts.
+  it('answers ingest without the path secret with 401 alone, never inviting its body', async () => {
+    const { port, close } = await serve({ INGEST_PATH_SECRET: 'abcdefghijklmnop1234' });
+    const connection = await openRaw(port);
+    connection.write(expectingHead(port, Buffer.byteLength(sample)));
+    await connection.closed;
+
+    expect(connection.received()).toMatch(/^HTTP\/1\.1 401 /);
+    expect(connection.received()).not.toContain('100 Continue');
+    await close();
+  });
+});
