@@ -98,7 +98,8 @@ export function withFastIngest(
     const reqId = deps.requestIdOf(req);
     const route = req.url ?? '';
     let log: Logger | undefined;
-    const requestLog = () => (log ??= deps.logger.child({ reqId }));
+    // The caller's address names the sensor whose refused body has no readable hostname.
+    const requestLog = () => (log ??= deps.logger.child({ reqId, caller: req.socket.remoteAddress }));
     // The body was read to its end (or will never be: shed).
     let ended = false;
     const shed = deps.inflight.reserve(req, deps.bodyLimitBytes);

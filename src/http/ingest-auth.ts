@@ -3,6 +3,7 @@ import { Counter, type Registry } from 'prom-client';
 import { sameSecret } from './auth/same-secret.js';
 import { hasVerifiedClientCert } from './client-identity.js';
 import { buildProblem, sendProblem } from './problem.js';
+import { ingestLog } from './routes/ingest.js';
 
 export interface IngestAuthOptions {
   /** Ingest only at `/alerts/<secret>`; plain `/alerts` and `/` are refused. */
@@ -32,7 +33,7 @@ export function createIngestAuth(options: IngestAuthOptions): express.Router | u
 
   const refuse = (req: Request, res: Response, reason: Reason, detail: string) => {
     refused.inc({ reason });
-    req.log.warn({ event: 'ingest_unauthorized', reason }, 'ingest refused');
+    ingestLog(req).warn({ event: 'ingest_unauthorized', reason }, 'ingest refused');
     sendProblem(res, buildProblem('ingest-unauthorized', { detail }));
   };
 

@@ -45,6 +45,11 @@ describe('ingest behind a secret path segment (INGEST_PATH_SECRET)', () => {
       const count = (text: string) =>
         Number(/falco_ingest_unauthorized_total\{reason="path_secret"\} (\d+)/.exec(text)?.[1]);
       expect(count(after)).toBe(count(before) + 1);
+      // The address names the sensor with the wrong URL.
+      expect(receiver.logLines.filter((line) => line.event === 'ingest_unauthorized').at(-1)).toMatchObject({
+        reason: 'path_secret',
+        caller: expect.stringMatching(/^(::ffff:)?127\.0\.0\.1$/),
+      });
     },
   );
 

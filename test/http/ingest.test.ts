@@ -6,6 +6,7 @@ import { prefersRepresentation } from '../../src/http/routes/ingest.js';
 import { buildTestApp, metricValue } from '../helpers/test-app.js';
 
 const fixtures = [...loadFalcoFixtures('samples'), ...loadFalcoFixtures('own')];
+const LOOPBACK = /^(::ffff:)?127\.0\.0\.1$|^::1$/;
 const accepted = fixtures.filter((f) => f.expect === 'accept');
 const rejectedJson = fixtures.filter((f) => f.expect === 'reject' && f.file.endsWith('.json'));
 
@@ -113,7 +114,27 @@ describe('POST /alerts', () => {
         await metricValue(metrics.registry, 'falco_alerts_rejected_total', { reason: 'unknown_path' }),
       ).toBe(1);
       expect(logLines.filter((l) => l.event === 'alert_rejected')).toEqual([
-        expect.objectContaining({ level: 'warn', reason: 'unknown_path', status: 404, path }),
+        expect.objectContaining({
+          level: 'warn',
+          reason: 'unknown_path',
+          status: 404,
+          path,
+          caller: expect.stringMatching(LOOPBACK),
+        }),
+      ]);
+    },
+  );
+
+  it.each([
+    ['the fast path', 'application/json'],
+    ['Express', 'application/json; charset=utf-8'],
+  ])(
+    "logs a refused alert with the caller's address, which names the sensor (%s)",
+    async (_path, contentType) => {
+      const { app, logLines } = buildTestApp();
+      expect((await postAlert(app, '{"rule":', '/alerts', { 'Content-Type': contentType })).status).toBe(400);
+      expect(logLines.filter((l) => l.event === 'alert_rejected')).toEqual([
+        expect.objectContaining({ reason: 'malformed_json', caller: expect.stringMatching(LOOPBACK) }),
       ]);
     },
   );

@@ -43,6 +43,14 @@ export const INGEST_PATHS = ['/alerts', '/'];
 const JSON_OUTPUT_HINT =
   'Falco sends text/plain when json_output is false. Set json_output: true (chart value falco.json_output) so it posts JSON.';
 
+/**
+ * The request's logger with the caller's address: a refused body may have no readable hostname,
+ * and the address is what names the Falco sensor to fix. (The fast path binds it the same way.)
+ */
+export function ingestLog(req: Request): Logger {
+  return req.log.child({ caller: req.socket.remoteAddress });
+}
+
 /** Counts and logs a refused ingest request; returns the problem to answer with. */
 export function refuse(log: Logger, metrics: Metrics, reason: RejectReason, problem: Problem): Problem {
   metrics.recordRejected(reason);
@@ -66,11 +74,11 @@ export function refuseUnknownPath(req: Request, res: Response, metrics: Metrics)
   const problem = buildProblem('not-found', {
     detail: `No route for POST ${req.path}. Falco's http_output.url must end in /alerts (or /).`,
   });
-  sendProblem(res, refuse(req.log.child({ path }), metrics, 'unknown_path', problem));
+  sendProblem(res, refuse(ingestLog(req).child({ path }), metrics, 'unknown_path', problem));
 }
 
 function reject(req: Request, res: Response, metrics: Metrics, reason: RejectReason, problem: Problem): void {
-  sendProblem(res, refuse(req.log, metrics, reason, problem));
+  sendProblem(res, refuse(ingestLog(req), metrics, reason, problem));
 }
 
 // ASCII is a subset of UTF-8, so a body declared as either is read correctly.
@@ -216,7 +224,7 @@ export function createIngestRouter(deps: IngestDeps): express.Router {
           body: Buffer.isBuffer(body) ? body : Buffer.alloc(0),
           reqId: req.id,
           client: readClientIdentity(req.socket),
-          log: () => req.log,
+          log: () => ingestLog(req),
         });
         if ('problem' in answer) return sendProblem(res, answer.problem);
         const entry = answer.accepted;
