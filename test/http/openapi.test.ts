@@ -102,9 +102,19 @@ describe('GET /openapi.json', () => {
     const text = `${JSON.stringify(doc, null, 2)}\n`;
     if (process.env.UPDATE_DOCS === '1') writeFileSync(copy, text);
     expect(readFileSync(copy, 'utf8'), 'docs/openapi.json is stale: run `UPDATE_DOCS=1 npm test`').toBe(text);
-    expect((doc.components as Schema).securitySchemes).toEqual({
-      bearer: { type: 'http', scheme: 'bearer', description: 'TRIGGER_TOKEN' },
-    });
+    // One bearer scheme per token setting, each named in its description.
+    const schemes = (doc.components as Schema).securitySchemes as Record<string, Schema>;
+    for (const [name, token] of [
+      ['bearer', 'TRIGGER_TOKEN'],
+      ['viewer', 'VIEWER_TOKEN'],
+      ['metricsToken', 'METRICS_TOKEN'],
+    ] as const)
+      expect(schemes[name]).toMatchObject({
+        type: 'http',
+        scheme: 'bearer',
+        description: expect.stringContaining(token),
+      });
+    expect(Object.keys(schemes)).toHaveLength(3);
   });
 
   it('accepts real Falco samples in its ingest request schema', () => {
@@ -224,6 +234,32 @@ describe('GET /openapi.json', () => {
     await call(target, 'get', '/triggers/no-such-run', '/triggers/{id}', auth);
     await call(target, 'get', '/triggers', '/triggers', auth);
     await call(target, 'get', '/triggers', '/triggers');
+  });
+
+  it('describes the 401 and 429 of the reads and /metrics when VIEWER_TOKEN and METRICS_TOKEN are set', async () => {
+    const guarded = buildTestApp({
+      env: {
+        VIEWER_TOKEN: 'openapi-viewer-token-0123',
+        METRICS_TOKEN: 'openapi-metrics-token-0123',
+        AUTH_FAILURE_LIMIT: '1',
+      },
+    });
+    const reads: Array<[string, string]> = [
+      ['/alerts', '/alerts'],
+      ['/alerts/some-id', '/alerts/{id}'],
+      ['/alerts/stream', '/alerts/stream'],
+      ['/ui/config.json', '/ui/config.json'],
+      ['/ui/summary', '/ui/summary'],
+      ['/metrics', '/metrics'],
+    ];
+    for (const [path, docPath] of reads)
+      expect((await call(guarded.app, 'get', path, docPath)).status).toBe(401);
+    // One wrong token reaches AUTH_FAILURE_LIMIT for this address: every guarded route then says 429.
+    const wrong = (test: request.Test) => test.set('Authorization', 'Bearer wrong-token-0123456789');
+    expect((await call(guarded.app, 'get', '/alerts', '/alerts', wrong)).status).toBe(401);
+    for (const [path, docPath] of reads)
+      expect((await call(guarded.app, 'get', path, docPath, wrong)).status).toBe(429);
+    guarded.stream.closeAll();
   });
 
   it('has been checked against a real response of every operation it lists', () => {

@@ -67,6 +67,10 @@ const idParameter = (what: string) => ({
   description: what,
 });
 const bearer = [{ bearer: [] }];
+// Open unless VIEWER_TOKEN (reads) or METRICS_TOKEN (/metrics) is set: then 401 without it, and
+// 429 once the caller's address failed AUTH_FAILURE_LIMIT times.
+const viewer = [{}, { viewer: [] }];
+const metricsToken = [{}, { metricsToken: [] }];
 // The allow-lists come from the configuration; the request shape is the same for any of them.
 const noLists = { namespaces: [], pods: [], containers: [], images: [] };
 
@@ -96,7 +100,15 @@ export function buildOpenApiDocument(): JsonSchema {
     },
     components: {
       schemas: Object.fromEntries(Object.entries(SHARED).map(([name, build]) => [name, build()])),
-      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'TRIGGER_TOKEN' } },
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer', description: 'TRIGGER_TOKEN' },
+        viewer: {
+          type: 'http',
+          scheme: 'bearer',
+          description: "VIEWER_TOKEN, when set (or the dashboard's session cookie, from POST /ui/session)",
+        },
+        metricsToken: { type: 'http', scheme: 'bearer', description: 'METRICS_TOKEN, when set' },
+      },
     },
     paths: {
       '/alerts': {
@@ -105,6 +117,7 @@ export function buildOpenApiDocument(): JsonSchema {
           operationId: 'listAlerts',
           summary: 'Recent alerts, newest first; format=ndjson|csv downloads the same list',
           tags: ['queries', 'export'],
+          security: viewer,
           parameters: [
             ...listParameters,
             {
@@ -129,7 +142,7 @@ export function buildOpenApiDocument(): JsonSchema {
                 },
               },
             },
-            ...problems(400, 421, 503),
+            ...problems(400, 401, 421, 429, 503),
           },
         },
       },
@@ -146,8 +159,12 @@ export function buildOpenApiDocument(): JsonSchema {
         get: {
           operationId: 'getAlert',
           tags: ['queries'],
+          security: viewer,
           parameters: [idParameter('Alert id')],
-          responses: { '200': json(ref('StoredAlert'), 'The alert'), ...problems(400, 404, 421, 503) },
+          responses: {
+            '200': json(ref('StoredAlert'), 'The alert'),
+            ...problems(400, 401, 404, 421, 429, 503),
+          },
         },
       },
       '/alerts/stream': {
@@ -156,11 +173,15 @@ export function buildOpenApiDocument(): JsonSchema {
           summary:
             'Server-Sent Events: `event: alert`, `id: {id}`, `data:` a stored alert as GET /alerts/{id}; with others=true, alerts outside the filters as `event: other`',
           tags: ['stream'],
+          security: viewer,
           parameters: [
             ...toQueryParameters(streamQuerySchema),
             { name: 'Last-Event-ID', in: 'header', required: false, schema: { type: 'string' } },
           ],
-          responses: { '200': text('text/event-stream', 'The live stream'), ...problems(400, 421, 429) },
+          responses: {
+            '200': text('text/event-stream', 'The live stream'),
+            ...problems(400, 401, 421, 429),
+          },
         },
       },
       '/healthz': {
@@ -177,7 +198,8 @@ export function buildOpenApiDocument(): JsonSchema {
         get: {
           operationId: 'metrics',
           tags: ['metrics'],
-          responses: { '200': text('text/plain', 'Prometheus text format') },
+          security: metricsToken,
+          responses: { '200': text('text/plain', 'Prometheus text format'), ...problems(401, 429) },
         },
       },
       '/openapi.json': {
@@ -196,13 +218,18 @@ export function buildOpenApiDocument(): JsonSchema {
         get: {
           operationId: 'dashboardConfig',
           tags: ['dashboard'],
-          responses: { '200': json(dashboardConfigSchema, 'What the page shows'), ...problems(421) },
+          security: viewer,
+          responses: {
+            '200': json(dashboardConfigSchema, 'What the page shows'),
+            ...problems(401, 421, 429),
+          },
         },
       },
       '/ui/summary': {
         get: {
           operationId: 'dashboardSummary',
           tags: ['dashboard', 'queries'],
+          security: viewer,
           parameters: [
             {
               name: 'window',
@@ -211,7 +238,10 @@ export function buildOpenApiDocument(): JsonSchema {
               schema: { type: 'string', enum: ['15m', '1h', '24h'], default: '1h' },
             },
           ],
-          responses: { '200': json(summarySchema, 'Counts over the window'), ...problems(400, 421, 503) },
+          responses: {
+            '200': json(summarySchema, 'Counts over the window'),
+            ...problems(400, 401, 421, 429, 503),
+          },
         },
       },
       '/triggers/shell': {
