@@ -105,7 +105,11 @@ export function streamPosition(streamId: string): StorePosition {
  * key another replica set inside the window is dropped and returned, its id kept as an alias of the
  * stored one's. Each alert goes to the fields stream as well, without its text. Then trims by count
  * and by age, dropping the id index and the fields of every trimmed entry, so both are exactly as
- * long as the stream.
+ * long as the stream. Redis at maxmemory (noeviction) refuses a script's first write and takes
+ * every later one (it cannot stop a script halfway): refused so, the script first sheds the oldest
+ * alerts, at least the batch's bytes and a tenth of the stream, so the newest are written and
+ * Redis is back under its bound for the other keys. Returns the ids dropped as duplicates and how
+ * many alerts were shed.
  * KEYS: stream, ids, fields. ARGV: maxAlerts, retentionMs, dedupWindowMs, dedupPrefix, aliasPrefix,
  * then the alerts.
  */
@@ -113,17 +117,49 @@ export const WRITE_SCRIPT = `
 local stream, ids, fieldsStream = KEYS[1], KEYS[2], KEYS[3]
 local maxlen, retention, window, dedupPrefix = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
 local aliasPrefix = ARGV[5]
-local dups = {}
+local dups, shed = {}, 0
+local batchBytes = 0
+for i = 6, #ARGV, ${ARGS_PER_ALERT} do batchBytes = batchBytes + #ARGV[i + ${FIELDS.length - 1}] end
+-- The oldest alerts, until their texts (each entry's last field) add up to \`bytes\` and they are a
+-- tenth of the stream; how many.
+local function shedOldest(bytes)
+  local count, freed, least = 0, 0, math.ceil(redis.call('XLEN', stream) / 10)
+  while freed < bytes or count < least do
+    local oldest = redis.call('XRANGE', stream, '-', '+', 'COUNT', 100)
+    if #oldest == 0 then break end
+    for _, e in ipairs(oldest) do
+      redis.call('HDEL', ids, e[2][2])
+      redis.call('XDEL', stream, e[1])
+      freed, count = freed + #e[2][#e[2]], count + 1
+      if freed >= bytes and count >= least then break end
+    end
+  end
+  return count
+end
+local wrote = false
+-- The script's first write, tried; refused for memory, it is sent again after shedding.
+local function write(...)
+  if wrote then return redis.call(...) end
+  local reply = redis.pcall(...)
+  if type(reply) == 'table' and reply.err then
+    if string.sub(reply.err, 1, 3) ~= 'OOM' then error(reply) end
+    shed = shedOldest(batchBytes)
+    if shed == 0 then error(reply) end
+    reply = redis.call(...)
+  end
+  wrote = true
+  return reply
+end
 for i = 6, #ARGV, ${ARGS_PER_ALERT} do
   local id = ARGV[i]
   if redis.call('HEXISTS', ids, id) == 0 then
     local fresh = true
     local dedupKey = dedupPrefix .. ARGV[i + ${FIELDS.length}]
     if window > 0 and ARGV[i + ${FIELDS.length}] ~= '' then
-      fresh = redis.call('SET', dedupKey, id, 'NX', 'PX', window)
+      fresh = write('SET', dedupKey, id, 'NX', 'PX', window)
     end
     if fresh then
-      local sid = redis.call('XADD', stream, '*', ${xaddFields(true)})
+      local sid = write('XADD', stream, '*', ${xaddFields(true)})
       redis.call('HSET', ids, id, sid)
       -- A failure (the fields stream edited by hand) leaves the two of different lengths: reads
       -- then take the texts from the stream, as before there was a fields stream.
@@ -152,5 +188,5 @@ while true do
 end
 -- The fields of the trimmed entries (and of any that a version without fields trimmed) go too.
 if first then redis.call('XTRIM', fieldsStream, 'MINID', first) else redis.call('DEL', fieldsStream) end
-return dups
+return {dups, shed}
 `;

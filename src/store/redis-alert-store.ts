@@ -96,6 +96,17 @@ export function createRedisAlertStore(options: RedisAlertStoreOptions): RedisAle
     } else droppedSinceLog += count;
   }
 
+  // What a write script did besides writing: duplicates it dropped, stored alerts it shed for room.
+  function wrote([duplicates, shed]: [unknown[], number]): void {
+    metrics.duplicatesDropped(duplicates.length);
+    if (shed === 0) return;
+    metrics.shed(shed);
+    logger.warn(
+      { event: 'store_full_shed', count: shed },
+      'Redis is at maxmemory: dropped the oldest stored alerts to make room for new ones',
+    );
+  }
+
   function schedule(delayMs = 0): void {
     if (scheduled || closed) return;
     scheduled = true;
@@ -140,7 +151,7 @@ export function createRedisAlertStore(options: RedisAlertStoreOptions): RedisAle
       inFlight = 0;
       const failedAt = results.findIndex((result) => result.status === 'rejected');
       for (const result of results.slice(0, failedAt < 0 ? undefined : failedAt))
-        if (result.status === 'fulfilled') metrics.duplicatesDropped((result.value as unknown[]).length);
+        if (result.status === 'fulfilled') wrote(result.value as [unknown[], number]);
       if (failedAt >= 0) {
         metrics.writeFailed();
         const reason = (results[failedAt] as PromiseRejectedResult).reason;

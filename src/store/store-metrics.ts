@@ -7,6 +7,7 @@ export interface StoreMetrics {
   writeFailed(): void;
   pendingDropped(count: number): void;
   duplicatesDropped(count: number): void;
+  shed(count: number): void;
 }
 
 export type StoreOp = 'write' | 'get' | 'query' | 'after' | 'since' | 'count';
@@ -57,6 +58,11 @@ export function createStoreMetrics(
     help: 'Alerts not stored because another replica stored the same alert inside DEDUP_WINDOW_MS.',
     registers: [registry],
   });
+  const shed = new Counter({
+    name: 'falco_store_shed_total',
+    help: 'Stored alerts removed early, oldest first, to make room for new ones while Redis was at maxmemory.',
+    registers: [registry],
+  });
   return {
     async time(op, run) {
       const end = duration.startTimer({ op });
@@ -69,5 +75,6 @@ export function createStoreMetrics(
     writeFailed: () => failures.inc(),
     pendingDropped: (count) => dropped.inc(count),
     duplicatesDropped: (count) => duplicates.inc(count),
+    shed: (count) => shed.inc(count),
   };
 }
