@@ -66,7 +66,8 @@ export function createReceiver(
   app: RequestListener;
   adminApp?: RequestListener;
   triggers?: Triggers;
-  closeStore(): Promise<void>;
+  /** Closes the store, giving its queued alerts up to `flushWithinMs` to reach a shared one. */
+  closeStore(flushWithinMs?: number): Promise<void>;
 } {
   const { logger } = options;
   const metrics = createMetrics({ ...config.metrics, processMetrics: options.processMetrics });
@@ -166,5 +167,5 @@ export function createReceiver(
   const split = config.auth.adminPort !== undefined;
   const app = createApp({ ...appDeps, surface: split ? 'ingest' : 'all' });
   const adminApp = split ? createApp({ ...appDeps, surface: 'admin' }) : undefined;
-  return { ...core, app, adminApp, triggers, closeStore: () => storeParts.close() };
+  return { ...core, app, adminApp, triggers, closeStore: (flushWithinMs) => storeParts.close(flushWithinMs) };
 }

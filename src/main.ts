@@ -90,9 +90,10 @@ async function main(): Promise<void> {
       timeoutMs: config.shutdown.timeoutMs,
       beforeClose: [() => receiver.stream.closeAll(), () => receiver.triggers?.stop()],
     })
-      // After the last request: queued alerts get a last chance to reach the shared store.
+      // After the last request: queued alerts get a last chance to reach the shared store, up to
+      // SHUTDOWN_TIMEOUT_MS (a Redis failing over may be back by then).
       .then(async (drained) => {
-        await receiver.closeStore();
+        await receiver.closeStore(config.shutdown.timeoutMs);
         return drained;
       })
       .then((drained) => process.exit(drained ? 0 : 1));

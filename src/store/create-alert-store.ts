@@ -28,7 +28,11 @@ export interface AlertStoreParts {
   feedsItself: boolean;
   /** Trigger runs shared through the same Redis (absent for the memory store). */
   sharedRuns?: (maxRuns: number) => SharedRuns;
-  close(): Promise<void>;
+  /**
+   * Stops the store; the Redis one first waits up to `flushWithinMs` (default: the command
+   * timeout) for its queue to be written, and logs the alerts it never wrote.
+   */
+  close(flushWithinMs?: number): Promise<void>;
 }
 
 /** The in-memory store (default), or the Redis store with its connections, metrics and live reader. */
@@ -77,14 +81,28 @@ export function createAlertStore(deps: AlertStoreDeps): AlertStoreParts {
     feedsItself: true,
     sharedRuns: (maxRuns) =>
       createRedisTriggerRuns({ connection, prefix: keys.triggers, maxRuns, ttlMs: redis.retentionMs }),
-    async close() {
+    async close(flushWithinMs = timings.commandTimeoutMs) {
       reader.stop();
-      // Give queued alerts a last chance to be written before the links close.
+      // Give queued alerts a last chance to be written before the links close (Redis may be back
+      // from a failover meanwhile).
+      let timer: NodeJS.Timeout | undefined;
       await Promise.race([
         store.flush(),
-        new Promise((resolve) => setTimeout(resolve, timings.commandTimeoutMs)),
+        new Promise((resolve) => (timer = setTimeout(resolve, flushWithinMs))),
       ]);
+      clearTimeout(timer);
       store.close();
+      const unwritten = store.unwritten();
+      if (unwritten.length > 0)
+        logger.warn(
+          {
+            event: 'store_unwritten_at_exit',
+            count: unwritten.length,
+            oldestAlertId: unwritten[0],
+            newestAlertId: unwritten.at(-1),
+          },
+          'stopping with accepted alerts the shared store did not take (each was logged when accepted)',
+        );
       await Promise.all([connection.close(), readerConnection.close()]);
     },
   };

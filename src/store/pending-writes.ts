@@ -18,6 +18,8 @@ export interface PendingWrites {
   /** Puts a failed batch back in front, in its order; returns how many oldest were dropped to stay bounded. */
   giveBack(batch: PendingWrite[]): number;
   size(): number;
+  /** The ids of the waiting alerts, oldest first. */
+  ids(): string[];
 }
 
 export function createPendingWrites(max: number, maxBytes: number): PendingWrites {
@@ -57,5 +59,6 @@ export function createPendingWrites(max: number, maxBytes: number): PendingWrite
       return trim().length;
     },
     size: () => queue.length,
+    ids: () => queue.map((write) => write.id),
   };
 }

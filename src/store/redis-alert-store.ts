@@ -4,7 +4,7 @@ import { buildDedupKey } from '../alerts/dedup-sink.js';
 import { viewHeldAlert } from '../alerts/held-alert.js';
 import { matchesQuery } from '../alerts/match-alert.js';
 import { isAfter } from '../alerts/store-position.js';
-import { createPendingWrites } from './pending-writes.js';
+import { createPendingWrites, type PendingWrite } from './pending-writes.js';
 import {
   decodeAlertEntry,
   encodeAlertArgs,
@@ -41,7 +41,12 @@ const PIPELINE = 8;
 const RETRY_MS = 1_000;
 
 /** The store a `RedisAlertStore` is, plus what the owner needs to wait for and stop it. */
-export type RedisAlertStore = AlertStore & { pending(): number; close(): void };
+export type RedisAlertStore = AlertStore & {
+  pending(): number;
+  /** The ids of the alerts not known to be written (queued, or sent with no reply yet), oldest first. */
+  unwritten(): string[];
+  close(): void;
+};
 
 /**
  * Alerts in one Redis Stream shared by every replica. `add` never waits: the alert joins a bounded
@@ -74,7 +79,8 @@ export function createRedisAlertStore(options: RedisAlertStoreOptions): RedisAle
   const retainedFromMs = () => Math.max(0, Date.now() - options.retentionMs);
   const queue = createPendingWrites(options.pendingMax, options.maxBytes);
   const drained: Array<() => void> = [];
-  let inFlight = 0;
+  // The alerts of the batches sent and not answered yet.
+  let sending: PendingWrite[] = [];
   let scheduled = false;
   let flushing = false;
   let closed = false;
@@ -146,9 +152,9 @@ export function createRedisAlertStore(options: RedisAlertStoreOptions): RedisAle
     while (queue.size() > 0 && conn.isUp() && !retryLater) {
       const batches = [];
       for (let i = 0; i < PIPELINE && queue.size() > 0; i++) batches.push(queue.take(BATCH, BATCH_BYTES));
-      inFlight = batches.reduce((n, b) => n + b.length, 0);
+      sending = batches.flat();
       const results = await Promise.allSettled(batches.map(writeBatch));
-      inFlight = 0;
+      sending = [];
       const failedAt = results.findIndex((result) => result.status === 'rejected');
       for (const result of results.slice(0, failedAt < 0 ? undefined : failedAt))
         if (result.status === 'fulfilled') wrote(result.value as [unknown[], number]);
@@ -259,11 +265,12 @@ export function createRedisAlertStore(options: RedisAlertStoreOptions): RedisAle
       return Number(await metrics.time('count', () => conn.send(['XLEN', keys.alerts])));
     },
     flush() {
-      if (queue.size() === 0 && inFlight === 0) return Promise.resolve();
+      if (queue.size() === 0 && sending.length === 0) return Promise.resolve();
       return new Promise((resolve) => drained.push(resolve));
     },
     available: () => conn.isUp(),
-    pending: () => queue.size() + inFlight,
+    pending: () => queue.size() + sending.length,
+    unwritten: () => [...sending.map((write) => write.id), ...queue.ids()],
     close() {
       closed = true;
     },

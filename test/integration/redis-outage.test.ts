@@ -148,4 +148,58 @@ describe.skipIf(!hasRedis)('the Redis store when Redis hangs or crashes', () => 
     const droppedButStored = ids.slice(0, -kept).filter((id) => stored.has(id));
     expect(droppedButStored).toEqual(ids.slice(0, droppedButStored.length));
   }, 60_000);
+
+  async function postAll(port: number, count: number): Promise<string[]> {
+    const ids: string[] = [];
+    for (let i = 0; i < count; i++) {
+      const res = await fetch(`http://127.0.0.1:${port}/alerts`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: SAMPLE,
+      });
+      expect(res.status).toBe(202);
+      ids.push(res.headers.get('x-alert-id')!);
+    }
+    return ids;
+  }
+
+  // Regression: a replica stopped during a Redis outage (a rollout while Redis fails over) gave its
+  // queue 2 s, then exited without a word about the alerts it had answered 202 and never written.
+  it('writes its queue on SIGTERM once Redis is back within SHUTDOWN_TIMEOUT_MS', async () => {
+    redis = await startRedis();
+    const service = await spawnService({
+      STORE_URL: redis.url,
+      STORE_KEY_PREFIX: 'stop',
+      SHUTDOWN_TIMEOUT_MS: '8000',
+    });
+    redis.child().kill('SIGSTOP');
+    const ids = await postAll(service.port, 20);
+    service.child.kill('SIGTERM');
+    await sleep(3_000);
+    redis.child().kill('SIGCONT');
+
+    expect(await service.exited).toBe(0);
+    const stored = await redis.cli('HKEYS', 'stop:alert-ids');
+    expect(ids.filter((id) => !stored.split('\n').includes(id))).toEqual([]);
+    expect(service.lines.filter((line) => line.event === 'store_unwritten_at_exit')).toEqual([]);
+  }, 60_000);
+
+  it('says on SIGTERM which queued alerts it could not write while Redis stayed away', async () => {
+    redis = await startRedis();
+    const service = await spawnService({
+      STORE_URL: redis.url,
+      STORE_KEY_PREFIX: 'lost',
+      SHUTDOWN_TIMEOUT_MS: '1000',
+    });
+    await redis.kill();
+    const ids = await postAll(service.port, 20);
+    service.child.kill('SIGTERM');
+
+    await service.exited;
+    // Its last lines may still be on their way through the pipe.
+    const unwritten = () => service.lines.filter((each) => each.event === 'store_unwritten_at_exit');
+    for (let i = 0; i < 40 && unwritten().length === 0; i++) await sleep(50);
+    const [line] = unwritten();
+    expect(line).toMatchObject({ level: 'warn', count: 20, oldestAlertId: ids[0], newestAlertId: ids[19] });
+  }, 60_000);
 });
