@@ -67,6 +67,7 @@ export function createAlertStore(deps: AlertStoreDeps): AlertStoreParts {
     pendingMax: redis.pendingMax,
     maxBytes: deps.config.maxBytes,
     dedupWindowMs: deps.dedupWindowMs,
+    confirmReplicated: redis.target.kind === 'sentinel',
   });
   pending = store.pending;
   const reader = startAlertReader({

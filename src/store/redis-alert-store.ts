@@ -5,6 +5,7 @@ import { viewHeldAlert } from '../alerts/held-alert.js';
 import { matchesQuery } from '../alerts/match-alert.js';
 import { isAfter } from '../alerts/store-position.js';
 import { createPendingWrites, type PendingWrite } from './pending-writes.js';
+import { createReplicaConfirmations } from './replica-confirmations.js';
 import {
   decodeAlertEntry,
   encodeAlertArgs,
@@ -31,6 +32,8 @@ export interface RedisAlertStoreOptions {
   maxBytes: number;
   /** DEDUP_WINDOW_MS: > 0 drops an alert another replica stored inside the window. */
   dedupWindowMs: number;
+  /** Through Sentinel: alerts are kept until a replica holds them, and written again after a failover. */
+  confirmReplicated?: boolean;
 }
 
 // One script call writes at most this many alerts / about this many bytes; a turn sends up to
@@ -39,6 +42,8 @@ const BATCH = 256;
 const BATCH_BYTES = 4 * 1024 * 1024;
 const PIPELINE = 8;
 const RETRY_MS = 1_000;
+// How long a round of writes waits for a replica to have them (through Sentinel).
+const REPLICA_WAIT_MS = 250;
 
 /** The store a `RedisAlertStore` is, plus what the owner needs to wait for and stop it. */
 export type RedisAlertStore = AlertStore & {
@@ -78,6 +83,13 @@ export function createRedisAlertStore(options: RedisAlertStoreOptions): RedisAle
   // answer on time even when no alert has been written since.
   const retainedFromMs = () => Math.max(0, Date.now() - options.retentionMs);
   const queue = createPendingWrites(options.pendingMax, options.maxBytes);
+  const replicas = options.confirmReplicated
+    ? createReplicaConfirmations({
+        send: (args) => conn.send(args),
+        max: options.pendingMax,
+        waitMs: REPLICA_WAIT_MS,
+      })
+    : undefined;
   const drained: Array<() => void> = [];
   // The alerts of the batches sent and not answered yet.
   let sending: PendingWrite[] = [];
@@ -148,6 +160,9 @@ export function createRedisAlertStore(options: RedisAlertStoreOptions): RedisAle
   async function flush(): Promise<void> {
     if (flushing || !conn.isUp()) return;
     flushing = true;
+    // Back after a drop, maybe on a promoted replica: what no replica was known to hold goes first.
+    const again = replicas?.takeUnconfirmed() ?? [];
+    if (again.length > 0) dropped(queue.giveBack(again), again[0]!.id);
     let retryLater = false;
     while (queue.size() > 0 && conn.isUp() && !retryLater) {
       const batches = [];
@@ -156,8 +171,10 @@ export function createRedisAlertStore(options: RedisAlertStoreOptions): RedisAle
       const results = await Promise.allSettled(batches.map(writeBatch));
       sending = [];
       const failedAt = results.findIndex((result) => result.status === 'rejected');
-      for (const result of results.slice(0, failedAt < 0 ? undefined : failedAt))
+      const through = failedAt < 0 ? undefined : failedAt;
+      for (const result of results.slice(0, through))
         if (result.status === 'fulfilled') wrote(result.value as [unknown[], number]);
+      await replicas?.confirm(batches.slice(0, through).flat());
       if (failedAt >= 0) {
         metrics.writeFailed();
         const reason = (results[failedAt] as PromiseRejectedResult).reason;
@@ -178,7 +195,10 @@ export function createRedisAlertStore(options: RedisAlertStoreOptions): RedisAle
       for (const resolve of drained.splice(0)) resolve();
     } else if (retryLater && conn.isUp()) schedule(RETRY_MS);
   }
-  conn.onUp(() => schedule());
+  conn.onUp(() => {
+    replicas?.relinked();
+    schedule();
+  });
 
   function sendAll(commands: string[][], op: StoreOp): Promise<unknown[]> {
     return metrics.time(op, () => Promise.all(commands.map((args) => conn.send(args))));

@@ -1,0 +1,47 @@
+import type { PendingWrite } from './pending-writes.js';
+
+/**
+ * Alerts the master took that no replica is known to hold yet. Redis replicates asynchronously:
+ * a Sentinel failover promotes a replica without the master's last writes, and alerts the
+ * receiver had taken off its queue were gone from every replica's answers. Each round of writes
+ * ends with `WAIT 1`: once a replica has them they are done; until then they are kept, and queued
+ * again once the link comes back (maybe to the promoted replica, where the write script adds those
+ * it lacks and skips the others).
+ */
+export interface ReplicaConfirmations {
+  /** After a round of writes on the link: waits briefly for a replica to hold them (and all before). */
+  confirm(written: readonly PendingWrite[]): Promise<void>;
+  /** The link dropped and came back. */
+  relinked(): void;
+  /** After the link came back: the alerts to queue again, oldest first (once). */
+  takeUnconfirmed(): PendingWrite[];
+}
+
+export function createReplicaConfirmations(options: {
+  send: (args: string[]) => Promise<unknown>;
+  /** Most alerts kept unconfirmed (STORE_PENDING_MAX): past it the oldest are given up. */
+  max: number;
+  /** How long one round waits for a replica before it goes on (the alerts stay kept). */
+  waitMs: number;
+}): ReplicaConfirmations {
+  let unconfirmed: PendingWrite[] = [];
+  let relinked = false;
+  return {
+    async confirm(written) {
+      unconfirmed.push(...written);
+      if (unconfirmed.length > options.max) unconfirmed = unconfirmed.slice(-options.max);
+      // A reply of 0 (no replica in time) or none (the link dropped) keeps them.
+      const replicas = await options.send(['WAIT', '1', String(options.waitMs)]).catch(() => 0);
+      // WAIT counts the writes of this link only: those made before it came back stay kept.
+      if (Number(replicas) >= 1 && !relinked) unconfirmed = [];
+    },
+    relinked() {
+      relinked = true;
+    },
+    takeUnconfirmed() {
+      if (!relinked) return [];
+      relinked = false;
+      return unconfirmed.splice(0);
+    },
+  };
+}
