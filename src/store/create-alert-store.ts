@@ -4,6 +4,7 @@ import type { AlertFeed } from '../alerts/alert-feed.js';
 import type { AlertStore } from '../alerts/alert-store.js';
 import { createMemoryAlertStore } from '../alerts/memory-alert-store.js';
 import type { RedisStoreConfig } from '../config/store-env.js';
+import { checkEvictionPolicy } from './check-eviction-policy.js';
 import { startAlertReader } from './redis-alert-reader.js';
 import { createRedisAlertStore } from './redis-alert-store.js';
 import { redisKeys } from './redis-alert-entry.js';
@@ -50,6 +51,7 @@ export function createAlertStore(deps: AlertStoreDeps): AlertStoreParts {
     timings,
   });
   const keys = redisKeys(redis.keyPrefix);
+  checkEvictionPolicy(connection, logger);
   let pending = () => 0;
   const metrics = createStoreMetrics(deps.registry, {
     // Both links: the writing one sends nothing on a replica that gets no alerts, while the reader's

@@ -19,7 +19,7 @@ async function listIds(port: number, limit: number): Promise<string[]> {
   return ((await res.json()) as { alerts: Array<{ id: string }> }).alerts.map((alert) => alert.id);
 }
 
-describe.skipIf(!hasRedis)('two replicas on a Redis at maxmemory with noeviction', () => {
+describe.skipIf(!hasRedis)('replicas on a Redis at maxmemory', () => {
   let redis: TestRedis | undefined;
   afterAll(async () => {
     killSpawned();
@@ -80,4 +80,18 @@ describe.skipIf(!hasRedis)('two replicas on a Redis at maxmemory with noeviction
     },
     120_000,
   );
+
+  // Regression: with allkeys-lru Redis evicted the whole alert stream and its id index (a list
+  // still showed alerts that GET /alerts/{id} answered 404), and no line said why.
+  it('warns at start that a Redis evicting keys can lose the stored alerts', async () => {
+    await redis?.stop();
+    redis = await startRedis({ extraArgs: ['--maxmemory', '4mb', '--maxmemory-policy', 'allkeys-lru'] });
+    const service = await spawnService({ STORE_URL: redis.url });
+    const warned = () => service.lines.filter((line) => line.event === 'store_eviction_policy');
+    for (let i = 0; i < 40 && warned().length === 0; i++)
+      await new Promise((resolve) => setTimeout(resolve, 50));
+
+    expect(warned()).toEqual([expect.objectContaining({ level: 'warn', policy: 'allkeys-lru' })]);
+    killSpawned();
+  }, 60_000);
 });

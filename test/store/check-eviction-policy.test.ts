@@ -1,0 +1,39 @@
+import pino from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { checkEvictionPolicy } from '../../src/store/check-eviction-policy.js';
+import type { RedisConnection } from '../../src/store/redis-connection.js';
+import { connectTo, redisAvailable, startRedis, type TestRedis } from '../helpers/redis-server.js';
+
+const hasRedis = redisAvailable();
+
+describe.skipIf(!hasRedis)('the eviction policy check', () => {
+  let redis: TestRedis | undefined;
+  let connection: RedisConnection | undefined;
+  afterEach(async () => {
+    await connection?.close();
+    await redis?.stop();
+  });
+
+  async function linesFor(policy: string): Promise<Array<Record<string, unknown>>> {
+    redis = await startRedis({ extraArgs: ['--maxmemory', '64mb', '--maxmemory-policy', policy] });
+    const lines: Array<Record<string, unknown>> = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line)) });
+    connection = connectTo(redis);
+    checkEvictionPolicy(connection, logger);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    return lines;
+  }
+
+  // Regression: with an allkeys policy Redis evicted the whole alert stream and its id index (a
+  // list still showed alerts that GET /alerts/{id} answered 404), with nothing in any log.
+  it('warns once that Redis may evict the receiver keys, naming the policy', async () => {
+    const lines = await linesFor('allkeys-lru');
+    expect(lines).toEqual([
+      expect.objectContaining({ event: 'store_eviction_policy', policy: 'allkeys-lru' }),
+    ]);
+  });
+
+  it('says nothing of noeviction', async () => {
+    expect(await linesFor('noeviction')).toEqual([]);
+  });
+});
