@@ -28,6 +28,8 @@ export function createReplicaConfirmations(options: {
   let relinked = false;
   return {
     async confirm(written) {
+      // Nothing written this round (its first batch failed): nothing to wait for.
+      if (written.length === 0) return;
       unconfirmed.push(...written);
       if (unconfirmed.length > options.max) unconfirmed = unconfirmed.slice(-options.max);
       // A reply of 0 (no replica in time) or none (the link dropped) keeps them.

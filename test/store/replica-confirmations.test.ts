@@ -61,4 +61,11 @@ describe('replica confirmations', () => {
 
     expect(ids(replicas.takeUnconfirmed())).toEqual(['b', 'c', 'd']);
   });
+
+  it('waits for nothing after a round that wrote nothing', async () => {
+    const { replicas, sent } = confirmations([]);
+    await replicas.confirm([]);
+
+    expect(sent).toEqual([]);
+  });
 });
