@@ -155,6 +155,7 @@ export function createReceiver(
     allowedHosts: config.hardening.allowedHosts,
     access,
     ingestAuth: createIngestAuth({ ...ingest, registry: metrics.registry }),
+    ingestPathSecret: ingest.pathSecret,
     // One renderer for both listeners of ADMIN_PORT: their scrapes share renders.
     renderMetrics: shareMetricsRender(
       options.clusterWorker

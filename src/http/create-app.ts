@@ -40,6 +40,8 @@ export interface AppDeps {
   allowedHosts: readonly string[];
   /** Checks a client certificate and/or secret path before ingest (see ingest-auth.ts). */
   ingestAuth?: express.Router;
+  /** INGEST_PATH_SECRET: kept out of the log line of a POST to a path that is not an ingest path. */
+  ingestPathSecret?: string;
   /**
    * Renders /metrics (`shareMetricsRender`): one for every listener, so their scrapes share renders
    * (from the app's own registry, or in a cluster worker from the primary).
@@ -149,7 +151,7 @@ export function createApp(deps: AppDeps): RequestListener {
   }
   app.use((req: Request, res: Response) => {
     if (ingests && req.method === 'POST' && !isPeoplePath(req.path))
-      return refuseUnknownPath(req, res, deps.metrics);
+      return refuseUnknownPath(req, res, deps.metrics, deps.ingestPathSecret);
     sendProblem(res, buildProblem('not-found', { detail: `No route for ${req.method} ${req.path}` }));
   });
   // Last resort: log the error with its stack, answer without one.
