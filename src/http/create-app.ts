@@ -139,19 +139,23 @@ export function createApp(deps: AppDeps): RequestListener {
     for (const router of deps.routers ?? []) app.use(router);
   }
 
+  const secret = { pathSecret: deps.ingestPathSecret };
   // A core path with a method it does not serve: say which methods it does.
   for (const [path, allow] of CORE_METHODS[surface]) {
     app.all(path, (req: Request, res: Response) => {
       res.setHeader('Allow', allow);
-      sendProblem(
-        res,
-        buildProblem('method-not-allowed', { detail: `${req.method} ${req.path}: use ${allow}` }),
-      );
+      const problem = buildProblem('method-not-allowed', {
+        detail: `${req.method} ${req.path}: use ${allow}`,
+      });
+      // A POST here is as likely an alert sent to a wrong URL (`/alerts/<a former path secret>`).
+      if (ingests && req.method === 'POST')
+        return refuseUnknownPath(req, res, deps.metrics, { ...secret, problem });
+      sendProblem(res, problem);
     });
   }
   app.use((req: Request, res: Response) => {
     if (ingests && req.method === 'POST' && !isPeoplePath(req.path))
-      return refuseUnknownPath(req, res, deps.metrics, deps.ingestPathSecret);
+      return refuseUnknownPath(req, res, deps.metrics, secret);
     sendProblem(res, buildProblem('not-found', { detail: `No route for ${req.method} ${req.path}` }));
   });
   // Last resort: log the error with its stack, answer without one.

@@ -97,33 +97,40 @@ describe('POST /alerts', () => {
   });
 
   // Regression: a Falco whose http_output.url had a wrong path (a typo, `//alerts` from a joined
-  // base URL) got 404s that were neither logged nor counted, so every alert was lost unseen.
-  it.each(['/alert', '//alerts', '/api/v1/alerts'])(
-    'counts a POST to %s as unknown_path, logs it with its path and names the ingest path',
-    async (path) => {
-      const { app, metrics, logLines } = buildTestApp();
-      const res = await postAlert(
-        app,
-        readFixture('samples/valid/093-latest-terminal-shell-in-container.json'),
+  // base URL) got 404s that were neither logged nor counted, so every alert was lost unseen; and a
+  // path that serves other methods (still posting to /alerts/<secret> after INGEST_PATH_SECRET was
+  // unset) its 405s.
+  it.each([
+    ['/alert', 404],
+    ['//alerts', 404],
+    ['/api/v1/alerts', 404],
+    ['/alerts/a-former-path-secret-1234', 405],
+    ['/alerts/stream', 405],
+    ['/metrics', 405],
+  ])('counts a POST to %s (%i) as unknown_path and logs it with its path', async (path, status) => {
+    const { app, metrics, logLines } = buildTestApp();
+    const res = await postAlert(
+      app,
+      readFixture('samples/valid/093-latest-terminal-shell-in-container.json'),
+      path,
+    );
+    expect(res.status).toBe(status);
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    if (status === 404) expect(JSON.parse(res.text).detail).toContain('/alerts');
+    else expect(res.headers.allow).not.toContain('POST');
+    expect(
+      await metricValue(metrics.registry, 'falco_alerts_rejected_total', { reason: 'unknown_path' }),
+    ).toBe(1);
+    expect(logLines.filter((l) => l.event === 'alert_rejected')).toEqual([
+      expect.objectContaining({
+        level: 'warn',
+        reason: 'unknown_path',
+        status,
         path,
-      );
-      expect(res.status).toBe(404);
-      expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
-      expect(JSON.parse(res.text).detail).toContain('/alerts');
-      expect(
-        await metricValue(metrics.registry, 'falco_alerts_rejected_total', { reason: 'unknown_path' }),
-      ).toBe(1);
-      expect(logLines.filter((l) => l.event === 'alert_rejected')).toEqual([
-        expect.objectContaining({
-          level: 'warn',
-          reason: 'unknown_path',
-          status: 404,
-          path,
-          caller: expect.stringMatching(LOOPBACK),
-        }),
-      ]);
-    },
-  );
+        caller: expect.stringMatching(LOOPBACK),
+      }),
+    ]);
+  });
 
   it.each([
     ['the fast path', 'application/json'],
