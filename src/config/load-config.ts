@@ -88,8 +88,9 @@ function resolveConfig(data: Env): LoadConfigResult {
   // Without Redis each worker sees only the alerts it received, so a worker's trigger could never verify.
   const split = toClusterConfig(data).workers > 1 && !(store.ok && store.redis);
   if (data.TRIGGERS_ENABLED === 'true' && split) {
+    // It names the store variables, so loadConfig drops it when one of them was refused.
     problems.push(
-      "TRIGGERS_ENABLED: triggers need WORKERS=1 or a Redis store (verification reads one process's alerts)",
+      "TRIGGERS_ENABLED: triggers need WORKERS=1 or a Redis store, STORE_URL or STORE_SENTINELS (verification reads one process's alerts)",
     );
   }
   if (data.INGEST_MAX_INFLIGHT_BYTES < data.BODY_LIMIT_BYTES) {

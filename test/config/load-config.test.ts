@@ -78,6 +78,22 @@ describe('loadConfig', () => {
     expect(result.ok ? [] : result.problems).toEqual([expect.stringMatching(/^BODY_LIMIT_BYTES/)]);
   });
 
+  // Regression: with STORE_URL refused, the triggers check judged its default (the in-memory store)
+  // and said triggers need a Redis store, to a user who had set one, mistyped.
+  it.each([
+    { STORE_URL: 'redis//typo:6379' },
+    { STORE_SENTINELS: 'no-port', STORE_SENTINEL_MASTER: 'mymaster' },
+  ])('does not judge a refused store variable by its default in the triggers check (%o)', (store) => {
+    const result = loadConfig({
+      ...store,
+      WORKERS: '2',
+      TRIGGERS_ENABLED: 'true',
+      TRIGGER_TOKEN: 'a-trigger-token-long-enough',
+    });
+    expect(result.ok ? [] : result.problems).not.toContainEqual(expect.stringMatching(/^TRIGGERS_ENABLED/));
+    expect(result.ok ? [] : result.problems).toContainEqual(expect.stringMatching(/^STORE_/));
+  });
+
   it('refuses a blank HOST', () => {
     expect(loadConfig({ HOST: '  ' }).ok).toBe(false);
   });
