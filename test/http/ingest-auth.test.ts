@@ -65,11 +65,15 @@ describe('ingest behind a secret path segment (INGEST_PATH_SECRET)', () => {
   // Regression: a POST to a wrong path that holds the secret (a joined base URL's `//alerts/<secret>`,
   // a prefix) was logged as unknown_path with its path, secret and all.
   it.each([`//alerts/${SECRET}`, `/api/alerts/${SECRET}`, `/alerts/${SECRET}/x`])(
-    'logs a POST to %s as unknown_path without the secret',
+    'logs a POST to %s as unknown_path without the secret, and names the secret ingest path',
     async (path) => {
       const response = await post(path);
 
       expect(response.status).toBe(404);
+      // Not "must end in /alerts": that path answers 401 here.
+      expect(((await response.json()) as { detail: string }).detail).toContain(
+        '/alerts/<INGEST_PATH_SECRET>',
+      );
       const logged = receiver.logLines.filter((line) => line.reason === 'unknown_path').at(-1);
       expect(logged?.path).toBe(path.replace(SECRET, '[redacted]'));
       expect(receiver.rawLog()).not.toContain(SECRET);

@@ -80,10 +80,12 @@ export function refuseUnknownPath(
   const { pathSecret } = options;
   const shown = pathSecret === undefined ? req.path : req.path.replaceAll(pathSecret, '[redacted]');
   const path = shown.slice(0, LOGGED_PATH_CHARS);
+  // With a path secret, /alerts and / answer 401.
+  const ingestPathHint = pathSecret === undefined ? '/alerts (or /)' : '/alerts/<INGEST_PATH_SECRET>';
   const problem =
     options.problem ??
     buildProblem('not-found', {
-      detail: `No route for POST ${req.path}. Falco's http_output.url must end in /alerts (or /).`,
+      detail: `No route for POST ${req.path}. Falco's http_output.url must end in ${ingestPathHint}.`,
     });
   sendProblem(res, refuse(ingestLog(req).child({ path }), metrics, 'unknown_path', problem));
 }
