@@ -16,7 +16,7 @@ import { securityHeaders } from './security-headers.js';
 import { createTurnTaker, DEFAULT_TURN_BUDGET_MS } from './turn-taker.js';
 import { createAlertsRouter } from './routes/alerts.js';
 import { createHealthRouter } from './routes/health.js';
-import { createIngestRouter, refuseUnknownPath } from './routes/ingest.js';
+import { createIngestRouter, INGEST_PATHS, refuseUnknownPath } from './routes/ingest.js';
 import { createMetricsRouter, type MetricsBody } from './routes/metrics.js';
 import { createOpenApiRouter } from './routes/openapi.js';
 import type { AlertStream } from './routes/stream.js';
@@ -140,6 +140,13 @@ export function createApp(deps: AppDeps): RequestListener {
   }
 
   const secret = { pathSecret: deps.ingestPathSecret };
+  // Falco pointed at ADMIN_PORT: its alerts would be lost unseen there too.
+  const wrongPort = (req: Request) =>
+    surface === 'admin' && req.method === 'POST' && INGEST_PATHS.includes(req.path);
+  const wrongPortProblem = (req: Request, status: 'method-not-allowed' | 'not-found') =>
+    buildProblem(status, {
+      detail: `POST ${req.path}: this is ADMIN_PORT, which takes no alerts; Falco's http_output.url must use PORT.`,
+    });
   // A core path with a method it does not serve: say which methods it does.
   for (const [path, allow] of CORE_METHODS[surface]) {
     app.all(path, (req: Request, res: Response) => {
@@ -150,12 +157,22 @@ export function createApp(deps: AppDeps): RequestListener {
       // A POST here is as likely an alert sent to a wrong URL (`/alerts/<a former path secret>`).
       if (ingests && req.method === 'POST')
         return refuseUnknownPath(req, res, deps.metrics, { ...secret, problem });
+      if (wrongPort(req))
+        return refuseUnknownPath(req, res, deps.metrics, {
+          ...secret,
+          problem: wrongPortProblem(req, 'method-not-allowed'),
+        });
       sendProblem(res, problem);
     });
   }
   app.use((req: Request, res: Response) => {
     if (ingests && req.method === 'POST' && !isPeoplePath(req.path))
       return refuseUnknownPath(req, res, deps.metrics, secret);
+    if (wrongPort(req))
+      return refuseUnknownPath(req, res, deps.metrics, {
+        ...secret,
+        problem: wrongPortProblem(req, 'not-found'),
+      });
     sendProblem(res, buildProblem('not-found', { detail: `No route for ${req.method} ${req.path}` }));
   });
   // Last resort: log the error with its stack, answer without one.

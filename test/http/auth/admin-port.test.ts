@@ -64,7 +64,19 @@ describe('ADMIN_PORT: the real process with a second listener for people', { tim
     expect((await fetch(`${admin}/alerts/${id}`, { headers: auth })).status).toBe(200);
     expect((await fetch(`${admin}/`, { headers: auth })).status).toBe(200);
     expect((await fetch(`${admin}/healthz`)).status).toBe(200);
-    expect((await postAlert(`${admin}/alerts`)).status).toBe(405);
+    // Falco pointed at the admin port: refused, and counted and logged as an alert sent to a wrong URL.
+    const wrongPort = await postAlert(`${admin}/alerts`);
+    expect(wrongPort.status).toBe(405);
+    expect(((await wrongPort.json()) as { detail: string }).detail).toContain('ADMIN_PORT');
+    expect((await postAlert(`${admin}/`)).status).toBe(404);
+    // Polled: a scrape shares the render of one just before (METRICS_REUSE_MS).
+    await expect
+      .poll(async () => (await fetch(`${ingest}/metrics`)).text(), { timeout: 5_000, interval: 200 })
+      .toContain('falco_alerts_rejected_total{reason="unknown_path"} 2');
+    expect(service.lines.filter((line) => line.event === 'alert_rejected').map((line) => line.path)).toEqual([
+      '/alerts',
+      '/',
+    ]);
   });
 
   it('drains and closes both listeners on SIGTERM', async () => {
