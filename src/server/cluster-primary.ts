@@ -52,7 +52,8 @@ export function runClusterPrimary(options: ClusterPrimaryOptions): void {
     }
     // A worker that never had all its listeners up (a port taken, bad config) would fail again:
     // stop instead of looping. node:cluster's 'listening' comes with the first listener only.
-    if (!started.has(worker.id)) {
+    // Forgotten once gone: a crash loop would otherwise grow the set by a worker a second.
+    if (!started.delete(worker.id)) {
       logger.error(
         { event: 'worker_start_failed', worker: worker.id },
         'worker exited before all its listeners were up',
