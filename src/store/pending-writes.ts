@@ -3,6 +3,8 @@ export interface PendingWrite {
   id: string;
   args: string[];
   bytes: number;
+  /** Its stream entry once Redis wrote it (kept for a re-send after a failover). */
+  streamId?: string;
 }
 
 /**

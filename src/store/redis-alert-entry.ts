@@ -108,8 +108,8 @@ export function streamPosition(streamId: string): StorePosition {
  * long as the stream. Redis at maxmemory (noeviction) refuses a script's first write and takes
  * every later one (it cannot stop a script halfway): refused so, the script first sheds the oldest
  * alerts, at least the batch's bytes and a tenth of the stream, so the newest are written and
- * Redis is back under its bound for the other keys. Returns the ids dropped as duplicates and how
- * many alerts were shed.
+ * Redis is back under its bound for the other keys. Returns the ids dropped as duplicates, how
+ * many alerts were shed, and the stream id of each alert of the batch ('' for a duplicate).
  * KEYS: stream, ids, fields. ARGV: maxAlerts, retentionMs, dedupWindowMs, dedupPrefix, aliasPrefix,
  * then the alerts.
  */
@@ -150,9 +150,12 @@ local function write(...)
   wrote = true
   return reply
 end
+local sids = {}
 for i = 6, #ARGV, ${ARGS_PER_ALERT} do
   local id = ARGV[i]
-  if redis.call('HEXISTS', ids, id) == 0 then
+  local known = redis.call('HGET', ids, id)
+  sids[#sids + 1] = known or ''
+  if not known then
     local fresh = true
     local dedupKey = dedupPrefix .. ARGV[i + ${FIELDS.length}]
     if window > 0 and ARGV[i + ${FIELDS.length}] ~= '' then
@@ -161,6 +164,7 @@ for i = 6, #ARGV, ${ARGS_PER_ALERT} do
     if fresh then
       local sid = write('XADD', stream, '*', ${xaddFields(true)})
       redis.call('HSET', ids, id, sid)
+      sids[#sids] = sid
       -- A failure (the fields stream edited by hand) leaves the two of different lengths: reads
       -- then take the texts from the stream, as before there was a fields stream.
       redis.pcall('XADD', fieldsStream, sid, ${xaddFields(false)})
@@ -188,5 +192,5 @@ while true do
 end
 -- The fields of the trimmed entries (and of any that a version without fields trimmed) go too.
 if first then redis.call('XTRIM', fieldsStream, 'MINID', first) else redis.call('DEL', fieldsStream) end
-return {dups, shed}
+return {dups, shed, sids}
 `;

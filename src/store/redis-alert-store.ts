@@ -5,7 +5,7 @@ import { viewHeldAlert } from '../alerts/held-alert.js';
 import { matchesQuery } from '../alerts/match-alert.js';
 import { isAfter } from '../alerts/store-position.js';
 import { createPendingWrites, type PendingWrite } from './pending-writes.js';
-import { createReplicaConfirmations } from './replica-confirmations.js';
+import { createReplicaConfirmations, keepUntrimmed } from './replica-confirmations.js';
 import {
   decodeAlertEntry,
   encodeAlertArgs,
@@ -74,6 +74,18 @@ if original then return redis.call('HGET', KEYS[1], original) end
 return false
 `;
 
+// What the write script answers: the ids it dropped as duplicates, how many alerts it shed, and
+// the stream id of each alert of the batch ('' for a duplicate).
+type WriteReply = [unknown[], number, string[]];
+
+// The alerts of the batches the script answered, with where it stored them. Duplicates are left
+// out: another replica's alert was stored in their place, so there is nothing of theirs to keep.
+function storedWrites(batches: PendingWrite[][], replies: WriteReply[]): PendingWrite[] {
+  return replies.flatMap(([, , streamIds], at) =>
+    batches[at]!.flatMap((write, j) => (streamIds[j] ? [{ ...write, streamId: streamIds[j] }] : [])),
+  );
+}
+
 // A stream id starts with Redis's clock in ms when the alert was written.
 const receivedMsOf = (streamId: string) => Number(streamId.slice(0, streamId.indexOf('-')));
 
@@ -115,7 +127,7 @@ export function createRedisAlertStore(options: RedisAlertStoreOptions): RedisAle
   }
 
   // What a write script did besides writing: duplicates it dropped, stored alerts it shed for room.
-  function wrote([duplicates, shed]: [unknown[], number]): void {
+  function wrote([duplicates, shed]: WriteReply): void {
     metrics.duplicatesDropped(duplicates.length);
     if (shed === 0) return;
     metrics.shed(shed);
@@ -161,7 +173,7 @@ export function createRedisAlertStore(options: RedisAlertStoreOptions): RedisAle
     if (flushing || !conn.isUp()) return;
     flushing = true;
     // Back after a drop, maybe on a promoted replica: what no replica was known to hold goes first.
-    const again = replicas?.takeUnconfirmed() ?? [];
+    const again = replicas ? await untrimmed(replicas.takeUnconfirmed()) : [];
     if (again.length > 0) dropped(queue.giveBack(again), again[0]!.id);
     let retryLater = false;
     while (queue.size() > 0 && conn.isUp() && !retryLater) {
@@ -172,9 +184,11 @@ export function createRedisAlertStore(options: RedisAlertStoreOptions): RedisAle
       sending = [];
       const failedAt = results.findIndex((result) => result.status === 'rejected');
       const through = failedAt < 0 ? undefined : failedAt;
-      for (const result of results.slice(0, through))
-        if (result.status === 'fulfilled') wrote(result.value as [unknown[], number]);
-      await replicas?.confirm(batches.slice(0, through).flat());
+      const replies = results
+        .slice(0, through)
+        .map((result) => (result as PromiseFulfilledResult<WriteReply>).value);
+      for (const reply of replies) wrote(reply);
+      if (replicas) await replicas.confirm(storedWrites(batches, replies));
       if (failedAt >= 0) {
         metrics.writeFailed();
         const reason = (results[failedAt] as PromiseRejectedResult).reason;
@@ -194,6 +208,12 @@ export function createRedisAlertStore(options: RedisAlertStoreOptions): RedisAle
       outageLogged = false;
       for (const resolve of drained.splice(0)) resolve();
     } else if (retryLater && conn.isUp()) schedule(RETRY_MS);
+  }
+  // Of the unconfirmed alerts, those the (maybe promoted) master would still hold; all if unread.
+  async function untrimmed(writes: PendingWrite[]): Promise<PendingWrite[]> {
+    if (writes.length === 0) return writes;
+    const oldest = await conn.send(['XRANGE', keys.alerts, '-', '+', 'COUNT', '1']).catch(() => []);
+    return keepUntrimmed(writes, (oldest as Array<[string, unknown]>)[0]?.[0], retainedFromMs());
   }
   conn.onUp(() => {
     replicas?.relinked();

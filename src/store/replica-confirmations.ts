@@ -1,4 +1,6 @@
+import { isAfter } from '../alerts/store-position.js';
 import type { PendingWrite } from './pending-writes.js';
+import { streamPosition } from './redis-alert-entry.js';
 
 /**
  * Alerts the master took that no replica is known to hold yet. Redis replicates asynchronously:
@@ -46,4 +48,23 @@ export function createReplicaConfirmations(options: {
       return unconfirmed.splice(0);
     },
   };
+}
+
+/**
+ * Of the alerts to write again after a relink, those the stream would still hold: written no
+ * earlier than its oldest entry (`oldest`, undefined for an empty stream) and inside STORE_RETENTION.
+ * The others were trimmed, not lost: written again they came back as the newest alerts, and pushed
+ * out (STORE_MAX_ALERTS) the ones received after them.
+ */
+export function keepUntrimmed(
+  writes: PendingWrite[],
+  oldest: string | undefined,
+  retainedFromMs: number,
+): PendingWrite[] {
+  const first = oldest === undefined ? undefined : streamPosition(oldest);
+  return writes.filter((write) => {
+    if (write.streamId === undefined) return true;
+    const at = streamPosition(write.streamId);
+    return at[0] >= retainedFromMs && (first === undefined || !isAfter(first, at));
+  });
 }

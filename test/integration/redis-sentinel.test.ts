@@ -135,4 +135,51 @@ describe.runIf(haveSentinel)('the Redis store through Sentinel', () => {
     );
     expect((await stored()).size).toBe(expected.length);
   }, 90_000);
+
+  // Regression: with no replica confirming (a master without replicas, or its replica down), every
+  // alert stayed kept for a re-send, and a link drop to the same master (a killed connection, a
+  // hang) sent them all again: those STORE_MAX_ALERTS had trimmed came back as the newest, and
+  // trimmed in their place the alerts received after them.
+  it('does not write again after a relink the alerts the master had already trimmed', async () => {
+    const master = await startRedis();
+    servers.push(master);
+    sentinel = await startSentinel('falco', master.port);
+    const service = await spawnService({
+      STORE_SENTINELS: `127.0.0.1:${sentinel.port}`,
+      STORE_SENTINEL_MASTER: 'falco',
+      STORE_KEY_PREFIX: 'trimmed',
+      STORE_MAX_ALERTS: '3',
+    });
+    const post = async () => {
+      const res = await fetch(`http://127.0.0.1:${service.port}/alerts`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: SAMPLE,
+      });
+      ids.push(res.headers.get('x-alert-id')!);
+      const written = async () => (await master.cli('HEXISTS', 'trimmed:alert-ids', ids.at(-1)!)) === '1';
+      await until(written, 10_000, 'the write');
+    };
+    const ids: string[] = [];
+    // One round each, so the newest three are the last three written.
+    for (let i = 0; i < 6; i++) await post();
+    const listed = async () => {
+      const res = await fetch(`http://127.0.0.1:${service.port}/alerts?limit=1000`);
+      return ((await res.json()) as { alerts: Array<{ id: string }> }).alerts.map((a) => a.id).sort();
+    };
+    expect(await listed()).toEqual(ids.slice(3).sort());
+
+    // The receiver's links drop and come back to the same master, which still has every alert.
+    await master.cli('CLIENT', 'KILL', 'TYPE', 'normal');
+    await until(
+      async () => service.lines.filter((line) => line.event === 'store_up').length >= 4,
+      10_000,
+      'the relink',
+    );
+    // A new alert makes a round of writes (and so any re-send) happen.
+    await post();
+    await sleep(500);
+
+    expect(await listed()).toEqual(ids.slice(4).sort());
+  }, 60_000);
 });

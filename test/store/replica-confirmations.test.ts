@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { PendingWrite } from '../../src/store/pending-writes.js';
-import { createReplicaConfirmations } from '../../src/store/replica-confirmations.js';
+import { createReplicaConfirmations, keepUntrimmed } from '../../src/store/replica-confirmations.js';
 
 const writes = (...ids: string[]): PendingWrite[] => ids.map((id) => ({ id, args: [], bytes: 1 }));
 const ids = (taken: PendingWrite[]) => taken.map((write) => write.id);
@@ -67,5 +67,25 @@ describe('replica confirmations', () => {
     await replicas.confirm([]);
 
     expect(sent).toEqual([]);
+  });
+});
+
+describe('keepUntrimmed', () => {
+  const at = (id: string, streamId?: string): PendingWrite => ({ id, args: [], bytes: 1, streamId });
+
+  it('keeps the alerts written no earlier than the oldest stream entry and inside the retention', () => {
+    const writes = [
+      at('trimmed', '100-0'),
+      at('same-ms', '200-1'),
+      at('oldest', '200-2'),
+      at('newer', '300-0'),
+    ];
+
+    expect(ids(keepUntrimmed(writes, '200-2', 0))).toEqual(['oldest', 'newer']);
+    expect(ids(keepUntrimmed(writes, undefined, 250))).toEqual(['newer']);
+  });
+
+  it('keeps an alert of unknown place, and every alert of an empty stream', () => {
+    expect(ids(keepUntrimmed([at('unknown'), at('a', '1-0')], undefined, 0))).toEqual(['unknown', 'a']);
   });
 });
