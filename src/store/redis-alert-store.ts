@@ -99,6 +99,7 @@ export function createRedisAlertStore(options: RedisAlertStoreOptions): RedisAle
     ? createReplicaConfirmations({
         send: (args) => conn.send(args),
         max: options.pendingMax,
+        maxBytes: options.maxBytes,
         waitMs: REPLICA_WAIT_MS,
       })
     : undefined;

@@ -1,5 +1,5 @@
 import { isAfter } from '../alerts/store-position.js';
-import type { PendingWrite } from './pending-writes.js';
+import { createPendingWrites, type PendingWrite } from './pending-writes.js';
 import { streamPosition } from './redis-alert-entry.js';
 
 /**
@@ -23,21 +23,23 @@ export function createReplicaConfirmations(options: {
   send: (args: string[]) => Promise<unknown>;
   /** Most alerts kept unconfirmed (STORE_PENDING_MAX): past it the oldest are given up. */
   max: number;
+  /** Most bytes kept unconfirmed (STORE_MAX_BYTES), as for the queue: past it the oldest are given up. */
+  maxBytes: number;
   /** How long one round waits for a replica before it goes on (the alerts stay kept). */
   waitMs: number;
 }): ReplicaConfirmations {
-  let unconfirmed: PendingWrite[] = [];
+  const unconfirmed = createPendingWrites(options.max, options.maxBytes);
+  const takeAll = () => unconfirmed.take(Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
   let relinked = false;
   return {
     async confirm(written) {
       // Nothing written this round (its first batch failed): nothing to wait for.
       if (written.length === 0) return;
-      unconfirmed.push(...written);
-      if (unconfirmed.length > options.max) unconfirmed = unconfirmed.slice(-options.max);
+      for (const write of written) unconfirmed.push(write);
       // A reply of 0 (no replica in time) or none (the link dropped) keeps them.
       const replicas = await options.send(['WAIT', '1', String(options.waitMs)]).catch(() => 0);
       // WAIT counts the writes of this link only: those made before it came back stay kept.
-      if (Number(replicas) >= 1 && !relinked) unconfirmed = [];
+      if (Number(replicas) >= 1 && !relinked) takeAll();
     },
     relinked() {
       relinked = true;
@@ -45,7 +47,7 @@ export function createReplicaConfirmations(options: {
     takeUnconfirmed() {
       if (!relinked) return [];
       relinked = false;
-      return unconfirmed.splice(0);
+      return takeAll();
     },
   };
 }

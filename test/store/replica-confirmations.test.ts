@@ -14,6 +14,7 @@ function confirmations(replies: Array<number | Error>, max = 10) {
       return reply instanceof Error ? Promise.reject(reply) : Promise.resolve(reply);
     },
     max,
+    maxBytes: 100,
     waitMs: 250,
   });
   return { replicas, sent };
