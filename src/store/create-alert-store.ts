@@ -50,13 +50,18 @@ export function createAlertStore(deps: AlertStoreDeps): AlertStoreParts {
     logger,
     timings,
   });
+  // Through Sentinel writes end with a WAIT that holds their link: they get one of their own.
+  const writeConnection =
+    redis.target.kind === 'sentinel'
+      ? createRedisConnection({ config: redis, name: 'falco-alert-receiver-writer', logger, timings })
+      : connection;
   const keys = redisKeys(redis.keyPrefix);
   checkEvictionPolicy(connection, logger);
   let pending = () => 0;
   const metrics = createStoreMetrics(deps.registry, {
     // Both links: the writing one sends nothing on a replica that gets no alerts, while the reader's
     // blocking read, always waiting, sees a hung Redis within its block time and deadline.
-    isUp: () => connection.isUp() && readerConnection.isUp(),
+    isUp: () => connection.isUp() && readerConnection.isUp() && writeConnection.isUp(),
     pending: () => pending(),
   });
   const store = createRedisAlertStore({
@@ -70,6 +75,7 @@ export function createAlertStore(deps: AlertStoreDeps): AlertStoreParts {
     maxBytes: deps.config.maxBytes,
     dedupWindowMs: deps.dedupWindowMs,
     confirmReplicated: redis.target.kind === 'sentinel',
+    writeConnection,
   });
   pending = store.pending;
   const reader = startAlertReader({
@@ -106,7 +112,7 @@ export function createAlertStore(deps: AlertStoreDeps): AlertStoreParts {
           },
           'stopping with accepted alerts the shared store did not take (each was logged when accepted)',
         );
-      await Promise.all([connection.close(), readerConnection.close()]);
+      await Promise.all([connection.close(), readerConnection.close(), writeConnection.close()]);
     },
   };
 }

@@ -34,6 +34,11 @@ export interface RedisAlertStoreOptions {
   dedupWindowMs: number;
   /** Through Sentinel: alerts are kept until a replica holds them, and written again after a failover. */
   confirmReplicated?: boolean;
+  /**
+   * The link writes go through, when not `connection`: with `confirmReplicated` each round of writes
+   * ends with a WAIT that holds its link up to 250 ms, which reads must not queue behind.
+   */
+  writeConnection?: RedisConnection;
 }
 
 // One script call writes at most this many alerts / about this many bytes; a turn sends up to
@@ -91,13 +96,14 @@ const receivedMsOf = (streamId: string) => Number(streamId.slice(0, streamId.ind
 
 export function createRedisAlertStore(options: RedisAlertStoreOptions): RedisAlertStore {
   const { connection: conn, keys, metrics, logger } = options;
+  const writer = options.writeConnection ?? conn;
   // Writes trim what is older than STORE_RETENTION; reads skip it too, so an alert leaves every
   // answer on time even when no alert has been written since.
   const retainedFromMs = () => Math.max(0, Date.now() - options.retentionMs);
   const queue = createPendingWrites(options.pendingMax, options.maxBytes);
   const replicas = options.confirmReplicated
     ? createReplicaConfirmations({
-        send: (args) => conn.send(args),
+        send: (args) => writer.send(args),
         max: options.pendingMax,
         maxBytes: options.maxBytes,
         waitMs: REPLICA_WAIT_MS,
@@ -167,17 +173,17 @@ export function createRedisAlertStore(options: RedisAlertStoreOptions): RedisAle
       ...header,
       ...batch.flatMap((w) => w.args),
     ];
-    return metrics.time('write', () => conn.send(args));
+    return metrics.time('write', () => writer.send(args));
   }
 
   async function flush(): Promise<void> {
-    if (flushing || !conn.isUp()) return;
+    if (flushing || !writer.isUp()) return;
     flushing = true;
     // Back after a drop, maybe on a promoted replica: what no replica was known to hold goes first.
     const again = replicas ? await untrimmed(replicas.takeUnconfirmed()) : [];
     if (again.length > 0) dropped(queue.giveBack(again), again[0]!.id);
     let retryLater = false;
-    while (queue.size() > 0 && conn.isUp() && !retryLater) {
+    while (queue.size() > 0 && writer.isUp() && !retryLater) {
       const batches = [];
       for (let i = 0; i < PIPELINE && queue.size() > 0; i++) batches.push(queue.take(BATCH, BATCH_BYTES));
       sending = batches.flat();
@@ -208,15 +214,15 @@ export function createRedisAlertStore(options: RedisAlertStoreOptions): RedisAle
       // Written up: the next drop starts a new outage.
       outageLogged = false;
       for (const resolve of drained.splice(0)) resolve();
-    } else if (retryLater && conn.isUp()) schedule(RETRY_MS);
+    } else if (retryLater && writer.isUp()) schedule(RETRY_MS);
   }
   // Of the unconfirmed alerts, those the (maybe promoted) master would still hold; all if unread.
   async function untrimmed(writes: PendingWrite[]): Promise<PendingWrite[]> {
     if (writes.length === 0) return writes;
-    const oldest = await conn.send(['XRANGE', keys.alerts, '-', '+', 'COUNT', '1']).catch(() => []);
+    const oldest = await writer.send(['XRANGE', keys.alerts, '-', '+', 'COUNT', '1']).catch(() => []);
     return keepUntrimmed(writes, (oldest as Array<[string, unknown]>)[0]?.[0], retainedFromMs());
   }
-  conn.onUp(() => {
+  writer.onUp(() => {
     replicas?.relinked();
     schedule();
   });
@@ -309,7 +315,7 @@ export function createRedisAlertStore(options: RedisAlertStoreOptions): RedisAle
       if (queue.size() === 0 && sending.length === 0) return Promise.resolve();
       return new Promise((resolve) => drained.push(resolve));
     },
-    available: () => conn.isUp(),
+    available: () => conn.isUp() && writer.isUp(),
     pending: () => queue.size() + sending.length,
     unwritten: () => [...sending.map((write) => write.id), ...queue.ids()],
     close() {
