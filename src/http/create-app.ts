@@ -10,7 +10,7 @@ import { withFastIngest } from './fast-ingest.js';
 import { createInflightBodies, type InflightLimits } from './inflight-bodies.js';
 import type { ReadBudget } from './read-budget.js';
 import { hostOriginGuard } from './host-origin-guard.js';
-import { buildProblem, sendProblem } from './problem.js';
+import { buildProblem, sendProblem, type Problem } from './problem.js';
 import { createRequestIds, requestContext } from './request-context.js';
 import { securityHeaders } from './security-headers.js';
 import { createTurnTaker, DEFAULT_TURN_BUDGET_MS } from './turn-taker.js';
@@ -139,13 +139,19 @@ export function createApp(deps: AppDeps): RequestListener {
     for (const router of deps.routers ?? []) app.use(router);
   }
 
-  const secret = { pathSecret: deps.ingestPathSecret };
-  // Falco pointed at ADMIN_PORT: its alerts would be lost unseen there too.
-  const wrongPort = (req: Request) =>
-    surface === 'admin' && req.method === 'POST' && INGEST_PATHS.includes(req.path);
-  const wrongPortProblem = (req: Request, status: 'method-not-allowed' | 'not-found') =>
-    buildProblem(status, {
-      detail: `POST ${req.path}: this is ADMIN_PORT, which takes no alerts; Falco's http_output.url must use PORT.`,
+  // A POST that is most likely Falco's alert sent to a wrong URL, lost unseen unless counted: where
+  // ingest is served, any path but a person's (triggers, sign-in); on ADMIN_PORT, the ingest paths.
+  const misdirected = (req: Request) =>
+    req.method === 'POST' && (ingests ? !isPeoplePath(req.path) : INGEST_PATHS.includes(req.path));
+  // `problem`: the 405 of a path that serves other methods; else a 404.
+  const refuseMisdirected = (req: Request, res: Response, problem?: Problem) =>
+    refuseUnknownPath(req, res, deps.metrics, {
+      pathSecret: deps.ingestPathSecret,
+      problem: ingests
+        ? problem
+        : buildProblem(problem ? 'method-not-allowed' : 'not-found', {
+            detail: `POST ${req.path}: this is ADMIN_PORT, which takes no alerts; Falco's http_output.url must use PORT.`,
+          }),
     });
   // A core path with a method it does not serve: say which methods it does.
   for (const [path, allow] of CORE_METHODS[surface]) {
@@ -155,24 +161,12 @@ export function createApp(deps: AppDeps): RequestListener {
         detail: `${req.method} ${req.path}: use ${allow}`,
       });
       // A POST here is as likely an alert sent to a wrong URL (`/alerts/<a former path secret>`).
-      if (ingests && req.method === 'POST')
-        return refuseUnknownPath(req, res, deps.metrics, { ...secret, problem });
-      if (wrongPort(req))
-        return refuseUnknownPath(req, res, deps.metrics, {
-          ...secret,
-          problem: wrongPortProblem(req, 'method-not-allowed'),
-        });
+      if (misdirected(req)) return refuseMisdirected(req, res, problem);
       sendProblem(res, problem);
     });
   }
   app.use((req: Request, res: Response) => {
-    if (ingests && req.method === 'POST' && !isPeoplePath(req.path))
-      return refuseUnknownPath(req, res, deps.metrics, secret);
-    if (wrongPort(req))
-      return refuseUnknownPath(req, res, deps.metrics, {
-        ...secret,
-        problem: wrongPortProblem(req, 'not-found'),
-      });
+    if (misdirected(req)) return refuseMisdirected(req, res);
     sendProblem(res, buildProblem('not-found', { detail: `No route for ${req.method} ${req.path}` }));
   });
   // Last resort: log the error with its stack, answer without one.
