@@ -112,7 +112,9 @@ export function createAlertStore(deps: AlertStoreDeps): AlertStoreParts {
           },
           'stopping with accepted alerts the shared store did not take (each was logged when accepted)',
         );
-      await Promise.all([connection.close(), readerConnection.close(), writeConnection.close()]);
+      // The writer is `connection` itself unless through Sentinel: each link closed once.
+      const links = new Set([connection, readerConnection, writeConnection]);
+      await Promise.all([...links].map((link) => link.close()));
     },
   };
 }
