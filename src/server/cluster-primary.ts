@@ -5,6 +5,8 @@ import { isMessage } from './cluster-message.js';
 import { watchWorkers } from './worker-watchdog.js';
 
 const READY = 'falco-receiver:ready';
+/** The longest wait before replacing a worker after failed starts in a row (the wait doubles). */
+export const MAX_RESTART_DELAY_MS = 30_000;
 
 /**
  * Worker side: tells the primary that every listener is up (PORT, TLS_PORT, ADMIN_PORT). Only
@@ -33,14 +35,22 @@ export interface ClusterPrimaryOptions {
 export function runClusterPrimary(options: ClusterPrimaryOptions): void {
   const { logger } = options;
   const started = new Set<number>();
+  // Some worker has had all its listeners up: the configuration and the ports are good, so a
+  // replacement that dies before it is up met something passing (memory, a kill), not a bad setup.
+  let everStarted = false;
+  let failedStarts = 0;
   let stopping = false;
   let failed = false;
+  const restartDelayMs = options.restartDelayMs ?? 1000;
 
   const watchdog = watchWorkers({ timeoutMs: options.stuckTimeoutMs, logger });
   serveClusterMetrics({ killed: watchdog.killed, maxSeries: options.metricsMaxSeries, logger });
   const fork = () => cluster.fork();
   cluster.on('message', (worker: Worker, message: unknown) => {
-    if (isMessage<{ type: typeof READY }>(message, READY)) started.add(worker.id);
+    if (!isMessage<{ type: typeof READY }>(message, READY)) return;
+    started.add(worker.id);
+    everStarted = true;
+    failedStarts = 0;
   });
   cluster.on('exit', (worker: Worker, code: number | null, signal: string | null) => {
     const clean = code === 0;
@@ -50,23 +60,33 @@ export function runClusterPrimary(options: ClusterPrimaryOptions): void {
       if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(failed ? 1 : 0);
       return;
     }
-    // A worker that never had all its listeners up (a port taken, bad config) would fail again:
-    // stop instead of looping. node:cluster's 'listening' comes with the first listener only.
     // Forgotten once gone: a crash loop would otherwise grow the set by a worker a second.
     if (!started.delete(worker.id)) {
+      // A worker of the first start that never had all its listeners up (a port taken, bad
+      // config) would fail again: stop instead of looping. node:cluster's 'listening' comes with
+      // the first listener only. Once one has started, the workers still up keep serving (stopping
+      // them would refuse Falco's alerts until the pod is back), and the replacement is retried,
+      // each time twice as late.
+      const retryInMs = everStarted
+        ? Math.min(restartDelayMs * 2 ** ++failedStarts, MAX_RESTART_DELAY_MS)
+        : undefined;
       logger.error(
-        { event: 'worker_start_failed', worker: worker.id },
+        { event: 'worker_start_failed', worker: worker.id, retryInMs },
         'worker exited before all its listeners were up',
       );
-      stop('SIGTERM');
+      if (retryInMs === undefined) stop('SIGTERM');
+      else replaceAfter(retryInMs);
       return;
     }
-    // Not unref'd: when every worker has died at once, this timer is all that keeps the primary
-    // running (it exited 0, leaving no process to serve).
+    replaceAfter(restartDelayMs);
+  });
+
+  // Not unref'd: when every worker has died at once, this timer is all that keeps the primary
+  // running (it exited 0, leaving no process to serve).
+  const replaceAfter = (ms: number) =>
     setTimeout(() => {
       if (!stopping) fork();
-    }, options.restartDelayMs ?? 1000);
-  });
+    }, ms);
 
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) return;

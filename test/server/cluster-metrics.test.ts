@@ -337,3 +337,51 @@ describe('cluster mode when every worker dies at once', () => {
     ]);
   }, 30_000);
 });
+
+// Regression: a replacement worker that died before all its listeners were up (killed, out of
+// memory) stopped the whole cluster, as if the configuration were bad: the worker still serving was
+// drained and Falco's alerts were refused until the pod came back.
+describe('cluster mode when a replacement worker dies before it is up', () => {
+  let service: SpawnedService;
+  const listening = () => service.lines.filter((l) => l.event === 'listening').length;
+
+  beforeAll(async () => {
+    service = await spawnService({ PORT: String(await freePort()), WORKERS: '2' }, { timeoutMs: 60_000 });
+    await vi.waitFor(() => expect(listening()).toBe(2), { timeout: 60_000, interval: 50 });
+    const [first, survivor] = workerPids(service.child);
+    process.kill(first!, 'SIGKILL');
+    // The replacement is forked after a second; killed as soon as it exists, long before its
+    // listeners are up (a worker takes well over 100 ms to load the service).
+    let replacement: number | undefined;
+    await vi.waitFor(
+      () => {
+        replacement = workerPids(service.child).find((pid) => pid !== first && pid !== survivor);
+        expect(replacement).toBeDefined();
+      },
+      { timeout: 10_000, interval: 5 },
+    );
+    process.kill(replacement!, 'SIGKILL');
+  }, 90_000);
+
+  afterAll(killSpawned);
+
+  it('keeps the other worker serving and says when it tries again', async () => {
+    await vi.waitFor(
+      () =>
+        expect(service.lines.filter((l) => l.event === 'worker_start_failed')).toEqual([
+          expect.objectContaining({ level: 'error', retryInMs: 2_000 }),
+        ]),
+      { timeout: 10_000, interval: 20 },
+    );
+    expect(listening()).toBe(2);
+    for (let i = 0; i < 4; i++)
+      expect((await request(service.port, 'POST', '/alerts', SAMPLE)).status).toBe(202);
+    expect(service.child.exitCode).toBeNull();
+  }, 30_000);
+
+  it('starts a new worker after the wait', async () => {
+    await vi.waitFor(() => expect(listening()).toBe(3), { timeout: 60_000, interval: 50 });
+    expect(workerPids(service.child)).toHaveLength(2);
+    expect(service.lines.filter((l) => l.event === 'signal')).toEqual([]);
+  }, 90_000);
+});
