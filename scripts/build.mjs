@@ -17,11 +17,11 @@ await build({
   platform: 'node',
   format: 'esm',
   target: 'node20',
-  // Loaded from node_modules on first use only: the trigger runners' clients, and the Redis client
-  // (REDIS_URL). Bundled, node-redis was a quarter of the file (1 MB of its 3.9): V8 scans every
+  // Loaded from node_modules on first use only: the trigger runners' clients (ws: their exec socket),
+  // and the Redis client (REDIS_URL). Bundled, node-redis was a quarter of the file (1 MB of its 3.9): V8 scans every
   // byte at load and keeps the source for the life of the process, though a service on the memory
   // store never runs a line of it (cold start 0.615 -> 0.57 s of CPU, medians of 8, on a slow VM).
-  external: ['@kubernetes/client-node', 'execa', 'redis'],
+  external: ['@kubernetes/client-node', 'execa', 'redis', 'ws'],
   // CommonJS dependencies call require() for Node's built-ins; an ES module has none of its own.
   banner: {
     js: "import { createRequire as __createRequire } from 'node:module';\nconst require = __createRequire(import.meta.url);",

@@ -72,6 +72,7 @@ async function runKubernetesShell(
     execInPod(kube.value, { namespace, pod, container }, command, {
       timeoutMs,
       maxOutputChars,
+      signal: ctx.signal,
     });
   if (target.pod) {
     const result = ctx.record(await exec(target.pod, target.container ?? ''));

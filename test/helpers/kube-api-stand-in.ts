@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
+import type { Duplex } from 'node:stream';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,7 +23,8 @@ export interface KubeApiStandIn {
   podPhase: string;
   /**
    * Requests whose path matches are read and recorded but never answered (until close): helm's
-   * first call, so an install stays running while the test plays the Job controller.
+   * first call, so an install stays running while the test plays the Job controller. An exec
+   * upgrade that matches is held too (its websocket never opens).
    */
   hold?: RegExp;
   /** Stops holding and answers every request held so far, as if the API server woke up. */
@@ -72,6 +74,8 @@ export async function startKubeApiStandIn(): Promise<KubeApiStandIn> {
   const pods = new Map<string, Record<string, unknown>>();
   const state: { podPhase: string; hold?: RegExp; abandoned: number } = { podPhase: 'Running', abandoned: 0 };
   const held: Array<() => void> = [];
+  // Upgrade sockets are detached from the server: close() ends those still held itself.
+  const heldSockets = new Set<Duplex>();
   // Answers one request as the API server would (pods, their logs, /version).
   function answer(req: http.IncomingMessage, res: http.ServerResponse, url: URL, body: unknown): void {
     const send = (status: number, value: unknown) => {
@@ -156,6 +160,25 @@ export async function startKubeApiStandIn(): Promise<KubeApiStandIn> {
       upgrade: true,
     });
     if (!EXEC_PATH.test(url.pathname)) return socket.destroy();
+    // A held exec: the upgrade is never answered, as an API server (or kubelet) that hangs.
+    if (state.hold?.test(url.pathname)) {
+      let answered = false;
+      held.push(() => {
+        answered = true;
+        if (!socket.destroyed) upgradeExec(req, socket, head, url);
+      });
+      heldSockets.add(socket);
+      // The server allows half-open sockets: a client that gave up only ends its side.
+      socket.on('end', () => socket.destroy());
+      socket.on('close', () => {
+        heldSockets.delete(socket);
+        if (!answered) state.abandoned++;
+      });
+      return;
+    }
+    upgradeExec(req, socket, head, url);
+  });
+  function upgradeExec(req: http.IncomingMessage, socket: Duplex, head: Buffer, url: URL): void {
     wss.handleUpgrade(req, socket, head, (ws) => {
       const { output, exitCode } = runInFakeContainer(
         url.searchParams.getAll('command'),
@@ -174,7 +197,7 @@ export async function startKubeApiStandIn(): Promise<KubeApiStandIn> {
       ws.send(frame(3, JSON.stringify(status)));
       ws.close();
     });
-  });
+  }
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as { port: number };
   const url = `http://127.0.0.1:${port}`;
@@ -222,6 +245,7 @@ export async function startKubeApiStandIn(): Promise<KubeApiStandIn> {
     },
     close: async () => {
       for (const client of wss.clients) client.terminate();
+      for (const socket of heldSockets) socket.destroy();
       wss.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -57,6 +57,42 @@ describe('execInPod against a recording API server stand-in', () => {
     expect(result.reason).toMatch(/^the command exited with code 3/);
   });
 
+  // Regression: the wait for the websocket to open had no deadline, so a run hung for good.
+  it('ends an exec whose upgrade the API server never answers at its deadline, and drops the connection', async () => {
+    api.hold = /\/exec$/;
+    const result = await execInPod(kc, { namespace: 'ns', pod: 'p', container: '' }, ['sh'], {
+      ...options,
+      timeoutMs: 300,
+    });
+
+    expect(result).toMatchObject({
+      failed: true,
+      timedOut: true,
+      failure: 'timeout',
+      reason: 'exec timed out after 300 ms',
+    });
+    await expect.poll(() => api.abandoned).toBe(1);
+  });
+
+  it('ends an exec at once when the run is cancelled (shutdown), and drops the connection', async () => {
+    api.hold = /\/exec$/;
+    const cancel = new AbortController();
+    const executing = execInPod(kc, { namespace: 'ns', pod: 'p', container: '' }, ['sh'], {
+      ...options,
+      signal: cancel.signal,
+    });
+    await expect.poll(() => api.requests.some((request) => request.upgrade)).toBe(true);
+    cancel.abort();
+
+    expect(await executing).toMatchObject({
+      failed: true,
+      timedOut: false,
+      failure: 'cancelled',
+      reason: 'exec cancelled',
+    });
+    await expect.poll(() => api.abandoned).toBe(1);
+  });
+
   it('fails with a clear reason when the API server is unreachable', async () => {
     await api.close();
     const result = await execInPod(kc, { namespace: 'ns', pod: 'p', container: '' }, ['sh'], options);

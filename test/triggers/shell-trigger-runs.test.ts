@@ -118,6 +118,53 @@ describe('shell trigger, kubernetes backend, against a recording API stand-in', 
     expect(api.requests.map((r) => r.method)).toEqual(['POST', 'DELETE']);
   });
 
+  // Regression: an exec whose upgrade was never answered held the run, and the kind's slot, for good.
+  it('fails a run whose exec the API server never answers at the command timeout, deletes the pod, and frees the slot', async () => {
+    api = await startKubeApiStandIn();
+    api.hold = /\/exec$/;
+    built = buildTriggerApp({
+      TRIGGERS_ENABLED: 'true',
+      TRIGGER_TOKEN: TOKEN,
+      TRIGGER_KUBECONFIG: api.kubeconfigPath,
+      TRIGGER_COMMAND_TIMEOUT_MS: '1000',
+    });
+
+    const res = await request(built.app).post('/triggers/shell').set(auth).send({ backend: 'kubernetes' });
+    const run = await waitForRun(built.app, TOKEN, res.body.id, finished, 10_000);
+
+    expect(run).toMatchObject({ status: 'failed', error: 'exec timed out after 1000 ms' });
+    expect(run.commands.map((c) => c.argv[1])).toEqual([
+      'create-pod',
+      'wait-pod-running',
+      'exec',
+      'delete-pod',
+    ]);
+    expect(api.requests.at(-1)?.method).toBe('DELETE');
+    expect((await request(built.app).post('/triggers/shell').set(auth).send({})).status).toBe(202);
+  });
+
+  it('cancels a hanging exec on shutdown and still deletes the pod', async () => {
+    api = await startKubeApiStandIn();
+    api.hold = /\/exec$/;
+    built = buildTriggerApp({
+      TRIGGERS_ENABLED: 'true',
+      TRIGGER_TOKEN: TOKEN,
+      TRIGGER_KUBECONFIG: api.kubeconfigPath,
+    });
+    const res = await request(built.app).post('/triggers/shell').set(auth).send({ backend: 'kubernetes' });
+    await expect.poll(() => api?.requests.some((r) => r.upgrade)).toBe(true);
+
+    await built.triggers?.stop(5_000);
+
+    const run = await waitForRun(built.app, TOKEN, res.body.id, finished, 1_000);
+    expect(run).toMatchObject({ status: 'failed', error: 'exec cancelled' });
+    expect(run.commands.at(-1)).toMatchObject({
+      argv: expect.arrayContaining(['delete-pod']),
+      failed: false,
+    });
+    expect(api.requests.at(-1)?.method).toBe('DELETE');
+  });
+
   it('still deletes the pod when the exec fails, and fails the run with the reason', async () => {
     api = await startKubeApiStandIn();
     api.podPhase = 'Failed';
