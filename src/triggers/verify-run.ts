@@ -1,5 +1,6 @@
 import type { StoredAlert } from '../alerts/stored-alert.js';
 import type { TriggerMetrics } from './trigger-metrics.js';
+import { isUnfinished } from './run-state.js';
 import { allResolved, hold, isCandidate, seen, type Watch } from './run-watch.js';
 import type { TriggerRun } from './trigger-run.js';
 
@@ -106,9 +107,13 @@ export function createVerifier(deps: VerifierDeps): Verifier {
     if (seen(watch, entry.id)) return;
     if (!tryMatch(watch, entry)) hold(watch, entry);
   };
-  // A run that failed says nothing about Falco: not_run, and not counted as missed.
+  // A run that failed says nothing about Falco: not_run, and not counted as missed. One whose trigger
+  // still runs (a slow helm install) is judged when it ends (runFinished): it may yet fail.
   const startWindow = (watch: Watch, delayMs: number) => {
-    const expire = () => endAs(watch, watch.run.status === 'failed' ? 'not_run' : 'missed', PENDING);
+    const expire = () => {
+      if (isUnfinished(watch.run)) return;
+      endAs(watch, watch.run.status === 'failed' ? 'not_run' : 'missed', PENDING);
+    };
     watch.timer = setTimeout(expire, Math.max(0, delayMs));
     watch.timer.unref();
   };
@@ -166,6 +171,8 @@ export function createVerifier(deps: VerifierDeps): Verifier {
       if (!watch) return;
       if (run.status === 'failed') return endAs(watch, 'not_run', PENDING_OR_DETECTED);
       watch.expected.forEach((_, index) => countDetected(watch, index));
+      // The window ended while the trigger ran: what is still pending was missed.
+      if (Date.now() >= watch.endMs) return endAs(watch, 'missed', PENDING);
       if (allResolved(watch)) finish(watch);
     },
     forget(run) {

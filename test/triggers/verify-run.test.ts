@@ -144,6 +144,8 @@ describe('createVerifier', () => {
     const verifier = createVerifier({ metrics: createTriggerMetrics(registry), windowMs: 5_000 });
     const run = newRun();
     verifier.watch(run, [{ rule: 'Write below etc', matches: () => true }], Date.now());
+    run.status = 'succeeded';
+    verifier.runFinished(run);
     vi.advanceTimersByTime(4_999);
     expect(run.verification.expectations[0]?.status).toBe('pending');
     vi.advanceTimersByTime(1);
@@ -168,6 +170,53 @@ describe('createVerifier', () => {
     expect(await registry.metrics()).toContain(
       'falco_trigger_verifications_total{kind="event-generator",result="missed"} 0',
     );
+  });
+});
+
+// Regression: a window that ended while the trigger still ran counted a miss, though the trigger
+// then failed (a helm install past TRIGGER_VERIFY_WINDOW_MS): Falco was blamed for a run that never ran.
+describe('createVerifier when the window ends before the trigger does', () => {
+  const watchRunning = () => {
+    vi.useFakeTimers();
+    const registry = new Registry();
+    const verifier = createVerifier({ metrics: createTriggerMetrics(registry), windowMs: 5_000 });
+    const run = newRun();
+    verifier.watch(run, [{ rule: 'Write below etc', matches: () => true }], Date.now());
+    vi.advanceTimersByTime(6_000);
+    const missed = async () =>
+      (await registry.metrics()).match(
+        /verifications_total\{kind="event-generator",result="missed"\} (\d+)/,
+      )?.[1];
+    return { verifier, run, missed };
+  };
+
+  it('keeps the expectation pending, uncounted, while the trigger still runs', async () => {
+    const { run, missed } = watchRunning();
+
+    expect(run.verification.expectations).toEqual([{ rule: 'Write below etc', status: 'pending' }]);
+    expect(await missed()).toBe('0');
+  });
+
+  it('ends it not_run, uncounted, when the trigger then fails', async () => {
+    const { verifier, run, missed } = watchRunning();
+
+    run.status = 'failed';
+    verifier.runFinished(run);
+
+    expect(run.verification.expectations).toEqual([{ rule: 'Write below etc', status: 'not_run' }]);
+    expect(await missed()).toBe('0');
+  });
+
+  it('ends it missed, counted once, when the trigger then succeeds; an alert after the window does not count', async () => {
+    const { verifier, run, missed } = watchRunning();
+
+    verifier.observeAlert(entry({ rule: 'Write below etc' }, Date.now(), 'late'));
+    run.status = 'succeeded';
+    verifier.runFinished(run);
+    vi.advanceTimersByTime(10_000);
+
+    expect(run.verification.expectations).toEqual([{ rule: 'Write below etc', status: 'missed' }]);
+    expect(await missed()).toBe('1');
   });
 });
 
