@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { toPointer } from '../alerts/json-pointer.js';
 import type { FieldProblem } from '../alerts/parse-falco-alert.js';
 import { compileActionsPattern } from './actions-pattern.js';
 
@@ -109,10 +110,14 @@ function compilesAsRe2(pattern: string, ctx: z.RefinementCtx): void {
 export type ShellRequest = z.infer<ReturnType<typeof buildShellRequestSchema>>;
 export type EventGeneratorRequest = z.infer<ReturnType<typeof buildEventGeneratorRequestSchema>>;
 
-/** zod issues as JSON pointers into the body. */
+/** zod issues as JSON pointers into the body; an unknown field is named by its own pointer. */
 export function toFieldProblems(error: z.ZodError): FieldProblem[] {
-  return error.issues.map((issue) => ({
-    pointer: issue.path.map((part) => `/${String(part)}`).join(''),
-    detail: issue.message,
-  }));
+  return error.issues.flatMap((issue) =>
+    issue.code === 'unrecognized_keys'
+      ? issue.keys.map((key) => ({
+          pointer: toPointer([...issue.path, key]),
+          detail: 'is not a field of this trigger',
+        }))
+      : [{ pointer: toPointer(issue.path), detail: issue.message }],
+  );
 }

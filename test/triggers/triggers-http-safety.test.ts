@@ -151,6 +151,10 @@ describe('trigger API input validation', () => {
       { namespace: '$(id)' },
       '/namespace',
     ],
+    // Regression: an unknown field was reported at the body's root (pointer "").
+    ['an unknown field', '/triggers/shell', { command: 'id' }, '/command'],
+    ['an unknown event-generator field', '/triggers/event-generator', { loop: true }, '/loop'],
+    ['an unknown field with a slash (RFC 6901 escape)', '/triggers/shell', { 'a/b': 1 }, '/a~1b'],
   ];
   for (const [what, path, body, pointer] of cases) {
     it(`answers 400 naming ${pointer} for ${what}`, async () => {
