@@ -104,6 +104,8 @@ export function createTriggerService(deps: TriggerServiceDeps) {
   // A run ends once, by its trigger or by shutdown: its outcome, the verifier and the metric. With
   // a shared store the run is counted once its end is saved: another replica may have settled it
   // as failed meanwhile, and counted it (adopt-orphans.ts), while this one was cut off past its lease.
+  // Logged here, by either: a run shutdown ends is otherwise recorded nowhere once the process exits
+  // (the in-memory store), and its release or pod may be left behind.
   function endRun(run: TriggerRun, outcome: TriggerOutcome): void {
     const status = outcome.ok ? 'succeeded' : 'failed';
     run.status = status;
@@ -111,6 +113,12 @@ export function createTriggerService(deps: TriggerServiceDeps) {
     run.finishedAt = new Date().toISOString();
     deps.verifier.runFinished(run);
     deps.registry.count(run, () => deps.metrics.recordRun(run.kind, status));
+    deps.logger
+      .child({ runId: run.id, kind: run.kind })
+      .info(
+        { event: 'trigger_finished', status: run.status, error: run.error, commands: run.commands.length },
+        'trigger run finished',
+      );
   }
 
   // Its final state first: a run saved as running reads as orphaned once its slot and hold are gone.
@@ -137,13 +145,9 @@ export function createTriggerService(deps: TriggerServiceDeps) {
       log.error({ err: error }, 'trigger threw');
       outcome = { ok: false, error: 'internal error while running the trigger' };
     }
-    // Shutdown already ended it (stop): counted and published then.
+    // Shutdown already ended it (stop): counted, published and logged then.
     if (run.finishedAt !== undefined) return;
     endRun(run, outcome);
-    log.info(
-      { event: 'trigger_finished', status: run.status, error: run.error, commands: run.commands.length },
-      'trigger run finished',
-    );
   }
 
   return {

@@ -45,6 +45,10 @@ describe('trigger shutdown', () => {
     const run = await waitForRun(built.app, TOKEN, res.body.id, finished, 1_000);
     expect(run).toMatchObject({ status: 'failed', error: STOPPED_RUN_ERROR });
     expect(run.finishedAt).toBeDefined();
+    // Regression: that end was logged nowhere, and with the in-memory store the run is gone at exit.
+    expect(built.logs.filter((line) => line.event === 'trigger_finished')).toEqual([
+      expect.objectContaining({ runId: run.id, status: 'failed', error: STOPPED_RUN_ERROR, commands: 2 }),
+    ]);
     const metrics = await request(built.app).get('/metrics');
     expect(metrics.text).toMatch(/falco_trigger_runs_total\{kind="event-generator",outcome="failed"\} 1\n/);
     // The uninstall ends after the grace: the run stays as shutdown left it, counted once.
