@@ -103,7 +103,7 @@ describe.skipIf(!dockerReady)('the container image', () => {
       'node',
       '--input-type=module',
       '-e',
-      "for (const name of ['redis', 'execa', '@kubernetes/client-node']) await import(name); console.log('loaded');",
+      "for (const name of ['redis', 'execa', '@kubernetes/client-node', '@kubernetes/client-node/dist/web-socket-handler.js', 'ws']) await import(name); console.log('loaded');",
     ]);
 
     expect(load.output.trim()).toBe('loaded');
