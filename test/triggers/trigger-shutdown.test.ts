@@ -1,8 +1,9 @@
 import { resolve } from 'node:path';
 import request from 'supertest';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { STOPPED_RUN_ERROR } from '../../src/triggers/trigger-service.js';
 import { buildTriggerApp } from '../helpers/build-trigger-app.js';
+import { killSpawned, spawnService } from '../helpers/spawn-service.js';
 import { finished, waitForRun } from '../helpers/trigger-runs.js';
 
 const TOKEN = 'test-token-0123456789abcdef';
@@ -57,4 +58,36 @@ describe('trigger shutdown', () => {
     const later = await request(built.app).get('/metrics');
     expect(later.text).toMatch(/falco_trigger_runs_total\{kind="event-generator",outcome="failed"\} 1\n/);
   }, 15_000);
+});
+
+// Regression: the process gave its running triggers a fixed 5 s to clean up, before it even began
+// draining requests; execa then killed a helm uninstall still running at exit, and the release
+// stayed installed in the cluster.
+describe('trigger shutdown of the real process', () => {
+  afterEach(killSpawned);
+
+  it('gives a cancelled run SHUTDOWN_TIMEOUT_MS to uninstall, alongside the drain', async () => {
+    const service = await spawnService({
+      TRIGGERS_ENABLED: 'true',
+      TRIGGER_TOKEN: TOKEN,
+      TRIGGER_KUBECONFIG: '/nonexistent/kubeconfig',
+      SHUTDOWN_TIMEOUT_MS: '9000',
+      PATH: `${resolve('test/fixtures/bin/slow-uninstall-helm')}:/usr/bin:/bin`,
+    });
+    const res = await fetch(`http://127.0.0.1:${service.port}/triggers/event-generator`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: '{}',
+    });
+    expect(res.status).toBe(202);
+    // helm install is running (it hangs for 30 s).
+    await new Promise((done) => setTimeout(done, 500));
+    service.child.kill('SIGTERM');
+
+    expect(await service.exited).toBe(0);
+    // The uninstall (5 s) finished: the run ends on the cancelled install, not on the stop.
+    expect(service.lines.filter((l) => l.event === 'trigger_finished')).toEqual([
+      expect.objectContaining({ status: 'failed', error: 'helm was cancelled', commands: 3 }),
+    ]);
+  }, 30_000);
 });
