@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { toPointer } from '../alerts/json-pointer.js';
 import type { FieldProblem } from '../alerts/parse-falco-alert.js';
 import { compileActionsPattern } from './actions-pattern.js';
+import type { GeneratorVersion } from './data/event-generator-actions.js';
+import { selectActions } from './expected-rules.js';
 
 import { DNS_LABEL, DNS_SUBDOMAIN, IMAGE_REFERENCE } from './names.js';
 /**
@@ -94,6 +96,18 @@ export function buildEventGeneratorRequestSchema(lists: AllowLists) {
       .optional(),
     namespace: namespaceField(lists),
   });
+}
+
+/**
+ * An `actions` pattern that selects none of `version`'s actions: event-generator would run nothing
+ * and exit 0, and the run would succeed having verified nothing.
+ */
+export function checkGeneratorActions(actions: string, version: GeneratorVersion): FieldProblem[] {
+  const compiled = compileActionsPattern(actions);
+  if (!compiled.ok || selectActions(version, compiled.pattern).length > 0) return [];
+  return [
+    { pointer: '/actions', detail: `selects none of event-generator ${version}'s actions (e.g. ^syscall)` },
+  ];
 }
 
 // event-generator compiles the filter with Go's regexp (RE2 syntax): refuse what it would refuse,

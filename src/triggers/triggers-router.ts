@@ -10,6 +10,7 @@ import type { TriggerRun } from './trigger-run.js';
 import {
   buildEventGeneratorRequestSchema,
   buildShellRequestSchema,
+  checkGeneratorActions,
   checkShellBackend,
   toFieldProblems,
   type ShellRequest,
@@ -137,11 +138,10 @@ export function createTriggersRouter(deps: TriggersRouterDeps): express.Router {
     const parsed = generatorSchema.safeParse(req.body ?? {});
     if (!parsed.success) return invalid(req, res, 'event-generator', parsed.error);
     const namespace = parsed.data.namespace ?? config.allowed.namespaces[0] ?? 'default';
-    await start(req, res, {
-      kind: 'event-generator',
-      namespace,
-      actions: parsed.data.actions ?? DEFAULT_ACTIONS,
-    });
+    const actions = parsed.data.actions ?? DEFAULT_ACTIONS;
+    const problems = checkGeneratorActions(actions, config.eventGenerator.version);
+    if (problems.length > 0) return invalid(req, res, 'event-generator', problems);
+    await start(req, res, { kind: 'event-generator', namespace, actions });
   });
   router.get('/triggers', async (req: Request, res: Response) => {
     const runs = await registry.list();

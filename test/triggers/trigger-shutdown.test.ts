@@ -1,6 +1,7 @@
+import { execFileSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import request from 'supertest';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { STOPPED_RUN_ERROR } from '../../src/triggers/trigger-service.js';
 import { buildTriggerApp } from '../helpers/build-trigger-app.js';
 import { killSpawned, spawnService } from '../helpers/spawn-service.js';
@@ -80,8 +81,14 @@ describe('trigger shutdown of the real process', () => {
       body: '{}',
     });
     expect(res.status).toBe(202);
-    // helm install is running (it hangs for 30 s).
-    await new Promise((done) => setTimeout(done, 500));
+    // helm install is running: the stand-in's `sleep 30`, a child of the service.
+    await vi.waitFor(
+      () =>
+        expect(
+          execFileSync('ps', ['-o', 'args=', '--ppid', String(service.child.pid)], { encoding: 'utf8' }),
+        ).toContain('sleep 30'),
+      { timeout: 10_000, interval: 20 },
+    );
     service.child.kill('SIGTERM');
 
     expect(await service.exited).toBe(0);

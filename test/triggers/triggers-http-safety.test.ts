@@ -145,6 +145,8 @@ describe('trigger API input validation', () => {
       { actions: '^(.|.)**0$' },
       '/actions',
     ],
+    // Regression: event-generator ran nothing and the run succeeded, having verified nothing.
+    ['an actions regex that selects no action', '/triggers/event-generator', { actions: '^zzz' }, '/actions'],
     [
       'an event-generator namespace with metacharacters',
       '/triggers/event-generator',
