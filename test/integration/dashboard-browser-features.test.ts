@@ -156,6 +156,37 @@ describe.skipIf(!available)('dashboard features in headless Chromium', { timeout
     await page.close();
   });
 
+  it('draws a burst of live alerts at most once a frame, not once an alert (the page stays responsive)', async () => {
+    const page = await open();
+    await expect.poll(() => overviewTotal(page)).toBeGreaterThan(0);
+    const total = await overviewTotal(page);
+    // Page-side code as text: counts animation frames, and each redraw of the chart and the list status.
+    await page.evaluate(`(() => {
+      const counts = (window.__counts = { frames: 0, chart: 0, status: 0 });
+      const frame = () => { counts.frames += 1; requestAnimationFrame(frame); };
+      requestAnimationFrame(frame);
+      new MutationObserver(() => (counts.chart += 1)).observe(document.getElementById('chart-priority'), { childList: true });
+      new MutationObserver(() => (counts.status += 1)).observe(document.getElementById('list-status'), { childList: true });
+    })()`);
+    const burst = 300;
+
+    const posts = Array.from({ length: burst }, (_, i) => alertOf(`Burst probe ${i}`, 'Notice'));
+    for (let i = 0; i < posts.length; i += 20)
+      await Promise.all(posts.slice(i, i + 20).map((alert) => suite.server.postAlert(alert)));
+
+    await expect.poll(() => overviewTotal(page), { timeout: 20_000 }).toBe(total + burst);
+    await expect.poll(() => row(page, 'Burst probe 299').count()).toBe(1);
+    const counts = (await page.evaluate('window.__counts')) as {
+      frames: number;
+      chart: number;
+      status: number;
+    };
+    expect(counts.chart).toBeGreaterThan(0);
+    expect(counts.chart).toBeLessThanOrEqual(counts.frames + 1);
+    expect(counts.status).toBeLessThanOrEqual(counts.frames + 1);
+    await page.close();
+  }, 60_000);
+
   it('keeps the window selector working and charts the chosen window', async () => {
     const page = await open();
     await expect.poll(() => overviewTotal(page)).toBeGreaterThan(0);

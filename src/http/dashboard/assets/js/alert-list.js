@@ -1,6 +1,7 @@
 // @ts-check
 import { el } from './dom.js';
 import { formatTime, matchesText, outputOf, priorityClass, workloadOf } from './alert-fields.js';
+import { createFrameTask } from './frame-task.js';
 
 /** @typedef {import('./alert-fields.js').AlertItem} AlertItem */
 
@@ -111,6 +112,10 @@ export function createAlertList(tbody, status, onOpen, onFilter) {
   /** @type {Map<string, { item: AlertItem, row: HTMLTableRowElement }>} */
   const rows = new Map();
   let text = '';
+  // Live alerts not shown yet, oldest first: only the newest MAX_ROWS could stay on the page (a
+  // hidden tab paints no frames, so this is all it holds).
+  /** @type {AlertItem[]} */
+  let pending = [];
 
   function updateStatus() {
     let shown = 0;
@@ -140,18 +145,27 @@ export function createAlertList(tbody, status, onOpen, onFilter) {
     else tbody.append(row);
   }
 
+  const showPending = createFrameTask(() => {
+    const items = pending;
+    pending = [];
+    for (const item of items) insert(item, 'top');
+    trim();
+    updateStatus();
+  });
+
   return {
     /** Empties the table (before loading with other filters). */
     clear() {
+      pending = [];
       rows.clear();
       tbody.replaceChildren();
       updateStatus();
     },
-    /** @param {AlertItem} item a live alert: newest, so on top. */
+    /** @param {AlertItem} item a live alert: newest, so on top (at the next frame). */
     addLive(item) {
-      insert(item, 'top');
-      trim();
-      updateStatus();
+      pending.push(item);
+      if (pending.length > MAX_ROWS) pending.shift();
+      showPending();
     },
     /** @param {AlertItem[]} items newest first, from GET /alerts: older than any live row already shown. */
     addLoaded(items) {

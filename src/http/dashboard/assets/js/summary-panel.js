@@ -1,6 +1,7 @@
 // @ts-check
 import { drawBarChart } from './charts.js';
 import { describeFailure } from './dom.js';
+import { createFrameTask } from './frame-task.js';
 import { priorityClass } from './alert-fields.js';
 import { createSummaryModel } from './summary-model.js';
 import { createTimelineChart } from './timeline-chart.js';
@@ -51,6 +52,8 @@ export function createSummaryPanel(parts) {
     timeline.draw(summary.timeline);
   }
 
+  const drawLive = createFrameTask(draw);
+
   async function refresh() {
     clearTimeout(timer);
     timer = setTimeout(() => void refresh(), IDLE_MS);
@@ -85,7 +88,7 @@ export function createSummaryPanel(parts) {
     /** @param {AlertItem} item a live alert: counted and drawn at once. */
     addLive(item) {
       if (loading && pending.length < MAX_PENDING) pending.push(item);
-      if (model?.add(item)) draw();
+      if (model?.add(item)) drawLive();
     },
   };
 }
