@@ -5,6 +5,7 @@ import {
   TRIGGER_TOKEN,
   VIEWER_TOKEN,
   startAuthTestServer,
+  withAuthTestServer,
   type AuthTestServer,
 } from '../http/auth/auth-test-server.js';
 import { CHROMIUM_PATH, launchBrowser } from './dashboard-browser-harness.js';
@@ -121,6 +122,58 @@ describe.skipIf(!available)(
       expect(withoutCsrf).toBe(403);
       expect(errors).toEqual([]);
       await page.close();
+    });
+  },
+);
+
+describe.skipIf(!available)(
+  'dashboard in headless Chromium when the server refuses its live stream',
+  { timeout: 60_000 },
+  () => {
+    let browser: { context: BrowserContext; close(): Promise<void> };
+
+    beforeAll(async () => {
+      browser = await launchBrowser();
+    });
+    afterAll(async () => {
+      await browser?.close();
+    });
+
+    it('shows the sign-in form once the session expires, not a page left saying Disconnected', async () => {
+      await withAuthTestServer({ VIEWER_TOKEN, SESSION_TTL_SECONDS: '3' }, async (server) => {
+        await browser.context.clearCookies();
+        const page = await browser.context.newPage();
+        await page.goto(`${server.baseUrl}/`);
+        await page.fill('#login-form input[name="token"]', VIEWER_TOKEN);
+        await page.click('#login-form button[type="submit"]');
+        // The dashboard, signed in (not waiting for Live: on a slow machine the session may end first).
+        await page.locator('#alert-rows').waitFor({ state: 'attached', timeout: 5000 });
+
+        // The server ends the stream when the session ends; the browser's reconnect gets a 401.
+        await page.locator('#login-form').waitFor({ timeout: 15_000 });
+        expect(await page.locator('#alert-rows').count()).toBe(0);
+        await page.close();
+      });
+    });
+
+    it('goes live again once a stream refused with 429 (STREAM_MAX_CLIENTS_PER_ADDRESS) has room', async () => {
+      await withAuthTestServer({ STREAM_MAX_CLIENTS_PER_ADDRESS: '1' }, async (server) => {
+        const first = await browser.context.newPage();
+        await first.goto(`${server.baseUrl}/`);
+        await first.locator('#connection[data-status="live"]').waitFor({ timeout: 5000 });
+        const second = await browser.context.newPage();
+        await second.goto(`${server.baseUrl}/`);
+        await second.locator('#connection[data-status="closed"]').waitFor({ timeout: 5000 });
+
+        await first.close();
+
+        await second.locator('#connection[data-status="live"]').waitFor({ timeout: 15_000 });
+        await server.post('/alerts', alertOf('Streamed after the refusal'));
+        await second
+          .locator('tr.alert-row', { hasText: 'Streamed after the refusal' })
+          .waitFor({ timeout: 5000 });
+        await second.close();
+      });
     });
   },
 );

@@ -6,7 +6,7 @@ import { followAlerts, loadAlerts } from './alert-feed.js';
 import { createAlertList } from './alert-list.js';
 import { byId } from './dom.js';
 import { createSuggestions, setupFilters } from './filters.js';
-import { loadSession } from './session.js';
+import { isSignedOut, loadSession } from './session.js';
 import { createSummaryPanel } from './summary-panel.js';
 import { setupTriggerPanel } from './trigger-panel.js';
 
@@ -47,6 +47,29 @@ function remember(item) {
 let stopFollowing = () => {};
 // Each change of filters starts a new view; a slower, older load must not fill the new one.
 let view = 0;
+// After a refused stream the view starts over after this pause, doubled at each refusal in a row.
+const RETRY_FIRST_MS = 2000;
+const RETRY_MAX_MS = 60000;
+let retryMs = RETRY_FIRST_MS;
+
+/**
+ * The server refused the stream (the session expired, too many streams from this address, a
+ * proxy's 502 while the receiver restarts): EventSource gives up on those for good. Signed out,
+ * the reload shows the sign-in page; else the view starts over, as it was, after a pause.
+ * @param {URLSearchParams} filters
+ * @param {number} lost the view whose stream was refused
+ */
+async function recover(filters, lost) {
+  if (await isSignedOut()) {
+    window.location.reload();
+    return;
+  }
+  const pause = retryMs;
+  retryMs = Math.min(retryMs * 2, RETRY_MAX_MS);
+  setTimeout(() => {
+    if (lost === view) void show(filters);
+  }, pause);
+}
 
 /**
  * Follows the stream first, then loads what came before, so nothing falls between the two.
@@ -74,6 +97,8 @@ async function show(filters) {
         status
       ];
       connection.dataset.status = status;
+      if (status === 'live') retryMs = RETRY_FIRST_MS;
+      if (status === 'closed' && mine === view) void recover(filters, mine);
     },
   });
   const loaded = await loadAlerts(filters);

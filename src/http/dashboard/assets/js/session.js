@@ -28,3 +28,17 @@ export async function loadSession(container) {
   }
   return { csrfToken: session.csrfToken, role: session.role };
 }
+
+/**
+ * True when the server no longer knows this browser (the session expired or its token was taken
+ * out of rotation): a reload then shows the sign-in page. False when it cannot be asked.
+ * @returns {Promise<boolean>}
+ */
+export async function isSignedOut() {
+  try {
+    const response = await fetch('/ui/session', { headers: { Accept: 'application/json' } });
+    return response.status === 401;
+  } catch {
+    return false;
+  }
+}
