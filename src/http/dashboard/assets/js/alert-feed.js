@@ -6,6 +6,8 @@ import { parseExactJson } from './exact-json.js';
 
 // What the first load shows; the stream adds to it.
 const LOAD_LIMIT = 200;
+// Longest wait for the stream's answer before the list is loaded anyway.
+const ANSWER_WAIT_MS = 5000;
 
 /**
  * Recent alerts matching the server-side filters, newest first.
@@ -29,19 +31,32 @@ export async function loadAlerts(filters) {
  * Follows GET /alerts/stream with the same filters. EventSource reconnects by itself and sends
  * Last-Event-ID, so the server replays what was missed. With `onOther`, the same stream also
  * brings the alerts outside the filters (`others=true`, `event: other`).
+ * `answered` settles once the server has answered the stream (open, refused or unreachable): an
+ * open stream is subscribed, so every alert stored from then on comes through it.
  * @param {URLSearchParams} filters
  * @param {{ onAlert: (item: AlertItem) => void, onOther?: (item: AlertItem) => void, onStatus: (status: 'live' | 'reconnecting' | 'closed') => void }} handlers
- * @returns {() => void} stops following
+ * @returns {{ stop: () => void, answered: Promise<void> }}
  */
 export function followAlerts(filters, handlers) {
   const query = new URLSearchParams(filters);
   if (handlers.onOther) query.set('others', 'true');
   const source = new EventSource(`/alerts/stream?${query}`);
-  source.addEventListener('open', () => handlers.onStatus('live'));
+  /** @type {() => void} */
+  let settle = () => {};
+  const answered = new Promise((resolve) => {
+    settle = () => resolve(undefined);
+    // Headers held somewhere on the way must not keep the list empty.
+    setTimeout(settle, ANSWER_WAIT_MS);
+  });
+  source.addEventListener('open', () => {
+    settle();
+    handlers.onStatus('live');
+  });
   // A refused request (not text/event-stream) closes the source for good; a dropped one retries.
-  source.addEventListener('error', () =>
-    handlers.onStatus(source.readyState === EventSource.CLOSED ? 'closed' : 'reconnecting'),
-  );
+  source.addEventListener('error', () => {
+    settle();
+    handlers.onStatus(source.readyState === EventSource.CLOSED ? 'closed' : 'reconnecting');
+  });
   /** @param {(item: AlertItem) => void} handle */
   const deliver = (handle) => (/** @type {Event} */ event) => {
     let item;
@@ -54,5 +69,11 @@ export function followAlerts(filters, handlers) {
   };
   source.addEventListener('alert', deliver(handlers.onAlert));
   if (handlers.onOther) source.addEventListener('other', deliver(handlers.onOther));
-  return () => source.close();
+  return {
+    stop: () => {
+      settle();
+      source.close();
+    },
+    answered,
+  };
 }

@@ -72,7 +72,9 @@ async function recover(filters, lost) {
 }
 
 /**
- * Follows the stream first, then loads what came before, so nothing falls between the two.
+ * Follows the stream first and loads what came before once the server has subscribed it, so
+ * nothing falls between the two (an alert stored between the list's read and the stream's start
+ * would be in neither).
  * @param {URLSearchParams} filters
  */
 async function show(filters) {
@@ -85,7 +87,7 @@ async function show(filters) {
   // The Overview counts every alert: while the list is narrowed, its one stream also brings the
   // alerts outside the filters (one stream per page, not two, against the per-address limit).
   const narrowed = filters.toString() !== '';
-  stopFollowing = followAlerts(filters, {
+  const following = followAlerts(filters, {
     onAlert(item) {
       remember(item);
       list.addLive(item);
@@ -101,6 +103,9 @@ async function show(filters) {
       if (status === 'closed' && mine === view) void recover(filters, mine);
     },
   });
+  stopFollowing = following.stop;
+  await following.answered;
+  if (mine !== view) return;
   const loaded = await loadAlerts(filters);
   if (mine !== view) return;
   if (!loaded.ok) {
