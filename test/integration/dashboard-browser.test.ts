@@ -127,6 +127,41 @@ describe.skipIf(!available)(
       await page.close();
     });
 
+    it('shows bidirectional controls in alert text as ⟨U+202E⟩, so a file name cannot read backwards, and filters by the exact value', async () => {
+      const page = await open();
+      const RLO = '\u202E';
+      // Rendered raw, "/tmp/<RLO>fdp.exe" reads "/tmp/exe.pdf", and the rest of the output reverses.
+      await suite.server.postAlert(
+        alertOf(`Bidi probe ${RLO}gnp.tac`, 'Critical', {
+          output: `File opened /tmp/${RLO}fdp.exe\u2066 by\u2069 user=root`,
+          tags: [`${RLO}kat`],
+          output_fields: { 'fd.name': `/tmp/${RLO}fdp.exe` },
+        }),
+      );
+      const probe = row(page, 'Bidi probe');
+      await probe.waitFor({ timeout: 5000 });
+
+      const output = 'File opened /tmp/⟨U+202E⟩fdp.exe⟨U+2066⟩ by⟨U+2069⟩ user=root';
+      expect(await probe.locator('.output-line').textContent()).toBe(output);
+      expect(await probe.locator('.output-line').getAttribute('title')).toBe(output);
+      expect(await probe.locator('button.rule-link').textContent()).toBe('Bidi probe ⟨U+202E⟩gnp.tac');
+      expect(await probe.locator('button.chip').textContent()).toBe('⟨U+202E⟩kat');
+      await probe.locator('.time').click();
+      const details = page.locator('#details');
+      await expect.poll(() => details.locator('h2').textContent()).toBe('Bidi probe ⟨U+202E⟩gnp.tac');
+      expect(await details.locator('pre.output').textContent()).toBe(output);
+      expect(await details.locator('.fields tbody td').textContent()).toBe('/tmp/⟨U+202E⟩fdp.exe');
+      expect(await page.locator('main').textContent()).not.toMatch(/[\u202A-\u202E\u2066-\u2069]/);
+
+      // The chip still filters by the value as Falco sent it.
+      await probe.locator('button.rule-link').click();
+      await expect
+        .poll(() => page.inputValue('#filters input[name="rule"]'))
+        .toBe(`Bidi probe ${RLO}gnp.tac`);
+      await expect.poll(() => page.locator('tr.alert-row').count()).toBe(1);
+      await page.close();
+    });
+
     it('shows every digit of an evt.time above 2^53, in the fields and the raw JSON', async () => {
       const page = await open();
 

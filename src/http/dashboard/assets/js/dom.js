@@ -4,6 +4,23 @@
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
 
+// Bidirectional controls reorder the text around them: a file named "/tmp/<U+202E>fdp.exe" reads
+// "/tmp/exe.pdf" (Trojan Source). Shown text names them instead of obeying them.
+const BIDI_CONTROLS = /[\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/g;
+// The attributes a reader sees (tooltips, screen readers); data-* and value keep the exact text.
+const SHOWN_ATTRIBUTES = new Set(['title', 'aria-label']);
+
+/**
+ * Text with each bidirectional control written as ⟨U+202E⟩, so it reads in the order it was sent.
+ * @param {string} text
+ */
+export function revealBidiControls(text) {
+  return text.replace(
+    BIDI_CONTROLS,
+    (char) => `⟨U+${char.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}⟩`,
+  );
+}
+
 /**
  * @typedef {{ text?: string | number, className?: string } & Record<string, string | number | boolean | undefined>} Attrs
  */
@@ -16,11 +33,12 @@ const SVG_NS = 'http://www.w3.org/2000/svg';
 function fill(node, attrs, children) {
   for (const [name, value] of Object.entries(attrs)) {
     if (value === undefined || value === false) continue;
-    if (name === 'text') node.textContent = String(value);
+    if (name === 'text') node.textContent = revealBidiControls(String(value));
     else if (name === 'className') node.setAttribute('class', String(value));
+    else if (SHOWN_ATTRIBUTES.has(name)) node.setAttribute(name, revealBidiControls(String(value)));
     else node.setAttribute(name, value === true ? '' : String(value));
   }
-  for (const child of children) node.append(child);
+  for (const child of children) node.append(typeof child === 'string' ? revealBidiControls(child) : child);
   return node;
 }
 
