@@ -11,6 +11,8 @@ export interface DashboardTestAppOptions {
   now?: () => number;
   /** The triggers API stand-in of the browser test, mounted in place of the real triggers router. */
   triggerRouter?: express.Router;
+  /** Environment variables on top of the suite's own. */
+  env?: Record<string, string>;
 }
 
 export interface DashboardTestApp {
@@ -27,7 +29,7 @@ export function buildDashboardTestApp(options: DashboardTestAppOptions = {}): Da
   // Without a stand-in, the panel is off; with one, it replaces the triggers API.
   const standIn = options.triggersEnabled ? (options.triggerRouter ?? express.Router()) : undefined;
   const built = buildTestApp({
-    env: { METRICS_MAX_SOURCES: '10', STORE_MAX_BYTES: String(10 * 1024 * 1024) },
+    env: { METRICS_MAX_SOURCES: '10', STORE_MAX_BYTES: String(10 * 1024 * 1024), ...options.env },
     now: options.now,
     triggerRouter: standIn,
     logLevel: 'info',

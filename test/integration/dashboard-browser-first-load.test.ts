@@ -70,3 +70,40 @@ describe.skipIf(!available)('dashboard first load in headless Chromium', { timeo
     await page.close();
   });
 });
+
+describe.skipIf(!available)('dashboard first load cut at QUERY_MAX_BYTES', { timeout: 60_000 }, () => {
+  it('says older alerts were left out when GET /alerts cut the list, instead of "Showing 6 of 6"', async () => {
+    const { app, stream } = buildDashboardTestApp({ env: { QUERY_MAX_BYTES: String(64 * 1024) } });
+    const server = await startServer(app, { host: '127.0.0.1', port: 0 });
+    const baseUrl = `http://127.0.0.1:${boundPort(server)}`;
+    const browser = await launchBrowser();
+    try {
+      // 12 alerts of 10 KB: about six fit in 64 KiB.
+      for (let i = 0; i < 12; i += 1) {
+        const alert = alertOf(`Cut probe ${i}`, 'Notice', { output: 'word '.repeat(2000) });
+        const res = await fetch(`${baseUrl}/alerts`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify(alert),
+        });
+        expect(res.status).toBe(202);
+      }
+      const page = await browser.context.newPage();
+
+      await page.goto(`${baseUrl}/`);
+
+      await row(page, 'Cut probe 11').waitFor({ timeout: 5000 });
+      const shown = await page.locator('tr.alert-row').count();
+      expect(shown).toBeLessThan(12);
+      expect(await page.locator('#list-status').textContent()).toBe(
+        `Showing ${shown} of ${shown} alerts. Older alerts were left out: the first load reached QUERY_MAX_BYTES (narrow the filters to see them).`,
+      );
+      await page.close();
+    } finally {
+      await browser.close();
+      stream.closeAll();
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});

@@ -10,9 +10,10 @@ const LOAD_LIMIT = 200;
 const ANSWER_WAIT_MS = 5000;
 
 /**
- * Recent alerts matching the server-side filters, newest first.
+ * Recent alerts matching the server-side filters, newest first; `truncated` when the server cut
+ * the list at QUERY_MAX_BYTES before `limit`.
  * @param {URLSearchParams} filters
- * @returns {Promise<{ ok: true, alerts: AlertItem[] } | { ok: false, message: string }>}
+ * @returns {Promise<{ ok: true, alerts: AlertItem[], truncated: boolean } | { ok: false, message: string }>}
  */
 export async function loadAlerts(filters) {
   const query = new URLSearchParams(filters);
@@ -21,7 +22,11 @@ export async function loadAlerts(filters) {
     const response = await fetch(`/alerts?${query}`, { headers: { Accept: 'application/json' } });
     if (!response.ok) return { ok: false, message: await describeFailure(response) };
     const body = parseExactJson(await response.text());
-    return { ok: true, alerts: Array.isArray(body.alerts) ? body.alerts : [] };
+    return {
+      ok: true,
+      alerts: Array.isArray(body.alerts) ? body.alerts : [],
+      truncated: body.truncated === true,
+    };
   } catch {
     return { ok: false, message: 'the server cannot be reached' };
   }

@@ -112,6 +112,8 @@ export function createAlertList(tbody, status, onOpen, onFilter) {
   /** @type {Map<string, { item: AlertItem, row: HTMLTableRowElement }>} */
   const rows = new Map();
   let text = '';
+  // The first load stopped at the server's byte cap: older alerts exist that the list lacks.
+  let cut = false;
   // Live alerts not shown yet, oldest first: only the newest MAX_ROWS could stay on the page (a
   // hidden tab paints no frames, so this is all it holds).
   /** @type {AlertItem[]} */
@@ -120,7 +122,10 @@ export function createAlertList(tbody, status, onOpen, onFilter) {
   function updateStatus() {
     let shown = 0;
     for (const { row } of rows.values()) if (!row.hidden) shown += 1;
-    status.textContent = rows.size === 0 ? 'No alerts yet.' : `Showing ${shown} of ${rows.size} alerts.`;
+    const counts = rows.size === 0 ? 'No alerts yet.' : `Showing ${shown} of ${rows.size} alerts.`;
+    status.textContent = cut
+      ? `${counts} Older alerts were left out: the first load reached QUERY_MAX_BYTES (narrow the filters to see them).`
+      : counts;
   }
 
   function trim() {
@@ -157,6 +162,7 @@ export function createAlertList(tbody, status, onOpen, onFilter) {
     /** Empties the table (before loading with other filters). */
     clear() {
       pending = [];
+      cut = false;
       rows.clear();
       tbody.replaceChildren();
       updateStatus();
@@ -167,8 +173,12 @@ export function createAlertList(tbody, status, onOpen, onFilter) {
       if (pending.length > MAX_ROWS) pending.shift();
       showPending();
     },
-    /** @param {AlertItem[]} items newest first, from GET /alerts: older than any live row already shown. */
-    addLoaded(items) {
+    /**
+     * @param {AlertItem[]} items newest first, from GET /alerts: older than any live row already shown.
+     * @param {boolean} truncated the server cut the list at QUERY_MAX_BYTES
+     */
+    addLoaded(items, truncated) {
+      cut = truncated;
       for (const item of items) insert(item, 'bottom');
       trim();
       updateStatus();

@@ -113,7 +113,7 @@ async function show(filters) {
     return;
   }
   loaded.alerts.forEach(remember);
-  list.addLoaded(loaded.alerts);
+  list.addLoaded(loaded.alerts, loaded.truncated);
 }
 
 /**
