@@ -200,8 +200,11 @@ describe('GET /openapi.json', () => {
       await request(app).post('/alerts').set('Content-Type', 'application/json').send(SAMPLE);
       const reader = res.body!.getReader();
       let text = '';
-      while (!/\ndata: .*\n\n/.test(text)) text += new TextDecoder().decode((await reader.read()).value);
-      const data = /\ndata: (.*)\n/.exec(text)![1]!;
+      // After `event: truncated` (the Last-Event-ID is not stored), the alert's event.
+      while (!/\nevent: alert\ndata: .*\n\n/.test(text))
+        text += new TextDecoder().decode((await reader.read()).value);
+      expect(text).toContain('event: truncated\ndata: {"reason":"Last-Event-ID is no longer stored"}');
+      const data = /\nevent: alert\ndata: (.*)\n/.exec(text)![1]!;
       const item = (doc.paths as Record<string, Record<string, Operation>>)['/alerts/{id}']!.get!.responses[
         '200'
       ]!.content!['application/json']!.schema;

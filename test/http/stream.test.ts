@@ -217,6 +217,8 @@ describe('GET /alerts/stream', () => {
 
     const replayed = [...text.matchAll(/^id: (.+)$/gm)].map((match) => match[1]);
     expect(text).toContain(': replay truncated');
+    // EventSource hides comments: the page sees this event and loads its list again.
+    expect(text).toContain('event: truncated\ndata: {"reason":"QUERY_MAX_BYTES"}\n\n');
     expect(replayed).toEqual(ids.slice(10 - replayed.length));
     expect(replayed.length).toBeLessThan(9);
     expect(replayed.length).toBeGreaterThan(0);

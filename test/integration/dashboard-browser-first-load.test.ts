@@ -107,3 +107,52 @@ describe.skipIf(!available)('dashboard first load cut at QUERY_MAX_BYTES', { tim
     }
   });
 });
+
+describe.skipIf(!available)('dashboard across a receiver restart', { timeout: 60_000 }, () => {
+  it('lists the alerts the new process took before the page reconnected (its Last-Event-ID is unknown there)', async () => {
+    const listenOn = async (port: number) => {
+      const built = buildDashboardTestApp();
+      const server = await startServer(built.app, { host: '127.0.0.1', port });
+      return {
+        port: boundPort(server),
+        async close() {
+          built.stream.closeAll();
+          server.closeAllConnections();
+          await new Promise((resolve) => server.close(resolve));
+        },
+      };
+    };
+    // Once more when the pooled connection was the old process's (closed under it).
+    const post = (port: number, rule: string): Promise<Response> => {
+      const send = () =>
+        fetch(`http://127.0.0.1:${port}/alerts`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify(alertOf(rule, 'Warning')),
+        });
+      return send().catch(send);
+    };
+    const before = await listenOn(0);
+    const { port } = before;
+    const browser = await launchBrowser();
+    let after: Awaited<ReturnType<typeof listenOn>> | undefined;
+    try {
+      const page = await browser.context.newPage();
+      await page.goto(`http://127.0.0.1:${port}/`);
+      await page.locator('#connection[data-status="live"]').waitFor({ timeout: 5000 });
+      await post(port, 'Streamed before the restart');
+      await row(page, 'Streamed before the restart').waitFor({ timeout: 5000 });
+
+      await before.close();
+      after = await listenOn(port);
+      expect((await post(port, 'Taken before the page reconnected')).status).toBe(202);
+
+      await row(page, 'Taken before the page reconnected').waitFor({ timeout: 15_000 });
+      await page.locator('#connection[data-status="live"]').waitFor({ timeout: 5000 });
+      await page.close();
+    } finally {
+      await browser.close();
+      await after?.close();
+    }
+  });
+});

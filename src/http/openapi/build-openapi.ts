@@ -171,7 +171,7 @@ export function buildOpenApiDocument(): JsonSchema {
         get: {
           operationId: 'streamAlerts',
           summary:
-            'Server-Sent Events: `event: alert`, `id: {id}`, `data:` a stored alert as GET /alerts/{id}; with others=true, alerts outside the filters as `event: other`',
+            'Server-Sent Events: `event: alert`, `id: {id}`, `data:` a stored alert as GET /alerts/{id}; with others=true, alerts outside the filters as `event: other`; after a reconnect that cannot replay all it missed, `event: truncated` with `data: {reason}`',
           tags: ['stream'],
           security: viewer,
           parameters: [

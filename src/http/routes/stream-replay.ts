@@ -7,12 +7,17 @@ import type { ReadBudget } from '../read-budget.js';
 /** Most alerts replayed to a reconnecting client. */
 export const MAX_REPLAY = 1000;
 
-const BYTES_CUT = ': replay truncated (QUERY_MAX_BYTES)\n\n';
-const COUNT_CUT = `: replay truncated (more than ${MAX_REPLAY} alerts were missed)\n\n`;
-// Evicted or expired: how many came after it is unknown.
-const ID_GONE = ': replay truncated (Last-Event-ID is no longer stored)\n\n';
+// A comment for people reading the stream, and `event: truncated` for the page: EventSource
+// hides comments, and a page that missed alerts must load its list again.
+const truncated = (reason: string) =>
+  `: replay truncated (${reason})\nevent: truncated\ndata: ${JSON.stringify({ reason })}\n\n`;
+
+const BYTES_CUT = truncated('QUERY_MAX_BYTES');
+const COUNT_CUT = truncated(`more than ${MAX_REPLAY} alerts were missed`);
+// Evicted or expired, or another process's (a restart of the in-memory store): how many came after it is unknown.
+const ID_GONE = truncated('Last-Event-ID is no longer stored');
 // Held when the read began, evicted or expired before it reached them: how many is unknown.
-const GAP = ': replay truncated (some alerts after Last-Event-ID are no longer stored)\n\n';
+const GAP = truncated('some alerts after Last-Event-ID are no longer stored');
 
 /** What a reconnecting client missed: the texts to send, in order, and where the store's read ended. */
 export interface Replay {

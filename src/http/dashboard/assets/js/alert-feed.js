@@ -36,10 +36,12 @@ export async function loadAlerts(filters) {
  * Follows GET /alerts/stream with the same filters. EventSource reconnects by itself and sends
  * Last-Event-ID, so the server replays what was missed. With `onOther`, the same stream also
  * brings the alerts outside the filters (`others=true`, `event: other`).
+ * `onTruncated` is called when the server could not replay everything the page missed (its
+ * Last-Event-ID evicted, or unknown to a restarted receiver; more than it replays).
  * `answered` settles once the server has answered the stream (open, refused or unreachable): an
  * open stream is subscribed, so every alert stored from then on comes through it.
  * @param {URLSearchParams} filters
- * @param {{ onAlert: (item: AlertItem) => void, onOther?: (item: AlertItem) => void, onStatus: (status: 'live' | 'reconnecting' | 'closed') => void }} handlers
+ * @param {{ onAlert: (item: AlertItem) => void, onOther?: (item: AlertItem) => void, onTruncated: () => void, onStatus: (status: 'live' | 'reconnecting' | 'closed') => void }} handlers
  * @returns {{ stop: () => void, answered: Promise<void> }}
  */
 export function followAlerts(filters, handlers) {
@@ -74,6 +76,7 @@ export function followAlerts(filters, handlers) {
   };
   source.addEventListener('alert', deliver(handlers.onAlert));
   if (handlers.onOther) source.addEventListener('other', deliver(handlers.onOther));
+  source.addEventListener('truncated', () => handlers.onTruncated());
   return {
     stop: () => {
       settle();

@@ -94,6 +94,10 @@ async function show(filters) {
       summary.addLive(item);
     },
     ...(narrowed ? { onOther: summary.addLive } : {}),
+    // Alerts were missed that the replay cannot bring: load the list again, on a new stream.
+    onTruncated() {
+      if (mine === view) void show(filters);
+    },
     onStatus(status) {
       connection.textContent = { live: 'Live', reconnecting: 'Reconnecting…', closed: 'Disconnected' }[
         status
