@@ -98,4 +98,14 @@ describe('the Overview model on the page', () => {
     // By code unit upper case comes first; localeCompare would put 'alpha' before 'Old rule'.
     expect(model.summary.topRules.map((row) => row.rule)).toEqual(['Old rule', 'Zulu', 'alpha']);
   });
+
+  it('keeps counting past 5,000 live alerts between two reloads of the summary (a burst), still once per id', () => {
+    const model = createSummaryModel(summary());
+
+    for (let index = 0; index < 6000; index += 1) model.add(item(`burst-${index}`, 10));
+    model.add(item('burst-5999', 10));
+
+    expect(model.summary.total).toBe(1 + 6000);
+    expect(model.summary.byPriority.find((row) => row.priority === 'Critical')?.count).toBe(6000);
+  });
 });

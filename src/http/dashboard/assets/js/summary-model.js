@@ -12,7 +12,8 @@
 
 // As many as the server sends; a rule outside them climbs in only once it counts enough.
 const TOP_RULES = 10;
-// Ids of live alerts already counted, so a replay after a reconnect is not counted twice.
+// Ids of live alerts already counted, so a replay after a reconnect is not counted twice. A replay
+// brings the alerts after the last one received, so the newest ids are the ones worth keeping.
 const MAX_SEEN = 5000;
 
 /**
@@ -47,7 +48,9 @@ export function createSummaryModel(summary) {
      */
     add(item) {
       const ms = Date.parse(item.receivedAt);
-      if (!(ms > asOfMs) || seen.has(item.id) || seen.size >= MAX_SEEN) return false;
+      if (!(ms > asOfMs) || seen.has(item.id)) return false;
+      // Past the bound the oldest id makes room; refusing new ids would freeze the counts in a burst.
+      if (seen.size >= MAX_SEEN) seen.delete(/** @type {string} */ (seen.values().next().value));
       seen.add(item.id);
       const { priority, rule } = item.alert;
       const row = summary.byPriority.find((entry) => entry.priority === priority);
