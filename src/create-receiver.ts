@@ -68,6 +68,8 @@ export function createReceiver(
   triggers?: Triggers;
   /** Closes the store, giving its queued alerts up to `flushWithinMs` to reach a shared one. */
   closeStore(flushWithinMs?: number): Promise<void>;
+  /** Resolves once a shared store has been tried (see AlertStoreParts.tried). */
+  storeTried(): Promise<void>;
 } {
   const { logger } = options;
   const metrics = createMetrics({ ...config.metrics, processMetrics: options.processMetrics });
@@ -168,5 +170,12 @@ export function createReceiver(
   const split = config.auth.adminPort !== undefined;
   const app = createApp({ ...appDeps, surface: split ? 'ingest' : 'all' });
   const adminApp = split ? createApp({ ...appDeps, surface: 'admin' }) : undefined;
-  return { ...core, app, adminApp, triggers, closeStore: (flushWithinMs) => storeParts.close(flushWithinMs) };
+  return {
+    ...core,
+    app,
+    adminApp,
+    triggers,
+    closeStore: (flushWithinMs) => storeParts.close(flushWithinMs),
+    storeTried: () => storeParts.tried(),
+  };
 }

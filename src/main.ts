@@ -46,6 +46,9 @@ async function main(): Promise<void> {
     onRefusedConnection: receiver.metrics.recordRefusedConnection,
     onClientError: receiver.metrics.recordClientError,
   };
+  // With Redis, listen once it has been tried: an alert taken before the first link is up is
+  // answered at once from the queue alone, and lost if this process is killed before it connects.
+  await receiver.storeTried();
   const server = await startServer(receiver.app, { host: config.host, port: config.port, ...guarded });
   const listeners = [{ server, connections: trackConnections(server) }];
   if (hardening.tls) {

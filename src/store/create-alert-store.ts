@@ -34,13 +34,23 @@ export interface AlertStoreParts {
    * timeout) for its queue to be written, and logs the alerts it never wrote.
    */
   close(flushWithinMs?: number): Promise<void>;
+  /**
+   * Resolves once each Redis link has tried to connect once (up or failed, within the connect
+   * deadline): a replica that listened before could answer alerts it had only queued.
+   */
+  tried(): Promise<void>;
 }
 
 /** The in-memory store (default), or the Redis store with its connections, metrics and live reader. */
 export function createAlertStore(deps: AlertStoreDeps): AlertStoreParts {
   const redis = deps.config.redis;
   if (!redis)
-    return { store: createMemoryAlertStore(deps.config), feedsItself: false, close: async () => {} };
+    return {
+      store: createMemoryAlertStore(deps.config),
+      feedsItself: false,
+      close: async () => {},
+      tried: async () => {},
+    };
   const timings = deps.timings ?? DEFAULT_TIMINGS;
   const logger = deps.logger.child({ component: 'store' });
   const connection = createRedisConnection({ config: redis, name: 'falco-alert-receiver', logger, timings });
@@ -55,6 +65,8 @@ export function createAlertStore(deps: AlertStoreDeps): AlertStoreParts {
     redis.target.kind === 'sentinel'
       ? createRedisConnection({ config: redis, name: 'falco-alert-receiver-writer', logger, timings })
       : connection;
+  // The writer is `connection` itself unless through Sentinel.
+  const links = [...new Set([connection, readerConnection, writeConnection])];
   const keys = redisKeys(redis.keyPrefix);
   checkEvictionPolicy(connection, logger);
   let pending = () => 0;
@@ -112,9 +124,11 @@ export function createAlertStore(deps: AlertStoreDeps): AlertStoreParts {
           },
           'stopping with accepted alerts the shared store did not take (each was logged when accepted)',
         );
-      // The writer is `connection` itself unless through Sentinel: each link closed once.
-      const links = new Set([connection, readerConnection, writeConnection]);
-      await Promise.all([...links].map((link) => link.close()));
+      // Each link closed once.
+      await Promise.all(links.map((link) => link.close()));
+    },
+    async tried() {
+      await Promise.all(links.map((link) => link.tried()));
     },
   };
 }

@@ -24,6 +24,8 @@ export interface RedisConnection {
   /** Sends a command; rejects with StoreUnavailableError when Redis is down, failing or hung. */
   send(args: string[], timeoutMs?: number): Promise<unknown>;
   isUp(): boolean;
+  /** Resolves once the first attempt to connect has succeeded or failed (within the connect deadline). */
+  tried(): Promise<void>;
   /** Called whenever the link comes up (again). */
   onUp(listener: () => void): void;
   close(): Promise<void>;
@@ -67,12 +69,13 @@ export function createRedisConnection(options: ConnectionOptions): RedisConnecti
       failures === 0 ? 0 : Math.min(timings.maxBackoffMs, timings.minBackoffMs * 2 ** (failures - 1));
     retry = setTimeout(() => {
       retry = undefined;
-      open();
+      void open();
     }, delay);
     retry.unref();
   }
 
-  function open(): void {
+  // Handles both outcomes: the promise it returns never rejects.
+  function open(): Promise<void> {
     opening = openLink().then(
       (opened) => {
         opening = undefined;
@@ -90,9 +93,10 @@ export function createRedisConnection(options: ConnectionOptions): RedisConnecti
         scheduleOpen();
       },
     );
+    return opening;
   }
 
-  open();
+  const firstAttempt = open();
   return {
     async send(args, timeoutMs = timings.commandTimeoutMs) {
       const current = link;
@@ -107,6 +111,7 @@ export function createRedisConnection(options: ConnectionOptions): RedisConnecti
       }
     },
     isUp: () => link !== undefined,
+    tried: () => firstAttempt,
     onUp(listener) {
       upListeners.push(listener);
     },

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFixture } from '../helpers/fixtures.js';
 import type { RedisConnection } from '../../src/store/redis-connection.js';
 import { connectTo, redisAvailable, startRedis, untilUp, type TestRedis } from '../helpers/redis-server.js';
-import { killSpawned, spawnService, type SpawnedService } from '../helpers/spawn-service.js';
+import { buildService, killSpawned, spawnService, type SpawnedService } from '../helpers/spawn-service.js';
 import { openSseClient } from '../helpers/sse-client.js';
 
 const hasRedis = redisAvailable();
@@ -98,6 +98,30 @@ describe.skipIf(!hasRedis)('two receiver processes on one Redis', () => {
     );
     expect(summaries.map((summary) => summary.total)).toEqual([40, 40]);
   });
+});
+
+describe.skipIf(!hasRedis)('a replica starting beside Redis', () => {
+  let redis: TestRedis;
+  afterAll(async () => {
+    killSpawned();
+    await redis?.stop();
+  });
+
+  // Regression: it listened before its Redis links were up (the built service loads the Redis client
+  // with its first link: 0.1 to 1 s more), answering the alerts of that time from its queue alone.
+  it('listens once its links to Redis are up', async () => {
+    redis = await startRedis();
+    const main = await buildService('replica-start');
+    const service = await spawnService({ STORE_URL: redis.url, STORE_KEY_PREFIX: 'starting' }, { main });
+    const beforeListening = service.lines.slice(
+      0,
+      service.lines.findIndex((line) => line.event === 'listening'),
+    );
+    const linksUp = beforeListening.filter((line) => line.event === 'store_up').map((line) => line.link);
+    expect(linksUp.sort()).toEqual(['falco-alert-receiver', 'falco-alert-receiver-reader']);
+    const metrics = await (await fetch(`http://127.0.0.1:${service.port}/metrics`)).text();
+    expect(metrics).toMatch(/^falco_store_up 1$/m);
+  }, 60_000);
 });
 
 describe.skipIf(!hasRedis)('DEDUP_WINDOW_MS across two replicas on one Redis', () => {

@@ -44,6 +44,23 @@ describe.skipIf(!hasRedis)('createRedisConnection', () => {
   });
 });
 
+describe.skipIf(!hasRedis)('the first attempt of createRedisConnection', () => {
+  it('settles once the link is up, or once the first attempt failed', async () => {
+    const redis = await startRedis();
+    const up = connectTo(redis, 'first-up');
+    await up.tried();
+    expect(up.isUp()).toBe(true);
+    await up.close();
+    await redis.stop();
+
+    // Nothing listens there now: refused at once.
+    const refused = connectTo(redis, 'first-refused');
+    await refused.tried();
+    expect(refused.isUp()).toBe(false);
+    await refused.close();
+  });
+});
+
 /** How many connections Redis lists under `name`, once a leftover one has had up to 5 s to go. */
 async function connectionsNamed(redis: TestRedis, name: string): Promise<number> {
   const count = async () =>
