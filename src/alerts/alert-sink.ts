@@ -59,6 +59,11 @@ export interface AlertSink {
    * alerts: one write for many lines, and still no 2xx before its alert's line is written.
    */
   lines?: LineGroup;
+  /**
+   * After the lines, an ingest turn waits for this before answering its alerts: a shared store's
+   * write (AlertStore.written), so a 2xx means every replica can read the alert.
+   */
+  stored?: () => Promise<void> | undefined;
 }
 
 export function createAlertSink(deps: AlertSinkDeps): AlertSink {
@@ -67,6 +72,7 @@ export function createAlertSink(deps: AlertSinkDeps): AlertSink {
   const lines = deps.lines ?? createLineGroup(streamOf(deps.logger));
   return {
     lines,
+    stored: () => deps.store.written(),
     accept(alert, meta) {
       const receivedAtMs = now();
       const entry: StoredAlert = {

@@ -67,6 +67,12 @@ export interface AlertStore {
   count(): Promise<number>;
   /** Resolves once every alert added so far is readable (at once for memory; written for Redis). */
   flush(): Promise<void>;
+  /**
+   * What ingest awaits before answering: resolves once the alerts added so far are readable on
+   * every replica. Undefined when there is nothing to wait for: in memory they are at once; a
+   * shared store that is unreachable, failing or slow keeps them queued and answers do not wait.
+   */
+  written(): Promise<void> | undefined;
   /** False while a shared store cannot be reached (the in-memory one is always available). */
   available(): boolean;
 }

@@ -46,6 +46,7 @@ export function createDedupSink(inner: AlertSink, options: DedupOptions): AlertS
 
   return {
     lines: inner.lines,
+    stored: inner.stored,
     accept(alert, meta) {
       const key = buildDedupKey(alert);
       const first = seen.get(key, now());

@@ -289,6 +289,7 @@ export function createMemoryAlertStore(options: MemoryAlertStoreOptions): AlertS
       return next - first;
     },
     flush: () => Promise.resolve(),
+    written: () => undefined,
     available: () => true,
   };
 }

@@ -103,8 +103,8 @@ export function createApp(deps: AppDeps): RequestListener {
     sink: deps.sink,
     metrics: deps.metrics,
     bodyLimitBytes: deps.bodyLimitBytes,
-    // A turn of ingest jobs is one group commit of the sink's alert lines.
-    turns: createTurnTaker(DEFAULT_TURN_BUDGET_MS, deps.sink.lines),
+    // A turn of ingest jobs is one group commit of the sink's alert lines (and of its store's write).
+    turns: createTurnTaker(DEFAULT_TURN_BUDGET_MS, deps.sink.lines, deps.sink.stored),
     inflight: createInflightBodies(deps.inflight, deps.metrics.registry),
     // One id source for Express and the fast path.
     requestIdOf: createRequestIds(),

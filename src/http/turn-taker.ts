@@ -8,14 +8,15 @@ import type { LineGroup } from '../logging/line-group.js';
  * runs, so /healthz, /readyz and /metrics are answered. Small alerts share a turn, which saves a
  * loop iteration (and its epoll_wait) per alert. With a line group, a turn is also a group commit:
  * the log lines its jobs wrote go out together when its jobs are done, and only then are the
- * answers queued with `afterCommit` given (no 2xx before its alert's line is written).
+ * answers queued with `afterCommit` given (no 2xx before its alert's line is written). With
+ * `stored`, they are given once what it returns resolves too (a shared store has the turn's alerts).
  */
 export interface TurnTaker {
   /** Queues `job`; it runs synchronously in a later turn, after every job queued before it. It must not throw. */
   run(job: () => void): void;
   /**
-   * From a job: runs `answer` when the turn's lines are written, with the write's error if it
-   * failed. Outside a turn, at once. It must not throw.
+   * From a job: runs `answer` when the turn's lines are written (and `stored` resolved), with the
+   * write's error if it failed. Outside a turn, at once. It must not throw.
    */
   afterCommit(answer: (writeError?: unknown) => void): void;
   /** Jobs waiting for a turn. */
@@ -25,21 +26,17 @@ export interface TurnTaker {
 /** Jobs keep starting in the same turn until this many milliseconds have gone by in it. */
 export const DEFAULT_TURN_BUDGET_MS = 1;
 
-export function createTurnTaker(budgetMs: number = DEFAULT_TURN_BUDGET_MS, lines?: LineGroup): TurnTaker {
+export function createTurnTaker(
+  budgetMs: number = DEFAULT_TURN_BUDGET_MS,
+  lines?: LineGroup,
+  stored?: () => Promise<void> | undefined,
+): TurnTaker {
   const queue: Array<() => void> = [];
   let answers: Array<(writeError?: unknown) => void> = [];
   let scheduled = false;
   let inTurn = false;
-  // Writes the turn's lines, then gives each answer its turn's outcome.
-  const commit = () => {
-    let writeError: unknown;
-    try {
-      lines?.commit();
-    } catch (error) {
-      writeError = error ?? new Error('log write failed');
-    }
-    const due = answers;
-    answers = [];
+  // Gives each answer its turn's outcome.
+  const answerAll = (due: Array<(writeError?: unknown) => void>, writeError: unknown) => {
     // An answer that throws breaks its contract, but must not leave the others unanswered.
     let thrown: { error: unknown } | undefined;
     for (const answer of due) {
@@ -50,6 +47,20 @@ export function createTurnTaker(budgetMs: number = DEFAULT_TURN_BUDGET_MS, lines
       }
     }
     if (thrown) throw thrown.error;
+  };
+  // Writes the turn's lines, then answers, once the store has the turn's alerts when it says to wait.
+  const commit = () => {
+    let writeError: unknown;
+    try {
+      lines?.commit();
+    } catch (error) {
+      writeError = error ?? new Error('log write failed');
+    }
+    const due = answers;
+    answers = [];
+    const storing = due.length > 0 && writeError === undefined ? stored?.() : undefined;
+    if (storing) void storing.then(() => answerAll(due, undefined));
+    else answerAll(due, writeError);
   };
   // An immediate queued while immediates run waits for the next loop turn (Node's documented order).
   const runTurn = () => {

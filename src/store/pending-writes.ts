@@ -5,6 +5,8 @@ export interface PendingWrite {
   bytes: number;
   /** Its stream entry once Redis wrote it (kept for a re-send after a failover). */
   streamId?: string;
+  /** Its place in the order alerts were added (answer-waits.ts): its answer waits for it. */
+  seq?: number;
 }
 
 /**

@@ -4,6 +4,7 @@ import { buildDedupKey } from '../alerts/dedup-sink.js';
 import { viewHeldAlert } from '../alerts/held-alert.js';
 import { matchesQuery } from '../alerts/match-alert.js';
 import { isAfter } from '../alerts/store-position.js';
+import { createAnswerWaits } from './answer-waits.js';
 import { createPendingWrites, type PendingWrite } from './pending-writes.js';
 import { createReplicaConfirmations, keepUntrimmed } from './replica-confirmations.js';
 import {
@@ -49,6 +50,9 @@ const PIPELINE = 8;
 const RETRY_MS = 1_000;
 // How long a round of writes waits for a replica to have them (through Sentinel).
 const REPLICA_WAIT_MS = 250;
+// How long an ingest answer waits for its alert's write before the store counts as lagging (then
+// answers go at once, as while Redis is down): a hung Redis holds answers this long, once.
+const ANSWER_WAIT_MS = 500;
 
 /** The store a `RedisAlertStore` is, plus what the owner needs to wait for and stop it. */
 export type RedisAlertStore = AlertStore & {
@@ -61,7 +65,7 @@ export type RedisAlertStore = AlertStore & {
 /**
  * Alerts in one Redis Stream shared by every replica. `add` never waits: the alert joins a bounded
  * queue that is written once per event-loop turn, in order, as pipelined script calls, and stays
- * queued (retried) while Redis is down or hung.
+ * queued (retried) while Redis is down or hung. `written` lets ingest answer once Redis has them.
  */
 const summaryFields = ({ receivedAtMs, priority, rule }: SummaryEntry): SummaryEntry => ({
   receivedAtMs,
@@ -109,6 +113,7 @@ export function createRedisAlertStore(options: RedisAlertStoreOptions): RedisAle
         waitMs: REPLICA_WAIT_MS,
       })
     : undefined;
+  const answers = createAnswerWaits({ maxWaitMs: ANSWER_WAIT_MS });
   const drained: Array<() => void> = [];
   // The alerts of the batches sent and not answered yet.
   let sending: PendingWrite[] = [];
@@ -186,7 +191,8 @@ export function createRedisAlertStore(options: RedisAlertStoreOptions): RedisAle
     while (queue.size() > 0 && writer.isUp() && !retryLater) {
       const batches = [];
       for (let i = 0; i < PIPELINE && queue.size() > 0; i++) batches.push(queue.take(BATCH, BATCH_BYTES));
-      sending = batches.flat();
+      const round = batches.flat();
+      sending = round;
       const results = await Promise.allSettled(batches.map(writeBatch));
       sending = [];
       const failedAt = results.findIndex((result) => result.status === 'rejected');
@@ -195,7 +201,13 @@ export function createRedisAlertStore(options: RedisAlertStoreOptions): RedisAle
         .slice(0, through)
         .map((result) => (result as PromiseFulfilledResult<WriteReply>).value);
       for (const reply of replies) wrote(reply);
-      if (replicas) await replicas.confirm(storedWrites(batches, replies));
+      // Taken oldest first: every alert numbered up to the round's newest is written or was dropped.
+      if (failedAt < 0) answers.written(round.reduce((newest, write) => Math.max(newest, write.seq ?? 0), 0));
+      // Through Sentinel the next round waits for this one's WAIT: while no replica answers it in
+      // time, answers waiting on writes would take its 250 ms each, so they go at once instead.
+      const confirmed = replicas ? await replicas.confirm(storedWrites(batches, replies)) : true;
+      if (failedAt < 0 && confirmed) answers.healthy();
+      else answers.giveUp();
       if (failedAt >= 0) {
         metrics.writeFailed();
         const reason = (results[failedAt] as PromiseRejectedResult).reason;
@@ -243,7 +255,7 @@ export function createRedisAlertStore(options: RedisAlertStoreOptions): RedisAle
     add(entry) {
       const dedupKey = options.dedupWindowMs > 0 ? buildDedupKey(entry.alert) : '';
       const args = encodeAlertArgs(entry, dedupKey);
-      const lost = queue.push({ id: entry.id, args, bytes: entry.bytes });
+      const lost = queue.push({ id: entry.id, args, bytes: entry.bytes, seq: answers.next() });
       if (lost.length > 0) dropped(lost.length, lost[0]!.id);
       schedule();
     },
@@ -315,11 +327,20 @@ export function createRedisAlertStore(options: RedisAlertStoreOptions): RedisAle
       if (queue.size() === 0 && sending.length === 0) return Promise.resolve();
       return new Promise((resolve) => drained.push(resolve));
     },
+    written() {
+      // Unreachable: the alerts wait in the queue, not the answers (ingest keeps its usual time).
+      if (closed || !writer.isUp()) return undefined;
+      const waiting = answers.wait();
+      // Asked once a turn of alerts is in: they leave now rather than a loop turn later.
+      if (waiting) void flush();
+      return waiting;
+    },
     available: () => conn.isUp() && writer.isUp(),
     pending: () => queue.size() + sending.length,
     unwritten: () => [...sending.map((write) => write.id), ...queue.ids()],
     close() {
       closed = true;
+      answers.giveUp();
     },
   };
 }

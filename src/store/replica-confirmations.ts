@@ -11,8 +11,11 @@ import { streamPosition } from './redis-alert-entry.js';
  * it lacks and skips the others).
  */
 export interface ReplicaConfirmations {
-  /** After a round of writes on the link: waits briefly for a replica to hold them (and all before). */
-  confirm(written: readonly PendingWrite[]): Promise<void>;
+  /**
+   * After a round of writes on the link: waits briefly for a replica to hold them (and all before).
+   * False when no replica answered in time (the round was held the whole wait).
+   */
+  confirm(written: readonly PendingWrite[]): Promise<boolean>;
   /** The link dropped and came back. */
   relinked(): void;
   /** After the link came back: the alerts to queue again, oldest first (once). */
@@ -34,12 +37,14 @@ export function createReplicaConfirmations(options: {
   return {
     async confirm(written) {
       // Nothing written this round (its first batch failed): nothing to wait for.
-      if (written.length === 0) return;
+      if (written.length === 0) return true;
       for (const write of written) unconfirmed.push(write);
       // A reply of 0 (no replica in time) or none (the link dropped) keeps them.
       const replicas = await options.send(['WAIT', '1', String(options.waitMs)]).catch(() => 0);
+      const confirmed = Number(replicas) >= 1;
       // WAIT counts the writes of this link only: those made before it came back stay kept.
-      if (Number(replicas) >= 1 && !relinked) takeAll();
+      if (confirmed && !relinked) takeAll();
+      return confirmed;
     },
     relinked() {
       relinked = true;

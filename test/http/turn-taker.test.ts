@@ -142,6 +142,28 @@ describe('createTurnTaker with a line group (group commit)', () => {
     expect(errors.map((error) => (error as Error).message)).toEqual(['EIO', 'EIO']);
   });
 
+  it("answers a turn's jobs once the store has their alerts, when it says to wait", async () => {
+    const { group } = recordingGroup();
+    let stored: () => void = () => {};
+    const storing = new Promise<void>((resolve) => (stored = resolve));
+    const turns = createTurnTaker(50, group, () => storing);
+    let answered = false;
+    await ran(turns, () => turns.afterCommit(() => (answered = true)));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(answered).toBe(false);
+
+    stored();
+    await storing;
+    expect(answered).toBe(true);
+  });
+
+  it('answers at once when the store says there is nothing to wait for', async () => {
+    const turns = createTurnTaker(50, recordingGroup().group, () => undefined);
+    let answered = false;
+    await ran(turns, () => turns.afterCommit(() => (answered = true)));
+    expect(answered).toBe(true);
+  });
+
   it('answers at once when asked outside a turn', () => {
     const turns = createTurnTaker(50, recordingGroup().group);
     let answered = false;
