@@ -50,6 +50,8 @@ const PIPELINE = 8;
 const RETRY_MS = 1_000;
 // How long a round of writes waits for a replica to have them (through Sentinel).
 const REPLICA_WAIT_MS = 250;
+/** At most one `store_full_shed` line per this many milliseconds (the first shed at once). */
+export const SHED_LOG_EVERY_MS = 10_000;
 // How long an ingest answer waits for its alert's write before the store counts as lagging (then
 // answers go at once, as while Redis is down): a hung Redis holds answers this long, once.
 const ANSWER_WAIT_MS = 500;
@@ -138,15 +140,26 @@ export function createRedisAlertStore(options: RedisAlertStoreOptions): RedisAle
     } else droppedSinceLog += count;
   }
 
+  // Sheds not yet in a log line, and when the last line was written.
+  let shedSinceLog = 0;
+  let shedLoggedAt = -Infinity;
+
   // What a write script did besides writing: duplicates it dropped, stored alerts it shed for room.
   function wrote([duplicates, shed]: WriteReply): void {
     metrics.duplicatesDropped(duplicates.length);
     if (shed === 0) return;
     metrics.shed(shed);
+    // Far over maxmemory every write sheds: the first is logged, then a line per SHED_LOG_EVERY_MS
+    // with the count since the last (the metric counts each), not hundreds of lines a second.
+    shedSinceLog += shed;
+    const now = Date.now();
+    if (now - shedLoggedAt < SHED_LOG_EVERY_MS) return;
     logger.warn(
-      { event: 'store_full_shed', count: shed },
+      { event: 'store_full_shed', count: shedSinceLog },
       'Redis is at maxmemory: dropped the oldest stored alerts to make room for new ones',
     );
+    shedSinceLog = 0;
+    shedLoggedAt = now;
   }
 
   function schedule(delayMs = 0): void {
