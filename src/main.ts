@@ -18,6 +18,12 @@ async function main(): Promise<void> {
   }
   const { config } = loaded;
   const rootLogger = createLogger({ level: config.logLevel });
+  // The name many tools read: set alone it left every replica on its own in-memory store, silently.
+  if (process.env.REDIS_URL !== undefined && cluster.isPrimary)
+    rootLogger.warn(
+      { event: 'config_ignored', variable: 'REDIS_URL', store: config.store.redis ? 'redis' : 'memory' },
+      'REDIS_URL is not read: the shared store is STORE_URL=redis://... (or STORE_SENTINELS)',
+    );
   // WORKERS > 1: this process only forks, supervises and aggregates metrics; workers serve HTTP.
   const clustered = config.cluster.workers > 1;
   if (clustered && cluster.isPrimary) {
