@@ -17,23 +17,28 @@ function policyIn(reply: unknown): string | undefined {
  * them: an `allkeys-*` policy evicts the whole alert stream or its id index (every replica then
  * answers without the alerts, or lists one it cannot find by id), a `volatile-*` one the keys with a
  * TTL (dedup keys, trigger runs and the holds that keep a running trigger run from reading as
- * orphaned). A Redis that refuses CONFIG (a managed one) is not checked.
+ * orphaned). A Redis that refuses CONFIG (a managed one) is not checked. Resolves once checked.
  */
-export function checkEvictionPolicy(conn: RedisConnection, logger: Logger): void {
-  let checked = false;
-  conn.onUp(() => {
-    if (checked) return;
-    checked = true;
-    void conn.send(['CONFIG', 'GET', 'maxmemory-policy']).then(
-      (reply) => {
-        const policy = policyIn(reply);
-        if (policy === undefined || policy === 'noeviction') return;
-        logger.warn(
-          { event: 'store_eviction_policy', policy },
-          `Redis evicts keys (maxmemory-policy ${policy}): stored alerts, their index, dedup keys and trigger runs can vanish from every replica's answers; set maxmemory-policy noeviction`,
-        );
-      },
-      () => undefined,
-    );
+export function checkEvictionPolicy(conn: RedisConnection, logger: Logger): Promise<void> {
+  return new Promise((resolve) => {
+    let checked = false;
+    conn.onUp(() => {
+      if (checked) return;
+      checked = true;
+      void conn
+        .send(['CONFIG', 'GET', 'maxmemory-policy'])
+        .then(
+          (reply) => {
+            const policy = policyIn(reply);
+            if (policy === undefined || policy === 'noeviction') return;
+            logger.warn(
+              { event: 'store_eviction_policy', policy },
+              `Redis evicts keys (maxmemory-policy ${policy}): stored alerts, their index, dedup keys and trigger runs can vanish from every replica's answers; set maxmemory-policy noeviction`,
+            );
+          },
+          () => undefined,
+        )
+        .finally(resolve);
+    });
   });
 }

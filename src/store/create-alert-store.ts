@@ -68,7 +68,7 @@ export function createAlertStore(deps: AlertStoreDeps): AlertStoreParts {
   // The writer is `connection` itself unless through Sentinel.
   const links = [...new Set([connection, readerConnection, writeConnection])];
   const keys = redisKeys(redis.keyPrefix);
-  checkEvictionPolicy(connection, logger);
+  void checkEvictionPolicy(connection, logger);
   let pending = () => 0;
   const metrics = createStoreMetrics(deps.registry, {
     // Both links: the writing one sends nothing on a replica that gets no alerts, while the reader's

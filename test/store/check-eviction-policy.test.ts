@@ -19,8 +19,7 @@ describe.skipIf(!hasRedis)('the eviction policy check', () => {
     const lines: Array<Record<string, unknown>> = [];
     const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line)) });
     connection = connectTo(redis);
-    checkEvictionPolicy(connection, logger);
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await checkEvictionPolicy(connection, logger);
     return lines;
   }
 

@@ -273,15 +273,20 @@ describe.skipIf(!hasRedis)('createRedisTriggerRuns', () => {
     const registry = createRunRegistry(5, a, { leaseMs: 300, onLost: (run) => lost.push(run.id) });
     const run = shellRun('taken', 'succeeded', 'pending');
     registry.add(run);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // A holds it (not a fixed 50 ms: under load B could take the run first).
+    await vi.waitFor(
+      async () => expect(Number(await redis.redis().cli('EXISTS', `lost:owner:${run.id}`))).toBe(1),
+      {
+        interval: 20,
+      },
+    );
     expect(await b.own(run.id, 60_000)).toBe(false);
 
     // As after an outage of A's link longer than the lease: its hold expired and B took the run.
     await redis.redis().cli('DEL', `lost:owner:${run.id}`);
     expect(await b.own(run.id, 60_000)).toBe(true);
-    for (let i = 0; i < 40 && lost.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    await vi.waitFor(() => expect(lost).toEqual([run.id]), { timeout: 10_000, interval: 20 });
 
-    expect(lost).toEqual([run.id]);
     expect(registry.has(run.id)).toBe(false);
     await registry.stop();
   });
