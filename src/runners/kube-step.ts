@@ -22,6 +22,9 @@ export function describeApiError(error: unknown): string {
   return `Kubernetes API call failed: ${api?.message ?? String(error)}`;
 }
 
+/** A step's own finding, already in words (not an API error to describe): reported as it is. */
+export class StepFailure extends Error {}
+
 export interface KubeStepOptions {
   maxOutputChars: number;
   /** Longest the step may take: a silent API server must not hold a run (and its slot) forever. */
@@ -70,7 +73,13 @@ export async function runKubeStep(
     const timedOut = (error as { name?: string } | null)?.name === 'TimeoutError';
     const cancelled = !timedOut && options.signal?.aborted === true;
     const what = argv[1] ?? 'step';
-    const reason = timedOut ? `${what} timed out` : cancelled ? `${what} cancelled` : describeApiError(error);
+    const reason = timedOut
+      ? `${what} timed out`
+      : cancelled
+        ? `${what} cancelled`
+        : error instanceof StepFailure
+          ? error.message
+          : describeApiError(error);
     const failure = timedOut ? ('timeout' as const) : cancelled ? ('cancelled' as const) : undefined;
     return {
       argv,

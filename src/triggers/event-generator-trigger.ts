@@ -1,5 +1,5 @@
 import { buildHelmInstallArgs, buildHelmUninstallArgs } from '../runners/helm-args.js';
-import { runKubeStep } from '../runners/kube-step.js';
+import { runKubeStep, StepFailure } from '../runners/kube-step.js';
 import { readPodLogs, releaseSelector, type RunPod } from '../runners/release-pods.js';
 import { watchReleasePods } from './watch-release-pods.js';
 import { failedWith, type TriggerContext, type TriggerOutcome } from './trigger-context.js';
@@ -63,7 +63,8 @@ export async function runEventGeneratorTrigger(
       ['k8s', 'list-pods', '-n', request.namespace, '-l', releaseSelector(release)],
       async () => {
         const seen = watcher ? await watcher.stop() : { pods: [], error: kube.ok ? undefined : kube.reason };
-        if (seen.pods.length === 0) throw new Error(seen.error ?? `no pod of ${release} was seen`);
+        // The watcher's error is described already; no pod at all is no API call's failure.
+        if (seen.pods.length === 0) throw new StepFailure(seen.error ?? `no pod of ${release} was seen`);
         seenPods = seen.pods;
         return seen.pods.map((pod) => pod.name).join('\n');
       },
