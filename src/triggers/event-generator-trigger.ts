@@ -2,7 +2,7 @@ import { buildHelmInstallArgs, buildHelmUninstallArgs } from '../runners/helm-ar
 import { runKubeStep, StepFailure } from '../runners/kube-step.js';
 import { readPodLogs, releaseSelector, type RunPod } from '../runners/release-pods.js';
 import { watchReleasePods } from './watch-release-pods.js';
-import { failedWith, type TriggerContext, type TriggerOutcome } from './trigger-context.js';
+import { failureReason, type TriggerContext, type TriggerOutcome } from './trigger-context.js';
 
 // How often the Kubernetes API is asked for the Job's pods while helm waits.
 const POD_POLL_MS = 1_000;
@@ -89,10 +89,18 @@ export async function runEventGeneratorTrigger(
       timeoutMs: 75_000,
     }),
   );
-  if (install.failed) return failedWith(install);
-  // Without the Job's pods no alert can be tied to the run: failed (not_run), never missed.
-  if (pods.failed) return { ok: false, error: `the pods of ${release}: ${pods.reason ?? ''}`.trim() };
-  if (uninstall.failed)
-    return { ok: false, error: `uninstall of ${release} failed: ${uninstall.reason ?? ''}`.trim() };
-  return { ok: true };
+  // A release the uninstall could not remove is still in the cluster: named whatever failed first
+  // (unless for the same reason, helm missing).
+  const left = uninstall.failed
+    ? `uninstall of ${release} failed: ${uninstall.reason ?? ''}`.trim()
+    : undefined;
+  const first = install.failed
+    ? failureReason(install)
+    : pods.failed
+      ? // Without the Job's pods no alert can be tied to the run: failed (not_run), never missed.
+        `the pods of ${release}: ${pods.reason ?? ''}`.trim()
+      : undefined;
+  if (first === undefined) return left === undefined ? { ok: true } : { ok: false, error: left };
+  const alsoLeft = left !== undefined && uninstall.reason !== install.reason;
+  return { ok: false, error: alsoLeft ? `${first}; ${left}` : first };
 }

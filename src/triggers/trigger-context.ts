@@ -21,7 +21,12 @@ export interface TriggerContext {
 /** How a trigger ended: ok, or the one-line reason it failed. */
 export type TriggerOutcome = { ok: true } | { ok: false; error: string };
 
+/** Why a step failed, in one line. */
+export function failureReason(result: CommandResult): string {
+  return result.reason ?? `${result.argv[0] ?? 'command'} failed`;
+}
+
 /** The first failed step's reason, as the run's error. */
 export function failedWith(result: CommandResult): TriggerOutcome {
-  return { ok: false, error: result.reason ?? `${result.argv[0] ?? 'command'} failed` };
+  return { ok: false, error: failureReason(result) };
 }

@@ -99,6 +99,27 @@ describe.runIf(haveHelm)('event-generator trigger with the real helm and an unre
   });
 });
 
+// Regression: the run's error named only the failed install, so a release the uninstall could not
+// remove (still in the cluster) showed only in the list of commands.
+describe('event-generator trigger whose install and uninstall both fail', () => {
+  it('names both in the run error', async () => {
+    built = buildTriggerApp(
+      { TRIGGERS_ENABLED: 'true', TRIGGER_TOKEN: TOKEN, TRIGGER_KUBECONFIG: '/nonexistent' },
+      { PATH: `${resolve('test/fixtures/bin/failing-helm')}:/usr/bin:/bin` },
+    );
+    const res = await request(built.app).post('/triggers/event-generator').set(auth).send({});
+    const run = await waitForRun(built.app, TOKEN, res.body.id, finished);
+
+    expect(run.status).toBe('failed');
+    expect(run.error).toMatch(
+      new RegExp(
+        `^helm exited with code 1: Error: INSTALLATION FAILED: timed out waiting for the condition; ` +
+          `uninstall of falco-eg-${run.id.slice(0, 8)} failed: helm exited with code 1: Error: uninstall: Release not loaded`,
+      ),
+    );
+  });
+});
+
 describe('event-generator trigger without helm on PATH', () => {
   it('fails the run saying helm is not installed', async () => {
     built = buildTriggerApp(
