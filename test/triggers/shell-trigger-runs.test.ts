@@ -28,14 +28,20 @@ afterEach(async () => {
 const postAlert = (app: TriggerApp['app'], body: string) =>
   request(app).post('/alerts').set('Content-Type', 'application/json').send(body);
 
+/** Triggers on, against the API stand-in `api` started by the test, with `extra` settings. */
+const kubeTriggers = (extra: Record<string, string> = {}) =>
+  buildTriggerApp({
+    TRIGGERS_ENABLED: 'true',
+    TRIGGER_TOKEN: TOKEN,
+    TRIGGER_KUBECONFIG: api!.kubeconfigPath,
+    ...extra,
+  });
+
 describe('shell trigger, kubernetes backend, against a recording API stand-in', () => {
   it('creates a pod, execs the nonce shell with a TTY, deletes the pod, and verifies the posted alert', async () => {
     api = await startKubeApiStandIn();
-    built = buildTriggerApp({
-      TRIGGERS_ENABLED: 'true',
-      TRIGGER_TOKEN: TOKEN,
+    built = kubeTriggers({
       TRIGGER_ALLOWED_NAMESPACES: 'falco-canary',
-      TRIGGER_KUBECONFIG: api.kubeconfigPath,
       TRIGGER_VERIFY_WINDOW_MS: '30000',
     });
     const before = await built.metricValue('falco_trigger_verifications_total', {
@@ -102,11 +108,8 @@ describe('shell trigger, kubernetes backend, against a recording API stand-in', 
   it('deletes the pod a silent API server may have made when the create times out', async () => {
     api = await startKubeApiStandIn();
     api.hold = /\/pods$/;
-    built = buildTriggerApp({
-      TRIGGERS_ENABLED: 'true',
-      TRIGGER_TOKEN: TOKEN,
+    built = kubeTriggers({
       TRIGGER_ALLOWED_NAMESPACES: 'falco-canary',
-      TRIGGER_KUBECONFIG: api.kubeconfigPath,
       TRIGGER_COMMAND_TIMEOUT_MS: '500',
     });
 
@@ -122,10 +125,7 @@ describe('shell trigger, kubernetes backend, against a recording API stand-in', 
   it('fails a run whose exec the API server never answers at the command timeout, deletes the pod, and frees the slot', async () => {
     api = await startKubeApiStandIn();
     api.hold = /\/exec$/;
-    built = buildTriggerApp({
-      TRIGGERS_ENABLED: 'true',
-      TRIGGER_TOKEN: TOKEN,
-      TRIGGER_KUBECONFIG: api.kubeconfigPath,
+    built = kubeTriggers({
       TRIGGER_COMMAND_TIMEOUT_MS: '1000',
     });
 
@@ -146,11 +146,7 @@ describe('shell trigger, kubernetes backend, against a recording API stand-in', 
   it('cancels a hanging exec on shutdown and still deletes the pod', async () => {
     api = await startKubeApiStandIn();
     api.hold = /\/exec$/;
-    built = buildTriggerApp({
-      TRIGGERS_ENABLED: 'true',
-      TRIGGER_TOKEN: TOKEN,
-      TRIGGER_KUBECONFIG: api.kubeconfigPath,
-    });
+    built = kubeTriggers();
     const res = await request(built.app).post('/triggers/shell').set(auth).send({ backend: 'kubernetes' });
     await expect.poll(() => api?.requests.some((r) => r.upgrade)).toBe(true);
 
@@ -168,11 +164,7 @@ describe('shell trigger, kubernetes backend, against a recording API stand-in', 
   it('still deletes the pod when the exec fails, and fails the run with the reason', async () => {
     api = await startKubeApiStandIn();
     api.podPhase = 'Failed';
-    built = buildTriggerApp({
-      TRIGGERS_ENABLED: 'true',
-      TRIGGER_TOKEN: TOKEN,
-      TRIGGER_KUBECONFIG: api.kubeconfigPath,
-    });
+    built = kubeTriggers();
     const res = await request(built.app).post('/triggers/shell').set(auth).send({ backend: 'kubernetes' });
     const run = await waitForRun(built.app, TOKEN, res.body.id, finished);
     expect(run.status).toBe('failed');
