@@ -113,12 +113,17 @@ export function createTriggerService(deps: TriggerServiceDeps) {
     run.finishedAt = new Date().toISOString();
     deps.verifier.runFinished(run);
     deps.registry.count(run, () => deps.metrics.recordRun(run.kind, status));
-    deps.logger
-      .child({ runId: run.id, kind: run.kind })
-      .info(
-        { event: 'trigger_finished', status: run.status, error: run.error, commands: run.commands.length },
-        'trigger run finished',
-      );
+    deps.logger.info(
+      {
+        runId: run.id,
+        kind: run.kind,
+        event: 'trigger_finished',
+        status: run.status,
+        error: run.error,
+        commands: run.commands.length,
+      },
+      'trigger run finished',
+    );
   }
 
   // Its final state first: a run saved as running reads as orphaned once its slot and hold are gone.
