@@ -26,6 +26,7 @@ const ASSETS: AssetSpec[] = [
     'alert-feed.js',
     'exact-json.js',
     'filters.js',
+    'suggestions.js',
     'frame-task.js',
     'charts.js',
     'summary-panel.js',

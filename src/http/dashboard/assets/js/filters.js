@@ -6,12 +6,14 @@ const SERVER_FILTERS = ['min_priority', 'rule', 'source', 'hostname', 'namespace
 
 /**
  * Wires the filter form: server filters apply on submit (Enter) or when a select changes, the free
- * text as it is typed.
+ * text as it is typed. `exactValues` maps a field's text to the value filtered by (a suggestion
+ * chosen in its shown form back to the exact value, see suggestions.js).
  * @param {HTMLFormElement} form
  * @param {string[]} priorities most severe first, from GET /ui/config.json
  * @param {{ onServerFilters: (filters: URLSearchParams) => void, onText: (text: string) => void }} handlers
+ * @param {Record<string, (text: string) => string>} [exactValues]
  */
-export function setupFilters(form, priorities, handlers) {
+export function setupFilters(form, priorities, handlers, exactValues = {}) {
   const minPriority = form.elements.namedItem('min_priority');
   if (minPriority instanceof HTMLSelectElement) {
     for (const priority of priorities)
@@ -23,7 +25,9 @@ export function setupFilters(form, priorities, handlers) {
     const filters = new URLSearchParams();
     for (const name of SERVER_FILTERS) {
       const value = data.get(name);
-      if (typeof value === 'string' && value.trim() !== '') filters.set(name, value.trim());
+      if (typeof value !== 'string' || value.trim() === '') continue;
+      const text = value.trim();
+      filters.set(name, exactValues[name]?.(text) ?? text);
     }
     return filters;
   }
@@ -62,22 +66,6 @@ export function setupFilters(form, priorities, handlers) {
       if (!(field instanceof HTMLInputElement)) return;
       field.value = value;
       handlers.onServerFilters(serverFilters());
-    },
-  };
-}
-
-/**
- * Offers the rules, sources and hostnames seen so far as suggestions (exact values for exact filters).
- * @param {HTMLDataListElement} list
- */
-export function createSuggestions(list) {
-  const seen = new Set();
-  return {
-    /** @param {string | undefined} value */
-    add(value) {
-      if (typeof value !== 'string' || value === '' || seen.has(value) || seen.size >= 200) return;
-      seen.add(value);
-      list.append(el('option', { value }));
     },
   };
 }

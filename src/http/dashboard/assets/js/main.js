@@ -5,8 +5,9 @@ import { createAlertDetails } from './alert-details.js';
 import { followAlerts, loadAlerts } from './alert-feed.js';
 import { createAlertList } from './alert-list.js';
 import { byId } from './dom.js';
-import { createSuggestions, setupFilters } from './filters.js';
+import { setupFilters } from './filters.js';
 import { isSignedOut, loadSession } from './session.js';
+import { createSuggestions } from './suggestions.js';
 import { createSummaryPanel } from './summary-panel.js';
 import { setupTriggerPanel } from './trigger-panel.js';
 
@@ -149,10 +150,16 @@ async function loadConfig() {
 
 async function start() {
   const [config, session] = await Promise.all([loadConfig(), loadSession(byId('session', HTMLElement))]);
-  const filters = setupFilters(byId('filters', HTMLFormElement), config.priorities, {
-    onServerFilters: (next) => void show(next),
-    onText: (text) => list.setText(text),
-  });
+  const filters = setupFilters(
+    byId('filters', HTMLFormElement),
+    config.priorities,
+    { onServerFilters: (next) => void show(next), onText: (text) => list.setText(text) },
+    {
+      rule: suggestions.rule.exactValue,
+      source: suggestions.source.exactValue,
+      hostname: suggestions.hostname.exactValue,
+    },
+  );
   filterBy = filters.filterBy;
   void show(filters.serverFilters());
   void summary.refresh();

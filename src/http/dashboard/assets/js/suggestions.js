@@ -1,0 +1,34 @@
+// @ts-check
+import { el, revealBidiControls } from './dom.js';
+
+// Past this many values a field offers no more: the list is a help, not an index.
+const MAX_SUGGESTIONS = 200;
+
+/**
+ * Offers the values seen so far (rules, sources, hostnames) as suggestions for an exact filter.
+ * An option's value is what the browser shows and then types into the field, so it is the value
+ * with its bidirectional controls named (⟨U+202E⟩): raw, a rule could read backwards in the list.
+ * `exactValue` turns a chosen suggestion back into the value as Falco sent it, for the filter.
+ * @param {HTMLDataListElement} list
+ */
+export function createSuggestions(list) {
+  /** @type {Map<string, string>} shown form → exact value; two values shown alike keep the first */
+  const exact = new Map();
+  return {
+    /** @param {string | undefined} value */
+    add(value) {
+      if (typeof value !== 'string' || value === '' || exact.size >= MAX_SUGGESTIONS) return;
+      const shown = revealBidiControls(value);
+      if (exact.has(shown)) return;
+      exact.set(shown, value);
+      list.append(el('option', { value: shown }));
+    },
+    /**
+     * The exact value of the suggestion shown as `text`; other text is taken as typed.
+     * @param {string} text
+     */
+    exactValue(text) {
+      return exact.get(text) ?? text;
+    },
+  };
+}
