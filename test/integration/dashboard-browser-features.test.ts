@@ -15,7 +15,7 @@ async function overviewTotal(page: Page): Promise<number> {
 
 /** The count drawn for one priority in "Alerts per priority" (from the chart's accessible label). */
 async function priorityCount(page: Page, priority: string): Promise<number> {
-  const label = (await page.locator('#chart-priority svg').getAttribute('aria-label')) ?? '';
+  const label = (await page.locator('#chart-priority .chart').getAttribute('aria-label')) ?? '';
   const match = new RegExp(`\\b${priority} (\\d+)`).exec(label);
   return match ? Number(match[1]) : -1;
 }
@@ -156,7 +156,7 @@ describe.skipIf(!available)('dashboard features in headless Chromium', { timeout
 
     await expect.poll(() => overviewTotal(page), { timeout: LIVE_MS }).toBe(total + 1);
     expect(await priorityCount(page, 'Critical')).toBe(critical + 1);
-    expect(await page.locator('#chart-rules svg').getAttribute('aria-label')).toContain(
+    expect(await page.locator('#chart-rules .chart').getAttribute('aria-label')).toContain(
       'Overview live probe 1',
     );
     await expect
@@ -171,6 +171,48 @@ describe.skipIf(!available)('dashboard features in headless Chromium', { timeout
     await page.waitForTimeout(300);
     await suite.server.postAlert(alertOf('Overview filtered probe', 'Notice'));
     await expect.poll(() => overviewTotal(page), { timeout: LIVE_MS }).toBe(total + 2);
+    await page.close();
+  });
+
+  // Regression: "Top rules" cut a long rule to 30 characters in an SVG label (wide letters ran
+  // off its left edge) and the whole name was nowhere on the page to read.
+  it('shows a long rule name in Top rules cut with an ellipsis, whole in its title, with its count in view', async () => {
+    const rule = `Top rules long probe <b>${'WWW wide segment '.repeat(12)}</b> \u202Eend`;
+    const shown = rule.replace('\u202E', '⟨U+202E⟩');
+    // Posted before the page loads: three put it among the top ten of the summary, whatever came before.
+    for (let i = 0; i < 3; i += 1) await suite.server.postAlert(alertOf(rule, 'Warning'));
+    const page = await open();
+
+    const label = page.locator('#chart-rules .chart-label', { hasText: 'Top rules long probe' });
+    await expect.poll(() => label.getAttribute('title')).toBe(shown);
+
+    expect(await label.textContent()).toBe(shown);
+    expect(await page.locator('#chart-rules .chart').getAttribute('aria-label')).toContain(`${shown} 3`);
+    // Page-side code as text: the Node tsconfig has no DOM types.
+    const layout = await page.evaluate(`(() => {
+      const label = [...document.querySelectorAll('#chart-rules .chart-label')].find((node) => node.title.startsWith('Top rules long probe'));
+      const count = label.parentElement.querySelector('.chart-count');
+      const chart = document.getElementById('chart-rules').getBoundingClientRect();
+      const box = count.getBoundingClientRect();
+      const at = document.elementFromPoint(box.left + box.width / 2, box.top + box.height / 2);
+      return {
+        overflow: getComputedStyle(label).textOverflow,
+        cut: label.scrollWidth > label.clientWidth,
+        labelInside: label.getBoundingClientRect().left >= chart.left,
+        count: count.textContent,
+        countInside: box.width > 0 && box.left >= chart.left && box.right <= chart.right,
+        countOnTop: at === count,
+      };
+    })()`);
+    expect(layout).toEqual({
+      overflow: 'ellipsis',
+      cut: true,
+      labelInside: true,
+      count: '3',
+      countInside: true,
+      countOnTop: true,
+    });
+    expect(await page.locator('#chart-rules b, #chart-rules script').count()).toBe(0);
     await page.close();
   });
 

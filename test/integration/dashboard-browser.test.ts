@@ -320,7 +320,7 @@ describe.skipIf(!available)('dashboard screenshot for the README', { timeout: 90
       await page.locator('#trigger-output .verdict-detected').waitFor({ timeout: 10_000 });
       await row(page, 'Terminal shell in container').click();
       await page.locator('#details').waitFor({ state: 'visible' });
-      await page.locator('#chart-rules svg').waitFor();
+      await page.locator('#chart-rules .chart').waitFor();
       await page.locator('#chart-timeline canvas').first().waitFor();
       await page.locator('tr.alert-row button.chip').first().waitFor();
 

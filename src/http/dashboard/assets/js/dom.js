@@ -2,8 +2,6 @@
 // Every alert field is attacker-controlled: this is the only way the page builds markup, and it
 // sets text with textContent and attributes with setAttribute, never parsing HTML.
 
-const SVG_NS = 'http://www.w3.org/2000/svg';
-
 // Bidirectional controls reorder the text around them: a file named "/tmp/<U+202E>fdp.exe" reads
 // "/tmp/exe.pdf" (Trojan Source). Shown text names them instead of obeying them.
 const BIDI_CONTROLS = /[\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/g;
@@ -52,17 +50,6 @@ function fill(node, attrs, children) {
  */
 export function el(tag, attrs = {}, children = []) {
   return /** @type {HTMLElementTagNameMap[K]} */ (fill(document.createElement(tag), attrs, children));
-}
-
-/**
- * Creates an SVG element.
- * @param {string} tag
- * @param {Attrs} [attrs]
- * @param {Array<Node | string>} [children]
- * @returns {SVGElement}
- */
-export function svgEl(tag, attrs = {}, children = []) {
-  return /** @type {SVGElement} */ (fill(document.createElementNS(SVG_NS, tag), attrs, children));
 }
 
 /**
