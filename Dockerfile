@@ -4,9 +4,10 @@
 #                      archive, for k8s/components/triggers (no chart repository at run time)
 # The legacy builder builds every stage up to the target, and without --target the last stage
 # (triggers): always name the target. README "Deployment" has both commands.
-# NODE_IMAGE: an official Node 20 image by default; air-gapped builds pass a local base
-# (scripts/docker/build-base-image.sh) with --build-arg NODE_IMAGE=<tag>.
-ARG NODE_IMAGE=node:20-bookworm-slim
+# NODE_IMAGE: the official Node 24 (LTS) image by default, the release the test suite runs on
+# (scripts/ci/fetch-node.sh); air-gapped builds pass a local base (scripts/docker/build-base-image.sh)
+# with --build-arg NODE_IMAGE=<tag>.
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 # Build stage: full dependencies, bundle the TypeScript into dist/main.js (scripts/build.mjs).
 FROM ${NODE_IMAGE} AS build

@@ -10,6 +10,8 @@ step() { echo "==> $*"; }
 
 step "apt packages"
 scripts/ci/install-packages.sh
+step "node 24 (.cache/bin/node: the Node release the image ships)"
+scripts/ci/fetch-node.sh
 step "helm"
 scripts/ci/fetch-helm.sh
 step "falco 0.34.1 and 0.40.0 (test/e2e)"
