@@ -139,6 +139,7 @@ export function createReceiver(
   const triggerRouter = options.triggerRouter ?? triggers?.router;
   const dashboard = createDashboardRouter({
     store,
+    storeMaxAlerts: config.store.maxAlerts,
     triggersEnabled: triggerRouter !== undefined,
     now: options.now,
   });

@@ -4,6 +4,7 @@ import { PRIORITIES } from '../../src/alerts/priority.js';
 type Summary = ReturnType<typeof summary>;
 interface SummaryModel {
   summary: Summary;
+  readonly full: boolean;
   add(item: unknown): boolean;
 }
 // The page's own module: plain JavaScript without DOM use, so it runs here as it does in the
@@ -11,7 +12,7 @@ interface SummaryModel {
 // (tsconfig.page.json does), so the shape used here is declared above.
 const MODEL_MODULE = '../../src/http/dashboard/assets/js/summary-model.js';
 const { createSummaryModel } = (await import(MODEL_MODULE)) as {
-  createSummaryModel: (summary: Summary) => SummaryModel;
+  createSummaryModel: (summary: Summary & { room?: number }) => SummaryModel;
 };
 
 const AS_OF = Date.parse('2026-06-15T12:00:00.000Z');
@@ -107,5 +108,34 @@ describe('the Overview model on the page', () => {
 
     expect(model.summary.total).toBe(1 + 6000);
     expect(model.summary.byPriority.find((row) => row.priority === 'Critical')?.count).toBe(6000);
+  });
+
+  // Regression: with the store full each live alert evicted one the summary had counted, yet the
+  // model only added, so the Overview ran ahead of GET /ui/summary until the next reload.
+  it('counts live alerts only while the store has room for them, then says it is full and adds no more', () => {
+    const model = createSummaryModel({ ...summary(), room: 2 });
+
+    expect(model.add(item('a', 10))).toBe(true);
+    expect(model.add(item('b', 20))).toBe(true);
+    expect(model.full).toBe(false);
+    expect(model.add(item('c', 30))).toBe(false);
+    expect(model.add(item('d', 40, 'Old rule', 'Error'))).toBe(false);
+
+    expect(model.full).toBe(true);
+    expect(model.summary.total).toBe(3);
+    expect(model.summary.topRules).toEqual([
+      { rule: 'New rule', count: 2 },
+      { rule: 'Old rule', count: 1 },
+    ]);
+  });
+
+  it('counts a replayed alert against the room once', () => {
+    const model = createSummaryModel({ ...summary(), room: 1 });
+
+    model.add(item('a', 10));
+    model.add(item('a', 10));
+
+    expect(model.full).toBe(false);
+    expect(model.summary.total).toBe(2);
   });
 });

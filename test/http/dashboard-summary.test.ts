@@ -17,9 +17,9 @@ function alertOf(rule: string, priority: Priority): FalcoAlert {
 }
 
 /** An app whose clock can be moved back to receive alerts "in the past". */
-function appWithClock() {
+function appWithClock(env: Record<string, string> = {}) {
   let clock = NOW;
-  const built = buildDashboardTestApp({ now: () => clock });
+  const built = buildDashboardTestApp({ now: () => clock, env });
   const receive = (minutesAgo: number, rule: string, priority: Priority) => {
     clock = NOW - minutesAgo * MINUTE;
     built.sink.accept(alertOf(rule, priority), { bytes: 100 });
@@ -82,6 +82,23 @@ describe('GET /ui/summary', () => {
     expect(res.body.topRules[0]).toEqual({ rule: 'Rule 11', count: 2 });
     expect(res.body.topRules[1]).toEqual({ rule: 'Rule 00', count: 1 });
     expect(res.body.topRules[9]).toEqual({ rule: 'Rule 08', count: 1 });
+  });
+
+  it('says how many more alerts the store takes before one counted in the window is evicted', async () => {
+    const { app, receive } = appWithClock({ STORE_MAX_ALERTS: '5' });
+    receive(120, 'Write below root', 'Error');
+    receive(120, 'Write below root', 'Error');
+    receive(1, 'Terminal shell in container', 'Notice');
+
+    // Two free places, then the two alerts from before the window; the day holds all three.
+    expect((await request(app).get('/ui/summary?window=15m')).body.room).toBe(4);
+    expect((await request(app).get('/ui/summary?window=24h')).body.room).toBe(2);
+
+    for (let i = 0; i < 4; i += 1) receive(1, 'Terminal shell in container', 'Notice');
+
+    // Full, and every alert held is in the window: the next one evicts a counted one.
+    const full = await request(app).get('/ui/summary?window=15m');
+    expect(full.body).toMatchObject({ total: 5, room: 0 });
   });
 
   it('rejects an unknown window with a 400 problem naming the window parameter', async () => {
@@ -192,7 +209,12 @@ describe('GET /ui/summary', () => {
     };
     let clock = NOW;
     const app = express().use(
-      createDashboardRouter({ store: slowStore, triggersEnabled: false, now: () => (clock += 1000) }),
+      createDashboardRouter({
+        store: slowStore,
+        storeMaxAlerts: 100,
+        triggersEnabled: false,
+        now: () => (clock += 1000),
+      }),
     );
 
     const together = await Promise.all(Array.from({ length: 4 }, () => request(app).get('/ui/summary')));

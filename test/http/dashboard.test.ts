@@ -97,7 +97,7 @@ describe('dashboard router', () => {
     const main = await buildService('dashboard-vendor');
     const assetsDir = path.join(path.dirname(main), 'assets');
     const store = createMemoryAlertStore({ maxAlerts: 10, maxBytes: 10_000 });
-    const router = createDashboardRouter({ store, triggersEnabled: false, assetsDir });
+    const router = createDashboardRouter({ store, storeMaxAlerts: 10, triggersEnabled: false, assetsDir });
 
     const res = await request(express().use(router)).get('/ui/vendor/uPlot.min.css');
 
@@ -140,7 +140,12 @@ describe('dashboard router', () => {
     const store = createMemoryAlertStore({ maxAlerts: 10, maxBytes: 10_000 });
 
     expect(() =>
-      createDashboardRouter({ store, triggersEnabled: false, assetsDir: '/nonexistent/dashboard-assets' }),
+      createDashboardRouter({
+        store,
+        storeMaxAlerts: 10,
+        triggersEnabled: false,
+        assetsDir: '/nonexistent/dashboard-assets',
+      }),
     ).toThrow(/ENOENT/);
   });
 });

@@ -40,9 +40,14 @@ export interface DashboardServer {
   close(): Promise<void>;
 }
 
-export async function startDashboardServer(): Promise<DashboardServer> {
+/** @param env settings on top of the test app's own (`STORE_MAX_ALERTS` for a store that fills). */
+export async function startDashboardServer(env: Record<string, string> = {}): Promise<DashboardServer> {
   const triggers = createTriggersStandIn(TRIGGER_TOKEN);
-  const { app, stream } = buildDashboardTestApp({ triggersEnabled: true, triggerRouter: triggers.router });
+  const { app, stream } = buildDashboardTestApp({
+    triggersEnabled: true,
+    triggerRouter: triggers.router,
+    env,
+  });
   const server: http.Server = await startServer(app, { host: '127.0.0.1', port: 0 });
   const baseUrl = `http://127.0.0.1:${boundPort(server)}`;
   return {

@@ -16,6 +16,8 @@ import {
 /** What the dashboard needs. */
 export interface DashboardOptions {
   store: AlertStore;
+  /** STORE_MAX_ALERTS: the summary tells the page how many more alerts fit before counted ones go. */
+  storeMaxAlerts: number;
   /** Whether the page shows the trigger panel (the `/triggers` API is mounted and answers). */
   triggersEnabled: boolean;
   /** Folder of the page's files; defaults to the one beside this module. */
@@ -34,11 +36,12 @@ type Summaries = Record<SummaryWindow, () => Promise<AlertSummary>>;
 // One summary per window at a time: requests that come while it is taken share it (with Redis, a
 // read of the whole window each). Only those: a later request takes a new one, so `asOf` stays the
 // moment the page counts its live alerts from.
-function shareSummaries(store: AlertStore, now: () => number): Summaries {
+function shareSummaries(store: AlertStore, maxAlerts: number, now: () => number): Summaries {
   const take = (window: SummaryWindow) => async () => {
     const nowMs = now();
+    const fill = { held: await store.count(), maxAlerts };
     const held = await store.receivedSince(nowMs - SUMMARY_WINDOWS[window]);
-    return summarizeAlerts(held, window, nowMs);
+    return summarizeAlerts(held, window, nowMs, fill);
   };
   const shared = WINDOW_NAMES.map((window) => [window, shareResult(take(window), { reuseMs: 0 })]);
   return Object.fromEntries(shared) as Summaries;
@@ -50,7 +53,7 @@ function shareSummaries(store: AlertStore, now: () => number): Summaries {
  */
 export function createDashboardRouter(options: DashboardOptions): express.Router {
   const router = express.Router();
-  const summaries = shareSummaries(options.store, options.now ?? Date.now);
+  const summaries = shareSummaries(options.store, options.storeMaxAlerts, options.now ?? Date.now);
 
   for (const asset of loadDashboardAssets(options.assetsDir ?? DEFAULT_ASSETS_DIR)) {
     router.get(asset.route, setDashboardHeaders, asset.handler);

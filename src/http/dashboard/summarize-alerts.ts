@@ -28,6 +28,20 @@ export interface AlertSummary {
   topRules: RuleCount[];
   /** The same alerts per interval and priority, for the chart of alerts over time. */
   timeline: AlertTimeline;
+  /**
+   * How many more alerts the store takes before it evicts one counted here (it evicts the oldest
+   * first, past STORE_MAX_ALERTS): the page adds live alerts to these counts up to this many, and
+   * takes the counts again past it, as each new alert then takes a counted one's place.
+   */
+  room: number;
+}
+
+/** How full the store was when the window was read. */
+export interface StoreFill {
+  /** Alerts it held, counted before the window was read. */
+  held: number;
+  /** STORE_MAX_ALERTS. */
+  maxAlerts: number;
 }
 
 const TOP_RULES = 10;
@@ -57,9 +71,10 @@ function pickTopRules(byRule: Map<string, number>, limit: number): RuleCount[] {
  * a sensor with a wrong clock still shows up in "the last 15 minutes".
  */
 export function summarizeAlerts(
-  entries: Iterable<SummaryEntry>,
+  entries: readonly SummaryEntry[],
   window: SummaryWindow,
   nowMs: number,
+  fill: StoreFill,
 ): AlertSummary {
   const sinceMs = nowMs - SUMMARY_WINDOWS[window];
   const byPriority = new Map<Priority, number>(PRIORITIES.map((p) => [p, 0]));
@@ -83,5 +98,7 @@ export function summarizeAlerts(
     byPriority: PRIORITIES.map((priority) => ({ priority, count: byPriority.get(priority) ?? 0 })),
     topRules,
     timeline: timeline.result(),
+    // Its free places, then the alerts held from before the window: those go before a counted one.
+    room: Math.max(0, fill.maxAlerts - fill.held) + Math.max(0, fill.held - entries.length),
   };
 }

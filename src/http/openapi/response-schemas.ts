@@ -61,6 +61,10 @@ export const summarySchema = z.object({
     stepMs: z.int().min(1),
     byPriority: z.array(z.object({ priority: prioritySchema, counts: z.array(z.int().min(0)) })),
   }),
+  room: z.int().min(0).meta({
+    description:
+      'How many more alerts the store takes before it evicts one counted here (STORE_MAX_ALERTS; oldest first)',
+  }),
 }) satisfies z.ZodType<AlertSummary>;
 
 export const dashboardConfigSchema = z.object({

@@ -1,13 +1,15 @@
 // @ts-check
 // The Overview's numbers: the last GET /ui/summary plus every live alert received after it, so the
-// counts, top rules and chart move with the stream instead of waiting for the next poll.
+// counts, top rules and chart move with the stream instead of waiting for the next poll. Once the
+// store is full each new alert evicts an older one, whose rule and priority the page never saw: the
+// model then stops adding (`full`), and the panel takes the counts again.
 
 /** @typedef {import('./alert-fields.js').AlertItem} AlertItem */
 /**
  * @typedef {{ startMs: number, stepMs: number, byPriority: { priority: string, counts: number[] }[] }} Timeline
  * @typedef {{ window: string, since: string, asOf: string, total: number,
  *   byPriority: { priority: string, count: number }[], topRules: { rule: string, count: number }[],
- *   timeline: Timeline }} Summary
+ *   timeline: Timeline, room?: number }} Summary
  */
 
 // As many as the server sends; a rule outside them climbs in only once it counts enough.
@@ -38,20 +40,29 @@ export function createSummaryModel(summary) {
   const asOfMs = Date.parse(summary.asOf);
   /** @type {Set<string>} */
   const seen = new Set();
+  // Alerts the store takes before it evicts one of these counts (a server without it: no bound).
+  let room = typeof summary.room === 'number' ? summary.room : Number.POSITIVE_INFINITY;
 
   return {
     summary,
+    /** True once a live alert came that may have evicted a counted one: only a new summary knows. */
+    get full() {
+      return room < 0;
+    },
     /**
-     * Counts one live alert, unless the summary already held it or it was counted before.
+     * Counts one live alert, unless the summary already held it, it was counted before, or the store
+     * had no room left for it without evicting a counted alert (then `full`).
      * @param {AlertItem} item
      * @returns {boolean} whether the numbers changed
      */
     add(item) {
       const ms = Date.parse(item.receivedAt);
-      if (!(ms > asOfMs) || seen.has(item.id)) return false;
+      if (!(ms > asOfMs) || seen.has(item.id) || room < 0) return false;
       // Past the bound the oldest id makes room; refusing new ids would freeze the counts in a burst.
       if (seen.size >= MAX_SEEN) seen.delete(/** @type {string} */ (seen.values().next().value));
       seen.add(item.id);
+      room -= 1;
+      if (room < 0) return false;
       const { priority, rule } = item.alert;
       const row = summary.byPriority.find((entry) => entry.priority === priority);
       if (!row) return false;

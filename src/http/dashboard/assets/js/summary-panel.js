@@ -11,6 +11,8 @@ import { createTimelineChart } from './timeline-chart.js';
 // Live alerts update the numbers at once; this reload now and then drops what left the window.
 const IDLE_MS = 15000;
 const MAX_PENDING = 1000;
+// With the store full, live alerts evict counted ones: the counts are taken again this soon after.
+const FULL_RELOAD_MS = 1000;
 
 /**
  * The counts per priority, top rules and alerts over time in the chosen window (GET /ui/summary),
@@ -20,6 +22,8 @@ const MAX_PENDING = 1000;
 export function createSummaryPanel(parts) {
   /** @type {ReturnType<typeof setTimeout> | undefined} */
   let timer;
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  let fullTimer;
   /** @type {ReturnType<typeof createSummaryModel> | undefined} */
   let model;
   const timeline = createTimelineChart(parts.timeline);
@@ -54,9 +58,18 @@ export function createSummaryPanel(parts) {
 
   const drawLive = createFrameTask(draw);
 
+  // One reload at most per FULL_RELOAD_MS however many alerts come: a burst must not ask per alert.
+  // A reload under way is not doubled: its own model says whether it needs another.
+  function reloadWhenFull() {
+    if (!model?.full || loading || fullTimer !== undefined) return;
+    fullTimer = setTimeout(() => void refresh(), FULL_RELOAD_MS);
+  }
+
   async function refresh() {
     clearTimeout(timer);
     timer = setTimeout(() => void refresh(), IDLE_MS);
+    clearTimeout(fullTimer);
+    fullTimer = undefined;
     const mine = ++loads;
     loading = true;
     let summary;
@@ -79,6 +92,7 @@ export function createSummaryPanel(parts) {
     for (const item of pending) model.add(item);
     pending = [];
     draw();
+    reloadWhenFull();
   }
 
   parts.select.addEventListener('change', () => void refresh());
@@ -89,6 +103,7 @@ export function createSummaryPanel(parts) {
     addLive(item) {
       if (loading && pending.length < MAX_PENDING) pending.push(item);
       if (model?.add(item)) drawLive();
+      reloadWhenFull();
     },
   };
 }
