@@ -196,7 +196,12 @@ describe.runIf(haveSentinel)('the Redis store through Sentinel', () => {
   // WAIT: a list took seconds, and a read past the 2 s command timeout dropped the link (and with it
   // sent every kept alert again) every few seconds.
   it('answers reads at once while rounds of writes wait for a replica that never confirms', async () => {
-    const { service } = await startLoneMaster({ STORE_KEY_PREFIX: 'waiting' });
+    const { master, service } = await startLoneMaster({ STORE_KEY_PREFIX: 'waiting' });
+    // Online, then stopped: the master lists it (until its repl-timeout, 60 s) and every WAIT times out.
+    const replica = await startRedis({ extraArgs: ['--replicaof', '127.0.0.1', String(master.port)] });
+    servers.push(replica);
+    await until(async () => (await master.cli('ROLE')).includes(String(replica.port)), 15_000, 'the replica');
+    replica.child().kill('SIGSTOP');
     const base = `http://127.0.0.1:${service.port}`;
     const up = async () => /^falco_store_up 1$/m.test(await (await fetch(`${base}/metrics`)).text());
     await until(up, 10_000, 'the links');
@@ -224,5 +229,8 @@ describe.runIf(haveSentinel)('the Redis store through Sentinel', () => {
 
     expect(service.lines.filter((line) => line.event === 'store_down')).toEqual([]);
     expect(Math.max(...took)).toBeLessThan(500);
+    expect(
+      Number(/cmdstat_wait:calls=(\d+)/.exec(await master.cli('INFO', 'commandstats'))?.[1]),
+    ).toBeGreaterThan(0);
   }, 60_000);
 });
