@@ -3,8 +3,9 @@
  * alert: a replica killed right after answering (SIGKILL, an OOM kill) took none with it, and a
  * client that follows `Location` through the Service to another replica finds it. Alerts are
  * numbered as they are added and written in that order; an answer waits for the alerts numbered
- * before it. While the store fails or lags (a hung Redis, no replica confirming through Sentinel)
- * answers do not wait: the alerts wait in the queue instead, and ingest keeps its usual time.
+ * before it. While the store fails or lags (a hung Redis; through Sentinel, an online replica that
+ * does not confirm in time) answers do not wait: the alerts wait in the queue instead, and ingest
+ * keeps its usual time.
  */
 export interface AnswerWaits {
   /** Numbers an alert as it is added: its place in the order of writes. */

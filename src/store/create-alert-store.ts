@@ -60,21 +60,23 @@ export function createAlertStore(deps: AlertStoreDeps): AlertStoreParts {
     logger,
     timings,
   });
+  const sentinel = redis.target.kind === 'sentinel';
   // Through Sentinel writes end with a WAIT that holds their link: they get one of their own.
-  const writeConnection =
-    redis.target.kind === 'sentinel'
-      ? createRedisConnection({ config: redis, name: 'falco-alert-receiver-writer', logger, timings })
-      : connection;
+  const writeConnection = sentinel
+    ? createRedisConnection({ config: redis, name: 'falco-alert-receiver-writer', logger, timings })
+    : connection;
   // The writer is `connection` itself unless through Sentinel.
   const links = [...new Set([connection, readerConnection, writeConnection])];
   const keys = redisKeys(redis.keyPrefix);
   void checkEvictionPolicy(connection, logger);
   let pending = () => 0;
+  let replicaOnline = () => true;
   const metrics = createStoreMetrics(deps.registry, {
     // Both links: the writing one sends nothing on a replica that gets no alerts, while the reader's
     // blocking read, always waiting, sees a hung Redis within its block time and deadline.
     isUp: () => connection.isUp() && readerConnection.isUp() && writeConnection.isUp(),
     pending: () => pending(),
+    replicaOnline: sentinel ? () => replicaOnline() : undefined,
   });
   const store = createRedisAlertStore({
     connection,
@@ -86,10 +88,11 @@ export function createAlertStore(deps: AlertStoreDeps): AlertStoreParts {
     pendingMax: redis.pendingMax,
     maxBytes: deps.config.maxBytes,
     dedupWindowMs: deps.dedupWindowMs,
-    confirmReplicated: redis.target.kind === 'sentinel',
+    confirmReplicated: sentinel,
     writeConnection,
   });
   pending = store.pending;
+  replicaOnline = store.replicaOnline;
   const reader = startAlertReader({
     connection: readerConnection,
     keys,

@@ -5,6 +5,7 @@ import { viewHeldAlert } from '../alerts/held-alert.js';
 import { matchesQuery } from '../alerts/match-alert.js';
 import { isAfter } from '../alerts/store-position.js';
 import { createAnswerWaits } from './answer-waits.js';
+import { logReplicaLooks } from './log-replica-looks.js';
 import { createPendingWrites, type PendingWrite } from './pending-writes.js';
 import { createReplicaConfirmations, keepUntrimmed } from './replica-confirmations.js';
 import {
@@ -48,8 +49,10 @@ const BATCH = 256;
 const BATCH_BYTES = 4 * 1024 * 1024;
 const PIPELINE = 8;
 const RETRY_MS = 1_000;
-// How long a round of writes waits for a replica to have them (through Sentinel).
+// How long a round of writes waits for a replica to have them (through Sentinel), and how often
+// a master with no replica online is asked again (ROLE) whether one is back.
 const REPLICA_WAIT_MS = 250;
+const REPLICA_LOOK_EVERY_MS = 1_000;
 /** At most one `store_full_shed` line per this many milliseconds (the first shed at once). */
 export const SHED_LOG_EVERY_MS = 10_000;
 // How long an ingest answer waits for its alert's write before the store counts as lagging (then
@@ -61,6 +64,8 @@ export type RedisAlertStore = AlertStore & {
   pending(): number;
   /** The ids of the alerts not known to be written (queued, or sent with no reply yet), oldest first. */
   unwritten(): string[];
+  /** Through Sentinel: false while the master has no replica online (writes confirmed by none). */
+  replicaOnline(): boolean;
   close(): void;
 };
 
@@ -113,6 +118,8 @@ export function createRedisAlertStore(options: RedisAlertStoreOptions): RedisAle
         max: options.pendingMax,
         maxBytes: options.maxBytes,
         waitMs: REPLICA_WAIT_MS,
+        lookEveryMs: REPLICA_LOOK_EVERY_MS,
+        onLook: logReplicaLooks(logger),
       })
     : undefined;
   const answers = createAnswerWaits({ maxWaitMs: ANSWER_WAIT_MS });
@@ -216,8 +223,9 @@ export function createRedisAlertStore(options: RedisAlertStoreOptions): RedisAle
       for (const reply of replies) wrote(reply);
       // Taken oldest first: every alert numbered up to the round's newest is written or was dropped.
       if (failedAt < 0) answers.written(round.reduce((newest, write) => Math.max(newest, write.seq ?? 0), 0));
-      // Through Sentinel the next round waits for this one's WAIT: while no replica answers it in
-      // time, answers waiting on writes would take its 250 ms each, so they go at once instead.
+      // Through Sentinel the next round waits for this one's WAIT: while an online replica does not
+      // answer it in time, answers waiting on writes would take its 250 ms each, so they go at once
+      // instead. With no replica online there is no WAIT, and answers wait for the write as usual.
       const confirmed = replicas ? await replicas.confirm(storedWrites(batches, replies)) : true;
       if (failedAt < 0 && confirmed) answers.healthy();
       else answers.giveUp();
@@ -351,6 +359,7 @@ export function createRedisAlertStore(options: RedisAlertStoreOptions): RedisAle
     available: () => conn.isUp() && writer.isUp(),
     pending: () => queue.size() + sending.length,
     unwritten: () => [...sending.map((write) => write.id), ...queue.ids()],
+    replicaOnline: () => replicas?.replicaOnline() ?? true,
     close() {
       closed = true;
       answers.giveUp();

@@ -1,4 +1,5 @@
 import { isAfter } from '../alerts/store-position.js';
+import { onlineReplicasIn } from './master-role.js';
 import { createPendingWrites, type PendingWrite } from './pending-writes.js';
 import { streamPosition } from './redis-alert-entry.js';
 
@@ -8,18 +9,22 @@ import { streamPosition } from './redis-alert-entry.js';
  * receiver had taken off its queue were gone from every replica's answers. Each round of writes
  * ends with `WAIT 1`: once a replica has them they are done; until then they are kept, and queued
  * again once the link comes back (maybe to the promoted replica, where the write script adds those
- * it lacks and skips the others).
+ * it lacks and skips the others). While the master has no replica online (`ROLE` lists none) there
+ * is nothing to wait for: the round ends at once and its alerts stay kept until one confirms.
  */
 export interface ReplicaConfirmations {
   /**
    * After a round of writes on the link: waits briefly for a replica to hold them (and all before).
-   * False when no replica answered in time (the round was held the whole wait).
+   * False when a replica is online but did not answer in time (the round was held the whole wait);
+   * true once one holds them, or at once while the master has none online.
    */
   confirm(written: readonly PendingWrite[]): Promise<boolean>;
-  /** The link dropped and came back. */
+  /** The link dropped and came back (maybe to another master): its replicas are looked at again. */
   relinked(): void;
   /** After the link came back: the alerts to queue again, oldest first (once). */
   takeUnconfirmed(): PendingWrite[];
+  /** False while `ROLE` last listed no replica online; true otherwise (also while unknown). */
+  replicaOnline(): boolean;
 }
 
 export function createReplicaConfirmations(options: {
@@ -30,30 +35,62 @@ export function createReplicaConfirmations(options: {
   maxBytes: number;
   /** How long one round waits for a replica before it goes on (the alerts stay kept). */
   waitMs: number;
+  /** While the master has no replica online, a round looks again once this long has passed. */
+  lookEveryMs: number;
+  /** Called with each look's finding: whether the master has a replica online. */
+  onLook?: (online: boolean) => void;
 }): ReplicaConfirmations {
   const unconfirmed = createPendingWrites(options.max, options.maxBytes);
   const takeAll = () => unconfirmed.take(Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
   let relinked = false;
+  // What ROLE said last (undefined: not asked on this link yet), when, and which look is the latest.
+  let online: boolean | undefined;
+  let lookedAt = 0;
+  let looks = 0;
+  const noneOnline = () => online === false;
+
+  async function look(): Promise<void> {
+    const own = ++looks;
+    const count = onlineReplicasIn(await options.send(['ROLE']).catch(() => undefined));
+    // A look begun on an older link, or before a later one, says nothing of now.
+    if (own !== looks) return;
+    online = count !== 0;
+    lookedAt = Date.now();
+    // A reply that is not a master's (an error, a refused ROLE) tells nothing: WAIT decides, as before.
+    if (count !== undefined) options.onLook?.(online);
+  }
+
   return {
     async confirm(written) {
       // Nothing written this round (its first batch failed): nothing to wait for.
       if (written.length === 0) return true;
       for (const write of written) unconfirmed.push(write);
+      if (online === undefined || (noneOnline() && Date.now() - lookedAt >= options.lookEveryMs))
+        await look();
+      // No replica online: a WAIT would take its whole waitMs and confirm nothing.
+      if (noneOnline()) return true;
       // A reply of 0 (no replica in time) or none (the link dropped) keeps them.
       const replicas = await options.send(['WAIT', '1', String(options.waitMs)]).catch(() => 0);
-      const confirmed = Number(replicas) >= 1;
-      // WAIT counts the writes of this link only: those made before it came back stay kept.
-      if (confirmed && !relinked) takeAll();
-      return confirmed;
+      if (Number(replicas) >= 1) {
+        // WAIT counts the writes of this link only: those made before it came back stay kept.
+        if (!relinked) takeAll();
+        return true;
+      }
+      // None in time: a replica lagging, or none left online (it went away since the last look).
+      await look();
+      return noneOnline();
     },
     relinked() {
       relinked = true;
+      online = undefined;
+      void look();
     },
     takeUnconfirmed() {
       if (!relinked) return [];
       relinked = false;
       return takeAll();
     },
+    replicaOnline: () => !noneOnline(),
   };
 }
 

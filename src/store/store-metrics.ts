@@ -16,7 +16,12 @@ const BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
 
 export function createStoreMetrics(
   registry: Registry,
-  state: { isUp: () => boolean; pending: () => number },
+  state: {
+    isUp: () => boolean;
+    pending: () => number;
+    /** Through Sentinel only: whether the master has a replica online to confirm writes. */
+    replicaOnline?: () => boolean;
+  },
 ): StoreMetrics {
   new Gauge({
     name: 'falco_store_up',
@@ -36,6 +41,17 @@ export function createStoreMetrics(
       this.set(state.pending());
     },
   });
+  const { replicaOnline } = state;
+  if (replicaOnline)
+    new Gauge({
+      name: 'falco_store_replica_online',
+      help: 'Through Sentinel: 1 while the Redis master has a replica online to confirm writes, 0 while it has none (alerts are on the master alone).',
+      aggregator: 'min',
+      registers: [registry],
+      collect() {
+        this.set(replicaOnline() ? 1 : 0);
+      },
+    });
   const duration = new Histogram({
     name: 'falco_store_operation_duration_seconds',
     help: 'Duration of shared store operations by kind (write is one pipelined batch).',

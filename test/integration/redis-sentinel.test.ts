@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { readFixture } from '../helpers/fixtures.js';
 import { sentinelAvailable, startSentinel, type TestSentinel } from '../helpers/redis-sentinel.js';
 import { redisAvailable, startRedis, type TestRedis } from '../helpers/redis-server.js';
+import { startLoad } from '../helpers/load-generator.js';
 import { killSpawned, spawnService } from '../helpers/spawn-service.js';
 
 const haveSentinel = redisAvailable() && sentinelAvailable();
@@ -189,6 +190,22 @@ describe.runIf(haveSentinel)('the Redis store through Sentinel', () => {
     await sleep(500);
 
     expect(await listed()).toEqual(ids.slice(4).sort());
+  }, 60_000);
+
+  // Regression: with no replica online every round still waited 250 ms on a WAIT nothing could
+  // confirm, and answers stopped waiting for writes meanwhile, so a kill took the alerts answered 202
+  // during a WAIT (92 in a probe with two clients) though the master could have had them at once.
+  it('takes no alert it answered 202 with it when killed while the master has no replica', async () => {
+    const { master, service } = await startLoneMaster({ STORE_KEY_PREFIX: 'alone' });
+    const load = startLoad(service.port, SAMPLE.toString('utf8'), 8);
+    await until(async () => load.accepted() >= 300, 20_000, 'the answers');
+    service.child.kill('SIGKILL');
+    const { acceptedIds } = await load.stop();
+
+    // One line per id, empty for an id the master does not hold.
+    const held = (await master.cli('HMGET', 'alone:alert-ids', ...acceptedIds)).split('\n');
+    expect(acceptedIds.filter((_, i) => !held[i])).toEqual([]);
+    expect(service.lines.filter((line) => line.event === 'store_no_replica')).toHaveLength(1);
   }, 60_000);
 
   // Regression: each round of writes ends with WAIT 1 250, which held the one connection reads shared

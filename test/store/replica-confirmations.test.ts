@@ -5,29 +5,47 @@ import { createReplicaConfirmations, keepUntrimmed } from '../../src/store/repli
 const writes = (...ids: string[]): PendingWrite[] => ids.map((id) => ({ id, args: [], bytes: 1 }));
 const ids = (taken: PendingWrite[]) => taken.map((write) => write.id);
 
-function confirmations(replies: Array<number | Error>, max = 10) {
+// ROLE's reply on a master with these replicas online.
+const master = (online: number) => [
+  'master',
+  100,
+  Array.from({ length: online }, (_, i) => ['127.0.0.1', String(6380 + i), '100']),
+];
+
+// `replies` answer the WAITs in turn (0 once used up), `roles` the ROLEs (the last one repeats).
+function confirmations(
+  replies: Array<number | Error>,
+  max = 10,
+  roles: unknown[] = [master(1)],
+  lookEveryMs = 1_000,
+) {
   const sent: string[][] = [];
+  const looks: boolean[] = [];
   const replicas = createReplicaConfirmations({
     send: (args) => {
       sent.push(args);
-      const reply = replies.shift() ?? 0;
+      const reply =
+        args[0] === 'ROLE' ? (roles.length > 1 ? roles.shift() : roles[0]) : (replies.shift() ?? 0);
       return reply instanceof Error ? Promise.reject(reply) : Promise.resolve(reply);
     },
     max,
     maxBytes: 100,
     waitMs: 250,
+    lookEveryMs,
+    onLook: (online) => looks.push(online),
   });
-  return { replicas, sent };
+  const waits = () => sent.filter(([command]) => command === 'WAIT');
+  return { replicas, sent, waits, looks };
 }
 
 describe('replica confirmations', () => {
   it('asks Redis to wait for one replica after each round, and forgets the alerts once one has them', async () => {
-    const { replicas, sent } = confirmations([0, 1]);
+    const { replicas, waits } = confirmations([0, 1]);
     await replicas.confirm(writes('a', 'b'));
     await replicas.confirm(writes('c'));
     replicas.relinked();
 
-    expect(sent).toEqual([
+    expect(waits()).toEqual([
       ['WAIT', '1', '250'],
       ['WAIT', '1', '250'],
     ]);
@@ -61,6 +79,55 @@ describe('replica confirmations', () => {
     replicas.relinked();
 
     expect(ids(replicas.takeUnconfirmed())).toEqual(['b', 'c', 'd']);
+  });
+
+  it('counts a round an online replica did not confirm in time as lagging', async () => {
+    const { replicas } = confirmations([0]);
+
+    expect(await replicas.confirm(writes('a'))).toBe(false);
+    expect(replicas.replicaOnline()).toBe(true);
+  });
+
+  it('sends no WAIT while ROLE lists no replica online, and keeps the alerts until one confirms', async () => {
+    const { replicas, waits, looks } = confirmations([1], 10, [master(0)]);
+
+    expect(await replicas.confirm(writes('a'))).toBe(true);
+    expect(await replicas.confirm(writes('b'))).toBe(true);
+    expect(waits()).toEqual([]);
+    expect(replicas.replicaOnline()).toBe(false);
+    expect(looks).toEqual([false]);
+    replicas.relinked();
+    expect(ids(replicas.takeUnconfirmed())).toEqual(['a', 'b']);
+  });
+
+  it('looks again after lookEveryMs while none is online, and waits for the replica that came back', async () => {
+    const { replicas, waits } = confirmations([1], 10, [master(0), master(1)], 0);
+    await replicas.confirm(writes('a'));
+    await replicas.confirm(writes('b'));
+    replicas.relinked();
+
+    expect(waits()).toEqual([['WAIT', '1', '250']]);
+    expect(replicas.replicaOnline()).toBe(true);
+    // Confirmed on the link that wrote them: none kept.
+    expect(replicas.takeUnconfirmed()).toEqual([]);
+  });
+
+  it('ends a round at once when its WAIT found the only replica gone', async () => {
+    const { replicas, sent } = confirmations([0], 10, [master(1), master(0)]);
+
+    expect(await replicas.confirm(writes('a'))).toBe(true);
+    await replicas.confirm(writes('b'));
+    expect(sent.map(([command]) => command)).toEqual(['ROLE', 'WAIT', 'ROLE']);
+  });
+
+  it('waits on every round as before when Redis refuses ROLE', async () => {
+    const { replicas, waits, looks } = confirmations([0, 0], 10, [new Error('NOPERM')]);
+
+    expect(await replicas.confirm(writes('a'))).toBe(false);
+    expect(await replicas.confirm(writes('b'))).toBe(false);
+    expect(waits()).toHaveLength(2);
+    expect(replicas.replicaOnline()).toBe(true);
+    expect(looks).toEqual([]);
   });
 
   it('waits for nothing after a round that wrote nothing', async () => {

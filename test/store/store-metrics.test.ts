@@ -6,9 +6,13 @@ import { commandWorks, requireComponent } from '../helpers/components.js';
 
 const promtoolReady = requireComponent('promtool', commandWorks('promtool', ['--version']));
 
-function build(state: { up: boolean; pending: number }) {
+function build(state: { up: boolean; pending: number; replicaOnline?: boolean }) {
   const registry = new Registry();
-  const metrics = createStoreMetrics(registry, { isUp: () => state.up, pending: () => state.pending });
+  const metrics = createStoreMetrics(registry, {
+    isUp: () => state.up,
+    pending: () => state.pending,
+    replicaOnline: state.replicaOnline === undefined ? undefined : () => state.replicaOnline!,
+  });
   return { registry, metrics };
 }
 
@@ -32,8 +36,19 @@ describe('createStoreMetrics', () => {
     expect(await registry.metrics()).toMatch(/^falco_store_up 1$/m);
   });
 
+  it('reports whether the master has a replica online only when told how to read it (through Sentinel)', async () => {
+    const without = build({ up: true, pending: 0 });
+    expect(await without.registry.metrics()).not.toMatch(/falco_store_replica_online/);
+
+    const state = { up: true, pending: 0, replicaOnline: false };
+    const { registry } = build(state);
+    expect(await registry.metrics()).toMatch(/^falco_store_replica_online 0$/m);
+    state.replicaOnline = true;
+    expect(await registry.metrics()).toMatch(/^falco_store_replica_online 1$/m);
+  });
+
   it.skipIf(!promtoolReady)('passes promtool check metrics', async () => {
-    const { registry, metrics } = build({ up: true, pending: 0 });
+    const { registry, metrics } = build({ up: true, pending: 0, replicaOnline: true });
     await metrics.time('query', async () => undefined);
     const lint = await execa('promtool', ['check', 'metrics'], {
       input: await registry.metrics(),
