@@ -241,7 +241,7 @@ describe.skipIf(!kubectlReady)('the prometheus-operator component', () => {
     expect(monitor.spec.endpoints).toEqual([expect.objectContaining({ port: 'http', path: '/metrics' })]);
   });
 
-  it('alerts on an absent receiver, a silent sensor, rejects, a stuck worker and missed canaries', () => {
+  it('alerts on an absent receiver, a silent sensor, rejects, a stuck worker, a Redis master alone and missed canaries', () => {
     const rules = findObject(objects, 'PrometheusRule').spec.groups.flatMap(
       (group: { rules: unknown[] }) => group.rules,
     ) as Array<{ alert: string; expr: string }>;
@@ -252,9 +252,11 @@ describe.skipIf(!kubectlReady)('the prometheus-operator component', () => {
       'FalcoSensorSilent',
       'FalcoAlertsRejected',
       'FalcoAlertReceiverWorkerUnanswered',
+      'FalcoAlertReceiverRedisReplicaMissing',
       'FalcoCanaryDetectionsMissing',
     ]);
     expect(exprOf('FalcoAlertReceiverWorkerUnanswered')).toContain('falco_metrics_workers_unanswered');
+    expect(exprOf('FalcoAlertReceiverRedisReplicaMissing')).toContain('falco_store_replica_online');
     expect(exprOf('FalcoSensorSilent')).toMatch(/falco_sensor_last_alert_timestamp_seconds.*> 600/);
     expect(exprOf('FalcoAlertsRejected')).toContain('falco_alerts_rejected_total');
     expect(exprOf('FalcoCanaryDetectionsMissing')).toContain(

@@ -77,7 +77,7 @@ describe.skipIf(!promtoolReady)('promtool', () => {
     });
 
     expect(result.exitCode, result.stderr).toBe(0);
-    expect(result.stdout).toContain('SUCCESS: 5 rules found');
+    expect(result.stdout).toContain('SUCCESS: 6 rules found');
   });
 
   it('fires FalcoSensorSilent for a running sensor quiet for over 10 minutes, not for a chatty one nor one that is gone', async () => {
@@ -138,6 +138,35 @@ describe.skipIf(!promtoolReady)('promtool', () => {
                 summary: 'falco-alert-receiver pod-a: a worker is not answering',
                 description:
                   '1 worker(s) of pod-a did not hand over their metrics within 2 s for 5 minutes (a loop too busy to answer, or stuck with WORKER_STUCK_TIMEOUT_MS=0): their counts are frozen and the alerts sent to them may wait.',
+              },
+            },
+          ],
+        },
+      ],
+    });
+
+    expect(result.exitCode, `${result.stdout}\n${result.stderr}`).toBe(0);
+  });
+
+  it('fires FalcoAlertReceiverRedisReplicaMissing for a pod whose Redis master had no replica for 10 minutes, not for a failover', async () => {
+    const result = await testRules(dir, 'replica-test', {
+      input_series: [
+        // pod-a: the replica goes at minute 2 and stays away; pod-b: gone for 3 minutes (a failover).
+        { series: 'falco_store_replica_online{pod="pod-a"}', values: '1 1 0x20' },
+        { series: 'falco_store_replica_online{pod="pod-b"}', values: '1 1 0 0 0 1x20' },
+      ],
+      alert_rule_test: [
+        { eval_time: '8m', alertname: 'FalcoAlertReceiverRedisReplicaMissing', exp_alerts: [] },
+        {
+          eval_time: '15m',
+          alertname: 'FalcoAlertReceiverRedisReplicaMissing',
+          exp_alerts: [
+            {
+              exp_labels: { severity: 'warning', pod: 'pod-a' },
+              exp_annotations: {
+                summary: 'falco-alert-receiver pod-a: the Redis master has no replica online',
+                description:
+                  'For 10 minutes no Redis replica has confirmed the alerts pod-a writes: they are on the master alone, and a failover now would lose them. See its store_no_replica log line and the Sentinel setup.',
               },
             },
           ],
