@@ -40,15 +40,21 @@ export interface DashboardServer {
   close(): Promise<void>;
 }
 
-/** @param env settings on top of the test app's own (`STORE_MAX_ALERTS` for a store that fills). */
-export async function startDashboardServer(env: Record<string, string> = {}): Promise<DashboardServer> {
+/**
+ * @param env settings on top of the test app's own (`STORE_MAX_ALERTS` for a store that fills).
+ * @param port 0 for any; a closed server's port for a restarted receiver (a new, empty store).
+ */
+export async function startDashboardServer(
+  env: Record<string, string> = {},
+  port = 0,
+): Promise<DashboardServer> {
   const triggers = createTriggersStandIn(TRIGGER_TOKEN);
   const { app, stream } = buildDashboardTestApp({
     triggersEnabled: true,
     triggerRouter: triggers.router,
     env,
   });
-  const server: http.Server = await startServer(app, { host: '127.0.0.1', port: 0 });
+  const server: http.Server = await startServer(app, { host: '127.0.0.1', port });
   const baseUrl = `http://127.0.0.1:${boundPort(server)}`;
   return {
     baseUrl,

@@ -68,7 +68,10 @@ async function recover(filters, lost) {
   const pause = retryMs;
   retryMs = Math.min(retryMs * 2, RETRY_MAX_MS);
   setTimeout(() => {
-    if (lost === view) void show(filters);
+    if (lost !== view) return;
+    void show(filters);
+    // What came while the stream was closed is in neither the new stream nor the Overview's counts.
+    void summary.refresh();
   }, pause);
 }
 
@@ -95,9 +98,12 @@ async function show(filters) {
       summary.addLive(item);
     },
     ...(narrowed ? { onOther: summary.addLive } : {}),
-    // Alerts were missed that the replay cannot bring: load the list again, on a new stream.
+    // Alerts were missed that the replay cannot bring: load the list again, on a new stream, and
+    // the Overview, which missed them too.
     onTruncated() {
-      if (mine === view) void show(filters);
+      if (mine !== view) return;
+      void show(filters);
+      void summary.refresh();
     },
     onStatus(status) {
       connection.textContent = { live: 'Live', reconnecting: 'Reconnecting…', closed: 'Disconnected' }[
