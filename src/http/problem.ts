@@ -16,6 +16,7 @@ export const PROBLEM_TYPES = {
   forbidden: { status: 403, title: 'Not allowed with these credentials' },
   'not-found': { status: 404, title: 'Not found' },
   'method-not-allowed': { status: 405, title: 'Method not allowed' },
+  conflict: { status: 409, title: 'The request conflicts with the current state' },
   'payload-too-large': { status: 413, title: 'The body is larger than this receiver accepts' },
   'unsupported-media-type': { status: 415, title: 'Unsupported media type' },
   'misdirected-request': { status: 421, title: 'Host not served here' },

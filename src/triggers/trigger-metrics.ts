@@ -2,14 +2,15 @@ import { Counter, Histogram, type Registry } from 'prom-client';
 import { TRIGGER_KINDS, type TriggerKind } from './trigger-run.js';
 
 /**
- * Trigger metrics; labels are bounded (two kinds, two outcomes, two results). A run is counted
+ * Trigger metrics; labels are bounded (two kinds, three outcomes, two results). A run is counted
  * once, by the replica that ends it (with a shared store, once that end is saved: run-registry.ts),
  * or (failed) by the one that settles it when its own replica stopped, or was cut off from the
  * store past its lease, while it ran (adopt-orphans.ts). Each expectation's result is counted once
  * too, by the replica that holds the run when it resolves (with a shared store, once saved).
  */
 export interface TriggerMetrics {
-  recordRun(kind: TriggerKind, outcome: 'succeeded' | 'failed'): void;
+  /** cancelled: the run was cancelled on request (it reads failed, its error naming the cancellation). */
+  recordRun(kind: TriggerKind, outcome: 'succeeded' | 'failed' | 'cancelled'): void;
   recordVerification(kind: TriggerKind, result: 'detected' | 'missed', latencyMs?: number): void;
 }
 
@@ -18,7 +19,7 @@ const LATENCY_BUCKETS = [0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300];
 export function createTriggerMetrics(registry: Registry): TriggerMetrics {
   const runs = new Counter({
     name: 'falco_trigger_runs_total',
-    help: 'Trigger runs finished, by kind and outcome (failed: a command or API step failed, or the replica running it stopped).',
+    help: 'Trigger runs finished, by kind and outcome (failed: a command or API step failed, or the replica running it stopped; cancelled: on request).',
     labelNames: ['kind', 'outcome'],
     registers: [registry],
   });
@@ -37,7 +38,7 @@ export function createTriggerMetrics(registry: Registry): TriggerMetrics {
   });
   // Zero series exist from the start, so rate() and absent() alerts work before the first run.
   for (const kind of TRIGGER_KINDS) {
-    for (const outcome of ['succeeded', 'failed']) runs.inc({ kind, outcome }, 0);
+    for (const outcome of ['succeeded', 'failed', 'cancelled']) runs.inc({ kind, outcome }, 0);
     for (const result of ['detected', 'missed']) verifications.inc({ kind, result }, 0);
   }
   return {

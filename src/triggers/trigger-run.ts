@@ -29,6 +29,11 @@ export interface TriggerRun {
   /** The unique marker in the shell's command line (shell runs). */
   nonce?: string;
   error?: string;
+  /**
+   * When cancellation was asked for (POST /triggers/:id/cancel): the run's commands are stopped, its
+   * cleanup still runs, and it ends failed, its error naming the cancellation.
+   */
+  cancelRequestedAt?: string;
   /** event-generator runs: the Job's pods, learned from the Kubernetes API while the run goes on. */
   pods?: RunPod[];
   commands: CommandResult[];

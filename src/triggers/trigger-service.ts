@@ -4,7 +4,9 @@ import type { TriggersConfig } from '../config/triggers-env.js';
 import { runCommand } from '../runners/run-command.js';
 import { runEventGeneratorTrigger } from './event-generator-trigger.js';
 import { loadKubeConfig } from './load-kube-config.js';
+import { cancelledOutcome, createRunCancellation } from './run-cancellation.js';
 import type { RunRegistry } from './run-registry.js';
+import { isUnfinished } from './run-state.js';
 import { SLOT_LEASE_MS, type SharedRuns } from './shared-runs.js';
 import { runShellTrigger, type ShellTarget } from './shell-trigger.js';
 import type { TriggerContext, TriggerOutcome } from './trigger-context.js';
@@ -31,6 +33,15 @@ export interface TriggerServiceDeps {
 /** A started run, or why none was started. */
 export type StartResult = { ok: true; run: TriggerRun } | { ok: false; reason: 'busy' };
 
+/**
+ * A cancellation asked for (the run as it is now), or why not: no such run, it ended already, or
+ * the shared store did not take the request for the replica running it.
+ */
+export type CancelResult =
+  | { ok: true; run: TriggerRun }
+  | { ok: false; reason: 'not-found' | 'unavailable' }
+  | { ok: false; reason: 'finished'; run: TriggerRun };
+
 /** A trigger request after validation and defaults. */
 export type TriggerRequest =
   { kind: 'shell'; target: ShellTarget } | { kind: 'event-generator'; namespace: string; actions: string };
@@ -56,16 +67,17 @@ export function createTriggerService(deps: TriggerServiceDeps) {
   const inFlight = new Set<Promise<void>>();
   const unfinished = new Set<TriggerRun>();
   const abort = new AbortController();
+  const cancellation = createRunCancellation(abort.signal);
   const slotLeaseMs = deps.slotLeaseMs ?? SLOT_LEASE_MS;
 
-  const contextFor = (run: TriggerRun): TriggerContext => ({
+  const contextFor = (run: TriggerRun, signal: AbortSignal): TriggerContext => ({
     runId: run.id,
     config,
-    signal: abort.signal,
+    signal,
     run: (argv, options = {}) =>
       runCommand(argv, {
         timeoutMs: options.timeoutMs ?? config.commandTimeoutMs,
-        signal: options.cancellable === false ? undefined : abort.signal,
+        signal: options.cancellable === false ? undefined : signal,
         maxOutputChars: config.outputMaxChars,
         env: deps.childEnv,
       }),
@@ -105,14 +117,17 @@ export function createTriggerService(deps: TriggerServiceDeps) {
   // a shared store the run is counted once its end is saved: another replica may have settled it
   // as failed meanwhile, and counted it (adopt-orphans.ts), while this one was cut off past its lease.
   // Logged here, by either: a run shutdown ends is otherwise recorded nowhere once the process exits
-  // (the in-memory store), and its release or pod may be left behind.
+  // (the in-memory store), and its release or pod may be left behind. A run cancelled on request
+  // ends failed (its rules not_run, as any failed run's) and is counted as cancelled.
   function endRun(run: TriggerRun, outcome: TriggerOutcome): void {
-    const status = outcome.ok ? 'succeeded' : 'failed';
+    const cancelled = run.cancelRequestedAt !== undefined;
+    const final = cancelled ? cancelledOutcome(outcome) : outcome;
+    const status = final.ok ? 'succeeded' : 'failed';
     run.status = status;
-    if (!outcome.ok) run.error = outcome.error;
+    if (!final.ok) run.error = final.error;
     run.finishedAt = new Date().toISOString();
     deps.verifier.runFinished(run);
-    deps.registry.count(run, () => deps.metrics.recordRun(run.kind, status));
+    deps.registry.count(run, () => deps.metrics.recordRun(run.kind, cancelled ? 'cancelled' : status));
     deps.logger.info(
       {
         runId: run.id,
@@ -120,6 +135,7 @@ export function createTriggerService(deps: TriggerServiceDeps) {
         event: 'trigger_finished',
         status: run.status,
         error: run.error,
+        cancelRequestedAt: run.cancelRequestedAt,
         commands: run.commands.length,
       },
       'trigger run finished',
@@ -138,7 +154,7 @@ export function createTriggerService(deps: TriggerServiceDeps) {
     run.status = 'running';
     run.startedAt = new Date(startMs).toISOString();
     deps.verifier.watch(run, expectedDetections(request, run.nonce, config), startMs);
-    const ctx = contextFor(run);
+    const ctx = contextFor(run, cancellation.signalFor(run));
     let outcome: TriggerOutcome;
     try {
       outcome =
@@ -181,6 +197,7 @@ export function createTriggerService(deps: TriggerServiceDeps) {
       const stopRenewing = renewWhileRunning(run);
       const done = execute(run, request).finally(async () => {
         unfinished.delete(run);
+        cancellation.forget(run);
         stopRenewing();
         release();
         await saveAndRelease(run);
@@ -189,6 +206,22 @@ export function createTriggerService(deps: TriggerServiceDeps) {
       });
       inFlight.add(done);
       return { ok: true, run };
+    },
+    /**
+     * Cancels an unfinished run's commands (cleanup steps still run; the run then ends failed,
+     * naming the cancellation).
+     */
+    async cancel(id: string): Promise<CancelResult> {
+      const here = [...unfinished].find((run) => run.id === id);
+      if (here && isUnfinished(here)) {
+        cancellation.cancel(here, new Date().toISOString());
+        return { ok: true, run: here };
+      }
+      const run = await deps.registry.get(id);
+      if (!run) return { ok: false, reason: 'not-found' };
+      if (!isUnfinished(run) || deps.registry.has(id)) return { ok: false, reason: 'finished', run };
+      // Another replica runs it.
+      return { ok: false, reason: 'unavailable' };
     },
     /** Cancels running commands (cleanup steps still run) and waits up to `graceMs` for runs to end. */
     async stop(graceMs: number): Promise<void> {

@@ -47,8 +47,9 @@ function callName(req: Request): string {
   // Under router.use('/triggers') the path is relative to it; under a route it is the whole path.
   const lower = req.path.toLowerCase();
   const path = lower.startsWith('/triggers') ? lower.slice('/triggers'.length) : lower;
-  const segment = path.split('/')[1] ?? '';
+  const [, segment = '', action] = path.split('/');
   if (req.method === 'POST' && (segment === 'shell' || segment === 'event-generator')) return segment;
+  if (req.method === 'POST' && action === 'cancel') return 'cancel';
   if (req.method === 'GET') return segment === '' ? 'list' : 'get';
   return 'other';
 }
@@ -143,6 +144,21 @@ export function createTriggersRouter(deps: TriggersRouterDeps): express.Router {
     if (problems.length > 0) return invalid(req, res, 'event-generator', problems);
     await start(req, res, { kind: 'event-generator', namespace, actions });
   });
+  // A POST on the run's own cancel resource, not DELETE /triggers/:id: the run is not removed (GET
+  // answers it, cancelled, for its retention), and a run that ended is a conflict, not a gone resource.
+  router.post('/triggers/:id/cancel', async (req: Request, res: Response) => {
+    const cancelled = await service.cancel(String(req.params.id));
+    const runId = cancelled.ok || cancelled.reason === 'finished' ? cancelled.run.id : undefined;
+    const status = cancelled.ok ? 202 : CANCEL_REFUSALS[cancelled.reason].status;
+    audit(req, { trigger: 'cancel', outcome: cancelled.ok ? 'accepted' : cancelled.reason, status, runId });
+    if (cancelled.ok) {
+      res.status(202).location(`/triggers/${cancelled.run.id}`);
+      return sendRuns(req, res, cancelled.run, [cancelled.run]);
+    }
+    const { type, detail } = CANCEL_REFUSALS[cancelled.reason];
+    const ended = cancelled.reason === 'finished' ? ` (${cancelled.run.status})` : '';
+    sendProblem(res, buildProblem(type, { detail: `${detail}${ended}.` }));
+  });
   router.get('/triggers', async (req: Request, res: Response) => {
     const runs = await registry.list();
     audit(req, { trigger: 'list', outcome: 'ok', status: 200 });
@@ -175,6 +191,17 @@ function sendRuns(req: Request, res: Response, body: unknown, runs: readonly Tri
   }
   res.type('application/json').set('Cache-Control', 'no-store').send(json);
 }
+
+// Why a run could not be cancelled, as the answer says it.
+const CANCEL_REFUSALS = {
+  'not-found': { type: 'not-found', status: 404, detail: 'No such trigger run' },
+  finished: { type: 'conflict', status: 409, detail: 'The run has already ended' },
+  unavailable: {
+    type: 'service-unavailable',
+    status: 503,
+    detail: 'The replica running the run could not be asked to cancel it; try again',
+  },
+} as const;
 
 /** What a viewer reads in place of a run's nonce. */
 export const HIDDEN_NONCE = '[nonce hidden]';

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { boundPort, startServer } from '../../src/server/start-server.js';
 import { readFixture } from '../helpers/fixtures.js';
 import { buildTestApp } from '../helpers/test-app.js';
+import { finished, waitForRun } from '../helpers/trigger-runs.js';
 
 type Schema = Record<string, unknown>;
 interface Operation {
@@ -237,6 +238,12 @@ describe('GET /openapi.json', () => {
     await call(target, 'get', '/triggers/no-such-run', '/triggers/{id}', auth);
     await call(target, 'get', '/triggers', '/triggers', auth);
     await call(target, 'get', '/triggers', '/triggers');
+    // No helm here: the run fails at once, so its cancel is a conflict.
+    await waitForRun(target, TOKEN, started.body.id, finished);
+    const cancelPath = `/triggers/${started.body.id}/cancel`;
+    expect((await call(target, 'post', cancelPath, '/triggers/{id}/cancel', auth)).status).toBe(409);
+    await call(target, 'post', '/triggers/no-such-run/cancel', '/triggers/{id}/cancel', auth);
+    await call(target, 'post', cancelPath, '/triggers/{id}/cancel');
   });
 
   it('describes the 401 and 429 of the reads and /metrics when VIEWER_TOKEN and METRICS_TOKEN are set', async () => {

@@ -275,6 +275,22 @@ export function buildOpenApiDocument(): JsonSchema {
           responses: { '200': json(ref('TriggerRun'), 'The run'), ...problems(401, 404, 421) },
         },
       },
+      '/triggers/{id}/cancel': {
+        post: {
+          operationId: 'cancelTriggerRun',
+          summary: 'Cancel a queued or running run: its commands stop, its cleanup still runs',
+          tags: ['triggers'],
+          security: bearer,
+          parameters: [idParameter('Run id')],
+          responses: {
+            '202': json(
+              ref('TriggerRun'),
+              'Cancellation asked for: the run as it is now, with `cancelRequestedAt`. It ends `failed`, its error beginning "cancelled on request"',
+            ),
+            ...problems(401, 403, 404, 409, 415, 503),
+          },
+        },
+      },
     },
   };
 }

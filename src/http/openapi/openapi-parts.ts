@@ -9,6 +9,7 @@ const PROBLEM_DESCRIPTIONS: Record<number, string> = {
   400: 'Invalid request: `errors[]` names each bad field or parameter',
   401: 'Missing or wrong credentials',
   404: 'Not found',
+  409: 'The run has already ended',
   413: 'Body above BODY_LIMIT_BYTES',
   403: 'A browser request from a foreign Origin',
   415: 'Not JSON, compressed, or a charset other than UTF-8',

@@ -96,6 +96,7 @@ export const triggerRunSchema = z.object({
   target: z.record(z.string(), z.string()),
   nonce: z.string().optional(),
   error: z.string().optional(),
+  cancelRequestedAt: z.iso.datetime().optional(),
   commands: z.array(commandSchema),
   verification: z.object({
     windowMs: z.int().min(0),

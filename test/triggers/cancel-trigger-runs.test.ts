@@ -1,0 +1,298 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import request from 'supertest';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CANCELLED_RUN_ERROR } from '../../src/triggers/run-cancellation.js';
+import type { TriggerRun } from '../../src/triggers/trigger-run.js';
+import { buildTriggerApp, type TriggerApp } from '../helpers/build-trigger-app.js';
+import { commandWorks, requireComponent } from '../helpers/components.js';
+import { startKubeApiStandIn, type KubeApiStandIn } from '../helpers/kube-api-stand-in.js';
+import { buildTerminalShellAlert, finished, waitForRun } from '../helpers/trigger-runs.js';
+
+const TOKEN = 'test-token-0123456789abcdef';
+const auth = { Authorization: `Bearer ${TOKEN}` };
+const RULE = 'Terminal shell in container';
+const SAMPLE = readFileSync(
+  'test/fixtures/falco/samples/valid/093-latest-terminal-shell-in-container.json',
+  'utf8',
+);
+const BIN = resolve('.cache/bin');
+const CHART = resolve('test/fixtures/helm/event-generator-stub');
+const haveHelm = requireComponent('helm (.cache/bin/helm)', commandWorks(join(BIN, 'helm'), ['version']));
+
+let built: TriggerApp | undefined;
+let api: KubeApiStandIn | undefined;
+afterEach(async () => {
+  if (api) api.hold = undefined;
+  await built?.stop();
+  await api?.close();
+  built = undefined;
+  api = undefined;
+});
+
+const cancel = (app: TriggerApp, id: string, headers: Record<string, string> = auth) =>
+  request(app.app).post(`/triggers/${id}/cancel`).set(headers);
+const runsCounted = (app: TriggerApp, kind: string, outcome: string) =>
+  app.metricValue('falco_trigger_runs_total', { kind, outcome });
+
+/** A shell run on the kubernetes backend whose exec the API stand-in never answers: it hangs. */
+async function startHangingShell(extra: Record<string, string> = {}) {
+  api = await startKubeApiStandIn();
+  api.hold = /\/exec$/;
+  built = buildTriggerApp({
+    TRIGGERS_ENABLED: 'true',
+    TRIGGER_TOKEN: TOKEN,
+    TRIGGER_KUBECONFIG: api.kubeconfigPath,
+    TRIGGER_VERIFY_WINDOW_MS: '30000',
+    ...extra,
+  });
+  const res = await request(built.app).post('/triggers/shell').set(auth).send({});
+  expect(res.status).toBe(202);
+  await expect.poll(() => api?.requests.some((r) => r.upgrade), { timeout: 5_000 }).toBe(true);
+  return { app: built, stand: api, run: res.body as TriggerRun };
+}
+
+/** A run whose command hangs: the fixture executables of test/fixtures/bin/`dir`, 300 ms in. */
+async function startWithFixture(dir: string, kind: string, extra: Record<string, string> = {}) {
+  built = buildTriggerApp(
+    {
+      TRIGGERS_ENABLED: 'true',
+      TRIGGER_TOKEN: TOKEN,
+      TRIGGER_KUBECONFIG: '/nonexistent/kubeconfig',
+      ...extra,
+    },
+    { PATH: `${resolve('test/fixtures/bin', dir)}:/usr/bin:/bin` },
+  );
+  const started = await request(built.app).post(`/triggers/${kind}`).set(auth).send({});
+  expect(started.status).toBe(202);
+  await new Promise((done) => setTimeout(done, 300));
+  return { app: built, id: (started.body as TriggerRun).id };
+}
+
+describe('cancelling a running trigger run (in-memory store)', () => {
+  it('stops a shell run whose exec hangs, still deletes its pod, and ends it failed naming the cancellation', async () => {
+    const { app, stand, run } = await startHangingShell();
+
+    const res = await cancel(app, run.id);
+
+    expect(res.status).toBe(202);
+    expect(res.headers.location).toBe(`/triggers/${run.id}`);
+    expect(res.body).toMatchObject({ id: run.id, status: 'running', cancelRequestedAt: expect.any(String) });
+    const ended = await waitForRun(app.app, TOKEN, run.id, finished, 5_000);
+    expect(ended).toMatchObject({
+      status: 'failed',
+      error: `${CANCELLED_RUN_ERROR}: exec cancelled`,
+      cancelRequestedAt: res.body.cancelRequestedAt,
+    });
+    expect(ended.commands.map((c) => c.argv[1])).toEqual([
+      'create-pod',
+      'wait-pod-running',
+      'exec',
+      'delete-pod',
+    ]);
+    expect(ended.commands.at(-1)).toMatchObject({ failed: false });
+    const pod = `/api/v1/namespaces/default/pods/falco-trigger-${run.id.slice(0, 8)}`;
+    expect(stand.requests.map((r) => `${r.method} ${r.path}`).at(-1)).toBe(`DELETE ${pod}`);
+  });
+
+  it('counts the run as cancelled, not failed, and its rule as not run rather than missed', async () => {
+    const { app, run } = await startHangingShell();
+
+    await cancel(app, run.id);
+    const ended = await waitForRun(app.app, TOKEN, run.id, finished, 5_000);
+    // The run's own alert, arriving late, verifies nothing.
+    const cmdline = `sh -c tty && echo falco-receiver-canary-${ended.nonce}`;
+    await request(app.app)
+      .post('/alerts')
+      .set('Content-Type', 'application/json')
+      .send(buildTerminalShellAlert(SAMPLE, cmdline, 'default'));
+
+    expect((await waitForRun(app.app, TOKEN, run.id, finished)).verification.expectations).toEqual([
+      { rule: RULE, status: 'not_run' },
+    ]);
+    expect(await runsCounted(app, 'shell', 'cancelled')).toBe(1);
+    expect(await runsCounted(app, 'shell', 'failed')).toBe(0);
+    for (const result of ['missed', 'detected'])
+      expect(await app.metricValue('falco_trigger_verifications_total', { kind: 'shell', result })).toBe(0);
+    expect(app.logs.filter((line) => line.event === 'trigger_finished')).toEqual([
+      expect.objectContaining({
+        runId: run.id,
+        status: 'failed',
+        cancelRequestedAt: ended.cancelRequestedAt,
+      }),
+    ]);
+    expect(app.logs.filter((line) => line.event === 'trigger_audit' && line.trigger === 'cancel')).toEqual([
+      expect.objectContaining({ outcome: 'accepted', status: 202, runId: run.id }),
+    ]);
+  });
+
+  it('frees the kind for the next run once the cancelled run has cleaned up', async () => {
+    const { app, stand, run } = await startHangingShell();
+
+    expect((await request(app.app).post('/triggers/shell').set(auth).send({})).status).toBe(429);
+    await cancel(app, run.id);
+    await waitForRun(app.app, TOKEN, run.id, finished, 5_000);
+    stand.hold = undefined;
+
+    expect((await request(app.app).post('/triggers/shell').set(auth).send({})).status).toBe(202);
+  });
+
+  it('answers a second cancel of a run still cleaning up with 202 and the first request time', async () => {
+    // The fixture helm: install hangs, uninstall (never cancelled) takes 5 s.
+    const { app, id } = await startWithFixture('slow-uninstall-helm', 'event-generator');
+
+    const first = await cancel(app, id);
+    await waitForRun(app.app, TOKEN, id, (r) => r.commands.length === 2, 5_000);
+    const second = await cancel(app, id);
+
+    expect(second.status).toBe(202);
+    expect(second.body).toMatchObject({ status: 'running', cancelRequestedAt: first.body.cancelRequestedAt });
+    const ended = await waitForRun(app.app, TOKEN, id, finished, 10_000);
+    expect(ended).toMatchObject({ status: 'failed', error: `${CANCELLED_RUN_ERROR}: helm was cancelled` });
+    expect(ended.commands.map((c) => c.argv[1])).toEqual(['install', 'list-pods', 'uninstall']);
+    expect(ended.commands[2]).toMatchObject({ failed: false });
+    expect(await runsCounted(app, 'event-generator', 'cancelled')).toBe(1);
+  }, 15_000);
+
+  it('stops a docker shell that hangs and still removes its container', async () => {
+    // The fixture docker: `run` hangs, `rm` succeeds.
+    const { app, id } = await startWithFixture('slow-docker', 'shell', { TRIGGER_DEFAULT_BACKEND: 'docker' });
+
+    expect((await cancel(app, id)).status).toBe(202);
+
+    const ended = await waitForRun(app.app, TOKEN, id, finished, 5_000);
+    expect(ended).toMatchObject({ status: 'failed', error: `${CANCELLED_RUN_ERROR}: docker was cancelled` });
+    expect(ended.commands.map((c) => c.argv.slice(0, 2).join(' '))).toEqual(['docker run', 'docker rm']);
+    expect(ended.commands[1]).toMatchObject({
+      argv: ['docker', 'rm', '--force', `falco-trigger-${id.slice(0, 8)}`],
+      failed: false,
+    });
+  });
+
+  describe.runIf(haveHelm)('an event-generator run (real helm, Kubernetes API stand-in)', () => {
+    it('cancels the hanging helm install and still runs helm uninstall against the cluster', async () => {
+      api = await startKubeApiStandIn();
+      // helm's first call never gets an answer: the install hangs, as on a slow cluster.
+      api.hold = /^\/version$/;
+      built = buildTriggerApp(
+        {
+          TRIGGERS_ENABLED: 'true',
+          TRIGGER_TOKEN: TOKEN,
+          TRIGGER_ALLOWED_NAMESPACES: 'falco-canary',
+          TRIGGER_KUBECONFIG: api.kubeconfigPath,
+          TRIGGER_EVENT_GENERATOR_CHART: CHART,
+          TRIGGER_EVENT_GENERATOR_CHART_VERSION: '',
+          TRIGGER_COMMAND_TIMEOUT_MS: '20000',
+        },
+        { PATH: `${BIN}:${process.env.PATH ?? ''}`, HOME: mkdtempSync(join(tmpdir(), 'eg-home-')) },
+      );
+      const started = await request(built.app).post('/triggers/event-generator').set(auth).send({});
+      expect(started.status).toBe(202);
+      const id = (started.body as TriggerRun).id;
+      await expect
+        .poll(() => api?.requests.some((r) => r.path === '/version'), { timeout: 10_000 })
+        .toBe(true);
+
+      const res = await cancel(built, id);
+      // The cluster answers again: the uninstall, which is never cancelled, reaches it.
+      api.releaseHeld();
+
+      expect(res.status).toBe(202);
+      const ended = await waitForRun(built.app, TOKEN, id, finished, 15_000);
+      expect(ended.status).toBe('failed');
+      expect(ended.error).toMatch(new RegExp(`^${CANCELLED_RUN_ERROR}: helm was cancelled`));
+      expect(ended.commands.map((c) => c.argv.slice(0, 2).join(' '))).toEqual([
+        'helm install',
+        'k8s list-pods',
+        'helm uninstall',
+      ]);
+      expect(ended.commands[0]).toMatchObject({ failure: 'cancelled' });
+      expect(ended.commands[2]?.argv).toEqual(
+        expect.arrayContaining([`falco-eg-${id.slice(0, 8)}`, '--namespace', 'falco-canary']),
+      );
+      // The stand-in's last call is helm uninstall looking the release up (its storage secrets).
+      const last = api.requests.at(-1);
+      expect(last).toMatchObject({ method: 'GET', path: '/api/v1/namespaces/falco-canary/secrets' });
+      expect(last?.query.get('labelSelector')).toBe(`name=falco-eg-${id.slice(0, 8)},owner=helm`);
+      expect(await runsCounted(built, 'event-generator', 'cancelled')).toBe(1);
+    }, 30_000);
+  });
+});
+
+describe('cancel refusals', () => {
+  const quickFailingApp = (extra: Record<string, string> = {}) =>
+    buildTriggerApp(
+      { TRIGGERS_ENABLED: 'true', TRIGGER_TOKEN: TOKEN, TRIGGER_KUBECONFIG: '/nonexistent', ...extra },
+      { PATH: '/nonexistent-bin' },
+    );
+
+  it('answers 404 problem+json for an unknown run id', async () => {
+    built = quickFailingApp();
+
+    const res = await cancel(built, 'no-such-run');
+
+    expect(res.status).toBe(404);
+    expect(res.type).toBe('application/problem+json');
+    expect(res.body).toMatchObject({ type: 'urn:falco-alert-receiver:problem:not-found', status: 404 });
+  });
+
+  it('answers 409 problem+json for a run that has already ended, and leaves it as it was', async () => {
+    built = quickFailingApp();
+    const started = await request(built.app).post('/triggers/event-generator').set(auth).send({});
+    const run = await waitForRun(built.app, TOKEN, started.body.id, finished);
+
+    const res = await cancel(built, run.id);
+
+    expect(res.status).toBe(409);
+    expect(res.type).toBe('application/problem+json');
+    expect(res.body).toMatchObject({
+      type: 'urn:falco-alert-receiver:problem:conflict',
+      status: 409,
+      detail: 'The run has already ended (failed).',
+    });
+    const after = await waitForRun(built.app, TOKEN, run.id, finished);
+    expect(after).toEqual(run);
+    expect(await runsCounted(built, 'event-generator', 'cancelled')).toBe(0);
+    expect(built.logs).toContainEqual(
+      expect.objectContaining({
+        event: 'trigger_audit',
+        trigger: 'cancel',
+        outcome: 'finished',
+        status: 409,
+      }),
+    );
+  });
+
+  it('answers 401 without the trigger token or with a wrong one, and cancels nothing', async () => {
+    const { app, run } = await startHangingShell();
+
+    const without = await request(app.app).post(`/triggers/${run.id}/cancel`);
+    const wrong = await cancel(app, run.id, { Authorization: 'Bearer wrong-token-0123456789' });
+
+    for (const res of [without, wrong]) {
+      expect(res.status).toBe(401);
+      expect(res.type).toBe('application/problem+json');
+      expect(res.headers['www-authenticate']).toMatch(/^Bearer /);
+    }
+    await new Promise((done) => setTimeout(done, 300));
+    const still = await waitForRun(app.app, TOKEN, run.id, () => true);
+    expect(still.status).toBe('running');
+    expect(still.cancelRequestedAt).toBeUndefined();
+  });
+
+  it('answers 403 to a viewer: reading a run is not stopping it', async () => {
+    const { app, run } = await startHangingShell({ VIEWER_TOKEN: 'viewer-token-0123456789abc' });
+
+    const res = await cancel(app, run.id, { Authorization: 'Bearer viewer-token-0123456789abc' });
+
+    expect(res.status).toBe(403);
+    expect((await waitForRun(app.app, TOKEN, run.id, () => true)).status).toBe('running');
+  });
+
+  it('is not there with triggers off', async () => {
+    built = buildTriggerApp({});
+
+    expect((await cancel(built, 'any-id')).status).toBe(404);
+  });
+});
