@@ -10,7 +10,8 @@ import { LUA_NOW_MS } from './redis-lua.js';
 // long as its longest lease. ARGV: max, leaseMs, runId. A claim (max >= 0) is refused when `max`
 // runs hold slots; a renewal (max -1) of a run still going always holds it, taking it again if it
 // is missing (the run started while Redis was unreachable, or its lease ran out in an outage): the
-// run is alive, and must not read as orphaned.
+// run is alive, and must not read as orphaned. A renewal also reads the run's cancel request
+// (KEYS[2]): its time, or '' when there is none.
 const SLOT_SCRIPT = `
 ${LUA_NOW_MS}
 local max, lease = tonumber(ARGV[1]), tonumber(ARGV[2])
@@ -18,6 +19,7 @@ redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', nowMs)
 if max >= 0 and redis.call('ZCARD', KEYS[1]) >= max then return 0 end
 redis.call('ZADD', KEYS[1], nowMs + lease, ARGV[3])
 if redis.call('PTTL', KEYS[1]) < lease then redis.call('PEXPIRE', KEYS[1], lease) end
+if KEYS[2] then return redis.call('GET', KEYS[2]) or '' end
 return 1
 `;
 
@@ -124,6 +126,7 @@ export function createRedisTriggerRuns(options: {
   const unsettled = `${prefix}open`;
   const slots = (kind: TriggerKind) => `${prefix}active:${kind}`;
   const hold = (id: string) => `${prefix}owner:${id}`;
+  const cancelRequest = (id: string) => `${prefix}cancel:${id}`;
   // A run saved unsettled changes only while its replica renews its slot (while it runs) or its
   // hold (taken with the slot, kept until the run is settled): with neither, the replica is gone.
   const orphansOf = async (runs: TriggerRun[]): Promise<Set<string>> => {
@@ -150,7 +153,15 @@ export function createRedisTriggerRuns(options: {
       );
     },
     async renew(kind, runId, leaseMs) {
-      await conn.send(['EVAL', SLOT_SCRIPT, '1', slots(kind), '-1', String(leaseMs), runId]);
+      const keys = [slots(kind), cancelRequest(runId)];
+      const requested = await conn.send(['EVAL', SLOT_SCRIPT, '2', ...keys, '-1', String(leaseMs), runId]);
+      return typeof requested === 'string' && requested !== '' ? requested : undefined;
+    },
+    // The first request stays (NX); GET answers it when there was one already.
+    async requestCancel(runId, requestedAt) {
+      const ttl = String(options.ttlMs);
+      const earlier = await conn.send(['SET', cancelRequest(runId), requestedAt, 'NX', 'GET', 'PX', ttl]);
+      return typeof earlier === 'string' ? earlier : requestedAt;
     },
     async release(kind, runId) {
       await conn.send(['ZREM', slots(kind), runId]);

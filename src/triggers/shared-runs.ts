@@ -9,6 +9,13 @@ import type { TriggerKind, TriggerRun } from './trigger-run.js';
 export const SLOT_LEASE_MS = 30_000;
 
 /**
+ * The longest a cancel request sent to another replica waits before the replica running the run
+ * reads it: it renews the run's slot this often (or more often, with a shorter lease) and the
+ * renewal returns the request.
+ */
+export const CANCEL_CHECK_MS = 1_000;
+
+/**
  * Trigger state shared by every replica (the Redis store provides it): run snapshots any replica
  * can answer with, per-kind slots across replicas, and the lease that gives the canary to one.
  */
@@ -17,8 +24,16 @@ export interface SharedRuns {
   readonly retentionMs: number;
   /** Takes a slot of `kind` for `leaseMs`; false when `max` runs of the kind are active anywhere. */
   claim(kind: TriggerKind, runId: string, max: number, leaseMs: number): Promise<boolean>;
-  /** Holds the run's slot for `leaseMs` from now (the run is still going), taking it again if it is missing. */
-  renew(kind: TriggerKind, runId: string, leaseMs: number): Promise<void>;
+  /**
+   * Holds the run's slot for `leaseMs` from now (the run is still going), taking it again if it is
+   * missing; resolves with the time a cancellation of the run was asked for (`requestCancel`), if one was.
+   */
+  renew(kind: TriggerKind, runId: string, leaseMs: number): Promise<string | undefined>;
+  /**
+   * Asks the replica running the run to cancel it: the request is kept for the store's retention,
+   * read by that replica as it renews the run's slot. Resolves with the time of the first request.
+   */
+  requestCancel(runId: string, requestedAt: string): Promise<string>;
   release(kind: TriggerKind, runId: string): Promise<void>;
   /**
    * Holds the run for this replica for `leaseMs`: taken when no replica holds it, renewed by its

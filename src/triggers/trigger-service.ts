@@ -7,7 +7,7 @@ import { loadKubeConfig } from './load-kube-config.js';
 import { cancelledOutcome, createRunCancellation } from './run-cancellation.js';
 import type { RunRegistry } from './run-registry.js';
 import { isUnfinished } from './run-state.js';
-import { SLOT_LEASE_MS, type SharedRuns } from './shared-runs.js';
+import { CANCEL_CHECK_MS, SLOT_LEASE_MS, type SharedRuns } from './shared-runs.js';
 import { runShellTrigger, type ShellTarget } from './shell-trigger.js';
 import type { TriggerContext, TriggerOutcome } from './trigger-context.js';
 import type { TriggerMetrics } from './trigger-metrics.js';
@@ -92,7 +92,8 @@ export function createTriggerService(deps: TriggerServiceDeps) {
     kubeConfig: () => loadKubeConfig(config.kubeconfig),
   });
 
-  // A slot across replicas, renewed while the run goes on (see SLOT_LEASE_MS). With Redis
+  // A slot across replicas, renewed while the run goes on (see SLOT_LEASE_MS), and as often as a
+  // cancel request another replica stored must be read (CANCEL_CHECK_MS). With Redis
   // unreachable the local limit alone applies: triggers do not depend on the shared store.
   async function claimShared(run: TriggerRun): Promise<boolean> {
     if (!deps.shared) return true;
@@ -105,9 +106,15 @@ export function createTriggerService(deps: TriggerServiceDeps) {
       () => {
         // Ended (by shutdown too): its slot is being given back, never renewed again.
         if (run.finishedAt !== undefined) return;
-        void shared.renew(run.kind, run.id, slotLeaseMs).catch(() => undefined);
+        void shared.renew(run.kind, run.id, slotLeaseMs).then(
+          (cancelRequestedAt) => {
+            if (cancelRequestedAt !== undefined && run.finishedAt === undefined)
+              cancellation.cancel(run, cancelRequestedAt);
+          },
+          () => undefined,
+        );
       },
-      Math.max(1, Math.floor(slotLeaseMs / 3)),
+      Math.max(1, Math.min(CANCEL_CHECK_MS, Math.floor(slotLeaseMs / 3))),
     );
     timer.unref();
     return () => clearInterval(timer);
@@ -209,19 +216,24 @@ export function createTriggerService(deps: TriggerServiceDeps) {
     },
     /**
      * Cancels an unfinished run's commands (cleanup steps still run; the run then ends failed,
-     * naming the cancellation).
+     * naming the cancellation). A run another replica holds is asked through the shared store: that
+     * replica reads the request within CANCEL_CHECK_MS.
      */
     async cancel(id: string): Promise<CancelResult> {
+      const requestedAt = new Date().toISOString();
       const here = [...unfinished].find((run) => run.id === id);
       if (here && isUnfinished(here)) {
-        cancellation.cancel(here, new Date().toISOString());
+        cancellation.cancel(here, requestedAt);
         return { ok: true, run: here };
       }
       const run = await deps.registry.get(id);
       if (!run) return { ok: false, reason: 'not-found' };
-      if (!isUnfinished(run) || deps.registry.has(id)) return { ok: false, reason: 'finished', run };
-      // Another replica runs it.
-      return { ok: false, reason: 'unavailable' };
+      if (!isUnfinished(run) || deps.registry.has(id) || !deps.shared)
+        return { ok: false, reason: 'finished', run };
+      // Another replica runs it: it reads the request as it renews the run's slot.
+      const stored = await deps.shared.requestCancel(id, requestedAt).catch(() => undefined);
+      if (stored === undefined) return { ok: false, reason: 'unavailable' };
+      return { ok: true, run: { ...run, cancelRequestedAt: stored } };
     },
     /** Cancels running commands (cleanup steps still run) and waits up to `graceMs` for runs to end. */
     async stop(graceMs: number): Promise<void> {

@@ -143,6 +143,19 @@ describe.skipIf(!hasRedis)('createRedisTriggerRuns', () => {
     expect(await runs.claim('shell', 'run-4', 1, 300)).toBe(true);
   });
 
+  it('answers a renewal with the first cancel request of the run, from any replica, and no other run', async () => {
+    const [a, b] = [1, 2].map(() => sharedRuns('cancel:'));
+    expect(await a!.claim('shell', 'run-1', 2, 1_000)).toBe(true);
+    expect(await a!.renew('shell', 'run-1', 1_000)).toBeUndefined();
+
+    expect(await b!.requestCancel('run-1', '2026-01-01T00:00:01.000Z')).toBe('2026-01-01T00:00:01.000Z');
+    // A second request keeps the first one's time.
+    expect(await b!.requestCancel('run-1', '2026-01-01T00:00:02.000Z')).toBe('2026-01-01T00:00:01.000Z');
+
+    expect(await a!.renew('shell', 'run-1', 1_000)).toBe('2026-01-01T00:00:01.000Z');
+    expect(await a!.renew('shell', 'run-2', 1_000)).toBeUndefined();
+  });
+
   it('answers a run saved as running whose replica stopped renewing its slot as failed, on get and list', async () => {
     const runs = sharedRuns('orphan:');
     const running = (id: string): TriggerRun => ({

@@ -4,10 +4,12 @@ import { join, resolve } from 'node:path';
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CANCELLED_RUN_ERROR } from '../../src/triggers/run-cancellation.js';
+import { CANCEL_CHECK_MS } from '../../src/triggers/shared-runs.js';
 import type { TriggerRun } from '../../src/triggers/trigger-run.js';
 import { buildTriggerApp, type TriggerApp } from '../helpers/build-trigger-app.js';
 import { commandWorks, requireComponent } from '../helpers/components.js';
 import { startKubeApiStandIn, type KubeApiStandIn } from '../helpers/kube-api-stand-in.js';
+import { redisAvailable, startRedis, type TestRedis } from '../helpers/redis-server.js';
 import { buildTerminalShellAlert, finished, waitForRun } from '../helpers/trigger-runs.js';
 
 const TOKEN = 'test-token-0123456789abcdef';
@@ -296,3 +298,90 @@ describe('cancel refusals', () => {
     expect((await cancel(built, 'any-id')).status).toBe(404);
   });
 });
+
+describe.runIf(redisAvailable())(
+  'cancelling a run held by another replica (two replicas on one Redis)',
+  () => {
+    let redis: TestRedis | undefined;
+    const replicas: TriggerApp[] = [];
+    afterEach(async () => {
+      await Promise.all(replicas.splice(0).map((replica) => replica.stop()));
+      await redis?.stop();
+      redis = undefined;
+    });
+    // Replicas A and B on one Redis and one API stand-in, whose exec never answers; the default lease.
+    const startReplicas = async () => {
+      redis = await startRedis();
+      api = await startKubeApiStandIn();
+      api.hold = /\/exec$/;
+      const env = {
+        STORE_URL: redis.url,
+        STORE_KEY_PREFIX: 'cancel-runs',
+        TRIGGERS_ENABLED: 'true',
+        TRIGGER_TOKEN: TOKEN,
+        TRIGGER_KUBECONFIG: api.kubeconfigPath,
+      };
+      replicas.push(buildTriggerApp(env), buildTriggerApp(env));
+      // Both links up before the test starts.
+      await new Promise((done) => setTimeout(done, 300));
+      return { a: replicas[0]!, b: replicas[1]!, stand: api };
+    };
+
+    it('cancels through B a run A holds, within CANCEL_CHECK_MS: A stops the exec, deletes the pod and counts it', async () => {
+      const { a, b, stand } = await startReplicas();
+      const started = await request(a.app).post('/triggers/shell').set(auth).send({});
+      expect(started.status).toBe(202);
+      const id = (started.body as TriggerRun).id;
+      await expect.poll(() => stand.requests.some((r) => r.upgrade), { timeout: 5_000 }).toBe(true);
+      await waitForRun(b.app, TOKEN, id, (r) => r.status === 'running', 5_000);
+
+      const res = await cancel(b, id);
+
+      expect(res.status).toBe(202);
+      expect(res.body).toMatchObject({ id, status: 'running', cancelRequestedAt: expect.any(String) });
+      const ended = await waitForRun(b.app, TOKEN, id, finished, 10_000);
+      expect(ended).toMatchObject({
+        status: 'failed',
+        error: `${CANCELLED_RUN_ERROR}: exec cancelled`,
+        cancelRequestedAt: res.body.cancelRequestedAt,
+      });
+      // A read the request at its next renewal: the run's end follows within CANCEL_CHECK_MS (and the pod delete).
+      const lag = Date.parse(ended.finishedAt ?? '') - Date.parse(res.body.cancelRequestedAt);
+      expect(lag).toBeLessThan(CANCEL_CHECK_MS + 2_000);
+      expect(ended.commands.map((c) => c.argv[1])).toEqual([
+        'create-pod',
+        'wait-pod-running',
+        'exec',
+        'delete-pod',
+      ]);
+      expect(stand.requests.at(-1)).toMatchObject({
+        method: 'DELETE',
+        path: `/api/v1/namespaces/default/pods/falco-trigger-${id.slice(0, 8)}`,
+      });
+      expect(ended.verification.expectations).toEqual([{ rule: RULE, status: 'not_run' }]);
+      // Counted once, by A, which ran it; B only passed the request on.
+      await expect.poll(() => runsCounted(a, 'shell', 'cancelled')).toBe(1);
+      expect(await runsCounted(b, 'shell', 'cancelled')).toBe(0);
+      expect(await runsCounted(a, 'shell', 'failed')).toBe(0);
+    }, 30_000);
+
+    it('answers 409 on B for a run A has ended, and 404 for a run neither knows', async () => {
+      const { a, b, stand } = await startReplicas();
+      stand.hold = undefined;
+      const started = await request(a.app).post('/triggers/shell').set(auth).send({});
+      const id = (started.body as TriggerRun).id;
+      await waitForRun(b.app, TOKEN, id, finished, 10_000);
+
+      const ended = await cancel(b, id);
+      const unknown = await cancel(b, 'no-such-run');
+
+      expect(ended.status).toBe(409);
+      expect(ended.body.type).toBe('urn:falco-alert-receiver:problem:conflict');
+      expect(unknown.status).toBe(404);
+      // Nothing was asked of A: its run stays as it ended.
+      await new Promise((done) => setTimeout(done, CANCEL_CHECK_MS + 200));
+      expect((await waitForRun(a.app, TOKEN, id, finished)).cancelRequestedAt).toBeUndefined();
+      expect(await redis!.cli('--scan', '--pattern', '*cancel:*')).toBe('');
+    }, 30_000);
+  },
+);
