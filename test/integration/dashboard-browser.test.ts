@@ -288,6 +288,30 @@ describe.skipIf(!available)(
       await page.close();
     });
 
+    it('cancels a running run from the panel with the typed token, and hides the button once it ended', async () => {
+      const page = await open();
+      await page.locator('#triggers').waitFor({ state: 'visible', timeout: 5000 });
+      const cancel = page.locator('#trigger-form button[name="cancel"]');
+      expect(await cancel.isHidden()).toBe(true);
+
+      await page.fill('#trigger-form input[name="token"]', TRIGGER_TOKEN);
+      await page.fill('#trigger-form input[name="namespace"]', 'slow');
+      await page.click('#trigger-form button[type="submit"]');
+      await cancel.waitFor({ state: 'visible', timeout: 10_000 });
+      await cancel.click();
+
+      const verdict = page.locator('#trigger-output .verdict-missed');
+      await verdict.waitFor({ timeout: 10_000 });
+      expect(await verdict.textContent()).toBe('Run failed: cancelled on request: kubectl was cancelled');
+      await cancel.waitFor({ state: 'hidden', timeout: 5000 });
+      const post = suite.server.triggers.calls.findLast((call) => call.method === 'POST');
+      expect(post).toMatchObject({
+        path: expect.stringMatching(/^\/triggers\/run-\d+\/cancel$/),
+        authorization: `Bearer ${TRIGGER_TOKEN}`,
+      });
+      await page.close();
+    });
+
     it('says so when the server refuses the token', async () => {
       const page = await open();
       await page.locator('#triggers').waitFor({ state: 'visible', timeout: 5000 });

@@ -1,11 +1,11 @@
 import express from 'express';
 
 /**
- * TEST STAND-IN for the triggers API, which is built on another branch and not on main yet. It
- * follows the agreed contract (bearer token, POST /triggers/:kind -> 202 + Location,
- * GET /triggers/:id) and records every request. Its run's verification flips from pending to
- * detected on the second read, so the page's polling and verdict are exercised. Replace with the
- * real triggers router once it is merged.
+ * TEST STAND-IN for the triggers API on the page's side: the real router (test/triggers) needs a
+ * cluster stand-in and minutes per run, the page only its contract (bearer token,
+ * POST /triggers/:kind -> 202 + Location, GET /triggers/:id, POST /triggers/:id/cancel), and every
+ * request is recorded. Its run's verification flips from pending to detected on the second read, so
+ * the page's polling and verdict are exercised.
  */
 export interface TriggersStandIn {
   router: express.Router;
@@ -21,6 +21,9 @@ export function createTriggersStandIn(token: string): TriggersStandIn {
   const reads = new Map<string, number>();
   // Runs started for namespace "failing" end failed (helm missing), their rule not_run.
   const failing = new Set<string>();
+  // Runs started for namespace "slow" run until cancelled (POST /triggers/:id/cancel), then fail.
+  const slow = new Set<string>();
+  const cancelled = new Set<string>();
   let nextId = 1;
 
   router.use('/triggers', express.json(), (req, res, next) => {
@@ -47,7 +50,16 @@ export function createTriggersStandIn(token: string): TriggersStandIn {
   });
 
   const runView = (id: string, kind: string) => {
-    const settled = (reads.get(id) ?? 0) >= 2;
+    if (cancelled.has(id))
+      return {
+        id,
+        kind,
+        status: 'failed',
+        error: 'cancelled on request: kubectl was cancelled',
+        commands: [],
+        verification: { windowMs: 30_000, expectations: [{ rule: EXPECTED_RULE, status: 'not_run' }] },
+      };
+    const settled = !slow.has(id) && (reads.get(id) ?? 0) >= 2;
     if (settled && failing.has(id))
       return {
         id,
@@ -87,11 +99,28 @@ export function createTriggersStandIn(token: string): TriggersStandIn {
   router.post('/triggers/:kind', (req, res) => {
     const id = `run-${nextId++}`;
     reads.set(id, 0);
-    if ((req.body as { namespace?: string } | undefined)?.namespace === 'failing') failing.add(id);
+    const namespace = (req.body as { namespace?: string } | undefined)?.namespace;
+    if (namespace === 'failing') failing.add(id);
+    if (namespace === 'slow') slow.add(id);
     res
       .status(202)
       .location(`/triggers/${id}`)
       .json({ ...runView(id, req.params.kind), status: 'queued' });
+  });
+
+  router.post('/triggers/:id/cancel', (req, res) => {
+    const id = req.params.id;
+    if (!slow.has(id) || cancelled.has(id)) {
+      res
+        .status(409)
+        .type('application/problem+json')
+        .send(JSON.stringify({ type: 'urn:test:conflict', title: 'The run has already ended', status: 409 }));
+      return;
+    }
+    cancelled.add(id);
+    res
+      .status(202)
+      .json({ ...runView(id, 'shell'), status: 'running', cancelRequestedAt: new Date().toISOString() });
   });
 
   router.get('/triggers/:id', (req, res) => {

@@ -10,13 +10,18 @@ const FOLLOW_MARGIN_MS = 5 * 60_000;
 
 /**
  * The trigger panel: starts a run with the bearer token typed in (kept in this page's memory only),
- * follows GET /triggers/:id and shows each expected rule as detected or missed.
+ * follows GET /triggers/:id and shows each expected rule as detected or missed. While the run is
+ * queued or running, "Cancel run" asks POST /triggers/:id/cancel (its cleanup still runs).
  * @param {HTMLFormElement} form
  * @param {HTMLElement} output
  * @param {{ csrfToken?: string, role?: string }} [session] a cookie session: with the trigger role, no token needs typing
  */
 export function setupTriggerPanel(form, output, session = {}) {
   let runNumber = 0;
+  // The run being followed, while it can still be cancelled.
+  /** @type {string | undefined} */
+  let cancellable;
+  const cancelButton = form.elements.namedItem('cancel');
   const tokenField = form.elements.namedItem('token');
   if (session.role === 'trigger' && tokenField instanceof HTMLInputElement) {
     tokenField.required = false;
@@ -53,6 +58,14 @@ export function setupTriggerPanel(form, output, session = {}) {
     output.replaceChildren(el('p', { className: 'verdict verdict-missed', text: message }));
   }
 
+  /** @param {string | undefined} location the run's, while it is queued or running */
+  function offerCancel(location) {
+    cancellable = location;
+    if (!(cancelButton instanceof HTMLButtonElement)) return;
+    cancelButton.hidden = location === undefined;
+    cancelButton.disabled = false;
+  }
+
   /**
    * @param {string} location
    * @param {number} mine
@@ -62,10 +75,15 @@ export function setupTriggerPanel(form, output, session = {}) {
     while (mine === runNumber) {
       const response = await fetch(location, { headers: authHeaders() });
       if (mine !== runNumber) return;
-      if (!response.ok) return showMessage(`Could not read the run: ${await describeFailure(response)}`);
+      if (!response.ok) {
+        offerCancel(undefined);
+        return showMessage(`Could not read the run: ${await describeFailure(response)}`);
+      }
       /** @type {TriggerRun} */
       const run = await response.json();
       output.replaceChildren(...renderRun(run));
+      const running = run.status === 'queued' || run.status === 'running';
+      if (running !== (cancellable !== undefined)) offerCancel(running ? location : undefined);
       if (isSettled(run)) return;
       if (Date.now() - started > (run.verification?.windowMs ?? 0) + FOLLOW_MARGIN_MS) {
         output.append(el('p', { text: `Stopped following; the run is still at ${location}.` }));
@@ -75,9 +93,35 @@ export function setupTriggerPanel(form, output, session = {}) {
     }
   }
 
+  if (cancelButton instanceof HTMLButtonElement)
+    cancelButton.addEventListener('click', () => {
+      const location = cancellable;
+      if (location === undefined) return;
+      cancelButton.disabled = true;
+      void (async () => {
+        const response = await fetch(`${location}/cancel`, { method: 'POST', headers: authHeaders() });
+        // The run's end (failed, "cancelled on request") comes through the polling.
+        if (response.status !== 202)
+          output.append(
+            el('p', {
+              className: 'verdict verdict-missed',
+              text: `Not cancelled: ${await describeFailure(response)}`,
+            }),
+          );
+      })().catch((error) =>
+        output.append(
+          el('p', {
+            className: 'verdict verdict-missed',
+            text: `The cancel request failed: ${error instanceof Error ? error.message : String(error)}`,
+          }),
+        ),
+      );
+    });
+
   form.addEventListener('submit', (event) => {
     event.preventDefault();
     runNumber += 1;
+    offerCancel(undefined);
     const mine = runNumber;
     const { kind, body } = buildBody();
     output.replaceChildren(
