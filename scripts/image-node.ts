@@ -8,9 +8,11 @@ const DOCKERFILE = readFileSync(fileURLToPath(new URL('../Dockerfile', import.me
 
 /** The NODE_OPTIONS the container image runs the service with (its Dockerfile's ENV). */
 function readImageNodeOptions(): string {
-  const value = /^\s*NODE_OPTIONS=(\S+)/m.exec(DOCKERFILE)?.[1];
+  // A quoted value holds several flags.
+  const match = /^\s*NODE_OPTIONS=(?:"([^"]*)"|(\S+))/m.exec(DOCKERFILE);
+  const value = match?.[1] ?? match?.[2];
   if (value === undefined) throw new Error('Dockerfile sets no NODE_OPTIONS');
-  return value.replace(/^"|"$/g, '');
+  return value;
 }
 
 /** The node flags of the image's CMD (`["node", ...flags, "dist/main.js"]`). */

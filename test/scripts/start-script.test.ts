@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { IMAGE_NODE_ARGS } from '../../scripts/image-node.js';
+import { IMAGE_NODE_ARGS, IMAGE_NODE_OPTIONS } from '../../scripts/image-node.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
   scripts: Record<string, string>;
@@ -11,5 +11,12 @@ describe('npm start', () => {
   it("runs node with the container image's CMD flags", () => {
     expect(IMAGE_NODE_ARGS).toContain('--initial-old-space-size=64');
     expect(pkg.scripts.start).toBe(['node', ...IMAGE_NODE_ARGS, 'dist/main.js'].join(' '));
+  });
+});
+
+describe("the image's NODE_OPTIONS, as the bench and overload runs read them", () => {
+  // Regression: the value was read up to the first space, and a quoted list of flags came out cut.
+  it('reads every flag of the quoted value, the semi-space bound Node 24 needs included', () => {
+    expect(IMAGE_NODE_OPTIONS).toBe('--max-old-space-size=128 --max-semi-space-size=8');
   });
 });
