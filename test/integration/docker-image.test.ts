@@ -120,6 +120,11 @@ describe.skipIf(!dockerReady)('the container image', () => {
       '--initial-old-space-size=64',
       'dist/main.js',
     ]);
+    // And the heap bounds NODE_OPTIONS carries, both flags of the quoted value (Dockerfile).
+    const environ = await container.exec(['cat', '/proc/1/environ']);
+    expect(environ.output.split('\0')).toContain(
+      'NODE_OPTIONS=--max-old-space-size=128 --max-semi-space-size=8',
+    );
   });
 
   it('serves the dashboard with the charting library copied into dist/ by the build', async () => {
