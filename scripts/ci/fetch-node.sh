@@ -16,7 +16,9 @@ bin_dir=.cache/bin
 stamp="$node_dir.source"
 
 if [ -x "$node_dir/bin/node" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$package" ]; then
-  echo "node: cached ($("$node_dir/bin/node" --version))"
+  mkdir -p "$bin_dir"
+  ln -sfn ../node/bin/node "$bin_dir/node"
+  echo "node: cached ($("$bin_dir/node" --version))"
   exit 0
 fi
 
