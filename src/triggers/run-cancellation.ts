@@ -15,23 +15,19 @@ export interface RunCancellation {
 }
 
 export function createRunCancellation(shutdown: AbortSignal): RunCancellation {
-  const switches = new Map<string, { own: AbortController; detach: () => void }>();
+  const switches = new Map<string, AbortController>();
   return {
     signalFor(run) {
       const own = new AbortController();
-      // Shutdown aborts it too; the listener goes with the run, so runs do not pile up on shutdown's signal.
-      const abort = () => own.abort();
-      shutdown.addEventListener('abort', abort, { once: true });
-      if (shutdown.aborted) own.abort();
-      switches.set(run.id, { own, detach: () => shutdown.removeEventListener('abort', abort) });
-      return own.signal;
+      switches.set(run.id, own);
+      // Shutdown aborts it too (as runKubeStep joins its deadline and the caller's signal).
+      return AbortSignal.any([shutdown, own.signal]);
     },
     cancel(run, requestedAt) {
       run.cancelRequestedAt ??= requestedAt;
-      switches.get(run.id)?.own.abort();
+      switches.get(run.id)?.abort();
     },
     forget(run) {
-      switches.get(run.id)?.detach();
       switches.delete(run.id);
     },
   };

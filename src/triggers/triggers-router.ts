@@ -3,7 +3,7 @@ import type { ZodError } from 'zod';
 import type { FieldProblem } from '../alerts/parse-falco-alert.js';
 import type { TriggersConfig } from '../config/triggers-env.js';
 import { bodyRefusal } from '../http/body-refusal.js';
-import { buildProblem, sendProblem } from '../http/problem.js';
+import { buildProblem, PROBLEM_TYPES, sendProblem } from '../http/problem.js';
 import { isAuthorized } from './bearer-auth.js';
 import type { RunRegistry } from './run-registry.js';
 import type { TriggerRun } from './trigger-run.js';
@@ -149,7 +149,7 @@ export function createTriggersRouter(deps: TriggersRouterDeps): express.Router {
   router.post('/triggers/:id/cancel', async (req: Request, res: Response) => {
     const cancelled = await service.cancel(String(req.params.id));
     const runId = cancelled.ok || cancelled.reason === 'finished' ? cancelled.run.id : undefined;
-    const status = cancelled.ok ? 202 : CANCEL_REFUSALS[cancelled.reason].status;
+    const status = cancelled.ok ? 202 : PROBLEM_TYPES[CANCEL_REFUSALS[cancelled.reason].type].status;
     audit(req, { trigger: 'cancel', outcome: cancelled.ok ? 'accepted' : cancelled.reason, status, runId });
     if (cancelled.ok) {
       res.status(202).location(`/triggers/${cancelled.run.id}`);
@@ -194,11 +194,10 @@ function sendRuns(req: Request, res: Response, body: unknown, runs: readonly Tri
 
 // Why a run could not be cancelled, as the answer says it.
 const CANCEL_REFUSALS = {
-  'not-found': { type: 'not-found', status: 404, detail: 'No such trigger run' },
-  finished: { type: 'conflict', status: 409, detail: 'The run has already ended' },
+  'not-found': { type: 'not-found', detail: 'No such trigger run' },
+  finished: { type: 'conflict', detail: 'The run has already ended' },
   unavailable: {
     type: 'service-unavailable',
-    status: 503,
     detail: 'The replica running the run could not be asked to cancel it; try again',
   },
 } as const;

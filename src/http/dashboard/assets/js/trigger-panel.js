@@ -54,8 +54,11 @@ export function setupTriggerPanel(form, output, session = {}) {
   }
 
   /** @param {string} message */
+  const failure = (message) => el('p', { className: 'verdict verdict-missed', text: message });
+
+  /** @param {string} message */
   function showMessage(message) {
-    output.replaceChildren(el('p', { className: 'verdict verdict-missed', text: message }));
+    output.replaceChildren(failure(message));
   }
 
   /** @param {string | undefined} location the run's, while it is queued or running */
@@ -102,18 +105,10 @@ export function setupTriggerPanel(form, output, session = {}) {
         const response = await fetch(`${location}/cancel`, { method: 'POST', headers: authHeaders() });
         // The run's end (failed, "cancelled on request") comes through the polling.
         if (response.status !== 202)
-          output.append(
-            el('p', {
-              className: 'verdict verdict-missed',
-              text: `Not cancelled: ${await describeFailure(response)}`,
-            }),
-          );
+          output.append(failure(`Not cancelled: ${await describeFailure(response)}`));
       })().catch((error) =>
         output.append(
-          el('p', {
-            className: 'verdict verdict-missed',
-            text: `The cancel request failed: ${error instanceof Error ? error.message : String(error)}`,
-          }),
+          failure(`The cancel request failed: ${error instanceof Error ? error.message : String(error)}`),
         ),
       );
     });
