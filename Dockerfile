@@ -54,8 +54,10 @@ EXPOSE 8080
 #   generation grows by about 16 MB over the live heap. Node promotes part of every connection's
 #   objects: with Falco 0.34's connection per alert that was a full collection every 0.9 s, each a
 #   10-20 ms stall of the event loop (the p99), and 25 KB alerts stalled as often. From 64 MB (V8
-#   takes at most half the old generation's maximum) it is one every 4 s. RSS after 1,000,000
-#   alerts stays under 150 MB (136-144 MB, peaks 151-158: BENCHMARKS.md).
+#   takes at most half the old generation's maximum) it is one every 4 s. It costs memory: RSS
+#   after 1,000,000 1 KB alerts is 178-184 MB on Node 24 with it, 149 MB without; but without it
+#   25 KB alerts bring a full collection every 0.5-0.7 s and a p99 of 125-274 ms at 4,000/s
+#   (8-66 ms with it). Drop it (command: in the Deployment) only for small alerts: BENCHMARKS.md.
 CMD ["node", "--no-allocation-site-pretenuring", "--initial-old-space-size=64", "dist/main.js"]
 
 # Helm and the chart for the triggers target. helm: docker/triggers-inputs/helm when staged
