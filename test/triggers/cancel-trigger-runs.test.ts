@@ -326,14 +326,20 @@ describe.runIf(redisAvailable())(
       await new Promise((done) => setTimeout(done, 300));
       return { a: replicas[0]!, b: replicas[1]!, stand: api };
     };
+    // A shell run started on A whose exec hangs, seen running on B; its id.
+    const startHangingShellOnA = async () => {
+      const [a, b] = replicas;
+      const started = await request(a!.app).post('/triggers/shell').set(auth).send({});
+      expect(started.status).toBe(202);
+      const id = (started.body as TriggerRun).id;
+      await expect.poll(() => api?.requests.some((r) => r.upgrade), { timeout: 5_000 }).toBe(true);
+      await waitForRun(b!.app, TOKEN, id, (r) => r.status === 'running', 5_000);
+      return id;
+    };
 
     it('cancels through B a run A holds, within CANCEL_CHECK_MS: A stops the exec, deletes the pod and counts it', async () => {
       const { a, b, stand } = await startReplicas();
-      const started = await request(a.app).post('/triggers/shell').set(auth).send({});
-      expect(started.status).toBe(202);
-      const id = (started.body as TriggerRun).id;
-      await expect.poll(() => stand.requests.some((r) => r.upgrade), { timeout: 5_000 }).toBe(true);
-      await waitForRun(b.app, TOKEN, id, (r) => r.status === 'running', 5_000);
+      const id = await startHangingShellOnA();
 
       const res = await cancel(b, id);
 
@@ -363,6 +369,43 @@ describe.runIf(redisAvailable())(
       await expect.poll(() => runsCounted(a, 'shell', 'cancelled')).toBe(1);
       expect(await runsCounted(b, 'shell', 'cancelled')).toBe(0);
       expect(await runsCounted(a, 'shell', 'failed')).toBe(0);
+    }, 30_000);
+
+    // B reads A's run from Redis, but Redis refuses to store the request (full: maxmemory with
+    // noeviction, which the store requires), so A would never read it. A Redis that is down answers
+    // 404 instead: B cannot read A's run at all.
+    it('answers 503 on B when Redis refuses to store the request for A, and A goes on running the run', async () => {
+      const { a, b } = await startReplicas();
+      const id = await startHangingShellOnA();
+
+      await redis!.cli('CONFIG', 'SET', 'maxmemory', '1');
+      const res = await cancel(b, id);
+      await redis!.cli('CONFIG', 'SET', 'maxmemory', '0');
+
+      expect(res.status).toBe(503);
+      expect(res.type).toBe('application/problem+json');
+      expect(res.body).toMatchObject({
+        type: 'urn:falco-alert-receiver:problem:service-unavailable',
+        title: 'Service unavailable',
+        status: 503,
+        detail: 'The replica running the run could not be asked to cancel it; try again.',
+      });
+      expect(b.logs.filter((line) => line.event === 'trigger_audit' && line.trigger === 'cancel')).toEqual([
+        expect.objectContaining({ outcome: 'unavailable', status: 503 }),
+      ]);
+      const answered = { method: 'POST', route: '/triggers/:id/cancel', status: '503' };
+      await expect
+        .poll(() =>
+          b.metricValue('http_request_duration_seconds', answered, 'http_request_duration_seconds_count'),
+        )
+        .toBe(1);
+      // Nothing was stored, so A never cancels the run: still running, nothing counted.
+      await new Promise((done) => setTimeout(done, CANCEL_CHECK_MS + 200));
+      expect(await redis!.cli('--scan', '--pattern', '*cancel:*')).toBe('');
+      const still = await waitForRun(a.app, TOKEN, id, () => true);
+      expect(still).toMatchObject({ status: 'running' });
+      expect(still.cancelRequestedAt).toBeUndefined();
+      for (const outcome of ['cancelled', 'failed']) expect(await runsCounted(a, 'shell', outcome)).toBe(0);
     }, 30_000);
 
     it('answers 409 on B for a run A has ended, and 404 for a run neither knows', async () => {
