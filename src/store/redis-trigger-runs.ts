@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { cancelledOutcome } from '../triggers/run-cancellation.js';
 import { awaitsAlerts, isSettled, isUnfinished } from '../triggers/run-state.js';
 import type { TriggerKind, TriggerRun } from '../triggers/trigger-run.js';
 import type { SharedRuns } from '../triggers/shared-runs.js';
@@ -46,15 +47,18 @@ if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[2]) then redis.call('SET', KEYS[1
 return 1
 `;
 
-// Saves as failed a run orphaned before its trigger ended, once across replicas: only while it is
-// as read (unfinished: ARGV[1]), and neither its slot (KEYS[3]) nor a hold (KEYS[4]) is live.
-// KEYS: the run, the unsettled index, its kind's slots, its hold; ARGV: the run's JSON as read, its
-// failed JSON, its id, this replica, ttlMs. The run and its hold, this replica's, then last the
-// retention from now, so its own replica, should it reach Redis again before it gives the run up
-// (a retention after its last hold: run-registry.ts), finds the run taken over.
+// Saves as failed a run orphaned before its trigger ended, once across replicas: only while it and
+// its cancel request are as read (unfinished: ARGV[1]; the request ARGV[6], '' for none: one stored
+// meanwhile is settled cancelled at the next sweep), and neither its slot (KEYS[3]) nor a hold
+// (KEYS[4]) is live. KEYS: the run, the unsettled index, its kind's slots, its hold, its cancel
+// request; ARGV: the run's JSON as read, its failed JSON, its id, this replica, ttlMs, the request
+// as read. The run and its hold, this replica's, then last the retention from now, so its own
+// replica, should it reach Redis again before it gives the run up (a retention after its last
+// hold: run-registry.ts), finds the run taken over.
 const SETTLE_SCRIPT = `
 ${LUA_NOW_MS}
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+if (redis.call('GET', KEYS[5]) or '') ~= ARGV[6] then return 0 end
 local slot = redis.call('ZSCORE', KEYS[3], ARGV[3])
 if (slot and tonumber(slot) > nowMs) or redis.call('EXISTS', KEYS[4]) == 1 then return 0 end
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[5])
@@ -93,19 +97,27 @@ const parseRuns = (found: Array<string | null>) =>
   found.filter((json): json is string => json !== null).map((json) => JSON.parse(json) as TriggerRun);
 
 // As a run that failed ends: nothing verifies it, detections so far included (uncounted, not_run).
-const failOrphan = (run: TriggerRun): TriggerRun => ({
-  ...run,
-  status: 'failed',
-  error: run.error ?? ORPHANED_RUN_ERROR,
-  verification: {
-    ...run.verification,
-    expectations: run.verification.expectations.map((expectation) =>
-      expectation.status === 'pending' || expectation.status === 'detected'
-        ? { rule: expectation.rule, status: 'not_run' }
-        : expectation,
-    ),
-  },
-});
+// One whose cancellation was asked for (saved with it, or `requested` for a replica that never read
+// it) ends as its own replica ends a cancelled run: its error naming the cancellation.
+const failOrphan = (run: TriggerRun, requested?: string): TriggerRun => {
+  const cancelRequestedAt = run.cancelRequestedAt ?? requested;
+  const error = run.error ?? ORPHANED_RUN_ERROR;
+  return {
+    ...run,
+    status: 'failed',
+    ...(cancelRequestedAt === undefined
+      ? { error }
+      : { cancelRequestedAt, error: cancelledOutcome({ ok: false, error }).error }),
+    verification: {
+      ...run.verification,
+      expectations: run.verification.expectations.map((expectation) =>
+        expectation.status === 'pending' || expectation.status === 'detected'
+          ? { rule: expectation.rule, status: 'not_run' }
+          : expectation,
+      ),
+    },
+  };
+};
 
 /**
  * Trigger runs shared through Redis: each run's JSON under its own key with a TTL, an index of
@@ -141,9 +153,16 @@ export function createRedisTriggerRuns(options: {
     ])) as number[];
     return new Set(runs.filter((_, i) => held[i] !== 1).map((run) => run.id));
   };
+  // The stored cancel requests of these runs, by run id (an orphan's replica may never have read its own).
+  const cancelRequestsOf = async (ids: string[]): Promise<Map<string, string>> => {
+    if (ids.length === 0) return new Map();
+    const found = (await conn.send(['MGET', ...ids.map(cancelRequest)])) as Array<string | null>;
+    return new Map(ids.flatMap((id, i) => (typeof found[i] === 'string' ? [[id, found[i]] as const] : [])));
+  };
   const withOrphansFailed = async (runs: TriggerRun[]): Promise<TriggerRun[]> => {
     const orphaned = await orphansOf(runs.filter(isUnfinished));
-    return runs.map((run) => (orphaned.has(run.id) ? failOrphan(run) : run));
+    const requests = await cancelRequestsOf([...orphaned]);
+    return runs.map((run) => (orphaned.has(run.id) ? failOrphan(run, requests.get(run.id)) : run));
   };
   return {
     retentionMs: options.ttlMs,
@@ -210,14 +229,15 @@ export function createRedisTriggerRuns(options: {
       return open.filter((run) => orphaned.has(run.id));
     },
     async settleOrphan(run) {
-      const saved = await conn.send(['GET', runKey(run.id)]);
-      if (typeof saved !== 'string') return false;
+      const found = await conn.send(['MGET', runKey(run.id), cancelRequest(run.id)]);
+      const [saved, requested] = found as [string | null, string | null];
+      if (typeof saved !== 'string') return undefined;
       const current = JSON.parse(saved) as TriggerRun;
-      if (!isUnfinished(current)) return false;
-      const keys = [runKey(run.id), unsettled, slots(current.kind), hold(run.id)];
-      const failed = JSON.stringify(failOrphan(current));
-      const args = [saved, failed, run.id, owner, String(options.ttlMs)];
-      return (await conn.send(['EVAL', SETTLE_SCRIPT, '4', ...keys, ...args])) === 1;
+      if (!isUnfinished(current)) return undefined;
+      const failed = failOrphan(current, requested ?? undefined);
+      const keys = [runKey(run.id), unsettled, slots(current.kind), hold(run.id), cancelRequest(run.id)];
+      const args = [saved, JSON.stringify(failed), run.id, owner, String(options.ttlMs), requested ?? ''];
+      return (await conn.send(['EVAL', SETTLE_SCRIPT, '5', ...keys, ...args])) === 1 ? failed : undefined;
     },
     async leaseCanary(ms) {
       return (await conn.send(['EVAL', LEASE_SCRIPT, '1', `${prefix}canary-lease`, owner, String(ms)])) === 1;

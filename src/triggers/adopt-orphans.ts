@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { AlertStore } from '../alerts/alert-store.js';
 import type { StoredAlert } from '../alerts/stored-alert.js';
+import { countedOutcome } from './run-cancellation.js';
 import { savedDetections } from './run-expectations.js';
 import type { RunRegistry } from './run-registry.js';
 import { awaitsAlerts, isUnfinished } from './run-state.js';
@@ -57,18 +58,21 @@ const pendingRules = (run: TriggerRun) =>
  * waited for alerts: this replica holds it, checks the alerts stored since its start and the live
  * ones, ends it `detected` or `missed` when its window (from its start) ends, counts that as its
  * own runs' results, and publishes it. One still queued or running failed: the one replica that
- * saves it so counts it in `falco_trigger_runs_total`, as a replica counts the runs it ends (its
- * own replica never ended it). Returns the function that stops it.
+ * saves it so counts it in `falco_trigger_runs_total` (`cancelled` when its cancellation was asked
+ * for), as a replica counts the runs it ends (its own replica never ended it). Returns the function that stops it.
  */
 export function startOrphanAdoption(deps: OrphanAdoptionDeps): () => void {
   const { shared, registry, verifier, logger } = deps;
   let sweeping = false;
 
+  // Counted as saved: one whose cancellation was asked for is counted cancelled, as its replica would have.
   async function settle(run: TriggerRun): Promise<void> {
-    if (registry.has(run.id) || !(await shared.settleOrphan(run))) return;
-    deps.metrics.recordRun(run.kind, 'failed');
+    const settled = registry.has(run.id) ? undefined : await shared.settleOrphan(run);
+    if (!settled) return;
+    const outcome = countedOutcome(settled);
+    deps.metrics.recordRun(run.kind, outcome);
     logger.info(
-      { event: 'trigger_run_settled', runId: run.id, kind: run.kind },
+      { event: 'trigger_run_settled', runId: run.id, kind: run.kind, outcome },
       'failed a trigger run whose replica stopped while it ran',
     );
   }

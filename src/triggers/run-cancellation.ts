@@ -34,6 +34,16 @@ export function createRunCancellation(shutdown: AbortSignal): RunCancellation {
 }
 
 /**
+ * How an ended run is counted in `falco_trigger_runs_total`: `cancelled` once its cancellation was
+ * asked for (it reads failed), whoever ended it (its replica, or the one that settled it when that
+ * replica stopped mid-cleanup); else as it ended.
+ */
+export function countedOutcome(run: TriggerRun): 'succeeded' | 'failed' | 'cancelled' {
+  if (run.cancelRequestedAt !== undefined) return 'cancelled';
+  return run.status === 'succeeded' ? 'succeeded' : 'failed';
+}
+
+/**
  * How a run ends once its cancellation was asked for: failed, whatever its trigger returned (a
  * step that finished meanwhile proves nothing the user still wants), naming the cancellation and
  * then what the trigger said (a release the uninstall could not remove, say).

@@ -52,7 +52,8 @@ export interface SharedRuns {
   /**
    * A run as last saved. A run saved as queued or running whose slot and hold are gone (its
    * replica died or stopped before the run ended, and stopped renewing them) is answered as failed,
-   * its expectations `not_run` as any failed run's.
+   * its expectations `not_run` as any failed run's; its error names the cancellation when one was
+   * asked for (saved with the run, or stored by `requestCancel`), as its replica would have ended it.
    */
   get(id: string): Promise<TriggerRun | undefined>;
   /** Recent runs, newest first (orphaned ones failed, as `get` answers them). */
@@ -65,10 +66,11 @@ export interface SharedRuns {
   orphans(): Promise<TriggerRun[]>;
   /**
    * Saves an orphaned run that was still queued or running as `get` answers it (failed, its
-   * expectations `not_run`). True for the one call, across replicas, that did it: that replica
-   * counts the run's outcome. False when the run changed meanwhile or is held again.
+   * expectations `not_run`, maybe cancelled). The run as saved for the one call, across replicas,
+   * that did it: that replica counts the run's outcome. Undefined when the run or its cancel
+   * request changed meanwhile, or it is held again.
    */
-  settleOrphan(run: TriggerRun): Promise<boolean>;
+  settleOrphan(run: TriggerRun): Promise<TriggerRun | undefined>;
   /** True when this replica holds the canary lease for the next `ms`: taken when free, renewed by its holder. */
   leaseCanary(ms: number): Promise<boolean>;
 }

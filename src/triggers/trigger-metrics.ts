@@ -4,8 +4,8 @@ import { TRIGGER_KINDS, type TriggerKind } from './trigger-run.js';
 /**
  * Trigger metrics; labels are bounded (two kinds, three outcomes, two results). A run is counted
  * once, by the replica that ends it (with a shared store, once that end is saved: run-registry.ts),
- * or (failed) by the one that settles it when its own replica stopped, or was cut off from the
- * store past its lease, while it ran (adopt-orphans.ts). Each expectation's result is counted once
+ * or (failed, or cancelled when that was asked for) by the one that settles it when its own replica
+ * stopped, or was cut off from the store past its lease, while it ran (adopt-orphans.ts). Each expectation's result is counted once
  * too, by the replica that holds the run when it resolves (with a shared store, once saved).
  */
 export interface TriggerMetrics {

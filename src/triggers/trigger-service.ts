@@ -4,7 +4,7 @@ import type { TriggersConfig } from '../config/triggers-env.js';
 import { runCommand } from '../runners/run-command.js';
 import { runEventGeneratorTrigger } from './event-generator-trigger.js';
 import { loadKubeConfig } from './load-kube-config.js';
-import { cancelledOutcome, createRunCancellation } from './run-cancellation.js';
+import { cancelledOutcome, countedOutcome, createRunCancellation } from './run-cancellation.js';
 import type { RunRegistry } from './run-registry.js';
 import { isUnfinished } from './run-state.js';
 import { CANCEL_CHECK_MS, SLOT_LEASE_MS, type SharedRuns } from './shared-runs.js';
@@ -127,14 +127,12 @@ export function createTriggerService(deps: TriggerServiceDeps) {
   // (the in-memory store), and its release or pod may be left behind. A run cancelled on request
   // ends failed (its rules not_run, as any failed run's) and is counted as cancelled.
   function endRun(run: TriggerRun, outcome: TriggerOutcome): void {
-    const cancelled = run.cancelRequestedAt !== undefined;
-    const final = cancelled ? cancelledOutcome(outcome) : outcome;
-    const status = final.ok ? 'succeeded' : 'failed';
-    run.status = status;
+    const final = run.cancelRequestedAt !== undefined ? cancelledOutcome(outcome) : outcome;
+    run.status = final.ok ? 'succeeded' : 'failed';
     if (!final.ok) run.error = final.error;
     run.finishedAt = new Date().toISOString();
     deps.verifier.runFinished(run);
-    deps.registry.count(run, () => deps.metrics.recordRun(run.kind, cancelled ? 'cancelled' : status));
+    deps.registry.count(run, () => deps.metrics.recordRun(run.kind, countedOutcome(run)));
     deps.logger.info(
       {
         runId: run.id,

@@ -4,6 +4,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { createRedisTriggerRuns, ORPHANED_RUN_ERROR } from '../../src/store/redis-trigger-runs.js';
 import { startOrphanAdoption } from '../../src/triggers/adopt-orphans.js';
 import { startCanarySchedule } from '../../src/triggers/canary-schedule.js';
+import { CANCELLED_RUN_ERROR } from '../../src/triggers/run-cancellation.js';
 import { createRunRegistry } from '../../src/triggers/run-registry.js';
 import type { SharedRuns } from '../../src/triggers/shared-runs.js';
 import { createTriggerMetrics } from '../../src/triggers/trigger-metrics.js';
@@ -263,7 +264,7 @@ describe.skipIf(!hasRedis)('createRedisTriggerRuns', () => {
     expect(await a!.claim('shell', run.id, 5, 200)).toBe(true);
     await a!.save(run);
     // Held: nobody settles it.
-    expect(await b!.settleOrphan(run)).toBe(false);
+    expect(await b!.settleOrphan(run)).toBeUndefined();
 
     await new Promise((resolve) => setTimeout(resolve, 250));
     expect((await b!.orphans()).map((orphan) => orphan.id)).toEqual([run.id]);
@@ -278,6 +279,32 @@ describe.skipIf(!hasRedis)('createRedisTriggerRuns', () => {
     });
     // Its own replica, should it reach Redis again, finds it taken over.
     expect(await a!.own(run.id, 200)).toBe(false);
+  });
+
+  // Its replica died before its next renewal read the request (within CANCEL_CHECK_MS of it): the
+  // request was answered 202, so the run ends cancelled, as it would have there.
+  it('reads and settles an orphan whose cancel request its replica never read as cancelled on request', async () => {
+    const [a, b] = [sharedRuns('settle-cancelled:'), sharedRuns('settle-cancelled:')];
+    const run = shellRun('cancel-unread', 'running', 'pending');
+    expect(await a.claim('shell', run.id, 5, 200)).toBe(true);
+    await a.save(run);
+    const requestedAt = new Date().toISOString();
+    expect(await b.requestCancel(run.id, requestedAt)).toBe(requestedAt);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+
+    const cancelled = {
+      status: 'failed',
+      error: `${CANCELLED_RUN_ERROR}: ${ORPHANED_RUN_ERROR}`,
+      cancelRequestedAt: requestedAt,
+      verification: { expectations: [{ status: 'not_run' }] },
+    };
+    expect(await b.get(run.id)).toMatchObject(cancelled);
+    const listed = await b.list();
+    expect(listed).toHaveLength(1);
+    expect(listed[0]).toMatchObject(cancelled);
+    expect(await b.settleOrphan(run)).toMatchObject(cancelled);
+    expect(await a.get(run.id)).toMatchObject(cancelled);
+    expect(await a.orphans()).toEqual([]);
   });
 
   it('gives up a run another replica took over while this one could not renew its hold', async () => {

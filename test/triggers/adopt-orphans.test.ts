@@ -13,6 +13,7 @@ import {
   readStoredSince,
   startOrphanAdoption,
 } from '../../src/triggers/adopt-orphans.js';
+import { CANCELLED_RUN_ERROR } from '../../src/triggers/run-cancellation.js';
 import { createRunRegistry } from '../../src/triggers/run-registry.js';
 import type { SharedRuns } from '../../src/triggers/shared-runs.js';
 import { createTriggerMetrics } from '../../src/triggers/trigger-metrics.js';
@@ -211,6 +212,50 @@ describe.runIf(haveRedis)('trigger runs whose replica died (two replicas on one 
     expect(await waitForRun(others[1]!.app, TOKEN, started.body.id, finished)).toMatchObject({
       status: 'failed',
       error: ORPHANED_RUN_ERROR,
+    });
+  });
+
+  // Regression: a run whose replica died while its cancelled run cleaned up was settled by another
+  // replica as any orphan, failed with the generic error and counted outcome="failed".
+  it('ends a cancelled run whose replica died mid-cleanup cancelled on request, counted cancelled by the replica that settles it', async () => {
+    // The fixture helm: install hangs, uninstall (never cancelled) takes 5 s.
+    const slowUninstall = { PATH: `${resolve('test/fixtures/bin/slow-uninstall-helm')}:/usr/bin:/bin` };
+    const env = { TRIGGER_KUBECONFIG: '/nonexistent/kubeconfig' };
+    const [a, b] = [replica('died-cancelled', env, slowUninstall), replica('died-cancelled', env)];
+    const cancelled = { kind: 'event-generator', outcome: 'cancelled' };
+    const failed = { kind: 'event-generator', outcome: 'failed' };
+    const before = await Promise.all([
+      b.metricValue('falco_trigger_runs_total', cancelled),
+      b.metricValue('falco_trigger_runs_total', failed),
+    ]);
+    const started = await request(a.app).post('/triggers/event-generator').set(auth).send({});
+    expect(started.status).toBe(202);
+    await waitForRun(b.app, TOKEN, started.body.id, (run) => run.status === 'running');
+    const accepted = await request(b.app).post(`/triggers/${started.body.id}/cancel`).set(auth);
+    expect(accepted.status).toBe(202);
+    // A read the request, stopped the install and is in its 5 s uninstall when it dies.
+    await waitForRun(b.app, TOKEN, started.body.id, (run) => run.commands.length === 2);
+    await a.crash();
+
+    const onB = await waitForRun(b.app, TOKEN, started.body.id, finished, 10 * LEASE_MS);
+
+    expect(onB).toMatchObject({
+      status: 'failed',
+      error: `${CANCELLED_RUN_ERROR}: ${ORPHANED_RUN_ERROR}`,
+      cancelRequestedAt: accepted.body.cancelRequestedAt,
+    });
+    await vi.waitFor(
+      async () => expect(await b.metricValue('falco_trigger_runs_total', cancelled)).toBe(before[0]! + 1),
+      { timeout: 10 * LEASE_MS, interval: 50 },
+    );
+    expect(await b.metricValue('falco_trigger_runs_total', failed)).toBe(before[1]);
+    expect(b.logs.filter((line) => line.event === 'trigger_run_settled')).toEqual([
+      expect.objectContaining({ runId: started.body.id, outcome: 'cancelled' }),
+    ]);
+    // Saved so, not only read so: a replica started later reads the same from Redis.
+    const later = replica('died-cancelled', env);
+    expect(await waitForRun(later.app, TOKEN, started.body.id, finished, 5_000)).toMatchObject({
+      error: onB.error,
     });
   });
 });
