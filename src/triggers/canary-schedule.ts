@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
-import type { TriggerRequest, TriggerService } from './trigger-service.js';
+import type { TriggerRequest } from './trigger-request.js';
+import type { TriggerService } from './trigger-service.js';
 
 /**
  * Starts `request` every `intervalMs`, so falco_trigger_verifications_total keeps moving and a

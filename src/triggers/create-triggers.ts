@@ -10,7 +10,8 @@ import { startCanarySchedule } from './canary-schedule.js';
 import { createRunRegistry } from './run-registry.js';
 import { SLOT_LEASE_MS, type SharedRuns } from './shared-runs.js';
 import { createTriggerMetrics } from './trigger-metrics.js';
-import { createTriggerService, type TriggerRequest } from './trigger-service.js';
+import type { TriggerRequest } from './trigger-request.js';
+import { createTriggerService } from './trigger-service.js';
 import { createTriggersRouter } from './triggers-router.js';
 import { createVerifier } from './verify-run.js';
 

@@ -3,7 +3,7 @@ import { compileActionsPattern } from './actions-pattern.js';
 import { alertCarriesNonce, alertFromRunPods, TERMINAL_SHELL_RULE } from './alert-matchers.js';
 import { selectExpectedRules } from './expected-rules.js';
 import type { TriggerKind, TriggerRun } from './trigger-run.js';
-import type { TriggerRequest } from './trigger-service.js';
+import type { TriggerRequest } from './trigger-request.js';
 import type { ExpectedDetection } from './verify-run.js';
 
 // What ties an alert to a run: the nonce in the shell's command line, or one of the Job's pods.

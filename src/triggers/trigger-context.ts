@@ -1,7 +1,11 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { CommandResult } from '../runners/command-result.js';
 import type { TriggersConfig } from '../config/triggers-env.js';
-import type { RunPod } from './trigger-run.js';
+import { runCommand } from '../runners/run-command.js';
+import { loadKubeConfig } from './load-kube-config.js';
+import { mergeRunPods } from './run-pods.js';
+import type { RunPod, TriggerRun } from './trigger-run.js';
+import type { Verifier } from './verify-run.js';
 
 /** What a trigger needs while it runs: settings, a way to run commands, and where to record them. */
 export interface TriggerContext {
@@ -29,4 +33,37 @@ export function failureReason(result: CommandResult): string {
 /** The first failed step's reason, as the run's error. */
 export function failedWith(result: CommandResult): TriggerOutcome {
   return { ok: false, error: failureReason(result) };
+}
+
+/**
+ * The context of one run: its commands go through the one process runner with the run's cancel
+ * signal (unless a step is not cancellable: cleanup), and what it records lands on the run.
+ */
+export function createTriggerContext(
+  run: TriggerRun,
+  signal: AbortSignal,
+  deps: { config: TriggersConfig; childEnv: Record<string, string>; verifier: Verifier },
+): TriggerContext {
+  const { config } = deps;
+  return {
+    runId: run.id,
+    config,
+    signal,
+    run: (argv, options = {}) =>
+      runCommand(argv, {
+        timeoutMs: options.timeoutMs ?? config.commandTimeoutMs,
+        signal: options.cancellable === false ? undefined : signal,
+        maxOutputChars: config.outputMaxChars,
+        env: deps.childEnv,
+      }),
+    record: (result) => {
+      run.commands.push(result);
+      return result;
+    },
+    notePods: (pods) => {
+      run.pods = mergeRunPods(run.pods ?? [], pods);
+      deps.verifier.runChanged(run);
+    },
+    kubeConfig: () => loadKubeConfig(config.kubeconfig),
+  };
 }

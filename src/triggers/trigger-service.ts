@@ -1,19 +1,18 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { TriggersConfig } from '../config/triggers-env.js';
-import { runCommand } from '../runners/run-command.js';
 import { runEventGeneratorTrigger } from './event-generator-trigger.js';
-import { loadKubeConfig } from './load-kube-config.js';
 import { cancelledOutcome, countedOutcome, createRunCancellation } from './run-cancellation.js';
 import type { RunRegistry } from './run-registry.js';
 import { isUnfinished } from './run-state.js';
-import { CANCEL_CHECK_MS, SLOT_LEASE_MS, type SharedRuns } from './shared-runs.js';
-import { runShellTrigger, type ShellTarget } from './shell-trigger.js';
-import type { TriggerContext, TriggerOutcome } from './trigger-context.js';
+import { createRunSlots } from './run-slots.js';
+import { SLOT_LEASE_MS, type SharedRuns } from './shared-runs.js';
+import { runShellTrigger } from './shell-trigger.js';
+import { describeTarget, type TriggerRequest } from './trigger-request.js';
+import { createTriggerContext, type TriggerOutcome } from './trigger-context.js';
 import type { TriggerMetrics } from './trigger-metrics.js';
 import type { TriggerKind, TriggerRun } from './trigger-run.js';
 import { expectedDetections } from './run-expectations.js';
-import { mergeRunPods } from './run-pods.js';
 import type { Verifier } from './verify-run.js';
 
 export interface TriggerServiceDeps {
@@ -42,21 +41,6 @@ export type CancelResult =
   | { ok: false; reason: 'not-found' | 'unavailable' }
   | { ok: false; reason: 'finished'; run: TriggerRun };
 
-/** A trigger request after validation and defaults. */
-export type TriggerRequest =
-  { kind: 'shell'; target: ShellTarget } | { kind: 'event-generator'; namespace: string; actions: string };
-
-/** The run's target as shown in its JSON and the audit log (unset fields left out). */
-export function describeTarget(request: TriggerRequest): Record<string, string> {
-  const fields =
-    request.kind === 'shell'
-      ? { ...request.target, terminal: request.target.terminal === false ? 'false' : undefined }
-      : { namespace: request.namespace, actions: request.actions };
-  return Object.fromEntries(
-    Object.entries(fields).filter((entry): entry is [string, string] => typeof entry[1] === 'string'),
-  );
-}
-
 /** Why a run that had not ended by the end of the shutdown grace failed. */
 export const STOPPED_RUN_ERROR = 'the receiver stopped before the run ended';
 
@@ -68,57 +52,12 @@ export function createTriggerService(deps: TriggerServiceDeps) {
   const unfinished = new Set<TriggerRun>();
   const abort = new AbortController();
   const cancellation = createRunCancellation(abort.signal);
-  const slotLeaseMs = deps.slotLeaseMs ?? SLOT_LEASE_MS;
-
-  const contextFor = (run: TriggerRun, signal: AbortSignal): TriggerContext => ({
-    runId: run.id,
-    config,
-    signal,
-    run: (argv, options = {}) =>
-      runCommand(argv, {
-        timeoutMs: options.timeoutMs ?? config.commandTimeoutMs,
-        signal: options.cancellable === false ? undefined : signal,
-        maxOutputChars: config.outputMaxChars,
-        env: deps.childEnv,
-      }),
-    record: (result) => {
-      run.commands.push(result);
-      return result;
-    },
-    notePods: (pods) => {
-      run.pods = mergeRunPods(run.pods ?? [], pods);
-      deps.verifier.runChanged(run);
-    },
-    kubeConfig: () => loadKubeConfig(config.kubeconfig),
+  const slots = createRunSlots({
+    shared: deps.shared,
+    maxConcurrent: config.maxConcurrent,
+    leaseMs: deps.slotLeaseMs ?? SLOT_LEASE_MS,
+    onCancelRequested: (run, requestedAt) => cancellation.cancel(run, requestedAt),
   });
-
-  // A slot across replicas, renewed while the run goes on (see SLOT_LEASE_MS), and as often as a
-  // cancel request another replica stored must be read (CANCEL_CHECK_MS). With Redis
-  // unreachable the local limit alone applies: triggers do not depend on the shared store.
-  async function claimShared(run: TriggerRun): Promise<boolean> {
-    if (!deps.shared) return true;
-    return deps.shared.claim(run.kind, run.id, config.maxConcurrent, slotLeaseMs).catch(() => true);
-  }
-  function renewWhileRunning(run: TriggerRun): () => void {
-    const shared = deps.shared;
-    if (!shared) return () => undefined;
-    const timer = setInterval(
-      () => {
-        // Ended (by shutdown too): its slot is being given back, never renewed again.
-        if (run.finishedAt !== undefined) return;
-        void shared.renew(run.kind, run.id, slotLeaseMs).then(
-          (cancelRequestedAt) => {
-            if (cancelRequestedAt !== undefined && run.finishedAt === undefined)
-              cancellation.cancel(run, cancelRequestedAt);
-          },
-          () => undefined,
-        );
-      },
-      Math.max(1, Math.min(CANCEL_CHECK_MS, Math.floor(slotLeaseMs / 3))),
-    );
-    timer.unref();
-    return () => clearInterval(timer);
-  }
 
   // A run ends once, by its trigger or by shutdown: its outcome, the verifier and the metric. With
   // a shared store the run is counted once its end is saved: another replica may have settled it
@@ -150,7 +89,7 @@ export function createTriggerService(deps: TriggerServiceDeps) {
   // Its final state first: a run saved as running reads as orphaned once its slot and hold are gone.
   async function saveAndRelease(run: TriggerRun): Promise<void> {
     await deps.registry.save(run);
-    await deps.shared?.release(run.kind, run.id).catch(() => undefined);
+    await slots.release(run);
   }
 
   async function execute(run: TriggerRun, request: TriggerRequest): Promise<void> {
@@ -159,7 +98,7 @@ export function createTriggerService(deps: TriggerServiceDeps) {
     run.status = 'running';
     run.startedAt = new Date(startMs).toISOString();
     deps.verifier.watch(run, expectedDetections(request, run.nonce, config), startMs);
-    const ctx = contextFor(run, cancellation.signalFor(run));
+    const ctx = createTriggerContext(run, cancellation.signalFor(run), deps);
     let outcome: TriggerOutcome;
     try {
       outcome =
@@ -192,14 +131,14 @@ export function createTriggerService(deps: TriggerServiceDeps) {
         commands: [],
         verification: { windowMs: config.verifyWindowMs, expectations: [] },
       };
-      if (!(await claimShared(run))) {
+      if (!(await slots.claim(run))) {
         release();
         return { ok: false, reason: 'busy' };
       }
       if (request.kind === 'shell') run.nonce = randomBytes(8).toString('hex');
       deps.registry.add(run);
       unfinished.add(run);
-      const stopRenewing = renewWhileRunning(run);
+      const stopRenewing = slots.renewWhileRunning(run);
       const done = execute(run, request).finally(async () => {
         unfinished.delete(run);
         cancellation.forget(run);

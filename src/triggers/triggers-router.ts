@@ -15,7 +15,8 @@ import {
   toFieldProblems,
   type ShellRequest,
 } from './trigger-request-schema.js';
-import { describeTarget, type TriggerRequest, type TriggerService } from './trigger-service.js';
+import { describeTarget, type TriggerRequest } from './trigger-request.js';
+import type { TriggerService } from './trigger-service.js';
 
 export interface TriggersRouterDeps {
   config: TriggersConfig;
