@@ -5,6 +5,17 @@ import type { StoredAlert } from './stored-alert.js';
 /** The fields of a stored alert that the dashboard's summary counts. */
 export type SummaryEntry = Pick<StoredAlert, 'receivedAtMs' | 'priority' | 'rule'>;
 
+/** How full a store that also evicts by bytes is, as seen from one instant on (the summary's window). */
+export interface ByteFill {
+  /**
+   * Bytes it surely takes before it evicts an alert received at or after that instant, when no new
+   * alert is larger than `largest`.
+   */
+  free: number;
+  /** The largest alert it holds, in the bytes it counts against its budget (0 when it holds none). */
+  largest: number;
+}
+
 /** Filters for listing recent alerts; every given filter must match. */
 export interface AlertQuery {
   rule?: string;
@@ -65,6 +76,11 @@ export interface AlertStore {
   receivedSince(sinceMs: number): Promise<SummaryEntry[]>;
   /** How many alerts are held now. */
   count(): Promise<number>;
+  /**
+   * Only for a store that evicts oldest-first by bytes too (STORE_MAX_BYTES; the in-memory one):
+   * what it holds against that bound, so the dashboard can foresee those evictions as well.
+   */
+  byteFill?(sinceMs: number): ByteFill;
   /** Resolves once every alert added so far is readable (at once for memory; written for Redis). */
   flush(): Promise<void>;
   /**

@@ -288,6 +288,22 @@ export function createMemoryAlertStore(options: MemoryAlertStoreOptions): AlertS
     async count() {
       return next - first;
     },
+    byteFill(sinceMs) {
+      // Read like receivedSince: newest first, the window ending at the first older alert.
+      let windowBytes = 0;
+      let largest = 0;
+      let inWindow = true;
+      for (let seq = next - 1; seq >= first; seq--) {
+        const slot = slotOf(seq);
+        inWindow &&= col.receivedAtMs[slot]! >= sinceMs;
+        if (inWindow) windowBytes += col.cost[slot]!;
+        largest = Math.max(largest, col.cost[slot]!);
+      }
+      // The ring evicts before the byte budget: while it has not grown to it, and when a text does not
+      // fit at its end (up to one alert's bytes left unused there), so both are taken off.
+      const budget = Math.min(options.maxBytes, ring.allocated());
+      return { free: Math.max(0, budget - windowBytes - largest), largest };
+    },
     flush: () => Promise.resolve(),
     written: () => undefined,
     available: () => true,

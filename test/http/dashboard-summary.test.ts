@@ -4,7 +4,9 @@ import { describe, expect, it } from 'vitest';
 import type { FalcoAlert } from '../../src/alerts/falco-alert-schema.js';
 import type { AlertStore } from '../../src/alerts/alert-store.js';
 import { PRIORITIES, type Priority } from '../../src/alerts/priority.js';
+import { createMemoryAlertStore } from '../../src/alerts/memory-alert-store.js';
 import { createDashboardRouter } from '../../src/http/dashboard/dashboard-router.js';
+import { summarizeAlerts } from '../../src/http/dashboard/summarize-alerts.js';
 import { measureLoopStall } from '../helpers/loop-stall.js';
 import { makeStoredAlert } from '../helpers/stored-alert.js';
 import { buildDashboardTestApp } from './dashboard-test-app.js';
@@ -20,9 +22,9 @@ function alertOf(rule: string, priority: Priority): FalcoAlert {
 function appWithClock(env: Record<string, string> = {}) {
   let clock = NOW;
   const built = buildDashboardTestApp({ now: () => clock, env });
-  const receive = (minutesAgo: number, rule: string, priority: Priority) => {
+  const receive = (minutesAgo: number, rule: string, priority: Priority, bytes = 100) => {
     clock = NOW - minutesAgo * MINUTE;
-    built.sink.accept(alertOf(rule, priority), { bytes: 100 });
+    built.sink.accept(alertOf(rule, priority), { bytes });
     clock = NOW;
   };
   return { ...built, receive };
@@ -99,6 +101,71 @@ describe('GET /ui/summary', () => {
     // Full, and every alert held is in the window: the next one evicts a counted one.
     const full = await request(app).get('/ui/summary?window=15m');
     expect(full.body).toMatchObject({ total: 5, room: 0 });
+  });
+
+  // Regression: room foresaw only STORE_MAX_ALERTS, so with large alerts the store evicted counted
+  // ones by STORE_MAX_BYTES while the page still added live alerts to their counts.
+  it('says fewer alerts fit when STORE_MAX_BYTES would evict a counted one before STORE_MAX_ALERTS', async () => {
+    const { app, receive } = appWithClock({ STORE_MAX_ALERTS: '100', STORE_MAX_BYTES: '10000' });
+    receive(120, 'Write below root', 'Error', 1000);
+    receive(120, 'Write below root', 'Error', 1000);
+    for (let i = 0; i < 3; i += 1) receive(1, 'Terminal shell in container', 'Notice', 1000);
+
+    // 10,000 bytes less the 3,000 counted, less one alert's worth of slack, in alerts of 1,000 bytes.
+    const before = await request(app).get('/ui/summary?window=15m');
+    expect(before.body.room).toBe(6);
+    for (let i = 0; i < before.body.room; i += 1) receive(0, 'Terminal shell in container', 'Notice', 1000);
+
+    // Every alert counted before is still held: the room was not overstated.
+    expect((await request(app).get('/ui/summary?window=15m')).body.total).toBe(3 + 6);
+  });
+
+  it('sizes the alerts to come by the largest one held', async () => {
+    const { app, receive } = appWithClock({ STORE_MAX_ALERTS: '100', STORE_MAX_BYTES: '10000' });
+    receive(120, 'Write below root', 'Error', 2000);
+    for (let i = 0; i < 3; i += 1) receive(1, 'Terminal shell in container', 'Notice', 1000);
+
+    // (10,000 - 3,000 - 2,000) / 2,000.
+    expect((await request(app).get('/ui/summary?window=15m')).body.room).toBe(2);
+  });
+
+  // The in-memory store's text ring evicts before STORE_MAX_BYTES too: while it has not grown to
+  // it, one large alert that does not fit at its end may evict several. Room must foresee those.
+  it('keeps every counted alert through as many new ones as room says, each as large as the largest held', async () => {
+    // A fixed pseudo-random sequence: store sizes, alert sizes up to 5 kB or 60 kB, gaps, windows.
+    let seed = 1;
+    const next = (most: number) => (seed = (seed * 48271) % 2147483647) % most;
+    for (let store = 0; store < 100; store++) {
+      const maxAlerts = 2 + next(10);
+      const memory = createMemoryAlertStore({ maxAlerts, maxBytes: 1_000_000 });
+      let clock = NOW;
+      const receive = (bytes: number) =>
+        memory.add(makeStoredAlert({}, { receivedAtMs: clock, bytes, json: 'x'.repeat(bytes) }));
+      for (let round = 0; round < 30; round++) {
+        for (let i = next(3); i >= 0; i--) {
+          clock += next(3) * MINUTE;
+          receive(1 + next(next(2) === 0 ? 5000 : 60_000));
+        }
+        const sinceMs = clock - next(4) * MINUTE;
+        const fill = { held: await memory.count(), maxAlerts, bytes: memory.byteFill!(sinceMs) };
+        const summary = summarizeAlerts(
+          await memory.receivedSince(sinceMs),
+          '1h',
+          sinceMs + 60 * MINUTE,
+          fill,
+        );
+
+        for (let i = 0; i < summary.room; i++) receive(fill.bytes.largest);
+
+        expect((await memory.receivedSince(sinceMs)).length).toBe(summary.total + summary.room);
+      }
+    }
+  });
+
+  it('says no room while the store holds no alert to size the next ones by, so the page reads again at once', async () => {
+    const { app } = appWithClock({ STORE_MAX_ALERTS: '100', STORE_MAX_BYTES: '10000' });
+
+    expect((await request(app).get('/ui/summary?window=15m')).body.room).toBe(0);
   });
 
   it('rejects an unknown window with a 400 problem naming the window parameter', async () => {

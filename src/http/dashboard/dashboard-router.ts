@@ -39,8 +39,9 @@ type Summaries = Record<SummaryWindow, () => Promise<AlertSummary>>;
 function shareSummaries(store: AlertStore, maxAlerts: number, now: () => number): Summaries {
   const take = (window: SummaryWindow) => async () => {
     const nowMs = now();
-    const fill = { held: await store.count(), maxAlerts };
-    const held = await store.receivedSince(nowMs - SUMMARY_WINDOWS[window]);
+    const sinceMs = nowMs - SUMMARY_WINDOWS[window];
+    const fill = { held: await store.count(), maxAlerts, bytes: store.byteFill?.(sinceMs) };
+    const held = await store.receivedSince(sinceMs);
     return summarizeAlerts(held, window, nowMs, fill);
   };
   const shared = WINDOW_NAMES.map((window) => [window, shareResult(take(window), { reuseMs: 0 })]);

@@ -1,5 +1,5 @@
 import { PRIORITIES, type Priority } from '../../alerts/priority.js';
-import type { SummaryEntry } from '../../alerts/alert-store.js';
+import type { ByteFill, SummaryEntry } from '../../alerts/alert-store.js';
 import { createTimeline, type AlertTimeline } from './alert-timeline.js';
 
 /** The windows the dashboard charts offer, by name. */
@@ -30,8 +30,9 @@ export interface AlertSummary {
   timeline: AlertTimeline;
   /**
    * How many more alerts the store takes before it evicts one counted here (it evicts the oldest
-   * first, past STORE_MAX_ALERTS): the page adds live alerts to these counts up to this many, and
-   * takes the counts again past it, as each new alert then takes a counted one's place.
+   * first, past STORE_MAX_ALERTS and, in memory, STORE_MAX_BYTES): the page adds live alerts to
+   * these counts up to this many, and takes the counts again past it, as each new alert then takes
+   * a counted one's place.
    */
   room: number;
 }
@@ -42,9 +43,21 @@ export interface StoreFill {
   held: number;
   /** STORE_MAX_ALERTS. */
   maxAlerts: number;
+  /** From the window's start, for a store that also evicts by bytes. */
+  bytes?: ByteFill;
 }
 
 const TOP_RULES = 10;
+
+// Alerts the store takes before it evicts one counted: its free places, then the alerts held from
+// before the window (they go first); by bytes, as many as fit if none is larger than the largest
+// held, and none while it holds none to size them by.
+function roomOf(fill: StoreFill, counted: number): number {
+  const byCount = Math.max(0, fill.maxAlerts - fill.held) + Math.max(0, fill.held - counted);
+  if (!fill.bytes) return byCount;
+  const { free, largest } = fill.bytes;
+  return largest === 0 ? 0 : Math.min(byCount, Math.floor(free / largest));
+}
 
 // Most frequent first, then by UTF-16 code unit: no localeCompare, whose cost on thousands of long
 // rules of one count held the loop for hundreds of milliseconds. The page orders its rows the same way.
@@ -98,7 +111,6 @@ export function summarizeAlerts(
     byPriority: PRIORITIES.map((priority) => ({ priority, count: byPriority.get(priority) ?? 0 })),
     topRules,
     timeline: timeline.result(),
-    // Its free places, then the alerts held from before the window: those go before a counted one.
-    room: Math.max(0, fill.maxAlerts - fill.held) + Math.max(0, fill.held - entries.length),
+    room: roomOf(fill, entries.length),
   };
 }

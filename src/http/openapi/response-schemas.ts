@@ -63,7 +63,7 @@ export const summarySchema = z.object({
   }),
   room: z.int().min(0).meta({
     description:
-      'How many more alerts the store takes before it evicts one counted here (STORE_MAX_ALERTS; oldest first)',
+      'How many more alerts the store takes before it evicts one counted here (STORE_MAX_ALERTS and, in memory, STORE_MAX_BYTES; oldest first)',
   }),
 }) satisfies z.ZodType<AlertSummary>;
 
