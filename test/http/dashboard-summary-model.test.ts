@@ -4,7 +4,7 @@ import { PRIORITIES } from '../../src/alerts/priority.js';
 type Summary = ReturnType<typeof summary>;
 interface SummaryModel {
   summary: Summary;
-  readonly full: boolean;
+  readonly stale: boolean;
   add(item: unknown): boolean;
 }
 // The page's own module: plain JavaScript without DOM use, so it runs here as it does in the
@@ -112,16 +112,16 @@ describe('the Overview model on the page', () => {
 
   // Regression: with the store full each live alert evicted one the summary had counted, yet the
   // model only added, so the Overview ran ahead of GET /ui/summary until the next reload.
-  it('counts live alerts only while the store has room for them, then says it is full and adds no more', () => {
+  it('counts live alerts only while the store has room for them, then says it is stale and adds no more', () => {
     const model = createSummaryModel({ ...summary(), room: 2 });
 
     expect(model.add(item('a', 10))).toBe(true);
     expect(model.add(item('b', 20))).toBe(true);
-    expect(model.full).toBe(false);
+    expect(model.stale).toBe(false);
     expect(model.add(item('c', 30))).toBe(false);
     expect(model.add(item('d', 40, 'Old rule', 'Error'))).toBe(false);
 
-    expect(model.full).toBe(true);
+    expect(model.stale).toBe(true);
     expect(model.summary.total).toBe(3);
     expect(model.summary.topRules).toEqual([
       { rule: 'New rule', count: 2 },
@@ -135,7 +135,29 @@ describe('the Overview model on the page', () => {
     model.add(item('a', 10));
     model.add(item('a', 10));
 
-    expect(model.full).toBe(false);
+    expect(model.stale).toBe(false);
     expect(model.summary.total).toBe(2);
+  });
+
+  // Regression: a live alert of a rule outside the top ten was pushed with count 1, so a rule at 9
+  // outside them showed as 1, and rules outside them never climbed right between two reloads.
+  it('counts a live alert of a rule the full top list left out, without listing it, and says it is stale', () => {
+    const topRules = Array.from({ length: 10 }, (_, index) => ({ rule: `Rule ${index}`, count: 10 }));
+    const model = createSummaryModel({ ...summary(), total: 100, topRules });
+
+    expect(model.add(item('a', 10, 'Rule outside'))).toBe(true);
+
+    expect(model.summary.total).toBe(101);
+    expect(model.summary.topRules).toEqual(topRules);
+    expect(model.stale).toBe(true);
+  });
+
+  it('lists a new rule with its one alert while the top list is shorter than ten: it holds every rule', () => {
+    const model = createSummaryModel(summary());
+
+    model.add(item('a', 10, 'Rule new'));
+
+    expect(model.summary.topRules).toContainEqual({ rule: 'Rule new', count: 1 });
+    expect(model.stale).toBe(false);
   });
 });

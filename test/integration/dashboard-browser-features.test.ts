@@ -216,6 +216,31 @@ describe.skipIf(!available)('dashboard features in headless Chromium', { timeout
     await page.close();
   });
 
+  // Regression: the page pushed a live alert of a rule outside the top ten with count 1, so a rule
+  // that had 7 alerts and got 2 more showed 2 (or nothing) until the next reload, not 9 at the top.
+  it('ranks a rule from outside a full top ten by its whole count once live alerts lift it in', async () => {
+    // Eight each puts these ten above whatever the other tests posted before.
+    for (let rule = 0; rule < 10; rule += 1)
+      for (let i = 0; i < 8; i += 1) await suite.server.postAlert(alertOf(`Top ten probe ${rule}`, 'Notice'));
+    for (let i = 0; i < 7; i += 1) await suite.server.postAlert(alertOf('Climbing rule probe', 'Warning'));
+    const page = await open();
+    const topRules = () => page.locator('#chart-rules .chart').getAttribute('aria-label');
+    await expect.poll(topRules).toContain('Top ten probe 9 8');
+    expect(await topRules()).not.toContain('Climbing rule probe');
+
+    for (let i = 0; i < 2; i += 1) await suite.server.postAlert(alertOf('Climbing rule probe', 'Warning'));
+
+    await expect
+      .poll(topRules, { timeout: LIVE_MS })
+      .toMatch(/^Top rules: Climbing rule probe 9, Top ten probe 0 8, /);
+    const fresh = await open();
+    await expect
+      .poll(() => fresh.locator('#chart-rules .chart').getAttribute('aria-label'))
+      .toBe(await topRules());
+    await fresh.close();
+    await page.close();
+  });
+
   it('draws a burst of live alerts at most once a frame, not once an alert (the page stays responsive)', async () => {
     const page = await open();
     await expect.poll(() => overviewTotal(page)).toBeGreaterThan(0);

@@ -2,7 +2,8 @@
 // The Overview's numbers: the last GET /ui/summary plus every live alert received after it, so the
 // counts, top rules and chart move with the stream instead of waiting for the next poll. Once the
 // store is full each new alert evicts an older one, whose rule and priority the page never saw: the
-// model then stops adding (`full`), and the panel takes the counts again.
+// model then stops adding (`stale`), and the panel takes the counts again. So it does when a rule
+// outside a full top list comes: the page never had its count, only the server can rank it.
 
 /** @typedef {import('./alert-fields.js').AlertItem} AlertItem */
 /**
@@ -12,7 +13,7 @@
  *   timeline: Timeline, room?: number }} Summary
  */
 
-// As many as the server sends; a rule outside them climbs in only once it counts enough.
+// As many as the server sends: a shorter list holds every rule of the window.
 const TOP_RULES = 10;
 // Ids of live alerts already counted, so a replay after a reconnect is not counted twice. A replay
 // brings the alerts after the last one received, so the newest ids are the ones worth keeping.
@@ -42,16 +43,21 @@ export function createSummaryModel(summary) {
   const seen = new Set();
   // Alerts the store takes before it evicts one of these counts (a server without it: no bound).
   let room = typeof summary.room === 'number' ? summary.room : Number.POSITIVE_INFINITY;
+  // A live alert of a rule the full top list left out: its count, and so the list, is unknown.
+  let unrankedRule = false;
 
   return {
     summary,
-    /** True once a live alert came that may have evicted a counted one: only a new summary knows. */
-    get full() {
-      return room < 0;
+    /**
+     * True once a live alert came that may have evicted a counted one, or whose rule may now rank
+     * in the top list: only a new summary knows.
+     */
+    get stale() {
+      return room < 0 || unrankedRule;
     },
     /**
      * Counts one live alert, unless the summary already held it, it was counted before, or the store
-     * had no room left for it without evicting a counted alert (then `full`).
+     * had no room left for it without evicting a counted alert (then `stale`).
      * @param {AlertItem} item
      * @returns {boolean} whether the numbers changed
      */
@@ -70,10 +76,11 @@ export function createSummaryModel(summary) {
       summary.total += 1;
       const top = summary.topRules.find((entry) => entry.rule === rule);
       if (top) top.count += 1;
-      else summary.topRules.push({ rule, count: 1 });
+      else if (summary.topRules.length < TOP_RULES) summary.topRules.push({ rule, count: 1 });
+      // Not listed, though it may have counted up to the last one listed: its 1 would be wrong.
+      else unrankedRule = true;
       // The server's order (summarize-alerts.ts): most frequent first, then by code unit.
       summary.topRules.sort((a, b) => b.count - a.count || (a.rule < b.rule ? -1 : a.rule > b.rule ? 1 : 0));
-      summary.topRules.splice(TOP_RULES);
       const { timeline } = summary;
       advanceTo(timeline, ms);
       const index = Math.floor((ms - timeline.startMs) / timeline.stepMs);

@@ -11,8 +11,9 @@ import { createTimelineChart } from './timeline-chart.js';
 // Live alerts update the numbers at once; this reload now and then drops what left the window.
 const IDLE_MS = 15000;
 const MAX_PENDING = 1000;
-// With the store full, live alerts evict counted ones: the counts are taken again this soon after.
-const FULL_RELOAD_MS = 1000;
+// With the store full live alerts evict counted ones, and a rule outside the top list cannot be
+// ranked by the page: the counts are taken again this soon after.
+const STALE_RELOAD_MS = 1000;
 
 /**
  * The counts per priority, top rules and alerts over time in the chosen window (GET /ui/summary),
@@ -23,7 +24,7 @@ export function createSummaryPanel(parts) {
   /** @type {ReturnType<typeof setTimeout> | undefined} */
   let timer;
   /** @type {ReturnType<typeof setTimeout> | undefined} */
-  let fullTimer;
+  let staleTimer;
   /** @type {ReturnType<typeof createSummaryModel> | undefined} */
   let model;
   const timeline = createTimelineChart(parts.timeline);
@@ -58,18 +59,18 @@ export function createSummaryPanel(parts) {
 
   const drawLive = createFrameTask(draw);
 
-  // One reload at most per FULL_RELOAD_MS however many alerts come: a burst must not ask per alert.
+  // One reload at most per STALE_RELOAD_MS however many alerts come: a burst must not ask per alert.
   // A reload under way is not doubled: its own model says whether it needs another.
-  function reloadWhenFull() {
-    if (!model?.full || loading || fullTimer !== undefined) return;
-    fullTimer = setTimeout(() => void refresh(), FULL_RELOAD_MS);
+  function reloadWhenStale() {
+    if (!model?.stale || loading || staleTimer !== undefined) return;
+    staleTimer = setTimeout(() => void refresh(), STALE_RELOAD_MS);
   }
 
   async function refresh() {
     clearTimeout(timer);
     timer = setTimeout(() => void refresh(), IDLE_MS);
-    clearTimeout(fullTimer);
-    fullTimer = undefined;
+    clearTimeout(staleTimer);
+    staleTimer = undefined;
     const mine = ++loads;
     loading = true;
     let summary;
@@ -92,7 +93,7 @@ export function createSummaryPanel(parts) {
     for (const item of pending) model.add(item);
     pending = [];
     draw();
-    reloadWhenFull();
+    reloadWhenStale();
   }
 
   parts.select.addEventListener('change', () => void refresh());
@@ -103,7 +104,7 @@ export function createSummaryPanel(parts) {
     addLive(item) {
       if (loading && pending.length < MAX_PENDING) pending.push(item);
       if (model?.add(item)) drawLive();
-      reloadWhenFull();
+      reloadWhenStale();
     },
   };
 }
