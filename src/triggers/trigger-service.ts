@@ -38,8 +38,8 @@ export type StartResult = { ok: true; run: TriggerRun } | { ok: false; reason: '
  */
 export type CancelResult =
   | { ok: true; run: TriggerRun }
-  | { ok: false; reason: 'not-found' | 'unavailable' }
-  | { ok: false; reason: 'finished'; run: TriggerRun };
+  | { ok: false; reason: 'not-found' }
+  | { ok: false; reason: 'finished' | 'unavailable'; run: TriggerRun };
 
 /** Why a run that had not ended by the end of the shutdown grace failed. */
 export const STOPPED_RUN_ERROR = 'the receiver stopped before the run ended';
@@ -169,7 +169,7 @@ export function createTriggerService(deps: TriggerServiceDeps) {
         return { ok: false, reason: 'finished', run };
       // Another replica runs it: it reads the request as it renews the run's slot.
       const stored = await deps.shared.requestCancel(id, requestedAt).catch(() => undefined);
-      if (stored === undefined) return { ok: false, reason: 'unavailable' };
+      if (stored === undefined) return { ok: false, reason: 'unavailable', run };
       return { ok: true, run: { ...run, cancelRequestedAt: stored } };
     },
     /** Cancels running commands (cleanup steps still run) and waits up to `graceMs` for runs to end. */

@@ -149,7 +149,7 @@ export function createTriggersRouter(deps: TriggersRouterDeps): express.Router {
   // answers it, cancelled, for its retention), and a run that ended is a conflict, not a gone resource.
   router.post('/triggers/:id/cancel', async (req: Request, res: Response) => {
     const cancelled = await service.cancel(String(req.params.id));
-    const runId = cancelled.ok || cancelled.reason === 'finished' ? cancelled.run.id : undefined;
+    const runId = cancelled.ok || cancelled.reason !== 'not-found' ? cancelled.run.id : undefined;
     const status = cancelled.ok ? 202 : PROBLEM_TYPES[CANCEL_REFUSALS[cancelled.reason].type].status;
     audit(req, { trigger: 'cancel', outcome: cancelled.ok ? 'accepted' : cancelled.reason, status, runId });
     if (cancelled.ok) {

@@ -391,7 +391,7 @@ describe.runIf(redisAvailable())(
         detail: 'The replica running the run could not be asked to cancel it; try again.',
       });
       expect(b.logs.filter((line) => line.event === 'trigger_audit' && line.trigger === 'cancel')).toEqual([
-        expect.objectContaining({ outcome: 'unavailable', status: 503 }),
+        expect.objectContaining({ outcome: 'unavailable', status: 503, runId: id }),
       ]);
       const answered = { method: 'POST', route: '/triggers/:id/cancel', status: '503' };
       await expect
