@@ -12,7 +12,7 @@ interface SummaryModel {
 // (tsconfig.page.json does), so the shape used here is declared above.
 const MODEL_MODULE = '../../src/http/dashboard/assets/js/summary-model.js';
 const { createSummaryModel } = (await import(MODEL_MODULE)) as {
-  createSummaryModel: (summary: Summary & { room?: number }) => SummaryModel;
+  createSummaryModel: (summary: Summary & { room?: number; unlistedMax?: number }) => SummaryModel;
 };
 
 const AS_OF = Date.parse('2026-06-15T12:00:00.000Z');
@@ -45,6 +45,9 @@ function item(id: string, msAfter: number, rule = 'New rule', priority = 'Critic
     alert: { rule, priority, time: '2026-06-15T12:00:00Z' },
   };
 }
+
+// A full top list: ten rules of ten alerts each, 'Rule 9' last.
+const fullTopRules = () => Array.from({ length: 10 }, (_, index) => ({ rule: `Rule ${index}`, count: 10 }));
 
 const countsOf = (model: SummaryModel, priority: string) =>
   model.summary.timeline.byPriority.find((row) => row.priority === priority)?.counts;
@@ -141,14 +144,55 @@ describe('the Overview model on the page', () => {
 
   // Regression: a live alert of a rule outside the top ten was pushed with count 1, so a rule at 9
   // outside them showed as 1, and rules outside them never climbed right between two reloads.
-  it('counts a live alert of a rule the full top list left out, without listing it, and says it is stale', () => {
-    const topRules = Array.from({ length: 10 }, (_, index) => ({ rule: `Rule ${index}`, count: 10 }));
+  it('counts a live alert of a rule the full top list left out, without listing it, and says it is stale (a server without unlistedMax)', () => {
+    const topRules = fullTopRules();
     const model = createSummaryModel({ ...summary(), total: 100, topRules });
 
     expect(model.add(item('a', 10, 'Rule outside'))).toBe(true);
 
     expect(model.summary.total).toBe(101);
     expect(model.summary.topRules).toEqual(topRules);
+    expect(model.stale).toBe(true);
+  });
+
+  // Regression: every live alert of a rare rule made each open page read the summary again, about
+  // once a second forever on a busy cluster, though such a rule could not have reached the list.
+  it('stays fresh on live alerts of rules left out while unlistedMax plus their alerts stays below the last listed', () => {
+    const topRules = fullTopRules();
+    const model = createSummaryModel({ ...summary(), total: 100, topRules, unlistedMax: 5 });
+
+    for (let index = 0; index < 4; index += 1) model.add(item(`a${index}`, 10, 'Rare rule'));
+    for (let index = 0; index < 4; index += 1) model.add(item(`b${index}`, 10, `Rare rule ${index}`));
+
+    expect(model.summary.total).toBe(108);
+    expect(model.summary.topRules).toEqual(topRules);
+    expect(model.stale).toBe(false);
+  });
+
+  it('says it is stale once a rule left out may reach the last listed, ties ranked by code unit as the server does', () => {
+    const behind = createSummaryModel({ ...summary(), total: 100, topRules: fullTopRules(), unlistedMax: 8 });
+    const ahead = createSummaryModel({ ...summary(), total: 100, topRules: fullTopRules(), unlistedMax: 8 });
+
+    // 8 + 2 ties 'Rule 9' at 10: 'Rule outside' ranks after it by code unit, 'A rule' before it.
+    behind.add(item('a', 10, 'Rule outside'));
+    behind.add(item('b', 20, 'Rule outside'));
+    ahead.add(item('a', 10, 'A rule'));
+    expect(ahead.stale).toBe(false);
+    ahead.add(item('b', 20, 'A rule'));
+
+    expect(behind.stale).toBe(false);
+    expect(ahead.stale).toBe(true);
+    behind.add(item('c', 30, 'Rule outside'));
+    expect(behind.stale).toBe(true);
+  });
+
+  it('says it is stale when more rules left out come than it keeps counts for', () => {
+    const model = createSummaryModel({ ...summary(), total: 100, topRules: fullTopRules(), unlistedMax: 0 });
+
+    for (let index = 0; index < 1000; index += 1) model.add(item(`r${index}`, 10, `Rare rule ${index}`));
+    expect(model.stale).toBe(false);
+    model.add(item('one-more', 10, 'Rare rule one more'));
+
     expect(model.stale).toBe(true);
   });
 

@@ -84,6 +84,33 @@ describe('GET /ui/summary', () => {
     expect(res.body.topRules[0]).toEqual({ rule: 'Rule 11', count: 2 });
     expect(res.body.topRules[1]).toEqual({ rule: 'Rule 00', count: 1 });
     expect(res.body.topRules[9]).toEqual({ rule: 'Rule 08', count: 1 });
+    expect(res.body.unlistedMax).toBe(1);
+  });
+
+  it('says the highest count among the rules left out of the top ten, also of one pushed out of it', async () => {
+    const { app, receive } = appWithClock();
+    // 'Rule 00' fills the list first and is pushed out by 'Rule 10'; 'Rule 11' comes once it is full.
+    for (let i = 0; i < 4; i += 1) receive(1, 'Rule 00', 'Notice');
+    for (let rule = 1; rule <= 11; rule += 1) {
+      const name = `Rule ${String(rule).padStart(2, '0')}`;
+      for (let i = 0; i < (rule === 11 ? 2 : 5); i += 1) receive(1, name, 'Notice');
+    }
+
+    const res = await request(app).get('/ui/summary?window=15m');
+
+    expect(res.body.topRules).toHaveLength(10);
+    expect(res.body.topRules.map((row: { rule: string }) => row.rule)).not.toContain('Rule 00');
+    expect(res.body.unlistedMax).toBe(4);
+  });
+
+  it('says no rule was left out while the top list holds every rule of the window', async () => {
+    const { app, receive } = appWithClock();
+    for (let rule = 0; rule < 10; rule += 1) receive(1, `Rule ${rule}`, 'Notice');
+
+    const res = await request(app).get('/ui/summary?window=15m');
+
+    expect(res.body.topRules).toHaveLength(10);
+    expect(res.body.unlistedMax).toBe(0);
   });
 
   it('says how many more alerts the store takes before one counted in the window is evicted', async () => {
@@ -194,6 +221,7 @@ describe('GET /ui/summary', () => {
 
     expect(res.body.total).toBe(0);
     expect(res.body.topRules).toEqual([]);
+    expect(res.body.unlistedMax).toBe(0);
     expect(res.body.byPriority.every((row: { count: number }) => row.count === 0)).toBe(true);
   });
 

@@ -26,6 +26,11 @@ export interface AlertSummary {
   total: number;
   byPriority: { priority: Priority; count: number }[];
   topRules: RuleCount[];
+  /**
+   * The highest count among the rules the top list left out (0 when it holds every rule): the page
+   * knows from it that a rule it does not list cannot have reached the list yet.
+   */
+  unlistedMax: number;
   /** The same alerts per interval and priority, for the chart of alerts over time. */
   timeline: AlertTimeline;
   /**
@@ -65,18 +70,25 @@ const ranksBefore = (count: number, rule: string, other: RuleCount) =>
   count !== other.count ? count > other.count : rule < other.rule;
 
 // The `limit` highest-ranked rules, without sorting them all: each is compared with the last kept.
-function pickTopRules(byRule: Map<string, number>, limit: number): RuleCount[] {
+// Every rule left out is either passed over or dropped from the end, so both give `unlistedMax`.
+function pickTopRules(byRule: Map<string, number>, limit: number): { top: RuleCount[]; unlistedMax: number } {
   const top: RuleCount[] = [];
+  let unlistedMax = 0;
   for (const [rule, count] of byRule) {
     if (top.length === limit) {
-      if (!ranksBefore(count, rule, top[limit - 1]!)) continue;
+      const last = top[limit - 1]!;
+      if (!ranksBefore(count, rule, last)) {
+        unlistedMax = Math.max(unlistedMax, count);
+        continue;
+      }
+      unlistedMax = Math.max(unlistedMax, last.count);
       top.pop();
     }
     let at = top.length;
     while (at > 0 && ranksBefore(count, rule, top[at - 1]!)) at -= 1;
     top.splice(at, 0, { rule, count });
   }
-  return top;
+  return { top, unlistedMax };
 }
 
 /**
@@ -102,7 +114,7 @@ export function summarizeAlerts(
     byRule.set(rule, (byRule.get(rule) ?? 0) + 1);
     timeline.add(entry.receivedAtMs, priority);
   }
-  const topRules = pickTopRules(byRule, TOP_RULES);
+  const { top: topRules, unlistedMax } = pickTopRules(byRule, TOP_RULES);
   return {
     window,
     since: new Date(sinceMs).toISOString(),
@@ -110,6 +122,7 @@ export function summarizeAlerts(
     total,
     byPriority: PRIORITIES.map((priority) => ({ priority, count: byPriority.get(priority) ?? 0 })),
     topRules,
+    unlistedMax,
     timeline: timeline.result(),
     room: roomOf(fill, entries.length),
   };

@@ -56,6 +56,9 @@ export const summarySchema = z.object({
   total: z.int().min(0),
   byPriority: z.array(z.object({ priority: prioritySchema, count: z.int().min(0) })),
   topRules: z.array(z.object({ rule: z.string(), count: z.int().min(0) })),
+  unlistedMax: z.int().min(0).meta({
+    description: 'The highest count among the rules left out of topRules (0 when it holds every rule)',
+  }),
   timeline: z.object({
     startMs: z.int(),
     stepMs: z.int().min(1),

@@ -3,14 +3,16 @@
 // counts, top rules and chart move with the stream instead of waiting for the next poll. Once the
 // store is full each new alert evicts an older one, whose rule and priority the page never saw: the
 // model then stops adding (`stale`), and the panel takes the counts again. So it does when a rule
-// outside a full top list comes: the page never had its count, only the server can rank it.
+// outside a full top list may now rank in it: the page never had its count, only the server's
+// `unlistedMax` bounds it, so only a rule whose bound plus its live alerts reaches the last listed
+// one makes it stale (without that bound, any such rule does).
 
 /** @typedef {import('./alert-fields.js').AlertItem} AlertItem */
 /**
  * @typedef {{ startMs: number, stepMs: number, byPriority: { priority: string, counts: number[] }[] }} Timeline
  * @typedef {{ window: string, since: string, asOf: string, total: number,
  *   byPriority: { priority: string, count: number }[], topRules: { rule: string, count: number }[],
- *   timeline: Timeline, room?: number }} Summary
+ *   timeline: Timeline, room?: number, unlistedMax?: number }} Summary
  */
 
 // As many as the server sends: a shorter list holds every rule of the window.
@@ -18,6 +20,8 @@ const TOP_RULES = 10;
 // Ids of live alerts already counted, so a replay after a reconnect is not counted twice. A replay
 // brings the alerts after the last one received, so the newest ids are the ones worth keeping.
 const MAX_SEEN = 5000;
+// Rules outside the top list whose live alerts are counted; past this many the model is stale.
+const MAX_UNLISTED = 1000;
 
 /**
  * Moves the timeline on so that it ends with the interval holding `ms`, keeping its length.
@@ -43,8 +47,28 @@ export function createSummaryModel(summary) {
   const seen = new Set();
   // Alerts the store takes before it evicts one of these counts (a server without it: no bound).
   let room = typeof summary.room === 'number' ? summary.room : Number.POSITIVE_INFINITY;
-  // A live alert of a rule the full top list left out: its count, and so the list, is unknown.
+  // The highest count of a rule the full top list left out (a server without it: unknown).
+  const unlistedMax = typeof summary.unlistedMax === 'number' ? summary.unlistedMax : undefined;
+  /** Live alerts per rule the full top list left out. @type {Map<string, number>} */
+  const unlisted = new Map();
+  // A live alert of a rule the full top list left out that may now rank in it: only the server knows.
   let unrankedRule = false;
+
+  /**
+   * Whether a rule the full top list left out may now rank in it: its count is at most
+   * `unlistedMax` plus its live alerts, and it ranks in once that reaches the last listed rule's
+   * count (ties by code unit, as the server ranks). Unsure (no bound, too many rules): yes.
+   * @param {string} rule
+   * @param {{ rule: string, count: number }} last
+   */
+  function mayRank(rule, last) {
+    if (unlistedMax === undefined) return true;
+    const live = (unlisted.get(rule) ?? 0) + 1;
+    if (live === 1 && unlisted.size >= MAX_UNLISTED) return true;
+    unlisted.set(rule, live);
+    const most = unlistedMax + live;
+    return most > last.count || (most === last.count && rule <= last.rule);
+  }
 
   return {
     summary,
@@ -78,7 +102,8 @@ export function createSummaryModel(summary) {
       if (top) top.count += 1;
       else if (summary.topRules.length < TOP_RULES) summary.topRules.push({ rule, count: 1 });
       // Not listed, though it may have counted up to the last one listed: its 1 would be wrong.
-      else unrankedRule = true;
+      else if (mayRank(rule, /** @type {{ rule: string, count: number }} */ (summary.topRules.at(-1))))
+        unrankedRule = true;
       // The server's order (summarize-alerts.ts): most frequent first, then by code unit.
       summary.topRules.sort((a, b) => b.count - a.count || (a.rule < b.rule ? -1 : a.rule > b.rule ? 1 : 0));
       const { timeline } = summary;
