@@ -62,7 +62,9 @@ export function writeRawJsonLine(
   rawKey: string,
   rawJson: string,
   msg: string,
-  out: Pick<DestinationStream, 'write'> = streamOf(logger),
+  out: Pick<DestinationStream, 'write'> & { writeParts?: (parts: readonly string[]) => void } = streamOf(
+    logger,
+  ),
 ): void {
   if (!logger.isLevelEnabled('info')) return;
   const bindings = (logger as unknown as Record<symbol, string>)[pino.symbols.chindingsSym];
@@ -71,7 +73,11 @@ export function writeRawJsonLine(
     const value = fields[key];
     if (value !== undefined) line += `${keyPart(key)}${JSON.stringify(value)}`;
   }
-  out.write(`${line}${keyPart(rawKey)}${rawJson}${keyPart('msg')}${JSON.stringify(msg)}}\n`);
+  line += keyPart(rawKey);
+  const tail = `${keyPart('msg')}${JSON.stringify(msg)}}\n`;
+  // A group commit takes the pieces, so the alert's text is not copied into a line string.
+  if (out.writeParts) out.writeParts([line, rawJson, tail]);
+  else out.write(`${line}${rawJson}${tail}`);
 }
 
 // `,"key":` for each key written by writeRawJsonLine: its callers write a few fixed keys, and

@@ -61,6 +61,38 @@ describe('createLineGroup', () => {
     }
   });
 
+  it('writes a line given in pieces exactly as the joined line, in order with whole lines', () => {
+    const { writes, stream } = recorder();
+    const max = 64;
+    const group = createLineGroup(stream, max);
+    // Outside a group: the joined line at once.
+    group.writeParts(['{"a":', '"é€😀"', '}\n']);
+    expect(writes).toEqual(['{"a":"é€😀"}\n']);
+    group.open();
+    // Pieces with 2-, 3- and 4-byte characters and a lone surrogate (written as U+FFFD, as a
+    // whole string would be), mixed with whole lines, around the write limit.
+    const lines = Array.from({ length: 120 }, (_, i) =>
+      i % 3 === 0
+        ? `${i}:${'x'.repeat((i * 7) % 70)}\n`
+        : [
+            `${i}:{"alert":`,
+            `"${'é€😀'.repeat(i % 5)}${i % 11 === 0 ? '\ud800' : ''}${'y'.repeat((i * 13) % 80)}"`,
+            '}\n',
+          ],
+    );
+    for (const line of lines) {
+      if (typeof line === 'string') group.write(line);
+      else group.writeParts(line);
+    }
+    group.commit();
+    const expected = lines.map((line) => (typeof line === 'string' ? line : line.join(''))).join('');
+    expect(Buffer.from(writes.slice(1).join(''))).toEqual(Buffer.from(expected));
+    for (const write of writes.slice(1)) {
+      expect(write.endsWith('\n')).toBe(true);
+      if (write.split('\n').length - 1 > 1) expect(Buffer.byteLength(write)).toBeLessThanOrEqual(max);
+    }
+  });
+
   it('counts bytes, not characters, against the limit', () => {
     const { writes, stream } = recorder();
     const group = createLineGroup(stream, 8);
