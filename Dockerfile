@@ -56,7 +56,7 @@ EXPOSE 8080
 #   10-20 ms stall of the event loop (the p99), and 25 KB alerts stalled as often. From 64 MB (V8
 #   takes at most half the old generation's maximum) it is one every 4 s. It costs memory: RSS
 #   after 1,000,000 1 KB alerts is 178-184 MB on Node 24 with it, 149 MB without; but without it
-#   25 KB alerts bring a full collection every 0.5-0.7 s and a p99 of 125-274 ms at 4,000/s
+#   25 KB alerts bring a full collection every 0.5-1 s and a p99 of 125-274 ms at 4,000/s
 #   (8-66 ms with it). Drop it (command: in the Deployment) only for small alerts: BENCHMARKS.md.
 CMD ["node", "--no-allocation-site-pretenuring", "--initial-old-space-size=64", "dist/main.js"]
 
