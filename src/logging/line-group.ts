@@ -70,12 +70,13 @@ export function createLineGroup(
   stream: DestinationStream,
   maxWriteBytes: number = DEFAULT_MAX_WRITE_BYTES,
 ): LineGroup {
-  let held: Array<string | readonly string[]> = [];
+  // Each held line as its pieces (a whole line is one piece).
+  let held: Array<readonly string[]> = [];
   let isOpen = false;
   let out: ((bytes: Buffer) => void) | undefined;
   return {
     write(line) {
-      if (isOpen) held.push(line);
+      if (isOpen) held.push([line]);
       else stream.write(line);
     },
     writeParts(parts) {
@@ -94,7 +95,7 @@ export function createLineGroup(
       // Encoded a write's worth at a time. A whole turn's lines in one string (30 alerts of 25 KB:
       // 750 KB) is a large object, allocated in the old generation: 25 KB alerts ran a full
       // collection every 80 ms. Pieces are still cut at line ends to the byte limit.
-      let batch: Array<string | readonly string[]> = [];
+      let batch: Array<readonly string[]> = [];
       let chars = 0;
       const flush = () => {
         for (const piece of cutAtLines(encodeLines(batch), maxWriteBytes)) write(piece);
@@ -102,7 +103,7 @@ export function createLineGroup(
         chars = 0;
       };
       for (const line of lines) {
-        const length = typeof line === 'string' ? line.length : charsOf(line);
+        const length = charsOf(line);
         if (chars > 0 && chars + length > maxWriteBytes) flush();
         batch.push(line);
         chars += length;
@@ -118,18 +119,12 @@ function charsOf(parts: readonly string[]): number {
   return chars;
 }
 
-/** The lines' UTF-8 bytes in one buffer, each string and each piece encoded in place. */
-function encodeLines(lines: ReadonlyArray<string | readonly string[]>): Buffer {
+/** The lines' UTF-8 bytes in one buffer, each piece encoded in place. */
+function encodeLines(lines: ReadonlyArray<readonly string[]>): Buffer {
   let size = 0;
-  for (const line of lines) {
-    if (typeof line === 'string') size += Buffer.byteLength(line);
-    else for (const part of line) size += Buffer.byteLength(part);
-  }
+  for (const line of lines) for (const part of line) size += Buffer.byteLength(part);
   const bytes = Buffer.allocUnsafe(size);
   let at = 0;
-  for (const line of lines) {
-    if (typeof line === 'string') at += bytes.write(line, at);
-    else for (const part of line) at += bytes.write(part, at);
-  }
+  for (const line of lines) for (const part of line) at += bytes.write(part, at);
   return bytes;
 }
