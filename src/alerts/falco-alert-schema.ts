@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { PRIORITIES } from './priority.js';
 import { parseFalcoTime } from './falco-time.js';
 import type { JsonValue } from './parse-json.js';

@@ -1,5 +1,5 @@
 import os from 'node:os';
-import { z } from 'zod';
+import * as z from 'zod';
 import { HEARTBEAT_MS } from '../server/worker-watchdog.js';
 
 /** WORKERS: 1 = one process (default); N > 1 = node:cluster with N workers; 0 = one per CPU. */

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { z } from 'zod';
+import * as z from 'zod';
 
 const ms = z.coerce.number().int().min(0);
 const positiveInt = z.coerce.number().int().positive();

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { triggersEnvShape } from './triggers-env.js';
 import { hardeningEnvShape } from './hardening-env.js';
 import { clusterEnvShape } from './cluster-env.js';

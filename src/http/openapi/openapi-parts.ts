@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { falcoAlertSchema } from '../../alerts/falco-alert-schema.js';
 import { toJsonSchema, type JsonSchema } from './json-schema.js';
 import { problemSchema, storedAlertSchema, triggerRunSchema } from './response-schemas.js';

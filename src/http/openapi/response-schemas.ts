@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { falcoAlertSchema } from '../../alerts/falco-alert-schema.js';
 import { PRIORITIES } from '../../alerts/priority.js';
 import type { AlertSummary } from '../dashboard/summarize-alerts.js';

@@ -1,5 +1,5 @@
 import type { Response } from 'express';
-import { z } from 'zod';
+import * as z from 'zod';
 import { presentAlertJson } from '../../alerts/serialize-alert.js';
 import { outputText, type FalcoAlert } from '../../alerts/falco-alert-schema.js';
 import type { StoredAlert } from '../../alerts/stored-alert.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { AlertQuery } from '../../alerts/alert-store.js';
 import { parseFalcoTime } from '../../alerts/falco-time.js';
 import { PRIORITIES } from '../../alerts/priority.js';
