@@ -14,6 +14,13 @@ describe('scripts/build.mjs', () => {
     expect(source).toMatch(/\\ufffd/i);
   });
 
+  // On Node 24 an ES import of node:http runs its lazy getters, which load undici (50 ms of the start).
+  it("imports Node's built-ins with require(): its one ES import is the createRequire the others use", () => {
+    const imports = source.match(/^import\b.*$/gmu) ?? [];
+    expect(imports).toEqual(["import { createRequire as __createRequire } from 'node:module';"]);
+    expect(source).toContain('require("node:http")');
+  });
+
   // zod's `z` namespace object holds every locale's messages (360 KB of source); `import * as z` lets them go.
   it("leaves out zod's locales other than English", () => {
     expect(source).toContain('node_modules/zod/v4/locales/en.js');
