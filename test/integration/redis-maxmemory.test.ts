@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { redisAvailable, startRedis, type TestRedis } from '../helpers/redis-server.js';
-import { SHED_LOG_EVERY_MS } from '../../src/store/redis-alert-store.js';
+import { SHED_LOG_EVERY_MS } from '../../src/store/log-write-replies.js';
 import { killSpawned, spawnService } from '../helpers/spawn-service.js';
 
 const hasRedis = redisAvailable();

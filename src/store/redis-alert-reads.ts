@@ -1,0 +1,123 @@
+import type { AlertQuery, AlertStore, SummaryEntry } from '../alerts/alert-store.js';
+import { viewHeldAlert } from '../alerts/held-alert.js';
+import { matchesQuery } from '../alerts/match-alert.js';
+import { isAfter } from '../alerts/store-position.js';
+import { decodeAlertEntry, streamPosition, type RedisKeys } from './redis-alert-entry.js';
+import type { RedisConnection } from './redis-connection.js';
+import { createStreamScanner } from './redis-alert-scan.js';
+import type { StoreMetrics, StoreOp } from './store-metrics.js';
+
+/** The reads of a `RedisAlertStore`. */
+export type RedisAlertReads = Pick<AlertStore, 'get' | 'query' | 'after' | 'receivedSince' | 'count'>;
+
+const summaryFields = ({ receivedAtMs, priority, rule }: SummaryEntry): SummaryEntry => ({
+  receivedAtMs,
+  priority,
+  rule,
+});
+
+// The stream entry of an alert id, or of the stored alert it is an alias of (a re-send another
+// replica accepted and the dedup window dropped). KEYS: ids. ARGV: id, aliasPrefix.
+const STREAM_ID_SCRIPT = `
+local sid = redis.call('HGET', KEYS[1], ARGV[1])
+if sid then return sid end
+local original = redis.call('GET', ARGV[2] .. ARGV[1])
+if original then return redis.call('HGET', KEYS[1], original) end
+return false
+`;
+
+// A stream id starts with Redis's clock in ms when the alert was written.
+const receivedMsOf = (streamId: string) => Number(streamId.slice(0, streamId.indexOf('-')));
+
+/** Reads of the alerts in the shared stream, skipping what is past STORE_RETENTION. */
+export function createRedisAlertReads(options: {
+  connection: RedisConnection;
+  keys: RedisKeys;
+  metrics: StoreMetrics;
+  maxAlerts: number;
+  /** STORE_MAX_BYTES: the most received bytes one read keeps. */
+  maxBytes: number;
+  /** The receipt time STORE_RETENTION keeps alerts from, now. */
+  retainedFromMs: () => number;
+}): RedisAlertReads {
+  const { connection: conn, keys, metrics, retainedFromMs } = options;
+
+  function sendAll(commands: string[][], op: StoreOp): Promise<unknown[]> {
+    return metrics.time(op, () => Promise.all(commands.map((args) => conn.send(args))));
+  }
+  const scanBack = createStreamScanner({ keys, send: sendAll, maxEntries: options.maxAlerts });
+
+  async function streamIdOf(id: string, op: StoreOp): Promise<string | undefined> {
+    const streamId = await metrics.time(op, () =>
+      conn.send(['EVAL', STREAM_ID_SCRIPT, '1', keys.ids, id, keys.alias]),
+    );
+    return typeof streamId === 'string' ? streamId : undefined;
+  }
+
+  return {
+    async get(id) {
+      const streamId = await streamIdOf(id, 'get');
+      if (!streamId || receivedMsOf(streamId) < retainedFromMs()) return undefined;
+      const [[raw]] = (await sendAll([['XRANGE', keys.alerts, streamId, streamId]], 'get')) as [unknown[]];
+      return raw === undefined ? undefined : viewHeldAlert(decodeAlertEntry(raw).held);
+    },
+    query(query: AlertQuery) {
+      // Filters and sizes first: the texts of the alerts that do not match are never read.
+      return scanBack({
+        op: 'query',
+        end: '+',
+        start: String(retainedFromMs()),
+        keep: (held) => matchesQuery(held, query),
+        view: viewHeldAlert,
+        limit: query.limit,
+        maxBytes: { hard: options.maxBytes, reader: query.maxBytes },
+        texts: 'kept',
+      });
+    },
+    async after(id, limit, maxBytes) {
+      const streamId = await streamIdOf(id, 'after');
+      if (!streamId) return undefined;
+      // Past STORE_RETENTION the alerts after it are not read: the client missed those.
+      const expired = receivedMsOf(streamId) < retainedFromMs();
+      const found = await scanBack({
+        op: 'after',
+        end: '+',
+        start: expired ? String(retainedFromMs()) : `(${streamId}`,
+        keep: () => true,
+        view: (held, entryId) => ({ entry: viewHeldAlert(held), entryId }),
+        limit,
+        maxBytes: { hard: options.maxBytes, reader: maxBytes },
+        texts: 'all',
+      });
+      // Read newest first: where the read ended, which the live reader may not have reached yet.
+      const through = streamPosition(found[0]?.entryId ?? streamId);
+      const alerts = found.reverse().map(({ entry }) => entry);
+      // Trimmed past the client's own entry while the read went on (STORE_MAX_ALERTS, a burst):
+      // what came between it and the oldest left may be gone. One entry's id, no text.
+      const [[oldest]] = (await sendAll([['XRANGE', keys.alerts, '-', '+', 'COUNT', '1']], 'after')) as [
+        Array<[string, unknown]>,
+      ];
+      const trimmed = oldest !== undefined && isAfter(streamPosition(oldest[0]), streamPosition(streamId));
+      return expired || trimmed ? { alerts, through, gap: true } : { alerts, through };
+    },
+    receivedSince(sinceMs) {
+      // Stream ids start with Redis's clock in ms: the range is the receipt window.
+      // Only what a summary reads, never the alerts' texts, so the window is not bounded by bytes
+      // (it is by STORE_MAX_ALERTS).
+      const all = Number.MAX_SAFE_INTEGER;
+      return scanBack({
+        op: 'since',
+        end: '+',
+        start: String(Math.max(retainedFromMs(), sinceMs)),
+        keep: () => true,
+        view: summaryFields,
+        limit: all,
+        maxBytes: { hard: all },
+        texts: 'none',
+      });
+    },
+    async count() {
+      return Number(await metrics.time('count', () => conn.send(['XLEN', keys.alerts])));
+    },
+  };
+}
