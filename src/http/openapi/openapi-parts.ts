@@ -48,3 +48,7 @@ export function problems(...statuses: number[]): Record<string, JsonSchema> {
     ]),
   );
 }
+
+export function idParameter(what: string): JsonSchema {
+  return { name: 'id', in: 'path', required: true, schema: { type: 'string' }, description: what };
+}
