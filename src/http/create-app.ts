@@ -16,9 +16,10 @@ import { securityHeaders } from './security-headers.js';
 import { createTurnTaker, DEFAULT_TURN_BUDGET_MS } from './turn-taker.js';
 import { createAlertsRouter } from './routes/alerts.js';
 import { createHealthRouter } from './routes/health.js';
-import { createIngestRouter, INGEST_PATHS, refuseUnknownPath } from './routes/ingest.js';
+import { createIngestRouter, INGEST_PATHS } from './routes/ingest.js';
 import { createMetricsRouter, type MetricsBody } from './routes/metrics.js';
 import { createOpenApiRouter } from './routes/openapi.js';
+import { refuseUnknownPath } from './routes/refuse-unknown-path.js';
 import type { AlertStream } from './routes/stream.js';
 
 /** Everything the HTTP layer needs; tests build their own. */

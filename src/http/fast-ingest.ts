@@ -5,17 +5,13 @@ import type { Lifecycle } from '../server/lifecycle.js';
 import { readClientIdentity } from './client-identity.js';
 import { buildProblem, type Problem } from './problem.js';
 import type { RequestIds } from './request-context.js';
-import {
-  acceptedResponse,
-  incompleteBody,
-  INGEST_PATHS,
-  ingestBody,
-  mediaTypeProblem,
-  refuse,
-  SHED_HEADERS,
-  type IngestAnswer,
-  type IngestDeps,
-} from './routes/ingest.js';
+import { acceptedResponse } from './routes/accepted-response.js';
+import { SHED_HEADERS } from './routes/admit-body.js';
+import { INGEST_PATHS } from './routes/ingest.js';
+import { ingestBody, type IngestAnswer, type IngestDeps } from './routes/ingest-body.js';
+import { incompleteBody } from './routes/ingest-body-errors.js';
+import { mediaTypeProblem } from './routes/ingest-media-type.js';
+import { refuse } from './routes/ingest-refusal.js';
 import { BODILESS_ANSWER_HEADERS, SECURITY_HEADERS } from './security-headers.js';
 
 export interface FastIngestDeps extends IngestDeps {

@@ -3,7 +3,7 @@ import { Counter, type Registry } from 'prom-client';
 import { sameSecret } from './auth/same-secret.js';
 import { hasVerifiedClientCert } from './client-identity.js';
 import { buildProblem, sendProblem } from './problem.js';
-import { ingestLog } from './routes/ingest.js';
+import { ingestLog } from './routes/ingest-refusal.js';
 
 export interface IngestAuthOptions {
   /** Ingest only at `/alerts/<secret>`; plain `/alerts` and `/` are refused. */

@@ -2,7 +2,7 @@ import { parse } from 'lossless-json';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
 import { loadFalcoFixtures, readFixture } from '../helpers/fixtures.js';
-import { prefersRepresentation } from '../../src/http/routes/ingest.js';
+import { prefersRepresentation } from '../../src/http/routes/accepted-response.js';
 import { buildTestApp, metricValue } from '../helpers/test-app.js';
 
 const fixtures = [...loadFalcoFixtures('samples'), ...loadFalcoFixtures('own')];

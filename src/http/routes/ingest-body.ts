@@ -1,0 +1,55 @@
+import type { Logger } from 'pino';
+import { parseFalcoAlert } from '../../alerts/parse-falco-alert.js';
+import type { AlertSink } from '../../alerts/alert-sink.js';
+import type { StoredAlert } from '../../alerts/stored-alert.js';
+import type { Metrics } from '../../metrics/metrics.js';
+import type { ClientIdentity } from '../client-identity.js';
+import type { InflightBodies } from '../inflight-bodies.js';
+import { buildProblem, type Problem } from '../problem.js';
+import type { TurnTaker } from '../turn-taker.js';
+import { refuse } from './ingest-refusal.js';
+
+export interface IngestDeps {
+  sink: AlertSink;
+  metrics: Metrics;
+  bodyLimitBytes: number;
+  /** Shared by every ingest path, so alerts keep their arrival order and big ones yield the loop. */
+  turns: TurnTaker;
+  /** The budget of bodies still arriving, shared by both ingest paths. */
+  inflight: InflightBodies;
+}
+
+/** What one ingest request is answered with: the accepted alert, or a problem. */
+export type IngestAnswer = { accepted: StoredAlert } | { problem: Problem };
+
+export interface IngestRequest {
+  body: Buffer;
+  reqId: string;
+  client?: ClientIdentity;
+  /** The request's logger, made only when a refusal is logged. */
+  log: () => Logger;
+}
+
+/** Parses, validates and accepts (or refuses, counted and logged) one alert body. */
+export function ingestBody(deps: IngestDeps, request: IngestRequest): IngestAnswer {
+  const { body } = request;
+  // Invalid UTF-8 (Falco 0.34 copies raw bytes) decodes to U+FFFD instead of failing.
+  const text = body.toString('utf8');
+  const result = parseFalcoAlert(text);
+  if (!result.ok) {
+    const type =
+      result.reason === 'invalid_alert' || result.reason === 'forbidden_key'
+        ? 'invalid-alert'
+        : 'malformed-json';
+    const detail = body.length === 0 ? 'The body is empty.' : result.detail;
+    const problem = buildProblem(type, { detail, errors: result.problems });
+    return { problem: refuse(request.log(), deps.metrics, result.reason, problem) };
+  }
+  const accepted = deps.sink.accept(result.alert, {
+    bytes: body.length,
+    reqId: request.reqId,
+    client: request.client,
+    json: text,
+  });
+  return { accepted };
+}

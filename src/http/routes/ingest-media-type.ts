@@ -1,0 +1,37 @@
+import type { NextFunction, Request, Response } from 'express';
+import type { Metrics } from '../../metrics/metrics.js';
+import { buildProblem } from '../problem.js';
+import { reject } from './ingest-refusal.js';
+
+const JSON_OUTPUT_HINT =
+  'Falco sends text/plain when json_output is false. Set json_output: true (chart value falco.json_output) so it posts JSON.';
+
+// ASCII is a subset of UTF-8, so a body declared as either is read correctly.
+const UTF8_COMPATIBLE = new Set(['utf-8', 'utf8', 'us-ascii', 'ascii']);
+
+/**
+ * Why a Content-Type cannot carry a Falco JSON alert, or undefined when it can. Falco always sends
+ * application/json; curl -d sends form-urlencoded, so only text and multipart are refused.
+ */
+export function mediaTypeProblem(contentType: string | undefined): string | undefined {
+  // What Falco sends, checked on every alert: no lower-casing, splitting or regular expression.
+  if (contentType === 'application/json') return undefined;
+  const header = (contentType ?? '').toLowerCase();
+  const type = header.split(';')[0]?.trim() ?? '';
+  if (type.startsWith('text/') || type.startsWith('multipart/'))
+    return `Content-Type ${type} is not JSON. ${type === 'text/plain' ? JSON_OUTPUT_HINT : 'Send application/json.'}`;
+  // Bodies are read as UTF-8 (JSON's only interchange encoding); another declared charset would be misread.
+  const charset = /;\s*charset\s*=\s*"?([^";\s]+)/.exec(header)?.[1];
+  if (charset !== undefined && !UTF8_COMPATIBLE.has(charset))
+    return `charset=${charset.slice(0, 40)} is not supported; send UTF-8 JSON.`;
+  return undefined;
+}
+
+/** Refuses (415) an ingest request whose Content-Type cannot carry a Falco JSON alert. */
+export function checkMediaType(metrics: Metrics) {
+  return (req: Request, res: Response, next: NextFunction): void => {
+    const detail = mediaTypeProblem(req.headers['content-type']);
+    if (detail === undefined) return next();
+    reject(req, res, metrics, 'unsupported_media_type', buildProblem('unsupported-media-type', { detail }));
+  };
+}

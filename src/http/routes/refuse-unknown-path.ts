@@ -1,0 +1,33 @@
+import type { Request, Response } from 'express';
+import type { Metrics } from '../../metrics/metrics.js';
+import { buildProblem, sendProblem, type Problem } from '../problem.js';
+import { ingestLog, refuse } from './ingest-refusal.js';
+
+// The most of a refused path a log line keeps (a URL may be 16 KiB).
+const LOGGED_PATH_CHARS = 200;
+
+/**
+ * A POST to a path that is not an ingest path, where ingest is served: most likely Falco with a
+ * wrong `http_output.url`, whose every alert would otherwise be lost unseen (Falco ignores the
+ * answer). Counted and logged like any refused alert, with the path as a value, cut, and without
+ * `pathSecret` (INGEST_PATH_SECRET), which a wrong URL such as `//alerts/<secret>` still holds.
+ * Answered 404, or with `problem` (the 405 of a path that serves other methods, e.g. `/alerts/{id}`).
+ */
+export function refuseUnknownPath(
+  req: Request,
+  res: Response,
+  metrics: Metrics,
+  options: { pathSecret?: string; problem?: Problem } = {},
+): void {
+  const { pathSecret } = options;
+  const shown = pathSecret === undefined ? req.path : req.path.replaceAll(pathSecret, '[redacted]');
+  const path = shown.slice(0, LOGGED_PATH_CHARS);
+  // With a path secret, /alerts and / answer 401.
+  const ingestPathHint = pathSecret === undefined ? '/alerts (or /)' : '/alerts/<INGEST_PATH_SECRET>';
+  const problem =
+    options.problem ??
+    buildProblem('not-found', {
+      detail: `No route for POST ${req.path}. Falco's http_output.url must end in ${ingestPathHint}.`,
+    });
+  sendProblem(res, refuse(ingestLog(req).child({ path }), metrics, 'unknown_path', problem));
+}
