@@ -1,5 +1,6 @@
 import { resolveAuth, type AuthConfig } from './auth-env.js';
-import { resolveHardening, type HardeningConfig } from './hardening-env.js';
+import type { HardeningConfig } from './hardening-config.js';
+import { resolveHardening } from './resolve-hardening.js';
 import { toClusterConfig, type ClusterConfig } from './cluster-env.js';
 import { envSchema, type Env } from './schema.js';
 import { resolveStore, type RedisStoreConfig } from './store-env.js';

@@ -3,7 +3,7 @@ import type https from 'node:https';
 import type { Duplex } from 'node:stream';
 import { buildProblem, rawProblemAnswer, type Problem } from '../http/problem.js';
 import type { ClientErrorReason } from '../metrics/metrics.js';
-import type { ServerLimits } from '../config/hardening-env.js';
+import type { ServerLimits } from '../config/hardening-config.js';
 import { limitConnectionsPerAddress } from './connections-per-address.js';
 
 /** Options that only work at creation time (the header size cap and the timeout check interval). */

@@ -1,7 +1,7 @@
 import type http from 'node:http';
 import type https from 'node:https';
 import { Writable } from 'node:stream';
-import type { ServerLimits, TlsConfig } from '../../src/config/hardening-env.js';
+import type { ServerLimits, TlsConfig } from '../../src/config/hardening-config.js';
 import { loadConfig } from '../../src/config/load-config.js';
 import { createReceiver } from '../../src/create-receiver.js';
 import { createLogger } from '../../src/logging/create-logger.js';

@@ -1,0 +1,78 @@
+import type { HardeningEnv } from './hardening-env.js';
+
+/** Limits of the HTTP server (Node's defaults are too lax for an internet-facing receiver). */
+export interface ServerLimits {
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  /** 0 = unlimited. */
+  maxRequestsPerSocket: number;
+  maxHeaderBytes: number;
+  /** Open connections from one client address; more are closed at once (plain HTTP: a 503 first). */
+  maxConnectionsPerAddress: number;
+}
+
+/** The optional TLS listener; `clientCaFile` turns on client-certificate verification (mTLS). */
+export interface TlsConfig {
+  port: number;
+  certFile: string;
+  keyFile: string;
+  clientCaFile?: string;
+}
+
+export interface HardeningConfig {
+  server: ServerLimits;
+  tls?: TlsConfig;
+  ingest: { requireClientCert: boolean; pathSecret?: string };
+  dedup: { windowMs: number; maxEntries: number };
+  /** Most bytes of one `GET /alerts` answer (and of one stream's replay). */
+  queryMaxBytes: number;
+  /** Bounds on alert lists and exports held for their readers. */
+  readLimits: { maxInflightBytes: number; maxInflightBytesPerAddress: number; stallMs: number };
+  /** Bounds on request bodies still arriving. */
+  inflight: { maxBytes: number; maxPerAddress: number };
+  /** Host names read routes answer to (`*` = any); IP literals always pass. */
+  allowedHosts: string[];
+  /** Per-address and buffer bounds of the live stream. */
+  streamLimits: { maxPerAddress: number; maxClientBufferedBytes: number; maxBufferedBytes: number };
+}
+
+/** The hardening part of `Config` from variables that passed every check. */
+export function toHardeningConfig(env: HardeningEnv, pathSecretValue: string | undefined): HardeningConfig {
+  const tls =
+    env.TLS_PORT !== undefined && env.TLS_CERT_FILE && env.TLS_KEY_FILE
+      ? {
+          port: env.TLS_PORT,
+          certFile: env.TLS_CERT_FILE,
+          keyFile: env.TLS_KEY_FILE,
+          clientCaFile: env.TLS_CLIENT_CA_FILE,
+        }
+      : undefined;
+  return {
+    server: {
+      headersTimeoutMs: env.SERVER_HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: env.SERVER_REQUEST_TIMEOUT_MS,
+      keepAliveTimeoutMs: env.SERVER_KEEP_ALIVE_TIMEOUT_MS,
+      maxRequestsPerSocket: env.SERVER_MAX_REQUESTS_PER_SOCKET,
+      maxHeaderBytes: env.SERVER_MAX_HEADER_BYTES,
+      maxConnectionsPerAddress: env.SERVER_MAX_CONNECTIONS_PER_ADDRESS,
+    },
+    tls,
+    ingest: { requireClientCert: env.INGEST_REQUIRE_CLIENT_CERT, pathSecret: pathSecretValue },
+    dedup: { windowMs: env.DEDUP_WINDOW_MS, maxEntries: env.DEDUP_MAX_ENTRIES },
+    queryMaxBytes: env.QUERY_MAX_BYTES,
+    readLimits: {
+      maxInflightBytes: env.QUERY_MAX_INFLIGHT_BYTES,
+      maxInflightBytesPerAddress:
+        env.QUERY_MAX_INFLIGHT_BYTES_PER_ADDRESS ?? Math.max(1, Math.floor(env.QUERY_MAX_INFLIGHT_BYTES / 4)),
+      stallMs: env.QUERY_STALL_TIMEOUT_MS,
+    },
+    inflight: { maxBytes: env.INGEST_MAX_INFLIGHT_BYTES, maxPerAddress: env.INGEST_MAX_INFLIGHT_PER_ADDRESS },
+    allowedHosts: env.ALLOWED_HOSTS,
+    streamLimits: {
+      maxPerAddress: env.STREAM_MAX_CLIENTS_PER_ADDRESS,
+      maxClientBufferedBytes: env.STREAM_CLIENT_MAX_BUFFERED_BYTES,
+      maxBufferedBytes: env.STREAM_MAX_BUFFERED_BYTES,
+    },
+  };
+}

@@ -1,0 +1,24 @@
+import { readFileSync } from 'node:fs';
+import * as z from 'zod';
+
+// Letters, digits, '-' and '_' only: the secret is one URL path segment and must not need encoding.
+export const pathSecret = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{16,128}$/, { error: 'must be 16-128 characters of A-Z a-z 0-9 _ -' })
+  .optional();
+
+// A Kubernetes secret mounted as a file usually ends in a newline.
+export function readSecretFile(file: string): { secret?: string; problem?: string } {
+  let secret: string;
+  try {
+    secret = readFileSync(file, 'utf8').trim();
+  } catch (error) {
+    return {
+      problem: `INGEST_PATH_SECRET_FILE: cannot read ${file} (${(error as NodeJS.ErrnoException).code})`,
+    };
+  }
+  const checked = pathSecret.safeParse(secret);
+  if (!checked.success)
+    return { problem: `INGEST_PATH_SECRET_FILE: the secret ${checked.error.issues[0]?.message}` };
+  return { secret };
+}
