@@ -2,7 +2,7 @@ import type http from 'node:http';
 import type https from 'node:https';
 import type { Duplex } from 'node:stream';
 import { buildProblem, rawProblemAnswer, type Problem } from '../http/problem.js';
-import type { ClientErrorReason } from '../metrics/metrics.js';
+import type { ClientErrorReason } from '../metrics/http-metrics.js';
 import type { ServerLimits } from '../config/hardening-config.js';
 import { limitConnectionsPerAddress } from './connections-per-address.js';
 

@@ -3,7 +3,7 @@ import type https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { RequestListener } from 'node:http';
 import type { ServerLimits } from '../config/hardening-config.js';
-import type { ClientErrorReason } from '../metrics/metrics.js';
+import type { ClientErrorReason } from '../metrics/http-metrics.js';
 import { continueOnRead } from './continue-on-read.js';
 import { answerClientErrors, applyServerLimits, listenerOptions } from './server-limits.js';
 

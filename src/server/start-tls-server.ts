@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import https from 'node:https';
 import type { RequestListener } from 'node:http';
 import type { ServerLimits, TlsConfig } from '../config/hardening-config.js';
-import type { ClientErrorReason } from '../metrics/metrics.js';
+import type { ClientErrorReason } from '../metrics/http-metrics.js';
 import { continueOnRead } from './continue-on-read.js';
 import { answerClientErrors, applyServerLimits, listenerOptions } from './server-limits.js';
 import { listen } from './start-server.js';

@@ -1,0 +1,100 @@
+import type { RejectReason } from '../alerts/parse-falco-alert.js';
+import type { StoredAlert } from '../alerts/stored-alert.js';
+import type { AlertLabelCaps } from './alert-label-caps.js';
+import type { AlertMetrics } from './alert-metrics.js';
+import { lengthPrefixed } from './exact-counter.js';
+import { toLabelValue } from './extra-labels.js';
+
+/** Records the alerts the service accepts and the ingest requests it refuses. */
+export interface AlertRecorder {
+  recordAlert(entry: StoredAlert): void;
+  recordRejected(reason: RejectReason): void;
+}
+
+/** One series' alerts in the current ingest turn, before its labels are capped. */
+interface PendingSeries {
+  rule: string;
+  priority: string;
+  /** Already capped: the delay histogram used it. */
+  source: string;
+  extras: string[];
+  uses: number;
+}
+
+const NO_EXTRAS: string[] = [];
+
+/**
+ * The recorder of `metrics` under `caps`, and `countPending`, which hands the current turn's alerts
+ * to prom-client at once: the collect of the alert metrics calls it.
+ */
+export function createAlertRecorder(
+  metrics: AlertMetrics,
+  caps: AlertLabelCaps,
+): AlertRecorder & { countPending: () => void } {
+  const { alerts, rejected, delay, lastAlert } = metrics;
+  const { rules, sources, hostnames, extraCaps, alertSeries } = caps;
+
+  // Alerts are counted per series, not one by one: each alert adds one to its series' entry here,
+  // and the entries reach prom-client at the end of the ingest turn (a microtask) or before any
+  // read of these metrics (their collect). The label caps, the series cap and prom-client's label
+  // hashing then run once per series per turn; the counts and overflow counts are the same.
+  let pending = new Map<string, PendingSeries>();
+  let pendingHosts = new Map<string, { lastMs: number; uses: number }>();
+  let queued = false;
+  const countPending = () => {
+    queued = false;
+    const series = pending;
+    const hosts = pendingHosts;
+    if (series.size === 0 && hosts.size === 0) return;
+    // New maps, not clear(): V8 gives a cleared map of the old generation its new tables in the
+    // old generation too, and a turn's entries then filled it: a full collection every ~2.7 s at
+    // 19,500 alerts/s, and p99 at that even rate went 1.3-3.8 -> 6.4-11.8 ms (session 9).
+    pending = new Map();
+    pendingHosts = new Map();
+    for (const { rule, priority, source, extras, uses } of series.values()) {
+      const labels: Record<string, string> = { rule: rules.value(rule, uses), priority, source };
+      extraCaps.forEach((extra, i) => (labels[extra.label] = extra.cap.value(extras[i]!, uses)));
+      alerts.add(alertSeries.labels(labels, uses), uses);
+    }
+    for (const [hostname, { lastMs, uses }] of hosts)
+      lastAlert.set({ hostname: hostnames.value(hostname, uses) }, lastMs / 1000);
+  };
+
+  return {
+    countPending,
+    recordAlert(entry) {
+      const { alert } = entry;
+      // Per alert, as its delay is: the source label (and its overflow count) is the delay's too.
+      const source = sources.value(entry.source);
+      delay.observe({ source }, Math.max(0, (entry.receivedAtMs - entry.timeMs) / 1000));
+      // One entry per distinct rule, priority, source and extras, whatever they hold: the priority
+      // (a name) and the capped source hold no NUL, each extra goes after its length, and the rule
+      // comes last. (Joined by NULs, a NUL in a rule or a field could end it early: two alerts in one.)
+      let key: string;
+      let extras = NO_EXTRAS;
+      if (extraCaps.length > 0) {
+        const fields = alert.output_fields;
+        extras = extraCaps.map((extra) =>
+          toLabelValue(fields && Object.hasOwn(fields, extra.field) ? fields[extra.field] : undefined),
+        );
+        key = `${alert.priority}\u0000${source}\u0000${lengthPrefixed(extras)}${alert.rule}`;
+      } else key = `${alert.priority}\u0000${source}\u0000${alert.rule}`;
+      const series = pending.get(key);
+      if (series) series.uses++;
+      else pending.set(key, { rule: alert.rule, priority: alert.priority, source, extras, uses: 1 });
+      const hostname = alert.hostname ?? '';
+      const host = pendingHosts.get(hostname);
+      if (host) {
+        host.uses++;
+        host.lastMs = Math.max(host.lastMs, entry.receivedAtMs);
+      } else pendingHosts.set(hostname, { lastMs: entry.receivedAtMs, uses: 1 });
+      if (!queued) {
+        queued = true;
+        queueMicrotask(countPending);
+      }
+    },
+    recordRejected(reason) {
+      rejected.inc({ reason });
+    },
+  };
+}

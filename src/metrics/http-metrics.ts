@@ -1,0 +1,48 @@
+import { Counter, Histogram, type Registry } from 'prom-client';
+import { createReasonCounter } from './reason-counter.js';
+
+/** Why Node's HTTP parser refused a request before any route saw it: a label value of the metric. */
+export type ClientErrorReason = 'malformed' | 'header_too_large' | 'timeout';
+
+/** Records the HTTP server's requests, refused connections and parser refusals. */
+export interface HttpMetrics {
+  observeRequest(method: string, route: string, status: number, seconds: number): void;
+  /** A connection closed at once for SERVER_MAX_CONNECTIONS_PER_ADDRESS. */
+  recordRefusedConnection(): void;
+  /** A request Node's HTTP parser refused before any route saw it (answered by answerClientErrors). */
+  recordClientError(reason: ClientErrorReason): void;
+}
+
+const REQUEST_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+
+/** Registers the HTTP server's metrics on `registry`, in the order /metrics lists them. */
+export function registerHttpMetrics(registry: Registry): HttpMetrics {
+  const requests = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'HTTP request duration by method, route and status code.',
+    labelNames: ['method', 'route', 'status'],
+    buckets: REQUEST_BUCKETS,
+    registers: [registry],
+  });
+  const refusedConnections = new Counter({
+    name: 'falco_http_connections_refused_total',
+    help: 'Connections closed at once because their address held SERVER_MAX_CONNECTIONS_PER_ADDRESS open ones.',
+    registers: [registry],
+  });
+  const clientErrors = createReasonCounter<ClientErrorReason>(
+    registry,
+    'falco_http_client_errors_total',
+    'Requests refused by the HTTP parser before any route (400 malformed, 431 headers too large, 408 too slow).',
+    ['malformed', 'header_too_large', 'timeout'],
+  );
+
+  return {
+    observeRequest(method, route, status, seconds) {
+      requests.observe({ method, route, status: String(status) }, seconds);
+    },
+    recordClientError: (reason) => clientErrors.inc(reason),
+    recordRefusedConnection() {
+      refusedConnections.inc();
+    },
+  };
+}
