@@ -1,4 +1,6 @@
-import { createHoldConfirmations } from './hold-confirmations.js';
+import { createKeptRuns } from './kept-runs.js';
+import { createRunHolds } from './run-holds.js';
+import { createRunPublisher } from './run-publisher.js';
 import { isSettled } from './run-state.js';
 import { SLOT_LEASE_MS, type SharedRuns } from './shared-runs.js';
 import type { TriggerRun } from './trigger-run.js';
@@ -24,9 +26,6 @@ export interface RunRegistry {
   stop(): Promise<void>;
 }
 
-// How often this replica publishes the runs it owns while they change.
-const SYNC_MS = 200;
-
 export interface RunRegistryOptions {
   /** Called once per outage of the shared store. */
   onError?: (error: unknown) => void;
@@ -41,8 +40,8 @@ export interface RunRegistryOptions {
 
 /**
  * The runs this process started, in memory; with `shared`, also published to the other replicas
- * (snapshots while they change) and held until settled, and runs of other replicas are answered
- * from there.
+ * (snapshots while they change: run-publisher.ts) and held until settled (run-holds.ts), and runs
+ * of other replicas are answered from there.
  */
 export function createRunRegistry(
   maxRuns: number,
@@ -50,102 +49,10 @@ export function createRunRegistry(
   options: RunRegistryOptions = {},
 ): RunRegistry {
   const { onError, onLost, leaseMs = SLOT_LEASE_MS } = options;
-  const runs = new Map<string, TriggerRun>();
-  // Runs whose state may still change, with the JSON last published.
-  const unsettled = new Map<string, string>();
-  let timer: NodeJS.Timeout | undefined;
-  let publishing = false;
-  let failing = false;
-  let heldAtMs = 0;
-  // What counts each run's changes once a save of them goes through.
-  const counts = new Map<string, Set<() => void>>();
-  const holds = createHoldConfirmations(shared?.retentionMs ?? Infinity);
-
-  // Forgets the run here: neither kept, published, held nor counted any more.
-  function drop(id: string): void {
-    unsettled.delete(id);
-    counts.delete(id);
-    holds.forget(id);
-    runs.delete(id);
-  }
-
-  // A run another replica holds now was taken over while this one could not reach Redis: it is theirs.
-  function lose(id: string): void {
-    const run = runs.get(id);
-    drop(id);
-    if (run) onLost?.(run);
-  }
-
-  // Cut off from the store for its retention, this replica can no longer tell whether another one
-  // took the run over and counted it: it gives the run up, uncounted, rather than count it twice.
-  function lapsed(id: string): boolean {
-    if (!holds.lapsed(id)) return false;
-    lose(id);
-    return true;
-  }
-
-  // What waits to be counted when a save of the run is sent: that save, once through, counts it.
-  const due = (id: string) => [...(counts.get(id) ?? [])];
-  // A save went through: counts what waited when it was sent (once: another save may count it
-  // first); a run saved settled with nothing left to count is done, else what was saved is noted.
-  function saved(id: string, sent: Array<() => void>, final: boolean, json: string): void {
-    const waiting = counts.get(id);
-    for (const record of sent) if (waiting?.delete(record)) record();
-    if (waiting?.size === 0) counts.delete(id);
-    if (final && !counts.has(id)) {
-      unsettled.delete(id);
-      holds.forget(id);
-    } else unsettled.set(id, json);
-  }
-
-  // Renews the hold of every run that may still change (every third of the lease).
-  async function renewHolds(): Promise<void> {
-    if (!shared || Date.now() - heldAtMs < leaseMs / 3) return;
-    heldAtMs = Date.now();
-    for (const id of unsettled.keys()) {
-      if (lapsed(id)) continue;
-      const held = await shared.own(id, leaseMs).catch(() => undefined);
-      if (held === false) lose(id);
-      // Confirmed only while it may still change: a reply after the run was done would leave it here.
-      else if (held && unsettled.has(id)) holds.confirm(id);
-    }
-  }
-
-  async function publish(): Promise<void> {
-    if (publishing) return;
-    publishing = true;
-    for (const [id, sent] of unsettled) {
-      const run = runs.get(id);
-      if (!run) {
-        unsettled.delete(id);
-        continue;
-      }
-      const json = JSON.stringify(run);
-      // Saved as it is, but counts wait (queued as that save was sent): saved again, to count them.
-      if ((json === sent && !counts.has(id)) || lapsed(id)) continue;
-      // Settled as saved, not as the run is once the save returns: a run that settled while its
-      // older state was being saved must be published again.
-      const final = isSettled(run);
-      const sending = due(id);
-      await shared?.save(run).then(
-        (through) => {
-          failing = false;
-          if (!through) return lose(id);
-          saved(id, sending, final, json);
-        },
-        (error: unknown) => {
-          // Reported once per outage, not every SYNC_MS; the run is published when Redis is back.
-          if (!failing) onError?.(error);
-          failing = true;
-        },
-      );
-    }
-    publishing = false;
-    if (unsettled.size === 0) {
-      clearInterval(timer);
-      timer = undefined;
-    }
-  }
+  const kept = createKeptRuns(shared?.retentionMs ?? Infinity, onLost);
+  const { runs, unsettled, counts, drop, lose, lapsed, due, saved } = kept;
+  const holding = shared ? createRunHolds(kept, shared, leaseMs) : undefined;
+  const publisher = createRunPublisher(kept, shared, { onError, renewHolds: () => holding?.renew() });
 
   const local = () => [...runs.values()].reverse();
   return {
@@ -160,19 +67,10 @@ export function createRunRegistry(
         if (unsettled.has(id) && runs.size <= 2 * maxRuns) continue;
         drop(id);
       }
-      if (!shared) return;
+      if (!holding) return;
       unsettled.set(run.id, '');
-      // Held before it is first saved (one connection, in order): it never reads as orphaned.
-      void shared.own(run.id, leaseMs).then(
-        (held) => held && unsettled.has(run.id) && holds.confirm(run.id),
-        () => undefined,
-      );
-      void publish();
-      timer ??= setInterval(() => {
-        void publish();
-        void renewHolds();
-      }, SYNC_MS);
-      timer.unref();
+      holding.take(run.id);
+      publisher.schedule();
     },
     has: (id) => runs.has(id),
     async save(run) {
@@ -208,10 +106,6 @@ export function createRunRegistry(
       for (const run of mine.values()) if (!all.some((other) => other.id === run.id)) all.push(run);
       return all.sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt)).slice(0, maxRuns);
     },
-    async stop() {
-      clearInterval(timer);
-      timer = undefined;
-      await publish().catch(() => undefined);
-    },
+    stop: () => publisher.stop(),
   };
 }
