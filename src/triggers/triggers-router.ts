@@ -3,17 +3,20 @@ import type { ZodError } from 'zod';
 import type { FieldProblem } from '../alerts/parse-falco-alert.js';
 import type { TriggersConfig } from '../config/triggers-env.js';
 import { bodyRefusal } from '../http/body-refusal.js';
-import { buildProblem, PROBLEM_TYPES, sendProblem } from '../http/problem.js';
+import { buildProblem, sendProblem } from '../http/problem.js';
 import { isAuthorized } from './bearer-auth.js';
+import { createCancelRunRoute } from './cancel-run-route.js';
+import { requireJsonBody } from './require-json-body.js';
+import { resolveShellTarget } from './resolve-shell-target.js';
 import type { RunRegistry } from './run-registry.js';
-import type { TriggerRun } from './trigger-run.js';
+import { sendRuns } from './send-runs.js';
+import { audit, callName } from './trigger-audit.js';
 import {
   buildEventGeneratorRequestSchema,
   buildShellRequestSchema,
   checkGeneratorActions,
   checkShellBackend,
   toFieldProblems,
-  type ShellRequest,
 } from './trigger-request-schema.js';
 import { describeTarget, type TriggerRequest } from './trigger-request.js';
 import type { TriggerService } from './trigger-service.js';
@@ -28,53 +31,6 @@ export interface TriggersRouterDeps {
 
 const DEFAULT_ACTIONS = '^syscall';
 const BODY_LIMIT = '16kb';
-
-type Audit = {
-  trigger: string;
-  outcome: string;
-  status: number;
-  target?: Record<string, string>;
-  runId?: string;
-};
-
-// One line per call: who, which trigger, which target, what happened. Never the token.
-function audit(req: Request, fields: Audit): void {
-  const who = { caller: req.socket.remoteAddress, user: req.authUser, via: req.access?.via };
-  req.log.info({ event: 'trigger_audit', ...who, ...fields }, 'trigger API call');
-}
-
-// The audit name of a call, from a fixed set (the path itself may be anything a caller sends).
-function callName(req: Request): string {
-  // Under router.use('/triggers') the path is relative to it; under a route it is the whole path.
-  const lower = req.path.toLowerCase();
-  const path = lower.startsWith('/triggers') ? lower.slice('/triggers'.length) : lower;
-  const [, segment = '', action] = path.split('/');
-  if (req.method === 'POST' && (segment === 'shell' || segment === 'event-generator')) return segment;
-  if (req.method === 'POST' && action === 'cancel') return 'cancel';
-  if (req.method === 'GET') return segment === '' ? 'list' : 'get';
-  return 'other';
-}
-
-// A request body is present when it is chunked or declares a length above zero (RFC 9112 6.3).
-function carriesBody(req: Request): boolean {
-  const length = req.headers['content-length'];
-  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
-}
-
-function resolveShellTarget(body: ShellRequest, config: TriggersConfig): TriggerRequest {
-  const backend = body.backend ?? config.defaultBackend;
-  const namespace = body.namespace ?? config.allowed.namespaces[0] ?? 'default';
-  const existing = body.pod !== undefined || body.container !== undefined;
-  const where = existing
-    ? { pod: body.pod, container: body.container }
-    : { image: body.image ?? config.allowed.images[0] ?? '' };
-  // Docker has no namespaces; leaving it out keeps the run's target honest.
-  const control = body.terminal === false ? { terminal: false as const } : {};
-  return {
-    kind: 'shell',
-    target: { backend, ...(backend === 'kubernetes' ? { namespace } : {}), ...where, ...control },
-  };
-}
 
 /** The trigger API: bearer auth on every route, validated bodies, 202 + Location for new runs. */
 export function createTriggersRouter(deps: TriggersRouterDeps): express.Router {
@@ -91,16 +47,7 @@ export function createTriggersRouter(deps: TriggersRouterDeps): express.Router {
     res.setHeader('WWW-Authenticate', 'Bearer realm="falco-alert-receiver triggers"');
     sendProblem(res, buildProblem('unauthorized', { detail: 'Send Authorization: Bearer <TRIGGER_TOKEN>.' }));
   });
-  // A body of another media type would go unread and the run start with "all defaults". Chunked
-  // bodies have no Content-Length, so presence is Transfer-Encoding or a non-zero length.
-  router.post('/triggers/*path', (req: Request, res: Response, next: NextFunction) => {
-    if (!carriesBody(req) || req.is('application/json')) return next();
-    audit(req, { trigger: callName(req), outcome: 'invalid', status: 415 });
-    sendProblem(
-      res,
-      buildProblem('unsupported-media-type', { detail: 'Send the body as application/json.' }),
-    );
-  });
+  router.post('/triggers/*path', requireJsonBody);
   router.use('/triggers', express.json({ limit: BODY_LIMIT }));
   // What body-parser refuses: answered as every other refusal, with the status that says why, and audited.
   router.use('/triggers', (error: unknown, req: Request, res: Response, next: NextFunction) => {
@@ -147,19 +94,7 @@ export function createTriggersRouter(deps: TriggersRouterDeps): express.Router {
   });
   // A POST on the run's own cancel resource, not DELETE /triggers/:id: the run is not removed (GET
   // answers it, cancelled, for its retention), and a run that ended is a conflict, not a gone resource.
-  router.post('/triggers/:id/cancel', async (req: Request, res: Response) => {
-    const cancelled = await service.cancel(String(req.params.id));
-    const runId = cancelled.ok || cancelled.reason !== 'not-found' ? cancelled.run.id : undefined;
-    const status = cancelled.ok ? 202 : PROBLEM_TYPES[CANCEL_REFUSALS[cancelled.reason].type].status;
-    audit(req, { trigger: 'cancel', outcome: cancelled.ok ? 'accepted' : cancelled.reason, status, runId });
-    if (cancelled.ok) {
-      res.status(202).location(`/triggers/${cancelled.run.id}`);
-      return sendRuns(req, res, cancelled.run, [cancelled.run]);
-    }
-    const { type, detail } = CANCEL_REFUSALS[cancelled.reason];
-    const ended = cancelled.reason === 'finished' ? ` (${cancelled.run.status})` : '';
-    sendProblem(res, buildProblem(type, { detail: `${detail}${ended}.` }));
-  });
+  router.post('/triggers/:id/cancel', createCancelRunRoute(service));
   router.get('/triggers', async (req: Request, res: Response) => {
     const runs = await registry.list();
     audit(req, { trigger: 'list', outcome: 'ok', status: 200 });
@@ -178,30 +113,3 @@ export function createTriggersRouter(deps: TriggersRouterDeps): express.Router {
   });
   return router;
 }
-
-/**
- * Sends `body` (holding `runs`) as JSON. A reader without the trigger role (VIEWER_TOKEN, the
- * trusted proxy's users) never sees a run's nonce (its field, its command line, its output): with
- * it anyone who can post alerts could fake the alert that verifies the run, the negative control
- * included.
- */
-function sendRuns(req: Request, res: Response, body: unknown, runs: readonly TriggerRun[]): void {
-  let json = JSON.stringify(body);
-  if (req.access !== undefined && req.access.role !== 'trigger') {
-    for (const { nonce } of runs) if (nonce) json = json.replaceAll(nonce, HIDDEN_NONCE);
-  }
-  res.type('application/json').set('Cache-Control', 'no-store').send(json);
-}
-
-// Why a run could not be cancelled, as the answer says it.
-const CANCEL_REFUSALS = {
-  'not-found': { type: 'not-found', detail: 'No such trigger run' },
-  finished: { type: 'conflict', detail: 'The run has already ended' },
-  unavailable: {
-    type: 'service-unavailable',
-    detail: 'The replica running the run could not be asked to cancel it; try again',
-  },
-} as const;
-
-/** What a viewer reads in place of a run's nonce. */
-export const HIDDEN_NONCE = '[nonce hidden]';
