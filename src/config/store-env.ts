@@ -58,7 +58,7 @@ export const storeEnvShape = {
     .transform((text, ctx) => {
       const ms = parseDuration(text);
       // Below a minute a replica would give up its own trigger runs between two renewals of their
-      // holds (every 10 s; run-registry.ts), and alerts would leave before a run could read them.
+      // holds (every 10 s; run-holds.ts), and alerts would leave before a run could read them.
       if (ms === undefined || ms < 60_000)
         ctx.addIssue({
           code: 'custom',

@@ -51,7 +51,7 @@ return 1
 // request; ARGV: the run's JSON as read, its failed JSON, its id, this replica, ttlMs, the request
 // as read. The run and its hold, this replica's, then last the retention from now, so its own
 // replica, should it reach Redis again before it gives the run up (a retention after its last
-// hold: run-registry.ts), finds the run taken over.
+// hold: run-holds.ts), finds the run taken over.
 export const SETTLE_SCRIPT = `
 ${LUA_NOW_MS}
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
