@@ -13,7 +13,7 @@ import { createIngestAuth } from './http/ingest-auth.js';
 import { createReadBudget } from './http/read-budget.js';
 import { shareMetricsRender } from './http/routes/metrics.js';
 import { createAlertStream, type AlertStream } from './http/routes/stream.js';
-import { createClusterMetricsRenderer } from './metrics/cluster-metrics.js';
+import { createClusterMetricsRenderer } from './metrics/cluster-metrics-renderer.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
 import { streamOf } from './logging/create-logger.js';
 import { createLineGroup, PIPE_ATOMIC_BYTES } from './logging/line-group.js';

@@ -1,16 +1,12 @@
-import cluster, { type Worker } from 'node:cluster';
-import type { Logger } from 'pino';
-import type { Registry } from 'prom-client';
-import { isMessage } from '../server/cluster-message.js';
 import type { MetricJson } from './aggregate-metrics.js';
-import { createCollectedMetrics } from './collected-metrics.js';
 
 // A worker's scrape to the primary and its answer; the primary's call for each worker's metrics and theirs.
-const REQUEST = 'falco-receiver:metrics-request';
-const RESPONSE = 'falco-receiver:metrics-response';
-const COLLECT = 'falco-receiver:metrics-collect';
-const COLLECTED = 'falco-receiver:metrics-collected';
-const TIMEOUT_MS = 5_000;
+export const REQUEST = 'falco-receiver:metrics-request';
+export const RESPONSE = 'falco-receiver:metrics-response';
+export const COLLECT = 'falco-receiver:metrics-collect';
+export const COLLECTED = 'falco-receiver:metrics-collected';
+/** How long a worker waits for the primary's aggregate before its scrape fails. */
+export const TIMEOUT_MS = 5_000;
 /**
  * How long the primary waits for each worker's metrics. A worker that has not answered by then (a
  * stuck event loop) is shown by its last collected metrics, well within the worker's TIMEOUT_MS
@@ -24,24 +20,28 @@ export const WORKER_ANSWER_MS = 2_000;
  */
 export const COLLECT_EVERY_MS = 5_000;
 
-interface MetricsRequest {
+/** A worker's scrape, sent to the primary. */
+export interface MetricsRequest {
   type: typeof REQUEST;
   id: number;
 }
 
-interface MetricsResponse {
+/** The primary's answer to a worker's scrape: the aggregate text, or why there is none. */
+export interface MetricsResponse {
   type: typeof RESPONSE;
   id: number;
   text?: string;
   error?: string;
 }
 
-interface CollectRequest {
+/** The primary's call for a worker's metrics. */
+export interface CollectRequest {
   type: typeof COLLECT;
   id: number;
 }
 
-interface Collected {
+/** A worker's answer to a collection: its registry as JSON, or why there is none. */
+export interface Collected {
   type: typeof COLLECTED;
   id: number;
   metrics?: MetricJson[];
@@ -50,124 +50,3 @@ interface Collected {
 
 /** Renders the Prometheus text a scrape gets. */
 export type RenderMetrics = () => Promise<string>;
-
-/**
- * Primary side: answers a worker's scrape with the sum over every worker, so whichever worker
- * the scrape lands on, Prometheus sees one consistent series (counters and histograms summed,
- * gauges by their own aggregator). It gathers the workers' registries itself, as prom-client's
- * AggregatorRegistry would, to combine them by exact labels (aggregate-metrics.ts), and keeps
- * what it gathered, so that a worker's leaving or hanging lowers no counter (collected-metrics.ts).
- * It also gathers them every COLLECT_EVERY_MS, so a worker that dies loses at most that much.
- */
-export function serveClusterMetrics(options: {
-  killed: () => number;
-  maxSeries: number;
-  logger: Logger;
-}): void {
-  const { killed, logger } = options;
-  const collected = createCollectedMetrics(options.maxSeries);
-  // Each collection under way, told of each worker's answer, or (no message) of its leaving.
-  const collecting = new Map<number, (worker: Worker, message?: Collected) => void>();
-  let nextId = 0;
-  // Collects every connected worker's registry; resolves with how many did not answer in time.
-  const collect = () =>
-    new Promise<number>((resolve, reject) => {
-      const workers = Object.values(cluster.workers ?? {}).filter(
-        (worker) => worker?.isConnected() && !worker.isDead(),
-      );
-      if (workers.length === 0) return resolve(0);
-      const id = nextId++;
-      // A worker that leaves before it answers is not waited for: no answer can come, and its
-      // last collected counts are kept as the retired ones.
-      const awaited = new Set(workers.map((worker) => worker!.id));
-      const end = (error?: Error) => {
-        clearTimeout(timer);
-        collecting.delete(id);
-        if (error) reject(error);
-        else resolve(awaited.size);
-      };
-      const timer = setTimeout(end, WORKER_ANSWER_MS);
-      collecting.set(id, (worker, message) => {
-        // Only while awaited: an answer after the worker left must not bring back counts retired.
-        if (!awaited.delete(worker.id)) return;
-        if (message?.error !== undefined) return end(new Error(message.error));
-        if (message) collected.record(worker.id, message.metrics ?? []);
-        if (awaited.size === 0) end();
-      });
-      for (const worker of workers) worker?.send({ type: COLLECT, id } satisfies CollectRequest);
-    });
-  // 'exit' too: a worker killed while stopped (SIGSTOP) was seen to exit with no 'disconnect'.
-  const left = (worker: Worker) => {
-    for (const answer of [...collecting.values()]) answer(worker);
-    try {
-      collected.retire(worker.id);
-    } catch (error) {
-      // A worker's malformed metrics must not end the primary (this runs in a cluster event).
-      logger.error(
-        { err: error, event: 'worker_metrics_retire_failed', worker: worker.id },
-        'could not keep the counts of a worker that left',
-      );
-    }
-  };
-  cluster.on('disconnect', left);
-  cluster.on('exit', left);
-  setInterval(() => {
-    collect().catch((error: unknown) =>
-      logger.warn(
-        { err: error, event: 'worker_metrics_collect_failed' },
-        "could not collect a worker's metrics",
-      ),
-    );
-  }, COLLECT_EVERY_MS).unref();
-  cluster.on('message', (worker: Worker, message: unknown) => {
-    if (isMessage<Collected>(message, COLLECTED)) return collecting.get(message.id)?.(worker, message);
-    if (!isMessage<MetricsRequest>(message, REQUEST)) return;
-    const reply = (body: Omit<MetricsResponse, 'type' | 'id'>) => {
-      if (worker.isConnected()) worker.send({ type: RESPONSE, id: message.id, ...body });
-    };
-    collect()
-      .then((unanswered) => collected.aggregate(unanswered, killed()).metrics())
-      .then(
-        (text) => reply({ text }),
-        (error: unknown) => reply({ error: error instanceof Error ? error.message : String(error) }),
-      );
-  });
-}
-
-/**
- * Worker side: offers this worker's registry to the primary's aggregation, and returns the
- * renderer `/metrics` uses: it asks the primary for the aggregate over all workers.
- */
-export function createClusterMetricsRenderer(registry: Registry): RenderMetrics {
-  const pending = new Map<number, { resolve: (text: string) => void; reject: (error: Error) => void }>();
-  let nextId = 0;
-  process.on('message', (message: unknown) => {
-    if (isMessage<CollectRequest>(message, COLLECT)) {
-      const answer = (body: Omit<Collected, 'type' | 'id'>) =>
-        process.send?.({ type: COLLECTED, id: message.id, ...body } satisfies Collected);
-      registry.getMetricsAsJSON().then(
-        (metrics) => answer({ metrics }),
-        (error: unknown) => answer({ error: error instanceof Error ? error.message : String(error) }),
-      );
-      return;
-    }
-    if (!isMessage<MetricsResponse>(message, RESPONSE)) return;
-    const waiter = pending.get(message.id);
-    pending.delete(message.id);
-    if (message.error !== undefined) waiter?.reject(new Error(`cluster metrics: ${message.error}`));
-    else waiter?.resolve(message.text ?? '');
-  });
-  return () =>
-    new Promise<string>((resolve, reject) => {
-      const id = nextId++;
-      const timer = setTimeout(() => {
-        pending.delete(id);
-        reject(new Error('cluster metrics: the primary did not answer in time'));
-      }, TIMEOUT_MS);
-      pending.set(id, {
-        resolve: (text) => (clearTimeout(timer), resolve(text)),
-        reject: (error) => (clearTimeout(timer), reject(error)),
-      });
-      process.send?.({ type: REQUEST, id } satisfies MetricsRequest);
-    });
-}

@@ -1,6 +1,6 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
-import { serveClusterMetrics } from '../metrics/cluster-metrics.js';
+import { serveClusterMetrics } from '../metrics/serve-cluster-metrics.js';
 import { isMessage } from './cluster-message.js';
 import { watchWorkers } from './worker-watchdog.js';
 

@@ -1,0 +1,99 @@
+import cluster, { type Worker } from 'node:cluster';
+import type { Logger } from 'pino';
+import { isMessage } from '../server/cluster-message.js';
+import {
+  COLLECT,
+  COLLECT_EVERY_MS,
+  COLLECTED,
+  REQUEST,
+  RESPONSE,
+  WORKER_ANSWER_MS,
+  type Collected,
+  type CollectRequest,
+  type MetricsRequest,
+  type MetricsResponse,
+} from './cluster-metrics.js';
+import { createCollectedMetrics } from './collected-metrics.js';
+
+/**
+ * Primary side: answers a worker's scrape with the sum over every worker, so whichever worker
+ * the scrape lands on, Prometheus sees one consistent series (counters and histograms summed,
+ * gauges by their own aggregator). It gathers the workers' registries itself, as prom-client's
+ * AggregatorRegistry would, to combine them by exact labels (aggregate-metrics.ts), and keeps
+ * what it gathered, so that a worker's leaving or hanging lowers no counter (collected-metrics.ts).
+ * It also gathers them every COLLECT_EVERY_MS, so a worker that dies loses at most that much.
+ */
+export function serveClusterMetrics(options: {
+  killed: () => number;
+  maxSeries: number;
+  logger: Logger;
+}): void {
+  const { killed, logger } = options;
+  const collected = createCollectedMetrics(options.maxSeries);
+  // Each collection under way, told of each worker's answer, or (no message) of its leaving.
+  const collecting = new Map<number, (worker: Worker, message?: Collected) => void>();
+  let nextId = 0;
+  // Collects every connected worker's registry; resolves with how many did not answer in time.
+  const collect = () =>
+    new Promise<number>((resolve, reject) => {
+      const workers = Object.values(cluster.workers ?? {}).filter(
+        (worker) => worker?.isConnected() && !worker.isDead(),
+      );
+      if (workers.length === 0) return resolve(0);
+      const id = nextId++;
+      // A worker that leaves before it answers is not waited for: no answer can come, and its
+      // last collected counts are kept as the retired ones.
+      const awaited = new Set(workers.map((worker) => worker!.id));
+      const end = (error?: Error) => {
+        clearTimeout(timer);
+        collecting.delete(id);
+        if (error) reject(error);
+        else resolve(awaited.size);
+      };
+      const timer = setTimeout(end, WORKER_ANSWER_MS);
+      collecting.set(id, (worker, message) => {
+        // Only while awaited: an answer after the worker left must not bring back counts retired.
+        if (!awaited.delete(worker.id)) return;
+        if (message?.error !== undefined) return end(new Error(message.error));
+        if (message) collected.record(worker.id, message.metrics ?? []);
+        if (awaited.size === 0) end();
+      });
+      for (const worker of workers) worker?.send({ type: COLLECT, id } satisfies CollectRequest);
+    });
+  // 'exit' too: a worker killed while stopped (SIGSTOP) was seen to exit with no 'disconnect'.
+  const left = (worker: Worker) => {
+    for (const answer of [...collecting.values()]) answer(worker);
+    try {
+      collected.retire(worker.id);
+    } catch (error) {
+      // A worker's malformed metrics must not end the primary (this runs in a cluster event).
+      logger.error(
+        { err: error, event: 'worker_metrics_retire_failed', worker: worker.id },
+        'could not keep the counts of a worker that left',
+      );
+    }
+  };
+  cluster.on('disconnect', left);
+  cluster.on('exit', left);
+  setInterval(() => {
+    collect().catch((error: unknown) =>
+      logger.warn(
+        { err: error, event: 'worker_metrics_collect_failed' },
+        "could not collect a worker's metrics",
+      ),
+    );
+  }, COLLECT_EVERY_MS).unref();
+  cluster.on('message', (worker: Worker, message: unknown) => {
+    if (isMessage<Collected>(message, COLLECTED)) return collecting.get(message.id)?.(worker, message);
+    if (!isMessage<MetricsRequest>(message, REQUEST)) return;
+    const reply = (body: Omit<MetricsResponse, 'type' | 'id'>) => {
+      if (worker.isConnected()) worker.send({ type: RESPONSE, id: message.id, ...body });
+    };
+    collect()
+      .then((unanswered) => collected.aggregate(unanswered, killed()).metrics())
+      .then(
+        (text) => reply({ text }),
+        (error: unknown) => reply({ error: error instanceof Error ? error.message : String(error) }),
+      );
+  });
+}
