@@ -1,25 +1,28 @@
 import type { RequestListener } from 'node:http';
-import express, { type NextFunction, type Request, type Response } from 'express';
+import express from 'express';
 import type { Logger } from 'pino';
 import type { AlertSink } from '../alerts/alert-sink.js';
 import type { AlertStore } from '../alerts/alert-store.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Lifecycle } from '../server/lifecycle.js';
-import { StoreUnavailableError } from '../store/store-unavailable-error.js';
+import { answerError } from './answer-error.js';
+import { answerOptions } from './answer-options.js';
+import { closeWhenDraining } from './close-when-draining.js';
 import { withFastIngest } from './fast-ingest.js';
 import { createInflightBodies, type InflightLimits } from './inflight-bodies.js';
+import { createMisdirectedPost } from './misdirected-post.js';
 import type { ReadBudget } from './read-budget.js';
 import { hostOriginGuard } from './host-origin-guard.js';
-import { buildProblem, sendProblem, type Problem } from './problem.js';
+import { refuseUnrouted } from './refuse-unrouted.js';
 import { createRequestIds, requestContext } from './request-context.js';
 import { securityHeaders } from './security-headers.js';
+import type { Surface } from './surface-methods.js';
 import { createTurnTaker, DEFAULT_TURN_BUDGET_MS } from './turn-taker.js';
 import { createAlertsRouter } from './routes/alerts.js';
 import { createHealthRouter } from './routes/health.js';
-import { createIngestRouter, INGEST_PATHS } from './routes/ingest.js';
+import { createIngestRouter } from './routes/ingest.js';
 import { createMetricsRouter, type MetricsBody } from './routes/metrics.js';
 import { createOpenApiRouter } from './routes/openapi.js';
-import { refuseUnknownPath } from './routes/refuse-unknown-path.js';
 import type { AlertStream } from './routes/stream.js';
 
 /** Everything the HTTP layer needs; tests build their own. */
@@ -59,38 +62,6 @@ export interface AppDeps {
   routers?: express.Router[];
 }
 
-/** The routes a listener serves: see `AppDeps.surface`. */
-export type Surface = 'all' | 'ingest' | 'admin';
-
-// The core routes and the methods each serves (HEAD comes with GET), per surface.
-const PROBES: Array<[string, string]> = [
-  ['/metrics', 'GET, HEAD'],
-  ['/healthz', 'GET, HEAD'],
-  ['/readyz', 'GET, HEAD'],
-];
-const READS: Array<[string, string]> = [
-  ['/alerts/stream', 'GET, HEAD'],
-  ['/alerts/:id', 'GET, HEAD'],
-];
-const CORE_METHODS: Record<Surface, Array<[string, string]>> = {
-  all: [['/alerts', 'GET, HEAD, POST'], ...READS, ...PROBES],
-  // No 405 for GET /alerts here: on the ingest port reading does not exist (404).
-  ingest: PROBES,
-  admin: [['/alerts', 'GET, HEAD'], ...READS, ...PROBES],
-};
-
-// What OPTIONS answers per path: the core routes, and `/` (the dashboard's page and Falco's ingest URL).
-function optionsFor(surface: Surface): Array<[string, string]> {
-  const root: Record<Surface, string> = { all: 'GET, HEAD, POST', ingest: 'POST', admin: 'GET, HEAD' };
-  const ingestOnly: Array<[string, string]> = surface === 'ingest' ? [['/alerts', 'POST']] : [];
-  return [['/', root[surface]], ...ingestOnly, ...CORE_METHODS[surface]];
-}
-
-// Paths people POST to (triggers, sign-in): a miss there is not an alert sent to a wrong URL.
-function isPeoplePath(path: string): boolean {
-  return ['/triggers', '/ui'].some((prefix) => path === prefix || path.startsWith(`${prefix}/`));
-}
-
 /**
  * Builds the request listener: Falco's plain `POST /alerts` on the node:http fast path, everything
  * else through the Express app. It never listens and reads no globals.
@@ -115,18 +86,8 @@ export function createApp(deps: AppDeps): RequestListener {
   app.use(requestContext(deps.logger, deps.metrics, ingest.requestIdOf));
   app.use(securityHeaders());
   app.use(hostOriginGuard(deps.allowedHosts, deps.metrics.registry));
-  // While shutting down, keep-alive clients (Falco 0.36+ reuses one connection) are told to reconnect elsewhere.
-  app.use((_req: Request, res: Response, next: NextFunction) => {
-    if (!deps.lifecycle.isReady()) res.setHeader('Connection', 'close');
-    next();
-  });
-  // OPTIONS names every method a core path serves (each router alone would name only its own).
-  for (const [path, allow] of optionsFor(surface)) {
-    app.options(path, (_req: Request, res: Response) => {
-      res.setHeader('Allow', allow);
-      res.status(204).end();
-    });
-  }
+  app.use(closeWhenDraining(deps.lifecycle));
+  answerOptions(app, surface);
   if (deps.ingestAuth && ingests) app.use(deps.ingestAuth);
   if (ingests) app.use(createIngestRouter(ingest));
   app.use(createHealthRouter(deps.lifecycle));
@@ -139,64 +100,8 @@ export function createApp(deps: AppDeps): RequestListener {
     app.use(createOpenApiRouter());
     for (const router of deps.routers ?? []) app.use(router);
   }
-
-  // A POST that is most likely Falco's alert sent to a wrong URL, lost unseen unless counted: where
-  // ingest is served, any path but a person's (triggers, sign-in); on ADMIN_PORT, the ingest paths.
-  const misdirected = (req: Request) =>
-    req.method === 'POST' && (ingests ? !isPeoplePath(req.path) : INGEST_PATHS.includes(req.path));
-  // `problem`: the 405 of a path that serves other methods; else a 404.
-  const refuseMisdirected = (req: Request, res: Response, problem?: Problem) =>
-    refuseUnknownPath(req, res, deps.metrics, {
-      pathSecret: deps.ingestPathSecret,
-      problem: ingests
-        ? problem
-        : buildProblem(problem ? 'method-not-allowed' : 'not-found', {
-            detail: `POST ${req.path}: this is ADMIN_PORT, which takes no alerts; Falco's http_output.url must use PORT.`,
-          }),
-    });
-  // A core path with a method it does not serve: say which methods it does.
-  for (const [path, allow] of CORE_METHODS[surface]) {
-    app.all(path, (req: Request, res: Response) => {
-      res.setHeader('Allow', allow);
-      const problem = buildProblem('method-not-allowed', {
-        detail: `${req.method} ${req.path}: use ${allow}`,
-      });
-      // A POST here is as likely an alert sent to a wrong URL (`/alerts/<a former path secret>`).
-      if (misdirected(req)) return refuseMisdirected(req, res, problem);
-      sendProblem(res, problem);
-    });
-  }
-  app.use((req: Request, res: Response) => {
-    if (misdirected(req)) return refuseMisdirected(req, res);
-    sendProblem(res, buildProblem('not-found', { detail: `No route for ${req.method} ${req.path}` }));
-  });
-  // Last resort: log the error with its stack, answer without one.
-  app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
-    const status = (error as { status?: number } | null)?.status;
-    if (typeof status === 'number' && status >= 400 && status < 500) {
-      // Express's router says "Failed to decode param" for a path segment such as `%` or `%E0%A4%A`.
-      const message = (error as { message?: unknown } | null)?.message;
-      const why =
-        typeof message === 'string' && message.startsWith('Failed to decode param')
-          ? 'the path is not valid percent-encoding'
-          : 'the request could not be read';
-      sendProblem(
-        res,
-        buildProblem('invalid-request', {
-          detail: `Invalid request: ${why}.`,
-          errors: [{ pointer: '', detail: why }],
-        }),
-      );
-      return;
-    }
-    if (error instanceof StoreUnavailableError) {
-      sendProblem(res, buildProblem('service-unavailable', { detail: error.message }));
-      return;
-    }
-    req.log.error({ err: error }, 'unhandled error');
-    if (!res.headersSent) sendProblem(res, buildProblem('internal-error'));
-    else res.end();
-  });
+  refuseUnrouted(app, surface, createMisdirectedPost(deps.metrics, ingests, deps.ingestPathSecret));
+  app.use(answerError);
   const fast = ingests && !deps.ingestAuth;
   return withFastIngest(app, { ...ingest, logger: deps.logger, lifecycle: deps.lifecycle }, fast);
 }

@@ -1,0 +1,27 @@
+import type { Express, Request, Response } from 'express';
+import type { MisdirectedPost } from './misdirected-post.js';
+import { buildProblem, sendProblem } from './problem.js';
+import { CORE_METHODS, type Surface } from './surface-methods.js';
+
+/**
+ * Answers what no route took: a core path with a method it does not serve (405), any other path
+ * (404); a misdirected POST is refused as such, counted and logged.
+ */
+export function refuseUnrouted(app: Express, surface: Surface, misdirected: MisdirectedPost): void {
+  // A core path with a method it does not serve: say which methods it does.
+  for (const [path, allow] of CORE_METHODS[surface]) {
+    app.all(path, (req: Request, res: Response) => {
+      res.setHeader('Allow', allow);
+      const problem = buildProblem('method-not-allowed', {
+        detail: `${req.method} ${req.path}: use ${allow}`,
+      });
+      // A POST here is as likely an alert sent to a wrong URL (`/alerts/<a former path secret>`).
+      if (misdirected.isMisdirected(req)) return misdirected.refuse(req, res, problem);
+      sendProblem(res, problem);
+    });
+  }
+  app.use((req: Request, res: Response) => {
+    if (misdirected.isMisdirected(req)) return misdirected.refuse(req, res);
+    sendProblem(res, buildProblem('not-found', { detail: `No route for ${req.method} ${req.path}` }));
+  });
+}
