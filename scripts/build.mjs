@@ -18,7 +18,7 @@ const outDir = process.argv[2] ?? 'dist';
 const builtinsByRequire = {
   name: 'builtins-by-require',
   setup(build) {
-    build.onResolve({ filter: /^[a-z_:/]+$/ }, (args) => {
+    build.onResolve({ filter: /^[\w:/]+$/ }, (args) => {
       if (!isBuiltin(args.path)) return undefined;
       if (args.namespace === 'builtin-require' || args.kind !== 'import-statement') {
         return { path: args.path, external: true };
