@@ -34,9 +34,15 @@ RUN npm ci --omit=dev --no-audit --no-fund --ignore-scripts && npm cache clean -
 # than what a scavenge may promote, every young collection becomes a full one: with a connection
 # per alert that was 38 full collections a second and 3 ms of CPU per alert, against 0.14 ms with
 # 8 MiB (Node 20 kept 16 MiB here). BENCHMARKS.md has the runs.
+# MALLOC_MMAP_THRESHOLD_: glibc serves allocations from 128 KiB up with their own mmap, but once
+# one such block is freed it raises that threshold (and the trim threshold, to twice it) as far as
+# 32 MiB, and from then on keeps freed memory in its arenas instead of giving it back: V8's compiler
+# zones and the socket reads left 5-11 MB there. A fixed threshold turns that off: RSS after
+# 1,000,000 alerts 9 MB lower, throughput the same (BENCHMARKS.md, session 18).
 FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production \
     NODE_OPTIONS="--max-old-space-size=128 --max-semi-space-size=8" \
+    MALLOC_MMAP_THRESHOLD_=131072 \
     HOST=0.0.0.0 \
     PORT=8080
 WORKDIR /app
@@ -50,15 +56,14 @@ EXPOSE 8080
 #   long-lived objects and allocate them in the old generation from then on. Ours die within their
 #   turn: a third of the runs with 25 KB alerts went into that mode, with 3 x the full collections
 #   and 40 % less throughput.
-# --initial-old-space-size=64: left to itself V8 starts a full collection each time the old
-#   generation grows by about 16 MB over the live heap. Node promotes part of every connection's
-#   objects: with Falco 0.34's connection per alert that was a full collection every 0.9 s, each a
-#   10-20 ms stall of the event loop (the p99), and 25 KB alerts stalled as often. From 64 MB (V8
-#   takes at most half the old generation's maximum) it is one every 4 s. It costs memory: RSS
-#   after 1,000,000 1 KB alerts is 178-184 MB on Node 24 with it, 149 MB without; but without it
-#   25 KB alerts bring a full collection every 0.5-1 s and a p99 of 125-274 ms at 4,000/s
-#   (8-66 ms with it). Drop it (command: in the Deployment) only for small alerts: BENCHMARKS.md.
-CMD ["node", "--no-allocation-site-pretenuring", "--initial-old-space-size=64", "dist/main.js"]
+# --initial-old-space-size=40: V8 starts marking the old generation once the room left under its
+#   limit is below what a scavenge may promote (--trace-incremental-marking: every start with 14-16
+#   MB left, 8 MiB semi-spaces). Left to itself it sets the limit some 15 MB over a live heap of
+#   13-15 MB, so under 25 KB alerts it marked all the time: 13-22 full collections in 10 s at
+#   3,600/s and a p99 of 90-275 ms. A 40 MB start leaves that
+#   room: 5-7 in 10 s (with 64: 2), and RSS after 1,000,000 1 KB alerts 138-144 MB (with 64:
+#   161-163). Drop it (command: in the Deployment) only for small alerts: BENCHMARKS.md.
+CMD ["node", "--no-allocation-site-pretenuring", "--initial-old-space-size=40", "dist/main.js"]
 
 # Helm and the chart for the triggers target. helm: docker/triggers-inputs/helm when staged
 # (air-gapped, checked against HELM_BINARY_SHA256, the helm 4.1.4 binary scripts/ci/fetch-helm.sh

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync } from 'node:fs';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { IMAGE_NODE_ARGS, IMAGE_NODE_OPTIONS } from '../scripts/image-node.js';
+import { IMAGE_NODE_ARGS, IMAGE_RUNTIME_ENV } from '../scripts/image-node.js';
 import { sampleTree } from './proc-stats.js';
 
 /** A server under test, running in its own process. */
@@ -90,7 +90,7 @@ export async function startBare(cpu?: number, workers = 1, logFile?: string): Pr
 /** The service's environment in every bench run: as the image runs it, production, info logs. */
 export const SERVICE_ENV = {
   NODE_ENV: 'production',
-  NODE_OPTIONS: IMAGE_NODE_OPTIONS,
+  ...IMAGE_RUNTIME_ENV,
   LOG_LEVEL: 'info',
   // All load comes from 127.0.0.1; in a cluster each Falco node has an address of its own.
   INGEST_MAX_INFLIGHT_PER_ADDRESS: '100000',

@@ -7,7 +7,7 @@ import http from 'node:http';
 import fc from 'fast-check';
 import { fuzzCase, loadSampleBodies } from '../test/fuzz/alert-mutations.js';
 import { postFuzzCase } from '../test/fuzz/post-body.js';
-import { IMAGE_NODE_ARGS, IMAGE_NODE_OPTIONS } from './image-node.js';
+import { IMAGE_NODE_ARGS, imageRuntimeEnv } from './image-node.js';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 100_000);
 const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31);
@@ -28,8 +28,8 @@ async function startService(): Promise<{
   const child = spawn(process.execPath, [...IMAGE_NODE_ARGS, 'dist/main.js'], {
     env: {
       PATH: process.env.PATH,
-      // As the image runs it (its CMD flags and NODE_OPTIONS); NODE_OPTIONS given here wins.
-      NODE_OPTIONS: process.env.NODE_OPTIONS ?? IMAGE_NODE_OPTIONS,
+      // As the image runs it (its CMD flags, NODE_OPTIONS and malloc tuning); those given here win.
+      ...imageRuntimeEnv(),
       PORT: '0',
       HOST: '127.0.0.1',
       LOG_LEVEL: 'info',

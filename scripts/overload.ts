@@ -7,7 +7,7 @@ import { openSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import { startLoad } from '../test/helpers/load-generator.js';
-import { IMAGE_NODE_ARGS, IMAGE_NODE_OPTIONS } from './image-node.js';
+import { IMAGE_NODE_ARGS, imageRuntimeEnv } from './image-node.js';
 
 const WORKERS = Number(process.env.OVERLOAD_WORKERS ?? 64);
 const SECONDS = Number(process.env.OVERLOAD_SECONDS ?? 15);
@@ -49,8 +49,8 @@ async function startDiscardingService() {
     // Every client here shares 127.0.0.1; in a cluster each Falco node has an address of its own.
     env: {
       PATH: process.env.PATH,
-      // As the image runs it (its CMD flags and NODE_OPTIONS); NODE_OPTIONS given here wins.
-      NODE_OPTIONS: process.env.NODE_OPTIONS ?? IMAGE_NODE_OPTIONS,
+      // As the image runs it (its CMD flags, NODE_OPTIONS and malloc tuning); those given here win.
+      ...imageRuntimeEnv(),
       PORT: String(port),
       HOST: '127.0.0.1',
       INGEST_MAX_INFLIGHT_PER_ADDRESS: String(WORKERS + 8),
