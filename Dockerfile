@@ -57,8 +57,8 @@ EXPOSE 8080
 #   turn: a third of the runs with 25 KB alerts went into that mode, with 3 x the full collections
 #   and 40 % less throughput.
 # --initial-old-space-size=40: V8 starts marking the old generation once the room left under its
-#   limit is below what a scavenge may promote (--trace-incremental-marking: every start with 14-16
-#   MB left, 8 MiB semi-spaces). Left to itself it sets the limit some 15 MB over a live heap of
+#   limit is no more than what a scavenge may promote (Heap::IncrementalMarkingLimitReached, about
+#   16 MB with 8 MiB semi-spaces). Left to itself it sets the limit some 15 MB over a live heap of
 #   13-15 MB, so under 25 KB alerts it marked all the time: 13-22 full collections in 10 s at
 #   3,600/s and a p99 of 90-275 ms. A 40 MB start leaves that
 #   room: 5-7 in 10 s (with 64: 2), and RSS after 1,000,000 1 KB alerts 138-144 MB (with 64:
