@@ -36,9 +36,9 @@ RUN npm ci --omit=dev --no-audit --no-fund --ignore-scripts && npm cache clean -
 # 8 MiB (Node 20 kept 16 MiB here). BENCHMARKS.md has the runs.
 # MALLOC_MMAP_THRESHOLD_: glibc serves allocations from 128 KiB up with their own mmap, but once
 # one such block is freed it raises that threshold (and the trim threshold, to twice it) as far as
-# 32 MiB, and from then on keeps freed memory in its arenas instead of giving it back: V8's compiler
-# zones and the socket reads left 5-11 MB there. A fixed threshold turns that off: RSS after
-# 1,000,000 alerts 9 MB lower, throughput the same (BENCHMARKS.md, session 18).
+# 32 MiB, and from then on keeps freed memory in its arenas instead of giving it back (the main
+# arena held 11 MB after 1,000,000 alerts, 5-6 MB with the threshold fixed). A fixed threshold turns
+# that off: RSS after 1,000,000 alerts 9 MB lower, throughput the same (BENCHMARKS.md, session 18).
 FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production \
     NODE_OPTIONS="--max-old-space-size=128 --max-semi-space-size=8" \
@@ -60,9 +60,9 @@ EXPOSE 8080
 #   limit is no more than what a scavenge may promote (Heap::IncrementalMarkingLimitReached, about
 #   16 MB with 8 MiB semi-spaces). Left to itself it sets the limit some 15 MB over a live heap of
 #   13-15 MB, so under 25 KB alerts it marked all the time: 13-22 full collections in 10 s at
-#   3,600/s and a p99 of 90-275 ms. A 40 MB start leaves that
-#   room: 5-7 in 10 s (with 64: 2), and RSS after 1,000,000 1 KB alerts 138-144 MB (with 64:
-#   161-163). Drop it (command: in the Deployment) only for small alerts: BENCHMARKS.md.
+#   3,600/s and a p99 of 90-275 ms. A 40 MB start leaves that room: 5-7 in 10 s (with 64: 2),
+#   and RSS after 1,000,000 1 KB alerts 138-144 MB (with 64: 161-163). Drop it (command: in the
+#   Deployment) only for small alerts: BENCHMARKS.md.
 CMD ["node", "--no-allocation-site-pretenuring", "--initial-old-space-size=40", "dist/main.js"]
 
 # Helm and the chart for the triggers target. helm: docker/triggers-inputs/helm when staged
