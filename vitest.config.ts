@@ -6,6 +6,7 @@ export default defineConfig({
     testTimeout: 20_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    globalSetup: ['test/global-setup.ts'],
     // Memory tests run a full collection first (globalThis.gc), so they measure what is retained.
     execArgv: ['--expose-gc'],
   },
