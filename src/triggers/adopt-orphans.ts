@@ -5,7 +5,6 @@ import { countedOutcome } from './run-cancellation.js';
 import { savedDetections } from './run-expectations.js';
 import type { RunRegistry } from './run-registry.js';
 import { awaitsAlerts, isUnfinished } from './run-state.js';
-import { CLOCK_SKEW_MS } from './run-watch.js';
 import type { SharedRuns } from './shared-runs.js';
 import type { TriggerMetrics } from './trigger-metrics.js';
 import type { TriggerRun } from './trigger-run.js';
@@ -32,17 +31,16 @@ export interface OrphanAdoptionDeps {
 }
 
 /**
- * The stored alerts of `rules` from `startMs` on (by Falco's clock), oldest first: of each rule the
- * newest, within its even share of the catch-up budget (the alert that crosses a share included).
+ * The stored alerts of `rules`, oldest first: of each rule the newest, within its even share of the
+ * catch-up budget (the alert that crosses a share included). Not filtered by Falco's event time: a
+ * node's clock may be off (run-expectations.ts); the verifier keeps those received in the window.
  */
-export async function readStoredSince(
+export async function readStoredOfRules(
   alerts: OrphanAdoptionDeps['alerts'],
   rules: readonly string[],
-  startMs: number,
 ): Promise<StoredAlert[]> {
   const distinct = [...new Set(rules)];
   const query = {
-    sinceMs: startMs - CLOCK_SKEW_MS,
     limit: Math.max(1, Math.floor(CATCH_UP_MAX_ALERTS / distinct.length)),
     maxBytes: Math.floor(CATCH_UP_MAX_BYTES / distinct.length),
   };
@@ -99,7 +97,7 @@ export function startOrphanAdoption(deps: OrphanAdoptionDeps): () => void {
     const run = await shared.get(listed.id);
     if (run?.startedAt === undefined || !awaitsAlerts(run)) return;
     const startMs = Date.parse(run.startedAt);
-    const past = readStoredSince(deps.alerts, pendingRules(run), startMs);
+    const past = readStoredOfRules(deps.alerts, pendingRules(run));
     const stopHolding = holdWhileReading(run);
     // Kept before its detections are counted: they count once it is saved with them.
     const keep = () => registry.add(run);

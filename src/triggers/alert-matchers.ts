@@ -43,22 +43,25 @@ function outputToken(alert: FalcoAlert, names: readonly string[]): string | unde
 }
 
 /**
- * True when the alert comes from one of the run's pods: its `k8s.pod.uid`, its `container.id`
- * (a prefix of a container id the API reported) or its pod name and namespace; from output_fields,
- * else from the `container_id=` / `k8s.pod=` tokens of the output text. Never namespace alone.
+ * How an alert is tied to the run's pods, if it is: `identity` by its `k8s.pod.uid` or its
+ * `container.id` (a prefix of a container id the API reported), which exist only since the run made
+ * the pod; `name` by its pod name and namespace, which a later pod may carry again. From
+ * output_fields, else from the `container_id=` / `k8s.pod=` tokens of the output text. Never
+ * namespace alone.
  */
-export function alertFromRunPods(alert: FalcoAlert, pods: readonly RunPod[]): boolean {
+export function runPodTie(alert: FalcoAlert, pods: readonly RunPod[]): 'identity' | 'name' | undefined {
   const uid = fieldText(alert, 'k8s.pod.uid');
   const containerId =
     fieldText(alert, 'container.id') ?? outputToken(alert, ['container_id', 'container.id']);
+  const identity = (pod: RunPod) =>
+    (uid !== undefined && uid === pod.uid) ||
+    (containerId !== undefined &&
+      containerId.length >= MIN_CONTAINER_ID &&
+      pod.containerIds.some((id) => id.startsWith(containerId)));
+  if (pods.some(identity)) return 'identity';
   const podName =
     fieldText(alert, 'k8s.pod.name') ?? outputToken(alert, ['k8s.pod', 'k8s_pod_name', 'k8s.pod.name']);
-  return pods.some(
-    (pod) =>
-      (uid !== undefined && uid === pod.uid) ||
-      (containerId !== undefined &&
-        containerId.length >= MIN_CONTAINER_ID &&
-        pod.containerIds.some((id) => id.startsWith(containerId))) ||
-      (podName === pod.name && alertFromNamespace(alert, pod.namespace)),
-  );
+  return pods.some((pod) => podName === pod.name && alertFromNamespace(alert, pod.namespace))
+    ? 'name'
+    : undefined;
 }

@@ -6,7 +6,10 @@ import type { ExpectedDetection } from './verify-run.js';
 export const MAX_HELD_ALERTS = 64;
 /** And their request bytes together: anyone who can post could otherwise hold 64 bodies of 1 MiB per run. */
 export const MAX_HELD_BYTES = 1024 * 1024;
-/** How far a node's clock may lag ours: an event this long before the run started is not its. */
+/**
+ * How far a node's clock may lag ours where only the event time can tell a run's alert from an
+ * earlier one (a pod name that recurs): an event this long before the run started is not its.
+ */
 export const CLOCK_SKEW_MS = 5_000;
 
 /** One run's verification window as the verifier keeps it. */
@@ -24,11 +27,10 @@ export interface Watch {
   heldBytes: number;
 }
 
-/** Events from outside the window (by receipt, or before it by Falco's clock) cannot be its detection. */
+/** Alerts received outside the window cannot be its detection (what Falco's clock says, the matcher reads). */
 export const isCandidate = (watch: Watch, entry: StoredAlert): boolean =>
   entry.receivedAtMs >= watch.startMs &&
   entry.receivedAtMs <= watch.endMs &&
-  entry.timeMs >= watch.startMs - CLOCK_SKEW_MS &&
   watch.expected.some((expected) => expected.rule === entry.rule);
 
 /** The alert already matched one of the run's expectations, or is held for it. */

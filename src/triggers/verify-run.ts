@@ -7,8 +7,11 @@ import type { TriggerRun } from './trigger-run.js';
 /** An expected detection: the rule, and what ties an alert to this run (nonce, the run's pods). */
 export interface ExpectedDetection {
   rule: string;
-  /** Reads the run as it is now: pods learned later make earlier alerts match on a re-check. */
-  matches(entry: StoredAlert, run: TriggerRun): boolean;
+  /**
+   * Reads the run as it is now: pods learned later make earlier alerts match on a re-check.
+   * `startMs` is the trigger start.
+   */
+  matches(entry: StoredAlert, run: TriggerRun, startMs: number): boolean;
 }
 
 /** Matches alerts from the feed to runs waiting for them; a run's expectations end detected or missed. */
@@ -93,7 +96,7 @@ export function createVerifier(deps: VerifierDeps): Verifier {
     watch.expected.forEach((expected, index) => {
       const expectation = watch.run.verification.expectations[index];
       if (!expectation || expectation.status !== 'pending' || entry.rule !== expected.rule) return;
-      if (!expected.matches(entry, watch.run)) return;
+      if (!expected.matches(entry, watch.run, watch.startMs)) return;
       const latencyMs = entry.receivedAtMs - watch.startMs;
       Object.assign(expectation, { status: 'detected', alertId: entry.id, latencyMs });
       if (watch.run.status === 'succeeded' && watch.timer) countDetected(watch, index);

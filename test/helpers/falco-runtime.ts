@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 const ROOT = join(import.meta.dirname, '../..');
@@ -78,6 +78,18 @@ export function findFalcoRuntimes(): { runtimes: FalcoRuntime[]; missing: string
 export function isAtLeast(version: string, minor: number): boolean {
   const [major = 0, ownMinor = 0] = version.split('.').map(Number);
   return major > 0 || ownMinor >= minor;
+}
+
+/**
+ * How far behind this machine's clock Falco `version` dates its events, in ms (negative: ahead).
+ * Falco 0.34's libscap takes the boot time from the ctime of /proc/1 (scap_get_boot_time), which is
+ * when that inode was made: every step the clock took since then (a VM resumed, NTP) puts its
+ * evt.time off by as much (7.85 s on a machine here). 0.40.0's events agree with the clock here.
+ */
+export function falcoClockLagMs(version: string): number {
+  if (isAtLeast(version, 35)) return 0;
+  const uptimeMs = Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]) * 1000;
+  return Date.now() - uptimeMs - statSync('/proc/1').ctimeMs;
 }
 
 /** Built by scripts/ci/unpack-falco.sh from scripts/ci/falco-skip-bpf-programs.c. */

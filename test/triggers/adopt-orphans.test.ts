@@ -10,7 +10,7 @@ import { createMemoryAlertStore } from '../../src/alerts/memory-alert-store.js';
 import { createRedisTriggerRuns, ORPHANED_RUN_ERROR } from '../../src/store/redis-trigger-runs.js';
 import {
   CATCH_UP_MAX_BYTES,
-  readStoredSince,
+  readStoredOfRules,
   startOrphanAdoption,
 } from '../../src/triggers/adopt-orphans.js';
 import { CANCELLED_RUN_ERROR } from '../../src/triggers/run-cancellation.js';
@@ -540,7 +540,7 @@ describe.runIf(haveRedis)('runs taken over on one Redis (replicas built in the t
   });
 });
 
-describe('readStoredSince (the alerts read back for a run taken over)', () => {
+describe('readStoredOfRules (the alerts read back for a run taken over)', () => {
   it('reads at most CATCH_UP_MAX_BYTES for all the rules of a run together, shared out evenly', async () => {
     const store = createMemoryAlertStore({ maxAlerts: 100_000, maxBytes: 1e9 });
     // 20 rules with 600 KB of alerts each (30 KB apiece): 12 MB, each rule within the whole budget.
@@ -548,7 +548,7 @@ describe('readStoredSince (the alerts read back for a run taken over)', () => {
     for (const rule of rules)
       for (let i = 0; i < 20; i++) store.add(makeStoredAlert({ rule }, { bytes: 30_000 }));
 
-    const read = await readStoredSince(store, rules, 0);
+    const read = await readStoredOfRules(store, rules);
 
     const bytes = read.reduce((sum, entry) => sum + entry.bytes, 0);
     // Each rule's share, plus the one alert that crosses it.
@@ -556,5 +556,14 @@ describe('readStoredSince (the alerts read back for a run taken over)', () => {
     const perRule = new Map(rules.map((rule) => [rule, read.filter((entry) => entry.rule === rule).length]));
     expect(new Set(perRule.values()).size).toBe(1);
     expect(perRule.get('Rule 0')).toBeGreaterThan(0);
+  });
+
+  it("reads a rule's alerts whatever Falco's event time says (a node's clock an hour behind ours)", async () => {
+    const store = createMemoryAlertStore({ maxAlerts: 100, maxBytes: 1e6 });
+    const lagging = makeStoredAlert({ rule: 'Rule 0' }, { timeMs: Date.now() - 3_600_000 });
+    store.add(lagging);
+    store.add(makeStoredAlert({ rule: 'Rule 1' }));
+
+    expect((await readStoredOfRules(store, ['Rule 0'])).map((entry) => entry.id)).toEqual([lagging.id]);
   });
 });
