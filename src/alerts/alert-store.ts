@@ -59,7 +59,8 @@ export interface AlertsAfter {
  * synchronous for both, so ingest never waits on the store; reads are asynchronous.
  */
 export interface AlertStore {
-  add(entry: StoredAlert): void;
+  /** `utf8`: `entry.json`'s exact UTF-8 bytes, when the caller has them (the received body). */
+  add(entry: StoredAlert, utf8?: Buffer): void;
   get(id: string): Promise<StoredAlert | undefined>;
   /** Matching alerts, newest received first. */
   query(query: AlertQuery): Promise<StoredAlert[]>;

@@ -89,8 +89,8 @@ export function createMemoryAlertStore(options: MemoryAlertStoreOptions): AlertS
   };
 
   return {
-    add(entry) {
-      const length = entry.json === undefined ? undefined : Buffer.byteLength(entry.json);
+    add(entry, utf8) {
+      const length = entry.json === undefined ? undefined : (utf8?.length ?? Buffer.byteLength(entry.json));
       const cost = length ?? entry.bytes;
       while (next - first >= capacity || (bytes + cost > options.maxBytes && next > first)) evictOldest();
       // Then room in the ring, by letting go of the oldest texts. A text longer than the whole ring
@@ -100,7 +100,7 @@ export function createMemoryAlertStore(options: MemoryAlertStoreOptions): AlertS
         while ((text = ring.place(length, heldTexts())) === undefined && next > first) evictOldest();
       }
       if (text) {
-        ring.write(entry.json!, text);
+        ring.write(utf8 ?? entry.json!, text);
         ringBytes += text.length;
       }
       const seq = next++;

@@ -27,8 +27,8 @@ export interface HeldTexts {
 export interface TextRing {
   /** The slot for a text of `length` bytes, or undefined: the owner must let go of its oldest text. */
   place(length: number, held: HeldTexts): TextSlot | undefined;
-  /** Writes `text` (exactly `slot.length` bytes of UTF-8) at a slot `place` just gave. */
-  write(text: string, slot: TextSlot): void;
+  /** Writes `text` (exactly `slot.length` bytes of UTF-8, or those bytes) at a slot `place` just gave. */
+  write(text: string | Buffer, slot: TextSlot): void;
   read(slot: TextSlot): string;
   /** Bytes allocated (for tests and metrics). */
   allocated(): number;
@@ -66,7 +66,8 @@ export function createTextRing(capacity: number): TextRing {
       return oldest === undefined || length <= oldest ? { offset: 0, length } : undefined;
     },
     write(text, slot) {
-      buffer.write(text, slot.offset, slot.length, 'utf8');
+      if (typeof text === 'string') buffer.write(text, slot.offset, slot.length, 'utf8');
+      else text.copy(buffer, slot.offset, 0, slot.length);
       position = slot.offset + slot.length;
     },
     read(slot) {

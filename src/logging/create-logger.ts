@@ -1,5 +1,6 @@
 import { pino, type DestinationStream, type Logger } from 'pino';
 import { isoTime } from './iso-time.js';
+import type { LinePart } from './line-group.js';
 
 export interface LoggerOptions {
   level: string;
@@ -49,7 +50,7 @@ export type LineFields = Record<string, string | number | boolean | object | und
 
 /**
  * Writes one info line in exactly the format of `createLogger`'s lines, with `rawJson` as the value
- * of `rawKey`. `rawJson` must be one JSON value on one line, already proven valid (an alert body the
+ * of `rawKey`. `rawJson` (text, or its UTF-8 bytes) must be one JSON value on one line, already proven valid (an alert body the
  * strict parser accepted): it is copied as it is, so every digit of a 64-bit nanosecond timestamp
  * stays, and pino does not serialise the alert a second time (its JSON.stringify throws on the
  * bigint first, then safe-stable-stringify runs: most of an alert's ingest cost). The bindings of
@@ -60,9 +61,9 @@ export function writeRawJsonLine(
   logger: Logger,
   fields: LineFields,
   rawKey: string,
-  rawJson: string,
+  rawJson: string | Buffer,
   msg: string,
-  out: Pick<DestinationStream, 'write'> & { writeParts?: (parts: readonly string[]) => void } = streamOf(
+  out: Pick<DestinationStream, 'write'> & { writeParts?: (parts: readonly LinePart[]) => void } = streamOf(
     logger,
   ),
 ): void {
@@ -77,7 +78,7 @@ export function writeRawJsonLine(
   const tail = `${keyPart('msg')}${JSON.stringify(msg)}}\n`;
   // A group commit takes the pieces, so the alert's text is not copied into a line string.
   if (out.writeParts) out.writeParts([line, rawJson, tail]);
-  else out.write(`${line}${rawJson}${tail}`);
+  else out.write(`${line}${rawJson.toString()}${tail}`);
 }
 
 // `,"key":` for each key written by writeRawJsonLine: its callers write a few fixed keys, and

@@ -1,5 +1,8 @@
 import { pino, type DestinationStream } from 'pino';
 
+/** A piece of a log line: text, or UTF-8 bytes copied as they are (an alert's received body). */
+export type LinePart = string | Buffer;
+
 /**
  * Group commit for log lines: while a group is open, lines are held and then written together by
  * `commit()`, a few writes per event-loop turn instead of one system call per alert. Outside a
@@ -11,9 +14,10 @@ export interface LineGroup {
   /**
    * The same for one line given in pieces (the last ending in a newline). Held, its pieces are
    * encoded one by one into the commit's bytes: an alert's received text goes into them without
-   * being copied into a line string first (for a 25 KB alert a quarter of what its ingest allocates).
+   * being copied into a line string first (for a 25 KB alert a quarter of what its ingest allocates),
+   * and a piece given as bytes is copied, not encoded.
    */
-  writeParts(parts: readonly string[]): void;
+  writeParts(parts: readonly LinePart[]): void;
   open(): void;
   /** Writes the held lines, whole lines per write, and closes the group; throws what the write throws. */
   commit(): void;
@@ -71,7 +75,7 @@ export function createLineGroup(
   maxWriteBytes: number = DEFAULT_MAX_WRITE_BYTES,
 ): LineGroup {
   // Each held line as its pieces (a whole line is one piece).
-  let held: Array<readonly string[]> = [];
+  let held: Array<readonly LinePart[]> = [];
   let isOpen = false;
   let out: ((bytes: Buffer) => void) | undefined;
   return {
@@ -81,7 +85,7 @@ export function createLineGroup(
     },
     writeParts(parts) {
       if (isOpen) held.push(parts);
-      else stream.write(parts.join(''));
+      else stream.write(parts.map(String).join(''));
     },
     open() {
       isOpen = true;
@@ -95,7 +99,7 @@ export function createLineGroup(
       // Encoded a write's worth at a time. A whole turn's lines in one string (30 alerts of 25 KB:
       // 750 KB) is a large object, allocated in the old generation: 25 KB alerts ran a full
       // collection every 80 ms. Pieces are still cut at line ends to the byte limit.
-      let batch: Array<readonly string[]> = [];
+      let batch: Array<readonly LinePart[]> = [];
       let chars = 0;
       const flush = () => {
         for (const piece of cutAtLines(encodeLines(batch), maxWriteBytes)) write(piece);
@@ -113,18 +117,22 @@ export function createLineGroup(
   };
 }
 
-function charsOf(parts: readonly string[]): number {
+// A piece's length: characters of text, bytes of bytes (either way about its size in the write).
+function charsOf(parts: readonly LinePart[]): number {
   let chars = 0;
   for (const part of parts) chars += part.length;
   return chars;
 }
 
-/** The lines' UTF-8 bytes in one buffer, each piece encoded in place. */
-function encodeLines(lines: ReadonlyArray<readonly string[]>): Buffer {
+/** The lines' UTF-8 bytes in one buffer, each piece encoded (or, given as bytes, copied) in place. */
+function encodeLines(lines: ReadonlyArray<readonly LinePart[]>): Buffer {
   let size = 0;
-  for (const line of lines) for (const part of line) size += Buffer.byteLength(part);
+  for (const line of lines)
+    for (const part of line) size += typeof part === 'string' ? Buffer.byteLength(part) : part.length;
   const bytes = Buffer.allocUnsafe(size);
   let at = 0;
-  for (const line of lines) for (const part of line) at += bytes.write(part, at);
+  for (const line of lines) {
+    for (const part of line) at += typeof part === 'string' ? bytes.write(part, at) : part.copy(bytes, at);
+  }
   return bytes;
 }

@@ -227,6 +227,22 @@ describe('POST /alerts', () => {
     expect(JSON.parse(res.text).detail).toBe('The body is empty.');
   });
 
+  it('stores and logs a body with 2-, 3- and 4-byte characters exactly as received', async () => {
+    const { app, rawLogLines } = buildTestApp();
+    const cmdline = 'echo héllo → 日本 🙂 \\u00e9';
+    const alert = JSON.parse(readFixture('samples/valid/002-demo-034-write-below-root.json').toString()) as {
+      output_fields: Record<string, unknown>;
+    };
+    alert.output_fields['proc.cmdline'] = cmdline;
+    const body = JSON.stringify(alert);
+    const res = await postAlert(app, body);
+    expect(res.status).toBe(202);
+    const stored = await request(app).get(`/alerts/${res.headers['x-alert-id']}`);
+    expect(stored.body.alert.output_fields['proc.cmdline']).toBe(cmdline);
+    const line = rawLogLines.find((l) => l.includes('"event":"falco_alert"'));
+    expect(line).toContain(`"alert":${body},"msg":"falco alert"}`);
+  });
+
   it('decodes 0.34-era invalid UTF-8 bytes to U+FFFD', async () => {
     const { app } = buildTestApp();
     const res = await postAlert(app, readFixture('own/valid/v10-034-invalid-utf8-bytes.json'));

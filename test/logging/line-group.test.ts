@@ -93,6 +93,29 @@ describe('createLineGroup', () => {
     }
   });
 
+  it('copies a piece given as bytes as it is, in place among text pieces and whole lines', () => {
+    const { writes, stream } = recorder();
+    const group = createLineGroup(stream, 64);
+    const alert = (i: number) =>
+      Buffer.from(`{"rule":"r${i}","output":"${'é€😀'.repeat(i % 4)}${'z'.repeat(i * 3)}"}`);
+    // Outside a group: the joined line at once.
+    group.writeParts(['{"alert":', alert(2), '}\n']);
+    expect(writes).toEqual([`{"alert":${alert(2).toString()}}\n`]);
+    group.open();
+    const lines = Array.from({ length: 40 }, (_, i) =>
+      i % 4 === 0 ? `${i}\n` : [`${i}:{"alert":`, alert(i), '}\n'],
+    );
+    for (const line of lines) {
+      if (typeof line === 'string') group.write(line);
+      else group.writeParts(line);
+    }
+    group.commit();
+    const expected = Buffer.concat(
+      lines.flatMap((line) => (typeof line === 'string' ? [line] : line)).map((part) => Buffer.from(part)),
+    );
+    expect(Buffer.from(writes.slice(1).join(''))).toEqual(expected);
+  });
+
   it('counts bytes, not characters, against the limit', () => {
     const { writes, stream } = recorder();
     const group = createLineGroup(stream, 8);

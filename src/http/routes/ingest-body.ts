@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { parseFalcoAlert } from '../../alerts/parse-falco-alert.js';
-import type { AlertSink } from '../../alerts/alert-sink.js';
+import { verbatimJson, type AlertSink } from '../../alerts/alert-sink.js';
 import type { StoredAlert } from '../../alerts/stored-alert.js';
 import type { Metrics } from '../../metrics/metrics.js';
 import type { ClientIdentity } from '../client-identity.js';
@@ -50,6 +50,7 @@ export function ingestBody(deps: IngestDeps, request: IngestRequest): IngestAnsw
     reqId: request.reqId,
     client: request.client,
     json: text,
+    jsonBytes: verbatimJson(body),
   });
   return { accepted };
 }
