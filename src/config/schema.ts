@@ -39,7 +39,10 @@ export const envSchema = z.object({
   PORT: port.default(8080),
   HOST: z.string().trim().min(1).default('127.0.0.1'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  BODY_LIMIT_BYTES: positiveInt.default(1024 * 1024),
+  // 1.75 MiB: above default-config Falco's largest alert (a k8saudit configmap at maxEventSize,
+  // escaped twice, in output, output_fields and, with json_include_message_property, message: about
+  // 1.5 MiB); below the ~2 MiB bodies a receiver refuses (README, BODY_LIMIT_BYTES).
+  BODY_LIMIT_BYTES: positiveInt.default(1792 * 1024),
   STORE_MAX_ALERTS: positiveInt.default(10_000),
   // Held objects take 2-4x their JSON size in memory: 32 MiB of bodies stays well inside a 320 MiB pod limit.
   STORE_MAX_BYTES: positiveInt.default(32 * 1024 * 1024),

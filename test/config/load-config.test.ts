@@ -10,7 +10,7 @@ describe('loadConfig', () => {
       port: 8080,
       host: '127.0.0.1',
       logLevel: 'info',
-      bodyLimitBytes: 1048576,
+      bodyLimitBytes: 1835008,
       store: { maxAlerts: 10000 },
     });
   });

@@ -206,6 +206,30 @@ describe('POST /alerts', () => {
     ).toBe(1);
   });
 
+  it("takes default-config Falco's largest alert and refuses a ~2 MiB body with the default cap", async () => {
+    const { app } = buildTestApp();
+    // A k8saudit configmap of quotes at the 256 KiB maxEventSize (each quote 2 bytes in the event):
+    // the plugin renders it escaped, and the alert escapes that again, in output, output_fields and
+    // message (json_include_message_property).
+    const obj = JSON.stringify({ aws_access_key_id: '"'.repeat(130_000) });
+    const output = `Detected configmap with private credential (user=admin verb=create configmap=creds config=${obj})`;
+    const largest = JSON.stringify({
+      hostname: 'falco-x7k2p',
+      message: `2026-12-03T05:00:00.000000000+0000: Warning ${output}`,
+      output: `05:00:00.000000000: Warning ${output}`,
+      output_fields: { 'ka.user.name': 'admin', 'ka.verb': 'create', 'ka.req.configmap.obj': obj },
+      priority: 'Warning',
+      rule: 'Create/Modify Configmap With Private Credentials',
+      source: 'k8s_audit',
+      tags: ['k8s'],
+      time: '2026-12-03T05:00:00.000000000Z',
+    });
+    expect(Buffer.byteLength(largest)).toBeGreaterThan(1.45 * 1024 * 1024);
+    expect((await postAlert(app, largest)).status).toBe(202);
+    const tooLarge = await postAlert(app, `{"rule":"r","x":"${'x'.repeat(2_000_000)}"}`);
+    expect(tooLarge.status).toBe(413);
+  });
+
   it('answers 415 for a compressed body (Falco never compresses uploads)', async () => {
     const { app } = buildTestApp();
     const res = await postAlert(app, Buffer.from([0x1f, 0x8b, 0x08, 0x00])).set('Content-Encoding', 'gzip');
