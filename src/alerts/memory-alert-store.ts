@@ -90,7 +90,7 @@ export function createMemoryAlertStore(options: MemoryAlertStoreOptions): AlertS
 
   return {
     add(entry, utf8) {
-      const length = entry.json === undefined ? undefined : (utf8?.length ?? Buffer.byteLength(entry.json));
+      const length = entry.json === undefined ? undefined : Buffer.byteLength(utf8 ?? entry.json);
       const cost = length ?? entry.bytes;
       while (next - first >= capacity || (bytes + cost > options.maxBytes && next > first)) evictOldest();
       // Then room in the ring, by letting go of the oldest texts. A text longer than the whole ring

@@ -50,12 +50,13 @@ export type LineFields = Record<string, string | number | boolean | object | und
 
 /**
  * Writes one info line in exactly the format of `createLogger`'s lines, with `rawJson` as the value
- * of `rawKey`. `rawJson` (text, or its UTF-8 bytes) must be one JSON value on one line, already proven valid (an alert body the
- * strict parser accepted): it is copied as it is, so every digit of a 64-bit nanosecond timestamp
- * stays, and pino does not serialise the alert a second time (its JSON.stringify throws on the
- * bigint first, then safe-stable-stringify runs: most of an alert's ingest cost). The bindings of
- * `logger` (its `base`) come from pino itself; the fields are written with JSON.stringify. The line
- * goes to `out` (a group commit's held lines), or else to the logger's own destination.
+ * of `rawKey`. `rawJson` (text, or its UTF-8 bytes) must be one JSON value on one line, already
+ * proven valid (an alert body the strict parser accepted): it is copied as it is, so every digit of
+ * a 64-bit nanosecond timestamp stays, and pino does not serialise the alert a second time (its
+ * JSON.stringify throws on the bigint first, then safe-stable-stringify runs: most of an alert's
+ * ingest cost). The bindings of `logger` (its `base`) come from pino itself; the fields are written
+ * with JSON.stringify. The line goes to `out` (a group commit's held lines), or else to the logger's
+ * own destination.
  */
 export function writeRawJsonLine(
   logger: Logger,

@@ -127,8 +127,7 @@ function charsOf(parts: readonly LinePart[]): number {
 /** The lines' UTF-8 bytes in one buffer, each piece encoded (or, given as bytes, copied) in place. */
 function encodeLines(lines: ReadonlyArray<readonly LinePart[]>): Buffer {
   let size = 0;
-  for (const line of lines)
-    for (const part of line) size += typeof part === 'string' ? Buffer.byteLength(part) : part.length;
+  for (const line of lines) for (const part of line) size += Buffer.byteLength(part);
   const bytes = Buffer.allocUnsafe(size);
   let at = 0;
   for (const line of lines) {
