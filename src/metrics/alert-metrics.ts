@@ -17,7 +17,7 @@ export interface AlertMetrics {
 
 /**
  * Registers the alert metrics on `registry`, in the order /metrics lists them. `collect` runs before
- * any read of the metrics that an ingest turn's alerts reach late (alert-recorder.ts).
+ * any read of the metrics that counted alerts reach late (alert-recorder.ts).
  */
 export function registerAlertMetrics(
   registry: Registry,

@@ -20,7 +20,8 @@ export function createMetrics(options: MetricsOptions): Metrics {
   if (options.processMetrics !== false) collectDefaultMetrics({ register: registry });
 
   // Registered in the order /metrics lists them: the alert metrics, then the HTTP ones. A read of
-  // the alert metrics first counts the current turn's alerts (countPending, alert-recorder.ts).
+  // the alert metrics first hands prom-client the alerts counted since the last read (countPending,
+  // alert-recorder.ts).
   const alertMetrics = registerAlertMetrics(registry, options.extraLabels, () => countPending());
   const http = registerHttpMetrics(registry);
   const { countPending, recordAlert, recordRejected } = createAlertRecorder(

@@ -1,5 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { PRIORITIES } from '../../src/alerts/priority.js';
+import { PENDING_MAX_CHARS, PENDING_MAX_ENTRIES } from '../../src/metrics/alert-recorder.js';
+import { ExactCounter } from '../../src/metrics/exact-counter.js';
 import { createMetrics } from '../../src/metrics/metrics.js';
 import { makeStoredAlert } from '../helpers/stored-alert.js';
 import { metricValue } from '../helpers/test-app.js';
@@ -165,5 +167,43 @@ describe('the size of /metrics', () => {
     expect(longest + room).toBeLessThanOrEqual(480);
     const samples = text.split('\n').filter((line) => line !== '' && !line.startsWith('#'));
     expect(Buffer.byteLength(text) + room * samples.length).toBeLessThan(2_800_000);
+  });
+});
+
+describe('alerts counted before a read', () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it('reach prom-client at the read, not at the end of each turn', async () => {
+    const metrics = createMetrics(base);
+    const add = vi.spyOn(ExactCounter.prototype, 'add');
+    metrics.recordAlert(makeStoredAlert({ rule: 'r1' }));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(add).not.toHaveBeenCalled();
+    expect(await metricValue(metrics.registry, 'falco_alerts_total', { rule: 'r1' })).toBe(1);
+    expect(add).toHaveBeenCalledTimes(1);
+  });
+
+  it('reach it without a read once PENDING_MAX_ENTRIES series or hostnames wait', async () => {
+    for (const label of ['rule', 'hostname'] as const) {
+      const metrics = createMetrics({ ...base, maxRules: 5000, maxHostnames: 5000 });
+      const add = vi.spyOn(ExactCounter.prototype, 'add');
+      for (let i = 1; i < PENDING_MAX_ENTRIES; i++)
+        metrics.recordAlert(makeStoredAlert({ [label]: `v${i}` }));
+      expect(add).not.toHaveBeenCalled();
+      metrics.recordAlert(makeStoredAlert({ [label]: 'last' }));
+      expect(add).toHaveBeenCalled();
+      const { values } = await metrics.registry.getSingleMetric('falco_alerts_total')!.get();
+      expect(values.reduce((sum, v) => sum + v.value, 0)).toBe(PENDING_MAX_ENTRIES);
+      vi.restoreAllMocks();
+    }
+  });
+
+  it('reach it without a read once the waiting rule names and hostnames hold PENDING_MAX_CHARS characters', () => {
+    const metrics = createMetrics({ ...base, maxRules: 5000 });
+    const add = vi.spyOn(ExactCounter.prototype, 'add');
+    metrics.recordAlert(makeStoredAlert({ rule: 'r'.repeat(PENDING_MAX_CHARS / 2) }));
+    expect(add).not.toHaveBeenCalled();
+    metrics.recordAlert(makeStoredAlert({ hostname: 'h'.repeat(PENDING_MAX_CHARS / 2) }));
+    expect(add).toHaveBeenCalled();
   });
 });
