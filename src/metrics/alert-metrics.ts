@@ -59,6 +59,7 @@ export function registerAlertMetrics(
     labelNames: ['source'],
     buckets: DELAY_BUCKETS,
     registers: [registry],
+    collect,
   });
   const lastAlert = new Gauge({
     name: 'falco_sensor_last_alert_timestamp_seconds',

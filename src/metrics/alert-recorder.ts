@@ -2,6 +2,7 @@ import type { RejectReason } from '../alerts/parse-falco-alert.js';
 import type { StoredAlert } from '../alerts/stored-alert.js';
 import type { AlertLabelCaps } from './alert-label-caps.js';
 import type { AlertMetrics } from './alert-metrics.js';
+import { deferHistogram } from './deferred-histogram.js';
 import { lengthPrefixed } from './exact-counter.js';
 import { toLabelValue } from './extra-labels.js';
 
@@ -49,7 +50,10 @@ export function createAlertRecorder(
   let pending = new Map<string, PendingSeries>();
   let pendingHosts = new Map<string, { lastMs: number; uses: number }>();
   let pendingChars = 0;
+  // Capped sources hold no control characters: the key is the label value.
+  const delays = deferHistogram(delay, (source) => ({ source }));
   const countPending = () => {
+    delays.flush();
     const series = pending;
     const hosts = pendingHosts;
     if (series.size === 0 && hosts.size === 0) return;
@@ -74,7 +78,7 @@ export function createAlertRecorder(
       const { alert } = entry;
       // Per alert, as its delay is: the source label (and its overflow count) is the delay's too.
       const source = sources.value(entry.source);
-      delay.observe({ source }, Math.max(0, (entry.receivedAtMs - entry.timeMs) / 1000));
+      delays.observe(source, Math.max(0, (entry.receivedAtMs - entry.timeMs) / 1000));
       // One entry per distinct rule, priority, source and extras, whatever they hold: the priority
       // (a name) and the capped source hold no NUL, each extra goes after its length, and the rule
       // comes last. (Joined by NULs, a NUL in a rule or a field could end it early: two alerts in one.)
