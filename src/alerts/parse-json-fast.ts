@@ -61,10 +61,18 @@ function scanText(text: string): TextFacts {
       i++;
     } else if ((code >= 48 && code <= 57) || code === 45) {
       let end = i + 1;
-      while (end < length && isNumberChar(charCodeAt.call(text, end))) end++;
+      // A plain integer: every character after the first (a digit or '-') is a digit. Checked
+      // here rather than by a regex on the literal, which cost a call per long number.
+      let plain = true;
+      while (end < length) {
+        const next = charCodeAt.call(text, end);
+        if (!isNumberChar(next)) break;
+        if (next < 48 || next > 57) plain = false;
+        end++;
+      }
       if (end - i >= MIN_UNSAFE_DIGITS) {
         const literal = text.slice(i, end);
-        if (!/^-?\d+$/.test(literal)) facts.unusual = true;
+        if (!plain) facts.unusual = true;
         const value = Number(literal);
         const known = facts.bigIntegers.get(value);
         facts.bigIntegers.set(value, known === undefined || known === literal ? literal : null);

@@ -46,6 +46,10 @@ function ownCopy(value: string): string {
  */
 export class LabelCap {
   readonly #seen = new Set<string>();
+  // The last value that passed, and what it was given as: the delay histogram's source is capped
+  // once per alert, and it is nearly always the same one (syscall). Values passed stay passed.
+  #lastRaw: string | undefined;
+  #lastValue = '';
 
   constructor(
     private readonly limit: number,
@@ -54,21 +58,31 @@ export class LabelCap {
 
   /** The label value for `raw`; `uses` observations share this call (a batch of one series). */
   value(raw: string, uses = 1): string {
+    if (raw === this.#lastRaw) return this.#lastValue;
     // Control characters (a NUL from a custom rule's YAML) have no place in the exposition format.
     const clean = CONTROL.test(raw) ? raw.replace(CONTROL_ALL, '\uFFFD') : raw;
     // Well-formed UTF-16 before the value is compared: a lone surrogate (sent escaped) is written
     // out as U+FFFD, so two values that differ only there would otherwise be two series that print as one.
     const cut = cutToWrittenBytes(clean);
     const value = LONE_SURROGATE.test(cut) ? cut.replace(LONE_SURROGATE_ALL, '\uFFFD') : cut;
-    if (this.#seen.has(value)) return value;
+    if (this.#seen.has(value)) return this.#passed(raw, value);
     if (this.#seen.size < this.limit) {
       // Kept for the life of the process (here and in prom-client's series): a copy, since V8's
       // slice of a long value keeps the whole original (1 MB hostnames pinned 1 MB per label value).
       const kept = value === raw ? value : ownCopy(value);
       this.#seen.add(kept);
-      return kept;
+      return this.#passed(raw, kept);
     }
     this.onOverflow(uses);
     return OVERFLOW_LABEL;
+  }
+
+  #passed(raw: string, value: string): string {
+    // Only a value given as it is written: a longer raw one (cut to the cap's length) is not held.
+    if (raw === value) {
+      this.#lastRaw = raw;
+      this.#lastValue = value;
+    }
+    return value;
   }
 }

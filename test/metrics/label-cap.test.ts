@@ -79,4 +79,29 @@ describe('LabelCap', () => {
     const cap = new LabelCap(10, () => {});
     expect(cap.value('a\u0000b\nc')).toBe('a\uFFFDb\uFFFDc');
   });
+
+  it('counts each overflowing use of a value given again and again', () => {
+    let overflows = 0;
+    const cap = new LabelCap(1, () => (overflows += 1));
+    expect([
+      cap.value('syscall'),
+      cap.value('k8s_audit'),
+      cap.value('k8s_audit'),
+      cap.value('k8s_audit'),
+    ]).toEqual(['syscall', OVERFLOW_LABEL, OVERFLOW_LABEL, OVERFLOW_LABEL]);
+    expect(overflows).toBe(3);
+    expect(cap.value('syscall')).toBe('syscall');
+  });
+
+  it('gives a value given again the label it gave it the first time, cleaned or cut', () => {
+    let overflows = 0;
+    const cap = new LabelCap(2, () => (overflows += 1));
+    const long = bigText('host');
+    expect(cap.value('a\u0000b')).toBe('a\uFFFDb');
+    expect(cap.value('a\u0000b')).toBe('a\uFFFDb');
+    expect(cap.value('a\uFFFDb')).toBe('a\uFFFDb');
+    expect(cap.value(long)).toBe(long.slice(0, MAX_LABEL_BYTES));
+    expect(cap.value(long)).toBe(long.slice(0, MAX_LABEL_BYTES));
+    expect(overflows).toBe(0);
+  });
 });
