@@ -25,7 +25,7 @@ interface PendingSeries {
 const NO_EXTRAS: string[] = [];
 
 /** Distinct series, or hostnames, counted between two reads before they are handed to prom-client anyway. */
-export const PENDING_MAX_ENTRIES = 1024;
+export const PENDING_MAX_ENTRIES = 256;
 /** Characters of series keys and hostnames held the same way (one rule name can be most of a body). */
 export const PENDING_MAX_CHARS = 1 << 20;
 
