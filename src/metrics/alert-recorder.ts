@@ -24,7 +24,10 @@ interface PendingSeries {
 
 const NO_EXTRAS: string[] = [];
 
-/** Distinct series, or hostnames, counted between two reads before they are handed to prom-client anyway. */
+/**
+ * Distinct series, or hostnames, counted between two reads before they are handed to prom-client
+ * anyway. 1,024 kept a map into the old generation: with 50,000 rule names, 4 MB more RSS.
+ */
 export const PENDING_MAX_ENTRIES = 256;
 /** Characters of series keys and hostnames held the same way (one rule name can be most of a body). */
 export const PENDING_MAX_CHARS = 1 << 20;
