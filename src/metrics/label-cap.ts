@@ -46,10 +46,9 @@ function ownCopy(value: string): string {
  */
 export class LabelCap {
   readonly #seen = new Set<string>();
-  // The last value that passed, and what it was given as: the delay histogram's source is capped
-  // once per alert, and it is nearly always the same one (syscall). Values passed stay passed.
-  #lastRaw: string | undefined;
-  #lastValue = '';
+  // The last value that passed as it was given (not cleaned or cut): the delay histogram's source
+  // is capped once per alert, and it is nearly always the same one (syscall). Values passed stay passed.
+  #lastPassed: string | undefined;
 
   constructor(
     private readonly limit: number,
@@ -58,7 +57,7 @@ export class LabelCap {
 
   /** The label value for `raw`; `uses` observations share this call (a batch of one series). */
   value(raw: string, uses = 1): string {
-    if (raw === this.#lastRaw) return this.#lastValue;
+    if (raw === this.#lastPassed) return raw;
     // Control characters (a NUL from a custom rule's YAML) have no place in the exposition format.
     const clean = CONTROL.test(raw) ? raw.replace(CONTROL_ALL, '\uFFFD') : raw;
     // Well-formed UTF-16 before the value is compared: a lone surrogate (sent escaped) is written
@@ -79,10 +78,7 @@ export class LabelCap {
 
   #passed(raw: string, value: string): string {
     // Only a value given as it is written: a longer raw one (cut to the cap's length) is not held.
-    if (raw === value) {
-      this.#lastRaw = raw;
-      this.#lastValue = value;
-    }
+    if (raw === value) this.#lastPassed = raw;
     return value;
   }
 }
