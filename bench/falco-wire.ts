@@ -16,17 +16,23 @@ export function falcoRequest(url: URL, body: Buffer): Buffer {
   ]);
 }
 
+/** One whole answer: whether it was a 2xx, and whether it closes its connection (`Connection: close`). */
+export interface Answer {
+  ok: boolean;
+  close: boolean;
+}
+
 /**
- * Collects one connection's bytes and hands back each whole answer's status (2xx or not), read by
- * Content-Length or, for the bare server's chunked answers, up to the last chunk.
+ * Collects one connection's bytes and hands back each whole answer, read by Content-Length or, for
+ * the bare server's chunked answers, up to the last chunk.
  */
 export class AnswerReader {
   private buffered: Buffer = Buffer.alloc(0);
 
-  /** Adds bytes; returns whether each answer they completed was a 2xx. */
-  push(chunk: Buffer): boolean[] {
+  /** Adds bytes; returns each answer they completed. */
+  push(chunk: Buffer): Answer[] {
     this.buffered = this.buffered.length ? Buffer.concat([this.buffered, chunk]) : chunk;
-    const answers: boolean[] = [];
+    const answers: Answer[] = [];
     for (;;) {
       const end = this.buffered.indexOf('\r\n\r\n');
       if (end < 0) return answers;
@@ -41,7 +47,7 @@ export class AnswerReader {
         if (this.buffered.length < next) return answers;
       }
       this.buffered = this.buffered.subarray(next);
-      answers.push(head.startsWith('HTTP/1.1 2'));
+      answers.push({ ok: head.startsWith('HTTP/1.1 2'), close: /\r\nconnection: *close\r?$/im.test(head) });
     }
   }
 }
@@ -70,8 +76,8 @@ export function sendOnNewConnection(
     settled(outcome);
   };
   socket.on('data', (chunk: Buffer) => {
-    const [ok] = answers.push(chunk);
-    if (ok !== undefined) settle(ok ? 'ok' : 'non2xx');
+    const [answer] = answers.push(chunk);
+    if (answer !== undefined) settle(answer.ok ? 'ok' : 'non2xx');
   });
   socket.on('error', () => settle('error'));
   socket.on('close', () => settle('error'));

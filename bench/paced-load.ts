@@ -42,21 +42,39 @@ const due = (i: number) => started + (i * 1000) / spec.overallRate;
 let finish: () => void = () => {};
 
 // One of Falco's senders: one request in flight, on its kept-alive socket, or (`fresh`) on a new
-// connection per alert that it closes once the answer is in (Falco 0.34, falco-wire.ts).
+// connection per alert that it closes once the answer is in (Falco 0.34, falco-wire.ts). As libcurl
+// does, a kept-alive sender whose answer says `Connection: close` (or whose socket the server
+// closed between requests) sends its next alert on a new connection.
 class Sender {
-  private readonly socket: net.Socket | undefined;
+  private socket: net.Socket | undefined;
   private current = -1;
-  private readonly answers = new AnswerReader();
 
   constructor(private readonly fresh: boolean) {
-    if (fresh) return;
-    this.socket = net.connect({ host: url.hostname, port: Number(url.port), noDelay: true });
-    this.socket.on('data', (chunk: Buffer) => {
-      for (const ok of this.answers.push(chunk)) this.settle(ok, false);
+    if (!fresh) this.socket = this.connect();
+  }
+
+  private connect(): net.Socket {
+    const socket = net.connect({ host: url.hostname, port: Number(url.port), noDelay: true });
+    const answers = new AnswerReader();
+    socket.on('data', (chunk: Buffer) => {
+      for (const answer of answers.push(chunk)) {
+        if (answer.close) this.drop(socket);
+        this.settle(answer.ok, false);
+      }
     });
-    this.socket.on('error', () => {
+    socket.on('error', () => {});
+    socket.on('close', () => {
+      if (this.socket !== socket) return;
+      this.socket = undefined;
       if (this.current >= 0) this.settle(false, true);
     });
+    return socket;
+  }
+
+  // A socket the server closes is not written to again: the next alert goes on a new one.
+  private drop(socket: net.Socket): void {
+    socket.destroy();
+    if (this.socket === socket) this.socket = undefined;
   }
 
   /** Resolves once a kept-alive sender is connected (a fresh one connects per alert). */
@@ -73,7 +91,7 @@ class Sender {
     this.current = i;
     if (this.fresh)
       sendOnNewConnection(url, request, (outcome) => this.settle(outcome === 'ok', outcome === 'error'));
-    else this.socket!.write(request);
+    else (this.socket ??= this.connect()).write(request);
   }
 
   private settle(ok: boolean, failed: boolean): void {

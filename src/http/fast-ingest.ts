@@ -3,6 +3,7 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { Lifecycle } from '../server/lifecycle.js';
 import { readClientIdentity } from './client-identity.js';
+import { createOneShotSenders } from './one-shot-senders.js';
 import { buildProblem, type Problem } from './problem.js';
 import type { RequestIds } from './request-context.js';
 import { acceptedResponse } from './routes/accepted-response.js';
@@ -46,6 +47,7 @@ export function isPlainAlertPost(req: IncomingMessage, bodyLimitBytes: number): 
 function send(
   res: ServerResponse,
   lifecycle: Lifecycle,
+  close: boolean,
   status: number,
   headers: string[],
   content?: { type: string; body: string },
@@ -55,19 +57,21 @@ function send(
     headers.push(...SECURITY_HEADER_LIST, 'Content-Length', String(Buffer.byteLength(content.body)));
     headers.push('Content-Type', content.type);
   } else headers.push(...BODILESS_HEADER_LIST, 'Content-Length', '0');
-  // While shutting down, keep-alive clients (Falco 0.36+) are told to reconnect elsewhere.
-  if (!lifecycle.isReady()) headers.push('Connection', 'close');
+  // A sender that opens a connection per alert has its connection closed here (one-shot-senders.ts);
+  // while shutting down, keep-alive clients (Falco 0.36+) are told to reconnect elsewhere.
+  if (close || !lifecycle.isReady()) headers.push('Connection', 'close');
   res.writeHead(status, headers).end(content?.body);
 }
 
 function sendProblem(
   res: ServerResponse,
   deps: FastIngestDeps,
+  close: boolean,
   reqId: string,
   problem: Problem,
   headers: string[] = [],
 ): void {
-  send(res, deps.lifecycle, problem.status, ['X-Request-Id', reqId, ...headers], {
+  send(res, deps.lifecycle, close, problem.status, ['X-Request-Id', reqId, ...headers], {
     type: PROBLEM_TYPE,
     body: JSON.stringify(problem),
   });
@@ -79,7 +83,8 @@ function sendProblem(
  * whole request of a bare node:http server, and this is the one path Falco calls hundreds of
  * times a second per node. It does what the Express route does, with the same shared parts:
  * request id, security headers, request histogram, the shared turn queue, ingestBody (parse,
- * validate, store, count, log, publish) and the same answers. With ingest auth on (mTLS or a
+ * validate, store, count, log, publish) and the same answers, closing the connection after the
+ * answer for a sender that opens one per alert (one-shot-senders.ts). With ingest auth on (mTLS or a
  * secret path) every request goes through Express, where the auth middleware runs.
  */
 export function withFastIngest(
@@ -88,8 +93,10 @@ export function withFastIngest(
   enabled: boolean,
 ): RequestListener {
   if (!enabled) return app;
+  const senders = createOneShotSenders();
   return (req, res) => {
     if (!isPlainAlertPost(req, deps.bodyLimitBytes)) return app(req, res);
+    const close = senders.closeAfterAnswer(req.socket);
     const started = performance.now();
     const reqId = deps.requestIdOf(req);
     const route = req.url ?? '';
@@ -115,7 +122,7 @@ export function withFastIngest(
     });
     if (shed) {
       ended = true;
-      return sendProblem(res, deps, reqId, shed, SHED_HEADERS.flat());
+      return sendProblem(res, deps, close, reqId, shed, SHED_HEADERS.flat());
     }
 
     const chunks: Buffer[] = [];
@@ -133,19 +140,19 @@ export function withFastIngest(
           answer = ingestBody(deps, { body, reqId, client: readClientIdentity(req.socket), log: requestLog });
         } catch (error) {
           requestLog().error({ err: error }, 'unhandled error');
-          return sendProblem(res, deps, reqId, buildProblem('internal-error'));
+          return sendProblem(res, deps, close, reqId, buildProblem('internal-error'));
         }
-        if ('problem' in answer) return sendProblem(res, deps, reqId, answer.problem);
+        if ('problem' in answer) return sendProblem(res, deps, close, reqId, answer.problem);
         const entry = answer.accepted;
         // Group commit: answered once this turn's alert lines are written.
         deps.turns.afterCommit((writeError) => {
           if (writeError !== undefined) {
             requestLog().error({ err: writeError }, 'unhandled error');
-            return sendProblem(res, deps, reqId, buildProblem('internal-error'));
+            return sendProblem(res, deps, close, reqId, buildProblem('internal-error'));
           }
           const accepted = acceptedResponse(entry, req.headers.prefer);
           const content = accepted.body === undefined ? undefined : { type: JSON_TYPE, body: accepted.body };
-          send(res, deps.lifecycle, 202, ['X-Request-Id', reqId, ...accepted.headers], content);
+          send(res, deps.lifecycle, close, 202, ['X-Request-Id', reqId, ...accepted.headers], content);
         });
       });
     });

@@ -1,0 +1,177 @@
+import type http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createOneShotSenders,
+  ONE_SHOT_AFTER,
+  PROBE_EVERY,
+  type SenderSocket,
+} from '../../src/http/one-shot-senders.js';
+import { startServer } from '../../src/server/start-server.js';
+import { readFixture } from '../helpers/fixtures.js';
+import { openRaw, type RawConnection } from '../helpers/raw-connection.js';
+import { buildTestApp } from '../helpers/test-app.js';
+
+const fresh = (remoteAddress: string): SenderSocket => ({ remoteAddress, bytesWritten: 0 });
+const reused = (remoteAddress: string): SenderSocket => ({ remoteAddress, bytesWritten: 250 });
+
+describe('createOneShotSenders: which answers close their connection', () => {
+  it('closes fresh connections of an address once ONE_SHOT_AFTER came in a row, but every PROBE_EVERY-th', () => {
+    const senders = createOneShotSenders();
+    const decisions = Array.from({ length: 3 * PROBE_EVERY }, () =>
+      senders.closeAfterAnswer(fresh('10.0.0.1')),
+    );
+    expect(decisions.slice(0, ONE_SHOT_AFTER)).toEqual(Array(ONE_SHOT_AFTER).fill(false));
+    const kept = decisions.flatMap((close, i) => (close ? [] : [i + 1]));
+    expect(kept).toEqual([
+      ...Array.from({ length: ONE_SHOT_AFTER }, (_, i) => i + 1),
+      PROBE_EVERY,
+      2 * PROBE_EVERY,
+      3 * PROBE_EVERY,
+    ]);
+  });
+
+  it('never closes a reused connection, and a reuse starts the address over', () => {
+    const senders = createOneShotSenders();
+    for (let i = 0; i < ONE_SHOT_AFTER + 5; i++) senders.closeAfterAnswer(fresh('10.0.0.2'));
+    expect(senders.closeAfterAnswer(fresh('10.0.0.2'))).toBe(true);
+    expect(senders.closeAfterAnswer(reused('10.0.0.2'))).toBe(false);
+    // After the reuse, ONE_SHOT_AFTER fresh connections again before any is closed.
+    const next = Array.from({ length: ONE_SHOT_AFTER + 1 }, () =>
+      senders.closeAfterAnswer(fresh('10.0.0.2')),
+    );
+    expect(next).toEqual([...Array(ONE_SHOT_AFTER).fill(false), true]);
+  });
+
+  it('keeps a keep-alive sender open on an address shared with one-shot senders', () => {
+    const senders = createOneShotSenders();
+    const closedFresh: boolean[] = [];
+    // A 0.34 sender's fresh connections, and between every few a 0.40 sender's alert on its connection.
+    for (let i = 0; i < 200; i++) {
+      closedFresh.push(senders.closeAfterAnswer(fresh('10.0.0.3')));
+      if (i % ONE_SHOT_AFTER === 0) expect(senders.closeAfterAnswer(reused('10.0.0.3'))).toBe(false);
+    }
+    expect(closedFresh.filter(Boolean)).toEqual([]);
+  });
+
+  it('tells addresses apart, and an address it cannot read is never closed', () => {
+    const senders = createOneShotSenders();
+    for (let i = 0; i < ONE_SHOT_AFTER; i++) senders.closeAfterAnswer(fresh('10.0.0.4'));
+    expect(senders.closeAfterAnswer(fresh('10.0.0.5'))).toBe(false);
+    expect(senders.closeAfterAnswer(fresh('10.0.0.4'))).toBe(true);
+    for (let i = 0; i < 2 * ONE_SHOT_AFTER; i++)
+      expect(senders.closeAfterAnswer({ bytesWritten: 0 })).toBe(false);
+  });
+
+  it('follows at most maxAddresses: a flood of new addresses forgets newcomers, then everything', () => {
+    const senders = createOneShotSenders(16);
+    for (let i = 0; i <= ONE_SHOT_AFTER; i++) senders.closeAfterAnswer(fresh('10.0.1.1'));
+    // 10.0.1.1 is one-shot; 10,000 other addresses each open one connection.
+    for (let i = 0; i < 10_000; i++) senders.closeAfterAnswer(fresh(`fd00::${i.toString(16)}`));
+    // The one-shot address was kept through the flood of newcomers.
+    expect(senders.closeAfterAnswer(fresh('10.0.1.1'))).toBe(true);
+    // Every followed address one-shot, and one more: all are forgotten, none is wrongly closed.
+    const full = createOneShotSenders(2);
+    for (const address of ['a', 'b'])
+      for (let i = 0; i <= ONE_SHOT_AFTER; i++) full.closeAfterAnswer(fresh(address));
+    expect(full.closeAfterAnswer(fresh('c'))).toBe(false);
+    expect(full.closeAfterAnswer(fresh('a'))).toBe(false);
+  });
+});
+
+// The request Falco 0.34.1's libcurl writes (fast-ingest.test.ts), on a connection of its own.
+const falcoRequest = (port: number, alert: Buffer) =>
+  `POST /alerts HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUser-Agent: falcosecurity/falco\r\nAccept: */*\r\n` +
+  `Content-Type: application/json\r\nContent-Length: ${alert.length}\r\n\r\n${alert.toString('latin1')}`;
+const answers = (connection: RawConnection) =>
+  connection
+    .received()
+    .split(/(?=^HTTP\/1\.1 )/m)
+    .filter(Boolean);
+const closesConnection = (answer: string) => /^Connection: close\r$/im.test(answer);
+
+describe('a sender with a connection per alert, on a real server', () => {
+  const built = buildTestApp();
+  let server: http.Server;
+  let port: number;
+  const alert = readFixture('own/valid/v46-real-0341-pk-iso8601-no-output-no-tags.json');
+
+  beforeAll(async () => {
+    server = await startServer(built.app, { host: '127.0.0.1', port: 0 });
+    port = (server.address() as AddressInfo).port;
+  });
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  // One alert on a new connection from `from`, as Falco 0.34 sends it: the sender closes once
+  // answered, unless the receiver closed first. Which one closed, and the answer.
+  async function sendOneShot(from: string): Promise<{ answer: string; closedByReceiver: boolean }> {
+    const connection = await openRaw(port, from);
+    connection.write(falcoRequest(port, alert));
+    await expect.poll(() => answers(connection).length).toBe(1);
+    const [answer = ''] = answers(connection);
+    // A receiver that closes does so right after its answer.
+    const closedByReceiver = await Promise.race([
+      connection.closed.then(() => true),
+      new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 100)),
+    ]);
+    connection.socket.destroy();
+    return { answer, closedByReceiver };
+  }
+
+  it('closes the connection itself after the answer once an address sent ONE_SHOT_AFTER alerts that way, and loses none', async () => {
+    const lines = built.rawLogLines.length;
+    const sent = [];
+    for (let i = 0; i < ONE_SHOT_AFTER + 4; i++) sent.push(await sendOneShot('127.0.0.31'));
+    expect(sent.map(({ answer }) => answer.split('\r\n')[0])).toEqual(
+      Array(ONE_SHOT_AFTER + 4).fill('HTTP/1.1 202 Accepted'),
+    );
+    expect(sent.map(({ answer }) => closesConnection(answer))).toEqual([
+      ...Array(ONE_SHOT_AFTER).fill(false),
+      ...Array(4).fill(true),
+    ]);
+    expect(sent.map(({ closedByReceiver }) => closedByReceiver)).toEqual([
+      ...Array(ONE_SHOT_AFTER).fill(false),
+      ...Array(4).fill(true),
+    ]);
+    // Every alert was logged (and so stored and counted) before its answer.
+    await expect.poll(() => built.rawLogLines.length - lines).toBe(ONE_SHOT_AFTER + 4);
+  });
+
+  it('keeps a keep-alive sender on another address open, alert after alert', async () => {
+    for (let i = 0; i < ONE_SHOT_AFTER + 4; i++) await sendOneShot('127.0.0.32');
+    const connection = await openRaw(port, '127.0.0.33');
+    for (let i = 1; i <= ONE_SHOT_AFTER + 4; i++) {
+      connection.write(falcoRequest(port, alert));
+      await expect.poll(() => answers(connection).length).toBe(i);
+    }
+    expect(answers(connection).filter(closesConnection)).toEqual([]);
+    expect(connection.isClosed()).toBe(false);
+    connection.socket.destroy();
+  });
+
+  it('keeps connections open again once a one-shot address reuses one (Falco upgraded to 0.36+)', async () => {
+    for (let i = 0; i < ONE_SHOT_AFTER + 4; i++) await sendOneShot('127.0.0.34');
+    // The upgraded sender reconnects whenever it was told to close; within PROBE_EVERY connections
+    // one is left open, and it sends its next alerts on it.
+    let connections = 0;
+    let connection: RawConnection | undefined;
+    while (connection === undefined && connections <= PROBE_EVERY) {
+      connections++;
+      const candidate = await openRaw(port, '127.0.0.34');
+      candidate.write(falcoRequest(port, alert));
+      await expect.poll(() => answers(candidate).length).toBe(1);
+      if (closesConnection(answers(candidate)[0]!)) await candidate.closed;
+      else connection = candidate;
+    }
+    expect(connection).toBeDefined();
+    for (let i = 2; i <= 5; i++) {
+      connection!.write(falcoRequest(port, alert));
+      await expect.poll(() => answers(connection!).length).toBe(i);
+    }
+    expect(answers(connection!).filter(closesConnection)).toEqual([]);
+    // The reuse started the address over: its next fresh connection is kept open as well.
+    const next = await sendOneShot('127.0.0.34');
+    expect([closesConnection(next.answer), next.closedByReceiver]).toEqual([false, false]);
+    connection!.socket.destroy();
+  });
+});
