@@ -9,6 +9,7 @@ import { answerError } from './answer-error.js';
 import { answerOptions } from './answer-options.js';
 import { closeWhenDraining } from './close-when-draining.js';
 import { withFastIngest } from './fast-ingest.js';
+import { createOneShotSenders } from './one-shot-senders.js';
 import { createInflightBodies, type InflightLimits } from './inflight-bodies.js';
 import { createMisdirectedPost } from './misdirected-post.js';
 import type { ReadBudget } from './read-budget.js';
@@ -80,6 +81,7 @@ export function createApp(deps: AppDeps): RequestListener {
     inflight: createInflightBodies(deps.inflight, deps.metrics.registry),
     // One id source for Express and the fast path.
     requestIdOf: createRequestIds(),
+    senders: createOneShotSenders(),
   };
   app.disable('x-powered-by');
   app.set('etag', false);

@@ -3,7 +3,6 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { Lifecycle } from '../server/lifecycle.js';
 import { readClientIdentity } from './client-identity.js';
-import { createOneShotSenders } from './one-shot-senders.js';
 import { buildProblem, type Problem } from './problem.js';
 import type { RequestIds } from './request-context.js';
 import { acceptedResponse } from './routes/accepted-response.js';
@@ -93,10 +92,9 @@ export function withFastIngest(
   enabled: boolean,
 ): RequestListener {
   if (!enabled) return app;
-  const senders = createOneShotSenders();
   return (req, res) => {
     if (!isPlainAlertPost(req, deps.bodyLimitBytes)) return app(req, res);
-    const close = senders.closeAfterAnswer(req.socket);
+    const close = deps.senders.closeAfterAnswer(req.socket);
     const started = performance.now();
     const reqId = deps.requestIdOf(req);
     const route = req.url ?? '';

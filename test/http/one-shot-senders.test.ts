@@ -83,6 +83,10 @@ describe('createOneShotSenders: which answers close their connection', () => {
 const falcoRequest = (port: number, alert: Buffer) =>
   `POST /alerts HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUser-Agent: falcosecurity/falco\r\nAccept: */*\r\n` +
   `Content-Type: application/json\r\nContent-Length: ${alert.length}\r\n\r\n${alert.toString('latin1')}`;
+// The same alert with a chunked body, which Express's ingest route serves (not the fast path).
+const chunkedRequest = (port: number, alert: Buffer) =>
+  `POST /alerts HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\n` +
+  `Transfer-Encoding: chunked\r\n\r\n${alert.length.toString(16)}\r\n${alert.toString('latin1')}\r\n0\r\n\r\n`;
 const answers = (connection: RawConnection) =>
   connection
     .received()
@@ -104,9 +108,12 @@ describe('a sender with a connection per alert, on a real server', () => {
 
   // One alert on a new connection from `from`, as Falco 0.34 sends it: the sender closes once
   // answered, unless the receiver closed first. Which one closed, and the answer.
-  async function sendOneShot(from: string): Promise<{ answer: string; closedByReceiver: boolean }> {
+  async function sendOneShot(
+    from: string,
+    request = falcoRequest,
+  ): Promise<{ answer: string; closedByReceiver: boolean }> {
     const connection = await openRaw(port, from);
-    connection.write(falcoRequest(port, alert));
+    connection.write(request(port, alert));
     await expect.poll(() => answers(connection).length).toBe(1);
     const [answer = ''] = answers(connection);
     // A receiver that closes does so right after its answer.
@@ -135,6 +142,21 @@ describe('a sender with a connection per alert, on a real server', () => {
     ]);
     // Every alert was logged (and so stored and counted) before its answer.
     await expect.poll(() => built.rawLogLines.length - lines).toBe(ONE_SHOT_AFTER + 4);
+  });
+
+  it('closes after the answer on the Express route too (a chunked body), from the same count', async () => {
+    const sent = [];
+    for (let i = 0; i < ONE_SHOT_AFTER / 2; i++) sent.push(await sendOneShot('127.0.0.35'));
+    for (let i = 0; i < ONE_SHOT_AFTER / 2 + 2; i++)
+      sent.push(await sendOneShot('127.0.0.35', chunkedRequest));
+    expect(sent.map(({ answer }) => answer.split('\r\n')[0])).toEqual(
+      Array(ONE_SHOT_AFTER + 2).fill('HTTP/1.1 202 Accepted'),
+    );
+    expect(sent.map(({ answer, closedByReceiver }) => [closesConnection(answer), closedByReceiver])).toEqual([
+      ...Array(ONE_SHOT_AFTER).fill([false, false]),
+      [true, true],
+      [true, true],
+    ]);
   });
 
   it('keeps a keep-alive sender on another address open, alert after alert', async () => {

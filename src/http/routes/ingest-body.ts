@@ -5,6 +5,7 @@ import type { StoredAlert } from '../../alerts/stored-alert.js';
 import type { Metrics } from '../../metrics/metrics.js';
 import type { ClientIdentity } from '../client-identity.js';
 import type { InflightBodies } from '../inflight-bodies.js';
+import type { OneShotSenders } from '../one-shot-senders.js';
 import { buildProblem, type Problem } from '../problem.js';
 import type { TurnTaker } from '../turn-taker.js';
 import { refuse } from './ingest-refusal.js';
@@ -17,6 +18,8 @@ export interface IngestDeps {
   turns: TurnTaker;
   /** The budget of bodies still arriving, shared by both ingest paths. */
   inflight: InflightBodies;
+  /** Which senders open a connection per alert, and get it closed after the answer; shared by both paths. */
+  senders: OneShotSenders;
 }
 
 /** What one ingest request is answered with: the accepted alert, or a problem. */

@@ -22,35 +22,48 @@ export function createIngestRouter(deps: IngestDeps): express.Router {
   const router = express.Router();
   const readBody = readCappedBody(deps.bodyLimitBytes);
 
-  router.post(INGEST_PATHS, checkMediaType(deps.metrics), admitBody(deps), readBody, (req, res, next) => {
-    const body: unknown = req.body;
-    deps.turns.run(() => {
-      try {
-        const answer = ingestBody(deps, {
-          body: Buffer.isBuffer(body) ? body : Buffer.alloc(0),
-          reqId: req.id,
-          client: readClientIdentity(req.socket),
-          log: () => ingestLog(req),
-        });
-        if ('problem' in answer) return sendProblem(res, answer.problem);
-        const entry = answer.accepted;
-        // Group commit: answered once this turn's alert lines are written.
-        deps.turns.afterCommit((writeError) => {
-          if (writeError !== undefined) return next(writeError);
-          const accepted = acceptedResponse(entry, req.headers.prefer);
-          for (let i = 0; i < accepted.headers.length; i += 2)
-            res.setHeader(accepted.headers[i]!, accepted.headers[i + 1]!);
-          if (accepted.body === undefined) {
-            // No body: the same lean answer as the fast path's (security-headers.ts).
-            for (const name of DOCUMENT_ONLY_HEADERS) res.removeHeader(name);
-            res.status(202).end();
-          } else res.status(202).type('application/json').send(accepted.body);
-        });
-      } catch (error) {
-        next(error);
-      }
-    });
-  });
+  // Before any answer is written: a sender with a connection per alert has it closed after this one.
+  const closeOneShot: express.RequestHandler = (req, res, next) => {
+    if (deps.senders.closeAfterAnswer(req.socket)) res.setHeader('Connection', 'close');
+    next();
+  };
+
+  router.post(
+    INGEST_PATHS,
+    closeOneShot,
+    checkMediaType(deps.metrics),
+    admitBody(deps),
+    readBody,
+    (req, res, next) => {
+      const body: unknown = req.body;
+      deps.turns.run(() => {
+        try {
+          const answer = ingestBody(deps, {
+            body: Buffer.isBuffer(body) ? body : Buffer.alloc(0),
+            reqId: req.id,
+            client: readClientIdentity(req.socket),
+            log: () => ingestLog(req),
+          });
+          if ('problem' in answer) return sendProblem(res, answer.problem);
+          const entry = answer.accepted;
+          // Group commit: answered once this turn's alert lines are written.
+          deps.turns.afterCommit((writeError) => {
+            if (writeError !== undefined) return next(writeError);
+            const accepted = acceptedResponse(entry, req.headers.prefer);
+            for (let i = 0; i < accepted.headers.length; i += 2)
+              res.setHeader(accepted.headers[i]!, accepted.headers[i + 1]!);
+            if (accepted.body === undefined) {
+              // No body: the same lean answer as the fast path's (security-headers.ts).
+              for (const name of DOCUMENT_ONLY_HEADERS) res.removeHeader(name);
+              res.status(202).end();
+            } else res.status(202).type('application/json').send(accepted.body);
+          });
+        } catch (error) {
+          next(error);
+        }
+      });
+    },
+  );
   router.use(INGEST_PATHS, bodyErrorHandler(deps.metrics, deps.bodyLimitBytes));
   return router;
 }
