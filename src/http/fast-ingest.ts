@@ -62,6 +62,11 @@ function send(
   res.writeHead(status, headers).end(content?.body);
 }
 
+/** Decided at the answer: a request pipelined behind this one, read by then, keeps the connection open. */
+function closesAfter(deps: FastIngestDeps, mayClose: boolean, req: IncomingMessage): boolean {
+  return mayClose && deps.senders.alone(req.socket);
+}
+
 function sendProblem(
   res: ServerResponse,
   deps: FastIngestDeps,
@@ -94,7 +99,7 @@ export function withFastIngest(
   if (!enabled) return app;
   return (req, res) => {
     if (!isPlainAlertPost(req, deps.bodyLimitBytes)) return app(req, res);
-    const close = deps.senders.closeAfterAnswer(req.socket);
+    const mayClose = deps.senders.arrive(req.socket);
     const started = performance.now();
     const reqId = deps.requestIdOf(req);
     const route = req.url ?? '';
@@ -120,7 +125,8 @@ export function withFastIngest(
     });
     if (shed) {
       ended = true;
-      return sendProblem(res, deps, close, reqId, shed, SHED_HEADERS.flat());
+      // Answered at once, before a request pipelined behind it is read: never closing.
+      return sendProblem(res, deps, false, reqId, shed, SHED_HEADERS.flat());
     }
 
     const chunks: Buffer[] = [];
@@ -138,19 +144,27 @@ export function withFastIngest(
           answer = ingestBody(deps, { body, reqId, client: readClientIdentity(req.socket), log: requestLog });
         } catch (error) {
           requestLog().error({ err: error }, 'unhandled error');
-          return sendProblem(res, deps, close, reqId, buildProblem('internal-error'));
+          return sendProblem(res, deps, false, reqId, buildProblem('internal-error'));
         }
-        if ('problem' in answer) return sendProblem(res, deps, close, reqId, answer.problem);
+        if ('problem' in answer)
+          return sendProblem(res, deps, closesAfter(deps, mayClose, req), reqId, answer.problem);
         const entry = answer.accepted;
         // Group commit: answered once this turn's alert lines are written.
         deps.turns.afterCommit((writeError) => {
           if (writeError !== undefined) {
             requestLog().error({ err: writeError }, 'unhandled error');
-            return sendProblem(res, deps, close, reqId, buildProblem('internal-error'));
+            return sendProblem(res, deps, false, reqId, buildProblem('internal-error'));
           }
           const accepted = acceptedResponse(entry, req.headers.prefer);
           const content = accepted.body === undefined ? undefined : { type: JSON_TYPE, body: accepted.body };
-          send(res, deps.lifecycle, close, 202, ['X-Request-Id', reqId, ...accepted.headers], content);
+          send(
+            res,
+            deps.lifecycle,
+            closesAfter(deps, mayClose, req),
+            202,
+            ['X-Request-Id', reqId, ...accepted.headers],
+            content,
+          );
         });
       });
     });

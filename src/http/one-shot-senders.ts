@@ -12,30 +12,41 @@ export const PROBE_EVERY = 16;
 /** Addresses followed at most; past it, those not yet one-shot are forgotten (and, if none are, all). */
 export const MAX_SENDER_ADDRESSES = 4096;
 
-/** What closeAfterAnswer reads of a request's socket (a node:net Socket). */
+// Requests seen on a connection, kept on its socket (the same property on every socket, set at its
+// first request): a Map or WeakMap holding each socket until it closed cost the scavenger more than
+// this whole check (connection-tracker.ts).
+const REQUESTS = Symbol('ingest requests on this connection');
+
+/** What the senders read of a request's socket (a node:net Socket); they count its requests on it. */
 export interface SenderSocket {
   readonly remoteAddress?: string;
-  readonly bytesWritten: number;
+  [REQUESTS]?: number;
 }
 
 export interface OneShotSenders {
   /**
-   * Called for each request before anything is written to its connection: whether to answer it with
-   * `Connection: close`. The receiver then closes the connection itself, right after the answer,
-   * instead of keeping it open until the sender closes it (a wake-up, a read of the end of stream and
-   * a keep-alive timer more, about 10 us of the receiver's CPU per alert on loopback), and the closed
-   * connection's TIME_WAIT stays on the receiver, not among the sender's ephemeral ports.
+   * Called when an ingest request arrives, before anything else is done with it: counts it, and
+   * tells whether its answer may close the connection (the connection's first request, from an
+   * address that sends one request per connection, and not a probe).
    */
-  closeAfterAnswer(socket: SenderSocket): boolean;
+  arrive(socket: SenderSocket): boolean;
+  /**
+   * At the answer of a request `arrive` allowed to close: whether it still is its connection's only
+   * request. A client that pipelines has its next request read by then, and keeps its connection.
+   */
+  alone(socket: SenderSocket): boolean;
 }
 
 /**
- * Learns, per client address, whether its connections each carry one request. A request on a
- * connection that has answered before proves the address reuses connections, and its count starts
- * again from zero; a request on a fresh connection adds one. Past ONE_SHOT_AFTER, fresh connections
- * are answered with `Connection: close`, except every PROBE_EVERY-th. A sender that reuses its
- * connection keeps the count at zero or one, so it is never closed; on an address shared by both
- * kinds, each reuse resets the count, and the keep-alive sender keeps its connection.
+ * Learns, per client address, whether its connections each carry one request. A second request on
+ * a connection proves the address reuses connections, and its count starts again from zero; a first
+ * request adds one. Past ONE_SHOT_AFTER, answers to first requests carry `Connection: close`, except
+ * on every PROBE_EVERY-th connection, and the receiver closes right after the answer instead of
+ * keeping the connection until the sender closes it: a wake-up, a read of the end of stream and a
+ * keep-alive timer less (8-10 us of the receiver's CPU per alert on loopback), and the closed
+ * connection's TIME_WAIT stays on the receiver, not among the sender's ephemeral ports. A sender that
+ * reuses its connection keeps the count at zero or one, so it is never closed; on an address shared
+ * by both kinds, each reuse resets the count, and the keep-alive sender keeps its connection.
  */
 export function createOneShotSenders(maxAddresses: number = MAX_SENDER_ADDRESSES): OneShotSenders {
   let streaks = new Map<string, number>();
@@ -45,11 +56,13 @@ export function createOneShotSenders(maxAddresses: number = MAX_SENDER_ADDRESSES
     streaks = oneShot.size < maxAddresses ? oneShot : new Map();
   };
   return {
-    closeAfterAnswer(socket) {
+    arrive(socket) {
+      const requests = (socket[REQUESTS] ?? 0) + 1;
+      socket[REQUESTS] = requests;
       const address = socket.remoteAddress;
       if (address === undefined) return false;
       const known = streaks.get(address);
-      if (socket.bytesWritten > 0) {
+      if (requests > 1) {
         if (known !== undefined && known !== 0) streaks.set(address, 0);
         return false;
       }
@@ -58,5 +71,6 @@ export function createOneShotSenders(maxAddresses: number = MAX_SENDER_ADDRESSES
       streaks.set(address, streak);
       return streak > ONE_SHOT_AFTER && streak % PROBE_EVERY !== 0;
     },
+    alone: (socket) => socket[REQUESTS] === 1,
   };
 }

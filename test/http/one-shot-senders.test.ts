@@ -5,6 +5,7 @@ import {
   createOneShotSenders,
   ONE_SHOT_AFTER,
   PROBE_EVERY,
+  type OneShotSenders,
   type SenderSocket,
 } from '../../src/http/one-shot-senders.js';
 import { startServer } from '../../src/server/start-server.js';
@@ -12,15 +13,13 @@ import { readFixture } from '../helpers/fixtures.js';
 import { openRaw, type RawConnection } from '../helpers/raw-connection.js';
 import { buildTestApp } from '../helpers/test-app.js';
 
-const fresh = (remoteAddress: string): SenderSocket => ({ remoteAddress, bytesWritten: 0 });
-const reused = (remoteAddress: string): SenderSocket => ({ remoteAddress, bytesWritten: 250 });
+// A new connection's socket from `remoteAddress`, and its first request.
+const fresh = (senders: OneShotSenders, remoteAddress?: string) => senders.arrive({ remoteAddress });
 
 describe('createOneShotSenders: which answers close their connection', () => {
   it('closes fresh connections of an address once ONE_SHOT_AFTER came in a row, but every PROBE_EVERY-th', () => {
     const senders = createOneShotSenders();
-    const decisions = Array.from({ length: 3 * PROBE_EVERY }, () =>
-      senders.closeAfterAnswer(fresh('10.0.0.1')),
-    );
+    const decisions = Array.from({ length: 3 * PROBE_EVERY }, () => fresh(senders, '10.0.0.1'));
     expect(decisions.slice(0, ONE_SHOT_AFTER)).toEqual(Array(ONE_SHOT_AFTER).fill(false));
     const kept = decisions.flatMap((close, i) => (close ? [] : [i + 1]));
     expect(kept).toEqual([
@@ -33,49 +32,51 @@ describe('createOneShotSenders: which answers close their connection', () => {
 
   it('never closes a reused connection, and a reuse starts the address over', () => {
     const senders = createOneShotSenders();
-    for (let i = 0; i < ONE_SHOT_AFTER + 5; i++) senders.closeAfterAnswer(fresh('10.0.0.2'));
-    expect(senders.closeAfterAnswer(fresh('10.0.0.2'))).toBe(true);
-    expect(senders.closeAfterAnswer(reused('10.0.0.2'))).toBe(false);
+    for (let i = 0; i < ONE_SHOT_AFTER + 5; i++) fresh(senders, '10.0.0.2');
+    const socket: SenderSocket = { remoteAddress: '10.0.0.2' };
+    expect(senders.arrive(socket)).toBe(true);
+    expect(senders.alone(socket)).toBe(true);
+    // Its second request: not to be closed, and neither is the first any more (pipelined).
+    expect(senders.arrive(socket)).toBe(false);
+    expect(senders.alone(socket)).toBe(false);
     // After the reuse, ONE_SHOT_AFTER fresh connections again before any is closed.
-    const next = Array.from({ length: ONE_SHOT_AFTER + 1 }, () =>
-      senders.closeAfterAnswer(fresh('10.0.0.2')),
-    );
+    const next = Array.from({ length: ONE_SHOT_AFTER + 1 }, () => fresh(senders, '10.0.0.2'));
     expect(next).toEqual([...Array(ONE_SHOT_AFTER).fill(false), true]);
   });
 
   it('keeps a keep-alive sender open on an address shared with one-shot senders', () => {
     const senders = createOneShotSenders();
+    const keptAlive: SenderSocket = { remoteAddress: '10.0.0.3' };
+    senders.arrive(keptAlive);
     const closedFresh: boolean[] = [];
     // A 0.34 sender's fresh connections, and between every few a 0.40 sender's alert on its connection.
     for (let i = 0; i < 200; i++) {
-      closedFresh.push(senders.closeAfterAnswer(fresh('10.0.0.3')));
-      if (i % ONE_SHOT_AFTER === 0) expect(senders.closeAfterAnswer(reused('10.0.0.3'))).toBe(false);
+      closedFresh.push(fresh(senders, '10.0.0.3'));
+      if (i % ONE_SHOT_AFTER === 0) expect(senders.arrive(keptAlive)).toBe(false);
     }
     expect(closedFresh.filter(Boolean)).toEqual([]);
   });
 
   it('tells addresses apart, and an address it cannot read is never closed', () => {
     const senders = createOneShotSenders();
-    for (let i = 0; i < ONE_SHOT_AFTER; i++) senders.closeAfterAnswer(fresh('10.0.0.4'));
-    expect(senders.closeAfterAnswer(fresh('10.0.0.5'))).toBe(false);
-    expect(senders.closeAfterAnswer(fresh('10.0.0.4'))).toBe(true);
-    for (let i = 0; i < 2 * ONE_SHOT_AFTER; i++)
-      expect(senders.closeAfterAnswer({ bytesWritten: 0 })).toBe(false);
+    for (let i = 0; i < ONE_SHOT_AFTER; i++) fresh(senders, '10.0.0.4');
+    expect(fresh(senders, '10.0.0.5')).toBe(false);
+    expect(fresh(senders, '10.0.0.4')).toBe(true);
+    for (let i = 0; i < 2 * ONE_SHOT_AFTER; i++) expect(fresh(senders)).toBe(false);
   });
 
   it('follows at most maxAddresses: a flood of new addresses forgets newcomers, then everything', () => {
     const senders = createOneShotSenders(16);
-    for (let i = 0; i <= ONE_SHOT_AFTER; i++) senders.closeAfterAnswer(fresh('10.0.1.1'));
+    for (let i = 0; i <= ONE_SHOT_AFTER; i++) fresh(senders, '10.0.1.1');
     // 10.0.1.1 is one-shot; 10,000 other addresses each open one connection.
-    for (let i = 0; i < 10_000; i++) senders.closeAfterAnswer(fresh(`fd00::${i.toString(16)}`));
+    for (let i = 0; i < 10_000; i++) fresh(senders, `fd00::${i.toString(16)}`);
     // The one-shot address was kept through the flood of newcomers.
-    expect(senders.closeAfterAnswer(fresh('10.0.1.1'))).toBe(true);
+    expect(fresh(senders, '10.0.1.1')).toBe(true);
     // Every followed address one-shot, and one more: all are forgotten, none is wrongly closed.
     const full = createOneShotSenders(2);
-    for (const address of ['a', 'b'])
-      for (let i = 0; i <= ONE_SHOT_AFTER; i++) full.closeAfterAnswer(fresh(address));
-    expect(full.closeAfterAnswer(fresh('c'))).toBe(false);
-    expect(full.closeAfterAnswer(fresh('a'))).toBe(false);
+    for (const address of ['a', 'b']) for (let i = 0; i <= ONE_SHOT_AFTER; i++) fresh(full, address);
+    expect(fresh(full, 'c')).toBe(false);
+    expect(fresh(full, 'a')).toBe(false);
   });
 });
 
@@ -157,6 +158,22 @@ describe('a sender with a connection per alert, on a real server', () => {
       [true, true],
       [true, true],
     ]);
+  });
+
+  it('keeps the connection of a client that pipelines, on an address that sends one alert per connection', async () => {
+    for (let i = 0; i < ONE_SHOT_AFTER + 4; i++) await sendOneShot('127.0.0.36');
+    for (const request of [falcoRequest, chunkedRequest]) {
+      // Twenty alerts in one write, on a new connection from that address: every one is answered.
+      const connection = await openRaw(port, '127.0.0.36');
+      connection.write(Array.from({ length: 20 }, () => request(port, alert)).join(''));
+      await expect.poll(() => answers(connection).length).toBe(20);
+      expect(answers(connection).map((answer) => answer.split('\r\n')[0])).toEqual(
+        Array(20).fill('HTTP/1.1 202 Accepted'),
+      );
+      expect(answers(connection).filter(closesConnection)).toEqual([]);
+      expect(connection.isClosed()).toBe(false);
+      connection.socket.destroy();
+    }
   });
 
   it('keeps a keep-alive sender on another address open, alert after alert', async () => {

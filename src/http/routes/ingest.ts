@@ -22,15 +22,16 @@ export function createIngestRouter(deps: IngestDeps): express.Router {
   const router = express.Router();
   const readBody = readCappedBody(deps.bodyLimitBytes);
 
-  // Before any answer is written: a sender with a connection per alert has it closed after this one.
-  const closeOneShot: express.RequestHandler = (req, res, next) => {
-    if (deps.senders.closeAfterAnswer(req.socket)) res.setHeader('Connection', 'close');
+  // First of all, the request is counted on its connection (one-shot-senders.ts); an accepted alert
+  // from a sender with a connection per alert then has its connection closed after the answer.
+  const countRequest: express.RequestHandler = (req, res, next) => {
+    res.locals.oneShot = deps.senders.arrive(req.socket);
     next();
   };
 
   router.post(
     INGEST_PATHS,
-    closeOneShot,
+    countRequest,
     checkMediaType(deps.metrics),
     admitBody(deps),
     readBody,
@@ -50,6 +51,8 @@ export function createIngestRouter(deps: IngestDeps): express.Router {
           deps.turns.afterCommit((writeError) => {
             if (writeError !== undefined) return next(writeError);
             const accepted = acceptedResponse(entry, req.headers.prefer);
+            if (res.locals.oneShot === true && deps.senders.alone(req.socket))
+              res.setHeader('Connection', 'close');
             for (let i = 0; i < accepted.headers.length; i += 2)
               res.setHeader(accepted.headers[i]!, accepted.headers[i + 1]!);
             if (accepted.body === undefined) {
