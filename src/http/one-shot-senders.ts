@@ -43,10 +43,11 @@ export interface OneShotSenders {
  * request adds one. Past ONE_SHOT_AFTER, answers to first requests carry `Connection: close`, except
  * on every PROBE_EVERY-th connection, and the receiver closes right after the answer instead of
  * keeping the connection until the sender closes it: a wake-up, a read of the end of stream and a
- * keep-alive timer less (8-10 us of the receiver's CPU per alert on loopback), and a connection
- * the receiver closes first leaves its TIME_WAIT on the receiver, not among the sender's ephemeral ports. A sender that
- * reuses its connection keeps the count at zero or one, so it is never closed; on an address shared
- * by both kinds, each reuse resets the count, and the keep-alive sender keeps its connection.
+ * keep-alive timer less (8-10 us of the receiver's CPU per alert on loopback), and a connection the
+ * receiver closes first leaves its TIME_WAIT on the receiver, not among the sender's ephemeral
+ * ports. A sender that reuses its connection keeps the count at zero or one, so it is never closed;
+ * on an address shared by both kinds, each reuse resets the count, and the keep-alive sender keeps
+ * its connection.
  */
 export function createOneShotSenders(maxAddresses: number = MAX_SENDER_ADDRESSES): OneShotSenders {
   let streaks = new Map<string, number>();

@@ -1,5 +1,3 @@
-import type http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createOneShotSenders,
@@ -8,10 +6,9 @@ import {
   type OneShotSenders,
   type SenderSocket,
 } from '../../src/http/one-shot-senders.js';
-import { startServer } from '../../src/server/start-server.js';
 import { readFixture } from '../helpers/fixtures.js';
 import { openRaw, type RawConnection } from '../helpers/raw-connection.js';
-import { buildTestApp } from '../helpers/test-app.js';
+import { startReceiver, type TestReceiver } from '../helpers/start-receiver.js';
 
 // A new connection's socket from `remoteAddress`, and its first request.
 const fresh = (senders: OneShotSenders, remoteAddress?: string) => senders.arrive({ remoteAddress });
@@ -96,16 +93,16 @@ const answers = (connection: RawConnection) =>
 const closesConnection = (answer: string) => /^Connection: close\r$/im.test(answer);
 
 describe('a sender with a connection per alert, on a real server', () => {
-  const built = buildTestApp();
-  let server: http.Server;
+  let receiver: TestReceiver;
   let port: number;
   const alert = readFixture('own/valid/v46-real-0341-pk-iso8601-no-output-no-tags.json');
 
   beforeAll(async () => {
-    server = await startServer(built.app, { host: '127.0.0.1', port: 0 });
-    port = (server.address() as AddressInfo).port;
+    receiver = await startReceiver();
+    port = receiver.port;
   });
-  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  afterAll(() => receiver.close());
+  const alertLines = () => receiver.logLines.filter((line) => line.event === 'falco_alert').length;
 
   // One alert on a new connection from `from`, as Falco 0.34 sends it: the sender closes once
   // answered, unless the receiver closed first. Which one closed, and the answer.
@@ -127,7 +124,7 @@ describe('a sender with a connection per alert, on a real server', () => {
   }
 
   it('closes the connection itself after the answer once an address sent ONE_SHOT_AFTER alerts that way, and loses none', async () => {
-    const lines = built.rawLogLines.length;
+    const lines = alertLines();
     const sent = [];
     for (let i = 0; i < ONE_SHOT_AFTER + 4; i++) sent.push(await sendOneShot('127.0.0.31'));
     expect(sent.map(({ answer }) => answer.split('\r\n')[0])).toEqual(
@@ -142,7 +139,7 @@ describe('a sender with a connection per alert, on a real server', () => {
       ...Array(4).fill(true),
     ]);
     // Every alert was logged (and so stored and counted) before its answer.
-    await expect.poll(() => built.rawLogLines.length - lines).toBe(ONE_SHOT_AFTER + 4);
+    await expect.poll(() => alertLines() - lines).toBe(ONE_SHOT_AFTER + 4);
   });
 
   it('closes after the answer on the Express route too (a chunked body), from the same count', async () => {
