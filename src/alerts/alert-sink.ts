@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import type { Logger } from 'pino';
-import { streamOf, writeRawJsonLine } from '../logging/create-logger.js';
+import { streamOf, writeRawJsonLine, type LineFields } from '../logging/create-logger.js';
 import { isoTime } from '../logging/iso-time.js';
 import { createLineGroup, type LineGroup } from '../logging/line-group.js';
 import type { Metrics } from '../metrics/metrics.js';
@@ -9,7 +9,7 @@ import { createAlertIds, type AlertIds } from './alert-ids.js';
 import type { AlertStore } from './alert-store.js';
 import type { FalcoAlert } from './falco-alert-schema.js';
 import { parseFalcoTime } from './falco-time.js';
-import { fieldsFromAlert, type StoredAlert } from './stored-alert.js';
+import { clockAheadSeconds, fieldsFromAlert, type StoredAlert } from './stored-alert.js';
 
 export interface AlertSinkDeps {
   store: AlertStore;
@@ -110,13 +110,16 @@ export function createAlertSink(deps: AlertSinkDeps): AlertSink {
       };
       deps.store.add(entry, meta.jsonBytes);
       deps.metrics.recordAlert(entry);
-      const fields = {
+      const fields: LineFields = {
         event: 'falco_alert',
         alertId: entry.id,
         receivedAt: entry.receivedAt,
         reqId: meta.reqId,
         client: meta.client,
       };
+      // Only on the line of an alert stamped later than received: its sensor's clock runs ahead.
+      const ahead = clockAheadSeconds(entry);
+      if (ahead !== undefined) fields['clockAheadSeconds'] = ahead;
       const json = meta.jsonBytes ?? copyableJson(meta.json);
       if (json !== undefined) writeRawJsonLine(deps.logger, fields, 'alert', json, 'falco alert', lines);
       else deps.logger.info({ ...fields, alert }, 'falco alert');

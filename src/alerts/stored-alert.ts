@@ -54,3 +54,15 @@ export function fieldsFromAlert(
     alert,
   };
 }
+
+/** How far ahead an alert's own time may be of its receipt before its sensor's clock counts as ahead. */
+export const CLOCK_AHEAD_MIN_MS = 1000;
+
+/**
+ * Seconds by which `entry` was stamped later than this service received it, when that is at least
+ * CLOCK_AHEAD_MIN_MS: its sensor's clock runs ahead (delivery only ever adds time). Else undefined.
+ */
+export function clockAheadSeconds(entry: Pick<StoredAlert, 'timeMs' | 'receivedAtMs'>): number | undefined {
+  const aheadMs = entry.timeMs - entry.receivedAtMs;
+  return aheadMs >= CLOCK_AHEAD_MIN_MS ? aheadMs / 1000 : undefined;
+}

@@ -4,6 +4,8 @@ import { ExactCounter } from './exact-counter.js';
 import type { ExtraLabel } from './extra-labels.js';
 
 const DELAY_BUCKETS = [0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900];
+// From CLOCK_AHEAD_MIN_MS (1 s) up: a few seconds of drift, minutes, an hour (a time zone), a day.
+const CLOCK_AHEAD_BUCKETS = [2, 5, 30, 60, 300, 3600, 86400];
 
 /** The metrics of the alerts the service accepts and refuses, and of the caps on their labels. */
 export interface AlertMetrics {
@@ -12,6 +14,7 @@ export interface AlertMetrics {
   alerts: ExactCounter<string>;
   rejected: Counter<'reason'>;
   delay: Histogram<'source'>;
+  clockAhead: Histogram<'source'>;
   lastAlert: Gauge<'hostname'>;
 }
 
@@ -55,11 +58,20 @@ export function registerAlertMetrics(
   });
   const delay = new Histogram({
     name: 'falco_alert_delivery_delay_seconds',
-    help: "Receive time minus the alert's own time: Falco output backlog plus clock skew (negative skew counts as 0).",
+    help: "Receive time minus the alert's own time: Falco output backlog plus clock skew (an alert stamped later than received counts as 0, and in falco_alert_clock_ahead_seconds).",
     labelNames: ['source'],
     buckets: DELAY_BUCKETS,
     registers: [registry],
     collect,
+  });
+  // Observed only for alerts stamped at least CLOCK_AHEAD_MIN_MS after their receipt, which no
+  // delivery backlog explains: the sending sensor's clock runs ahead (their delay counts as 0).
+  const clockAhead = new Histogram({
+    name: 'falco_alert_clock_ahead_seconds',
+    help: "How far an alert's own time was ahead of its receipt, for alerts stamped 1 s or more after this service received them: the sensor's clock runs ahead (the alert's log line says by how much).",
+    labelNames: ['source'],
+    buckets: CLOCK_AHEAD_BUCKETS,
+    registers: [registry],
   });
   const lastAlert = new Gauge({
     name: 'falco_sensor_last_alert_timestamp_seconds',
@@ -72,5 +84,5 @@ export function registerAlertMetrics(
   });
   for (const reason of REJECT_REASONS) rejected.inc({ reason }, 0);
   seriesOverflow.inc({ metric: 'falco_alerts_total' }, 0);
-  return { overflow, seriesOverflow, alerts, rejected, delay, lastAlert };
+  return { overflow, seriesOverflow, alerts, rejected, delay, clockAhead, lastAlert };
 }

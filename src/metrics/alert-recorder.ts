@@ -1,5 +1,5 @@
 import type { RejectReason } from '../alerts/parse-falco-alert.js';
-import type { StoredAlert } from '../alerts/stored-alert.js';
+import { clockAheadSeconds, type StoredAlert } from '../alerts/stored-alert.js';
 import type { AlertLabelCaps } from './alert-label-caps.js';
 import type { AlertMetrics } from './alert-metrics.js';
 import { deferHistogram } from './deferred-histogram.js';
@@ -40,7 +40,7 @@ export function createAlertRecorder(
   metrics: AlertMetrics,
   caps: AlertLabelCaps,
 ): AlertRecorder & { countPending: () => void } {
-  const { alerts, rejected, delay, lastAlert } = metrics;
+  const { alerts, rejected, delay, clockAhead, lastAlert } = metrics;
   const { rules, sources, hostnames, extraCaps, alertSeries } = caps;
 
   // Alerts are counted per series, not one by one: each alert adds one to its series' entry here,
@@ -82,6 +82,9 @@ export function createAlertRecorder(
       // Per alert, as its delay is: the source label (and its overflow count) is the delay's too.
       const source = sources.value(entry.source);
       delays.observe(source, Math.max(0, (entry.receivedAtMs - entry.timeMs) / 1000));
+      // Rare (a sensor whose clock runs ahead), so observed at once rather than deferred.
+      const ahead = clockAheadSeconds(entry);
+      if (ahead !== undefined) clockAhead.observe({ source }, ahead);
       // One entry per distinct rule, priority, source and extras, whatever they hold: the priority
       // (a name) and the capped source hold no NUL, each extra goes after its length, and the rule
       // comes last. (Joined by NULs, a NUL in a rule or a field could end it early: two alerts in one.)

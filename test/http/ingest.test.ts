@@ -353,6 +353,25 @@ describe('POST /alerts', () => {
     ).toBe(receivedAt / 1000);
   });
 
+  it('counts an alert stamped 1 s or more after its receipt as its sensor clock ahead, and says by how much in its log line', async () => {
+    // The sample's time is 2023-05-04T07:28:29.510Z; the first is received 90 s before it, the
+    // second 0.5 s before it (clock jitter, not counted).
+    const alertTime = Date.UTC(2023, 4, 4, 7, 28, 29, 510);
+    const clock = [alertTime - 90_000, alertTime - 500];
+    const { app, metrics, logLines } = buildTestApp({ now: () => clock.shift() ?? alertTime });
+    const body = readFixture('samples/valid/001-demo-034-terminal-shell-in-container.json');
+    const ahead = (name: string) =>
+      metricValue(metrics.registry, 'falco_alert_clock_ahead_seconds', { source: 'syscall' }, name);
+
+    expect((await postAlert(app, body)).status).toBe(202);
+    expect((await postAlert(app, body)).status).toBe(202);
+
+    expect(await ahead('falco_alert_clock_ahead_seconds_count')).toBe(1);
+    expect(await ahead('falco_alert_clock_ahead_seconds_sum')).toBeCloseTo(90, 3);
+    const lines = logLines.filter((line) => line['event'] === 'falco_alert');
+    expect(lines.map((line) => line['clockAheadSeconds'])).toEqual([90, undefined]);
+  });
+
   it('keeps serving after every kind of rejection (no alert lost behind a bad one)', async () => {
     const { app, store } = buildTestApp();
     for (const fixture of rejectedJson) await postAlert(app, fixture.body);

@@ -77,7 +77,7 @@ describe.skipIf(!promtoolReady)('promtool', () => {
     });
 
     expect(result.exitCode, result.stderr).toBe(0);
-    expect(result.stdout).toContain('SUCCESS: 6 rules found');
+    expect(result.stdout).toContain('SUCCESS: 7 rules found');
   });
 
   it('fires FalcoSensorSilent for a running sensor quiet for over 10 minutes, not for a chatty one nor one that is gone', async () => {
@@ -113,6 +113,37 @@ describe.skipIf(!promtoolReady)('promtool', () => {
             },
           ],
         },
+      ],
+    });
+
+    expect(result.exitCode, `${result.stdout}\n${result.stderr}`).toBe(0);
+  });
+
+  it('fires FalcoSensorClockAhead for a source with alerts stamped ahead in the last 10 minutes, not for one without', async () => {
+    const result = await testRules(dir, 'clock-ahead-test', {
+      input_series: [
+        // Three syscall alerts stamped ahead at minute 11; k8s_audit's count never moves.
+        { series: 'falco_alert_clock_ahead_seconds_count{source="syscall"}', values: '0x10 3x30' },
+        { series: 'falco_alert_clock_ahead_seconds_count{source="k8s_audit"}', values: '5x40' },
+      ],
+      alert_rule_test: [
+        { eval_time: '10m', alertname: 'FalcoSensorClockAhead', exp_alerts: [] },
+        {
+          eval_time: '15m',
+          alertname: 'FalcoSensorClockAhead',
+          exp_alerts: [
+            {
+              exp_labels: { severity: 'warning', source: 'syscall' },
+              exp_annotations: {
+                summary: "Falco alerts (syscall) stamped ahead of the receiver's clock",
+                description:
+                  "3 syscall alerts in 10 minutes were stamped 1 s or more after the receiver got them: a sensor's clock runs ahead. Their falco_alert log lines carry clockAheadSeconds and the hostname; check time sync on that node.",
+              },
+            },
+          ],
+        },
+        // Ten minutes after the last one, it resolves.
+        { eval_time: '25m', alertname: 'FalcoSensorClockAhead', exp_alerts: [] },
       ],
     });
 

@@ -124,6 +124,30 @@ describe('createMetrics', () => {
       ),
     ).toBe(0);
   });
+
+  it('observes how far ahead alerts stamped 1 s or more after their receipt were, by their capped source', async () => {
+    const metrics = createMetrics({ ...base, maxSources: 1 });
+    // 4 s and exactly 1 s ahead count; 0.999 s ahead and 2 s behind do not.
+    metrics.recordAlert(makeStoredAlert({}, { receivedAtMs: 1000, timeMs: 5000 }));
+    metrics.recordAlert(makeStoredAlert({}, { receivedAtMs: 1000, timeMs: 2000 }));
+    metrics.recordAlert(makeStoredAlert({}, { receivedAtMs: 1000, timeMs: 1999 }));
+    metrics.recordAlert(makeStoredAlert({}, { receivedAtMs: 3000, timeMs: 1000 }));
+    // A second source is past the cap of one.
+    metrics.recordAlert(makeStoredAlert({ source: 'k8s_audit' }, { receivedAtMs: 0, timeMs: 3_600_000 }));
+
+    const text = await metrics.registry.metrics();
+
+    const lines = text
+      .split('\n')
+      .filter((line) => /^falco_alert_clock_ahead_seconds_(count|sum)/.test(line));
+    expect(lines.sort()).toEqual([
+      'falco_alert_clock_ahead_seconds_count{source="__overflow__"} 1',
+      'falco_alert_clock_ahead_seconds_count{source="syscall"} 2',
+      'falco_alert_clock_ahead_seconds_sum{source="__overflow__"} 3600',
+      'falco_alert_clock_ahead_seconds_sum{source="syscall"} 5',
+    ]);
+    expect(text).toContain('falco_alert_clock_ahead_seconds_bucket{le="2",source="syscall"} 1');
+  });
 });
 
 // Regression (security review): rules full of characters /metrics escapes made the page 2.67 MiB
@@ -153,7 +177,9 @@ describe('the size of /metrics', () => {
           source: long(source),
           hostname: long((host += 1)),
         };
-        metrics.recordAlert(makeStoredAlert(alert, { timeMs: 0, receivedAtMs: 9_007_199_254_740 }));
+        // Every other alert stamped a day ahead of its receipt: a clock-ahead series per source too.
+        const timeMs = rule % 2 === 0 ? 0 : 9_007_199_254_740 + 86_400_000;
+        metrics.recordAlert(makeStoredAlert(alert, { timeMs, receivedAtMs: 9_007_199_254_740 }));
       }
     }
 
@@ -166,6 +192,7 @@ describe('the size of /metrics', () => {
     const longest = Math.max(...series.map((line) => Buffer.byteLength(line)));
     expect(longest + room).toBeLessThanOrEqual(480);
     const samples = text.split('\n').filter((line) => line !== '' && !line.startsWith('#'));
+    expect(text).toContain('falco_alert_clock_ahead_seconds_count{source="__overflow__"}');
     expect(Buffer.byteLength(text) + room * samples.length).toBeLessThan(2_800_000);
   });
 });
