@@ -276,6 +276,7 @@ describe.skipIf(!kubectlReady)('the prometheus-operator component', () => {
       'falco_alerts_rejected_total',
       'falco_alert_delivery_delay_seconds_bucket',
       'falco_sensor_last_alert_timestamp_seconds',
+      'falco_alert_clock_ahead_seconds_count',
       'falco_trigger_verifications_total',
       'falco_trigger_detection_latency_seconds_bucket',
     ]);
