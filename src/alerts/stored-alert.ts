@@ -57,6 +57,11 @@ export function fieldsFromAlert(
 
 /** How far ahead an alert's own time may be of its receipt before its sensor's clock counts as ahead. */
 export const CLOCK_AHEAD_MIN_MS = 1000;
+/**
+ * The most the clock-ahead histogram takes from one alert (a week): a time in the year 9999 still
+ * lands in its +Inf bucket, but cannot swell its sum for everyone else.
+ */
+export const CLOCK_AHEAD_MAX_OBSERVED_SECONDS = 7 * 86_400;
 
 /**
  * Seconds by which `entry` was stamped later than this service received it, when that is at least

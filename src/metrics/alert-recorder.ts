@@ -1,5 +1,9 @@
 import type { RejectReason } from '../alerts/parse-falco-alert.js';
-import { clockAheadSeconds, type StoredAlert } from '../alerts/stored-alert.js';
+import {
+  CLOCK_AHEAD_MAX_OBSERVED_SECONDS,
+  clockAheadSeconds,
+  type StoredAlert,
+} from '../alerts/stored-alert.js';
 import type { AlertLabelCaps } from './alert-label-caps.js';
 import type { AlertMetrics } from './alert-metrics.js';
 import { deferHistogram } from './deferred-histogram.js';
@@ -55,6 +59,8 @@ export function createAlertRecorder(
   let pendingChars = 0;
   // Capped sources hold no control characters: the key is the label value.
   const delays = deferHistogram(delay, (source) => ({ source }));
+  // Capped sources: at most the source cap's values and __overflow__.
+  const clockAheadSources = new Set<string>();
   const countPending = () => {
     delays.flush();
     const series = pending;
@@ -82,9 +88,16 @@ export function createAlertRecorder(
       // Per alert, as its delay is: the source label (and its overflow count) is the delay's too.
       const source = sources.value(entry.source);
       delays.observe(source, Math.max(0, (entry.receivedAtMs - entry.timeMs) / 1000));
+      // Each capped source's series starts at 0 before its first alert stamped ahead, so that
+      // Prometheus' increase() sees that alert (a series whose first sample is 1 shows no increase).
+      if (!clockAheadSources.has(source)) {
+        clockAheadSources.add(source);
+        clockAhead.zero({ source });
+      }
       // Rare (a sensor whose clock runs ahead), so observed at once rather than deferred.
       const ahead = clockAheadSeconds(entry);
-      if (ahead !== undefined) clockAhead.observe({ source }, ahead);
+      if (ahead !== undefined)
+        clockAhead.observe({ source }, Math.min(ahead, CLOCK_AHEAD_MAX_OBSERVED_SECONDS));
       // One entry per distinct rule, priority, source and extras, whatever they hold: the priority
       // (a name) and the capped source hold no NUL, each extra goes after its length, and the rule
       // comes last. (Joined by NULs, a NUL in a rule or a field could end it early: two alerts in one.)

@@ -119,30 +119,32 @@ describe.skipIf(!promtoolReady)('promtool', () => {
     expect(result.exitCode, `${result.stdout}\n${result.stderr}`).toBe(0);
   });
 
-  it('fires FalcoSensorClockAhead for a source with alerts stamped ahead in the last 10 minutes, not for one without', async () => {
+  it('fires FalcoSensorClockAhead for alerts stamped ahead in the last 10 minutes, also on a series that is new, and resolves', async () => {
+    const firing = (source: string) => ({
+      exp_labels: { severity: 'warning', source },
+      exp_annotations: {
+        summary: `Falco alerts (${source}) stamped ahead of the receiver's clock`,
+        description: `In the last 10 minutes, ${source} alerts were stamped 1 s or more after the receiver got them: a sensor's clock runs ahead. Their falco_alert log lines carry clockAheadSeconds and the hostname; check time sync on that node.`,
+      },
+    });
     const result = await testRules(dir, 'clock-ahead-test', {
       input_series: [
-        // Three syscall alerts stamped ahead at minute 11; k8s_audit's count never moves.
-        { series: 'falco_alert_clock_ahead_seconds_count{source="syscall"}', values: '0x10 3x30' },
-        { series: 'falco_alert_clock_ahead_seconds_count{source="k8s_audit"}', values: '5x40' },
+        // The receiver's series from 0, then one alert stamped ahead at minute 11.
+        { series: 'falco_alert_clock_ahead_seconds_count{source="k8s_audit"}', values: '0x10 1x30' },
+        // A series first scraped at minute 11 already counting 3 (a new pod whose first alerts of
+        // that source were stamped ahead): no increase() sees it, the second term does.
+        { series: 'falco_alert_clock_ahead_seconds_count{source="syscall"}', values: '_x11 3x30' },
+        // Counted long ago, nothing since.
+        { series: 'falco_alert_clock_ahead_seconds_count{source="aws_cloudtrail"}', values: '5x40' },
       ],
       alert_rule_test: [
         { eval_time: '10m', alertname: 'FalcoSensorClockAhead', exp_alerts: [] },
         {
           eval_time: '15m',
           alertname: 'FalcoSensorClockAhead',
-          exp_alerts: [
-            {
-              exp_labels: { severity: 'warning', source: 'syscall' },
-              exp_annotations: {
-                summary: "Falco alerts (syscall) stamped ahead of the receiver's clock",
-                description:
-                  "3 syscall alerts in 10 minutes were stamped 1 s or more after the receiver got them: a sensor's clock runs ahead. Their falco_alert log lines carry clockAheadSeconds and the hostname; check time sync on that node.",
-              },
-            },
-          ],
+          exp_alerts: [firing('k8s_audit'), firing('syscall')],
         },
-        // Ten minutes after the last one, it resolves.
+        // Ten minutes after the last ones, it resolves.
         { eval_time: '25m', alertname: 'FalcoSensorClockAhead', exp_alerts: [] },
       ],
     });

@@ -125,6 +125,20 @@ describe('createMetrics', () => {
     ).toBe(0);
   });
 
+  it('starts the clock-ahead series of each source at 0 and takes at most a week from one alert', async () => {
+    const metrics = createMetrics({ ...base, maxSources: 2 });
+    metrics.recordAlert(makeStoredAlert({ source: 'k8s_audit' }, { receivedAtMs: 1000, timeMs: 0 }));
+    // A time some 300 years ahead.
+    metrics.recordAlert(makeStoredAlert({}, { receivedAtMs: 0, timeMs: 1e13 }));
+
+    const text = await metrics.registry.metrics();
+
+    expect(text).toContain('falco_alert_clock_ahead_seconds_count{source="k8s_audit"} 0');
+    expect(text).toContain('falco_alert_clock_ahead_seconds_sum{source="syscall"} 604800');
+    expect(text).toContain('falco_alert_clock_ahead_seconds_bucket{le="86400",source="syscall"} 0');
+    expect(text).toContain('falco_alert_clock_ahead_seconds_bucket{le="+Inf",source="syscall"} 1');
+  });
+
   it('observes how far ahead alerts stamped 1 s or more after their receipt were, by their capped source', async () => {
     const metrics = createMetrics({ ...base, maxSources: 1 });
     // 4 s and exactly 1 s ahead count; 0.999 s ahead and 2 s behind do not.
