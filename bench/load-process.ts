@@ -26,6 +26,11 @@ export interface LoadResult {
   alertsPerSecond: number;
   p50Ms: number;
   p99Ms: number;
+  /**
+   * The even-rate client's own warm-up: requests answered before its measured window. Not in the
+   * counts above, but the target spent CPU on them between the harness' two samples.
+   */
+  warmupAnswered?: number;
 }
 
 // Keep-alive load with autocannon. Runs in its own process so the load generator never shares an

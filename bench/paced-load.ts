@@ -138,7 +138,9 @@ for (const sender of senders) sender.close();
 const sorted = Array.from(latencies.subarray(warmup)).sort((a, b) => a - b);
 const at = (q: number) => quantile(sorted, q);
 const durationSeconds = (performance.now() - (measuredFrom || started)) / 1000;
-printLoadResult({ ok2xx, non2xx, errors }, durationSeconds, sorted);
+// Every warm-up request was answered (or failed) before the last measured one: the target's CPU
+// between the harness' samples went to all `total` of them.
+printLoadResult({ ok2xx, non2xx, errors }, durationSeconds, sorted, warmup);
 // BENCH_PACED_DETAIL=1: the tail on stderr, and when (ms into the run) requests waited over 10 ms:
 // a full garbage collection shows as a burst of them every second or so.
 if (process.env.BENCH_PACED_DETAIL) {

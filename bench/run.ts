@@ -75,7 +75,9 @@ async function measure(
   const after = sampleTree(target.pid);
   const wall = (Date.now() - started) / 1000;
   const cpu = after.cpuSeconds - before.cpuSeconds;
-  const cpuUsPerAlert = result.ok2xx > 0 ? (cpu / result.ok2xx) * 1e6 : NaN;
+  // The even-rate client's warm-up is inside the two samples: its alerts cost CPU too.
+  const alerts = result.ok2xx + (result.warmupAnswered ?? 0);
+  const cpuUsPerAlert = alerts > 0 ? (cpu / alerts) * 1e6 : NaN;
   return { result, warm, cpuCores: cpu / wall, cpuUsPerAlert, rssMb: after.rssBytes / 2 ** 20 };
 }
 
