@@ -62,11 +62,6 @@ function send(
   res.writeHead(status, headers).end(content?.body);
 }
 
-/** Decided at the answer: a request pipelined behind this one, read by then, keeps the connection open. */
-function closesAfter(deps: FastIngestDeps, mayClose: boolean, req: IncomingMessage): boolean {
-  return mayClose && deps.senders.alone(req.socket);
-}
-
 function sendProblem(
   res: ServerResponse,
   deps: FastIngestDeps,
@@ -99,7 +94,7 @@ export function withFastIngest(
   if (!enabled) return app;
   return (req, res) => {
     if (!isPlainAlertPost(req, deps.bodyLimitBytes)) return app(req, res);
-    const mayClose = deps.senders.arrive(req.socket);
+    deps.senders.arrive(req.socket);
     const started = performance.now();
     const reqId = deps.requestIdOf(req);
     const route = req.url ?? '';
@@ -147,7 +142,7 @@ export function withFastIngest(
           return sendProblem(res, deps, false, reqId, buildProblem('internal-error'));
         }
         if ('problem' in answer)
-          return sendProblem(res, deps, closesAfter(deps, mayClose, req), reqId, answer.problem);
+          return sendProblem(res, deps, deps.senders.closes(req.socket), reqId, answer.problem);
         const entry = answer.accepted;
         // Group commit: answered once this turn's alert lines are written.
         deps.turns.afterCommit((writeError) => {
@@ -160,7 +155,7 @@ export function withFastIngest(
           send(
             res,
             deps.lifecycle,
-            closesAfter(deps, mayClose, req),
+            deps.senders.closes(req.socket),
             202,
             ['X-Request-Id', reqId, ...accepted.headers],
             content,

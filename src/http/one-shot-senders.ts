@@ -12,29 +12,29 @@ export const PROBE_EVERY = 16;
 /** Addresses followed at most; past it, those not yet one-shot are forgotten (and, if none are, all). */
 export const MAX_SENDER_ADDRESSES = 4096;
 
-// Requests seen on a connection, kept on its socket (the same property on every socket, set at its
-// first request): a Map or WeakMap holding each socket until it closed cost the scavenger more than
-// this whole check (connection-tracker.ts).
+// Requests seen on a connection, and whether its first may be answered with its close, kept on its
+// socket (the same properties on every socket, set at its first request): a Map or WeakMap holding
+// each socket until it closed cost the scavenger more than this whole check (connection-tracker.ts).
 const REQUESTS = Symbol('ingest requests on this connection');
+const CLOSABLE = Symbol('first request from a one-shot sender');
 
-/** What the senders read of a request's socket (a node:net Socket); they count its requests on it. */
+/** What the senders read of a request's socket (a node:net Socket); they keep their counts on it. */
 export interface SenderSocket {
   readonly remoteAddress?: string;
   [REQUESTS]?: number;
+  [CLOSABLE]?: boolean;
 }
 
 export interface OneShotSenders {
+  /** Called when an ingest request arrives, before anything else is done with it: counts it. */
+  arrive(socket: SenderSocket): void;
   /**
-   * Called when an ingest request arrives, before anything else is done with it: counts it, and
-   * tells whether its answer may close the connection (the connection's first request, from an
-   * address that sends one request per connection, and not a probe).
+   * At the answer of a request: whether it closes the connection. Only the connection's first
+   * request from an address that sends one request per connection (and not a probe), and only
+   * while it is still its connection's only one: a client that pipelines has its next request read
+   * by then, and keeps its connection.
    */
-  arrive(socket: SenderSocket): boolean;
-  /**
-   * At the answer of a request `arrive` allowed to close: whether it still is its connection's only
-   * request. A client that pipelines has its next request read by then, and keeps its connection.
-   */
-  alone(socket: SenderSocket): boolean;
+  closes(socket: SenderSocket): boolean;
 }
 
 /**
@@ -61,17 +61,18 @@ export function createOneShotSenders(maxAddresses: number = MAX_SENDER_ADDRESSES
       const requests = (socket[REQUESTS] ?? 0) + 1;
       socket[REQUESTS] = requests;
       const address = socket.remoteAddress;
-      if (address === undefined) return false;
-      const known = streaks.get(address);
+      const known = address === undefined ? undefined : streaks.get(address);
       if (requests > 1) {
-        if (known !== undefined && known !== 0) streaks.set(address, 0);
-        return false;
+        if (address !== undefined && known !== undefined && known !== 0) streaks.set(address, 0);
+        return;
       }
+      socket[CLOSABLE] = false;
+      if (address === undefined) return;
       if (known === undefined && streaks.size >= maxAddresses) forgetNewcomers();
       const streak = (known ?? 0) + 1;
       streaks.set(address, streak);
-      return streak > ONE_SHOT_AFTER && streak % PROBE_EVERY !== 0;
+      socket[CLOSABLE] = streak > ONE_SHOT_AFTER && streak % PROBE_EVERY !== 0;
     },
-    alone: (socket) => socket[REQUESTS] === 1,
+    closes: (socket) => socket[REQUESTS] === 1 && socket[CLOSABLE] === true,
   };
 }

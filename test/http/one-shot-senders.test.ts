@@ -10,8 +10,12 @@ import { readFixture } from '../helpers/fixtures.js';
 import { openRaw, type RawConnection } from '../helpers/raw-connection.js';
 import { startReceiver, type TestReceiver } from '../helpers/start-receiver.js';
 
-// A new connection's socket from `remoteAddress`, and its first request.
-const fresh = (senders: OneShotSenders, remoteAddress?: string) => senders.arrive({ remoteAddress });
+// A new connection's socket from `remoteAddress`, and its first request: whether its answer closes.
+const fresh = (senders: OneShotSenders, remoteAddress?: string) => {
+  const socket: SenderSocket = { remoteAddress };
+  senders.arrive(socket);
+  return senders.closes(socket);
+};
 
 describe('createOneShotSenders: which answers close their connection', () => {
   it('closes fresh connections of an address once ONE_SHOT_AFTER came in a row, but every PROBE_EVERY-th', () => {
@@ -31,11 +35,11 @@ describe('createOneShotSenders: which answers close their connection', () => {
     const senders = createOneShotSenders();
     for (let i = 0; i < ONE_SHOT_AFTER + 5; i++) fresh(senders, '10.0.0.2');
     const socket: SenderSocket = { remoteAddress: '10.0.0.2' };
-    expect(senders.arrive(socket)).toBe(true);
-    expect(senders.alone(socket)).toBe(true);
+    senders.arrive(socket);
+    expect(senders.closes(socket)).toBe(true);
     // Its second request: not to be closed, and neither is the first any more (pipelined).
-    expect(senders.arrive(socket)).toBe(false);
-    expect(senders.alone(socket)).toBe(false);
+    senders.arrive(socket);
+    expect(senders.closes(socket)).toBe(false);
     // After the reuse, ONE_SHOT_AFTER fresh connections again before any is closed.
     const next = Array.from({ length: ONE_SHOT_AFTER + 1 }, () => fresh(senders, '10.0.0.2'));
     expect(next).toEqual([...Array(ONE_SHOT_AFTER).fill(false), true]);
@@ -49,7 +53,10 @@ describe('createOneShotSenders: which answers close their connection', () => {
     // A 0.34 sender's fresh connections, and between every few a 0.40 sender's alert on its connection.
     for (let i = 0; i < 200; i++) {
       closedFresh.push(fresh(senders, '10.0.0.3'));
-      if (i % ONE_SHOT_AFTER === 0) expect(senders.arrive(keptAlive)).toBe(false);
+      if (i % ONE_SHOT_AFTER === 0) {
+        senders.arrive(keptAlive);
+        expect(senders.closes(keptAlive)).toBe(false);
+      }
     }
     expect(closedFresh.filter(Boolean)).toEqual([]);
   });

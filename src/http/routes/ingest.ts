@@ -24,8 +24,8 @@ export function createIngestRouter(deps: IngestDeps): express.Router {
 
   // First of all, the request is counted on its connection (one-shot-senders.ts); an accepted alert
   // from a sender with a connection per alert then has its connection closed after the answer.
-  const countRequest: express.RequestHandler = (req, res, next) => {
-    res.locals.oneShot = deps.senders.arrive(req.socket);
+  const countRequest: express.RequestHandler = (req, _res, next) => {
+    deps.senders.arrive(req.socket);
     next();
   };
 
@@ -51,8 +51,7 @@ export function createIngestRouter(deps: IngestDeps): express.Router {
           deps.turns.afterCommit((writeError) => {
             if (writeError !== undefined) return next(writeError);
             const accepted = acceptedResponse(entry, req.headers.prefer);
-            if (res.locals.oneShot === true && deps.senders.alone(req.socket))
-              res.setHeader('Connection', 'close');
+            if (deps.senders.closes(req.socket)) res.setHeader('Connection', 'close');
             for (let i = 0; i < accepted.headers.length; i += 2)
               res.setHeader(accepted.headers[i]!, accepted.headers[i + 1]!);
             if (accepted.body === undefined) {
