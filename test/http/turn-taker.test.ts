@@ -1,6 +1,6 @@
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { createTurnTaker } from '../../src/http/turn-taker.js';
+import { createTurnTaker, GATHER_BACKOFF_TURNS, GATHER_BELOW } from '../../src/http/turn-taker.js';
 import { createLineGroup } from '../../src/logging/line-group.js';
 
 const ran = (turns: ReturnType<typeof createTurnTaker>, job: () => void) =>
@@ -88,6 +88,66 @@ describe('createTurnTaker', () => {
     expect(turns.waiting()).toBe(2);
     await Promise.all(pending);
     expect(turns.waiting()).toBe(0);
+  });
+});
+
+/** Resolves in the loop iteration after this one's immediates (those queued so far included). */
+const nextIteration = () => new Promise<void>((resolve) => setImmediate(() => setImmediate(resolve)));
+
+describe('createTurnTaker gathering a small turn', () => {
+  // Jobs as alerts: each writes a line; a turn's lines go out in one write.
+  function lineTurns() {
+    const writes: string[] = [];
+    const group = createLineGroup({ write: (text: string) => void writes.push(text) });
+    const turns = createTurnTaker(50, group);
+    const alert = (n: number) =>
+      ran(turns, () => {
+        group.write(`${n}\n`);
+      });
+    // A second alert, queued in the iteration the turn of `n` is due in, after it: as the next poll
+    // phase's read would queue it.
+    const alertPair = (n: number) =>
+      Promise.all([
+        alert(n),
+        new Promise<void>((resolve) => setImmediate(() => void alert(n + 0.5).then(resolve))),
+      ]);
+    return { writes, alert, alertPair };
+  }
+
+  it('waits one loop iteration before a turn of fewer than GATHER_BELOW jobs, and takes the jobs that came meanwhile', async () => {
+    const { writes, alertPair } = lineTurns();
+    await alertPair(1);
+    expect(writes).toEqual(['1\n1.5\n']);
+  });
+
+  it('starts a turn of GATHER_BELOW jobs at once', async () => {
+    const { writes, alert } = lineTurns();
+    const jobs = Array.from({ length: GATHER_BELOW }, (_, i) => alert(i + 1));
+    const late = new Promise<void>((resolve) =>
+      setImmediate(() => void alert(GATHER_BELOW + 1).then(resolve)),
+    );
+    await Promise.all([...jobs, late]);
+    const first = Array.from({ length: GATHER_BELOW }, (_, i) => `${i + 1}\n`).join('');
+    expect(writes).toEqual([first, `${GATHER_BELOW + 1}\n`]);
+  });
+
+  it('after a wait that gathered nothing, starts the next GATHER_BACKOFF_TURNS turns at once, then waits again', async () => {
+    const { writes, alert, alertPair } = lineTurns();
+    // A lone alert: its wait gathers nothing.
+    await alert(0);
+    // Each pair now takes two turns of the backoff, its alerts written apart.
+    for (let pair = 1; pair <= GATHER_BACKOFF_TURNS / 2; pair++) {
+      await alertPair(pair);
+      await nextIteration();
+    }
+    expect(writes).toEqual([
+      '0\n',
+      ...Array.from({ length: GATHER_BACKOFF_TURNS / 2 }, (_, i) => [`${i + 1}\n`, `${i + 1.5}\n`]).flat(),
+    ]);
+    // The backoff is spent: this turn waits, and gathers its second alert.
+    writes.length = 0;
+    await alertPair(10);
+    expect(writes).toEqual(['10\n10.5\n']);
   });
 });
 
