@@ -10,8 +10,9 @@ import type { LineGroup } from '../logging/line-group.js';
  * the log lines its jobs wrote go out together when its jobs are done, and only then are the
  * answers queued with `afterCommit` given (no 2xx before its alert's line is written). With
  * `stored`, they are given once what it returns resolves too (a shared store has the turn's alerts).
- * A turn of fewer than GATHER_BELOW jobs first waits one loop iteration, whose poll phase reads the
- * alerts that arrived meanwhile, so that they share it (see createTurnTaker).
+ * A new turn of fewer than GATHER_BELOW jobs first waits one loop iteration, whose poll phase reads
+ * the alerts that arrived meanwhile, so that they share it, unless a recent wait gathered nothing
+ * (see GATHER_BACKOFF_TURNS).
  */
 export interface TurnTaker {
   /** Queues `job`; it runs synchronously in a later turn, after every job queued before it. It must not throw. */
@@ -27,43 +28,25 @@ export interface TurnTaker {
 
 /** Jobs keep starting in the same turn until this many milliseconds have gone by in it. */
 export const DEFAULT_TURN_BUDGET_MS = 1;
-/** A turn with fewer jobs than this waits one loop iteration for more before it starts. */
-export const GATHER_BELOW = 4;
-/** After a wait that gathered nothing, this many turns start at once. */
-export const GATHER_BACKOFF_TURNS = 8;
-
 /**
- * Whether a turn about to start waits one loop iteration first, asked once as it is due and once
- * as the wait ends. With a connection per alert (Falco 0.34), each loop iteration read about one
- * alert: every turn held one, paid the turn's own costs (a log write, the timing, an immediate) and
- * ran its parse, validation and store code cold, after the system calls of its connection. Waiting
- * one iteration lets the next poll phase read the alerts that arrived meanwhile: two per turn, not
- * one, 15 % less CPU per alert and 18 % more alerts/s (32 senders, closed loop, alternating runs;
- * BENCHMARKS.md, session 24). A sender that waits for each answer alone (one keep-alive connection)
- * brings nothing meanwhile, and paid 3 % more when every small turn waited: a wait that gathers
- * nothing turns waiting off for the next GATHER_BACKOFF_TURNS turns (no difference left), so a quiet
- * receiver waits on one alert in nine, for one iteration of an idle loop.
+ * A new turn with fewer jobs than this waits one loop iteration for more before it starts.
+ *
+ * With a connection per alert (Falco 0.34) and many senders at once (a cluster's sensors), each
+ * loop iteration read about one alert: every turn held one, paid the turn's own costs (a log
+ * write, the timing, an immediate) and ran its parse, validation and store code cold, after the
+ * system calls of its connection. Waiting one iteration lets the next poll phase read the alerts
+ * that arrived meanwhile: with 32 such senders, two per turn instead of one, 15 % less CPU per alert
+ * and 18 % more alerts/s (closed loop, alternating runs; BENCHMARKS.md, session 24). A single
+ * sender that waits for each answer (one Falco, one connection at a time) brings nothing meanwhile.
  */
-function createGathering(): { waits(queued: number): boolean } {
-  let waitedWith: number | undefined;
-  let backoff = 0;
-  return {
-    waits(queued) {
-      if (waitedWith !== undefined) {
-        if (queued === waitedWith) backoff = GATHER_BACKOFF_TURNS;
-        waitedWith = undefined;
-        return false;
-      }
-      if (backoff > 0) {
-        backoff--;
-        return false;
-      }
-      if (queued >= GATHER_BELOW) return false;
-      waitedWith = queued;
-      return true;
-    },
-  };
-}
+export const GATHER_BELOW = 4;
+/**
+ * After a wait that gathered nothing, this many new turns start at once (turns that continue the
+ * jobs of one that used its budget do not count). A lone sender then waits on one turn in nine, for
+ * one iteration of an otherwise idle loop: its CPU per alert measured the same as without waiting
+ * (2.7 % more when every small turn waited, near this VM's noise).
+ */
+export const GATHER_BACKOFF_TURNS = 8;
 
 export function createTurnTaker(
   budgetMs: number = DEFAULT_TURN_BUDGET_MS,
@@ -74,7 +57,8 @@ export function createTurnTaker(
   let answers: Array<(writeError?: unknown) => void> = [];
   let scheduled = false;
   let inTurn = false;
-  const gathering = createGathering();
+  // New turns left to start without waiting (after a wait that gathered nothing).
+  let backoff = 0;
   // Gives each answer its turn's outcome.
   const answerAll = (due: Array<(writeError?: unknown) => void>, writeError: unknown) => {
     // An answer that throws breaks its contract, but must not leave the others unanswered.
@@ -102,7 +86,7 @@ export function createTurnTaker(
     if (storing) void storing.then(() => answerAll(due, undefined));
     else answerAll(due, writeError);
   };
-  // An immediate queued while immediates run waits for the next loop turn (Node's documented order).
+  // An immediate queued while immediates run waits for the next loop iteration (Node's documented order).
   const runTurn = () => {
     scheduled = false;
     const started = performance.now();
@@ -113,18 +97,25 @@ export function createTurnTaker(
       while (queue.length > 0 && performance.now() - started < budgetMs);
     } finally {
       inTurn = false;
-      commit();
-      if (queue.length > 0) {
+      // Jobs left by a turn that used its budget have waited already: their turn starts at once.
+      // Scheduled before the commit, so that an answer that throws cannot strand them.
+      if (queue.length > 0 && !scheduled) {
         scheduled = true;
         setImmediate(runTurn);
       }
+      commit();
     }
   };
-  // A new turn, unless it waits an iteration for more jobs first. A turn that continues the jobs
-  // left by one that used its budget starts at once: they have waited already.
-  const startTurn = () => {
-    if (gathering.waits(queue.length)) setImmediate(startTurn);
-    else runTurn();
+  // A new turn. `waitedWith` is the number of jobs it had when it began to wait (see GATHER_BELOW).
+  const startTurn = (waitedWith?: number) => {
+    if (waitedWith !== undefined) {
+      if (queue.length === waitedWith) backoff = GATHER_BACKOFF_TURNS;
+    } else if (backoff > 0) backoff--;
+    else if (queue.length < GATHER_BELOW) {
+      setImmediate(startTurn, queue.length);
+      return;
+    }
+    runTurn();
   };
   return {
     run(job) {

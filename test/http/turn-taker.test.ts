@@ -91,33 +91,78 @@ describe('createTurnTaker', () => {
   });
 });
 
-/** Resolves in the loop iteration after this one's immediates (those queued so far included). */
-const nextIteration = () => new Promise<void>((resolve) => setImmediate(() => setImmediate(resolve)));
-
 describe('createTurnTaker gathering a small turn', () => {
-  // Jobs as alerts: each writes a line; a turn's lines go out in one write.
-  function lineTurns() {
+  // Jobs as alerts: each writes a line, and a turn's lines go out in one write. No time budget: a
+  // slow machine cannot split a turn.
+  function lineTurns(budgetMs = Infinity) {
     const writes: string[] = [];
     const group = createLineGroup({ write: (text: string) => void writes.push(text) });
-    const turns = createTurnTaker(50, group);
-    const alert = (n: number) =>
-      ran(turns, () => {
-        group.write(`${n}\n`);
-      });
-    // A second alert, queued in the iteration the turn of `n` is due in, after it: as the next poll
-    // phase's read would queue it.
+    const turns = createTurnTaker(budgetMs, group);
+    const alert = (n: number) => ran(turns, () => group.write(`${n}\n`));
+    const written = (n: number) => writes.some((write) => write.split('\n').includes(String(n)));
+    // Whether the turn of alert `n` has run by the time an immediate queued right after it runs:
+    // in the loop iteration its turn is due in, unless the turn waits.
+    const startsAtOnce = async (n: number) => {
+      const job = alert(n);
+      const atOnce = await new Promise<boolean>((resolve) => setImmediate(() => resolve(written(n))));
+      await job;
+      return atOnce;
+    };
+    // A second alert, queued while the turn of the first is due (before the next poll phase).
     const alertPair = (n: number) =>
       Promise.all([
         alert(n),
         new Promise<void>((resolve) => setImmediate(() => void alert(n + 0.5).then(resolve))),
       ]);
-    return { writes, alert, alertPair };
+    return { writes, alert, written, startsAtOnce, alertPair };
   }
 
-  it('waits one loop iteration before a turn of fewer than GATHER_BELOW jobs, and takes the jobs that came meanwhile', async () => {
-    const { writes, alertPair } = lineTurns();
-    await alertPair(1);
-    expect(writes).toEqual(['1\n1.5\n']);
+  it("waits one loop iteration before a turn of fewer than GATHER_BELOW jobs: an alert read in that iteration's poll phase shares it", async () => {
+    const { writes, alert } = lineTurns();
+    // Paused on connect: a socket is read only once resumed, in the poll phase after that.
+    const server = net.createServer({ pauseOnConnect: true });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as net.AddressInfo).port;
+    const connectPair = async () => {
+      const accepted = new Promise<net.Socket>((resolve) => server.once('connection', resolve));
+      const client = net.connect(port, '127.0.0.1');
+      await new Promise((resolve) => client.once('connect', resolve));
+      return { client, peer: await accepted };
+    };
+    const first = await connectPair();
+    const second = await connectPair();
+    const both = new Promise<void>((resolve) => {
+      second.peer.once('data', () => void alert(2).then(resolve));
+      // The first alert is read in a poll phase; the second socket, whose bytes are already here,
+      // is read in the next one, while the first alert's turn waits.
+      first.peer.once('data', () => {
+        void alert(1);
+        second.peer.resume();
+      });
+    });
+    second.client.write('2');
+    first.client.write('1');
+    first.peer.resume();
+    await both;
+    expect(writes).toEqual(['1\n2\n']);
+    for (const { client, peer } of [first, second]) {
+      client.destroy();
+      peer.destroy();
+    }
+    server.close();
+  });
+
+  it('waits one iteration, not more', async () => {
+    const { written, alert } = lineTurns();
+    const job = alert(1);
+    const seen = await new Promise<boolean[]>((resolve) =>
+      setImmediate(() => {
+        const inItsIteration = written(1);
+        setImmediate(() => resolve([inItsIteration, written(1)]));
+      }),
+    );
+    await job;
+    expect(seen).toEqual([false, true]);
   });
 
   it('starts a turn of GATHER_BELOW jobs at once', async () => {
@@ -131,23 +176,37 @@ describe('createTurnTaker gathering a small turn', () => {
     expect(writes).toEqual([first, `${GATHER_BELOW + 1}\n`]);
   });
 
-  it('after a wait that gathered nothing, starts the next GATHER_BACKOFF_TURNS turns at once, then waits again', async () => {
-    const { writes, alert, alertPair } = lineTurns();
+  it('starts at once the turn that continues the jobs of one that used its budget', async () => {
+    // A budget of 0: one job per turn. The pair's first turn waits, gathers the second alert and
+    // runs the first; the turn that continues with the second must not wait again.
+    const { alertPair, written } = lineTurns(0);
+    const pair = alertPair(1);
+    const seen = await new Promise<boolean[]>((resolve) =>
+      setImmediate(() =>
+        setImmediate(() => {
+          const first = [written(1), written(1.5)];
+          setImmediate(() => resolve([...first, written(1.5)]));
+        }),
+      ),
+    );
+    await pair;
+    expect(seen).toEqual([true, false, true]);
+  });
+
+  it('after a wait that gathered nothing, starts the next GATHER_BACKOFF_TURNS new turns at once, then waits again', async () => {
+    const { startsAtOnce } = lineTurns();
     // A lone alert: its wait gathers nothing.
-    await alert(0);
-    // Each pair now takes two turns of the backoff, its alerts written apart.
-    for (let pair = 1; pair <= GATHER_BACKOFF_TURNS / 2; pair++) {
-      await alertPair(pair);
-      await nextIteration();
-    }
-    expect(writes).toEqual([
-      '0\n',
-      ...Array.from({ length: GATHER_BACKOFF_TURNS / 2 }, (_, i) => [`${i + 1}\n`, `${i + 1.5}\n`]).flat(),
-    ]);
-    // The backoff is spent: this turn waits, and gathers its second alert.
-    writes.length = 0;
-    await alertPair(10);
-    expect(writes).toEqual(['10\n10.5\n']);
+    expect(await startsAtOnce(0)).toBe(false);
+    const next: boolean[] = [];
+    for (let n = 1; n <= GATHER_BACKOFF_TURNS + 1; n++) next.push(await startsAtOnce(n));
+    expect(next).toEqual([...Array<boolean>(GATHER_BACKOFF_TURNS).fill(true), false]);
+  });
+
+  it('keeps waiting after a wait that gathered an alert', async () => {
+    const { writes, alertPair, startsAtOnce } = lineTurns();
+    await alertPair(1);
+    expect(writes).toEqual(['1\n1.5\n']);
+    expect(await startsAtOnce(2)).toBe(false);
   });
 });
 
