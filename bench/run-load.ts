@@ -17,7 +17,9 @@ export async function runLoad(spec: LoadSpec, cpu?: number): Promise<LoadResult>
       ? 'bench/connection-per-alert-load.ts'
       : 'bench/load-process.ts';
   const [cmd, ...args] = pinned([process.execPath, '--import', 'tsx', script, JSON.stringify(spec)], cpu);
-  const { stdout } = await run(cmd!, args, { maxBuffer: 1024 * 1024, timeout: 15 * 60_000 });
+  const { stdout, stderr } = await run(cmd!, args, { maxBuffer: 1024 * 1024, timeout: 15 * 60_000 });
+  // What a client says on stderr (the even-rate client's BENCH_PACED_DETAIL, warnings) reaches the run's log.
+  if (stderr.trim() !== '') process.stderr.write(stderr);
   const line = stdout.trim().split('\n').at(-1) ?? '';
   return JSON.parse(line) as LoadResult;
 }
