@@ -11,6 +11,18 @@ const ran = (turns: ReturnType<typeof createTurnTaker>, job: () => void) =>
     }),
   );
 
+// A line group whose writes are recorded (or, with `fail`, throw EIO).
+function recordingGroup(fail = false) {
+  const writes: string[] = [];
+  const group = createLineGroup({
+    write: (text: string) => {
+      if (fail) throw new Error('EIO');
+      writes.push(text);
+    },
+  });
+  return { writes, group };
+}
+
 function busyFor(ms: number): void {
   const until = performance.now() + ms;
   while (performance.now() < until);
@@ -95,8 +107,7 @@ describe('createTurnTaker gathering a small turn', () => {
   // Jobs as alerts: each writes a line, and a turn's lines go out in one write. No time budget: a
   // slow machine cannot split a turn.
   function lineTurns(budgetMs = Infinity) {
-    const writes: string[] = [];
-    const group = createLineGroup({ write: (text: string) => void writes.push(text) });
+    const { writes, group } = recordingGroup();
     const turns = createTurnTaker(budgetMs, group);
     const alert = (n: number) => ran(turns, () => group.write(`${n}\n`));
     const written = (n: number) => writes.some((write) => write.split('\n').includes(String(n)));
@@ -211,17 +222,6 @@ describe('createTurnTaker gathering a small turn', () => {
 });
 
 describe('createTurnTaker with a line group (group commit)', () => {
-  function recordingGroup(fail = false) {
-    const writes: string[] = [];
-    const group = createLineGroup({
-      write: (text: string) => {
-        if (fail) throw new Error('EIO');
-        writes.push(text);
-      },
-    });
-    return { writes, group };
-  }
-
   it("writes the lines of a turn's jobs with one write, and answers each job only after it", async () => {
     const { writes, group } = recordingGroup();
     const turns = createTurnTaker(50, group);
