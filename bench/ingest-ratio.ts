@@ -1,3 +1,4 @@
+import { median, p99Runs, type EvenRateResult } from './even-rate.js';
 import type { LoadResult } from './load-process.js';
 import type { Target } from './targets.js';
 
@@ -11,17 +12,11 @@ export interface RatioPair {
 
 /**
  * One target at an even rate (bench/paced-load.ts), half the service's maximum in that connection
- * mode: its latency, and its CPU per alert when both targets carry the same load (the senders then
- * sleep between alerts alike, as Falco's do, instead of waiting on the slower server only).
+ * mode, alternating with the other target (bench/even-rate.ts): its latency, and its CPU per alert
+ * when both targets carry the same load (the senders then sleep between alerts alike, as Falco's do,
+ * instead of waiting on the slower server only).
  */
-export interface RatioLatency {
-  target: string;
-  newConn: boolean;
-  rate: number;
-  p50Ms: number;
-  p99Ms: number;
-  cpuUsPerAlert: number;
-}
+export type RatioLatency = EvenRateResult & { newConn: boolean };
 
 type Measure = (target: Target, newConn: boolean) => Promise<{ result: LoadResult; cpuUsPerAlert: number }>;
 
@@ -52,7 +47,6 @@ export async function measureIngestRatio(
   return pairs;
 }
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN;
 const fixed = (value: number, digits = 0) => value.toFixed(digits);
 
 /** The rate for the even-rate runs: half the service's median alerts/s in the pairs of that mode. */
@@ -91,8 +85,9 @@ export function renderIngestRatio(pairs: RatioPair[], latency: RatioLatency[] = 
     const verdict =
       run.target === 'service' ? `; target < 5 ms: ${run.p99Ms < 5 ? 'met' : '**not met**'}` : '';
     lines.push(
-      `- ${run.target}, ${run.newConn ? 'a connection per alert' : 'keep-alive'}, at an even ${run.rate} alerts/s (half the service's maximum): ` +
-        `p50 ${fixed(run.p50Ms, 2)} ms, p99 ${fixed(run.p99Ms, 2)} ms${verdict}; ${fixed(run.cpuUsPerAlert)} us of CPU per alert`,
+      `- ${run.target}, ${run.newConn ? 'a connection per alert' : 'keep-alive'}, at an even ${run.rate} alerts/s (half the service's maximum), ` +
+        `median of ${run.runs.length} alternating runs: p50 ${fixed(run.p50Ms, 2)} ms, p99 ${fixed(run.p99Ms, 2)} ms (runs ${p99Runs(run)})${verdict}; ` +
+        `${fixed(run.cpuUsPerAlert)} us of CPU per alert`,
     );
   }
   for (const newConn of [false, true]) {

@@ -42,6 +42,7 @@ const waiting: number[] = [];
 const idle: Sender[] = [];
 let started = 0;
 let measuredFrom = 0;
+let measuredFromEpoch = 0;
 const due = (i: number) => started + (i * 1000) / spec.overallRate;
 let finish: () => void = () => {};
 
@@ -105,7 +106,10 @@ class Sender {
       else if (ok) ok2xx++;
       else non2xx++;
     }
-    if (this.current === warmup - 1) measuredFrom = performance.now();
+    if (this.current === warmup - 1) {
+      measuredFrom = performance.now();
+      measuredFromEpoch = Date.now();
+    }
     this.current = -1;
     if (++done === total) return finish();
     const next = waiting.shift();
@@ -150,6 +154,6 @@ if (process.env.BENCH_PACED_DETAIL) {
   const bursts = slow.filter((ms, k) => k === 0 || ms - slow[k - 1]! > 50);
   process.stderr.write(
     `p90 ${at(0.9).toFixed(2)} p95 ${at(0.95).toFixed(2)} p99.9 ${at(0.999).toFixed(2)} max ${at(1).toFixed(2)} ms; ` +
-      `${slow.length} requests over 10 ms, in bursts starting at ${bursts.join(' ')} ms\n`,
+      `${slow.length} requests over 10 ms, in bursts starting at ${bursts.join(' ')} ms (window from ${measuredFromEpoch})\n`,
   );
 }

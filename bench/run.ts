@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { measureColdStarts, measureMemory } from './memory-and-start.js';
 import { renderFalcoDelivery } from './falco-delivery-report.js';
+import { alternateEvenRate, type EvenRateRun } from './even-rate.js';
 import { measureFalcoDelivery } from './falco-delivery.js';
 import {
   halfServiceRate,
@@ -44,6 +45,8 @@ const bareLogFile = path.join(tmp, 'bare.log');
 // Alternating bare+log / service pairs per connection mode (the ingest ratio, 1 KB sample).
 // Five: on this VM single pairs range 0.37-1.04 x within one run, and a median of three moved with one of them.
 const RATIO_ROUNDS = Number(process.env.BENCH_RATIO_ROUNDS ?? 5);
+// Even-rate (latency) runs per target, alternating the two targets: the median p99 of three.
+const LATENCY_ROUNDS = Number(process.env.BENCH_LATENCY_ROUNDS ?? 3);
 const log = (line: string) => console.error(`[bench] ${line}`);
 
 async function measure(
@@ -80,6 +83,14 @@ async function measure(
   const cpuUsPerAlert = alerts > 0 ? (cpu / alerts) * 1e6 : NaN;
   return { result, warm, cpuCores: cpu / wall, cpuUsPerAlert, rssMb: after.rssBytes / 2 ** 20 };
 }
+
+/** An even-rate run of one target (the load pinned, as every single-core run): for alternateEvenRate. */
+const paced =
+  (bodyFile: string, newConn: boolean) =>
+  async (target: Target, rate: number): Promise<EvenRateRun> => {
+    const { result, cpuUsPerAlert } = await measure(target, bodyFile, newConn, true, rate);
+    return { p50Ms: result.p50Ms, p99Ms: result.p99Ms, cpuUsPerAlert };
+  };
 
 // BENCH_ONLY=redis: only the shared-store comparison (a minute, not the whole run).
 async function redisOnly(): Promise<void> {
@@ -121,19 +132,12 @@ async function main(): Promise<void> {
           rows.push({ payload: payload.name, bytes: payload.bytes, newConn, target: target.name, ...m });
         }
       }
-      for (const target of [bare, service]) {
+      const halfRates = [bare, service].map((target) => {
         const max = rows.find((r) => r.payload === payload.name && !r.newConn && r.target === target.name);
-        const rate = Math.max(1, Math.round((max?.result.alertsPerSecond ?? 2) / 2));
-        log(`${payload.name} half rate ${rate}/s ${target.name}`);
-        const m = await measure(target, bodyFile, false, true, rate);
-        halfRate.push({
-          payload: payload.name,
-          target: target.name,
-          rate,
-          p50Ms: m.result.p50Ms,
-          p99Ms: m.result.p99Ms,
-        });
-      }
+        return { target, rate: Math.max(1, Math.round((max?.result.alertsPerSecond ?? 2) / 2)) };
+      });
+      const even = await alternateEvenRate(halfRates, LATENCY_ROUNDS, paced(bodyFile, false), log);
+      halfRate.push(...even.map((result) => ({ payload: payload.name, ...result })));
     }
     // Exact check: a known number of alerts (amount waits for every answer), over new connections
     // so they spread over the workers; every scrape must show exactly that increase.
@@ -220,18 +224,10 @@ async function ratioPairs(): Promise<{ pairs: RatioPair[]; latency: RatioLatency
     const latency: RatioLatency[] = [];
     for (const newConn of [false, true]) {
       const rate = halfServiceRate(pairs, newConn);
-      for (const target of [bareLog, service]) {
-        log(`ratio even rate ${target.name} ${newConn ? 'new-conn' : 'keep-alive'} at ${rate}/s`);
-        const { result, cpuUsPerAlert } = await measure(target, bodyFile, newConn, true, rate);
-        latency.push({
-          target: target.name,
-          newConn,
-          rate,
-          p50Ms: result.p50Ms,
-          p99Ms: result.p99Ms,
-          cpuUsPerAlert,
-        });
-      }
+      const targets = [bareLog, service].map((target) => ({ target, rate }));
+      log(`ratio even rate ${newConn ? 'new-conn' : 'keep-alive'} at ${rate}/s`);
+      const even = await alternateEvenRate(targets, LATENCY_ROUNDS, paced(bodyFile, newConn), log);
+      latency.push(...even.map((result) => ({ ...result, newConn })));
     }
     return { pairs, latency };
   } finally {
