@@ -283,6 +283,53 @@ describe('createTurnTaker with a line group (group commit)', () => {
     expect(answered).toBe(true);
   });
 
+  // An answer must not throw (its contract). One that does reaches the loop as an uncaught
+  // exception: caught here instead of by the test runner, which would fail the file for it.
+  async function withUncaught(test: (caught: unknown[]) => Promise<void>): Promise<void> {
+    const runner = process.listeners('uncaughtException');
+    const caught: unknown[] = [];
+    process.removeAllListeners('uncaughtException');
+    process.on('uncaughtException', (error) => caught.push(error));
+    try {
+      await test(caught);
+    } finally {
+      process.removeAllListeners('uncaughtException');
+      for (const listener of runner) process.on('uncaughtException', listener);
+    }
+  }
+
+  // Jobs 1 to 3 each write a line and answer after the commit; answer 1 throws.
+  const throwingFirstAnswer = (budgetMs: number) => {
+    const { group } = recordingGroup();
+    const turns = createTurnTaker(budgetMs, group);
+    const answered: number[] = [];
+    const allAnswered = new Promise<void>((resolve) => {
+      for (const n of [1, 2, 3])
+        turns.run(() => {
+          group.write(`line ${n}\n`);
+          turns.afterCommit(() => {
+            answered.push(n);
+            if (answered.length === 3) resolve();
+            if (n === 1) throw new Error('answer 1 threw');
+          });
+        });
+    });
+    return { answered, allAnswered };
+  };
+
+  it.each([
+    ['still answers the rest of a turn when one answer throws', 50],
+    // A budget of 0: one job per turn, so the turn whose answer throws leaves jobs 2 and 3 behind.
+    ['still runs the jobs a turn left behind when one of its answers throws', 0],
+  ])('%s', (_, budgetMs) =>
+    withUncaught(async (caught) => {
+      const { answered, allAnswered } = throwingFirstAnswer(budgetMs);
+      await allAnswered;
+      expect(answered).toEqual([1, 2, 3]);
+      expect(caught.map((error) => (error as Error).message)).toEqual(['answer 1 threw']);
+    }),
+  );
+
   it('answers at once when asked outside a turn', () => {
     const turns = createTurnTaker(50, recordingGroup().group);
     let answered = false;
