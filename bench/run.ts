@@ -46,7 +46,7 @@ const bareLogFile = path.join(tmp, 'bare.log');
 // Five: on this VM single pairs range 0.37-1.04 x within one run, and a median of three moved with one of them.
 const RATIO_ROUNDS = Number(process.env.BENCH_RATIO_ROUNDS ?? 5);
 // Even-rate (latency) runs per target, alternating the two targets: the median p99 of three.
-const LATENCY_ROUNDS = Number(process.env.BENCH_LATENCY_ROUNDS ?? 3);
+const LATENCY_ROUNDS = Math.max(1, Math.floor(Number(process.env.BENCH_LATENCY_ROUNDS ?? 3)) || 3);
 const log = (line: string) => console.error(`[bench] ${line}`);
 
 async function measure(
@@ -149,24 +149,28 @@ async function main(): Promise<void> {
       // still run timers (heartbeats, metric collection) on the one-core server's cpu while the
       // even-rate client holds the other: with them up, the service's p99 at 5,700/s was 1.4 to
       // 2.2 ms in 9 runs, without them 0.9 to 1.5.
-      const bareCluster = await startBare(undefined, WORKERS);
-      const cluster = await startService({ name: `cluster x${WORKERS}`, workers: WORKERS, logFile });
+      const cluster: Target[] = [];
       try {
+        const bareCluster = await startBare(undefined, WORKERS);
+        cluster.push(bareCluster);
+        const serviceCluster = await startService({ name: `cluster x${WORKERS}`, workers: WORKERS, logFile });
+        cluster.push(serviceCluster);
         for (const newConn of [false, true]) {
-          for (const target of [bare, service, bareCluster, cluster]) {
+          for (const target of [bare, service, bareCluster, serviceCluster]) {
             const single = target === bare || target === service;
             log(`${payload.name} ${newConn ? 'new-conn' : 'keep-alive'} ${target.name}`);
             const m = await measure(target, bodyFile, newConn, single);
             rows.push({ payload: payload.name, bytes: payload.bytes, newConn, target: target.name, ...m });
           }
         }
-        if (index === 0) clusterMetrics = await checkClusterMetrics(cluster, bodyFile);
+        if (index === 0) clusterMetrics = await checkClusterMetrics(serviceCluster, bodyFile);
       } finally {
-        await Promise.all([bareCluster.stop(), cluster.stop()]);
+        await Promise.all(cluster.map((target) => target.stop()));
       }
-      // At half of each one-core target's keep-alive maximum, measured a minute before: this VM's
-      // speed changes by up to 2 x within minutes, so a maximum from the start of the run could be
-      // no longer half of anything.
+      // At half of each one-core target's keep-alive maximum, measured a minute or two before (the
+      // payload's other throughput runs come between): this VM's speed changes by up to 2 x within
+      // minutes, so a maximum from the start of the run could be no longer half of anything. The
+      // maxima were measured with the idle cluster targets up, as every throughput row is.
       const halfRates = [bare, service].map((target) => {
         const max = rows.find((r) => r.payload === payload.name && !r.newConn && r.target === target.name);
         return { target, rate: Math.max(1, Math.round((max?.result.alertsPerSecond ?? 2) / 2)) };
