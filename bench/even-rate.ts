@@ -49,5 +49,8 @@ export async function alternateEvenRate(
 }
 
 /** A result's p99 per run, for a report: `1.2, 3.4, 2.0`. */
-export const p99Runs = (result: { runs?: EvenRateRun[] }): string =>
-  (result.runs ?? []).map((r) => r.p99Ms.toFixed(2)).join(', ');
+export const p99Runs = (result: { runs: EvenRateRun[] }): string =>
+  result.runs.map((r) => r.p99Ms.toFixed(2)).join(', ');
+
+/** Half of a maximum rate in alerts/s, for the even-rate runs: whole alerts, at least one. */
+export const halfOf = (alertsPerSecond: number): number => Math.max(1, Math.round(alertsPerSecond / 2));

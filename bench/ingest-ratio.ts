@@ -1,4 +1,4 @@
-import { median, p99Runs, type EvenRateResult } from './even-rate.js';
+import { halfOf, median, p99Runs, type EvenRateResult } from './even-rate.js';
 import type { LoadResult } from './load-process.js';
 import type { Target } from './targets.js';
 
@@ -52,7 +52,7 @@ const fixed = (value: number, digits = 0) => value.toFixed(digits);
 /** The rate for the even-rate runs: half the service's median alerts/s in the pairs of that mode. */
 export function halfServiceRate(pairs: RatioPair[], newConn: boolean): number {
   const rates = pairs.filter((p) => p.newConn === newConn).map((p) => p.service.alertsPerSecond);
-  return Math.max(1, Math.round(median(rates) / 2));
+  return halfOf(median(rates));
 }
 
 /** The pairs as Markdown: one row per pair, then the median ratio per connection mode, then latency. */

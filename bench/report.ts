@@ -1,4 +1,4 @@
-import { p99Runs, type EvenRateResult } from './even-rate.js';
+import { median, p99Runs, type EvenRateResult } from './even-rate.js';
 import type { RatioPair } from './ingest-ratio.js';
 import type { LoadResult } from './load-process.js';
 
@@ -123,10 +123,9 @@ function targetsTable(report: Report): string[] {
 /** The run as Markdown: targets first, then every measurement. */
 /** The median wall and CPU seconds of cold starts (fastest first, as measureColdStarts gives them). */
 export function coldStartMedians(coldStarts: Report['coldStarts']): { median: number; cpu: number } {
-  const middle = Math.floor(coldStarts.length / 2);
   return {
-    median: coldStarts[middle]?.seconds ?? NaN,
-    cpu: coldStarts.map((c) => c.cpuSeconds).sort((a, b) => a - b)[middle] ?? NaN,
+    median: median(coldStarts.map((c) => c.seconds)),
+    cpu: median(coldStarts.map((c) => c.cpuSeconds)),
   };
 }
 

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { measureColdStarts, measureMemory } from './memory-and-start.js';
 import { renderFalcoDelivery } from './falco-delivery-report.js';
-import { alternateEvenRate, type EvenRateRun } from './even-rate.js';
+import { alternateEvenRate, halfOf, type EvenRateRun } from './even-rate.js';
 import { measureFalcoDelivery } from './falco-delivery.js';
 import {
   halfServiceRate,
@@ -173,7 +173,7 @@ async function main(): Promise<void> {
       // maxima were measured with the idle cluster targets up, as every throughput row is.
       const halfRates = [bare, service].map((target) => {
         const max = rows.find((r) => r.payload === payload.name && !r.newConn && r.target === target.name);
-        return { target, rate: Math.max(1, Math.round((max?.result.alertsPerSecond ?? 2) / 2)) };
+        return { target, rate: halfOf(max?.result.alertsPerSecond ?? 2) };
       });
       const even = await alternateEvenRate(halfRates, LATENCY_ROUNDS, paced(bodyFile, false), log);
       halfRate.push(...even.map((result) => ({ payload: payload.name, ...result })));
