@@ -94,7 +94,7 @@ export function printLoadResult(
   counts: { ok2xx: number; non2xx: number; errors: number },
   durationSeconds: number,
   sorted: ArrayLike<number>,
-  warmupAnswered?: number,
+  even?: Pick<LoadResult, 'warmupAnswered' | 'clientFreeze'>,
 ): void {
   const result: LoadResult = {
     ...counts,
@@ -102,7 +102,7 @@ export function printLoadResult(
     alertsPerSecond: counts.ok2xx / durationSeconds,
     p50Ms: Number(quantile(sorted, 0.5).toFixed(2)),
     p99Ms: Number(quantile(sorted, 0.99).toFixed(2)),
-    ...(warmupAnswered === undefined ? {} : { warmupAnswered }),
+    ...even,
   };
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }

@@ -31,6 +31,11 @@ export interface LoadResult {
    * counts above, but the target spent CPU on them between the harness' two samples.
    */
   warmupAnswered?: number;
+  /**
+   * The even-rate client's own freezes in its measured window (bench/paced-load.ts): turns of its
+   * polling loop over 2 ms apart, the longest and their sum.
+   */
+  clientFreeze?: { longestMs: number; totalMs: number };
 }
 
 // Keep-alive load with autocannon. Runs in its own process so the load generator never shares an

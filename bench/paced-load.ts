@@ -45,6 +45,14 @@ let measuredFrom = 0;
 let measuredFromEpoch = 0;
 const due = (i: number) => started + (i * 1000) / spec.overallRate;
 let finish: () => void = () => {};
+// The client's own freezes: a gap of over FREEZE_MS between two turns of its polling loop in the
+// measured window. The loop never waits (setImmediate), so such a gap is time the client did not
+// run: the VM or the kernel took its cpu, or its own garbage collection. Requests due in it leave
+// late, and their latency from the due time is the client's, not the target's.
+const FREEZE_MS = 2;
+let lastTurn = 0;
+let longestFreeze = 0;
+let frozenMs = 0;
 
 // One of Falco's senders: one request in flight, on its kept-alive socket, or (`fresh`) on a new
 // connection per alert that it closes once the answer is in (Falco 0.34, falco-wire.ts). As libcurl
@@ -122,11 +130,19 @@ const senders = Array.from({ length: spec.connections }, () => new Sender(spec.n
 await Promise.all(senders.map((sender) => sender.ready()));
 idle.push(...senders);
 started = performance.now();
+lastTurn = started;
 await new Promise<void>((resolve) => {
   finish = resolve;
   // Every loop turn, send what is due by now. setImmediate, not a 1 ms timer: the client's own
   // cpu is spent polling, so requests leave within microseconds of their due time, not in 1 ms bursts.
   const tick = () => {
+    const now = performance.now();
+    const gap = now - lastTurn;
+    if (gap > FREEZE_MS && now > due(warmup)) {
+      frozenMs += gap;
+      longestFreeze = Math.max(longestFreeze, gap);
+    }
+    lastTurn = now;
     const dueNow = Math.min(total, Math.floor(((performance.now() - started) * spec.overallRate) / 1000) + 1);
     while (sent < dueNow) {
       const free = idle.pop();
@@ -144,7 +160,10 @@ const at = (q: number) => quantile(sorted, q);
 const durationSeconds = (performance.now() - (measuredFrom || started)) / 1000;
 // Every warm-up request was answered (or failed) before the last measured one: the target's CPU
 // between the harness' samples went to all `total` of them.
-printLoadResult({ ok2xx, non2xx, errors }, durationSeconds, sorted, warmup);
+printLoadResult({ ok2xx, non2xx, errors }, durationSeconds, sorted, {
+  warmupAnswered: warmup,
+  clientFreeze: { longestMs: Number(longestFreeze.toFixed(1)), totalMs: Number(frozenMs.toFixed(1)) },
+});
 // BENCH_PACED_DETAIL=1: the tail on stderr, and when (ms into the run) requests waited over 10 ms:
 // a full garbage collection shows as a burst of them every second or so.
 if (process.env.BENCH_PACED_DETAIL) {
@@ -154,6 +173,6 @@ if (process.env.BENCH_PACED_DETAIL) {
   const bursts = slow.filter((ms, k) => k === 0 || ms - slow[k - 1]! > 50);
   process.stderr.write(
     `p90 ${at(0.9).toFixed(2)} p95 ${at(0.95).toFixed(2)} p99.9 ${at(0.999).toFixed(2)} max ${at(1).toFixed(2)} ms; ` +
-      `${slow.length} requests over 10 ms, in bursts starting at ${bursts.join(' ')} ms (window from ${measuredFromEpoch})\n`,
+      `${slow.length} requests over 10 ms, in bursts starting at ${bursts.join(' ')} ms (window from ${measuredFromEpoch}); client frozen ${frozenMs.toFixed(1)} ms, longest ${longestFreeze.toFixed(1)}\n`,
   );
 }

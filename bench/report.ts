@@ -1,4 +1,4 @@
-import { median, p99Runs, type EvenRateResult } from './even-rate.js';
+import { CLIENT_FROZEN_MS, median, p99Runs, type EvenRateResult } from './even-rate.js';
 import type { RatioPair } from './ingest-ratio.js';
 import type { LoadResult } from './load-process.js';
 
@@ -148,7 +148,7 @@ export function renderReport(report: Report): string {
     '',
     ...throughputTable(report),
     '',
-    '| payload | target | rate /s | p50 ms (median) | p99 ms (median) | p99 ms of each alternating run |',
+    `| payload | target | rate /s | p50 ms (median) | p99 ms (median) | p99 ms of each alternating run (the client's longest freeze, ms); runs set aside for a freeze over ${CLIENT_FROZEN_MS} ms |`,
     '|---|---|---:|---:|---:|---|',
     ...half,
     '',

@@ -89,7 +89,8 @@ const paced =
   (bodyFile: string, newConn: boolean) =>
   async (target: Target, rate: number): Promise<EvenRateRun> => {
     const { result, cpuUsPerAlert } = await measure(target, bodyFile, newConn, true, rate);
-    return { p50Ms: result.p50Ms, p99Ms: result.p99Ms, cpuUsPerAlert };
+    const clientFreezeMs = result.clientFreeze?.longestMs ?? NaN;
+    return { p50Ms: result.p50Ms, p99Ms: result.p99Ms, cpuUsPerAlert, clientFreezeMs };
   };
 
 // BENCH_ONLY=redis: only the shared-store comparison (a minute, not the whole run).
