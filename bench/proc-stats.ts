@@ -41,3 +41,20 @@ export function sampleTree(pid: number): ProcSample {
       { cpuSeconds: 0, rssBytes: 0 },
     );
 }
+
+/**
+ * TCP sockets in TIME_WAIT on this machine (/proc/net/sockstat's `tw`), and the size of the local
+ * port range new connections take their ports from; NaN where /proc does not tell.
+ */
+export function timeWait(): { sockets: number; ports: number } {
+  try {
+    const sockstat = readFileSync('/proc/net/sockstat', 'utf8');
+    const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8')
+      .trim()
+      .split(/\s+/)
+      .map(Number);
+    return { sockets: Number(/^TCP:.* tw (\d+)/m.exec(sockstat)?.[1] ?? NaN), ports: high! - low! + 1 };
+  } catch {
+    return { sockets: NaN, ports: NaN };
+  }
+}

@@ -13,7 +13,7 @@ import {
   type RatioPair,
 } from './ingest-ratio.js';
 import { buildPayloads, buildRuleTemplate } from './payloads.js';
-import { sampleTree } from './proc-stats.js';
+import { sampleTree, timeWait } from './proc-stats.js';
 import { coldStartMedians, coldStartsLine, renderReport, type Report, type Row } from './report.js';
 import { measureRedisStore, renderRedisStore } from './redis-store.js';
 import { runLoad } from './run-load.js';
@@ -88,6 +88,12 @@ async function measure(
 const paced =
   (bodyFile: string, newConn: boolean) =>
   async (target: Target, rate: number): Promise<EvenRateRun> => {
+    // A connection per alert takes a local port per alert, and this machine's ports stay in
+    // TIME_WAIT for 60 s: with the range full, connect() searches it (the client's freezes).
+    if (newConn) {
+      const { sockets, ports } = timeWait();
+      log(`TIME_WAIT sockets ${sockets}, local port range ${ports}`);
+    }
     const { result, cpuUsPerAlert } = await measure(target, bodyFile, newConn, true, rate);
     const clientFreezeMs = result.clientFreeze?.longestMs ?? NaN;
     return { p50Ms: result.p50Ms, p99Ms: result.p99Ms, cpuUsPerAlert, clientFreezeMs };
