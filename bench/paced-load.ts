@@ -48,7 +48,7 @@ let finish: () => void = () => {};
 // The client's own freezes: a gap of over FREEZE_MS between two turns of its polling loop, the part
 // of it in the measured window. The loop never waits (setImmediate), so such a gap is time the
 // client did not get on with: the VM or the kernel took its cpu, its own garbage collection, or a
-// slow system call of its own (a connect() that searched a port range full of TIME_WAIT). Requests
+// slow system call of its own (a connection per alert calls connect() in the loop). Requests
 // due in it leave late, and their latency from the due time is the client's. The loop stops once
 // the last request is sent, so a freeze while the last answers come in (32 at most, and any queued)
 // is not seen.

@@ -148,7 +148,7 @@ export function renderReport(report: Report): string {
     '',
     ...throughputTable(report),
     '',
-    `| payload | target | rate /s | p50 ms (median) | p99 ms (median) | p99 ms of each alternating run (the client's longest freeze, ms); runs set aside for a freeze over ${CLIENT_FROZEN_MS} ms |`,
+    `| payload | target | rate /s | p50 ms (median) | p99 ms (median) | p99 ms of each alternating run (the client's longest freeze, ms), then any set aside (a round whose client froze over ${CLIENT_FROZEN_MS} ms) |`,
     '|---|---|---:|---:|---:|---|',
     ...half,
     '',

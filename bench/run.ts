@@ -88,8 +88,9 @@ async function measure(
 const paced =
   (bodyFile: string, newConn: boolean) =>
   async (target: Target, rate: number): Promise<EvenRateRun> => {
-    // A connection per alert takes a local port per alert, and this machine's ports stay in
-    // TIME_WAIT for 60 s: with the range full, connect() searches it (the client's freezes).
+    // A connection per alert takes a local port per alert, and ports stay in TIME_WAIT for 60 s. A
+    // full range was a suspect for one minute of client freezes (BENCHMARKS, session 26), but runs
+    // with 35,000 TIME_WAIT sockets for 28,232 ports were calm: logged, to tell next time.
     if (newConn) {
       const { sockets, ports } = timeWait();
       log(`TIME_WAIT sockets ${sockets}, local port range ${ports}`);
