@@ -41,8 +41,8 @@ export const FROZEN_REPEATS = 2;
  * over 10 ms came in bursts for both targets in some runs and in none of others. Alternating runs
  * put a slow minute on both targets alike, as the ingest ratio's pairs do.
  *
- * A round in which any target's client froze for over CLIENT_FROZEN_MS is set aside whole and run
- * again at once, at most FROZEN_REPEATS times per call (one payload's half-rate runs, or one
+ * A round in which any target's client froze for over CLIENT_FROZEN_MS (or did not report its
+ * freezes) is set aside whole and run again at once, at most FROZEN_REPEATS times per call (one payload's half-rate runs, or one
  * connection mode of the ratio section); past that a frozen round is kept. Setting aside the round,
  * not the one run, keeps the targets paired through the same minutes and the same filter, and the
  * reports list what was set aside.
@@ -64,11 +64,13 @@ export async function alternateEvenRate<T extends { name: string }>(
       results.push(await run(target, rate));
     }
     const longest = Math.max(...results.map((r) => r.clientFreezeMs));
-    const setAside = longest > CLIENT_FROZEN_MS && repeats < FROZEN_REPEATS;
+    // A run that did not report its client's freezes (NaN) is not known to be calm: it counts as frozen.
+    const setAside = !(longest <= CLIENT_FROZEN_MS) && repeats < FROZEN_REPEATS;
     results.forEach((result, i) => (setAside ? frozen : runs)[i]!.push(result));
     if (setAside) {
       repeats++;
-      log(`round ${round}: the client froze for ${longest} ms at once: the round set aside, run again`);
+      const what = Number.isNaN(longest) ? 'did not report its freezes' : `froze for ${longest} ms at once`;
+      log(`round ${round}: the client ${what}: the round set aside, run again`);
     } else round++;
   }
   return targets.map(({ target, rate }, i) => ({

@@ -49,9 +49,8 @@ let finish: () => void = () => {};
 // of it in the measured window. The loop never waits (setImmediate), so such a gap is time the
 // client did not get on with: the VM or the kernel took its cpu, its own garbage collection, or a
 // slow system call of its own (a connection per alert calls connect() in the loop). Requests
-// due in it leave late, and their latency from the due time is the client's. The loop stops once
-// the last request is sent, so a freeze while the last answers come in (32 at most, and any queued)
-// is not seen.
+// due in it leave late, and their latency from the due time is the client's. The loop runs until
+// the last answer is in, so a freeze while the last answers come in is seen too.
 const FREEZE_MS = 2;
 let lastTurn = 0;
 let longestFreeze = 0;
@@ -152,7 +151,8 @@ await new Promise<void>((resolve) => {
       if (free) free.send(sent++);
       else waiting.push(sent++);
     }
-    if (sent < total) setImmediate(tick);
+    // Past the last send the loop only watches for freezes, until the last answer settles.
+    if (done < total) setImmediate(tick);
   };
   tick();
 });

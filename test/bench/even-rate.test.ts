@@ -82,6 +82,26 @@ describe('alternateEvenRate', () => {
     expect(p99Runs(service!)).toBe('4.00 (10.0)');
   });
 
+  it('sets aside a round whose client did not report its freezes (NaN is not calm)', async () => {
+    const lines: string[] = [];
+    const { calls, run } = scripted({
+      'bare+log': [
+        [1.5, NaN],
+        [1.6, 4],
+      ],
+      service: [
+        [2.0, 5],
+        [2.2, 6],
+      ],
+    });
+    const [bare, service] = await alternateEvenRate(targets, 1, run, (line) => lines.push(line));
+    expect(calls).toEqual(['bare+log', 'service', 'bare+log', 'service']);
+    expect(bare!.runs.map((r) => r.p99Ms)).toEqual([1.6]);
+    expect(bare!.frozen.map((r) => r.p99Ms)).toEqual([1.5]);
+    expect(service!.frozen.map((r) => r.p99Ms)).toEqual([2.0]);
+    expect(lines).toContain('round 1: the client did not report its freezes: the round set aside, run again');
+  });
+
   it('sets aside at most FROZEN_REPEATS rounds per call, whichever target froze, then keeps frozen rounds', async () => {
     const frozenRuns = (first: number): Planned[] =>
       Array.from({ length: 2 + FROZEN_REPEATS }, (_, i) => [first + i, 40] as Planned);
