@@ -280,11 +280,12 @@ async function startOnly(): Promise<void> {
 
 // BENCH_ONLY=ratio: only the service against bare+log (a minute or two, not the whole run).
 async function ratioOnly(): Promise<void> {
+  log(`logs in ${logFile}`);
   try {
     const { pairs, latency } = await ratioPairs();
     console.log(renderIngestRatio(pairs, latency));
   } finally {
-    rmSync(tmp, { recursive: true, force: true });
+    if (!process.env.BENCH_KEEP_LOGS) rmSync(tmp, { recursive: true, force: true });
   }
 }
 
