@@ -42,10 +42,10 @@ export const FROZEN_REPEATS = 2;
  * put a slow minute on both targets alike, as the ingest ratio's pairs do.
  *
  * A round in which any target's client froze for over CLIENT_FROZEN_MS (or did not report its
- * freezes) is set aside whole and run again at once, at most FROZEN_REPEATS times per call (one payload's half-rate runs, or one
- * connection mode of the ratio section); past that a frozen round is kept. Setting aside the round,
- * not the one run, keeps the targets paired through the same minutes and the same filter, and the
- * reports list what was set aside.
+ * freezes) is set aside whole and run again at once, at most FROZEN_REPEATS times per call (one
+ * payload's half-rate runs, or one connection mode of the ratio section); past that a frozen round
+ * is kept. Setting aside the round, not the one run, keeps the targets paired through the same
+ * minutes and the same filter, and the reports list what was set aside.
  */
 export async function alternateEvenRate<T extends { name: string }>(
   targets: Array<{ target: T; rate: number }>,

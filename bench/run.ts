@@ -40,6 +40,11 @@ const LOAD_CPU = 0;
 // something about the disk, not the service. In a pod the lines go into a pipe, also a memory write.
 const tmp = mkdtempSync(path.join(existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir(), 'falco-bench-'));
 const logFile = path.join(tmp, 'service.log');
+// The temporary directory goes at the end unless BENCH_KEEP_LOGS asks to keep it (with the service's
+// log): a 1M-alert memory run writes over a GB of log lines, in memory when it is a tmpfs.
+const removeTmp = (): void => {
+  if (!process.env.BENCH_KEEP_LOGS) rmSync(tmp, { recursive: true, force: true });
+};
 // bare+log's own file: the same tmpfs, emptied with the service's.
 const bareLogFile = path.join(tmp, 'bare.log');
 // Alternating bare+log / service pairs per connection mode (the ingest ratio, 1 KB sample).
@@ -235,8 +240,7 @@ async function main(): Promise<void> {
     console.log(markdown);
   } finally {
     await Promise.all([bare.stop(), service.stop()]);
-    // A 1M-alert memory run writes over a GB of log lines.
-    if (!process.env.BENCH_KEEP_LOGS) rmSync(tmp, { recursive: true, force: true });
+    removeTmp();
   }
 }
 
@@ -285,7 +289,7 @@ async function ratioOnly(): Promise<void> {
     const { pairs, latency } = await ratioPairs();
     console.log(renderIngestRatio(pairs, latency));
   } finally {
-    if (!process.env.BENCH_KEEP_LOGS) rmSync(tmp, { recursive: true, force: true });
+    removeTmp();
   }
 }
 
