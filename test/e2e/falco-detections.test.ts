@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFalco, findOutputErrors, type RunningFalco } from '../helpers/falco-process.js';
 import { readFileSync } from 'node:fs';
 import { falcoClockLagMs, isAtLeast } from '../helpers/falco-runtime.js';
+import { CLOCK_AHEAD_MIN_MS } from '../../src/alerts/stored-alert.js';
 import { killSpawned, spawnService, type SpawnedService } from '../helpers/spawn-service.js';
 import {
   alertLines,
@@ -145,12 +146,33 @@ describe.skipIf(runtimes.length === 0)(
           expect(count(metricsAfter)).toBeGreaterThan(count(metricsBefore));
           // Falco and the receiver share this machine's clock, apart from Falco 0.34's boot-time
           // estimate (falcoClockLagMs): past that, delays are small and never negative (/proc/uptime
-          // has 10 ms steps).
+          // has 10 ms steps). A lag below zero stamps alerts in the future: the delay then counts as
+          // 0, and from CLOCK_AHEAD_MIN_MS on the alert goes to falco_alert_clock_ahead_seconds and
+          // its log line carries clockAheadSeconds.
           const mean =
             (sum(metricsAfter) - sum(metricsBefore)) / (count(metricsAfter) - count(metricsBefore));
           const lag = falcoClockLagMs(version) / 1000;
-          expect(mean - lag).toBeGreaterThanOrEqual(-0.02);
-          expect(mean - lag).toBeLessThan(5);
+          const aheadMin = CLOCK_AHEAD_MIN_MS / 1000;
+          if (lag >= 0) {
+            expect(mean - lag).toBeGreaterThanOrEqual(-0.02);
+            expect(mean - lag).toBeLessThan(5);
+          } else if (lag > -aheadMin - 5) {
+            expect(mean).toBeGreaterThanOrEqual(0);
+            expect(mean).toBeLessThan(5);
+          } else {
+            const ahead = (m: string, name: 'sum' | 'count') =>
+              metricSum(m, `falco_alert_clock_ahead_seconds_${name}`, { source: 'syscall' });
+            const aheadCount = ahead(metricsAfter, 'count') - ahead(metricsBefore, 'count');
+            expect(mean).toBe(0);
+            expect(aheadCount).toBeGreaterThan(0);
+            const aheadMean = (ahead(metricsAfter, 'sum') - ahead(metricsBefore, 'sum')) / aheadCount;
+            expect(-aheadMean - lag).toBeGreaterThanOrEqual(-0.02);
+            expect(-aheadMean - lag).toBeLessThan(5);
+            const logged = line!['clockAheadSeconds'];
+            expect(logged).toEqual(expect.any(Number));
+            expect(-Number(logged) - lag).toBeGreaterThanOrEqual(-0.02);
+            expect(-Number(logged) - lag).toBeLessThan(5);
+          }
         });
 
         it('takes a burst of 5,000 alerts from Falco: every alert Falco counted is in the metrics and the store', async () => {

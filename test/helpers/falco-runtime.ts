@@ -84,7 +84,10 @@ export function isAtLeast(version: string, minor: number): boolean {
  * How far behind this machine's clock Falco `version` dates its events, in ms (negative: ahead).
  * Falco 0.34's libscap takes the boot time from the ctime of /proc/1 (scap_get_boot_time), which is
  * when that inode was made: every step the clock took since then (a VM resumed, NTP) puts its
- * evt.time off by as much (7.85 s on a machine here). 0.40.0's events agree with the clock here.
+ * evt.time off by as much (7.85 s on a machine here). The kernel may also drop that inode under
+ * memory pressure and make it again later, with a new ctime: Falco 0.34 then stamps its alerts
+ * that far in the future (-28,585 s here after 24 GB were freed from /dev/shm). 0.40.0's events
+ * agree with the clock here.
  */
 export function falcoClockLagMs(version: string): number {
   if (isAtLeast(version, 35)) return 0;
