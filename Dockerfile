@@ -56,14 +56,20 @@ EXPOSE 8080
 #   long-lived objects and allocate them in the old generation from then on. Ours die within their
 #   turn: a third of the runs with 25 KB alerts went into that mode, with 3 x the full collections
 #   and 40 % less throughput.
-# --initial-old-space-size=40: V8 starts marking the old generation once the room left under its
+# --initial-old-space-size=32: V8 starts marking the old generation once the room left under its
 #   limit is no more than what a scavenge may promote (Heap::IncrementalMarkingLimitReached, about
 #   16 MB with 8 MiB semi-spaces). Left to itself it sets the limit some 15 MB over a live heap of
 #   13-15 MB, so under 25 KB alerts it marked all the time: 13-22 full collections in 10 s at
-#   3,600/s and a p99 of 90-275 ms. A 40 MB start leaves that room: 5-7 in 10 s (with 64: 2),
-#   and RSS after 1,000,000 1 KB alerts 138-144 MB (with 64: 161-163). Drop it (command: in the
-#   Deployment) only for small alerts: BENCHMARKS.md.
-CMD ["node", "--no-allocation-site-pretenuring", "--initial-old-space-size=40", "dist/main.js"]
+#   3,600/s and a p99 of 90-275 ms. A larger start leaves that room (with 64: 2 in 10 s, but RSS
+#   after 1,000,000 1 KB alerts 161-163 MB).
+# --no-incremental-marking-task: V8 then advances that marking only from allocation, in steps of
+#   0.2 ms at most. With the task, on one busy core the concurrent marker fell behind and the task's
+#   step did the rest at once: 9-15 ms stalls in a third of the full collections at 12,500/s, p99
+#   over 5 ms. Marking from allocation finishes later, so the old generation grows further before
+#   it is collected: with 40 MB to start, RSS after the 1,000,000 alerts was 150-157 MB; with 32,
+#   142-144 (40 without this flag: 139-142), and 25 KB alerts at 3,700/s kept a p99 of 1.2-1.5 ms
+#   against 1.2-5.4 with 40 and the task. BENCHMARKS.md, session 28.
+CMD ["node", "--no-allocation-site-pretenuring", "--initial-old-space-size=32", "--no-incremental-marking-task", "dist/main.js"]
 
 # Helm and the chart for the triggers target. helm: docker/triggers-inputs/helm when staged
 # (air-gapped, checked against HELM_BINARY_SHA256, the helm 4.1.4 binary scripts/ci/fetch-helm.sh
