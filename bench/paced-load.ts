@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { AnswerReader, falcoRequest, printLoadResult, quantile, sendOnNewConnection } from './falco-wire.js';
 import type { LoadSpec } from './load-process.js';
@@ -179,6 +179,17 @@ printLoadResult({ ok2xx, non2xx, errors }, durationSeconds, sorted, {
   warmupAnswered: warmup,
   clientFreeze: { longestMs: Number(longestFreeze.toFixed(1)), totalMs: Number(frozenMs.toFixed(1)) },
 });
+// BENCH_SLOW_FILE: the window's requests that took over BENCH_SLOW_MS (4 ms unless set), as JSON
+// [{ dueMs, latencyMs }] with due times on CLOCK_MONOTONIC (perf record -k mono), for
+// bench/who-held-the-cpus.ts. performance.now() runs on the same clock from another origin.
+if (process.env.BENCH_SLOW_FILE) {
+  const slowMs = Number(process.env.BENCH_SLOW_MS ?? 4);
+  const monotonicOffset = Number(process.hrtime.bigint()) / 1e6 - performance.now();
+  const slow: Array<{ dueMs: number; latencyMs: number }> = [];
+  for (let i = warmup; i < total; i++)
+    if (latencies[i]! > slowMs) slow.push({ dueMs: due(i) + monotonicOffset, latencyMs: latencies[i]! });
+  writeFileSync(process.env.BENCH_SLOW_FILE, JSON.stringify(slow));
+}
 // BENCH_PACED_DETAIL=1: the tail on stderr, and when (ms into the run) requests waited over 10 ms:
 // a full garbage collection shows as a burst of them every second or so.
 if (process.env.BENCH_PACED_DETAIL) {

@@ -10,14 +10,21 @@ const run = promisify(execFile);
  * with `paced`, the even-rate latency client (bench/paced-load.ts) at `overallRate` instead, and
  * with `newConnectionPerRequest`, Falco 0.34's sender (bench/connection-per-alert-load.ts).
  */
-export async function runLoad(spec: LoadSpec, cpu?: number): Promise<LoadResult> {
+export async function runLoad(
+  spec: LoadSpec,
+  cpu?: number,
+  onSpawn?: (pid: number) => void,
+): Promise<LoadResult> {
   const script = spec.paced
     ? 'bench/paced-load.ts'
     : spec.newConnectionPerRequest
       ? 'bench/connection-per-alert-load.ts'
       : 'bench/load-process.ts';
   const [cmd, ...args] = pinned([process.execPath, '--import', 'tsx', script, JSON.stringify(spec)], cpu);
-  const { stdout, stderr } = await run(cmd!, args, { maxBuffer: 1024 * 1024, timeout: 15 * 60_000 });
+  const running = run(cmd!, args, { maxBuffer: 1024 * 1024, timeout: 15 * 60_000 });
+  // taskset execs the client, so this pid is the client's (bench/who-held-the-cpus.ts tells its threads apart by it).
+  if (running.child.pid !== undefined) onSpawn?.(running.child.pid);
+  const { stdout, stderr } = await running;
   // What a client says on stderr (the even-rate client's BENCH_PACED_DETAIL, warnings) reaches the run's log.
   if (stderr.trim() !== '') process.stderr.write(stderr);
   const line = stdout.trim().split('\n').at(-1) ?? '';
