@@ -1,5 +1,5 @@
 // npm run bench:cpus: which threads held the two cpus while requests to the service (and to bare+log)
-// waited over 4 ms at an even rate, from the kernel's scheduler trace (perf). Each target runs on
+// waited over 4 ms at an even rate, from perf's records of every context switch. Each target runs on
 // cpu 1 as in `npm run bench`, the even-rate client on cpu 0; RUNS alternating 5 s runs per target
 // (3), at RATE alerts/s (12,500, about half the service's 1 KB maximum), 1 KB alerts, kept alive.
 // Needs perf and the right to record context switches system-wide (root here). See BENCHMARKS.md, session 31.
@@ -20,7 +20,7 @@ const RUNS = Number(process.env.RUNS ?? 3);
 try {
   execFileSync('perf', ['--version'], { stdio: 'ignore' });
 } catch {
-  console.error('perf is not installed: this report reads the kernel scheduler trace with it');
+  console.error('perf is not installed: this report reads the context switches with it');
   process.exit(2);
 }
 const tmp = mkdtempSync(path.join(existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir(), 'falco-cpus-'));
