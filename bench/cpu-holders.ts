@@ -1,6 +1,6 @@
 /**
- * Who held the two cpus while requests waited: the kernel's context switches (`perf record -a -k mono
- * --switch-events -e dummy`, read back with `perf script --show-switch-events -F comm,pid,tid,cpu,time`)
+ * Who held the two cpus while requests waited: the kernel's context switches (`perf record -k mono
+ * --switch-events -e dummy -C 0,1`, read back with `perf script --show-switch-events -F comm,pid,tid,cpu,time`)
  * beside the even-rate client's slow requests (their due times on CLOCK_MONOTONIC, BENCH_SLOW_FILE).
  * A burst of slow requests is put down to the thread, other than the target's and the client's main
  * threads, that held a cpu longest while the requests in it came due.
