@@ -1,6 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { AnswerReader, falcoRequest, printLoadResult, quantile, sendOnNewConnection } from './falco-wire.js';
+import type { SlowRequest } from './cpu-holders.js';
 import type { LoadSpec } from './load-process.js';
 
 /**
@@ -185,7 +186,7 @@ printLoadResult({ ok2xx, non2xx, errors }, durationSeconds, sorted, {
 if (process.env.BENCH_SLOW_FILE) {
   const slowMs = Number(process.env.BENCH_SLOW_MS ?? 4);
   const monotonicOffset = Number(process.hrtime.bigint()) / 1e6 - performance.now();
-  const slow: Array<{ dueMs: number; latencyMs: number }> = [];
+  const slow: SlowRequest[] = [];
   for (let i = warmup; i < total; i++)
     if (latencies[i]! > slowMs) slow.push({ dueMs: due(i) + monotonicOffset, latencyMs: latencies[i]! });
   writeFileSync(process.env.BENCH_SLOW_FILE, JSON.stringify(slow));

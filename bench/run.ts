@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { measureColdStarts, measureMemory } from './memory-and-start.js';
@@ -20,7 +20,7 @@ import { runLoad } from './run-load.js';
 import { scrape, sumMetric } from './scrape-metrics.js';
 import { IMAGE_NODE_OPTIONS } from '../scripts/image-node.js';
 import { METRICS_REUSE_MS } from '../src/http/routes/metrics.js';
-import { startBare, startService, type Target } from './targets.js';
+import { benchTmpDir, startBare, startService, type Target } from './targets.js';
 
 // Bounded by design: ~5 s per measurement keeps the whole run to a few minutes.
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -35,10 +35,8 @@ const WORKERS = Number(process.env.BENCH_WORKERS ?? os.availableParallelism());
 const SERVER_CPU = 1;
 const LOAD_CPU = 0;
 
-// The log file lives in memory (tmpfs) where there is one: on this VM's disk an append now and then
-// waits for the writeback of the page it lands on (p99 150-300 ms at 5000 alerts/s), which says
-// something about the disk, not the service. In a pod the lines go into a pipe, also a memory write.
-const tmp = mkdtempSync(path.join(existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir(), 'falco-bench-'));
+// The log file lives in memory (tmpfs) where there is one (benchTmpDir says why).
+const tmp = benchTmpDir('falco-bench-');
 const logFile = path.join(tmp, 'service.log');
 // The temporary directory goes at the end unless BENCH_KEEP_LOGS asks to keep it (with the service's
 // log): a 1M-alert memory run writes over a GB of log lines, in memory when it is a tmpfs.

@@ -4,13 +4,12 @@
 // (3), at RATE alerts/s (12,500, about half the service's 1 KB maximum), 1 KB alerts, kept alive.
 // Needs perf and the right to record context switches system-wide (root here). See BENCHMARKS.md, session 31.
 import { spawn, execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { attribute, parseSwitches, type SlowRequest } from './cpu-holders.js';
 import { buildPayloads } from './payloads.js';
 import { runLoad } from './run-load.js';
-import { startBare, startService, type Target } from './targets.js';
+import { benchTmpDir, startBare, startService, type Target } from './targets.js';
 
 const SERVER_CPU = 1;
 const LOAD_CPU = 0;
@@ -23,7 +22,7 @@ try {
   console.error('perf is not installed: this report reads the context switches with it');
   process.exit(2);
 }
-const tmp = mkdtempSync(path.join(existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir(), 'falco-cpus-'));
+const tmp = benchTmpDir('falco-cpus-');
 const bodyFile = path.join(tmp, 'alert.json');
 writeFileSync(bodyFile, buildPayloads()[0]!.body);
 const targets = [
