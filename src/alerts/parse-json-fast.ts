@@ -1,12 +1,10 @@
+import { BACKSLASH, COLON, QUOTE } from './json-chars.js';
 import type { JsonValue } from './parse-json.js';
 
 /** Deepest nesting accepted (Falco's own bodies nest 3 deep); deeper documents are junk. */
 export const MAX_JSON_DEPTH = 32;
 // 2^53 has 16 digits: a shorter integer literal is always exact as a JS number.
 const MIN_UNSAFE_DIGITS = 16;
-const COLON = 58;
-const BACKSLASH = 92;
-const QUOTE = 34;
 // Called, not loaded from each string: the service sees strings of several kinds, and a
 // megamorphic `text.charCodeAt` load cost a lookup per character (two thirds of the scan).
 const charCodeAt = String.prototype.charCodeAt;
