@@ -98,8 +98,8 @@ function holder(slice: CpuSlice, roles: Roles): string | undefined {
   if (slice.tid === roles.targetPid || slice.tid === roles.clientPid) return undefined; // their main threads
   const owner =
     slice.pid === roles.targetPid ? "the target's " : slice.pid === roles.clientPid ? "the client's " : '';
-  const process = owner === '' && !slice.comm.startsWith('pid ') ? ` (pid ${slice.pid})` : '';
-  return `${owner}${slice.comm}${process} on cpu ${slice.cpu}`;
+  const pidNote = owner === '' && !slice.comm.startsWith('pid ') ? ` (pid ${slice.pid})` : '';
+  return `${owner}${slice.comm}${pidNote} on cpu ${slice.cpu}`;
 }
 
 /**

@@ -13,7 +13,12 @@ const run = promisify(execFile);
 export async function runLoad(
   spec: LoadSpec,
   cpu?: number,
-  onSpawn?: (pid: number) => void,
+  options: {
+    /** Called with the client's pid once it is spawned. */
+    onSpawn?: (pid: number) => void;
+    /** Variables the client gets on top of this process's environment (e.g. BENCH_SLOW_FILE). */
+    env?: Record<string, string>;
+  } = {},
 ): Promise<LoadResult> {
   const script = spec.paced
     ? 'bench/paced-load.ts'
@@ -21,9 +26,10 @@ export async function runLoad(
       ? 'bench/connection-per-alert-load.ts'
       : 'bench/load-process.ts';
   const [cmd, ...args] = pinned([process.execPath, '--import', 'tsx', script, JSON.stringify(spec)], cpu);
-  const running = run(cmd!, args, { maxBuffer: 1024 * 1024, timeout: 15 * 60_000 });
+  const env = options.env ? { ...process.env, ...options.env } : undefined;
+  const running = run(cmd!, args, { maxBuffer: 1024 * 1024, timeout: 15 * 60_000, env });
   // taskset execs the client, so this pid is the client's (bench/who-held-the-cpus.ts tells its threads apart by it).
-  if (running.child.pid !== undefined) onSpawn?.(running.child.pid);
+  if (running.child.pid !== undefined) options.onSpawn?.(running.child.pid);
   const { stdout, stderr } = await running;
   // What a client says on stderr (the even-rate client's BENCH_PACED_DETAIL, warnings) reaches the run's log.
   if (stderr.trim() !== '') process.stderr.write(stderr);

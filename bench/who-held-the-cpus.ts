@@ -71,9 +71,10 @@ async function traced(
   );
   await new Promise((resolve) => setTimeout(resolve, 500));
   let clientPid = 0;
-  process.env.BENCH_SLOW_FILE = slowFile;
-  const result = await runLoad(spec(target, 5), LOAD_CPU, (pid) => (clientPid = pid));
-  delete process.env.BENCH_SLOW_FILE;
+  const result = await runLoad(spec(target, 5), LOAD_CPU, {
+    onSpawn: (pid) => (clientPid = pid),
+    env: { BENCH_SLOW_FILE: slowFile },
+  });
   const exited = new Promise((resolve) => perf.once('exit', resolve));
   perf.kill('SIGINT');
   await exited;
