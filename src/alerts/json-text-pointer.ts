@@ -12,14 +12,22 @@ export interface TextQuery {
   position?: number;
 }
 
-// An open object (its keys so far, and whether a key comes next) or an open array.
+// An open object (its keys so far when repeats are looked for, and whether a key comes next) or an
+// open array (no `object`).
 interface Scope {
+  object: boolean;
   keys?: Set<string>;
   awaitingKey: boolean;
 }
 
+// Called, not loaded from each string (see parse-json-fast.ts).
+const charCodeAt = String.prototype.charCodeAt;
+const indexOf = String.prototype.indexOf;
+
 // A key as the parser reads it; text that is not a valid string (a syntax error) as it stands.
+// Only a key with an escape needs the parser.
 function readKey(literal: string): string {
+  if (indexOf.call(literal, '\\') === -1) return literal.slice(1, -1);
   try {
     return JSON.parse(literal) as string;
   } catch {
@@ -30,43 +38,52 @@ function readKey(literal: string): string {
 /**
  * The JSON pointer (RFC 6901) of the first place in `text` that `query` matches, found by one scan
  * of the text: `path` holds the key or index of each open object or array. Only for naming the
- * field of a body the parser refused, so the scan is simple rather than fast. '' for the root, or
- * when nothing matches.
+ * field of a body the parser refused, but that body can be a megabyte of junk, so the scan costs
+ * a few nanoseconds a character: keys are read (and remembered) only as the query needs them.
+ * '' for the root, or when nothing matches.
  */
 export function pointerInText(text: string, query: TextQuery): string {
   const scopes: Scope[] = [];
+  // Keys as their literal text (quotes included) until the pointer is written: most are popped unread.
   const path: Array<string | number> = [];
   const end = Math.min(query.position ?? text.length, text.length);
+  const repeats = query.repeatedKey === true;
+  const pointer = () => toPointer(path.map((part) => (typeof part === 'number' ? part : readKey(part))));
+  let scope: Scope | undefined;
   for (let i = 0; i < end; i++) {
-    const code = text.charCodeAt(i);
-    const scope = scopes.at(-1);
+    const code = charCodeAt.call(text, i);
     if (code === QUOTE) {
       const close = closingQuote(text, i);
       // A string still open where the query stops: a key is not named yet, a value is.
-      if (close === -1 || close >= end) return toPointer(path);
-      if (scope?.keys && scope.awaitingKey) {
-        const key = readKey(text.slice(i, close + 1));
-        path.push(key);
-        if (query.repeatedKey && scope.keys.has(key)) return toPointer(path);
-        scope.keys.add(key);
+      if (close === -1 || close >= end) return pointer();
+      if (scope?.awaitingKey) {
+        const literal = text.slice(i, close + 1);
+        path.push(literal);
+        if (scope.keys) {
+          const key = readKey(literal);
+          if (scope.keys.has(key)) return pointer();
+          scope.keys.add(key);
+        }
         scope.awaitingKey = false;
       }
       i = close;
     } else if (code === OPEN_OBJECT || code === OPEN_ARRAY) {
-      if (scopes.length === query.depth) return toPointer(path);
-      const isObject = code === OPEN_OBJECT;
-      scopes.push({ keys: isObject ? new Set() : undefined, awaitingKey: isObject });
-      if (!isObject) path.push(0);
+      if (scopes.length === query.depth) return pointer();
+      const object = code === OPEN_OBJECT;
+      scope = { object, keys: object && repeats ? new Set() : undefined, awaitingKey: object };
+      scopes.push(scope);
+      if (!object) path.push(0);
     } else if (code === CLOSE_OBJECT || code === CLOSE_ARRAY) {
       // An object closed right after a key (`{}` or a trailing comma) has no key in the path.
       if (!scope?.awaitingKey) path.pop();
       scopes.pop();
+      scope = scopes.at(-1);
     } else if (code === COMMA && scope) {
-      if (scope.keys) {
+      if (scope.object) {
         path.pop();
         scope.awaitingKey = true;
       } else path.push((path.pop() as number) + 1);
     } else if (code === COLON && scope) scope.awaitingKey = false;
   }
-  return query.position === undefined ? '' : toPointer(path);
+  return query.position === undefined ? '' : pointer();
 }

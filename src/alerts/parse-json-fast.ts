@@ -1,4 +1,4 @@
-import { BACKSLASH, COLON, QUOTE } from './json-chars.js';
+import { BACKSLASH, CLOSE_ARRAY, CLOSE_OBJECT, COLON, OPEN_ARRAY, OPEN_OBJECT, QUOTE } from './json-chars.js';
 import type { JsonValue } from './parse-json.js';
 
 /** Deepest nesting accepted (Falco's own bodies nest 3 deep); deeper documents are junk. */
@@ -17,6 +17,8 @@ interface TextFacts {
   bigIntegers: Map<number, string | null>;
   /** A long number literal that is not a plain integer (e.g. 1.0e20): let the strict parser decide. */
   unusual: boolean;
+  /** Objects and arrays nest deeper than MAX_JSON_DEPTH (the scan stopped there). */
+  tooDeep: boolean;
 }
 
 function isNumberChar(code: number): boolean {
@@ -37,18 +39,20 @@ export function closingQuote(text: string, open: number): number {
   }
 }
 
-// Only called on text JSON.parse accepted, so every string is closed. One loop over the structural
-// text: colons are counted, long number literals noted, and strings jumped over (indexOf to their
-// closing quote, past escaped ones). A function per segment between strings cost a third more.
+// One loop over the structural text: colons are counted, long number literals noted, nesting
+// measured, and strings jumped over (indexOf to their closing quote, past escaped ones). A function
+// per segment between strings cost a third more. It runs before JSON.parse, on any text: nesting too
+// deep is refused here, before a parser spends hundreds of milliseconds on a megabyte of brackets.
 function scanText(text: string): TextFacts {
-  const facts: TextFacts = { keys: 0, bigIntegers: new Map(), unusual: false };
+  const facts: TextFacts = { keys: 0, bigIntegers: new Map(), unusual: false, tooDeep: false };
   const length = text.length;
+  let depth = 0;
   let i = 0;
   while (i < length) {
     const code = charCodeAt.call(text, i);
     if (code === QUOTE) {
       const close = closingQuote(text, i);
-      // Cannot happen after JSON.parse; if it did, the strict parser decides (never a loop).
+      // Not JSON (JSON.parse refuses it too): the strict parser says why (never a loop).
       if (close === -1) {
         facts.unusual = true;
         return facts;
@@ -56,6 +60,16 @@ function scanText(text: string): TextFacts {
       i = close + 1;
     } else if (code === COLON) {
       facts.keys++;
+      i++;
+    } else if (code === OPEN_OBJECT || code === OPEN_ARRAY) {
+      // As the parsers count: the root is at depth 0, and MAX_JSON_DEPTH objects or arrays nest.
+      if (++depth > MAX_JSON_DEPTH) {
+        facts.tooDeep = true;
+        return facts;
+      }
+      i++;
+    } else if (code === CLOSE_OBJECT || code === CLOSE_ARRAY) {
+      depth--;
       i++;
     } else if ((code >= 48 && code <= 57) || code === 45) {
       let end = i + 1;
@@ -86,6 +100,11 @@ export function countTextKeys(text: string): number {
   return scanText(text).keys;
 }
 
+/** True when objects and arrays in `text` nest deeper than MAX_JSON_DEPTH (outside its strings). */
+export function nestsTooDeep(text: string): boolean {
+  return scanText(text).tooDeep;
+}
+
 function hasEnumerableKey(object: object): boolean {
   // The first key answers.
   for (const _key in object) return true;
@@ -99,7 +118,7 @@ interface WalkState {
 }
 
 // Counts keys and swaps unsafe integers for the exact bigint of their literal; ok=false = no proof.
-function walk(value: unknown, depth: number, state: WalkState): unknown {
+function walk(value: unknown, state: WalkState): unknown {
   if (typeof value === 'number') {
     // Fractions are as the strict parser gives them; unsafe integers need their literal.
     if (Number.isSafeInteger(value) || (Number.isFinite(value) && !Number.isInteger(value))) return value;
@@ -112,16 +131,12 @@ function walk(value: unknown, depth: number, state: WalkState): unknown {
     if (typeof literal !== 'string') state.ok = false;
     return typeof literal === 'string' ? BigInt(literal) : value;
   }
+  // Nesting was measured by the scan before the parse: at most MAX_JSON_DEPTH levels here.
   if (value === null || typeof value !== 'object') return value;
-  // As the strict parser counts: the root is at depth 0, and MAX_JSON_DEPTH objects or arrays nest.
-  if (depth >= MAX_JSON_DEPTH) {
-    state.ok = false;
-    return value;
-  }
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length && state.ok; i++) {
       const item: unknown = value[i];
-      const walked = walk(item, depth + 1, state);
+      const walked = walk(item, state);
       if (walked !== item) value[i] = walked;
     }
     return value;
@@ -136,7 +151,7 @@ function walk(value: unknown, depth: number, state: WalkState): unknown {
     const item = record[key];
     // Only unsafe integers change: the one write back is their bigint.
     if (typeof item === 'number' || (item !== null && typeof item === 'object')) {
-      const walked = walk(item, depth + 1, state);
+      const walked = walk(item, state);
       if (walked !== item) record[key] = walked;
     }
     if (!state.ok) break;
@@ -148,22 +163,25 @@ function walk(value: unknown, depth: number, state: WalkState): unknown {
  * Parses with native JSON.parse when a cheap scan proves the result equals the strict parser's:
  * no duplicate keys (keys in the text = keys in the result), every unsafe integer matched to its
  * exact literal, shallow nesting. `duplicateKey` when the text has more keys than the result (a
- * repeated key, even with the same value). Returns undefined when nothing can be proven; the
- * caller then runs the strict parser, which also writes every error message.
+ * repeated key, even with the same value); `tooDeep` when it nests deeper than MAX_JSON_DEPTH
+ * (found before any parse); `syntaxError` with JSON.parse's message when the text is not JSON.
+ * Returns undefined when the value cannot be proven (a number, or a polluted Object.prototype).
  */
-export function parseJsonFast(text: string): { value: JsonValue } | { duplicateKey: true } | undefined {
-  // A polluted Object.prototype would add its keys to every for-in of the walk: leave it to the strict parser.
-  if (hasEnumerableKey(Object.prototype)) return undefined;
+export function parseJsonFast(
+  text: string,
+): { value: JsonValue } | { duplicateKey: true } | { tooDeep: true } | { syntaxError: string } | undefined {
+  const facts = scanText(text);
+  if (facts.tooDeep) return { tooDeep: true };
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
-  } catch {
-    return undefined;
+  } catch (error) {
+    return { syntaxError: error instanceof Error ? error.message : String(error) };
   }
-  const facts = scanText(text);
-  if (facts.unusual) return undefined;
+  // A polluted Object.prototype would add its keys to every for-in of the walk.
+  if (facts.unusual || hasEnumerableKey(Object.prototype)) return undefined;
   const state: WalkState = { keys: 0, facts, ok: true };
-  const value = walk(parsed, 0, state);
+  const value = walk(parsed, state);
   if (!state.ok) return undefined;
   if (state.keys !== facts.keys) return { duplicateKey: true };
   return { value: value as JsonValue };
