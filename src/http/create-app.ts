@@ -98,7 +98,13 @@ export function createApp(deps: AppDeps): RequestListener {
   app.use(createMetricsRouter(deps.metrics.registry.contentType, deps.renderMetrics));
   if (reads) {
     app.use(deps.stream.router);
-    app.use(createAlertsRouter(deps.store, { maxBytes: deps.queryMaxBytes, budget: deps.readBudget }));
+    app.use(
+      createAlertsRouter(deps.store, {
+        maxBytes: deps.queryMaxBytes,
+        budget: deps.readBudget,
+        bodyLimitBytes: deps.bodyLimitBytes,
+      }),
+    );
     app.use(createOpenApiRouter());
     for (const router of deps.routers ?? []) app.use(router);
   }

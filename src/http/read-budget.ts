@@ -32,6 +32,11 @@ export interface ReadBudget {
   /** Reserves `bytes` for `res` until it is done, and watches it for stalls; else the 503 problem (counted). */
   admit(res: ServerResponse, bytes: number): Problem | undefined;
   /**
+   * Sets what `res` holds to `bytes`, unchecked: a list is admitted at the most it is expected to
+   * hold before the store is read, then settles at what it read.
+   */
+  settle(res: ServerResponse, bytes: number): void;
+  /**
    * Reserves `bytes` for a read that is not a response of its own (a stream's replay) from the
    * client at `address`, until the function it returns is called, once; undefined (counted) when
    * there is no room.
@@ -39,6 +44,12 @@ export interface ReadBudget {
   reserve(bytes: number, address: string): (() => void) | undefined;
   /** Bytes reserved now. */
   inflight(): number;
+}
+
+// Bytes held for one reader until it is done (released once); `resize` makes them `to`.
+interface Reservation {
+  release(): void;
+  resize(to: number): void;
 }
 
 /** Seconds a refused reader is told to wait before it retries. */
@@ -74,23 +85,39 @@ export function createReadBudget(limits: ReadLimits, registry: Registry): ReadBu
   };
   // One answer always fits on its own (QUERY_MAX_BYTES is the most one holds), and an address's
   // first one in its share. Past both, the budget as a whole is named.
-  const take = (bytes: number, address: string): (() => void) | Problem => {
-    const held = byAddress.get(address);
-    if (reserved > 0 && reserved + bytes > limits.maxInflightBytes) return refuse('inflight_bytes');
-    if (held > 0 && held + bytes > limits.maxInflightBytesPerAddress) return refuse('inflight_per_address');
-    reserved += bytes;
-    byAddress.add(address, bytes);
-    return () => {
-      reserved -= bytes;
-      byAddress.remove(address, bytes);
+  const take = (bytes: number, address: string): Reservation | { refused: Problem } => {
+    const atAddress = byAddress.get(address);
+    if (reserved > 0 && reserved + bytes > limits.maxInflightBytes)
+      return { refused: refuse('inflight_bytes') };
+    if (atAddress > 0 && atAddress + bytes > limits.maxInflightBytesPerAddress)
+      return { refused: refuse('inflight_per_address') };
+    let held = bytes;
+    reserved += held;
+    byAddress.add(address, held);
+    let released = false;
+    return {
+      release: () => {
+        released = true;
+        reserved -= held;
+        byAddress.remove(address, held);
+      },
+      resize: (to) => {
+        if (released) return;
+        reserved += to - held;
+        if (to > held) byAddress.add(address, to - held);
+        else byAddress.remove(address, held - to);
+        held = to;
+      },
     };
   };
+  const admitted = new WeakMap<ServerResponse, Reservation>();
   return {
     admit(res, bytes) {
       // The client left while the store answered: nothing will be held for it.
       if (res.destroyed) return undefined;
-      const release = take(bytes, res.req.socket.remoteAddress ?? '');
-      if (typeof release !== 'function') return release;
+      const reservation = take(bytes, res.req.socket.remoteAddress ?? '');
+      if ('refused' in reservation) return reservation.refused;
+      admitted.set(res, reservation);
       let taken = bytesTaken(res);
       let progressAt = Date.now();
       const watch = setInterval(
@@ -111,13 +138,14 @@ export function createReadBudget(limits: ReadLimits, registry: Registry): ReadBu
       // was). finished() calls back once.
       finished(res, () => {
         clearInterval(watch);
-        release();
+        reservation.release();
       });
       return undefined;
     },
+    settle: (res, bytes) => admitted.get(res)?.resize(bytes),
     reserve(bytes, address) {
-      const release = take(bytes, address);
-      return typeof release === 'function' ? release : undefined;
+      const reservation = take(bytes, address);
+      return 'refused' in reservation ? undefined : reservation.release;
     },
     inflight: () => reserved,
   };

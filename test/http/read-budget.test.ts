@@ -3,7 +3,9 @@ import net from 'node:net';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createReadBudget } from '../../src/http/read-budget.js';
+import { startServer } from '../../src/server/start-server.js';
 import { startReceiver, type TestReceiver } from '../helpers/start-receiver.js';
+import { buildTestApp, metricValue } from '../helpers/test-app.js';
 
 // A client that asks for the whole list and then never reads: what an attacker keeps open.
 // `localAddress` (another 127.x address) makes the server see another client on loopback.
@@ -204,6 +206,61 @@ describe('createReadBudget', () => {
     } finally {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
+
+// Regression (review): each GET /alerts read its list out of the store first and asked the budget
+// after, and requests pipelined on one connection each read before any was admitted: 60 of them,
+// never read, ran the image's 128 MB heap out of memory with 10,000 alerts of 3 KB stored.
+describe('lists asked for at once on one connection', () => {
+  const built = buildTestApp({
+    env: {
+      QUERY_MAX_INFLIGHT_BYTES: String(12 * 1024 * 1024),
+      QUERY_MAX_INFLIGHT_BYTES_PER_ADDRESS: String(12 * 1024 * 1024),
+    },
+  });
+  let server: http.Server;
+  let port: number;
+  let reads = 0;
+
+  beforeAll(async () => {
+    const query = built.store.query.bind(built.store);
+    built.store.query = (q) => {
+      reads++;
+      return query(q);
+    };
+    server = await startServer(built.app, { host: '127.0.0.1', port: 0 });
+    port = (server.address() as net.AddressInfo).port;
+    await postBigAlerts(port);
+  });
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  it('reads the store only for the lists the budget holds: the rest are refused before it is read', async () => {
+    const before = await metricValue(built.metrics.registry, 'falco_alert_reads_refused_total', {
+      reason: 'inflight_bytes',
+    });
+    const socket = net.connect({ host: '127.0.0.1', port });
+    socket.on('error', () => undefined);
+    await new Promise<void>((resolve) => socket.once('connect', resolve));
+    socket.pause();
+    socket.write('GET /alerts?limit=1000 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'.repeat(20));
+    try {
+      await expect
+        .poll(
+          async () =>
+            (await metricValue(built.metrics.registry, 'falco_alert_reads_refused_total', {
+              reason: 'inflight_bytes',
+            })) - before,
+        )
+        .toBe(19);
+      // One list of about 9 MB (QUERY_MAX_BYTES and the alert past it) is held; nineteen never read.
+      expect(reads).toBe(1);
+      // A small list still fits beside it.
+      expect((await fetch(`http://127.0.0.1:${port}/alerts?limit=1`)).status).toBe(200);
+      expect(reads).toBe(2);
+    } finally {
+      socket.destroy();
     }
   });
 });
