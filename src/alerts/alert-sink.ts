@@ -89,10 +89,20 @@ export interface AlertSink {
   stored?: () => Promise<void> | undefined;
 }
 
+/**
+ * The logger the alert lines go through: `logger` itself, or, when its level is above `info`, a
+ * child at `info`. LOG_LEVEL quiets the service's own lines; an alert's line is the durable record
+ * of the alert, and `LOG_LEVEL=warn` used to drop every one of them while answering 202.
+ */
+export function alertLineLogger(logger: Logger): Logger {
+  return logger.isLevelEnabled('info') ? logger : logger.child({}, { level: 'info' });
+}
+
 export function createAlertSink(deps: AlertSinkDeps): AlertSink {
   const now = deps.now ?? Date.now;
   const ids = deps.ids ?? createAlertIds();
-  const lines = deps.lines ?? createLineGroup(streamOf(deps.logger));
+  const logger = alertLineLogger(deps.logger);
+  const lines = deps.lines ?? createLineGroup(streamOf(logger));
   return {
     lines,
     stored: () => deps.store.written(),
@@ -121,8 +131,8 @@ export function createAlertSink(deps: AlertSinkDeps): AlertSink {
       const ahead = clockAheadSeconds(entry);
       if (ahead !== undefined) fields['clockAheadSeconds'] = ahead;
       const json = meta.jsonBytes ?? copyableJson(meta.json);
-      if (json !== undefined) writeRawJsonLine(deps.logger, fields, 'alert', json, 'falco alert', lines);
-      else deps.logger.info({ ...fields, alert }, 'falco alert');
+      if (json !== undefined) writeRawJsonLine(logger, fields, 'alert', json, 'falco alert', lines);
+      else logger.info({ ...fields, alert }, 'falco alert');
       deps.feed?.publish(entry);
       return entry;
     },
