@@ -6,10 +6,14 @@ import type { ClientErrorReason } from '../metrics/http-metrics.js';
 import type { ServerLimits } from '../config/hardening-config.js';
 import { limitConnectionsPerAddress } from './connections-per-address.js';
 
-/** Options that only work at creation time (the header size cap and the timeout check interval). */
+/**
+ * Options that only work at creation time (the header size cap and the timeout check interval).
+ * Node's own Host check is off: `requireHost` gives its refusal the service's form.
+ */
 export function listenerOptions(limits: ServerLimits | undefined): http.ServerOptions {
-  if (!limits) return {};
+  if (!limits) return { requireHostHeader: false };
   return {
+    requireHostHeader: false,
     maxHeaderSize: limits.maxHeaderBytes,
     headersTimeout: limits.headersTimeoutMs,
     requestTimeout: limits.requestTimeoutMs,
@@ -63,6 +67,42 @@ export function answerClientErrors(
     // its side would hold the descriptor. Closed once the answer is out.
     socket.end(rawProblemAnswer(problem), () => socket.destroy());
   });
+  // CONNECT (a proxy's tunnel): Node hands it here, not to the app, and without a listener drops
+  // the connection without a word.
+  server.on('connect', (_req: http.IncomingMessage, socket: Duplex) => {
+    onClientError('malformed');
+    const problem = buildProblem('method-not-allowed', {
+      detail: 'This is not a proxy: CONNECT is not served.',
+    });
+    socket.end(rawProblemAnswer(problem), () => socket.destroy());
+  });
+}
+
+/**
+ * Refuses an HTTP/1.1 request without a Host header (RFC 9112 section 3.2) as the parser's other
+ * refusals are: problem+json, counted as malformed, the connection closed. Node's own check
+ * answered a bare 400 that no metric or log saw.
+ */
+export function requireHost(
+  app: http.RequestListener,
+  onClientError: (reason: ClientErrorReason) => void = () => {},
+): http.RequestListener {
+  return (req, res) => {
+    if (req.headers.host !== undefined || req.httpVersion !== '1.1') return app(req, res);
+    onClientError('malformed');
+    const problem = buildProblem('invalid-request', {
+      detail: 'An HTTP/1.1 request needs a Host header (RFC 9112, section 3.2).',
+    });
+    const body = JSON.stringify(problem);
+    res
+      .writeHead(problem.status, {
+        'Content-Type': 'application/problem+json; charset=utf-8',
+        'X-Content-Type-Options': 'nosniff',
+        'Content-Length': Buffer.byteLength(body),
+        Connection: 'close',
+      })
+      .end(body);
+  };
 }
 
 /**

@@ -5,7 +5,7 @@ import type { RequestListener } from 'node:http';
 import type { ServerLimits } from '../config/hardening-config.js';
 import type { ClientErrorReason } from '../metrics/http-metrics.js';
 import { continueOnRead } from './continue-on-read.js';
-import { answerClientErrors, applyServerLimits, listenerOptions } from './server-limits.js';
+import { answerClientErrors, applyServerLimits, listenerOptions, requireHost } from './server-limits.js';
 
 export interface ServerOptions {
   host: string;
@@ -36,7 +36,7 @@ export async function listen<S extends http.Server | https.Server>(
 
 /** Listens with the app; resolves once the port is bound. */
 export async function startServer(app: RequestListener, options: ServerOptions): Promise<http.Server> {
-  const server = http.createServer(listenerOptions(options.limits), app);
+  const server = http.createServer(listenerOptions(options.limits), requireHost(app, options.onClientError));
   applyServerLimits(server, options.limits, options.onRefusedConnection);
   answerClientErrors(server, options.onClientError);
   continueOnRead(server);

@@ -4,7 +4,7 @@ import type { RequestListener } from 'node:http';
 import type { ServerLimits, TlsConfig } from '../config/hardening-config.js';
 import type { ClientErrorReason } from '../metrics/http-metrics.js';
 import { continueOnRead } from './continue-on-read.js';
-import { answerClientErrors, applyServerLimits, listenerOptions } from './server-limits.js';
+import { answerClientErrors, applyServerLimits, listenerOptions, requireHost } from './server-limits.js';
 import { listen } from './start-server.js';
 
 /**
@@ -33,7 +33,7 @@ export async function startTlsServer(
         ? { ca: readFileSync(tls.clientCaFile!), requestCert: true, rejectUnauthorized: true }
         : {}),
     },
-    app,
+    requireHost(app, options.onClientError),
   );
   applyServerLimits(server, options.limits, options.onRefusedConnection);
   answerClientErrors(server, options.onClientError);

@@ -137,6 +137,12 @@ describe('hostile clients on raw sockets', () => {
     ['an unknown method', 'FOO /alerts HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'],
     ['a malformed request line', 'GET /alerts HTTP/9\r\n\r\n'],
     ['a header without a colon', 'GET /alerts HTTP/1.1\r\nHost 127.0.0.1\r\n\r\n'],
+    // Node's own check answered these with a bare 400, uncounted.
+    ['a GET without a Host header', 'GET /alerts HTTP/1.1\r\n\r\n'],
+    [
+      'an alert POST without a Host header',
+      `POST /alerts HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(ALERT)}\r\n\r\n${ALERT}`,
+    ],
   ])('answers %s with 400 problem+json and counts it', async (_, request) => {
     const before = clientErrors(await receiver.metricsText(), 'malformed');
     const connection = await openRaw(receiver.port);
@@ -149,6 +155,18 @@ describe('hostile clients on raw sockets', () => {
       title: 'The request is not valid',
     });
     expect(clientErrors(await receiver.metricsText(), 'malformed')).toBe(before + 1);
+  });
+
+  it('answers CONNECT with 405 problem+json and counts it, instead of dropping the connection', async () => {
+    const before = clientErrors(await receiver.metricsText(), 'malformed');
+    const connection = await openRaw(receiver.port);
+    connection.write('CONNECT 127.0.0.1:443 HTTP/1.1\r\nHost: 127.0.0.1:443\r\n\r\n');
+    await connection.closed;
+
+    expect(connection.received()).toMatch(/^HTTP\/1\.1 405 Method Not Allowed\r\n/);
+    expect(problemIn(connection.received())).toMatchObject({ status: 405 });
+    expect(clientErrors(await receiver.metricsText(), 'malformed')).toBe(before + 1);
+    expect(receiver.logLines.filter((line) => line.event === 'falco_alert')).toEqual([]);
   });
 
   it('answers 413 to a chunked body over the cap and closes without reading the rest', async () => {
