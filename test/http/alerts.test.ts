@@ -88,9 +88,31 @@ describe('GET /alerts', () => {
   it.each([
     ['priorty=Critical', 'priorty: is not a parameter of this endpoint'],
     ['limit=5&limit=6', 'limit: must be given once'],
+    [
+      'since=2026-06-15T10:01:12.339+02:00',
+      'since: must be an RFC 3339 timestamp (write a + in its offset as %2B)',
+    ],
   ])('says what is wrong with %s', async (query, detail) => {
     const { app } = await seeded();
     expect(JSON.parse((await request(app).get(`/alerts?${query}`)).text).detail).toBe(detail);
+  });
+
+  it('reads an offset sent as %2B', async () => {
+    const { app } = await seeded();
+    expect((await request(app).get('/alerts?since=2026-06-15T10:01:12.339%2B02:00')).status).toBe(200);
+  });
+
+  it('names at most 20 bad parameters in one answer, and counts the rest', async () => {
+    const { app } = await seeded();
+    const query = Array.from({ length: 1500 }, (_, i) => `u${i}=x`).join('&');
+    const res = await request(app).get(`/alerts?${query}`);
+
+    expect(res.status).toBe(400);
+    const problem = JSON.parse(res.text) as { detail: string; errors: unknown[] };
+    expect(problem.errors).toHaveLength(20);
+    // Express's query parser reads the first 1000 parameters.
+    expect(problem.detail).toMatch(/^u0: is not a parameter of this endpoint; .*; and 980 more$/);
+    expect(res.text.length).toBeLessThan(query.length);
   });
 });
 

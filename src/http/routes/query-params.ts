@@ -26,7 +26,9 @@ const filterShape = {
     .transform((value, ctx) => {
       if (value === undefined) return undefined;
       const ms = parseFalcoTime(value);
-      if (ms === undefined) ctx.addIssue({ code: 'custom', message: 'must be an RFC 3339 timestamp' });
+      // A `+` in a query string reads as a space: an offset such as +02:00 must be sent as %2B02:00.
+      const hint = value.includes(' ') ? ' (write a + in its offset as %2B)' : '';
+      if (ms === undefined) ctx.addIssue({ code: 'custom', message: `must be an RFC 3339 timestamp${hint}` });
       return ms;
     }),
 };
@@ -48,13 +50,20 @@ export const streamQuerySchema = z.strictObject({
 
 export type ParsedAlertQuery = { ok: true; query: AlertQuery } | { ok: false; problem: Problem };
 
-// A 400 naming each bad parameter.
+/** Bad parameters named in one 400 (the rest are counted): 1,500 unknown ones made a 110 KB answer to an 11 KB request. */
+export const MAX_NAMED_PARAMETERS = 20;
+
+// A 400 naming each bad parameter, up to MAX_NAMED_PARAMETERS of them.
 function invalidQuery(issues: ReadonlyArray<{ path: PropertyKey[]; message: string }>): {
   ok: false;
   problem: Problem;
 } {
-  const errors = issues.map((issue) => ({ pointer: issue.path.join('.'), detail: issue.message }));
-  const detail = errors.map((e) => `${e.pointer}: ${e.detail}`).join('; ');
+  const errors = issues
+    .slice(0, MAX_NAMED_PARAMETERS)
+    .map((issue) => ({ pointer: issue.path.join('.'), detail: issue.message }));
+  const more = issues.length - errors.length;
+  const detail =
+    errors.map((e) => `${e.pointer}: ${e.detail}`).join('; ') + (more > 0 ? `; and ${more} more` : '');
   return { ok: false, problem: buildProblem('invalid-request', { detail, errors }) };
 }
 
