@@ -8,6 +8,11 @@ export interface ServerLimits {
   /** 0 = unlimited. */
   maxRequestsPerSocket: number;
   maxHeaderBytes: number;
+  /**
+   * Open connections of one listener; at it, its idle kept-alive connections are closed and the
+   * new one refused (plain HTTP: a 503 first).
+   */
+  maxConnections: number;
   /** Open connections from one client address; more are closed at once (plain HTTP: a 503 first). */
   maxConnectionsPerAddress: number;
 }
@@ -55,6 +60,7 @@ export function toHardeningConfig(env: HardeningEnv, pathSecretValue: string | u
       keepAliveTimeoutMs: env.SERVER_KEEP_ALIVE_TIMEOUT_MS,
       maxRequestsPerSocket: env.SERVER_MAX_REQUESTS_PER_SOCKET,
       maxHeaderBytes: env.SERVER_MAX_HEADER_BYTES,
+      maxConnections: env.SERVER_MAX_CONNECTIONS,
       maxConnectionsPerAddress: env.SERVER_MAX_CONNECTIONS_PER_ADDRESS,
     },
     tls,

@@ -21,6 +21,7 @@ export const hardeningEnvShape = {
   SERVER_MAX_REQUESTS_PER_SOCKET: ms.default(0),
   SERVER_MAX_HEADER_BYTES: positiveInt.default(16 * 1024),
   // Falco keeps one connection per node (0.34: one per alert, one at a time); idle ones cost little.
+  SERVER_MAX_CONNECTIONS: positiveInt.default(10_000),
   SERVER_MAX_CONNECTIONS_PER_ADDRESS: positiveInt.default(256),
   TLS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   TLS_CERT_FILE: optionalPath,

@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream';
 import { buildProblem, rawProblemAnswer, type Problem } from '../http/problem.js';
 import type { ClientErrorReason } from '../metrics/http-metrics.js';
 import type { ServerLimits } from '../config/hardening-config.js';
-import { limitConnectionsPerAddress } from './connections-per-address.js';
+import { limitConnections } from './connections-per-address.js';
 
 /**
  * Options that only work at creation time (the header size cap and the timeout check interval).
@@ -117,5 +117,9 @@ export function applyServerLimits(
   if (!limits) return;
   server.keepAliveTimeout = limits.keepAliveTimeoutMs;
   server.maxRequestsPerSocket = limits.maxRequestsPerSocket;
-  limitConnectionsPerAddress(server, limits.maxConnectionsPerAddress, onRefusedConnection);
+  limitConnections(
+    server,
+    { total: limits.maxConnections, perAddress: limits.maxConnectionsPerAddress },
+    onRefusedConnection,
+  );
 }

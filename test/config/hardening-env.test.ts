@@ -15,6 +15,7 @@ describe('hardening settings in loadConfig', () => {
         keepAliveTimeoutMs: 5_000,
         maxRequestsPerSocket: 0,
         maxHeaderBytes: 16_384,
+        maxConnections: 10_000,
         maxConnectionsPerAddress: 256,
       },
       tls: undefined,

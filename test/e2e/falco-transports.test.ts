@@ -21,6 +21,7 @@ const LIMITS = {
   keepAliveTimeoutMs: KEEP_ALIVE_MS,
   maxRequestsPerSocket: 0,
   maxHeaderBytes: 16 * 1024,
+  maxConnections: 10_000,
   maxConnectionsPerAddress: 256,
 };
 // http_output.mtls arrived in Falco 0.36.

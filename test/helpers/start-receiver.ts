@@ -49,6 +49,7 @@ function toEnv(options: ReceiverOptions): Record<string, string> {
     env['SERVER_KEEP_ALIVE_TIMEOUT_MS'] = String(options.limits.keepAliveTimeoutMs);
     env['SERVER_MAX_REQUESTS_PER_SOCKET'] = String(options.limits.maxRequestsPerSocket);
     env['SERVER_MAX_HEADER_BYTES'] = String(options.limits.maxHeaderBytes);
+    env['SERVER_MAX_CONNECTIONS'] = String(options.limits.maxConnections);
     env['SERVER_MAX_CONNECTIONS_PER_ADDRESS'] = String(options.limits.maxConnectionsPerAddress);
   }
   if (options.tls) {

@@ -15,6 +15,7 @@ const LIMITS = {
   keepAliveTimeoutMs: 1000,
   maxRequestsPerSocket: 3,
   maxHeaderBytes: 4096,
+  maxConnections: 10_000,
   maxConnectionsPerAddress: 64,
 };
 const BODY_LIMIT = 64 * 1024;

@@ -31,6 +31,17 @@ afterEach(async () => {
 
 // Regression (issue 18.5): 400 sockets declaring 1 MiB and holding back the last byte took RSS
 // from 167 to 491 MiB, held until the request timeout.
+// The service's default server limits, with the connection caps under test.
+const connectionLimits = (maxConnections: number, maxConnectionsPerAddress: number) => ({
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 5_000,
+  maxRequestsPerSocket: 0,
+  maxHeaderBytes: 16_384,
+  maxConnections,
+  maxConnectionsPerAddress,
+});
+
 describe('ingest bodies still arriving', () => {
   it.each([
     ['the fast path, declared lengths', false],
@@ -74,15 +85,7 @@ describe('ingest bodies still arriving', () => {
   );
 
   it('closes a connection past SERVER_MAX_CONNECTIONS_PER_ADDRESS with a 503 before reading, counted, while another address connects', async () => {
-    const limits = {
-      headersTimeoutMs: 10_000,
-      requestTimeoutMs: 30_000,
-      keepAliveTimeoutMs: 5_000,
-      maxRequestsPerSocket: 0,
-      maxHeaderBytes: 16_384,
-      maxConnectionsPerAddress: 5,
-    };
-    receiver = await startReceiver({ keepLogLines: false, limits });
+    receiver = await startReceiver({ keepLogLines: false, limits: connectionLimits(10_000, 5) });
     const port = receiver.port;
     // Idle connections that never send a byte: each would otherwise hold a socket until the header timeout.
     const idle: RawConnection[] = [];
@@ -104,6 +107,34 @@ describe('ingest bodies still arriving', () => {
     idle[0]!.socket.destroy();
     await idle[0]!.closed;
     const next = await openRaw(port);
+    connections.push(next);
+    next.write(request('/alerts', false, ALERT));
+    await expect.poll(() => status(next)).toBe('202');
+  });
+
+  // Regression (review): 250 idle connections from each of 84 addresses took every file descriptor,
+  // and 34 of 65 alerts from another sensor were lost.
+  it('at SERVER_MAX_CONNECTIONS closes the idle connections and refuses the new one, so the next sensor gets in', async () => {
+    receiver = await startReceiver({ keepLogLines: false, limits: connectionLimits(12, 4) });
+    const port = receiver.port;
+    // Four addresses hold the twelve slots with connections that send nothing; a sensor's kept-alive
+    // connection, between two alerts, is idle too.
+    const idle: RawConnection[] = [];
+    for (let index = 0; index < 11; index++) idle.push(await openRaw(port, `127.0.1.${1 + (index % 4)}`));
+    const sensor = await openRaw(port, '127.0.2.1');
+    connections.push(...idle, sensor);
+    sensor.write(request('/alerts', false, ALERT));
+    await expect.poll(() => status(sensor)).toBe('202');
+
+    const refused = await openRaw(port, '127.0.2.2');
+    connections.push(refused);
+    await refused.closed;
+    expect(refused.received()).toMatch(/^HTTP\/1\.1 503/);
+    expect(refused.received()).toContain('SERVER_MAX_CONNECTIONS');
+    await Promise.all([...idle, sensor].map((connection) => connection.closed));
+    expect(await receiver.metricsText()).toMatch(/^falco_http_connections_refused_total 1$/m);
+
+    const next = await openRaw(port, '127.0.2.2');
     connections.push(next);
     next.write(request('/alerts', false, ALERT));
     await expect.poll(() => status(next)).toBe('202');
