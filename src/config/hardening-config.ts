@@ -35,7 +35,7 @@ export interface HardeningConfig {
   /** Bounds on alert lists and exports held for their readers. */
   readLimits: { maxInflightBytes: number; maxInflightBytesPerAddress: number; stallMs: number };
   /** Bounds on request bodies still arriving. */
-  inflight: { maxBytes: number; maxPerAddress: number };
+  inflight: { maxBytes: number; maxBytesPerAddress: number; maxPerAddress: number };
   /** Host names read routes answer to (`*` = any); IP literals always pass. */
   allowedHosts: string[];
   /** Per-address and buffer bounds of the live stream. */
@@ -73,7 +73,14 @@ export function toHardeningConfig(env: HardeningEnv, pathSecretValue: string | u
         env.QUERY_MAX_INFLIGHT_BYTES_PER_ADDRESS ?? Math.max(1, Math.floor(env.QUERY_MAX_INFLIGHT_BYTES / 4)),
       stallMs: env.QUERY_STALL_TIMEOUT_MS,
     },
-    inflight: { maxBytes: env.INGEST_MAX_INFLIGHT_BYTES, maxPerAddress: env.INGEST_MAX_INFLIGHT_PER_ADDRESS },
+    inflight: {
+      maxBytes: env.INGEST_MAX_INFLIGHT_BYTES,
+      // A quarter of the budget: one client (one compromised pod) cannot hold all of it.
+      maxBytesPerAddress:
+        env.INGEST_MAX_INFLIGHT_BYTES_PER_ADDRESS ??
+        Math.max(1, Math.floor(env.INGEST_MAX_INFLIGHT_BYTES / 4)),
+      maxPerAddress: env.INGEST_MAX_INFLIGHT_PER_ADDRESS,
+    },
     allowedHosts: env.ALLOWED_HOSTS,
     streamLimits: {
       maxPerAddress: env.STREAM_MAX_CLIENTS_PER_ADDRESS,

@@ -47,6 +47,7 @@ export const hardeningEnvShape = {
   QUERY_STALL_TIMEOUT_MS: positiveInt.default(30_000),
   // Bodies still arriving, all clients together: 400 held 1 MiB bodies took RSS 167 -> 491 MiB.
   INGEST_MAX_INFLIGHT_BYTES: positiveInt.default(64 * MiB),
+  INGEST_MAX_INFLIGHT_BYTES_PER_ADDRESS: positiveInt.optional(),
   INGEST_MAX_INFLIGHT_PER_ADDRESS: positiveInt.default(32),
   ALLOWED_HOSTS: hostList.default(DEFAULT_ALLOWED_HOSTS),
   STREAM_MAX_CLIENTS_PER_ADDRESS: positiveInt.default(10),

@@ -22,6 +22,9 @@ function checkHardeningEnv(env: HardeningEnv): string[] {
   if ((env.QUERY_MAX_INFLIGHT_BYTES_PER_ADDRESS ?? 0) > env.QUERY_MAX_INFLIGHT_BYTES) {
     problems.push('QUERY_MAX_INFLIGHT_BYTES_PER_ADDRESS: must not exceed QUERY_MAX_INFLIGHT_BYTES');
   }
+  if ((env.INGEST_MAX_INFLIGHT_BYTES_PER_ADDRESS ?? 0) > env.INGEST_MAX_INFLIGHT_BYTES) {
+    problems.push('INGEST_MAX_INFLIGHT_BYTES_PER_ADDRESS: must not exceed INGEST_MAX_INFLIGHT_BYTES');
+  }
   if (env.INGEST_PATH_SECRET && env.INGEST_PATH_SECRET_FILE) {
     problems.push('INGEST_PATH_SECRET and INGEST_PATH_SECRET_FILE: set only one');
   }

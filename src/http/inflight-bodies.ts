@@ -5,11 +5,13 @@ import { createAddressCounts } from '../server/address-counts.js';
 import { buildProblem, type Problem } from './problem.js';
 
 /** Why an ingest request was shed before its body was read: a label value of the metric. */
-export type ShedReason = 'inflight_bytes' | 'inflight_per_address';
+export type ShedReason = 'inflight_bytes' | 'inflight_bytes_per_address' | 'inflight_per_address';
 
 export interface InflightLimits {
   /** Most body bytes being received (declared, or the body cap for chunked ones), all clients together. */
   maxBytes: number;
+  /** Most of them from one client address (its first request always fits). */
+  maxBytesPerAddress: number;
   /** Most ingest requests in flight from one client address. */
   maxPerAddress: number;
 }
@@ -18,7 +20,10 @@ export interface InflightLimits {
  * Bounds the memory of ingest bodies still arriving: 400 sockets declaring 1 MiB and holding back
  * the last byte took RSS from 167 to 491 MiB. Each request reserves its declared length (a chunked
  * one the body cap) from a shared budget before a byte is read, and returns it when its response
- * closes; past the budget, or past the per-address count, it is shed with a 503.
+ * closes; past the budget, the address's share of it, or the per-address count, it is shed with a
+ * 503. The share keeps one client from holding the whole budget: 37 requests declaring 1.75 MB and
+ * sending nothing, from two addresses, held all 64 MiB for the 30 s request timeout, and 188 of
+ * 198 alerts from another sensor were shed meanwhile.
  */
 export interface InflightBodies {
   /** Reserves room for `req`'s body until `res` closes, or returns the 503 problem to answer with. */
@@ -34,6 +39,8 @@ export const SHED_RETRY_AFTER_SECONDS = 1;
 
 const DETAIL: Record<ShedReason, string> = {
   inflight_bytes: 'Too many request bodies are arriving at once (INGEST_MAX_INFLIGHT_BYTES); retry shortly.',
+  inflight_bytes_per_address:
+    'Too many request body bytes from your address are arriving at once (INGEST_MAX_INFLIGHT_BYTES_PER_ADDRESS); retry shortly.',
   inflight_per_address:
     'Too many requests from your address are in flight (INGEST_MAX_INFLIGHT_PER_ADDRESS); retry shortly.',
 };
@@ -41,11 +48,12 @@ const DETAIL: Record<ShedReason, string> = {
 export function createInflightBodies(limits: InflightLimits, registry: Registry): InflightBodies {
   let bytes = 0;
   const byAddress = createAddressCounts();
+  const bytesByAddress = createAddressCounts();
   const shed = createReasonCounter<ShedReason>(
     registry,
     'falco_ingest_shed_total',
     'Ingest requests answered 503 before their body was read, by the in-flight limit they hit.',
-    ['inflight_bytes', 'inflight_per_address'],
+    ['inflight_bytes', 'inflight_bytes_per_address', 'inflight_per_address'],
   );
 
   const refuse = (reason: ShedReason): Problem => {
@@ -62,15 +70,20 @@ export function createInflightBodies(limits: InflightLimits, registry: Registry)
     const address = req.socket.remoteAddress ?? '';
     const size = sizeOf(req, bodyLimitBytes);
     if (byAddress.get(address) >= limits.maxPerAddress) return refuse('inflight_per_address');
+    const held = bytesByAddress.get(address);
+    if (held > 0 && held + size > limits.maxBytesPerAddress) return refuse('inflight_bytes_per_address');
     if (bytes + size > limits.maxBytes) return refuse('inflight_bytes');
     bytes += size;
     byAddress.add(address);
+    bytesByAddress.add(address, size);
     return undefined;
   };
   const release = (req: IncomingMessage, bodyLimitBytes: number): void => {
     const address = req.socket?.remoteAddress ?? '';
-    bytes -= sizeOf(req, bodyLimitBytes);
+    const size = sizeOf(req, bodyLimitBytes);
+    bytes -= size;
     byAddress.remove(address);
+    bytesByAddress.remove(address, size);
   };
   return {
     admit(req, res, bodyLimitBytes) {

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/load-config.js';
+import { loadConfig, type Config } from '../../src/config/load-config.js';
 
 describe('hardening settings in loadConfig', () => {
   it('defaults to strict server limits with TLS, path secret and dedup off', () => {
@@ -27,7 +27,7 @@ describe('hardening settings in loadConfig', () => {
         maxInflightBytesPerAddress: 8 * 1024 * 1024,
         stallMs: 30_000,
       },
-      inflight: { maxBytes: 64 * 1024 * 1024, maxPerAddress: 32 },
+      inflight: { maxBytes: 64 * 1024 * 1024, maxBytesPerAddress: 16 * 1024 * 1024, maxPerAddress: 32 },
       allowedHosts: [
         'localhost',
         'falco-alert-receiver',
@@ -56,20 +56,29 @@ describe('hardening settings in loadConfig', () => {
     ]);
   });
 
-  it("gives one address a quarter of the readers' budget unless told, and refuses a share above it", () => {
-    const quarter = loadConfig({ QUERY_MAX_INFLIGHT_BYTES: '4000000' });
-    const set = loadConfig({ QUERY_MAX_INFLIGHT_BYTES_PER_ADDRESS: '1000000' });
-    const refused = loadConfig({
-      QUERY_MAX_INFLIGHT_BYTES: '1000',
-      QUERY_MAX_INFLIGHT_BYTES_PER_ADDRESS: '2000',
-    });
+  it.each([
+    [
+      "the readers'",
+      'QUERY_MAX_INFLIGHT_BYTES',
+      (c: Config) => c.hardening.readLimits.maxInflightBytesPerAddress,
+    ],
+    [
+      "the ingest bodies'",
+      'INGEST_MAX_INFLIGHT_BYTES',
+      (c: Config) => c.hardening.inflight.maxBytesPerAddress,
+    ],
+  ])(
+    'gives one address a quarter of %s budget unless told, and refuses a share above it',
+    (_, total, share) => {
+      const quarter = loadConfig({ [total]: '8000000' });
+      const set = loadConfig({ [`${total}_PER_ADDRESS`]: '3000000' });
+      const refused = loadConfig({ [total]: '2000000', [`${total}_PER_ADDRESS`]: '3000000' });
 
-    expect(quarter.ok && quarter.config.hardening.readLimits.maxInflightBytesPerAddress).toBe(1_000_000);
-    expect(set.ok && set.config.hardening.readLimits.maxInflightBytesPerAddress).toBe(1_000_000);
-    expect(!refused.ok && refused.problems).toEqual([
-      'QUERY_MAX_INFLIGHT_BYTES_PER_ADDRESS: must not exceed QUERY_MAX_INFLIGHT_BYTES',
-    ]);
-  });
+      expect(quarter.ok && share(quarter.config)).toBe(2_000_000);
+      expect(set.ok && share(set.config)).toBe(3_000_000);
+      expect(!refused.ok && refused.problems).toEqual([`${total}_PER_ADDRESS: must not exceed ${total}`]);
+    },
+  );
 
   it('reads the path secret from a mounted file, ignoring its trailing newline', () => {
     const file = join(mkdtempSync(join(tmpdir(), 'secret-')), 'path-secret');

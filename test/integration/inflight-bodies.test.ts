@@ -29,8 +29,6 @@ afterEach(async () => {
   receiver = undefined;
 });
 
-// Regression (issue 18.5): 400 sockets declaring 1 MiB and holding back the last byte took RSS
-// from 167 to 491 MiB, held until the request timeout.
 // The service's default server limits, with the connection caps under test.
 const connectionLimits = (maxConnections: number, maxConnectionsPerAddress: number) => ({
   headersTimeoutMs: 10_000,
@@ -42,6 +40,8 @@ const connectionLimits = (maxConnections: number, maxConnectionsPerAddress: numb
   maxConnectionsPerAddress,
 });
 
+// Regression (issue 18.5): 400 sockets declaring 1 MiB and holding back the last byte took RSS
+// from 167 to 491 MiB, held until the request timeout.
 describe('ingest bodies still arriving', () => {
   it.each([
     ['the fast path, declared lengths', false],
@@ -138,6 +138,33 @@ describe('ingest bodies still arriving', () => {
     connections.push(next);
     next.write(request('/alerts', false, ALERT));
     await expect.poll(() => status(next)).toBe('202');
+  });
+
+  // Regression (review): 37 requests declaring 1.75 MB and sending nothing, from two addresses,
+  // held the whole budget for the request timeout, and another sensor's alerts were shed.
+  it("holds one address to its share of INGEST_MAX_INFLIGHT_BYTES, so another address's alert gets in", async () => {
+    receiver = await startReceiver({
+      keepLogLines: false,
+      env: { INGEST_MAX_INFLIGHT_BYTES: String(8 * MiB) },
+    });
+    const port = receiver.port;
+    const held: RawConnection[] = [];
+    for (let index = 0; index < 8; index++) {
+      const connection = await openRaw(port);
+      connection.write(head('/alerts', MiB));
+      held.push(connection);
+    }
+    const other = await openRaw(port, '127.0.0.2');
+    connections.push(...held, other);
+
+    // A quarter of 8 MiB: two bodies of 1 MiB; the other six are shed, and the budget has room.
+    await expect.poll(() => held.filter((c) => status(c) === '503').length).toBe(6);
+    expect(held.filter((c) => c.received().includes('INGEST_MAX_INFLIGHT_BYTES_PER_ADDRESS'))).toHaveLength(
+      6,
+    );
+    expect(await shedCount(receiver, 'inflight_bytes_per_address')).toBe(6);
+    other.write(request('/alerts', false, ALERT));
+    await expect.poll(() => status(other)).toBe('202');
   });
 
   it('sheds a client address past INGEST_MAX_INFLIGHT_PER_ADDRESS while another address gets in', async () => {
