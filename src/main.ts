@@ -24,6 +24,12 @@ async function main(): Promise<void> {
       { event: 'config_ignored', variable: 'REDIS_URL', store: config.store.redis ? 'redis' : 'memory' },
       'REDIS_URL is not read: the shared store is STORE_URL=redis://... (or STORE_SENTINELS)',
     );
+  // A schedule for runs that cannot happen: said once, as REDIS_URL is.
+  if (config.triggers.canary.intervalMinutes > 0 && !config.triggers.enabled && cluster.isPrimary)
+    rootLogger.warn(
+      { event: 'config_ignored', variable: 'TRIGGER_CANARY_INTERVAL_MINUTES' },
+      'TRIGGER_CANARY_INTERVAL_MINUTES is not read: scheduled trigger runs need TRIGGERS_ENABLED=true',
+    );
   // WORKERS > 1: this process only forks, supervises and aggregates metrics; workers serve HTTP.
   const clustered = config.cluster.workers > 1;
   if (clustered && cluster.isPrimary) {

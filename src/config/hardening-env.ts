@@ -1,14 +1,11 @@
 import * as z from 'zod';
 import { DEFAULT_ALLOWED_HOSTS, hostList } from './allowed-hosts.js';
+import { envFlag as flag } from './env-flag.js';
 import { pathSecret } from './path-secret.js';
 
 const ms = z.coerce.number().int().min(0);
 const positiveInt = z.coerce.number().int().positive();
 const optionalPath = z.string().min(1).optional();
-const flag = z
-  .enum(['true', 'false', '1', '0'])
-  .default('false')
-  .transform((text) => text === 'true' || text === '1');
 
 const MiB = 1024 * 1024;
 

@@ -88,7 +88,7 @@ function resolveConfig(data: Env): LoadConfigResult {
   if (!store.ok) problems.push(...store.problems);
   // Without Redis each worker sees only the alerts it received, so a worker's trigger could never verify.
   const split = toClusterConfig(data).workers > 1 && !(store.ok && store.redis);
-  if (data.TRIGGERS_ENABLED === 'true' && split) {
+  if (data.TRIGGERS_ENABLED && split) {
     // It names the store variables, so loadConfig drops it when one of them was refused.
     problems.push(
       "TRIGGERS_ENABLED: triggers need WORKERS=1 or a Redis store, STORE_URL or STORE_SENTINELS (verification reads one process's alerts)",

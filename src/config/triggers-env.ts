@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { GENERATOR_VERSIONS, type GeneratorVersion } from '../triggers/data/event-generator-actions.js';
 import { DNS_LABEL, DNS_SUBDOMAIN, IMAGE_REFERENCE } from '../triggers/names.js';
+import { envFlag } from './env-flag.js';
 
 const positiveInt = z.coerce.number().int().positive();
 const list = (fallback: string) =>
@@ -13,7 +14,6 @@ const list = (fallback: string) =>
         .map((item) => item.trim())
         .filter((item) => item !== ''),
     );
-const flag = z.enum(['true', 'false']).default('false');
 // An allow-list whose every item must look like `pattern`: its items go into commands as they are
 // (the default image and namespace of a run), so `--privileged` must not pass as an image.
 const names = (fallback: string, pattern: RegExp, what: string) =>
@@ -24,7 +24,7 @@ const names = (fallback: string, pattern: RegExp, what: string) =>
 
 /** Trigger settings (spread into the env schema). Everything is off unless TRIGGERS_ENABLED=true. */
 export const triggersEnvShape = {
-  TRIGGERS_ENABLED: flag,
+  TRIGGERS_ENABLED: envFlag,
   TRIGGER_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   TRIGGER_DEFAULT_BACKEND: z.enum(['kubernetes', 'docker']).default('kubernetes'),
   TRIGGER_ALLOWED_NAMESPACES: names('default', DNS_LABEL, 'a Kubernetes namespace name'),
@@ -82,7 +82,7 @@ export interface TriggersConfig {
 
 /** Cross-field problems zod's per-field shape cannot see (listed with the other config problems). */
 export function triggersEnvProblems(env: TriggersEnv): string[] {
-  if (env.TRIGGERS_ENABLED !== 'true') return [];
+  if (!env.TRIGGERS_ENABLED) return [];
   const problems = env.TRIGGER_TOKEN ? [] : ['TRIGGER_TOKEN: required when TRIGGERS_ENABLED=true'];
   if (env.TRIGGER_ALLOWED_NAMESPACES.length === 0)
     problems.push('TRIGGER_ALLOWED_NAMESPACES: needs at least one namespace');
@@ -95,7 +95,7 @@ const isLocalChart = (chart: string) =>
 export function toTriggersConfig(env: TriggersEnv): TriggersConfig {
   const local = isLocalChart(env.TRIGGER_EVENT_GENERATOR_CHART);
   return {
-    enabled: env.TRIGGERS_ENABLED === 'true',
+    enabled: env.TRIGGERS_ENABLED,
     token: env.TRIGGER_TOKEN ?? '',
     defaultBackend: env.TRIGGER_DEFAULT_BACKEND,
     allowed: {

@@ -57,7 +57,8 @@ export function hostOriginGuard(allowed: readonly string[], registry: Registry) 
     if (!SAFE_METHODS.has(req.method)) {
       if (origin === undefined || !foreignOrigin(origin, host, allowed)) return next();
       refused.inc('foreign_origin');
-      const detail = 'Requests from another site are refused: Falco sends no Origin header.';
+      const detail =
+        "Requests from another site are refused: this Origin is not the receiver's own (Falco, curl and API clients send none).";
       sendProblem(res, buildProblem('forbidden-origin', { detail }));
       return;
     }

@@ -56,6 +56,18 @@ describe('hardening settings in loadConfig', () => {
     ]);
   });
 
+  it.each(['http://alerts.example.org/', 'alerts.example.org:8443', 'bad host', 'a..b'])(
+    'refuses %s in ALLOWED_HOSTS, which no Host header would ever match',
+    (value) => {
+      const refused = loadConfig({ ALLOWED_HOSTS: `localhost,${value}` });
+      expect(!refused.ok && refused.problems).toEqual([
+        expect.stringMatching(
+          /^ALLOWED_HOSTS: .* is not a host name: write names only, such as alerts\.example\.org/,
+        ),
+      ]);
+    },
+  );
+
   it.each([
     [
       "the readers'",

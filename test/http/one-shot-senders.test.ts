@@ -105,7 +105,11 @@ describe('a sender with a connection per alert, on a real server', () => {
   const alert = readFixture('own/valid/v46-real-0341-pk-iso8601-no-output-no-tags.json');
 
   beforeAll(async () => {
-    receiver = await startReceiver();
+    // Twenty chunked requests pipelined from one address each reserve BODY_LIMIT_BYTES until
+    // answered (35 MB), past the address's default share of the ingest budget (16 MiB).
+    receiver = await startReceiver({
+      env: { INGEST_MAX_INFLIGHT_BYTES_PER_ADDRESS: String(64 * 1024 * 1024) },
+    });
     port = receiver.port;
   });
   afterAll(() => receiver.close());

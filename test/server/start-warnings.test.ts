@@ -16,6 +16,22 @@ describe('start-up warnings', () => {
     expect(service.rawLines.some((line) => line.includes('redis://127.0.0.1:1'))).toBe(false);
   });
 
+  it('says a canary schedule is not read while triggers are off', async () => {
+    const off = await spawnService({ TRIGGER_CANARY_INTERVAL_MINUTES: '5' });
+    expect(off.lines.filter((line) => line.event === 'config_ignored')).toEqual([
+      expect.objectContaining({ level: 'warn', variable: 'TRIGGER_CANARY_INTERVAL_MINUTES' }),
+    ]);
+  });
+
+  it('reads TRIGGERS_ENABLED=1 as on, as every on/off variable is read', async () => {
+    const on = await spawnService({ TRIGGERS_ENABLED: '1', TRIGGER_TOKEN: 'a-token-of-16-chars-or-more' });
+    expect(on.lines.filter((line) => line.event === 'config_ignored')).toEqual([]);
+    const runs = await fetch(`http://127.0.0.1:${on.port}/triggers`, {
+      headers: { authorization: 'Bearer a-token-of-16-chars-or-more' },
+    });
+    expect(runs.status).toBe(200);
+  });
+
   it('says nothing without it', async () => {
     const service = await spawnService({});
 
