@@ -78,7 +78,7 @@ export function createApp(deps: AppDeps): RequestListener {
     bodyLimitBytes: deps.bodyLimitBytes,
     // A turn of ingest jobs is one group commit of the sink's alert lines (and of its store's write).
     turns: createTurnTaker(DEFAULT_TURN_BUDGET_MS, deps.sink.lines, deps.sink.stored),
-    inflight: createInflightBodies(deps.inflight, deps.metrics.registry),
+    inflight: createInflightBodies(deps.inflight, deps.metrics.registry, deps.logger),
     // One id source for Express and the fast path.
     requestIdOf: createRequestIds(),
     senders: createOneShotSenders(),

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { createReasonCounter } from '../metrics/reason-counter.js';
 import { createAddressCounts } from '../server/address-counts.js';
@@ -34,6 +35,12 @@ export interface InflightBodies {
   release(req: IncomingMessage, bodyLimitBytes: number): void;
 }
 
+/**
+ * At most one `ingest_shed` log line per reason in this many milliseconds: a shed alert is lost
+ * (Falco does not retry a 503), so it is said in the log too, but a flood of them must not flood it.
+ */
+export const SHED_LOG_INTERVAL_MS = 10_000;
+
 /** Seconds a shed client is told to wait before it retries. */
 export const SHED_RETRY_AFTER_SECONDS = 1;
 
@@ -45,7 +52,12 @@ const DETAIL: Record<ShedReason, string> = {
     'Too many requests from your address are in flight (INGEST_MAX_INFLIGHT_PER_ADDRESS); retry shortly.',
 };
 
-export function createInflightBodies(limits: InflightLimits, registry: Registry): InflightBodies {
+export function createInflightBodies(
+  limits: InflightLimits,
+  registry: Registry,
+  logger?: Logger,
+  now: () => number = Date.now,
+): InflightBodies {
   let bytes = 0;
   const byAddress = createAddressCounts();
   const bytesByAddress = createAddressCounts();
@@ -56,8 +68,21 @@ export function createInflightBodies(limits: InflightLimits, registry: Registry)
     ['inflight_bytes', 'inflight_bytes_per_address', 'inflight_per_address'],
   );
 
-  const refuse = (reason: ShedReason): Problem => {
+  // Per reason: when its last line was written, and the sheds since then.
+  const logged = new Map<ShedReason, { at: number; shed: number }>();
+  const refuse = (reason: ShedReason, address: string): Problem => {
     shed.inc(reason);
+    const entry = logged.get(reason) ?? { at: -Infinity, shed: 0 };
+    entry.shed++;
+    if (logger && now() - entry.at >= SHED_LOG_INTERVAL_MS) {
+      logger.warn(
+        { event: 'ingest_shed', reason, shed: entry.shed, caller: address },
+        'ingest requests answered 503 unread (Falco does not retry them: those alerts are lost)',
+      );
+      entry.at = now();
+      entry.shed = 0;
+    }
+    logged.set(reason, entry);
     return buildProblem('service-unavailable', { detail: DETAIL[reason] });
   };
   // What a request reserves: its declared length (the fast path and Express's 413 check it against
@@ -69,10 +94,11 @@ export function createInflightBodies(limits: InflightLimits, registry: Registry)
   const reserve = (req: IncomingMessage, bodyLimitBytes: number): Problem | undefined => {
     const address = req.socket.remoteAddress ?? '';
     const size = sizeOf(req, bodyLimitBytes);
-    if (byAddress.get(address) >= limits.maxPerAddress) return refuse('inflight_per_address');
+    if (byAddress.get(address) >= limits.maxPerAddress) return refuse('inflight_per_address', address);
     const held = bytesByAddress.get(address);
-    if (held > 0 && held + size > limits.maxBytesPerAddress) return refuse('inflight_bytes_per_address');
-    if (bytes + size > limits.maxBytes) return refuse('inflight_bytes');
+    if (held > 0 && held + size > limits.maxBytesPerAddress)
+      return refuse('inflight_bytes_per_address', address);
+    if (bytes + size > limits.maxBytes) return refuse('inflight_bytes', address);
     bytes += size;
     byAddress.add(address);
     bytesByAddress.add(address, size);

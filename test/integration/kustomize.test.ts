@@ -241,7 +241,7 @@ describe.skipIf(!kubectlReady)('the prometheus-operator component', () => {
     expect(monitor.spec.endpoints).toEqual([expect.objectContaining({ port: 'http', path: '/metrics' })]);
   });
 
-  it('alerts on an absent receiver, a silent sensor, a sensor clock ahead, rejects, a stuck worker, a Redis master alone and missed canaries', () => {
+  it('alerts on an absent receiver, a silent sensor, a sensor clock ahead, rejects, sheds, a stuck worker, a Redis master alone and missed canaries', () => {
     const rules = findObject(objects, 'PrometheusRule').spec.groups.flatMap(
       (group: { rules: unknown[] }) => group.rules,
     ) as Array<{ alert: string; expr: string }>;
@@ -252,6 +252,7 @@ describe.skipIf(!kubectlReady)('the prometheus-operator component', () => {
       'FalcoSensorSilent',
       'FalcoSensorClockAhead',
       'FalcoAlertsRejected',
+      'FalcoAlertsShed',
       'FalcoAlertReceiverWorkerUnanswered',
       'FalcoAlertReceiverRedisReplicaMissing',
       'FalcoCanaryDetectionsMissing',
@@ -260,6 +261,7 @@ describe.skipIf(!kubectlReady)('the prometheus-operator component', () => {
     expect(exprOf('FalcoAlertReceiverRedisReplicaMissing')).toContain('falco_store_replica_online');
     expect(exprOf('FalcoSensorSilent')).toMatch(/falco_sensor_last_alert_timestamp_seconds.*> 600/);
     expect(exprOf('FalcoAlertsRejected')).toContain('falco_alerts_rejected_total');
+    expect(exprOf('FalcoAlertsShed')).toContain('falco_ingest_shed_total');
     expect(exprOf('FalcoSensorClockAhead')).toContain('falco_alert_clock_ahead_seconds_count');
     expect(exprOf('FalcoCanaryDetectionsMissing')).toContain(
       'falco_trigger_verifications_total{result="detected"}',

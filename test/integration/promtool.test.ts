@@ -77,7 +77,7 @@ describe.skipIf(!promtoolReady)('promtool', () => {
     });
 
     expect(result.exitCode, result.stderr).toBe(0);
-    expect(result.stdout).toContain('SUCCESS: 7 rules found');
+    expect(result.stdout).toContain('SUCCESS: 8 rules found');
   });
 
   it('fires FalcoSensorSilent for a running sensor quiet for over 10 minutes, not for a chatty one nor one that is gone', async () => {
@@ -146,6 +146,36 @@ describe.skipIf(!promtoolReady)('promtool', () => {
         },
         // Ten minutes after the last ones, it resolves.
         { eval_time: '25m', alertname: 'FalcoSensorClockAhead', exp_alerts: [] },
+      ],
+    });
+
+    expect(result.exitCode, `${result.stdout}\n${result.stderr}`).toBe(0);
+  });
+
+  it('fires FalcoAlertsShed at once for each reason alerts were shed in the last 10 minutes, and resolves', async () => {
+    const result = await testRules(dir, 'shed-test', {
+      input_series: [
+        // Four requests shed by one address's share at minute 6; none by the budget as a whole.
+        { series: 'falco_ingest_shed_total{reason="inflight_bytes_per_address"}', values: '0x5 4x30' },
+        { series: 'falco_ingest_shed_total{reason="inflight_bytes"}', values: '0x35' },
+      ],
+      alert_rule_test: [
+        { eval_time: '5m', alertname: 'FalcoAlertsShed', exp_alerts: [] },
+        {
+          eval_time: '7m',
+          alertname: 'FalcoAlertsShed',
+          exp_alerts: [
+            {
+              exp_labels: { severity: 'warning', reason: 'inflight_bytes_per_address' },
+              exp_annotations: {
+                summary: 'Falco alerts shed by the receiver (inflight_bytes_per_address)',
+                description:
+                  "Ingest requests were answered 503 unread in the last 10 minutes (inflight_bytes_per_address): Falco does not send them again, so those alerts are lost. See the receiver's ingest_shed log lines for the caller; raise the INGEST_MAX_INFLIGHT_* bound the reason names if the callers are sensors.",
+              },
+            },
+          ],
+        },
+        { eval_time: '20m', alertname: 'FalcoAlertsShed', exp_alerts: [] },
       ],
     });
 
