@@ -67,10 +67,12 @@ describe('GET /openapi.json', () => {
     parentEnv: { PATH: '/nonexistent-bin' },
   });
   const secretApp = buildTestApp({ env: { INGEST_PATH_SECRET: 'a-long-enough-secret-path-segment-1234' } });
+  const VIEWER = 'openapi-viewer-token-0123';
+  const viewerApp = buildTestApp({ env: { VIEWER_TOKEN: VIEWER } });
 
   async function call(
     target: RequestListener,
-    method: 'get' | 'post',
+    method: 'get' | 'post' | 'delete',
     path: string,
     docPath: string,
     prepare: (test: request.Test) => request.Test = (test) => test,
@@ -88,6 +90,7 @@ describe('GET /openapi.json', () => {
 
   afterAll(async () => {
     stream.closeAll();
+    viewerApp.stream.closeAll();
     triggerApp.stream.closeAll();
     await triggerApp.triggers?.stop(1000);
   });
@@ -175,6 +178,37 @@ describe('GET /openapi.json', () => {
 
     lifecycle.beginShutdown();
     await call(app, 'get', '/readyz', '/readyz');
+  });
+
+  it('describes the sign-in routes, with and without VIEWER_TOKEN', async () => {
+    const open = await call(app, 'get', '/ui/session', '/ui/session');
+    expect(open.body).toEqual({ readAuth: false });
+    const signIn = (body: string) => (t: request.Test) =>
+      t.set('Content-Type', 'application/json').send(body);
+    const signedIn = await call(
+      viewerApp.app,
+      'post',
+      '/ui/session',
+      '/ui/session',
+      signIn(`{"token":"${VIEWER}"}`),
+    );
+    expect(signedIn.body).toMatchObject({ role: 'viewer', via: 'session' });
+    expect(signedIn.headers['set-cookie']?.[0]).toMatch(/^falco_session=/);
+    await call(
+      viewerApp.app,
+      'post',
+      '/ui/session',
+      '/ui/session',
+      signIn('{"token":"wrong-token-of-some-length"}'),
+    );
+    await call(viewerApp.app, 'post', '/ui/session', '/ui/session', signIn('{}'));
+    const bearer = await call(viewerApp.app, 'get', '/ui/session', '/ui/session', (t) =>
+      t.set('Authorization', `Bearer ${VIEWER}`),
+    );
+    expect(bearer.body).toEqual({ role: 'viewer', via: 'bearer' });
+    await call(viewerApp.app, 'get', '/ui/session', '/ui/session');
+    await call(viewerApp.app, 'delete', '/ui/session', '/ui/session');
+    await call(viewerApp.app, 'post', '/ui/logout', '/ui/logout');
   });
 
   it('describes the live stream: its events carry stored alerts, and a client past the cap gets 429', async () => {

@@ -115,3 +115,19 @@ export const triggerRunSchema = z.object({
 }) satisfies z.ZodType<TriggerRun>;
 
 export const triggerRunListSchema = z.object({ runs: z.array(triggerRunSchema) });
+
+/** `GET /ui/session` and a sign-in: who the caller is (the CSRF token trigger calls from a session send). */
+export const sessionSchema = z.union([
+  z.object({
+    role: z.enum(['viewer', 'trigger']),
+    via: z.enum(['bearer', 'session', 'proxy']),
+    expiresAt: z.iso.datetime().optional(),
+    csrfToken: z.string().optional(),
+    user: z.string().optional(),
+  }),
+  // Without VIEWER_TOKEN: reading is open, nobody signs in.
+  z.object({ readAuth: z.literal(false) }),
+]);
+
+/** `POST /ui/session`'s body. */
+export const signInSchema = z.object({ token: z.string().min(1).describe('VIEWER_TOKEN or TRIGGER_TOKEN') });
