@@ -2,6 +2,7 @@ import { findBoundsProblems } from './alert-bounds.js';
 import { toPointer } from './json-pointer.js';
 import { falcoAlertSchema, type FalcoAlert } from './falco-alert-schema.js';
 import { parseJson } from './parse-json.js';
+import { nullBeyondDoubleInText } from './parse-json-fast.js';
 
 /** Why an ingest request was refused; the `reason` label of `falco_alerts_rejected_total`. */
 export type RejectReason =
@@ -33,7 +34,8 @@ export interface FieldProblem {
 }
 
 export type ParseAlertResult =
-  | { ok: true; alert: FalcoAlert }
+  /** `text`: the body's text with numbers beyond a double's range written as null, when it had any. */
+  | { ok: true; alert: FalcoAlert; text?: string }
   | { ok: false; reason: RejectReason; detail: string; problems: FieldProblem[] };
 
 // Keys that would reach Object.prototype if any consumer copied the body with assignment.
@@ -73,7 +75,10 @@ export function parseFalcoAlert(text: string): ParseAlertResult {
   const oversized = findBoundsProblems(root);
   if (oversized.length > 0) return invalidAlert(oversized);
   const result = falcoAlertSchema.safeParse(root);
-  if (result.success) return { ok: true, alert: result.data };
+  if (result.success)
+    return parsed.beyondDouble
+      ? { ok: true, alert: result.data, text: nullBeyondDoubleInText(text) }
+      : { ok: true, alert: result.data };
   return invalidAlert(
     result.error.issues.map((issue) => ({ pointer: toPointer(issue.path), detail: issue.message })),
   );

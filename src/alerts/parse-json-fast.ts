@@ -95,6 +95,35 @@ function scanText(text: string): TextFacts {
   return facts;
 }
 
+/**
+ * `text` (valid JSON) with each number literal beyond a double's range (jsoncpp's 1e+9999 for an
+ * infinite double, a 400-digit integer) written as null, as the parsers read it and as Falco 0.39+
+ * writes the same value. Strict JSON readers refuse such a literal (Go's encoding/json, Rust's
+ * serde_json, Elasticsearch's mappings): a log line holding one could be dropped whole.
+ */
+export function nullBeyondDoubleInText(text: string): string {
+  let out = '';
+  let copied = 0;
+  let i = 0;
+  while (i < text.length) {
+    const code = charCodeAt.call(text, i);
+    if (code === QUOTE) {
+      const close = closingQuote(text, i);
+      if (close === -1) break;
+      i = close + 1;
+    } else if ((code >= 48 && code <= 57) || code === 45) {
+      let end = i + 1;
+      while (end < text.length && isNumberChar(charCodeAt.call(text, end))) end++;
+      if (!Number.isFinite(Number(text.slice(i, end)))) {
+        out += text.slice(copied, i) + 'null';
+        copied = end;
+      }
+      i = end;
+    } else i++;
+  }
+  return copied === 0 ? text : out + text.slice(copied);
+}
+
 /** Object keys written in valid JSON text (one colon outside strings per key). */
 export function countTextKeys(text: string): number {
   return scanText(text).keys;

@@ -8,15 +8,16 @@ export type JsonValue =
 
 /** `pointer`: the JSON pointer of the value where the text goes wrong ('' for the body as a whole). */
 export type ParseJsonResult =
-  | { ok: true; value: JsonValue }
+  | { ok: true; value: JsonValue; beyondDouble?: true }
   | { ok: false; kind: 'malformed' | 'duplicate_key'; message: string; pointer: string };
 
 const INTEGER = /^-?\d+$/;
 
 // A number beyond a double's range is valid JSON that Falco writes: jsoncpp (0.34-0.38) writes an
-// infinite double as 1e+9999. It reads as null, as nlohmann (0.39+) writes the same value; the
-// alert's text, which is what is logged, stored and served, keeps the literal. lossless-json takes
-// a null from parseNumber for no number at all, so it is marked, then replaced after the parse.
+// infinite double as 1e+9999. It reads as null, as nlohmann (0.39+) writes the same value, and the
+// result says so (`beyondDouble`): the alert's text, which is logged, stored and served, is then
+// written with null there too (nullBeyondDoubleInText). lossless-json takes a null from
+// parseNumber for no number at all, so it is marked, then replaced after the parse.
 const BEYOND_DOUBLE = Symbol('beyond a double');
 let sawBeyondDouble = false;
 
@@ -75,7 +76,10 @@ const SOURCE_TEXT_ACCESS = (() => {
 // As parseNumber reads it, from the literal JSON.parse was given.
 function exactNumber(_key: string, value: unknown, context?: { source?: string }): unknown {
   if (typeof value !== 'number' || Number.isSafeInteger(value)) return value;
-  if (!Number.isFinite(value)) return null;
+  if (!Number.isFinite(value)) {
+    sawBeyondDouble = true;
+    return null;
+  }
   const literal = context?.source;
   return literal !== undefined && INTEGER.test(literal) ? BigInt(literal) : value;
 }
@@ -86,9 +90,10 @@ function exactNumber(_key: string, value: unknown, context?: { source?: string }
 // parser where the runtime has no literals to give.
 function parseJsonExact(text: string): ParseJsonResult {
   if (!SOURCE_TEXT_ACCESS) return parseJsonStrict(text);
+  sawBeyondDouble = false;
   const value = JSON.parse(text, exactNumber) as JsonValue;
   if (countValueKeys(value) !== countTextKeys(text)) return repeatedKey(text);
-  return { ok: true, value };
+  return sawBeyondDouble ? { ok: true, value, beyondDouble: true } : { ok: true, value };
 }
 
 // Above this many characters, a syntax error's message and place are JSON.parse's, not the strict
@@ -146,7 +151,9 @@ export function parseJsonStrict(text: string): ParseJsonResult {
     const value = parse(text, null, parseNumber) as JsonValue;
     // lossless-json lets a key repeated with the same value through: the scan finds it.
     if (countValueKeys(value) !== countTextKeys(text)) return repeatedKey(text);
-    return { ok: true, value: sawBeyondDouble ? nullBeyondDouble(value) : value };
+    return sawBeyondDouble
+      ? { ok: true, value: nullBeyondDouble(value), beyondDouble: true }
+      : { ok: true, value };
   } catch (error) {
     // RangeError: the stack ran out all the same (never seen after the depth scan): junk, not a server error.
     if (error instanceof RangeError) return tooDeep(text);

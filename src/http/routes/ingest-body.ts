@@ -48,12 +48,14 @@ export function ingestBody(deps: IngestDeps, request: IngestRequest): IngestAnsw
     const problem = buildProblem(type, { detail, errors: result.problems });
     return { problem: refuse(request.log(), deps.metrics, result.reason, problem) };
   }
+  // A number beyond a double's range is written as null in the text that is logged and stored.
+  const json = result.text ?? text;
   const accepted = deps.sink.accept(result.alert, {
     bytes: body.length,
     reqId: request.reqId,
     client: request.client,
-    json: text,
-    jsonBytes: verbatimJson(body),
+    json,
+    jsonBytes: json === text ? verbatimJson(body) : undefined,
   });
   return { accepted };
 }
