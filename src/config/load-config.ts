@@ -1,3 +1,4 @@
+import type * as z from 'zod';
 import { resolveAuth, type AuthConfig } from './auth-env.js';
 import type { HardeningConfig } from './hardening-config.js';
 import { resolveHardening } from './resolve-hardening.js';
@@ -62,12 +63,24 @@ function toConfig(
   };
 }
 
+// zod says `expected number, received NaN` for PORT=abc or BODY_LIMIT_BYTES=1MB: the value and the
+// form wanted say more. Only numbers are quoted back (no secret is a number variable).
+function describeIssue(issue: z.core.$ZodIssue, env: Record<string, string | undefined>): string {
+  if (issue.code === 'invalid_type' && issue.expected === 'number' && issue.path.length === 1) {
+    const value = env[String(issue.path[0])];
+    if (value !== undefined) return `must be a number, written in digits (got ${JSON.stringify(value)})`;
+  }
+  return issue.message;
+}
+
 /** Parses the environment; empty strings count as unset so `FOO=` falls back to the default. */
 export function loadConfig(env: NodeJS.ProcessEnv): LoadConfigResult {
   const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
   const result = envSchema.safeParse(present);
   if (result.success) return resolveConfig(result.data);
-  const problems = result.error.issues.map((issue) => `${issue.path.join('.') || 'env'}: ${issue.message}`);
+  const problems = result.error.issues.map(
+    (issue) => `${issue.path.join('.') || 'env'}: ${describeIssue(issue, present)}`,
+  );
   // The variables zod took still get their cross-variable and file checks, so one start lists every
   // problem. Those naming a refused variable are dropped: they would judge its default, not its value.
   const refused = new Set(result.error.issues.map((issue) => String(issue.path[0])));

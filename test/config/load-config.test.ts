@@ -30,6 +30,14 @@ describe('loadConfig', () => {
     expect(result.problems.join('\n')).toMatch(/BODY_LIMIT_BYTES/);
   });
 
+  it('says what a number variable was given and the form it needs', () => {
+    const result = loadConfig({ PORT: 'eighty', BODY_LIMIT_BYTES: '1MB' });
+    expect(!result.ok && result.problems).toEqual([
+      'PORT: must be a number, written in digits (got "eighty")',
+      'BODY_LIMIT_BYTES: must be a number, written in digits (got "1MB")',
+    ]);
+  });
+
   it('derives Prometheus label names for extra output_fields labels', () => {
     const result = loadConfig({ METRICS_EXTRA_LABELS: 'k8s.ns.name, container.image.repository' });
     expect(result.ok && result.config.metrics.extraLabels).toEqual([
