@@ -250,6 +250,13 @@ describe('GET /alerts?format=csv', () => {
     ['-1', "'-1"],
     ['@A1', "'@A1"],
     ['\tx', "'\tx"],
+    // Past leading spaces (any kind), line breaks and quotes, and in fullwidth, as some importers read them.
+    [' =cmd|calc', "' =cmd|calc"],
+    ['\u00a0=1', "'\u00a0=1"],
+    ['\n=1+1', '"\'\n=1+1"'],
+    ['"=cmd|calc', '"\'""=cmd|calc"'],
+    ['\uff1d1+1', "'\uff1d1+1"],
+    ['a = b', 'a = b'],
     ['a,b', '"a,b"'],
     ['say "hi"', '"say ""hi"""'],
     ['plain text', 'plain text'],

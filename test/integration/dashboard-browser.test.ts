@@ -127,13 +127,13 @@ describe.skipIf(!available)(
       await page.close();
     });
 
-    it('shows bidirectional controls in alert text as ⟨U+202E⟩, so a file name cannot read backwards, and filters by the exact value', async () => {
+    it('shows bidirectional controls and zero-width characters in alert text as ⟨U+202E⟩, so a file name cannot read backwards nor two users look the same, and filters by the exact value', async () => {
       const page = await open();
       const RLO = '\u202E';
       // Rendered raw, "/tmp/<RLO>fdp.exe" reads "/tmp/exe.pdf", and the rest of the output reverses.
       await suite.server.postAlert(
         alertOf(`Bidi probe ${RLO}gnp.tac`, 'Critical', {
-          output: `File opened /tmp/${RLO}fdp.exe\u2066 by\u2069 user=root`,
+          output: `File opened /tmp/${RLO}fdp.exe\u2066 by\u2069 user=ro\u200Bot`,
           tags: [`${RLO}kat`],
           output_fields: { 'fd.name': `/tmp/${RLO}fdp.exe` },
         }),
@@ -141,7 +141,7 @@ describe.skipIf(!available)(
       const probe = row(page, 'Bidi probe');
       await probe.waitFor({ timeout: 5000 });
 
-      const output = 'File opened /tmp/⟨U+202E⟩fdp.exe⟨U+2066⟩ by⟨U+2069⟩ user=root';
+      const output = 'File opened /tmp/⟨U+202E⟩fdp.exe⟨U+2066⟩ by⟨U+2069⟩ user=ro⟨U+200B⟩ot';
       expect(await probe.locator('.output-line').textContent()).toBe(output);
       expect(await probe.locator('.output-line').getAttribute('title')).toBe(output);
       expect(await probe.locator('button.rule-link').textContent()).toBe('Bidi probe ⟨U+202E⟩gnp.tac');
@@ -151,7 +151,9 @@ describe.skipIf(!available)(
       await expect.poll(() => details.locator('h2').textContent()).toBe('Bidi probe ⟨U+202E⟩gnp.tac');
       expect(await details.locator('pre.output').textContent()).toBe(output);
       expect(await details.locator('.fields tbody td').textContent()).toBe('/tmp/⟨U+202E⟩fdp.exe');
-      expect(await page.locator('main').textContent()).not.toMatch(/[\u202A-\u202E\u2066-\u2069]/);
+      expect(await page.locator('main').textContent()).not.toMatch(
+        /[\u200B-\u200F\u202A-\u202E\u2066-\u2069\uFEFF]/,
+      );
 
       // The chip still filters by the value as Falco sent it.
       await probe.locator('button.rule-link').click();

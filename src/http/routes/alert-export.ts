@@ -47,8 +47,10 @@ const CSV_COLUMNS = [
 ] as const;
 
 // A spreadsheet runs a cell that starts with one of these as a formula (CSV injection); alert text
-// is attacker-controlled, so such a cell is prefixed with an apostrophe and read as text.
-const FORMULA_START = /^[=+\-@\t\r]/;
+// is attacker-controlled, so such a cell is prefixed with an apostrophe and read as text. Some
+// importers trim leading spaces and quotes first, and read fullwidth signs as their ASCII ones, so
+// those are looked past: " =cmd", "\n=1+1" and "\"=cmd" were left as they came (found by review).
+const FORMULA_START = /^[\s"']*[=+\-@\uff1d\uff0b\uff0d\uff20]|^[\t\r\n]/u;
 
 /** One CSV cell: formula-like text defused, quoted when it holds a quote, comma or line break. */
 export function csvCell(value: string): string {

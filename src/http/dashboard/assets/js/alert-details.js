@@ -1,5 +1,5 @@
 // @ts-check
-import { el, revealBidiControls } from './dom.js';
+import { el, revealHiddenControls } from './dom.js';
 import { formatTime, formatValue, outputOf, priorityClass, workloadOf } from './alert-fields.js';
 import { stringifyExactJson } from './exact-json.js';
 
@@ -71,7 +71,7 @@ export function createAlertDetails(section) {
       opener = from;
       const { alert } = item;
       const workload = workloadOf(item);
-      heading.textContent = revealBidiControls(alert.rule);
+      heading.textContent = revealHiddenControls(alert.rule);
       body.replaceChildren(
         definitionList([
           [

@@ -3,18 +3,21 @@
 // sets text with textContent and attributes with setAttribute, never parsing HTML.
 
 // Bidirectional controls reorder the text around them: a file named "/tmp/<U+202E>fdp.exe" reads
-// "/tmp/exe.pdf" (Trojan Source). Shown text names them instead of obeying them.
-const BIDI_CONTROLS = /[\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/g;
+// "/tmp/exe.pdf" (Trojan Source). Zero-width characters make two values look the same: hosts
+// "prod-db" and "prod<U+200B>-db" were two chips of identical text (found by review). Shown text
+// names them instead of obeying or hiding them.
+const HIDDEN_CONTROLS = /[\u061C\u200B-\u200F\u202A-\u202E\u2060\u2066-\u2069\uFEFF]/g;
 // The attributes a reader sees (tooltips, screen readers); data-* and value keep the exact text.
 const SHOWN_ATTRIBUTES = new Set(['title', 'aria-label']);
 
 /**
- * Text with each bidirectional control written as ⟨U+202E⟩, so it reads in the order it was sent.
+ * Text with each bidirectional control or zero-width character written as ⟨U+202E⟩, so it reads in
+ * the order it was sent and two different values never look the same.
  * @param {string} text
  */
-export function revealBidiControls(text) {
+export function revealHiddenControls(text) {
   return text.replace(
-    BIDI_CONTROLS,
+    HIDDEN_CONTROLS,
     (char) => `⟨U+${char.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}⟩`,
   );
 }
@@ -31,12 +34,12 @@ export function revealBidiControls(text) {
 function fill(node, attrs, children) {
   for (const [name, value] of Object.entries(attrs)) {
     if (value === undefined || value === false) continue;
-    if (name === 'text') node.textContent = revealBidiControls(String(value));
+    if (name === 'text') node.textContent = revealHiddenControls(String(value));
     else if (name === 'className') node.setAttribute('class', String(value));
-    else if (SHOWN_ATTRIBUTES.has(name)) node.setAttribute(name, revealBidiControls(String(value)));
+    else if (SHOWN_ATTRIBUTES.has(name)) node.setAttribute(name, revealHiddenControls(String(value)));
     else node.setAttribute(name, value === true ? '' : String(value));
   }
-  for (const child of children) node.append(typeof child === 'string' ? revealBidiControls(child) : child);
+  for (const child of children) node.append(typeof child === 'string' ? revealHiddenControls(child) : child);
   return node;
 }
 

@@ -1,5 +1,5 @@
 // @ts-check
-import { el, revealBidiControls } from './dom.js';
+import { el, revealHiddenControls } from './dom.js';
 
 // Past this many values a field offers no more: the list is a help, not an index.
 const MAX_SUGGESTIONS = 200;
@@ -18,7 +18,7 @@ export function createSuggestions(list) {
     /** @param {string | undefined} value */
     add(value) {
       if (typeof value !== 'string' || value === '' || exact.size >= MAX_SUGGESTIONS) return;
-      const shown = revealBidiControls(value);
+      const shown = revealHiddenControls(value);
       if (exact.has(shown)) return;
       exact.set(shown, value);
       list.append(el('option', { value: shown }));
