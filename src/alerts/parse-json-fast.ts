@@ -124,14 +124,13 @@ export function nullBeyondDoubleInText(text: string): string {
   return copied === 0 ? text : out + text.slice(copied);
 }
 
-/** Object keys written in valid JSON text (one colon outside strings per key). */
-export function countTextKeys(text: string): number {
-  return scanText(text).keys;
-}
-
-/** True when objects and arrays in `text` nest deeper than MAX_JSON_DEPTH (outside its strings). */
-export function nestsTooDeep(text: string): boolean {
-  return scanText(text).tooDeep;
+/**
+ * What one scan of JSON text finds outside its strings: the object keys written in it (one colon
+ * per key, when the text is valid JSON) and whether objects and arrays nest deeper than
+ * MAX_JSON_DEPTH (the scan stops there, so `keys` is then a part).
+ */
+export function textShape(text: string): Pick<TextFacts, 'keys' | 'tooDeep'> {
+  return scanText(text);
 }
 
 function hasEnumerableKey(object: object): boolean {

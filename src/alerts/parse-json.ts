@@ -1,6 +1,6 @@
 import { parse } from 'lossless-json';
 import { pointerInText, type TextQuery } from './json-text-pointer.js';
-import { MAX_JSON_DEPTH, countTextKeys, nestsTooDeep, parseJsonFast } from './parse-json-fast.js';
+import { MAX_JSON_DEPTH, parseJsonFast, textShape } from './parse-json-fast.js';
 
 /** A JSON value as we keep it: integers outside the safe range stay exact as bigint. */
 export type JsonValue =
@@ -92,7 +92,7 @@ function parseJsonExact(text: string): ParseJsonResult {
   if (!SOURCE_TEXT_ACCESS) return parseJsonStrict(text);
   sawBeyondDouble = false;
   const value = JSON.parse(text, exactNumber) as JsonValue;
-  if (countValueKeys(value) !== countTextKeys(text)) return repeatedKey(text);
+  if (countValueKeys(value) !== textShape(text).keys) return repeatedKey(text);
   return sawBeyondDouble ? { ok: true, value, beyondDouble: true } : { ok: true, value };
 }
 
@@ -144,13 +144,15 @@ function countValueKeys(value: unknown): number {
 
 /** The strict parser alone (lossless-json); `parseJson` gives the same results, faster. */
 export function parseJsonStrict(text: string): ParseJsonResult {
-  // Measured before the parse, as parseJson does: lossless-json recurses once per level.
-  if (nestsTooDeep(text)) return tooDeep(text);
+  // Nesting is measured before the parse, as parseJson does (lossless-json recurses once per
+  // level); the same scan's key count finds a repeat after it.
+  const shape = textShape(text);
+  if (shape.tooDeep) return tooDeep(text);
   try {
     sawBeyondDouble = false;
     const value = parse(text, null, parseNumber) as JsonValue;
     // lossless-json lets a key repeated with the same value through: the scan finds it.
-    if (countValueKeys(value) !== countTextKeys(text)) return repeatedKey(text);
+    if (countValueKeys(value) !== shape.keys) return repeatedKey(text);
     return sawBeyondDouble
       ? { ok: true, value: nullBeyondDouble(value), beyondDouble: true }
       : { ok: true, value };
