@@ -43,6 +43,12 @@ export interface HardeningConfig {
 }
 
 /** The hardening part of `Config` from variables that passed every check. */
+// One client address's share of a byte budget: as set, or a quarter of it, so one client (one
+// compromised pod) cannot hold all of it.
+function addressShare(total: number, set: number | undefined): number {
+  return set ?? Math.max(1, Math.floor(total / 4));
+}
+
 export function toHardeningConfig(env: HardeningEnv, pathSecretValue: string | undefined): HardeningConfig {
   const tls =
     env.TLS_PORT !== undefined && env.TLS_CERT_FILE && env.TLS_KEY_FILE
@@ -69,16 +75,18 @@ export function toHardeningConfig(env: HardeningEnv, pathSecretValue: string | u
     queryMaxBytes: env.QUERY_MAX_BYTES,
     readLimits: {
       maxInflightBytes: env.QUERY_MAX_INFLIGHT_BYTES,
-      maxInflightBytesPerAddress:
-        env.QUERY_MAX_INFLIGHT_BYTES_PER_ADDRESS ?? Math.max(1, Math.floor(env.QUERY_MAX_INFLIGHT_BYTES / 4)),
+      maxInflightBytesPerAddress: addressShare(
+        env.QUERY_MAX_INFLIGHT_BYTES,
+        env.QUERY_MAX_INFLIGHT_BYTES_PER_ADDRESS,
+      ),
       stallMs: env.QUERY_STALL_TIMEOUT_MS,
     },
     inflight: {
       maxBytes: env.INGEST_MAX_INFLIGHT_BYTES,
-      // A quarter of the budget: one client (one compromised pod) cannot hold all of it.
-      maxBytesPerAddress:
-        env.INGEST_MAX_INFLIGHT_BYTES_PER_ADDRESS ??
-        Math.max(1, Math.floor(env.INGEST_MAX_INFLIGHT_BYTES / 4)),
+      maxBytesPerAddress: addressShare(
+        env.INGEST_MAX_INFLIGHT_BYTES,
+        env.INGEST_MAX_INFLIGHT_BYTES_PER_ADDRESS,
+      ),
       maxPerAddress: env.INGEST_MAX_INFLIGHT_PER_ADDRESS,
     },
     allowedHosts: env.ALLOWED_HOSTS,

@@ -19,11 +19,9 @@ function checkHardeningEnv(env: HardeningEnv): string[] {
   if (env.STREAM_CLIENT_MAX_BUFFERED_BYTES > env.STREAM_MAX_BUFFERED_BYTES) {
     problems.push('STREAM_CLIENT_MAX_BUFFERED_BYTES: must not exceed STREAM_MAX_BUFFERED_BYTES');
   }
-  if ((env.QUERY_MAX_INFLIGHT_BYTES_PER_ADDRESS ?? 0) > env.QUERY_MAX_INFLIGHT_BYTES) {
-    problems.push('QUERY_MAX_INFLIGHT_BYTES_PER_ADDRESS: must not exceed QUERY_MAX_INFLIGHT_BYTES');
-  }
-  if ((env.INGEST_MAX_INFLIGHT_BYTES_PER_ADDRESS ?? 0) > env.INGEST_MAX_INFLIGHT_BYTES) {
-    problems.push('INGEST_MAX_INFLIGHT_BYTES_PER_ADDRESS: must not exceed INGEST_MAX_INFLIGHT_BYTES');
+  for (const total of ['QUERY_MAX_INFLIGHT_BYTES', 'INGEST_MAX_INFLIGHT_BYTES'] as const) {
+    if ((env[`${total}_PER_ADDRESS`] ?? 0) > env[total])
+      problems.push(`${total}_PER_ADDRESS: must not exceed ${total}`);
   }
   if (env.INGEST_PATH_SECRET && env.INGEST_PATH_SECRET_FILE) {
     problems.push('INGEST_PATH_SECRET and INGEST_PATH_SECRET_FILE: set only one');
