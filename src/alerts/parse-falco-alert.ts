@@ -41,13 +41,20 @@ export type ParseAlertResult =
 // Keys that would reach Object.prototype if any consumer copied the body with assignment.
 const FORBIDDEN_TOP_LEVEL_KEYS = ['__proto__', 'constructor', 'prototype'];
 
-// A response names this many bad fields at most, so one junk body cannot make a huge answer.
-const MAX_PROBLEMS = 20;
+/** A refusal names this many bad fields or parameters at most, so one junk request cannot make a huge answer. */
+export const MAX_NAMED_PROBLEMS = 20;
+
+/** The first MAX_NAMED_PROBLEMS of `all`, and how many more there are. */
+export function firstNamed<T>(all: readonly T[]): { named: T[]; more: number } {
+  const named = all.slice(0, MAX_NAMED_PROBLEMS);
+  return { named, more: all.length - named.length };
+}
 
 function invalidAlert(all: FieldProblem[]): ParseAlertResult {
-  const problems = all.slice(0, MAX_PROBLEMS);
-  const more = all.length > MAX_PROBLEMS ? ` (and ${all.length - MAX_PROBLEMS} more)` : '';
-  const detail = problems.map((p) => `${p.pointer || '/'} ${p.detail}`).join('; ') + more;
+  const { named: problems, more } = firstNamed(all);
+  const detail =
+    problems.map((p) => `${p.pointer || '/'} ${p.detail}`).join('; ') +
+    (more > 0 ? ` (and ${more} more)` : '');
   return { ok: false, reason: 'invalid_alert', detail, problems };
 }
 

@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import type { AlertQuery } from '../../alerts/alert-store.js';
 import { parseFalcoTime } from '../../alerts/falco-time.js';
+import { firstNamed } from '../../alerts/parse-falco-alert.js';
 import { PRIORITIES } from '../../alerts/priority.js';
 import { buildProblem, type Problem } from '../problem.js';
 
@@ -50,18 +51,14 @@ export const streamQuerySchema = z.strictObject({
 
 export type ParsedAlertQuery = { ok: true; query: AlertQuery } | { ok: false; problem: Problem };
 
-/** Bad parameters named in one 400 (the rest are counted): 1,500 unknown ones made a 110 KB answer to an 11 KB request. */
-export const MAX_NAMED_PARAMETERS = 20;
-
-// A 400 naming each bad parameter, up to MAX_NAMED_PARAMETERS of them.
+// A 400 naming each bad parameter, up to MAX_NAMED_PROBLEMS of them (the rest are counted): 1,500
+// unknown ones made a 110 KB answer to an 11 KB request.
 function invalidQuery(issues: ReadonlyArray<{ path: PropertyKey[]; message: string }>): {
   ok: false;
   problem: Problem;
 } {
-  const errors = issues
-    .slice(0, MAX_NAMED_PARAMETERS)
-    .map((issue) => ({ pointer: issue.path.join('.'), detail: issue.message }));
-  const more = issues.length - errors.length;
+  const { named, more } = firstNamed(issues);
+  const errors = named.map((issue) => ({ pointer: issue.path.join('.'), detail: issue.message }));
   const detail =
     errors.map((e) => `${e.pointer}: ${e.detail}`).join('; ') + (more > 0 ? `; and ${more} more` : '');
   return { ok: false, problem: buildProblem('invalid-request', { detail, errors }) };
