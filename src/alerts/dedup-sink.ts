@@ -18,13 +18,13 @@ export interface DedupOptions {
 }
 
 /**
- * The identity of an alert for deduplication: Falco 0.41+ re-sends the same body after a timeout.
- * Without `output` (json_include_output_property: false) the fields stand in for it.
+ * The identity of an alert for deduplication: Falco 0.41+ re-sends the same body after a timeout,
+ * so the whole alert is its identity. Any field that differs makes another alert: without `output`
+ * (json_include_output_property: false) two events of one rule in the same millisecond differ only
+ * in `message` or `output_fields`.
  */
 export function buildDedupKey(alert: FalcoAlert): string {
-  const output = alert.output ?? toJson(alert.output_fields ?? null);
-  const identity = toJson([alert.hostname ?? '', alert.rule, alert.time, output]);
-  return createHash('sha256').update(identity).digest('base64');
+  return createHash('sha256').update(toJson(alert)).digest('base64');
 }
 
 /**
@@ -40,7 +40,7 @@ export function createDedupSink(inner: AlertSink, options: DedupOptions): AlertS
   });
   const duplicates = new Counter({
     name: 'falco_alerts_duplicate_total',
-    help: 'Alerts dropped as exact re-sends (same hostname, rule, time and output) inside DEDUP_WINDOW_MS.',
+    help: 'Alerts dropped as exact re-sends (the same alert, every field) inside DEDUP_WINDOW_MS.',
     registers: [options.registry],
   });
 

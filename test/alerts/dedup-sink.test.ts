@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { messageOnlyAlert } from '../helpers/fixtures.js';
 import { startReceiver, type TestReceiver } from '../helpers/start-receiver.js';
 
 const ALERT = readFileSync(
@@ -57,5 +58,20 @@ describe('deduplication of Falco re-sends (DEDUP_WINDOW_MS)', () => {
 
     expect(alertLines().some((line) => line.alertId === response.id)).toBe(true);
     expect(await duplicates()).toBe(1);
+  });
+
+  // Falco 0.39+ with json_include_output_property: false sends `message` (and 0.41+ may leave out
+  // `output_fields`): two events of one rule in one millisecond differ in nothing else.
+  it('keeps two alerts without output that differ only in their message', async () => {
+    const alice = await post(messageOnlyAlert('user=alice did X'));
+    const bob = await post(messageOnlyAlert('user=bob did Y'));
+
+    expect(bob.id).not.toBe(alice.id);
+    expect(alertLines().filter((line) => line.alertId === bob.id)).toHaveLength(1);
+    expect(await duplicates()).toBe(1);
+    const stored = (await (await fetch(`http://127.0.0.1:${receiver.port}/alerts/${bob.id}`)).json()) as {
+      alert: { message: string };
+    };
+    expect(stored.alert.message).toBe('user=bob did Y');
   });
 });

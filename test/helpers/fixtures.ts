@@ -31,3 +31,18 @@ export function loadFalcoFixtures(set: 'samples' | 'own'): FalcoFixture[] {
 export function readFixture(path: string): Buffer {
   return readFileSync(join(FIXTURES, path));
 }
+
+/**
+ * An alert as Falco 0.39+ sends it with json_include_output_property: false (and 0.41+ without
+ * output_fields): two events of one rule in one millisecond differ only in `message`.
+ */
+export function messageOnlyAlert(message: string): string {
+  return JSON.stringify({
+    hostname: 'node-a',
+    message,
+    priority: 'Notice',
+    rule: 'Audit event without output',
+    source: 'k8s_audit',
+    time: '2026-06-15T09:31:44.207000000Z',
+  });
+}

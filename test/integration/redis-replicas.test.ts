@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFixture } from '../helpers/fixtures.js';
+import { messageOnlyAlert, readFixture } from '../helpers/fixtures.js';
 import type { RedisConnection } from '../../src/store/redis-connection.js';
 import { connectTo, redisAvailable, startRedis, untilUp, type TestRedis } from '../helpers/redis-server.js';
 import { buildService, killSpawned, spawnService, type SpawnedService } from '../helpers/spawn-service.js';
@@ -222,6 +222,14 @@ describe.skipIf(!hasRedis)('DEDUP_WINDOW_MS across two replicas on one Redis', (
       expect(found.status).toBe(200);
       expect(((await found.json()) as { id: string }).id).toBe(firstId);
     }
+
+    // Two alerts that differ only in `message` (no `output`) are two alerts on either replica.
+    const alice = await post(a.port, Buffer.from(messageOnlyAlert('user=alice did X')));
+    const bob = await post(b.port, Buffer.from(messageOnlyAlert('user=bob did Y')));
+    await until(async () => (await listIds(a.port)).length === 4);
+    const bobRead = await fetch(`http://127.0.0.1:${a.port}/alerts/${bob.id}`);
+    expect(((await bobRead.json()) as { alert: { message: string } }).alert.message).toBe('user=bob did Y');
+    expect(alice.id).not.toBe(bob.id);
   }, 60_000);
 });
 
