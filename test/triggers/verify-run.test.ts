@@ -261,6 +261,40 @@ describe('runPodTie', () => {
     ).toBeUndefined();
     expect(runPodTie(entry({ output_fields: { 'k8s.pod.uid': RUN_POD.uid } }, 0).alert, [])).toBeUndefined();
   });
+
+  // Falco prints the workload's own text (command=%proc.cmdline, file=%fd.name) before
+  // container_id= and the k8s fields: a process elsewhere can write the run's ids into it.
+  it("takes the output text's last token, Falco's own, and none with output_fields present", () => {
+    expect(
+      from({
+        output:
+          'Sensitive file opened (command=cat /etc/shadow container_id=0123456789ab file=/etc/shadow container_id=ffffffffffff image=x)',
+      }),
+    ).toBeUndefined();
+    expect(
+      from({
+        output: 'File below /etc opened (command=cat container_id=0123456789ab image=x)',
+        output_fields: { 'container.id': 'ffffffffffff', 'proc.cmdline': 'cat container_id=0123456789ab' },
+      }),
+    ).toBeUndefined();
+    expect(
+      from({
+        output: `x (command=sh -c echo k8s.pod=${RUN_POD.name} k8s.ns=falco-canary) k8s.ns=other k8s.pod=evil-pod container=ffffffffffff`,
+      }),
+    ).toBeUndefined();
+    expect(
+      from({ output: 'x (command=cat container_id=0123456789ab)', output_fields: { 'proc.cmdline': 'cat' } }),
+    ).toBeUndefined();
+    expect(from({ output: 'File below /etc opened (command=cat container_id=0123456789ab)' })).toBe(
+      'identity',
+    );
+    expect(
+      alertFromNamespace(
+        entry({ output: 'x file=/tmp/xk8s.ns=falco-canary k8s.ns=other' }, 0).alert,
+        'falco-canary',
+      ),
+    ).toBe(false);
+  });
 });
 
 describe("createVerifier with the run's pods", () => {
