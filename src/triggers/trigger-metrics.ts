@@ -11,7 +11,17 @@ import { TRIGGER_KINDS, type TriggerKind } from './trigger-run.js';
 export interface TriggerMetrics {
   /** cancelled: the run was cancelled on request (it reads failed, its error naming the cancellation). */
   recordRun(kind: TriggerKind, outcome: 'succeeded' | 'failed' | 'cancelled'): void;
-  recordVerification(kind: TriggerKind, result: 'detected' | 'missed', latencyMs?: number): void;
+  /**
+   * A negative control's result (a shell without a terminal, which Falco must not report) goes to
+   * falco_trigger_controls_total instead: its `missed` is the control holding, its `detected` a
+   * verification or Falco gone wrong, and neither says whether canaries are detected.
+   */
+  recordVerification(
+    kind: TriggerKind,
+    result: 'detected' | 'missed',
+    latencyMs?: number,
+    control?: boolean,
+  ): void;
 }
 
 const LATENCY_BUCKETS = [0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300];
@@ -29,6 +39,12 @@ export function createTriggerMetrics(registry: Registry): TriggerMetrics {
     labelNames: ['kind', 'result'],
     registers: [registry],
   });
+  const controls = new Counter({
+    name: 'falco_trigger_controls_total',
+    help: 'Negative control runs (a shell without a terminal) resolved, by result (quiet: Falco did not report it, as it must not; reported: it did, so verification or Falco is wrong).',
+    labelNames: ['result'],
+    registers: [registry],
+  });
   const latency = new Histogram({
     name: 'falco_trigger_detection_latency_seconds',
     help: 'Time from trigger start to receipt of the matching Falco alert.',
@@ -41,9 +57,14 @@ export function createTriggerMetrics(registry: Registry): TriggerMetrics {
     for (const outcome of ['succeeded', 'failed', 'cancelled']) runs.inc({ kind, outcome }, 0);
     for (const result of ['detected', 'missed']) verifications.inc({ kind, result }, 0);
   }
+  for (const result of ['quiet', 'reported']) controls.inc({ result }, 0);
   return {
     recordRun: (kind, outcome) => runs.inc({ kind, outcome }),
-    recordVerification(kind, result, latencyMs) {
+    recordVerification(kind, result, latencyMs, control) {
+      if (control) {
+        controls.inc({ result: result === 'detected' ? 'reported' : 'quiet' });
+        return;
+      }
       verifications.inc({ kind, result });
       if (result === 'detected' && latencyMs !== undefined) latency.observe({ kind }, latencyMs / 1000);
     },

@@ -39,3 +39,8 @@ export interface TriggerRun {
   commands: CommandResult[];
   verification: { windowMs: number; expectations: Expectation[] };
 }
+
+/** A shell run without a terminal (`{"terminal": false}`): Falco must not report it. */
+export function isNegativeControl(run: TriggerRun): boolean {
+  return run.kind === 'shell' && run.target.terminal === 'false';
+}

@@ -2,7 +2,7 @@ import type { StoredAlert } from '../alerts/stored-alert.js';
 import type { TriggerMetrics } from './trigger-metrics.js';
 import { isUnfinished } from './run-state.js';
 import { allResolved, hold, isCandidate, seen, type Watch } from './run-watch.js';
-import type { TriggerRun } from './trigger-run.js';
+import { isNegativeControl, type TriggerRun } from './trigger-run.js';
 
 /** An expected detection: the rule, and what ties an alert to this run (nonce, the run's pods). */
 export interface ExpectedDetection {
@@ -79,7 +79,9 @@ export function createVerifier(deps: VerifierDeps): Verifier {
       delete expectation.alertId;
       delete expectation.latencyMs;
       if (status === 'missed')
-        count(watch.run, () => deps.metrics.recordVerification(watch.run.kind, 'missed'));
+        count(watch.run, () =>
+          deps.metrics.recordVerification(watch.run.kind, 'missed', undefined, isNegativeControl(watch.run)),
+        );
     }
     finish(watch);
   };
@@ -88,7 +90,8 @@ export function createVerifier(deps: VerifierDeps): Verifier {
     if (expectation?.status !== 'detected') return;
     const { kind } = watch.run;
     const { latencyMs } = expectation;
-    count(watch.run, () => deps.metrics.recordVerification(kind, 'detected', latencyMs));
+    const control = isNegativeControl(watch.run);
+    count(watch.run, () => deps.metrics.recordVerification(kind, 'detected', latencyMs, control));
   };
   // True when the alert resolved an expectation. Counted at once only for a run that succeeded.
   const tryMatch = (watch: Watch, entry: StoredAlert): boolean => {

@@ -195,15 +195,20 @@ describe('shell trigger, kubernetes backend, against a recording API stand-in', 
 const haveDocker = requireComponent('docker (dockerd and /bin/busybox)', dockerAndBusyboxAvailable());
 
 describe.runIf(haveDocker)('shell trigger, docker backend, against a real dockerd', () => {
-  it('runs the nonce shell with a terminal, then marks the expectation missed when no matching alert arrives', async () => {
+  /** Triggers on, the docker backend with the local busybox image, a 2.5 s window. */
+  const dockerTriggers = () => {
     ensureBusyboxImage();
-    built = buildTriggerApp({
+    return buildTriggerApp({
       TRIGGERS_ENABLED: 'true',
       TRIGGER_TOKEN: TOKEN,
       TRIGGER_DEFAULT_BACKEND: 'docker',
       TRIGGER_ALLOWED_IMAGES: BUSYBOX_IMAGE,
       TRIGGER_VERIFY_WINDOW_MS: '2500',
     });
+  };
+
+  it('runs the nonce shell with a terminal, then marks the expectation missed when no matching alert arrives', async () => {
+    built = dockerTriggers();
     const res = await request(built.app).post('/triggers/shell').set(auth).send({});
     expect(res.status).toBe(202);
     const run = await waitForRun(built.app, TOKEN, res.body.id, finished);
@@ -231,6 +236,35 @@ describe.runIf(haveDocker)('shell trigger, docker backend, against a real docker
     expect(
       await built.metricValue('falco_trigger_verifications_total', { kind: 'shell', result: 'detected' }),
     ).toBe(0);
+  });
+
+  // A control that holds is not a canary missed, and one Falco reported is not a canary detected:
+  // counted in falco_trigger_verifications_total they turned FalcoCanaryDetectionsMissing upside down.
+  it('counts negative controls apart: quiet when missed, reported when its alert arrives', async () => {
+    built = dockerTriggers();
+    const control = async (report: boolean) => {
+      const res = await request(built!.app).post('/triggers/shell').set(auth).send({ terminal: false });
+      expect(res.status).toBe(202);
+      const run = await waitForRun(built!.app, TOKEN, res.body.id, finished);
+      expect(run.status).toBe('succeeded');
+      const cmdline = `sh -c ! tty && echo falco-receiver-canary-${run.nonce}`;
+      if (report) await postAlert(built!.app, buildTerminalShellAlert(SAMPLE, cmdline, 'default'));
+      return waitForRun(
+        built!.app,
+        TOKEN,
+        run.id,
+        (r) => r.verification.expectations[0]?.status !== 'pending',
+      );
+    };
+    const value = (name: string, labels: Record<string, string>) => built!.metricValue(name, labels);
+
+    expect((await control(false)).verification.expectations[0]?.status).toBe('missed');
+    expect((await control(true)).verification.expectations[0]?.status).toBe('detected');
+
+    expect(await value('falco_trigger_controls_total', { result: 'quiet' })).toBe(1);
+    expect(await value('falco_trigger_controls_total', { result: 'reported' })).toBe(1);
+    for (const result of ['missed', 'detected'])
+      expect(await value('falco_trigger_verifications_total', { kind: 'shell', result })).toBe(0);
   });
 
   it('execs the nonce shell with a terminal into an existing, allow-listed container', async () => {
