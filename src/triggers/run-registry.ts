@@ -5,7 +5,10 @@ import { isSettled } from './run-state.js';
 import { SLOT_LEASE_MS, type SharedRuns } from './shared-runs.js';
 import type { TriggerRun } from './trigger-run.js';
 
-/** Recent runs, newest first, at most `maxRuns` (the oldest settled ones are dropped). */
+/**
+ * Recent runs, newest first, at most `maxRuns` (the oldest settled ones are dropped; the service
+ * starts no run while `maxRuns` are not settled).
+ */
 export interface RunRegistry {
   /** A run this replica started or took over: with `shared`, held and published until settled. */
   add(run: TriggerRun): void;
@@ -13,6 +16,8 @@ export interface RunRegistry {
   has(id: string): boolean;
   get(id: string): Promise<TriggerRun | undefined>;
   list(): Promise<TriggerRun[]>;
+  /** Runs kept here that are not settled: running, or waiting for their alerts. */
+  verifying(): number;
   /** Publishes `run`'s state now (before its slot is given back: see SharedRuns.get). */
   save(run: TriggerRun): Promise<void>;
   /**
@@ -105,6 +110,11 @@ export function createRunRegistry(
       const all = others.map((run) => mine.get(run.id) ?? run);
       for (const run of mine.values()) if (!all.some((other) => other.id === run.id)) all.push(run);
       return all.sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt)).slice(0, maxRuns);
+    },
+    verifying() {
+      let count = 0;
+      for (const run of runs.values()) if (!isSettled(run)) count++;
+      return count;
     },
     stop: () => publisher.stop(),
   };

@@ -30,7 +30,8 @@ export interface TriggerServiceDeps {
 }
 
 /** A started run, or why none was started. */
-export type StartResult = { ok: true; run: TriggerRun } | { ok: false; reason: 'busy' };
+/** busy: TRIGGER_MAX_CONCURRENT runs of the kind run; verifying: TRIGGER_MAX_RUNS wait for alerts. */
+export type StartResult = { ok: true; run: TriggerRun } | { ok: false; reason: 'busy' | 'verifying' };
 
 /**
  * A cancellation asked for (the run as it is now), or why not: no such run, it ended already, or
@@ -119,6 +120,8 @@ export function createTriggerService(deps: TriggerServiceDeps) {
     async start(request: TriggerRequest): Promise<StartResult> {
       const count = active.get(request.kind) ?? 0;
       if (count >= config.maxConcurrent) return { ok: false, reason: 'busy' };
+      // Each run verifying holds a watch and its held alerts until its window ends: bounded.
+      if (deps.registry.verifying() >= config.maxRuns) return { ok: false, reason: 'verifying' };
       // The local slot is taken first, so two requests here cannot both pass while Redis answers.
       active.set(request.kind, count + 1);
       const release = () => active.set(request.kind, (active.get(request.kind) ?? 1) - 1);

@@ -62,7 +62,10 @@ export function createTriggersRouter(deps: TriggersRouterDeps): express.Router {
     const started = await service.start(request);
     if (!started.ok) {
       audit(req, { trigger: request.kind, outcome: 'busy', status: 429, target });
-      const detail = `A ${request.kind} run is already in progress (TRIGGER_MAX_CONCURRENT=${config.maxConcurrent}).`;
+      const detail =
+        started.reason === 'busy'
+          ? `A ${request.kind} run is already in progress (TRIGGER_MAX_CONCURRENT=${config.maxConcurrent}).`
+          : `${config.maxRuns} runs are still running or verifying (TRIGGER_MAX_RUNS); each ends within TRIGGER_VERIFY_WINDOW_MS of its start.`;
       sendProblem(res, buildProblem('too-many-requests', { detail }));
       return;
     }

@@ -195,8 +195,8 @@ describe('shell trigger, kubernetes backend, against a recording API stand-in', 
 const haveDocker = requireComponent('docker (dockerd and /bin/busybox)', dockerAndBusyboxAvailable());
 
 describe.runIf(haveDocker)('shell trigger, docker backend, against a real dockerd', () => {
-  /** Triggers on, the docker backend with the local busybox image, a 2.5 s window. */
-  const dockerTriggers = () => {
+  /** Triggers on, the docker backend with the local busybox image, a 2.5 s window, and `extra`. */
+  const dockerTriggers = (extra: Record<string, string> = {}) => {
     ensureBusyboxImage();
     return buildTriggerApp({
       TRIGGERS_ENABLED: 'true',
@@ -204,6 +204,7 @@ describe.runIf(haveDocker)('shell trigger, docker backend, against a real docker
       TRIGGER_DEFAULT_BACKEND: 'docker',
       TRIGGER_ALLOWED_IMAGES: BUSYBOX_IMAGE,
       TRIGGER_VERIFY_WINDOW_MS: '2500',
+      ...extra,
     });
   };
 
@@ -265,6 +266,25 @@ describe.runIf(haveDocker)('shell trigger, docker backend, against a real docker
     expect(await value('falco_trigger_controls_total', { result: 'reported' })).toBe(1);
     for (const result of ['missed', 'detected'])
       expect(await value('falco_trigger_verifications_total', { kind: 'shell', result })).toBe(0);
+  });
+
+  // Regression: runs still in their window were never dropped, so TRIGGER_MAX_RUNS=5 kept 59 runs
+  // verifying (each a watch with up to 1 MiB of held alerts) after 60 quick starts.
+  it('starts no run while TRIGGER_MAX_RUNS runs still verify, and lists at most that many', async () => {
+    built = dockerTriggers({ TRIGGER_MAX_RUNS: '2', TRIGGER_VERIFY_WINDOW_MS: '60000' });
+    const start = () => request(built!.app).post('/triggers/shell').set(auth).send({});
+    for (let i = 0; i < 2; i++) {
+      const res = await start();
+      expect(res.status).toBe(202);
+      await waitForRun(built.app, TOKEN, res.body.id, finished);
+    }
+
+    const refused = await start();
+
+    expect(refused.status).toBe(429);
+    expect(refused.body.detail).toContain('TRIGGER_MAX_RUNS');
+    const listed = await request(built.app).get('/triggers').set(auth);
+    expect(listed.body.runs).toHaveLength(2);
   });
 
   it('execs the nonce shell with a terminal into an existing, allow-listed container', async () => {
