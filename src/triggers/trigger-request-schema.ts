@@ -3,7 +3,7 @@ import { toPointer } from '../alerts/json-pointer.js';
 import type { FieldProblem } from '../alerts/parse-falco-alert.js';
 import { compileActionsPattern } from './actions-pattern.js';
 import type { GeneratorVersion } from './data/event-generator-actions.js';
-import { selectActions } from './expected-rules.js';
+import { selectActions, selectExpectedRules } from './expected-rules.js';
 
 import { DNS_LABEL, DNS_SUBDOMAIN, IMAGE_REFERENCE } from './names.js';
 /**
@@ -99,15 +99,18 @@ export function buildEventGeneratorRequestSchema(lists: AllowLists) {
 }
 
 /**
- * An `actions` pattern that selects none of `version`'s actions: event-generator would run nothing
- * and exit 0, and the run would succeed having verified nothing.
+ * An `actions` pattern that selects none of `version`'s actions (event-generator would run nothing
+ * and exit 0), or only actions whose rule Falco does not enable by default: either way the run would
+ * succeed having verified nothing.
  */
 export function checkGeneratorActions(actions: string, version: GeneratorVersion): FieldProblem[] {
   const compiled = compileActionsPattern(actions);
-  if (!compiled.ok || selectActions(version, compiled.pattern).length > 0) return [];
-  return [
-    { pointer: '/actions', detail: `selects none of event-generator ${version}'s actions (e.g. ^syscall)` },
-  ];
+  if (!compiled.ok || selectExpectedRules(version, compiled.pattern).length > 0) return [];
+  const detail =
+    selectActions(version, compiled.pattern).length === 0
+      ? `selects none of event-generator ${version}'s actions (e.g. ^syscall)`
+      : `selects only actions whose rules Falco does not enable by default, so nothing could be verified (e.g. ^syscall.WriteBelowEtc$)`;
+  return [{ pointer: '/actions', detail }];
 }
 
 // event-generator compiles the filter with Go's regexp (RE2 syntax): refuse what it would refuse,

@@ -148,6 +148,12 @@ describe('trigger API input validation', () => {
     // Regression: event-generator ran nothing and the run succeeded, having verified nothing.
     ['an actions regex that selects no action', '/triggers/event-generator', { actions: '^zzz' }, '/actions'],
     [
+      'an actions regex that selects only actions of rules Falco leaves disabled',
+      '/triggers/event-generator',
+      { actions: '^syscall.ContainerDrift' },
+      '/actions',
+    ],
+    [
       'an event-generator namespace with metacharacters',
       '/triggers/event-generator',
       { namespace: '$(id)' },
