@@ -24,7 +24,7 @@ export function buildShellPod(options: { name: string; image: string; lifetimeSe
     spec: {
       restartPolicy: 'Never',
       automountServiceAccountToken: false,
-      // The pod removes itself even if we die before deleting it.
+      // Its containers are stopped even if we die before deleting it (the Pod object stays, Failed).
       activeDeadlineSeconds: options.lifetimeSeconds,
       securityContext: {
         runAsNonRoot: true,
@@ -135,7 +135,14 @@ export function createPodLifecycle(
         ['k8s', 'delete-pod', '-n', namespace, name],
         async (signal) => {
           const { core, until } = await api(signal);
-          await core.deleteNamespacedPod({ namespace, name, gracePeriodSeconds: 0 }, until);
+          try {
+            await core.deleteNamespacedPod({ namespace, name, gracePeriodSeconds: 0 }, until);
+          } catch (error) {
+            // Already gone (a create that timed out before the API server made it): nothing is left.
+            if ((error as { code?: unknown } | null)?.code === 404)
+              return 'pod not found (nothing to delete)';
+            throw error;
+          }
           return 'pod deleted';
         },
         { cancellable: false },

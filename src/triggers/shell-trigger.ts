@@ -1,7 +1,8 @@
 import { buildDockerRemoveArgs, buildDockerShellArgs } from '../runners/docker-args.js';
 import { execInPod } from '../runners/kube-exec.js';
 import { buildShellPod, createPodLifecycle, SHELL_CONTAINER } from '../runners/kube-pods.js';
-import { failedWith, type TriggerContext, type TriggerOutcome } from './trigger-context.js';
+import type { CommandResult } from '../runners/command-result.js';
+import { failedWith, failureReason, type TriggerContext, type TriggerOutcome } from './trigger-context.js';
 
 /** Marker printed by the shell; with the nonce it makes the run's alert unique. */
 export const CANARY_PREFIX = 'falco-receiver-canary-';
@@ -50,10 +51,21 @@ async function runDockerShell(
   const result = ctx.record(
     await ctx.run(buildDockerShellArgs({ image: target.image ?? '', name }, command, options)),
   );
+  const outcome = result.failed ? failedWith(result) : { ok: true as const };
   // --rm removes the container when it exits; one killed by our timeout may be left behind.
-  if (result.timedOut || result.exitCode === null)
-    ctx.record(await ctx.run(buildDockerRemoveArgs(name), { cancellable: false }));
-  return result.failed ? failedWith(result) : { ok: true };
+  if (!result.timedOut && result.exitCode !== null) return outcome;
+  const removed = ctx.record(await ctx.run(buildDockerRemoveArgs(name), { cancellable: false }));
+  return afterCleanup(outcome, removed, `removing container ${name}`);
+}
+
+/**
+ * The outcome with a cleanup step that failed named in it: what it should have removed is still
+ * there, so a run that did its part still fails, as one whose helm uninstall failed does.
+ */
+function afterCleanup(outcome: TriggerOutcome, cleanup: CommandResult, what: string): TriggerOutcome {
+  if (!cleanup.failed) return outcome;
+  const left = `${what} failed: ${failureReason(cleanup)}`;
+  return { ok: false, error: outcome.ok ? left : `${outcome.error}; ${left}` };
 }
 
 async function runKubernetesShell(
@@ -84,20 +96,26 @@ async function runKubernetesShell(
   const created = ctx.record(
     await pods.createPod(namespace, buildShellPod({ name, image: target.image ?? '', lifetimeSeconds })),
   );
+  const deleted = async (outcome: TriggerOutcome) =>
+    afterCleanup(outcome, ctx.record(await pods.deletePod(namespace, name)), `deleting pod ${name}`);
   if (created.failed) {
     // Cancelled or timed out, the API server may still have made the pod: delete it all the same.
-    if (created.failure === 'cancelled' || created.timedOut)
-      ctx.record(await pods.deletePod(namespace, name));
+    if (created.failure === 'cancelled' || created.timedOut) return deleted(failedWith(created));
     return failedWith(created);
   }
-  try {
+  const inPod = async (): Promise<TriggerOutcome> => {
     const running = ctx.record(await pods.waitForRunning(namespace, name, timeoutMs));
     if (running.failed) return failedWith(running);
     const result = ctx.record(await exec(name, SHELL_CONTAINER));
     return result.failed ? failedWith(result) : { ok: true };
+  };
+  let outcome: TriggerOutcome = { ok: false, error: 'internal error while running the trigger' };
+  try {
+    outcome = await inPod();
   } finally {
-    ctx.record(await pods.deletePod(namespace, name));
+    outcome = await deleted(outcome);
   }
+  return outcome;
 }
 
 /** Spawns a shell with a terminal in a container, so Falco's "Terminal shell in container" fires. */

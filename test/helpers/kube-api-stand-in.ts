@@ -27,6 +27,8 @@ export interface KubeApiStandIn {
    * upgrade that matches is held too (its websocket never opens).
    */
   hold?: RegExp;
+  /** Holds only requests of this method that match `hold` (e.g. `DELETE`: a pod that cannot be deleted). */
+  holdMethod?: string;
   /** Stops holding and answers every request held so far, as if the API server woke up. */
   releaseHeld(): void;
   /** Held requests whose client went away before an answer (a call aborted by its deadline or cancel). */
@@ -72,7 +74,10 @@ function runInFakeContainer(command: string[], tty: boolean): { output: string; 
 export async function startKubeApiStandIn(): Promise<KubeApiStandIn> {
   const requests: RecordedRequest[] = [];
   const pods = new Map<string, Record<string, unknown>>();
-  const state: { podPhase: string; hold?: RegExp; abandoned: number } = { podPhase: 'Running', abandoned: 0 };
+  const state: { podPhase: string; hold?: RegExp; holdMethod?: string; abandoned: number } = {
+    podPhase: 'Running',
+    abandoned: 0,
+  };
   const held: Array<() => void> = [];
   // Upgrade sockets are detached from the server: close() ends those still held itself.
   const heldSockets = new Set<Duplex>();
@@ -139,7 +144,7 @@ export async function startKubeApiStandIn(): Promise<KubeApiStandIn> {
         body,
         upgrade: false,
       });
-      if (state.hold?.test(url.pathname)) {
+      if (state.hold?.test(url.pathname) && (state.holdMethod ?? req.method) === req.method) {
         held.push(() => answer(req, res, url, body));
         res.on('close', () => {
           if (!res.writableFinished) state.abandoned++;
@@ -231,6 +236,12 @@ export async function startKubeApiStandIn(): Promise<KubeApiStandIn> {
     },
     set hold(pattern: RegExp | undefined) {
       state.hold = pattern;
+    },
+    get holdMethod() {
+      return state.holdMethod;
+    },
+    set holdMethod(method: string | undefined) {
+      state.holdMethod = method;
     },
     get abandoned() {
       return state.abandoned;

@@ -143,6 +143,29 @@ describe('shell trigger, kubernetes backend, against a recording API stand-in', 
     expect((await request(built.app).post('/triggers/shell').set(auth).send({})).status).toBe(202);
   });
 
+  // Regression: the run ended succeeded with its pod left in the cluster (only a step said so).
+  it('fails a run whose pod could not be deleted, naming it, after a shell that did its part', async () => {
+    api = await startKubeApiStandIn();
+    api.hold = /\/pods\/[^/]+$/;
+    api.holdMethod = 'DELETE';
+    built = kubeTriggers({ TRIGGER_COMMAND_TIMEOUT_MS: '1500' });
+
+    const res = await request(built.app).post('/triggers/shell').set(auth).send({ backend: 'kubernetes' });
+    const run = await waitForRun(built.app, TOKEN, res.body.id, finished, 10_000);
+
+    expect(run.commands.map((c) => [c.argv[1], c.failed])).toEqual([
+      ['create-pod', false],
+      ['wait-pod-running', false],
+      ['exec', false],
+      ['delete-pod', true],
+    ]);
+    expect(run).toMatchObject({
+      status: 'failed',
+      error: expect.stringMatching(/^deleting pod falco-trigger-\w+ failed: delete-pod timed out/),
+    });
+    expect(await built.metricValue('falco_trigger_runs_total', { kind: 'shell', outcome: 'failed' })).toBe(1);
+  });
+
   it('cancels a hanging exec on shutdown and still deletes the pod', async () => {
     api = await startKubeApiStandIn();
     api.hold = /\/exec$/;
