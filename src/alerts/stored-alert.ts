@@ -33,24 +33,34 @@ export interface StoredAlert {
 
 const INTERNAL_RULE_PREFIX = 'Falco internal:';
 
+// A lone surrogate (sent escaped: "R\ud800x") as U+FFFD, which is what Redis keeps of it (node-redis
+// writes UTF-8): both stores then filter, count and list the same text. One-byte strings answer at once.
+const wellFormed = (text: string) => (text.isWellFormed() ? text : text.toWellFormed());
+const wellFormedOrAbsent = (text: string | undefined) => (text === undefined ? undefined : wellFormed(text));
+const wellFormedTags = (tags: string[] | undefined) =>
+  tags === undefined || tags.every((tag) => tag.isWellFormed()) ? tags : tags.map(wellFormed);
+
 /** The event source of an alert, filling in what Falco 0.34 leaves out for internal alerts. */
 function resolveSource(alert: FalcoAlert): string {
-  if (alert.source !== undefined && alert.source !== '') return alert.source;
+  if (alert.source !== undefined && alert.source !== '') return wellFormed(alert.source);
   return alert.rule.startsWith(INTERNAL_RULE_PREFIX) ? 'internal' : 'unknown';
 }
 
-/** The fields of a stored alert that come from the alert itself (every sink fills them alike). */
+/**
+ * The fields of a stored alert that come from the alert itself (every sink fills them alike). The
+ * text ones, which queries, the dashboard and exports read, are well-formed UTF-16.
+ */
 export function fieldsFromAlert(
   alert: FalcoAlert,
 ): Pick<StoredAlert, 'source' | 'rule' | 'priority' | 'hostname' | 'tags' | 'namespace' | 'alert'> {
   const namespace = alert.output_fields?.['k8s.ns.name'];
   return {
     source: resolveSource(alert),
-    rule: alert.rule,
+    rule: wellFormed(alert.rule),
     priority: alert.priority,
-    hostname: alert.hostname,
-    tags: alert.tags,
-    namespace: typeof namespace === 'string' ? namespace : undefined,
+    hostname: wellFormedOrAbsent(alert.hostname),
+    tags: wellFormedTags(alert.tags),
+    namespace: typeof namespace === 'string' ? wellFormed(namespace) : undefined,
     alert,
   };
 }

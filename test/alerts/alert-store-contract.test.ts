@@ -131,6 +131,38 @@ describe.each(implementations)('the %s alert store', (_name, make, available) =>
     }),
   );
 
+  // Regression: the memory store kept "R\ud800x" as sent and Redis kept "R\uFFFDx" (node-redis
+  // writes UTF-8), so ?rule=R%EF%BF%BDx and ?hostname=h%EF%BF%BD found the alert on Redis only.
+  it.skipIf(!available)('holds and filters a lone surrogate in any text field as U+FFFD', () =>
+    withStore(10, async (store) => {
+      await until(store);
+      const entry = makeStoredAlert({
+        rule: 'R\ud800x',
+        hostname: 'h\udfff',
+        source: 's\ud800',
+        tags: ['container', 't\udc00'],
+        output_fields: { 'k8s.ns.name': 'n\ud800' },
+      });
+      store.add(entry);
+      await store.flush();
+      const held = { rule: 'R\ufffdx', hostname: 'h\ufffd', source: 's\ufffd', namespace: 'n\ufffd' };
+      const found = await store.query({ ...held, tag: 't\ufffd', limit: 5 });
+      expect(
+        found.map(({ id, rule, hostname, source, namespace, tags }) => ({
+          id,
+          rule,
+          hostname,
+          source,
+          namespace,
+          tags,
+        })),
+      ).toEqual([{ id: entry.id, ...held, tags: ['container', 't\ufffd'] }]);
+      expect((await store.receivedSince(0)).map((summary) => summary.rule)).toEqual(['R\ufffdx']);
+      expect(await store.query({ rule: 'R\ud800x', limit: 5 })).toEqual([]);
+      expect(await store.query({ hostname: 'h\udfff', limit: 5 })).toEqual([]);
+    }),
+  );
+
   it.skipIf(!available)('lists what came after an id, oldest first, and nothing for an unknown id', () =>
     withStore(100, async (store) => {
       await until(store);

@@ -18,14 +18,15 @@ export function makeStoredAlert(
     output_fields: { 'k8s.ns.name': 'default', 'evt.time': 1781515904611094417n },
     ...overrides,
   };
+  const fields = fieldsFromAlert(alert);
   return {
     id: `id-${counter}`,
     receivedAt: '2026-06-15T09:31:45.000Z',
     receivedAtMs: Date.UTC(2026, 5, 15, 9, 31, 45),
     timeMs: Date.UTC(2026, 5, 15, 9, 31, 44, 611),
     bytes: 1000,
-    ...fieldsFromAlert(alert),
-    source: alert.source ?? 'internal',
+    ...fields,
+    source: alert.source === undefined ? 'internal' : fields.source,
     ...extra,
   };
 }
