@@ -23,6 +23,10 @@ export function presentAlert(entry: StoredAlert): {
 // space in their place keeps the meaning and lets the text sit on one SSE `data:` line.
 const LINE_BREAKS = /[\r\n]+/g;
 
+// The text of `presentAlert(entry)` before the alert's: `{"id":…,"receivedAt":…,"source":…,"alert":`.
+const presentedHead = (entry: StoredAlert) =>
+  `{"id":${JSON.stringify(entry.id)},"receivedAt":${JSON.stringify(entry.receivedAt)},"source":${JSON.stringify(entry.source)},"alert":`;
+
 /**
  * The JSON text of `presentAlert(entry)`, built around the alert's received text when the store
  * kept it: no parse and no re-serialisation per read, and every digit of a 19-digit integer kept.
@@ -33,6 +37,14 @@ export function presentAlertJson(entry: StoredAlert): string {
   // trim() also drops a byte order mark.
   const received = entry.json.trim();
   const alert = /[\r\n]/.test(received) ? received.replace(LINE_BREAKS, ' ') : received;
-  const head = `{"id":${JSON.stringify(entry.id)},"receivedAt":${JSON.stringify(entry.receivedAt)}`;
-  return `${head},"source":${JSON.stringify(entry.source)},"alert":${alert}}`;
+  return `${presentedHead(entry)}${alert}}`;
+}
+
+/**
+ * At least the UTF-8 bytes of `presentAlertJson(entry)`, without building it when the store kept
+ * the text (trimming it and joining its lines only shorten it): what a list counts an alert as.
+ */
+export function presentedBytesAtMost(entry: StoredAlert): number {
+  if (entry.json === undefined) return Buffer.byteLength(presentAlertJson(entry));
+  return Buffer.byteLength(presentedHead(entry)) + Buffer.byteLength(entry.json) + 1;
 }

@@ -167,6 +167,97 @@ describe('GET /alerts?format=ndjson', () => {
   });
 });
 
+// Regression: the JSON list was cut by the bytes it wrote and the downloads by the bytes received
+// (without the {id, receivedAt, source} around each alert): with QUERY_MAX_BYTES=65536 and 800 small
+// alerts, JSON listed 316 and the downloads 704, the JSON Lines 145,724 bytes.
+describe('GET /alerts in every format', () => {
+  const CAP = 64 * 1024;
+  const listed = async (base: string) => {
+    const read = async (format: string) => {
+      const res = await fetch(`${base}/alerts?format=${format}&limit=1000`);
+      expect(res.status).toBe(200);
+      const body = Buffer.from(await res.arrayBuffer());
+      return {
+        bytes: body.length,
+        text: body.toString('utf8'),
+        truncated: res.headers.get('x-alerts-truncated'),
+      };
+    };
+    const json = await read('json');
+    const page = JSON.parse(json.text) as { alerts: Array<{ id: string }>; truncated?: boolean };
+    const ndjson = await read('ndjson');
+    const csv = await read('csv');
+    return {
+      json: { bytes: json.bytes, truncated: page.truncated === true, ids: page.alerts.map((a) => a.id) },
+      ndjson: {
+        bytes: ndjson.bytes,
+        truncated: ndjson.truncated === 'true',
+        ids: ndjson.text
+          .trim()
+          .split('\n')
+          .map((line) => (JSON.parse(line) as { id: string }).id),
+      },
+      csv: {
+        bytes: csv.bytes,
+        truncated: csv.truncated === 'true',
+        ids: parseCsv(csv.text)
+          .slice(1)
+          .map((row) => row[0]!),
+      },
+    };
+  };
+
+  it('lists the same alerts as JSON, JSON Lines and CSV, each answer within QUERY_MAX_BYTES', async () => {
+    const built = buildTestApp({ env: { QUERY_MAX_BYTES: String(CAP) }, logLevel: 'warn' });
+    const base = await serveForTest(built.app);
+    const posted: string[] = [];
+    for (let index = 0; index < 800; index++) {
+      const body = `{"rule":"r${index}","priority":"Notice","time":"2026-06-15T09:31:44Z","output":"o"}`;
+      const res = await fetch(`${base}/alerts`, {
+        method: 'POST',
+        body,
+        headers: { 'content-type': 'application/json' },
+      });
+      expect(res.status).toBe(202);
+      posted.push(res.headers.get('x-alert-id')!);
+    }
+
+    const lists = await listed(base);
+
+    const newest = posted.slice().reverse();
+    for (const list of Object.values(lists)) {
+      expect(list.truncated).toBe(true);
+      expect(list.ids).toEqual(newest.slice(0, lists.json.ids.length));
+      expect(list.bytes).toBeLessThanOrEqual(CAP);
+    }
+    // The cut is near the cap, not far below it: each alert is about 200 bytes as written.
+    expect(lists.json.bytes).toBeGreaterThan(CAP - 1024);
+  });
+
+  it('lists one alert larger than QUERY_MAX_BYTES alone, in every format', async () => {
+    const built = buildTestApp({ env: { QUERY_MAX_BYTES: String(CAP) }, logLevel: 'warn' });
+    const base = await serveForTest(built.app);
+    const post = async (output: string) => {
+      const body = JSON.stringify({ rule: 'r', priority: 'Notice', time: '2026-06-15T09:31:44Z', output });
+      const res = await fetch(`${base}/alerts`, {
+        method: 'POST',
+        body,
+        headers: { 'content-type': 'application/json' },
+      });
+      return res.headers.get('x-alert-id')!;
+    };
+    await post('small');
+    const large = await post('x'.repeat(CAP + 1000));
+
+    const lists = await listed(base);
+
+    for (const list of Object.values(lists)) {
+      expect(list).toMatchObject({ ids: [large], truncated: true });
+      expect(list.bytes).toBeLessThan(CAP + 1000 + 512);
+    }
+  });
+});
+
 describe('GET /alerts?format=csv', () => {
   it('downloads a header and one row per alert, defusing cells a spreadsheet would run as formulas', async () => {
     const { app } = await seeded(BIG, FORMULA);

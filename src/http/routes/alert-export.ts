@@ -4,6 +4,7 @@ import { presentAlertJson } from '../../alerts/serialize-alert.js';
 import { outputText, type FalcoAlert } from '../../alerts/falco-alert-schema.js';
 import type { StoredAlert } from '../../alerts/stored-alert.js';
 import { readTopLevelStrings } from '../../alerts/top-level-strings.js';
+import type { AlertListCut } from '../alert-list-budget.js';
 import { writePaced } from '../write-paced.js';
 import { buildProblem, type Problem } from '../problem.js';
 
@@ -91,9 +92,12 @@ function csvRow(entry: StoredAlert): string {
   return CSV_COLUMNS.map((column) => csvCell(values[column])).join(',');
 }
 
+/** The first line of a CSV download. */
+export const CSV_HEADER = `${CSV_COLUMNS.join(',')}\r\n`;
+
 /** RFC 4180 CSV with a header row and CRLF line ends. */
 function* csvLines(entries: readonly StoredAlert[]): Generator<string> {
-  yield `${CSV_COLUMNS.join(',')}\r\n`;
+  yield CSV_HEADER;
   for (const entry of entries) yield `${csvRow(entry)}\r\n`;
 }
 
@@ -103,36 +107,22 @@ const DOWNLOADS = {
 } as const;
 
 /**
- * The newest entries whose received bodies add up to at most `maxBytes` (at least one): a download
- * is bounded like `GET /alerts`, whatever the filters match.
- */
-function withinBudget(entries: readonly StoredAlert[], maxBytes: number): readonly StoredAlert[] {
-  let bytes = 0;
-  for (let index = 0; index < entries.length; index++) {
-    bytes += entries[index]!.bytes;
-    if (index > 0 && bytes > maxBytes) return entries.slice(0, index);
-  }
-  return entries;
-}
-
-/**
- * Sends the alerts as a file download named for the moment of the export. Past `maxBytes`
- * (QUERY_MAX_BYTES) of alerts the newest are kept and `X-Alerts-Truncated: true` says so.
+ * Sends the alerts as a file download named for the moment of the export; `X-Alerts-Truncated: true`
+ * when the list was cut (alert-list-budget.ts).
  */
 export async function sendAlertExport(
   res: Response,
   format: Exclude<ExportFormat, 'json'>,
-  entries: readonly StoredAlert[],
-  options: { nowMs: number; maxBytes: number },
+  { alerts, truncated }: AlertListCut,
+  nowMs: number,
 ): Promise<void> {
   const download = DOWNLOADS[format];
-  const kept = withinBudget(entries, options.maxBytes);
-  const stamp = new Date(options.nowMs).toISOString().replaceAll(':', '').slice(0, 17);
+  const stamp = new Date(nowMs).toISOString().replaceAll(':', '').slice(0, 17);
   res.setHeader('Content-Disposition', `attachment; filename="falco-alerts-${stamp}.${download.extension}"`);
   res.setHeader('Cache-Control', 'no-store');
-  if (kept.length < entries.length) res.setHeader('X-Alerts-Truncated', 'true');
+  if (truncated) res.setHeader('X-Alerts-Truncated', 'true');
   res.status(200).type(download.type);
   // Formatted as it is written (chunked, no Content-Length): the body is never built whole, the
   // client's reading shows as progress (read-budget.ts), and no turn formats more than its budget.
-  if (await writePaced(res, download.lines(kept))) res.end();
+  if (await writePaced(res, download.lines(alerts))) res.end();
 }

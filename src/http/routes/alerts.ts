@@ -1,6 +1,7 @@
 import express from 'express';
 import type { AlertStore } from '../../alerts/alert-store.js';
 import { presentAlertJson } from '../../alerts/serialize-alert.js';
+import { cutAlertList } from '../alert-list-budget.js';
 import { buildProblem, sendProblem } from '../problem.js';
 import { sendAlertExport, parseExportFormat } from './alert-export.js';
 import { writeAlertList } from '../write-alert-list.js';
@@ -48,8 +49,10 @@ export function createAlertsRouter(
       res,
       entries.reduce((sum, entry) => sum + entry.bytes, 0),
     );
-    if (format.format === 'json') await writeAlertList(res, entries, maxBytes);
-    else await sendAlertExport(res, format.format, entries, { nowMs: Date.now(), maxBytes });
+    // One cut for the three formats: a download holds what the JSON answer lists.
+    const cut = cutAlertList(entries, maxBytes);
+    if (format.format === 'json') await writeAlertList(res, cut.alerts, cut.truncated);
+    else await sendAlertExport(res, format.format, cut, Date.now());
   });
 
   router.get('/alerts/:id', async (req, res) => {
