@@ -77,8 +77,14 @@ export function createAlertRecorder(
       extraCaps.forEach((extra, i) => (labels[extra.label] = extra.cap.value(extras[i]!, uses)));
       alerts.add(alertSeries.labels(labels, uses), uses);
     }
-    for (const [hostname, { lastMs, uses }] of hosts)
-      lastAlert.set({ hostname: hostnames.value(hostname, uses) }, lastMs / 1000);
+    // Several hostnames can share a label value (__overflow__, or cut to the same 200 bytes): each
+    // value gets their latest delivery, not the last set of them in first-seen order.
+    const latest = new Map<string, number>();
+    for (const [hostname, { lastMs, uses }] of hosts) {
+      const label = hostnames.value(hostname, uses);
+      latest.set(label, Math.max(lastMs, latest.get(label) ?? lastMs));
+    }
+    for (const [hostname, lastMs] of latest) lastAlert.set({ hostname }, lastMs / 1000);
   };
 
   return {

@@ -68,6 +68,37 @@ describe('createMetrics', () => {
     expect(values.map((v) => v.labels['hostname']).sort()).toEqual(['__overflow__', 'a']);
   });
 
+  // Regression (review): with the cap full, hostX at t1, hostY at t2 and hostX again at t3 set the
+  // __overflow__ gauge once per hostname in first-seen order, so it showed t2, not t3.
+  it('gives a capped hostname label the latest delivery of the hostnames it stands for', async () => {
+    const lastAlert = (metrics: ReturnType<typeof createMetrics>, hostname: string) =>
+      metricValue(metrics.registry, 'falco_sensor_last_alert_timestamp_seconds', { hostname });
+    const record = (metrics: ReturnType<typeof createMetrics>, deliveries: Array<[string, number]>) => {
+      for (const [hostname, seconds] of deliveries)
+        metrics.recordAlert(makeStoredAlert({ hostname }, { receivedAtMs: seconds * 1000 }));
+    };
+    const full = createMetrics(base);
+    record(full, [['a', 100]]);
+    expect(await lastAlert(full, 'a')).toBe(100);
+
+    record(full, [
+      ['x', 101],
+      ['y', 102],
+      ['x', 103],
+    ]);
+
+    expect(await lastAlert(full, '__overflow__')).toBe(103);
+    // Two hostnames cut to the same 200 bytes share one label value too.
+    const cut = createMetrics({ ...base, maxHostnames: 5 });
+    const long = 'n'.repeat(300);
+    record(cut, [
+      [`${long}1`, 201],
+      [`${long}2`, 202],
+      [`${long}1`, 203],
+    ]);
+    expect(await lastAlert(cut, 'n'.repeat(200))).toBe(203);
+  });
+
   it('adds allow-listed output_fields as capped labels', async () => {
     const metrics = createMetrics({ ...base, extraLabels: [{ field: 'k8s.ns.name', label: 'k8s_ns_name' }] });
     for (const ns of ['default', 'kube-system', 'evil', 'default']) {
