@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { BlockList, isIP } from 'node:net';
 import * as z from 'zod';
+import { timerSeconds } from './timer-ms.js';
 
 const positiveInt = z.coerce.number().int().positive();
 const optionalPath = z.string().min(1).optional();
@@ -23,7 +24,7 @@ export const authEnvShape = {
   // auto: Secure when the request came over TLS here; true behind a proxy that terminates TLS.
   SESSION_COOKIE_SECURE: z.enum(['auto', 'true', 'false']).default('auto'),
   AUTH_FAILURE_LIMIT: positiveInt.default(10),
-  AUTH_FAILURE_WINDOW_SECONDS: positiveInt.default(60),
+  AUTH_FAILURE_WINDOW_SECONDS: timerSeconds(1).default(60),
   AUTH_FAILURE_MAX_CLIENTS: positiveInt.default(10_000),
   AUTH_PROXY_USER_HEADER: headerName,
   AUTH_PROXY_CIDRS: z.string().optional(),

@@ -2,6 +2,7 @@ import * as z from 'zod';
 import { DEFAULT_ALLOWED_HOSTS, hostList } from './allowed-hosts.js';
 import { envFlag as flag } from './env-flag.js';
 import { pathSecret } from './path-secret.js';
+import { timerMs } from './timer-ms.js';
 
 const ms = z.coerce.number().int().min(0);
 const positiveInt = z.coerce.number().int().positive();
@@ -11,9 +12,9 @@ const MiB = 1024 * 1024;
 
 /** Environment of the hardening features: server limits, TLS/mTLS ingest, secret path, dedup. */
 export const hardeningEnvShape = {
-  SERVER_HEADERS_TIMEOUT_MS: positiveInt.default(10_000),
-  SERVER_REQUEST_TIMEOUT_MS: positiveInt.default(30_000),
-  SERVER_KEEP_ALIVE_TIMEOUT_MS: positiveInt.default(5_000),
+  SERVER_HEADERS_TIMEOUT_MS: timerMs(1).default(10_000),
+  SERVER_REQUEST_TIMEOUT_MS: timerMs(1).default(30_000),
+  SERVER_KEEP_ALIVE_TIMEOUT_MS: timerMs(1).default(5_000),
   // Unlimited by default: past the limit Node answers 503 to requests a client already sent on the socket.
   SERVER_MAX_REQUESTS_PER_SOCKET: ms.default(0),
   SERVER_MAX_HEADER_BYTES: positiveInt.default(16 * 1024),
@@ -27,7 +28,7 @@ export const hardeningEnvShape = {
   INGEST_REQUIRE_CLIENT_CERT: flag,
   INGEST_PATH_SECRET: pathSecret,
   INGEST_PATH_SECRET_FILE: optionalPath,
-  DEDUP_WINDOW_MS: ms.default(0),
+  DEDUP_WINDOW_MS: timerMs(0).default(0),
   DEDUP_MAX_ENTRIES: positiveInt.default(10_000),
   // A 1 MiB alert list is 1 MiB of socket buffer per reader: 8 MiB per response keeps 20 readers small.
   QUERY_MAX_BYTES: z.coerce
@@ -41,7 +42,7 @@ export const hardeningEnvShape = {
   // One address's share of them (unset: a quarter): four never-read lists from one address, asked
   // for again as each was cut off, held the whole budget and refused every other reader.
   QUERY_MAX_INFLIGHT_BYTES_PER_ADDRESS: positiveInt.optional(),
-  QUERY_STALL_TIMEOUT_MS: positiveInt.default(30_000),
+  QUERY_STALL_TIMEOUT_MS: timerMs(1).default(30_000),
   // Bodies still arriving, all clients together: 400 held 1 MiB bodies took RSS 167 -> 491 MiB.
   INGEST_MAX_INFLIGHT_BYTES: positiveInt.default(64 * MiB),
   INGEST_MAX_INFLIGHT_BYTES_PER_ADDRESS: positiveInt.optional(),

@@ -5,6 +5,7 @@ import { clusterEnvShape } from './cluster-env.js';
 import { storeEnvShape } from './store-env.js';
 import { authEnvShape } from './auth-env.js';
 import { labelNameProblem, toLabelName, type ExtraLabel } from '../metrics/extra-labels.js';
+import { timerMs } from './timer-ms.js';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
@@ -55,9 +56,9 @@ export const envSchema = z.object({
   // most, about 1.4 MB with 200-character ASCII rule names.
   // At least 16: 8 of them are kept for the overflow series (one per priority).
   METRICS_MAX_SERIES: z.coerce.number().int().min(16).default(5000),
-  SHUTDOWN_DELAY_MS: z.coerce.number().int().min(0).default(0),
-  SHUTDOWN_TIMEOUT_MS: positiveInt.default(10_000),
-  STREAM_HEARTBEAT_MS: positiveInt.default(15_000),
+  SHUTDOWN_DELAY_MS: timerMs(0).default(0),
+  SHUTDOWN_TIMEOUT_MS: timerMs(1).default(10_000),
+  STREAM_HEARTBEAT_MS: timerMs(1).default(15_000),
   STREAM_MAX_CLIENTS: positiveInt.default(100),
   ...triggersEnvShape,
   ...hardeningEnvShape,

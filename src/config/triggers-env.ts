@@ -2,6 +2,7 @@ import * as z from 'zod';
 import { GENERATOR_VERSIONS, type GeneratorVersion } from '../triggers/data/event-generator-actions.js';
 import { DNS_LABEL, DNS_SUBDOMAIN, IMAGE_REFERENCE } from '../triggers/names.js';
 import { envFlag } from './env-flag.js';
+import { MAX_TIMER_MS, timerMs } from './timer-ms.js';
 
 const positiveInt = z.coerce.number().int().positive();
 const list = (fallback: string) =>
@@ -32,8 +33,8 @@ export const triggersEnvShape = {
   TRIGGER_ALLOWED_CONTAINERS: names('', DNS_LABEL, 'a Kubernetes container name'),
   TRIGGER_ALLOWED_IMAGES: names('busybox:1.36', IMAGE_REFERENCE, 'an image reference'),
   TRIGGER_KUBECONFIG: z.string().min(1).optional(),
-  TRIGGER_COMMAND_TIMEOUT_MS: positiveInt.default(120_000),
-  TRIGGER_VERIFY_WINDOW_MS: positiveInt.default(180_000),
+  TRIGGER_COMMAND_TIMEOUT_MS: timerMs(1).default(120_000),
+  TRIGGER_VERIFY_WINDOW_MS: timerMs(1).default(180_000),
   TRIGGER_MAX_CONCURRENT: positiveInt.default(1),
   TRIGGER_MAX_RUNS: positiveInt.default(100),
   TRIGGER_OUTPUT_MAX_CHARS: positiveInt.default(8_000),
@@ -51,6 +52,8 @@ export const triggersEnvShape = {
     .number()
     .min(0)
     .refine((minutes) => minutes === 0 || minutes * 60 >= 1, 'must be 0 (off) or at least 1 second (0.0167)')
+    // Its lease lasts 1.5 intervals (canary-schedule.ts), and the interval is a timer too.
+    .refine((minutes) => minutes * 60_000 * 1.5 <= MAX_TIMER_MS, 'must be at most 23860 (16.5 days)')
     .default(0),
   TRIGGER_CANARY_KIND: z.enum(['shell', 'event-generator']).default('shell'),
 };

@@ -30,6 +30,29 @@ describe('loadConfig', () => {
     expect(result.problems.join('\n')).toMatch(/BODY_LIMIT_BYTES/);
   });
 
+  // Regression: Node fires a timer longer than 2^31 - 1 ms after 1 ms, so a verify window of
+  // 2147483648 ended at once, while the run was still going, and left it pending for good.
+  it('refuses a duration longer than the longest timer Node keeps, naming the variable', () => {
+    const tooLong = String(2 ** 31);
+    const result = loadConfig({
+      TRIGGER_VERIFY_WINDOW_MS: tooLong,
+      TRIGGER_COMMAND_TIMEOUT_MS: tooLong,
+      SHUTDOWN_TIMEOUT_MS: tooLong,
+      AUTH_FAILURE_WINDOW_SECONDS: String(Math.ceil(2 ** 31 / 1000)),
+      TRIGGER_CANARY_INTERVAL_MINUTES: '24000',
+    });
+    const problems = !result.ok ? result.problems.join('\n') : '';
+    for (const name of [
+      'TRIGGER_VERIFY_WINDOW_MS',
+      'TRIGGER_COMMAND_TIMEOUT_MS',
+      'SHUTDOWN_TIMEOUT_MS',
+      'AUTH_FAILURE_WINDOW_SECONDS',
+      'TRIGGER_CANARY_INTERVAL_MINUTES',
+    ])
+      expect(problems).toMatch(new RegExp(`^${name}: must be at most`, 'm'));
+    expect(loadConfig({ TRIGGER_VERIFY_WINDOW_MS: String(2 ** 31 - 1) }).ok).toBe(true);
+  });
+
   it('says what a number variable was given and the form it needs', () => {
     const result = loadConfig({ PORT: 'eighty', BODY_LIMIT_BYTES: '1MB' });
     expect(!result.ok && result.problems).toEqual([
