@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load-config.js';
@@ -7,6 +7,7 @@ import { commandWorks, requireComponent } from '../helpers/components.js';
 import { findObject, K8S_DIR, renderKustomize, type K8sObject } from './support/kustomize.js';
 
 const kubectlReady = requireComponent('kubectl', commandWorks('kubectl', ['version', '--client']));
+const CONFIG_DIR = path.resolve(import.meta.dirname, '../../src/config');
 const RECEIVER_LABELS = { 'app.kubernetes.io/name': 'falco-alert-receiver' };
 
 describe.skipIf(!kubectlReady)('kubectl kustomize k8s/ (the base)', () => {
@@ -266,6 +267,26 @@ describe.skipIf(!kubectlReady)('the prometheus-operator component', () => {
     expect(exprOf('FalcoCanaryDetectionsMissing')).toContain(
       'falco_trigger_verifications_total{result="detected"}',
     );
+  });
+
+  // REDIS_SENTINELS was named here and in k8s/README.md's alert table; the service reads STORE_SENTINELS.
+  it("names in the rules and in k8s/README.md's alert table only variables the service reads", () => {
+    const configSource = readdirSync(CONFIG_DIR)
+      .map((file) => readFileSync(path.join(CONFIG_DIR, file), 'utf8'))
+      .join('\n');
+    const ruleText = readFileSync(
+      path.join(K8S_DIR, 'components/prometheus-operator/prometheusrule.yaml'),
+      'utf8',
+    );
+    const alertRows = readFileSync(path.join(K8S_DIR, 'README.md'), 'utf8')
+      .split('\n')
+      .filter((line) => line.startsWith('| Falco'));
+    const named = [
+      ...`${ruleText}\n${alertRows.join('\n')}`.matchAll(/\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b/g),
+    ].map((match) => match[0]);
+
+    expect(named).toContain('WORKER_STUCK_TIMEOUT_MS');
+    expect(named.filter((variable) => !configSource.includes(variable))).toEqual([]);
   });
 
   it('ships a Grafana dashboard whose queries use only metrics the service and triggers expose', () => {
