@@ -77,7 +77,7 @@ describe.skipIf(!promtoolReady)('promtool', () => {
     });
 
     expect(result.exitCode, result.stderr).toBe(0);
-    expect(result.stdout).toContain('SUCCESS: 8 rules found');
+    expect(result.stdout).toContain('SUCCESS: 9 rules found');
   });
 
   it('fires FalcoSensorSilent for a running sensor quiet for over 10 minutes, not for a chatty one nor one that is gone', async () => {
@@ -152,35 +152,53 @@ describe.skipIf(!promtoolReady)('promtool', () => {
     expect(result.exitCode, `${result.stdout}\n${result.stderr}`).toBe(0);
   });
 
-  it('fires FalcoAlertsShed at once for each reason alerts were shed in the last 10 minutes, and resolves', async () => {
-    const result = await testRules(dir, 'shed-test', {
-      input_series: [
-        // Four requests shed by one address's share at minute 6; none by the budget as a whole.
-        { series: 'falco_ingest_shed_total{reason="inflight_bytes_per_address"}', values: '0x5 4x30' },
-        { series: 'falco_ingest_shed_total{reason="inflight_bytes"}', values: '0x35' },
-      ],
-      alert_rule_test: [
-        { eval_time: '5m', alertname: 'FalcoAlertsShed', exp_alerts: [] },
-        {
-          eval_time: '7m',
-          alertname: 'FalcoAlertsShed',
-          exp_alerts: [
-            {
-              exp_labels: { severity: 'warning', reason: 'inflight_bytes_per_address' },
-              exp_annotations: {
-                summary: 'Falco alerts shed by the receiver (inflight_bytes_per_address)',
-                description:
-                  "Ingest requests were answered 503 unread in the last 10 minutes (inflight_bytes_per_address): Falco does not send them again, so those alerts are lost. See the receiver's ingest_shed log lines for the caller; raise the INGEST_MAX_INFLIGHT_* bound the reason names if the callers are sensors.",
-              },
-            },
-          ],
-        },
-        { eval_time: '20m', alertname: 'FalcoAlertsShed', exp_alerts: [] },
-      ],
-    });
+  // Each is an alert lost (Falco does not send it again), so neither waits: firing for the one
+  // reason counted from minute 6, not for the other, and resolved 10 minutes later.
+  it.each([
+    {
+      alertname: 'FalcoAlertsShed',
+      counter: 'falco_ingest_shed_total',
+      // Four requests shed by one address's share; none by the budget as a whole.
+      reason: 'inflight_bytes_per_address',
+      quietReason: 'inflight_bytes',
+      summary: 'Falco alerts shed by the receiver (inflight_bytes_per_address)',
+      description:
+        "Ingest requests were answered 503 unread in the last 10 minutes (inflight_bytes_per_address): Falco does not send them again, so those alerts are lost. See the receiver's ingest_shed log lines for the caller; raise the INGEST_MAX_INFLIGHT_* bound the reason names if the callers are sensors.",
+    },
+    {
+      alertname: 'FalcoIngestUnauthorized',
+      counter: 'falco_ingest_unauthorized_total',
+      // A sensor posting to plain /alerts with the path secret set; no certificate refused.
+      reason: 'path_secret',
+      quietReason: 'client_cert',
+      summary: 'Falco alerts refused as unauthorized (path_secret)',
+      description:
+        "Ingest requests were answered 401 in the last 10 minutes (path_secret): a sensor's http_output URL or client certificate does not match the receiver's, and its alerts are lost. See the receiver's ingest_unauthorized log lines for the caller.",
+    },
+  ])(
+    'fires $alertname at once for each reason $counter counted in the last 10 minutes, and resolves',
+    async ({ alertname, counter, reason, quietReason, summary, description }) => {
+      const result = await testRules(dir, `${alertname}-test`, {
+        input_series: [
+          { series: `${counter}{reason="${reason}"}`, values: '0x5 4x30' },
+          { series: `${counter}{reason="${quietReason}"}`, values: '0x35' },
+        ],
+        alert_rule_test: [
+          { eval_time: '5m', alertname, exp_alerts: [] },
+          {
+            eval_time: '7m',
+            alertname,
+            exp_alerts: [
+              { exp_labels: { severity: 'warning', reason }, exp_annotations: { summary, description } },
+            ],
+          },
+          { eval_time: '20m', alertname, exp_alerts: [] },
+        ],
+      });
 
-    expect(result.exitCode, `${result.stdout}\n${result.stderr}`).toBe(0);
-  });
+      expect(result.exitCode, `${result.stdout}\n${result.stderr}`).toBe(0);
+    },
+  );
 
   it('fires FalcoAlertReceiverWorkerUnanswered for a pod whose worker missed scrapes for 5 minutes, not for a blip', async () => {
     const result = await testRules(dir, 'worker-test', {
