@@ -7,18 +7,21 @@ export const pathSecret = z
   .regex(/^[A-Za-z0-9_-]{16,128}$/, { error: 'must be 16-128 characters of A-Z a-z 0-9 _ -' })
   .optional();
 
-// A Kubernetes secret mounted as a file usually ends in a newline.
-export function readSecretFile(file: string): { secret?: string; problem?: string } {
+/**
+ * The path secret in a file, checked; a problem starts with `label` (the variable or option that
+ * named the file). A Kubernetes secret mounted as a file usually ends in a newline.
+ */
+export function readSecretFile(
+  file: string,
+  label = 'INGEST_PATH_SECRET_FILE',
+): { secret?: string; problem?: string } {
   let secret: string;
   try {
     secret = readFileSync(file, 'utf8').trim();
   } catch (error) {
-    return {
-      problem: `INGEST_PATH_SECRET_FILE: cannot read ${file} (${(error as NodeJS.ErrnoException).code})`,
-    };
+    return { problem: `${label}: cannot read ${file} (${(error as NodeJS.ErrnoException).code})` };
   }
   const checked = pathSecret.safeParse(secret);
-  if (!checked.success)
-    return { problem: `INGEST_PATH_SECRET_FILE: the secret ${checked.error.issues[0]?.message}` };
+  if (!checked.success) return { problem: `${label}: the secret ${checked.error.issues[0]?.message}` };
   return { secret };
 }

@@ -1,4 +1,13 @@
-import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -9,6 +18,15 @@ const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
 const FIXTURE_BIN = path.join(REPO_ROOT, 'test/fixtures/bin');
 const HELM = path.join(REPO_ROOT, '.cache/bin/helm');
 const helmReady = requireComponent('helm', commandWorks(HELM, ['version', '--short']));
+
+/** The example values with an overlay that has their component (the folder need not exist for --dry-run). */
+const WITH_MTLS = ['--values', 'helm-values/examples/falco-mtls.yaml', '--kustomize', 'overlays/mtls/'];
+const WITH_PATH_SECRET = [
+  '--values',
+  'helm-values/examples/falco-path-secret.yaml',
+  '--kustomize',
+  'overlays/path-secret/',
+];
 
 /** Runs the real deploy CLI with only the given PATH (node itself is called by absolute path). */
 function runDeploy(args: string[], env: Record<string, string>) {
@@ -81,6 +99,133 @@ describe('npm run deploy', { timeout: 60_000 }, () => {
       expect(result.stdout).toBe('');
     },
   );
+
+  it.each([['k8s'], ['./k8s'], ['k8s/.'], [path.join(REPO_ROOT, 'k8s')]])(
+    'refuses mTLS values with --kustomize %s, the base however it is written',
+    async (kustomize) => {
+      const result = await runDeploy(
+        ['--dry-run', '--values', 'helm-values/examples/falco-mtls.yaml', '--kustomize', kustomize],
+        { PATH: dir },
+      );
+
+      expect(result.exitCode).toBe(2);
+      expect(result.stderr).toContain('pass --kustomize <dir>, an overlay of k8s/ that adds components/mtls');
+      expect(result.stdout).toBe('');
+    },
+  );
+
+  it('refuses a copy of the mTLS values under another name with the base manifests', async () => {
+    const copy = path.join(dir, 'my-falco.yaml');
+    copyFileSync(path.join(REPO_ROOT, 'helm-values/examples/falco-mtls.yaml'), copy);
+
+    const result = await runDeploy(['--dry-run', '--values', copy], { PATH: dir });
+
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toContain(`${copy} points Falco at a listener k8s/ alone does not have`);
+  });
+
+  it.each([
+    ['3.1.4', 2],
+    ['3.6.2', 2],
+    ['3.7.0', 0],
+  ])(
+    'with mTLS values and chart %s (Falco 0.36, the first with a client certificate, from 3.7.0) exits %i',
+    async (version, exitCode) => {
+      const result = await runDeploy(['--dry-run', '--falco-chart-version', version, ...WITH_MTLS], {
+        PATH: dir,
+      });
+
+      expect(result.exitCode, result.stderr).toBe(exitCode);
+      if (exitCode === 2) {
+        expect(result.stderr).toContain(`sets http_output.mtls, which chart ${version} cannot do`);
+        expect(result.stdout).toBe('');
+      }
+    },
+  );
+
+  it('with --dry-run and a path secret file shows where the values file with the URL goes, not the secret', async () => {
+    const secret = 'b'.repeat(32);
+    writeFileSync(path.join(dir, 'secret'), secret);
+
+    const result = await runDeploy(
+      ['--dry-run', ...WITH_PATH_SECRET, '--ingest-path-secret-file', path.join(dir, 'secret')],
+      { PATH: dir },
+    );
+
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.stdout).toContain(
+      "--values helm-values/examples/falco-path-secret.yaml --values '<values file with the URL, written at deploy time>'",
+    );
+    expect(result.stdout).not.toContain(secret);
+  });
+
+  it('refuses the path-secret values while their URL holds the placeholder, which the receiver answers 401', async () => {
+    const result = await runDeploy(['--dry-run', ...WITH_PATH_SECRET], { PATH: dir });
+
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toContain(
+      "helm-values/examples/falco-path-secret.yaml: Falco's URL http://falco-alert-receiver.falco.svc.cluster.local:8080/alerts/<INGEST_PATH_SECRET> still holds the placeholder <INGEST_PATH_SECRET>",
+    );
+    expect(result.stderr).toContain('--ingest-path-secret-file <file>');
+    expect(result.stdout).toBe('');
+  });
+
+  it('refuses a path secret file the receiver would refuse, naming the option and not the secret', async () => {
+    writeFileSync(path.join(dir, 'secret'), 'short!\n');
+
+    const result = await runDeploy(
+      ['--dry-run', ...WITH_PATH_SECRET, '--ingest-path-secret-file', path.join(dir, 'secret')],
+      { PATH: dir },
+    );
+
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toContain(
+      '--ingest-path-secret-file: the secret must be 16-128 characters of A-Z a-z 0-9 _ -',
+    );
+    expect(result.stderr).not.toContain('short!');
+  });
+
+  it('hands the secret URL to helm in a 0600 values file, layered last and removed afterwards, never in an argument', async () => {
+    const secret = 'a'.repeat(20) + '_0123456789-xyz';
+    writeFileSync(path.join(dir, 'secret'), `${secret}\n`);
+    const record = path.join(dir, 'argv.log');
+    const seen = path.join(dir, 'values.log');
+    // A helm that notes the mode and text of the last --values file, then is the fixture helm.
+    const bin = path.join(dir, 'bin');
+    mkdirSync(bin);
+    writeFileSync(
+      path.join(bin, 'helm'),
+      [
+        '#!/bin/sh',
+        'last=""; previous=""',
+        'for arg; do [ "$previous" = --values ] && last="$arg"; previous="$arg"; done',
+        '[ -n "$last" ] && { stat -c %a "$last"; cat "$last"; } >>"$VALUES_SEEN"',
+        `exec ${FIXTURE_BIN}/helm "$@"`,
+      ].join('\n'),
+      { mode: 0o755 },
+    );
+
+    const result = await runDeploy(
+      [...WITH_PATH_SECRET, '--ingest-path-secret-file', path.join(dir, 'secret')],
+      { PATH: `${bin}:${FIXTURE_BIN}:/usr/bin:/bin`, RECORD_FILE: record, VALUES_SEEN: seen },
+    );
+
+    expect(result.exitCode, result.stdout).toBe(0);
+    const install = readFileSync(record, 'utf8')
+      .split('\n')
+      .find((line) => line.startsWith('helm upgrade'));
+    const valuesFile = install?.split(' --values ').at(-1)?.split(' ')[0] ?? '';
+    expect(install).toContain(
+      '--values helm-values/falco.yaml --values helm-values/examples/falco-path-secret.yaml --values /',
+    );
+    expect(readFileSync(seen, 'utf8')).toBe(
+      `600\nfalco:\n  http_output:\n    url: http://falco-alert-receiver.falco.svc.cluster.local:8080/alerts/${secret}\n`,
+    );
+    expect(existsSync(valuesFile)).toBe(false);
+    expect(existsSync(path.dirname(valuesFile))).toBe(false);
+    expect(readFileSync(record, 'utf8')).not.toContain(secret);
+    expect(result.stdout).not.toContain(secret);
+  });
 
   it('stops before any change and says how to fix it when helm is not on PATH', async () => {
     symlinkSync('/usr/bin/kubectl', path.join(dir, 'kubectl'));

@@ -1,0 +1,50 @@
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+
+/** A value of Falco's http_output and the values file that set it last. */
+export interface DeclaredValue<T> {
+  value: T;
+  file: string;
+}
+
+/** Falco's http_output as the layered values files declare it (later files win, as with helm). */
+export interface FalcoHttpOutput {
+  url?: DeclaredValue<string>;
+  mtls?: DeclaredValue<boolean>;
+}
+
+/** The http_output keys of each file's `falco:` section, layered in order; a file without them changes nothing. */
+export function layerHttpOutput(files: Array<{ file: string; text: string }>): FalcoHttpOutput {
+  const output: FalcoHttpOutput = {};
+  for (const { file, text } of files) {
+    const declared = parseValues(file, text)?.falco?.http_output;
+    if (typeof declared?.url === 'string') output.url = { value: declared.url, file };
+    if (typeof declared?.mtls === 'boolean') output.mtls = { value: declared.mtls, file };
+  }
+  return output;
+}
+
+function parseValues(file: string, text: string) {
+  try {
+    return parse(text) as { falco?: { http_output?: { url?: unknown; mtls?: unknown } } } | null;
+  } catch (error) {
+    throw new Error(`--values ${file}: not YAML (${(error as Error).message.split('\n')[0]})`, {
+      cause: error,
+    });
+  }
+}
+
+/** Reads and layers the values files; throws with the file's name when one cannot be read or parsed. */
+export function readHttpOutput(files: string[]): FalcoHttpOutput {
+  return layerHttpOutput(
+    files.map((file) => {
+      try {
+        return { file, text: readFileSync(file, 'utf8') };
+      } catch (error) {
+        throw new Error(`--values ${file}: cannot read it (${(error as NodeJS.ErrnoException).code})`, {
+          cause: error,
+        });
+      }
+    }),
+  );
+}
