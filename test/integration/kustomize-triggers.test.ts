@@ -2,8 +2,10 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildHelmValueArgs, buildPostRendererArgs } from '../../src/runners/helm-args.js';
+import { buildShellPod } from '../../src/runners/kube-pods.js';
 import { commandWorks, requireComponent } from '../helpers/components.js';
 import { FALCO_CHARTS_DIR, helmReady, renderChart, requireChart } from './support/falco-charts.js';
+import { baselineViolations, restrictedViolations } from './support/pod-security.js';
 import { findObject, renderKustomize, type K8sObject } from './support/kustomize.js';
 import { REPO_ROOT } from './support/service-image.js';
 
@@ -107,6 +109,16 @@ describe.skipIf(!kubectlReady)('the triggers component', () => {
     expect(findObject(objects, 'Role').metadata.namespace).toBe('falco-canary');
   });
 
+  // The Role lets the receiver's token create pods here: without a Pod Security level it could
+  // create a privileged, hostPID or hostPath pod, which is root on a node.
+  it('has Pod Security Admission enforce baseline in falco-canary (warn baseline, audit restricted)', () => {
+    expect(findObject(objects, 'Namespace', 'falco-canary').metadata.labels).toEqual({
+      'pod-security.kubernetes.io/enforce': 'baseline',
+      'pod-security.kubernetes.io/warn': 'baseline',
+      'pod-security.kubernetes.io/audit': 'restricted',
+    });
+  });
+
   it('allows egress to the API server address only: one TCP port, no DNS, no other peer', () => {
     const policy = findObject(objects, 'NetworkPolicy', 'falco-alert-receiver-egress');
     const rules = policy.spec.egress as Array<{
@@ -163,3 +175,39 @@ describe.skipIf(!(kubectlReady && helmReady() && bundledChart))(
     });
   },
 );
+
+const EVENT_GENERATOR_CHARTS = ['0.2.0', '0.4.0'].map((version) => ({
+  version,
+  archive: requireChart(`event-generator-${version}.tgz`),
+}));
+
+describe('the pods the triggers create, against the Pod Security level of falco-canary', () => {
+  it("the shell trigger's pod meets restricted", () => {
+    const pod = buildShellPod({
+      name: 'falco-trigger-shell-0123abcd',
+      image: 'busybox:1.36',
+      lifetimeSeconds: 120,
+    });
+
+    expect(restrictedViolations(pod.spec!)).toEqual([]);
+  });
+
+  it
+    .skipIf(!helmReady() || EVENT_GENERATOR_CHARTS.some((chart) => !chart.archive))
+    .each(EVENT_GENERATOR_CHARTS.map((chart) => [chart.version, chart.archive]))(
+    'the Job of event-generator chart %s, as the trigger installs it, meets baseline (not restricted: the chart sets no securityContext)',
+    async (_version, archive) => {
+      const objects = await renderChart(archive!, {
+        release: 'falco-eg-0123abcd',
+        namespace: 'falco-canary',
+        values: [],
+        extraArgs: buildHelmValueArgs('^syscall'),
+      });
+      const pods = objects.filter((obj) => obj.spec?.template?.spec).map((obj) => obj.spec.template.spec);
+
+      expect(pods).toHaveLength(1);
+      expect(baselineViolations(pods[0])).toEqual([]);
+      expect(restrictedViolations(pods[0])).toContain('event-generator: runAsNonRoot not true');
+    },
+  );
+});
