@@ -1,10 +1,10 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load-config.js';
 import { commandWorks, requireComponent } from '../helpers/components.js';
-import { findObject, renderKustomize, type K8sObject } from './support/kustomize.js';
+import { findObject, K8S_DIR, renderKustomize, type K8sObject } from './support/kustomize.js';
 
 const kubectlReady = requireComponent('kubectl', commandWorks('kubectl', ['version', '--client']));
 const RECEIVER = { 'app.kubernetes.io/name': 'falco-alert-receiver' };
@@ -77,18 +77,21 @@ describe.skipIf(!kubectlReady)('the redis-store component', () => {
     expect(hpa.spec.metrics[0].resource).toMatchObject({ name: 'cpu', target: { type: 'Utilization' } });
   });
 
-  it('lets the receiver reach only DNS and Redis, keeps its ingress rules, and lets only it reach Redis', () => {
+  it('lets the receiver reach only DNS and the lab Redis, keeps its ingress rules, and lets only it reach Redis', () => {
     const policy = findObject(objects, 'NetworkPolicy', 'falco-alert-receiver');
+    const egress = findObject(objects, 'NetworkPolicy', 'falco-alert-receiver-redis-egress');
     const redisPolicy = findObject(objects, 'NetworkPolicy', 'falco-alert-receiver-redis');
 
-    expect(policy.spec.policyTypes).toEqual(['Ingress', 'Egress']);
-    // The base's three: Falco, Prometheus, and people on the admin port.
+    // The base's policy is untouched: its three ingress rules (Falco, Prometheus, people on admin).
+    expect(policy.spec.policyTypes).toEqual(['Ingress']);
     expect(policy.spec.ingress).toHaveLength(3);
-    expect(policy.spec.egress[0]).toEqual({
+    expect(egress.spec.podSelector.matchLabels).toEqual(RECEIVER);
+    expect(egress.spec.policyTypes).toEqual(['Egress']);
+    expect(egress.spec.egress[0]).toEqual({
       to: [{ podSelector: { matchLabels: REDIS } }],
       ports: [{ port: 6379, protocol: 'TCP' }],
     });
-    expect(policy.spec.egress[1].ports.map((p: { port: number }) => p.port)).toEqual([53, 53]);
+    expect(egress.spec.egress[1].ports.map((p: { port: number }) => p.port)).toEqual([53, 53]);
     expect(redisPolicy.spec.podSelector.matchLabels).toEqual(REDIS);
     expect(redisPolicy.spec.ingress).toEqual([
       { from: [{ podSelector: { matchLabels: RECEIVER } }], ports: [{ port: 'redis', protocol: 'TCP' }] },
@@ -119,3 +122,63 @@ describe.skipIf(!kubectlReady)('the redis-store component', () => {
     expect(findObject(objects, 'Service', 'falco-alert-receiver-redis').spec.selector).toEqual(REDIS);
   });
 });
+
+/** The egress ports some policy opens to the receiver pods, or undefined when none limits their egress. */
+function receiverEgressPorts(objects: K8sObject[]): number[] | undefined {
+  const limiting = objects.filter(
+    (obj) =>
+      obj.kind === 'NetworkPolicy' &&
+      obj.spec.policyTypes.includes('Egress') &&
+      obj.spec.podSelector.matchLabels?.['app.kubernetes.io/name'] === RECEIVER['app.kubernetes.io/name'],
+  );
+  if (limiting.length === 0) return undefined;
+  return limiting
+    .flatMap((policy) => policy.spec.egress as Array<{ ports: Array<{ port: number }> }>)
+    .flatMap((rule) => rule.ports.map((port) => port.port))
+    .sort((a, b) => a - b);
+}
+
+// Found by review: the component's egress patch stayed when the lab files were dropped, and
+// admitted only the lab Redis pods on 6379 and DNS, so the user's own Redis and Sentinels (26379)
+// were refused.
+describe.skipIf(!kubectlReady)(
+  "the redis-store component as k8s/README.md's production steps leave it",
+  () => {
+    let copy: string;
+    beforeAll(() => {
+      // A copy of the component without the redis-*.yaml files and their lines under resources:.
+      copy = mkdtempSync(path.join(tmpdir(), 'redis-store-production-'));
+      const source = path.join(K8S_DIR, 'components/redis-store');
+      for (const file of readdirSync(source).filter((name) => !name.startsWith('redis-')))
+        copyFileSync(path.join(source, file), path.join(copy, file));
+      const kustomization = path.join(copy, 'kustomization.yaml');
+      writeFileSync(
+        kustomization,
+        readFileSync(kustomization, 'utf8')
+          .split('\n')
+          .filter((line) => !/^\s+- redis-.*\.yaml$/.test(line))
+          .join('\n'),
+      );
+      return () => rmSync(copy, { recursive: true, force: true });
+    });
+
+    it('leaves the receiver egress as the base has it, open to the Redis and Sentinels STORE_URL or STORE_SENTINELS name', async () => {
+      const objects = await renderKustomize([copy]);
+
+      expect(objects.some((obj) => obj.metadata.name.includes('-redis'))).toBe(false);
+      expect(receiverEgressPorts(objects)).toBeUndefined();
+    });
+
+    it("with the triggers component, opens 6379, 26379 and DNS beside the API server through the README's policy", async () => {
+      const readme = readFileSync(path.join(K8S_DIR, 'README.md'), 'utf8');
+      const example = /add your Redis and Sentinels[^`]*```yaml\n([\s\S]*?)```/.exec(readme)?.[1] ?? '';
+      const storeEgress = example.replace(/^ {2}/gm, '');
+
+      const without = await renderKustomize([copy, 'triggers']);
+      const withPolicy = await renderKustomize([copy, 'triggers'], { 'store-egress.yaml': storeEgress });
+
+      expect(receiverEgressPorts(without)).toEqual([8443]);
+      expect(receiverEgressPorts(withPolicy)).toEqual([53, 53, 6379, 8443, 26379]);
+    });
+  },
+);

@@ -17,22 +17,31 @@ export interface K8sObject {
 }
 
 /**
- * Renders k8s/ with `kubectl kustomize`, optionally with components (names under
- * k8s/components/) through a throw-away overlay, as a user's overlay would.
+ * Renders k8s/ with `kubectl kustomize`, optionally with components (names under k8s/components/,
+ * or absolute folders such as a user's copy of one) and more resources (file name to text) through
+ * a throw-away overlay, as a user's overlay would.
  */
-export async function renderKustomize(components: string[] = []): Promise<K8sObject[]> {
-  if (components.length === 0) return parseManifests(await kustomize(K8S_DIR));
+export async function renderKustomize(
+  components: string[] = [],
+  resources: Record<string, string> = {},
+): Promise<K8sObject[]> {
+  if (components.length === 0 && Object.keys(resources).length === 0)
+    return parseManifests(await kustomize(K8S_DIR));
   const overlay = mkdtempSync(path.join(os.tmpdir(), 'kustomize-overlay-'));
   try {
     // kustomize refuses absolute paths for bases and components.
     const base = path.relative(overlay, K8S_DIR);
+    const componentDir = (name: string) =>
+      path.isAbsolute(name) ? path.relative(overlay, name) : `${base}/components/${name}`;
+    for (const [file, text] of Object.entries(resources)) writeFileSync(path.join(overlay, file), text);
     const lines = [
       'apiVersion: kustomize.config.k8s.io/v1beta1',
       'kind: Kustomization',
       'resources:',
       `  - ${base}`,
+      ...Object.keys(resources).map((file) => `  - ${file}`),
       'components:',
-      ...components.map((name) => `  - ${base}/components/${name}`),
+      ...components.map((name) => `  - ${componentDir(name)}`),
     ];
     writeFileSync(path.join(overlay, 'kustomization.yaml'), `${lines.join('\n')}\n`);
     return parseManifests(await kustomize(overlay));
