@@ -258,6 +258,7 @@ describe.skipIf(!kubectlReady)('the prometheus-operator component', () => {
       'FalcoAlertReceiverWorkerUnanswered',
       'FalcoAlertReceiverRedisReplicaMissing',
       'FalcoCanaryDetectionsMissing',
+      'FalcoCanaryControlReported',
     ]);
     expect(exprOf('FalcoAlertReceiverWorkerUnanswered')).toContain('falco_metrics_workers_unanswered');
     expect(exprOf('FalcoAlertReceiverRedisReplicaMissing')).toContain('falco_store_replica_online');
@@ -266,6 +267,7 @@ describe.skipIf(!kubectlReady)('the prometheus-operator component', () => {
     expect(exprOf('FalcoAlertsShed')).toContain('falco_ingest_shed_total');
     expect(exprOf('FalcoIngestUnauthorized')).toContain('falco_ingest_unauthorized_total');
     expect(exprOf('FalcoSensorClockAhead')).toContain('falco_alert_clock_ahead_seconds_count');
+    expect(exprOf('FalcoCanaryControlReported')).toContain('falco_trigger_controls_total{result="reported"}');
     expect(exprOf('FalcoCanaryDetectionsMissing')).toContain(
       'falco_trigger_verifications_total{result="detected"}',
     );

@@ -77,7 +77,7 @@ describe.skipIf(!promtoolReady)('promtool', () => {
     });
 
     expect(result.exitCode, result.stderr).toBe(0);
-    expect(result.stdout).toContain('SUCCESS: 9 rules found');
+    expect(result.stdout).toContain('SUCCESS: 10 rules found');
   });
 
   it('fires FalcoSensorSilent for a running sensor quiet for over 10 minutes, not for a chatty one nor one that is gone', async () => {
@@ -283,6 +283,36 @@ describe.skipIf(!promtoolReady)('promtool', () => {
             },
           ],
         },
+      ],
+    });
+
+    expect(result.exitCode, `${result.stdout}\n${result.stderr}`).toBe(0);
+  });
+
+  it('fires FalcoCanaryControlReported for an hour after a negative control was reported, not before', async () => {
+    const result = await testRules(dir, 'control-test', {
+      input_series: [
+        { series: 'falco_trigger_controls_total{result="quiet"}', values: '0+1x90' },
+        // One control reported at minute 10.
+        { series: 'falco_trigger_controls_total{result="reported"}', values: '0x9 1x80' },
+      ],
+      alert_rule_test: [
+        { eval_time: '9m', alertname: 'FalcoCanaryControlReported', exp_alerts: [] },
+        {
+          eval_time: '15m',
+          alertname: 'FalcoCanaryControlReported',
+          exp_alerts: [
+            {
+              exp_labels: { severity: 'warning' },
+              exp_annotations: {
+                summary: 'A negative-control trigger run was reported as detected',
+                description:
+                  'In the last hour a shell run without a terminal ({"terminal": false}) was matched to a "Terminal shell in container" alert: trigger verification or the Falco rule is wrong, so canary verdicts cannot be trusted. See GET /triggers for the run and its alertId.',
+              },
+            },
+          ],
+        },
+        { eval_time: '75m', alertname: 'FalcoCanaryControlReported', exp_alerts: [] },
       ],
     });
 
