@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { BlockList, isIP } from 'node:net';
 import * as z from 'zod';
+import { bearerToken } from './bearer-token.js';
 import { timerSeconds } from './timer-ms.js';
 
 const positiveInt = z.coerce.number().int().positive();
 const optionalPath = z.string().min(1).optional();
-const token = z.string().min(16, 'must be at least 16 characters').optional();
 const headerName = z
   .string()
   .regex(/^[A-Za-z0-9-]{1,64}$/, { error: 'must be an HTTP header name (A-Z a-z 0-9 -)' })
@@ -14,9 +14,9 @@ const headerName = z
 
 /** Read access, sessions, the auth proxy and the admin listener (spread into the env schema). */
 export const authEnvShape = {
-  VIEWER_TOKEN: token,
+  VIEWER_TOKEN: bearerToken,
   VIEWER_TOKEN_FILE: optionalPath,
-  METRICS_TOKEN: token,
+  METRICS_TOKEN: bearerToken,
   METRICS_TOKEN_FILE: optionalPath,
   SESSION_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   SESSION_SECRET_FILE: optionalPath,
@@ -67,9 +67,11 @@ function readLines(name: string, file: string, minLength: number): { lines: stri
     .filter((line) => line !== '' && !line.startsWith('#'));
   const problems = lines.some((line) => line.length < minLength)
     ? [`${name}: every line must be at least ${minLength} characters`]
-    : lines.length === 0
-      ? [`${name}: ${file} holds no token`]
-      : [];
+    : lines.some((line) => /\s/.test(line))
+      ? [`${name}: every line must be one token, without spaces inside`]
+      : lines.length === 0
+        ? [`${name}: ${file} holds no token`]
+        : [];
   return { lines, problems };
 }
 

@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { GENERATOR_VERSIONS, type GeneratorVersion } from '../triggers/data/event-generator-actions.js';
 import { DNS_LABEL, DNS_SUBDOMAIN, IMAGE_REFERENCE } from '../triggers/names.js';
+import { bearerToken } from './bearer-token.js';
 import { envFlag } from './env-flag.js';
 import { MAX_TIMER_MS, timerMs } from './timer-ms.js';
 
@@ -26,7 +27,7 @@ const names = (fallback: string, pattern: RegExp, what: string) =>
 /** Trigger settings (spread into the env schema). Everything is off unless TRIGGERS_ENABLED=true. */
 export const triggersEnvShape = {
   TRIGGERS_ENABLED: envFlag,
-  TRIGGER_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  TRIGGER_TOKEN: bearerToken,
   TRIGGER_DEFAULT_BACKEND: z.enum(['kubernetes', 'docker']).default('kubernetes'),
   TRIGGER_ALLOWED_NAMESPACES: names('default', DNS_LABEL, 'a Kubernetes namespace name'),
   TRIGGER_ALLOWED_PODS: names('', DNS_SUBDOMAIN, 'a Kubernetes pod name'),

@@ -53,6 +53,23 @@ describe('loadConfig', () => {
     expect(loadConfig({ TRIGGER_VERIFY_WINDOW_MS: String(2 ** 31 - 1) }).ok).toBe(true);
   });
 
+  // Regression: TRIGGER_TOKEN with the newline `echo` leaves in a Secret started the service, and
+  // then every call got 401: a bearer token is one word.
+  it('drops whitespace around a token and refuses one with a space inside', () => {
+    const token = 'tttttttttttttttttttttttt';
+    const trimmed = loadConfig({
+      TRIGGERS_ENABLED: 'true',
+      TRIGGER_TOKEN: `${token}\n`,
+      VIEWER_TOKEN: ` ${token} `,
+    });
+    expect(trimmed.ok && [trimmed.config.triggers.token, trimmed.config.auth.viewerTokens]).toEqual([
+      token,
+      [token],
+    ]);
+    const spaced = loadConfig({ TRIGGERS_ENABLED: 'true', TRIGGER_TOKEN: 'two words of a token' });
+    expect(!spaced.ok && spaced.problems.join('\n')).toMatch(/^TRIGGER_TOKEN: must be one word/m);
+  });
+
   it('says what a number variable was given and the form it needs', () => {
     const result = loadConfig({ PORT: 'eighty', BODY_LIMIT_BYTES: '1MB' });
     expect(!result.ok && result.problems).toEqual([
