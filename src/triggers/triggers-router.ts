@@ -48,7 +48,8 @@ export function createTriggersRouter(deps: TriggersRouterDeps): express.Router {
     sendProblem(res, buildProblem('unauthorized', { detail: 'Send Authorization: Bearer <TRIGGER_TOKEN>.' }));
   });
   router.post('/triggers/*path', requireJsonBody);
-  router.use('/triggers', express.json({ limit: BODY_LIMIT }));
+  // No content coding, as the refusal says and as ingest does: a gzip body is 415, not inflated.
+  router.use('/triggers', express.json({ limit: BODY_LIMIT, inflate: false }));
   // What body-parser refuses: answered as every other refusal, with the status that says why, and audited.
   router.use('/triggers', (error: unknown, req: Request, res: Response, next: NextFunction) => {
     const refusal = bodyRefusal(error, BODY_LIMIT);

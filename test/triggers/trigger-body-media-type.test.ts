@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer } from '../../src/server/start-server.js';
 import { buildTriggerApp, type TriggerApp } from '../helpers/build-trigger-app.js';
@@ -107,6 +108,31 @@ describe('trigger bodies must be JSON, chunked or with a length', () => {
 
     expect(answer.status).toBe(400);
     expect(JSON.parse(answer.body).errors.map((e: { pointer: string }) => e.pointer)).toEqual(['/image']);
+  });
+
+  // Regression: a gzip body was inflated and started a run, while the refusal of another charset
+  // said to send it "without a content coding".
+  it('answers 415 to a gzip body and starts no run', async () => {
+    const before = await runs();
+    const body = gzipSync('{"backend":"docker"}');
+
+    const status = await new Promise<number>((resolve, reject) => {
+      const headers = {
+        authorization: `Bearer ${TOKEN}`,
+        'content-type': 'application/json',
+        'content-encoding': 'gzip',
+        'content-length': body.length,
+      };
+      http
+        .request({ host: '127.0.0.1', port, method: 'POST', path: '/triggers/shell', headers }, (res) => {
+          res.resume().on('end', () => resolve(res.statusCode ?? 0));
+        })
+        .on('error', reject)
+        .end(body);
+    });
+
+    expect(status).toBe(415);
+    expect(await runs()).toBe(before);
   });
 
   it('still starts a run with defaults for a POST without a body', async () => {

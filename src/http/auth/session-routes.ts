@@ -46,30 +46,37 @@ export function createSessionRoutes(deps: SessionRoutesDeps): express.Router {
   const router = express.Router();
   const { signer, tokens } = deps;
 
-  router.post('/ui/session', express.json({ limit: SIGN_IN_LIMIT }), (req: Request, res: Response) => {
-    if (refuseIfLimited(req, res, 'session', deps)) return;
-    const token: unknown = (req.body as { token?: unknown } | undefined)?.token;
-    if (typeof token !== 'string' || token === '') {
-      const detail = 'token: send {"token": "<VIEWER_TOKEN or TRIGGER_TOKEN>"} as application/json';
-      sendProblem(res, buildProblem('invalid-request', { detail, errors: [{ pointer: '/token', detail }] }));
-      return;
-    }
-    const role = roleOfToken(token, tokens);
-    if (!role) {
-      refuse(
-        req,
-        res,
-        { group: 'session', status: 401, reason: 'The token is not valid.', wrong: true },
-        deps,
-      );
-      return;
-    }
-    const { value, session } = signer.issue(role, token);
-    res.setHeader('Set-Cookie', cookieHeader(req, deps.secure, value, Math.floor(deps.ttlMs / 1000)));
-    res.setHeader('Cache-Control', 'no-store');
-    req.log.info({ event: 'session_started', role, caller: req.socket.remoteAddress }, 'dashboard sign-in');
-    sendJson(res, 200, describeSession(signer, session));
-  });
+  router.post(
+    '/ui/session',
+    express.json({ limit: SIGN_IN_LIMIT, inflate: false }),
+    (req: Request, res: Response) => {
+      if (refuseIfLimited(req, res, 'session', deps)) return;
+      const token: unknown = (req.body as { token?: unknown } | undefined)?.token;
+      if (typeof token !== 'string' || token === '') {
+        const detail = 'token: send {"token": "<VIEWER_TOKEN or TRIGGER_TOKEN>"} as application/json';
+        sendProblem(
+          res,
+          buildProblem('invalid-request', { detail, errors: [{ pointer: '/token', detail }] }),
+        );
+        return;
+      }
+      const role = roleOfToken(token, tokens);
+      if (!role) {
+        refuse(
+          req,
+          res,
+          { group: 'session', status: 401, reason: 'The token is not valid.', wrong: true },
+          deps,
+        );
+        return;
+      }
+      const { value, session } = signer.issue(role, token);
+      res.setHeader('Set-Cookie', cookieHeader(req, deps.secure, value, Math.floor(deps.ttlMs / 1000)));
+      res.setHeader('Cache-Control', 'no-store');
+      req.log.info({ event: 'session_started', role, caller: req.socket.remoteAddress }, 'dashboard sign-in');
+      sendJson(res, 200, describeSession(signer, session));
+    },
+  );
 
   // A body express.json refuses: 413 or 415 as every other refusal, not a bare 400.
   router.use('/ui/session', (error: unknown, _req: Request, res: Response, next: NextFunction) => {
