@@ -128,6 +128,7 @@ export function createReceiver(
           shared: storeParts.sharedRuns?.(config.triggers.maxRuns),
           alerts: store,
           leaseMs: options.triggerLeaseMs,
+          readBudget,
           // With read auth on, the access layer has checked every /triggers call (token, session, CSRF).
           authorize: access.readAuth ? (req) => req.access !== undefined : undefined,
         })

@@ -56,9 +56,10 @@ interface Reservation {
 export const READ_RETRY_AFTER_SECONDS = 1;
 
 const DETAIL: Record<Exclude<ReadRefusal, 'stalled'>, string> = {
-  inflight_bytes: 'Too many alert lists are being read at once (QUERY_MAX_INFLIGHT_BYTES); retry shortly.',
+  inflight_bytes:
+    'Too many alert lists (or trigger run lists) are being read at once (QUERY_MAX_INFLIGHT_BYTES); retry shortly.',
   inflight_per_address:
-    'Too many alert lists are being read from your address at once (QUERY_MAX_INFLIGHT_BYTES_PER_ADDRESS); retry shortly.',
+    'Too many alert lists (or trigger run lists) are being read from your address at once (QUERY_MAX_INFLIGHT_BYTES_PER_ADDRESS); retry shortly.',
 };
 
 // How often a reader's progress is looked at, as a part of the stall timeout.

@@ -14,6 +14,7 @@ import type { TriggerRequest } from './trigger-request.js';
 import { createTriggerService } from './trigger-service.js';
 import { createTriggersRouter } from './triggers-router.js';
 import { createVerifier } from './verify-run.js';
+import type { ReadBudget } from '../http/read-budget.js';
 
 /** What main.ts wires: the router, the feed listener and the shutdown hook. */
 export interface Triggers {
@@ -34,6 +35,8 @@ export interface TriggersDeps {
   shared?: SharedRuns;
   /** With `shared`: the shared alerts, read back for a run taken over from a replica that stopped. */
   alerts?: Pick<AlertStore, 'query'>;
+  /** The readers' budget of alert lists, which run lists share. */
+  readBudget?: ReadBudget;
   /** SLOT_LEASE_MS unless a test shortens it. */
   leaseMs?: number;
   /** Replaces the bearer check of the trigger API (the read-auth layer checks instead). */
@@ -100,7 +103,13 @@ export function createTriggers(deps: TriggersDeps): Triggers {
         })
       : () => undefined;
   return {
-    router: createTriggersRouter({ config, service, registry, authorize: deps.authorize }),
+    router: createTriggersRouter({
+      config,
+      service,
+      registry,
+      authorize: deps.authorize,
+      readBudget: deps.readBudget,
+    }),
     observeAlert: (entry) => verifier.observeAlert(entry),
     async stop(graceMs = 5_000) {
       stopCanary();

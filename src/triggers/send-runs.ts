@@ -1,4 +1,6 @@
 import type { Request, Response } from 'express';
+import { sendProblem } from '../http/problem.js';
+import { READ_RETRY_AFTER_SECONDS, type ReadBudget } from '../http/read-budget.js';
 import type { TriggerRun } from './trigger-run.js';
 
 /** What a viewer reads in place of a run's nonce. */
@@ -10,10 +12,25 @@ export const HIDDEN_NONCE = '[nonce hidden]';
  * it anyone who can post alerts could fake the alert that verifies the run, the negative control
  * included.
  */
-export function sendRuns(req: Request, res: Response, body: unknown, runs: readonly TriggerRun[]): void {
+export function sendRuns(
+  req: Request,
+  res: Response,
+  body: unknown,
+  runs: readonly TriggerRun[],
+  budget?: ReadBudget,
+): void {
   let json = JSON.stringify(body);
   if (req.access !== undefined && req.access.role !== 'trigger') {
     for (const { nonce } of runs) if (nonce) json = json.replaceAll(nonce, HIDDEN_NONCE);
+  }
+  // Held until its client has read it, as an alert list is: a run keeps up to
+  // TRIGGER_OUTPUT_MAX_CHARS of output per step, and a list is TRIGGER_MAX_RUNS runs (megabytes),
+  // so lists pipelined and never read would otherwise pile up in memory.
+  const refused = budget?.admit(res, Buffer.byteLength(json));
+  if (refused) {
+    res.setHeader('Retry-After', String(READ_RETRY_AFTER_SECONDS));
+    sendProblem(res, refused);
+    return;
   }
   res.type('application/json').set('Cache-Control', 'no-store').send(json);
 }

@@ -19,6 +19,7 @@ import {
   toFieldProblems,
 } from './trigger-request-schema.js';
 import { describeTarget, type TriggerRequest } from './trigger-request.js';
+import type { ReadBudget } from '../http/read-budget.js';
 import type { TriggerService } from './trigger-service.js';
 
 export interface TriggersRouterDeps {
@@ -27,6 +28,8 @@ export interface TriggersRouterDeps {
   registry: RunRegistry;
   /** Who may call; by default `Authorization: Bearer <TRIGGER_TOKEN>`. */
   authorize?: (req: Request) => boolean;
+  /** The readers' budget the alert lists share (QUERY_MAX_INFLIGHT_BYTES): run lists are held in it too. */
+  readBudget?: ReadBudget;
 }
 
 const DEFAULT_ACTIONS = '^syscall';
@@ -102,7 +105,7 @@ export function createTriggersRouter(deps: TriggersRouterDeps): express.Router {
   router.get('/triggers', async (req: Request, res: Response) => {
     const runs = await registry.list();
     audit(req, { trigger: 'list', outcome: 'ok', status: 200 });
-    sendRuns(req, res, { runs }, runs);
+    sendRuns(req, res, { runs }, runs, deps.readBudget);
   });
   router.get('/triggers/:id', async (req: Request, res: Response) => {
     const run = await registry.get(String(req.params.id));
@@ -113,7 +116,7 @@ export function createTriggersRouter(deps: TriggersRouterDeps): express.Router {
       runId: run?.id,
     });
     if (!run) return sendProblem(res, buildProblem('not-found', { detail: 'No such trigger run.' }));
-    sendRuns(req, res, run, [run]);
+    sendRuns(req, res, run, [run], deps.readBudget);
   });
   return router;
 }
