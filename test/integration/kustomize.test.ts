@@ -218,6 +218,8 @@ describe.skipIf(!kubectlReady)('the triggers component', () => {
     const env = pod.containers[0].env as Array<{ name: string; valueFrom?: unknown }>;
 
     expect(pod.automountServiceAccountToken).toBe(true);
+    // Helm's children orphaned by a timeout are reaped by the pause process, not left to node.
+    expect(pod.shareProcessNamespace).toBe(true);
     expect(findObject(objects, 'ConfigMap').data.TRIGGERS_ENABLED).toBe('true');
     expect(env.find((item) => item.name === 'TRIGGER_TOKEN')?.valueFrom).toEqual({
       secretKeyRef: { name: 'falco-alert-receiver-triggers', key: 'token' },
