@@ -62,5 +62,26 @@ describe.skipIf(!available)(
       expect(problems.cspViolations).toEqual([]);
       await page.close();
     });
+
+    // Regression: a page that had got no live alert had no Last-Event-ID, so its reconnect asked for
+    // no replay: the alerts the new process took never showed, while the page said "Live".
+    it('lists the alerts taken while it was away when no live alert had come since it loaded', async () => {
+      const first = await startDashboardServer();
+      servers.push(first);
+      await first.postAlert(alertOf('Loaded with the page', 'Notice'));
+      const { page } = await openDashboard(browser.context, first.baseUrl);
+      await expect.poll(() => page.locator('#alert-rows').textContent()).toContain('Loaded with the page');
+      await expect.poll(() => first.streamClients()).toBe(1);
+
+      await first.close();
+      const second = await startDashboardServer({}, Number(new URL(first.baseUrl).port));
+      servers.push(second);
+      await second.postAlert(alertOf('Taken while the page was away', 'Warning'));
+
+      await expect
+        .poll(() => page.locator('#alert-rows').textContent(), { timeout: SOON_MS })
+        .toContain('Taken while the page was away');
+      await page.close();
+    });
   },
 );

@@ -37,7 +37,8 @@ export async function loadAlerts(filters) {
  * Last-Event-ID, so the server replays what was missed. With `onOther`, the same stream also
  * brings the alerts outside the filters (`others=true`, `event: other`).
  * `onTruncated` is called when the server could not replay everything the page missed (its
- * Last-Event-ID evicted, or unknown to a restarted receiver; more than it replays).
+ * Last-Event-ID evicted, or unknown to a restarted receiver; more than it replays), and when the
+ * stream came back before any event gave it an id to resume from.
  * `answered` settles once the server has answered the stream (open, refused or unreachable): an
  * open stream is subscribed, so every alert stored from then on comes through it.
  * @param {URLSearchParams} filters
@@ -55,17 +56,25 @@ export function followAlerts(filters, handlers) {
     // Headers held somewhere on the way must not keep the list empty.
     setTimeout(settle, ANSWER_WAIT_MS);
   });
+  // The browser resumes from the id of the last event it got: none yet (the list came from
+  // GET /alerts), its reconnect asks for no replay and what came meanwhile would never show.
+  let resumable = false;
+  let dropped = false;
   source.addEventListener('open', () => {
     settle();
     handlers.onStatus('live');
+    if (dropped && !resumable) handlers.onTruncated();
+    dropped = false;
   });
   // A refused request (not text/event-stream) closes the source for good; a dropped one retries.
   source.addEventListener('error', () => {
     settle();
+    dropped = true;
     handlers.onStatus(source.readyState === EventSource.CLOSED ? 'closed' : 'reconnecting');
   });
   /** @param {(item: AlertItem) => void} handle */
   const deliver = (handle) => (/** @type {Event} */ event) => {
+    if (/** @type {MessageEvent<string>} */ (event).lastEventId !== '') resumable = true;
     let item;
     try {
       item = parseExactJson(/** @type {MessageEvent<string>} */ (event).data);
