@@ -117,12 +117,21 @@ async function show(filters) {
   stopFollowing = following.stop;
   await following.answered;
   if (mine !== view) return;
-  const loaded = await loadAlerts(filters);
-  if (mine !== view) return;
-  if (!loaded.ok) {
-    byId('list-status', HTMLElement).textContent = `Could not load alerts (${loaded.message}).`;
-    return;
+  let loaded = await loadAlerts(filters);
+  // A refusal can pass (the shared store back, the readers' budget free: 503 with Retry-After):
+  // the list is asked for again, each wait twice the last, while this view is shown.
+  let waitMs = RETRY_FIRST_MS;
+  while (!loaded.ok) {
+    if (mine !== view) return;
+    const seconds = Math.round(waitMs / 1000);
+    byId('list-status', HTMLElement).textContent =
+      `Could not load alerts (${loaded.message}); trying again in ${seconds} s.`;
+    await new Promise((resolve) => setTimeout(resolve, waitMs));
+    waitMs = Math.min(waitMs * 2, RETRY_MAX_MS);
+    if (mine !== view) return;
+    loaded = await loadAlerts(filters);
   }
+  if (mine !== view) return;
   loaded.alerts.forEach(remember);
   list.addLoaded(loaded.alerts, loaded.truncated);
 }
