@@ -164,6 +164,27 @@ describe.skipIf(!available)(
       await page.close();
     });
 
+    // Regression: a clicked value was trimmed before it went to GET /alerts, so a rule or tag with
+    // spaces around it filtered to an empty list (and the export links missed it too).
+    it('filters by a clicked rule or tag exactly as Falco sent it, spaces around it included', async () => {
+      const page = await open();
+      await suite.server.postAlert(alertOf('Spaced rule probe ', 'Notice', { tags: [' spaced tag'] }));
+      const probe = row(page, 'Spaced rule probe');
+      await probe.waitFor({ timeout: 5000 });
+
+      await probe.locator('button.rule-link').click();
+      await expect.poll(() => page.inputValue('#filters input[name="rule"]')).toBe('Spaced rule probe ');
+      await expect.poll(() => page.locator('tr.alert-row').count()).toBe(1);
+      expect(await page.getAttribute('#export-csv', 'href')).toContain('rule=Spaced+rule+probe+&');
+
+      await page.locator('#filters button[type="reset"]').click();
+      await expect.poll(() => page.locator('tr.alert-row').count()).toBeGreaterThan(1);
+      await row(page, 'Spaced rule probe').locator('button.chip').click();
+      await expect.poll(() => page.inputValue('#filters input[name="tag"]')).toBe(' spaced tag');
+      await expect.poll(() => page.locator('tr.alert-row').count()).toBe(1);
+      await page.close();
+    });
+
     // Regression: the suggestions under the rule, source and hostname filters listed the values raw,
     // so a rule named "Bidi suggestion <U+202E>gnp.tac" read "Bidi suggestion cat.png" there.
     it('suggests a rule with a bidirectional control as ⟨U+202E⟩ and filters by the exact rule once it is chosen', async () => {

@@ -20,11 +20,20 @@ export function setupFilters(form, priorities, handlers, exactValues = {}) {
       minPriority.append(el('option', { value: priority, text: `${priority} or worse` }));
   }
 
+  // Values set by filterBy (a value clicked in the list), kept as they are while the field holds
+  // them: a rule or host with spaces around it is matched exactly, not trimmed to no alert.
+  /** @type {Map<string, string>} */
+  const clicked = new Map();
+
   function serverFilters() {
     const data = new FormData(form);
     const filters = new URLSearchParams();
     for (const name of SERVER_FILTERS) {
       const value = data.get(name);
+      if (typeof value === 'string' && value !== '' && clicked.get(name) === value) {
+        filters.set(name, value);
+        continue;
+      }
       if (typeof value !== 'string' || value.trim() === '') continue;
       const text = value.trim();
       filters.set(name, exactValues[name]?.(text) ?? text);
@@ -65,6 +74,7 @@ export function setupFilters(form, priorities, handlers, exactValues = {}) {
       const field = form.elements.namedItem(name);
       if (!(field instanceof HTMLInputElement)) return;
       field.value = value;
+      clicked.set(name, value);
       handlers.onServerFilters(serverFilters());
     },
   };
