@@ -92,6 +92,33 @@ describe.skipIf(!available)(
       await page.close();
     });
 
+    // Regression: ArrowDown stopped at a row the free text hid (focus() on a hidden row does nothing).
+    it('moves the keyboard focus past the rows the free text hides', async () => {
+      const page = await open();
+      for (const [rule, output] of [
+        ['Arrow probe 1', 'arrow-keep'],
+        ['Arrow probe 2', 'arrow-hide'],
+        ['Arrow probe 3', 'arrow-keep'],
+      ])
+        await suite.server.postAlert(alertOf(rule!, 'Notice', { output }));
+      await row(page, 'Arrow probe 3').waitFor({ timeout: 5000 });
+      await page.fill('input[name="text"]', 'arrow-keep');
+      await row(page, 'Arrow probe 2').waitFor({ state: 'hidden', timeout: 5000 });
+
+      // Newest first: probe 3, then (hidden) probe 2, then probe 1.
+      await row(page, 'Arrow probe 3').focus();
+      await page.keyboard.press('ArrowDown');
+
+      await expect
+        .poll(() => page.evaluate<string>("document.activeElement?.textContent ?? ''"))
+        .toContain('Arrow probe 1');
+      await page.keyboard.press('ArrowUp');
+      await expect
+        .poll(() => page.evaluate<string>("document.activeElement?.textContent ?? ''"))
+        .toContain('Arrow probe 3');
+      await page.close();
+    });
+
     it('renders markup in alert fields as text and runs none of it', async () => {
       const page = await open();
       const cmdline = '<img src=x onerror=window.__xss=1>';

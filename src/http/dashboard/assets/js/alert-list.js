@@ -85,7 +85,11 @@ function buildRow(item, onOpen) {
       onOpen(item, row);
     } else if (event.key === 'ArrowDown' || event.key === 'ArrowUp') {
       event.preventDefault();
-      const next = event.key === 'ArrowDown' ? row.nextElementSibling : row.previousElementSibling;
+      // Past the rows the free text hides: focus() on a hidden row does nothing.
+      const step = (/** @type {Element} */ at) =>
+        event.key === 'ArrowDown' ? at.nextElementSibling : at.previousElementSibling;
+      let next = step(row);
+      while (next instanceof HTMLElement && next.hidden) next = step(next);
       if (next instanceof HTMLElement) next.focus();
     }
   });
