@@ -53,8 +53,11 @@ export function runClusterPrimary(options: ClusterPrimaryOptions): void {
     failedStarts = 0;
   });
   cluster.on('exit', (worker: Worker, code: number | null, signal: string | null) => {
-    const clean = code === 0;
-    if (!clean) failed = true;
+    // How the stop went: a worker that died earlier was logged and replaced, and says nothing of it.
+    // One that was still starting (its SIGTERM handler not yet set) dies by the signal, undrained but
+    // with nothing to drain.
+    const clean = code === 0 || (signal === 'SIGTERM' && !started.has(worker.id));
+    if (stopping && !clean) failed = true;
     logger.info({ event: 'worker_exit', worker: worker.id, code, signal }, 'worker exited');
     if (stopping) {
       if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(failed ? 1 : 0);
@@ -74,8 +77,10 @@ export function runClusterPrimary(options: ClusterPrimaryOptions): void {
         { event: 'worker_start_failed', worker: worker.id, retryInMs },
         'worker exited before all its listeners were up',
       );
-      if (retryInMs === undefined) stop('SIGTERM');
-      else replaceAfter(retryInMs);
+      if (retryInMs === undefined) {
+        failed = true;
+        stop('SIGTERM');
+      } else replaceAfter(retryInMs);
       return;
     }
     replaceAfter(restartDelayMs);

@@ -153,6 +153,8 @@ describe.each([
 // answered failed the scrape after 5 s, though no answer could come.
 describe('cluster mode when a worker dies during a scrape', () => {
   let child: ChildProcessWithoutNullStreams;
+  // Everything the primary and its workers wrote, across the tests.
+  let output = '';
   afterAll(() => {
     if (child.exitCode === null) child.kill('SIGKILL');
   });
@@ -162,7 +164,6 @@ describe('cluster mode when a worker dies during a scrape', () => {
     child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
       env: { PATH: process.env.PATH, PORT: String(port), HOST: '127.0.0.1', WORKERS: '2', LOG_LEVEL: 'info' },
     });
-    let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
     await vi.waitFor(
       () => {
@@ -196,6 +197,22 @@ describe('cluster mode when a worker dies during a scrape', () => {
       });
       expect(reply.ms).toBeLessThan(3_000);
     }
+  }, 90_000);
+
+  // Regression: any worker that had ever died marked the primary failed, so a clean stop long after
+  // its replacement came up exited 1, and Kubernetes reported the pod's clean stop as an error.
+  it('exits 0 on SIGTERM once the worker that died was replaced and every worker stops cleanly', async () => {
+    await vi.waitFor(
+      () => {
+        if (output.split('"event":"listening"').length < 4) throw new Error('replacement not listening yet');
+      },
+      { timeout: 60_000, interval: 50 },
+    );
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+
+    child.kill('SIGTERM');
+
+    expect(await exited).toBe(0);
   }, 90_000);
 });
 
