@@ -37,7 +37,7 @@ async function main(): Promise<void> {
     if (!config.store.redis)
       rootLogger.warn(
         { event: 'workers_split_store', workers: config.cluster.workers },
-        'WORKERS>1 with the in-memory store: each worker holds only the alerts it received (GET /alerts, the live stream and the dashboard show one worker); set STORE_URL to share them',
+        'WORKERS>1 with the in-memory store: each worker holds only the alerts it received (GET /alerts, the live stream and the dashboard show one worker, and DEDUP_WINDOW_MS drops only re-sends that reach the same worker); set STORE_URL to share them',
       );
     return runClusterPrimary({
       workers: config.cluster.workers,
