@@ -118,7 +118,8 @@ export function createRedisConnection(options: ConnectionOptions): RedisConnecti
     async close() {
       closed = true;
       clearTimeout(retry);
-      await opening?.catch(() => undefined);
+      // A handshake in progress is not waited for (to a hung Redis it takes its whole deadline, past
+      // the shutdown's): whenever it ends, open() sees `closed` and destroys what it opened.
       await link?.destroy().catch(() => undefined);
       link = undefined;
     },

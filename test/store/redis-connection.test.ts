@@ -127,6 +127,33 @@ describe.skipIf(!hasRedis)('createRedisConnection while Redis refuses connection
   });
 });
 
+// Regression: close() waited for a handshake in progress to a hung Redis (its 3 s deadline), so a
+// shutdown ran that long past SHUTDOWN_TIMEOUT_MS, into the pod's termination grace.
+describe.skipIf(!hasRedis)('closing a connection whose handshake hangs', () => {
+  it('returns at once, and the handshake that ends later leaves no link behind', async () => {
+    const redis = await startRedis();
+    const link = connectTo(redis, 'closing', { commandTimeoutMs: 200, minBackoffMs: 20, maxBackoffMs: 40 });
+    try {
+      await untilUp(link);
+      redis.child().kill('SIGSTOP');
+      await expect(link.send(['PING'])).rejects.toBeInstanceOf(StoreUnavailableError);
+      await sleep(100);
+
+      const started = Date.now();
+      await link.close();
+
+      expect(Date.now() - started).toBeLessThan(1_000);
+      redis.child().kill('SIGCONT');
+      await sleep(500);
+      expect(link.isUp()).toBe(false);
+      expect(await connectionsNamed(redis, 'closing')).toBe(0);
+    } finally {
+      redis.child().kill('SIGCONT');
+      await redis.stop();
+    }
+  });
+});
+
 /** Waits up to `ms` for every connection to be up (Sentinel first has to see the master again). */
 async function untilUpWithin(ms: number, ...connections: RedisConnection[]): Promise<void> {
   const deadline = Date.now() + ms;
