@@ -1,8 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { BlockList, isIP } from 'node:net';
 import * as z from 'zod';
 import { bearerToken } from './bearer-token.js';
 import { timerSeconds } from './timer-ms.js';
+import { readConfigFile } from './read-config-file.js';
 
 const positiveInt = z.coerce.number().int().positive();
 const optionalPath = z.string().min(1).optional();
@@ -52,16 +52,9 @@ export interface AuthConfig {
 
 // Secrets mounted from a Kubernetes Secret end in a newline; a token file may hold several, one a line.
 function readLines(name: string, file: string, minLength: number): { lines: string[]; problems: string[] } {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    return {
-      lines: [],
-      problems: [`${name}: cannot read ${file} (${(error as NodeJS.ErrnoException).code})`],
-    };
-  }
-  const lines = text
+  const read = readConfigFile(name, file);
+  if ('problem' in read) return { lines: [], problems: [read.problem] };
+  const lines = read.text
     .split('\n')
     .map((line) => line.trim())
     .filter((line) => line !== '' && !line.startsWith('#'));

@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
 import * as z from 'zod';
+import { readConfigFile } from './read-config-file.js';
 
 // Letters, digits, '-' and '_' only: the secret is one URL path segment and must not need encoding.
 export const pathSecret = z
@@ -15,12 +15,9 @@ export function readSecretFile(
   file: string,
   label = 'INGEST_PATH_SECRET_FILE',
 ): { secret?: string; problem?: string } {
-  let secret: string;
-  try {
-    secret = readFileSync(file, 'utf8').trim();
-  } catch (error) {
-    return { problem: `${label}: cannot read ${file} (${(error as NodeJS.ErrnoException).code})` };
-  }
+  const read = readConfigFile(label, file);
+  if ('problem' in read) return read;
+  const secret = read.text.trim();
   const checked = pathSecret.safeParse(secret);
   if (!checked.success) return { problem: `${label}: the secret ${checked.error.issues[0]?.message}` };
   return { secret };

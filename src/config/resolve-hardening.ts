@@ -1,6 +1,7 @@
 import type { HardeningEnv } from './hardening-env.js';
 import { toHardeningConfig, type HardeningConfig } from './hardening-config.js';
 import { readSecretFile } from './path-secret.js';
+import { readConfigFile } from './read-config-file.js';
 
 // Cross-field checks zod cannot express per key; each problem names the variables.
 function checkHardeningEnv(env: HardeningEnv): string[] {
@@ -22,6 +23,12 @@ function checkHardeningEnv(env: HardeningEnv): string[] {
   for (const total of ['QUERY_MAX_INFLIGHT_BYTES', 'INGEST_MAX_INFLIGHT_BYTES'] as const) {
     if ((env[`${total}_PER_ADDRESS`] ?? 0) > env[total])
       problems.push(`${total}_PER_ADDRESS: must not exceed ${total}`);
+  }
+  // Read when the TLS listener starts: a file that is not there is said now, with the rest.
+  for (const name of ['TLS_CERT_FILE', 'TLS_KEY_FILE', 'TLS_CLIENT_CA_FILE'] as const) {
+    const file = env[name];
+    const read = file ? readConfigFile(name, file) : undefined;
+    if (read && 'problem' in read) problems.push(read.problem);
   }
   if (env.INGEST_PATH_SECRET && env.INGEST_PATH_SECRET_FILE) {
     problems.push('INGEST_PATH_SECRET and INGEST_PATH_SECRET_FILE: set only one');

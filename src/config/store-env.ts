@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
 import * as z from 'zod';
+import { readConfigFile } from './read-config-file.js';
 
 const positiveInt = z.coerce.number().int().positive();
 const DURATION_UNITS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -87,12 +87,10 @@ export interface RedisStoreConfig {
 
 // A Kubernetes secret mounted as a file usually ends in a newline.
 function readPassword(file: string): { password?: string; problem?: string } {
-  try {
-    const password = readFileSync(file, 'utf8').trim();
-    return password === '' ? { problem: `STORE_PASSWORD_FILE: ${file} is empty` } : { password };
-  } catch (error) {
-    return { problem: `STORE_PASSWORD_FILE: cannot read ${file} (${(error as NodeJS.ErrnoException).code})` };
-  }
+  const read = readConfigFile('STORE_PASSWORD_FILE', file);
+  if ('problem' in read) return read;
+  const password = read.text.trim();
+  return password === '' ? { problem: `STORE_PASSWORD_FILE: ${file} is empty` } : { password };
 }
 
 /** The Redis store config (undefined for memory), or every problem found across the STORE_ variables. */

@@ -70,6 +70,24 @@ describe('loadConfig', () => {
     expect(!spaced.ok && spaced.problems.join('\n')).toMatch(/^TRIGGER_TOKEN: must be one word/m);
   });
 
+  // Regression: a TLS file that was not there passed the configuration and failed the listen with a
+  // bare ENOENT (exit 1), not listed with the other problems (exit 2).
+  it('lists a TLS file it cannot read with every other problem', () => {
+    const result = loadConfig({
+      TLS_PORT: '8443',
+      TLS_CERT_FILE: '/nonexistent/tls.crt',
+      TLS_KEY_FILE: '/nonexistent/tls.key',
+      PORT: 'eighty',
+    });
+    expect(!result.ok && result.problems).toEqual(
+      expect.arrayContaining([
+        'TLS_CERT_FILE: cannot read /nonexistent/tls.crt (ENOENT)',
+        'TLS_KEY_FILE: cannot read /nonexistent/tls.key (ENOENT)',
+        'PORT: must be a number, written in digits (got "eighty")',
+      ]),
+    );
+  });
+
   it('says what a number variable was given and the form it needs', () => {
     const result = loadConfig({ PORT: 'eighty', BODY_LIMIT_BYTES: '1MB' });
     expect(!result.ok && result.problems).toEqual([
