@@ -246,11 +246,11 @@ describe.skipIf(!available)(
       await page.close();
     });
 
-    it('shows every digit of an evt.time above 2^53, in the fields and the raw JSON', async () => {
+    it('shows every digit of an evt.time above 2^53, and numbers as Falco wrote them, in the fields and the raw JSON', async () => {
       const page = await open();
 
       await suite.server.postAlert(
-        '{"rule":"Big number probe","priority":"Notice","time":"2026-06-15T09:31:44.611094417Z","output_fields":{"evt.time":1781515904611094417}}',
+        '{"rule":"Big number probe","priority":"Notice","time":"2026-06-15T09:31:44.611094417Z","output_fields":{"evt.time":1781515904611094417,"f.one":1.0,"f.thousand":1e3,"f.half":0.5}}',
       );
 
       await row(page, 'Big number probe').click({ timeout: 5000 });
@@ -260,6 +260,14 @@ describe.skipIf(!available)(
       expect(await page.locator('#details pre').last().textContent()).toContain(
         '"evt.time": 1781515904611094417',
       );
+      // As Falco wrote them, not as they read back (1.0 is not 1 on the page).
+      const fields = await page.locator('#details .fields').textContent();
+      expect(fields).toContain('f.one1.0');
+      expect(fields).toContain('f.thousand1e3');
+      expect(fields).toContain('f.half0.5');
+      const raw = await page.locator('#details pre').last().textContent();
+      expect(raw).toContain('"f.one": 1.0');
+      expect(raw).toContain('"f.thousand": 1e3');
       await page.close();
     });
 

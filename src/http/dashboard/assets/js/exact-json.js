@@ -1,32 +1,49 @@
 // @ts-check
 // Falco's ns timestamps (evt.time) are integers above 2^53: plain JSON.parse would round them.
+// (And 1.0 would read as 1: the page shows what Falco sent.)
 // Browsers with JSON.parse source access (Chromium 114+) hand the reviver the literal's text,
 // so such integers become BigInt and are shown with every digit; elsewhere they stay numbers.
 
 const INTEGER = /^-?\d+$/;
 
 /**
+ * A number whose literal says more than the number reads back as (`1.0`, `1e3`, `-0`): shown, and
+ * written in the raw JSON, as Falco sent it.
+ */
+export class NumberText {
+  /** @param {string} source */
+  constructor(source) {
+    this.source = source;
+  }
+  toString() {
+    return this.source;
+  }
+}
+
+/**
  * @param {string} key
  * @param {unknown} value
  * @param {{ source?: string } | undefined} context
  */
-function keepExactIntegers(key, value, context) {
-  if (typeof value !== 'number' || Number.isSafeInteger(value)) return value;
+function keepExactNumbers(key, value, context) {
   const source = context?.source;
-  return typeof source === 'string' && INTEGER.test(source) ? BigInt(source) : value;
+  if (typeof value !== 'number' || typeof source !== 'string' || String(value) === source) return value;
+  if (INTEGER.test(source) && !Number.isSafeInteger(value)) return BigInt(source);
+  return new NumberText(source);
 }
 
 /**
- * JSON.parse that keeps integers above 2^53 exact as BigInt where the browser allows.
+ * JSON.parse that keeps integers above 2^53 exact as BigInt, and other numbers written otherwise
+ * than they read back as NumberText, where the browser allows.
  * @param {string} text
  * @returns {any}
  */
 export function parseExactJson(text) {
-  return JSON.parse(text, /** @type {any} */ (keepExactIntegers));
+  return JSON.parse(text, /** @type {any} */ (keepExactNumbers));
 }
 
 /**
- * JSON text of a value that may hold BigInt, written as plain numbers.
+ * JSON text of a value that may hold BigInt or NumberText, written as the numbers they came as.
  * @param {unknown} value
  * @param {number} [space]
  */
@@ -34,12 +51,11 @@ export function stringifyExactJson(value, space) {
   const json = /** @type {any} */ (JSON);
   return JSON.stringify(
     value,
-    (_key, item) =>
-      typeof item === 'bigint'
-        ? typeof json.rawJSON === 'function'
-          ? json.rawJSON(String(item))
-          : String(item)
-        : item,
+    (_key, item) => {
+      if (typeof item !== 'bigint' && !(item instanceof NumberText)) return item;
+      if (typeof json.rawJSON === 'function') return json.rawJSON(String(item));
+      return typeof item === 'bigint' ? String(item) : Number(item.source);
+    },
     space,
   );
 }
