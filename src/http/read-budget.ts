@@ -1,9 +1,10 @@
 import type { ServerResponse } from 'node:http';
+import type { Response } from 'express';
 import { finished } from 'node:stream';
 import type { Registry } from 'prom-client';
 import { createReasonCounter } from '../metrics/reason-counter.js';
 import { createAddressCounts } from '../server/address-counts.js';
-import { buildProblem, type Problem } from './problem.js';
+import { buildProblem, sendProblem, type Problem } from './problem.js';
 
 /** Why an alert list or export was refused or cut off: a label value of the metric. */
 export type ReadRefusal = 'inflight_bytes' | 'inflight_per_address' | 'stalled';
@@ -54,6 +55,18 @@ interface Reservation {
 
 /** Seconds a refused reader is told to wait before it retries. */
 export const READ_RETRY_AFTER_SECONDS = 1;
+
+/**
+ * Admits `res` holding `bytes` (true), or answers it the budget's 503 with `Retry-After` (false):
+ * what an alert list and a trigger run list do before they write.
+ */
+export function admitOrRefuse(budget: ReadBudget, res: Response, bytes: number): boolean {
+  const refused = budget.admit(res, bytes);
+  if (!refused) return true;
+  res.setHeader('Retry-After', String(READ_RETRY_AFTER_SECONDS));
+  sendProblem(res, refused);
+  return false;
+}
 
 const DETAIL: Record<Exclude<ReadRefusal, 'stalled'>, string> = {
   inflight_bytes:

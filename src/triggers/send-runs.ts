@@ -1,6 +1,5 @@
 import type { Request, Response } from 'express';
-import { sendProblem } from '../http/problem.js';
-import { READ_RETRY_AFTER_SECONDS, type ReadBudget } from '../http/read-budget.js';
+import { admitOrRefuse, type ReadBudget } from '../http/read-budget.js';
 import type { TriggerRun } from './trigger-run.js';
 
 /** What a viewer reads in place of a run's nonce. */
@@ -26,11 +25,6 @@ export function sendRuns(
   // Held until its client has read it, as an alert list is: a run keeps up to
   // TRIGGER_OUTPUT_MAX_CHARS of output per step, and a list is TRIGGER_MAX_RUNS runs (megabytes),
   // so lists pipelined and never read would otherwise pile up in memory.
-  const refused = budget?.admit(res, Buffer.byteLength(json));
-  if (refused) {
-    res.setHeader('Retry-After', String(READ_RETRY_AFTER_SECONDS));
-    sendProblem(res, refused);
-    return;
-  }
+  if (budget && !admitOrRefuse(budget, res, Buffer.byteLength(json))) return;
   res.type('application/json').set('Cache-Control', 'no-store').send(json);
 }

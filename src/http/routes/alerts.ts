@@ -5,7 +5,7 @@ import { cutAlertList } from '../alert-list-budget.js';
 import { buildProblem, sendProblem } from '../problem.js';
 import { sendAlertExport, parseExportFormat } from './alert-export.js';
 import { writeAlertList } from '../write-alert-list.js';
-import { READ_RETRY_AFTER_SECONDS, type ReadBudget } from '../read-budget.js';
+import { admitOrRefuse, type ReadBudget } from '../read-budget.js';
 import { parseAlertQuery } from './query-params.js';
 
 /**
@@ -36,12 +36,7 @@ export function createAlertsRouter(
     // QUERY_MAX_BYTES), then settled at what it read. Requests pipelined on one connection each
     // read the store before any of them is written: read first and admitted after, sixty lists of
     // 3 MB ran a 128 MB heap out of memory.
-    const refused = budget.admit(res, Math.min(maxBytes, parsed.query.limit * bodyLimitBytes));
-    if (refused) {
-      res.setHeader('Retry-After', String(READ_RETRY_AFTER_SECONDS));
-      sendProblem(res, refused);
-      return;
-    }
+    if (!admitOrRefuse(budget, res, Math.min(maxBytes, parsed.query.limit * bodyLimitBytes))) return;
     const entries = await store.query({ ...parsed.query, maxBytes });
     // The client left while the store answered: nothing to write (its reservation is given back).
     if (res.destroyed) return;
