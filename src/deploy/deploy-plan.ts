@@ -1,4 +1,5 @@
 import path from 'node:path';
+import type { RequiredSecret } from './required-secrets.js';
 
 /** One external command of the deployment, as an argv array (never a shell string). */
 export interface DeployStep {
@@ -156,17 +157,45 @@ export function buildPreflightSteps(options: DeployOptions): DeployStep[] {
       timeoutMs: 30_000,
       checksCluster: true,
     },
-    {
-      // Without it the receiver's pods wait in ContainerCreating and the rollout times out.
-      title: `the Secret ${VIEWER_SECRET} exists in namespace ${options.namespace}`,
-      command: 'kubectl',
-      args: ['get', 'secret', VIEWER_SECRET, '--namespace', options.namespace, '--output=name'],
-      timeoutMs: 30_000,
-      fix:
-        `the receiver's pods mount the viewer tokens from it. Create it first: ` +
-        `kubectl create namespace ${options.namespace}; ` +
-        `kubectl --namespace ${options.namespace} create secret generic ${VIEWER_SECRET} ` +
-        `--from-literal=tokens="$(openssl rand -hex 24)"`,
-    },
   ];
+}
+
+/** Renders the manifests `kubectl apply --kustomize` would apply, without a cluster. */
+export function buildRenderStep(options: DeployOptions): DeployStep {
+  return {
+    title: `the manifests in ${options.kustomizeDir} render`,
+    command: 'kubectl',
+    args: ['kustomize', options.kustomizeDir],
+    timeoutMs: 60_000,
+  };
+}
+
+function createSecretFix(secret: RequiredSecret): string {
+  if (secret.name === VIEWER_SECRET) {
+    return (
+      `the receiver's pods mount the viewer tokens from it. Create it first: ` +
+      `kubectl create namespace ${secret.namespace}; ` +
+      `kubectl --namespace ${secret.namespace} create secret generic ${VIEWER_SECRET} ` +
+      `--from-literal=tokens="$(openssl rand -hex 24)"`
+    );
+  }
+  const keys = secret.keys.length > 0 ? ` (keys: ${secret.keys.join(', ')})` : '';
+  return (
+    `${secret.usedBy.join(' and ')} cannot start without it${keys}. ` +
+    `Create it first, as k8s/README.md and the component's kustomization.yaml show`
+  );
+}
+
+/**
+ * One check per Secret the rendered manifests need and do not create: without it the pods wait in
+ * ContainerCreating and the rollout only times out, after the chart and the manifests went in.
+ */
+export function buildSecretSteps(secrets: RequiredSecret[]): DeployStep[] {
+  return secrets.map((secret) => ({
+    title: `the Secret ${secret.name} exists in namespace ${secret.namespace}`,
+    command: 'kubectl',
+    args: ['get', 'secret', secret.name, '--namespace', secret.namespace, '--output=name'],
+    timeoutMs: 30_000,
+    fix: createSecretFix(secret),
+  }));
 }

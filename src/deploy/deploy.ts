@@ -1,9 +1,20 @@
 import { formatCommand } from './format-command.js';
-import { buildDeployPlan, buildPreflightSteps, type DeployOptions, type DeployStep } from './deploy-plan.js';
+import {
+  buildDeployPlan,
+  buildPreflightSteps,
+  buildRenderStep,
+  buildSecretSteps,
+  type DeployOptions,
+  type DeployStep,
+} from './deploy-plan.js';
+import { requiredSecrets } from './required-secrets.js';
 import type { CommandResult } from '../runners/command-result.js';
 
 export interface DeployDeps {
-  run(argv: string[], options: { timeoutMs: number; echo?: boolean }): Promise<CommandResult>;
+  run(
+    argv: string[],
+    options: { timeoutMs: number; echo?: boolean; keepStdout?: boolean },
+  ): Promise<CommandResult>;
   /** Progress lines go here (the CLI passes stdout). */
   write(line: string): void;
 }
@@ -42,13 +53,27 @@ export async function deploy(options: DeployOptions, dryRun: boolean, deps: Depl
     return 0;
   }
 
+  const check = async (step: DeployStep, keepStdout = false): Promise<CommandResult | undefined> => {
+    const result = await deps.run([step.command, ...step.args], { timeoutMs: step.timeoutMs, keepStdout });
+    deps.write(result.failed ? `✗ ${step.title}: ${explainFailure(step, result)}` : `✓ ${step.title}`);
+    return result.failed ? undefined : result;
+  };
   for (const step of buildPreflightSteps(options)) {
-    const result = await deps.run([step.command, ...step.args], { timeoutMs: step.timeoutMs });
-    if (result.failed) {
-      deps.write(`✗ ${step.title}: ${explainFailure(step, result)}`);
-      return 1;
-    }
-    deps.write(`✓ ${step.title}`);
+    if (!(await check(step))) return 1;
+  }
+  const rendered = await check(buildRenderStep(options), true);
+  if (!rendered) return 1;
+  let secrets;
+  try {
+    secrets = requiredSecrets(rendered.stdout ?? '', options.namespace);
+  } catch (error) {
+    deps.write(
+      `✗ the manifests in ${options.kustomizeDir} render: ${error instanceof Error ? error.message : String(error)}`,
+    );
+    return 1;
+  }
+  for (const step of buildSecretSteps(secrets)) {
+    if (!(await check(step))) return 1;
   }
   for (const [index, step] of plan.entries()) {
     deps.write(`[${index + 1}/${plan.length}] ${step.title}`);

@@ -13,6 +13,8 @@ export interface CommandResult {
     'not-found' | 'not-executable' | 'timeout' | 'cancelled' | 'output-limit' | 'exit' | 'signal' | 'empty';
   /** stdout and stderr interleaved, capped and trimmed. */
   output: string;
+  /** stdout alone, whole, on success when the caller asked for it (`keepStdout`). */
+  stdout?: string;
 }
 
 /** Keeps the last `maxChars` characters: the end of a log says why something failed. */

@@ -10,6 +10,8 @@ export interface RunCommandOptions {
   env: Record<string, string>;
   /** Also copy the output to ours while it runs (the deploy CLI shows rollout progress). */
   echo?: boolean;
+  /** Also return stdout alone, uncapped (up to the 4 MiB buffer): output a caller parses. */
+  keepStdout?: boolean;
 }
 
 const MAX_BUFFER_BYTES = 4 * 1024 * 1024;
@@ -163,7 +165,9 @@ export async function runCommand(
     timedOut: result.timedOut,
     output,
   };
-  if (!result.failed) return { ...base, failed: false };
+  if (!result.failed) {
+    return { ...base, failed: false, ...(options.keepStdout ? { stdout: String(result.stdout ?? '') } : {}) };
+  }
   const code = (result.cause as { code?: string } | undefined)?.code;
   const facts = { ...result, code, output };
   return {

@@ -39,6 +39,16 @@ function runDeploy(args: string[], env: Record<string, string>) {
   });
 }
 
+/** An overlay of k8s/ with the given components, in its own folder below `dir`. */
+function writeOverlay(dir: string, components: string[]): string {
+  const overlay = path.join(dir, 'overlay');
+  mkdirSync(overlay);
+  const base = path.relative(overlay, path.join(REPO_ROOT, 'k8s'));
+  const listed = components.map((name) => `${base}/components/${name}`).join(', ');
+  writeFileSync(path.join(overlay, 'kustomization.yaml'), `resources: [${base}]\ncomponents: [${listed}]\n`);
+  return overlay;
+}
+
 describe('npm run deploy', { timeout: 60_000 }, () => {
   let dir: string;
   beforeEach(() => {
@@ -205,8 +215,17 @@ describe('npm run deploy', { timeout: 60_000 }, () => {
       { mode: 0o755 },
     );
 
+    const overlay = writeOverlay(dir, ['path-secret']);
+
     const result = await runDeploy(
-      [...WITH_PATH_SECRET, '--ingest-path-secret-file', path.join(dir, 'secret')],
+      [
+        '--values',
+        'helm-values/examples/falco-path-secret.yaml',
+        '--kustomize',
+        overlay,
+        '--ingest-path-secret-file',
+        path.join(dir, 'secret'),
+      ],
       { PATH: `${bin}:${FIXTURE_BIN}:/usr/bin:/bin`, RECORD_FILE: record, VALUES_SEEN: seen },
     );
 
@@ -272,6 +291,7 @@ describe('npm run deploy', { timeout: 60_000 }, () => {
       'helm version --short',
       'kubectl version --client',
       'kubectl version --request-timeout=10s',
+      'kubectl kustomize k8s/',
       'kubectl get secret falco-alert-receiver-viewer --namespace falco --output=name',
       'helm repo add falcosecurity https://falcosecurity.github.io/charts --force-update',
       'helm repo update falcosecurity',
@@ -316,5 +336,44 @@ describe('npm run deploy', { timeout: 60_000 }, () => {
       'kubectl --namespace falco create secret generic falco-alert-receiver-viewer --from-literal=tokens=',
     );
     expect(readFileSync(record, 'utf8')).not.toMatch(/^helm (repo|upgrade)|^kubectl apply/m);
+  });
+
+  it('stops before any change when a Secret a component needs is missing, naming who needs it and which keys', async () => {
+    const record = path.join(dir, 'argv.log');
+    const overlay = writeOverlay(dir, ['redis-store', 'triggers']);
+
+    const result = await runDeploy(['--kustomize', overlay], {
+      PATH: `${FIXTURE_BIN}:/usr/bin:/bin`,
+      RECORD_FILE: record,
+      FAIL_MATCH: 'falco-alert-receiver-store',
+    });
+
+    expect(result.exitCode).toBe(1);
+    expect(result.stdout).toContain(`✓ the manifests in ${overlay} render`);
+    expect(result.stdout).toContain(
+      '✗ the Secret falco-alert-receiver-store exists in namespace falco: error: kubectl failed on purpose ' +
+        '(falco-alert-receiver-store): deployment/falco-alert-receiver and statefulset/falco-alert-receiver-redis ' +
+        'cannot start without it (keys: password, session-secret, url).',
+    );
+    const commands = readFileSync(record, 'utf8');
+    expect(commands).not.toMatch(/^helm (repo|upgrade)|^kubectl apply/m);
+    expect(commands).toContain(
+      'kubectl get secret falco-alert-receiver-store --namespace falco --output=name',
+    );
+  });
+
+  it("stops before any change when the manifests do not render, with kubectl kustomize's error", async () => {
+    const record = path.join(dir, 'argv.log');
+
+    const result = await runDeploy(['--kustomize', path.join(dir, 'missing')], {
+      PATH: `${FIXTURE_BIN}:/usr/bin:/bin`,
+      RECORD_FILE: record,
+    });
+
+    expect(result.exitCode).toBe(1);
+    expect(result.stdout).toContain(
+      `✗ the manifests in ${path.join(dir, 'missing')} render: kubectl kustomize`,
+    );
+    expect(readFileSync(record, 'utf8')).not.toMatch(/^helm (repo|upgrade)|^kubectl (apply|get)/m);
   });
 });
