@@ -1,9 +1,21 @@
-import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load-config.js';
 import { commandWorks, requireComponent } from '../helpers/components.js';
+import { freePort, redisAvailable } from '../helpers/redis-server.js';
 import { findObject, K8S_DIR, renderKustomize, type K8sObject } from './support/kustomize.js';
 
 const kubectlReady = requireComponent('kubectl', commandWorks('kubectl', ['version', '--client']));
@@ -104,12 +116,23 @@ describe.skipIf(!kubectlReady)('the redis-store component', () => {
 
     expect(redis.spec.template.metadata.labels).toEqual(REDIS);
     expect(container.args.join(' ')).toContain('--appendonly yes');
-    expect(container.args.join(' ')).toContain('--requirepass $(REDIS_PASSWORD)');
-    expect(container.env[0].valueFrom).toEqual({
-      secretKeyRef: { name: 'falco-alert-receiver-store', key: 'password' },
-    });
+    // The password is a file, never an argument (Falco's proc.cmdline, ps) or a variable.
+    expect(JSON.stringify(container)).not.toMatch(/REDIS_PASSWORD|secretKeyRef/);
+    expect(redis.spec.template.spec.volumes).toEqual([
+      {
+        name: 'password',
+        secret: {
+          secretName: 'falco-alert-receiver-store',
+          defaultMode: 0o440,
+          items: [{ key: 'password', path: 'password' }],
+        },
+      },
+    ]);
     expect(redis.spec.volumeClaimTemplates[0].metadata.name).toBe('data');
-    expect(container.volumeMounts).toEqual([{ name: 'data', mountPath: '/data' }]);
+    expect(container.volumeMounts).toEqual([
+      { name: 'data', mountPath: '/data' },
+      { name: 'password', mountPath: '/etc/redis-password', readOnly: true },
+    ]);
     expect(container.securityContext).toMatchObject({
       runAsNonRoot: true,
       readOnlyRootFilesystem: true,
@@ -182,3 +205,57 @@ describe.skipIf(!kubectlReady)(
     });
   },
 );
+
+describe.skipIf(!kubectlReady || !redisAvailable())("the redis-store component's lab Redis, run", () => {
+  let dir: string;
+  let child: ChildProcess | undefined;
+  beforeAll(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'lab-redis-'));
+  });
+  afterAll(() => {
+    child?.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('requires the password from the mounted file, and the password is in no argument of any process', async () => {
+    const redis = findObject(
+      await renderKustomize(['redis-store']),
+      'StatefulSet',
+      'falco-alert-receiver-redis',
+    );
+    const container = redis.spec.template.spec.containers[0];
+    const password = randomBytes(24).toString('hex');
+    mkdirSync(path.join(dir, 'data'));
+    writeFileSync(path.join(dir, 'password'), `${password}\n`);
+    const port = await freePort();
+    // The container's own command and arguments, with this machine's folders for the pod's mounts,
+    // and on a private loopback port. set-proc-title no: redis-server keeps the argv it was given.
+    const [shell, flag, script, name] = container.command as [string, string, string, string];
+    const args = (container.args as string[]).map((arg) => (arg === '/data' ? path.join(dir, 'data') : arg));
+    const server = spawn(
+      shell,
+      [
+        flag,
+        script.replaceAll('/etc/redis-password/password', path.join(dir, 'password')),
+        name,
+        ...args,
+        ...['--port', String(port), '--bind', '127.0.0.1', '--set-proc-title', 'no'],
+      ],
+      { stdio: 'ignore' },
+    );
+    child = server;
+    const cli = (...cliArgs: string[]) =>
+      execa('redis-cli', ['-p', String(port), ...cliArgs], { reject: false, timeout: 5_000 });
+    await expect.poll(async () => (await cli('ping')).stdout, { timeout: 10_000 }).toContain('NOAUTH');
+
+    expect((await cli('auth', 'wrong')).stdout).toContain('WRONGPASS');
+    expect((await cli('-a', password, '--no-auth-warning', 'ping')).stdout).toBe('PONG');
+    expect((await cli('-a', password, '--no-auth-warning', 'config', 'get', 'appendonly')).stdout).toBe(
+      'appendonly\nyes',
+    );
+    // The shell exec'd redis-server: its pid is the server's, and its argv holds no password.
+    const argv = readFileSync(`/proc/${server.pid}/cmdline`, 'utf8').split('\0');
+    expect(argv.slice(0, 2)).toEqual(['redis-server', '-']);
+    expect(argv.join(' ')).not.toContain(password);
+  });
+});
