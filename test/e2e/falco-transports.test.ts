@@ -108,6 +108,30 @@ describe.skipIf(runtimes.length === 0)(
           });
         }, 120_000);
 
+        // Falco's own default: the receiver refuses each text alert (415), and its log keeps the text.
+        it('with json_output false, keeps each text alert in the refusal log line, exactly as Falco printed it', async () => {
+          type Refusal = { event?: string; reason?: string; status?: number; text?: string };
+          const refusalOf = (file: string) =>
+            (receiver.logLines as Refusal[]).find(
+              (line) => line.event === 'alert_rejected' && line.text?.includes(`${file} `),
+            );
+          const url = `http://127.0.0.1:${receiver.port}/alerts/${secret}`;
+          await withFalco(runtime, { url, jsonOutput: false }, `transports-text-${nonce}`, async (falco) => {
+            let refusal: Refusal | undefined;
+            for (let attempt = 0; attempt < 30 && !refusal; attempt++) {
+              assertFalcoRunning(falco);
+              const file = `/falco-e2e-text-${nonce}-${attempt}`;
+              runInContainer(`echo x > ${file}`);
+              refusal = await waitFor(file, () => refusalOf(file), 1_500).catch(() => undefined);
+            }
+            expect(refusal).toMatchObject({ reason: 'unsupported_media_type', status: 415 });
+            const text = refusal?.text ?? '';
+            expect(text).toMatch(/^\d{2}:\d{2}:\d{2}\.\d{9}: (Error|Warning|Notice|Critical) /);
+            // The same line Falco wrote to its own stdout.
+            expect(falco.log()).toContain(text.trim());
+          });
+        }, 120_000);
+
         // 0.34.1 has no http_output.mtls: its cases are not registered (nothing to skip).
         if (hasMtls(runtime))
           describe('http_output.mtls against a listener that requires client certificates', () => {

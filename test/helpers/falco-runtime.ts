@@ -120,6 +120,8 @@ export interface FalcoOutput {
   /** Always a 127.0.0.1 URL: Falco's output never leaves the machine. */
   url: string;
   userAgent?: string;
+  /** false: Falco's own default, text alerts (text/plain); JSON unless set. */
+  jsonOutput?: boolean;
   /** 0.36+: client certificate, key and the CA that signed the server's certificate. */
   mtls?: { cert: string; key: string; ca: string };
 }
@@ -129,7 +131,7 @@ export function buildFalcoArgs(runtime: FalcoRuntime, output: FalcoOutput): stri
   const url = new URL(output.url);
   if (url.hostname !== '127.0.0.1') throw new Error(`Falco may only send to 127.0.0.1, not ${url.hostname}`);
   const options = [
-    'json_output=true',
+    `json_output=${output.jsonOutput ?? true}`,
     'json_include_output_property=true',
     'json_include_tags_property=true',
     'http_output.enabled=true',

@@ -187,12 +187,10 @@ describe('POST /alerts', () => {
     ).toBe(1);
   });
 
-  it('answers 415 with a json_output hint for the text/plain body Falco sends when json_output is false', async () => {
-    const { app, metrics } = buildTestApp();
-    const res = await request(app)
-      .post('/alerts')
-      .set('Content-Type', 'text/plain')
-      .send(readFixture('samples/invalid/002-falco-text-output-json-output-false.txt').toString());
+  it('answers 415 with a json_output hint for the text/plain body Falco sends when json_output is false, and logs its text', async () => {
+    const { app, metrics, logLines, store } = buildTestApp();
+    const text = readFixture('samples/invalid/002-falco-text-output-json-output-false.txt').toString();
+    const res = await request(app).post('/alerts').set('Content-Type', 'text/plain').send(text);
     expect(res.status).toBe(415);
     expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(JSON.parse(res.text).detail).toContain('json_output: true');
@@ -201,6 +199,28 @@ describe('POST /alerts', () => {
         reason: 'unsupported_media_type',
       }),
     ).toBe(1);
+    // The alert is kept where it can be: its text, whole, in the refusal's log line.
+    expect(logLines.filter((line) => line.event === 'alert_rejected')).toEqual([
+      expect.objectContaining({ reason: 'unsupported_media_type', status: 415, text }),
+    ]);
+    expect(await store.count()).toBe(0);
+  });
+
+  it('keeps a text alert that is not UTF-8 as text with U+FFFD, and reads no other text type', async () => {
+    const { app, logLines } = buildTestApp();
+    const text = Buffer.concat([
+      Buffer.from('12:00:00.000000000: Error File opened '),
+      Buffer.from([0xff, 0x0a]),
+    ]);
+    const res = await request(app).post('/alerts').set('Content-Type', 'Text/Plain').send(text);
+    expect(res.status).toBe(415);
+    const other = await request(app).post('/alerts').set('Content-Type', 'text/html').send('<b>x</b>');
+    expect(other.status).toBe(415);
+    const refusals = logLines.filter((line) => line.event === 'alert_rejected');
+    expect(refusals.map((line) => line.text)).toEqual([
+      '12:00:00.000000000: Error File opened \uFFFD\n',
+      undefined,
+    ]);
   });
 
   it('answers 413 for a body above the cap and counts payload_too_large', async () => {

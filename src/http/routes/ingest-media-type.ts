@@ -27,11 +27,41 @@ export function mediaTypeProblem(contentType: string | undefined): string | unde
   return undefined;
 }
 
-/** Refuses (415) an ingest request whose Content-Type cannot carry a Falco JSON alert. */
+/** Where checkMediaType leaves the refusal of a Falco text alert for refuseTextAlert. */
+const TEXT_ALERT_REFUSAL = 'textAlertRefusal';
+
+/** Falco's text alert (json_output: false) is `text/plain`, with no parameters. */
+function isFalcoTextAlert(contentType: string | undefined): boolean {
+  return (contentType ?? '').toLowerCase().split(';')[0]?.trim() === 'text/plain';
+}
+
+/**
+ * Refuses (415) an ingest request whose Content-Type cannot carry a Falco JSON alert. A Falco text
+ * alert goes on to be read (within the same budget and cap as a JSON one): refuseTextAlert then
+ * refuses it with its text in the log line, so a sensor left at json_output: false (Falco's default)
+ * loses no alert the log keeps.
+ */
 export function checkMediaType(metrics: Metrics) {
   return (req: Request, res: Response, next: NextFunction): void => {
     const detail = mediaTypeProblem(req.headers['content-type']);
     if (detail === undefined) return next();
+    if (isFalcoTextAlert(req.headers['content-type'])) {
+      res.locals[TEXT_ALERT_REFUSAL] = detail;
+      return next();
+    }
     reject(req, res, metrics, 'unsupported_media_type', buildProblem('unsupported-media-type', { detail }));
+  };
+}
+
+/** After the body is read: refuses a Falco text alert (415), logging its text as `text`. */
+export function refuseTextAlert(metrics: Metrics) {
+  return (req: Request, res: Response, next: NextFunction): void => {
+    const detail: unknown = res.locals[TEXT_ALERT_REFUSAL];
+    if (typeof detail !== 'string') return next();
+    const body: unknown = req.body;
+    const text = Buffer.isBuffer(body) ? body.toString('utf8') : '';
+    reject(req, res, metrics, 'unsupported_media_type', buildProblem('unsupported-media-type', { detail }), {
+      text,
+    });
   };
 }

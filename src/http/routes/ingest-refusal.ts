@@ -12,11 +12,22 @@ export function ingestLog(req: Request): Logger {
   return req.log.child({ caller: req.socket.remoteAddress });
 }
 
+/** What a refusal's log line may carry beside its reason: the refused text alert itself. */
+export interface RefusalFields {
+  text?: string;
+}
+
 /** Counts and logs a refused ingest request; returns the problem to answer with. */
-export function refuse(log: Logger, metrics: Metrics, reason: RejectReason, problem: Problem): Problem {
+export function refuse(
+  log: Logger,
+  metrics: Metrics,
+  reason: RejectReason,
+  problem: Problem,
+  fields: RefusalFields = {},
+): Problem {
   metrics.recordRejected(reason);
   log.warn(
-    { event: 'alert_rejected', reason, status: problem.status, errors: problem.errors },
+    { event: 'alert_rejected', reason, status: problem.status, errors: problem.errors, ...fields },
     'alert rejected',
   );
   return problem;
@@ -29,6 +40,7 @@ export function reject(
   metrics: Metrics,
   reason: RejectReason,
   problem: Problem,
+  fields?: RefusalFields,
 ): void {
-  sendProblem(res, refuse(ingestLog(req), metrics, reason, problem));
+  sendProblem(res, refuse(ingestLog(req), metrics, reason, problem, fields));
 }

@@ -7,7 +7,7 @@ import { acceptedResponse } from './accepted-response.js';
 import { admitBody } from './admit-body.js';
 import { ingestBody, type IngestDeps } from './ingest-body.js';
 import { bodyErrorHandler } from './ingest-body-errors.js';
-import { checkMediaType } from './ingest-media-type.js';
+import { checkMediaType, refuseTextAlert } from './ingest-media-type.js';
 import { ingestLog } from './ingest-refusal.js';
 
 /** Paths Falco may post to: ours, and `/` for URLs written for falcosidekick. */
@@ -35,6 +35,7 @@ export function createIngestRouter(deps: IngestDeps): express.Router {
     checkMediaType(deps.metrics),
     admitBody(deps),
     readBody,
+    refuseTextAlert(deps.metrics),
     (req, res, next) => {
       const body: unknown = req.body;
       deps.turns.run(() => {
