@@ -8,6 +8,14 @@ import type { FieldProblem } from './parse-falco-alert.js';
  */
 export const ALERT_BOUNDS = { tags: 512, outputFields: 4096, listItems: 4096, extraValues: 1000 } as const;
 
+/**
+ * Most object keys, and most objects and arrays, a body may write: twice what the bounds let a
+ * valid alert hold (its 9 keys, an output_fields key and list for each of 4096, and 1000 extra
+ * values). Past either the body is refused from the scan before any parser reads it: 150,000 keys
+ * cost about half a second of parsing and naming before the bounds below were ever checked.
+ */
+export const MAX_BODY_SHAPE = 2 * (16 + ALERT_BOUNDS.outputFields + ALERT_BOUNDS.extraValues);
+
 const KNOWN_KEYS = new Set([
   'rule',
   'priority',

@@ -1,4 +1,4 @@
-import { findBoundsProblems } from './alert-bounds.js';
+import { findBoundsProblems, MAX_BODY_SHAPE } from './alert-bounds.js';
 import { toPointer } from './json-pointer.js';
 import { falcoAlertSchema, type FalcoAlert } from './falco-alert-schema.js';
 import { parseJson } from './parse-json.js';
@@ -58,11 +58,17 @@ function invalidAlert(all: FieldProblem[]): ParseAlertResult {
   return { ok: false, reason: 'invalid_alert', detail, problems };
 }
 
+const REASON_OF_KIND = {
+  malformed: 'malformed_json',
+  duplicate_key: 'duplicate_key',
+  too_large: 'invalid_alert',
+} as const satisfies Record<string, RejectReason>;
+
 /** Parses and validates one Falco JSON alert body (already decoded as UTF-8). */
 export function parseFalcoAlert(text: string): ParseAlertResult {
-  const parsed = parseJson(text);
+  const parsed = parseJson(text, MAX_BODY_SHAPE);
   if (!parsed.ok) {
-    const reason = parsed.kind === 'duplicate_key' ? 'duplicate_key' : 'malformed_json';
+    const reason = REASON_OF_KIND[parsed.kind];
     const problems = [{ pointer: parsed.pointer, detail: parsed.message }];
     return { ok: false, reason, detail: parsed.message, problems };
   }

@@ -10,15 +10,26 @@ const MIN_UNSAFE_DIGITS = 16;
 const charCodeAt = String.prototype.charCodeAt;
 const indexOf = String.prototype.indexOf;
 
+/** Marks an unsafe integer value whose only literal is not a plain integer (1.0e20): a number, as written. */
+const KEEP_NUMBER = Symbol('keep the number');
+// Distinct unsafe integer values noted per body (an alert has a handful: evt.time and the like).
+// Past it the body takes the exact path: a Map keyed by attacker-chosen numbers, whose hash V8
+// does not seed, must stay small (104,000 colliding values stalled the loop for 47 s).
+const MAX_BIG_INTEGERS = 256;
+
 interface TextFacts {
   /** Colons outside strings: exactly one per object key written in the text. */
   keys: number;
-  /** Integer literals long enough to be unsafe, by the number they parse to; null = ambiguous. */
-  bigIntegers: Map<number, string | null>;
-  /** A long number literal that is not a plain integer (e.g. 1.0e20): let the strict parser decide. */
+  /** Objects and arrays opened. */
+  containers: number;
+  /** Unsafe integers by the number they parse to: their plain literal, KEEP_NUMBER, or null = ambiguous. */
+  bigIntegers: Map<number, string | typeof KEEP_NUMBER | null>;
+  /** Not provable here (an unclosed string, too many unsafe integers): let the exact parser decide. */
   unusual: boolean;
   /** Objects and arrays nest deeper than MAX_JSON_DEPTH (the scan stopped there). */
   tooDeep: boolean;
+  /** Where keys or containers passed the caller's bound (the scan stopped there). */
+  overBound?: number;
 }
 
 function isNumberChar(code: number): boolean {
@@ -43,8 +54,8 @@ export function closingQuote(text: string, open: number): number {
 // measured, and strings jumped over (indexOf to their closing quote, past escaped ones). A function
 // per segment between strings cost a third more. It runs before JSON.parse, on any text: nesting too
 // deep is refused here, before a parser spends hundreds of milliseconds on a megabyte of brackets.
-function scanText(text: string): TextFacts {
-  const facts: TextFacts = { keys: 0, bigIntegers: new Map(), unusual: false, tooDeep: false };
+function scanText(text: string, maxShape = Infinity): TextFacts {
+  const facts: TextFacts = { keys: 0, containers: 0, bigIntegers: new Map(), unusual: false, tooDeep: false };
   const length = text.length;
   let depth = 0;
   let i = 0;
@@ -52,19 +63,26 @@ function scanText(text: string): TextFacts {
     const code = charCodeAt.call(text, i);
     if (code === QUOTE) {
       const close = closingQuote(text, i);
-      // Not JSON (JSON.parse refuses it too): the strict parser says why (never a loop).
+      // Not JSON (JSON.parse refuses it too): the exact parser says why (never a loop).
       if (close === -1) {
         facts.unusual = true;
         return facts;
       }
       i = close + 1;
     } else if (code === COLON) {
-      facts.keys++;
+      if (++facts.keys > maxShape) {
+        facts.overBound = i;
+        return facts;
+      }
       i++;
     } else if (code === OPEN_OBJECT || code === OPEN_ARRAY) {
       // As the parsers count: the root is at depth 0, and MAX_JSON_DEPTH objects or arrays nest.
       if (++depth > MAX_JSON_DEPTH) {
         facts.tooDeep = true;
+        return facts;
+      }
+      if (++facts.containers > maxShape) {
+        facts.overBound = i;
         return facts;
       }
       i++;
@@ -82,17 +100,22 @@ function scanText(text: string): TextFacts {
         if (next < 48 || next > 57) plain = false;
         end++;
       }
-      if (end - i >= MIN_UNSAFE_DIGITS) {
-        const literal = text.slice(i, end);
-        if (!plain) facts.unusual = true;
-        const value = Number(literal);
-        const known = facts.bigIntegers.get(value);
-        facts.bigIntegers.set(value, known === undefined || known === literal ? literal : null);
-      }
+      // Only an unsafe integer value needs its literal (a shorter literal is never one, bar
+      // exponents such as 1e20, which the walk cannot prove and leaves to the exact parser).
+      if (end - i >= MIN_UNSAFE_DIGITS) noteLongNumber(facts, text.slice(i, end), plain);
       i = end;
     } else i++;
   }
   return facts;
+}
+
+function noteLongNumber(facts: TextFacts, literal: string, plain: boolean): void {
+  const value = Number(literal);
+  if (!Number.isInteger(value) || Number.isSafeInteger(value)) return;
+  const mark = plain ? literal : KEEP_NUMBER;
+  const known = facts.bigIntegers.get(value);
+  if (known === undefined && facts.bigIntegers.size >= MAX_BIG_INTEGERS) facts.unusual = true;
+  else facts.bigIntegers.set(value, known === undefined || known === mark ? mark : null);
 }
 
 /**
@@ -143,6 +166,8 @@ interface WalkState {
   keys: number;
   facts: TextFacts;
   ok: boolean;
+  /** A number beyond a double's range was read (as null). */
+  beyondDouble: boolean;
 }
 
 // Counts keys and swaps unsafe integers for the exact bigint of their literal; ok=false = no proof.
@@ -150,12 +175,14 @@ function walk(value: unknown, state: WalkState): unknown {
   if (typeof value === 'number') {
     // Fractions are as the strict parser gives them; unsafe integers need their literal.
     if (Number.isSafeInteger(value) || (Number.isFinite(value) && !Number.isInteger(value))) return value;
-    // Out of range (a literal of 309 digits or more): the strict parser refuses it, and says why.
+    // JSON.parse gives an infinity only for a literal beyond a double's range (jsoncpp's 1e+9999
+    // for an infinite double): null, as the strict parser reads it and Falco 0.39+ writes it.
     if (!Number.isFinite(value)) {
-      state.ok = false;
-      return value;
+      state.beyondDouble = true;
+      return null;
     }
     const literal = state.facts.bigIntegers.get(value);
+    if (literal === KEEP_NUMBER) return value;
     if (typeof literal !== 'string') state.ok = false;
     return typeof literal === 'string' ? BigInt(literal) : value;
   }
@@ -191,26 +218,39 @@ function walk(value: unknown, state: WalkState): unknown {
  * Parses with native JSON.parse when a cheap scan proves the result equals the strict parser's:
  * no duplicate keys (keys in the text = keys in the result), every unsafe integer matched to its
  * exact literal, shallow nesting. `duplicateKey` when the text has more keys than the result (a
- * repeated key, even with the same value); `tooDeep` when it nests deeper than MAX_JSON_DEPTH
- * (found before any parse); `syntaxError` with JSON.parse's message when the text is not JSON.
- * Returns undefined when the value cannot be proven (a number, or a polluted Object.prototype).
+ * repeated key, even with the same value); `tooDeep` when it nests deeper than MAX_JSON_DEPTH and
+ * `overBound` (where) when it writes more than `maxShape` keys or objects and arrays (both found
+ * before any parse); `syntaxError` with JSON.parse's message when the text is not JSON.
+ * `beyondDouble` when a number beyond a double's range was read as null. Returns undefined when the
+ * value cannot be proven (unsafe integers that share a double, too many of them, a polluted
+ * Object.prototype), before any parse where the scan already says so.
  */
 export function parseJsonFast(
   text: string,
-): { value: JsonValue } | { duplicateKey: true } | { tooDeep: true } | { syntaxError: string } | undefined {
-  const facts = scanText(text);
+  maxShape = Infinity,
+):
+  | { value: JsonValue; beyondDouble?: true }
+  | { duplicateKey: true }
+  | { tooDeep: true }
+  | { overBound: number }
+  | { syntaxError: string }
+  | undefined {
+  const facts = scanText(text, maxShape);
   if (facts.tooDeep) return { tooDeep: true };
+  if (facts.overBound !== undefined) return { overBound: facts.overBound };
+  // A polluted Object.prototype would add its keys to every for-in of the walk.
+  if (facts.unusual || hasEnumerableKey(Object.prototype)) return undefined;
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (error) {
     return { syntaxError: error instanceof Error ? error.message : String(error) };
   }
-  // A polluted Object.prototype would add its keys to every for-in of the walk.
-  if (facts.unusual || hasEnumerableKey(Object.prototype)) return undefined;
-  const state: WalkState = { keys: 0, facts, ok: true };
+  const state: WalkState = { keys: 0, facts, ok: true, beyondDouble: false };
   const value = walk(parsed, state);
   if (!state.ok) return undefined;
   if (state.keys !== facts.keys) return { duplicateKey: true };
-  return { value: value as JsonValue };
+  return state.beyondDouble
+    ? { value: value as JsonValue, beyondDouble: true }
+    : { value: value as JsonValue };
 }

@@ -9,7 +9,7 @@ export type JsonValue =
 /** `pointer`: the JSON pointer of the value where the text goes wrong ('' for the body as a whole). */
 export type ParseJsonResult =
   | { ok: true; value: JsonValue; beyondDouble?: true }
-  | { ok: false; kind: 'malformed' | 'duplicate_key'; message: string; pointer: string };
+  | { ok: false; kind: 'malformed' | 'duplicate_key' | 'too_large'; message: string; pointer: string };
 
 const INTEGER = /^-?\d+$/;
 
@@ -48,17 +48,23 @@ function nullBeyondDouble(value: unknown): JsonValue {
 /**
  * Parses JSON text strictly: one value, no trailing data, no duplicate keys, and integers above
  * 2^53 kept exact. `__proto__` and `constructor` keys become plain own properties (lossless-json
- * defines them as data), so they never reach a prototype.
+ * defines them as data), so they never reach a prototype. With `maxShape`, text that writes more
+ * object keys, or more objects and arrays, than that is refused (`too_large`) from one scan, before
+ * any parser builds them.
  */
-export function parseJson(text: string): ParseJsonResult {
+export function parseJson(text: string, maxShape = Infinity): ParseJsonResult {
   // JSON allows a parser to ignore a leading byte order mark.
   const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
-  // ~8x faster when provably identical. Nesting and repeated keys are refused with the strict
-  // path's own answers, without it.
-  const fast = parseJsonFast(body);
+  // ~8x faster when provably identical. Nesting, bounds and repeated keys are refused with the
+  // strict path's own answers, without it.
+  const fast = parseJsonFast(body, maxShape);
   if (fast === undefined) return parseJsonExact(body);
-  if ('value' in fast) return { ok: true, value: fast.value };
+  if ('value' in fast)
+    return fast.beyondDouble
+      ? { ok: true, value: fast.value, beyondDouble: true }
+      : { ok: true, value: fast.value };
   if ('syntaxError' in fast) return syntaxFailure(body, fast.syntaxError);
+  if ('overBound' in fast) return overBound(body, maxShape, fast.overBound);
   return 'tooDeep' in fast ? tooDeep(body) : repeatedKey(body);
 }
 
@@ -91,7 +97,13 @@ function exactNumber(_key: string, value: unknown, context?: { source?: string }
 function parseJsonExact(text: string): ParseJsonResult {
   if (!SOURCE_TEXT_ACCESS) return parseJsonStrict(text);
   sawBeyondDouble = false;
-  const value = JSON.parse(text, exactNumber) as JsonValue;
+  let value: JsonValue;
+  try {
+    value = JSON.parse(text, exactNumber) as JsonValue;
+  } catch (error) {
+    // Not JSON (an unclosed string sends it here without a parse first).
+    return syntaxFailure(text, error instanceof Error ? error.message : String(error));
+  }
   if (countValueKeys(value) !== textShape(text).keys) return repeatedKey(text);
   return sawBeyondDouble ? { ok: true, value, beyondDouble: true } : { ok: true, value };
 }
@@ -127,6 +139,14 @@ const tooDeep = (text: string) =>
   failure(text, 'malformed', `JSON nesting is deeper than ${MAX_JSON_DEPTH} levels`, {
     depth: MAX_JSON_DEPTH,
   });
+
+const overBound = (text: string, maxShape: number, position: number) =>
+  ({
+    ok: false,
+    kind: 'too_large',
+    message: `more than ${maxShape} object keys, or objects and arrays, in one body: far more than an alert holds`,
+    pointer: pointerInText(text, { position }),
+  }) as const;
 
 // The pointer names the key (the message does not echo it: a key can be a megabyte long).
 const repeatedKey = (text: string) =>

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { MAX_BODY_SHAPE } from '../../src/alerts/alert-bounds.js';
 import { parseFalcoAlert } from '../../src/alerts/parse-falco-alert.js';
 import { loadFalcoFixtures, readFixture } from '../helpers/fixtures.js';
 
@@ -152,5 +153,22 @@ describe('parseFalcoAlert', () => {
     expect(result.ok ? [] : result.problems).toEqual([
       { pointer: '/tags', detail: 'must have at most 512 items, got 100000' },
     ]);
+  });
+
+  it('names output_fields with more keys than an alert holds, and refuses far more from the scan alone', () => {
+    const fields = (count: number) =>
+      Object.fromEntries(Array.from({ length: count }, (_, i) => [`field.${i}`, [i]]));
+    const over = parseFalcoAlert(JSON.stringify({ ...sample(), output_fields: fields(4097) }));
+    expect(over.ok ? [] : over.problems).toEqual([
+      { pointer: '/output_fields', detail: 'must have at most 4096 keys, got 4097' },
+    ]);
+    // 150,000 keys: refused where the scan passed MAX_BODY_SHAPE, naming where.
+    expect(MAX_BODY_SHAPE).toBeLessThan(150_000);
+    const far = parseFalcoAlert(JSON.stringify({ ...sample(), output_fields: fields(150_000) }));
+    expect(far).toMatchObject({
+      ok: false,
+      reason: 'invalid_alert',
+      problems: [{ pointer: expect.stringMatching(/^\/output_fields\/field\.\d+$/) }],
+    });
   });
 });
