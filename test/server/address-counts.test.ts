@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createAddressCounts } from '../../src/server/address-counts.js';
 
 describe('createAddressCounts', () => {
@@ -40,5 +40,26 @@ describe('createAddressCounts', () => {
     expect(counts.get('10.0.0.1')).toBe(700);
     counts.remove('10.0.0.1', 5000);
     expect(counts.get('10.0.0.1')).toBe(0);
+  });
+
+  it('copies entries a bounded number of times per new address however many addresses are live', () => {
+    const counts = createAddressCounts(64);
+    // 1,000 addresses hold a connection each (above pruneAt), then 2,000 come and go.
+    for (let i = 0; i < 1_000; i++) counts.add(`held-${i}`);
+    const sets = vi.spyOn(Map.prototype, 'set');
+    try {
+      for (let i = 0; i < 2_000; i++) {
+        counts.add(`probe-${i}`);
+        counts.remove(`probe-${i}`);
+      }
+      // A rebuild per new address copied the 1,000 live entries each time (2,000,000 sets).
+      expect(sets.mock.calls.length).toBeLessThan(10 * 2_000);
+    } finally {
+      sets.mockRestore();
+    }
+    // Still bounded: the zeros went once they were half the entries, and every live count stayed.
+    expect(counts.size()).toBeLessThanOrEqual(2 * 1_000 + 1);
+    expect(counts.get('held-999')).toBe(1);
+    expect(counts.get('probe-1999')).toBe(0);
   });
 });
