@@ -1,5 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
 import { buildProblem, sendProblem } from '../http/problem.js';
+import { charsetProblem } from '../http/routes/ingest-media-type.js';
 import { audit, callName } from './trigger-audit.js';
 
 // A request body is present when it is chunked or declares a length above zero (RFC 9112 6.3).
@@ -9,12 +10,17 @@ function carriesBody(req: Request): boolean {
 }
 
 /**
- * Refuses (415, audited) a trigger call whose body is not JSON. A body of another media type would
- * go unread and the run start with "all defaults". Chunked bodies have no Content-Length, so
- * presence is Transfer-Encoding or a non-zero length.
+ * Refuses (415, audited) a trigger call whose body is not UTF-8 JSON. A body of another media type
+ * would go unread and the run start with "all defaults"; one in another charset would be misread
+ * (and refused as "not a JSON object"). Chunked bodies have no Content-Length, so presence is
+ * Transfer-Encoding or a non-zero length.
  */
 export function requireJsonBody(req: Request, res: Response, next: NextFunction): void {
-  if (!carriesBody(req) || req.is('application/json')) return next();
+  if (!carriesBody(req)) return next();
+  const detail = req.is('application/json')
+    ? charsetProblem(req.headers['content-type'])
+    : 'Send the body as application/json.';
+  if (detail === undefined) return next();
   audit(req, { trigger: callName(req), outcome: 'invalid', status: 415 });
-  sendProblem(res, buildProblem('unsupported-media-type', { detail: 'Send the body as application/json.' }));
+  sendProblem(res, buildProblem('unsupported-media-type', { detail }));
 }

@@ -20,8 +20,15 @@ export function mediaTypeProblem(contentType: string | undefined): string | unde
   const type = header.split(';')[0]?.trim() ?? '';
   if (type.startsWith('text/') || type.startsWith('multipart/'))
     return `Content-Type ${type} is not JSON. ${type === 'text/plain' ? JSON_OUTPUT_HINT : 'Send application/json.'}`;
-  // Bodies are read as UTF-8 (JSON's only interchange encoding); another declared charset would be misread.
-  const charset = /;\s*charset\s*=\s*"?([^";\s]+)/.exec(header)?.[1];
+  return charsetProblem(header);
+}
+
+/**
+ * Why a Content-Type's charset cannot be read, or undefined: bodies are read as UTF-8 (JSON's only
+ * interchange encoding), so another declared charset would be misread.
+ */
+export function charsetProblem(contentType: string | undefined): string | undefined {
+  const charset = /;\s*charset\s*=\s*"?([^";\s]+)/.exec((contentType ?? '').toLowerCase())?.[1];
   if (charset !== undefined && !UTF8_COMPATIBLE.has(charset))
     return `charset=${charset.slice(0, 40)} is not supported; send UTF-8 JSON.`;
   return undefined;
