@@ -1,6 +1,7 @@
 import { pino, type DestinationStream, type Logger } from 'pino';
 import { isoTime } from './iso-time.js';
 import type { LinePart } from './line-group.js';
+import { logSafeText } from './log-safe.js';
 
 export interface LoggerOptions {
   level: string;
@@ -25,7 +26,10 @@ const REDACT = [
   'req.headers["x-csrf-token"]',
 ];
 
-/** The service's pino logger: JSON lines, ISO time, secrets redacted. */
+/**
+ * The service's pino logger: JSON lines, ISO time, secrets redacted, and DEL, C1 controls, U+2028
+ * and U+2029 escaped (pino's JSON leaves them raw; log-safe.ts says why they must not be).
+ */
 export function createLogger(options: LoggerOptions): Logger {
   return pino(
     {
@@ -35,6 +39,8 @@ export function createLogger(options: LoggerOptions): Logger {
       timestamp: () => `,"time":"${isoTime(Date.now())}"`,
       redact: { paths: REDACT, censor: '[redacted]' },
       formatters: { level: (label) => ({ level: label }) },
+      // The finished line, child loggers' too.
+      hooks: { streamWrite: logSafeText },
     },
     options.destination ?? pino.destination({ dest: 1, sync: true }),
   );
@@ -55,8 +61,9 @@ export type LineFields = Record<string, string | number | boolean | object | und
  * a 64-bit nanosecond timestamp stays, and pino does not serialise the alert a second time (its
  * JSON.stringify throws on the bigint first, then safe-stable-stringify runs: most of an alert's
  * ingest cost). The bindings of `logger` (its `base`) come from pino itself; the fields are written
- * with JSON.stringify. The line goes to `out` (a group commit's held lines), or else to the logger's
- * own destination.
+ * with JSON.stringify. The line goes to `out` (a group commit's held lines, which escapes what
+ * `logSafeBytes` escapes when it writes them), or else to the logger's own destination, escaped as
+ * pino's own lines are.
  */
 export function writeRawJsonLine(
   logger: Logger,
@@ -79,7 +86,7 @@ export function writeRawJsonLine(
   const tail = `${keyPart('msg')}${JSON.stringify(msg)}}\n`;
   // A group commit takes the pieces, so the alert's text is not copied into a line string.
   if (out.writeParts) out.writeParts([line, rawJson, tail]);
-  else out.write(`${line}${rawJson.toString()}${tail}`);
+  else out.write(logSafeText(`${line}${rawJson.toString()}${tail}`));
 }
 
 // `,"key":` for each key written by writeRawJsonLine: its callers write a few fixed keys, and

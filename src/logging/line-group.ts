@@ -1,4 +1,5 @@
 import { pino, type DestinationStream } from 'pino';
+import { logSafeBytes, logSafeText } from './log-safe.js';
 
 /** A piece of a log line: text, or UTF-8 bytes copied as they are (an alert's received body). */
 export type LinePart = string | Buffer;
@@ -6,7 +7,8 @@ export type LinePart = string | Buffer;
 /**
  * Group commit for log lines: while a group is open, lines are held and then written together by
  * `commit()`, a few writes per event-loop turn instead of one system call per alert. Outside a
- * group a line is written at once, so a caller that never opens one sees no difference.
+ * group a line is written at once, so a caller that never opens one sees no difference. Either
+ * way DEL, C1 controls, U+2028 and U+2029 are escaped, as in pino's own lines (log-safe.ts).
  */
 export interface LineGroup {
   /** Writes `line` (ending in a newline) now, or at the next commit while a group is open. */
@@ -81,11 +83,11 @@ export function createLineGroup(
   return {
     write(line) {
       if (isOpen) held.push([line]);
-      else stream.write(line);
+      else stream.write(logSafeText(line));
     },
     writeParts(parts) {
       if (isOpen) held.push(parts);
-      else stream.write(parts.map(String).join(''));
+      else stream.write(logSafeText(parts.map(String).join('')));
     },
     open() {
       isOpen = true;
@@ -102,7 +104,8 @@ export function createLineGroup(
       let batch: Array<readonly LinePart[]> = [];
       let chars = 0;
       const flush = () => {
-        for (const piece of cutAtLines(encodeLines(batch), maxWriteBytes)) write(piece);
+        // Escaped before the cut, which keeps whole lines within the byte limit as escaped.
+        for (const piece of cutAtLines(logSafeBytes(encodeLines(batch)), maxWriteBytes)) write(piece);
         batch = [];
         chars = 0;
       };

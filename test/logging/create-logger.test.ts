@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createLogger, writeRawJsonLine } from '../../src/logging/create-logger.js';
+import { RAW_LINE_BREAKERS } from '../helpers/line-breakers.js';
 
 function capture() {
   const lines: string[] = [];
@@ -45,5 +46,22 @@ describe('writeRawJsonLine', () => {
     expect(copied!['time']).toBe(new Date(time).toISOString());
     expect(time).toBeGreaterThanOrEqual(before);
     expect(time).toBeLessThanOrEqual(Date.now());
+  });
+
+  // Regression (security review): pino's JSON and the copied alert text left U+2028, U+2029, DEL
+  // and C1 controls raw, and a refusal's error pointer carried them into its line.
+  it("escapes DEL, C1 controls, U+2028 and U+2029 in pino's lines, a child's, and a copied line", () => {
+    const { lines, logger } = capture();
+    const value = 'a\u2028b\u0085c\u009b31m\u007f\u2029';
+    logger.warn({ event: 'alert_rejected', errors: [{ pointer: `/output_fields/${value}` }] }, value);
+    logger.child({ reqId: value }).info({ value });
+    writeRawJsonLine(logger, { value }, 'alert', JSON.stringify({ rule: value }), 'falco alert');
+
+    expect(lines).toHaveLength(3);
+    for (const line of lines) expect(line).not.toMatch(RAW_LINE_BREAKERS);
+    const [refusal, child, copied] = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(refusal).toMatchObject({ msg: value, errors: [{ pointer: `/output_fields/${value}` }] });
+    expect(child).toMatchObject({ reqId: value, value });
+    expect(copied).toMatchObject({ value, alert: { rule: value } });
   });
 });

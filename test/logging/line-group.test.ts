@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
 import { createLineGroup, cutAtLines } from '../../src/logging/line-group.js';
+import { RAW_LINE_BREAKERS } from '../helpers/line-breakers.js';
 
 function recorder() {
   const writes: string[] = [];
@@ -144,6 +145,30 @@ describe('createLineGroup', () => {
     // The failed group is closed; what follows is written normally.
     group.write('b\n');
     expect(writes).toEqual(['b\n']);
+  });
+
+  // Regression (security review): an alert's received bytes were copied into its line with U+2028,
+  // U+2029, DEL and C1 controls raw, which Python-like readers split into unparsable lines.
+  it('escapes DEL, C1 controls, U+2028 and U+2029 in held lines and in lines written at once', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'line-group-'));
+    const file = path.join(dir, 'out.log');
+    const group = createLineGroup(pino.destination({ dest: file, sync: true }), 64);
+    const rule = 'R\u2028INJ\u009b31m\u007f\u0085\u2029';
+    const bytes = Buffer.from(JSON.stringify({ rule }));
+    group.writeParts(['{"alert":', bytes, '}\n']);
+    group.write(`${JSON.stringify({ rule })}\n`);
+    group.open();
+    group.writeParts(['{"alert":', bytes, '}\n']);
+    group.write(`${JSON.stringify({ rule, text: 'x'.repeat(100) })}\n`);
+    group.commit();
+    const written = readFileSync(file, 'utf8');
+    expect(written).not.toMatch(RAW_LINE_BREAKERS);
+    const lines = written
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { rule?: string; alert?: { rule: string } });
+    expect(lines.map((line) => line.rule ?? line.alert?.rule)).toEqual([rule, rule, rule, rule]);
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('writes bytes to a synchronous file destination, every line whole and in order with the others', () => {

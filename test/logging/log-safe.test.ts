@@ -1,0 +1,82 @@
+import { describe, expect, it } from 'vitest';
+import { logSafeBytes, logSafeText } from '../../src/logging/log-safe.js';
+import { RAW_LINE_BREAKERS, splitLinesLikePython } from '../helpers/line-breakers.js';
+
+const UNSAFE = ['\u007f', '\u0080', '\u0085', '\u009b', '\u009f', '\u2028', '\u2029'];
+// Near them, and not escaped: C0 controls are JSON's own to escape, the others are plain text.
+const KEPT = 'tab\t é ° \u00a0 \u00a0 © … — ‘’ “” \u2027 \u202a 日本 🙂 ~';
+
+const line = (value: string) => `${JSON.stringify({ level: 'info', value })}\n`;
+
+describe('logSafeText', () => {
+  it.each(UNSAFE)('escapes U+%s as \\u, keeping the value', (char) => {
+    const text = line(`a${char}b`);
+    const safe = logSafeText(text);
+    expect(safe).not.toMatch(RAW_LINE_BREAKERS);
+    expect(safe).toContain(`a\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}b`);
+    expect(JSON.parse(safe)).toEqual(JSON.parse(text));
+  });
+
+  it.each([
+    ['a short line', 1],
+    ['a line scanned as bytes', 20],
+    ['a line too long for the scratch buffer', 2500],
+  ])('returns %s without them as it is, and escapes one that has them', (_name, repeat) => {
+    const plain = line(KEPT.repeat(repeat));
+    expect(logSafeText(plain)).toBe(plain);
+    const unsafe = line(`${KEPT.repeat(repeat)}\u2028${KEPT}\u0085`);
+    const safe = logSafeText(unsafe);
+    expect(safe).not.toMatch(RAW_LINE_BREAKERS);
+    expect(JSON.parse(safe)).toEqual(JSON.parse(unsafe));
+  });
+
+  it('finds DEL in a long ASCII line', () => {
+    expect(logSafeText(line(`${'x'.repeat(500)}\u007f`))).toBe(
+      line('x'.repeat(500)).replace('"}', '\\u007f"}'),
+    );
+  });
+
+  it('finds a C1 control behind many no-break spaces and other C2 characters', () => {
+    const text = line(`${'\u00a0°'.repeat(2000)}\u009b`);
+    expect(logSafeText(text)).not.toMatch(RAW_LINE_BREAKERS);
+  });
+
+  it('leaves escapes that are already there alone', () => {
+    const text = String.raw`{"value":"a\u2028b\\u0085"}`;
+    expect(logSafeText(text)).toBe(text);
+  });
+});
+
+describe('logSafeBytes', () => {
+  it('returns the same bytes when they hold none of them, C2 characters and other UTF-8 included', () => {
+    const bytes = Buffer.from(line(KEPT.repeat(50)));
+    expect(logSafeBytes(bytes)).toBe(bytes);
+    const manyC2 = Buffer.from(line('\u00a0'.repeat(5000)));
+    expect(logSafeBytes(manyC2)).toBe(manyC2);
+  });
+
+  it('escapes each of them in several lines, every piece of which a Python-like split still parses', () => {
+    const text = UNSAFE.map((char) => line(`${KEPT}${char}${'\u00a0'.repeat(20)}${char}`)).join('');
+    const safe = logSafeBytes(Buffer.from(text)).toString('utf8');
+    expect(safe).not.toMatch(RAW_LINE_BREAKERS);
+    const pieces = splitLinesLikePython(safe);
+    expect(pieces.map((piece) => JSON.parse(piece) as unknown)).toEqual(
+      text
+        .trimEnd()
+        .split('\n')
+        .map((piece) => JSON.parse(piece) as unknown),
+    );
+  });
+
+  it('finds DEL in ASCII bytes', () => {
+    const bytes = Buffer.from(line(`${'x'.repeat(500)}\u007f`));
+    expect(logSafeBytes(bytes).toString('utf8')).toBe(line('x'.repeat(500)).replace('"}', '\\u007f"}'));
+  });
+
+  it('finds a C1 control past the first C2 characters it looks at', () => {
+    const bytes = Buffer.from(line(`${'°'.repeat(100)}\u0085`));
+    expect(logSafeBytes(bytes).toString('utf8')).toBe(
+      line(`${'°'.repeat(100)}\u0085`).replace('\u0085', '\\u0085'),
+    );
+  });
+});
