@@ -9,10 +9,11 @@ export const OVERFLOW_LABEL = '__overflow__';
  */
 export const MAX_LABEL_BYTES = 200;
 
+// C0, DEL and C1 controls, and U+2028 and U+2029, which readers that split on Unicode line breaks
+// (Python's str.splitlines) take for the end of a /metrics line.
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
-const CONTROL = /[\u0000-\u001f\u007f]/;
-// eslint-disable-next-line no-control-regex -- matching control characters is the point
-const CONTROL_ALL = /[\u0000-\u001f\u007f]/g;
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+const CONTROL_ALL = new RegExp(CONTROL.source, 'g');
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 const LONE_SURROGATE_ALL = new RegExp(LONE_SURROGATE.source, 'g');
@@ -58,7 +59,8 @@ export class LabelCap {
   /** The label value for `raw`; `uses` observations share this call (a batch of one series). */
   value(raw: string, uses = 1): string {
     if (raw === this.#lastPassed) return raw;
-    // Control characters (a NUL from a custom rule's YAML) have no place in the exposition format.
+    // Control characters (a NUL from a custom rule's YAML) and line separators have no place in the
+    // exposition format.
     const clean = CONTROL.test(raw) ? raw.replace(CONTROL_ALL, '\uFFFD') : raw;
     // Well-formed UTF-16 before the value is compared: a lone surrogate (sent escaped) is written
     // out as U+FFFD, so two values that differ only there would otherwise be two series that print as one.

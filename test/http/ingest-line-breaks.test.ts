@@ -115,4 +115,15 @@ describe('line breaks and C1 controls in log lines and labels', () => {
     expect(refusal.errors.map((error) => error.pointer)).toContain('/output_fields/a\u2028b\u0085');
     expectEveryPieceParses(rawLogLines);
   });
+
+  it('writes them as U+FFFD in /metrics labels', async () => {
+    const { app } = buildTestApp();
+    const alert = alertWith({ rule: `${RULE}\u2029\u0085\u0080`, hostname: 'node\u2028\u009f1' });
+    expect((await post(app, JSON.stringify(alert), 'application/json')).status).toBe(202);
+
+    const metrics = await request(app).get('/metrics');
+    expect(metrics.text).not.toMatch(RAW_LINE_BREAKERS);
+    expect(metrics.text).toContain('falco_alerts_total{rule="R\uFFFDINJ\uFFFD31m\uFFFD\uFFFD\uFFFD\uFFFD"');
+    expect(metrics.text).toContain('falco_sensor_last_alert_timestamp_seconds{hostname="node\uFFFD\uFFFD1"}');
+  });
 });

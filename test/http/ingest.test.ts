@@ -32,9 +32,10 @@ describe('POST /alerts', () => {
     async (_file, fixture) => {
       const { app, metrics } = buildTestApp();
       const labels = {
-        // A label carries no control characters: each is U+FFFD there (the alert keeps them).
+        // A label carries no control characters or line separators: each is U+FFFD there (the
+        // alert keeps them).
         // eslint-disable-next-line no-control-regex -- the control characters are the point
-        rule: (fixture.rule ?? '').replace(/[\u0000-\u001f\u007f]/g, '\uFFFD'),
+        rule: (fixture.rule ?? '').replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, '\uFFFD'),
         priority: fixture.priority ?? '',
         source: fixture.source ?? 'internal',
       };

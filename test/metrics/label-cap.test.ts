@@ -55,6 +55,7 @@ describe('LabelCap', () => {
     ['3-byte characters', '€', 66],
     ['4-byte pairs', '😀', 100],
     ['control characters, written as U+FFFD', '\u0001', 66],
+    ['C1 controls, written as U+FFFD', '\u0085', 66],
   ])('cuts a value of %s at 200 bytes as /metrics writes them', (_name, unit, units) => {
     const value = new LabelCap(10, () => {}).value(unit.repeat(300));
     const written = value.replaceAll('\\', '\\\\').replaceAll('"', '\\"');
@@ -78,6 +79,16 @@ describe('LabelCap', () => {
   it('replaces control characters so the exposition format stays one line per series', () => {
     const cap = new LabelCap(10, () => {});
     expect(cap.value('a\u0000b\nc')).toBe('a\uFFFDb\uFFFDc');
+  });
+
+  // Regression (security review): U+2028, U+2029 and C1 controls (NEL, CSI) stayed raw in labels,
+  // where a reader splitting on Unicode line breaks cut the /metrics line.
+  it('replaces DEL, C1 controls, U+2028 and U+2029 as it does C0 controls, and keeps U+00A0 and U+2027', () => {
+    const cap = new LabelCap(10, () => {});
+    expect(cap.value('R\u2028INJ\u009b31m\u007f\u0085\u0080\u2029')).toBe(
+      'R\uFFFDINJ\uFFFD31m\uFFFD\uFFFD\uFFFD\uFFFD',
+    );
+    expect(cap.value('a\u00a0b\u2027c\u202ad~')).toBe('a\u00a0b\u2027c\u202ad~');
   });
 
   it('counts each overflowing use of a value given again and again', () => {
