@@ -134,8 +134,9 @@ export function createReceiver(
         })
       : undefined;
   // Verification listens to every accepted alert (with Redis, this replica's own ones twice: a
-  // run's expectation is met by its first matching alert, so the second delivery changes nothing).
-  if (triggers) feed.subscribe(triggers.observeAlert);
+  // run's expectation is met by its first matching alert, so the second delivery changes nothing),
+  // and to the shared feed's gaps (only other replicas' alerts can be in one).
+  if (triggers) feed.subscribe(triggers.observeAlert, triggers.observeGap);
   if (triggers && localFeed) localFeed.subscribe(triggers.observeAlert);
   const triggerRouter = options.triggerRouter ?? triggers?.router;
   const dashboard = createDashboardRouter({

@@ -97,6 +97,7 @@ export function createAlertStore(deps: AlertStoreDeps): AlertStoreParts {
     connection: readerConnection,
     keys,
     feed: deps.feed,
+    metrics,
     logger,
     commandTimeoutMs: timings.commandTimeoutMs,
   });

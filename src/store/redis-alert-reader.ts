@@ -1,15 +1,20 @@
 import type { Logger } from 'pino';
 import type { AlertFeed } from '../alerts/alert-feed.js';
 import { viewHeldAlert } from '../alerts/held-alert.js';
+import { logReadGaps } from './log-read-gaps.js';
 import { createPageSizer } from './page-size.js';
 import { decodeAlertEntry, streamPosition, type RedisKeys } from './redis-alert-entry.js';
 import type { RedisConnection } from './redis-connection.js';
+import type { StoreMetrics } from './store-metrics.js';
+import { StoreUnavailableError } from './store-unavailable-error.js';
+import { findReadGap, MAX_DELETED_SCRIPT } from './stream-read-gap.js';
 
 export interface AlertReaderOptions {
   /** A connection of its own: a blocking read holds it. */
   connection: RedisConnection;
   keys: RedisKeys;
   feed: AlertFeed;
+  metrics: Pick<StoreMetrics, 'readGap'>;
   logger: Logger;
   /** How long one XREAD blocks; the link's own deadline is this plus its command timeout. */
   blockMs?: number;
@@ -19,16 +24,20 @@ export interface AlertReaderOptions {
 /**
  * Feeds this process's live listeners (SSE clients, trigger verification) from the shared stream,
  * so every replica sees every alert, its own included, in stream order. Starts at the moment the
- * process started and, after an outage, resumes where it stopped.
+ * process started and, after an outage, resumes where it stopped. Alerts removed from the stream
+ * before it read them (it fell behind the trim: paused, cut off, slower than the writers) are
+ * published as a gap, before the alerts read after them, and counted and logged.
  */
 export function startAlertReader(options: AlertReaderOptions): { stop(): void } {
   const { connection: conn, keys, feed, logger } = options;
   const blockMs = options.blockMs ?? 2_000;
   const deadlineMs = blockMs + (options.commandTimeoutMs ?? 2_000);
+  const gaps = logReadGaps(options.metrics, logger);
   // From this process's start (stream ids begin with Redis's clock in ms): alerts this process
   // queued while Redis was still unreachable at start reach its listeners once written.
   let lastId = `${Date.now()}-0`;
   let stopped = false;
+  let refusedLogged = false;
   // Few entries a read while the recent alerts are large, up to 500 while they are small.
   const sizer = createPageSizer();
   let wake: (() => void) | undefined;
@@ -42,12 +51,46 @@ export function startAlertReader(options: AlertReaderOptions): { stop(): void } 
     });
   }
 
+  // The newest entry id removed from the stream, asked behind the read on the same link (no round
+  // trip of its own; Redis runs it once the read is answered). Undefined when Redis refuses it (an
+  // ACL without XINFO): then gaps go unseen, as before, rather than the live stream stopping.
+  function removedId(): Promise<string | undefined> {
+    return conn.send(['EVAL', MAX_DELETED_SCRIPT, '1', keys.alerts], deadlineMs).then(
+      (reply) => (typeof reply === 'string' ? reply : undefined),
+      (error: unknown) => {
+        if (error instanceof StoreUnavailableError) throw error;
+        if (!refusedLogged)
+          logger.warn(
+            { event: 'store_read_gap_unknown', err: error },
+            'Redis refused XINFO STREAM in a script: alerts removed before the live reader read them go unnoticed',
+          );
+        refusedLogged = true;
+        return undefined;
+      },
+    );
+  }
+
   async function step(): Promise<void> {
     const count = String(sizer.next());
     const args = ['XREAD', 'COUNT', count, 'BLOCK', String(blockMs), 'STREAMS', keys.alerts, lastId];
-    const reply = (await conn.send(args, deadlineMs)) as Array<[string, unknown[]]> | null;
+    const [reply, removed] = await Promise.all([conn.send(args, deadlineMs), removedId()]);
+    const entries = (reply as Array<[string, unknown[]]> | null)?.[0]?.[1] ?? [];
+    const nextId = (entries[0] as [string] | undefined)?.[0];
+    const through = removed
+      ? findReadGap(
+          streamPosition(lastId),
+          nextId === undefined ? undefined : streamPosition(nextId),
+          streamPosition(removed),
+        )
+      : undefined;
+    if (through && removed) {
+      gaps.found({ afterId: lastId, nextId, removedId: removed });
+      feed.publishGap({ through });
+      // Nothing read: the next read starts past what was removed, so it does not find this gap again.
+      if (nextId === undefined) lastId = removed;
+    }
     const sizes: number[] = [];
-    for (const raw of reply?.[0]?.[1] ?? []) {
+    for (const raw of entries) {
       const { streamId, held } = decodeAlertEntry(raw);
       lastId = streamId;
       sizes.push(held.bytes);
@@ -70,6 +113,7 @@ export function startAlertReader(options: AlertReaderOptions): { stop(): void } 
   return {
     stop() {
       stopped = true;
+      gaps.stop();
       wake?.();
     },
   };

@@ -8,6 +8,8 @@ export interface StoreMetrics {
   pendingDropped(count: number): void;
   duplicatesDropped(count: number): void;
   shed(count: number): void;
+  /** The live reader found alerts removed from the stream before it read them. */
+  readGap(): void;
 }
 
 export type StoreOp = 'write' | 'get' | 'query' | 'after' | 'since' | 'count';
@@ -79,6 +81,11 @@ export function createStoreMetrics(
     help: 'Stored alerts removed early, oldest first, to make room for new ones while Redis was at maxmemory.',
     registers: [registry],
   });
+  const readGaps = new Counter({
+    name: 'falco_store_read_gaps_total',
+    help: "Times this process's live reader found alerts removed from the shared stream (trimmed, expired or shed) before it read them; its live stream clients were sent event: truncated.",
+    registers: [registry],
+  });
   return {
     async time(op, run) {
       const end = duration.startTimer({ op });
@@ -92,5 +99,6 @@ export function createStoreMetrics(
     pendingDropped: (count) => dropped.inc(count),
     duplicatesDropped: (count) => duplicates.inc(count),
     shed: (count) => shed.inc(count),
+    readGap: () => readGaps.inc(),
   };
 }

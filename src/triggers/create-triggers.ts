@@ -21,6 +21,8 @@ export interface Triggers {
   router: express.Router;
   /** Subscribe this to the alert feed: it matches alerts to runs. */
   observeAlert(entry: StoredAlert): void;
+  /** And this to the feed's gaps: it logs the runs then waiting, whose alerts may have gone by unseen. */
+  observeGap(): void;
   /** Stops the canary, cancels running commands, waits up to `graceMs` for runs to clean up. */
   stop(graceMs?: number): Promise<void>;
 }
@@ -111,6 +113,14 @@ export function createTriggers(deps: TriggersDeps): Triggers {
       readBudget: deps.readBudget,
     }),
     observeAlert: (entry) => verifier.observeAlert(entry),
+    observeGap() {
+      const runs = verifier.observeGap();
+      if (runs.length === 0) return;
+      logger.warn(
+        { event: 'trigger_alerts_unseen', runIds: runs.map((run) => run.id) },
+        'alerts were removed from the shared store before this replica read them: these runs may end missed though Falco detected them',
+      );
+    },
     async stop(graceMs = 5_000) {
       stopCanary();
       stopAdoption();

@@ -34,6 +34,12 @@ export interface Verifier {
   ): Promise<boolean>;
   /** Feed listener: resolves every pending expectation this alert satisfies. */
   observeAlert(entry: StoredAlert): void;
+  /**
+   * Feed gap listener: alerts were removed from the shared store before they could be matched. The
+   * runs still waiting that it is news for (each is returned once): one may end `missed` though
+   * Falco did detect what it started.
+   */
+  observeGap(): TriggerRun[];
   /** The run learned more about what it started (its pods): alerts held back are checked again. */
   runChanged(run: TriggerRun): void;
   /**
@@ -165,6 +171,12 @@ export function createVerifier(deps: VerifierDeps): Verifier {
         offer(watch, entry);
         if (allResolved(watch) && watch.run.status === 'succeeded' && watch.timer) finish(watch);
       }
+    },
+    observeGap() {
+      if (stopped) return [];
+      const waiting = [...watches.values()].filter((watch) => !watch.missedAlerts && !allResolved(watch));
+      for (const watch of waiting) watch.missedAlerts = true;
+      return waiting.map((watch) => watch.run);
     },
     runChanged(run) {
       const watch = watches.get(run);

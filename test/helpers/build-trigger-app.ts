@@ -1,10 +1,13 @@
 import type { RequestListener } from 'node:http';
+import type { AlertFeed } from '../../src/alerts/alert-feed.js';
 import type { Triggers } from '../../src/triggers/create-triggers.js';
 import { buildTestApp, metricValue } from './test-app.js';
 
 export interface TriggerApp {
   app: RequestListener;
   triggers?: Triggers;
+  /** The feed verification listens to (with Redis, the shared stream's reader publishes to it). */
+  feed: AlertFeed;
   /** Log lines written so far, parsed. */
   logs: Array<Record<string, unknown>>;
   /** The value of one series on the app's registry (0 when absent); `series` picks e.g. a histogram's `_count`. */
@@ -27,6 +30,7 @@ export function buildTriggerApp(
   return {
     app: built.app,
     triggers: built.triggers,
+    feed: built.feed,
     logs: built.logLines,
     metricValue: (name, labels, series) => metricValue(built.metrics.registry, name, labels, series),
     async stop() {

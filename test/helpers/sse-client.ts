@@ -3,6 +3,8 @@ import http from 'node:http';
 /** A live-stream client on 127.0.0.1 that records the ids of the `alert` events it receives. */
 export interface SseClient {
   ids: string[];
+  /** For each `truncated` event, how many alert ids had come before it. */
+  truncatedAt: number[];
   /** Resolves once `count` alert events arrived (rejects after `timeoutMs`). */
   waitFor(count: number, timeoutMs?: number): Promise<void>;
   close(): void;
@@ -10,6 +12,7 @@ export interface SseClient {
 
 export async function openSseClient(port: number, headers: Record<string, string> = {}): Promise<SseClient> {
   const ids: string[] = [];
+  const truncatedAt: number[] = [];
   let carry = '';
   const req = http.get({ host: '127.0.0.1', port, path: '/alerts/stream', headers });
   await new Promise<void>((resolve, reject) => {
@@ -22,6 +25,7 @@ export async function openSseClient(port: number, headers: Record<string, string
         for (const event of events) {
           const id = /^id: (.+)$/m.exec(event)?.[1];
           if (id !== undefined && /^event: alert$/m.test(event)) ids.push(id);
+          if (/^event: truncated$/m.test(event)) truncatedAt.push(ids.length);
           if (event.includes(': connected')) resolve();
         }
       });
@@ -29,6 +33,7 @@ export async function openSseClient(port: number, headers: Record<string, string
   });
   return {
     ids,
+    truncatedAt,
     async waitFor(count, timeoutMs = 10_000) {
       const deadline = Date.now() + timeoutMs;
       while (ids.length < count) {

@@ -163,6 +163,66 @@ describe('GET /alerts/stream', () => {
     expect([...text.matchAll(/^id: (.+)$/gm)].map((match) => match[1])).toEqual([second.id, later.id]);
   });
 
+  // Regression: a shared store's reader that fell behind the trim went on after the removed alerts,
+  // and its clients' Last-Event-ID moved past them without a word (7,656 of 14,777 in one hole).
+  it('tells a live client with event: truncated, in order, when the feed has a gap', async () => {
+    const built = buildTestApp();
+    const base = await listen(built);
+    const res = await fetch(`${base}/alerts/stream?rule=Unrelated`);
+    const events = readEvents(res, 2, ['alert', 'truncated']);
+    await expect.poll(() => built.feed.listenerCount()).toBe(1);
+
+    built.feed.publishGap({ through: [5, 0] });
+    const after = makeStoredAlert({ rule: 'Unrelated' });
+    built.feed.publish(after, [6, 0]);
+
+    // Whatever its filters: the missing alerts may have been the client's.
+    expect(await events).toEqual([
+      {
+        id: '',
+        event: 'truncated',
+        data: JSON.stringify({
+          reason: 'alerts were removed from the shared store before this replica read them',
+        }),
+      },
+      expect.objectContaining({ id: after.id, event: 'alert' }),
+    ]);
+  });
+
+  it('tells a reconnecting client of a gap past where its replay read, and not of one it read past', async () => {
+    const built = buildTestApp();
+    const base = await listen(built);
+    const first = await post(base, 'samples/valid/001-demo-034-terminal-shell-in-container.json');
+    const second = await post(base, 'samples/valid/002-demo-034-write-below-root.json');
+    const after = built.store.after.bind(built.store);
+    let replayRead: () => void = () => undefined;
+    const reading = new Promise<void>((resolve) => (replayRead = resolve));
+    vi.spyOn(built.store, 'after').mockImplementation(async (...args) => {
+      // Gaps the reader found while the replay was read wait for it, as live alerts do.
+      built.feed.publishGap({ through: [2, 0] });
+      built.feed.publishGap({ through: [3, 0] });
+      await reading;
+      return { ...(await after(...args))!, through: [2, 0] };
+    });
+    const res = await fetch(`${base}/alerts/stream`, { headers: { 'Last-Event-ID': first.id } });
+    const events = readEvents(res, 4, ['alert', 'truncated']);
+    await expect.poll(() => built.feed.listenerCount()).toBe(1);
+    replayRead();
+    await expect.poll(() => vi.mocked(built.store.after).mock.results.length).toBe(1);
+    await vi.mocked(built.store.after).mock.results[0]!.value;
+    built.feed.publishGap({ through: [1, 5] });
+    built.feed.publishGap({ through: [4, 0] });
+    const later = makeStoredAlert();
+    built.feed.publish(later, [4, 1]);
+
+    expect((await events).map((event) => event.id || event.event)).toEqual([
+      second.id,
+      'truncated',
+      'truncated',
+      later.id,
+    ]);
+  });
+
   // Regression: a replay whose read failed sent the live alerts on, so the client's Last-Event-ID
   // moved past the ones it had missed, which it then never got, nor was told of.
   it('ends the stream when the replay read fails, so the client reconnects from the same Last-Event-ID', async () => {

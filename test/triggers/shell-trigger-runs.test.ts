@@ -105,6 +105,22 @@ describe('shell trigger, kubernetes backend, against a recording API stand-in', 
     ).toBe(1);
   });
 
+  // Regression: a run waiting for an alert the shared store removed before this replica read it
+  // ended missed without a word.
+  it('logs the runs waiting for alerts when the feed has a gap', async () => {
+    api = await startKubeApiStandIn();
+    built = kubeTriggers({ TRIGGER_ALLOWED_NAMESPACES: 'falco-canary', TRIGGER_VERIFY_WINDOW_MS: '30000' });
+    const res = await request(built.app).post('/triggers/shell').set(auth).send({ backend: 'kubernetes' });
+    const run = await waitForRun(built.app, TOKEN, res.body.id, finished);
+    expect(run.verification.expectations).toEqual([{ rule: RULE, status: 'pending' }]);
+
+    built.feed.publishGap({ through: [Date.now(), 0] });
+
+    expect(built.logs.filter((line) => line.event === 'trigger_alerts_unseen')).toEqual([
+      expect.objectContaining({ level: 'warn', runIds: [run.id] }),
+    ]);
+  });
+
   it('deletes the pod a silent API server may have made when the create times out', async () => {
     api = await startKubeApiStandIn();
     api.hold = /\/pods$/;

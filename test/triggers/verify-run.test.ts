@@ -170,6 +170,24 @@ describe('createVerifier', () => {
   });
 });
 
+// Regression: alerts removed from the shared store before this replica's reader took them went by
+// unseen, and a run waiting for one of them ended missed without a word.
+describe('createVerifier when the feed has a gap', () => {
+  it('names the runs still waiting, each once, and not those resolved', () => {
+    const verifier = createVerifier({ metrics: createTriggerMetrics(new Registry()), windowMs: 60_000 });
+    const waiting = { ...newRun(), id: 'waiting' };
+    const resolved = { ...newRun(), id: 'resolved' };
+    verifier.watch(waiting, [{ rule: 'Write below etc', matches: () => true }], 1_000);
+    verifier.watch(resolved, [{ rule: 'Write below root', matches: () => true }], 1_000);
+    verifier.observeAlert(entry({ rule: 'Write below root' }, 1_100));
+
+    expect(verifier.observeGap().map((run) => run.id)).toEqual(['waiting']);
+    expect(verifier.observeGap()).toEqual([]);
+    expect(waiting.verification.expectations[0]?.status).toBe('pending');
+    verifier.stop();
+  });
+});
+
 // Regression: a window that ended while the trigger still ran counted a miss, though the trigger
 // then failed (a helm install past TRIGGER_VERIFY_WINDOW_MS): Falco was blamed for a run that never ran.
 describe('createVerifier when the window ends before the trigger does', () => {

@@ -72,7 +72,7 @@ export function buildAlertPaths(): Record<string, JsonSchema> {
       get: {
         operationId: 'streamAlerts',
         summary:
-          'Server-Sent Events: `event: alert`, `id: {id}`, `data:` a stored alert as GET /alerts/{id}; with others=true, alerts outside the filters as `event: other`; after a reconnect that cannot replay all it missed, `event: truncated` with `data: {reason}`',
+          'Server-Sent Events: `event: alert`, `id: {id}`, `data:` a stored alert as GET /alerts/{id}; with others=true, alerts outside the filters as `event: other`; after a reconnect that cannot replay all it missed, or when a shared store removed alerts before this replica read them, `event: truncated` with `data: {reason}`',
         tags: ['stream'],
         security: viewer,
         parameters: [

@@ -3,21 +3,17 @@ import type { StorePosition } from '../../alerts/store-position.js';
 import type { StoredAlert } from '../../alerts/stored-alert.js';
 import { startTurnClock } from '../../alerts/turn-clock.js';
 import type { ReadBudget } from '../read-budget.js';
+import { replayTruncated } from './stream-truncated.js';
 
 /** Most alerts replayed to a reconnecting client. */
 export const MAX_REPLAY = 1000;
 
-// A comment for people reading the stream, and `event: truncated` for the page: EventSource
-// hides comments, and a page that missed alerts must load its list again.
-const truncated = (reason: string) =>
-  `: replay truncated (${reason})\nevent: truncated\ndata: ${JSON.stringify({ reason })}\n\n`;
-
-const BYTES_CUT = truncated('QUERY_MAX_BYTES');
-const COUNT_CUT = truncated(`more than ${MAX_REPLAY} alerts were missed`);
+const BYTES_CUT = replayTruncated('QUERY_MAX_BYTES');
+const COUNT_CUT = replayTruncated(`more than ${MAX_REPLAY} alerts were missed`);
 // Evicted or expired, or another process's (a restart of the in-memory store): how many came after it is unknown.
-const ID_GONE = truncated('Last-Event-ID is no longer stored');
+const ID_GONE = replayTruncated('Last-Event-ID is no longer stored');
 // Held when the read began, evicted or expired before it reached them: how many is unknown.
-const GAP = truncated('some alerts after Last-Event-ID are no longer stored');
+const GAP = replayTruncated('some alerts after Last-Event-ID are no longer stored');
 
 /** What a reconnecting client missed: the texts to send, in order, and where the store's read ended. */
 export interface Replay {

@@ -3,6 +3,7 @@ import type { AlertFeed } from '../../alerts/alert-feed.js';
 import { isAfter, type StorePosition } from '../../alerts/store-position.js';
 import type { StreamConnection } from './stream-connection.js';
 import { readReplay, type ReplayRequest } from './stream-replay.js';
+import { LIVE_GAP } from './stream-truncated.js';
 
 export interface ResumeOptions extends Pick<
   ReplayRequest,
@@ -32,21 +33,30 @@ export function resumeStream(connection: StreamConnection, options: ResumeOption
   };
   let through: StorePosition | undefined;
   const isNew = (position?: StorePosition) => !through || !position || isAfter(position, through);
+  const deliver = (text: string, position?: StorePosition) => {
+    if (!live) {
+      send(text);
+      return;
+    }
+    live.events.push({ position, text });
+    live.bytes += text.length;
+    // Held for this client as if waiting in its socket (a slow shared store, a burst): past its
+    // bound it is cut off, and reconnects from its Last-Event-ID.
+    if (live.bytes > options.maxClientBufferedBytes) drop('client_buffer');
+  };
   connection.setUnsubscribe(
-    options.feed.subscribe((entry, position) => {
-      if (!isNew(position)) return;
-      const text = eventFor(entry);
-      if (text === undefined) return;
-      if (!live) {
-        send(text);
-        return;
-      }
-      live.events.push({ position, text });
-      live.bytes += text.length;
-      // Held for this client as if waiting in its socket (a slow shared store, a burst): past its
-      // bound it is cut off, and reconnects from its Last-Event-ID.
-      if (live.bytes > options.maxClientBufferedBytes) drop('client_buffer');
-    }),
+    options.feed.subscribe(
+      (entry, position) => {
+        if (!isNew(position)) return;
+        const text = eventFor(entry);
+        if (text !== undefined) deliver(text, position);
+      },
+      // Alerts the reader never saw: told unless all of them were where the replay read (it sent
+      // them, or said they were missing).
+      (gap) => {
+        if (isNew(gap.through)) deliver(LIVE_GAP, gap.through);
+      },
+    ),
   );
   // Ends the stream with `comment`, before any live alert: the client reconnects after `retry`
   // from the same Last-Event-ID.

@@ -12,6 +12,7 @@ import { openStreamConnection } from './stream-connection.js';
 import { createEventText } from './stream-event.js';
 import { resumeStream } from './stream-resume.js';
 import { createStreamSlots, type StreamLimits } from './stream-slots.js';
+import { LIVE_GAP } from './stream-truncated.js';
 
 export interface StreamDeps extends StreamLimits {
   feed: AlertFeed;
@@ -83,10 +84,14 @@ export function createAlertStream(deps: StreamDeps): AlertStream {
     const lastId = req.headers['last-event-id'];
     if (typeof lastId !== 'string') {
       connection.setUnsubscribe(
-        deps.feed.subscribe((entry) => {
-          const text = eventFor(entry);
-          if (text !== undefined) connection.send(text);
-        }),
+        deps.feed.subscribe(
+          (entry) => {
+            const text = eventFor(entry);
+            if (text !== undefined) connection.send(text);
+          },
+          // Whatever its filters: whether the missing alerts were the client's is unknown.
+          () => connection.send(LIVE_GAP),
+        ),
       );
       return;
     }

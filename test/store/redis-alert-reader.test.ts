@@ -1,0 +1,139 @@
+import pino from 'pino';
+import { Registry } from 'prom-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAlertFeed, type AlertFeed } from '../../src/alerts/alert-feed.js';
+import { isAfter, type StorePosition } from '../../src/alerts/store-position.js';
+import { createAlertStore } from '../../src/store/create-alert-store.js';
+import { redisKeys, streamPosition } from '../../src/store/redis-alert-entry.js';
+import { startAlertReader } from '../../src/store/redis-alert-reader.js';
+import { connectTo, redisAvailable, startRedis, untilUp, type TestRedis } from '../helpers/redis-server.js';
+import { makeStoredAlert } from '../helpers/stored-alert.js';
+import { metricValue } from '../helpers/test-app.js';
+
+const hasRedis = redisAvailable();
+
+/** What a feed listener saw, in order: alert ids and gaps (with where they end). */
+function recordFeed(feed: AlertFeed) {
+  const seen: Array<{ id: string; position?: StorePosition } | { gap: StorePosition }> = [];
+  feed.subscribe(
+    (entry, position) => seen.push({ id: entry.id, position }),
+    (gap) => seen.push({ gap: gap.through }),
+  );
+  return {
+    seen,
+    ids: () => seen.flatMap((event) => ('id' in event ? [event.id] : [])),
+    gaps: () => seen.flatMap((event) => ('gap' in event ? [event.gap] : [])),
+  };
+}
+
+describe.skipIf(!hasRedis)("the Redis store's live reader", () => {
+  let redis: TestRedis;
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  afterAll(async () => {
+    await redis?.stop();
+  });
+
+  async function storeWithFeed(keyPrefix: string, maxAlerts: number) {
+    const registry = new Registry();
+    const feed = createAlertFeed((error) => {
+      throw error;
+    });
+    const parts = createAlertStore({
+      config: {
+        maxAlerts,
+        maxBytes: 1e9,
+        redis: {
+          target: { kind: 'url', url: redis.url },
+          keyPrefix,
+          retentionMs: 3_600_000,
+          pendingMax: 1000,
+        },
+      },
+      dedupWindowMs: 0,
+      feed,
+      registry,
+      logger: pino({ level: 'silent' }),
+    });
+    const { store } = parts;
+    for (let i = 0; i < 100 && !store.available(); i++) await new Promise((r) => setTimeout(r, 20));
+    return { parts, store, registry, feed: recordFeed(feed) };
+  }
+
+  // Regression: a reader that fell behind the trim resumed after the removed alerts without a word:
+  // an SSE client got 7,121 of 14,777 alerts, one hole of 7,656, and no `event: truncated`.
+  it('publishes a gap, before the alerts read after it, when a write trims past where it had read', async () => {
+    const { parts, store, registry, feed } = await storeWithFeed('gap-trim', 5);
+    const before = [makeStoredAlert(), makeStoredAlert()];
+    for (const entry of before) store.add(entry);
+    await store.flush();
+    await expect.poll(() => feed.ids().length).toBe(2);
+
+    // One write script: twenty alerts in, the oldest fifteen trimmed before the reader is answered.
+    const burst = Array.from({ length: 20 }, () => makeStoredAlert());
+    for (const entry of burst) store.add(entry);
+    await store.flush();
+    await expect.poll(() => feed.ids().length).toBe(7);
+
+    const survivors = burst.slice(-5).map((entry) => entry.id);
+    expect(feed.ids()).toEqual([...before.map((entry) => entry.id), ...survivors]);
+    expect(feed.seen[2]).toHaveProperty('gap');
+    const [gap] = feed.gaps();
+    const positionOf = (index: number) => (feed.seen[index] as { position: StorePosition }).position;
+    // Between the last alert read before and the first read after.
+    expect(isAfter(gap!, positionOf(1))).toBe(true);
+    expect(isAfter(positionOf(3), gap!)).toBe(true);
+    expect(feed.gaps()).toHaveLength(1);
+    expect(await metricValue(registry, 'falco_store_read_gaps_total')).toBe(1);
+    await parts.close();
+  });
+
+  it('publishes no gap while it keeps up, however often the stream is trimmed', async () => {
+    const { parts, store, registry, feed } = await storeWithFeed('gap-none', 3);
+    const added = Array.from({ length: 20 }, () => makeStoredAlert());
+    for (const [index, entry] of added.entries()) {
+      store.add(entry);
+      await store.flush();
+      await expect.poll(() => feed.ids().length).toBe(index + 1);
+    }
+
+    expect(feed.ids()).toEqual(added.map((entry) => entry.id));
+    expect(feed.gaps()).toEqual([]);
+    expect(await metricValue(registry, 'falco_store_read_gaps_total')).toBe(0);
+    await parts.close();
+  });
+
+  it('publishes a gap once when every alert after where it had read was removed, none left to read', async () => {
+    const keys = redisKeys('gap-empty');
+    const connection = connectTo(redis, 'reader');
+    await untilUp(connection);
+    const feed = createAlertFeed(() => undefined);
+    const recorded = recordFeed(feed);
+    let gapsCounted = 0;
+    const reader = startAlertReader({
+      connection,
+      keys,
+      feed,
+      metrics: { readGap: () => (gapsCounted += 1) },
+      logger: pino({ level: 'silent' }),
+      blockMs: 100,
+    });
+    // Written and removed in one script, as a trim by age or a shed at maxmemory does.
+    const removed = await redis.cli(
+      'EVAL',
+      "local id = redis.call('XADD', KEYS[1], '*', 'id', 'gone') redis.call('XDEL', KEYS[1], id) return id",
+      '1',
+      keys.alerts,
+    );
+    await expect.poll(() => recorded.gaps().length).toBe(1);
+    // Reads go on past it: it is not found again.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+
+    expect(recorded.gaps()).toEqual([streamPosition(removed)]);
+    expect(recorded.ids()).toEqual([]);
+    expect(gapsCounted).toBe(1);
+    reader.stop();
+    await connection.close();
+  });
+});
