@@ -24,8 +24,9 @@ export interface RedisAlertStoreOptions {
   /** Through Sentinel: alerts are kept until a replica holds them, and written again after a failover. */
   confirmReplicated?: boolean;
   /**
-   * The link writes go through, when not `connection`: with `confirmReplicated` each round of writes
-   * ends with a WAIT that holds its link up to 250 ms, which reads must not queue behind.
+   * The link writes go through, when not `connection` (create-alert-store.ts always gives one):
+   * answers to ingest must not queue behind reads, nor reads behind a `confirmReplicated` round's
+   * WAIT, which holds its link up to 250 ms.
    */
   writeConnection?: RedisConnection;
 }
@@ -35,8 +36,8 @@ export type RedisAlertStore = AlertStore & RedisAlertWrites;
 
 /**
  * Alerts in one Redis Stream shared by every replica. `add` never waits: alerts are queued and
- * written in order, retried while Redis is down or hung (redis-alert-writes.ts); reads go through
- * `connection` (redis-alert-reads.ts).
+ * written in order, retried while Redis is down or hung (redis-alert-writes.ts), through
+ * `writeConnection`; reads go through `connection` (redis-alert-reads.ts).
  */
 export function createRedisAlertStore(options: RedisAlertStoreOptions): RedisAlertStore {
   const { connection: conn } = options;

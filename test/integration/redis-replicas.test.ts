@@ -138,7 +138,11 @@ describe.skipIf(!hasRedis)('a replica starting beside Redis', () => {
       service.lines.findIndex((line) => line.event === 'listening'),
     );
     const linksUp = beforeListening.filter((line) => line.event === 'store_up').map((line) => line.link);
-    expect(linksUp.sort()).toEqual(['falco-alert-receiver', 'falco-alert-receiver-reader']);
+    expect(linksUp.sort()).toEqual([
+      'falco-alert-receiver',
+      'falco-alert-receiver-reader',
+      'falco-alert-receiver-writer',
+    ]);
     const metrics = await (await fetch(`http://127.0.0.1:${service.port}/metrics`)).text();
     expect(metrics).toMatch(/^falco_store_up 1$/m);
   }, 60_000);
