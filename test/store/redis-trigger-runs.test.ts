@@ -54,18 +54,20 @@ describe.skipIf(!hasRedis)('createRedisTriggerRuns', () => {
   });
 
   it('gives the canary lease to one replica at a time, until it expires', async () => {
+    // Leases far longer than the waits between the calls: a loaded machine's late timer must not
+    // let one lapse where the test says it is held.
     const [a, b] = [1, 2].map(() => sharedRuns('lease:'));
-    expect(await a!.leaseCanary(300)).toBe(true);
-    expect(await b!.leaseCanary(300)).toBe(false);
+    expect(await a!.leaseCanary(1_500)).toBe(true);
+    expect(await b!.leaseCanary(1_500)).toBe(false);
     // Its holder renews it (one tick after another, with no gap), and the other stays refused.
     await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(await a!.leaseCanary(300)).toBe(true);
+    expect(await a!.leaseCanary(1_500)).toBe(true);
     await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(await b!.leaseCanary(300)).toBe(false);
+    expect(await b!.leaseCanary(1_500)).toBe(false);
     // The holder gone (no renewal), it expires and the other takes it.
-    await new Promise((resolve) => setTimeout(resolve, 350));
-    expect(await b!.leaseCanary(300)).toBe(true);
-    expect(await a!.leaseCanary(300)).toBe(false);
+    await new Promise((resolve) => setTimeout(resolve, 1_600));
+    expect(await b!.leaseCanary(1_500)).toBe(true);
+    expect(await a!.leaseCanary(1_500)).toBe(false);
   });
 
   it('starts the canary on every tick of a lone replica (its own lease never makes it skip one)', async () => {
