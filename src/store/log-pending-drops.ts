@@ -5,30 +5,42 @@ import type { StoreMetrics } from './store-metrics.js';
 export interface PendingDrops {
   /** `count` oldest queued alerts were dropped, the oldest of them `id`. */
   dropped(count: number, id: string): void;
-  /** Written up: the next drop starts a new outage. */
+  /** Written up: the drops not in a line yet are logged, and the next drop starts a new outage. */
   writtenUp(): void;
+  /** Logs the drops not in a line yet (the store closes). */
+  flush(): void;
 }
 
 export function logPendingDrops(metrics: StoreMetrics, logger: Logger): PendingDrops {
-  // Drops not yet in a log line, and whether this outage's first drop was logged.
+  // Drops not yet in a log line and the oldest of them, and whether this outage's first drop was logged.
   let droppedSinceLog = 0;
+  let oldestSinceLog = '';
   let outageLogged = false;
+  const log = () => {
+    if (droppedSinceLog === 0) return;
+    logger.warn(
+      { event: 'store_pending_dropped', count: droppedSinceLog, oldestAlertId: oldestSinceLog },
+      'STORE_PENDING_MAX reached: dropped the oldest queued alerts (they were logged when accepted)',
+    );
+    droppedSinceLog = 0;
+  };
   return {
     dropped(count, id) {
       if (count === 0) return;
       metrics.pendingDropped(count);
-      // The first drop of an outage is logged, then one line per 1000 (the metric counts each).
-      if (!outageLogged || droppedSinceLog + count >= 1000) {
-        logger.warn(
-          { event: 'store_pending_dropped', count: droppedSinceLog + count, oldestAlertId: id },
-          'STORE_PENDING_MAX reached: dropped the oldest queued alerts (they were logged when accepted)',
-        );
-        droppedSinceLog = 0;
+      if (droppedSinceLog === 0) oldestSinceLog = id;
+      droppedSinceLog += count;
+      // The first drop of an outage is logged, then one line per 1000, and the rest once the queue
+      // is written up (or the store closes): the lines add up to the metric.
+      if (!outageLogged || droppedSinceLog >= 1000) {
+        log();
         outageLogged = true;
-      } else droppedSinceLog += count;
+      }
     },
     writtenUp() {
+      log();
       outageLogged = false;
     },
+    flush: log,
   };
 }

@@ -87,8 +87,9 @@ export function createRedisAlertWrites(options: RedisAlertWritesOptions): RedisA
   async function flush(): Promise<void> {
     if (flushing || !writer.isUp()) return;
     flushing = true;
-    // Back after a drop, maybe on a promoted replica: what no replica was known to hold goes first.
-    const again = replicas ? await replicas.takeUntrimmed() : [];
+    // Back after a drop, maybe on a promoted replica: what no replica was known to hold, and the
+    // master lacks, goes first (oldest first, as the queue: past its bounds they are lost, and counted).
+    const again = replicas ? await replicas.takeMissing() : [];
     if (again.length > 0) drops.dropped(queue.giveBack(again), again[0]!.id);
     let retryLater = false;
     while (queue.size() > 0 && writer.isUp() && !retryLater) {
@@ -162,6 +163,7 @@ export function createRedisAlertWrites(options: RedisAlertWritesOptions): RedisA
     close() {
       closed = true;
       answers.giveUp();
+      drops.flush();
     },
   };
 }

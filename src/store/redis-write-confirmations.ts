@@ -4,26 +4,29 @@ import type { PendingWrite } from './pending-writes.js';
 import { createReplicaConfirmations, keepUntrimmed } from './replica-confirmations.js';
 import type { RedisKeys } from './redis-alert-entry.js';
 import type { RedisConnection } from './redis-connection.js';
+import { StoreUnavailableError } from './store-unavailable-error.js';
 
 // How long a round of writes waits for a replica to have them (through Sentinel), and how often
 // a master with no replica online is asked again (ROLE) whether one is back.
 const REPLICA_WAIT_MS = 250;
 const REPLICA_LOOK_EVERY_MS = 1_000;
+// Alert ids asked about per HMGET of the id index (pipelined).
+const HELD_CHUNK = 1_000;
 
 /** The replica confirmations (replica-confirmations.ts) of the store's write link. */
 export interface WriteConfirmations {
   /** After a round of writes: see ReplicaConfirmations.confirm. */
   confirm(written: readonly PendingWrite[]): Promise<boolean>;
   relinked(): void;
-  /** After the link came back: the unconfirmed alerts to queue again, oldest first (once). */
-  takeUntrimmed(): Promise<PendingWrite[]>;
+  /** After the link came back: the unconfirmed alerts the master lacks, to queue again, oldest first (once). */
+  takeMissing(): Promise<PendingWrite[]>;
   replicaOnline(): boolean;
 }
 
 /** Through Sentinel: the writes' replica confirmations, with the store's timings and log lines. */
 export function createWriteConfirmations(options: {
   writer: RedisConnection;
-  keys: Pick<RedisKeys, 'alerts'>;
+  keys: Pick<RedisKeys, 'alerts' | 'ids'>;
   logger: Logger;
   pendingMax: number;
   maxBytes: number;
@@ -38,16 +41,37 @@ export function createWriteConfirmations(options: {
     lookEveryMs: REPLICA_LOOK_EVERY_MS,
     onLook: logReplicaLooks(options.logger),
   });
-  // Of the unconfirmed alerts, those the (maybe promoted) master would still hold; all if unread.
-  async function untrimmed(writes: PendingWrite[]): Promise<PendingWrite[]> {
+  // The ids of `writes` the master's id index holds.
+  async function heldIds(writes: PendingWrite[]): Promise<Set<string>> {
+    const chunks: string[][] = [];
+    for (let at = 0; at < writes.length; at += HELD_CHUNK)
+      chunks.push(writes.slice(at, at + HELD_CHUNK).map((write) => write.id));
+    const replies = await Promise.all(chunks.map((ids) => writer.send(['HMGET', keys.ids, ...ids])));
+    return new Set(chunks.flatMap((ids, at) => ids.filter((_, j) => (replies[at] as unknown[])[j] != null)));
+  }
+  // Of the unconfirmed alerts, those the (maybe promoted) master lacks and would still hold. A link
+  // that dropped and came back to the same master (a blip, a client kill) lacks none: sent again,
+  // all of them (up to STORE_PENDING_MAX and STORE_MAX_BYTES) were rewritten for nothing, and took
+  // the queue's room from alerts never written.
+  async function missing(writes: PendingWrite[]): Promise<PendingWrite[]> {
     if (writes.length === 0) return writes;
-    const oldest = await writer.send(['XRANGE', keys.alerts, '-', '+', 'COUNT', '1']).catch(() => []);
-    return keepUntrimmed(writes, (oldest as Array<[string, unknown]>)[0]?.[0], options.retainedFromMs());
+    const [oldest, held] = await Promise.all([
+      writer.send(['XRANGE', keys.alerts, '-', '+', 'COUNT', '1']).catch(() => []),
+      heldIds(writes).catch((error: unknown) => error),
+    ]);
+    // The link dropped again: they are asked about once it is back. Refused (an ACL): all go again,
+    // and the write script skips those the master has.
+    if (held instanceof StoreUnavailableError) {
+      replicas.keepForRelink(writes);
+      return [];
+    }
+    const lacked = held instanceof Set ? writes.filter((write) => !held.has(write.id)) : writes;
+    return keepUntrimmed(lacked, (oldest as Array<[string, unknown]>)[0]?.[0], options.retainedFromMs());
   }
   return {
     confirm: (written) => replicas.confirm(written),
     relinked: () => replicas.relinked(),
-    takeUntrimmed: () => untrimmed(replicas.takeUnconfirmed()),
+    takeMissing: () => missing(replicas.takeUnconfirmed()),
     replicaOnline: () => replicas.replicaOnline(),
   };
 }

@@ -23,6 +23,8 @@ export interface ReplicaConfirmations {
   relinked(): void;
   /** After the link came back: the alerts to queue again, oldest first (once). */
   takeUnconfirmed(): PendingWrite[];
+  /** Keeps taken alerts again, in front, for the next time the link comes back (it dropped again). */
+  keepForRelink(writes: PendingWrite[]): void;
   /** False while `ROLE` last listed no replica online; true otherwise (also while unknown). */
   replicaOnline(): boolean;
 }
@@ -89,6 +91,11 @@ export function createReplicaConfirmations(options: {
       if (!relinked) return [];
       relinked = false;
       return takeAll();
+    },
+    keepForRelink(writes) {
+      unconfirmed.giveBack(writes);
+      // WAIT on this link would confirm none of them.
+      relinked = true;
     },
     replicaOnline: () => !noneOnline(),
   };

@@ -72,6 +72,18 @@ describe('replica confirmations', () => {
     expect(ids(replicas.takeUnconfirmed())).toEqual(['a', 'b']);
   });
 
+  it('keeps alerts taken back for the next relink, in front: a WAIT on this link does not confirm them', async () => {
+    const { replicas } = confirmations([0, 1, 1]);
+    await replicas.confirm(writes('a'));
+    replicas.relinked();
+    const taken = replicas.takeUnconfirmed();
+    await replicas.confirm(writes('b'));
+    replicas.keepForRelink(taken);
+    await replicas.confirm(writes('c'));
+
+    expect(ids(replicas.takeUnconfirmed())).toEqual(['a', 'c']);
+  });
+
   it('keeps at most max alerts, the newest', async () => {
     const { replicas } = confirmations([0, 0], 3);
     await replicas.confirm(writes('a', 'b'));
