@@ -62,6 +62,12 @@ export interface AlertStore {
   /** `utf8`: `entry.json`'s exact UTF-8 bytes, when the caller has them (the received body). */
   add(entry: StoredAlert, utf8?: Buffer): void;
   get(id: string): Promise<StoredAlert | undefined>;
+  /**
+   * Only for a store that knows it without reading the alert's text (the in-memory one): the
+   * received bytes (`bytes`) of the alert with this id, or undefined when none is held. A reader
+   * reserves them before the text is read.
+   */
+  bytesOf?(id: string): number | undefined;
   /** Matching alerts, newest received first. */
   query(query: AlertQuery): Promise<StoredAlert[]>;
   /**

@@ -135,6 +135,10 @@ export function createMemoryAlertStore(options: MemoryAlertStoreOptions): AlertS
       const seq = findColumnAlert(store, id);
       return seq === undefined ? undefined : viewColumnAlert(store, slotOf(seq));
     },
+    bytesOf(id) {
+      const seq = findColumnAlert(store, id);
+      return seq === undefined ? undefined : col.bytes[slotOf(seq)];
+    },
     query: createColumnQuery(store),
     after: (id, limit, maxBytes) => readColumnsAfter(store, id, limit, maxBytes),
     receivedSince: (sinceMs) => readReceivedSince(store, sinceMs),

@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Response } from 'express';
 import { finished } from 'node:stream';
 import type { Registry } from 'prom-client';
@@ -6,7 +7,7 @@ import { createReasonCounter } from '../metrics/reason-counter.js';
 import { createAddressCounts } from '../server/address-counts.js';
 import { buildProblem, sendProblem, type Problem } from './problem.js';
 
-/** Why an alert list or export was refused or cut off: a label value of the metric. */
+/** Why an alert, alert list or export was refused or cut off: a label value of the metric. */
 export type ReadRefusal = 'inflight_bytes' | 'inflight_per_address' | 'stalled';
 
 export interface ReadLimits {
@@ -19,15 +20,15 @@ export interface ReadLimits {
 }
 
 /**
- * Bounds the memory that readers of `GET /alerts` (lists and exports) can hold: each answer's
- * alerts stay in memory until its client has read them, so five clients that asked for 30 MB of
- * alerts and never read took a 128 MB heap past its limit. Each answer reserves its alerts' bytes
- * from a shared budget, and from its client address's share of it, until its response is done
- * (past either: 503), and a client that takes no byte for `stallMs` is cut off, which ends its
- * response. The share keeps one address from holding the whole budget: four lists that were never
- * read, asked for again as each was cut off, refused every other reader. The answer itself is
- * formatted as it is written, waiting for the client (write-paced.ts): besides its alerts it holds
- * one piece.
+ * Bounds the memory that readers of `GET /alerts` (lists and exports) and `GET /alerts/{id}` can
+ * hold: each answer's alerts stay in memory until its client has read them, so five clients that
+ * asked for 30 MB of alerts and never read took a 128 MB heap past its limit. Each answer reserves
+ * its alerts' bytes from a shared budget, and from its client address's share of it, until its
+ * response is done (past either: 503), and a client that takes no byte for `stallMs` is cut off,
+ * which ends its response. The share keeps one address from holding the whole budget: four lists
+ * that were never read, asked for again as each was cut off, refused every other reader. The
+ * answer itself is formatted as it is written, waiting for the client (write-paced.ts): besides its
+ * alerts it holds one piece.
  */
 export interface ReadBudget {
   /** Reserves `bytes` for `res` until it is done, and watches it for stalls; else the 503 problem (counted). */
@@ -70,18 +71,21 @@ export function admitOrRefuse(budget: ReadBudget, res: Response, bytes: number):
 
 const DETAIL: Record<Exclude<ReadRefusal, 'stalled'>, string> = {
   inflight_bytes:
-    'Too many alert lists (or trigger run lists) are being read at once (QUERY_MAX_INFLIGHT_BYTES); retry shortly.',
+    'Too many alerts and alert lists (or trigger run lists) are being read at once (QUERY_MAX_INFLIGHT_BYTES); retry shortly.',
   inflight_per_address:
-    'Too many alert lists (or trigger run lists) are being read from your address at once (QUERY_MAX_INFLIGHT_BYTES_PER_ADDRESS); retry shortly.',
+    'Too many alerts and alert lists (or trigger run lists) are being read from your address at once (QUERY_MAX_INFLIGHT_BYTES_PER_ADDRESS); retry shortly.',
 };
 
 // How often a reader's progress is looked at, as a part of the stall timeout.
 const CHECKS_PER_STALL = 4;
 
-/** Bytes the kernel has taken from `res`'s socket: written, less what still waits in Node. */
-function bytesTaken(res: ServerResponse): number {
-  const socket = res.socket;
-  return socket ? socket.bytesWritten - socket.writableLength : 0;
+/**
+ * Bytes the kernel has taken from the connection of `res`: written, less what still waits in Node.
+ * The connection's, not the answer's: an answer pipelined behind another has no socket until the
+ * one ahead is written, and takes its turn as long as the client reads.
+ */
+function bytesTaken(socket: Socket): number {
+  return socket.bytesWritten - socket.writableLength;
 }
 
 export function createReadBudget(limits: ReadLimits, registry: Registry): ReadBudget {
@@ -90,7 +94,7 @@ export function createReadBudget(limits: ReadLimits, registry: Registry): ReadBu
   const refused = createReasonCounter<ReadRefusal>(
     registry,
     'falco_alert_reads_refused_total',
-    'Alert lists and exports refused (503), and live-stream replays put off (the stream ends; its client reconnects), because readers held QUERY_MAX_INFLIGHT_BYTES, or those at one address QUERY_MAX_INFLIGHT_BYTES_PER_ADDRESS; or lists and exports cut off after QUERY_STALL_TIMEOUT_MS without reading.',
+    'Alerts, alert lists and exports refused (503), and live-stream replays put off (the stream ends; its client reconnects), because readers held QUERY_MAX_INFLIGHT_BYTES, or those at one address QUERY_MAX_INFLIGHT_BYTES_PER_ADDRESS; or their readers cut off after QUERY_STALL_TIMEOUT_MS without reading.',
     ['inflight_bytes', 'inflight_per_address', 'stalled'],
   );
   const refuse = (reason: keyof typeof DETAIL): Problem => {
@@ -132,17 +136,20 @@ export function createReadBudget(limits: ReadLimits, registry: Registry): ReadBu
       const reservation = take(bytes, res.req.socket.remoteAddress ?? '');
       if ('refused' in reservation) return reservation.refused;
       admitted.set(res, reservation);
-      let taken = bytesTaken(res);
+      const socket = res.req.socket;
+      let taken = bytesTaken(socket);
       let progressAt = Date.now();
       const watch = setInterval(
         () => {
-          const now = bytesTaken(res);
+          const now = bytesTaken(socket);
           if (now !== taken) {
             taken = now;
             progressAt = Date.now();
-          } else if (Date.now() - progressAt >= limits.stallMs) {
+          } else if (Date.now() - progressAt >= limits.stallMs && !socket.destroyed) {
             refused.inc('stalled');
-            res.destroy();
+            // The whole connection: node:http (Node 24) leaves an answer destroyed while it waits
+            // behind another in the connection's queue, unended, and the connection hung behind it.
+            socket.destroy();
           }
         },
         Math.max(1, Math.floor(limits.stallMs / CHECKS_PER_STALL)),

@@ -17,12 +17,20 @@ export function drained(res: ServerResponse): Promise<void> {
   });
 }
 
+// Where the piece written first ends: at PIECE_CHARS, or one before it so as not to part a
+// surrogate pair (each half would be written as U+FFFD).
+function pieceEnd(piece: string): number {
+  if (piece.length <= PIECE_CHARS) return piece.length;
+  const last = piece.charCodeAt(PIECE_CHARS - 1);
+  return last >= 0xd800 && last <= 0xdbff ? PIECE_CHARS - 1 : PIECE_CHARS;
+}
+
 /**
- * Writes the texts `texts` makes, as it makes them: gathered into pieces of about 64 KiB, waiting
- * while the client does not read, and handing the event loop back each time a turn has used its
- * budget. The work of making a text (formatting an alert) is paced with the writing, so a large
- * answer neither holds the loop nor is ever built whole. False once the client is gone (then no
- * more texts are made); the caller ends the response.
+ * Writes the texts `texts` makes, as it makes them: gathered into pieces of about 64 KiB (a longer
+ * text, an alert of megabytes, cut into them), waiting while the client does not read, and handing
+ * the event loop back each time a turn has used its budget. The work of making a text (formatting
+ * an alert) is paced with the writing, so a large answer neither holds the loop nor is ever built
+ * whole. False once the client is gone (then no more texts are made); the caller ends the response.
  */
 export async function writePaced(res: ServerResponse, texts: Iterable<string>): Promise<boolean> {
   const turn = startTurnClock();
@@ -30,13 +38,17 @@ export async function writePaced(res: ServerResponse, texts: Iterable<string>): 
   for (const text of texts) {
     piece += text;
     if (piece.length < PIECE_CHARS && !turn.spent()) continue;
-    const flowing = res.write(piece);
-    piece = '';
-    if (!flowing) {
-      await drained(res);
-      turn.restart();
-    } else if (turn.spent()) await turn.next();
-    if (res.destroyed) return false;
+    // Written whole, a text of 1.8 MB was one buffer of its size for each answer.
+    do {
+      const end = pieceEnd(piece);
+      const flowing = res.write(piece.slice(0, end));
+      piece = piece.slice(end);
+      if (!flowing) {
+        await drained(res);
+        turn.restart();
+      } else if (turn.spent()) await turn.next();
+      if (res.destroyed) return false;
+    } while (piece.length >= PIECE_CHARS);
   }
   if (piece.length > 0) res.write(piece);
   return !res.destroyed;

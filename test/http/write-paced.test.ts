@@ -49,6 +49,31 @@ describe('writePaced', () => {
     expect(made).toBe(seen);
   });
 
+  // Regression (review): a text was written whole, so a 1.8 MB alert was one buffer of its size
+  // for each answer (GET /alerts/{id}), however slowly its client read.
+  it('writes a text longer than a piece a piece at a time, without parting a surrogate pair', async () => {
+    // U+1F600 is two UTF-16 units: the first is the last unit of a 64 KiB piece.
+    const text = `${'a'.repeat(64 * 1024 - 1)}\u{1F600}${'b'.repeat(300_000)}`;
+    const writes: number[] = [];
+    server = http.createServer((_req, res) => {
+      const write = res.write.bind(res) as (chunk: string) => boolean;
+      res.write = ((chunk: string) => {
+        writes.push(chunk.length);
+        return write(chunk);
+      }) as typeof res.write;
+      void writePaced(res, [text]).then((ok) => ok && res.end());
+    });
+    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+
+    const received = await (
+      await fetch(`http://127.0.0.1:${(server.address() as net.AddressInfo).port}/`)
+    ).text();
+
+    expect(received).toBe(text);
+    expect(Math.max(...writes)).toBeLessThanOrEqual(64 * 1024);
+    expect(writes.length).toBeGreaterThan(4);
+  });
+
   it('writes every text, in order, to a client that reads', async () => {
     server = http.createServer((_req, res) => {
       void writePaced(
