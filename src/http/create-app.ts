@@ -10,6 +10,7 @@ import { answerOptions } from './answer-options.js';
 import { closeWhenDraining } from './close-when-draining.js';
 import { withFastIngest } from './fast-ingest.js';
 import { createInflightBodies, type InflightLimits } from './inflight-bodies.js';
+import { limitPipelining, MAX_PIPELINED_REQUESTS } from './limit-pipelining.js';
 import { createMisdirectedPost } from './misdirected-post.js';
 import { createOneShotSenders } from './one-shot-senders.js';
 import type { ReadBudget } from './read-budget.js';
@@ -65,7 +66,8 @@ export interface AppDeps {
 
 /**
  * Builds the request listener: Falco's plain `POST /alerts` on the node:http fast path, everything
- * else through the Express app. It never listens and reads no globals.
+ * else through the Express app, at most MAX_PIPELINED_REQUESTS of a connection at once. It never
+ * listens and reads no globals.
  */
 export function createApp(deps: AppDeps): RequestListener {
   const surface = deps.surface ?? 'all';
@@ -111,5 +113,12 @@ export function createApp(deps: AppDeps): RequestListener {
   refuseUnrouted(app, surface, createMisdirectedPost(deps.metrics, ingests, deps.ingestPathSecret));
   app.use(answerError);
   const fast = ingests && !deps.ingestAuth;
-  return withFastIngest(app, { ...ingest, logger: deps.logger, lifecycle: deps.lifecycle }, fast);
+  const listener = withFastIngest(app, { ...ingest, logger: deps.logger, lifecycle: deps.lifecycle }, fast);
+  return limitPipelining(listener, (socket) => {
+    deps.metrics.recordPausedConnection();
+    deps.logger.warn(
+      { event: 'pipelining_paused', caller: socket.remoteAddress, maxPipelined: MAX_PIPELINED_REQUESTS },
+      'a connection pipelined more requests than are routed at once: the rest are read as answers go out',
+    );
+  });
 }

@@ -12,6 +12,8 @@ export interface HttpMetrics {
   recordRefusedConnection(): void;
   /** A request Node's HTTP parser refused before any route saw it (answered by answerClientErrors). */
   recordClientError(reason: ClientErrorReason): void;
+  /** A connection whose reading was paused for pipelining past the depth (limit-pipelining.ts), once. */
+  recordPausedConnection(): void;
 }
 
 const REQUEST_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
@@ -43,6 +45,12 @@ export function registerHttpMetrics(registry: Registry): HttpMetrics {
     ['malformed', 'header_too_large', 'timeout'],
   );
 
+  const pausedConnections = new Counter({
+    name: 'falco_http_connections_paused_total',
+    help: 'Connections that pipelined more requests than are routed at once (32): their later requests were read only as answers were written. Counted once per connection.',
+    registers: [registry],
+  });
+
   return {
     observeRequest(method, route, status, seconds) {
       durations.observe(`${method}\u0000${route}\u0000${status}`, seconds);
@@ -50,6 +58,9 @@ export function registerHttpMetrics(registry: Registry): HttpMetrics {
     recordClientError: (reason) => clientErrors.inc(reason),
     recordRefusedConnection() {
       refusedConnections.inc();
+    },
+    recordPausedConnection() {
+      pausedConnections.inc();
     },
   };
 }

@@ -136,11 +136,12 @@ describe('GET /alerts/{id} within the readers budget', () => {
     const healthzMs = performance.now() - healthz;
     const held = heldBytes() - before;
 
-    // The default share of one address (8 MiB) holds four such alerts: the other reads are refused
-    // unread, and more are read only as the answers ahead are written.
+    // The default share of one address (8 MiB) holds four such alerts: the other routed reads are
+    // refused unread, and the rest wait unrouted (MAX_PIPELINED_REQUESTS) for the answers ahead.
     const refusedReads = await refused(built.metrics.registry, 'inflight_per_address');
     expect(refusedReads).toBeGreaterThanOrEqual(20);
     expect(reads).toBeLessThanOrEqual(12);
+    expect(reads + refusedReads).toBeLessThan(50);
     expect(held).toBeLessThan(40 * MB);
     expect(stall.longestMs).toBeLessThan(250);
     expect(healthzMs).toBeLessThan(1000);
