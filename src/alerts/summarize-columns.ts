@@ -1,8 +1,8 @@
 import type { StoreColumns } from './alert-columns.js';
-import type { ByteFill, SummaryEntry } from './alert-store.js';
+import type { ByteFill, ReceivedSince, SummaryEntry } from './alert-store.js';
 
 /** A memory store's `receivedSince` (alert-store.ts): what the dashboard's summary counts. */
-export async function readReceivedSince(store: StoreColumns, sinceMs: number): Promise<SummaryEntry[]> {
+export async function readReceivedSince(store: StoreColumns, sinceMs: number): Promise<ReceivedSince> {
   const { col, slotOf } = store;
   const first = store.first();
   const found: SummaryEntry[] = [];
@@ -12,7 +12,7 @@ export async function readReceivedSince(store: StoreColumns, sinceMs: number): P
     if (receivedAtMs < sinceMs) break;
     found.push({ receivedAtMs, priority: col.priority[slot]!, rule: col.rule[slot]! });
   }
-  return found;
+  return { entries: found };
 }
 
 /** A memory store's `byteFill` (alert-store.ts), against its byte budget `maxBytes`. */

@@ -1,8 +1,10 @@
+import type { FalcoAlert } from '../alerts/falco-alert-schema.js';
 import type { HeldAlert } from '../alerts/held-alert.js';
-import type { Priority } from '../alerts/priority.js';
 import { toJson } from '../alerts/serialize-alert.js';
 import type { StorePosition } from '../alerts/store-position.js';
-import type { StoredAlert } from '../alerts/stored-alert.js';
+import { fieldsFromAlert, type StoredAlert } from '../alerts/stored-alert.js';
+import { capTags, capText, standsForLonger } from './capped-text.js';
+import { decodeEntryFields, tagsInJson, type EntryFields } from './entry-fields.js';
 import { LUA_NOW_MS } from './redis-lua.js';
 
 /** The keys of one receiver's data in Redis, under STORE_KEY_PREFIX. */
@@ -40,7 +42,8 @@ export function redisKeys(prefix: string): RedisKeys {
 }
 
 // Field order of a stream entry; the write script copies them in this order after the id.
-// `ns` and `tags` (a JSON array) feed the namespace and tag filters without parsing `json`.
+// `ns` and `tags` (a JSON array) feed the namespace and tag filters without parsing `json`. The
+// texts are capped (capped-text.ts): an entry's fields are small whatever the alert holds.
 const FIELDS = ['id', 'at', 't', 'src', 'rule', 'pri', 'host', 'ns', 'tags', 'bytes', 'json'] as const;
 // The XADD arguments of an alert's fields, from the script's ARGV at `i`, with or without its text.
 const xaddFields = (withText: boolean) =>
@@ -56,39 +59,50 @@ export function encodeAlertArgs(entry: StoredAlert, dedupKey: string): string[] 
     entry.id,
     String(entry.receivedAtMs),
     String(entry.timeMs),
-    entry.source,
-    entry.rule,
+    capText(entry.source),
+    capText(entry.rule),
     entry.priority,
-    entry.hostname ?? '',
-    entry.namespace ?? '',
-    entry.tags === undefined ? '' : JSON.stringify(entry.tags),
+    capText(entry.hostname ?? ''),
+    capText(entry.namespace ?? ''),
+    capTags(entry.tags),
     String(entry.bytes),
     entry.json ?? toJson(entry.alert),
     dedupKey,
   ];
 }
 
-/** A stream entry (`[streamId, [field, value, ...]]`) back as what a store holds. */
+/**
+ * A stream entry (`[streamId, [field, value, ...]]`) back as what a store holds: read with its JSON
+ * (from the alerts stream), its texts are the alert's own, the capped ones read from the JSON.
+ */
 export function decodeAlertEntry(raw: unknown): { streamId: string; held: HeldAlert } {
-  const [streamId, flat] = raw as [string, string[]];
-  const fields: Record<string, string> = {};
-  for (let i = 0; i + 1 < flat.length; i += 2) fields[flat[i]!] = flat[i + 1]!;
-  const receivedAtMs = Number(fields.at);
+  return holdEntry(decodeEntryFields(raw));
+}
+
+/** An entry read with its JSON as the alert held: the texts it capped are read from the JSON. */
+export function holdEntry(fields: EntryFields): { streamId: string; held: HeldAlert } {
+  const { streamId, tagsText, json = '', ...rest } = fields;
+  const inJson = tagsInJson(tagsText);
+  const held: HeldAlert = {
+    ...rest,
+    receivedAt: new Date(fields.receivedAtMs).toISOString(),
+    tags: tagsText && !inJson ? (JSON.parse(tagsText) as string[]) : undefined,
+    json,
+  };
+  const { rule, source, hostname, namespace } = held;
+  const capped = [rule, source, hostname ?? '', namespace ?? ''].some(standsForLonger);
+  if (!json || (!capped && !inJson)) return { streamId, held };
+  // The text passed the strict parser when it was received, and holds no duplicate keys.
+  const own = fieldsFromAlert(JSON.parse(json) as FalcoAlert);
   return {
     streamId,
     held: {
-      id: fields.id ?? '',
-      receivedAt: new Date(receivedAtMs).toISOString(),
-      receivedAtMs,
-      timeMs: Number(fields.t),
-      source: fields.src ?? 'unknown',
-      bytes: Number(fields.bytes),
-      rule: fields.rule ?? '',
-      priority: fields.pri as Priority,
-      hostname: fields.host === '' ? undefined : fields.host,
-      namespace: fields.ns ? fields.ns : undefined,
-      tags: fields.tags ? (JSON.parse(fields.tags) as string[]) : undefined,
-      json: fields.json ?? '',
+      ...held,
+      rule: standsForLonger(rule) ? own.rule : rule,
+      source: standsForLonger(source) ? own.source : source,
+      hostname: standsForLonger(hostname ?? '') ? own.hostname : hostname,
+      namespace: standsForLonger(namespace ?? '') ? own.namespace : namespace,
+      tags: inJson ? own.tags : held.tags,
     },
   };
 }

@@ -1,20 +1,15 @@
-import type { AlertQuery, AlertStore, SummaryEntry } from '../alerts/alert-store.js';
+import type { AlertQuery, AlertStore } from '../alerts/alert-store.js';
 import { viewHeldAlert } from '../alerts/held-alert.js';
-import { matchesQuery } from '../alerts/match-alert.js';
 import { isAfter } from '../alerts/store-position.js';
+import { standsForLonger } from './capped-text.js';
 import { decodeAlertEntry, streamPosition, type RedisKeys } from './redis-alert-entry.js';
 import type { RedisConnection } from './redis-connection.js';
 import { createStreamScanner } from './redis-alert-scan.js';
+import { createRuleKeys } from './rule-keys.js';
 import type { StoreMetrics, StoreOp } from './store-metrics.js';
 
 /** The reads of a `RedisAlertStore`. */
 export type RedisAlertReads = Pick<AlertStore, 'get' | 'query' | 'after' | 'receivedSince' | 'count'>;
-
-const summaryFields = ({ receivedAtMs, priority, rule }: SummaryEntry): SummaryEntry => ({
-  receivedAtMs,
-  priority,
-  rule,
-});
 
 // The stream entry of an alert id, or of the stored alert it is an alias of (a re-send another
 // replica accepted and the dedup window dropped). KEYS: ids. ARGV: id, aliasPrefix.
@@ -47,6 +42,12 @@ export function createRedisAlertReads(options: {
   }
   const scanBack = createStreamScanner({ keys, send: sendAll, maxEntries: options.maxAlerts });
 
+  // The entry of a stream id, with its JSON; undefined once trimmed.
+  async function readEntry(streamId: string, op: StoreOp) {
+    const [[raw]] = (await sendAll([['XRANGE', keys.alerts, streamId, streamId]], op)) as [unknown[]];
+    return raw === undefined ? undefined : decodeAlertEntry(raw).held;
+  }
+
   async function streamIdOf(id: string, op: StoreOp): Promise<string | undefined> {
     const streamId = await metrics.time(op, () =>
       conn.send(['EVAL', STREAM_ID_SCRIPT, '1', keys.ids, id, keys.alias]),
@@ -58,8 +59,8 @@ export function createRedisAlertReads(options: {
     async get(id) {
       const streamId = await streamIdOf(id, 'get');
       if (!streamId || receivedMsOf(streamId) < retainedFromMs()) return undefined;
-      const [[raw]] = (await sendAll([['XRANGE', keys.alerts, streamId, streamId]], 'get')) as [unknown[]];
-      return raw === undefined ? undefined : viewHeldAlert(decodeAlertEntry(raw).held);
+      const held = await readEntry(streamId, 'get');
+      return held && viewHeldAlert(held);
     },
     query(query: AlertQuery) {
       // Filters and sizes first: the texts of the alerts that do not match are never read.
@@ -67,7 +68,7 @@ export function createRedisAlertReads(options: {
         op: 'query',
         end: '+',
         start: String(retainedFromMs()),
-        keep: (held) => matchesQuery(held, query),
+        filter: query,
         view: viewHeldAlert,
         limit: query.limit,
         maxBytes: { hard: options.maxBytes, reader: query.maxBytes },
@@ -83,7 +84,6 @@ export function createRedisAlertReads(options: {
         op: 'after',
         end: '+',
         start: expired ? String(retainedFromMs()) : `(${streamId}`,
-        keep: () => true,
         view: (held, entryId) => ({ entry: viewHeldAlert(held), entryId }),
         limit,
         maxBytes: { hard: options.maxBytes, reader: maxBytes },
@@ -100,21 +100,33 @@ export function createRedisAlertReads(options: {
       const trimmed = oldest !== undefined && isAfter(streamPosition(oldest[0]), streamPosition(streamId));
       return expired || trimmed ? { alerts, through, gap: true } : { alerts, through };
     },
-    receivedSince(sinceMs) {
+    async receivedSince(sinceMs) {
       // Stream ids start with Redis's clock in ms: the range is the receipt window.
       // Only what a summary reads, never the alerts' texts, so the window is not bounded by bytes
-      // (it is by STORE_MAX_ALERTS).
+      // (it is by STORE_MAX_ALERTS). One copy of each rule key (capped: long names are read only
+      // for the rules the summary lists), and the newest stream id of each capped one to read it from.
+      const rules = new Map<string, string>();
+      const newest = new Map<string, string>();
       const all = Number.MAX_SAFE_INTEGER;
-      return scanBack({
+      const entries = await scanBack({
         op: 'since',
         end: '+',
         start: String(Math.max(retainedFromMs(), sinceMs)),
-        keep: () => true,
-        view: summaryFields,
+        view: ({ receivedAtMs, priority, rule: read, streamId }) => {
+          let rule = rules.get(read);
+          if (rule === undefined) {
+            rules.set(read, (rule = read));
+            if (standsForLonger(rule)) newest.set(rule, streamId);
+          }
+          return { receivedAtMs, priority, rule };
+        },
         limit: all,
         maxBytes: { hard: all },
         texts: 'none',
       });
+      if (newest.size === 0) return { entries };
+      const readRule = async (streamId: string) => (await readEntry(streamId, 'since'))?.rule;
+      return { entries, rules: createRuleKeys(newest, readRule) };
     },
     async count() {
       return Number(await metrics.time('count', () => conn.send(['XLEN', keys.alerts])));

@@ -1,6 +1,9 @@
 import type { HeldAlert } from '../alerts/held-alert.js';
+import { matchesQuery } from '../alerts/match-alert.js';
+import { createCappedMatcher, type AlertFilter } from './match-capped-entry.js';
 import { createPageSizer } from './page-size.js';
-import { decodeAlertEntry, type RedisKeys } from './redis-alert-entry.js';
+import { decodeEntryFields, type EntryFields } from './entry-fields.js';
+import { holdEntry, type RedisKeys } from './redis-alert-entry.js';
 import type { StoreOp } from './store-metrics.js';
 
 /**
@@ -9,14 +12,13 @@ import type { StoreOp } from './store-metrics.js';
  */
 export type ScanTexts = 'all' | 'kept' | 'none';
 
-/** One backward scan of the alerts. */
-export interface ScanRequest<T> {
+interface ScanBounds {
   op: StoreOp;
   /** Newest first from `end` (a stream id, `+` for the newest) down to `start` (`-`: the oldest). */
   end: string;
   start: string;
-  keep: (held: HeldAlert) => boolean;
-  view: (held: HeldAlert, streamId: string) => T;
+  /** The alerts kept; every one when absent. */
+  filter?: AlertFilter;
   /** At most this many kept. */
   limit: number;
   /**
@@ -24,8 +26,17 @@ export interface ScanRequest<T> {
    * after the alert that takes them past `reader` (QUERY_MAX_BYTES), so the reader sees the cut.
    */
   maxBytes: { hard: number; reader?: number };
-  texts: ScanTexts;
 }
+
+/**
+ * One backward scan of the alerts. With texts, `view` gets each alert kept as held (with its
+ * JSON and its own texts); without, its entry's fields (texts capped).
+ */
+export type ScanRequest<T> = ScanBounds &
+  (
+    | { texts: 'all' | 'kept'; view: (held: HeldAlert, streamId: string) => T }
+    | { texts: 'none'; view: (fields: EntryFields) => T }
+  );
 
 /** Sends commands at once (pipelined), timed together as one `op`; resolves with their replies. */
 export type SendCommands = (commands: string[][], op: StoreOp) => Promise<unknown[]>;
@@ -49,6 +60,12 @@ return same and 1 or 0
 const entryChars = (raw: unknown) =>
   (raw as [string, string[]])[1].reduce((sum, text) => sum + text.length, 0);
 
+// An entry a scan keeps, and the alert it holds once read with its JSON.
+interface Kept {
+  fields: EntryFields;
+  held?: HeldAlert;
+}
+
 /** Scans of the alerts, page by page, reading as few of their texts as the request allows. */
 export function createStreamScanner(options: {
   keys: Pick<RedisKeys, 'alerts' | 'fields'>;
@@ -64,52 +81,85 @@ export function createStreamScanner(options: {
     return whole === 1;
   }
 
-  async function withTexts(
-    kept: Array<{ streamId: string; held: HeldAlert }>,
-    texts: ScanTexts,
-    op: StoreOp,
-  ): Promise<Array<{ streamId: string; held: HeldAlert }>> {
-    if (texts !== 'kept' || kept.length === 0) return kept;
+  // The entries of these ids with their JSON; one trimmed meanwhile is left out.
+  async function readWhole(streamIds: string[], op: StoreOp): Promise<Kept[]> {
+    if (streamIds.length === 0) return [];
     const replies = await send(
-      kept.map(({ streamId }) => ['XRANGE', keys.alerts, streamId, streamId]),
+      streamIds.map((streamId) => ['XRANGE', keys.alerts, streamId, streamId]),
       op,
     );
-    // An entry trimmed since its fields were read is left out.
-    return replies.flatMap((reply) => (reply as unknown[]).map((raw) => decodeAlertEntry(raw)));
+    return replies.flatMap((reply) =>
+      (reply as unknown[]).map((raw) => {
+        const fields = decodeEntryFields(raw);
+        return { fields, held: holdEntry(fields).held };
+      }),
+    );
+  }
+
+  // The kept alerts as held: those read from the fields stream are read again, with their JSON.
+  async function withTexts(kept: Kept[], op: StoreOp): Promise<Kept[]> {
+    for (const entry of kept)
+      if (entry.fields.json !== undefined) entry.held ??= holdEntry(entry.fields).held;
+    const unread = kept.filter((entry) => !entry.held).map((entry) => entry.fields.streamId);
+    if (unread.length === 0) return kept;
+    const byId = new Map((await readWhole(unread, op)).map((entry) => [entry.fields.streamId, entry]));
+    return kept.flatMap((entry) => (entry.held ? [entry] : (byId.get(entry.fields.streamId) ?? [])));
   }
 
   return async function scanBack<T>(request: ScanRequest<T>): Promise<T[]> {
-    const { op } = request;
-    const texts = request.texts !== 'all' && !(await fieldsComplete(op)) ? 'all' : request.texts;
-    const stream = texts === 'all' ? keys.alerts : keys.fields;
+    const { op, filter } = request;
+    // The alerts stream holds the same fields, and the JSON: read when the fields stream is not whole.
+    const stream = request.texts !== 'all' && (await fieldsComplete(op)) ? keys.fields : keys.alerts;
+    const match = filter ? createCappedMatcher(filter) : () => true;
     const readerBytes = request.maxBytes.reader ?? Number.POSITIVE_INFINITY;
     const found: T[] = [];
     const sizer = createPageSizer();
     let from = request.end;
     let keptBytes = 0;
     let done = false;
-    for (let scanned = 0; !done && scanned <= options.maxEntries * 2;) {
-      const count = sizer.next();
+
+    // The alert, when it passes the filter with its JSON (which alone tells about its tags).
+    async function passingWhole(fields: EntryFields): Promise<Kept | undefined> {
+      const [whole] =
+        fields.json === undefined
+          ? await readWhole([fields.streamId], op)
+          : [{ fields, held: holdEntry(fields).held }];
+      return whole?.held && matchesQuery(whole.held, filter!) ? whole : undefined;
+    }
+
+    // One page: what it keeps, within the limit and the byte caps. Its raw entries die with it.
+    async function readPage(count: number): Promise<{ kept: Kept[]; read: number }> {
       const [page] = await send([['XREVRANGE', stream, from, request.start, 'COUNT', String(count)]], op);
       const entries = page as unknown[];
-      scanned += entries.length;
       const sizes: number[] = [];
-      const kept: Array<{ streamId: string; held: HeldAlert }> = [];
+      const kept: Kept[] = [];
       for (const raw of entries) {
-        const { streamId, held } = decodeAlertEntry(raw);
-        sizes.push(texts === 'all' ? held.bytes : entryChars(raw));
-        from = `(${streamId}`;
-        if (!request.keep(held)) continue;
-        keptBytes += held.bytes;
+        const fields = decodeEntryFields(raw);
+        sizes.push(stream === keys.alerts ? fields.bytes : entryChars(raw));
+        from = `(${fields.streamId}`;
+        // Awaited only when the fields cannot tell: an await for each of 10,000 entries costs.
+        const passes = match(fields);
+        const entry = passes === undefined ? await passingWhole(fields) : passes ? { fields } : undefined;
+        if (!entry) continue;
+        keptBytes += fields.bytes;
         const keeping = found.length + kept.length;
         if ((done = keeping > 0 && keptBytes > request.maxBytes.hard)) break;
-        kept.push({ streamId, held });
+        kept.push(entry);
         if ((done = keeping + 1 >= request.limit || keptBytes > readerBytes)) break;
       }
-      for (const { streamId, held } of await withTexts(kept, texts, op))
-        found.push(request.view(held, streamId));
-      done ||= entries.length < count;
       sizer.saw(sizes);
+      return { kept, read: entries.length };
+    }
+
+    for (let scanned = 0; !done && scanned <= options.maxEntries * 2;) {
+      const count = sizer.next();
+      const page = await readPage(count);
+      scanned += page.read;
+      if (request.texts === 'none') for (const { fields } of page.kept) found.push(request.view(fields));
+      else
+        for (const { fields, held } of await withTexts(page.kept, op))
+          found.push(request.view(held!, fields.streamId));
+      done ||= page.read < count;
     }
     return found;
   };

@@ -2,7 +2,8 @@ import pino from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAlertFeed } from '../../src/alerts/alert-feed.js';
-import type { AlertStore } from '../../src/alerts/alert-store.js';
+import type { AlertQuery, AlertStore } from '../../src/alerts/alert-store.js';
+import { summarizeAlerts } from '../../src/http/dashboard/summarize-alerts.js';
 import { createAlertStore } from '../../src/store/create-alert-store.js';
 import { redisAvailable, startRedis, type TestRedis } from '../helpers/redis-server.js';
 import { makeStoredAlert } from '../helpers/stored-alert.js';
@@ -157,7 +158,7 @@ describe.each(implementations)('the %s alert store', (_name, make, available) =>
           tags,
         })),
       ).toEqual([{ id: entry.id, ...held, tags: ['container', 't\ufffd'] }]);
-      expect((await store.receivedSince(0)).map((summary) => summary.rule)).toEqual(['R\ufffdx']);
+      expect((await store.receivedSince(0)).entries.map((summary) => summary.rule)).toEqual(['R\ufffdx']);
       expect(await store.query({ rule: 'R\ud800x', limit: 5 })).toEqual([]);
       expect(await store.query({ hostname: 'h\udfff', limit: 5 })).toEqual([]);
     }),
@@ -178,6 +179,83 @@ describe.each(implementations)('the %s alert store', (_name, make, available) =>
       expect(ids((await store.after(added[1]!.id, 10, 2000))!.alerts)).toEqual(ids(added.slice(3)));
       expect(ids((await store.after(added[1]!.id, 10, 3000))!.alerts)).toEqual(ids(added.slice(2)));
       expect(ids((await store.after(added[1]!.id, 1, 3000))!.alerts)).toEqual(ids(added.slice(5)));
+    }),
+  );
+  // Past 1 KB the shared store keeps a text's start and digest beside the alert, not the text.
+  it.skipIf(!available)('filters on long rules, sources, hostnames, namespaces and tags exactly', () =>
+    withStore(100, async (store) => {
+      await until(store);
+      const long = (head: string, tail = '') => head + 'x'.repeat(5_000) + tail;
+      const manyTags = Array.from({ length: 60 }, (_, i) => `tag-number-${i}-of-a-long-list`);
+      const a = makeStoredAlert({
+        rule: long('Rule', 'a'),
+        source: long('src'),
+        hostname: long('host'),
+        tags: manyTags,
+        output_fields: { 'k8s.ns.name': long('ns') },
+      });
+      // The same first 5,000 units, one more at the end; and a long tag in a short list.
+      const b = makeStoredAlert({ rule: long('Rule', 'ab'), tags: ['container', long('t')] });
+      const c = makeStoredAlert({ rule: 'Rule' + 'x'.repeat(1020) });
+      [a, b, c].forEach((entry) => store.add(entry));
+      await store.flush();
+
+      const found = async (query: Omit<AlertQuery, 'limit'>) =>
+        ids(await store.query({ ...query, limit: 10 }));
+      expect(await found({ rule: long('Rule', 'a') })).toEqual([a.id]);
+      expect(await found({ rule: long('Rule', 'ab') })).toEqual([b.id]);
+      expect(await found({ rule: long('Rule') })).toEqual([]);
+      expect(await found({ rule: 'Rule' + 'x'.repeat(1020) })).toEqual([c.id]);
+      expect(await found({ rule: 'Rule' + 'x'.repeat(1019) })).toEqual([]);
+      expect(await found({ source: long('src'), hostname: long('host'), namespace: long('ns') })).toEqual([
+        a.id,
+      ]);
+      expect(await found({ hostname: long('host', 'y') })).toEqual([]);
+      expect(await found({ tag: 'tag-number-59-of-a-long-list' })).toEqual([a.id]);
+      expect(await found({ tag: 'tag-number-60-of-a-long-list' })).toEqual([]);
+      expect(await found({ tag: long('t') })).toEqual([b.id]);
+      expect(await found({ tag: long('t', 'u') })).toEqual([]);
+      const [read] = await store.query({ rule: long('Rule', 'a'), limit: 1 });
+      expect([read?.rule, read?.source, read?.hostname, read?.namespace, read?.tags]).toEqual([
+        long('Rule', 'a'),
+        long('src'),
+        long('host'),
+        long('ns'),
+        manyTags,
+      ]);
+      expect((await store.get(b.id))?.tags).toEqual(['container', long('t')]);
+    }),
+  );
+
+  it.skipIf(!available)('counts, ranks and names long rules as the memory store does', () =>
+    withStore(100, async (store) => {
+      await until(store);
+      const x = (length: number) => 'x'.repeat(length);
+      // Equal counts rank by name: some share their first 1,500 units or more, two a surrogate pair
+      // that straddles the cap, and the top list holds 10 of the 11 (the last of them left out).
+      const rules = [
+        x(2000) + 'b',
+        x(2000) + 'a',
+        x(1500),
+        x(1000),
+        x(1023) + '\u{1F600}' + x(100),
+        x(1023) + '\u{1F601}',
+        ...Array.from({ length: 5 }, (_, i) => `Short ${i}`),
+      ];
+      for (const rule of rules) for (let i = 0; i < 2; i++) store.add(makeStoredAlert({ rule }));
+      store.add(makeStoredAlert({ rule: x(3000) }));
+      await store.flush();
+      const nowMs = makeStoredAlert().receivedAtMs + 1000;
+
+      const summary = await summarizeAlerts(await store.receivedSince(0), '1h', nowMs, {
+        held: await store.count(),
+        maxAlerts: 100,
+      });
+
+      const ranked = [...rules].sort((p, q) => (p < q ? -1 : 1)).slice(0, 10);
+      expect(summary.total).toBe(23);
+      expect(summary.topRules).toEqual(ranked.map((rule) => ({ rule, count: 2 })));
+      expect(summary.unlistedMax).toBe(2);
     }),
   );
 });

@@ -4,6 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAlertFeed } from '../../src/alerts/alert-feed.js';
 import { createAlertStore } from '../../src/store/create-alert-store.js';
 import { createPendingWrites } from '../../src/store/pending-writes.js';
+import { toJson } from '../../src/alerts/serialize-alert.js';
+import { FIELD_CAP } from '../../src/store/capped-text.js';
 import { encodeAlertArgs, streamPosition } from '../../src/store/redis-alert-entry.js';
 import type { ConnectionTimings } from '../../src/store/redis-connection.js';
 import { redisAvailable, startRedis, type TestRedis } from '../helpers/redis-server.js';
@@ -75,7 +77,7 @@ describe.skipIf(!hasRedis)('the Redis alert store', () => {
     expect(await store.query({ limit: 10 })).toEqual([]);
     expect(await store.get(old.id)).toBeUndefined();
     expect((await store.after(first.id, 10))?.alerts).toEqual([]);
-    expect(await store.receivedSince(0)).toEqual([]);
+    expect(await store.receivedSince(0)).toEqual({ entries: [] });
     // Still in Redis (nothing was written to trim it): only the reads skip it.
     expect(await redis.cli('XLEN', 'age-read:alerts')).toBe('2');
     await parts.close();
@@ -102,7 +104,7 @@ describe.skipIf(!hasRedis)('the Redis alert store', () => {
     expect((await store.after(added[0]!.id, 100))!.alerts.map((e) => e.id)).toEqual(
       added.slice(-3).map((e) => e.id),
     );
-    const summary = await store.receivedSince(0);
+    const { entries: summary } = await store.receivedSince(0);
     expect(summary).toHaveLength(10);
     expect(Object.keys(summary[0]!).sort()).toEqual(['priority', 'receivedAtMs', 'rule']);
     await parts.close();
@@ -173,7 +175,7 @@ describe.skipIf(!hasRedis)('the Redis alert store', () => {
 
     const before = await sent();
     const none = await store.query({ rule: 'no-such-rule', limit: 100 });
-    const summary = await store.receivedSince(0);
+    const { entries: summary } = await store.receivedSince(0);
     const afterScans = await sent();
     const rare = await store.query({ rule: 'Rare', limit: 100 });
     const afterRare = await sent();
@@ -208,13 +210,67 @@ describe.skipIf(!hasRedis)('the Redis alert store', () => {
     expect(await redis.cli('XLEN', 'skew:alerts')).toBe('3');
     expect(await redis.cli('XLEN', 'skew:alert-fields')).toBe('2');
     expect((await store.query({ rule: 'Old', limit: 10 })).map((e) => e.id)).toEqual([older[1]!.id]);
-    expect((await store.receivedSince(0)).map((e) => e.rule)).toEqual(['New', 'New', 'Old']);
+    expect((await store.receivedSince(0)).entries.map((e) => e.rule)).toEqual(['New', 'New', 'Old']);
     // The last alert without fields is trimmed: the streams are whole again.
     store.add(makeStoredAlert({ rule: 'New' }));
     await store.flush();
     expect(await redis.cli('XLEN', 'skew:alert-fields')).toBe('3');
     expect((await store.query({ rule: 'Old', limit: 10 })).length).toBe(0);
     expect((await store.query({ rule: 'New', limit: 10 })).length).toBe(3);
+    await parts.close();
+  });
+
+  // Regression: the fields stream held rule, source, hostname, namespace and tags whole, so with
+  // 720 alerts of 100 KB rule names every list that matched nothing and every count read 72 MB.
+  it("keeps each entry's fields within the cap, whatever the alert holds, and lists it whole", async () => {
+    const { parts, store } = await connectedStore({ maxAlerts: 100, maxBytes: 1e9 }, 'capped', 3_600_000);
+    const huge = (head: string) => head + 'r'.repeat(100_000);
+    const entry = makeStoredAlert({
+      rule: huge('Rule'),
+      hostname: huge('host'),
+      source: huge('src'),
+      tags: [huge('tag')],
+      output_fields: { 'k8s.ns.name': huge('ns') },
+    });
+    store.add(entry);
+    await store.flush();
+
+    const longest = async (key: string) =>
+      Math.max(...(await redis.cli('XRANGE', key, '-', '+')).split('\n').map((line) => line.length));
+    expect(await longest('capped:alert-fields')).toBeLessThanOrEqual(FIELD_CAP + 44);
+    // In the alerts stream only the JSON is whole.
+    expect(await redis.cli('XLEN', 'capped:alerts')).toBe('1');
+    const [read] = await store.query({ rule: huge('Rule'), tag: huge('tag'), limit: 1 });
+    expect(read?.json).toBe(toJson(entry.alert));
+    expect([read?.rule, read?.hostname, read?.source, read?.namespace, read?.tags]).toEqual([
+      huge('Rule'),
+      huge('host'),
+      huge('src'),
+      huge('ns'),
+      [huge('tag')],
+    ]);
+    await parts.close();
+  });
+
+  it('filters and names the long texts of alerts an earlier version wrote whole', async () => {
+    const { parts, store } = await connectedStore({ maxAlerts: 100, maxBytes: 1e9 }, 'whole', 3_600_000);
+    const rule = 'Rule' + 'r'.repeat(5_000);
+    const older = makeStoredAlert({ rule, tags: ['t'.repeat(2_000)] });
+    // As that version wrote it: every text whole, in both streams.
+    const fields = encodeAlertArgs(older, '').slice(0, -1);
+    fields[4] = rule;
+    fields[8] = JSON.stringify(older.tags);
+    const names = ['id', 'at', 't', 'src', 'rule', 'pri', 'host', 'ns', 'tags', 'bytes', 'json'];
+    const pairs = names.flatMap((name, i) => [name, fields[i]!]);
+    const sid = await redis.cli('XADD', 'whole:alerts', '*', ...pairs);
+    await redis.cli('XADD', 'whole:alert-fields', sid, ...pairs.slice(0, -2));
+    await redis.cli('HSET', 'whole:alert-ids', older.id, sid);
+
+    expect((await store.query({ rule, limit: 5 })).map((e) => e.id)).toEqual([older.id]);
+    expect((await store.query({ rule: rule + 'r', limit: 5 })).map((e) => e.id)).toEqual([]);
+    expect((await store.query({ tag: 't'.repeat(2_000), limit: 5 })).map((e) => e.id)).toEqual([older.id]);
+    const received = await store.receivedSince(0);
+    expect(await received.rules?.name(received.entries[0]!.rule)).toBe(rule);
     await parts.close();
   });
 
@@ -247,7 +303,7 @@ describe.skipIf(!hasRedis)('the Redis alert store', () => {
     const expected = [older, newer[2]!, newer[1]!];
     expect((await store.query({ limit: 10 })).map((e) => e.id)).toEqual(expected.map((e) => e.id));
     expect((await store.query({ rule: 'Old', limit: 10 })).map((e) => e.id)).toEqual([older.id]);
-    expect((await store.receivedSince(0)).map((e) => e.rule)).toEqual(['Old', 'New', 'New']);
+    expect((await store.receivedSince(0)).entries.map((e) => e.rule)).toEqual(['Old', 'New', 'New']);
     await parts.close();
   });
 

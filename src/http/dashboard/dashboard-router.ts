@@ -41,8 +41,7 @@ function shareSummaries(store: AlertStore, maxAlerts: number, now: () => number)
     const nowMs = now();
     const sinceMs = nowMs - SUMMARY_WINDOWS[window];
     const fill = { held: await store.count(), maxAlerts, bytes: store.byteFill?.(sinceMs) };
-    const held = await store.receivedSince(sinceMs);
-    return summarizeAlerts(held, window, nowMs, fill);
+    return summarizeAlerts(await store.receivedSince(sinceMs), window, nowMs, fill);
   };
   const shared = WINDOW_NAMES.map((window) => [window, shareResult(take(window), { reuseMs: 0 })]);
   return Object.fromEntries(shared) as Summaries;

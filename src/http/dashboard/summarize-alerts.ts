@@ -1,5 +1,5 @@
 import { PRIORITIES, type Priority } from '../../alerts/priority.js';
-import type { ByteFill, SummaryEntry } from '../../alerts/alert-store.js';
+import type { ByteFill, ReceivedSince } from '../../alerts/alert-store.js';
 import { createTimeline, type AlertTimeline } from './alert-timeline.js';
 
 /** The windows the dashboard charts offer, by name. */
@@ -64,20 +64,40 @@ function roomOf(fill: StoreFill, counted: number): number {
   return largest === 0 ? 0 : Math.min(byCount, Math.floor(free / largest));
 }
 
+// Orders two rules (a store's rule keys) by name: < 0, 0 or > 0.
+type CompareRules = (a: string, b: string) => number | Promise<number>;
+
+const byCodeUnit: CompareRules = (a, b) => (a < b ? -1 : a > b ? 1 : 0);
+
 // Most frequent first, then by UTF-16 code unit: no localeCompare, whose cost on thousands of long
 // rules of one count held the loop for hundreds of milliseconds. The page orders its rows the same way.
-const ranksBefore = (count: number, rule: string, other: RuleCount) =>
-  count !== other.count ? count > other.count : rule < other.rule;
+// A promise only when the store's keys need their names read to tell: thousands of rules would
+// otherwise cost an await each.
+function ranksBefore(
+  count: number,
+  rule: string,
+  other: RuleCount,
+  compare: CompareRules,
+): boolean | Promise<boolean> {
+  if (count !== other.count) return count > other.count;
+  const order = compare(rule, other.rule);
+  return typeof order === 'number' ? order < 0 : order.then((settled) => settled < 0);
+}
 
 // The `limit` highest-ranked rules, without sorting them all: each is compared with the last kept.
 // Every rule left out is either passed over or dropped from the end, so both give `unlistedMax`.
-function pickTopRules(byRule: Map<string, number>, limit: number): { top: RuleCount[]; unlistedMax: number } {
+async function pickTopRules(
+  byRule: Map<string, number>,
+  limit: number,
+  compare: CompareRules,
+): Promise<{ top: RuleCount[]; unlistedMax: number }> {
   const top: RuleCount[] = [];
   let unlistedMax = 0;
   for (const [rule, count] of byRule) {
     if (top.length === limit) {
       const last = top[limit - 1]!;
-      if (!ranksBefore(count, rule, last)) {
+      const before = ranksBefore(count, rule, last, compare);
+      if (!(typeof before === 'boolean' ? before : await before)) {
         unlistedMax = Math.max(unlistedMax, count);
         continue;
       }
@@ -85,7 +105,10 @@ function pickTopRules(byRule: Map<string, number>, limit: number): { top: RuleCo
       top.pop();
     }
     let at = top.length;
-    while (at > 0 && ranksBefore(count, rule, top[at - 1]!)) at -= 1;
+    for (; at > 0; at -= 1) {
+      const before = ranksBefore(count, rule, top[at - 1]!, compare);
+      if (!(typeof before === 'boolean' ? before : await before)) break;
+    }
     top.splice(at, 0, { rule, count });
   }
   return { top, unlistedMax };
@@ -95,12 +118,12 @@ function pickTopRules(byRule: Map<string, number>, limit: number): { top: RuleCo
  * Summarises the alerts received in the window. Receipt time is used, not the alert's own time, so
  * a sensor with a wrong clock still shows up in "the last 15 minutes".
  */
-export function summarizeAlerts(
-  entries: readonly SummaryEntry[],
+export async function summarizeAlerts(
+  { entries, rules }: ReceivedSince,
   window: SummaryWindow,
   nowMs: number,
   fill: StoreFill,
-): AlertSummary {
+): Promise<AlertSummary> {
   const sinceMs = nowMs - SUMMARY_WINDOWS[window];
   const byPriority = new Map<Priority, number>(PRIORITIES.map((p) => [p, 0]));
   const byRule = new Map<string, number>();
@@ -114,7 +137,10 @@ export function summarizeAlerts(
     byRule.set(rule, (byRule.get(rule) ?? 0) + 1);
     timeline.add(entry.receivedAtMs, priority);
   }
-  const { top: topRules, unlistedMax } = pickTopRules(byRule, TOP_RULES);
+  const { top, unlistedMax } = await pickTopRules(byRule, TOP_RULES, rules?.compare ?? byCodeUnit);
+  const topRules = rules
+    ? await Promise.all(top.map(async ({ rule, count }) => ({ rule: await rules.name(rule), count })))
+    : top;
   return {
     window,
     since: new Date(sinceMs).toISOString(),

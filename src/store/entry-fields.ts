@@ -1,0 +1,70 @@
+import type { Priority } from '../alerts/priority.js';
+import type { StoredAlert } from '../alerts/stored-alert.js';
+import { FIELD_CAP, readCappedText, TAGS_IN_JSON } from './capped-text.js';
+
+/**
+ * What filters and counts read of a stream entry, its JSON aside: texts capped (capped-text.ts),
+ * tags as their JSON. Decoded for every entry a scan passes over, so it is kept cheap: no date
+ * text and no tag list (4 of the 6 us an entry took, 10,000 entries a scan).
+ */
+export interface EntryFields extends Pick<
+  StoredAlert,
+  'id' | 'receivedAtMs' | 'timeMs' | 'source' | 'rule' | 'priority' | 'hostname' | 'namespace' | 'bytes'
+> {
+  streamId: string;
+  /** The tags' JSON ('' for none), or TAGS_IN_JSON: only the alert's JSON holds them. */
+  tagsText: string;
+  /** The alert's JSON, read from the alerts stream; undefined from the fields stream. */
+  json?: string;
+}
+
+/** True when only the alert's JSON holds its tags (an earlier version kept long ones whole). */
+export const tagsInJson = (tagsText: string): boolean =>
+  tagsText === TAGS_IN_JSON || tagsText.length > FIELD_CAP;
+
+/** A stream entry (`[streamId, [field, value, ...]]`) as filters and counts read it. */
+export function decodeEntryFields(raw: unknown): EntryFields {
+  const [streamId, flat] = raw as [string, string[]];
+  let id = '';
+  let at = '';
+  let time = '';
+  let source = 'unknown';
+  let rule = '';
+  let priority = '';
+  let hostname = '';
+  let namespace = '';
+  let tagsText = '';
+  let bytes = '';
+  let json: string | undefined;
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    const value = flat[i + 1]!;
+    // prettier-ignore
+    switch (flat[i]) {
+      case 'id': id = value; break;
+      case 'at': at = value; break;
+      case 't': time = value; break;
+      case 'src': source = value; break;
+      case 'rule': rule = value; break;
+      case 'pri': priority = value; break;
+      case 'host': hostname = value; break;
+      case 'ns': namespace = value; break;
+      case 'tags': tagsText = value; break;
+      case 'bytes': bytes = value; break;
+      case 'json': json = value; break;
+    }
+  }
+  return {
+    streamId,
+    id,
+    receivedAtMs: Number(at),
+    timeMs: Number(time),
+    source: readCappedText(source),
+    rule: readCappedText(rule),
+    priority: priority as Priority,
+    hostname: hostname ? readCappedText(hostname) : undefined,
+    namespace: namespace ? readCappedText(namespace) : undefined,
+    bytes: Number(bytes),
+    tagsText,
+    json,
+  };
+}
