@@ -2,6 +2,7 @@ import type { HeldAlert } from '../alerts/held-alert.js';
 import { matchesQuery } from '../alerts/match-alert.js';
 import { createCappedMatcher, type AlertFilter } from './match-capped-entry.js';
 import { createPageSizer } from './page-size.js';
+import { createPageTurns } from './page-turns.js';
 import { decodeEntryFields, type EntryFields } from './entry-fields.js';
 import { holdEntry, type RedisKeys } from './redis-alert-entry.js';
 import type { StoreOp } from './store-metrics.js';
@@ -60,6 +61,9 @@ return same and 1 or 0
 const entryChars = (raw: unknown) =>
   (raw as [string, string[]])[1].reduce((sum, text) => sum + text.length, 0);
 
+// Stream pages read at once by one process (page-turns.ts).
+const PAGES_AT_ONCE = 2;
+
 // An entry a scan keeps, and the alert it holds once read with its JSON.
 interface Kept {
   fields: EntryFields;
@@ -73,6 +77,7 @@ export function createStreamScanner(options: {
   maxEntries: number;
 }) {
   const { keys, send } = options;
+  const turns = createPageTurns(PAGES_AT_ONCE);
 
   // Whether every alert has its fields entry. They differ while alerts written by a version
   // without the fields stream are held (they age out), or after one could not be written.
@@ -153,7 +158,8 @@ export function createStreamScanner(options: {
 
     for (let scanned = 0; !done && scanned <= options.maxEntries * 2;) {
       const count = sizer.next();
-      const page = await readPage(count);
+      const endTurn = await turns.take();
+      const page = await readPage(count).finally(endTurn);
       scanned += page.read;
       if (request.texts === 'none') for (const { fields } of page.kept) found.push(request.view(fields));
       else
