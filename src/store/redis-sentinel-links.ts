@@ -10,6 +10,12 @@ import { withDeadline } from './with-deadline.js';
  * module command on each call (node-redis caches none for Sentinel), 40-110 ms of blocked event loop
  * per attempt while the master was down or the sentinels unreachable; with our two links the loop was
  * busy 9% of such an outage, now 1%.
+ *
+ * A link is one connection to one master: node-redis moves to a promoted replica by itself
+ * (`topology-change` MASTER_CHANGE, at a graceful failover the old master still up), and that ends
+ * the link as a lost socket does, so its owner connects again and knows (a WAIT counts the writes of
+ * its own connection only). A reply that comes after its link ended is refused: were node-redis to
+ * retry the command on the new master, it would come from another server than the link's.
  */
 export function sentinelLinks(
   { createSentinel, ErrorReply }: typeof Redis,
@@ -28,12 +34,21 @@ export function sentinelLinks(
       sentinelClientOptions: { socket: { connectTimeout: 2_000 } },
       scanInterval: 1_000,
       passthroughClientErrorEvents: true,
-    }).on('error', onError);
-  let sentinel = create();
-  const isReplyError = (error: unknown) => error instanceof ErrorReply;
+    })
+      .on('error', onError)
+      .on('topology-change', onTopologyChange);
   // Which connection is the Sentinel's now (0: none): a link destroys only its own.
   let live = 0;
   let opened = 0;
+  // The connection whose connect has ended: the master it found is its own (each connect finds one).
+  let connected = 0;
+  function onTopologyChange(event: { type: string; node?: { host: string; port: number } }): void {
+    if (event.type !== 'MASTER_CHANGE' || connected === 0 || connected !== live) return;
+    void destroy(connected);
+    onError(new Error(`the Redis master moved to ${event.node?.host}:${event.node?.port}`));
+  }
+  let sentinel = create();
+  const isReplyError = (error: unknown) => error instanceof ErrorReply;
   // node-redis connects a Sentinel again only once its destroy has ended, and that waits for its
   // discovery loop to stop (at most about a second between two rounds).
   let ending: Promise<void> = Promise.resolve();
@@ -53,17 +68,24 @@ export function sentinelLinks(
     } catch {
       // Not expected (the master connects were aborted): a new object (its class built again) while
       // the old one waits, its errors not ours.
-      sentinel.removeAllListeners('error').on('error', () => undefined);
+      sentinel
+        .removeAllListeners('topology-change')
+        .removeAllListeners('error')
+        .on('error', () => undefined);
       sentinel = create();
     }
     attempt = new AbortController();
     const own = (live = ++opened);
     const mine = sentinel;
     await connectWithin(mine.connect(), () => void destroy(own));
+    connected = own;
+    const gone = () => Promise.reject(new Error('redis link destroyed'));
     return {
       // A link that is gone does not wait for the next connection of the object.
       send: (args) =>
-        own === live ? mine.sendCommand(false, args) : Promise.reject(new Error('redis link destroyed')),
+        own === live
+          ? mine.sendCommand(false, args).then((reply) => (own === live ? reply : gone()))
+          : gone(),
       destroy: () => destroy(own),
       isReplyError,
     };

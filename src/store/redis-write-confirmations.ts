@@ -20,6 +20,8 @@ export interface WriteConfirmations {
   relinked(): void;
   /** After the link came back: the unconfirmed alerts the master lacks, to queue again, oldest first (once). */
   takeMissing(): Promise<PendingWrite[]>;
+  /** True while alerts kept from before the link came back wait for `takeMissing`. */
+  owed(): boolean;
   replicaOnline(): boolean;
 }
 
@@ -72,6 +74,7 @@ export function createWriteConfirmations(options: {
     confirm: (written) => replicas.confirm(written),
     relinked: () => replicas.relinked(),
     takeMissing: () => missing(replicas.takeUnconfirmed()),
+    owed: () => replicas.owed(),
     replicaOnline: () => replicas.replicaOnline(),
   };
 }

@@ -11,6 +11,9 @@ import { streamPosition } from './redis-alert-entry.js';
  * again once the link comes back (maybe to the promoted replica, where the write script adds those
  * it lacks and skips the others). While the master has no replica online (`ROLE` lists none) there
  * is nothing to wait for: the round ends at once and its alerts stay kept until one confirms.
+ * A WAIT counts the writes of its own connection: the link is one connection to one master
+ * (redis-sentinel-links.ts ends it when Sentinel names another), and after a relink only a re-send
+ * makes the kept alerts this link's.
  */
 export interface ReplicaConfirmations {
   /**
@@ -25,6 +28,8 @@ export interface ReplicaConfirmations {
   takeUnconfirmed(): PendingWrite[];
   /** Keeps taken alerts again, in front, for the next time the link comes back (it dropped again). */
   keepForRelink(writes: PendingWrite[]): void;
+  /** True while the link came back and alerts kept from before wait for `takeUnconfirmed`. */
+  owed(): boolean;
   /** False while `ROLE` last listed no replica online; true otherwise (also while unknown). */
   replicaOnline(): boolean;
 }
@@ -97,6 +102,7 @@ export function createReplicaConfirmations(options: {
       // WAIT on this link would confirm none of them.
       relinked = true;
     },
+    owed: () => relinked && unconfirmed.size() > 0,
     replicaOnline: () => !noneOnline(),
   };
 }

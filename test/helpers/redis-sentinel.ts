@@ -55,6 +55,16 @@ export async function startSentinel(
   return { port, ask, stop: () => child.kill('SIGKILL') };
 }
 
+/** The store settings of a connection (key prefix `x`) to the master `sentinel` names. */
+export function sentinelStoreConfig(sentinel: TestSentinel, master: string) {
+  return {
+    target: { kind: 'sentinel' as const, sentinels: [{ host: '127.0.0.1', port: sentinel.port }], master },
+    keyPrefix: 'x',
+    retentionMs: 60_000,
+    pendingMax: 10,
+  };
+}
+
 /** A connection of ours (key prefix `x`) to the master `sentinel` names, under a client name. */
 export function connectThroughSentinel(
   sentinel: TestSentinel,
@@ -62,11 +72,6 @@ export function connectThroughSentinel(
   name: string,
   timings?: ConnectionTimings,
 ): RedisConnection {
-  const config = {
-    target: { kind: 'sentinel' as const, sentinels: [{ host: '127.0.0.1', port: sentinel.port }], master },
-    keyPrefix: 'x',
-    retentionMs: 60_000,
-    pendingMax: 10,
-  };
+  const config = sentinelStoreConfig(sentinel, master);
   return createRedisConnection({ config, name, logger: pino({ level: 'silent' }), timings });
 }

@@ -4,18 +4,11 @@ import { sentinelAvailable, startSentinel, type TestSentinel } from '../helpers/
 import { redisAvailable, startRedis, type TestRedis } from '../helpers/redis-server.js';
 import { startLoad } from '../helpers/load-generator.js';
 import { killSpawned, spawnService } from '../helpers/spawn-service.js';
+import { until } from '../helpers/until.js';
 
 const haveSentinel = redisAvailable() && sentinelAvailable();
 const SAMPLE = readFixture('samples/valid/001-demo-034-terminal-shell-in-container.json');
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function until(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`${what} did not happen in time`);
-    await sleep(100);
-  }
-}
 
 describe.runIf(haveSentinel)('the Redis store through Sentinel', () => {
   const servers: TestRedis[] = [];

@@ -1,8 +1,13 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type * as Redis from 'redis';
 import { describe, expect, it, vi } from 'vitest';
-import { createRedisLinkOpener, type RedisLinkOpener } from '../../src/store/redis-link.js';
-import { connectThroughSentinel, sentinelAvailable, startSentinel } from '../helpers/redis-sentinel.js';
+import { createRedisLinkOpener, type RedisLink, type RedisLinkOpener } from '../../src/store/redis-link.js';
+import {
+  connectThroughSentinel,
+  sentinelAvailable,
+  sentinelStoreConfig,
+  startSentinel,
+} from '../helpers/redis-sentinel.js';
 import { redisAvailable, startRedis } from '../helpers/redis-server.js';
 
 // The real node-redis, counting the Sentinel objects the links make.
@@ -42,16 +47,7 @@ describe.runIf(hasSentinel)('createRedisLinkOpener through Sentinel', () => {
   it('attempts against a dead master hold the loop a few ms at most, the two names in turn', async () => {
     const master = await startRedis();
     const sentinel = await startSentinel('falco', master.port);
-    const config = {
-      target: {
-        kind: 'sentinel' as const,
-        sentinels: [{ host: '127.0.0.1', port: sentinel.port }],
-        master: 'falco',
-      },
-      keyPrefix: 'x',
-      retentionMs: 60_000,
-      pendingMax: 10,
-    };
+    const config = sentinelStoreConfig(sentinel, 'falco');
     const openers = NAMES.map((name) => createRedisLinkOpener(config, name, () => undefined));
     try {
       await master.kill();
@@ -108,6 +104,53 @@ describe.runIf(hasSentinel)('createRedisLinkOpener through Sentinel', () => {
     } finally {
       await Promise.all(links.map((link) => link.close()));
       sentinel.stop();
+      await master.stop();
+    }
+  }, 60_000);
+
+  // Regression: at a graceful failover (the old master still up) node-redis moved to the promoted
+  // replica by itself and said so only in an event nobody heard: the link went on, its writes before
+  // the move on the old master, its WAITs after it on the new one, which confirmed the writes of
+  // another server (and the old master, demoted, dropped them).
+  it('ends a link when Sentinel names another master, and the next link is to that master', async () => {
+    const master = await startRedis();
+    const replica = await startRedis({ extraArgs: ['--replicaof', '127.0.0.1', String(master.port)] });
+    const sentinel = await startSentinel('falco', master.port);
+    const config = sentinelStoreConfig(sentinel, 'falco');
+    const errors: string[] = [];
+    const open = createRedisLinkOpener(config, NAMES[0]!, (error) => errors.push(String(error)));
+    const port = async (link: RedisLink) =>
+      /tcp_port:(\d+)/.exec(String(await link.send(['INFO', 'server'])))?.[1];
+    let link: RedisLink | undefined;
+    try {
+      for (
+        let i = 0;
+        i < 100 && !(await sentinel.ask('replicas', 'falco')).includes(String(replica.port));
+        i++
+      )
+        await sleep(100);
+      link = await open();
+      expect(await port(link)).toBe(String(master.port));
+
+      // In flight at the move: answered by no other master than the link's.
+      const blocked = link.send(['BLPOP', 'nothing', '3']).then(
+        () => 'answered',
+        () => 'failed',
+      );
+      await sentinel.ask('failover', 'falco');
+      for (let i = 0; i < 200 && !errors.some((error) => /master moved/.test(error)); i++) await sleep(50);
+
+      expect(errors.filter((error) => /master moved/.test(error))).toEqual([
+        `Error: the Redis master moved to 127.0.0.1:${replica.port}`,
+      ]);
+      await expect(link.send(['PING'])).rejects.toThrow('redis link destroyed');
+      expect(await blocked).toBe('failed');
+      link = await open();
+      expect(await port(link)).toBe(String(replica.port));
+    } finally {
+      await link?.destroy();
+      sentinel.stop();
+      await replica.stop();
       await master.stop();
     }
   }, 60_000);

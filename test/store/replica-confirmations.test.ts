@@ -142,6 +142,17 @@ describe('replica confirmations', () => {
     expect(looks).toEqual([]);
   });
 
+  it('owes the alerts kept from before a relink until they are taken', async () => {
+    const { replicas } = confirmations([0]);
+    await replicas.confirm(writes('a'));
+    expect(replicas.owed()).toBe(false);
+
+    replicas.relinked();
+    expect(replicas.owed()).toBe(true);
+    replicas.takeUnconfirmed();
+    expect(replicas.owed()).toBe(false);
+  });
+
   it('waits for nothing after a round that wrote nothing', async () => {
     const { replicas, sent } = confirmations([]);
     await replicas.confirm([]);
