@@ -1,34 +1,46 @@
 import type { Logger } from 'pino';
 
-/** At most one `store_no_replica` line per this many milliseconds (a replica that comes and goes). */
+/**
+ * At most one `store_no_replica` line per this many milliseconds (a replica that comes and goes), and
+ * one `store_replica_online` line for the outages that limit left without one.
+ */
 export const NO_REPLICA_LOG_EVERY_MS = 60_000;
 
 /**
  * Logs what the looks at the master's replicas find (replica-confirmations.ts): `store_no_replica`
  * when it has none online, once for as long as that lasts (a look is made every second then), and
- * `store_replica_online` when one is back after that line.
+ * `store_replica_online` when one is back: after each outage that line told of, and (at most once a
+ * minute, `noReplicaLineHeldBack`) after one whose line the limit held back, which went unlogged.
  */
 export function logReplicaLooks(logger: Logger): (online: boolean) => void {
   let warnedAt = -Infinity;
-  // Whether the last line written said there was none.
-  let warned = false;
+  let heldBackEndAt = -Infinity;
+  // The outage now: none, told of by a store_no_replica line, or its line held back.
+  let outage: 'none' | 'logged' | 'held back' = 'none';
   return (online) => {
+    const now = Date.now();
     if (online) {
-      if (warned)
+      const heldBack = outage === 'held back';
+      if (outage === 'logged' || (heldBack && now - heldBackEndAt >= NO_REPLICA_LOG_EVERY_MS)) {
+        if (heldBack) heldBackEndAt = now;
         logger.info(
-          { event: 'store_replica_online' },
+          { event: 'store_replica_online', ...(heldBack && { noReplicaLineHeldBack: true }) },
           'the Redis master has a replica online again: writes are confirmed by a replica',
         );
-      warned = false;
+      }
+      outage = 'none';
       return;
     }
-    const now = Date.now();
-    if (warned || now - warnedAt < NO_REPLICA_LOG_EVERY_MS) return;
+    if (outage === 'logged') return;
+    if (now - warnedAt < NO_REPLICA_LOG_EVERY_MS) {
+      outage = 'held back';
+      return;
+    }
     logger.warn(
       { event: 'store_no_replica' },
       'the Redis master has no replica online: alerts are on the master alone, not confirmed by a replica, and a failover has none to promote',
     );
-    warned = true;
+    outage = 'logged';
     warnedAt = now;
   };
 }

@@ -167,6 +167,7 @@ export function createRedisAlertWrites(options: RedisAlertWritesOptions): RedisA
       closed = true;
       answers.giveUp();
       drops.flush();
+      replicas?.close();
     },
   };
 }

@@ -7,7 +7,7 @@ import type { RedisConnection } from './redis-connection.js';
 import { StoreUnavailableError } from './store-unavailable-error.js';
 
 // How long a round of writes waits for a replica to have them (through Sentinel), and how often
-// a master with no replica online is asked again (ROLE) whether one is back.
+// a master with no replica online is asked again (ROLE) whether one is back, writes or none.
 const REPLICA_WAIT_MS = 250;
 const REPLICA_LOOK_EVERY_MS = 1_000;
 // Alert ids asked about per HMGET of the id index (pipelined).
@@ -23,6 +23,7 @@ export interface WriteConfirmations {
   /** True while alerts kept from before the link came back wait for `takeMissing`. */
   owed(): boolean;
   replicaOnline(): boolean;
+  close(): void;
 }
 
 /** Through Sentinel: the writes' replica confirmations, with the store's timings and log lines. */
@@ -76,5 +77,6 @@ export function createWriteConfirmations(options: {
     takeMissing: () => missing(replicas.takeUnconfirmed()),
     owed: () => replicas.owed(),
     replicaOnline: () => replicas.replicaOnline(),
+    close: () => replicas.close(),
   };
 }

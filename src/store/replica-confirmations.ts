@@ -32,6 +32,8 @@ export interface ReplicaConfirmations {
   owed(): boolean;
   /** False while `ROLE` last listed no replica online; true otherwise (also while unknown). */
   replicaOnline(): boolean;
+  /** Stops the looks made while none is online. */
+  close(): void;
 }
 
 export function createReplicaConfirmations(options: {
@@ -42,7 +44,7 @@ export function createReplicaConfirmations(options: {
   maxBytes: number;
   /** How long one round waits for a replica before it goes on (the alerts stay kept). */
   waitMs: number;
-  /** While the master has no replica online, a round looks again once this long has passed. */
+  /** While the master has no replica online, it is looked at again this often (with or without writes). */
   lookEveryMs: number;
   /** Called with each look's finding: whether the master has a replica online. */
   onLook?: (online: boolean) => void;
@@ -55,6 +57,13 @@ export function createReplicaConfirmations(options: {
   let lookedAt = 0;
   let looks = 0;
   const noneOnline = () => online === false;
+  // While none is online the looks go on without writes too: an idle receiver's gauge comes back.
+  let again: NodeJS.Timeout | undefined;
+  let closed = false;
+  const lookAgainLater = () => {
+    clearTimeout(again);
+    again = noneOnline() && !closed ? setTimeout(() => void look(), options.lookEveryMs).unref() : undefined;
+  };
 
   async function look(): Promise<void> {
     const own = ++looks;
@@ -63,6 +72,7 @@ export function createReplicaConfirmations(options: {
     if (own !== looks) return;
     online = count !== 0;
     lookedAt = Date.now();
+    lookAgainLater();
     // A reply that is not a master's (an error, a refused ROLE) tells nothing: WAIT decides, as before.
     if (count !== undefined) options.onLook?.(online);
   }
@@ -104,6 +114,10 @@ export function createReplicaConfirmations(options: {
     },
     owed: () => relinked && unconfirmed.size() > 0,
     replicaOnline: () => !noneOnline(),
+    close() {
+      closed = true;
+      clearTimeout(again);
+    },
   };
 }
 

@@ -3,9 +3,14 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { logReplicaLooks, NO_REPLICA_LOG_EVERY_MS } from '../../src/store/log-replica-looks.js';
 
 function looksLogged() {
+  const lines: Array<Record<string, unknown>> = [];
   const events: unknown[] = [];
-  const logger = pino({ level: 'info' }, { write: (line: string) => events.push(JSON.parse(line).event) });
-  return { look: logReplicaLooks(logger), events };
+  const write = (text: string) => {
+    const line = JSON.parse(text) as Record<string, unknown>;
+    lines.push(line);
+    events.push(line.event);
+  };
+  return { look: logReplicaLooks(pino({ level: 'info' }, { write })), events, lines };
 }
 
 describe('logReplicaLooks', () => {
@@ -34,6 +39,64 @@ describe('logReplicaLooks', () => {
     vi.advanceTimersByTime(1);
     look(false);
 
-    expect(events).toEqual(['store_no_replica', 'store_replica_online', 'store_no_replica']);
+    expect(events).toEqual([
+      'store_no_replica',
+      'store_replica_online',
+      'store_replica_online',
+      'store_no_replica',
+    ]);
+  });
+
+  // Regression: an outage whose store_no_replica line the minute's limit held back ended with no
+  // line either, while falco_store_replica_online went from 0 back to 1.
+  it('says a replica is back after an outage whose warning was held back, at most once a minute', () => {
+    const { look, events, lines } = looksLogged();
+    look(false);
+    look(true);
+    look(false);
+    look(true);
+    // Held back twice: the second end is not told of either.
+    look(false);
+    look(true);
+    vi.advanceTimersByTime(NO_REPLICA_LOG_EVERY_MS);
+    look(false);
+    look(true);
+    look(false);
+    look(true);
+
+    expect(events).toEqual([
+      'store_no_replica',
+      'store_replica_online',
+      'store_replica_online',
+      'store_no_replica',
+      'store_replica_online',
+      'store_replica_online',
+    ]);
+    expect(lines.map((line) => line.noReplicaLineHeldBack)).toEqual([
+      undefined,
+      undefined,
+      true,
+      undefined,
+      undefined,
+      true,
+    ]);
+  });
+
+  it('warns for an outage held back once it lasts past NO_REPLICA_LOG_EVERY_MS, then says when it ends', () => {
+    const { look, events, lines } = looksLogged();
+    look(false);
+    look(true);
+    look(false);
+    vi.advanceTimersByTime(NO_REPLICA_LOG_EVERY_MS);
+    look(false);
+    look(true);
+
+    expect(events).toEqual([
+      'store_no_replica',
+      'store_replica_online',
+      'store_no_replica',
+      'store_replica_online',
+    ]);
+    expect(lines.at(-1)?.noReplicaLineHeldBack).toBeUndefined();
   });
 });

@@ -84,6 +84,15 @@ describe.runIf(haveSentinel)('confirmations through Sentinel, with and without a
     return { master, online, postMany, logged };
   }
 
+  // A replica of `master`, once the master lists it online; `role` says whether it still does.
+  async function startReplica(master: TestRedis) {
+    const replica = await startRedis({ extraArgs: ['--replicaof', '127.0.0.1', String(master.port)] });
+    servers.push(replica);
+    const role = async () => (await master.cli('ROLE')).includes(String(replica.port));
+    await until(role, 'the replica online');
+    return { replica, role };
+  }
+
   // Regression: every round waited 250 ms on a WAIT nothing could confirm, and answers stopped
   // waiting for writes meanwhile, so a receiver killed during a WAIT took the alerts it had answered
   // 202 and not yet written (92 in one probe) though the master could have had them at once.
@@ -103,10 +112,7 @@ describe.runIf(haveSentinel)('confirmations through Sentinel, with and without a
     await until(async () => (await online()) === 0, 'the look at the master');
     await postMany(1, 5);
 
-    const replica = await startRedis({ extraArgs: ['--replicaof', '127.0.0.1', String(master.port)] });
-    servers.push(replica);
-    const role = async () => (await master.cli('ROLE')).includes(String(replica.port));
-    await until(role, 'the replica online');
+    const { replica, role } = await startReplica(master);
     // A round more than a second after the last look looks again, finds the replica and waits for it.
     await sleep(1_100);
     await postMany(4, 10);
@@ -126,5 +132,19 @@ describe.runIf(haveSentinel)('confirmations through Sentinel, with and without a
     expect(await waitsAnswered(master)).toBe(waitsBefore + 1);
     // Inside a minute of the first line: not logged again.
     expect(logged('store_no_replica')).toBe(1);
+  }, 60_000);
+
+  // Regression: the writer looked at the master only in a round of writes, so a receiver that got
+  // no alert after the replica came back read 0 (over 66 s in a probe) and the alert
+  // FalcoAlertReceiverRedisReplicaMissing fired for a healthy setup.
+  it('reads a replica online again once one is back, with no alert written meanwhile', async () => {
+    const { master, online, postMany, logged } = await startReceiver('idle');
+    await until(async () => (await online()) === 0, 'the look at the master');
+    await postMany(1, 1);
+
+    await startReplica(master);
+
+    await until(async () => (await online()) === 1, 'the gauge back at 1', 5_000);
+    expect(logged('store_replica_online')).toBe(1);
   }, 60_000);
 });

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { PendingWrite } from '../../src/store/pending-writes.js';
 import { createReplicaConfirmations, keepUntrimmed } from '../../src/store/replica-confirmations.js';
 
@@ -11,6 +11,13 @@ const master = (online: number) => [
   100,
   Array.from({ length: online }, (_, i) => ['127.0.0.1', String(6380 + i), '100']),
 ];
+
+// Every instance made, closed after each test (its looks while none is online stop).
+const made: Array<{ close(): void }> = [];
+afterEach(() => {
+  for (const replicas of made.splice(0)) replicas.close();
+  vi.useRealTimers();
+});
 
 // `replies` answer the WAITs in turn (0 once used up), `roles` the ROLEs (the last one repeats).
 function confirmations(
@@ -34,6 +41,7 @@ function confirmations(
     lookEveryMs,
     onLook: (online) => looks.push(online),
   });
+  made.push(replicas);
   const waits = () => sent.filter(([command]) => command === 'WAIT');
   return { replicas, sent, waits, looks };
 }
@@ -140,6 +148,33 @@ describe('replica confirmations', () => {
     expect(waits()).toHaveLength(2);
     expect(replicas.replicaOnline()).toBe(true);
     expect(looks).toEqual([]);
+  });
+
+  // Regression: looks were made only by rounds of writes, so a receiver that got no alert after the
+  // replica came back read falco_store_replica_online 0 (over 66 s in a probe) with the replica online.
+  it('looks again every lookEveryMs while none is online though nothing is written, until one is', async () => {
+    vi.useFakeTimers();
+    const { replicas, sent, looks } = confirmations([], 10, [master(0), master(0), master(1)]);
+    await replicas.confirm(writes('a'));
+    expect(replicas.replicaOnline()).toBe(false);
+
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(looks).toEqual([false, false]);
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(looks).toEqual([false, false, true]);
+    expect(replicas.replicaOnline()).toBe(true);
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(sent.filter(([command]) => command === 'ROLE')).toHaveLength(3);
+  });
+
+  it('stops looking once closed', async () => {
+    vi.useFakeTimers();
+    const { replicas, sent } = confirmations([], 10, [master(0)]);
+    await replicas.confirm(writes('a'));
+    replicas.close();
+    await vi.advanceTimersByTimeAsync(5_000);
+
+    expect(sent).toEqual([['ROLE']]);
   });
 
   it('owes the alerts kept from before a relink until they are taken', async () => {
