@@ -17,7 +17,7 @@ export function mediaTypeProblem(contentType: string | undefined): string | unde
   // What Falco sends, checked on every alert: no lower-casing, splitting or regular expression.
   if (contentType === 'application/json') return undefined;
   const header = (contentType ?? '').toLowerCase();
-  const type = header.split(';')[0]?.trim() ?? '';
+  const type = mediaTypeOf(header);
   if (type.startsWith('text/') || type.startsWith('multipart/'))
     return `Content-Type ${type} is not JSON. ${type === 'text/plain' ? JSON_OUTPUT_HINT : 'Send application/json.'}`;
   return charsetProblem(header);
@@ -37,9 +37,14 @@ export function charsetProblem(contentType: string | undefined): string | undefi
 /** Where checkMediaType leaves the refusal of a Falco text alert for refuseTextAlert. */
 const TEXT_ALERT_REFUSAL = 'textAlertRefusal';
 
-/** Falco's text alert (json_output: false) is `text/plain`, with no parameters. */
+/** The media type of a lower-cased Content-Type header, without its parameters. */
+function mediaTypeOf(header: string): string {
+  return header.split(';')[0]?.trim() ?? '';
+}
+
+/** Falco's text alert (json_output: false) is `text/plain`. */
 function isFalcoTextAlert(contentType: string | undefined): boolean {
-  return (contentType ?? '').toLowerCase().split(';')[0]?.trim() === 'text/plain';
+  return mediaTypeOf((contentType ?? '').toLowerCase()) === 'text/plain';
 }
 
 /**
