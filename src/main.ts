@@ -1,6 +1,7 @@
 import cluster from 'node:cluster';
 import { loadConfig } from './config/load-config.js';
 import { createReceiver } from './create-receiver.js';
+import { routeConsoleToLog } from './logging/console-to-log.js';
 import { createLogger } from './logging/create-logger.js';
 import { announceReady, runClusterPrimary } from './server/cluster-primary.js';
 import { trackConnections } from './server/connection-tracker.js';
@@ -18,6 +19,8 @@ async function main(): Promise<void> {
   }
   const { config } = loaded;
   const rootLogger = createLogger({ level: config.logLevel });
+  // stdout holds JSON lines only: what a library prints goes into them.
+  routeConsoleToLog(rootLogger);
   // The name many tools read: set alone it left every replica on its own in-memory store, silently.
   if (process.env.REDIS_URL !== undefined && cluster.isPrimary)
     rootLogger.warn(

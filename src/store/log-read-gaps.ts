@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { countedLines } from '../logging/counted-lines.js';
 import type { StoreMetrics } from './store-metrics.js';
 
 /** At most one `store_read_gap` line per this many milliseconds (the first gap at once). */
@@ -22,40 +23,19 @@ export interface ReadGaps {
 }
 
 export function logReadGaps(metrics: Pick<StoreMetrics, 'readGap'>, logger: Logger): ReadGaps {
-  // Gaps not yet in a log line (the newest one's ids), and the timer that ends the quiet period.
-  let unlogged = 0;
-  let newest: ReadGapIds | undefined;
-  let quiet: NodeJS.Timeout | undefined;
-  const log = () => {
-    if (unlogged === 0) return;
+  // A reader that keeps falling behind finds a gap a read: lines with the count since the last,
+  // the newest gap's ids in each.
+  const lines = countedLines<ReadGapIds>(GAP_LOG_EVERY_MS, (count, newest) =>
     logger.warn(
-      { event: 'store_read_gap', count: unlogged, ...newest },
+      { event: 'store_read_gap', count, ...newest },
       'alerts were removed from the shared store before this replica read them: its live stream clients were sent event: truncated',
-    );
-    unlogged = 0;
-  };
-  // A reader that keeps falling behind finds a gap a read: the first is logged at once, then a
-  // line per GAP_LOG_EVERY_MS with the count since the last, and what is left when the gaps stop,
-  // so the lines add up to the metric.
-  const endQuiet = () => {
-    quiet = undefined;
-    if (unlogged === 0) return;
-    log();
-    quiet = setTimeout(endQuiet, GAP_LOG_EVERY_MS).unref();
-  };
+    ),
+  );
   return {
     found(ids) {
       metrics.readGap();
-      unlogged += 1;
-      newest = ids;
-      if (quiet) return;
-      log();
-      quiet = setTimeout(endQuiet, GAP_LOG_EVERY_MS).unref();
+      lines.add(1, ids);
     },
-    stop() {
-      clearTimeout(quiet);
-      quiet = undefined;
-      log();
-    },
+    stop: () => lines.flush(),
   };
 }

@@ -1,4 +1,6 @@
 import type { Logger } from 'pino';
+import { countedLines } from '../logging/counted-lines.js';
+import type { StoreMetrics } from './store-metrics.js';
 
 /**
  * At most one `store_no_replica` line per this many milliseconds (a replica that comes and goes), and
@@ -42,5 +44,26 @@ export function logReplicaLooks(logger: Logger): (online: boolean) => void {
     );
     outage = 'logged';
     warnedAt = now;
+  };
+}
+
+/**
+ * Counts the kept alerts given up (STORE_PENDING_MAX or STORE_MAX_BYTES reached while no replica
+ * confirmed them) and logs `store_unconfirmed_given_up`: the first at once, then at most a line a
+ * minute with the count since the line before.
+ */
+export function logConfirmationsGivenUp(
+  metrics: Pick<StoreMetrics, 'unconfirmedGivenUp'>,
+  logger: Logger,
+): (count: number) => void {
+  const lines = countedLines<undefined>(NO_REPLICA_LOG_EVERY_MS, (count) =>
+    logger.warn(
+      { event: 'store_unconfirmed_given_up', count },
+      'alerts no Redis replica confirmed are no longer kept to write again after a failover (STORE_PENDING_MAX or STORE_MAX_BYTES): a failover now may lose them',
+    ),
+  );
+  return (count) => {
+    metrics.unconfirmedGivenUp(count);
+    lines.add(count, undefined);
   };
 }

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { countedLines } from '../logging/counted-lines.js';
 import type { StoreMetrics } from './store-metrics.js';
 import type { WriteReply } from './redis-write-batch.js';
 
@@ -10,23 +11,18 @@ export const SHED_LOG_EVERY_MS = 10_000;
  * shed for room.
  */
 export function logWriteReplies(metrics: StoreMetrics, logger: Logger): (reply: WriteReply) => void {
-  // Sheds not yet in a log line, and when the last line was written.
-  let shedSinceLog = 0;
-  let shedLoggedAt = -Infinity;
+  // Far over maxmemory every write sheds: lines with the count since the last (the metric counts
+  // each), not hundreds of lines a second.
+  const shedLines = countedLines<undefined>(SHED_LOG_EVERY_MS, (count) =>
+    logger.warn(
+      { event: 'store_full_shed', count },
+      'Redis is at maxmemory: dropped the oldest stored alerts to make room for new ones',
+    ),
+  );
   return ([duplicates, shed]) => {
     metrics.duplicatesDropped(duplicates.length);
     if (shed === 0) return;
     metrics.shed(shed);
-    // Far over maxmemory every write sheds: the first is logged, then a line per SHED_LOG_EVERY_MS
-    // with the count since the last (the metric counts each), not hundreds of lines a second.
-    shedSinceLog += shed;
-    const now = Date.now();
-    if (now - shedLoggedAt < SHED_LOG_EVERY_MS) return;
-    logger.warn(
-      { event: 'store_full_shed', count: shedSinceLog },
-      'Redis is at maxmemory: dropped the oldest stored alerts to make room for new ones',
-    );
-    shedSinceLog = 0;
-    shedLoggedAt = now;
+    shedLines.add(shed, undefined);
   };
 }

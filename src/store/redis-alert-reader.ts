@@ -7,7 +7,7 @@ import { decodeAlertEntry, streamPosition, type RedisKeys } from './redis-alert-
 import type { RedisConnection } from './redis-connection.js';
 import type { StoreMetrics } from './store-metrics.js';
 import { StoreUnavailableError } from './store-unavailable-error.js';
-import { findReadGap, MAX_DELETED_SCRIPT } from './stream-read-gap.js';
+import { findReadGap, STREAM_EDGES_SCRIPT, streamEdges } from './stream-read-gap.js';
 
 export interface AlertReaderOptions {
   /** A connection of its own: a blocking read holds it. */
@@ -55,8 +55,8 @@ export function startAlertReader(options: AlertReaderOptions): { stop(): void } 
   // trip of its own; Redis runs it once the read is answered). Undefined when Redis refuses it (an
   // ACL without XINFO): then gaps go unseen, as before, rather than the live stream stopping.
   function removedId(): Promise<string | undefined> {
-    return conn.send(['EVAL', MAX_DELETED_SCRIPT, '1', keys.alerts], deadlineMs).then(
-      (reply) => (typeof reply === 'string' ? reply : undefined),
+    return conn.send(['EVAL', STREAM_EDGES_SCRIPT, '1', keys.alerts], deadlineMs).then(
+      (reply) => streamEdges(reply).removed,
       (error: unknown) => {
         if (error instanceof StoreUnavailableError) throw error;
         if (!refusedLogged)

@@ -1,10 +1,12 @@
 import type { Logger } from 'pino';
-import { logReplicaLooks } from './log-replica-looks.js';
+import { logConfirmationsGivenUp, logReplicaLooks } from './log-replica-looks.js';
 import type { PendingWrite } from './pending-writes.js';
 import { createReplicaConfirmations, keepUntrimmed } from './replica-confirmations.js';
 import type { RedisKeys } from './redis-alert-entry.js';
 import type { RedisConnection } from './redis-connection.js';
+import type { StoreMetrics } from './store-metrics.js';
 import { StoreUnavailableError } from './store-unavailable-error.js';
+import { STREAM_EDGES_SCRIPT, streamEdges } from './stream-read-gap.js';
 
 // How long a round of writes waits for a replica to have them (through Sentinel), and how often
 // a master with no replica online is asked again (ROLE) whether one is back, writes or none.
@@ -31,6 +33,7 @@ export function createWriteConfirmations(options: {
   writer: RedisConnection;
   keys: Pick<RedisKeys, 'alerts' | 'ids'>;
   logger: Logger;
+  metrics: StoreMetrics;
   pendingMax: number;
   maxBytes: number;
   retainedFromMs: () => number;
@@ -43,6 +46,7 @@ export function createWriteConfirmations(options: {
     waitMs: REPLICA_WAIT_MS,
     lookEveryMs: REPLICA_LOOK_EVERY_MS,
     onLook: logReplicaLooks(options.logger),
+    onGiveUp: logConfirmationsGivenUp(options.metrics, options.logger),
   });
   // The ids of `writes` the master's id index holds.
   async function heldIds(writes: PendingWrite[]): Promise<Set<string>> {
@@ -58,8 +62,8 @@ export function createWriteConfirmations(options: {
   // the queue's room from alerts never written.
   async function missing(writes: PendingWrite[]): Promise<PendingWrite[]> {
     if (writes.length === 0) return writes;
-    const [oldest, held] = await Promise.all([
-      writer.send(['XRANGE', keys.alerts, '-', '+', 'COUNT', '1']).catch(() => []),
+    const [edges, held] = await Promise.all([
+      writer.send(['EVAL', STREAM_EDGES_SCRIPT, '1', keys.alerts]).catch(() => []),
       heldIds(writes).catch((error: unknown) => error),
     ]);
     // The link dropped again: they are asked about once it is back. Refused (an ACL): all go again,
@@ -69,7 +73,7 @@ export function createWriteConfirmations(options: {
       return [];
     }
     const lacked = held instanceof Set ? writes.filter((write) => !held.has(write.id)) : writes;
-    return keepUntrimmed(lacked, (oldest as Array<[string, unknown]>)[0]?.[0], options.retainedFromMs());
+    return keepUntrimmed(lacked, streamEdges(edges), options.retainedFromMs());
   }
   return {
     confirm: (written) => replicas.confirm(written),

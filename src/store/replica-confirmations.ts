@@ -1,4 +1,4 @@
-import { isAfter } from '../alerts/store-position.js';
+import { isAfter, type StorePosition } from '../alerts/store-position.js';
 import { onlineReplicasIn } from './master-role.js';
 import { createPendingWrites, type PendingWrite } from './pending-writes.js';
 import { streamPosition } from './redis-alert-entry.js';
@@ -48,9 +48,15 @@ export function createReplicaConfirmations(options: {
   lookEveryMs: number;
   /** Called with each look's finding: whether the master has a replica online. */
   onLook?: (online: boolean) => void;
+  /**
+   * Called with how many of the oldest kept alerts were given up to stay within the bounds: they
+   * are on the master, but written again after a failover no more, so the promoted one may lack them.
+   */
+  onGiveUp?: (count: number) => void;
 }): ReplicaConfirmations {
   const unconfirmed = createPendingWrites(options.max, options.maxBytes);
   const takeAll = () => unconfirmed.take(Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+  const gaveUp = (count: number) => count > 0 && options.onGiveUp?.(count);
   let relinked = false;
   // What ROLE said last (undefined: not asked on this link yet), when, and which look is the latest.
   let online: boolean | undefined;
@@ -81,7 +87,9 @@ export function createReplicaConfirmations(options: {
     async confirm(written) {
       // Nothing written this round (its first batch failed): nothing to wait for.
       if (written.length === 0) return true;
-      for (const write of written) unconfirmed.push(write);
+      let over = 0;
+      for (const write of written) over += unconfirmed.push(write).length;
+      gaveUp(over);
       if (online === undefined || (noneOnline() && Date.now() - lookedAt >= options.lookEveryMs))
         await look();
       // No replica online: a WAIT would take its whole waitMs and confirm nothing.
@@ -108,7 +116,7 @@ export function createReplicaConfirmations(options: {
       return takeAll();
     },
     keepForRelink(writes) {
-      unconfirmed.giveBack(writes);
+      gaveUp(unconfirmed.giveBack(writes));
       // WAIT on this link would confirm none of them.
       relinked = true;
     },
@@ -122,20 +130,27 @@ export function createReplicaConfirmations(options: {
 }
 
 /**
- * Of the alerts to write again after a relink, those the stream would still hold: written no
- * earlier than its oldest entry (`oldest`, undefined for an empty stream) and inside STORE_RETENTION.
- * The others were trimmed, not lost: written again they came back as the newest alerts, and pushed
- * out (STORE_MAX_ALERTS) the ones received after them.
+ * Of the alerts to write again after a relink, those the stream would still hold: inside
+ * STORE_RETENTION and not trimmed from it. Trimmed ones are not lost: written again they came
+ * back as the newest alerts, and pushed out (STORE_MAX_ALERTS) the ones received after them. The
+ * stream's `removed` entry id (max-deleted-entry-id, Redis 7) tells: one no later than it was
+ * trimmed (the write script trims with XDEL, which sets it; an XTRIM by hand does not, and what it
+ * removed is written again). A master promoted before it had the old one's writes holds only what came after, and
+ * none of those is older than an alert it never had. Without `removed` (before Redis 7) an alert
+ * older than the stream's `first` entry is taken as trimmed (undefined: an empty stream keeps all).
  */
 export function keepUntrimmed(
   writes: PendingWrite[],
-  oldest: string | undefined,
+  stream: { removed?: string; first?: string },
   retainedFromMs: number,
 ): PendingWrite[] {
-  const first = oldest === undefined ? undefined : streamPosition(oldest);
+  const edge = stream.removed ?? stream.first;
+  const bound = edge === undefined ? undefined : streamPosition(edge);
+  const kept = (at: StorePosition) =>
+    bound === undefined || (stream.removed === undefined ? !isAfter(bound, at) : isAfter(at, bound));
   return writes.filter((write) => {
     if (write.streamId === undefined) return true;
     const at = streamPosition(write.streamId);
-    return at[0] >= retainedFromMs && (first === undefined || !isAfter(first, at));
+    return at[0] >= retainedFromMs && kept(at);
   });
 }

@@ -10,6 +10,8 @@ export interface StoreMetrics {
   shed(count: number): void;
   /** The live reader found alerts removed from the stream before it read them. */
   readGap(): void;
+  /** Through Sentinel: kept alerts no replica confirmed, given up to stay within the bounds. */
+  unconfirmedGivenUp(count: number): void;
 }
 
 export type StoreOp = 'write' | 'get' | 'query' | 'after' | 'since' | 'count';
@@ -86,6 +88,11 @@ export function createStoreMetrics(
     help: "Times this process's live reader found alerts removed from the shared stream (trimmed, expired or shed) before it read them; its live stream clients were sent event: truncated.",
     registers: [registry],
   });
+  const givenUp = new Counter({
+    name: 'falco_store_unconfirmed_given_up_total',
+    help: 'Through Sentinel: alerts on the Redis master that no replica had confirmed, no longer kept to write again after a failover because STORE_PENDING_MAX or STORE_MAX_BYTES was reached (a failover may lose them).',
+    registers: [registry],
+  });
   return {
     async time(op, run) {
       const end = duration.startTimer({ op });
@@ -100,5 +107,6 @@ export function createStoreMetrics(
     duplicatesDropped: (count) => duplicates.inc(count),
     shed: (count) => shed.inc(count),
     readGap: () => readGaps.inc(),
+    unconfirmedGivenUp: (count) => givenUp.inc(count),
   };
 }

@@ -189,6 +189,83 @@ describe.runIf(haveSentinel)('the Redis store through Sentinel', () => {
     expect(await listed()).toEqual(ids.slice(4).sort());
   }, 60_000);
 
+  // Regression: after a relink the alerts no replica had confirmed were written again only when
+  // they were no older than the new master's oldest entry (older ones were taken as trimmed). A
+  // master promoted before it had synced holds only what came after the promotion, so every alert
+  // kept from the old master was older than its oldest entry and dropped, though none was trimmed:
+  // 181 to 241 alerts answered 202 lost in a review's failovers, with no count or line.
+  it('writes the kept alerts to a new master that never had them, though its every entry is newer', async () => {
+    const prefix = 'unsynced';
+    const { master, service } = await startLoneMaster({ STORE_KEY_PREFIX: prefix });
+    const fresh = await startRedis();
+    servers.push(fresh);
+    const post = async (port: number, count: number) => {
+      const ids: string[] = [];
+      for (let i = 0; i < count; i++) {
+        const res = await fetch(`http://127.0.0.1:${port}/alerts`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json' },
+          body: SAMPLE,
+        });
+        await res.arrayBuffer();
+        expect(res.status).toBe(202);
+        ids.push(res.headers.get('x-alert-id')!);
+      }
+      return ids;
+    };
+    // No replica: each alert is answered once the master holds it, and kept until one confirms it.
+    const kept = await post(service.port, 20);
+    expect(await master.cli('HLEN', `${prefix}:alert-ids`)).toBe('20');
+    // Another receiver writes to the new master first, so its oldest entry is newer than every kept
+    // alert; then the old master dies and Sentinel names the new one.
+    const other = await spawnService({ STORE_URL: fresh.url, STORE_KEY_PREFIX: prefix });
+    const theirs = await post(other.port, 5);
+    await master.kill();
+    await sentinel!.ask('remove', 'falco');
+    await sentinel!.ask('monitor', 'falco', '127.0.0.1', String(fresh.port), '1');
+
+    const missing = async () => {
+      const ids = [...kept, ...theirs];
+      const held = (await fresh.cli('HMGET', `${prefix}:alert-ids`, ...ids)).split('\n');
+      return ids.filter((_, i) => held[i] === '');
+    };
+    await until(async () => (await missing()).length === 0, 20_000, 'every alert on the new master').catch(
+      () => undefined,
+    );
+    expect(await missing()).toEqual([]);
+    const res = await fetch(`http://127.0.0.1:${service.port}/alerts/${kept[0]}`);
+    await res.arrayBuffer();
+    expect(res.status).toBe(200);
+  }, 60_000);
+
+  // Regression: node-redis's Sentinel discovery printed each failed round's error with console.log,
+  // a stack trace of five lines, into stdout (the log's JSON lines) every second while no Sentinel
+  // knew the master: log pipelines that parse the lines failed on them.
+  it('keeps stdout JSON lines while no Sentinel knows the master, and says what node-redis printed', async () => {
+    const { master, service } = await startLoneMaster({ STORE_KEY_PREFIX: 'printed' });
+    const raw: string[] = [];
+    service.child.stdout!.on('data', (chunk: Buffer) => raw.push(chunk.toString('utf8')));
+    await master.kill();
+    await sentinel!.ask('remove', 'falco');
+
+    await until(
+      async () => service.lines.some((line) => line.event === 'console_output'),
+      15_000,
+      'a console_output line',
+    );
+    const lines = raw
+      .join('')
+      .split('\n')
+      .filter((line) => line !== '');
+    expect(lines.filter((line) => !line.startsWith('{'))).toEqual([]);
+    expect(service.lines.find((line) => line.event === 'console_output')).toMatchObject({
+      level: 'warn',
+      method: 'log',
+      count: 1,
+      text: expect.stringContaining('None of the sentinels are available'),
+    });
+  }, 60_000);
+
   // Regression: with no replica online every round still waited 250 ms on a WAIT nothing could
   // confirm, and answers stopped waiting for writes meanwhile, so a kill took the alerts answered 202
   // during a WAIT (92 in a probe with two clients) though the master could have had them at once.

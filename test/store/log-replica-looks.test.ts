@@ -1,6 +1,10 @@
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { logReplicaLooks, NO_REPLICA_LOG_EVERY_MS } from '../../src/store/log-replica-looks.js';
+import {
+  logConfirmationsGivenUp,
+  logReplicaLooks,
+  NO_REPLICA_LOG_EVERY_MS,
+} from '../../src/store/log-replica-looks.js';
 
 function looksLogged() {
   const lines: Array<Record<string, unknown>> = [];
@@ -98,5 +102,35 @@ describe('logReplicaLooks', () => {
       'store_replica_online',
     ]);
     expect(lines.at(-1)?.noReplicaLineHeldBack).toBeUndefined();
+  });
+});
+
+describe('logConfirmationsGivenUp', () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  it('counts every alert given up, and logs the first at once, then a line a minute with the count since', () => {
+    const lines: Array<Record<string, unknown>> = [];
+    let counted = 0;
+    const metrics = { unconfirmedGivenUp: (count: number) => (counted += count) };
+    const gaveUp = logConfirmationsGivenUp(
+      metrics,
+      pino({ level: 'info' }, { write: (text: string) => lines.push(JSON.parse(text)) }),
+    );
+
+    gaveUp(2);
+    gaveUp(3);
+    vi.advanceTimersByTime(NO_REPLICA_LOG_EVERY_MS - 1);
+    gaveUp(4);
+    vi.advanceTimersByTime(1);
+    gaveUp(1);
+    vi.advanceTimersByTime(NO_REPLICA_LOG_EVERY_MS);
+
+    expect(counted).toBe(10);
+    expect(lines.map(({ event, count, level }) => ({ event, count, level }))).toEqual([
+      { event: 'store_unconfirmed_given_up', count: 2, level: 40 },
+      { event: 'store_unconfirmed_given_up', count: 7, level: 40 },
+      { event: 'store_unconfirmed_given_up', count: 1, level: 40 },
+    ]);
   });
 });

@@ -27,12 +27,12 @@ describe.skipIf(!hasRedis)('writes kept unconfirmed when the link comes back', (
     await redis?.stop();
   });
 
-  async function keptWrites(prefix: string) {
+  async function keptWrites(prefix: string, maxAlerts = 1000) {
     writer = connectTo(redis, `writer-${prefix}`);
     await untilUp(writer);
     const registry = new Registry();
     const metrics = createStoreMetrics(registry, { isUp: () => true, pending: () => 0 });
-    const writes = createRedisAlertWrites({
+    const options = {
       writer,
       keys: redisKeys(prefix),
       metrics,
@@ -40,11 +40,12 @@ describe.skipIf(!hasRedis)('writes kept unconfirmed when the link comes back', (
       pendingMax: 100,
       maxBytes: 1e9,
       confirmReplicated: true,
-      maxAlerts: 1000,
+      maxAlerts,
       retentionMs: 3_600_000,
       dedupWindowMs: 0,
       retainedFromMs: () => Date.now() - 3_600_000,
-    });
+    };
+    const writes = createRedisAlertWrites(options);
     // A full set kept: written, and confirmed by no replica.
     const stored = Array.from({ length: 100 }, () => makeStoredAlert());
     for (const entry of stored) writes.add(entry);
@@ -63,7 +64,7 @@ describe.skipIf(!hasRedis)('writes kept unconfirmed when the link comes back', (
       await writes.flush();
       return fresh;
     };
-    return { writes, registry, stored, idsSent, relink };
+    return { writes, registry, stored, idsSent, relink, options };
   }
 
   // Regression: a client kill during a load past 10,000 alerts counted 6,631 in
@@ -81,10 +82,16 @@ describe.skipIf(!hasRedis)('writes kept unconfirmed when the link comes back', (
 
   it('writes again those the master lacks (a promoted replica without the last writes), and only those', async () => {
     const { registry, stored, idsSent, relink } = await keptWrites('lost');
-    // The newest five gone, as from a replica promoted before it had them.
+    // The newest five gone, as from a replica promoted before it had them: its streams never held
+    // them (XDEL would mark them removed, as a trim does, and removed ones are not written again).
     const lost = stored.slice(-5).map((entry) => entry.id);
     const streamIds = await Promise.all(lost.map((id) => redis.cli('HGET', 'lost:alert-ids', id)));
-    await redis.cli('XDEL', 'lost:alerts', ...streamIds);
+    for (const key of ['lost:alerts', 'lost:alert-fields']) {
+      const entries = (await writer!.send(['XRANGE', key, '-', '+'])) as Array<[string, string[]]>;
+      await writer!.send(['DEL', key]);
+      for (const [id, fields] of entries)
+        if (!streamIds.includes(id)) await writer!.send(['XADD', key, id, ...fields]);
+    }
     await redis.cli('HDEL', 'lost:alert-ids', ...lost);
 
     await relink();
@@ -92,5 +99,25 @@ describe.skipIf(!hasRedis)('writes kept unconfirmed when the link comes back', (
     expect(idsSent()).toEqual(lost);
     expect(await metricValue(registry, 'falco_store_pending_dropped_total')).toBe(0);
     expect(await redis.cli('HLEN', 'lost:alert-ids')).toBe('110');
+  });
+
+  it('writes none again that the master removed from its stream (trimmed), though it lacks them', async () => {
+    const { registry, stored, idsSent, relink, options } = await keptWrites('trimmed', 100);
+    // Another receiver's five alerts trim the oldest five, as STORE_MAX_ALERTS does (its write script
+    // removes them with XDEL: max-deleted-entry-id names the newest of them).
+    const other = connectTo(redis, 'other-receiver');
+    await untilUp(other);
+    const theirs = createRedisAlertWrites({ ...options, writer: other, confirmReplicated: false });
+    for (let i = 0; i < 5; i++) theirs.add(makeStoredAlert());
+    await theirs.flush();
+    await other.close();
+    const trimmed = stored.slice(0, 5).map((entry) => entry.id);
+    expect(await redis.cli('HMGET', 'trimmed:alert-ids', ...trimmed)).toBe('\n\n\n\n');
+
+    await relink();
+
+    expect(idsSent()).toEqual([]);
+    expect(await metricValue(registry, 'falco_store_pending_dropped_total')).toBe(0);
+    expect(await redis.cli('HLEN', 'trimmed:alert-ids')).toBe('100');
   });
 });

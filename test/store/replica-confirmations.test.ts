@@ -28,6 +28,7 @@ function confirmations(
 ) {
   const sent: string[][] = [];
   const looks: boolean[] = [];
+  const givenUp: number[] = [];
   const replicas = createReplicaConfirmations({
     send: (args) => {
       sent.push(args);
@@ -40,10 +41,11 @@ function confirmations(
     waitMs: 250,
     lookEveryMs,
     onLook: (online) => looks.push(online),
+    onGiveUp: (count) => givenUp.push(count),
   });
   made.push(replicas);
   const waits = () => sent.filter(([command]) => command === 'WAIT');
-  return { replicas, sent, waits, looks };
+  return { replicas, sent, waits, looks, givenUp };
 }
 
 describe('replica confirmations', () => {
@@ -92,13 +94,28 @@ describe('replica confirmations', () => {
     expect(ids(replicas.takeUnconfirmed())).toEqual(['a', 'c']);
   });
 
-  it('keeps at most max alerts, the newest', async () => {
-    const { replicas } = confirmations([0, 0], 3);
+  // Regression: the oldest given up went uncounted, so nothing said a failover could now lose them.
+  it('keeps at most max alerts, the newest, and tells how many it gave up', async () => {
+    const { replicas, givenUp } = confirmations([0, 0], 3);
     await replicas.confirm(writes('a', 'b'));
     await replicas.confirm(writes('c', 'd'));
     replicas.relinked();
 
     expect(ids(replicas.takeUnconfirmed())).toEqual(['b', 'c', 'd']);
+    expect(givenUp).toEqual([1]);
+  });
+
+  it('tells how many it gave up when alerts taken for a relink come back past max', async () => {
+    const { replicas, givenUp } = confirmations([0, 0], 3);
+    await replicas.confirm(writes('a', 'b'));
+    replicas.relinked();
+    const taken = replicas.takeUnconfirmed();
+    await replicas.confirm(writes('c', 'd'));
+
+    replicas.keepForRelink(taken);
+
+    expect(ids(replicas.takeUnconfirmed())).toEqual(['b', 'c', 'd']);
+    expect(givenUp).toEqual([1]);
   });
 
   it('counts a round an online replica did not confirm in time as lagging', async () => {
@@ -199,7 +216,7 @@ describe('replica confirmations', () => {
 describe('keepUntrimmed', () => {
   const at = (id: string, streamId?: string): PendingWrite => ({ id, args: [], bytes: 1, streamId });
 
-  it('keeps the alerts written no earlier than the oldest stream entry and inside the retention', () => {
+  it('without max-deleted-entry-id (before Redis 7): keeps those no older than the oldest entry, inside the retention', () => {
     const writes = [
       at('trimmed', '100-0'),
       at('same-ms', '200-1'),
@@ -207,11 +224,28 @@ describe('keepUntrimmed', () => {
       at('newer', '300-0'),
     ];
 
-    expect(ids(keepUntrimmed(writes, '200-2', 0))).toEqual(['oldest', 'newer']);
-    expect(ids(keepUntrimmed(writes, undefined, 250))).toEqual(['newer']);
+    expect(ids(keepUntrimmed(writes, { first: '200-2' }, 0))).toEqual(['oldest', 'newer']);
+    expect(ids(keepUntrimmed(writes, {}, 250))).toEqual(['newer']);
+  });
+
+  it('keeps those after the newest removed entry, however old the oldest held one', () => {
+    const writes = [
+      at('trimmed', '100-0'),
+      at('last-trimmed', '200-1'),
+      at('never-had', '200-2'),
+      at('newer', '300-0'),
+    ];
+
+    // A master promoted before it had them: nothing removed, its entries all newer than the alerts.
+    expect(ids(keepUntrimmed(writes, { removed: '0-0', first: '900-0' }, 0))).toEqual(ids(writes));
+    expect(ids(keepUntrimmed(writes, { removed: '200-1', first: '900-0' }, 0))).toEqual([
+      'never-had',
+      'newer',
+    ]);
+    expect(ids(keepUntrimmed(writes, { removed: '200-1' }, 250))).toEqual(['newer']);
   });
 
   it('keeps an alert of unknown place, and every alert of an empty stream', () => {
-    expect(ids(keepUntrimmed([at('unknown'), at('a', '1-0')], undefined, 0))).toEqual(['unknown', 'a']);
+    expect(ids(keepUntrimmed([at('unknown'), at('a', '1-0')], {}, 0))).toEqual(['unknown', 'a']);
   });
 });

@@ -1,0 +1,44 @@
+/**
+ * Log lines for something that may happen many times a second: the first at once, then at most a
+ * line per `everyMs` with the count since the line before, and what is left once it stops
+ * happening (a timer, unref'd) or at `flush`, so the lines add up to the count.
+ */
+export interface CountedLines<T> {
+  /** `count` more happened, the newest telling `latest`. */
+  add(count: number, latest: T): void;
+  /** Logs what is not in a line yet (the owner stops). */
+  flush(): void;
+}
+
+export function countedLines<T>(everyMs: number, log: (count: number, latest: T) => void): CountedLines<T> {
+  let unlogged = 0;
+  let latest: T | undefined;
+  let quiet: NodeJS.Timeout | undefined;
+  const write = () => {
+    if (unlogged === 0) return;
+    const count = unlogged;
+    unlogged = 0;
+    log(count, latest as T);
+  };
+  const endQuiet = () => {
+    quiet = undefined;
+    if (unlogged === 0) return;
+    write();
+    quiet = setTimeout(endQuiet, everyMs).unref();
+  };
+  return {
+    add(count, newest) {
+      if (count === 0) return;
+      unlogged += count;
+      latest = newest;
+      if (quiet) return;
+      write();
+      quiet = setTimeout(endQuiet, everyMs).unref();
+    },
+    flush() {
+      clearTimeout(quiet);
+      quiet = undefined;
+      write();
+    },
+  };
+}
