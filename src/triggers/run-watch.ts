@@ -25,8 +25,6 @@ export interface Watch {
   held: StoredAlert[];
   /** Their request bytes together. */
   heldBytes: number;
-  /** Set once alerts went by unseen while it waited (a gap in the shared store's feed). */
-  missedAlerts?: true;
 }
 
 /** Alerts received outside the window cannot be its detection (what Falco's clock says, the matcher reads). */

@@ -37,7 +37,16 @@ export interface TriggerRun {
   /** event-generator runs: the Job's pods, learned from the Kubernetes API while the run goes on. */
   pods?: RunPod[];
   commands: CommandResult[];
-  verification: { windowMs: number; expectations: Expectation[] };
+  verification: {
+    windowMs: number;
+    expectations: Expectation[];
+    /**
+     * When the replica verifying the run first found alerts removed from the shared store before it
+     * read them, while the run waited (they are gone from every replica): one of them may have been
+     * its detection, so a `missed` expectation may be wrong. Absent while none went by unseen.
+     */
+    unseenAlertsAt?: string;
+  };
 }
 
 /** A shell run without a terminal (`{"terminal": false}`): Falco must not report it. */

@@ -174,8 +174,12 @@ export function createVerifier(deps: VerifierDeps): Verifier {
     },
     observeGap() {
       if (stopped) return [];
-      const waiting = [...watches.values()].filter((watch) => !watch.missedAlerts && !allResolved(watch));
-      for (const watch of waiting) watch.missedAlerts = true;
+      const at = new Date().toISOString();
+      const waiting = [...watches.values()].filter(
+        (watch) => !watch.run.verification.unseenAlertsAt && !allResolved(watch),
+      );
+      // Saved with the run (published while it verifies): GET /triggers/{id} says it on every replica.
+      for (const { run } of waiting) run.verification.unseenAlertsAt = at;
       return waiting.map((watch) => watch.run);
     },
     runChanged(run) {

@@ -346,6 +346,23 @@ describe.skipIf(!available)(
       await page.close();
     });
 
+    it('says when alerts went by unseen while a run waited, beside its missed verdict', async () => {
+      const page = await open();
+      await page.locator('#triggers').waitFor({ state: 'visible', timeout: 5000 });
+
+      await page.fill('#trigger-form input[name="token"]', TRIGGER_TOKEN);
+      await page.fill('#trigger-form input[name="namespace"]', 'unseen');
+      await page.click('#trigger-form button[type="submit"]');
+
+      const verdict = page.locator('#trigger-output .verdict-missed');
+      await verdict.waitFor({ timeout: 10_000 });
+      expect(await verdict.textContent()).toBe('Verdict: 1 of 1 expected rules missed.');
+      expect(await page.locator('#trigger-output .verdict-note').textContent()).toContain(
+        'a missed rule may have been detected',
+      );
+      await page.close();
+    });
+
     it('cancels a running run from the panel with the typed token, and hides the button once it ended', async () => {
       const page = await open();
       await page.locator('#triggers').waitFor({ state: 'visible', timeout: 5000 });

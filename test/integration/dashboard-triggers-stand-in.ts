@@ -24,6 +24,8 @@ export function createTriggersStandIn(token: string): TriggersStandIn {
   // Runs started for namespace "slow" run until cancelled (POST /triggers/:id/cancel), then fail.
   const slow = new Set<string>();
   const cancelled = new Set<string>();
+  // Runs started for namespace "unseen" end missed, alerts having gone by unseen while they waited.
+  const unseen = new Set<string>();
   let nextId = 1;
 
   router.use('/triggers', express.json(), (req, res, next) => {
@@ -69,6 +71,18 @@ export function createTriggersStandIn(token: string): TriggersStandIn {
         commands: [],
         verification: { windowMs: 30_000, expectations: [{ rule: EXPECTED_RULE, status: 'not_run' }] },
       };
+    if (settled && unseen.has(id))
+      return {
+        id,
+        kind,
+        status: 'succeeded',
+        commands: [],
+        verification: {
+          windowMs: 30_000,
+          expectations: [{ rule: EXPECTED_RULE, status: 'missed' }],
+          unseenAlertsAt: '2026-12-05T06:00:00.000Z',
+        },
+      };
     return {
       id,
       kind,
@@ -102,6 +116,7 @@ export function createTriggersStandIn(token: string): TriggersStandIn {
     const namespace = (req.body as { namespace?: string } | undefined)?.namespace;
     if (namespace === 'failing') failing.add(id);
     if (namespace === 'slow') slow.add(id);
+    if (namespace === 'unseen') unseen.add(id);
     res
       .status(202)
       .location(`/triggers/${id}`)

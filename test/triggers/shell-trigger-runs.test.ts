@@ -107,7 +107,7 @@ describe('shell trigger, kubernetes backend, against a recording API stand-in', 
 
   // Regression: a run waiting for an alert the shared store removed before this replica read it
   // ended missed without a word.
-  it('logs the runs waiting for alerts when the feed has a gap', async () => {
+  it('logs and marks the runs waiting for alerts when the feed has a gap', async () => {
     api = await startKubeApiStandIn();
     built = kubeTriggers({ TRIGGER_ALLOWED_NAMESPACES: 'falco-canary', TRIGGER_VERIFY_WINDOW_MS: '30000' });
     const res = await request(built.app).post('/triggers/shell').set(auth).send({ backend: 'kubernetes' });
@@ -119,6 +119,11 @@ describe('shell trigger, kubernetes backend, against a recording API stand-in', 
     expect(built.logs.filter((line) => line.event === 'trigger_alerts_unseen')).toEqual([
       expect.objectContaining({ level: 'warn', runIds: [run.id] }),
     ]);
+    // And the run says so to whoever reads it.
+    const read = await request(built.app).get(`/triggers/${run.id}`).set(auth);
+    expect(read.status).toBe(200);
+    expect(Date.parse(read.body.verification.unseenAlertsAt)).toBeGreaterThan(Date.now() - 10_000);
+    expect(read.body.verification.expectations).toEqual([{ rule: RULE, status: 'pending' }]);
   });
 
   it('deletes the pod a silent API server may have made when the create times out', async () => {

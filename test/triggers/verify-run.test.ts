@@ -173,7 +173,7 @@ describe('createVerifier', () => {
 // Regression: alerts removed from the shared store before this replica's reader took them went by
 // unseen, and a run waiting for one of them ended missed without a word.
 describe('createVerifier when the feed has a gap', () => {
-  it('names the runs still waiting, each once, and not those resolved', () => {
+  it('names the runs still waiting, each once, and marks them, not those resolved', () => {
     const verifier = createVerifier({ metrics: createTriggerMetrics(new Registry()), windowMs: 60_000 });
     const waiting = { ...newRun(), id: 'waiting' };
     const resolved = { ...newRun(), id: 'resolved' };
@@ -182,8 +182,13 @@ describe('createVerifier when the feed has a gap', () => {
     verifier.observeAlert(entry({ rule: 'Write below root' }, 1_100));
 
     expect(verifier.observeGap().map((run) => run.id)).toEqual(['waiting']);
+    const at = waiting.verification.unseenAlertsAt;
     expect(verifier.observeGap()).toEqual([]);
     expect(waiting.verification.expectations[0]?.status).toBe('pending');
+    // The run says when, from the first gap on; the resolved one had nothing to miss.
+    expect(Date.parse(at!)).toBeGreaterThan(Date.now() - 10_000);
+    expect(waiting.verification.unseenAlertsAt).toBe(at);
+    expect(resolved.verification).not.toHaveProperty('unseenAlertsAt');
     verifier.stop();
   });
 });

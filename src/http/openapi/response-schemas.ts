@@ -111,6 +111,12 @@ export const triggerRunSchema = z.object({
         latencyMs: z.number().optional(),
       }),
     ),
+    unseenAlertsAt: z.iso
+      .datetime()
+      .optional()
+      .describe(
+        'When the replica verifying the run found alerts removed from the shared store before it read them, while the run waited: a missed expectation may be wrong.',
+      ),
   }),
 }) satisfies z.ZodType<TriggerRun>;
 

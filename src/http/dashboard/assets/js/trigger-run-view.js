@@ -5,7 +5,7 @@ import { el } from './dom.js';
  * @typedef {{ rule: string, status: 'pending' | 'detected' | 'missed' | 'not_run', alertId?: string, latencyMs?: number }} Expectation
  * @typedef {{ argv: string[], exitCode?: number, durationMs?: number, timedOut?: boolean, failed?: boolean, reason?: string, output?: string }} CommandResult
  * @typedef {{ id: string, kind: string, status: string, error?: string, commands?: CommandResult[],
- *   verification?: { windowMs: number, expectations: Expectation[] } }} TriggerRun
+ *   verification?: { windowMs: number, expectations: Expectation[], unseenAlertsAt?: string } }} TriggerRun
  */
 
 /**
@@ -84,5 +84,17 @@ export function renderRun(run) {
       ]),
     );
   }
-  return [el('p', { className: `verdict ${verdict.className}`, text: verdict.text }), expectations, commands];
+  // Alerts went by unseen while it waited (removed from the shared store first): a miss may be wrong.
+  const unseen = run.verification?.unseenAlertsAt
+    ? el('p', {
+        className: 'verdict-note',
+        text: 'Some alerts were removed from the shared store before this replica read them while the run waited: a missed rule may have been detected.',
+      })
+    : '';
+  return [
+    el('p', { className: `verdict ${verdict.className}`, text: verdict.text }),
+    unseen,
+    expectations,
+    commands,
+  ];
 }
