@@ -156,7 +156,7 @@ describe.skipIf(!available)(
       });
     });
 
-    it('goes live again once a stream refused with 429 (STREAM_MAX_CLIENTS_PER_ADDRESS) has room', async () => {
+    it('says why a stream was refused with 429 (STREAM_MAX_CLIENTS_PER_ADDRESS), and goes live again once it has room', async () => {
       await withAuthTestServer({ STREAM_MAX_CLIENTS_PER_ADDRESS: '1' }, async (server) => {
         const first = await browser.context.newPage();
         await first.goto(`${server.baseUrl}/`);
@@ -164,6 +164,12 @@ describe.skipIf(!available)(
         const second = await browser.context.newPage();
         await second.goto(`${server.baseUrl}/`);
         await second.locator('#connection[data-status="closed"]').waitFor({ timeout: 5000 });
+        // Says why, as the server did (EventSource alone tells nothing).
+        const refused = '429: Your address already holds 1 live streams (STREAM_MAX_CLIENTS_PER_ADDRESS).';
+        await second
+          .locator('#connection[data-status="closed"]', { hasText: refused })
+          .waitFor({ timeout: 5000 });
+        expect(await second.locator('#connection').textContent()).toBe(`Disconnected: ${refused}`);
 
         await first.close();
 

@@ -33,6 +33,25 @@ export async function loadAlerts(filters) {
 }
 
 /**
+ * Why the server refused the stream, which EventSource does not tell: the same URL asked once
+ * more, its problem's detail (a stream that opens this time is closed at once; the page's own
+ * retry follows), or that the server cannot be reached.
+ * @param {string} url
+ * @returns {Promise<string | undefined>}
+ */
+async function refusalOf(url) {
+  const abort = new AbortController();
+  try {
+    const response = await fetch(url, { headers: { Accept: 'text/event-stream' }, signal: abort.signal });
+    return response.ok ? undefined : await describeFailure(response);
+  } catch {
+    return 'the server cannot be reached';
+  } finally {
+    abort.abort();
+  }
+}
+
+/**
  * Follows GET /alerts/stream with the same filters. EventSource reconnects by itself and sends
  * Last-Event-ID, so the server replays what was missed. With `onOther`, the same stream also
  * brings the alerts outside the filters (`others=true`, `event: other`).
@@ -42,13 +61,15 @@ export async function loadAlerts(filters) {
  * `answered` settles once the server has answered the stream (open, refused or unreachable): an
  * open stream is subscribed, so every alert stored from then on comes through it.
  * @param {URLSearchParams} filters
- * @param {{ onAlert: (item: AlertItem) => void, onOther?: (item: AlertItem) => void, onTruncated: () => void, onStatus: (status: 'live' | 'reconnecting' | 'closed') => void }} handlers
+ * `onRefused` is told why, once the server refused the stream for good (after onStatus('closed')).
+ * @param {{ onAlert: (item: AlertItem) => void, onOther?: (item: AlertItem) => void, onTruncated: () => void, onStatus: (status: 'live' | 'reconnecting' | 'closed') => void, onRefused?: (reason: string) => void }} handlers
  * @returns {{ stop: () => void, answered: Promise<void> }}
  */
 export function followAlerts(filters, handlers) {
   const query = new URLSearchParams(filters);
   if (handlers.onOther) query.set('others', 'true');
-  const source = new EventSource(`/alerts/stream?${query}`);
+  const url = `/alerts/stream?${query}`;
+  const source = new EventSource(url);
   /** @type {() => void} */
   let settle = () => {};
   const answered = new Promise((resolve) => {
@@ -70,7 +91,12 @@ export function followAlerts(filters, handlers) {
   source.addEventListener('error', () => {
     settle();
     dropped = true;
-    handlers.onStatus(source.readyState === EventSource.CLOSED ? 'closed' : 'reconnecting');
+    const closed = source.readyState === EventSource.CLOSED;
+    handlers.onStatus(closed ? 'closed' : 'reconnecting');
+    if (closed && handlers.onRefused) {
+      const told = handlers.onRefused;
+      void refusalOf(url).then((reason) => reason && told(reason));
+    }
   });
   /** @param {(item: AlertItem) => void} handle */
   const deliver = (handle) => (/** @type {Event} */ event) => {

@@ -110,8 +110,15 @@ async function show(filters) {
         status
       ];
       connection.dataset.status = status;
+      connection.title = '';
       if (status === 'live') retryMs = RETRY_FIRST_MS;
       if (status === 'closed' && mine === view) void recover(filters, mine);
+    },
+    // Why, while this view still shows the refusal (not once a retry is live or another view began).
+    onRefused(reason) {
+      if (mine !== view || connection.dataset.status !== 'closed') return;
+      connection.textContent = `Disconnected: ${reason}`;
+      connection.title = reason;
     },
   });
   stopFollowing = following.stop;
