@@ -244,7 +244,7 @@ describe.skipIf(!kubectlReady)('the prometheus-operator component', () => {
     expect(monitor.spec.endpoints).toEqual([expect.objectContaining({ port: 'http', path: '/metrics' })]);
   });
 
-  it('alerts on an absent receiver, a silent sensor, a sensor clock ahead, rejects, sheds, unauthorized ingest, a stuck worker, a Redis master alone and missed canaries', () => {
+  it('alerts on an absent receiver, a silent sensor, a sensor clock ahead, rejects, sheds, unauthorized ingest, a stuck worker, a Redis master alone, a Redis store down, dropping or unconfirmed, and missed canaries', () => {
     const rules = findObject(objects, 'PrometheusRule').spec.groups.flatMap(
       (group: { rules: unknown[] }) => group.rules,
     ) as Array<{ alert: string; expr: string }>;
@@ -259,11 +259,19 @@ describe.skipIf(!kubectlReady)('the prometheus-operator component', () => {
       'FalcoIngestUnauthorized',
       'FalcoAlertReceiverWorkerUnanswered',
       'FalcoAlertReceiverRedisReplicaMissing',
+      'FalcoAlertReceiverStoreDown',
+      'FalcoAlertReceiverStoreDropped',
+      'FalcoAlertReceiverRedisUnconfirmedGivenUp',
       'FalcoCanaryDetectionsMissing',
       'FalcoCanaryControlReported',
     ]);
     expect(exprOf('FalcoAlertReceiverWorkerUnanswered')).toContain('falco_metrics_workers_unanswered');
     expect(exprOf('FalcoAlertReceiverRedisReplicaMissing')).toContain('falco_store_replica_online');
+    expect(exprOf('FalcoAlertReceiverStoreDown')).toContain('falco_store_up');
+    expect(exprOf('FalcoAlertReceiverStoreDropped')).toContain('falco_store_pending_dropped_total');
+    expect(exprOf('FalcoAlertReceiverRedisUnconfirmedGivenUp')).toContain(
+      'falco_store_unconfirmed_given_up_total',
+    );
     expect(exprOf('FalcoSensorSilent')).toMatch(/falco_sensor_last_alert_timestamp_seconds.*> 600/);
     expect(exprOf('FalcoAlertsRejected')).toContain('falco_alerts_rejected_total');
     expect(exprOf('FalcoAlertsShed')).toContain('falco_ingest_shed_total');

@@ -77,7 +77,7 @@ describe.skipIf(!promtoolReady)('promtool', () => {
     });
 
     expect(result.exitCode, result.stderr).toBe(0);
-    expect(result.stdout).toContain('SUCCESS: 10 rules found');
+    expect(result.stdout).toContain('SUCCESS: 13 rules found');
   });
 
   it('fires FalcoSensorSilent for a running sensor quiet for over 10 minutes, not for a chatty one nor one that is gone', async () => {
@@ -252,6 +252,79 @@ describe.skipIf(!promtoolReady)('promtool', () => {
             },
           ],
         },
+      ],
+    });
+
+    expect(result.exitCode, `${result.stdout}\n${result.stderr}`).toBe(0);
+  });
+
+  it('fires FalcoAlertReceiverStoreDown for a pod that has not reached Redis for 2 minutes, not for a blip', async () => {
+    const result = await testRules(dir, 'store-down-test', {
+      input_series: [
+        { series: 'falco_store_up{pod="pod-a"}', values: '1 1 0x10' },
+        { series: 'falco_store_up{pod="pod-b"}', values: '1 1 0 1x10' },
+      ],
+      alert_rule_test: [
+        { eval_time: '3m', alertname: 'FalcoAlertReceiverStoreDown', exp_alerts: [] },
+        {
+          eval_time: '6m',
+          alertname: 'FalcoAlertReceiverStoreDown',
+          exp_alerts: [
+            {
+              exp_labels: { severity: 'warning', pod: 'pod-a' },
+              exp_annotations: {
+                summary: 'falco-alert-receiver pod-a: the shared Redis store is unreachable',
+                description:
+                  "pod-a has not reached Redis for 2 minutes: its alerts are logged and queued (up to STORE_PENDING_MAX) but missing from every replica's lists, live streams and trigger verification until Redis is back. See its store_down log line.",
+              },
+            },
+          ],
+        },
+      ],
+    });
+
+    expect(result.exitCode, `${result.stdout}\n${result.stderr}`).toBe(0);
+  });
+
+  it('fires FalcoAlertReceiverStoreDropped and FalcoAlertReceiverRedisUnconfirmedGivenUp while their counters grow, and resolves', async () => {
+    const result = await testRules(dir, 'store-loss-test', {
+      input_series: [
+        // 300 dropped between minutes 2 and 3, then none; 50 given up at minute 2.
+        { series: 'falco_store_pending_dropped_total{pod="pod-a"}', values: '0 0 0 300x30' },
+        { series: 'falco_store_unconfirmed_given_up_total{pod="pod-b"}', values: '0 0 50x30' },
+        { series: 'falco_store_pending_dropped_total{pod="pod-b"}', values: '0x33' },
+      ],
+      alert_rule_test: [
+        {
+          eval_time: '5m',
+          alertname: 'FalcoAlertReceiverStoreDropped',
+          exp_alerts: [
+            {
+              exp_labels: { severity: 'warning', pod: 'pod-a' },
+              exp_annotations: {
+                summary: 'falco-alert-receiver pod-a dropped alerts it could not write to Redis',
+                description:
+                  '300 alerts accepted by pod-a in the last 10 minutes were dropped from its queue for the shared store (STORE_PENDING_MAX or STORE_MAX_BYTES): they are only in its log lines (store_pending_dropped names the oldest).',
+              },
+            },
+          ],
+        },
+        {
+          eval_time: '5m',
+          alertname: 'FalcoAlertReceiverRedisUnconfirmedGivenUp',
+          exp_alerts: [
+            {
+              exp_labels: { severity: 'warning', pod: 'pod-b' },
+              exp_annotations: {
+                summary: 'falco-alert-receiver pod-b: alerts no Redis replica confirmed are at risk',
+                description:
+                  "50 alerts pod-b wrote in the last 10 minutes were confirmed by no replica and are no longer kept to write again after a failover: a failover now may lose them. Check the Redis replicas' lag (store_unconfirmed_given_up).",
+              },
+            },
+          ],
+        },
+        { eval_time: '25m', alertname: 'FalcoAlertReceiverStoreDropped', exp_alerts: [] },
+        { eval_time: '25m', alertname: 'FalcoAlertReceiverRedisUnconfirmedGivenUp', exp_alerts: [] },
       ],
     });
 
