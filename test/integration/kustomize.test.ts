@@ -316,6 +316,14 @@ describe.skipIf(!kubectlReady)('the prometheus-operator component', () => {
       'falco_alert_clock_ahead_seconds_count',
       'falco_trigger_verifications_total',
       'falco_trigger_detection_latency_seconds_bucket',
+      'falco_ingest_shed_total',
+      'falco_ingest_unauthorized_total',
+      'falco_store_up',
+      'falco_store_replica_online',
+      'falco_store_pending_alerts',
+      'falco_store_pending_dropped_total',
+      'falco_store_unconfirmed_given_up_total',
+      'falco_store_read_gaps_total',
     ]);
     const used = dashboard.panels.flatMap((panel) =>
       panel.targets.flatMap((target) => target.expr.match(/\bfalco_[a-z_]+/g) ?? []),

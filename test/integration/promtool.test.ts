@@ -13,6 +13,10 @@ const RULE_FILE = path.resolve(
   import.meta.dirname,
   '../../k8s/components/prometheus-operator/prometheusrule.yaml',
 );
+const DASHBOARD_FILE = path.resolve(
+  import.meta.dirname,
+  '../../k8s/components/prometheus-operator/dashboards/falco-alert-receiver.json',
+);
 
 /** The metric families the service defines (prom-client's default process metrics fail the lint). */
 function keepOwnFamilies(exposition: string): string {
@@ -78,6 +82,29 @@ describe.skipIf(!promtoolReady)('promtool', () => {
 
     expect(result.exitCode, result.stderr).toBe(0);
     expect(result.stdout).toContain('SUCCESS: 13 rules found');
+  });
+
+  it('parses every query of the Grafana dashboard', async () => {
+    const dashboard = JSON.parse(readFileSync(DASHBOARD_FILE, 'utf8')) as {
+      panels: Array<{ targets: Array<{ expr: string }> }>;
+    };
+    // Grafana's range variables as a range promtool reads; each query a recording rule to check.
+    const rules = dashboard.panels
+      .flatMap((panel) => panel.targets)
+      .map(({ expr }, i) => ({
+        record: `dashboard_query_${i}`,
+        expr: expr.replace(/\$__(rate_interval|range)/g, '5m'),
+      }));
+    writeFileSync(path.join(dir, 'dashboard.yaml'), stringify({ groups: [{ name: 'dashboard', rules }] }));
+
+    const result = await execa('promtool', ['check', 'rules', path.join(dir, 'dashboard.yaml')], {
+      reject: false,
+      timeout: 30_000,
+    });
+
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.stdout).toContain(`SUCCESS: ${rules.length} rules found`);
+    expect(rules.length).toBe(18);
   });
 
   it('fires FalcoSensorSilent for a running sensor quiet for over 10 minutes, not for a chatty one nor one that is gone', async () => {
