@@ -5,6 +5,7 @@ import { createPageSizer } from './page-size.js';
 import { createPageTurns } from './page-turns.js';
 import { decodeEntryFields, type EntryFields } from './entry-fields.js';
 import { holdEntry, type RedisKeys } from './redis-alert-entry.js';
+import { createEntryReads, type Kept, type SendCommands } from './redis-entry-reads.js';
 import type { StoreOp } from './store-metrics.js';
 
 /**
@@ -39,23 +40,7 @@ export type ScanRequest<T> = ScanBounds &
     | { texts: 'none'; view: (fields: EntryFields) => T }
   );
 
-/** Sends commands at once (pipelined), timed together as one `op`; resolves with their replies. */
-export type SendCommands = (commands: string[][], op: StoreOp) => Promise<unknown[]>;
-
-// 1 when the fields stream holds an entry for every alert and no other. The stream holds every id
-// it was given between its oldest and newest (trims take the oldest); the fields stream gets ids
-// from it only, and the write that adds its newest trims it to the stream's oldest. So the same
-// newest id and length are the same entries. A length alone is not: a version without the fields
-// stream adds an alert and trims the oldest, and the fields, one newer alert short and one trimmed
-// alert long, are as long as the stream.
-const FIELDS_WHOLE_SCRIPT = `
-local function newest(key)
-  local entry = redis.call('XREVRANGE', key, '+', '-', 'COUNT', 1)[1]
-  return entry and entry[1] or ''
-end
-local same = redis.call('XLEN', KEYS[1]) == redis.call('XLEN', KEYS[2]) and newest(KEYS[1]) == newest(KEYS[2])
-return same and 1 or 0
-`;
+export type { SendCommands } from './redis-entry-reads.js';
 
 // The characters of an entry's field names and values: the size of a fields stream entry.
 const entryChars = (raw: unknown) =>
@@ -63,12 +48,6 @@ const entryChars = (raw: unknown) =>
 
 // Stream pages read at once by one process (page-turns.ts).
 const PAGES_AT_ONCE = 2;
-
-// An entry a scan keeps, and the alert it holds once read with its JSON.
-interface Kept {
-  fields: EntryFields;
-  held?: HeldAlert;
-}
 
 /** Scans of the alerts, page by page, reading as few of their texts as the request allows. */
 export function createStreamScanner(options: {
@@ -79,37 +58,7 @@ export function createStreamScanner(options: {
   const { keys, send } = options;
   const turns = createPageTurns(PAGES_AT_ONCE);
 
-  // Whether every alert has its fields entry. They differ while alerts written by a version
-  // without the fields stream are held (they age out), or after one could not be written.
-  async function fieldsComplete(op: StoreOp): Promise<boolean> {
-    const [whole] = await send([['EVAL', FIELDS_WHOLE_SCRIPT, '2', keys.alerts, keys.fields]], op);
-    return whole === 1;
-  }
-
-  // The entries of these ids with their JSON; one trimmed meanwhile is left out.
-  async function readWhole(streamIds: string[], op: StoreOp): Promise<Kept[]> {
-    if (streamIds.length === 0) return [];
-    const replies = await send(
-      streamIds.map((streamId) => ['XRANGE', keys.alerts, streamId, streamId]),
-      op,
-    );
-    return replies.flatMap((reply) =>
-      (reply as unknown[]).map((raw) => {
-        const fields = decodeEntryFields(raw);
-        return { fields, held: holdEntry(fields).held };
-      }),
-    );
-  }
-
-  // The kept alerts as held: those read from the fields stream are read again, with their JSON.
-  async function withTexts(kept: Kept[], op: StoreOp): Promise<Kept[]> {
-    for (const entry of kept)
-      if (entry.fields.json !== undefined) entry.held ??= holdEntry(entry.fields).held;
-    const unread = kept.filter((entry) => !entry.held).map((entry) => entry.fields.streamId);
-    if (unread.length === 0) return kept;
-    const byId = new Map((await readWhole(unread, op)).map((entry) => [entry.fields.streamId, entry]));
-    return kept.flatMap((entry) => (entry.held ? [entry] : (byId.get(entry.fields.streamId) ?? [])));
-  }
+  const { fieldsComplete, readWhole, withTexts } = createEntryReads(keys, send);
 
   return async function scanBack<T>(request: ScanRequest<T>): Promise<T[]> {
     const { op, filter } = request;
