@@ -50,20 +50,24 @@ export function logReplicaLooks(logger: Logger): (online: boolean) => void {
 /**
  * Counts the kept alerts given up (STORE_PENDING_MAX or STORE_MAX_BYTES reached while no replica
  * confirmed them) and logs `store_unconfirmed_given_up`: the first at once, then at most a line a
- * minute with the count since the line before.
+ * minute with the count since the line before; `flush` logs what is not in a line yet (the store
+ * closes).
  */
 export function logConfirmationsGivenUp(
   metrics: Pick<StoreMetrics, 'unconfirmedGivenUp'>,
   logger: Logger,
-): (count: number) => void {
+): { gaveUp: (count: number) => void; flush: () => void } {
   const lines = countedLines<undefined>(NO_REPLICA_LOG_EVERY_MS, (count) =>
     logger.warn(
       { event: 'store_unconfirmed_given_up', count },
       'alerts no Redis replica confirmed are no longer kept to write again after a failover (STORE_PENDING_MAX or STORE_MAX_BYTES): a failover now may lose them',
     ),
   );
-  return (count) => {
-    metrics.unconfirmedGivenUp(count);
-    lines.add(count, undefined);
+  return {
+    gaveUp(count) {
+      metrics.unconfirmedGivenUp(count);
+      lines.add(count, undefined);
+    },
+    flush: () => lines.flush(),
   };
 }

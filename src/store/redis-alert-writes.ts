@@ -61,7 +61,7 @@ export function createRedisAlertWrites(options: RedisAlertWritesOptions): RedisA
   const replicas = options.confirmReplicated ? createWriteConfirmations(options) : undefined;
   const answers = createAnswerWaits({ maxWaitMs: ANSWER_WAIT_MS });
   const drops = logPendingDrops(metrics, logger);
-  const wrote = logWriteReplies(metrics, logger);
+  const scriptReplies = logWriteReplies(metrics, logger);
   const drained: Array<() => void> = [];
   // The alerts of the batches sent and not answered yet.
   let sending: PendingWrite[] = [];
@@ -104,7 +104,7 @@ export function createRedisAlertWrites(options: RedisAlertWritesOptions): RedisA
       const replies = results
         .slice(0, through)
         .map((result) => (result as PromiseFulfilledResult<WriteReply>).value);
-      for (const reply of replies) wrote(reply);
+      for (const reply of replies) scriptReplies.wrote(reply);
       // Taken oldest first: every alert numbered up to the round's newest is written or was dropped.
       if (failedAt < 0) answers.written(round.reduce((newest, write) => Math.max(newest, write.seq ?? 0), 0));
       // Through Sentinel the next round waits for this one's WAIT: while an online replica does not
@@ -167,6 +167,7 @@ export function createRedisAlertWrites(options: RedisAlertWritesOptions): RedisA
       closed = true;
       answers.giveUp();
       drops.flush();
+      scriptReplies.flush();
       replicas?.close();
     },
   };

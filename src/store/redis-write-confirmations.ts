@@ -39,6 +39,7 @@ export function createWriteConfirmations(options: {
   retainedFromMs: () => number;
 }): WriteConfirmations {
   const { writer, keys } = options;
+  const givenUp = logConfirmationsGivenUp(options.metrics, options.logger);
   const replicas = createReplicaConfirmations({
     send: (args) => writer.send(args),
     max: options.pendingMax,
@@ -46,7 +47,7 @@ export function createWriteConfirmations(options: {
     waitMs: REPLICA_WAIT_MS,
     lookEveryMs: REPLICA_LOOK_EVERY_MS,
     onLook: logReplicaLooks(options.logger),
-    onGiveUp: logConfirmationsGivenUp(options.metrics, options.logger),
+    onGiveUp: givenUp.gaveUp,
   });
   // The ids of `writes` the master's id index holds.
   async function heldIds(writes: PendingWrite[]): Promise<Set<string>> {
@@ -56,6 +57,13 @@ export function createWriteConfirmations(options: {
     const replies = await Promise.all(chunks.map((ids) => writer.send(['HMGET', keys.ids, ...ids])));
     return new Set(chunks.flatMap((ids, at) => ids.filter((_, j) => (replies[at] as unknown[])[j] != null)));
   }
+  // Refused the script (an ACL without XINFO, as the live reader may be): the oldest entry alone, as
+  // before Redis 7; and nothing (all kept) when that is refused too.
+  const oldestOnly = () =>
+    writer.send(['XRANGE', keys.alerts, '-', '+', 'COUNT', '1']).then(
+      (reply) => ({ first: (reply as Array<[string, unknown]>)[0]?.[0] }),
+      () => ({}),
+    );
   // Of the unconfirmed alerts, those the (maybe promoted) master lacks and would still hold. A link
   // that dropped and came back to the same master (a blip, a client kill) lacks none: sent again,
   // all of them (up to STORE_PENDING_MAX and STORE_MAX_BYTES) were rewritten for nothing, and took
@@ -63,7 +71,7 @@ export function createWriteConfirmations(options: {
   async function missing(writes: PendingWrite[]): Promise<PendingWrite[]> {
     if (writes.length === 0) return writes;
     const [edges, held] = await Promise.all([
-      writer.send(['EVAL', STREAM_EDGES_SCRIPT, '1', keys.alerts]).catch(() => []),
+      writer.send(['EVAL', STREAM_EDGES_SCRIPT, '1', keys.alerts]).then(streamEdges, oldestOnly),
       heldIds(writes).catch((error: unknown) => error),
     ]);
     // The link dropped again: they are asked about once it is back. Refused (an ACL): all go again,
@@ -73,7 +81,7 @@ export function createWriteConfirmations(options: {
       return [];
     }
     const lacked = held instanceof Set ? writes.filter((write) => !held.has(write.id)) : writes;
-    return keepUntrimmed(lacked, streamEdges(edges), options.retainedFromMs());
+    return keepUntrimmed(lacked, edges, options.retainedFromMs());
   }
   return {
     confirm: (written) => replicas.confirm(written),
@@ -81,6 +89,9 @@ export function createWriteConfirmations(options: {
     takeMissing: () => missing(replicas.takeUnconfirmed()),
     owed: () => replicas.owed(),
     replicaOnline: () => replicas.replicaOnline(),
-    close: () => replicas.close(),
+    close() {
+      replicas.close();
+      givenUp.flush();
+    },
   };
 }

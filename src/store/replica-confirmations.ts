@@ -49,14 +49,16 @@ export function createReplicaConfirmations(options: {
   /** Called with each look's finding: whether the master has a replica online. */
   onLook?: (online: boolean) => void;
   /**
-   * Called with how many of the oldest kept alerts were given up to stay within the bounds: they
-   * are on the master, but written again after a failover no more, so the promoted one may lack them.
+   * Called with how many of the oldest kept alerts were given up to stay within the bounds while a
+   * replica is online (or not yet looked at): they are on the master, but written again after a
+   * failover no more, so the promoted replica may lack them. Not while none is online.
    */
   onGiveUp?: (count: number) => void;
 }): ReplicaConfirmations {
   const unconfirmed = createPendingWrites(options.max, options.maxBytes);
   const takeAll = () => unconfirmed.take(Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
-  const gaveUp = (count: number) => count > 0 && options.onGiveUp?.(count);
+  // With no replica online there is none to promote (a single-node setup), so nothing is at risk.
+  const gaveUp = (count: number) => count > 0 && !noneOnline() && options.onGiveUp?.(count);
   let relinked = false;
   // What ROLE said last (undefined: not asked on this link yet), when, and which look is the latest.
   let online: boolean | undefined;

@@ -113,7 +113,7 @@ describe('logConfirmationsGivenUp', () => {
     const lines: Array<Record<string, unknown>> = [];
     let counted = 0;
     const metrics = { unconfirmedGivenUp: (count: number) => (counted += count) };
-    const gaveUp = logConfirmationsGivenUp(
+    const { gaveUp, flush } = logConfirmationsGivenUp(
       metrics,
       pino({ level: 'info' }, { write: (text: string) => lines.push(JSON.parse(text)) }),
     );
@@ -125,12 +125,16 @@ describe('logConfirmationsGivenUp', () => {
     vi.advanceTimersByTime(1);
     gaveUp(1);
     vi.advanceTimersByTime(NO_REPLICA_LOG_EVERY_MS);
+    // What comes after the last line is logged when the store closes.
+    gaveUp(6);
+    flush();
 
-    expect(counted).toBe(10);
+    expect(counted).toBe(16);
     expect(lines.map(({ event, count, level }) => ({ event, count, level }))).toEqual([
       { event: 'store_unconfirmed_given_up', count: 2, level: 40 },
       { event: 'store_unconfirmed_given_up', count: 7, level: 40 },
       { event: 'store_unconfirmed_given_up', count: 1, level: 40 },
+      { event: 'store_unconfirmed_given_up', count: 6, level: 40 },
     ]);
   });
 });

@@ -105,6 +105,18 @@ describe('replica confirmations', () => {
     expect(givenUp).toEqual([1]);
   });
 
+  // Regression (review): a single-node Sentinel setup counted and logged every alert past max,
+  // though with no replica there is nothing a failover could promote.
+  it('tells of none it gave up while the master has no replica online', async () => {
+    const { replicas, givenUp } = confirmations([], 3, [master(0)]);
+    await replicas.confirm(writes('a', 'b'));
+    await replicas.confirm(writes('c', 'd', 'e'));
+    replicas.relinked();
+
+    expect(ids(replicas.takeUnconfirmed())).toEqual(['c', 'd', 'e']);
+    expect(givenUp).toEqual([]);
+  });
+
   it('tells how many it gave up when alerts taken for a relink come back past max', async () => {
     const { replicas, givenUp } = confirmations([0, 0], 3);
     await replicas.confirm(writes('a', 'b'));
