@@ -2,6 +2,7 @@ import type express from 'express';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { AlertStore } from '../alerts/alert-store.js';
+import type { FeedGap } from '../alerts/alert-feed.js';
 import type { StoredAlert } from '../alerts/stored-alert.js';
 import type { TriggersConfig } from '../config/triggers-env.js';
 import { pickChildEnv } from '../runners/run-command.js';
@@ -21,8 +22,8 @@ export interface Triggers {
   router: express.Router;
   /** Subscribe this to the alert feed: it matches alerts to runs. */
   observeAlert(entry: StoredAlert): void;
-  /** And this to the feed's gaps: it logs the runs then waiting, whose alerts may have gone by unseen. */
-  observeGap(): void;
+  /** And this to the feed's gaps: it logs and marks the runs then waiting, whose alerts may have gone by unseen. */
+  observeGap(gap: FeedGap): void;
   /** Stops the canary, cancels running commands, waits up to `graceMs` for runs to clean up. */
   stop(graceMs?: number): Promise<void>;
 }
@@ -113,8 +114,8 @@ export function createTriggers(deps: TriggersDeps): Triggers {
       readBudget: deps.readBudget,
     }),
     observeAlert: (entry) => verifier.observeAlert(entry),
-    observeGap() {
-      const runs = verifier.observeGap();
+    observeGap(gap) {
+      const runs = verifier.observeGap(gap.through[0]);
       if (runs.length === 0) return;
       logger.warn(
         { event: 'trigger_alerts_unseen', runIds: runs.map((run) => run.id) },

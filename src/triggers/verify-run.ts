@@ -1,7 +1,7 @@
 import type { StoredAlert } from '../alerts/stored-alert.js';
 import type { TriggerMetrics } from './trigger-metrics.js';
 import { isUnfinished } from './run-state.js';
-import { allResolved, hold, isCandidate, seen, type Watch } from './run-watch.js';
+import { allResolved, CLOCK_SKEW_MS, hold, isCandidate, seen, type Watch } from './run-watch.js';
 import { isNegativeControl, type TriggerRun } from './trigger-run.js';
 
 /** An expected detection: the rule, and what ties an alert to this run (nonce, the run's pods). */
@@ -37,9 +37,10 @@ export interface Verifier {
   /**
    * Feed gap listener: alerts were removed from the shared store before they could be matched. The
    * runs still waiting that it is news for (each is returned once): one may end `missed` though
-   * Falco did detect what it started.
+   * Falco did detect what it started. `throughMs` is when the newest missing alert was stored (its
+   * stream id): a run started after that, past the clocks' skew, missed none of its own.
    */
-  observeGap(): TriggerRun[];
+  observeGap(throughMs: number): TriggerRun[];
   /** The run learned more about what it started (its pods): alerts held back are checked again. */
   runChanged(run: TriggerRun): void;
   /**
@@ -172,11 +173,14 @@ export function createVerifier(deps: VerifierDeps): Verifier {
         if (allResolved(watch) && watch.run.status === 'succeeded' && watch.timer) finish(watch);
       }
     },
-    observeGap() {
+    observeGap(throughMs) {
       if (stopped) return [];
       const at = new Date().toISOString();
       const waiting = [...watches.values()].filter(
-        (watch) => !watch.run.verification.unseenAlertsAt && !allResolved(watch),
+        (watch) =>
+          !watch.run.verification.unseenAlertsAt &&
+          !allResolved(watch) &&
+          throughMs >= watch.startMs - CLOCK_SKEW_MS,
       );
       // Saved with the run (published while it verifies): GET /triggers/{id} says it on every replica.
       for (const { run } of waiting) run.verification.unseenAlertsAt = at;

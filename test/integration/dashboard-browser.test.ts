@@ -360,6 +360,12 @@ describe.skipIf(!available)(
       expect(await page.locator('#trigger-output .verdict-note').textContent()).toContain(
         'a missed rule may have been detected',
       );
+
+      // Not beside a run that detected every rule, gap or none (review).
+      await page.fill('#trigger-form input[name="namespace"]', 'unseen-detected');
+      await page.click('#trigger-form button[type="submit"]');
+      await page.locator('#trigger-output .verdict-detected').waitFor({ timeout: 10_000 });
+      expect(await page.locator('#trigger-output .verdict-note').count()).toBe(0);
       await page.close();
     });
 

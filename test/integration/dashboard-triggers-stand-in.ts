@@ -24,8 +24,10 @@ export function createTriggersStandIn(token: string): TriggersStandIn {
   // Runs started for namespace "slow" run until cancelled (POST /triggers/:id/cancel), then fail.
   const slow = new Set<string>();
   const cancelled = new Set<string>();
-  // Runs started for namespace "unseen" end missed, alerts having gone by unseen while they waited.
+  // Runs started for namespace "unseen" end missed, alerts having gone by unseen while they waited;
+  // those of "unseen-detected" end detected all the same.
   const unseen = new Set<string>();
+  const unseenDetected = new Set<string>();
   let nextId = 1;
 
   router.use('/triggers', express.json(), (req, res, next) => {
@@ -71,7 +73,7 @@ export function createTriggersStandIn(token: string): TriggersStandIn {
         commands: [],
         verification: { windowMs: 30_000, expectations: [{ rule: EXPECTED_RULE, status: 'not_run' }] },
       };
-    if (settled && unseen.has(id))
+    if (settled && (unseen.has(id) || unseenDetected.has(id)))
       return {
         id,
         kind,
@@ -79,7 +81,11 @@ export function createTriggersStandIn(token: string): TriggersStandIn {
         commands: [],
         verification: {
           windowMs: 30_000,
-          expectations: [{ rule: EXPECTED_RULE, status: 'missed' }],
+          expectations: [
+            unseen.has(id)
+              ? { rule: EXPECTED_RULE, status: 'missed' }
+              : { rule: EXPECTED_RULE, status: 'detected', alertId: 'stand-in-alert', latencyMs: 840 },
+          ],
           unseenAlertsAt: '2026-12-05T06:00:00.000Z',
         },
       };
@@ -117,6 +123,7 @@ export function createTriggersStandIn(token: string): TriggersStandIn {
     if (namespace === 'failing') failing.add(id);
     if (namespace === 'slow') slow.add(id);
     if (namespace === 'unseen') unseen.add(id);
+    if (namespace === 'unseen-detected') unseenDetected.add(id);
     res
       .status(202)
       .location(`/triggers/${id}`)

@@ -181,14 +181,26 @@ describe('createVerifier when the feed has a gap', () => {
     verifier.watch(resolved, [{ rule: 'Write below root', matches: () => true }], 1_000);
     verifier.observeAlert(entry({ rule: 'Write below root' }, 1_100));
 
-    expect(verifier.observeGap().map((run) => run.id)).toEqual(['waiting']);
+    expect(verifier.observeGap(1_100).map((run) => run.id)).toEqual(['waiting']);
     const at = waiting.verification.unseenAlertsAt;
-    expect(verifier.observeGap()).toEqual([]);
+    expect(verifier.observeGap(1_200)).toEqual([]);
     expect(waiting.verification.expectations[0]?.status).toBe('pending');
     // The run says when, from the first gap on; the resolved one had nothing to miss.
     expect(Date.parse(at!)).toBeGreaterThan(Date.now() - 10_000);
     expect(waiting.verification.unseenAlertsAt).toBe(at);
     expect(resolved.verification).not.toHaveProperty('unseenAlertsAt');
+    verifier.stop();
+  });
+
+  // Regression (review): a gap whose alerts were all stored before the run started marked it too.
+  it('leaves a run alone when the missing alerts were stored before it started, past the clock skew', () => {
+    const verifier = createVerifier({ metrics: createTriggerMetrics(new Registry()), windowMs: 60_000 });
+    const run = newRun();
+    verifier.watch(run, [{ rule: 'Write below etc', matches: () => true }], 100_000);
+
+    expect(verifier.observeGap(100_000 - CLOCK_SKEW_MS - 1)).toEqual([]);
+    expect(run.verification).not.toHaveProperty('unseenAlertsAt');
+    expect(verifier.observeGap(100_000 - CLOCK_SKEW_MS)).toEqual([run]);
     verifier.stop();
   });
 });

@@ -84,13 +84,18 @@ export function renderRun(run) {
       ]),
     );
   }
-  // Alerts went by unseen while it waited (removed from the shared store first): a miss may be wrong.
-  const unseen = run.verification?.unseenAlertsAt
-    ? el('p', {
-        className: 'verdict-note',
-        text: 'Some alerts were removed from the shared store before this replica read them while the run waited: a missed rule may have been detected.',
-      })
-    : '';
+  // Alerts went by unseen while it waited (removed from the shared store first): a miss, or a rule
+  // still pending, may be wrong. Nothing to say of a run that failed or detected every rule.
+  const open = (run.verification?.expectations ?? []).some(
+    (e) => e.status === 'missed' || e.status === 'pending',
+  );
+  const unseen =
+    run.verification?.unseenAlertsAt && run.status !== 'failed' && open
+      ? el('p', {
+          className: 'verdict-note',
+          text: 'Some alerts were removed from the shared store before this replica read them while the run waited: a missed rule may have been detected.',
+        })
+      : '';
   return [
     el('p', { className: `verdict ${verdict.className}`, text: verdict.text }),
     unseen,
