@@ -83,6 +83,30 @@ describe.runIf(haveParts)('trigger runs shared by two replicas on one Redis (doc
     await waitForRun(b.app, TOKEN, next.body.id, finished);
   }, 60_000);
 
+  it('marks a run waiting on A when A missed alerts, and B answers the mark in the run and the list', async () => {
+    const started = await request(a.app).post('/triggers/shell').set(auth).send({});
+    expect(started.status).toBe(202);
+    const run = await waitForRun(a.app, TOKEN, started.body.id, finished);
+    expect(run.verification.expectations[0]?.status).toBe('pending');
+
+    a.feed.publishGap({ through: [Date.now(), 0] });
+
+    const marked = (r: { verification?: { unseenAlertsAt?: string } }) =>
+      r.verification?.unseenAlertsAt !== undefined;
+    const onB = await waitForRun(b.app, TOKEN, run.id, marked);
+    const onA = (await request(a.app).get(`/triggers/${run.id}`).set(auth)).body;
+    expect(onB.verification.unseenAlertsAt).toBe(onA.verification.unseenAlertsAt);
+    const listed = (await request(b.app).get('/triggers').set(auth)).body.runs.find(
+      (r: { id: string }) => r.id === run.id,
+    );
+    expect(listed.verification.unseenAlertsAt).toBe(onA.verification.unseenAlertsAt);
+    // Detected after all (the alert came): the mark stays, the verdict is the alert's.
+    await postNonceAlert(a, run);
+    expect((await waitForDetection(b, run.id)).verification.unseenAlertsAt).toBe(
+      onA.verification.unseenAlertsAt,
+    );
+  }, 60_000);
+
   it('verifies a run on the replica that ran it while Redis does not answer', async () => {
     const started = await request(a.app).post('/triggers/shell').set(auth).send({});
     expect(started.status).toBe(202);
