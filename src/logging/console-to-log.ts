@@ -30,7 +30,15 @@ export function routeConsoleToLog(logger: Logger): void {
   for (const method of METHODS)
     // eslint-disable-next-line no-console -- the one place that replaces them
     console[method] = (...args: unknown[]) =>
-      lines.add(1, { method, text: format(...args).slice(0, MAX_TEXT_CHARS) });
+      lines.add(1, { method, text: textOf(method, args).slice(0, MAX_TEXT_CHARS) });
+}
+
+// What the console would have printed; console.trace adds where it was called from, as Node's does.
+function textOf(method: (typeof METHODS)[number], args: unknown[]): string {
+  const text = format(...args);
+  if (method !== 'trace') return text;
+  const frames = new Error().stack?.split('\n').slice(3) ?? [];
+  return [`Trace: ${text}`, ...frames].join('\n');
 }
 
 /**

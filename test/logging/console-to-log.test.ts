@@ -13,6 +13,7 @@ console.log('node-redis says %s', 'hello', new Error('None of the sentinels are 
 console.error('second');
 process.emitWarning('a listener leak', { type: 'MaxListenersExceededWarning', code: 'W1' });
 setTimeout(() => console.warn('third'), 20);
+setTimeout(function traced() { console.trace('where'); }, 40);
 `;
 
 describe('routeConsoleToLog', () => {
@@ -24,8 +25,9 @@ describe('routeConsoleToLog', () => {
 
     expect(result.stderr).toBe('');
     const lines = result.stdout.split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
-    // The first console line at once; the next two, within CONSOLE_LOG_EVERY_MS, in one line as the
-    // process exits (the newest text, both counted); the warning on its own.
+    // The first console line at once; the next three, within CONSOLE_LOG_EVERY_MS, in one line as
+    // the process exits (the newest text, a trace with where it was called, all counted); the
+    // warning on its own.
     expect(lines).toEqual([
       expect.objectContaining({
         level: 'warn',
@@ -43,7 +45,12 @@ describe('routeConsoleToLog', () => {
         code: 'W1',
         text: 'a listener leak',
       }),
-      expect.objectContaining({ event: 'console_output', method: 'warn', count: 2, text: 'third' }),
+      expect.objectContaining({
+        event: 'console_output',
+        method: 'trace',
+        count: 3,
+        text: expect.stringMatching(/^Trace: where\n {4}at (Timeout\.)?traced /),
+      }),
     ]);
   });
 });
