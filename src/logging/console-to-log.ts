@@ -44,9 +44,12 @@ function textOf(method: (typeof METHODS)[number], args: unknown[]): string {
 /**
  * Node's process warnings (a listener leak, a deprecated API a dependency calls) as
  * `process_warning` lines instead of text on stderr, which a pod's log pipeline reads with stdout.
- * Node prints them from a 'warning' listener of its own, replaced here.
+ * Node prints them from a 'warning' listener of its own, replaced here (Node adds none with
+ * --no-warnings or NODE_NO_WARNINGS=1, and then they stay unlogged, as asked).
  */
 function routeWarningsToLog(logger: Logger): void {
+  // None with --no-warnings or NODE_NO_WARNINGS=1: then they are not wanted at all.
+  if (process.listenerCount('warning') === 0) return;
   process.removeAllListeners('warning');
   process.on('warning', (warning) =>
     logger.warn(

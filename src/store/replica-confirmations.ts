@@ -49,22 +49,26 @@ export function createReplicaConfirmations(options: {
   /** Called with each look's finding: whether the master has a replica online. */
   onLook?: (online: boolean) => void;
   /**
-   * Called with how many of the oldest kept alerts were given up to stay within the bounds while a
-   * replica is online (or not yet looked at): they are on the master, but written again after a
-   * failover no more, so the promoted replica may lack them. Not while none is online.
+   * Called with how many of the oldest kept alerts were given up to stay within the bounds: they
+   * are on the master, but written again after a failover no more, so the promoted replica may lack
+   * them. Not while every look on this link found no replica online (nothing to promote).
    */
   onGiveUp?: (count: number) => void;
 }): ReplicaConfirmations {
   const unconfirmed = createPendingWrites(options.max, options.maxBytes);
   const takeAll = () => unconfirmed.take(Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
-  // With no replica online there is none to promote (a single-node setup), so nothing is at risk.
-  const gaveUp = (count: number) => count > 0 && !noneOnline() && options.onGiveUp?.(count);
+  const gaveUp = (count: number) => count > 0 && neverAnyOnline !== true && options.onGiveUp?.(count);
   let relinked = false;
   // What ROLE said last (undefined: not asked on this link yet), when, and which look is the latest.
   let online: boolean | undefined;
   let lookedAt = 0;
   let looks = 0;
   const noneOnline = () => online === false;
+  // True while every look on this link found no replica online: a master without replicas (a
+  // single-node set-up) has none to promote, so nothing given up is at risk. False once a look
+  // found one (it may be promoted, though it went away since) or could not tell (ROLE refused);
+  // undefined until a look on this link answers.
+  let neverAnyOnline: boolean | undefined;
   // While none is online the looks go on without writes too: an idle receiver's gauge comes back.
   let again: NodeJS.Timeout | undefined;
   let closed = false;
@@ -79,6 +83,7 @@ export function createReplicaConfirmations(options: {
     // A look begun on an older link, or before a later one, says nothing of now.
     if (own !== looks) return;
     online = count !== 0;
+    neverAnyOnline = count === 0 && neverAnyOnline !== false;
     lookedAt = Date.now();
     lookAgainLater();
     // A reply that is not a master's (an error, a refused ROLE) tells nothing: WAIT decides, as before.
@@ -110,6 +115,7 @@ export function createReplicaConfirmations(options: {
     relinked() {
       relinked = true;
       online = undefined;
+      neverAnyOnline = undefined;
       void look();
     },
     takeUnconfirmed() {

@@ -90,7 +90,7 @@ export function createStoreMetrics(
   });
   const givenUp = new Counter({
     name: 'falco_store_unconfirmed_given_up_total',
-    help: 'Through Sentinel: alerts on the Redis master that its replica (online, or lagging) had not confirmed, no longer kept to write again after a failover because STORE_PENDING_MAX or STORE_MAX_BYTES was reached (a failover may lose them). Not counted while the master has no replica online.',
+    help: 'Through Sentinel: alerts on the Redis master that no replica had confirmed (it lags, or went away), no longer kept to write again after a failover because STORE_PENDING_MAX or STORE_MAX_BYTES was reached (a failover may lose them). Not counted for a master that has had no replica online since the link came up.',
     registers: [registry],
   });
   return {

@@ -313,11 +313,13 @@ describe.skipIf(!promtoolReady)('promtool', () => {
     expect(result.exitCode, `${result.stdout}\n${result.stderr}`).toBe(0);
   });
 
-  it('fires FalcoAlertReceiverStoreDropped and FalcoAlertReceiverRedisUnconfirmedGivenUp while their counters grow, and resolves', async () => {
+  it('fires FalcoAlertReceiverStoreDropped and FalcoAlertReceiverRedisUnconfirmedGivenUp while their counters grow, also on a pod new with drops, and resolves', async () => {
     const result = await testRules(dir, 'store-loss-test', {
       input_series: [
-        // 300 dropped between minutes 2 and 3, then none; 50 given up at minute 2.
+        // 300 dropped between minutes 2 and 3, then none; 50 given up at minute 2; a pod new at
+        // minute 2 (restarted while Redis was away) whose first scrape had 40 dropped already.
         { series: 'falco_store_pending_dropped_total{pod="pod-a"}', values: '0 0 0 300x30' },
+        { series: 'falco_store_pending_dropped_total{pod="pod-c"}', values: '_ _ 40x31' },
         { series: 'falco_store_unconfirmed_given_up_total{pod="pod-b"}', values: '0 0 50x30' },
         { series: 'falco_store_pending_dropped_total{pod="pod-b"}', values: '0x33' },
       ],
@@ -332,6 +334,14 @@ describe.skipIf(!promtoolReady)('promtool', () => {
                 summary: 'falco-alert-receiver pod-a dropped alerts it could not write to Redis',
                 description:
                   '300 alerts accepted by pod-a in the last 10 minutes were dropped from its queue for the shared store (STORE_PENDING_MAX or STORE_MAX_BYTES): they are only in its log lines (store_pending_dropped names the oldest).',
+              },
+            },
+            {
+              exp_labels: { severity: 'warning', pod: 'pod-c' },
+              exp_annotations: {
+                summary: 'falco-alert-receiver pod-c dropped alerts it could not write to Redis',
+                description:
+                  '40 alerts accepted by pod-c in the last 10 minutes were dropped from its queue for the shared store (STORE_PENDING_MAX or STORE_MAX_BYTES): they are only in its log lines (store_pending_dropped names the oldest).',
               },
             },
           ],

@@ -53,4 +53,16 @@ describe('routeConsoleToLog', () => {
       }),
     ]);
   });
+
+  it('logs no warning when Node was told to print none (--no-warnings)', async () => {
+    const result = await execa(
+      process.execPath,
+      ['--no-warnings', '--import', 'tsx', '--input-type=module', '-e', SCRIPT],
+      { cwd: ROOT, timeout: 30_000 },
+    );
+
+    expect(result.stderr).toBe('');
+    const events = result.stdout.split('\n').map((line) => (JSON.parse(line) as { event: string }).event);
+    expect(events).toEqual(['console_output', 'console_output']);
+  });
 });

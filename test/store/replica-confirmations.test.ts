@@ -117,6 +117,18 @@ describe('replica confirmations', () => {
     expect(givenUp).toEqual([]);
   });
 
+  // Regression (review): a replica that lagged and then went away can still be promoted, so what
+  // is given up after it left is at risk and counted; only a master that never had one is quiet.
+  it('tells how many it gave up after a replica seen online went away', async () => {
+    const { replicas, givenUp } = confirmations([0], 3, [master(1), master(0)]);
+    await replicas.confirm(writes('a', 'b', 'c'));
+
+    await replicas.confirm(writes('d', 'e', 'f'));
+
+    expect(replicas.replicaOnline()).toBe(false);
+    expect(givenUp).toEqual([3]);
+  });
+
   it('tells how many it gave up when alerts taken for a relink come back past max', async () => {
     const { replicas, givenUp } = confirmations([0, 0], 3);
     await replicas.confirm(writes('a', 'b'));
