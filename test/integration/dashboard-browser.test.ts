@@ -330,14 +330,19 @@ describe.skipIf(!available)(
       await page.close();
     });
 
-    // Regression (issue 18 point 6): a failed run whose rules were all not_run showed "detected".
-    it('shows a failed run as failed, never as a detected verdict', async () => {
+    // A page whose trigger panel started a shell run for `namespace` (the stand-in's cue) with the token.
+    async function startRunIn(namespace: string) {
       const page = await open();
       await page.locator('#triggers').waitFor({ state: 'visible', timeout: 5000 });
-
       await page.fill('#trigger-form input[name="token"]', TRIGGER_TOKEN);
-      await page.fill('#trigger-form input[name="namespace"]', 'failing');
+      await page.fill('#trigger-form input[name="namespace"]', namespace);
       await page.click('#trigger-form button[type="submit"]');
+      return page;
+    }
+
+    // Regression (issue 18 point 6): a failed run whose rules were all not_run showed "detected".
+    it('shows a failed run as failed, never as a detected verdict', async () => {
+      const page = await startRunIn('failing');
 
       const verdict = page.locator('#trigger-output .verdict-missed');
       await verdict.waitFor({ timeout: 10_000 });
@@ -347,12 +352,7 @@ describe.skipIf(!available)(
     });
 
     it('says when alerts went by unseen while a run waited, beside its missed verdict', async () => {
-      const page = await open();
-      await page.locator('#triggers').waitFor({ state: 'visible', timeout: 5000 });
-
-      await page.fill('#trigger-form input[name="token"]', TRIGGER_TOKEN);
-      await page.fill('#trigger-form input[name="namespace"]', 'unseen');
-      await page.click('#trigger-form button[type="submit"]');
+      const page = await startRunIn('unseen');
 
       const verdict = page.locator('#trigger-output .verdict-missed');
       await verdict.waitFor({ timeout: 10_000 });

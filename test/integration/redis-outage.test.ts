@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { readFixture } from '../helpers/fixtures.js';
+import { postAlerts } from '../helpers/post-alerts.js';
 import { redisAvailable, startRedis, type TestRedis } from '../helpers/redis-server.js';
 import { killSpawned, spawnService } from '../helpers/spawn-service.js';
 
@@ -113,16 +114,7 @@ describe.skipIf(!hasRedis)('the Redis store when Redis hangs or crashes', () => 
     redis = await startRedis();
     const service = await spawnService({ STORE_URL: redis.url, STORE_PENDING_MAX: '20' });
     redis.child().kill('SIGSTOP');
-    const ids: string[] = [];
-    for (let i = 0; i < 100; i++) {
-      const res = await fetch(`http://127.0.0.1:${service.port}/alerts`, {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json' },
-        body: SAMPLE,
-      });
-      expect(res.status).toBe(202);
-      ids.push(res.headers.get('x-alert-id')!);
-    }
+    const ids = await postAlerts(service.port, SAMPLE, 100);
     await sleep(2_500);
     expect(await metric(service.port, 'falco_store_pending_alerts')).toBeLessThanOrEqual(20);
     expect(await metric(service.port, 'falco_store_pending_dropped_total')).toBeGreaterThanOrEqual(80);
@@ -149,20 +141,6 @@ describe.skipIf(!hasRedis)('the Redis store when Redis hangs or crashes', () => 
     expect(droppedButStored).toEqual(ids.slice(0, droppedButStored.length));
   }, 60_000);
 
-  async function postAll(port: number, count: number): Promise<string[]> {
-    const ids: string[] = [];
-    for (let i = 0; i < count; i++) {
-      const res = await fetch(`http://127.0.0.1:${port}/alerts`, {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json' },
-        body: SAMPLE,
-      });
-      expect(res.status).toBe(202);
-      ids.push(res.headers.get('x-alert-id')!);
-    }
-    return ids;
-  }
-
   // Regression: a replica stopped during a Redis outage (a rollout while Redis fails over) gave its
   // queue 2 s, then exited without a word about the alerts it had answered 202 and never written.
   it('writes its queue on SIGTERM once Redis is back within SHUTDOWN_TIMEOUT_MS', async () => {
@@ -173,7 +151,7 @@ describe.skipIf(!hasRedis)('the Redis store when Redis hangs or crashes', () => 
       SHUTDOWN_TIMEOUT_MS: '8000',
     });
     redis.child().kill('SIGSTOP');
-    const ids = await postAll(service.port, 20);
+    const ids = await postAlerts(service.port, SAMPLE, 20);
     service.child.kill('SIGTERM');
     await sleep(3_000);
     redis.child().kill('SIGCONT');
@@ -192,7 +170,7 @@ describe.skipIf(!hasRedis)('the Redis store when Redis hangs or crashes', () => 
       SHUTDOWN_TIMEOUT_MS: '1000',
     });
     await redis.kill();
-    const ids = await postAll(service.port, 20);
+    const ids = await postAlerts(service.port, SAMPLE, 20);
     service.child.kill('SIGTERM');
 
     await service.exited;

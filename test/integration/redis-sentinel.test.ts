@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { readFixture } from '../helpers/fixtures.js';
+import { postAlerts } from '../helpers/post-alerts.js';
 import { sentinelAvailable, startSentinel, type TestSentinel } from '../helpers/redis-sentinel.js';
 import { redisAvailable, startRedis, type TestRedis } from '../helpers/redis-server.js';
 import { startLoad } from '../helpers/load-generator.js';
@@ -199,27 +200,13 @@ describe.runIf(haveSentinel)('the Redis store through Sentinel', () => {
     const { master, service } = await startLoneMaster({ STORE_KEY_PREFIX: prefix });
     const fresh = await startRedis();
     servers.push(fresh);
-    const post = async (port: number, count: number) => {
-      const ids: string[] = [];
-      for (let i = 0; i < count; i++) {
-        const res = await fetch(`http://127.0.0.1:${port}/alerts`, {
-          method: 'POST',
-          headers: { 'Content-Type': 'application/json' },
-          body: SAMPLE,
-        });
-        await res.arrayBuffer();
-        expect(res.status).toBe(202);
-        ids.push(res.headers.get('x-alert-id')!);
-      }
-      return ids;
-    };
     // No replica: each alert is answered once the master holds it, and kept until one confirms it.
-    const kept = await post(service.port, 20);
+    const kept = await postAlerts(service.port, SAMPLE, 20);
     expect(await master.cli('HLEN', `${prefix}:alert-ids`)).toBe('20');
     // Another receiver writes to the new master first, so its oldest entry is newer than every kept
     // alert; then the old master dies and Sentinel names the new one.
     const other = await spawnService({ STORE_URL: fresh.url, STORE_KEY_PREFIX: prefix });
-    const theirs = await post(other.port, 5);
+    const theirs = await postAlerts(other.port, SAMPLE, 5);
     await master.kill();
     await sentinel!.ask('remove', 'falco');
     await sentinel!.ask('monitor', 'falco', '127.0.0.1', String(fresh.port), '1');
