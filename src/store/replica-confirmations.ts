@@ -143,9 +143,10 @@ export function createReplicaConfirmations(options: {
  * back as the newest alerts, and pushed out (STORE_MAX_ALERTS) the ones received after them. The
  * stream's `removed` entry id (max-deleted-entry-id, Redis 7) tells: one no later than it was
  * trimmed (the write script trims with XDEL, which sets it; an XTRIM by hand does not, and what it
- * removed is written again). A master promoted before it had the old one's writes holds only what came after, and
- * none of those is older than an alert it never had. Without `removed` (before Redis 7) an alert
- * older than the stream's `first` entry is taken as trimmed (undefined: an empty stream keeps all).
+ * removed is written again). A master promoted before it had the old one's writes holds only what
+ * came after, and none of those is older than an alert it never had. Without `removed` (before
+ * Redis 7, or XINFO refused) an alert older than the stream's `first` entry is taken as trimmed
+ * (undefined: an empty stream keeps all).
  */
 export function keepUntrimmed(
   writes: PendingWrite[],
