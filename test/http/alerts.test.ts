@@ -71,7 +71,6 @@ describe('GET /alerts', () => {
     'limit=0x5',
     'since=yesterday',
     'tag=',
-    `namespace=${'n'.repeat(4097)}`,
     'format=xml',
     'priorty=Critical',
     'until=2020-01-01T00:00:00Z',
@@ -122,6 +121,21 @@ describe('GET /alerts with a long value', () => {
     const rule = `Long ${'r'.repeat(995)}`;
     const body = JSON.stringify({ rule, priority: 'Notice', time: '2026-06-15T09:31:44Z' });
     await request(built.app).post('/alerts').set('Content-Type', 'application/json').send(body);
+
+    const res = await request(built.app).get(`/alerts?rule=${encodeURIComponent(rule)}`);
+    expect(res.status).toBe(200);
+    expect(rulesOf(res.body)).toEqual([rule]);
+  });
+
+  it('finds an accepted alert by a rule name of 5,000 characters, which the request line holds', async () => {
+    const built = buildTestApp();
+    const rule = `Long ${'r'.repeat(4995)}`;
+    const body = JSON.stringify({ rule, priority: 'Notice', time: '2026-06-15T09:31:44Z' });
+    await request(built.app).post('/alerts').set('Content-Type', 'application/json').send(body);
+    await request(built.app)
+      .post('/alerts')
+      .set('Content-Type', 'application/json')
+      .send(body.replace('Long', 'Lone'));
 
     const res = await request(built.app).get(`/alerts?rule=${encodeURIComponent(rule)}`);
     expect(res.status).toBe(200);

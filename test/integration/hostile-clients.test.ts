@@ -134,6 +134,18 @@ describe('hostile clients on raw sockets', () => {
     expect(clientErrors(await receiver.metricsText(), 'header_too_large')).toBe(before + 1);
   });
 
+  it('answers 431 to a filter value longer than the header cap: the request line bounds it', async () => {
+    const before = clientErrors(await receiver.metricsText(), 'header_too_large');
+    const connection = await openRaw(receiver.port);
+    connection.write(
+      `GET /alerts?rule=${'r'.repeat(LIMITS.maxHeaderBytes)} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`,
+    );
+    await connection.closed;
+
+    expect(connection.received()).toMatch(/^HTTP\/1\.1 431 Request Header Fields Too Large\r\n/);
+    expect(clientErrors(await receiver.metricsText(), 'header_too_large')).toBe(before + 1);
+  });
+
   it.each([
     ['an unknown method', 'FOO /alerts HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'],
     ['a malformed request line', 'GET /alerts HTTP/9\r\n\r\n'],
