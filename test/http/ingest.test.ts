@@ -188,6 +188,30 @@ describe('POST /alerts', () => {
     ).toBe(1);
   });
 
+  // A refusal names the bad field twice (detail and errors): a 1.8 MB key of `~` (each `~0` in a
+  // pointer) made a 7.2 MB answer and a 3.6 MB log line, and such answers waiting in unread sockets
+  // ran the heap out (found by review).
+  const cutKey = `/output_fields/${'~0'.repeat(256)}…`;
+  it.each([
+    ['an object under it', (key: string) => `{"${key}":{}}`, 1_700_000, 'invalid_alert', cutKey],
+    ['it repeated', (key: string) => `{"${key}":1,"${key}":2}`, 850_000, 'duplicate_key', cutKey],
+    // JSON that breaks off this far into the body is named by the body (the text is not searched back).
+    ['a broken value under it', (key: string) => `{"${key}":tru}`, 1_700_000, 'malformed_json', ''],
+  ])(
+    'names a key as long as the body by its first 256 characters, with %s: a small answer and log line',
+    async (_name, fields, length, reason, pointer) => {
+      const { app, metrics, rawLogLines } = buildTestApp();
+      const head = '{"rule":"R","priority":"Notice","time":"2026-12-05T08:00:00Z","output_fields":';
+      const res = await postAlert(app, `${head}${fields('~'.repeat(length))}}`);
+
+      expect(res.status).toBe(400);
+      expect(res.text.length).toBeLessThan(4096);
+      expect(JSON.parse(res.text).errors[0].pointer).toBe(pointer);
+      expect(await metricValue(metrics.registry, 'falco_alerts_rejected_total', { reason })).toBe(1);
+      expect(Math.max(...rawLogLines.map((line) => line.length))).toBeLessThan(8192);
+    },
+  );
+
   it('answers 415 with a json_output hint for the text/plain body Falco sends when json_output is false, and logs its text', async () => {
     const { app, metrics, logLines, store } = buildTestApp();
     const text = readFixture('samples/invalid/002-falco-text-output-json-output-false.txt').toString();
