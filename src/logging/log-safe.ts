@@ -5,7 +5,6 @@ import { isAscii } from 'node:buffer';
 // U+2029 or NEL (U+0085) into pieces that do not parse, and a raw CSI (U+009B) drives a terminal
 // in 8-bit mode.
 const UNSAFE = /[\u007f-\u009f\u2028\u2029]/;
-const UNSAFE_ALL = new RegExp(UNSAFE.source, 'g');
 
 const DEL = 0x7f;
 // C1 controls are C2 80 to C2 9F in UTF-8.
@@ -24,8 +23,31 @@ const SCAN_AS_BYTES_CHARS = 128;
 const SCRATCH_BYTES = 192 * 1024;
 let scratch: Buffer | undefined;
 
-function escape(char: string): string {
-  return `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`;
+const LAST_C1_CODE = 0x9f;
+const LINE_SEPARATOR_CODE = 0x2028;
+const PARAGRAPH_SEPARATOR_CODE = 0x2029;
+const escapeOf = (code: number) => `\\u${code.toString(16).padStart(4, '0')}`;
+const C1_ESCAPES = Array.from({ length: LAST_C1_CODE - DEL + 1 }, (_, i) => escapeOf(DEL + i));
+
+/**
+ * `text` with each of them escaped, in one loop over its characters. Not `replace` with a function:
+ * a call per character cost 0.3 us, and a 1.8 MB body of DEL held the loop for 0.56 s (found by
+ * review); this loop takes 65 ms for it.
+ */
+function escapeUnsafe(text: string): string {
+  let out = '';
+  let copied = 0;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (
+      code < DEL ||
+      (code > LAST_C1_CODE && code !== LINE_SEPARATOR_CODE && code !== PARAGRAPH_SEPARATOR_CODE)
+    )
+      continue;
+    out += text.slice(copied, i) + (code <= LAST_C1_CODE ? C1_ESCAPES[code - DEL] : escapeOf(code));
+    copied = i + 1;
+  }
+  return copied === 0 ? text : out + text.slice(copied);
 }
 
 /**
@@ -62,7 +84,7 @@ function mayHoldUnsafeChars(text: string): boolean {
  * all) is returned as it is after one scan.
  */
 export function logSafeText(text: string): string {
-  return mayHoldUnsafeChars(text) ? text.replace(UNSAFE_ALL, escape) : text;
+  return mayHoldUnsafeChars(text) ? escapeUnsafe(text) : text;
 }
 
 /**
@@ -74,5 +96,5 @@ export function logSafeBytes(bytes: Buffer): Buffer {
   // Decoded and encoded again: lines' bytes are valid UTF-8 (encoded text, or a received body that
   // isUtf8 accepted), so nothing else changes.
   const text = bytes.toString('utf8');
-  return UNSAFE.test(text) ? Buffer.from(text.replace(UNSAFE_ALL, escape)) : bytes;
+  return UNSAFE.test(text) ? Buffer.from(escapeUnsafe(text)) : bytes;
 }
