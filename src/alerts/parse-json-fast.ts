@@ -10,20 +10,26 @@ const MIN_UNSAFE_DIGITS = 16;
 const charCodeAt = String.prototype.charCodeAt;
 const indexOf = String.prototype.indexOf;
 
-/** Marks an unsafe integer value whose only literal is not a plain integer (1.0e20): a number, as written. */
-const KEEP_NUMBER = Symbol('keep the number');
 // Distinct unsafe integer values noted per body (an alert has a handful: evt.time and the like).
 // Past it the body takes the exact path: a Map keyed by attacker-chosen numbers, whose hash V8
-// does not seed, must stay small (104,000 colliding values stalled the loop for 47 s).
+// does not seed, must stay small (104,000 colliding values stalled the loop for 47 s). A lookup
+// that misses walks a whole bucket too: past as many misses, the exact path as well.
 const MAX_BIG_INTEGERS = 256;
+
+/** A plain integer literal noted for its unsafe value, and how many times it is written. */
+interface PlainLiteral {
+  readonly literal: string;
+  /** Its occurrences the walk has yet to meet: the value met once more has another literal (1e20). */
+  unmet: number;
+}
 
 interface TextFacts {
   /** Colons outside strings: exactly one per object key written in the text. */
   keys: number;
   /** Objects and arrays opened. */
   containers: number;
-  /** Unsafe integers by the number they parse to: their plain literal, KEEP_NUMBER, or null = ambiguous. */
-  bigIntegers: Map<number, string | typeof KEEP_NUMBER | null>;
+  /** Unsafe integers written as plain literals, by the number they parse to; null = two literals. */
+  bigIntegers: Map<number, PlainLiteral | null>;
   /** Not provable here (an unclosed string, too many unsafe integers): let the exact parser decide. */
   unusual: boolean;
   /** Objects and arrays nest deeper than MAX_JSON_DEPTH (the scan stopped there). */
@@ -100,22 +106,27 @@ function scanText(text: string, maxShape = Infinity): TextFacts {
         if (next < 48 || next > 57) plain = false;
         end++;
       }
-      // Only an unsafe integer value needs its literal (a shorter literal is never one, bar
-      // exponents such as 1e20, which the walk cannot prove and leaves to the exact parser).
-      if (end - i >= MIN_UNSAFE_DIGITS) noteLongNumber(facts, text.slice(i, end), plain);
+      // Only a plain integer literal with an unsafe value is read as a bigint, and a shorter one
+      // never has one. Any other literal (1e20, 1.0e20) is read as the number it parses to.
+      if (plain && end - i >= MIN_UNSAFE_DIGITS) notePlainInteger(facts, text.slice(i, end));
       i = end;
     } else i++;
   }
   return facts;
 }
 
-function noteLongNumber(facts: TextFacts, literal: string, plain: boolean): void {
+function notePlainInteger(facts: TextFacts, literal: string): void {
   const value = Number(literal);
-  if (!Number.isInteger(value) || Number.isSafeInteger(value)) return;
-  const mark = plain ? literal : KEEP_NUMBER;
+  // Beyond a double (Infinity) the walk reads it as null.
+  if (!Number.isFinite(value) || Number.isSafeInteger(value)) return;
   const known = facts.bigIntegers.get(value);
-  if (known === undefined && facts.bigIntegers.size >= MAX_BIG_INTEGERS) facts.unusual = true;
-  else facts.bigIntegers.set(value, known === undefined || known === mark ? mark : null);
+  if (known === undefined) {
+    if (facts.bigIntegers.size >= MAX_BIG_INTEGERS) facts.unusual = true;
+    else facts.bigIntegers.set(value, { literal, unmet: 1 });
+  } else if (known !== null) {
+    if (known.literal === literal) known.unmet++;
+    else facts.bigIntegers.set(value, null);
+  }
 }
 
 /**
@@ -165,6 +176,8 @@ function hasEnumerableKey(object: object): boolean {
 interface WalkState {
   keys: number;
   facts: TextFacts;
+  /** Unsafe integers met that no plain literal was noted for, while some were. */
+  misses: number;
   ok: boolean;
   /** A number beyond a double's range was read (as null). */
   beyondDouble: boolean;
@@ -181,10 +194,21 @@ function walk(value: unknown, state: WalkState): unknown {
       state.beyondDouble = true;
       return null;
     }
-    const literal = state.facts.bigIntegers.get(value);
-    if (literal === KEEP_NUMBER) return value;
-    if (typeof literal !== 'string') state.ok = false;
-    return typeof literal === 'string' ? BigInt(literal) : value;
+    // Every plain literal of an unsafe integer is noted (it has 16 characters or more): a value
+    // not noted has only other literals (1e20, 1.5e300), which the strict parser reads as numbers.
+    const noted = state.facts.bigIntegers.size === 0 ? undefined : state.facts.bigIntegers.get(value);
+    if (noted === undefined) {
+      if (state.facts.bigIntegers.size > 0 && ++state.misses > MAX_BIG_INTEGERS) state.ok = false;
+      return value;
+    }
+    // Two plain literals of one double, or the value met more often than its plain literal is
+    // written (it also has another, 1e20 beside 100000000000000000000): which is which is unknown.
+    if (noted === null || noted.unmet === 0) {
+      state.ok = false;
+      return value;
+    }
+    noted.unmet--;
+    return BigInt(noted.literal);
   }
   // Nesting was measured by the scan before the parse: at most MAX_JSON_DEPTH levels here.
   if (value === null || typeof value !== 'object') return value;
@@ -217,13 +241,14 @@ function walk(value: unknown, state: WalkState): unknown {
 /**
  * Parses with native JSON.parse when a cheap scan proves the result equals the strict parser's:
  * no duplicate keys (keys in the text = keys in the result), every unsafe integer matched to its
- * exact literal, shallow nesting. `duplicateKey` when the text has more keys than the result (a
- * repeated key, even with the same value); `tooDeep` when it nests deeper than MAX_JSON_DEPTH and
- * `overBound` (where) when it writes more than `maxShape` keys or objects and arrays (both found
- * before any parse); `syntaxError` with JSON.parse's message when the text is not JSON.
- * `beyondDouble` when a number beyond a double's range was read as null. Returns undefined when the
- * value cannot be proven (unsafe integers that share a double, too many of them, a polluted
- * Object.prototype), before any parse where the scan already says so.
+ * plain literal or proven to have none (1e20: a number), shallow nesting. `duplicateKey` when the
+ * text has more keys than the result (a repeated key, even with the same value); `tooDeep` when it
+ * nests deeper than MAX_JSON_DEPTH and `overBound` (where) when it writes more than `maxShape` keys
+ * or objects and arrays (both found before any parse); `syntaxError` with JSON.parse's message when
+ * the text is not JSON. `beyondDouble` when a number beyond a double's range was read as null.
+ * Returns undefined when the value cannot be proven (unsafe integers whose literals differ but share
+ * a double, such as 100000000000000000000 and 1e20, too many of them, a polluted Object.prototype),
+ * before any parse where the scan already says so.
  */
 export function parseJsonFast(
   text: string,
@@ -246,7 +271,7 @@ export function parseJsonFast(
   } catch (error) {
     return { syntaxError: error instanceof Error ? error.message : String(error) };
   }
-  const state: WalkState = { keys: 0, facts, ok: true, beyondDouble: false };
+  const state: WalkState = { keys: 0, facts, misses: 0, ok: true, beyondDouble: false };
   const value = walk(parsed, state);
   if (!state.ok) return undefined;
   if (state.keys !== facts.keys) return { duplicateKey: true };

@@ -90,10 +90,10 @@ function exactNumber(_key: string, value: unknown, context?: { source?: string }
   return literal !== undefined && INTEGER.test(literal) ? BigInt(literal) : value;
 }
 
-// Valid JSON whose numbers the fast path could not prove (integers above 2^53 that round to the
-// same double, literals such as 1.0e20, numbers beyond a double): native JSON.parse with each
-// number read from its literal, at about a tenth of the strict parser's cost per byte. The strict
-// parser where the runtime has no literals to give.
+// Valid JSON whose numbers the fast path could not prove (two literals of one double above 2^53:
+// 9007199254740993 and 9007199254740992, or 100000000000000000000 and 1e20; more than 256 such
+// doubles): native JSON.parse with each number read from its literal, at about a tenth of the
+// strict parser's cost per byte. The strict parser where the runtime has no literals to give.
 function parseJsonExact(text: string): ParseJsonResult {
   if (!SOURCE_TEXT_ACCESS) return parseJsonStrict(text);
   sawBeyondDouble = false;

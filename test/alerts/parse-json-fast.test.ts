@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MAX_JSON_DEPTH, nullBeyondDoubleInText, parseJsonFast } from '../../src/alerts/parse-json-fast.js';
 import { parseJson, parseJsonStrict } from '../../src/alerts/parse-json.js';
@@ -92,20 +93,26 @@ describe('parseJsonFast', () => {
 
   it('hands integers it cannot prove exact to the strict parser', () => {
     const cases = [
-      // Two literals that share a double; an exponent too short to be noted (1e16).
+      // Two literals that share a double; one double written plain and otherwise, either order.
       '{"a":9007199254740993,"b":9007199254740992}',
-      '{"a":1e400,"b":1e16}',
       '{"a":1.0000000000000000e20,"b":100000000000000000000}',
+      '{"a":100000000000000000000,"b":1e20}',
+      '[1e20,100000000000000000000,100000000000000000000]',
+      '{"a":-1E+20,"b":-100000000000000000000}',
     ];
     for (const text of cases) {
       expect(parseJsonFast(text)).toBeUndefined();
       expect(parseJson(text)).toEqual(parseJsonStrict(text));
     }
-    // Proven without it: numbers beyond a double (null), a long exponent whose double no plain
-    // integer shares (the number, as the strict parser reads it), a long fraction.
+    // Proven without it: numbers beyond a double (null), exponents long or short whose double no
+    // plain integer shares (the number, as the strict parser reads it), beside plain ones of other
+    // doubles or not, a long fraction.
     for (const text of [
       `{"a":${'9'.repeat(400)},"b":${'8'.repeat(400)}}`,
       '{"a":123456789012345e5}',
+      '{"a":1e400,"b":1e16}',
+      '{"a":1e20,"b":-1E+20,"c":1.5e300}',
+      '{"t":1781515904611094417,"a":1e20,"u":[1781515904611094417,-1E+20]}',
       '{"a":0.10000000000000001,"b":-1.2345678901234567e-300}',
     ]) {
       expect(parseJsonFast(text)).toBeDefined();
@@ -115,6 +122,65 @@ describe('parseJsonFast', () => {
     expect((parseJsonFast(`[${'9'.repeat(300)}]`) as { value: unknown }).value).toEqual([
       BigInt('9'.repeat(300)),
     ]);
+  });
+
+  it('reads an exponent literal of an integer beyond 2^53 as a number on the fast path, as the strict parser does', () => {
+    // The review's body: 1.76 MB of zeros and one 1e20 went to the exact parser (a 400 ms stall).
+    const zeros = Array(4000).fill('0').join(',');
+    const lists = Array.from({ length: 220 }, (_, j) => `"k${j}":[${zeros}]`).join(',');
+    const text = `{"rule":"R","priority":"Notice","time":"2026-12-05T08:00:00Z","output_fields":{"a":1e20,${lists}}}`;
+    const fast = parseJsonFast(text);
+
+    expect(fast).toEqual({ value: (parseJsonStrict(text) as { value: unknown }).value });
+    expect((fast as { value: { output_fields: { a: unknown } } }).value.output_fields.a).toBe(1e20);
+  });
+
+  it('reads many distinct exponent literals above 2^53 on the fast path, and beside a plain one up to 256 of them', () => {
+    const exponents = Array.from({ length: 20_000 }, (_, i) => `${i + 1}e${20 + (i % 280)}`);
+    const plain = '"t":1781515904611094417';
+    const cases: Array<[string, boolean]> = [
+      [`{"e":[${exponents.join(',')}]}`, true],
+      [`{"e":[${exponents.slice(0, 256).join(',')}],${plain}}`, true],
+      // Each lookup of a value no plain literal has may walk a bucket of 256: past 256, the exact path.
+      [`{"e":[${exponents.slice(0, 257).join(',')}],${plain}}`, false],
+      [`{"e":[${exponents.join(',')}],${plain}}`, false],
+    ];
+    for (const [text, fast] of cases) {
+      expect(parseJsonFast(text) !== undefined, text.slice(-60)).toBe(fast);
+      expect(parseJson(text)).toEqual(parseJsonStrict(text));
+    }
+  });
+
+  it('agrees with the strict parser on numbers above 2^53 written plain and as exponents, mixed', () => {
+    // Doubles with two plain literals (2^53 + 1 and 2^53), and exponents of them and of others.
+    const forms = [
+      '9007199254740993',
+      '9007199254740992',
+      '9.007199254740992e15',
+      '100000000000000000000',
+      '1e20',
+      '1.0e20',
+      '-1E+20',
+      '-100000000000000000000',
+      '1.5e300',
+      '1781515904611094417',
+      '17815159046110944e2',
+    ];
+    let fast = 0;
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom(...forms), { maxLength: 8 }), (literals) => {
+        const text = `[${literals.join(',')}]`;
+        const value = parseJsonFast(text);
+        if (value !== undefined) {
+          fast++;
+          expect(value).toEqual({ value: (parseJsonStrict(text) as { value: unknown }).value });
+        }
+        expect(parseJson(text)).toEqual(parseJsonStrict(text));
+      }),
+      { numRuns: 2000, seed: 42 },
+    );
+    // Meaningful only if many lists really took the fast path.
+    expect(fast).toBeGreaterThan(200);
   });
 
   it('reads an integer beyond 2^53 exactly, and a number beyond the range of a double as null, as the strict parser does', () => {

@@ -155,6 +155,19 @@ describe('what a junk body makes the parsers do (each a bounded pass over the bo
     expect(lossless.calls).toBe(0);
   });
 
+  it('reads a megabyte with exponent literals of integers above 2^53 (1e20) in one native parse, no reviver', () => {
+    const zeros = Array(4000).fill('0').join(',');
+    const lists = Array.from({ length: 220 }, (_, j) => `"k${j}":[${zeros}]`).join(',');
+    const exponents = Array.from({ length: 160_000 }, (_, i) => `${i + 1}e20`).join(',');
+    for (const text of [`${HEAD}{"a":1e20,${lists}}}`, `${HEAD}{"list":[${exponents}]}}`]) {
+      nativeParse.mockClear();
+      expect(parseJson(text)).toMatchObject({ ok: true, value: { output_fields: {} } });
+      expect(nativeParse).toHaveBeenCalledTimes(1);
+      expect(nativeParse.mock.calls[0]?.[1]).toBeUndefined();
+    }
+    expect(lossless.calls).toBe(0);
+  });
+
   // V8 does not seed the hash of number keys: values chosen to share a bucket made noting them
   // quadratic (104,000 stalled the event loop 47 s). Past 256 distinct ones, none is noted: the
   // exact parser reads them all, one native parse with a reviver.
