@@ -50,27 +50,40 @@ export interface OneShotSenders {
  * its connection.
  */
 export function createOneShotSenders(maxAddresses: number = MAX_SENDER_ADDRESSES): OneShotSenders {
-  let streaks = new Map<string, number>();
-  const forgetNewcomers = () => {
-    const oneShot = new Map<string, number>();
-    for (const [address, streak] of streaks) if (streak > ONE_SHOT_AFTER) oneShot.set(address, streak);
-    streaks = oneShot.size < maxAddresses ? oneShot : new Map();
+  // Streaks past ONE_SHOT_AFTER apart from the others', so that forgetting the newcomers drops their
+  // map: copying the one-shot streaks out of one map cost 253 us per connection from a new address
+  // once 4,095 addresses were one-shot (0.42 us on a fresh table; found by review).
+  let oneShot = new Map<string, number>();
+  let newcomers = new Map<string, number>();
+  const setStreak = (address: string, before: number, after: number) => {
+    if (after > ONE_SHOT_AFTER) {
+      if (before <= ONE_SHOT_AFTER) newcomers.delete(address);
+      oneShot.set(address, after);
+    } else {
+      if (before > ONE_SHOT_AFTER) oneShot.delete(address);
+      newcomers.set(address, after);
+    }
   };
   return {
     arrive(socket) {
       const requests = (socket[REQUESTS] ?? 0) + 1;
       socket[REQUESTS] = requests;
       const address = socket.remoteAddress;
-      const known = address === undefined ? undefined : streaks.get(address);
+      // A sender that reuses its connections is a newcomer (streak 0 or 1): found by the first lookup.
+      const known = address === undefined ? undefined : (newcomers.get(address) ?? oneShot.get(address));
       if (requests > 1) {
-        if (address !== undefined && known !== undefined && known !== 0) streaks.set(address, 0);
+        if (address !== undefined && known !== undefined && known !== 0) setStreak(address, known, 0);
         return;
       }
       socket[CLOSABLE] = false;
       if (address === undefined) return;
-      if (known === undefined && streaks.size >= maxAddresses) forgetNewcomers();
+      if (known === undefined && oneShot.size + newcomers.size >= maxAddresses) {
+        // The newcomers are forgotten, and if every followed address is one-shot, all of them.
+        if (oneShot.size >= maxAddresses) oneShot = new Map();
+        newcomers = new Map();
+      }
       const streak = (known ?? 0) + 1;
-      streaks.set(address, streak);
+      setStreak(address, known ?? 0, streak);
       socket[CLOSABLE] = streak > ONE_SHOT_AFTER && streak % PROBE_EVERY !== 0;
     },
     closes: (socket) => socket[REQUESTS] === 1 && socket[CLOSABLE] === true,

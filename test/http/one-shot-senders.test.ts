@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   createOneShotSenders,
   ONE_SHOT_AFTER,
@@ -81,6 +81,25 @@ describe('createOneShotSenders: which answers close their connection', () => {
     for (const address of ['a', 'b']) for (let i = 0; i <= ONE_SHOT_AFTER; i++) fresh(full, address);
     expect(fresh(full, 'c')).toBe(false);
     expect(fresh(full, 'a')).toBe(false);
+  });
+
+  it('costs a bounded number of map writes per new address however many addresses are one-shot', () => {
+    const senders = createOneShotSenders(256);
+    // 255 one-shot addresses: the table is full with each connection from a new address.
+    for (let a = 0; a < 255; a++) for (let i = 0; i <= ONE_SHOT_AFTER; i++) fresh(senders, `10.1.0.${a}`);
+    const sets = vi.spyOn(Map.prototype, 'set');
+    try {
+      for (let i = 0; i < 1_000; i++) fresh(senders, `fd00::${i.toString(16)}`);
+      // Forgetting the newcomers copied the 255 one-shot streaks each time (255,000 writes).
+      expect(sets.mock.calls.length).toBeLessThan(10 * 1_000);
+    } finally {
+      sets.mockRestore();
+    }
+    // Each one-shot address is still one (its next fresh connection closes), none of the newcomers.
+    expect(Array.from({ length: 255 }, (_, a) => fresh(senders, `10.1.0.${a}`))).toEqual(
+      Array(255).fill(true),
+    );
+    expect(fresh(senders, 'fd00::3e7')).toBe(false);
   });
 });
 
