@@ -1,3 +1,5 @@
+import { cutText } from './cut-text.js';
+
 /**
  * Most characters of one key a pointer names: a longer key is named by its first this many and `…`.
  * A refusal names each bad field twice (in `detail` and `errors`), and a key can be as long as the
@@ -6,19 +8,12 @@
  */
 export const MAX_POINTER_KEY_CHARS = 256;
 
-// Never between the two halves of a surrogate pair.
-function cutAt(key: string): number {
-  const last = key.charCodeAt(MAX_POINTER_KEY_CHARS - 1);
-  return last >= 0xd800 && last <= 0xdbff ? MAX_POINTER_KEY_CHARS - 1 : MAX_POINTER_KEY_CHARS;
-}
-
 /** An RFC 6901 JSON pointer to a path in a JSON document (`~` and `/` escaped), each key cut to MAX_POINTER_KEY_CHARS. */
 export function toPointer(path: ReadonlyArray<PropertyKey>): string {
   return path
-    .map((part) => {
-      const key = String(part);
-      const named = key.length > MAX_POINTER_KEY_CHARS ? `${key.slice(0, cutAt(key))}…` : key;
-      return '/' + named.replaceAll('~', '~0').replaceAll('/', '~1');
-    })
+    .map(
+      (part) =>
+        '/' + cutText(String(part), MAX_POINTER_KEY_CHARS).replaceAll('~', '~0').replaceAll('/', '~1'),
+    )
     .join('');
 }

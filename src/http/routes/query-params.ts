@@ -1,6 +1,8 @@
 import * as z from 'zod';
 import type { AlertQuery } from '../../alerts/alert-store.js';
+import { cutText } from '../../alerts/cut-text.js';
 import { parseFalcoTime } from '../../alerts/falco-time.js';
+import { MAX_POINTER_KEY_CHARS } from '../../alerts/json-pointer.js';
 import { firstNamed } from '../../alerts/parse-falco-alert.js';
 import { PRIORITIES } from '../../alerts/priority.js';
 import { buildProblem, type Problem } from '../problem.js';
@@ -58,7 +60,11 @@ function invalidQuery(issues: ReadonlyArray<{ path: PropertyKey[]; message: stri
   problem: Problem;
 } {
   const { named, more } = firstNamed(issues);
-  const errors = named.map((issue) => ({ pointer: issue.path.join('.'), detail: issue.message }));
+  // A parameter's name is the client's to choose, up to the whole request line: named cut.
+  const errors = named.map((issue) => ({
+    pointer: cutText(issue.path.join('.'), MAX_POINTER_KEY_CHARS),
+    detail: issue.message,
+  }));
   const detail =
     errors.map((e) => `${e.pointer}: ${e.detail}`).join('; ') + (more > 0 ? `; and ${more} more` : '');
   return { ok: false, problem: buildProblem('invalid-request', { detail, errors }) };
