@@ -5,23 +5,15 @@ import type { StoredAlert } from './stored-alert.js';
 /** The fields of a stored alert that the dashboard's summary counts. */
 export type SummaryEntry = Pick<StoredAlert, 'receivedAtMs' | 'priority' | 'rule'>;
 
-/**
- * How a store's rule keys stand for rule names, when some are not the names themselves (the shared
- * store keeps long rule names short): one key per name, ordered and named on request.
- */
-export interface RuleKeys {
-  /** Orders two keys as their names are ordered, by UTF-16 code unit (< 0, 0, > 0). */
-  compare(a: string, b: string): number | Promise<number>;
-  /** The rule name a key stands for. */
-  name(key: string): Promise<string>;
-}
-
 /** What the dashboard's summary counts of the alerts received from an instant on. */
 export interface ReceivedSince {
-  /** Newest first: their receipt time, priority and rule (a key of `rules`, when given). */
+  /** Newest first: their receipt time, priority and rule (capped, when `rulesCapped`). */
   entries: SummaryEntry[];
-  /** Absent when every `rule` is the rule's name. */
-  rules?: RuleKeys;
+  /**
+   * True when a rule longer than FIELD_CAP is given in its capped form (store/capped-text.ts), as
+   * the shared store keeps it, rather than whole: one form per name all the same.
+   */
+  rulesCapped?: boolean;
 }
 
 /** How full a store that also evicts by bytes is, as seen from one instant on (the summary's window). */

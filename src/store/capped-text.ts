@@ -16,14 +16,21 @@ const isCapped = (stored: string) =>
   stored.length > FIELD_CAP && stored[stored.length - DIGEST_CHARS - 1] === MARK;
 
 /**
- * `text` as a stream entry holds it: as it is up to FIELD_CAP, else its first FIELD_CAP units (one
- * fewer rather than half a surrogate pair, which Redis would keep as U+FFFD), a NUL and the SHA-256
- * of the whole. Two texts are equal exactly when their capped forms are, so filters compare those.
+ * `text` as it is up to FIELD_CAP, else its first FIELD_CAP units (one fewer rather than half a
+ * surrogate pair, which Redis would keep as U+FFFD): what a capped form holds of it.
+ */
+export function cutText(text: string): string {
+  if (text.length <= FIELD_CAP) return text;
+  return text.slice(0, isHighSurrogate(text.charCodeAt(FIELD_CAP - 1)) ? FIELD_CAP - 1 : FIELD_CAP);
+}
+
+/**
+ * `text` as a stream entry holds it: as it is up to FIELD_CAP, else its cut (cutText), a NUL and the
+ * SHA-256 of the whole. Two texts are equal exactly when their capped forms are, so filters compare those.
  */
 export function capText(text: string): string {
   if (text.length <= FIELD_CAP) return text;
-  const cut = isHighSurrogate(text.charCodeAt(FIELD_CAP - 1)) ? FIELD_CAP - 1 : FIELD_CAP;
-  return text.slice(0, cut) + MARK + createHash('sha256').update(text).digest('base64url');
+  return cutText(text) + MARK + createHash('sha256').update(text).digest('base64url');
 }
 
 /** A text read from an entry, or a whole one, capped: an entry an earlier version wrote holds it whole. */

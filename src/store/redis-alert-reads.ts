@@ -1,11 +1,9 @@
 import type { AlertQuery, AlertStore } from '../alerts/alert-store.js';
 import { viewHeldAlert } from '../alerts/held-alert.js';
 import { isAfter } from '../alerts/store-position.js';
-import { standsForLonger } from './capped-text.js';
 import { decodeAlertEntry, streamPosition, type RedisKeys } from './redis-alert-entry.js';
 import type { RedisConnection } from './redis-connection.js';
 import { createStreamScanner } from './redis-alert-scan.js';
-import { createRuleKeys } from './rule-keys.js';
 import type { StoreMetrics, StoreOp } from './store-metrics.js';
 
 /** The reads of a `RedisAlertStore`. */
@@ -103,30 +101,24 @@ export function createRedisAlertReads(options: {
     async receivedSince(sinceMs) {
       // Stream ids start with Redis's clock in ms: the range is the receipt window.
       // Only what a summary reads, never the alerts' texts, so the window is not bounded by bytes
-      // (it is by STORE_MAX_ALERTS). One copy of each rule key (capped: long names are read only
-      // for the rules the summary lists), and the newest stream id of each capped one to read it from.
+      // (it is by STORE_MAX_ALERTS). One copy of each rule: long ones capped, as the entries hold
+      // them, and the summary shows their start (no name is read whole to show it).
       const rules = new Map<string, string>();
-      const newest = new Map<string, string>();
       const all = Number.MAX_SAFE_INTEGER;
       const entries = await scanBack({
         op: 'since',
         end: '+',
         start: String(Math.max(retainedFromMs(), sinceMs)),
-        view: ({ receivedAtMs, priority, rule: read, streamId }) => {
+        view: ({ receivedAtMs, priority, rule: read }) => {
           let rule = rules.get(read);
-          if (rule === undefined) {
-            rules.set(read, (rule = read));
-            if (standsForLonger(rule)) newest.set(rule, streamId);
-          }
+          if (rule === undefined) rules.set(read, (rule = read));
           return { receivedAtMs, priority, rule };
         },
         limit: all,
         maxBytes: { hard: all },
         texts: 'none',
       });
-      if (newest.size === 0) return { entries };
-      const readRule = async (streamId: string) => (await readEntry(streamId, 'since'))?.rule;
-      return { entries, rules: createRuleKeys(newest, readRule) };
+      return { entries, rulesCapped: true };
     },
     async count() {
       return Number(await metrics.time('count', () => conn.send(['XLEN', keys.alerts])));

@@ -11,8 +11,14 @@ interface SummaryModel {
 // browser. A path in a variable: the Node tsconfig does not type-check the page scripts
 // (tsconfig.page.json does), so the shape used here is declared above.
 const MODEL_MODULE = '../../src/http/dashboard/assets/js/summary-model.js';
-const { createSummaryModel } = (await import(MODEL_MODULE)) as {
-  createSummaryModel: (summary: Summary & { room?: number; unlistedMax?: number }) => SummaryModel;
+type RuleRow = { rule: string; count: number; truncated?: true };
+const { createSummaryModel, ruleBars } = (await import(MODEL_MODULE)) as {
+  createSummaryModel: (
+    summary: Omit<Summary, 'topRules'> & { topRules: RuleRow[]; room?: number; unlistedMax?: number },
+  ) => SummaryModel;
+  ruleBars: (
+    topRules: RuleRow[],
+  ) => Array<{ label: string; value: number; className: string; title?: string }>;
 };
 
 const AS_OF = Date.parse('2026-06-15T12:00:00.000Z');
@@ -203,5 +209,39 @@ describe('the Overview model on the page', () => {
 
     expect(model.summary.topRules).toContainEqual({ rule: 'Rule new', count: 1 });
     expect(model.stale).toBe(false);
+  });
+
+  // The server shows a rule longer than 1,024 units by its start (`truncated`), which another long
+  // rule may share: the page cannot tell which row, if any, a live alert of one belongs to.
+  it('counts a live alert of a rule longer than 1,024 units in no row, and says it is stale', () => {
+    const cut = { rule: 'x'.repeat(1024), count: 1, truncated: true as const };
+    const model = createSummaryModel({ ...summary(), topRules: [cut] });
+
+    expect(model.add(item('a', 10, 'x'.repeat(1_790_000)))).toBe(true);
+
+    expect(model.summary.total).toBe(2);
+    expect(model.summary.topRules).toEqual([cut]);
+    expect(model.stale).toBe(true);
+  });
+
+  it('counts a live alert of a whole rule that reads as a cut row in a row of its own, ranked before it', () => {
+    const cut = { rule: 'x'.repeat(1024), count: 1, truncated: true as const };
+    const model = createSummaryModel({ ...summary(), topRules: [cut] });
+
+    model.add(item('a', 10, 'x'.repeat(1024)));
+
+    expect(model.summary.topRules).toEqual([{ rule: 'x'.repeat(1024), count: 1 }, cut]);
+    expect(model.stale).toBe(false);
+  });
+
+  it('draws a cut rule with an ellipsis and a title saying it is cut, a whole one as it is', () => {
+    const bars = ruleBars([
+      { rule: 'Terminal shell', count: 3 },
+      { rule: 'x'.repeat(1024), count: 2, truncated: true },
+    ]);
+
+    expect(bars[0]).toEqual({ label: 'Terminal shell', value: 3, className: 'bar-rule' });
+    expect(bars[1]).toMatchObject({ label: `${'x'.repeat(1024)}…`, value: 2 });
+    expect(bars[1]?.title).toMatch(/…\s*\(cut: the rule's name is longer than 1024 characters\)$/);
   });
 });

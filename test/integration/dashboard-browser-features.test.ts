@@ -216,6 +216,22 @@ describe.skipIf(!available)('dashboard features in headless Chromium', { timeout
     await page.close();
   });
 
+  // Regression (security review): the summary sent rule names whole, 17.9 MB for 12 rules of 1.79 MB.
+  it('shows a rule longer than 1,024 characters in Top rules by its start, its title saying it is cut', async () => {
+    const rule = 'Top rules cut probe '.padEnd(2_000, 'z');
+    const start = rule.slice(0, 1024);
+    for (let i = 0; i < 3; i += 1) await suite.server.postAlert(alertOf(rule, 'Warning'));
+    const page = await open();
+
+    const label = page.locator('#chart-rules .chart-label', { hasText: 'Top rules cut probe' });
+    await expect.poll(() => label.textContent()).toBe(`${start}…`);
+
+    expect(await label.getAttribute('title')).toBe(
+      `${start}… (cut: the rule's name is longer than 1024 characters)`,
+    );
+    await page.close();
+  });
+
   // Regression: the page pushed a live alert of a rule outside the top ten with count 1, so a rule
   // that had 7 alerts and got 2 more showed 2 (or nothing) until the next reload, not 9 at the top.
   it('ranks a rule from outside a full top ten by its whole count once live alerts lift it in', async () => {

@@ -91,7 +91,8 @@ describe.skipIf(!hasRedis)('replicas reading alerts with 100 KB rule names under
     for (const answer of answers) {
       const summary = JSON.parse(answer.body) as { total: number; topRules: unknown };
       expect(summary.total).toBe(ALERTS);
-      expect(summary.topRules).toEqual([{ rule: RULE, count: ALERTS }]);
+      // The rule shown by its first 1,024 units: the answer stays small however long it is.
+      expect(summary.topRules).toEqual([{ rule: RULE.slice(0, 1024), count: ALERTS, truncated: true }]);
     }
     await expectServing(service);
   }, 60_000);

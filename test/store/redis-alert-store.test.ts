@@ -5,7 +5,8 @@ import { createAlertFeed } from '../../src/alerts/alert-feed.js';
 import { createAlertStore } from '../../src/store/create-alert-store.js';
 import { createPendingWrites } from '../../src/store/pending-writes.js';
 import { toJson } from '../../src/alerts/serialize-alert.js';
-import { FIELD_CAP } from '../../src/store/capped-text.js';
+import { summarizeAlerts } from '../../src/http/dashboard/summarize-alerts.js';
+import { capText, FIELD_CAP } from '../../src/store/capped-text.js';
 import { encodeAlertArgs, streamPosition } from '../../src/store/redis-alert-entry.js';
 import type { ConnectionTimings } from '../../src/store/redis-connection.js';
 import { redisAvailable, startRedis, type TestRedis } from '../helpers/redis-server.js';
@@ -77,7 +78,7 @@ describe.skipIf(!hasRedis)('the Redis alert store', () => {
     expect(await store.query({ limit: 10 })).toEqual([]);
     expect(await store.get(old.id)).toBeUndefined();
     expect((await store.after(first.id, 10))?.alerts).toEqual([]);
-    expect(await store.receivedSince(0)).toEqual({ entries: [] });
+    expect(await store.receivedSince(0)).toEqual({ entries: [], rulesCapped: true });
     // Still in Redis (nothing was written to trim it): only the reads skip it.
     expect(await redis.cli('XLEN', 'age-read:alerts')).toBe('2');
     await parts.close();
@@ -195,6 +196,36 @@ describe.skipIf(!hasRedis)('the Redis alert store', () => {
     await parts.close();
   });
 
+  // Regression (security review): the summary read the name of each long rule it listed from one
+  // of its alerts, to send it whole: 12 alerts of 1.79 MB rules made Redis send 17.9 MB per summary.
+  it('summarizes alerts of long rules without reading their names from the alerts', async () => {
+    const { parts, store } = await connectedStore({ maxAlerts: 100, maxBytes: 1e9 }, 'long-rules', 3_600_000);
+    const rules = Array.from(
+      { length: 12 },
+      (_, i) => `R${String(i).padStart(2, '0')}x${'x'.repeat(1_790_000)}`,
+    );
+    for (const rule of rules) store.add(makeStoredAlert({ rule }));
+    await store.flush();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const sent = async () =>
+      Number(/total_net_output_bytes:(\d+)/.exec(await redis.cli('INFO', 'stats'))?.[1]);
+
+    const before = await sent();
+    const received = await store.receivedSince(0);
+    const summary = summarizeAlerts(received, '1h', makeStoredAlert().receivedAtMs + 1000, {
+      held: 12,
+      maxAlerts: 100,
+    });
+    const after = await sent();
+
+    expect(summary.topRules.map((row) => [row.rule.length, row.truncated])).toEqual(
+      Array.from({ length: 10 }, () => [1024, true]),
+    );
+    // The fields of 12 alerts (rules capped to about 1 KB each); each name is 1.79 MB.
+    expect(after - before).toBeLessThan(64 * 1024);
+    await parts.close();
+  });
+
   it('lists and counts alerts written by a version without the fields stream, reading their texts', async () => {
     const { parts, store } = await connectedStore({ maxAlerts: 3, maxBytes: 1e9 }, 'skew', 3_600_000);
     const older = [makeStoredAlert({ rule: 'Old' }), makeStoredAlert({ rule: 'Old' })];
@@ -270,7 +301,8 @@ describe.skipIf(!hasRedis)('the Redis alert store', () => {
     expect((await store.query({ rule: rule + 'r', limit: 5 })).map((e) => e.id)).toEqual([]);
     expect((await store.query({ tag: 't'.repeat(2_000), limit: 5 })).map((e) => e.id)).toEqual([older.id]);
     const received = await store.receivedSince(0);
-    expect(await received.rules?.name(received.entries[0]!.rule)).toBe(rule);
+    expect(received.entries.map((e) => e.rule)).toEqual([capText(rule)]);
+    expect(received.rulesCapped).toBe(true);
     await parts.close();
   });
 

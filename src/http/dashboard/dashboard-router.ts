@@ -1,17 +1,20 @@
 import express from 'express';
 import type { AlertStore } from '../../alerts/alert-store.js';
 import { PRIORITIES } from '../../alerts/priority.js';
-import { buildProblem, sendProblem } from '../problem.js';
+import { sendProblem } from '../problem.js';
+import { parseQueryString } from '../routes/query-params.js';
 import { sendJson } from '../send-json.js';
 import { shareResult } from '../share-result.js';
 import { setDashboardHeaders } from './security-headers.js';
 import { DEFAULT_ASSETS_DIR, loadDashboardAssets } from './static-assets.js';
 import {
+  SUMMARY_WINDOW_NAMES,
   SUMMARY_WINDOWS,
   summarizeAlerts,
   type AlertSummary,
   type SummaryWindow,
 } from './summarize-alerts.js';
+import { summaryQuerySchema } from './summary-query.js';
 
 /** What the dashboard needs. */
 export interface DashboardOptions {
@@ -23,12 +26,6 @@ export interface DashboardOptions {
   /** Folder of the page's files; defaults to the one beside this module. */
   assetsDir?: string;
   now?: () => number;
-}
-
-const WINDOW_NAMES = Object.keys(SUMMARY_WINDOWS) as SummaryWindow[];
-
-function isSummaryWindow(value: unknown): value is SummaryWindow {
-  return typeof value === 'string' && Object.hasOwn(SUMMARY_WINDOWS, value);
 }
 
 type Summaries = Record<SummaryWindow, () => Promise<AlertSummary>>;
@@ -43,7 +40,7 @@ function shareSummaries(store: AlertStore, maxAlerts: number, now: () => number)
     const fill = { held: await store.count(), maxAlerts, bytes: store.byteFill?.(sinceMs) };
     return summarizeAlerts(await store.receivedSince(sinceMs), window, nowMs, fill);
   };
-  const shared = WINDOW_NAMES.map((window) => [window, shareResult(take(window), { reuseMs: 0 })]);
+  const shared = SUMMARY_WINDOW_NAMES.map((window) => [window, shareResult(take(window), { reuseMs: 0 })]);
   return Object.fromEntries(shared) as Summaries;
 }
 
@@ -66,20 +63,13 @@ export function createDashboardRouter(options: DashboardOptions): express.Router
 
   // Under /ui rather than /alerts/summary: the core `GET /alerts/:id` is mounted first and would answer it.
   router.get('/ui/summary', setDashboardHeaders, async (req, res) => {
-    const window = req.query.window ?? '1h';
-    if (!isSummaryWindow(window)) {
-      const detail = `must be one of ${WINDOW_NAMES.join(', ')}`;
-      sendProblem(
-        res,
-        buildProblem('invalid-request', {
-          detail: `window: ${detail}`,
-          errors: [{ pointer: 'window', detail }],
-        }),
-      );
+    const parsed = parseQueryString(summaryQuerySchema, req.query);
+    if (!parsed.ok) {
+      sendProblem(res, parsed.problem);
       return;
     }
     res.setHeader('Cache-Control', 'no-store');
-    sendJson(res, 200, await summaries[window]());
+    sendJson(res, 200, await summaries[parsed.data.window]());
   });
 
   return router;

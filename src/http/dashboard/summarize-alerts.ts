@@ -1,5 +1,6 @@
 import { PRIORITIES, type Priority } from '../../alerts/priority.js';
 import type { ByteFill, ReceivedSince } from '../../alerts/alert-store.js';
+import { cappedStart, cutText, FIELD_CAP } from '../../store/capped-text.js';
 import { createTimeline, type AlertTimeline } from './alert-timeline.js';
 
 /** The windows the dashboard charts offer, by name. */
@@ -7,13 +8,19 @@ export const SUMMARY_WINDOWS = { '15m': 15 * 60_000, '1h': 60 * 60_000, '24h': 2
 
 export type SummaryWindow = keyof typeof SUMMARY_WINDOWS;
 
+/** The windows' names, shortest first. */
+export const SUMMARY_WINDOW_NAMES = Object.keys(SUMMARY_WINDOWS) as [SummaryWindow, ...SummaryWindow[]];
+
 // Interval of the alerts-over-time chart per window: 30, 60 and 48 bars.
 const TIMELINE_STEPS: Record<SummaryWindow, number> = { '15m': 30_000, '1h': 60_000, '24h': 30 * 60_000 };
 
 /** A rule and how many alerts of it the window holds. */
 export interface RuleCount {
+  /** The rule's name, or the first FIELD_CAP (1,024) UTF-16 units of a longer one. */
   rule: string;
   count: number;
+  /** The name is longer than `rule`, which is its start (another long rule may start alike). */
+  truncated?: true;
 }
 
 /** Counts over one window of recent alerts: per priority (every priority, most severe first) and top rules. */
@@ -64,69 +71,60 @@ function roomOf(fill: StoreFill, counted: number): number {
   return largest === 0 ? 0 : Math.min(byCount, Math.floor(free / largest));
 }
 
-// Orders two rules (a store's rule keys) by name: < 0, 0 or > 0.
-type CompareRules = (a: string, b: string) => number | Promise<number>;
+const byCodeUnit = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
-const byCodeUnit: CompareRules = (a, b) => (a < b ? -1 : a > b ? 1 : 0);
-
-// Most frequent first, then by UTF-16 code unit: no localeCompare, whose cost on thousands of long
-// rules of one count held the loop for hundreds of milliseconds. The page orders its rows the same way.
-// A promise only when the store's keys need their names read to tell: thousands of rules would
-// otherwise cost an await each.
-function ranksBefore(
-  count: number,
-  rule: string,
-  other: RuleCount,
-  compare: CompareRules,
-): boolean | Promise<boolean> {
-  if (count !== other.count) return count > other.count;
-  const order = compare(rule, other.rule);
-  return typeof order === 'number' ? order < 0 : order.then((settled) => settled < 0);
-}
+// Most frequent first, then by name as shown, a whole one before a cut one that shows the same: no
+// localeCompare, whose cost on thousands of long rules of one count held the loop for hundreds of
+// milliseconds. Two cut ones that show the same are alike in the answer, in either order. The page
+// orders its rows the same way.
+const ranksBefore = (a: RuleCount, b: RuleCount): boolean =>
+  a.count !== b.count
+    ? a.count > b.count
+    : (byCodeUnit(a.rule, b.rule) || Number(a.truncated ?? 0) - Number(b.truncated ?? 0)) < 0;
 
 // The `limit` highest-ranked rules, without sorting them all: each is compared with the last kept.
 // Every rule left out is either passed over or dropped from the end, so both give `unlistedMax`.
-async function pickTopRules(
-  byRule: Map<string, number>,
-  limit: number,
-  compare: CompareRules,
-): Promise<{ top: RuleCount[]; unlistedMax: number }> {
+function pickTopRules(rules: Iterable<RuleCount>, limit: number): { top: RuleCount[]; unlistedMax: number } {
   const top: RuleCount[] = [];
   let unlistedMax = 0;
-  for (const [rule, count] of byRule) {
+  for (const rule of rules) {
     if (top.length === limit) {
       const last = top[limit - 1]!;
-      const before = ranksBefore(count, rule, last, compare);
-      if (!(typeof before === 'boolean' ? before : await before)) {
-        unlistedMax = Math.max(unlistedMax, count);
+      if (!ranksBefore(rule, last)) {
+        unlistedMax = Math.max(unlistedMax, rule.count);
         continue;
       }
       unlistedMax = Math.max(unlistedMax, last.count);
       top.pop();
     }
     let at = top.length;
-    for (; at > 0; at -= 1) {
-      const before = ranksBefore(count, rule, top[at - 1]!, compare);
-      if (!(typeof before === 'boolean' ? before : await before)) break;
-    }
-    top.splice(at, 0, { rule, count });
+    while (at > 0 && ranksBefore(rule, top[at - 1]!)) at -= 1;
+    top.splice(at, 0, rule);
   }
   return { top, unlistedMax };
+}
+
+// A rule longer than FIELD_CAP is shown by its start, as the shared store keeps it: 12 alerts of
+// 1.79 MB rules made one answer of 17.9 MB. Counted per name all the same (or per capped form,
+// one per name).
+function countOf(key: string, rulesCapped: boolean | undefined): RuleCount {
+  if (key.length <= FIELD_CAP) return { rule: key, count: 0 };
+  return { rule: rulesCapped ? cappedStart(key) : cutText(key), count: 0, truncated: true };
 }
 
 /**
  * Summarises the alerts received in the window. Receipt time is used, not the alert's own time, so
  * a sensor with a wrong clock still shows up in "the last 15 minutes".
  */
-export async function summarizeAlerts(
-  { entries, rules }: ReceivedSince,
+export function summarizeAlerts(
+  { entries, rulesCapped }: ReceivedSince,
   window: SummaryWindow,
   nowMs: number,
   fill: StoreFill,
-): Promise<AlertSummary> {
+): AlertSummary {
   const sinceMs = nowMs - SUMMARY_WINDOWS[window];
   const byPriority = new Map<Priority, number>(PRIORITIES.map((p) => [p, 0]));
-  const byRule = new Map<string, number>();
+  const byRule = new Map<string, RuleCount>();
   const timeline = createTimeline(sinceMs, nowMs, TIMELINE_STEPS[window]);
   let total = 0;
   for (const entry of entries) {
@@ -134,20 +132,19 @@ export async function summarizeAlerts(
     total += 1;
     const { priority, rule } = entry;
     byPriority.set(priority, (byPriority.get(priority) ?? 0) + 1);
-    byRule.set(rule, (byRule.get(rule) ?? 0) + 1);
+    let counted = byRule.get(rule);
+    if (counted === undefined) byRule.set(rule, (counted = countOf(rule, rulesCapped)));
+    counted.count += 1;
     timeline.add(entry.receivedAtMs, priority);
   }
-  const { top, unlistedMax } = await pickTopRules(byRule, TOP_RULES, rules?.compare ?? byCodeUnit);
-  const topRules = rules
-    ? await Promise.all(top.map(async ({ rule, count }) => ({ rule: await rules.name(rule), count })))
-    : top;
+  const { top, unlistedMax } = pickTopRules(byRule.values(), TOP_RULES);
   return {
     window,
     since: new Date(sinceMs).toISOString(),
     asOf: new Date(nowMs).toISOString(),
     total,
     byPriority: PRIORITIES.map((priority) => ({ priority, count: byPriority.get(priority) ?? 0 })),
-    topRules,
+    topRules: top,
     unlistedMax,
     timeline: timeline.result(),
     room: roomOf(fill, entries.length),

@@ -1,5 +1,6 @@
+import { summaryQuerySchema } from '../dashboard/summary-query.js';
 import type { JsonSchema } from './json-schema.js';
-import { toJsonSchema } from './json-schema.js';
+import { toJsonSchema, toQueryParameters } from './json-schema.js';
 import { json, problems } from './openapi-parts.js';
 import { dashboardConfigSchema, sessionSchema, signInSchema, summarySchema } from './response-schemas.js';
 import { viewer } from './security.js';
@@ -58,14 +59,7 @@ export function buildDashboardPaths(): Record<string, JsonSchema> {
         operationId: 'dashboardSummary',
         tags: ['dashboard', 'queries'],
         security: viewer,
-        parameters: [
-          {
-            name: 'window',
-            in: 'query',
-            required: false,
-            schema: { type: 'string', enum: ['15m', '1h', '24h'], default: '1h' },
-          },
-        ],
+        parameters: toQueryParameters(summaryQuerySchema),
         responses: {
           '200': json(summarySchema, 'Counts over the window'),
           ...problems(400, 401, 421, 429, 503),

@@ -55,7 +55,18 @@ export const summarySchema = z.object({
   asOf: z.iso.datetime(),
   total: z.int().min(0),
   byPriority: z.array(z.object({ priority: prioritySchema, count: z.int().min(0) })),
-  topRules: z.array(z.object({ rule: z.string(), count: z.int().min(0) })),
+  topRules: z.array(
+    z.object({
+      rule: z.string().meta({
+        description: 'The rule, or the first 1,024 UTF-16 code units of a longer one (then `truncated`)',
+      }),
+      count: z.int().min(0),
+      truncated: z.literal(true).optional().meta({
+        description:
+          'The rule is longer than `rule`, which is its start: no exact filter can be made of it, and another long rule may start alike (it is listed apart)',
+      }),
+    }),
+  ),
   unlistedMax: z.int().min(0).meta({
     description: 'The highest count among the rules left out of topRules (0 when it holds every rule)',
   }),

@@ -53,9 +53,11 @@ export const streamQuerySchema = z.strictObject({
 
 export type ParsedAlertQuery = { ok: true; query: AlertQuery } | { ok: false; problem: Problem };
 
+type Issue = { path: PropertyKey[]; message: string };
+
 // A 400 naming each bad parameter, up to MAX_NAMED_PROBLEMS of them (the rest are counted): 1,500
 // unknown ones made a 110 KB answer to an 11 KB request.
-function invalidQuery(issues: ReadonlyArray<{ path: PropertyKey[]; message: string }>): {
+function invalidQuery(issues: readonly Issue[]): {
   ok: false;
   problem: Problem;
 } {
@@ -70,29 +72,38 @@ function invalidQuery(issues: ReadonlyArray<{ path: PropertyKey[]; message: stri
   return { ok: false, problem: buildProblem('invalid-request', { detail, errors }) };
 }
 
-// Validates a query string: a parameter given twice (`limit=5&limit=6`) is named as such, then the schema runs.
-function parseWith<S extends typeof alertQuerySchema | typeof streamQuerySchema>(
+/**
+ * Validates a query string against a strict schema: a parameter given twice (`limit=5&limit=6`) is
+ * named as such, then what `check` finds (before the schema coerces), then the schema runs, naming
+ * each unknown parameter. Any of them: a 400 problem naming each.
+ */
+export function parseQueryString<S extends z.ZodType>(
   schema: S,
   raw: unknown,
+  check: (raw: Record<string, unknown>) => Issue[] = () => [],
 ): { ok: true; data: z.output<S> } | { ok: false; problem: Problem } {
-  const entries = Object.entries((raw ?? {}) as Record<string, unknown>);
-  const repeated = entries.filter(([, value]) => Array.isArray(value));
+  const params = (raw ?? {}) as Record<string, unknown>;
+  const repeated = Object.entries(params).filter(([, value]) => Array.isArray(value));
   if (repeated.length > 0)
     return invalidQuery(repeated.map(([name]) => ({ path: [name], message: 'must be given once' })));
-  // Digits only: the coercion to a number would also take 1e2, 0x5 and ' 5'.
-  const { limit } = (raw ?? {}) as { limit?: unknown };
-  if (limit !== undefined && !(typeof limit === 'string' && /^\d{1,7}$/.test(limit)))
-    return invalidQuery([{ path: ['limit'], message: `must be a whole number from 1 to ${MAX_LIMIT}` }]);
+  const checked = check(params);
+  if (checked.length > 0) return invalidQuery(checked);
   const result = schema.safeParse(raw);
   if (!result.success) {
-    const issues = result.error.issues.flatMap((issue): Array<{ path: PropertyKey[]; message: string }> =>
+    const issues = result.error.issues.flatMap((issue): Issue[] =>
       issue.code === 'unrecognized_keys'
         ? issue.keys.map((key) => ({ path: [key], message: 'is not a parameter of this endpoint' }))
         : [issue],
     );
     return invalidQuery(issues);
   }
-  return { ok: true, data: result.data as z.output<S> };
+  return { ok: true, data: result.data };
+}
+
+// Digits only: the coercion to a number would also take 1e2, 0x5 and ' 5'.
+function checkLimit({ limit }: Record<string, unknown>): Issue[] {
+  if (limit === undefined || (typeof limit === 'string' && /^\d{1,7}$/.test(limit))) return [];
+  return [{ path: ['limit'], message: `must be a whole number from 1 to ${MAX_LIMIT}` }];
 }
 
 function toAlertQuery(q: z.output<typeof streamQuerySchema>, limit: number): AlertQuery {
@@ -113,14 +124,14 @@ function toAlertQuery(q: z.output<typeof streamQuerySchema>, limit: number): Ale
 export function parseStreamQuery(
   raw: unknown,
 ): { ok: true; query: AlertQuery; others: boolean } | { ok: false; problem: Problem } {
-  const parsed = parseWith(streamQuerySchema, raw);
+  const parsed = parseQueryString(streamQuerySchema, raw, checkLimit);
   if (!parsed.ok) return parsed;
   return { ok: true, query: toAlertQuery(parsed.data, MAX_LIMIT), others: parsed.data.others === 'true' };
 }
 
 /** Validates `GET /alerts`'s query string into an AlertQuery, naming each bad parameter. */
 export function parseAlertQuery(raw: unknown): ParsedAlertQuery {
-  const parsed = parseWith(alertQuerySchema, raw);
+  const parsed = parseQueryString(alertQuerySchema, raw, checkLimit);
   if (!parsed.ok) return parsed;
   return { ok: true, query: toAlertQuery(parsed.data, parsed.data.limit) };
 }

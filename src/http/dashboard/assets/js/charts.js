@@ -1,12 +1,12 @@
 // @ts-check
 import { el } from './dom.js';
 
-/** @typedef {{ label: string, value: number, className: string }} Bar */
+/** @typedef {{ label: string, value: number, className: string, title?: string }} Bar `title`: the label's, when not the label itself */
 
 /**
  * Draws a horizontal bar chart into the container: a row a bar of label, bar and count. The labels
  * are text in HTML, not SVG, so a long one (a rule name) ends in an ellipsis inside its column with
- * the whole name as its title, and the count beside it stays in view.
+ * the whole name (or `title`) as its title, and the count beside it stays in view.
  * @param {HTMLElement} container
  * @param {Bar[]} bars
  * @param {string} description what the chart shows, for screen readers
@@ -28,7 +28,7 @@ export function drawBarChart(container, bars, description) {
     fill.style.width = bar.value === 0 ? '0' : `max(2px, ${(bar.value / max) * 100}%)`;
     chart.append(
       el('div', { className: 'chart-row' }, [
-        el('span', { className: 'chart-label', title: bar.label, text: bar.label }),
+        el('span', { className: 'chart-label', title: bar.title ?? bar.label, text: bar.label }),
         el('span', { className: 'chart-track' }, [fill]),
         el('span', { className: 'chart-count', text: bar.value }),
       ]),

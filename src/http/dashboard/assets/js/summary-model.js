@@ -5,13 +5,15 @@
 // model then stops adding (`stale`), and the panel takes the counts again. So it does when a rule
 // outside a full top list may now rank in it: the page never had its count, only the server's
 // `unlistedMax` bounds it, so only a rule whose bound plus its live alerts reaches the last listed
-// one makes it stale (without that bound, any such rule does).
+// one makes it stale (without that bound, any such rule does). A rule longer than the server shows
+// whole also does: its row holds the name's start only, which another long rule may share.
 
 /** @typedef {import('./alert-fields.js').AlertItem} AlertItem */
 /**
  * @typedef {{ startMs: number, stepMs: number, byPriority: { priority: string, counts: number[] }[] }} Timeline
+ * @typedef {{ rule: string, count: number, truncated?: true }} RuleRow `truncated`: `rule` is the start of a longer name
  * @typedef {{ window: string, since: string, asOf: string, total: number,
- *   byPriority: { priority: string, count: number }[], topRules: { rule: string, count: number }[],
+ *   byPriority: { priority: string, count: number }[], topRules: RuleRow[],
  *   timeline: Timeline, room?: number, unlistedMax?: number }} Summary
  */
 
@@ -22,6 +24,36 @@ const TOP_RULES = 10;
 const MAX_SEEN = 5000;
 // Rules outside the top list whose live alerts are counted; past this many the model is stale.
 const MAX_UNLISTED = 1000;
+// A longer rule the server shows by its first 1,024 UTF-16 units (FIELD_CAP, src/store/capped-text.ts).
+const WHOLE_RULE_MAX = 1024;
+
+/**
+ * The server's order of the top rules (summarize-alerts.ts): most frequent first, then by name as
+ * shown (UTF-16 code units), a whole one before a cut one that shows the same.
+ * @param {RuleRow} a
+ * @param {RuleRow} b
+ */
+const byRank = (a, b) =>
+  b.count - a.count ||
+  (a.rule < b.rule ? -1 : a.rule > b.rule ? 1 : Number(a.truncated ?? 0) - Number(b.truncated ?? 0));
+
+/**
+ * The top rules chart's bars: a cut name ends in an ellipsis, and its title says it is cut.
+ * @param {RuleRow[]} topRules
+ * @returns {{ label: string, value: number, className: string, title?: string }[]}
+ */
+export function ruleBars(topRules) {
+  return topRules.map(({ rule, count, truncated }) =>
+    truncated
+      ? {
+          label: `${rule}…`,
+          value: count,
+          className: 'bar-rule',
+          title: `${rule}… (cut: the rule's name is longer than ${WHOLE_RULE_MAX} characters)`,
+        }
+      : { label: rule, value: count, className: 'bar-rule' },
+  );
+}
 
 /**
  * Moves the timeline on so that it ends with the interval holding `ms`, keeping its length.
@@ -59,7 +91,7 @@ export function createSummaryModel(summary) {
    * `unlistedMax` plus its live alerts, and it ranks in once that reaches the last listed rule's
    * count (ties by code unit, as the server ranks). Unsure (no bound, too many rules): yes.
    * @param {string} rule
-   * @param {{ rule: string, count: number }} last
+   * @param {RuleRow} last
    */
   function mayRank(rule, last) {
     if (unlistedMax === undefined) return true;
@@ -98,14 +130,15 @@ export function createSummaryModel(summary) {
       if (!row) return false;
       row.count += 1;
       summary.total += 1;
-      const top = summary.topRules.find((entry) => entry.rule === rule);
-      if (top) top.count += 1;
+      // A rule the server lists cut: a row that reads as its start may be another rule's, and it
+      // may have none yet, so only the server can count it. A whole rule is never a cut row's.
+      const top = summary.topRules.find((entry) => entry.rule === rule && !entry.truncated);
+      if (rule.length > WHOLE_RULE_MAX) unrankedRule = true;
+      else if (top) top.count += 1;
       else if (summary.topRules.length < TOP_RULES) summary.topRules.push({ rule, count: 1 });
       // Not listed, though it may have counted up to the last one listed: its 1 would be wrong.
-      else if (mayRank(rule, /** @type {{ rule: string, count: number }} */ (summary.topRules.at(-1))))
-        unrankedRule = true;
-      // The server's order (summarize-alerts.ts): most frequent first, then by code unit.
-      summary.topRules.sort((a, b) => b.count - a.count || (a.rule < b.rule ? -1 : a.rule > b.rule ? 1 : 0));
+      else if (mayRank(rule, /** @type {RuleRow} */ (summary.topRules.at(-1)))) unrankedRule = true;
+      summary.topRules.sort(byRank);
       const { timeline } = summary;
       advanceTo(timeline, ms);
       const index = Math.floor((ms - timeline.startMs) / timeline.stepMs);

@@ -3,7 +3,7 @@ import { drawBarChart } from './charts.js';
 import { describeFailure } from './dom.js';
 import { createFrameTask } from './frame-task.js';
 import { priorityClass } from './alert-fields.js';
-import { createSummaryModel } from './summary-model.js';
+import { createSummaryModel, ruleBars } from './summary-model.js';
 import { createTimelineChart } from './timeline-chart.js';
 
 /** @typedef {import('./alert-fields.js').AlertItem} AlertItem */
@@ -49,11 +49,7 @@ export function createSummaryPanel(parts) {
       })),
       'Alerts per priority',
     );
-    drawBarChart(
-      parts.topRules,
-      summary.topRules.map((row) => ({ label: row.rule, value: row.count, className: 'bar-rule' })),
-      'Top rules',
-    );
+    drawBarChart(parts.topRules, ruleBars(summary.topRules), 'Top rules');
     timeline.draw(summary.timeline);
   }
 
