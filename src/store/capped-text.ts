@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { startOf } from '../alerts/cut-text.js';
 
 /**
  * The longest rule, source, hostname or namespace (UTF-16 units), and tag list (as JSON), a stream
@@ -11,26 +12,16 @@ export const FIELD_CAP = 1024;
 const DIGEST_CHARS = 43;
 const MARK = '\u0000';
 
-const isHighSurrogate = (code: number) => code >= 0xd800 && code <= 0xdbff;
 const isCapped = (stored: string) =>
   stored.length > FIELD_CAP && stored[stored.length - DIGEST_CHARS - 1] === MARK;
 
 /**
- * `text` as it is up to FIELD_CAP, else its first FIELD_CAP units (one fewer rather than half a
- * surrogate pair, which Redis would keep as U+FFFD): what a capped form holds of it.
- */
-export function cutText(text: string): string {
-  if (text.length <= FIELD_CAP) return text;
-  return text.slice(0, isHighSurrogate(text.charCodeAt(FIELD_CAP - 1)) ? FIELD_CAP - 1 : FIELD_CAP);
-}
-
-/**
- * `text` as a stream entry holds it: as it is up to FIELD_CAP, else its cut (cutText), a NUL and the
+ * `text` as a stream entry holds it: as it is up to FIELD_CAP, else its start (startOf), a NUL and the
  * SHA-256 of the whole. Two texts are equal exactly when their capped forms are, so filters compare those.
  */
 export function capText(text: string): string {
   if (text.length <= FIELD_CAP) return text;
-  return cutText(text) + MARK + createHash('sha256').update(text).digest('base64url');
+  return startOf(text, FIELD_CAP) + MARK + createHash('sha256').update(text).digest('base64url');
 }
 
 /** A text read from an entry, or a whole one, capped: an entry an earlier version wrote holds it whole. */

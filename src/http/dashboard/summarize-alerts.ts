@@ -1,6 +1,7 @@
 import { PRIORITIES, type Priority } from '../../alerts/priority.js';
 import type { ByteFill, ReceivedSince } from '../../alerts/alert-store.js';
-import { cappedStart, cutText, FIELD_CAP } from '../../store/capped-text.js';
+import { startOf } from '../../alerts/cut-text.js';
+import { cappedStart, FIELD_CAP } from '../../store/capped-text.js';
 import { createTimeline, type AlertTimeline } from './alert-timeline.js';
 
 /** The windows the dashboard charts offer, by name. */
@@ -109,7 +110,7 @@ function pickTopRules(rules: Iterable<RuleCount>, limit: number): { top: RuleCou
 // one per name).
 function countOf(key: string, rulesCapped: boolean | undefined): RuleCount {
   if (key.length <= FIELD_CAP) return { rule: key, count: 0 };
-  return { rule: rulesCapped ? cappedStart(key) : cutText(key), count: 0, truncated: true };
+  return { rule: rulesCapped ? cappedStart(key) : startOf(key, FIELD_CAP), count: 0, truncated: true };
 }
 
 /**
