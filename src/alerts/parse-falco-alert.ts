@@ -50,12 +50,17 @@ export function firstNamed<T>(all: readonly T[]): { named: T[]; more: number } {
   return { named, more: all.length - named.length };
 }
 
-function invalidAlert(all: FieldProblem[]): ParseAlertResult {
+/** The first MAX_NAMED_PROBLEMS of `all`, and a detail naming them and counting the rest. */
+export function namedProblems(all: readonly FieldProblem[]): { detail: string; problems: FieldProblem[] } {
   const { named: problems, more } = firstNamed(all);
   const detail =
     problems.map((p) => `${p.pointer || '/'} ${p.detail}`).join('; ') +
     (more > 0 ? ` (and ${more} more)` : '');
-  return { ok: false, reason: 'invalid_alert', detail, problems };
+  return { detail, problems };
+}
+
+function invalidAlert(all: FieldProblem[]): ParseAlertResult {
+  return { ok: false, reason: 'invalid_alert', ...namedProblems(all) };
 }
 
 const REASON_OF_KIND = {

@@ -1,6 +1,6 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { ZodError } from 'zod';
-import type { FieldProblem } from '../alerts/parse-falco-alert.js';
+import { namedProblems, type FieldProblem } from '../alerts/parse-falco-alert.js';
 import type { TriggersConfig } from '../config/triggers-env.js';
 import { bodyRefusal } from '../http/body-refusal.js';
 import { buildProblem, sendProblem } from '../http/problem.js';
@@ -77,10 +77,10 @@ export function createTriggersRouter(deps: TriggersRouterDeps): express.Router {
     res.status(202).location(`/triggers/${started.run.id}`).json(started.run);
   };
   const invalid = (req: Request, res: Response, trigger: string, problems: ZodError | FieldProblem[]) => {
-    const errors = Array.isArray(problems) ? problems : toFieldProblems(problems);
+    // As ingest does: 1,900 unknown fields were each named twice, a 184 KB answer to 14 KB (found by review).
+    const named = namedProblems(Array.isArray(problems) ? problems : toFieldProblems(problems));
     audit(req, { trigger, outcome: 'invalid', status: 400 });
-    const detail = errors.map((p) => `${p.pointer || '/'} ${p.detail}`).join('; ');
-    sendProblem(res, buildProblem('invalid-request', { detail, errors }));
+    sendProblem(res, buildProblem('invalid-request', { detail: named.detail, errors: named.problems }));
   };
 
   router.post('/triggers/shell', async (req: Request, res: Response) => {

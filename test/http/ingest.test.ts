@@ -195,14 +195,14 @@ describe('POST /alerts', () => {
   // A refusal names the bad field twice (detail and errors): a 1.8 MB key of `~` (each `~0` in a
   // pointer) made a 7.2 MB answer and a 3.6 MB log line, and such answers waiting in unread sockets
   // ran the heap out (found by review).
-  const cutKey = `/output_fields/${'~0'.repeat(256)}…`;
+  const cutKey = `${`/output_fields/${'~0'.repeat(256)}`.slice(0, 256)}…`;
   it.each([
     ['an object under it', (key: string) => `{"${key}":{}}`, 1_700_000, 'invalid_alert', cutKey],
     ['it repeated', (key: string) => `{"${key}":1,"${key}":2}`, 850_000, 'duplicate_key', cutKey],
     // JSON that breaks off this far into the body is named by the body (the text is not searched back).
     ['a broken value under it', (key: string) => `{"${key}":tru}`, 1_700_000, 'malformed_json', ''],
   ])(
-    'names a key as long as the body by its first 256 characters, with %s: a small answer and log line',
+    'names a key as long as the body by the first 256 characters of its pointer, with %s: a small answer and log line',
     async (_name, fields, length, reason, pointer) => {
       const { app, metrics, rawLogLines } = buildTestApp();
       const head = '{"rule":"R","priority":"Notice","time":"2026-12-05T08:00:00Z","output_fields":';
@@ -213,6 +213,32 @@ describe('POST /alerts', () => {
       expect(JSON.parse(res.text).errors[0].pointer).toBe(pointer);
       expect(await metricValue(metrics.registry, 'falco_alerts_rejected_total', { reason })).toBe(1);
       expect(Math.max(...rawLogLines.map((line) => line.length))).toBeLessThan(8192);
+    },
+  );
+
+  // Cut key by key, 20 fields under 256-character keys or one under 30 of them still made 15 to 24 KB
+  // answers (found by the fixes' review): a pointer is cut as a whole, and 20 fields are named at most.
+  it.each([
+    [
+      '40 fields under keys of 256',
+      `{${Array.from({ length: 40 }, (_, i) => `"${'~'.repeat(253)}${i}":{}`).join(',')}}`,
+    ],
+    [
+      'one under 30 nested keys of 256',
+      `${'{"k'.concat('~'.repeat(253), '":').repeat(30)}{"a":1,"a":1}${'}'.repeat(30)}`,
+    ],
+  ])(
+    'answers a body with %s in a few KB, naming each field by the start of its pointer',
+    async (_name, fields) => {
+      const { app } = buildTestApp();
+      const head = '{"rule":"R","priority":"Notice","time":"2026-12-05T08:00:00Z","output_fields":';
+      const res = await postAlert(app, `${head}${fields}}`);
+
+      expect(res.status).toBe(400);
+      const problem = JSON.parse(res.text) as { detail: string; errors: Array<{ pointer: string }> };
+      expect(problem.errors.length).toBeLessThanOrEqual(20);
+      expect(Math.max(...problem.errors.map((e) => e.pointer.length))).toBeLessThanOrEqual(257);
+      expect(res.text.length).toBeLessThan(16 * 1024);
     },
   );
 
@@ -233,6 +259,19 @@ describe('POST /alerts', () => {
       expect.objectContaining({ reason: 'unsupported_media_type', status: 415, text }),
     ]);
     expect(await store.count()).toBe(0);
+  });
+
+  it("shows a media type of the client's choosing by its start in the 415", async () => {
+    const { app } = buildTestApp();
+    // Found by review: all 15 KB of it, in the answer and the log line.
+    const long = await request(app)
+      .post('/alerts')
+      .set('Content-Type', `multipart/${'x'.repeat(15_000)}`)
+      .send('x');
+    expect(long.status).toBe(415);
+    expect(JSON.parse(long.text).detail).toBe(
+      `Content-Type multipart/${'x'.repeat(30)}… is not JSON. Send application/json.`,
+    );
   });
 
   it('keeps a text alert that is not UTF-8 as text with U+FFFD, and reads no other text type', async () => {
