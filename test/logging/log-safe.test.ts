@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
 import { logSafeBytes, logSafeText } from '../../src/logging/log-safe.js';
 import { RAW_LINE_BREAKERS, splitLinesLikePython } from '../helpers/line-breakers.js';
@@ -56,6 +57,28 @@ describe('a body-sized run of them', () => {
     const text = line(ALL.map((char) => `a${char}`).join('') + 'z');
     expect(logSafeText(text)).toBe(text.replace(/[\u007f-\u009f\u2028\u2029]/g, escaped));
     expect(logSafeBytes(Buffer.from(text)).toString()).toBe(logSafeText(text));
+  });
+
+  it('writes the bytes a replace over every character would, for any text', () => {
+    const oracle = (text: string) => Buffer.from(text.replace(/[\u007f-\u009f\u2028\u2029]/g, escaped));
+    const unsafeHeavy = fc.string({
+      unit: fc.oneof(
+        fc.constantFrom(...ALL, '\u00a0', '\u00c2', '\u20ac', '\ud83d\ude42'),
+        fc
+          .integer({ min: 0, max: 0x10ffff })
+          .filter((code) => code < 0xd800 || code > 0xdfff)
+          .map((code) => String.fromCodePoint(code)),
+      ),
+      maxLength: 400,
+    });
+    fc.assert(
+      fc.property(unsafeHeavy, (value) => {
+        const text = line(value);
+        expect(Buffer.from(logSafeText(text))).toEqual(oracle(text));
+        expect(logSafeBytes(Buffer.from(text))).toEqual(oracle(text));
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   // A 1.8 MB alert of DEL held the loop for 0.56 s when each character was a call of a replacer
