@@ -2,7 +2,7 @@ import type { Express, Request, Response } from 'express';
 import { cutText } from '../alerts/cut-text.js';
 import type { MisdirectedPost } from './misdirected-post.js';
 import { buildProblem, sendProblem } from './problem.js';
-import { SHOWN_PATH_CHARS } from './routes/refuse-unknown-path.js';
+import { SHOWN_PATH_BYTES } from './routes/refuse-unknown-path.js';
 import { CORE_METHODS, type Surface } from './surface-methods.js';
 
 /**
@@ -24,7 +24,7 @@ export function refuseUnrouted(app: Express, surface: Surface, misdirected: Misd
   }
   app.use((req: Request, res: Response) => {
     if (misdirected.isMisdirected(req)) return misdirected.refuse(req, res);
-    const detail = `No route for ${req.method} ${cutText(req.path, SHOWN_PATH_CHARS)}`;
+    const detail = `No route for ${req.method} ${cutText(req.path, SHOWN_PATH_BYTES)}`;
     sendProblem(res, buildProblem('not-found', { detail }));
   });
 }

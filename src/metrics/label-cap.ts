@@ -1,3 +1,5 @@
+import { startWithin } from '../alerts/cut-text.js';
+
 /** The label value that stands for every value past a cap. */
 export const OVERFLOW_LABEL = '__overflow__';
 
@@ -17,24 +19,6 @@ const CONTROL_ALL = new RegExp(CONTROL.source, 'g');
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 const LONE_SURROGATE_ALL = new RegExp(LONE_SURROGATE.source, 'g');
-const isLowSurrogate = (code: number) => code >= 0xdc00 && code <= 0xdfff;
-
-// `value` cut to MAX_LABEL_BYTES as written, never inside a surrogate pair. Control characters are
-// already U+FFFD here (3 bytes), as a lone surrogate becomes.
-function cutToWrittenBytes(value: string): string {
-  // A code unit writes at most 3 bytes: a value this short is never cut.
-  if (value.length * 3 <= MAX_LABEL_BYTES) return value;
-  let bytes = 0;
-  for (let i = 0; i < value.length; i += 1) {
-    const code = value.charCodeAt(i);
-    const pair = code >= 0xd800 && code <= 0xdbff && isLowSurrogate(value.charCodeAt(i + 1));
-    const size = code === 0x22 || code === 0x5c ? 2 : code < 0x80 ? 1 : code < 0x800 ? 2 : pair ? 4 : 3;
-    if (bytes + size > MAX_LABEL_BYTES) return value.slice(0, i);
-    bytes += size;
-    if (pair) i += 1;
-  }
-  return value;
-}
 
 /** A string that shares no memory with the one it was cut from. */
 function ownCopy(value: string): string {
@@ -64,7 +48,8 @@ export class LabelCap {
     const clean = CONTROL.test(raw) ? raw.replace(CONTROL_ALL, '\uFFFD') : raw;
     // Well-formed UTF-16 before the value is compared: a lone surrogate (sent escaped) is written
     // out as U+FFFD, so two values that differ only there would otherwise be two series that print as one.
-    const cut = cutToWrittenBytes(clean);
+    // Controls are U+FFFD by now, so what it counts is what /metrics writes.
+    const cut = startWithin(clean, MAX_LABEL_BYTES);
     const value = LONE_SURROGATE.test(cut) ? cut.replace(LONE_SURROGATE_ALL, '\uFFFD') : cut;
     if (this.#seen.has(value)) return this.#passed(raw, value);
     if (this.#seen.size < this.limit) {

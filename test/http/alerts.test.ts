@@ -127,6 +127,15 @@ describe('what a refusal names of a long request line', () => {
     expect(res.text.length).toBeLessThan(1024);
   });
 
+  it('names parameters of control characters by what they write, not their length', async () => {
+    const { app } = buildTestApp();
+    // 20 names of 250 U+0001 (each %01, written as \u0001): 62 KB answers when cut by characters (found by review).
+    const query = Array.from({ length: 20 }, (_, i) => `${'%01'.repeat(250)}k${i}=1`).join('&');
+    const res = await request(app).get(`/alerts?${query}`);
+    expect(res.status).toBe(400);
+    expect(res.text.length).toBeLessThan(16 * 1024);
+  });
+
   it('names a path of 15,000 characters by its first 200 in a 404', async () => {
     const { app } = buildTestApp();
     const path = `/${'q'.repeat(15_000)}`;

@@ -227,10 +227,19 @@ describe('POST /alerts', () => {
       'one under 30 nested keys of 256',
       `${'{"k'.concat('~'.repeat(253), '":').repeat(30)}{"a":1,"a":1}${'}'.repeat(30)}`,
     ],
+    // Cut by characters, 256 of U+0001 wrote 1,536 bytes: 62 KB answers (found by review).
+    [
+      '40 fields under keys of 250 U+0001',
+      `{${Array.from({ length: 40 }, (_, i) => `"${'\\u0001'.repeat(250)}k${i}":{}`).join(',')}}`,
+    ],
+    [
+      '40 fields under keys of 250 DEL',
+      `{${Array.from({ length: 40 }, (_, i) => `"${'\u007f'.repeat(250)}k${i}":{}`).join(',')}}`,
+    ],
   ])(
     'answers a body with %s in a few KB, naming each field by the start of its pointer',
     async (_name, fields) => {
-      const { app } = buildTestApp();
+      const { app, rawLogLines } = buildTestApp();
       const head = '{"rule":"R","priority":"Notice","time":"2026-12-05T08:00:00Z","output_fields":';
       const res = await postAlert(app, `${head}${fields}}`);
 
@@ -239,6 +248,7 @@ describe('POST /alerts', () => {
       expect(problem.errors.length).toBeLessThanOrEqual(20);
       expect(Math.max(...problem.errors.map((e) => e.pointer.length))).toBeLessThanOrEqual(257);
       expect(res.text.length).toBeLessThan(16 * 1024);
+      expect(Math.max(...rawLogLines.map((line) => Buffer.byteLength(line)))).toBeLessThan(8 * 1024);
     },
   );
 

@@ -7,8 +7,8 @@ import { reject } from './ingest-refusal.js';
 const JSON_OUTPUT_HINT =
   'Falco sends text/plain when json_output is false. Set json_output: true (chart value falco.json_output) so it posts JSON.';
 
-// The most of a header's media type or charset a refusal shows (a header may be 16 KiB).
-const SHOWN_CHARS = 40;
+// The most bytes of a header's media type or charset a refusal shows (a header may be 16 KiB).
+const SHOWN_BYTES = 40;
 
 // ASCII is a subset of UTF-8, so a body declared as either is read correctly.
 const UTF8_COMPATIBLE = new Set(['utf-8', 'utf8', 'us-ascii', 'ascii']);
@@ -23,7 +23,7 @@ export function mediaTypeProblem(contentType: string | undefined): string | unde
   const header = (contentType ?? '').toLowerCase();
   const type = mediaTypeOf(header);
   if (type.startsWith('text/') || type.startsWith('multipart/'))
-    return `Content-Type ${cutText(type, SHOWN_CHARS)} is not JSON. ${type === 'text/plain' ? JSON_OUTPUT_HINT : 'Send application/json.'}`;
+    return `Content-Type ${cutText(type, SHOWN_BYTES)} is not JSON. ${type === 'text/plain' ? JSON_OUTPUT_HINT : 'Send application/json.'}`;
   return charsetProblem(header);
 }
 
@@ -34,7 +34,7 @@ export function mediaTypeProblem(contentType: string | undefined): string | unde
 export function charsetProblem(contentType: string | undefined): string | undefined {
   const charset = /;\s*charset\s*=\s*"?([^";\s]+)/.exec((contentType ?? '').toLowerCase())?.[1];
   if (charset !== undefined && !UTF8_COMPATIBLE.has(charset))
-    return `charset=${cutText(charset, SHOWN_CHARS)} is not supported; send UTF-8 JSON.`;
+    return `charset=${cutText(charset, SHOWN_BYTES)} is not supported; send UTF-8 JSON.`;
   return undefined;
 }
 

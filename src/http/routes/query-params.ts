@@ -2,7 +2,7 @@ import * as z from 'zod';
 import type { AlertQuery } from '../../alerts/alert-store.js';
 import { cutText } from '../../alerts/cut-text.js';
 import { parseFalcoTime } from '../../alerts/falco-time.js';
-import { MAX_POINTER_CHARS } from '../../alerts/json-pointer.js';
+import { MAX_POINTER_BYTES } from '../../alerts/json-pointer.js';
 import { firstNamed } from '../../alerts/parse-falco-alert.js';
 import { PRIORITIES } from '../../alerts/priority.js';
 import { buildProblem, type Problem } from '../problem.js';
@@ -64,7 +64,7 @@ function invalidQuery(issues: readonly Issue[]): {
   const { named, more } = firstNamed(issues);
   // A parameter's name is the client's to choose, up to the whole request line: named cut.
   const errors = named.map((issue) => ({
-    pointer: cutText(issue.path.join('.'), MAX_POINTER_CHARS),
+    pointer: cutText(issue.path.join('.'), MAX_POINTER_BYTES),
     detail: issue.message,
   }));
   const detail =

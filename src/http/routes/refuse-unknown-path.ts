@@ -4,8 +4,8 @@ import type { Metrics } from '../../metrics/metrics.js';
 import { buildProblem, sendProblem, type Problem } from '../problem.js';
 import { ingestLog, refuse } from './ingest-refusal.js';
 
-/** The most of a refused path an answer or a log line shows (a URL may be 16 KiB). */
-export const SHOWN_PATH_CHARS = 200;
+/** The most bytes of a refused path an answer or a log line shows (a URL may be 16 KiB). */
+export const SHOWN_PATH_BYTES = 200;
 
 /**
  * A POST to a path that is not an ingest path, where ingest is served: most likely Falco with a
@@ -22,13 +22,13 @@ export function refuseUnknownPath(
 ): void {
   const { pathSecret } = options;
   const shown = pathSecret === undefined ? req.path : req.path.replaceAll(pathSecret, '[redacted]');
-  const path = cutText(shown, SHOWN_PATH_CHARS);
+  const path = cutText(shown, SHOWN_PATH_BYTES);
   // With a path secret, /alerts and / answer 401.
   const ingestPathHint = pathSecret === undefined ? '/alerts (or /)' : '/alerts/<INGEST_PATH_SECRET>';
   const problem =
     options.problem ??
     buildProblem('not-found', {
-      detail: `No route for POST ${cutText(req.path, SHOWN_PATH_CHARS)}. Falco's http_output.url must end in ${ingestPathHint}.`,
+      detail: `No route for POST ${cutText(req.path, SHOWN_PATH_BYTES)}. Falco's http_output.url must end in ${ingestPathHint}.`,
     });
   sendProblem(res, refuse(ingestLog(req).child({ path }), metrics, 'unknown_path', problem));
 }
