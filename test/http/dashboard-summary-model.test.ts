@@ -99,6 +99,13 @@ describe('the Overview model on the page', () => {
     expect(model.summary.timeline.startMs).toBe(AS_OF + 57 * STEP);
   });
 
+  it('counts a live alert of a rule with a lone surrogate in the row the server lists it in (U+FFFD)', () => {
+    const model = createSummaryModel({ ...summary(), topRules: [{ rule: 'R\uFFFD', count: 1 }] });
+    // The stream sends the alert as received; the store holds its rule well-formed (found by review).
+    model.add(item('a', 10, 'R\ud800'));
+    expect(model.summary.topRules).toEqual([{ rule: 'R\uFFFD', count: 2 }]);
+  });
+
   it('orders rules of one count by code unit, as the server does, so a live alert does not reorder the rows', () => {
     const model = createSummaryModel(summary());
 

@@ -125,7 +125,10 @@ export function createSummaryModel(summary) {
       seen.add(item.id);
       room -= 1;
       if (room < 0) return false;
-      const { priority, rule } = item.alert;
+      const { priority } = item.alert;
+      // As the store holds it: a lone surrogate (sent escaped) is U+FFFD there, and the stream sends
+      // the alert as received, so "R\ud800" was counted in a row of its own beside the listed one.
+      const rule = item.alert.rule.toWellFormed();
       const row = summary.byPriority.find((entry) => entry.priority === priority);
       if (!row) return false;
       row.count += 1;
