@@ -24,3 +24,17 @@ export function requireJsonBody(req: Request, res: Response, next: NextFunction)
   audit(req, { trigger: callName(req), outcome: 'invalid', status: 415 });
   sendProblem(res, buildProblem('unsupported-media-type', { detail }));
 }
+
+/**
+ * Refuses (400, audited) a trigger call whose declared body was never read. body-parser reads none
+ * once the request counts as finished (a client that half-closes its side after sending: the socket
+ * is no longer readable), and the run then started with every default, a shell in `default` for a
+ * body that asked for a bogus backend (found by review).
+ */
+export function requireReadBody(req: Request, res: Response, next: NextFunction): void {
+  if (req.body !== undefined || !carriesBody(req)) return next();
+  audit(req, { trigger: callName(req), outcome: 'invalid', status: 400 });
+  const detail =
+    'The body was not read: the connection closed its sending side before it. Send it and wait for the answer.';
+  sendProblem(res, buildProblem('invalid-request', { detail }));
+}

@@ -6,7 +6,7 @@ import { bodyRefusal } from '../http/body-refusal.js';
 import { buildProblem, sendProblem } from '../http/problem.js';
 import { isAuthorized } from './bearer-auth.js';
 import { createCancelRunRoute } from './cancel-run-route.js';
-import { requireJsonBody } from './require-json-body.js';
+import { requireJsonBody, requireReadBody } from './require-json-body.js';
 import { resolveShellTarget } from './resolve-shell-target.js';
 import type { RunRegistry } from './run-registry.js';
 import { sendRuns } from './send-runs.js';
@@ -60,6 +60,7 @@ export function createTriggersRouter(deps: TriggersRouterDeps): express.Router {
     audit(req, { trigger: callName(req), outcome: 'invalid', status: refusal.status });
     sendProblem(res, refusal);
   });
+  router.post('/triggers/*path', requireReadBody);
 
   const start = async (req: Request, res: Response, request: TriggerRequest) => {
     const target = describeTarget(request);

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
+import net, { type AddressInfo } from 'node:net';
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
+import { startServer } from '../../src/server/start-server.js';
 import { buildTriggerApp, type TriggerApp } from '../helpers/build-trigger-app.js';
 
 const TOKEN = 'test-token-0123456789abcdef';
@@ -197,6 +199,32 @@ describe('trigger API input validation', () => {
     expect(res.body.errors).toHaveLength(20);
     expect(res.body.detail).toMatch(/^\/f0 is not a field of this trigger; .* \(and 980 more\)$/);
     expect(res.text.length).toBeLessThan(4096);
+  });
+
+  // body-parser reads no body once the request counts as finished, and the run started with every
+  // default for a body that asked for a bogus backend (found by review).
+  it('refuses a body it could not read (the client half-closed after sending) instead of running with defaults', async () => {
+    built = buildTriggerApp(ENABLED);
+    const server = await startServer(built.app, { host: '127.0.0.1', port: 0 });
+    try {
+      const body = '{"backend":"bogus"}';
+      const socket = net.connect({ host: '127.0.0.1', port: (server.address() as AddressInfo).port });
+      socket.on('error', () => undefined);
+      await new Promise<void>((resolve) => socket.once('connect', resolve));
+      socket.end(
+        `POST /triggers/shell HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${TOKEN}\r\n` +
+          `Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+      );
+      // node:http closes a half-closed connection before an answer it has to wait for: the audit line says.
+      const audited = () =>
+        built!.logs.find((line) => line.event === 'trigger_audit' && line.trigger === 'shell');
+      await expect.poll(audited, { timeout: 5_000 }).toBeDefined();
+      expect(audited()).toMatchObject({ outcome: 'invalid', status: 400 });
+      expect((await request(built.app).get('/triggers').set(auth)).body.runs).toEqual([]);
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 
   it('answers 415 for a body that is not sent as JSON instead of running with defaults', async () => {
