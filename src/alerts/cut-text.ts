@@ -15,8 +15,9 @@ const MAX_UNIT_BYTES = 6;
 
 /**
  * Bytes a character takes written in a JSON string of an answer or a log line (UTF-8; `"` and `\`
- * escaped; controls, DEL, the C1 controls, U+2028 and U+2029 as `\uXXXX`, as JSON.stringify and the
- * log lines write them), and so also in a metric label, whose values hold none of those.
+ * escaped; controls, DEL, the C1 controls, U+2028, U+2029 and a lone surrogate as `\uXXXX`, as
+ * JSON.stringify and the log lines write them), and so also in a metric label, whose values hold
+ * none of those by then.
  */
 function writtenBytes(code: number, pair: boolean): number {
   if (code < 0x20) return MAX_UNIT_BYTES;
@@ -25,7 +26,10 @@ function writtenBytes(code: number, pair: boolean): number {
   if (code <= 0x9f) return MAX_UNIT_BYTES;
   if (code < 0x800) return 2;
   if (code === 0x2028 || code === 0x2029) return MAX_UNIT_BYTES;
-  return pair ? 4 : 3;
+  if (pair) return 4;
+  // A lone surrogate: JSON.stringify writes it as `\ud800` (found by review: counted as 3, a cut
+  // pointer wrote twice its bound).
+  return code >= 0xd800 && code <= 0xdfff ? MAX_UNIT_BYTES : 3;
 }
 
 /** The longest start of `text` that writes at most `maxBytes` (see writtenBytes), never half a pair. */

@@ -17,9 +17,6 @@ export const MAX_LABEL_BYTES = 200;
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 const CONTROL_ALL = new RegExp(CONTROL.source, 'g');
 
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-const LONE_SURROGATE_ALL = new RegExp(LONE_SURROGATE.source, 'g');
-
 /** A string that shares no memory with the one it was cut from. */
 function ownCopy(value: string): string {
   return Buffer.from(value, 'utf16le').toString('utf16le');
@@ -48,9 +45,10 @@ export class LabelCap {
     const clean = CONTROL.test(raw) ? raw.replace(CONTROL_ALL, '\uFFFD') : raw;
     // Well-formed UTF-16 before the value is compared: a lone surrogate (sent escaped) is written
     // out as U+FFFD, so two values that differ only there would otherwise be two series that print as one.
-    // Controls are U+FFFD by now, so what it counts is what /metrics writes.
-    const cut = startWithin(clean, MAX_LABEL_BYTES);
-    const value = LONE_SURROGATE.test(cut) ? cut.replace(LONE_SURROGATE_ALL, '\uFFFD') : cut;
+    // Made so before the cut, which then counts what /metrics writes (each U+FFFD three bytes): the
+    // same cut as when they were replaced after it, one unit for one.
+    const whole = clean.isWellFormed() ? clean : clean.toWellFormed();
+    const value = startWithin(whole, MAX_LABEL_BYTES);
     if (this.#seen.has(value)) return this.#passed(raw, value);
     if (this.#seen.size < this.limit) {
       // Kept for the life of the process (here and in prom-client's series): a copy, since V8's

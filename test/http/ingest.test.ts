@@ -232,6 +232,11 @@ describe('POST /alerts', () => {
       '40 fields under keys of 250 U+0001',
       `{${Array.from({ length: 40 }, (_, i) => `"${'\\u0001'.repeat(250)}k${i}":{}`).join(',')}}`,
     ],
+    // A lone surrogate, sent escaped, is written escaped too (found by review: counted as 3 bytes).
+    [
+      '40 fields under keys of 250 lone surrogates',
+      `{${Array.from({ length: 40 }, (_, i) => `"${'\\ud800'.repeat(250)}k${i}":{}`).join(',')}}`,
+    ],
     [
       '40 fields under keys of 250 DEL',
       `{${Array.from({ length: 40 }, (_, i) => `"${'\u007f'.repeat(250)}k${i}":{}`).join(',')}}`,
