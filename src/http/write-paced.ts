@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import { startOf } from '../alerts/cut-text.js';
 import { startTurnClock } from '../alerts/turn-clock.js';
 
 // Texts are gathered into writes of about this many characters: a chunk per write, not per alert.
@@ -17,14 +18,6 @@ export function drained(res: ServerResponse): Promise<void> {
   });
 }
 
-// Where the piece written first ends: at PIECE_CHARS, or one before it so as not to part a
-// surrogate pair (each half would be written as U+FFFD).
-function pieceEnd(piece: string): number {
-  if (piece.length <= PIECE_CHARS) return piece.length;
-  const last = piece.charCodeAt(PIECE_CHARS - 1);
-  return last >= 0xd800 && last <= 0xdbff ? PIECE_CHARS - 1 : PIECE_CHARS;
-}
-
 /**
  * Writes the texts `texts` makes, as it makes them: gathered into pieces of about 64 KiB (a longer
  * text, an alert of megabytes, cut into them), waiting while the client does not read, and handing
@@ -40,9 +33,10 @@ export async function writePaced(res: ServerResponse, texts: Iterable<string>): 
     if (piece.length < PIECE_CHARS && !turn.spent()) continue;
     // Written whole, a text of 1.8 MB was one buffer of its size for each answer.
     do {
-      const end = pieceEnd(piece);
-      const flowing = res.write(piece.slice(0, end));
-      piece = piece.slice(end);
+      // Never parting a surrogate pair: each half would be written as U+FFFD.
+      const first = startOf(piece, PIECE_CHARS);
+      const flowing = res.write(first);
+      piece = piece.slice(first.length);
       if (!flowing) {
         await drained(res);
         turn.restart();
