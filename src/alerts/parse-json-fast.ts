@@ -201,10 +201,10 @@ function walk(value: unknown, state: WalkState): unknown {
     }
     // Every plain literal of an unsafe integer is noted (it has 16 characters or more): a value
     // not noted has only other literals (1e20, 1.5e300), which the strict parser reads as numbers.
-    const noted = state.facts.bigIntegers.size === 0 ? undefined : state.facts.bigIntegers.get(value);
+    const { bigIntegers } = state.facts;
+    const noted = bigIntegers.size === 0 ? undefined : bigIntegers.get(value);
     if (noted === undefined) {
-      const size = state.facts.bigIntegers.size;
-      if (size > 0 && ++state.misses * size > MAX_MISS_WORK) state.ok = false;
+      if (bigIntegers.size > 0 && ++state.misses * bigIntegers.size > MAX_MISS_WORK) state.ok = false;
       return value;
     }
     // Two plain literals of one double, or the value met more often than its plain literal is
