@@ -97,6 +97,32 @@ describe.each(implementations)('the %s alert store', (_name, make, available) =>
     }),
   );
 
+  // An empty hostname or namespace filter asks for the alerts without one: a sensor whose
+  // FALCO_HOSTNAME is empty, a writer that leaves hostname out, an event outside any namespace.
+  it.skipIf(!available)(
+    'finds alerts without a hostname or namespace, empty or absent, by an empty filter',
+    () =>
+      withStore(100, async (store) => {
+        await until(store);
+        const emptyHost = makeStoredAlert({ hostname: '', output_fields: { 'k8s.ns.name': '' } });
+        const noHost = makeStoredAlert({ hostname: undefined, output_fields: { 'k8s.ns.name': null } });
+        const named = makeStoredAlert({ hostname: 'node-1', output_fields: { 'k8s.ns.name': 'default' } });
+        const outside = makeStoredAlert({ hostname: 'node-1', output_fields: {} });
+        [emptyHost, noHost, named, outside].forEach((entry) => store.add(entry));
+        await store.flush();
+        expect(ids(await store.query({ hostname: '', limit: 10 }))).toEqual([noHost.id, emptyHost.id]);
+        expect(ids(await store.query({ namespace: '', limit: 10 }))).toEqual([
+          outside.id,
+          noHost.id,
+          emptyHost.id,
+        ]);
+        expect(ids(await store.query({ hostname: 'node-1', namespace: '', limit: 10 }))).toEqual([
+          outside.id,
+        ]);
+        expect(ids(await store.query({ namespace: 'default', limit: 10 }))).toEqual([named.id]);
+      }),
+  );
+
   it.skipIf(!available)('keeps exactly the newest maxAlerts, newest first, over many evictions', () =>
     withStore(700, async (store) => {
       await until(store);

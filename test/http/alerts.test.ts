@@ -54,6 +54,9 @@ describe('GET /alerts', () => {
     ['tag=file', []],
     ['namespace=event-generator', ['Read sensitive file untrusted', 'Write below root']],
     ['namespace=event-generator&tag=mitre_persistence', ['Write below root']],
+    // Empty: the alerts without one (k8s.ns.name null, or not sent at all).
+    ['namespace=', ['Falco internal: syscall event drop', 'Attach/Exec Pod', 'Terminal shell in container']],
+    ['namespace=&source=syscall', ['Terminal shell in container']],
   ])('filters with %s', async (query, expected) => {
     const { app } = await seeded();
     const res = await request(app).get(`/alerts?${query}`);
@@ -71,6 +74,8 @@ describe('GET /alerts', () => {
     'limit=0x5',
     'since=yesterday',
     'tag=',
+    'rule=',
+    'source=',
     'format=xml',
     'priorty=Critical',
     'until=2020-01-01T00:00:00Z',
@@ -94,6 +99,21 @@ describe('GET /alerts', () => {
   ])('says what is wrong with %s', async (query, detail) => {
     const { app } = await seeded();
     expect(JSON.parse((await request(app).get(`/alerts?${query}`)).text).detail).toBe(detail);
+  });
+
+  it('finds the alerts without a hostname, empty or left out, by an empty hostname filter', async () => {
+    const { app } = buildTestApp();
+    const sample = JSON.parse(readFixture(SAMPLES[0]!).toString()) as Record<string, unknown>;
+    const post = (alert: Record<string, unknown>) =>
+      request(app).post('/alerts').set('Content-Type', 'application/json').send(JSON.stringify(alert));
+    const { hostname: _hostname, ...unnamed } = sample;
+    await post({ ...sample, rule: 'empty', hostname: '' });
+    await post({ ...unnamed, rule: 'absent' });
+    await post({ ...sample, rule: 'named' });
+    const res = await request(app).get('/alerts?hostname=');
+    expect(res.status).toBe(200);
+    expect(rulesOf(res.body)).toEqual(['absent', 'empty']);
+    expect(rulesOf((await request(app).get('/alerts?hostname=falco-5rlgd')).body)).toEqual(['named']);
   });
 
   it('reads an offset sent as %2B', async () => {

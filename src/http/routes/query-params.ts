@@ -13,6 +13,9 @@ const MAX_LIMIT = 1000;
 // rule name was stored, and no filter could find it), and the request line bounds a value already:
 // past SERVER_MAX_HEADER_BYTES (percent-encoded, up to 9 bytes a character) the request gets a 431.
 const text = z.string().min(1);
+// Empty asks for the alerts without one: a sensor with an empty FALCO_HOSTNAME or a writer that
+// leaves hostname out, an event outside any Kubernetes namespace.
+const textOrNone = z.string().describe('Exact match; empty finds the alerts without one (empty or not sent)');
 
 /** The filters of `GET /alerts` and `GET /alerts/stream`. */
 const filterShape = {
@@ -20,9 +23,9 @@ const filterShape = {
   priority: z.enum(PRIORITIES).optional(),
   min_priority: z.enum(PRIORITIES).optional(),
   source: text.optional(),
-  hostname: text.optional(),
+  hostname: textOrNone.optional(),
   tag: text.optional(),
-  namespace: text.optional(),
+  namespace: textOrNone.optional(),
   since: z
     .string()
     .optional()
