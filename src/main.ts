@@ -71,6 +71,8 @@ async function main(): Promise<void> {
       host: config.host,
       tls: hardening.tls,
       ...guarded,
+      logger,
+      onTlsHandshakeFailure: receiver.metrics.recordTlsHandshakeFailure,
     });
     listeners.push({ server: tlsServer, connections: trackConnections(tlsServer) });
     const mtls = hardening.tls.clientCaFile !== undefined;

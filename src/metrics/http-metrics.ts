@@ -1,5 +1,6 @@
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { deferHistogram, type DeferredHistogram } from './deferred-histogram.js';
+import type { TlsHandshakeFailureReason } from '../server/tls-handshake-failures.js';
 import { createReasonCounter } from './reason-counter.js';
 
 /** Why Node's HTTP parser refused a request before any route saw it: a label value of the metric. */
@@ -12,6 +13,8 @@ export interface HttpMetrics {
   recordRefusedConnection(): void;
   /** A request Node's HTTP parser refused before any route saw it (answered by answerClientErrors). */
   recordClientError(reason: ClientErrorReason): void;
+  /** A connection that failed the TLS listener's handshake (tls-handshake-failures.ts). */
+  recordTlsHandshakeFailure(reason: TlsHandshakeFailureReason): void;
   /** A connection whose reading was paused for pipelining past the depth (limit-pipelining.ts), once. */
   recordPausedConnection(): void;
 }
@@ -44,6 +47,12 @@ export function registerHttpMetrics(registry: Registry): HttpMetrics {
     'Requests refused by the HTTP parser before any route (400 malformed, 431 headers too large, 408 too slow).',
     ['malformed', 'header_too_large', 'timeout'],
   );
+  const tlsFailures = createReasonCounter<TlsHandshakeFailureReason>(
+    registry,
+    'falco_tls_handshake_failures_total',
+    "Connections that failed the TLS listener's handshake: client_cert (a client certificate missing or not verified by TLS_CLIENT_CA_FILE), handshake (any other failure, such as plain HTTP sent to the TLS port).",
+    ['client_cert', 'handshake'],
+  );
 
   const pausedConnections = new Counter({
     name: 'falco_http_connections_paused_total',
@@ -56,6 +65,7 @@ export function registerHttpMetrics(registry: Registry): HttpMetrics {
       durations.observe(`${method}\u0000${route}\u0000${status}`, seconds);
     },
     recordClientError: (reason) => clientErrors.inc(reason),
+    recordTlsHandshakeFailure: (reason) => tlsFailures.inc(reason),
     recordRefusedConnection() {
       refusedConnections.inc();
     },

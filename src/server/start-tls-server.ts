@@ -1,15 +1,18 @@
 import { readFileSync } from 'node:fs';
 import https from 'node:https';
 import type { RequestListener } from 'node:http';
+import type { Logger } from 'pino';
 import type { ServerLimits, TlsConfig } from '../config/hardening-config.js';
 import type { ClientErrorReason } from '../metrics/http-metrics.js';
 import { continueOnRead } from './continue-on-read.js';
 import { answerClientErrors, applyServerLimits, listenerOptions, requireHost } from './server-limits.js';
 import { listen } from './start-server.js';
+import { reportTlsHandshakeFailures, type TlsHandshakeFailureReason } from './tls-handshake-failures.js';
 
 /**
  * The optional HTTPS listener for Falco's `http_output` with `ca_cert` (and `mtls`). With a client
- * CA, a client without a certificate signed by it fails the handshake and never reaches the app.
+ * CA, a client without a certificate signed by it fails the handshake and never reaches the app
+ * (counted and logged, tls-handshake-failures.ts).
  */
 export async function startTlsServer(
   app: RequestListener,
@@ -19,6 +22,9 @@ export async function startTlsServer(
     limits?: ServerLimits;
     onRefusedConnection?: () => void;
     onClientError?: (reason: ClientErrorReason) => void;
+    /** Logs each failed handshake as `tls_handshake_failed`. */
+    logger?: Logger;
+    onTlsHandshakeFailure?: (reason: TlsHandshakeFailureReason) => void;
   },
 ): Promise<https.Server> {
   const { tls } = options;
@@ -37,6 +43,7 @@ export async function startTlsServer(
   );
   applyServerLimits(server, options.limits, options.onRefusedConnection);
   answerClientErrors(server, options.onClientError);
+  reportTlsHandshakeFailures(server, options.logger, options.onTlsHandshakeFailure ?? (() => {}));
   continueOnRead(server);
   return listen(server, options.host, tls.port);
 }

@@ -104,6 +104,8 @@ export async function startReceiver(options: ReceiverOptions = {}): Promise<Test
       limits,
       onRefusedConnection,
       onClientError,
+      logger,
+      onTlsHandshakeFailure: receiver.metrics.recordTlsHandshakeFailure,
     });
   }
   const closeOne = (each: http.Server | https.Server) =>

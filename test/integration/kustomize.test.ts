@@ -244,7 +244,7 @@ describe.skipIf(!kubectlReady)('the prometheus-operator component', () => {
     expect(monitor.spec.endpoints).toEqual([expect.objectContaining({ port: 'http', path: '/metrics' })]);
   });
 
-  it('alerts on an absent receiver, a silent sensor, a sensor clock ahead, rejects, sheds, unauthorized ingest, a stuck worker, a Redis master alone, a Redis store down, dropping or unconfirmed, and missed canaries', () => {
+  it('alerts on an absent receiver, a silent sensor, a sensor clock ahead, rejects, sheds, unauthorized ingest, failed TLS handshakes, a stuck worker, a Redis master alone, a Redis store down, dropping or unconfirmed, and missed canaries', () => {
     const rules = findObject(objects, 'PrometheusRule').spec.groups.flatMap(
       (group: { rules: unknown[] }) => group.rules,
     ) as Array<{ alert: string; expr: string }>;
@@ -257,6 +257,7 @@ describe.skipIf(!kubectlReady)('the prometheus-operator component', () => {
       'FalcoAlertsRejected',
       'FalcoAlertsShed',
       'FalcoIngestUnauthorized',
+      'FalcoTlsHandshakeFailed',
       'FalcoAlertReceiverWorkerUnanswered',
       'FalcoAlertReceiverRedisReplicaMissing',
       'FalcoAlertReceiverStoreDown',
@@ -275,6 +276,7 @@ describe.skipIf(!kubectlReady)('the prometheus-operator component', () => {
     expect(exprOf('FalcoSensorSilent')).toMatch(/falco_sensor_last_alert_timestamp_seconds.*> 600/);
     expect(exprOf('FalcoAlertsRejected')).toContain('falco_alerts_rejected_total');
     expect(exprOf('FalcoAlertsShed')).toContain('falco_ingest_shed_total');
+    expect(exprOf('FalcoTlsHandshakeFailed')).toContain('falco_tls_handshake_failures_total');
     expect(exprOf('FalcoIngestUnauthorized')).toContain('falco_ingest_unauthorized_total');
     expect(exprOf('FalcoSensorClockAhead')).toContain('falco_alert_clock_ahead_seconds_count');
     expect(exprOf('FalcoCanaryControlReported')).toContain('falco_trigger_controls_total{result="reported"}');

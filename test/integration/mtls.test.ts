@@ -1,12 +1,14 @@
 import { readFileSync, rmSync } from 'node:fs';
 import type http from 'node:http';
 import https from 'node:https';
+import net from 'node:net';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { commandWorks, requireComponent } from '../helpers/components.js';
 import { makeTestPki, type TestPki } from '../helpers/make-certificates.js';
 import { buildService, killSpawned, spawnService } from '../helpers/spawn-service.js';
 import { startReceiver, type TestReceiver } from '../helpers/start-receiver.js';
+import { until } from '../helpers/until.js';
 
 const ALERT = readFileSync(
   join(import.meta.dirname, '../fixtures/falco/samples/valid/093-latest-terminal-shell-in-container.json'),
@@ -73,20 +75,63 @@ describe.runIf(hasOpenssl)(
       expect(alertLines().find((line) => line.alertId === id)).toMatchObject({ client: { cn: CLIENT_CN } });
     });
 
-    it('refuses the handshake of a client without a certificate', async () => {
-      const before = alertLines().length;
-      const outcome = await postOverTls(receiver.tlsPort!, pki);
+    const failures = async (reason: string) =>
+      Number(
+        new RegExp(`falco_tls_handshake_failures_total\\{reason="${reason}"\\} (\\d+)`).exec(
+          await receiver.metricsText(),
+        )?.[1],
+      );
+    const failureLines = () => receiver.logLines.filter((line) => line.event === 'tls_handshake_failed');
+    // Node reports a refused certificate after the client has seen the handshake fail.
+    const logged = (count: number) =>
+      until(async () => failureLines().length >= count, 5_000, 'the tls_handshake_failed line');
+
+    // Each sensor refused here loses every alert (Falco ignores the failure): counted and logged
+    // with the caller, which FalcoTlsHandshakeFailed turns into an alert.
+    it.each([
+      ['without a certificate', undefined, 'ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE'],
+      ['whose certificate another CA signed', 'rogue', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE'],
+    ])('refuses the handshake of a client %s, counted and logged', async (_name, client, code) => {
+      const before = {
+        alerts: alertLines().length,
+        lines: failureLines().length,
+        count: await failures('client_cert'),
+      };
+      const outcome = await postOverTls(
+        receiver.tlsPort!,
+        pki,
+        client ? { cert: pki.rogueCert, key: pki.rogueKey } : undefined,
+      );
+      await logged(before.lines + 1);
 
       expect(outcome).toHaveProperty('error');
-      expect(alertLines()).toHaveLength(before);
+      expect(alertLines()).toHaveLength(before.alerts);
+      expect(await failures('client_cert')).toBe(before.count + 1);
+      expect(failureLines().slice(before.lines)).toEqual([
+        expect.objectContaining({ level: 'warn', reason: 'client_cert', code, caller: '127.0.0.1' }),
+      ]);
     });
 
-    it('refuses the handshake of a client whose certificate another CA signed', async () => {
-      const before = alertLines().length;
-      const outcome = await postOverTls(receiver.tlsPort!, pki, { cert: pki.rogueCert, key: pki.rogueKey });
+    it('counts plain HTTP sent to the TLS port as a failed handshake, and not a client that only connects', async () => {
+      const before = { lines: failureLines().length, count: await failures('handshake') };
+      // A TCP probe (a kubelet's tcpSocket, a port scan): connects and leaves.
+      await new Promise<void>((resolve) => {
+        const probe = net.connect(receiver.tlsPort!, '127.0.0.1', () => probe.end());
+        probe.on('close', () => resolve());
+      });
+      const plain = await fetch(`http://127.0.0.1:${receiver.tlsPort}/alerts`, {
+        method: 'POST',
+        body: ALERT,
+      }).catch((error: unknown) => error);
+      await logged(before.lines + 1);
+      // One more round trip to the process: whatever the probe made it do has happened by now.
+      await fetch(`http://127.0.0.1:${receiver.port}/healthz`);
 
-      expect(outcome).toHaveProperty('error');
-      expect(alertLines()).toHaveLength(before);
+      expect(plain).toBeInstanceOf(Error);
+      expect(await failures('handshake')).toBe(before.count + 1);
+      expect(failureLines().slice(before.lines)).toEqual([
+        expect.objectContaining({ reason: 'handshake', code: 'ERR_SSL_HTTP_REQUEST', caller: '127.0.0.1' }),
+      ]);
     });
 
     it('refuses ingest on the plain listener with 401 while health stays open there', async () => {

@@ -81,7 +81,7 @@ describe.skipIf(!promtoolReady)('promtool', () => {
     });
 
     expect(result.exitCode, result.stderr).toBe(0);
-    expect(result.stdout).toContain('SUCCESS: 13 rules found');
+    expect(result.stdout).toContain('SUCCESS: 14 rules found');
   });
 
   it('parses every query of the Grafana dashboard', async () => {
@@ -201,6 +201,16 @@ describe.skipIf(!promtoolReady)('promtool', () => {
       summary: 'Falco alerts refused as unauthorized (path_secret)',
       description:
         "Ingest requests were answered 401 in the last 10 minutes (path_secret): a sensor's http_output URL or client certificate does not match the receiver's, and its alerts are lost. See the receiver's ingest_unauthorized log lines for the caller.",
+    },
+    {
+      alertname: 'FalcoTlsHandshakeFailed',
+      counter: 'falco_tls_handshake_failures_total',
+      // A sensor whose client certificate expired; nothing sent plain HTTP to the TLS port.
+      reason: 'client_cert',
+      quietReason: 'handshake',
+      summary: 'TLS handshakes with the receiver failed (client_cert)',
+      description:
+        "Connections failed the receiver's TLS handshake in the last 10 minutes (client_cert): a sensor whose client certificate is missing, expired or not signed by TLS_CLIENT_CA_FILE, or whose http_output URL says http:// for the TLS port, loses its alerts. See the receiver's tls_handshake_failed log lines for the caller and the code.",
     },
   ])(
     'fires $alertname at once for each reason $counter counted in the last 10 minutes, and resolves',
