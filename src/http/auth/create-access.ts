@@ -112,6 +112,6 @@ export function createAccess(options: AccessOptions): Access {
       secure: auth.sessionCookieSecure,
     }),
   );
-  router.use(createReadGuard({ ...deps, tokens, signer, sendLoginPage }));
+  router.use(createReadGuard({ ...deps, tokens, signer, triggers, sendLoginPage }));
   return { router, metricsRouter, readAuth };
 }

@@ -17,6 +17,8 @@ declare module 'express-serve-static-core' {
 export interface ReadGuardDeps extends RefuseDeps {
   tokens: TokenSet;
   signer: SessionSigner;
+  /** True when the trigger API is served (TRIGGERS_ENABLED): else no trigger call can be let in. */
+  triggers: boolean;
   /** Serves the sign-in page (with status 401) to a browser that opens `/` without credentials. */
   sendLoginPage: (res: Response) => void;
 }
@@ -51,12 +53,15 @@ export function createReadGuard(deps: ReadGuardDeps) {
         : 'Send Authorization: Bearer <VIEWER_TOKEN>, or sign in on the dashboard.';
       return refuse(req, res, { group, status: 401, reason, wrong }, deps);
     }
-    if (!isRead(req) && credentials.role !== 'trigger') {
+    // With triggers off no token starts one: a reader gets the 404 of any unknown route, where it
+    // got a 403 asking for TRIGGER_TOKEN.
+    const starts = !isRead(req) && deps.triggers;
+    if (starts && credentials.role !== 'trigger') {
       const reason = 'Starting a trigger needs TRIGGER_TOKEN; these credentials only read.';
       return refuse(req, res, { group, status: 403, reason, wrong: false }, deps);
     }
     // A cookie is sent by the browser on its own; the CSRF token proves the page itself asked.
-    if (!isRead(req) && credentials.session) {
+    if (starts && credentials.session) {
       const sent = req.headers['x-csrf-token'];
       if (typeof sent !== 'string' || !sameSecret(sent, signer.csrfTokenOf(credentials.session))) {
         const reason = 'Missing or wrong X-CSRF-Token (GET /ui/session returns it).';

@@ -6,6 +6,7 @@ import {
   ALERT,
   TRIGGER_TOKEN,
   VIEWER_TOKEN,
+  cookieOf,
   startAuthTestServer,
   withAuthTestServer,
   type AuthTestServer,
@@ -249,6 +250,39 @@ describe('without any auth setting', () => {
       expect(await (await server.get('/ui/session')).json()).toEqual({ readAuth: false });
       const metrics = await (await server.get('/metrics')).text();
       expect(metrics).not.toMatch(/falco_auth_failures_total\{route_group="(?!triggers)[^"]*"\} [1-9]/);
+    });
+  });
+});
+
+describe('trigger routes with VIEWER_TOKEN set and triggers off', () => {
+  // Regression (found by review): a viewer's POST was a 403 naming TRIGGER_TOKEN, which no token helps.
+  it('answer a viewer 404 as to a caller without read auth, and 401 first without credentials', async () => {
+    await withAuthTestServer({ VIEWER_TOKEN, TRIGGERS_ENABLED: 'false' }, async (server) => {
+      const signedIn = await server.post('/ui/session', JSON.stringify({ token: VIEWER_TOKEN }));
+      const session = { Cookie: cookieOf(signedIn) };
+      const before = await server.metric('falco_auth_failures_total', { route_group: 'triggers' });
+
+      for (const headers of [bearer(VIEWER_TOKEN), session])
+        for (const path of ['/triggers/shell', '/triggers/event-generator', '/triggers/some-id/cancel']) {
+          const response = await server.post(path, '{}', headers);
+          expect(response.status, path).toBe(404);
+          expect(response.headers.get('content-type'), path).toBe('application/problem+json; charset=utf-8');
+          expect(await response.json(), path).toMatchObject({
+            status: 404,
+            detail: `No route for POST ${path}`,
+          });
+        }
+      expect((await server.get('/triggers', bearer(VIEWER_TOKEN))).status).toBe(404);
+      const anonymous = await server.post('/triggers/shell', '{}');
+
+      expect(anonymous.status).toBe(401);
+      expect(((await anonymous.json()) as { detail: string }).detail).toContain('VIEWER_TOKEN');
+      expect(await server.metric('falco_auth_failures_total', { route_group: 'triggers' })).toBe(before + 1);
+      const refused = server.logLines.filter((line) => line.event === 'auth_refused');
+      expect(refused).toHaveLength(1);
+      expect(refused[0]).toMatchObject({ routeGroup: 'triggers', caller: '127.0.0.1' });
+      // No trigger API is served, so none of these calls is one of its audited calls.
+      expect(server.logLines.filter((line) => line.event === 'trigger_audit')).toEqual([]);
     });
   });
 });
