@@ -26,3 +26,10 @@ export function callName(req: Request): string {
   if (req.method === 'GET') return segment === '' ? 'list' : 'get';
   return 'other';
 }
+
+const REFUSED_OUTCOMES = { 401: 'unauthorized', 403: 'forbidden', 429: 'rate-limited' } as const;
+
+/** The audit line of a call refused for its credentials, CSRF token or address's failures. */
+export function auditRefusal(req: Request, status: keyof typeof REFUSED_OUTCOMES): void {
+  audit(req, { trigger: callName(req), outcome: REFUSED_OUTCOMES[status], status });
+}

@@ -10,7 +10,7 @@ import { requireJsonBody, requireReadBody } from './require-json-body.js';
 import { resolveShellTarget } from './resolve-shell-target.js';
 import type { RunRegistry } from './run-registry.js';
 import { sendRuns } from './send-runs.js';
-import { audit, callName } from './trigger-audit.js';
+import { audit, auditRefusal, callName } from './trigger-audit.js';
 import {
   buildEventGeneratorRequestSchema,
   buildShellRequestSchema,
@@ -46,7 +46,7 @@ export function createTriggersRouter(deps: TriggersRouterDeps): express.Router {
 
   router.use('/triggers', (req: Request, res: Response, next: NextFunction) => {
     if (authorize(req)) return next();
-    audit(req, { trigger: callName(req), outcome: 'unauthorized', status: 401 });
+    auditRefusal(req, 401);
     res.setHeader('WWW-Authenticate', 'Bearer realm="falco-alert-receiver triggers"');
     sendProblem(res, buildProblem('unauthorized', { detail: 'Send Authorization: Bearer <TRIGGER_TOKEN>.' }));
   });

@@ -90,10 +90,56 @@ describe('wrong trigger tokens with reading open (no VIEWER_TOKEN)', () => {
     expect(
       built.logs.filter((line) => line.event === 'auth_refused' && line.routeGroup === 'triggers'),
     ).toHaveLength(3);
-    // Each refused call still has its audit line.
-    expect(
-      built.logs.filter((line) => line.event === 'trigger_audit' && line.outcome === 'unauthorized'),
-    ).toHaveLength(3);
+    // Each refused call still has its audit line, the limited ones too.
+    expect(built.logs.filter((line) => line.event === 'trigger_audit').map((line) => line.outcome)).toEqual([
+      ...Array<string>(3).fill('unauthorized'),
+      ...Array<string>(3).fill('rate-limited'),
+    ]);
+  });
+});
+
+describe('trigger calls the read guard refuses (VIEWER_TOKEN set)', () => {
+  const VIEWER = 'viewer-token-0123456789abcdef';
+
+  // Regression (found by review): these had an auth_refused line and no audit line, unlike the same
+  // refusals without VIEWER_TOKEN.
+  it('each write one audit line, as the trigger API writes for its own refusals, and are counted once', async () => {
+    built = buildTriggerApp({ ...ENABLED, VIEWER_TOKEN: VIEWER, AUTH_FAILURE_LIMIT: '2' });
+    const signedIn = await request(built.app).post('/ui/session').send({ token: TOKEN });
+    const session = { Cookie: String(signedIn.headers['set-cookie']).split(';')[0] ?? '' };
+    const viewer = { Authorization: `Bearer ${VIEWER}` };
+    const wrong = { Authorization: 'Bearer wrong-token-0123456789abcdef' };
+    const calls = [
+      ['/triggers/shell', {}, 401, 'shell', 'unauthorized'],
+      ['/triggers/event-generator', viewer, 403, 'event-generator', 'forbidden'],
+      ['/triggers/some-id/cancel', viewer, 403, 'cancel', 'forbidden'],
+      ['/triggers/injected-key', viewer, 403, 'other', 'forbidden'],
+      ['/triggers/shell', session, 403, 'shell', 'forbidden'],
+      ['/triggers/shell', wrong, 401, 'shell', 'unauthorized'],
+      ['/triggers/shell', wrong, 401, 'shell', 'unauthorized'],
+      // Past AUTH_FAILURE_LIMIT even the right token waits.
+      ['/triggers/shell', auth, 429, 'shell', 'rate-limited'],
+    ] as const;
+
+    for (const [path, headers, status, trigger, outcome] of calls) {
+      const res = await request(built.app).post(path).set(headers).send({});
+      expect(res.status, `${trigger} ${status}`).toBe(status);
+      expect(res.type).toBe('application/problem+json');
+      expect(res.body).toMatchObject({ status });
+      const line = built.logs.filter((entry) => entry.event === 'trigger_audit').at(-1);
+      expect(line, `${trigger} ${status}`).toMatchObject({ trigger, outcome, status });
+    }
+
+    const audits = built.logs.filter((line) => line.event === 'trigger_audit');
+    expect(audits).toHaveLength(calls.length);
+    expect(String(audits[0]?.caller)).toMatch(/127\.0\.0\.1|::1/);
+    expect(built.logs.filter((line) => line.event === 'auth_refused')).toHaveLength(7);
+    expect(await built.metricValue('falco_auth_failures_total', { route_group: 'triggers' })).toBe(7);
+    expect(await built.metricValue('falco_auth_rate_limited_total', { route_group: 'triggers' })).toBe(1);
+    // The path a caller sends is never a key of a log line, nor are the tokens anywhere in the log.
+    expect(built.logs.flatMap((line) => Object.keys(line)).join()).not.toContain('injected');
+    for (const secret of [TOKEN, VIEWER, 'wrong-token'])
+      expect(JSON.stringify(built.logs)).not.toContain(secret);
   });
 });
 

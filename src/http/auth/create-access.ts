@@ -3,6 +3,7 @@ import path from 'node:path';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Registry } from 'prom-client';
 import type { AuthConfig } from '../../config/auth-env.js';
+import { auditRefusal } from '../../triggers/trigger-audit.js';
 import { setDashboardHeaders } from '../dashboard/security-headers.js';
 import { DEFAULT_ASSETS_DIR } from '../dashboard/static-assets.js';
 import { createAuthMetrics } from './auth-metrics.js';
@@ -44,10 +45,10 @@ function guardMetrics(tokens: readonly string[], deps: RefuseDeps) {
 }
 
 // Counts, logs and limits a call without the trigger token; the trigger API itself then answers
-// it 401 and writes its audit line.
+// it 401 and writes its audit line. A call refused 429 never reaches it, so is audited here.
 function limitTriggerTokens(token: string, deps: RefuseDeps) {
   return (req: Request, res: Response, next: NextFunction) => {
-    if (refuseIfLimited(req, res, 'triggers', deps)) return;
+    if (refuseIfLimited(req, res, 'triggers', deps)) return auditRefusal(req, 429);
     const bearer = bearerTokenOf(req.headers.authorization);
     if (bearer === undefined || findSecret(bearer, [token]) === undefined) {
       const reason = 'Send Authorization: Bearer <TRIGGER_TOKEN>.';

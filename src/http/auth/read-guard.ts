@@ -1,7 +1,8 @@
 import type { NextFunction, Request, Response } from 'express';
-import { routeGroupOf } from './auth-metrics.js';
+import { auditRefusal } from '../../triggers/trigger-audit.js';
+import { routeGroupOf, type RouteGroup } from './auth-metrics.js';
 import { readCredentials, type Credentials, type TokenSet } from './credentials.js';
-import { refuse, refuseIfLimited, type RefuseDeps } from './refuse.js';
+import { refuse, refuseIfLimited, type RefuseDeps, type Refusal } from './refuse.js';
 import { sameSecret } from './same-secret.js';
 import type { SessionSigner } from './session-cookie.js';
 
@@ -32,14 +33,23 @@ const isRead = (req: Request) => req.method === 'GET' || req.method === 'HEAD';
 /**
  * Deny by default: every GET/HEAD except PUBLIC_READS, and every call of the trigger API, needs a
  * viewer or trigger token (bearer), a session cookie, or a trusted proxy's user. Starting a
- * trigger needs the trigger role, and from a session also the CSRF token in X-CSRF-Token.
+ * trigger needs the trigger role, and from a session also the CSRF token in X-CSRF-Token. A trigger
+ * call refused here is audited as one the trigger API refuses itself.
  */
 export function createReadGuard(deps: ReadGuardDeps) {
   const { tokens, signer } = deps;
+  // The trigger API never sees these calls: they had an auth_refused line and no audit line.
+  const auditIfTrigger = (req: Request, group: RouteGroup, status: 401 | 403 | 429) => {
+    if (deps.triggers && group === 'triggers') auditRefusal(req, status);
+  };
+  const refuseCall = (req: Request, res: Response, refusal: Refusal) => {
+    refuse(req, res, refusal, deps);
+    auditIfTrigger(req, refusal.group, refusal.status);
+  };
   return (req: Request, res: Response, next: NextFunction): void => {
     const group = routeGroupOf(req.path);
     if (isRead(req) ? PUBLIC_READS.test(req.path) : group !== 'triggers') return next();
-    if (refuseIfLimited(req, res, group, deps)) return;
+    if (refuseIfLimited(req, res, group, deps)) return auditIfTrigger(req, group, 429);
     const credentials = readCredentials(req, tokens, signer, req.authUser);
     if (credentials.kind !== 'granted') {
       const wrong = credentials.kind === 'wrong';
@@ -51,21 +61,21 @@ export function createReadGuard(deps: ReadGuardDeps) {
       const reason = wrong
         ? 'The bearer token is not valid.'
         : 'Send Authorization: Bearer <VIEWER_TOKEN>, or sign in on the dashboard.';
-      return refuse(req, res, { group, status: 401, reason, wrong }, deps);
+      return refuseCall(req, res, { group, status: 401, reason, wrong });
     }
     // With triggers off no token starts one: a reader gets the 404 of any unknown route, where it
     // got a 403 asking for TRIGGER_TOKEN.
     const starts = !isRead(req) && deps.triggers;
     if (starts && credentials.role !== 'trigger') {
       const reason = 'Starting a trigger needs TRIGGER_TOKEN; these credentials only read.';
-      return refuse(req, res, { group, status: 403, reason, wrong: false }, deps);
+      return refuseCall(req, res, { group, status: 403, reason, wrong: false });
     }
     // A cookie is sent by the browser on its own; the CSRF token proves the page itself asked.
     if (starts && credentials.session) {
       const sent = req.headers['x-csrf-token'];
       if (typeof sent !== 'string' || !sameSecret(sent, signer.csrfTokenOf(credentials.session))) {
         const reason = 'Missing or wrong X-CSRF-Token (GET /ui/session returns it).';
-        return refuse(req, res, { group, status: 403, reason, wrong: false }, deps);
+        return refuseCall(req, res, { group, status: 403, reason, wrong: false });
       }
     }
     req.access = credentials;

@@ -23,17 +23,20 @@ export function refuseIfLimited(req: Request, res: Response, group: RouteGroup, 
   return true;
 }
 
+/** Why a request is refused, and whether what it sent counts towards its address's limit. */
+export interface Refusal {
+  group: RouteGroup;
+  status: 401 | 403;
+  reason: string;
+  wrong: boolean;
+}
+
 /**
  * Answers 401 (or 403) and counts it. `wrong` credentials also count towards the address's limit;
  * a request that sent none does not (a browser opening the login page is not guessing). The log
  * line names the group and reason, never what was sent.
  */
-export function refuse(
-  req: Request,
-  res: Response,
-  refusal: { group: RouteGroup; status: 401 | 403; reason: string; wrong: boolean },
-  deps: RefuseDeps,
-): void {
+export function refuse(req: Request, res: Response, refusal: Refusal, deps: RefuseDeps): void {
   recordRefusal(req, refusal, deps);
   if (refusal.status === 403) {
     sendProblem(res, buildProblem('forbidden', { detail: refusal.reason }));
@@ -44,11 +47,7 @@ export function refuse(
 }
 
 /** What `refuse` does before it answers: the count, the address's failure and the log line. */
-export function recordRefusal(
-  req: Request,
-  refusal: { group: RouteGroup; reason: string; wrong: boolean },
-  deps: RefuseDeps,
-): void {
+export function recordRefusal(req: Request, refusal: Omit<Refusal, 'status'>, deps: RefuseDeps): void {
   deps.metrics.failed(refusal.group);
   if (refusal.wrong) deps.limiter.recordFailure(clientAddressOf(req));
   req.log.warn(
