@@ -1,6 +1,9 @@
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { deferHistogram, type DeferredHistogram } from './deferred-histogram.js';
-import type { TlsHandshakeFailureReason } from '../server/tls-handshake-failures.js';
+import {
+  TLS_HANDSHAKE_FAILURE_REASONS,
+  type TlsHandshakeFailureReason,
+} from '../server/tls-handshake-failures.js';
 import { createReasonCounter } from './reason-counter.js';
 
 /** Why Node's HTTP parser refused a request before any route saw it: a label value of the metric. */
@@ -50,8 +53,8 @@ export function registerHttpMetrics(registry: Registry): HttpMetrics {
   const tlsFailures = createReasonCounter<TlsHandshakeFailureReason>(
     registry,
     'falco_tls_handshake_failures_total',
-    "Connections that failed the TLS listener's handshake: client_cert (a client certificate missing or not verified by TLS_CLIENT_CA_FILE), handshake (any other failure, such as plain HTTP sent to the TLS port).",
-    ['client_cert', 'handshake'],
+    "Connections that failed the TLS listener's handshake: client_cert (a client certificate missing or not verified by TLS_CLIENT_CA_FILE), server_cert (the client refused the receiver's certificate), handshake (any other failure, such as plain HTTP sent to the TLS port).",
+    TLS_HANDSHAKE_FAILURE_REASONS,
   );
 
   const pausedConnections = new Counter({

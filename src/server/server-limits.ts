@@ -50,8 +50,13 @@ export function answerClientErrors(
 ): void {
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
     // The client is gone, or an answer has already begun on this socket: nothing can be said.
+    // The TLS listener hands its failed handshakes here too (https.Server forwards tlsClientError):
+    // an HTTP answer written into a handshake that never finished waited there for ever, so the
+    // socket stayed open (garbage sent to the TLS port, then silence, held its connection until the
+    // client left) and held a graceful shutdown to its deadline. Counted by tls-handshake-failures.ts.
     const inFlight = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage;
-    if (error.code === 'ECONNRESET' || !socket.writable || inFlight?.headersSent) {
+    const tlsFailure = /^ERR_(SSL|TLS)_/.test(error.code ?? '');
+    if (error.code === 'ECONNRESET' || tlsFailure || !socket.writable || inFlight?.headersSent) {
       socket.destroy();
       return;
     }

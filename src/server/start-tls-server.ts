@@ -35,6 +35,9 @@ export async function startTlsServer(
       cert: readFileSync(tls.certFile),
       key: readFileSync(tls.keyFile),
       minVersion: 'TLSv1.2',
+      // A handshake is the start of a request: a client gets SERVER_HEADERS_TIMEOUT_MS for both, where
+      // Node's own 120 s let a silent connection hold its slot twelve times as long.
+      ...(options.limits ? { handshakeTimeout: options.limits.headersTimeoutMs } : {}),
       ...(verifyClients
         ? { ca: readFileSync(tls.clientCaFile!), requestCert: true, rejectUnauthorized: true }
         : {}),

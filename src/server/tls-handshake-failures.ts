@@ -2,21 +2,61 @@ import type https from 'node:https';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
+import { countedLines, type CountedLines } from '../logging/counted-lines.js';
 
 /**
  * Why a client failed the TLS listener's handshake: `client_cert`, its certificate missing or not
- * verified by TLS_CLIENT_CA_FILE (another CA, expired, not yet valid); `handshake`, any other
- * failure (plain HTTP sent to the TLS port, a TLS version or cipher not offered, too slow).
+ * verified by TLS_CLIENT_CA_FILE (another CA, expired, not yet valid); `server_cert`, the client
+ * refused the receiver's certificate (a Falco whose `ca_cert` does not hold the CA that signed
+ * TLS_CERT_FILE, or that certificate expired); `handshake`, any other failure (plain HTTP sent to
+ * the TLS port, a TLS version or cipher not offered, a handshake begun and not finished in time).
  */
-export type TlsHandshakeFailureReason = 'client_cert' | 'handshake';
+export type TlsHandshakeFailureReason = 'client_cert' | 'server_cert' | 'handshake';
+
+export const TLS_HANDSHAKE_FAILURE_REASONS: readonly TlsHandshakeFailureReason[] = [
+  'client_cert',
+  'server_cert',
+  'handshake',
+];
+
+/** After a reason's first line, at most one line per this many ms, with the count since. */
+export const TLS_FAILURE_LOG_EVERY_MS = 10_000;
 
 const MAX_CODE_LENGTH = 64;
 
+// The alerts a client sends when it refuses the server's certificate (OpenSSL's codes, as Node
+// names them): ERR_SSL_TLSV1_ALERT_UNKNOWN_CA from a Falco given the wrong ca_cert.
+const SERVER_CERT_REFUSED =
+  /_ALERT_(UNKNOWN_CA|BAD_CERTIFICATE|CERTIFICATE_(UNKNOWN|EXPIRED|REVOKED|UNSUPPORTED))$/;
+
+/** The code and reason of a failed handshake, or undefined for a client that only came and went. */
+function classify(
+  error: NodeJS.ErrnoException,
+  tlsSocket: TLSSocket,
+  raw: Socket | null | undefined,
+): { reason: TlsHandshakeFailureReason; code: string } | undefined {
+  // A refused certificate: Node verifies it after the handshake and destroys the socket, which
+  // then reports ECONNRESET; authorizationError says why (CERT_HAS_EXPIRED, ...).
+  const certError = tlsSocket.authorizationError as unknown as string | null | undefined;
+  if (certError) return { reason: 'client_cert', code: certError };
+  const code = error.code ?? 'unknown';
+  if (code === 'ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE') return { reason: 'client_cert', code };
+  // A TCP probe or a port scan closes without a TLS error of its own; a connection that sent
+  // nothing until the handshake timeout (a load balancer's spare connection) did not try either.
+  if (code === 'ECONNRESET' || code === 'EPIPE') return undefined;
+  if (code === 'ERR_TLS_HANDSHAKE_TIMEOUT' && (raw?.bytesRead ?? 0) === 0 && tlsSocket.bytesRead === 0)
+    return undefined;
+  return { reason: SERVER_CERT_REFUSED.test(code) ? 'server_cert' : 'handshake', code };
+}
+
 /**
  * Counts and logs the handshakes the TLS listener fails. Without this a Falco sensor whose
- * certificate had expired, or whose http_output pointed http:// at the TLS port, lost every alert
- * with no metric and no log line: Node fails those connections before any request exists. A client
- * that leaves without a TLS error of its own (a TCP probe, a port scan) is neither counted nor logged.
+ * certificate had expired, which did not trust the receiver's, or whose http_output pointed
+ * http:// at the TLS port, lost every alert with no metric and no log line: Node fails those
+ * connections before any request exists. Each is counted; the lines, which any client that can
+ * connect could otherwise make one of per connection (2,926 lines in 3 s from one process sending
+ * 8 bytes each), are the first of each reason at once and then one per TLS_FAILURE_LOG_EVERY_MS
+ * with the count since and the newest code and caller.
  */
 export function reportTlsHandshakeFailures(
   server: https.Server,
@@ -26,25 +66,24 @@ export function reportTlsHandshakeFailures(
   // Node forgets the peer's address once it destroys a socket whose certificate it refused; read
   // now, the raw socket keeps it (connections-per-address reads it too).
   server.on('connection', (socket: Socket) => void socket.remoteAddress);
+  const lines = new Map<TlsHandshakeFailureReason, CountedLines<{ code: string; caller?: string }>>(
+    TLS_HANDSHAKE_FAILURE_REASONS.map((reason) => [
+      reason,
+      countedLines(TLS_FAILURE_LOG_EVERY_MS, (count, newest) =>
+        logger?.warn({ event: 'tls_handshake_failed', reason, count, ...newest }, 'TLS handshake failed'),
+      ),
+    ]),
+  );
+  server.on('close', () => lines.forEach((each) => each.flush()));
   server.on('tlsClientError', (error: NodeJS.ErrnoException, tlsSocket: TLSSocket) => {
-    // A refused certificate: Node verifies it after the handshake and destroys the socket, which
-    // then reports ECONNRESET; authorizationError says why (CERT_HAS_EXPIRED, ...).
-    const certError = tlsSocket.authorizationError as unknown as string | null | undefined;
-    const noCertificate = error.code === 'ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE';
-    if (!certError && !noCertificate && (error.code === 'ECONNRESET' || error.code === 'EPIPE')) return;
-    const reason: TlsHandshakeFailureReason = certError || noCertificate ? 'client_cert' : 'handshake';
-    onFailure(reason);
-    const parent = (tlsSocket as unknown as { _parent?: Socket | null })._parent;
-    // Codes come from OpenSSL and Node, not from the client; cut all the same.
-    const code = String(certError || error.code || 'unknown').slice(0, MAX_CODE_LENGTH);
-    logger?.warn(
-      {
-        event: 'tls_handshake_failed',
-        reason,
-        code,
-        caller: tlsSocket.remoteAddress ?? parent?.remoteAddress,
-      },
-      'TLS handshake failed',
-    );
+    const raw = (tlsSocket as unknown as { _parent?: Socket | null })._parent;
+    const failure = classify(error, tlsSocket, raw);
+    if (!failure) return;
+    onFailure(failure.reason);
+    lines.get(failure.reason)!.add(1, {
+      // Codes come from OpenSSL and Node, not from the client; cut all the same.
+      code: failure.code.slice(0, MAX_CODE_LENGTH),
+      caller: tlsSocket.remoteAddress ?? raw?.remoteAddress,
+    });
   });
 }

@@ -14,6 +14,8 @@ export interface TestPki {
   /** A client certificate with the same CN, signed by a CA the server does not trust. */
   rogueCert: string;
   rogueKey: string;
+  /** The CA that signed the rogue certificate: a client trusting only it refuses the server's. */
+  rogueCaCert: string;
 }
 
 const openssl = (dir: string, args: string[]) => execa('openssl', args, { cwd: dir, timeout: 30_000 });
@@ -97,5 +99,6 @@ export async function makeTestPki(clientCn: string): Promise<TestPki> {
     clientKey: file('client.key'),
     rogueCert: file('rogue.crt'),
     rogueKey: file('rogue.key'),
+    rogueCaCert: file('rogue-ca.crt'),
   };
 }

@@ -3,6 +3,7 @@ import type http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { commandWorks, requireComponent } from '../helpers/components.js';
 import { makeTestPki, type TestPki } from '../helpers/make-certificates.js';
@@ -20,7 +21,12 @@ const hasOpenssl = requireComponent('openssl', commandWorks('openssl', ['version
 type Outcome = { status: number; body: string; headers: http.IncomingHttpHeaders } | { error: string };
 
 // What libcurl does with Falco's http_output.ca_cert, client_cert and client_key.
-function postOverTls(port: number, pki: TestPki, client?: { cert: string; key: string }): Promise<Outcome> {
+function postOverTls(
+  port: number,
+  pki: TestPki,
+  client?: { cert: string; key: string },
+  trust: string = pki.caCert,
+): Promise<Outcome> {
   return new Promise((resolve) => {
     const req = https.request(
       {
@@ -29,7 +35,7 @@ function postOverTls(port: number, pki: TestPki, client?: { cert: string; key: s
         path: '/alerts',
         method: 'POST',
         headers: { 'content-type': 'application/json', 'user-agent': 'falcosecurity/falco' },
-        ca: readFileSync(pki.caCert),
+        ca: readFileSync(trust),
         ...(client ? { cert: readFileSync(client.cert), key: readFileSync(client.key) } : {}),
         agent: false,
       },
@@ -75,63 +81,19 @@ describe.runIf(hasOpenssl)(
       expect(alertLines().find((line) => line.alertId === id)).toMatchObject({ client: { cn: CLIENT_CN } });
     });
 
-    const failures = async (reason: string) =>
-      Number(
-        new RegExp(`falco_tls_handshake_failures_total\\{reason="${reason}"\\} (\\d+)`).exec(
-          await receiver.metricsText(),
-        )?.[1],
-      );
-    const failureLines = () => receiver.logLines.filter((line) => line.event === 'tls_handshake_failed');
-    // Node reports a refused certificate after the client has seen the handshake fail.
-    const logged = (count: number) =>
-      until(async () => failureLines().length >= count, 5_000, 'the tls_handshake_failed line');
-
-    // Each sensor refused here loses every alert (Falco ignores the failure): counted and logged
-    // with the caller, which FalcoTlsHandshakeFailed turns into an alert.
     it.each([
-      ['without a certificate', undefined, 'ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE'],
-      ['whose certificate another CA signed', 'rogue', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE'],
-    ])('refuses the handshake of a client %s, counted and logged', async (_name, client, code) => {
-      const before = {
-        alerts: alertLines().length,
-        lines: failureLines().length,
-        count: await failures('client_cert'),
-      };
+      ['without a certificate', undefined],
+      ['whose certificate another CA signed', 'rogue'],
+    ])('refuses the handshake of a client %s', async (_name, client) => {
+      const before = alertLines().length;
       const outcome = await postOverTls(
         receiver.tlsPort!,
         pki,
         client ? { cert: pki.rogueCert, key: pki.rogueKey } : undefined,
       );
-      await logged(before.lines + 1);
 
       expect(outcome).toHaveProperty('error');
-      expect(alertLines()).toHaveLength(before.alerts);
-      expect(await failures('client_cert')).toBe(before.count + 1);
-      expect(failureLines().slice(before.lines)).toEqual([
-        expect.objectContaining({ level: 'warn', reason: 'client_cert', code, caller: '127.0.0.1' }),
-      ]);
-    });
-
-    it('counts plain HTTP sent to the TLS port as a failed handshake, and not a client that only connects', async () => {
-      const before = { lines: failureLines().length, count: await failures('handshake') };
-      // A TCP probe (a kubelet's tcpSocket, a port scan): connects and leaves.
-      await new Promise<void>((resolve) => {
-        const probe = net.connect(receiver.tlsPort!, '127.0.0.1', () => probe.end());
-        probe.on('close', () => resolve());
-      });
-      const plain = await fetch(`http://127.0.0.1:${receiver.tlsPort}/alerts`, {
-        method: 'POST',
-        body: ALERT,
-      }).catch((error: unknown) => error);
-      await logged(before.lines + 1);
-      // One more round trip to the process: whatever the probe made it do has happened by now.
-      await fetch(`http://127.0.0.1:${receiver.port}/healthz`);
-
-      expect(plain).toBeInstanceOf(Error);
-      expect(await failures('handshake')).toBe(before.count + 1);
-      expect(failureLines().slice(before.lines)).toEqual([
-        expect.objectContaining({ reason: 'handshake', code: 'ERR_SSL_HTTP_REQUEST', caller: '127.0.0.1' }),
-      ]);
+      expect(alertLines()).toHaveLength(before);
     });
 
     it('refuses ingest on the plain listener with 401 while health stays open there', async () => {
@@ -182,3 +144,150 @@ describe.runIf(hasOpenssl)(
     });
   },
 );
+
+// Each sensor refused in the handshake loses every alert (Falco ignores the failure, and no request
+// exists to count): counted by reason and logged with the code and the caller, which
+// FalcoTlsHandshakeFailed turns into an alert. A fresh receiver per case: each reason's first line
+// is written at once, later ones at most every 10 s.
+describe.runIf(hasOpenssl)('failed TLS handshakes (counted and logged)', () => {
+  let pki: TestPki;
+  let receiver: TestReceiver | undefined;
+  const LIMITS = {
+    headersTimeoutMs: 300,
+    requestTimeoutMs: 5000,
+    keepAliveTimeoutMs: 5000,
+    maxRequestsPerSocket: 0,
+    maxHeaderBytes: 16_384,
+    maxConnections: 10_000,
+    maxConnectionsPerAddress: 256,
+  };
+  const start = async () => {
+    receiver = await startReceiver({
+      tls: { certFile: pki.serverCert, keyFile: pki.serverKey, clientCaFile: pki.caCert },
+      requireClientCert: true,
+      limits: LIMITS,
+    });
+    return receiver;
+  };
+  const counts = async (of: TestReceiver) =>
+    Object.fromEntries(
+      [
+        ...(await of.metricsText()).matchAll(/falco_tls_handshake_failures_total\{reason="(\w+)"\} (\d+)/g),
+      ].map(([, reason, count]) => [reason, Number(count)]),
+    );
+  const failureLines = (of: TestReceiver) =>
+    of.logLines.filter((line) => line.event === 'tls_handshake_failed');
+  // Node reports a refused client certificate after the client has seen the handshake fail.
+  const logged = (of: TestReceiver, count: number) =>
+    until(async () => failureLines(of).length >= count, 5_000, 'the tls_handshake_failed line');
+  const plainHttp = (port: number) =>
+    fetch(`http://127.0.0.1:${port}/alerts`, { method: 'POST', body: ALERT }).catch(
+      (error: unknown) => error,
+    );
+
+  beforeAll(async () => {
+    pki = await makeTestPki(CLIENT_CN);
+  });
+  afterEach(async () => {
+    await receiver?.close();
+    receiver = undefined;
+  });
+  afterAll(() => {
+    if (pki) rmSync(pki.dir, { recursive: true, force: true });
+  });
+
+  it.each([
+    ['a client without a certificate', 'client_cert', 'ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE'],
+    ['a client certificate another CA signed', 'client_cert', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE'],
+    // A Falco whose http_output.ca_cert does not hold the CA that signed the receiver's certificate.
+    [
+      "a client that does not trust the receiver's certificate",
+      'server_cert',
+      'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA',
+    ],
+    ['plain HTTP sent to the TLS port', 'handshake', 'ERR_SSL_HTTP_REQUEST'],
+  ])('counts and logs %s', async (name, reason, code) => {
+    const at = await start();
+    const outcome =
+      reason === 'handshake'
+        ? await plainHttp(at.tlsPort!)
+        : reason === 'server_cert'
+          ? // libcurl, as Falco runs it, checks the server's certificate in the handshake and
+            // sends an alert when it fails; so does openssl. (Node's client checks it after.)
+            await execa(
+              'openssl',
+              [
+                's_client',
+                '-connect',
+                `127.0.0.1:${at.tlsPort}`,
+                '-CAfile',
+                pki.rogueCaCert,
+                '-verify_return_error',
+                '-cert',
+                pki.clientCert,
+                '-key',
+                pki.clientKey,
+              ],
+              { input: '', reject: false, timeout: 10_000 },
+            ).then((result) => ({ error: result.exitCode }))
+          : await postOverTls(
+              at.tlsPort!,
+              pki,
+              name.includes('another CA') ? { cert: pki.rogueCert, key: pki.rogueKey } : undefined,
+            );
+    await logged(at, 1);
+
+    expect(outcome instanceof Error || 'error' in (outcome as object)).toBe(true);
+    expect(await counts(at)).toEqual({
+      client_cert: 0,
+      server_cert: 0,
+      handshake: 0,
+      [reason]: 1,
+    });
+    expect(failureLines(at)).toEqual([
+      expect.objectContaining({ level: 'warn', reason, code, count: 1, caller: '127.0.0.1' }),
+    ]);
+  });
+
+  it('counts neither a client that connects and leaves nor one silent until the handshake timeout, but one that began its handshake', async () => {
+    const at = await start();
+    // A TCP probe (a kubelet's tcpSocket, a port scan): connects and leaves.
+    await new Promise<void>((resolve) => {
+      const probe = net.connect(at.tlsPort!, '127.0.0.1', () => probe.end());
+      probe.on('close', () => resolve());
+    });
+    // Silent, and one that sends the first bytes of a ClientHello, both held past the 300 ms the
+    // handshake gets (SERVER_HEADERS_TIMEOUT_MS), where Node's own timeout was 120 s.
+    const held = (first?: Buffer) =>
+      new Promise<number>((resolve) => {
+        const began = Date.now();
+        const socket = net.connect(at.tlsPort!, '127.0.0.1', () => first && socket.write(first));
+        socket.on('error', () => undefined);
+        socket.on('close', () => resolve(Date.now() - began));
+      });
+    const heldFor = await Promise.all([held(), held(Buffer.from([0x16, 0x03, 0x01, 0x00, 0xff, 0x01]))]);
+    await logged(at, 1);
+    // One more round trip to the process: whatever the others made it do has happened by now.
+    await fetch(`http://127.0.0.1:${at.port}/healthz`);
+
+    expect(Math.max(...heldFor)).toBeLessThan(3_000);
+    expect(await counts(at)).toEqual({ client_cert: 0, server_cert: 0, handshake: 1 });
+    expect(failureLines(at)).toEqual([
+      expect.objectContaining({ reason: 'handshake', code: 'ERR_TLS_HANDSHAKE_TIMEOUT', count: 1 }),
+    ]);
+  });
+
+  it('logs a flood of failed handshakes as its first line and then its count, every one counted', async () => {
+    const at = await start();
+    for (let i = 0; i < 40; i++) await plainHttp(at.tlsPort!);
+    await logged(at, 1);
+    await fetch(`http://127.0.0.1:${at.port}/healthz`);
+
+    expect((await counts(at)).handshake).toBe(40);
+    expect(failureLines(at)).toHaveLength(1);
+    // The listener closing writes what the period held back: the lines add up to the count.
+    await at.close();
+    receiver = undefined;
+    expect(failureLines(at).map((line) => line.count)).toEqual([1, 39]);
+  });
+});

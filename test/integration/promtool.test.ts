@@ -210,7 +210,7 @@ describe.skipIf(!promtoolReady)('promtool', () => {
       quietReason: 'handshake',
       summary: 'TLS handshakes with the receiver failed (client_cert)',
       description:
-        "Connections failed the receiver's TLS handshake in the last 10 minutes (client_cert): a sensor whose client certificate is missing, expired or not signed by TLS_CLIENT_CA_FILE, or whose http_output URL says http:// for the TLS port, loses its alerts. See the receiver's tls_handshake_failed log lines for the caller and the code.",
+        "Connections failed the receiver's TLS handshake in the last 10 minutes (client_cert): a sensor whose client certificate is missing, expired or not signed by TLS_CLIENT_CA_FILE (client_cert), whose ca_cert does not trust the receiver's certificate (server_cert), or whose http_output URL says http:// for the TLS port (handshake) loses its alerts. See the receiver's tls_handshake_failed log lines for the caller and the code.",
     },
   ])(
     'fires $alertname at once for each reason $counter counted in the last 10 minutes, and resolves',
