@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { StoreMetrics } from './store-metrics.js';
 
-/** Counts and logs the alerts the pending queue dropped (STORE_PENDING_MAX) while Redis is away. */
+/** Counts and logs the alerts the pending queue dropped (STORE_PENDING_MAX, STORE_MAX_BYTES) while Redis is away. */
 export interface PendingDrops {
   /** `count` oldest queued alerts were dropped, the oldest of them `id`. */
   dropped(count: number, id: string): void;
@@ -20,7 +20,7 @@ export function logPendingDrops(metrics: StoreMetrics, logger: Logger): PendingD
     if (droppedSinceLog === 0) return;
     logger.warn(
       { event: 'store_pending_dropped', count: droppedSinceLog, oldestAlertId: oldestSinceLog },
-      'STORE_PENDING_MAX reached: dropped the oldest queued alerts (they were logged when accepted)',
+      'STORE_PENDING_MAX or STORE_MAX_BYTES reached: dropped the oldest queued alerts (they were logged when accepted)',
     );
     droppedSinceLog = 0;
   };

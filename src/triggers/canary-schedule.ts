@@ -17,7 +17,8 @@ export function startCanarySchedule(deps: {
   const timer = setInterval(async () => {
     // Redis unreachable: no replica can be sure it is the only one, so this tick is skipped.
     // Longer than an interval, so the holder's next tick renews it before it ends: one replica
-    // keeps the canary while it lives, and another takes over within 1.5 intervals of its death.
+    // keeps the canary while it lives, and another takes over at its first tick after the lease
+    // ends: within 2.5 intervals of the holder's death (1.5 of lease, up to one more to that tick).
     const mine = deps.lease ? await deps.lease(Math.round(deps.intervalMs * 1.5)).catch(() => false) : true;
     if (!mine) {
       deps.logger.debug(
