@@ -7,6 +7,7 @@ import { execa } from 'execa';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { commandWorks, requireComponent } from '../helpers/components.js';
 import { makeTestPki, type TestPki } from '../helpers/make-certificates.js';
+import { openRaw } from '../helpers/raw-connection.js';
 import { buildService, killSpawned, spawnService } from '../helpers/spawn-service.js';
 import { startReceiver, type TestReceiver } from '../helpers/start-receiver.js';
 import { until } from '../helpers/until.js';
@@ -20,12 +21,19 @@ const hasOpenssl = requireComponent('openssl', commandWorks('openssl', ['version
 
 type Outcome = { status: number; body: string; headers: http.IncomingHttpHeaders } | { error: string };
 
-// What libcurl does with Falco's http_output.ca_cert, client_cert and client_key.
+/** Holds a request's body back: `inFlight` runs once the route reads it (100 Continue), the body goes at `release`. */
+interface HeldBody {
+  inFlight: () => void;
+  release: Promise<void>;
+}
+
+// What libcurl does with Falco's http_output.ca_cert, client_cert and client_key (and with
+// Expect: 100-continue, which it sends before a large body, when `held`).
 function postOverTls(
   port: number,
   pki: TestPki,
   client?: { cert: string; key: string },
-  trust: string = pki.caCert,
+  held?: HeldBody,
 ): Promise<Outcome> {
   return new Promise((resolve) => {
     const req = https.request(
@@ -34,8 +42,12 @@ function postOverTls(
         port,
         path: '/alerts',
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'user-agent': 'falcosecurity/falco' },
-        ca: readFileSync(trust),
+        headers: {
+          'content-type': 'application/json',
+          'user-agent': 'falcosecurity/falco',
+          ...(held ? { expect: '100-continue', 'content-length': Buffer.byteLength(ALERT) } : {}),
+        },
+        ca: readFileSync(pki.caCert),
         ...(client ? { cert: readFileSync(client.cert), key: readFileSync(client.key) } : {}),
         agent: false,
       },
@@ -46,7 +58,12 @@ function postOverTls(
       },
     );
     req.on('error', (error: NodeJS.ErrnoException) => resolve({ error: error.code ?? error.message }));
-    req.end(ALERT);
+    if (!held) return req.end(ALERT);
+    req.once('continue', () => {
+      held.inFlight();
+      void held.release.then(() => req.end(ALERT));
+    });
+    req.flushHeaders();
   });
 }
 
@@ -57,6 +74,14 @@ describe.runIf(hasOpenssl)(
     let receiver: TestReceiver;
     let main: string;
     const alertLines = () => receiver.logLines.filter((line) => line.event === 'falco_alert');
+    // The built service's TLS listener as the receiver's, from the environment.
+    const serviceEnv = () => ({
+      TLS_PORT: '0',
+      TLS_CERT_FILE: pki.serverCert,
+      TLS_KEY_FILE: pki.serverKey,
+      TLS_CLIENT_CA_FILE: pki.caCert,
+      INGEST_REQUIRE_CLIENT_CERT: 'true',
+    });
 
     beforeAll(async () => {
       pki = await makeTestPki(CLIENT_CN);
@@ -116,16 +141,7 @@ describe.runIf(hasOpenssl)(
     });
 
     it('is wired from the environment in the built service, which drains both listeners on SIGTERM', async () => {
-      const service = await spawnService(
-        {
-          TLS_PORT: '0',
-          TLS_CERT_FILE: pki.serverCert,
-          TLS_KEY_FILE: pki.serverKey,
-          TLS_CLIENT_CA_FILE: pki.caCert,
-          INGEST_REQUIRE_CLIENT_CERT: 'true',
-        },
-        { main },
-      );
+      const service = await spawnService(serviceEnv(), { main });
       // `listening` is logged once every listener is up, after `listening_tls`.
       const tlsLine = service.lines.find((line) => line.event === 'listening_tls');
       expect(tlsLine).toMatchObject({ mtls: true });
@@ -141,6 +157,43 @@ describe.runIf(hasOpenssl)(
       expect(service.lines.find((line) => line.event === 'falco_alert')).toMatchObject({
         client: { cn: CLIENT_CN },
       });
+    });
+
+    // Node lists a TLS connection among its own only once the handshake is done: one still in it
+    // held the shutdown until SHUTDOWN_TIMEOUT_MS (drained:false, exit 1), where the same silent
+    // client on the plain port is closed at once.
+    it('closes a connection still in its TLS handshake at once on SIGTERM, and finishes a TLS request in flight', async () => {
+      const service = await spawnService({ ...serviceEnv(), SHUTDOWN_TIMEOUT_MS: '10000' }, { main });
+      const tlsPort = service.lines.find((line) => line.event === 'listening_tls')!.port as number;
+      // A TCP probe that stays, or a sensor whose ClientHello never comes: connected, nothing sent.
+      // Opened first, so the service has taken it by the time the request below is in flight.
+      const silent = await openRaw(tlsPort);
+      let release = () => {};
+      let inFlight = () => {};
+      const reading = new Promise<void>((resolve) => (inFlight = resolve));
+      const outcome = postOverTls(
+        tlsPort,
+        pki,
+        { cert: pki.clientCert, key: pki.clientKey },
+        { inFlight, release: new Promise((resolve) => (release = resolve)) },
+      );
+      await reading;
+
+      const started = performance.now();
+      service.child.kill('SIGTERM');
+      await Promise.race([silent.closed, service.exited]);
+      release();
+      const code = await service.exited;
+      const elapsedMs = performance.now() - started;
+
+      expect(await outcome).toMatchObject({ status: 202 });
+      expect(code).toBe(0);
+      expect(elapsedMs).toBeLessThan(5_000);
+      expect(service.lines).toContainEqual(
+        expect.objectContaining({ event: 'shutdown_complete', drained: true }),
+      );
+      // Closed by the service, not failed by the client: no tls_handshake_failed line.
+      expect(service.lines.filter((line) => line.event === 'tls_handshake_failed')).toEqual([]);
     });
   },
 );
