@@ -112,9 +112,13 @@ export function createReceiver(
   });
   const lifecycle = createLifecycle();
   const core: ReceiverCore = { config, logger, metrics, store, feed, sink, stream, lifecycle };
+  // Mounted below: the real trigger API with triggers on, or the router given in its place (with
+  // TRIGGERS_ENABLED unset the read guard skipped the trigger role and CSRF checks on that one).
+  const triggersMounted = config.triggers.enabled || options.triggerRouter !== undefined;
   const access = createAccess({
     auth: config.auth,
     triggerToken: config.triggers.enabled ? config.triggers.token : '',
+    triggersMounted,
     registry: metrics.registry,
     now: options.now,
   });
@@ -142,7 +146,7 @@ export function createReceiver(
   const dashboard = createDashboardRouter({
     store,
     storeMaxAlerts: config.store.maxAlerts,
-    triggersEnabled: triggerRouter !== undefined,
+    triggersEnabled: triggersMounted,
     now: options.now,
   });
   const routers = triggerRouter ? [triggerRouter, dashboard] : [dashboard];

@@ -19,6 +19,8 @@ export interface AccessOptions {
   auth: AuthConfig;
   /** TRIGGER_TOKEN ('' when triggers are off): it reads too. */
   triggerToken: string;
+  /** Whether a trigger API is mounted: starting a trigger then needs the trigger role (and CSRF token). */
+  triggersMounted: boolean;
   registry: Registry;
   assetsDir?: string;
   now?: () => number;
@@ -113,6 +115,6 @@ export function createAccess(options: AccessOptions): Access {
       secure: auth.sessionCookieSecure,
     }),
   );
-  router.use(createReadGuard({ ...deps, tokens, signer, triggers, sendLoginPage }));
+  router.use(createReadGuard({ ...deps, tokens, signer, triggers: options.triggersMounted, sendLoginPage }));
   return { router, metricsRouter, readAuth };
 }

@@ -18,7 +18,7 @@ declare module 'express-serve-static-core' {
 export interface ReadGuardDeps extends RefuseDeps {
   tokens: TokenSet;
   signer: SessionSigner;
-  /** True when the trigger API is served (TRIGGERS_ENABLED): else no trigger call can be let in. */
+  /** True when a trigger API is mounted (TRIGGERS_ENABLED, or a router in its place): else none starts. */
   triggers: boolean;
   /** Serves the sign-in page (with status 401) to a browser that opens `/` without credentials. */
   sendLoginPage: (res: Response) => void;

@@ -1,4 +1,5 @@
 import type http from 'node:http';
+import type express from 'express';
 import { readFileSync } from 'node:fs';
 import { boundPort, startServer } from '../../../src/server/start-server.js';
 import { buildTestApp, metricValue } from '../../helpers/test-app.js';
@@ -23,9 +24,14 @@ export interface AuthTestServer {
   close(): Promise<void>;
 }
 
-export async function startAuthTestServer(env: Record<string, string>): Promise<AuthTestServer> {
+/** `triggerRouter` is mounted in place of the trigger API (createReceiver's test seam). */
+export async function startAuthTestServer(
+  env: Record<string, string>,
+  triggerRouter?: express.Router,
+): Promise<AuthTestServer> {
   let offset = 0;
   const built = buildTestApp({
+    triggerRouter,
     env: {
       TRIGGERS_ENABLED: 'true',
       TRIGGER_TOKEN,
@@ -72,8 +78,9 @@ export function cookieOf(response: Response): string {
 export async function withAuthTestServer(
   env: Record<string, string>,
   use: (server: AuthTestServer) => Promise<void>,
+  triggerRouter?: express.Router,
 ): Promise<void> {
-  const server = await startAuthTestServer(env);
+  const server = await startAuthTestServer(env, triggerRouter);
   try {
     await use(server);
   } finally {

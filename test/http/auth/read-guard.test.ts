@@ -1,6 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ALERT,
@@ -284,5 +285,26 @@ describe('trigger routes with VIEWER_TOKEN set and triggers off', () => {
       // No trigger API is served, so none of these calls is one of its audited calls.
       expect(server.logLines.filter((line) => line.event === 'trigger_audit')).toEqual([]);
     });
+  });
+});
+
+describe('a trigger router mounted in place of the trigger API, with TRIGGERS_ENABLED unset', () => {
+  // Regression (found by review): the guard read TRIGGERS_ENABLED, not what is mounted, so a viewer's
+  // POST reached the router.
+  it("is guarded as the trigger API: the viewer's token and session get 403 naming TRIGGER_TOKEN", async () => {
+    const standIn = express.Router().post('/triggers/shell', (_req, res) => void res.status(202).end());
+    await withAuthTestServer(
+      { VIEWER_TOKEN, TRIGGERS_ENABLED: 'false' },
+      async (server) => {
+        const signedIn = await server.post('/ui/session', JSON.stringify({ token: VIEWER_TOKEN }));
+
+        for (const headers of [bearer(VIEWER_TOKEN), { Cookie: cookieOf(signedIn) }]) {
+          const response = await server.post('/triggers/shell', '{}', headers);
+          expect(response.status).toBe(403);
+          expect(((await response.json()) as { detail: string }).detail).toContain('TRIGGER_TOKEN');
+        }
+      },
+      standIn,
+    );
   });
 });
