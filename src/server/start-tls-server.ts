@@ -22,7 +22,7 @@ export async function startTlsServer(
     limits?: ServerLimits;
     onRefusedConnection?: () => void;
     onClientError?: (reason: ClientErrorReason) => void;
-    /** Logs each failed handshake as `tls_handshake_failed`. */
+    /** Where failed handshakes are logged as `tls_handshake_failed` (tls-handshake-failures.ts). */
     logger?: Logger;
     onTlsHandshakeFailure?: (reason: TlsHandshakeFailureReason) => void;
   },
