@@ -55,7 +55,8 @@ export function answerClientErrors(
     // socket stayed open (garbage sent to the TLS port, then silence, held its connection until the
     // client left) and held a graceful shutdown to its deadline. Counted by tls-handshake-failures.ts.
     const inFlight = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage;
-    const tlsFailure = /^ERR_(SSL|TLS)_/.test(error.code ?? '');
+    const handshaking = (socket as { _secureEstablished?: boolean })._secureEstablished === false;
+    const tlsFailure = handshaking || /^ERR_(SSL|TLS)_/.test(error.code ?? '');
     if (error.code === 'ECONNRESET' || tlsFailure || !socket.writable || inFlight?.headersSent) {
       socket.destroy();
       return;

@@ -2,7 +2,7 @@ import type https from 'node:https';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
-import { countedLines, type CountedLines } from '../logging/counted-lines.js';
+import { countedLines } from '../logging/counted-lines.js';
 
 /**
  * Why a client failed the TLS listener's handshake: `client_cert`, its certificate missing or not
@@ -49,6 +49,15 @@ function classify(
   return { reason: SERVER_CERT_REFUSED.test(code) ? 'server_cert' : 'handshake', code };
 }
 
+/** How many callers (address and code) a line names; the others are counted in `otherCallers`. */
+export const MAX_CALLERS_PER_LINE = 10;
+
+interface CallerCount {
+  caller: string | undefined;
+  code: string;
+  count: number;
+}
+
 /**
  * Counts and logs the handshakes the TLS listener fails. Without this a Falco sensor whose
  * certificate had expired, which did not trust the receiver's, or whose http_output pointed
@@ -56,7 +65,10 @@ function classify(
  * connections before any request exists. Each is counted; the lines, which any client that can
  * connect could otherwise make one of per connection (2,926 lines in 3 s from one process sending
  * 8 bytes each), are the first of each reason at once and then one per TLS_FAILURE_LOG_EVERY_MS
- * with the count since and the newest code and caller.
+ * with the count since and up to MAX_CALLERS_PER_LINE callers, each with its code and count: with
+ * only the newest caller, a client failing all the time hid a sensor that began to fail from every
+ * line. What a period holds back is written when the listener closes or the process exits (a
+ * shutdown past its deadline exits before the listener has closed).
  */
 export function reportTlsHandshakeFailures(
   server: https.Server,
@@ -66,24 +78,49 @@ export function reportTlsHandshakeFailures(
   // Node forgets the peer's address once it destroys a socket whose certificate it refused; read
   // now, the raw socket keeps it (connections-per-address reads it too).
   server.on('connection', (socket: Socket) => void socket.remoteAddress);
-  const lines = new Map<TlsHandshakeFailureReason, CountedLines<{ code: string; caller?: string }>>(
-    TLS_HANDSHAKE_FAILURE_REASONS.map((reason) => [
-      reason,
-      countedLines(TLS_FAILURE_LOG_EVERY_MS, (count, newest) =>
-        logger?.warn({ event: 'tls_handshake_failed', reason, count, ...newest }, 'TLS handshake failed'),
-      ),
-    ]),
-  );
-  server.on('close', () => lines.forEach((each) => each.flush()));
+  const perReason = TLS_HANDSHAKE_FAILURE_REASONS.map((reason) => {
+    // The callers since the last line, by address and code; bounded, the rest only counted.
+    let callers = new Map<string, CallerCount>();
+    let otherCallers = 0;
+    const lines = countedLines<undefined>(TLS_FAILURE_LOG_EVERY_MS, (count) => {
+      logger?.warn(
+        {
+          event: 'tls_handshake_failed',
+          reason,
+          count,
+          callers: [...callers.values()],
+          ...(otherCallers > 0 ? { otherCallers } : {}),
+        },
+        'TLS handshake failed',
+      );
+      callers = new Map();
+      otherCallers = 0;
+    });
+    const add = (caller: string | undefined, code: string) => {
+      const key = `${caller ?? ''} ${code}`;
+      const known = callers.get(key);
+      if (known) known.count++;
+      else if (callers.size < MAX_CALLERS_PER_LINE) callers.set(key, { caller, code, count: 1 });
+      else otherCallers++;
+      lines.add(1, undefined);
+    };
+    return [reason, { add, flush: () => lines.flush() }] as const;
+  });
+  const byReason = new Map(perReason);
+  const flush = () => byReason.forEach((each) => each.flush());
+  process.once('exit', flush);
+  server.on('close', () => {
+    flush();
+    process.off('exit', flush);
+  });
   server.on('tlsClientError', (error: NodeJS.ErrnoException, tlsSocket: TLSSocket) => {
     const raw = (tlsSocket as unknown as { _parent?: Socket | null })._parent;
     const failure = classify(error, tlsSocket, raw);
     if (!failure) return;
     onFailure(failure.reason);
-    lines.get(failure.reason)!.add(1, {
-      // Codes come from OpenSSL and Node, not from the client; cut all the same.
-      code: failure.code.slice(0, MAX_CODE_LENGTH),
-      caller: tlsSocket.remoteAddress ?? raw?.remoteAddress,
-    });
+    // Codes come from OpenSSL and Node, not from the client; cut all the same.
+    byReason
+      .get(failure.reason)!
+      .add(tlsSocket.remoteAddress ?? raw?.remoteAddress, failure.code.slice(0, MAX_CODE_LENGTH));
   });
 }

@@ -298,7 +298,12 @@ describe.runIf(hasOpenssl)('failed TLS handshakes (counted and logged)', () => {
       [reason]: 1,
     });
     expect(failureLines(at)).toEqual([
-      expect.objectContaining({ level: 'warn', reason, code, count: 1, caller: '127.0.0.1' }),
+      expect.objectContaining({
+        level: 'warn',
+        reason,
+        count: 1,
+        callers: [{ caller: '127.0.0.1', code, count: 1 }],
+      }),
     ]);
   });
 
@@ -326,21 +331,79 @@ describe.runIf(hasOpenssl)('failed TLS handshakes (counted and logged)', () => {
     expect(Math.max(...heldFor)).toBeLessThan(3_000);
     expect(await counts(at)).toEqual({ client_cert: 0, server_cert: 0, handshake: 1 });
     expect(failureLines(at)).toEqual([
-      expect.objectContaining({ reason: 'handshake', code: 'ERR_TLS_HANDSHAKE_TIMEOUT', count: 1 }),
+      expect.objectContaining({
+        reason: 'handshake',
+        count: 1,
+        callers: [{ caller: '127.0.0.1', code: 'ERR_TLS_HANDSHAKE_TIMEOUT', count: 1 }],
+      }),
     ]);
   });
 
-  it('logs a flood of failed handshakes as its first line and then its count, every one counted', async () => {
+  it('logs a flood of failed handshakes as its first line and then its count, every one counted, naming ten callers', async () => {
     const at = await start();
+    // HTTP sent to the TLS port from 127.0.0.1 (40 times), then from twelve other loopback addresses.
+    const fromAddress = async (localAddress: string) => {
+      const connection = await openRaw(at.tlsPort!, localAddress);
+      connection.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+      await connection.closed;
+    };
     for (let i = 0; i < 40; i++) await plainHttp(at.tlsPort!);
+    for (let i = 2; i < 14; i++) await fromAddress(`127.0.0.${i}`);
     await logged(at, 1);
     await fetch(`http://127.0.0.1:${at.port}/healthz`);
 
-    expect((await counts(at)).handshake).toBe(40);
+    expect((await counts(at)).handshake).toBe(52);
     expect(failureLines(at)).toHaveLength(1);
-    // The listener closing writes what the period held back: the lines add up to the count.
+    // The listener closing writes what the period held back: the lines add up to the count. A client
+    // failing all the time cannot hide the others: ten callers by name, the rest counted.
     await at.close();
     receiver = undefined;
-    expect(failureLines(at).map((line) => line.count)).toEqual([1, 39]);
+    const [, held] = failureLines(at);
+    expect(failureLines(at).map((line) => line.count)).toEqual([1, 51]);
+    expect(held).toMatchObject({ otherCallers: 3 });
+    expect(held!.callers).toEqual([
+      { caller: '127.0.0.1', code: 'ERR_SSL_HTTP_REQUEST', count: 39 },
+      ...Array.from({ length: 9 }, (_, i) => ({
+        caller: `127.0.0.${i + 2}`,
+        code: 'ERR_SSL_HTTP_REQUEST',
+        count: 1,
+      })),
+    ]);
+  });
+
+  // A shutdown past its deadline exits before the listener has closed: the held-back count is
+  // written at exit, so the lines still add up to the metric.
+  it('writes the held-back count when a shutdown times out', async () => {
+    const main = await buildService('mtls-exit');
+    const service = await spawnService(
+      {
+        TLS_PORT: '0',
+        TLS_CERT_FILE: pki.serverCert,
+        TLS_KEY_FILE: pki.serverKey,
+        TLS_CLIENT_CA_FILE: pki.caCert,
+        SHUTDOWN_TIMEOUT_MS: '1000',
+      },
+      { main },
+    );
+    const tlsPort = service.lines.find((line) => line.event === 'listening_tls')!.port as number;
+    for (let i = 0; i < 3; i++) await plainHttp(tlsPort);
+    // A request whose body never comes holds the shutdown to its deadline.
+    let inFlight = () => {};
+    const reading = new Promise<void>((resolve) => (inFlight = resolve));
+    void postOverTls(
+      tlsPort,
+      pki,
+      { cert: pki.clientCert, key: pki.clientKey },
+      {
+        inFlight,
+        release: new Promise(() => {}),
+      },
+    );
+    await reading;
+    service.child.kill('SIGTERM');
+
+    expect(await service.exited).toBe(1);
+    const lines = service.lines.filter((line) => line.event === 'tls_handshake_failed');
+    expect(lines.map((line) => line.count)).toEqual([1, 2]);
   });
 });
