@@ -92,6 +92,7 @@ describe('GET /alerts', () => {
   it.each([
     ['priorty=Critical', 'priorty: is not a parameter of this endpoint'],
     ['limit=5&limit=6', 'limit: must be given once'],
+    ['rule=', 'rule: must not be empty'],
     [
       'since=2026-06-15T10:01:12.339+02:00',
       'since: must be an RFC 3339 timestamp (write a + in its offset as %2B)',

@@ -12,7 +12,9 @@ const MAX_LIMIT = 1000;
 // No length of its own: an accepted alert's rule, hostname or tag has none either (a 5,000-character
 // rule name was stored, and no filter could find it), and the request line bounds a value already:
 // past SERVER_MAX_HEADER_BYTES (percent-encoded, up to 9 bytes a character) the request gets a 431.
-const text = z.string().min(1);
+// Empty is refused: an accepted alert's rule is never empty, and its source never is either (an
+// absent one reads as `unknown`, or `internal`).
+const text = z.string().min(1, { error: 'must not be empty' });
 // Empty asks for the alerts without one: a sensor with an empty FALCO_HOSTNAME or a writer that
 // leaves hostname out, an event outside any Kubernetes namespace.
 const textOrNone = z.string().describe('Exact match; empty finds the alerts without one (empty or not sent)');
