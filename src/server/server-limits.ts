@@ -53,7 +53,8 @@ export function answerClientErrors(
     // The TLS listener hands its failed handshakes here too (https.Server forwards tlsClientError):
     // an HTTP answer written into a handshake that never finished waited there for ever, so the
     // socket stayed open (garbage sent to the TLS port, then silence, held its connection until the
-    // client left) and held a graceful shutdown to its deadline. Counted by tls-handshake-failures.ts.
+    // client left) and held a graceful shutdown to its deadline. Those are counted by
+    // tls-handshake-failures.ts; a TLS error on an established connection is only closed.
     const inFlight = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage;
     const handshaking = (socket as { _secureEstablished?: boolean })._secureEstablished === false;
     const tlsFailure = handshaking || /^ERR_(SSL|TLS)_/.test(error.code ?? '');
