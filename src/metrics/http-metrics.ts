@@ -1,13 +1,24 @@
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { deferHistogram, type DeferredHistogram } from './deferred-histogram.js';
-import {
-  TLS_HANDSHAKE_FAILURE_REASONS,
-  type TlsHandshakeFailureReason,
-} from '../server/tls-handshake-failures.js';
 import { createReasonCounter } from './reason-counter.js';
 
 /** Why Node's HTTP parser refused a request before any route saw it: a label value of the metric. */
 export type ClientErrorReason = 'malformed' | 'header_too_large' | 'timeout';
+
+/**
+ * Why a client failed the TLS listener's handshake: `client_cert`, its certificate missing or not
+ * verified by TLS_CLIENT_CA_FILE (another CA, expired, not yet valid); `server_cert`, the client
+ * refused the receiver's certificate (a Falco whose `ca_cert` does not hold the CA that signed
+ * TLS_CERT_FILE, or that certificate expired); `handshake`, any other failure (plain HTTP sent to
+ * the TLS port, a TLS version or cipher not offered, a handshake begun and not finished in time).
+ */
+export type TlsHandshakeFailureReason = 'client_cert' | 'server_cert' | 'handshake';
+
+export const TLS_HANDSHAKE_FAILURE_REASONS: readonly TlsHandshakeFailureReason[] = [
+  'client_cert',
+  'server_cert',
+  'handshake',
+];
 
 /** Records the HTTP server's requests, refused connections and parser refusals. */
 export interface HttpMetrics {

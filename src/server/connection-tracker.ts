@@ -2,6 +2,7 @@ import type http from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
+import { rawSocketOf } from './raw-socket.js';
 
 /** Knows which sockets have a request in flight, so shutdown can close every other one. */
 export interface ConnectionTracker {
@@ -27,8 +28,8 @@ function nodeConnections(server: http.Server | https.Server): NodeConnections | 
  * returns what destroys them. Node puts a TLS connection in its list only at 'secureConnection', so
  * a client that connected to TLS_PORT and sent nothing held a graceful shutdown open until
  * SHUTDOWN_TIMEOUT_MS (drained:false, exit 1), where the same silent client on the plain port was
- * closed at once. A socket leaves the set when its handshake completes, found by the TLSSocket's
- * `_parent` (undocumented, the raw socket it wraps): should that ever not lead back to a socket in
+ * closed at once. A socket leaves the set when its handshake completes, found by rawSocketOf
+ * (Node's undocumented `_parent`): should that ever not lead back to a socket in
  * the set, nothing is closed here any more, as before, since a socket that may carry a request must
  * not be. Kept for TLS listeners only: plain ones hold no state per socket (trackConnections).
  */
@@ -40,8 +41,8 @@ function trackHandshakes(server: https.Server): () => void {
     socket.once('close', () => handshaking?.delete(socket));
   });
   server.on('secureConnection', (tlsSocket: TLSSocket) => {
-    const parent = (tlsSocket as unknown as { _parent?: unknown })._parent;
-    if (!handshaking?.delete(parent as Socket)) handshaking = undefined;
+    const raw = rawSocketOf(tlsSocket);
+    if (!raw || !handshaking?.delete(raw)) handshaking = undefined;
   });
   return () => {
     for (const socket of handshaking ?? []) socket.destroy();

@@ -3,11 +3,11 @@ import https from 'node:https';
 import type { RequestListener } from 'node:http';
 import type { Logger } from 'pino';
 import type { ServerLimits, TlsConfig } from '../config/hardening-config.js';
-import type { ClientErrorReason } from '../metrics/http-metrics.js';
+import type { ClientErrorReason, TlsHandshakeFailureReason } from '../metrics/http-metrics.js';
 import { continueOnRead } from './continue-on-read.js';
 import { answerClientErrors, applyServerLimits, listenerOptions, requireHost } from './server-limits.js';
 import { listen } from './start-server.js';
-import { reportTlsHandshakeFailures, type TlsHandshakeFailureReason } from './tls-handshake-failures.js';
+import { reportTlsHandshakeFailures } from './tls-handshake-failures.js';
 
 /**
  * The optional HTTPS listener for Falco's `http_output` with `ca_cert` (and `mtls`). With a client

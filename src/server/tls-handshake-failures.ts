@@ -3,21 +3,8 @@ import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import { countedLines } from '../logging/counted-lines.js';
-
-/**
- * Why a client failed the TLS listener's handshake: `client_cert`, its certificate missing or not
- * verified by TLS_CLIENT_CA_FILE (another CA, expired, not yet valid); `server_cert`, the client
- * refused the receiver's certificate (a Falco whose `ca_cert` does not hold the CA that signed
- * TLS_CERT_FILE, or that certificate expired); `handshake`, any other failure (plain HTTP sent to
- * the TLS port, a TLS version or cipher not offered, a handshake begun and not finished in time).
- */
-export type TlsHandshakeFailureReason = 'client_cert' | 'server_cert' | 'handshake';
-
-export const TLS_HANDSHAKE_FAILURE_REASONS: readonly TlsHandshakeFailureReason[] = [
-  'client_cert',
-  'server_cert',
-  'handshake',
-];
+import { TLS_HANDSHAKE_FAILURE_REASONS, type TlsHandshakeFailureReason } from '../metrics/http-metrics.js';
+import { rawSocketOf } from './raw-socket.js';
 
 /** After a reason's first line, at most one line per this many ms, with the count since. */
 export const TLS_FAILURE_LOG_EVERY_MS = 10_000;
@@ -33,7 +20,7 @@ const SERVER_CERT_REFUSED =
 function classify(
   error: NodeJS.ErrnoException,
   tlsSocket: TLSSocket,
-  raw: Socket | null | undefined,
+  raw: Socket | undefined,
 ): { reason: TlsHandshakeFailureReason; code: string } | undefined {
   // A refused certificate: Node verifies it after the handshake and destroys the socket, which
   // then reports ECONNRESET; authorizationError says why (CERT_HAS_EXPIRED, ...).
@@ -114,7 +101,7 @@ export function reportTlsHandshakeFailures(
     process.off('exit', flush);
   });
   server.on('tlsClientError', (error: NodeJS.ErrnoException, tlsSocket: TLSSocket) => {
-    const raw = (tlsSocket as unknown as { _parent?: Socket | null })._parent;
+    const raw = rawSocketOf(tlsSocket);
     const failure = classify(error, tlsSocket, raw);
     if (!failure) return;
     onFailure(failure.reason);
