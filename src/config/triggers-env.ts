@@ -1,5 +1,10 @@
 import * as z from 'zod';
-import { GENERATOR_VERSIONS, type GeneratorVersion } from '../triggers/data/event-generator-actions.js';
+import {
+  GENERATOR_VERSIONS,
+  RULES_FILES,
+  type GeneratorVersion,
+  type RulesFile,
+} from '../triggers/data/event-generator-actions.js';
 import { DNS_LABEL, DNS_SUBDOMAIN, IMAGE_REFERENCE } from '../triggers/names.js';
 import { bearerToken } from './bearer-token.js';
 import { envFlag } from './env-flag.js';
@@ -24,6 +29,9 @@ const names = (fallback: string, pattern: RegExp, what: string) =>
       ctx.addIssue({ code: 'custom', message: `${JSON.stringify(item)} is not ${what}` });
   });
 
+const RULES_FILE_NAMES = RULES_FILES.join(', ');
+const isRulesFile = (item: string): item is RulesFile => (RULES_FILES as readonly string[]).includes(item);
+
 /** Trigger settings (spread into the env schema). Everything is off unless TRIGGERS_ENABLED=true. */
 export const triggersEnvShape = {
   TRIGGERS_ENABLED: envFlag,
@@ -43,6 +51,18 @@ export const triggersEnvShape = {
   TRIGGER_EVENT_GENERATOR_REPO: z.string().default('https://falcosecurity.github.io/charts'),
   TRIGGER_EVENT_GENERATOR_CHART_VERSION: z.string().default('0.4.0'),
   TRIGGER_EVENT_GENERATOR_VERSION: z.enum(GENERATOR_VERSIONS).default('v0.13'),
+  // The falcosecurity/rules files the cluster's Falco loads (the charts load only the stable one).
+  TRIGGER_FALCO_RULES: list('stable')
+    .superRefine((items, ctx) => {
+      if (items.length === 0)
+        ctx.addIssue({ code: 'custom', message: `must name one or more of ${RULES_FILE_NAMES}` });
+      for (const item of items.filter((entry) => !isRulesFile(entry)))
+        ctx.addIssue({
+          code: 'custom',
+          message: `${JSON.stringify(item)} is not one of ${RULES_FILE_NAMES}`,
+        });
+    })
+    .transform((items) => items.filter(isRulesFile)),
   // A helm plugin name or executable path: no shell or flag characters.
   TRIGGER_EVENT_GENERATOR_POST_RENDERER: z
     .string()
@@ -78,6 +98,8 @@ export interface TriggersConfig {
     repo?: string;
     chartVersion?: string;
     version: GeneratorVersion;
+    /** The falcosecurity/rules files Falco loads: a run expects only their rules. */
+    falcoRules: RulesFile[];
     /** helm --post-renderer for the install (the triggers image sets drop-cluster-rbac). */
     postRenderer?: string;
   };
@@ -120,6 +142,7 @@ export function toTriggersConfig(env: TriggersEnv): TriggersConfig {
       repo: local || !env.TRIGGER_EVENT_GENERATOR_REPO ? undefined : env.TRIGGER_EVENT_GENERATOR_REPO,
       chartVersion: env.TRIGGER_EVENT_GENERATOR_CHART_VERSION || undefined,
       version: env.TRIGGER_EVENT_GENERATOR_VERSION,
+      falcoRules: env.TRIGGER_FALCO_RULES,
       postRenderer: env.TRIGGER_EVENT_GENERATOR_POST_RENDERER,
     },
     canary: { intervalMinutes: env.TRIGGER_CANARY_INTERVAL_MINUTES, kind: env.TRIGGER_CANARY_KIND },

@@ -2,7 +2,14 @@ import {
   GENERATOR_ACTIONS,
   type GeneratorAction,
   type GeneratorVersion,
+  type RulesFile,
 } from './data/event-generator-actions.js';
+
+/** Which action table a run reads and which falcosecurity/rules files the cluster's Falco loads. */
+export interface GeneratorRules {
+  version: GeneratorVersion;
+  falcoRules: readonly RulesFile[];
+}
 
 /** What selects actions by name: an RE2 ActionsPattern (or, in tests, any RegExp). */
 export interface ActionFilter {
@@ -18,10 +25,16 @@ export function selectActions(version: GeneratorVersion, actions: ActionFilter):
   return known.actions.filter((item) => actions.test(item.action) && (known.runsDisabled || !item.disabled));
 }
 
-/** The distinct rules a run must see: those of the selected actions that Falco enables by default. */
-export function selectExpectedRules(version: GeneratorVersion, actions: ActionFilter): string[] {
+/**
+ * The distinct rules a run must see: those of the selected actions that Falco loads (their rules
+ * file is one of `falcoRules`) and enables by default.
+ */
+export function selectExpectedRules(
+  { version, falcoRules }: GeneratorRules,
+  actions: ActionFilter,
+): string[] {
   const rules = selectActions(version, actions)
-    .filter((item) => item.ruleEnabled)
+    .filter((item) => item.ruleEnabled && falcoRules.includes(item.rulesFile))
     .map((item) => item.rule);
   return [...new Set(rules)];
 }

@@ -35,7 +35,7 @@ export function expectedDetections(
   // The schema refused patterns RE2 cannot compile; one that slipped through selects nothing.
   const compiled = compileActionsPattern(request.actions);
   if (!compiled.ok) return [];
-  const rules = selectExpectedRules(config.eventGenerator.version, compiled.pattern);
+  const rules = selectExpectedRules(config.eventGenerator, compiled.pattern);
   const matches = runMatcher('event-generator', nonce);
   return rules.map((rule) => ({ rule, matches }));
 }

@@ -2,8 +2,7 @@ import * as z from 'zod';
 import { toPointer } from '../alerts/json-pointer.js';
 import type { FieldProblem } from '../alerts/parse-falco-alert.js';
 import { compileActionsPattern } from './actions-pattern.js';
-import type { GeneratorVersion } from './data/event-generator-actions.js';
-import { selectActions, selectExpectedRules } from './expected-rules.js';
+import { type GeneratorRules, selectActions, selectExpectedRules } from './expected-rules.js';
 
 import { DNS_LABEL, DNS_SUBDOMAIN, IMAGE_REFERENCE } from './names.js';
 /**
@@ -99,17 +98,17 @@ export function buildEventGeneratorRequestSchema(lists: AllowLists) {
 }
 
 /**
- * An `actions` pattern that selects none of `version`'s actions (event-generator would run nothing
- * and exit 0), or only actions whose rule Falco does not enable by default: either way the run would
- * succeed having verified nothing.
+ * An `actions` pattern that selects none of the version's actions (event-generator would run nothing
+ * and exit 0), or only actions whose rule Falco does not load (a rules file outside `falcoRules`) or
+ * enable by default: either way the run would succeed having verified nothing.
  */
-export function checkGeneratorActions(actions: string, version: GeneratorVersion): FieldProblem[] {
+export function checkGeneratorActions(actions: string, rules: GeneratorRules): FieldProblem[] {
   const compiled = compileActionsPattern(actions);
-  if (!compiled.ok || selectExpectedRules(version, compiled.pattern).length > 0) return [];
+  if (!compiled.ok || selectExpectedRules(rules, compiled.pattern).length > 0) return [];
   const detail =
-    selectActions(version, compiled.pattern).length === 0
-      ? `selects none of event-generator ${version}'s actions (e.g. ^syscall)`
-      : `selects only actions whose rules Falco does not enable by default, so nothing could be verified (e.g. ^syscall.WriteBelowEtc$)`;
+    selectActions(rules.version, compiled.pattern).length === 0
+      ? `selects none of event-generator ${rules.version}'s actions (e.g. ^syscall)`
+      : `selects only actions whose rules Falco does not load or enable by default (TRIGGER_FALCO_RULES=${rules.falcoRules.join(',')}), so nothing could be verified (e.g. ^syscall.ReadSensitiveFileUntrusted$)`;
   return [{ pointer: '/actions', detail }];
 }
 

@@ -96,7 +96,7 @@ export function createTriggersRouter(deps: TriggersRouterDeps): express.Router {
     if (!parsed.success) return invalid(req, res, 'event-generator', parsed.error);
     const namespace = parsed.data.namespace ?? config.allowed.namespaces[0] ?? 'default';
     const actions = parsed.data.actions ?? DEFAULT_ACTIONS;
-    const problems = checkGeneratorActions(actions, config.eventGenerator.version);
+    const problems = checkGeneratorActions(actions, config.eventGenerator);
     if (problems.length > 0) return invalid(req, res, 'event-generator', problems);
     await start(req, res, { kind: 'event-generator', namespace, actions });
   });

@@ -15,6 +15,7 @@ describe('trigger configuration', () => {
         repo: 'https://falcosecurity.github.io/charts',
         chartVersion: '0.4.0',
         version: 'v0.13',
+        falcoRules: ['stable'],
       },
       canary: { intervalMinutes: 0, kind: 'shell' },
     });
@@ -53,6 +54,23 @@ describe('trigger configuration', () => {
     const tooShort = loadConfig({ TRIGGER_CANARY_INTERVAL_MINUTES: '0.001' });
     expect(tooShort.ok ? [] : tooShort.problems).toEqual([
       'TRIGGER_CANARY_INTERVAL_MINUTES: must be 0 (off) or at least 1 second (0.0167)',
+    ]);
+  });
+
+  it('reads the rules files Falco loads as a list of stable, incubating and sandbox', () => {
+    const loaded = loadConfig({ TRIGGER_FALCO_RULES: ' stable , incubating,sandbox' });
+    expect(loaded.ok && loaded.config.triggers.eventGenerator.falcoRules).toEqual([
+      'stable',
+      'incubating',
+      'sandbox',
+    ]);
+    const typo = loadConfig({ TRIGGER_FALCO_RULES: 'stable,sandbx' });
+    expect(typo.ok ? [] : typo.problems).toEqual([
+      'TRIGGER_FALCO_RULES: "sandbx" is not one of stable, incubating, sandbox',
+    ]);
+    const none = loadConfig({ TRIGGER_FALCO_RULES: ',' });
+    expect(none.ok ? [] : none.problems).toEqual([
+      'TRIGGER_FALCO_RULES: must name one or more of stable, incubating, sandbox',
     ]);
   });
 

@@ -260,7 +260,7 @@ describe('GET /openapi.json', () => {
       'post',
       '/triggers/event-generator',
       '/triggers/event-generator',
-      (t) => auth(t).send({ actions: '^syscall.WriteBelowRoot$' }),
+      (t) => auth(t).send({ actions: '^syscall.ReadSensitiveFileUntrusted$' }),
     );
     expect(started.status).toBe(202);
     await call(target, 'post', '/triggers/event-generator', '/triggers/event-generator', (t) => t.send({}));

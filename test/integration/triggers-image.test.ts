@@ -117,7 +117,7 @@ describe.skipIf(!ready)('the triggers image (Dockerfile target triggers)', () =>
     const response = await fetch(`${baseUrl}/triggers/event-generator`, {
       method: 'POST',
       headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' },
-      body: JSON.stringify({ actions: '^syscall.WriteBelowEtc$' }),
+      body: JSON.stringify({ actions: '^syscall.ReadSensitiveFileUntrusted$' }),
     });
     const { id } = (await response.json()) as { id: string };
     const run = await waitForFinishedRun(baseUrl, id);

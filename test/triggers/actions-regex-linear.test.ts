@@ -11,7 +11,7 @@ import { killSpawned, spawnService } from '../helpers/spawn-service.js';
 const TOKEN = 'test-token-0123456789abcdef';
 const auth = { Authorization: `Bearer ${TOKEN}` };
 // 24 alternation groups: 30 s of backtracking per action name with JavaScript's RegExp.
-const EXPONENTIAL = `${'(.|.)'.repeat(24)}0`;
+const EXPONENTIAL = `${'(.|.)'.repeat(24)}Untrusted`;
 // A probe that waits longer than this means the event loop was held.
 const PROBE_TIMEOUT_MS = 2_000;
 

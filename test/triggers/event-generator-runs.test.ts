@@ -41,9 +41,9 @@ describe.runIf(haveHelm)('event-generator trigger with the real helm and an unre
     const res = await request(built.app)
       .post('/triggers/event-generator')
       .set(auth)
-      .send({ actions: '^syscall.WriteBelow' });
+      .send({ actions: '^syscall.ReadSensitiveFile' });
     expect(res.status).toBe(202);
-    expect(res.body.target).toEqual({ namespace: 'falco-canary', actions: '^syscall.WriteBelow' });
+    expect(res.body.target).toEqual({ namespace: 'falco-canary', actions: '^syscall.ReadSensitiveFile' });
     const run = await waitForRun(built.app, TOKEN, res.body.id, finished);
 
     expect(run.status).toBe('failed');
@@ -58,7 +58,7 @@ describe.runIf(haveHelm)('event-generator trigger with the real helm and an unre
         `falco-eg-${run.id.slice(0, 8)}`,
         CHART,
         '--set-string',
-        'config.actions=^syscall.WriteBelow',
+        'config.actions=^syscall.ReadSensitiveFile',
       ]),
     );
     expect(run.commands.map((c) => c.argv.slice(0, 2).join(' '))).toEqual([
@@ -70,15 +70,44 @@ describe.runIf(haveHelm)('event-generator trigger with the real helm and an unre
       expect.arrayContaining(['uninstall', `falco-eg-${run.id.slice(0, 8)}`, '--namespace', 'falco-canary']),
     );
     expect(run.verification.expectations.map((e) => e.rule)).toEqual([
-      'Write below binary dir',
-      'Write below etc',
-      'Write below monitored dir',
-      'Write below root',
-      'Write below rpm database',
+      'Read sensitive file trusted after startup',
+      'Read sensitive file untrusted',
     ]);
     expect(
       await built.metricValue('falco_trigger_runs_total', { kind: 'event-generator', outcome: 'failed' }),
     ).toBe(1);
+  });
+
+  // Regression: ^syscall.Write expected five sandbox rules that a chart's Falco never loads, so the
+  // README's own example ended with every rule `missed`.
+  it('expects only rules of the rules files Falco loads (TRIGGER_FALCO_RULES, stable by default)', async () => {
+    built = buildTriggerApp(env(), { PATH: `${BIN}:${process.env.PATH ?? ''}`, HOME: home });
+    const refused = await request(built.app)
+      .post('/triggers/event-generator')
+      .set(auth)
+      .send({ actions: '^syscall.Write' });
+    expect(refused.status).toBe(400);
+    expect(refused.body.errors).toEqual([
+      {
+        pointer: '/actions',
+        detail: expect.stringContaining(
+          'Falco does not load or enable by default (TRIGGER_FALCO_RULES=stable)',
+        ),
+      },
+    ]);
+    await built.stop();
+
+    built = buildTriggerApp(
+      { ...env(), TRIGGER_FALCO_RULES: 'stable, sandbox' },
+      { PATH: `${BIN}:${process.env.PATH ?? ''}`, HOME: home },
+    );
+    const res = await request(built.app)
+      .post('/triggers/event-generator')
+      .set(auth)
+      .send({ actions: '^syscall.WriteBelowEtc$' });
+    expect(res.status).toBe(202);
+    const run = await waitForRun(built.app, TOKEN, res.body.id, finished);
+    expect(run.verification.expectations.map((e) => e.rule)).toEqual(['Write below etc']);
   });
 
   it('answers 429 while a run of the same kind is in progress, but lets the other kind start', async () => {

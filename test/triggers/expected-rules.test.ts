@@ -10,6 +10,8 @@ describe('event-generator action data', () => {
   });
 });
 
+const STABLE_13 = { version: 'v0.13', falcoRules: ['stable'] } as const;
+
 describe('selectExpectedRules', () => {
   it('skips v0.10 actions registered disabled, since chart 0.2.0 never passes --all', () => {
     const actions = selectActions('v0.10', /^syscall/).map((a) => a.action);
@@ -19,7 +21,7 @@ describe('selectExpectedRules', () => {
   });
 
   it('runs disabled v0.13 actions (chart 0.4.0 passes --all) but expects only rules Falco enables by default', () => {
-    const rules = selectExpectedRules('v0.13', /^syscall.*Drift|^syscall.ReadSensitiveFileUntrusted$/);
+    const rules = selectExpectedRules(STABLE_13, /^syscall.*Drift|^syscall.ReadSensitiveFileUntrusted$/);
     expect(selectActions('v0.13', /Drift/).map((a) => a.rule)).toEqual([
       'Container Drift Detected (chmod)',
       'Container Drift Detected (open+create)',
@@ -27,11 +29,36 @@ describe('selectExpectedRules', () => {
     expect(rules).toEqual(['Read sensitive file untrusted']);
   });
 
+  it('expects only the rules of the rules files Falco loads (the charts load the stable file alone)', () => {
+    // Falco's default rules_files is falco_rules.yaml: 21 of the 58 enabled rules ^syscall selects.
+    const stable = selectExpectedRules(STABLE_13, /^syscall/);
+    expect(stable).toHaveLength(21);
+    expect(stable).toContain('Read sensitive file untrusted');
+    expect(stable).not.toContain('Write below etc');
+    expect(stable).not.toContain('Create files below dev');
+    // Every Write* action targets a sandbox rule: nothing to expect from a stable-only Falco.
+    expect(selectExpectedRules(STABLE_13, /^syscall.Write/)).toEqual([]);
+    expect(
+      selectExpectedRules({ version: 'v0.13', falcoRules: ['stable', 'sandbox'] }, /^syscall.WriteBelowEtc$/),
+    ).toEqual(['Write below etc']);
+    const all = selectExpectedRules(
+      { version: 'v0.13', falcoRules: ['stable', 'incubating', 'sandbox'] },
+      /^syscall/,
+    );
+    expect(all).toHaveLength(58);
+    // falco-rules-0.1.0 (Falco 0.34) kept every rule in falco_rules.yaml.
+    expect(
+      selectExpectedRules({ version: 'v0.10', falcoRules: ['stable'] }, /^syscall.WriteBelowEtc$/),
+    ).toEqual(['Write below etc']);
+  });
+
   it('expects nothing for a regex that selects no action', () => {
-    expect(selectExpectedRules('v0.13', /^k8saudit/)).toEqual([]);
+    expect(selectExpectedRules(STABLE_13, /^k8saudit/)).toEqual([]);
   });
 
   it('maps v0.10 RunShellUntrusted to Run shell untrusted', () => {
-    expect(selectExpectedRules('v0.10', /RunShellUntrusted/)).toEqual(['Run shell untrusted']);
+    expect(selectExpectedRules({ version: 'v0.10', falcoRules: ['stable'] }, /RunShellUntrusted/)).toEqual([
+      'Run shell untrusted',
+    ]);
   });
 });

@@ -28,7 +28,7 @@ afterEach(async () => {
 // The issue's forging post: rule and namespace, nothing that ties it to what the run started.
 const alertBody = (outputFields: Record<string, string>) =>
   JSON.stringify({
-    rule: 'Write below etc',
+    rule: 'Read sensitive file untrusted',
     priority: 'Error',
     time: new Date().toISOString(),
     output: 'File below /etc opened for writing',
@@ -43,7 +43,7 @@ const getRun = async (app: TriggerApp, id: string) =>
   (await request(app.app).get(`/triggers/${id}`).set(auth)).body as TriggerRun;
 
 // Regression (issue 18 point 6): an event-generator run that failed (helm missing) turned
-// `detected` when anyone posted {"rule":"Write below etc",...,"output_fields":{"k8s.ns.name":"default"}}.
+// `detected` when anyone posted {"rule":"Read sensitive file untrusted",...,"output_fields":{"k8s.ns.name":"default"}}.
 describe('trigger verdicts cannot be forged by posting alerts', () => {
   it('a run that failed (helm missing) never turns detected, and the detected counter stays 0', async () => {
     built = buildTriggerApp(
@@ -53,7 +53,7 @@ describe('trigger verdicts cannot be forged by posting alerts', () => {
     const started = await request(built.app)
       .post('/triggers/event-generator')
       .set(auth)
-      .send({ actions: '^syscall.WriteBelowEtc$' });
+      .send({ actions: '^syscall.ReadSensitiveFileUntrusted$' });
     expect(started.status).toBe(202);
     const run = await waitForRun(built.app, TOKEN, started.body.id, finished);
     expect(run.status).toBe('failed');
@@ -62,7 +62,9 @@ describe('trigger verdicts cannot be forged by posting alerts', () => {
 
     expect(forged.status).toBe(202);
     const after = await getRun(built, run.id);
-    expect(after.verification.expectations).toEqual([{ rule: 'Write below etc', status: 'not_run' }]);
+    expect(after.verification.expectations).toEqual([
+      { rule: 'Read sensitive file untrusted', status: 'not_run' },
+    ]);
     expect(await detectedCount(built)).toBe(0);
   });
 
@@ -86,7 +88,7 @@ describe('trigger verdicts cannot be forged by posting alerts', () => {
       const res = await request(built.app)
         .post('/triggers/event-generator')
         .set(auth)
-        .send({ actions: '^syscall.WriteBelowEtc$' });
+        .send({ actions: '^syscall.ReadSensitiveFileUntrusted$' });
       expect(res.status).toBe(202);
       const run = res.body as TriggerRun;
       const release = `falco-eg-${run.id.slice(0, 8)}`;
@@ -124,7 +126,9 @@ describe('trigger verdicts cannot be forged by posting alerts', () => {
 
       expect([forged.status, namespaceOnly.status]).toEqual([202, 202]);
       const after = await getRun(built!, run.id);
-      expect(after.verification.expectations).toEqual([{ rule: 'Write below etc', status: 'pending' }]);
+      expect(after.verification.expectations).toEqual([
+        { rule: 'Read sensitive file untrusted', status: 'pending' },
+      ]);
       expect(await detectedCount(built!)).toBe(0);
     });
 
@@ -166,7 +170,7 @@ describe('trigger verdicts cannot be forged by posting alerts', () => {
       const matched = await getRun(built!, run.id);
       expect(matched.verification.expectations).toEqual([
         {
-          rule: 'Write below etc',
+          rule: 'Read sensitive file untrusted',
           status: 'detected',
           alertId: own.headers['x-alert-id'],
           latencyMs: expect.any(Number),
@@ -179,7 +183,9 @@ describe('trigger verdicts cannot be forged by posting alerts', () => {
       await built!.triggers?.stop(1_000);
       const ended = await waitForRun(built!.app, TOKEN, run.id, finished);
       expect(ended.status).toBe('failed');
-      expect(ended.verification.expectations).toEqual([{ rule: 'Write below etc', status: 'not_run' }]);
+      expect(ended.verification.expectations).toEqual([
+        { rule: 'Read sensitive file untrusted', status: 'not_run' },
+      ]);
       expect(await detectedCount(built!)).toBe(0);
     });
   });
