@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { Lifecycle } from '../server/lifecycle.js';
 import { readClientIdentity } from './client-identity.js';
-import { buildProblem, type Problem } from './problem.js';
+import { buildProblem, problemBody, type Problem } from './problem.js';
 import type { RequestIds } from './request-context.js';
 import { acceptedResponse } from './routes/accepted-response.js';
 import { SHED_HEADERS } from './routes/admit-body.js';
@@ -72,7 +72,7 @@ function sendProblem(
 ): void {
   send(res, deps.lifecycle, close, problem.status, ['X-Request-Id', reqId, ...headers], {
     type: PROBLEM_TYPE,
-    body: JSON.stringify(problem),
+    body: problemBody(problem),
   });
 }
 

@@ -53,12 +53,21 @@ export function buildProblem(
 }
 
 /**
+ * A problem's body: one JSON line ended by a newline. Falco 0.34 and 0.35 (and later ones with
+ * `http_output.echo`) print every response body to their stdout, between their own JSON alert
+ * lines: without the newline the next alert was glued to it and a log shipper lost both.
+ */
+export function problemBody(problem: Problem): string {
+  return `${JSON.stringify(problem)}\n`;
+}
+
+/**
  * A whole HTTP/1.1 answer carrying `problem`, as bytes to write on a socket that no parser or
  * response object serves (a connection refused before it is read, a request the parser refused);
  * it closes the connection. `headers`: more header lines, such as `Retry-After: 1`.
  */
 export function rawProblemAnswer(problem: Problem, headers: readonly string[] = []): string {
-  const body = JSON.stringify(problem);
+  const body = problemBody(problem);
   return (
     `HTTP/1.1 ${problem.status} ${STATUS_CODES[problem.status] ?? ''}\r\n` +
     'Content-Type: application/problem+json; charset=utf-8\r\n' +
@@ -70,5 +79,5 @@ export function rawProblemAnswer(problem: Problem, headers: readonly string[] = 
 
 /** Sends an `application/problem+json` response. */
 export function sendProblem(res: Response, problem: Problem): void {
-  res.status(problem.status).type('application/problem+json').send(JSON.stringify(problem));
+  res.status(problem.status).type('application/problem+json').send(problemBody(problem));
 }

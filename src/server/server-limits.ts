@@ -1,7 +1,7 @@
 import type http from 'node:http';
 import type https from 'node:https';
 import type { Duplex } from 'node:stream';
-import { buildProblem, rawProblemAnswer, type Problem } from '../http/problem.js';
+import { buildProblem, problemBody, rawProblemAnswer, type Problem } from '../http/problem.js';
 import type { ClientErrorReason } from '../metrics/http-metrics.js';
 import type { ServerLimits } from '../config/hardening-config.js';
 import { limitConnections } from './connections-per-address.js';
@@ -100,7 +100,7 @@ export function requireHost(
     const problem = buildProblem('invalid-request', {
       detail: 'An HTTP/1.1 request needs a Host header (RFC 9112, section 3.2).',
     });
-    const body = JSON.stringify(problem);
+    const body = problemBody(problem);
     res
       .writeHead(problem.status, {
         'Content-Type': 'application/problem+json; charset=utf-8',

@@ -156,6 +156,30 @@ describe('the node:http fast path for POST /alerts', () => {
     await expect.poll(count).toBe(before + 1);
   });
 
+  // Falco 0.34 and 0.35 (0.36+ with http_output.echo) print each response body to their stdout
+  // between their JSON alert lines: a body without its newline glued the next alert to it.
+  it('ends every refusal body Falco can get with a newline, on the fast path, in Express and raw', async () => {
+    const bodyOf = (answer: string) => answer.slice(answer.indexOf('\r\n\r\n') + 4);
+    const rawAnswer = async (request: string) => {
+      const raw = await openRaw(port);
+      raw.write(request);
+      await raw.closed;
+      return bodyOf(raw.received());
+    };
+    const bodies = [
+      (await post(port, Buffer.from('{"rule":'), false)).body, // 400 on the fast path
+      (await post(port, Buffer.from('{"rule":'), true)).body, // 400 in Express
+      (await post(port, sample, false, { 'content-type': 'text/plain' })).body, // 415
+      await rawAnswer('POST /alert HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}'), // 404
+      await rawAnswer('POST /alerts HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}'), // 400, no Host
+      await rawAnswer('POST /alerts HTTP/1.1\r\nHost: x\r\nContent-Length: nope\r\n\r\n'), // 400 from the parser
+    ];
+    for (const body of bodies) {
+      expect(body).toMatch(/^\{"type":"urn:falco-alert-receiver:problem:[^\n]*\}\n$/);
+      expect(JSON.parse(body)).toHaveProperty('status');
+    }
+  });
+
   it('counts a body cut short as incomplete_body and keeps serving', async () => {
     const incomplete = () =>
       metricValue(built.metrics.registry, 'falco_alerts_rejected_total', { reason: 'incomplete_body' });
