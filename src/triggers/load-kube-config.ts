@@ -7,7 +7,13 @@ export async function loadKubeConfig(path: string | undefined): ReturnType<Trigg
     const { KubeConfig } = await loadKubeClient();
     const kc = new KubeConfig();
     if (path) kc.loadFromFile(path);
-    else kc.loadFromDefault();
+    else {
+      // Finding none of those, loadFromDefault ends by calling loadFromClusterAndUser with a
+      // made-up http://localhost:8080 cluster, whose every call fails on its http scheme: leave
+      // the configuration empty instead, so that it reads as none.
+      kc.loadFromClusterAndUser = () => undefined;
+      kc.loadFromDefault();
+    }
     if (!kc.getCurrentCluster())
       return { ok: false, reason: 'no Kubernetes cluster configured (set TRIGGER_KUBECONFIG)' };
     return { ok: true, value: kc };
