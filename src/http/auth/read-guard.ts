@@ -32,9 +32,9 @@ const isRead = (req: Request) => req.method === 'GET' || req.method === 'HEAD';
 
 /**
  * Deny by default: every GET/HEAD except PUBLIC_READS, and every call of the trigger API, needs a
- * viewer or trigger token (bearer), a session cookie, or a trusted proxy's user. Starting a
- * trigger needs the trigger role, and from a session also the CSRF token in X-CSRF-Token. A trigger
- * call refused here is audited as one the trigger API refuses itself.
+ * viewer or trigger token (bearer), a session cookie, or a trusted proxy's user. Starting or
+ * cancelling a run needs the trigger role, and from a session also the CSRF token in
+ * X-CSRF-Token. A trigger call refused here is audited as one the trigger API refuses itself.
  */
 export function createReadGuard(deps: ReadGuardDeps) {
   const { tokens, signer } = deps;
@@ -67,7 +67,7 @@ export function createReadGuard(deps: ReadGuardDeps) {
     // got a 403 asking for TRIGGER_TOKEN.
     const starts = !isRead(req) && deps.triggers;
     if (starts && credentials.role !== 'trigger') {
-      const reason = 'Starting a trigger needs TRIGGER_TOKEN; these credentials only read.';
+      const reason = 'Starting or cancelling a trigger run needs TRIGGER_TOKEN; these credentials only read.';
       return refuseCall(req, res, { group, status: 403, reason, wrong: false });
     }
     // A cookie is sent by the browser on its own; the CSRF token proves the page itself asked.

@@ -170,6 +170,18 @@ describe('trigger runs read with VIEWER_TOKEN', () => {
       }
     });
   });
+
+  // Regression (review): a viewer's cancel was told 'Starting a trigger needs TRIGGER_TOKEN'.
+  it("refuse a viewer's cancel with 403 saying that cancelling needs TRIGGER_TOKEN", async () => {
+    await withAuthTestServer({ VIEWER_TOKEN }, async (server) => {
+      const response = await server.post('/triggers/no-such-run/cancel', '{}', bearer(VIEWER_TOKEN));
+
+      expect(response.status).toBe(403);
+      expect(((await response.json()) as { detail: string }).detail).toBe(
+        'Starting or cancelling a trigger run needs TRIGGER_TOKEN; these credentials only read.',
+      );
+    });
+  });
 });
 
 describe('rate limit of failed authentications per client address', () => {
