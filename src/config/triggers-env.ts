@@ -5,7 +5,7 @@ import {
   type GeneratorVersion,
   type RulesFile,
 } from '../triggers/data/event-generator-actions.js';
-import { DNS_LABEL, DNS_SUBDOMAIN, IMAGE_REFERENCE } from '../triggers/names.js';
+import { CONTAINER_NAME, DNS_LABEL, DNS_SUBDOMAIN, IMAGE_REFERENCE } from '../triggers/names.js';
 import { bearerToken } from './bearer-token.js';
 import { envFlag } from './env-flag.js';
 import { MAX_TIMER_MS, timerMs } from './timer-ms.js';
@@ -39,7 +39,8 @@ export const triggersEnvShape = {
   TRIGGER_DEFAULT_BACKEND: z.enum(['kubernetes', 'docker']).default('kubernetes'),
   TRIGGER_ALLOWED_NAMESPACES: names('default', DNS_LABEL, 'a Kubernetes namespace name'),
   TRIGGER_ALLOWED_PODS: names('', DNS_SUBDOMAIN, 'a Kubernetes pod name'),
-  TRIGGER_ALLOWED_CONTAINERS: names('', DNS_LABEL, 'a Kubernetes container name'),
+  // Containers in a pod or docker containers: a request on the kubernetes backend is held to DNS_LABEL.
+  TRIGGER_ALLOWED_CONTAINERS: names('', CONTAINER_NAME, 'a Kubernetes or Docker container name'),
   TRIGGER_ALLOWED_IMAGES: names('busybox:1.36', IMAGE_REFERENCE, 'an image reference'),
   TRIGGER_KUBECONFIG: z.string().min(1).optional(),
   TRIGGER_COMMAND_TIMEOUT_MS: timerMs(1).default(120_000),

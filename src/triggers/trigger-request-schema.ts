@@ -4,7 +4,7 @@ import type { FieldProblem } from '../alerts/parse-falco-alert.js';
 import { compileActionsPattern } from './actions-pattern.js';
 import { type GeneratorRules, selectActions, selectExpectedRules } from './expected-rules.js';
 
-import { DNS_LABEL, DNS_SUBDOMAIN, IMAGE_REFERENCE } from './names.js';
+import { CONTAINER_NAME, DNS_LABEL, DNS_SUBDOMAIN, IMAGE_REFERENCE } from './names.js';
 /**
  * Regex characters event-generator needs, and nothing a shell, helm's --set parser (`,` `=` `\`
  * `{`) or YAML could misread: no quotes, spaces, commas, backslashes or braces.
@@ -47,9 +47,10 @@ export function buildShellRequestSchema(lists: AllowLists) {
         .regex(DNS_SUBDOMAIN, 'must be a valid Kubernetes pod name')
         .optional()
         .superRefine(allowed(lists.pods, 'pod')),
+      // Docker's rule here; checkShellBackend holds the kubernetes backend to Kubernetes' own.
       container: z
         .string()
-        .regex(DNS_LABEL, 'must be a valid Kubernetes container name')
+        .regex(CONTAINER_NAME, 'must be a valid container name')
         .optional()
         .superRefine(allowed(lists.containers, 'container')),
       image: z
@@ -81,6 +82,9 @@ export function checkShellBackend(body: ShellRequest, backend: 'kubernetes' | 'd
   }
   if (backend === 'kubernetes' && body.container !== undefined && body.pod === undefined) {
     return [{ pointer: '/pod', detail: 'required with container on the kubernetes backend' }];
+  }
+  if (backend === 'kubernetes' && body.container !== undefined && !DNS_LABEL.test(body.container)) {
+    return [{ pointer: '/container', detail: 'must be a valid Kubernetes container name' }];
   }
   return [];
 }

@@ -25,10 +25,23 @@ describe('trigger configuration', () => {
     ['TRIGGER_ALLOWED_IMAGES', 'busybox:1.36,--privileged', '"--privileged" is not an image reference'],
     ['TRIGGER_ALLOWED_NAMESPACES', 'falco-canary,-n', '"-n" is not a Kubernetes namespace name'],
     ['TRIGGER_ALLOWED_PODS', 'web-1,web 2', '"web 2" is not a Kubernetes pod name'],
-    ['TRIGGER_ALLOWED_CONTAINERS', 'App', '"App" is not a Kubernetes container name'],
+    ['TRIGGER_ALLOWED_CONTAINERS', 'app,-it', '"-it" is not a Kubernetes or Docker container name'],
   ])('refuses %s items a run would pass to a command as a flag or a bad name', (name, value, problem) => {
     const loaded = loadConfig({ [name]: value });
     expect(loaded).toEqual({ ok: false, problems: [`${name}: ${problem}`] });
+  });
+
+  // Regression (review): they were held to Kubernetes' rule, so compose v1's and Docker's own
+  // generated names refused to start the receiver.
+  it('takes docker container names in TRIGGER_ALLOWED_CONTAINERS', () => {
+    const loaded = loadConfig({ TRIGGER_ALLOWED_CONTAINERS: 'app,myproj_web_1,eager_turing,Web.2' });
+
+    expect(loaded.ok && loaded.config.triggers.allowed.containers).toEqual([
+      'app',
+      'myproj_web_1',
+      'eager_turing',
+      'Web.2',
+    ]);
   });
 
   it('refuses to enable triggers without a token', () => {

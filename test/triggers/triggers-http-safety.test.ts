@@ -224,6 +224,27 @@ describe('trigger API input validation', () => {
     });
   }
 
+  // Regression (review): a docker container name such as compose v1's could not be allow-listed.
+  it('takes an allow-listed docker container name on the docker backend only', async () => {
+    built = buildTriggerApp({ ...ENABLED, TRIGGER_ALLOWED_CONTAINERS: 'app,myproj_web_1' });
+
+    const inPod = await request(built.app)
+      .post('/triggers/shell')
+      .set(auth)
+      .send({ backend: 'kubernetes', pod: 'web-1', container: 'myproj_web_1' });
+    const docker = await request(built.app)
+      .post('/triggers/shell')
+      .set(auth)
+      .send({ backend: 'docker', container: 'myproj_web_1' });
+
+    expect(inPod.status).toBe(400);
+    expect(inPod.body.errors).toEqual([
+      { pointer: '/container', detail: 'must be a valid Kubernetes container name' },
+    ]);
+    expect(docker.status).toBe(202);
+    expect(docker.body.target).toEqual({ backend: 'docker', container: 'myproj_web_1' });
+  });
+
   it('answers 400 for unknown body fields and for a body that is not JSON', async () => {
     built = buildTriggerApp(ENABLED);
     const unknown = await request(built.app).post('/triggers/shell').set(auth).send({ command: 'id' });
