@@ -80,6 +80,10 @@ export function checkShellBackend(body: ShellRequest, backend: 'kubernetes' | 'd
   if (backend === 'docker' && body.pod !== undefined) {
     return [{ pointer: '/pod', detail: 'the docker backend has no pods: name a container' }];
   }
+  // Said, not dropped: a caller who names one expects the run to be held to it.
+  if (backend === 'docker' && body.namespace !== undefined) {
+    return [{ pointer: '/namespace', detail: 'not used by the docker backend' }];
+  }
   if (backend === 'kubernetes' && body.container !== undefined && body.pod === undefined) {
     return [{ pointer: '/pod', detail: 'required with container on the kubernetes backend' }];
   }

@@ -165,6 +165,13 @@ describe('trigger API input validation', () => {
     ['both an image and a pod', '/triggers/shell', { image: 'busybox:1.36', pod: 'web-1' }, '/image'],
     ['a container without a pod on the kubernetes backend', '/triggers/shell', { container: 'app' }, '/pod'],
     ['a pod on the docker backend', '/triggers/shell', { backend: 'docker', pod: 'web-1' }, '/pod'],
+    // Regression (review): it was accepted and silently ignored.
+    [
+      'a namespace on the docker backend',
+      '/triggers/shell',
+      { backend: 'docker', namespace: 'default' },
+      '/namespace',
+    ],
     [
       'the negative control on the kubernetes backend',
       '/triggers/shell',
