@@ -4,6 +4,9 @@ import type { TriggerRun } from './trigger-run.js';
 /** How the error of a run cancelled on request begins (what its trigger said follows). */
 export const CANCELLED_RUN_ERROR = 'cancelled on request';
 
+/** How the error of a run the receiver's shutdown cut into begins (what its trigger said follows). */
+export const STOPPED_RUN_ERROR = 'the receiver stopped before the run ended';
+
 /** The cancel switches of the runs this replica is running, each besides the shutdown's. */
 export interface RunCancellation {
   /** The signal of `run`'s cancellable commands: aborted by its cancellation or by shutdown. */
@@ -50,4 +53,13 @@ export function countedOutcome(run: TriggerRun): 'succeeded' | 'failed' | 'cance
  */
 export function cancelledOutcome(outcome: TriggerOutcome): { ok: false; error: string } {
   return { ok: false, error: outcome.ok ? CANCELLED_RUN_ERROR : `${CANCELLED_RUN_ERROR}: ${outcome.error}` };
+}
+
+/**
+ * How a run ends whose step shutdown cancelled (no cancellation asked for): failed, naming the
+ * shutdown and then what the trigger said, which alone (`helm was cancelled`) read as a cancel
+ * nobody asked for. Counted failed, as a run whose replica stopped is.
+ */
+export function stoppedOutcome(outcome: TriggerOutcome): { ok: false; error: string } {
+  return { ok: false, error: outcome.ok ? STOPPED_RUN_ERROR : `${STOPPED_RUN_ERROR}: ${outcome.error}` };
 }

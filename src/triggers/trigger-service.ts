@@ -2,7 +2,12 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { TriggersConfig } from '../config/triggers-env.js';
 import { runEventGeneratorTrigger } from './event-generator-trigger.js';
-import { cancelledOutcome, countedOutcome, createRunCancellation } from './run-cancellation.js';
+import {
+  cancelledOutcome,
+  countedOutcome,
+  createRunCancellation,
+  stoppedOutcome,
+} from './run-cancellation.js';
 import type { RunRegistry } from './run-registry.js';
 import { isUnfinished } from './run-state.js';
 import { createRunSlots } from './run-slots.js';
@@ -42,9 +47,6 @@ export type CancelResult =
   | { ok: false; reason: 'not-found' }
   | { ok: false; reason: 'finished' | 'unavailable'; run: TriggerRun };
 
-/** Why a run that had not ended by the end of the shutdown grace failed. */
-export const STOPPED_RUN_ERROR = 'the receiver stopped before the run ended';
-
 /** Starts runs (per-kind concurrency limit), executes them in the background, records outcome and metrics. */
 export function createTriggerService(deps: TriggerServiceDeps) {
   const { config } = deps;
@@ -65,9 +67,15 @@ export function createTriggerService(deps: TriggerServiceDeps) {
   // as failed meanwhile, and counted it (adopt-orphans.ts), while this one was cut off past its lease.
   // Logged here, by either: a run shutdown ends is otherwise recorded nowhere once the process exits
   // (the in-memory store), and its release or pod may be left behind. A run cancelled on request
-  // ends failed (its rules not_run, as any failed run's) and is counted as cancelled.
-  function endRun(run: TriggerRun, outcome: TriggerOutcome): void {
-    const final = run.cancelRequestedAt !== undefined ? cancelledOutcome(outcome) : outcome;
+  // ends failed (its rules not_run, as any failed run's) and is counted as cancelled; one whose
+  // step shutdown cancelled ends failed too, saying so, and is counted failed.
+  function endRun(run: TriggerRun, outcome: TriggerOutcome, stopped = stoppedByShutdown(run, outcome)): void {
+    const final =
+      run.cancelRequestedAt !== undefined
+        ? cancelledOutcome(outcome)
+        : stopped
+          ? stoppedOutcome(outcome)
+          : outcome;
     run.status = final.ok ? 'succeeded' : 'failed';
     if (!final.ok) run.error = final.error;
     run.finishedAt = new Date().toISOString();
@@ -86,6 +94,11 @@ export function createTriggerService(deps: TriggerServiceDeps) {
       'trigger run finished',
     );
   }
+
+  // A step that failed cancelled once shutdown began was cancelled by it; a run that failed on
+  // its own and only cleaned up during shutdown says what it failed on alone.
+  const stoppedByShutdown = (run: TriggerRun, outcome: TriggerOutcome) =>
+    !outcome.ok && abort.signal.aborted && run.commands.some((command) => command.failure === 'cancelled');
 
   // Its final state first: a run saved as running reads as orphaned once its slot and hold are gone.
   async function saveAndRelease(run: TriggerRun): Promise<void> {
@@ -186,7 +199,8 @@ export function createTriggerService(deps: TriggerServiceDeps) {
       await Promise.race([Promise.allSettled([...inFlight]), grace]);
       clearTimeout(timer);
       // Runs still going (a cleanup step outlived the grace) end here, as failed, for every replica.
-      for (const run of unfinished) endRun(run, { ok: false, error: STOPPED_RUN_ERROR });
+      const error = `still running after the shutdown grace (${graceMs} ms)`;
+      for (const run of unfinished) endRun(run, { ok: false, error }, true);
       await Promise.all([...unfinished].map(saveAndRelease));
       unfinished.clear();
     },

@@ -13,7 +13,7 @@ import {
   readStoredOfRules,
   startOrphanAdoption,
 } from '../../src/triggers/adopt-orphans.js';
-import { CANCELLED_RUN_ERROR } from '../../src/triggers/run-cancellation.js';
+import { CANCELLED_RUN_ERROR, STOPPED_RUN_ERROR } from '../../src/triggers/run-cancellation.js';
 import { createRunRegistry } from '../../src/triggers/run-registry.js';
 import type { SharedRuns } from '../../src/triggers/shared-runs.js';
 import { createTriggerMetrics } from '../../src/triggers/trigger-metrics.js';
@@ -331,7 +331,7 @@ describe.runIf(haveRedis)('runs taken over on one Redis (replicas built in the t
     );
     // Still cut off, A ends the run (its shutdown cancels the install); then its link is back.
     await onA.service.stop(5_000);
-    expect(onA.run).toMatchObject({ status: 'failed', error: 'helm was cancelled' });
+    expect(onA.run).toMatchObject({ status: 'failed', error: `${STOPPED_RUN_ERROR}: helm was cancelled` });
     a.cut = false;
     await onA.registry.stop();
     await b.stop();
@@ -385,7 +385,10 @@ describe.runIf(haveRedis)('runs taken over on one Redis (replicas built in the t
     await onA.registry.stop();
 
     expect(await metricValue(onA.metrics, 'falco_trigger_runs_total', failed)).toBe(1);
-    expect(await view.get(onA.run.id)).toMatchObject({ status: 'failed', error: 'helm was cancelled' });
+    expect(await view.get(onA.run.id)).toMatchObject({
+      status: 'failed',
+      error: `${STOPPED_RUN_ERROR}: helm was cancelled`,
+    });
   });
 
   // A shell run that succeeded on a replica linked by `link` (docker stands in) and waits for its alert.

@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { BUSYBOX_IMAGE, dockerAndBusyboxAvailable, ensureBusyboxImage } from '../helpers/busybox-image.js';
 import { buildTriggerApp, type TriggerApp } from '../helpers/build-trigger-app.js';
 import { runCommand } from '../../src/runners/run-command.js';
+import { STOPPED_RUN_ERROR } from '../../src/triggers/run-cancellation.js';
 import { requireComponent } from '../helpers/components.js';
 import { startKubeApiStandIn, type KubeApiStandIn } from '../helpers/kube-api-stand-in.js';
 import { buildTerminalShellAlert, finished, waitForRun } from '../helpers/trigger-runs.js';
@@ -197,7 +198,7 @@ describe('shell trigger, kubernetes backend, against a recording API stand-in', 
     await built.triggers?.stop(5_000);
 
     const run = await waitForRun(built.app, TOKEN, res.body.id, finished, 1_000);
-    expect(run).toMatchObject({ status: 'failed', error: 'exec cancelled' });
+    expect(run).toMatchObject({ status: 'failed', error: `${STOPPED_RUN_ERROR}: exec cancelled` });
     expect(run.commands.at(-1)).toMatchObject({
       argv: expect.arrayContaining(['delete-pod']),
       failed: false,

@@ -2,27 +2,34 @@ import { execFileSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import request from 'supertest';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { STOPPED_RUN_ERROR } from '../../src/triggers/trigger-service.js';
+import { STOPPED_RUN_ERROR } from '../../src/triggers/run-cancellation.js';
 import { buildTriggerApp } from '../helpers/build-trigger-app.js';
 import { killSpawned, spawnService } from '../helpers/spawn-service.js';
 import { finished, waitForRun } from '../helpers/trigger-runs.js';
 
 const TOKEN = 'test-token-0123456789abcdef';
 
-/** An event-generator run with the helm stand-in of test/fixtures/bin/`helmDir`, 300 ms in. */
-async function startEventGenerator(helmDir: string) {
+/** A run of `kind` with the stand-ins of test/fixtures/bin/`binDir`, 300 ms in. */
+async function startRun(binDir: string, kind: 'event-generator' | 'shell' = 'event-generator') {
   const built = buildTriggerApp(
-    { TRIGGERS_ENABLED: 'true', TRIGGER_TOKEN: TOKEN, TRIGGER_KUBECONFIG: '/nonexistent/kubeconfig' },
-    { PATH: `${resolve('test/fixtures/bin', helmDir)}:/usr/bin:/bin` },
+    {
+      TRIGGERS_ENABLED: 'true',
+      TRIGGER_TOKEN: TOKEN,
+      TRIGGER_KUBECONFIG: '/nonexistent/kubeconfig',
+      TRIGGER_DEFAULT_BACKEND: 'docker',
+    },
+    { PATH: `${resolve('test/fixtures/bin', binDir)}:/usr/bin:/bin` },
   );
   const res = await request(built.app)
-    .post('/triggers/event-generator')
+    .post(`/triggers/${kind}`)
     .set('Authorization', `Bearer ${TOKEN}`)
     .send({});
   expect(res.status).toBe(202);
   await new Promise((done) => setTimeout(done, 300));
   return { built, res };
 }
+
+const startEventGenerator = (helmDir: string) => startRun(helmDir);
 
 describe('trigger shutdown', () => {
   it('cancels a hanging helm install on stop, still uninstalls, and fails the run saying why', async () => {
@@ -32,9 +39,24 @@ describe('trigger shutdown', () => {
 
     const run = await waitForRun(built.app, TOKEN, res.body.id, finished, 5_000);
     expect(run.status).toBe('failed');
-    expect(run.error).toBe('helm was cancelled');
+    // Regression (review): it read 'helm was cancelled', as a cancel nobody asked for.
+    expect(run.error).toBe(`${STOPPED_RUN_ERROR}: helm was cancelled`);
     expect(run.commands.map((c) => c.argv[1])).toEqual(['install', 'list-pods', 'uninstall']);
     expect(run.commands[2]).toMatchObject({ failed: false, output: 'helm uninstall ok' });
+    // Counted failed, as a run whose replica stopped is; cancelled counts cancels asked for.
+    const labels = { kind: 'event-generator' };
+    expect(await built.metricValue('falco_trigger_runs_total', { ...labels, outcome: 'failed' })).toBe(1);
+    expect(await built.metricValue('falco_trigger_runs_total', { ...labels, outcome: 'cancelled' })).toBe(0);
+  });
+
+  it('fails a shell run whose docker run it cancelled saying the receiver stopped, not that it was cancelled', async () => {
+    const { built, res } = await startRun('slow-docker', 'shell');
+
+    await built.triggers?.stop(5_000);
+
+    const run = await waitForRun(built.app, TOKEN, res.body.id, finished, 5_000);
+    expect(run).toMatchObject({ status: 'failed', error: `${STOPPED_RUN_ERROR}: docker was cancelled` });
+    expect(run.commands.map((c) => c.argv[1])).toEqual(['run', 'rm']);
   });
 
   it('fails a run still cleaning up when the grace ends, once, saying the receiver stopped', async () => {
@@ -45,17 +67,18 @@ describe('trigger shutdown', () => {
     expect(Date.now() - started).toBeLessThan(3_000);
 
     const run = await waitForRun(built.app, TOKEN, res.body.id, finished, 1_000);
-    expect(run).toMatchObject({ status: 'failed', error: STOPPED_RUN_ERROR });
+    const error = `${STOPPED_RUN_ERROR}: still running after the shutdown grace (500 ms)`;
+    expect(run).toMatchObject({ status: 'failed', error });
     expect(run.finishedAt).toBeDefined();
     // Regression: that end was logged nowhere, and with the in-memory store the run is gone at exit.
     expect(built.logs.filter((line) => line.event === 'trigger_finished')).toEqual([
-      expect.objectContaining({ runId: run.id, status: 'failed', error: STOPPED_RUN_ERROR, commands: 2 }),
+      expect.objectContaining({ runId: run.id, status: 'failed', error, commands: 2 }),
     ]);
     const metrics = await request(built.app).get('/metrics');
     expect(metrics.text).toMatch(/falco_trigger_runs_total\{kind="event-generator",outcome="failed"\} 1\n/);
     // The uninstall ends after the grace: the run stays as shutdown left it, counted once.
     await new Promise((done) => setTimeout(done, 5_500));
-    expect((await waitForRun(built.app, TOKEN, res.body.id, finished, 1_000)).error).toBe(STOPPED_RUN_ERROR);
+    expect((await waitForRun(built.app, TOKEN, res.body.id, finished, 1_000)).error).toBe(error);
     const later = await request(built.app).get('/metrics');
     expect(later.text).toMatch(/falco_trigger_runs_total\{kind="event-generator",outcome="failed"\} 1\n/);
   }, 15_000);
@@ -94,7 +117,11 @@ describe('trigger shutdown of the real process', () => {
     expect(await service.exited).toBe(0);
     // The uninstall (5 s) finished: the run ends on the cancelled install, not on the stop.
     expect(service.lines.filter((l) => l.event === 'trigger_finished')).toEqual([
-      expect.objectContaining({ status: 'failed', error: 'helm was cancelled', commands: 3 }),
+      expect.objectContaining({
+        status: 'failed',
+        error: `${STOPPED_RUN_ERROR}: helm was cancelled`,
+        commands: 3,
+      }),
     ]);
   }, 30_000);
 });
