@@ -104,23 +104,21 @@ async function main(): Promise<void> {
     logger.info({ event: 'signal', signal }, 'signal received');
     // Running triggers are cancelled and get SHUTDOWN_TIMEOUT_MS for their cleanup (a helm
     // uninstall, a pod deletion) while the requests drain, not before: a release left installed
-    // stays in the cluster, and the pod's grace is spent on the drain as well.
-    let triggersStopped: Promise<void> | undefined;
+    // stays in the cluster, and the pod's grace is spent on the drain as well. Shutdown completes
+    // after both, so a run cut short is logged (naming what may be left) before it, and not drained.
+    const { triggers } = receiver;
     void shutdownGracefully({
       listeners,
       lifecycle: receiver.lifecycle,
       logger,
       delayMs: config.shutdown.delayMs,
       timeoutMs: config.shutdown.timeoutMs,
-      beforeClose: [
-        () => receiver.stream.closeAll(),
-        () => void (triggersStopped = receiver.triggers?.stop(config.shutdown.timeoutMs)),
-      ],
+      beforeClose: [() => receiver.stream.closeAll()],
+      alongside: triggers ? [() => triggers.stop(config.shutdown.timeoutMs)] : [],
     })
       // After the last request: queued alerts get a last chance to reach the shared store, up to
       // SHUTDOWN_TIMEOUT_MS (a Redis failing over may be back by then). The runs' ends are saved first.
       .then(async (drained) => {
-        await triggersStopped;
         await receiver.closeStore(config.shutdown.timeoutMs);
         return drained;
       })

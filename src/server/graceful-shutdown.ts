@@ -15,13 +15,19 @@ export interface ShutdownDeps {
   timeoutMs: number;
   /** Work to finish before the listener closes (end live streams, stop schedulers). */
   beforeClose?: Array<() => void | Promise<void>>;
+  /**
+   * Work started as the listeners close, alongside the drain, and awaited before shutdown
+   * completes (running triggers' cleanup): each bounds its own wait and resolves false when it
+   * was cut short, which makes the shutdown not drained.
+   */
+  alongside?: Array<() => Promise<boolean>>;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * Readiness off, wait `delayMs`, stop accepting, let in-flight requests finish (up to `timeoutMs`),
- * then flush the log. Resolves true when everything drained in time.
+ * Readiness off, wait `delayMs`, stop accepting, let in-flight requests finish (up to `timeoutMs`)
+ * and the `alongside` work end, then flush the log. Resolves true when everything drained in time.
  */
 export async function shutdownGracefully(deps: ShutdownDeps): Promise<boolean> {
   const { listeners, logger } = deps;
@@ -32,6 +38,8 @@ export async function shutdownGracefully(deps: ShutdownDeps): Promise<boolean> {
   );
   if (deps.delayMs > 0) await sleep(deps.delayMs);
   for (const task of deps.beforeClose ?? []) await task();
+  // One that throws did not finish its part either.
+  const alongside = Promise.all((deps.alongside ?? []).map((task) => task().catch(() => false)));
 
   const closed = Promise.all(
     listeners.map(({ server }) => new Promise<void>((resolve) => server.close(() => resolve()))),
@@ -55,7 +63,10 @@ export async function shutdownGracefully(deps: ShutdownDeps): Promise<boolean> {
     );
     for (const { server } of listeners) server.closeAllConnections();
   }
-  logger.info({ event: 'shutdown_complete', drained: outcome === 'drained' }, 'shutdown complete');
+  // Their own warnings (what a trigger may have left) come before the last line.
+  const ended = (await alongside).every(Boolean);
+  const drained = outcome === 'drained' && ended;
+  logger.info({ event: 'shutdown_complete', drained }, 'shutdown complete');
   logger.flush();
-  return outcome === 'drained';
+  return drained;
 }

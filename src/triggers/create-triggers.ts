@@ -24,8 +24,11 @@ export interface Triggers {
   observeAlert(entry: StoredAlert): void;
   /** And this to the feed's gaps: it logs and marks the runs then waiting, whose alerts may have gone by unseen. */
   observeGap(gap: FeedGap): void;
-  /** Stops the canary, cancels running commands, waits up to `graceMs` for runs to clean up. */
-  stop(graceMs?: number): Promise<void>;
+  /**
+   * Stops the canary, cancels running commands, waits up to `graceMs` for runs to clean up.
+   * Resolves false when a run's cleanup was cut short (logged, naming what may be left).
+   */
+  stop(graceMs?: number): Promise<boolean>;
 }
 
 export interface TriggersDeps {
@@ -125,8 +128,9 @@ export function createTriggers(deps: TriggersDeps): Triggers {
     async stop(graceMs = 5_000) {
       stopCanary();
       stopAdoption();
-      await service.stop(graceMs);
+      const ended = await service.stop(graceMs);
       await registry.stop();
+      return ended;
     },
   };
 }

@@ -8,6 +8,7 @@ import {
   createRunCancellation,
   stoppedOutcome,
 } from './run-cancellation.js';
+import { warnCleanupCut } from './run-leftovers.js';
 import type { RunRegistry } from './run-registry.js';
 import { isUnfinished } from './run-state.js';
 import { createRunSlots } from './run-slots.js';
@@ -188,8 +189,11 @@ export function createTriggerService(deps: TriggerServiceDeps) {
       if (stored === undefined) return { ok: false, reason: 'unavailable', run };
       return { ok: true, run: { ...run, cancelRequestedAt: stored } };
     },
-    /** Cancels running commands (cleanup steps still run) and waits up to `graceMs` for runs to end. */
-    async stop(graceMs: number): Promise<void> {
+    /**
+     * Cancels running commands (cleanup steps still run) and waits up to `graceMs` for runs to end.
+     * Resolves false when a run had not ended by then: its cleanup was cut short.
+     */
+    async stop(graceMs: number): Promise<boolean> {
       abort.abort();
       deps.verifier.stop();
       let timer: NodeJS.Timeout | undefined;
@@ -199,10 +203,12 @@ export function createTriggerService(deps: TriggerServiceDeps) {
       await Promise.race([Promise.allSettled([...inFlight]), grace]);
       clearTimeout(timer);
       // Runs still going (a cleanup step outlived the grace) end here, as failed, for every replica.
-      const error = `still running after the shutdown grace (${graceMs} ms)`;
-      for (const run of unfinished) endRun(run, { ok: false, error }, true);
-      await Promise.all([...unfinished].map(saveAndRelease));
+      const cut = [...unfinished];
+      for (const run of cut)
+        endRun(run, { ok: false, error: warnCleanupCut(deps.logger, run, graceMs) }, true);
+      await Promise.all(cut.map(saveAndRelease));
       unfinished.clear();
+      return cut.length === 0;
     },
   };
 }

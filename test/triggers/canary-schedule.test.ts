@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startCanarySchedule } from '../../src/triggers/canary-schedule.js';
 import { buildTriggerService } from '../helpers/trigger-service.js';
 
-const stops: Array<() => Promise<void> | void> = [];
+const stops: Array<() => Promise<unknown> | void> = [];
 afterEach(async () => {
   for (const stop of stops.splice(0)) await stop();
 });

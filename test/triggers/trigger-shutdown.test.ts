@@ -35,7 +35,7 @@ describe('trigger shutdown', () => {
   it('cancels a hanging helm install on stop, still uninstalls, and fails the run saying why', async () => {
     const { built, res } = await startEventGenerator('slow-helm');
 
-    await built.triggers?.stop(10_000);
+    expect(await built.triggers?.stop(10_000)).toBe(true);
 
     const run = await waitForRun(built.app, TOKEN, res.body.id, finished, 5_000);
     expect(run.status).toBe('failed');
@@ -63,12 +63,25 @@ describe('trigger shutdown', () => {
     const { built, res } = await startEventGenerator('slow-uninstall-helm');
 
     const started = Date.now();
-    await built.triggers?.stop(500);
+    expect(await built.triggers?.stop(500)).toBe(false);
     expect(Date.now() - started).toBeLessThan(3_000);
 
     const run = await waitForRun(built.app, TOKEN, res.body.id, finished, 1_000);
-    const error = `${STOPPED_RUN_ERROR}: still running after the shutdown grace (500 ms)`;
+    const release = `falco-eg-${run.id.slice(0, 8)}`;
+    const left = `helm release ${release} in namespace default may be left`;
+    const error = `${STOPPED_RUN_ERROR}: still running after the shutdown grace (500 ms); ${left}`;
     expect(run).toMatchObject({ status: 'failed', error });
+    // Regression (review): nothing named the release the interrupted uninstall may leave.
+    expect(built.logs.filter((line) => line.event === 'trigger_cleanup_cut')).toEqual([
+      expect.objectContaining({
+        level: 'warn',
+        runId: run.id,
+        release,
+        namespace: 'default',
+        graceMs: 500,
+        msg: expect.stringContaining(`(remove it with: helm uninstall ${release} --namespace default)`),
+      }),
+    ]);
     expect(run.finishedAt).toBeDefined();
     // Regression: that end was logged nowhere, and with the in-memory store the run is gone at exit.
     expect(built.logs.filter((line) => line.event === 'trigger_finished')).toEqual([
@@ -90,12 +103,13 @@ describe('trigger shutdown', () => {
 describe('trigger shutdown of the real process', () => {
   afterEach(killSpawned);
 
-  it('gives a cancelled run SHUTDOWN_TIMEOUT_MS to uninstall, alongside the drain', async () => {
+  // The service, with helm's stand-in of 5 s uninstalls, running an install that hangs.
+  async function startHangingInstall(shutdownTimeoutMs: string) {
     const service = await spawnService({
       TRIGGERS_ENABLED: 'true',
       TRIGGER_TOKEN: TOKEN,
       TRIGGER_KUBECONFIG: '/nonexistent/kubeconfig',
-      SHUTDOWN_TIMEOUT_MS: '9000',
+      SHUTDOWN_TIMEOUT_MS: shutdownTimeoutMs,
       PATH: `${resolve('test/fixtures/bin/slow-uninstall-helm')}:/usr/bin:/bin`,
     });
     const res = await fetch(`http://127.0.0.1:${service.port}/triggers/event-generator`, {
@@ -112,10 +126,17 @@ describe('trigger shutdown of the real process', () => {
         ).toContain('sleep 30'),
       { timeout: 10_000, interval: 20 },
     );
+    return service;
+  }
+
+  it('gives a cancelled run SHUTDOWN_TIMEOUT_MS to uninstall, alongside the drain', async () => {
+    const service = await startHangingInstall('9000');
+
     service.child.kill('SIGTERM');
 
     expect(await service.exited).toBe(0);
     // The uninstall (5 s) finished: the run ends on the cancelled install, not on the stop.
+    const events = service.lines.map((line) => line.event);
     expect(service.lines.filter((l) => l.event === 'trigger_finished')).toEqual([
       expect.objectContaining({
         status: 'failed',
@@ -123,5 +144,29 @@ describe('trigger shutdown of the real process', () => {
         commands: 3,
       }),
     ]);
+    expect(events.indexOf('trigger_finished')).toBeLessThan(events.indexOf('shutdown_complete'));
+    expect(service.lines).toContainEqual(
+      expect.objectContaining({ event: 'shutdown_complete', drained: true }),
+    );
+    expect(events).not.toContain('trigger_cleanup_cut');
+  }, 30_000);
+
+  // Regression (review): the process exited at SHUTDOWN_TIMEOUT_MS, killing the uninstall, having
+  // logged shutdown_complete drained:true first, and nothing named the release it may have left.
+  it('names the release a cut-short uninstall may leave before shutdown completes, not drained', async () => {
+    const service = await startHangingInstall('1000');
+
+    service.child.kill('SIGTERM');
+
+    expect(await service.exited).toBe(1);
+    const events = service.lines.map((line) => line.event);
+    const cut = service.lines.find((line) => line.event === 'trigger_cleanup_cut');
+    expect(cut).toMatchObject({ level: 'warn', release: expect.stringMatching(/^falco-eg-[0-9a-f]{8}$/) });
+    expect(cut).toMatchObject({ namespace: 'default', graceMs: 1000 });
+    expect(events.indexOf('trigger_cleanup_cut')).toBeLessThan(events.indexOf('shutdown_complete'));
+    expect(events.indexOf('trigger_finished')).toBeLessThan(events.indexOf('shutdown_complete'));
+    expect(service.lines).toContainEqual(
+      expect.objectContaining({ event: 'shutdown_complete', drained: false }),
+    );
   }, 30_000);
 });

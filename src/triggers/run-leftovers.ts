@@ -1,0 +1,50 @@
+import type { Logger } from 'pino';
+import { releaseName } from './event-generator-trigger.js';
+import { shortLivedName } from './shell-trigger.js';
+import type { TriggerRun } from './trigger-run.js';
+
+/** What a run makes and removes again in its cleanup: a helm release, a pod or a docker container. */
+export type RunLeftovers =
+  { release: string; namespace: string } | { pod: string; namespace: string } | { container: string };
+
+/**
+ * What `run` may have left behind if its cleanup did not end (shutdown cut it short): nothing for a
+ * shell in an existing pod or container, which the run did not make.
+ */
+export function findRunLeftovers(run: TriggerRun): RunLeftovers | undefined {
+  const { target } = run;
+  const namespace = target.namespace ?? 'default';
+  if (run.kind === 'event-generator') return { release: releaseName(run.id), namespace };
+  if (target.pod !== undefined || target.container !== undefined) return undefined;
+  const name = shortLivedName(run.id);
+  return target.backend === 'docker' ? { container: name } : { pod: name, namespace };
+}
+
+/** The leftovers in words an operator can act on. */
+export function describeRunLeftovers(left: RunLeftovers): string {
+  if ('release' in left) return `helm release ${left.release} in namespace ${left.namespace}`;
+  if ('pod' in left) return `pod ${left.pod} in namespace ${left.namespace}`;
+  return `docker container ${left.container}`;
+}
+
+/** The command that removes them by hand. */
+export function buildLeftoversRemoval(left: RunLeftovers): string[] {
+  if ('release' in left) return ['helm', 'uninstall', left.release, '--namespace', left.namespace];
+  if ('pod' in left) return ['kubectl', 'delete', 'pod', left.pod, '--namespace', left.namespace];
+  return ['docker', 'rm', '--force', left.container];
+}
+
+/**
+ * Logs, as a warning, that shutdown cut `run`'s cleanup short (the process exits next, ending a
+ * helm uninstall where it is) and what may be left to remove by hand. Returns the run's error.
+ */
+export function warnCleanupCut(logger: Logger, run: TriggerRun, graceMs: number): string {
+  const left = findRunLeftovers(run);
+  const what = left ? `${describeRunLeftovers(left)} may be left` : 'it made nothing that could be left';
+  const removal = left ? ` (remove it with: ${buildLeftoversRemoval(left).join(' ')})` : '';
+  logger.warn(
+    { runId: run.id, kind: run.kind, event: 'trigger_cleanup_cut', graceMs, ...left },
+    `the receiver stopped before trigger run ${run.id} ended its cleanup: ${what}${removal}`,
+  );
+  return `still running after the shutdown grace (${graceMs} ms); ${what}`;
+}
