@@ -3,8 +3,11 @@ import type { FalcoHttpOutput } from './falco-http-output.js';
 /** What helm-values/examples/falco-path-secret.yaml holds where the secret goes. */
 export const PATH_SECRET_PLACEHOLDER = '<INGEST_PATH_SECRET>';
 
-/** The first falco chart with Falco 0.36, the first Falco with http_output.mtls (the chart's CHANGELOG, v3.7.0). */
-const FIRST_MTLS_CHART = { major: 3, minor: 7 };
+/**
+ * The first falco chart with Falco 0.36 (the chart's CHANGELOG, v3.7.0): the first Falco with
+ * http_output.mtls, and the first to strip quotes around http_output.url.
+ */
+const FIRST_FALCO_036_CHART = { major: 3, minor: 7 };
 
 export interface FalcoValuesCheck {
   output: FalcoHttpOutput;
@@ -19,13 +22,32 @@ function componentNeeded(file: string, component: string): string {
   return `${file} points Falco at a listener k8s/ alone does not have: pass --kustomize <dir>, an overlay of k8s/ that adds components/${component} (k8s/README.md).`;
 }
 
-function chartBeforeMtls(version: string): boolean {
+function chartBeforeFalco036(version: string): boolean {
   const match = /^v?(\d+)\.(\d+)/.exec(version);
   if (!match) return false;
   const [major, minor] = [Number(match[1]), Number(match[2])];
-  return (
-    major < FIRST_MTLS_CHART.major || (major === FIRST_MTLS_CHART.major && minor < FIRST_MTLS_CHART.minor)
-  );
+  const first = FIRST_FALCO_036_CHART;
+  return major < first.major || (major === first.major && minor < first.minor);
+}
+
+/** The URL as Falco 0.36 and later read it: quotes around it stripped. */
+function unquoted(url: string): string {
+  return url.trim().replace(/^(["'])(.*)\1$/, '$2');
+}
+
+/** json_output false (chart 3.x's own default) and a quoted URL before Falco 0.36 lose every alert too. */
+function formatProblems({ output, falcoChartVersion }: FalcoValuesCheck): string[] {
+  const problems: string[] = [];
+  if (output.jsonOutput?.value === false)
+    problems.push(
+      `${output.jsonOutput.file} sets falco.json_output: false: Falco then posts each alert as text/plain, which the receiver refuses (415), so every alert would be lost. Set it to true, as helm-values/falco.yaml does.`,
+    );
+  const url = output.url;
+  if (url && /^\s*["']/.test(url.value) && chartBeforeFalco036(falcoChartVersion))
+    problems.push(
+      `${url.file}: Falco's URL is written inside quotes, which chart ${falcoChartVersion}'s Falco (before 0.36) sends to libcurl as they are ("URL using bad/illegal format"): every alert would be lost. Write the URL without the inner quotes.`,
+    );
+  return problems;
 }
 
 function placeholderProblems({ output, pathSecretFromFile }: FalcoValuesCheck): string[] {
@@ -50,13 +72,13 @@ export function checkFalcoValues(check: FalcoValuesCheck): string[] {
   const problems: string[] = [];
   if (output.mtls?.value === true) {
     if (baseManifests) problems.push(componentNeeded(output.mtls.file, 'mtls'));
-    if (chartBeforeMtls(falcoChartVersion))
+    if (chartBeforeFalco036(falcoChartVersion))
       problems.push(
         `${output.mtls.file} sets http_output.mtls, which chart ${falcoChartVersion} cannot do: it ships Falco before 0.36, which presents no client certificate, so the handshake fails and every alert is lost. Use chart 3.7.0 or later (9.x), or helm-values/examples/falco-path-secret.yaml.`,
       );
   }
   // A segment after /alerts is the path secret (helm-values/examples/falco-path-secret.yaml).
-  if (output.url && baseManifests && /\/alerts\/[^/?#]+/.test(output.url.value))
+  if (output.url && baseManifests && /\/alerts\/[^/?#]+/.test(unquoted(output.url.value)))
     problems.push(componentNeeded(output.url.file, 'path-secret'));
-  return [...problems, ...placeholderProblems(check)];
+  return [...problems, ...formatProblems(check), ...placeholderProblems(check)];
 }

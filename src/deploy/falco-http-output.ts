@@ -7,26 +7,34 @@ export interface DeclaredValue<T> {
   file: string;
 }
 
-/** Falco's http_output as the layered values files declare it (later files win, as with helm). */
+/** Falco's http_output (and json_output) as the layered values files declare it (later files win, as with helm). */
 export interface FalcoHttpOutput {
   url?: DeclaredValue<string>;
   mtls?: DeclaredValue<boolean>;
+  jsonOutput?: DeclaredValue<boolean>;
 }
 
-/** The http_output keys of each file's `falco:` section, layered in order; a file without them changes nothing. */
+/**
+ * The http_output keys and json_output of each file's `falco:` section, layered in order; a file
+ * without them changes nothing.
+ */
 export function layerHttpOutput(files: Array<{ file: string; text: string }>): FalcoHttpOutput {
   const output: FalcoHttpOutput = {};
   for (const { file, text } of files) {
-    const declared = parseValues(file, text)?.falco?.http_output;
+    const falco = parseValues(file, text)?.falco;
+    const declared = falco?.http_output;
     if (typeof declared?.url === 'string') output.url = { value: declared.url, file };
     if (typeof declared?.mtls === 'boolean') output.mtls = { value: declared.mtls, file };
+    if (typeof falco?.json_output === 'boolean') output.jsonOutput = { value: falco.json_output, file };
   }
   return output;
 }
 
 function parseValues(file: string, text: string) {
   try {
-    return parse(text) as { falco?: { http_output?: { url?: unknown; mtls?: unknown } } } | null;
+    return parse(text) as {
+      falco?: { json_output?: unknown; http_output?: { url?: unknown; mtls?: unknown } };
+    } | null;
   } catch (error) {
     throw new Error(`--values ${file}: not YAML (${(error as Error).message.split('\n')[0]})`, {
       cause: error,

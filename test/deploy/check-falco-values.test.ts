@@ -32,6 +32,35 @@ describe('checkFalcoValues', () => {
     ).toEqual([]);
   });
 
+  // A review ran both against real Falco 0.34.1: text/plain bodies all refused (415), and a quoted
+  // URL never leaving Falco ("libcurl error: URL using bad/illegal format").
+  it('refuses json_output false on any chart, and a quoted URL with a chart before Falco 0.36', () => {
+    const quoted =
+      'falco:\n  http_output:\n    url: \'"http://falco-alert-receiver.falco.svc:8080/alerts"\'\n';
+    const check = (text: string, falcoChartVersion: string) =>
+      checkFalcoValues({
+        output: layerHttpOutput([
+          { file: 'falco.yaml', text: `${BASE}  json_output: true\n` },
+          { file: 'mine.yaml', text },
+        ]),
+        baseManifests: true,
+        falcoChartVersion,
+        pathSecretFromFile: false,
+      });
+
+    for (const version of ['3.1.4', '9.1.0'])
+      expect(check('falco:\n  json_output: false\n', version)).toEqual([
+        'mine.yaml sets falco.json_output: false: Falco then posts each alert as text/plain, which the receiver refuses (415), so every alert would be lost. Set it to true, as helm-values/falco.yaml does.',
+      ]);
+    expect(check('falco:\n  json_output: true\n', '3.1.4')).toEqual([]);
+    expect(check(quoted, '3.1.4')).toEqual([
+      'mine.yaml: Falco\'s URL is written inside quotes, which chart 3.1.4\'s Falco (before 0.36) sends to libcurl as they are ("URL using bad/illegal format"): every alert would be lost. Write the URL without the inner quotes.',
+    ]);
+    // Falco 0.36 and later strip the quotes: the URL is the plain /alerts, no path secret in it.
+    expect(check(quoted, '3.7.0')).toEqual([]);
+    expect(check(quoted, '9.1.0')).toEqual([]);
+  });
+
   it('refuses a secret file when no URL holds the placeholder, without naming the URL (it may hold a secret)', () => {
     const output = layerHttpOutput([
       {

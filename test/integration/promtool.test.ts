@@ -179,9 +179,20 @@ describe.skipIf(!promtoolReady)('promtool', () => {
     expect(result.exitCode, `${result.stdout}\n${result.stderr}`).toBe(0);
   });
 
-  // Each is an alert lost (Falco does not send it again), so neither waits: firing for the one
+  // Each is an alert lost (Falco does not send it again), so none waits: firing for the one
   // reason counted from minute 6, not for the other, and resolved 10 minutes later.
   it.each([
+    {
+      alertname: 'FalcoAlertsRejected',
+      counter: 'falco_alerts_rejected_total',
+      // A sensor left at json_output: false on a quiet node: a few alerts, then nothing (a review
+      // saw the rule's former `for: 10m` never fire for refusals 11 minutes or more apart).
+      reason: 'unsupported_media_type',
+      quietReason: 'unknown_path',
+      summary: 'Falco alerts rejected (unsupported_media_type)',
+      description:
+        "Ingest requests were refused in the last 10 minutes (unsupported_media_type): Falco does not send them again, so a sensor's alerts refused this way are lost (unsupported_media_type: json_output is false; unknown_path: a URL typo). See the receiver's alert_rejected log lines for the caller, the path and the fields.",
+    },
     {
       alertname: 'FalcoAlertsShed',
       counter: 'falco_ingest_shed_total',

@@ -78,7 +78,7 @@ describe('the event-generator actions filter runs on an RE2 engine', () => {
     expect(res.status).toBe(202);
     const run = (await res.json()) as { target: { actions: string } };
     expect(run.target.actions).toBe(EXPONENTIAL);
-    expect(probes.results.every((status) => status === 200)).toBe(true);
+    expect(probes.results.filter((status) => status !== 200)).toEqual([]);
   });
 
   it('gives the RE2 meaning, as event-generator (Go regexp) does: (?i) flags work, [] is a literal ]', () => {
