@@ -55,9 +55,10 @@ async function main(): Promise<void> {
   const receiver = createReceiver(config, { logger, parentEnv: process.env, clusterWorker: clustered });
 
   const { hardening } = config;
-  // Every listener has the same limits and counts what they refuse on the same metrics.
+  // Every listener has the same limits and counts (and logs) what they refuse on the same metrics.
   const guarded = {
     limits: hardening.server,
+    logger,
     onRefusedConnection: receiver.metrics.recordRefusedConnection,
     onClientError: receiver.metrics.recordClientError,
   };
@@ -71,7 +72,6 @@ async function main(): Promise<void> {
       host: config.host,
       tls: hardening.tls,
       ...guarded,
-      logger,
       onTlsHandshakeFailure: receiver.metrics.recordTlsHandshakeFailure,
     });
     listeners.push({ server: tlsServer, connections: trackConnections(tlsServer) });

@@ -14,6 +14,21 @@ export type ClientErrorReason = 'malformed' | 'header_too_large' | 'timeout';
  */
 export type TlsHandshakeFailureReason = 'client_cert' | 'server_cert' | 'handshake';
 
+/**
+ * Why the connection caps closed a connection: `max_connections_per_address` and `max_connections`,
+ * a new one refused before anything of it was read (its address, or its listener, held
+ * SERVER_MAX_CONNECTIONS_PER_ADDRESS or SERVER_MAX_CONNECTIONS); `slow_headers`, an open one whose
+ * request headers were still arriving after SLOW_HEADERS_MS, closed at SERVER_MAX_CONNECTIONS to
+ * make room (a slowloris; a sensor's request comes in one write).
+ */
+export type ConnectionRefusalReason = 'max_connections_per_address' | 'max_connections' | 'slow_headers';
+
+export const CONNECTION_REFUSAL_REASONS: readonly ConnectionRefusalReason[] = [
+  'max_connections_per_address',
+  'max_connections',
+  'slow_headers',
+];
+
 export const TLS_HANDSHAKE_FAILURE_REASONS: readonly TlsHandshakeFailureReason[] = [
   'client_cert',
   'server_cert',
@@ -23,8 +38,8 @@ export const TLS_HANDSHAKE_FAILURE_REASONS: readonly TlsHandshakeFailureReason[]
 /** Records the HTTP server's requests, refused connections and parser refusals. */
 export interface HttpMetrics {
   observeRequest(method: string, route: string, status: number, seconds: number): void;
-  /** A connection closed at once for SERVER_MAX_CONNECTIONS_PER_ADDRESS. */
-  recordRefusedConnection(): void;
+  /** A connection the connection caps closed (connections-per-address.ts). */
+  recordRefusedConnection(reason: ConnectionRefusalReason): void;
   /** A request Node's HTTP parser refused before any route saw it (answered by answerClientErrors). */
   recordClientError(reason: ClientErrorReason): void;
   /** A connection that failed the TLS listener's handshake (tls-handshake-failures.ts). */
@@ -50,11 +65,12 @@ export function registerHttpMetrics(registry: Registry): HttpMetrics {
     const [method, route, status] = key.split('\u0000');
     return { method, route, status };
   });
-  const refusedConnections = new Counter({
-    name: 'falco_http_connections_refused_total',
-    help: 'Connections closed at once because their address held SERVER_MAX_CONNECTIONS_PER_ADDRESS open ones.',
-    registers: [registry],
-  });
+  const refusedConnections = createReasonCounter<ConnectionRefusalReason>(
+    registry,
+    'falco_http_connections_refused_total',
+    'Connections closed by the connection caps: max_connections_per_address and max_connections (a new connection refused before anything was read, its address or its listener at SERVER_MAX_CONNECTIONS_PER_ADDRESS or SERVER_MAX_CONNECTIONS), slow_headers (a connection whose request headers were still arriving after 1 s, closed at SERVER_MAX_CONNECTIONS to make room).',
+    CONNECTION_REFUSAL_REASONS,
+  );
   const clientErrors = createReasonCounter<ClientErrorReason>(
     registry,
     'falco_http_client_errors_total',
@@ -80,9 +96,7 @@ export function registerHttpMetrics(registry: Registry): HttpMetrics {
     },
     recordClientError: (reason) => clientErrors.inc(reason),
     recordTlsHandshakeFailure: (reason) => tlsFailures.inc(reason),
-    recordRefusedConnection() {
-      refusedConnections.inc();
-    },
+    recordRefusedConnection: (reason) => refusedConnections.inc(reason),
     recordPausedConnection() {
       pausedConnections.inc();
     },

@@ -2,25 +2,13 @@ import type http from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
+import { nodeConnections } from './node-connections.js';
 import { rawSocketOf } from './raw-socket.js';
 
 /** Knows which sockets have a request in flight, so shutdown can close every other one. */
 export interface ConnectionTracker {
   /** Destroys every socket with no request in flight (including ones that never sent a request). */
   closeIdle(): void;
-}
-
-/** Node's own list of a listening server's connections (the one its header and request timeouts walk). */
-interface NodeConnections {
-  all(): Array<{ socket?: Socket & { _httpMessage?: unknown } }>;
-}
-
-function nodeConnections(server: http.Server | https.Server): NodeConnections | undefined {
-  const key = Object.getOwnPropertySymbols(server).find(
-    (symbol) => symbol.description === 'http.server.connections',
-  );
-  const list = key && (server as unknown as Record<symbol, Partial<NodeConnections> | undefined>)[key];
-  return typeof list?.all === 'function' ? (list as NodeConnections) : undefined;
 }
 
 /**

@@ -2,15 +2,23 @@ import type http from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
 import { buildProblem, rawProblemAnswer } from '../http/problem.js';
+import type { ConnectionRefusalReason } from '../metrics/http-metrics.js';
 import { createAddressCounts } from './address-counts.js';
+import { nodeConnections } from './node-connections.js';
 
-// Written before the request is read: the parser has not run, so the answer is raw bytes.
+// Written instead of the parser ever running: the answer is raw bytes.
 const refusal = (detail: string) =>
   rawProblemAnswer(buildProblem('service-unavailable', { detail }), ['Retry-After: 1']);
 const TOO_MANY_FROM_ADDRESS = refusal(
   'Too many connections from your address (SERVER_MAX_CONNECTIONS_PER_ADDRESS); retry shortly.',
 );
 const TOO_MANY = refusal('Too many open connections (SERVER_MAX_CONNECTIONS); retry shortly.');
+
+/**
+ * How long a request's headers may take to arrive before its connection may be closed at
+ * SERVER_MAX_CONNECTIONS: a sensor's come in one write.
+ */
+export const SLOW_HEADERS_MS = 1000;
 
 export interface ConnectionLimits {
   /** Open connections of this listener. */
@@ -19,51 +27,94 @@ export interface ConnectionLimits {
   perAddress: number;
 }
 
-// A connection with no request in hand: none sent yet, headers still coming, or kept alive
-// between two (Node sets _httpMessage while a request is answered, as answerClientErrors reads it).
-function holdsNoRequest(socket: Socket): boolean {
-  return (socket as { _httpMessage?: unknown })._httpMessage == null;
-}
-
 /**
  * Closes a new connection from an address that already holds `perAddress` open ones, so one client
  * cannot hold every socket (and the bodies behind them); and bounds the listener's connections
- * (file descriptors) for clients spread over many addresses: at `total`, its connections that hold
- * no request are closed (a sensor reconnects for its next alert; libcurl retries a request whose
- * reused connection was closed) and the new one is refused, so connections that hold nothing make
- * room instead of holding every descriptor until their header timeout. On TLS, Node's own idle
- * connections (kept alive between requests) are the ones closed. A refused connection gets a 503
- * problem first on plain HTTP; a TLS one is closed before its handshake. `onRefused` counts each one.
+ * (file descriptors) for clients spread over many addresses: at `total` the new one is refused and
+ * the connections that lose nothing by it are closed (a sensor reconnects for its next alert), and
+ * those whose headers are slower than SLOW_HEADERS_MS, so neither silent connections nor a slowloris
+ * hold every descriptor until their header timeout. On TLS those are seen once their handshake is
+ * done (Node lists a TLS connection only then; a silent one is closed by the handshake timeout). A
+ * refused connection gets a 503 problem first on plain HTTP and nothing of it is read; a TLS one is
+ * closed before its handshake. `onRefused` is told of each.
  */
 export function limitConnections(
   server: http.Server | https.Server,
   limits: ConnectionLimits,
-  onRefused: () => void,
+  onRefused: (reason: ConnectionRefusalReason, caller: string) => void,
 ): void {
   const open = createAddressCounts();
   const sockets = new Set<Socket>();
   const tls = server instanceof https.Server;
-  const refuse = (socket: Socket, answer: string) => {
-    onRefused();
-    if (tls) socket.destroy();
-    else socket.end(answer);
+  const refuse = (socket: Socket, address: string, reason: ConnectionRefusalReason, answer: string) => {
+    onRefused(reason, address);
+    // Node's HTTP listener, which would handle its errors, is not attached (below): a reset would throw.
+    socket.on('error', () => {});
+    if (tls) return socket.destroy();
+    // What the client sends is read and dropped, so closing does not reset the answer away.
+    socket.resume();
+    socket.end(answer, () => socket.destroy());
   };
-  const closeIdle = () => {
-    if (tls) return server.closeIdleConnections();
-    for (const socket of sockets) if (holdsNoRequest(socket)) socket.destroy();
+  // Closing these loses nothing: silent since they opened, or kept alive between two requests with
+  // nothing of the next one read (Node's own idle ones). A request is under way from its first byte
+  // read, as for Node's closeIdleConnections: closing every connection not yet answering one lost a
+  // kept-alive sensor's next alert without a word (Falco 0.40: "Failure when receiving data from
+  // the peer", 2 of 1,000). Headers slower than SLOW_HEADERS_MS (a slowloris) are closed as well,
+  // counted and logged, so they cannot hold every descriptor until their header timeout. Kept-alive
+  // ones go only when nothing else made room: a sensor may be sending its next request as its
+  // connection closes, and gets no answer to it.
+  const closeWhatLosesNothing = () => {
+    let closed = 0;
+    for (const { socket } of nodeConnections(server)?.expired(SLOW_HEADERS_MS, 0) ?? []) {
+      if (!socket) continue;
+      if (socket.bytesRead > 0) onRefused('slow_headers', socket.remoteAddress ?? '');
+      socket.destroy();
+      closed++;
+    }
+    // A TLS connection's raw socket has read its handshake: those are not in Node's list yet.
+    if (!tls)
+      for (const socket of sockets)
+        if (socket.bytesRead === 0 && !socket.destroyed) {
+          socket.destroy();
+          closed++;
+        }
+    if (closed === 0) server.closeIdleConnections();
   };
-  server.on('connection', (socket: Socket) => {
+  // After this turn's reads, so a kept-alive connection whose next request came in with the new
+  // connection has begun it (and is kept); one sweep for the connections refused meanwhile.
+  let sweep: NodeJS.Immediate | undefined;
+  const makeRoom = () => {
+    sweep ??= setImmediate(() => {
+      sweep = undefined;
+      closeWhatLosesNothing();
+    });
+  };
+  const admit = (socket: Socket): boolean => {
     const address = socket.remoteAddress ?? '';
     if (sockets.size >= limits.total) {
-      closeIdle();
-      return refuse(socket, TOO_MANY);
+      makeRoom();
+      refuse(socket, address, 'max_connections', TOO_MANY);
+      return false;
     }
-    if (open.get(address) >= limits.perAddress) return refuse(socket, TOO_MANY_FROM_ADDRESS);
+    if (open.get(address) >= limits.perAddress) {
+      refuse(socket, address, 'max_connections_per_address', TOO_MANY_FROM_ADDRESS);
+      return false;
+    }
     sockets.add(socket);
     open.add(address);
     socket.once('close', () => {
       sockets.delete(socket);
       open.remove(address);
     });
+    return true;
+  };
+  // Node's server hands each connection to its HTTP parser (or TLS) from the 'connection' listener
+  // its constructor added, and the parser reads straight from the socket's handle: end() did not
+  // stop it, so a refused connection's request was answered 503 and still stored, logged and
+  // counted. That listener now hears of admitted connections only.
+  const handlers = server.listeners('connection') as Array<(socket: Socket) => void>;
+  server.removeAllListeners('connection');
+  server.on('connection', (socket: Socket) => {
+    if (admit(socket)) for (const handler of handlers) handler.call(server, socket);
   });
 }

@@ -1,10 +1,12 @@
 import type http from 'node:http';
 import type https from 'node:https';
 import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
 import { buildProblem, problemBody, rawProblemAnswer, type Problem } from '../http/problem.js';
-import type { ClientErrorReason } from '../metrics/http-metrics.js';
+import type { ClientErrorReason, ConnectionRefusalReason } from '../metrics/http-metrics.js';
 import type { ServerLimits } from '../config/hardening-config.js';
 import { limitConnections } from './connections-per-address.js';
+import { logRefusedConnections } from './log-refused-connections.js';
 
 /**
  * Options that only work at creation time (the header size cap and the timeout check interval).
@@ -114,19 +116,24 @@ export function requireHost(
 
 /**
  * Sets the keep-alive limits (idle sockets close after keepAliveTimeout, busy ones after N
- * requests) and the cap on connections per client address, counting each refused one.
+ * requests) and the connection caps, counting and logging each connection they close.
  */
 export function applyServerLimits(
   server: http.Server | https.Server,
   limits: ServerLimits | undefined,
-  onRefusedConnection: () => void = () => {},
+  onRefusedConnection: (reason: ConnectionRefusalReason) => void = () => {},
+  logger?: Logger,
 ): void {
   if (!limits) return;
   server.keepAliveTimeout = limits.keepAliveTimeoutMs;
   server.maxRequestsPerSocket = limits.maxRequestsPerSocket;
+  const log = logger ? logRefusedConnections(server, logger) : () => {};
   limitConnections(
     server,
     { total: limits.maxConnections, perAddress: limits.maxConnectionsPerAddress },
-    onRefusedConnection,
+    (reason, caller) => {
+      onRefusedConnection(reason);
+      log(reason, caller);
+    },
   );
 }

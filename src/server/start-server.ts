@@ -2,8 +2,9 @@ import http from 'node:http';
 import type https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { RequestListener } from 'node:http';
+import type { Logger } from 'pino';
 import type { ServerLimits } from '../config/hardening-config.js';
-import type { ClientErrorReason } from '../metrics/http-metrics.js';
+import type { ClientErrorReason, ConnectionRefusalReason } from '../metrics/http-metrics.js';
 import { continueOnRead } from './continue-on-read.js';
 import { answerClientErrors, applyServerLimits, listenerOptions, requireHost } from './server-limits.js';
 
@@ -12,8 +13,10 @@ export interface ServerOptions {
   port: number;
   /** Timeouts and size limits against slow or hostile clients; Node's defaults when absent. */
   limits?: ServerLimits;
-  /** Counts a connection closed for SERVER_MAX_CONNECTIONS_PER_ADDRESS. */
-  onRefusedConnection?: () => void;
+  /** Counts a connection the connection caps closed (connections-per-address.ts). */
+  onRefusedConnection?: (reason: ConnectionRefusalReason) => void;
+  /** Where those are logged as `connection_refused` (log-refused-connections.ts). */
+  logger?: Logger;
   /** Counts a request the HTTP parser refused (see answerClientErrors). */
   onClientError?: (reason: ClientErrorReason) => void;
 }
@@ -37,7 +40,7 @@ export async function listen<S extends http.Server | https.Server>(
 /** Listens with the app; resolves once the port is bound. */
 export async function startServer(app: RequestListener, options: ServerOptions): Promise<http.Server> {
   const server = http.createServer(listenerOptions(options.limits), requireHost(app, options.onClientError));
-  applyServerLimits(server, options.limits, options.onRefusedConnection);
+  applyServerLimits(server, options.limits, options.onRefusedConnection, options.logger);
   answerClientErrors(server, options.onClientError);
   continueOnRead(server);
   return listen(server, options.host, options.port);

@@ -3,7 +3,11 @@ import https from 'node:https';
 import type { RequestListener } from 'node:http';
 import type { Logger } from 'pino';
 import type { ServerLimits, TlsConfig } from '../config/hardening-config.js';
-import type { ClientErrorReason, TlsHandshakeFailureReason } from '../metrics/http-metrics.js';
+import type {
+  ClientErrorReason,
+  ConnectionRefusalReason,
+  TlsHandshakeFailureReason,
+} from '../metrics/http-metrics.js';
 import { continueOnRead } from './continue-on-read.js';
 import { answerClientErrors, applyServerLimits, listenerOptions, requireHost } from './server-limits.js';
 import { listen } from './start-server.js';
@@ -20,9 +24,9 @@ export async function startTlsServer(
     host: string;
     tls: TlsConfig;
     limits?: ServerLimits;
-    onRefusedConnection?: () => void;
+    onRefusedConnection?: (reason: ConnectionRefusalReason) => void;
     onClientError?: (reason: ClientErrorReason) => void;
-    /** Where failed handshakes are logged as `tls_handshake_failed` (tls-handshake-failures.ts). */
+    /** Where failed handshakes (`tls_handshake_failed`) and refused connections are logged. */
     logger?: Logger;
     onTlsHandshakeFailure?: (reason: TlsHandshakeFailureReason) => void;
   },
@@ -44,7 +48,7 @@ export async function startTlsServer(
     },
     requireHost(app, options.onClientError),
   );
-  applyServerLimits(server, options.limits, options.onRefusedConnection);
+  applyServerLimits(server, options.limits, options.onRefusedConnection, options.logger);
   answerClientErrors(server, options.onClientError);
   reportTlsHandshakeFailures(server, options.logger, options.onTlsHandshakeFailure ?? (() => {}));
   continueOnRead(server);

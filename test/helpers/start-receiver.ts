@@ -21,6 +21,17 @@ export interface ReceiverOptions {
   keepLogLines?: boolean;
 }
 
+/** The service's default server limits, with the connection caps given. */
+export const connectionLimits = (maxConnections: number, maxConnectionsPerAddress: number): ServerLimits => ({
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 5_000,
+  maxRequestsPerSocket: 0,
+  maxHeaderBytes: 16_384,
+  maxConnections,
+  maxConnectionsPerAddress,
+});
+
 /** A receiver wired as main.ts wires it, listening on 127.0.0.1 with ephemeral ports. */
 export interface TestReceiver {
   port: number;
@@ -95,6 +106,7 @@ export async function startReceiver(options: ReceiverOptions = {}): Promise<Test
     limits,
     onRefusedConnection,
     onClientError,
+    logger,
   });
   let tlsServer: https.Server | undefined;
   if (config.hardening.tls) {

@@ -108,6 +108,8 @@ describe('ADMIN_PORT: the same connection limits as the ingest port', { timeout:
     await refused.closed;
     expect(refused.received()).toMatch(/^HTTP\/1\.1 503/);
     const metrics = await (await fetch(`http://127.0.0.1:${service.port}/metrics`)).text();
-    expect(metrics).toMatch(/^falco_http_connections_refused_total 1$/m);
+    expect(metrics).toMatch(
+      /^falco_http_connections_refused_total\{reason="max_connections_per_address"\} 1$/m,
+    );
   });
 });

@@ -1,0 +1,31 @@
+import type http from 'node:http';
+import type https from 'node:https';
+import type { Socket } from 'node:net';
+
+/** A connection of Node's list: its HTTP parser, with the socket it reads. */
+interface NodeConnection {
+  socket?: Socket & { _httpMessage?: unknown };
+}
+
+/**
+ * Node's own list of a listening server's connections (node:http's `kConnections`, Node 18.2 and
+ * later), the one its header and request timeouts walk.
+ */
+export interface NodeConnections {
+  all(): NodeConnection[];
+  /** Kept alive between two requests, nothing of the next one read (what closeIdleConnections reads). */
+  idle(): NodeConnection[];
+  /**
+   * Those whose request has taken longer than `requestMs` (0: no limit), or its headers (since its
+   * first byte, or since the connection opened) longer than `headersMs`; Node stops timing them.
+   */
+  expired(headersMs: number, requestMs: number): NodeConnection[];
+}
+
+export function nodeConnections(server: http.Server | https.Server): NodeConnections | undefined {
+  const key = Object.getOwnPropertySymbols(server).find(
+    (symbol) => symbol.description === 'http.server.connections',
+  );
+  const list = key && (server as unknown as Record<symbol, Partial<NodeConnections> | undefined>)[key];
+  return typeof list?.all === 'function' ? (list as NodeConnections) : undefined;
+}

@@ -1,0 +1,144 @@
+import http from 'node:http';
+import { afterEach, describe, expect, it } from 'vitest';
+import { SLOW_HEADERS_MS } from '../../src/server/connections-per-address.js';
+import { openRaw, type RawConnection } from '../helpers/raw-connection.js';
+import { connectionLimits, startReceiver, type TestReceiver } from '../helpers/start-receiver.js';
+
+const ALERT = JSON.stringify({ rule: 'r', priority: 'Notice', time: '2026-11-30T12:00:00Z', output: 'x' });
+const POST =
+  'POST /alerts HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n' +
+  `Content-Length: ${Buffer.byteLength(ALERT)}\r\n\r\n${ALERT}`;
+const statusLines = (connection: RawConnection) => connection.received().match(/^HTTP\/1\.1 \d{3}/gm) ?? [];
+const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+let receiver: TestReceiver | undefined;
+const connections: RawConnection[] = [];
+afterEach(async () => {
+  for (const connection of connections.splice(0)) connection.socket.destroy();
+  await receiver?.close();
+  receiver = undefined;
+});
+
+async function start(maxConnections: number, maxConnectionsPerAddress: number) {
+  receiver = await startReceiver({ limits: connectionLimits(maxConnections, maxConnectionsPerAddress) });
+  return receiver;
+}
+
+async function open(localAddress: string) {
+  const connection = await openRaw(receiver!.port, localAddress);
+  connections.push(connection);
+  return connection;
+}
+
+// What GET /alerts lists, asked from an address of its own.
+async function storedAlerts(): Promise<number> {
+  const body = await new Promise<string>((resolve, reject) => {
+    const options = { host: '127.0.0.1', port: receiver!.port, path: '/alerts', localAddress: '127.0.0.99' };
+    http
+      .get({ ...options, agent: false }, (res) => {
+        let text = '';
+        res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+        res.on('end', () => resolve(text));
+      })
+      .on('error', reject);
+  });
+  return (JSON.parse(body) as { count: number }).count;
+}
+
+const refusedCount = async (reason: string) =>
+  Number(
+    new RegExp(`^falco_http_connections_refused_total\\{reason="${reason}"\\} (\\d+)$`, 'm').exec(
+      await receiver!.metricsText(),
+    )?.[1],
+  );
+const refusalLines = () => receiver!.logLines.filter((line) => line.event === 'connection_refused');
+
+describe('limitConnections', () => {
+  // Regression (review, real Falco 0.34.1): under SERVER_MAX_CONNECTIONS_PER_ADDRESS every alert
+  // was stored, yet Falco logged 503 bodies; a sender retrying on 5xx would have stored each twice.
+  it.each([
+    ['SERVER_MAX_CONNECTIONS_PER_ADDRESS', 10_000, 1, 'max_connections_per_address'],
+    ['SERVER_MAX_CONNECTIONS', 1, 10, 'max_connections'],
+  ])(
+    'never stores the alert of a connection refused at %s: its 503 is the only answer',
+    async (name, maxConnections, maxConnectionsPerAddress, reason) => {
+      await start(maxConnections, maxConnectionsPerAddress);
+      const idle = await open('127.0.0.1');
+      const refused = await open('127.0.0.1');
+      refused.write(POST);
+
+      await refused.closed;
+      expect(statusLines(refused)).toEqual(['HTTP/1.1 503']);
+      expect(refused.received()).toContain(`(${name})`);
+      // At SERVER_MAX_CONNECTIONS the silent connection is closed to make room.
+      if (maxConnections === 1) await idle.closed;
+      expect(await storedAlerts()).toBe(0);
+      expect(receiver!.logLines.filter((line) => line.event === 'falco_alert')).toEqual([]);
+      expect(await receiver!.metricsText()).not.toMatch(/^falco_alerts_total\{/m);
+      expect(await refusedCount(reason)).toBe(1);
+      expect(refusalLines()).toEqual([
+        expect.objectContaining({ level: 'warn', reason, count: 1, caller: '127.0.0.1' }),
+      ]);
+    },
+  );
+
+  // Regression (review, real Falco 0.40.0 at SERVER_MAX_CONNECTIONS): a kept-alive connection whose
+  // next request had arrived but was not yet answered was closed to make room, and its alert lost
+  // ("Failure when receiving data from the peer") with no metric and no log line.
+  it('at SERVER_MAX_CONNECTIONS keeps a kept-alive connection whose next request has begun, and closes a silent one', async () => {
+    await start(2, 10);
+    const sender = await open('127.0.0.2');
+    sender.write(POST);
+    await expect.poll(() => statusLines(sender)).toEqual(['HTTP/1.1 202']);
+    const silent = await open('127.0.0.3');
+    sender.write(POST.slice(0, 40));
+    await delay(50);
+
+    const refused = await open('127.0.0.4');
+    await Promise.all([refused.closed, silent.closed]);
+    expect(statusLines(refused)).toEqual(['HTTP/1.1 503']);
+    sender.write(POST.slice(40));
+    await expect.poll(() => statusLines(sender)).toEqual(['HTTP/1.1 202', 'HTTP/1.1 202']);
+    expect(sender.isClosed()).toBe(false);
+    expect(await refusedCount('slow_headers')).toBe(0);
+  });
+
+  it('at SERVER_MAX_CONNECTIONS closes kept-alive connections between two requests when nothing else makes room', async () => {
+    await start(2, 10);
+    const kept = [await open('127.0.0.2'), await open('127.0.0.3')];
+    for (const connection of kept) connection.write(POST);
+    await expect.poll(() => kept.map(statusLines)).toEqual([['HTTP/1.1 202'], ['HTTP/1.1 202']]);
+
+    const refused = await open('127.0.0.4');
+    await Promise.all([refused.closed, ...kept.map((connection) => connection.closed)]);
+    expect(statusLines(refused)).toEqual(['HTTP/1.1 503']);
+    const next = await open('127.0.0.4');
+    next.write(POST);
+    await expect.poll(() => statusLines(next)).toEqual(['HTTP/1.1 202']);
+  });
+
+  it('at SERVER_MAX_CONNECTIONS closes connections whose headers are slower than SLOW_HEADERS_MS, counted and logged, so the next sensor gets in', async () => {
+    await start(3, 10);
+    const slow = [await open('127.0.0.2'), await open('127.0.0.3')];
+    for (const connection of slow) connection.write(POST.slice(0, 40));
+    await delay(SLOW_HEADERS_MS + 100);
+    const young = await open('127.0.0.4');
+    young.write(POST.slice(0, 40));
+    await delay(50);
+
+    const refused = await open('127.0.0.5');
+    await Promise.all([refused.closed, ...slow.map((connection) => connection.closed)]);
+    young.write(POST.slice(40));
+    await expect.poll(() => statusLines(young)).toEqual(['HTTP/1.1 202']);
+    expect(await refusedCount('slow_headers')).toBe(2);
+    expect(await refusedCount('max_connections')).toBe(1);
+    // The first of each reason at once; the second slowloris waits for the next line, 10 s on.
+    expect(refusalLines()).toEqual([
+      expect.objectContaining({ level: 'warn', reason: 'max_connections', count: 1, caller: '127.0.0.5' }),
+      expect.objectContaining({ level: 'warn', reason: 'slow_headers', count: 1, caller: '127.0.0.2' }),
+    ]);
+    const next = await open('127.0.0.5');
+    next.write(POST);
+    await expect.poll(() => statusLines(next)).toEqual(['HTTP/1.1 202']);
+  });
+});
