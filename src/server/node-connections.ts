@@ -4,7 +4,7 @@ import type { Socket } from 'node:net';
 
 /** A connection of Node's list: its HTTP parser, with the socket it reads. */
 interface NodeConnection {
-  socket?: Socket & { _httpMessage?: unknown };
+  socket?: Socket & { _httpMessage?: { finished?: boolean } | null };
 }
 
 /**
