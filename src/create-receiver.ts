@@ -147,6 +147,7 @@ export function createReceiver(
     store,
     storeMaxAlerts: config.store.maxAlerts,
     triggersEnabled: triggersMounted,
+    heartbeatMs: config.stream.heartbeatMs,
     now: options.now,
   });
   const routers = triggerRouter ? [triggerRouter, dashboard] : [dashboard];

@@ -131,7 +131,7 @@ describe('dashboard router', () => {
     const on = await request(buildDashboardTestApp({ triggersEnabled: true }).app).get('/ui/config.json');
 
     expect(off.status).toBe(200);
-    expect(off.body).toEqual({ triggersEnabled: false, priorities: [...PRIORITIES] });
+    expect(off.body).toEqual({ triggersEnabled: false, priorities: [...PRIORITIES], heartbeatMs: 60_000 });
     expect(on.body).toMatchObject({ triggersEnabled: true });
     expectHardened(on.headers);
   });

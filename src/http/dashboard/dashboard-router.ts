@@ -23,10 +23,15 @@ export interface DashboardOptions {
   storeMaxAlerts: number;
   /** Whether the page shows the trigger panel (the `/triggers` API is mounted and answers). */
   triggersEnabled: boolean;
+  /** STREAM_HEARTBEAT_MS: the page takes a stream silent for 2.5 heartbeats for dead. */
+  heartbeatMs?: number;
   /** Folder of the page's files; defaults to the one beside this module. */
   assetsDir?: string;
   now?: () => number;
 }
+
+// The server's default STREAM_HEARTBEAT_MS, for a router built without one (tests).
+const DEFAULT_HEARTBEAT_MS = 15_000;
 
 type Summaries = Record<SummaryWindow, () => Promise<AlertSummary>>;
 
@@ -58,7 +63,11 @@ export function createDashboardRouter(options: DashboardOptions): express.Router
 
   router.get('/ui/config.json', setDashboardHeaders, (_req, res) => {
     res.setHeader('Cache-Control', 'no-store');
-    sendJson(res, 200, { triggersEnabled: options.triggersEnabled, priorities: PRIORITIES });
+    sendJson(res, 200, {
+      triggersEnabled: options.triggersEnabled,
+      priorities: PRIORITIES,
+      heartbeatMs: options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
+    });
   });
 
   // Under /ui rather than /alerts/summary: the core `GET /alerts/:id` is mounted first and would answer it.

@@ -24,6 +24,7 @@ const ASSETS: AssetSpec[] = [
     'alert-list.js',
     'alert-details.js',
     'alert-feed.js',
+    'event-stream.js',
     'exact-json.js',
     'filters.js',
     'suggestions.js',

@@ -84,6 +84,9 @@ export const summarySchema = z.object({
 export const dashboardConfigSchema = z.object({
   triggersEnabled: z.boolean(),
   priorities: z.array(prioritySchema),
+  heartbeatMs: z.int().min(1).meta({
+    description: 'STREAM_HEARTBEAT_MS: the page reconnects a live stream silent for 2.5 heartbeats',
+  }),
 });
 
 const commandSchema = z.object({

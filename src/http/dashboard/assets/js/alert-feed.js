@@ -1,6 +1,7 @@
 // @ts-check
 import { describeFailure } from './dom.js';
 import { parseExactJson } from './exact-json.js';
+import { openEventStream } from './event-stream.js';
 
 /** @typedef {import('./alert-fields.js').AlertItem} AlertItem */
 
@@ -8,6 +9,11 @@ import { parseExactJson } from './exact-json.js';
 const LOAD_LIMIT = 200;
 // Longest wait for the stream's answer before the list is loaded anyway.
 const ANSWER_WAIT_MS = 5000;
+// A stream silent for this many of the server's heartbeats (STREAM_HEARTBEAT_MS) is taken for
+// dead and opened again: one late heartbeat is not enough, three missed is long to show "Live".
+const SILENT_HEARTBEATS = 2.5;
+// Longest wait for the list; a request a dead connection holds would keep it loading for ever.
+export const FETCH_TIMEOUT_MS = 30000;
 
 /**
  * Recent alerts matching the server-side filters, newest first; `truncated` when the server cut
@@ -19,7 +25,10 @@ export async function loadAlerts(filters) {
   const query = new URLSearchParams(filters);
   query.set('limit', String(LOAD_LIMIT));
   try {
-    const response = await fetch(`/alerts?${query}`, { headers: { Accept: 'application/json' } });
+    const response = await fetch(`/alerts?${query}`, {
+      headers: { Accept: 'application/json' },
+      signal: AbortSignal.timeout(FETCH_TIMEOUT_MS),
+    });
     if (!response.ok) return { ok: false, message: await describeFailure(response) };
     const body = parseExactJson(await response.text());
     return {
@@ -33,27 +42,8 @@ export async function loadAlerts(filters) {
 }
 
 /**
- * Why the server refused the stream, which EventSource does not tell: the same URL asked once
- * more, its problem's detail (a stream that opens this time is closed at once; the page's own
- * retry follows), or that the server cannot be reached.
- * @param {string} url
- * @returns {Promise<string | undefined>}
- */
-async function refusalOf(url) {
-  const abort = new AbortController();
-  try {
-    const response = await fetch(url, { headers: { Accept: 'text/event-stream' }, signal: abort.signal });
-    return response.ok ? undefined : await describeFailure(response);
-  } catch {
-    return 'the server cannot be reached';
-  } finally {
-    abort.abort();
-  }
-}
-
-/**
- * Follows GET /alerts/stream with the same filters. EventSource reconnects by itself and sends
- * Last-Event-ID, so the server replays what was missed. With `onOther`, the same stream also
+ * Follows GET /alerts/stream with the same filters. It reconnects by itself with Last-Event-ID, so
+ * the server replays what was missed, also after `heartbeatMs` × 2.5 without a byte (event-stream.js). With `onOther`, the same stream also
  * brings the alerts outside the filters (`others=true`, `event: other`).
  * `onTruncated` is called when the server could not replay everything the page missed (its
  * Last-Event-ID evicted, or unknown to a restarted receiver; more than it replays), and when the
@@ -62,14 +52,12 @@ async function refusalOf(url) {
  * open stream is subscribed, so every alert stored from then on comes through it.
  * @param {URLSearchParams} filters
  * `onRefused` is told why, once the server refused the stream for good (after onStatus('closed')).
- * @param {{ onAlert: (item: AlertItem) => void, onOther?: (item: AlertItem) => void, onTruncated: () => void, onStatus: (status: 'live' | 'reconnecting' | 'closed') => void, onRefused?: (reason: string) => void }} handlers
+ * @param {{ heartbeatMs: number, onAlert: (item: AlertItem) => void, onOther?: (item: AlertItem) => void, onTruncated: () => void, onStatus: (status: 'live' | 'reconnecting' | 'closed') => void, onRefused?: (reason: string) => void }} handlers
  * @returns {{ stop: () => void, answered: Promise<void> }}
  */
 export function followAlerts(filters, handlers) {
   const query = new URLSearchParams(filters);
   if (handlers.onOther) query.set('others', 'true');
-  const url = `/alerts/stream?${query}`;
-  const source = new EventSource(url);
   /** @type {() => void} */
   let settle = () => {};
   const answered = new Promise((resolve) => {
@@ -77,45 +65,49 @@ export function followAlerts(filters, handlers) {
     // Headers held somewhere on the way must not keep the list empty.
     setTimeout(settle, ANSWER_WAIT_MS);
   });
-  // The browser resumes from the id of the last event it got: none yet (the list came from
-  // GET /alerts), its reconnect asks for no replay and what came meanwhile would never show.
-  let resumable = false;
+  // A reconnect resumes from the id of the last event it got: none yet (the list came from
+  // GET /alerts), it asks for no replay and what came meanwhile would never show.
   let dropped = false;
-  source.addEventListener('open', () => {
-    settle();
-    handlers.onStatus('live');
-    if (dropped && !resumable) handlers.onTruncated();
-    dropped = false;
-  });
-  // A refused request (not text/event-stream) closes the source for good; a dropped one retries.
-  source.addEventListener('error', () => {
-    settle();
-    dropped = true;
-    const closed = source.readyState === EventSource.CLOSED;
-    handlers.onStatus(closed ? 'closed' : 'reconnecting');
-    if (closed && handlers.onRefused) {
-      const told = handlers.onRefused;
-      void refusalOf(url).then((reason) => reason && told(reason));
-    }
-  });
-  /** @param {(item: AlertItem) => void} handle */
-  const deliver = (handle) => (/** @type {Event} */ event) => {
-    if (/** @type {MessageEvent<string>} */ (event).lastEventId !== '') resumable = true;
+  /** @param {(item: AlertItem) => void} handle @param {string} data */
+  const deliver = (handle, data) => {
     let item;
     try {
-      item = parseExactJson(/** @type {MessageEvent<string>} */ (event).data);
+      item = parseExactJson(data);
     } catch {
       return;
     }
     if (item && typeof item.id === 'string' && item.alert) handle(item);
   };
-  source.addEventListener('alert', deliver(handlers.onAlert));
-  if (handlers.onOther) source.addEventListener('other', deliver(handlers.onOther));
-  source.addEventListener('truncated', () => handlers.onTruncated());
+  const stream = openEventStream(`/alerts/stream?${query}`, {
+    silenceMs: handlers.heartbeatMs * SILENT_HEARTBEATS,
+    onOpen() {
+      settle();
+      handlers.onStatus('live');
+      if (dropped && stream.lastEventId() === '') handlers.onTruncated();
+      dropped = false;
+    },
+    onDrop() {
+      settle();
+      dropped = true;
+      handlers.onStatus('reconnecting');
+    },
+    // A refused request (not text/event-stream) is given up for good, as EventSource does.
+    onRefused(response) {
+      settle();
+      handlers.onStatus('closed');
+      const told = handlers.onRefused;
+      if (told) void describeFailure(response).then(told);
+    },
+    onEvent(event) {
+      if (event.type === 'alert') deliver(handlers.onAlert, event.data);
+      else if (event.type === 'other' && handlers.onOther) deliver(handlers.onOther, event.data);
+      else if (event.type === 'truncated') handlers.onTruncated();
+    },
+  });
   return {
     stop: () => {
       settle();
-      source.close();
+      stream.stop();
     },
     answered,
   };

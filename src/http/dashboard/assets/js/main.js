@@ -2,7 +2,7 @@
 // Entry point of the dashboard page: wires the alert list, its live stream, the filters, the
 // counts and (when the server enables triggers) the trigger panel.
 import { createAlertDetails } from './alert-details.js';
-import { followAlerts, loadAlerts } from './alert-feed.js';
+import { FETCH_TIMEOUT_MS, followAlerts, loadAlerts } from './alert-feed.js';
 import { createAlertList } from './alert-list.js';
 import { byId } from './dom.js';
 import { setupFilters } from './filters.js';
@@ -52,10 +52,12 @@ let view = 0;
 const RETRY_FIRST_MS = 2000;
 const RETRY_MAX_MS = 60000;
 let retryMs = RETRY_FIRST_MS;
+// The server's STREAM_HEARTBEAT_MS (from /ui/config.json): a stream silent for longer is dead.
+let heartbeatMs = 15000;
 
 /**
  * The server refused the stream (the session expired, too many streams from this address, a
- * proxy's 502 while the receiver restarts): EventSource gives up on those for good. Signed out,
+ * proxy's 502 while the receiver restarts): the stream gives up on those for good. Signed out,
  * the reload shows the sign-in page; else the view starts over, as it was, after a pause.
  * @param {URLSearchParams} filters
  * @param {number} lost the view whose stream was refused
@@ -92,6 +94,7 @@ async function show(filters) {
   // alerts outside the filters (one stream per page, not two, against the per-address limit).
   const narrowed = filters.toString() !== '';
   const following = followAlerts(filters, {
+    heartbeatMs,
     onAlert(item) {
       remember(item);
       list.addLive(item);
@@ -156,14 +159,16 @@ function showExportLinks(filters) {
   }
 }
 
-/** @returns {Promise<{ triggersEnabled: boolean, priorities: string[] }>} */
+/** @returns {Promise<{ triggersEnabled: boolean, priorities: string[], heartbeatMs?: number }>} */
 async function loadConfig() {
   try {
-    const response = await fetch('/ui/config.json');
+    const response = await fetch('/ui/config.json', { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
     const config = response.ok ? await response.json() : {};
     return {
       triggersEnabled: config.triggersEnabled === true,
       priorities: Array.isArray(config.priorities) ? config.priorities : [],
+      heartbeatMs:
+        Number.isFinite(config.heartbeatMs) && config.heartbeatMs > 0 ? config.heartbeatMs : undefined,
     };
   } catch {
     return { triggersEnabled: false, priorities: [] };
@@ -183,6 +188,7 @@ async function start() {
     },
   );
   filterBy = filters.filterBy;
+  heartbeatMs = config.heartbeatMs ?? heartbeatMs;
   void show(filters.serverFilters());
   void summary.refresh();
   if (config.triggersEnabled) {

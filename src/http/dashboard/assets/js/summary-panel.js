@@ -1,5 +1,6 @@
 // @ts-check
 import { drawBarChart } from './charts.js';
+import { FETCH_TIMEOUT_MS } from './alert-feed.js';
 import { describeFailure } from './dom.js';
 import { createFrameTask } from './frame-task.js';
 import { priorityClass } from './alert-fields.js';
@@ -71,7 +72,9 @@ export function createSummaryPanel(parts) {
     loading = true;
     let summary;
     try {
-      const response = await fetch(`/ui/summary?window=${encodeURIComponent(parts.select.value)}`);
+      const response = await fetch(`/ui/summary?window=${encodeURIComponent(parts.select.value)}`, {
+        signal: AbortSignal.timeout(FETCH_TIMEOUT_MS),
+      });
       if (!response.ok) {
         parts.total.textContent = `Counts unavailable (${await describeFailure(response)}).`;
         return;
