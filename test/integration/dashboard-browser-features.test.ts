@@ -125,6 +125,35 @@ describe.skipIf(!available)('dashboard features in headless Chromium', { timeout
     await page.close();
   });
 
+  // Regression: an <input> drops line breaks, so a clicked "Newline\nprobe" was sent as
+  // "Newlineprobe": the list showed that other rule's alerts, or none.
+  it('filters by a clicked value with a line break in it, exactly', async () => {
+    const page = await open();
+    await suite.server.postAlert(alertOf('Newline\nprobe', 'Notice', { hostname: 'nl\r\nhost' }));
+    await suite.server.postAlert(alertOf('Newlineprobe', 'Notice', { hostname: 'nlhost' }));
+    const probe = page.locator('tr.alert-row', {
+      has: page.locator('button.rule-link', { hasText: /^Newline\sprobe$/ }),
+    });
+    await row(page, 'Newlineprobe').waitFor({ timeout: 5000 });
+
+    for (const [selector, field, value] of [
+      ['button.rule-link', 'rule', 'Newline\nprobe'],
+      ['button.host-link', 'hostname', 'nl\r\nhost'],
+    ] as const) {
+      await page.click('#filters button[type="reset"]');
+      await row(page, 'Newlineprobe').waitFor({ timeout: 5000 });
+      await probe.locator(selector).click();
+
+      await row(page, 'Newlineprobe').waitFor({ state: 'detached', timeout: 5000 });
+      await expect.poll(() => page.locator('tr.alert-row').count()).toBe(1);
+      expect(await probe.count()).toBe(1);
+      expect(await page.getAttribute('#export-csv', 'href')).toContain(
+        `${field}=${encodeURIComponent(value)}`,
+      );
+    }
+    await page.close();
+  });
+
   it('filters by a tag from the keyboard: Tab from the row reaches its chips, Enter applies', async () => {
     const page = await open();
     await suite.server.postAlert(alertOf('Keyboard chip probe', 'Notice', { tags: ['kbd-tag'] }));

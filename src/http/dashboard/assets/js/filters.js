@@ -20,9 +20,10 @@ export function setupFilters(form, priorities, handlers, exactValues = {}) {
       minPriority.append(el('option', { value: priority, text: `${priority} or worse` }));
   }
 
-  // Values set by filterBy (a value clicked in the list), kept as they are while the field holds
-  // them: a rule or host with spaces around it is matched exactly, not trimmed to no alert.
-  /** @type {Map<string, string>} */
+  // Values set by filterBy (a value clicked in the list), kept as they are while the field shows
+  // what it showed then: a rule or host with spaces around it is matched exactly, not trimmed to
+  // no alert, and one with a line break (which an <input> drops) is not sent without it.
+  /** @type {Map<string, { shown: string, exact: string }>} */
   const clicked = new Map();
 
   function serverFilters() {
@@ -30,8 +31,9 @@ export function setupFilters(form, priorities, handlers, exactValues = {}) {
     const filters = new URLSearchParams();
     for (const name of SERVER_FILTERS) {
       const value = data.get(name);
-      if (typeof value === 'string' && value !== '' && clicked.get(name) === value) {
-        filters.set(name, value);
+      const chosen = clicked.get(name);
+      if (typeof value === 'string' && value !== '' && chosen?.shown === value) {
+        filters.set(name, chosen.exact);
         continue;
       }
       if (typeof value !== 'string' || value.trim() === '') continue;
@@ -74,7 +76,7 @@ export function setupFilters(form, priorities, handlers, exactValues = {}) {
       const field = form.elements.namedItem(name);
       if (!(field instanceof HTMLInputElement)) return;
       field.value = value;
-      clicked.set(name, value);
+      clicked.set(name, { shown: field.value, exact: value });
       handlers.onServerFilters(serverFilters());
     },
   };
