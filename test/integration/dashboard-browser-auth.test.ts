@@ -102,6 +102,26 @@ describe.skipIf(!available)(
       await page.close();
     });
 
+    // Regression: the other tabs of the browser kept streaming after a sign-out in one, until the
+    // session's expiry.
+    it('signs out every tab of the browser, closing their streams, when one of them signs out', async () => {
+      const page = await signIn(VIEWER_TOKEN);
+      const other = await browser.context.newPage();
+      other.on('pageerror', (error) => errors.push(error.message));
+      await other.goto(`${server.baseUrl}/`);
+      await other.locator('#connection[data-status="live"]').waitFor({ timeout: 5000 });
+
+      await page.click('#session button.sign-out');
+
+      await other.locator('#login-form').waitFor({ timeout: 5000 });
+      await server.post('/alerts', alertOf('Posted after the sign-out'));
+      expect(await other.locator('tr.alert-row').count()).toBe(0);
+      expect(await other.evaluate('localStorage.length + sessionStorage.length')).toBe(0);
+      expect(errors).toEqual([]);
+      await other.close();
+      await page.close();
+    });
+
     it('runs the trigger panel from a trigger-token session with its CSRF token, and refuses a call without it', async () => {
       const page = await signIn(TRIGGER_TOKEN);
       await page.locator('#triggers').waitFor({ state: 'visible', timeout: 5000 });

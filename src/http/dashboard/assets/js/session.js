@@ -3,6 +3,9 @@
 // trigger panel. Without read authentication on the server ({readAuth: false}) nothing shows.
 import { el } from './dom.js';
 
+// Where a tab tells the others of this origin that it signed out (nothing is stored).
+const SIGN_OUT_CHANNEL = 'falco-dashboard-sign-out';
+
 /**
  * @param {HTMLElement} container
  * @returns {Promise<{ csrfToken?: string, role?: string }>}
@@ -21,8 +24,15 @@ export async function loadSession(container) {
   const session = await response.json();
   if (session.via === 'session') {
     const signOut = el('button', { type: 'button', className: 'sign-out', text: 'Sign out' });
+    // The browser's other tabs share the cookie the sign-out clears: told, they stop streaming and
+    // show the sign-in page too, rather than streaming on until the session's expiry.
+    const tabs = new BroadcastChannel(SIGN_OUT_CHANNEL);
+    tabs.addEventListener('message', () => window.location.reload());
     signOut.addEventListener('click', () => {
-      void fetch('/ui/session', { method: 'DELETE' }).finally(() => window.location.assign('/'));
+      void fetch('/ui/session', { method: 'DELETE' }).finally(() => {
+        tabs.postMessage('signed-out');
+        window.location.assign('/');
+      });
     });
     container.replaceChildren(el('span', { text: `Signed in (${session.role ?? 'viewer'})` }), signOut);
   }
