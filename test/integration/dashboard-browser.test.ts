@@ -191,6 +191,44 @@ describe.skipIf(!available)(
       await page.close();
     });
 
+    // Regression: the marker could be typed as text ("⟨U+202E⟩" looked like a real U+202E, and its
+    // suggestion, shown alike, was picked for the real rule), and invisible characters outside the
+    // list (U+2062, U+00AD, U+034F, U+3164, tag characters) showed as nothing.
+    it('shows every invisible character as ⟨U+…⟩ and a typed marker as text, so no two values look the same', async () => {
+      const page = await open();
+      const real = 'Spoof probe \u202Efdp.exe';
+      const decoy = 'Spoof probe ⟨U+202E⟩fdp.exe';
+      // The decoy first: suggestions kept the first value seen for a text.
+      await suite.server.postAlert(alertOf(decoy, 'Critical'));
+      await suite.server.postAlert(alertOf(real, 'Critical'));
+      await suite.server.postAlert(
+        alertOf('Spoof probe invisibles', 'Critical', {
+          hostname: 'prod\u2062-\u00AD\u034F\u3164\uFE0F\u180Edb\u{E0041}',
+        }),
+      );
+      const invisibles = row(page, 'Spoof probe invisibles');
+      await invisibles.waitFor({ timeout: 5000 });
+
+      const shownReal = 'Spoof probe ⟨U+202E⟩fdp.exe';
+      const shownDecoy = 'Spoof probe ⟨U+27E8⟩U+202E⟩fdp.exe';
+      const rules = await page.$$eval('button.rule-link', (nodes) => nodes.map((node) => node.textContent));
+      expect(rules).toEqual(expect.arrayContaining([shownReal, shownDecoy]));
+      expect(await invisibles.locator('button.host-link').textContent()).toBe(
+        'prod⟨U+2062⟩-⟨U+00AD⟩⟨U+034F⟩⟨U+3164⟩⟨U+FE0F⟩⟨U+180E⟩db⟨U+E0041⟩',
+      );
+
+      // The real rule's suggestion, typed as shown, selects the real rule, not the decoy.
+      const field = page.locator('#filters input[name="rule"]');
+      await field.fill(shownReal);
+      await field.press('Enter');
+      await row(page, 'Spoof probe invisibles').waitFor({ state: 'detached', timeout: 5000 });
+      await expect.poll(() => page.locator('tr.alert-row').count()).toBe(1);
+      expect(await page.getAttribute('#export-csv', 'href')).toContain(
+        `rule=${encodeURIComponent(real).replaceAll('%20', '+')}`,
+      );
+      await page.close();
+    });
+
     // Regression: a clicked value was trimmed before it went to GET /alerts, so a rule or tag with
     // spaces around it filtered to an empty list (and the export links missed it too).
     it('filters by a clicked rule or tag exactly as Falco sent it, spaces around it included', async () => {

@@ -3,22 +3,25 @@
 // sets text with textContent and attributes with setAttribute, never parsing HTML.
 
 // Bidirectional controls reorder the text around them: a file named "/tmp/<U+202E>fdp.exe" reads
-// "/tmp/exe.pdf" (Trojan Source). Zero-width characters make two values look the same: hosts
-// "prod-db" and "prod<U+200B>-db" were two chips of identical text (found by review). Shown text
-// names them instead of obeying or hiding them.
-const HIDDEN_CONTROLS = /[\u061C\u200B-\u200F\u202A-\u202E\u2060\u2066-\u2069\uFEFF]/g;
+// "/tmp/exe.pdf" (Trojan Source). Invisible characters make two values look the same: hosts
+// "prod-db" and "prod<U+200B>-db" were two chips of identical text (found by review), and so were
+// U+00AD, U+2062, U+034F, U+3164, the tag characters U+E0000-U+E007F (astral: hence /u). Shown text
+// names every format character and every default-ignorable one (what a font may draw as nothing)
+// instead of obeying or hiding it, and the marker's own bracket too: typed as text, "⟨U+202E⟩"
+// would look like a real U+202E.
+const HIDDEN_CONTROLS = /[\p{Cf}\p{Default_Ignorable_Code_Point}\u27E8]/gu;
 // The attributes a reader sees (tooltips, screen readers); data-* and value keep the exact text.
 const SHOWN_ATTRIBUTES = new Set(['title', 'aria-label']);
 
 /**
- * Text with each bidirectional control or zero-width character written as ⟨U+202E⟩, so it reads in
- * the order it was sent and two different values never look the same.
+ * Text with each format or default-ignorable character (and the bracket ⟨) written as ⟨U+202E⟩, so
+ * it reads in the order it was sent and two values differing by such characters never look the same.
  * @param {string} text
  */
 export function revealHiddenControls(text) {
   return text.replace(
     HIDDEN_CONTROLS,
-    (char) => `⟨U+${char.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}⟩`,
+    (char) => `⟨U+${(char.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}⟩`,
   );
 }
 
