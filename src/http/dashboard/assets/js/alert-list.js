@@ -143,24 +143,24 @@ export function createAlertList(tbody, status, onOpen, onFilter) {
 
   /**
    * @param {AlertItem} item
-   * @param {'top' | 'bottom'} where
+   * @param {(row: HTMLTableRowElement) => void} place
    */
-  function insert(item, where) {
+  function insert(item, place) {
     if (rows.has(item.id)) return;
     const row = buildRow(item, onOpen);
     row.hidden = !matchesText(item, text);
     rows.set(item.id, { item, row });
-    if (where === 'top') tbody.prepend(row);
-    else tbody.append(row);
+    place(row);
   }
 
-  const showPending = createFrameTask(() => {
+  function flushPending() {
     const items = pending;
     pending = [];
-    for (const item of items) insert(item, 'top');
+    for (const item of items) insert(item, (row) => tbody.prepend(row));
     trim();
     updateStatus();
-  });
+  }
+  const showPending = createFrameTask(flushPending);
 
   return {
     /** Empties the table (before loading with other filters). */
@@ -183,7 +183,17 @@ export function createAlertList(tbody, status, onOpen, onFilter) {
      */
     addLoaded(items, truncated) {
       cut = truncated;
-      for (const item of items) insert(item, 'bottom');
+      // The live alerts come in the order stored: one loaded but not yet shown is newer than every
+      // row shown, one already a row places those after it. Appended at the bottom, a loaded alert
+      // whose live event was still on its way (or waiting for a frame) sat below older rows.
+      flushPending();
+      /** @type {HTMLTableRowElement | undefined} */
+      let after;
+      for (const item of items) {
+        const before = after;
+        insert(item, (row) => (before ? before.after(row) : tbody.prepend(row)));
+        after = rows.get(item.id)?.row;
+      }
       trim();
       updateStatus();
     },

@@ -72,8 +72,6 @@ async function recover(filters, lost) {
   setTimeout(() => {
     if (lost !== view) return;
     void show(filters);
-    // What came while the stream was closed is in neither the new stream nor the Overview's counts.
-    void summary.refresh();
   }, pause);
 }
 
@@ -106,7 +104,6 @@ async function show(filters) {
     onTruncated() {
       if (mine !== view) return;
       void show(filters);
-      void summary.refresh();
     },
     onStatus(status) {
       connection.textContent = { live: 'Live', reconnecting: 'Reconnecting…', closed: 'Disconnected' }[
@@ -127,6 +124,9 @@ async function show(filters) {
   stopFollowing = following.stop;
   await following.answered;
   if (mine !== view) return;
+  // The Overview counts from the new stream on: what came after the stream before it closed (a
+  // change of filters, a refusal, a gap the replay cannot fill) is in neither, so it is read again.
+  void summary.refresh();
   let loaded = await loadAlerts(filters);
   // A refusal can pass (the shared store back, the readers' budget free: 503 with Retry-After):
   // the list is asked for again, each wait twice the last, while this view is shown.
@@ -190,7 +190,6 @@ async function start() {
   filterBy = filters.filterBy;
   heartbeatMs = config.heartbeatMs ?? heartbeatMs;
   void show(filters.serverFilters());
-  void summary.refresh();
   if (config.triggersEnabled) {
     setupTriggerPanel(byId('trigger-form', HTMLFormElement), byId('trigger-output', HTMLElement), session);
     byId('triggers', HTMLElement).hidden = false;

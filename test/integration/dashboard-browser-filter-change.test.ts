@@ -1,0 +1,106 @@
+import type { Route } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { requireComponent } from '../helpers/components.js';
+import {
+  CHROMIUM_PATH,
+  alertOf,
+  launchBrowser,
+  openDashboard,
+  row,
+  startDashboardServer,
+  type DashboardServer,
+} from './dashboard-browser-harness.js';
+
+const available = requireComponent('chromium', CHROMIUM_PATH !== undefined);
+
+// The Overview reloads by itself every 15 s: a count right well within that came from the page's own path.
+const SOON_MS = 3000;
+
+/** Requests routed to `handle` held until `release()` (then sent on), as a slow network would hold them. */
+function holdRequests() {
+  const held: Route[] = [];
+  let holding = true;
+  return {
+    handle: (route: Route) => (holding ? held.push(route) : void route.continue()),
+    release: async () => {
+      holding = false;
+      await Promise.all(held.splice(0).map((route) => route.continue()));
+    },
+  };
+}
+
+describe.skipIf(!available)('dashboard across a change of filters, in headless Chromium', () => {
+  let server: DashboardServer;
+  let browser: Awaited<ReturnType<typeof launchBrowser>>;
+
+  beforeAll(async () => {
+    server = await startDashboardServer();
+    browser = await launchBrowser();
+  });
+
+  afterEach(async () => {
+    await browser.context.unrouteAll();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  // Regression: the alerts stored after the old stream closed and before the new one opened were
+  // counted by nothing until the Overview's own reload, up to 15 s later.
+  it('counts in the Overview the alerts stored while the stream of new filters was opening', async () => {
+    const { page, problems } = await openDashboard(browser.context, server.baseUrl);
+    await page.locator('#summary-total', { hasText: /^\d+ alerts in the last / }).waitFor();
+    const stream = holdRequests();
+    await browser.context.route(/\/alerts\/stream\?/, stream.handle);
+
+    await page.selectOption('#filters select[name="min_priority"]', 'Critical');
+    await page.locator('#connection', { hasText: 'Connecting' }).waitFor({ timeout: 5000 });
+    for (let i = 0; i < 3; i += 1) await server.postAlert(alertOf(`Between streams ${i}`, 'Notice'));
+    await stream.release();
+
+    const summary = (await (await fetch(`${server.baseUrl}/ui/summary`)).json()) as { total: number };
+    await page
+      .locator('#summary-total', { hasText: `${summary.total} alerts in the last ` })
+      .waitFor({ timeout: SOON_MS });
+    expect(problems.errors).toEqual([]);
+    await page.close();
+  });
+
+  // Regression: a loaded alert whose live event had not been drawn yet was appended below the
+  // older rows the stream had drawn, so rows swapped after a change of filters under load.
+  it('lists a loaded alert above older live rows when its own live event is not drawn yet', async () => {
+    await server.postAlert(alertOf('Order probe oldest', 'Critical'));
+    const list = holdRequests();
+    await browser.context.route(/\/alerts\?/, list.handle);
+    const page = await browser.context.newPage();
+    // Frames held on request: a live alert that came waits for the next frame to be drawn.
+    await page.addInitScript(`{
+      const frame = window.requestAnimationFrame.bind(window);
+      const held = [];
+      window.__holdFrames = false;
+      window.__releaseFrames = () => { window.__holdFrames = false; held.splice(0).forEach((f) => frame(f)); };
+      window.requestAnimationFrame = (f) => (window.__holdFrames ? held.push(f) : frame(f));
+    }`);
+    await page.goto(`${server.baseUrl}/`);
+    await page.locator('#connection[data-status="live"]').waitFor({ timeout: 5000 });
+    await server.postAlert(alertOf('Order probe older', 'Critical'));
+    await row(page, 'Order probe older').waitFor({ timeout: 5000 });
+
+    await page.evaluate('window.__holdFrames = true');
+    await server.postAlert(alertOf('Order probe newer', 'Critical'));
+    // Its live event comes and waits for a frame; the list, read now, holds it too.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await list.release();
+    await row(page, 'Order probe oldest').waitFor({ timeout: 5000 });
+    await page.evaluate('window.__releaseFrames()');
+
+    const rules = await page.$$eval('tr.alert-row button.rule-link', (nodes) =>
+      nodes.map((node) => node.textContent),
+    );
+    expect(rules.indexOf('Order probe newer')).toBeLessThan(rules.indexOf('Order probe older'));
+    expect(rules.indexOf('Order probe newer')).toBeGreaterThanOrEqual(0);
+    await page.close();
+  });
+});
