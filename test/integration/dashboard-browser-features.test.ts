@@ -154,6 +154,26 @@ describe.skipIf(!available)('dashboard features in headless Chromium', { timeout
     await page.close();
   });
 
+  // Regression: one hostname no line can break (h and 400 combining marks) widened the table from
+  // 1332 to 3232 px and pushed Namespace and Tags off-screen for every row.
+  it('keeps the table within the page when one value cannot be broken', async () => {
+    const page = await open();
+    const width = () =>
+      page.$eval('.table-wrap', (wrap) => ({ client: wrap.clientWidth, scroll: wrap.scrollWidth }));
+    const before = await width();
+
+    await suite.server.postAlert(
+      alertOf('Wide host probe', 'Notice', { hostname: 'h' + '\u0489'.repeat(400) }),
+    );
+    await row(page, 'Wide host probe').waitFor({ timeout: 5000 });
+
+    expect(await width()).toEqual(before);
+    expect(before.scroll).toBe(before.client);
+    const tags = await page.locator('.alert-table th', { hasText: 'Tags' }).boundingBox();
+    expect((tags?.x ?? Infinity) + (tags?.width ?? 0)).toBeLessThanOrEqual(1400);
+    await page.close();
+  });
+
   it('filters by a tag from the keyboard: Tab from the row reaches its chips, Enter applies', async () => {
     const page = await open();
     await suite.server.postAlert(alertOf('Keyboard chip probe', 'Notice', { tags: ['kbd-tag'] }));
