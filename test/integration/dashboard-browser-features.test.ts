@@ -190,6 +190,10 @@ describe.skipIf(!available)('dashboard features in headless Chromium', { timeout
     await row(page, 'Keyboard chip other').waitFor({ state: 'detached', timeout: 5000 });
     expect(await page.inputValue('#filters input[name="tag"]')).toBe('kbd-tag');
     expect(await page.locator('#details').isHidden()).toBe(true);
+    // The list is built again for the filter: the focus goes to the same tag's chip, not the page.
+    await expect.poll(() => page.evaluate('document.activeElement.textContent')).toBe('kbd-tag');
+    await page.keyboard.press('Shift+Tab');
+    expect(await page.evaluate('document.activeElement.classList.contains("host-link")')).toBe(true);
     await page.close();
   });
 

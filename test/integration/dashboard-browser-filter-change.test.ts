@@ -68,6 +68,20 @@ describe.skipIf(!available)('dashboard across a change of filters, in headless C
     await page.close();
   });
 
+  // Regression: while the list was being loaded the status said "No alerts yet.".
+  it('says the list is loading, not that there are no alerts, until the load is answered', async () => {
+    await server.postAlert(alertOf('Loading probe', 'Critical'));
+    const list = holdRequests();
+    await browser.context.route(/\/alerts\?/, list.handle);
+    const { page } = await openDashboard(browser.context, server.baseUrl);
+
+    expect(await page.locator('#list-status').textContent()).toBe('Loading alerts…');
+    await list.release();
+    await row(page, 'Loading probe').waitFor({ timeout: 5000 });
+    expect(await page.locator('#list-status').textContent()).toMatch(/^Showing \d+ of \d+ alerts\.$/);
+    await page.close();
+  });
+
   // Regression: a loaded alert whose live event had not been drawn yet was appended below the
   // older rows the stream had drawn, so rows swapped after a change of filters under load.
   it('lists a loaded alert above older live rows when its own live event is not drawn yet', async () => {

@@ -80,6 +80,11 @@ describe.skipIf(!available)(
 
       await expect.poll(() => page.locator('tr.alert-row:visible').count()).toBe(1);
       await row(page, 'Filter probe high').waitFor({ state: 'visible', timeout: 5000 });
+      // The free text searches the rows on the page only, and the downloads skip it: the status says so.
+      const rows = await page.locator('tr.alert-row').count();
+      expect(await page.locator('#list-status').textContent()).toBe(
+        `Showing 1 of ${rows} alerts. The text filter searches only the ${rows} rows on the page; downloads ignore it.`,
+      );
 
       // Clear, then an exact rule filter submitted with Enter.
       await page.click('#filters button[type="reset"]');

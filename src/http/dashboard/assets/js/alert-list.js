@@ -105,19 +105,41 @@ function buildRow(item, onOpen) {
  * @param {OnFilter} onFilter
  */
 export function createAlertList(tbody, status, onOpen, onFilter) {
+  // The filter button that had the focus when it was used: the list is built again for the new
+  // filter, and the focus goes to the same value's button in it rather than to the page.
+  /** @type {{ filter: string, value: string } | undefined} */
+  let refocus;
   tbody.addEventListener('click', (event) => {
     const button = event.target instanceof Element ? event.target.closest('button.filter-by') : null;
     if (!(button instanceof HTMLButtonElement)) return;
     const name = button.dataset.filter;
     if (name === 'rule' || name === 'hostname' || name === 'namespace' || name === 'tag') {
-      onFilter(name, button.dataset.value ?? '');
+      const value = button.dataset.value ?? '';
+      refocus = document.activeElement === button ? { filter: name, value } : undefined;
+      onFilter(name, value);
     }
   });
+
+  function restoreFocus() {
+    if (!refocus) return;
+    const { filter, value } = refocus;
+    refocus = undefined;
+    if (document.activeElement !== document.body && document.activeElement !== null) return;
+    for (const button of tbody.querySelectorAll('button.filter-by')) {
+      if (!(button instanceof HTMLButtonElement)) continue;
+      if (button.dataset.filter === filter && button.dataset.value === value) {
+        button.focus();
+        return;
+      }
+    }
+  }
   /** @type {Map<string, { item: AlertItem, row: HTMLTableRowElement }>} */
   const rows = new Map();
   let text = '';
   // The first load stopped at the server's byte cap: older alerts exist that the list lacks.
   let cut = false;
+  // Between clear() and the list's load: an empty table is not "No alerts yet" then.
+  let loading = false;
   // Live alerts not shown yet, oldest first: only the newest MAX_ROWS could stay on the page (a
   // hidden tab paints no frames, so this is all it holds).
   /** @type {AlertItem[]} */
@@ -126,7 +148,11 @@ export function createAlertList(tbody, status, onOpen, onFilter) {
   function updateStatus() {
     let shown = 0;
     for (const { row } of rows.values()) if (!row.hidden) shown += 1;
-    const counts = rows.size === 0 ? 'No alerts yet.' : `Showing ${shown} of ${rows.size} alerts.`;
+    const empty = loading ? 'Loading alerts…' : 'No alerts yet.';
+    let counts = rows.size === 0 ? empty : `Showing ${shown} of ${rows.size} alerts.`;
+    // The free text is applied on the page only: say what it searched, and that downloads skip it.
+    if (text !== '' && rows.size > 0)
+      counts = `${counts} The text filter searches only the ${rows.size} rows on the page; downloads ignore it.`;
     status.textContent = cut
       ? `${counts} Older alerts were left out: the first load reached QUERY_MAX_BYTES (narrow the filters to see them).`
       : counts;
@@ -167,6 +193,7 @@ export function createAlertList(tbody, status, onOpen, onFilter) {
     clear() {
       pending = [];
       cut = false;
+      loading = true;
       rows.clear();
       tbody.replaceChildren();
       updateStatus();
@@ -183,6 +210,7 @@ export function createAlertList(tbody, status, onOpen, onFilter) {
      */
     addLoaded(items, truncated) {
       cut = truncated;
+      loading = false;
       // The live alerts come in the order stored: one loaded but not yet shown is newer than every
       // row shown, one already a row places those after it. Appended at the bottom, a loaded alert
       // whose live event was still on its way (or waiting for a frame) sat below older rows.
@@ -196,6 +224,7 @@ export function createAlertList(tbody, status, onOpen, onFilter) {
       }
       trim();
       updateStatus();
+      restoreFocus();
     },
     /** @param {string} value */
     setText(value) {
