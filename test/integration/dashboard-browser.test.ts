@@ -234,6 +234,26 @@ describe.skipIf(!available)(
       await page.close();
     });
 
+    // Regression: docs/dashboard.md promised suggestions for Namespace and Tag, which had none.
+    it('suggests the namespaces and tags seen, as it does rules and hostnames', async () => {
+      const page = await open();
+      await suite.server.postAlert(
+        alertOf('Suggestion probe', 'Notice', {
+          tags: ['suggested-tag'],
+          output_fields: { 'k8s.ns.name': 'suggested-ns' },
+        }),
+      );
+      await row(page, 'Suggestion probe').waitFor({ timeout: 5000 });
+
+      const values = (list: string) =>
+        page.$$eval(`#${list} option`, (nodes) => nodes.map((node) => node.getAttribute('value')));
+      expect(await values('namespace-names')).toContain('suggested-ns');
+      expect(await values('tag-names')).toContain('suggested-tag');
+      expect(await page.getAttribute('#filters input[name="namespace"]', 'list')).toBe('namespace-names');
+      expect(await page.getAttribute('#filters input[name="tag"]', 'list')).toBe('tag-names');
+      await page.close();
+    });
+
     // Regression: a clicked value was trimmed before it went to GET /alerts, so a rule or tag with
     // spaces around it filtered to an empty list (and the export links missed it too).
     it('filters by a clicked rule or tag exactly as Falco sent it, spaces around it included', async () => {

@@ -3,6 +3,7 @@
 // counts and (when the server enables triggers) the trigger panel.
 import { createAlertDetails } from './alert-details.js';
 import { FETCH_TIMEOUT_MS, followAlerts, loadAlerts } from './alert-feed.js';
+import { workloadOf } from './alert-fields.js';
 import { createAlertList } from './alert-list.js';
 import { byId } from './dom.js';
 import { setupFilters } from './filters.js';
@@ -35,6 +36,8 @@ const suggestions = {
   rule: createSuggestions(byId('rule-names', HTMLDataListElement)),
   source: createSuggestions(byId('source-names', HTMLDataListElement)),
   hostname: createSuggestions(byId('hostname-names', HTMLDataListElement)),
+  namespace: createSuggestions(byId('namespace-names', HTMLDataListElement)),
+  tag: createSuggestions(byId('tag-names', HTMLDataListElement)),
 };
 
 /** @param {AlertItem} item */
@@ -42,6 +45,8 @@ function remember(item) {
   suggestions.rule.add(item.alert.rule);
   suggestions.source.add(item.source);
   suggestions.hostname.add(item.alert.hostname);
+  suggestions.namespace.add(workloadOf(item).namespace);
+  if (Array.isArray(item.alert.tags)) for (const tag of item.alert.tags) suggestions.tag.add(tag);
 }
 
 /** @type {() => void} */
@@ -185,6 +190,8 @@ async function start() {
       rule: suggestions.rule.exactValue,
       source: suggestions.source.exactValue,
       hostname: suggestions.hostname.exactValue,
+      namespace: suggestions.namespace.exactValue,
+      tag: suggestions.tag.exactValue,
     },
   );
   filterBy = filters.filterBy;
