@@ -32,7 +32,8 @@ export function layerHttpOutput(files: Array<{ file: string; text: string }>): F
 
 function parseValues(file: string, text: string) {
   try {
-    return parse(text) as {
+    // Helm reads values as YAML 1.1, where `no`, `off` and `n` are false as well.
+    return parse(text, { version: '1.1' }) as {
       falco?: { json_output?: unknown; http_output?: { url?: unknown; mtls?: unknown } };
     } | null;
   } catch (error) {

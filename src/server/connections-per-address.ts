@@ -37,11 +37,12 @@ export interface ConnectionLimits {
  * Closes a new connection from an address that already holds `perAddress` open ones, so one client
  * cannot hold every socket (and the bodies behind them); and bounds the listener's connections
  * (file descriptors) for clients spread over many addresses: at `total` the new one is refused and
- * the connections that lose nothing by it are closed (silent ones; kept-alive ones quiet for
- * KEPT_ALIVE_QUIET_MS: a sensor reconnects for its next alert), and those whose headers are slower
- * than SLOW_HEADERS_MS, so neither silent connections nor a slowloris hold every descriptor until
- * their header timeout. On TLS those are seen once their handshake is
- * done (Node lists a TLS connection only then; a silent one is closed by the handshake timeout). A
+ * the connections that lose nothing by it are closed (silent for SLOW_HEADERS_MS since they opened;
+ * kept-alive ones quiet for KEPT_ALIVE_QUIET_MS: a sensor reconnects for its next alert), and those
+ * whose headers are slower than SLOW_HEADERS_MS, so neither silent connections nor a slowloris hold
+ * every descriptor until their header timeout. On TLS those are seen once their handshake is done
+ * (Node lists a TLS connection only then; one silent before it is closed by the handshake timeout,
+ * SERVER_HEADERS_TIMEOUT_MS). A
  * refused connection gets a 503 problem first on plain HTTP and nothing of it is read; a TLS one is
  * closed before its handshake. `onRefused` is told of each.
  */
@@ -62,15 +63,23 @@ export function limitConnections(
     socket.resume();
     socket.end(answer, () => socket.destroy());
   };
-  // Closing these loses nothing: silent since they opened, or kept alive between two requests with
-  // nothing of the next one read (Node's own idle ones). A request is under way from its first byte
-  // read, as for Node's closeIdleConnections: closing every connection not yet answering one lost a
-  // kept-alive sensor's next alert without a word (Falco 0.40: "Failure when receiving data from
-  // the peer", 2 of 1,000). Headers slower than SLOW_HEADERS_MS (a slowloris) are closed as well,
-  // counted and logged, so they cannot hold every descriptor until their header timeout.
+  // Closing these loses nothing: silent for SLOW_HEADERS_MS since they opened, or kept alive
+  // between two requests with nothing of the next one read (Node's own idle ones). A request is
+  // under way from its first byte read, as for Node's closeIdleConnections: closing every connection
+  // not yet answering one lost a kept-alive sensor's next alert without a word (Falco 0.40: "Failure
+  // when receiving data from the peer", 2 of 1,000). A connection silent for less than that is kept:
+  // one accepted in this or a recent poll phase has often not been read yet though its client sent
+  // its request with the connect (closing those lost 483 of 6,000 alerts sent a connection each at
+  // SERVER_MAX_CONNECTIONS=20, uncounted), so a flood of silent connections makes newcomers wait for
+  // it, each refused with a 503 that is counted and logged, instead of losing them unseen. Headers
+  // slower than SLOW_HEADERS_MS (a slowloris) are closed as well, counted and logged, so they cannot
+  // hold every descriptor until their header timeout.
   const closeWhatLosesNothing = () => {
     const connections = nodeConnections(server);
-    if (!connections) return server.closeIdleConnections();
+    if (!connections) {
+      server.closeIdleConnections();
+      return 0;
+    }
     let closed = 0;
     for (const { socket } of connections.expired(SLOW_HEADERS_MS, 0)) {
       if (!socket) continue;
@@ -78,14 +87,7 @@ export function limitConnections(
       socket.destroy();
       closed++;
     }
-    // A TLS connection's raw socket has read its handshake: those are not in Node's list yet.
-    if (!tls)
-      for (const socket of sockets)
-        if (socket.bytesRead === 0 && !socket.destroyed) {
-          socket.destroy();
-          closed++;
-        }
-    if (closed === 0) closeQuietKeptAlive(connections);
+    return closed === 0 ? closeQuietKeptAlive(connections) : closed;
   };
   // Kept-alive ones go only when nothing else made room, and once they have read nothing for
   // KEPT_ALIVE_QUIET_MS (seen at two sweeps): a sensor may be sending its next request as its
@@ -94,27 +96,39 @@ export function limitConnections(
   const quiet = new WeakMap<Socket, { bytesRead: number; since: number }>();
   const closeQuietKeptAlive = (connections: NodeConnections) => {
     const now = Date.now();
+    let closed = 0;
     for (const { socket } of connections.idle()) {
       if (!socket || (socket._httpMessage && !socket._httpMessage.finished)) continue;
       const seen = quiet.get(socket);
       if (seen?.bytesRead !== socket.bytesRead)
         quiet.set(socket, { bytesRead: socket.bytesRead, since: now });
-      else if (now - seen.since >= KEPT_ALIVE_QUIET_MS) socket.destroy();
+      else if (now - seen.since >= KEPT_ALIVE_QUIET_MS) {
+        socket.destroy();
+        closed++;
+      }
     }
+    return closed;
   };
   // After this turn's reads, so a kept-alive connection whose next request came in with the new
-  // connection has begun it (and is kept); one sweep for the connections refused meanwhile.
+  // connection has begun it (and is kept); one sweep for the connections refused meanwhile. One that
+  // closes nothing looks once more SLOW_HEADERS_MS later, when what was too young to close may be
+  // closable, so the next newcomer finds room without being refused first.
   let sweep: NodeJS.Immediate | undefined;
-  const makeRoom = () => {
+  let followUp: NodeJS.Timeout | undefined;
+  const makeRoom = (again: boolean) => {
     sweep ??= setImmediate(() => {
       sweep = undefined;
-      closeWhatLosesNothing();
+      if (closeWhatLosesNothing() > 0 || !again || sockets.size < limits.total) return;
+      followUp ??= setTimeout(() => {
+        followUp = undefined;
+        makeRoom(false);
+      }, SLOW_HEADERS_MS).unref();
     });
   };
   const admit = (socket: Socket): boolean => {
     const address = socket.remoteAddress ?? '';
     if (sockets.size >= limits.total) {
-      makeRoom();
+      makeRoom(true);
       refuse(socket, address, 'max_connections', TOO_MANY);
       return false;
     }

@@ -48,8 +48,14 @@ describe('checkFalcoValues', () => {
         pathSecretFromFile: false,
       });
 
-    for (const version of ['3.1.4', '9.1.0'])
-      expect(check('falco:\n  json_output: false\n', version)).toEqual([
+    // Helm's YAML 1.1 reads `no` and `off` as false too.
+    for (const [version, no] of [
+      ['3.1.4', 'false'],
+      ['9.1.0', 'false'],
+      ['9.1.0', 'no'],
+      ['3.1.4', 'off'],
+    ] as const)
+      expect(check(`falco:\n  json_output: ${no}\n`, version)).toEqual([
         'mine.yaml sets falco.json_output: false: Falco then posts each alert as text/plain, which the receiver refuses (415), so every alert would be lost. Set it to true, as helm-values/falco.yaml does.',
       ]);
     expect(check('falco:\n  json_output: true\n', '3.1.4')).toEqual([]);

@@ -95,12 +95,31 @@ describe('limitConnections', () => {
     await delay(50);
 
     const refused = await open('127.0.0.4');
-    await Promise.all([refused.closed, silent.closed]);
+    await refused.closed;
     expect(statusLines(refused)).toEqual(['HTTP/1.1 503']);
     sender.write(POST.slice(40));
     await expect.poll(() => statusLines(sender)).toEqual(['HTTP/1.1 202', 'HTTP/1.1 202']);
+    // The silent one goes once silent for SLOW_HEADERS_MS (younger, it may not have been read yet).
+    expect(silent.isClosed()).toBe(false);
+    await silent.closed;
     expect(sender.isClosed()).toBe(false);
     expect(await refusedCount('slow_headers')).toBe(0);
+  });
+
+  // Regression (review): connections accepted in this or a recent poll phase are often unread though
+  // their client sent its request with the connect; closing every connection silent so far lost 483
+  // of 6,000 alerts sent a connection each at SERVER_MAX_CONNECTIONS=20, none of them counted.
+  it('at SERVER_MAX_CONNECTIONS keeps a connection younger than SLOW_HEADERS_MS that has read nothing yet', async () => {
+    await start(2, 10);
+    const sender = await open('127.0.0.2');
+    const young = await open('127.0.0.3');
+    const refused = await open('127.0.0.4');
+    await refused.closed;
+    expect(statusLines(refused)).toEqual(['HTTP/1.1 503']);
+    await delay(100);
+    for (const connection of [sender, young]) connection.write(POST);
+    await expect.poll(() => [sender, young].map(statusLines)).toEqual([['HTTP/1.1 202'], ['HTTP/1.1 202']]);
+    expect(await refusedCount('max_connections')).toBe(1);
   });
 
   // Regression (real Falco 0.40.0, its one connection closed at every refusal: 14 of 1,000 alerts
@@ -111,16 +130,16 @@ describe('limitConnections', () => {
     for (const connection of [quiet, busy]) connection.write(POST);
     await expect.poll(() => [quiet, busy].map(statusLines)).toEqual([['HTTP/1.1 202'], ['HTTP/1.1 202']]);
 
+    const firstRefusal = Date.now();
     await (
       await open('127.0.0.4')
     ).closed;
     busy.write(POST);
     await expect.poll(() => statusLines(busy)).toHaveLength(2);
     expect(quiet.isClosed()).toBe(false);
-    await delay(KEPT_ALIVE_QUIET_MS + 100);
-    const refused = await open('127.0.0.4');
-    await Promise.all([refused.closed, quiet.closed]);
-    expect(statusLines(refused)).toEqual(['HTTP/1.1 503']);
+    // The sweep that closed nothing looks again SLOW_HEADERS_MS later: the quiet one goes then.
+    await quiet.closed;
+    expect(Date.now() - firstRefusal).toBeGreaterThanOrEqual(KEPT_ALIVE_QUIET_MS);
     expect(busy.isClosed()).toBe(false);
 
     const next = await open('127.0.0.4');
