@@ -256,6 +256,7 @@ describe.skipIf(!kubectlReady)('the prometheus-operator component', () => {
       'FalcoSensorClockAhead',
       'FalcoAlertsRejected',
       'FalcoAlertsShed',
+      'FalcoConnectionsRefused',
       'FalcoIngestUnauthorized',
       'FalcoTlsHandshakeFailed',
       'FalcoAlertReceiverWorkerUnanswered',
@@ -276,6 +277,7 @@ describe.skipIf(!kubectlReady)('the prometheus-operator component', () => {
     expect(exprOf('FalcoSensorSilent')).toMatch(/falco_sensor_last_alert_timestamp_seconds.*> 600/);
     expect(exprOf('FalcoAlertsRejected')).toContain('falco_alerts_rejected_total');
     expect(exprOf('FalcoAlertsShed')).toContain('falco_ingest_shed_total');
+    expect(exprOf('FalcoConnectionsRefused')).toContain('falco_http_connections_refused_total');
     expect(exprOf('FalcoTlsHandshakeFailed')).toContain('falco_tls_handshake_failures_total');
     expect(exprOf('FalcoIngestUnauthorized')).toContain('falco_ingest_unauthorized_total');
     expect(exprOf('FalcoSensorClockAhead')).toContain('falco_alert_clock_ahead_seconds_count');

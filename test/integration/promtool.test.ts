@@ -81,7 +81,7 @@ describe.skipIf(!promtoolReady)('promtool', () => {
     });
 
     expect(result.exitCode, result.stderr).toBe(0);
-    expect(result.stdout).toContain('SUCCESS: 14 rules found');
+    expect(result.stdout).toContain('SUCCESS: 15 rules found');
   });
 
   it('parses every query of the Grafana dashboard', async () => {
@@ -202,6 +202,16 @@ describe.skipIf(!promtoolReady)('promtool', () => {
       summary: 'Falco alerts shed by the receiver (inflight_bytes_per_address)',
       description:
         "Ingest requests were answered 503 unread in the last 10 minutes (inflight_bytes_per_address): Falco does not send them again, so those alerts are lost. See the receiver's ingest_shed log lines for the caller; raise the INGEST_MAX_INFLIGHT_* bound the reason names if the callers are sensors.",
+    },
+    {
+      alertname: 'FalcoConnectionsRefused',
+      counter: 'falco_http_connections_refused_total',
+      // One address holding its share of connections; the listener as a whole not at its cap.
+      reason: 'max_connections_per_address',
+      quietReason: 'max_connections',
+      summary: 'Connections refused by the receiver (max_connections_per_address)',
+      description:
+        "Connections were refused or closed by the receiver's connection caps in the last 10 minutes (max_connections_per_address): an alert sent on one is lost (Falco does not send it again). See the receiver's connection_refused log lines for the caller; raise SERVER_MAX_CONNECTIONS_PER_ADDRESS or SERVER_MAX_CONNECTIONS if the callers are sensors.",
     },
     {
       alertname: 'FalcoIngestUnauthorized',
