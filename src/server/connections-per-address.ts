@@ -21,6 +21,15 @@ const TOO_MANY = refusal('Too many open connections (SERVER_MAX_CONNECTIONS); re
 export const SLOW_HEADERS_MS = 1000;
 
 /**
+ * How long a connection must have read nothing since it opened before it may be closed at
+ * SERVER_MAX_CONNECTIONS: one accepted in this or a recent poll phase has often not been read yet
+ * though its client sent its request with the connect (seen unread up to 106 ms old on a loaded
+ * loop). Short, so a flood of silent connections must open SERVER_MAX_CONNECTIONS of them every
+ * 250 ms to keep a sensor out.
+ */
+export const SILENT_MS = 250;
+
+/**
  * How long a connection kept alive between two requests must have read nothing before it may be
  * closed to make room: a sensor sending as it is closed loses that alert.
  */
@@ -37,7 +46,7 @@ export interface ConnectionLimits {
  * Closes a new connection from an address that already holds `perAddress` open ones, so one client
  * cannot hold every socket (and the bodies behind them); and bounds the listener's connections
  * (file descriptors) for clients spread over many addresses: at `total` the new one is refused and
- * the connections that lose nothing by it are closed (silent for SLOW_HEADERS_MS since they opened;
+ * the connections that lose nothing by it are closed (silent for SILENT_MS since they opened;
  * kept-alive ones quiet for KEPT_ALIVE_QUIET_MS: a sensor reconnects for its next alert), and those
  * whose headers are slower than SLOW_HEADERS_MS, so neither silent connections nor a slowloris hold
  * every descriptor until their header timeout. On TLS those are seen once their handshake is done
@@ -52,7 +61,8 @@ export function limitConnections(
   onRefused: (reason: ConnectionRefusalReason, caller: string) => void,
 ): void {
   const open = createAddressCounts();
-  const sockets = new Set<Socket>();
+  /** The admitted sockets, with when each was admitted. */
+  const sockets = new Map<Socket, number>();
   const tls = server instanceof https.Server;
   const refuse = (socket: Socket, address: string, reason: ConnectionRefusalReason, answer: string) => {
     onRefused(reason, address);
@@ -63,17 +73,15 @@ export function limitConnections(
     socket.resume();
     socket.end(answer, () => socket.destroy());
   };
-  // Closing these loses nothing: silent for SLOW_HEADERS_MS since they opened, or kept alive
-  // between two requests with nothing of the next one read (Node's own idle ones). A request is
-  // under way from its first byte read, as for Node's closeIdleConnections: closing every connection
-  // not yet answering one lost a kept-alive sensor's next alert without a word (Falco 0.40: "Failure
-  // when receiving data from the peer", 2 of 1,000). A connection silent for less than that is kept:
-  // one accepted in this or a recent poll phase has often not been read yet though its client sent
-  // its request with the connect (closing those lost 483 of 6,000 alerts sent a connection each at
-  // SERVER_MAX_CONNECTIONS=20, uncounted), so a flood of silent connections makes newcomers wait for
-  // it, each refused with a 503 that is counted and logged, instead of losing them unseen. Headers
-  // slower than SLOW_HEADERS_MS (a slowloris) are closed as well, counted and logged, so they cannot
-  // hold every descriptor until their header timeout.
+  // Closing these loses nothing: silent for SILENT_MS since they opened, or kept alive between two
+  // requests with nothing of the next one read (Node's own idle ones). A request is under way from
+  // its first byte read, as for Node's closeIdleConnections: closing every connection not yet
+  // answering one lost a kept-alive sensor's next alert without a word (Falco 0.40: "Failure when
+  // receiving data from the peer", 2 of 1,000). A connection silent for less than SILENT_MS is kept:
+  // closing every silent one lost 483 of 6,000 alerts sent a connection each at
+  // SERVER_MAX_CONNECTIONS=20, closed unread and counted nowhere. Headers slower than
+  // SLOW_HEADERS_MS (a slowloris) are closed as well, counted and logged, so they cannot hold every
+  // descriptor until their header timeout.
   const closeWhatLosesNothing = () => {
     const connections = nodeConnections(server);
     if (!connections) {
@@ -87,6 +95,14 @@ export function limitConnections(
       socket.destroy();
       closed++;
     }
+    // On TLS the raw socket has read its handshake: those are not in Node's list until it is done.
+    const openedBefore = Date.now() - SILENT_MS;
+    if (!tls)
+      for (const [socket, admitted] of sockets)
+        if (admitted <= openedBefore && socket.bytesRead === 0 && !socket.destroyed) {
+          socket.destroy();
+          closed++;
+        }
     return closed === 0 ? closeQuietKeptAlive(connections) : closed;
   };
   // Kept-alive ones go only when nothing else made room, and once they have read nothing for
@@ -110,25 +126,26 @@ export function limitConnections(
     return closed;
   };
   // After this turn's reads, so a kept-alive connection whose next request came in with the new
-  // connection has begun it (and is kept); one sweep for the connections refused meanwhile. One that
-  // closes nothing looks once more SLOW_HEADERS_MS later, when what was too young to close may be
-  // closable, so the next newcomer finds room without being refused first.
+  // connection has begun it (and is kept); one sweep for the connections refused meanwhile. While
+  // sweeps close nothing and the listener stays at its cap, it looks again every SILENT_MS, when
+  // what was too young (or a kept-alive one not yet quiet long enough) may be closable, so the next
+  // newcomer finds room without being refused first.
   let sweep: NodeJS.Immediate | undefined;
   let followUp: NodeJS.Timeout | undefined;
-  const makeRoom = (again: boolean) => {
+  const makeRoom = () => {
     sweep ??= setImmediate(() => {
       sweep = undefined;
-      if (closeWhatLosesNothing() > 0 || !again || sockets.size < limits.total) return;
+      if (closeWhatLosesNothing() > 0 || sockets.size < limits.total) return;
       followUp ??= setTimeout(() => {
         followUp = undefined;
-        makeRoom(false);
-      }, SLOW_HEADERS_MS).unref();
+        makeRoom();
+      }, SILENT_MS).unref();
     });
   };
   const admit = (socket: Socket): boolean => {
     const address = socket.remoteAddress ?? '';
     if (sockets.size >= limits.total) {
-      makeRoom(true);
+      makeRoom();
       refuse(socket, address, 'max_connections', TOO_MANY);
       return false;
     }
@@ -136,7 +153,7 @@ export function limitConnections(
       refuse(socket, address, 'max_connections_per_address', TOO_MANY_FROM_ADDRESS);
       return false;
     }
-    sockets.add(socket);
+    sockets.set(socket, Date.now());
     open.add(address);
     socket.once('close', () => {
       sockets.delete(socket);

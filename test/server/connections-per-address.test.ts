@@ -1,6 +1,6 @@
 import http from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { KEPT_ALIVE_QUIET_MS, SLOW_HEADERS_MS } from '../../src/server/connections-per-address.js';
+import { KEPT_ALIVE_QUIET_MS, SILENT_MS, SLOW_HEADERS_MS } from '../../src/server/connections-per-address.js';
 import { openRaw, type RawConnection } from '../helpers/raw-connection.js';
 import { connectionLimits, startReceiver, type TestReceiver } from '../helpers/start-receiver.js';
 
@@ -99,7 +99,7 @@ describe('limitConnections', () => {
     expect(statusLines(refused)).toEqual(['HTTP/1.1 503']);
     sender.write(POST.slice(40));
     await expect.poll(() => statusLines(sender)).toEqual(['HTTP/1.1 202', 'HTTP/1.1 202']);
-    // The silent one goes once silent for SLOW_HEADERS_MS (younger, it may not have been read yet).
+    // The silent one goes once silent for SILENT_MS (younger, it may not have been read yet).
     expect(silent.isClosed()).toBe(false);
     await silent.closed;
     expect(sender.isClosed()).toBe(false);
@@ -109,14 +109,14 @@ describe('limitConnections', () => {
   // Regression (review): connections accepted in this or a recent poll phase are often unread though
   // their client sent its request with the connect; closing every connection silent so far lost 483
   // of 6,000 alerts sent a connection each at SERVER_MAX_CONNECTIONS=20, none of them counted.
-  it('at SERVER_MAX_CONNECTIONS keeps a connection younger than SLOW_HEADERS_MS that has read nothing yet', async () => {
+  it('at SERVER_MAX_CONNECTIONS keeps a connection younger than SILENT_MS that has read nothing yet', async () => {
     await start(2, 10);
     const sender = await open('127.0.0.2');
     const young = await open('127.0.0.3');
     const refused = await open('127.0.0.4');
     await refused.closed;
     expect(statusLines(refused)).toEqual(['HTTP/1.1 503']);
-    await delay(100);
+    await delay(SILENT_MS / 2);
     for (const connection of [sender, young]) connection.write(POST);
     await expect.poll(() => [sender, young].map(statusLines)).toEqual([['HTTP/1.1 202'], ['HTTP/1.1 202']]);
     expect(await refusedCount('max_connections')).toBe(1);
@@ -137,7 +137,7 @@ describe('limitConnections', () => {
     busy.write(POST);
     await expect.poll(() => statusLines(busy)).toHaveLength(2);
     expect(quiet.isClosed()).toBe(false);
-    // The sweep that closed nothing looks again SLOW_HEADERS_MS later: the quiet one goes then.
+    // A sweep that closed nothing looks again every SILENT_MS: the quiet one goes once quiet long enough.
     await quiet.closed;
     expect(Date.now() - firstRefusal).toBeGreaterThanOrEqual(KEPT_ALIVE_QUIET_MS);
     expect(busy.isClosed()).toBe(false);
