@@ -117,4 +117,27 @@ describe.skipIf(!available)('dashboard across a change of filters, in headless C
     expect(rules.indexOf('Order probe newer')).toBeGreaterThanOrEqual(0);
     await page.close();
   });
+
+  // Regression: every loaded alert not yet a row was put above all rows, so a live alert stored
+  // after the server had read the list ended up below the loaded ones, the first row cut at 500.
+  it('keeps above the loaded alerts a live alert stored after the list was read', async () => {
+    await server.postAlert(alertOf('Read probe old A', 'Critical'));
+    await server.postAlert(alertOf('Read probe old B', 'Critical'));
+    await browser.context.route(/\/alerts\?/, async (route) => {
+      // The server reads the list now; the live alert is stored and drawn before the list comes.
+      const response = await route.fetch();
+      await server.postAlert(alertOf('Read probe new live C', 'Critical'));
+      await page.locator('tr.alert-row', { hasText: 'Read probe new live C' }).waitFor({ timeout: 5000 });
+      await route.fulfill({ response });
+    });
+    const page = await browser.context.newPage();
+    await page.goto(`${server.baseUrl}/`);
+    await row(page, 'Read probe old A').waitFor({ timeout: 5000 });
+
+    const rules = await page.$$eval('tr.alert-row button.rule-link', (nodes) =>
+      nodes.map((node) => node.textContent),
+    );
+    expect(rules.slice(0, 3)).toEqual(['Read probe new live C', 'Read probe old B', 'Read probe old A']);
+    await page.close();
+  });
 });

@@ -11,6 +11,20 @@ const MAX_ROWS = 500;
 /** @typedef {(name: 'rule' | 'hostname' | 'namespace' | 'tag', value: string) => void} OnFilter */
 
 /**
+ * True when `a` was received after `b`: the server's order, newest first by receipt; ids of one
+ * process (UUIDv8, a 12-digit hex counter last) break a tie within a millisecond.
+ * @param {AlertItem | undefined} a
+ * @param {AlertItem} b
+ */
+function isNewer(a, b) {
+  if (!a || a.id === b.id) return false;
+  const at = Date.parse(a.receivedAt);
+  const bt = Date.parse(b.receivedAt);
+  if (at !== bt && !Number.isNaN(at) && !Number.isNaN(bt)) return at > bt;
+  return a.id > b.id;
+}
+
+/**
  * A button that filters the list by one value; its text is the value, set as text.
  * @param {'rule' | 'hostname' | 'namespace' | 'tag'} name
  * @param {string} value
@@ -205,22 +219,23 @@ export function createAlertList(tbody, status, onOpen, onFilter) {
       showPending();
     },
     /**
-     * @param {AlertItem[]} items newest first, from GET /alerts: older than any live row already shown.
+     * @param {AlertItem[]} items newest first, from GET /alerts
      * @param {boolean} truncated the server cut the list at QUERY_MAX_BYTES
      */
     addLoaded(items, truncated) {
       cut = truncated;
       loading = false;
-      // The live alerts come in the order stored: one loaded but not yet shown is newer than every
-      // row shown, one already a row places those after it. Appended at the bottom, a loaded alert
-      // whose live event was still on its way (or waiting for a frame) sat below older rows.
+      // Each loaded alert goes above the first row it is newer than: the rows drawn from the stream
+      // may be newer (stored after the server read the list) or older (a loaded alert's own live
+      // event still on its way, or waiting for a frame) than any loaded alert.
       flushPending();
-      /** @type {HTMLTableRowElement | undefined} */
-      let after;
+      /** @type {Element | null} */
+      let next = tbody.firstElementChild;
       for (const item of items) {
-        const before = after;
-        insert(item, (row) => (before ? before.after(row) : tbody.prepend(row)));
-        after = rows.get(item.id)?.row;
+        while (next instanceof HTMLTableRowElement && isNewer(rows.get(next.dataset.id ?? '')?.item, item))
+          next = next.nextElementSibling;
+        const before = next;
+        insert(item, (row) => (before ? before.before(row) : tbody.append(row)));
       }
       trim();
       updateStatus();
