@@ -154,6 +154,40 @@ describe.skipIf(!available)('dashboard features in headless Chromium', { timeout
     await page.close();
   });
 
+  // Regression: the clicked value was kept after Clear and after an edit, so typing the text it
+  // showed ("Newlineprobe") filtered by the clicked "Newline\nprobe" instead.
+  it('takes a typed value as typed after Clear or an edit, not as a value clicked before', async () => {
+    const page = await open();
+    await suite.server.postAlert(alertOf('Typed\nprobe', 'Notice'));
+    await suite.server.postAlert(alertOf('Typedprobe', 'Notice'));
+    const decoy = page.locator('tr.alert-row', {
+      has: page.locator('button.rule-link', { hasText: /^Typed\sprobe$/ }),
+    });
+    const field = page.locator('#filters input[name="rule"]');
+    await row(page, 'Typedprobe').waitFor({ timeout: 5000 });
+
+    for (const forget of ['clear', 'edit'] as const) {
+      await page.click('#filters button[type="reset"]');
+      await row(page, 'Typedprobe').waitFor({ timeout: 5000 });
+      await decoy.locator('button.rule-link').click();
+      await row(page, 'Typedprobe').waitFor({ state: 'detached', timeout: 5000 });
+      if (forget === 'clear') {
+        await page.click('#filters button[type="reset"]');
+        await field.fill('Typedprobe');
+      } else {
+        await field.press('End');
+        await field.press('x');
+        await field.press('Backspace');
+      }
+      await field.press('Enter');
+
+      await expect.poll(() => page.getAttribute('#export-csv', 'href')).toContain('rule=Typedprobe');
+      await expect.poll(() => page.locator('tr.alert-row').count()).toBe(1);
+      expect(await decoy.count()).toBe(0);
+    }
+    await page.close();
+  });
+
   // Regression: one hostname no line can break (h and 400 combining marks) widened the table from
   // 1332 to 3232 px and pushed Namespace and Tags off-screen for every row.
   it('keeps the table within the page when one value cannot be broken', async () => {

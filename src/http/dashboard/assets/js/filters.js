@@ -20,9 +20,9 @@ export function setupFilters(form, priorities, handlers, exactValues = {}) {
       minPriority.append(el('option', { value: priority, text: `${priority} or worse` }));
   }
 
-  // Values set by filterBy (a value clicked in the list), kept as they are while the field shows
-  // what it showed then: a rule or host with spaces around it is matched exactly, not trimmed to
-  // no alert, and one with a line break (which an <input> drops) is not sent without it.
+  // Values set by filterBy (a value clicked in the list), kept as they are until the field is
+  // edited or the form cleared: a rule or host with spaces around it is matched exactly, not
+  // trimmed to no alert, and one with a line break (which an <input> drops) is not sent without it.
   /** @type {Map<string, { shown: string, exact: string }>} */
   const clicked = new Map();
 
@@ -55,9 +55,13 @@ export function setupFilters(form, priorities, handlers, exactValues = {}) {
     if (event.target instanceof HTMLSelectElement) handlers.onServerFilters(serverFilters());
   });
   form.addEventListener('input', (event) => {
-    if (event.target instanceof HTMLInputElement && event.target.name === 'text') handlers.onText(text());
+    if (!(event.target instanceof HTMLInputElement)) return;
+    // An edited field is taken as typed, even when its text comes back to what a click showed.
+    clicked.delete(event.target.name);
+    if (event.target.name === 'text') handlers.onText(text());
   });
   form.addEventListener('reset', () => {
+    clicked.clear();
     // The reset event fires before the fields are cleared.
     setTimeout(() => {
       handlers.onText('');
