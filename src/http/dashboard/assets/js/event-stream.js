@@ -46,14 +46,20 @@ export function openEventStream(url, handlers) {
     }
     handlers.onOpen();
     const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
-    const parse = createEventParser(handlers.onEvent, lastId);
+    // Once stopped (by a handler, say), the rest of a chunk's events are neither dispatched nor
+    // taken as seen: a stream opened again from lastEventId() gets them.
+    const parse = createEventParser((event) => {
+      if (!stopped) handlers.onEvent(event);
+    }, lastId);
     for (;;) {
       const { done, value } = await reader.read();
       if (done) return undefined;
       heardAt = Date.now();
       parse(
         value,
-        (id) => (lastId = id),
+        (id) => {
+          if (!stopped) lastId = id;
+        },
         (ms) => (retryMs = ms),
       );
     }
@@ -65,8 +71,11 @@ export function openEventStream(url, handlers) {
       try {
         refused = await connect();
       } catch {
-        // Dropped, unreachable or silent too long: reconnect, as EventSource does.
+        // Dropped, unreachable, silent too long, or a handler threw: reconnect, as EventSource does.
       }
+      // The request ended here is aborted whatever ended it: a handler's throw left it open, and
+      // each one left so counted against the server's streams per address.
+      if (!refused) abort?.abort();
       if (stopped) return;
       if (refused) {
         // Not aborted: the refusal's body, which says why, is still to be read.

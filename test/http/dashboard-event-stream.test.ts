@@ -1,0 +1,107 @@
+import { createServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+
+type StreamEvent = { type: string; data: string; id: string };
+interface EventStream {
+  stop(): void;
+  lastEventId(): string;
+}
+// The page's own module: fetch and streams only, so it runs here as it does in the browser. A path
+// in a variable: the Node tsconfig does not type-check the page scripts (tsconfig.page.json does).
+const STREAM_MODULE = '../../src/http/dashboard/assets/js/event-stream.js';
+const { openEventStream } = (await import(STREAM_MODULE)) as {
+  openEventStream: (
+    url: string,
+    handlers: {
+      silenceMs: number;
+      onOpen: () => void;
+      onEvent: (event: StreamEvent) => void;
+      onDrop: () => void;
+      onRefused: (response: Response) => void;
+    },
+  ) => EventStream;
+};
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** An SSE server that writes `body` to each stream and counts the streams still open. */
+async function startServer(body: string, keepOpen: (res: ServerResponse) => void = () => {}) {
+  let open = 0;
+  let requests = 0;
+  const server = createServer((req, res) => {
+    requests += 1;
+    open += 1;
+    res.on('close', () => (open -= 1));
+    res.writeHead(200, { 'Content-Type': 'text/event-stream' });
+    res.write(body);
+    keepOpen(res);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/stream`,
+    open: () => open,
+    requests: () => requests,
+    close: () => {
+      server.closeAllConnections();
+      server.close();
+    },
+  };
+}
+
+describe('the dashboard event stream (event-stream.js)', () => {
+  const cleanups: Array<() => void> = [];
+  afterEach(() => {
+    for (const cleanup of cleanups.splice(0)) cleanup();
+  });
+
+  function follow(url: string, onEvent: (event: StreamEvent, stream: EventStream) => void) {
+    const stream: EventStream = openEventStream(url, {
+      silenceMs: 60_000,
+      onOpen: () => {},
+      onEvent: (event) => onEvent(event, stream),
+      onDrop: () => {},
+      onRefused: () => {},
+    });
+    cleanups.push(() => stream.stop());
+    return stream;
+  }
+
+  // Regression: a handler's throw reconnected without aborting the request, so every throw left a
+  // stream open on the server (5 in a review's run), and the per-address limit refused the next.
+  it('closes the request a throwing handler ended before it connects again', async () => {
+    const server = await startServer('retry: 20\ndata: boom\n\n', (res) => {
+      const ping = setInterval(() => res.write(': ping\n\n'), 10);
+      res.on('close', () => clearInterval(ping));
+    });
+    cleanups.push(server.close);
+    follow(server.url, () => {
+      throw new Error('handler failed');
+    });
+
+    await expect.poll(server.requests, { timeout: 5000 }).toBeGreaterThanOrEqual(5);
+    await sleep(50);
+    expect(server.open()).toBeLessThanOrEqual(1);
+  });
+
+  // Regression: a handler that stopped the stream (a truncated replay) still got the chunk's later
+  // events, which also moved lastEventId() past them.
+  it('dispatches no event, and takes no id as seen, once stopped', async () => {
+    const server = await startServer(
+      'id: 1\nevent: truncated\ndata: {}\n\nid: 2\nevent: alert\ndata: late\n\n',
+      () => {},
+    );
+    cleanups.push(server.close);
+    const seen: string[] = [];
+    const stream = follow(server.url, (event, own) => {
+      seen.push(event.type);
+      if (event.type === 'truncated') own.stop();
+    });
+
+    await expect.poll(() => seen.length, { timeout: 5000 }).toBeGreaterThan(0);
+    await sleep(100);
+    expect(seen).toEqual(['truncated']);
+    expect(stream.lastEventId()).toBe('1');
+  });
+});
