@@ -12,20 +12,16 @@ const MAX_SUGGESTIONS = 200;
  * @param {HTMLDataListElement} list
  */
 export function createSuggestions(list) {
-  /** @type {Map<string, string | undefined>} shown form → exact value; undefined: two values show it */
+  // Shown form → exact value. Two values never share a shown form: revealHiddenControls names
+  // every invisible character and its own marker's bracket, so the form is the value's own.
+  /** @type {Map<string, string>} */
   const exact = new Map();
   return {
     /** @param {string | undefined} value */
     add(value) {
       if (typeof value !== 'string' || value === '') return;
       const shown = revealHiddenControls(value);
-      if (exact.has(shown)) {
-        // Two values shown alike (a line break an option cannot show): neither is picked for the
-        // text, which is filtered by as typed, rather than the first one seen (maybe a decoy).
-        if (exact.get(shown) !== value) exact.set(shown, undefined);
-        return;
-      }
-      if (exact.size >= MAX_SUGGESTIONS) return;
+      if (exact.has(shown) || exact.size >= MAX_SUGGESTIONS) return;
       exact.set(shown, value);
       list.append(el('option', { value: shown }));
     },
