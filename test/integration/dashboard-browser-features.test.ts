@@ -132,7 +132,7 @@ describe.skipIf(!available)('dashboard features in headless Chromium', { timeout
     await suite.server.postAlert(alertOf('Newline\nprobe', 'Notice', { hostname: 'nl\r\nhost' }));
     await suite.server.postAlert(alertOf('Newlineprobe', 'Notice', { hostname: 'nlhost' }));
     const probe = page.locator('tr.alert-row', {
-      has: page.locator('button.rule-link', { hasText: /^Newline\sprobe$/ }),
+      has: page.locator('button.rule-link', { hasText: /^Newline⟨U\+000A⟩probe$/ }),
     });
     await row(page, 'Newlineprobe').waitFor({ timeout: 5000 });
 
@@ -161,7 +161,7 @@ describe.skipIf(!available)('dashboard features in headless Chromium', { timeout
     await suite.server.postAlert(alertOf('Typed\nprobe', 'Notice'));
     await suite.server.postAlert(alertOf('Typedprobe', 'Notice'));
     const decoy = page.locator('tr.alert-row', {
-      has: page.locator('button.rule-link', { hasText: /^Typed\sprobe$/ }),
+      has: page.locator('button.rule-link', { hasText: /^Typed⟨U\+000A⟩probe$/ }),
     });
     const field = page.locator('#filters input[name="rule"]');
     await row(page, 'Typedprobe').waitFor({ timeout: 5000 });

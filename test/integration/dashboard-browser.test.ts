@@ -234,6 +234,41 @@ describe.skipIf(!available)(
       await page.close();
     });
 
+    // Regression: values differing only by whitespace (a line break, a tab, repeated spaces, a
+    // no-break space, U+2028) looked the same in the list and the suggestions.
+    it('shows values differing only by whitespace apart, in the rows and the suggestions', async () => {
+      const page = await open();
+      const twins = [
+        'Twin rule',
+        'Twin\nrule',
+        'Twin  rule',
+        'Twin\trule',
+        'Twin\u00A0rule',
+        'Twin\u2028rule',
+      ];
+      for (const rule of twins) await suite.server.postAlert(alertOf(rule, 'Critical', { hostname: rule }));
+      await expect.poll(() => page.locator('tr.alert-row', { hasText: /Twin/ }).count()).toBe(twins.length);
+
+      // Inner text: the text as drawn, after the stylesheet's handling of whitespace.
+      for (const selector of ['button.rule-link', 'button.host-link']) {
+        const drawn = await page.locator(selector, { hasText: /^Twin/ }).allInnerTexts();
+        expect(new Set(drawn).size).toBe(twins.length);
+      }
+      expect(await page.locator('button.rule-link', { hasText: 'Twin⟨U+000A⟩rule' }).count()).toBe(1);
+      const options = await page.$$eval('#rule-names option', (nodes) =>
+        nodes.map((node) => node.getAttribute('value') ?? '').filter((value) => value.startsWith('Twin')),
+      );
+      expect(new Set(options).size).toBe(twins.length);
+
+      // The line break's suggestion, typed as shown, filters by that rule.
+      const field = page.locator('#filters input[name="rule"]');
+      await field.fill('Twin⟨U+000A⟩rule');
+      await field.press('Enter');
+      await expect.poll(() => page.locator('tr.alert-row').count()).toBe(1);
+      expect(await page.getAttribute('#export-csv', 'href')).toContain('rule=Twin%0Arule');
+      await page.close();
+    });
+
     // Regression: docs/dashboard.md promised suggestions for Namespace and Tag, which had none.
     it('suggests the namespaces and tags seen, as it does rules and hostnames', async () => {
       const page = await open();

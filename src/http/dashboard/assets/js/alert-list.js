@@ -1,5 +1,5 @@
 // @ts-check
-import { el } from './dom.js';
+import { el, revealValue } from './dom.js';
 import { formatTime, matchesText, outputOf, priorityClass, workloadOf } from './alert-fields.js';
 import { createFrameTask } from './frame-task.js';
 
@@ -25,20 +25,17 @@ function isNewer(a, b) {
 }
 
 /**
- * A button that filters the list by one value; its text is the value, set as text.
+ * A button that filters the list by one value; its text is the value as revealValue shows it.
  * @param {'rule' | 'hostname' | 'namespace' | 'tag'} name
  * @param {string} value
  * @param {string} className
  */
 function filterButton(name, value, className) {
-  return el('button', {
-    type: 'button',
-    className: `filter-by ${className}`,
-    'data-filter': name,
-    'data-value': value,
-    title: `Show only ${name} ${value}`,
-    text: value,
-  });
+  const button = el('button', { type: 'button', className: `filter-by ${className}`, 'data-filter': name });
+  button.dataset.value = value;
+  button.title = `Show only ${name} ${revealValue(value)}`;
+  button.textContent = revealValue(value);
+  return button;
 }
 
 /**
@@ -69,7 +66,7 @@ function buildRow(item, onOpen) {
       el('td', { className: 'output-cell' }, [
         el('span', { className: 'output-line', title: output, text: output }),
       ]),
-      el('td', { className: 'source', text: item.source }),
+      el('td', { className: 'source' }, [document.createTextNode(revealValue(item.source))]),
       el(
         'td',
         { className: 'host' },

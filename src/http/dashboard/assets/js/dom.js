@@ -19,10 +19,28 @@ const SHOWN_ATTRIBUTES = new Set(['title', 'aria-label']);
  * @param {string} text
  */
 export function revealHiddenControls(text) {
-  return text.replace(
-    HIDDEN_CONTROLS,
-    (char) => `⟨U+${(char.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}⟩`,
-  );
+  return text.replace(HIDDEN_CONTROLS, marker);
+}
+
+/** @param {string} char */
+function marker(char) {
+  return `⟨U+${(char.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}⟩`;
+}
+
+// Whitespace but the space, and the other control characters: "Terminal shell<LF>", "Terminal
+// shell" and "Terminal<TAB>shell" read alike (a review's decoy). Named in a value only (a rule,
+// source, hostname, namespace, tag): an output or the details' JSON keeps its lines and tabs.
+const VALUE_WHITESPACE = /[\p{Cc}\p{Zl}\p{Zp}\u00A0\u1680\u2000-\u200A\u202F\u205F\u3000]/gu;
+
+/**
+ * A value as shown where it filters (a row's buttons, the suggestions): revealHiddenControls, and
+ * every whitespace character but the space written as ⟨U+000A⟩ (repeated spaces are kept by the
+ * stylesheet), so two values differing by line breaks, tabs or other spaces never look the same.
+ * Set it with textContent: el()'s `text` would name the markers' brackets again.
+ * @param {string} text
+ */
+export function revealValue(text) {
+  return revealHiddenControls(text).replace(VALUE_WHITESPACE, marker);
 }
 
 /**
