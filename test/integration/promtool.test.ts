@@ -211,7 +211,7 @@ describe.skipIf(!promtoolReady)('promtool', () => {
       quietReason: 'max_connections',
       summary: 'Connections refused by the receiver (max_connections_per_address)',
       description:
-        "Connections were refused or closed by the receiver's connection caps in the last 10 minutes (max_connections_per_address): an alert sent on one is lost (Falco does not send it again). See the receiver's connection_refused log lines for the caller; raise SERVER_MAX_CONNECTIONS_PER_ADDRESS or SERVER_MAX_CONNECTIONS if the callers are sensors.",
+        "Connections were refused or closed by the receiver's connection caps in the last 10 minutes (max_connections_per_address): on the ingest port an alert sent on one is lost (Falco does not send it again); on ADMIN_PORT a reader was refused. See the receiver's connection_refused log lines for the caller; raise SERVER_MAX_CONNECTIONS_PER_ADDRESS or SERVER_MAX_CONNECTIONS if the callers are sensors.",
     },
     {
       alertname: 'FalcoIngestUnauthorized',

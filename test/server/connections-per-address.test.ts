@@ -139,7 +139,9 @@ describe('limitConnections', () => {
     expect(quiet.isClosed()).toBe(false);
     // A sweep that closed nothing looks again every SILENT_MS: the quiet one goes once quiet long enough.
     await quiet.closed;
+    // Closed by a later sweep, well before the keep-alive timeout (5 s) would have closed it.
     expect(Date.now() - firstRefusal).toBeGreaterThanOrEqual(KEPT_ALIVE_QUIET_MS);
+    expect(Date.now() - firstRefusal).toBeLessThan(KEPT_ALIVE_QUIET_MS + 4 * SILENT_MS);
     expect(busy.isClosed()).toBe(false);
 
     const next = await open('127.0.0.4');

@@ -11,20 +11,6 @@ const MAX_ROWS = 500;
 /** @typedef {(name: 'rule' | 'hostname' | 'namespace' | 'tag', value: string) => void} OnFilter */
 
 /**
- * True when `a` was received after `b`: the server's order, newest first by receipt; ids of one
- * process (UUIDv8, a 12-digit hex counter last) break a tie within a millisecond.
- * @param {AlertItem | undefined} a
- * @param {AlertItem} b
- */
-function isNewer(a, b) {
-  if (!a || a.id === b.id) return false;
-  const at = Date.parse(a.receivedAt);
-  const bt = Date.parse(b.receivedAt);
-  if (at !== bt && !Number.isNaN(at) && !Number.isNaN(bt)) return at > bt;
-  return a.id > b.id;
-}
-
-/**
  * A button that filters the list by one value; its text is the value as revealValue shows it.
  * @param {'rule' | 'hostname' | 'namespace' | 'tag'} name
  * @param {string} value
@@ -222,18 +208,18 @@ export function createAlertList(tbody, status, onOpen, onFilter) {
     addLoaded(items, truncated) {
       cut = truncated;
       loading = false;
-      // Each loaded alert goes above the first row it is newer than: the rows drawn from the stream
-      // may be newer (stored after the server read the list) or older (a loaded alert's own live
-      // event still on its way, or waiting for a frame) than any loaded alert.
+      // The rows drawn from the stream during the load: one whose alert the list holds takes the
+      // list's place for it (the server's order); one it does not hold was stored after the server
+      // read the list, so it stays above, in the stream's order. No clocks are compared: with
+      // replicas, receipt times come from each replica's clock and the store's order is Redis's.
       flushPending();
-      /** @type {Element | null} */
-      let next = tbody.firstElementChild;
-      for (const item of items) {
-        while (next instanceof HTMLTableRowElement && isNewer(rows.get(next.dataset.id ?? '')?.item, item))
-          next = next.nextElementSibling;
-        const before = next;
-        insert(item, (row) => (before ? before.before(row) : tbody.append(row)));
-      }
+      const listed = new Set(items.map((item) => item.id));
+      for (const [id, { row }] of rows)
+        if (listed.has(id)) {
+          rows.delete(id);
+          row.remove();
+        }
+      for (const item of items) insert(item, (row) => tbody.append(row));
       trim();
       updateStatus();
       restoreFocus();

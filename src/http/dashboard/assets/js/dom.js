@@ -30,12 +30,15 @@ function marker(char) {
 // Whitespace but the space, and the other control characters: "Terminal shell<LF>", "Terminal
 // shell" and "Terminal<TAB>shell" read alike (a review's decoy). Named in a value only (a rule,
 // source, hostname, namespace, tag): an output or the details' JSON keeps its lines and tabs.
-const VALUE_WHITESPACE = /[\p{Cc}\p{Zl}\p{Zp}\u00A0\u1680\u2000-\u200A\u202F\u205F\u3000]/gu;
+// U+2800 (Braille blank) is neither, and draws as a space. A space at either end is named too:
+// "Terminal shell " and "Terminal shell" differ only by an underline's length (the next review).
+const VALUE_WHITESPACE = /[\p{Cc}\p{Zl}\p{Zp}\u00A0\u1680\u2000-\u200A\u202F\u205F\u2800\u3000]|^ | $/gu;
 
 /**
  * A value as shown where it filters (a row's buttons, the suggestions): revealHiddenControls, and
- * every whitespace character but the space written as ⟨U+000A⟩ (repeated spaces are kept by the
- * stylesheet), so two values differing by line breaks, tabs or other spaces never look the same.
+ * every whitespace character but an inner space written as ⟨U+000A⟩ (repeated spaces are kept by the
+ * stylesheet), so two values differing by line breaks, tabs, other spaces or a space at either end
+ * never look the same.
  * Set it with textContent: el()'s `text` would name the markers' brackets again.
  * @param {string} text
  */
