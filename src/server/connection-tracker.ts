@@ -2,12 +2,17 @@ import type http from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
+import { SILENT_MS, SLOW_HEADERS_MS } from './connections-per-address.js';
 import { nodeConnections } from './node-connections.js';
 import { rawSocketOf } from './raw-socket.js';
 
 /** Knows which sockets have a request in flight, so shutdown can close every other one. */
 export interface ConnectionTracker {
-  /** Destroys every socket with no request in flight (including ones that never sent a request). */
+  /**
+   * Destroys the sockets that lose nothing by it: kept alive between two requests, silent for
+   * SILENT_MS (since this first saw them), or silent or slow with their headers for SLOW_HEADERS_MS.
+   * Shutdown calls it every 50 ms while it drains.
+   */
   closeIdle(): void;
 }
 
@@ -43,21 +48,39 @@ function trackHandshakes(server: https.Server): () => void {
  * (Falco 0.34), a Map holding each socket until it closed more than doubled the scavenger's time
  * (3.7 against 1.5 us per alert, the same server answering with and without the Map). Node's own
  * `closeIdleConnections` leaves alone a socket that has connected but not yet sent a request, which
- * would hold a graceful shutdown open until its header timeout; this closes it too, and on TLS the
- * sockets still in their handshake, which are not in that list (trackHandshakes). A socket has a
+ * would hold a graceful shutdown open until its header timeout; this closes it too once silent for
+ * SILENT_MS (a younger one may hold a request not read yet: closing it lost the alert unseen), and
+ * on TLS the sockets still in their handshake, which are not in that list (trackHandshakes). A
+ * request whose headers have begun is left to finish (answered with `Connection: close`), unless
+ * they are slower than SLOW_HEADERS_MS. A socket has a
  * request in flight while a response is attached to it (`_httpMessage`, which Node's
  * `closeIdleConnections` reads as well): from the moment its request's headers are complete until
  * its response is finished.
  */
 export function trackConnections(server: http.Server | https.Server): ConnectionTracker {
   const closeHandshakes = server instanceof https.Server ? trackHandshakes(server) : () => {};
+  // When each silent socket was first seen here (shutdown calls closeIdle every 50 ms).
+  const silentSince = new WeakMap<Socket, number>();
   return {
     closeIdle() {
       closeHandshakes();
       const connections = nodeConnections(server);
       // A Node without the list: its own idle sweep (a silent socket then waits for headersTimeout).
       if (!connections) return server.closeIdleConnections();
-      for (const { socket } of connections.all()) if (socket && !socket._httpMessage) socket.destroy();
+      // Kept alive between two requests, nothing of the next one read: closing loses nothing.
+      for (const { socket } of connections.idle())
+        if (socket && (!socket._httpMessage || socket._httpMessage.finished)) socket.destroy();
+      // Silent, or headers still arriving, for SLOW_HEADERS_MS since they began.
+      for (const { socket } of connections.expired(SLOW_HEADERS_MS, 0)) socket?.destroy();
+      // Silent for SILENT_MS: a younger one may hold a request not read yet (accepted as the
+      // listener closed), as the connection caps found; one whose request has begun finishes it.
+      const now = Date.now();
+      for (const { socket } of connections.all()) {
+        if (!socket || socket._httpMessage || socket.bytesRead > 0 || socket.destroyed) continue;
+        const since = silentSince.get(socket);
+        if (since === undefined) silentSince.set(socket, now);
+        else if (now - since >= SILENT_MS) socket.destroy();
+      }
     },
   };
 }

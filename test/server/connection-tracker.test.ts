@@ -4,6 +4,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { trackConnections } from '../../src/server/connection-tracker.js';
+import { SILENT_MS, SLOW_HEADERS_MS } from '../../src/server/connections-per-address.js';
 import { answerClientErrors } from '../../src/server/server-limits.js';
 import { commandWorks, requireComponent } from '../helpers/components.js';
 import { makeTestPki } from '../helpers/make-certificates.js';
@@ -20,7 +21,7 @@ describe('trackConnections', () => {
     server?.close();
   });
 
-  it('closes silent and idle kept-alive sockets, and leaves a request in flight to finish', async () => {
+  it('closes idle kept-alive sockets at once and silent ones after SILENT_MS, and lets begun requests finish', async () => {
     let release = () => {};
     const held = new Promise<void>((resolve) => (release = resolve));
     server = http.createServer((req, res) => {
@@ -42,8 +43,25 @@ describe('trackConnections', () => {
     await expect.poll(() => idle.received()).toContain('ok');
     await new Promise((resolve) => setTimeout(resolve, 50));
 
+    // What shutdown does: closeIdle every 50 ms. The idle one goes at once; the silent one once
+    // silent for SILENT_MS (a younger one may not have been read yet); the partial one finishes.
+    const sweeper = setInterval(() => tracker.closeIdle(), 50);
+    const started = Date.now();
     tracker.closeIdle();
-    await Promise.all([silent.closed, idle.closed, partial.closed]);
+    await idle.closed;
+    expect(silent.isClosed()).toBe(false);
+    await silent.closed;
+    expect(Date.now() - started).toBeGreaterThanOrEqual(SILENT_MS);
+    partial.write(':1\r\n\r\n');
+    await expect.poll(() => partial.received()).toContain('ok');
+    await partial.closed;
+    // Headers begun and stalled go once slower than SLOW_HEADERS_MS.
+    const stalled = await openRaw(port);
+    stalled.write('GET /fast HTTP/1.1\r\nHost: 127');
+    const stalledAt = Date.now();
+    await stalled.closed;
+    expect(Date.now() - stalledAt).toBeGreaterThanOrEqual(SLOW_HEADERS_MS - 100);
+    clearInterval(sweeper);
     expect(busy.isClosed()).toBe(false);
     release();
     await expect.poll(() => busy.received()).toContain('done');
