@@ -1,3 +1,5 @@
+import type { EventEmitter } from 'node:events';
+
 /**
  * Log lines for something that may happen many times a second: the first at once, then at most a
  * line per `everyMs` with the count since the line before, and what is left once it stops
@@ -41,4 +43,16 @@ export function countedLines<T>(everyMs: number, log: (count: number, latest: T)
       write();
     },
   };
+}
+
+/**
+ * Calls `flush` when `listener` closes, or at the process's exit if it never does, so the lines a
+ * period held back are written (the timers are unref'd and would not run).
+ */
+export function flushWhenClosed(listener: EventEmitter, flush: () => void): void {
+  process.once('exit', flush);
+  listener.on('close', () => {
+    flush();
+    process.off('exit', flush);
+  });
 }

@@ -1,7 +1,7 @@
 import type http from 'node:http';
 import type https from 'node:https';
 import type { Logger } from 'pino';
-import { countedLines } from '../logging/counted-lines.js';
+import { countedLines, flushWhenClosed } from '../logging/counted-lines.js';
 import { CONNECTION_REFUSAL_REASONS, type ConnectionRefusalReason } from '../metrics/http-metrics.js';
 
 /** After a reason's first line, at most one line per this many ms, with the count since. */
@@ -33,11 +33,6 @@ export function logRefusedConnections(
       ),
     ]),
   );
-  const flush = () => byReason.forEach((lines) => lines.flush());
-  process.once('exit', flush);
-  server.on('close', () => {
-    flush();
-    process.off('exit', flush);
-  });
+  flushWhenClosed(server, () => byReason.forEach((lines) => lines.flush()));
   return (reason, caller) => byReason.get(reason)!.add(1, caller);
 }

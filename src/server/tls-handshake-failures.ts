@@ -2,7 +2,7 @@ import type https from 'node:https';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
-import { countedLines } from '../logging/counted-lines.js';
+import { countedLines, flushWhenClosed } from '../logging/counted-lines.js';
 import { TLS_HANDSHAKE_FAILURE_REASONS, type TlsHandshakeFailureReason } from '../metrics/http-metrics.js';
 import { rawSocketOf } from './raw-socket.js';
 
@@ -94,12 +94,7 @@ export function reportTlsHandshakeFailures(
     return [reason, { add, flush: () => lines.flush() }] as const;
   });
   const byReason = new Map(perReason);
-  const flush = () => byReason.forEach((each) => each.flush());
-  process.once('exit', flush);
-  server.on('close', () => {
-    flush();
-    process.off('exit', flush);
-  });
+  flushWhenClosed(server, () => byReason.forEach((each) => each.flush()));
   server.on('tlsClientError', (error: NodeJS.ErrnoException, tlsSocket: TLSSocket) => {
     const raw = rawSocketOf(tlsSocket);
     const failure = classify(error, tlsSocket, raw);
