@@ -52,7 +52,12 @@ export function countedOutcome(run: TriggerRun): 'succeeded' | 'failed' | 'cance
  * then what the trigger said (a release the uninstall could not remove, say).
  */
 export function cancelledOutcome(outcome: TriggerOutcome): { ok: false; error: string } {
-  return { ok: false, error: outcome.ok ? CANCELLED_RUN_ERROR : `${CANCELLED_RUN_ERROR}: ${outcome.error}` };
+  return failedSaying(CANCELLED_RUN_ERROR, outcome);
+}
+
+/** Failed, its error beginning with `why`, then what the trigger said, if it said anything. */
+function failedSaying(why: string, outcome: TriggerOutcome): { ok: false; error: string } {
+  return { ok: false, error: outcome.ok ? why : `${why}: ${outcome.error}` };
 }
 
 /**
@@ -61,5 +66,5 @@ export function cancelledOutcome(outcome: TriggerOutcome): { ok: false; error: s
  * nobody asked for. Counted failed, as a run whose replica stopped is.
  */
 export function stoppedOutcome(outcome: TriggerOutcome): { ok: false; error: string } {
-  return { ok: false, error: outcome.ok ? STOPPED_RUN_ERROR : `${STOPPED_RUN_ERROR}: ${outcome.error}` };
+  return failedSaying(STOPPED_RUN_ERROR, outcome);
 }
