@@ -3,7 +3,7 @@ import https from 'node:https';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { SILENT_MS, SLOW_HEADERS_MS } from './connections-per-address.js';
-import { nodeConnections } from './node-connections.js';
+import { answersNothing, nodeConnections } from './node-connections.js';
 import { rawSocketOf } from './raw-socket.js';
 
 /** Knows which sockets have a request in flight, so shutdown can close every other one. */
@@ -68,8 +68,7 @@ export function trackConnections(server: http.Server | https.Server): Connection
       // A Node without the list: its own idle sweep (a silent socket then waits for headersTimeout).
       if (!connections) return server.closeIdleConnections();
       // Kept alive between two requests, nothing of the next one read: closing loses nothing.
-      for (const { socket } of connections.idle())
-        if (socket && (!socket._httpMessage || socket._httpMessage.finished)) socket.destroy();
+      for (const { socket } of connections.idle()) if (socket && answersNothing(socket)) socket.destroy();
       // Silent, or headers still arriving, for SLOW_HEADERS_MS since they began.
       for (const { socket } of connections.expired(SLOW_HEADERS_MS, 0)) socket?.destroy();
       // Silent for SILENT_MS: a younger one may hold a request not read yet (accepted as the

@@ -4,7 +4,7 @@ import type { Socket } from 'node:net';
 import { buildProblem, rawProblemAnswer } from '../http/problem.js';
 import type { ConnectionRefusalReason } from '../metrics/http-metrics.js';
 import { createAddressCounts } from './address-counts.js';
-import { nodeConnections, type NodeConnections } from './node-connections.js';
+import { answersNothing, nodeConnections, type NodeConnections } from './node-connections.js';
 
 // Written instead of the parser ever running: the answer is raw bytes.
 const refusal = (detail: string) =>
@@ -114,7 +114,7 @@ export function limitConnections(
     const now = Date.now();
     let closed = 0;
     for (const { socket } of connections.idle()) {
-      if (!socket || (socket._httpMessage && !socket._httpMessage.finished)) continue;
+      if (!socket || !answersNothing(socket)) continue;
       const seen = quiet.get(socket);
       if (seen?.bytesRead !== socket.bytesRead)
         quiet.set(socket, { bytesRead: socket.bytesRead, since: now });

@@ -2,9 +2,17 @@ import type http from 'node:http';
 import type https from 'node:https';
 import type { Socket } from 'node:net';
 
+/** A socket Node's HTTP server serves: `_httpMessage` is the response of its request in progress. */
+type ServedSocket = Socket & { _httpMessage?: { finished?: boolean } | null };
+
 /** A connection of Node's list: its HTTP parser, with the socket it reads. */
 interface NodeConnection {
-  socket?: Socket & { _httpMessage?: { finished?: boolean } | null };
+  socket?: ServedSocket;
+}
+
+/** No response is being written on it (none yet, or the last one finished), as closeIdleConnections reads it. */
+export function answersNothing(socket: ServedSocket): boolean {
+  return !socket._httpMessage || socket._httpMessage.finished === true;
 }
 
 /**
