@@ -73,6 +73,7 @@ async function main(): Promise<void> {
       tls: hardening.tls,
       ...guarded,
       onTlsHandshakeFailure: receiver.metrics.recordTlsHandshakeFailure,
+      credentialMetrics: receiver.metrics,
     });
     listeners.push({ server: tlsServer, connections: trackConnections(tlsServer) });
     const mtls = hardening.tls.clientCaFile !== undefined;

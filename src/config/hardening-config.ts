@@ -23,6 +23,8 @@ export interface TlsConfig {
   certFile: string;
   keyFile: string;
   clientCaFile?: string;
+  /** How often the files are looked at for a renewal (tls-credentials.ts). */
+  reloadCheckMs: number;
 }
 
 export interface HardeningConfig {
@@ -57,6 +59,7 @@ export function toHardeningConfig(env: HardeningEnv, pathSecretValue: string | u
           certFile: env.TLS_CERT_FILE,
           keyFile: env.TLS_KEY_FILE,
           clientCaFile: env.TLS_CLIENT_CA_FILE,
+          reloadCheckMs: env.TLS_RELOAD_CHECK_MS,
         }
       : undefined;
   return {

@@ -25,6 +25,8 @@ export const hardeningEnvShape = {
   TLS_CERT_FILE: optionalPath,
   TLS_KEY_FILE: optionalPath,
   TLS_CLIENT_CA_FILE: optionalPath,
+  // A renewed Secret reaches the pod's files within about a minute (the kubelet's sync).
+  TLS_RELOAD_CHECK_MS: timerMs(100).default(10_000),
   INGEST_REQUIRE_CLIENT_CERT: flag,
   INGEST_PATH_SECRET: pathSecret,
   INGEST_PATH_SECRET_FILE: optionalPath,

@@ -1,4 +1,4 @@
-import { Counter, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { deferHistogram, type DeferredHistogram } from './deferred-histogram.js';
 import { createReasonCounter } from './reason-counter.js';
 
@@ -13,6 +13,9 @@ export type ClientErrorReason = 'malformed' | 'header_too_large' | 'timeout';
  * the TLS port, a TLS version or cipher not offered, a handshake begun and not finished in time).
  */
 export type TlsHandshakeFailureReason = 'client_cert' | 'server_cert' | 'handshake';
+
+/** A reload of the TLS listener's certificate files once they changed (tls-credentials.ts). */
+export type TlsReloadResult = 'reloaded' | 'failed';
 
 /**
  * Why the connection caps closed a connection: `max_connections_per_address` and `max_connections`,
@@ -44,6 +47,10 @@ export interface HttpMetrics {
   recordClientError(reason: ClientErrorReason): void;
   /** A connection that failed the TLS listener's handshake (tls-handshake-failures.ts). */
   recordTlsHandshakeFailure(reason: TlsHandshakeFailureReason): void;
+  /** The TLS listener's certificate, at start and at each reload: when it expires. */
+  recordTlsCertificate(notAfterSeconds: number): void;
+  /** Changed certificate files loaded, or refused (the listener keeps the ones it has). */
+  recordTlsReload(result: TlsReloadResult): void;
   /** A connection whose reading was paused for pipelining past the depth (limit-pipelining.ts), once. */
   recordPausedConnection(): void;
 }
@@ -90,6 +97,25 @@ export function registerHttpMetrics(registry: Registry): HttpMetrics {
     registers: [registry],
   });
 
+  // Made with the TLS listener: without one, no expiry of 0 (the Unix epoch) to alert on.
+  let tlsCertificate: { expiry: Gauge; reloads: Counter<'result'> } | undefined;
+  const tlsCertificateMetrics = () =>
+    (tlsCertificate ??= {
+      expiry: new Gauge({
+        name: 'falco_tls_certificate_expiry_timestamp_seconds',
+        help: "When the TLS listener's certificate (TLS_CERT_FILE, the first of the file) expires, as a Unix timestamp; exported once TLS_PORT is on, updated at each reload.",
+        // Every cluster worker reads the same files; the soonest is the one to renew by.
+        aggregator: 'min',
+        registers: [registry],
+      }),
+      reloads: new Counter({
+        name: 'falco_tls_reloads_total',
+        help: "Changes of the TLS listener's certificate files (TLS_CERT_FILE, TLS_KEY_FILE, TLS_CLIENT_CA_FILE) seen by each process: reloaded (new connections get them), failed (they do not load together, such as a key that is not the certificate's: the listener keeps the ones it had).",
+        labelNames: ['result'],
+        registers: [registry],
+      }),
+    });
+
   return {
     observeRequest(method, route, status, seconds) {
       durations.observe(`${method}\u0000${route}\u0000${status}`, seconds);
@@ -97,6 +123,14 @@ export function registerHttpMetrics(registry: Registry): HttpMetrics {
     recordClientError: (reason) => clientErrors.inc(reason),
     recordTlsHandshakeFailure: (reason) => tlsFailures.inc(reason),
     recordRefusedConnection: (reason) => refusedConnections.inc(reason),
+    recordTlsCertificate(notAfterSeconds) {
+      const { expiry, reloads } = tlsCertificateMetrics();
+      expiry.set(notAfterSeconds);
+      for (const result of ['reloaded', 'failed'] as const) reloads.inc({ result }, 0);
+    },
+    recordTlsReload(result) {
+      tlsCertificateMetrics().reloads.inc({ result });
+    },
     recordPausedConnection() {
       pausedConnections.inc();
     },

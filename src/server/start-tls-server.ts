@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import https from 'node:https';
 import type { RequestListener } from 'node:http';
 import type { Logger } from 'pino';
@@ -11,6 +10,7 @@ import type {
 import { continueOnRead } from './continue-on-read.js';
 import { answerClientErrors, applyServerLimits, listenerOptions, requireHost } from './server-limits.js';
 import { listen } from './start-server.js';
+import { loadTlsCredentials, reloadOnChange, type TlsCredentialMetrics } from './tls-credentials.js';
 import { reportTlsHandshakeFailures } from './tls-handshake-failures.js';
 
 /**
@@ -29,22 +29,21 @@ export async function startTlsServer(
     /** Where failed handshakes (`tls_handshake_failed`) and refused connections are logged. */
     logger?: Logger;
     onTlsHandshakeFailure?: (reason: TlsHandshakeFailureReason) => void;
+    /** Where the certificate's expiry and its reloads are counted. */
+    credentialMetrics?: TlsCredentialMetrics;
   },
 ): Promise<https.Server> {
   const { tls } = options;
   const verifyClients = tls.clientCaFile !== undefined;
+  const credentials = loadTlsCredentials(tls, options.credentialMetrics);
   const server = https.createServer(
     {
       ...listenerOptions(options.limits),
-      cert: readFileSync(tls.certFile),
-      key: readFileSync(tls.keyFile),
-      minVersion: 'TLSv1.2',
+      ...credentials.options,
       // A handshake is the start of a request: a client gets SERVER_HEADERS_TIMEOUT_MS for both, where
       // Node's own 120 s let a silent connection hold its slot twelve times as long.
       ...(options.limits ? { handshakeTimeout: options.limits.headersTimeoutMs } : {}),
-      ...(verifyClients
-        ? { ca: readFileSync(tls.clientCaFile!), requestCert: true, rejectUnauthorized: true }
-        : {}),
+      ...(verifyClients ? { requestCert: true, rejectUnauthorized: true } : {}),
     },
     requireHost(app, options.onClientError),
   );
@@ -52,5 +51,6 @@ export async function startTlsServer(
   answerClientErrors(server, options.onClientError);
   reportTlsHandshakeFailures(server, options.logger, options.onTlsHandshakeFailure ?? (() => {}));
   continueOnRead(server);
+  reloadOnChange(server, tls, credentials, { logger: options.logger, metrics: options.credentialMetrics });
   return listen(server, options.host, tls.port);
 }

@@ -10,7 +10,7 @@ import { startTlsServer } from '../../src/server/start-tls-server.js';
 
 export interface ReceiverOptions {
   limits?: ServerLimits;
-  tls?: Omit<TlsConfig, 'port'>;
+  tls?: Pick<TlsConfig, 'certFile' | 'keyFile' | 'clientCaFile'> & { reloadCheckMs?: number };
   pathSecret?: string;
   requireClientCert?: boolean;
   dedupWindowMs?: number;
@@ -68,6 +68,7 @@ function toEnv(options: ReceiverOptions): Record<string, string> {
     env['TLS_CERT_FILE'] = options.tls.certFile;
     env['TLS_KEY_FILE'] = options.tls.keyFile;
     if (options.tls.clientCaFile) env['TLS_CLIENT_CA_FILE'] = options.tls.clientCaFile;
+    if (options.tls.reloadCheckMs) env['TLS_RELOAD_CHECK_MS'] = String(options.tls.reloadCheckMs);
   }
   if (options.pathSecret) env['INGEST_PATH_SECRET'] = options.pathSecret;
   if (options.requireClientCert) env['INGEST_REQUIRE_CLIENT_CERT'] = 'true';
@@ -118,6 +119,7 @@ export async function startReceiver(options: ReceiverOptions = {}): Promise<Test
       onClientError,
       logger,
       onTlsHandshakeFailure: receiver.metrics.recordTlsHandshakeFailure,
+      credentialMetrics: receiver.metrics,
     });
   }
   const closeOne = (each: http.Server | https.Server) =>

@@ -244,7 +244,7 @@ describe.skipIf(!kubectlReady)('the prometheus-operator component', () => {
     expect(monitor.spec.endpoints).toEqual([expect.objectContaining({ port: 'http', path: '/metrics' })]);
   });
 
-  it('alerts on an absent receiver, a silent sensor, a sensor clock ahead, rejects, sheds, unauthorized ingest, failed TLS handshakes, a stuck worker, a Redis master alone, a Redis store down, dropping or unconfirmed, and missed canaries', () => {
+  it('alerts on an absent receiver, a silent sensor, a sensor clock ahead, rejects, sheds, unauthorized ingest, failed TLS handshakes, a certificate near expiry or not reloaded, a stuck worker, a Redis master alone, a Redis store down, dropping or unconfirmed, and missed canaries', () => {
     const rules = findObject(objects, 'PrometheusRule').spec.groups.flatMap(
       (group: { rules: unknown[] }) => group.rules,
     ) as Array<{ alert: string; expr: string }>;
@@ -259,6 +259,8 @@ describe.skipIf(!kubectlReady)('the prometheus-operator component', () => {
       'FalcoConnectionsRefused',
       'FalcoIngestUnauthorized',
       'FalcoTlsHandshakeFailed',
+      'FalcoReceiverCertificateExpiresSoon',
+      'FalcoTlsReloadFailed',
       'FalcoAlertReceiverWorkerUnanswered',
       'FalcoAlertReceiverRedisReplicaMissing',
       'FalcoAlertReceiverStoreDown',
@@ -279,6 +281,10 @@ describe.skipIf(!kubectlReady)('the prometheus-operator component', () => {
     expect(exprOf('FalcoAlertsShed')).toContain('falco_ingest_shed_total');
     expect(exprOf('FalcoConnectionsRefused')).toContain('falco_http_connections_refused_total');
     expect(exprOf('FalcoTlsHandshakeFailed')).toContain('falco_tls_handshake_failures_total');
+    expect(exprOf('FalcoReceiverCertificateExpiresSoon')).toContain(
+      'falco_tls_certificate_expiry_timestamp_seconds',
+    );
+    expect(exprOf('FalcoTlsReloadFailed')).toContain('falco_tls_reloads_total{result="failed"}');
     expect(exprOf('FalcoIngestUnauthorized')).toContain('falco_ingest_unauthorized_total');
     expect(exprOf('FalcoSensorClockAhead')).toContain('falco_alert_clock_ahead_seconds_count');
     expect(exprOf('FalcoCanaryControlReported')).toContain('falco_trigger_controls_total{result="reported"}');

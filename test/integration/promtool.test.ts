@@ -81,7 +81,7 @@ describe.skipIf(!promtoolReady)('promtool', () => {
     });
 
     expect(result.exitCode, result.stderr).toBe(0);
-    expect(result.stdout).toContain('SUCCESS: 15 rules found');
+    expect(result.stdout).toContain('SUCCESS: 17 rules found');
   });
 
   it('parses every query of the Grafana dashboard', async () => {
@@ -338,6 +338,74 @@ describe.skipIf(!promtoolReady)('promtool', () => {
             },
           ],
         },
+      ],
+    });
+
+    expect(result.exitCode, `${result.stdout}\n${result.stderr}`).toBe(0);
+  });
+
+  it('fires FalcoReceiverCertificateExpiresSoon for a pod whose TLS certificate expires within 7 days, and resolves once a renewal is loaded', async () => {
+    const sevenDays = 7 * 86_400;
+    const result = await testRules(dir, 'certificate-expiry-test', {
+      input_series: [
+        // pod-a serves a certificate expiring 7 days less an hour from the start, until a renewal
+        // of 90 days loads at minute 20; pod-b's has 30 days left.
+        {
+          series: 'falco_tls_certificate_expiry_timestamp_seconds{pod="pod-a"}',
+          values: `${sevenDays - 3600}x19 ${90 * 86_400}x10`,
+        },
+        {
+          series: 'falco_tls_certificate_expiry_timestamp_seconds{pod="pod-b"}',
+          values: `${30 * 86_400}x30`,
+        },
+      ],
+      alert_rule_test: [
+        { eval_time: '5m', alertname: 'FalcoReceiverCertificateExpiresSoon', exp_alerts: [] },
+        {
+          eval_time: '15m',
+          alertname: 'FalcoReceiverCertificateExpiresSoon',
+          exp_alerts: [
+            {
+              exp_labels: { severity: 'warning', pod: 'pod-a' },
+              exp_annotations: {
+                summary: 'falco-alert-receiver pod-a: TLS certificate expires within 7 days',
+                description:
+                  "The certificate pod-a serves on TLS_PORT expires in 6d 22h 45m 0s: at expiry every sensor's handshake fails (server_cert) and its alerts are lost. Renew the Secret behind TLS_CERT_FILE; the receiver loads it without a restart (see its tls_reloaded or tls_reload_failed log lines).",
+              },
+            },
+          ],
+        },
+        { eval_time: '21m', alertname: 'FalcoReceiverCertificateExpiresSoon', exp_alerts: [] },
+      ],
+    });
+
+    expect(result.exitCode, `${result.stdout}\n${result.stderr}`).toBe(0);
+  });
+
+  it('fires FalcoTlsReloadFailed at once when changed certificate files did not load, and resolves', async () => {
+    const result = await testRules(dir, 'tls-reload-test', {
+      input_series: [
+        { series: 'falco_tls_reloads_total{pod="pod-a",result="failed"}', values: '0x5 1x30' },
+        { series: 'falco_tls_reloads_total{pod="pod-b",result="failed"}', values: '0x35' },
+        { series: 'falco_tls_reloads_total{pod="pod-b",result="reloaded"}', values: '0x5 1x30' },
+      ],
+      alert_rule_test: [
+        { eval_time: '5m', alertname: 'FalcoTlsReloadFailed', exp_alerts: [] },
+        {
+          eval_time: '7m',
+          alertname: 'FalcoTlsReloadFailed',
+          exp_alerts: [
+            {
+              exp_labels: { severity: 'warning', pod: 'pod-a' },
+              exp_annotations: {
+                summary: 'falco-alert-receiver pod-a: changed TLS certificate files did not load',
+                description:
+                  'pod-a saw its TLS certificate files change in the last 15 minutes and could not load them (see its tls_reload_failed log line for why); it keeps serving the certificate it had. If a later change loaded (tls_reloaded), the files were caught half written and nothing is left to do.',
+              },
+            },
+          ],
+        },
+        { eval_time: '25m', alertname: 'FalcoTlsReloadFailed', exp_alerts: [] },
       ],
     });
 

@@ -1,0 +1,133 @@
+import { X509Certificate, createHash } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
+import type https from 'node:https';
+import tls from 'node:tls';
+import type { Logger } from 'pino';
+import type { TlsConfig } from '../config/hardening-config.js';
+import type { TlsReloadResult } from '../metrics/http-metrics.js';
+
+/** What the TLS listener's certificate and reloads are counted on (http-metrics.ts). */
+export interface TlsCredentialMetrics {
+  recordTlsCertificate(notAfterSeconds: number): void;
+  recordTlsReload(result: TlsReloadResult): void;
+}
+
+interface TlsFileContents {
+  cert: Buffer;
+  key: Buffer;
+  ca?: Buffer;
+}
+
+/** The listener's certificate, as its log lines name it. */
+interface CertificateFacts {
+  notAfter: string;
+  notAfterSeconds: number;
+  fingerprint256: string;
+}
+
+/**
+ * The secure-context options of the TLS listener, at start and at each reload alike: Node's
+ * setSecureContext takes minVersion anew, so one left out there fell back to the default.
+ */
+function contextOptions(files: TlsFileContents): tls.SecureContextOptions {
+  return { cert: files.cert, key: files.key, ...(files.ca ? { ca: files.ca } : {}), minVersion: 'TLSv1.2' };
+}
+
+function facts(cert: Buffer): CertificateFacts {
+  // The served certificate is the first of the file (a chain follows it).
+  const x509 = new X509Certificate(cert);
+  const notAfterMs = Date.parse(x509.validTo);
+  return {
+    notAfter: new Date(notAfterMs).toISOString(),
+    notAfterSeconds: notAfterMs / 1000,
+    fingerprint256: createHash('sha256').update(x509.raw).digest('hex'),
+  };
+}
+
+const paths = (config: TlsConfig) => [config.certFile, config.keyFile, config.clientCaFile];
+
+// Which version of each file is there: a renewal replaces the files (the kubelet swaps the Secret's
+// `..data` symlink, so the inode changes; a copy over a file changes its size or times).
+function fileVersions(config: TlsConfig): string {
+  return paths(config)
+    .map((file) => {
+      if (file === undefined) return '';
+      try {
+        const { ino, size, mtimeMs, ctimeMs } = statSync(file);
+        return `${ino}:${size}:${mtimeMs}:${ctimeMs}`;
+      } catch (error) {
+        return `missing:${(error as NodeJS.ErrnoException).code ?? 'unknown'}`;
+      }
+    })
+    .join('|');
+}
+
+function readFiles(config: TlsConfig): TlsFileContents {
+  const [cert, key, ca] = paths(config).map((file) => (file === undefined ? undefined : readFileSync(file)));
+  return { cert: cert!, key: key!, ca };
+}
+
+/** The TLS listener's credentials from its files, and what keeps them current (reloadOnChange). */
+export interface TlsCredentials {
+  options: tls.SecureContextOptions;
+  versions: string;
+}
+
+/** The certificate files as the listener starts with them (read before it listens). */
+export function loadTlsCredentials(
+  config: TlsConfig,
+  metrics: TlsCredentialMetrics | undefined,
+): TlsCredentials {
+  // Looked at before they are read: a change in between is read again at the first check.
+  const versions = fileVersions(config);
+  const files = readFiles(config);
+  metrics?.recordTlsCertificate(facts(files.cert).notAfterSeconds);
+  return { options: contextOptions(files), versions };
+}
+
+/**
+ * Serves renewed certificates without a restart: every `config.reloadCheckMs` the files are looked
+ * at (stat only), and once any has changed all are read again and the listener's secure context
+ * replaced; connections already open keep theirs, new handshakes get the new one. A set that does
+ * not make a context (a key that is not the certificate's while a renewal is half written, a file
+ * gone) leaves the listener as it was: a `tls_reload_failed` line, once per version of the files,
+ * and `falco_tls_reloads_total{result="failed"}`; the next change is tried again. Before this a
+ * renewal (cert-manager's, every two months by default) went unseen until the pod restarted, and
+ * at the old certificate's expiry every sensor's handshake failed.
+ */
+export function reloadOnChange(
+  server: https.Server,
+  config: TlsConfig,
+  loaded: TlsCredentials,
+  options: { logger?: Logger; metrics?: TlsCredentialMetrics },
+): void {
+  let seen = loaded.versions;
+  const check = () => {
+    const versions = fileVersions(config);
+    if (versions === seen) return;
+    seen = versions;
+    try {
+      const files = readFiles(config);
+      const next = contextOptions(files);
+      // Made once to check it: setSecureContext keeps half of a set it then fails to make.
+      tls.createSecureContext(next);
+      const certificate = facts(files.cert);
+      server.setSecureContext(next);
+      options.metrics?.recordTlsReload('reloaded');
+      options.metrics?.recordTlsCertificate(certificate.notAfterSeconds);
+      options.logger?.info(
+        { event: 'tls_reloaded', ...certificate },
+        'TLS certificate files changed: new connections get them',
+      );
+    } catch (error) {
+      options.metrics?.recordTlsReload('failed');
+      options.logger?.warn(
+        { event: 'tls_reload_failed', error: (error as Error).message },
+        'TLS certificate files changed but do not load: the listener keeps the ones it has',
+      );
+    }
+  };
+  const timer = setInterval(check, config.reloadCheckMs);
+  timer.unref();
+  server.once('close', () => clearInterval(timer));
+}

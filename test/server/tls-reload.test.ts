@@ -1,0 +1,246 @@
+import { X509Certificate } from 'node:crypto';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import tls from 'node:tls';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { commandWorks, requireComponent } from '../helpers/components.js';
+import { makeTestPki, type TestPki } from '../helpers/make-certificates.js';
+import { killSpawned, spawnService } from '../helpers/spawn-service.js';
+import { startReceiver, type TestReceiver } from '../helpers/start-receiver.js';
+import { until } from '../helpers/until.js';
+
+const hasOpenssl = requireComponent('openssl', commandWorks('openssl', ['version']));
+const CLIENT_CN = 'falco-node-1';
+const CHECK_MS = 100;
+
+/**
+ * A Secret volume as the kubelet writes it: the files in a timestamped directory, `..data` a
+ * symlink to it, each name a symlink through `..data`; an update writes a new directory and swaps
+ * `..data` in one rename.
+ */
+class MountedSecret {
+  private version = 0;
+  constructor(readonly dir: string) {}
+
+  path(name: string): string {
+    return join(this.dir, name);
+  }
+
+  write(files: Record<string, string>): void {
+    const version = `..2026_12_05_${++this.version}`;
+    mkdirSync(join(this.dir, version));
+    for (const [name, source] of Object.entries(files)) copyFileSync(source, join(this.dir, version, name));
+    symlinkSync(version, join(this.dir, '..data_tmp'));
+    renameSync(join(this.dir, '..data_tmp'), join(this.dir, '..data'));
+    for (const name of Object.keys(files)) {
+      try {
+        symlinkSync(join('..data', name), join(this.dir, name));
+      } catch {
+        // Already there: it points through ..data.
+      }
+    }
+  }
+}
+
+const fingerprintOf = (file: string) => new X509Certificate(readFileSync(file)).fingerprint256;
+
+interface Handshake {
+  fingerprint?: string;
+  error?: string;
+  socket?: tls.TLSSocket;
+}
+
+/** A new TLS connection: the certificate the listener served, or why the handshake failed. */
+function connect(
+  port: number,
+  trusted: string[],
+  client?: { cert: string; key: string },
+): Promise<Handshake> {
+  return new Promise((resolve) => {
+    const socket = tls.connect({
+      host: '127.0.0.1',
+      port,
+      ca: trusted.map((file) => readFileSync(file)),
+      ...(client ? { cert: readFileSync(client.cert), key: readFileSync(client.key) } : {}),
+    });
+    socket.once('secureConnect', () => {
+      // With TLS 1.3 a refused client certificate is only reported by the server's next record.
+      socket.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+      socket.once('data', () => resolve({ fingerprint: socket.getPeerCertificate().fingerprint256, socket }));
+    });
+    socket.once('error', (error: NodeJS.ErrnoException) => resolve({ error: error.code ?? error.message }));
+    socket.once('close', () => resolve({ error: 'closed' }));
+  });
+}
+
+/** One more request on an open connection: the status line it is answered with. */
+function askAgain(socket: tls.TLSSocket): Promise<string> {
+  return new Promise((resolve, reject) => {
+    socket.once('data', (chunk: Buffer) => resolve(chunk.toString('latin1').split('\r\n')[0]!));
+    socket.once('error', reject);
+    socket.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+  });
+}
+
+const metric = (text: string, series: string) => {
+  const line = text.split('\n').find((each) => each.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+};
+const expirySeconds = (file: string) => Date.parse(new X509Certificate(readFileSync(file)).validTo) / 1000;
+
+describe.runIf(hasOpenssl)('TLS listener: renewed certificate files are served without a restart', () => {
+  let current: TestPki;
+  let renewed: TestPki;
+  let mount: MountedSecret;
+  let receiver: TestReceiver | undefined;
+  const opened: tls.TLSSocket[] = [];
+  const trustBoth = () => [current.caCert, renewed.caCert];
+
+  beforeAll(async () => {
+    [current, renewed] = await Promise.all([makeTestPki(CLIENT_CN), makeTestPki(CLIENT_CN)]);
+  });
+  afterAll(() => {
+    for (const pki of [current, renewed]) if (pki) rmSync(pki.dir, { recursive: true, force: true });
+  });
+  afterEach(async () => {
+    for (const socket of opened.splice(0)) socket.destroy();
+    await receiver?.close();
+    receiver = undefined;
+    await killSpawned();
+    rmSync(mount.dir, { recursive: true, force: true });
+  });
+
+  const startWith = async (pki: TestPki, options: { clientCa?: boolean } = {}) => {
+    mount = new MountedSecret(mkdtempSync(join(tmpdir(), 'falco-tls-secret-')));
+    mount.write({
+      'tls.crt': pki.serverCert,
+      'tls.key': pki.serverKey,
+      ...(options.clientCa ? { 'ca.crt': pki.caCert } : {}),
+    });
+    receiver = await startReceiver({
+      tls: {
+        certFile: mount.path('tls.crt'),
+        keyFile: mount.path('tls.key'),
+        ...(options.clientCa ? { clientCaFile: mount.path('ca.crt') } : {}),
+        reloadCheckMs: CHECK_MS,
+      },
+    });
+    return receiver;
+  };
+  const served = async (port: number) => {
+    const handshake = await connect(port, trustBoth());
+    if (handshake.socket) opened.push(handshake.socket);
+    return handshake;
+  };
+
+  it('serves the new certificate to new connections once the Secret is updated, and keeps open ones', async () => {
+    const started = await startWith(current);
+    const port = started.tlsPort!;
+    const before = await served(port);
+    expect(before.fingerprint).toBe(fingerprintOf(current.serverCert));
+    expect(metric(await started.metricsText(), 'falco_tls_certificate_expiry_timestamp_seconds')).toBe(
+      expirySeconds(current.serverCert),
+    );
+
+    mount.write({ 'tls.crt': renewed.serverCert, 'tls.key': renewed.serverKey });
+    await until(
+      async () => (await served(port)).fingerprint === fingerprintOf(renewed.serverCert),
+      5_000,
+      'the renewed certificate served',
+    );
+
+    // The connection opened before the renewal goes on with its own session.
+    expect(await askAgain(before.socket!)).toBe('HTTP/1.1 200 OK');
+    const metrics = await started.metricsText();
+    expect(metric(metrics, 'falco_tls_reloads_total{result="reloaded"}')).toBe(1);
+    expect(metric(metrics, 'falco_tls_reloads_total{result="failed"}')).toBe(0);
+    expect(metric(metrics, 'falco_tls_certificate_expiry_timestamp_seconds')).toBe(
+      expirySeconds(renewed.serverCert),
+    );
+    expect(started.logLines.filter((line) => line.event === 'tls_reloaded')).toEqual([
+      expect.objectContaining({
+        level: 'info',
+        fingerprint256: createFingerprintHex(renewed.serverCert),
+        notAfter: new Date(expirySeconds(renewed.serverCert) * 1000).toISOString(),
+      }),
+    ]);
+  });
+
+  it('keeps its certificate when the new files do not load together, says so once, and loads the next change', async () => {
+    const started = await startWith(current);
+    const port = started.tlsPort!;
+    // Half a renewal: the new certificate beside the old key (files copied one at a time).
+    mount.write({ 'tls.crt': renewed.serverCert, 'tls.key': current.serverKey });
+    await until(
+      async () => metric(await started.metricsText(), 'falco_tls_reloads_total{result="failed"}') === 1,
+      5_000,
+      'the failed reload counted',
+    );
+    // Several checks later: still the old certificate, the failure counted and logged once.
+    await new Promise((resolve) => setTimeout(resolve, CHECK_MS * 6));
+    expect((await served(port)).fingerprint).toBe(fingerprintOf(current.serverCert));
+    expect(metric(await started.metricsText(), 'falco_tls_reloads_total{result="failed"}')).toBe(1);
+    const failures = started.logLines.filter((line) => line.event === 'tls_reload_failed');
+    expect(failures).toEqual([
+      expect.objectContaining({ level: 'warn', error: expect.stringMatching(/key/i) }),
+    ]);
+
+    mount.write({ 'tls.crt': renewed.serverCert, 'tls.key': renewed.serverKey });
+    await until(
+      async () => (await served(port)).fingerprint === fingerprintOf(renewed.serverCert),
+      5_000,
+      'the completed renewal served',
+    );
+    expect(metric(await started.metricsText(), 'falco_tls_reloads_total{result="reloaded"}')).toBe(1);
+  });
+
+  it('verifies client certificates against a rotated client CA', async () => {
+    const started = await startWith(current, { clientCa: true });
+    const port = started.tlsPort!;
+    const renewedClient = { cert: renewed.clientCert, key: renewed.clientKey };
+    const refused = await connect(port, trustBoth(), renewedClient);
+    expect(refused.error).toBeDefined();
+
+    mount.write({ 'tls.crt': renewed.serverCert, 'tls.key': renewed.serverKey, 'ca.crt': renewed.caCert });
+    await until(
+      async () => {
+        const handshake = await connect(port, trustBoth(), renewedClient);
+        handshake.socket?.destroy();
+        return handshake.fingerprint === fingerprintOf(renewed.serverCert);
+      },
+      5_000,
+      "the renewed CA's client accepted",
+    );
+    // The old CA's clients are refused from then on.
+    const old = await connect(port, trustBoth(), { cert: current.clientCert, key: current.clientKey });
+    old.socket?.destroy();
+    expect(old.error).toBeDefined();
+  });
+
+  it('is wired from TLS_RELOAD_CHECK_MS in the service', async () => {
+    mount = new MountedSecret(mkdtempSync(join(tmpdir(), 'falco-tls-secret-')));
+    mount.write({ 'tls.crt': current.serverCert, 'tls.key': current.serverKey });
+    const service = await spawnService({
+      TLS_PORT: '0',
+      TLS_CERT_FILE: mount.path('tls.crt'),
+      TLS_KEY_FILE: mount.path('tls.key'),
+      TLS_RELOAD_CHECK_MS: '100',
+    });
+    const port = service.lines.find((line) => line.event === 'listening_tls')!.port as number;
+
+    mount.write({ 'tls.crt': renewed.serverCert, 'tls.key': renewed.serverKey });
+    await until(
+      async () => (await served(port)).fingerprint === fingerprintOf(renewed.serverCert),
+      5_000,
+      'the renewed certificate served by the service',
+    );
+    expect(service.lines.find((line) => line.event === 'tls_reloaded')).toMatchObject({
+      fingerprint256: createFingerprintHex(renewed.serverCert),
+    });
+  });
+});
+
+function createFingerprintHex(file: string): string {
+  return fingerprintOf(file).replaceAll(':', '').toLowerCase();
+}
