@@ -21,8 +21,8 @@ export type TlsReloadResult = 'reloaded' | 'failed';
  * Why the connection caps closed a connection: `max_connections_per_address` and `max_connections`,
  * a new one refused before anything of it was read (its address, or its listener, held
  * SERVER_MAX_CONNECTIONS_PER_ADDRESS or SERVER_MAX_CONNECTIONS); `slow_headers`, an open one whose
- * request headers were still arriving after SLOW_HEADERS_MS, closed at SERVER_MAX_CONNECTIONS to
- * make room (a slowloris; a sensor's request comes in one write).
+ * request headers (or, on TLS, its handshake) were still arriving after SLOW_HEADERS_MS, closed at
+ * SERVER_MAX_CONNECTIONS to make room (a slowloris; a sensor's request comes in one write).
  */
 export type ConnectionRefusalReason = 'max_connections_per_address' | 'max_connections' | 'slow_headers';
 
@@ -75,7 +75,7 @@ export function registerHttpMetrics(registry: Registry): HttpMetrics {
   const refusedConnections = createReasonCounter<ConnectionRefusalReason>(
     registry,
     'falco_http_connections_refused_total',
-    'Connections closed by the connection caps: max_connections_per_address and max_connections (a new connection refused before anything was read, its address or its listener at SERVER_MAX_CONNECTIONS_PER_ADDRESS or SERVER_MAX_CONNECTIONS), slow_headers (a connection whose request headers were still arriving after 1 s, closed at SERVER_MAX_CONNECTIONS to make room).',
+    'Connections closed by the connection caps: max_connections_per_address and max_connections (a new connection refused before anything was read, its address or its listener at SERVER_MAX_CONNECTIONS_PER_ADDRESS or SERVER_MAX_CONNECTIONS), slow_headers (a connection whose request headers, or TLS handshake, were still arriving after 1 s, closed at SERVER_MAX_CONNECTIONS to make room).',
     CONNECTION_REFUSAL_REASONS,
   );
   const clientErrors = createReasonCounter<ClientErrorReason>(

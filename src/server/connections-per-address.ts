@@ -1,10 +1,12 @@
 import type http from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { buildProblem, rawProblemAnswer } from '../http/problem.js';
 import type { ConnectionRefusalReason } from '../metrics/http-metrics.js';
 import { createAddressCounts } from './address-counts.js';
 import { answersNothing, nodeConnections, type NodeConnections } from './node-connections.js';
+import { rawSocketOf } from './raw-socket.js';
 
 // Written instead of the parser ever running: the answer is raw bytes.
 const refusal = (detail: string) =>
@@ -49,11 +51,9 @@ export interface ConnectionLimits {
  * the connections that lose nothing by it are closed (silent for SILENT_MS since they opened;
  * kept-alive ones quiet for KEPT_ALIVE_QUIET_MS: a sensor reconnects for its next alert), and those
  * whose headers are slower than SLOW_HEADERS_MS, so neither silent connections nor a slowloris hold
- * every descriptor until their header timeout. On TLS those are seen once their handshake is done
- * (Node lists a TLS connection only then; one silent before it is closed by the handshake timeout,
- * SERVER_HEADERS_TIMEOUT_MS). A
- * refused connection gets a 503 problem first on plain HTTP and nothing of it is read; a TLS one is
- * closed before its handshake. `onRefused` is told of each.
+ * every descriptor until their header timeout; on TLS a handshake not done in SLOW_HEADERS_MS counts
+ * as slow headers. A refused connection gets a 503 problem first on plain HTTP and nothing of it is
+ * read; a TLS one is closed before its handshake. `onRefused` is told of each.
  */
 export function limitConnections(
   server: http.Server | https.Server,
@@ -64,6 +64,13 @@ export function limitConnections(
   /** The admitted sockets, with when each was admitted. */
   const sockets = new Map<Socket, number>();
   const tls = server instanceof https.Server;
+  /** TLS: the raw sockets whose handshake is done (from then on in Node's own list). */
+  const handshaken = new WeakSet<Socket>();
+  if (tls)
+    server.on('secureConnection', (tlsSocket: TLSSocket) => {
+      const raw = rawSocketOf(tlsSocket);
+      if (raw) handshaken.add(raw);
+    });
   const refuse = (socket: Socket, address: string, reason: ConnectionRefusalReason, answer: string) => {
     onRefused(reason, address);
     // Node's HTTP listener, which would handle its errors, is not attached (below): a reset would throw.
@@ -95,14 +102,20 @@ export function limitConnections(
       socket.destroy();
       closed++;
     }
-    // On TLS the raw socket has read its handshake: those are not in Node's list until it is done.
-    const openedBefore = Date.now() - SILENT_MS;
-    if (!tls)
-      for (const [socket, admitted] of sockets)
-        if (admitted <= openedBefore && socket.bytesRead === 0 && !socket.destroyed) {
-          socket.destroy();
-          closed++;
-        }
+    // Node lists a TLS connection only once its handshake is done; before, the raw socket is all
+    // there is: silent for SILENT_MS, or a handshake begun and not done in SLOW_HEADERS_MS (a
+    // sensor's takes a round trip or two), it goes as a silent or slow plain one would. Left to the
+    // handshake timeout (SERVER_HEADERS_TIMEOUT_MS), stalled handshakes held every descriptor ten
+    // times as long as stalled headers on the plain port.
+    const now = Date.now();
+    for (const [socket, admitted] of sockets) {
+      if (socket.destroyed || (tls && handshaken.has(socket))) continue;
+      if (socket.bytesRead === 0 ? admitted <= now - SILENT_MS : tls && admitted <= now - SLOW_HEADERS_MS) {
+        if (socket.bytesRead > 0) onRefused('slow_headers', socket.remoteAddress ?? '');
+        socket.destroy();
+        closed++;
+      }
+    }
     return closed === 0 ? closeQuietKeptAlive(connections) : closed;
   };
   // Kept-alive ones go only when nothing else made room, and once they have read nothing for

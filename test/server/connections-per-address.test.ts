@@ -1,6 +1,10 @@
+import { readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
-import { afterEach, describe, expect, it } from 'vitest';
+import https from 'node:https';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { KEPT_ALIVE_QUIET_MS, SILENT_MS, SLOW_HEADERS_MS } from '../../src/server/connections-per-address.js';
+import { commandWorks, requireComponent } from '../helpers/components.js';
+import { makeTestPki, type TestPki } from '../helpers/make-certificates.js';
 import { openRaw, type RawConnection } from '../helpers/raw-connection.js';
 import { connectionLimits, startReceiver, type TestReceiver } from '../helpers/start-receiver.js';
 
@@ -9,6 +13,7 @@ const POST =
   'POST /alerts HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n' +
   `Content-Length: ${Buffer.byteLength(ALERT)}\r\n\r\n${ALERT}`;
 const statusLines = (connection: RawConnection) => connection.received().match(/^HTTP\/1\.1 \d{3}/gm) ?? [];
+const hasOpenssl = requireComponent('openssl', commandWorks('openssl', ['version']));
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 let receiver: TestReceiver | undefined;
@@ -172,5 +177,71 @@ describe('limitConnections', () => {
     const next = await open('127.0.0.5');
     next.write(POST);
     await expect.poll(() => statusLines(next)).toEqual(['HTTP/1.1 202']);
+  });
+});
+
+describe.runIf(hasOpenssl)('limitConnections on the TLS listener', () => {
+  let pki: TestPki;
+  beforeAll(async () => {
+    pki = await makeTestPki('falco-node-1');
+  });
+  afterAll(() => {
+    if (pki) rmSync(pki.dir, { recursive: true, force: true });
+  });
+
+  // What a sensor does: a whole handshake and its alert.
+  const postOverTls = (port: number) =>
+    new Promise<number | string>((resolve) => {
+      const body = ALERT;
+      https
+        .request(
+          {
+            host: '127.0.0.1',
+            port,
+            path: '/alerts',
+            method: 'POST',
+            headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+            ca: readFileSync(pki.caCert),
+            agent: false,
+            localAddress: '127.0.0.9',
+          },
+          (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          },
+        )
+        .on('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message))
+        .end(body);
+    });
+
+  // Regression: before its handshake was done a TLS connection was in no list the sweep read, so a
+  // silent one and a stalled handshake held their descriptors until the handshake timeout (10 s),
+  // and every sensor meanwhile was refused.
+  it('at SERVER_MAX_CONNECTIONS closes a silent connection and a handshake slower than SLOW_HEADERS_MS, so the next sensor gets in', async () => {
+    receiver = await startReceiver({
+      limits: connectionLimits(2, 10),
+      tls: { certFile: pki.serverCert, keyFile: pki.serverKey },
+    });
+    const port = receiver.tlsPort!;
+    const silent = await openRaw(port, '127.0.0.2');
+    const stalled = await openRaw(port, '127.0.0.3');
+    connections.push(silent, stalled);
+    // The first bytes of a ClientHello's record, and nothing more.
+    stalled.write(Buffer.from([0x16, 0x03, 0x01, 0x00, 0xc8, 0x01]));
+    await delay(SLOW_HEADERS_MS + 100);
+
+    // Refused (at the cap), and room made for the next.
+    expect(typeof (await postOverTls(port))).toBe('string');
+    await Promise.all([silent.closed, stalled.closed]);
+    expect(await postOverTls(port)).toBe(202);
+    expect(await refusedCount('max_connections')).toBe(1);
+    expect(await refusedCount('slow_headers')).toBe(1);
+    // Closed by the caps, not failed by the client: no handshake failure counted.
+    expect(await receiver.metricsText()).toMatch(
+      /^falco_tls_handshake_failures_total\{reason="handshake"\} 0$/m,
+    );
+    expect(refusalLines()).toContainEqual(
+      expect.objectContaining({ level: 'warn', reason: 'slow_headers', caller: '127.0.0.3' }),
+    );
   });
 });
