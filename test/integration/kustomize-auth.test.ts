@@ -33,6 +33,7 @@ interface VolumeMount {
   name: string;
   mountPath: string;
   readOnly?: boolean;
+  subPath?: string;
 }
 interface Port {
   name: string;
@@ -143,6 +144,9 @@ describe.skipIf(!kubectlReady)('the mtls component', () => {
     for (const name of ['TLS_CERT_FILE', 'TLS_KEY_FILE', 'TLS_CLIENT_CA_FILE']) {
       const file = env[name] ?? '';
       const behind = secretBehind(objects, file);
+      // The directory, not a subPath: the kubelet never updates a subPath mount, so a renewal
+      // would not reach the files the receiver reloads.
+      expect(behind.mount?.subPath, name).toBeUndefined();
       expect(behind, name).toMatchObject({
         mount: { readOnly: true },
         secretName: TLS_SECRET,
