@@ -39,11 +39,14 @@ RUN npm ci --omit=dev --no-audit --no-fund --ignore-scripts && npm cache clean -
 # 32 MiB, and from then on keeps freed memory in its arenas instead of giving it back (the main
 # arena held 11 MB after 1,000,000 alerts, 5-6 MB with the threshold fixed). A fixed threshold turns
 # that off: RSS after 1,000,000 alerts 9 MB lower, throughput the same (BENCHMARKS.md, session 18).
+# HOST=::: every address of both families, so probes and the Service reach the pod on IPv4-only,
+# dual-stack and IPv6-only clusters (0.0.0.0 is IPv4 only: nothing answered a pod's IPv6 address);
+# on a node without IPv6 the service binds 0.0.0.0 instead and says so (event: ipv6_unavailable).
 FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production \
     NODE_OPTIONS="--max-old-space-size=128 --max-semi-space-size=8" \
     MALLOC_MMAP_THRESHOLD_=131072 \
-    HOST=0.0.0.0 \
+    HOST=:: \
     PORT=8080
 WORKDIR /app
 COPY package.json ./

@@ -6,7 +6,7 @@ import { createLogger } from './logging/create-logger.js';
 import { announceReady, runClusterPrimary } from './server/cluster-primary.js';
 import { trackConnections } from './server/connection-tracker.js';
 import { shutdownGracefully } from './server/graceful-shutdown.js';
-import { boundPort, startServer } from './server/start-server.js';
+import { ANY_ADDRESS, boundAddress, boundPort, startServer } from './server/start-server.js';
 import { startTlsServer } from './server/start-tls-server.js';
 import { sendHeartbeats } from './server/worker-watchdog.js';
 
@@ -78,7 +78,7 @@ async function main(): Promise<void> {
     listeners.push({ server: tlsServer, connections: trackConnections(tlsServer) });
     const mtls = hardening.tls.clientCaFile !== undefined;
     logger.info(
-      { event: 'listening_tls', host: config.host, port: boundPort(tlsServer), mtls },
+      { event: 'listening_tls', host: boundAddress(tlsServer), port: boundPort(tlsServer), mtls },
       'TLS listener up',
     );
   }
@@ -89,11 +89,21 @@ async function main(): Promise<void> {
       ...guarded,
     });
     listeners.push({ server: admin, connections: trackConnections(admin) });
-    logger.info({ event: 'listening_admin', host: config.host, port: boundPort(admin) }, 'admin listener up');
+    logger.info(
+      { event: 'listening_admin', host: boundAddress(admin), port: boundPort(admin) },
+      'admin listener up',
+    );
   }
-  // Logged last: once this line is out, every listener accepts connections.
+  // HOST=:: on a node without IPv6: every listener took 0.0.0.0 instead (listen in start-server.ts).
+  if (config.host === ANY_ADDRESS && boundAddress(server) !== ANY_ADDRESS)
+    logger.warn(
+      { event: 'ipv6_unavailable', host: config.host, address: boundAddress(server) },
+      'HOST=:: but this node has no IPv6: listening on IPv4 addresses only',
+    );
+  // Logged last: once this line is out, every listener accepts connections. `host` is the address
+  // bound, which is HOST's but for that fallback.
   logger.info(
-    { event: 'listening', host: config.host, port: boundPort(server) },
+    { event: 'listening', host: boundAddress(server), port: boundPort(server) },
     'falco-alert-receiver listening',
   );
   if (clustered) announceReady();

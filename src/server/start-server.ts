@@ -21,19 +21,40 @@ export interface ServerOptions {
   onClientError?: (reason: ClientErrorReason) => void;
 }
 
-/** Binds a created server; resolves once the port is bound. */
-export async function listen<S extends http.Server | https.Server>(
-  server: S,
-  host: string,
-  port: number,
-): Promise<S> {
-  await new Promise<void>((resolve, reject) => {
+/** HOST for every address of both families (the image's and k8s/'s): IPv4 clients come as ::ffff:a.b.c.d. */
+export const ANY_ADDRESS = '::';
+/** Where ANY_ADDRESS is bound when the node has no IPv6 (booted with ipv6.disable=1). */
+export const ANY_IPV4_ADDRESS = '0.0.0.0';
+// What binding :: fails with on such a node: no AF_INET6 sockets at all, or no IPv6 address.
+const NO_IPV6 = new Set(['EAFNOSUPPORT', 'EADDRNOTAVAIL']);
+
+function bind(server: http.Server | https.Server, host: string, port: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
       server.off('error', reject);
       resolve();
     });
   });
+}
+
+/**
+ * Binds a created server; resolves once the port is bound. HOST=:: (ANY_ADDRESS) takes IPv6 and
+ * IPv4 (dual-stack, whatever net.ipv6.bindv6only says); on a node without IPv6, where :: cannot be
+ * bound, every IPv4 address instead (as Node does when no host is given): the image runs on
+ * IPv4-only, dual-stack and IPv6-only clusters alike. boundAddress says which it got.
+ */
+export async function listen<S extends http.Server | https.Server>(
+  server: S,
+  host: string,
+  port: number,
+): Promise<S> {
+  try {
+    await bind(server, host, port);
+  } catch (error) {
+    if (host !== ANY_ADDRESS || !NO_IPV6.has((error as NodeJS.ErrnoException).code ?? '')) throw error;
+    await bind(server, ANY_IPV4_ADDRESS, port);
+  }
   return server;
 }
 
@@ -49,4 +70,9 @@ export async function startServer(app: RequestListener, options: ServerOptions):
 /** The port the server is bound to (useful with port 0). */
 export function boundPort(server: http.Server | https.Server): number {
   return (server.address() as AddressInfo).port;
+}
+
+/** The address the server is bound to: HOST, or 0.0.0.0 where HOST=:: found no IPv6 (see listen). */
+export function boundAddress(server: http.Server | https.Server): string {
+  return (server.address() as AddressInfo).address;
 }

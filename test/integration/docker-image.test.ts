@@ -82,7 +82,7 @@ describe.skipIf(!dockerReady)('the container image', () => {
     expect(rejectedDelta).toBe(samples.length - accepted.length);
   });
 
-  it('ships production dependencies and compiled code only, listening on 0.0.0.0:8080 by default', async () => {
+  it('ships production dependencies and compiled code only, listening on :: (IPv6 and IPv4) port 8080 by default', async () => {
     const prod = await container.exec(['ls', '/app/node_modules/express/package.json', '/app/dist/main.js']);
     const dev = await container.exec([
       'ls',
@@ -94,7 +94,14 @@ describe.skipIf(!dockerReady)('the container image', () => {
 
     expect(prod.exitCode).toBe(0);
     expect(dev.exitCode).not.toBe(0);
-    expect(JSON.parse(env.stdout)).toEqual(expect.arrayContaining(['HOST=0.0.0.0', 'PORT=8080']));
+    expect(JSON.parse(env.stdout)).toEqual(expect.arrayContaining(['HOST=::', 'PORT=8080']));
+  });
+
+  // Regression: HOST=0.0.0.0 left a pod's IPv6 address (IPv6-only clusters) without a listener.
+  it('answers on IPv6 as on IPv4', async () => {
+    const port = new URL(baseUrl).port;
+    for (const base of [`http://[::1]:${port}`, `http://127.0.0.1:${port}`])
+      expect((await fetch(`${base}/healthz`)).status, base).toBe(200);
   });
 
   it('resolves the packages the bundle loads on first use (scripts/build.mjs externals) from its node_modules', async () => {

@@ -62,7 +62,7 @@ describe.skipIf(!kubectlReady)('kubectl kustomize k8s/ (the base)', () => {
     expect(container.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'http' });
     expect(container.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'http' });
     expect(httpPort.containerPort).toBe(Number(env.PORT));
-    expect(env.HOST).toBe('0.0.0.0');
+    expect(env.HOST).toBe('::');
     expect(container.envFrom[0].configMapRef.name).toBe(findObject(objects, 'ConfigMap').metadata.name);
     expect(container.resources.requests).toHaveProperty('memory');
     expect(container.resources.limits).toHaveProperty('memory');
