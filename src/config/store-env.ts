@@ -1,3 +1,4 @@
+import { isIPv6 } from 'node:net';
 import * as z from 'zod';
 import { readConfigFile } from './read-config-file.js';
 
@@ -22,6 +23,22 @@ const storeUrl = z
   .refine((text) => text === 'memory' || URL.canParse(text), { error: 'is not a valid URL' })
   .optional();
 
+/**
+ * One Sentinel's `host:port`: a name or IPv4 address, or an IPv6 address in brackets
+ * (`[fd00::5]:26379`), as in a URL. An IPv6 address without them cannot be told from its port:
+ * `fd00::5` was read as host `fd00:`, port 5.
+ */
+function sentinelNode(node: string): { host: string; port: number } | { problem: string } {
+  const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/.exec(node);
+  const port = Number(match?.[3]);
+  const shown = node.slice(0, 80);
+  if (match && port >= 1 && port <= 65535 && (match[1] === undefined || isIPv6(match[1])))
+    return { host: match[1] ?? match[2]!, port };
+  if (!node.startsWith('[') && node.split(':').length > 2)
+    return { problem: `${shown} is not host:port: write an IPv6 address in brackets, [fd00::5]:26379` };
+  return { problem: `${shown} is not host:port` };
+}
+
 const sentinels = z
   .string()
   .optional()
@@ -29,13 +46,12 @@ const sentinels = z
     if (text === undefined) return undefined;
     const nodes = text.split(',').map((item) => item.trim());
     return nodes.map((node) => {
-      const match = /^([A-Za-z0-9.:[\]-]+):(\d{1,5})$/.exec(node);
-      const port = Number(match?.[2]);
-      if (!match || port < 1 || port > 65535) {
-        ctx.addIssue({ code: 'custom', message: `${node.slice(0, 80)} is not host:port` });
+      const parsed = sentinelNode(node);
+      if ('problem' in parsed) {
+        ctx.addIssue({ code: 'custom', message: parsed.problem });
         return { host: '', port: 0 };
       }
-      return { host: match[1]!.replace(/^\[|\]$/g, ''), port };
+      return parsed;
     });
   });
 

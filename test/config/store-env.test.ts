@@ -52,6 +52,33 @@ describe('the STORE_ variables', () => {
     });
   });
 
+  // Regression: an IPv6 Sentinel written without brackets was split at its last colon, so
+  // `fd00::5` (no port) was taken as host `fd00:`, port 5, and failed only at connect time.
+  it('take IPv6 Sentinels in brackets, and refuse them without (the port cannot be told apart)', () => {
+    const bracketed = loadConfig({
+      STORE_SENTINELS: '[fd00::5]:26379, [::1]:26380, [::ffff:10.0.0.1]:26381',
+      STORE_SENTINEL_MASTER: 'mymaster',
+    });
+    expect(bracketed.ok && bracketed.config.store.redis?.target).toEqual({
+      kind: 'sentinel',
+      master: 'mymaster',
+      sentinels: [
+        { host: 'fd00::5', port: 26379 },
+        { host: '::1', port: 26380 },
+        { host: '::ffff:10.0.0.1', port: 26381 },
+      ],
+    });
+    for (const node of ['fd00::5', 'fd00::5:26379', '::1:26379'])
+      expect(loadConfig({ STORE_SENTINELS: node, STORE_SENTINEL_MASTER: 'm' }), node).toEqual({
+        ok: false,
+        problems: [
+          `STORE_SENTINELS: ${node} is not host:port: write an IPv6 address in brackets, [fd00::5]:26379`,
+        ],
+      });
+    for (const node of ['[fd00::5]', '[not-an-address]:26379', 'a[b]c:26379', '[fd00::5]:0'])
+      expect(loadConfig({ STORE_SENTINELS: node, STORE_SENTINEL_MASTER: 'm' }).ok, node).toBe(false);
+  });
+
   it('refuses a retention under a minute, naming the variable', () => {
     for (const value of ['0s', '59s', '1s']) {
       const result = loadConfig({ STORE_URL: 'redis://127.0.0.1:6379', STORE_RETENTION: value });
