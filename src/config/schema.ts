@@ -38,7 +38,13 @@ const extraLabels = csv.transform((fields, ctx): ExtraLabel[] => {
  */
 export const envSchema = z.object({
   PORT: port.default(8080),
-  HOST: z.string().trim().min(1).default('127.0.0.1'),
+  // An IPv6 address as URLs write it ([::], [fd00::1]) is the address: Node looked `[::]` up as a name.
+  HOST: z
+    .string()
+    .trim()
+    .min(1)
+    .transform((host) => /^\[([^\]]+)\]$/.exec(host)?.[1] ?? host)
+    .default('127.0.0.1'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   // 1.75 MiB: above default-config Falco's largest alert (a k8saudit configmap at maxEventSize,
   // escaped twice, in output, output_fields and, with json_include_message_property, message: about

@@ -160,6 +160,15 @@ describe('loadConfig', () => {
     expect(result.ok ? [] : result.problems).toContainEqual(expect.stringMatching(/^STORE_/));
   });
 
+  // Regression: HOST=[::] (as a URL writes it) failed to start: getaddrinfo ENOTFOUND [::].
+  it('takes an IPv6 HOST in brackets as the address', () => {
+    const hosts = ['[::]', '[fd00::1]', '::1', '0.0.0.0'].map((HOST) => {
+      const loaded = loadConfig({ HOST });
+      return loaded.ok ? loaded.config.host : loaded.problems;
+    });
+    expect(hosts).toEqual(['::', 'fd00::1', '::1', '0.0.0.0']);
+  });
+
   it('refuses a blank HOST', () => {
     expect(loadConfig({ HOST: '  ' }).ok).toBe(false);
   });
