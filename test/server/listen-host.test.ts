@@ -1,5 +1,6 @@
 import { mkdtempSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
+import net from 'node:net';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -48,6 +49,19 @@ describe('the HOST the manifests and the image set', { timeout: 90_000 }, () => 
       expect(await statusOf(`${base}/alerts`), base).toBe(200);
     expect(service.lines.find((line) => line.event === 'listening')).toMatchObject({ host: '::' });
     expect(service.lines.some((line) => line.event === 'ipv6_unavailable')).toBe(false);
+  });
+
+  // Only a missing IPv6 falls back: after any error on :: (here the port's IPv6 side held by another
+  // socket) 0.0.0.0 was free, and the service served IPv4 alone without a word.
+  it('fails to start when the port is taken on IPv6, instead of serving IPv4 alone', async () => {
+    const holder = net.createServer();
+    await new Promise<void>((resolve) => holder.listen({ port: 0, host: '::1', ipv6Only: true }, resolve));
+    const port = (holder.address() as net.AddressInfo).port;
+    try {
+      await expect(spawnService({ HOST: '::', PORT: String(port) })).rejects.toThrow(/EADDRINUSE/);
+    } finally {
+      holder.close();
+    }
   });
 });
 
