@@ -26,6 +26,7 @@ import { createIngestRouter } from './routes/ingest.js';
 import { createMetricsRouter, type MetricsBody } from './routes/metrics.js';
 import { createOpenApiRouter } from './routes/openapi.js';
 import type { AlertStream } from './routes/stream.js';
+import { callerAddress } from '../logging/caller-address.js';
 
 /** Everything the HTTP layer needs; tests build their own. */
 export interface AppDeps {
@@ -117,7 +118,11 @@ export function createApp(deps: AppDeps): RequestListener {
   return limitPipelining(listener, (socket) => {
     deps.metrics.recordPausedConnection();
     deps.logger.warn(
-      { event: 'pipelining_paused', caller: socket.remoteAddress, maxPipelined: MAX_PIPELINED_REQUESTS },
+      {
+        event: 'pipelining_paused',
+        caller: callerAddress(socket.remoteAddress),
+        maxPipelined: MAX_PIPELINED_REQUESTS,
+      },
       'a connection pipelined more requests than are routed at once: the rest are read as answers go out',
     );
   });

@@ -13,6 +13,7 @@ import { incompleteBody } from './routes/ingest-body-errors.js';
 import { mediaTypeProblem } from './routes/ingest-media-type.js';
 import { refuse } from './routes/ingest-refusal.js';
 import { BODILESS_ANSWER_HEADERS, SECURITY_HEADERS } from './security-headers.js';
+import { callerAddress } from '../logging/caller-address.js';
 
 export interface FastIngestDeps extends IngestDeps {
   logger: Logger;
@@ -100,7 +101,8 @@ export function withFastIngest(
     const route = req.url ?? '';
     let log: Logger | undefined;
     // The caller's address names the sensor whose refused body has no readable hostname.
-    const requestLog = () => (log ??= deps.logger.child({ reqId, caller: req.socket.remoteAddress }));
+    const requestLog = () =>
+      (log ??= deps.logger.child({ reqId, caller: callerAddress(req.socket.remoteAddress) }));
     // The body was read to its end (or will never be: shed).
     let ended = false;
     const shed = deps.inflight.reserve(req, deps.bodyLimitBytes);

@@ -4,6 +4,7 @@ import type { Registry } from 'prom-client';
 import { createReasonCounter } from '../metrics/reason-counter.js';
 import { createAddressCounts } from '../server/address-counts.js';
 import { buildProblem, type Problem } from './problem.js';
+import { callerAddress } from '../logging/caller-address.js';
 
 /** Why an ingest request was shed before its body was read: a label value of the metric. */
 export type ShedReason = 'inflight_bytes' | 'inflight_bytes_per_address' | 'inflight_per_address';
@@ -76,7 +77,7 @@ export function createInflightBodies(
     entry.shed++;
     if (logger && now() - entry.at >= SHED_LOG_INTERVAL_MS) {
       logger.warn(
-        { event: 'ingest_shed', reason, shed: entry.shed, caller: address },
+        { event: 'ingest_shed', reason, shed: entry.shed, caller: callerAddress(address) },
         'ingest requests answered 503 unread (Falco does not retry them: those alerts are lost)',
       );
       entry.at = now();

@@ -3,6 +3,7 @@ import type https from 'node:https';
 import type { Logger } from 'pino';
 import { countedLines, flushWhenClosed } from '../logging/counted-lines.js';
 import { CONNECTION_REFUSAL_REASONS, type ConnectionRefusalReason } from '../metrics/http-metrics.js';
+import { callerAddress } from '../logging/caller-address.js';
 
 /** After a reason's first line, at most one line per this many ms, with the count since. */
 export const REFUSED_CONNECTION_LOG_EVERY_MS = 10_000;
@@ -34,5 +35,5 @@ export function logRefusedConnections(
     ]),
   );
   flushWhenClosed(server, () => byReason.forEach((lines) => lines.flush()));
-  return (reason, caller) => byReason.get(reason)!.add(1, caller);
+  return (reason, caller) => byReason.get(reason)!.add(1, callerAddress(caller));
 }

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { countedLines, flushWhenClosed } from '../logging/counted-lines.js';
 import { TLS_HANDSHAKE_FAILURE_REASONS, type TlsHandshakeFailureReason } from '../metrics/http-metrics.js';
 import { rawSocketOf } from './raw-socket.js';
+import { callerAddress } from '../logging/caller-address.js';
 
 /** After a reason's first line, at most one line per this many ms, with the count since. */
 export const TLS_FAILURE_LOG_EVERY_MS = 10_000;
@@ -103,6 +104,9 @@ export function reportTlsHandshakeFailures(
     // Codes come from OpenSSL and Node, not from the client; cut all the same.
     byReason
       .get(failure.reason)!
-      .add(tlsSocket.remoteAddress ?? raw?.remoteAddress, failure.code.slice(0, MAX_CODE_LENGTH));
+      .add(
+        callerAddress(tlsSocket.remoteAddress ?? raw?.remoteAddress),
+        failure.code.slice(0, MAX_CODE_LENGTH),
+      );
   });
 }

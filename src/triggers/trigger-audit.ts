@@ -1,4 +1,5 @@
 import type { Request } from 'express';
+import { callerAddress } from '../logging/caller-address.js';
 
 /** What an audit line says of a trigger API call. */
 export type Audit = {
@@ -11,7 +12,7 @@ export type Audit = {
 
 /** One line per call: who, which trigger, which target, what happened. Never the token. */
 export function audit(req: Request, fields: Audit): void {
-  const who = { caller: req.socket.remoteAddress, user: req.authUser, via: req.access?.via };
+  const who = { caller: callerAddress(req.socket.remoteAddress), user: req.authUser, via: req.access?.via };
   req.log.info({ event: 'trigger_audit', ...who, ...fields }, 'trigger API call');
 }
 

@@ -65,6 +65,41 @@ describe('the HOST the manifests and the image set', { timeout: 90_000 }, () => 
   });
 });
 
+describe('log lines on a dual-stack listener (HOST=::)', { timeout: 60_000 }, () => {
+  afterEach(killSpawned);
+
+  // Regression: with HOST=:: every IPv4 sensor was logged as ::ffff:a.b.c.d, not the pod IP
+  // Kubernetes shows (the form HOST=0.0.0.0 gave), so a search for it found nothing.
+  it('name an IPv4 caller by its IPv4 address, an IPv6 one by its own', async () => {
+    const service = await spawnService({ HOST: '::', SERVER_MAX_CONNECTIONS_PER_ADDRESS: '1' });
+    const post = (base: string) =>
+      fetch(`${base}/alerts`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{}',
+      });
+    expect((await post(`http://127.0.0.1:${service.port}`)).status).toBe(400);
+    expect((await post(`http://[::1]:${service.port}`)).status).toBe(400);
+    // Two more connections from 127.0.0.1 (beside fetch's kept-alive one): past the cap, refused and logged.
+    const sockets = [net.connect(service.port, '127.0.0.1'), net.connect(service.port, '127.0.0.1')];
+    for (const socket of sockets) socket.on('error', () => {});
+    await until(
+      async () => service.lines.some((line) => line.event === 'connection_refused'),
+      10_000,
+      'the refusal',
+    );
+    for (const socket of sockets) socket.destroy();
+
+    expect(
+      service.lines.filter((line) => line.event === 'alert_rejected').map((line) => line.caller),
+    ).toEqual(['127.0.0.1', '::1']);
+    expect(service.lines.find((line) => line.event === 'connection_refused')).toMatchObject({
+      reason: 'max_connections_per_address',
+      caller: '127.0.0.1',
+    });
+  });
+});
+
 const dockerReady = requireComponent('docker', commandWorks('docker', ['info']));
 
 // A node booted with ipv6.disable=1 has no AF_INET6 sockets: socket() fails with EAFNOSUPPORT (97).

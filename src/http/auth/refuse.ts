@@ -2,6 +2,7 @@ import type { Request, Response } from 'express';
 import { buildProblem, sendProblem } from '../problem.js';
 import type { AuthMetrics, RouteGroup } from './auth-metrics.js';
 import type { FailureLimiter } from './failure-limiter.js';
+import { callerAddress } from '../../logging/caller-address.js';
 
 /** What refusing a request needs: the counters and the per-address failure table. */
 export interface RefuseDeps {
@@ -55,7 +56,7 @@ export function recordRefusal(req: Request, refusal: Omit<Refusal, 'status'>, de
       event: 'auth_refused',
       routeGroup: refusal.group,
       reason: refusal.reason,
-      caller: clientAddressOf(req),
+      caller: callerAddress(clientAddressOf(req)),
     },
     'request refused',
   );

@@ -5,6 +5,7 @@ import { sendJson } from '../send-json.js';
 import { SESSION_COOKIE, readCredentials, roleOfToken, type TokenSet } from './credentials.js';
 import { refuse, refuseIfLimited, type RefuseDeps } from './refuse.js';
 import type { Session, SessionSigner } from './session-cookie.js';
+import { callerAddress } from '../../logging/caller-address.js';
 
 const SIGN_IN_LIMIT = '2kb';
 
@@ -73,7 +74,10 @@ export function createSessionRoutes(deps: SessionRoutesDeps): express.Router {
       const { value, session } = signer.issue(role, token);
       res.setHeader('Set-Cookie', cookieHeader(req, deps.secure, value, Math.floor(deps.ttlMs / 1000)));
       res.setHeader('Cache-Control', 'no-store');
-      req.log.info({ event: 'session_started', role, caller: req.socket.remoteAddress }, 'dashboard sign-in');
+      req.log.info(
+        { event: 'session_started', role, caller: callerAddress(req.socket.remoteAddress) },
+        'dashboard sign-in',
+      );
       sendJson(res, 200, describeSession(signer, session));
     },
   );

@@ -3,13 +3,14 @@ import type { Logger } from 'pino';
 import type { RejectReason } from '../../alerts/parse-falco-alert.js';
 import type { Metrics } from '../../metrics/metrics.js';
 import { sendProblem, type Problem } from '../problem.js';
+import { callerAddress } from '../../logging/caller-address.js';
 
 /**
  * The request's logger with the caller's address: a refused body may have no readable hostname,
  * and the address is what names the Falco sensor to fix. (The fast path binds it the same way.)
  */
 export function ingestLog(req: Request): Logger {
-  return req.log.child({ caller: req.socket.remoteAddress });
+  return req.log.child({ caller: callerAddress(req.socket.remoteAddress) });
 }
 
 /** What a refusal's log line may carry beside its reason: the refused text alert itself. */
