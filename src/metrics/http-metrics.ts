@@ -49,7 +49,7 @@ export interface HttpMetrics {
   recordTlsHandshakeFailure(reason: TlsHandshakeFailureReason): void;
   /** The TLS listener's certificate, at start and at each reload: when it expires. */
   recordTlsCertificate(notAfterSeconds: number): void;
-  /** Changed certificate files loaded, or refused (the listener keeps the ones it has). */
+  /** Changed certificate files loaded, or refused (the listener keeps the ones it has, until files load). */
   recordTlsReload(result: TlsReloadResult): void;
   /** A connection whose reading was paused for pipelining past the depth (limit-pipelining.ts), once. */
   recordPausedConnection(): void;
@@ -98,7 +98,7 @@ export function registerHttpMetrics(registry: Registry): HttpMetrics {
   });
 
   // Made with the TLS listener: without one, no expiry of 0 (the Unix epoch) to alert on.
-  let tlsCertificate: { expiry: Gauge; reloads: Counter<'result'> } | undefined;
+  let tlsCertificate: { expiry: Gauge; reloads: Counter<'result'>; failing: Gauge } | undefined;
   const tlsCertificateMetrics = () =>
     (tlsCertificate ??= {
       expiry: new Gauge({
@@ -114,6 +114,13 @@ export function registerHttpMetrics(registry: Registry): HttpMetrics {
         labelNames: ['result'],
         registers: [registry],
       }),
+      failing: new Gauge({
+        name: 'falco_tls_reload_failing',
+        help: "1 while the TLS listener's certificate files changed and do not load (the listener serves older ones; see tls_reload_failed), 0 once they load or as long as they are unchanged.",
+        // A worker that has not loaded them is one that serves the old certificate.
+        aggregator: 'max',
+        registers: [registry],
+      }),
     });
 
   return {
@@ -124,12 +131,15 @@ export function registerHttpMetrics(registry: Registry): HttpMetrics {
     recordTlsHandshakeFailure: (reason) => tlsFailures.inc(reason),
     recordRefusedConnection: (reason) => refusedConnections.inc(reason),
     recordTlsCertificate(notAfterSeconds) {
-      const { expiry, reloads } = tlsCertificateMetrics();
+      const { expiry, reloads, failing } = tlsCertificateMetrics();
       expiry.set(notAfterSeconds);
       for (const result of ['reloaded', 'failed'] as const) reloads.inc({ result }, 0);
+      failing.inc(0);
     },
     recordTlsReload(result) {
-      tlsCertificateMetrics().reloads.inc({ result });
+      const { reloads, failing } = tlsCertificateMetrics();
+      reloads.inc({ result });
+      failing.set(result === 'failed' ? 1 : 0);
     },
     recordPausedConnection() {
       pausedConnections.inc();

@@ -20,6 +20,7 @@ interface TlsFileContents {
 
 /** The listener's certificate, as its log lines name it. */
 interface CertificateFacts {
+  notBefore: string;
   notAfter: string;
   notAfterSeconds: number;
   fingerprint256: string;
@@ -38,10 +39,24 @@ function facts(cert: Buffer): CertificateFacts {
   const x509 = new X509Certificate(cert);
   const notAfterMs = Date.parse(x509.validTo);
   return {
+    notBefore: new Date(Date.parse(x509.validFrom)).toISOString(),
     notAfter: new Date(notAfterMs).toISOString(),
     notAfterSeconds: notAfterMs / 1000,
     fingerprint256: createHash('sha256').update(x509.raw).digest('hex'),
   };
+}
+
+/**
+ * A renewed certificate that every client would refuse is not served in place of the one the
+ * listener has: an expired one (a Secret restored from a backup) never becomes valid; one not valid
+ * yet (an issuer's clock ahead of this one) is tried again at each check and served from its
+ * notBefore on. Before this either was served at once, and every new handshake failed.
+ */
+function refuseOutsideValidity(certificate: CertificateFacts, nowMs: number): void {
+  if (Date.parse(certificate.notAfter) <= nowMs)
+    throw new Error(`the new certificate expired at ${certificate.notAfter}`);
+  if (Date.parse(certificate.notBefore) > nowMs)
+    throw new Error(`the new certificate is not valid before ${certificate.notBefore}`);
 }
 
 const paths = (config: TlsConfig) => [config.certFile, config.keyFile, config.clientCaFile];
@@ -90,8 +105,10 @@ export function loadTlsCredentials(
  * at (stat only), and once any has changed all are read again and the listener's secure context
  * replaced; connections already open keep theirs, new handshakes get the new one. A set that does
  * not make a context (a key that is not the certificate's while a renewal is half written, a file
- * gone) leaves the listener as it was: a `tls_reload_failed` line, once per version of the files,
- * and `falco_tls_reloads_total{result="failed"}`; the next change is tried again. Before this a
+ * gone) or whose certificate is expired or not valid yet leaves the listener as it was: a
+ * `tls_reload_failed` line and `falco_tls_reloads_total{result="failed"}` once per version of the
+ * files, and `falco_tls_reload_failing` 1 until files load. Such a set is tried again at each check
+ * (a certificate not valid yet loads once it is; a read that failed is read again). Before this a
  * renewal (cert-manager's, every two months by default) went unseen until the pod restarted, and
  * at the old certificate's expiry every sensor's handshake failed.
  */
@@ -101,18 +118,22 @@ export function reloadOnChange(
   loaded: TlsCredentials,
   options: { logger?: Logger; metrics?: TlsCredentialMetrics },
 ): void {
-  let seen = loaded.versions;
+  // The files the listener serves, and the last set that failed (said once).
+  let served = loaded.versions;
+  let reported: string | undefined;
   const check = () => {
     const versions = fileVersions(config);
-    if (versions === seen) return;
-    seen = versions;
+    if (versions === served) return;
     try {
       const files = readFiles(config);
       const next = contextOptions(files);
       // Made once to check it: setSecureContext keeps half of a set it then fails to make.
       tls.createSecureContext(next);
       const certificate = facts(files.cert);
+      refuseOutsideValidity(certificate, Date.now());
       server.setSecureContext(next);
+      served = versions;
+      reported = undefined;
       options.metrics?.recordTlsReload('reloaded');
       options.metrics?.recordTlsCertificate(certificate.notAfterSeconds);
       options.logger?.info(
@@ -120,6 +141,10 @@ export function reloadOnChange(
         'TLS certificate files changed: new connections get them',
       );
     } catch (error) {
+      // Said once per version of the files; and not for files replaced while being read (a
+      // Secret swapped in between): the next check reads the new ones.
+      if (reported === versions || fileVersions(config) !== versions) return;
+      reported = versions;
       options.metrics?.recordTlsReload('failed');
       options.logger?.warn(
         { event: 'tls_reload_failed', error: (error as Error).message },

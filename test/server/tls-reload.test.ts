@@ -1,8 +1,18 @@
 import { X509Certificate } from 'node:crypto';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync } from 'node:fs';
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import tls from 'node:tls';
+import { execa } from 'execa';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { commandWorks, requireComponent } from '../helpers/components.js';
 import { makeTestPki, type TestPki } from '../helpers/make-certificates.js';
@@ -41,6 +51,49 @@ class MountedSecret {
       }
     }
   }
+}
+
+const opensslDate = (date: Date) => `${date.toISOString().replace(/[-:T]/g, '').slice(0, 14)}Z`;
+
+/**
+ * A server certificate for 127.0.0.1 signed by `pki`'s CA, valid from `notBefore` to `notAfter`
+ * (`openssl ca` takes dates; `x509 -req` only days from now).
+ */
+async function signDated(pki: TestPki, name: string, notBefore: Date, notAfter: Date) {
+  const dir = join(pki.dir, name);
+  mkdirSync(dir);
+  writeFileSync(join(dir, 'index.txt'), '');
+  writeFileSync(join(dir, 'serial'), '01\n');
+  writeFileSync(
+    join(dir, 'ca.cnf'),
+    [
+      '[ca]',
+      'default_ca = dated',
+      '[dated]',
+      'database = index.txt',
+      'new_certs_dir = .',
+      'serial = serial',
+      'policy = any',
+      'default_md = sha256',
+      'unique_subject = no',
+      '[any]',
+      'commonName = supplied',
+      '[server]',
+      'subjectAltName = IP:127.0.0.1,DNS:localhost',
+      'extendedKeyUsage = serverAuth',
+      '',
+    ].join('\n'),
+  );
+  const openssl = (args: string) => execa('openssl', args.split(' '), { cwd: dir, timeout: 30_000 });
+  await openssl(
+    'req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout server.key -out server.csr -subj /CN=localhost',
+  );
+  const ca = `-cert ${join(pki.dir, 'ca.crt')} -keyfile ${join(pki.dir, 'ca.key')}`;
+  const dates = `-startdate ${opensslDate(notBefore)} -enddate ${opensslDate(notAfter)}`;
+  await openssl(
+    `ca -batch -config ca.cnf ${ca} -in server.csr -out server.crt -notext -extensions server ${dates}`,
+  );
+  return { cert: join(dir, 'server.crt'), key: join(dir, 'server.key') };
 }
 
 const fingerprintOf = (file: string) => new X509Certificate(readFileSync(file)).fingerprint256;
@@ -185,6 +238,7 @@ describe.runIf(hasOpenssl)('TLS listener: renewed certificate files are served w
     expect(failures).toEqual([
       expect.objectContaining({ level: 'warn', error: expect.stringMatching(/key/i) }),
     ]);
+    expect(metric(await started.metricsText(), 'falco_tls_reload_failing')).toBe(1);
 
     mount.write({ 'tls.crt': renewed.serverCert, 'tls.key': renewed.serverKey });
     await until(
@@ -193,6 +247,69 @@ describe.runIf(hasOpenssl)('TLS listener: renewed certificate files are served w
       'the completed renewal served',
     );
     expect(metric(await started.metricsText(), 'falco_tls_reloads_total{result="reloaded"}')).toBe(1);
+    expect(metric(await started.metricsText(), 'falco_tls_reload_failing')).toBe(0);
+  });
+
+  it('keeps serving its valid certificate in place of an expired one, and says why', async () => {
+    const started = await startWith(current);
+    const port = started.tlsPort!;
+    // A Secret restored from an old backup: a certificate and its key, expired a day ago.
+    const day = 86_400_000;
+    const expired = await signDated(
+      current,
+      'expired',
+      new Date(Date.now() - 3 * day),
+      new Date(Date.now() - day),
+    );
+    mount.write({ 'tls.crt': expired.cert, 'tls.key': expired.key });
+    await until(
+      async () => metric(await started.metricsText(), 'falco_tls_reloads_total{result="failed"}') === 1,
+      5_000,
+      'the refused reload counted',
+    );
+    await new Promise((resolve) => setTimeout(resolve, CHECK_MS * 6));
+    // New handshakes still get the valid certificate (the expired one fails every client's).
+    expect((await served(port)).fingerprint).toBe(fingerprintOf(current.serverCert));
+    const metrics = await started.metricsText();
+    expect(metric(metrics, 'falco_tls_reloads_total{result="failed"}')).toBe(1);
+    expect(metric(metrics, 'falco_tls_reloads_total{result="reloaded"}')).toBe(0);
+    expect(metric(metrics, 'falco_tls_reload_failing')).toBe(1);
+    expect(metric(metrics, 'falco_tls_certificate_expiry_timestamp_seconds')).toBe(
+      expirySeconds(current.serverCert),
+    );
+    expect(started.logLines.filter((line) => line.event === 'tls_reload_failed')).toEqual([
+      expect.objectContaining({ level: 'warn', error: expect.stringMatching(/expired at/) }),
+    ]);
+  });
+
+  it('serves a renewed certificate not valid yet from its notBefore on, not before', async () => {
+    const started = await startWith(current);
+    const port = started.tlsPort!;
+    // An issuer whose clock runs ahead: valid from 3 s from now (openssl dates are whole seconds).
+    const notBefore = new Date(Math.ceil(Date.now() / 1000) * 1000 + 3_000);
+    const early = await signDated(current, 'early', notBefore, new Date(Date.now() + 86_400_000));
+    mount.write({ 'tls.crt': early.cert, 'tls.key': early.key });
+    await until(
+      async () => metric(await started.metricsText(), 'falco_tls_reload_failing') === 1,
+      2_000,
+      'the certificate not valid yet held back',
+    );
+    expect(Date.now()).toBeLessThan(notBefore.getTime());
+    expect((await served(port)).fingerprint).toBe(fingerprintOf(current.serverCert));
+
+    await until(
+      async () => (await served(port)).fingerprint === fingerprintOf(early.cert),
+      8_000,
+      'the certificate served once valid',
+    );
+    expect(Date.now()).toBeGreaterThanOrEqual(notBefore.getTime());
+    const metrics = await started.metricsText();
+    expect(metric(metrics, 'falco_tls_reloads_total{result="failed"}')).toBe(1);
+    expect(metric(metrics, 'falco_tls_reloads_total{result="reloaded"}')).toBe(1);
+    expect(metric(metrics, 'falco_tls_reload_failing')).toBe(0);
+    expect(started.logLines.filter((line) => line.event === 'tls_reload_failed')).toEqual([
+      expect.objectContaining({ error: expect.stringMatching(/not valid before/) }),
+    ]);
   });
 
   it('verifies client certificates against a rotated client CA', async () => {
