@@ -284,7 +284,7 @@ describe.skipIf(!kubectlReady)('the prometheus-operator component', () => {
     expect(exprOf('FalcoReceiverCertificateExpiresSoon')).toContain(
       'falco_tls_certificate_expiry_timestamp_seconds',
     );
-    expect(exprOf('FalcoTlsReloadFailed')).toContain('falco_tls_reloads_total{result="failed"}');
+    expect(exprOf('FalcoTlsReloadFailed')).toContain('falco_tls_reload_failing');
     expect(exprOf('FalcoIngestUnauthorized')).toContain('falco_ingest_unauthorized_total');
     expect(exprOf('FalcoSensorClockAhead')).toContain('falco_alert_clock_ahead_seconds_count');
     expect(exprOf('FalcoCanaryControlReported')).toContain('falco_trigger_controls_total{result="reported"}');

@@ -382,30 +382,28 @@ describe.skipIf(!promtoolReady)('promtool', () => {
     expect(result.exitCode, `${result.stdout}\n${result.stderr}`).toBe(0);
   });
 
-  it('fires FalcoTlsReloadFailed at once when changed certificate files did not load, and resolves', async () => {
+  it('fires FalcoTlsReloadFailed while changed certificate files have not loaded for 5 minutes, not for a renewal loaded at the next check, and resolves once they load', async () => {
+    const firing = {
+      exp_labels: { severity: 'warning', pod: 'pod-a' },
+      exp_annotations: {
+        summary: 'falco-alert-receiver pod-a: changed TLS certificate files do not load',
+        description:
+          "pod-a's TLS certificate files changed and have not loaded for 5 minutes; it keeps serving the certificate and client CA it had, and sensors lose their alerts once that certificate expires (FalcoReceiverCertificateExpiresSoon). Its tls_reload_failed log line says why: a key that is not the certificate's, a file missing, a certificate expired or not valid yet. Fix the Secret behind TLS_CERT_FILE, TLS_KEY_FILE and TLS_CLIENT_CA_FILE (openssl x509 -noout -dates -in tls.crt); a set that loads is served without a restart (tls_reloaded) and the alert resolves.",
+      },
+    };
     const result = await testRules(dir, 'tls-reload-test', {
       input_series: [
-        { series: 'falco_tls_reloads_total{pod="pod-a",result="failed"}', values: '0x5 1x30' },
-        { series: 'falco_tls_reloads_total{pod="pod-b",result="failed"}', values: '0x35' },
-        { series: 'falco_tls_reloads_total{pod="pod-b",result="reloaded"}', values: '0x5 1x30' },
+        // pod-a: files that do not load from minute 5 to 29 (its failure counted once, at 5).
+        { series: 'falco_tls_reload_failing{pod="pod-a"}', values: '0x4 1x24 0x10' },
+        // pod-b: a renewal caught half written at minute 5, loaded at the next check.
+        { series: 'falco_tls_reload_failing{pod="pod-b"}', values: '0x4 1 0x34' },
       ],
       alert_rule_test: [
-        { eval_time: '5m', alertname: 'FalcoTlsReloadFailed', exp_alerts: [] },
-        {
-          eval_time: '7m',
-          alertname: 'FalcoTlsReloadFailed',
-          exp_alerts: [
-            {
-              exp_labels: { severity: 'warning', pod: 'pod-a' },
-              exp_annotations: {
-                summary: 'falco-alert-receiver pod-a: changed TLS certificate files did not load',
-                description:
-                  'pod-a saw its TLS certificate files change in the last 15 minutes and could not load them (see its tls_reload_failed log line for why); it keeps serving the certificate it had. If a later change loaded (tls_reloaded), the files were caught half written and nothing is left to do.',
-              },
-            },
-          ],
-        },
-        { eval_time: '25m', alertname: 'FalcoTlsReloadFailed', exp_alerts: [] },
+        { eval_time: '7m', alertname: 'FalcoTlsReloadFailed', exp_alerts: [] },
+        { eval_time: '11m', alertname: 'FalcoTlsReloadFailed', exp_alerts: [firing] },
+        // Still failing 20 minutes on: the alert stays (an increase over 15 minutes had resolved).
+        { eval_time: '25m', alertname: 'FalcoTlsReloadFailed', exp_alerts: [firing] },
+        { eval_time: '31m', alertname: 'FalcoTlsReloadFailed', exp_alerts: [] },
       ],
     });
 
