@@ -1,10 +1,12 @@
 import { X509Certificate, createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import type https from 'node:https';
+import type { Socket } from 'node:net';
 import tls from 'node:tls';
 import type { Logger } from 'pino';
 import type { TlsConfig } from '../config/hardening-config.js';
 import type { TlsReloadResult } from '../metrics/http-metrics.js';
+import { nodeConnections } from './node-connections.js';
 
 /** What the TLS listener's certificate and reloads are counted on (http-metrics.ts). */
 export interface TlsCredentialMetrics {
@@ -101,9 +103,30 @@ export function loadTlsCredentials(
 }
 
 /**
+ * Once the client CA changed, the connections open then were verified against the previous one: a
+ * client whose CA was taken out of the bundle (a CA rotated, or removed as compromised) went on
+ * sending on its connection for as long as it kept it, and Falco 0.36+ keeps one for as long as it
+ * sends at least every SERVER_KEEP_ALIVE_TIMEOUT_MS. Each of them is now answered with
+ * `Connection: close` at its next request: that request is served, and the client's next connection
+ * is verified against the new CA (a client it still trusts reconnects and loses nothing). The
+ * request listener is added at the first change only, so a listener whose CA never changes pays
+ * nothing per request. Returns how many connections were open.
+ */
+function closeAfterNextAnswer(server: https.Server, verifiedBefore: WeakSet<Socket>): number {
+  let open = 0;
+  for (const { socket } of nodeConnections(server)?.all() ?? []) {
+    if (!socket) continue;
+    verifiedBefore.add(socket);
+    open++;
+  }
+  return open;
+}
+
+/**
  * Serves renewed certificates without a restart: every `config.reloadCheckMs` the files are looked
  * at (stat only), and once any has changed all are read again and the listener's secure context
- * replaced; connections already open keep theirs, new handshakes get the new one. A set that does
+ * replaced; new handshakes get the new one, connections already open keep theirs (after a change
+ * of the client CA they are told to reconnect, closeAfterNextAnswer). A set that does
  * not make a context (a key that is not the certificate's while a renewal is half written, a file
  * gone) or whose certificate is expired or not valid yet leaves the listener as it was: a
  * `tls_reload_failed` line and `falco_tls_reloads_total{result="failed"}` once per version of the
@@ -121,6 +144,19 @@ export function reloadOnChange(
   // The files the listener serves, and the last set that failed (said once).
   let served = loaded.versions;
   let reported: string | undefined;
+  let servedCa = loaded.options.ca as Buffer | undefined;
+  let verifiedBefore: WeakSet<Socket> | undefined;
+  const verifiedBeforeChange = () => {
+    if (verifiedBefore) return verifiedBefore;
+    const sockets = new WeakSet<Socket>();
+    server.prependListener(
+      'request',
+      (req: { socket: Socket }, res: { setHeader(name: string, value: string): void }) => {
+        if (sockets.has(req.socket)) res.setHeader('Connection', 'close');
+      },
+    );
+    return (verifiedBefore = sockets);
+  };
   const check = () => {
     const versions = fileVersions(config);
     if (versions === served) return;
@@ -134,10 +170,18 @@ export function reloadOnChange(
       server.setSecureContext(next);
       served = versions;
       reported = undefined;
+      const caChanged = files.ca !== undefined && servedCa !== undefined && !files.ca.equals(servedCa);
+      servedCa = files.ca;
+      const clientCa = caChanged
+        ? {
+            clientCaChanged: true,
+            connectionsToReverify: closeAfterNextAnswer(server, verifiedBeforeChange()),
+          }
+        : {};
       options.metrics?.recordTlsReload('reloaded');
       options.metrics?.recordTlsCertificate(certificate.notAfterSeconds);
       options.logger?.info(
-        { event: 'tls_reloaded', ...certificate },
+        { event: 'tls_reloaded', ...certificate, ...clientCa },
         'TLS certificate files changed: new connections get them',
       );
     } catch (error) {

@@ -96,6 +96,7 @@ async function signDated(pki: TestPki, name: string, notBefore: Date, notAfter: 
   return { cert: join(dir, 'server.crt'), key: join(dir, 'server.key') };
 }
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const fingerprintOf = (file: string) => new X509Certificate(readFileSync(file)).fingerprint256;
 
 interface Handshake {
@@ -333,6 +334,48 @@ describe.runIf(hasOpenssl)('TLS listener: renewed certificate files are served w
     const old = await connect(port, trustBoth(), { cert: current.clientCert, key: current.clientKey });
     old.socket?.destroy();
     expect(old.error).toBeDefined();
+  });
+
+  it('closes a connection verified under a client CA taken out after answering its next request, and leaves new connections alone', async () => {
+    const started = await startWith(current, { clientCa: true });
+    const port = started.tlsPort!;
+    const currentClient = { cert: current.clientCert, key: current.clientKey };
+    const before = await connect(port, trustBoth(), currentClient);
+    expect(before.fingerprint).toBe(fingerprintOf(current.serverCert));
+    opened.push(before.socket!);
+
+    // The current CA taken out (rotated, or removed as compromised): its clients are refused anew.
+    mount.write({ 'tls.crt': current.serverCert, 'tls.key': current.serverKey, 'ca.crt': renewed.caCert });
+    await until(
+      async () => started.logLines.some((line) => line.event === 'tls_reloaded'),
+      5_000,
+      'the new client CA loaded',
+    );
+    const refused = await connect(port, trustBoth(), currentClient);
+    refused.socket?.destroy();
+    expect(refused.error).toBeDefined();
+
+    // The connection verified before is answered once more, told to close, and closed.
+    const closed = new Promise((resolve) => before.socket!.once('close', resolve));
+    const answer = await new Promise<string>((resolve) => {
+      before.socket!.once('data', (chunk: Buffer) => resolve(chunk.toString('latin1')));
+      before.socket!.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+    });
+    expect(answer.split('\r\n')[0]).toBe('HTTP/1.1 200 OK');
+    expect(answer).toMatch(/^Connection: close$/im);
+    await expect(Promise.race([closed.then(() => 'closed'), sleep(2_000).then(() => 'open')])).resolves.toBe(
+      'closed',
+    );
+
+    // A connection made under the new CA keeps alive.
+    const renewedClient = { cert: renewed.clientCert, key: renewed.clientKey };
+    const after = await connect(port, trustBoth(), renewedClient);
+    opened.push(after.socket!);
+    expect(after.fingerprint).toBe(fingerprintOf(current.serverCert));
+    expect(await askAgain(after.socket!)).toBe('HTTP/1.1 200 OK');
+    expect(started.logLines.filter((line) => line.event === 'tls_reloaded')).toEqual([
+      expect.objectContaining({ clientCaChanged: true, connectionsToReverify: 1 }),
+    ]);
   });
 
   it('is wired from TLS_RELOAD_CHECK_MS in the service', async () => {
