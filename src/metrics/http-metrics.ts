@@ -51,6 +51,8 @@ export interface HttpMetrics {
   recordTlsCertificate(notAfterSeconds: number): void;
   /** Changed certificate files loaded, or refused (the listener keeps the ones it has, until files load). */
   recordTlsReload(result: TlsReloadResult): void;
+  /** 1 while changed certificate files do not load, 0 once they do or the served ones are back. */
+  recordTlsReloadFailing(failing: boolean): void;
   /** A connection whose reading was paused for pipelining past the depth (limit-pipelining.ts), once. */
   recordPausedConnection(): void;
 }
@@ -137,9 +139,10 @@ export function registerHttpMetrics(registry: Registry): HttpMetrics {
       failing.inc(0);
     },
     recordTlsReload(result) {
-      const { reloads, failing } = tlsCertificateMetrics();
-      reloads.inc({ result });
-      failing.set(result === 'failed' ? 1 : 0);
+      tlsCertificateMetrics().reloads.inc({ result });
+    },
+    recordTlsReloadFailing(failing) {
+      tlsCertificateMetrics().failing.set(failing ? 1 : 0);
     },
     recordPausedConnection() {
       pausedConnections.inc();

@@ -12,6 +12,8 @@ import { nodeConnections } from './node-connections.js';
 export interface TlsCredentialMetrics {
   recordTlsCertificate(notAfterSeconds: number): void;
   recordTlsReload(result: TlsReloadResult): void;
+  /** Whether the files on disk are a changed set that does not load (the listener serves older ones). */
+  recordTlsReloadFailing(failing: boolean): void;
 }
 
 interface TlsFileContents {
@@ -159,7 +161,13 @@ export function reloadOnChange(
   };
   const check = () => {
     const versions = fileVersions(config);
-    if (versions === served) return;
+    if (versions === served) {
+      // Back to the files the listener serves (a symlink pointed at a bad set, then back): nothing
+      // failing any more.
+      if (reported !== undefined) options.metrics?.recordTlsReloadFailing(false);
+      reported = undefined;
+      return;
+    }
     try {
       const files = readFiles(config);
       const next = contextOptions(files);
@@ -179,6 +187,7 @@ export function reloadOnChange(
           }
         : {};
       options.metrics?.recordTlsReload('reloaded');
+      options.metrics?.recordTlsReloadFailing(false);
       options.metrics?.recordTlsCertificate(certificate.notAfterSeconds);
       options.logger?.info(
         { event: 'tls_reloaded', ...certificate, ...clientCa },
@@ -190,6 +199,7 @@ export function reloadOnChange(
       if (reported === versions || fileVersions(config) !== versions) return;
       reported = versions;
       options.metrics?.recordTlsReload('failed');
+      options.metrics?.recordTlsReloadFailing(true);
       options.logger?.warn(
         { event: 'tls_reload_failed', error: (error as Error).message },
         'TLS certificate files changed but do not load: the listener keeps the ones it has',

@@ -251,6 +251,38 @@ describe.runIf(hasOpenssl)('TLS listener: renewed certificate files are served w
     expect(metric(await started.metricsText(), 'falco_tls_reload_failing')).toBe(0);
   });
 
+  it('clears the failing state when the files go back to the ones it serves', async () => {
+    // Files named by symlinks an operator points elsewhere and back (ln -sf).
+    const dir = mkdtempSync(join(tmpdir(), 'falco-tls-links-'));
+    mount = new MountedSecret(dir);
+    const link = (name: string, target: string) => {
+      symlinkSync(target, join(dir, `${name}.tmp`));
+      renameSync(join(dir, `${name}.tmp`), join(dir, name));
+    };
+    link('tls.crt', current.serverCert);
+    link('tls.key', current.serverKey);
+    receiver = await startReceiver({
+      tls: { certFile: join(dir, 'tls.crt'), keyFile: join(dir, 'tls.key'), reloadCheckMs: CHECK_MS },
+    });
+    const started = receiver;
+    link('tls.crt', renewed.serverCert);
+    await until(
+      async () => metric(await started.metricsText(), 'falco_tls_reload_failing') === 1,
+      5_000,
+      'the mismatched pair refused',
+    );
+    link('tls.crt', current.serverCert);
+    await until(
+      async () => metric(await started.metricsText(), 'falco_tls_reload_failing') === 0,
+      5_000,
+      'the failing state cleared',
+    );
+    const metrics = await started.metricsText();
+    expect(metric(metrics, 'falco_tls_reloads_total{result="failed"}')).toBe(1);
+    expect(metric(metrics, 'falco_tls_reloads_total{result="reloaded"}')).toBe(0);
+    expect((await served(started.tlsPort!)).fingerprint).toBe(fingerprintOf(current.serverCert));
+  });
+
   it('keeps serving its valid certificate in place of an expired one, and says why', async () => {
     const started = await startWith(current);
     const port = started.tlsPort!;
