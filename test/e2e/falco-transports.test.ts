@@ -9,8 +9,9 @@ import {
 } from '../helpers/falco-process.js';
 import { isAtLeast, type FalcoOutput, type FalcoRuntime } from '../helpers/falco-runtime.js';
 import { makeTestPki, type TestPki } from '../helpers/make-certificates.js';
+import { MountedSecret } from '../helpers/mounted-secret.js';
 import { startReceiver, type TestReceiver } from '../helpers/start-receiver.js';
-import { e2eRuntimes, makeNonce, runInContainer, waitFor } from './falco-harness.js';
+import { e2eRuntimes, makeNonce, runInContainer, waitFor, writeBelowRoot } from './falco-harness.js';
 
 const { runtimes, skipReason } = e2eRuntimes();
 const CLIENT_CN = 'falco-e2e-node';
@@ -31,6 +32,12 @@ type Line = { event?: string; alert?: { output_fields?: Record<string, unknown> 
 const writesOf = (receiver: TestReceiver, file: string) =>
   (receiver.logLines as Line[]).filter(
     (line) => line.event === 'falco_alert' && line.alert?.output_fields?.['fd.name'] === file,
+  );
+
+const writesUnder = (receiver: TestReceiver, prefix: string) =>
+  (receiver.logLines as Line[]).filter(
+    (line) =>
+      line.event === 'falco_alert' && String(line.alert?.output_fields?.['fd.name']).startsWith(prefix),
   );
 
 /** Writes `file` below / in a container until its alert reached `receiver` (Falco attaches late). */
@@ -186,6 +193,72 @@ describe.skipIf(runtimes.length === 0)(
               });
               expect(tls.logLines.filter((line) => line.event === 'falco_alert')).toHaveLength(before);
             }, 120_000);
+
+            // Falco keeps one connection while it sends: after a change of ca.crt the receiver
+            // answers it once more with Connection: close, and the reconnection is verified anew.
+            it('after the client CA changes, loses nothing of a sensor the new bundle trusts, and stops one it does not at its next answer', async () => {
+              const mount = new MountedSecret();
+              const files = { 'tls.crt': pki.serverCert, 'tls.key': pki.serverKey };
+              mount.write({ ...files, 'ca.crt': pki.caCert });
+              const rotating = await startReceiver({
+                tls: {
+                  certFile: mount.path('tls.crt'),
+                  keyFile: mount.path('tls.key'),
+                  clientCaFile: mount.path('ca.crt'),
+                  reloadCheckMs: 100,
+                },
+                requireClientCert: true,
+              });
+              const reloads = () => rotating.logLines.filter((line) => line.event === 'tls_reloaded');
+              const url = `https://127.0.0.1:${rotating.tlsPort}/alerts`;
+              const mtls = { cert: pki.clientCert, key: pki.clientKey, ca: pki.caCert };
+              try {
+                await withFalco(runtime, { url, mtls }, `transports-ca-rotation-${nonce}`, async (falco) => {
+                  await provokeUntilReceived(rotating, falco, `/falco-e2e-rotation-ready-${nonce}`);
+                  const streaming = async (prefix: string, change: () => void) => {
+                    const stream = writeBelowRoot(prefix, 3_000);
+                    await waitFor(
+                      `${prefix} under way`,
+                      () => (writesUnder(rotating, prefix).length >= 200 ? true : undefined),
+                      60_000,
+                    );
+                    const reloaded = reloads().length;
+                    change();
+                    await waitFor('the new ca.crt loaded', () => reloads()[reloaded], 5_000);
+                    const atChange = writesUnder(rotating, prefix).length;
+                    await stream;
+                    return atChange;
+                  };
+
+                  // The new CA put beside the old one: Falco reconnects and every alert arrives.
+                  const kept = `/falco-e2e-ca-kept-${nonce}-`;
+                  await streaming(kept, () =>
+                    mount.write({ ...files, 'ca.crt': [pki.rogueCaCert, pki.caCert] }),
+                  );
+                  await waitFor(
+                    'every alert of the stream',
+                    () => (writesUnder(rotating, kept).length === 3_000 ? true : undefined),
+                    30_000,
+                  );
+                  expect(reloads()[0]).toMatchObject({ clientCaChanged: true });
+                  expect(reloads()[0]!.connectionsToReverify).toBeGreaterThanOrEqual(1);
+                  expect(findOutputErrors(falco.log())).toEqual([]);
+
+                  // The old CA taken out: one more answer on the open connection at most, then
+                  // Falco's handshakes fail (before, it sent on until its connection idled).
+                  const cut = `/falco-e2e-ca-cut-${nonce}-`;
+                  const atChange = await streaming(cut, () =>
+                    mount.write({ ...files, 'ca.crt': pki.rogueCaCert }),
+                  );
+                  await new Promise((resolve) => setTimeout(resolve, 3_000));
+                  expect(writesUnder(rotating, cut).length - atChange).toBeLessThanOrEqual(2);
+                  expect(findOutputErrors(falco.log()).length).toBeGreaterThan(0);
+                });
+              } finally {
+                await rotating.close();
+                rmSync(mount.dir, { recursive: true, force: true });
+              }
+            }, 180_000);
           });
       },
     );

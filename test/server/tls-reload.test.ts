@@ -1,6 +1,5 @@
 import { X509Certificate } from 'node:crypto';
 import {
-  copyFileSync,
   mkdirSync,
   mkdtempSync,
   readFileSync,
@@ -16,6 +15,7 @@ import { execa } from 'execa';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { commandWorks, requireComponent } from '../helpers/components.js';
 import { makeTestPki, type TestPki } from '../helpers/make-certificates.js';
+import { MountedSecret } from '../helpers/mounted-secret.js';
 import { killSpawned, spawnService } from '../helpers/spawn-service.js';
 import { startReceiver, type TestReceiver } from '../helpers/start-receiver.js';
 import { until } from '../helpers/until.js';
@@ -23,35 +23,6 @@ import { until } from '../helpers/until.js';
 const hasOpenssl = requireComponent('openssl', commandWorks('openssl', ['version']));
 const CLIENT_CN = 'falco-node-1';
 const CHECK_MS = 100;
-
-/**
- * A Secret volume as the kubelet writes it: the files in a timestamped directory, `..data` a
- * symlink to it, each name a symlink through `..data`; an update writes a new directory and swaps
- * `..data` in one rename.
- */
-class MountedSecret {
-  private version = 0;
-  constructor(readonly dir: string) {}
-
-  path(name: string): string {
-    return join(this.dir, name);
-  }
-
-  write(files: Record<string, string>): void {
-    const version = `..2026_12_05_${++this.version}`;
-    mkdirSync(join(this.dir, version));
-    for (const [name, source] of Object.entries(files)) copyFileSync(source, join(this.dir, version, name));
-    symlinkSync(version, join(this.dir, '..data_tmp'));
-    renameSync(join(this.dir, '..data_tmp'), join(this.dir, '..data'));
-    for (const name of Object.keys(files)) {
-      try {
-        symlinkSync(join('..data', name), join(this.dir, name));
-      } catch {
-        // Already there: it points through ..data.
-      }
-    }
-  }
-}
 
 const opensslDate = (date: Date) => `${date.toISOString().replace(/[-:T]/g, '').slice(0, 14)}Z`;
 
