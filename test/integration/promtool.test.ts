@@ -388,7 +388,7 @@ describe.skipIf(!promtoolReady)('promtool', () => {
       exp_annotations: {
         summary: 'falco-alert-receiver pod-a: changed TLS certificate files do not load',
         description:
-          "pod-a's TLS certificate files changed and have not loaded for 5 minutes; it keeps serving the certificate and client CA it had, and sensors lose their alerts once that certificate expires (FalcoReceiverCertificateExpiresSoon). Its tls_reload_failed log line says why: a key that is not the certificate's, a file missing, a certificate expired or not valid yet. Fix the Secret behind TLS_CERT_FILE, TLS_KEY_FILE and TLS_CLIENT_CA_FILE (openssl x509 -noout -dates -in tls.crt); a set that loads is served without a restart (tls_reloaded) and the alert resolves.",
+          "pod-a's TLS certificate files changed and have not loaded for 5 minutes; it keeps serving the certificate and client CA it had, and sensors lose their alerts once that certificate expires (FalcoReceiverCertificateExpiresSoon). Its tls_reload_failed log line says why: a key that is not the certificate's, a file missing, a certificate expired or not valid yet. Fix the Secret behind TLS_CERT_FILE, TLS_KEY_FILE and TLS_CLIENT_CA_FILE (openssl x509 -noout -dates -in tls.crt); a set that loads is served without a restart (tls_reloaded) and the alert resolves. Do not restart the pod before: it would not start with these files.",
       },
     };
     const result = await testRules(dir, 'tls-reload-test', {
