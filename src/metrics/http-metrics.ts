@@ -118,7 +118,7 @@ export function registerHttpMetrics(registry: Registry): HttpMetrics {
       }),
       failing: new Gauge({
         name: 'falco_tls_reload_failing',
-        help: "1 while the TLS listener's certificate files changed and do not load (the listener serves older ones; see tls_reload_failed; tried again at each check), 0 while the files are the ones it serves.",
+        help: "1 while the TLS listener's certificate files changed and do not load (the listener serves older ones; see tls_reload_failed), 0 while the files are the ones it serves.",
         // A worker that has not loaded them is one that serves the old certificate.
         aggregator: 'max',
         registers: [registry],

@@ -53,14 +53,21 @@ function facts(cert: Buffer): CertificateFacts {
 /**
  * A renewed certificate that every client would refuse is not served in place of the one the
  * listener has: an expired one (a Secret restored from a backup) never becomes valid; one not valid
- * yet (an issuer's clock ahead of this one) is tried again at each check and served from its
- * notBefore on. Before this either was served at once, and every new handshake failed.
+ * yet (an issuer's clock ahead of this one) is read again at its notBefore and served from then.
+ * Before this either was served at once, and every new handshake failed.
  */
 function refuseOutsideValidity(certificate: CertificateFacts, nowMs: number): void {
   if (Date.parse(certificate.notAfter) <= nowMs)
     throw new Error(`the new certificate expired at ${certificate.notAfter}`);
-  if (Date.parse(certificate.notBefore) > nowMs)
-    throw new Error(`the new certificate is not valid before ${certificate.notBefore}`);
+  if (Date.parse(certificate.notBefore) > nowMs) throw new NotValidYet(certificate.notBefore);
+}
+
+class NotValidYet extends Error {
+  readonly fromMs: number;
+  constructor(notBefore: string) {
+    super(`the new certificate is not valid before ${notBefore}`);
+    this.fromMs = Date.parse(notBefore);
+  }
 }
 
 const paths = (config: TlsConfig) => [config.certFile, config.keyFile, config.clientCaFile];
@@ -132,8 +139,8 @@ function closeAfterNextAnswer(server: https.Server, verifiedBefore: WeakSet<Sock
  * not make a context (a key that is not the certificate's while a renewal is half written, a file
  * gone) or whose certificate is expired or not valid yet leaves the listener as it was: a
  * `tls_reload_failed` line and `falco_tls_reloads_total{result="failed"}` once per version of the
- * files, and `falco_tls_reload_failing` 1 until files load. Such a set is tried again at each check
- * (a certificate not valid yet loads once it is; a read that failed is read again). Before this a
+ * files, and `falco_tls_reload_failing` 1 until files load. Such a set is read again once it changes,
+ * and a certificate not valid yet from its notBefore on (then served). Before this a
  * renewal (cert-manager's, every two months by default) went unseen until the pod restarted, and
  * at the old certificate's expiry every sensor's handshake failed.
  */
@@ -143,9 +150,12 @@ export function reloadOnChange(
   loaded: TlsCredentials,
   options: { logger?: Logger; metrics?: TlsCredentialMetrics },
 ): void {
-  // The files the listener serves, and the last set that failed (said once).
+  // The files the listener serves, and the last set that failed (said once; read again only once
+  // it changes, or from the notBefore of a certificate not valid yet: making a context with a
+  // bundle of 146 CAs blocks the event loop for 30-55 ms).
   let served = loaded.versions;
   let reported: string | undefined;
+  let retryAtMs: number | undefined;
   let servedCa = loaded.options.ca as Buffer | undefined;
   let verifiedBefore: WeakSet<Socket> | undefined;
   const verifiedBeforeChange = () => {
@@ -168,13 +178,15 @@ export function reloadOnChange(
       reported = undefined;
       return;
     }
+    if (versions === reported && (retryAtMs === undefined || Date.now() < retryAtMs)) return;
+    retryAtMs = undefined;
     try {
       const files = readFiles(config);
+      const certificate = facts(files.cert);
+      refuseOutsideValidity(certificate, Date.now());
       const next = contextOptions(files);
       // Made once to check it: setSecureContext keeps half of a set it then fails to make.
       tls.createSecureContext(next);
-      const certificate = facts(files.cert);
-      refuseOutsideValidity(certificate, Date.now());
       server.setSecureContext(next);
       served = versions;
       reported = undefined;
@@ -194,6 +206,7 @@ export function reloadOnChange(
         'TLS certificate files changed: new connections get them',
       );
     } catch (error) {
+      if (error instanceof NotValidYet) retryAtMs = error.fromMs;
       // Said once per version of the files; and not for files replaced while being read (a
       // Secret swapped in between): the next check reads the new ones.
       if (reported === versions || fileVersions(config) !== versions) return;
