@@ -1,5 +1,6 @@
 import cluster from 'node:cluster';
 import { loadConfig } from './config/load-config.js';
+import { unknownVariables } from './config/ignored-variables.js';
 import { createReceiver } from './create-receiver.js';
 import { routeConsoleToLog } from './logging/console-to-log.js';
 import { createLogger } from './logging/create-logger.js';
@@ -26,6 +27,12 @@ async function main(): Promise<void> {
     rootLogger.warn(
       { event: 'config_ignored', variable: 'REDIS_URL', store: config.store.redis ? 'redis' : 'memory' },
       'REDIS_URL is not read: the shared store is STORE_URL=redis://... (or STORE_SENTINELS)',
+    );
+  // A misspelt name (VIEWER_TOKENS_FILE, TRIGGER_ENABLED) left its setting at the default, silently.
+  for (const { variable, suggestion } of cluster.isPrimary ? unknownVariables(process.env) : [])
+    rootLogger.warn(
+      { event: 'config_ignored', variable, suggestion },
+      `${variable} is not a variable this service reads${suggestion ? `: did you mean ${suggestion}?` : ''}`,
     );
   // A schedule for runs that cannot happen: said once, as REDIS_URL is.
   if (config.triggers.canary.intervalMinutes > 0 && !config.triggers.enabled && cluster.isPrimary)

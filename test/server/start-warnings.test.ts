@@ -16,6 +16,23 @@ describe('start-up warnings', () => {
     expect(service.rawLines.some((line) => line.includes('redis://127.0.0.1:1'))).toBe(false);
   });
 
+  // Regression: a misspelt variable was ignored without a word: VIEWER_TOKENS_FILE left reading open.
+  it('names a variable like its own that it does not read, and the one probably meant', async () => {
+    const service = await spawnService({
+      VIEWER_TOKENS_FILE: '/etc/falco-alert-receiver/viewer/tokens',
+      STORE_REDIS_SERVICE_HOST: '10.96.0.7',
+    });
+    expect(service.lines.filter((line) => line.event === 'config_ignored')).toEqual([
+      expect.objectContaining({
+        level: 'warn',
+        variable: 'VIEWER_TOKENS_FILE',
+        suggestion: 'VIEWER_TOKEN_FILE',
+        msg: 'VIEWER_TOKENS_FILE is not a variable this service reads: did you mean VIEWER_TOKEN_FILE?',
+      }),
+    ]);
+    expect(service.rawLines.some((line) => line.includes('/etc/falco-alert-receiver'))).toBe(false);
+  });
+
   it('says a canary schedule is not read while triggers are off', async () => {
     const off = await spawnService({ TRIGGER_CANARY_INTERVAL_MINUTES: '5' });
     expect(off.lines.filter((line) => line.event === 'config_ignored')).toEqual([

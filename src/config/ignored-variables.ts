@@ -1,0 +1,74 @@
+import { envSchema } from './schema.js';
+
+/** A variable named like this service's own that it does not read, and the one probably meant. */
+export interface UnknownVariable {
+  variable: string;
+  suggestion?: string;
+}
+
+const KNOWN = Object.keys(envSchema.shape);
+// The first word of every variable of ours with more than one (VIEWER_, STORE_, TRIGGER_, ...), and
+// WORKERS_: a name that starts like ours but is not one is a typo more often than someone else's.
+// PORT and HOST alone are not prefixes: HOST_IP is what the downward API is often given as.
+const PREFIXES = [
+  ...new Set([...KNOWN.filter((name) => name.includes('_')).map((name) => name.split('_')[0]!), 'WORKERS']),
+].map((word) => `${word}_`);
+
+// What Kubernetes sets for each Service in the namespace while enableServiceLinks is on (its
+// default): FOO_SERVICE_HOST, FOO_SERVICE_PORT[_NAME], FOO_PORT=tcp://..., FOO_PORT_80_TCP[_PROTO|_PORT|_ADDR].
+const SERVICE_LINK = /_SERVICE_(HOST|PORT(_\w+)?)$|_PORT_\d+_(TCP|UDP|SCTP)(_(PROTO|PORT|ADDR))?$/;
+const SERVICE_LINK_PORT = /^(tcp|udp|sctp):\/\//;
+
+function distance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, index) => index);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++)
+      current[j] = Math.min(
+        previous[j]! + 1,
+        current[j - 1]! + 1,
+        previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    previous = current;
+  }
+  return previous[b.length]!;
+}
+
+// Each word of `short` in `long`, in order: TLS_CA_FILE in TLS_CLIENT_CA_FILE, SHUTDOWN_DELAY in SHUTDOWN_DELAY_MS.
+function wordsWithin(short: string, long: string): boolean {
+  const words = long.split('_');
+  let at = 0;
+  for (const word of short.split('_')) {
+    at = words.indexOf(word, at) + 1;
+    if (at === 0) return false;
+  }
+  return true;
+}
+
+// Two letters off (VIEWER_TOKENS_FILE, TRIGGER_ENABLED, STORE_URI), else words left out or added
+// (SHUTDOWN_DELAY for SHUTDOWN_DELAY_MS, TLS_CA_FILE for TLS_CLIENT_CA_FILE, STORE_RETENTION_MS).
+function closest(name: string): string | undefined {
+  let best: { known: string; score: number } | undefined;
+  for (const known of KNOWN) {
+    const score = distance(name, known);
+    if (score <= 2 && (!best || score < best.score)) best = { known, score };
+  }
+  return best?.known ?? KNOWN.find((known) => wordsWithin(name, known) || wordsWithin(known, name));
+}
+
+/**
+ * Variables that start like this service's own (`VIEWER_`, `STORE_`, `TRIGGER_`, ...) but are none
+ * of them: a misspelt name is otherwise ignored without a word, and its setting left at the default
+ * (VIEWER_TOKENS_FILE left reading open). Kubernetes' Service links are not named.
+ */
+export function unknownVariables(env: Record<string, string | undefined>): UnknownVariable[] {
+  const unknown: UnknownVariable[] = [];
+  for (const [name, value] of Object.entries(env)) {
+    if (value === undefined || KNOWN.includes(name)) continue;
+    if (!PREFIXES.some((prefix) => name.startsWith(prefix))) continue;
+    if (SERVICE_LINK.test(name) || (name.endsWith('_PORT') && SERVICE_LINK_PORT.test(value))) continue;
+    const suggestion = closest(name);
+    unknown.push(suggestion ? { variable: name, suggestion } : { variable: name });
+  }
+  return unknown;
+}

@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { unknownVariables } from '../../src/config/ignored-variables.js';
+
+describe('unknownVariables', () => {
+  // Regression: a misspelt name was ignored without a word, its setting left at the default:
+  // VIEWER_TOKENS_FILE left reading open to anyone.
+  it('names a misspelt variable of ours and the one probably meant', () => {
+    expect(
+      unknownVariables({
+        VIEWER_TOKENS_FILE: '/etc/falco-alert-receiver/viewer/tokens',
+        TRIGGER_ENABLED: 'true',
+        STORE_URI: 'redis://redis:6379',
+        SHUTDOWN_DELAY: '5000',
+        STORE_RETENTION_MS: '86400000',
+        TLS_CA_FILE: '/etc/tls/ca.crt',
+        METRICS_SCRAPE_INTERVAL: '30s',
+      }),
+    ).toEqual([
+      { variable: 'VIEWER_TOKENS_FILE', suggestion: 'VIEWER_TOKEN_FILE' },
+      { variable: 'TRIGGER_ENABLED', suggestion: 'TRIGGERS_ENABLED' },
+      { variable: 'STORE_URI', suggestion: 'STORE_URL' },
+      { variable: 'SHUTDOWN_DELAY', suggestion: 'SHUTDOWN_DELAY_MS' },
+      { variable: 'STORE_RETENTION_MS', suggestion: 'STORE_RETENTION' },
+      { variable: 'TLS_CA_FILE', suggestion: 'TLS_CLIENT_CA_FILE' },
+      { variable: 'METRICS_SCRAPE_INTERVAL' },
+    ]);
+  });
+
+  it("names none of ours, nor other programs' or Kubernetes' Service links", () => {
+    expect(
+      unknownVariables({
+        VIEWER_TOKEN_FILE: '/etc/tokens',
+        ADMIN_PORT: '8081',
+        WORKERS: '2',
+        PATH: '/usr/bin',
+        HOSTNAME: 'falco-alert-receiver-5d9c',
+        HOST_IP: '10.0.0.3',
+        NODE_OPTIONS: '--max-old-space-size=128',
+        REDIS_URL: 'redis://redis:6379',
+        KUBERNETES_SERVICE_HOST: '10.96.0.1',
+        // A Service named store-redis, one named metrics and one named tls in the namespace.
+        STORE_REDIS_SERVICE_HOST: '10.96.0.7',
+        STORE_REDIS_SERVICE_PORT: '6379',
+        STORE_REDIS_SERVICE_PORT_REDIS: '6379',
+        STORE_REDIS_PORT: 'tcp://10.96.0.7:6379',
+        STORE_REDIS_PORT_6379_TCP: 'tcp://10.96.0.7:6379',
+        STORE_REDIS_PORT_6379_TCP_PROTO: 'tcp',
+        STORE_REDIS_PORT_6379_TCP_PORT: '6379',
+        STORE_REDIS_PORT_6379_TCP_ADDR: '10.96.0.7',
+        METRICS_PORT: 'tcp://10.96.0.8:9090',
+        TLS_SERVICE_HOST: '10.96.0.9',
+      }),
+    ).toEqual([]);
+  });
+});
