@@ -98,7 +98,7 @@ function parseCidrs(text: string): { list: BlockList; cidrs: string[]; problems:
 /** The auth part of `Config`, or every problem found (files, conflicting or missing settings). */
 export function resolveAuth(
   env: AuthEnv,
-  context: { workers: number; port: number; sharedStore: boolean },
+  context: { workers: number; port: number; sharedStore: boolean; triggerToken?: string },
 ): { ok: true; auth: AuthConfig } | { ok: false; problems: string[] } {
   const viewer = secretList('VIEWER_TOKEN', env.VIEWER_TOKEN, env.VIEWER_TOKEN_FILE, 16);
   const metrics = secretList('METRICS_TOKEN', env.METRICS_TOKEN, env.METRICS_TOKEN_FILE, 16);
@@ -109,6 +109,17 @@ export function resolveAuth(
   if (viewer.lines.length > 0 && severalProcesses && session.lines.length === 0)
     problems.push(
       'SESSION_SECRET: required with VIEWER_TOKEN when WORKERS is not 1 or replicas share a store (STORE_URL, STORE_SENTINELS)',
+    );
+  // The trigger token wins where it is also a viewer's or /metrics' token: every reader (or the
+  // Prometheus that scrapes) could start and cancel runs.
+  const { triggerToken } = context;
+  if (triggerToken !== undefined && viewer.lines.includes(triggerToken))
+    problems.push(
+      'TRIGGER_TOKEN: must differ from every viewer token (VIEWER_TOKEN, VIEWER_TOKEN_FILE): it also starts trigger runs, so every reader could',
+    );
+  if (triggerToken !== undefined && metrics.lines.includes(triggerToken))
+    problems.push(
+      'TRIGGER_TOKEN: must differ from every /metrics token (METRICS_TOKEN, METRICS_TOKEN_FILE): it also starts trigger runs, so whatever scrapes could',
     );
   const header = env.AUTH_PROXY_USER_HEADER;
   const cidrs = parseCidrs(env.AUTH_PROXY_CIDRS ?? '');

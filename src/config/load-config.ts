@@ -116,6 +116,7 @@ function resolveConfig(data: Env): LoadConfigResult {
     workers: toClusterConfig(data).workers,
     port: data.PORT,
     sharedStore: store.ok && store.redis !== undefined,
+    triggerToken: data.TRIGGERS_ENABLED ? data.TRIGGER_TOKEN : undefined,
   });
   if (!auth.ok) problems.push(...auth.problems);
   if (!hardening.ok || !store.ok || !auth.ok || problems.length > 0) return { ok: false, problems };

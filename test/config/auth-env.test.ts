@@ -79,6 +79,22 @@ describe('auth settings in loadConfig', () => {
     expect(problemsOf({ VIEWER_TOKEN_FILE: fileWith('\n# nothing\n') })[0]).toMatch(/holds no token$/);
   });
 
+  // Regression: the trigger token wins over a viewer's (credentials.ts), so a TRIGGER_TOKEN that was
+  // also in the viewer tokens file let every reader start and cancel trigger runs, silently.
+  it('refuses a trigger token that is also a viewer or /metrics token', () => {
+    const triggers = { TRIGGERS_ENABLED: 'true', TRIGGER_TOKEN: `${TOKEN}\n` };
+    expect(
+      problemsOf({ ...triggers, VIEWER_TOKEN_FILE: fileWith(`other-token-0123456789\n${TOKEN}\n`) }),
+    ).toEqual([
+      'TRIGGER_TOKEN: must differ from every viewer token (VIEWER_TOKEN, VIEWER_TOKEN_FILE): it also starts trigger runs, so every reader could',
+    ]);
+    expect(problemsOf({ ...triggers, METRICS_TOKEN: TOKEN })).toEqual([
+      'TRIGGER_TOKEN: must differ from every /metrics token (METRICS_TOKEN, METRICS_TOKEN_FILE): it also starts trigger runs, so whatever scrapes could',
+    ]);
+    // Triggers off, the token opens nothing.
+    expect(problemsOf({ TRIGGER_TOKEN: TOKEN, VIEWER_TOKEN: TOKEN })).toEqual([]);
+  });
+
   it('lists every auth problem at once', () => {
     const problems = problemsOf({
       VIEWER_TOKEN_FILE: '/nonexistent/a',

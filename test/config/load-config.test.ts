@@ -57,14 +57,15 @@ describe('loadConfig', () => {
   // then every call got 401: a bearer token is one word.
   it('drops whitespace around a token and refuses one with a space inside', () => {
     const token = 'tttttttttttttttttttttttt';
+    const viewer = 'vvvvvvvvvvvvvvvvvvvvvvvv';
     const trimmed = loadConfig({
       TRIGGERS_ENABLED: 'true',
       TRIGGER_TOKEN: `${token}\n`,
-      VIEWER_TOKEN: ` ${token} `,
+      VIEWER_TOKEN: ` ${viewer} `,
     });
     expect(trimmed.ok && [trimmed.config.triggers.token, trimmed.config.auth.viewerTokens]).toEqual([
       token,
-      [token],
+      [viewer],
     ]);
     const spaced = loadConfig({ TRIGGERS_ENABLED: 'true', TRIGGER_TOKEN: 'two words of a token' });
     expect(!spaced.ok && spaced.problems.join('\n')).toMatch(/^TRIGGER_TOKEN: must be one word/m);
