@@ -1,4 +1,35 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+
+// Who owns the file and who this process is: a Secret mounted without fsGroup is root's, and
+// a bare EACCES said neither.
+function permissionDenied(file: string): string {
+  let owner = 'a folder on its path cannot be searched';
+  try {
+    const stat = statSync(file);
+    owner = `the file is mode ${(stat.mode & 0o777).toString(8).padStart(4, '0')}, owner uid ${stat.uid} gid ${stat.gid}`;
+  } catch {
+    // stat needs only the folders' search permission: without it, the owner above is the answer.
+  }
+  const gid = process.getgid?.();
+  const self = gid === undefined ? '' : `, this process runs as uid ${process.getuid?.()} gid ${gid}`;
+  return `EACCES: permission denied; ${owner}${self}. In Kubernetes set the pod's securityContext.fsGroup${gid === undefined ? '' : ` to ${gid}`} and a defaultMode its group can read (0440)`;
+}
+
+/** The words after `cannot read <file>`: the error code, and for the usual mistakes what to do. */
+export function readProblem(file: string, code: string | undefined): string {
+  // Kubernetes mounts a Secret as a folder: its mountPath was named, not a key's file in it.
+  if (code === 'EISDIR')
+    return `EISDIR: it is a folder; name the file in it, such as ${file.replace(/\/+$/, '')}/<key>`;
+  if (code === 'EACCES') return permissionDenied(file);
+  if (code === 'ENOENT' && /^(["']).*\1$/.test(file))
+    return 'ENOENT; the quotes are part of the value (an env file or ConfigMap keeps them): write the path without them';
+  if (code === 'ENOENT' && file !== file.trim())
+    return 'ENOENT; the path starts or ends with whitespace (a carriage return: the file that set it has Windows line endings)';
+  return String(code);
+}
+
+// A path with a carriage return or a space at its end looks like any other when printed.
+const shown = (file: string) => (/^[\x21-\x7e]+$/.test(file) ? file : JSON.stringify(file));
 
 /**
  * The text of a file a variable names, or the problem that names both: a missing or unreadable
@@ -8,6 +39,7 @@ export function readConfigFile(name: string, file: string): { text: string } | {
   try {
     return { text: readFileSync(file, 'utf8') };
   } catch (error) {
-    return { problem: `${name}: cannot read ${file} (${(error as NodeJS.ErrnoException).code})` };
+    const code = (error as NodeJS.ErrnoException).code;
+    return { problem: `${name}: cannot read ${shown(file)} (${readProblem(file, code)})` };
   }
 }
