@@ -1,7 +1,64 @@
+import { createSecureContext, type SecureContextOptions } from 'node:tls';
 import type { HardeningEnv } from './hardening-env.js';
 import { toHardeningConfig, type HardeningConfig } from './hardening-config.js';
 import { readSecretFile } from './path-secret.js';
 import { readConfigFile } from './read-config-file.js';
+
+type TlsFileVariable = 'TLS_CERT_FILE' | 'TLS_KEY_FILE' | 'TLS_CLIENT_CA_FILE';
+
+const CERTIFICATE = /-----BEGIN CERTIFICATE-----/;
+const PRIVATE_KEY = /-----BEGIN (?:RSA |EC |ENCRYPTED )?PRIVATE KEY-----/;
+const ENCRYPTED_KEY = /-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type: 4,ENCRYPTED/;
+
+function secureContextError(options: SecureContextOptions): string | undefined {
+  try {
+    createSecureContext(options);
+    return undefined;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
+// What https.createServer would throw when the TLS listener starts, said now with the variables
+// that name the files: the swapped cert and key, a key that is not the certificate's, an encrypted
+// key or a CA file without a certificate were "failed to start: error:1E08010C:DECODER routines::unsupported"
+// and exit 1 (or, for an empty CA file, a listener that refused every client certificate).
+function tlsFileProblems(texts: Partial<Record<TlsFileVariable, string>>): string[] {
+  const problems: string[] = [];
+  const { TLS_CERT_FILE: cert, TLS_KEY_FILE: key, TLS_CLIENT_CA_FILE: ca } = texts;
+  // Only a key where the certificate belongs, and only a certificate where the key does (one file
+  // with both, named twice, is not swapped).
+  const onlyKey = (text?: string) => text !== undefined && PRIVATE_KEY.test(text) && !CERTIFICATE.test(text);
+  const onlyCertificate = (text?: string) =>
+    text !== undefined && CERTIFICATE.test(text) && !PRIVATE_KEY.test(text);
+  if (onlyKey(cert) && onlyCertificate(key))
+    return [
+      'TLS_CERT_FILE and TLS_KEY_FILE: swapped (the certificate file holds a private key, the key file a certificate)',
+    ];
+  if (cert !== undefined && !CERTIFICATE.test(cert))
+    problems.push('TLS_CERT_FILE: holds no PEM certificate (-----BEGIN CERTIFICATE-----)');
+  if (key !== undefined && !PRIVATE_KEY.test(key))
+    problems.push('TLS_KEY_FILE: holds no PEM private key (-----BEGIN PRIVATE KEY-----)');
+  else if (key !== undefined && ENCRYPTED_KEY.test(key))
+    problems.push(
+      'TLS_KEY_FILE: the key is encrypted and no passphrase is read: give it unencrypted (openssl pkey -in <key> -out <key without passphrase>)',
+    );
+  if (ca !== undefined && !CERTIFICATE.test(ca))
+    problems.push('TLS_CLIENT_CA_FILE: holds no PEM certificate (-----BEGIN CERTIFICATE-----)');
+  if (problems.length > 0) return problems;
+  if (cert !== undefined && key !== undefined) {
+    const error = secureContextError({ cert, key });
+    if (error)
+      problems.push(
+        /mismatch/i.test(error)
+          ? "TLS_CERT_FILE and TLS_KEY_FILE: the key is not the certificate's (key values mismatch)"
+          : `TLS_CERT_FILE and TLS_KEY_FILE: not a certificate and key TLS can use (${error})`,
+      );
+  }
+  const caError = ca === undefined ? undefined : secureContextError({ ca });
+  if (caError) problems.push(`TLS_CLIENT_CA_FILE: not a CA certificate TLS can use (${caError})`);
+  return problems;
+}
 
 // Cross-field checks zod cannot express per key; each problem names the variables.
 function checkHardeningEnv(env: HardeningEnv): string[] {
@@ -25,11 +82,14 @@ function checkHardeningEnv(env: HardeningEnv): string[] {
       problems.push(`${total}_PER_ADDRESS: must not exceed ${total}`);
   }
   // Read when the TLS listener starts: a file that is not there is said now, with the rest.
+  const texts: Partial<Record<TlsFileVariable, string>> = {};
   for (const name of ['TLS_CERT_FILE', 'TLS_KEY_FILE', 'TLS_CLIENT_CA_FILE'] as const) {
     const file = env[name];
     const read = file ? readConfigFile(name, file) : undefined;
     if (read && 'problem' in read) problems.push(read.problem);
+    else if (read) texts[name] = read.text;
   }
+  problems.push(...tlsFileProblems(texts));
   if (env.INGEST_PATH_SECRET && env.INGEST_PATH_SECRET_FILE) {
     problems.push('INGEST_PATH_SECRET and INGEST_PATH_SECRET_FILE: set only one');
   }

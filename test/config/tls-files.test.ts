@@ -1,0 +1,80 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/load-config.js';
+import { makeTestPki, type TestPki } from '../helpers/make-certificates.js';
+
+const problemsOf = (env: Record<string, string>) => {
+  const loaded = loadConfig(env);
+  return loaded.ok ? [] : loaded.problems;
+};
+
+// Regression: each of these passed the configuration and failed the TLS listener's start with
+// "failed to start: error:...routines::..." (exit 1), naming no variable.
+describe('TLS files as people mount them', () => {
+  let pki: TestPki;
+  const tls = (cert: string, key: string, ca?: string) => ({
+    TLS_PORT: '8443',
+    TLS_CERT_FILE: cert,
+    TLS_KEY_FILE: key,
+    ...(ca === undefined ? {} : { TLS_CLIENT_CA_FILE: ca }),
+  });
+  const write = (name: string, text: string) => {
+    const file = join(pki.dir, name);
+    writeFileSync(file, text);
+    return file;
+  };
+
+  beforeAll(async () => {
+    pki = await makeTestPki('falco');
+  });
+
+  it('takes a certificate, its key and a CA, with a byte-order mark and CRLF line endings too', () => {
+    expect(problemsOf(tls(pki.serverCert, pki.serverKey, pki.caCert))).toEqual([]);
+    const crlf = (file: string) => `\uFEFF${readFileSync(file, 'utf8').replaceAll('\n', '\r\n')}`;
+    const both = write(
+      'both.pem',
+      `${readFileSync(pki.serverKey, 'utf8')}${readFileSync(pki.serverCert, 'utf8')}`,
+    );
+    expect(
+      problemsOf(tls(write('crlf.crt', crlf(pki.serverCert)), write('crlf.key', crlf(pki.serverKey)))),
+    ).toEqual([]);
+    expect(problemsOf(tls(both, both))).toEqual([]);
+  });
+
+  it('says the certificate and key are swapped', () => {
+    expect(problemsOf(tls(pki.serverKey, pki.serverCert))).toEqual([
+      'TLS_CERT_FILE and TLS_KEY_FILE: swapped (the certificate file holds a private key, the key file a certificate)',
+    ]);
+  });
+
+  it("says the key is not the certificate's", () => {
+    expect(problemsOf(tls(pki.serverCert, pki.clientKey))).toEqual([
+      "TLS_CERT_FILE and TLS_KEY_FILE: the key is not the certificate's (key values mismatch)",
+    ]);
+  });
+
+  it('says a file holds no PEM, and a key is encrypted', async () => {
+    const empty = write('empty', '');
+    expect(problemsOf(tls(empty, empty, empty))).toEqual([
+      'TLS_CERT_FILE: holds no PEM certificate (-----BEGIN CERTIFICATE-----)',
+      'TLS_KEY_FILE: holds no PEM private key (-----BEGIN PRIVATE KEY-----)',
+      'TLS_CLIENT_CA_FILE: holds no PEM certificate (-----BEGIN CERTIFICATE-----)',
+    ]);
+    const encrypted = join(pki.dir, 'encrypted.key');
+    await execa('openssl', [
+      'pkey',
+      '-in',
+      pki.serverKey,
+      '-aes256',
+      '-passout',
+      'pass:secret',
+      '-out',
+      encrypted,
+    ]);
+    expect(problemsOf(tls(pki.serverCert, encrypted))).toEqual([
+      'TLS_KEY_FILE: the key is encrypted and no passphrase is read: give it unencrypted (openssl pkey -in <key> -out <key without passphrase>)',
+    ]);
+  });
+});
