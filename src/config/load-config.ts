@@ -73,9 +73,24 @@ function describeIssue(issue: z.core.$ZodIssue, env: Record<string, string | und
   return issue.message;
 }
 
-/** Parses the environment; empty strings count as unset so `FOO=` falls back to the default. */
+// Number(' ') is 0: PORT=' ' (a stray space in an env file) listened on a random port and WORKERS=' '
+// forked one worker per CPU, where PORT= and WORKERS= mean the default.
+function blankNumber(name: string, value: string): boolean {
+  const shape: Record<string, z.ZodType> = envSchema.shape;
+  return value.trim() === '' && typeof shape[name]?.safeParse(value).data === 'number';
+}
+
+/**
+ * Parses the environment; empty strings (and blanks, for a number) count as unset so `FOO=` falls
+ * back to the default.
+ */
 export function loadConfig(env: NodeJS.ProcessEnv): LoadConfigResult {
-  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
+  const present = Object.fromEntries(
+    Object.entries(env).filter(
+      (entry): entry is [string, string] =>
+        entry[1] !== undefined && entry[1] !== '' && !blankNumber(entry[0], entry[1]),
+    ),
+  );
   const result = envSchema.safeParse(present);
   if (result.success) return resolveConfig(result.data);
   const problems = result.error.issues.map(

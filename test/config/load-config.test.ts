@@ -20,6 +20,20 @@ describe('loadConfig', () => {
     expect(result.ok && result.config.port).toBe(8080);
   });
 
+  // Regression: Number(' ') is 0, so PORT=' ' (a stray space in an env file) listened on a random
+  // port, ADMIN_PORT=' ' put the dashboard on another, and WORKERS=' ' forked one worker per CPU.
+  it('treats a number variable of blanks as unset, as an empty one', () => {
+    const result = loadConfig({ PORT: ' ', WORKERS: '\t', ADMIN_PORT: ' \r', TLS_PORT: ' ' });
+    expect(
+      result.ok && [
+        result.config.port,
+        result.config.cluster.workers,
+        result.config.auth.adminPort,
+        result.config.hardening.tls,
+      ],
+    ).toEqual([8080, 1, undefined, undefined]);
+  });
+
   it('lists every problem at once', () => {
     const result = loadConfig({ PORT: 'eighty', LOG_LEVEL: 'loud', BODY_LIMIT_BYTES: '-1' });
     expect(result.ok).toBe(false);
