@@ -125,6 +125,11 @@ function resolveConfig(data: Env): LoadConfigResult {
   if (data.INGEST_MAX_INFLIGHT_BYTES < data.BODY_LIMIT_BYTES) {
     problems.push('INGEST_MAX_INFLIGHT_BYTES: must be at least BODY_LIMIT_BYTES (one body must fit)');
   }
+  // Two listeners on one port: the second's listen failed with a bare EADDRINUSE (exit 1), and with
+  // WORKERS > 1 every worker died of a TypeError inside node:cluster's TLS handover.
+  for (const other of ['PORT', 'ADMIN_PORT'] as const)
+    if (data.TLS_PORT !== undefined && data.TLS_PORT !== 0 && data.TLS_PORT === data[other])
+      problems.push(`TLS_PORT: must differ from ${other}`);
   const hardening = resolveHardening(data);
   if (!hardening.ok) problems.push(...hardening.problems);
   const auth = resolveAuth(data, {

@@ -109,6 +109,21 @@ describe('hardening settings in loadConfig', () => {
     ]);
   });
 
+  // Regression: TLS_PORT=PORT failed the second listen with a bare EADDRINUSE (exit 1); with
+  // WORKERS=2 each worker died of a TypeError in node:cluster (Cannot read properties of null).
+  it('refuses a TLS port that is the plain or the admin port', () => {
+    const tls = { TLS_CERT_FILE: '/nonexistent/tls.crt', TLS_KEY_FILE: '/nonexistent/tls.key' };
+    const problemsOf = (env: Record<string, string>) => {
+      const loaded = loadConfig({ ...env, ...tls });
+      return loaded.ok ? [] : loaded.problems.filter((problem) => problem.startsWith('TLS_PORT'));
+    };
+    expect(problemsOf({ PORT: '8080', TLS_PORT: '8080' })).toEqual(['TLS_PORT: must differ from PORT']);
+    expect(problemsOf({ TLS_PORT: '8081', ADMIN_PORT: '8081' })).toEqual([
+      'TLS_PORT: must differ from ADMIN_PORT',
+    ]);
+    expect(problemsOf({ PORT: '0', TLS_PORT: '0', ADMIN_PORT: '0' })).toEqual([]);
+  });
+
   it('names the variables when the TLS listener is half configured or client certs lack a CA', () => {
     const loaded = loadConfig({
       TLS_PORT: '8443',
