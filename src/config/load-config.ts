@@ -63,14 +63,23 @@ function toConfig(
   };
 }
 
-// zod says `expected number, received NaN` for PORT=abc or BODY_LIMIT_BYTES=1MB: the value and the
-// form wanted say more. Only numbers are quoted back (no secret is a number variable).
+// An env file, `docker run --env-file` and a ConfigMap from one keep quotes: `"true"` is six characters.
+const quotesKept = (value: string) =>
+  /^(["']).*\1$/s.test(value.trim())
+    ? '; the quotes are part of the value (an env file or a ConfigMap made from one keeps them): write it without'
+    : '';
+
+// zod says `expected number, received NaN` for PORT=abc or BODY_LIMIT_BYTES=1MB, and `Invalid option`
+// for TRIGGERS_ENABLED=yes, True or "true": the value and the form wanted say more. Only numbers and
+// choices are quoted back (no secret is either); any other value only gets the hint about its quotes.
 function describeIssue(issue: z.core.$ZodIssue, env: Record<string, string | undefined>): string {
-  if (issue.code === 'invalid_type' && issue.expected === 'number' && issue.path.length === 1) {
-    const value = env[String(issue.path[0])];
-    if (value !== undefined) return `must be a number, written in digits (got ${JSON.stringify(value)})`;
-  }
-  return issue.message;
+  const value = issue.path.length === 1 ? env[String(issue.path[0])] : undefined;
+  if (value === undefined) return issue.message;
+  if (issue.code === 'invalid_type' && issue.expected === 'number')
+    return `must be a number, written in digits (got ${JSON.stringify(value)})${quotesKept(value)}`;
+  if (issue.code === 'invalid_value')
+    return `must be one of ${issue.values.map(String).join(', ')} (got ${JSON.stringify(value)})${quotesKept(value)}`;
+  return `${issue.message}${quotesKept(value)}`;
 }
 
 // Number(' ') is 0: PORT=' ' (a stray space in an env file) listened on a random port and WORKERS=' '

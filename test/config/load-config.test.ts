@@ -111,6 +111,29 @@ describe('loadConfig', () => {
     ]);
   });
 
+  // Regression: TRIGGERS_ENABLED=yes, True, or "true" from an env file that keeps its quotes said
+  // only 'Invalid option: expected one of "0"|"1"|"true"|"false"', not what it had been given.
+  it('says what a choice was given, and that quotes are part of a value', () => {
+    const result = loadConfig({
+      PORT: "'8080'",
+      LOG_LEVEL: 'INFO',
+      TRIGGERS_ENABLED: 'yes',
+      INGEST_REQUIRE_CLIENT_CERT: 'true\r',
+      SESSION_COOKIE_SECURE: '"true"',
+      STORE_KEY_PREFIX: '"receivers"',
+    });
+    const quotes =
+      '; the quotes are part of the value (an env file or a ConfigMap made from one keeps them): write it without';
+    expect(!result.ok && result.problems).toEqual([
+      `PORT: must be a number, written in digits (got "'8080'")${quotes}`,
+      'LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent (got "INFO")',
+      'TRIGGERS_ENABLED: must be one of 0, 1, true, false (got "yes")',
+      'INGEST_REQUIRE_CLIENT_CERT: must be one of 0, 1, true, false (got "true\\r")',
+      `STORE_KEY_PREFIX: must be 1-64 of A-Z a-z 0-9 . _ - :${quotes}`,
+      `SESSION_COOKIE_SECURE: must be one of auto, true, false (got "\\"true\\"")${quotes}`,
+    ]);
+  });
+
   it('derives Prometheus label names for extra output_fields labels', () => {
     const result = loadConfig({ METRICS_EXTRA_LABELS: 'k8s.ns.name, container.image.repository' });
     expect(result.ok && result.config.metrics.extraLabels).toEqual([
