@@ -1,6 +1,6 @@
 import cluster from 'node:cluster';
 import { loadConfig } from './config/load-config.js';
-import { unknownVariables } from './config/ignored-variables.js';
+import { emptyVariables, unknownVariables } from './config/ignored-variables.js';
 import { createReceiver } from './create-receiver.js';
 import { routeConsoleToLog } from './logging/console-to-log.js';
 import { createLogger } from './logging/create-logger.js';
@@ -33,6 +33,12 @@ async function main(): Promise<void> {
     rootLogger.warn(
       { event: 'config_ignored', variable, suggestion },
       `${variable} is not a variable this service reads${suggestion ? `: did you mean ${suggestion}?` : ''}`,
+    );
+  // VIEWER_TOKEN= (a Secret's key left empty) counts as unset: said, since reading then stays open.
+  for (const { variable, open } of cluster.isPrimary ? emptyVariables(process.env) : [])
+    rootLogger.warn(
+      { event: 'config_ignored', variable },
+      `${variable} is set but empty, so it counts as unset: ${open}`,
     );
   // A schedule for runs that cannot happen: said once, as REDIS_URL is.
   if (config.triggers.canary.intervalMinutes > 0 && !config.triggers.enabled && cluster.isPrimary)

@@ -72,3 +72,27 @@ export function unknownVariables(env: Record<string, string | undefined>): Unkno
   }
   return unknown;
 }
+
+// What is left open while each of these is unset: set but empty they count as unset (loadConfig),
+// so VIEWER_TOKEN from a Secret key left empty opened reading without a word.
+const OPEN_WHILE_UNSET: Record<string, string> = {
+  VIEWER_TOKEN: 'reading stays open to anyone who reaches the port',
+  METRICS_TOKEN: '/metrics stays open',
+  INGEST_PATH_SECRET: 'alerts are taken at POST /alerts, without the path secret',
+  TLS_CLIENT_CA_FILE: 'the TLS listener asks for no client certificate',
+  INGEST_REQUIRE_CLIENT_CERT: 'alerts are taken without a client certificate',
+};
+
+/** A variable that leaves something open while unset, set empty (and its _FILE twin not set either). */
+export function emptyVariables(
+  env: Record<string, string | undefined>,
+): Array<{ variable: string; open: string }> {
+  const set = (name: string) => (env[name] ?? '').trim() !== '';
+  const empty: Array<{ variable: string; open: string }> = [];
+  for (const [name, open] of Object.entries(OPEN_WHILE_UNSET)) {
+    const twins = name.endsWith('_FILE') ? [name] : [name, `${name}_FILE`];
+    if (twins.some(set)) continue;
+    for (const variable of twins) if (env[variable] !== undefined) empty.push({ variable, open });
+  }
+  return empty;
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { unknownVariables } from '../../src/config/ignored-variables.js';
+import { emptyVariables, unknownVariables } from '../../src/config/ignored-variables.js';
 
 describe('unknownVariables', () => {
   // Regression: a misspelt name was ignored without a word, its setting left at the default:
@@ -51,5 +51,22 @@ describe('unknownVariables', () => {
         TLS_SERVICE_HOST: '10.96.0.9',
       }),
     ).toEqual([]);
+  });
+
+  // Regression: VIEWER_TOKEN= (a Secret's key left empty) counted as unset without a word, and
+  // reading stayed open to anyone.
+  it('names a variable set empty that leaves something open while unset', () => {
+    expect(
+      emptyVariables({
+        VIEWER_TOKEN: '',
+        METRICS_TOKEN_FILE: '',
+        INGEST_PATH_SECRET: '',
+        INGEST_PATH_SECRET_FILE: '/x',
+      }),
+    ).toEqual([
+      { variable: 'VIEWER_TOKEN', open: 'reading stays open to anyone who reaches the port' },
+      { variable: 'METRICS_TOKEN_FILE', open: '/metrics stays open' },
+    ]);
+    expect(emptyVariables({ VIEWER_TOKEN: 'viewer-token-0123456789', STORE_URL: '', PORT: '' })).toEqual([]);
   });
 });

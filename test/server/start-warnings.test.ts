@@ -33,6 +33,18 @@ describe('start-up warnings', () => {
     expect(service.rawLines.some((line) => line.includes('/etc/falco-alert-receiver'))).toBe(false);
   });
 
+  // Regression: an empty VIEWER_TOKEN counted as unset without a word, and reading stayed open.
+  it('says a viewer token set empty leaves reading open', async () => {
+    const service = await spawnService({ VIEWER_TOKEN: '' });
+    expect(service.lines.filter((line) => line.event === 'config_ignored')).toEqual([
+      expect.objectContaining({
+        level: 'warn',
+        variable: 'VIEWER_TOKEN',
+        msg: 'VIEWER_TOKEN is set but empty, so it counts as unset: reading stays open to anyone who reaches the port',
+      }),
+    ]);
+  });
+
   it('says a canary schedule is not read while triggers are off', async () => {
     const off = await spawnService({ TRIGGER_CANARY_INTERVAL_MINUTES: '5' });
     expect(off.lines.filter((line) => line.event === 'config_ignored')).toEqual([
