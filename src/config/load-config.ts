@@ -90,6 +90,20 @@ function blankNumber(name: string, value: string): boolean {
 }
 
 /**
+ * What loadConfig says of one variable's value on its own (undefined: taken, or not a variable it
+ * reads): without the checks between variables and of the files they name.
+ */
+export function variableProblem(name: string, value: string): string | undefined {
+  const shape: Record<string, z.ZodType> = envSchema.shape;
+  const field = shape[name];
+  if (!field || value === '' || blankNumber(name, value)) return undefined;
+  const result = field.safeParse(value);
+  if (result.success) return undefined;
+  const issues = result.error.issues.map((issue) => ({ ...issue, path: [name, ...issue.path] }));
+  return issues.map((issue) => describeIssue(issue, { [name]: value })).join('; ');
+}
+
+/**
  * Parses the environment; empty strings (and blanks, for a number) count as unset so `FOO=` falls
  * back to the default.
  */

@@ -7,6 +7,7 @@ import {
   type DeployOptions,
   type DeployStep,
 } from './deploy-plan.js';
+import { checkReceiverEnv } from './receiver-env.js';
 import { requiredSecrets } from './required-secrets.js';
 import type { CommandResult } from '../runners/command-result.js';
 
@@ -64,12 +65,21 @@ export async function deploy(options: DeployOptions, dryRun: boolean, deps: Depl
   const rendered = await check(buildRenderStep(options), true);
   if (!rendered) return 1;
   let secrets;
+  let env;
   try {
     secrets = requiredSecrets(rendered.stdout ?? '', options.namespace);
+    env = checkReceiverEnv(rendered.stdout ?? '');
   } catch (error) {
     deps.write(
       `✗ the manifests in ${options.kustomizeDir} render: ${error instanceof Error ? error.message : String(error)}`,
     );
+    return 1;
+  }
+  // A value the receiver refuses crash-loops its pod (exit 2), and the rollout only times out.
+  for (const line of env.unknown) deps.write(`! ${line}`);
+  if (env.problems.length > 0) {
+    deps.write(`✗ the receiver's settings in ${options.kustomizeDir}: it would refuse to start:`);
+    for (const problem of env.problems) deps.write(`  - ${problem}`);
     return 1;
   }
   for (const step of buildSecretSteps(secrets)) {

@@ -321,6 +321,32 @@ describe('npm run deploy', { timeout: 60_000 }, () => {
     expect(readFileSync(record, 'utf8')).not.toContain('rollout');
   });
 
+  // Regression: settings the receiver refuses were applied; its pod exited 2 at each start and the
+  // deploy failed only when the rollout timed out, 300 s later, naming none of them.
+  it('stops before any change when the receiver would refuse a setting, naming it', async () => {
+    const record = path.join(dir, 'argv.log');
+    const overlay = writeOverlay(dir, []);
+    writeFileSync(
+      path.join(overlay, 'kustomization.yaml'),
+      `${readFileSync(path.join(overlay, 'kustomization.yaml'), 'utf8')}configMapGenerator:\n  - { name: falco-alert-receiver-env, namespace: falco, behavior: merge, envs: [more.env] }\n`,
+    );
+    writeFileSync(path.join(overlay, 'more.env'), 'TRIGGERS_ENABLED=yes\r\nVIEWER_TOKENS_FILE=/x\r\n');
+
+    const result = await runDeploy(['--kustomize', overlay], {
+      PATH: `${FIXTURE_BIN}:/usr/bin:/bin`,
+      RECORD_FILE: record,
+    });
+
+    expect(result.exitCode).toBe(1);
+    expect(result.stdout).toContain(
+      '! VIEWER_TOKENS_FILE is not a variable the receiver reads: did you mean VIEWER_TOKEN_FILE?',
+    );
+    expect(result.stdout).toContain(
+      `✗ the receiver's settings in ${overlay}: it would refuse to start:\n  - TRIGGERS_ENABLED: must be one of 0, 1, true, false (got "yes")`,
+    );
+    expect(readFileSync(record, 'utf8')).not.toMatch(/^helm (repo|upgrade)|^kubectl (apply|get)/m);
+  });
+
   it('stops before any change when the viewer Secret is missing, and says how to create it', async () => {
     const record = path.join(dir, 'argv.log');
 

@@ -1,0 +1,70 @@
+import { parseAllDocuments } from 'yaml';
+import { variableProblem } from '../config/load-config.js';
+import { unknownVariables } from '../config/ignored-variables.js';
+
+type Obj = Record<string, unknown>;
+
+const isObj = (value: unknown): value is Obj =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+const objects = (value: unknown): Obj[] => (Array.isArray(value) ? value.filter(isObj) : []);
+
+/** What the rendered manifests set for the receiver that it would refuse, or does not read. */
+export interface ReceiverEnvCheck {
+  /** `NAME: problem`: the pod would exit 2 at start, and the rollout only time out. */
+  problems: string[];
+  /** `NAME is not a variable ... did you mean ...`: started, with that setting at its default. */
+  unknown: string[];
+}
+
+/**
+ * The receiver container's variables whose values the manifests hold (its ConfigMaps and literal
+ * `value`s), each checked as the service checks it at start. Values from Secrets and the files
+ * variables name are not here to check; they are checked at start.
+ */
+export function checkReceiverEnv(
+  renderedYaml: string,
+  deployment = 'falco-alert-receiver',
+): ReceiverEnvCheck {
+  const docs = parseAllDocuments(renderedYaml)
+    .map((document) => document.toJS() as unknown)
+    .filter(isObj);
+  const configMaps = new Map<string, Obj>();
+  for (const doc of docs) {
+    const metadata = isObj(doc.metadata) ? doc.metadata : {};
+    if (doc.kind === 'ConfigMap' && typeof metadata.name === 'string')
+      configMaps.set(metadata.name, isObj(doc.data) ? doc.data : {});
+  }
+  const workload = docs.find(
+    (doc) => doc.kind === 'Deployment' && isObj(doc.metadata) && doc.metadata.name === deployment,
+  );
+  const spec =
+    isObj(workload?.spec) && isObj(workload.spec.template) ? workload.spec.template.spec : undefined;
+  const container = isObj(spec)
+    ? objects(spec.containers).find((item) => item.name === 'receiver')
+    : undefined;
+  if (!container) return { problems: [], unknown: [] };
+  // As the kubelet builds it: envFrom in order, then env, later names replacing earlier ones.
+  const env = new Map<string, string | undefined>();
+  for (const from of objects(container.envFrom)) {
+    const ref = isObj(from.configMapRef) ? from.configMapRef : undefined;
+    const data = typeof ref?.name === 'string' ? configMaps.get(ref.name) : undefined;
+    const prefix = typeof from.prefix === 'string' ? from.prefix : '';
+    for (const [name, value] of Object.entries(data ?? {}))
+      env.set(`${prefix}${name}`, typeof value === 'string' ? value : undefined);
+  }
+  for (const item of objects(container.env))
+    if (typeof item.name === 'string')
+      env.set(item.name, typeof item.value === 'string' ? item.value : item.valueFrom ? undefined : '');
+  const problems: string[] = [];
+  for (const [name, value] of env) {
+    const problem = value === undefined ? undefined : variableProblem(name, value);
+    if (problem) problems.push(`${name}: ${problem}`);
+  }
+  const unknown = unknownVariables(
+    Object.fromEntries([...env].map(([name, value]) => [name, value ?? ''])),
+  ).map(
+    ({ variable, suggestion }) =>
+      `${variable} is not a variable the receiver reads${suggestion ? `: did you mean ${suggestion}?` : ''}`,
+  );
+  return { problems, unknown };
+}
