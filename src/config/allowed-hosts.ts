@@ -1,7 +1,7 @@
 import * as z from 'zod';
 
 // DNS labels (letters, digits, '-', and '_' as some internal names have) joined by dots.
-const HOST_NAME =
+export const HOST_NAME =
   /^(?=.{1,253}$)[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?)*\.?$/;
 
 // Names a Host header may carry on read routes; IP literals are always allowed (see hostAllowed).

@@ -1,4 +1,6 @@
+import { isIP } from 'node:net';
 import * as z from 'zod';
+import { HOST_NAME } from './allowed-hosts.js';
 import { triggersEnvShape } from './triggers-env.js';
 import { hardeningEnvShape } from './hardening-env.js';
 import { clusterEnvShape } from './cluster-env.js';
@@ -39,11 +41,20 @@ const extraLabels = csv.transform((fields, ctx): ExtraLabel[] => {
 export const envSchema = z.object({
   PORT: port.default(8080),
   // An IPv6 address as URLs write it ([::], [fd00::1]) is the address: Node looked `[::]` up as a name.
+  // Listened on as given: HOST="0.0.0.0" (quotes kept), or 0.0.0.0:8080 failed the listen with
+  // a bare `getaddrinfo ENOTFOUND` (exit 1), naming no variable.
   HOST: z
     .string()
     .trim()
     .min(1)
-    .transform((host) => /^\[([^\]]+)\]$/.exec(host)?.[1] ?? host)
+    .transform((host) => {
+      const inside = /^\[([^\]]+)\]$/.exec(host)?.[1];
+      return inside !== undefined && isIP(inside) === 6 ? inside : host;
+    })
+    .refine(
+      (host) => isIP(host) !== 0 || HOST_NAME.test(host.toLowerCase()),
+      'must be an IP address (0.0.0.0, ::, 127.0.0.1) or a host name, without scheme or port (an IPv6 address may be in brackets)',
+    )
     .default('127.0.0.1'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   // 1.75 MiB: above default-config Falco's largest alert (a k8saudit configmap at maxEventSize,

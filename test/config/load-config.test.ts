@@ -210,4 +210,21 @@ describe('loadConfig', () => {
   it('refuses a blank HOST', () => {
     expect(loadConfig({ HOST: '  ' }).ok).toBe(false);
   });
+
+  // Regression: HOST="0.0.0.0" (the quotes an env file keeps) or 0.0.0.0:8080 passed, and the
+  // listen failed with a bare 'getaddrinfo ENOTFOUND' (exit 1), naming no variable.
+  it('refuses a HOST that is not an address or a host name, saying the form wanted', () => {
+    const wanted =
+      'HOST: must be an IP address (0.0.0.0, ::, 127.0.0.1) or a host name, without scheme or port (an IPv6 address may be in brackets)';
+    for (const host of ['0.0.0.0:8080', 'http://0.0.0.0', '[0.0.0.0]', '[receiver]', '[::]:8080'])
+      expect(loadConfig({ HOST: host }), host).toEqual({ ok: false, problems: [wanted] });
+    expect(loadConfig({ HOST: '"0.0.0.0"' })).toEqual({
+      ok: false,
+      problems: [
+        `${wanted}; the quotes are part of the value (an env file or a ConfigMap made from one keeps them): write it without`,
+      ],
+    });
+    for (const host of ['0.0.0.0', '::', '::1', 'localhost', 'LOCALHOST', 'receiver.falco.svc'])
+      expect(loadConfig({ HOST: host }).ok, host).toBe(true);
+  });
 });
