@@ -1,6 +1,7 @@
 import cluster from 'node:cluster';
 import { loadConfig } from './config/load-config.js';
 import { emptyVariables, unknownVariables } from './config/ignored-variables.js';
+import { openSettings } from './config/open-settings.js';
 import { createReceiver } from './create-receiver.js';
 import { routeConsoleToLog } from './logging/console-to-log.js';
 import { createLogger } from './logging/create-logger.js';
@@ -40,6 +41,8 @@ async function main(): Promise<void> {
       { event: 'config_ignored', variable },
       `${variable} is set but empty, so it counts as unset: ${open}`,
     );
+  for (const { variable, open } of cluster.isPrimary ? openSettings(config) : [])
+    rootLogger.warn({ event: 'config_open', variable }, `${variable}: ${open}`);
   // A schedule for runs that cannot happen: said once, as REDIS_URL is.
   if (config.triggers.canary.intervalMinutes > 0 && !config.triggers.enabled && cluster.isPrimary)
     rootLogger.warn(

@@ -45,6 +45,17 @@ describe('start-up warnings', () => {
     ]);
   });
 
+  it('says a proxy trusted from every address lets any client read', async () => {
+    const service = await spawnService({
+      VIEWER_TOKEN: 'viewer-token-0123456789',
+      AUTH_PROXY_USER_HEADER: 'X-Forwarded-User',
+      AUTH_PROXY_CIDRS: '0.0.0.0/0',
+    });
+    expect(service.lines.filter((line) => line.event === 'config_open')).toEqual([
+      expect.objectContaining({ level: 'warn', variable: 'AUTH_PROXY_CIDRS' }),
+    ]);
+  });
+
   it('says a canary schedule is not read while triggers are off', async () => {
     const off = await spawnService({ TRIGGER_CANARY_INTERVAL_MINUTES: '5' });
     expect(off.lines.filter((line) => line.event === 'config_ignored')).toEqual([

@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/load-config.js';
+import { openSettings } from '../../src/config/open-settings.js';
+import { makeTestPki } from '../helpers/make-certificates.js';
+
+const openOf = (env: Record<string, string>) => {
+  const loaded = loadConfig(env);
+  if (!loaded.ok) throw new Error(loaded.problems.join('\n'));
+  return openSettings(loaded.config);
+};
+
+describe('openSettings', () => {
+  // Regression: AUTH_PROXY_CIDRS=0.0.0.0/0 believed the user header from every client, so anyone
+  // read by sending X-Forwarded-User, VIEWER_TOKEN or not, without a word at start.
+  it('names a proxy trusted from every address', () => {
+    expect(
+      openOf({
+        VIEWER_TOKEN: 'viewer-token-0123456789',
+        AUTH_PROXY_USER_HEADER: 'X-Forwarded-User',
+        AUTH_PROXY_CIDRS: '10.0.0.0/8, 0.0.0.0/0, ::/0',
+      }),
+    ).toEqual([
+      {
+        variable: 'AUTH_PROXY_CIDRS',
+        open: "0.0.0.0/0, ::/0 trusts every address: any client that sends x-forwarded-user reads as that user, without VIEWER_TOKEN; name the proxy's addresses only",
+      },
+    ]);
+    expect(openOf({ AUTH_PROXY_USER_HEADER: 'X-Forwarded-User', AUTH_PROXY_CIDRS: '10.0.0.0/8' })).toEqual(
+      [],
+    );
+  });
+
+  // Regression: mTLS set up by hand (TLS_CLIENT_CA_FILE) without INGEST_REQUIRE_CLIENT_CERT=true left
+  // PORT taking alerts from anyone, without a word.
+  it('names a client CA while the plain port still takes alerts without a certificate', async () => {
+    const pki = await makeTestPki('falco');
+    const tls = {
+      TLS_PORT: '8443',
+      TLS_CERT_FILE: pki.serverCert,
+      TLS_KEY_FILE: pki.serverKey,
+      TLS_CLIENT_CA_FILE: pki.caCert,
+    };
+    expect(openOf(tls)).toEqual([
+      {
+        variable: 'TLS_CLIENT_CA_FILE',
+        open: 'set without INGEST_REQUIRE_CLIENT_CERT=true: PORT still takes alerts without a client certificate',
+      },
+    ]);
+    expect(openOf({ ...tls, INGEST_REQUIRE_CLIENT_CERT: 'true' })).toEqual([]);
+  });
+});
