@@ -69,6 +69,14 @@ const quotesKept = (value: string) =>
     ? '; the quotes are part of the value (an env file or a ConfigMap made from one keeps them): write it without'
     : '';
 
+// While enableServiceLinks is on (Kubernetes' default) a Service named admin in the namespace sets
+// ADMIN_PORT=tcp://10.96.0.5:8081 in the pod, one named tls TLS_PORT: not the operator's doing.
+function serviceLink(name: string, value: string): string {
+  if (!name.endsWith('_PORT') || !/^(tcp|udp|sctp):\/\//.test(value)) return '';
+  const service = name.slice(0, -'_PORT'.length).toLowerCase().replaceAll('_', '-');
+  return `; Kubernetes sets it so for the Service named ${service} in the namespace: set the pod's enableServiceLinks: false, or set ${name} yourself`;
+}
+
 // zod says `expected number, received NaN` for PORT=abc or BODY_LIMIT_BYTES=1MB, and `Invalid option`
 // for TRIGGERS_ENABLED=yes, True or "true": the value and the form wanted say more. Only numbers and
 // choices are quoted back (no secret is either); any other value only gets the hint about its quotes.
@@ -76,7 +84,7 @@ function describeIssue(issue: z.core.$ZodIssue, env: Record<string, string | und
   const value = issue.path.length === 1 ? env[String(issue.path[0])] : undefined;
   if (value === undefined) return issue.message;
   if (issue.code === 'invalid_type' && issue.expected === 'number')
-    return `must be a number, written in digits (got ${JSON.stringify(value)})${quotesKept(value)}`;
+    return `must be a number, written in digits (got ${JSON.stringify(value)})${quotesKept(value)}${serviceLink(String(issue.path[0]), value)}`;
   if (issue.code === 'invalid_value')
     return `must be one of ${issue.values.map(String).join(', ')} (got ${JSON.stringify(value)})${quotesKept(value)}`;
   return `${issue.message}${quotesKept(value)}`;

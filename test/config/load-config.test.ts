@@ -134,6 +134,17 @@ describe('loadConfig', () => {
     ]);
   });
 
+  // Regression: with enableServiceLinks on (Kubernetes' default), a Service named admin in the
+  // namespace set ADMIN_PORT=tcp://10.96.0.5:8081 in the pod, refused as a number without saying where
+  // it came from: the operator had set no ADMIN_PORT.
+  it('says a port variable holds what Kubernetes sets for a Service of that name', () => {
+    const result = loadConfig({ ADMIN_PORT: 'tcp://10.96.0.5:8081', TLS_PORT: 'tcp://10.96.0.6:443' });
+    expect(!result.ok && result.problems).toEqual([
+      `TLS_PORT: must be a number, written in digits (got "tcp://10.96.0.6:443"); Kubernetes sets it so for the Service named tls in the namespace: set the pod's enableServiceLinks: false, or set TLS_PORT yourself`,
+      `ADMIN_PORT: must be a number, written in digits (got "tcp://10.96.0.5:8081"); Kubernetes sets it so for the Service named admin in the namespace: set the pod's enableServiceLinks: false, or set ADMIN_PORT yourself`,
+    ]);
+  });
+
   it('derives Prometheus label names for extra output_fields labels', () => {
     const result = loadConfig({ METRICS_EXTRA_LABELS: 'k8s.ns.name, container.image.repository' });
     expect(result.ok && result.config.metrics.extraLabels).toEqual([
