@@ -109,6 +109,21 @@ function readPassword(file: string): { password?: string; problem?: string } {
   return password === '' ? { problem: `STORE_PASSWORD_FILE: ${file} is empty` } : { password };
 }
 
+// node-redis takes a URL's credentials whole when it has any: with STORE_URL=redis://user@host the
+// password of STORE_PASSWORD_FILE was dropped (WRONGPASS, /readyz still ready, every alert queued),
+// and a URL with a password of its own silently won over the file's.
+function withFilePassword(url: string, password: string): { url: string } | { problem: string } {
+  const parsed = new URL(url);
+  if (parsed.password !== '' && decodeURIComponent(parsed.password) !== password)
+    return {
+      problem:
+        "STORE_URL and STORE_PASSWORD_FILE: each gives a different password (the URL's would be used): give it in one place",
+    };
+  if (parsed.username === '' || parsed.password !== '') return { url };
+  parsed.password = encodeURIComponent(password);
+  return { url: parsed.href };
+}
+
 /** The Redis store config (undefined for memory), or every problem found across the STORE_ variables. */
 export function resolveStore(
   env: StoreEnv,
@@ -126,6 +141,9 @@ export function resolveStore(
   if (fromFile.problem) problems.push(fromFile.problem);
   if (env.STORE_PASSWORD_FILE && !url && !sentinel)
     problems.push('STORE_PASSWORD_FILE: needs STORE_URL=redis://... or STORE_SENTINELS');
+  const credentials =
+    url && fromFile.password !== undefined ? withFilePassword(url, fromFile.password) : { url };
+  if ('problem' in credentials) problems.push(credentials.problem);
   if (problems.length > 0) return { ok: false, problems };
   if (!url && !sentinel) return { ok: true };
   const target: RedisTarget = sentinel
@@ -134,7 +152,7 @@ export function resolveStore(
         sentinels: env.STORE_SENTINELS ?? [],
         master: env.STORE_SENTINEL_MASTER ?? '',
       }
-    : { kind: 'url', url: url ?? '' };
+    : { kind: 'url', url: ('url' in credentials ? credentials.url : url) ?? '' };
   return {
     ok: true,
     redis: {
