@@ -85,6 +85,12 @@ function describeIssue(issue: z.core.$ZodIssue, env: Record<string, string | und
   if (value === undefined) return issue.message;
   if (issue.code === 'invalid_type' && issue.expected === 'number')
     return `must be a number, written in digits (got ${JSON.stringify(value)})${quotesKept(value)}${serviceLink(String(issue.path[0]), value)}`;
+  // STORE_MAX_ALERTS=-5 said 'Too small: expected number to be >0', BODY_LIMIT_BYTES=1.5 'Invalid
+  // input: expected int, received number'.
+  const numeric =
+    ((issue.code === 'too_small' || issue.code === 'too_big') && issue.origin === 'number') ||
+    (issue.code === 'invalid_type' && issue.expected === 'int');
+  if (numeric) return `${issue.message} (got ${JSON.stringify(value)})`;
   if (issue.code === 'invalid_value')
     return `must be one of ${issue.values.map(String).join(', ')} (got ${JSON.stringify(value)})${quotesKept(value)}`;
   return `${issue.message}${quotesKept(value)}`;

@@ -145,6 +145,16 @@ describe('loadConfig', () => {
     ]);
   });
 
+  // Regression: a number out of range or with a fraction was refused without the value given.
+  it('says what a number out of range was given', () => {
+    const result = loadConfig({ STORE_MAX_ALERTS: '-5', BODY_LIMIT_BYTES: '1.5', PORT: '80800' });
+    expect(!result.ok && result.problems).toEqual([
+      expect.stringMatching(/^PORT: .* \(got "80800"\)$/),
+      expect.stringMatching(/^BODY_LIMIT_BYTES: .* \(got "1.5"\)$/),
+      expect.stringMatching(/^STORE_MAX_ALERTS: .* \(got "-5"\)$/),
+    ]);
+  });
+
   it('derives Prometheus label names for extra output_fields labels', () => {
     const result = loadConfig({ METRICS_EXTRA_LABELS: 'k8s.ns.name, container.image.repository' });
     expect(result.ok && result.config.metrics.extraLabels).toEqual([
