@@ -21,6 +21,13 @@ export function openSettings(config: Config): OpenSetting[] {
       variable: 'AUTH_PROXY_CIDRS',
       open: `${everyone.join(', ')} trusts every address: any client that sends ${proxy.userHeader} reads as that user${viewerTokens.length > 0 ? ', without VIEWER_TOKEN' : ''}; name the proxy's addresses only`,
     });
+  // One token for both (METRICS_TOKEN_FILE naming the viewer tokens file): the scraper's credential,
+  // kept in Prometheus' configuration, reads every alert.
+  if (config.auth.metricsTokens.some((token) => viewerTokens.includes(token)))
+    open.push({
+      variable: 'METRICS_TOKEN',
+      open: 'also a viewer token: whatever scrapes /metrics with it reads every alert as well',
+    });
   // mTLS set up by hand without INGEST_REQUIRE_CLIENT_CERT: the TLS listener checks certificates, and
   // PORT still takes alerts from anyone.
   const { tls, ingest } = config.hardening;

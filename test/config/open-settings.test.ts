@@ -48,4 +48,17 @@ describe('openSettings', () => {
     ]);
     expect(openOf({ ...tls, INGEST_REQUIRE_CLIENT_CERT: 'true' })).toEqual([]);
   });
+
+  // Regression: METRICS_TOKEN_FILE naming the viewer tokens file gave Prometheus' credential every
+  // alert to read, without a word.
+  it('names a /metrics token that is also a viewer token', () => {
+    const token = 'shared-token-0123456789';
+    expect(openOf({ VIEWER_TOKEN: token, METRICS_TOKEN: token })).toEqual([
+      {
+        variable: 'METRICS_TOKEN',
+        open: 'also a viewer token: whatever scrapes /metrics with it reads every alert as well',
+      },
+    ]);
+    expect(openOf({ VIEWER_TOKEN: token, METRICS_TOKEN: 'metrics-token-0123456789' })).toEqual([]);
+  });
 });
