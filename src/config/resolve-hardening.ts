@@ -23,7 +23,7 @@ function secureContextError(options: SecureContextOptions): string | undefined {
 // that name the files: the swapped cert and key, a key that is not the certificate's, an encrypted
 // key or a CA file without a certificate were "failed to start: error:1E08010C:DECODER routines::unsupported"
 // and exit 1 (or, for an empty CA file, a listener that refused every client certificate).
-function tlsFileProblems(texts: Partial<Record<TlsFileVariable, string>>): string[] {
+export function tlsFileProblems(texts: Partial<Record<TlsFileVariable, string>>): string[] {
   const problems: string[] = [];
   const { TLS_CERT_FILE: cert, TLS_KEY_FILE: key, TLS_CLIENT_CA_FILE: ca } = texts;
   // Only a key where the certificate belongs, and only a certificate where the key does (one file

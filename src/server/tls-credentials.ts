@@ -5,6 +5,7 @@ import type { Socket } from 'node:net';
 import tls from 'node:tls';
 import type { Logger } from 'pino';
 import type { TlsConfig } from '../config/hardening-config.js';
+import { tlsFileProblems } from '../config/resolve-hardening.js';
 import type { TlsReloadResult } from '../metrics/http-metrics.js';
 import { nodeConnections } from './node-connections.js';
 
@@ -67,6 +68,24 @@ class NotValidYet extends Error {
   constructor(notBefore: string) {
     super(`the new certificate is not valid before ${notBefore}`);
     this.fromMs = Date.parse(notBefore);
+  }
+}
+
+/**
+ * Runs `step`; if the files make it fail, the error says why in the words the start-up check uses
+ * (a key that is not the certificate's, the two swapped, an encrypted key), naming the variables,
+ * rather than OpenSSL's ("error:05800074:x509 certificate routines::key values mismatch").
+ */
+function explainFailure<T>(files: TlsFileContents, step: () => T): T {
+  try {
+    return step();
+  } catch (error) {
+    const problems = tlsFileProblems({
+      TLS_CERT_FILE: files.cert.toString('utf8'),
+      TLS_KEY_FILE: files.key.toString('utf8'),
+      ...(files.ca ? { TLS_CLIENT_CA_FILE: files.ca.toString('utf8') } : {}),
+    });
+    throw problems.length > 0 ? new Error(problems.join('; ')) : error;
   }
 }
 
@@ -182,11 +201,11 @@ export function reloadOnChange(
     retryAtMs = undefined;
     try {
       const files = readFiles(config);
-      const certificate = facts(files.cert);
+      const certificate = explainFailure(files, () => facts(files.cert));
       refuseOutsideValidity(certificate, Date.now());
       const next = contextOptions(files);
       // Made once to check it: setSecureContext keeps half of a set it then fails to make.
-      tls.createSecureContext(next);
+      explainFailure(files, () => tls.createSecureContext(next));
       server.setSecureContext(next);
       served = versions;
       reported = undefined;
