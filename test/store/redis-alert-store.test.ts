@@ -206,11 +206,19 @@ describe.skipIf(!hasRedis)('the Redis alert store', () => {
     );
     for (const rule of rules) store.add(makeStoredAlert({ rule }));
     await store.flush();
-    await new Promise((resolve) => setTimeout(resolve, 300));
     const sent = async () =>
       Number(/total_net_output_bytes:(\d+)/.exec(await redis.cli('INFO', 'stats'))?.[1]);
-
-    const before = await sent();
+    // The store's own live reader reads the new entries (21 MB) after the writes: measured from
+    // once Redis has sent nothing for 300 ms (a fixed 300 ms wait counted 1.5 MB of it on a loaded
+    // machine). INFO's own answer is about 2 KB.
+    let before = await sent();
+    for (;;) {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const now = await sent();
+      if (now - before < 8 * 1024) break;
+      before = now;
+    }
+    before = await sent();
     const received = await store.receivedSince(0);
     const summary = summarizeAlerts(received, '1h', makeStoredAlert().receivedAtMs + 1000, {
       held: 12,
