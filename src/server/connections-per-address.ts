@@ -66,6 +66,8 @@ export function limitConnections(
   const tls = server instanceof https.Server;
   /** TLS: the raw sockets whose handshake is done (from then on in Node's own list). */
   const handshaken = new WeakSet<Socket>();
+  /** TLS: when a sweep first saw a handshake begun (bytes read), which its SLOW_HEADERS_MS count from. */
+  const begunSeen = new WeakMap<Socket, number>();
   if (tls)
     server.on('secureConnection', (tlsSocket: TLSSocket) => {
       const raw = rawSocketOf(tlsSocket);
@@ -102,21 +104,45 @@ export function limitConnections(
       socket.destroy();
       closed++;
     }
+    closed += closeBeforeHandshake();
+    return closed === 0 ? closeQuietKeptAlive(connections) : closed;
+  };
+  // Closes the raw sockets too silent or too slow to reach Node's list; `handshakesOnly`: the slow
+  // handshakes alone (a spared one's second look, the listener maybe below its cap by then).
+  const closeBeforeHandshake = (handshakesOnly = false) => {
     // Node lists a TLS connection only once its handshake is done; before, the raw socket is all
     // there is: silent for SILENT_MS, or a handshake begun and not done in SLOW_HEADERS_MS (a
     // sensor's takes a round trip or two), it goes as a silent or slow plain one would. Left to the
     // handshake timeout (SERVER_HEADERS_TIMEOUT_MS), stalled handshakes held every descriptor ten
-    // times as long as stalled headers on the plain port.
+    // times as long as stalled headers on the plain port. A handshake's SLOW_HEADERS_MS count from
+    // when a sweep first saw it begun, not from its connection: this listener reads the ClientHello
+    // (and answers it) only when its loop gets to it, and counted from the connection a sensor whose
+    // ClientHello waited behind a busy loop (a handshake storm, a long GC, CPU throttling) was
+    // closed as slow_headers as soon as it was answered, before it could finish, and lost its alert.
     const now = Date.now();
+    let closed = 0;
+    let sparedUntil = Infinity;
     for (const [socket, admitted] of sockets) {
       if (socket.destroyed || (tls && handshaken.has(socket))) continue;
-      if (socket.bytesRead === 0 ? admitted <= now - SILENT_MS : tls && admitted <= now - SLOW_HEADERS_MS) {
-        if (socket.bytesRead > 0) onRefused('slow_headers', socket.remoteAddress ?? '');
+      if (socket.bytesRead === 0) {
+        if (handshakesOnly || admitted > now - SILENT_MS) continue;
+        socket.destroy();
+        closed++;
+      } else if (tls) {
+        const begun = begunSeen.get(socket) ?? now;
+        begunSeen.set(socket, begun);
+        if (begun > now - SLOW_HEADERS_MS) {
+          sparedUntil = Math.min(sparedUntil, begun + SLOW_HEADERS_MS);
+          continue;
+        }
+        onRefused('slow_headers', socket.remoteAddress ?? '');
         socket.destroy();
         closed++;
       }
     }
-    return closed === 0 ? closeQuietKeptAlive(connections) : closed;
+    // A handshake spared now is looked at again once its time is up, cap or not.
+    if (sparedUntil !== Infinity) lookAgainAt(sparedUntil - now);
+    return closed;
   };
   // Kept-alive ones go only when nothing else made room, and once they have read nothing for
   // KEPT_ALIVE_QUIET_MS (seen at two sweeps): a sensor may be sending its next request as its
@@ -145,6 +171,14 @@ export function limitConnections(
   // newcomer finds room without being refused first.
   let sweep: NodeJS.Immediate | undefined;
   let followUp: NodeJS.Timeout | undefined;
+  // A handshake spared by a sweep (closeWhatLosesNothing) is swept again when its time is up.
+  let spared: NodeJS.Timeout | undefined;
+  const lookAgainAt = (ms: number) => {
+    spared ??= setTimeout(() => {
+      spared = undefined;
+      closeBeforeHandshake(true);
+    }, ms).unref();
+  };
   const makeRoom = () => {
     sweep ??= setImmediate(() => {
       sweep = undefined;

@@ -1,6 +1,7 @@
 import { readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
+import { connect as tlsConnect } from 'node:tls';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { KEPT_ALIVE_QUIET_MS, SILENT_MS, SLOW_HEADERS_MS } from '../../src/server/connections-per-address.js';
 import { commandWorks, requireComponent } from '../helpers/components.js';
@@ -243,5 +244,63 @@ describe.runIf(hasOpenssl)('limitConnections on the TLS listener', () => {
     expect(refusalLines()).toContainEqual(
       expect.objectContaining({ level: 'warn', reason: 'slow_headers', caller: '127.0.0.3' }),
     );
+  });
+});
+
+describe.runIf(hasOpenssl)('limitConnections on the TLS listener, its own event loop late', () => {
+  let pki: TestPki;
+  beforeAll(async () => {
+    pki = await makeTestPki('falco-node-1');
+  });
+  afterAll(() => {
+    if (pki) rmSync(pki.dir, { recursive: true, force: true });
+  });
+
+  // Regression: a handshake was "slow" SLOW_HEADERS_MS after the connection was admitted, whoever
+  // was late: with the receiver's own loop busy (a handshake storm, a long GC, CPU throttling) a
+  // sensor's ClientHello read only then and answered was closed at the next sweep as slow_headers
+  // before the sensor could send its Finished, and its alert was lost.
+  it('at SERVER_MAX_CONNECTIONS keeps a handshake the receiver itself was late to answer', async () => {
+    receiver = await startReceiver({
+      limits: connectionLimits(2, 10),
+      tls: { certFile: pki.serverCert, keyFile: pki.serverKey },
+    });
+    const port = receiver.tlsPort!;
+    const sensor = await openRaw(port, '127.0.0.2');
+    const other = await openRaw(port, '127.0.0.3');
+    connections.push(sensor, other);
+    await delay(50);
+    // A sensor's handshake and alert on it: its status line, or how the connection ended.
+    const answered = new Promise<string>((resolve) => {
+      const tlsSocket = tlsConnect({
+        socket: sensor.socket,
+        ca: readFileSync(pki.caCert),
+        servername: 'localhost',
+      });
+      let text = '';
+      tlsSocket.once('secureConnect', () => tlsSocket.write(POST));
+      tlsSocket.on('data', (chunk: Buffer) => {
+        text += chunk.toString('latin1');
+        if (text.includes('\r\n')) resolve(text.slice(0, text.indexOf('\r\n')));
+      });
+      tlsSocket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+      tlsSocket.once('close', () => resolve('closed'));
+    });
+    // The next sensor's connection, refused at the cap, makes the listener sweep.
+    const refused = openRaw(port, '127.0.0.4');
+    // The receiver's loop busy for longer than SLOW_HEADERS_MS (after the connect above is made): the
+    // ClientHello waits unread, and the refused connection is taken in the same turn.
+    await new Promise<void>((resolve) =>
+      process.nextTick(() => {
+        const until = Date.now() + SLOW_HEADERS_MS + 150;
+        while (Date.now() < until);
+        resolve();
+      }),
+    );
+    connections.push(await refused);
+    expect(await answered).toBe('HTTP/1.1 202 Accepted');
+    expect(await refusedCount('max_connections')).toBe(1);
+    // The silent one made room; the sensor was not slow.
+    expect(await refusedCount('slow_headers')).toBe(0);
   });
 });
