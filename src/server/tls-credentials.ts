@@ -2,7 +2,7 @@ import { X509Certificate, createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import type https from 'node:https';
 import type { Socket } from 'node:net';
-import tls from 'node:tls';
+import tls, { type TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import type { TlsConfig } from '../config/hardening-config.js';
 import { tlsFileProblems } from '../config/resolve-hardening.js';
@@ -150,6 +150,18 @@ function closeAfterNextAnswer(server: https.Server, verifiedBefore: WeakSet<Sock
   return open;
 }
 
+/** The secure context new connections of the listener get (Node's undocumented `_sharedCreds`). */
+function servedContextOf(server: https.Server): object | undefined {
+  return (server as unknown as { _sharedCreds?: object })._sharedCreds ?? undefined;
+}
+
+/** The secure context a server-side connection was made with (undocumented, as above). */
+function secureContextOf(tlsSocket: TLSSocket): object | undefined {
+  return (
+    (tlsSocket as unknown as { ssl?: { _secureContext?: object } | null }).ssl?._secureContext ?? undefined
+  );
+}
+
 /**
  * Serves renewed certificates without a restart: every `config.reloadCheckMs` the files are looked
  * at (stat only), and once any has changed all are read again and the listener's secure context
@@ -177,6 +189,9 @@ export function reloadOnChange(
   let retryAtMs: number | undefined;
   let servedCa = loaded.options.ca as Buffer | undefined;
   let verifiedBefore: WeakSet<Socket> | undefined;
+  // Which change of the client CA each secure context served since the first has (see below).
+  let caChanges = 0;
+  const caChangesOf = new WeakMap<object, number>();
   const verifiedBeforeChange = () => {
     if (verifiedBefore) return verifiedBefore;
     const sockets = new WeakSet<Socket>();
@@ -186,6 +201,14 @@ export function reloadOnChange(
         if (sockets.has(req.socket)) res.setHeader('Connection', 'close');
       },
     );
+    // A connection accepted before a change gets the context served then, and its handshake, done
+    // after the change, verified it under the old CA: it is in no list closeAfterNextAnswer reads
+    // (Node lists a connection once its handshake is done), and a client of a CA taken out that
+    // kept a silent connection open at every moment kept alive past the change.
+    server.on('secureConnection', (tlsSocket: TLSSocket) => {
+      const context = secureContextOf(tlsSocket);
+      if (context !== undefined && caChangesOf.get(context) !== caChanges) sockets.add(tlsSocket);
+    });
     return (verifiedBefore = sockets);
   };
   const check = () => {
@@ -211,6 +234,9 @@ export function reloadOnChange(
       reported = undefined;
       const caChanged = files.ca !== undefined && servedCa !== undefined && !files.ca.equals(servedCa);
       servedCa = files.ca;
+      if (caChanged) caChanges++;
+      const context = servedContextOf(server);
+      if (context !== undefined) caChangesOf.set(context, caChanges);
       const clientCa = caChanged
         ? {
             clientCaChanged: true,

@@ -16,6 +16,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { commandWorks, requireComponent } from '../helpers/components.js';
 import { makeTestPki, type TestPki } from '../helpers/make-certificates.js';
 import { MountedSecret } from '../helpers/mounted-secret.js';
+import { openRaw } from '../helpers/raw-connection.js';
 import { killSpawned, spawnService } from '../helpers/spawn-service.js';
 import { startReceiver, type TestReceiver } from '../helpers/start-receiver.js';
 import { until } from '../helpers/until.js';
@@ -382,6 +383,43 @@ describe.runIf(hasOpenssl)('TLS listener: renewed certificate files are served w
     expect(started.logLines.filter((line) => line.event === 'tls_reloaded')).toEqual([
       expect.objectContaining({ clientCaChanged: true, connectionsToReverify: 1 }),
     ]);
+  });
+
+  // Regression: a connection accepted before the change and handshaking after it was verified by
+  // the context it was accepted with, under the old CA, and listed nowhere closeAfterNextAnswer
+  // looks (Node lists a connection once its handshake is done): a client of a CA taken out that
+  // kept a connection opened and silent at every moment got past the change and kept alive.
+  it('tells a connection accepted before a client CA change and verified after it to close after its first answer', async () => {
+    const started = await startWith(current, { clientCa: true });
+    const port = started.tlsPort!;
+    const raw = await openRaw(port);
+    // Accepted and silent: its TLS socket is made with the context served now.
+    await sleep(50);
+
+    mount.write({ 'tls.crt': current.serverCert, 'tls.key': current.serverKey, 'ca.crt': renewed.caCert });
+    await until(
+      async () => started.logLines.some((line) => line.event === 'tls_reloaded'),
+      5_000,
+      'the new client CA loaded',
+    );
+    const late = tls.connect({
+      socket: raw.socket,
+      ca: readFileSync(current.caCert),
+      servername: 'localhost',
+      cert: readFileSync(current.clientCert),
+      key: readFileSync(current.clientKey),
+    });
+    opened.push(late);
+    late.on('error', () => undefined);
+    const closed = new Promise<string>((resolve) => late.once('close', () => resolve('closed')));
+    // Refused in the handshake, or answered once and told to close; not kept alive.
+    const answer = await new Promise<string>((resolve) => {
+      late.once('secureConnect', () => late.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'));
+      late.once('data', (chunk: Buffer) => resolve(chunk.toString('latin1')));
+      late.once('close', () => resolve('closed'));
+    });
+    if (answer !== 'closed') expect(answer).toMatch(/^Connection: close$/im);
+    await expect(Promise.race([closed, sleep(2_000).then(() => 'open')])).resolves.toBe('closed');
   });
 
   it('is wired from TLS_RELOAD_CHECK_MS in the service', async () => {
