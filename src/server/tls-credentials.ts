@@ -171,7 +171,8 @@ function secureContextOf(tlsSocket: TLSSocket): object | undefined {
  * gone) or whose certificate is expired or not valid yet leaves the listener as it was: a
  * `tls_reload_failed` line and `falco_tls_reloads_total{result="failed"}` once per version of the
  * files, and `falco_tls_reload_failing` 1 until files load. Such a set is read again once it changes,
- * and a certificate not valid yet from its notBefore on (then served). Before this a
+ * a certificate not valid yet from its notBefore on (then served), and files whose read failed at
+ * each check (a read error may pass). Before this a
  * renewal (cert-manager's, every two months by default) went unseen until the pod restarted, and
  * at the old certificate's expiry every sensor's handshake failed.
  */
@@ -182,8 +183,8 @@ export function reloadOnChange(
   options: { logger?: Logger; metrics?: TlsCredentialMetrics },
 ): void {
   // The files the listener serves, and the last set that failed (said once; read again only once
-  // it changes, or from the notBefore of a certificate not valid yet: making a context with a
-  // bundle of 146 CAs blocks the event loop for 30-55 ms).
+  // it changes, from the notBefore of a certificate not valid yet, or at each check after a read
+  // error: making a context with a bundle of 146 CAs blocks the event loop for 30-55 ms).
   let served = loaded.versions;
   let reported: string | undefined;
   let retryAtMs: number | undefined;
@@ -222,8 +223,10 @@ export function reloadOnChange(
     }
     if (versions === reported && (retryAtMs === undefined || Date.now() < retryAtMs)) return;
     retryAtMs = undefined;
+    let read = false;
     try {
       const files = readFiles(config);
+      read = true;
       const certificate = explainFailure(files, () => facts(files.cert));
       refuseOutsideValidity(certificate, Date.now());
       const next = contextOptions(files);
@@ -252,6 +255,10 @@ export function reloadOnChange(
       );
     } catch (error) {
       if (error instanceof NotValidYet) retryAtMs = error.fromMs;
+      // A read that failed (EMFILE under a connection flood, EIO) may pass at the next check, and
+      // costs nothing to try again: read again at each check, or a renewal read at a bad moment was
+      // never served and the old certificate served to its expiry.
+      else if (!read) retryAtMs = 0;
       // Said once per version of the files; and not for files replaced while being read (a
       // Secret swapped in between): the next check reads the new ones.
       if (reported === versions || fileVersions(config) !== versions) return;
