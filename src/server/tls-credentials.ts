@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { TlsConfig } from '../config/hardening-config.js';
 import { tlsFileProblems } from '../config/resolve-hardening.js';
 import type { TlsReloadResult } from '../metrics/http-metrics.js';
+import { markForReverify, mustReverify } from './client-reverify.js';
 import { nodeConnections } from './node-connections.js';
 
 /** What the TLS listener's certificate and reloads are counted on (http-metrics.ts). */
@@ -136,15 +137,16 @@ export function loadTlsCredentials(
  * sending on its connection for as long as it kept it, and Falco 0.36+ keeps one for as long as it
  * sends at least every SERVER_KEEP_ALIVE_TIMEOUT_MS. Each of them is now answered with
  * `Connection: close` at its next request: that request is served, and the client's next connection
- * is verified against the new CA (a client it still trusts reconnects and loses nothing). The
+ * is verified against the new CA (a client it still trusts reconnects and loses nothing); an
+ * answer that never ends by itself, a live stream, is ended now (client-reverify.ts). The
  * request listener is added at the first change only, so a listener whose CA never changes pays
  * nothing per request. Returns how many connections were open.
  */
-function closeAfterNextAnswer(server: https.Server, verifiedBefore: WeakSet<Socket>): number {
+function closeAfterNextAnswer(server: https.Server): number {
   let open = 0;
   for (const { socket } of nodeConnections(server)?.all() ?? []) {
     if (!socket) continue;
-    verifiedBefore.add(socket);
+    markForReverify(socket);
     open++;
   }
   return open;
@@ -189,17 +191,17 @@ export function reloadOnChange(
   let reported: string | undefined;
   let retryAtMs: number | undefined;
   let servedCa = loaded.options.ca as Buffer | undefined;
-  let verifiedBefore: WeakSet<Socket> | undefined;
+  let verifying = false;
   // Which change of the client CA each secure context served since the first has (see below).
   let caChanges = 0;
   const caChangesOf = new WeakMap<object, number>();
-  const verifiedBeforeChange = () => {
-    if (verifiedBefore) return verifiedBefore;
-    const sockets = new WeakSet<Socket>();
+  const verifyAgain = () => {
+    if (verifying) return;
+    verifying = true;
     server.prependListener(
       'request',
       (req: { socket: Socket }, res: { setHeader(name: string, value: string): void }) => {
-        if (sockets.has(req.socket)) res.setHeader('Connection', 'close');
+        if (mustReverify(req.socket)) res.setHeader('Connection', 'close');
       },
     );
     // A connection accepted before a change gets the context served then, and its handshake, done
@@ -208,9 +210,8 @@ export function reloadOnChange(
     // kept a silent connection open at every moment kept alive past the change.
     server.on('secureConnection', (tlsSocket: TLSSocket) => {
       const context = secureContextOf(tlsSocket);
-      if (context !== undefined && caChangesOf.get(context) !== caChanges) sockets.add(tlsSocket);
+      if (context !== undefined && caChangesOf.get(context) !== caChanges) markForReverify(tlsSocket);
     });
-    return (verifiedBefore = sockets);
   };
   const check = () => {
     const versions = fileVersions(config);
@@ -237,13 +238,16 @@ export function reloadOnChange(
       reported = undefined;
       const caChanged = files.ca !== undefined && servedCa !== undefined && !files.ca.equals(servedCa);
       servedCa = files.ca;
-      if (caChanged) caChanges++;
+      if (caChanged) {
+        caChanges++;
+        verifyAgain();
+      }
       const context = servedContextOf(server);
       if (context !== undefined) caChangesOf.set(context, caChanges);
       const clientCa = caChanged
         ? {
             clientCaChanged: true,
-            connectionsToReverify: closeAfterNextAnswer(server, verifiedBeforeChange()),
+            connectionsToReverify: closeAfterNextAnswer(server),
           }
         : {};
       options.metrics?.recordTlsReload('reloaded');

@@ -16,6 +16,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { commandWorks, requireComponent } from '../helpers/components.js';
 import { makeTestPki, type TestPki } from '../helpers/make-certificates.js';
 import { MountedSecret } from '../helpers/mounted-secret.js';
+import { postAlerts } from '../helpers/post-alerts.js';
 import { openRaw } from '../helpers/raw-connection.js';
 import { killSpawned, spawnService } from '../helpers/spawn-service.js';
 import { startReceiver, type TestReceiver } from '../helpers/start-receiver.js';
@@ -420,6 +421,59 @@ describe.runIf(hasOpenssl)('TLS listener: renewed certificate files are served w
     });
     if (answer !== 'closed') expect(answer).toMatch(/^Connection: close$/im);
     await expect(Promise.race([closed, sleep(2_000).then(() => 'open')])).resolves.toBe('closed');
+  });
+
+  // Regression: the live stream is one answer that never ends, so "Connection: close on the next
+  // answer" never came for it: a client of a CA taken out that held GET /alerts/stream over the
+  // TLS listener went on receiving every alert (and its stream's Connection: keep-alive replaced
+  // the close set for a connection verified before).
+  it('ends a live stream held on a connection verified under a client CA taken out', async () => {
+    const started = await startWith(current, { clientCa: true });
+    const port = started.tlsPort!;
+    const reader = await connect(port, trustBoth(), { cert: current.clientCert, key: current.clientKey });
+    opened.push(reader.socket!);
+    let text = '';
+    reader.socket!.on('data', (chunk: Buffer) => (text += chunk.toString('latin1')));
+    const closed = new Promise<string>((resolve) => reader.socket!.once('close', () => resolve('closed')));
+    reader.socket!.write('GET /alerts/stream HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+    await until(async () => text.includes(': connected'), 5_000, 'the stream open');
+
+    mount.write({ 'tls.crt': current.serverCert, 'tls.key': current.serverKey, 'ca.crt': renewed.caCert });
+    await until(
+      async () => started.logLines.some((line) => line.event === 'tls_reloaded'),
+      5_000,
+      'the new client CA loaded',
+    );
+    await expect(Promise.race([closed, sleep(2_000).then(() => 'open')])).resolves.toBe('closed');
+    await postAlerts(
+      started.port,
+      JSON.stringify({ rule: 'r', priority: 'Notice', time: new Date().toISOString(), output: 'x' }),
+      1,
+    );
+    await sleep(200);
+    expect(text).not.toMatch(/^event: alert$/m);
+  });
+
+  it('ends a live stream opened after the change on a connection verified before it', async () => {
+    const started = await startWith(current, { clientCa: true });
+    const port = started.tlsPort!;
+    const reader = await connect(port, trustBoth(), { cert: current.clientCert, key: current.clientKey });
+    opened.push(reader.socket!);
+
+    mount.write({ 'tls.crt': current.serverCert, 'tls.key': current.serverKey, 'ca.crt': renewed.caCert });
+    await until(
+      async () => started.logLines.some((line) => line.event === 'tls_reloaded'),
+      5_000,
+      'the new client CA loaded',
+    );
+    let text = '';
+    reader.socket!.on('data', (chunk: Buffer) => (text += chunk.toString('latin1')));
+    const closed = new Promise<string>((resolve) => reader.socket!.once('close', () => resolve('closed')));
+    // Its stream's own Connection: keep-alive replaced the close set for this connection.
+    reader.socket!.write('GET /alerts/stream HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+    await expect(Promise.race([closed, sleep(2_000).then(() => 'open')])).resolves.toBe('closed');
+    // Told when to reconnect before it closed.
+    expect(text).toMatch(/^retry: 3000$/m);
   });
 
   it('is wired from TLS_RELOAD_CHECK_MS in the service', async () => {

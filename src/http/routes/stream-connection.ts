@@ -1,4 +1,5 @@
 import type { Request, Response } from 'express';
+import { closeOnReverify } from '../../server/client-reverify.js';
 import type { StreamClients } from './stream-clients.js';
 import type { StreamDrop, StreamLimits, StreamSlots } from './stream-slots.js';
 
@@ -46,12 +47,23 @@ export function openStreamConnection(
       ? undefined
       : setTimeout(() => res.destroy(), Math.max(0, expiresAt - Date.now()));
   sessionEnd?.unref();
+  // One held on a TLS connection whose client was verified under a client CA taken out since ends
+  // too, and its connection with it: the client reconnects and is verified against the new CA. A
+  // stream never ends by itself, so the Connection: close of that connection's next answer never
+  // came, and such a client went on receiving every alert.
+  const closeStream = () => {
+    stop();
+    res.end();
+    req.socket.destroySoon();
+  };
+  const stopReverify = closeOnReverify(req.socket, closeStream);
   let stopped = false;
   const stop = () => {
     if (stopped) return;
     stopped = true;
     clearInterval(heartbeat);
     clearTimeout(sessionEnd);
+    stopReverify();
     unsubscribe();
     clients.delete(res);
     slots.release(address);
