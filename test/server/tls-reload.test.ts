@@ -476,6 +476,51 @@ describe.runIf(hasOpenssl)('TLS listener: renewed certificate files are served w
     expect(text).toMatch(/^retry: 3000$/m);
   });
 
+  // Holds (checked): a session ticket from before the change does not resume after it (without the
+  // change the same ticket resumes, 200), so the client presents its certificate to the new CA.
+  it('does not resume a session of a client verified under a client CA taken out', async () => {
+    const started = await startWith(current, { clientCa: true });
+    const port = started.tlsPort!;
+    const client = {
+      host: '127.0.0.1',
+      port,
+      ca: trustBoth().map((file) => readFileSync(file)),
+      cert: readFileSync(current.clientCert),
+      key: readFileSync(current.clientKey),
+    };
+    // A session ticket from a connection verified under the current CA.
+    const session = await new Promise<Buffer>((resolve, reject) => {
+      const socket = tls.connect(client);
+      socket.once('session', (ticket: Buffer) => {
+        resolve(ticket);
+        socket.destroy();
+      });
+      socket.once('secureConnect', () => socket.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'));
+      socket.once('error', reject);
+    });
+
+    mount.write({ 'tls.crt': current.serverCert, 'tls.key': current.serverKey, 'ca.crt': renewed.caCert });
+    await until(
+      async () => started.logLines.some((line) => line.event === 'tls_reloaded'),
+      5_000,
+      'the new client CA loaded',
+    );
+    const resumed = await new Promise<string>((resolve) => {
+      const socket = tls.connect({ ...client, session });
+      opened.push(socket);
+      socket.once('secureConnect', () => {
+        const how = socket.isSessionReused() ? 'resumed' : 'full';
+        socket.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+        socket.once('data', (chunk: Buffer) =>
+          resolve(`${how} ${chunk.toString('latin1').split('\r\n')[0]}`),
+        );
+      });
+      socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+      socket.once('close', () => resolve('closed'));
+    });
+    expect(resumed).toBe('closed');
+  });
+
   it('is wired from TLS_RELOAD_CHECK_MS in the service', async () => {
     mount = new MountedSecret(mkdtempSync(join(tmpdir(), 'falco-tls-secret-')));
     mount.write({ 'tls.crt': current.serverCert, 'tls.key': current.serverKey });
