@@ -91,25 +91,36 @@ export function limitConnections(
   // SERVER_MAX_CONNECTIONS=20, closed unread and counted nowhere. Headers slower than
   // SLOW_HEADERS_MS (a slowloris) are closed as well, counted and logged, so they cannot hold every
   // descriptor until their header timeout.
+  // When the last sweep ran: a connection is silent once it had read nothing SILENT_MS after its
+  // admission at a sweep before this one. Counted up to this sweep, one whose request came while
+  // the loop was in a long poll phase (a handshake storm at the cap) was closed unread, its request
+  // not yet read from the kernel (a sensor accepted ~400 ms before a 600 ms callback and sending
+  // during it: closed unanswered, counted nowhere, 3 of 3).
+  let lastSweepAt = -Infinity;
   const closeWhatLosesNothing = () => {
     const connections = nodeConnections(server);
     if (!connections) {
       server.closeIdleConnections();
       return 0;
     }
+    // Read by now: what any client sent before the last sweep (a turn of the loop ago, or more).
+    const readBy = lastSweepAt;
+    lastSweepAt = Date.now();
     let closed = 0;
     for (const { socket } of connections.expired(SLOW_HEADERS_MS, 0)) {
       if (!socket) continue;
+      // Nothing read yet: silent only as below (Node counts its headers' time from the connection).
+      if (socket.bytesRead === 0 && (sockets.get(socket) ?? -Infinity) > readBy - SILENT_MS) continue;
       if (socket.bytesRead > 0) onRefused('slow_headers', socket.remoteAddress ?? '');
       socket.destroy();
       closed++;
     }
-    closed += closeBeforeHandshake();
+    closed += closeBeforeHandshake(false, readBy);
     return closed === 0 ? closeQuietKeptAlive(connections) : closed;
   };
   // Closes the raw sockets too silent or too slow to reach Node's list; `handshakesOnly`: the slow
   // handshakes alone (a spared one's second look, the listener maybe below its cap by then).
-  const closeBeforeHandshake = (handshakesOnly = false) => {
+  const closeBeforeHandshake = (handshakesOnly: boolean, readBy = -Infinity) => {
     // Node lists a TLS connection only once its handshake is done; before, the raw socket is all
     // there is: silent for SILENT_MS, or a handshake begun and not done in SLOW_HEADERS_MS (a
     // sensor's takes a round trip or two), it goes as a silent or slow plain one would. Left to the
@@ -125,7 +136,7 @@ export function limitConnections(
     for (const [socket, admitted] of sockets) {
       if (socket.destroyed || (tls && handshaken.has(socket))) continue;
       if (socket.bytesRead === 0) {
-        if (handshakesOnly || admitted > now - SILENT_MS) continue;
+        if (handshakesOnly || admitted > readBy - SILENT_MS) continue;
         socket.destroy();
         closed++;
       } else if (tls) {

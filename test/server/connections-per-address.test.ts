@@ -1,6 +1,8 @@
 import { readFileSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import http from 'node:http';
 import https from 'node:https';
+import net from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { KEPT_ALIVE_QUIET_MS, SILENT_MS, SLOW_HEADERS_MS } from '../../src/server/connections-per-address.js';
@@ -178,6 +180,60 @@ describe('limitConnections', () => {
     const next = await open('127.0.0.5');
     next.write(POST);
     await expect.poll(() => statusLines(next)).toEqual(['HTTP/1.1 202']);
+  });
+});
+
+describe('limitConnections with its own event loop in a long poll phase', () => {
+  // Regression: a connection was silent SILENT_MS after its admission counted up to the sweep, and
+  // Node's headers time from the connection, though a request that came while the loop was in a
+  // long poll phase (a handshake storm at the cap, a long callback) is read only in the next one, after
+  // the sweep: the sensor was closed unanswered and counted nowhere.
+  it('at SERVER_MAX_CONNECTIONS keeps a connection whose request came while the loop was busy', async () => {
+    const { port } = await start(2, 10);
+    // The sensor, another process: connected, and sending its alert 100 ms after it is told to.
+    const sensor = spawn(
+      process.execPath,
+      [
+        '-e',
+        `const socket = require('node:net').connect({ port: ${port}, host: '127.0.0.1', localAddress: '127.0.0.2' });
+        let text = '';
+        const done = (what) => { console.log(JSON.stringify(what)); process.exit(0); };
+        socket.on('data', (chunk) => { text += chunk; if (text.includes('\\r\\n')) done(text.split('\\r\\n')[0]); });
+        socket.on('close', () => done(text.split('\\r\\n')[0] || 'closed'));
+        socket.on('error', () => {});
+        socket.on('connect', () => console.log('"connected"'));
+        process.stdin.once('data', () => setTimeout(() => socket.write(${JSON.stringify(POST)}), 100));
+        setTimeout(() => done(text.split('\\r\\n')[0] || 'no answer'), 3000);`,
+      ],
+      { stdio: ['pipe', 'pipe', 'inherit'] },
+    );
+    let out = '';
+    sensor.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    const exited = new Promise((resolve) => sensor.once('exit', resolve));
+    await expect.poll(() => out).toContain('connected');
+    await open('127.0.0.3');
+    await delay(300);
+    // A callback that keeps the loop 600 ms: a loopback connection's data handler.
+    const busy = net.createServer((socket) =>
+      socket.on('data', () => {
+        const until = Date.now() + 600;
+        while (Date.now() < until);
+      }),
+    );
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    const trigger = net.connect((busy.address() as net.AddressInfo).port, '127.0.0.1');
+    await new Promise((resolve) => trigger.once('connect', resolve));
+    sensor.stdin.write('go\n');
+    await delay(30);
+    // Refused in the same poll phase as the busy callback: the sweep follows it.
+    const refused = open('127.0.0.4');
+    trigger.write('x');
+    await refused;
+    await exited;
+    trigger.destroy();
+    busy.close();
+    expect(out.trim().split('\n').at(-1)).toBe('"HTTP/1.1 202 Accepted"');
+    expect(await refusedCount('max_connections')).toBe(1);
   });
 });
 
