@@ -6,7 +6,9 @@ import { readConfigFile } from './read-config-file.js';
 
 type TlsFileVariable = 'TLS_CERT_FILE' | 'TLS_KEY_FILE' | 'TLS_CLIENT_CA_FILE';
 
-const CERTIFICATE = /-----BEGIN CERTIFICATE-----/;
+// OpenSSL, and so Node, also reads a certificate labelled TRUSTED CERTIFICATE (p11-kit's
+// openssl-bundle, `openssl x509 -addtrust`) or X509 CERTIFICATE (the old label).
+const CERTIFICATE = /-----BEGIN (?:TRUSTED |X509 )?CERTIFICATE-----/;
 const PRIVATE_KEY = /-----BEGIN (?:RSA |EC |ENCRYPTED )?PRIVATE KEY-----/;
 const ENCRYPTED_KEY = /-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type: 4,ENCRYPTED/;
 

@@ -43,6 +43,21 @@ describe('TLS files as people mount them', () => {
     expect(problemsOf(tls(both, both))).toEqual([]);
   });
 
+  // Regression: a client CA bundle as p11-kit's openssl-bundle writes it (TRUSTED CERTIFICATE), or
+  // with the old X509 CERTIFICATE label, was refused as holding no PEM certificate, though the
+  // listener verifies clients with it.
+  it('takes a CA bundle labelled TRUSTED CERTIFICATE or X509 CERTIFICATE', async () => {
+    const trusted = join(pki.dir, 'trusted-ca.crt');
+    await execa('openssl', ['x509', '-in', pki.caCert, '-addtrust', 'clientAuth', '-out', trusted]);
+    expect(readFileSync(trusted, 'utf8')).toContain('-----BEGIN TRUSTED CERTIFICATE-----');
+    const old = write(
+      'x509-ca.crt',
+      readFileSync(pki.caCert, 'utf8').replaceAll('CERTIFICATE-----', 'X509 CERTIFICATE-----'),
+    );
+    expect(problemsOf(tls(pki.serverCert, pki.serverKey, trusted))).toEqual([]);
+    expect(problemsOf(tls(pki.serverCert, pki.serverKey, old))).toEqual([]);
+  });
+
   it('says the certificate and key are swapped', () => {
     expect(problemsOf(tls(pki.serverKey, pki.serverCert))).toEqual([
       'TLS_CERT_FILE and TLS_KEY_FILE: swapped (the certificate file holds a private key, the key file a certificate)',
