@@ -14,6 +14,16 @@ export function parseDuration(text: string): number | undefined {
   return Number(match[1]) * DURATION_UNITS[match[2]!]!;
 }
 
+function decodable(url: URL): boolean {
+  try {
+    decodeURIComponent(url.username);
+    decodeURIComponent(url.password);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 const storeUrl = z
   .string()
   .trim()
@@ -21,6 +31,12 @@ const storeUrl = z
     error: 'must be memory, redis://[user:pass@]host:port[/db] or rediss://...',
   })
   .refine((text) => text === 'memory' || URL.canParse(text), { error: 'is not a valid URL' })
+  // node-redis decodes the user and password (decodeURIComponent): a bare % (redis://u:100%@host)
+  // threw URIError at each connection, or at start with STORE_PASSWORD_FILE ('URI malformed', exit 1).
+  .refine((text) => text === 'memory' || !URL.canParse(text) || decodable(new URL(text)), {
+    error:
+      'has a user or password that is not URL-encoded: write % as %25 (and @ as %40, : as %3A, / as %2F)',
+  })
   .optional();
 
 /**

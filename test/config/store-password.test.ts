@@ -55,3 +55,18 @@ describe.skipIf(!redisAvailable())('STORE_PASSWORD_FILE with a user in STORE_URL
     ]);
   });
 });
+
+describe('a STORE_URL whose user or password is not URL-encoded', () => {
+  // Regression: with STORE_PASSWORD_FILE, redis://falco:100%@host threw URIError out of the
+  // configuration ('failed to start: URI malformed', exit 1, naming no variable); without it the
+  // service started and every link failed with the same URIError, forever.
+  it('is refused naming STORE_URL, without the password', () => {
+    for (const env of [{ STORE_PASSWORD_FILE: passwordFile() }, {}]) {
+      const loaded = loadConfig({ STORE_URL: 'redis://falco:100%@127.0.0.1:6379', ...env });
+      expect(!loaded.ok && loaded.problems).toEqual([
+        'STORE_URL: has a user or password that is not URL-encoded: write % as %25 (and @ as %40, : as %3A, / as %2F)',
+      ]);
+    }
+    expect(loadConfig({ STORE_URL: 'redis://falco:100%25@127.0.0.1:6379' }).ok).toBe(true);
+  });
+});
