@@ -18,6 +18,9 @@ const PREFIXES = [
 // default): FOO_SERVICE_HOST, FOO_SERVICE_PORT[_NAME], FOO_PORT=tcp://..., FOO_PORT_80_TCP[_PROTO|_PORT|_ADDR].
 const SERVICE_LINK = /_SERVICE_(HOST|PORT(_\w+)?)$|_PORT_\d+_(TCP|UDP|SCTP)(_(PROTO|PORT|ADDR))?$/;
 const SERVICE_LINK_PORT = /^(tcp|udp|sctp):\/\//;
+// Other programs' variables that start like ours: every X11 desktop session (GNOME, KDE, Xfce)
+// exports SESSION_MANAGER, so `npm start` from a terminal there warned at every start.
+const OTHER_PROGRAMS = new Set(['SESSION_MANAGER']);
 
 function distance(a: string, b: string): number {
   let previous = Array.from({ length: b.length + 1 }, (_, index) => index);
@@ -64,7 +67,7 @@ function closest(name: string): string | undefined {
 export function unknownVariables(env: Record<string, string | undefined>): UnknownVariable[] {
   const unknown: UnknownVariable[] = [];
   for (const [name, value] of Object.entries(env)) {
-    if (value === undefined || KNOWN.includes(name)) continue;
+    if (value === undefined || KNOWN.includes(name) || OTHER_PROGRAMS.has(name)) continue;
     if (!PREFIXES.some((prefix) => name.startsWith(prefix))) continue;
     if (SERVICE_LINK.test(name) || (name.endsWith('_PORT') && SERVICE_LINK_PORT.test(value))) continue;
     const suggestion = closest(name);

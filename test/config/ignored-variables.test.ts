@@ -36,6 +36,8 @@ describe('unknownVariables', () => {
         HOSTNAME: 'falco-alert-receiver-5d9c',
         HOST_IP: '10.0.0.3',
         NODE_OPTIONS: '--max-old-space-size=128',
+        // Regression: exported by every X11 desktop session, so `npm start` there warned at each start.
+        SESSION_MANAGER: 'local/workstation:@/tmp/.ICE-unix/2381,unix/workstation:/tmp/.ICE-unix/2381',
         REDIS_URL: 'redis://redis:6379',
         KUBERNETES_SERVICE_HOST: '10.96.0.1',
         // A Service named store-redis, one named metrics and one named tls in the namespace.
