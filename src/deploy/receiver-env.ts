@@ -16,6 +16,21 @@ export interface ReceiverEnvCheck {
   unknown: string[];
 }
 
+// The kubelet expands $(NAME) in an env value with the variables defined before it ($$ is a $):
+// HOST=$(POD_IP) after POD_IP from the downward API listens on the pod's address. A reference to a
+// value not in the manifests (a Secret's, the downward API's, a Service link's) leaves the value
+// unknown, as a Secret's is: left to the receiver's start.
+function expand(value: string, env: Map<string, string | undefined>): string | undefined {
+  let unknown = false;
+  const expanded = value.replace(/\$\$|\$\(([^)]*)\)/g, (match, name: string | undefined) => {
+    if (name === undefined) return '$';
+    const known = env.get(name);
+    if (known === undefined) unknown = true;
+    return known ?? match;
+  });
+  return unknown ? undefined : expanded;
+}
+
 /**
  * The receiver container's variables whose values the manifests hold (its ConfigMaps and literal
  * `value`s), each checked as the service checks it at start. Values from Secrets and the files
@@ -54,7 +69,10 @@ export function checkReceiverEnv(
   }
   for (const item of objects(container.env))
     if (typeof item.name === 'string')
-      env.set(item.name, typeof item.value === 'string' ? item.value : item.valueFrom ? undefined : '');
+      env.set(
+        item.name,
+        typeof item.value === 'string' ? expand(item.value, env) : item.valueFrom ? undefined : '',
+      );
   const problems: string[] = [];
   for (const [name, value] of env) {
     const problem = value === undefined ? undefined : variableProblem(name, value);

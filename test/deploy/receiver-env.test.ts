@@ -50,6 +50,36 @@ describe('checkReceiverEnv', () => {
     expect(
       checkReceiverEnv(rendered(`  PORT: "8080"\n  TRIGGERS_ENABLED: "true"\n  SHUTDOWN_DELAY_MS: ""`)),
     ).toEqual({ problems: [], unknown: [] });
+    // Regression: HOST=$(POD_IP) (the downward API's address, which the kubelet puts in its place)
+    // was refused as 'HOST: must be an IP address ...', and npm run deploy stopped.
+    const lines = (...items: string[]) => items.map((line) => `            ${line}\n`).join('');
+    expect(
+      checkReceiverEnv(
+        rendered(
+          `  ADMIN_PORT: "8081"`,
+          lines(
+            '- name: POD_IP',
+            '  valueFrom: { fieldRef: { fieldPath: status.podIP } }',
+            '- name: HOST',
+            '  value: $(POD_IP)',
+            '- name: ALLOWED_HOSTS',
+            '  value: localhost,$(POD_IP)',
+          ),
+        ),
+      ),
+    ).toEqual({ problems: [], unknown: [] });
+    // A reference to a value the manifests hold is checked as the kubelet expands it; $$ is a $.
+    expect(
+      checkReceiverEnv(
+        rendered(
+          `  TIMEOUT: 10s`,
+          lines('- name: SHUTDOWN_TIMEOUT_MS', '  value: $(TIMEOUT)', '- name: PORT', "  value: '$$(PORT)'"),
+        ),
+      ).problems,
+    ).toEqual([
+      'SHUTDOWN_TIMEOUT_MS: must be a number, written in digits (got "10s")',
+      'PORT: must be a number, written in digits (got "$(PORT)")',
+    ]);
     expect(checkReceiverEnv('apiVersion: v1\nkind: Service\nmetadata: { name: other }\n')).toEqual({
       problems: [],
       unknown: [],
