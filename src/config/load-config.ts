@@ -98,9 +98,16 @@ function describeIssue(issue: z.core.$ZodIssue, env: Record<string, string | und
 
 // Number(' ') is 0: PORT=' ' (a stray space in an env file) listened on a random port and WORKERS=' '
 // forked one worker per CPU, where PORT= and WORKERS= mean the default.
+// A number variable is told by what its schema makes of the blanks: 0 where 0 is taken (PORT), a
+// number too small where it is not (BODY_LIMIT_BYTES=' ' was refused as 'Too small: expected number
+// to be >0 (got " ")', where BODY_LIMIT_BYTES= means the default).
 function blankNumber(name: string, value: string): boolean {
   const shape: Record<string, z.ZodType> = envSchema.shape;
-  return value.trim() === '' && typeof shape[name]?.safeParse(value).data === 'number';
+  if (value.trim() !== '' || !shape[name]) return false;
+  const result = shape[name].safeParse(value);
+  return result.success
+    ? typeof result.data === 'number'
+    : result.error.issues.every((issue) => 'origin' in issue && issue.origin === 'number');
 }
 
 /**

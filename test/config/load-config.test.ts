@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/load-config.js';
+import { loadConfig, variableProblem } from '../../src/config/load-config.js';
 
 describe('loadConfig', () => {
   it('uses the documented defaults for an empty environment', () => {
@@ -32,6 +32,16 @@ describe('loadConfig', () => {
         result.config.hardening.tls,
       ],
     ).toEqual([8080, 1, undefined, undefined]);
+  });
+
+  // Regression: only numbers that may be 0 were: BODY_LIMIT_BYTES=' ' (and every other number that
+  // must be positive) was refused as 'Too small: expected number to be >0 (got " ")'.
+  it('treats blanks as unset for a number that must be positive too', () => {
+    const result = loadConfig({ BODY_LIMIT_BYTES: ' ', SHUTDOWN_TIMEOUT_MS: '\t', QUERY_MAX_BYTES: ' \r' });
+    expect(
+      result.ok ? [result.config.bodyLimitBytes, result.config.shutdown.timeoutMs] : result.problems,
+    ).toEqual([1792 * 1024, 10_000]);
+    expect(variableProblem('STORE_MAX_ALERTS', ' ')).toBeUndefined();
   });
 
   it('lists every problem at once', () => {
