@@ -48,15 +48,33 @@ function wordsWithin(short: string, long: string): boolean {
   return true;
 }
 
-// Two letters off (VIEWER_TOKENS_FILE, TRIGGER_ENABLED, STORE_URI), else words left out or added
-// (SHUTDOWN_DELAY for SHUTDOWN_DELAY_MS, TLS_CA_FILE for TLS_CLIENT_CA_FILE, STORE_RETENTION_MS).
+// One letter off (VIEWER_TOKENS_FILE, TRIGGER_ENABLED, STORE_URI), else words left out or added
+// (SHUTDOWN_DELAY for SHUTDOWN_DELAY_MS, TLS_CA_FILE for TLS_CLIENT_CA_FILE, STORE_RETENTION_MS),
+// the one sharing most words first, else two letters off. PORT and HOST share a word with every
+// TLS_PORT-like name, and TLS_PORT is two letters from TLS_CERT: TLS_LISTEN_PORT was told PORT, and
+// TLS_CERT TLS_PORT. A name for a file (_FILE, _PATH) is only told one of ours that reads a file:
+// METRICS_TOKEN_PATH was told METRICS_TOKEN, which would make the path itself the token.
 function closest(name: string): string | undefined {
-  let best: { known: string; score: number } | undefined;
-  for (const known of KNOWN) {
-    const score = distance(name, known);
-    if (score <= 2 && (!best || score < best.score)) best = { known, score };
+  const wanted = name.replace(/_PATH$/, '_FILE');
+  const candidates = wanted.endsWith('_FILE') ? KNOWN.filter((known) => known.endsWith('_FILE')) : KNOWN;
+  const nearest = (max: number) => {
+    let best: { known: string; score: number } | undefined;
+    for (const known of candidates) {
+      const score = distance(wanted, known);
+      if (score <= max && (!best || score < best.score)) best = { known, score };
+    }
+    return best?.known;
+  };
+  const shared = (known: string) =>
+    wordsWithin(wanted, known) || wordsWithin(known, wanted)
+      ? Math.min(wanted.split('_').length, known.split('_').length)
+      : 0;
+  let byWords: { known: string; words: number } | undefined;
+  for (const known of candidates) {
+    const words = shared(known);
+    if (words > 0 && (!byWords || words > byWords.words)) byWords = { known, words };
   }
-  return best?.known ?? KNOWN.find((known) => wordsWithin(name, known) || wordsWithin(known, name));
+  return nearest(1) ?? byWords?.known ?? nearest(2);
 }
 
 /**

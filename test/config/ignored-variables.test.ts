@@ -26,6 +26,27 @@ describe('unknownVariables', () => {
     ]);
   });
 
+  // Regression: PORT (or HOST) shares a word with every such name and came first, TLS_PORT is two
+  // letters from TLS_CERT, and a name for a file was told a variable that takes the secret itself:
+  // following 'did you mean METRICS_TOKEN?' made the path the token.
+  it('suggests the variable sharing most words, and only a _FILE one for a file', () => {
+    expect(
+      unknownVariables({
+        TLS_LISTEN_PORT: '8443',
+        ADMIN_HTTP_PORT: '8081',
+        TLS_CERT: '/etc/tls/tls.crt',
+        METRICS_TOKEN_PATH: '/etc/metrics/token',
+        TRIGGER_TOKEN_FILE: '/etc/triggers/token',
+      }),
+    ).toEqual([
+      { variable: 'TLS_LISTEN_PORT', suggestion: 'TLS_PORT' },
+      { variable: 'ADMIN_HTTP_PORT', suggestion: 'ADMIN_PORT' },
+      { variable: 'TLS_CERT', suggestion: 'TLS_CERT_FILE' },
+      { variable: 'METRICS_TOKEN_PATH', suggestion: 'METRICS_TOKEN_FILE' },
+      { variable: 'TRIGGER_TOKEN_FILE' },
+    ]);
+  });
+
   it("names none of ours, nor other programs' or Kubernetes' Service links", () => {
     expect(
       unknownVariables({
