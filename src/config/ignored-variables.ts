@@ -54,6 +54,7 @@ function wordsWithin(short: string, long: string): boolean {
 // TLS_PORT-like name, and TLS_PORT is two letters from TLS_CERT: TLS_LISTEN_PORT was told PORT, and
 // TLS_CERT TLS_PORT. A name for a file (_FILE, _PATH) is only told one of ours that reads a file:
 // METRICS_TOKEN_PATH was told METRICS_TOKEN, which would make the path itself the token.
+// One word in common is not enough: STORE_REDIS_PORT=6379 was told PORT, which moves the ingest port.
 function closest(name: string): string | undefined {
   const wanted = name.replace(/_PATH$/, '_FILE');
   const candidates = wanted.endsWith('_FILE') ? KNOWN.filter((known) => known.endsWith('_FILE')) : KNOWN;
@@ -72,7 +73,7 @@ function closest(name: string): string | undefined {
   let byWords: { known: string; words: number } | undefined;
   for (const known of candidates) {
     const words = shared(known);
-    if (words > 0 && (!byWords || words > byWords.words)) byWords = { known, words };
+    if (words > 1 && (!byWords || words > byWords.words)) byWords = { known, words };
   }
   return nearest(1) ?? byWords?.known ?? nearest(2);
 }

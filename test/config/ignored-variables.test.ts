@@ -26,7 +26,8 @@ describe('unknownVariables', () => {
     ]);
   });
 
-  // Regression: PORT (or HOST) shares a word with every such name and came first, TLS_PORT is two
+  // Regression: PORT (or HOST) shares a word with every such name and came first (STORE_REDIS_PORT=6379
+  // was told PORT, which moves the ingest port), TLS_PORT is two
   // letters from TLS_CERT, and a name for a file was told a variable that takes the secret itself:
   // following 'did you mean METRICS_TOKEN?' made the path the token.
   it('suggests the variable sharing most words, and only a _FILE one for a file', () => {
@@ -37,6 +38,7 @@ describe('unknownVariables', () => {
         TLS_CERT: '/etc/tls/tls.crt',
         METRICS_TOKEN_PATH: '/etc/metrics/token',
         TRIGGER_TOKEN_FILE: '/etc/triggers/token',
+        STORE_REDIS_PORT: '6379',
       }),
     ).toEqual([
       { variable: 'TLS_LISTEN_PORT', suggestion: 'TLS_PORT' },
@@ -44,6 +46,7 @@ describe('unknownVariables', () => {
       { variable: 'TLS_CERT', suggestion: 'TLS_CERT_FILE' },
       { variable: 'METRICS_TOKEN_PATH', suggestion: 'METRICS_TOKEN_FILE' },
       { variable: 'TRIGGER_TOKEN_FILE' },
+      { variable: 'STORE_REDIS_PORT' },
     ]);
   });
 
