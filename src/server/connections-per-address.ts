@@ -140,6 +140,10 @@ export function limitConnections(
         socket.destroy();
         closed++;
       } else if (tls) {
+        // The second look is at the handshakes a sweep at the cap spared, not at every one under way
+        // then: taking those in too kept it looking every second below the cap for good, and closed
+        // as slow a handshake begun below it (left to the handshake timeout there).
+        if (handshakesOnly && !begunSeen.has(socket)) continue;
         const begun = begunSeen.get(socket) ?? now;
         begunSeen.set(socket, begun);
         if (begun > now - SLOW_HEADERS_MS) {

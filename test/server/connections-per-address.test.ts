@@ -360,3 +360,45 @@ describe.runIf(hasOpenssl)('limitConnections on the TLS listener, its own event 
     expect(await refusedCount('slow_headers')).toBe(0);
   });
 });
+
+describe.runIf(hasOpenssl)('limitConnections on the TLS listener, below its cap again', () => {
+  let pki: TestPki;
+  beforeAll(async () => {
+    pki = await makeTestPki('falco-node-1');
+  });
+  afterAll(() => {
+    if (pki) rmSync(pki.dir, { recursive: true, force: true });
+  });
+
+  // Regression: the second look at a handshake spared at the cap took in every handshake under way
+  // then, and looked again at those a second later, and so on: below the cap, with handshakes
+  // always under way, it ran every second for good (each time over every connection) and closed
+  // as slow_headers a handshake begun below the cap, which only the handshake timeout closes.
+  it('after the cap, closes only the handshakes a sweep at the cap spared', async () => {
+    receiver = await startReceiver({
+      limits: connectionLimits(3, 10),
+      tls: { certFile: pki.serverCert, keyFile: pki.serverKey },
+    });
+    const port = receiver.tlsPort!;
+    const clientHelloStart = Buffer.from([0x16, 0x03, 0x01, 0x00, 0xc8, 0x01]);
+    const spared = await openRaw(port, '127.0.0.2');
+    const silent = [await openRaw(port, '127.0.0.3'), await openRaw(port, '127.0.0.4')];
+    connections.push(spared, ...silent);
+    spared.write(clientHelloStart);
+    await delay(SILENT_MS + 100);
+    // Refused at the cap: the sweep spares the handshake, its follow-up closes the silent ones.
+    connections.push(await openRaw(port, '127.0.0.5'));
+    await Promise.all(silent.map((connection) => connection.closed));
+    // Below the cap: a handshake begun now, stalled past the spared one's second look and more.
+    await delay(SLOW_HEADERS_MS / 2);
+    const later = await openRaw(port, '127.0.0.6');
+    connections.push(later);
+    later.write(clientHelloStart);
+    await spared.closed;
+    let closed = false;
+    void later.closed.then(() => (closed = true));
+    await delay(2 * SLOW_HEADERS_MS + 200);
+    expect(closed).toBe(false);
+    expect(await refusedCount('slow_headers')).toBe(1);
+  });
+});
