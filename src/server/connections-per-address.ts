@@ -116,7 +116,7 @@ export function limitConnections(
       closed++;
     }
     closed += closeBeforeHandshake(false, readBy);
-    return closed === 0 ? closeQuietKeptAlive(connections) : closed;
+    return closed === 0 ? closeQuietKeptAlive(connections, readBy) : closed;
   };
   // Closes the raw sockets too silent or too slow to reach Node's list; `handshakesOnly`: the slow
   // handshakes alone (a spared one's second look, the listener maybe below its cap by then).
@@ -162,9 +162,12 @@ export function limitConnections(
   // Kept-alive ones go only when nothing else made room, and once they have read nothing for
   // KEPT_ALIVE_QUIET_MS (seen at two sweeps): a sensor may be sending its next request as its
   // connection closes, and gets no answer to it (real Falco 0.40, its one connection closed at each
-  // sweep: 14 of 1,000 alerts lost, 11 "Failure when receiving data from the peer").
+  // sweep: 14 of 1,000 alerts lost, 11 "Failure when receiving data from the peer"). Quiet for that
+  // long at the sweep before this one, as a silent one above: a next request sent while the loop was
+  // in a long poll phase is read only after this sweep (quiet up to this one, a sensor's connection
+  // was closed with its next alert unread, 3 of 3).
   const quiet = new WeakMap<Socket, { bytesRead: number; since: number }>();
-  const closeQuietKeptAlive = (connections: NodeConnections) => {
+  const closeQuietKeptAlive = (connections: NodeConnections, readBy: number) => {
     const now = Date.now();
     let closed = 0;
     for (const { socket } of connections.idle()) {
@@ -172,7 +175,7 @@ export function limitConnections(
       const seen = quiet.get(socket);
       if (seen?.bytesRead !== socket.bytesRead)
         quiet.set(socket, { bytesRead: socket.bytesRead, since: now });
-      else if (now - seen.since >= KEPT_ALIVE_QUIET_MS) {
+      else if (readBy - seen.since >= KEPT_ALIVE_QUIET_MS) {
         socket.destroy();
         closed++;
       }

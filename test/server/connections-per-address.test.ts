@@ -235,6 +235,62 @@ describe('limitConnections with its own event loop in a long poll phase', () => 
     expect(out.trim().split('\n').at(-1)).toBe('"HTTP/1.1 202 Accepted"');
     expect(await refusedCount('max_connections')).toBe(1);
   });
+  // Regression: a kept-alive connection was quiet once a sweep KEPT_ALIVE_QUIET_MS before this one
+  // had seen it so, though its next request, sent while the loop was in a long poll phase, is read
+  // only after this sweep: the sensor's connection was closed with its next alert unread.
+  it('at SERVER_MAX_CONNECTIONS keeps a kept-alive connection whose next request came while the loop was busy', async () => {
+    const { port } = await start(2, 10);
+    // The sensor: an alert at once, the next on the same connection 100 ms after it is told to.
+    const sensor = spawn(
+      process.execPath,
+      [
+        '-e',
+        `const socket = require('node:net').connect({ port: ${port}, host: '127.0.0.1', localAddress: '127.0.0.2' });
+        let text = '';
+        const lines = () => text.match(/^HTTP\\/1\\.1 \\d{3}[^\\r]*/gm) ?? [];
+        const done = (what) => { console.log(JSON.stringify(what)); process.exit(0); };
+        socket.on('data', (chunk) => { text += chunk; if (lines().length === 1 && !socket.first) { socket.first = true; console.log('"first"'); } if (lines().length === 2) done(lines()[1]); });
+        socket.on('close', () => done('closed'));
+        socket.on('error', () => {});
+        socket.on('connect', () => socket.write(${JSON.stringify(POST)}));
+        process.stdin.once('data', () => setTimeout(() => socket.write(${JSON.stringify(POST)}), 100));
+        setTimeout(() => done('no answer'), 5000);`,
+      ],
+      { stdio: ['pipe', 'pipe', 'inherit'] },
+    );
+    let out = '';
+    sensor.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    const exited = new Promise((resolve) => sensor.once('exit', resolve));
+    await expect.poll(() => out).toContain('first');
+    // At the cap: the first sweep sees the sensor kept alive and quiet, its follow-up closes the
+    // silent one (and ends there); a silent one takes its place.
+    const silent = await open('127.0.0.3');
+    await delay(SILENT_MS + 50);
+    connections.push(await open('127.0.0.4'));
+    await silent.closed;
+    await open('127.0.0.5');
+    await delay(KEPT_ALIVE_QUIET_MS);
+    // A callback that keeps the loop 600 ms: a loopback connection's data handler.
+    const busy = net.createServer((socket) =>
+      socket.on('data', () => {
+        const until = Date.now() + 600;
+        while (Date.now() < until);
+      }),
+    );
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    const trigger = net.connect((busy.address() as net.AddressInfo).port, '127.0.0.1');
+    await new Promise((resolve) => trigger.once('connect', resolve));
+    sensor.stdin.write('go\n');
+    await delay(30);
+    // Refused in the same poll phase as the busy callback: the sweep follows it.
+    const refused = open('127.0.0.6');
+    trigger.write('x');
+    await refused;
+    await exited;
+    trigger.destroy();
+    busy.close();
+    expect(out.trim().split('\n').at(-1)).toBe('"HTTP/1.1 202 Accepted"');
+  });
 });
 
 describe.runIf(hasOpenssl)('limitConnections on the TLS listener', () => {
