@@ -195,6 +195,8 @@ export function reloadOnChange(
   // Which change of the client CA each secure context served since the first has (see below).
   let caChanges = 0;
   const caChangesOf = new WeakMap<object, number>();
+  const initialContext = servedContextOf(server);
+  if (initialContext !== undefined) caChangesOf.set(initialContext, 0);
   const verifyAgain = () => {
     if (verifying) return;
     verifying = true;
@@ -209,8 +211,11 @@ export function reloadOnChange(
     // (Node lists a connection once its handshake is done), and a client of a CA taken out that
     // kept a silent connection open at every moment kept alive past the change.
     server.on('secureConnection', (tlsSocket: TLSSocket) => {
-      const context = secureContextOf(tlsSocket);
-      if (context !== undefined && caChangesOf.get(context) !== caChanges) markForReverify(tlsSocket);
+      // Marked only when its context is known to be older than the last change: should Node's
+      // fields ever go, nothing is tagged and nothing marked (as before this check), rather than
+      // every connection told to close.
+      const changesSeen = caChangesOf.get(secureContextOf(tlsSocket) ?? {});
+      if (changesSeen !== undefined && changesSeen < caChanges) markForReverify(tlsSocket);
     });
   };
   const check = () => {
