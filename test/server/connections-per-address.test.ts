@@ -1,5 +1,5 @@
 import { readFileSync, rmSync } from 'node:fs';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
@@ -60,6 +60,30 @@ const refusedCount = async (reason: string) =>
     )?.[1],
   );
 const refusalLines = () => receiver!.logLines.filter((line) => line.event === 'connection_refused');
+
+/**
+ * Tells `sensor` (a child process) to send, then holds this loop 600 ms in a callback (a loopback
+ * connection's data handler) while a connection from `refusedAddress` is refused at the cap in the
+ * same poll phase: the cap's sweep follows the busy callback, with the sensor's bytes not yet read.
+ */
+async function sendWhileLoopBusy(sensor: ChildProcess, refusedAddress: string): Promise<void> {
+  const busy = net.createServer((socket) =>
+    socket.on('data', () => {
+      const until = Date.now() + 600;
+      while (Date.now() < until);
+    }),
+  );
+  await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+  const trigger = net.connect((busy.address() as net.AddressInfo).port, '127.0.0.1');
+  await new Promise((resolve) => trigger.once('connect', resolve));
+  sensor.stdin!.write('go\n');
+  await delay(30);
+  const refused = open(refusedAddress);
+  trigger.write('x');
+  await refused;
+  trigger.destroy();
+  busy.close();
+}
 
 describe('limitConnections', () => {
   // Regression (review, real Falco 0.34.1): under SERVER_MAX_CONNECTIONS_PER_ADDRESS every alert
@@ -213,25 +237,8 @@ describe('limitConnections with its own event loop in a long poll phase', () => 
     await expect.poll(() => out).toContain('connected');
     await open('127.0.0.3');
     await delay(300);
-    // A callback that keeps the loop 600 ms: a loopback connection's data handler.
-    const busy = net.createServer((socket) =>
-      socket.on('data', () => {
-        const until = Date.now() + 600;
-        while (Date.now() < until);
-      }),
-    );
-    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
-    const trigger = net.connect((busy.address() as net.AddressInfo).port, '127.0.0.1');
-    await new Promise((resolve) => trigger.once('connect', resolve));
-    sensor.stdin.write('go\n');
-    await delay(30);
-    // Refused in the same poll phase as the busy callback: the sweep follows it.
-    const refused = open('127.0.0.4');
-    trigger.write('x');
-    await refused;
+    await sendWhileLoopBusy(sensor, '127.0.0.4');
     await exited;
-    trigger.destroy();
-    busy.close();
     expect(out.trim().split('\n').at(-1)).toBe('"HTTP/1.1 202 Accepted"');
     expect(await refusedCount('max_connections')).toBe(1);
   });
@@ -270,25 +277,8 @@ describe('limitConnections with its own event loop in a long poll phase', () => 
     await silent.closed;
     await open('127.0.0.5');
     await delay(KEPT_ALIVE_QUIET_MS);
-    // A callback that keeps the loop 600 ms: a loopback connection's data handler.
-    const busy = net.createServer((socket) =>
-      socket.on('data', () => {
-        const until = Date.now() + 600;
-        while (Date.now() < until);
-      }),
-    );
-    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
-    const trigger = net.connect((busy.address() as net.AddressInfo).port, '127.0.0.1');
-    await new Promise((resolve) => trigger.once('connect', resolve));
-    sensor.stdin.write('go\n');
-    await delay(30);
-    // Refused in the same poll phase as the busy callback: the sweep follows it.
-    const refused = open('127.0.0.6');
-    trigger.write('x');
-    await refused;
+    await sendWhileLoopBusy(sensor, '127.0.0.6');
     await exited;
-    trigger.destroy();
-    busy.close();
     expect(out.trim().split('\n').at(-1)).toBe('"HTTP/1.1 202 Accepted"');
   });
 });
