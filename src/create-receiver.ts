@@ -120,6 +120,7 @@ export function createReceiver(
     triggerToken: config.triggers.enabled ? config.triggers.token : '',
     triggersMounted,
     registry: metrics.registry,
+    logger,
     now: options.now,
   });
   const triggers =
@@ -183,7 +184,10 @@ export function createReceiver(
     app,
     adminApp,
     triggers,
-    closeStore: (flushWithinMs) => storeParts.close(flushWithinMs),
+    closeStore: (flushWithinMs) => {
+      access.stop();
+      return storeParts.close(flushWithinMs);
+    },
     storeTried: () => storeParts.tried(),
   };
 }

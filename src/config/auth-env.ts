@@ -1,7 +1,7 @@
 import { BlockList, isIP } from 'node:net';
 import * as z from 'zod';
 import { bearerToken } from './bearer-token.js';
-import { timerSeconds } from './timer-ms.js';
+import { timerMs, timerSeconds } from './timer-ms.js';
 import { readConfigFile } from './read-config-file.js';
 
 const positiveInt = z.coerce.number().int().positive();
@@ -18,6 +18,7 @@ export const authEnvShape = {
   VIEWER_TOKEN_FILE: optionalPath,
   METRICS_TOKEN: bearerToken,
   METRICS_TOKEN_FILE: optionalPath,
+  TOKEN_RELOAD_CHECK_MS: timerMs(100).default(10_000),
   SESSION_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   SESSION_SECRET_FILE: optionalPath,
   SESSION_TTL_SECONDS: positiveInt.max(7 * 24 * 3600).default(8 * 3600),
@@ -39,6 +40,8 @@ export interface AuthConfig {
   viewerTokens: string[];
   /** Bearer tokens for /metrics (empty: open). */
   metricsTokens: string[];
+  /** The files the two lists came from, read again once changed (token-files.ts). */
+  tokenFiles: { viewer?: string; metrics?: string; reloadCheckMs: number };
   /** HMAC key of session cookies; undefined: a random key per process. */
   sessionSecret?: string;
   sessionTtlMs: number;
@@ -51,9 +54,14 @@ export interface AuthConfig {
 }
 
 // Secrets mounted from a Kubernetes Secret end in a newline; a token file may hold several, one a line.
-function readLines(name: string, file: string, minLength: number): { lines: string[]; problems: string[] } {
+/** The tokens of a token file, or why it is refused (`name` is the variable that names it). */
+export function readTokenFile(
+  name: string,
+  file: string,
+  minLength: number,
+): { lines: string[]; problems: string[]; unreadable?: true } {
   const read = readConfigFile(name, file);
-  if ('problem' in read) return { lines: [], problems: [read.problem] };
+  if ('problem' in read) return { lines: [], problems: [read.problem], unreadable: true };
   const lines = read.text
     .split('\n')
     .map((line) => line.trim())
@@ -68,10 +76,33 @@ function readLines(name: string, file: string, minLength: number): { lines: stri
   return { lines, problems };
 }
 
+/** Tokens a viewer token or /metrics token list may hold, at start and at each reload alike. */
+export const TOKEN_MIN_LENGTH = 16;
+
+// The trigger token wins where it is also a viewer's or /metrics' token: every reader (or the
+// Prometheus that scrapes) could start and cancel runs.
+const TRIGGER_CLASH = {
+  viewer:
+    'TRIGGER_TOKEN: must differ from every viewer token (VIEWER_TOKEN, VIEWER_TOKEN_FILE): it also starts trigger runs, so every reader could',
+  metrics:
+    'TRIGGER_TOKEN: must differ from every /metrics token (METRICS_TOKEN, METRICS_TOKEN_FILE): it also starts trigger runs, so whatever scrapes could',
+};
+
+/** The problem of a viewer or /metrics token list that holds the trigger token, if it does. */
+export function triggerTokenClash(
+  list: 'viewer' | 'metrics',
+  tokens: readonly string[],
+  triggerToken: string | undefined,
+): string[] {
+  return triggerToken !== undefined && triggerToken !== '' && tokens.includes(triggerToken)
+    ? [TRIGGER_CLASH[list]]
+    : [];
+}
+
 function secretList(name: string, value: string | undefined, file: string | undefined, minLength: number) {
   if (value !== undefined && file !== undefined)
     return { lines: [], problems: [`${name} and ${name}_FILE: set only one`] };
-  if (file !== undefined) return readLines(`${name}_FILE`, file, minLength);
+  if (file !== undefined) return readTokenFile(`${name}_FILE`, file, minLength);
   return { lines: value === undefined ? [] : [value], problems: [] };
 }
 
@@ -100,8 +131,8 @@ export function resolveAuth(
   env: AuthEnv,
   context: { workers: number; port: number; sharedStore: boolean; triggerToken?: string },
 ): { ok: true; auth: AuthConfig } | { ok: false; problems: string[] } {
-  const viewer = secretList('VIEWER_TOKEN', env.VIEWER_TOKEN, env.VIEWER_TOKEN_FILE, 16);
-  const metrics = secretList('METRICS_TOKEN', env.METRICS_TOKEN, env.METRICS_TOKEN_FILE, 16);
+  const viewer = secretList('VIEWER_TOKEN', env.VIEWER_TOKEN, env.VIEWER_TOKEN_FILE, TOKEN_MIN_LENGTH);
+  const metrics = secretList('METRICS_TOKEN', env.METRICS_TOKEN, env.METRICS_TOKEN_FILE, TOKEN_MIN_LENGTH);
   const session = secretList('SESSION_SECRET', env.SESSION_SECRET, env.SESSION_SECRET_FILE, 32);
   const problems = [...viewer.problems, ...metrics.problems, ...session.problems];
   // Each worker or replica would sign cookies with its own random key and refuse the others'.
@@ -110,17 +141,10 @@ export function resolveAuth(
     problems.push(
       'SESSION_SECRET: required with VIEWER_TOKEN when WORKERS is not 1 or replicas share a store (STORE_URL, STORE_SENTINELS)',
     );
-  // The trigger token wins where it is also a viewer's or /metrics' token: every reader (or the
-  // Prometheus that scrapes) could start and cancel runs.
-  const { triggerToken } = context;
-  if (triggerToken !== undefined && viewer.lines.includes(triggerToken))
-    problems.push(
-      'TRIGGER_TOKEN: must differ from every viewer token (VIEWER_TOKEN, VIEWER_TOKEN_FILE): it also starts trigger runs, so every reader could',
-    );
-  if (triggerToken !== undefined && metrics.lines.includes(triggerToken))
-    problems.push(
-      'TRIGGER_TOKEN: must differ from every /metrics token (METRICS_TOKEN, METRICS_TOKEN_FILE): it also starts trigger runs, so whatever scrapes could',
-    );
+  problems.push(
+    ...triggerTokenClash('viewer', viewer.lines, context.triggerToken),
+    ...triggerTokenClash('metrics', metrics.lines, context.triggerToken),
+  );
   const header = env.AUTH_PROXY_USER_HEADER;
   const cidrs = parseCidrs(env.AUTH_PROXY_CIDRS ?? '');
   problems.push(...cidrs.problems);
@@ -136,6 +160,11 @@ export function resolveAuth(
     auth: {
       viewerTokens: viewer.lines,
       metricsTokens: metrics.lines,
+      tokenFiles: {
+        viewer: env.VIEWER_TOKEN_FILE,
+        metrics: env.METRICS_TOKEN_FILE,
+        reloadCheckMs: env.TOKEN_RELOAD_CHECK_MS,
+      },
       sessionSecret: session.lines[0],
       sessionTtlMs: env.SESSION_TTL_SECONDS * 1000,
       sessionCookieSecure: env.SESSION_COOKIE_SECURE,

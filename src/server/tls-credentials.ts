@@ -1,9 +1,10 @@
 import { X509Certificate, createHash } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import type https from 'node:https';
 import type { Socket } from 'node:net';
 import tls, { type TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
+import { fileVersions } from '../config/file-versions.js';
 import type { TlsConfig } from '../config/hardening-config.js';
 import { tlsFileProblems } from '../config/resolve-hardening.js';
 import type { TlsReloadResult } from '../metrics/http-metrics.js';
@@ -92,22 +93,6 @@ function explainFailure<T>(files: TlsFileContents, step: () => T): T {
 
 const paths = (config: TlsConfig) => [config.certFile, config.keyFile, config.clientCaFile];
 
-// Which version of each file is there: a renewal replaces the files (the kubelet swaps the Secret's
-// `..data` symlink, so the inode changes; a copy over a file changes its size or times).
-function fileVersions(config: TlsConfig): string {
-  return paths(config)
-    .map((file) => {
-      if (file === undefined) return '';
-      try {
-        const { ino, size, mtimeMs, ctimeMs } = statSync(file);
-        return `${ino}:${size}:${mtimeMs}:${ctimeMs}`;
-      } catch (error) {
-        return `missing:${(error as NodeJS.ErrnoException).code ?? 'unknown'}`;
-      }
-    })
-    .join('|');
-}
-
 function readFiles(config: TlsConfig): TlsFileContents {
   const [cert, key, ca] = paths(config).map((file) => (file === undefined ? undefined : readFileSync(file)));
   return { cert: cert!, key: key!, ca };
@@ -125,7 +110,7 @@ export function loadTlsCredentials(
   metrics: TlsCredentialMetrics | undefined,
 ): TlsCredentials {
   // Looked at before they are read: a change in between is read again at the first check.
-  const versions = fileVersions(config);
+  const versions = fileVersions(paths(config));
   const files = readFiles(config);
   metrics?.recordTlsCertificate(facts(files.cert).notAfterSeconds);
   return { options: contextOptions(files), versions };
@@ -219,7 +204,7 @@ export function reloadOnChange(
     });
   };
   const check = () => {
-    const versions = fileVersions(config);
+    const versions = fileVersions(paths(config));
     if (versions === served) {
       // Back to the files the listener serves (a symlink pointed at a bad set, then back): nothing
       // failing any more.
@@ -270,7 +255,7 @@ export function reloadOnChange(
       else if (!read) retryAtMs = 0;
       // Said once per version of the files; and not for files replaced while being read (a
       // Secret swapped in between): the next check reads the new ones.
-      if (reported === versions || fileVersions(config) !== versions) return;
+      if (reported === versions || fileVersions(paths(config)) !== versions) return;
       reported = versions;
       options.metrics?.recordTlsReload('failed');
       options.metrics?.recordTlsReloadFailing(true);

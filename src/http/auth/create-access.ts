@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import express, { type NextFunction, type Request, type Response } from 'express';
+import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { AuthConfig } from '../../config/auth-env.js';
 import { auditRefusal } from '../../triggers/trigger-audit.js';
@@ -11,9 +12,11 @@ import { createFailureLimiter } from './failure-limiter.js';
 import { readProxyUser } from './proxy-user.js';
 import { createReadGuard } from './read-guard.js';
 import { recordRefusal, refuse, refuseIfLimited, type RefuseDeps } from './refuse.js';
+import type { TokenSet } from './credentials.js';
 import { bearerTokenOf, findSecret } from './same-secret.js';
 import { createSessionSigner } from './session-cookie.js';
 import { createSessionRoutes } from './session-routes.js';
+import { watchTokenFiles } from './token-files.js';
 
 export interface AccessOptions {
   auth: AuthConfig;
@@ -22,6 +25,8 @@ export interface AccessOptions {
   /** Whether a trigger API is mounted: starting a trigger then needs the trigger role (and CSRF token). */
   triggersMounted: boolean;
   registry: Registry;
+  /** Where token file reloads are said. */
+  logger?: Logger;
   assetsDir?: string;
   now?: () => number;
 }
@@ -34,13 +39,15 @@ export interface Access {
   metricsRouter: express.Router;
   /** True when reading needs credentials (VIEWER_TOKEN set): the trigger API then trusts the guard. */
   readAuth: boolean;
+  /** Stops looking at the token files. */
+  stop(): void;
 }
 
-function guardMetrics(tokens: readonly string[], deps: RefuseDeps) {
+function guardMetrics(tokens: () => readonly string[], deps: RefuseDeps) {
   return (req: Request, res: Response, next: NextFunction) => {
     if (refuseIfLimited(req, res, 'metrics', deps)) return;
     const bearer = bearerTokenOf(req.headers.authorization);
-    if (bearer !== undefined && findSecret(bearer, tokens) !== undefined) return next();
+    if (bearer !== undefined && findSecret(bearer, tokens()) !== undefined) return next();
     const reason = 'Send Authorization: Bearer <METRICS_TOKEN>.';
     refuse(req, res, { group: 'metrics', status: 401, reason, wrong: bearer !== undefined }, deps);
   };
@@ -72,12 +79,18 @@ export function createAccess(options: AccessOptions): Access {
   // The page asks who it is; without read auth the answer is that nobody needs to sign in.
   if (!readAuth) router.get('/ui/session', (_req, res) => void res.json({ readAuth: false }));
   const triggers = options.triggerToken !== '';
+  const stop = () => undefined;
   if (!readAuth && !triggers && auth.metricsTokens.length === 0 && !auth.proxy)
-    return { router, metricsRouter, readAuth };
+    return { router, metricsRouter, readAuth, stop };
   const deps: RefuseDeps = {
     metrics: createAuthMetrics(options.registry),
     limiter: createFailureLimiter({ ...auth.failures, now: options.now }),
   };
+  const current = watchTokenFiles(auth, {
+    triggerToken: options.triggerToken,
+    registry: options.registry,
+    logger: options.logger,
+  });
   const { proxy } = auth;
   if (proxy) {
     metricsRouter.use((req: Request, _res: Response, next: NextFunction) => {
@@ -85,15 +98,21 @@ export function createAccess(options: AccessOptions): Access {
       next();
     });
   }
-  if (auth.metricsTokens.length > 0) metricsRouter.get('/metrics', guardMetrics(auth.metricsTokens, deps));
+  if (auth.metricsTokens.length > 0) metricsRouter.get('/metrics', guardMetrics(current.metrics, deps));
   if (!readAuth) {
     // Reading is open, the trigger API is not: its wrong tokens are counted, logged and limited
     // per address as every other credential's (AUTH_FAILURE_LIMIT). With read auth the read guard does it.
     if (triggers) router.use('/triggers', limitTriggerTokens(options.triggerToken, deps));
-    return { router, metricsRouter, readAuth };
+    return { router, metricsRouter, readAuth, stop: current.stop };
   }
 
-  const tokens = { viewerTokens: auth.viewerTokens, triggerToken: options.triggerToken };
+  // Read at each request: a token file's change (watchTokenFiles) answers from the next one on.
+  const tokens: TokenSet = {
+    get viewerTokens() {
+      return current.viewer();
+    },
+    triggerToken: options.triggerToken,
+  };
   const signer = createSessionSigner({
     secret: auth.sessionSecret,
     ttlMs: auth.sessionTtlMs,
@@ -116,5 +135,5 @@ export function createAccess(options: AccessOptions): Access {
     }),
   );
   router.use(createReadGuard({ ...deps, tokens, signer, triggers: options.triggersMounted, sendLoginPage }));
-  return { router, metricsRouter, readAuth };
+  return { router, metricsRouter, readAuth, stop: current.stop };
 }

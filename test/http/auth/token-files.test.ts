@@ -1,0 +1,128 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { MountedSecret } from '../../helpers/mounted-secret.js';
+import { until } from '../../helpers/until.js';
+import { cookieOf, startAuthTestServer, TRIGGER_TOKEN, type AuthTestServer } from './auth-test-server.js';
+
+const FIRST = 'first-viewer-token-0123456789';
+const NEXT = 'next-viewer-token-9876543210';
+const SCRAPER = 'scraper-token-0123456789abcdef';
+const NEXT_SCRAPER = 'next-scraper-token-abcdef0123';
+const bearer = (token: string) => ({ Authorization: `Bearer ${token}`, Accept: 'application/json' });
+const sources = mkdtempSync(path.join(tmpdir(), 'token-sources-'));
+let sourceCount = 0;
+
+/** A Secret with one key, `tokens`, holding `text`; `update` changes it as the kubelet does. */
+function mountedTokens(text: string) {
+  const secret = new MountedSecret(mkdtempSync(path.join(tmpdir(), 'token-secret-')));
+  const update = (next: string) => {
+    const source = path.join(sources, `tokens-${++sourceCount}`);
+    writeFileSync(source, next);
+    secret.write({ tokens: source });
+  };
+  update(text);
+  return { file: secret.path('tokens'), update };
+}
+
+describe('token files read again once changed (VIEWER_TOKEN_FILE, METRICS_TOKEN_FILE)', () => {
+  let server: AuthTestServer | undefined;
+  afterEach(async () => {
+    await server?.close();
+    server = undefined;
+  });
+  const status = async (token: string, route = '/alerts') => (await server!.get(route, bearer(token))).status;
+  const events = (event: string) => server!.logLines.filter((line) => line.event === event);
+
+  it('lets a token added to the Secret read, and ends a removed one and its sessions, without a restart', async () => {
+    const viewer = mountedTokens(`${FIRST}\n`);
+    server = await startAuthTestServer({ VIEWER_TOKEN_FILE: viewer.file, TOKEN_RELOAD_CHECK_MS: '100' });
+    const login = await server.post('/ui/session', JSON.stringify({ token: FIRST }));
+    expect(login.status).toBe(200);
+    const cookie = cookieOf(login);
+    expect(await status(NEXT)).toBe(401);
+
+    // A rotation: the next token added beside the first, then the first taken out.
+    viewer.update(`${FIRST}\n# the next one\n${NEXT}\n`);
+    await until(async () => (await status(NEXT)) === 200, 5_000, 'the added token to read');
+    expect(await status(FIRST)).toBe(200);
+    viewer.update(`${NEXT}\n`);
+    await until(async () => (await status(FIRST)) === 401, 5_000, 'the removed token to be refused');
+    expect(await status(NEXT)).toBe(200);
+    const withCookie = await server.get('/alerts', { Cookie: cookie, Accept: 'application/json' });
+    expect(withCookie.status).toBe(401);
+
+    expect(events('token_reloaded').map(({ file, tokens }) => ({ file, tokens }))).toEqual([
+      { file: 'VIEWER_TOKEN_FILE', tokens: 2 },
+      { file: 'VIEWER_TOKEN_FILE', tokens: 1 },
+    ]);
+    expect(
+      await server.metric('falco_token_reloads_total', { file: 'VIEWER_TOKEN_FILE', result: 'reloaded' }),
+    ).toBe(2);
+    expect(server.rawLog()).not.toContain(NEXT);
+  });
+
+  it('keeps the tokens in force when the changed file is refused, says so once, and takes the next good one', async () => {
+    const viewer = mountedTokens(`${FIRST}\n`);
+    server = await startAuthTestServer({ VIEWER_TOKEN_FILE: viewer.file, TOKEN_RELOAD_CHECK_MS: '100' });
+
+    // The trigger token pasted into the viewer tokens: every reader could start runs.
+    viewer.update(`${NEXT}\n${TRIGGER_TOKEN}\n`);
+    await until(async () => events('token_reload_failed').length > 0, 5_000, 'the refusal');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(events('token_reload_failed')).toHaveLength(1);
+    expect(events('token_reload_failed')[0]?.error).toContain(
+      'TRIGGER_TOKEN: must differ from every viewer token',
+    );
+    expect(await status(FIRST)).toBe(200);
+    expect(await status(NEXT)).toBe(401);
+    expect(
+      await server.metric('falco_token_reloads_total', { file: 'VIEWER_TOKEN_FILE', result: 'failed' }),
+    ).toBe(1);
+
+    // Emptied (reading would be open to nobody, not to everybody): refused too.
+    viewer.update('# nothing yet\n');
+    await until(async () => events('token_reload_failed').length > 1, 5_000, 'the second refusal');
+    expect(events('token_reload_failed')[1]?.error).toContain('holds no token');
+    expect(await status(FIRST)).toBe(200);
+
+    viewer.update(`${NEXT}\n`);
+    await until(async () => (await status(NEXT)) === 200, 5_000, 'the good file');
+    expect(await status(FIRST)).toBe(401);
+    expect(server.rawLog()).not.toContain(TRIGGER_TOKEN);
+  });
+
+  it('keeps the tokens in force while the file cannot be read, and reads it once it is back', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'token-plain-'));
+    const file = path.join(dir, 'tokens');
+    writeFileSync(file, `${FIRST}\n`);
+    server = await startAuthTestServer({ VIEWER_TOKEN_FILE: file, TOKEN_RELOAD_CHECK_MS: '100' });
+    rmSync(file);
+    await until(async () => events('token_reload_failed').length > 0, 5_000, 'the refusal');
+    expect(events('token_reload_failed')[0]?.error).toContain('cannot read');
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(events('token_reload_failed')).toHaveLength(1);
+    expect(await status(FIRST)).toBe(200);
+    writeFileSync(file, `${NEXT}\n`);
+    await until(async () => (await status(NEXT)) === 200, 5_000, 'the file back');
+    expect(await status(FIRST)).toBe(401);
+  });
+
+  it('reads a METRICS_TOKEN_FILE again: the scraper switches tokens without a restart', async () => {
+    const viewer = mountedTokens(`${FIRST}\n`);
+    const metrics = mountedTokens(`${SCRAPER}\n`);
+    server = await startAuthTestServer({
+      VIEWER_TOKEN_FILE: viewer.file,
+      METRICS_TOKEN_FILE: metrics.file,
+      TOKEN_RELOAD_CHECK_MS: '100',
+    });
+    expect(await status(SCRAPER, '/metrics')).toBe(200);
+    metrics.update(`${NEXT_SCRAPER}\n`);
+    await until(async () => (await status(NEXT_SCRAPER, '/metrics')) === 200, 5_000, 'the new scraper token');
+    expect(await status(SCRAPER, '/metrics')).toBe(401);
+    // The viewer tokens are the viewer file's alone.
+    expect(await status(FIRST)).toBe(200);
+    expect(await status(NEXT_SCRAPER)).toBe(401);
+  });
+});
