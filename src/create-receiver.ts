@@ -8,6 +8,7 @@ import type { AlertStore } from './alerts/alert-store.js';
 import type { Config } from './config/load-config.js';
 import { createApp } from './http/create-app.js';
 import { createAccess } from './http/auth/create-access.js';
+import { isAuthorized } from './triggers/bearer-auth.js';
 import { createDashboardRouter } from './http/dashboard/dashboard-router.js';
 import { createIngestAuth } from './http/ingest-auth.js';
 import { createReadBudget } from './http/read-budget.js';
@@ -118,6 +119,7 @@ export function createReceiver(
   const access = createAccess({
     auth: config.auth,
     triggerToken: config.triggers.enabled ? config.triggers.token : '',
+    triggerTokenFile: config.triggers.tokenFile,
     triggersMounted,
     registry: metrics.registry,
     logger,
@@ -135,7 +137,9 @@ export function createReceiver(
           leaseMs: options.triggerLeaseMs,
           readBudget,
           // With read auth on, the access layer has checked every /triggers call (token, session, CSRF).
-          authorize: access.readAuth ? (req) => req.access !== undefined : undefined,
+          authorize: access.readAuth
+            ? (req) => req.access !== undefined
+            : (req) => isAuthorized(req.headers.authorization, access.triggerToken()),
         })
       : undefined;
   // Verification listens to every accepted alert (with Redis, this replica's own ones twice: a

@@ -5,7 +5,12 @@ import { resolveHardening } from './resolve-hardening.js';
 import { toClusterConfig, type ClusterConfig } from './cluster-env.js';
 import { envSchema, type Env } from './schema.js';
 import { resolveStore, type RedisStoreConfig } from './store-env.js';
-import { toTriggersConfig, triggersEnvProblems, type TriggersConfig } from './triggers-env.js';
+import {
+  readTriggerTokenFile,
+  toTriggersConfig,
+  triggersEnvProblems,
+  type TriggersConfig,
+} from './triggers-env.js';
 
 /** The parsed configuration, or every problem found in the environment. */
 export type LoadConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
@@ -154,8 +159,15 @@ export function loadConfig(env: NodeJS.ProcessEnv): LoadConfigResult {
 }
 
 // The checks zod's per-variable schema cannot make: between variables, and of the files they name.
-function resolveConfig(data: Env): LoadConfigResult {
-  const problems = triggersEnvProblems(data);
+function resolveConfig(env: Env): LoadConfigResult {
+  const problems = triggersEnvProblems(env);
+  const fromFile =
+    env.TRIGGERS_ENABLED && env.TRIGGER_TOKEN_FILE && !env.TRIGGER_TOKEN
+      ? readTriggerTokenFile(env.TRIGGER_TOKEN_FILE)
+      : undefined;
+  if (fromFile) problems.push(...fromFile.problems);
+  // From here on the token is TRIGGER_TOKEN's, wherever it came from.
+  const data = fromFile && 'token' in fromFile ? { ...env, TRIGGER_TOKEN: fromFile.token } : env;
   const store = resolveStore(data);
   if (!store.ok) problems.push(...store.problems);
   // Without Redis each worker sees only the alerts it received, so a worker's trigger could never verify.

@@ -7,6 +7,7 @@ import {
 } from '../triggers/data/event-generator-actions.js';
 import { CONTAINER_NAME, DNS_LABEL, DNS_SUBDOMAIN, IMAGE_REFERENCE } from '../triggers/names.js';
 import { bearerToken } from './bearer-token.js';
+import { readConfigFile } from './read-config-file.js';
 import { envFlag } from './env-flag.js';
 import { MAX_TIMER_MS, timerMs } from './timer-ms.js';
 
@@ -36,6 +37,7 @@ const isRulesFile = (item: string): item is RulesFile => (RULES_FILES as readonl
 export const triggersEnvShape = {
   TRIGGERS_ENABLED: envFlag,
   TRIGGER_TOKEN: bearerToken,
+  TRIGGER_TOKEN_FILE: z.string().min(1).optional(),
   TRIGGER_DEFAULT_BACKEND: z.enum(['kubernetes', 'docker']).default('kubernetes'),
   TRIGGER_ALLOWED_NAMESPACES: names('default', DNS_LABEL, 'a Kubernetes namespace name'),
   TRIGGER_ALLOWED_PODS: names('', DNS_SUBDOMAIN, 'a Kubernetes pod name'),
@@ -85,7 +87,10 @@ type TriggersEnv = z.infer<z.ZodObject<typeof triggersEnvShape>>;
 /** Trigger configuration as the app uses it. */
 export interface TriggersConfig {
   enabled: boolean;
+  /** TRIGGER_TOKEN, or the token TRIGGER_TOKEN_FILE held at start ('' with triggers off). */
   token: string;
+  /** TRIGGER_TOKEN_FILE: read again once changed (token-files.ts). */
+  tokenFile?: string;
   defaultBackend: 'kubernetes' | 'docker';
   allowed: { namespaces: string[]; pods: string[]; containers: string[]; images: string[] };
   kubeconfig?: string;
@@ -110,10 +115,29 @@ export interface TriggersConfig {
 /** Cross-field problems zod's per-field shape cannot see (listed with the other config problems). */
 export function triggersEnvProblems(env: TriggersEnv): string[] {
   if (!env.TRIGGERS_ENABLED) return [];
-  const problems = env.TRIGGER_TOKEN ? [] : ['TRIGGER_TOKEN: required when TRIGGERS_ENABLED=true'];
+  const problems =
+    env.TRIGGER_TOKEN || env.TRIGGER_TOKEN_FILE
+      ? []
+      : ['TRIGGER_TOKEN: required when TRIGGERS_ENABLED=true (or TRIGGER_TOKEN_FILE)'];
+  if (env.TRIGGER_TOKEN && env.TRIGGER_TOKEN_FILE)
+    problems.push('TRIGGER_TOKEN and TRIGGER_TOKEN_FILE: set only one');
   if (env.TRIGGER_ALLOWED_NAMESPACES.length === 0)
     problems.push('TRIGGER_ALLOWED_NAMESPACES: needs at least one namespace');
   return problems;
+}
+
+/** The token TRIGGER_TOKEN_FILE holds, checked as TRIGGER_TOKEN is (at start and at each reload). */
+export function readTriggerTokenFile(
+  file: string,
+): { token: string; problems: [] } | { problems: string[]; unreadable?: true } {
+  const read = readConfigFile('TRIGGER_TOKEN_FILE', file);
+  if ('problem' in read) return { problems: [read.problem], unreadable: true };
+  const checked = bearerToken.safeParse(read.text);
+  if (!checked.success || checked.data === undefined)
+    return {
+      problems: [`TRIGGER_TOKEN_FILE: the token ${checked.error?.issues[0]?.message ?? 'is missing'}`],
+    };
+  return { token: checked.data, problems: [] };
 }
 
 const isLocalChart = (chart: string) =>
@@ -124,6 +148,7 @@ export function toTriggersConfig(env: TriggersEnv): TriggersConfig {
   return {
     enabled: env.TRIGGERS_ENABLED,
     token: env.TRIGGER_TOKEN ?? '',
+    tokenFile: env.TRIGGER_TOKEN_FILE,
     defaultBackend: env.TRIGGER_DEFAULT_BACKEND,
     allowed: {
       namespaces: env.TRIGGER_ALLOWED_NAMESPACES,

@@ -37,7 +37,7 @@ describe('unknownVariables', () => {
         ADMIN_HTTP_PORT: '8081',
         TLS_CERT: '/etc/tls/tls.crt',
         METRICS_TOKEN_PATH: '/etc/metrics/token',
-        TRIGGER_TOKEN_FILE: '/etc/triggers/token',
+        STORE_URL_FILE: '/etc/redis/url',
         STORE_REDIS_PORT: '6379',
       }),
     ).toEqual([
@@ -45,7 +45,7 @@ describe('unknownVariables', () => {
       { variable: 'ADMIN_HTTP_PORT', suggestion: 'ADMIN_PORT' },
       { variable: 'TLS_CERT', suggestion: 'TLS_CERT_FILE' },
       { variable: 'METRICS_TOKEN_PATH', suggestion: 'METRICS_TOKEN_FILE' },
-      { variable: 'TRIGGER_TOKEN_FILE' },
+      { variable: 'STORE_URL_FILE' },
       { variable: 'STORE_REDIS_PORT' },
     ]);
   });

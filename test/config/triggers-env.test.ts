@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load-config.js';
@@ -46,7 +49,57 @@ describe('trigger configuration', () => {
 
   it('refuses to enable triggers without a token', () => {
     const loaded = loadConfig({ TRIGGERS_ENABLED: 'true' });
-    expect(loaded).toEqual({ ok: false, problems: ['TRIGGER_TOKEN: required when TRIGGERS_ENABLED=true'] });
+    expect(loaded).toEqual({
+      ok: false,
+      problems: ['TRIGGER_TOKEN: required when TRIGGERS_ENABLED=true (or TRIGGER_TOKEN_FILE)'],
+    });
+  });
+
+  it('reads the token from TRIGGER_TOKEN_FILE, checked as TRIGGER_TOKEN is, and refuses both set', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'trigger-token-'));
+    const file = path.join(dir, 'token');
+    writeFileSync(file, 'trigger-token-from-a-file-0123\n');
+    const loaded = loadConfig({ TRIGGERS_ENABLED: 'true', TRIGGER_TOKEN_FILE: file });
+    expect(loaded.ok && loaded.config.triggers).toMatchObject({
+      token: 'trigger-token-from-a-file-0123',
+      tokenFile: file,
+    });
+
+    writeFileSync(file, 'short\n');
+    expect(loadConfig({ TRIGGERS_ENABLED: 'true', TRIGGER_TOKEN_FILE: file })).toEqual({
+      ok: false,
+      problems: ['TRIGGER_TOKEN_FILE: the token must be at least 16 characters'],
+    });
+    writeFileSync(file, 'trigger-token-from-a-file-0123\nanother-token-0123456789\n');
+    expect(loadConfig({ TRIGGERS_ENABLED: 'true', TRIGGER_TOKEN_FILE: file })).toMatchObject({
+      ok: false,
+      problems: [expect.stringMatching(/^TRIGGER_TOKEN_FILE: the token must be one word/)],
+    });
+    expect(
+      loadConfig({ TRIGGERS_ENABLED: 'true', TRIGGER_TOKEN_FILE: path.join(dir, 'missing') }),
+    ).toMatchObject({
+      ok: false,
+      problems: [expect.stringMatching(/^TRIGGER_TOKEN_FILE: cannot read .*ENOENT/)],
+    });
+    expect(
+      loadConfig({
+        TRIGGERS_ENABLED: 'true',
+        TRIGGER_TOKEN: 'trigger-token-0123456789',
+        TRIGGER_TOKEN_FILE: file,
+      }),
+    ).toMatchObject({ ok: false, problems: ['TRIGGER_TOKEN and TRIGGER_TOKEN_FILE: set only one'] });
+    // The file's token is the trigger token everywhere: a viewer token equal to it is refused too.
+    writeFileSync(file, 'trigger-token-from-a-file-0123\n');
+    expect(
+      loadConfig({
+        TRIGGERS_ENABLED: 'true',
+        TRIGGER_TOKEN_FILE: file,
+        VIEWER_TOKEN: 'trigger-token-from-a-file-0123',
+      }),
+    ).toMatchObject({
+      ok: false,
+      problems: [expect.stringMatching(/^TRIGGER_TOKEN: must differ from every viewer token/)],
+    });
   });
 
   it('lists a short token and a bad backend as problems', () => {

@@ -251,11 +251,11 @@ describe.skipIf(!kubectlReady)('the mtls, path-secret and triggers components to
         'TLS_CLIENT_CA_FILE',
         'TLS_KEY_FILE',
         'TLS_PORT',
-        'TRIGGER_TOKEN',
+        'TRIGGER_TOKEN_FILE',
         'VIEWER_TOKEN_FILE',
       ].sort(),
     );
-    const volumes = ['ingest-path-secret', 'receiver-tls', 'tmp', 'viewer-tokens'];
+    const volumes = ['ingest-path-secret', 'receiver-tls', 'tmp', 'trigger-token', 'viewer-tokens'];
     expect(names(podOf(objects).volumes)).toEqual(volumes);
     expect(names(container.volumeMounts)).toEqual(volumes);
     expect(container.securityContext.readOnlyRootFilesystem).toBe(true);

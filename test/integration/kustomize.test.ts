@@ -213,16 +213,31 @@ describe.skipIf(!kubectlReady)('the triggers component', () => {
     }
   });
 
-  it('enables triggers, mounts the token and reads TRIGGER_TOKEN from a Secret', () => {
+  it('enables triggers, mounts the token and reads TRIGGER_TOKEN_FILE from a Secret directory mount', () => {
     const pod = findObject(objects, 'Deployment').spec.template.spec;
-    const env = pod.containers[0].env as Array<{ name: string; valueFrom?: unknown }>;
+    const env = pod.containers[0].env as Array<{ name: string; value?: string; valueFrom?: unknown }>;
 
     expect(pod.automountServiceAccountToken).toBe(true);
     // Helm's children orphaned by a timeout are reaped by the pause process, not left to node.
     expect(pod.shareProcessNamespace).toBe(true);
     expect(findObject(objects, 'ConfigMap').data.TRIGGERS_ENABLED).toBe('true');
-    expect(env.find((item) => item.name === 'TRIGGER_TOKEN')?.valueFrom).toEqual({
-      secretKeyRef: { name: 'falco-alert-receiver-triggers', key: 'token' },
+    // A file in a directory mount (the kubelet updates it; a subPath or an env value never changes).
+    expect(env.find((item) => item.name === 'TRIGGER_TOKEN')).toBeUndefined();
+    const file = env.find((item) => item.name === 'TRIGGER_TOKEN_FILE')?.value ?? '';
+    const mounts = pod.containers[0].volumeMounts as Array<{
+      name: string;
+      mountPath: string;
+      subPath?: string;
+    }>;
+    const mount = mounts.find((item) => file.startsWith(`${item.mountPath}/`));
+    expect(mount).toMatchObject({ name: 'trigger-token', mountPath: '/etc/falco-alert-receiver/triggers' });
+    expect(mount?.subPath).toBeUndefined();
+    const volume = (
+      pod.volumes as Array<{ name: string; secret?: { secretName: string; items?: unknown } }>
+    ).find((item) => item.name === 'trigger-token');
+    expect(volume?.secret).toMatchObject({
+      secretName: 'falco-alert-receiver-triggers',
+      items: [{ key: 'token', path: file.slice(`${mount?.mountPath}/`.length) }],
     });
     expect(pod.containers[0].securityContext.readOnlyRootFilesystem).toBe(true);
   });

@@ -22,6 +22,8 @@ export interface AccessOptions {
   auth: AuthConfig;
   /** TRIGGER_TOKEN ('' when triggers are off): it reads too. */
   triggerToken: string;
+  /** TRIGGER_TOKEN_FILE, read again once changed. */
+  triggerTokenFile?: string;
   /** Whether a trigger API is mounted: starting a trigger then needs the trigger role (and CSRF token). */
   triggersMounted: boolean;
   registry: Registry;
@@ -39,6 +41,8 @@ export interface Access {
   metricsRouter: express.Router;
   /** True when reading needs credentials (VIEWER_TOKEN set): the trigger API then trusts the guard. */
   readAuth: boolean;
+  /** TRIGGER_TOKEN as it is now (TRIGGER_TOKEN_FILE is read again once changed). */
+  triggerToken(): string;
   /** Stops looking at the token files. */
   stop(): void;
 }
@@ -55,11 +59,11 @@ function guardMetrics(tokens: () => readonly string[], deps: RefuseDeps) {
 
 // Counts, logs and limits a call without the trigger token; the trigger API itself then answers
 // it 401 and writes its audit line. A call refused 429 never reaches it, so is audited here.
-function limitTriggerTokens(token: string, deps: RefuseDeps) {
+function limitTriggerTokens(token: () => string, deps: RefuseDeps) {
   return (req: Request, res: Response, next: NextFunction) => {
     if (refuseIfLimited(req, res, 'triggers', deps)) return auditRefusal(req, 429);
     const bearer = bearerTokenOf(req.headers.authorization);
-    if (bearer === undefined || findSecret(bearer, [token]) === undefined) {
+    if (bearer === undefined || findSecret(bearer, [token()]) === undefined) {
       const reason = 'Send Authorization: Bearer <TRIGGER_TOKEN>.';
       recordRefusal(req, { group: 'triggers', reason, wrong: bearer !== undefined }, deps);
     }
@@ -79,15 +83,15 @@ export function createAccess(options: AccessOptions): Access {
   // The page asks who it is; without read auth the answer is that nobody needs to sign in.
   if (!readAuth) router.get('/ui/session', (_req, res) => void res.json({ readAuth: false }));
   const triggers = options.triggerToken !== '';
-  const stop = () => undefined;
   if (!readAuth && !triggers && auth.metricsTokens.length === 0 && !auth.proxy)
-    return { router, metricsRouter, readAuth, stop };
+    return { router, metricsRouter, readAuth, triggerToken: () => '', stop: () => undefined };
   const deps: RefuseDeps = {
     metrics: createAuthMetrics(options.registry),
     limiter: createFailureLimiter({ ...auth.failures, now: options.now }),
   };
   const current = watchTokenFiles(auth, {
     triggerToken: options.triggerToken,
+    triggerTokenFile: triggers ? options.triggerTokenFile : undefined,
     registry: options.registry,
     logger: options.logger,
   });
@@ -102,8 +106,8 @@ export function createAccess(options: AccessOptions): Access {
   if (!readAuth) {
     // Reading is open, the trigger API is not: its wrong tokens are counted, logged and limited
     // per address as every other credential's (AUTH_FAILURE_LIMIT). With read auth the read guard does it.
-    if (triggers) router.use('/triggers', limitTriggerTokens(options.triggerToken, deps));
-    return { router, metricsRouter, readAuth, stop: current.stop };
+    if (triggers) router.use('/triggers', limitTriggerTokens(current.trigger, deps));
+    return { router, metricsRouter, readAuth, triggerToken: current.trigger, stop: current.stop };
   }
 
   // Read at each request: a token file's change (watchTokenFiles) answers from the next one on.
@@ -111,7 +115,9 @@ export function createAccess(options: AccessOptions): Access {
     get viewerTokens() {
       return current.viewer();
     },
-    triggerToken: options.triggerToken,
+    get triggerToken() {
+      return current.trigger();
+    },
   };
   const signer = createSessionSigner({
     secret: auth.sessionSecret,
@@ -135,5 +141,5 @@ export function createAccess(options: AccessOptions): Access {
     }),
   );
   router.use(createReadGuard({ ...deps, tokens, signer, triggers: options.triggersMounted, sendLoginPage }));
-  return { router, metricsRouter, readAuth, stop: current.stop };
+  return { router, metricsRouter, readAuth, triggerToken: current.trigger, stop: current.stop };
 }

@@ -7,45 +7,66 @@ import {
   type AuthConfig,
 } from '../../config/auth-env.js';
 import { fileVersions } from '../../config/file-versions.js';
+import { readTriggerTokenFile } from '../../config/triggers-env.js';
 
-/** The token lists in force: read at each request, replaced when their file changes. */
+/** The tokens in force: read at each request, replaced when their file changes. */
 export interface CurrentTokens {
   viewer(): readonly string[];
   metrics(): readonly string[];
+  /** TRIGGER_TOKEN ('' with triggers off). */
+  trigger(): string;
   /** Stops looking at the files. */
   stop(): void;
 }
 
-const LISTS = [
-  { list: 'viewer', variable: 'VIEWER_TOKEN_FILE' },
-  { list: 'metrics', variable: 'METRICS_TOKEN_FILE' },
-] as const;
+type List = 'viewer' | 'metrics' | 'trigger';
+const VARIABLES = {
+  viewer: 'VIEWER_TOKEN_FILE',
+  metrics: 'METRICS_TOKEN_FILE',
+  trigger: 'TRIGGER_TOKEN_FILE',
+};
 
 /**
- * Keeps VIEWER_TOKEN_FILE and METRICS_TOKEN_FILE current without a restart: every
- * `TOKEN_RELOAD_CHECK_MS` each file is looked at (a `stat`), and once it changed it is read and
- * checked as at start; its tokens then answer from the next request on, and a session opened with
- * a token no longer listed ends (credentials.ts). A file that would not start the receiver (empty,
- * a short token, the trigger token in it, unreadable) leaves the tokens as they were: a
- * `token_reload_failed` line and `falco_token_reloads_total{result="failed"}` once per version of
- * the file; a failed read is tried again at each check. Before this a token added to the Secret
- * for a rotation was refused until every pod restarted, and a leaked one removed from it kept
- * reading until then. The token values are never logged, only how many there are.
+ * Keeps VIEWER_TOKEN_FILE, METRICS_TOKEN_FILE and TRIGGER_TOKEN_FILE current without a restart:
+ * every `TOKEN_RELOAD_CHECK_MS` each file is looked at (a `stat`), and once it changed it is read
+ * and checked as at start; its tokens then answer from the next request on, and a session opened
+ * with a token no longer there ends (credentials.ts). A file that would not start the receiver
+ * (empty, a short token, the trigger token among the viewer or /metrics tokens, unreadable) leaves
+ * the tokens as they were: a `token_reload_failed` line and
+ * `falco_token_reloads_total{result="failed"}` once per version of the file; a failed read is tried
+ * again at each check. Before this a token added to the Secret for a rotation was refused until
+ * every pod restarted, and a leaked one removed from it kept working until then. The token values
+ * are never logged, only how many there are.
  */
 export function watchTokenFiles(
   auth: Pick<AuthConfig, 'viewerTokens' | 'metricsTokens' | 'tokenFiles'>,
-  options: { triggerToken: string; registry: Registry; logger?: Logger },
+  options: { triggerToken: string; triggerTokenFile?: string; registry: Registry; logger?: Logger },
 ): CurrentTokens {
-  const current = { viewer: auth.viewerTokens as readonly string[], metrics: auth.metricsTokens };
-  const watched = LISTS.flatMap(({ list, variable }) => {
-    const file = auth.tokenFiles[list];
-    return file === undefined ? [] : [{ list, variable, file, served: fileVersions([file]) }];
+  const current: Record<List, readonly string[]> = {
+    viewer: auth.viewerTokens,
+    metrics: auth.metricsTokens,
+    trigger: [options.triggerToken],
+  };
+  const files: Record<List, string | undefined> = {
+    viewer: auth.tokenFiles.viewer,
+    metrics: auth.tokenFiles.metrics,
+    trigger: options.triggerTokenFile,
+  };
+  const watched = (['viewer', 'metrics', 'trigger'] as const).flatMap((list) => {
+    const file = files[list];
+    return file === undefined
+      ? []
+      : [{ list, variable: VARIABLES[list], file, served: fileVersions([file]) }];
   });
-  const tokens = { viewer: () => current.viewer, metrics: () => current.metrics };
+  const tokens = {
+    viewer: () => current.viewer,
+    metrics: () => current.metrics,
+    trigger: () => current.trigger[0] ?? '',
+  };
   if (watched.length === 0) return { ...tokens, stop: () => undefined };
   const reloads = new Counter({
     name: 'falco_token_reloads_total',
-    help: 'Changes of VIEWER_TOKEN_FILE or METRICS_TOKEN_FILE read, or refused (the tokens in force stay).',
+    help: 'Changes of a token file (VIEWER_TOKEN_FILE, METRICS_TOKEN_FILE, TRIGGER_TOKEN_FILE) read, or refused (the tokens in force stay).',
     labelNames: ['file', 'result'],
     registers: [options.registry],
   });
@@ -53,46 +74,58 @@ export function watchTokenFiles(
     reloads.inc({ file: variable, result: 'reloaded' }, 0);
     reloads.inc({ file: variable, result: 'failed' }, 0);
   }
+  // The tokens a file holds, and whatever refuses them, against the other lists in force now.
+  const read = (list: List, file: string): { lines: string[]; problems: string[]; unreadable?: true } => {
+    if (list !== 'trigger') {
+      const lines = readTokenFile(VARIABLES[list], file, TOKEN_MIN_LENGTH);
+      return {
+        ...lines,
+        problems: [...lines.problems, ...triggerTokenClash(list, lines.lines, tokens.trigger())],
+      };
+    }
+    const token = readTriggerTokenFile(file);
+    if (!('token' in token)) return { lines: [], ...token };
+    const clashes = [
+      ...triggerTokenClash('viewer', current.viewer, token.token),
+      ...triggerTokenClash('metrics', current.metrics, token.token),
+    ];
+    return { lines: [token.token], problems: clashes };
+  };
   // The version of each file last refused, and whether it is read again at each check (a failed read).
-  const failing = new Map<string, { versions: string; retry: boolean }>();
-  const timer = setInterval(check, auth.tokenFiles.reloadCheckMs);
-  timer.unref();
-
-  function check(): void {
+  const failing = new Map<List, { versions: string; retry: boolean }>();
+  const check = () => {
     for (const entry of watched) {
       const versions = fileVersions([entry.file]);
-      const failed = failing.get(entry.variable);
+      const failed = failing.get(entry.list);
       if (versions === entry.served) {
-        failing.delete(entry.variable);
+        failing.delete(entry.list);
         continue;
       }
       if (failed?.versions === versions && !failed.retry) continue;
-      const read = readTokenFile(entry.variable, entry.file, TOKEN_MIN_LENGTH);
-      const problems = [...read.problems, ...triggerTokenClash(entry.list, read.lines, options.triggerToken)];
-      if (problems.length === 0) {
-        current[entry.list] = read.lines;
+      const next = read(entry.list, entry.file);
+      if (next.problems.length === 0) {
+        current[entry.list] = next.lines;
         entry.served = versions;
-        failing.delete(entry.variable);
+        failing.delete(entry.list);
         reloads.inc({ file: entry.variable, result: 'reloaded' });
         options.logger?.info(
-          { event: 'token_reloaded', file: entry.variable, tokens: read.lines.length },
+          { event: 'token_reloaded', file: entry.variable, tokens: next.lines.length },
           'Token file changed: its tokens answer from now on',
         );
         continue;
       }
       // A read that failed (EMFILE, EIO) may pass at the next check; a file that reads but is
       // refused is read again once it changes. Said once per version either way.
-      const retry = read.unreadable === true;
-      const said = failed?.versions === versions;
-      failing.set(entry.variable, { versions, retry });
-      if (said) continue;
+      failing.set(entry.list, { versions, retry: next.unreadable === true });
+      if (failed?.versions === versions) continue;
       reloads.inc({ file: entry.variable, result: 'failed' });
       options.logger?.warn(
-        { event: 'token_reload_failed', file: entry.variable, error: problems.join('; ') },
+        { event: 'token_reload_failed', file: entry.variable, error: next.problems.join('; ') },
         'Token file changed but is refused: the tokens in force stay',
       );
     }
-  }
-
+  };
+  const timer = setInterval(check, auth.tokenFiles.reloadCheckMs);
+  timer.unref();
   return { ...tokens, stop: () => clearInterval(timer) };
 }

@@ -10,6 +10,7 @@ const FIRST = 'first-viewer-token-0123456789';
 const NEXT = 'next-viewer-token-9876543210';
 const SCRAPER = 'scraper-token-0123456789abcdef';
 const NEXT_SCRAPER = 'next-scraper-token-abcdef0123';
+const NEXT_TRIGGER = 'next-trigger-token-abcdef01234';
 const bearer = (token: string) => ({ Authorization: `Bearer ${token}`, Accept: 'application/json' });
 const sources = mkdtempSync(path.join(tmpdir(), 'token-sources-'));
 let sourceCount = 0;
@@ -124,5 +125,54 @@ describe('token files read again once changed (VIEWER_TOKEN_FILE, METRICS_TOKEN_
     // The viewer tokens are the viewer file's alone.
     expect(await status(FIRST)).toBe(200);
     expect(await status(NEXT_SCRAPER)).toBe(401);
+  });
+
+  it('reads TRIGGER_TOKEN_FILE again: the new token triggers, the old one and its sessions are refused', async () => {
+    const viewer = mountedTokens(`${FIRST}\n`);
+    const trigger = mountedTokens(`${TRIGGER_TOKEN}\n`);
+    server = await startAuthTestServer({
+      VIEWER_TOKEN_FILE: viewer.file,
+      TRIGGER_TOKEN: '',
+      TRIGGER_TOKEN_FILE: trigger.file,
+      TOKEN_RELOAD_CHECK_MS: '100',
+    });
+    const role = async (token: string) => {
+      const response = await server!.get('/ui/session', bearer(token));
+      return response.status === 200 ? ((await response.json()) as { role: string }).role : response.status;
+    };
+    expect(await role(TRIGGER_TOKEN)).toBe('trigger');
+    const login = await server.post('/ui/session', JSON.stringify({ token: TRIGGER_TOKEN }));
+    const cookie = cookieOf(login);
+
+    // A viewer token as the new trigger token: every reader could start runs. Refused, the old one stays.
+    trigger.update(`${FIRST}\n`);
+    await until(async () => events('token_reload_failed').length > 0, 5_000, 'the refusal');
+    expect(events('token_reload_failed')[0]).toMatchObject({ file: 'TRIGGER_TOKEN_FILE' });
+    expect(await role(TRIGGER_TOKEN)).toBe('trigger');
+    expect(await role(FIRST)).toBe('viewer');
+
+    trigger.update(`${NEXT_TRIGGER}\n`);
+    await until(async () => (await role(NEXT_TRIGGER)) === 'trigger', 5_000, 'the new trigger token');
+    expect(await role(TRIGGER_TOKEN)).toBe(401);
+    const withCookie = await server.get('/ui/session', { Cookie: cookie, Accept: 'application/json' });
+    expect(withCookie.status).toBe(401);
+    expect(server.rawLog()).not.toContain(NEXT_TRIGGER);
+  });
+
+  it('reads TRIGGER_TOKEN_FILE again with reading open: the trigger API takes the new token only', async () => {
+    const trigger = mountedTokens(`${TRIGGER_TOKEN}\n`);
+    server = await startAuthTestServer({
+      TRIGGER_TOKEN: '',
+      TRIGGER_TOKEN_FILE: trigger.file,
+      TOKEN_RELOAD_CHECK_MS: '100',
+    });
+    expect(await status(TRIGGER_TOKEN, '/triggers')).toBe(200);
+    trigger.update(`${NEXT_TRIGGER}\n`);
+    await until(
+      async () => (await status(NEXT_TRIGGER, '/triggers')) === 200,
+      5_000,
+      'the new trigger token',
+    );
+    expect(await status(TRIGGER_TOKEN, '/triggers')).toBe(401);
   });
 });
