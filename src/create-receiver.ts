@@ -8,6 +8,7 @@ import type { AlertStore } from './alerts/alert-store.js';
 import type { Config } from './config/load-config.js';
 import { createApp } from './http/create-app.js';
 import { createAccess } from './http/auth/create-access.js';
+import { watchTokenFiles } from './http/auth/token-files.js';
 import { isAuthorized } from './triggers/bearer-auth.js';
 import { createDashboardRouter } from './http/dashboard/dashboard-router.js';
 import { createIngestAuth } from './http/ingest-auth.js';
@@ -116,13 +117,22 @@ export function createReceiver(
   // Mounted below: the real trigger API with triggers on, or the router given in its place (with
   // TRIGGERS_ENABLED unset the read guard skipped the trigger role and CSRF checks on that one).
   const triggersMounted = config.triggers.enabled || options.triggerRouter !== undefined;
-  const access = createAccess({
-    auth: config.auth,
-    triggerToken: config.triggers.enabled ? config.triggers.token : '',
-    triggerTokenFile: config.triggers.tokenFile,
-    triggersMounted,
+  const triggerToken = config.triggers.enabled ? config.triggers.token : '';
+  // Every secret a file holds, read again once the file changes (a rotated Kubernetes Secret).
+  const secrets = watchTokenFiles(config.auth, {
+    triggerToken,
+    triggerTokenFile: config.triggers.enabled ? config.triggers.tokenFile : undefined,
+    ingestPathSecrets: ingest.pathSecrets,
+    ingestPathSecretFile: ingest.pathSecretFile,
     registry: metrics.registry,
     logger,
+  });
+  const access = createAccess({
+    auth: config.auth,
+    triggerToken,
+    tokens: secrets,
+    triggersMounted,
+    registry: metrics.registry,
     now: options.now,
   });
   const triggers =
@@ -139,7 +149,7 @@ export function createReceiver(
           // With read auth on, the access layer has checked every /triggers call (token, session, CSRF).
           authorize: access.readAuth
             ? (req) => req.access !== undefined
-            : (req) => isAuthorized(req.headers.authorization, access.triggerToken()),
+            : (req) => isAuthorized(req.headers.authorization, secrets.trigger()),
         })
       : undefined;
   // Verification listens to every accepted alert (with Redis, this replica's own ones twice: a
@@ -169,8 +179,12 @@ export function createReceiver(
     inflight: config.hardening.inflight,
     allowedHosts: config.hardening.allowedHosts,
     access,
-    ingestAuth: createIngestAuth({ ...ingest, registry: metrics.registry }),
-    ingestPathSecret: ingest.pathSecret,
+    ingestAuth: createIngestAuth({
+      requireClientCert: ingest.requireClientCert,
+      pathSecrets: ingest.pathSecrets === undefined ? undefined : secrets.ingestPath,
+      registry: metrics.registry,
+    }),
+    ingestPathSecrets: secrets.ingestPath,
     // One renderer for both listeners of ADMIN_PORT: their scrapes share renders.
     renderMetrics: shareMetricsRender(
       options.clusterWorker
@@ -189,7 +203,7 @@ export function createReceiver(
     adminApp,
     triggers,
     closeStore: (flushWithinMs) => {
-      access.stop();
+      secrets.stop();
       return storeParts.close(flushWithinMs);
     },
     storeTried: () => storeParts.tried(),

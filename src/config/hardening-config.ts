@@ -30,7 +30,11 @@ export interface TlsConfig {
 export interface HardeningConfig {
   server: ServerLimits;
   tls?: TlsConfig;
-  ingest: { requireClientCert: boolean; pathSecret?: string };
+  /**
+   * `pathSecrets`: INGEST_PATH_SECRET, or the lines of INGEST_PATH_SECRET_FILE (read again once
+   * changed: `pathSecretFile`); undefined when ingest needs no secret path.
+   */
+  ingest: { requireClientCert: boolean; pathSecrets?: readonly string[]; pathSecretFile?: string };
   dedup: { windowMs: number; maxEntries: number };
   /** Most bytes of one `GET /alerts` answer (and of one stream's replay). */
   queryMaxBytes: number;
@@ -51,7 +55,10 @@ function addressShare(total: number, set: number | undefined): number {
   return set ?? Math.max(1, Math.floor(total / 4));
 }
 
-export function toHardeningConfig(env: HardeningEnv, pathSecretValue: string | undefined): HardeningConfig {
+export function toHardeningConfig(
+  env: HardeningEnv,
+  pathSecrets: readonly string[] | undefined,
+): HardeningConfig {
   const tls =
     env.TLS_PORT !== undefined && env.TLS_CERT_FILE && env.TLS_KEY_FILE
       ? {
@@ -73,7 +80,11 @@ export function toHardeningConfig(env: HardeningEnv, pathSecretValue: string | u
       maxConnectionsPerAddress: env.SERVER_MAX_CONNECTIONS_PER_ADDRESS,
     },
     tls,
-    ingest: { requireClientCert: env.INGEST_REQUIRE_CLIENT_CERT, pathSecret: pathSecretValue },
+    ingest: {
+      requireClientCert: env.INGEST_REQUIRE_CLIENT_CERT,
+      pathSecrets,
+      pathSecretFile: pathSecrets === undefined ? undefined : env.INGEST_PATH_SECRET_FILE,
+    },
     dedup: { windowMs: env.DEDUP_WINDOW_MS, maxEntries: env.DEDUP_MAX_ENTRIES },
     queryMaxBytes: env.QUERY_MAX_BYTES,
     readLimits: {

@@ -8,17 +8,26 @@ export const pathSecret = z
   .optional();
 
 /**
- * The path secret in a file, checked; a problem starts with `label` (the variable or option that
- * named the file). A Kubernetes secret mounted as a file usually ends in a newline.
+ * The path secrets in a file, one a line (`#` comments, blank lines skipped), checked; a problem
+ * starts with `label` (the variable or option that named the file). The first is the one sensors
+ * are given (`npm run deploy` writes it into Falco's URL); the others are still taken, so a secret
+ * can be rotated without refusing the sensors not yet given the new one. A Kubernetes secret
+ * mounted as a file usually ends in a newline.
  */
 export function readSecretFile(
   file: string,
   label = 'INGEST_PATH_SECRET_FILE',
-): { secret?: string; problem?: string } {
+): { secrets: string[]; secret: string } | { problem: string; unreadable?: true } {
   const read = readConfigFile(label, file);
-  if ('problem' in read) return read;
-  const secret = read.text.trim();
-  const checked = pathSecret.safeParse(secret);
-  if (!checked.success) return { problem: `${label}: the secret ${checked.error.issues[0]?.message}` };
-  return { secret };
+  if ('problem' in read) return { problem: read.problem, unreadable: true };
+  const secrets = read.text
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !line.startsWith('#'));
+  if (secrets.length === 0) return { problem: `${label}: ${file} holds no secret` };
+  for (const secret of secrets) {
+    const checked = pathSecret.safeParse(secret);
+    if (!checked.success) return { problem: `${label}: the secret ${checked.error.issues[0]?.message}` };
+  }
+  return { secrets, secret: secrets[0]! };
 }

@@ -103,8 +103,15 @@ export function resolveHardening(
   env: HardeningEnv,
 ): { ok: true; hardening: HardeningConfig } | { ok: false; problems: string[] } {
   const problems = checkHardeningEnv(env);
-  const fromFile = env.INGEST_PATH_SECRET_FILE ? readSecretFile(env.INGEST_PATH_SECRET_FILE) : {};
-  if (fromFile.problem) problems.push(fromFile.problem);
+  const fromFile = env.INGEST_PATH_SECRET_FILE ? readSecretFile(env.INGEST_PATH_SECRET_FILE) : undefined;
+  if (fromFile && 'problem' in fromFile) problems.push(fromFile.problem);
   if (problems.length > 0) return { ok: false, problems };
-  return { ok: true, hardening: toHardeningConfig(env, fromFile.secret ?? env.INGEST_PATH_SECRET) };
+  const secrets = fromFile && 'secrets' in fromFile ? fromFile.secrets : undefined;
+  return {
+    ok: true,
+    hardening: toHardeningConfig(
+      env,
+      secrets ?? (env.INGEST_PATH_SECRET ? [env.INGEST_PATH_SECRET] : undefined),
+    ),
+  };
 }

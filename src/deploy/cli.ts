@@ -21,7 +21,8 @@ into the current kubectl context, then waits for both rollouts. Run from the rep
                                  with components (k8s/README.md). Falco values that change its URL
                                  need the matching component, e.g. helm-values/examples/falco-mtls.yaml
                                  with an overlay that adds k8s/components/mtls (port 8443).
-  --ingest-path-secret-file <f>  the path secret (as in Secret falco-alert-receiver-ingest-path) for
+  --ingest-path-secret-file <f>  the path secret (as in Secret falco-alert-receiver-ingest-path; of
+                                 several lines, the first) for
                                  the ${PATH_SECRET_PLACEHOLDER} of helm-values/examples/falco-path-secret.yaml;
                                  handed to helm in a values file only you can read, removed afterwards
 Namespace falco is fixed: k8s/ and the URL in helm-values/falco.yaml both name it.
@@ -59,8 +60,10 @@ function parseCli(argv: string[]): ParsedCli | { help: string } {
   });
   if (values.help) return { help: USAGE };
   const secretFile = values['ingest-path-secret-file'];
-  const fromFile = secretFile === undefined ? {} : readSecretFile(secretFile, '--ingest-path-secret-file');
-  if (fromFile.problem) throw new Error(fromFile.problem);
+  const read = secretFile === undefined ? undefined : readSecretFile(secretFile, '--ingest-path-secret-file');
+  if (read && 'problem' in read) throw new Error(read.problem);
+  // The first line is the one sensors are given; the others are still taken (a rotation).
+  const fromFile = { secret: read?.secret };
   const output = readHttpOutput([DEFAULT_DEPLOY_OPTIONS.falcoValuesFile, ...values.values]);
   const problems = checkFalcoValues({
     output,

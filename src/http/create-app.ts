@@ -48,7 +48,8 @@ export interface AppDeps {
   /** Checks a client certificate and/or secret path before ingest (see ingest-auth.ts). */
   ingestAuth?: express.Router;
   /** INGEST_PATH_SECRET: kept out of the log line of a POST to a path that is not an ingest path. */
-  ingestPathSecret?: string;
+  /** The ingest path secrets in force (redacted from refused paths). */
+  ingestPathSecrets?: () => readonly string[];
   /**
    * Renders /metrics (`shareMetricsRender`): one for every listener, so their scrapes share renders
    * (from the app's own registry, or in a cluster worker from the primary).
@@ -111,7 +112,7 @@ export function createApp(deps: AppDeps): RequestListener {
     app.use(createOpenApiRouter());
     for (const router of deps.routers ?? []) app.use(router);
   }
-  refuseUnrouted(app, surface, createMisdirectedPost(deps.metrics, ingests, deps.ingestPathSecret));
+  refuseUnrouted(app, surface, createMisdirectedPost(deps.metrics, ingests, deps.ingestPathSecrets));
   app.use(answerError);
   const fast = ingests && !deps.ingestAuth;
   const listener = withFastIngest(app, { ...ingest, logger: deps.logger, lifecycle: deps.lifecycle }, fast);

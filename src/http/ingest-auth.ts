@@ -1,13 +1,13 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { Counter, type Registry } from 'prom-client';
-import { sameSecret } from './auth/same-secret.js';
+import { findSecret } from './auth/same-secret.js';
 import { hasVerifiedClientCert } from './client-identity.js';
 import { buildProblem, sendProblem } from './problem.js';
 import { ingestLog } from './routes/ingest-refusal.js';
 
 export interface IngestAuthOptions {
-  /** Ingest only at `/alerts/<secret>`; plain `/alerts` and `/` are refused. */
-  pathSecret?: string;
+  /** Ingest only at `/alerts/<secret>`, any of these as they are now; plain `/alerts` and `/` are refused. */
+  pathSecrets?: () => readonly string[];
   /** Ingest only over TLS with a verified client certificate (Falco `http_output.mtls`). */
   requireClientCert: boolean;
   registry: Registry;
@@ -21,8 +21,8 @@ type Reason = 'client_cert' | 'path_secret';
  * the secret never reaches a route label, a log line or the ingest router. Undefined when off.
  */
 export function createIngestAuth(options: IngestAuthOptions): express.Router | undefined {
-  const { pathSecret, requireClientCert } = options;
-  if (pathSecret === undefined && !requireClientCert) return undefined;
+  const { pathSecrets, requireClientCert } = options;
+  if (pathSecrets === undefined && !requireClientCert) return undefined;
   const refused = new Counter({
     name: 'falco_ingest_unauthorized_total',
     help: 'Ingest requests refused because the client certificate or the secret path was missing or wrong.',
@@ -39,7 +39,7 @@ export function createIngestAuth(options: IngestAuthOptions): express.Router | u
 
   const router = express.Router();
   // No `/<secret>` at the root: it would swallow feature routes such as `POST /triggers`.
-  const paths = pathSecret === undefined ? ['/alerts', '/'] : ['/alerts', '/', '/alerts/:secret'];
+  const paths = pathSecrets === undefined ? ['/alerts', '/'] : ['/alerts', '/', '/alerts/:secret'];
   router.post(paths, (req: Request, res: Response, next: NextFunction) => {
     if (requireClientCert && !hasVerifiedClientCert(req.socket)) {
       refuse(
@@ -50,9 +50,9 @@ export function createIngestAuth(options: IngestAuthOptions): express.Router | u
       );
       return;
     }
-    if (pathSecret !== undefined) {
+    if (pathSecrets !== undefined) {
       const given = req.params.secret;
-      if (typeof given !== 'string' || !sameSecret(given, pathSecret)) {
+      if (typeof given !== 'string' || findSecret(given, pathSecrets()) === undefined) {
         refuse(
           req,
           res,

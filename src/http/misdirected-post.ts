@@ -24,14 +24,14 @@ function isPeoplePath(path: string): boolean {
 export function createMisdirectedPost(
   metrics: Metrics,
   ingests: boolean,
-  ingestPathSecret: string | undefined,
+  ingestPathSecrets: (() => readonly string[]) | undefined,
 ): MisdirectedPost {
   return {
     isMisdirected: (req) =>
       req.method === 'POST' && (ingests ? !isPeoplePath(req.path) : INGEST_PATHS.includes(req.path)),
     refuse: (req, res, problem) =>
       refuseUnknownPath(req, res, metrics, {
-        pathSecret: ingestPathSecret,
+        pathSecrets: ingestPathSecrets?.(),
         problem: ingests
           ? problem
           : buildProblem(problem ? 'method-not-allowed' : 'not-found', {

@@ -19,7 +19,7 @@ describe('hardening settings in loadConfig', () => {
         maxConnectionsPerAddress: 256,
       },
       tls: undefined,
-      ingest: { requireClientCert: false, pathSecret: undefined },
+      ingest: { requireClientCert: false, pathSecrets: undefined, pathSecretFile: undefined },
       dedup: { windowMs: 0, maxEntries: 10_000 },
       queryMaxBytes: 8 * 1024 * 1024,
       readLimits: {
@@ -98,7 +98,34 @@ describe('hardening settings in loadConfig', () => {
 
     const loaded = loadConfig({ INGEST_PATH_SECRET_FILE: file });
 
-    expect(loaded.ok && loaded.config.hardening.ingest.pathSecret).toBe('abcdefghijklmnopqrstuvwxyz');
+    expect(loaded.ok && loaded.config.hardening.ingest).toMatchObject({
+      pathSecrets: ['abcdefghijklmnopqrstuvwxyz'],
+      pathSecretFile: file,
+    });
+  });
+
+  it('reads several path secrets from the file, one a line, for a rotation; refuses an empty file or a bad line', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'secret-')), 'path-secret');
+    writeFileSync(
+      file,
+      'new-secret-0123456789abcdef\n# the old one, until every sensor has the new URL\nabcdefghijklmnopqrstuvwxyz\n',
+    );
+    const loaded = loadConfig({ INGEST_PATH_SECRET_FILE: file });
+    expect(loaded.ok && loaded.config.hardening.ingest.pathSecrets).toEqual([
+      'new-secret-0123456789abcdef',
+      'abcdefghijklmnopqrstuvwxyz',
+    ]);
+
+    writeFileSync(file, '# none yet\n\n');
+    expect(loadConfig({ INGEST_PATH_SECRET_FILE: file })).toEqual({
+      ok: false,
+      problems: [`INGEST_PATH_SECRET_FILE: ${file} holds no secret`],
+    });
+    writeFileSync(file, 'new-secret-0123456789abcdef\nshort\n');
+    expect(loadConfig({ INGEST_PATH_SECRET_FILE: file })).toEqual({
+      ok: false,
+      problems: ['INGEST_PATH_SECRET_FILE: the secret must be 16-128 characters of A-Z a-z 0-9 _ -'],
+    });
   });
 
   it('refuses a path secret too short to guess-proof the ingest path', () => {

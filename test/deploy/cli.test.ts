@@ -197,7 +197,8 @@ describe('npm run deploy', { timeout: 60_000 }, () => {
 
   it('hands the secret URL to helm in a 0600 values file, layered last and removed afterwards, never in an argument', async () => {
     const secret = 'a'.repeat(20) + '_0123456789-xyz';
-    writeFileSync(path.join(dir, 'secret'), `${secret}\n`);
+    // Mid-rotation: the new secret first (the one Falco is given), the old one still taken below it.
+    writeFileSync(path.join(dir, 'secret'), `${secret}\n# the old one\n${'c'.repeat(24)}\n`);
     const record = path.join(dir, 'argv.log');
     const seen = path.join(dir, 'values.log');
     // A helm that notes the mode and text of the last --values file, then is the fixture helm.

@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { AuthConfig } from '../../config/auth-env.js';
 import { auditRefusal } from '../../triggers/trigger-audit.js';
@@ -16,19 +15,17 @@ import type { TokenSet } from './credentials.js';
 import { bearerTokenOf, findSecret } from './same-secret.js';
 import { createSessionSigner } from './session-cookie.js';
 import { createSessionRoutes } from './session-routes.js';
-import { watchTokenFiles } from './token-files.js';
+import type { CurrentTokens } from './token-files.js';
 
 export interface AccessOptions {
   auth: AuthConfig;
   /** TRIGGER_TOKEN ('' when triggers are off): it reads too. */
   triggerToken: string;
-  /** TRIGGER_TOKEN_FILE, read again once changed. */
-  triggerTokenFile?: string;
+  /** The tokens in force (token files are read again once changed: token-files.ts). */
+  tokens: CurrentTokens;
   /** Whether a trigger API is mounted: starting a trigger then needs the trigger role (and CSRF token). */
   triggersMounted: boolean;
   registry: Registry;
-  /** Where token file reloads are said. */
-  logger?: Logger;
   assetsDir?: string;
   now?: () => number;
 }
@@ -41,10 +38,6 @@ export interface Access {
   metricsRouter: express.Router;
   /** True when reading needs credentials (VIEWER_TOKEN set): the trigger API then trusts the guard. */
   readAuth: boolean;
-  /** TRIGGER_TOKEN as it is now (TRIGGER_TOKEN_FILE is read again once changed). */
-  triggerToken(): string;
-  /** Stops looking at the token files. */
-  stop(): void;
 }
 
 function guardMetrics(tokens: () => readonly string[], deps: RefuseDeps) {
@@ -84,17 +77,12 @@ export function createAccess(options: AccessOptions): Access {
   if (!readAuth) router.get('/ui/session', (_req, res) => void res.json({ readAuth: false }));
   const triggers = options.triggerToken !== '';
   if (!readAuth && !triggers && auth.metricsTokens.length === 0 && !auth.proxy)
-    return { router, metricsRouter, readAuth, triggerToken: () => '', stop: () => undefined };
+    return { router, metricsRouter, readAuth };
   const deps: RefuseDeps = {
     metrics: createAuthMetrics(options.registry),
     limiter: createFailureLimiter({ ...auth.failures, now: options.now }),
   };
-  const current = watchTokenFiles(auth, {
-    triggerToken: options.triggerToken,
-    triggerTokenFile: triggers ? options.triggerTokenFile : undefined,
-    registry: options.registry,
-    logger: options.logger,
-  });
+  const current = options.tokens;
   const { proxy } = auth;
   if (proxy) {
     metricsRouter.use((req: Request, _res: Response, next: NextFunction) => {
@@ -107,7 +95,7 @@ export function createAccess(options: AccessOptions): Access {
     // Reading is open, the trigger API is not: its wrong tokens are counted, logged and limited
     // per address as every other credential's (AUTH_FAILURE_LIMIT). With read auth the read guard does it.
     if (triggers) router.use('/triggers', limitTriggerTokens(current.trigger, deps));
-    return { router, metricsRouter, readAuth, triggerToken: current.trigger, stop: current.stop };
+    return { router, metricsRouter, readAuth };
   }
 
   // Read at each request: a token file's change (watchTokenFiles) answers from the next one on.
@@ -141,5 +129,5 @@ export function createAccess(options: AccessOptions): Access {
     }),
   );
   router.use(createReadGuard({ ...deps, tokens, signer, triggers: options.triggersMounted, sendLoginPage }));
-  return { router, metricsRouter, readAuth, triggerToken: current.trigger, stop: current.stop };
+  return { router, metricsRouter, readAuth };
 }

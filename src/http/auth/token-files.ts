@@ -7,6 +7,7 @@ import {
   type AuthConfig,
 } from '../../config/auth-env.js';
 import { fileVersions } from '../../config/file-versions.js';
+import { readSecretFile } from '../../config/path-secret.js';
 import { readTriggerTokenFile } from '../../config/triggers-env.js';
 
 /** The tokens in force: read at each request, replaced when their file changes. */
@@ -15,19 +16,23 @@ export interface CurrentTokens {
   metrics(): readonly string[];
   /** TRIGGER_TOKEN ('' with triggers off). */
   trigger(): string;
+  /** The ingest path secrets (INGEST_PATH_SECRET or the lines of INGEST_PATH_SECRET_FILE; empty when off). */
+  ingestPath(): readonly string[];
   /** Stops looking at the files. */
   stop(): void;
 }
 
-type List = 'viewer' | 'metrics' | 'trigger';
+type List = 'viewer' | 'metrics' | 'trigger' | 'ingestPath';
 const VARIABLES = {
   viewer: 'VIEWER_TOKEN_FILE',
   metrics: 'METRICS_TOKEN_FILE',
   trigger: 'TRIGGER_TOKEN_FILE',
+  ingestPath: 'INGEST_PATH_SECRET_FILE',
 };
 
 /**
- * Keeps VIEWER_TOKEN_FILE, METRICS_TOKEN_FILE and TRIGGER_TOKEN_FILE current without a restart:
+ * Keeps VIEWER_TOKEN_FILE, METRICS_TOKEN_FILE, TRIGGER_TOKEN_FILE and INGEST_PATH_SECRET_FILE
+ * current without a restart:
  * every `TOKEN_RELOAD_CHECK_MS` each file is looked at (a `stat`), and once it changed it is read
  * and checked as at start; its tokens then answer from the next request on, and a session opened
  * with a token no longer there ends (credentials.ts). A file that would not start the receiver
@@ -35,24 +40,34 @@ const VARIABLES = {
  * the tokens as they were: a `token_reload_failed` line and
  * `falco_token_reloads_total{result="failed"}` once per version of the file; a failed read is tried
  * again at each check. Before this a token added to the Secret for a rotation was refused until
- * every pod restarted, and a leaked one removed from it kept working until then. The token values
- * are never logged, only how many there are.
+ * every pod restarted, and a leaked one removed from it kept working until then; and a new ingest
+ * path secret refused every sensor given it, or given the old one, until both sides restarted. The
+ * values are never logged, only how many there are.
  */
 export function watchTokenFiles(
   auth: Pick<AuthConfig, 'viewerTokens' | 'metricsTokens' | 'tokenFiles'>,
-  options: { triggerToken: string; triggerTokenFile?: string; registry: Registry; logger?: Logger },
+  options: {
+    triggerToken: string;
+    triggerTokenFile?: string;
+    ingestPathSecrets?: readonly string[];
+    ingestPathSecretFile?: string;
+    registry: Registry;
+    logger?: Logger;
+  },
 ): CurrentTokens {
   const current: Record<List, readonly string[]> = {
     viewer: auth.viewerTokens,
     metrics: auth.metricsTokens,
     trigger: [options.triggerToken],
+    ingestPath: options.ingestPathSecrets ?? [],
   };
   const files: Record<List, string | undefined> = {
     viewer: auth.tokenFiles.viewer,
     metrics: auth.tokenFiles.metrics,
     trigger: options.triggerTokenFile,
+    ingestPath: options.ingestPathSecretFile,
   };
-  const watched = (['viewer', 'metrics', 'trigger'] as const).flatMap((list) => {
+  const watched = (['viewer', 'metrics', 'trigger', 'ingestPath'] as const).flatMap((list) => {
     const file = files[list];
     return file === undefined
       ? []
@@ -62,11 +77,12 @@ export function watchTokenFiles(
     viewer: () => current.viewer,
     metrics: () => current.metrics,
     trigger: () => current.trigger[0] ?? '',
+    ingestPath: () => current.ingestPath,
   };
   if (watched.length === 0) return { ...tokens, stop: () => undefined };
   const reloads = new Counter({
     name: 'falco_token_reloads_total',
-    help: 'Changes of a token file (VIEWER_TOKEN_FILE, METRICS_TOKEN_FILE, TRIGGER_TOKEN_FILE) read, or refused (the tokens in force stay).',
+    help: 'Changes of a token or secret file (VIEWER_TOKEN_FILE, METRICS_TOKEN_FILE, TRIGGER_TOKEN_FILE, INGEST_PATH_SECRET_FILE) read, or refused (the ones in force stay).',
     labelNames: ['file', 'result'],
     registers: [options.registry],
   });
@@ -76,6 +92,12 @@ export function watchTokenFiles(
   }
   // The tokens a file holds, and whatever refuses them, against the other lists in force now.
   const read = (list: List, file: string): { lines: string[]; problems: string[]; unreadable?: true } => {
+    if (list === 'ingestPath') {
+      const secrets = readSecretFile(file);
+      return 'secrets' in secrets
+        ? { lines: secrets.secrets, problems: [] }
+        : { lines: [], problems: [secrets.problem], ...secrets };
+    }
     if (list !== 'trigger') {
       const lines = readTokenFile(VARIABLES[list], file, TOKEN_MIN_LENGTH);
       return {

@@ -11,20 +11,20 @@ export const SHOWN_PATH_BYTES = 200;
  * A POST to a path that is not an ingest path, where ingest is served: most likely Falco with a
  * wrong `http_output.url`, whose every alert would otherwise be lost unseen (Falco ignores the
  * answer). Counted and logged like any refused alert, with the path as a value, cut, and without
- * `pathSecret` (INGEST_PATH_SECRET), which a wrong URL such as `//alerts/<secret>` still holds.
+ * any of `pathSecrets` (INGEST_PATH_SECRET's), which a wrong URL such as `//alerts/<secret>` still holds.
  * Answered 404, or with `problem` (the 405 of a path that serves other methods, e.g. `/alerts/{id}`).
  */
 export function refuseUnknownPath(
   req: Request,
   res: Response,
   metrics: Metrics,
-  options: { pathSecret?: string; problem?: Problem } = {},
+  options: { pathSecrets?: readonly string[]; problem?: Problem } = {},
 ): void {
-  const { pathSecret } = options;
-  const shown = pathSecret === undefined ? req.path : req.path.replaceAll(pathSecret, '[redacted]');
+  const secrets = options.pathSecrets ?? [];
+  const shown = secrets.reduce((path, secret) => path.replaceAll(secret, '[redacted]'), req.path);
   const path = cutText(shown, SHOWN_PATH_BYTES);
   // With a path secret, /alerts and / answer 401.
-  const ingestPathHint = pathSecret === undefined ? '/alerts (or /)' : '/alerts/<INGEST_PATH_SECRET>';
+  const ingestPathHint = secrets.length === 0 ? '/alerts (or /)' : '/alerts/<INGEST_PATH_SECRET>';
   const problem =
     options.problem ??
     buildProblem('not-found', {

@@ -4,7 +4,13 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MountedSecret } from '../../helpers/mounted-secret.js';
 import { until } from '../../helpers/until.js';
-import { cookieOf, startAuthTestServer, TRIGGER_TOKEN, type AuthTestServer } from './auth-test-server.js';
+import {
+  ALERT,
+  cookieOf,
+  startAuthTestServer,
+  TRIGGER_TOKEN,
+  type AuthTestServer,
+} from './auth-test-server.js';
 
 const FIRST = 'first-viewer-token-0123456789';
 const NEXT = 'next-viewer-token-9876543210';
@@ -174,5 +180,35 @@ describe('token files read again once changed (VIEWER_TOKEN_FILE, METRICS_TOKEN_
       'the new trigger token',
     );
     expect(await status(TRIGGER_TOKEN, '/triggers')).toBe(401);
+  });
+
+  it('reads INGEST_PATH_SECRET_FILE again: a rotation takes the new secret beside the old, then drops the old', async () => {
+    const OLD = 'old-path-secret-0123456789';
+    const NEW = 'new-path-secret-9876543210';
+    const secret = mountedTokens(`${OLD}\n`);
+    server = await startAuthTestServer({
+      INGEST_PATH_SECRET_FILE: secret.file,
+      TOKEN_RELOAD_CHECK_MS: '100',
+    });
+    const post = async (path: string) => (await server!.post(path, ALERT)).status;
+    expect(await post(`/alerts/${OLD}`)).toBe(202);
+    expect(await post(`/alerts/${NEW}`)).toBe(401);
+
+    // The new one first (the one sensors are given), the old one kept until every sensor has the new URL.
+    secret.update(`${NEW}\n# until every sensor has the new URL\n${OLD}\n`);
+    await until(async () => (await post(`/alerts/${NEW}`)) === 202, 5_000, 'the new secret');
+    expect(await post(`/alerts/${OLD}`)).toBe(202);
+    secret.update(`${NEW}\n`);
+    await until(async () => (await post(`/alerts/${OLD}`)) === 401, 5_000, 'the old secret refused');
+    expect(await post(`/alerts/${NEW}`)).toBe(202);
+
+    // A wrong URL holding the new secret is logged without it.
+    expect(await post(`//alerts/${NEW}`)).toBe(404);
+    expect(server.logLines.some((line) => line.path === '//alerts/[redacted]')).toBe(true);
+    expect(server.rawLog()).not.toContain(NEW);
+    expect(events('token_reloaded').map(({ file, tokens }) => ({ file, tokens }))).toEqual([
+      { file: 'INGEST_PATH_SECRET_FILE', tokens: 2 },
+      { file: 'INGEST_PATH_SECRET_FILE', tokens: 1 },
+    ]);
   });
 });
