@@ -276,6 +276,7 @@ describe.skipIf(!kubectlReady)('the prometheus-operator component', () => {
       'FalcoTlsHandshakeFailed',
       'FalcoReceiverCertificateExpiresSoon',
       'FalcoTlsReloadFailed',
+      'FalcoTokenReloadFailed',
       'FalcoAlertReceiverWorkerUnanswered',
       'FalcoAlertReceiverRedisReplicaMissing',
       'FalcoAlertReceiverStoreDown',
@@ -300,6 +301,7 @@ describe.skipIf(!kubectlReady)('the prometheus-operator component', () => {
       'falco_tls_certificate_expiry_timestamp_seconds',
     );
     expect(exprOf('FalcoTlsReloadFailed')).toContain('falco_tls_reload_failing');
+    expect(exprOf('FalcoTokenReloadFailed')).toContain('falco_token_reload_failing');
     expect(exprOf('FalcoIngestUnauthorized')).toContain('falco_ingest_unauthorized_total');
     expect(exprOf('FalcoSensorClockAhead')).toContain('falco_alert_clock_ahead_seconds_count');
     expect(exprOf('FalcoCanaryControlReported')).toContain('falco_trigger_controls_total{result="reported"}');

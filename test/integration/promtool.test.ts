@@ -81,7 +81,7 @@ describe.skipIf(!promtoolReady)('promtool', () => {
     });
 
     expect(result.exitCode, result.stderr).toBe(0);
-    expect(result.stdout).toContain('SUCCESS: 17 rules found');
+    expect(result.stdout).toContain('SUCCESS: 18 rules found');
   });
 
   it('parses every query of the Grafana dashboard', async () => {
@@ -410,6 +410,36 @@ describe.skipIf(!promtoolReady)('promtool', () => {
     expect(result.exitCode, `${result.stdout}\n${result.stderr}`).toBe(0);
   });
 
+  it('fires FalcoTokenReloadFailed per file while a changed token file has been refused for 5 minutes, and resolves once one loads', async () => {
+    const firing = {
+      exp_labels: { severity: 'warning', pod: 'pod-a', file: 'VIEWER_TOKEN_FILE' },
+      exp_annotations: {
+        summary: 'falco-alert-receiver pod-a: changed VIEWER_TOKEN_FILE is refused',
+        description:
+          "pod-a's VIEWER_TOKEN_FILE changed and has been refused for 5 minutes: the tokens or secrets it had stay in force, a token removed from the Secret among them, and a token added is refused. Its token_reload_failed log line says why (a token under 16 characters, the trigger token among the viewer or /metrics tokens, an empty or unreadable file). Fix the Secret; a file that loads is read without a restart (token_reloaded) and the alert resolves.",
+      },
+    };
+    const result = await testRules(dir, 'token-reload-test', {
+      input_series: [
+        // pod-a: the viewer file refused from minute 5 to 29; its /metrics file fine throughout.
+        {
+          series: 'falco_token_reload_failing{pod="pod-a",file="VIEWER_TOKEN_FILE"}',
+          values: '0x4 1x24 0x10',
+        },
+        { series: 'falco_token_reload_failing{pod="pod-a",file="METRICS_TOKEN_FILE"}', values: '0x39' },
+        // pod-b: a Secret caught half written at minute 5, read at the next check.
+        { series: 'falco_token_reload_failing{pod="pod-b",file="VIEWER_TOKEN_FILE"}', values: '0x4 1 0x34' },
+      ],
+      alert_rule_test: [
+        { eval_time: '7m', alertname: 'FalcoTokenReloadFailed', exp_alerts: [] },
+        { eval_time: '11m', alertname: 'FalcoTokenReloadFailed', exp_alerts: [firing] },
+        { eval_time: '25m', alertname: 'FalcoTokenReloadFailed', exp_alerts: [firing] },
+        { eval_time: '31m', alertname: 'FalcoTokenReloadFailed', exp_alerts: [] },
+      ],
+    });
+
+    expect(result.exitCode, `${result.stdout}\n${result.stderr}`).toBe(0);
+  });
   it('fires FalcoAlertReceiverStoreDropped and FalcoAlertReceiverRedisUnconfirmedGivenUp while their counters grow, also on a pod new with drops, and resolves', async () => {
     const result = await testRules(dir, 'store-loss-test', {
       input_series: [

@@ -1,4 +1,4 @@
-import { Counter, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import {
   readTokenFile,
@@ -86,9 +86,17 @@ export function watchTokenFiles(
     labelNames: ['file', 'result'],
     registers: [options.registry],
   });
+  // A state, not a count: a revoked token still works while the file that removes it is refused.
+  const refusing = new Gauge({
+    name: 'falco_token_reload_failing',
+    help: 'Whether a token or secret file changed to something refused (1): the ones in force before stay, a removed token among them.',
+    labelNames: ['file'],
+    registers: [options.registry],
+  });
   for (const { variable } of watched) {
     reloads.inc({ file: variable, result: 'reloaded' }, 0);
     reloads.inc({ file: variable, result: 'failed' }, 0);
+    refusing.set({ file: variable }, 0);
   }
   // The tokens a file holds, and whatever refuses them, against the other lists in force now.
   const read = (list: List, file: string): { lines: string[]; problems: string[]; unreadable?: true } => {
@@ -120,7 +128,9 @@ export function watchTokenFiles(
       const versions = fileVersions([entry.file]);
       const failed = failing.get(entry.list);
       if (versions === entry.served) {
+        // Back to the file in force (a Secret reverted): nothing refused any more.
         failing.delete(entry.list);
+        refusing.set({ file: entry.variable }, 0);
         continue;
       }
       if (failed?.versions === versions && !failed.retry) continue;
@@ -129,6 +139,7 @@ export function watchTokenFiles(
         current[entry.list] = next.lines;
         entry.served = versions;
         failing.delete(entry.list);
+        refusing.set({ file: entry.variable }, 0);
         reloads.inc({ file: entry.variable, result: 'reloaded' });
         options.logger?.info(
           { event: 'token_reloaded', file: entry.variable, tokens: next.lines.length },
@@ -139,6 +150,7 @@ export function watchTokenFiles(
       // A read that failed (EMFILE, EIO) may pass at the next check; a file that reads but is
       // refused is read again once it changes. Said once per version either way.
       failing.set(entry.list, { versions, retry: next.unreadable === true });
+      refusing.set({ file: entry.variable }, 1);
       if (failed?.versions === versions) continue;
       reloads.inc({ file: entry.variable, result: 'failed' });
       options.logger?.warn(

@@ -87,6 +87,7 @@ describe('token files read again once changed (VIEWER_TOKEN_FILE, METRICS_TOKEN_
     expect(
       await server.metric('falco_token_reloads_total', { file: 'VIEWER_TOKEN_FILE', result: 'failed' }),
     ).toBe(1);
+    expect(await server.metric('falco_token_reload_failing', { file: 'VIEWER_TOKEN_FILE' })).toBe(1);
 
     // Emptied (reading would be open to nobody, not to everybody): refused too.
     viewer.update('# nothing yet\n');
@@ -97,6 +98,7 @@ describe('token files read again once changed (VIEWER_TOKEN_FILE, METRICS_TOKEN_
     viewer.update(`${NEXT}\n`);
     await until(async () => (await status(NEXT)) === 200, 5_000, 'the good file');
     expect(await status(FIRST)).toBe(401);
+    expect(await server.metric('falco_token_reload_failing', { file: 'VIEWER_TOKEN_FILE' })).toBe(0);
     expect(server.rawLog()).not.toContain(TRIGGER_TOKEN);
   });
 
