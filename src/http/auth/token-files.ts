@@ -91,6 +91,8 @@ export function watchTokenFiles(
     name: 'falco_token_reload_failing',
     help: 'Whether a token or secret file changed to something refused (1): the ones in force before stay, a removed token among them.',
     labelNames: ['file'],
+    // With WORKERS > 1: a worker still holding a removed token is one that still lets it in.
+    aggregator: 'max',
     registers: [options.registry],
   });
   for (const { variable } of watched) {
