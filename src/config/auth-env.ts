@@ -59,9 +59,9 @@ export function readTokenFile(
   name: string,
   file: string,
   minLength: number,
-): { lines: string[]; problems: string[]; unreadable?: true } {
+): { lines: string[]; problems: string[] } {
   const read = readConfigFile(name, file);
-  if ('problem' in read) return { lines: [], problems: [read.problem], unreadable: true };
+  if ('problem' in read) return { lines: [], problems: [read.problem] };
   const lines = read.text
     .split('\n')
     .map((line) => line.trim())

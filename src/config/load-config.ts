@@ -167,7 +167,7 @@ function resolveConfig(env: Env): LoadConfigResult {
       : undefined;
   if (fromFile) problems.push(...fromFile.problems);
   // From here on the token is TRIGGER_TOKEN's, wherever it came from.
-  const data = fromFile && 'token' in fromFile ? { ...env, TRIGGER_TOKEN: fromFile.token } : env;
+  const data = fromFile?.token !== undefined ? { ...env, TRIGGER_TOKEN: fromFile.token } : env;
   const store = resolveStore(data);
   if (!store.ok) problems.push(...store.problems);
   // Without Redis each worker sees only the alerts it received, so a worker's trigger could never verify.

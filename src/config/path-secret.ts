@@ -17,9 +17,9 @@ export const pathSecret = z
 export function readSecretFile(
   file: string,
   label = 'INGEST_PATH_SECRET_FILE',
-): { secrets: string[]; secret: string } | { problem: string; unreadable?: true } {
+): { secrets: string[]; secret: string } | { problem: string } {
   const read = readConfigFile(label, file);
-  if ('problem' in read) return { problem: read.problem, unreadable: true };
+  if ('problem' in read) return read;
   const secrets = read.text
     .split('\n')
     .map((line) => line.trim())

@@ -129,9 +129,9 @@ export function triggersEnvProblems(env: TriggersEnv): string[] {
 /** The token TRIGGER_TOKEN_FILE holds, checked as TRIGGER_TOKEN is (at start and at each reload). */
 export function readTriggerTokenFile(
   file: string,
-): { token: string; problems: [] } | { problems: string[]; unreadable?: true } {
+): { token: string; problems: [] } | { token?: undefined; problems: string[] } {
   const read = readConfigFile('TRIGGER_TOKEN_FILE', file);
-  if ('problem' in read) return { problems: [read.problem], unreadable: true };
+  if ('problem' in read) return { problems: [read.problem] };
   const checked = bearerToken.safeParse(read.text);
   if (!checked.success || checked.data === undefined)
     return {

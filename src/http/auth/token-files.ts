@@ -101,12 +101,12 @@ export function watchTokenFiles(
     refusing.set({ file: variable }, 0);
   }
   // The tokens a file holds, and whatever refuses them, against the other lists in force now.
-  const read = (list: List, file: string): { lines: string[]; problems: string[]; unreadable?: true } => {
+  const read = (list: List, file: string): { lines: string[]; problems: string[] } => {
     if (list === 'ingestPath') {
       const secrets = readSecretFile(file);
       return 'secrets' in secrets
         ? { lines: secrets.secrets, problems: [] }
-        : { lines: [], problems: [secrets.problem], ...secrets };
+        : { lines: [], problems: [secrets.problem] };
     }
     if (list !== 'trigger') {
       const lines = readTokenFile(VARIABLES[list], file, TOKEN_MIN_LENGTH);
@@ -116,15 +116,18 @@ export function watchTokenFiles(
       };
     }
     const token = readTriggerTokenFile(file);
-    if (!('token' in token)) return { lines: [], ...token };
+    if (token.token === undefined) return { lines: [], problems: token.problems };
     const clashes = [
       ...triggerTokenClash('viewer', current.viewer, token.token),
       ...triggerTokenClash('metrics', current.metrics, token.token),
     ];
     return { lines: [token.token], problems: clashes };
   };
-  // The version of each file last refused, and whether it is read again at each check (a failed read).
-  const failing = new Map<List, { versions: string; retry: boolean }>();
+  // The version of each file last refused (said once). A refused file is read again at each check:
+  // a read that failed (EMFILE, EIO) may pass, and a refusal for the trigger token in the viewer
+  // file ends when the other file changes (both changed at once, read in either order). A token
+  // file is a few hundred bytes.
+  const failing = new Map<List, string>();
   const check = () => {
     for (const entry of watched) {
       const versions = fileVersions([entry.file]);
@@ -135,7 +138,6 @@ export function watchTokenFiles(
         refusing.set({ file: entry.variable }, 0);
         continue;
       }
-      if (failed?.versions === versions && !failed.retry) continue;
       const next = read(entry.list, entry.file);
       if (next.problems.length === 0) {
         current[entry.list] = next.lines;
@@ -149,11 +151,9 @@ export function watchTokenFiles(
         );
         continue;
       }
-      // A read that failed (EMFILE, EIO) may pass at the next check; a file that reads but is
-      // refused is read again once it changes. Said once per version either way.
-      failing.set(entry.list, { versions, retry: next.unreadable === true });
+      failing.set(entry.list, versions);
       refusing.set({ file: entry.variable }, 1);
-      if (failed?.versions === versions) continue;
+      if (failed === versions) continue;
       reloads.inc({ file: entry.variable, result: 'failed' });
       options.logger?.warn(
         { event: 'token_reload_failed', file: entry.variable, error: next.problems.join('; ') },

@@ -167,6 +167,31 @@ describe('token files read again once changed (VIEWER_TOKEN_FILE, METRICS_TOKEN_
     expect(server.rawLog()).not.toContain(NEXT_TRIGGER);
   });
 
+  it('takes a viewer file refused for holding the trigger token once the trigger file moves to another token', async () => {
+    const viewer = mountedTokens(`${FIRST}\n`);
+    const trigger = mountedTokens(`${TRIGGER_TOKEN}\n`);
+    server = await startAuthTestServer({
+      VIEWER_TOKEN_FILE: viewer.file,
+      TRIGGER_TOKEN: '',
+      TRIGGER_TOKEN_FILE: trigger.file,
+      TOKEN_RELOAD_CHECK_MS: '100',
+    });
+    // The old trigger token handed to readers as the trigger file moves on: the viewer file is
+    // refused while the trigger token is still that one, and read once it is not.
+    viewer.update(`${FIRST}\n${TRIGGER_TOKEN}\n`);
+    await until(async () => events('token_reload_failed').length > 0, 5_000, 'the refusal');
+    trigger.update(`${NEXT_TRIGGER}\n`);
+    await until(
+      async () => (await status(NEXT_TRIGGER, '/ui/session')) === 200,
+      5_000,
+      'the new trigger token',
+    );
+    await until(async () => events('token_reloaded').length === 2, 5_000, 'the viewer file read');
+    const role = (await (await server.get('/ui/session', bearer(TRIGGER_TOKEN))).json()) as { role: string };
+    expect(role.role).toBe('viewer');
+    expect(await server.metric('falco_token_reload_failing', { file: 'VIEWER_TOKEN_FILE' })).toBe(0);
+  });
+
   it('reads TRIGGER_TOKEN_FILE again with reading open: the trigger API takes the new token only', async () => {
     const trigger = mountedTokens(`${TRIGGER_TOKEN}\n`);
     server = await startAuthTestServer({
