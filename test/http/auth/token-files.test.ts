@@ -42,6 +42,19 @@ describe('token files read again once changed (VIEWER_TOKEN_FILE, METRICS_TOKEN_
   const status = async (token: string, route = '/alerts') => (await server!.get(route, bearer(token))).status;
   const events = (event: string) => server!.logLines.filter((line) => line.event === event);
 
+  /** Viewer tokens and the trigger token, each from a file read again every 100 ms. */
+  const startWithTriggerFile = async () => {
+    const viewer = mountedTokens(`${FIRST}\n`);
+    const trigger = mountedTokens(`${TRIGGER_TOKEN}\n`);
+    server = await startAuthTestServer({
+      VIEWER_TOKEN_FILE: viewer.file,
+      TRIGGER_TOKEN: '',
+      TRIGGER_TOKEN_FILE: trigger.file,
+      TOKEN_RELOAD_CHECK_MS: '100',
+    });
+    return { viewer, trigger, server };
+  };
+
   it('lets a token added to the Secret read, and ends a removed one and its sessions, without a restart', async () => {
     const viewer = mountedTokens(`${FIRST}\n`);
     server = await startAuthTestServer({ VIEWER_TOKEN_FILE: viewer.file, TOKEN_RELOAD_CHECK_MS: '100' });
@@ -136,14 +149,7 @@ describe('token files read again once changed (VIEWER_TOKEN_FILE, METRICS_TOKEN_
   });
 
   it('reads TRIGGER_TOKEN_FILE again: the new token triggers, the old one and its sessions are refused', async () => {
-    const viewer = mountedTokens(`${FIRST}\n`);
-    const trigger = mountedTokens(`${TRIGGER_TOKEN}\n`);
-    server = await startAuthTestServer({
-      VIEWER_TOKEN_FILE: viewer.file,
-      TRIGGER_TOKEN: '',
-      TRIGGER_TOKEN_FILE: trigger.file,
-      TOKEN_RELOAD_CHECK_MS: '100',
-    });
+    const { trigger, server } = await startWithTriggerFile();
     const role = async (token: string) => {
       const response = await server!.get('/ui/session', bearer(token));
       return response.status === 200 ? ((await response.json()) as { role: string }).role : response.status;
@@ -168,14 +174,7 @@ describe('token files read again once changed (VIEWER_TOKEN_FILE, METRICS_TOKEN_
   });
 
   it('takes a viewer file refused for holding the trigger token once the trigger file moves to another token', async () => {
-    const viewer = mountedTokens(`${FIRST}\n`);
-    const trigger = mountedTokens(`${TRIGGER_TOKEN}\n`);
-    server = await startAuthTestServer({
-      VIEWER_TOKEN_FILE: viewer.file,
-      TRIGGER_TOKEN: '',
-      TRIGGER_TOKEN_FILE: trigger.file,
-      TOKEN_RELOAD_CHECK_MS: '100',
-    });
+    const { viewer, trigger, server } = await startWithTriggerFile();
     // The old trigger token handed to readers as the trigger file moves on: the viewer file is
     // refused while the trigger token is still that one, and read once it is not.
     viewer.update(`${FIRST}\n${TRIGGER_TOKEN}\n`);
