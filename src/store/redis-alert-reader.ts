@@ -6,6 +6,7 @@ import { createPageSizer } from './page-size.js';
 import { decodeAlertEntry, streamPosition, type RedisKeys } from './redis-alert-entry.js';
 import type { RedisConnection } from './redis-connection.js';
 import type { StoreMetrics } from './store-metrics.js';
+import { streamIdSince } from './redis-start-id.js';
 import { StoreUnavailableError } from './store-unavailable-error.js';
 import { findReadGap, STREAM_EDGES_SCRIPT, streamEdges } from './stream-read-gap.js';
 
@@ -33,9 +34,12 @@ export function startAlertReader(options: AlertReaderOptions): { stop(): void } 
   const blockMs = options.blockMs ?? 2_000;
   const deadlineMs = blockMs + (options.commandTimeoutMs ?? 2_000);
   const gaps = logReadGaps(options.metrics, logger);
-  // From this process's start (stream ids begin with Redis's clock in ms): alerts this process
-  // queued while Redis was still unreachable at start reach its listeners once written.
-  let lastId = `${Date.now()}-0`;
+  // From this process's start, in Redis's clock (stream ids begin with it, in ms), asked at the
+  // first read: alerts this process queued while Redis was still unreachable at start reach its
+  // listeners once written. Not Date.now(): this node's clock may run ahead of Redis's node (all
+  // alerts of that lead went unpublished) or behind (earlier alerts published again as new).
+  const startedAt = performance.now();
+  let lastId: string | undefined;
   let stopped = false;
   let refusedLogged = false;
   // Few entries a read while the recent alerts are large, up to 500 while they are small.
@@ -71,6 +75,7 @@ export function startAlertReader(options: AlertReaderOptions): { stop(): void } 
   }
 
   async function step(): Promise<void> {
+    lastId ??= await streamIdSince(conn, startedAt, deadlineMs);
     const count = String(sizer.next());
     const args = ['XREAD', 'COUNT', count, 'BLOCK', String(blockMs), 'STREAMS', keys.alerts, lastId];
     const [reply, removed] = await Promise.all([conn.send(args, deadlineMs), removedId()]);

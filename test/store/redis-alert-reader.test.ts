@@ -1,6 +1,6 @@
 import pino from 'pino';
 import { Registry } from 'prom-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createAlertFeed, type AlertFeed } from '../../src/alerts/alert-feed.js';
 import { isAfter, type StorePosition } from '../../src/alerts/store-position.js';
 import { createAlertStore } from '../../src/store/create-alert-store.js';
@@ -40,6 +40,8 @@ describe.skipIf(!hasRedis)("the Redis store's live reader", () => {
     const feed = createAlertFeed((error) => {
       throw error;
     });
+    // Before the store starts: its reader may publish before it is first up here.
+    const recorded = recordFeed(feed);
     const parts = createAlertStore({
       config: {
         maxAlerts,
@@ -58,7 +60,7 @@ describe.skipIf(!hasRedis)("the Redis store's live reader", () => {
     });
     const { store } = parts;
     for (let i = 0; i < 100 && !store.available(); i++) await new Promise((r) => setTimeout(r, 20));
-    return { parts, store, registry, feed: recordFeed(feed) };
+    return { parts, store, registry, feed: recorded };
   }
 
   // Regression: a reader that fell behind the trim resumed after the removed alerts without a word:
@@ -102,6 +104,44 @@ describe.skipIf(!hasRedis)("the Redis store's live reader", () => {
     expect(feed.gaps()).toEqual([]);
     expect(await metricValue(registry, 'falco_store_read_gaps_total')).toBe(0);
     await parts.close();
+  });
+
+  describe("with this process's clock off Redis's", () => {
+    // Only Date is faked: the clock of this process, stepped; timers and Redis keep real time.
+    const shiftClock = (byMs: number) =>
+      vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + byMs, shouldAdvanceTime: true });
+    afterEach(() => vi.useRealTimers());
+
+    // Regression: the reader started at this process's own clock as a stream id, which Redis's
+    // clock stamps: a replica whose node ran a minute ahead of Redis's published nothing, to its
+    // live streams and trigger runs, for that minute after it started.
+    it('publishes the alerts written after it started when its clock runs a minute ahead', async () => {
+      shiftClock(60_000);
+      const { parts, store, feed } = await storeWithFeed('clock-ahead', 100);
+      const added = [makeStoredAlert(), makeStoredAlert()];
+      for (const entry of added) store.add(entry);
+      await store.flush();
+
+      await expect.poll(() => feed.ids(), { timeout: 3_000 }).toEqual(added.map((entry) => entry.id));
+      await parts.close();
+    });
+
+    // A minute behind, it published again as new the alerts written in the minute before it started.
+    it('publishes none written before it started when its clock runs a minute behind', async () => {
+      const earlier = await storeWithFeed('clock-behind', 100);
+      earlier.store.add(makeStoredAlert());
+      await earlier.store.flush();
+      await earlier.parts.close();
+      shiftClock(-60_000);
+      const { parts, store, feed } = await storeWithFeed('clock-behind', 100);
+      const later = makeStoredAlert();
+      store.add(later);
+      await store.flush();
+
+      await expect.poll(() => feed.ids()).toContain(later.id);
+      expect(feed.ids()).toEqual([later.id]);
+      await parts.close();
+    });
   });
 
   it('publishes a gap once when every alert after where it had read was removed, none left to read', async () => {
