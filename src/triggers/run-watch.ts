@@ -27,11 +27,15 @@ export interface Watch {
   heldBytes: number;
 }
 
-/** Alerts received outside the window cannot be its detection (what Falco's clock says, the matcher reads). */
+/**
+ * Alerts received after the window cannot be its detection (what Falco's clock says, the matcher
+ * reads). No bound before the start: the receive time is the clock of the replica that received
+ * the alert, the start this one's (minutes apart, or one stepped back by NTP), and what ties an
+ * alert to the run (nonce, pod uid, container id) exists only since the run; a pod name, which can
+ * recur, ties only with an event time after the start.
+ */
 export const isCandidate = (watch: Watch, entry: StoredAlert): boolean =>
-  entry.receivedAtMs >= watch.startMs &&
-  entry.receivedAtMs <= watch.endMs &&
-  watch.expected.some((expected) => expected.rule === entry.rule);
+  entry.receivedAtMs <= watch.endMs && watch.expected.some((expected) => expected.rule === entry.rule);
 
 /** The alert already matched one of the run's expectations, or is held for it. */
 export function seen(watch: Watch, id: string): boolean {

@@ -107,7 +107,8 @@ export function createVerifier(deps: VerifierDeps): Verifier {
       const expectation = watch.run.verification.expectations[index];
       if (!expectation || expectation.status !== 'pending' || entry.rule !== expected.rule) return;
       if (!expected.matches(entry, watch.run, watch.startMs)) return;
-      const latencyMs = entry.receivedAtMs - watch.startMs;
+      // Never below 0: the receiving replica's clock may run behind the one that started the run.
+      const latencyMs = Math.max(0, entry.receivedAtMs - watch.startMs);
       Object.assign(expectation, { status: 'detected', alertId: entry.id, latencyMs });
       if (watch.run.status === 'succeeded' && watch.timer) countDetected(watch, index);
       matched = true;
