@@ -12,7 +12,9 @@ export interface RunHolds {
 /** Holds on the runs kept in `kept`, each lasting `leaseMs` unless renewed. */
 export function createRunHolds(kept: KeptRuns, shared: SharedRuns, leaseMs: number): RunHolds {
   const { unsettled, holds, lapsed, lose } = kept;
-  let heldAtMs = 0;
+  // On the monotonic clock: after a step back of the wall clock, holds were not renewed until it
+  // had caught up again, and lapsed in Redis (its own time) meanwhile.
+  let heldAtMs: number | undefined;
   return {
     take(id) {
       // Held before it is first saved (one connection, in order): it never reads as orphaned.
@@ -23,8 +25,8 @@ export function createRunHolds(kept: KeptRuns, shared: SharedRuns, leaseMs: numb
     },
     // Renews the hold of every run that may still change (every third of the lease).
     async renew() {
-      if (Date.now() - heldAtMs < leaseMs / 3) return;
-      heldAtMs = Date.now();
+      if (heldAtMs !== undefined && performance.now() - heldAtMs < leaseMs / 3) return;
+      heldAtMs = performance.now();
       for (const id of unsettled.keys()) {
         if (lapsed(id)) continue;
         const held = await shared.own(id, leaseMs).catch(() => undefined);

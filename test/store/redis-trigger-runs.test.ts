@@ -333,6 +333,31 @@ describe.skipIf(!hasRedis)('createRedisTriggerRuns', () => {
     await registry.stop();
   });
 
+  // Regression: the holds were renewed once a third of the lease had passed on the wall clock: after
+  // an NTP step back of 10 minutes none was renewed for 10 minutes, each lapsed after its lease (in
+  // Redis's time), and another replica took over runs this one still ran and verified.
+  it('keeps renewing its hold on a run when its clock steps back by more than the lease', async () => {
+    const [a, b] = [sharedRuns('stepped:'), sharedRuns('stepped:')];
+    const registry = createRunRegistry(5, a, { leaseMs: 300 });
+    const run = shellRun('stepped', 'succeeded', 'pending');
+    registry.add(run);
+    const held = async () => Number(await redis.redis().cli('EXISTS', `stepped:owner:${run.id}`));
+    await vi.waitFor(async () => expect(await held()).toBe(1), { interval: 20 });
+    // Renewed at least once on the clock before the step (every 200 ms).
+    await new Promise((resolve) => setTimeout(resolve, 500));
+
+    // Only Date is faked: this process's clock, stepped back; timers and Redis keep real time.
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() - 600_000, shouldAdvanceTime: true });
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 1_200));
+      expect(await held()).toBe(1);
+      expect(await b.own(run.id, 60_000)).toBe(false);
+    } finally {
+      vi.useRealTimers();
+      await registry.stop();
+    }
+  });
+
   // A registry of `maxRuns` over a link the test can cut, a run it has saved, and a view of Redis.
   const registryWithSavedRun = async (prefix: string, maxRuns: number) => {
     const view = sharedRuns(prefix);
