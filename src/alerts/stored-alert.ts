@@ -72,6 +72,11 @@ export const CLOCK_AHEAD_MIN_MS = 1000;
  * lands in its +Inf bucket, but cannot swell its sum for everyone else.
  */
 export const CLOCK_AHEAD_MAX_OBSERVED_SECONDS = 7 * 86_400;
+/**
+ * The most the delivery-delay histogram takes from one alert (a week), for the same reason: a node
+ * booted with its RTC at 1970 until NTP fixed it sends alerts 56 years late, each past 900 s (+Inf).
+ */
+export const DELIVERY_DELAY_MAX_OBSERVED_SECONDS = 7 * 86_400;
 
 /**
  * Seconds by which `entry` was stamped later than this service received it, when that is at least

@@ -2,6 +2,7 @@ import type { RejectReason } from '../alerts/parse-falco-alert.js';
 import {
   CLOCK_AHEAD_MAX_OBSERVED_SECONDS,
   clockAheadSeconds,
+  DELIVERY_DELAY_MAX_OBSERVED_SECONDS,
   type StoredAlert,
 } from '../alerts/stored-alert.js';
 import type { AlertLabelCaps } from './alert-label-caps.js';
@@ -93,7 +94,8 @@ export function createAlertRecorder(
       const { alert } = entry;
       // Per alert, as its delay is: the source label (and its overflow count) is the delay's too.
       const source = sources.value(entry.source);
-      delays.observe(source, Math.max(0, (entry.receivedAtMs - entry.timeMs) / 1000));
+      const delaySeconds = (entry.receivedAtMs - entry.timeMs) / 1000;
+      delays.observe(source, Math.min(Math.max(0, delaySeconds), DELIVERY_DELAY_MAX_OBSERVED_SECONDS));
       // Each capped source's series starts at 0 before its first alert stamped ahead, so that
       // Prometheus' increase() sees that alert (a series whose first sample is 1 shows no increase).
       if (!clockAheadSources.has(source)) {

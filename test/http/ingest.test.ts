@@ -463,6 +463,24 @@ describe('POST /alerts', () => {
     ).toBe(receivedAt / 1000);
   });
 
+  // Regression: a node that boots with its RTC at 1970 (before NTP fixes it) sent alerts 56 years
+  // "late": each added 1.8e9 s to the delay's sum, and the mean delay (rate of sum over count) of
+  // every sensor of that source read decades for as long as the range held one such alert.
+  it('takes at most a week of delivery delay from one alert, whatever year its sensor clock reads', async () => {
+    const receivedAt = Date.UTC(2026, 5, 15, 9, 31, 45);
+    const { app, metrics } = buildTestApp({ now: () => receivedAt });
+    const body = readFixture('samples/valid/001-demo-034-terminal-shell-in-container.json')
+      .toString()
+      .replace(/"time":"[^"]+"/, '"time":"1970-01-01T00:00:00.000000000Z"');
+    const delay = (name: string) =>
+      metricValue(metrics.registry, 'falco_alert_delivery_delay_seconds', { source: 'syscall' }, name);
+
+    expect((await postAlert(app, body)).status).toBe(202);
+
+    expect(await delay('falco_alert_delivery_delay_seconds_sum')).toBe(7 * 86_400);
+    expect(await delay('falco_alert_delivery_delay_seconds_count')).toBe(1);
+  });
+
   it('counts an alert stamped 1 s or more after its receipt as its sensor clock ahead, and says by how much in its log line', async () => {
     // The sample's time is 2023-05-04T07:28:29.510Z; the first is received 90 s before it, the
     // second 0.5 s before it (clock jitter, not counted).
