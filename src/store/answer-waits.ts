@@ -27,7 +27,8 @@ export function createAnswerWaits(options: {
   let numbered = 0;
   let writtenThrough = 0;
   let lagging = false;
-  // Oldest first: each answer's mark (the alerts numbered when it began to wait) and start.
+  // Oldest first: each answer's mark (the alerts numbered when it began to wait) and start, on the
+  // monotonic clock (a step back of the wall clock held answers for the step, not maxWaitMs).
   const waiting: Array<{ mark: number; since: number; resolve: () => void }> = [];
   let timer: NodeJS.Timeout | undefined;
 
@@ -41,11 +42,11 @@ export function createAnswerWaits(options: {
   // One timer for every waiting answer: it fires when the oldest has waited `maxWaitMs`.
   function arm(): void {
     if (timer || waiting.length === 0) return;
-    const due = waiting[0]!.since + options.maxWaitMs - Date.now();
+    const due = waiting[0]!.since + options.maxWaitMs - performance.now();
     timer = setTimeout(
       () => {
         timer = undefined;
-        if (waiting.length > 0 && Date.now() - waiting[0]!.since >= options.maxWaitMs) giveUp();
+        if (waiting.length > 0 && performance.now() - waiting[0]!.since >= options.maxWaitMs) giveUp();
         else arm();
       },
       Math.max(0, due),
@@ -58,7 +59,7 @@ export function createAnswerWaits(options: {
     wait() {
       if (lagging || writtenThrough >= numbered) return undefined;
       return new Promise<void>((resolve) => {
-        waiting.push({ mark: numbered, since: Date.now(), resolve });
+        waiting.push({ mark: numbered, since: performance.now(), resolve });
         arm();
       });
     },

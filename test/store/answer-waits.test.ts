@@ -66,6 +66,20 @@ describe('answer waits', () => {
     expect(await settled(late)).toBe(true);
   });
 
+  // Regression: the wait was timed on the wall clock: an NTP step back of an hour while Redis hung
+  // held every ingest answer (Falco's http_output with it) for that hour instead of maxWaitMs.
+  it('lets a waiting answer go after maxWaitMs though the wall clock steps back meanwhile', async () => {
+    const answers = createAnswerWaits({ maxWaitMs: 500 });
+    answers.next();
+    const waiting = answers.wait();
+
+    // The wall clock only: timers (and performance.now()) go on as they were.
+    vi.setSystemTime(Date.now() - 3_600_000);
+    vi.advanceTimersByTime(500);
+
+    expect(await settled(waiting)).toBe(true);
+  });
+
   it('lets every waiting answer go at once when writes fail', async () => {
     const answers = createAnswerWaits({ maxWaitMs: 500 });
     answers.next();
