@@ -21,6 +21,11 @@ export interface Watch {
   endMs: number;
   /** Unset while a taken-over run catches up with the stored alerts. */
   timer?: NodeJS.Timeout;
+  /**
+   * Its timer fired while the trigger still ran. The timer, not `endMs` on the wall clock, ends the
+   * window of a live watch: a step of this node's clock (NTP) would move that end.
+   */
+  windowEnded?: boolean;
   /** Alerts of an expected rule that did not (yet) match, newest last. */
   held: StoredAlert[];
   /** Their request bytes together. */
@@ -29,13 +34,16 @@ export interface Watch {
 
 /**
  * Alerts received after the window cannot be its detection (what Falco's clock says, the matcher
- * reads). No bound before the start: the receive time is the clock of the replica that received
- * the alert, the start this one's (minutes apart, or one stepped back by NTP), and what ties an
- * alert to the run (nonce, pod uid, container id) exists only since the run; a pod name, which can
- * recur, ties only with an event time after the start.
+ * reads): live ones once its timer fired, stored ones read on a takeover past `endMs`. No bound
+ * before the start: the receive time is the clock of the replica that received the alert, the
+ * start this one's (minutes apart, or one stepped back by NTP), and what ties an alert to the run
+ * (nonce, pod uid, container id) exists only since the run; a pod name, which can recur, ties only
+ * with an event time after the start.
  */
 export const isCandidate = (watch: Watch, entry: StoredAlert): boolean =>
-  entry.receivedAtMs <= watch.endMs && watch.expected.some((expected) => expected.rule === entry.rule);
+  !watch.windowEnded &&
+  (watch.timer !== undefined || entry.receivedAtMs <= watch.endMs) &&
+  watch.expected.some((expected) => expected.rule === entry.rule);
 
 /** The alert already matched one of the run's expectations, or is held for it. */
 export function seen(watch: Watch, id: string): boolean {

@@ -125,7 +125,10 @@ export function createVerifier(deps: VerifierDeps): Verifier {
   // still runs (a slow helm install) is judged when it ends (runFinished): it may yet fail.
   const startWindow = (watch: Watch, delayMs: number) => {
     const expire = () => {
-      if (isUnfinished(watch.run)) return;
+      if (isUnfinished(watch.run)) {
+        watch.windowEnded = true;
+        return;
+      }
       endAs(watch, watch.run.status === 'failed' ? 'not_run' : 'missed', PENDING);
     };
     watch.timer = setTimeout(expire, Math.max(0, delayMs));
@@ -199,7 +202,7 @@ export function createVerifier(deps: VerifierDeps): Verifier {
       if (run.status === 'failed') return endAs(watch, 'not_run', PENDING_OR_DETECTED);
       watch.expected.forEach((_, index) => countDetected(watch, index));
       // The window ended while the trigger ran: what is still pending was missed.
-      if (Date.now() >= watch.endMs) return endAs(watch, 'missed', PENDING);
+      if (watch.windowEnded) return endAs(watch, 'missed', PENDING);
       if (allResolved(watch)) finish(watch);
     },
     forget(run) {

@@ -37,6 +37,16 @@ const newRun = (): TriggerRun => ({
 
 afterEach(() => vi.useRealTimers());
 
+// On fake timers from now: a verifier watching a new run for one rule, any alert of it matching.
+const watchOnFakeTimers = (windowMs: number) => {
+  vi.useFakeTimers();
+  const registry = new Registry();
+  const verifier = createVerifier({ metrics: createTriggerMetrics(registry), windowMs });
+  const run = newRun();
+  verifier.watch(run, [{ rule: 'Write below etc', matches: () => true }], Date.now());
+  return { registry, verifier, run };
+};
+
 describe('alert matchers', () => {
   it('finds the nonce in proc.cmdline, or in the output text when output_fields is absent', () => {
     expect(
@@ -133,11 +143,7 @@ describe('createVerifier', () => {
   });
 
   it('marks what is still pending as missed when the window ends, and counts it', async () => {
-    vi.useFakeTimers();
-    const registry = new Registry();
-    const verifier = createVerifier({ metrics: createTriggerMetrics(registry), windowMs: 5_000 });
-    const run = newRun();
-    verifier.watch(run, [{ rule: 'Write below etc', matches: () => true }], Date.now());
+    const { registry, verifier, run } = watchOnFakeTimers(5_000);
     run.status = 'succeeded';
     verifier.runFinished(run);
     vi.advanceTimersByTime(4_999);
@@ -153,11 +159,7 @@ describe('createVerifier', () => {
   });
 
   it('marks what is pending as not_run, uncounted, when the trigger itself failed', async () => {
-    vi.useFakeTimers();
-    const registry = new Registry();
-    const verifier = createVerifier({ metrics: createTriggerMetrics(registry), windowMs: 5_000 });
-    const run = newRun();
-    verifier.watch(run, [{ rule: 'Write below etc', matches: () => true }], Date.now());
+    const { registry, run } = watchOnFakeTimers(5_000);
     run.status = 'failed';
     vi.advanceTimersByTime(5_000);
     expect(run.verification.expectations).toEqual([{ rule: 'Write below etc', status: 'not_run' }]);
@@ -206,11 +208,7 @@ describe('createVerifier when the feed has a gap', () => {
 // then failed (a helm install past TRIGGER_VERIFY_WINDOW_MS): Falco was blamed for a run that never ran.
 describe('createVerifier when the window ends before the trigger does', () => {
   const watchRunning = () => {
-    vi.useFakeTimers();
-    const registry = new Registry();
-    const verifier = createVerifier({ metrics: createTriggerMetrics(registry), windowMs: 5_000 });
-    const run = newRun();
-    verifier.watch(run, [{ rule: 'Write below etc', matches: () => true }], Date.now());
+    const { registry, verifier, run } = watchOnFakeTimers(5_000);
     vi.advanceTimersByTime(6_000);
     const missed = async () =>
       (await registry.metrics()).match(
@@ -246,6 +244,30 @@ describe('createVerifier when the window ends before the trigger does', () => {
 
     expect(run.verification.expectations).toEqual([{ rule: 'Write below etc', status: 'missed' }]);
     expect(await missed()).toBe('1');
+  });
+});
+
+describe('createVerifier when the wall clock steps', () => {
+  // Regression: the window's end was read on the wall clock: an NTP step forward of 2 minutes on the
+  // receiver's node 10 s into a run's window of 1 minute refused the run's alert received after it
+  // and ended the run missed when its trigger ended, though the window had 50 s left.
+  it('keeps the window its length on the monotonic clock when the wall clock steps forward', async () => {
+    const { registry, verifier, run } = watchOnFakeTimers(60_000);
+    vi.advanceTimersByTime(10_000);
+
+    // The wall clock only: timers (and performance.now()) go on as they were.
+    vi.setSystemTime(Date.now() + 120_000);
+    verifier.observeAlert(entry({ rule: 'Write below etc' }, Date.now(), 'after-step'));
+    run.status = 'succeeded';
+    verifier.runFinished(run);
+
+    expect(run.verification.expectations).toEqual([
+      { rule: 'Write below etc', status: 'detected', alertId: 'after-step', latencyMs: 130_000 },
+    ]);
+    expect(await registry.metrics()).toContain(
+      'falco_trigger_verifications_total{kind="event-generator",result="detected"} 1',
+    );
+    verifier.stop();
   });
 });
 
