@@ -138,14 +138,15 @@ export function createReadBudget(limits: ReadLimits, registry: Registry): ReadBu
       admitted.set(res, reservation);
       const socket = res.req.socket;
       let taken = bytesTaken(socket);
-      let progressAt = Date.now();
+      // On the monotonic clock: a step forward of the wall clock cut off every reader paused then.
+      let progressAt = performance.now();
       const watch = setInterval(
         () => {
           const now = bytesTaken(socket);
           if (now !== taken) {
             taken = now;
-            progressAt = Date.now();
-          } else if (Date.now() - progressAt >= limits.stallMs && !socket.destroyed) {
+            progressAt = performance.now();
+          } else if (performance.now() - progressAt >= limits.stallMs && !socket.destroyed) {
             refused.inc('stalled');
             // The whole connection: node:http (Node 24) leaves an answer destroyed while it waits
             // behind another in the connection's queue, unended, and the connection hung behind it.

@@ -1,7 +1,7 @@
 import http, { IncomingMessage, ServerResponse } from 'node:http';
 import net from 'node:net';
 import { Registry } from 'prom-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createReadBudget } from '../../src/http/read-budget.js';
 import { startServer } from '../../src/server/start-server.js';
 import { startReceiver, type TestReceiver } from '../helpers/start-receiver.js';
@@ -204,6 +204,40 @@ describe('createReadBudget', () => {
       await expect.poll(() => budget.inflight()).toBe(0);
       expect(admitted).toEqual([undefined, undefined]);
     } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+  // Regression: a reader's stall was timed on the wall clock: an NTP step forward of the receiver's
+  // node cut off, as stalled, every reader that had not taken a byte at the next check (a client
+  // whose window was full for a moment), its export or list broken off.
+  it('does not cut off a reader paused for less than stallMs when the wall clock steps forward', async () => {
+    const registry = new Registry();
+    const budget = createReadBudget(
+      { maxInflightBytes: 1e9, maxInflightBytesPerAddress: 1e9, stallMs: 2_000 },
+      registry,
+    );
+    const answers: ServerResponse[] = [];
+    const server = http.createServer((_req, res) => {
+      budget.admit(res, 8e6);
+      answers.push(res);
+      // More than the kernel's socket buffers take from a client that does not read.
+      res.end(Buffer.alloc(8e6));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const reader = await stalledReader((server.address() as net.AddressInfo).port);
+    try {
+      await expect.poll(() => answers.length).toBe(1);
+      // Only Date is faked: the wall clock, stepped an hour; timers keep real time.
+      vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + 3_600_000, shouldAdvanceTime: true });
+      // Past a check (every 500 ms), well within stallMs of the reader's last byte.
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+
+      expect(answers[0]!.socket?.destroyed).toBe(false);
+      expect(await metricValue(registry, 'falco_alert_reads_refused_total', { reason: 'stalled' })).toBe(0);
+    } finally {
+      vi.useRealTimers();
+      reader.destroy();
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
     }
