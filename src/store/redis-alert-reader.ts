@@ -6,7 +6,7 @@ import { createPageSizer } from './page-size.js';
 import { decodeAlertEntry, streamPosition, type RedisKeys } from './redis-alert-entry.js';
 import type { RedisConnection } from './redis-connection.js';
 import type { StoreMetrics } from './store-metrics.js';
-import { streamIdSince } from './redis-start-id.js';
+import { streamIdSince } from './redis-clock.js';
 import { StoreUnavailableError } from './store-unavailable-error.js';
 import { findReadGap, STREAM_EDGES_SCRIPT, streamEdges } from './stream-read-gap.js';
 

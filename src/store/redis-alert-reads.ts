@@ -2,6 +2,7 @@ import type { AlertQuery, AlertStore } from '../alerts/alert-store.js';
 import { viewHeldAlert } from '../alerts/held-alert.js';
 import { isAfter } from '../alerts/store-position.js';
 import { decodeAlertEntry, streamPosition, type RedisKeys } from './redis-alert-entry.js';
+import { readRedisNowMs } from './redis-clock.js';
 import type { RedisConnection } from './redis-connection.js';
 import { createStreamScanner } from './redis-alert-scan.js';
 import type { StoreMetrics, StoreOp } from './store-metrics.js';
@@ -99,7 +100,9 @@ export function createRedisAlertReads(options: {
       return expired || trimmed ? { alerts, through, gap: true } : { alerts, through };
     },
     async receivedSince(sinceMs) {
-      // Stream ids start with Redis's clock in ms: the range is the receipt window.
+      // Stream ids start with Redis's clock in ms: the range is the receipt window, moved from
+      // this process's clock into Redis's (an hour apart, "the last 15 minutes" read nothing).
+      const redisAheadMs = (await readRedisNowMs(conn)) - Date.now();
       // Only what a summary reads, never the alerts' texts, so the window is not bounded by bytes
       // (it is by STORE_MAX_ALERTS). One copy of each rule: long ones capped, as the entries hold
       // them, and the summary shows their start (no name is read whole to show it).
@@ -108,7 +111,7 @@ export function createRedisAlertReads(options: {
       const entries = await scanBack({
         op: 'since',
         end: '+',
-        start: String(Math.max(retainedFromMs(), sinceMs)),
+        start: String(Math.max(0, Math.max(retainedFromMs(), sinceMs) + redisAheadMs)),
         view: ({ receivedAtMs, priority, rule: read }) => {
           let rule = rules.get(read);
           if (rule === undefined) rules.set(read, (rule = read));

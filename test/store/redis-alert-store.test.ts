@@ -1,6 +1,6 @@
 import pino from 'pino';
 import { Registry } from 'prom-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createAlertFeed } from '../../src/alerts/alert-feed.js';
 import { createAlertStore } from '../../src/store/create-alert-store.js';
 import { createPendingWrites } from '../../src/store/pending-writes.js';
@@ -46,6 +46,33 @@ describe.skipIf(!hasRedis)('the Redis alert store', () => {
     for (let i = 0; i < 100 && !store.available(); i++) await new Promise((r) => setTimeout(r, 20));
     return { parts, store, registry };
   }
+
+  // Regression: the dashboard's window was read as stream ids from this process's clock, though
+  // Redis's clock stamps them: on a replica whose node ran an hour ahead of Redis's, "the last 15
+  // minutes" (and "the last hour") read nothing and the Overview showed no alert at all.
+  it("counts the dashboard's last 15 minutes when this process's clock runs an hour ahead of Redis's", async () => {
+    // Only Date is faked: this process's clock; timers and Redis keep real time.
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + 3_600_000, shouldAdvanceTime: true });
+    const { parts, store } = await connectedStore(
+      { maxAlerts: 100, maxBytes: 1e9 },
+      'clock-ahead',
+      86_400_000,
+    );
+    try {
+      const receivedAtMs = Date.now();
+      for (let i = 0; i < 2; i++) store.add(makeStoredAlert({}, { receivedAtMs }));
+      await store.flush();
+      const nowMs = Date.now();
+
+      const received = await store.receivedSince(nowMs - 15 * 60_000);
+      const summary = summarizeAlerts(received, '15m', nowMs, { held: 2, maxAlerts: 100 });
+
+      expect(summary.total).toBe(2);
+    } finally {
+      vi.useRealTimers();
+      await parts.close();
+    }
+  });
 
   it('drops alerts older than STORE_RETENTION from the stream and from the id index', async () => {
     const { parts, store } = await connectedStore({ maxAlerts: 100, maxBytes: 1e9 }, 'age', 1_000);
