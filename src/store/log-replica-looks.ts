@@ -20,7 +20,8 @@ export function logReplicaLooks(logger: Logger): (online: boolean) => void {
   // The outage now: none, told of by a store_no_replica line, or its line held back.
   let outage: 'none' | 'logged' | 'held back' = 'none';
   return (online) => {
-    const now = Date.now();
+    // On the monotonic clock: after a step back of the wall clock, a warning was held back for the step.
+    const now = performance.now();
     if (online) {
       const heldBack = outage === 'held back';
       if (outage === 'logged' || (heldBack && now - heldBackEndAt >= NO_REPLICA_LOG_EVERY_MS)) {

@@ -51,6 +51,21 @@ describe('logReplicaLooks', () => {
     ]);
   });
 
+  // Regression: the minute was timed on the wall clock: after an NTP step back of an hour on the
+  // receiver's node, a master left with no replica went unlogged (held back) for that hour.
+  it('warns again a minute after the last warning though the wall clock stepped back meanwhile', () => {
+    const { look, events } = looksLogged();
+    look(false);
+    look(true);
+
+    // The wall clock only: timers (and performance.now()) go on as they were.
+    vi.setSystemTime(Date.now() - 3_600_000);
+    vi.advanceTimersByTime(NO_REPLICA_LOG_EVERY_MS);
+    look(false);
+
+    expect(events).toEqual(['store_no_replica', 'store_replica_online', 'store_no_replica']);
+  });
+
   // Regression: an outage whose store_no_replica line the minute's limit held back ended with no
   // line either, while falco_store_replica_online went from 0 back to 1.
   it('says a replica is back after an outage whose warning was held back, at most once a minute', () => {
