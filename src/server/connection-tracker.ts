@@ -73,7 +73,8 @@ export function trackConnections(server: http.Server | https.Server): Connection
       for (const { socket } of connections.expired(SLOW_HEADERS_MS, 0)) socket?.destroy();
       // Silent for SILENT_MS: a younger one may hold a request not read yet (accepted as the
       // listener closed), as the connection caps found; one whose request has begun finishes it.
-      const now = Date.now();
+      // On the monotonic clock: a step forward of the wall clock closed every silent one at once.
+      const now = performance.now();
       for (const { socket } of connections.all()) {
         if (!socket || socket._httpMessage || socket.bytesRead > 0 || socket.destroyed) continue;
         const since = silentSince.get(socket);

@@ -2,7 +2,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { trackConnections } from '../../src/server/connection-tracker.js';
 import { SILENT_MS, SLOW_HEADERS_MS } from '../../src/server/connections-per-address.js';
 import { answerClientErrors } from '../../src/server/server-limits.js';
@@ -69,6 +69,30 @@ describe('trackConnections', () => {
     // Once its response is done, the kept-alive socket is idle too.
     tracker.closeIdle();
     await busy.closed;
+  });
+
+  // Regression: the silence was timed on the wall clock: an NTP step forward during a shutdown
+  // closed at once a socket accepted as the listener closed, its request perhaps not read yet (a
+  // sensor's alert lost unseen, what SILENT_MS is there for).
+  it('keeps a silent socket for SILENT_MS though the wall clock steps forward meanwhile', async () => {
+    server = http.createServer((_req, res) => res.end('ok'));
+    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+    const tracker = trackConnections(server);
+    const silent = await openRaw((server.address() as AddressInfo).port);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    tracker.closeIdle();
+
+    // Only Date is faked: the wall clock, stepped an hour; timers keep real time.
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + 3_600_000, shouldAdvanceTime: true });
+    try {
+      tracker.closeIdle();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(silent.isClosed()).toBe(false);
+      silent.write(request('/'));
+      await expect.poll(() => silent.received()).toContain('ok');
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   // Node lists a TLS connection among its own only once its handshake is done. (A handshake past
