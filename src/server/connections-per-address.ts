@@ -61,7 +61,10 @@ export function limitConnections(
   onRefused: (reason: ConnectionRefusalReason, caller: string) => void,
 ): void {
   const open = createAddressCounts();
-  /** The admitted sockets, with when each was admitted. */
+  /**
+   * The admitted sockets, with when each was admitted. Every time here is on the monotonic clock:
+   * on the wall clock, a step forward made young connections silent and closed them unread.
+   */
   const sockets = new Map<Socket, number>();
   const tls = server instanceof https.Server;
   /** TLS: the raw sockets whose handshake is done (from then on in Node's own list). */
@@ -105,7 +108,7 @@ export function limitConnections(
     }
     // Read by now: what any client sent before the last sweep (a turn of the loop ago, or more).
     const readBy = lastSweepAt;
-    lastSweepAt = Date.now();
+    lastSweepAt = performance.now();
     let closed = 0;
     for (const { socket } of connections.expired(SLOW_HEADERS_MS, 0)) {
       if (!socket) continue;
@@ -130,7 +133,7 @@ export function limitConnections(
     // (and answers it) only when its loop gets to it, and counted from the connection a sensor whose
     // ClientHello waited behind a busy loop (a handshake storm, a long GC, CPU throttling) was
     // closed as slow_headers as soon as it was answered, before it could finish, and lost its alert.
-    const now = Date.now();
+    const now = performance.now();
     let closed = 0;
     let sparedUntil = Infinity;
     for (const [socket, admitted] of sockets) {
@@ -168,7 +171,7 @@ export function limitConnections(
   // was closed with its next alert unread, 3 of 3).
   const quiet = new WeakMap<Socket, { bytesRead: number; since: number }>();
   const closeQuietKeptAlive = (connections: NodeConnections, readBy: number) => {
-    const now = Date.now();
+    const now = performance.now();
     let closed = 0;
     for (const { socket } of connections.idle()) {
       if (!socket || !answersNothing(socket)) continue;
@@ -218,7 +221,7 @@ export function limitConnections(
       refuse(socket, address, 'max_connections_per_address', TOO_MANY_FROM_ADDRESS);
       return false;
     }
-    sockets.set(socket, Date.now());
+    sockets.set(socket, performance.now());
     open.add(address);
     socket.once('close', () => {
       sockets.delete(socket);

@@ -4,7 +4,7 @@ import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { KEPT_ALIVE_QUIET_MS, SILENT_MS, SLOW_HEADERS_MS } from '../../src/server/connections-per-address.js';
 import { commandWorks, requireComponent } from '../helpers/components.js';
 import { makeTestPki, type TestPki } from '../helpers/make-certificates.js';
@@ -152,6 +152,27 @@ describe('limitConnections', () => {
     for (const connection of [sender, young]) connection.write(POST);
     await expect.poll(() => [sender, young].map(statusLines)).toEqual([['HTTP/1.1 202'], ['HTTP/1.1 202']]);
     expect(await refusedCount('max_connections')).toBe(1);
+  });
+
+  // Regression: admissions and sweeps were timed on the wall clock: after an NTP step forward, the
+  // sweep that followed the refusal took connections admitted just before it as silent for
+  // SILENT_MS, and closed them before their requests were read (the alerts lost, counted nowhere).
+  it('at SERVER_MAX_CONNECTIONS keeps a young connection that has read nothing yet though the wall clock stepped forward', async () => {
+    await start(2, 10);
+    const sender = await open('127.0.0.2');
+    const young = await open('127.0.0.3');
+    // Only Date is faked: the wall clock, stepped an hour; timers keep real time.
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + 3_600_000, shouldAdvanceTime: true });
+    try {
+      const refused = await open('127.0.0.4');
+      await refused.closed;
+      // Past the follow-up sweep (SILENT_MS after the refusal's), before the one after it.
+      await delay(SILENT_MS + 100);
+      for (const connection of [sender, young]) connection.write(POST);
+      await expect.poll(() => [sender, young].map(statusLines)).toEqual([['HTTP/1.1 202'], ['HTTP/1.1 202']]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   // Regression (real Falco 0.40.0, its one connection closed at every refusal: 14 of 1,000 alerts
