@@ -9,9 +9,10 @@ import { DEFAULT_ASSETS_DIR } from '../dashboard/static-assets.js';
 import { createAuthMetrics } from './auth-metrics.js';
 import { createFailureLimiter } from './failure-limiter.js';
 import { readProxyUser } from './proxy-user.js';
+import { readCredentials, type TokenSet } from './credentials.js';
 import { createReadGuard } from './read-guard.js';
+import { createRevokedAnswers } from './revoked-answers.js';
 import { recordRefusal, refuse, refuseIfLimited, type RefuseDeps } from './refuse.js';
-import type { TokenSet } from './credentials.js';
 import { bearerTokenOf, findSecret } from './same-secret.js';
 import { createSessionSigner } from './session-cookie.js';
 import { createSessionRoutes } from './session-routes.js';
@@ -129,5 +130,11 @@ export function createAccess(options: AccessOptions): Access {
     }),
   );
   router.use(createReadGuard({ ...deps, tokens, signer, triggers: options.triggersMounted, sendLoginPage }));
+  // A live stream let in with a token taken out since (or a session it opened) ends at the change.
+  const revoked = createRevokedAnswers(
+    (req) => readCredentials(req, tokens, signer, req.authUser).kind === 'granted',
+  );
+  router.use(revoked.middleware);
+  current.onReload(revoked.recheck);
   return { router, metricsRouter, readAuth };
 }

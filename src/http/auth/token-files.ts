@@ -18,6 +18,8 @@ export interface CurrentTokens {
   trigger(): string;
   /** The ingest path secrets (INGEST_PATH_SECRET or the lines of INGEST_PATH_SECRET_FILE; empty when off). */
   ingestPath(): readonly string[];
+  /** Runs `listener` after each change read (a token may be gone: open answers are checked again). */
+  onReload(listener: () => void): void;
   /** Stops looking at the files. */
   stop(): void;
 }
@@ -79,7 +81,8 @@ export function watchTokenFiles(
     trigger: () => current.trigger[0] ?? '',
     ingestPath: () => current.ingestPath,
   };
-  if (watched.length === 0) return { ...tokens, stop: () => undefined };
+  if (watched.length === 0) return { ...tokens, onReload: () => undefined, stop: () => undefined };
+  const listeners: (() => void)[] = [];
   const reloads = new Counter({
     name: 'falco_token_reloads_total',
     help: 'Changes of a token or secret file (VIEWER_TOKEN_FILE, METRICS_TOKEN_FILE, TRIGGER_TOKEN_FILE, INGEST_PATH_SECRET_FILE) read, or refused (the ones in force stay).',
@@ -149,6 +152,7 @@ export function watchTokenFiles(
           { event: 'token_reloaded', file: entry.variable, tokens: next.lines.length },
           'Token file changed: its tokens answer from now on',
         );
+        for (const listener of listeners) listener();
         continue;
       }
       failing.set(entry.list, versions);
@@ -163,5 +167,9 @@ export function watchTokenFiles(
   };
   const timer = setInterval(check, auth.tokenFiles.reloadCheckMs);
   timer.unref();
-  return { ...tokens, stop: () => clearInterval(timer) };
+  return {
+    ...tokens,
+    onReload: (listener) => void listeners.push(listener),
+    stop: () => clearInterval(timer),
+  };
 }

@@ -57,6 +57,13 @@ export function openStreamConnection(
     req.socket.destroySoon();
   };
   const stopReverify = closeOnReverify(req.socket, closeStream);
+  // One let in with a token taken out since (or a session that token opened) ends at the change:
+  // the browser reconnects and the read guard refuses it.
+  const stopRevoked =
+    req.closeWhenRevoked?.(() => {
+      stop();
+      res.end();
+    }) ?? (() => undefined);
   let stopped = false;
   const stop = () => {
     if (stopped) return;
@@ -64,6 +71,7 @@ export function openStreamConnection(
     clearInterval(heartbeat);
     clearTimeout(sessionEnd);
     stopReverify();
+    stopRevoked();
     unsubscribe();
     clients.delete(res);
     slots.release(address);

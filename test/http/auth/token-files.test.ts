@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MountedSecret } from '../../helpers/mounted-secret.js';
+import { mountedTokens } from '../../helpers/mounted-tokens.js';
 import { until } from '../../helpers/until.js';
 import {
   ALERT,
@@ -18,20 +18,6 @@ const SCRAPER = 'scraper-token-0123456789abcdef';
 const NEXT_SCRAPER = 'next-scraper-token-abcdef0123';
 const NEXT_TRIGGER = 'next-trigger-token-abcdef01234';
 const bearer = (token: string) => ({ Authorization: `Bearer ${token}`, Accept: 'application/json' });
-const sources = mkdtempSync(path.join(tmpdir(), 'token-sources-'));
-let sourceCount = 0;
-
-/** A Secret with one key, `tokens`, holding `text`; `update` changes it as the kubelet does. */
-function mountedTokens(text: string) {
-  const secret = new MountedSecret(mkdtempSync(path.join(tmpdir(), 'token-secret-')));
-  const update = (next: string) => {
-    const source = path.join(sources, `tokens-${++sourceCount}`);
-    writeFileSync(source, next);
-    secret.write({ tokens: source });
-  };
-  update(text);
-  return { file: secret.path('tokens'), update };
-}
 
 describe('token files read again once changed (VIEWER_TOKEN_FILE, METRICS_TOKEN_FILE)', () => {
   let server: AuthTestServer | undefined;
