@@ -11,6 +11,7 @@ import {
   TRIGGER_TOKEN,
   type AuthTestServer,
 } from './auth-test-server.js';
+import { startWithTriggerFile } from './token-files-server.js';
 
 const FIRST = 'first-viewer-token-0123456789';
 const NEXT = 'next-viewer-token-9876543210';
@@ -27,19 +28,6 @@ describe('token files read again once changed (VIEWER_TOKEN_FILE, METRICS_TOKEN_
   });
   const status = async (token: string, route = '/alerts') => (await server!.get(route, bearer(token))).status;
   const events = (event: string) => server!.logLines.filter((line) => line.event === event);
-
-  /** Viewer tokens and the trigger token, each from a file read again every 100 ms. */
-  const startWithTriggerFile = async () => {
-    const viewer = mountedTokens(`${FIRST}\n`);
-    const trigger = mountedTokens(`${TRIGGER_TOKEN}\n`);
-    server = await startAuthTestServer({
-      VIEWER_TOKEN_FILE: viewer.file,
-      TRIGGER_TOKEN: '',
-      TRIGGER_TOKEN_FILE: trigger.file,
-      TOKEN_RELOAD_CHECK_MS: '100',
-    });
-    return { viewer, trigger, server };
-  };
 
   it('lets a token added to the Secret read, and ends a removed one and its sessions, without a restart', async () => {
     const viewer = mountedTokens(`${FIRST}\n`);
@@ -135,11 +123,9 @@ describe('token files read again once changed (VIEWER_TOKEN_FILE, METRICS_TOKEN_
   });
 
   it('reads TRIGGER_TOKEN_FILE again: the new token triggers, the old one and its sessions are refused', async () => {
-    const { trigger, server } = await startWithTriggerFile();
-    const role = async (token: string) => {
-      const response = await server!.get('/ui/session', bearer(token));
-      return response.status === 200 ? ((await response.json()) as { role: string }).role : response.status;
-    };
+    const started = await startWithTriggerFile(FIRST);
+    const { trigger, role } = started;
+    server = started.server;
     expect(await role(TRIGGER_TOKEN)).toBe('trigger');
     const login = await server.post('/ui/session', JSON.stringify({ token: TRIGGER_TOKEN }));
     const cookie = cookieOf(login);
@@ -157,24 +143,6 @@ describe('token files read again once changed (VIEWER_TOKEN_FILE, METRICS_TOKEN_
     const withCookie = await server.get('/ui/session', { Cookie: cookie, Accept: 'application/json' });
     expect(withCookie.status).toBe(401);
     expect(server.rawLog()).not.toContain(NEXT_TRIGGER);
-  });
-
-  it('takes a viewer file refused for holding the trigger token once the trigger file moves to another token', async () => {
-    const { viewer, trigger, server } = await startWithTriggerFile();
-    // The old trigger token handed to readers as the trigger file moves on: the viewer file is
-    // refused while the trigger token is still that one, and read once it is not.
-    viewer.update(`${FIRST}\n${TRIGGER_TOKEN}\n`);
-    await until(async () => events('token_reload_failed').length > 0, 5_000, 'the refusal');
-    trigger.update(`${NEXT_TRIGGER}\n`);
-    await until(
-      async () => (await status(NEXT_TRIGGER, '/ui/session')) === 200,
-      5_000,
-      'the new trigger token',
-    );
-    await until(async () => events('token_reloaded').length === 2, 5_000, 'the viewer file read');
-    const role = (await (await server.get('/ui/session', bearer(TRIGGER_TOKEN))).json()) as { role: string };
-    expect(role.role).toBe('viewer');
-    expect(await server.metric('falco_token_reload_failing', { file: 'VIEWER_TOKEN_FILE' })).toBe(0);
   });
 
   it('reads TRIGGER_TOKEN_FILE again with reading open: the trigger API takes the new token only', async () => {
