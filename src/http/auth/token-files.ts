@@ -32,6 +32,9 @@ const VARIABLES = {
   ingestPath: 'INGEST_PATH_SECRET_FILE',
 };
 
+const sameTokens = (a: readonly string[], b: readonly string[]) =>
+  a.length === b.length && a.every((token, i) => token === b[i]);
+
 /**
  * Keeps VIEWER_TOKEN_FILE, METRICS_TOKEN_FILE, TRIGGER_TOKEN_FILE and INGEST_PATH_SECRET_FILE
  * current without a restart:
@@ -69,11 +72,11 @@ export function watchTokenFiles(
     trigger: options.triggerTokenFile,
     ingestPath: options.ingestPathSecretFile,
   };
+  // The version in force is not known at first: loadConfig read the file before this looked at it,
+  // and a Secret swapped in between would have been taken for the one read. The first check reads it.
   const watched = (['viewer', 'metrics', 'trigger', 'ingestPath'] as const).flatMap((list) => {
     const file = files[list];
-    return file === undefined
-      ? []
-      : [{ list, variable: VARIABLES[list], file, served: fileVersions([file]) }];
+    return file === undefined ? [] : [{ list, variable: VARIABLES[list], file, served: '' }];
   });
   const tokens = {
     viewer: () => current.viewer,
@@ -142,6 +145,10 @@ export function watchTokenFiles(
         continue;
       }
       const next = read(entry.list, entry.file);
+      if (entry.served === '' && next.problems.length === 0 && sameTokens(next.lines, current[entry.list])) {
+        entry.served = versions;
+        continue;
+      }
       if (next.problems.length === 0) {
         current[entry.list] = next.lines;
         entry.served = versions;

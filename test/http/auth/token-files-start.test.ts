@@ -1,0 +1,43 @@
+import { Registry } from 'prom-client';
+import { afterEach, describe, expect, it } from 'vitest';
+import { watchTokenFiles, type CurrentTokens } from '../../../src/http/auth/token-files.js';
+import { mountedTokens } from '../../helpers/mounted-tokens.js';
+import { until } from '../../helpers/until.js';
+
+const FIRST = 'first-viewer-token-0123456789';
+const NEXT = 'next-viewer-token-9876543210';
+
+describe('a token file changed between its read at start and the start of the checks', () => {
+  let current: CurrentTokens | undefined;
+  afterEach(() => current?.stop());
+
+  it('is read at the first check: the tokens taken out of it stop working', async () => {
+    const viewer = mountedTokens(`${FIRST}\n`);
+    // loadConfig read FIRST; the kubelet swapped the Secret before createAccess started watching.
+    const readAtStart = [FIRST];
+    viewer.update(`${NEXT}\n`);
+    current = watchTokenFiles(
+      {
+        viewerTokens: readAtStart,
+        metricsTokens: [],
+        tokenFiles: { viewer: viewer.file, reloadCheckMs: 100 },
+      },
+      { triggerToken: '', registry: new Registry() },
+    );
+    await until(async () => current!.viewer().includes(NEXT), 3_000, 'the file read again');
+    expect(current.viewer()).toEqual([NEXT]);
+  });
+
+  it('says nothing at the first check when the file is as it was read', async () => {
+    const viewer = mountedTokens(`${FIRST}\n`);
+    const registry = new Registry();
+    current = watchTokenFiles(
+      { viewerTokens: [FIRST], metricsTokens: [], tokenFiles: { viewer: viewer.file, reloadCheckMs: 100 } },
+      { triggerToken: '', registry },
+    );
+    await new Promise((resolve) => setTimeout(resolve, 350));
+    const reloads = await registry.getSingleMetric('falco_token_reloads_total')!.get();
+    expect(reloads.values.every(({ value }) => value === 0)).toBe(true);
+    expect(current.viewer()).toEqual([FIRST]);
+  });
+});
