@@ -62,6 +62,8 @@ describe('token files with WORKERS=2', () => {
       LOG_LEVEL: 'info',
     });
     const events = (event: string) => service.lines.filter((line) => line.event === event);
+    // Both workers up before the rotation: one started after it reads the new file at start.
+    await until(async () => events('listening').length === 2, 20_000, 'both workers listening');
     expect(await statuses(service.port, `/alerts/${OLD}`, 4)).toEqual([202, 202, 202, 202]);
 
     update(`${NEW}\n`);
