@@ -17,7 +17,12 @@ export interface HoldConfirmations {
  * retention from then on: until `retentionMs` after that confirmation, a save from here that the
  * takeover should refuse is refused; later, nothing may be left to refuse it.
  */
-export function createHoldConfirmations(retentionMs: number, now = () => Date.now()): HoldConfirmations {
+export function createHoldConfirmations(
+  retentionMs: number,
+  // Monotonic: the retention runs in Redis's time. On the wall clock a step forward past it gave up
+  // every run this replica still held, and a step back kept saving runs it may have lost.
+  now = () => performance.now(),
+): HoldConfirmations {
   const confirmedAt = new Map<string, number>();
   return {
     confirm: (id) => void confirmedAt.set(id, now()),

@@ -358,6 +358,35 @@ describe.skipIf(!hasRedis)('createRedisTriggerRuns', () => {
     }
   });
 
+  // Regression: when the store last confirmed each hold was kept on the wall clock: after an NTP
+  // step forward of more than the store's retention (STORE_RETENTION, 1 minute here), every hold
+  // read as lapsed at the next renewal, so the replica gave up its own runs (onLost), renewed no
+  // hold, and another replica took over runs this one still ran and verified.
+  it("keeps its run and its hold when its clock steps forward by more than the store's retention", async () => {
+    const [a, b] = [sharedRuns('leapt:'), sharedRuns('leapt:')];
+    const lost: string[] = [];
+    const registry = createRunRegistry(5, a, { leaseMs: 300, onLost: (run) => lost.push(run.id) });
+    const run = shellRun('leapt', 'succeeded', 'pending');
+    registry.add(run);
+    const held = async () => Number(await redis.redis().cli('EXISTS', `leapt:owner:${run.id}`));
+    await vi.waitFor(async () => expect(await held()).toBe(1), { interval: 20 });
+    // Confirmed at least once on the clock before the step.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+
+    // Only Date is faked: this process's clock, stepped forward past the retention (60 s here).
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + 120_000, shouldAdvanceTime: true });
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 1_200));
+      expect(lost).toEqual([]);
+      expect(registry.has(run.id)).toBe(true);
+      expect(await held()).toBe(1);
+      expect(await b.own(run.id, 60_000)).toBe(false);
+    } finally {
+      vi.useRealTimers();
+      await registry.stop();
+    }
+  });
+
   // A registry of `maxRuns` over a link the test can cut, a run it has saved, and a view of Redis.
   const registryWithSavedRun = async (prefix: string, maxRuns: number) => {
     const view = sharedRuns(prefix);
