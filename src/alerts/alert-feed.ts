@@ -11,6 +11,11 @@ export type AlertListener = (entry: StoredAlert, position?: StorePosition) => vo
 export interface FeedGap {
   /** The newest position a missing alert may have held: a stream replay that read past it covered them. */
   through: StorePosition;
+  /**
+   * When the newest missing alert was stored, on this process's clock (`through` is on Redis's,
+   * which stamps stream ids): trigger runs started on this clock compare with it.
+   */
+  storedAtMs?: number;
 }
 
 /** Gets each gap in what the feed published. */

@@ -6,7 +6,7 @@ import { createPageSizer } from './page-size.js';
 import { decodeAlertEntry, streamPosition, type RedisKeys } from './redis-alert-entry.js';
 import type { RedisConnection } from './redis-connection.js';
 import type { StoreMetrics } from './store-metrics.js';
-import { streamIdSince } from './redis-clock.js';
+import { readRedisNowMs, streamIdSince } from './redis-clock.js';
 import { StoreUnavailableError } from './store-unavailable-error.js';
 import { findReadGap, STREAM_EDGES_SCRIPT, streamEdges } from './stream-read-gap.js';
 
@@ -74,6 +74,14 @@ export function startAlertReader(options: AlertReaderOptions): { stop(): void } 
     );
   }
 
+  // A time of Redis's clock (a stream id's) on this process's: one TIME a gap (gaps are rare). The
+  // nodes' clocks may be minutes apart, and a run's start is on this one's. Unknown (the link
+  // dropped), as it is.
+  async function onThisClock(redisMs: number): Promise<number> {
+    const redisNowMs = await readRedisNowMs(conn, deadlineMs).catch(() => undefined);
+    return redisNowMs === undefined ? redisMs : redisMs - (redisNowMs - Date.now());
+  }
+
   async function step(): Promise<void> {
     lastId ??= await streamIdSince(conn, startedAt, deadlineMs);
     const count = String(sizer.next());
@@ -90,7 +98,7 @@ export function startAlertReader(options: AlertReaderOptions): { stop(): void } 
       : undefined;
     if (through && removed) {
       gaps.found({ afterId: lastId, nextId, removedId: removed });
-      feed.publishGap({ through });
+      feed.publishGap({ through, storedAtMs: await onThisClock(through[0]) });
       // Nothing read: the next read starts past what was removed, so it does not find this gap again.
       if (nextId === undefined) lastId = removed;
     }

@@ -118,7 +118,7 @@ export function createTriggers(deps: TriggersDeps): Triggers {
     }),
     observeAlert: (entry) => verifier.observeAlert(entry),
     observeGap(gap) {
-      const runs = verifier.observeGap(gap.through[0]);
+      const runs = verifier.observeGap(gap.storedAtMs ?? gap.through[0]);
       if (runs.length === 0) return;
       logger.warn(
         { event: 'trigger_alerts_unseen', runIds: runs.map((run) => run.id) },

@@ -37,8 +37,9 @@ export interface Verifier {
   /**
    * Feed gap listener: alerts were removed from the shared store before they could be matched. The
    * runs still waiting that it is news for (each is returned once): one may end `missed` though
-   * Falco did detect what it started. `throughMs` is when the newest missing alert was stored (its
-   * stream id): a run started after that, past the clocks' skew, missed none of its own.
+   * Falco did detect what it started. `throughMs` is when the newest missing alert was stored, on
+   * this process's clock (its stream id is on Redis's): a run started after that, past the clocks'
+   * skew, missed none of its own.
    */
   observeGap(throughMs: number): TriggerRun[];
   /** The run learned more about what it started (its pods): alerts held back are checked again. */

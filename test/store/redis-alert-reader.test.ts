@@ -14,15 +14,17 @@ const hasRedis = redisAvailable();
 
 /** What a feed listener saw, in order: alert ids and gaps (with where they end). */
 function recordFeed(feed: AlertFeed) {
-  const seen: Array<{ id: string; position?: StorePosition } | { gap: StorePosition }> = [];
+  const seen: Array<{ id: string; position?: StorePosition } | { gap: StorePosition; storedAtMs?: number }> =
+    [];
   feed.subscribe(
     (entry, position) => seen.push({ id: entry.id, position }),
-    (gap) => seen.push({ gap: gap.through }),
+    (gap) => seen.push({ gap: gap.through, storedAtMs: gap.storedAtMs }),
   );
   return {
     seen,
     ids: () => seen.flatMap((event) => ('id' in event ? [event.id] : [])),
     gaps: () => seen.flatMap((event) => ('gap' in event ? [event.gap] : [])),
+    gapTimes: () => seen.flatMap((event) => ('gap' in event ? [event.storedAtMs] : [])),
   };
 }
 
@@ -123,6 +125,30 @@ describe.skipIf(!hasRedis)("the Redis store's live reader", () => {
       await store.flush();
 
       await expect.poll(() => feed.ids(), { timeout: 3_000 }).toEqual(added.map((entry) => entry.id));
+      await parts.close();
+    });
+
+    // Regression: a gap was timed by its stream id alone, on Redis's clock, and trigger runs compare
+    // that with their start on this process's: on a replica a minute ahead of Redis, a gap of alerts
+    // stored after a run began read as older than the run, and the run ended missed with nothing
+    // said of the alerts it never saw (no unseenAlertsAt, no trigger_alerts_unseen).
+    it("times a gap on this process's clock when its clock runs a minute ahead", async () => {
+      shiftClock(60_000);
+      const { parts, store, feed } = await storeWithFeed('gap-ahead', 5);
+      store.add(makeStoredAlert());
+      await store.flush();
+      await expect.poll(() => feed.ids().length).toBe(1);
+
+      // One write script: twenty alerts in, the oldest fifteen trimmed before the reader is answered.
+      for (let i = 0; i < 20; i++) store.add(makeStoredAlert());
+      await store.flush();
+      await expect.poll(() => feed.gaps().length).toBe(1);
+
+      const [through] = feed.gaps();
+      const [storedAtMs] = feed.gapTimes();
+      // The stream id is a minute behind this clock; the gap's time is on this clock.
+      expect(Math.abs(Date.now() - 60_000 - through![0])).toBeLessThan(5_000);
+      expect(Math.abs(Date.now() - storedAtMs!)).toBeLessThan(5_000);
       await parts.close();
     });
 

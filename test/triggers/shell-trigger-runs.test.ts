@@ -127,6 +127,22 @@ describe('shell trigger, kubernetes backend, against a recording API stand-in', 
     expect(read.body.verification.expectations).toEqual([{ rule: RULE, status: 'pending' }]);
   });
 
+  // Regression: the gap's time was its stream id's, on Redis's clock, compared with the run's start
+  // on this process's: with Redis's node a minute behind, a gap of alerts stored after the run began
+  // read as older than the run, and the run ended missed without a word.
+  it("marks the run for a gap stored after its start though Redis's clock runs a minute behind", async () => {
+    api = await startKubeApiStandIn();
+    built = kubeTriggers({ TRIGGER_ALLOWED_NAMESPACES: 'falco-canary', TRIGGER_VERIFY_WINDOW_MS: '30000' });
+    const res = await request(built.app).post('/triggers/shell').set(auth).send({ backend: 'kubernetes' });
+    const run = await waitForRun(built.app, TOKEN, res.body.id, finished);
+
+    built.feed.publishGap({ through: [Date.now() - 60_000, 0], storedAtMs: Date.now() });
+
+    expect(built.logs.filter((line) => line.event === 'trigger_alerts_unseen')).toEqual([
+      expect.objectContaining({ level: 'warn', runIds: [run.id] }),
+    ]);
+  });
+
   it('deletes the pod a silent API server may have made when the create times out', async () => {
     api = await startKubeApiStandIn();
     api.hold = /\/pods$/;
