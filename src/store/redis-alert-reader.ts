@@ -10,6 +10,9 @@ import { readRedisNowMs, streamIdSince } from './redis-clock.js';
 import { StoreUnavailableError } from './store-unavailable-error.js';
 import { findReadGap, STREAM_EDGES_SCRIPT, streamEdges } from './stream-read-gap.js';
 
+// How often a gap's time asks Redis's clock again (a TIME), at most.
+const CLOCK_ASKED_EVERY_MS = 10_000;
+
 export interface AlertReaderOptions {
   /** A connection of its own: a blocking read holds it. */
   connection: RedisConnection;
@@ -74,12 +77,19 @@ export function startAlertReader(options: AlertReaderOptions): { stop(): void } 
     );
   }
 
-  // A time of Redis's clock (a stream id's) on this process's: one TIME a gap (gaps are rare). The
-  // nodes' clocks may be minutes apart, and a run's start is on this one's. Unknown (the link
-  // dropped), as it is.
+  // A time of Redis's clock (a stream id's) on this process's: the nodes' clocks may be minutes
+  // apart, and a run's start is on this one's. Redis's clock less this process's monotonic one, from
+  // a TIME at most every CLOCK_ASKED_EVERY_MS: a reader behind the trim finds a gap at nearly every
+  // read, and a TIME each doubled its round trips. Kept while the link is down; unknown, as it is.
+  let redisAhead: { ms: number; askedAt: number } | undefined;
   async function onThisClock(redisMs: number): Promise<number> {
-    const redisNowMs = await readRedisNowMs(conn, deadlineMs).catch(() => undefined);
-    return redisNowMs === undefined ? redisMs : redisMs - (redisNowMs - Date.now());
+    if (redisAhead === undefined || performance.now() - redisAhead.askedAt >= CLOCK_ASKED_EVERY_MS) {
+      const askedAt = performance.now();
+      const redisNowMs = await readRedisNowMs(conn, deadlineMs).catch(() => undefined);
+      if (redisNowMs !== undefined) redisAhead = { ms: redisNowMs - performance.now(), askedAt };
+      else if (redisAhead) redisAhead.askedAt = askedAt;
+    }
+    return redisAhead === undefined ? redisMs : Date.now() - (performance.now() - (redisMs - redisAhead.ms));
   }
 
   async function step(): Promise<void> {

@@ -65,6 +65,37 @@ describe.skipIf(!hasRedis)("the Redis store's live reader", () => {
     return { parts, store, registry, feed: recorded };
   }
 
+  // A reader of its own on `keyPrefix`'s stream, counting the gaps it finds, and a way to write an
+  // alert removed in the same script (as a trim by age or a shed at maxmemory does).
+  async function readerWithGaps(keyPrefix: string) {
+    const keys = redisKeys(keyPrefix);
+    const connection = connectTo(redis, 'reader');
+    await untilUp(connection);
+    const feed = createAlertFeed(() => undefined);
+    const recorded = recordFeed(feed);
+    const counted = { gaps: 0 };
+    const reader = startAlertReader({
+      connection,
+      keys,
+      feed,
+      metrics: { readGap: () => (counted.gaps += 1) },
+      logger: pino({ level: 'silent' }),
+      blockMs: 100,
+    });
+    const addRemoved = () =>
+      redis.cli(
+        'EVAL',
+        "local id = redis.call('XADD', KEYS[1], '*', 'id', 'gone') redis.call('XDEL', KEYS[1], id) return id",
+        '1',
+        keys.alerts,
+      );
+    const close = async () => {
+      reader.stop();
+      await connection.close();
+    };
+    return { recorded, counted, addRemoved, close };
+  }
+
   // Regression: a reader that fell behind the trim resumed after the removed alerts without a word:
   // an SSE client got 7,121 of 14,777 alerts, one hole of 7,656, and no `event: truncated`.
   it('publishes a gap, before the alerts read after it, when a write trims past where it had read', async () => {
@@ -106,6 +137,28 @@ describe.skipIf(!hasRedis)("the Redis store's live reader", () => {
     expect(feed.gaps()).toEqual([]);
     expect(await metricValue(registry, 'falco_store_read_gaps_total')).toBe(0);
     await parts.close();
+  });
+
+  // Regression: a gap's time was moved into this process's clock with a TIME of its own, one a gap:
+  // a reader behind the trim finds one at nearly every read, so each read took a second round trip,
+  // and the reader, too slow already, fell further behind.
+  it('asks Redis its time once for many gaps in a row', async () => {
+    const { recorded, addRemoved, close } = await readerWithGaps('gap-flood');
+    const timeCalls = async () =>
+      Number(/cmdstat_time:calls=(\d+)/.exec(await redis.cli('INFO', 'commandstats'))?.[1] ?? 0);
+    // Its first read asks Redis's time once (where to start).
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const before = await timeCalls();
+
+    // Each written and removed before the reader reads it, as a trim behind a slow reader does.
+    for (let gap = 1; gap <= 20; gap++) {
+      await addRemoved();
+      await expect.poll(() => recorded.gaps().length).toBe(gap);
+    }
+
+    expect(recorded.gapTimes().every((at) => Math.abs(Date.now() - at!) < 5_000)).toBe(true);
+    expect((await timeCalls()) - before).toBeLessThanOrEqual(1);
+    await close();
   });
 
   describe("with this process's clock off Redis's", () => {
@@ -173,35 +226,15 @@ describe.skipIf(!hasRedis)("the Redis store's live reader", () => {
   });
 
   it('publishes a gap once when every alert after where it had read was removed, none left to read', async () => {
-    const keys = redisKeys('gap-empty');
-    const connection = connectTo(redis, 'reader');
-    await untilUp(connection);
-    const feed = createAlertFeed(() => undefined);
-    const recorded = recordFeed(feed);
-    let gapsCounted = 0;
-    const reader = startAlertReader({
-      connection,
-      keys,
-      feed,
-      metrics: { readGap: () => (gapsCounted += 1) },
-      logger: pino({ level: 'silent' }),
-      blockMs: 100,
-    });
-    // Written and removed in one script, as a trim by age or a shed at maxmemory does.
-    const removed = await redis.cli(
-      'EVAL',
-      "local id = redis.call('XADD', KEYS[1], '*', 'id', 'gone') redis.call('XDEL', KEYS[1], id) return id",
-      '1',
-      keys.alerts,
-    );
+    const { recorded, counted, addRemoved, close } = await readerWithGaps('gap-empty');
+    const removed = await addRemoved();
     await expect.poll(() => recorded.gaps().length).toBe(1);
     // Reads go on past it: it is not found again.
     await new Promise((resolve) => setTimeout(resolve, 500));
 
     expect(recorded.gaps()).toEqual([streamPosition(removed)]);
     expect(recorded.ids()).toEqual([]);
-    expect(gapsCounted).toBe(1);
-    reader.stop();
-    await connection.close();
+    expect(counted.gaps).toBe(1);
+    await close();
   });
 });
