@@ -145,15 +145,14 @@ export function watchTokenFiles(
         continue;
       }
       const next = read(entry.list, entry.file);
-      if (entry.served === '' && next.problems.length === 0 && sameTokens(next.lines, current[entry.list])) {
-        entry.served = versions;
-        continue;
-      }
       if (next.problems.length === 0) {
+        // At the first check, the tokens read at start: nothing changed (a refusal since ends).
+        const asAtStart = entry.served === '' && sameTokens(next.lines, current[entry.list]);
         current[entry.list] = next.lines;
         entry.served = versions;
         failing.delete(entry.list);
         refusing.set({ file: entry.variable }, 0);
+        if (asAtStart) continue;
         reloads.inc({ file: entry.variable, result: 'reloaded' });
         options.logger?.info(
           { event: 'token_reloaded', file: entry.variable, tokens: next.lines.length },

@@ -1,7 +1,8 @@
 import { Registry } from 'prom-client';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { watchTokenFiles, type CurrentTokens } from '../../../src/http/auth/token-files.js';
 import { mountedTokens } from '../../helpers/mounted-tokens.js';
+import { metricValue } from '../../helpers/test-app.js';
 import { until } from '../../helpers/until.js';
 
 const FIRST = 'first-viewer-token-0123456789';
@@ -9,7 +10,10 @@ const NEXT = 'next-viewer-token-9876543210';
 
 describe('a token file changed between its read at start and the start of the checks', () => {
   let current: CurrentTokens | undefined;
-  afterEach(() => current?.stop());
+  afterEach(() => {
+    current?.stop();
+    vi.useRealTimers();
+  });
 
   it('is read at the first check: the tokens taken out of it stop working', async () => {
     const viewer = mountedTokens(`${FIRST}\n`);
@@ -38,6 +42,26 @@ describe('a token file changed between its read at start and the start of the ch
     await new Promise((resolve) => setTimeout(resolve, 350));
     const reloads = await registry.getSingleMetric('falco_token_reloads_total')!.get();
     expect(reloads.values.every(({ value }) => value === 0)).toBe(true);
+    expect(current.viewer()).toEqual([FIRST]);
+  });
+
+  // Regression: a file refused at the first check and then put back as it was read at start was
+  // taken quietly, but still reported refused (falco_token_reload_failing 1) until the check after.
+  it('reports nothing refused once a file refused at the first check is back as it was read', async () => {
+    const viewer = mountedTokens('short\n');
+    const registry = new Registry();
+    vi.useFakeTimers({ toFake: ['setInterval'] });
+    current = watchTokenFiles(
+      { viewerTokens: [FIRST], metricsTokens: [], tokenFiles: { viewer: viewer.file, reloadCheckMs: 100 } },
+      { triggerToken: '', registry },
+    );
+    const failing = () => metricValue(registry, 'falco_token_reload_failing', { file: 'VIEWER_TOKEN_FILE' });
+    vi.advanceTimersByTime(100);
+    expect(await failing()).toBe(1);
+
+    viewer.update(`${FIRST}\n`);
+    vi.advanceTimersByTime(100);
+    expect(await failing()).toBe(0);
     expect(current.viewer()).toEqual([FIRST]);
   });
 });
