@@ -85,8 +85,11 @@ describe.runIf(haveSentinel)('the Redis store through Sentinel', () => {
       20_000,
       'catch-up',
     );
-    const metrics = await (await fetch(`http://127.0.0.1:${service.port}/metrics`)).text();
-    expect(metrics).toMatch(/^falco_store_up 1$/m);
+    // Every link follows the new master: the reader's too, which may come back after the writes
+    // caught up (its blocking read was cut by the kill), so this is polled, not read once.
+    const storeUp = async () =>
+      /^falco_store_up 1$/m.test(await (await fetch(`http://127.0.0.1:${service.port}/metrics`)).text());
+    await until(storeUp, 10_000, 'every link up on the new master');
   }, 90_000);
 
   // Regression: the master answered a write before any replica had it (Redis replicates
