@@ -348,6 +348,8 @@ describe.skipIf(!kubectlReady)('the prometheus-operator component', () => {
       'falco_http_connections_refused_total',
       'falco_tls_handshake_failures_total',
       'falco_tls_certificate_expiry_timestamp_seconds',
+      'falco_tls_reload_failing',
+      'falco_token_reload_failing',
       'falco_store_up',
       'falco_store_replica_online',
       'falco_store_pending_alerts',
