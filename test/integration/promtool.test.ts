@@ -104,7 +104,7 @@ describe.skipIf(!promtoolReady)('promtool', () => {
 
     expect(result.exitCode, result.stderr).toBe(0);
     expect(result.stdout).toContain(`SUCCESS: ${rules.length} rules found`);
-    expect(rules.length).toBe(21);
+    expect(rules.length).toBe(23);
   });
 
   it('fires FalcoSensorSilent for a running sensor quiet for over 10 minutes, not for a chatty one nor one that is gone', async () => {
