@@ -2,7 +2,7 @@ import { BlockList, isIP } from 'node:net';
 import * as z from 'zod';
 import { bearerToken } from './bearer-token.js';
 import { timerMs, timerSeconds } from './timer-ms.js';
-import { readConfigFile } from './read-config-file.js';
+import { readConfigFile, secretLines } from './read-config-file.js';
 
 const positiveInt = z.coerce.number().int().positive();
 const optionalPath = z.string().min(1).optional();
@@ -62,10 +62,7 @@ export function readTokenFile(
 ): { lines: string[]; problems: string[] } {
   const read = readConfigFile(name, file);
   if ('problem' in read) return { lines: [], problems: [read.problem] };
-  const lines = read.text
-    .split('\n')
-    .map((line) => line.trim())
-    .filter((line) => line !== '' && !line.startsWith('#'));
+  const lines = secretLines(read.text);
   const problems = lines.some((line) => line.length < minLength)
     ? [`${name}: every line must be at least ${minLength} characters`]
     : lines.some((line) => /\s/.test(line))

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { readConfigFile } from './read-config-file.js';
+import { readConfigFile, secretLines } from './read-config-file.js';
 
 // Letters, digits, '-' and '_' only: the secret is one URL path segment and must not need encoding.
 export const pathSecret = z
@@ -20,10 +20,7 @@ export function readSecretFile(
 ): { secrets: string[]; secret: string } | { problem: string } {
   const read = readConfigFile(label, file);
   if ('problem' in read) return read;
-  const secrets = read.text
-    .split('\n')
-    .map((line) => line.trim())
-    .filter((line) => line !== '' && !line.startsWith('#'));
+  const secrets = secretLines(read.text);
   if (secrets.length === 0) return { problem: `${label}: ${file} holds no secret` };
   for (const secret of secrets) {
     const checked = pathSecret.safeParse(secret);

@@ -43,3 +43,11 @@ export function readConfigFile(name: string, file: string): { text: string } | {
     return { problem: `${name}: cannot read ${shown(file)} (${readProblem(file, code)})` };
   }
 }
+
+/** The lines of a secret file that hold a value: trimmed, blank lines and `#` comments skipped. */
+export function secretLines(text: string): string[] {
+  return text
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !line.startsWith('#'));
+}
