@@ -107,39 +107,67 @@ describe.skipIf(!promtoolReady)('promtool', () => {
     expect(rules.length).toBe(23);
   });
 
+  const falcoPod = (name: string, node: string) =>
+    `kube_pod_info{namespace="falco",created_by_kind="DaemonSet",pod="${name}",node="${node}"}`;
+  /** FalcoSensorSilent evaluated at `evalTime`, firing for each hostname, last heard `ago` before by the receiver. */
+  const sensorsSilentAt = (evalTime: string, ...silent: Array<{ hostname: string; ago: string }>) => ({
+    eval_time: evalTime,
+    alertname: 'FalcoSensorSilent',
+    exp_alerts: silent.map(({ hostname, ago }) => ({
+      exp_labels: { severity: 'warning', hostname },
+      exp_annotations: {
+        summary: `Falco sensor ${hostname} silent for 10 minutes`,
+        description: `No alert from ${hostname} received in the last 10 minutes (the last ${ago} ago by the receiver's clock). Check the Falco pod on that node and its http_output.`,
+      },
+    })),
+  });
+
   it('fires FalcoSensorSilent for a running sensor quiet for over 10 minutes, not for a chatty one nor one that is gone', async () => {
-    const pod = (name: string, node: string) =>
-      `kube_pod_info{namespace="falco",created_by_kind="DaemonSet",pod="${name}",node="${node}"}`;
     const result = await testRules(dir, 'sensor-test', {
       input_series: [
         // Last alert at t=0, never again; node-b sends one every minute (chart 9.x: node names).
         { series: 'falco_sensor_last_alert_timestamp_seconds{hostname="node-a"}', values: '0x20' },
         { series: 'falco_sensor_last_alert_timestamp_seconds{hostname="node-b"}', values: '0+60x20' },
-        { series: pod('falco-aaaaa', 'node-a'), values: '1x20' },
-        { series: pod('falco-bbbbb', 'node-b'), values: '1x20' },
+        { series: falcoPod('falco-aaaaa', 'node-a'), values: '1x20' },
+        { series: falcoPod('falco-bbbbb', 'node-b'), values: '1x20' },
         // Chart 3.x (pod names): falco-old was replaced by falco-new, which keeps sending.
         { series: 'falco_sensor_last_alert_timestamp_seconds{hostname="falco-old"}', values: '0x20' },
         { series: 'falco_sensor_last_alert_timestamp_seconds{hostname="falco-new"}', values: '0+60x20' },
-        { series: pod('falco-new', 'node-c'), values: '1x20' },
+        { series: falcoPod('falco-new', 'node-c'), values: '1x20' },
         // node-d was removed from the cluster: no Falco pod runs there any more.
         { series: 'falco_sensor_last_alert_timestamp_seconds{hostname="node-d"}', values: '0x20' },
       ],
+      alert_rule_test: [sensorsSilentAt('9m'), sensorsSilentAt('15m', { hostname: 'node-a', ago: '15m 0s' })],
+    });
+
+    expect(result.exitCode, `${result.stdout}\n${result.stderr}`).toBe(0);
+  });
+
+  it("fires FalcoSensorSilent by the receiver's timestamps changing, not by Prometheus' clock: receivers behind or ahead, a sensor moved to another pod", async () => {
+    const last = (hostname: string, receiver: string) =>
+      `falco_sensor_last_alert_timestamp_seconds{hostname="${hostname}",pod="${receiver}"}`;
+    const result = await testRules(dir, 'sensor-skew-test', {
+      input_series: [
+        // A receiver whose node clock runs 15 minutes behind Prometheus': node-a sends every minute.
+        { series: last('node-a', 'receiver-behind'), values: '-900+60x30' },
+        // One whose clock runs 15 minutes ahead: node-b's last alert came at Prometheus' minute 2.
+        { series: last('node-b', 'receiver-ahead'), values: '900x1 1020x28' },
+        // node-c's connection moved at minute 12 from one receiver pod to another, which (15
+        // minutes behind the first) stamps its alerts lower than the first's last.
+        { series: last('node-c', 'receiver-old'), values: '0+60x11 660x18' },
+        { series: last('node-c', 'receiver-new'), values: '_x12 -180+60x17' },
+        // A receiver's clock stepped back 19 minutes at minute 14 while node-d kept sending.
+        { series: last('node-d', 'receiver-stepped'), values: '0+60x13 -360+60x15' },
+        ...['a', 'b', 'c', 'd'].map((node) => ({
+          series: falcoPod(`falco-${node}`, `node-${node}`),
+          values: '1x30',
+        })),
+      ],
       alert_rule_test: [
-        { eval_time: '9m', alertname: 'FalcoSensorSilent', exp_alerts: [] },
-        {
-          eval_time: '15m',
-          alertname: 'FalcoSensorSilent',
-          exp_alerts: [
-            {
-              exp_labels: { severity: 'warning', hostname: 'node-a' },
-              exp_annotations: {
-                summary: 'Falco sensor node-a silent for 10 minutes',
-                description:
-                  'No alert from node-a for 15m 0s. Check the Falco pod on that node and its http_output.',
-              },
-            },
-          ],
-        },
+        // node-b: its receiver's clock says 3 minutes; how long ago is the receiver's word.
+        sensorsSilentAt('20m', { hostname: 'node-b', ago: '3m 0s' }),
+        // node-c's old receiver pod has stood still for 10 minutes; the new one's timestamps move.
+        sensorsSilentAt('25m', { hostname: 'node-b', ago: '8m 0s' }),
       ],
     });
 
