@@ -49,6 +49,8 @@ export interface HttpMetrics {
   recordTlsHandshakeFailure(reason: TlsHandshakeFailureReason): void;
   /** The TLS listener's certificate, at start and at each reload: when it expires. */
   recordTlsCertificate(notAfterSeconds: number): void;
+  /** The client CA bundle (TLS_CLIENT_CA_FILE), at start and at each reload: when its soonest CA expires. */
+  recordTlsClientCa(notAfterSeconds: number): void;
   /** Changed certificate files loaded, or refused (the listener keeps the ones it has, until files load). */
   recordTlsReload(result: TlsReloadResult): void;
   /** 1 while changed certificate files do not load, 0 once they do or the served ones are back. */
@@ -125,6 +127,16 @@ export function registerHttpMetrics(registry: Registry): HttpMetrics {
       }),
     });
 
+  // Made with a client CA only, as above.
+  let tlsClientCaExpiry: Gauge | undefined;
+  const tlsClientCaMetric = () =>
+    (tlsClientCaExpiry ??= new Gauge({
+      name: 'falco_tls_client_ca_expiry_timestamp_seconds',
+      help: "When the soonest-expiring CA of the TLS listener's client CA bundle (TLS_CLIENT_CA_FILE) expires, as a Unix timestamp: from then on the client certificates it signed fail the handshake. During a CA rotation the old CA is the one shown until it is taken out of the bundle. Exported with TLS_CLIENT_CA_FILE, updated at each reload.",
+      aggregator: 'min',
+      registers: [registry],
+    }));
+
   return {
     observeRequest(method, route, status, seconds) {
       durations.observe(`${method}\u0000${route}\u0000${status}`, seconds);
@@ -137,6 +149,9 @@ export function registerHttpMetrics(registry: Registry): HttpMetrics {
       expiry.set(notAfterSeconds);
       for (const result of ['reloaded', 'failed'] as const) reloads.inc({ result }, 0);
       failing.inc(0);
+    },
+    recordTlsClientCa(notAfterSeconds) {
+      tlsClientCaMetric().set(notAfterSeconds);
     },
     recordTlsReload(result) {
       tlsCertificateMetrics().reloads.inc({ result });

@@ -8,12 +8,15 @@ import { fileVersions } from '../config/file-versions.js';
 import type { TlsConfig } from '../config/hardening-config.js';
 import { tlsFileProblems } from '../config/resolve-hardening.js';
 import type { TlsReloadResult } from '../metrics/http-metrics.js';
+import { clientCaValidity, refuseExpiredClientCa } from './client-ca-validity.js';
 import { markForReverify, mustReverify } from './client-reverify.js';
 import { nodeConnections } from './node-connections.js';
 
 /** What the TLS listener's certificate and reloads are counted on (http-metrics.ts). */
 export interface TlsCredentialMetrics {
   recordTlsCertificate(notAfterSeconds: number): void;
+  /** The soonest notAfter of the client CA bundle (TLS_CLIENT_CA_FILE), at start and at each reload. */
+  recordTlsClientCa(notAfterSeconds: number): void;
   recordTlsReload(result: TlsReloadResult): void;
   /** Whether the files on disk are a changed set that does not load (the listener serves older ones). */
   recordTlsReloadFailing(failing: boolean): void;
@@ -113,6 +116,8 @@ export function loadTlsCredentials(
   const versions = fileVersions(paths(config));
   const files = readFiles(config);
   metrics?.recordTlsCertificate(facts(files.cert).notAfterSeconds);
+  const caValidity = files.ca && clientCaValidity(files.ca);
+  if (caValidity) metrics?.recordTlsClientCa(caValidity.notAfterSeconds);
   return { options: contextOptions(files), versions };
 }
 
@@ -155,7 +160,8 @@ function secureContextOf(tlsSocket: TLSSocket): object | undefined {
  * replaced; new handshakes get the new one, connections already open keep theirs (after a change
  * of the client CA they are told to reconnect, closeAfterNextAnswer). A set that does
  * not make a context (a key that is not the certificate's while a renewal is half written, a file
- * gone) or whose certificate is expired or not valid yet leaves the listener as it was: a
+ * gone), whose certificate is expired or not valid yet, or whose changed client CA bundle holds
+ * only expired CAs (client-ca-validity.ts) leaves the listener as it was: a
  * `tls_reload_failed` line and `falco_tls_reloads_total{result="failed"}` once per version of the
  * files, and `falco_tls_reload_failing` 1 until files load. Such a set is read again once it changes,
  * a certificate not valid yet from its notBefore on (then served), and files whose read failed at
@@ -220,13 +226,17 @@ export function reloadOnChange(
       read = true;
       const certificate = explainFailure(files, () => facts(files.cert));
       refuseOutsideValidity(certificate, Date.now());
+      const caChanged = files.ca !== undefined && servedCa !== undefined && !files.ca.equals(servedCa);
+      const caValidity = files.ca && clientCaValidity(files.ca);
+      // A bundle that did not change is the one served already: refusing it would hold back a
+      // renewed certificate and keep the same CA.
+      if (caChanged && caValidity) refuseExpiredClientCa(caValidity, Date.now());
       const next = contextOptions(files);
       // Made once to check it: setSecureContext keeps half of a set it then fails to make.
       explainFailure(files, () => tls.createSecureContext(next));
       server.setSecureContext(next);
       served = versions;
       reported = undefined;
-      const caChanged = files.ca !== undefined && servedCa !== undefined && !files.ca.equals(servedCa);
       servedCa = files.ca;
       if (caChanged) {
         caChanges++;
@@ -243,8 +253,14 @@ export function reloadOnChange(
       options.metrics?.recordTlsReload('reloaded');
       options.metrics?.recordTlsReloadFailing(false);
       options.metrics?.recordTlsCertificate(certificate.notAfterSeconds);
+      if (caValidity) options.metrics?.recordTlsClientCa(caValidity.notAfterSeconds);
       options.logger?.info(
-        { event: 'tls_reloaded', ...certificate, ...clientCa },
+        {
+          event: 'tls_reloaded',
+          ...certificate,
+          ...(caValidity ? { clientCaNotAfter: caValidity.notAfter } : {}),
+          ...clientCa,
+        },
         'TLS certificate files changed: new connections get them',
       );
     } catch (error) {

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -101,4 +101,78 @@ export async function makeTestPki(clientCn: string): Promise<TestPki> {
     rogueKey: file('rogue.key'),
     rogueCaCert: file('rogue-ca.crt'),
   };
+}
+
+const opensslDate = (date: Date) => `${date.toISOString().replace(/[-:T]/g, '').slice(0, 14)}Z`;
+
+/**
+ * A certificate valid from `notBefore` to `notAfter`, in `dir/name/` (`openssl ca` takes dates;
+ * `req -x509` and `x509 -req` only days from now): a server certificate for 127.0.0.1 signed by
+ * `issuer`, or without one a CA that signs itself.
+ */
+export async function makeDatedCertificate(
+  dir: string,
+  name: string,
+  validity: { notBefore: Date; notAfter: Date },
+  issuer?: { cert: string; key: string },
+): Promise<{ cert: string; key: string }> {
+  const home = join(dir, name);
+  mkdirSync(home);
+  writeFileSync(join(home, 'index.txt'), '');
+  writeFileSync(join(home, 'serial'), '01\n');
+  writeFileSync(
+    join(home, 'ca.cnf'),
+    [
+      '[ca]',
+      'default_ca = dated',
+      '[dated]',
+      'database = index.txt',
+      'new_certs_dir = .',
+      'serial = serial',
+      'policy = any',
+      'default_md = sha256',
+      'unique_subject = no',
+      '[any]',
+      'commonName = supplied',
+      '[server]',
+      'subjectAltName = IP:127.0.0.1,DNS:localhost',
+      'extendedKeyUsage = serverAuth',
+      '[authority]',
+      'basicConstraints = critical,CA:TRUE',
+      'keyUsage = critical,keyCertSign,cRLSign',
+      '',
+    ].join('\n'),
+  );
+  const cn = issuer ? 'localhost' : name;
+  await openssl(home, [
+    'req',
+    '-new',
+    ...EC,
+    '-keyout',
+    'cert.key',
+    '-out',
+    'cert.csr',
+    '-subj',
+    `/CN=${cn}`,
+  ]);
+  const signer = issuer
+    ? ['-cert', issuer.cert, '-keyfile', issuer.key, '-extensions', 'server']
+    : ['-selfsign', '-keyfile', 'cert.key', '-extensions', 'authority'];
+  await openssl(home, [
+    'ca',
+    '-batch',
+    '-config',
+    'ca.cnf',
+    ...signer,
+    '-in',
+    'cert.csr',
+    '-out',
+    'cert.crt',
+    '-notext',
+    '-startdate',
+    opensslDate(validity.notBefore),
+    '-enddate',
+    opensslDate(validity.notAfter),
+  ]);
+  return { cert: join(home, 'cert.crt'), key: join(home, 'cert.key') };
 }

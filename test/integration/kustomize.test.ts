@@ -259,7 +259,7 @@ describe.skipIf(!kubectlReady)('the prometheus-operator component', () => {
     expect(monitor.spec.endpoints).toEqual([expect.objectContaining({ port: 'http', path: '/metrics' })]);
   });
 
-  it('alerts on an absent receiver, a silent sensor, a sensor clock ahead, rejects, sheds, unauthorized ingest, failed TLS handshakes, a certificate near expiry or not reloaded, a stuck worker, a Redis master alone, a Redis store down, dropping or unconfirmed, and missed canaries', () => {
+  it('alerts on an absent receiver, a silent sensor, a sensor clock ahead, rejects, sheds, unauthorized ingest, failed TLS handshakes, a certificate or client CA near expiry, TLS files not reloaded, a stuck worker, a Redis master alone, a Redis store down, dropping or unconfirmed, and missed canaries', () => {
     const rules = findObject(objects, 'PrometheusRule').spec.groups.flatMap(
       (group: { rules: unknown[] }) => group.rules,
     ) as Array<{ alert: string; expr: string }>;
@@ -275,6 +275,7 @@ describe.skipIf(!kubectlReady)('the prometheus-operator component', () => {
       'FalcoIngestUnauthorized',
       'FalcoTlsHandshakeFailed',
       'FalcoReceiverCertificateExpiresSoon',
+      'FalcoClientCaExpiresSoon',
       'FalcoTlsReloadFailed',
       'FalcoTokenReloadFailed',
       'FalcoAlertReceiverWorkerUnanswered',
@@ -302,6 +303,7 @@ describe.skipIf(!kubectlReady)('the prometheus-operator component', () => {
     expect(exprOf('FalcoReceiverCertificateExpiresSoon')).toContain(
       'falco_tls_certificate_expiry_timestamp_seconds',
     );
+    expect(exprOf('FalcoClientCaExpiresSoon')).toContain('falco_tls_client_ca_expiry_timestamp_seconds');
     expect(exprOf('FalcoTlsReloadFailed')).toContain('falco_tls_reload_failing');
     expect(exprOf('FalcoTokenReloadFailed')).toContain('falco_token_reload_failing');
     expect(exprOf('FalcoIngestUnauthorized')).toContain('falco_ingest_unauthorized_total');
@@ -350,6 +352,7 @@ describe.skipIf(!kubectlReady)('the prometheus-operator component', () => {
       'falco_http_connections_refused_total',
       'falco_tls_handshake_failures_total',
       'falco_tls_certificate_expiry_timestamp_seconds',
+      'falco_tls_client_ca_expiry_timestamp_seconds',
       'falco_tls_reload_failing',
       'falco_token_reload_failing',
       'falco_store_up',

@@ -81,7 +81,7 @@ describe.skipIf(!promtoolReady)('promtool', () => {
     });
 
     expect(result.exitCode, result.stderr).toBe(0);
-    expect(result.stdout).toContain('SUCCESS: 18 rules found');
+    expect(result.stdout).toContain('SUCCESS: 19 rules found');
   });
 
   it('parses every query of the Grafana dashboard', async () => {
@@ -104,7 +104,7 @@ describe.skipIf(!promtoolReady)('promtool', () => {
 
     expect(result.exitCode, result.stderr).toBe(0);
     expect(result.stdout).toContain(`SUCCESS: ${rules.length} rules found`);
-    expect(rules.length).toBe(23);
+    expect(rules.length).toBe(24);
   });
 
   const falcoPod = (name: string, node: string) =>
@@ -410,13 +410,52 @@ describe.skipIf(!promtoolReady)('promtool', () => {
     expect(result.exitCode, `${result.stdout}\n${result.stderr}`).toBe(0);
   });
 
+  it('fires FalcoClientCaExpiresSoon for a pod whose client CA bundle holds a CA expiring within 14 days, and resolves once it is taken out', async () => {
+    const fourteenDays = 14 * 86_400;
+    const result = await testRules(dir, 'client-ca-expiry-test', {
+      input_series: [
+        // pod-a's bundle holds a CA expiring 14 days less an hour from the start (a rotation's old
+        // CA), until it is taken out at minute 20 and the new CA's 2 years are the soonest; pod-b's
+        // soonest CA has 60 days left.
+        {
+          series: 'falco_tls_client_ca_expiry_timestamp_seconds{pod="pod-a"}',
+          values: `${fourteenDays - 3600}x19 ${730 * 86_400}x10`,
+        },
+        {
+          series: 'falco_tls_client_ca_expiry_timestamp_seconds{pod="pod-b"}',
+          values: `${60 * 86_400}x30`,
+        },
+      ],
+      alert_rule_test: [
+        { eval_time: '5m', alertname: 'FalcoClientCaExpiresSoon', exp_alerts: [] },
+        {
+          eval_time: '15m',
+          alertname: 'FalcoClientCaExpiresSoon',
+          exp_alerts: [
+            {
+              exp_labels: { severity: 'warning', pod: 'pod-a' },
+              exp_annotations: {
+                summary: 'falco-alert-receiver pod-a: a client CA expires within 14 days',
+                description:
+                  "A CA in pod-a's TLS_CLIENT_CA_FILE expires in 13d 22h 45m 0s: from then on every sensor whose client certificate it signed fails the handshake (client_cert) and its alerts are lost. Add the new CA to the bundle before the old one expires (loaded without a restart, see tls_reloaded), reissue the sensors' client certificates under the new CA, then take the old CA out of the bundle: until then this alert stays.",
+              },
+            },
+          ],
+        },
+        { eval_time: '21m', alertname: 'FalcoClientCaExpiresSoon', exp_alerts: [] },
+      ],
+    });
+
+    expect(result.exitCode, `${result.stdout}\n${result.stderr}`).toBe(0);
+  });
+
   it('fires FalcoTlsReloadFailed while changed certificate files have not loaded for 5 minutes, not for a renewal loaded at the next check, and resolves once they load', async () => {
     const firing = {
       exp_labels: { severity: 'warning', pod: 'pod-a' },
       exp_annotations: {
         summary: 'falco-alert-receiver pod-a: changed TLS certificate files do not load',
         description:
-          "pod-a's TLS certificate files changed and have not loaded for 5 minutes; it keeps serving the certificate and client CA it had, and sensors lose their alerts once that certificate expires (FalcoReceiverCertificateExpiresSoon). Its tls_reload_failed log line says why: a key that is not the certificate's, a file missing, a certificate expired or not valid yet. Fix the Secret behind TLS_CERT_FILE, TLS_KEY_FILE and TLS_CLIENT_CA_FILE (openssl x509 -noout -dates -in tls.crt); a set that loads is served without a restart (tls_reloaded) and the alert resolves. Do not restart the pod before: it would not start with these files.",
+          "pod-a's TLS certificate files changed and have not loaded for 5 minutes; it keeps serving the certificate and client CA it had, and sensors lose their alerts once that certificate expires (FalcoReceiverCertificateExpiresSoon). Its tls_reload_failed log line says why: a key that is not the certificate's, a file missing, a certificate expired or not valid yet, a client CA bundle whose every CA expired. Fix the Secret behind TLS_CERT_FILE, TLS_KEY_FILE and TLS_CLIENT_CA_FILE (openssl x509 -noout -dates -in tls.crt); a set that loads is served without a restart (tls_reloaded) and the alert resolves. Do not restart the pod before: it would not start with these files.",
       },
     };
     const result = await testRules(dir, 'tls-reload-test', {

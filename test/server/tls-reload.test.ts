@@ -1,20 +1,11 @@
 import { X509Certificate } from 'node:crypto';
-import {
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import tls from 'node:tls';
-import { execa } from 'execa';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { commandWorks, requireComponent } from '../helpers/components.js';
-import { makeTestPki, type TestPki } from '../helpers/make-certificates.js';
+import { makeDatedCertificate, makeTestPki, type TestPki } from '../helpers/make-certificates.js';
 import { MountedSecret } from '../helpers/mounted-secret.js';
 import { postAlerts } from '../helpers/post-alerts.js';
 import { openRaw } from '../helpers/raw-connection.js';
@@ -26,48 +17,14 @@ const hasOpenssl = requireComponent('openssl', commandWorks('openssl', ['version
 const CLIENT_CN = 'falco-node-1';
 const CHECK_MS = 100;
 
-const opensslDate = (date: Date) => `${date.toISOString().replace(/[-:T]/g, '').slice(0, 14)}Z`;
-
-/**
- * A server certificate for 127.0.0.1 signed by `pki`'s CA, valid from `notBefore` to `notAfter`
- * (`openssl ca` takes dates; `x509 -req` only days from now).
- */
-async function signDated(pki: TestPki, name: string, notBefore: Date, notAfter: Date) {
-  const dir = join(pki.dir, name);
-  mkdirSync(dir);
-  writeFileSync(join(dir, 'index.txt'), '');
-  writeFileSync(join(dir, 'serial'), '01\n');
-  writeFileSync(
-    join(dir, 'ca.cnf'),
-    [
-      '[ca]',
-      'default_ca = dated',
-      '[dated]',
-      'database = index.txt',
-      'new_certs_dir = .',
-      'serial = serial',
-      'policy = any',
-      'default_md = sha256',
-      'unique_subject = no',
-      '[any]',
-      'commonName = supplied',
-      '[server]',
-      'subjectAltName = IP:127.0.0.1,DNS:localhost',
-      'extendedKeyUsage = serverAuth',
-      '',
-    ].join('\n'),
+/** A server certificate for 127.0.0.1 signed by `pki`'s CA, valid from `notBefore` to `notAfter`. */
+const signDated = (pki: TestPki, name: string, notBefore: Date, notAfter: Date) =>
+  makeDatedCertificate(
+    pki.dir,
+    name,
+    { notBefore, notAfter },
+    { cert: pki.caCert, key: join(pki.dir, 'ca.key') },
   );
-  const openssl = (args: string) => execa('openssl', args.split(' '), { cwd: dir, timeout: 30_000 });
-  await openssl(
-    'req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout server.key -out server.csr -subj /CN=localhost',
-  );
-  const ca = `-cert ${join(pki.dir, 'ca.crt')} -keyfile ${join(pki.dir, 'ca.key')}`;
-  const dates = `-startdate ${opensslDate(notBefore)} -enddate ${opensslDate(notAfter)}`;
-  await openssl(
-    `ca -batch -config ca.cnf ${ca} -in server.csr -out server.crt -notext -extensions server ${dates}`,
-  );
-  return { cert: join(dir, 'server.crt'), key: join(dir, 'server.key') };
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const fingerprintOf = (file: string) => new X509Certificate(readFileSync(file)).fingerprint256;
@@ -185,6 +142,8 @@ describe.runIf(hasOpenssl)('TLS listener: renewed certificate files are served w
     expect(metric(metrics, 'falco_tls_certificate_expiry_timestamp_seconds')).toBe(
       expirySeconds(renewed.serverCert),
     );
+    // Without TLS_CLIENT_CA_FILE, no client CA expiry to alert on.
+    expect(metrics).not.toContain('falco_tls_client_ca_expiry_timestamp_seconds');
     expect(started.logLines.filter((line) => line.event === 'tls_reloaded')).toEqual([
       expect.objectContaining({
         level: 'info',
@@ -342,6 +301,92 @@ describe.runIf(hasOpenssl)('TLS listener: renewed certificate files are served w
     const old = await connect(port, trustBoth(), { cert: current.clientCert, key: current.clientKey });
     old.socket?.destroy();
     expect(old.error).toBeDefined();
+  });
+
+  it("exports the soonest expiry of the client CA bundle, and the new one once a rotation's old CA is taken out", async () => {
+    const started = await startWith(current, { clientCa: true });
+    const caExpiry = async () =>
+      metric(await started.metricsText(), 'falco_tls_client_ca_expiry_timestamp_seconds');
+    expect(await caExpiry()).toBe(expirySeconds(current.caCert));
+    const day = 86_400_000;
+    const next = await makeDatedCertificate(current.dir, 'next-ca', {
+      notBefore: new Date(Date.now() - day),
+      notAfter: new Date(Date.now() + 30 * day),
+    });
+    const reloads = () => started.logLines.filter((line) => line.event === 'tls_reloaded');
+
+    // The rotation begins: the new CA beside the old one, whose clients still verify until it expires.
+    mount.write({
+      'tls.crt': current.serverCert,
+      'tls.key': current.serverKey,
+      'ca.crt': [next.cert, current.caCert],
+    });
+    await until(async () => reloads().length === 1, 5_000, 'the bundle of both CAs loaded');
+    expect(await caExpiry()).toBe(expirySeconds(current.caCert));
+
+    mount.write({ 'tls.crt': current.serverCert, 'tls.key': current.serverKey, 'ca.crt': next.cert });
+    await until(async () => reloads().length === 2, 5_000, 'the bundle of the new CA loaded');
+    expect(await caExpiry()).toBe(expirySeconds(next.cert));
+    expect(reloads()).toEqual([
+      expect.objectContaining({
+        clientCaNotAfter: new Date(expirySeconds(current.caCert) * 1000).toISOString(),
+      }),
+      expect.objectContaining({ clientCaNotAfter: new Date(expirySeconds(next.cert) * 1000).toISOString() }),
+    ]);
+  });
+
+  it('keeps its client CA in place of a bundle whose every CA has expired, says why, and takes one with a CA still valid', async () => {
+    const started = await startWith(current, { clientCa: true });
+    const port = started.tlsPort!;
+    const currentClient = { cert: current.clientCert, key: current.clientKey };
+    // A Secret restored from an old backup: its CA expired a day ago.
+    const day = 86_400_000;
+    const expired = await makeDatedCertificate(current.dir, 'expired-ca', {
+      notBefore: new Date(Date.now() - 3 * day),
+      notAfter: new Date(Date.now() - day),
+    });
+    mount.write({ 'tls.crt': current.serverCert, 'tls.key': current.serverKey, 'ca.crt': expired.cert });
+    await until(
+      async () => metric(await started.metricsText(), 'falco_tls_reloads_total{result="failed"}') === 1,
+      5_000,
+      'the refused reload counted',
+    );
+    await sleep(CHECK_MS * 6);
+    // The current CA's clients still verify.
+    const accepted = await connect(port, trustBoth(), currentClient);
+    accepted.socket?.destroy();
+    expect(accepted.fingerprint).toBe(fingerprintOf(current.serverCert));
+    const metrics = await started.metricsText();
+    expect(metric(metrics, 'falco_tls_reloads_total{result="failed"}')).toBe(1);
+    expect(metric(metrics, 'falco_tls_reloads_total{result="reloaded"}')).toBe(0);
+    expect(metric(metrics, 'falco_tls_reload_failing')).toBe(1);
+    expect(metric(metrics, 'falco_tls_client_ca_expiry_timestamp_seconds')).toBe(
+      expirySeconds(current.caCert),
+    );
+    expect(started.logLines.filter((line) => line.event === 'tls_reload_failed')).toEqual([
+      expect.objectContaining({
+        level: 'warn',
+        error: expect.stringMatching(/^TLS_CLIENT_CA_FILE: every CA of the new bundle has expired/),
+      }),
+    ]);
+
+    // The expired CA beside one still valid: taken, and the expired one is the one shown.
+    mount.write({
+      'tls.crt': current.serverCert,
+      'tls.key': current.serverKey,
+      'ca.crt': [expired.cert, current.caCert],
+    });
+    await until(
+      async () => metric(await started.metricsText(), 'falco_tls_reload_failing') === 0,
+      5_000,
+      'the bundle with a valid CA loaded',
+    );
+    expect(metric(await started.metricsText(), 'falco_tls_client_ca_expiry_timestamp_seconds')).toBe(
+      expirySeconds(expired.cert),
+    );
+    const after = await connect(port, trustBoth(), currentClient);
+    after.socket?.destroy();
+    expect(after.fingerprint).toBe(fingerprintOf(current.serverCert));
   });
 
   it('closes a connection verified under a client CA taken out after answering its next request, and leaves new connections alone', async () => {
