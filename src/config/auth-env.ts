@@ -4,6 +4,9 @@ import { bearerToken } from './bearer-token.js';
 import { timerMs, timerSeconds } from './timer-ms.js';
 import { readConfigFile, secretLines } from './read-config-file.js';
 
+/** Each session key, SESSION_SECRET or a line of SESSION_SECRET_FILE, at start and at each reload alike. */
+export const SESSION_SECRET_MIN_LENGTH = 32;
+
 const positiveInt = z.coerce.number().int().positive();
 const optionalPath = z.string().min(1).optional();
 const headerName = z
@@ -19,7 +22,11 @@ export const authEnvShape = {
   METRICS_TOKEN: bearerToken,
   METRICS_TOKEN_FILE: optionalPath,
   TOKEN_RELOAD_CHECK_MS: timerMs(100).default(10_000),
-  SESSION_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  // One key (the whole value); a keyring for rotation is SESSION_SECRET_FILE's lines.
+  SESSION_SECRET: z
+    .string()
+    .min(SESSION_SECRET_MIN_LENGTH, `must be at least ${SESSION_SECRET_MIN_LENGTH} characters`)
+    .optional(),
   SESSION_SECRET_FILE: optionalPath,
   SESSION_TTL_SECONDS: positiveInt.max(7 * 24 * 3600).default(8 * 3600),
   // auto: Secure when the request came over TLS here; true behind a proxy that terminates TLS.
@@ -40,10 +47,10 @@ export interface AuthConfig {
   viewerTokens: string[];
   /** Bearer tokens for /metrics (empty: open). */
   metricsTokens: string[];
-  /** The files the two lists came from, read again once changed (token-files.ts). */
-  tokenFiles: { viewer?: string; metrics?: string; reloadCheckMs: number };
-  /** HMAC key of session cookies; undefined: a random key per process. */
-  sessionSecret?: string;
+  /** The files the lists came from, read again once changed (token-files.ts). */
+  tokenFiles: { viewer?: string; metrics?: string; session?: string; reloadCheckMs: number };
+  /** HMAC keys of session cookies: the first signs, every one verifies; empty: a random key per process. */
+  sessionSecrets: string[];
   sessionTtlMs: number;
   /** Whether the session cookie says Secure: always, never, or when the request came over TLS. */
   sessionCookieSecure: 'auto' | 'true' | 'false';
@@ -130,7 +137,12 @@ export function resolveAuth(
 ): { ok: true; auth: AuthConfig } | { ok: false; problems: string[] } {
   const viewer = secretList('VIEWER_TOKEN', env.VIEWER_TOKEN, env.VIEWER_TOKEN_FILE, TOKEN_MIN_LENGTH);
   const metrics = secretList('METRICS_TOKEN', env.METRICS_TOKEN, env.METRICS_TOKEN_FILE, TOKEN_MIN_LENGTH);
-  const session = secretList('SESSION_SECRET', env.SESSION_SECRET, env.SESSION_SECRET_FILE, 32);
+  const session = secretList(
+    'SESSION_SECRET',
+    env.SESSION_SECRET,
+    env.SESSION_SECRET_FILE,
+    SESSION_SECRET_MIN_LENGTH,
+  );
   const problems = [...viewer.problems, ...metrics.problems, ...session.problems];
   // Each worker or replica would sign cookies with its own random key and refuse the others'.
   const severalProcesses = context.workers !== 1 || context.sharedStore;
@@ -160,9 +172,10 @@ export function resolveAuth(
       tokenFiles: {
         viewer: env.VIEWER_TOKEN_FILE,
         metrics: env.METRICS_TOKEN_FILE,
+        session: env.SESSION_SECRET_FILE,
         reloadCheckMs: env.TOKEN_RELOAD_CHECK_MS,
       },
-      sessionSecret: session.lines[0],
+      sessionSecrets: session.lines,
       sessionTtlMs: env.SESSION_TTL_SECONDS * 1000,
       sessionCookieSecure: env.SESSION_COOKIE_SECURE,
       failures: {

@@ -21,7 +21,7 @@ const REDACT = [
   'config.triggers.token',
   'config.auth.viewerTokens',
   'config.auth.metricsTokens',
-  'config.auth.sessionSecret',
+  'config.auth.sessionSecrets',
   'headers["x-csrf-token"]',
   'req.headers["x-csrf-token"]',
 ];

@@ -22,7 +22,7 @@ describe('auth settings in loadConfig', () => {
     expect(loaded.ok && loaded.config.auth).toMatchObject({
       viewerTokens: [],
       metricsTokens: [],
-      sessionSecret: undefined,
+      sessionSecrets: [],
       sessionTtlMs: 8 * 3600 * 1000,
       failures: { limit: 10, windowMs: 60_000, maxClients: 10_000 },
       proxy: undefined,
@@ -77,6 +77,24 @@ describe('auth settings in loadConfig', () => {
       'VIEWER_TOKEN_FILE: every line must be at least 16 characters',
     ]);
     expect(problemsOf({ VIEWER_TOKEN_FILE: fileWith('\n# nothing\n') })[0]).toMatch(/holds no token$/);
+  });
+
+  it('reads a keyring from SESSION_SECRET_FILE, one key a line (the first signs), each at least 32 characters', () => {
+    const first = 'next-session-key-0123456789abcdef-0123';
+    const second = 'old-session-key-0123456789abcdef-01234';
+    const file = fileWith(`${first}\n# until the sessions it signed expire\n${second}\n`);
+
+    const loaded = loadConfig({ SESSION_SECRET_FILE: file });
+
+    expect(loaded.ok && loaded.config.auth.sessionSecrets).toEqual([first, second]);
+    expect(loaded.ok && loaded.config.auth.tokenFiles.session).toBe(file);
+    expect(problemsOf({ SESSION_SECRET_FILE: fileWith(`${first}\nshort-session-key\n`) })).toEqual([
+      'SESSION_SECRET_FILE: every line must be at least 32 characters',
+    ]);
+    // The variable is one key, whole, as before there were several.
+    const value = `${first}\n${second}`;
+    const single = loadConfig({ SESSION_SECRET: value });
+    expect(single.ok && single.config.auth.sessionSecrets).toEqual([value]);
   });
 
   // Regression: the trigger token wins over a viewer's (credentials.ts), so a TRIGGER_TOKEN that was

@@ -483,7 +483,7 @@ describe.skipIf(!promtoolReady)('promtool', () => {
       exp_annotations: {
         summary: 'falco-alert-receiver pod-a: changed VIEWER_TOKEN_FILE is refused',
         description:
-          "pod-a's VIEWER_TOKEN_FILE changed and has been refused for 5 minutes: the tokens or secrets it had stay in force, a token removed from the Secret among them, and a token added is refused. Its token_reload_failed log line says why (a token under 16 characters, the trigger token among the viewer or /metrics tokens, an empty or unreadable file). Fix the Secret; a file that loads is read without a restart (token_reloaded) and the alert resolves.",
+          "pod-a's VIEWER_TOKEN_FILE changed and has been refused for 5 minutes: the tokens or secrets it had stay in force, a token removed from the Secret among them, and a token added is refused. Its token_reload_failed log line says why (a token under 16 characters or a session key under 32, the trigger token among the viewer or /metrics tokens, an empty or unreadable file). Fix the Secret; a file that loads is read without a restart (token_reloaded) and the alert resolves.",
       },
     };
     const result = await testRules(dir, 'token-reload-test', {

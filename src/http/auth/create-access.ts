@@ -109,7 +109,7 @@ export function createAccess(options: AccessOptions): Access {
     },
   };
   const signer = createSessionSigner({
-    secret: auth.sessionSecret,
+    secrets: current.session,
     ttlMs: auth.sessionTtlMs,
     now: options.now,
   });

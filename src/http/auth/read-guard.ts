@@ -73,7 +73,7 @@ export function createReadGuard(deps: ReadGuardDeps) {
     // A cookie is sent by the browser on its own; the CSRF token proves the page itself asked.
     if (starts && credentials.session) {
       const sent = req.headers['x-csrf-token'];
-      if (typeof sent !== 'string' || !sameSecret(sent, signer.csrfTokenOf(credentials.session))) {
+      if (typeof sent !== 'string' || !sameSecret(sent, credentials.session.csrfToken)) {
         const reason = 'Missing or wrong X-CSRF-Token (GET /ui/session returns it).';
         return refuseCall(req, res, { group, status: 403, reason, wrong: false });
       }

@@ -29,12 +29,12 @@ function cookieHeader(
   return `${SESSION_COOKIE}=${value}; Path=/; Max-Age=${maxAgeSeconds}; HttpOnly; SameSite=Strict${secure}`;
 }
 
-function describeSession(signer: SessionSigner, session: Session) {
+function describeSession(session: Session) {
   return {
     role: session.role,
     via: 'session',
     expiresAt: new Date(session.expiresAt).toISOString(),
-    csrfToken: signer.csrfTokenOf(session),
+    csrfToken: session.csrfToken,
   };
 }
 
@@ -78,7 +78,7 @@ export function createSessionRoutes(deps: SessionRoutesDeps): express.Router {
         { event: 'session_started', role, caller: callerAddress(req.socket.remoteAddress) },
         'dashboard sign-in',
       );
-      sendJson(res, 200, describeSession(signer, session));
+      sendJson(res, 200, describeSession(session));
     },
   );
 
@@ -99,7 +99,7 @@ export function createSessionRoutes(deps: SessionRoutesDeps): express.Router {
       return;
     }
     const { role, via, session } = credentials;
-    sendJson(res, 200, session ? describeSession(signer, session) : { role, via, user: req.authUser });
+    sendJson(res, 200, session ? describeSession(session) : { role, via, user: req.authUser });
   });
 
   // Stateless cookies cannot be revoked server-side: the browser forgets it, and it expires anyway.

@@ -2,6 +2,7 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import {
   readTokenFile,
+  SESSION_SECRET_MIN_LENGTH,
   TOKEN_MIN_LENGTH,
   triggerTokenClash,
   type AuthConfig,
@@ -18,39 +19,43 @@ export interface CurrentTokens {
   trigger(): string;
   /** The ingest path secrets (INGEST_PATH_SECRET or the lines of INGEST_PATH_SECRET_FILE; empty when off). */
   ingestPath(): readonly string[];
+  /** The session keys, first signs (SESSION_SECRET or the lines of SESSION_SECRET_FILE; empty: a random one). */
+  session(): readonly string[];
   /** Runs `listener` after each change read (a token may be gone: open answers are checked again). */
   onReload(listener: () => void): void;
   /** Stops looking at the files. */
   stop(): void;
 }
 
-type List = 'viewer' | 'metrics' | 'trigger' | 'ingestPath';
+type List = 'viewer' | 'metrics' | 'trigger' | 'ingestPath' | 'session';
 const VARIABLES = {
   viewer: 'VIEWER_TOKEN_FILE',
   metrics: 'METRICS_TOKEN_FILE',
   trigger: 'TRIGGER_TOKEN_FILE',
   ingestPath: 'INGEST_PATH_SECRET_FILE',
+  session: 'SESSION_SECRET_FILE',
 };
 
 const sameTokens = (a: readonly string[], b: readonly string[]) =>
   a.length === b.length && a.every((token, i) => token === b[i]);
 
 /**
- * Keeps VIEWER_TOKEN_FILE, METRICS_TOKEN_FILE, TRIGGER_TOKEN_FILE and INGEST_PATH_SECRET_FILE
- * current without a restart:
+ * Keeps VIEWER_TOKEN_FILE, METRICS_TOKEN_FILE, TRIGGER_TOKEN_FILE, INGEST_PATH_SECRET_FILE and
+ * SESSION_SECRET_FILE current without a restart:
  * every `TOKEN_RELOAD_CHECK_MS` each file is looked at (a `stat`), and once it changed it is read
  * and checked as at start; its tokens then answer from the next request on, and a session opened
- * with a token no longer there ends (credentials.ts). A file that would not start the receiver
- * (empty, a short token, the trigger token among the viewer or /metrics tokens, unreadable) leaves
- * the tokens as they were: a `token_reload_failed` line and
+ * with a token, or signed with a key, no longer there ends (credentials.ts). A file that would not
+ * start the receiver (empty, a short token or key, the trigger token among the viewer or /metrics
+ * tokens, unreadable) leaves the tokens as they were: a `token_reload_failed` line and
  * `falco_token_reloads_total{result="failed"}` once per version of the file; a failed read is tried
  * again at each check. Before this a token added to the Secret for a rotation was refused until
  * every pod restarted, and a leaked one removed from it kept working until then; and a new ingest
- * path secret refused every sensor given it, or given the old one, until both sides restarted. The
- * values are never logged, only how many there are.
+ * path secret refused every sensor given it, or given the old one, until both sides restarted; and a
+ * new session key signed everyone out at the restart it took, and pods restarted at different
+ * times refused each other's cookies. The values are never logged, only how many there are.
  */
 export function watchTokenFiles(
-  auth: Pick<AuthConfig, 'viewerTokens' | 'metricsTokens' | 'tokenFiles'>,
+  auth: Pick<AuthConfig, 'viewerTokens' | 'metricsTokens' | 'sessionSecrets' | 'tokenFiles'>,
   options: {
     triggerToken: string;
     triggerTokenFile?: string;
@@ -65,16 +70,18 @@ export function watchTokenFiles(
     metrics: auth.metricsTokens,
     trigger: [options.triggerToken],
     ingestPath: options.ingestPathSecrets ?? [],
+    session: auth.sessionSecrets,
   };
   const files: Record<List, string | undefined> = {
     viewer: auth.tokenFiles.viewer,
     metrics: auth.tokenFiles.metrics,
     trigger: options.triggerTokenFile,
     ingestPath: options.ingestPathSecretFile,
+    session: auth.tokenFiles.session,
   };
   // The version in force is not known at first: loadConfig read the file before this looked at it,
   // and a Secret swapped in between would have been taken for the one read. The first check reads it.
-  const watched = (['viewer', 'metrics', 'trigger', 'ingestPath'] as const).flatMap((list) => {
+  const watched = (['viewer', 'metrics', 'trigger', 'ingestPath', 'session'] as const).flatMap((list) => {
     const file = files[list];
     return file === undefined ? [] : [{ list, variable: VARIABLES[list], file, served: '' }];
   });
@@ -83,12 +90,13 @@ export function watchTokenFiles(
     metrics: () => current.metrics,
     trigger: () => current.trigger[0] ?? '',
     ingestPath: () => current.ingestPath,
+    session: () => current.session,
   };
   if (watched.length === 0) return { ...tokens, onReload: () => undefined, stop: () => undefined };
   const listeners: (() => void)[] = [];
   const reloads = new Counter({
     name: 'falco_token_reloads_total',
-    help: 'Changes of a token or secret file (VIEWER_TOKEN_FILE, METRICS_TOKEN_FILE, TRIGGER_TOKEN_FILE, INGEST_PATH_SECRET_FILE) read, or refused (the ones in force stay).',
+    help: 'Changes of a token or secret file (VIEWER_TOKEN_FILE, METRICS_TOKEN_FILE, TRIGGER_TOKEN_FILE, INGEST_PATH_SECRET_FILE, SESSION_SECRET_FILE) read, or refused (the ones in force stay).',
     labelNames: ['file', 'result'],
     registers: [options.registry],
   });
@@ -114,6 +122,7 @@ export function watchTokenFiles(
         ? { lines: secrets.secrets, problems: [] }
         : { lines: [], problems: [secrets.problem] };
     }
+    if (list === 'session') return readTokenFile(VARIABLES.session, file, SESSION_SECRET_MIN_LENGTH);
     if (list !== 'trigger') {
       const lines = readTokenFile(VARIABLES[list], file, TOKEN_MIN_LENGTH);
       return {

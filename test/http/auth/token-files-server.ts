@@ -21,3 +21,20 @@ export async function startWithTriggerFile(viewerToken: string) {
   };
   return { server, viewer, trigger, role };
 }
+
+/** Whether the server ends `stream` within `ms`, reading it meanwhile. */
+export async function endsWithin(stream: Response, ms: number): Promise<boolean> {
+  const reader = stream.body!.getReader();
+  const timeout = new Promise<'open'>((resolve) => setTimeout(() => resolve('open'), ms));
+  const ended = (async () => {
+    try {
+      while (!(await reader.read()).done);
+    } catch {
+      // Cut off: ended too.
+    }
+    return 'ended' as const;
+  })();
+  const result = await Promise.race([ended, timeout]);
+  if (result === 'open') await reader.cancel();
+  return result === 'ended';
+}

@@ -24,6 +24,7 @@ describe('a token file changed between its read at start and the start of the ch
       {
         viewerTokens: readAtStart,
         metricsTokens: [],
+        sessionSecrets: [],
         tokenFiles: { viewer: viewer.file, reloadCheckMs: 100 },
       },
       { triggerToken: '', registry: new Registry() },
@@ -36,7 +37,12 @@ describe('a token file changed between its read at start and the start of the ch
     const viewer = mountedTokens(`${FIRST}\n`);
     const registry = new Registry();
     current = watchTokenFiles(
-      { viewerTokens: [FIRST], metricsTokens: [], tokenFiles: { viewer: viewer.file, reloadCheckMs: 100 } },
+      {
+        viewerTokens: [FIRST],
+        metricsTokens: [],
+        sessionSecrets: [],
+        tokenFiles: { viewer: viewer.file, reloadCheckMs: 100 },
+      },
       { triggerToken: '', registry },
     );
     await new Promise((resolve) => setTimeout(resolve, 350));
@@ -52,7 +58,12 @@ describe('a token file changed between its read at start and the start of the ch
     const registry = new Registry();
     vi.useFakeTimers({ toFake: ['setInterval'] });
     current = watchTokenFiles(
-      { viewerTokens: [FIRST], metricsTokens: [], tokenFiles: { viewer: viewer.file, reloadCheckMs: 100 } },
+      {
+        viewerTokens: [FIRST],
+        metricsTokens: [],
+        sessionSecrets: [],
+        tokenFiles: { viewer: viewer.file, reloadCheckMs: 100 },
+      },
       { triggerToken: '', registry },
     );
     const failing = () => metricValue(registry, 'falco_token_reload_failing', { file: 'VIEWER_TOKEN_FILE' });

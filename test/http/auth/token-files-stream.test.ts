@@ -2,26 +2,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { mountedTokens } from '../../helpers/mounted-tokens.js';
 import { until } from '../../helpers/until.js';
 import { cookieOf, startAuthTestServer, type AuthTestServer } from './auth-test-server.js';
+import { endsWithin } from './token-files-server.js';
 
 const FIRST = 'first-viewer-token-0123456789';
 const NEXT = 'next-viewer-token-9876543210';
-
-/** Whether the server ends `stream` within `ms`, reading it meanwhile. */
-async function endsWithin(stream: Response, ms: number): Promise<boolean> {
-  const reader = stream.body!.getReader();
-  const timeout = new Promise<'open'>((resolve) => setTimeout(() => resolve('open'), ms));
-  const ended = (async () => {
-    try {
-      while (!(await reader.read()).done);
-    } catch {
-      // Cut off: ended too.
-    }
-    return 'ended' as const;
-  })();
-  const result = await Promise.race([ended, timeout]);
-  if (result === 'open') await reader.cancel();
-  return result === 'ended';
-}
 
 describe('a live stream opened with a token taken out of VIEWER_TOKEN_FILE', () => {
   let server: AuthTestServer | undefined;
