@@ -96,8 +96,10 @@ export function watchTokenFiles(
   const listeners: (() => void)[] = [];
   const reloads = new Counter({
     name: 'falco_token_reloads_total',
-    help: 'Changes of a token or secret file (VIEWER_TOKEN_FILE, METRICS_TOKEN_FILE, TRIGGER_TOKEN_FILE, INGEST_PATH_SECRET_FILE, SESSION_SECRET_FILE) read, or refused (the ones in force stay).',
+    help: 'Changes of a token or secret file (VIEWER_TOKEN_FILE, METRICS_TOKEN_FILE, TRIGGER_TOKEN_FILE, INGEST_PATH_SECRET_FILE, SESSION_SECRET_FILE) read, or refused (the ones in force stay). Each change counts once, however many cluster workers read it.',
     labelNames: ['file', 'result'],
+    // Every cluster worker watches the files itself: summed, WORKERS=2 counted each change twice.
+    aggregator: 'max',
     registers: [options.registry],
   });
   // A state, not a count: a revoked token still works while the file that removes it is refused.
