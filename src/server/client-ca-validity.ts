@@ -1,8 +1,5 @@
 import { X509Certificate } from 'node:crypto';
 
-// Each certificate of a PEM bundle, under the labels OpenSSL reads (resolve-hardening.ts).
-const CERTIFICATE_BLOCK = /-----BEGIN (TRUSTED |X509 )?CERTIFICATE-----[\s\S]*?-----END \1CERTIFICATE-----/g;
-
 /** When the CAs of TLS_CLIENT_CA_FILE expire, as the tls_reloaded line and the gauge name it. */
 export interface ClientCaValidity {
   /** The soonest notAfter: the clients whose certificates that CA signed fail from then on. */
@@ -12,19 +9,52 @@ export interface ClientCaValidity {
   lastNotAfter: string;
 }
 
-/**
- * The notAfter of every CA in the bundle, or undefined if it holds none that parses. Read up to the
- * first block that does not parse, as OpenSSL reads the bundle: it trusts none of the CAs after it.
- */
-export function clientCaValidity(ca: Buffer): ClientCaValidity | undefined {
-  const notAfters: number[] = [];
-  for (const [block] of ca.toString('utf8').matchAll(CERTIFICATE_BLOCK)) {
-    try {
-      notAfters.push(Date.parse(new X509Certificate(block).validTo));
-    } catch {
-      break;
-    }
+const END_LINE = Buffer.from('-----END ');
+const NEWLINE = Buffer.from('\n');
+
+// The first certificate OpenSSL's PEM reader returns from `bytes`: X509Certificate reads a PEM
+// text with PEM_read_bio_X509_AUX, the reader Node's secure context loads `ca` with (it skips
+// text and well-formed blocks of other kinds, and fails at a block that does not decode). Its
+// fallback to DER reads from the first byte only, which a line break ahead of it stops: the secure
+// context reads no DER.
+function firstCertificate(bytes: Buffer): X509Certificate | undefined {
+  try {
+    return new X509Certificate(bytes[0] === 0x30 ? Buffer.concat([NEWLINE, bytes]) : bytes);
+  } catch {
+    return undefined;
   }
+}
+
+// Where OpenSSL's reader stops after reading `first` from `bytes`: the end of the first END line up
+// to which `bytes` already holds it (the reader works line by line, so a shorter text read the same).
+function endOfFirst(bytes: Buffer, first: X509Certificate): number {
+  for (let at = bytes.indexOf(END_LINE); at !== -1; at = bytes.indexOf(END_LINE, at + 1)) {
+    const newline = bytes.indexOf(0x0a, at);
+    const end = newline === -1 ? bytes.length : newline + 1;
+    if (firstCertificate(bytes.subarray(0, end))?.raw.equals(first.raw)) return end;
+  }
+  return bytes.length;
+}
+
+/**
+ * The certificates a secure context given `ca` trusts, read as it reads them: one after the other
+ * until the reader fails (a block that does not decode, two blocks joined on one line by a file
+ * that did not end with a line break, a DER file). A pattern over the text found blocks OpenSSL
+ * does not read (indented, or joined on one line) and went on past a broken block of another kind.
+ */
+export function certificatesLoaded(ca: Buffer): X509Certificate[] {
+  const loaded: X509Certificate[] = [];
+  let rest = ca;
+  for (let next = firstCertificate(rest); next; next = firstCertificate(rest)) {
+    loaded.push(next);
+    rest = rest.subarray(endOfFirst(rest, next));
+  }
+  return loaded;
+}
+
+/** The notAfter of every CA the bundle's secure context trusts (certificatesLoaded), or undefined if none. */
+export function clientCaValidity(ca: Buffer): ClientCaValidity | undefined {
+  const notAfters = certificatesLoaded(ca).map((certificate) => Date.parse(certificate.validTo));
   if (notAfters.length === 0) return undefined;
   const soonest = Math.min(...notAfters);
   return {
@@ -35,11 +65,17 @@ export function clientCaValidity(ca: Buffer): ClientCaValidity | undefined {
 }
 
 /**
- * A changed client CA bundle whose every CA has expired is not put in place of the one the listener
- * has (a Secret restored from an old backup): it would refuse every sensor's certificate, and Falco
- * drops the alerts it cannot send. One CA still valid is enough (a rotation's old CA beside the new).
+ * A changed client CA bundle that would refuse every sensor's certificate is not put in place of
+ * the one the listener has: one whose every CA has expired (a Secret restored from an old backup),
+ * or one OpenSSL reads no certificate from (empty, a DER file, two PEM blocks joined on one line:
+ * the secure context is made all the same, with no CA in it). One CA still valid is enough (a
+ * rotation's old CA beside the new).
  */
-export function refuseExpiredClientCa(validity: ClientCaValidity, nowMs: number): void {
+export function refuseUnusableClientCa(validity: ClientCaValidity | undefined, nowMs: number): void {
+  if (validity === undefined)
+    throw new Error(
+      'TLS_CLIENT_CA_FILE: OpenSSL reads no certificate from the new bundle (each a PEM block on lines of its own: a file joined to the next without a final line break runs two together)',
+    );
   if (Date.parse(validity.lastNotAfter) <= nowMs)
     throw new Error(
       `TLS_CLIENT_CA_FILE: every CA of the new bundle has expired, the last at ${validity.lastNotAfter}`,

@@ -58,6 +58,19 @@ describe('TLS files as people mount them', () => {
     expect(problemsOf(tls(pki.serverCert, pki.serverKey, old))).toEqual([]);
   });
 
+  // Regression: `cat` of two CA files, the first without a final line break, joins two PEM blocks
+  // on one line; OpenSSL reads no certificate from it, and the listener started trusting no CA.
+  it('says a CA bundle holds no certificate OpenSSL reads', async () => {
+    const other = await makeTestPki('falco');
+    const joined = write(
+      'joined-ca.crt',
+      `${readFileSync(pki.caCert, 'utf8').trimEnd()}${readFileSync(other.caCert, 'utf8')}`,
+    );
+    expect(problemsOf(tls(pki.serverCert, pki.serverKey, joined))).toEqual([
+      'TLS_CLIENT_CA_FILE: OpenSSL reads no certificate from it (each PEM block on lines of its own: a file joined to the next without a final line break runs two together)',
+    ]);
+  });
+
   it('says the certificate and key are swapped', () => {
     expect(problemsOf(tls(pki.serverKey, pki.serverCert))).toEqual([
       'TLS_CERT_FILE and TLS_KEY_FILE: swapped (the certificate file holds a private key, the key file a certificate)',

@@ -2,10 +2,15 @@ import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clientCaValidity, refuseExpiredClientCa } from '../../src/server/client-ca-validity.js';
+import {
+  certificatesLoaded,
+  clientCaValidity,
+  refuseUnusableClientCa,
+} from '../../src/server/client-ca-validity.js';
 import { commandWorks, requireComponent } from '../helpers/components.js';
-import { makeDatedCertificate } from '../helpers/make-certificates.js';
+import { makeDatedCertificate, makeTestPki, type TestPki } from '../helpers/make-certificates.js';
 
 const hasOpenssl = requireComponent('openssl', commandWorks('openssl', ['version']));
 const DAY = 86_400_000;
@@ -52,11 +57,100 @@ describe.runIf(hasOpenssl)('the client CA bundle: when its CAs expire', () => {
     const expiredOnly = clientCaValidity(Buffer.from(pem.expired))!;
     const rotation = clientCaValidity(Buffer.from(`${pem.expired}${pem.month}`))!;
 
-    expect(() => refuseExpiredClientCa(expiredOnly, Date.now())).toThrow(
+    expect(() => refuseUnusableClientCa(expiredOnly, Date.now())).toThrow(
       `TLS_CLIENT_CA_FILE: every CA of the new bundle has expired, the last at ${notAfter(pem.expired)}`,
     );
-    expect(() => refuseExpiredClientCa(rotation, Date.now())).not.toThrow();
+    expect(() => refuseUnusableClientCa(rotation, Date.now())).not.toThrow();
     // A rotation's old CA, expired, is the one the gauge shows until it is taken out.
     expect(rotation.notAfter).toBe(notAfter(pem.expired));
+  });
+
+  it('refuses a bundle OpenSSL reads no certificate from', () => {
+    expect(() => refuseUnusableClientCa(clientCaValidity(Buffer.from('')), Date.now())).toThrow(
+      /^TLS_CLIENT_CA_FILE: OpenSSL reads no certificate from the new bundle/,
+    );
+  });
+});
+
+/** Which of `clients` a TLS listener given `ca` verifies: what OpenSSL made of the bundle. */
+async function verifiedBy(ca: Buffer, server: TestPki, clients: TestPki[]): Promise<boolean[]> {
+  const listener = tls.createServer({
+    cert: readFileSync(server.serverCert),
+    key: readFileSync(server.serverKey),
+    ca,
+    requestCert: true,
+    rejectUnauthorized: false,
+  });
+  await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+  const port = (listener.address() as { port: number }).port;
+  const results: boolean[] = [];
+  for (const client of clients) {
+    const verified = new Promise<boolean>((resolve) =>
+      listener.once('secureConnection', (socket) => {
+        resolve(socket.authorized);
+        socket.destroy();
+      }),
+    );
+    const socket = tls.connect({
+      host: '127.0.0.1',
+      port,
+      cert: readFileSync(client.clientCert),
+      key: readFileSync(client.clientKey),
+      rejectUnauthorized: false,
+    });
+    socket.on('error', () => undefined);
+    results.push(await verified);
+    socket.destroy();
+  }
+  await new Promise((resolve) => listener.close(resolve));
+  return results;
+}
+
+describe.runIf(hasOpenssl)('the client CA bundle: the CAs read are the ones the TLS listener trusts', () => {
+  let first: TestPki;
+  let second: TestPki;
+  beforeAll(async () => {
+    [first, second] = await Promise.all([makeTestPki('falco-node-1'), makeTestPki('falco-node-1')]);
+  });
+  afterAll(() => {
+    for (const pki of [first, second]) rmSync(pki.dir, { recursive: true, force: true });
+  });
+
+  // Regression: a pattern over the text read both CAs of a bundle joined by `cat` from a file without
+  // a final line break, where OpenSSL reads neither ("-----END CERTIFICATE----------BEGIN ..."): the
+  // gauge showed two valid CAs, and a reload took the bundle while every sensor was refused. It also
+  // went on past a broken block of another kind, where OpenSSL stops, and read indented blocks, which
+  // OpenSSL skips.
+  it('reads a bundle as OpenSSL does', async () => {
+    const [a, b] = [first, second].map((pki) => readFileSync(pki.caCert, 'utf8'));
+    const bundles = {
+      both: `${a}${b}`,
+      commentsAndCrlf: `# old\r\n${a}text\r\n${b}`.replace(/\r?\n/g, '\r\n'),
+      joinedOnOneLine: `${a!.trimEnd()}${b}`,
+      brokenBlockOfAnotherKind: `${a}-----BEGIN NOTES-----\n!!\n-----END NOTES-----\n${b}`,
+      brokenCertificateBlock: `${a}-----BEGIN CERTIFICATE-----\nMIIBzzzz\n-----END CERTIFICATE-----\n${b}`,
+      firstIndented: `${a!.replace(/^/gm, '  ')}\n${b}`,
+      der: new X509Certificate(a!).raw.toString('latin1'),
+    };
+    const fingerprints = [a, b].map((pem) => new X509Certificate(pem!).fingerprint256);
+    const read: Record<string, boolean[]> = {};
+    const trusted: Record<string, boolean[]> = {};
+    for (const [name, text] of Object.entries(bundles)) {
+      const ca = Buffer.from(text, name === 'der' ? 'latin1' : 'utf8');
+      const loaded = certificatesLoaded(ca).map((certificate) => certificate.fingerprint256);
+      read[name] = fingerprints.map((fingerprint) => loaded.includes(fingerprint));
+      trusted[name] = await verifiedBy(ca, first, [first, second]);
+    }
+
+    expect(read).toEqual(trusted);
+    expect(trusted).toEqual({
+      both: [true, true],
+      commentsAndCrlf: [true, true],
+      joinedOnOneLine: [false, false],
+      brokenBlockOfAnotherKind: [true, false],
+      brokenCertificateBlock: [true, false],
+      firstIndented: [false, true],
+      der: [false, false],
+    });
   });
 });

@@ -1,5 +1,5 @@
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import tls from 'node:tls';
@@ -387,6 +387,36 @@ describe.runIf(hasOpenssl)('TLS listener: renewed certificate files are served w
     const after = await connect(port, trustBoth(), currentClient);
     after.socket?.destroy();
     expect(after.fingerprint).toBe(fingerprintOf(current.serverCert));
+  });
+
+  // Regression: `cat old-ca.crt new-ca.crt` from a file without a final line break joins two blocks
+  // on one line, and OpenSSL reads no CA from the bundle while the secure context is made all the
+  // same: the reload took it, every sensor's handshake failed, and the gauge said both CAs were valid.
+  it('keeps its client CA in place of a bundle OpenSSL reads no CA from, and says why', async () => {
+    const started = await startWith(current, { clientCa: true });
+    const port = started.tlsPort!;
+    const joined = join(current.dir, 'joined-ca.crt');
+    writeFileSync(
+      joined,
+      `${readFileSync(current.caCert, 'utf8').trimEnd()}${readFileSync(renewed.caCert, 'utf8')}`,
+    );
+    mount.write({ 'tls.crt': current.serverCert, 'tls.key': current.serverKey, 'ca.crt': joined });
+    await until(
+      async () => metric(await started.metricsText(), 'falco_tls_reloads_total{result="failed"}') === 1,
+      5_000,
+      'the refused reload counted',
+    );
+    const accepted = await connect(port, trustBoth(), { cert: current.clientCert, key: current.clientKey });
+    accepted.socket?.destroy();
+    expect(accepted.fingerprint).toBe(fingerprintOf(current.serverCert));
+    expect(metric(await started.metricsText(), 'falco_tls_client_ca_expiry_timestamp_seconds')).toBe(
+      expirySeconds(current.caCert),
+    );
+    expect(started.logLines.filter((line) => line.event === 'tls_reload_failed')).toEqual([
+      expect.objectContaining({
+        error: expect.stringMatching(/^TLS_CLIENT_CA_FILE: OpenSSL reads no certificate from the new bundle/),
+      }),
+    ]);
   });
 
   it('closes a connection verified under a client CA taken out after answering its next request, and leaves new connections alone', async () => {
