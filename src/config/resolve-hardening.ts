@@ -1,5 +1,5 @@
 import { createSecureContext, type SecureContextOptions } from 'node:tls';
-import { certificatesLoaded } from '../server/client-ca-validity.js';
+import { certificatesLoaded, unreadCertificates } from '../server/client-ca-validity.js';
 import type { HardeningEnv } from './hardening-env.js';
 import { toHardeningConfig, type HardeningConfig } from './hardening-config.js';
 import { readSecretFile } from './path-secret.js';
@@ -61,10 +61,11 @@ export function tlsFileProblems(texts: Partial<Record<TlsFileVariable, string>>)
   const caError = ca === undefined ? undefined : secureContextError({ ca });
   if (caError) problems.push(`TLS_CLIENT_CA_FILE: not a CA certificate TLS can use (${caError})`);
   // The secure context is made all the same, trusting no CA: every client certificate refused.
-  else if (ca !== undefined && certificatesLoaded(Buffer.from(ca)).length === 0)
-    problems.push(
-      'TLS_CLIENT_CA_FILE: OpenSSL reads no certificate from it (each PEM block on lines of its own: a file joined to the next without a final line break runs two together)',
-    );
+  else if (ca !== undefined) {
+    const bytes = Buffer.from(ca);
+    const unread = unreadCertificates(bytes, certificatesLoaded(bytes).length, 'it');
+    if (unread !== undefined) problems.push(`TLS_CLIENT_CA_FILE: ${unread}`);
+  }
   return problems;
 }
 

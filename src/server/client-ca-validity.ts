@@ -7,6 +7,8 @@ export interface ClientCaValidity {
   notAfterSeconds: number;
   /** The latest notAfter: from then on no client certificate verifies. */
   lastNotAfter: string;
+  /** How many certificates the secure context trusts (certificatesLoaded). */
+  certificates: number;
 }
 
 const END_LINE = Buffer.from('-----END ');
@@ -61,23 +63,45 @@ export function clientCaValidity(ca: Buffer): ClientCaValidity | undefined {
     notAfter: new Date(soonest).toISOString(),
     notAfterSeconds: soonest / 1000,
     lastNotAfter: new Date(Math.max(...notAfters)).toISOString(),
+    certificates: notAfters.length,
   };
 }
 
+// A certificate block where OpenSSL's reader looks for one: its BEGIN line a line of its own (a
+// block indented, or commented out with "# ", is not one).
+const CERTIFICATE_BEGIN = /^\uFEFF?-----BEGIN (?:TRUSTED |X509 )?CERTIFICATE-----[\t\v\f\r ]*$/gm;
+
 /**
- * A changed client CA bundle that would refuse every sensor's certificate is not put in place of
- * the one the listener has: one whose every CA has expired (a Secret restored from an old backup),
- * or one OpenSSL reads no certificate from (empty, a DER file, two PEM blocks joined on one line:
- * the secure context is made all the same, with no CA in it). One CA still valid is enough (a
- * rotation's old CA beside the new).
+ * Why the secure context given `ca` trusts fewer of its certificates than it holds, or undefined:
+ * none (empty, a DER file, two PEM blocks joined on one line; the context is made all the same,
+ * with no CA in it), or only those before a block that does not decode (a line lost or changed in
+ * a copy): OpenSSL stops there and trusts none after it, so a rotation's new CA, added last, was
+ * left out while the bundle loaded. `bundle` names it in the words.
  */
-export function refuseUnusableClientCa(validity: ClientCaValidity | undefined, nowMs: number): void {
-  if (validity === undefined)
+export function unreadCertificates(ca: Buffer, read: number, bundle: string): string | undefined {
+  if (read === 0)
+    return `OpenSSL reads no certificate from ${bundle} (each a PEM block on lines of its own: a file joined to the next without a final line break runs two together)`;
+  const blocks = ca.toString('utf8').match(CERTIFICATE_BEGIN)?.length ?? 0;
+  if (read < blocks)
+    return `OpenSSL reads ${read} of the ${blocks} certificates in ${bundle}: it stops at the first block that does not decode (a line lost or changed) and trusts none after it`;
+  return undefined;
+}
+
+/**
+ * A changed client CA bundle that would refuse sensors it means to let in is not put in place of
+ * the one the listener has: one whose every CA has expired (a Secret restored from an old backup),
+ * or one whose certificates OpenSSL does not all read (unreadCertificates). One CA still valid is
+ * enough (a rotation's old CA beside the new).
+ */
+export function refuseUnusableClientCa(
+  ca: Buffer,
+  validity: ClientCaValidity | undefined,
+  nowMs: number,
+): void {
+  const unread = unreadCertificates(ca, validity?.certificates ?? 0, 'the new bundle');
+  if (unread !== undefined) throw new Error(`TLS_CLIENT_CA_FILE: ${unread}`);
+  if (Date.parse(validity!.lastNotAfter) <= nowMs)
     throw new Error(
-      'TLS_CLIENT_CA_FILE: OpenSSL reads no certificate from the new bundle (each a PEM block on lines of its own: a file joined to the next without a final line break runs two together)',
-    );
-  if (Date.parse(validity.lastNotAfter) <= nowMs)
-    throw new Error(
-      `TLS_CLIENT_CA_FILE: every CA of the new bundle has expired, the last at ${validity.lastNotAfter}`,
+      `TLS_CLIENT_CA_FILE: every CA of the new bundle has expired, the last at ${validity!.lastNotAfter}`,
     );
 }

@@ -161,7 +161,7 @@ function secureContextOf(tlsSocket: TLSSocket): object | undefined {
  * of the client CA they are told to reconnect, closeAfterNextAnswer). A set that does
  * not make a context (a key that is not the certificate's while a renewal is half written, a file
  * gone), whose certificate is expired or not valid yet, or whose changed client CA bundle holds
- * only expired CAs or none OpenSSL reads (client-ca-validity.ts) leaves the listener as it was: a
+ * only expired CAs or certificates OpenSSL does not read (client-ca-validity.ts) leaves the listener as it was: a
  * `tls_reload_failed` line and `falco_tls_reloads_total{result="failed"}` once per version of the
  * files, and `falco_tls_reload_failing` 1 until files load. Such a set is read again once it changes,
  * a certificate not valid yet from its notBefore on (then served), and files whose read failed at
@@ -230,7 +230,7 @@ export function reloadOnChange(
       const caValidity = files.ca && clientCaValidity(files.ca);
       // A bundle that did not change is the one served already: refusing it would hold back a
       // renewed certificate and keep the same CA.
-      if (caChanged) refuseUnusableClientCa(caValidity, Date.now());
+      if (caChanged) refuseUnusableClientCa(files.ca!, caValidity, Date.now());
       const next = contextOptions(files);
       // Made once to check it: setSecureContext keeps half of a set it then fails to make.
       explainFailure(files, () => tls.createSecureContext(next));

@@ -41,6 +41,7 @@ describe.runIf(hasOpenssl)('the client CA bundle: when its CAs expire', () => {
       notAfter: notAfter(pem.month),
       notAfterSeconds: Date.parse(notAfter(pem.month)) / 1000,
       lastNotAfter: notAfter(pem.year),
+      certificates: 2,
     });
   });
 
@@ -54,21 +55,32 @@ describe.runIf(hasOpenssl)('the client CA bundle: when its CAs expire', () => {
   });
 
   it('refuses a bundle whose every CA has expired, not one with a CA still valid', () => {
-    const expiredOnly = clientCaValidity(Buffer.from(pem.expired))!;
+    const refusal = (text: string) => () =>
+      refuseUnusableClientCa(Buffer.from(text), clientCaValidity(Buffer.from(text)), Date.now());
     const rotation = clientCaValidity(Buffer.from(`${pem.expired}${pem.month}`))!;
 
-    expect(() => refuseUnusableClientCa(expiredOnly, Date.now())).toThrow(
+    expect(refusal(pem.expired)).toThrow(
       `TLS_CLIENT_CA_FILE: every CA of the new bundle has expired, the last at ${notAfter(pem.expired)}`,
     );
-    expect(() => refuseUnusableClientCa(rotation, Date.now())).not.toThrow();
+    expect(refusal(`${pem.expired}${pem.month}`)).not.toThrow();
     // A rotation's old CA, expired, is the one the gauge shows until it is taken out.
     expect(rotation.notAfter).toBe(notAfter(pem.expired));
   });
 
-  it('refuses a bundle OpenSSL reads no certificate from', () => {
-    expect(() => refuseUnusableClientCa(clientCaValidity(Buffer.from('')), Date.now())).toThrow(
-      /^TLS_CLIENT_CA_FILE: OpenSSL reads no certificate from the new bundle/,
+  // Regression: OpenSSL stops at a block that does not decode and trusts none after it, and the
+  // secure context is made all the same: a bundle with no certificate read, or a rotation's new CA
+  // added after a block damaged in a copy, loaded while the sensors it was for were refused.
+  it('refuses a bundle whose certificates OpenSSL does not all read, not one with a block commented out', () => {
+    const refusal = (text: string) => () =>
+      refuseUnusableClientCa(Buffer.from(text), clientCaValidity(Buffer.from(text)), Date.now());
+    const broken = '-----BEGIN CERTIFICATE-----\nMIIBzzzz\n-----END CERTIFICATE-----\n';
+    const commented = pem.year.replace(/^/gm, '# ');
+
+    expect(refusal('')).toThrow(/^TLS_CLIENT_CA_FILE: OpenSSL reads no certificate from the new bundle \(/);
+    expect(refusal(`${pem.month}${broken}${pem.year}`)).toThrow(
+      'TLS_CLIENT_CA_FILE: OpenSSL reads 1 of the 3 certificates in the new bundle: it stops at the first block that does not decode (a line lost or changed) and trusts none after it',
     );
+    expect(refusal(`${pem.month}\r\n${commented}\n${pem.year.replaceAll('\n', '\r\n')}`)).not.toThrow();
   });
 });
 

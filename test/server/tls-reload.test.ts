@@ -419,6 +419,53 @@ describe.runIf(hasOpenssl)('TLS listener: renewed certificate files are served w
     ]);
   });
 
+  // Regression: OpenSSL stops at a block that does not decode and trusts no CA after it; the bundle
+  // loaded all the same, so a rotation's new CA, added after a CA damaged in a copy, was left out
+  // unsaid and the sensors given certificates under it were refused.
+  it('keeps its client CA in place of a bundle whose certificates OpenSSL does not all read', async () => {
+    const started = await startWith(current, { clientCa: true });
+    const lines = readFileSync(current.caCert, 'utf8').split('\n');
+    const damaged = join(current.dir, 'damaged-ca.crt');
+    // The current CA with one of its base64 lines lost, then the new CA.
+    writeFileSync(damaged, [...lines.slice(0, 2), ...lines.slice(3)].join('\n'));
+    mount.write({
+      'tls.crt': current.serverCert,
+      'tls.key': current.serverKey,
+      'ca.crt': [current.caCert, damaged, renewed.caCert],
+    });
+    await until(
+      async () => metric(await started.metricsText(), 'falco_tls_reload_failing') === 1,
+      5_000,
+      'the bundle refused',
+    );
+    expect(started.logLines.filter((line) => line.event === 'tls_reload_failed')).toEqual([
+      expect.objectContaining({
+        error: expect.stringMatching(
+          /^TLS_CLIENT_CA_FILE: OpenSSL reads 1 of the 3 certificates in the new bundle/,
+        ),
+      }),
+    ]);
+
+    mount.write({
+      'tls.crt': current.serverCert,
+      'tls.key': current.serverKey,
+      'ca.crt': [current.caCert, renewed.caCert],
+    });
+    await until(
+      async () => {
+        const handshake = await connect(started.tlsPort!, trustBoth(), {
+          cert: renewed.clientCert,
+          key: renewed.clientKey,
+        });
+        handshake.socket?.destroy();
+        return handshake.fingerprint !== undefined;
+      },
+      5_000,
+      "the new CA's client accepted",
+    );
+    expect(metric(await started.metricsText(), 'falco_tls_reload_failing')).toBe(0);
+  });
+
   it('closes a connection verified under a client CA taken out after answering its next request, and leaves new connections alone', async () => {
     const started = await startWith(current, { clientCa: true });
     const port = started.tlsPort!;
