@@ -314,6 +314,23 @@ describe.skipIf(!kubectlReady)('the prometheus-operator component', () => {
     );
   });
 
+  // FalcoAlertReceiverStoreDown, FalcoAlertReceiverStoreDropped and FalcoAlertReceiverRedisUnconfirmedGivenUp
+  // were in the rule and missing from k8s/README.md's alert table, the list of what the rule fires.
+  it("lists every alert of the PrometheusRule in k8s/README.md's alert table, in order, with its for", () => {
+    const rules = findObject(objects, 'PrometheusRule').spec.groups.flatMap(
+      (group: { rules: unknown[] }) => group.rules,
+    ) as Array<{ alert?: string; for?: string }>;
+    const rows = readFileSync(path.join(K8S_DIR, 'README.md'), 'utf8')
+      .split('\n')
+      .filter((line) => line.startsWith('| Falco'))
+      .map((line) => line.split('|').map((cell) => cell.trim()))
+      .map((cells) => ({ alert: cells[1], for: cells[3] === '–' ? '' : cells[3] }));
+
+    expect(rows).toEqual(
+      rules.filter((rule) => rule.alert).map((rule) => ({ alert: rule.alert, for: rule.for ?? '' })),
+    );
+  });
+
   // REDIS_SENTINELS was named here and in k8s/README.md's alert table; the service reads STORE_SENTINELS.
   it("names in the rules and in k8s/README.md's alert table only variables the service reads", () => {
     const configSource = readdirSync(CONFIG_DIR)
