@@ -7,6 +7,14 @@ import { createFrameTask } from './frame-task.js';
 
 // The page keeps at most this many rows; the server keeps more (GET /alerts?limit=).
 const MAX_ROWS = 500;
+// Each redraw of the list lays out the whole table (about 9 ms in headless Chromium) and each new
+// row costs about 0.25 ms more: live alerts are added at most every FLUSH_EVERY_MS, at most
+// FLUSH_MAX_ROWS at a time, oldest first. In a burst the list then runs up to a second or two
+// behind (what it cannot show before MAX_ROWS newer ones come is dropped, as it would have scrolled
+// off) instead of laying out the table at every frame: 10,000 alerts posted in 10-20 s kept the
+// page busy all along, with tasks of up to 0.5-0.8 s.
+const FLUSH_EVERY_MS = 250;
+const FLUSH_MAX_ROWS = 100;
 
 /** @typedef {(name: 'rule' | 'hostname' | 'namespace' | 'tag', value: string) => void} OnFilter */
 
@@ -176,14 +184,15 @@ export function createAlertList(tbody, status, onOpen, onFilter) {
     place(row);
   }
 
-  function flushPending() {
-    const items = pending;
-    pending = [];
+  /** @param {number} most live alerts added now; the rest at the next flush */
+  function flushPending(most) {
+    const items = pending.splice(0, most);
     for (const item of items) insert(item, (row) => tbody.prepend(row));
     trim();
     updateStatus();
+    if (pending.length > 0) showPending();
   }
-  const showPending = createFrameTask(flushPending);
+  const showPending = createFrameTask(() => flushPending(FLUSH_MAX_ROWS), FLUSH_EVERY_MS);
 
   return {
     /** Empties the table (before loading with other filters). */
@@ -212,7 +221,7 @@ export function createAlertList(tbody, status, onOpen, onFilter) {
       // list's place for it (the server's order); one it does not hold was stored after the server
       // read the list, so it stays above, in the stream's order. No clocks are compared: with
       // replicas, receipt times come from each replica's clock and the store's order is Redis's.
-      flushPending();
+      flushPending(pending.length);
       const listed = new Set(items.map((item) => item.id));
       for (const [id, { row }] of rows)
         if (listed.has(id)) {

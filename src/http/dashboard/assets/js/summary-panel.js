@@ -54,7 +54,8 @@ export function createSummaryPanel(parts) {
     timeline.draw(summary.timeline);
   }
 
-  const drawLive = createFrameTask(draw);
+  // At most every 250 ms, as the list (alert-list.js): three charts redrawn at each frame of a burst.
+  const drawLive = createFrameTask(draw, 250);
 
   // One reload at most per STALE_RELOAD_MS however many alerts come: a burst must not ask per alert.
   // A reload under way is not doubled: its own model says whether it needs another.
