@@ -61,6 +61,14 @@ describe.skipIf(!kubectlReady)('kubectl kustomize k8s/ (the base)', () => {
 
     expect(container.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'http' });
     expect(container.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'http' });
+    // A burst of large alerts keeps the one event loop busy for seconds (docs/hardening.md): the
+    // default 1 s timeout took the only replica out of the Service (every sensor refused) or
+    // restarted it (the in-memory store lost).
+    for (const probe of [container.livenessProbe, container.readinessProbe]) {
+      expect(probe.timeoutSeconds).toBeGreaterThanOrEqual(5);
+      expect(probe.failureThreshold).toBeGreaterThanOrEqual(2);
+    }
+    expect(container.livenessProbe.failureThreshold).toBeGreaterThanOrEqual(3);
     expect(httpPort.containerPort).toBe(Number(env.PORT));
     expect(env.HOST).toBe('::');
     expect(container.envFrom[0].configMapRef.name).toBe(findObject(objects, 'ConfigMap').metadata.name);
