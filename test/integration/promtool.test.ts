@@ -174,6 +174,31 @@ describe.skipIf(!promtoolReady)('promtool', () => {
     expect(result.exitCode, `${result.stdout}\n${result.stderr}`).toBe(0);
   });
 
+  // A failed scrape marks the receiver's series stale at once: both rules stopped firing for that
+  // minute, but the comparison with 10 minutes before (x offset 10m) saw the gap again 10 minutes
+  // later, calling a silent sensor new (resolved and fired again) and a sending one unchanged.
+  it('fires FalcoSensorSilent through a failed scrape of the receiver, and 10 minutes after it, for a silent sensor only', async () => {
+    const last = (hostname: string) =>
+      `falco_sensor_last_alert_timestamp_seconds{hostname="${hostname}",pod="receiver"}`;
+    const result = await testRules(dir, 'sensor-stale-test', {
+      input_series: [
+        // The receiver's scrape at minute 12 failed: node-a silent since 0, node-b sending.
+        { series: last('node-a'), values: '0x11 stale 0x20' },
+        { series: last('node-b'), values: '0+60x11 stale 780+60x20' },
+        ...['a', 'b'].map((node) => ({ series: falcoPod(`falco-${node}`, `node-${node}`), values: '1x35' })),
+      ],
+      alert_rule_test: [
+        sensorsSilentAt('11m', { hostname: 'node-a', ago: '11m 0s' }),
+        sensorsSilentAt('12m'),
+        ...[13, 21, 22, 23, 25].map((minute) =>
+          sensorsSilentAt(`${minute}m`, { hostname: 'node-a', ago: `${minute}m 0s` }),
+        ),
+      ],
+    });
+
+    expect(result.exitCode, `${result.stdout}\n${result.stderr}`).toBe(0);
+  });
+
   it('fires FalcoSensorClockAhead for alerts stamped ahead in the last 10 minutes, also on a series that is new, and resolves', async () => {
     const firing = (source: string) => ({
       exp_labels: { severity: 'warning', source },
