@@ -114,10 +114,8 @@ export function registerHttpMetrics(registry: Registry): HttpMetrics {
       }),
       reloads: new Counter({
         name: 'falco_tls_reloads_total',
-        help: "Changes of the TLS listener's certificate files (TLS_CERT_FILE, TLS_KEY_FILE, TLS_CLIENT_CA_FILE): reloaded (new connections get them), failed (they do not load together, such as a key that is not the certificate's: the listener keeps the ones it had). Each change counts once, however many cluster workers read it.",
+        help: "Changes of the TLS listener's certificate files (TLS_CERT_FILE, TLS_KEY_FILE, TLS_CLIENT_CA_FILE) seen by each process (with WORKERS > 1 each worker loads a change and counts it): reloaded (new connections get them), failed (they do not load together, such as a key that is not the certificate's: the listener keeps the ones it had).",
         labelNames: ['result'],
-        // Every cluster worker reads every change: summed, WORKERS=2 counted each twice.
-        aggregator: 'max',
         registers: [registry],
       }),
       failing: new Gauge({

@@ -96,10 +96,11 @@ export function watchTokenFiles(
   const listeners: (() => void)[] = [];
   const reloads = new Counter({
     name: 'falco_token_reloads_total',
-    help: 'Changes of a token or secret file (VIEWER_TOKEN_FILE, METRICS_TOKEN_FILE, TRIGGER_TOKEN_FILE, INGEST_PATH_SECRET_FILE, SESSION_SECRET_FILE) read, or refused (the ones in force stay). Each change counts once, however many cluster workers read it.',
+    help: 'Changes of a token or secret file (VIEWER_TOKEN_FILE, METRICS_TOKEN_FILE, TRIGGER_TOKEN_FILE, INGEST_PATH_SECRET_FILE, SESSION_SECRET_FILE) read, or refused (the ones in force stay), by each process: with WORKERS > 1 each worker reads a change and counts it.',
     labelNames: ['file', 'result'],
-    // Every cluster worker watches the files itself: summed, WORKERS=2 counted each change twice.
-    aggregator: 'max',
+    // Summed over the workers, as each does the reading: taken by their max, the primary's kept
+    // counts of departed workers (retired-counts.ts) stood above a respawned worker's, which counts
+    // from 0, and the pod's counter stopped while files changed.
     registers: [options.registry],
   });
   // A state, not a count: a revoked token still works while the file that removes it is refused.
