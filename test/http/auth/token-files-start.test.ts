@@ -8,6 +8,18 @@ import { until } from '../../helpers/until.js';
 const FIRST = 'first-viewer-token-0123456789';
 const NEXT = 'next-viewer-token-9876543210';
 
+/** The watcher of one VIEWER_TOKEN_FILE, checked every 100 ms, `readAtStart` being what loadConfig read. */
+const watchViewerFile = (file: string, readAtStart: string[], registry: Registry) =>
+  watchTokenFiles(
+    {
+      viewerTokens: readAtStart,
+      metricsTokens: [],
+      sessionSecrets: [],
+      tokenFiles: { viewer: file, reloadCheckMs: 100 },
+    },
+    { triggerToken: '', registry },
+  );
+
 describe('a token file changed between its read at start and the start of the checks', () => {
   let current: CurrentTokens | undefined;
   afterEach(() => {
@@ -20,15 +32,7 @@ describe('a token file changed between its read at start and the start of the ch
     // loadConfig read FIRST; the kubelet swapped the Secret before createAccess started watching.
     const readAtStart = [FIRST];
     viewer.update(`${NEXT}\n`);
-    current = watchTokenFiles(
-      {
-        viewerTokens: readAtStart,
-        metricsTokens: [],
-        sessionSecrets: [],
-        tokenFiles: { viewer: viewer.file, reloadCheckMs: 100 },
-      },
-      { triggerToken: '', registry: new Registry() },
-    );
+    current = watchViewerFile(viewer.file, readAtStart, new Registry());
     await until(async () => current!.viewer().includes(NEXT), 3_000, 'the file read again');
     expect(current.viewer()).toEqual([NEXT]);
   });
@@ -36,15 +40,7 @@ describe('a token file changed between its read at start and the start of the ch
   it('says nothing at the first check when the file is as it was read', async () => {
     const viewer = mountedTokens(`${FIRST}\n`);
     const registry = new Registry();
-    current = watchTokenFiles(
-      {
-        viewerTokens: [FIRST],
-        metricsTokens: [],
-        sessionSecrets: [],
-        tokenFiles: { viewer: viewer.file, reloadCheckMs: 100 },
-      },
-      { triggerToken: '', registry },
-    );
+    current = watchViewerFile(viewer.file, [FIRST], registry);
     await new Promise((resolve) => setTimeout(resolve, 350));
     const reloads = await registry.getSingleMetric('falco_token_reloads_total')!.get();
     expect(reloads.values.every(({ value }) => value === 0)).toBe(true);
@@ -57,15 +53,7 @@ describe('a token file changed between its read at start and the start of the ch
     const viewer = mountedTokens('short\n');
     const registry = new Registry();
     vi.useFakeTimers({ toFake: ['setInterval'] });
-    current = watchTokenFiles(
-      {
-        viewerTokens: [FIRST],
-        metricsTokens: [],
-        sessionSecrets: [],
-        tokenFiles: { viewer: viewer.file, reloadCheckMs: 100 },
-      },
-      { triggerToken: '', registry },
-    );
+    current = watchViewerFile(viewer.file, [FIRST], registry);
     const failing = () => metricValue(registry, 'falco_token_reload_failing', { file: 'VIEWER_TOKEN_FILE' });
     vi.advanceTimersByTime(100);
     expect(await failing()).toBe(1);
