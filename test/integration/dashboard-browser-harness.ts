@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import type http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type BrowserContext, type Page, type Route } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import { boundPort, startServer } from '../../src/server/start-server.js';
 import { buildDashboardTestApp } from '../http/dashboard-test-app.js';
@@ -177,6 +177,19 @@ export function useDashboardSuite(samples: readonly string[], ready?: (page: Pag
       problems = opened.problems;
       await ready?.(opened.page);
       return opened.page;
+    },
+  };
+}
+
+/** Requests routed to `handle` held until `release()` (then sent on), as a slow network would hold them. */
+export function holdRequests() {
+  const held: Route[] = [];
+  let holding = true;
+  return {
+    handle: (route: Route) => (holding ? held.push(route) : void route.continue()),
+    release: async () => {
+      holding = false;
+      await Promise.all(held.splice(0).map((route) => route.continue()));
     },
   };
 }

@@ -35,12 +35,30 @@ export function createSummaryPanel(parts) {
   // Live alerts that arrive while a reload is under way: the new counts may not hold them yet.
   /** @type {AlertItem[]} */
   let pending = [];
+  // The name of the window `model` counts ("1 hour"): the select may have moved on since.
+  let modelLabel = '';
+  const charts = [parts.byPriority, parts.topRules, parts.timeline];
+
+  const selectedLabel = () => parts.select.selectedOptions[0]?.textContent ?? parts.select.value;
+
+  /**
+   * Counts that are not those of the chosen window now (another window's, or a failed reload's):
+   * dropped, so neither a live alert's redraw nor the label can show them as current, and the
+   * charts dimmed until counts come.
+   * @param {string} text what the total says instead
+   */
+  function withoutCounts(text) {
+    model = undefined;
+    pending = [];
+    parts.total.textContent = text;
+    for (const chart of charts) chart.dataset.stale = 'true';
+  }
 
   function draw() {
     if (!model) return;
     const { summary } = model;
-    const label = parts.select.selectedOptions[0]?.textContent ?? parts.select.value;
-    parts.total.textContent = `${summary.total} alerts in the last ${label}.`;
+    parts.total.textContent = `${summary.total} alerts in the last ${modelLabel}.`;
+    for (const chart of charts) delete chart.dataset.stale;
     drawBarChart(
       parts.byPriority,
       summary.byPriority.map((row) => ({
@@ -71,32 +89,40 @@ export function createSummaryPanel(parts) {
     staleTimer = undefined;
     const mine = ++loads;
     loading = true;
+    const label = selectedLabel();
     let summary;
+    /** @type {string | undefined} */
+    let failure;
     try {
       const response = await fetch(`/ui/summary?window=${encodeURIComponent(parts.select.value)}`, {
         signal: AbortSignal.timeout(FETCH_TIMEOUT_MS),
       });
-      if (!response.ok) {
-        parts.total.textContent = `Counts unavailable (${await describeFailure(response)}).`;
-        return;
-      }
-      summary = await response.json();
+      if (response.ok) summary = await response.json();
+      else failure = await describeFailure(response);
     } catch {
       // The server is restarting or gone: say so and try again at the next refresh.
-      parts.total.textContent = 'Counts unavailable (the server cannot be reached).';
-      return;
+      failure = 'the server cannot be reached';
     } finally {
       if (mine === loads) loading = false;
     }
+    // A reload started since (a window change) answers for the page now.
     if (mine !== loads) return;
+    if (failure !== undefined) {
+      withoutCounts(`Counts unavailable (${failure}).`);
+      return;
+    }
     model = createSummaryModel(summary);
+    modelLabel = label;
     for (const item of pending) model.add(item);
     pending = [];
     draw();
     reloadWhenStale();
   }
 
-  parts.select.addEventListener('change', () => void refresh());
+  parts.select.addEventListener('change', () => {
+    withoutCounts(`Counting the alerts of the last ${selectedLabel()}…`);
+    void refresh();
+  });
 
   return {
     refresh,
