@@ -10,8 +10,9 @@ export interface CollectedMetrics {
   /** A worker's answer to a collection: its metrics now, in place of the ones before. */
   record(worker: number, metrics: MetricJson[]): void;
   /**
-   * A worker has left: its last collected counters and histograms stay in every later aggregate,
-   * its gauges go. What it counted after that collection is lost. Again for one worker: nothing.
+   * A worker has left: its last collected counters and histograms, and its sensors' last receipt
+   * times, stay in every later aggregate; its other gauges go. What it counted after that collection
+   * is lost. Again for one worker: nothing.
    */
   retire(worker: number): void;
   /**

@@ -2,9 +2,16 @@ import { combineMetrics, labelSetKey, type MetricJson, type Sample } from './agg
 
 const OVERFLOW = '__overflow__';
 
-// What a process counted stays counted after it ends; a gauge describes a process that is gone.
+// A receipt time the pod still knows: when a worker ends, its siblings may hold older ones (or none)
+// for the sensors it served, and the pod's max stepping back or vanishing would read as a change,
+// or as no sensor at all, to FalcoSensorSilent (k8s/components/prometheus-operator).
+const LASTING_GAUGES = new Set(['falco_sensor_last_alert_timestamp_seconds']);
+
+// What a process counted stays counted after it ends, and so do the lasting gauges above (combined
+// by their aggregator, max); any other gauge describes a process that is gone.
 // (prom-client's types say an enum; the JSON holds the type's name.)
-const counts = (metric: MetricJson) => ['counter', 'histogram'].includes(metric.type as unknown as string);
+const lasts = (metric: MetricJson) =>
+  ['counter', 'histogram'].includes(metric.type as unknown as string) || LASTING_GAUGES.has(metric.name);
 
 // A histogram's buckets, sum and count are one label set: `le` apart, they share their labels.
 const setKey = ({ le: _le, ...labels }: Sample['labels']) => labelSetKey(labels);
@@ -21,7 +28,8 @@ export interface RetiredLimits {
 
 /**
  * `retired` (the counts of the workers gone so far) with a departed worker's last collected counts
- * added: its counters and histograms, combined by their exact labels; its gauges are dropped.
+ * added: its counters and histograms, combined by their exact labels, and its sensors' last receipt
+ * times, by their max; its other gauges are dropped.
  *
  * A metric keeps as many label sets here as `maxSets` (or the most one worker reported, if more),
  * plus the live workers' own, plus one, however many workers come and go with other label values.
@@ -41,7 +49,7 @@ export function addRetiredCounts(
       for (const sample of metric.values as Sample[]) keys.add(setKey(sample.labels));
       live.set(metric.name, keys);
     }
-  const added = departed.filter(counts).map((metric) => {
+  const added = departed.filter(lasts).map((metric) => {
     const values = metric.values as Sample[];
     const sets = new Set((known.get(metric.name) ?? []).map((sample) => setKey(sample.labels)));
     const kept = live.get(metric.name);

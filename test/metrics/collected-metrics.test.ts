@@ -1,13 +1,17 @@
+import { Gauge } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { createCollectedMetrics } from '../../src/metrics/collected-metrics.js';
 import { makeStoredAlert } from '../helpers/stored-alert.js';
 import { createWorkerMetrics, samples, sentToPrimary } from '../helpers/worker-metrics.js';
 
 describe('createCollectedMetrics', () => {
-  it("keeps a departed worker's last counters and histograms in every later aggregate, and drops its gauges", async () => {
+  it("keeps a departed worker's last counters, histograms and sensors' receipt times in every later aggregate, and drops its other gauges", async () => {
     const [one, two] = [createWorkerMetrics(), createWorkerMetrics()];
     one.recordAlert(makeStoredAlert({ hostname: 'gone' }));
     one.recordRejected('malformed_json');
+    new Gauge({ name: 'falco_probe_state', help: 'A state of the process.', registers: [one.registry] }).set(
+      1,
+    );
     two.recordAlert(makeStoredAlert({ hostname: 'stays' }));
     const collected = createCollectedMetrics(5000);
     collected.record(1, await sentToPrimary(one));
@@ -26,7 +30,30 @@ describe('createCollectedMetrics', () => {
       'falco_alert_delivery_delay_seconds_count{source="syscall"} 2',
     ]);
     expect(samples(text, 'falco_sensor_last_alert_timestamp_seconds{')).toEqual([
+      expect.stringContaining('{hostname="gone"}'),
       expect.stringContaining('{hostname="stays"}'),
+    ]);
+    expect(samples(text, 'falco_probe_state')).toEqual([]);
+  });
+
+  // Regression: the departed worker's receipt times were dropped, so the pod's time for a sensor
+  // stepped back to an older worker's (FalcoSensorSilent read a change: 10 minutes more before it
+  // fired) or vanished with it (never fired).
+  it("keeps a sensor's newest receipt time through the end of the worker that had it", async () => {
+    const [one, two] = [createWorkerMetrics(), createWorkerMetrics()];
+    two.recordAlert(makeStoredAlert({ hostname: 'node-a' }, { receivedAtMs: 1_000_000 }));
+    one.recordAlert(makeStoredAlert({ hostname: 'node-a' }, { receivedAtMs: 1_060_000 }));
+    const collected = createCollectedMetrics(5000);
+    collected.record(1, await sentToPrimary(one));
+    collected.record(2, await sentToPrimary(two));
+
+    collected.retire(1);
+    collected.retire(2);
+    collected.record(3, await sentToPrimary(createWorkerMetrics()));
+    const text = await collected.aggregate(0, 0).metrics();
+
+    expect(samples(text, 'falco_sensor_last_alert_timestamp_seconds{')).toEqual([
+      'falco_sensor_last_alert_timestamp_seconds{hostname="node-a"} 1060',
     ]);
   });
 
