@@ -9,6 +9,8 @@ export interface ClientCaValidity {
   lastNotAfter: string;
   /** How many certificates the secure context trusts (certificatesLoaded). */
   certificates: number;
+  /** Each of them's notBefore and notAfter, in ms. */
+  periods: Array<{ notBeforeMs: number; notAfterMs: number }>;
 }
 
 const END_LINE = Buffer.from('-----END ');
@@ -56,14 +58,19 @@ export function certificatesLoaded(ca: Buffer): X509Certificate[] {
 
 /** The notAfter of every CA the bundle's secure context trusts (certificatesLoaded), or undefined if none. */
 export function clientCaValidity(ca: Buffer): ClientCaValidity | undefined {
-  const notAfters = certificatesLoaded(ca).map((certificate) => Date.parse(certificate.validTo));
-  if (notAfters.length === 0) return undefined;
+  const periods = certificatesLoaded(ca).map((certificate) => ({
+    notBeforeMs: Date.parse(certificate.validFrom),
+    notAfterMs: Date.parse(certificate.validTo),
+  }));
+  if (periods.length === 0) return undefined;
+  const notAfters = periods.map((period) => period.notAfterMs);
   const soonest = Math.min(...notAfters);
   return {
     notAfter: new Date(soonest).toISOString(),
     notAfterSeconds: soonest / 1000,
     lastNotAfter: new Date(Math.max(...notAfters)).toISOString(),
-    certificates: notAfters.length,
+    certificates: periods.length,
+    periods,
   };
 }
 
@@ -87,11 +94,23 @@ export function unreadCertificates(ca: Buffer, read: number, bundle: string): st
   return undefined;
 }
 
+/** Files that do not load now and will from `fromMs` on (read again then). */
+export class NotValidYet extends Error {
+  constructor(
+    message: string,
+    readonly fromMs: number,
+  ) {
+    super(message);
+  }
+}
+
 /**
  * A changed client CA bundle that would refuse sensors it means to let in is not put in place of
- * the one the listener has: one whose every CA has expired (a Secret restored from an old backup),
- * or one whose certificates OpenSSL does not all read (unreadCertificates). One CA still valid is
- * enough (a rotation's old CA beside the new).
+ * the one the listener has: one with no CA valid now (every one expired, as in a Secret restored
+ * from an old backup, or not valid yet, as one made on a machine whose clock runs ahead: nothing
+ * verifies until then: NotValidYet, read again at the first notBefore), or one whose certificates
+ * OpenSSL does not all read (unreadCertificates). One CA valid now is enough (a rotation's old CA
+ * beside the new).
  */
 export function refuseUnusableClientCa(
   ca: Buffer,
@@ -100,8 +119,17 @@ export function refuseUnusableClientCa(
 ): void {
   const unread = unreadCertificates(ca, validity?.certificates ?? 0, 'the new bundle');
   if (unread !== undefined) throw new Error(`TLS_CLIENT_CA_FILE: ${unread}`);
-  if (Date.parse(validity!.lastNotAfter) <= nowMs)
+  const { periods, lastNotAfter } = validity!;
+  if (periods.some(({ notBeforeMs, notAfterMs }) => notBeforeMs <= nowMs && nowMs < notAfterMs)) return;
+  if (Date.parse(lastNotAfter) <= nowMs)
     throw new Error(
-      `TLS_CLIENT_CA_FILE: every CA of the new bundle has expired, the last at ${validity!.lastNotAfter}`,
+      `TLS_CLIENT_CA_FILE: every CA of the new bundle has expired, the last at ${lastNotAfter}`,
     );
+  const first = Math.min(
+    ...periods.filter(({ notAfterMs }) => notAfterMs > nowMs).map(({ notBeforeMs }) => notBeforeMs),
+  );
+  throw new NotValidYet(
+    `TLS_CLIENT_CA_FILE: no CA of the new bundle is valid now (the first to become valid does at ${new Date(first).toISOString()}; no client certificate verifies before then)`,
+    first,
+  );
 }

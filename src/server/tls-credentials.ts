@@ -8,7 +8,7 @@ import { fileVersions } from '../config/file-versions.js';
 import type { TlsConfig } from '../config/hardening-config.js';
 import { tlsFileProblems } from '../config/resolve-hardening.js';
 import type { TlsReloadResult } from '../metrics/http-metrics.js';
-import { clientCaValidity, refuseUnusableClientCa } from './client-ca-validity.js';
+import { NotValidYet, clientCaValidity, refuseUnusableClientCa } from './client-ca-validity.js';
 import { markForReverify, mustReverify } from './client-reverify.js';
 import { nodeConnections } from './node-connections.js';
 
@@ -65,15 +65,11 @@ function facts(cert: Buffer): CertificateFacts {
 function refuseOutsideValidity(certificate: CertificateFacts, nowMs: number): void {
   if (Date.parse(certificate.notAfter) <= nowMs)
     throw new Error(`the new certificate expired at ${certificate.notAfter}`);
-  if (Date.parse(certificate.notBefore) > nowMs) throw new NotValidYet(certificate.notBefore);
-}
-
-class NotValidYet extends Error {
-  readonly fromMs: number;
-  constructor(notBefore: string) {
-    super(`the new certificate is not valid before ${notBefore}`);
-    this.fromMs = Date.parse(notBefore);
-  }
+  if (Date.parse(certificate.notBefore) > nowMs)
+    throw new NotValidYet(
+      `the new certificate is not valid before ${certificate.notBefore}`,
+      Date.parse(certificate.notBefore),
+    );
 }
 
 /**
@@ -160,11 +156,11 @@ function secureContextOf(tlsSocket: TLSSocket): object | undefined {
  * replaced; new handshakes get the new one, connections already open keep theirs (after a change
  * of the client CA they are told to reconnect, closeAfterNextAnswer). A set that does
  * not make a context (a key that is not the certificate's while a renewal is half written, a file
- * gone), whose certificate is expired or not valid yet, or whose changed client CA bundle holds
- * only expired CAs or certificates OpenSSL does not read (client-ca-validity.ts) leaves the listener as it was: a
+ * gone), whose certificate is expired or not valid yet, or whose changed client CA bundle holds no
+ * CA valid now or certificates OpenSSL does not read (client-ca-validity.ts) leaves the listener as it was: a
  * `tls_reload_failed` line and `falco_tls_reloads_total{result="failed"}` once per version of the
  * files, and `falco_tls_reload_failing` 1 until files load. Such a set is read again once it changes,
- * a certificate not valid yet from its notBefore on (then served), and files whose read failed at
+ * a certificate or client CA not valid yet from its notBefore on (then served), and files whose read failed at
  * each check (a read error may pass). Before this a
  * renewal (cert-manager's, every two months by default) went unseen until the pod restarted, and
  * at the old certificate's expiry every sensor's handshake failed.

@@ -17,7 +17,12 @@ const DAY = 86_400_000;
 
 describe.runIf(hasOpenssl)('the client CA bundle: when its CAs expire', () => {
   let dir: string;
-  const pem: Record<'expired' | 'month' | 'year', string> = { expired: '', month: '', year: '' };
+  const pem: Record<'expired' | 'month' | 'year' | 'future', string> = {
+    expired: '',
+    month: '',
+    year: '',
+    future: '',
+  };
   const notAfter = (text: string) => new Date(new X509Certificate(text).validTo).toISOString();
 
   beforeAll(async () => {
@@ -31,6 +36,11 @@ describe.runIf(hasOpenssl)('the client CA bundle: when its CAs expire', () => {
       });
       pem[name] = readFileSync(made.cert, 'utf8');
     }
+    const made = await makeDatedCertificate(dir, 'future', {
+      notBefore: new Date(now + DAY),
+      notAfter: new Date(now + 365 * DAY),
+    });
+    pem.future = readFileSync(made.cert, 'utf8');
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -42,6 +52,10 @@ describe.runIf(hasOpenssl)('the client CA bundle: when its CAs expire', () => {
       notAfterSeconds: Date.parse(notAfter(pem.month)) / 1000,
       lastNotAfter: notAfter(pem.year),
       certificates: 2,
+      periods: [pem.year, pem.month].map((text) => ({
+        notBeforeMs: Date.parse(new X509Certificate(text).validFrom),
+        notAfterMs: Date.parse(notAfter(text)),
+      })),
     });
   });
 
@@ -65,6 +79,19 @@ describe.runIf(hasOpenssl)('the client CA bundle: when its CAs expire', () => {
     expect(refusal(`${pem.expired}${pem.month}`)).not.toThrow();
     // A rotation's old CA, expired, is the one the gauge shows until it is taken out.
     expect(rotation.notAfter).toBe(notAfter(pem.expired));
+  });
+
+  // Regression: a bundle whose only CA was not valid yet (made on a machine whose clock runs ahead)
+  // was put in place, and no sensor's certificate verified until its notBefore.
+  it('refuses a bundle with no CA valid yet, or with the rest expired, not one with a CA valid now', () => {
+    const refusal = (text: string) => () =>
+      refuseUnusableClientCa(Buffer.from(text), clientCaValidity(Buffer.from(text)), Date.now());
+    const validFrom = new Date(new X509Certificate(pem.future).validFrom).toISOString();
+    const message = `TLS_CLIENT_CA_FILE: no CA of the new bundle is valid now (the first to become valid does at ${validFrom}; no client certificate verifies before then)`;
+
+    expect(refusal(pem.future)).toThrow(message);
+    expect(refusal(`${pem.expired}${pem.future}`)).toThrow(message);
+    expect(refusal(`${pem.future}${pem.month}`)).not.toThrow();
   });
 
   // Regression: OpenSSL stops at a block that does not decode and trusts none after it, and the

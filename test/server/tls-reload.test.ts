@@ -389,6 +389,49 @@ describe.runIf(hasOpenssl)('TLS listener: renewed certificate files are served w
     expect(after.fingerprint).toBe(fingerprintOf(current.serverCert));
   });
 
+  // Regression: a bundle whose only CA was not valid yet (made where the clock runs ahead) was put
+  // in place at once, and no client certificate verified until its notBefore.
+  it('takes a client CA bundle not valid yet from its notBefore on, not before', async () => {
+    const started = await startWith(current, { clientCa: true });
+    const port = started.tlsPort!;
+    const currentClient = { cert: current.clientCert, key: current.clientKey };
+    const notBefore = new Date(Math.ceil(Date.now() / 1000) * 1000 + 3_000);
+    const early = await makeDatedCertificate(current.dir, 'early-ca', {
+      notBefore,
+      notAfter: new Date(Date.now() + 86_400_000),
+    });
+    mount.write({ 'tls.crt': current.serverCert, 'tls.key': current.serverKey, 'ca.crt': early.cert });
+    await until(
+      async () => metric(await started.metricsText(), 'falco_tls_reload_failing') === 1,
+      2_000,
+      'the bundle not valid yet held back',
+    );
+    expect(Date.now()).toBeLessThan(notBefore.getTime());
+    const kept = await connect(port, trustBoth(), currentClient);
+    kept.socket?.destroy();
+    expect(kept.fingerprint).toBe(fingerprintOf(current.serverCert));
+
+    await until(
+      async () => metric(await started.metricsText(), 'falco_tls_reload_failing') === 0,
+      8_000,
+      'the bundle taken once valid',
+    );
+    expect(Date.now()).toBeGreaterThanOrEqual(notBefore.getTime());
+    const metrics = await started.metricsText();
+    expect(metric(metrics, 'falco_tls_reloads_total{result="failed"}')).toBe(1);
+    expect(metric(metrics, 'falco_tls_reloads_total{result="reloaded"}')).toBe(1);
+    expect(metric(metrics, 'falco_tls_client_ca_expiry_timestamp_seconds')).toBe(expirySeconds(early.cert));
+    expect(started.logLines.filter((line) => line.event === 'tls_reload_failed')).toEqual([
+      expect.objectContaining({
+        error: expect.stringMatching(/^TLS_CLIENT_CA_FILE: no CA of the new bundle is valid now/),
+      }),
+    ]);
+    // The old CA's clients are refused from then on.
+    const old = await connect(port, trustBoth(), currentClient);
+    old.socket?.destroy();
+    expect(old.error).toBeDefined();
+  });
+
   // Regression: `cat old-ca.crt new-ca.crt` from a file without a final line break joins two blocks
   // on one line, and OpenSSL reads no CA from the bundle while the secure context is made all the
   // same: the reload took it, every sensor's handshake failed, and the gauge said both CAs were valid.
