@@ -437,6 +437,14 @@ describe.skipIf(!promtoolReady)('promtool', () => {
 
   it('fires FalcoClientCaExpiresSoon for a pod whose client CA bundle holds a CA expiring within 14 days, and resolves once it is taken out', async () => {
     const fourteenDays = 14 * 86_400;
+    // Regression: an expired CA left in the bundle was said to expire "in -1d 0h 15m 0s".
+    const expiredCa = (ago: string) => ({
+      exp_labels: { severity: 'warning', pod: 'pod-c' },
+      exp_annotations: {
+        summary: 'falco-alert-receiver pod-c: a client CA has expired',
+        description: `A CA in pod-c's TLS_CLIENT_CA_FILE expired ${ago} ago: the sensors whose client certificates it signed fail the handshake (client_cert) and their alerts are lost. If every sensor has a certificate of a newer CA, take the expired CA out of the bundle (loaded without a restart, see tls_reloaded): until then this alert stays.`,
+      },
+    });
     const result = await testRules(dir, 'client-ca-expiry-test', {
       input_series: [
         // pod-a's bundle holds a CA expiring 14 days less an hour from the start (a rotation's old
@@ -450,6 +458,8 @@ describe.skipIf(!promtoolReady)('promtool', () => {
           series: 'falco_tls_client_ca_expiry_timestamp_seconds{pod="pod-b"}',
           values: `${60 * 86_400}x30`,
         },
+        // pod-c's bundle still holds a CA that expired a day before the start.
+        { series: 'falco_tls_client_ca_expiry_timestamp_seconds{pod="pod-c"}', values: '-86400x30' },
       ],
       alert_rule_test: [
         { eval_time: '5m', alertname: 'FalcoClientCaExpiresSoon', exp_alerts: [] },
@@ -465,9 +475,10 @@ describe.skipIf(!promtoolReady)('promtool', () => {
                   "A CA in pod-a's TLS_CLIENT_CA_FILE expires in 13d 22h 45m 0s: from then on every sensor whose client certificate it signed fails the handshake (client_cert) and its alerts are lost. Add the new CA to the bundle before the old one expires (loaded without a restart, see tls_reloaded), reissue the sensors' client certificates under the new CA, then take the old CA out of the bundle: until then this alert stays.",
               },
             },
+            expiredCa('1d 0h 15m 0s'),
           ],
         },
-        { eval_time: '21m', alertname: 'FalcoClientCaExpiresSoon', exp_alerts: [] },
+        { eval_time: '21m', alertname: 'FalcoClientCaExpiresSoon', exp_alerts: [expiredCa('1d 0h 21m 0s')] },
       ],
     });
 
@@ -480,7 +491,7 @@ describe.skipIf(!promtoolReady)('promtool', () => {
       exp_annotations: {
         summary: 'falco-alert-receiver pod-a: changed TLS certificate files do not load',
         description:
-          "pod-a's TLS certificate files changed and have not loaded for 5 minutes; it keeps serving the certificate and client CA it had, and sensors lose their alerts once that certificate expires (FalcoReceiverCertificateExpiresSoon). Its tls_reload_failed log line says why: a key that is not the certificate's, a file missing, a certificate expired or not valid yet, a client CA bundle whose every CA expired. Fix the Secret behind TLS_CERT_FILE, TLS_KEY_FILE and TLS_CLIENT_CA_FILE (openssl x509 -noout -dates -in tls.crt); a set that loads is served without a restart (tls_reloaded) and the alert resolves. Do not restart the pod before: it would not start with these files.",
+          "pod-a's TLS certificate files changed and have not loaded for 5 minutes; it keeps serving the certificate and client CA it had, and sensors lose their alerts once that certificate expires (FalcoReceiverCertificateExpiresSoon). Its tls_reload_failed log line says why: a key that is not the certificate's, a file missing, a certificate expired or not valid yet, a client CA bundle with no CA valid now. Fix the Secret behind TLS_CERT_FILE, TLS_KEY_FILE and TLS_CLIENT_CA_FILE (openssl x509 -noout -dates -in tls.crt); a set that loads is served without a restart (tls_reloaded) and the alert resolves. Do not restart the pod before: it would not start with these files.",
       },
     };
     const result = await testRules(dir, 'tls-reload-test', {
