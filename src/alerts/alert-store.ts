@@ -37,7 +37,7 @@ export interface AlertQuery {
   hostname?: string;
   /** Alerts carrying this tag. */
   tag?: string;
-  /** Alerts from this Kubernetes namespace (`k8s.ns.name`). */
+  /** Alerts from this Kubernetes namespace (`k8s.ns.name`, or a k8saudit alert's `ka.target.namespace`). */
   namespace?: string;
   /** Only alerts whose own `time` is at or after this epoch-millisecond instant. */
   sinceMs?: number;

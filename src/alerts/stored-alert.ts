@@ -19,7 +19,7 @@ export interface StoredAlert {
   rule: string;
   priority: Priority;
   hostname?: string;
-  /** `alert.tags`, and `output_fields["k8s.ns.name"]` when it is text: the tag and namespace filters read them. */
+  /** `alert.tags`, and the namespace (namespaceOf) when it is text: the tag and namespace filters read them. */
   tags?: string[];
   namespace?: string;
   /** The alert as Falco sent it (unknown extra keys included). */
@@ -47,20 +47,30 @@ function resolveSource(alert: FalcoAlert): string {
 }
 
 /**
+ * The Kubernetes namespace an alert happened in, where it names one as text: `k8s.ns.name` (a
+ * syscall rule's container), else `ka.target.namespace` (a k8saudit rule's object, such as the pod
+ * of "Attach/Exec Pod"): without it a namespace filter missed every audit alert.
+ */
+function namespaceOf(fields: FalcoAlert['output_fields']): string | undefined {
+  const namespace = fields?.['k8s.ns.name'] ?? fields?.['ka.target.namespace'];
+  return typeof namespace === 'string' ? wellFormed(namespace) : undefined;
+}
+
+/**
  * The fields of a stored alert that come from the alert itself (every sink fills them alike). The
  * text ones, which queries, the dashboard and exports read, are well-formed UTF-16.
  */
 export function fieldsFromAlert(
   alert: FalcoAlert,
 ): Pick<StoredAlert, 'source' | 'rule' | 'priority' | 'hostname' | 'tags' | 'namespace' | 'alert'> {
-  const namespace = alert.output_fields?.['k8s.ns.name'];
+  const namespace = namespaceOf(alert.output_fields);
   return {
     source: resolveSource(alert),
     rule: wellFormed(alert.rule),
     priority: alert.priority,
     hostname: wellFormedOrAbsent(alert.hostname),
     tags: wellFormedTags(alert.tags),
-    namespace: typeof namespace === 'string' ? wellFormed(namespace) : undefined,
+    namespace,
     alert,
   };
 }

@@ -91,7 +91,16 @@ describe.each(implementations)('the %s alert store', (_name, make, available) =>
       store.add(tagged);
       await store.flush();
       expect(ids(await store.query({ tag: 'mitre_execution', limit: 5 }))).toEqual([tagged.id]);
-      expect(ids(await store.query({ namespace: 'payments', limit: 5 }))).toEqual([tagged.id]);
+      // Regression: a k8saudit alert names its object's namespace in ka.target.namespace, which no
+      // namespace filter read.
+      const audit = makeStoredAlert({
+        rule: 'Attach/Exec Pod',
+        source: 'k8saudit',
+        output_fields: { 'ka.target.namespace': 'payments', 'ka.target.name': 'api-0' },
+      });
+      store.add(audit);
+      await store.flush();
+      expect(ids(await store.query({ namespace: 'payments', limit: 5 }))).toEqual([audit.id, tagged.id]);
       expect((await store.query({ namespace: 'default', limit: 10 })).length).toBe(4);
       expect((await store.query({ tag: 'mitre_persistence', limit: 5 })).length).toBe(0);
     }),

@@ -51,6 +51,8 @@ describe.skipIf(!available)(
         .toBe(`${SAMPLES.length} alerts in the last 1 hour.`);
       const first = row(page, 'Terminal shell in container');
       await expect.poll(() => first.textContent()).toContain('default / nginx-7c5ddbdf54-2xq9p / nginx');
+      // A k8saudit alert's namespace is its object's (ka.target.namespace), a filter like any other.
+      expect(await row(page, 'Attach/Exec Pod').locator('button.ns-link').textContent()).toBe('default');
       await page.close();
     });
 

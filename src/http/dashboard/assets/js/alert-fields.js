@@ -57,7 +57,8 @@ export function workloadOf(item) {
   return {
     container: field(item, 'container.name') ?? field(item, 'container.id'),
     pod: field(item, 'k8s.pod.name'),
-    namespace: field(item, 'k8s.ns.name'),
+    // A k8saudit alert names the namespace of the object it is about.
+    namespace: field(item, 'k8s.ns.name') ?? field(item, 'ka.target.namespace'),
   };
 }
 
