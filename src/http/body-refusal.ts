@@ -1,4 +1,4 @@
-import { buildProblem, type Problem } from './problem.js';
+import { buildProblem, unsupportedMediaType, type Problem } from './problem.js';
 
 /**
  * The problem for an error body-parser (`express.json`) raised while reading a request body, by
@@ -9,10 +9,9 @@ export function bodyRefusal(error: unknown, limit: string): Problem | undefined 
     case 'entity.too.large':
       return buildProblem('payload-too-large', { detail: `The request body is at most ${limit}.` });
     case 'charset.unsupported':
+      return unsupportedMediaType('Content-Type', 'Send the body as application/json in UTF-8.');
     case 'encoding.unsupported':
-      return buildProblem('unsupported-media-type', {
-        detail: 'Send the body as application/json in UTF-8, without a content coding.',
-      });
+      return unsupportedMediaType('Content-Encoding', 'Send the body without a content coding.');
     case 'entity.parse.failed':
       return buildProblem('malformed-json', { detail: 'The body is not a JSON object.' });
     default:

@@ -38,6 +38,8 @@ export interface Problem {
   instance?: string;
   /** Each bad field as a JSON pointer into the request body (or the query parameter name). */
   errors?: FieldProblem[];
+  /** The request header at fault (a 415's `Content-Type` or `Content-Encoding`). */
+  header?: string;
   [extension: string]: unknown;
 }
 
@@ -50,6 +52,11 @@ export function buildProblem(
 ): Problem {
   const { status, title } = PROBLEM_TYPES[type];
   return { type: TYPE_BASE + type, title, status, ...fields };
+}
+
+/** A 415 naming the request header at fault, as `errors[]` names a body's fields. */
+export function unsupportedMediaType(header: 'Content-Type' | 'Content-Encoding', detail: string): Problem {
+  return buildProblem('unsupported-media-type', { detail, header });
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { NextFunction, Request, Response } from 'express';
-import { buildProblem, sendProblem } from '../http/problem.js';
+import { buildProblem, sendProblem, unsupportedMediaType } from '../http/problem.js';
 import { charsetProblem } from '../http/routes/ingest-media-type.js';
 import { audit, callName } from './trigger-audit.js';
 
@@ -22,7 +22,7 @@ export function requireJsonBody(req: Request, res: Response, next: NextFunction)
     : 'Send the body as application/json.';
   if (detail === undefined) return next();
   audit(req, { trigger: callName(req), outcome: 'invalid', status: 415 });
-  sendProblem(res, buildProblem('unsupported-media-type', { detail }));
+  sendProblem(res, unsupportedMediaType('Content-Type', detail));
 }
 
 /**

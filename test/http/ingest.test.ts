@@ -264,6 +264,7 @@ describe('POST /alerts', () => {
     expect(res.status).toBe(415);
     expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(JSON.parse(res.text).detail).toContain('json_output: true');
+    expect(JSON.parse(res.text).header).toBe('Content-Type');
     expect(
       await metricValue(metrics.registry, 'falco_alerts_rejected_total', {
         reason: 'unsupported_media_type',
@@ -344,6 +345,8 @@ describe('POST /alerts', () => {
     const { app } = buildTestApp();
     const res = await postAlert(app, Buffer.from([0x1f, 0x8b, 0x08, 0x00])).set('Content-Encoding', 'gzip');
     expect(res.status).toBe(415);
+    // The header at fault is named, as errors[] names a body's fields.
+    expect(JSON.parse(res.text)).toMatchObject({ header: 'Content-Encoding' });
   });
 
   it('accepts a body sent without a Content-Type', async () => {
@@ -538,6 +541,7 @@ describe('POST /alerts', () => {
     const body = readFixture('samples/valid/093-latest-terminal-shell-in-container.json');
     const utf16 = await postAlert(app, body).set('Content-Type', 'application/json; charset=utf-16');
     expect(utf16.status).toBe(415);
+    expect(JSON.parse(utf16.text)).toMatchObject({ header: 'Content-Type' });
     const utf8 = await postAlert(app, body).set('Content-Type', 'application/json; charset=UTF-8');
     expect(utf8.status).toBe(202);
   });

@@ -91,6 +91,7 @@ describe('trigger bodies must be JSON, chunked or with a length', () => {
         expect(JSON.parse(answer.body)).toMatchObject({
           status: 415,
           detail: 'Send the body as application/json.',
+          header: 'Content-Type',
         });
         const audit = built.logs.filter((line) => line.event === 'trigger_audit').at(-1);
         expect(audit).toMatchObject({ outcome: 'invalid', status: 415 });

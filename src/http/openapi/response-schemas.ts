@@ -23,6 +23,10 @@ export const problemSchema = z.looseObject({
       }),
     )
     .optional(),
+  header: z
+    .string()
+    .optional()
+    .describe('The request header at fault: `Content-Type` or `Content-Encoding` (415)'),
 }) satisfies z.ZodType<Problem>;
 
 /** `202` to an accepted alert. */

@@ -1,6 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { Metrics } from '../../metrics/metrics.js';
-import { buildProblem, type Problem } from '../problem.js';
+import { buildProblem, unsupportedMediaType, type Problem } from '../problem.js';
 import { reject } from './ingest-refusal.js';
 
 /** Maps body-reading failures (raw-body error types) to a reject reason and problem. */
@@ -16,7 +16,7 @@ export function bodyErrorHandler(metrics: Metrics, bodyLimitBytes: number) {
     }
     if (type === 'encoding.unsupported') {
       const detail = 'Compressed request bodies are not accepted; Falco never compresses its uploads.';
-      reject(req, res, metrics, 'unsupported_media_type', buildProblem('unsupported-media-type', { detail }));
+      reject(req, res, metrics, 'unsupported_media_type', unsupportedMediaType('Content-Encoding', detail));
       return;
     }
     if (type === 'request.aborted' || type === 'request.size.invalid') {

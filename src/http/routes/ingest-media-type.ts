@@ -1,7 +1,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import { cutText } from '../../alerts/cut-text.js';
 import type { Metrics } from '../../metrics/metrics.js';
-import { buildProblem } from '../problem.js';
+import { unsupportedMediaType } from '../problem.js';
 import { reject } from './ingest-refusal.js';
 
 const JSON_OUTPUT_HINT =
@@ -65,7 +65,7 @@ export function checkMediaType(metrics: Metrics) {
       res.locals[TEXT_ALERT_REFUSAL] = detail;
       return next();
     }
-    reject(req, res, metrics, 'unsupported_media_type', buildProblem('unsupported-media-type', { detail }));
+    reject(req, res, metrics, 'unsupported_media_type', unsupportedMediaType('Content-Type', detail));
   };
 }
 
@@ -76,7 +76,7 @@ export function refuseTextAlert(metrics: Metrics) {
     if (typeof detail !== 'string') return next();
     const body: unknown = req.body;
     const text = Buffer.isBuffer(body) ? body.toString('utf8') : '';
-    reject(req, res, metrics, 'unsupported_media_type', buildProblem('unsupported-media-type', { detail }), {
+    reject(req, res, metrics, 'unsupported_media_type', unsupportedMediaType('Content-Type', detail), {
       text,
     });
   };

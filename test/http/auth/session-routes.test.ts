@@ -193,6 +193,10 @@ describe('sign-in bodies express.json refuses', () => {
       const response = await server.post('/ui/session', body, { 'Content-Type': type });
       expect(response.status).toBe(status);
       expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+      // A 415 names the header at fault.
+      expect(((await response.json()) as { header?: string }).header).toBe(
+        status === 415 ? 'Content-Type' : undefined,
+      );
     });
   });
 });
