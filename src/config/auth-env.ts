@@ -22,9 +22,12 @@ export const authEnvShape = {
   METRICS_TOKEN: bearerToken,
   METRICS_TOKEN_FILE: optionalPath,
   TOKEN_RELOAD_CHECK_MS: timerMs(100).default(10_000),
-  // One key (the whole value); a keyring for rotation is SESSION_SECRET_FILE's lines.
+  // One key (the whole value); a keyring for rotation is SESSION_SECRET_FILE's lines. Trimmed as
+  // they are: a Secret made with --from-file ends in the newline its file had, and a replica given
+  // the same Secret as SESSION_SECRET_FILE refused every cookie the other signed.
   SESSION_SECRET: z
     .string()
+    .trim()
     .min(SESSION_SECRET_MIN_LENGTH, `must be at least ${SESSION_SECRET_MIN_LENGTH} characters`)
     .optional(),
   SESSION_SECRET_FILE: optionalPath,

@@ -95,6 +95,13 @@ describe('auth settings in loadConfig', () => {
     const value = `${first}\n${second}`;
     const single = loadConfig({ SESSION_SECRET: value });
     expect(single.ok && single.config.auth.sessionSecrets).toEqual([value]);
+    // Regression: the newline a Secret made with --from-file ends in was part of the key, so a
+    // replica reading the same Secret as SESSION_SECRET_FILE (lines trimmed) refused its cookies.
+    const fromFile = loadConfig({ SESSION_SECRET: `${first}\n` });
+    expect(fromFile.ok && fromFile.config.auth.sessionSecrets).toEqual([first]);
+    expect(problemsOf({ SESSION_SECRET: `  ${'s'.repeat(31)}\n` })).toEqual([
+      'SESSION_SECRET: must be at least 32 characters',
+    ]);
   });
 
   // Regression: the trigger token wins over a viewer's (credentials.ts), so a TRIGGER_TOKEN that was
