@@ -19,7 +19,16 @@ export const DEFAULT_TIMINGS: ConnectionTimings = {
   maxBackoffMs: 5_000,
 };
 
-/** A self-healing link: reconnects with backoff, and drops a link whose command hangs. */
+/** Two of the longest reconnect waits: READONLY drops further apart start a new streak. */
+const READ_ONLY_STREAK_MS = (timings: ConnectionTimings) => 2 * timings.maxBackoffMs;
+
+// Redis's answer to a write on a replica (also as a script's error: "READONLY You can't write ...").
+const isReadOnlyReply = (error: unknown) => error instanceof Error && error.message.startsWith('READONLY');
+
+/**
+ * A self-healing link: reconnects with backoff, and drops a link whose command hangs or that leads
+ * to a replica (READONLY).
+ */
 export interface RedisConnection {
   /** Sends a command; rejects with StoreUnavailableError when Redis is down, failing or hung. */
   send(args: string[], timeoutMs?: number): Promise<unknown>;
@@ -47,6 +56,10 @@ export function createRedisConnection(options: ConnectionOptions): RedisConnecti
   let link: RedisLink | undefined;
   let opening: Promise<void> | undefined;
   let failures = 0;
+  // Links dropped in a row for READONLY (each within READ_ONLY_STREAK_MS of the last): the address
+  // keeps leading to a replica, so each reopen waits as after as many failed connects.
+  let readOnlyDrops = 0;
+  let readOnlyAt = -Infinity;
   let closed = false;
   let retry: NodeJS.Timeout | undefined;
   const openLink = createRedisLinkOpener(options.config, options.name, (error) => {
@@ -65,8 +78,8 @@ export function createRedisConnection(options: ConnectionOptions): RedisConnecti
 
   function scheduleOpen(): void {
     if (closed || opening || retry || link) return;
-    const delay =
-      failures === 0 ? 0 : Math.min(timings.maxBackoffMs, timings.minBackoffMs * 2 ** (failures - 1));
+    const waits = Math.max(failures, readOnlyDrops - 1);
+    const delay = waits === 0 ? 0 : Math.min(timings.maxBackoffMs, timings.minBackoffMs * 2 ** (waits - 1));
     retry = setTimeout(() => {
       retry = undefined;
       void open();
@@ -104,8 +117,16 @@ export function createRedisConnection(options: ConnectionOptions): RedisConnecti
       try {
         return await withDeadline(current.send(args), timeoutMs, args[0] ?? 'command');
       } catch (error) {
-        // A reply error (a wrong command, a script error) leaves the link healthy.
-        const isReplyError = current.isReplyError(error);
+        // A reply error (a wrong command, a script error) leaves the link healthy; but READONLY
+        // says the link leads to a replica (a master demoted behind the same Service or DNS name,
+        // a managed Redis's failover): kept, every write failed on it until the process restarted.
+        const readOnly = current.isReplyError(error) && isReadOnlyReply(error);
+        const isReplyError = current.isReplyError(error) && !readOnly;
+        if (readOnly && link === current) {
+          const now = performance.now();
+          readOnlyDrops = now - readOnlyAt < READ_ONLY_STREAK_MS(timings) ? readOnlyDrops + 1 : 1;
+          readOnlyAt = now;
+        }
         if (!isReplyError && link === current) drop(error);
         throw isReplyError ? error : new StoreUnavailableError(error);
       }

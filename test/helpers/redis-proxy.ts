@@ -16,6 +16,11 @@ export interface RedisProxy {
    * none of it, so its replies, and those of every command behind it on that link, wait.
    */
   hold(name: string, command: string): HeldCommands;
+  /**
+   * Sends the links opened from now on to the Redis at `redisPort` (as a Service whose endpoint
+   * moved to a promoted replica); the links already open stay where they are.
+   */
+  retarget(redisPort: number): void;
   close(): Promise<void>;
 }
 
@@ -23,7 +28,8 @@ export interface RedisProxy {
 const bulk = (text: string) => `$${Buffer.byteLength(text)}\r\n${text}\r\n`;
 
 /** Starts a proxy on 127.0.0.1 to the Redis at `redisPort`. */
-export async function startRedisProxy(redisPort: number): Promise<RedisProxy> {
+export async function startRedisProxy(firstPort: number): Promise<RedisProxy> {
+  let redisPort = firstPort;
   const links: Array<{ sent: string; hold(chunk: Buffer): boolean }> = [];
   let rule: { name: string; command: string; saw(): void; queued: Array<() => void> } | undefined;
   const sockets = new Set<Socket>();
@@ -73,6 +79,9 @@ export async function startRedisProxy(redisPort: number): Promise<RedisProxy> {
           for (const send of current.queued) send();
         },
       };
+    },
+    retarget(port) {
+      redisPort = port;
     },
     async close() {
       for (const socket of sockets) socket.destroy();
