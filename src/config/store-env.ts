@@ -112,6 +112,8 @@ export type RedisTarget =
 export interface RedisStoreConfig {
   target: RedisTarget;
   password?: string;
+  /** STORE_PASSWORD_FILE: read again at each connect, so a rotated password is taken without a restart. */
+  passwordFile?: string;
   keyPrefix: string;
   retentionMs: number;
   pendingMax: number;
@@ -174,6 +176,7 @@ export function resolveStore(
     redis: {
       target,
       password: fromFile.password,
+      passwordFile: env.STORE_PASSWORD_FILE,
       keyPrefix: env.STORE_KEY_PREFIX,
       retentionMs: env.STORE_RETENTION,
       pendingMax: env.STORE_PENDING_MAX,

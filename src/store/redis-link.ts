@@ -2,6 +2,7 @@ import type * as Redis from 'redis';
 import type { RedisStoreConfig } from '../config/store-env.js';
 import { connectWithin } from './connect-within.js';
 import { sentinelLinks } from './redis-sentinel-links.js';
+import { urlCredentials } from './store-credentials.js';
 
 /** One connection to the shared Redis (directly or through Sentinel), spoken to in raw commands. */
 export interface RedisLink {
@@ -51,9 +52,13 @@ function urlLinks(
   name: string,
   onError: (error: unknown) => void,
 ): RedisLinkOpener {
+  // With STORE_PASSWORD_FILE the password is read at each connect (store-credentials.ts).
+  const credentials = urlCredentials(url, config);
   const client = createClient({
-    url,
-    password: config.password,
+    url: credentials.url,
+    ...(credentials.credentialsProvider
+      ? { credentialsProvider: credentials.credentialsProvider }
+      : { password: config.password }),
     name,
     // A copy: node-redis writes the URL's host and port into it.
     socket: { ...SOCKET },

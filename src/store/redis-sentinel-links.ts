@@ -2,6 +2,7 @@ import type * as Redis from 'redis';
 import type { RedisStoreConfig, RedisTarget } from '../config/store-env.js';
 import { CONNECT_DEADLINE_MS, connectWithin } from './connect-within.js';
 import type { RedisLinkOpener } from './redis-link.js';
+import { filePassword } from './store-credentials.js';
 import { withDeadline } from './with-deadline.js';
 
 /**
@@ -24,13 +25,22 @@ export function sentinelLinks(
   name: string,
   onError: (error: unknown) => void,
 ): RedisLinkOpener {
+  const password = filePassword(config);
   // Aborted when the link of this connection gives up or is destroyed.
   let attempt = new AbortController();
   const create = () =>
     createSentinel({
       name: target.master,
       sentinelRootNodes: target.sentinels,
-      nodeClientOptions: { password: config.password, name, socket: nodeSocket(() => attempt.signal) },
+      // The password of STORE_PASSWORD_FILE as the file holds it at each connect (store-credentials.ts).
+      nodeClientOptions: {
+        credentialsProvider: {
+          type: 'async-credentials-provider',
+          credentials: async () => ({ password: await password() }),
+        },
+        name,
+        socket: nodeSocket(() => attempt.signal),
+      },
       sentinelClientOptions: { socket: { connectTimeout: 2_000 } },
       scanInterval: 1_000,
       passthroughClientErrorEvents: true,
