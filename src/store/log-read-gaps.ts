@@ -11,8 +11,10 @@ export interface ReadGapIds {
   afterId: string;
   /** The first entry the read returned, if any. */
   nextId?: string;
-  /** The newest entry removed from the stream. */
+  /** The newest entry removed from the stream ('' when Redis did not say). */
   removedId: string;
+  /** True when the stream was made again (fewer entries ever added than at the read before). */
+  remade?: boolean;
 }
 
 /** Counts and logs the gaps the live reader found. */

@@ -58,12 +58,18 @@ export function startAlertReader(options: AlertReaderOptions): { stop(): void } 
     });
   }
 
+  // How many entries the stream had ever taken at the last read (`entries-added`). Fewer later: the
+  // stream was made again, without entries this reader may not have read (Redis restarted without
+  // persistence or from an older snapshot, the key evicted or deleted). Nothing about it told,
+  // clients and trigger runs missed the alerts written just before it (the reader had not read
+  // them) without a word, and dashboards kept lists that no replica answers any more.
+  let addedBefore: number | undefined;
   // The newest entry id removed from the stream, asked behind the read on the same link (no round
   // trip of its own; Redis runs it once the read is answered). Undefined when Redis refuses it (an
   // ACL without XINFO): then gaps go unseen, as before, rather than the live stream stopping.
-  function removedId(): Promise<string | undefined> {
+  function edges(): Promise<{ removed?: string; added?: number }> {
     return conn.send(['EVAL', STREAM_EDGES_SCRIPT, '1', keys.alerts], deadlineMs).then(
-      (reply) => streamEdges(reply).removed,
+      (reply) => streamEdges(reply),
       (error: unknown) => {
         if (error instanceof StoreUnavailableError) throw error;
         if (!refusedLogged)
@@ -72,7 +78,7 @@ export function startAlertReader(options: AlertReaderOptions): { stop(): void } 
             'Redis refused XINFO STREAM in a script: alerts removed before the live reader read them go unnoticed',
           );
         refusedLogged = true;
-        return undefined;
+        return {};
       },
     );
   }
@@ -96,21 +102,28 @@ export function startAlertReader(options: AlertReaderOptions): { stop(): void } 
     lastId ??= await streamIdSince(conn, startedAt, deadlineMs);
     const count = String(sizer.next());
     const args = ['XREAD', 'COUNT', count, 'BLOCK', String(blockMs), 'STREAMS', keys.alerts, lastId];
-    const [reply, removed] = await Promise.all([conn.send(args, deadlineMs), removedId()]);
+    const [reply, { removed, added }] = await Promise.all([conn.send(args, deadlineMs), edges()]);
     const entries = (reply as Array<[string, unknown[]]> | null)?.[0]?.[1] ?? [];
     const nextId = (entries[0] as [string] | undefined)?.[0];
-    const through = removed
-      ? findReadGap(
-          streamPosition(lastId),
-          nextId === undefined ? undefined : streamPosition(nextId),
-          streamPosition(removed),
-        )
-      : undefined;
-    if (through && removed) {
-      gaps.found({ afterId: lastId, nextId, removedId: removed });
+    // Made again: what it held after `lastId` is unknown, so a gap is assumed up to the first entry
+    // read from the new one (once there is one to read: until then the count is kept as it was).
+    const remade = added !== undefined && addedBefore !== undefined && added < addedBefore;
+    if (added !== undefined && (!remade || nextId !== undefined)) addedBefore = added;
+    const through =
+      remade && nextId !== undefined
+        ? streamPosition(nextId)
+        : removed
+          ? findReadGap(
+              streamPosition(lastId),
+              nextId === undefined ? undefined : streamPosition(nextId),
+              streamPosition(removed),
+            )
+          : undefined;
+    if (through && (removed || remade)) {
+      gaps.found({ afterId: lastId, nextId, removedId: removed ?? '', remade: remade || undefined });
       feed.publishGap({ through, storedAtMs: await onThisClock(through[0]) });
       // Nothing read: the next read starts past what was removed, so it does not find this gap again.
-      if (nextId === undefined) lastId = removed;
+      if (nextId === undefined && removed) lastId = removed;
     }
     const sizes: number[] = [];
     for (const raw of entries) {

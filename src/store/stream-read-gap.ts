@@ -1,28 +1,31 @@
 import { isAfter, type StorePosition } from '../alerts/store-position.js';
 
 /**
- * The stream's edges: `[removed, first]`, the newest entry id Redis removed from it
- * (`max-deleted-entry-id`, Redis 7; nil before) and its oldest entry's id (nil when empty), or an
- * empty reply when the stream is absent. Small whatever the alerts' sizes: XINFO's first and last
- * entries stay in Redis. KEYS: stream.
+ * The stream's edges: `[removed, first, added]`, the newest entry id Redis removed from it
+ * (`max-deleted-entry-id`, Redis 7; nil before), its oldest entry's id (nil when empty) and how many
+ * entries were ever added to it (`entries-added`, Redis 7; nil before), or an empty reply when the
+ * stream is absent. Small whatever the alerts' sizes: XINFO's first and last entries stay in Redis.
+ * KEYS: stream.
  */
 export const STREAM_EDGES_SCRIPT = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return {} end
 local info = redis.call('XINFO', 'STREAM', KEYS[1])
-local removed, first = false, false
+local removed, first, added = false, false, false
 for i = 1, #info, 2 do
   if info[i] == 'max-deleted-entry-id' then removed = info[i + 1] end
   if info[i] == 'first-entry' and info[i + 1] then first = info[i + 1][1] end
+  if info[i] == 'entries-added' then added = info[i + 1] end
 end
-return {removed, first}
+return {removed, first, added}
 `;
 
 /** The stream's edges as STREAM_EDGES_SCRIPT answered them (each undefined when unknown or absent). */
-export function streamEdges(reply: unknown): { removed?: string; first?: string } {
-  const [removed, first] = Array.isArray(reply) ? (reply as unknown[]) : [];
+export function streamEdges(reply: unknown): { removed?: string; first?: string; added?: number } {
+  const [removed, first, added] = Array.isArray(reply) ? (reply as unknown[]) : [];
   return {
     removed: typeof removed === 'string' ? removed : undefined,
     first: typeof first === 'string' ? first : undefined,
+    added: typeof added === 'number' ? added : undefined,
   };
 }
 
