@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { AlertFeed } from '../alerts/alert-feed.js';
 import { viewHeldAlert } from '../alerts/held-alert.js';
+import { countedLines } from '../logging/counted-lines.js';
 import { logReadGaps } from './log-read-gaps.js';
 import { createPageSizer } from './page-size.js';
 import { decodeAlertEntry, streamPosition, type RedisKeys } from './redis-alert-entry.js';
@@ -9,6 +10,9 @@ import type { StoreMetrics } from './store-metrics.js';
 import { readRedisNowMs, streamIdSince } from './redis-clock.js';
 import { StoreUnavailableError } from './store-unavailable-error.js';
 import { findReadGap, STREAM_EDGES_SCRIPT, streamEdges } from './stream-read-gap.js';
+
+/** At most one `store_read_refused` line per this many milliseconds (the first at once). */
+export const REFUSED_LOG_EVERY_MS = 60_000;
 
 // How often a gap's time asks Redis's clock again (a TIME), at most.
 const CLOCK_ASKED_EVERY_MS = 10_000;
@@ -37,6 +41,15 @@ export function startAlertReader(options: AlertReaderOptions): { stop(): void } 
   const blockMs = options.blockMs ?? 2_000;
   const deadlineMs = blockMs + (options.commandTimeoutMs ?? 2_000);
   const gaps = logReadGaps(options.metrics, logger);
+  // Reads Redis refuses, retried every 200 ms: logged only at debug, an ACL without @blocking left
+  // every live stream and trigger verification without an alert (613 stored, none streamed here),
+  // falco_store_up 1, and not a line at warn. The first at once, then at most a line a minute.
+  const refusals = countedLines<unknown>(REFUSED_LOG_EVERY_MS, (count, err) =>
+    logger.warn(
+      { event: 'store_read_refused', count, err },
+      "Redis refused the live read: this replica's live stream clients and trigger runs get no alerts from the shared store",
+    ),
+  );
   // From this process's start, in Redis's clock (stream ids begin with it, in ms), asked at the
   // first read: alerts this process queued while Redis was still unreachable at start reach its
   // listeners once written. Not Date.now(): this node's clock may run ahead of Redis's node (all
@@ -141,7 +154,11 @@ export function startAlertReader(options: AlertReaderOptions): { stop(): void } 
       await untilUp();
       if (stopped || !conn.isUp()) continue;
       await step().catch(async (error: unknown) => {
-        logger.debug({ event: 'store_read_failed', err: error }, 'live read from the shared store failed');
+        // Down or hung: falco_store_up and store_down say so. Refused by Redis (an ACL without
+        // XREAD, @blocking or TIME; a wrong type under the key): said at warn.
+        if (error instanceof StoreUnavailableError)
+          logger.debug({ event: 'store_read_failed', err: error }, 'live read from the shared store failed');
+        else refusals.add(1, error);
         await new Promise((resolve) => setTimeout(resolve, 200).unref());
       });
     }
@@ -150,6 +167,7 @@ export function startAlertReader(options: AlertReaderOptions): { stop(): void } 
     stop() {
       stopped = true;
       gaps.stop();
+      refusals.flush();
       wake?.();
     },
   };

@@ -6,6 +6,7 @@ import { isAfter, type StorePosition } from '../../src/alerts/store-position.js'
 import { createAlertStore } from '../../src/store/create-alert-store.js';
 import { redisKeys, streamPosition } from '../../src/store/redis-alert-entry.js';
 import { startAlertReader } from '../../src/store/redis-alert-reader.js';
+import { createRedisConnection } from '../../src/store/redis-connection.js';
 import { connectTo, redisAvailable, startRedis, untilUp, type TestRedis } from '../helpers/redis-server.js';
 import { makeStoredAlert } from '../helpers/stored-alert.js';
 import { metricValue } from '../helpers/test-app.js';
@@ -274,6 +275,44 @@ describe.skipIf(!hasRedis)("the Redis store's live reader", () => {
     } finally {
       await parts.close();
       await own.stop();
+    }
+  });
+
+  // Regression: a read Redis refused was logged at debug only: with an ACL user without @blocking
+  // (XREAD's category), 613 alerts were stored and none reached a live stream or trigger run, with
+  // falco_store_up 1 and not a line at warn.
+  it('says at warn, once a minute at most, that Redis refuses its read', async () => {
+    await redis.cli('ACL', 'SETUSER', 'no-blocking', 'on', '>pw', '~*', '+@all', '-@blocking');
+    const lines: Array<Record<string, unknown>> = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line)) });
+    const connection = createRedisConnection({
+      config: {
+        target: { kind: 'url', url: `redis://no-blocking:pw@127.0.0.1:${redis.port}` },
+        keyPrefix: 'refused',
+        retentionMs: 60_000,
+        pendingMax: 10,
+      },
+      name: 'reader',
+      logger: pino({ level: 'silent' }),
+    });
+    await untilUp(connection);
+    const reader = startAlertReader({
+      connection,
+      keys: redisKeys('refused'),
+      feed: createAlertFeed(() => undefined),
+      metrics: { readGap: () => undefined },
+      logger,
+      blockMs: 100,
+    });
+    try {
+      await expect.poll(() => lines.length).toBe(1);
+      // Retried every 200 ms: no more lines within the minute.
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      expect(lines).toEqual([expect.objectContaining({ level: 40, event: 'store_read_refused', count: 1 })]);
+      expect(JSON.stringify(lines[0]!['err'])).toMatch(/NOPERM/);
+    } finally {
+      reader.stop();
+      await connection.close();
     }
   });
 
