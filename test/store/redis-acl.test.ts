@@ -1,0 +1,97 @@
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openSseClient } from '../helpers/sse-client.js';
+import { redisAvailable, startRedis, type TestRedis } from '../helpers/redis-server.js';
+import { startReceiver, type TestReceiver } from '../helpers/start-receiver.js';
+
+const hasRedis = redisAvailable();
+const PASSWORD = 'acl-password-0123456789';
+const TRIGGER_TOKEN = 'acl-trigger-token-0123456789';
+
+/** The ACL README gives for the receiver's Redis user, as its words. */
+function readmeAcl(): string[] {
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  const line = /^ACL SETUSER .+$/m.exec(readme)?.[0];
+  if (line === undefined) throw new Error('README.md gives no ACL SETUSER line');
+  return line.split(' ').map((word) => (word === '>PASSWORD' ? `>${PASSWORD}` : word));
+}
+
+const alert = (rule: string) =>
+  JSON.stringify({
+    rule,
+    priority: 'Notice',
+    time: new Date().toISOString(),
+    output: 'x',
+    source: 'syscall',
+  });
+
+describe.skipIf(!hasRedis)("a receiver on Redis as the user README's ACL makes", () => {
+  let redis: TestRedis;
+  let receiver: TestReceiver;
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    await redis.cli(...readmeAcl());
+    receiver = await startReceiver({
+      env: {
+        STORE_URL: `redis://falco-alert-receiver:${PASSWORD}@127.0.0.1:${redis.port}`,
+        TRIGGERS_ENABLED: 'true',
+        TRIGGER_TOKEN,
+        TRIGGER_KUBECONFIG: '/nonexistent/kubeconfig',
+      },
+    });
+  });
+  afterAll(async () => {
+    await receiver?.close();
+    await redis?.stop();
+  });
+
+  const base = () => `http://127.0.0.1:${receiver.port}`;
+
+  it('takes, lists, counts and streams alerts and runs a trigger with no command refused', async () => {
+    for (let i = 0; i < 50 && !(await receiver.metricsText()).includes('falco_store_up 1'); i++)
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    const stream = await openSseClient(receiver.port);
+    const ids: string[] = [];
+    for (const rule of ['ACL probe A', 'ACL probe B', 'ACL probe C']) {
+      const answer = await fetch(`${base()}/alerts`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: alert(rule),
+      });
+      expect(answer.status).toBe(202);
+      ids.push(answer.headers.get('x-alert-id')!);
+    }
+    await stream.waitFor(3, 10_000);
+    stream.close();
+    expect(stream.ids).toEqual(ids);
+
+    const list = (await (await fetch(`${base()}/alerts?rule=ACL%20probe%20B`)).json()) as { count: number };
+    expect(list.count).toBe(1);
+    expect((await fetch(`${base()}/alerts/${ids[2]}`)).status).toBe(200);
+    const summary = (await (await fetch(`${base()}/ui/summary`)).json()) as { total: number };
+    expect(summary.total).toBe(3);
+
+    const started = await fetch(`${base()}/triggers/shell`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${TRIGGER_TOKEN}`, 'Content-Type': 'application/json' },
+      body: '{"backend":"kubernetes"}',
+    });
+    expect(started.status).toBe(202);
+    const { id } = (await started.json()) as { id: string };
+    let status = 'running';
+    for (let i = 0; i < 100 && status === 'running'; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const run = await fetch(`${base()}/triggers/${id}`, {
+        headers: { Authorization: `Bearer ${TRIGGER_TOKEN}` },
+      });
+      status = ((await run.json()) as { status: string }).status;
+    }
+    // No kubeconfig: the run fails at once, its states saved and read through Redis as this user.
+    expect(status).toBe('failed');
+
+    expect(await redis.cli('ACL', 'LOG')).toBe('');
+    expect(receiver.logLines.filter((line) => (line.level as number) >= 40)).toEqual([]);
+    expect(await receiver.metricsText()).toContain('falco_store_up 1');
+  });
+});
