@@ -22,6 +22,15 @@ export interface EntryFields extends Pick<
 export const tagsInJson = (tagsText: string): boolean =>
   tagsText === TAGS_IN_JSON || tagsText.length > FIELD_CAP;
 
+/**
+ * True when only the alert's JSON can tell an entry's namespace: a k8saudit alert written without
+ * one. Versions before a130acb read the namespace from k8s.ns.name only and wrote a k8saudit
+ * alert's (ka.target.namespace) as none; such entries stay in Redis for STORE_RETENTION after an
+ * upgrade, and a replica of that version still writes them during a rolling update.
+ */
+export const namespaceInJson = (fields: Pick<EntryFields, 'namespace' | 'source'>): boolean =>
+  fields.namespace === undefined && fields.source === 'k8s_audit';
+
 /** A stream entry (`[streamId, [field, value, ...]]`) as filters and counts read it. */
 export function decodeEntryFields(raw: unknown): EntryFields {
   const [streamId, flat] = raw as [string, string[]];

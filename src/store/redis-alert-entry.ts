@@ -4,7 +4,7 @@ import { toJson } from '../alerts/serialize-alert.js';
 import type { StorePosition } from '../alerts/store-position.js';
 import { fieldsFromAlert, type StoredAlert } from '../alerts/stored-alert.js';
 import { capTags, capText, standsForLonger } from './capped-text.js';
-import { decodeEntryFields, tagsInJson, type EntryFields } from './entry-fields.js';
+import { decodeEntryFields, namespaceInJson, tagsInJson, type EntryFields } from './entry-fields.js';
 import { LUA_NOW_MS } from './redis-lua.js';
 
 /** The keys of one receiver's data in Redis, under STORE_KEY_PREFIX. */
@@ -91,7 +91,8 @@ export function holdEntry(fields: EntryFields): { streamId: string; held: HeldAl
   };
   const { rule, source, hostname, namespace } = held;
   const capped = [rule, source, hostname ?? '', namespace ?? ''].some(standsForLonger);
-  if (!json || (!capped && !inJson)) return { streamId, held };
+  const namespaceUnknown = namespaceInJson(held);
+  if (!json || (!capped && !inJson && !namespaceUnknown)) return { streamId, held };
   // The text passed the strict parser when it was received, and holds no duplicate keys.
   const own = fieldsFromAlert(JSON.parse(json) as FalcoAlert);
   return {
@@ -101,7 +102,7 @@ export function holdEntry(fields: EntryFields): { streamId: string; held: HeldAl
       rule: standsForLonger(rule) ? own.rule : rule,
       source: standsForLonger(source) ? own.source : source,
       hostname: standsForLonger(hostname ?? '') ? own.hostname : hostname,
-      namespace: standsForLonger(namespace ?? '') ? own.namespace : namespace,
+      namespace: namespaceUnknown || standsForLonger(namespace ?? '') ? own.namespace : namespace,
       tags: inJson ? own.tags : held.tags,
     },
   };

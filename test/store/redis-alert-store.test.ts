@@ -341,6 +341,30 @@ describe.skipIf(!hasRedis)('the Redis alert store', () => {
     await parts.close();
   });
 
+  // Regression: a version before the namespace read ka.target.namespace (a130acb) wrote a k8saudit
+  // alert's `ns` empty, and one still running in a rolling update does: after the upgrade
+  // namespace=default left out the audit alerts already in Redis, though the dashboard's row names
+  // that namespace, and namespace= listed them.
+  it('finds by namespace a k8saudit alert an earlier version wrote without it', async () => {
+    const { parts, store } = await connectedStore({ maxAlerts: 100, maxBytes: 1e9 }, 'audit-ns', 3_600_000);
+    const older = makeStoredAlert({
+      rule: 'Attach/Exec Pod',
+      source: 'k8s_audit',
+      output_fields: { 'ka.target.name': 'nginx', 'ka.target.namespace': 'default' },
+    });
+    const fields = encodeAlertArgs({ ...older, namespace: undefined }, '').slice(0, -1);
+    const names = ['id', 'at', 't', 'src', 'rule', 'pri', 'host', 'ns', 'tags', 'bytes', 'json'];
+    const pairs = names.flatMap((name, i) => [name, fields[i]!]);
+    const sid = await redis.cli('XADD', 'audit-ns:alerts', '*', ...pairs);
+    await redis.cli('XADD', 'audit-ns:alert-fields', sid, ...pairs.slice(0, -2));
+    await redis.cli('HSET', 'audit-ns:alert-ids', older.id, sid);
+
+    const found = await store.query({ namespace: 'default', limit: 5 });
+    expect(found.map((e) => [e.id, e.namespace])).toEqual([[older.id, 'default']]);
+    expect(await store.query({ namespace: '', limit: 5 })).toEqual([]);
+    await parts.close();
+  });
+
   // Regression: with the two streams of one length the fields were trusted whole, but a replica of
   // the version before them (a rollback, or the old pods of a rolling update) adds to the stream
   // and trims it without touching the fields: lists left its alerts out, and the summary counted
