@@ -138,6 +138,9 @@ describe.skipIf(!available)(
     const total = (page: Page) => page.locator('#summary-total').textContent();
     const staleCharts = (page: Page) =>
       Promise.all(CHARTS.map((chart) => page.getAttribute(chart, 'data-stale')));
+    // Dimmed for the eye, and hidden from a screen reader, which read their counts out as current.
+    const hiddenCharts = (page: Page) =>
+      Promise.all(CHARTS.map((chart) => page.getAttribute(chart, 'aria-hidden')));
 
     // Regression: a live alert redrew the counts held from before, over "Counts unavailable", and
     // under the name of the window whose reload had failed.
@@ -155,6 +158,7 @@ describe.skipIf(!available)(
 
       expect(await total(page)).toBe('Counts unavailable (the server cannot be reached).');
       expect(await staleCharts(page)).toEqual(['true', 'true', 'true']);
+      expect(await hiddenCharts(page)).toEqual(['true', 'true', 'true']);
       await browser.context.unrouteAll();
       await page.selectOption('#summary-window', '24h');
       const summary = (await (await fetch(`${server.baseUrl}/ui/summary?window=24h`)).json()) as {
@@ -162,6 +166,7 @@ describe.skipIf(!available)(
       };
       await expect.poll(() => total(page)).toBe(`${summary.total} alerts in the last 24 hours.`);
       expect(await staleCharts(page)).toEqual([null, null, null]);
+      expect(await hiddenCharts(page)).toEqual([null, null, null]);
       expect(problems.cspViolations).toEqual([]);
       await page.close();
     });
@@ -181,6 +186,7 @@ describe.skipIf(!available)(
       await page.waitForTimeout(AFTER_REDRAW_MS);
       expect(await total(page)).toBe('Counting the alerts of the last 15 minutes…');
       expect(await staleCharts(page)).toEqual(['true', 'true', 'true']);
+      expect(await hiddenCharts(page)).toEqual(['true', 'true', 'true']);
 
       await summaries.release();
       const summary = (await (await fetch(`${server.baseUrl}/ui/summary?window=15m`)).json()) as {
@@ -188,6 +194,7 @@ describe.skipIf(!available)(
       };
       await expect.poll(() => total(page)).toBe(`${summary.total} alerts in the last 15 minutes.`);
       expect(await staleCharts(page)).toEqual([null, null, null]);
+      expect(await hiddenCharts(page)).toEqual([null, null, null]);
       await page.close();
     });
   },

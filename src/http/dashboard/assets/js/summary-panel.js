@@ -51,14 +51,21 @@ export function createSummaryPanel(parts) {
     model = undefined;
     pending = [];
     parts.total.textContent = text;
-    for (const chart of charts) chart.dataset.stale = 'true';
+    for (const chart of charts) {
+      chart.dataset.stale = 'true';
+      // Their labels read out counts too (charts.js): hidden from screen readers as they are dimmed.
+      chart.setAttribute('aria-hidden', 'true');
+    }
   }
 
   function draw() {
     if (!model) return;
     const { summary } = model;
     parts.total.textContent = `${summary.total} alerts in the last ${modelLabel}.`;
-    for (const chart of charts) delete chart.dataset.stale;
+    for (const chart of charts) {
+      delete chart.dataset.stale;
+      chart.removeAttribute('aria-hidden');
+    }
     drawBarChart(
       parts.byPriority,
       summary.byPriority.map((row) => ({
