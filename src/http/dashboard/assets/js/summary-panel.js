@@ -15,6 +15,9 @@ const MAX_PENDING = 1000;
 // With the store full live alerts evict counted ones, and a rule outside the top list cannot be
 // ranked by the page: the counts are taken again this soon after.
 const STALE_RELOAD_MS = 1000;
+// After a reload that failed the Overview shows no counts: the next is tried after 1 s, then 2, 4
+// and 8, and at IDLE_MS from then on (a 429 or 503 under a burst had blanked it for 15 s).
+const RETRY_FIRST_MS = 1000;
 
 /**
  * The counts per priority, top rules and alerts over time in the chosen window (GET /ui/summary),
@@ -31,6 +34,8 @@ export function createSummaryPanel(parts) {
   const timeline = createTimelineChart(parts.timeline);
   // A reload started before a window change must not overwrite the newer one.
   let loads = 0;
+  // Reloads failed in a row.
+  let failures = 0;
   let loading = false;
   // Live alerts that arrive while a reload is under way: the new counts may not hold them yet.
   /** @type {AlertItem[]} */
@@ -116,8 +121,11 @@ export function createSummaryPanel(parts) {
     if (mine !== loads) return;
     if (failure !== undefined) {
       withoutCounts(`Counts unavailable (${failure}).`);
+      clearTimeout(timer);
+      timer = setTimeout(() => void refresh(), Math.min(IDLE_MS, RETRY_FIRST_MS * 2 ** failures++));
       return;
     }
+    failures = 0;
     model = createSummaryModel(summary);
     modelLabel = label;
     for (const item of pending) model.add(item);
