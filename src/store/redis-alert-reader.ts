@@ -61,7 +61,12 @@ export function startAlertReader(options: AlertReaderOptions): { stop(): void } 
   // Few entries a read while the recent alerts are large, up to 500 while they are small.
   const sizer = createPageSizer();
   let wake: (() => void) | undefined;
-  conn.onUp(() => wake?.());
+  // A link up since the stream's lineage was last checked (Redis may have restarted meanwhile).
+  let lineageUnchecked = false;
+  conn.onUp(() => {
+    lineageUnchecked = true;
+    wake?.();
+  });
 
   async function untilUp(): Promise<void> {
     if (conn.isUp() || stopped) return;
@@ -76,12 +81,18 @@ export function startAlertReader(options: AlertReaderOptions): { stop(): void } 
   // persistence or from an older snapshot, the key evicted or deleted). Nothing about it told,
   // clients and trigger runs missed the alerts written just before it (the reader had not read
   // them) without a word, and dashboards kept lists that no replica answers any more.
+  // Not enough alone: back from a restart, the blocking read returns on the first write, and the
+  // alerts every replica queued meanwhile (rounds of up to 2,048) are in the count by then; more of
+  // them than the stream had ever taken (or than a snapshot lost) hid the new stream. So, at the
+  // first read after each link up, the script also counts the entries after the stream's newest id
+  // at the read before (`generatedBefore`): more than were added since, it was made again.
   let addedBefore: number | undefined;
+  let generatedBefore: string | undefined;
   // The newest entry id removed from the stream, asked behind the read on the same link (no round
   // trip of its own; Redis runs it once the read is answered). Undefined when Redis refuses it (an
   // ACL without XINFO): then gaps go unseen, as before, rather than the live stream stopping.
-  function edges(): Promise<{ removed?: string; added?: number }> {
-    return conn.send(['EVAL', STREAM_EDGES_SCRIPT, '1', keys.alerts], deadlineMs).then(
+  function edges(lineage: string[]): Promise<ReturnType<typeof streamEdges>> {
+    return conn.send(['EVAL', STREAM_EDGES_SCRIPT, '1', keys.alerts, ...lineage], deadlineMs).then(
       (reply) => streamEdges(reply),
       (error: unknown) => {
         if (error instanceof StoreUnavailableError) throw error;
@@ -115,13 +126,27 @@ export function startAlertReader(options: AlertReaderOptions): { stop(): void } 
     lastId ??= await streamIdSince(conn, startedAt, deadlineMs);
     const count = String(sizer.next());
     const args = ['XREAD', 'COUNT', count, 'BLOCK', String(blockMs), 'STREAMS', keys.alerts, lastId];
-    const [reply, { removed, added }] = await Promise.all([conn.send(args, deadlineMs), edges()]);
+    const lineage =
+      lineageUnchecked && generatedBefore !== undefined && addedBefore !== undefined
+        ? [generatedBefore, String(addedBefore)]
+        : [];
+    const [reply, { removed, added, generated, after }] = await Promise.all([
+      conn.send(args, deadlineMs),
+      edges(lineage),
+    ]);
     const entries = (reply as Array<[string, unknown[]]> | null)?.[0]?.[1] ?? [];
     const nextId = (entries[0] as [string] | undefined)?.[0];
     // Made again: what it held after `lastId` is unknown, so a gap is assumed up to the first entry
-    // read from the new one (once there is one to read: until then the count is kept as it was).
-    const remade = added !== undefined && addedBefore !== undefined && added < addedBefore;
-    if (added !== undefined && (!remade || nextId !== undefined)) addedBefore = added;
+    // read from the new one (once there is one to read: until then the counts are kept as they were).
+    const remade =
+      added !== undefined &&
+      addedBefore !== undefined &&
+      (added < addedBefore || (after !== undefined && after > added - addedBefore));
+    if (added !== undefined && (!remade || nextId !== undefined)) {
+      addedBefore = added;
+      generatedBefore = generated;
+      if (lineage.length > 0) lineageUnchecked = false;
+    }
     const through =
       remade && nextId !== undefined
         ? streamPosition(nextId)
