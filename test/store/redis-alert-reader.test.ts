@@ -316,6 +316,39 @@ describe.skipIf(!hasRedis)("the Redis store's live reader", () => {
     }
   });
 
+  // A master demoted to a replica (a failover: REPLICAOF, as Sentinel or an operator sends) answers
+  // every blocked read UNBLOCKED ("instance state changed"), and a Redis loading its data at a
+  // restart answers LOADING: neither is a refusal to warn of as an ACL's, which the reader's next
+  // read (200 ms later) gets past. Before: store_read_refused at warn on every replica at each
+  // failover, naming no cause but Redis refusing the live read.
+  it('does not take a failover (UNBLOCKED) for a refusal', async () => {
+    const other = await startRedis();
+    const lines: Array<Record<string, unknown>> = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line)) });
+    const own = await startRedis();
+    const connection = connectTo(own, 'reader');
+    await untilUp(connection);
+    const reader = startAlertReader({
+      connection,
+      keys: redisKeys('demoted-read'),
+      feed: createAlertFeed(() => undefined),
+      metrics: { readGap: () => undefined },
+      logger,
+      blockMs: 5_000,
+    });
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      await own.cli('REPLICAOF', '127.0.0.1', String(other.port));
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      expect(lines.filter((line) => line['event'] === 'store_read_refused')).toEqual([]);
+    } finally {
+      reader.stop();
+      await connection.close();
+      await own.stop();
+      await other.stop();
+    }
+  });
+
   // The alerts queued while Redis restarts (every replica's) are written as soon as it is back, in
   // rounds of up to 8 x 256 per replica, and the reader's blocking read returns on the first of
   // them: its entries-added check then compares a count that already holds them. With more queued
