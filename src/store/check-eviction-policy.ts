@@ -24,17 +24,20 @@ export const EVICTION_CHECK_EVERY_MS = 60_000;
  * start, a policy changed later (`CONFIG SET`, Redis restarted with another configuration) evicted
  * the index of 2,249 of 2,347 stored alerts here (listed, yet 404 by id on every replica) with
  * nothing in any log. Warns once per policy, again after it was `noeviction` in between. A Redis that
- * refuses CONFIG (a managed one) is not checked. Resolves once checked the first time.
+ * refuses CONFIG (a managed one) is not checked. Resolves once checked the first time. `signal`
+ * (the store closing) ends the checks: before, each store left its timer, and with it the link and
+ * the logger, asking every minute for as long as the process lived.
  */
 export function checkEvictionPolicy(
   conn: RedisConnection,
   logger: Logger,
   everyMs = EVICTION_CHECK_EVERY_MS,
+  signal?: AbortSignal,
 ): Promise<void> {
   let warned: string | undefined;
   let asking = false;
   const check = async () => {
-    if (asking || !conn.isUp()) return;
+    if (asking || !conn.isUp() || signal?.aborted) return;
     asking = true;
     try {
       const policy = policyIn(await conn.send(['CONFIG', 'GET', 'maxmemory-policy']));
@@ -51,7 +54,9 @@ export function checkEvictionPolicy(
       asking = false;
     }
   };
-  setInterval(() => void check(), everyMs).unref();
+  if (signal?.aborted) return Promise.resolve();
+  const timer = setInterval(() => void check(), everyMs).unref();
+  signal?.addEventListener('abort', () => clearInterval(timer), { once: true });
   return new Promise((resolve) => {
     let first = true;
     conn.onUp(() => {

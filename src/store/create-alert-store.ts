@@ -72,7 +72,8 @@ export function createAlertStore(deps: AlertStoreDeps): AlertStoreParts {
   });
   const links = [connection, readerConnection, writeConnection];
   const keys = redisKeys(redis.keyPrefix);
-  void checkEvictionPolicy(connection, logger);
+  const closing = new AbortController();
+  void checkEvictionPolicy(connection, logger, undefined, closing.signal);
   let pending = () => 0;
   let replicaOnline = () => true;
   const metrics = createStoreMetrics(deps.registry, {
@@ -112,6 +113,7 @@ export function createAlertStore(deps: AlertStoreDeps): AlertStoreParts {
       createRedisTriggerRuns({ connection, prefix: keys.triggers, maxRuns, ttlMs: redis.retentionMs }),
     async close(flushWithinMs = timings.commandTimeoutMs) {
       reader.stop();
+      closing.abort();
       // Give queued alerts a last chance to be written before the links close (Redis may be back
       // from a failover meanwhile).
       let timer: NodeJS.Timeout | undefined;

@@ -54,4 +54,19 @@ describe.skipIf(!hasRedis)('the eviction policy check', () => {
     await expect.poll(() => lines.length, { timeout: 2_000 }).toBe(2);
     expect(lines.map((line) => line['policy'])).toEqual(['allkeys-lru', 'volatile-ttl']);
   });
+
+  // Regression: the timer was never stopped: each closed store kept asking every minute, holding its
+  // link and logger, for as long as the process lived.
+  it('stops asking once its store closes', async () => {
+    redis = await startRedis({ extraArgs: ['--maxmemory', '64mb', '--maxmemory-policy', 'noeviction'] });
+    const lines: Array<Record<string, unknown>> = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line)) });
+    connection = connectTo(redis);
+    const closing = new AbortController();
+    await checkEvictionPolicy(connection, logger, 100, closing.signal);
+    closing.abort();
+    await redis.cli('CONFIG', 'SET', 'maxmemory-policy', 'allkeys-lru');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(lines).toEqual([]);
+  });
 });
