@@ -38,7 +38,8 @@ describe.skipIf(!hasRedis)("the Redis store's live reader", () => {
     await redis?.stop();
   });
 
-  async function storeWithFeed(keyPrefix: string, maxAlerts: number) {
+  // On `own`, a Redis of the test's own (killed and restarted), with short reconnect waits.
+  async function storeWithFeed(keyPrefix: string, maxAlerts: number, own?: TestRedis) {
     const registry = new Registry();
     const feed = createAlertFeed((error) => {
       throw error;
@@ -50,7 +51,7 @@ describe.skipIf(!hasRedis)("the Redis store's live reader", () => {
         maxAlerts,
         maxBytes: 1e9,
         redis: {
-          target: { kind: 'url', url: redis.url },
+          target: { kind: 'url', url: (own ?? redis).url },
           keyPrefix,
           retentionMs: 3_600_000,
           pendingMax: 1000,
@@ -60,6 +61,7 @@ describe.skipIf(!hasRedis)("the Redis store's live reader", () => {
       feed,
       registry,
       logger: pino({ level: 'silent' }),
+      ...(own ? { timings: { commandTimeoutMs: 1_000, minBackoffMs: 50, maxBackoffMs: 200 } } : {}),
     });
     const { store } = parts;
     for (let i = 0; i < 100 && !store.available(); i++) await new Promise((r) => setTimeout(r, 20));
@@ -233,31 +235,9 @@ describe.skipIf(!hasRedis)("the Redis store's live reader", () => {
   // no `event: truncated`), and dashboards kept lists no replica answers any more.
   it('publishes a gap before the first alert of a stream made again (Redis restarted without its data)', async () => {
     const own = await startRedis();
-    const registry = new Registry();
-    const feed = createAlertFeed((error) => {
-      throw error;
-    });
-    const recorded = recordFeed(feed);
-    const parts = createAlertStore({
-      config: {
-        maxAlerts: 100,
-        maxBytes: 1e9,
-        redis: {
-          target: { kind: 'url', url: own.url },
-          keyPrefix: 'remade',
-          retentionMs: 3_600_000,
-          pendingMax: 1000,
-        },
-      },
-      dedupWindowMs: 0,
-      feed,
-      registry,
-      logger: pino({ level: 'silent' }),
-      timings: { commandTimeoutMs: 1_000, minBackoffMs: 50, maxBackoffMs: 200 },
-    });
+    const { parts, registry, feed: recorded } = await storeWithFeed('remade', 100, own);
     try {
       const before = [makeStoredAlert(), makeStoredAlert(), makeStoredAlert()];
-      for (let i = 0; i < 100 && !parts.store.available(); i++) await new Promise((r) => setTimeout(r, 20));
       for (const entry of before) parts.store.add(entry);
       await parts.store.flush();
       await expect.poll(() => recorded.ids().length).toBe(3);
@@ -370,31 +350,9 @@ describe.skipIf(!hasRedis)("the Redis store's live reader", () => {
   ] as const)('%s', async (_name, persistence) => {
     const appendonly = persistence === true;
     const own = await startRedis({ appendonly });
-    const registry = new Registry();
-    const feed = createAlertFeed((error) => {
-      throw error;
-    });
-    const recorded = recordFeed(feed);
-    const parts = createAlertStore({
-      config: {
-        maxAlerts: 100,
-        maxBytes: 1e9,
-        redis: {
-          target: { kind: 'url', url: own.url },
-          keyPrefix: 'remade-more',
-          retentionMs: 3_600_000,
-          pendingMax: 1000,
-        },
-      },
-      dedupWindowMs: 0,
-      feed,
-      registry,
-      logger: pino({ level: 'silent' }),
-      timings: { commandTimeoutMs: 1_000, minBackoffMs: 50, maxBackoffMs: 200 },
-    });
+    const { parts, feed: recorded } = await storeWithFeed('remade-more', 100, own);
     try {
       const before = [makeStoredAlert(), makeStoredAlert(), makeStoredAlert()];
-      for (let i = 0; i < 100 && !parts.store.available(); i++) await new Promise((r) => setTimeout(r, 20));
       for (const entry of before) parts.store.add(entry);
       await parts.store.flush();
       await expect.poll(() => recorded.ids().length).toBe(3);
