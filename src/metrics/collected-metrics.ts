@@ -1,6 +1,6 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { aggregateMetrics, type MetricJson } from './aggregate-metrics.js';
-import { addRetiredCounts } from './retired-counts.js';
+import { addRetiredCounts, retiredBeside } from './retired-counts.js';
 
 /**
  * What the cluster primary keeps of its workers' metrics, so that no counter it shows decreases:
@@ -11,7 +11,8 @@ export interface CollectedMetrics {
   record(worker: number, metrics: MetricJson[]): void;
   /**
    * A worker has left: its last collected counters and histograms, and its sensors' last receipt
-   * times, stay in every later aggregate; its other gauges go. What it counted after that collection
+   * times (while no live worker folds hostnames into `__overflow__`), stay in every later
+   * aggregate; its other gauges go. What it counted after that collection
    * is lost. Again for one worker: nothing.
    */
   retire(worker: number): void;
@@ -38,7 +39,7 @@ export function createCollectedMetrics(maxRetiredSets: number): CollectedMetrics
       retired = addRetiredCounts(retired, metrics, { maxSets: maxRetiredSets, live: last.values() });
     },
     aggregate(unanswered, killed) {
-      const registry = aggregateMetrics([retired, ...last.values()]);
+      const registry = aggregateMetrics([retiredBeside(retired, last.values()), ...last.values()]);
       // The primary's own metric: only it knows which workers answered.
       new Gauge({
         name: 'falco_metrics_workers_unanswered',

@@ -68,3 +68,22 @@ export function addRetiredCounts(
   });
   return combineMetrics([retired, added]);
 }
+
+/**
+ * `retired` as an aggregate shows it beside the live workers' metrics: a lasting gauge's receipt
+ * times are left out while a live worker folds that gauge's label values into `__overflow__` (its
+ * METRICS_MAX_HOSTNAMES reached): a sensor a departed worker had a series of its own for may now be
+ * counted there, and its own series, kept unchanged, would read as a silent sensor (before they were
+ * kept, they went with the worker: what is shown then).
+ */
+export function retiredBeside(retired: MetricJson[], live: Iterable<readonly MetricJson[]>): MetricJson[] {
+  const folding = new Set<string>();
+  for (const worker of live)
+    for (const metric of worker)
+      if (
+        LASTING_GAUGES.has(metric.name) &&
+        (metric.values as Sample[]).some((sample) => Object.values(sample.labels).includes(OVERFLOW))
+      )
+        folding.add(metric.name);
+  return folding.size === 0 ? retired : retired.filter((metric) => !folding.has(metric.name));
+}

@@ -57,6 +57,34 @@ describe('createCollectedMetrics', () => {
     ]);
   });
 
+  // Found by review: past METRICS_MAX_HOSTNAMES a sensor's later alerts count under __overflow__,
+  // and its own series, kept from a departed worker and never changing, read as a silent sensor.
+  it('leaves out the receipt times of departed workers while a live worker folds hostnames into __overflow__', async () => {
+    const one = createWorkerMetrics({ maxHostnames: 1 });
+    const two = createWorkerMetrics({ maxHostnames: 1 });
+    one.recordAlert(makeStoredAlert({ hostname: 'node-a' }, { receivedAtMs: 1_000_000 }));
+    two.recordAlert(makeStoredAlert({ hostname: 'node-b' }, { receivedAtMs: 1_500_000 }));
+    const collected = createCollectedMetrics(5000);
+    collected.record(1, await sentToPrimary(one));
+    collected.record(2, await sentToPrimary(two));
+    collected.retire(1);
+    const kept = await collected.aggregate(0, 0).metrics();
+
+    // node-a reconnects to worker 2, whose one hostname is node-b's.
+    two.recordAlert(makeStoredAlert({ hostname: 'node-a' }, { receivedAtMs: 2_000_000 }));
+    collected.record(2, await sentToPrimary(two));
+    const folded = await collected.aggregate(0, 0).metrics();
+
+    expect(samples(kept, 'falco_sensor_last_alert_timestamp_seconds{')).toEqual([
+      'falco_sensor_last_alert_timestamp_seconds{hostname="node-a"} 1000',
+      'falco_sensor_last_alert_timestamp_seconds{hostname="node-b"} 1500',
+    ]);
+    expect(samples(folded, 'falco_sensor_last_alert_timestamp_seconds{')).toEqual([
+      'falco_sensor_last_alert_timestamp_seconds{hostname="__overflow__"} 2000',
+      'falco_sensor_last_alert_timestamp_seconds{hostname="node-b"} 1500',
+    ]);
+  });
+
   it('shows each live worker by its latest collected metrics, and a worker never collected by nothing', async () => {
     const worker = createWorkerMetrics();
     worker.recordAlert(makeStoredAlert());
