@@ -116,20 +116,19 @@ export function refuseUnusableClientCa(
   ca: Buffer,
   validity: ClientCaValidity | undefined,
   nowMs: number,
+  bundle = 'the new bundle',
 ): void {
-  const unread = unreadCertificates(ca, validity?.certificates ?? 0, 'the new bundle');
+  const unread = unreadCertificates(ca, validity?.certificates ?? 0, bundle);
   if (unread !== undefined) throw new Error(`TLS_CLIENT_CA_FILE: ${unread}`);
   const { periods, lastNotAfter } = validity!;
   if (periods.some(({ notBeforeMs, notAfterMs }) => notBeforeMs <= nowMs && nowMs < notAfterMs)) return;
   if (Date.parse(lastNotAfter) <= nowMs)
-    throw new Error(
-      `TLS_CLIENT_CA_FILE: every CA of the new bundle has expired, the last at ${lastNotAfter}`,
-    );
+    throw new Error(`TLS_CLIENT_CA_FILE: every CA of ${bundle} has expired, the last at ${lastNotAfter}`);
   const first = Math.min(
     ...periods.filter(({ notAfterMs }) => notAfterMs > nowMs).map(({ notBeforeMs }) => notBeforeMs),
   );
   throw new NotValidYet(
-    `TLS_CLIENT_CA_FILE: no CA of the new bundle is valid now (the first to become valid does at ${new Date(first).toISOString()}; no client certificate verifies before then)`,
+    `TLS_CLIENT_CA_FILE: no CA of ${bundle} is valid now (the first to become valid does at ${new Date(first).toISOString()}; no client certificate verifies before then)`,
     first,
   );
 }

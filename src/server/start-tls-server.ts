@@ -35,7 +35,7 @@ export async function startTlsServer(
 ): Promise<https.Server> {
   const { tls } = options;
   const verifyClients = tls.clientCaFile !== undefined;
-  const credentials = loadTlsCredentials(tls, options.credentialMetrics);
+  const credentials = loadTlsCredentials(tls, options.credentialMetrics, options.logger);
   const server = https.createServer(
     {
       ...listenerOptions(options.limits),

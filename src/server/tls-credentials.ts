@@ -62,12 +62,16 @@ function facts(cert: Buffer): CertificateFacts {
  * yet (an issuer's clock ahead of this one) is read again at its notBefore and served from then.
  * Before this either was served at once, and every new handshake failed.
  */
-function refuseOutsideValidity(certificate: CertificateFacts, nowMs: number): void {
+function refuseOutsideValidity(
+  certificate: CertificateFacts,
+  nowMs: number,
+  what = 'the new certificate',
+): void {
   if (Date.parse(certificate.notAfter) <= nowMs)
-    throw new Error(`the new certificate expired at ${certificate.notAfter}`);
+    throw new Error(`${what} expired at ${certificate.notAfter}`);
   if (Date.parse(certificate.notBefore) > nowMs)
     throw new NotValidYet(
-      `the new certificate is not valid before ${certificate.notBefore}`,
+      `${what} is not valid before ${certificate.notBefore}`,
       Date.parse(certificate.notBefore),
     );
 }
@@ -103,17 +107,42 @@ export interface TlsCredentials {
   versions: string;
 }
 
-/** The certificate files as the listener starts with them (read before it listens). */
+/**
+ * The certificate files as the listener starts with them (read before it listens). Files a reload
+ * would refuse for their dates (a certificate expired or not valid yet, a client CA bundle with no
+ * CA valid now) are served all the same: there is nothing older to keep, and a listener that serves
+ * them still counts and logs each failed handshake, where a pod that did not start would lose the
+ * alerts as well and say less. Said at start as `tls_files_not_valid`, once.
+ */
 export function loadTlsCredentials(
   config: TlsConfig,
   metrics: TlsCredentialMetrics | undefined,
+  logger?: Logger,
 ): TlsCredentials {
   // Looked at before they are read: a change in between is read again at the first check.
   const versions = fileVersions(paths(config));
   const files = readFiles(config);
-  metrics?.recordTlsCertificate(facts(files.cert).notAfterSeconds);
+  const certificate = facts(files.cert);
+  metrics?.recordTlsCertificate(certificate.notAfterSeconds);
   const caValidity = files.ca && clientCaValidity(files.ca);
   if (caValidity) metrics?.recordTlsClientCa(caValidity.notAfterSeconds);
+  const now = Date.now();
+  const problems = [
+    () => refuseOutsideValidity(certificate, now, 'TLS_CERT_FILE: the certificate'),
+    () => files.ca && refuseUnusableClientCa(files.ca, caValidity || undefined, now, 'the bundle'),
+  ].flatMap((check) => {
+    try {
+      check();
+      return [];
+    } catch (error) {
+      return [(error as Error).message];
+    }
+  });
+  if (problems.length > 0)
+    logger?.warn(
+      { event: 'tls_files_not_valid', problems },
+      'the TLS listener starts with files no client can use now: every handshake fails until they are replaced (read again once changed)',
+    );
   return { options: contextOptions(files), versions };
 }
 

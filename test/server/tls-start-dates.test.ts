@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   clientCaValidity,
@@ -41,6 +42,8 @@ describe.runIf(hasOpenssl)('the TLS files at start', () => {
     const ca = readFileSync(early.cert);
     expect(() => refuseUnusableClientCa(ca, clientCaValidity(ca), now)).toThrow(NotValidYet);
 
+    const lines: Array<Record<string, unknown>> = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line)) });
     const loaded = loadTlsCredentials(
       {
         port: 0,
@@ -50,9 +53,23 @@ describe.runIf(hasOpenssl)('the TLS files at start', () => {
         reloadCheckMs: 10_000,
       },
       undefined,
+      logger,
     );
 
     expect(loaded.options.ca).toEqual(ca);
     expect(loaded.options.cert).toEqual(readFileSync(expired.cert));
+    // Said once, at start: why every handshake will fail.
+    expect(lines).toEqual([
+      expect.objectContaining({
+        level: 40,
+        event: 'tls_files_not_valid',
+        problems: [
+          expect.stringMatching(/^TLS_CERT_FILE: the certificate expired at /),
+          expect.stringMatching(
+            /^TLS_CLIENT_CA_FILE: no CA of the bundle is valid now \(the first to become valid does at /,
+          ),
+        ],
+      }),
+    ]);
   });
 });
