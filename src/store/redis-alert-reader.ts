@@ -162,7 +162,7 @@ export function startAlertReader(options: AlertReaderOptions): { stop(): void } 
               streamPosition(removed),
             )
           : undefined;
-    if (through && (removed || remade)) {
+    if (through) {
       gaps.found({ afterId: lastId, nextId, removedId: removed ?? '', remade: remade || undefined });
       feed.publishGap({ through, storedAtMs: await onThisClock(through[0]) });
       // Nothing read: the next read starts past what was removed, so it does not find this gap again.

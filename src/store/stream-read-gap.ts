@@ -1,5 +1,8 @@
 import { isAfter, type StorePosition } from '../alerts/store-position.js';
 
+/** The most entries STREAM_EDGES_SCRIPT counts to tell a stream made again (once per link up). */
+export const LINEAGE_COUNT_MAX = 10_000;
+
 /**
  * The stream's edges: `[removed, first, added, generated, after]`, the newest entry id Redis removed
  * from it (`max-deleted-entry-id`, Redis 7; nil before), its oldest entry's id (nil when empty), how
@@ -14,12 +17,10 @@ import { isAfter, type StorePosition } from '../alerts/store-position.js';
  * (at most LINEAGE_COUNT_MAX, read 100 at a time). Counted only then: Redis does nothing else while
  * the script runs, and an entry counted is read, alert text and all (10,000 entries of 20 KB:
  * 290 ms of a blocked Redis, at each reader's first read after a reconnect). XTRIM leaves
- * `max-deleted-entry-id` as it was (Redis 7.0); the write script removes with XDEL. An empty reply when the stream is absent. Small whatever the alerts' sizes: XINFO's first
- * and last entries stay in Redis. KEYS: stream. ARGV: none, or generated and added.
+ * `max-deleted-entry-id` as it was (Redis 7.0); the write script removes with XDEL. An empty reply
+ * when the stream is absent. Small whatever the alerts' sizes: XINFO's first and last entries stay
+ * in Redis. KEYS: stream. ARGV: none, or generated and added.
  */
-/** The most entries STREAM_EDGES_SCRIPT counts to tell a stream made again (once per link up). */
-export const LINEAGE_COUNT_MAX = 10_000;
-
 export const STREAM_EDGES_SCRIPT = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return {} end
 local info = redis.call('XINFO', 'STREAM', KEYS[1])
