@@ -14,7 +14,8 @@ const passwordFile = () => {
   return file;
 };
 
-describe.skipIf(!redisAvailable())('STORE_PASSWORD_FILE with a user in STORE_URL', () => {
+/** A redis-server of the describe's own that asks for PASSWORD, started before its tests and killed after. */
+function useRedisWithPassword(): Pick<TestRedis, 'port' | 'cli'> {
   let redis: TestRedis;
   beforeAll(async () => {
     redis = await startRedis();
@@ -23,6 +24,16 @@ describe.skipIf(!redisAvailable())('STORE_PASSWORD_FILE with a user in STORE_URL
   afterAll(async () => {
     await redis.kill();
   });
+  return {
+    get port() {
+      return redis.port;
+    },
+    cli: (...args) => redis.cli(...args),
+  };
+}
+
+describe.skipIf(!redisAvailable())('STORE_PASSWORD_FILE with a user in STORE_URL', () => {
+  const redis = useRedisWithPassword();
 
   // Regression: node-redis takes a URL's credentials whole, so with redis://default@host the file's
   // password was dropped: WRONGPASS on every link, /readyz still ready and every alert queued.
@@ -61,14 +72,7 @@ describe.skipIf(!redisAvailable())('STORE_PASSWORD_FILE with a user in STORE_URL
 // afterwards failing WRONGPASS until the receiver restarted: seen with one receiver, 570 alerts
 // answered 202 in 5 s all queued (falco_store_up 0, /readyz 200), dropped past STORE_PENDING_MAX.
 describe.skipIf(!redisAvailable())('a rotated STORE_PASSWORD_FILE', () => {
-  let redis: TestRedis;
-  beforeAll(async () => {
-    redis = await startRedis();
-    await redis.cli('CONFIG', 'SET', 'requirepass', PASSWORD);
-  });
-  afterAll(async () => {
-    await redis.kill();
-  });
+  const redis = useRedisWithPassword();
 
   for (const user of ['', 'default@'])
     it(`is read again when a link connects again${user ? ", with the URL's user" : ''}`, async () => {

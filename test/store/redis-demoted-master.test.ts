@@ -13,6 +13,19 @@ import { until } from '../helpers/until.js';
 const hasRedis = redisAvailable();
 const TIMINGS = { commandTimeoutMs: 2_000, minBackoffMs: 100, maxBackoffMs: 5_000 };
 
+/** A connection as the store's writer makes one, to `url` (up before it returns). */
+async function writerTo(url: string, keyPrefix: string): Promise<RedisConnection> {
+  const config = { target: { kind: 'url' as const, url }, keyPrefix, retentionMs: 60_000, pendingMax: 1000 };
+  const writer = createRedisConnection({
+    config,
+    name: `${keyPrefix}-writer`,
+    logger: pino({ level: 'silent' }),
+    timings: TIMINGS,
+  });
+  await untilUp(writer);
+  return writer;
+}
+
 // STORE_URL names one address (a Kubernetes Service, a managed Redis's DNS name) whose master can
 // be demoted to a replica while the receiver's links to it stay open: Redis then answers every
 // write READONLY, a reply error, which used to leave the link as it was. Each write failed on it
@@ -33,22 +46,14 @@ describe.skipIf(!hasRedis)('a master demoted to a replica behind the same addres
     const [a, b] = [await startRedis(), await startRedis()];
     started.push(a, b);
     proxy = await startRedisProxy(a.port);
-    const config = {
-      target: { kind: 'url' as const, url: proxy.url },
-      keyPrefix: 'demoted',
-      retentionMs: 60_000,
-      pendingMax: 1000,
-    };
-    const logger = pino({ level: 'silent' });
-    writer = createRedisConnection({ config, name: 'falco-alert-receiver-writer', logger, timings: TIMINGS });
-    await untilUp(writer);
+    writer = await writerTo(proxy.url, 'demoted');
     const registry = new Registry();
     const metrics = createStoreMetrics(registry, { isUp: () => true, pending: () => 0 });
     const writes = createRedisAlertWrites({
       writer,
       keys: redisKeys('demoted'),
       metrics,
-      logger,
+      logger: pino({ level: 'silent' }),
       pendingMax: 1000,
       maxBytes: 1e9,
       maxAlerts: 1000,
@@ -78,15 +83,7 @@ describe.skipIf(!hasRedis)('a master demoted to a replica behind the same addres
     const [a, b] = [await startRedis(), await startRedis()];
     started.push(a, b);
     await a.cli('REPLICAOF', '127.0.0.1', String(b.port));
-    const config = {
-      target: { kind: 'url' as const, url: a.url },
-      keyPrefix: 'replica',
-      retentionMs: 60_000,
-      pendingMax: 1000,
-    };
-    const logger = pino({ level: 'silent' });
-    writer = createRedisConnection({ config, name: 'replica-writer', logger, timings: TIMINGS });
-    await untilUp(writer);
+    writer = await writerTo(a.url, 'replica');
     const statsBefore = await a.cli('INFO', 'stats');
     const connections = (stats: string) => Number(/total_connections_received:(\d+)/.exec(stats)?.[1]);
     // A write every 50 ms for 2 s, as a flush retried on each link up would send.
