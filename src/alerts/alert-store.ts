@@ -7,13 +7,11 @@ export type SummaryEntry = Pick<StoredAlert, 'receivedAtMs' | 'priority' | 'rule
 
 /** What the dashboard's summary counts of the alerts received from an instant on. */
 export interface ReceivedSince {
-  /** Newest first: their receipt time, priority and rule (capped, when `rulesCapped`). */
-  entries: SummaryEntry[];
   /**
-   * True when a rule longer than FIELD_CAP is given in its capped form (store/capped-text.ts), as
-   * the shared store keeps it, rather than whole: one form per name all the same.
+   * Newest first: their receipt time, priority and rule, one longer than FIELD_CAP in its capped
+   * form (store/capped-text.ts), as the shared store keeps it: one form per name all the same.
    */
-  rulesCapped?: boolean;
+  entries: SummaryEntry[];
 }
 
 /** How full a store that also evicts by bytes is, as seen from one instant on (the summary's window). */

@@ -12,6 +12,7 @@ import { measureByteFill, readReceivedSince } from './summarize-columns.js';
 import { createTextRing, type HeldTexts, type TextSlot } from './text-ring.js';
 import { viewColumnAlert } from './view-column-alert.js';
 import { isoTime } from '../logging/iso-time.js';
+import { createRunCapper, FIELD_CAP } from '../store/capped-text.js';
 
 export interface MemoryAlertStoreOptions {
   /** Most alerts kept; the oldest go first. */
@@ -47,6 +48,7 @@ export function createMemoryAlertStore(options: MemoryAlertStoreOptions): AlertS
   let ownPrefix: string | undefined;
   let lastCounter = -1;
   const shared = createInterner();
+  const capRule = createRunCapper();
 
   const slotOf = (seq: number) => seq % capacity;
 
@@ -66,6 +68,7 @@ export function createMemoryAlertStore(options: MemoryAlertStoreOptions): AlertS
     col.receivedAt[slot] = undefined;
     col.source[slot] = '';
     col.rule[slot] = '';
+    col.ruleKey[slot] = undefined;
     col.hostname[slot] = undefined;
     col.tags[slot] = undefined;
     col.namespace[slot] = undefined;
@@ -121,6 +124,7 @@ export function createMemoryAlertStore(options: MemoryAlertStoreOptions): AlertS
       col.bytes[slot] = entry.bytes;
       col.source[slot] = shared.text(entry.source);
       col.rule[slot] = shared.text(entry.rule);
+      col.ruleKey[slot] = entry.rule.length > FIELD_CAP ? capRule(entry.rule) : undefined;
       col.priority[slot] = entry.priority;
       col.hostname[slot] = entry.hostname === undefined ? undefined : shared.text(entry.hostname);
       col.tags[slot] = entry.tags === undefined ? undefined : shared.list(entry.tags);

@@ -10,7 +10,7 @@ export async function readReceivedSince(store: StoreColumns, sinceMs: number): P
     const slot = slotOf(seq);
     const receivedAtMs = col.receivedAtMs[slot]!;
     if (receivedAtMs < sinceMs) break;
-    found.push({ receivedAtMs, priority: col.priority[slot]!, rule: col.rule[slot]! });
+    found.push({ receivedAtMs, priority: col.priority[slot]!, rule: col.ruleKey[slot] ?? col.rule[slot]! });
   }
   return { entries: found };
 }

@@ -121,7 +121,7 @@ export function createRedisAlertReads(options: {
         maxBytes: { hard: all },
         texts: 'none',
       });
-      return { entries, rulesCapped: true };
+      return { entries };
     },
     async count() {
       return Number(await metrics.time('count', () => conn.send(['XLEN', keys.alerts])));

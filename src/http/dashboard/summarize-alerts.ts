@@ -1,6 +1,6 @@
 import { PRIORITIES, type Priority } from '../../alerts/priority.js';
 import type { ByteFill, ReceivedSince } from '../../alerts/alert-store.js';
-import { cappedStart, capText, FIELD_CAP } from '../../store/capped-text.js';
+import { cappedStart, FIELD_CAP } from '../../store/capped-text.js';
 import { createTimeline, type AlertTimeline } from './alert-timeline.js';
 
 /** The windows the dashboard charts offer, by name. */
@@ -112,30 +112,11 @@ function countOf(key: string): RuleCount {
 }
 
 /**
- * Each rule's capped form (capText), as the shared store keys them, for a store that holds rules
- * whole: V8 hashes a string longer than 16,383 characters by its length alone, so 1,900 distinct
- * rules of 16,500 characters shared one bucket of the count's Map, and a summary held the loop
- * 2.5 s (found by review). Alerts of one rule come in runs: its digest is taken once a run.
- */
-function cappedKeys(): (rule: string) => string {
-  let last: string | undefined;
-  let lastKey = '';
-  return (rule) => {
-    if (rule.length <= FIELD_CAP) return rule;
-    if (rule !== last) {
-      last = rule;
-      lastKey = capText(rule);
-    }
-    return lastKey;
-  };
-}
-
-/**
  * Summarises the alerts received in the window. Receipt time is used, not the alert's own time, so
  * a sensor with a wrong clock still shows up in "the last 15 minutes".
  */
 export function summarizeAlerts(
-  { entries, rulesCapped }: ReceivedSince,
+  { entries }: ReceivedSince,
   window: SummaryWindow,
   nowMs: number,
   fill: StoreFill,
@@ -143,7 +124,6 @@ export function summarizeAlerts(
   const sinceMs = nowMs - SUMMARY_WINDOWS[window];
   const byPriority = new Map<Priority, number>(PRIORITIES.map((p) => [p, 0]));
   const byRule = new Map<string, RuleCount>();
-  const keyOf = rulesCapped ? (rule: string) => rule : cappedKeys();
   const timeline = createTimeline(sinceMs, nowMs, TIMELINE_STEPS[window]);
   let total = 0;
   for (const entry of entries) {
@@ -151,9 +131,8 @@ export function summarizeAlerts(
     total += 1;
     const { priority, rule } = entry;
     byPriority.set(priority, (byPriority.get(priority) ?? 0) + 1);
-    const key = keyOf(rule);
-    let counted = byRule.get(key);
-    if (counted === undefined) byRule.set(key, (counted = countOf(key)));
+    let counted = byRule.get(rule);
+    if (counted === undefined) byRule.set(rule, (counted = countOf(rule)));
     counted.count += 1;
     timeline.add(entry.receivedAtMs, priority);
   }
