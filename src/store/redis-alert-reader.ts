@@ -14,11 +14,6 @@ import { findReadGap, STREAM_EDGES_SCRIPT, streamEdges } from './stream-read-gap
 /** At most one `store_read_refused` line per this many milliseconds (the first at once). */
 export const REFUSED_LOG_EVERY_MS = 60_000;
 
-// Replies of a Redis changing state, not refusing: UNBLOCKED (a master demoted to a replica, its
-// blocked reads ended: every failover), LOADING (its data being loaded at a restart). The next read
-// gets past them; said at warn as a refusal, they named an ACL-like cause at each failover.
-const passing = (error: unknown) => error instanceof Error && /^(UNBLOCKED|LOADING) /.test(error.message);
-
 // How often a gap's time asks Redis's clock again (a TIME), at most.
 const CLOCK_ASKED_EVERY_MS = 10_000;
 
@@ -184,10 +179,11 @@ export function startAlertReader(options: AlertReaderOptions): { stop(): void } 
       await untilUp();
       if (stopped || !conn.isUp()) continue;
       await step().catch(async (error: unknown) => {
-        // Down or hung: falco_store_up and store_down say so; a failover or a restart's loading
-        // passes. Refused by Redis (an ACL without XREAD, @blocking or TIME; a wrong type under the
-        // key): said at warn.
-        if (error instanceof StoreUnavailableError || passing(error))
+        // Down or hung: falco_store_up and store_down say so; a failover (UNBLOCKED) or a restart's
+        // loading passes (redis-connection.ts tells those too; said at warn as refusals, they named
+        // an ACL-like cause at each failover). Refused by Redis (an ACL without XREAD, @blocking or
+        // TIME; a wrong type under the key): said at warn.
+        if (error instanceof StoreUnavailableError)
           logger.debug({ event: 'store_read_failed', err: error }, 'live read from the shared store failed');
         else refusals.add(1, error);
         await new Promise((resolve) => setTimeout(resolve, 200).unref());

@@ -25,12 +25,24 @@ const READ_ONLY_STREAK_MS = (timings: ConnectionTimings) => 2 * timings.maxBacko
 // Redis's answer to a write on a replica (also as a script's error: "READONLY You can't write ...").
 const isReadOnlyReply = (error: unknown) => error instanceof Error && error.message.startsWith('READONLY');
 
+// Replies of a Redis that cannot serve now but keeps the link: LOADING (its data being loaded at a
+// restart), BUSY (a script or module command past busy-reply-threshold), MASTERDOWN (a replica
+// cut from its master), TRYAGAIN and CLUSTERDOWN, NOREPLICAS (min-replicas-to-write unmet) and
+// UNBLOCKED (a blocked read ended by a failover). As plain reply errors every read answered 500
+// "internal error" while Redis was busy or loading, and the live reader called them refusals.
+const isPassingReply = (error: unknown) =>
+  error instanceof Error &&
+  /^(LOADING|BUSY|MASTERDOWN|TRYAGAIN|CLUSTERDOWN|NOREPLICAS|UNBLOCKED) /.test(error.message);
+
 /**
  * A self-healing link: reconnects with backoff, and drops a link whose command hangs or that leads
  * to a replica (READONLY).
  */
 export interface RedisConnection {
-  /** Sends a command; rejects with StoreUnavailableError when Redis is down, failing or hung. */
+  /**
+   * Sends a command; rejects with StoreUnavailableError when Redis is down, failing over, hung, or
+   * answers that it cannot serve now (loading, busy: the link is kept then), else with its reply error.
+   */
   send(args: string[], timeoutMs?: number): Promise<unknown>;
   isUp(): boolean;
   /** Resolves once the first attempt to connect has succeeded or failed (within the connect deadline). */
@@ -122,6 +134,7 @@ export function createRedisConnection(options: ConnectionOptions): RedisConnecti
         // a managed Redis's failover): kept, every write failed on it until the process restarted.
         const readOnly = current.isReplyError(error) && isReadOnlyReply(error);
         const isReplyError = current.isReplyError(error) && !readOnly;
+        if (isReplyError && isPassingReply(error)) throw new StoreUnavailableError(error);
         if (readOnly && link === current) {
           const now = performance.now();
           readOnlyDrops = now - readOnlyAt < READ_ONLY_STREAK_MS(timings) ? readOnlyDrops + 1 : 1;

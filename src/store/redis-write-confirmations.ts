@@ -74,9 +74,10 @@ export function createWriteConfirmations(options: {
       writer.send(['EVAL', STREAM_EDGES_SCRIPT, '1', keys.alerts]).then(streamEdges, oldestOnly),
       heldIds(writes).catch((error: unknown) => error),
     ]);
-    // The link dropped again: they are asked about once it is back. Refused (an ACL): all go again,
-    // and the write script skips those the master has.
-    if (held instanceof StoreUnavailableError) {
+    // The link dropped again: they are asked about once it is back. Refused (an ACL), or Redis busy
+    // with the link kept (no relink to wait for): all go again, and the write script skips those the
+    // master has.
+    if (held instanceof StoreUnavailableError && !writer.isUp()) {
       replicas.keepForRelink(writes);
       return [];
     }

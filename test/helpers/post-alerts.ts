@@ -1,5 +1,15 @@
 import { expect } from 'vitest';
 
+/** A small alert of `rule` (Notice, now), as Falco's JSON. */
+export const ruleAlert = (rule: string): string =>
+  JSON.stringify({
+    rule,
+    priority: 'Notice',
+    time: new Date().toISOString(),
+    output: 'x',
+    source: 'syscall',
+  });
+
 /**
  * POSTs `body` as a JSON alert to the service on `port`, `count` times one after another; each must
  * be answered 202. Resolves with the alert ids, in order.

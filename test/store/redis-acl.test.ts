@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { postAlerts, ruleAlert } from '../helpers/post-alerts.js';
 import { openSseClient } from '../helpers/sse-client.js';
 import { redisAvailable, startRedis, type TestRedis } from '../helpers/redis-server.js';
 import { startReceiver, type TestReceiver } from '../helpers/start-receiver.js';
@@ -15,15 +16,6 @@ function readmeAcl(): string[] {
   if (line === undefined) throw new Error('README.md gives no ACL SETUSER line');
   return line.split(' ').map((word) => (word === '>PASSWORD' ? `>${PASSWORD}` : word));
 }
-
-const alert = (rule: string) =>
-  JSON.stringify({
-    rule,
-    priority: 'Notice',
-    time: new Date().toISOString(),
-    output: 'x',
-    source: 'syscall',
-  });
 
 describe.skipIf(!hasRedis)("a receiver on Redis as the user README's ACL makes", () => {
   let redis: TestRedis;
@@ -53,15 +45,8 @@ describe.skipIf(!hasRedis)("a receiver on Redis as the user README's ACL makes",
       await new Promise((resolve) => setTimeout(resolve, 100));
     const stream = await openSseClient(receiver.port);
     const ids: string[] = [];
-    for (const rule of ['ACL probe A', 'ACL probe B', 'ACL probe C']) {
-      const answer = await fetch(`${base()}/alerts`, {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json' },
-        body: alert(rule),
-      });
-      expect(answer.status).toBe(202);
-      ids.push(answer.headers.get('x-alert-id')!);
-    }
+    for (const rule of ['ACL probe A', 'ACL probe B', 'ACL probe C'])
+      ids.push(...(await postAlerts(receiver.port, ruleAlert(rule), 1)));
     await stream.waitFor(3, 10_000);
     stream.close();
     expect(stream.ids).toEqual(ids);
