@@ -12,7 +12,7 @@ import { measureByteFill, readReceivedSince } from './summarize-columns.js';
 import { createTextRing, type HeldTexts, type TextSlot } from './text-ring.js';
 import { viewColumnAlert } from './view-column-alert.js';
 import { isoTime } from '../logging/iso-time.js';
-import { createRunCapper, FIELD_CAP } from '../store/capped-text.js';
+import { capText, FIELD_CAP } from '../store/capped-text.js';
 
 export interface MemoryAlertStoreOptions {
   /** Most alerts kept; the oldest go first. */
@@ -48,7 +48,6 @@ export function createMemoryAlertStore(options: MemoryAlertStoreOptions): AlertS
   let ownPrefix: string | undefined;
   let lastCounter = -1;
   const shared = createInterner();
-  const capRule = createRunCapper();
 
   const slotOf = (seq: number) => seq % capacity;
 
@@ -72,6 +71,20 @@ export function createMemoryAlertStore(options: MemoryAlertStoreOptions): AlertS
     col.hostname[slot] = undefined;
     col.tags[slot] = undefined;
     col.namespace[slot] = undefined;
+  }
+
+  // The capped form of a rule past FIELD_CAP (the summary counts by it), taken once a run of alerts
+  // of one rule: the newest held alert's when it has the same rule. Taken from what the store holds,
+  // so it goes with the alerts: a capper keeping the last long rule it saw held it (up to the body
+  // limit) after every alert of it was evicted.
+  function ruleKeyOf(rule: string): string | undefined {
+    if (rule.length <= FIELD_CAP) return undefined;
+    if (next > first) {
+      const newest = slotOf(next - 1);
+      const key = col.ruleKey[newest];
+      if (key !== undefined && col.rule[newest] === rule) return key;
+    }
+    return capText(rule);
   }
 
   function heldTexts(): HeldTexts {
@@ -106,6 +119,7 @@ export function createMemoryAlertStore(options: MemoryAlertStoreOptions): AlertS
         ring.write(utf8 ?? entry.json!, text);
         ringBytes += text.length;
       }
+      const ruleKey = ruleKeyOf(entry.rule);
       const seq = next++;
       const slot = slotOf(seq);
       ownPrefix ??= parseAlertId(entry.id)?.prefix;
@@ -124,7 +138,7 @@ export function createMemoryAlertStore(options: MemoryAlertStoreOptions): AlertS
       col.bytes[slot] = entry.bytes;
       col.source[slot] = shared.text(entry.source);
       col.rule[slot] = shared.text(entry.rule);
-      col.ruleKey[slot] = entry.rule.length > FIELD_CAP ? capRule(entry.rule) : undefined;
+      col.ruleKey[slot] = ruleKey;
       col.priority[slot] = entry.priority;
       col.hostname[slot] = entry.hostname === undefined ? undefined : shared.text(entry.hostname);
       col.tags[slot] = entry.tags === undefined ? undefined : shared.list(entry.tags);

@@ -24,23 +24,6 @@ export function capText(text: string): string {
   return startOf(text, FIELD_CAP) + MARK + createHash('sha256').update(text).digest('base64url');
 }
 
-/**
- * capText for texts that come in runs of one (alerts of one rule do): the digest is taken once a
- * run, and the run shares one capped form. It keeps the last long text it was given.
- */
-export function createRunCapper(): (text: string) => string {
-  let last: string | undefined;
-  let lastCapped = '';
-  return (text) => {
-    if (text.length <= FIELD_CAP) return text;
-    if (text !== last) {
-      last = text;
-      lastCapped = capText(text);
-    }
-    return lastCapped;
-  };
-}
-
 /** A text read from an entry, or a whole one, capped: an entry an earlier version wrote holds it whole. */
 export const readCappedText = (stored: string): string => (isCapped(stored) ? stored : capText(stored));
 

@@ -35,6 +35,21 @@ describe('createMemoryAlertStore', () => {
     expect(grown).toBeLessThan(12 * 1024 * 1024);
   });
 
+  // A rule past FIELD_CAP is counted by its capped form, taken as the alert is added (once a run
+  // of one rule). The capper that took it kept the last long rule it was given: evicted with every
+  // alert of it, an 8 MB rule stayed held (up to the body limit, and more from a direct add).
+  it("lets go of an evicted alert's long rule, its capped form taken when it came included", async () => {
+    const store = createMemoryAlertStore({ maxAlerts: 1000, maxBytes: 20_000 });
+    const before = heapUsedAfterGc();
+    const addLong = () =>
+      store.add(makeStoredAlert({ rule: bigText('rule', 8 * 1024 * 1024) }, { bytes: 10_000 }));
+    addLong();
+    for (let i = 0; i < 3; i++) store.add(makeStoredAlert({}, { bytes: 10_000 }));
+    const grown = heapUsedAfterGc() - before;
+    expect((await store.receivedSince(0)).entries.map((entry) => entry.rule.length)).toEqual([27, 27]);
+    expect(grown).toBeLessThan(2 * 1024 * 1024);
+  });
+
   // Its reads are paced (a couple of ms of copying a turn): ingest goes on between two turns.
   it('reads a list and a replay whose alerts are evicted meanwhile: exact texts, none past the eviction', async () => {
     const store = createMemoryAlertStore({ maxAlerts: 100, maxBytes: 16 * 1024 * 1024 });
