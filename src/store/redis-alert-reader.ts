@@ -14,6 +14,17 @@ import { findReadGap, STREAM_EDGES_SCRIPT, streamEdges } from './stream-read-gap
 /** At most one `store_read_refused` line per this many milliseconds (the first at once). */
 export const REFUSED_LOG_EVERY_MS = 60_000;
 
+// Of the replies the connection rejects as StoreUnavailableError with its link kept, those that may
+// last: a script past busy-reply-threshold (BUSY; one that wrote cannot be killed), a replica cut
+// from its master (MASTERDOWN), a cluster's TRYAGAIN and CLUSTERDOWN. No alert reaches this
+// replica's listeners while they do, with falco_store_up 1: said as refusals, as they were before
+// the connection told them. A failover's UNBLOCKED and a restart's LOADING pass (debug).
+const lastingReply = (error: StoreUnavailableError): Error | undefined =>
+  error.cause instanceof Error &&
+  /^(BUSY|MASTERDOWN|TRYAGAIN|CLUSTERDOWN|NOREPLICAS) /.test(error.cause.message)
+    ? error.cause
+    : undefined;
+
 // How often a gap's time asks Redis's clock again (a TIME), at most.
 const CLOCK_ASKED_EVERY_MS = 10_000;
 
@@ -182,10 +193,12 @@ export function startAlertReader(options: AlertReaderOptions): { stop(): void } 
         // Down or hung: falco_store_up and store_down say so; a failover (UNBLOCKED) or a restart's
         // loading passes (redis-connection.ts tells those too; said at warn as refusals, they named
         // an ACL-like cause at each failover). Refused by Redis (an ACL without XREAD, @blocking or
-        // TIME; a wrong type under the key): said at warn.
-        if (error instanceof StoreUnavailableError)
+        // TIME; a wrong type under the key), or busy or cut from its master for as long as that
+        // lasts (lastingReply): said at warn.
+        const lasting = error instanceof StoreUnavailableError ? lastingReply(error) : error;
+        if (lasting === undefined)
           logger.debug({ event: 'store_read_failed', err: error }, 'live read from the shared store failed');
-        else refusals.add(1, error);
+        else refusals.add(1, lasting);
         await new Promise((resolve) => setTimeout(resolve, 200).unref());
       });
     }

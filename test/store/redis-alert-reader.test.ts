@@ -7,7 +7,14 @@ import { createAlertStore } from '../../src/store/create-alert-store.js';
 import { redisKeys, streamPosition } from '../../src/store/redis-alert-entry.js';
 import { startAlertReader } from '../../src/store/redis-alert-reader.js';
 import { createRedisConnection } from '../../src/store/redis-connection.js';
-import { connectTo, redisAvailable, startRedis, untilUp, type TestRedis } from '../helpers/redis-server.js';
+import {
+  connectTo,
+  freePort,
+  redisAvailable,
+  startRedis,
+  untilUp,
+  type TestRedis,
+} from '../helpers/redis-server.js';
 import { makeStoredAlert } from '../helpers/stored-alert.js';
 import { metricValue } from '../helpers/test-app.js';
 
@@ -326,6 +333,41 @@ describe.skipIf(!hasRedis)("the Redis store's live reader", () => {
       await connection.close();
       await own.stop();
       await other.stop();
+    }
+  });
+
+  // A replica cut from its master with replica-serve-stale-data no answers every read MASTERDOWN
+  // for as long as that lasts (maybe for good), as a Redis running a script it cannot kill answers
+  // BUSY: no alert reaches a live stream or trigger run meanwhile, with falco_store_up 1. Since
+  // bf9f311 the connection rejects those as StoreUnavailableError (link kept), and the reader took
+  // them all for a failover's or a restart's passing replies: not a line at warn (before: this one).
+  it('says at warn that Redis keeps refusing its read as MASTERDOWN, unlike a passing failover', async () => {
+    const own = await startRedis({ extraArgs: ['--replica-serve-stale-data', 'no'] });
+    const lines: Array<Record<string, unknown>> = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line)) });
+    const connection = connectTo(own, 'reader');
+    await untilUp(connection);
+    // A master that never answers: the replica's link to it stays down.
+    await own.cli('REPLICAOF', '127.0.0.1', String(await freePort()));
+    const reader = startAlertReader({
+      connection,
+      keys: redisKeys('masterdown-read'),
+      feed: createAlertFeed(() => undefined),
+      metrics: { readGap: () => undefined },
+      logger,
+      blockMs: 100,
+    });
+    try {
+      const refused = () => lines.filter((line) => line['event'] === 'store_read_refused');
+      await expect.poll(() => refused().length, { timeout: 3_000 }).toBe(1);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(connection.isUp()).toBe(true);
+      expect(refused()).toEqual([expect.objectContaining({ level: 40, count: 1 })]);
+      expect(JSON.stringify(refused()[0]!['err'])).toMatch(/MASTERDOWN/);
+    } finally {
+      reader.stop();
+      await connection.close();
+      await own.stop();
     }
   });
 
