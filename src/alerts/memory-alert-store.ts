@@ -48,6 +48,8 @@ export function createMemoryAlertStore(options: MemoryAlertStoreOptions): AlertS
   let ownPrefix: string | undefined;
   let lastCounter = -1;
   const shared = createInterner();
+  // Receipt number of the newest alert added with a rule past FIELD_CAP (-1: none yet).
+  let newestLong = -1;
 
   const slotOf = (seq: number) => seq % capacity;
 
@@ -74,16 +76,12 @@ export function createMemoryAlertStore(options: MemoryAlertStoreOptions): AlertS
   }
 
   // The capped form of a rule past FIELD_CAP (the summary counts by it), taken once a run of alerts
-  // of one rule: the newest held alert's when it has the same rule. Taken from what the store holds,
-  // so it goes with the alerts: a capper keeping the last long rule it saw held it (up to the body
-  // limit) after every alert of it was evicted.
+  // of one rule: that of the newest held alert with a long rule, when it is the same rule. Taken from
+  // what the store holds, so it goes with the alerts: a capper keeping the last long rule it saw held
+  // it (up to the body limit) after every alert of it was evicted.
   function ruleKeyOf(rule: string): string | undefined {
     if (rule.length <= FIELD_CAP) return undefined;
-    if (next > first) {
-      const newest = slotOf(next - 1);
-      const key = col.ruleKey[newest];
-      if (key !== undefined && col.rule[newest] === rule) return key;
-    }
+    if (newestLong >= first && col.rule[slotOf(newestLong)] === rule) return col.ruleKey[slotOf(newestLong)];
     return capText(rule);
   }
 
@@ -139,6 +137,7 @@ export function createMemoryAlertStore(options: MemoryAlertStoreOptions): AlertS
       col.source[slot] = shared.text(entry.source);
       col.rule[slot] = shared.text(entry.rule);
       col.ruleKey[slot] = ruleKey;
+      if (ruleKey !== undefined) newestLong = seq;
       col.priority[slot] = entry.priority;
       col.hostname[slot] = entry.hostname === undefined ? undefined : shared.text(entry.hostname);
       col.tags[slot] = entry.tags === undefined ? undefined : shared.list(entry.tags);

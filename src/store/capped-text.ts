@@ -21,7 +21,11 @@ const isCapped = (stored: string) =>
  */
 export function capText(text: string): string {
   if (text.length <= FIELD_CAP) return text;
-  return startOf(text, FIELD_CAP) + MARK + createHash('sha256').update(text).digest('base64url');
+  // The start copied, not a slice: V8 keeps a sliced string's whole parent alive, and a capped form
+  // held (a memory store's ruleKey, shared by a run of alerts; a queued write's fields) held the
+  // whole text with it, after the alert that brought it was evicted too.
+  const start = (MARK + startOf(text, FIELD_CAP)).slice(1);
+  return start + MARK + createHash('sha256').update(text).digest('base64url');
 }
 
 /** A text read from an entry, or a whole one, capped: an entry an earlier version wrote holds it whole. */
