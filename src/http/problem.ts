@@ -19,6 +19,7 @@ export const PROBLEM_TYPES = {
   conflict: { status: 409, title: 'The request conflicts with the current state' },
   'payload-too-large': { status: 413, title: 'The body is larger than this receiver accepts' },
   'unsupported-media-type': { status: 415, title: 'Unsupported media type' },
+  'expectation-failed': { status: 417, title: 'The expectation is not supported' },
   'misdirected-request': { status: 421, title: 'Host not served here' },
   'request-timeout': { status: 408, title: 'The request did not arrive in time' },
   'header-fields-too-large': { status: 431, title: 'The request headers are too large' },
@@ -38,7 +39,7 @@ export interface Problem {
   instance?: string;
   /** Each bad field as a JSON pointer into the request body (or the query parameter name). */
   errors?: FieldProblem[];
-  /** The request header at fault (a 415's `Content-Type` or `Content-Encoding`). */
+  /** The request header at fault (a 415's `Content-Type` or `Content-Encoding`, a 417's `Expect`). */
   header?: string;
   [extension: string]: unknown;
 }

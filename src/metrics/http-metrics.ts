@@ -85,7 +85,7 @@ export function registerHttpMetrics(registry: Registry): HttpMetrics {
   const clientErrors = createReasonCounter<ClientErrorReason>(
     registry,
     'falco_http_client_errors_total',
-    'Requests refused by the HTTP parser before any route (400 malformed, 431 headers too large, 408 too slow).',
+    'Requests refused by the HTTP parser before any route (400 malformed, or 417 for an Expect other than 100-continue; 431 headers too large; 408 too slow).',
     ['malformed', 'header_too_large', 'timeout'],
   );
   const tlsFailures = createReasonCounter<TlsHandshakeFailureReason>(

@@ -76,6 +76,17 @@ export function answerClientErrors(
     // its side would hold the descriptor. Closed once the answer is out.
     socket.end(rawProblemAnswer(problem), () => socket.destroy());
   });
+  // An Expect other than 100-continue (RFC 9110, section 10.1.1): without a listener Node answered a
+  // bare 417, keep-alive, that no log or metric saw, and an alert posted with one was lost unseen.
+  // Answered as the parser's other refusals are, its body unread, so the connection is closed.
+  server.on('checkExpectation', (_req: http.IncomingMessage, res: http.ServerResponse) => {
+    onClientError('malformed');
+    const problem = buildProblem('expectation-failed', {
+      detail: 'Only Expect: 100-continue is supported; send the request without this Expect header.',
+      header: 'Expect',
+    });
+    writeProblem(res, problem);
+  });
   // CONNECT (a proxy's tunnel): Node hands it here, not to the app, and without a listener drops
   // the connection without a word.
   server.on('connect', (_req: http.IncomingMessage, socket: Duplex) => {
@@ -102,16 +113,21 @@ export function requireHost(
     const problem = buildProblem('invalid-request', {
       detail: 'An HTTP/1.1 request needs a Host header (RFC 9112, section 3.2).',
     });
-    const body = problemBody(problem);
-    res
-      .writeHead(problem.status, {
-        'Content-Type': 'application/problem+json; charset=utf-8',
-        'X-Content-Type-Options': 'nosniff',
-        'Content-Length': Buffer.byteLength(body),
-        Connection: 'close',
-      })
-      .end(body);
+    writeProblem(res, problem);
   };
+}
+
+/** Answers `problem` on a response no app route serves, and closes the connection after it. */
+function writeProblem(res: http.ServerResponse, problem: Problem): void {
+  const body = problemBody(problem);
+  res
+    .writeHead(problem.status, {
+      'Content-Type': 'application/problem+json; charset=utf-8',
+      'X-Content-Type-Options': 'nosniff',
+      'Content-Length': Buffer.byteLength(body),
+      Connection: 'close',
+    })
+    .end(body);
 }
 
 /**

@@ -59,3 +59,38 @@ describe('Expect: 100-continue', () => {
     await close();
   });
 });
+
+// Regression: an Expect other than 100-continue got Node's own bare 417 (no problem+json, no
+// header named, counted nowhere), so an alert posted with one was lost unseen.
+describe('Expect other than 100-continue', () => {
+  it.each([
+    ['an alert POST', 'POST /alerts', 'Content-Type: application/json\r\n'],
+    ['a read', 'GET /alerts', ''],
+  ])('answers %s with 417 problem+json naming Expect, counted, and closes', async (_, line, extra) => {
+    const built = buildTestApp({ env: { BODY_LIMIT_BYTES: String(LIMIT) } });
+    const refused: string[] = [];
+    const server = await startServer(built.app, {
+      host: '127.0.0.1',
+      port: 0,
+      onClientError: (reason) => refused.push(reason),
+    });
+    const port = boundPort(server);
+    const connection = await openRaw(port);
+    connection.write(
+      `${line} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n${extra}Expect: 200-ok\r\n` +
+        `Content-Length: ${Buffer.byteLength(sample)}\r\n\r\n${sample}`,
+    );
+    await connection.closed;
+
+    const response = connection.received();
+    expect(response).toMatch(/^HTTP\/1\.1 417 /);
+    expect(response).toMatch(/content-type: application\/problem\+json/i);
+    expect(response).toMatch(/connection: close/i);
+    expect(JSON.parse(response.slice(response.indexOf('\r\n\r\n') + 4))).toMatchObject({
+      status: 417,
+      header: 'Expect',
+    });
+    expect(refused).toEqual(['malformed']);
+    await new Promise((resolve) => server.close(resolve));
+  });
+});
