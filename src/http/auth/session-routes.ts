@@ -1,6 +1,7 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { bodyRefusal } from '../body-refusal.js';
-import { buildProblem, sendProblem } from '../problem.js';
+import { buildProblem, sendProblem, unsupportedMediaType } from '../problem.js';
+import { charsetProblem } from '../routes/ingest-media-type.js';
 import { sendJson } from '../send-json.js';
 import { SESSION_COOKIE, readCredentials, roleOfToken, type TokenSet } from './credentials.js';
 import { refuse, refuseIfLimited, type RefuseDeps } from './refuse.js';
@@ -39,6 +40,17 @@ function describeSession(session: Session) {
 }
 
 /**
+ * Refuses (415, naming Content-Type) a sign-in body declared in a charset other than UTF-8, as
+ * ingest and the trigger API do: express.json decoded utf-16 and utf-32 itself, so the UTF-8 body
+ * a client had mislabelled was answered 400 "not a JSON object", naming no field.
+ */
+function requireUtf8(req: Request, res: Response, next: NextFunction): void {
+  const detail = req.is('application/json') ? charsetProblem(req.headers['content-type']) : undefined;
+  if (detail === undefined) return next();
+  sendProblem(res, unsupportedMediaType('Content-Type', detail));
+}
+
+/**
  * The dashboard's sign-in: `POST /ui/session {token}` sets the session cookie once, `GET
  * /ui/session` says who the caller is (and the CSRF token trigger calls must send), `DELETE
  * /ui/session` or `POST /ui/logout` clears it.
@@ -49,6 +61,7 @@ export function createSessionRoutes(deps: SessionRoutesDeps): express.Router {
 
   router.post(
     '/ui/session',
+    requireUtf8,
     express.json({ limit: SIGN_IN_LIMIT, inflate: false }),
     (req: Request, res: Response) => {
       if (refuseIfLimited(req, res, 'session', deps)) return;

@@ -187,6 +187,13 @@ describe('sign-in bodies express.json refuses', () => {
   it.each([
     ['a body above 2 KB', 'application/json', JSON.stringify({ token: 'x'.repeat(3000) }), 413],
     ['a body in a charset it cannot read', 'application/json; charset=klingon', '{}', 415],
+    // Regression: express.json decoded it as UTF-16, and answered 400 "not a JSON object".
+    [
+      'a body declared UTF-16',
+      'application/json; charset=utf-16',
+      JSON.stringify({ token: VIEWER_TOKEN }),
+      415,
+    ],
     ['malformed JSON', 'application/json', '{"token":', 400],
   ])('answers %s with %s problem+json', async (_, type, body, status) => {
     await withAuthTestServer({ VIEWER_TOKEN }, async (server) => {
