@@ -162,6 +162,7 @@ export function createReceiver(
     store,
     storeMaxAlerts: config.store.maxAlerts,
     triggersEnabled: triggersMounted,
+    readBudget,
     heartbeatMs: config.stream.heartbeatMs,
     now: options.now,
   });
