@@ -95,7 +95,10 @@ describe('GET /alerts/stream with Last-Event-ID', () => {
     });
 
     for (const text of texts) expect(idsIn(text).at(-1)).toBe(ids.at(-1));
-    expect(stall).toBeLessThan(120);
+    // Paced, the longest hold is a collection of the replays' garbage (each 1 MB alert is a large
+    // object, freed only by a full collection): 22-37 ms idle, up to 117 ms with two busy loops beside
+    // (Mark-Compact pauses of 78-83 ms seen); unpaced, 200-370 ms.
+    expect(stall).toBeLessThan(160);
   }, 60_000);
 
   it('is put off while readers hold QUERY_MAX_INFLIGHT_BYTES: the stream ends, and a later reconnect replays', async () => {
