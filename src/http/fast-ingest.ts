@@ -10,7 +10,7 @@ import { SHED_HEADERS } from './routes/admit-body.js';
 import { INGEST_PATHS } from './routes/ingest.js';
 import { ingestBody, type IngestAnswer, type IngestDeps } from './routes/ingest-body.js';
 import { incompleteBody } from './routes/ingest-body-errors.js';
-import { mediaTypeProblem } from './routes/ingest-media-type.js';
+import { isIdentityCoding, mediaTypeProblem } from './routes/ingest-media-type.js';
 import { refuse } from './routes/ingest-refusal.js';
 import { BODILESS_ANSWER_HEADERS, SECURITY_HEADERS } from './security-headers.js';
 import { callerAddress } from '../logging/caller-address.js';
@@ -39,8 +39,7 @@ export function isPlainAlertPost(req: IncomingMessage, bodyLimitBytes: number): 
   const length = headers['content-length'];
   if (length === undefined || headers['transfer-encoding'] !== undefined) return false;
   if (!(Number(length) <= bodyLimitBytes)) return false;
-  const coding = headers['content-encoding'];
-  if (coding !== undefined && coding.toLowerCase() !== 'identity') return false;
+  if (!isIdentityCoding(headers['content-encoding'])) return false;
   return mediaTypeProblem(headers['content-type']) === undefined;
 }
 

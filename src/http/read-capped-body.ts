@@ -1,5 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
 import getRawBody from 'raw-body';
+import { isIdentityCoding } from './routes/ingest-media-type.js';
 
 /**
  * Reads the request body into `req.body` (a Buffer), failing with raw-body's typed errors.
@@ -9,8 +10,7 @@ import getRawBody from 'raw-body';
  */
 export function readCappedBody(limitBytes: number) {
   return (req: Request, _res: Response, next: NextFunction): void => {
-    const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase();
-    if (encoding !== 'identity') {
+    if (!isIdentityCoding(req.headers['content-encoding'])) {
       next(
         Object.assign(new Error('content encoding unsupported'), {
           status: 415,

@@ -104,6 +104,18 @@ describe('the node:http fast path for POST /alerts', () => {
     }
   });
 
+  // The header is a list whose empty elements a recipient ignores (RFC 9110, 8.4), and Node joins
+  // repeated ones with commas: both paths refused these as compressed, and the alert was lost.
+  it('accepts a Content-Encoding naming identity alone, empty or repeated, on both paths', async () => {
+    for (const coding of ['', 'identity, identity', ' IDENTITY ,'])
+      for (const chunked of [false, true]) {
+        const res = await post(port, sample, chunked, { 'content-encoding': coding });
+        expect(res.status, `${JSON.stringify(coding)}, chunked: ${chunked}`).toBe(202);
+      }
+    const gzip = await post(port, sample, true, { 'content-encoding': 'identity, gzip' });
+    expect(gzip.status).toBe(415);
+  });
+
   it('refuses a bad alert exactly as the Express route does, and counts both', async () => {
     const before = await metricValue(built.metrics.registry, 'falco_alerts_rejected_total', {
       reason: 'invalid_alert',
@@ -296,6 +308,9 @@ describe('isPlainAlertPost: which requests take the fast path', () => {
     ['falcosidekick-style URL', 'POST', '/', json, true],
     ['no Content-Type (curl --data-binary)', 'POST', '/alerts', { 'content-length': '9' }, true],
     ['identity coding', 'POST', '/alerts', { ...json, 'content-encoding': 'identity' }, true],
+    ['empty coding list', 'POST', '/alerts', { ...json, 'content-encoding': '' }, true],
+    ['identity twice', 'POST', '/alerts', { ...json, 'content-encoding': 'Identity, , identity' }, true],
+    ['identity then gzip', 'POST', '/alerts', { ...json, 'content-encoding': 'identity, gzip' }, false],
     ['a query string', 'POST', '/alerts?x=1', json, false],
     ['another method', 'PUT', '/alerts', json, false],
     ['another path', 'POST', '/alerts/x', json, false],

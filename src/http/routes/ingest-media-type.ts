@@ -14,6 +14,19 @@ const SHOWN_BYTES = 40;
 const UTF8_COMPATIBLE = new Set(['utf-8', 'utf8', 'us-ascii', 'ascii']);
 
 /**
+ * True when a Content-Encoding names no coding but identity. The header is a list (RFC 9110,
+ * section 8.4) whose empty elements a recipient ignores, and Node joins repeated ones with commas:
+ * an empty `Content-Encoding:` or `identity, identity` was refused as compressed, the alert lost.
+ */
+export function isIdentityCoding(header: string | undefined): boolean {
+  if (header === undefined || header === 'identity') return true;
+  return header.split(',').every((coding) => {
+    const name = coding.trim().toLowerCase();
+    return name === '' || name === 'identity';
+  });
+}
+
+/**
  * Why a Content-Type cannot carry a Falco JSON alert, or undefined when it can. Falco always sends
  * application/json; curl -d sends form-urlencoded, so only text and multipart are refused.
  */
