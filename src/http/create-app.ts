@@ -99,7 +99,7 @@ export function createApp(deps: AppDeps): RequestListener {
   app.use(createHealthRouter(deps.lifecycle));
   if (deps.access) app.use(deps.access.metricsRouter);
   if (deps.access && reads) app.use(deps.access.router);
-  app.use(createMetricsRouter(deps.metrics.registry.contentType, deps.renderMetrics));
+  app.use(createMetricsRouter(deps.metrics.registry.contentType, deps.renderMetrics, deps.readBudget));
   if (reads) {
     app.use(deps.stream.router);
     app.use(

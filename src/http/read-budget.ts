@@ -71,9 +71,9 @@ export function admitOrRefuse(budget: ReadBudget, res: Response, bytes: number):
 
 const DETAIL: Record<Exclude<ReadRefusal, 'stalled'>, string> = {
   inflight_bytes:
-    'Too many alerts and alert lists (or trigger run lists) are being read at once (QUERY_MAX_INFLIGHT_BYTES); retry shortly.',
+    'Too many alerts, alert lists, trigger run lists, counts or metrics are being read at once (QUERY_MAX_INFLIGHT_BYTES); retry shortly.',
   inflight_per_address:
-    'Too many alerts and alert lists (or trigger run lists) are being read from your address at once (QUERY_MAX_INFLIGHT_BYTES_PER_ADDRESS); retry shortly.',
+    'Too many alerts, alert lists, trigger run lists, counts or metrics are being read from your address at once (QUERY_MAX_INFLIGHT_BYTES_PER_ADDRESS); retry shortly.',
 };
 
 // How often a reader's progress is looked at, as a part of the stall timeout.
@@ -94,7 +94,7 @@ export function createReadBudget(limits: ReadLimits, registry: Registry): ReadBu
   const refused = createReasonCounter<ReadRefusal>(
     registry,
     'falco_alert_reads_refused_total',
-    'Alerts, alert lists and exports refused (503), and live-stream replays put off (the stream ends; its client reconnects), because readers held QUERY_MAX_INFLIGHT_BYTES, or those at one address QUERY_MAX_INFLIGHT_BYTES_PER_ADDRESS; or their readers cut off after QUERY_STALL_TIMEOUT_MS without reading.',
+    'Alerts, alert lists and exports, trigger run lists, dashboard counts and /metrics refused (503), and live-stream replays put off (the stream ends; its client reconnects), because readers held QUERY_MAX_INFLIGHT_BYTES, or those at one address QUERY_MAX_INFLIGHT_BYTES_PER_ADDRESS; or their readers cut off after QUERY_STALL_TIMEOUT_MS without reading.',
     ['inflight_bytes', 'inflight_per_address', 'stalled'],
   );
   const refuse = (reason: keyof typeof DETAIL): Problem => {

@@ -1,5 +1,6 @@
 import express from 'express';
 import type { RenderMetrics } from '../../metrics/cluster-metrics.js';
+import { admitOrRefuse, type ReadBudget } from '../read-budget.js';
 import { shareResult } from '../share-result.js';
 
 /**
@@ -22,12 +23,20 @@ export function shareMetricsRender(render: RenderMetrics): MetricsBody {
 
 /**
  * `GET /metrics` in the Prometheus text format, from `body`: the app's own registry, or in a
- * cluster worker the aggregate of all workers.
+ * cluster worker the aggregate of all workers. Held within the readers' `budget` until its client
+ * has read it, as alert lists are: a render is up to 2.8 MB at the label caps, a new one each
+ * METRICS_REUSE_MS, and answers pipelined on connections that never read kept theirs.
  */
-export function createMetricsRouter(contentType: string, body: MetricsBody): express.Router {
+export function createMetricsRouter(
+  contentType: string,
+  body: MetricsBody,
+  budget?: ReadBudget,
+): express.Router {
   const router = express.Router();
   router.get('/metrics', async (_req, res) => {
-    res.type(contentType).send(await body());
+    const text = await body();
+    if (budget && !admitOrRefuse(budget, res, text.length)) return;
+    res.type(contentType).send(text);
   });
   return router;
 }
