@@ -24,6 +24,19 @@ export function listenerOptions(limits: ServerLimits | undefined): http.ServerOp
   };
 }
 
+// Set on a connection once an answer that closes it (writeProblem) is under way: the requests
+// pipelined behind it are not routed, as its answer's Connection: close says (RFC 9112, section 9.6).
+const CLOSING = Symbol('an answer that closes this connection is under way');
+
+interface ClosingSocket {
+  [CLOSING]?: boolean;
+}
+
+/** Whether `req` came behind an answer that closes its connection: it is never routed or answered. */
+function behindClose(req: http.IncomingMessage): boolean {
+  return (req.socket as ClosingSocket)[CLOSING] === true;
+}
+
 const CLIENT_ERRORS: Record<string, { reason: ClientErrorReason; problem: () => Problem }> = {
   HPE_HEADER_OVERFLOW: {
     reason: 'header_too_large',
@@ -79,7 +92,8 @@ export function answerClientErrors(
   // An Expect other than 100-continue (RFC 9110, section 10.1.1): without a listener Node answered a
   // bare 417, keep-alive, that no log or metric saw, and an alert posted with one was lost unseen.
   // Answered as the parser's other refusals are, its body unread, so the connection is closed.
-  server.on('checkExpectation', (_req: http.IncomingMessage, res: http.ServerResponse) => {
+  server.on('checkExpectation', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    if (behindClose(req)) return;
     onClientError('malformed');
     const problem = buildProblem('expectation-failed', {
       detail: 'Only Expect: 100-continue is supported; send the request without this Expect header.',
@@ -108,6 +122,9 @@ export function requireHost(
   onClientError: (reason: ClientErrorReason) => void = () => {},
 ): http.RequestListener {
   return (req, res) => {
+    // Pipelined behind a refusal that closes the connection: before, an alert sent there was
+    // stored and its answer never written, so its sender could not tell it from a lost one.
+    if (behindClose(req)) return;
     if (req.headers.host !== undefined || req.httpVersion !== '1.1') return app(req, res);
     onClientError('malformed');
     const problem = buildProblem('invalid-request', {
@@ -117,8 +134,12 @@ export function requireHost(
   };
 }
 
-/** Answers `problem` on a response no app route serves, and closes the connection after it. */
+/**
+ * Answers `problem` on a response no app route serves, and closes the connection after it: the
+ * requests pipelined behind it are left unrouted (requireHost), their senders free to send them again.
+ */
 function writeProblem(res: http.ServerResponse, problem: Problem): void {
+  (res.req.socket as ClosingSocket)[CLOSING] = true;
   const body = problemBody(problem);
   res
     .writeHead(problem.status, {

@@ -94,3 +94,31 @@ describe('Expect other than 100-continue', () => {
     await new Promise((resolve) => server.close(resolve));
   });
 });
+
+// Regression (review): the 417 closes the connection, but the requests pipelined behind it were
+// still routed: an alert sent after it was stored and its 202 never written, so its sender could
+// not tell it from a lost one (and a resend stored it twice). RFC 9112, section 9.6: a server that
+// answers "close" processes no further request of the connection. The same for requireHost's 400.
+describe('requests pipelined behind an answer that closes the connection', () => {
+  it.each([
+    ['a 417 for Expect', '417', (host: string) => `${host}Expect: 200-ok\r\n`],
+    ['a 400 for a missing Host', '400', () => ''],
+  ])('answers those ahead of %s, and routes none of those behind it', async (_, status, head) => {
+    const built = buildTestApp({ env: { BODY_LIMIT_BYTES: String(LIMIT) } });
+    const server = await startServer(built.app, { host: '127.0.0.1', port: 0 });
+    const port = boundPort(server);
+    const host = `Host: 127.0.0.1:${port}\r\n`;
+    const post = (headers: string) =>
+      `POST /alerts HTTP/1.1\r\n${headers}Content-Type: application/json\r\n` +
+      `Content-Length: ${Buffer.byteLength(sample)}\r\n\r\n${sample}`;
+    const connection = await openRaw(port);
+    connection.write(post(host) + post(head(host)) + post(host));
+    await connection.closed;
+
+    const statuses = [...connection.received().matchAll(/^HTTP\/1\.1 (\d{3}) /gm)].map((m) => m[1]);
+    expect(statuses).toEqual(['202', status]);
+    // The one answered 202 is stored; the one behind the refusal is not (its sender sends it again).
+    expect(await built.store.count()).toBe(1);
+    await new Promise((resolve) => server.close(resolve));
+  });
+});
