@@ -76,6 +76,11 @@ const DETAIL: Record<Exclude<ReadRefusal, 'stalled'>, string> = {
     'Too many alerts, alert lists, trigger run lists, counts or metrics are being read from your address at once (QUERY_MAX_INFLIGHT_BYTES_PER_ADDRESS); retry shortly.',
 };
 
+// An answer this small (the dashboard's counts, at most about 64 KB) may pass its address's share
+// by one such answer: the page asks for the counts beside its alert list, whose reservation is the
+// address's whole share (QUERY_MAX_BYTES) until the store is read, and they were refused (review).
+const SMALL_ANSWER_BYTES = 96 * 1024;
+
 // How often a reader's progress is looked at, as a part of the stall timeout.
 const CHECKS_PER_STALL = 4;
 
@@ -102,12 +107,14 @@ export function createReadBudget(limits: ReadLimits, registry: Registry): ReadBu
     return buildProblem('service-unavailable', { detail: DETAIL[reason] });
   };
   // One answer always fits on its own (QUERY_MAX_BYTES is the most one holds), and an address's
-  // first one in its share. Past both, the budget as a whole is named.
+  // first one in its share, which a small answer may pass by one more. Past both, the budget as a
+  // whole is named.
   const take = (bytes: number, address: string): Reservation | { refused: Problem } => {
     const atAddress = byAddress.get(address);
     if (reserved > 0 && reserved + bytes > limits.maxInflightBytes)
       return { refused: refuse('inflight_bytes') };
-    if (atAddress > 0 && atAddress + bytes > limits.maxInflightBytesPerAddress)
+    const slack = bytes <= SMALL_ANSWER_BYTES ? SMALL_ANSWER_BYTES : 0;
+    if (atAddress > 0 && atAddress + bytes > limits.maxInflightBytesPerAddress + slack)
       return { refused: refuse('inflight_per_address') };
     let held = bytes;
     reserved += held;

@@ -158,6 +158,7 @@ describe("one client address's share of the readers' budget", () => {
 });
 
 describe('createReadBudget', () => {
+  const MiB = 1024 * 1024;
   const response = () => new ServerResponse(new IncomingMessage(new net.Socket()));
 
   it('holds nothing for a client that left while the store answered (its close has already fired)', () => {
@@ -172,6 +173,22 @@ describe('createReadBudget', () => {
     expect(budget.inflight()).toBe(0);
     expect(budget.admit(response(), 80)).toBeUndefined();
     expect(budget.inflight()).toBe(80);
+  });
+
+  // The dashboard asks for its counts (GET /ui/summary, about 64 KB at most) beside its alert list,
+  // whose reservation is the address's whole share (QUERY_MAX_BYTES) until the store is read: the
+  // counts were refused at each such load (found by review).
+  it("admits one small answer past the address's share, not two, nor a large one", () => {
+    const budget = createReadBudget(
+      { maxInflightBytes: 32 * MiB, maxInflightBytesPerAddress: 8 * MiB, stallMs: 10_000 },
+      new Registry(),
+    );
+    expect(budget.admit(response(), 8 * MiB)).toBeUndefined();
+
+    expect(budget.admit(response(), 64 * 1024)).toBeUndefined();
+    expect(budget.admit(response(), 64 * 1024)?.status).toBe(503);
+    expect(budget.admit(response(), 1 * MiB)?.status).toBe(503);
+    expect(budget.inflight()).toBe(8 * MiB + 64 * 1024);
   });
 
   it('gives the bytes back once the answer is out, and when the client leaves first', async () => {

@@ -65,7 +65,9 @@ describe('answers held for readers that do not read', () => {
       // Past what the kernel took, the answers held reach 1 MiB and the next are refused (Node
       // reads no more of a connection's requests once its answers wait unwritten).
       await expect.poll(async () => (await refused()) - before, { timeout: 10_000 }).toBeGreaterThan(0);
-      expect((await fetch(base + path)).status).toBe(503);
+      const refusal = await fetch(base + path);
+      expect(refusal.status).toBe(503);
+      expect(((await refusal.json()) as { detail: string }).detail).toMatch(/counts or metrics/);
 
       // Given back once that reader is gone.
       socket.destroy();
