@@ -136,6 +136,35 @@ describe('trigger bodies must be JSON, chunked or with a length', () => {
     expect(await runs()).toBe(before);
   });
 
+  // Regression (review of f9332de): ingest takes a Content-Encoding list naming identity alone
+  // (repeated headers, which Node joins with commas), but express.json compared it whole, so the
+  // same body was 415 here.
+  it('takes a body whose Content-Encoding names identity alone, repeated, as ingest does', async () => {
+    const before = await runs();
+    const body = '{"backend":"docker"}';
+
+    const status = await new Promise<number>((resolve, reject) => {
+      // Two Content-Encoding lines, as raw header pairs (no Host is added to those).
+      const headers = [
+        ['host', `127.0.0.1:${port}`],
+        ['authorization', `Bearer ${TOKEN}`],
+        ['content-type', 'application/json'],
+        ['content-encoding', 'identity'],
+        ['content-encoding', 'Identity'],
+        ['content-length', String(body.length)],
+      ].flat();
+      http
+        .request({ host: '127.0.0.1', port, method: 'POST', path: '/triggers/shell', headers }, (res) => {
+          res.resume().on('end', () => resolve(res.statusCode ?? 0));
+        })
+        .on('error', reject)
+        .end(body);
+    });
+
+    expect(status).toBe(202);
+    expect(await runs()).toBe(before + 1);
+  });
+
   it('still starts a run with defaults for a POST without a body', async () => {
     const before = await runs();
 

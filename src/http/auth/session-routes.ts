@@ -7,6 +7,7 @@ import { SESSION_COOKIE, readCredentials, roleOfToken, type TokenSet } from './c
 import { refuse, refuseIfLimited, type RefuseDeps } from './refuse.js';
 import type { Session, SessionSigner } from './session-cookie.js';
 import { callerAddress } from '../../logging/caller-address.js';
+import { identityCodingAsNone } from '../identity-coding-as-none.js';
 
 const SIGN_IN_LIMIT = '2kb';
 
@@ -62,6 +63,7 @@ export function createSessionRoutes(deps: SessionRoutesDeps): express.Router {
   router.post(
     '/ui/session',
     requireUtf8,
+    identityCodingAsNone,
     express.json({ limit: SIGN_IN_LIMIT, inflate: false }),
     (req: Request, res: Response) => {
       if (refuseIfLimited(req, res, 'session', deps)) return;

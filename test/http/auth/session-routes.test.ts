@@ -84,6 +84,17 @@ describe('dashboard sessions (POST /ui/session, HMAC-signed cookie)', () => {
     expect(notJson.status).toBe(400);
   });
 
+  // Regression (review of f9332de): ingest takes a Content-Encoding list naming identity alone,
+  // but express.json compared it whole: the same sign-in was 415. Any other coding still is.
+  it('signs in with a Content-Encoding naming identity alone, repeated, and refuses gzip', async () => {
+    const body = JSON.stringify({ token: VIEWER_TOKEN });
+    const repeated = await server.post('/ui/session', body, { 'Content-Encoding': 'identity, Identity' });
+    const gzip = await server.post('/ui/session', body, { 'Content-Encoding': 'gzip' });
+
+    expect(repeated.status).toBe(200);
+    expect(gzip.status).toBe(415);
+  });
+
   it('bounds what a sign-in attempt can make it read: a 64 KiB body and a 4 KiB cookie are refused, nothing else breaks', async () => {
     const bigBody = await server.post('/ui/session', JSON.stringify({ token: 'x'.repeat(64 * 1024) }));
     const bigCookie = await server.get('/alerts', { Cookie: `falco_session=v1.viewer.${'A'.repeat(4096)}` });
