@@ -44,6 +44,13 @@ export interface ReadBudget {
    * there is no room.
    */
   reserve(bytes: number, address: string): (() => void) | undefined;
+  /**
+   * Cuts off the connection of `res` once it has taken no byte for `stallMs` (or the budget's own
+   * stallMs, if shorter), reserving nothing:
+   * for an answer whose body others share (a `/metrics` render), where what its reader holds is
+   * the time it pins that body, not bytes of its own.
+   */
+  watch(res: ServerResponse, stallMs: number): void;
   /** Bytes reserved now. */
   inflight(): number;
 }
@@ -71,9 +78,9 @@ export function admitOrRefuse(budget: ReadBudget, res: Response, bytes: number):
 
 const DETAIL: Record<Exclude<ReadRefusal, 'stalled'>, string> = {
   inflight_bytes:
-    'Too many alerts, alert lists, trigger run lists, counts or metrics are being read at once (QUERY_MAX_INFLIGHT_BYTES); retry shortly.',
+    'Too many alerts, alert lists, trigger run lists or counts are being read at once (QUERY_MAX_INFLIGHT_BYTES); retry shortly.',
   inflight_per_address:
-    'Too many alerts, alert lists, trigger run lists, counts or metrics are being read from your address at once (QUERY_MAX_INFLIGHT_BYTES_PER_ADDRESS); retry shortly.',
+    'Too many alerts, alert lists, trigger run lists or counts are being read from your address at once (QUERY_MAX_INFLIGHT_BYTES_PER_ADDRESS); retry shortly.',
 };
 
 // An answer this small (the dashboard's counts, at most about 64 KB) may pass its address's share
@@ -99,7 +106,7 @@ export function createReadBudget(limits: ReadLimits, registry: Registry): ReadBu
   const refused = createReasonCounter<ReadRefusal>(
     registry,
     'falco_alert_reads_refused_total',
-    'Alerts, alert lists and exports, trigger run lists, dashboard counts and /metrics refused (503), and live-stream replays put off (the stream ends; its client reconnects), because readers held QUERY_MAX_INFLIGHT_BYTES, or those at one address QUERY_MAX_INFLIGHT_BYTES_PER_ADDRESS; or their readers cut off after QUERY_STALL_TIMEOUT_MS without reading.',
+    'Alerts, alert lists and exports, trigger run lists and dashboard counts refused (503), and live-stream replays put off (the stream ends; its client reconnects), because readers held QUERY_MAX_INFLIGHT_BYTES, or those at one address QUERY_MAX_INFLIGHT_BYTES_PER_ADDRESS; or their readers (and those of /metrics, after at most 10 s) cut off after QUERY_STALL_TIMEOUT_MS without reading.',
     ['inflight_bytes', 'inflight_per_address', 'stalled'],
   );
   const refuse = (reason: keyof typeof DETAIL): Problem => {
@@ -136,6 +143,32 @@ export function createReadBudget(limits: ReadLimits, registry: Registry): ReadBu
     };
   };
   const admitted = new WeakMap<ServerResponse, Reservation>();
+  // Cuts off the connection of `res` once it has taken no byte for `stallMs`, until `res` is done.
+  const watchStall = (res: ServerResponse, stallMs: number): void => {
+    const socket = res.req.socket;
+    let taken = bytesTaken(socket);
+    // On the monotonic clock: a step forward of the wall clock cut off every reader paused then.
+    let progressAt = performance.now();
+    const watch = setInterval(
+      () => {
+        const now = bytesTaken(socket);
+        if (now !== taken) {
+          taken = now;
+          progressAt = performance.now();
+        } else if (performance.now() - progressAt >= stallMs && !socket.destroyed) {
+          refused.inc('stalled');
+          // The whole connection: node:http (Node 24) leaves an answer destroyed while it waits
+          // behind another in the connection's queue, unended, and the connection hung behind it.
+          socket.destroy();
+        }
+      },
+      Math.max(1, Math.floor(stallMs / CHECKS_PER_STALL)),
+    );
+    watch.unref();
+    // Done: all handed to the kernel ('finish'), or the socket gone ('close', also if it already
+    // was). finished() calls back once.
+    finished(res, () => clearInterval(watch));
+  };
   return {
     admit(res, bytes) {
       // The client left while the store answered: nothing will be held for it.
@@ -143,33 +176,12 @@ export function createReadBudget(limits: ReadLimits, registry: Registry): ReadBu
       const reservation = take(bytes, res.req.socket.remoteAddress ?? '');
       if ('refused' in reservation) return reservation.refused;
       admitted.set(res, reservation);
-      const socket = res.req.socket;
-      let taken = bytesTaken(socket);
-      // On the monotonic clock: a step forward of the wall clock cut off every reader paused then.
-      let progressAt = performance.now();
-      const watch = setInterval(
-        () => {
-          const now = bytesTaken(socket);
-          if (now !== taken) {
-            taken = now;
-            progressAt = performance.now();
-          } else if (performance.now() - progressAt >= limits.stallMs && !socket.destroyed) {
-            refused.inc('stalled');
-            // The whole connection: node:http (Node 24) leaves an answer destroyed while it waits
-            // behind another in the connection's queue, unended, and the connection hung behind it.
-            socket.destroy();
-          }
-        },
-        Math.max(1, Math.floor(limits.stallMs / CHECKS_PER_STALL)),
-      );
-      watch.unref();
-      // Done: all handed to the kernel ('finish'), or the socket gone ('close', also if it already
-      // was). finished() calls back once.
-      finished(res, () => {
-        clearInterval(watch);
-        reservation.release();
-      });
+      watchStall(res, limits.stallMs);
+      finished(res, () => reservation.release());
       return undefined;
+    },
+    watch(res, stallMs) {
+      if (!res.destroyed) watchStall(res, Math.min(stallMs, limits.stallMs));
     },
     settle: (res, bytes) => admitted.get(res)?.resize(bytes),
     reserve(bytes, address) {

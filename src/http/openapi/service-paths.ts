@@ -21,7 +21,7 @@ export function buildServicePaths(): Record<string, JsonSchema> {
         operationId: 'metrics',
         tags: ['metrics'],
         security: metricsToken,
-        responses: { '200': text('text/plain', 'Prometheus text format'), ...problems(401, 429, 503) },
+        responses: { '200': text('text/plain', 'Prometheus text format'), ...problems(401, 429) },
       },
     },
     '/openapi.json': {

@@ -1,6 +1,6 @@
 import express from 'express';
 import type { RenderMetrics } from '../../metrics/cluster-metrics.js';
-import { admitOrRefuse, type ReadBudget } from '../read-budget.js';
+import type { ReadBudget } from '../read-budget.js';
 import { shareResult } from '../share-result.js';
 
 /**
@@ -22,10 +22,21 @@ export function shareMetricsRender(render: RenderMetrics): MetricsBody {
 }
 
 /**
+ * How long a `/metrics` answer may go without its reader taking a byte before its connection is
+ * cut off (at most QUERY_STALL_TIMEOUT_MS). Prometheus reads a scrape at once, and gives up on it
+ * after its scrape_timeout (10 s by default).
+ */
+export const METRICS_STALL_MS = 10_000;
+
+/**
  * `GET /metrics` in the Prometheus text format, from `body`: the app's own registry, or in a
- * cluster worker the aggregate of all workers. Held within the readers' `budget` until its client
- * has read it, as alert lists are: a render is up to 2.8 MB at the label caps, a new one each
- * METRICS_REUSE_MS, and answers pipelined on connections that never read kept theirs.
+ * cluster worker the aggregate of all workers. A render (up to 2.8 MB at the label caps) is shared
+ * by the scrapes of its second, and an answer pipelined on a connection that never reads pinned
+ * its render for as long as the connection lived: one such connection a second held a render
+ * each. Its reader is cut off past METRICS_STALL_MS (`budget`), so at most that many seconds'
+ * renders are pinned; it reserves no bytes, so readers of alerts and scrapers never refuse each
+ * other (a reservation per scrape counted one shared render once per answer, and refused
+ * Prometheus while readers held the budget: found by review).
  */
 export function createMetricsRouter(
   contentType: string,
@@ -35,7 +46,7 @@ export function createMetricsRouter(
   const router = express.Router();
   router.get('/metrics', async (_req, res) => {
     const text = await body();
-    if (budget && !admitOrRefuse(budget, res, text.length)) return;
+    budget?.watch(res, METRICS_STALL_MS);
     res.type(contentType).send(text);
   });
   return router;
