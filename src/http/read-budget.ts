@@ -84,7 +84,8 @@ const DETAIL: Record<Exclude<ReadRefusal, 'stalled'>, string> = {
 };
 
 // An answer this small (the dashboard's counts, at most about 64 KB) may pass its address's share
-// by one such answer: the page asks for the counts beside its alert list, whose reservation is the
+// by one such answer, as may any answer that comes after it (what the address holds past its share
+// stays within this): the page asks for the counts beside its alert list, whose reservation is the
 // address's whole share (QUERY_MAX_BYTES) until the store is read, and they were refused (review).
 const SMALL_ANSWER_BYTES = 96 * 1024;
 
@@ -120,7 +121,9 @@ export function createReadBudget(limits: ReadLimits, registry: Registry): ReadBu
     const atAddress = byAddress.get(address);
     if (reserved > 0 && reserved + bytes > limits.maxInflightBytes)
       return { refused: refuse('inflight_bytes') };
-    const slack = bytes <= SMALL_ANSWER_BYTES ? SMALL_ANSWER_BYTES : 0;
+    // Either way round: the page asks for its counts first, and with a memory store they are
+    // admitted before the list's request comes (review of 788bf4e).
+    const slack = bytes <= SMALL_ANSWER_BYTES || atAddress <= SMALL_ANSWER_BYTES ? SMALL_ANSWER_BYTES : 0;
     if (atAddress > 0 && atAddress + bytes > limits.maxInflightBytesPerAddress + slack)
       return { refused: refuse('inflight_per_address') };
     let held = bytes;

@@ -191,6 +191,21 @@ describe('createReadBudget', () => {
     expect(budget.inflight()).toBe(8 * MiB + 64 * 1024);
   });
 
+  // The page asks for its counts first (main.js: summary.refresh() before loadAlerts): with a
+  // memory store the summary is admitted before the list's request comes, and the list, whose
+  // reservation is the whole share, was refused (review of 788bf4e).
+  it('admits the alert list after the small answer too, in the order the dashboard asks', () => {
+    const budget = createReadBudget(
+      { maxInflightBytes: 32 * MiB, maxInflightBytesPerAddress: 8 * MiB, stallMs: 10_000 },
+      new Registry(),
+    );
+    expect(budget.admit(response(), 64 * 1024)).toBeUndefined();
+    expect(budget.admit(response(), 8 * MiB)).toBeUndefined();
+
+    expect(budget.admit(response(), 64 * 1024)?.status).toBe(503);
+    expect(budget.inflight()).toBe(8 * MiB + 64 * 1024);
+  });
+
   it('gives the bytes back once the answer is out, and when the client leaves first', async () => {
     const budget = createReadBudget(
       { maxInflightBytes: 100, maxInflightBytesPerAddress: 100, stallMs: 10_000 },
