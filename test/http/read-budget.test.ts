@@ -2,7 +2,9 @@ import http, { IncomingMessage, ServerResponse } from 'node:http';
 import net from 'node:net';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import express from 'express';
 import { createReadBudget } from '../../src/http/read-budget.js';
+import { createMetricsRouter } from '../../src/http/routes/metrics.js';
 import { startServer } from '../../src/server/start-server.js';
 import { startReceiver, type TestReceiver } from '../helpers/start-receiver.js';
 import { buildTestApp, metricValue } from '../helpers/test-app.js';
@@ -329,4 +331,44 @@ describe('lists asked for at once on one connection', () => {
       socket.destroy();
     }
   });
+});
+
+// The stall watch sees a connection's progress only between writes (bytesWritten counts a write
+// once it is handed to libuv), and a /metrics answer is one write of the whole render: a scrape
+// read steadily but slower than its render per stall timeout was cut off as stalled (review of
+// 97f69a8; at the defaults, a 2.8 MB render read at less than about 280 KB/s).
+describe('GET /metrics read steadily over a slow link', () => {
+  it('is read to its end, not cut off as stalled', async () => {
+    const registry = new Registry();
+    const budget = createReadBudget(
+      { maxInflightBytes: 1024 * 1024, maxInflightBytesPerAddress: 1024 * 1024, stallMs: 1_000 },
+      registry,
+    );
+    // More than loopback's socket buffers take at once, read at 4 MB/s: about 6 s.
+    const size = 32 * 1024 * 1024;
+    const render = Buffer.alloc(size, 'x');
+    const app = express();
+    app.use(createMetricsRouter('text/plain', () => Promise.resolve(render), budget));
+    const server = await startServer(app, { host: '127.0.0.1', port: 0 });
+    const port = (server.address() as net.AddressInfo).port;
+    try {
+      const socket = net.connect({ host: '127.0.0.1', port });
+      socket.on('error', () => undefined);
+      await new Promise<void>((resolve) => socket.once('connect', resolve));
+      let received = 0;
+      socket.on('data', (chunk: Buffer) => {
+        received += chunk.length;
+        socket.pause();
+      });
+      const reader = setInterval(() => socket.resume(), 5);
+      socket.write('GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n');
+      await new Promise<void>((resolve) => socket.once('close', () => resolve()));
+      clearInterval(reader);
+      expect(received).toBeGreaterThan(size);
+      expect(await metricValue(registry, 'falco_alert_reads_refused_total', { reason: 'stalled' })).toBe(0);
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  }, 30_000);
 });
