@@ -19,6 +19,21 @@ export function drained(res: ServerResponse): Promise<void> {
 }
 
 /**
+ * Writes `body` and ends `res`, in views of PIECE_CHARS bytes (no copies), each once the one before
+ * is taken: a reader's progress is seen between writes only (read-budget.ts), and one write of a
+ * large answer (a /metrics render, a trigger run list) read steadily over a slow link, slower than
+ * its size per stall timeout, was cut off as stalled (found by review).
+ */
+export async function writeInPieces(res: ServerResponse, body: Buffer): Promise<void> {
+  res.setHeader('Content-Length', body.length);
+  for (let at = 0; at < body.length; at += PIECE_CHARS) {
+    if (!res.write(body.subarray(at, at + PIECE_CHARS))) await drained(res);
+    if (res.destroyed) return;
+  }
+  res.end();
+}
+
+/**
  * Writes the texts `texts` makes, as it makes them: gathered into pieces of about 64 KiB (a longer
  * text, an alert of megabytes, cut into them), waiting while the client does not read, and handing
  * the event loop back each time a turn has used its budget. The work of making a text (formatting

@@ -1,5 +1,6 @@
 import type { Request, Response } from 'express';
 import { admitOrRefuse, type ReadBudget } from '../http/read-budget.js';
+import { writeInPieces } from '../http/write-paced.js';
 import type { TriggerRun } from './trigger-run.js';
 
 /** What a viewer reads in place of a run's nonce. */
@@ -25,6 +26,8 @@ export function sendRuns(
   // Held until its client has read it, as an alert list is: a run keeps up to
   // TRIGGER_OUTPUT_MAX_CHARS of output per step, and a list is TRIGGER_MAX_RUNS runs (megabytes),
   // so lists pipelined and never read would otherwise pile up in memory.
-  if (budget && !admitOrRefuse(budget, res, Buffer.byteLength(json))) return;
-  res.type('application/json').set('Cache-Control', 'no-store').send(json);
+  const bytes = Buffer.from(json);
+  if (budget && !admitOrRefuse(budget, res, bytes.length)) return;
+  res.type('application/json').set('Cache-Control', 'no-store');
+  void writeInPieces(res, bytes);
 }

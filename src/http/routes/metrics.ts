@@ -2,7 +2,7 @@ import express from 'express';
 import type { RenderMetrics } from '../../metrics/cluster-metrics.js';
 import type { ReadBudget } from '../read-budget.js';
 import { shareResult } from '../share-result.js';
-import { drained } from '../write-paced.js';
+import { writeInPieces } from '../write-paced.js';
 
 /**
  * How long a rendered `/metrics` is served again. Prometheus scrapes every 15-60 s and never sees
@@ -29,9 +29,6 @@ export function shareMetricsRender(render: RenderMetrics): MetricsBody {
  */
 export const METRICS_STALL_MS = 10_000;
 
-// The pieces a render is written in (views of the shared Buffer, not copies).
-const METRICS_PIECE_BYTES = 64 * 1024;
-
 /**
  * `GET /metrics` in the Prometheus text format, from `body`: the app's own registry, or in a
  * cluster worker the aggregate of all workers. A render (up to 2.8 MB at the label caps) is shared
@@ -52,15 +49,7 @@ export function createMetricsRouter(
     const text = await body();
     budget?.watch(res, METRICS_STALL_MS);
     res.status(200).type(contentType);
-    res.setHeader('Content-Length', text.length);
-    // A piece at a time, each written once the one before is taken: the stall watch sees a
-    // connection's progress only between writes, and one write of the whole render read steadily
-    // over a slow link (slower than the render per stall timeout) was cut off as stalled (review).
-    for (let at = 0; at < text.length; at += METRICS_PIECE_BYTES) {
-      if (!res.write(text.subarray(at, at + METRICS_PIECE_BYTES))) await drained(res);
-      if (res.destroyed) return;
-    }
-    res.end();
+    await writeInPieces(res, text);
   });
   return router;
 }
