@@ -46,9 +46,8 @@ export interface ReadBudget {
   reserve(bytes: number, address: string): (() => void) | undefined;
   /**
    * Cuts off the connection of `res` once it has taken no byte for `stallMs` (or the budget's own
-   * stallMs, if shorter), reserving nothing:
-   * for an answer whose body others share (a `/metrics` render), where what its reader holds is
-   * the time it pins that body, not bytes of its own.
+   * stallMs, if shorter), reserving nothing: for an answer whose body others share (a `/metrics`
+   * render), where what its reader holds is the time it pins that body, not bytes of its own.
    */
   watch(res: ServerResponse, stallMs: number): void;
   /** Bytes reserved now. */

@@ -5,7 +5,7 @@ import { countedLines } from '../logging/counted-lines.js';
 import { logReadGaps } from './log-read-gaps.js';
 import { createPageSizer } from './page-size.js';
 import { decodeAlertEntry, streamPosition, type RedisKeys } from './redis-alert-entry.js';
-import type { RedisConnection } from './redis-connection.js';
+import { isLastingReply, type RedisConnection } from './redis-connection.js';
 import type { StoreMetrics } from './store-metrics.js';
 import { readRedisNowMs, streamIdSince } from './redis-clock.js';
 import { StoreUnavailableError } from './store-unavailable-error.js';
@@ -15,15 +15,11 @@ import { findReadGap, STREAM_EDGES_SCRIPT, streamEdges } from './stream-read-gap
 export const REFUSED_LOG_EVERY_MS = 60_000;
 
 // Of the replies the connection rejects as StoreUnavailableError with its link kept, those that may
-// last: a script past busy-reply-threshold (BUSY; one that wrote cannot be killed), a replica cut
-// from its master (MASTERDOWN), a cluster's TRYAGAIN and CLUSTERDOWN. No alert reaches this
-// replica's listeners while they do, with falco_store_up 1: said as refusals, as they were before
-// the connection told them. A failover's UNBLOCKED and a restart's LOADING pass (debug).
+// last (redis-connection.ts): no alert reaches this replica's listeners while they do, with
+// falco_store_up 1, so they are said as refusals, as they were before the connection told them. A
+// failover's UNBLOCKED and a restart's LOADING pass (debug).
 const lastingReply = (error: StoreUnavailableError): Error | undefined =>
-  error.cause instanceof Error &&
-  /^(BUSY|MASTERDOWN|TRYAGAIN|CLUSTERDOWN|NOREPLICAS) /.test(error.cause.message)
-    ? error.cause
-    : undefined;
+  isLastingReply(error.cause) ? (error.cause as Error) : undefined;
 
 // How often a gap's time asks Redis's clock again (a TIME), at most.
 const CLOCK_ASKED_EVERY_MS = 10_000;

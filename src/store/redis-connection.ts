@@ -25,14 +25,25 @@ const READ_ONLY_STREAK_MS = (timings: ConnectionTimings) => 2 * timings.maxBacko
 // Redis's answer to a write on a replica (also as a script's error: "READONLY You can't write ...").
 const isReadOnlyReply = (error: unknown) => error instanceof Error && error.message.startsWith('READONLY');
 
-// Replies of a Redis that cannot serve now but keeps the link: LOADING (its data being loaded at a
-// restart), BUSY (a script or module command past busy-reply-threshold), MASTERDOWN (a replica
-// cut from its master), TRYAGAIN and CLUSTERDOWN, NOREPLICAS (min-replicas-to-write unmet) and
-// UNBLOCKED (a blocked read ended by a failover). As plain reply errors every read answered 500
-// "internal error" while Redis was busy or loading, and the live reader called them refusals.
-const isPassingReply = (error: unknown) =>
-  error instanceof Error &&
-  /^(LOADING|BUSY|MASTERDOWN|TRYAGAIN|CLUSTERDOWN|NOREPLICAS|UNBLOCKED) /.test(error.message);
+// Replies of a Redis that cannot serve now but keeps the link. Brief: LOADING (its data being
+// loaded at a restart), UNBLOCKED (a blocked read ended by a failover). Lasting, maybe for good:
+// BUSY (a script or module command past busy-reply-threshold; one that wrote cannot be killed),
+// MASTERDOWN (a replica cut from its master), TRYAGAIN and CLUSTERDOWN, NOREPLICAS
+// (min-replicas-to-write unmet). As plain reply errors every read answered 500 "internal error"
+// while Redis was busy or loading, and the live reader called them refusals.
+const BRIEF_REPLIES = ['LOADING', 'UNBLOCKED'];
+const LASTING_REPLIES = ['BUSY', 'MASTERDOWN', 'TRYAGAIN', 'CLUSTERDOWN', 'NOREPLICAS'];
+
+const replyCode = (error: unknown): string | undefined =>
+  error instanceof Error ? /^([A-Z]+) /.exec(error.message)?.[1] : undefined;
+
+const isPassingReply = (error: unknown) => {
+  const code = replyCode(error);
+  return code !== undefined && (BRIEF_REPLIES.includes(code) || LASTING_REPLIES.includes(code));
+};
+
+/** True for a reply of a Redis that cannot serve now and may stay so (BUSY, MASTERDOWN and the like). */
+export const isLastingReply = (error: unknown): boolean => LASTING_REPLIES.includes(replyCode(error) ?? '');
 
 /**
  * A self-healing link: reconnects with backoff, and drops a link whose command hangs or that leads
