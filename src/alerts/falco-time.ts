@@ -3,6 +3,15 @@
 // allows pass too.
 const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-](\d{2}):(\d{2}))$/;
 
+const MINUTES_PER_DAY = 24 * 60;
+
+// A leap second is only ever 23:59:60 UTC (RFC 3339 5.7), and Falco never writes second 60
+// (strftime of gmtime): 60 in any other minute is not a time. `minutes`: of the UTC day, possibly
+// a day off either way by the offset.
+function isLastUtcMinute(minutes: number): boolean {
+  return (minutes + MINUTES_PER_DAY) % MINUTES_PER_DAY === MINUTES_PER_DAY - 1;
+}
+
 /**
  * Milliseconds since the epoch of an RFC 3339 timestamp such as Falco's
  * `2023-05-04T07:28:29.510366389Z`, or undefined when the text is not one (including
@@ -30,7 +39,6 @@ function computeFalcoTime(text: string): number | undefined {
   const hour = Number(h);
   const minute = Number(mi);
   const second = Number(s);
-  // Second 60 is a leap second (RFC 3339 5.7): counted as the next minute's first, as POSIX time does.
   if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 60) return undefined;
   const date = new Date(0);
   // setUTCFullYear, not Date.UTC, which reads years 0 to 99 as 1900 to 1999.
@@ -41,6 +49,8 @@ function computeFalcoTime(text: string): number | undefined {
   const utc = zone === 'Z' || zone === 'z';
   if (!utc && (Number(offH) > 23 || Number(offM) > 59)) return undefined;
   const offsetMinutes = utc ? 0 : (zone?.startsWith('-') ? -1 : 1) * (Number(offH) * 60 + Number(offM));
+  // Second 60 is a leap second (RFC 3339 5.7): counted as the next minute's first, as POSIX time does.
+  if (second === 60 && !isLastUtcMinute(hour * 60 + minute - offsetMinutes)) return undefined;
   const millis = fraction ? Number(fraction.slice(1, 4).padEnd(3, '0')) : 0;
   return base + millis - offsetMinutes * 60_000;
 }

@@ -31,7 +31,18 @@ describe('parseFalcoTime', () => {
 
   it('reads a leap second as the first second of the next minute', () => {
     expect(parseFalcoTime('2016-12-31T23:59:60.5Z')).toBe(Date.UTC(2017, 0, 1, 0, 0, 0, 500));
+    // RFC 3339 section 5.8's own example: the same leap second written with an offset.
+    expect(parseFalcoTime('1990-12-31T15:59:60-08:00')).toBe(Date.UTC(1991, 0, 1, 0, 0, 0));
   });
+
+  // A leap second is only ever 23:59:60 UTC (RFC 3339, section 5.7), and Falco never writes
+  // second 60 at all (strftime of gmtime, which POSIX time gives no leap seconds).
+  it.each(['2023-05-04T07:28:60Z', '2016-12-31T23:59:60+01:00', '2016-12-31T23:58:60Z'])(
+    'rejects second 60 outside 23:59 UTC: %j',
+    (text) => {
+      expect(parseFalcoTime(text)).toBeUndefined();
+    },
+  );
 
   it.each([
     '2023-05-04T07:28:61Z',
