@@ -1,19 +1,24 @@
 import { buildProblem, unsupportedMediaType, type Problem } from './problem.js';
+import type { JsonBodyFailure } from './read-json-body.js';
 
 /**
- * The problem for an error body-parser (`express.json`) raised while reading a request body, by
- * its `type`: the status that says why (413, 415, 400), not a bare 400. Undefined for any other error.
+ * The problem for an error a body reader (readJsonBody, raw-body's) raised while reading a request
+ * body, by its `type`: the status that says why (413, 415, 400), not a bare 400. A body that is not
+ * JSON, or repeats a key, is named where it goes wrong, as ingest names it. Undefined for any other error.
  */
 export function bodyRefusal(error: unknown, limit: string): Problem | undefined {
   switch ((error as { type?: unknown } | null)?.type) {
     case 'entity.too.large':
       return buildProblem('payload-too-large', { detail: `The request body is at most ${limit}.` });
     case 'charset.unsupported':
-      return unsupportedMediaType('Content-Type', 'Send the body as application/json in UTF-8.');
+      // readJsonBody's error says which charset (charsetProblem).
+      return unsupportedMediaType('Content-Type', (error as Error).message);
     case 'encoding.unsupported':
       return unsupportedMediaType('Content-Encoding', 'Send the body without a content coding.');
-    case 'entity.parse.failed':
-      return buildProblem('malformed-json', { detail: 'The body is not a JSON object.' });
+    case 'entity.parse.failed': {
+      const { message: detail, pointer } = error as JsonBodyFailure;
+      return buildProblem('malformed-json', { detail, errors: [{ pointer, detail }] });
+    }
     default:
       return undefined;
   }

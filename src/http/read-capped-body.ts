@@ -5,11 +5,11 @@ import { isIdentityCoding } from './routes/ingest-media-type.js';
 /**
  * Reads the request body into `req.body` (a Buffer), failing with raw-body's typed errors.
  * Unlike `express.raw`, which drains the whole rest of an oversized body before answering, this
- * stops reading at the cap: the 413 goes out at once and the connection is closed (the ingest
- * error handler sets `Connection: close`), so a client cannot keep a socket busy streaming junk.
+ * stops reading at the cap: the 413 goes out at once and the connection is closed, so a client
+ * cannot keep a socket busy streaming junk. `limit` is in bytes, or as raw-body reads it ('16kb').
  */
-export function readCappedBody(limitBytes: number) {
-  return (req: Request, _res: Response, next: NextFunction): void => {
+export function readCappedBody(limit: number | string) {
+  return (req: Request, res: Response, next: NextFunction): void => {
     if (!isIdentityCoding(req.headers['content-encoding'])) {
       next(
         Object.assign(new Error('content encoding unsupported'), {
@@ -19,12 +19,17 @@ export function readCappedBody(limitBytes: number) {
       );
       return;
     }
-    getRawBody(req, { limit: limitBytes, length: req.headers['content-length'] }).then(
+    getRawBody(req, { limit, length: req.headers['content-length'] }).then(
       (body) => {
         req.body = body;
         next();
       },
-      (error: unknown) => next(error),
+      (error: unknown) => {
+        // The rest of the body is never read: close the connection instead of draining it.
+        if ((error as { type?: unknown } | null)?.type === 'entity.too.large')
+          res.setHeader('Connection', 'close');
+        next(error);
+      },
     );
   };
 }

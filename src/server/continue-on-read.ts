@@ -9,7 +9,7 @@ import type https from 'node:https';
  */
 export function continueOnRead(server: http.Server | https.Server): void {
   server.on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) => {
-    // Every body reader here (the ingest fast path, raw-body, express.json) reads with 'data'.
+    // Every body reader here (the ingest fast path, raw-body) reads with 'data'.
     req.once('resume', () => {
       if (!res.headersSent && !res.writableEnded) res.writeContinue();
     });

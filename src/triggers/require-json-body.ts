@@ -1,13 +1,8 @@
 import type { NextFunction, Request, Response } from 'express';
 import { buildProblem, sendProblem, unsupportedMediaType } from '../http/problem.js';
+import { carriesBody } from '../http/read-json-body.js';
 import { charsetProblem } from '../http/routes/ingest-media-type.js';
 import { audit, callName } from './trigger-audit.js';
-
-// A request body is present when it is chunked or declares a length above zero (RFC 9112 6.3).
-function carriesBody(req: Request): boolean {
-  const length = req.headers['content-length'];
-  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
-}
 
 /**
  * Refuses (415, audited) a trigger call whose body is not UTF-8 JSON. A body of another media type
@@ -26,10 +21,10 @@ export function requireJsonBody(req: Request, res: Response, next: NextFunction)
 }
 
 /**
- * Refuses (400, audited) a trigger call whose declared body was never read. body-parser reads none
- * once the request counts as finished (a client that half-closes its side after sending: the socket
- * is no longer readable), and the run then started with every default, a shell in `default` for a
- * body that asked for a bogus backend (found by review).
+ * Refuses (400, audited) a trigger call whose declared body was never read. None is read once the
+ * client has half-closed its side after sending (the socket is no longer readable: readJsonBody),
+ * and the run then started with every default, a shell in `default` for a body that asked for a
+ * bogus backend (found by review).
  */
 export function requireReadBody(req: Request, res: Response, next: NextFunction): void {
   if (req.body !== undefined || !carriesBody(req)) return next();

@@ -21,7 +21,7 @@ import {
 import { describeTarget, type TriggerRequest } from './trigger-request.js';
 import type { ReadBudget } from '../http/read-budget.js';
 import type { TriggerService } from './trigger-service.js';
-import { identityCodingAsNone } from '../http/identity-coding-as-none.js';
+import { readJsonBody } from '../http/read-json-body.js';
 
 export interface TriggersRouterDeps {
   config: TriggersConfig;
@@ -52,9 +52,9 @@ export function createTriggersRouter(deps: TriggersRouterDeps): express.Router {
     sendProblem(res, buildProblem('unauthorized', { detail: 'Send Authorization: Bearer <TRIGGER_TOKEN>.' }));
   });
   router.post('/triggers/*path', requireJsonBody);
-  // No content coding, as the refusal says and as ingest does: a gzip body is 415, not inflated.
-  router.use('/triggers', identityCodingAsNone, express.json({ limit: BODY_LIMIT, inflate: false }));
-  // What body-parser refuses: answered as every other refusal, with the status that says why, and audited.
+  // Read as ingest reads its bodies: a repeated key is refused, a gzip body is 415, not inflated.
+  router.use('/triggers', readJsonBody(BODY_LIMIT));
+  // What the body reader refuses: answered as every other refusal, with the status that says why, and audited.
   router.use('/triggers', (error: unknown, req: Request, res: Response, next: NextFunction) => {
     const refusal = bodyRefusal(error, BODY_LIMIT);
     if (!refusal) return next(error);

@@ -1,5 +1,5 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer } from '../../src/server/start-server.js';
@@ -172,5 +172,56 @@ describe('trigger bodies must be JSON, chunked or with a length', () => {
 
     expect(answer.status).toBe(202);
     expect(await runs()).toBe(before + 1);
+  });
+
+  // Regression: express.json took a repeated key silently (the last won), while ingest refuses it
+  // (400 naming the key): two readers that disagree on which copy wins is how a body is smuggled
+  // past a check. An escaped spelling of the key is the same key.
+  it.each([
+    ['/triggers/shell', '{"backend":"docker","backend":"docker"}', '/backend'],
+    ['/triggers/shell', '{"backend":"docker","back\\u0065nd":"docker"}', '/backend'],
+    [
+      '/triggers/event-generator',
+      '{"namespace":"falco-canary","actions":"^syscall","namespace":"falco-canary"}',
+      '/namespace',
+    ],
+  ])('answers 400 naming the key to %s with %s, audited, and starts no run', async (path, body, pointer) => {
+    const before = await runs();
+
+    const answer = await call(port, 'POST', path, { body, contentType: 'application/json' });
+
+    expect(answer.status).toBe(400);
+    expect(answer.type).toContain('application/problem+json');
+    expect(JSON.parse(answer.body)).toMatchObject({
+      type: 'urn:falco-alert-receiver:problem:malformed-json',
+      detail: 'Duplicate key: an object repeats a key',
+      errors: [{ pointer, detail: 'Duplicate key: an object repeats a key' }],
+    });
+    const audit = built.logs.filter((line) => line.event === 'trigger_audit').at(-1);
+    expect(audit).toMatchObject({ outcome: 'invalid', status: 400 });
+    expect(await runs()).toBe(before);
+  });
+
+  // express.json read the whole rest of a body past its limit before answering (body-parser's
+  // dump), so a client streaming a chunked body never got its 413; ingest's reader stops at the cap.
+  it('answers 413 as soon as a chunked body passes 16 KB, with Connection: close, the rest unread', async () => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    socket.on('error', () => undefined);
+    await new Promise<void>((resolve) => socket.once('connect', resolve));
+    let answer = '';
+    socket.setEncoding('latin1').on('data', (chunk: string) => (answer += chunk));
+    const chunk = `{"namespace":"${'a'.repeat(20_000)}`;
+    socket.write(
+      `POST /triggers/shell HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${TOKEN}\r\n` +
+        `Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n` +
+        `${chunk.length.toString(16)}\r\n${chunk}\r\n`,
+    );
+    try {
+      // The body is never ended: only a reader that stops at the cap answers.
+      await expect.poll(() => answer, { timeout: 3_000 }).toMatch(/^HTTP\/1\.1 413 /);
+      expect(answer).toMatch(/\r\nconnection: close\r\n/i);
+    } finally {
+      socket.destroy();
+    }
   });
 });

@@ -1,13 +1,12 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { bodyRefusal } from '../body-refusal.js';
-import { buildProblem, sendProblem, unsupportedMediaType } from '../problem.js';
-import { charsetProblem } from '../routes/ingest-media-type.js';
+import { buildProblem, sendProblem } from '../problem.js';
 import { sendJson } from '../send-json.js';
 import { SESSION_COOKIE, readCredentials, roleOfToken, type TokenSet } from './credentials.js';
 import { refuse, refuseIfLimited, type RefuseDeps } from './refuse.js';
 import type { Session, SessionSigner } from './session-cookie.js';
 import { callerAddress } from '../../logging/caller-address.js';
-import { identityCodingAsNone } from '../identity-coding-as-none.js';
+import { readJsonBody } from '../read-json-body.js';
 
 const SIGN_IN_LIMIT = '2kb';
 
@@ -41,17 +40,6 @@ function describeSession(session: Session) {
 }
 
 /**
- * Refuses (415, naming Content-Type) a sign-in body declared in a charset other than UTF-8, as
- * ingest and the trigger API do: express.json decoded utf-16 and utf-32 itself, so the UTF-8 body
- * a client had mislabelled was answered 400 "not a JSON object", naming no field.
- */
-function requireUtf8(req: Request, res: Response, next: NextFunction): void {
-  const detail = req.is('application/json') ? charsetProblem(req.headers['content-type']) : undefined;
-  if (detail === undefined) return next();
-  sendProblem(res, unsupportedMediaType('Content-Type', detail));
-}
-
-/**
  * The dashboard's sign-in: `POST /ui/session {token}` sets the session cookie once, `GET
  * /ui/session` says who the caller is (and the CSRF token trigger calls must send), `DELETE
  * /ui/session` or `POST /ui/logout` clears it.
@@ -60,44 +48,35 @@ export function createSessionRoutes(deps: SessionRoutesDeps): express.Router {
   const router = express.Router();
   const { signer, tokens } = deps;
 
-  router.post(
-    '/ui/session',
-    requireUtf8,
-    identityCodingAsNone,
-    express.json({ limit: SIGN_IN_LIMIT, inflate: false }),
-    (req: Request, res: Response) => {
-      if (refuseIfLimited(req, res, 'session', deps)) return;
-      const token: unknown = (req.body as { token?: unknown } | undefined)?.token;
-      if (typeof token !== 'string' || token === '') {
-        const detail = 'token: send {"token": "<VIEWER_TOKEN or TRIGGER_TOKEN>"} as application/json';
-        sendProblem(
-          res,
-          buildProblem('invalid-request', { detail, errors: [{ pointer: '/token', detail }] }),
-        );
-        return;
-      }
-      const role = roleOfToken(token, tokens);
-      if (!role) {
-        refuse(
-          req,
-          res,
-          { group: 'session', status: 401, reason: 'The token is not valid.', wrong: true },
-          deps,
-        );
-        return;
-      }
-      const { value, session } = signer.issue(role, token);
-      res.setHeader('Set-Cookie', cookieHeader(req, deps.secure, value, Math.floor(deps.ttlMs / 1000)));
-      res.setHeader('Cache-Control', 'no-store');
-      req.log.info(
-        { event: 'session_started', role, caller: callerAddress(req.socket.remoteAddress) },
-        'dashboard sign-in',
+  router.post('/ui/session', readJsonBody(SIGN_IN_LIMIT), (req: Request, res: Response) => {
+    if (refuseIfLimited(req, res, 'session', deps)) return;
+    const token: unknown = (req.body as { token?: unknown } | undefined)?.token;
+    if (typeof token !== 'string' || token === '') {
+      const detail = 'token: send {"token": "<VIEWER_TOKEN or TRIGGER_TOKEN>"} as application/json';
+      sendProblem(res, buildProblem('invalid-request', { detail, errors: [{ pointer: '/token', detail }] }));
+      return;
+    }
+    const role = roleOfToken(token, tokens);
+    if (!role) {
+      refuse(
+        req,
+        res,
+        { group: 'session', status: 401, reason: 'The token is not valid.', wrong: true },
+        deps,
       );
-      sendJson(res, 200, describeSession(session));
-    },
-  );
+      return;
+    }
+    const { value, session } = signer.issue(role, token);
+    res.setHeader('Set-Cookie', cookieHeader(req, deps.secure, value, Math.floor(deps.ttlMs / 1000)));
+    res.setHeader('Cache-Control', 'no-store');
+    req.log.info(
+      { event: 'session_started', role, caller: callerAddress(req.socket.remoteAddress) },
+      'dashboard sign-in',
+    );
+    sendJson(res, 200, describeSession(session));
+  });
 
-  // A body express.json refuses: 413 or 415 as every other refusal, not a bare 400.
+  // A body the reader refuses: 413 or 415 as every other refusal, a 400 naming where the JSON goes wrong.
   router.use('/ui/session', (error: unknown, _req: Request, res: Response, next: NextFunction) => {
     const refusal = bodyRefusal(error, SIGN_IN_LIMIT);
     if (!refusal) return next(error);

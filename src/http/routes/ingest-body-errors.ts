@@ -8,8 +8,6 @@ export function bodyErrorHandler(metrics: Metrics, bodyLimitBytes: number) {
   return (error: unknown, req: Request, res: Response, next: NextFunction): void => {
     const type = (error as { type?: string } | null)?.type;
     if (type === 'entity.too.large') {
-      // The rest of the body is never read: close the connection instead of draining it.
-      res.setHeader('Connection', 'close');
       const detail = `The body exceeds ${bodyLimitBytes} bytes (BODY_LIMIT_BYTES).`;
       reject(req, res, metrics, 'payload_too_large', buildProblem('payload-too-large', { detail }));
       return;

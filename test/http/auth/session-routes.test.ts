@@ -194,7 +194,7 @@ describe('sessions across processes', () => {
   });
 });
 
-describe('sign-in bodies express.json refuses', () => {
+describe('sign-in bodies refused', () => {
   it.each([
     ['a body above 2 KB', 'application/json', JSON.stringify({ token: 'x'.repeat(3000) }), 413],
     ['a body in a charset it cannot read', 'application/json; charset=klingon', '{}', 415],
@@ -215,6 +215,26 @@ describe('sign-in bodies express.json refuses', () => {
       expect(((await response.json()) as { header?: string }).header).toBe(
         status === 415 ? 'Content-Type' : undefined,
       );
+    });
+  });
+});
+
+// Regression: express.json took a repeated key silently (the last won), while ingest refuses it:
+// `{"token":"a","token":"b"}` signed in with b, whichever copy a proxy or WAF in front had checked.
+describe('a sign-in body that repeats a key', () => {
+  it('is refused with 400 problem+json naming the key, and sets no cookie', async () => {
+    await withAuthTestServer({ VIEWER_TOKEN }, async (server) => {
+      const body = `{"token":"wrong","token":${JSON.stringify(VIEWER_TOKEN)}}`;
+
+      const response = await server.post('/ui/session', body, { 'Content-Type': 'application/json' });
+
+      expect(response.status).toBe(400);
+      expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+      expect(response.headers.get('set-cookie')).toBeNull();
+      expect(await response.json()).toMatchObject({
+        type: 'urn:falco-alert-receiver:problem:malformed-json',
+        errors: [{ pointer: '/token', detail: 'Duplicate key: an object repeats a key' }],
+      });
     });
   });
 });
