@@ -38,8 +38,13 @@ export interface HardeningConfig {
   dedup: { windowMs: number; maxEntries: number };
   /** Most bytes of one `GET /alerts` answer (and of one stream's replay). */
   queryMaxBytes: number;
-  /** Bounds on alert lists and exports held for their readers. */
-  readLimits: { maxInflightBytes: number; maxInflightBytesPerAddress: number; stallMs: number };
+  /** Bounds on alert lists and exports, and `/metrics` renders, held for their readers. */
+  readLimits: {
+    maxInflightBytes: number;
+    maxInflightBytesPerAddress: number;
+    stallMs: number;
+    maxPinnedBytes: number;
+  };
   /** Bounds on request bodies still arriving. */
   inflight: { maxBytes: number; maxBytesPerAddress: number; maxPerAddress: number };
   /** Host names read routes answer to (`*` = any); IP literals always pass. */
@@ -94,6 +99,7 @@ export function toHardeningConfig(
         env.QUERY_MAX_INFLIGHT_BYTES_PER_ADDRESS,
       ),
       stallMs: env.QUERY_STALL_TIMEOUT_MS,
+      maxPinnedBytes: env.METRICS_MAX_PINNED_BYTES,
     },
     inflight: {
       maxBytes: env.INGEST_MAX_INFLIGHT_BYTES,

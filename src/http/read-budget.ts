@@ -5,10 +5,11 @@ import { finished } from 'node:stream';
 import type { Registry } from 'prom-client';
 import { createReasonCounter } from '../metrics/reason-counter.js';
 import { createAddressCounts } from '../server/address-counts.js';
+import { createPinnedBodies } from './pinned-bodies.js';
 import { buildProblem, sendProblem, type Problem } from './problem.js';
 
 /** Why an alert, alert list or export was refused or cut off: a label value of the metric. */
-export type ReadRefusal = 'inflight_bytes' | 'inflight_per_address' | 'stalled';
+export type ReadRefusal = 'inflight_bytes' | 'inflight_per_address' | 'stalled' | 'pinned_renders';
 
 export interface ReadLimits {
   /** Most bytes of alert lists and exports held for their readers at once (QUERY_MAX_INFLIGHT_BYTES). */
@@ -17,6 +18,8 @@ export interface ReadLimits {
   maxInflightBytesPerAddress: number;
   /** A reader whose socket takes no byte for this long is cut off (QUERY_STALL_TIMEOUT_MS). */
   stallMs: number;
+  /** Most bytes of shared bodies (`/metrics` renders) held for answers not yet done (METRICS_MAX_PINNED_BYTES). */
+  maxPinnedBytes: number;
 }
 
 /**
@@ -45,11 +48,13 @@ export interface ReadBudget {
    */
   reserve(bytes: number, address: string): (() => void) | undefined;
   /**
-   * Cuts off the connection of `res` once it has taken no byte for `stallMs` (or the budget's own
-   * stallMs, if shorter), reserving nothing: for an answer whose body others share (a `/metrics`
-   * render), where what its reader holds is the time it pins that body, not bytes of its own.
+   * Watches `res`, the answer of `body`, a body other answers share (a `/metrics` render), reserving
+   * nothing of the budget: what its reader holds is that body until it is done. Its connection is
+   * cut off once it has taken no byte for `stallMs` (or the budget's own stallMs, if shorter), and
+   * once the shared bodies held for answers not yet done pass maxPinnedBytes with `body` the oldest
+   * of them (pinned-bodies.ts).
    */
-  watch(res: ServerResponse, stallMs: number): void;
+  watch(res: ServerResponse, body: Buffer, stallMs: number): void;
   /** Bytes reserved now. */
   inflight(): number;
 }
@@ -75,7 +80,7 @@ export function admitOrRefuse(budget: ReadBudget, res: Response, bytes: number):
   return false;
 }
 
-const DETAIL: Record<Exclude<ReadRefusal, 'stalled'>, string> = {
+const DETAIL: Record<Exclude<ReadRefusal, 'stalled' | 'pinned_renders'>, string> = {
   inflight_bytes:
     'Too many alerts, alert lists, trigger run lists or counts are being read at once (QUERY_MAX_INFLIGHT_BYTES); retry shortly.',
   inflight_per_address:
@@ -106,9 +111,17 @@ export function createReadBudget(limits: ReadLimits, registry: Registry): ReadBu
   const refused = createReasonCounter<ReadRefusal>(
     registry,
     'falco_alert_reads_refused_total',
-    'Alerts, alert lists and exports, trigger run lists and dashboard counts refused (503), and live-stream replays put off (the stream ends; its client reconnects), because readers held QUERY_MAX_INFLIGHT_BYTES, or those at one address QUERY_MAX_INFLIGHT_BYTES_PER_ADDRESS; or their readers (and those of /metrics, after at most 10 s) cut off after QUERY_STALL_TIMEOUT_MS without reading.',
-    ['inflight_bytes', 'inflight_per_address', 'stalled'],
+    'Alerts, alert lists and exports, trigger run lists and dashboard counts refused (503), and live-stream replays put off (the stream ends; its client reconnects), because readers held QUERY_MAX_INFLIGHT_BYTES, or those at one address QUERY_MAX_INFLIGHT_BYTES_PER_ADDRESS; or their readers (and those of /metrics, after at most 10 s) cut off after QUERY_STALL_TIMEOUT_MS without reading (stalled); or readers of /metrics cut off because scrapes not yet read to their end held METRICS_MAX_PINNED_BYTES of renders, theirs the oldest (pinned_renders).',
+    ['inflight_bytes', 'inflight_per_address', 'stalled', 'pinned_renders'],
   );
+  // The whole connection: node:http (Node 24) leaves an answer destroyed while it waits behind
+  // another in the connection's queue, unended, and the connection hung behind it. Counted once.
+  const cutOff = (socket: Socket, reason: 'stalled' | 'pinned_renders'): void => {
+    if (socket.destroyed) return;
+    refused.inc(reason);
+    socket.destroy();
+  };
+  const pin = createPinnedBodies(limits.maxPinnedBytes, (res) => cutOff(res.req.socket, 'pinned_renders'));
   const refuse = (reason: keyof typeof DETAIL): Problem => {
     refused.inc(reason);
     return buildProblem('service-unavailable', { detail: DETAIL[reason] });
@@ -157,11 +170,8 @@ export function createReadBudget(limits: ReadLimits, registry: Registry): ReadBu
         if (now !== taken) {
           taken = now;
           progressAt = performance.now();
-        } else if (performance.now() - progressAt >= stallMs && !socket.destroyed) {
-          refused.inc('stalled');
-          // The whole connection: node:http (Node 24) leaves an answer destroyed while it waits
-          // behind another in the connection's queue, unended, and the connection hung behind it.
-          socket.destroy();
+        } else if (performance.now() - progressAt >= stallMs) {
+          cutOff(socket, 'stalled');
         }
       },
       Math.max(1, Math.floor(stallMs / CHECKS_PER_STALL)),
@@ -182,8 +192,10 @@ export function createReadBudget(limits: ReadLimits, registry: Registry): ReadBu
       finished(res, () => reservation.release());
       return undefined;
     },
-    watch(res, stallMs) {
-      if (!res.destroyed) watchStall(res, Math.min(stallMs, limits.stallMs));
+    watch(res, body, stallMs) {
+      if (res.destroyed) return;
+      watchStall(res, Math.min(stallMs, limits.stallMs));
+      pin(res, body);
     },
     settle: (res, bytes) => admitted.get(res)?.resize(bytes),
     reserve(bytes, address) {

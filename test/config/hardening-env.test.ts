@@ -26,6 +26,7 @@ describe('hardening settings in loadConfig', () => {
         maxInflightBytes: 32 * 1024 * 1024,
         maxInflightBytesPerAddress: 8 * 1024 * 1024,
         stallMs: 30_000,
+        maxPinnedBytes: 32 * 1024 * 1024,
       },
       inflight: { maxBytes: 64 * 1024 * 1024, maxBytesPerAddress: 16 * 1024 * 1024, maxPerAddress: 32 },
       allowedHosts: [

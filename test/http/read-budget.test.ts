@@ -4,9 +4,10 @@ import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import express from 'express';
 import { createReadBudget, type ReadBudget } from '../../src/http/read-budget.js';
-import { createMetricsRouter } from '../../src/http/routes/metrics.js';
+import { createMetricsRouter, shareMetricsRender } from '../../src/http/routes/metrics.js';
 import { startServer } from '../../src/server/start-server.js';
 import { sendRuns } from '../../src/triggers/send-runs.js';
+import { arrayBuffersAfterGc } from '../helpers/heap.js';
 import { startReceiver, type TestReceiver } from '../helpers/start-receiver.js';
 import { buildTestApp, metricValue } from '../helpers/test-app.js';
 
@@ -166,7 +167,7 @@ describe('createReadBudget', () => {
 
   it('holds nothing for a client that left while the store answered (its close has already fired)', () => {
     const budget = createReadBudget(
-      { maxInflightBytes: 100, maxInflightBytesPerAddress: 100, stallMs: 1000 },
+      { maxInflightBytes: 100, maxInflightBytesPerAddress: 100, stallMs: 1000, maxPinnedBytes: 1e9 },
       new Registry(),
     );
     const gone = response();
@@ -183,7 +184,12 @@ describe('createReadBudget', () => {
   // counts were refused at each such load (found by review).
   it("admits one small answer past the address's share, not two, nor a large one", () => {
     const budget = createReadBudget(
-      { maxInflightBytes: 32 * MiB, maxInflightBytesPerAddress: 8 * MiB, stallMs: 10_000 },
+      {
+        maxInflightBytes: 32 * MiB,
+        maxInflightBytesPerAddress: 8 * MiB,
+        stallMs: 10_000,
+        maxPinnedBytes: 1e9,
+      },
       new Registry(),
     );
     expect(budget.admit(response(), 8 * MiB)).toBeUndefined();
@@ -199,7 +205,12 @@ describe('createReadBudget', () => {
   // reservation is the whole share, was refused (review of 788bf4e).
   it('admits the alert list after the small answer too, in the order the dashboard asks', () => {
     const budget = createReadBudget(
-      { maxInflightBytes: 32 * MiB, maxInflightBytesPerAddress: 8 * MiB, stallMs: 10_000 },
+      {
+        maxInflightBytes: 32 * MiB,
+        maxInflightBytesPerAddress: 8 * MiB,
+        stallMs: 10_000,
+        maxPinnedBytes: 1e9,
+      },
       new Registry(),
     );
     expect(budget.admit(response(), 64 * 1024)).toBeUndefined();
@@ -211,7 +222,7 @@ describe('createReadBudget', () => {
 
   it('gives the bytes back once the answer is out, and when the client leaves first', async () => {
     const budget = createReadBudget(
-      { maxInflightBytes: 100, maxInflightBytesPerAddress: 100, stallMs: 10_000 },
+      { maxInflightBytes: 100, maxInflightBytesPerAddress: 100, stallMs: 10_000, maxPinnedBytes: 1e9 },
       new Registry(),
     );
     const held: ServerResponse[] = [];
@@ -249,7 +260,7 @@ describe('createReadBudget', () => {
   it('does not cut off a reader paused for less than stallMs when the wall clock steps forward', async () => {
     const registry = new Registry();
     const budget = createReadBudget(
-      { maxInflightBytes: 1e9, maxInflightBytesPerAddress: 1e9, stallMs: 2_000 },
+      { maxInflightBytes: 1e9, maxInflightBytesPerAddress: 1e9, stallMs: 2_000, maxPinnedBytes: 1e9 },
       registry,
     );
     const answers: ServerResponse[] = [];
@@ -355,7 +366,12 @@ describe.each([
   it('is read to its end, not cut off as stalled', async () => {
     const registry = new Registry();
     const budget = createReadBudget(
-      { maxInflightBytes: 64 * 1024 * 1024, maxInflightBytesPerAddress: 64 * 1024 * 1024, stallMs: 1_000 },
+      {
+        maxInflightBytes: 64 * 1024 * 1024,
+        maxInflightBytesPerAddress: 64 * 1024 * 1024,
+        stallMs: 1_000,
+        maxPinnedBytes: 1e9,
+      },
       registry,
     );
     // More than loopback's socket buffers take at once, read at 4 MB/s: about 6 s.
@@ -380,6 +396,94 @@ describe.each([
       expect(received).toBeGreaterThan(size);
       expect(await metricValue(registry, 'falco_alert_reads_refused_total', { reason: 'stalled' })).toBe(0);
     } finally {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  }, 30_000);
+});
+
+// A client that reads slowly is never stalled, and each /metrics answer pins the render of its
+// second until it is read to its end: slow readers that scraped in distinct seconds (pipelined, or
+// a connection each) held a render each, without bound (found by review). Renders pinned by answers
+// not yet done are held within maxPinnedBytes: past it, the connections of the oldest render's
+// answers are cut off.
+describe('scrapes read slowly, each pinning the render of its second', () => {
+  const MiB = 1024 * 1024;
+  const RENDER = 16 * MiB;
+  const MAX_PINNED = 32 * MiB;
+
+  // Pipelines a scrape every `everyMs` and takes one chunk (at most 64 KiB) every 100 ms, about
+  // 640 KB/s: never stalled, and a render of RENDER takes it longer than the attack.
+  function slowScraper(port: number, everyMs: number) {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    socket.on('error', () => undefined);
+    socket.on('data', () => socket.pause());
+    socket.pause();
+    const scrape = () => socket.write('GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+    socket.once('connect', scrape);
+    const asking = setInterval(scrape, everyMs);
+    const reading = setInterval(() => socket.resume(), 100);
+    socket.once('close', () => {
+      clearInterval(asking);
+      clearInterval(reading);
+    });
+    return socket;
+  }
+
+  it('hold at most maxPinnedBytes of renders: the oldest are cut off, and a scrape beside them is answered', async () => {
+    const registry = new Registry();
+    const budget = createReadBudget(
+      {
+        maxInflightBytes: 64 * MiB,
+        maxInflightBytesPerAddress: 64 * MiB,
+        // Cut off as stalled after 10 s (METRICS_STALL_MS): never, at this reader's pace.
+        stallMs: 60_000,
+        maxPinnedBytes: MAX_PINNED,
+      },
+      registry,
+    );
+    let renders = 0;
+    const render = () => {
+      renders++;
+      return Promise.resolve(`# render ${renders}\n`.padEnd(RENDER, 'x'));
+    };
+    const app = express();
+    app.use(createMetricsRouter('text/plain', shareMetricsRender(render), budget));
+    const server = await startServer(app, { host: '127.0.0.1', port: 0 });
+    const port = (server.address() as net.AddressInfo).port;
+    const heldBefore = arrayBuffersAfterGc();
+    const scrapers: net.Socket[] = [];
+    // A new scraper every 500 ms for 6 s (a connection each: node:http reads a connection's next
+    // request only as its answers are taken), and what the renders take measured each time.
+    let held = 0;
+    const attack = setInterval(() => {
+      scrapers.push(slowScraper(port, 700));
+      held = Math.max(held, arrayBuffersAfterGc() - heldBefore);
+    }, 500);
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 3_000));
+      // Read as Prometheus reads, at once; its chunks dropped as they come, so that only what the
+      // server holds is measured.
+      const beside = await fetch(`http://127.0.0.1:${port}/metrics`);
+      expect(beside.status).toBe(200);
+      let read = 0;
+      for await (const chunk of beside.body!) read += (chunk as Uint8Array).length;
+      expect(read).toBe(RENDER);
+      await new Promise((resolve) => setTimeout(resolve, 3_000));
+      clearInterval(attack);
+
+      // Without the bound, each render stayed pinned: 5 renders, 80 MiB by the end. With it, two
+      // (MAX_PINNED), and at moments one more: one cut off whose writes Node has not yet given
+      // back.
+      expect(renders).toBeGreaterThanOrEqual(4);
+      expect(held).toBeLessThan(MAX_PINNED + RENDER);
+      expect(
+        await metricValue(registry, 'falco_alert_reads_refused_total', { reason: 'pinned_renders' }),
+      ).toBeGreaterThan(0);
+      expect(await metricValue(registry, 'falco_alert_reads_refused_total', { reason: 'stalled' })).toBe(0);
+    } finally {
+      clearInterval(attack);
+      for (const socket of scrapers) socket.destroy();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }

@@ -32,12 +32,15 @@ export const METRICS_STALL_MS = 10_000;
 /**
  * `GET /metrics` in the Prometheus text format, from `body`: the app's own registry, or in a
  * cluster worker the aggregate of all workers. A render (up to 2.8 MB at the label caps) is shared
- * by the scrapes of its second, and an answer pipelined on a connection that never reads pinned
- * its render for as long as the connection lived: one such connection a second held a render
- * each. Its reader is cut off past METRICS_STALL_MS (`budget`), so at most that many seconds'
- * renders are pinned; it reserves no bytes, so readers of alerts and scrapers never refuse each
- * other (a reservation per scrape counted one shared render once per answer, and refused
- * Prometheus while readers held the budget: found by review).
+ * by the scrapes of its second, and each answer pins its render until it is taken whole: one
+ * connection a second that never read, or that read a few bytes at a time (never stalled), held a
+ * render each (found by review). So `budget` bounds the renders held for answers not yet done to
+ * METRICS_MAX_PINNED_BYTES, the oldest render's readers cut off past it (a new scrape is always
+ * served, and Prometheus, which reads a scrape at once, is cut off only if still reading once
+ * that many bytes of newer renders were made, at most one a second), and cuts off a reader that
+ * takes no byte for METRICS_STALL_MS. It reserves no bytes, so readers of alerts and scrapers
+ * never refuse each other (a reservation per scrape counted one shared render once per answer,
+ * and refused Prometheus while readers held the budget: found by review).
  */
 export function createMetricsRouter(
   contentType: string,
@@ -47,7 +50,7 @@ export function createMetricsRouter(
   const router = express.Router();
   router.get('/metrics', async (_req, res) => {
     const text = await body();
-    budget?.watch(res, METRICS_STALL_MS);
+    budget?.watch(res, text, METRICS_STALL_MS);
     res.status(200).type(contentType);
     await writeInPieces(res, text);
   });
