@@ -1,6 +1,12 @@
 import { isIPv6 } from 'node:net';
 import * as z from 'zod';
-import { readConfigFile } from './read-config-file.js';
+import {
+  readPassword,
+  sentinelOnlyProblems,
+  sentinelSignIn,
+  withFilePassword,
+  type StoreSignIn,
+} from './store-sign-in.js';
 
 const positiveInt = z.coerce.number().int().positive();
 const DURATION_UNITS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -71,6 +77,12 @@ const sentinels = z
     });
   });
 
+// An ACL user name is one word: Redis's ACL file and `ACL SETUSER` split at spaces.
+const aclUser = z
+  .string()
+  .regex(/^[\x21-\x7e]{1,256}$/, { error: 'must be one word of visible ASCII, at most 256 characters' })
+  .optional();
+
 /** Environment of the alert store: memory (default) or Redis, single node or through Sentinel. */
 export const storeEnvShape = {
   STORE_URL: storeUrl,
@@ -80,6 +92,9 @@ export const storeEnvShape = {
     .regex(/^[A-Za-z0-9._-]{1,64}$/, { error: 'must be 1-64 of A-Z a-z 0-9 . _ -' })
     .optional(),
   STORE_PASSWORD_FILE: z.string().min(1).optional(),
+  STORE_USERNAME: aclUser,
+  STORE_SENTINEL_USERNAME: aclUser,
+  STORE_SENTINEL_PASSWORD_FILE: z.string().min(1).optional(),
   STORE_KEY_PREFIX: z
     .string()
     .regex(KEY_PREFIX, { error: 'must be 1-64 of A-Z a-z 0-9 . _ - :' })
@@ -114,32 +129,13 @@ export interface RedisStoreConfig {
   password?: string;
   /** STORE_PASSWORD_FILE: read again at each connect, so a rotated password is taken without a restart. */
   passwordFile?: string;
+  /** STORE_USERNAME: the data nodes' ACL user through Sentinel (STORE_URL names its own user). */
+  username?: string;
+  /** How the receiver signs in to the Sentinels, when they ask (STORE_SENTINEL_USERNAME, _PASSWORD_FILE). */
+  sentinelAuth?: StoreSignIn;
   keyPrefix: string;
   retentionMs: number;
   pendingMax: number;
-}
-
-// A Kubernetes secret mounted as a file usually ends in a newline.
-function readPassword(file: string): { password?: string; problem?: string } {
-  const read = readConfigFile('STORE_PASSWORD_FILE', file);
-  if ('problem' in read) return read;
-  const password = read.text.trim();
-  return password === '' ? { problem: `STORE_PASSWORD_FILE: ${file} is empty` } : { password };
-}
-
-// node-redis takes a URL's credentials whole when it has any: with STORE_URL=redis://user@host the
-// password of STORE_PASSWORD_FILE was dropped (WRONGPASS, /readyz still ready, every alert queued),
-// and a URL with a password of its own silently won over the file's.
-function withFilePassword(url: string, password: string): { url: string } | { problem: string } {
-  const parsed = new URL(url);
-  if (parsed.password !== '' && decodeURIComponent(parsed.password) !== password)
-    return {
-      problem:
-        "STORE_URL and STORE_PASSWORD_FILE: each gives a different password (the URL's would be used): give it in one place",
-    };
-  if (parsed.username === '' || parsed.password !== '') return { url };
-  parsed.password = encodeURIComponent(password);
-  return { url: parsed.href };
 }
 
 /** The Redis store config (undefined for memory), or every problem found across the STORE_ variables. */
@@ -153,10 +149,13 @@ export function resolveStore(
     problems.push('STORE_SENTINELS and STORE_SENTINEL_MASTER: set both to use Sentinel');
   if (sentinel && url !== undefined)
     problems.push(
-      'STORE_URL and STORE_SENTINELS: set only one (Sentinel takes its password from STORE_PASSWORD_FILE)',
+      'STORE_URL and STORE_SENTINELS: set only one (through Sentinel the user is STORE_USERNAME, the password STORE_PASSWORD_FILE)',
     );
-  const fromFile = env.STORE_PASSWORD_FILE ? readPassword(env.STORE_PASSWORD_FILE) : {};
+  if (!sentinel) problems.push(...sentinelOnlyProblems(env));
+  const fromFile = readPassword('STORE_PASSWORD_FILE', env.STORE_PASSWORD_FILE);
   if (fromFile.problem) problems.push(fromFile.problem);
+  const sentinelFile = readPassword('STORE_SENTINEL_PASSWORD_FILE', env.STORE_SENTINEL_PASSWORD_FILE);
+  if (sentinelFile.problem) problems.push(sentinelFile.problem);
   if (env.STORE_PASSWORD_FILE && !url && !sentinel)
     problems.push('STORE_PASSWORD_FILE: needs STORE_URL=redis://... or STORE_SENTINELS');
   const credentials =
@@ -177,6 +176,8 @@ export function resolveStore(
       target,
       password: fromFile.password,
       passwordFile: env.STORE_PASSWORD_FILE,
+      username: env.STORE_USERNAME,
+      sentinelAuth: sentinelSignIn(env, sentinelFile.password),
       keyPrefix: env.STORE_KEY_PREFIX,
       retentionMs: env.STORE_RETENTION,
       pendingMax: env.STORE_PENDING_MAX,

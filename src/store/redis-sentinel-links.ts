@@ -2,7 +2,7 @@ import type * as Redis from 'redis';
 import type { RedisStoreConfig, RedisTarget } from '../config/store-env.js';
 import { CONNECT_DEADLINE_MS, connectWithin } from './connect-within.js';
 import type { RedisLinkOpener } from './redis-link.js';
-import { filePassword } from './store-credentials.js';
+import { signInCredentials } from './store-credentials.js';
 import { withDeadline } from './with-deadline.js';
 
 /**
@@ -25,23 +25,25 @@ export function sentinelLinks(
   name: string,
   onError: (error: unknown) => void,
 ): RedisLinkOpener {
-  const password = filePassword(config);
+  const nodeCredentials = signInCredentials(config);
+  const sentinelCredentials = config.sentinelAuth && signInCredentials(config.sentinelAuth);
   // Aborted when the link of this connection gives up or is destroyed.
   let attempt = new AbortController();
   const create = () =>
     createSentinel({
       name: target.master,
       sentinelRootNodes: target.sentinels,
-      // The password of STORE_PASSWORD_FILE as the file holds it at each connect (store-credentials.ts).
+      // STORE_USERNAME, and the password of STORE_PASSWORD_FILE as the file holds it at each connect
+      // (store-credentials.ts); the Sentinels' own likewise, when they ask for one.
       nodeClientOptions: {
-        credentialsProvider: {
-          type: 'async-credentials-provider',
-          credentials: async () => ({ password: await password() }),
-        },
+        credentialsProvider: nodeCredentials,
         name,
         socket: nodeSocket(() => attempt.signal),
       },
-      sentinelClientOptions: { socket: { connectTimeout: 2_000 } },
+      sentinelClientOptions: {
+        ...(sentinelCredentials && { credentialsProvider: sentinelCredentials }),
+        socket: { connectTimeout: 2_000 },
+      },
       scanInterval: 1_000,
       passthroughClientErrorEvents: true,
     })

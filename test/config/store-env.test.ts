@@ -52,6 +52,81 @@ describe('the STORE_ variables', () => {
     });
   });
 
+  // Regression: through Sentinel no user could be named for the data nodes (the password alone, as
+  // the `default` user) and the Sentinels were asked with no credentials, so Sentinels that require a
+  // password (the Bitnami chart's default) or a receiver user of its own could not be used at all.
+  it("select Sentinel with the data nodes' user and the Sentinels' own user and password file", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'store-env-'));
+    writeFileSync(join(dir, 'password'), 's3cret\n');
+    writeFileSync(join(dir, 'sentinel-password'), 'sentinel-s3cret\n');
+    const result = loadConfig({
+      STORE_SENTINELS: 'sentinel-0:26379',
+      STORE_SENTINEL_MASTER: 'mymaster',
+      STORE_USERNAME: 'falco-alert-receiver',
+      STORE_PASSWORD_FILE: join(dir, 'password'),
+      STORE_SENTINEL_USERNAME: 'falco-watch',
+      STORE_SENTINEL_PASSWORD_FILE: join(dir, 'sentinel-password'),
+    });
+    expect(result.ok && result.config.store.redis).toMatchObject({
+      username: 'falco-alert-receiver',
+      password: 's3cret',
+      sentinelAuth: {
+        username: 'falco-watch',
+        password: 'sentinel-s3cret',
+        passwordFile: join(dir, 'sentinel-password'),
+      },
+    });
+    const passwordOnly = loadConfig({
+      STORE_SENTINELS: 'sentinel-0:26379',
+      STORE_SENTINEL_MASTER: 'mymaster',
+      STORE_SENTINEL_PASSWORD_FILE: join(dir, 'sentinel-password'),
+    });
+    expect(passwordOnly.ok && passwordOnly.config.store.redis?.sentinelAuth).toEqual({
+      username: undefined,
+      password: 'sentinel-s3cret',
+      passwordFile: join(dir, 'sentinel-password'),
+    });
+    const none = loadConfig({ STORE_SENTINELS: 'sentinel-0:26379', STORE_SENTINEL_MASTER: 'mymaster' });
+    expect(none.ok && none.config.store.redis).toMatchObject({
+      username: undefined,
+      sentinelAuth: undefined,
+    });
+  });
+
+  it("refuse the Sentinel's sign-in variables without STORE_SENTINELS, and a user beside STORE_URL", () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'store-env-')), 'password');
+    writeFileSync(file, 'pw\n');
+    const sentinelOnly = { STORE_SENTINEL_USERNAME: 'watch', STORE_SENTINEL_PASSWORD_FILE: file };
+    for (const store of [{}, { STORE_URL: 'redis://redis:6379' }]) {
+      const result = loadConfig({ ...store, ...sentinelOnly, STORE_USERNAME: 'falco' });
+      expect(result.ok ? [] : result.problems, JSON.stringify(store)).toEqual([
+        'STORE_USERNAME: is for STORE_SENTINELS only (with STORE_URL the URL names the user: redis://USER@host:6379)',
+        'STORE_SENTINEL_USERNAME: needs STORE_SENTINELS (it signs in to the Sentinels)',
+        'STORE_SENTINEL_PASSWORD_FILE: needs STORE_SENTINELS (it signs in to the Sentinels)',
+      ]);
+    }
+  });
+
+  it('refuse an empty or unreadable STORE_SENTINEL_PASSWORD_FILE and a user that is not one word', () => {
+    const empty = join(mkdtempSync(join(tmpdir(), 'store-env-')), 'password');
+    writeFileSync(empty, '\n');
+    const sentinel = { STORE_SENTINELS: 'sentinel-0:26379', STORE_SENTINEL_MASTER: 'mymaster' };
+    expect(loadConfig({ ...sentinel, STORE_SENTINEL_PASSWORD_FILE: empty })).toEqual({
+      ok: false,
+      problems: [`STORE_SENTINEL_PASSWORD_FILE: ${empty} is empty`],
+    });
+    const missing = loadConfig({ ...sentinel, STORE_SENTINEL_PASSWORD_FILE: '/no/such/file' });
+    expect(missing.ok ? [] : missing.problems).toEqual([
+      expect.stringMatching(/^STORE_SENTINEL_PASSWORD_FILE: cannot read \/no\/such\/file \(ENOENT/),
+    ]);
+    for (const name of ['STORE_USERNAME', 'STORE_SENTINEL_USERNAME']) {
+      const result = loadConfig({ ...sentinel, [name]: 'falco alert receiver' });
+      expect(result.ok ? [] : result.problems).toEqual([
+        `${name}: must be one word of visible ASCII, at most 256 characters`,
+      ]);
+    }
+  });
+
   // Regression: an IPv6 Sentinel written without brackets was split at its last colon, so
   // `fd00::5` (no port) was taken as host `fd00:`, port 5, and failed only at connect time.
   it('take IPv6 Sentinels in brackets, and refuse them without (the port cannot be told apart)', () => {

@@ -22,14 +22,25 @@ export interface TestSentinel {
   port: number;
   /** `SENTINEL <args>` through redis-cli. */
   ask(...args: string[]): Promise<string>;
+  /** redis-cli with these arguments, signed in as `requirepass` if it has one. */
+  cli(...args: string[]): Promise<string>;
   stop(): void;
+}
+
+/** A Sentinel's options: its timing, and passwords for its own clients and for the data nodes. */
+export interface SentinelOptions {
+  // How long the master may be silent before Sentinel calls it down (its default is 30 s).
+  downAfterMs?: number;
+  /** Sentinel's own `requirepass` (its `default` user), which `ask` signs in with. */
+  requirepass?: string;
+  /** The password Sentinel signs in to the data nodes with (`sentinel auth-pass`). */
+  authPass?: string;
 }
 
 export async function startSentinel(
   master: string,
   masterPort: number,
-  // How long the master may be silent before Sentinel calls it down (its default is 30 s).
-  { downAfterMs = 1_000 }: { downAfterMs?: number } = {},
+  { downAfterMs = 1_000, requirepass, authPass }: SentinelOptions = {},
 ): Promise<TestSentinel> {
   const port = await freePort();
   // Sentinel rewrites its config file, so it gets a fresh writable one.
@@ -43,16 +54,20 @@ export async function startSentinel(
       `sentinel down-after-milliseconds ${master} ${downAfterMs}`,
       `sentinel failover-timeout ${master} 3000`,
       `sentinel parallel-syncs ${master} 1`,
+      ...(requirepass === undefined ? [] : [`requirepass ${requirepass}`]),
+      ...(authPass === undefined ? [] : [`sentinel auth-pass ${master} ${authPass}`]),
       '',
     ].join('\n'),
   );
   const child: ChildProcess = spawn('redis-sentinel', [file], { stdio: 'ignore' });
-  const ask = async (...args: string[]) =>
-    (await execa('redis-cli', ['-p', String(port), 'SENTINEL', ...args], { reject: false, timeout: 5_000 }))
+  const signIn = requirepass === undefined ? [] : ['-a', requirepass, '--no-auth-warning'];
+  const cli = async (...args: string[]) =>
+    (await execa('redis-cli', ['-p', String(port), ...signIn, ...args], { reject: false, timeout: 5_000 }))
       .stdout;
+  const ask = (...args: string[]) => cli('SENTINEL', ...args);
   for (let i = 0; i < 100 && !(await ask('masters')).includes(master); i++)
     await new Promise((resolve) => setTimeout(resolve, 50));
-  return { port, ask, stop: () => child.kill('SIGKILL') };
+  return { port, ask, cli, stop: () => child.kill('SIGKILL') };
 }
 
 /** The store settings of a connection (key prefix `x`) to the master `sentinel` names. */

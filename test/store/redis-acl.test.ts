@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { postAlerts, ruleAlert } from '../helpers/post-alerts.js';
+import { readmeAcl } from '../helpers/readme-acl.js';
 import { openSseClient } from '../helpers/sse-client.js';
 import { redisAvailable, startRedis, type TestRedis } from '../helpers/redis-server.js';
 import { startReceiver, type TestReceiver } from '../helpers/start-receiver.js';
@@ -9,21 +9,13 @@ const hasRedis = redisAvailable();
 const PASSWORD = 'acl-password-0123456789';
 const TRIGGER_TOKEN = 'acl-trigger-token-0123456789';
 
-/** The ACL README gives for the receiver's Redis user, as its words. */
-function readmeAcl(): string[] {
-  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
-  const line = /^ACL SETUSER .+$/m.exec(readme)?.[0];
-  if (line === undefined) throw new Error('README.md gives no ACL SETUSER line');
-  return line.split(' ').map((word) => (word === '>PASSWORD' ? `>${PASSWORD}` : word));
-}
-
 describe.skipIf(!hasRedis)("a receiver on Redis as the user README's ACL makes", () => {
   let redis: TestRedis;
   let receiver: TestReceiver;
 
   beforeAll(async () => {
     redis = await startRedis();
-    await redis.cli(...readmeAcl());
+    await redis.cli(...readmeAcl(PASSWORD));
     receiver = await startReceiver({
       env: {
         STORE_URL: `redis://falco-alert-receiver:${PASSWORD}@127.0.0.1:${redis.port}`,
