@@ -29,6 +29,14 @@ export function sentinelLinks(
   const sentinelCredentials = config.sentinelAuth && signInCredentials(config.sentinelAuth);
   // Aborted when the link of this connection gives up or is destroyed.
   let attempt = new AbortController();
+  // What node-redis said last while a connect of ours waited: it retries a Sentinel's refusal
+  // (NOAUTH, WRONGPASS) and a master's within the connect and tells them only as 'error' events, so
+  // a connect given up on said only 'no answer within 3000 ms'.
+  let lastError: unknown;
+  const noteError = (error: unknown) => {
+    lastError = error;
+    onError(error);
+  };
   const create = () =>
     createSentinel({
       name: target.master,
@@ -47,7 +55,7 @@ export function sentinelLinks(
       scanInterval: 1_000,
       passthroughClientErrorEvents: true,
     })
-      .on('error', onError)
+      .on('error', noteError)
       .on('topology-change', onTopologyChange);
   // Which connection is the Sentinel's now (0: none): a link destroys only its own.
   let live = 0;
@@ -89,7 +97,10 @@ export function sentinelLinks(
     attempt = new AbortController();
     const own = (live = ++opened);
     const mine = sentinel;
-    await connectWithin(mine.connect(), () => void destroy(own));
+    lastError = undefined;
+    await connectWithin(mine.connect(), () => void destroy(own)).catch((error: unknown) => {
+      throw withLastError(error, lastError);
+    });
     connected = own;
     const gone = () => Promise.reject(new Error('redis link destroyed'));
     return {
@@ -102,6 +113,15 @@ export function sentinelLinks(
       isReplyError,
     };
   };
+}
+
+/** A failed connect's error, its message ending with what node-redis said last meanwhile. */
+function withLastError(error: unknown, last: unknown): unknown {
+  if (last === undefined || !(error instanceof Error)) return error;
+  // No `cause`: pino's serializer would print the first message twice.
+  const lastText = last instanceof Error ? last.message : String(last);
+  const told = new Error(`${error.message}; the last error meanwhile: ${lastText}`);
+  return Object.assign(told, { name: error.name });
 }
 
 // The message node-redis's discovery loop retries on without printing the error (console.log).

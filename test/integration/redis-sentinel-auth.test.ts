@@ -6,7 +6,7 @@ import { postAlerts, ruleAlert } from '../helpers/post-alerts.js';
 import { readmeAcl } from '../helpers/readme-acl.js';
 import { sentinelAvailable, startSentinel, type TestSentinel } from '../helpers/redis-sentinel.js';
 import { redisAvailable, startRedis, type TestRedis } from '../helpers/redis-server.js';
-import { killSpawned, spawnService } from '../helpers/spawn-service.js';
+import { killSpawned, spawnService, type SpawnedService } from '../helpers/spawn-service.js';
 import { until } from '../helpers/until.js';
 
 const haveSentinel = redisAvailable() && sentinelAvailable();
@@ -39,25 +39,36 @@ describe.runIf(haveSentinel)(
       await master?.stop();
     });
 
-    it("takes and lists alerts as the named users, and signs in to Sentinel with its file's new password after a rotation", async () => {
+    // A master whose `default` user has a password and the receiver's user README's ACL makes; a
+    // Sentinel that asks for a password, with the receiver's user README's Sentinel ACL makes.
+    async function startSecuredSet() {
       master = await startRedis();
       await master.cli(...readmeAcl(NODE_PASSWORD));
       await master.cli('CONFIG', 'SET', 'requirepass', NODE_ADMIN);
-      const onMaster = (...args: string[]) => master!.cli('-a', NODE_ADMIN, '--no-auth-warning', ...args);
       sentinel = await startSentinel('falco', master.port, {
         requirepass: SENTINEL_ADMIN,
         authPass: NODE_ADMIN,
       });
       await sentinel.cli(...readmeAcl(SENTINEL_PASSWORD, 'sentinels'));
+      const onMaster = (...args: string[]) => master!.cli('-a', NODE_ADMIN, '--no-auth-warning', ...args);
+      const start = (env: Record<string, string>) =>
+        spawnService({
+          STORE_SENTINELS: `127.0.0.1:${sentinel!.port}`,
+          STORE_SENTINEL_MASTER: 'falco',
+          STORE_KEY_PREFIX: USER,
+          ...env,
+        });
+      return { sentinel, onMaster, start };
+    }
+
+    it("takes and lists alerts as the named users, and signs in to Sentinel with its file's new password after a rotation", async () => {
+      const { sentinel, onMaster, start } = await startSecuredSet();
       const sentinelFile = secretFile(SENTINEL_PASSWORD);
-      const service = await spawnService({
-        STORE_SENTINELS: `127.0.0.1:${sentinel.port}`,
-        STORE_SENTINEL_MASTER: 'falco',
+      const service = await start({
         STORE_USERNAME: USER,
         STORE_PASSWORD_FILE: secretFile(NODE_PASSWORD),
         STORE_SENTINEL_USERNAME: USER,
         STORE_SENTINEL_PASSWORD_FILE: sentinelFile,
-        STORE_KEY_PREFIX: USER,
       });
       const base = `http://127.0.0.1:${service.port}`;
       const storeUp = async () => /^falco_store_up 1$/m.test(await (await fetch(`${base}/metrics`)).text());
@@ -88,6 +99,38 @@ describe.runIf(haveSentinel)(
 
       expect(await onMaster('ACL', 'LOG')).toBe('');
       expect(await sentinel.cli('ACL', 'LOG')).toBe('');
+    }, 60_000);
+
+    // Regression: a connect refused by a Sentinel (NOAUTH, WRONGPASS) or by the master it named was
+    // retried by node-redis inside the connect and told only as 'error' events, so the only line was
+    // store_connect_failed 'redis handshake: no answer within 3000 ms', as for a Redis that hangs.
+    it('says in store_connect_failed why the Sentinel or the master refused the sign-in', async () => {
+      const { start } = await startSecuredSet();
+      const refusal = async (service: SpawnedService) => {
+        await until(
+          async () => service.lines.some((line) => line.event === 'store_connect_failed'),
+          10_000,
+          'store_connect_failed',
+        );
+        const line = service.lines.find((item) => item.event === 'store_connect_failed')!;
+        return (line.err as { message: string }).message;
+      };
+      const [noSentinelPassword, wrongNodePassword] = await Promise.all([
+        start({ STORE_USERNAME: USER, STORE_PASSWORD_FILE: secretFile(NODE_PASSWORD) }),
+        start({
+          STORE_USERNAME: USER,
+          STORE_PASSWORD_FILE: secretFile('not-the-password'),
+          STORE_SENTINEL_USERNAME: USER,
+          STORE_SENTINEL_PASSWORD_FILE: secretFile(SENTINEL_PASSWORD),
+        }),
+      ]);
+
+      expect(await refusal(noSentinelPassword)).toMatch(/; the last error meanwhile: NOAUTH /);
+      expect(await refusal(wrongNodePassword)).toMatch(
+        new RegExp(
+          `; the last error meanwhile: Master Client \\(127\\.0\\.0\\.1:${master!.port}\\): WRONGPASS `,
+        ),
+      );
     }, 60_000);
   },
 );
