@@ -33,6 +33,10 @@ export async function runEventGeneratorTrigger(
   };
   // The Job's pods, learned while helm waits for it: only their alerts can verify this run.
   const kube = await ctx.kubeConfig();
+  // With no kubeconfig anywhere helm would fall back to http://localhost:8080, this receiver's own
+  // default address, so refuse as the shell trigger does. A TRIGGER_KUBECONFIG helm is given, and
+  // says itself why it cannot reach that cluster.
+  if (!kube.ok && config.kubeconfig === undefined) return { ok: false, error: kube.reason };
   const watcher = kube.ok
     ? watchReleasePods({
         kubeConfig: kube.value,

@@ -1,8 +1,8 @@
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import request from 'supertest';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { writeUnreachableKubeconfig } from '../helpers/unreachable-kubeconfig.js';
 import { buildTriggerApp, type TriggerApp } from '../helpers/build-trigger-app.js';
 import { commandWorks, requireComponent } from '../helpers/components.js';
@@ -164,3 +164,31 @@ describe('event-generator trigger without helm on PATH', () => {
     expect(run.commands[1]).toMatchObject({ failed: true, reason: expect.stringContaining('kubeconfig') });
   });
 });
+
+// Regression: with no kubeconfig anywhere the shell trigger refused at once, but this one ran helm,
+// which fell back to http://localhost:8080, the receiver's own default address: on a laptop running
+// `npm start` the run failed with "the server could not find the requested resource" from the
+// receiver itself (found following the README's trigger example without a cluster).
+describe.skipIf(existsSync('/var/run/secrets/kubernetes.io/serviceaccount/token'))(
+  'event-generator trigger with no kubeconfig anywhere',
+  () => {
+    afterEach(() => vi.unstubAllEnvs());
+
+    it('fails before running helm, saying no cluster is configured, as the shell trigger does', async () => {
+      const home = mkdtempSync(join(tmpdir(), 'eg-no-kube-'));
+      vi.stubEnv('HOME', home);
+      vi.stubEnv('KUBECONFIG', '');
+      built = buildTriggerApp(
+        { TRIGGERS_ENABLED: 'true', TRIGGER_TOKEN: TOKEN },
+        { PATH: `${resolve('test/fixtures/bin/failing-helm')}:/usr/bin:/bin`, HOME: home },
+      );
+      const res = await request(built.app).post('/triggers/event-generator').set(auth).send({});
+      const run = await waitForRun(built.app, TOKEN, res.body.id, finished);
+
+      expect(run.status).toBe('failed');
+      expect(run.error).toBe('no Kubernetes cluster configured (set TRIGGER_KUBECONFIG)');
+      expect(run.commands).toEqual([]);
+      expect(new Set(run.verification.expectations.map((e) => e.status))).toEqual(new Set(['not_run']));
+    });
+  },
+);
