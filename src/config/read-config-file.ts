@@ -31,15 +31,26 @@ export function readProblem(file: string, code: string | undefined): string {
 // A path with a carriage return or a space at its end looks like any other when printed.
 const shown = (file: string) => (/^[\x21-\x7e]+$/.test(file) ? file : JSON.stringify(file));
 
+// A path starts with / (a mounted Secret's key), ./ or ../, after the quotes or spaces
+// readProblem tells of.
+const isPath = (file: string) => /^\s*["']?\.{0,2}\//.test(file);
+
 /**
  * The text of a file a variable names, or the problem that names both: a missing or unreadable
  * file is refused at start-up with every other problem, not found later by the part that reads it.
+ * A value that is no path and names no file is not printed: it is most likely the secret itself
+ * (STORE_SENTINEL_PASSWORD_FILE set from the Secret's key, as the Bitnami chart gives its own pods
+ * REDIS_SENTINEL_PASSWORD), and start-up problems go to the pod's log.
  */
 export function readConfigFile(name: string, file: string): { text: string } | { problem: string } {
   try {
     return { text: readFileSync(file, 'utf8') };
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
+    if (!isPath(file) && code !== 'EISDIR' && code !== 'EACCES')
+      return {
+        problem: `${name}: cannot read the file it names (${code}; the value, not shown, is no path: it starts with neither / nor ./ nor ../, so it may be the secret itself. Set the variable to the path of a file that holds the secret, such as a mounted Secret's key)`,
+      };
     return { problem: `${name}: cannot read ${shown(file)} (${readProblem(file, code)})` };
   }
 }

@@ -55,4 +55,28 @@ describe('a file a variable names, as Kubernetes mounts it', () => {
       'TLS_KEY_FILE: cannot read /nonexistent/tls.key (ENOENT)',
     ]);
   });
+
+  // Regression: a variable that names a file set to the secret itself (STORE_SENTINEL_PASSWORD_FILE
+  // from the Secret's key, as the Bitnami chart hands REDIS_SENTINEL_PASSWORD to its own pods) was
+  // refused as 'cannot read <the password> (ENOENT)', and a start-up problem goes to the pod's log.
+  it('does not print a value that is no path, as it may be the secret itself', () => {
+    const sentinel = { STORE_SENTINELS: 'sentinel-0:26379', STORE_SENTINEL_MASTER: 'mymaster' };
+    const problems = problemsOf({
+      ...sentinel,
+      STORE_PASSWORD_FILE: 'node-s3cret-0123456789',
+      STORE_SENTINEL_PASSWORD_FILE: 'Sentinel/s3cret+0123456789',
+      VIEWER_TOKEN_FILE: 'viewer-token-0123456789',
+    });
+    const notShown = (name: string) =>
+      `${name}: cannot read the file it names (ENOENT; the value, not shown, is no path: it starts with neither / nor ./ nor ../, so it may be the secret itself. Set the variable to the path of a file that holds the secret, such as a mounted Secret's key)`;
+    expect(problems).toEqual([
+      notShown('STORE_PASSWORD_FILE'),
+      notShown('STORE_SENTINEL_PASSWORD_FILE'),
+      notShown('VIEWER_TOKEN_FILE'),
+    ]);
+    // A path is still named, relative ones too, and a folder or a file it may not read.
+    expect(problemsOf({ ...sentinel, STORE_SENTINEL_PASSWORD_FILE: './no/such/file' })).toEqual([
+      'STORE_SENTINEL_PASSWORD_FILE: cannot read ./no/such/file (ENOENT)',
+    ]);
+  });
 });
