@@ -24,6 +24,8 @@ export interface TestSentinel {
   ask(...args: string[]): Promise<string>;
   /** redis-cli with these arguments, signed in as `requirepass` if it has one. */
   cli(...args: string[]): Promise<string>;
+  /** Stops it as a pod is stopped (SIGTERM) and starts it again from its config file. */
+  restart(): Promise<void>;
   stop(): void;
 }
 
@@ -59,15 +61,25 @@ export async function startSentinel(
       '',
     ].join('\n'),
   );
-  const child: ChildProcess = spawn('redis-sentinel', [file], { stdio: 'ignore' });
+  let child: ChildProcess = spawn('redis-sentinel', [file], { stdio: 'ignore' });
   const signIn = requirepass === undefined ? [] : ['-a', requirepass, '--no-auth-warning'];
   const cli = async (...args: string[]) =>
     (await execa('redis-cli', ['-p', String(port), ...signIn, ...args], { reject: false, timeout: 5_000 }))
       .stdout;
   const ask = (...args: string[]) => cli('SENTINEL', ...args);
-  for (let i = 0; i < 100 && !(await ask('masters')).includes(master); i++)
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  return { port, ask, cli, stop: () => child.kill('SIGKILL') };
+  const watching = async () => {
+    for (let i = 0; i < 100 && !(await ask('masters')).includes(master); i++)
+      await new Promise((resolve) => setTimeout(resolve, 50));
+  };
+  await watching();
+  const restart = async () => {
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    await exited;
+    child = spawn('redis-sentinel', [file], { stdio: 'ignore' });
+    await watching();
+  };
+  return { port, ask, cli, restart, stop: () => child.kill('SIGKILL') };
 }
 
 /** The store settings of a connection (key prefix `x`) to the master `sentinel` names. */

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { postAlerts, ruleAlert } from '../helpers/post-alerts.js';
-import { readmeAcl } from '../helpers/readme-acl.js';
+import { readmeAcl, readmeAclBlock } from '../helpers/readme-acl.js';
 import { sentinelAvailable, startSentinel, type TestSentinel } from '../helpers/redis-sentinel.js';
 import { redisAvailable, startRedis, type TestRedis } from '../helpers/redis-server.js';
 import { killSpawned, spawnService, type SpawnedService } from '../helpers/spawn-service.js';
@@ -98,6 +98,27 @@ describe.runIf(haveSentinel)(
       await until(async () => (await listed()).includes(after!), 10_000, 'the alert after the relink');
 
       expect(await onMaster('ACL', 'LOG')).toBe('');
+      expect(await sentinel.cli('ACL', 'LOG')).toBe('');
+    }, 60_000);
+
+    // Regression: README made the Sentinel user with ACL SETUSER alone, which Sentinel keeps in
+    // memory until it next saves its config file (a failover, SENTINEL SET, FLUSHCONFIG): restarted
+    // before that, as a pod is, it no longer knew the user, and every link failed WRONGPASS.
+    it("keeps README's Sentinel user, made as README says, through a Sentinel restart", async () => {
+      master = await startRedis();
+      sentinel = await startSentinel('falco', master.port, { requirepass: SENTINEL_ADMIN });
+      for (const command of readmeAclBlock(SENTINEL_PASSWORD, 'sentinels')) await sentinel.cli(...command);
+      await sentinel.restart();
+
+      const service = await spawnService({
+        STORE_SENTINELS: `127.0.0.1:${sentinel.port}`,
+        STORE_SENTINEL_MASTER: 'falco',
+        STORE_SENTINEL_USERNAME: USER,
+        STORE_SENTINEL_PASSWORD_FILE: secretFile(SENTINEL_PASSWORD),
+      });
+      const storeUp = async () =>
+        /^falco_store_up 1$/m.test(await (await fetch(`http://127.0.0.1:${service.port}/metrics`)).text());
+      await until(storeUp, 10_000, 'the links up');
       expect(await sentinel.cli('ACL', 'LOG')).toBe('');
     }, 60_000);
 
