@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { buildProblem, problemBody, rawProblemAnswer, type Problem } from '../http/problem.js';
 import type { ClientErrorReason, ConnectionRefusalReason } from '../metrics/http-metrics.js';
 import type { ServerLimits } from '../config/hardening-config.js';
+import { behindClose, closeAfterAnswer } from './close-after-answer.js';
 import { limitConnections } from './connections-per-address.js';
 import { logRefusedConnections } from './log-refused-connections.js';
 
@@ -22,19 +23,6 @@ export function listenerOptions(limits: ServerLimits | undefined): http.ServerOp
     // Node checks header/request deadlines on this interval (30 s by default), so short timeouts need a short one.
     connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(limits.headersTimeoutMs / 2))),
   };
-}
-
-// Set on a connection once an answer that closes it (writeProblem) is under way: the requests
-// pipelined behind it are not routed, as its answer's Connection: close says (RFC 9112, section 9.6).
-const CLOSING = Symbol('an answer that closes this connection is under way');
-
-interface ClosingSocket {
-  [CLOSING]?: boolean;
-}
-
-/** Whether `req` came behind an answer that closes its connection: it is never routed or answered. */
-function behindClose(req: http.IncomingMessage): boolean {
-  return (req.socket as ClosingSocket)[CLOSING] === true;
 }
 
 const CLIENT_ERRORS: Record<string, { reason: ClientErrorReason; problem: () => Problem }> = {
@@ -139,14 +127,13 @@ export function requireHost(
  * requests pipelined behind it are left unrouted (requireHost), their senders free to send them again.
  */
 function writeProblem(res: http.ServerResponse, problem: Problem): void {
-  (res.req.socket as ClosingSocket)[CLOSING] = true;
+  closeAfterAnswer(res);
   const body = problemBody(problem);
   res
     .writeHead(problem.status, {
       'Content-Type': 'application/problem+json; charset=utf-8',
       'X-Content-Type-Options': 'nosniff',
       'Content-Length': Buffer.byteLength(body),
-      Connection: 'close',
     })
     .end(body);
 }
