@@ -473,8 +473,7 @@ describe('scrapes read slowly, each pinning the render of its second', () => {
       clearInterval(attack);
 
       // Without the bound, each render stayed pinned: 5 renders, 80 MiB by the end. With it, two
-      // (MAX_PINNED), and at moments one more: one cut off whose writes Node has not yet given
-      // back.
+      // (MAX_PINNED), and the clients' read buffers.
       expect(renders).toBeGreaterThanOrEqual(4);
       expect(held).toBeLessThan(MAX_PINNED + RENDER);
       expect(
