@@ -14,6 +14,12 @@ export const TIMEOUT_MS = 5_000;
  */
 export const WORKER_ANSWER_MS = 2_000;
 /**
+ * How long the primary serves an aggregate again to the workers' renders: each worker serves its
+ * render again for 1 s as well (METRICS_REUSE_MS), so a scrape may see counts up to about 2 s old;
+ * Prometheus scrapes every 15-60 s.
+ */
+export const AGGREGATE_REUSE_MS = 1_000;
+/**
  * How often the primary collects every worker's metrics between scrapes. A worker that dies (a
  * crash, an OOM kill, the watchdog) takes with it only what it counted since the last collection:
  * at most this long, not everything since Prometheus' last scrape (15 s to minutes).

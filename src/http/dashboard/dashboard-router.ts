@@ -6,7 +6,7 @@ import { sendProblem } from '../problem.js';
 import { admitOrRefuse, type ReadBudget } from '../read-budget.js';
 import { parseQueryString } from '../routes/query-params.js';
 import { sendJson } from '../send-json.js';
-import { shareResult } from '../share-result.js';
+import { shareResult } from '../../metrics/share-result.js';
 import { setDashboardHeaders } from './security-headers.js';
 import { DEFAULT_ASSETS_DIR, loadDashboardAssets } from './static-assets.js';
 import {

@@ -1,7 +1,7 @@
 import express from 'express';
 import type { RenderMetrics } from '../../metrics/cluster-metrics.js';
 import type { ReadBudget } from '../read-budget.js';
-import { shareResult } from '../share-result.js';
+import { shareResult } from '../../metrics/share-result.js';
 import { writeInPieces } from '../write-paced.js';
 
 /**

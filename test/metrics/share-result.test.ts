@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { shareResult } from '../../src/http/share-result.js';
+import { shareResult } from '../../src/metrics/share-result.js';
 
 /** A produce function whose runs the test finishes by hand, counting them. */
 function manualRuns() {
