@@ -1,6 +1,7 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
+import { closesIfLast } from '../server/close-after-answer.js';
 import type { Lifecycle } from '../server/lifecycle.js';
 import { readClientIdentity } from './client-identity.js';
 import { buildProblem, problemBody, type Problem } from './problem.js';
@@ -57,8 +58,9 @@ function send(
     headers.push('Content-Type', content.type);
   } else headers.push(...BODILESS_HEADER_LIST, 'Content-Length', '0');
   // A sender that opens a connection per alert has its connection closed here (one-shot-senders.ts);
-  // while shutting down, keep-alive clients (Falco 0.36+) are told to reconnect elsewhere.
-  if (close || !lifecycle.isReady()) headers.push('Connection', 'close');
+  // while shutting down, keep-alive clients (Falco 0.36+) are told to reconnect elsewhere. Not with
+  // a request read behind this one: it may have been acted on, and is answered (closesIfLast).
+  if ((close || !lifecycle.isReady()) && closesIfLast(res)) headers.push('Connection', 'close');
   res.writeHead(status, headers).end(content?.body);
 }
 
@@ -95,6 +97,8 @@ export function withFastIngest(
   return (req, res) => {
     if (!isPlainAlertPost(req, deps.bodyLimitBytes)) return app(req, res);
     deps.senders.arrive(req.socket);
+    // While draining, as closeWhenDraining: this answer closes, and nothing behind it is routed.
+    if (!deps.lifecycle.isReady()) closesIfLast(res);
     const started = performance.now();
     const reqId = deps.requestIdOf(req);
     const route = req.url ?? '';
@@ -121,8 +125,8 @@ export function withFastIngest(
     });
     if (shed) {
       ended = true;
-      // Answered at once, before a request pipelined behind it is read: never closing.
-      return sendProblem(res, deps, false, reqId, shed, SHED_HEADERS.flat());
+      // Answered at once, its body unread: the connection closes, and nothing behind it is routed.
+      return sendProblem(res, deps, true, reqId, shed, SHED_HEADERS.flat());
     }
 
     const chunks: Buffer[] = [];

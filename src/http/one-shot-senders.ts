@@ -32,7 +32,8 @@ export interface OneShotSenders {
    * At the answer of a request: whether it closes the connection. Only the connection's first
    * request from an address that sends one request per connection (and not a probe), and only
    * while it is still its connection's only one: a client that pipelines has its next request read
-   * by then, and keeps its connection.
+   * by then, and keeps its connection. The caller closes with closeIfLast (close-after-answer.ts),
+   * which keeps it too for a request of another route read behind (a trigger call, a read).
    */
   closes(socket: SenderSocket): boolean;
 }

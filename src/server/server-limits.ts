@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { buildProblem, problemBody, rawProblemAnswer, type Problem } from '../http/problem.js';
 import type { ClientErrorReason, ConnectionRefusalReason } from '../metrics/http-metrics.js';
 import type { ServerLimits } from '../config/hardening-config.js';
-import { behindClose, closeAfterAnswer } from './close-after-answer.js';
+import { behindClose, closeAfterAnswer, noteRequest } from './close-after-answer.js';
 import { limitConnections } from './connections-per-address.js';
 import { logRefusedConnections } from './log-refused-connections.js';
 
@@ -81,7 +81,8 @@ export function answerClientErrors(
   // bare 417, keep-alive, that no log or metric saw, and an alert posted with one was lost unseen.
   // Answered as the parser's other refusals are, its body unread, so the connection is closed.
   server.on('checkExpectation', (req: http.IncomingMessage, res: http.ServerResponse) => {
-    if (behindClose(req)) return;
+    if (behindClose(req, res)) return;
+    noteRequest(req);
     onClientError('malformed');
     const problem = buildProblem('expectation-failed', {
       detail: 'Only Expect: 100-continue is supported; send the request without this Expect header.',
@@ -110,9 +111,10 @@ export function requireHost(
   onClientError: (reason: ClientErrorReason) => void = () => {},
 ): http.RequestListener {
   return (req, res) => {
-    // Pipelined behind a refusal that closes the connection: before, an alert sent there was
+    // Pipelined behind an answer that closes the connection: before, an alert sent there was
     // stored and its answer never written, so its sender could not tell it from a lost one.
-    if (behindClose(req)) return;
+    if (behindClose(req, res)) return;
+    noteRequest(req);
     if (req.headers.host !== undefined || req.httpVersion !== '1.1') return app(req, res);
     onClientError('malformed');
     const problem = buildProblem('invalid-request', {

@@ -1,7 +1,7 @@
 import { X509Certificate, createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import type http from 'node:http';
 import type https from 'node:https';
-import type { Socket } from 'node:net';
 import tls, { type TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import { fileVersions } from '../config/file-versions.js';
@@ -10,6 +10,7 @@ import { tlsFileProblems } from '../config/resolve-hardening.js';
 import type { TlsReloadResult } from '../metrics/http-metrics.js';
 import { NotValidYet, clientCaValidity, refuseUnusableClientCa } from './client-ca-validity.js';
 import { markForReverify, mustReverify } from './client-reverify.js';
+import { closeAfterAnswer } from './close-after-answer.js';
 import { nodeConnections } from './node-connections.js';
 
 /** What the TLS listener's certificate and reloads are counted on (http-metrics.ts). */
@@ -216,12 +217,11 @@ export function reloadOnChange(
   const verifyAgain = () => {
     if (verifying) return;
     verifying = true;
-    server.prependListener(
-      'request',
-      (req: { socket: Socket }, res: { setHeader(name: string, value: string): void }) => {
-        if (mustReverify(req.socket)) res.setHeader('Connection', 'close');
-      },
-    );
+    // As the request is handed over, before requireHost: a plain Connection: close let the
+    // requests pipelined behind it be routed, acted on, and their answers never written.
+    server.prependListener('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+      if (mustReverify(req.socket)) closeAfterAnswer(res);
+    });
     // A connection accepted before a change gets the context served then, and its handshake, done
     // after the change, verified it under the old CA: it is in no list closeAfterNextAnswer reads
     // (Node lists a connection once its handshake is done), and a client of a CA taken out that

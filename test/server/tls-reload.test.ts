@@ -7,6 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { commandWorks, requireComponent } from '../helpers/components.js';
 import { makeDatedCertificate, makeTestPki, type TestPki } from '../helpers/make-certificates.js';
 import { MountedSecret } from '../helpers/mounted-secret.js';
+import { readFixture } from '../helpers/fixtures.js';
 import { postAlerts } from '../helpers/post-alerts.js';
 import { openRaw } from '../helpers/raw-connection.js';
 import { killSpawned, spawnService } from '../helpers/spawn-service.js';
@@ -111,6 +112,21 @@ describe.runIf(hasOpenssl)('TLS listener: renewed certificate files are served w
       },
     });
     return receiver;
+  };
+  // A receiver that verifies client certificates, and a connection its current client opened before
+  // the current CA was taken out (rotated, or removed as compromised) and the change was loaded.
+  const connectedBeforeCaTakenOut = async () => {
+    const started = await startWith(current, { clientCa: true });
+    const client = { cert: current.clientCert, key: current.clientKey };
+    const { socket } = await connect(started.tlsPort!, trustBoth(), client);
+    opened.push(socket!);
+    mount.write({ 'tls.crt': current.serverCert, 'tls.key': current.serverKey, 'ca.crt': renewed.caCert });
+    await until(
+      async () => started.logLines.some((line) => line.event === 'tls_reloaded'),
+      5_000,
+      'the new client CA loaded',
+    );
+    return { started, socket: socket! };
   };
   const served = async (port: number) => {
     const handshake = await connect(port, trustBoth());
@@ -551,6 +567,34 @@ describe.runIf(hasOpenssl)('TLS listener: renewed certificate files are served w
     ]);
   });
 
+  // Regression (review of f614fde, helper closers): the answer to such a connection's next request
+  // said Connection: close with a plain header, so an alert pipelined behind that request in the
+  // same write was routed (stored, or failed on the closed connection), and never answered.
+  it('routes no alert pipelined behind the answer that closes a connection verified under a client CA taken out, unless it answers it', async () => {
+    const { started, socket } = await connectedBeforeCaTakenOut();
+    const alert = readFixture('samples/valid/093-latest-terminal-shell-in-container.json');
+    const alertLines = () => started.logLines.filter((line) => line.event === 'falco_alert').length;
+    const lines = alertLines();
+
+    let received = '';
+    socket.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')));
+    const closed = new Promise((resolve) => socket.once('close', resolve));
+    socket.write(
+      'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n' +
+        `POST /alerts HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${alert.length}\r\n\r\n` +
+        alert.toString('latin1'),
+    );
+    await closed;
+
+    const statuses = [...received.matchAll(/^HTTP\/1\.1 (\d{3}) /gm)].map((m) => m[1]);
+    expect(statuses[0]).toBe('200');
+    expect(received).toMatch(/^Connection: close$/im);
+    await sleep(100);
+    // Routed, the alert was stored, or failed reading the client's certificate off the closed connection.
+    expect(alertLines() - lines).toBe(statuses.filter((status) => status === '202').length);
+    expect(started.logLines.filter((line) => line.level === 'error')).toEqual([]);
+  });
+
   // Regression: a connection accepted before the change and handshaking after it was verified by
   // the context it was accepted with, under the old CA, and listed nowhere closeAfterNextAnswer
   // looks (Node lists a connection once its handshake is done): a client of a CA taken out that
@@ -620,22 +664,12 @@ describe.runIf(hasOpenssl)('TLS listener: renewed certificate files are served w
   });
 
   it('ends a live stream opened after the change on a connection verified before it', async () => {
-    const started = await startWith(current, { clientCa: true });
-    const port = started.tlsPort!;
-    const reader = await connect(port, trustBoth(), { cert: current.clientCert, key: current.clientKey });
-    opened.push(reader.socket!);
-
-    mount.write({ 'tls.crt': current.serverCert, 'tls.key': current.serverKey, 'ca.crt': renewed.caCert });
-    await until(
-      async () => started.logLines.some((line) => line.event === 'tls_reloaded'),
-      5_000,
-      'the new client CA loaded',
-    );
+    const { socket: reader } = await connectedBeforeCaTakenOut();
     let text = '';
-    reader.socket!.on('data', (chunk: Buffer) => (text += chunk.toString('latin1')));
-    const closed = new Promise<string>((resolve) => reader.socket!.once('close', () => resolve('closed')));
+    reader.on('data', (chunk: Buffer) => (text += chunk.toString('latin1')));
+    const closed = new Promise<string>((resolve) => reader.once('close', () => resolve('closed')));
     // Its stream's own Connection: keep-alive replaced the close set for this connection.
-    reader.socket!.write('GET /alerts/stream HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+    reader.write('GET /alerts/stream HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
     await expect(Promise.race([closed, sleep(2_000).then(() => 'open')])).resolves.toBe('closed');
     // Told when to reconnect before it closed.
     expect(text).toMatch(/^retry: 3000$/m);

@@ -1,4 +1,5 @@
 import express from 'express';
+import { closeIfLast } from '../../server/close-after-answer.js';
 import { readClientIdentity } from '../client-identity.js';
 import { sendProblem } from '../problem.js';
 import { readCappedBody } from '../read-capped-body.js';
@@ -52,7 +53,7 @@ export function createIngestRouter(deps: IngestDeps): express.Router {
           deps.turns.afterCommit((writeError) => {
             if (writeError !== undefined) return next(writeError);
             const accepted = acceptedResponse(entry, req.headers.prefer);
-            if (deps.senders.closes(req.socket)) res.setHeader('Connection', 'close');
+            if (deps.senders.closes(req.socket)) closeIfLast(res);
             for (let i = 0; i < accepted.headers.length; i += 2)
               res.setHeader(accepted.headers[i]!, accepted.headers[i + 1]!);
             if (accepted.body === undefined) {

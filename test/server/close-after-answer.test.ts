@@ -1,0 +1,152 @@
+import type http from 'node:http';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ONE_SHOT_AFTER } from '../../src/http/one-shot-senders.js';
+import { boundPort, startServer } from '../../src/server/start-server.js';
+import { readFixture } from '../helpers/fixtures.js';
+import { openRaw } from '../helpers/raw-connection.js';
+import { buildTestApp } from '../helpers/test-app.js';
+
+const TRIGGER_TOKEN = 'trigger-token-0123456789abcdef';
+const ALERT = readFixture('samples/valid/093-latest-terminal-shell-in-container.json').toString('utf8');
+const LIMIT = 4096;
+
+// How the first request's body is framed: a length (the fast path) or chunked (Express's route).
+const FRAMINGS: Array<[string, boolean]> = [
+  ['with a length', false],
+  ['chunked', true],
+];
+
+interface Sent {
+  method?: string;
+  path: string;
+  headers?: Record<string, string>;
+  body?: string;
+  chunked?: boolean;
+}
+
+// One request as it goes on the wire: bodiless, with its length, or as one chunk and the last chunk.
+function wire({ method = 'POST', path, headers = {}, body, chunked = false }: Sent): string {
+  let framing = {};
+  let payload = '';
+  if (body !== undefined) {
+    const length = Buffer.byteLength(body);
+    framing = chunked
+      ? { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' }
+      : { 'Content-Type': 'application/json', 'Content-Length': String(length) };
+    payload = chunked ? `${length.toString(16)}\r\n${body}\r\n0\r\n\r\n` : body;
+  }
+  const head = Object.entries({ Host: '127.0.0.1', ...headers, ...framing })
+    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .join('');
+  return `${method} ${path} HTTP/1.1\r\n${head}\r\n${payload}`;
+}
+
+// Regression (review of f614fde, helper closers): answers that said Connection: close with a plain
+// header (ingest's 503 when shedding, every answer while draining, the close of a one-shot sender's
+// connection) left node:http to parse and route the requests pipelined behind them in the same
+// read: an alert was stored, a trigger run started, and the connection closed before their
+// answers were written, so their senders could not tell them from lost requests. Every request
+// acted on must be answered: either the connection closes before it is routed, or it stays open.
+describe('requests pipelined behind an answer that closes its connection', () => {
+  let built: ReturnType<typeof buildTestApp>;
+  let server: http.Server;
+  const start = async (env: Record<string, string> = {}) => {
+    built = buildTestApp({
+      env: {
+        BODY_LIMIT_BYTES: String(LIMIT),
+        TRIGGERS_ENABLED: 'true',
+        TRIGGER_TOKEN,
+        // No tool is reachable: a run that starts anyway fails without touching a cluster.
+        TRIGGER_KUBECONFIG: '/nonexistent/kubeconfig',
+        ...env,
+      },
+      parentEnv: {},
+      logLevel: 'info',
+    });
+    server = await startServer(built.app, { host: '127.0.0.1', port: 0 });
+  };
+  afterEach(async () => {
+    built.stream.closeAll();
+    await built.triggers?.stop(1_000);
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  // The requests in one write, the last asking to close, so the connection ends either way: the
+  // statuses answered, and whether an answer said Connection: close.
+  const sendAll = async (requests: Sent[], localAddress?: string) => {
+    const connection = await openRaw(boundPort(server), localAddress);
+    const last = requests.at(-1)!;
+    const closing = { ...last, headers: { ...last.headers, Connection: 'close' } };
+    connection.write([...requests.slice(0, -1), closing].map(wire).join(''));
+    await connection.closed;
+    const text = connection.received();
+    return {
+      statuses: [...text.matchAll(/^HTTP\/1\.1 (\d{3}) /gm)].map((m) => m[1]),
+      closes: text.split(/(?=^HTTP\/1\.1 )/m).map((answer) => /^Connection: close\r$/im.test(answer)),
+    };
+  };
+  const storedSince = async (before: number) => (await built.store.count()) - before;
+
+  it.each(FRAMINGS)(
+    'an alert shed for the in-flight budget (%s): 503, and the alert behind it is answered if stored',
+    async (_, chunked) => {
+      await start({ INGEST_MAX_INFLIGHT_BYTES: String(LIMIT) });
+      // Another client holds 1,000 bytes of the budget, its body never sent: a first alert declaring
+      // 4,000 bytes (or a chunked one, which reserves the cap) is shed; the smaller one behind fits.
+      const holder = await openRaw(boundPort(server), '127.0.0.2');
+      holder.write(wire({ path: '/alerts', body: 'x'.repeat(1000) }).slice(0, -1000));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const before = await built.store.count();
+
+      const { statuses } = await sendAll([
+        { path: '/alerts', body: 'x'.repeat(4000), chunked },
+        { path: '/alerts', body: ALERT },
+      ]);
+
+      expect(statuses[0]).toBe('503');
+      expect(await storedSince(before)).toBe(statuses.filter((status) => status === '202').length);
+      holder.socket.destroy();
+    },
+  );
+
+  it.each([
+    ['an alert with a length', { path: '/alerts', body: ALERT }],
+    ['a chunked alert', { path: '/alerts', body: ALERT, chunked: true }],
+    ['GET /healthz', { method: 'GET', path: '/healthz' }],
+  ] as Array<[string, Sent]>)(
+    'while draining, %s first: the alert behind it is answered if stored, and the connection closes',
+    async (_, first) => {
+      await start();
+      built.lifecycle.beginShutdown();
+      const before = await built.store.count();
+
+      const { statuses, closes } = await sendAll([first, { path: '/alerts', body: ALERT }]);
+
+      expect(closes[0]).toBe(true);
+      expect(await storedSince(before)).toBe(statuses.filter((status) => status === '202').length);
+    },
+  );
+
+  it.each(FRAMINGS)(
+    "a one-shot sender's alert (%s) with a trigger call pipelined behind it: the call is answered if audited",
+    async (_, chunked) => {
+      await start();
+      // Falco 0.34's way: one alert per connection, ONE_SHOT_AFTER times from this address.
+      for (let i = 0; i < ONE_SHOT_AFTER; i++) await sendAll([{ path: '/alerts', body: ALERT }], '127.0.0.3');
+      const from = built.logLines.length;
+
+      const { statuses } = await sendAll(
+        [
+          { path: '/alerts', body: ALERT, chunked },
+          { path: '/triggers/shell', headers: { Authorization: `Bearer ${TRIGGER_TOKEN}` }, body: '{}' },
+        ],
+        '127.0.0.3',
+      );
+
+      expect(statuses[0]).toBe('202');
+      const audited = built.logLines.slice(from).filter((line) => line.event === 'trigger_audit');
+      expect(audited.map((line) => String(line.status))).toEqual(statuses.slice(1));
+    },
+  );
+});
