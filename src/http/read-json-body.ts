@@ -1,6 +1,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import { parseJson } from '../alerts/parse-json.js';
 import { readCappedBody } from './read-capped-body.js';
+import { refuseRest } from './refuse-rest.js';
 import { charsetProblem } from './routes/ingest-media-type.js';
 
 /** A request body is present when it is chunked or declares a length above zero (RFC 9112, section 6.3). */
@@ -43,7 +44,10 @@ export function readJsonBody(limit: string) {
     if (!carriesBody(req) || !req.is('application/json') || !req.socket.readable || !req.readable)
       return next();
     const charset = charsetProblem(req.headers['content-type']);
-    if (charset !== undefined) return next(refusedCharset(charset));
+    if (charset !== undefined) {
+      refuseRest(req, res);
+      return next(refusedCharset(charset));
+    }
     readBody(req, res, (error?: unknown) => {
       if (error !== undefined) return next(error);
       const text = (req.body as Buffer).toString('utf8');

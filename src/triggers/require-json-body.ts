@@ -1,13 +1,14 @@
 import type { NextFunction, Request, Response } from 'express';
 import { buildProblem, sendProblem, unsupportedMediaType } from '../http/problem.js';
 import { carriesBody } from '../http/read-json-body.js';
+import { refuseRest } from '../http/refuse-rest.js';
 import { charsetProblem } from '../http/routes/ingest-media-type.js';
 import { audit, callName } from './trigger-audit.js';
 
 /**
  * Refuses (415, audited) a trigger call whose body is not UTF-8 JSON. A body of another media type
  * would go unread and the run start with "all defaults"; one in another charset would be misread
- * (and refused as "not a JSON object"). Chunked bodies have no Content-Length, so presence is
+ * (and refused as "not a JSON object"). Its body is left unread (refuseRest). Chunked bodies have no Content-Length, so presence is
  * Transfer-Encoding or a non-zero length.
  */
 export function requireJsonBody(req: Request, res: Response, next: NextFunction): void {
@@ -17,6 +18,8 @@ export function requireJsonBody(req: Request, res: Response, next: NextFunction)
     : 'Send the body as application/json.';
   if (detail === undefined) return next();
   audit(req, { trigger: callName(req), outcome: 'invalid', status: 415 });
+  // Its body is never read: closed while it arrives, as the body reader's refusals.
+  refuseRest(req, res);
   sendProblem(res, unsupportedMediaType('Content-Type', detail));
 }
 

@@ -2,6 +2,7 @@ import type { NextFunction, Request, Response } from 'express';
 import { cutText } from '../../alerts/cut-text.js';
 import type { Metrics } from '../../metrics/metrics.js';
 import { unsupportedMediaType } from '../problem.js';
+import { refuseRest } from '../refuse-rest.js';
 import { reject } from './ingest-refusal.js';
 
 const JSON_OUTPUT_HINT =
@@ -78,6 +79,8 @@ export function checkMediaType(metrics: Metrics) {
       res.locals[TEXT_ALERT_REFUSAL] = detail;
       return next();
     }
+    // Its body is never read: closed while it arrives, as readCappedBody's refusals.
+    refuseRest(req, res);
     reject(req, res, metrics, 'unsupported_media_type', unsupportedMediaType('Content-Type', detail));
   };
 }
