@@ -7,6 +7,7 @@ import type {
   ConnectionRefusalReason,
   TlsHandshakeFailureReason,
 } from '../metrics/http-metrics.js';
+import { rememberClientIdentity } from '../http/client-identity.js';
 import { continueOnRead } from './continue-on-read.js';
 import { answerClientErrors, applyServerLimits, listenerOptions, requireHost } from './server-limits.js';
 import { listen } from './start-server.js';
@@ -51,6 +52,8 @@ export async function startTlsServer(
   answerClientErrors(server, options.onClientError);
   reportTlsHandshakeFailures(server, options.logger, options.onTlsHandshakeFailure ?? (() => {}));
   continueOnRead(server);
+  // Read while the connection is sure to be open, not at an alert's later turn (client-identity.ts).
+  if (verifyClients) server.on('secureConnection', rememberClientIdentity);
   reloadOnChange(server, tls, credentials, { logger: options.logger, metrics: options.credentialMetrics });
   return listen(server, options.host, tls.port);
 }
