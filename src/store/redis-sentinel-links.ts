@@ -104,10 +104,16 @@ export function sentinelLinks(
     connected = own;
     const gone = () => Promise.reject(new Error('redis link destroyed'));
     return {
-      // A link that is gone does not wait for the next connection of the object.
+      // A link that is gone does not wait for the next connection of the object. A command it had in
+      // flight fails as the link's end too: node-redis retries a command whose master client is no
+      // longer ready, and the destroyed Sentinel has none, so it failed with node-redis's own
+      // "TypeError: Cannot read properties of undefined (reading 'isReady')" at every failover.
       send: (args) =>
         own === live
-          ? mine.sendCommand(false, args).then((reply) => (own === live ? reply : gone()))
+          ? mine.sendCommand(false, args).then(
+              (reply) => (own === live ? reply : gone()),
+              (error: unknown) => (own === live ? Promise.reject(error) : gone()),
+            )
           : gone(),
       destroy: () => destroy(own),
       isReplyError,

@@ -108,6 +108,33 @@ describe.runIf(hasSentinel)('createRedisLinkOpener through Sentinel', () => {
     }
   }, 60_000);
 
+  // Regression: node-redis retries a master command that failed on a client no longer ready, and a
+  // destroyed Sentinel has no master client left, so a command in flight when its link was replaced
+  // (every failover: node-redis moves, the link ends) failed with node-redis's own "TypeError: Cannot
+  // read properties of undefined (reading 'isReady')", which store_write_failed then printed as why
+  // the write failed.
+  it('fails a command in flight when its link is destroyed as the link ending, not as a TypeError', async () => {
+    const master = await startRedis();
+    const sentinel = await startSentinel('falco', master.port);
+    const open = createRedisLinkOpener(sentinelStoreConfig(sentinel, 'falco'), NAMES[0]!, () => undefined);
+    try {
+      const link = await open();
+      const blocked = link.send(['BLPOP', 'nothing', '5']).catch((error: unknown) => error);
+      // The command on the wire, its client waiting for the reply.
+      for (let i = 0; i < 100 && !(await master.cli('CLIENT', 'LIST')).includes('cmd=blpop'); i++)
+        await sleep(20);
+      await link.destroy();
+
+      const error = await blocked;
+      expect(error).toBeInstanceOf(Error);
+      expect(error).not.toBeInstanceOf(TypeError);
+      expect((error as Error).message).toBe('redis link destroyed');
+    } finally {
+      sentinel.stop();
+      await master.stop();
+    }
+  }, 30_000);
+
   // Regression: at a graceful failover (the old master still up) node-redis moved to the promoted
   // replica by itself and said so only in an event nobody heard: the link went on, its writes before
   // the move on the old master, its WAITs after it on the new one, which confirmed the writes of
