@@ -15,8 +15,8 @@ import { withDeadline } from './with-deadline.js';
  * A link is one connection to one master: node-redis moves to a promoted replica by itself
  * (`topology-change` MASTER_CHANGE, at a graceful failover the old master still up), and that ends
  * the link as a lost socket does, so its owner connects again and knows (a WAIT counts the writes of
- * its own connection only). A reply that comes after its link ended is refused: were node-redis to
- * retry the command on the new master, it would come from another server than the link's.
+ * its own connection only). A command in flight when its link ends fails then: were node-redis to
+ * retry it on the new master, its reply would come from another server than the link's.
  */
 export function sentinelLinks(
   { createSentinel, ErrorReply }: typeof Redis,
@@ -72,9 +72,12 @@ export function sentinelLinks(
   // node-redis connects a Sentinel again only once its destroy has ended, and that waits for its
   // discovery loop to stop (at most about a second between two rounds).
   let ending: Promise<void> = Promise.resolve();
+  // Fails what the live connection's link has in flight (see its send).
+  let endLink: () => void = () => undefined;
   const destroy = (own: number) => {
     if (own === live) {
       live = 0;
+      endLink();
       // Ends the master connects of this connection, so the destroy can end too.
       attempt.abort();
       ending = sentinel.destroy().catch(() => undefined);
@@ -103,18 +106,19 @@ export function sentinelLinks(
     });
     connected = own;
     const gone = () => Promise.reject(new Error('redis link destroyed'));
+    // Rejected when this link ends (never before: it is the live connection's until then).
+    const ended = new Promise<never>((_, reject) => {
+      endLink = () => reject(new Error('redis link destroyed'));
+    });
+    ended.catch(() => undefined);
     return {
-      // A link that is gone does not wait for the next connection of the object. A command it had in
-      // flight fails as the link's end too: node-redis retries a command whose master client is no
-      // longer ready, and the destroyed Sentinel has none, so it failed with node-redis's own
-      // "TypeError: Cannot read properties of undefined (reading 'isReady')" at every failover.
-      send: (args) =>
-        own === live
-          ? mine.sendCommand(false, args).then(
-              (reply) => (own === live ? reply : gone()),
-              (error: unknown) => (own === live ? Promise.reject(error) : gone()),
-            )
-          : gone(),
+      // A link that is gone does not wait for the next connection of the object, and what it has in
+      // flight fails when it ends: node-redis holds a command whose master client it closed until its
+      // rediscovery ends (a second or more), then sends it to the new master (whose reply is not this
+      // link's) or, the Sentinel destroyed, fails it with its own "TypeError: Cannot read properties
+      // of undefined (reading 'isReady')". Both came at every failover, reads answering 503 only at
+      // their deadline and store_write_failed naming the TypeError.
+      send: (args) => (own === live ? Promise.race([mine.sendCommand(false, args), ended]) : gone()),
       destroy: () => destroy(own),
       isReplyError,
     };

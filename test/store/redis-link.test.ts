@@ -135,6 +135,44 @@ describe.runIf(hasSentinel)('createRedisLinkOpener through Sentinel', () => {
     }
   }, 30_000);
 
+  // Regression: at a failover node-redis holds a command whose client it closed until its own
+  // rediscovery has ended (a second or more), though the link ended at once: every read in flight
+  // then answered 503 only at the link's 2 s deadline, and the write in flight held its queue as long.
+  it('fails a command in flight when Sentinel names another master at once, not at its deadline', async () => {
+    const master = await startRedis();
+    const replica = await startRedis({ extraArgs: ['--replicaof', '127.0.0.1', String(master.port)] });
+    const sentinel = await startSentinel('falco', master.port);
+    let movedAt: number | undefined;
+    const open = createRedisLinkOpener(sentinelStoreConfig(sentinel, 'falco'), NAMES[0]!, (error) => {
+      if (/master moved/.test(String(error))) movedAt ??= performance.now();
+    });
+    let link: RedisLink | undefined;
+    try {
+      for (
+        let i = 0;
+        i < 100 && !(await sentinel.ask('replicas', 'falco')).includes(String(replica.port));
+        i++
+      )
+        await sleep(100);
+      link = await open();
+      const blocked = link.send(['BLPOP', 'nothing', '10']).then(
+        () => ({ outcome: 'answered', at: performance.now() }),
+        (error: unknown) => ({ outcome: String(error), at: performance.now() }),
+      );
+      await sentinel.ask('failover', 'falco');
+
+      const { outcome, at } = await blocked;
+      expect(outcome).toBe('Error: redis link destroyed');
+      expect(movedAt).toBeDefined();
+      expect(at - movedAt!).toBeLessThan(200);
+    } finally {
+      await link?.destroy();
+      sentinel.stop();
+      await replica.stop();
+      await master.stop();
+    }
+  }, 60_000);
+
   // Regression: at a graceful failover (the old master still up) node-redis moved to the promoted
   // replica by itself and said so only in an event nobody heard: the link went on, its writes before
   // the move on the old master, its WAITs after it on the new one, which confirmed the writes of
