@@ -40,6 +40,21 @@ async function firstTurnMs(open: RedisLinkOpener): Promise<{ ms: number; attempt
   return { ms: (user + system) / 1000, attempt };
 }
 
+/** A master, its replica and a Sentinel that knows both, so that SENTINEL FAILOVER has one to promote. */
+async function startFailoverPair() {
+  const master = await startRedis();
+  const replica = await startRedis({ extraArgs: ['--replicaof', '127.0.0.1', String(master.port)] });
+  const sentinel = await startSentinel('falco', master.port);
+  for (let i = 0; i < 100 && !(await sentinel.ask('replicas', 'falco')).includes(String(replica.port)); i++)
+    await sleep(100);
+  const stop = async () => {
+    sentinel.stop();
+    await replica.stop();
+    await master.stop();
+  };
+  return { master, replica, sentinel, stop };
+}
+
 describe.runIf(hasSentinel)('createRedisLinkOpener through Sentinel', () => {
   // Regression: each attempt made a new node-redis Sentinel, which builds its class of every Redis
   // and module command anew: 40-110 ms of blocked event loop per attempt while the master was down,
@@ -139,21 +154,13 @@ describe.runIf(hasSentinel)('createRedisLinkOpener through Sentinel', () => {
   // rediscovery has ended (a second or more), though the link ended at once: every read in flight
   // then answered 503 only at the link's 2 s deadline, and the write in flight held its queue as long.
   it('fails a command in flight when Sentinel names another master at once, not at its deadline', async () => {
-    const master = await startRedis();
-    const replica = await startRedis({ extraArgs: ['--replicaof', '127.0.0.1', String(master.port)] });
-    const sentinel = await startSentinel('falco', master.port);
+    const { sentinel, stop } = await startFailoverPair();
     let movedAt: number | undefined;
     const open = createRedisLinkOpener(sentinelStoreConfig(sentinel, 'falco'), NAMES[0]!, (error) => {
       if (/master moved/.test(String(error))) movedAt ??= performance.now();
     });
     let link: RedisLink | undefined;
     try {
-      for (
-        let i = 0;
-        i < 100 && !(await sentinel.ask('replicas', 'falco')).includes(String(replica.port));
-        i++
-      )
-        await sleep(100);
       link = await open();
       const blocked = link.send(['BLPOP', 'nothing', '10']).then(
         () => ({ outcome: 'answered', at: performance.now() }),
@@ -167,9 +174,7 @@ describe.runIf(hasSentinel)('createRedisLinkOpener through Sentinel', () => {
       expect(at - movedAt!).toBeLessThan(200);
     } finally {
       await link?.destroy();
-      sentinel.stop();
-      await replica.stop();
-      await master.stop();
+      await stop();
     }
   }, 60_000);
 
@@ -178,9 +183,7 @@ describe.runIf(hasSentinel)('createRedisLinkOpener through Sentinel', () => {
   // the move on the old master, its WAITs after it on the new one, which confirmed the writes of
   // another server (and the old master, demoted, dropped them).
   it('ends a link when Sentinel names another master, and the next link is to that master', async () => {
-    const master = await startRedis();
-    const replica = await startRedis({ extraArgs: ['--replicaof', '127.0.0.1', String(master.port)] });
-    const sentinel = await startSentinel('falco', master.port);
+    const { master, replica, sentinel, stop } = await startFailoverPair();
     const config = sentinelStoreConfig(sentinel, 'falco');
     const errors: string[] = [];
     const open = createRedisLinkOpener(config, NAMES[0]!, (error) => errors.push(String(error)));
@@ -188,12 +191,6 @@ describe.runIf(hasSentinel)('createRedisLinkOpener through Sentinel', () => {
       /tcp_port:(\d+)/.exec(String(await link.send(['INFO', 'server'])))?.[1];
     let link: RedisLink | undefined;
     try {
-      for (
-        let i = 0;
-        i < 100 && !(await sentinel.ask('replicas', 'falco')).includes(String(replica.port));
-        i++
-      )
-        await sleep(100);
       link = await open();
       expect(await port(link)).toBe(String(master.port));
 
@@ -214,9 +211,7 @@ describe.runIf(hasSentinel)('createRedisLinkOpener through Sentinel', () => {
       expect(await port(link)).toBe(String(replica.port));
     } finally {
       await link?.destroy();
-      sentinel.stop();
-      await replica.stop();
-      await master.stop();
+      await stop();
     }
   }, 60_000);
 });
