@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { AlertFeed } from '../../alerts/alert-feed.js';
 import { isAfter, type StorePosition } from '../../alerts/store-position.js';
+import { StoreUnavailableError } from '../../store/store-unavailable-error.js';
 import type { StreamConnection } from './stream-connection.js';
 import { readReplay, type ReplayRequest } from './stream-replay.js';
 import { LIVE_GAP } from './stream-truncated.js';
@@ -85,7 +86,14 @@ export function resumeStream(connection: StreamConnection, options: ResumeOption
       live = undefined;
     },
     (error: unknown) => {
-      options.log.warn({ err: error, event: 'stream_replay_failed' }, 'live stream replay failed');
+      // The store unavailable (Redis down, busy, failing over) is said by the store itself
+      // (store_down, the live reader's store_read_refused), and a read it fails logs nothing: a line with a stack at each reconnect of each
+      // client flooded the log for as long as it lasted (790 lines in one failover run, found by review).
+      const unavailable = error instanceof StoreUnavailableError;
+      options.log[unavailable ? 'debug' : 'warn'](
+        { err: error, event: 'stream_replay_failed' },
+        'live stream replay failed',
+      );
       // Live alerts sent now would move the client's Last-Event-ID past the ones it missed: it
       // comes back after `retry` from the same id instead, as when the replay is put off.
       endForReconnect(': replay failed, reconnect\n\n');
