@@ -1,4 +1,5 @@
 import type http from 'node:http';
+import type { Duplex } from 'node:stream';
 
 // The answer that closes the connection, once one is under way: the requests pipelined behind it
 // are not routed, as its Connection: close says (RFC 9112, section 9.6). The first one set wins.
@@ -8,9 +9,15 @@ const CLOSING = Symbol('the answer that closes this connection');
 const READ = Symbol('requests read on this connection');
 const NUMBER = Symbol('which request of its connection this is');
 
+// Set once a refusal of the parser waits for the answers ahead of it (refuseAfterAnswers).
+const REFUSING = Symbol('a refusal waiting for the answers ahead of it');
+
 interface ClosingSocket {
   [CLOSING]?: http.ServerResponse;
   [READ]?: number;
+  [REFUSING]?: boolean;
+  // The answer node:http writes next on the connection (null between requests).
+  _httpMessage?: http.ServerResponse | null;
 }
 
 interface NumberedRequest {
@@ -67,4 +74,35 @@ export function closesIfLast(res: http.ServerResponse): boolean {
 /** closesIfLast for an answer not yet begun: sets its `Connection: close` when it closes. */
 export function closeIfLast(res: http.ServerResponse): void {
   if (closesIfLast(res)) res.setHeader('Connection', 'close');
+}
+
+/**
+ * For what the parser refused (clientError): runs `refuse`, which answers on the raw socket and
+ * closes it, once every request routed on the connection has its answer written. Written at once,
+ * it came ahead of those answers: a client read it as the answer to its alert, stored all the same,
+ * whose own answer was never written. At once when nothing is waiting, or when the last request
+ * routed is still arriving: then the refusal is about its body, which its route will never have
+ * whole. The parser routes nothing after its refusal; the refusals after it on the connection
+ * (every read after a parse error is one) are dropped. Returns whether the refusal is of a request
+ * no route has, to be counted.
+ */
+export function refuseAfterAnswers(socket: Duplex, refuse: () => void): boolean {
+  const closing = socket as Duplex & ClosingSocket;
+  if (closing[REFUSING] === true) return false;
+  const pending = closing._httpMessage;
+  const number = pending == null ? undefined : (pending.req as NumberedRequest)[NUMBER];
+  if (pending == null || number === undefined || (number === closing[READ] && !pending.req.complete)) {
+    refuse();
+    return pending == null;
+  }
+  closing[REFUSING] = true;
+  // node:http hands the connection to the next answer waiting before the last one's 'close'.
+  const next = (): void => {
+    if (closing.destroyed) return;
+    const waiting = closing._httpMessage;
+    if (waiting == null) return refuse();
+    waiting.once('close', next);
+  };
+  next();
+  return true;
 }

@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { buildProblem, problemBody, rawProblemAnswer, type Problem } from '../http/problem.js';
 import type { ClientErrorReason, ConnectionRefusalReason } from '../metrics/http-metrics.js';
 import type { ServerLimits } from '../config/hardening-config.js';
-import { behindClose, closeAfterAnswer, noteRequest } from './close-after-answer.js';
+import { behindClose, closeAfterAnswer, noteRequest, refuseAfterAnswers } from './close-after-answer.js';
 import { limitConnections } from './connections-per-address.js';
 import { logRefusedConnections } from './log-refused-connections.js';
 
@@ -58,24 +58,29 @@ export function answerClientErrors(
     // socket stayed open (garbage sent to the TLS port, then silence, held its connection until the
     // client left) and held a graceful shutdown to its deadline. Those are counted by
     // tls-handshake-failures.ts; a TLS error on an established connection is only closed.
-    const inFlight = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage;
     const handshaking = (socket as { _secureEstablished?: boolean })._secureEstablished === false;
     const tlsFailure = handshaking || /^ERR_(SSL|TLS)_/.test(error.code ?? '');
-    if (error.code === 'ECONNRESET' || tlsFailure || !socket.writable || inFlight?.headersSent) {
+    if (error.code === 'ECONNRESET' || tlsFailure || !socket.writable) {
       socket.destroy();
       return;
     }
     const known = CLIENT_ERRORS[error.code ?? ''];
     const reason = known?.reason ?? 'malformed';
-    // A request a route already has (its body cut short or too slow) is counted there
-    // (incomplete_body): one count per request. Only the answer is written here.
-    // (Node sets _httpMessage to null between two requests of a kept-alive connection.)
-    if (inFlight == null) onClientError(reason);
     const problem =
       known?.problem() ?? buildProblem('invalid-request', { detail: 'The request is not valid HTTP/1.1.' });
     // end() alone half-closes (the server allows half-open sockets): a client that never closes
-    // its side would hold the descriptor. Closed once the answer is out.
-    socket.end(rawProblemAnswer(problem), () => socket.destroy());
+    // its side would hold the descriptor. Closed once the answer is out. Written after the answers
+    // of the requests routed ahead of it (refuseAfterAnswers): an answer under way by then (a
+    // request's own body refused while its answer streams) can only be cut, and a socket the
+    // last of those answers closed is gone. (Node sets _httpMessage to null between requests.)
+    const refuse = () => {
+      const answering = (socket as { _httpMessage?: { headersSent?: boolean } | null })._httpMessage;
+      if (!socket.writable || answering?.headersSent === true) socket.destroy();
+      else socket.end(rawProblemAnswer(problem), () => socket.destroy());
+    };
+    // A request a route already has (its body cut short or too slow) is counted there
+    // (incomplete_body): one count per request. Only the answer is written here.
+    if (refuseAfterAnswers(socket, refuse)) onClientError(reason);
   });
   // An Expect other than 100-continue (RFC 9110, section 10.1.1): without a listener Node answered a
   // bare 417, keep-alive, that no log or metric saw, and an alert posted with one was lost unseen.

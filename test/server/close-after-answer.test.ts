@@ -150,3 +150,43 @@ describe('requests pipelined behind an answer that closes its connection', () =>
     },
   );
 });
+
+// Regression (review of 489c5e9, helper rvclose): what the parser refused behind a request a
+// route already had whole (a line that is not HTTP, any request after one that asked to close,
+// HTTP/1.0 without keep-alive) was answered on the raw socket at once, ahead of that request's own
+// answer: its client read the 400 as the answer to its alert, which had been stored, and the 202
+// was never written. The answers of the requests routed come first, then the refusal.
+describe('a request the parser refuses behind one a route already has', () => {
+  let built: ReturnType<typeof buildTestApp>;
+  let server: http.Server;
+  afterEach(async () => {
+    built.stream.closeAll();
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  it.each([
+    ['a line that is not HTTP', {}, 'NOT HTTP\r\n\r\n', ['202', '400']],
+    [
+      'a request after one that asked to close',
+      { Connection: 'close' },
+      wire({ path: '/healthz', method: 'GET' }),
+      ['202'],
+    ],
+    ['a line that is not HTTP (the alert chunked)', {}, 'NOT HTTP\r\n\r\n', ['202', '400'], true],
+  ] as Array<[string, Record<string, string>, string, string[], boolean?]>)(
+    'an alert, then %s in the same write: the alert is answered first',
+    async (_, headers, behind, expected, chunked = false) => {
+      built = buildTestApp({ env: { BODY_LIMIT_BYTES: String(LIMIT) }, parentEnv: {}, logLevel: 'info' });
+      server = await startServer(built.app, { host: '127.0.0.1', port: 0 });
+      const connection = await openRaw(boundPort(server));
+
+      connection.write(wire({ path: '/alerts', headers, body: ALERT, chunked }) + behind);
+      await connection.closed;
+
+      const statuses = [...connection.received().matchAll(/^HTTP\/1\.1 (\d{3}) /gm)].map((m) => m[1]);
+      expect(statuses).toEqual(expected);
+      expect(await built.store.count()).toBe(1);
+    },
+  );
+});
