@@ -120,6 +120,11 @@ export function requireHost(
     // stored and its answer never written, so its sender could not tell it from a lost one.
     if (behindClose(req, res)) return;
     noteRequest(req);
+    // A request asking to upgrade (h2c, a WebSocket), which is not served: node:http stops parsing
+    // its read there and, with no 'upgrade' listener, drops the rest of it, so a request pipelined
+    // behind got no answer on a connection kept open, and took the next one's. Its answer closes
+    // the connection instead: the client sends what it had pipelined again.
+    if (asksToUpgrade(req)) closeAfterAnswer(res);
     if (req.headers.host !== undefined || req.httpVersion !== '1.1') return app(req, res);
     onClientError('malformed');
     const problem = buildProblem('invalid-request', {
@@ -127,6 +132,12 @@ export function requireHost(
     });
     writeProblem(res, problem);
   };
+}
+
+/** Whether node:http's parser took `req` for an upgrade (RFC 9110, section 7.8): an Upgrade, named in Connection. */
+function asksToUpgrade(req: http.IncomingMessage): boolean {
+  const { upgrade, connection } = req.headers;
+  return upgrade !== undefined && connection !== undefined && /(?:^|,)\s*upgrade\s*(?:,|$)/i.test(connection);
 }
 
 /**

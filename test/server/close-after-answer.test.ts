@@ -156,9 +156,13 @@ describe('requests pipelined behind an answer that closes its connection', () =>
 // HTTP/1.0 without keep-alive) was answered on the raw socket at once, ahead of that request's own
 // answer: its client read the 400 as the answer to its alert, which had been stored, and the 202
 // was never written. The answers of the requests routed come first, then the refusal.
-describe('a request the parser refuses behind one a route already has', () => {
+describe('what node:http refuses or drops behind a request a route already has', () => {
   let built: ReturnType<typeof buildTestApp>;
   let server: http.Server;
+  const start = async () => {
+    built = buildTestApp({ env: { BODY_LIMIT_BYTES: String(LIMIT) }, parentEnv: {}, logLevel: 'info' });
+    server = await startServer(built.app, { host: '127.0.0.1', port: 0 });
+  };
   afterEach(async () => {
     built.stream.closeAll();
     server.closeAllConnections();
@@ -177,8 +181,7 @@ describe('a request the parser refuses behind one a route already has', () => {
   ] as Array<[string, Record<string, string>, string, string[], boolean?]>)(
     'an alert, then %s in the same write: the alert is answered first',
     async (_, headers, behind, expected, chunked = false) => {
-      built = buildTestApp({ env: { BODY_LIMIT_BYTES: String(LIMIT) }, parentEnv: {}, logLevel: 'info' });
-      server = await startServer(built.app, { host: '127.0.0.1', port: 0 });
+      await start();
       const connection = await openRaw(boundPort(server));
 
       connection.write(wire({ path: '/alerts', headers, body: ALERT, chunked }) + behind);
@@ -187,6 +190,38 @@ describe('a request the parser refuses behind one a route already has', () => {
       const statuses = [...connection.received().matchAll(/^HTTP\/1\.1 (\d{3}) /gm)].map((m) => m[1]);
       expect(statuses).toEqual(expected);
       expect(await built.store.count()).toBe(1);
+    },
+  );
+
+  // Regression (review of 489c5e9, helper rvclose): node:http stops parsing a read at a request
+  // that asks to upgrade (Connection: upgrade, as curl --http2 sends for h2c) and, with no
+  // 'upgrade' listener, drops the rest of that read: a request pipelined behind it was never
+  // routed nor answered while the connection stayed open, and took the next request's answer.
+  it.each([
+    ['an alert', { path: '/alerts', body: ALERT }],
+    ['GET /healthz', { method: 'GET', path: '/healthz' }],
+  ] as Array<[string, Sent]>)(
+    '%s with Upgrade: h2c: answered with Connection: close, and the connection closes',
+    async (_, first) => {
+      await start();
+      const connection = await openRaw(boundPort(server));
+      const upgrade = {
+        ...first,
+        headers: {
+          Connection: 'Upgrade, HTTP2-Settings',
+          Upgrade: 'h2c',
+          'HTTP2-Settings': 'AAMAAABkAAQCAAAAAAIAAAAA',
+        },
+      };
+
+      connection.write(wire(upgrade) + wire({ method: 'GET', path: '/healthz' }));
+      await Promise.race([connection.closed, new Promise((resolve) => setTimeout(resolve, 1_500))]);
+
+      expect(connection.isClosed()).toBe(true);
+      const answers = connection.received().split(/(?=^HTTP\/1\.1 )/m);
+      expect(answers).toHaveLength(1);
+      expect(answers[0]).toMatch(/^Connection: close\r$/im);
+      connection.socket.destroy();
     },
   );
 });
