@@ -18,6 +18,8 @@ interface ClosingSocket {
   [REFUSING]?: boolean;
   // The answer node:http writes next on the connection (null between requests).
   _httpMessage?: http.ServerResponse | null;
+  // Its parser, and the last request that parser handed over (kept until the next one).
+  parser?: { incoming?: http.IncomingMessage | null } | null;
 }
 
 interface NumberedRequest {
@@ -81,10 +83,14 @@ export function closeIfLast(res: http.ServerResponse): void {
  * closes it, once every request routed on the connection has its answer written. Written at once,
  * it came ahead of those answers: a client read it as the answer to its alert, stored all the same,
  * whose own answer was never written. At once when nothing is waiting, or when the last request
- * routed is still arriving: then the refusal is about its body, which its route will never have
- * whole. The parser routes nothing after its refusal; the refusals after it on the connection
- * (every read after a parse error is one) are dropped. Returns whether the refusal is of a request
- * no route has, to be counted.
+ * routed is still arriving and its answer is next: then the refusal is about its body, which its
+ * route will never have whole. Such a request behind other answers is refused once they are
+ * written, not waited for: its answer waits for a body the parser reads no more of, and a
+ * connection with a chunked request refused behind a quick answer was held open for ever (past
+ * SERVER_REQUEST_TIMEOUT_MS, whose own refusal was dropped). The parser routes nothing after its
+ * refusal; the refusals after it on the connection (every read after a parse error is one) are
+ * dropped. Returns whether the refusal is of a request no route has, to be counted: the route of
+ * one still arriving counts it (incomplete_body).
  */
 export function refuseAfterAnswers(socket: Duplex, refuse: () => void): boolean {
   const closing = socket as Duplex & ClosingSocket;
@@ -96,13 +102,15 @@ export function refuseAfterAnswers(socket: Duplex, refuse: () => void): boolean 
     return pending == null;
   }
   closing[REFUSING] = true;
-  // node:http hands the connection to the next answer waiting before the last one's 'close'.
+  // node:http hands the connection to the next answer waiting before the last one's 'close'. Only
+  // the last request handed over can still be arriving.
   const next = (): void => {
     if (closing.destroyed) return;
     const waiting = closing._httpMessage;
-    if (waiting == null) return refuse();
+    if (waiting == null || !waiting.req.complete) return refuse();
     waiting.once('close', next);
   };
   next();
-  return true;
+  const last = closing.parser?.incoming;
+  return last == null || last.complete;
 }

@@ -193,6 +193,31 @@ describe('what node:http refuses or drops behind a request a route already has',
     },
   );
 
+  // Regression (review of d7bdebc, helper rvlast): an alert refused in its body (a chunk size that
+  // is not hex) behind another's answer waited for its own answer, which waited for a body the
+  // parser reads no more of: the connection stayed open for ever, its request timeout's refusal
+  // dropped. Its refusal now follows the answers ahead of it.
+  it.each(FRAMINGS)(
+    'an alert (%s), then a chunked alert whose chunk is refused: 202, 400, and the connection closes',
+    async (_, chunked) => {
+      await start();
+      const connection = await openRaw(boundPort(server));
+      const refused = wire({ path: '/alerts', body: ALERT, chunked: true }).replace(
+        /\r\n\r\n[\s\S]*$/,
+        '\r\n\r\n',
+      );
+
+      connection.write(wire({ path: '/alerts', body: ALERT, chunked }) + refused + 'zz\r\n');
+      await Promise.race([connection.closed, new Promise((resolve) => setTimeout(resolve, 1_500))]);
+
+      expect(connection.isClosed()).toBe(true);
+      const statuses = [...connection.received().matchAll(/^HTTP\/1\.1 (\d{3}) /gm)].map((m) => m[1]);
+      expect(statuses).toEqual(['202', '400']);
+      expect(await built.store.count()).toBe(1);
+      connection.socket.destroy();
+    },
+  );
+
   // Regression (review of 489c5e9, helper rvclose): node:http stops parsing a read at a request
   // that asks to upgrade (Connection: upgrade, as curl --http2 sends for h2c) and, with no
   // 'upgrade' listener, drops the rest of that read: a request pipelined behind it was never
