@@ -102,15 +102,21 @@ export function refuseAfterAnswers(socket: Duplex, refuse: () => void): boolean 
     return pending == null;
   }
   closing[REFUSING] = true;
+  const last = closing.parser?.incoming;
+  const arriving = last != null && !last.complete;
   // node:http hands the connection to the next answer waiting before the last one's 'close'. Only
   // the last request handed over can still be arriving.
   const next = (): void => {
     if (closing.destroyed) return;
     const waiting = closing._httpMessage;
     if (waiting == null || !waiting.req.complete) return refuse();
+    // A request still arriving holds what its route reserved (its body's share of the ingest budget)
+    // until its connection ends: not for as long as an answer streaming ahead of it, which may never
+    // end (a live stream), as it did once waited for (past SERVER_REQUEST_TIMEOUT_MS, other senders'
+    // alerts shed meanwhile). Cut, as an answer under way is at its own refusal.
+    if (arriving && waiting.headersSent && !waiting.writableEnded) return void closing.destroy();
     waiting.once('close', next);
   };
   next();
-  const last = closing.parser?.incoming;
-  return last == null || last.complete;
+  return !arriving;
 }

@@ -4,6 +4,7 @@ import { ONE_SHOT_AFTER } from '../../src/http/one-shot-senders.js';
 import { boundPort, startServer } from '../../src/server/start-server.js';
 import { readFixture } from '../helpers/fixtures.js';
 import { openRaw } from '../helpers/raw-connection.js';
+import { connectionLimits, startReceiver } from '../helpers/start-receiver.js';
 import { buildTestApp } from '../helpers/test-app.js';
 
 const TRIGGER_TOKEN = 'trigger-token-0123456789abcdef';
@@ -249,4 +250,41 @@ describe('what node:http refuses or drops behind a request a route already has',
       connection.socket.destroy();
     },
   );
+});
+
+// Regression (review of d7bdebc, helper rvlast): a request whose body never came, pipelined behind
+// a live stream, had its request timeout's refusal wait for the stream, which never ends: the
+// connection stayed open and the alert route kept its body's share of the ingest budget, so other
+// senders' alerts were shed (503) for as long as the stream lasted. Cut at the timeout, as before.
+describe('a request timed out behind a live stream', () => {
+  it('ends its connection and frees its share of the ingest budget', async () => {
+    const limits = { ...connectionLimits(100, 100), headersTimeoutMs: 500, requestTimeoutMs: 1_000 };
+    const receiver = await startReceiver({
+      limits,
+      bodyLimitBytes: LIMIT,
+      env: { INGEST_MAX_INFLIGHT_BYTES: String(LIMIT) },
+    });
+    try {
+      const connection = await openRaw(receiver.port);
+      const stream = wire({
+        method: 'GET',
+        path: '/alerts/stream',
+        headers: { Host: `127.0.0.1:${receiver.port}` },
+      });
+      connection.write(stream + wire({ path: '/alerts', body: 'x'.repeat(4000) }).slice(0, -3999));
+      await Promise.race([connection.closed, new Promise((resolve) => setTimeout(resolve, 2_500))]);
+
+      expect(connection.isClosed()).toBe(true);
+      const other = await openRaw(receiver.port, '127.0.0.2');
+      other.write(wire({ path: '/alerts', headers: { Connection: 'close' }, body: ALERT }));
+      await other.closed;
+      expect(other.received()).toMatch(/^HTTP\/1\.1 202 /);
+      expect(await receiver.metricsText()).toMatch(
+        /^falco_alerts_rejected_total\{reason="incomplete_body"\} 1$/m,
+      );
+      connection.socket.destroy();
+    } finally {
+      await receiver.close();
+    }
+  });
 });
