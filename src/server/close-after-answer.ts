@@ -89,12 +89,20 @@ export function closeIfLast(res: http.ServerResponse): void {
  * connection with a chunked request refused behind a quick answer was held open for ever (past
  * SERVER_REQUEST_TIMEOUT_MS, whose own refusal was dropped). The parser routes nothing after its
  * refusal; the refusals after it on the connection (every read after a parse error is one) are
- * dropped. Returns whether the refusal is of a request no route has, to be counted: the route of
- * one still arriving counts it (incomplete_body).
+ * dropped, but for a timeout (`timedOut`): then the answers still waited for have had the time a
+ * request is given, and the connection is cut. Returns whether the refusal is of a request no
+ * route has, to be counted: the route of one still arriving counts it (incomplete_body).
  */
-export function refuseAfterAnswers(socket: Duplex, refuse: () => void): boolean {
+export function refuseAfterAnswers(socket: Duplex, refuse: () => void, timedOut = false): boolean {
   const closing = socket as Duplex & ClosingSocket;
-  if (closing[REFUSING] === true) return false;
+  if (closing[REFUSING] === true) {
+    // What a refusal waits for can be an answer not yet begun when it came (a live stream routed a
+    // loop turn later) that then never ends: a chunked alert refused in its body behind a stream,
+    // in one write, held its connection and its share of the ingest budget for as long as the
+    // stream lasted, the request timeout's refusal dropped. That timeout is the bound.
+    if (timedOut) closing.destroy();
+    return false;
+  }
   const pending = closing._httpMessage;
   const number = pending == null ? undefined : (pending.req as NumberedRequest)[NUMBER];
   if (pending == null || number === undefined || (number === closing[READ] && !pending.req.complete)) {

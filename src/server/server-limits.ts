@@ -80,7 +80,7 @@ export function answerClientErrors(
     };
     // A request a route already has (its body cut short or too slow) is counted there
     // (incomplete_body): one count per request. Only the answer is written here.
-    if (refuseAfterAnswers(socket, refuse)) onClientError(reason);
+    if (refuseAfterAnswers(socket, refuse, reason === 'timeout')) onClientError(reason);
   });
   // An Expect other than 100-continue (RFC 9110, section 10.1.1): without a listener Node answered a
   // bare 417, keep-alive, that no log or metric saw, and an alert posted with one was lost unseen.

@@ -256,35 +256,50 @@ describe('what node:http refuses or drops behind a request a route already has',
 // a live stream, had its request timeout's refusal wait for the stream, which never ends: the
 // connection stayed open and the alert route kept its body's share of the ingest budget, so other
 // senders' alerts were shed (503) for as long as the stream lasted. Cut at the timeout, as before.
-describe('a request timed out behind a live stream', () => {
-  it('ends its connection and frees its share of the ingest budget', async () => {
-    const limits = { ...connectionLimits(100, 100), headersTimeoutMs: 500, requestTimeoutMs: 1_000 };
-    const receiver = await startReceiver({
-      limits,
-      bodyLimitBytes: LIMIT,
-      env: { INGEST_MAX_INFLIGHT_BYTES: String(LIMIT) },
-    });
-    try {
-      const connection = await openRaw(receiver.port);
-      const stream = wire({
-        method: 'GET',
-        path: '/alerts/stream',
-        headers: { Host: `127.0.0.1:${receiver.port}` },
+// Regression (review of 12a5d4b, helper rvfinal): in one write, the stream's answer had not begun
+// when the parser refused what came behind it, so the refusal waited for the stream's end all the
+// same, and dropped the timeout's refusal: a chunked alert whose chunk size is not hex held its
+// connection and its share of the budget, and junk the stream's connection, past the timeout.
+describe('what the parser refuses behind a live stream', () => {
+  const chunkedHead = wire({ path: '/alerts', body: ALERT, chunked: true }).replace(
+    /\r\n\r\n[\s\S]*$/,
+    '\r\n\r\n',
+  );
+  it.each([
+    ['an alert whose body never comes', wire({ path: '/alerts', body: 'x'.repeat(4000) }).slice(0, -3999), 1],
+    ['a chunked alert whose chunk size is not hex', `${chunkedHead}zz\r\n`, 1],
+    ['a line that is not HTTP', 'NOT HTTP\r\n\r\n', 0],
+  ])(
+    'in the same write, %s: cut at its timeout, its share of the ingest budget freed',
+    async (_, behind, incomplete) => {
+      const limits = { ...connectionLimits(100, 100), headersTimeoutMs: 500, requestTimeoutMs: 1_000 };
+      const receiver = await startReceiver({
+        limits,
+        bodyLimitBytes: LIMIT,
+        env: { INGEST_MAX_INFLIGHT_BYTES: String(LIMIT) },
       });
-      connection.write(stream + wire({ path: '/alerts', body: 'x'.repeat(4000) }).slice(0, -3999));
-      await Promise.race([connection.closed, new Promise((resolve) => setTimeout(resolve, 2_500))]);
+      try {
+        const connection = await openRaw(receiver.port);
+        const stream = wire({
+          method: 'GET',
+          path: '/alerts/stream',
+          headers: { Host: `127.0.0.1:${receiver.port}` },
+        });
+        connection.write(stream + behind);
+        await Promise.race([connection.closed, new Promise((resolve) => setTimeout(resolve, 2_500))]);
 
-      expect(connection.isClosed()).toBe(true);
-      const other = await openRaw(receiver.port, '127.0.0.2');
-      other.write(wire({ path: '/alerts', headers: { Connection: 'close' }, body: ALERT }));
-      await other.closed;
-      expect(other.received()).toMatch(/^HTTP\/1\.1 202 /);
-      expect(await receiver.metricsText()).toMatch(
-        /^falco_alerts_rejected_total\{reason="incomplete_body"\} 1$/m,
-      );
-      connection.socket.destroy();
-    } finally {
-      await receiver.close();
-    }
-  });
+        expect(connection.isClosed()).toBe(true);
+        const other = await openRaw(receiver.port, '127.0.0.2');
+        other.write(wire({ path: '/alerts', headers: { Connection: 'close' }, body: ALERT }));
+        await other.closed;
+        expect(other.received()).toMatch(/^HTTP\/1\.1 202 /);
+        expect(await receiver.metricsText()).toMatch(
+          new RegExp(`^falco_alerts_rejected_total\\{reason="incomplete_body"\\} ${incomplete}$`, 'm'),
+        );
+        connection.socket.destroy();
+      } finally {
+        await receiver.close();
+      }
+    },
+  );
 });
