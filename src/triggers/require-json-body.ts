@@ -6,10 +6,10 @@ import { charsetProblem } from '../http/routes/ingest-media-type.js';
 import { audit, callName } from './trigger-audit.js';
 
 /**
- * Refuses (415, audited) a trigger call whose body is not UTF-8 JSON. A body of another media type
- * would go unread and the run start with "all defaults"; one in another charset would be misread
- * (and refused as "not a JSON object"). Its body is left unread (refuseRest). Chunked bodies have no Content-Length, so presence is
- * Transfer-Encoding or a non-zero length.
+ * Refuses (415, audited) a trigger call whose body is not UTF-8 JSON, leaving the body unread
+ * (refuseRest). A body of another media type would go unread and the run start with "all
+ * defaults"; one in another charset would be misread (and refused as "not a JSON object"). Chunked
+ * bodies have no Content-Length, so presence is Transfer-Encoding or a non-zero length.
  */
 export function requireJsonBody(req: Request, res: Response, next: NextFunction): void {
   if (!carriesBody(req)) return next();
