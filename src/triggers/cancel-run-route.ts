@@ -8,6 +8,8 @@ import type { TriggerService } from './trigger-service.js';
 const CANCEL_REFUSALS = {
   'not-found': { type: 'not-found', detail: 'No such trigger run' },
   finished: { type: 'conflict', detail: 'The run has already ended' },
+  // The shared store failed to read the run (down, or refusing: logged as trigger_store_refused) or
+  // to take the request.
   unavailable: {
     type: 'service-unavailable',
     detail: 'The replica running the run could not be asked to cancel it; try again',
@@ -18,7 +20,7 @@ const CANCEL_REFUSALS = {
 export function createCancelRunRoute(service: TriggerService) {
   return async (req: Request, res: Response): Promise<void> => {
     const cancelled = await service.cancel(String(req.params.id));
-    const runId = cancelled.ok || cancelled.reason !== 'not-found' ? cancelled.run.id : undefined;
+    const runId = 'run' in cancelled ? cancelled.run?.id : undefined;
     const status = cancelled.ok ? 202 : PROBLEM_TYPES[CANCEL_REFUSALS[cancelled.reason].type].status;
     audit(req, { trigger: 'cancel', outcome: cancelled.ok ? 'accepted' : cancelled.reason, status, runId });
     if (cancelled.ok) {

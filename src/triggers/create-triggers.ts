@@ -10,6 +10,7 @@ import { startOrphanAdoption } from './adopt-orphans.js';
 import { startCanarySchedule } from './canary-schedule.js';
 import { createRunRegistry } from './run-registry.js';
 import { SLOT_LEASE_MS, type SharedRuns } from './shared-runs.js';
+import { reportStoreRefusals } from './shared-store-failures.js';
 import { createTriggerMetrics } from './trigger-metrics.js';
 import type { TriggerRequest } from './trigger-request.js';
 import { createTriggerService } from './trigger-service.js';
@@ -71,7 +72,10 @@ export function createTriggers(deps: TriggersDeps): Triggers {
     count: (run, record) => registry.count(run, record),
   });
   const leaseMs = deps.leaseMs ?? SLOT_LEASE_MS;
-  const registry = createRunRegistry(config.maxRuns, deps.shared, {
+  // Every call for the shared runs: what Redis refuses is logged and counted once, here.
+  const reported = deps.shared && reportStoreRefusals(deps.shared, { logger, registry: deps.registry });
+  const shared = reported?.shared;
+  const registry = createRunRegistry(config.maxRuns, shared, {
     leaseMs,
     onError: (err) =>
       logger.warn({ event: 'trigger_run_publish_failed', err }, 'could not share a trigger run'),
@@ -89,11 +93,11 @@ export function createTriggers(deps: TriggersDeps): Triggers {
     metrics,
     verifier,
     registry,
-    shared: deps.shared,
+    shared,
     childEnv: pickChildEnv(deps.parentEnv),
     slotLeaseMs: leaseMs,
   });
-  const { shared, alerts } = deps;
+  const { alerts } = deps;
   const stopAdoption =
     shared && alerts
       ? startOrphanAdoption({ shared, registry, verifier, metrics, alerts, leaseMs, logger })
@@ -105,7 +109,7 @@ export function createTriggers(deps: TriggersDeps): Triggers {
           request: canaryRequest(config),
           intervalMs: Math.round(config.canary.intervalMinutes * 60_000),
           logger,
-          lease: deps.shared?.leaseCanary,
+          lease: shared?.leaseCanary,
         })
       : () => undefined;
   return {
@@ -130,6 +134,7 @@ export function createTriggers(deps: TriggersDeps): Triggers {
       stopAdoption();
       const ended = await service.stop(graceMs);
       await registry.stop();
+      reported?.flush();
       return ended;
     },
   };

@@ -2,8 +2,18 @@ import { createKeptRuns } from './kept-runs.js';
 import { createRunHolds } from './run-holds.js';
 import { createRunPublisher } from './run-publisher.js';
 import { isSettled } from './run-state.js';
+import { sharedFailure, type SharedFailure } from './shared-store-failures.js';
 import { SLOT_LEASE_MS, type SharedRuns } from './shared-runs.js';
 import type { TriggerRun } from './trigger-run.js';
+
+/** A run read by id: `run` undefined when no replica has it; `failure` when the shared store could not tell. */
+export type RunLookup = { run: TriggerRun | undefined; failure?: undefined } | { failure: SharedFailure };
+
+/** Recent runs; `partial` when the shared store failed, so only this replica's own are listed. */
+export interface RunList {
+  runs: TriggerRun[];
+  partial?: SharedFailure;
+}
 
 /**
  * Recent runs, newest first, at most `maxRuns` (the oldest settled ones are dropped; the service
@@ -14,8 +24,8 @@ export interface RunRegistry {
   add(run: TriggerRun): void;
   /** True when this replica keeps the run (it started it or took it over). */
   has(id: string): boolean;
-  get(id: string): Promise<TriggerRun | undefined>;
-  list(): Promise<TriggerRun[]>;
+  get(id: string): Promise<RunLookup>;
+  list(): Promise<RunList>;
   /** Runs kept here that are not settled: running, or waiting for their alerts. */
   verifying(): number;
   /** Publishes `run`'s state now (before its slot is given back: see SharedRuns.get). */
@@ -99,17 +109,29 @@ export function createRunRegistry(
       const waiting = counts.get(run.id) ?? new Set();
       counts.set(run.id, waiting.add(record));
     },
-    // With Redis unreachable, this replica still answers for the runs it started.
+    // A run kept here is answered without the store. Any other is unknown, not missing, when the
+    // store failed: answered missing, a run another replica started read as 404 during an outage.
     async get(id) {
-      return runs.get(id) ?? (await shared?.get(id).catch(() => undefined));
+      const mine = runs.get(id);
+      if (mine || !shared) return { run: mine };
+      return shared.get(id).then(
+        (run) => ({ run }),
+        (error: unknown) => ({ failure: sharedFailure(error) }),
+      );
     },
+    // With the store failing, this replica's own runs, saying so: listed as if complete, they hid
+    // every other replica's runs (WRONGTYPE, NOPERM and outages alike) behind a 200.
     async list() {
-      if (!shared) return local();
+      if (!shared) return { runs: local() };
       const mine = new Map(local().map((run) => [run.id, run]));
-      const others = await shared.list().catch(() => []);
-      const all = others.map((run) => mine.get(run.id) ?? run);
+      const read = await shared.list().then(
+        (others): { others: TriggerRun[]; partial?: SharedFailure } => ({ others }),
+        (error: unknown) => ({ others: [], partial: sharedFailure(error) }),
+      );
+      const all = read.others.map((run) => mine.get(run.id) ?? run);
       for (const run of mine.values()) if (!all.some((other) => other.id === run.id)) all.push(run);
-      return all.sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt)).slice(0, maxRuns);
+      all.sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt));
+      return { runs: all.slice(0, maxRuns), ...(read.partial && { partial: read.partial }) };
     },
     verifying() {
       let count = 0;

@@ -35,18 +35,22 @@ export interface TriggerServiceDeps {
   slotLeaseMs?: number;
 }
 
-/** A started run, or why none was started. */
-/** busy: TRIGGER_MAX_CONCURRENT runs of the kind run; verifying: TRIGGER_MAX_RUNS wait for alerts. */
-export type StartResult = { ok: true; run: TriggerRun } | { ok: false; reason: 'busy' | 'verifying' };
+/**
+ * A started run, or why none was started. busy: TRIGGER_MAX_CONCURRENT runs of the kind run;
+ * verifying: TRIGGER_MAX_RUNS wait for alerts; store-refused: Redis refused the slot (run-slots.ts).
+ */
+export type StartResult =
+  { ok: true; run: TriggerRun } | { ok: false; reason: 'busy' | 'verifying' | 'store-refused' };
 
 /**
  * A cancellation asked for (the run as it is now), or why not: no such run, it ended already, or
- * the shared store did not take the request for the replica running it.
+ * the shared store failed to read the run or did not take the request for the replica running it.
  */
 export type CancelResult =
   | { ok: true; run: TriggerRun }
   | { ok: false; reason: 'not-found' }
-  | { ok: false; reason: 'finished' | 'unavailable'; run: TriggerRun };
+  | { ok: false; reason: 'finished'; run: TriggerRun }
+  | { ok: false; reason: 'unavailable'; run?: TriggerRun };
 
 /** Starts runs (per-kind concurrency limit), executes them in the background, records outcome and metrics. */
 export function createTriggerService(deps: TriggerServiceDeps) {
@@ -148,10 +152,16 @@ export function createTriggerService(deps: TriggerServiceDeps) {
         commands: [],
         verification: { windowMs: config.verifyWindowMs, expectations: [] },
       };
-      if (!(await slots.claim(run))) {
+      const claim = await slots.claim(run);
+      if (claim === 'busy' || claim === 'refused') {
         release();
-        return { ok: false, reason: 'busy' };
+        return { ok: false, reason: claim === 'busy' ? 'busy' : 'store-refused' };
       }
+      if (claim === 'unshared')
+        deps.logger.warn(
+          { event: 'trigger_slot_unshared', runId: run.id, kind: run.kind },
+          'starting a trigger run without a slot across replicas: the shared store is unavailable, so TRIGGER_MAX_CONCURRENT holds on this replica alone',
+        );
       if (request.kind === 'shell') run.nonce = randomBytes(8).toString('hex');
       deps.registry.add(run);
       unfinished.add(run);
@@ -180,7 +190,10 @@ export function createTriggerService(deps: TriggerServiceDeps) {
         cancellation.cancel(here, requestedAt);
         return { ok: true, run: here };
       }
-      const run = await deps.registry.get(id);
+      const found = await deps.registry.get(id);
+      // Another replica's run may be there: not known to be missing.
+      if (found.failure) return { ok: false, reason: 'unavailable' };
+      const { run } = found;
       if (!run) return { ok: false, reason: 'not-found' };
       if (!isUnfinished(run) || deps.registry.has(id) || !deps.shared)
         return { ok: false, reason: 'finished', run };

@@ -9,6 +9,7 @@ import { createCancelRunRoute } from './cancel-run-route.js';
 import { requireJsonBody, requireReadBody } from './require-json-body.js';
 import { resolveShellTarget } from './resolve-shell-target.js';
 import type { RunRegistry } from './run-registry.js';
+import type { SharedFailure } from './shared-store-failures.js';
 import { sendRuns } from './send-runs.js';
 import { audit, auditRefusal, callName } from './trigger-audit.js';
 import {
@@ -35,6 +36,13 @@ export interface TriggersRouterDeps {
 
 const DEFAULT_ACTIONS = '^syscall';
 const BODY_LIMIT = '16kb';
+
+// What an answer says of a failure of the shared store (run-registry.ts): the reason of a refusal
+// is in the log line, not in the answer.
+const STORE_FAILED: Record<SharedFailure, string> = {
+  unavailable: 'The shared store (Redis) is unavailable',
+  refused: 'The shared store (Redis) refused the call (logged as trigger_store_refused)',
+};
 
 /** The trigger API: bearer auth on every route, validated bodies, 202 + Location for new runs. */
 export function createTriggersRouter(deps: TriggersRouterDeps): express.Router {
@@ -66,6 +74,12 @@ export function createTriggersRouter(deps: TriggersRouterDeps): express.Router {
   const start = async (req: Request, res: Response, request: TriggerRequest) => {
     const target = describeTarget(request);
     const started = await service.start(request);
+    if (!started.ok && started.reason === 'store-refused') {
+      audit(req, { trigger: request.kind, outcome: 'store-refused', status: 503, target });
+      const detail = `${STORE_FAILED.refused}: no slot could be taken, so TRIGGER_MAX_CONCURRENT could not be held across replicas.`;
+      sendProblem(res, buildProblem('service-unavailable', { detail }));
+      return;
+    }
     if (!started.ok) {
       audit(req, { trigger: request.kind, outcome: 'busy', status: 429, target });
       const detail =
@@ -104,13 +118,21 @@ export function createTriggersRouter(deps: TriggersRouterDeps): express.Router {
   // A POST on the run's own cancel resource, not DELETE /triggers/:id: the run is not removed (GET
   // answers it, cancelled, for its retention), and a run that ended is a conflict, not a gone resource.
   router.post('/triggers/:id/cancel', createCancelRunRoute(service));
+  // Without the store, this replica's own runs, and a body that says the list is partial.
   router.get('/triggers', async (req: Request, res: Response) => {
-    const runs = await registry.list();
-    audit(req, { trigger: 'list', outcome: 'ok', status: 200 });
-    sendRuns(req, res, { runs }, runs, deps.readBudget);
+    const { runs, partial } = await registry.list();
+    audit(req, { trigger: 'list', outcome: partial ? 'partial' : 'ok', status: 200 });
+    const detail = partial && `${STORE_FAILED[partial]}: only this replica's own runs are listed.`;
+    sendRuns(req, res, partial ? { runs, partial: true, detail } : { runs }, runs, deps.readBudget);
   });
   router.get('/triggers/:id', async (req: Request, res: Response) => {
-    const run = await registry.get(String(req.params.id));
+    const found = await registry.get(String(req.params.id));
+    if (found.failure) {
+      audit(req, { trigger: 'get', outcome: `store-${found.failure}`, status: 503 });
+      const detail = `${STORE_FAILED[found.failure]}: a run another replica started cannot be read now; try again.`;
+      return sendProblem(res, buildProblem('service-unavailable', { detail }));
+    }
+    const { run } = found;
     audit(req, {
       trigger: 'get',
       outcome: run ? 'ok' : 'not-found',

@@ -107,7 +107,9 @@ describe.skipIf(!hasRedis)('createRedisTriggerRuns', () => {
     const deadline = Date.now() + 15_000;
     while (answers.length < 10 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     for (const replica of replicas) replica.stop();
-    const runs = await Promise.all(replicas.map(async (replica) => (await replica.registry.list()).length));
+    const runs = await Promise.all(
+      replicas.map(async (replica) => (await replica.registry.list()).runs.length),
+    );
     await Promise.all(replicas.map((replica) => replica.service.stop(1_000)));
 
     expect(answers.length).toBeGreaterThanOrEqual(10);

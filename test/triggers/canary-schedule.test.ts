@@ -16,11 +16,11 @@ describe('startCanarySchedule', () => {
     stops.push(stop);
     await new Promise((resolve) => setTimeout(resolve, 350));
     stop();
-    const count = (await registry.list()).length;
+    const count = (await registry.list()).runs.length;
     await new Promise((resolve) => setTimeout(resolve, 250));
 
     expect(count).toBeGreaterThanOrEqual(2);
-    const runs = await registry.list();
+    const { runs } = await registry.list();
     expect(runs).toHaveLength(count);
     expect(runs[0]?.target).toEqual({
       backend: 'kubernetes',

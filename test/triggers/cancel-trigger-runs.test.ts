@@ -373,7 +373,7 @@ describe.runIf(redisAvailable())(
 
     // B reads A's run from Redis, but Redis refuses to store the request (full: maxmemory with
     // noeviction, which the store requires), so A would never read it. A Redis that is down answers
-    // 404 instead: B cannot read A's run at all.
+    // 503 too, as B cannot read A's run at all (shared-store-failures.test.ts).
     it('answers 503 on B when Redis refuses to store the request for A, and A goes on running the run', async () => {
       const { a, b } = await startReplicas();
       const id = await startHangingShellOnA();

@@ -15,7 +15,7 @@ const PROBLEM_DESCRIPTIONS: Record<number, string> = {
   415: 'Not JSON, compressed, or a charset other than UTF-8',
   421: 'A Host outside ALLOWED_HOSTS',
   429: 'Too many concurrent requests of this kind',
-  503: 'Shutting down, over an ingest or read bound (with Retry-After), or the shared store unreachable or not serving (Redis loading, busy)',
+  503: 'Shutting down, over an ingest or read bound (with Retry-After), or the shared store unreachable or not serving (Redis loading, busy); for the trigger API also the shared store refusing a call (a key of another type, an ACL: logged as trigger_store_refused)',
 };
 
 // Schemas used by many operations, written once under components.schemas and referenced.

@@ -138,7 +138,16 @@ export const triggerRunSchema = z.object({
   }),
 }) satisfies z.ZodType<TriggerRun>;
 
-export const triggerRunListSchema = z.object({ runs: z.array(triggerRunSchema) });
+export const triggerRunListSchema = z.object({
+  runs: z.array(triggerRunSchema),
+  partial: z
+    .literal(true)
+    .optional()
+    .describe(
+      "The shared store (Redis) failed (unavailable, or refusing the call): only this replica's own runs are listed.",
+    ),
+  detail: z.string().optional().describe('With `partial`: why, to show to the user.'),
+});
 
 /** `GET /ui/session` and a sign-in: who the caller is (the CSRF token trigger calls from a session send). */
 export const sessionSchema = z.union([

@@ -21,7 +21,10 @@ function trigger(operationId: string, summary: string, body: z.ZodType): JsonSch
       required: false,
       content: { 'application/json': { schema: toJsonSchema(body, 'input') } },
     },
-    responses: { '202': json(ref('TriggerRun'), 'Started: the run'), ...problems(400, 401, 404, 415, 429) },
+    responses: {
+      '202': json(ref('TriggerRun'), 'Started: the run'),
+      ...problems(400, 401, 404, 415, 429, 503),
+    },
   };
 }
 
@@ -47,7 +50,13 @@ export function buildTriggerPaths(): Record<string, JsonSchema> {
         operationId: 'listTriggerRuns',
         tags: ['triggers'],
         security: bearer,
-        responses: { '200': json(triggerRunListSchema, 'Recent runs'), ...problems(401, 404, 421) },
+        responses: {
+          '200': json(
+            triggerRunListSchema,
+            "Recent runs; with `partial`, this replica's own only (the shared store failed)",
+          ),
+          ...problems(401, 404, 421),
+        },
       },
     },
     '/triggers/{id}': {
@@ -56,7 +65,7 @@ export function buildTriggerPaths(): Record<string, JsonSchema> {
         tags: ['triggers'],
         security: bearer,
         parameters: [idParameter('Run id')],
-        responses: { '200': json(ref('TriggerRun'), 'The run'), ...problems(401, 404, 421) },
+        responses: { '200': json(ref('TriggerRun'), 'The run'), ...problems(401, 404, 421, 503) },
       },
     },
     '/triggers/{id}/cancel': {

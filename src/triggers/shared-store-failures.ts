@@ -1,0 +1,86 @@
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { countedLines, type CountedLines } from '../logging/counted-lines.js';
+import { createReasonCounter } from '../metrics/reason-counter.js';
+import { StoreUnavailableError } from '../store/store-unavailable-error.js';
+import type { SharedRuns } from './shared-runs.js';
+
+/** At most one `trigger_store_refused` line per call and reason per this many milliseconds (the first at once). */
+export const REFUSED_LOG_EVERY_MS = 60_000;
+
+/**
+ * How a call to the shared runs failed. `unavailable`: an outage that passes by itself (Redis down,
+ * hung, failing over, loading: the connection's StoreUnavailableError, which it logs as
+ * `store_down`). `refused`: a reply Redis gives again until someone changes Redis (a key of another
+ * type where a trigger key should be, an ACL without the command, Redis full), or a stored value
+ * that is not a run.
+ */
+export type SharedFailure = 'unavailable' | 'refused';
+
+export const sharedFailure = (error: unknown): SharedFailure =>
+  error instanceof StoreUnavailableError ? 'unavailable' : 'refused';
+
+const REASONS = ['wrongtype', 'noperm', 'noscript', 'oom', 'err', 'unreadable', 'other'] as const;
+type RefusalReason = (typeof REASONS)[number];
+
+/**
+ * A refusal's reason from a fixed set: the reply's code, lower-cased, not the rest of its message,
+ * which may quote what a caller sent. `unreadable`: the stored value was not JSON.
+ */
+export function refusalReason(error: unknown): RefusalReason {
+  if (error instanceof SyntaxError) return 'unreadable';
+  const code = error instanceof Error ? /^([A-Z]+) /.exec(error.message)?.[1]?.toLowerCase() : undefined;
+  return REASONS.find((reason) => reason === code) ?? 'other';
+}
+
+/**
+ * `shared` whose every refused call is counted in falco_trigger_store_refusals_total and logged as
+ * `trigger_store_refused` (per call and reason the first at once, then at most a line a minute
+ * with the count since), before the caller gets the error. Its callers swallow what they cannot
+ * act on (a renewal, a release: the lease ends it); before, nothing said that Redis refused them,
+ * and a WRONGTYPE or NOPERM left the runs unshared with `falco_store_up` at 1. `flush` logs the
+ * refusals not in a line yet (shutdown).
+ */
+export function reportStoreRefusals(
+  shared: SharedRuns,
+  deps: { logger: Logger; registry: Registry },
+): { shared: SharedRuns; flush(): void } {
+  const { logger, registry } = deps;
+  const counter = createReasonCounter(
+    registry,
+    'falco_trigger_store_refusals_total',
+    'Calls for shared trigger runs that Redis refused (a key of another type, an ACL, Redis full, a stored value that is not a run), by reason; outages are not counted here (falco_store_up).',
+    REASONS,
+  );
+  // Keyed by a method name and a reason, both from fixed sets.
+  const lines = new Map<string, CountedLines<unknown>>();
+  const refused = (op: string, error: unknown) => {
+    const reason = refusalReason(error);
+    counter.inc(reason);
+    const key = `${op} ${reason}`;
+    let line = lines.get(key);
+    if (!line) {
+      line = countedLines<unknown>(REFUSED_LOG_EVERY_MS, (count, err) =>
+        logger.warn(
+          { event: 'trigger_store_refused', op, reason, count, err },
+          'Redis refused a call for the shared trigger runs: they are not shared with the other replicas as they should be',
+        ),
+      );
+      lines.set(key, line);
+    }
+    line.add(1, error);
+  };
+  const reported: Record<string, unknown> = { ...shared };
+  for (const [op, call] of Object.entries(shared)) {
+    if (typeof call !== 'function') continue;
+    reported[op] = (...args: unknown[]) =>
+      (call as (...args: unknown[]) => Promise<unknown>).apply(shared, args).catch((error: unknown) => {
+        if (sharedFailure(error) === 'refused') refused(op, error);
+        throw error;
+      });
+  }
+  return {
+    shared: reported as unknown as SharedRuns,
+    flush: () => lines.forEach((line) => line.flush()),
+  };
+}

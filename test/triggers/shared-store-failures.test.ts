@@ -1,0 +1,222 @@
+import request from 'supertest';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { TriggerRun } from '../../src/triggers/trigger-run.js';
+import { buildTriggerApp, type TriggerApp } from '../helpers/build-trigger-app.js';
+import { startKubeApiStandIn, type KubeApiStandIn } from '../helpers/kube-api-stand-in.js';
+import { redisAvailable, startRedis, type TestRedis } from '../helpers/redis-server.js';
+import { finished, waitForRun } from '../helpers/trigger-runs.js';
+
+const TOKEN = 'test-token-0123456789abcdef';
+const auth = { Authorization: `Bearer ${TOKEN}` };
+const PREFIX = 'store-failures';
+const KEY = (name: string) => `${PREFIX}:triggers:${name}`;
+const PROBLEM = 'urn:falco-alert-receiver:problem:';
+const REFUSALS = 'falco_trigger_store_refusals_total';
+
+// Failures of the shared store under the trigger API, on two replicas of one Redis: an outage
+// (Redis killed) and refusals (a key of another type where a trigger key is, an ACL without a
+// command, a stored value that is not a run). Before, every one of them was swallowed: a list of
+// this replica's runs answered as if complete, another replica's run answered 404, a refused slot
+// let the run start, and nothing was logged or counted.
+describe.runIf(redisAvailable())('trigger API when the shared store fails', () => {
+  let redis: TestRedis | undefined;
+  let api: KubeApiStandIn | undefined;
+  const replicas: TriggerApp[] = [];
+  afterEach(async () => {
+    await Promise.all(replicas.splice(0).map((replica) => replica.stop()));
+    await redis?.stop();
+    await api?.close();
+    redis = undefined;
+    api = undefined;
+  });
+
+  const startReplica = (env: Record<string, string> = {}) => {
+    const replica = buildTriggerApp({
+      STORE_URL: redis!.url,
+      STORE_KEY_PREFIX: PREFIX,
+      TRIGGERS_ENABLED: 'true',
+      TRIGGER_TOKEN: TOKEN,
+      TRIGGER_KUBECONFIG: api!.kubeconfigPath,
+      TRIGGER_MAX_CONCURRENT: '1',
+      ...env,
+    });
+    replicas.push(replica);
+    return replica;
+  };
+  // Replicas A and B on one Redis and one Kubernetes API stand-in, both links up.
+  const startReplicas = async () => {
+    redis = await startRedis();
+    api = await startKubeApiStandIn();
+    const [a, b] = [startReplica(), startReplica()];
+    await new Promise((done) => setTimeout(done, 300));
+    return { a, b };
+  };
+  // A shell run started on `replica` and ended there (the stand-in answers every call); its id.
+  const endedRunOn = async (replica: TriggerApp) => {
+    const started = await request(replica.app).post('/triggers/shell').set(auth).send({});
+    expect(started.status).toBe(202);
+    const { id } = started.body as TriggerRun;
+    await waitForRun(replica.app, TOKEN, id, finished, 10_000);
+    return id;
+  };
+  const ids = (body: { runs: TriggerRun[] }) => body.runs.map((run) => run.id);
+  const refusedLines = (replica: TriggerApp) =>
+    replica.logs.filter((line) => line.event === 'trigger_store_refused');
+  const audits = (replica: TriggerApp, trigger: string) =>
+    replica.logs.filter((line) => line.event === 'trigger_audit' && line.trigger === trigger);
+
+  it("lists B's own runs with Redis down saying the list is partial, and answers 503 for A's run", async () => {
+    const { a, b } = await startReplicas();
+    const [onA, onB] = [await endedRunOn(a), await endedRunOn(b)];
+    await expect
+      .poll(async () => ids((await request(b.app).get('/triggers').set(auth)).body))
+      .toHaveLength(2);
+
+    await redis!.kill();
+    await expect.poll(() => b.metricValue('falco_store_up', {}), { timeout: 5_000 }).toBe(0);
+    const list = await request(b.app).get('/triggers').set(auth);
+    const other = await request(b.app).get(`/triggers/${onA}`).set(auth);
+    const own = await request(b.app).get(`/triggers/${onB}`).set(auth);
+    const cancel = await request(b.app).post(`/triggers/${onA}/cancel`).set(auth);
+
+    expect(list.status).toBe(200);
+    expect(list.body).toEqual({
+      runs: [expect.objectContaining({ id: onB })],
+      partial: true,
+      detail: "The shared store (Redis) is unavailable: only this replica's own runs are listed.",
+    });
+    expect(other.status).toBe(503);
+    expect(other.type).toBe('application/problem+json');
+    expect(other.body).toMatchObject({
+      type: `${PROBLEM}service-unavailable`,
+      status: 503,
+      detail:
+        'The shared store (Redis) is unavailable: a run another replica started cannot be read now; try again.',
+    });
+    expect(own.status).toBe(200);
+    expect(own.body).toMatchObject({ id: onB });
+    expect(cancel.status).toBe(503);
+    expect(audits(b, 'list').at(-1)).toMatchObject({ outcome: 'partial', status: 200 });
+    expect(audits(b, 'get').at(-2)).toMatchObject({ outcome: 'store-unavailable', status: 503 });
+    // An outage is no refusal: the connection logs it (store_down), and falco_store_up says it.
+    expect(refusedLines(b)).toEqual([]);
+    expect(await b.metricValue(REFUSALS, { reason: 'other' })).toBe(0);
+  }, 30_000);
+
+  it("starts a run with Redis down, held to this replica's TRIGGER_MAX_CONCURRENT, and logs that it did", async () => {
+    const { b } = await startReplicas();
+    api!.hold = /\/exec$/;
+    await redis!.kill();
+    await expect.poll(() => b.metricValue('falco_store_up', {}), { timeout: 5_000 }).toBe(0);
+
+    const first = await request(b.app).post('/triggers/shell').set(auth).send({});
+    const second = await request(b.app).post('/triggers/shell').set(auth).send({});
+
+    expect(first.status).toBe(202);
+    expect(second.status).toBe(429);
+    expect(b.logs.filter((line) => line.event === 'trigger_slot_unshared')).toEqual([
+      expect.objectContaining({ level: 'warn', runId: first.body.id, kind: 'shell' }),
+    ]);
+  }, 30_000);
+
+  it('refuses a run whose slot Redis refuses (WRONGTYPE), logging the refusal once and counting each', async () => {
+    const { a } = await startReplicas();
+    await redis!.cli('SET', KEY('active:shell'), 'a colliding string');
+    const before = await a.metricValue(REFUSALS, { reason: 'wrongtype' });
+
+    const first = await request(a.app).post('/triggers/shell').set(auth).send({});
+    const second = await request(a.app).post('/triggers/shell').set(auth).send({});
+
+    for (const res of [first, second]) {
+      expect(res.status).toBe(503);
+      expect(res.type).toBe('application/problem+json');
+      expect(res.body).toMatchObject({
+        type: `${PROBLEM}service-unavailable`,
+        detail:
+          'The shared store (Redis) refused the call (logged as trigger_store_refused): no slot could be taken, so TRIGGER_MAX_CONCURRENT could not be held across replicas.',
+      });
+    }
+    expect((await request(a.app).get('/triggers').set(auth)).body).toEqual({ runs: [] });
+    expect(api!.requests).toEqual([]);
+    expect(await a.metricValue(REFUSALS, { reason: 'wrongtype' })).toBe(before + 2);
+    // The first at once; the second waits for the minute's line.
+    expect(refusedLines(a)).toEqual([
+      expect.objectContaining({ level: 'warn', op: 'claim', reason: 'wrongtype', count: 1 }),
+    ]);
+    expect(audits(a, 'shell')).toEqual([
+      expect.objectContaining({ outcome: 'store-refused', status: 503 }),
+      expect.objectContaining({ outcome: 'store-refused', status: 503 }),
+    ]);
+  }, 30_000);
+
+  it('says the list is partial when Redis refuses its index (WRONGTYPE), and answers 503 for a run key it cannot read', async () => {
+    const { a, b } = await startReplicas();
+    const onA = await endedRunOn(a);
+    await expect.poll(async () => ids((await request(b.app).get('/triggers').set(auth)).body)).toEqual([onA]);
+    await redis!.cli('SET', KEY('runs'), 'a colliding string');
+    await redis!.cli('DEL', KEY(`run:${onA}`));
+    await redis!.cli('HSET', KEY(`run:${onA}`), 'field', 'value');
+    await redis!.cli('SET', KEY('run:not-json'), '{"id":');
+
+    const listOnA = await request(a.app).get('/triggers').set(auth);
+    const listOnB = await request(b.app).get('/triggers').set(auth);
+    const runOnB = await request(b.app).get(`/triggers/${onA}`).set(auth);
+    const garbled = await request(b.app).get('/triggers/not-json').set(auth);
+
+    const detail =
+      "The shared store (Redis) refused the call (logged as trigger_store_refused): only this replica's own runs are listed.";
+    expect(listOnA.status).toBe(200);
+    expect(listOnA.body).toEqual({ runs: [expect.objectContaining({ id: onA })], partial: true, detail });
+    expect(listOnB.body).toEqual({ runs: [], partial: true, detail });
+    for (const res of [runOnB, garbled]) {
+      expect(res.status).toBe(503);
+      expect(res.body).toMatchObject({
+        type: `${PROBLEM}service-unavailable`,
+        detail:
+          'The shared store (Redis) refused the call (logged as trigger_store_refused): a run another replica started cannot be read now; try again.',
+      });
+    }
+    expect(refusedLines(b)).toEqual([
+      expect.objectContaining({ level: 'warn', op: 'list', reason: 'wrongtype', count: 1 }),
+      expect.objectContaining({ level: 'warn', op: 'get', reason: 'wrongtype', count: 1 }),
+      expect.objectContaining({ level: 'warn', op: 'get', reason: 'unreadable', count: 1 }),
+    ]);
+    expect(await b.metricValue(REFUSALS, { reason: 'wrongtype' })).toBe(2);
+    expect(await b.metricValue(REFUSALS, { reason: 'unreadable' })).toBe(1);
+  }, 30_000);
+
+  it('says the list is partial for a replica whose ACL user may not ZRANGE (NOPERM)', async () => {
+    const { a } = await startReplicas();
+    const onA = await endedRunOn(a);
+    await redis!.cli('ACL', 'SETUSER', 'lister', 'on', '>lister-password', '~*', '&*', '+@all', '-zrange');
+    const c = startReplica({ STORE_URL: `redis://lister:lister-password@127.0.0.1:${redis!.port}` });
+    await new Promise((done) => setTimeout(done, 300));
+
+    const list = await request(c.app).get('/triggers').set(auth);
+
+    expect(list.body).toMatchObject({ runs: [], partial: true });
+    expect(ids(list.body)).not.toContain(onA);
+    // Its sweep for orphans (every 10 s) is refused too, as another op.
+    expect(refusedLines(c).filter((line) => line.op === 'list')).toEqual([
+      expect.objectContaining({ level: 'warn', op: 'list', reason: 'noperm', count: 1 }),
+    ]);
+    expect(await c.metricValue(REFUSALS, { reason: 'noperm' })).toBe(1);
+  }, 30_000);
+
+  it('starts no canary while Redis refuses its lease, and logs the refusal', async () => {
+    redis = await startRedis();
+    api = await startKubeApiStandIn();
+    await redis.cli('HSET', KEY('canary-lease'), 'field', 'value');
+    // A tick every 1.2 s.
+    const a = startReplica({ TRIGGER_CANARY_INTERVAL_MINUTES: '0.02' });
+
+    await expect.poll(() => refusedLines(a).length, { timeout: 5_000 }).toBe(1);
+    await new Promise((done) => setTimeout(done, 1_500));
+
+    expect(refusedLines(a)).toEqual([
+      expect.objectContaining({ level: 'warn', op: 'leaseCanary', reason: 'wrongtype', count: 1 }),
+    ]);
+    expect(await a.metricValue(REFUSALS, { reason: 'wrongtype' })).toBeGreaterThanOrEqual(2);
+    expect((await request(a.app).get('/triggers').set(auth)).body).toEqual({ runs: [] });
+  }, 30_000);
+});
