@@ -86,6 +86,29 @@ export function readTokenFile(
 /** Tokens a viewer token or /metrics token list may hold, at start and at each reload alike. */
 export const TOKEN_MIN_LENGTH = 16;
 
+/**
+ * The most keys SESSION_SECRET_FILE may hold, at start and at each reload alike. A request with a
+ * well-formed session cookie costs one HMAC per key (the cookie does not say which key signed it,
+ * and anyone can send one): about 5-10 us a key here, so a file of 1,000 keys made each such request
+ * cost 20 ms. A rotation needs two keys (the new one signing, the old one verifying for
+ * SESSION_TTL_SECONDS, at most 7 days), three if the next starts before the old key is out; daily
+ * rotations at the longest TTL need eight. 16 is twice that, and costs at most about 0.2 ms a request.
+ */
+export const SESSION_KEYS_MAX = 16;
+
+/** The keys of SESSION_SECRET_FILE, first signs, or why it is refused: at start and at each reload alike. */
+export function readSessionKeys(file: string): { lines: string[]; problems: string[] } {
+  const read = readTokenFile('SESSION_SECRET_FILE', file, SESSION_SECRET_MIN_LENGTH);
+  if (read.lines.length <= SESSION_KEYS_MAX) return read;
+  return {
+    lines: read.lines,
+    problems: [
+      ...read.problems,
+      `SESSION_SECRET_FILE: holds ${read.lines.length} keys, at most ${SESSION_KEYS_MAX} (each session cookie is checked against every key): keep the one that signs and those taken out of signing less than SESSION_TTL_SECONDS ago`,
+    ],
+  };
+}
+
 // The trigger token wins where it is also a viewer's or /metrics' token: every reader (or the
 // Prometheus that scrapes) could start and cancel runs.
 const TRIGGER_CLASH = {
@@ -106,12 +129,20 @@ export function triggerTokenClash(
     : [];
 }
 
-function secretList(name: string, value: string | undefined, file: string | undefined, minLength: number) {
+function secretList(
+  name: string,
+  value: string | undefined,
+  file: string | undefined,
+  readFile: (file: string) => { lines: string[]; problems: string[] },
+) {
   if (value !== undefined && file !== undefined)
     return { lines: [], problems: [`${name} and ${name}_FILE: set only one`] };
-  if (file !== undefined) return readTokenFile(`${name}_FILE`, file, minLength);
+  if (file !== undefined) return readFile(file);
   return { lines: value === undefined ? [] : [value], problems: [] };
 }
+
+const tokenList = (name: string, value: string | undefined, file: string | undefined) =>
+  secretList(name, value, file, (path) => readTokenFile(`${name}_FILE`, path, TOKEN_MIN_LENGTH));
 
 function parseCidrs(text: string): { list: BlockList; cidrs: string[]; problems: string[] } {
   const list = new BlockList();
@@ -138,14 +169,9 @@ export function resolveAuth(
   env: AuthEnv,
   context: { workers: number; port: number; sharedStore: boolean; triggerToken?: string },
 ): { ok: true; auth: AuthConfig } | { ok: false; problems: string[] } {
-  const viewer = secretList('VIEWER_TOKEN', env.VIEWER_TOKEN, env.VIEWER_TOKEN_FILE, TOKEN_MIN_LENGTH);
-  const metrics = secretList('METRICS_TOKEN', env.METRICS_TOKEN, env.METRICS_TOKEN_FILE, TOKEN_MIN_LENGTH);
-  const session = secretList(
-    'SESSION_SECRET',
-    env.SESSION_SECRET,
-    env.SESSION_SECRET_FILE,
-    SESSION_SECRET_MIN_LENGTH,
-  );
+  const viewer = tokenList('VIEWER_TOKEN', env.VIEWER_TOKEN, env.VIEWER_TOKEN_FILE);
+  const metrics = tokenList('METRICS_TOKEN', env.METRICS_TOKEN, env.METRICS_TOKEN_FILE);
+  const session = secretList('SESSION_SECRET', env.SESSION_SECRET, env.SESSION_SECRET_FILE, readSessionKeys);
   const problems = [...viewer.problems, ...metrics.problems, ...session.problems];
   // Each worker or replica would sign cookies with its own random key and refuse the others'.
   const severalProcesses = context.workers !== 1 || context.sharedStore;

@@ -104,6 +104,22 @@ describe('auth settings in loadConfig', () => {
     ]);
   });
 
+  // Regression: the keyring had no cap, and each request with a well-formed session cookie costs an
+  // HMAC per key (the cookie does not say which key signed it): a file of 1,000 keys made each one
+  // cost about 20 ms.
+  it('takes up to 16 keys in SESSION_SECRET_FILE and refuses a 17th', () => {
+    const keys = Array.from(
+      { length: 17 },
+      (_, i) => `session-key-${String(i).padStart(2, '0')}-0123456789abcdef-0123`,
+    );
+    const sixteen = loadConfig({ SESSION_SECRET_FILE: fileWith(`${keys.slice(0, 16).join('\n')}\n`) });
+
+    expect(sixteen.ok && sixteen.config.auth.sessionSecrets).toEqual(keys.slice(0, 16));
+    expect(problemsOf({ SESSION_SECRET_FILE: fileWith(`# rotation\n${keys.join('\n')}\n`) })).toEqual([
+      'SESSION_SECRET_FILE: holds 17 keys, at most 16 (each session cookie is checked against every key): keep the one that signs and those taken out of signing less than SESSION_TTL_SECONDS ago',
+    ]);
+  });
+
   // Regression: the trigger token wins over a viewer's (credentials.ts), so a TRIGGER_TOKEN that was
   // also in the viewer tokens file let every reader start and cancel trigger runs, silently.
   it('refuses a trigger token that is also a viewer or /metrics token', () => {

@@ -1,8 +1,8 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import {
+  readSessionKeys,
   readTokenFile,
-  SESSION_SECRET_MIN_LENGTH,
   TOKEN_MIN_LENGTH,
   triggerTokenClash,
   type AuthConfig,
@@ -45,10 +45,10 @@ const sameTokens = (a: readonly string[], b: readonly string[]) =>
  * every `TOKEN_RELOAD_CHECK_MS` each file is looked at (a `stat`), and once it changed it is read
  * and checked as at start; its tokens then answer from the next request on, and a session opened
  * with a token, or signed with a key, no longer there ends (credentials.ts). A file that would not
- * start the receiver (empty, a short token or key, the trigger token among the viewer or /metrics
- * tokens, unreadable) leaves the tokens as they were: a `token_reload_failed` line and
- * `falco_token_reloads_total{result="failed"}` once per version of the file; a failed read is tried
- * again at each check. Before this a token added to the Secret for a rotation was refused until
+ * start the receiver (empty, a short token or key, more than SESSION_KEYS_MAX session keys, the
+ * trigger token among the viewer or /metrics tokens, unreadable) leaves the tokens as they were: a
+ * `token_reload_failed` line and `falco_token_reloads_total{result="failed"}` once per version of
+ * the file; a failed read is tried again at each check. Before this a token added to the Secret for a rotation was refused until
  * every pod restarted, and a leaked one removed from it kept working until then; and a new ingest
  * path secret refused every sensor given it, or given the old one, until both sides restarted; and a
  * new session key signed everyone out at the restart it took, and pods restarted at different
@@ -125,7 +125,7 @@ export function watchTokenFiles(
         ? { lines: secrets.secrets, problems: [] }
         : { lines: [], problems: [secrets.problem] };
     }
-    if (list === 'session') return readTokenFile(VARIABLES.session, file, SESSION_SECRET_MIN_LENGTH);
+    if (list === 'session') return readSessionKeys(file);
     if (list !== 'trigger') {
       const lines = readTokenFile(VARIABLES[list], file, TOKEN_MIN_LENGTH);
       return {

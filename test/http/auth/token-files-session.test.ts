@@ -115,4 +115,31 @@ describe('SESSION_SECRET_FILE read again once changed (a session key rotation)',
     expect(await server.metric('falco_token_reload_failing', { file: 'SESSION_SECRET_FILE' })).toBe(0);
     expect(server.rawLog()).not.toContain(NEW_KEY);
   });
+
+  // Regression: a reload took a keyring of any size, and each request with a well-formed session
+  // cookie costs an HMAC per key.
+  it('keeps the keys in force when the changed file holds more than 16 keys, and says so', async () => {
+    const { server, keys, events, signIn } = await startWithKeys(`${OLD_KEY}\n`);
+    const before = await signIn();
+    const many = Array.from({ length: 16 }, (_, i) => `${NEW_KEY}-${i}`);
+
+    keys.update(`${[...many, OLD_KEY].join('\n')}\n`);
+    await until(async () => events('token_reload_failed').length === 1, 5_000, 'the refusal');
+    expect(events('token_reload_failed')[0]).toMatchObject({
+      level: 'warn',
+      error:
+        'SESSION_SECRET_FILE: holds 17 keys, at most 16 (each session cookie is checked against every key): keep the one that signs and those taken out of signing less than SESSION_TTL_SECONDS ago',
+    });
+    expect(await server.metric('falco_token_reload_failing', { file: 'SESSION_SECRET_FILE' })).toBe(1);
+    expect(await read(server, before.cookie)).toBe(200);
+    // Still signed with the old key, the one in force: the first of the refused file was never taken.
+    const during = await signIn();
+    const onlyOld = await start({ SESSION_SECRET: OLD_KEY });
+    expect(await read(onlyOld, during.cookie)).toBe(200);
+
+    keys.update(`${[...many.slice(0, 15), OLD_KEY].join('\n')}\n`);
+    await until(async () => events('token_reloaded').length === 1, 5_000, 'the file of 16 keys');
+    expect(await server.metric('falco_token_reload_failing', { file: 'SESSION_SECRET_FILE' })).toBe(0);
+    expect(await read(server, before.cookie)).toBe(200);
+  });
 });
