@@ -2,7 +2,13 @@ import { BlockList, isIP } from 'node:net';
 import * as z from 'zod';
 import { bearerToken } from './bearer-token.js';
 import { timerMs, timerSeconds } from './timer-ms.js';
-import { readConfigFile, secretLines } from './read-config-file.js';
+import {
+  readConfigFile,
+  SECRET_LINES,
+  secretLines,
+  secretLinesProblem,
+  type SecretLinesCap,
+} from './read-config-file.js';
 
 /** Each session key, SESSION_SECRET or a line of SESSION_SECRET_FILE, at start and at each reload alike. */
 export const SESSION_SECRET_MIN_LENGTH = 32;
@@ -69,6 +75,7 @@ export function readTokenFile(
   name: string,
   file: string,
   minLength: number,
+  cap: SecretLinesCap = SECRET_LINES,
 ): { lines: string[]; problems: string[] } {
   const read = readConfigFile(name, file);
   if ('problem' in read) return { lines: [], problems: [read.problem] };
@@ -79,7 +86,7 @@ export function readTokenFile(
       ? [`${name}: every line must be one token, without spaces inside`]
       : lines.length === 0
         ? [`${name}: ${file} holds no token`]
-        : [];
+        : secretLinesProblem(name, lines.length, cap);
   return { lines, problems };
 }
 
@@ -98,15 +105,11 @@ export const SESSION_KEYS_MAX = 16;
 
 /** The keys of SESSION_SECRET_FILE, first signs, or why it is refused: at start and at each reload alike. */
 export function readSessionKeys(file: string): { lines: string[]; problems: string[] } {
-  const read = readTokenFile('SESSION_SECRET_FILE', file, SESSION_SECRET_MIN_LENGTH);
-  if (read.lines.length <= SESSION_KEYS_MAX) return read;
-  return {
-    lines: read.lines,
-    problems: [
-      ...read.problems,
-      `SESSION_SECRET_FILE: holds ${read.lines.length} keys, at most ${SESSION_KEYS_MAX} (each session cookie is checked against every key): keep the one that signs and those taken out of signing less than SESSION_TTL_SECONDS ago`,
-    ],
-  };
+  return readTokenFile('SESSION_SECRET_FILE', file, SESSION_SECRET_MIN_LENGTH, {
+    count: SESSION_KEYS_MAX,
+    noun: 'keys',
+    why: ' (each session cookie is checked against every key): keep the one that signs and those taken out of signing less than SESSION_TTL_SECONDS ago',
+  });
 }
 
 // The trigger token wins where it is also a viewer's or /metrics' token: every reader (or the

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { readConfigFile, secretLines } from './read-config-file.js';
+import { readConfigFile, SECRET_LINES, secretLines, secretLinesProblem } from './read-config-file.js';
 
 // Letters, digits, '-' and '_' only: the secret is one URL path segment and must not need encoding.
 export const pathSecret = z
@@ -22,6 +22,8 @@ export function readSecretFile(
   if ('problem' in read) return read;
   const secrets = secretLines(read.text);
   if (secrets.length === 0) return { problem: `${label}: ${file} holds no secret` };
+  const [tooMany] = secretLinesProblem(label, secrets.length, SECRET_LINES);
+  if (tooMany !== undefined) return { problem: tooMany };
   for (const secret of secrets) {
     const checked = pathSecret.safeParse(secret);
     if (!checked.success) return { problem: `${label}: the secret ${checked.error.issues[0]?.message}` };

@@ -55,6 +55,34 @@ export function readConfigFile(name: string, file: string): { text: string } | {
   }
 }
 
+/**
+ * How many lines a file of secrets may hold (`noun`s), and why: every request that presents one is
+ * checked against each line, and anyone can send one.
+ */
+export interface SecretLinesCap {
+  count: number;
+  noun: string;
+  /** What follows the count in the problem: why, and what to keep. */
+  why: string;
+}
+
+/**
+ * Tokens or path secrets a file may hold: a request presenting one costs a SHA-256 per line (the
+ * comparison takes as long whichever matches), about 1 us each here. A rotation needs two or three
+ * lines; a token for each of 64 readers or Prometheus servers costs under 0.1 ms a request, where a
+ * file of 100,000 lines made every request cost a tenth of a second.
+ */
+export const SECRET_LINES: SecretLinesCap = {
+  count: 64,
+  noun: 'lines',
+  why: ' (a request presenting one is checked against every line): keep those in use',
+};
+
+/** The problem of a file of `count` secret lines past `cap`, named by `label`; none within it. */
+export function secretLinesProblem(label: string, count: number, cap: SecretLinesCap): string[] {
+  return count > cap.count ? [`${label}: holds ${count} ${cap.noun}, at most ${cap.count}${cap.why}`] : [];
+}
+
 /** The lines of a secret file that hold a value: trimmed, blank lines and `#` comments skipped. */
 export function secretLines(text: string): string[] {
   return text

@@ -120,6 +120,24 @@ describe('auth settings in loadConfig', () => {
     ]);
   });
 
+  // Regression: token files had no cap, and each request with a bearer token is compared with every
+  // line (a SHA-256 each, anyone can send one).
+  it.each(['VIEWER_TOKEN_FILE', 'METRICS_TOKEN_FILE'])(
+    'takes up to 64 tokens in %s and refuses a 65th',
+    (name) => {
+      const tokens = Array.from(
+        { length: 65 },
+        (_, i) => `reader-token-${String(i).padStart(2, '0')}-0123456789`,
+      );
+      const sixtyFour = loadConfig({ [name]: fileWith(`${tokens.slice(0, 64).join('\n')}\n`) });
+
+      expect(sixtyFour.ok).toBe(true);
+      expect(problemsOf({ [name]: fileWith(`${tokens.join('\n')}\n`) })).toEqual([
+        `${name}: holds 65 lines, at most 64 (a request presenting one is checked against every line): keep those in use`,
+      ]);
+    },
+  );
+
   // Regression: the trigger token wins over a viewer's (credentials.ts), so a TRIGGER_TOKEN that was
   // also in the viewer tokens file let every reader start and cancel trigger runs, silently.
   it('refuses a trigger token that is also a viewer or /metrics token', () => {

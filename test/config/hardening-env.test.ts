@@ -129,6 +129,27 @@ describe('hardening settings in loadConfig', () => {
     });
   });
 
+  // Regression: the file had no cap, and every alert on the secret path is compared with each line
+  // (a SHA-256 each): a file of 100,000 lines made every alert cost a tenth of a second.
+  it('takes up to 64 path secrets from the file and refuses a 65th', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'secret-')), 'path-secret');
+    const secrets = Array.from(
+      { length: 65 },
+      (_, i) => `path-secret-${String(i).padStart(2, '0')}-0123456789`,
+    );
+    writeFileSync(file, `${secrets.slice(0, 64).join('\n')}\n`);
+    const loaded = loadConfig({ INGEST_PATH_SECRET_FILE: file });
+    expect(loaded.ok && loaded.config.hardening.ingest.pathSecrets).toEqual(secrets.slice(0, 64));
+
+    writeFileSync(file, `${secrets.join('\n')}\n`);
+    expect(loadConfig({ INGEST_PATH_SECRET_FILE: file })).toEqual({
+      ok: false,
+      problems: [
+        'INGEST_PATH_SECRET_FILE: holds 65 lines, at most 64 (a request presenting one is checked against every line): keep those in use',
+      ],
+    });
+  });
+
   it('refuses a path secret too short to guess-proof the ingest path', () => {
     const loaded = loadConfig({ INGEST_PATH_SECRET: 'short' });
 

@@ -7,13 +7,19 @@ const digest = (text: string) => createHash('sha256').update(text).digest();
  * Hashing first gives equal lengths, so neither the content nor the length leaks through timing.
  */
 export function sameSecret(given: string, expected: string): boolean {
-  return timingSafeEqual(digest(given), digest(expected)) && given !== '' && expected !== '';
+  return findSecret(given, [expected]) !== undefined;
 }
 
-/** The expected secret `given` equals, compared with every candidate so the time says nothing about which. */
+/**
+ * The expected secret `given` equals, compared with every candidate so the time says nothing about
+ * which. `given` is hashed once: a SHA-256 per candidate, not two (a file holds up to SECRET_LINES).
+ */
 export function findSecret(given: string, candidates: readonly string[]): string | undefined {
+  if (given === '') return undefined;
+  const presented = digest(given);
   let found: string | undefined;
-  for (const candidate of candidates) if (sameSecret(given, candidate)) found ??= candidate;
+  for (const candidate of candidates)
+    if (timingSafeEqual(presented, digest(candidate)) && candidate !== '') found ??= candidate;
   return found;
 }
 
