@@ -1,6 +1,7 @@
 import { BlockList, isIP } from 'node:net';
 import * as z from 'zod';
 import { bearerToken } from './bearer-token.js';
+import type { EnvView } from './env-view.js';
 import { timerMs, timerSeconds } from './timer-ms.js';
 import {
   readConfigFile,
@@ -132,14 +133,17 @@ export function triggerTokenClash(
     : [];
 }
 
+// Each is one value, or a file of them (NAME_FILE).
+const SECRET_LISTS = ['VIEWER_TOKEN', 'METRICS_TOKEN', 'SESSION_SECRET'] as const;
+
 function secretList(
   name: string,
   value: string | undefined,
   file: string | undefined,
   readFile: (file: string) => { lines: string[]; problems: string[] },
 ) {
-  if (value !== undefined && file !== undefined)
-    return { lines: [], problems: [`${name} and ${name}_FILE: set only one`] };
+  // Both set is refused by authEnvProblems: neither is read.
+  if (value !== undefined && file !== undefined) return { lines: [], problems: [] };
   if (file !== undefined) return readFile(file);
   return { lines: value === undefined ? [] : [value], problems: [] };
 }
@@ -167,37 +171,75 @@ function parseCidrs(text: string): { list: BlockList; cidrs: string[]; problems:
   return { list, cidrs, problems };
 }
 
-/** The auth part of `Config`, or every problem found (files, conflicting or missing settings). */
-export function resolveAuth(
-  env: AuthEnv,
-  context: { workers: number; port: number; sharedStore: boolean; triggerToken?: string },
-): { ok: true; auth: AuthConfig } | { ok: false; problems: string[] } {
-  const viewer = tokenList('VIEWER_TOKEN', env.VIEWER_TOKEN, env.VIEWER_TOKEN_FILE);
-  const metrics = tokenList('METRICS_TOKEN', env.METRICS_TOKEN, env.METRICS_TOKEN_FILE);
-  const session = secretList('SESSION_SECRET', env.SESSION_SECRET, env.SESSION_SECRET_FILE, readSessionKeys);
-  const problems = [...viewer.problems, ...metrics.problems, ...session.problems];
+/** What the auth checks between variables are told: undefined where not known. */
+export interface AuthContext {
+  /** The worker count. */
+  workers: number | undefined;
+  sharedStore: boolean | undefined;
+  /** Whether VIEWER_TOKEN_FILE and SESSION_SECRET_FILE hold a line (read at start; before, taken as so). */
+  held: { viewerTokens: boolean; sessionKeys: boolean };
+}
+
+/** The problems between the auth variables, and of AUTH_PROXY_CIDRS' value. */
+export function authEnvProblems(
+  { env, isSet, isUnset, knows }: EnvView<AuthEnv & { PORT: number }>,
+  { workers, sharedStore, held }: AuthContext,
+): string[] {
+  const problems = SECRET_LISTS.filter((name) => isSet(name) && isSet(`${name}_FILE`)).map(
+    (name) => `${name} and ${name}_FILE: set only one`,
+  );
   // Each worker or replica would sign cookies with its own random key and refuse the others'.
-  const severalProcesses = context.workers !== 1 || context.sharedStore;
-  if (viewer.lines.length > 0 && severalProcesses && session.lines.length === 0)
+  const severalProcesses = (workers !== undefined && workers !== 1) || sharedStore === true;
+  // A list set twice is read from neither.
+  const viewerTokens =
+    (isSet('VIEWER_TOKEN') && isUnset('VIEWER_TOKEN_FILE')) ||
+    (isUnset('VIEWER_TOKEN') && isSet('VIEWER_TOKEN_FILE') && held.viewerTokens);
+  const noSessionKeys =
+    (isSet('SESSION_SECRET') && isSet('SESSION_SECRET_FILE')) ||
+    (isUnset('SESSION_SECRET') &&
+      (isUnset('SESSION_SECRET_FILE') || (isSet('SESSION_SECRET_FILE') && !held.sessionKeys)));
+  if (viewerTokens && severalProcesses && noSessionKeys)
     problems.push(
       'SESSION_SECRET: required with VIEWER_TOKEN when WORKERS is not 1 or replicas share a store (STORE_URL, STORE_SENTINELS)',
     );
-  problems.push(
+  // Unknown here, AUTH_PROXY_CIDRS may hold no address (a comma) as well as some.
+  if (knows('AUTH_PROXY_CIDRS')) {
+    const cidrs = parseCidrs(env.AUTH_PROXY_CIDRS ?? '');
+    problems.push(...cidrs.problems);
+    const half = cidrs.cidrs.length > 0 ? isUnset('AUTH_PROXY_USER_HEADER') : isSet('AUTH_PROXY_USER_HEADER');
+    if (half)
+      problems.push(
+        'AUTH_PROXY_USER_HEADER and AUTH_PROXY_CIDRS: set both (the header is trusted only from those addresses)',
+      );
+  }
+  const { ADMIN_PORT: admin, PORT: port } = env;
+  if (knows('ADMIN_PORT', 'PORT') && admin !== undefined && admin !== 0 && admin === port)
+    problems.push('ADMIN_PORT: must differ from PORT');
+  return problems;
+}
+
+/**
+ * The auth part of `Config`, and the problems of the token files and the trigger token (the
+ * config is for use only without any); those between the variables are authEnvProblems'.
+ */
+export function resolveAuth(
+  env: AuthEnv,
+  context: { triggerToken?: string },
+): { auth: AuthConfig; problems: string[] } {
+  const viewer = tokenList('VIEWER_TOKEN', env.VIEWER_TOKEN, env.VIEWER_TOKEN_FILE);
+  const metrics = tokenList('METRICS_TOKEN', env.METRICS_TOKEN, env.METRICS_TOKEN_FILE);
+  const session = secretList('SESSION_SECRET', env.SESSION_SECRET, env.SESSION_SECRET_FILE, readSessionKeys);
+  const problems = [
+    ...viewer.problems,
+    ...metrics.problems,
+    ...session.problems,
     ...triggerTokenClash('viewer', viewer.lines, context.triggerToken),
     ...triggerTokenClash('metrics', metrics.lines, context.triggerToken),
-  );
+  ];
   const header = env.AUTH_PROXY_USER_HEADER;
   const cidrs = parseCidrs(env.AUTH_PROXY_CIDRS ?? '');
-  problems.push(...cidrs.problems);
-  if ((header === undefined) !== (cidrs.cidrs.length === 0))
-    problems.push(
-      'AUTH_PROXY_USER_HEADER and AUTH_PROXY_CIDRS: set both (the header is trusted only from those addresses)',
-    );
-  if (env.ADMIN_PORT !== undefined && env.ADMIN_PORT !== 0 && env.ADMIN_PORT === context.port)
-    problems.push('ADMIN_PORT: must differ from PORT');
-  if (problems.length > 0) return { ok: false, problems };
   return {
-    ok: true,
+    problems,
     auth: {
       viewerTokens: viewer.lines,
       metricsTokens: metrics.lines,

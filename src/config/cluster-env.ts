@@ -21,9 +21,14 @@ export interface ClusterConfig {
   stuckTimeoutMs: number;
 }
 
+/** The workers WORKERS starts on `cpus` CPUs: undefined for WORKERS=0 where they are not known. */
+export function workerCount<C extends number | undefined>(workers: number, cpus: C): number | C {
+  return workers === 0 ? cpus : workers;
+}
+
 export function toClusterConfig(env: { WORKERS: number; WORKER_STUCK_TIMEOUT_MS: number }): ClusterConfig {
   return {
-    workers: env.WORKERS === 0 ? os.availableParallelism() : env.WORKERS,
+    workers: workerCount(env.WORKERS, os.availableParallelism()),
     stuckTimeoutMs: env.WORKER_STUCK_TIMEOUT_MS,
   };
 }

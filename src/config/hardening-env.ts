@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { DEFAULT_ALLOWED_HOSTS, hostList } from './allowed-hosts.js';
 import { envFlag as flag } from './env-flag.js';
+import type { EnvView } from './env-view.js';
 import { pathSecret } from './path-secret.js';
 import { timerMs } from './timer-ms.js';
 
@@ -62,3 +63,41 @@ export const hardeningEnvShape = {
 export const hardeningEnvSchema = z.object(hardeningEnvShape);
 /** The hardening variables as zod parsed them. */
 export type HardeningEnv = z.infer<typeof hardeningEnvSchema>;
+
+// Cross-field checks zod cannot express per key; each problem names the variables. The files they
+// name are read by resolveHardening.
+export function hardeningEnvProblems({ env, isSet, isUnset, knows }: EnvView<HardeningEnv>): string[] {
+  const problems: string[] = [];
+  if (
+    knows('SERVER_HEADERS_TIMEOUT_MS', 'SERVER_REQUEST_TIMEOUT_MS') &&
+    env.SERVER_HEADERS_TIMEOUT_MS > env.SERVER_REQUEST_TIMEOUT_MS
+  ) {
+    problems.push('SERVER_HEADERS_TIMEOUT_MS: must not exceed SERVER_REQUEST_TIMEOUT_MS');
+  }
+  const listener = ['TLS_PORT', 'TLS_CERT_FILE', 'TLS_KEY_FILE'] as const;
+  if ((listener.some(isSet) || isSet('TLS_CLIENT_CA_FILE')) && listener.some(isUnset)) {
+    problems.push('TLS_PORT, TLS_CERT_FILE and TLS_KEY_FILE: set all three to enable the TLS listener');
+  }
+  if (
+    knows('INGEST_REQUIRE_CLIENT_CERT') &&
+    env.INGEST_REQUIRE_CLIENT_CERT &&
+    isUnset('TLS_CLIENT_CA_FILE')
+  ) {
+    problems.push('INGEST_REQUIRE_CLIENT_CERT: needs TLS_CLIENT_CA_FILE (and the TLS listener)');
+  }
+  if (
+    knows('STREAM_CLIENT_MAX_BUFFERED_BYTES', 'STREAM_MAX_BUFFERED_BYTES') &&
+    env.STREAM_CLIENT_MAX_BUFFERED_BYTES > env.STREAM_MAX_BUFFERED_BYTES
+  ) {
+    problems.push('STREAM_CLIENT_MAX_BUFFERED_BYTES: must not exceed STREAM_MAX_BUFFERED_BYTES');
+  }
+  for (const total of ['QUERY_MAX_INFLIGHT_BYTES', 'INGEST_MAX_INFLIGHT_BYTES'] as const) {
+    const share = `${total}_PER_ADDRESS` as const;
+    if (knows(share, total) && (env[share] ?? 0) > env[total])
+      problems.push(`${share}: must not exceed ${total}`);
+  }
+  if (isSet('INGEST_PATH_SECRET') && isSet('INGEST_PATH_SECRET_FILE')) {
+    problems.push('INGEST_PATH_SECRET and INGEST_PATH_SECRET_FILE: set only one');
+  }
+  return problems;
+}

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import type * as z from 'zod';
 import { resolveAuth, type AuthConfig } from './auth-env.js';
 import type { HardeningConfig } from './hardening-config.js';
@@ -5,12 +6,9 @@ import { resolveHardening } from './resolve-hardening.js';
 import { toClusterConfig, type ClusterConfig } from './cluster-env.js';
 import { envSchema, type Env } from './schema.js';
 import { resolveStore, type RedisStoreConfig } from './store-env.js';
-import {
-  readTriggerTokenFile,
-  toTriggersConfig,
-  triggersEnvProblems,
-  type TriggersConfig,
-} from './triggers-env.js';
+import { readTriggerTokenFile, toTriggersConfig, type TriggersConfig } from './triggers-env.js';
+import { combinationProblems } from './combination-problems.js';
+import { viewEnv } from './env-view.js';
 
 /** The parsed configuration, or every problem found in the environment. */
 export type LoadConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
@@ -130,71 +128,70 @@ export function variableProblem(name: string, value: string): string | undefined
 }
 
 /**
- * Parses the environment; empty strings (and blanks, for a number) count as unset so `FOO=` falls
- * back to the default.
+ * The variables that count as set: empty strings (and blanks, for a number) count as unset, so
+ * `FOO=` falls back to the default.
  */
-export function loadConfig(env: NodeJS.ProcessEnv): LoadConfigResult {
-  const present = Object.fromEntries(
+export function presentVariables(env: Record<string, string | undefined>): Record<string, string> {
+  return Object.fromEntries(
     Object.entries(env).filter(
       (entry): entry is [string, string] =>
         entry[1] !== undefined && entry[1] !== '' && !blankNumber(entry[0], entry[1]),
     ),
   );
+}
+
+/**
+ * The problems that name no refused variable. The checks between variables run without those:
+ * what they say of one would judge its default, not its value.
+ */
+export function withoutRefused(problems: string[], refused: ReadonlySet<string>): string[] {
+  const namesRefused = (problem: string) =>
+    [...refused].some((name) => new RegExp(`\\b${name}\\b`).test(problem));
+  return problems.filter((problem) => !namesRefused(problem));
+}
+
+/** Parses the environment; see presentVariables for what counts as unset. */
+export function loadConfig(env: NodeJS.ProcessEnv): LoadConfigResult {
+  const present = presentVariables(env);
   const result = envSchema.safeParse(present);
   if (result.success) return resolveConfig(result.data);
   const problems = result.error.issues.map(
     (issue) => `${issue.path.join('.') || 'env'}: ${describeIssue(issue, present)}`,
   );
   // The variables zod took still get their cross-variable and file checks, so one start lists every
-  // problem. Those naming a refused variable are dropped: they would judge its default, not its value.
+  // problem.
   const refused = new Set(result.error.issues.map((issue) => String(issue.path[0])));
   const rest = envSchema.safeParse(
     Object.fromEntries(Object.entries(present).filter(([name]) => !refused.has(name))),
   );
   const checked = rest.success ? resolveConfig(rest.data) : undefined;
   const more = checked && !checked.ok ? checked.problems : [];
-  const namesRefused = (problem: string) =>
-    [...refused].some((name) => new RegExp(`\\b${name}\\b`).test(problem));
-  return { ok: false, problems: [...problems, ...more.filter((problem) => !namesRefused(problem))] };
+  return { ok: false, problems: [...problems, ...withoutRefused(more, refused)] };
 }
 
 // The checks zod's per-variable schema cannot make: between variables, and of the files they name.
 function resolveConfig(env: Env): LoadConfigResult {
-  const problems = triggersEnvProblems(env);
+  const view = viewEnv(env, { cpus: os.availableParallelism() });
   const fromFile =
     env.TRIGGERS_ENABLED && env.TRIGGER_TOKEN_FILE && !env.TRIGGER_TOKEN
       ? readTriggerTokenFile(env.TRIGGER_TOKEN_FILE)
       : undefined;
-  if (fromFile) problems.push(...fromFile.problems);
   // From here on the token is TRIGGER_TOKEN's, wherever it came from.
   const data = fromFile?.token !== undefined ? { ...env, TRIGGER_TOKEN: fromFile.token } : env;
-  const store = resolveStore(data);
-  if (!store.ok) problems.push(...store.problems);
-  // Without Redis each worker sees only the alerts it received, so a worker's trigger could never verify.
-  const split = toClusterConfig(data).workers > 1 && !(store.ok && store.redis);
-  if (data.TRIGGERS_ENABLED && split) {
-    // It names the store variables, so loadConfig drops it when one of them was refused.
-    problems.push(
-      "TRIGGERS_ENABLED: triggers need WORKERS=1 or a Redis store, STORE_URL or STORE_SENTINELS (verification reads one process's alerts)",
-    );
-  }
-  if (data.INGEST_MAX_INFLIGHT_BYTES < data.BODY_LIMIT_BYTES) {
-    problems.push('INGEST_MAX_INFLIGHT_BYTES: must be at least BODY_LIMIT_BYTES (one body must fit)');
-  }
-  // Two listeners on one port: the second's listen failed with a bare EADDRINUSE (exit 1), and with
-  // WORKERS > 1 every worker died of a TypeError inside node:cluster's TLS handover.
-  for (const other of ['PORT', 'ADMIN_PORT'] as const)
-    if (data.TLS_PORT !== undefined && data.TLS_PORT !== 0 && data.TLS_PORT === data[other])
-      problems.push(`TLS_PORT: must differ from ${other}`);
+  const store = resolveStore(view);
   const hardening = resolveHardening(data);
-  if (!hardening.ok) problems.push(...hardening.problems);
-  const auth = resolveAuth(data, {
-    workers: toClusterConfig(data).workers,
-    port: data.PORT,
-    sharedStore: store.ok && store.redis !== undefined,
-    triggerToken: data.TRIGGERS_ENABLED ? data.TRIGGER_TOKEN : undefined,
-  });
-  if (!auth.ok) problems.push(...auth.problems);
-  if (!hardening.ok || !store.ok || !auth.ok || problems.length > 0) return { ok: false, problems };
+  const auth = resolveAuth(data, { triggerToken: data.TRIGGERS_ENABLED ? data.TRIGGER_TOKEN : undefined });
+  const problems = [
+    ...combinationProblems(view, {
+      storeCredentials: store.ok,
+      viewerTokens: auth.auth.viewerTokens.length > 0,
+      sessionKeys: auth.auth.sessionSecrets.length > 0,
+    }),
+    ...(fromFile?.problems ?? []),
+    ...(store.ok ? [] : store.problems),
+    ...(hardening.ok ? [] : hardening.problems),
+    ...auth.problems,
+  ];
+  if (!hardening.ok || !store.ok || problems.length > 0) return { ok: false, problems };
   return { ok: true, config: toConfig(data, hardening.hardening, store.redis, auth.auth) };
 }

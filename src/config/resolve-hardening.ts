@@ -69,28 +69,10 @@ export function tlsFileProblems(texts: Partial<Record<TlsFileVariable, string>>)
   return problems;
 }
 
-// Cross-field checks zod cannot express per key; each problem names the variables.
-function checkHardeningEnv(env: HardeningEnv): string[] {
+// Read when the TLS listener starts: a file that is not there, or holds no certificate or key TLS
+// can use, is said now with the rest.
+function tlsFilesProblems(env: HardeningEnv): string[] {
   const problems: string[] = [];
-  if (env.SERVER_HEADERS_TIMEOUT_MS > env.SERVER_REQUEST_TIMEOUT_MS) {
-    problems.push('SERVER_HEADERS_TIMEOUT_MS: must not exceed SERVER_REQUEST_TIMEOUT_MS');
-  }
-  const tlsSet =
-    env.TLS_PORT !== undefined || env.TLS_CERT_FILE || env.TLS_KEY_FILE || env.TLS_CLIENT_CA_FILE;
-  if (tlsSet && (env.TLS_PORT === undefined || !env.TLS_CERT_FILE || !env.TLS_KEY_FILE)) {
-    problems.push('TLS_PORT, TLS_CERT_FILE and TLS_KEY_FILE: set all three to enable the TLS listener');
-  }
-  if (env.INGEST_REQUIRE_CLIENT_CERT && !env.TLS_CLIENT_CA_FILE) {
-    problems.push('INGEST_REQUIRE_CLIENT_CERT: needs TLS_CLIENT_CA_FILE (and the TLS listener)');
-  }
-  if (env.STREAM_CLIENT_MAX_BUFFERED_BYTES > env.STREAM_MAX_BUFFERED_BYTES) {
-    problems.push('STREAM_CLIENT_MAX_BUFFERED_BYTES: must not exceed STREAM_MAX_BUFFERED_BYTES');
-  }
-  for (const total of ['QUERY_MAX_INFLIGHT_BYTES', 'INGEST_MAX_INFLIGHT_BYTES'] as const) {
-    if ((env[`${total}_PER_ADDRESS`] ?? 0) > env[total])
-      problems.push(`${total}_PER_ADDRESS: must not exceed ${total}`);
-  }
-  // Read when the TLS listener starts: a file that is not there is said now, with the rest.
   const texts: Partial<Record<TlsFileVariable, string>> = {};
   for (const name of ['TLS_CERT_FILE', 'TLS_KEY_FILE', 'TLS_CLIENT_CA_FILE'] as const) {
     const file = env[name];
@@ -98,18 +80,17 @@ function checkHardeningEnv(env: HardeningEnv): string[] {
     if (read && 'problem' in read) problems.push(read.problem);
     else if (read) texts[name] = read.text;
   }
-  problems.push(...tlsFileProblems(texts));
-  if (env.INGEST_PATH_SECRET && env.INGEST_PATH_SECRET_FILE) {
-    problems.push('INGEST_PATH_SECRET and INGEST_PATH_SECRET_FILE: set only one');
-  }
-  return problems;
+  return [...problems, ...tlsFileProblems(texts)];
 }
 
-/** The hardening part of `Config`, or every problem found (cross-field checks, unreadable secret file). */
+/**
+ * The hardening part of `Config`, or the problems of the files its variables name (TLS, secret
+ * path); those between the variables are hardeningEnvProblems', checked with them.
+ */
 export function resolveHardening(
   env: HardeningEnv,
 ): { ok: true; hardening: HardeningConfig } | { ok: false; problems: string[] } {
-  const problems = checkHardeningEnv(env);
+  const problems = tlsFilesProblems(env);
   const fromFile = env.INGEST_PATH_SECRET_FILE ? readSecretFile(env.INGEST_PATH_SECRET_FILE) : undefined;
   if (fromFile && 'problem' in fromFile) problems.push(fromFile.problem);
   if (problems.length > 0) return { ok: false, problems };

@@ -1,5 +1,6 @@
 import { isIPv6 } from 'node:net';
 import * as z from 'zod';
+import type { EnvView } from './env-view.js';
 import {
   readPassword,
   sentinelOnlyProblems,
@@ -138,26 +139,56 @@ export interface RedisStoreConfig {
   pendingMax: number;
 }
 
-/** The Redis store config (undefined for memory), or every problem found across the STORE_ variables. */
-export function resolveStore(
-  env: StoreEnv,
-): { ok: true; redis?: RedisStoreConfig } | { ok: false; problems: string[] } {
+// STORE_URL=memory is the in-memory store, as no STORE_URL is.
+const redisUrl = (env: StoreEnv) => (env.STORE_URL === 'memory' ? undefined : env.STORE_URL);
+
+// Whether Redis is reached through Sentinel, and by a URL; undefined where not known here (a URL
+// from a Secret may be memory).
+function storeKind({ env, isSet, isUnset, knows }: EnvView<StoreEnv>) {
+  const names = ['STORE_SENTINELS', 'STORE_SENTINEL_MASTER'] as const;
+  const sentinel = names.some(isSet) ? true : names.every(isUnset) ? false : undefined;
+  return { sentinel, url: knows('STORE_URL') ? redisUrl(env) !== undefined : undefined };
+}
+
+/** Whether the store is Redis, shared by replicas (undefined: not known here). */
+export function sharesStore(view: EnvView<StoreEnv>): boolean | undefined {
+  const { sentinel, url } = storeKind(view);
+  if (sentinel === true || url === true) return true;
+  return sentinel === false && url === false ? false : undefined;
+}
+
+/** The problems between the STORE_ variables (those of the files they name are resolveStore's). */
+export function storeEnvProblems(view: EnvView<StoreEnv>): string[] {
+  const { isSet, isUnset } = view;
+  const { sentinel, url } = storeKind(view);
   const problems: string[] = [];
-  const url = env.STORE_URL === 'memory' ? undefined : env.STORE_URL;
-  const sentinel = env.STORE_SENTINELS !== undefined || env.STORE_SENTINEL_MASTER !== undefined;
-  if (sentinel && (env.STORE_SENTINELS === undefined || env.STORE_SENTINEL_MASTER === undefined))
+  if (sentinel === true && (isUnset('STORE_SENTINELS') || isUnset('STORE_SENTINEL_MASTER')))
     problems.push('STORE_SENTINELS and STORE_SENTINEL_MASTER: set both to use Sentinel');
-  if (sentinel && url !== undefined)
+  if (sentinel === true && url === true)
     problems.push(
       'STORE_URL and STORE_SENTINELS: set only one (through Sentinel the user is STORE_USERNAME, the password STORE_PASSWORD_FILE)',
     );
-  if (!sentinel) problems.push(...sentinelOnlyProblems(env));
+  if (sentinel === false) problems.push(...sentinelOnlyProblems(isSet));
+  if (isSet('STORE_PASSWORD_FILE') && url === false && sentinel === false)
+    problems.push('STORE_PASSWORD_FILE: needs STORE_URL=redis://... or STORE_SENTINELS');
+  return problems;
+}
+
+/**
+ * The Redis store config (undefined for memory), or the problems of the files the STORE_ variables
+ * name; those between the variables are storeEnvProblems', checked with them.
+ */
+export function resolveStore(
+  view: EnvView<StoreEnv>,
+): { ok: true; redis?: RedisStoreConfig } | { ok: false; problems: string[] } {
+  const { env } = view;
+  const problems: string[] = [];
+  const url = redisUrl(env);
+  const sentinel = storeKind(view).sentinel === true;
   const fromFile = readPassword('STORE_PASSWORD_FILE', env.STORE_PASSWORD_FILE);
   if (fromFile.problem) problems.push(fromFile.problem);
   const sentinelFile = readPassword('STORE_SENTINEL_PASSWORD_FILE', env.STORE_SENTINEL_PASSWORD_FILE);
   if (sentinelFile.problem) problems.push(sentinelFile.problem);
-  if (env.STORE_PASSWORD_FILE && !url && !sentinel)
-    problems.push('STORE_PASSWORD_FILE: needs STORE_URL=redis://... or STORE_SENTINELS');
   const credentials =
     url && fromFile.password !== undefined ? withFilePassword(url, fromFile.password) : { url };
   if ('problem' in credentials) problems.push(credentials.problem);

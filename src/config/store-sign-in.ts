@@ -30,15 +30,14 @@ export function readPassword(
  * The variables only Sentinel reads, set without it: refused rather than ignored, as a user named
  * beside STORE_URL would not be the one signed in as (the URL's is).
  */
-export function sentinelOnlyProblems(env: SignInEnv): string[] {
+export function sentinelOnlyProblems(isSet: (name: keyof SignInEnv) => boolean): string[] {
   const problems: string[] = [];
-  if (env.STORE_USERNAME !== undefined)
+  if (isSet('STORE_USERNAME'))
     problems.push(
       'STORE_USERNAME: is for STORE_SENTINELS only (with STORE_URL the URL names the user: redis://USER@host:6379)',
     );
   for (const name of ['STORE_SENTINEL_USERNAME', 'STORE_SENTINEL_PASSWORD_FILE'] as const)
-    if (env[name] !== undefined)
-      problems.push(`${name}: needs STORE_SENTINELS (it signs in to the Sentinels)`);
+    if (isSet(name)) problems.push(`${name}: needs STORE_SENTINELS (it signs in to the Sentinels)`);
   return problems;
 }
 

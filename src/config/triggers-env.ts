@@ -9,6 +9,7 @@ import { CONTAINER_NAME, DNS_LABEL, DNS_SUBDOMAIN, IMAGE_REFERENCE } from '../tr
 import { bearerToken } from './bearer-token.js';
 import { readConfigFile } from './read-config-file.js';
 import { envFlag } from './env-flag.js';
+import type { EnvView } from './env-view.js';
 import { MAX_TIMER_MS, timerMs } from './timer-ms.js';
 
 const positiveInt = z.coerce.number().int().positive();
@@ -113,15 +114,16 @@ export interface TriggersConfig {
 }
 
 /** Cross-field problems zod's per-field shape cannot see (listed with the other config problems). */
-export function triggersEnvProblems(env: TriggersEnv): string[] {
-  if (!env.TRIGGERS_ENABLED) return [];
+export function triggersEnvProblems({ env, isSet, isUnset, knows }: EnvView<TriggersEnv>): string[] {
+  // Each is a problem of triggers that are on: none is said while that is not known.
+  if (!knows('TRIGGERS_ENABLED') || !env.TRIGGERS_ENABLED) return [];
   const problems =
-    env.TRIGGER_TOKEN || env.TRIGGER_TOKEN_FILE
-      ? []
-      : ['TRIGGER_TOKEN: required when TRIGGERS_ENABLED=true (or TRIGGER_TOKEN_FILE)'];
-  if (env.TRIGGER_TOKEN && env.TRIGGER_TOKEN_FILE)
+    isUnset('TRIGGER_TOKEN') && isUnset('TRIGGER_TOKEN_FILE')
+      ? ['TRIGGER_TOKEN: required when TRIGGERS_ENABLED=true (or TRIGGER_TOKEN_FILE)']
+      : [];
+  if (isSet('TRIGGER_TOKEN') && isSet('TRIGGER_TOKEN_FILE'))
     problems.push('TRIGGER_TOKEN and TRIGGER_TOKEN_FILE: set only one');
-  if (env.TRIGGER_ALLOWED_NAMESPACES.length === 0)
+  if (knows('TRIGGER_ALLOWED_NAMESPACES') && env.TRIGGER_ALLOWED_NAMESPACES.length === 0)
     problems.push('TRIGGER_ALLOWED_NAMESPACES: needs at least one namespace');
   return problems;
 }
