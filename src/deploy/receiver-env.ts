@@ -1,5 +1,5 @@
 import { parseAllDocuments } from 'yaml';
-import { variableProblem } from '../config/load-config.js';
+import { checkEnvBeforeStart } from '../config/check-env-before-start.js';
 import { unknownVariables } from '../config/ignored-variables.js';
 
 type Obj = Record<string, unknown>;
@@ -32,9 +32,10 @@ function expand(value: string, env: Map<string, string | undefined>): string | u
 }
 
 /**
- * The receiver container's variables whose values the manifests hold (its ConfigMaps and literal
- * `value`s), each checked as the service checks it at start. Values from Secrets and the files
- * variables name are not here to check; they are checked at start.
+ * The receiver container's variables, checked as the service checks them at start: each value the
+ * manifests hold (its ConfigMaps and literal `value`s) on its own, and the variables together. A
+ * variable set from a Secret or the downward API is set, to a value not known here; that value and
+ * the files variables name are checked at start.
  */
 export function checkReceiverEnv(
   renderedYaml: string,
@@ -60,9 +61,12 @@ export function checkReceiverEnv(
   if (!container) return { problems: [], unknown: [] };
   // As the kubelet builds it: envFrom in order, then env, later names replacing earlier ones.
   const env = new Map<string, string | undefined>();
+  // A Secret's keys (or a ConfigMap's made elsewhere) are not known here: any variable may be one.
+  let othersMayBeSet = false;
   for (const from of objects(container.envFrom)) {
     const ref = isObj(from.configMapRef) ? from.configMapRef : undefined;
     const data = typeof ref?.name === 'string' ? configMaps.get(ref.name) : undefined;
+    if (!data) othersMayBeSet = true;
     const prefix = typeof from.prefix === 'string' ? from.prefix : '';
     for (const [name, value] of Object.entries(data ?? {}))
       env.set(`${prefix}${name}`, typeof value === 'string' ? value : undefined);
@@ -73,11 +77,7 @@ export function checkReceiverEnv(
         item.name,
         typeof item.value === 'string' ? expand(item.value, env) : item.valueFrom ? undefined : '',
       );
-  const problems: string[] = [];
-  for (const [name, value] of env) {
-    const problem = value === undefined ? undefined : variableProblem(name, value);
-    if (problem) problems.push(`${name}: ${problem}`);
-  }
+  const problems = checkEnvBeforeStart(Object.fromEntries(env), { othersMayBeSet });
   const unknown = unknownVariables(
     Object.fromEntries([...env].map(([name, value]) => [name, value ?? ''])),
   ).map(

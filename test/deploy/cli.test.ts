@@ -49,6 +49,15 @@ function writeOverlay(dir: string, components: string[]): string {
   return overlay;
 }
 
+/** Merges `env` (lines of an env file) into the receiver's ConfigMap, as a user's overlay would. */
+function addReceiverEnv(overlay: string, env: string): void {
+  writeFileSync(
+    path.join(overlay, 'kustomization.yaml'),
+    `${readFileSync(path.join(overlay, 'kustomization.yaml'), 'utf8')}configMapGenerator:\n  - { name: falco-alert-receiver-env, namespace: falco, behavior: merge, envs: [more.env] }\n`,
+  );
+  writeFileSync(path.join(overlay, 'more.env'), env);
+}
+
 describe('npm run deploy', { timeout: 60_000 }, () => {
   let dir: string;
   beforeEach(() => {
@@ -327,11 +336,7 @@ describe('npm run deploy', { timeout: 60_000 }, () => {
   it('stops before any change when the receiver would refuse a setting, naming it', async () => {
     const record = path.join(dir, 'argv.log');
     const overlay = writeOverlay(dir, []);
-    writeFileSync(
-      path.join(overlay, 'kustomization.yaml'),
-      `${readFileSync(path.join(overlay, 'kustomization.yaml'), 'utf8')}configMapGenerator:\n  - { name: falco-alert-receiver-env, namespace: falco, behavior: merge, envs: [more.env] }\n`,
-    );
-    writeFileSync(path.join(overlay, 'more.env'), 'TRIGGERS_ENABLED=yes\r\nVIEWER_TOKENS_FILE=/x\r\n');
+    addReceiverEnv(overlay, 'TRIGGERS_ENABLED=yes\r\nVIEWER_TOKENS_FILE=/x\r\n');
 
     const result = await runDeploy(['--kustomize', overlay], {
       PATH: `${FIXTURE_BIN}:/usr/bin:/bin`,
@@ -346,6 +351,45 @@ describe('npm run deploy', { timeout: 60_000 }, () => {
       `✗ the receiver's settings in ${overlay}: it would refuse to start:\n  - TRIGGERS_ENABLED: must be one of 0, 1, true, false (got "yes")`,
     );
     expect(readFileSync(record, 'utf8')).not.toMatch(/^helm (repo|upgrade)|^kubectl (apply|get)/m);
+  });
+
+  // Regression: settings the receiver refuses together passed, being fine one by one: WORKERS=2
+  // beside the base's VIEWER_TOKEN_FILE (each worker would sign sessions with a key of its own)
+  // crash-looped the pod, and the deploy failed only when the rollout timed out.
+  it('stops before any change when the receiver would refuse settings together, in its words', async () => {
+    const record = path.join(dir, 'argv.log');
+    const overlay = writeOverlay(dir, []);
+    addReceiverEnv(overlay, 'WORKERS=2\nSTORE_SENTINELS=sentinel-0:26379\n');
+
+    const result = await runDeploy(['--kustomize', overlay], {
+      PATH: `${FIXTURE_BIN}:/usr/bin:/bin`,
+      RECORD_FILE: record,
+    });
+
+    expect(result.exitCode).toBe(1);
+    expect(result.stdout).toContain(
+      [
+        `✗ the receiver's settings in ${overlay}: it would refuse to start:`,
+        '  - STORE_SENTINELS and STORE_SENTINEL_MASTER: set both to use Sentinel',
+        '  - SESSION_SECRET: required with VIEWER_TOKEN when WORKERS is not 1 or replicas share a store (STORE_URL, STORE_SENTINELS)',
+      ].join('\n'),
+    );
+    expect(readFileSync(record, 'utf8')).not.toMatch(/^helm (repo|upgrade)|^kubectl (apply|get)/m);
+  });
+
+  it('deploys WORKERS=2 with triggers where the store URL and session keys come from a Secret', async () => {
+    const record = path.join(dir, 'argv.log');
+    const overlay = writeOverlay(dir, ['redis-store', 'triggers']);
+    addReceiverEnv(overlay, 'WORKERS=2\n');
+
+    const result = await runDeploy(['--kustomize', overlay], {
+      PATH: `${FIXTURE_BIN}:/usr/bin:/bin`,
+      RECORD_FILE: record,
+    });
+
+    expect(result.exitCode, result.stdout).toBe(0);
+    expect(result.stdout).not.toContain('would refuse');
+    expect(readFileSync(record, 'utf8')).toMatch(/^kubectl apply --kustomize /m);
   });
 
   it('stops before any change when the viewer Secret is missing, and says how to create it', async () => {

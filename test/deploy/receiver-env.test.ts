@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
 import { checkReceiverEnv } from '../../src/deploy/receiver-env.js';
+import { commandWorks, requireComponent } from '../helpers/components.js';
+import { renderKustomize } from '../integration/support/kustomize.js';
+
+const kubectlReady = requireComponent('kubectl', commandWorks('kubectl', ['version', '--client']));
 
 // As `kubectl kustomize` renders a receiver.env edited by hand: kustomize drops the carriage returns
 // of CRLF lines but keeps quotes.
@@ -25,6 +30,21 @@ spec:
             - name: TRIGGER_TOKEN
               valueFrom: { secretKeyRef: { name: falco-alert-receiver-triggers, key: token } }
 ${env}`;
+
+// More of the receiver's env entries: literal values, and variables set from a Secret.
+const lines = (...items: string[]) => items.map((line) => `            ${line}\n`).join('');
+const literal = (vars: Record<string, string>) =>
+  Object.entries(vars)
+    .map(([name, value]) => lines(`- name: ${name}`, `  value: ${JSON.stringify(value)}`))
+    .join('');
+const fromSecret = (...names: string[]) =>
+  names
+    .map((name) =>
+      lines(`- name: ${name}`, `  valueFrom: { secretKeyRef: { name: receiver-extra, key: ${name} } }`),
+    )
+    .join('');
+const sentinels = { STORE_SENTINELS: 'sentinel-0:26379', STORE_SENTINEL_MASTER: 'mymaster' };
+const sessionFile = { SESSION_SECRET_FILE: '/etc/falco-alert-receiver/session/secret' };
 
 describe('checkReceiverEnv', () => {
   // Regression: npm run deploy applied settings the receiver refuses; its pod exited 2 at each
@@ -52,7 +72,6 @@ describe('checkReceiverEnv', () => {
     ).toEqual({ problems: [], unknown: [] });
     // Regression: HOST=$(POD_IP) (the downward API's address, which the kubelet puts in its place)
     // was refused as 'HOST: must be an IP address ...', and npm run deploy stopped.
-    const lines = (...items: string[]) => items.map((line) => `            ${line}\n`).join('');
     expect(
       checkReceiverEnv(
         rendered(
@@ -85,4 +104,142 @@ describe('checkReceiverEnv', () => {
       unknown: [],
     });
   });
+});
+
+// Regression: each value was checked on its own, so settings the receiver refuses together (exit 2
+// at each start) passed npm run deploy, and the rollout only timed out, 300 s later.
+describe('checkReceiverEnv, the variables together', () => {
+  // The fixture's receiver reads VIEWER_TOKEN_FILE and has TRIGGER_TOKEN from a Secret.
+  it.each([
+    [
+      { STORE_USERNAME: 'falco' },
+      [
+        'STORE_USERNAME: is for STORE_SENTINELS only (with STORE_URL the URL names the user: redis://USER@host:6379)',
+      ],
+    ],
+    [
+      { STORE_SENTINELS: 'sentinel-0:26379' },
+      ['STORE_SENTINELS and STORE_SENTINEL_MASTER: set both to use Sentinel'],
+    ],
+    [
+      { STORE_URL: 'redis://redis.falco.svc:6379', ...sentinels },
+      [
+        'STORE_URL and STORE_SENTINELS: set only one (through Sentinel the user is STORE_USERNAME, the password STORE_PASSWORD_FILE)',
+      ],
+    ],
+    [
+      { STORE_PASSWORD_FILE: '/etc/falco-alert-receiver/store/password' },
+      ['STORE_PASSWORD_FILE: needs STORE_URL=redis://... or STORE_SENTINELS'],
+    ],
+    [
+      { TRIGGERS_ENABLED: 'true', TRIGGER_TOKEN_FILE: '/etc/falco-alert-receiver/triggers/token' },
+      ['TRIGGER_TOKEN and TRIGGER_TOKEN_FILE: set only one'],
+    ],
+    [
+      { TRIGGERS_ENABLED: 'true', WORKERS: '2' },
+      [
+        "TRIGGERS_ENABLED: triggers need WORKERS=1 or a Redis store, STORE_URL or STORE_SENTINELS (verification reads one process's alerts)",
+        'SESSION_SECRET: required with VIEWER_TOKEN when WORKERS is not 1 or replicas share a store (STORE_URL, STORE_SENTINELS)',
+      ],
+    ],
+    [
+      { PORT: '8443', TLS_PORT: '8443', INGEST_REQUIRE_CLIENT_CERT: 'true' },
+      [
+        'TLS_PORT: must differ from PORT',
+        'TLS_PORT, TLS_CERT_FILE and TLS_KEY_FILE: set all three to enable the TLS listener',
+        'INGEST_REQUIRE_CLIENT_CERT: needs TLS_CLIENT_CA_FILE (and the TLS listener)',
+      ],
+    ],
+    [
+      { SERVER_HEADERS_TIMEOUT_MS: '60000', INGEST_MAX_INFLIGHT_BYTES: '1024', ADMIN_PORT: '8080' },
+      [
+        'INGEST_MAX_INFLIGHT_BYTES: must be at least BODY_LIMIT_BYTES (one body must fit)',
+        'SERVER_HEADERS_TIMEOUT_MS: must not exceed SERVER_REQUEST_TIMEOUT_MS',
+        'ADMIN_PORT: must differ from PORT',
+      ],
+    ],
+    [
+      { AUTH_PROXY_USER_HEADER: 'X-Forwarded-User' },
+      [
+        'AUTH_PROXY_USER_HEADER and AUTH_PROXY_CIDRS: set both (the header is trusted only from those addresses)',
+      ],
+    ],
+    [
+      { AUTH_PROXY_USER_HEADER: 'X-Forwarded-User', AUTH_PROXY_CIDRS: '10.0.0.0/33' },
+      ['AUTH_PROXY_CIDRS: "10.0.0.0/33" is not an address or CIDR'],
+    ],
+    // As at start, what is said of a variable refused on its own is not said again of its default.
+    [
+      { STORE_SENTINELS: 'sentinel-0', STORE_USERNAME: 'falco' },
+      ['STORE_SENTINELS: sentinel-0 is not host:port'],
+    ],
+  ])('refuses %j as the receiver does at start', (vars, problems) => {
+    expect(checkReceiverEnv(rendered('  LOG_LEVEL: info', literal(vars))).problems).toEqual(problems);
+  });
+
+  it('counts a variable set from a Secret as set, whatever its value', () => {
+    const check = checkReceiverEnv(
+      rendered(
+        '  LOG_LEVEL: info',
+        literal({ INGEST_PATH_SECRET_FILE: '/etc/falco-alert-receiver/ingest-path/secret' }) +
+          fromSecret('INGEST_PATH_SECRET', 'VIEWER_TOKEN'),
+      ),
+    );
+    expect(check.problems).toEqual([
+      'INGEST_PATH_SECRET and INGEST_PATH_SECRET_FILE: set only one',
+      'VIEWER_TOKEN and VIEWER_TOKEN_FILE: set only one',
+    ]);
+  });
+
+  // A Secret's value is not known before the start: what it could clear is left to the start.
+  it.each([
+    [
+      'STORE_SENTINEL_MASTER from a Secret',
+      { STORE_SENTINELS: 'sentinel-0:26379', ...sessionFile },
+      ['STORE_SENTINEL_MASTER'],
+    ],
+    [
+      'STORE_SENTINELS from a Secret',
+      { STORE_SENTINEL_MASTER: 'mymaster', STORE_USERNAME: 'falco', ...sessionFile },
+      ['STORE_SENTINELS'],
+    ],
+    // Its URL may be memory, as much as a Redis the password goes with.
+    ['STORE_URL from a Secret', { STORE_PASSWORD_FILE: '/etc/store/password' }, ['STORE_URL']],
+    ['STORE_URL from a Secret beside Sentinel', { ...sentinels, ...sessionFile }, ['STORE_URL']],
+    ['SESSION_SECRET from a Secret', { WORKERS: '2' }, ['SESSION_SECRET']],
+    ['TRIGGERS_ENABLED from a Secret', { WORKERS: '2', ...sessionFile }, ['TRIGGERS_ENABLED']],
+    ['AUTH_PROXY_CIDRS from a Secret', { AUTH_PROXY_USER_HEADER: 'X-Forwarded-User' }, ['AUTH_PROXY_CIDRS']],
+    ['TLS_KEY_FILE from a Secret', { TLS_PORT: '8443', TLS_CERT_FILE: '/etc/tls/tls.crt' }, ['TLS_KEY_FILE']],
+    ['PORT from a Secret', { ADMIN_PORT: '8080' }, ['PORT']],
+  ])('takes %s as the counterpart it may be', (_, vars, secrets) => {
+    expect(checkReceiverEnv(rendered('  LOG_LEVEL: info', literal(vars) + fromSecret(...secrets)))).toEqual({
+      problems: [],
+      unknown: [],
+    });
+  });
+
+  it("leaves to the start what a Secret's keys taken whole, or the pod's CPUs, could clear", () => {
+    const withSecretKeys = rendered(
+      '  STORE_SENTINELS: sentinel-0:26379',
+      literal({ TRIGGERS_ENABLED: 'true', TRIGGER_TOKEN_FILE: '/etc/triggers/token' }),
+    ).replace('envFrom:\n', 'envFrom:\n            - secretRef: { name: receiver-extra }\n');
+    // TRIGGER_TOKEN is named twice all the same: that is said.
+    expect(checkReceiverEnv(withSecretKeys).problems).toEqual([
+      'TRIGGER_TOKEN and TRIGGER_TOKEN_FILE: set only one',
+    ]);
+    // WORKERS=0 is one worker per CPU of the node the pod lands on: one, or several.
+    expect(checkReceiverEnv(rendered('  WORKERS: "0"')).problems).toEqual([]);
+  });
+});
+
+describe.skipIf(!kubectlReady)('checkReceiverEnv on the shipped manifests', () => {
+  // Their Secrets (the store URL, the session key) are the counterparts of what the ConfigMap sets.
+  it.each([[[]], [['redis-store', 'triggers']], [['mtls', 'path-secret', 'redis-store', 'triggers']]])(
+    'finds nothing the receiver would refuse in k8s/ with the components %j',
+    async (components) => {
+      const objects = await renderKustomize(components);
+      const yaml = objects.map((object) => stringify(object)).join('---\n');
+      expect(checkReceiverEnv(yaml)).toEqual({ problems: [], unknown: [] });
+    },
+  );
 });

@@ -1,0 +1,35 @@
+import { combinationProblems } from './combination-problems.js';
+import { viewEnv } from './env-view.js';
+import { presentVariables, variableProblem, withoutRefused } from './load-config.js';
+import { envSchema } from './schema.js';
+
+/**
+ * What the receiver would refuse at start (exit 2) in an environment known only in part, as
+ * `npm run deploy` finds it in the rendered manifests: an undefined value is set, from a Secret or
+ * the downward API, to a value not known there; with `othersMayBeSet` (a Secret's keys taken
+ * whole) a variable not in `env` may be set too. Each known value is checked on its own, and the
+ * variables together, in the receiver's words (`NAME: problem`); no file is read, and nothing is
+ * said that an unknown value or what a file holds could clear: that is left to the start.
+ */
+export function checkEnvBeforeStart(
+  env: Record<string, string | undefined>,
+  { othersMayBeSet = false } = {},
+): string[] {
+  const problems: string[] = [];
+  const refused = new Set<string>();
+  for (const [name, value] of Object.entries(env)) {
+    const problem = value === undefined ? undefined : variableProblem(name, value);
+    if (problem === undefined) continue;
+    problems.push(`${name}: ${problem}`);
+    refused.add(name);
+  }
+  const known = Object.entries(presentVariables(env)).filter(([name]) => !refused.has(name));
+  const parsed = envSchema.safeParse(Object.fromEntries(known));
+  // Each of these values was taken on its own, and zod judges each variable alone.
+  if (!parsed.success) return problems;
+  const view = viewEnv(parsed.data, {
+    values: new Set(Object.keys(env).filter((name) => env[name] === undefined)),
+    listed: othersMayBeSet ? new Set(Object.keys(env)) : undefined,
+  });
+  return [...problems, ...withoutRefused(combinationProblems(view), refused)];
+}
