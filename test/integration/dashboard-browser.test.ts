@@ -473,6 +473,31 @@ describe.skipIf(!available)(
       await page.close();
     });
 
+    // Regression: behind a load balancer, a replica that does not keep the run answers 503 while
+    // Redis is briefly down, and the panel stopped following the run at the first one.
+    it('keeps following a run through 503 answers, saying so meanwhile, and shows its verdict', async () => {
+      const page = await startRunIn('flaky');
+
+      const note = page.locator('#trigger-output .trigger-retrying');
+      await note.waitFor({ timeout: 10_000 });
+      expect(await note.textContent()).toBe(
+        'Could not read the run just now (503: The shared store (Redis) is unavailable: a run another replica started cannot be read now; try again.); trying again.',
+      );
+      await page.locator('#trigger-output .verdict-detected').waitFor({ timeout: 10_000 });
+
+      expect(await note.count()).toBe(0);
+      const reads = suite.server.triggers.calls.filter(
+        (call) => call.method === 'GET' && call.path.startsWith('/triggers/run-'),
+      );
+      const id = reads.at(-1)?.path;
+      expect(reads.filter((call) => call.path === id).length).toBeGreaterThanOrEqual(4);
+      // The browser logs each failed request itself: the expected outcome here, not a script error.
+      suite.problems.errors = suite.problems.errors.filter(
+        (text) => !text.includes('503 (Service Unavailable)'),
+      );
+      await page.close();
+    });
+
     it('cancels a running run from the panel with the typed token, and hides the button once it ended', async () => {
       const page = await open();
       await page.locator('#triggers').waitFor({ state: 'visible', timeout: 5000 });

@@ -28,6 +28,9 @@ export function createTriggersStandIn(token: string): TriggersStandIn {
   // those of "unseen-detected" end detected all the same.
   const unseen = new Set<string>();
   const unseenDetected = new Set<string>();
+  // Runs started for namespace "flaky" answer their first two reads 503, as a replica behind a load
+  // balancer does while Redis is briefly down and the run is another replica's.
+  const flaky = new Set<string>();
   let nextId = 1;
 
   router.use('/triggers', express.json(), (req, res, next) => {
@@ -124,6 +127,7 @@ export function createTriggersStandIn(token: string): TriggersStandIn {
     if (namespace === 'slow') slow.add(id);
     if (namespace === 'unseen') unseen.add(id);
     if (namespace === 'unseen-detected') unseenDetected.add(id);
+    if (namespace === 'flaky') flaky.add(id);
     res
       .status(202)
       .location(`/triggers/${id}`)
@@ -145,10 +149,31 @@ export function createTriggersStandIn(token: string): TriggersStandIn {
       .json({ ...runView(id, 'shell'), status: 'running', cancelRequestedAt: new Date().toISOString() });
   });
 
+  const unavailable = new Map<string, number>();
+  const unavailableReads = (id: string) => {
+    unavailable.set(id, (unavailable.get(id) ?? 0) + 1);
+    return unavailable.get(id)!;
+  };
+
   router.get('/triggers/:id', (req, res) => {
     const count = reads.get(req.params.id);
     if (count === undefined) {
       res.status(404).json({ status: 404, title: 'Not found' });
+      return;
+    }
+    if (flaky.has(req.params.id) && unavailableReads(req.params.id) <= 2) {
+      res
+        .status(503)
+        .type('application/problem+json')
+        .send(
+          JSON.stringify({
+            type: 'urn:test:service-unavailable',
+            title: 'Service unavailable',
+            status: 503,
+            detail:
+              'The shared store (Redis) is unavailable: a run another replica started cannot be read now; try again.',
+          }),
+        );
       return;
     }
     reads.set(req.params.id, count + 1);

@@ -75,20 +75,31 @@ export function setupTriggerPanel(form, output, session = {}) {
    */
   async function follow(location, mine) {
     const started = Date.now();
+    /** @type {TriggerRun | undefined} the run as last read */
+    let run;
     while (mine === runNumber) {
       const response = await fetch(location, { headers: authHeaders() });
       if (mine !== runNumber) return;
-      if (!response.ok) {
+      // 503 passes (behind a load balancer, a replica that does not keep the run answers it while
+      // Redis is briefly down): the run as last read stays, with a note, and the next poll retries.
+      if (response.status === 503) {
+        const note = `Could not read the run just now (${await describeFailure(response)}); trying again.`;
+        if (mine !== runNumber) return;
+        output.replaceChildren(
+          ...(run ? renderRun(run) : []),
+          el('p', { className: 'trigger-retrying', text: note }),
+        );
+      } else if (!response.ok) {
         offerCancel(undefined);
         return showMessage(`Could not read the run: ${await describeFailure(response)}`);
+      } else {
+        run = /** @type {TriggerRun} */ (await response.json());
+        output.replaceChildren(...renderRun(run));
+        const running = run.status === 'queued' || run.status === 'running';
+        if (running !== (cancellable !== undefined)) offerCancel(running ? location : undefined);
+        if (isSettled(run)) return;
       }
-      /** @type {TriggerRun} */
-      const run = await response.json();
-      output.replaceChildren(...renderRun(run));
-      const running = run.status === 'queued' || run.status === 'running';
-      if (running !== (cancellable !== undefined)) offerCancel(running ? location : undefined);
-      if (isSettled(run)) return;
-      if (Date.now() - started > (run.verification?.windowMs ?? 0) + FOLLOW_MARGIN_MS) {
+      if (Date.now() - started > (run?.verification?.windowMs ?? 0) + FOLLOW_MARGIN_MS) {
         output.append(el('p', { text: `Stopped following; the run is still at ${location}.` }));
         return;
       }
