@@ -6,6 +6,7 @@ import { savedDetections } from './run-expectations.js';
 import type { RunRegistry } from './run-registry.js';
 import { awaitsAlerts, isUnfinished } from './run-state.js';
 import type { SharedRuns } from './shared-runs.js';
+import { sharedFailure } from './shared-store-failures.js';
 import type { TriggerMetrics } from './trigger-metrics.js';
 import type { TriggerRun } from './trigger-run.js';
 import type { Verifier } from './verify-run.js';
@@ -97,14 +98,22 @@ export function startOrphanAdoption(deps: OrphanAdoptionDeps): () => void {
     const run = await shared.get(listed.id);
     if (run?.startedAt === undefined || !awaitsAlerts(run)) return;
     const startMs = Date.parse(run.startedAt);
-    const past = readStoredOfRules(deps.alerts, pendingRules(run));
+    const past = readStoredOfRules(deps.alerts, pendingRules(run)).catch((error: unknown) => {
+      // An outage passes: the run is not resumed, its hold lapses, and a sweep takes it over again
+      // once Redis is back. A refusal (logged as trigger_store_refused) lasts: not resumed, the run
+      // was taken over again every lease, each time reading up to CATCH_UP_MAX_BYTES and failing,
+      // with nothing said. Resumed without them, said as for alerts gone by unseen.
+      if (sharedFailure(error) === 'unavailable') throw error;
+      run.verification.unseenAlertsAt ??= new Date().toISOString();
+      return [];
+    });
     const stopHolding = holdWhileReading(run);
     // Kept before its detections are counted: they count once it is saved with them.
     const keep = () => registry.add(run);
     const resumed = await verifier
       .resume(run, savedDetections(run), startMs, past, keep)
       .finally(stopHolding);
-    // Not read: its hold lapses and a replica takes it over again. Or another replica holds it.
+    // Not read (an outage): its hold lapses and a replica takes it over again. Or another replica holds it.
     if (!resumed) return;
     logger.info(
       { event: 'trigger_run_taken_over', runId: run.id, kind: run.kind },

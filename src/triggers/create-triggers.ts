@@ -1,7 +1,7 @@
 import type express from 'express';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { AlertStore } from '../alerts/alert-store.js';
+import type { AlertQuery, AlertStore } from '../alerts/alert-store.js';
 import type { FeedGap } from '../alerts/alert-feed.js';
 import type { StoredAlert } from '../alerts/stored-alert.js';
 import type { TriggersConfig } from '../config/triggers-env.js';
@@ -97,10 +97,19 @@ export function createTriggers(deps: TriggersDeps): Triggers {
     childEnv: pickChildEnv(deps.parentEnv),
     slotLeaseMs: leaseMs,
   });
+  // The alerts read back for a run taken over: what Redis refuses is reported as the runs' calls are.
   const { alerts } = deps;
+  const catchUp = alerts &&
+    reported && {
+      query: reported.reporting(
+        'catchUp',
+        (query: AlertQuery) => alerts.query(query),
+        'Redis refused to read back the stored alerts of a trigger run taken over: it is verified without them (verification.unseenAlertsAt)',
+      ),
+    };
   const stopAdoption =
-    shared && alerts
-      ? startOrphanAdoption({ shared, registry, verifier, metrics, alerts, leaseMs, logger })
+    shared && catchUp
+      ? startOrphanAdoption({ shared, registry, verifier, metrics, alerts: catchUp, leaseMs, logger })
       : () => undefined;
   const stopCanary =
     config.canary.intervalMinutes > 0

@@ -33,54 +33,73 @@ export function refusalReason(error: unknown): RefusalReason {
   return REASONS.find((reason) => reason === code) ?? 'other';
 }
 
+/** What `reportStoreRefusals` gives: the calls that report what Redis refuses, and the flush. */
+export interface StoreRefusals {
+  /** The shared runs, every method reporting its refusals (as `op`, the method's name). */
+  shared: SharedRuns;
+  /** `call` reporting its refusals as `op`, logged with `message`. */
+  reporting<A extends unknown[], R>(
+    op: string,
+    call: (...args: A) => Promise<R>,
+    message: string,
+  ): (...args: A) => Promise<R>;
+  /** Logs the refusals not in a line yet (shutdown). */
+  flush(): void;
+}
+
+const SHARED_REFUSED =
+  'Redis refused a call for the shared trigger runs: they are not shared with the other replicas as they should be';
+
 /**
  * `shared` whose every refused call is counted in falco_trigger_store_refusals_total and logged as
  * `trigger_store_refused` (per call and reason the first at once, then at most a line a minute
- * with the count since), before the caller gets the error. Its callers swallow what they cannot
- * act on (a renewal, a release: the lease ends it); before, nothing said that Redis refused them,
- * and a WRONGTYPE or NOPERM left the runs unshared with `falco_store_up` at 1. `flush` logs the
- * refusals not in a line yet (shutdown).
+ * with the count since), before the caller gets the error; `reporting` does so for another call
+ * made for the runs (the alerts read back for a run taken over). Their callers swallow what they
+ * cannot act on (a renewal, a release: the lease ends it); before, nothing said that Redis refused
+ * them, and a WRONGTYPE or NOPERM left the runs unshared with `falco_store_up` at 1.
  */
 export function reportStoreRefusals(
   shared: SharedRuns,
   deps: { logger: Logger; registry: Registry },
-): { shared: SharedRuns; flush(): void } {
+): StoreRefusals {
   const { logger, registry } = deps;
   const counter = createReasonCounter(
     registry,
     'falco_trigger_store_refusals_total',
-    'Calls for shared trigger runs that Redis refused (a key of another type, an ACL, Redis full, a stored value that is not a run), by reason; outages are not counted here (falco_store_up).',
+    'Calls for shared trigger runs (and the alerts read back for a run taken over) that Redis refused (a key of another type, an ACL, Redis full, a stored value that is not a run), by reason; outages are not counted here (falco_store_up).',
     REASONS,
   );
-  // Keyed by a method name and a reason, both from fixed sets.
+  // Keyed by a call's name and a reason, both from fixed sets.
   const lines = new Map<string, CountedLines<unknown>>();
-  const refused = (op: string, error: unknown) => {
+  const refused = (op: string, error: unknown, message: string) => {
     const reason = refusalReason(error);
     counter.inc(reason);
     const key = `${op} ${reason}`;
     let line = lines.get(key);
     if (!line) {
       line = countedLines<unknown>(REFUSED_LOG_EVERY_MS, (count, err) =>
-        logger.warn(
-          { event: 'trigger_store_refused', op, reason, count, err },
-          'Redis refused a call for the shared trigger runs: they are not shared with the other replicas as they should be',
-        ),
+        logger.warn({ event: 'trigger_store_refused', op, reason, count, err }, message),
       );
       lines.set(key, line);
     }
     line.add(1, error);
   };
+  const reporting: StoreRefusals['reporting'] =
+    (op, call, message) =>
+    (...args) =>
+      call(...args).catch((error: unknown) => {
+        if (sharedFailure(error) === 'refused') refused(op, error, message);
+        throw error;
+      });
   const reported: Record<string, unknown> = { ...shared };
   for (const [op, call] of Object.entries(shared)) {
     if (typeof call !== 'function') continue;
-    reported[op] = (...args: unknown[]) =>
-      (call as (...args: unknown[]) => Promise<unknown>).apply(shared, args).catch((error: unknown) => {
-        if (sharedFailure(error) === 'refused') refused(op, error);
-        throw error;
-      });
+    const bound = (call as (...args: unknown[]) => Promise<unknown>).bind(shared);
+    reported[op] = reporting(op, bound, SHARED_REFUSED);
   }
   return {
     shared: reported as unknown as SharedRuns,
+    reporting,
     flush: () => lines.forEach((line) => line.flush()),
   };
 }

@@ -42,8 +42,9 @@ export interface TriggerRun {
     expectations: Expectation[];
     /**
      * When the replica verifying the run first found alerts removed from the shared store before it
-     * read them, while the run waited (they are gone from every replica): one of them may have been
-     * its detection, so a `missed` expectation may be wrong. Absent while none went by unseen.
+     * read them, while the run waited (they are gone from every replica), or took the run over and
+     * Redis refused to read back the alerts stored meanwhile (adopt-orphans.ts): one of them may
+     * have been its detection, so a `missed` expectation may be wrong. Absent while none went by unseen.
      */
     unseenAlertsAt?: string;
   };

@@ -152,7 +152,9 @@ export function createVerifier(deps: VerifierDeps): Verifier {
     },
     async resume(run, expected, startMs, past, keep) {
       // Handled before anything returns: stopped, the read is not waited for, and the store closing
-      // may fail it (unhandled, that ended the process).
+      // may fail it (unhandled, that ended the process). What fails it otherwise is an outage (the
+      // run is taken over again once it passes): a refusal is reported, and the run resumed without
+      // those alerts, by adopt-orphans.ts.
       const read = past.catch(() => undefined);
       if (stopped) return false;
       const watch = track(run, expected, startMs);

@@ -30,16 +30,21 @@ describe.runIf(redisAvailable())('trigger API when the shared store fails', () =
     api = undefined;
   });
 
-  const startReplica = (env: Record<string, string> = {}) => {
-    const replica = buildTriggerApp({
-      STORE_URL: redis!.url,
-      STORE_KEY_PREFIX: PREFIX,
-      TRIGGERS_ENABLED: 'true',
-      TRIGGER_TOKEN: TOKEN,
-      TRIGGER_KUBECONFIG: api!.kubeconfigPath,
-      TRIGGER_MAX_CONCURRENT: '1',
-      ...env,
-    });
+  // `triggerLeaseMs` shortens the slots' and holds' lease, so a run is taken over within a test.
+  const startReplica = (env: Record<string, string> = {}, options: { triggerLeaseMs?: number } = {}) => {
+    const replica = buildTriggerApp(
+      {
+        STORE_URL: redis!.url,
+        STORE_KEY_PREFIX: PREFIX,
+        TRIGGERS_ENABLED: 'true',
+        TRIGGER_TOKEN: TOKEN,
+        TRIGGER_KUBECONFIG: api!.kubeconfigPath,
+        TRIGGER_MAX_CONCURRENT: '1',
+        ...env,
+      },
+      process.env,
+      options,
+    );
     replicas.push(replica);
     return replica;
   };
@@ -218,5 +223,45 @@ describe.runIf(redisAvailable())('trigger API when the shared store fails', () =
     ]);
     expect(await a.metricValue(REFUSALS, { reason: 'wrongtype' })).toBeGreaterThanOrEqual(2);
     expect((await request(a.app).get('/triggers').set(auth)).body).toEqual({ runs: [] });
+  }, 30_000);
+
+  // Regression (review): a refused read-back was swallowed (verify-run.ts), the run not resumed: its
+  // hold lapsed and a sweep took it over again every lease, reading and failing each time, unsaid.
+  it('takes a run over once when Redis refuses to read its stored alerts back, verifying it without them and saying so', async () => {
+    redis = await startRedis();
+    api = await startKubeApiStandIn();
+    const leaseMs = 600;
+    const env = { TRIGGER_VERIFY_WINDOW_MS: '60000' };
+    const [a, b] = [
+      startReplica(env, { triggerLeaseMs: leaseMs }),
+      startReplica(env, { triggerLeaseMs: leaseMs }),
+    ];
+    await new Promise((done) => setTimeout(done, 300));
+    const id = await endedRunOn(a);
+    // Saved as succeeded and waiting for its alert; then A dies.
+    await new Promise((done) => setTimeout(done, 400));
+    await a.crash();
+    // The alerts' stream made a string: every read of it is WRONGTYPE.
+    await redis.cli('DEL', `${PREFIX}:alerts`);
+    await redis.cli('SET', `${PREFIX}:alerts`, 'a colliding string');
+
+    await expect
+      .poll(async () => (await request(b.app).get(`/triggers/${id}`).set(auth)).body, {
+        timeout: 10 * leaseMs,
+      })
+      .toMatchObject({ status: 'succeeded', verification: { unseenAlertsAt: expect.any(String) } });
+    await new Promise((done) => setTimeout(done, 5 * leaseMs));
+
+    const run = (await request(b.app).get(`/triggers/${id}`).set(auth)).body as TriggerRun;
+    expect(run.verification.expectations).toEqual([
+      { rule: 'Terminal shell in container', status: 'pending' },
+    ]);
+    expect(b.logs.filter((line) => line.event === 'trigger_run_taken_over')).toEqual([
+      expect.objectContaining({ runId: id }),
+    ]);
+    expect(refusedLines(b)).toEqual([
+      expect.objectContaining({ level: 'warn', op: 'catchUp', reason: 'wrongtype', count: 1 }),
+    ]);
+    expect(await b.metricValue(REFUSALS, { reason: 'wrongtype' })).toBe(1);
   }, 30_000);
 });
