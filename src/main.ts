@@ -1,4 +1,5 @@
 import cluster from 'node:cluster';
+import { ConfigurationProblems } from './config/configuration-problems.js';
 import { loadConfig } from './config/load-config.js';
 import { emptyVariables, unknownVariables } from './config/ignored-variables.js';
 import { openSettings } from './config/open-settings.js';
@@ -6,19 +7,23 @@ import { createReceiver } from './create-receiver.js';
 import { routeConsoleToLog } from './logging/console-to-log.js';
 import { createLogger } from './logging/create-logger.js';
 import { announceReady, runClusterPrimary } from './server/cluster-primary.js';
+import { clusterTls } from './server/cluster-tls-files.js';
 import { trackConnections } from './server/connection-tracker.js';
 import { shutdownGracefully } from './server/graceful-shutdown.js';
 import { ANY_ADDRESS, boundAddress, boundPort, startServer } from './server/start-server.js';
 import { startTlsServer } from './server/start-tls-server.js';
 import { sendHeartbeats } from './server/worker-watchdog.js';
 
+// Bad configuration: every problem listed, and exit 2 before listening (1 is a start that failed).
+function exitWithProblems(problems: readonly string[]): never {
+  process.stderr.write(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}\n`);
+  process.exit(2);
+}
+
 // Composition root: loadConfig → logger → (cluster primary | receiver: metrics, store, app) → listen → shutdown.
 async function main(): Promise<void> {
   const loaded = loadConfig(process.env);
-  if (!loaded.ok) {
-    process.stderr.write(`Invalid configuration:\n${loaded.problems.map((p) => `  - ${p}`).join('\n')}\n`);
-    process.exit(2);
-  }
+  if (!loaded.ok) exitWithProblems(loaded.problems);
   const { config } = loaded;
   const rootLogger = createLogger({ level: config.logLevel });
   // stdout holds JSON lines only: what a library prints goes into them.
@@ -90,6 +95,7 @@ async function main(): Promise<void> {
       ...guarded,
       onTlsHandshakeFailure: receiver.metrics.recordTlsHandshakeFailure,
       credentialMetrics: receiver.metrics,
+      ...(clustered ? { clusterTls: clusterTls(process.env) } : {}),
     });
     listeners.push({ server: tlsServer, connections: trackConnections(tlsServer) });
     const mtls = hardening.tls.clientCaFile !== undefined;
@@ -156,6 +162,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
+  // Files loadConfig passed that changed before the listener read them (tls-credentials.ts).
+  if (error instanceof ConfigurationProblems) exitWithProblems(error.problems);
   process.stderr.write(
     `falco-alert-receiver failed to start: ${error instanceof Error ? error.message : String(error)}\n`,
   );

@@ -2,6 +2,7 @@ import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
 import { serveClusterMetrics } from '../metrics/serve-cluster-metrics.js';
 import { isMessage } from './cluster-message.js';
+import { rememberServedTls } from './cluster-tls-files.js';
 import { watchWorkers } from './worker-watchdog.js';
 
 const READY = 'falco-receiver:ready';
@@ -45,7 +46,9 @@ export function runClusterPrimary(options: ClusterPrimaryOptions): void {
 
   const watchdog = watchWorkers({ timeoutMs: options.stuckTimeoutMs, logger });
   serveClusterMetrics({ killed: watchdog.killed, maxSeries: options.metricsMaxSeries, logger });
-  const fork = () => cluster.fork();
+  // Each worker is told what the workers up serve on TLS_PORT, to serve the same (cluster-tls-files.ts).
+  const workerEnv = rememberServedTls();
+  const fork = () => cluster.fork(workerEnv());
   cluster.on('message', (worker: Worker, message: unknown) => {
     if (!isMessage<{ type: typeof READY }>(message, READY)) return;
     started.add(worker.id);
@@ -69,7 +72,8 @@ export function runClusterPrimary(options: ClusterPrimaryOptions): void {
       // config) would fail again: stop instead of looping. node:cluster's 'listening' comes with
       // the first listener only. Once one has started, the workers still up keep serving (stopping
       // them would refuse Falco's alerts until the pod is back), and the replacement is retried,
-      // each time twice as late.
+      // each time twice as late. So is one that met TLS files the workers up refuse at their reload
+      // (loadTlsCredentials): it starts once the files load.
       const retryInMs = everStarted
         ? Math.min(restartDelayMs * 2 ** ++failedStarts, MAX_RESTART_DELAY_MS)
         : undefined;

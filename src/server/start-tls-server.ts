@@ -11,6 +11,7 @@ import { rememberClientIdentity } from '../http/client-identity.js';
 import { continueOnRead } from './continue-on-read.js';
 import { answerClientErrors, applyServerLimits, listenerOptions, requireHost } from './server-limits.js';
 import { listen } from './start-server.js';
+import type { ClusterTls } from './cluster-tls-files.js';
 import { loadTlsCredentials, reloadOnChange, type TlsCredentialMetrics } from './tls-credentials.js';
 import { reportTlsHandshakeFailures } from './tls-handshake-failures.js';
 
@@ -32,11 +33,18 @@ export async function startTlsServer(
     onTlsHandshakeFailure?: (reason: TlsHandshakeFailureReason) => void;
     /** Where the certificate's expiry and its reloads are counted. */
     credentialMetrics?: TlsCredentialMetrics;
+    /** WORKERS > 1: what the other workers serve, and where this one says what it serves. */
+    clusterTls?: ClusterTls;
   },
 ): Promise<https.Server> {
   const { tls } = options;
   const verifyClients = tls.clientCaFile !== undefined;
-  const credentials = loadTlsCredentials(tls, options.credentialMetrics, options.logger);
+  const credentialOptions = {
+    logger: options.logger,
+    metrics: options.credentialMetrics,
+    clusterTls: options.clusterTls,
+  };
+  const credentials = loadTlsCredentials(tls, credentialOptions);
   const server = https.createServer(
     {
       ...listenerOptions(options.limits),
@@ -54,6 +62,6 @@ export async function startTlsServer(
   continueOnRead(server);
   // Read while the connection is sure to be open, not at an alert's later turn (client-identity.ts).
   if (verifyClients) server.on('secureConnection', rememberClientIdentity);
-  reloadOnChange(server, tls, credentials, { logger: options.logger, metrics: options.credentialMetrics });
+  reloadOnChange(server, tls, credentials, credentialOptions);
   return listen(server, options.host, tls.port);
 }

@@ -1,4 +1,3 @@
-import { X509Certificate, createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type http from 'node:http';
 import type https from 'node:https';
@@ -6,11 +5,13 @@ import tls, { type TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import { fileVersions } from '../config/file-versions.js';
 import type { TlsConfig } from '../config/hardening-config.js';
-import { tlsFileProblems } from '../config/resolve-hardening.js';
+import { ConfigurationProblems } from '../config/configuration-problems.js';
+import { checkTlsFiles, type TlsFileContents } from '../config/tls-files.js';
 import type { TlsReloadResult } from '../metrics/http-metrics.js';
-import { NotValidYet, clientCaValidity, refuseUnusableClientCa } from './client-ca-validity.js';
+import { NotValidYet } from './client-ca-validity.js';
 import { markForReverify, mustReverify } from './client-reverify.js';
 import { closeAfterAnswer } from './close-after-answer.js';
+import { servedTls, type ClusterTls } from './cluster-tls-files.js';
 import { nodeConnections } from './node-connections.js';
 
 /** What the TLS listener's certificate and reloads are counted on (http-metrics.ts). */
@@ -23,76 +24,12 @@ export interface TlsCredentialMetrics {
   recordTlsReloadFailing(failing: boolean): void;
 }
 
-interface TlsFileContents {
-  cert: Buffer;
-  key: Buffer;
-  ca?: Buffer;
-}
-
-/** The listener's certificate, as its log lines name it. */
-interface CertificateFacts {
-  notBefore: string;
-  notAfter: string;
-  notAfterSeconds: number;
-  fingerprint256: string;
-}
-
 /**
  * The secure-context options of the TLS listener, at start and at each reload alike: Node's
  * setSecureContext takes minVersion anew, so one left out there fell back to the default.
  */
 function contextOptions(files: TlsFileContents): tls.SecureContextOptions {
   return { cert: files.cert, key: files.key, ...(files.ca ? { ca: files.ca } : {}), minVersion: 'TLSv1.2' };
-}
-
-function facts(cert: Buffer): CertificateFacts {
-  // The served certificate is the first of the file (a chain follows it).
-  const x509 = new X509Certificate(cert);
-  const notAfterMs = Date.parse(x509.validTo);
-  return {
-    notBefore: new Date(Date.parse(x509.validFrom)).toISOString(),
-    notAfter: new Date(notAfterMs).toISOString(),
-    notAfterSeconds: notAfterMs / 1000,
-    fingerprint256: createHash('sha256').update(x509.raw).digest('hex'),
-  };
-}
-
-/**
- * A renewed certificate that every client would refuse is not served in place of the one the
- * listener has: an expired one (a Secret restored from a backup) never becomes valid; one not valid
- * yet (an issuer's clock ahead of this one) is read again at its notBefore and served from then.
- * Before this either was served at once, and every new handshake failed.
- */
-function refuseOutsideValidity(
-  certificate: CertificateFacts,
-  nowMs: number,
-  what = 'the new certificate',
-): void {
-  if (Date.parse(certificate.notAfter) <= nowMs)
-    throw new Error(`${what} expired at ${certificate.notAfter}`);
-  if (Date.parse(certificate.notBefore) > nowMs)
-    throw new NotValidYet(
-      `${what} is not valid before ${certificate.notBefore}`,
-      Date.parse(certificate.notBefore),
-    );
-}
-
-/**
- * Runs `step`; if the files make it fail, the error says why in the words the start-up check uses
- * (a key that is not the certificate's, the two swapped, an encrypted key), naming the variables,
- * rather than OpenSSL's ("error:05800074:x509 certificate routines::key values mismatch").
- */
-function explainFailure<T>(files: TlsFileContents, step: () => T): T {
-  try {
-    return step();
-  } catch (error) {
-    const problems = tlsFileProblems({
-      TLS_CERT_FILE: files.cert.toString('utf8'),
-      TLS_KEY_FILE: files.key.toString('utf8'),
-      ...(files.ca ? { TLS_CLIENT_CA_FILE: files.ca.toString('utf8') } : {}),
-    });
-    throw problems.length > 0 ? new Error(problems.join('; ')) : error;
-  }
 }
 
 const paths = (config: TlsConfig) => [config.certFile, config.keyFile, config.clientCaFile];
@@ -108,42 +45,54 @@ export interface TlsCredentials {
   versions: string;
 }
 
+/** Where the TLS listener's files are counted and logged, and, with WORKERS > 1, said to the primary. */
+export interface TlsCredentialOptions {
+  logger?: Logger;
+  metrics?: TlsCredentialMetrics;
+  clusterTls?: ClusterTls;
+}
+
 /**
- * The certificate files as the listener starts with them (read before it listens). Files a reload
- * would refuse for their dates (a certificate expired or not valid yet, a client CA bundle with no
- * CA valid now) are served all the same: there is nothing older to keep, and a listener that serves
- * them still counts and logs each failed handshake, where a pod that did not start would lose the
- * alerts as well and say less. Said at start as `tls_files_not_valid`, once.
+ * The certificate files as the listener starts with them (read before it listens), checked as a
+ * reload checks them (checkTlsFiles). Files TLS cannot use stop the start (exit 2, main.ts):
+ * loadConfig checked them before anything started, and they are checked again as read here, as a
+ * Secret updated in between (while the store was tried) would otherwise fail the listener in
+ * OpenSSL's words. Files a reload would refuse for their dates (a certificate expired or not valid
+ * yet, a client CA bundle with no CA valid now) are served all the same: there is nothing older to
+ * keep, and a listener that serves them still counts and logs each failed handshake, where a pod
+ * that did not start would lose its plain port and /metrics (with the expiry gauge its alert reads)
+ * as well, and Falco refuses such a certificate anyway. Said at start as `tls_files_not_valid`, once.
+ *
+ * With WORKERS > 1 a worker forked while others are up (one replaced) serves what they serve
+ * (cluster-tls-files.ts): the files they serve, whatever their dates (a certificate expired in
+ * place is served by them too), and other files only as their reload would take them. Files their
+ * reload refuses, keeping older ones, it does not serve beside theirs: it exits before its
+ * listeners are up, and the primary forks it again, each time twice as late up to 30 s
+ * (cluster-primary.ts), until the files on disk load or are the ones they serve.
  */
-export function loadTlsCredentials(
-  config: TlsConfig,
-  metrics: TlsCredentialMetrics | undefined,
-  logger?: Logger,
-): TlsCredentials {
+export function loadTlsCredentials(config: TlsConfig, options: TlsCredentialOptions = {}): TlsCredentials {
   // Looked at before they are read: a change in between is read again at the first check.
   const versions = fileVersions(paths(config));
   const files = readFiles(config);
-  const certificate = facts(files.cert);
-  metrics?.recordTlsCertificate(certificate.notAfterSeconds);
-  const caValidity = files.ca && clientCaValidity(files.ca);
-  if (caValidity) metrics?.recordTlsClientCa(caValidity.notAfterSeconds);
-  const now = Date.now();
-  const problems = [
-    () => refuseOutsideValidity(certificate, now, 'TLS_CERT_FILE: the certificate'),
-    () => files.ca && refuseUnusableClientCa(files.ca, caValidity || undefined, now, 'the bundle'),
-  ].flatMap((check) => {
-    try {
-      check();
-      return [];
-    } catch (error) {
-      return [(error as Error).message];
-    }
-  });
-  if (problems.length > 0)
-    logger?.warn(
-      { event: 'tls_files_not_valid', problems },
+  const served = servedTls(files);
+  const others = options.clusterTls?.workersServe;
+  const changed = others !== undefined && (others.cert !== served.cert || others.ca !== served.ca);
+  // As the others' reload checks them: a client CA bundle they serve is not held to its dates.
+  const theirCa = changed && others.ca === served.ca ? files.ca : undefined;
+  const check = checkTlsFiles(files, Date.now(), theirCa);
+  if (!check.usable) throw new ConfigurationProblems(check.problems);
+  if (changed && check.problems.length > 0)
+    throw new Error(
+      `${check.problems.join('; ')}: files the workers up refuse at their reload (they serve older ones), not served beside theirs; this worker is started again until the files load`,
+    );
+  options.metrics?.recordTlsCertificate(check.certificate.notAfterSeconds);
+  if (check.clientCa) options.metrics?.recordTlsClientCa(check.clientCa.notAfterSeconds);
+  if (check.problems.length > 0)
+    options.logger?.warn(
+      { event: 'tls_files_not_valid', problems: check.problems },
       'the TLS listener starts with files no client can use now: every handshake fails until they are replaced (read again once changed)',
     );
+  options.clusterTls?.report(served);
   return { options: contextOptions(files), versions };
 }
 
@@ -184,10 +133,10 @@ function secureContextOf(tlsSocket: TLSSocket): object | undefined {
  * Serves renewed certificates without a restart: every `config.reloadCheckMs` the files are looked
  * at (stat only), and once any has changed all are read again and the listener's secure context
  * replaced; new handshakes get the new one, connections already open keep theirs (after a change
- * of the client CA they are told to reconnect, closeAfterNextAnswer). A set that does
- * not make a context (a key that is not the certificate's while a renewal is half written, a file
- * gone), whose certificate is expired or not valid yet, or whose changed client CA bundle holds no
- * CA valid now or certificates OpenSSL does not read (client-ca-validity.ts) leaves the listener as it was: a
+ * of the client CA they are told to reconnect, closeAfterNextAnswer). A set the start would
+ * refuse too (checkTlsFiles: a key that is not the certificate's while a renewal is half written,
+ * a certificate expired or not valid yet, a changed client CA bundle with no CA valid now or with
+ * certificates OpenSSL does not read), or a file gone, leaves the listener as it was: a
  * `tls_reload_failed` line and `falco_tls_reloads_total{result="failed"}` once per version of the
  * files, and `falco_tls_reload_failing` 1 until files load. Such a set is read again once it changes,
  * a certificate or client CA not valid yet from its notBefore on (then served), and files whose read failed at
@@ -199,7 +148,7 @@ export function reloadOnChange(
   server: https.Server,
   config: TlsConfig,
   loaded: TlsCredentials,
-  options: { logger?: Logger; metrics?: TlsCredentialMetrics },
+  options: TlsCredentialOptions,
 ): void {
   // The files the listener serves, and the last set that failed (said once; read again only once
   // it changes, from the notBefore of a certificate not valid yet, or at each check after a read
@@ -249,16 +198,17 @@ export function reloadOnChange(
     try {
       const files = readFiles(config);
       read = true;
-      const certificate = explainFailure(files, () => facts(files.cert));
-      refuseOutsideValidity(certificate, Date.now());
       const caChanged = files.ca !== undefined && servedCa !== undefined && !files.ca.equals(servedCa);
-      const caValidity = files.ca && clientCaValidity(files.ca);
-      // A bundle that did not change is the one served already: refusing it would hold back a
-      // renewed certificate and keep the same CA.
-      if (caChanged) refuseUnusableClientCa(files.ca!, caValidity, Date.now());
+      const verdict = checkTlsFiles(files, Date.now(), servedCa);
+      if (!verdict.usable || verdict.problems.length > 0) {
+        const reason = verdict.problems.join('; ');
+        const fromMs = verdict.usable ? verdict.validFromMs : undefined;
+        throw fromMs === undefined ? new Error(reason) : new NotValidYet(reason, fromMs);
+      }
+      const { certificate, clientCa: caValidity } = verdict;
       const next = contextOptions(files);
-      // Made once to check it: setSecureContext keeps half of a set it then fails to make.
-      explainFailure(files, () => tls.createSecureContext(next));
+      // Made once more, as a whole: setSecureContext keeps half of a set it then fails to make.
+      tls.createSecureContext(next);
       server.setSecureContext(next);
       served = versions;
       reported = undefined;
@@ -275,6 +225,7 @@ export function reloadOnChange(
             connectionsToReverify: closeAfterNextAnswer(server),
           }
         : {};
+      options.clusterTls?.report(servedTls(files));
       options.metrics?.recordTlsReload('reloaded');
       options.metrics?.recordTlsReloadFailing(false);
       options.metrics?.recordTlsCertificate(certificate.notAfterSeconds);

@@ -67,7 +67,7 @@ describe('TLS files as people mount them', () => {
       `${readFileSync(pki.caCert, 'utf8').trimEnd()}${readFileSync(other.caCert, 'utf8')}`,
     );
     expect(problemsOf(tls(pki.serverCert, pki.serverKey, joined))).toEqual([
-      'TLS_CLIENT_CA_FILE: OpenSSL reads no certificate from it (each a PEM block on lines of its own: a file joined to the next without a final line break runs two together)',
+      'TLS_CLIENT_CA_FILE: OpenSSL reads no certificate from the bundle (each a PEM block on lines of its own: a file joined to the next without a final line break runs two together)',
     ]);
     const lines = readFileSync(pki.caCert, 'utf8').split('\n');
     const damaged = write(
@@ -75,7 +75,7 @@ describe('TLS files as people mount them', () => {
       `${lines.join('\n')}${[...lines.slice(0, 2), ...lines.slice(3)].join('\n')}${readFileSync(other.caCert, 'utf8')}`,
     );
     expect(problemsOf(tls(pki.serverCert, pki.serverKey, damaged))).toEqual([
-      'TLS_CLIENT_CA_FILE: OpenSSL reads 1 of the 3 certificates in it: it stops at the first block that does not decode (a line lost or changed) and trusts none after it',
+      'TLS_CLIENT_CA_FILE: OpenSSL reads 1 of the 3 certificates in the bundle: it stops at the first block that does not decode (a line lost or changed) and trusts none after it',
     ]);
   });
 

@@ -1,23 +1,36 @@
-import { mkdtempSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { workerPids } from '../helpers/cluster-workers.js';
 import { commandWorks, requireComponent } from '../helpers/components.js';
-import { makeTestPki } from '../helpers/make-certificates.js';
+import { makeDatedCertificate, makeTestPki, type TestPki } from '../helpers/make-certificates.js';
 import { MountedSecret } from '../helpers/mounted-secret.js';
+import { certificateOf, servedCertificate } from '../helpers/served-certificate.js';
 import { killSpawned, spawnService } from '../helpers/spawn-service.js';
 import { until } from '../helpers/until.js';
 
 const hasOpenssl = requireComponent('openssl', commandWorks('openssl', ['version']));
+const DAY = 86_400_000;
+
+/** A server certificate of `pki`'s CA that expired yesterday, or at `notAfter`. */
+const expiredCertificate = (pki: TestPki, notAfter = new Date(Date.now() - DAY)) =>
+  makeDatedCertificate(
+    pki.dir,
+    `expiring-${notAfter.getTime()}`,
+    { notBefore: new Date(notAfter.getTime() - DAY), notAfter },
+    { cert: pki.caCert, key: join(pki.dir, 'ca.key') },
+  );
 
 // Each cluster worker watches the TLS files itself and counts what it loaded; /metrics sums them.
 describe.skipIf(!hasOpenssl)('TLS reloads with WORKERS=2', () => {
   afterEach(() => killSpawned());
 
-  it('counts a renewal once per worker that loaded it: each worker serves its own copy', async () => {
-    const [current, renewed] = await Promise.all([makeTestPki('falco-node-1'), makeTestPki('falco-node-1')]);
+  /** The service with WORKERS=2 serving `pki`'s server certificate from a mounted Secret, both workers up. */
+  const startWorkers = async (pki: TestPki) => {
     const mount = new MountedSecret(mkdtempSync(join(tmpdir(), 'falco-tls-cluster-')));
-    mount.write({ 'tls.crt': current.serverCert, 'tls.key': current.serverKey });
+    mount.write({ 'tls.crt': pki.serverCert, 'tls.key': pki.serverKey });
     const service = await spawnService({
       WORKERS: '2',
       TLS_PORT: '0',
@@ -26,8 +39,22 @@ describe.skipIf(!hasOpenssl)('TLS reloads with WORKERS=2', () => {
       TLS_RELOAD_CHECK_MS: '100',
     });
     const events = (event: string) => service.lines.filter((line) => line.event === event);
-    // Both workers up before the renewal: one started after it reads the new files at start.
+    // Both workers up before any change: one started after it reads the new files at start.
     await until(async () => events('listening_tls').length === 2, 20_000, 'both workers listening');
+    /** The certificates 12 new connections are served, one at a time: node:cluster hands them to the workers in turn. */
+    const served = async () => {
+      // TLS_PORT=0: the port the last worker up got (a new one once every worker was gone).
+      const port = events('listening_tls').at(-1)!.port as number;
+      const seen: string[] = [];
+      for (let i = 0; i < 12; i++) seen.push(await servedCertificate(port));
+      return seen;
+    };
+    return { mount, service, events, served };
+  };
+
+  it('counts a renewal once per worker that loaded it: each worker serves its own copy', async () => {
+    const [current, renewed] = await Promise.all([makeTestPki('falco-node-1'), makeTestPki('falco-node-1')]);
+    const { mount, service, events } = await startWorkers(current);
 
     mount.write({ 'tls.crt': renewed.serverCert, 'tls.key': renewed.serverKey });
     await until(async () => events('tls_reloaded').length === 2, 10_000, 'both workers to load the files');
@@ -36,4 +63,80 @@ describe.skipIf(!hasOpenssl)('TLS reloads with WORKERS=2', () => {
     expect(metrics).toMatch(/^falco_tls_reloads_total\{result="reloaded"\} 2$/m);
     expect(metrics).toMatch(/^falco_tls_reloads_total\{result="failed"\} 0$/m);
   }, 60_000);
+
+  // Regression: a worker replaced while the others refused an expired certificate at their reload
+  // served it beside them (the start serves such files: there are none older to keep), and about
+  // one connection in two failed. It now exits and is started again until the files load.
+  it('serves the certificate the workers kept from every worker while a reload is refused, a replaced one included', async () => {
+    const [current, renewed] = await Promise.all([makeTestPki('falco-node-1'), makeTestPki('falco-node-1')]);
+    const expired = await expiredCertificate(current);
+    const { mount, service, events, served } = await startWorkers(current);
+
+    mount.write({ 'tls.crt': expired.cert, 'tls.key': expired.key });
+    await until(async () => events('tls_reload_failed').length === 2, 10_000, 'both workers to refuse');
+    process.kill(workerPids(service.child)[0]!, 'SIGKILL');
+    await until(
+      async () => events('worker_start_failed').length > 0 || events('listening_tls').length > 2,
+      20_000,
+      'the replacement to start or be refused',
+    );
+
+    expect(new Set(await served())).toEqual(new Set([certificateOf(current.serverCert)]));
+    expect(events('worker_exit').map((line) => line.code)).toEqual([null, 1]);
+    expect(events('worker_start_failed')).toEqual([expect.objectContaining({ retryInMs: 2_000 })]);
+
+    // Files that load: the workers up take them, and the replacement starts with them.
+    mount.write({ 'tls.crt': renewed.serverCert, 'tls.key': renewed.serverKey });
+    await until(async () => events('listening_tls').length === 3, 20_000, 'the replacement to start');
+    await until(async () => events('tls_reloaded').length === 1, 10_000, 'the worker up to reload');
+    expect(new Set(await served())).toEqual(new Set([certificateOf(renewed.serverCert)]));
+  }, 90_000);
+
+  // A worker replaced after the certificate expired where it is mounted (no renewal came) serves
+  // what the others serve: refusing it, as the start did for a while, made the replacement exit
+  // again and again while they served it all the same (and a restarted pod crash-loop).
+  it('starts a replaced worker with the certificate that expired in place, as the others serve it', async () => {
+    const pki = await makeTestPki('falco-node-1');
+    // Valid for the start (4-12 s here, with other tests running), expired before a worker is replaced.
+    const expiring = await expiredCertificate(pki, new Date(Date.now() + 20_000));
+    const { service, events, served } = await startWorkers({
+      ...pki,
+      serverCert: expiring.cert,
+      serverKey: expiring.key,
+    });
+    expect(events('tls_files_not_valid')).toEqual([]);
+    const notAfter = Date.parse(new X509Certificate(readFileSync(expiring.cert)).validTo);
+    await until(async () => Date.now() > notAfter + 500, 30_000, 'the certificate to expire');
+
+    process.kill(workerPids(service.child)[0]!, 'SIGKILL');
+    await until(async () => events('listening_tls').length === 3, 20_000, 'the replacement to start');
+
+    expect(new Set(await served())).toEqual(new Set([certificateOf(expiring.cert)]));
+    expect(events('worker_exit').map((line) => line.code)).toEqual([null]);
+    expect(events('worker_start_failed')).toEqual([]);
+    expect(events('tls_files_not_valid')).toEqual([
+      expect.objectContaining({
+        worker: events('listening_tls')[2]!.worker,
+        problems: [`TLS_CERT_FILE: the certificate expired at ${new Date(notAfter).toISOString()}`],
+      }),
+    ]);
+  }, 90_000);
+
+  // With no worker up there is nothing to serve the same as: the replacements start as the first
+  // workers did, with the files on disk (warned of), rather than leave the pod without its plain
+  // port and /metrics until the files load.
+  it('starts the replacements with the refused files once every worker is gone, as a first start', async () => {
+    const pki = await makeTestPki('falco-node-1');
+    const expired = await expiredCertificate(pki);
+    const { mount, service, events, served } = await startWorkers(pki);
+
+    mount.write({ 'tls.crt': expired.cert, 'tls.key': expired.key });
+    await until(async () => events('tls_reload_failed').length === 2, 10_000, 'both workers to refuse');
+    for (const pid of workerPids(service.child)) process.kill(pid, 'SIGKILL');
+    await until(async () => events('listening_tls').length === 4, 20_000, 'both replacements to start');
+
+    expect(new Set(await served())).toEqual(new Set([certificateOf(expired.cert)]));
+    expect(events('worker_start_failed')).toEqual([]);
+    expect(events('tls_files_not_valid')).toHaveLength(2);
+  }, 90_000);
 });

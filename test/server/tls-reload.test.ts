@@ -382,7 +382,7 @@ describe.runIf(hasOpenssl)('TLS listener: renewed certificate files are served w
     expect(started.logLines.filter((line) => line.event === 'tls_reload_failed')).toEqual([
       expect.objectContaining({
         level: 'warn',
-        error: expect.stringMatching(/^TLS_CLIENT_CA_FILE: every CA of the new bundle has expired/),
+        error: expect.stringMatching(/^TLS_CLIENT_CA_FILE: every CA of the bundle has expired/),
       }),
     ]);
 
@@ -439,7 +439,7 @@ describe.runIf(hasOpenssl)('TLS listener: renewed certificate files are served w
     expect(metric(metrics, 'falco_tls_client_ca_expiry_timestamp_seconds')).toBe(expirySeconds(early.cert));
     expect(started.logLines.filter((line) => line.event === 'tls_reload_failed')).toEqual([
       expect.objectContaining({
-        error: expect.stringMatching(/^TLS_CLIENT_CA_FILE: no CA of the new bundle is valid now/),
+        error: expect.stringMatching(/^TLS_CLIENT_CA_FILE: no CA of the bundle is valid now/),
       }),
     ]);
     // The old CA's clients are refused from then on.
@@ -473,7 +473,7 @@ describe.runIf(hasOpenssl)('TLS listener: renewed certificate files are served w
     );
     expect(started.logLines.filter((line) => line.event === 'tls_reload_failed')).toEqual([
       expect.objectContaining({
-        error: expect.stringMatching(/^TLS_CLIENT_CA_FILE: OpenSSL reads no certificate from the new bundle/),
+        error: expect.stringMatching(/^TLS_CLIENT_CA_FILE: OpenSSL reads no certificate from the bundle/),
       }),
     ]);
   });
@@ -500,7 +500,7 @@ describe.runIf(hasOpenssl)('TLS listener: renewed certificate files are served w
     expect(started.logLines.filter((line) => line.event === 'tls_reload_failed')).toEqual([
       expect.objectContaining({
         error: expect.stringMatching(
-          /^TLS_CLIENT_CA_FILE: OpenSSL reads 1 of the 3 certificates in the new bundle/,
+          /^TLS_CLIENT_CA_FILE: OpenSSL reads 1 of the 3 certificates in the bundle/,
         ),
       }),
     ]);
