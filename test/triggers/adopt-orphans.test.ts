@@ -541,6 +541,53 @@ describe.runIf(haveRedis)('runs taken over on one Redis (replicas built in the t
       verification: { expectations: [{ status: 'pending' }] },
     });
   });
+
+  // Regression (review): one orphan whose call Redis refused ended the whole sweep, so while the
+  // refusal lasted the orphans listed after it were never settled nor taken over.
+  it('settles and takes over the orphans listed after one whose settling Redis refuses (WRONGTYPE)', async () => {
+    const prefix = 'one-refused:';
+    const gone = sharedRuns(prefix);
+    // Listed oldest first: the refused one, then one to settle; the waiting one is the newest.
+    const running = (name: string, ageMs: number): TriggerRun => {
+      const startedAt = new Date(Date.now() - ageMs).toISOString();
+      return {
+        id: `${prefix}${name}`,
+        kind: 'event-generator',
+        status: 'running',
+        createdAt: startedAt,
+        startedAt,
+        target: { namespace: 'default' },
+        commands: [],
+        verification: { windowMs: 60_000, expectations: [{ rule: 'Some rule', status: 'pending' }] },
+      };
+    };
+    const [refused, settled] = [running('refused', 2_000), running('settled', 1_000)];
+    for (const run of [refused, settled]) {
+      expect(await gone.own(run.id, LEASE_MS)).toBe(true);
+      expect(await gone.save(run)).toBe(true);
+    }
+    const waiting = await savedWaiting(prefix);
+    // Its cancel request a hash: every settling of it is WRONGTYPE.
+    await redis.redis().cli('HSET', `${prefix}cancel:${refused.id}`, 'field', 'value');
+
+    const b = sweeper(sharedRuns(prefix));
+    await vi.waitFor(
+      async () => {
+        expect(await metricValue(b.metrics, 'falco_trigger_runs_total', failed)).toBe(1);
+        expect(b.registry.has(waiting.id)).toBe(true);
+      },
+      { timeout: 10 * LEASE_MS, interval: 50 },
+    );
+    await b.stop();
+
+    expect(await sharedRuns(prefix).get(settled.id)).toMatchObject({
+      status: 'failed',
+      error: ORPHANED_RUN_ERROR,
+    });
+    // Only the refused one is left unsettled (the waiting one is settled once its window ends).
+    const open = await redis.redis().cli('ZRANGE', `${prefix}open`, '0', '-1');
+    expect(open.split('\n').sort()).toEqual([refused.id, waiting.id].sort());
+  });
 });
 
 describe('readStoredOfRules (the alerts read back for a run taken over)', () => {
