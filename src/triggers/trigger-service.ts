@@ -13,6 +13,7 @@ import type { RunRegistry } from './run-registry.js';
 import { isUnfinished } from './run-state.js';
 import { createRunSlots } from './run-slots.js';
 import { SLOT_LEASE_MS, type SharedRuns } from './shared-runs.js';
+import { sharedFailure, type SharedFailure } from './shared-store-failures.js';
 import { runShellTrigger } from './shell-trigger.js';
 import { describeTarget, type TriggerRequest } from './trigger-request.js';
 import { createTriggerContext, type TriggerOutcome } from './trigger-context.js';
@@ -43,14 +44,16 @@ export type StartResult =
   { ok: true; run: TriggerRun } | { ok: false; reason: 'busy' | 'verifying' | 'store-refused' };
 
 /**
- * A cancellation asked for (the run as it is now), or why not: no such run, it ended already, or
- * the shared store failed to read the run or did not take the request for the replica running it.
+ * A cancellation asked for (the run as it is now), or why not: no such run, it ended already, the
+ * shared store failed to read the run (`unread`), or read it but did not take the request for the
+ * replica running it (`unasked`); `failure` says whether the store was unavailable or refused.
  */
 export type CancelResult =
   | { ok: true; run: TriggerRun }
   | { ok: false; reason: 'not-found' }
   | { ok: false; reason: 'finished'; run: TriggerRun }
-  | { ok: false; reason: 'unavailable'; run?: TriggerRun };
+  | { ok: false; reason: 'unread'; failure: SharedFailure }
+  | { ok: false; reason: 'unasked'; failure: SharedFailure; run: TriggerRun };
 
 /** Starts runs (per-kind concurrency limit), executes them in the background, records outcome and metrics. */
 export function createTriggerService(deps: TriggerServiceDeps) {
@@ -192,15 +195,18 @@ export function createTriggerService(deps: TriggerServiceDeps) {
       }
       const found = await deps.registry.get(id);
       // Another replica's run may be there: not known to be missing.
-      if (found.failure) return { ok: false, reason: 'unavailable' };
+      if (found.failure) return { ok: false, reason: 'unread', failure: found.failure };
       const { run } = found;
       if (!run) return { ok: false, reason: 'not-found' };
       if (!isUnfinished(run) || deps.registry.has(id) || !deps.shared)
         return { ok: false, reason: 'finished', run };
       // Another replica runs it: it reads the request as it renews the run's slot.
-      const stored = await deps.shared.requestCancel(id, requestedAt).catch(() => undefined);
-      if (stored === undefined) return { ok: false, reason: 'unavailable', run };
-      return { ok: true, run: { ...run, cancelRequestedAt: stored } };
+      const asked = await deps.shared.requestCancel(id, requestedAt).then(
+        (stored) => ({ stored }),
+        (error: unknown) => ({ failure: sharedFailure(error) }),
+      );
+      if ('failure' in asked) return { ok: false, reason: 'unasked', failure: asked.failure, run };
+      return { ok: true, run: { ...run, cancelRequestedAt: asked.stored } };
     },
     /**
      * Cancels running commands (cleanup steps still run) and waits up to `graceMs` for runs to end.

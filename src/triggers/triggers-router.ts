@@ -9,8 +9,8 @@ import { createCancelRunRoute } from './cancel-run-route.js';
 import { requireJsonBody, requireReadBody } from './require-json-body.js';
 import { resolveShellTarget } from './resolve-shell-target.js';
 import type { RunRegistry } from './run-registry.js';
-import type { SharedFailure } from './shared-store-failures.js';
 import { sendRuns } from './send-runs.js';
+import { answerStoreFailure, STORE_FAILED, UNREAD_RUN } from './store-failure-answers.js';
 import { audit, auditRefusal, callName } from './trigger-audit.js';
 import {
   buildEventGeneratorRequestSchema,
@@ -36,13 +36,6 @@ export interface TriggersRouterDeps {
 
 const DEFAULT_ACTIONS = '^syscall';
 const BODY_LIMIT = '16kb';
-
-// What an answer says of a failure of the shared store (run-registry.ts): the reason of a refusal
-// is in the log line, not in the answer.
-const STORE_FAILED: Record<SharedFailure, string> = {
-  unavailable: 'The shared store (Redis) is unavailable',
-  refused: 'The shared store (Redis) refused the call (logged as trigger_store_refused)',
-};
 
 /** The trigger API: bearer auth on every route, validated bodies, 202 + Location for new runs. */
 export function createTriggersRouter(deps: TriggersRouterDeps): express.Router {
@@ -75,10 +68,9 @@ export function createTriggersRouter(deps: TriggersRouterDeps): express.Router {
     const target = describeTarget(request);
     const started = await service.start(request);
     if (!started.ok && started.reason === 'store-refused') {
-      audit(req, { trigger: request.kind, outcome: 'store-refused', status: 503, target });
-      const detail = `${STORE_FAILED.refused}: no slot could be taken, so TRIGGER_MAX_CONCURRENT could not be held across replicas.`;
-      sendProblem(res, buildProblem('service-unavailable', { detail }));
-      return;
+      const consequence =
+        'no slot could be taken, so TRIGGER_MAX_CONCURRENT could not be held across replicas';
+      return answerStoreFailure(req, res, 'refused', consequence, { trigger: request.kind, target });
     }
     if (!started.ok) {
       audit(req, { trigger: request.kind, outcome: 'busy', status: 429, target });
@@ -127,11 +119,7 @@ export function createTriggersRouter(deps: TriggersRouterDeps): express.Router {
   });
   router.get('/triggers/:id', async (req: Request, res: Response) => {
     const found = await registry.get(String(req.params.id));
-    if (found.failure) {
-      audit(req, { trigger: 'get', outcome: `store-${found.failure}`, status: 503 });
-      const detail = `${STORE_FAILED[found.failure]}: a run another replica started cannot be read now; try again.`;
-      return sendProblem(res, buildProblem('service-unavailable', { detail }));
-    }
+    if (found.failure) return answerStoreFailure(req, res, found.failure, UNREAD_RUN, { trigger: 'get' });
     const { run } = found;
     audit(req, {
       trigger: 'get',

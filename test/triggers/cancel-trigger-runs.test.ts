@@ -388,10 +388,15 @@ describe.runIf(redisAvailable())(
         type: 'urn:falco-alert-receiver:problem:service-unavailable',
         title: 'Service unavailable',
         status: 503,
-        detail: 'The replica running the run could not be asked to cancel it; try again.',
+        // A refusal, not an outage (review): "try again" does not help while Redis stays full.
+        detail:
+          'The shared store (Redis) refused the call (logged as trigger_store_refused): the replica running the run could not be asked to cancel it. A refusal lasts until Redis is fixed.',
       });
       expect(b.logs.filter((line) => line.event === 'trigger_audit' && line.trigger === 'cancel')).toEqual([
-        expect.objectContaining({ outcome: 'unavailable', status: 503, runId: id }),
+        expect.objectContaining({ outcome: 'store-refused', status: 503, runId: id }),
+      ]);
+      expect(b.logs.filter((line) => line.event === 'trigger_store_refused')).toEqual([
+        expect.objectContaining({ op: 'requestCancel', reason: 'oom' }),
       ]);
       const answered = { method: 'POST', route: '/triggers/:id/cancel', status: '503' };
       await expect

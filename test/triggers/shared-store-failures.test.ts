@@ -1,9 +1,15 @@
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/load-config.js';
+import { createRedisTriggerRuns } from '../../src/store/redis-trigger-runs.js';
+import { StoreUnavailableError } from '../../src/store/store-unavailable-error.js';
+import { createTriggersRouter } from '../../src/triggers/triggers-router.js';
 import type { TriggerRun } from '../../src/triggers/trigger-run.js';
 import { buildTriggerApp, type TriggerApp } from '../helpers/build-trigger-app.js';
 import { startKubeApiStandIn, type KubeApiStandIn } from '../helpers/kube-api-stand-in.js';
-import { redisAvailable, startRedis, type TestRedis } from '../helpers/redis-server.js';
+import { connectTo, redisAvailable, startRedis, untilUp, type TestRedis } from '../helpers/redis-server.js';
+import { buildTestApp } from '../helpers/test-app.js';
+import { buildTriggerService } from '../helpers/trigger-service.js';
 import { finished, waitForRun } from '../helpers/trigger-runs.js';
 
 const TOKEN = 'test-token-0123456789abcdef';
@@ -100,12 +106,75 @@ describe.runIf(redisAvailable())('trigger API when the shared store fails', () =
     });
     expect(own.status).toBe(200);
     expect(own.body).toMatchObject({ id: onB });
+    // Regression (review): cancel said the replica running the run could not be asked, audited
+    // `unavailable`, though the run could not even be read: now as GET says it.
     expect(cancel.status).toBe(503);
+    expect(cancel.body).toMatchObject({ type: `${PROBLEM}service-unavailable`, detail: other.body.detail });
     expect(audits(b, 'list').at(-1)).toMatchObject({ outcome: 'partial', status: 200 });
     expect(audits(b, 'get').at(-2)).toMatchObject({ outcome: 'store-unavailable', status: 503 });
+    expect(audits(b, 'cancel')).toEqual([
+      expect.objectContaining({ outcome: 'store-unavailable', status: 503 }),
+    ]);
+    expect(other.headers['retry-after']).toBeUndefined();
     // An outage is no refusal: the connection logs it (store_down), and falco_store_up says it.
     expect(refusedLines(b)).toEqual([]);
     expect(await b.metricValue(REFUSALS, { reason: 'other' })).toBe(0);
+  }, 30_000);
+
+  // The run read, its cancel request then meets an outage: the replica running the run could not
+  // be asked, and asking again may work. (No Redis outage can be timed between the two calls: this
+  // replica's link fails the request alone, as the connection fails a call when Redis goes away.)
+  it("answers 503 saying to try again when the cancel request for another replica's run meets an outage", async () => {
+    redis = await startRedis();
+    const connection = connectTo(redis, 'cancel-outage');
+    await untilUp(connection);
+    const runs = () => createRedisTriggerRuns({ connection, prefix: KEY(''), maxRuns: 5, ttlMs: 60_000 });
+    // Another replica's run, running and held by it.
+    const startedAt = new Date().toISOString();
+    const run: TriggerRun = {
+      id: 'held-elsewhere',
+      kind: 'shell',
+      status: 'running',
+      createdAt: startedAt,
+      startedAt,
+      target: { backend: 'docker' },
+      commands: [],
+      verification: { windowMs: 60_000, expectations: [] },
+    };
+    const other = runs();
+    expect(await other.own(run.id, 60_000)).toBe(true);
+    expect(await other.save(run)).toBe(true);
+    const unavailable = () => Promise.reject(new StoreUnavailableError(new Error('no route to Redis')));
+    const shared = { ...runs(), requestCancel: unavailable };
+    const { service, registry } = buildTriggerService({}, { shared, leaseMs: 60_000 });
+    const loaded = loadConfig({ TRIGGERS_ENABLED: 'true', TRIGGER_TOKEN: TOKEN });
+    if (!loaded.ok) throw new Error(loaded.problems.join('; '));
+    const b = buildTestApp({
+      logLevel: 'info',
+      triggerRouter: createTriggersRouter({ config: loaded.config.triggers, service, registry }),
+    });
+
+    try {
+      const res = await request(b.app).post(`/triggers/${run.id}/cancel`).set(auth);
+
+      expect(res.status).toBe(503);
+      expect(res.body).toMatchObject({
+        type: `${PROBLEM}service-unavailable`,
+        detail:
+          'The shared store (Redis) is unavailable: the replica running the run could not be asked to cancel it; try again.',
+      });
+      expect(b.logLines.filter((line) => line.event === 'trigger_audit')).toEqual([
+        expect.objectContaining({
+          trigger: 'cancel',
+          outcome: 'store-unavailable',
+          status: 503,
+          runId: run.id,
+        }),
+      ]);
+    } finally {
+      await registry.stop();
+      await connection.close();
+    }
   }, 30_000);
 
   it("starts a run with Redis down, held to this replica's TRIGGER_MAX_CONCURRENT, and logs that it did", async () => {
@@ -138,7 +207,7 @@ describe.runIf(redisAvailable())('trigger API when the shared store fails', () =
       expect(res.body).toMatchObject({
         type: `${PROBLEM}service-unavailable`,
         detail:
-          'The shared store (Redis) refused the call (logged as trigger_store_refused): no slot could be taken, so TRIGGER_MAX_CONCURRENT could not be held across replicas.',
+          'The shared store (Redis) refused the call (logged as trigger_store_refused): no slot could be taken, so TRIGGER_MAX_CONCURRENT could not be held across replicas. A refusal lasts until Redis is fixed.',
       });
     }
     expect((await request(a.app).get('/triggers').set(auth)).body).toEqual({ runs: [] });
@@ -167,27 +236,37 @@ describe.runIf(redisAvailable())('trigger API when the shared store fails', () =
     const listOnB = await request(b.app).get('/triggers').set(auth);
     const runOnB = await request(b.app).get(`/triggers/${onA}`).set(auth);
     const garbled = await request(b.app).get('/triggers/not-json').set(auth);
+    const cancels = [
+      await request(b.app).post(`/triggers/${onA}/cancel`).set(auth),
+      await request(b.app).post('/triggers/not-json/cancel').set(auth),
+    ];
 
     const detail =
       "The shared store (Redis) refused the call (logged as trigger_store_refused): only this replica's own runs are listed.";
     expect(listOnA.status).toBe(200);
     expect(listOnA.body).toEqual({ runs: [expect.objectContaining({ id: onA })], partial: true, detail });
     expect(listOnB.body).toEqual({ runs: [], partial: true, detail });
-    for (const res of [runOnB, garbled]) {
+    // Regression (review): "try again" for a refusal that lasts until someone fixes Redis; and
+    // cancel answered another text, audited `unavailable`, for the same unread run.
+    for (const res of [runOnB, garbled, ...cancels]) {
       expect(res.status).toBe(503);
       expect(res.body).toMatchObject({
         type: `${PROBLEM}service-unavailable`,
         detail:
-          'The shared store (Redis) refused the call (logged as trigger_store_refused): a run another replica started cannot be read now; try again.',
+          'The shared store (Redis) refused the call (logged as trigger_store_refused): a run another replica started cannot be read now. A refusal lasts until Redis is fixed.',
       });
+      expect(res.body.detail).not.toMatch(/WRONGTYPE|try again/i);
     }
+    expect([...audits(b, 'get'), ...audits(b, 'cancel')]).toEqual(
+      Array.from({ length: 4 }, () => expect.objectContaining({ outcome: 'store-refused', status: 503 })),
+    );
     expect(refusedLines(b)).toEqual([
       expect.objectContaining({ level: 'warn', op: 'list', reason: 'wrongtype', count: 1 }),
       expect.objectContaining({ level: 'warn', op: 'get', reason: 'wrongtype', count: 1 }),
       expect.objectContaining({ level: 'warn', op: 'get', reason: 'unreadable', count: 1 }),
     ]);
-    expect(await b.metricValue(REFUSALS, { reason: 'wrongtype' })).toBe(2);
-    expect(await b.metricValue(REFUSALS, { reason: 'unreadable' })).toBe(1);
+    expect(await b.metricValue(REFUSALS, { reason: 'wrongtype' })).toBe(3);
+    expect(await b.metricValue(REFUSALS, { reason: 'unreadable' })).toBe(2);
   }, 30_000);
 
   it('says the list is partial for a replica whose ACL user may not ZRANGE (NOPERM)', async () => {
