@@ -7,13 +7,17 @@ import { envSchema } from './schema.js';
  * What the receiver would refuse at start (exit 2) in an environment known only in part, as
  * `npm run deploy` finds it in the rendered manifests: an undefined value is set, from a Secret or
  * the downward API, to a value not known there; with `othersMayBeSet` (a Secret's keys taken
- * whole) a variable not in `env` may be set too. Each known value is checked on its own, and the
- * variables together, in the receiver's words (`NAME: problem`); no file is read, and nothing is
- * said that an unknown value or what a file holds could clear: that is left to the start.
+ * whole) a variable not in `env` may be set too, and one in `mayBeSet` (from a key marked
+ * optional) may be set or not. Each known value is checked on its own, and the variables together,
+ * in the receiver's words (`NAME: problem`); no file is read, and nothing is said that an unknown
+ * value or what a file holds could clear: that is left to the start.
  */
 export function checkEnvBeforeStart(
   env: Record<string, string | undefined>,
-  { othersMayBeSet = false } = {},
+  {
+    othersMayBeSet = false,
+    mayBeSet = new Set<string>(),
+  }: { othersMayBeSet?: boolean; mayBeSet?: ReadonlySet<string> } = {},
 ): string[] {
   const problems: string[] = [];
   const refused = new Set<string>();
@@ -29,6 +33,7 @@ export function checkEnvBeforeStart(
   if (!parsed.success) return problems;
   const view = viewEnv(parsed.data, {
     values: new Set(Object.keys(env).filter((name) => env[name] === undefined)),
+    unsure: mayBeSet,
     listed: othersMayBeSet ? new Set(Object.keys(env)) : undefined,
   });
   return [...problems, ...withoutRefused(combinationProblems(view), refused)];

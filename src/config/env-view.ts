@@ -1,8 +1,9 @@
 /**
  * The environment as the checks between variables see it. At start every value is known. Before
  * the receiver runs (`npm run deploy`, from the rendered manifests) a variable set from a Secret or
- * the downward API is set to a value not known, and with a Secret's keys taken whole (`envFrom`)
- * any variable not named may be set. A check says a problem only when nothing unknown could clear it.
+ * the downward API is set to a value not known (from a key marked optional, it may be unset too),
+ * and with a Secret's keys taken whole (`envFrom`) any variable not named may be set, or replaced.
+ * A check says a problem only when nothing unknown could clear it.
  */
 export interface EnvView<E> {
   /** The parsed variables: one whose value is not known here holds its default, or is absent. */
@@ -21,6 +22,8 @@ export interface EnvView<E> {
 export interface EnvUnknowns {
   /** Variables set to a value not known here. */
   values?: ReadonlySet<string>;
+  /** Variables that may be set, to a value not known here, or not at all (a key marked optional). */
+  unsure?: ReadonlySet<string>;
   /** The variables named, set or empty: any other may be set too. Undefined: no other is set. */
   listed?: ReadonlySet<string>;
   cpus?: number;
@@ -28,14 +31,16 @@ export interface EnvUnknowns {
 
 /** A view of the parsed variables `env`, where `unknowns` says what is not known of them. */
 export function viewEnv<E extends object>(env: E, unknowns: EnvUnknowns): EnvView<E> {
-  const { values = new Set(), listed, cpus } = unknowns;
-  const unlisted = (name: keyof E) => listed !== undefined && !listed.has(String(name));
-  const isSet = (name: keyof E) => (env[name] !== undefined && !unlisted(name)) || values.has(String(name));
+  const { values = new Set(), unsure = new Set(), listed, cpus } = unknowns;
+  // Set or not, to a value not known here.
+  const maybe = (name: keyof E) =>
+    unsure.has(String(name)) || (listed !== undefined && !listed.has(String(name)));
+  const isSet = (name: keyof E) => !maybe(name) && (env[name] !== undefined || values.has(String(name)));
   return {
     env,
     isSet,
-    isUnset: (name) => !isSet(name) && !unlisted(name),
-    knows: (...names) => names.every((name) => !values.has(String(name)) && !unlisted(name)),
+    isUnset: (name) => !isSet(name) && !maybe(name),
+    knows: (...names) => names.every((name) => !values.has(String(name)) && !maybe(name)),
     cpus,
   };
 }

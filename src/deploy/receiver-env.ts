@@ -34,8 +34,8 @@ function expand(value: string, env: Map<string, string | undefined>): string | u
 /**
  * The receiver container's variables, checked as the service checks them at start: each value the
  * manifests hold (its ConfigMaps and literal `value`s) on its own, and the variables together. A
- * variable set from a Secret or the downward API is set, to a value not known here; that value and
- * the files variables name are checked at start.
+ * variable set from a Secret or the downward API is set, to a value not known here (from a key
+ * marked optional, set or not); that value and the files variables name are checked at start.
  */
 export function checkReceiverEnv(
   renderedYaml: string,
@@ -61,26 +61,40 @@ export function checkReceiverEnv(
   if (!container) return { problems: [], unknown: [] };
   // As the kubelet builds it: envFrom in order, then env, later names replacing earlier ones.
   const env = new Map<string, string | undefined>();
+  // Set or not, to a value not known here: from a key marked optional, or replaced by a Secret's keys.
+  const mayBeSet = new Set<string>();
+  const define = (name: string, value: string | undefined) => {
+    env.set(name, value);
+    mayBeSet.delete(name);
+  };
+  const unsure = (name: string) => {
+    env.delete(name);
+    mayBeSet.add(name);
+  };
   // A Secret's keys (or a ConfigMap's made elsewhere) are not known here: any variable may be one.
   let othersMayBeSet = false;
   for (const from of objects(container.envFrom)) {
     const ref = isObj(from.configMapRef) ? from.configMapRef : undefined;
     const data = typeof ref?.name === 'string' ? configMaps.get(ref.name) : undefined;
-    if (!data) othersMayBeSet = true;
+    if (!data) {
+      othersMayBeSet = true;
+      // Its keys replace the values taken before it, whichever they are.
+      for (const name of [...env.keys()]) unsure(name);
+    }
     const prefix = typeof from.prefix === 'string' ? from.prefix : '';
     for (const [name, value] of Object.entries(data ?? {}))
-      env.set(`${prefix}${name}`, typeof value === 'string' ? value : undefined);
+      define(`${prefix}${name}`, typeof value === 'string' ? value : undefined);
   }
-  for (const item of objects(container.env))
-    if (typeof item.name === 'string')
-      env.set(
-        item.name,
-        typeof item.value === 'string' ? expand(item.value, env) : item.valueFrom ? undefined : '',
-      );
-  const problems = checkEnvBeforeStart(Object.fromEntries(env), { othersMayBeSet });
-  const unknown = unknownVariables(
-    Object.fromEntries([...env].map(([name, value]) => [name, value ?? ''])),
-  ).map(
+  for (const item of objects(container.env)) {
+    if (typeof item.name !== 'string') continue;
+    const from = isObj(item.valueFrom) ? item.valueFrom : undefined;
+    const key = [from?.secretKeyRef, from?.configMapKeyRef].find(isObj);
+    if (key?.optional === true) unsure(item.name);
+    else define(item.name, typeof item.value === 'string' ? expand(item.value, env) : from ? undefined : '');
+  }
+  const problems = checkEnvBeforeStart(Object.fromEntries(env), { othersMayBeSet, mayBeSet });
+  const named = [...env.keys(), ...mayBeSet].map((name) => [name, env.get(name) ?? '']);
+  const unknown = unknownVariables(Object.fromEntries(named)).map(
     ({ variable, suggestion }) =>
       `${variable} is not a variable the receiver reads${suggestion ? `: did you mean ${suggestion}?` : ''}`,
   );

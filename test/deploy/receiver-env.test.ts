@@ -1,8 +1,11 @@
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { checkReceiverEnv } from '../../src/deploy/receiver-env.js';
 import { commandWorks, requireComponent } from '../helpers/components.js';
-import { renderKustomize } from '../integration/support/kustomize.js';
+import { K8S_DIR, renderKustomize } from '../integration/support/kustomize.js';
 
 const kubectlReady = requireComponent('kubectl', commandWorks('kubectl', ['version', '--client']));
 
@@ -230,6 +233,40 @@ describe('checkReceiverEnv, the variables together', () => {
     // WORKERS=0 is one worker per CPU of the node the pod lands on: one, or several.
     expect(checkReceiverEnv(rendered('  WORKERS: "0"')).problems).toEqual([]);
   });
+
+  // Regression: a Secret's keys taken whole after the ConfigMap replace its values, but those were
+  // checked as the ones the receiver gets: a ConfigMap's placeholder for a value the Secret holds
+  // stopped npm run deploy of settings the receiver starts with.
+  it("leaves to the start the values a later Secret's keys may replace", () => {
+    const check = checkReceiverEnv(
+      rendered('  STORE_URL: in the Secret\n  LOG_LEVEL: info').replace(
+        '            - configMapRef: { name: falco-alert-receiver-env-5h7k9 }\n',
+        '            - configMapRef: { name: falco-alert-receiver-env-5h7k9 }\n            - secretRef: { name: receiver-extra }\n',
+      ),
+    );
+
+    expect(check).toEqual({ problems: [], unknown: [] });
+  });
+
+  // Regression: a key marked optional that the Secret does not hold leaves the variable unset, but it
+  // was counted as set: STORE_USERNAME from an optional key beside STORE_URL stopped npm run deploy.
+  it('takes a variable from an optional key as set or not', () => {
+    const optional = (name: string) =>
+      lines(
+        `- name: ${name}`,
+        `  valueFrom: { secretKeyRef: { name: receiver-extra, key: ${name}, optional: true } }`,
+      );
+    const check = checkReceiverEnv(
+      rendered(
+        '  LOG_LEVEL: info',
+        literal({ STORE_URL: 'redis://redis.falco.svc:6379', ...sessionFile }) +
+          optional('STORE_USERNAME') +
+          optional('VIEWER_TOKEN'),
+      ),
+    );
+
+    expect(check).toEqual({ problems: [], unknown: [] });
+  });
 });
 
 describe.skipIf(!kubectlReady)('checkReceiverEnv on the shipped manifests', () => {
@@ -242,4 +279,34 @@ describe.skipIf(!kubectlReady)('checkReceiverEnv on the shipped manifests', () =
       expect(checkReceiverEnv(yaml)).toEqual({ problems: [], unknown: [] });
     },
   );
+
+  // k8s/README.md's Sentinel variant: in a copy of redis-store, STORE_URL's entry replaced by
+  // STORE_SENTINELS and STORE_SENTINEL_MASTER, with the data nodes' user and the password files.
+  it("finds nothing the receiver would refuse in redis-store's Sentinel variant, with triggers and WORKERS=2", async () => {
+    const copy = mkdtempSync(path.join(tmpdir(), 'redis-store-sentinel-'));
+    try {
+      cpSync(path.join(K8S_DIR, 'components/redis-store'), copy, { recursive: true });
+      const patch = path.join(copy, 'deployment-patch.yaml');
+      const sentinel = lines(
+        ...Object.entries({
+          ...sentinels,
+          STORE_USERNAME: 'falco-receiver',
+          STORE_PASSWORD_FILE: '/etc/falco-alert-receiver/store/password',
+          STORE_SENTINEL_PASSWORD_FILE: '/etc/falco-alert-receiver/store/sentinel-password',
+          WORKERS: '2',
+        }).flatMap(([name, value]) => [`- name: ${name}`, `  value: ${JSON.stringify(value)}`]),
+      );
+      const text = readFileSync(patch, 'utf8');
+      const withSentinel = text.replace(/ {12}- name: STORE_URL\n(?: {14}.*\n)+/, sentinel);
+      expect(withSentinel).not.toBe(text);
+      writeFileSync(patch, withSentinel);
+
+      const objects = await renderKustomize([copy, 'triggers']);
+
+      const yaml = objects.map((object) => stringify(object)).join('---\n');
+      expect(checkReceiverEnv(yaml)).toEqual({ problems: [], unknown: [] });
+    } finally {
+      rmSync(copy, { recursive: true, force: true });
+    }
+  });
 });
