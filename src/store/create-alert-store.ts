@@ -105,6 +105,7 @@ export function createAlertStore(deps: AlertStoreDeps): AlertStoreParts {
     metrics,
     logger,
     commandTimeoutMs: timings.commandTimeoutMs,
+    lostWritesResent: sentinel,
   });
   return {
     store,

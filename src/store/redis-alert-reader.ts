@@ -1,7 +1,9 @@
 import type { Logger } from 'pino';
 import type { AlertFeed } from '../alerts/alert-feed.js';
 import { viewHeldAlert } from '../alerts/held-alert.js';
+import { isAfter } from '../alerts/store-position.js';
 import { countedLines } from '../logging/counted-lines.js';
+import { createDeliveredEntries } from './delivered-entries.js';
 import { logReadGaps } from './log-read-gaps.js';
 import { createPageSizer } from './page-size.js';
 import { decodeAlertEntry, streamPosition, type RedisKeys } from './redis-alert-entry.js';
@@ -9,7 +11,9 @@ import { isLastingReply, type RedisConnection } from './redis-connection.js';
 import type { StoreMetrics } from './store-metrics.js';
 import { readRedisNowMs, streamIdSince } from './redis-clock.js';
 import { StoreUnavailableError } from './store-unavailable-error.js';
-import { findReadGap, STREAM_EDGES_SCRIPT, streamEdges } from './stream-read-gap.js';
+import { promotedFrom, readReplicationIds, type ReplicationIds } from './replication-ids.js';
+import { findReadGap, LINEAGE_COUNT_MAX, STREAM_EDGES_SCRIPT, streamEdges } from './stream-read-gap.js';
+import { readUnreadKeptEntries } from './unread-kept-entries.js';
 
 /** At most one `store_read_refused` line per this many milliseconds (the first at once). */
 export const REFUSED_LOG_EVERY_MS = 60_000;
@@ -34,6 +38,12 @@ export interface AlertReaderOptions {
   /** How long one XREAD blocks; the link's own deadline is this plus its command timeout. */
   blockMs?: number;
   commandTimeoutMs?: number;
+  /**
+   * Through Sentinel: an alert the old master took that the promoted one lacks was never confirmed
+   * by a replica, and the replica that took it writes it again (replica-confirmations.ts). Each link
+   * up then asks Redis's replication ids (`INFO replication`) to tell such a failover.
+   */
+  lostWritesResent?: boolean;
 }
 
 /**
@@ -70,10 +80,24 @@ export function startAlertReader(options: AlertReaderOptions): { stop(): void } 
   let wake: (() => void) | undefined;
   // A link up since the stream's lineage was last checked (Redis may have restarted meanwhile).
   let lineageUnchecked = false;
+  // The replication ids of this link's Redis (asked at its first read), and of the one whose stream
+  // the counts below were taken of: a failover shows as the one promoted from the other.
+  let linkIds: ReplicationIds | undefined;
+  let idsUnasked = options.lostWritesResent === true;
+  let countedOn: ReplicationIds | undefined;
   conn.onUp(() => {
     lineageUnchecked = true;
+    idsUnasked = options.lostWritesResent === true;
+    linkIds = undefined;
     wake?.();
   });
+  // What it published last: after the stream changed under it, which of the entries the new one
+  // holds it published already.
+  const delivered = createDeliveredEntries(LINEAGE_COUNT_MAX);
+  // True once the stream found changed was walked for the entries this reader never published (once
+  // a change: a walk cut short by a dropped link is made again, and goes on from the newest of them
+  // it published).
+  let walked = false;
 
   async function untilUp(): Promise<void> {
     if (conn.isUp() || stopped) return;
@@ -114,6 +138,22 @@ export function startAlertReader(options: AlertReaderOptions): { stop(): void } 
     );
   }
 
+  async function askLinkIds(): Promise<void> {
+    if (!idsUnasked) return;
+    idsUnasked = false;
+    // Refused (an ACL without INFO): unknown, and a failover is told as a gap, as before.
+    linkIds = readReplicationIds(await conn.send(['INFO', 'replication'], deadlineMs).catch(() => undefined));
+  }
+
+  // Publishes a stream entry (with its position: a stream replay drops what it read already, and
+  // this reader runs behind it); the size of its alert.
+  function publish(raw: unknown): number {
+    const { streamId, held } = decodeAlertEntry(raw);
+    delivered.add(streamId, held.id);
+    feed.publish(viewHeldAlert(held), streamPosition(streamId));
+    return held.bytes;
+  }
+
   // A time of Redis's clock (a stream id's) on this process's: the nodes' clocks may be minutes
   // apart, and a run's start is on this one's. Redis's clock less this process's monotonic one, from
   // a TIME at most every CLOCK_ASKED_EVERY_MS: a reader behind the trim finds a gap at nearly every
@@ -140,18 +180,59 @@ export function startAlertReader(options: AlertReaderOptions): { stop(): void } 
     const [reply, { removed, added, generated, after }] = await Promise.all([
       conn.send(args, deadlineMs),
       edges(lineage),
+      askLinkIds(),
     ]);
     const entries = (reply as Array<[string, unknown[]]> | null)?.[0]?.[1] ?? [];
     const nextId = (entries[0] as [string] | undefined)?.[0];
-    // Made again: what it held after `lastId` is unknown, so a gap is assumed up to the first entry
-    // read from the new one (once there is one to read: until then the counts are kept as they were).
-    const remade =
+    // Made again, or without some of the entries it had: what it held after `lastId` is unknown, so
+    // a gap is assumed up to the first entry read from the new one (once there is one to read: until
+    // then the counts are kept as they were).
+    let remade =
       added !== undefined &&
       addedBefore !== undefined &&
       (added < addedBefore || (after !== undefined && after > added - addedBefore));
+    if (remade && !walked) {
+      // Before the alerts read after `lastId`: a promoted replica's own entries written while this
+      // reader still read the old master may come before it. One it published kept: the stream was
+      // not made anew; and after a failover the old master's entries it lacks are written again by
+      // the replicas that took them, as new entries: nothing is missed. Before, every failover in
+      // which the old master took alerts after the promotion (4 of 5 SENTINEL FAILOVERs under load
+      // here) sent event: truncated to every live stream, none of whose clients had missed an alert.
+      let unread = 0;
+      const kept = await readUnreadKeptEntries({
+        send: (command) => conn.send(command, deadlineMs),
+        keys,
+        lastId,
+        delivered,
+        maxWalk: LINEAGE_COUNT_MAX,
+        unread: (raw) => {
+          publish(raw);
+          unread += 1;
+        },
+      });
+      walked = true;
+      // Unless the new stream removed entries after the one kept (trimmed or shed): some of those
+      // this reader never published may be among them.
+      const trimmedPast =
+        kept !== undefined && removed !== undefined && isAfter(streamPosition(removed), streamPosition(kept));
+      if (
+        kept !== undefined &&
+        !trimmedPast &&
+        options.lostWritesResent &&
+        promotedFrom(countedOn, linkIds)
+      ) {
+        remade = false;
+        logger.info(
+          { event: 'store_read_failover', afterId: lastId, unread },
+          "the promoted master lacks alerts the old one took after it was promoted: the replicas that took them write them again, and this replica's live streams missed none",
+        );
+      }
+    }
     if (added !== undefined && (!remade || nextId !== undefined)) {
       addedBefore = added;
       generatedBefore = generated;
+      countedOn = linkIds;
+      walked = false;
       if (lineage.length > 0) lineageUnchecked = false;
     }
     const through =
@@ -172,11 +253,8 @@ export function startAlertReader(options: AlertReaderOptions): { stop(): void } 
     }
     const sizes: number[] = [];
     for (const raw of entries) {
-      const { streamId, held } = decodeAlertEntry(raw);
-      lastId = streamId;
-      sizes.push(held.bytes);
-      // With its position: a stream replay drops what it read already (this reader runs behind it).
-      feed.publish(viewHeldAlert(held), streamPosition(streamId));
+      lastId = (raw as [string])[0];
+      sizes.push(publish(raw));
     }
     sizer.saw(sizes);
   }

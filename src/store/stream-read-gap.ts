@@ -1,6 +1,10 @@
 import { isAfter, type StorePosition } from '../alerts/store-position.js';
 
-/** The most entries STREAM_EDGES_SCRIPT counts to tell a stream made again (once per link up). */
+/**
+ * The most entries STREAM_EDGES_SCRIPT counts to tell a stream made again (once per link up); also
+ * how many entries the live reader remembers publishing, and walks back over to find them in a
+ * stream that changed under it (unread-kept-entries.ts).
+ */
 export const LINEAGE_COUNT_MAX = 10_000;
 
 /**

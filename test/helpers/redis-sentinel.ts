@@ -10,7 +10,8 @@ import {
   type RedisConnection,
 } from '../../src/store/redis-connection.js';
 import { commandWorks, requireComponent } from './components.js';
-import { freePort } from './redis-server.js';
+import { freePort, replicaSynced, startReplicatedPair, type TestRedis } from './redis-server.js';
+import { until } from './until.js';
 
 /** Whether redis-sentinel can run (with CI=true its absence fails the file). */
 export function sentinelAvailable(): boolean {
@@ -80,6 +81,28 @@ export async function startSentinel(
     await watching();
   };
   return { port, ask, cli, restart, stop: () => child.kill('SIGKILL') };
+}
+
+/**
+ * A master, its replica and a Sentinel watching them as `falco` (default timings), once the replica
+ * is in sync and the Sentinel knows it: a failover can be asked for at once.
+ */
+export async function startWatchedPair(): Promise<{
+  master: TestRedis;
+  replica: TestRedis;
+  sentinel: TestSentinel;
+}> {
+  const { master, replica } = await startReplicatedPair();
+  const sentinel = await startSentinel('falco', master.port);
+  const known = async () => (await sentinel.ask('replicas', 'falco')).includes(String(replica.port));
+  try {
+    await until(async () => (await replicaSynced(replica)) && known(), 15_000, 'replica discovery');
+  } catch (error) {
+    sentinel.stop();
+    await Promise.all([master.stop(), replica.stop()]);
+    throw error;
+  }
+  return { master, replica, sentinel };
 }
 
 /** The store settings of a connection (key prefix `x`) to the master `sentinel` names. */

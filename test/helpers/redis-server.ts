@@ -94,6 +94,19 @@ export async function startRedis(
   };
 }
 
+/** A master and a replica of it, which syncs at once (Redis waits 5 s by default for more to share a sync). */
+export async function startReplicatedPair(): Promise<{ master: TestRedis; replica: TestRedis }> {
+  const now = ['--repl-diskless-sync-delay', '0'];
+  const master = await startRedis({ extraArgs: now });
+  const replica = await startRedis({ extraArgs: [...now, '--replicaof', '127.0.0.1', String(master.port)] });
+  return { master, replica };
+}
+
+/** Whether `server` is a replica in sync with its master (its link to it up). */
+export async function replicaSynced(server: TestRedis): Promise<boolean> {
+  return /master_link_status:up/.test(await server.cli('INFO', 'replication').catch(String));
+}
+
 /** A connection of ours to `redis` (key prefix `x`) under a client name, with these timings. */
 export function connectTo(redis: TestRedis, name = 'test', timings?: ConnectionTimings): RedisConnection {
   const config = {
