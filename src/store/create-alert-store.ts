@@ -95,6 +95,8 @@ export function createAlertStore(deps: AlertStoreDeps): AlertStoreParts {
     dedupWindowMs: deps.dedupWindowMs,
     confirmReplicated: sentinel,
     writeConnection,
+    // The reader tells this replica's live streams, unless it had published the alert.
+    onWrittenLost: (write) => reader.writtenLost(write),
   });
   pending = store.pending;
   replicaOnline = store.replicaOnline;

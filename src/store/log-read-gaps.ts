@@ -15,6 +15,11 @@ export interface ReadGapIds {
   removedId: string;
   /** True when the stream was made again (fewer entries ever added than at the read before). */
   remade?: boolean;
+  /**
+   * The stream id of an alert this replica wrote that Redis lost without a trim (restarted from a
+   * snapshot older than it), which the reader never read.
+   */
+  lostWriteId?: string;
 }
 
 /** Counts and logs the gaps the live reader found. */

@@ -13,6 +13,7 @@ import { readRedisNowMs, streamIdSince } from './redis-clock.js';
 import { StoreUnavailableError } from './store-unavailable-error.js';
 import { promotedFrom, readReplicationIds, type ReplicationIds } from './replication-ids.js';
 import { findReadGap, LINEAGE_COUNT_MAX, STREAM_EDGES_SCRIPT, streamEdges } from './stream-read-gap.js';
+import type { WrittenAlert } from './settled-writes.js';
 import { readUnreadKeptEntries } from './unread-kept-entries.js';
 
 /** At most one `store_read_refused` line per this many milliseconds (the first at once). */
@@ -46,6 +47,16 @@ export interface AlertReaderOptions {
   lostWritesResent?: boolean;
 }
 
+/** A running live reader. */
+export interface AlertReader {
+  stop(): void;
+  /**
+   * An alert this replica wrote (Redis answered its stream id) that Redis lost since, not trimmed
+   * (restarted from a snapshot older than it): told as a gap unless this reader published it.
+   */
+  writtenLost(write: WrittenAlert): void;
+}
+
 /**
  * Feeds this process's live listeners (SSE clients, trigger verification) from the shared stream,
  * so every replica sees every alert, its own included, in stream order. Starts at the moment the
@@ -53,7 +64,7 @@ export interface AlertReaderOptions {
  * before it read them (it fell behind the trim: paused, cut off, slower than the writers) are
  * published as a gap, before the alerts read after them, and counted and logged.
  */
-export function startAlertReader(options: AlertReaderOptions): { stop(): void } {
+export function startAlertReader(options: AlertReaderOptions): AlertReader {
   const { connection: conn, keys, feed, logger } = options;
   const blockMs = options.blockMs ?? 2_000;
   const deadlineMs = blockMs + (options.commandTimeoutMs ?? 2_000);
@@ -283,6 +294,12 @@ export function startAlertReader(options: AlertReaderOptions): { stop(): void } 
       gaps.stop();
       refusals.flush();
       wake?.();
+    },
+    writtenLost(write) {
+      if (stopped || delivered.has(write.streamId, write.id)) return;
+      gaps.found({ afterId: lastId ?? '', removedId: '', lostWriteId: write.streamId });
+      // At once, before the alerts read after it: the writer knows when it wrote it, on this clock.
+      feed.publishGap({ through: streamPosition(write.streamId), storedAtMs: write.settledAtMs });
     },
   };
 }

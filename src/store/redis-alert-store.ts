@@ -4,6 +4,7 @@ import type { RedisKeys } from './redis-alert-entry.js';
 import { createRedisAlertReads } from './redis-alert-reads.js';
 import { createRedisAlertWrites, type RedisAlertWrites } from './redis-alert-writes.js';
 import type { RedisConnection } from './redis-connection.js';
+import type { WrittenAlert } from './settled-writes.js';
 import type { StoreMetrics } from './store-metrics.js';
 
 export interface RedisAlertStoreOptions {
@@ -29,6 +30,8 @@ export interface RedisAlertStoreOptions {
    * WAIT, which holds its link up to 250 ms.
    */
   writeConnection?: RedisConnection;
+  /** Called with an alert written before the write link dropped that Redis lost since (settled-writes.ts). */
+  onWrittenLost?: (write: WrittenAlert) => void;
 }
 
 /** The store a `RedisAlertStore` is, plus what the owner needs to wait for and stop it. */

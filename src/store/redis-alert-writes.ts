@@ -14,6 +14,7 @@ import {
   type WriteSettings,
 } from './redis-write-batch.js';
 import { createWriteConfirmations } from './redis-write-confirmations.js';
+import { createSettledWrites, type WrittenAlert } from './settled-writes.js';
 import type { StoreMetrics } from './store-metrics.js';
 
 // One script call writes at most this many alerts / about this many bytes; a turn sends up to
@@ -48,6 +49,8 @@ export type RedisAlertWritesOptions = WriteSettings & {
   confirmReplicated?: boolean;
   /** The receipt time STORE_RETENTION keeps alerts from, now. */
   retainedFromMs: () => number;
+  /** Called with an alert written (and settled) before the link dropped that Redis lost since. */
+  onWrittenLost?: (write: WrittenAlert) => void;
 };
 
 /**
@@ -58,7 +61,15 @@ export type RedisAlertWritesOptions = WriteSettings & {
 export function createRedisAlertWrites(options: RedisAlertWritesOptions): RedisAlertWrites {
   const { writer, keys, metrics, logger } = options;
   const queue = createPendingWrites(options.pendingMax, options.maxBytes);
-  const replicas = options.confirmReplicated ? createWriteConfirmations(options) : undefined;
+  const settled = createSettledWrites({
+    send: (args) => writer.send(args),
+    keys,
+    retainedFromMs: options.retainedFromMs,
+    onLost: (write) => options.onWrittenLost?.(write),
+  });
+  const replicas = options.confirmReplicated
+    ? createWriteConfirmations({ ...options, onConfirmed: settled.settled })
+    : undefined;
   const answers = createAnswerWaits({ maxWaitMs: ANSWER_WAIT_MS });
   const drops = logPendingDrops(metrics, logger);
   const scriptReplies = logWriteReplies(metrics, logger);
@@ -87,6 +98,8 @@ export function createRedisAlertWrites(options: RedisAlertWritesOptions): RedisA
   async function flush(): Promise<void> {
     if (flushing || !writer.isUp()) return;
     flushing = true;
+    // Before any write of this link: whether Redis still holds what was written before it dropped.
+    await settled.verify();
     // Back after a drop, maybe on a promoted replica: what no replica was known to hold, and the
     // master lacks, goes first (oldest first, as the queue: past its bounds they are lost, and counted).
     const again = replicas ? await replicas.takeMissing() : [];
@@ -110,7 +123,10 @@ export function createRedisAlertWrites(options: RedisAlertWritesOptions): RedisA
       // Through Sentinel the next round waits for this one's WAIT: while an online replica does not
       // answer it in time, answers waiting on writes would take its 250 ms each, so they go at once
       // instead. With no replica online there is no WAIT, and answers wait for the write as usual.
-      const confirmed = replicas ? await replicas.confirm(storedWrites(batches, replies)) : true;
+      // Without Sentinel a write is settled once written (nothing writes it again).
+      const stored = storedWrites(batches, replies);
+      if (!replicas) settled.settled(stored);
+      const confirmed = replicas ? await replicas.confirm(stored) : true;
       if (failedAt < 0 && confirmed) answers.healthy();
       else answers.giveUp();
       if (failedAt >= 0) {
@@ -137,6 +153,7 @@ export function createRedisAlertWrites(options: RedisAlertWritesOptions): RedisA
   }
   writer.onUp(() => {
     replicas?.relinked();
+    settled.relinked();
     schedule();
   });
 

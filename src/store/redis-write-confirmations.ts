@@ -37,6 +37,8 @@ export function createWriteConfirmations(options: {
   pendingMax: number;
   maxBytes: number;
   retainedFromMs: () => number;
+  /** Called with the alerts a replica confirmed, oldest first. */
+  onConfirmed: (writes: PendingWrite[]) => void;
 }): WriteConfirmations {
   const { writer, keys } = options;
   const givenUp = logConfirmationsGivenUp(options.metrics, options.logger);
@@ -48,6 +50,7 @@ export function createWriteConfirmations(options: {
     lookEveryMs: REPLICA_LOOK_EVERY_MS,
     onLook: logReplicaLooks(options.logger),
     onGiveUp: givenUp.gaveUp,
+    onConfirmed: options.onConfirmed,
   });
   // The ids of `writes` the master's id index holds.
   async function heldIds(writes: PendingWrite[]): Promise<Set<string>> {

@@ -54,6 +54,8 @@ export function createReplicaConfirmations(options: {
    * them. Not while every look on this link found no replica online (nothing to promote).
    */
   onGiveUp?: (count: number) => void;
+  /** Called with the alerts a `WAIT` confirmed, oldest first: they are not written again. */
+  onConfirmed?: (writes: PendingWrite[]) => void;
 }): ReplicaConfirmations {
   const unconfirmed = createPendingWrites(options.max, options.maxBytes);
   const takeAll = () => unconfirmed.take(Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
@@ -105,7 +107,9 @@ export function createReplicaConfirmations(options: {
       const replicas = await options.send(['WAIT', '1', String(options.waitMs)]).catch(() => 0);
       if (Number(replicas) >= 1) {
         // WAIT counts the writes of this link only: those made before it came back stay kept.
-        if (!relinked) takeAll();
+        // Taken first: in `onConfirmed?.(takeAll())` nothing would be taken without a listener.
+        const confirmed = relinked ? [] : takeAll();
+        if (confirmed.length > 0) options.onConfirmed?.(confirmed);
         return true;
       }
       // None in time: a replica lagging, or none left online (it went away since the last look).
@@ -148,11 +152,11 @@ export function createReplicaConfirmations(options: {
  * Redis 7, or XINFO refused) an alert older than the stream's `first` entry is taken as trimmed
  * (undefined: an empty stream keeps all).
  */
-export function keepUntrimmed(
-  writes: PendingWrite[],
+export function keepUntrimmed<T extends Pick<PendingWrite, 'streamId'>>(
+  writes: T[],
   stream: { removed?: string; first?: string },
   retainedFromMs: number,
-): PendingWrite[] {
+): T[] {
   const edge = stream.removed ?? stream.first;
   const bound = edge === undefined ? undefined : streamPosition(edge);
   const kept = (at: StorePosition) =>

@@ -29,6 +29,7 @@ function confirmations(
   const sent: string[][] = [];
   const looks: boolean[] = [];
   const givenUp: number[] = [];
+  const confirmed: string[][] = [];
   const replicas = createReplicaConfirmations({
     send: (args) => {
       sent.push(args);
@@ -42,10 +43,11 @@ function confirmations(
     lookEveryMs,
     onLook: (online) => looks.push(online),
     onGiveUp: (count) => givenUp.push(count),
+    onConfirmed: (taken) => confirmed.push(ids(taken)),
   });
   made.push(replicas);
   const waits = () => sent.filter(([command]) => command === 'WAIT');
-  return { replicas, sent, waits, looks, givenUp };
+  return { replicas, sent, waits, looks, givenUp, confirmed };
 }
 
 describe('replica confirmations', () => {
@@ -60,6 +62,17 @@ describe('replica confirmations', () => {
       ['WAIT', '1', '250'],
     ]);
     expect(replicas.takeUnconfirmed()).toEqual([]);
+  });
+
+  // What a replica confirmed is written again no more: if Redis loses it later (a restart from an
+  // older snapshot), the writer tells it as lost (settled-writes.ts).
+  it('tells which alerts a WAIT confirmed, oldest first, and none it left kept', async () => {
+    const { replicas, confirmed } = confirmations([0, 1, 0]);
+    await replicas.confirm(writes('a', 'b'));
+    await replicas.confirm(writes('c'));
+    await replicas.confirm(writes('d'));
+
+    expect(confirmed).toEqual([['a', 'b', 'c']]);
   });
 
   it('gives the alerts no replica was known to hold back once, oldest first, after the link came back', async () => {

@@ -1,0 +1,61 @@
+import type { PendingWrite } from './pending-writes.js';
+import type { RedisKeys } from './redis-alert-entry.js';
+import { keepUntrimmed } from './replica-confirmations.js';
+import { STREAM_EDGES_SCRIPT, streamEdges } from './stream-read-gap.js';
+
+/** An alert Redis answered with a stream id for, and when that was known, on this process's clock. */
+export type WrittenAlert = { id: string; streamId: string; settledAtMs: number };
+
+/**
+ * The newest alert this replica wrote that it will not write again: every write without Sentinel,
+ * and through it once a replica confirmed it (an unconfirmed one is written again if the master
+ * lacks it after a relink). After a relink the first flush asks whether Redis still holds it: a
+ * Redis restarted from a snapshot older than it lost it and every later write, answered 202, and
+ * readers whose last read the snapshot holds went on as if nothing had been written after it.
+ */
+export interface SettledWrites {
+  /** Writes settled, oldest first. */
+  settled(writes: readonly PendingWrite[]): void;
+  /** The link came back: the next `verify` asks about the newest settled so far. */
+  relinked(): void;
+  /** Calls `onLost` with the newest settled write when the stream lost it without a trim. */
+  verify(): Promise<void>;
+}
+
+export function createSettledWrites(options: {
+  send: (args: string[]) => Promise<unknown>;
+  keys: Pick<RedisKeys, 'alerts' | 'ids'>;
+  /** The receipt time STORE_RETENTION keeps alerts from, now. */
+  retainedFromMs: () => number;
+  onLost: (write: WrittenAlert) => void;
+}): SettledWrites {
+  const { send, keys } = options;
+  let newest: WrittenAlert | undefined;
+  let unverified: WrittenAlert | undefined;
+  return {
+    // The last settled rather than the greatest id: a master promoted with a clock behind the old
+    // one's gives ids below those the old one gave.
+    settled(writes) {
+      for (const { id, streamId } of writes) if (streamId) newest = { id, streamId, settledAtMs: Date.now() };
+    },
+    relinked() {
+      unverified = newest;
+    },
+    async verify() {
+      const write = unverified;
+      if (!write) return;
+      const [held, edges] = await Promise.all([
+        send(['HGET', keys.ids, write.id]),
+        send(['EVAL', STREAM_EDGES_SCRIPT, '1', keys.alerts]).then(streamEdges),
+      ]).catch(() => []);
+      // Unanswered: the link dropped again, and the next relink asks (refused, an ACL without XINFO:
+      // nothing is said, as before).
+      if (edges === undefined) return;
+      unverified = undefined;
+      // Gone from the id index, as a trimmed alert is too: lost unless the stream removed it (by
+      // count or age, or shed at maxmemory: `max-deleted-entry-id` at or past it).
+      if (held === null && keepUntrimmed([write], edges, options.retainedFromMs()).length > 0)
+        options.onLost(write);
+    },
+  };
+}

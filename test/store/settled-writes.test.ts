@@ -1,0 +1,106 @@
+import pino from 'pino';
+import { Registry } from 'prom-client';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createAlertFeed } from '../../src/alerts/alert-feed.js';
+import type { StorePosition } from '../../src/alerts/store-position.js';
+import { createAlertStore, type AlertStoreParts } from '../../src/store/create-alert-store.js';
+import { startRedisProxy, type RedisProxy } from '../helpers/redis-proxy.js';
+import { redisAvailable, startRedis, type TestRedis } from '../helpers/redis-server.js';
+import { makeStoredAlert } from '../helpers/stored-alert.js';
+import { metricValue } from '../helpers/test-app.js';
+
+const hasRedis = redisAvailable();
+
+describe.skipIf(!hasRedis)('alerts this replica wrote that Redis lost at a restart', () => {
+  let redis: TestRedis | undefined;
+  let proxy: RedisProxy | undefined;
+  let parts: AlertStoreParts | undefined;
+  afterEach(async () => {
+    await parts?.close(100);
+    await proxy?.close();
+    await redis?.stop();
+  });
+
+  // The Redis store through a proxy (which can hold its reader's reads), what its feed published in
+  // order, its registry and its warn lines.
+  async function storeThroughProxy(keyPrefix: string) {
+    redis = await startRedis();
+    proxy = await startRedisProxy(redis.port);
+    const registry = new Registry();
+    const feed = createAlertFeed((error) => {
+      throw error;
+    });
+    const seen: Array<string | { gap: StorePosition }> = [];
+    feed.subscribe(
+      (entry) => seen.push(entry.id),
+      (gap) => seen.push({ gap: gap.through }),
+    );
+    const lines: Array<Record<string, unknown>> = [];
+    parts = createAlertStore({
+      config: {
+        maxAlerts: 100,
+        maxBytes: 1e9,
+        redis: {
+          target: { kind: 'url', url: proxy.url },
+          keyPrefix,
+          retentionMs: 3_600_000,
+          pendingMax: 1000,
+        },
+      },
+      dedupWindowMs: 0,
+      feed,
+      registry,
+      logger: pino({ level: 'warn' }, { write: (line: string) => lines.push(JSON.parse(line)) }),
+      timings: { commandTimeoutMs: 1_000, minBackoffMs: 50, maxBackoffMs: 200 },
+    });
+    const { store } = parts;
+    for (let i = 0; i < 100 && !store.available(); i++) await new Promise((r) => setTimeout(r, 20));
+    const write = async (count: number) => {
+      const added = Array.from({ length: count }, () => makeStoredAlert());
+      for (const entry of added) store.add(entry);
+      await store.flush();
+      return added.map((entry) => entry.id);
+    };
+    return { seen, registry, lines, write, store };
+  }
+
+  // Regression: Redis restarted from a snapshot that still held the last alert the reader had read
+  // lost the two this replica wrote after it (answered 202), which the reader had not read yet: it
+  // went on from where it had read with no word, and its live streams never had them.
+  it('publishes a gap when a snapshot lost alerts this replica wrote and its reader had not read', async () => {
+    const { seen, registry, lines, write } = await storeThroughProxy('lost-writes');
+    const before = await write(3);
+    await expect.poll(() => seen.length).toBe(3);
+    await redis!.cli('SAVE');
+    // The reader's next read waits in the proxy: the two written now are not read before the crash.
+    const held = proxy!.hold('falco-alert-receiver-reader', 'XREAD');
+    await held.seen;
+    await write(2);
+    await redis!.kill();
+    held.release();
+    await redis!.restart();
+    expect(await redis!.cli('XLEN', 'lost-writes:alerts')).toBe('3');
+    const [after] = await write(1);
+
+    await expect.poll(() => seen, { timeout: 5_000 }).toContain(after);
+    expect(seen).toEqual([...before, { gap: expect.any(Array) }, after]);
+    expect(await metricValue(registry, 'falco_store_read_gaps_total')).toBe(1);
+    expect(lines.filter((line) => line['event'] === 'store_read_gap')).toEqual([
+      expect.objectContaining({ count: 1, lostWriteId: expect.stringMatching(/^\d+-\d+$/) }),
+    ]);
+  });
+
+  it('publishes none when Redis came back from a snapshot holding every alert it wrote', async () => {
+    const { seen, registry, write } = await storeThroughProxy('kept-writes');
+    const before = await write(3);
+    await expect.poll(() => seen.length).toBe(3);
+    await redis!.cli('SAVE');
+    await redis!.kill();
+    await redis!.restart();
+    const [after] = await write(1);
+
+    await expect.poll(() => seen, { timeout: 5_000 }).toContain(after);
+    expect(seen).toEqual([...before, after]);
+    expect(await metricValue(registry, 'falco_store_read_gaps_total')).toBe(0);
+  });
+});
