@@ -12,6 +12,7 @@ import { trackConnections } from './server/connection-tracker.js';
 import { shutdownGracefully } from './server/graceful-shutdown.js';
 import { ANY_ADDRESS, boundAddress, boundPort, startServer } from './server/start-server.js';
 import { startTlsServer } from './server/start-tls-server.js';
+import { loadTlsCredentials } from './server/tls-credentials.js';
 import { sendHeartbeats } from './server/worker-watchdog.js';
 
 // Bad configuration: every problem listed, and exit 2 before listening (1 is a start that failed).
@@ -83,6 +84,13 @@ async function main(): Promise<void> {
     onRefusedConnection: receiver.metrics.recordRefusedConnection,
     onClientError: receiver.metrics.recordClientError,
   };
+  // WORKERS > 1: what the workers up serve on TLS_PORT, and where this one says what it serves.
+  const tlsCluster = clustered ? { clusterTls: clusterTls(process.env) } : {};
+  // Read before any listener is up: a replaced worker that must not serve them exits (tls-credentials.ts)
+  // before node:cluster hands it connections. Read after PORT was up, it dropped the few it had been
+  // handed at each retry, Falco's alerts among them.
+  const tlsCredentials =
+    hardening.tls && loadTlsCredentials(hardening.tls, { logger, metrics: receiver.metrics, ...tlsCluster });
   // With Redis, listen once it has been tried: an alert taken before the first link is up is
   // answered at once from the queue alone, and lost if this process is killed before it connects.
   await receiver.storeTried();
@@ -95,7 +103,8 @@ async function main(): Promise<void> {
       ...guarded,
       onTlsHandshakeFailure: receiver.metrics.recordTlsHandshakeFailure,
       credentialMetrics: receiver.metrics,
-      ...(clustered ? { clusterTls: clusterTls(process.env) } : {}),
+      ...tlsCluster,
+      credentials: tlsCredentials,
     });
     listeners.push({ server: tlsServer, connections: trackConnections(tlsServer) });
     const mtls = hardening.tls.clientCaFile !== undefined;

@@ -12,7 +12,12 @@ import { continueOnRead } from './continue-on-read.js';
 import { answerClientErrors, applyServerLimits, listenerOptions, requireHost } from './server-limits.js';
 import { listen } from './start-server.js';
 import type { ClusterTls } from './cluster-tls-files.js';
-import { loadTlsCredentials, reloadOnChange, type TlsCredentialMetrics } from './tls-credentials.js';
+import {
+  loadTlsCredentials,
+  reloadOnChange,
+  type TlsCredentialMetrics,
+  type TlsCredentials,
+} from './tls-credentials.js';
 import { reportTlsHandshakeFailures } from './tls-handshake-failures.js';
 
 /**
@@ -35,6 +40,8 @@ export async function startTlsServer(
     credentialMetrics?: TlsCredentialMetrics;
     /** WORKERS > 1: what the other workers serve, and where this one says what it serves. */
     clusterTls?: ClusterTls;
+    /** The files as loadTlsCredentials read them before any listener was up (main.ts); else read here. */
+    credentials?: TlsCredentials;
   },
 ): Promise<https.Server> {
   const { tls } = options;
@@ -44,7 +51,7 @@ export async function startTlsServer(
     metrics: options.credentialMetrics,
     clusterTls: options.clusterTls,
   };
-  const credentials = loadTlsCredentials(tls, credentialOptions);
+  const credentials = options.credentials ?? loadTlsCredentials(tls, credentialOptions);
   const server = https.createServer(
     {
       ...listenerOptions(options.limits),

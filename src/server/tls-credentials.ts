@@ -53,11 +53,10 @@ export interface TlsCredentialOptions {
 }
 
 /**
- * The certificate files as the listener starts with them (read before it listens), checked as a
- * reload checks them (checkTlsFiles). Files TLS cannot use stop the start (exit 2, main.ts):
- * loadConfig checked them before anything started, and they are checked again as read here, as a
- * Secret updated in between (while the store was tried) would otherwise fail the listener in
- * OpenSSL's words. Files a reload would refuse for their dates (a certificate expired or not valid
+ * The certificate files as the listener starts with them (read before any listener is up, main.ts),
+ * checked as a reload checks them (checkTlsFiles). Files TLS cannot use stop the start (exit 2,
+ * main.ts): loadConfig checked them before anything started, and they are checked again as read
+ * here, as a Secret updated in between would otherwise fail the listener in OpenSSL's words. Files a reload would refuse for their dates (a certificate expired or not valid
  * yet, a client CA bundle with no CA valid now) are served all the same: there is nothing older to
  * keep, and a listener that serves them still counts and logs each failed handshake, where a pod
  * that did not start would lose its plain port and /metrics (with the expiry gauge its alert reads)
@@ -66,8 +65,8 @@ export interface TlsCredentialOptions {
  * With WORKERS > 1 a worker forked while others are up (one replaced) serves what they serve
  * (cluster-tls-files.ts): the files they serve, whatever their dates (a certificate expired in
  * place is served by them too), and other files only as their reload would take them. Files their
- * reload refuses, keeping older ones, it does not serve beside theirs: it exits before its
- * listeners are up, and the primary forks it again, each time twice as late up to 30 s
+ * reload refuses, keeping older ones, it does not serve beside theirs: it exits before any of
+ * its listeners is up (so node:cluster hands it no connection), and the primary forks it again, each time twice as late up to 30 s
  * (cluster-primary.ts), until the files on disk load or are the ones they serve.
  */
 export function loadTlsCredentials(config: TlsConfig, options: TlsCredentialOptions = {}): TlsCredentials {

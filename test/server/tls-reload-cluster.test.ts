@@ -1,5 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
+import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -22,6 +23,27 @@ const expiredCertificate = (pki: TestPki, notAfter = new Date(Date.now() - DAY))
     { notBefore: new Date(notAfter.getTime() - DAY), notAfter },
     { cert: pki.caCert, key: join(pki.dir, 'ca.key') },
   );
+
+/**
+ * GET /healthz on a new connection to `port`: its status, or why there is none ('timeout' after
+ * 3 s: a connection node:cluster handed to a worker that then exited is never answered nor closed).
+ */
+const probeOnNewConnection = (port: number) =>
+  new Promise<string>((resolve) => {
+    const req = http.request(
+      { host: '127.0.0.1', port, path: '/healthz', agent: false, timeout: 3_000 },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(String(res.statusCode)));
+      },
+    );
+    req.on('timeout', () => {
+      req.destroy();
+      resolve('timeout');
+    });
+    req.on('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+    req.end();
+  });
 
 // Each cluster worker watches the TLS files itself and counts what it loaded; /metrics sums them.
 describe.skipIf(!hasOpenssl)('TLS reloads with WORKERS=2', () => {
@@ -91,6 +113,32 @@ describe.skipIf(!hasOpenssl)('TLS reloads with WORKERS=2', () => {
     await until(async () => events('tls_reloaded').length === 1, 10_000, 'the worker up to reload');
     expect(new Set(await served())).toEqual(new Set([certificateOf(renewed.serverCert)]));
   }, 90_000);
+
+  // Regression: a replaced worker refused for its TLS files exited after its PORT listener was up,
+  // and node:cluster had already handed it some of the new connections there: at each retry a few
+  // requests (a Falco alert among them) hung or were reset. It now reads them before listening.
+  it('loses no connection on PORT to a replaced worker that exits for the TLS files', async () => {
+    const pki = await makeTestPki('falco-node-1');
+    const expired = await expiredCertificate(pki);
+    const { mount, service, events } = await startWorkers(pki);
+    mount.write({ 'tls.crt': expired.cert, 'tls.key': expired.key });
+    await until(async () => events('tls_reload_failed').length === 2, 10_000, 'both workers to refuse');
+
+    process.kill(workerPids(service.child)[0]!, 'SIGKILL');
+    // The connections handed to the worker killed before the primary knew are not this test's.
+    await until(async () => events('worker_exit').length === 1, 10_000, 'the primary to see the kill');
+    const answers = new Map<string, number>();
+    // Three refused starts (retried after 2 s, 4 s, 8 s), eight new connections at a time throughout.
+    const deadline = Date.now() + 60_000;
+    while (events('worker_start_failed').length < 3 && Date.now() < deadline)
+      for (const answer of await Promise.all(
+        Array.from({ length: 8 }, () => probeOnNewConnection(service.port)),
+      ))
+        answers.set(answer, (answers.get(answer) ?? 0) + 1);
+
+    expect(events('worker_start_failed')).toHaveLength(3);
+    expect([...answers.keys()]).toEqual(['200']);
+  }, 120_000);
 
   // A worker replaced after the certificate expired where it is mounted (no renewal came) serves
   // what the others serve: refusing it, as the start did for a while, made the replacement exit
