@@ -80,10 +80,14 @@ export function loadTlsCredentials(config: TlsConfig, options: TlsCredentialOpti
   const theirCa = changed && others.ca === served.ca ? files.ca : undefined;
   const check = checkTlsFiles(files, Date.now(), theirCa);
   if (!check.usable) throw new ConfigurationProblems(check.problems);
-  if (changed && check.problems.length > 0)
-    throw new Error(
-      `${check.problems.join('; ')}: files the workers up refuse at their reload (they serve older ones), not served beside theirs; this worker is started again until the files load`,
+  if (changed && check.problems.length > 0) {
+    // Said as a log line: the primary's worker_start_failed names no reason, and stderr is no JSON.
+    options.logger?.error(
+      { event: 'tls_files_refused', problems: check.problems },
+      'TLS files the workers up refuse at their reload (they serve older ones): not served beside theirs; this worker exits before listening and is started again until the files load',
     );
+    throw new Error(`${check.problems.join('; ')}: files the workers up refuse at their reload`);
+  }
   options.metrics?.recordTlsCertificate(check.certificate.notAfterSeconds);
   if (check.clientCa) options.metrics?.recordTlsClientCa(check.clientCa.notAfterSeconds);
   if (check.problems.length > 0)

@@ -106,6 +106,15 @@ describe.skipIf(!hasOpenssl)('TLS reloads with WORKERS=2', () => {
     expect(new Set(await served())).toEqual(new Set([certificateOf(current.serverCert)]));
     expect(events('worker_exit').map((line) => line.code)).toEqual([null, 1]);
     expect(events('worker_start_failed')).toEqual([expect.objectContaining({ retryInMs: 2_000 })]);
+    // Why, as a log line of its own (before, only as text on stderr).
+    const expiredAt = new Date(new X509Certificate(readFileSync(expired.cert)).validTo).toISOString();
+    expect(events('tls_files_refused')[0]).toEqual(
+      expect.objectContaining({
+        level: 'error',
+        worker: events('worker_start_failed')[0]!.worker,
+        problems: [`TLS_CERT_FILE: the certificate expired at ${expiredAt}`],
+      }),
+    );
 
     // Files that load: the workers up take them, and the replacement starts with them.
     mount.write({ 'tls.crt': renewed.serverCert, 'tls.key': renewed.serverKey });
