@@ -1,3 +1,4 @@
+import { WORKERS_SERVE } from '../server/cluster-tls-files.js';
 import { envSchema } from './schema.js';
 
 /** A variable named like this service's own that it does not read, and the one probably meant. */
@@ -21,6 +22,8 @@ const SERVICE_LINK_PORT = /^(tcp|udp|sctp):\/\//;
 // Other programs' variables that start like ours: every X11 desktop session (GNOME, KDE, Xfce)
 // exports SESSION_MANAGER, so `npm start` from a terminal there warned at every start.
 const OTHER_PROGRAMS = new Set(['SESSION_MANAGER']);
+// Ours but no setting: the cluster primary gives it to each worker it forks, whatever the pod sets.
+const NOT_SETTINGS = new Set([WORKERS_SERVE]);
 
 function distance(a: string, b: string): number {
   let previous = Array.from({ length: b.length + 1 }, (_, index) => index);
@@ -87,6 +90,10 @@ export function unknownVariables(env: Record<string, string | undefined>): Unkno
   const unknown: UnknownVariable[] = [];
   for (const [name, value] of Object.entries(env)) {
     if (value === undefined || KNOWN.includes(name) || OTHER_PROGRAMS.has(name)) continue;
+    if (NOT_SETTINGS.has(name)) {
+      unknown.push({ variable: name });
+      continue;
+    }
     if (!PREFIXES.some((prefix) => name.startsWith(prefix))) continue;
     if (SERVICE_LINK.test(name) || (name.endsWith('_PORT') && SERVICE_LINK_PORT.test(value))) continue;
     const suggestion = closest(name);

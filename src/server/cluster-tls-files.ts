@@ -7,9 +7,10 @@ const SERVED = 'falco-receiver:tls-served';
 /**
  * How the primary hands a worker it forks what the workers up serve: in its environment, which is
  * there before the worker reads its files (a message might come after). Not a setting: the primary
- * sets it at every fork, so a value in the pod's environment is never read.
+ * sets it at every fork, so a value in the pod's environment is never read (and is warned of,
+ * ignored-variables.ts).
  */
-const WORKERS_SERVE = 'FALCO_RECEIVER_WORKERS_SERVE_TLS';
+export const WORKERS_SERVE = 'FALCO_RECEIVER_WORKERS_SERVE_TLS';
 
 /** TLS files a worker serves, as the sha256 of TLS_CERT_FILE (its chain with it) and of TLS_CLIENT_CA_FILE. */
 export interface ServedTls {

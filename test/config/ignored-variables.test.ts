@@ -50,6 +50,14 @@ describe('unknownVariables', () => {
     ]);
   });
 
+  // Regression: the variable the cluster primary hands each worker it forks (which TLS files the
+  // workers up serve) looks like a setting, and set in the pod it was ignored without a word.
+  it('names the variable the cluster primary sets for its workers, which is never read from the pod', () => {
+    expect(
+      unknownVariables({ FALCO_RECEIVER_WORKERS_SERVE_TLS: 'b5bb9d8014a0f9b1d61e21e796d78dccdf1352f2' }),
+    ).toEqual([{ variable: 'FALCO_RECEIVER_WORKERS_SERVE_TLS' }]);
+  });
+
   it("names none of ours, nor other programs' or Kubernetes' Service links", () => {
     expect(
       unknownVariables({

@@ -1,4 +1,4 @@
-import { X509Certificate } from 'node:crypto';
+import { X509Certificate, createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -91,12 +91,15 @@ describe.runIf(hasOpenssl)('the TLS files at start', () => {
     ]);
   });
 
-  it('starts every worker of WORKERS=2 with a certificate not valid yet, each saying so', async () => {
+  // The variable the primary hands its workers is not read from the pod: given some other files'
+  // digests there, a worker of the first start that read it would refuse these and stop the pod.
+  it('starts every worker of WORKERS=2 with a certificate not valid yet, each saying so, whatever FALCO_RECEIVER_WORKERS_SERVE_TLS the pod sets', async () => {
     const service = await spawnService({
       WORKERS: '2',
       TLS_PORT: '0',
       TLS_CERT_FILE: early.cert,
       TLS_KEY_FILE: early.key,
+      FALCO_RECEIVER_WORKERS_SERVE_TLS: createHash('sha256').update('other files').digest('hex'),
     });
     const events = (event: string) => service.lines.filter((line) => line.event === event);
     await until(async () => events('listening_tls').length === 2, 20_000, 'both workers listening');
@@ -116,10 +119,13 @@ describe.runIf(hasOpenssl)('the TLS files at start', () => {
     expect(await servedCertificate(events('listening_tls')[0]!.port as number)).toBe(
       certificateOf(early.cert),
     );
+    expect(events('config_ignored')).toEqual([
+      expect.objectContaining({ variable: 'FALCO_RECEIVER_WORKERS_SERVE_TLS' }),
+    ]);
   }, 60_000);
 
-  // The files are read again as the listener starts, after the store was tried: a Secret swapped
-  // in between for files TLS cannot use stops the start as loadConfig would have (exit 2, main.ts).
+  // The files are read again before the listeners start: a Secret swapped since loadConfig checked
+  // them, for files TLS cannot use, stops the start as loadConfig would have (exit 2, main.ts).
   it('refuses, as the listener reads them, a key changed since the configuration was checked', () => {
     const load = () =>
       loadTlsCredentials({ port: 0, certFile: expired.cert, keyFile: early.key, reloadCheckMs: 10_000 });
