@@ -16,7 +16,15 @@ import { loadTlsCredentials } from './server/tls-credentials.js';
 import { sendHeartbeats } from './server/worker-watchdog.js';
 
 // Bad configuration: every problem listed, and exit 2 before listening (1 is a start that failed).
+// A cluster worker's configuration is the one the primary started with: the files it names changed
+// since (a renewal half written), and once a worker has started the primary starts it again and
+// again (cluster-primary.ts), naming no reason. Said as a JSON line as well, as stderr is none.
 function exitWithProblems(problems: readonly string[]): never {
+  if (cluster.isWorker)
+    createLogger({ level: 'info' }).error(
+      { event: 'worker_config_invalid', worker: cluster.worker?.id, problems },
+      'the files the configuration names no longer pass its checks: this worker exits before listening',
+    );
   process.stderr.write(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}\n`);
   process.exit(2);
 }

@@ -1,5 +1,5 @@
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -148,6 +148,51 @@ describe.skipIf(!hasOpenssl)('TLS reloads with WORKERS=2', () => {
     expect(events('worker_start_failed')).toHaveLength(3);
     expect([...answers.keys()]).toEqual(['200']);
   }, 120_000);
+
+  // A renewal written as two files one after the other (not a Secret volume, whose swap is atomic),
+  // and a worker replaced in between: it cannot serve the new certificate with the old key, nor the
+  // old certificate, which is no longer on disk. It says why, and starts once the key is written.
+  it('starts a worker replaced while a renewal is half written once the key is written, saying why before', async () => {
+    const [current, renewed] = await Promise.all([makeTestPki('falco-node-1'), makeTestPki('falco-node-1')]);
+    const dir = mkdtempSync(join(tmpdir(), 'falco-tls-files-'));
+    copyFileSync(current.serverCert, join(dir, 'tls.crt'));
+    copyFileSync(current.serverKey, join(dir, 'tls.key'));
+    const service = await spawnService({
+      WORKERS: '2',
+      TLS_PORT: '0',
+      TLS_CERT_FILE: join(dir, 'tls.crt'),
+      TLS_KEY_FILE: join(dir, 'tls.key'),
+      TLS_RELOAD_CHECK_MS: '100',
+    });
+    const events = (event: string) => service.lines.filter((line) => line.event === event);
+    await until(async () => events('listening_tls').length === 2, 20_000, 'both workers listening');
+
+    copyFileSync(renewed.serverCert, join(dir, 'tls.crt'));
+    // Written in place: a worker may also have read it half written, and said so once more.
+    const refusing = () => new Set(events('tls_reload_failed').map((line) => line.worker));
+    await until(async () => refusing().size === 2, 10_000, 'both workers to refuse');
+    process.kill(workerPids(service.child)[0]!, 'SIGKILL');
+    await until(
+      async () => events('worker_start_failed').length > 0,
+      30_000,
+      'the replacement to be refused',
+    );
+
+    expect(events('worker_config_invalid')[0]).toEqual(
+      expect.objectContaining({
+        level: 'error',
+        worker: events('worker_start_failed')[0]!.worker,
+        problems: ["TLS_CERT_FILE and TLS_KEY_FILE: the key is not the certificate's (key values mismatch)"],
+      }),
+    );
+    copyFileSync(renewed.serverKey, join(dir, 'tls.key'));
+    await until(async () => events('listening_tls').length === 3, 30_000, 'the replacement to start');
+    await until(async () => events('tls_reloaded').length === 1, 10_000, 'the worker up to reload');
+    const port = events('listening_tls').at(-1)!.port as number;
+    const seen = new Set<string>();
+    for (let i = 0; i < 12; i++) seen.add(await servedCertificate(port));
+    expect(seen).toEqual(new Set([certificateOf(renewed.serverCert)]));
+  }, 90_000);
 
   // A worker replaced after the certificate expired where it is mounted (no renewal came) serves
   // what the others serve: refusing it, as the start did for a while, made the replacement exit
