@@ -136,11 +136,17 @@ describe.skipIf(!hasRedis)("the live reader across a failover that lost the old 
   // b promoted; then one alert written to b (by a replica that moved at once) and, a few ms later,
   // one to a (by one that has not), which the reader reads; then a made b's replica, and the reader's
   // link cut as Sentinel cuts it.
-  async function failOver({ a, b, proxy, onA, read }: Awaited<ReturnType<typeof replicatedPair>>) {
+  // With `oldMasterAheadMs`, the old master's stream ids run that far ahead of the new one's after
+  // the promotion, as when its node's clock does (XSETID: Redis takes an id past the last one).
+  async function failOver(
+    { a, b, proxy, onA, read }: Awaited<ReturnType<typeof replicatedPair>>,
+    { oldMasterAheadMs = 0 } = {},
+  ) {
     await b.cli('REPLICAOF', 'NO', 'ONE');
     const onB = await writesTo(b);
     const promotedOwn = await write(onB);
     await sleep(5);
+    if (oldMasterAheadMs > 0) await a.cli('XSETID', `${PREFIX}:alerts`, `${Date.now() + oldMasterAheadMs}-0`);
     const lostOnA = await write(onA);
     await expect.poll(() => read.ids()).toContain(lostOnA);
     proxy.retarget(b.port);
@@ -172,6 +178,22 @@ describe.skipIf(!hasRedis)("the live reader across a failover that lost the old 
     expect(pair.read.lines).toEqual([
       expect.objectContaining({ event: 'store_read_failover', afterId: expect.any(String), unread: 1 }),
     ]);
+  });
+
+  // Regression: the walk published the promoted master's alerts with ids before where the reader
+  // had read only as far as they were written by then; one written after it, with an id still
+  // before that (the old master's clock ahead of the new one's), was never read, and
+  // store_read_failover said the live streams missed none.
+  it("publishes the promoted master's alerts written after it moved there when the old master's clock ran ahead", async () => {
+    const pair = await replicatedPair(true);
+    const { onB, promotedOwn, lostOnA } = await failOver(pair, { oldMasterAheadMs: 60_000 });
+    await expect.poll(() => pair.read.lines).toHaveLength(1);
+    const later = await write(onB);
+
+    await expect.poll(() => pair.read.ids(), { timeout: 5_000 }).toContain(later);
+    expect(pair.read.seen).toEqual([...pair.before, lostOnA, promotedOwn, later]);
+    expect(await pair.read.gaps()).toBe(0);
+    expect(pair.read.lines).toEqual([expect.objectContaining({ event: 'store_read_failover', unread: 1 })]);
   });
 
   // Without Sentinel no replica writes the old master's lost alerts again: those this reader never
