@@ -218,6 +218,7 @@ export function startAlertReader(options: AlertReaderOptions): AlertReader {
         lastId,
         delivered,
         maxWalk: LINEAGE_COUNT_MAX,
+        pageSize: sizer,
         unread: (raw) => {
           publish(raw);
           unread += 1;

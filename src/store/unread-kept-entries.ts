@@ -1,8 +1,9 @@
 import type { DeliveredEntries } from './delivered-entries.js';
 import { decodeEntryFields } from './entry-fields.js';
+import type { PageSizer } from './page-size.js';
 import type { RedisKeys } from './redis-alert-entry.js';
 
-/** Entries read a page at a time, by a walk after the stream changed under the live reader. */
+/** Entries of the fields stream (no texts) read at once by the walk back. */
 const PAGE = 100;
 
 /**
@@ -22,6 +23,11 @@ export async function readUnreadKeptEntries(options: {
   lastId: string;
   delivered: DeliveredEntries;
   maxWalk: number;
+  /**
+   * How many entries with their texts to read at once (the live reader's own): 100 alerts of
+   * BODY_LIMIT_BYTES were one reply of 175 MiB, in Redis's output buffer and this heap at once.
+   */
+  pageSize: PageSizer;
   unread: (raw: unknown) => void;
 }): Promise<string | undefined> {
   const { send, keys, delivered } = options;
@@ -44,11 +50,23 @@ export async function readUnreadKeptEntries(options: {
   // From the alerts stream, not the fields one: an entry the fields stream lacks (a version before
   // it, a failed write of it) is read too.
   for (let start = `(${kept}`; ;) {
-    const page = (await send(['XRANGE', keys.alerts, start, options.lastId, 'COUNT', String(PAGE)])) as Array<
-      [string, string[]]
-    >;
-    for (const raw of page) if (!delivered.has(raw[0], decodeEntryFields(raw).id)) options.unread(raw);
-    if (page.length < PAGE) return kept;
+    const count = options.pageSize.next();
+    const page = (await send([
+      'XRANGE',
+      keys.alerts,
+      start,
+      options.lastId,
+      'COUNT',
+      String(count),
+    ])) as Array<[string, string[]]>;
+    const sizes: number[] = [];
+    for (const raw of page) {
+      const { id, json = '' } = decodeEntryFields(raw);
+      sizes.push(json.length);
+      if (!delivered.has(raw[0], id)) options.unread(raw);
+    }
+    options.pageSize.saw(sizes);
+    if (page.length < count) return kept;
     start = `(${page.at(-1)![0]}`;
   }
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createDeliveredEntries } from '../../src/store/delivered-entries.js';
+import { createPageSizer } from '../../src/store/page-size.js';
 import { readUnreadKeptEntries } from '../../src/store/unread-kept-entries.js';
 import { redisAvailable, useRedisConnection } from '../helpers/redis-server.js';
 
@@ -28,6 +29,7 @@ describe.skipIf(!hasRedis)('readUnreadKeptEntries', () => {
       lastId,
       delivered,
       maxWalk: 150,
+      pageSize: createPageSizer(),
       unread: (raw) => unread.push((raw as [string])[0]),
     });
     return { kept, unread };
@@ -55,6 +57,7 @@ describe.skipIf(!hasRedis)('readUnreadKeptEntries', () => {
       lastId: '3-0',
       delivered,
       maxWalk: 150,
+      pageSize: createPageSizer(),
       unread: (raw) => unread.push((raw as [string])[0]),
     });
     expect(unread).toEqual(['2-0', '3-0']);
@@ -63,6 +66,40 @@ describe.skipIf(!hasRedis)('readUnreadKeptEntries', () => {
   it('answers none, giving none, when the stream holds none it published', async () => {
     const keys = await stream('none', 4);
     expect(await unreadOf(keys, [], '4-0')).toEqual({ kept: undefined, unread: [] });
+  });
+
+  // Regression: the entries it had not published were read 100 to a reply whatever their size: 100
+  // alerts of BODY_LIMIT_BYTES (1.75 MiB) were one reply of 175 MiB, in Redis's output buffer and
+  // this process's heap at once, where the live reader's own reads keep to about 4 MiB.
+  it('reads the texts of the entries it gives in pages of the size the live reader reads', async () => {
+    const keys = { alerts: 'large:alerts', fields: 'large:alert-fields' };
+    const text = JSON.stringify({ output: 'x'.repeat(1_000_000) });
+    for (let n = 1; n <= 12; n++) {
+      await connection().send(['XADD', keys.alerts, `${n}-0`, 'id', `alert-${n}`, 'json', text]);
+      await connection().send(['XADD', keys.fields, `${n}-0`, 'id', `alert-${n}`]);
+    }
+    const delivered = createDeliveredEntries(100);
+    delivered.add('1-0', 'alert-1');
+    // The live reader's, after reads of alerts of this size.
+    const pageSize = createPageSizer();
+    pageSize.saw([text.length]);
+    const replies: number[] = [];
+    const unread: string[] = [];
+    await readUnreadKeptEntries({
+      send: async (args) => {
+        const reply = await connection().send(args);
+        if (args[0] === 'XRANGE') replies.push(JSON.stringify(reply).length);
+        return reply;
+      },
+      keys,
+      lastId: '12-0',
+      delivered,
+      maxWalk: 150,
+      pageSize,
+      unread: (raw) => unread.push((raw as [string])[0]),
+    });
+    expect(unread).toHaveLength(11);
+    expect(Math.max(...replies)).toBeLessThan(4.5 * 1024 * 1024);
   });
 
   it('walks back no further than maxWalk entries', async () => {
