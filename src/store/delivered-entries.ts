@@ -11,12 +11,19 @@ export interface DeliveredEntries {
 }
 
 export function createDeliveredEntries(max: number): DeliveredEntries {
-  // Kept in the order published (a Map iterates in insertion order): the first key is the oldest.
   const entries = new Map<string, string>();
+  // The stream ids in the order published, a ring: the slot written next holds the oldest. Not the
+  // Map's first key: V8 finds it by walking over the slots of the keys deleted before it, and at
+  // the live reader's bound each published alert cost about 5 us (30 times as much as at 16).
+  const order: Array<string | undefined> = new Array<string | undefined>(max);
+  let next = 0;
   return {
     add(streamId, alertId) {
+      const oldest = order[next];
+      if (oldest !== undefined) entries.delete(oldest);
+      order[next] = streamId;
+      next = (next + 1) % max;
       entries.set(streamId, alertId);
-      if (entries.size > max) entries.delete(entries.keys().next().value!);
     },
     // The alert too: two masters may each give a stream id to an alert of their own.
     has: (streamId, alertId) => entries.get(streamId) === alertId,
