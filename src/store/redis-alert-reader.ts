@@ -149,11 +149,23 @@ export function startAlertReader(options: AlertReaderOptions): AlertReader {
     );
   }
 
+  // Refused (an ACL without INFO): unknown, and a failover is told as a gap, as before. Said once:
+  // the gap's line alone gave no hint why each failover was one.
+  let idsRefusedLogged = false;
   async function askLinkIds(): Promise<void> {
     if (!idsUnasked) return;
     idsUnasked = false;
-    // Refused (an ACL without INFO): unknown, and a failover is told as a gap, as before.
-    linkIds = readReplicationIds(await conn.send(['INFO', 'replication'], deadlineMs).catch(() => undefined));
+    const info = await conn.send(['INFO', 'replication'], deadlineMs).catch((error: unknown) => {
+      // Down or cut off: asked again on the next link.
+      if (error instanceof StoreUnavailableError || idsRefusedLogged) return undefined;
+      idsRefusedLogged = true;
+      logger.warn(
+        { event: 'store_replication_unknown', err: error },
+        "Redis refused INFO replication (allow +info): each failover that loses the old master's last writes is told to live streams as a gap",
+      );
+      return undefined;
+    });
+    linkIds = readReplicationIds(info);
   }
 
   // Publishes a stream entry (with its position: a stream replay drops what it read already, and

@@ -8,6 +8,7 @@ import { startAlertReader } from '../../src/store/redis-alert-reader.js';
 import { createRedisAlertWrites, type RedisAlertWrites } from '../../src/store/redis-alert-writes.js';
 import { createRedisConnection, type RedisConnection } from '../../src/store/redis-connection.js';
 import { createStoreMetrics } from '../../src/store/store-metrics.js';
+import { readmeAcl } from '../helpers/readme-acl.js';
 import { startRedisProxy, type RedisProxy } from '../helpers/redis-proxy.js';
 import {
   connectTo,
@@ -23,6 +24,7 @@ import { until } from '../helpers/until.js';
 
 const hasRedis = redisAvailable();
 const PREFIX = 'failover-read';
+const PASSWORD = 'failover-read-password-0123456789';
 const TIMINGS = { commandTimeoutMs: 1_000, minBackoffMs: 50, maxBackoffMs: 200 };
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -65,8 +67,9 @@ describe.skipIf(!hasRedis)("the live reader across a failover that lost the old 
     return entry.id;
   }
 
-  // A reader through `proxy`, what it published in order, its gaps metric and its log lines.
-  async function readThrough(proxy: RedisProxy, lostWritesResent: boolean) {
+  // A reader through `proxy` (signed in as `user`, with PASSWORD), what it published in order, its
+  // gaps metric and its log lines.
+  async function readThrough(proxy: RedisProxy, lostWritesResent: boolean, user?: string) {
     const registry = new Registry();
     const metrics = createStoreMetrics(registry, { isUp: () => true, pending: () => 0 });
     const seen: Array<string | { gap: StorePosition }> = [];
@@ -80,7 +83,10 @@ describe.skipIf(!hasRedis)("the live reader across a failover that lost the old 
     const lines: Array<Record<string, unknown>> = [];
     const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line)) });
     const config = {
-      target: { kind: 'url' as const, url: proxy.url },
+      target: {
+        kind: 'url' as const,
+        url: user === undefined ? proxy.url : proxy.url.replace('//', `//${user}:${PASSWORD}@`),
+      },
       keyPrefix: PREFIX,
       retentionMs: 60_000,
       pendingMax: 10,
@@ -115,16 +121,18 @@ describe.skipIf(!hasRedis)("the live reader across a failover that lost the old 
   }
 
   // a the master, b its replica; the reader on a (through the proxy) has read `before`, which b has.
-  async function replicatedPair(lostWritesResent: boolean) {
+  // With `acl`, the reader signs in as a user both make with it.
+  async function replicatedPair(lostWritesResent: boolean, acl?: string[]) {
     const { master: a, replica: b } = await startReplicatedPair();
     closers.push(
       () => a.stop(),
       () => b.stop(),
     );
+    if (acl) for (const node of [a, b]) await node.cli(...acl);
     const proxy = await startRedisProxy(a.port);
     closers.push(() => proxy.close());
     const onA = await writesTo(a);
-    const read = await readThrough(proxy, lostWritesResent);
+    const read = await readThrough(proxy, lostWritesResent, acl?.[2]);
     // The reader's start is Redis's clock less its own age: what is written now is after it.
     await sleep(300);
     const before = [await write(onA), await write(onA)];
@@ -194,6 +202,35 @@ describe.skipIf(!hasRedis)("the live reader across a failover that lost the old 
     expect(pair.read.seen).toEqual([...pair.before, lostOnA, promotedOwn, later]);
     expect(await pair.read.gaps()).toBe(0);
     expect(pair.read.lines).toEqual([expect.objectContaining({ event: 'store_read_failover', unread: 1 })]);
+  });
+
+  // An ACL made before README's gained +info: the failover is told as a gap, as before 6f17b0d; INFO
+  // is asked once a link, and the refusal said once, at warn, naming what to allow.
+  it('publishes a gap, and says once at warn why, when Redis refuses INFO (an ACL without +info)', async () => {
+    const acl = readmeAcl(PASSWORD)
+      .filter((word) => word !== '+info')
+      .map((word) => (word.startsWith('~') ? `~${PREFIX}:*` : word));
+    const pair = await replicatedPair(true, acl);
+    const { onB, promotedOwn, lostOnA } = await failOver(pair);
+    const later = await write(onB);
+
+    await expect.poll(() => pair.read.ids(), { timeout: 5_000 }).toContain(later);
+    expect(pair.read.seen).toEqual([...pair.before, lostOnA, promotedOwn, { gap: expect.any(Array) }, later]);
+    expect(await pair.read.gaps()).toBe(1);
+    expect(pair.read.lines.map((line) => line.event)).toEqual([
+      'store_replication_unknown',
+      'store_read_gap',
+    ]);
+    expect(pair.read.lines[0]).toMatchObject({
+      level: 40,
+      err: { message: expect.stringMatching(/^NOPERM .*info/) },
+    });
+    // Once on each master's link, the only command refused: no loop.
+    for (const node of [pair.a, pair.b]) {
+      const log = await node.cli('ACL', 'LOG');
+      expect(log).toMatch(/^count\n1\nreason\ncommand\ncontext\ntoplevel\nobject\ninfo\n/);
+      expect(log.match(/^count$/gm)).toHaveLength(1);
+    }
   });
 
   // Without Sentinel no replica writes the old master's lost alerts again: those this reader never
