@@ -54,8 +54,11 @@ export function createSettledWrites(options: {
       unverified = undefined;
       // Gone from the id index, as a trimmed alert is too: lost unless the stream removed it (by
       // count or age, or shed at maxmemory: `max-deleted-entry-id` at or past it).
-      if (held === null && keepUntrimmed([write], edges, options.retainedFromMs()).length > 0)
-        options.onLost(write);
+      if (held !== null || keepUntrimmed([write], edges, options.retainedFromMs()).length === 0) return;
+      // Told once: until this replica writes again, every later relink found it lost again (Redis
+      // not restarted since) and told the same gap again.
+      if (newest === write) newest = undefined;
+      options.onLost(write);
     },
   };
 }

@@ -61,7 +61,31 @@ describe.skipIf(!hasRedis)('alerts this replica wrote that Redis lost at a resta
       await store.flush();
       return added.map((entry) => entry.id);
     };
-    return { seen, registry, lines, write, store };
+    // Its write link dropped (a blip, Redis itself kept running), and back.
+    const relinkWriter = async () => {
+      const clients = await redis!.cli('CLIENT', 'LIST');
+      const id = /^id=(\d+) .*name=falco-alert-receiver-writer /m.exec(clients)![1]!;
+      await redis!.cli('CLIENT', 'KILL', 'ID', id);
+      for (
+        let i = 0;
+        i < 100 && !(await redis!.cli('CLIENT', 'LIST')).includes('name=falco-alert-receiver-writer ');
+        i++
+      )
+        await new Promise((resolve) => setTimeout(resolve, 20));
+    };
+    return { seen, registry, lines, write, store, relinkWriter };
+  }
+
+  // Redis killed and started again from its dump, taken when the reader had read `before`; the two
+  // alerts written after it, which the reader had not read, gone (the reader's read held meanwhile).
+  async function loseUnreadWrites(write: (count: number) => Promise<string[]>) {
+    await redis!.cli('SAVE');
+    const held = proxy!.hold('falco-alert-receiver-reader', 'XREAD');
+    await held.seen;
+    await write(2);
+    await redis!.kill();
+    held.release();
+    await redis!.restart();
   }
 
   // Regression: Redis restarted from a snapshot that still held the last alert the reader had read
@@ -71,14 +95,7 @@ describe.skipIf(!hasRedis)('alerts this replica wrote that Redis lost at a resta
     const { seen, registry, lines, write } = await storeThroughProxy('lost-writes');
     const before = await write(3);
     await expect.poll(() => seen.length).toBe(3);
-    await redis!.cli('SAVE');
-    // The reader's next read waits in the proxy: the two written now are not read before the crash.
-    const held = proxy!.hold('falco-alert-receiver-reader', 'XREAD');
-    await held.seen;
-    await write(2);
-    await redis!.kill();
-    held.release();
-    await redis!.restart();
+    await loseUnreadWrites(write);
     expect(await redis!.cli('XLEN', 'lost-writes:alerts')).toBe('3');
     const [after] = await write(1);
 
@@ -102,5 +119,23 @@ describe.skipIf(!hasRedis)('alerts this replica wrote that Redis lost at a resta
     await expect.poll(() => seen, { timeout: 5_000 }).toContain(after);
     expect(seen).toEqual([...before, after]);
     expect(await metricValue(registry, 'falco_store_read_gaps_total')).toBe(0);
+  });
+
+  // Regression: the lost alert stayed the newest this replica had written, and each later drop of
+  // its write link (Redis not restarted again) asked about it again and told the same gap again.
+  it('tells a lost alert once, not again at each later reconnect', async () => {
+    const { seen, registry, write, relinkWriter } = await storeThroughProxy('told-once');
+    const before = await write(3);
+    await expect.poll(() => seen.length).toBe(3);
+    await loseUnreadWrites(write);
+    // Told once the write link is back, with no alert written since.
+    await expect.poll(() => seen.length, { timeout: 5_000 }).toBe(4);
+
+    await relinkWriter();
+    const [next] = await write(1);
+
+    await expect.poll(() => seen, { timeout: 5_000 }).toContain(next);
+    expect(seen).toEqual([...before, { gap: expect.any(Array) }, next]);
+    expect(await metricValue(registry, 'falco_store_read_gaps_total')).toBe(1);
   });
 });
