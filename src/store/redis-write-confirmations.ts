@@ -4,9 +4,9 @@ import type { PendingWrite } from './pending-writes.js';
 import { createReplicaConfirmations, keepUntrimmed } from './replica-confirmations.js';
 import type { RedisKeys } from './redis-alert-entry.js';
 import type { RedisConnection } from './redis-connection.js';
+import { readStreamEdges } from './read-stream-edges.js';
 import type { StoreMetrics } from './store-metrics.js';
 import { StoreUnavailableError } from './store-unavailable-error.js';
-import { STREAM_EDGES_SCRIPT, streamEdges } from './stream-read-gap.js';
 
 // How long a round of writes waits for a replica to have them (through Sentinel), and how often
 // a master with no replica online is asked again (ROLE) whether one is back, writes or none.
@@ -60,13 +60,6 @@ export function createWriteConfirmations(options: {
     const replies = await Promise.all(chunks.map((ids) => writer.send(['HMGET', keys.ids, ...ids])));
     return new Set(chunks.flatMap((ids, at) => ids.filter((_, j) => (replies[at] as unknown[])[j] != null)));
   }
-  // Refused the script (an ACL without XINFO, as the live reader may be): the oldest entry alone, as
-  // before Redis 7; and nothing (all kept) when that is refused too.
-  const oldestOnly = () =>
-    writer.send(['XRANGE', keys.alerts, '-', '+', 'COUNT', '1']).then(
-      (reply) => ({ first: (reply as Array<[string, unknown]>)[0]?.[0] }),
-      () => ({}),
-    );
   // Of the unconfirmed alerts, those the (maybe promoted) master lacks and would still hold. A link
   // that dropped and came back to the same master (a blip, a client kill) lacks none: sent again,
   // all of them (up to STORE_PENDING_MAX and STORE_MAX_BYTES) were rewritten for nothing, and took
@@ -74,7 +67,8 @@ export function createWriteConfirmations(options: {
   async function missing(writes: PendingWrite[]): Promise<PendingWrite[]> {
     if (writes.length === 0) return writes;
     const [edges, held] = await Promise.all([
-      writer.send(['EVAL', STREAM_EDGES_SCRIPT, '1', keys.alerts]).then(streamEdges, oldestOnly),
+      // Unknown (XRANGE refused too, or the link down, which `held` tells below): none taken as trimmed.
+      readStreamEdges((args) => writer.send(args), keys.alerts).catch(() => ({})),
       heldIds(writes).catch((error: unknown) => error),
     ]);
     // The link dropped again: they are asked about once it is back. Refused (an ACL), or Redis busy

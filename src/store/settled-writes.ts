@@ -1,7 +1,8 @@
 import type { PendingWrite } from './pending-writes.js';
 import type { RedisKeys } from './redis-alert-entry.js';
 import { keepUntrimmed } from './replica-confirmations.js';
-import { STREAM_EDGES_SCRIPT, streamEdges } from './stream-read-gap.js';
+import { readStreamEdges, type StreamEdges } from './read-stream-edges.js';
+import { StoreUnavailableError } from './store-unavailable-error.js';
 
 /** An alert Redis answered with a stream id for, and when that was known, on this process's clock. */
 export type WrittenAlert = { id: string; streamId: string; settledAtMs: number };
@@ -44,14 +45,17 @@ export function createSettledWrites(options: {
     async verify() {
       const write = unverified;
       if (!write) return;
-      const [held, edges] = await Promise.all([
+      const answers = await Promise.all([
         send(['HGET', keys.ids, write.id]),
-        send(['EVAL', STREAM_EDGES_SCRIPT, '1', keys.alerts]).then(streamEdges),
-      ]).catch(() => []);
-      // Unanswered: the link dropped again, and the next relink asks (refused, an ACL without XINFO:
-      // nothing is said, as before).
-      if (edges === undefined) return;
+        readStreamEdges(send, keys.alerts),
+      ]).catch((error: unknown) => error);
+      // Unanswered (the link dropped, or Redis loading or busy): asked at the next flush.
+      if (answers instanceof StoreUnavailableError) return;
       unverified = undefined;
+      // Refused (an ACL): nothing is said, and it is not asked again on this link (before, every
+      // flush asked again, before each round of writes).
+      if (!Array.isArray(answers)) return;
+      const [held, edges] = answers as [unknown, StreamEdges];
       // Gone from the id index, as a trimmed alert is too: lost unless the stream removed it (by
       // count or age, or shed at maxmemory: `max-deleted-entry-id` at or past it).
       if (held !== null || keepUntrimmed([write], edges, options.retainedFromMs()).length === 0) return;

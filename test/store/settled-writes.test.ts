@@ -1,11 +1,17 @@
 import pino from 'pino';
 import { Registry } from 'prom-client';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createAlertFeed } from '../../src/alerts/alert-feed.js';
 import type { StorePosition } from '../../src/alerts/store-position.js';
 import { createAlertStore, type AlertStoreParts } from '../../src/store/create-alert-store.js';
+import { redisKeys } from '../../src/store/redis-alert-entry.js';
+import { createRedisAlertWrites, type RedisAlertWrites } from '../../src/store/redis-alert-writes.js';
+import type { RedisConnection } from '../../src/store/redis-connection.js';
+import { createSettledWrites } from '../../src/store/settled-writes.js';
+import { StoreUnavailableError } from '../../src/store/store-unavailable-error.js';
+import { createStoreMetrics } from '../../src/store/store-metrics.js';
 import { startRedisProxy, type RedisProxy } from '../helpers/redis-proxy.js';
-import { redisAvailable, startRedis, type TestRedis } from '../helpers/redis-server.js';
+import { connectTo, redisAvailable, startRedis, untilUp, type TestRedis } from '../helpers/redis-server.js';
 import { makeStoredAlert } from '../helpers/stored-alert.js';
 import { metricValue } from '../helpers/test-app.js';
 
@@ -137,5 +143,104 @@ describe.skipIf(!hasRedis)('alerts this replica wrote that Redis lost at a resta
     await expect.poll(() => seen, { timeout: 5_000 }).toContain(next);
     expect(seen).toEqual([...before, { gap: expect.any(Array) }, next]);
     expect(await metricValue(registry, 'falco_store_read_gaps_total')).toBe(1);
+  });
+});
+
+describe.skipIf(!hasRedis)("the writer's check of its newest write after a reconnect", () => {
+  let redis: TestRedis | undefined;
+  let writer: RedisConnection | undefined;
+  let writes: RedisAlertWrites | undefined;
+  afterEach(async () => {
+    await redis?.cli('ACL', 'SETUSER', 'default', '+@all');
+    writes?.close();
+    await writer?.close();
+    await redis?.stop();
+  });
+
+  // Regression: with XINFO refused by an ACL (which the live reader and the re-sends through
+  // Sentinel take: store_read_gap_unknown, the stream's oldest entry), the check failed at every
+  // flush, and asked again before every write round from then on, an extra round trip each; and
+  // what it was for was never told.
+  it('tells a lost alert, and asks once, when an ACL refuses XINFO', async () => {
+    redis = await startRedis();
+    writer = connectTo(redis, 'writer');
+    await untilUp(writer);
+    const lost: string[] = [];
+    writes = createRedisAlertWrites({
+      writer,
+      keys: redisKeys('refused'),
+      metrics: createStoreMetrics(new Registry(), { isUp: () => true, pending: () => 0 }),
+      logger: pino({ level: 'silent' }),
+      pendingMax: 100,
+      maxBytes: 1e9,
+      maxAlerts: 100,
+      retentionMs: 3_600_000,
+      dedupWindowMs: 0,
+      retainedFromMs: () => Date.now() - 3_600_000,
+      onWrittenLost: (write) => lost.push(write.id),
+    });
+    const written = [makeStoredAlert(), makeStoredAlert()];
+    for (const entry of written) writes.add(entry);
+    await writes.flush();
+    // The newest gone as from a snapshot taken before it was written: a stream that never held it.
+    const newest = written[1]!.id;
+    const [kept] = (await writer.send(['XRANGE', 'refused:alerts', '-', '+', 'COUNT', '1'])) as unknown[][];
+    await writer.send(['DEL', 'refused:alerts']);
+    await writer.send(['XADD', 'refused:alerts', kept![0] as string, ...(kept![1] as string[])]);
+    await redis.cli('HDEL', 'refused:alert-ids', newest);
+    await redis.cli('ACL', 'SETUSER', 'default', '-xinfo');
+    const sent = vi.spyOn(writer, 'send');
+
+    await redis.cli('CLIENT', 'KILL', 'TYPE', 'normal');
+    for (let i = 0; i < 5; i++) {
+      writes.add(makeStoredAlert());
+      await writes.flush();
+    }
+
+    expect(lost).toEqual([newest]);
+    expect(sent.mock.calls.filter(([args]) => args[0] === 'HGET')).toHaveLength(1);
+  });
+});
+
+describe('the check of the newest settled write, when Redis does not answer it', () => {
+  // A check whose every command is rejected with `error`; the commands it sent and the alerts it told lost.
+  function refusedCheck(error: Error) {
+    const sent: string[][] = [];
+    const lost: string[] = [];
+    const settled = createSettledWrites({
+      send: (args) => {
+        sent.push(args);
+        return Promise.reject(error);
+      },
+      keys: redisKeys('x'),
+      retainedFromMs: () => 0,
+      onLost: (write) => lost.push(write.id),
+    });
+    settled.settled([{ id: 'a', args: [], bytes: 1, streamId: '1-1' }]);
+    settled.relinked();
+    const asked = () => sent.filter(([command]) => command === 'HGET').length;
+    return { settled, asked, lost };
+  }
+
+  // Regression: a refused check was taken as unanswered and asked again at every flush, before
+  // each round of writes, for as long as the link lasted.
+  it('asks no more on this link once Redis refused it (an ACL)', async () => {
+    const { settled, asked, lost } = refusedCheck(new Error('NOPERM this user has no permissions'));
+
+    await settled.verify();
+    await settled.verify();
+
+    expect(asked()).toBe(1);
+    expect(lost).toEqual([]);
+  });
+
+  it('asks again at the next flush while Redis is loading or busy, and tells nothing meanwhile', async () => {
+    const { settled, asked, lost } = refusedCheck(new StoreUnavailableError(new Error('LOADING')));
+
+    await settled.verify();
+    await settled.verify();
+
+    expect(asked()).toBe(2);
+    expect(lost).toEqual([]);
   });
 });
