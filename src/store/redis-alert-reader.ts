@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { AlertFeed } from '../alerts/alert-feed.js';
 import { viewHeldAlert } from '../alerts/held-alert.js';
-import { isAfter } from '../alerts/store-position.js';
+import { isAfter, type StorePosition } from '../alerts/store-position.js';
 import { countedLines } from '../logging/counted-lines.js';
 import { createDeliveredEntries } from './delivered-entries.js';
 import { logReadGaps } from './log-read-gaps.js';
@@ -52,7 +52,8 @@ export interface AlertReader {
   stop(): void;
   /**
    * An alert this replica wrote (Redis answered its stream id) that Redis lost since, not trimmed
-   * (restarted from a snapshot older than it): told as a gap unless this reader published it.
+   * (restarted from a snapshot older than it): told as a gap with the next read (one gap with that
+   * read's own), unless this reader published it or a gap told since its link came up covers it.
    */
   writtenLost(write: WrittenAlert): void;
 }
@@ -96,8 +97,13 @@ export function startAlertReader(options: AlertReaderOptions): AlertReader {
   let linkIds: ReplicationIds | undefined;
   let idsUnasked = options.lostWritesResent === true;
   let countedOn: ReplicationIds | undefined;
+  // An alert this replica wrote that Redis lost (writtenLost), to tell with the next read's gap; and
+  // the newest position a gap told since the link came up covered.
+  let lostWrite: WrittenAlert | undefined;
+  let toldThrough: StorePosition | undefined;
   conn.onUp(() => {
     lineageUnchecked = true;
+    toldThrough = undefined;
     idsUnasked = options.lostWritesResent === true;
     linkIds = undefined;
     wake?.();
@@ -152,6 +158,16 @@ export function startAlertReader(options: AlertReaderOptions): AlertReader {
   // Refused (an ACL without INFO): unknown, and a failover is told as a gap, as before. Said once:
   // the gap's line alone gave no hint why each failover was one.
   let idsRefusedLogged = false;
+
+  // The lost alert to tell, unless this reader published it, or a gap told since the link came up
+  // covers it (the stream made again by the restart that lost it, told first).
+  function takeLostWrite(): WrittenAlert | undefined {
+    const write = lostWrite;
+    lostWrite = undefined;
+    if (!write || delivered.has(write.streamId, write.id)) return undefined;
+    return toldThrough && !isAfter(streamPosition(write.streamId), toldThrough) ? undefined : write;
+  }
+
   async function askLinkIds(): Promise<void> {
     if (!idsUnasked) return;
     idsUnasked = false;
@@ -283,11 +299,28 @@ export function startAlertReader(options: AlertReaderOptions): AlertReader {
               streamPosition(removed),
             )
           : undefined;
-    if (through) {
-      gaps.found({ afterId: lastId, nextId, removedId: removed ?? '', remade: remade || undefined });
-      feed.publishGap({ through, storedAtMs: await onThisClock(through[0]) });
+    // This read's gap and this replica's lost alert told as one, through the later: the restart that
+    // lost the alert most often made the stream again too (told once the new one has an entry to
+    // read), and the two were told as two gaps.
+    const lost = remade && nextId === undefined ? undefined : takeLostWrite();
+    const lostAt = lost && streamPosition(lost.streamId);
+    const told = lostAt && (!through || isAfter(lostAt, through)) ? lostAt : through;
+    if (told) {
+      gaps.found({
+        afterId: lastId,
+        nextId,
+        removedId: removed ?? '',
+        remade: remade || undefined,
+        lostWriteId: lost?.streamId,
+      });
+      // The writer knows when it wrote its alert, on this clock.
+      feed.publishGap({
+        through: told,
+        storedAtMs: told === lostAt ? lost!.settledAtMs : await onThisClock(told[0]),
+      });
+      toldThrough = told;
       // Nothing read: the next read starts past what was removed, so it does not find this gap again.
-      if (nextId === undefined && removed) lastId = removed;
+      if (through && nextId === undefined && removed) lastId = removed;
     }
     const sizes: number[] = [];
     for (const raw of entries) {
@@ -323,10 +356,8 @@ export function startAlertReader(options: AlertReaderOptions): AlertReader {
       wake?.();
     },
     writtenLost(write) {
-      if (stopped || delivered.has(write.streamId, write.id)) return;
-      gaps.found({ afterId: lastId ?? '', removedId: '', lostWriteId: write.streamId });
-      // At once, before the alerts read after it: the writer knows when it wrote it, on this clock.
-      feed.publishGap({ through: streamPosition(write.streamId), storedAtMs: write.settledAtMs });
+      // Told with the next read's gap, before the alerts that read returns.
+      if (!stopped) lostWrite = write;
     },
   };
 }
