@@ -29,7 +29,7 @@ describe.skipIf(!hasRedis)('alerts this replica wrote that Redis lost at a resta
 
   // The Redis store through a proxy (which can hold its reader's reads), what its feed published in
   // order, its registry and its warn lines.
-  async function storeThroughProxy(keyPrefix: string) {
+  async function storeThroughProxy(keyPrefix: string, retentionMs = 3_600_000) {
     redis = await startRedis();
     proxy = await startRedisProxy(redis.port);
     const registry = new Registry();
@@ -49,7 +49,7 @@ describe.skipIf(!hasRedis)('alerts this replica wrote that Redis lost at a resta
         redis: {
           target: { kind: 'url', url: proxy.url },
           keyPrefix,
-          retentionMs: 3_600_000,
+          retentionMs,
           pendingMax: 1000,
         },
       },
@@ -149,6 +149,53 @@ describe.skipIf(!hasRedis)('alerts this replica wrote that Redis lost at a resta
     expect(seen).toEqual([...before, { gap: expect.any(Array) }, next]);
     expect(await metricValue(registry, 'falco_store_read_gaps_total')).toBe(1);
   });
+
+  // Guard: an alert of its own that the stream removed before its write link dropped is no loss of
+  // its own to tell (the reader tells the gap if it had not read it), by count or by age.
+  it.each([
+    { removedBy: 'STORE_MAX_ALERTS', retentionMs: 3_600_000, others: 150, waitMs: 0 },
+    { removedBy: 'STORE_RETENTION', retentionMs: 1_000, others: 1, waitMs: 1_200 },
+  ])(
+    'tells no lost alert when its newest was trimmed by $removedBy before a reconnect',
+    async ({ removedBy, retentionMs, others, waitMs }) => {
+      const prefix = `trimmed-${removedBy}`;
+      const { seen, registry, lines, write, relinkWriter } = await storeThroughProxy(prefix, retentionMs);
+      await write(3);
+      await expect.poll(() => seen.length).toBe(3);
+      const held = proxy!.hold('falco-alert-receiver-reader', 'XREAD');
+      await held.seen;
+      await write(2);
+      await new Promise((resolve) => setTimeout(resolve, waitMs));
+      // Another replica's alerts trim this one's (its write script removes them with XDEL).
+      const theirs = connectTo(redis!, 'other-receiver');
+      await untilUp(theirs);
+      const writes = createRedisAlertWrites({
+        writer: theirs,
+        keys: redisKeys(prefix),
+        metrics: createStoreMetrics(new Registry(), { isUp: () => true, pending: () => 0 }),
+        logger: pino({ level: 'silent' }),
+        pendingMax: 1000,
+        maxBytes: 1e9,
+        maxAlerts: 100,
+        retentionMs,
+        dedupWindowMs: 0,
+        retainedFromMs: () => Date.now() - retentionMs,
+      });
+      for (let i = 0; i < others; i++) writes.add(makeStoredAlert());
+      await writes.flush();
+      writes.close();
+      await theirs.close();
+
+      await relinkWriter();
+      const [after] = await write(1);
+      held.release();
+
+      await expect.poll(() => seen, { timeout: 5_000 }).toContain(after);
+      // The reader's own gap, for the alerts trimmed before it read them; none of the writer's.
+      expect(await metricValue(registry, 'falco_store_read_gaps_total')).toBe(1);
+      expect(lines.filter((line) => line['lostWriteId'] !== undefined)).toEqual([]);
+    },
+  );
 
   // Regression: Redis restarted without its data lost alerts this replica wrote that its reader had
   // not read (the usual case under load): the writer told a gap through its newest once its link
