@@ -34,7 +34,8 @@ const isReadOnlyReply = (error: unknown) => error instanceof Error && error.mess
 const BRIEF_REPLIES = ['LOADING', 'UNBLOCKED'];
 const LASTING_REPLIES = ['BUSY', 'MASTERDOWN', 'TRYAGAIN', 'CLUSTERDOWN', 'NOREPLICAS'];
 
-const replyCode = (error: unknown): string | undefined =>
+/** The code a Redis reply error starts with (WRONGTYPE, NOPERM, LOADING...), never the rest of its text. */
+export const replyCode = (error: unknown): string | undefined =>
   error instanceof Error ? /^([A-Z]+) /.exec(error.message)?.[1] : undefined;
 
 const isPassingReply = (error: unknown) => {

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { countedLines, type CountedLines } from '../logging/counted-lines.js';
 import { createReasonCounter } from '../metrics/reason-counter.js';
+import { replyCode } from '../store/redis-connection.js';
 import { StoreUnavailableError } from '../store/store-unavailable-error.js';
 import type { SharedRuns } from './shared-runs.js';
 
@@ -29,7 +30,7 @@ type RefusalReason = (typeof REASONS)[number];
  */
 export function refusalReason(error: unknown): RefusalReason {
   if (error instanceof SyntaxError) return 'unreadable';
-  const code = error instanceof Error ? /^([A-Z]+) /.exec(error.message)?.[1]?.toLowerCase() : undefined;
+  const code = replyCode(error)?.toLowerCase();
   return REASONS.find((reason) => reason === code) ?? 'other';
 }
 
