@@ -25,8 +25,18 @@ const bodyFailure = (message: string, pointer: string): JsonBodyFailure =>
 
 // UTF-8 alone, as ingest reads its bodies: another charset would be misread (express.json decoded
 // utf-16 itself, and a UTF-8 body a client had mislabelled so was answered "not a JSON object").
-const refusedCharset = (detail: string) =>
+// Also a body of another media type where JSON is required. bodyRefusal answers it 415 naming
+// Content-Type, with this detail.
+const refusedContentType = (detail: string) =>
   Object.assign(new Error(detail), { status: 415, type: 'charset.unsupported' });
+
+export interface ReadJsonBodyOptions {
+  /**
+   * Where a body of another media type is refused (415) rather than passed on unread: a trigger
+   * call's body would go unread and its run start with "all defaults".
+   */
+  requireJson?: (req: Request) => boolean;
+}
 
 /**
  * Reads an `application/json` request body of at most `limit` into `req.body` with the parser
@@ -35,19 +45,25 @@ const refusedCharset = (detail: string) =>
  * saw another body than the route acted on. Like express.json it reads no other media type and
  * takes an empty body as `{}`; unlike it, it stops at the cap (readCappedBody), takes only UTF-8
  * and no content coding but identity, and passes on failures with body-parser's error types.
+ * A refused body is never read: closed while it arrives (refuseRest).
  */
-export function readJsonBody(limit: string) {
+export function readJsonBody(limit: string, options: ReadJsonBodyOptions = {}) {
   const readBody = readCappedBody(limit);
   return (req: Request, res: Response, next: NextFunction): void => {
+    if (!carriesBody(req)) return next();
+    const json = typeof req.is('application/json') === 'string';
+    const refused = json
+      ? charsetProblem(req.headers['content-type'])
+      : options.requireJson?.(req) === true
+        ? 'Send the body as application/json.'
+        : undefined;
+    if (refused !== undefined) {
+      refuseRest(req, res);
+      return next(refusedContentType(refused));
+    }
     // As express.json: a request that can give no more (its client half-closed, or its body was
     // taken) is passed on unread, and requireReadBody says so rather than guess.
-    if (!carriesBody(req) || !req.is('application/json') || !req.socket.readable || !req.readable)
-      return next();
-    const charset = charsetProblem(req.headers['content-type']);
-    if (charset !== undefined) {
-      refuseRest(req, res);
-      return next(refusedCharset(charset));
-    }
+    if (!json || !req.socket.readable || !req.readable) return next();
     readBody(req, res, (error?: unknown) => {
       if (error !== undefined) return next(error);
       const text = (req.body as Buffer).toString('utf8');

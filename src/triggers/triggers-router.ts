@@ -6,7 +6,7 @@ import { bodyRefusal } from '../http/body-refusal.js';
 import { buildProblem, sendProblem } from '../http/problem.js';
 import { isAuthorized } from './bearer-auth.js';
 import { createCancelRunRoute } from './cancel-run-route.js';
-import { requireJsonBody, requireReadBody } from './require-json-body.js';
+import { requireReadBody } from './require-read-body.js';
 import { resolveShellTarget } from './resolve-shell-target.js';
 import type { RunRegistry } from './run-registry.js';
 import { sendRuns } from './send-runs.js';
@@ -52,9 +52,9 @@ export function createTriggersRouter(deps: TriggersRouterDeps): express.Router {
     res.setHeader('WWW-Authenticate', 'Bearer realm="falco-alert-receiver triggers"');
     sendProblem(res, buildProblem('unauthorized', { detail: 'Send Authorization: Bearer <TRIGGER_TOKEN>.' }));
   });
-  router.post('/triggers/*path', requireJsonBody);
-  // Read as ingest reads its bodies: a repeated key is refused, a gzip body is 415, not inflated.
-  router.use('/triggers', readJsonBody(BODY_LIMIT));
+  // Read as ingest reads its bodies: a repeated key is refused, a gzip body is 415, not inflated. A
+  // call's body in another media type or charset is refused (415), not passed on unread or misread.
+  router.use('/triggers', readJsonBody(BODY_LIMIT, { requireJson: (req) => req.method === 'POST' }));
   // What the body reader refuses: answered as every other refusal, with the status that says why, and audited.
   router.use('/triggers', (error: unknown, req: Request, res: Response, next: NextFunction) => {
     const refusal = bodyRefusal(error, BODY_LIMIT);
