@@ -219,23 +219,14 @@ export function authEnvProblems(
 }
 
 /**
- * The auth part of `Config`, and the problems of the token files and the trigger token (the
- * config is for use only without any); those between the variables are authEnvProblems'.
+ * The auth part of `Config`, and the problems of the token files (the config is for use only
+ * without any); those between the variables are authEnvProblems' and triggerTokenClashes'.
  */
-export function resolveAuth(
-  env: AuthEnv,
-  context: { triggerToken?: string },
-): { auth: AuthConfig; problems: string[] } {
+export function resolveAuth(env: AuthEnv): { auth: AuthConfig; problems: string[] } {
   const viewer = tokenList('VIEWER_TOKEN', env.VIEWER_TOKEN, env.VIEWER_TOKEN_FILE);
   const metrics = tokenList('METRICS_TOKEN', env.METRICS_TOKEN, env.METRICS_TOKEN_FILE);
   const session = secretList('SESSION_SECRET', env.SESSION_SECRET, env.SESSION_SECRET_FILE, readSessionKeys);
-  const problems = [
-    ...viewer.problems,
-    ...metrics.problems,
-    ...session.problems,
-    ...triggerTokenClash('viewer', viewer.lines, context.triggerToken),
-    ...triggerTokenClash('metrics', metrics.lines, context.triggerToken),
-  ];
+  const problems = [...viewer.problems, ...metrics.problems, ...session.problems];
   const header = env.AUTH_PROXY_USER_HEADER;
   const cidrs = parseCidrs(env.AUTH_PROXY_CIDRS ?? '');
   return {

@@ -1,6 +1,6 @@
 import { combinationProblems } from './combination-problems.js';
 import { viewEnv } from './env-view.js';
-import { presentVariables, variableProblem, withoutRefused } from './load-config.js';
+import { presentVariables, variableProblems, withoutRefused } from './load-config.js';
 import { envSchema } from './schema.js';
 
 /**
@@ -9,8 +9,8 @@ import { envSchema } from './schema.js';
  * the downward API, to a value not known there; with `othersMayBeSet` (a Secret's keys taken
  * whole) a variable not in `env` may be set too, and one in `mayBeSet` (from a key marked
  * optional) may be set or not. Each known value is checked on its own, and the variables together,
- * in the receiver's words (`NAME: problem`); no file is read, and nothing is said that an unknown
- * value or what a file holds could clear: that is left to the start.
+ * in the receiver's words (`NAME: problem`, one a problem); no file is read, and nothing is said
+ * that an unknown value or what a file holds could clear: that is left to the start.
  */
 export function checkEnvBeforeStart(
   env: Record<string, string | undefined>,
@@ -22,9 +22,9 @@ export function checkEnvBeforeStart(
   const problems: string[] = [];
   const refused = new Set<string>();
   for (const [name, value] of Object.entries(env)) {
-    const problem = value === undefined ? undefined : variableProblem(name, value);
-    if (problem === undefined) continue;
-    problems.push(`${name}: ${problem}`);
+    const said = value === undefined ? [] : variableProblems(name, value);
+    if (said.length === 0) continue;
+    problems.push(...said);
     refused.add(name);
   }
   const known = Object.entries(presentVariables(env)).filter(([name]) => !refused.has(name));

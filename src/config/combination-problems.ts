@@ -5,6 +5,7 @@ import { hardeningEnvProblems } from './hardening-env.js';
 import type { Env } from './schema.js';
 import { sharesStore, storeEnvProblems } from './store-env.js';
 import { triggersEnvProblems } from './triggers-env.js';
+import { triggerTokenClashes, type TokenFilesHeld } from './trigger-token-clashes.js';
 
 /** What the files named were found to hold, where a check between variables depends on it. */
 export interface FilesHeld {
@@ -14,13 +15,20 @@ export interface FilesHeld {
   viewerTokens: boolean;
   /** SESSION_SECRET_FILE holds a line. */
   sessionKeys: boolean;
+  /** The tokens read at start: where a list or the trigger token comes from a file, what it holds. */
+  tokens: TokenFilesHeld;
 }
 
 /**
- * Before the start no file is read: each is taken as holding what it should. One that does not is
- * refused at start all the same, by the check of the file.
+ * Before the start no file is read: each is taken as holding what it should, and a token file's
+ * tokens are not known. One that does not is refused at start all the same, by the check of the file.
  */
-const FILES_AS_NAMED: FilesHeld = { storeCredentials: true, viewerTokens: true, sessionKeys: true };
+const FILES_AS_NAMED: FilesHeld = {
+  storeCredentials: true,
+  viewerTokens: true,
+  sessionKeys: true,
+  tokens: {},
+};
 
 /**
  * The problems between variables that the receiver refuses to start with (exit 2): by loadConfig
@@ -58,6 +66,10 @@ export function combinationProblems(view: EnvView<Env>, held: FilesHeld = FILES_
       env.TLS_PORT === env[other]
     )
       problems.push(`TLS_PORT: must differ from ${other}`);
-  problems.push(...hardeningEnvProblems(view), ...authEnvProblems(view, { workers, sharedStore, held }));
+  problems.push(
+    ...hardeningEnvProblems(view),
+    ...authEnvProblems(view, { workers, sharedStore, held }),
+    ...triggerTokenClashes(view, held.tokens),
+  );
   return problems;
 }

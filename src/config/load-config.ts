@@ -113,18 +113,23 @@ function blankNumber(name: string, value: string): boolean {
     : result.error.issues.every((issue) => 'origin' in issue && issue.origin === 'number');
 }
 
+// Each issue on a line of its own, named by its variable, as the start and npm run deploy say them.
+function issueLines(issues: z.core.$ZodIssue[], env: Record<string, string | undefined>): string[] {
+  return issues.map((issue) => `${issue.path.join('.') || 'env'}: ${describeIssue(issue, env)}`);
+}
+
 /**
- * What loadConfig says of one variable's value on its own (undefined: taken, or not a variable it
- * reads): without the checks between variables and of the files they name.
+ * What loadConfig says of one variable's value on its own, a line per problem (none: taken, or not
+ * a variable it reads): without the checks between variables and of the files they name.
  */
-export function variableProblem(name: string, value: string): string | undefined {
+export function variableProblems(name: string, value: string): string[] {
   const shape: Record<string, z.ZodType> = envSchema.shape;
   const field = shape[name];
-  if (!field || value === '' || blankNumber(name, value)) return undefined;
+  if (!field || value === '' || blankNumber(name, value)) return [];
   const result = field.safeParse(value);
-  if (result.success) return undefined;
+  if (result.success) return [];
   const issues = result.error.issues.map((issue) => ({ ...issue, path: [name, ...issue.path] }));
-  return issues.map((issue) => describeIssue(issue, { [name]: value })).join('; ');
+  return issueLines(issues, { [name]: value });
 }
 
 /**
@@ -155,9 +160,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): LoadConfigResult {
   const present = presentVariables(env);
   const result = envSchema.safeParse(present);
   if (result.success) return resolveConfig(result.data);
-  const problems = result.error.issues.map(
-    (issue) => `${issue.path.join('.') || 'env'}: ${describeIssue(issue, present)}`,
-  );
+  const problems = issueLines(result.error.issues, present);
   // The variables zod took still get their cross-variable and file checks, so one start lists every
   // problem.
   const refused = new Set(result.error.issues.map((issue) => String(issue.path[0])));
@@ -180,12 +183,17 @@ function resolveConfig(env: Env): LoadConfigResult {
   const data = fromFile?.token !== undefined ? { ...env, TRIGGER_TOKEN: fromFile.token } : env;
   const store = resolveStore(view);
   const hardening = resolveHardening(data);
-  const auth = resolveAuth(data, { triggerToken: data.TRIGGERS_ENABLED ? data.TRIGGER_TOKEN : undefined });
+  const auth = resolveAuth(data);
   const problems = [
     ...combinationProblems(view, {
       storeCredentials: store.ok,
       viewerTokens: auth.auth.viewerTokens.length > 0,
       sessionKeys: auth.auth.sessionSecrets.length > 0,
+      tokens: {
+        trigger: fromFile?.token,
+        viewer: auth.auth.viewerTokens,
+        metrics: auth.auth.metricsTokens,
+      },
     }),
     ...(fromFile?.problems ?? []),
     ...(store.ok ? [] : store.problems),

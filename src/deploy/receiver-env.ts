@@ -31,11 +31,32 @@ function expand(value: string, env: Map<string, string | undefined>): string | u
   return unknown ? undefined : expanded;
 }
 
+type Keys = Record<string, string | undefined>;
+
+const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
+const entries = (value: unknown) => Object.entries(isObj(value) ? value : {});
+
+// What each key of a ConfigMap or Secret the manifests hold sets. A Secret's `data` is base64, and a
+// key of its `stringData` replaces the same key of `data`, as the API server writes them together.
+function keysOf(doc: Obj): Keys {
+  if (doc.kind === 'ConfigMap')
+    return Object.fromEntries(entries(doc.data).map(([key, value]) => [key, text(value)]));
+  const decoded = entries(doc.data).map(([key, value]) => {
+    const data = text(value);
+    return [key, data === undefined ? undefined : Buffer.from(data, 'base64').toString('utf8')];
+  });
+  return Object.fromEntries([
+    ...decoded,
+    ...entries(doc.stringData).map(([key, value]) => [key, text(value)]),
+  ]);
+}
+
 /**
  * The receiver container's variables, checked as the service checks them at start: each value the
- * manifests hold (its ConfigMaps and literal `value`s) on its own, and the variables together. A
- * variable set from a Secret or the downward API is set, to a value not known here (from a key
- * marked optional, set or not); that value and the files variables name are checked at start.
+ * manifests hold (their ConfigMaps', their Secrets' and literal `value`s) on its own, and the
+ * variables together. A variable set from a Secret the manifests do not hold or the downward API is
+ * set, to a value not known here (from a key marked optional, set or not); that value and the files
+ * variables name are checked at start.
  */
 export function checkReceiverEnv(
   renderedYaml: string,
@@ -44,12 +65,15 @@ export function checkReceiverEnv(
   const docs = parseAllDocuments(renderedYaml)
     .map((document) => document.toJS() as unknown)
     .filter(isObj);
-  const configMaps = new Map<string, Obj>();
+  // By `ConfigMap/name` and `Secret/name`.
+  const held = new Map<string, Keys>();
   for (const doc of docs) {
     const metadata = isObj(doc.metadata) ? doc.metadata : {};
-    if (doc.kind === 'ConfigMap' && typeof metadata.name === 'string')
-      configMaps.set(metadata.name, isObj(doc.data) ? doc.data : {});
+    if ((doc.kind === 'ConfigMap' || doc.kind === 'Secret') && typeof metadata.name === 'string')
+      held.set(`${doc.kind}/${metadata.name}`, keysOf(doc));
   }
+  const heldKeys = (kind: 'ConfigMap' | 'Secret', ref: unknown) =>
+    isObj(ref) && typeof ref.name === 'string' ? held.get(`${kind}/${ref.name}`) : undefined;
   const workload = docs.find(
     (doc) => doc.kind === 'Deployment' && isObj(doc.metadata) && doc.metadata.name === deployment,
   );
@@ -61,7 +85,8 @@ export function checkReceiverEnv(
   if (!container) return { problems: [], unknown: [] };
   // As the kubelet builds it: envFrom in order, then env, later names replacing earlier ones.
   const env = new Map<string, string | undefined>();
-  // Set or not, to a value not known here: from a key marked optional, or replaced by a Secret's keys.
+  // Set or not, to a value not known here: from a key marked optional, or replaced by the keys of a
+  // Secret (or ConfigMap) the manifests do not hold.
   const mayBeSet = new Set<string>();
   const define = (name: string, value: string | undefined) => {
     env.set(name, value);
@@ -71,26 +96,30 @@ export function checkReceiverEnv(
     env.delete(name);
     mayBeSet.add(name);
   };
-  // A Secret's keys (or a ConfigMap's made elsewhere) are not known here: any variable may be one.
+  // The keys of a Secret or ConfigMap the manifests do not hold are not known here: any variable may be one.
   let othersMayBeSet = false;
   for (const from of objects(container.envFrom)) {
-    const ref = isObj(from.configMapRef) ? from.configMapRef : undefined;
-    const data = typeof ref?.name === 'string' ? configMaps.get(ref.name) : undefined;
+    const data = heldKeys('ConfigMap', from.configMapRef) ?? heldKeys('Secret', from.secretRef);
     if (!data) {
       othersMayBeSet = true;
       // Its keys replace the values taken before it, whichever they are.
       for (const name of [...env.keys()]) unsure(name);
     }
     const prefix = typeof from.prefix === 'string' ? from.prefix : '';
-    for (const [name, value] of Object.entries(data ?? {}))
-      define(`${prefix}${name}`, typeof value === 'string' ? value : undefined);
+    for (const [name, value] of Object.entries(data ?? {})) define(`${prefix}${name}`, value);
   }
   for (const item of objects(container.env)) {
     if (typeof item.name !== 'string') continue;
     const from = isObj(item.valueFrom) ? item.valueFrom : undefined;
     const key = [from?.secretKeyRef, from?.configMapKeyRef].find(isObj);
-    if (key?.optional === true) unsure(item.name);
-    else define(item.name, typeof item.value === 'string' ? expand(item.value, env) : from ? undefined : '');
+    // Of an object the manifests hold, a key's value is known; an empty one is the receiver's unset.
+    const keys = heldKeys('Secret', from?.secretKeyRef) ?? heldKeys('ConfigMap', from?.configMapKeyRef);
+    const keyName = text(key?.key);
+    if (keys && keyName !== undefined && Object.hasOwn(keys, keyName)) define(item.name, keys[keyName]);
+    else if (key?.optional !== true)
+      define(item.name, typeof item.value === 'string' ? expand(item.value, env) : from ? undefined : '');
+    // The kubelet passes over a key marked optional that its object lacks: one not held may have it.
+    else if (!keys) unsure(item.name);
   }
   const problems = checkEnvBeforeStart(Object.fromEntries(env), { othersMayBeSet, mayBeSet });
   const named = [...env.keys(), ...mayBeSet].map((name) => [name, env.get(name) ?? '']);

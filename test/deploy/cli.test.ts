@@ -355,27 +355,45 @@ describe('npm run deploy', { timeout: 60_000 }, () => {
 
   // Regression: settings the receiver refuses together passed, being fine one by one: WORKERS=2
   // beside the base's VIEWER_TOKEN_FILE (each worker would sign sessions with a key of its own)
-  // crash-looped the pod, and the deploy failed only when the rollout timed out.
-  it('stops before any change when the receiver would refuse settings together, in its words', async () => {
-    const record = path.join(dir, 'argv.log');
-    const overlay = writeOverlay(dir, []);
-    addReceiverEnv(overlay, 'WORKERS=2\nSTORE_SENTINELS=sentinel-0:26379\n');
-
-    const result = await runDeploy(['--kustomize', overlay], {
-      PATH: `${FIXTURE_BIN}:/usr/bin:/bin`,
-      RECORD_FILE: record,
-    });
-
-    expect(result.exitCode).toBe(1);
-    expect(result.stdout).toContain(
+  // crash-looped the pod, and the deploy failed only when the rollout timed out. And two problems of
+  // one variable were said on one line, joined by '; ', where the receiver says each on its own.
+  it.each([
+    [
+      'WORKERS=2\nSTORE_SENTINELS=sentinel-0:26379\n',
       [
-        `✗ the receiver's settings in ${overlay}: it would refuse to start:`,
-        '  - STORE_SENTINELS and STORE_SENTINEL_MASTER: set both to use Sentinel',
-        '  - SESSION_SECRET: required with VIEWER_TOKEN when WORKERS is not 1 or replicas share a store (STORE_URL, STORE_SENTINELS)',
-      ].join('\n'),
-    );
-    expect(readFileSync(record, 'utf8')).not.toMatch(/^helm (repo|upgrade)|^kubectl (apply|get)/m);
-  });
+        'STORE_SENTINELS and STORE_SENTINEL_MASTER: set both to use Sentinel',
+        'SESSION_SECRET: required with VIEWER_TOKEN when WORKERS is not 1 or replicas share a store (STORE_URL, STORE_SENTINELS)',
+      ],
+    ],
+    [
+      'TRIGGER_ALLOWED_IMAGES=--privileged,a b\n',
+      [
+        'TRIGGER_ALLOWED_IMAGES: "--privileged" is not an image reference',
+        'TRIGGER_ALLOWED_IMAGES: "a b" is not an image reference',
+      ],
+    ],
+  ])(
+    'stops before any change at %j, a line a problem in the words of the receiver',
+    async (env, problems) => {
+      const record = path.join(dir, 'argv.log');
+      const overlay = writeOverlay(dir, []);
+      addReceiverEnv(overlay, env);
+
+      const result = await runDeploy(['--kustomize', overlay], {
+        PATH: `${FIXTURE_BIN}:/usr/bin:/bin`,
+        RECORD_FILE: record,
+      });
+
+      expect(result.exitCode).toBe(1);
+      expect(result.stdout).toContain(
+        [
+          `✗ the receiver's settings in ${overlay}: it would refuse to start:`,
+          ...problems.map((problem) => `  - ${problem}`),
+        ].join('\n'),
+      );
+      expect(readFileSync(record, 'utf8')).not.toMatch(/^helm (repo|upgrade)|^kubectl (apply|get)/m);
+    },
+  );
 
   it('deploys WORKERS=2 with triggers where the store URL and session keys come from a Secret', async () => {
     const record = path.join(dir, 'argv.log');

@@ -46,6 +46,17 @@ const fromSecret = (...names: string[]) =>
       lines(`- name: ${name}`, `  valueFrom: { secretKeyRef: { name: receiver-extra, key: ${name} } }`),
     )
     .join('');
+// A Secret the manifests hold (a kustomize secretGenerator's), its values as `data` writes them.
+const secret = (name: string, data: Record<string, string>) => `apiVersion: v1
+kind: Secret
+metadata: { name: ${name}, namespace: falco }
+data:
+${Object.entries(data)
+  .map(([key, value]) => `  ${key}: "${Buffer.from(value).toString('base64')}"`)
+  .join('\n')}
+---
+`;
+const TOKEN = 'a-token-to-start-runs-0123';
 const sentinels = { STORE_SENTINELS: 'sentinel-0:26379', STORE_SENTINEL_MASTER: 'mymaster' };
 const sessionFile = { SESSION_SECRET_FILE: '/etc/falco-alert-receiver/session/secret' };
 
@@ -266,6 +277,104 @@ describe('checkReceiverEnv, the variables together', () => {
     );
 
     expect(check).toEqual({ problems: [], unknown: [] });
+  });
+});
+
+// Regression: a variable from a key of a Secret the manifests hold counted as set, whatever it held;
+// the receiver takes an empty value as unset, so VIEWER_TOKEN= from one beside VIEWER_TOKEN_FILE
+// stopped npm run deploy with 'set only one' (found in a read-through).
+describe('checkReceiverEnv, values of a Secret the manifests hold', () => {
+  it('takes an empty value as unset, as the receiver does', () => {
+    const check = checkReceiverEnv(
+      secret('receiver-extra', { VIEWER_TOKEN: '', INGEST_PATH_SECRET: '' }) +
+        rendered(
+          '  LOG_LEVEL: info',
+          literal({ INGEST_PATH_SECRET_FILE: '/etc/falco-alert-receiver/ingest-path/secret' }) +
+            fromSecret('VIEWER_TOKEN', 'INGEST_PATH_SECRET'),
+        ),
+    );
+
+    expect(check).toEqual({ problems: [], unknown: [] });
+  });
+
+  it('checks a value it holds as the receiver does, and keeps one of a Secret it does not hold as set', () => {
+    const check = checkReceiverEnv(
+      secret('receiver-extra', { VIEWER_TOKEN: 'short', PORT: '' }) +
+        rendered(
+          '  LOG_LEVEL: info',
+          literal({
+            ADMIN_PORT: '8080',
+            TRIGGERS_ENABLED: 'true',
+            TRIGGER_TOKEN_FILE: '/etc/triggers/token',
+          }) + fromSecret('VIEWER_TOKEN', 'PORT'),
+        ),
+    );
+
+    // TRIGGER_TOKEN is from Secret falco-alert-receiver-triggers, which the manifests do not hold.
+    expect(check.problems).toEqual([
+      'VIEWER_TOKEN: must be at least 16 characters',
+      'TRIGGER_TOKEN and TRIGGER_TOKEN_FILE: set only one',
+      'ADMIN_PORT: must differ from PORT',
+    ]);
+  });
+
+  it("takes a Secret's keys taken whole as known, an empty one unset", () => {
+    const check = checkReceiverEnv(
+      secret('receiver-extra', { VIEWER_TOKEN: '', WORKERS: '2' }) +
+        rendered('  LOG_LEVEL: info').replace(
+          'envFrom:\n',
+          'envFrom:\n            - secretRef: { name: receiver-extra }\n',
+        ),
+    );
+
+    // VIEWER_TOKEN_FILE alone, with WORKERS=2 and no session key: no other variable may be set.
+    expect(check.problems).toEqual([
+      'SESSION_SECRET: required with VIEWER_TOKEN when WORKERS is not 1 or replicas share a store (STORE_URL, STORE_SENTINELS)',
+    ]);
+  });
+
+  it('reads a key of a ConfigMap it holds too, and passes over a key marked optional that its object lacks', () => {
+    const keyRef = (name: string, ref: string) => lines(`- name: ${name}`, `  valueFrom: { ${ref} }`);
+    const check = (data: Record<string, string>) =>
+      checkReceiverEnv(
+        secret('receiver-extra', { STORE_URL: 'redis://redis.falco.svc:6379', ...data }) +
+          rendered(
+            '  LOG_LEVEL: info\n  TIMEOUT: 10s',
+            literal({ STORE_USERNAME: 'falco', ...sessionFile }) +
+              keyRef('STORE_URL', 'secretKeyRef: { name: receiver-extra, key: STORE_URL }') +
+              keyRef('STORE_USERNAME', 'secretKeyRef: { name: receiver-extra, key: user, optional: true }') +
+              keyRef(
+                'SHUTDOWN_TIMEOUT_MS',
+                'configMapKeyRef: { name: falco-alert-receiver-env-5h7k9, key: TIMEOUT }',
+              ),
+          ),
+      ).problems;
+    const timeout = 'SHUTDOWN_TIMEOUT_MS: must be a number, written in digits (got "10s")';
+
+    // Without the key, STORE_USERNAME keeps the value set before it.
+    expect(check({})).toEqual([
+      timeout,
+      'STORE_USERNAME: is for STORE_SENTINELS only (with STORE_URL the URL names the user: redis://USER@host:6379)',
+    ]);
+    expect(check({ user: '' })).toEqual([timeout]);
+  });
+
+  // A trigger token equal to a viewer or /metrics token is refused at start; from a Secret the
+  // manifests do not hold it is not known, and nothing is said.
+  it('refuses a trigger token that is also a /metrics token, where it sees both', () => {
+    const env = literal({ TRIGGERS_ENABLED: 'true', METRICS_TOKEN: TOKEN });
+    const clash =
+      'TRIGGER_TOKEN: must differ from every /metrics token (METRICS_TOKEN, METRICS_TOKEN_FILE): it also starts trigger runs, so whatever scrapes could';
+
+    expect(checkReceiverEnv(rendered('  LOG_LEVEL: info', env)).problems).toEqual([]);
+    expect(
+      checkReceiverEnv(
+        secret('falco-alert-receiver-triggers', { token: `${TOKEN}\n` }) + rendered('  LOG_LEVEL: info', env),
+      ).problems,
+    ).toEqual([clash]);
+    expect(
+      checkReceiverEnv(rendered('  LOG_LEVEL: info', env + literal({ TRIGGER_TOKEN: TOKEN }))).problems,
+    ).toEqual([clash]);
   });
 });
 
