@@ -1,7 +1,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import { createHash } from 'node:crypto';
 import type { TlsFileContents } from '../config/tls-files.js';
-import { isMessage } from './cluster-message.js';
+import { onWorkerMessage } from './cluster-message.js';
 
 const SERVED = 'falco-receiver:tls-served';
 /**
@@ -58,8 +58,8 @@ export function clusterTls(env: NodeJS.ProcessEnv): ClusterTls {
 export function rememberServedTls(): () => Record<string, string> {
   // Re-inserted at each report, so the Map's last entry is the latest report.
   const served = new Map<number, ServedTls>();
-  cluster.on('message', (worker: Worker, message: unknown) => {
-    if (!isMessage<{ type: typeof SERVED; served: ServedTls }>(message, SERVED)) return;
+  // Not from a worker that has exited: its report would outlast the 'exit' handler below.
+  onWorkerMessage<{ type: typeof SERVED; served: ServedTls }>(SERVED, (worker, message) => {
     served.delete(worker.id);
     served.set(worker.id, message.served);
   });
