@@ -1,5 +1,6 @@
-import { Counter, Gauge, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import { aggregateMetrics, type MetricJson } from './aggregate-metrics.js';
+import { addPrimaryMetrics, type PrimaryCounts } from './primary-metrics.js';
 import { addRetiredCounts, retiredBeside } from './retired-counts.js';
 
 /**
@@ -18,10 +19,10 @@ export interface CollectedMetrics {
   retire(worker: number): void;
   /**
    * The sum over the workers gone and each live worker's last collected metrics (a worker never
-   * collected adds nothing), with `falco_metrics_workers_unanswered` set to `unanswered` and
-   * `falco_cluster_workers_killed_total` to `killed` (the primary's watchdog, worker-watchdog.ts).
+   * collected adds nothing), with `falco_metrics_workers_unanswered` set to `unanswered` and the
+   * primary's own `counts` beside (primary-metrics.ts).
    */
-  aggregate(unanswered: number, killed: number): Registry;
+  aggregate(unanswered: number, counts: PrimaryCounts): Registry;
 }
 
 /** `maxRetiredSets`: label sets kept per metric for the workers gone (METRICS_MAX_SERIES). */
@@ -38,19 +39,10 @@ export function createCollectedMetrics(maxRetiredSets: number): CollectedMetrics
       last.delete(worker);
       retired = addRetiredCounts(retired, metrics, { maxSets: maxRetiredSets, live: last.values() });
     },
-    aggregate(unanswered, killed) {
+    aggregate(unanswered, counts) {
       const registry = aggregateMetrics([retiredBeside(retired, last.values()), ...last.values()]);
-      // The primary's own metric: only it knows which workers answered.
-      new Gauge({
-        name: 'falco_metrics_workers_unanswered',
-        help: 'Cluster workers that did not answer this scrape in time (a stuck event loop): their last collected values are shown.',
-        registers: [registry],
-      }).set(unanswered);
-      new Counter({
-        name: 'falco_cluster_workers_killed_total',
-        help: 'Cluster workers the primary killed (and replaced) because their event loop did not turn for WORKER_STUCK_TIMEOUT_MS.',
-        registers: [registry],
-      }).inc(killed);
+      // The primary's own metrics: only it knows which workers answered, and how many there are.
+      addPrimaryMetrics(registry, unanswered, counts);
       return registry;
     },
   };

@@ -15,6 +15,7 @@ import {
   type MetricsResponse,
 } from './cluster-metrics.js';
 import { createCollectedMetrics } from './collected-metrics.js';
+import type { PrimaryCounts } from './primary-metrics.js';
 import { shareResult } from './share-result.js';
 
 /**
@@ -26,11 +27,12 @@ import { shareResult } from './share-result.js';
  * It also gathers them every COLLECT_EVERY_MS, so a worker that dies loses at most that much.
  */
 export function serveClusterMetrics(options: {
-  killed: () => number;
+  /** The primary's own counts now, shown beside the workers' (primary-metrics.ts). */
+  counts: () => PrimaryCounts;
   maxSeries: number;
   logger: Logger;
 }): void {
-  const { killed, logger } = options;
+  const { counts, logger } = options;
   const collected = createCollectedMetrics(options.maxSeries);
   // Each collection under way, told of each worker's answer, or (no message) of its leaving.
   const collecting = new Map<number, (worker: Worker, message?: Collected) => void>();
@@ -90,7 +92,7 @@ export function serveClusterMetrics(options: {
   // cost WORKERS of them a second (found by review: 10 in 5 s with WORKERS=2), and each worker
   // serialized its registry WORKERS times a second. One is shared by the renders of every worker.
   const aggregate = shareResult(
-    () => collect().then((unanswered) => collected.aggregate(unanswered, killed()).metrics()),
+    () => collect().then((unanswered) => collected.aggregate(unanswered, counts()).metrics()),
     { reuseMs: AGGREGATE_REUSE_MS },
   );
   cluster.on('message', (worker: Worker, message: unknown) => {

@@ -1,7 +1,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
 import { serveClusterMetrics } from '../metrics/serve-cluster-metrics.js';
-import { isMessage } from './cluster-message.js';
+import { onWorkerMessage } from './cluster-message.js';
 import { rememberServedTls } from './cluster-tls-files.js';
 import { watchWorkers } from './worker-watchdog.js';
 
@@ -35,45 +35,59 @@ export interface ClusterPrimaryOptions {
  */
 export function runClusterPrimary(options: ClusterPrimaryOptions): void {
   const { logger } = options;
+  // The workers that have had all their listeners up and have not exited.
   const started = new Set<number>();
   // Some worker has had all its listeners up: the configuration and the ports are good, so a
   // replacement that dies before it is up met something passing (memory, a kill), not a bad setup.
   let everStarted = false;
+  // Failed starts in a row (the back-off), and in all (falco_cluster_worker_start_failures_total).
   let failedStarts = 0;
+  let startFailures = 0;
   let stopping = false;
   let failed = false;
   const restartDelayMs = options.restartDelayMs ?? 1000;
 
   const watchdog = watchWorkers({ timeoutMs: options.stuckTimeoutMs, logger });
-  serveClusterMetrics({ killed: watchdog.killed, maxSeries: options.metricsMaxSeries, logger });
+  serveClusterMetrics({
+    counts: () => ({
+      killed: watchdog.killed(),
+      desired: options.workers,
+      available: started.size,
+      startFailures,
+    }),
+    maxSeries: options.metricsMaxSeries,
+    logger,
+  });
   // Each worker is told what the workers up serve on TLS_PORT, to serve the same (cluster-tls-files.ts).
   const workerEnv = rememberServedTls();
   const fork = () => cluster.fork(workerEnv());
-  cluster.on('message', (worker: Worker, message: unknown) => {
-    if (!isMessage<{ type: typeof READY }>(message, READY)) return;
+  // Not from a worker that has exited: it would stay in `started`, counted available for good.
+  onWorkerMessage<{ type: typeof READY }>(READY, (worker) => {
     started.add(worker.id);
     everStarted = true;
     failedStarts = 0;
   });
   cluster.on('exit', (worker: Worker, code: number | null, signal: string | null) => {
+    // Forgotten once gone, while stopping too: a scrape of a worker still draining counts those left.
+    const wasUp = started.delete(worker.id);
     // How the stop went: a worker that died earlier was logged and replaced, and says nothing of it.
     // One that was still starting (its SIGTERM handler not yet set) dies by the signal, undrained but
     // with nothing to drain.
-    const clean = code === 0 || (signal === 'SIGTERM' && !started.has(worker.id));
+    const clean = code === 0 || (signal === 'SIGTERM' && !wasUp);
     if (stopping && !clean) failed = true;
     logger.info({ event: 'worker_exit', worker: worker.id, code, signal }, 'worker exited');
     if (stopping) {
       if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(failed ? 1 : 0);
       return;
     }
-    // Forgotten once gone: a crash loop would otherwise grow the set by a worker a second.
-    if (!started.delete(worker.id)) {
+    if (!wasUp) {
       // A worker of the first start that never had all its listeners up (a port taken, bad
       // config) would fail again: stop instead of looping. node:cluster's 'listening' comes with
       // the first listener only. Once one has started, the workers still up keep serving (stopping
       // them would refuse Falco's alerts until the pod is back), and the replacement is retried,
       // each time twice as late. So is one that met TLS files the workers up refuse at their reload
       // (loadTlsCredentials): it starts once the files load.
+      startFailures += 1;
       const retryInMs = everStarted
         ? Math.min(restartDelayMs * 2 ** ++failedStarts, MAX_RESTART_DELAY_MS)
         : undefined;

@@ -267,7 +267,7 @@ describe.skipIf(!kubectlReady)('the prometheus-operator component', () => {
     expect(monitor.spec.endpoints).toEqual([expect.objectContaining({ port: 'http', path: '/metrics' })]);
   });
 
-  it('alerts on an absent receiver, a silent sensor, a sensor clock ahead, rejects, sheds, unauthorized ingest, failed TLS handshakes, a certificate or client CA near expiry, TLS files not reloaded, a stuck worker, a Redis master alone, a Redis store down, dropping or unconfirmed, and missed canaries', () => {
+  it('alerts on an absent receiver, a silent sensor, a sensor clock ahead, rejects, sheds, unauthorized ingest, failed TLS handshakes, a certificate or client CA near expiry, TLS files not reloaded, a stuck worker, workers unavailable, a Redis master alone, a Redis store down, dropping or unconfirmed, and missed canaries', () => {
     const rules = findObject(objects, 'PrometheusRule').spec.groups.flatMap(
       (group: { rules: unknown[] }) => group.rules,
     ) as Array<{ alert: string; expr: string }>;
@@ -287,6 +287,7 @@ describe.skipIf(!kubectlReady)('the prometheus-operator component', () => {
       'FalcoTlsReloadFailed',
       'FalcoTokenReloadFailed',
       'FalcoAlertReceiverWorkerUnanswered',
+      'FalcoAlertReceiverWorkersUnavailable',
       'FalcoAlertReceiverRedisReplicaMissing',
       'FalcoAlertReceiverStoreDown',
       'FalcoAlertReceiverStoreDropped',
@@ -295,6 +296,9 @@ describe.skipIf(!kubectlReady)('the prometheus-operator component', () => {
       'FalcoCanaryControlReported',
     ]);
     expect(exprOf('FalcoAlertReceiverWorkerUnanswered')).toContain('falco_metrics_workers_unanswered');
+    expect(exprOf('FalcoAlertReceiverWorkersUnavailable')).toContain(
+      'falco_cluster_workers_desired - falco_cluster_workers_available',
+    );
     expect(exprOf('FalcoAlertReceiverRedisReplicaMissing')).toContain('falco_store_replica_online');
     expect(exprOf('FalcoAlertReceiverStoreDown')).toContain('falco_store_up');
     expect(exprOf('FalcoAlertReceiverStoreDropped')).toContain('falco_store_pending_dropped_total');

@@ -81,7 +81,7 @@ describe.skipIf(!promtoolReady)('promtool', () => {
     });
 
     expect(result.exitCode, result.stderr).toBe(0);
-    expect(result.stdout).toContain('SUCCESS: 19 rules found');
+    expect(result.stdout).toContain('SUCCESS: 20 rules found');
   });
 
   it('parses every query of the Grafana dashboard', async () => {
@@ -334,6 +334,40 @@ describe.skipIf(!promtoolReady)('promtool', () => {
             },
           ],
         },
+      ],
+    });
+
+    expect(result.exitCode, `${result.stdout}\n${result.stderr}`).toBe(0);
+  });
+
+  it('fires FalcoAlertReceiverWorkersUnavailable for a pod with a worker fewer than WORKERS for 5 minutes, not for a worker replaced, and resolves', async () => {
+    const workers = (pod: string, available: string) => [
+      { series: `falco_cluster_workers_desired{pod="${pod}"}`, values: '2x30' },
+      { series: `falco_cluster_workers_available{pod="${pod}"}`, values: available },
+    ];
+    const result = await testRules(dir, 'workers-unavailable-test', {
+      input_series: [
+        // pod-a: a replacement refused from minute 2 to 19; pod-b: a worker replaced within a minute.
+        ...workers('pod-a', '2 2 1x17 2x10'),
+        ...workers('pod-b', '2 2 1 2x27'),
+      ],
+      alert_rule_test: [
+        { eval_time: '5m', alertname: 'FalcoAlertReceiverWorkersUnavailable', exp_alerts: [] },
+        {
+          eval_time: '10m',
+          alertname: 'FalcoAlertReceiverWorkersUnavailable',
+          exp_alerts: [
+            {
+              exp_labels: { severity: 'warning', pod: 'pod-a' },
+              exp_annotations: {
+                summary: 'falco-alert-receiver pod-a: a worker is not serving',
+                description:
+                  'pod-a has served with 1 worker(s) fewer than WORKERS for 5 minutes: a replacement keeps exiting before its listeners are up (falco_cluster_worker_start_failures_total), and the workers left take all the load. The log line before each worker_start_failed says why: tls_files_refused (changed TLS files the workers up do not load, see FalcoTlsReloadFailed; it starts once files that load are mounted) or worker_config_invalid (a file the configuration names no longer passes its checks).',
+              },
+            },
+          ],
+        },
+        { eval_time: '25m', alertname: 'FalcoAlertReceiverWorkersUnavailable', exp_alerts: [] },
       ],
     });
 

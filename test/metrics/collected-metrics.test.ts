@@ -1,8 +1,12 @@
 import { Gauge } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { createCollectedMetrics } from '../../src/metrics/collected-metrics.js';
+import type { PrimaryCounts } from '../../src/metrics/primary-metrics.js';
 import { makeStoredAlert } from '../helpers/stored-alert.js';
 import { createWorkerMetrics, samples, sentToPrimary } from '../helpers/worker-metrics.js';
+
+// The primary's own counts, where a test is not about them.
+const COUNTS: PrimaryCounts = { killed: 0, desired: 2, available: 2, startFailures: 0 };
 
 describe('createCollectedMetrics', () => {
   it("keeps a departed worker's last counters, histograms and sensors' receipt times in every later aggregate, and drops its other gauges", async () => {
@@ -18,7 +22,7 @@ describe('createCollectedMetrics', () => {
     collected.record(2, await sentToPrimary(two));
 
     collected.retire(1);
-    const text = await collected.aggregate(0, 0).metrics();
+    const text = await collected.aggregate(0, COUNTS).metrics();
 
     expect(samples(text, 'falco_alerts_total{')).toEqual([
       'falco_alerts_total{rule="Terminal shell in container",priority="Notice",source="syscall"} 2',
@@ -50,7 +54,7 @@ describe('createCollectedMetrics', () => {
     collected.retire(1);
     collected.retire(2);
     collected.record(3, await sentToPrimary(createWorkerMetrics()));
-    const text = await collected.aggregate(0, 0).metrics();
+    const text = await collected.aggregate(0, COUNTS).metrics();
 
     expect(samples(text, 'falco_sensor_last_alert_timestamp_seconds{')).toEqual([
       'falco_sensor_last_alert_timestamp_seconds{hostname="node-a"} 1060',
@@ -68,12 +72,12 @@ describe('createCollectedMetrics', () => {
     collected.record(1, await sentToPrimary(one));
     collected.record(2, await sentToPrimary(two));
     collected.retire(1);
-    const kept = await collected.aggregate(0, 0).metrics();
+    const kept = await collected.aggregate(0, COUNTS).metrics();
 
     // node-a reconnects to worker 2, whose one hostname is node-b's.
     two.recordAlert(makeStoredAlert({ hostname: 'node-a' }, { receivedAtMs: 2_000_000 }));
     collected.record(2, await sentToPrimary(two));
-    const folded = await collected.aggregate(0, 0).metrics();
+    const folded = await collected.aggregate(0, COUNTS).metrics();
 
     expect(samples(kept, 'falco_sensor_last_alert_timestamp_seconds{')).toEqual([
       'falco_sensor_last_alert_timestamp_seconds{hostname="node-a"} 1000',
@@ -93,7 +97,7 @@ describe('createCollectedMetrics', () => {
     worker.recordAlert(makeStoredAlert());
     collected.record(1, await sentToPrimary(worker));
 
-    const text = await collected.aggregate(0, 0).metrics();
+    const text = await collected.aggregate(0, COUNTS).metrics();
 
     expect(samples(text, 'falco_alerts_total{')).toEqual([expect.stringMatching(/ 2$/)]);
   });
@@ -107,17 +111,32 @@ describe('createCollectedMetrics', () => {
 
     collected.retire(1);
     collected.retire(1);
-    const text = await collected.aggregate(0, 0).metrics();
+    const text = await collected.aggregate(0, COUNTS).metrics();
 
     expect(samples(text, 'falco_alerts_total{')).toEqual([expect.stringMatching(/ 1$/)]);
   });
 
   it('says how many workers did not answer, as falco_metrics_workers_unanswered', async () => {
-    const text = await createCollectedMetrics(5000).aggregate(1, 0).metrics();
+    const text = await createCollectedMetrics(5000).aggregate(1, COUNTS).metrics();
 
     expect(text).toContain('# TYPE falco_metrics_workers_unanswered gauge');
     expect(samples(text, 'falco_metrics_workers_unanswered ')).toEqual([
       'falco_metrics_workers_unanswered 1',
+    ]);
+  });
+
+  it("shows the primary's own counts: workers desired and available, starts that failed, workers killed", async () => {
+    const counts = { killed: 1, desired: 3, available: 2, startFailures: 4 };
+    const text = await createCollectedMetrics(5000).aggregate(0, counts).metrics();
+
+    expect(text).toContain('# TYPE falco_cluster_workers_desired gauge');
+    expect(text).toContain('# TYPE falco_cluster_workers_available gauge');
+    expect(text).toContain('# TYPE falco_cluster_worker_start_failures_total counter');
+    expect(samples(text, 'falco_cluster_')).toEqual([
+      'falco_cluster_worker_start_failures_total 4',
+      'falco_cluster_workers_available 2',
+      'falco_cluster_workers_desired 3',
+      'falco_cluster_workers_killed_total 1',
     ]);
   });
 });

@@ -41,7 +41,11 @@ async function startWorkers() {
     };
     primary.workers[id] = worker;
   }
-  serveClusterMetrics({ killed: () => 0, maxSeries: 1000, logger: pino({ level: 'silent' }) });
+  serveClusterMetrics({
+    counts: () => ({ killed: 0, desired: 2, available: 2, startFailures: 0 }),
+    maxSeries: 1000,
+    logger: pino({ level: 'silent' }),
+  });
   // A worker's scrape, sent to the primary; resolves with the primary's answer.
   const scrape = async (workerId: number, id: number) => {
     primary.emit('message', primary.workers[workerId], { type: REQUEST, id });

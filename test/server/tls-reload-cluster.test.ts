@@ -123,6 +123,47 @@ describe.skipIf(!hasOpenssl)('TLS reloads with WORKERS=2', () => {
     expect(new Set(await served())).toEqual(new Set([certificateOf(renewed.serverCert)]));
   }, 90_000);
 
+  // Regression: while a replacement kept being refused, the pod served with one worker fewer and
+  // only log lines said so; /metrics shows it for an alert (FalcoAlertReceiverWorkersUnavailable).
+  it('shows in /metrics a worker fewer available than desired while its replacement is refused, and the failed starts', async () => {
+    const [current, renewed] = await Promise.all([makeTestPki('falco-node-1'), makeTestPki('falco-node-1')]);
+    const expired = await expiredCertificate(current);
+    const { mount, service, events } = await startWorkers(current);
+    const sample = (text: string, name: string) =>
+      Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
+    const workers = async () => {
+      const text = await (await fetch(`http://127.0.0.1:${service.port}/metrics`)).text();
+      return {
+        desired: sample(text, 'falco_cluster_workers_desired'),
+        available: sample(text, 'falco_cluster_workers_available'),
+        startFailures: sample(text, 'falco_cluster_worker_start_failures_total'),
+      };
+    };
+    // A worker is available once it told the primary, just after its last listener was up; and a
+    // scrape may get a render up to 2 s old (METRICS_REUSE_MS, AGGREGATE_REUSE_MS).
+    const poll = { timeout: 10_000, interval: 200 };
+    await expect.poll(workers, poll).toEqual({ desired: 2, available: 2, startFailures: 0 });
+
+    mount.write({ 'tls.crt': expired.cert, 'tls.key': expired.key });
+    await until(async () => events('tls_reload_failed').length === 2, 10_000, 'both workers to refuse');
+    process.kill(workerPids(service.child)[0]!, 'SIGKILL');
+    await until(
+      async () => events('worker_start_failed').length > 0,
+      30_000,
+      'the replacement to be refused',
+    );
+
+    await expect.poll(async () => (await workers()).available, poll).toBe(1);
+    const refused = await workers();
+    expect(refused.desired).toBe(2);
+    expect(refused.startFailures).toBeGreaterThanOrEqual(1);
+    mount.write({ 'tls.crt': renewed.serverCert, 'tls.key': renewed.serverKey });
+    await until(async () => events('listening_tls').length === 3, 30_000, 'the replacement to start');
+    await expect
+      .poll(workers, poll)
+      .toEqual({ desired: 2, available: 2, startFailures: events('worker_start_failed').length });
+  }, 90_000);
+
   // Regression: a replaced worker refused for its TLS files exited after its PORT listener was up,
   // and node:cluster had already handed it some of the new connections there: at each retry a few
   // requests (a Falco alert among them) hung or were reset. It now reads them before listening.
