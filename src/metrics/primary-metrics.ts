@@ -10,6 +10,8 @@ export interface PrimaryCounts {
   available: number;
   /** Workers that exited before all their listeners were up (worker_start_failed). */
   startFailures: number;
+  /** Workers that exited while the pod was not stopping, started or not (each replaced). */
+  exits: number;
 }
 
 /**
@@ -44,4 +46,11 @@ export function addPrimaryMetrics(registry: Registry, unanswered: number, counts
     help: 'Cluster workers that exited before all their listeners were up (worker_start_failed); the primary starts another, each time twice as late.',
     registers,
   }).inc(counts.startFailures);
+  // A worker that starts and then crashes again and again is seen by no other: the back-off resets at
+  // each start, and available dips only for the second before its replacement is up.
+  new Counter({
+    name: 'falco_cluster_worker_exits_total',
+    help: 'Cluster workers that exited (crashed, killed, or failed to start) while the pod was not stopping; each was replaced.',
+    registers,
+  }).inc(counts.exits);
 }

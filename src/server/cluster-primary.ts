@@ -43,6 +43,8 @@ export function runClusterPrimary(options: ClusterPrimaryOptions): void {
   // Failed starts in a row (the back-off), and in all (falco_cluster_worker_start_failures_total).
   let failedStarts = 0;
   let startFailures = 0;
+  // Exits while not stopping, started or not (falco_cluster_worker_exits_total).
+  let exits = 0;
   let stopping = false;
   let failed = false;
   const restartDelayMs = options.restartDelayMs ?? 1000;
@@ -54,6 +56,7 @@ export function runClusterPrimary(options: ClusterPrimaryOptions): void {
       desired: options.workers,
       available: started.size,
       startFailures,
+      exits,
     }),
     maxSeries: options.metricsMaxSeries,
     logger,
@@ -80,6 +83,7 @@ export function runClusterPrimary(options: ClusterPrimaryOptions): void {
       if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(failed ? 1 : 0);
       return;
     }
+    exits += 1;
     if (!wasUp) {
       // A worker of the first start that never had all its listeners up (a port taken, bad
       // config) would fail again: stop instead of looping. node:cluster's 'listening' comes with

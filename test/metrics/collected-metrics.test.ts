@@ -6,7 +6,7 @@ import { makeStoredAlert } from '../helpers/stored-alert.js';
 import { createWorkerMetrics, samples, sentToPrimary } from '../helpers/worker-metrics.js';
 
 // The primary's own counts, where a test is not about them.
-const COUNTS: PrimaryCounts = { killed: 0, desired: 2, available: 2, startFailures: 0 };
+const COUNTS: PrimaryCounts = { killed: 0, desired: 2, available: 2, startFailures: 0, exits: 0 };
 
 describe('createCollectedMetrics', () => {
   it("keeps a departed worker's last counters, histograms and sensors' receipt times in every later aggregate, and drops its other gauges", async () => {
@@ -125,14 +125,16 @@ describe('createCollectedMetrics', () => {
     ]);
   });
 
-  it("shows the primary's own counts: workers desired and available, starts that failed, workers killed", async () => {
-    const counts = { killed: 1, desired: 3, available: 2, startFailures: 4 };
+  it("shows the primary's own counts: workers desired and available, starts that failed, exits, workers killed", async () => {
+    const counts = { killed: 1, desired: 3, available: 2, startFailures: 4, exits: 6 };
     const text = await createCollectedMetrics(5000).aggregate(0, counts).metrics();
 
     expect(text).toContain('# TYPE falco_cluster_workers_desired gauge');
     expect(text).toContain('# TYPE falco_cluster_workers_available gauge');
     expect(text).toContain('# TYPE falco_cluster_worker_start_failures_total counter');
+    expect(text).toContain('# TYPE falco_cluster_worker_exits_total counter');
     expect(samples(text, 'falco_cluster_')).toEqual([
+      'falco_cluster_worker_exits_total 6',
       'falco_cluster_worker_start_failures_total 4',
       'falco_cluster_workers_available 2',
       'falco_cluster_workers_desired 3',

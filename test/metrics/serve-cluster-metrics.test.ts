@@ -42,7 +42,7 @@ async function startWorkers() {
     primary.workers[id] = worker;
   }
   serveClusterMetrics({
-    counts: () => ({ killed: 0, desired: 2, available: 2, startFailures: 0 }),
+    counts: () => ({ killed: 0, desired: 2, available: 2, startFailures: 0, exits: 0 }),
     maxSeries: 1000,
     logger: pino({ level: 'silent' }),
   });

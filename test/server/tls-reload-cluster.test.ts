@@ -137,12 +137,13 @@ describe.skipIf(!hasOpenssl)('TLS reloads with WORKERS=2', () => {
         desired: sample(text, 'falco_cluster_workers_desired'),
         available: sample(text, 'falco_cluster_workers_available'),
         startFailures: sample(text, 'falco_cluster_worker_start_failures_total'),
+        exits: sample(text, 'falco_cluster_worker_exits_total'),
       };
     };
     // A worker is available once it told the primary, just after its last listener was up; and a
     // scrape may get a render up to 2 s old (METRICS_REUSE_MS, AGGREGATE_REUSE_MS).
     const poll = { timeout: 10_000, interval: 200 };
-    await expect.poll(workers, poll).toEqual({ desired: 2, available: 2, startFailures: 0 });
+    await expect.poll(workers, poll).toEqual({ desired: 2, available: 2, startFailures: 0, exits: 0 });
 
     mount.write({ 'tls.crt': expired.cert, 'tls.key': expired.key });
     await until(async () => events('tls_reload_failed').length === 2, 10_000, 'both workers to refuse');
@@ -159,9 +160,14 @@ describe.skipIf(!hasOpenssl)('TLS reloads with WORKERS=2', () => {
     expect(refused.startFailures).toBeGreaterThanOrEqual(1);
     mount.write({ 'tls.crt': renewed.serverCert, 'tls.key': renewed.serverKey });
     await until(async () => events('listening_tls').length === 3, 30_000, 'the replacement to start');
-    await expect
-      .poll(workers, poll)
-      .toEqual({ desired: 2, available: 2, startFailures: events('worker_start_failed').length });
+    await expect.poll(workers, poll).toEqual({
+      desired: 2,
+      available: 2,
+      startFailures: events('worker_start_failed').length,
+      // The worker killed, and each replacement refused.
+      exits: events('worker_exit').length,
+    });
+    expect(events('worker_exit')).toHaveLength(1 + events('worker_start_failed').length);
   }, 90_000);
 
   // Regression: a replaced worker refused for its TLS files exited after its PORT listener was up,
