@@ -61,6 +61,12 @@ export interface AlertsAfter {
    * `alerts` does not follow on from the client's id, and it should be told it missed some.
    */
   gap?: boolean;
+  /**
+   * True when the given alert was written again (a shared store's failover lost it with the master
+   * that held it): the client may never have had alerts the new master took before it, and should
+   * be told so. `alerts` go on from its earlier place when that came first.
+   */
+  moved?: boolean;
 }
 
 /**

@@ -43,15 +43,19 @@ export function redisKeys(prefix: string): RedisKeys {
 
 // Field order of a stream entry; the write script copies them in this order after the id.
 // `ns` and `tags` (a JSON array) feed the namespace and tag filters without parsing `json`. The
-// texts are capped (capped-text.ts): an entry's fields are small whatever the alert holds.
+// texts are capped (capped-text.ts): an entry's fields are small whatever the alert holds. An alert
+// written again after a failover has `was` too, before `json` (its text stays the last field).
 const FIELDS = ['id', 'at', 't', 'src', 'rule', 'pri', 'host', 'ns', 'tags', 'bytes', 'json'] as const;
-// The XADD arguments of an alert's fields, from the script's ARGV at `i`, with or without its text.
-const xaddFields = (withText: boolean) =>
-  FIELDS.map((field, at) => `'${field}', ARGV[i + ${at}]`)
-    .filter((_, at) => withText || FIELDS[at] !== 'json')
-    .join(', ');
-/** How many script arguments one alert takes: its fields and its dedup key. */
-export const ARGS_PER_ALERT = FIELDS.length + 1;
+const TEXT_AT = FIELDS.length - 1;
+// The XADD arguments of an alert's fields but its text, from the script's ARGV at `i`.
+const TEXTLESS_FIELDS = FIELDS.slice(0, TEXT_AT)
+  .map((field, at) => `'${field}', ARGV[i + ${at}]`)
+  .join(', ');
+/**
+ * How many script arguments one alert takes: its fields, its dedup key, and the stream id it had
+ * on a master that lost it ('' for a first write; buildWriteBatchArgs adds it).
+ */
+export const ARGS_PER_ALERT = FIELDS.length + 2;
 
 /** The script arguments of one alert: its fields (the exact received JSON text) and dedup key. */
 export function encodeAlertArgs(entry: StoredAlert, dedupKey: string): string[] {
@@ -134,7 +138,7 @@ local maxlen, retention, window, dedupPrefix = tonumber(ARGV[1]), tonumber(ARGV[
 local aliasPrefix = ARGV[5]
 local dups, shed = {}, 0
 local batchBytes = 0
-for i = 6, #ARGV, ${ARGS_PER_ALERT} do batchBytes = batchBytes + #ARGV[i + ${FIELDS.length - 1}] end
+for i = 6, #ARGV, ${ARGS_PER_ALERT} do batchBytes = batchBytes + #ARGV[i + ${TEXT_AT}] end
 -- The oldest alerts, until their texts (each entry's last field) add up to \`bytes\` and they are a
 -- tenth of the stream; how many.
 local function shedOldest(bytes)
@@ -177,12 +181,21 @@ for i = 6, #ARGV, ${ARGS_PER_ALERT} do
       fresh = write('SET', dedupKey, id, 'NX', 'PX', window)
     end
     if fresh then
-      local sid = write('XADD', stream, '*', ${xaddFields(true)})
+      local entry = {${TEXTLESS_FIELDS}}
+      -- Written again after the master that held it lost it: the stream id it had there.
+      local was = ARGV[i + ${FIELDS.length + 1}]
+      if was ~= '' then
+        table.insert(entry, 'was')
+        table.insert(entry, was)
+      end
+      table.insert(entry, 'json')
+      table.insert(entry, ARGV[i + ${TEXT_AT}])
+      local sid = write('XADD', stream, '*', unpack(entry))
       redis.call('HSET', ids, id, sid)
       sids[#sids] = sid
       -- A failure (the fields stream edited by hand) leaves the two of different lengths: reads
       -- then take the texts from the stream, as before there was a fields stream.
-      redis.pcall('XADD', fieldsStream, sid, ${xaddFields(false)})
+      redis.pcall('XADD', fieldsStream, sid, unpack(entry, 1, #entry - 2))
     else
       local original = redis.call('GET', dedupKey)
       if original then redis.call('SET', aliasPrefix .. id, original, 'PX', window) end

@@ -11,13 +11,26 @@ import type { StoreMetrics, StoreOp } from './store-metrics.js';
 export type RedisAlertReads = Pick<AlertStore, 'get' | 'query' | 'after' | 'receivedSince' | 'count'>;
 
 // The stream entry of an alert id, or of the stored alert it is an alias of (a re-send another
-// replica accepted and the dedup window dropped). KEYS: ids. ARGV: id, aliasPrefix.
-const STREAM_ID_SCRIPT = `
+// replica accepted and the dedup window dropped), as `sid` (false when none). KEYS: ids. ARGV: id,
+// aliasPrefix.
+const FIND_STREAM_ID = `
 local sid = redis.call('HGET', KEYS[1], ARGV[1])
-if sid then return sid end
-local original = redis.call('GET', ARGV[2] .. ARGV[1])
-if original then return redis.call('HGET', KEYS[1], original) end
-return false
+if not sid then
+  local original = redis.call('GET', ARGV[2] .. ARGV[1])
+  if original then sid = redis.call('HGET', KEYS[1], original) end
+end
+`;
+const STREAM_ID_SCRIPT = `${FIND_STREAM_ID}return sid`;
+// That entry's stream id and the one the alert had before on a master that lost it (its \`was\`
+// field; '' for none), read from the fields stream (no text). KEYS: ids, fields. ARGV: as above.
+const RESUME_POINT_SCRIPT = `${FIND_STREAM_ID}
+if not sid then return false end
+local entry = redis.call('XRANGE', KEYS[2], sid, sid)[1]
+local fields = entry and entry[2] or {}
+for i = 1, #fields, 2 do
+  if fields[i] == 'was' then return {sid, fields[i + 1]} end
+end
+return {sid, ''}
 `;
 
 // A stream id starts with Redis's clock in ms when the alert was written.
@@ -54,6 +67,23 @@ export function createRedisAlertReads(options: {
     return typeof streamId === 'string' ? streamId : undefined;
   }
 
+  // Where the replay after alert `id` goes on from: its stream id, or the one it had on a master
+  // that lost it (the client had it there) when that came first; `moved` when it had one. The
+  // stream then holds the old master's alerts up to where the promoted one had them, each before
+  // that old place, and after them the promoted one's own: those written before the alert was
+  // written again, which the client never had, and maybe before its old place too (written first,
+  // or with the promoted master's clock behind). Which of the alerts before the place read from are
+  // the promoted master's is unknown: the client is told it may have missed some.
+  async function resumePointOf(id: string): Promise<{ from: string; moved: boolean } | undefined> {
+    const reply = await metrics.time('after', () =>
+      conn.send(['EVAL', RESUME_POINT_SCRIPT, '2', keys.ids, keys.fields, id, keys.alias]),
+    );
+    if (!Array.isArray(reply)) return undefined;
+    const [streamId, was] = reply as [string, string];
+    if (was === '') return { from: streamId, moved: false };
+    return { from: isAfter(streamPosition(streamId), streamPosition(was)) ? was : streamId, moved: true };
+  }
+
   return {
     async get(id) {
       const streamId = await streamIdOf(id, 'get');
@@ -75,29 +105,35 @@ export function createRedisAlertReads(options: {
       });
     },
     async after(id, limit, maxBytes) {
-      const streamId = await streamIdOf(id, 'after');
-      if (!streamId) return undefined;
+      const point = await resumePointOf(id);
+      if (!point) return undefined;
+      const { from, moved } = point;
       // Past STORE_RETENTION the alerts after it are not read: the client missed those.
-      const expired = receivedMsOf(streamId) < retainedFromMs();
+      const expired = receivedMsOf(from) < retainedFromMs();
       const found = await scanBack({
         op: 'after',
         end: '+',
-        start: expired ? String(retainedFromMs()) : `(${streamId}`,
+        start: expired ? String(retainedFromMs()) : `(${from}`,
         view: (held, entryId) => ({ entry: viewHeldAlert(held), entryId }),
         limit,
         maxBytes: { hard: options.maxBytes, reader: maxBytes },
         texts: 'all',
       });
       // Read newest first: where the read ended, which the live reader may not have reached yet.
-      const through = streamPosition(found[0]?.entryId ?? streamId);
+      const through = streamPosition(found[0]?.entryId ?? from);
       const alerts = found.reverse().map(({ entry }) => entry);
       // Trimmed past the client's own entry while the read went on (STORE_MAX_ALERTS, a burst):
       // what came between it and the oldest left may be gone. One entry's id, no text.
       const [[oldest]] = (await sendAll([['XRANGE', keys.alerts, '-', '+', 'COUNT', '1']], 'after')) as [
         Array<[string, unknown]>,
       ];
-      const trimmed = oldest !== undefined && isAfter(streamPosition(oldest[0]), streamPosition(streamId));
-      return expired || trimmed ? { alerts, through, gap: true } : { alerts, through };
+      const trimmed = oldest !== undefined && isAfter(streamPosition(oldest[0]), streamPosition(from));
+      return {
+        alerts,
+        through,
+        ...(expired || trimmed ? { gap: true } : {}),
+        ...(moved ? { moved: true } : {}),
+      };
     },
     async receivedSince(sinceMs) {
       // Stream ids start with Redis's clock in ms: the range is the receipt window, moved from

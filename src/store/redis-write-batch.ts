@@ -8,7 +8,13 @@ export interface WriteSettings {
   dedupWindowMs: number;
 }
 
-/** The command of one write script call (WRITE_SCRIPT): the settings, then the batch's alerts. */
+/**
+ * The command of one write script call (WRITE_SCRIPT): the settings, then the batch's alerts, each
+ * with the stream id it had when it was written before. Only an alert kept for a replica's
+ * confirmation has one: sent again, the master it was written to lost it (a failover), and the
+ * entry written now names where it was, so a client that had it there is told it may have missed
+ * some of the new master's alerts (redis-alert-reads.ts).
+ */
 export function buildWriteBatchArgs(
   settings: WriteSettings,
   keys: RedisKeys,
@@ -29,7 +35,7 @@ export function buildWriteBatchArgs(
     keys.ids,
     keys.fields,
     ...header,
-    ...batch.flatMap((w) => w.args),
+    ...batch.flatMap((w) => [...w.args, w.streamId ?? '']),
   ];
 }
 

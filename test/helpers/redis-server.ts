@@ -118,6 +118,23 @@ export function connectTo(redis: TestRedis, name = 'test', timings?: ConnectionT
   return createRedisConnection({ config, name, logger: pino({ level: 'silent' }), timings });
 }
 
+/**
+ * The end of a graceful failover done by hand, as Sentinel ends it, once `promoted` took over from
+ * `old` (REPLICAOF NO ONE): `old` made its replica and its clients cut off, in one transaction.
+ */
+export async function demoteOldMaster(old: TestRedis, promoted: TestRedis): Promise<void> {
+  const admin = connectTo(old, 'admin');
+  await untilUp(admin);
+  for (const command of [
+    ['MULTI'],
+    ['REPLICAOF', '127.0.0.1', String(promoted.port)],
+    ['CLIENT', 'KILL', 'TYPE', 'normal'],
+    ['EXEC'],
+  ])
+    await admin.send(command);
+  await admin.close();
+}
+
 /** Waits up to 2 s for every connection to be up. */
 export async function untilUp(...connections: RedisConnection[]): Promise<void> {
   for (let i = 0; i < 100 && !connections.every((connection) => connection.isUp()); i++)

@@ -5,13 +5,14 @@ import { createAlertFeed } from '../../src/alerts/alert-feed.js';
 import type { StorePosition } from '../../src/alerts/store-position.js';
 import { redisKeys } from '../../src/store/redis-alert-entry.js';
 import { startAlertReader } from '../../src/store/redis-alert-reader.js';
-import { createRedisAlertWrites, type RedisAlertWrites } from '../../src/store/redis-alert-writes.js';
+import type { RedisAlertWrites } from '../../src/store/redis-alert-writes.js';
 import { createRedisConnection, type RedisConnection } from '../../src/store/redis-connection.js';
 import { createStoreMetrics } from '../../src/store/store-metrics.js';
 import { readmeAcl } from '../helpers/readme-acl.js';
 import { startRedisProxy, type RedisProxy } from '../helpers/redis-proxy.js';
 import {
   connectTo,
+  demoteOldMaster,
   redisAvailable,
   startRedis,
   startReplicatedPair,
@@ -20,6 +21,7 @@ import {
 } from '../helpers/redis-server.js';
 import { makeStoredAlert } from '../helpers/stored-alert.js';
 import { metricValue } from '../helpers/test-app.js';
+import { createTestWrites } from '../helpers/test-writes.js';
 import { until } from '../helpers/until.js';
 
 const hasRedis = redisAvailable();
@@ -41,18 +43,7 @@ describe.skipIf(!hasRedis)("the live reader across a failover that lost the old 
   async function writesTo(redis: TestRedis): Promise<RedisAlertWrites> {
     const writer = connectTo(redis, 'writer', TIMINGS);
     await untilUp(writer);
-    const writes = createRedisAlertWrites({
-      writer,
-      keys: redisKeys(PREFIX),
-      metrics: createStoreMetrics(new Registry(), { isUp: () => true, pending: () => 0 }),
-      logger: pino({ level: 'silent' }),
-      pendingMax: 1000,
-      maxBytes: 1e9,
-      maxAlerts: 1000,
-      retentionMs: 3_600_000,
-      dedupWindowMs: 0,
-      retainedFromMs: () => Date.now() - 3_600_000,
-    });
+    const writes = createTestWrites(writer, PREFIX);
     closers.push(
       () => writes.close(),
       () => writer.close(),
@@ -158,16 +149,7 @@ describe.skipIf(!hasRedis)("the live reader across a failover that lost the old 
     const lostOnA = await write(onA);
     await expect.poll(() => read.ids()).toContain(lostOnA);
     proxy.retarget(b.port);
-    const admin = connectTo(a, 'admin');
-    await untilUp(admin);
-    for (const command of [
-      ['MULTI'],
-      ['REPLICAOF', '127.0.0.1', String(b.port)],
-      ['CLIENT', 'KILL', 'TYPE', 'normal'],
-      ['EXEC'],
-    ])
-      await admin.send(command);
-    await admin.close();
+    await demoteOldMaster(a, b);
     return { onB, promotedOwn, lostOnA };
   }
 

@@ -14,6 +14,8 @@ const COUNT_CUT = replayTruncated(`more than ${MAX_REPLAY} alerts were missed`);
 const ID_GONE = replayTruncated('Last-Event-ID is no longer stored');
 // Held when the read began, evicted or expired before it reached them: how many is unknown.
 const GAP = replayTruncated('some alerts after Last-Event-ID are no longer stored');
+// Lost in a shared store's failover and written again: the new master's alerts before it may be missed.
+const MOVED = replayTruncated('Last-Event-ID was written again after a failover');
 
 /** What a reconnecting client missed: the texts to send, in order, and where the store's read ended. */
 export interface Replay {
@@ -61,7 +63,8 @@ function fitReplay(events: readonly string[], maxBytes: number, cut: boolean): s
  * newest kept), holding `maxBytes` of the readers' budget meanwhile, and makes its events a couple
  * of milliseconds at a time. `no_room` when readers hold the budget; undefined once the client has
  * gone. An id no longer held replays nothing, and says so; alerts after it evicted or expired
- * before the read reached them are said to be missing too.
+ * before the read reached them are said to be missing too, and so are the new master's alerts
+ * before an id a shared store's failover lost and its replica wrote again.
  */
 export async function readReplay(request: ReplayRequest): Promise<Replay | 'no_room' | undefined> {
   const { maxBytes } = request;
@@ -85,7 +88,7 @@ export async function readReplay(request: ReplayRequest): Promise<Replay | 'no_r
     }
     const texts = fitReplay(events, maxBytes, bytesCut);
     // The count cut already says that more were missed than are sent.
-    const marker = countCut ? COUNT_CUT : read.gap ? GAP : undefined;
+    const marker = countCut ? COUNT_CUT : read.moved ? MOVED : read.gap ? GAP : undefined;
     return { texts: marker ? [marker, ...texts] : texts, through: read.through };
   } finally {
     release();

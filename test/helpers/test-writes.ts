@@ -1,0 +1,32 @@
+import pino from 'pino';
+import { Registry } from 'prom-client';
+import { redisKeys } from '../../src/store/redis-alert-entry.js';
+import { createRedisAlertWrites, type RedisAlertWrites } from '../../src/store/redis-alert-writes.js';
+import type { RedisConnection } from '../../src/store/redis-connection.js';
+import { createStoreMetrics } from '../../src/store/store-metrics.js';
+
+const HOUR_MS = 3_600_000;
+
+/**
+ * A receiver's writes to the stream under `prefix` over `writer`, with room for every alert of a test
+ * (1,000 kept for an hour) and no dedup window; with `confirmReplicated` as through Sentinel.
+ */
+export function createTestWrites(
+  writer: RedisConnection,
+  prefix: string,
+  options: { confirmReplicated?: boolean } = {},
+): RedisAlertWrites {
+  return createRedisAlertWrites({
+    writer,
+    keys: redisKeys(prefix),
+    metrics: createStoreMetrics(new Registry(), { isUp: () => true, pending: () => 0 }),
+    logger: pino({ level: 'silent' }),
+    pendingMax: 1000,
+    maxBytes: 1e9,
+    maxAlerts: 1000,
+    retentionMs: HOUR_MS,
+    dedupWindowMs: 0,
+    confirmReplicated: options.confirmReplicated,
+    retainedFromMs: () => Date.now() - HOUR_MS,
+  });
+}
