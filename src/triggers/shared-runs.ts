@@ -74,3 +74,28 @@ export interface SharedRuns {
   /** True when this replica holds the canary lease for the next `ms`: taken when free, renewed by its holder. */
   leaseCanary(ms: number): Promise<boolean>;
 }
+
+type SharedRunsCall = {
+  [Name in keyof SharedRuns]: SharedRuns[Name] extends (...args: never[]) => unknown ? Name : never;
+}[keyof SharedRuns];
+
+// Every call of SharedRuns, once: a call added to the interface and not here fails the type check.
+const CALLS: Record<SharedRunsCall, true> = {
+  claim: true,
+  renew: true,
+  requestCancel: true,
+  release: true,
+  own: true,
+  save: true,
+  get: true,
+  list: true,
+  orphans: true,
+  settleOrphan: true,
+  leaseCanary: true,
+};
+
+/**
+ * The names of SharedRuns' calls: what wraps a store wraps these, whether the store is a plain
+ * object or a class instance (whose calls are on its prototype, not its own keys).
+ */
+export const SHARED_RUNS_CALLS = Object.keys(CALLS) as SharedRunsCall[];

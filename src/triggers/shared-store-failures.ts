@@ -4,7 +4,7 @@ import { countedLines, type CountedLines } from '../logging/counted-lines.js';
 import { createReasonCounter } from '../metrics/reason-counter.js';
 import { replyCode } from '../store/redis-connection.js';
 import { StoreUnavailableError } from '../store/store-unavailable-error.js';
-import type { SharedRuns } from './shared-runs.js';
+import { SHARED_RUNS_CALLS, type SharedRuns } from './shared-runs.js';
 
 /** At most one `trigger_store_refused` line per call and reason per this many milliseconds (the first at once). */
 export const REFUSED_LOG_EVERY_MS = 60_000;
@@ -92,10 +92,11 @@ export function reportStoreRefusals(
         if (sharedFailure(error) === 'refused') refused(op, error, message);
         throw error;
       });
-  const reported: Record<string, unknown> = { ...shared };
-  for (const [op, call] of Object.entries(shared)) {
-    if (typeof call !== 'function') continue;
-    const bound = (call as (...args: unknown[]) => Promise<unknown>).bind(shared);
+  // By the interface's names: a store's own keys missed the calls of a class (on its prototype),
+  // which went through unwrapped, and unreported.
+  const reported: Record<string, unknown> = { retentionMs: shared.retentionMs };
+  for (const op of SHARED_RUNS_CALLS) {
+    const bound = (shared[op] as (...args: unknown[]) => Promise<unknown>).bind(shared);
     reported[op] = reporting(op, bound, SHARED_REFUSED);
   }
   return {

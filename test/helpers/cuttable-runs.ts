@@ -1,5 +1,5 @@
 import { StoreUnavailableError } from '../../src/store/store-unavailable-error.js';
-import type { SharedRuns } from '../../src/triggers/shared-runs.js';
+import { SHARED_RUNS_CALLS, type SharedRuns } from '../../src/triggers/shared-runs.js';
 
 /**
  * A replica's link to the shared runs that a test cuts: every call then fails, as with Redis
@@ -9,9 +9,8 @@ import type { SharedRuns } from '../../src/triggers/shared-runs.js';
 export function cuttable(runs: SharedRuns): { cut: boolean; replyLost: boolean; shared: SharedRuns } {
   const link = { cut: false, replyLost: false, shared: { ...runs } };
   const lost = () => Promise.reject(new StoreUnavailableError(new Error('no reply from Redis')));
-  for (const name of Object.keys(runs) as Array<keyof SharedRuns>) {
-    if (typeof runs[name] !== 'function') continue;
-    const call = runs[name] as (...args: unknown[]) => Promise<unknown>;
+  for (const name of SHARED_RUNS_CALLS) {
+    const call = (runs[name] as (...args: unknown[]) => Promise<unknown>).bind(runs);
     (link.shared as Record<string, unknown>)[name] = (...args: unknown[]) => {
       if (link.cut) return Promise.reject(new StoreUnavailableError(new Error('no route to Redis')));
       return link.replyLost ? call(...args).then(lost) : call(...args);

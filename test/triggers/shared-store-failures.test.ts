@@ -1,14 +1,18 @@
+import pino from 'pino';
+import { Registry } from 'prom-client';
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load-config.js';
 import { createRedisTriggerRuns } from '../../src/store/redis-trigger-runs.js';
 import { StoreUnavailableError } from '../../src/store/store-unavailable-error.js';
+import { SHARED_RUNS_CALLS, type SharedRuns } from '../../src/triggers/shared-runs.js';
+import { reportStoreRefusals } from '../../src/triggers/shared-store-failures.js';
 import { createTriggersRouter } from '../../src/triggers/triggers-router.js';
 import type { TriggerRun } from '../../src/triggers/trigger-run.js';
 import { buildTriggerApp, type TriggerApp } from '../helpers/build-trigger-app.js';
 import { startKubeApiStandIn, type KubeApiStandIn } from '../helpers/kube-api-stand-in.js';
 import { connectTo, redisAvailable, startRedis, untilUp, type TestRedis } from '../helpers/redis-server.js';
-import { buildTestApp } from '../helpers/test-app.js';
+import { buildTestApp, metricValue } from '../helpers/test-app.js';
 import { buildTriggerService } from '../helpers/trigger-service.js';
 import { finished, waitForRun } from '../helpers/trigger-runs.js';
 
@@ -343,4 +347,64 @@ describe.runIf(redisAvailable())('trigger API when the shared store fails', () =
     ]);
     expect(await b.metricValue(REFUSALS, { reason: 'wrongtype' })).toBe(1);
   }, 30_000);
+});
+
+describe('reportStoreRefusals', () => {
+  // Regression: only the store object's own keys were wrapped, so a store written as a class (its
+  // calls on its prototype) went through unwrapped: none of its refusals was counted or logged.
+  it('reports the refusals of every call of a store written as a class', async () => {
+    class RefusingRuns implements SharedRuns {
+      readonly retentionMs = 60_000;
+      private readonly reply = 'NOPERM this user has no permissions to run the command';
+      private refuse(): Promise<never> {
+        return Promise.reject(new Error(this.reply));
+      }
+      claim() {
+        return this.refuse();
+      }
+      renew() {
+        return this.refuse();
+      }
+      requestCancel() {
+        return this.refuse();
+      }
+      release() {
+        return this.refuse();
+      }
+      own() {
+        return this.refuse();
+      }
+      save() {
+        return this.refuse();
+      }
+      get() {
+        return this.refuse();
+      }
+      list() {
+        return this.refuse();
+      }
+      orphans() {
+        return this.refuse();
+      }
+      settleOrphan() {
+        return this.refuse();
+      }
+      leaseCanary() {
+        return this.refuse();
+      }
+    }
+    const lines: Array<Record<string, unknown>> = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line)) });
+    const registry = new Registry();
+
+    const { shared } = reportStoreRefusals(new RefusingRuns(), { logger, registry });
+    for (const op of SHARED_RUNS_CALLS)
+      await expect((shared[op] as () => Promise<unknown>)()).rejects.toThrow(/^NOPERM /);
+
+    expect(shared.retentionMs).toBe(60_000);
+    expect(await metricValue(registry, REFUSALS, { reason: 'noperm' })).toBe(SHARED_RUNS_CALLS.length);
+    expect(lines.map((line) => [line.event, line.op, line.reason])).toEqual(
+      SHARED_RUNS_CALLS.map((op) => ['trigger_store_refused', op, 'noperm']),
+    );
+  });
 });
