@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { cancelledOutcome } from '../triggers/run-cancellation.js';
 import { awaitsAlerts, isSettled, isUnfinished } from '../triggers/run-state.js';
-import type { TriggerKind, TriggerRun } from '../triggers/trigger-run.js';
-import type { SharedRuns } from '../triggers/shared-runs.js';
+import { readStoredRun, type TriggerKind, type TriggerRun } from '../triggers/trigger-run.js';
+import type { SharedRuns, StoredRuns } from '../triggers/shared-runs.js';
 import type { RedisConnection } from './redis-connection.js';
 import {
   HELD_SCRIPT,
@@ -11,12 +11,33 @@ import {
   SETTLE_SCRIPT,
   SLOT_SCRIPT,
 } from './redis-trigger-scripts.js';
+import { UnreadableRunError } from './unreadable-run-error.js';
 
 /** What a run saved as unfinished says once its slot and hold are gone. */
 export const ORPHANED_RUN_ERROR = 'the replica running it stopped before the run ended';
 
-const parseRuns = (found: Array<string | null>) =>
-  found.filter((json): json is string => json !== null).map((json) => JSON.parse(json) as TriggerRun);
+/** The run stored as `json` under `id`'s key; rejects what is not one (UnreadableRunError). */
+function parseRun(id: string, json: string): TriggerRun {
+  const read = readStoredRun(json);
+  if ('why' in read) throw new UnreadableRunError(id, read.why);
+  return read.run;
+}
+
+// The runs stored under `ids` (null: expired). One that is not a run is skipped, and said: it made
+// the whole call fail, so a list lost every other replica's runs and a sweep settled no orphan.
+function parseRuns(ids: string[], found: Array<string | null>): StoredRuns {
+  const read: StoredRuns = { runs: [], unreadable: [] };
+  found.forEach((json, i) => {
+    if (json === null) return;
+    try {
+      read.runs.push(parseRun(ids[i]!, json));
+    } catch (error) {
+      if (!(error instanceof UnreadableRunError)) throw error;
+      read.unreadable.push(error);
+    }
+  });
+  return read;
+}
 
 // As a run that failed ends: nothing verifies it, detections so far included (uncounted, not_run).
 // One whose cancellation was asked for (saved with it, or `requested` for a replica that never read
@@ -132,29 +153,32 @@ export function createRedisTriggerRuns(options: {
     async get(id) {
       const json = await conn.send(['GET', runKey(id)]);
       if (typeof json !== 'string') return undefined;
-      return (await withOrphansFailed([JSON.parse(json) as TriggerRun]))[0];
+      return (await withOrphansFailed([parseRun(id, json)]))[0];
     },
     async list() {
       const ids = (await conn.send(['ZRANGE', index, '+inf', '-inf', 'BYSCORE', 'REV'])) as string[];
-      if (ids.length === 0) return [];
+      if (ids.length === 0) return { runs: [], unreadable: [] };
       const found = (await conn.send(['MGET', ...ids.map(runKey)])) as Array<string | null>;
-      return withOrphansFailed(parseRuns(found));
+      const { runs, unreadable } = parseRuns(ids, found);
+      return { runs: await withOrphansFailed(runs), unreadable };
     },
     async orphans() {
       const ids = (await conn.send(['ZRANGE', unsettled, '0', '-1'])) as string[];
-      if (ids.length === 0) return [];
+      if (ids.length === 0) return { runs: [], unreadable: [] };
       const found = (await conn.send(['MGET', ...ids.map(runKey)])) as Array<string | null>;
       const expired = ids.filter((_, i) => found[i] === null);
       if (expired.length > 0) await conn.send(['ZREM', unsettled, ...expired]);
-      const open = parseRuns(found).filter((run) => isUnfinished(run) || awaitsAlerts(run));
+      // One that is not a run stays in the index (see SharedRuns.orphans) until its key expires.
+      const { runs, unreadable } = parseRuns(ids, found);
+      const open = runs.filter((run) => isUnfinished(run) || awaitsAlerts(run));
       const orphaned = await orphansOf(open);
-      return open.filter((run) => orphaned.has(run.id));
+      return { runs: open.filter((run) => orphaned.has(run.id)), unreadable };
     },
     async settleOrphan(run) {
       const found = await conn.send(['MGET', runKey(run.id), cancelRequest(run.id)]);
       const [saved, requested] = found as [string | null, string | null];
       if (typeof saved !== 'string') return undefined;
-      const current = JSON.parse(saved) as TriggerRun;
+      const current = parseRun(run.id, saved);
       if (!isUnfinished(current)) return undefined;
       const failed = failOrphan(current, requested ?? undefined);
       const keys = [runKey(run.id), unsettled, slots(current.kind), hold(run.id), cancelRequest(run.id)];

@@ -124,12 +124,13 @@ export function startOrphanAdoption(deps: OrphanAdoptionDeps): () => void {
   // Each orphan on its own: a call refused for one (a key of another type under its id: logged as
   // trigger_store_refused) ended the whole sweep, and while it lasted the orphans listed after it
   // were never settled nor taken over. An outage still ends the sweep: every call would fail the
-  // same way, each after the connection's timeout, and the next sweep tries them all again.
+  // same way, each after the connection's timeout, and the next sweep tries them all again. A
+  // stored value that is not a run is skipped by `orphans` (and reported: shared-store-failures.ts).
   async function sweep(): Promise<void> {
     if (sweeping) return;
     sweeping = true;
     try {
-      for (const run of await shared.orphans()) {
+      for (const run of (await shared.orphans()).runs) {
         await (isUnfinished(run) ? settle(run) : adopt(run)).catch((error: unknown) => {
           if (sharedFailure(error) === 'unavailable') throw error;
           logger.debug(

@@ -13,6 +13,8 @@ export type RunLookup = { run: TriggerRun | undefined; failure?: undefined } | {
 export interface RunList {
   runs: TriggerRun[];
   partial?: SharedFailure;
+  /** How many stored runs were left out as not runs this version reads (SharedRuns.list). */
+  unreadable?: number;
 }
 
 /**
@@ -120,18 +122,27 @@ export function createRunRegistry(
       );
     },
     // With the store failing, this replica's own runs, saying so: listed as if complete, they hid
-    // every other replica's runs (WRONGTYPE, NOPERM and outages alike) behind a 200.
+    // every other replica's runs (WRONGTYPE, NOPERM and outages alike) behind a 200. Stored runs
+    // this version cannot read are left out, counted.
     async list() {
       if (!shared) return { runs: local() };
       const mine = new Map(local().map((run) => [run.id, run]));
       const read = await shared.list().then(
-        (others): { others: TriggerRun[]; partial?: SharedFailure } => ({ others }),
-        (error: unknown) => ({ others: [], partial: sharedFailure(error) }),
+        ({ runs, unreadable }): { others: TriggerRun[]; partial?: SharedFailure; unreadable: number } => ({
+          others: runs,
+          unreadable: unreadable.length,
+        }),
+        (error: unknown) => ({ others: [], partial: sharedFailure(error), unreadable: 0 }),
       );
       const all = read.others.map((run) => mine.get(run.id) ?? run);
       for (const run of mine.values()) if (!all.some((other) => other.id === run.id)) all.push(run);
       all.sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt));
-      return { runs: all.slice(0, maxRuns), ...(read.partial && { partial: read.partial }) };
+      const { partial, unreadable } = read;
+      return {
+        runs: all.slice(0, maxRuns),
+        ...(partial && { partial }),
+        ...(unreadable > 0 && { unreadable }),
+      };
     },
     verifying() {
       let count = 0;

@@ -1,3 +1,4 @@
+import type { UnreadableRunError } from '../store/unreadable-run-error.js';
 import type { TriggerKind, TriggerRun } from './trigger-run.js';
 
 /**
@@ -14,6 +15,16 @@ export const SLOT_LEASE_MS = 30_000;
  * renewal returns the request.
  */
 export const CANCEL_CHECK_MS = 1_000;
+
+/** Runs read from the store, and the stored values skipped there as not runs. */
+export interface StoredRuns {
+  runs: TriggerRun[];
+  /**
+   * One per stored value that is not a run this version reads (another version's, or written by
+   * hand), naming its run: skipped, so one such value hides no other run from a list or a sweep.
+   */
+  unreadable: UnreadableRunError[];
+}
 
 /**
  * Trigger state shared by every replica (the Redis store provides it): run snapshots any replica
@@ -54,21 +65,24 @@ export interface SharedRuns {
    * replica died or stopped before the run ended, and stopped renewing them) is answered as failed,
    * its expectations `not_run` as any failed run's; its error names the cancellation when one was
    * asked for (saved with the run, or stored by `requestCancel`), as its replica would have ended it.
+   * Rejects with an UnreadableRunError when what is stored under its key is not a run.
    */
   get(id: string): Promise<TriggerRun | undefined>;
   /** Recent runs, newest first (orphaned ones failed, as `get` answers them). */
-  list(): Promise<TriggerRun[]>;
+  list(): Promise<StoredRuns>;
   /**
    * Unsettled runs whose replica no longer holds them (it stopped), as saved: one still queued or
    * running is to be settled as failed (`settleOrphan`); one that succeeded and waits for alerts
-   * may be taken over (`own`) and verified by another replica.
+   * may be taken over (`own`) and verified by another replica. One that is not a run this version
+   * reads stays unsettled: a replica of the version that wrote it may settle it.
    */
-  orphans(): Promise<TriggerRun[]>;
+  orphans(): Promise<StoredRuns>;
   /**
    * Saves an orphaned run that was still queued or running as `get` answers it (failed, its
    * expectations `not_run`, maybe cancelled). The run as saved for the one call, across replicas,
    * that did it: that replica counts the run's outcome. Undefined when the run or its cancel
-   * request changed meanwhile, or it is held again.
+   * request changed meanwhile, or it is held again; rejects with an UnreadableRunError when what
+   * is stored is not a run.
    */
   settleOrphan(run: TriggerRun): Promise<TriggerRun | undefined>;
   /** True when this replica holds the canary lease for the next `ms`: taken when free, renewed by its holder. */

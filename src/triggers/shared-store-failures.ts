@@ -4,7 +4,8 @@ import { countedLines, type CountedLines } from '../logging/counted-lines.js';
 import { createReasonCounter } from '../metrics/reason-counter.js';
 import { replyCode } from '../store/redis-connection.js';
 import { StoreUnavailableError } from '../store/store-unavailable-error.js';
-import { SHARED_RUNS_CALLS, type SharedRuns } from './shared-runs.js';
+import { UnreadableRunError } from '../store/unreadable-run-error.js';
+import { SHARED_RUNS_CALLS, type SharedRuns, type StoredRuns } from './shared-runs.js';
 
 /** At most one `trigger_store_refused` line per call and reason per this many milliseconds (the first at once). */
 export const REFUSED_LOG_EVERY_MS = 60_000;
@@ -14,7 +15,7 @@ export const REFUSED_LOG_EVERY_MS = 60_000;
  * hung, failing over, loading: the connection's StoreUnavailableError, which it logs as
  * `store_down`). `refused`: a reply Redis gives again until someone changes Redis (a key of another
  * type where a trigger key should be, an ACL without the command, Redis full), or a stored value
- * that is not a run.
+ * that is not a run (UnreadableRunError; a list or a sweep skips it and goes on).
  */
 export type SharedFailure = 'unavailable' | 'refused';
 
@@ -26,10 +27,11 @@ type RefusalReason = (typeof REASONS)[number];
 
 /**
  * A refusal's reason from a fixed set: the reply's code, lower-cased, not the rest of its message,
- * which may quote what a caller sent. `unreadable`: the stored value was not JSON.
+ * which may quote what a caller sent. `unreadable`: the stored value was not a run (or, read
+ * back for a run taken over, an alert that was not JSON).
  */
 export function refusalReason(error: unknown): RefusalReason {
-  if (error instanceof SyntaxError) return 'unreadable';
+  if (error instanceof UnreadableRunError || error instanceof SyntaxError) return 'unreadable';
   const code = replyCode(error)?.toLowerCase();
   return REASONS.find((reason) => reason === code) ?? 'other';
 }
@@ -50,6 +52,8 @@ export interface StoreRefusals {
 
 const SHARED_REFUSED =
   'Redis refused a call for the shared trigger runs: they are not shared with the other replicas as they should be';
+const RUN_SKIPPED =
+  'a stored trigger run is not a run this replica reads (written by another version, or by hand): lists and sweeps for orphans skip it';
 
 /**
  * `shared` whose every refused call is counted in falco_trigger_store_refusals_total and logged as
@@ -67,7 +71,7 @@ export function reportStoreRefusals(
   const counter = createReasonCounter(
     registry,
     'falco_trigger_store_refusals_total',
-    'Calls for shared trigger runs (and the alerts read back for a run taken over) that Redis refused (a key of another type, an ACL, Redis full, a stored value that is not a run), by reason; outages are not counted here (falco_store_up).',
+    'Calls for shared trigger runs (and the alerts read back for a run taken over) that Redis refused (a key of another type, an ACL, Redis full, a stored value that is not a run, each time a call reads it), by reason; outages are not counted here (falco_store_up).',
     REASONS,
   );
   // Keyed by a call's name and a reason, both from fixed sets.
@@ -98,6 +102,15 @@ export function reportStoreRefusals(
   for (const op of SHARED_RUNS_CALLS) {
     const bound = (shared[op] as (...args: unknown[]) => Promise<unknown>).bind(shared);
     reported[op] = reporting(op, bound, SHARED_REFUSED);
+  }
+  // A stored value skipped as not a run is reported as a refused read of it, each time it is skipped.
+  for (const op of ['list', 'orphans'] as const) {
+    const read = reported[op] as () => Promise<StoredRuns>;
+    reported[op] = () =>
+      read().then((found) => {
+        for (const error of found.unreadable) refused(op, error, RUN_SKIPPED);
+        return found;
+      });
   }
   return {
     shared: reported as unknown as SharedRuns,

@@ -1,5 +1,6 @@
 import type { Request, Response } from 'express';
 import { buildProblem, sendProblem } from '../http/problem.js';
+import type { RunList } from './run-registry.js';
 import type { SharedFailure } from './shared-store-failures.js';
 import { audit, type Audit } from './trigger-audit.js';
 
@@ -38,3 +39,15 @@ export function answerStoreFailure(
 
 /** What GET /triggers/{id} and its cancel say when the run cannot be read: it may be another replica's. */
 export const UNREAD_RUN = 'a run another replica started cannot be read now';
+
+/**
+ * Why GET /triggers lists fewer runs than there are (`partial`), or undefined when it lists them
+ * all: the shared store failed, or holds runs this replica cannot read (another version's during a
+ * rolling upgrade, or not runs), which are left out.
+ */
+export function partialListDetail({ partial, unreadable = 0 }: RunList): string | undefined {
+  if (partial) return `${STORE_FAILED[partial]}: only this replica's own runs are listed.`;
+  if (unreadable === 0) return undefined;
+  const runs = unreadable === 1 ? '1 stored run' : `${unreadable} stored runs`;
+  return `The shared store (Redis) holds runs this replica cannot read (another version's, or not runs; logged as trigger_store_refused): ${runs} not listed.`;
+}

@@ -10,7 +10,7 @@ import { requireReadBody } from './require-read-body.js';
 import { resolveShellTarget } from './resolve-shell-target.js';
 import type { RunRegistry } from './run-registry.js';
 import { sendRuns } from './send-runs.js';
-import { answerStoreFailure, STORE_FAILED, UNREAD_RUN } from './store-failure-answers.js';
+import { answerStoreFailure, partialListDetail, UNREAD_RUN } from './store-failure-answers.js';
 import { audit, auditRefusal, callName } from './trigger-audit.js';
 import {
   buildEventGeneratorRequestSchema,
@@ -110,12 +110,13 @@ export function createTriggersRouter(deps: TriggersRouterDeps): express.Router {
   // A POST on the run's own cancel resource, not DELETE /triggers/:id: the run is not removed (GET
   // answers it, cancelled, for its retention), and a run that ended is a conflict, not a gone resource.
   router.post('/triggers/:id/cancel', createCancelRunRoute(service));
-  // Without the store, this replica's own runs, and a body that says the list is partial.
+  // Without the store (or some stored runs unread), the runs read, and a body that says the list is partial.
   router.get('/triggers', async (req: Request, res: Response) => {
-    const { runs, partial } = await registry.list();
-    audit(req, { trigger: 'list', outcome: partial ? 'partial' : 'ok', status: 200 });
-    const detail = partial && `${STORE_FAILED[partial]}: only this replica's own runs are listed.`;
-    sendRuns(req, res, partial ? { runs, partial: true, detail } : { runs }, runs, deps.readBudget);
+    const list = await registry.list();
+    const { runs } = list;
+    const detail = partialListDetail(list);
+    audit(req, { trigger: 'list', outcome: detail ? 'partial' : 'ok', status: 200 });
+    sendRuns(req, res, detail ? { runs, partial: true, detail } : { runs }, runs, deps.readBudget);
   });
   router.get('/triggers/:id', async (req: Request, res: Response) => {
     const found = await registry.get(String(req.params.id));

@@ -2,6 +2,7 @@ import pino from 'pino';
 import { Registry } from 'prom-client';
 import { describe, expect, it, vi } from 'vitest';
 import { createRedisTriggerRuns, ORPHANED_RUN_ERROR } from '../../src/store/redis-trigger-runs.js';
+import { UnreadableRunError } from '../../src/store/unreadable-run-error.js';
 import { startOrphanAdoption } from '../../src/triggers/adopt-orphans.js';
 import { startCanarySchedule } from '../../src/triggers/canary-schedule.js';
 import { CANCELLED_RUN_ERROR } from '../../src/triggers/run-cancellation.js';
@@ -183,7 +184,7 @@ describe.skipIf(!hasRedis)('createRedisTriggerRuns', () => {
 
     expect(await runs.get('dies')).toMatchObject({ status: 'failed', error: ORPHANED_RUN_ERROR });
     expect(await runs.get('alive')).toMatchObject({ status: 'running' });
-    const listed = Object.fromEntries((await runs.list()).map((run) => [run.id, run.status]));
+    const listed = Object.fromEntries((await runs.list()).runs.map((run) => [run.id, run.status]));
     expect(listed).toEqual({ alive: 'running', dies: 'failed', done: 'succeeded' });
   });
 
@@ -216,7 +217,7 @@ describe.skipIf(!hasRedis)('createRedisTriggerRuns', () => {
       status: 'failed',
       verification: { expectations: notRun },
     });
-    expect((await runs.list())[0]?.verification.expectations).toEqual(notRun);
+    expect((await runs.list()).runs[0]?.verification.expectations).toEqual(notRun);
   });
 
   // A shell run saved with one expectation in `expectation` status.
@@ -238,6 +239,48 @@ describe.skipIf(!hasRedis)('createRedisTriggerRuns', () => {
     },
   });
 
+  // Regression: one stored value that was not a run (JSON.parse and a cast) made list() and
+  // orphans() throw: GET /triggers lost every other replica's runs, and no orphan was settled.
+  it('skips stored values that are not runs in list and orphans, naming each, and answers the other runs', async () => {
+    const prefix = 'unreadable:';
+    const runs = sharedRuns(prefix);
+    expect(await runs.claim('shell', 'orphan', 5, 100)).toBe(true);
+    await runs.save(shellRun('orphan', 'running', 'pending'));
+    await runs.save(shellRun('settled', 'succeeded', 'missed'));
+    // Written by hand, and by a later version with a kind this one does not know; both listed as unsettled.
+    const cli = (...args: string[]) => redis.redis().cli(...args);
+    await cli('SET', `${prefix}run:garbled`, '{"id": "SECRET-TEXT');
+    const later = { ...shellRun('later', 'running', 'pending'), kind: 'falcoctl', note: 'SECRET-TEXT' };
+    await cli('SET', `${prefix}run:later`, JSON.stringify(later));
+    for (const key of ['runs', 'open'])
+      for (const id of ['garbled', 'later']) await cli('ZADD', `${prefix}${key}`, String(Date.now()), id);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+
+    const listed = await runs.list();
+    const orphans = await runs.orphans();
+
+    expect(Object.fromEntries(listed.runs.map((run) => [run.id, run.status]))).toEqual({
+      orphan: 'failed',
+      settled: 'succeeded',
+    });
+    expect(orphans.runs.map((run) => run.id)).toEqual(['orphan']);
+    for (const { unreadable } of [listed, orphans]) {
+      expect(unreadable.map((error) => error.message).sort()).toEqual([
+        'What Redis holds for trigger run "garbled" is not JSON',
+        'What Redis holds for trigger run "later" is not a run: kind: Invalid option: expected one of "shell"|"event-generator"',
+      ]);
+      expect(unreadable.every((error) => error instanceof UnreadableRunError)).toBe(true);
+    }
+    await expect(runs.get('later')).rejects.toThrow(UnreadableRunError);
+    await expect(runs.get('garbled')).rejects.not.toThrow(/SECRET/);
+    expect(await runs.settleOrphan(orphans.runs[0]!)).toMatchObject({ status: 'failed' });
+    // Left unsettled for a replica of the version that wrote it.
+    expect((await cli('ZRANGE', `${prefix}open`, '0', '-1')).split('\n').sort()).toEqual([
+      'garbled',
+      'later',
+    ]);
+  });
+
   it('offers a run that succeeded and waits for alerts to the other replicas once its hold lapsed, and gives it to one', async () => {
     const [a, b, c] = [1, 2, 3].map(() => sharedRuns('adopt:'));
     for (const id of ['waiting', 'settled', 'running']) expect(await a!.own(id, 200)).toBe(true);
@@ -245,12 +288,12 @@ describe.skipIf(!hasRedis)('createRedisTriggerRuns', () => {
     await a!.save(shellRun('waiting', 'succeeded', 'pending'));
     await a!.save(shellRun('settled', 'succeeded', 'missed'));
     await a!.save(shellRun('running', 'running', 'pending'));
-    expect(await b!.orphans()).toEqual([]);
+    expect((await b!.orphans()).runs).toEqual([]);
     expect(await b!.own('waiting', 200)).toBe(false);
 
     await new Promise((resolve) => setTimeout(resolve, 250));
 
-    expect((await b!.orphans()).map((run) => run.id)).toEqual(['waiting']);
+    expect((await b!.orphans()).runs.map((run) => run.id)).toEqual(['waiting']);
     // Answered as saved meanwhile (its window may still be open), not as failed.
     expect(await b!.get('waiting')).toMatchObject({
       status: 'succeeded',
@@ -258,7 +301,7 @@ describe.skipIf(!hasRedis)('createRedisTriggerRuns', () => {
     });
     expect(await b!.own('waiting', 60_000)).toBe(true);
     expect(await c!.own('waiting', 60_000)).toBe(false);
-    expect(await c!.orphans()).toEqual([]);
+    expect((await c!.orphans()).runs).toEqual([]);
   });
 
   it('settles a run orphaned while it ran as failed for exactly one replica, which then holds it', async () => {
@@ -271,11 +314,11 @@ describe.skipIf(!hasRedis)('createRedisTriggerRuns', () => {
     expect(await b!.settleOrphan(run)).toBeUndefined();
 
     await new Promise((resolve) => setTimeout(resolve, 250));
-    expect((await b!.orphans()).map((orphan) => orphan.id)).toEqual([run.id]);
+    expect((await b!.orphans()).runs.map((orphan) => orphan.id)).toEqual([run.id]);
     const settled = await Promise.all([b!.settleOrphan(run), c!.settleOrphan(run), b!.settleOrphan(run)]);
 
     expect(settled.filter(Boolean)).toHaveLength(1);
-    expect(await c!.orphans()).toEqual([]);
+    expect((await c!.orphans()).runs).toEqual([]);
     expect(await c!.get(run.id)).toMatchObject({
       status: 'failed',
       error: ORPHANED_RUN_ERROR,
@@ -303,12 +346,12 @@ describe.skipIf(!hasRedis)('createRedisTriggerRuns', () => {
       verification: { expectations: [{ status: 'not_run' }] },
     };
     expect(await b.get(run.id)).toMatchObject(cancelled);
-    const listed = await b.list();
+    const { runs: listed } = await b.list();
     expect(listed).toHaveLength(1);
     expect(listed[0]).toMatchObject(cancelled);
     expect(await b.settleOrphan(run)).toMatchObject(cancelled);
     expect(await a.get(run.id)).toMatchObject(cancelled);
-    expect(await a.orphans()).toEqual([]);
+    expect((await a.orphans()).runs).toEqual([]);
   });
 
   it('gives up a run another replica took over while this one could not renew its hold', async () => {

@@ -542,34 +542,26 @@ describe.runIf(haveRedis)('runs taken over on one Redis (replicas built in the t
     });
   });
 
-  // Regression (review): one orphan whose call Redis refused ended the whole sweep, so while the
-  // refusal lasted the orphans listed after it were never settled nor taken over.
-  it('settles and takes over the orphans listed after one whose settling Redis refuses (WRONGTYPE)', async () => {
-    const prefix = 'one-refused:';
-    const gone = sharedRuns(prefix);
-    // Listed oldest first: the refused one, then one to settle; the waiting one is the newest.
-    const running = (name: string, ageMs: number): TriggerRun => {
-      const startedAt = new Date(Date.now() - ageMs).toISOString();
-      return {
-        id: `${prefix}${name}`,
-        kind: 'event-generator',
-        status: 'running',
-        createdAt: startedAt,
-        startedAt,
-        target: { namespace: 'default' },
-        commands: [],
-        verification: { windowMs: 60_000, expectations: [{ rule: 'Some rule', status: 'pending' }] },
-      };
+  // An event-generator run saved running `ageMs` ago by a replica that then stopped.
+  const savedRunning = async (prefix: string, name: string, ageMs = 0): Promise<TriggerRun> => {
+    const startedAt = new Date(Date.now() - ageMs).toISOString();
+    const run: TriggerRun = {
+      id: `${prefix}${name}`,
+      kind: 'event-generator',
+      status: 'running',
+      createdAt: startedAt,
+      startedAt,
+      target: { namespace: 'default' },
+      commands: [],
+      verification: { windowMs: 60_000, expectations: [{ rule: 'Some rule', status: 'pending' }] },
     };
-    const [refused, settled] = [running('refused', 2_000), running('settled', 1_000)];
-    for (const run of [refused, settled]) {
-      expect(await gone.own(run.id, LEASE_MS)).toBe(true);
-      expect(await gone.save(run)).toBe(true);
-    }
-    const waiting = await savedWaiting(prefix);
-    // Its cancel request a hash: every settling of it is WRONGTYPE.
-    await redis.redis().cli('HSET', `${prefix}cancel:${refused.id}`, 'field', 'value');
-
+    const gone = sharedRuns(prefix);
+    expect(await gone.own(run.id, LEASE_MS)).toBe(true);
+    expect(await gone.save(run)).toBe(true);
+    return run;
+  };
+  // A sweeper's sweeps, until it settled one orphan as failed and took `waiting` over.
+  const sweepUntilSettledAndTaken = async (prefix: string, waiting: TriggerRun) => {
     const b = sweeper(sharedRuns(prefix));
     await vi.waitFor(
       async () => {
@@ -579,14 +571,45 @@ describe.runIf(haveRedis)('runs taken over on one Redis (replicas built in the t
       { timeout: 10 * LEASE_MS, interval: 50 },
     );
     await b.stop();
+  };
+  const orphanedError = { status: 'failed', error: ORPHANED_RUN_ERROR };
 
-    expect(await sharedRuns(prefix).get(settled.id)).toMatchObject({
-      status: 'failed',
-      error: ORPHANED_RUN_ERROR,
-    });
+  // Regression (review): one orphan whose call Redis refused ended the whole sweep, so while the
+  // refusal lasted the orphans listed after it were never settled nor taken over.
+  it('settles and takes over the orphans listed after one whose settling Redis refuses (WRONGTYPE)', async () => {
+    const prefix = 'one-refused:';
+    // Listed oldest first: the refused one, then one to settle; the waiting one is the newest.
+    const refused = await savedRunning(prefix, 'refused', 2_000);
+    const settled = await savedRunning(prefix, 'settled', 1_000);
+    const waiting = await savedWaiting(prefix);
+    // Its cancel request a hash: every settling of it is WRONGTYPE.
+    await redis.redis().cli('HSET', `${prefix}cancel:${refused.id}`, 'field', 'value');
+
+    await sweepUntilSettledAndTaken(prefix, waiting);
+
+    expect(await sharedRuns(prefix).get(settled.id)).toMatchObject(orphanedError);
     // Only the refused one is left unsettled (the waiting one is settled once its window ends).
     const open = await redis.redis().cli('ZRANGE', `${prefix}open`, '0', '-1');
     expect(open.split('\n').sort()).toEqual([refused.id, waiting.id].sort());
+  });
+
+  // Regression: the sweep read every unsettled run with JSON.parse and a cast, so one stored value
+  // that was not a run (not JSON, or another version's) made it throw: no orphan was settled nor
+  // taken over while that value was kept.
+  it('settles and takes over the orphans listed with stored values that are not runs', async () => {
+    const prefix = 'not-runs:';
+    const running = await savedRunning(prefix, 'running');
+    const waiting = await savedWaiting(prefix);
+    // Listed first (oldest): a value that is not JSON, and a run without its verification.
+    const cli = (...args: string[]) => redis.redis().cli(...args);
+    await cli('SET', `${prefix}run:garbled`, 'not json');
+    const partial = { ...running, id: 'partial', verification: undefined };
+    await cli('SET', `${prefix}run:partial`, JSON.stringify(partial));
+    for (const id of ['garbled', 'partial']) await cli('ZADD', `${prefix}open`, '1', id);
+
+    await sweepUntilSettledAndTaken(prefix, waiting);
+
+    expect(await sharedRuns(prefix).get(running.id)).toMatchObject(orphanedError);
   });
 });
 

@@ -273,6 +273,47 @@ describe.runIf(redisAvailable())('trigger API when the shared store fails', () =
     expect(await b.metricValue(REFUSALS, { reason: 'unreadable' })).toBe(2);
   }, 30_000);
 
+  // Regression: one stored run that was not a run made the whole list fail (JSON.parse), so every
+  // other replica's run was left out; one that was JSON of another shape was answered 200 as a run.
+  it('lists the other runs when stored runs are not runs, saying how many are left out, and answers 503 for one', async () => {
+    const { a, b } = await startReplicas();
+    const onA = await endedRunOn(a);
+    const later = { id: 'later', kind: 'falcoctl', status: 'running', note: 'SECRET-TEXT' };
+    await redis!.cli('SET', KEY('run:later'), JSON.stringify(later));
+    await redis!.cli('SET', KEY('run:garbled'), '{"SECRET-TEXT');
+    for (const id of ['later', 'garbled']) await redis!.cli('ZADD', KEY('runs'), String(Date.now()), id);
+
+    const list = await request(b.app).get('/triggers').set(auth);
+    const unread = await request(b.app).get('/triggers/later').set(auth);
+
+    expect(list.status).toBe(200);
+    expect(list.body).toEqual({
+      runs: [expect.objectContaining({ id: onA })],
+      partial: true,
+      detail:
+        "The shared store (Redis) holds runs this replica cannot read (another version's, or not runs; logged as trigger_store_refused): 2 stored runs not listed.",
+    });
+    expect(unread.status).toBe(503);
+    expect(unread.type).toBe('application/problem+json');
+    expect(unread.body).toMatchObject({
+      type: `${PROBLEM}service-unavailable`,
+      detail:
+        'The shared store (Redis) refused the call (logged as trigger_store_refused): a run another replica started cannot be read now. A refusal lasts until Redis is fixed.',
+    });
+    expect(audits(b, 'list').at(-1)).toMatchObject({ outcome: 'partial', status: 200 });
+    // Once for the list (the second run within the minute's line), once for the run read alone.
+    expect(refusedLines(b)).toEqual([
+      expect.objectContaining({ level: 'warn', op: 'list', reason: 'unreadable', count: 1 }),
+      expect.objectContaining({ level: 'warn', op: 'get', reason: 'unreadable', count: 1 }),
+    ]);
+    expect(refusedLines(b)[1]?.err).toMatchObject({
+      message:
+        'What Redis holds for trigger run "later" is not a run: kind: Invalid option: expected one of "shell"|"event-generator"',
+    });
+    expect(JSON.stringify(b.logs)).not.toContain('SECRET-TEXT');
+    expect(await b.metricValue(REFUSALS, { reason: 'unreadable' })).toBe(3);
+  }, 30_000);
+
   it('says the list is partial for a replica whose ACL user may not ZRANGE (NOPERM)', async () => {
     const { a } = await startReplicas();
     const onA = await endedRunOn(a);

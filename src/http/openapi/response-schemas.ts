@@ -3,7 +3,12 @@ import { falcoAlertSchema } from '../../alerts/falco-alert-schema.js';
 import { PRIORITIES } from '../../alerts/priority.js';
 import type { AlertSummary } from '../dashboard/summarize-alerts.js';
 import type { Problem } from '../problem.js';
-import type { TriggerRun } from '../../triggers/trigger-run.js';
+import {
+  EXPECTATION_STATUSES,
+  RUN_STATUSES,
+  TRIGGER_KINDS,
+  type TriggerRun,
+} from '../../triggers/trigger-run.js';
 
 // What the service answers, as zod schemas for GET /openapi.json. Each is checked against the
 // TypeScript type the code sends (`satisfies`), so a field changed there fails the type check here.
@@ -109,8 +114,8 @@ const commandSchema = z.object({
 /** A trigger run: its commands and, per expected rule, whether Falco's alert arrived. */
 export const triggerRunSchema = z.object({
   id: z.string(),
-  kind: z.enum(['shell', 'event-generator']),
-  status: z.enum(['queued', 'running', 'succeeded', 'failed']),
+  kind: z.enum(TRIGGER_KINDS),
+  status: z.enum(RUN_STATUSES),
   createdAt: z.iso.datetime(),
   startedAt: z.iso.datetime().optional(),
   finishedAt: z.iso.datetime().optional(),
@@ -124,7 +129,7 @@ export const triggerRunSchema = z.object({
     expectations: z.array(
       z.object({
         rule: z.string(),
-        status: z.enum(['pending', 'detected', 'missed', 'not_run']),
+        status: z.enum(EXPECTATION_STATUSES),
         alertId: z.string().optional(),
         latencyMs: z.number().optional(),
       }),
@@ -144,7 +149,7 @@ export const triggerRunListSchema = z.object({
     .literal(true)
     .optional()
     .describe(
-      "The shared store (Redis) failed (unavailable, or refusing the call): only this replica's own runs are listed.",
+      "The shared store (Redis) failed (unavailable, or refusing the call): only this replica's own runs are listed. Or it holds runs this replica cannot read (another version's, or not runs): they are left out.",
     ),
   detail: z.string().optional().describe('With `partial`: why, to show to the user.'),
 });

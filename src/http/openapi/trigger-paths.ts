@@ -53,7 +53,7 @@ export function buildTriggerPaths(): Record<string, JsonSchema> {
         responses: {
           '200': json(
             triggerRunListSchema,
-            "Recent runs; with `partial`, this replica's own only (the shared store failed)",
+            "Recent runs; with `partial`, this replica's own only (the shared store failed), or without the stored runs it cannot read",
           ),
           ...problems(401, 404, 421),
         },
