@@ -3,6 +3,7 @@ import * as z from 'zod';
 import { bearerToken } from './bearer-token.js';
 import type { EnvView } from './env-view.js';
 import { timerMs, timerSeconds } from './timer-ms.js';
+import { VALUE_NOT_SHOWN } from './value-not-shown.js';
 import {
   readConfigFile,
   SECRET_LINES,
@@ -151,7 +152,8 @@ function secretList(
 const tokenList = (name: string, value: string | undefined, file: string | undefined) =>
   secretList(name, value, file, (path) => readTokenFile(`${name}_FILE`, path, TOKEN_MIN_LENGTH));
 
-function parseCidrs(text: string): { list: BlockList; cidrs: string[]; problems: string[] } {
+// `shown` false: the value is a Secret's, and no item of it is quoted.
+function parseCidrs(text: string, shown = true): { list: BlockList; cidrs: string[]; problems: string[] } {
   const list = new BlockList();
   const cidrs = text
     .split(',')
@@ -163,7 +165,10 @@ function parseCidrs(text: string): { list: BlockList; cidrs: string[]; problems:
     const family = isIP(address);
     const prefix = bits === undefined ? (family === 6 ? 128 : 32) : Number(bits);
     if (family === 0 || !Number.isInteger(prefix) || prefix < 0 || prefix > (family === 6 ? 128 : 32)) {
-      problems.push(`AUTH_PROXY_CIDRS: ${JSON.stringify(cidr)} is not an address or CIDR`);
+      const item = shown ? JSON.stringify(cidr) : 'an item';
+      problems.push(
+        `AUTH_PROXY_CIDRS: ${item} is not an address or CIDR${shown ? '' : ` (${VALUE_NOT_SHOWN})`}`,
+      );
       continue;
     }
     list.addSubnet(address, prefix, family === 6 ? 'ipv6' : 'ipv4');
@@ -182,7 +187,7 @@ export interface AuthContext {
 
 /** The problems between the auth variables, and of AUTH_PROXY_CIDRS' value. */
 export function authEnvProblems(
-  { env, isSet, isUnset, knows }: EnvView<AuthEnv & { PORT: number }>,
+  { env, isSet, isUnset, knows, shows }: EnvView<AuthEnv & { PORT: number }>,
   { workers, sharedStore, held }: AuthContext,
 ): string[] {
   const problems = SECRET_LISTS.filter((name) => isSet(name) && isSet(`${name}_FILE`)).map(
@@ -204,7 +209,7 @@ export function authEnvProblems(
     );
   // Unknown here, AUTH_PROXY_CIDRS may hold no address (a comma) as well as some.
   if (knows('AUTH_PROXY_CIDRS')) {
-    const cidrs = parseCidrs(env.AUTH_PROXY_CIDRS ?? '');
+    const cidrs = parseCidrs(env.AUTH_PROXY_CIDRS ?? '', shows('AUTH_PROXY_CIDRS'));
     problems.push(...cidrs.problems);
     const half = cidrs.cidrs.length > 0 ? isUnset('AUTH_PROXY_USER_HEADER') : isSet('AUTH_PROXY_USER_HEADER');
     if (half)

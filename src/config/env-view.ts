@@ -16,6 +16,8 @@ export interface EnvView<E> {
   knows(...names: Array<keyof E>): boolean;
   /** The CPUs the receiver runs on (WORKERS=0 starts one worker each); undefined where not known. */
   cpus: number | undefined;
+  /** Whether a problem may quote the variable's value: not a Secret's where npm run deploy reads it. */
+  shows(name: keyof E): boolean;
 }
 
 /** What is not known of the environment where it is checked; nothing, at start. */
@@ -27,11 +29,13 @@ export interface EnvUnknowns {
   /** The variables named, set or empty: any other may be set too. Undefined: no other is set. */
   listed?: ReadonlySet<string>;
   cpus?: number;
+  /** Variables whose value, known here or not, is a Secret's: no problem quotes it. */
+  secrets?: ReadonlySet<string>;
 }
 
 /** A view of the parsed variables `env`, where `unknowns` says what is not known of them. */
 export function viewEnv<E extends object>(env: E, unknowns: EnvUnknowns): EnvView<E> {
-  const { values = new Set(), unsure = new Set(), listed, cpus } = unknowns;
+  const { values = new Set(), unsure = new Set(), listed, cpus, secrets = new Set() } = unknowns;
   // Set or not, to a value not known here.
   const maybe = (name: keyof E) =>
     unsure.has(String(name)) || (listed !== undefined && !listed.has(String(name)));
@@ -42,5 +46,6 @@ export function viewEnv<E extends object>(env: E, unknowns: EnvUnknowns): EnvVie
     isUnset: (name) => !isSet(name) && !maybe(name),
     knows: (...names) => names.every((name) => !values.has(String(name)) && !maybe(name)),
     cpus,
+    shows: (name) => !secrets.has(String(name)),
   };
 }

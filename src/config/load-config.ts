@@ -9,6 +9,7 @@ import { resolveStore, type RedisStoreConfig } from './store-env.js';
 import { readTriggerTokenFile, toTriggersConfig, type TriggersConfig } from './triggers-env.js';
 import { combinationProblems } from './combination-problems.js';
 import { viewEnv } from './env-view.js';
+import { VALUE_NOT_SHOWN } from './value-not-shown.js';
 
 /** The parsed configuration, or every problem found in the environment. */
 export type LoadConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
@@ -82,20 +83,31 @@ function serviceLink(name: string, value: string): string {
 
 // zod says `expected number, received NaN` for PORT=abc or BODY_LIMIT_BYTES=1MB, and `Invalid option`
 // for TRIGGERS_ENABLED=yes, True or "true": the value and the form wanted say more. Only numbers and
-// choices are quoted back (no secret is either); any other value only gets the hint about its quotes.
-function describeIssue(issue: z.core.$ZodIssue, env: Record<string, string | undefined>): string {
-  const value = issue.path.length === 1 ? env[String(issue.path[0])] : undefined;
+// choices are quoted back, and none in `secrets`: npm run deploy reads the Secrets the manifests hold
+// and prints to a CI log, and a Secret's key set to the wrong variable (a session key as
+// SESSION_COOKIE_SECURE) is just what it finds. Any other value only gets the hint about its quotes;
+// our own (custom) messages may quote an item of it, so for a Secret's value that one is not said.
+function describeIssue(
+  issue: z.core.$ZodIssue,
+  env: Record<string, string | undefined>,
+  secrets: ReadonlySet<string>,
+): string {
+  const name = String(issue.path[0]);
+  const value = issue.path.length === 1 ? env[name] : undefined;
   if (value === undefined) return issue.message;
+  const got = secrets.has(name) ? ` (${VALUE_NOT_SHOWN})` : ` (got ${JSON.stringify(value)})`;
   if (issue.code === 'invalid_type' && issue.expected === 'number')
-    return `must be a number, written in digits (got ${JSON.stringify(value)})${quotesKept(value)}${serviceLink(String(issue.path[0]), value)}`;
+    return `must be a number, written in digits${got}${quotesKept(value)}${serviceLink(name, value)}`;
   // STORE_MAX_ALERTS=-5 said 'Too small: expected number to be >0', BODY_LIMIT_BYTES=1.5 'Invalid
   // input: expected int, received number'.
   const numeric =
     ((issue.code === 'too_small' || issue.code === 'too_big') && issue.origin === 'number') ||
     (issue.code === 'invalid_type' && issue.expected === 'int');
-  if (numeric) return `${issue.message} (got ${JSON.stringify(value)})`;
+  if (numeric) return `${issue.message}${got}`;
   if (issue.code === 'invalid_value')
-    return `must be one of ${issue.values.map(String).join(', ')} (got ${JSON.stringify(value)})${quotesKept(value)}`;
+    return `must be one of ${issue.values.map(String).join(', ')}${got}${quotesKept(value)}`;
+  if (issue.code === 'custom' && secrets.has(name))
+    return `is refused at start (${VALUE_NOT_SHOWN}, nor the reason, which may quote it)`;
   return `${issue.message}${quotesKept(value)}`;
 }
 
@@ -114,22 +126,27 @@ function blankNumber(name: string, value: string): boolean {
 }
 
 // Each issue on a line of its own, named by its variable, as the start and npm run deploy say them.
-function issueLines(issues: z.core.$ZodIssue[], env: Record<string, string | undefined>): string[] {
-  return issues.map((issue) => `${issue.path.join('.') || 'env'}: ${describeIssue(issue, env)}`);
+function issueLines(
+  issues: z.core.$ZodIssue[],
+  env: Record<string, string | undefined>,
+  secrets: ReadonlySet<string> = new Set(),
+): string[] {
+  return issues.map((issue) => `${issue.path.join('.') || 'env'}: ${describeIssue(issue, env, secrets)}`);
 }
 
 /**
  * What loadConfig says of one variable's value on its own, a line per problem (none: taken, or not
- * a variable it reads): without the checks between variables and of the files they name.
+ * a variable it reads): without the checks between variables and of the files they name. With
+ * `fromSecret` the value is not quoted.
  */
-export function variableProblems(name: string, value: string): string[] {
+export function variableProblems(name: string, value: string, fromSecret = false): string[] {
   const shape: Record<string, z.ZodType> = envSchema.shape;
   const field = shape[name];
   if (!field || value === '' || blankNumber(name, value)) return [];
   const result = field.safeParse(value);
   if (result.success) return [];
   const issues = result.error.issues.map((issue) => ({ ...issue, path: [name, ...issue.path] }));
-  return issueLines(issues, { [name]: value });
+  return issueLines(issues, { [name]: value }, new Set(fromSecret ? [name] : []));
 }
 
 /**

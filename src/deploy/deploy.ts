@@ -68,7 +68,7 @@ export async function deploy(options: DeployOptions, dryRun: boolean, deps: Depl
   let env;
   try {
     secrets = requiredSecrets(rendered.stdout ?? '', options.namespace);
-    env = checkReceiverEnv(rendered.stdout ?? '');
+    env = checkReceiverEnv(rendered.stdout ?? '', options.namespace);
   } catch (error) {
     deps.write(
       `✗ the manifests in ${options.kustomizeDir} render: ${error instanceof Error ? error.message : String(error)}`,

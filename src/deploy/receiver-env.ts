@@ -19,16 +19,23 @@ export interface ReceiverEnvCheck {
 // The kubelet expands $(NAME) in an env value with the variables defined before it ($$ is a $):
 // HOST=$(POD_IP) after POD_IP from the downward API listens on the pod's address. A reference to a
 // value not in the manifests (a Secret's, the downward API's, a Service link's) leaves the value
-// unknown, as a Secret's is: left to the receiver's start.
-function expand(value: string, env: Map<string, string | undefined>): string | undefined {
+// unknown, as a Secret's is: left to the receiver's start. One to a Secret's value makes it a
+// Secret's too (`fromSecret`).
+function expand(
+  value: string,
+  env: Map<string, string | undefined>,
+  secrets: ReadonlySet<string>,
+): { value: string | undefined; fromSecret: boolean } {
   let unknown = false;
+  let fromSecret = false;
   const expanded = value.replace(/\$\$|\$\(([^)]*)\)/g, (match, name: string | undefined) => {
     if (name === undefined) return '$';
     const known = env.get(name);
     if (known === undefined) unknown = true;
+    if (secrets.has(name)) fromSecret = true;
     return known ?? match;
   });
-  return unknown ? undefined : expanded;
+  return { value: unknown ? undefined : expanded, fromSecret };
 }
 
 type Keys = Record<string, string | undefined>;
@@ -60,23 +67,27 @@ function keysOf(doc: Obj): Keys {
  */
 export function checkReceiverEnv(
   renderedYaml: string,
+  defaultNamespace = 'falco',
   deployment = 'falco-alert-receiver',
 ): ReceiverEnvCheck {
   const docs = parseAllDocuments(renderedYaml)
     .map((document) => document.toJS() as unknown)
     .filter(isObj);
-  // By `ConfigMap/name` and `Secret/name`.
+  // The manifests name their namespaces (k8s/components/triggers keeps its Role in another); one
+  // without lands where `kubectl apply` puts it, taken to be npm run deploy's (as requiredSecrets does).
+  const metadataOf = (doc: Obj) => (isObj(doc.metadata) ? doc.metadata : {});
+  const namespaceOf = (doc: Obj) => text(metadataOf(doc).namespace) ?? defaultNamespace;
+  const workload = docs.find((doc) => doc.kind === 'Deployment' && metadataOf(doc).name === deployment);
+  // The pod reads the ConfigMaps and Secrets of its own namespace: by `ConfigMap/name` and `Secret/name`.
   const held = new Map<string, Keys>();
   for (const doc of docs) {
-    const metadata = isObj(doc.metadata) ? doc.metadata : {};
-    if ((doc.kind === 'ConfigMap' || doc.kind === 'Secret') && typeof metadata.name === 'string')
-      held.set(`${doc.kind}/${metadata.name}`, keysOf(doc));
+    const name = text(metadataOf(doc).name);
+    const kind = doc.kind === 'ConfigMap' || doc.kind === 'Secret' ? doc.kind : undefined;
+    if (workload && kind && name !== undefined && namespaceOf(doc) === namespaceOf(workload))
+      held.set(`${kind}/${name}`, keysOf(doc));
   }
   const heldKeys = (kind: 'ConfigMap' | 'Secret', ref: unknown) =>
     isObj(ref) && typeof ref.name === 'string' ? held.get(`${kind}/${ref.name}`) : undefined;
-  const workload = docs.find(
-    (doc) => doc.kind === 'Deployment' && isObj(doc.metadata) && doc.metadata.name === deployment,
-  );
   const spec =
     isObj(workload?.spec) && isObj(workload.spec.template) ? workload.spec.template.spec : undefined;
   const container = isObj(spec)
@@ -88,9 +99,13 @@ export function checkReceiverEnv(
   // Set or not, to a value not known here: from a key marked optional, or replaced by the keys of a
   // Secret (or ConfigMap) the manifests do not hold.
   const mayBeSet = new Set<string>();
-  const define = (name: string, value: string | undefined) => {
+  // Those whose value is a Secret's, known here or not: no problem quotes it.
+  const secrets = new Set<string>();
+  const define = (name: string, value: string | undefined, fromSecret: boolean) => {
     env.set(name, value);
     mayBeSet.delete(name);
+    if (fromSecret) secrets.add(name);
+    else secrets.delete(name);
   };
   const unsure = (name: string) => {
     env.delete(name);
@@ -99,6 +114,7 @@ export function checkReceiverEnv(
   // The keys of a Secret or ConfigMap the manifests do not hold are not known here: any variable may be one.
   let othersMayBeSet = false;
   for (const from of objects(container.envFrom)) {
+    const fromSecret = isObj(from.secretRef);
     const data = heldKeys('ConfigMap', from.configMapRef) ?? heldKeys('Secret', from.secretRef);
     if (!data) {
       othersMayBeSet = true;
@@ -106,7 +122,7 @@ export function checkReceiverEnv(
       for (const name of [...env.keys()]) unsure(name);
     }
     const prefix = typeof from.prefix === 'string' ? from.prefix : '';
-    for (const [name, value] of Object.entries(data ?? {})) define(`${prefix}${name}`, value);
+    for (const [name, value] of Object.entries(data ?? {})) define(`${prefix}${name}`, value, fromSecret);
   }
   for (const item of objects(container.env)) {
     if (typeof item.name !== 'string') continue;
@@ -115,13 +131,17 @@ export function checkReceiverEnv(
     // Of an object the manifests hold, a key's value is known; an empty one is the receiver's unset.
     const keys = heldKeys('Secret', from?.secretKeyRef) ?? heldKeys('ConfigMap', from?.configMapKeyRef);
     const keyName = text(key?.key);
-    if (keys && keyName !== undefined && Object.hasOwn(keys, keyName)) define(item.name, keys[keyName]);
-    else if (key?.optional !== true)
-      define(item.name, typeof item.value === 'string' ? expand(item.value, env) : from ? undefined : '');
+    const fromSecret = isObj(from?.secretKeyRef);
+    if (keys && keyName !== undefined && Object.hasOwn(keys, keyName))
+      define(item.name, keys[keyName], fromSecret);
+    else if (typeof item.value === 'string') {
+      const expanded = expand(item.value, env, secrets);
+      define(item.name, expanded.value, expanded.fromSecret);
+    } else if (key?.optional !== true) define(item.name, from ? undefined : '', fromSecret);
     // The kubelet passes over a key marked optional that its object lacks: one not held may have it.
     else if (!keys) unsure(item.name);
   }
-  const problems = checkEnvBeforeStart(Object.fromEntries(env), { othersMayBeSet, mayBeSet });
+  const problems = checkEnvBeforeStart(Object.fromEntries(env), { othersMayBeSet, mayBeSet, secrets });
   const named = [...env.keys(), ...mayBeSet].map((name) => [name, env.get(name) ?? '']);
   const unknown = unknownVariables(Object.fromEntries(named)).map(
     ({ variable, suggestion }) =>

@@ -378,6 +378,96 @@ describe('checkReceiverEnv, values of a Secret the manifests hold', () => {
   });
 });
 
+// Regression: once the check read the Secrets the manifests hold, a problem quoted a value as it
+// quotes a ConfigMap's, and npm run deploy printed a Secret's key set to the wrong variable (a
+// session key as SESSION_COOKIE_SECURE) to the terminal or CI log (found in a review).
+describe("checkReceiverEnv, what it says of a Secret's values", () => {
+  it('says what the receiver refuses in a value from a Secret, never the value', () => {
+    const values = {
+      SESSION_COOKIE_SECURE: 'hunter2-cookie-key',
+      SHUTDOWN_TIMEOUT_MS: 'hunter2-ms',
+      STORE_MAX_ALERTS: '-52',
+      TRIGGER_ALLOWED_NAMESPACES: 'Hunter2_NS',
+      AUTH_PROXY_CIDRS: 'hunter2.cidr',
+    };
+    const check = checkReceiverEnv(
+      secret('receiver-extra', values) +
+        secret('receiver-whole', { LOG_LEVEL: 'hunter2-level' }) +
+        rendered(
+          '  LOG_LEVEL: info',
+          fromSecret(...Object.keys(values)) +
+            literal({ AUTH_PROXY_USER_HEADER: 'x-user', PORT: '$(SHUTDOWN_TIMEOUT_MS)' }),
+        ).replace(
+          '- configMapRef: { name: falco-alert-receiver-env-5h7k9 }\n',
+          '- configMapRef: { name: falco-alert-receiver-env-5h7k9 }\n            - secretRef: { name: receiver-whole }\n',
+        ),
+    );
+
+    // PORT is $(SHUTDOWN_TIMEOUT_MS): a Secret's value too.
+    const notShown = 'its value, from a Secret, is not shown';
+    expect(check.problems).toEqual([
+      `LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent (${notShown})`,
+      `SESSION_COOKIE_SECURE: must be one of auto, true, false (${notShown})`,
+      `SHUTDOWN_TIMEOUT_MS: must be a number, written in digits (${notShown})`,
+      `STORE_MAX_ALERTS: Too small: expected number to be >0 (${notShown})`,
+      `TRIGGER_ALLOWED_NAMESPACES: is refused at start (${notShown}, nor the reason, which may quote it)`,
+      `PORT: must be a number, written in digits (${notShown})`,
+      `AUTH_PROXY_CIDRS: an item is not an address or CIDR (${notShown})`,
+    ]);
+    expect(check.problems.join('\n')).not.toMatch(/hunter2|52/i);
+  });
+
+  it('still quotes a value of a ConfigMap or a literal, as the receiver does', () => {
+    const check = checkReceiverEnv(
+      secret('receiver-extra', { SHUTDOWN_TIMEOUT_MS: 'hunter2-ms' }) +
+        rendered(
+          '  LOG_LEVEL: loud',
+          fromSecret('SHUTDOWN_TIMEOUT_MS') + literal({ SHUTDOWN_TIMEOUT_MS: '10s' }),
+        ),
+    );
+
+    expect(check.problems).toEqual([
+      'LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent (got "loud")',
+      'SHUTDOWN_TIMEOUT_MS: must be a number, written in digits (got "10s")',
+    ]);
+  });
+});
+
+// Regression: a Secret or ConfigMap was found by its name alone, so one of that name in another
+// namespace of the manifests (they name their namespaces: k8s/components/triggers keeps its Role in
+// falco-canary) was read as the one the pod reads, and its values stopped npm run deploy.
+describe('checkReceiverEnv, the namespace of what it reads', () => {
+  const elsewhere = (yaml: string) => yaml.replace('namespace: falco }', 'namespace: falco-canary }');
+
+  it("reads only the Secrets and ConfigMaps of the Deployment's namespace", () => {
+    const check = checkReceiverEnv(
+      elsewhere(secret('receiver-extra', { SESSION_SECRET: 'short' })) +
+        rendered('  LOG_LEVEL: info', fromSecret('SESSION_SECRET')),
+    );
+
+    // SESSION_SECRET is set, from a Secret the manifests do not hold: its value is the start's to check.
+    expect(check).toEqual({ problems: [], unknown: [] });
+    expect(
+      checkReceiverEnv(
+        secret('receiver-extra', { SESSION_SECRET: 'short' }) +
+          rendered('  LOG_LEVEL: info', fromSecret('SESSION_SECRET')),
+      ).problems,
+    ).toEqual(['SESSION_SECRET: must be at least 32 characters']);
+  });
+
+  it('takes an object without a namespace as in the namespace npm run deploy was given', () => {
+    const unnamed = (yaml: string) => yaml.replace(', namespace: falco }', ' }');
+    const yaml =
+      unnamed(secret('receiver-extra', { SESSION_SECRET: 'short' })) +
+      rendered('  LOG_LEVEL: info', fromSecret('SESSION_SECRET'));
+
+    expect(checkReceiverEnv(yaml, 'falco').problems).toEqual([
+      'SESSION_SECRET: must be at least 32 characters',
+    ]);
+    expect(checkReceiverEnv(yaml, 'elsewhere').problems).toEqual([]);
+  });
+});
+
 describe.skipIf(!kubectlReady)('checkReceiverEnv on the shipped manifests', () => {
   // Their Secrets (the store URL, the session key) are the counterparts of what the ConfigMap sets.
   it.each([[[]], [['redis-store', 'triggers']], [['mtls', 'path-secret', 'redis-store', 'triggers']]])(
