@@ -28,7 +28,7 @@ export function logReplicaLooks(logger: Logger): (online: boolean) => void {
         if (heldBack) heldBackEndAt = now;
         logger.info(
           { event: 'store_replica_online', ...(heldBack && { noReplicaLineHeldBack: true }) },
-          'the Redis master has a replica online again: writes are confirmed by a replica',
+          'the Redis master has a replica online again: writes are confirmed by its replicas',
         );
       }
       outage = 'none';
@@ -61,7 +61,7 @@ export function logConfirmationsGivenUp(
   const lines = countedLines<undefined>(NO_REPLICA_LOG_EVERY_MS, (count) =>
     logger.warn(
       { event: 'store_unconfirmed_given_up', count },
-      'alerts no Redis replica confirmed are no longer kept to write again after a failover (STORE_PENDING_MAX or STORE_MAX_BYTES): a failover now may lose them',
+      'alerts not every Redis replica confirmed are no longer kept to write again after a failover (STORE_PENDING_MAX or STORE_MAX_BYTES): a failover now may lose them',
     ),
   );
   return {

@@ -120,8 +120,8 @@ export function createRedisAlertWrites(options: RedisAlertWritesOptions): RedisA
       for (const reply of replies) scriptReplies.wrote(reply);
       // Taken oldest first: every alert numbered up to the round's newest is written or was dropped.
       if (failedAt < 0) answers.written(round.reduce((newest, write) => Math.max(newest, write.seq ?? 0), 0));
-      // Through Sentinel the next round waits for this one's WAIT: while an online replica does not
-      // answer it in time, answers waiting on writes would take its 250 ms each, so they go at once
+      // Through Sentinel the next round waits for this one's WAIT: while the replicas online do not
+      // all confirm in time, answers waiting on writes would take its 250 ms each, so they go at once
       // instead. With no replica online there is no WAIT, and answers wait for the write as usual.
       // Without Sentinel a write is settled once written (nothing writes it again).
       const stored = storedWrites(batches, replies);

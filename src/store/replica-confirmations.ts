@@ -4,10 +4,11 @@ import { createPendingWrites, type PendingWrite } from './pending-writes.js';
 import { streamPosition } from './redis-alert-entry.js';
 
 /**
- * Alerts the master took that no replica is known to hold yet. Redis replicates asynchronously:
+ * Alerts the master took that not every replica is known to hold yet. Redis replicates asynchronously:
  * a Sentinel failover promotes a replica without the master's last writes, and alerts the
  * receiver had taken off its queue were gone from every replica's answers. Each round of writes
- * ends with `WAIT 1`: once a replica has them they are done; until then they are kept, and queued
+ * ends with `WAIT <replicas online>` (as `ROLE` lists them): once every one has them they are done,
+ * whichever a failover promotes; until then (none, or only some, in time) they are kept, and queued
  * again once the link comes back (maybe to the promoted replica, where the write script adds those
  * it lacks and skips the others). While the master has no replica online (`ROLE` lists none) there
  * is nothing to wait for: the round ends at once and its alerts stay kept until one confirms.
@@ -17,9 +18,9 @@ import { streamPosition } from './redis-alert-entry.js';
  */
 export interface ReplicaConfirmations {
   /**
-   * After a round of writes on the link: waits briefly for a replica to hold them (and all before).
-   * False when a replica is online but did not answer in time (the round was held the whole wait);
-   * true once one holds them, or at once while the master has none online.
+   * After a round of writes on the link: waits briefly for every replica online to hold them (and
+   * all before). False when a replica is online but not all confirmed in time (the round was held
+   * the whole wait); true once all hold them, or at once while the master has none online.
    */
   confirm(written: readonly PendingWrite[]): Promise<boolean>;
   /** The link dropped and came back (maybe to another master): its replicas are looked at again. */
@@ -44,7 +45,11 @@ export function createReplicaConfirmations(options: {
   maxBytes: number;
   /** How long one round waits for a replica before it goes on (the alerts stay kept). */
   waitMs: number;
-  /** While the master has no replica online, it is looked at again this often (with or without writes). */
+  /**
+   * How old the count of replicas online a WAIT asks for may be: a round of writes looks at the
+   * master again (`ROLE`) once the last look is this old. While none is online it is looked at again
+   * this often with or without writes.
+   */
   lookEveryMs: number;
   /** Called with each look's finding: whether the master has a replica online. */
   onLook?: (online: boolean) => void;
@@ -61,11 +66,12 @@ export function createReplicaConfirmations(options: {
   const takeAll = () => unconfirmed.take(Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
   const gaveUp = (count: number) => count > 0 && neverAnyOnline !== true && options.onGiveUp?.(count);
   let relinked = false;
-  // What ROLE said last (undefined: not asked on this link yet), when, and which look is the latest.
-  let online: boolean | undefined;
+  // How many replicas ROLE listed online last (undefined: not asked on this link yet), when, and
+  // which look is the latest.
+  let online: number | undefined;
   let lookedAt = 0;
   let looks = 0;
-  const noneOnline = () => online === false;
+  const noneOnline = () => online === 0;
   // True while every look on this link found no replica online: a master without replicas (a
   // single-node set-up) has none to promote, so nothing given up is at risk. False once a look
   // found one (it may be promoted, though it went away since) or could not tell (ROLE refused);
@@ -84,12 +90,13 @@ export function createReplicaConfirmations(options: {
     const count = onlineReplicasIn(await options.send(['ROLE']).catch(() => undefined));
     // A look begun on an older link, or before a later one, says nothing of now.
     if (own !== looks) return;
-    online = count !== 0;
+    // A reply that is not a master's (an error, a refused ROLE) tells nothing: a WAIT for one
+    // replica decides, as before ROLE was asked.
+    online = count ?? 1;
     neverAnyOnline = count === 0 && neverAnyOnline !== false;
     lookedAt = Date.now();
     lookAgainLater();
-    // A reply that is not a master's (an error, a refused ROLE) tells nothing: WAIT decides, as before.
-    if (count !== undefined) options.onLook?.(online);
+    if (count !== undefined) options.onLook?.(count > 0);
   }
 
   return {
@@ -99,19 +106,28 @@ export function createReplicaConfirmations(options: {
       let over = 0;
       for (const write of written) over += unconfirmed.push(write).length;
       gaveUp(over);
-      if (online === undefined || (noneOnline() && Date.now() - lookedAt >= options.lookEveryMs))
-        await look();
+      // The count is at most lookEveryMs old (one ROLE a second while writing): a WAIT for fewer than
+      // are online let one that joined lag unseen, and one for more held every round its whole wait.
+      if (online === undefined || Date.now() - lookedAt >= options.lookEveryMs) await look();
       // No replica online: a WAIT would take its whole waitMs and confirm nothing.
       if (noneOnline()) return true;
-      // A reply of 0 (no replica in time) or none (the link dropped) keeps them.
-      const replicas = await options.send(['WAIT', '1', String(options.waitMs)]).catch(() => 0);
-      if (Number(replicas) >= 1) {
+      // Every replica online, not one: a failover may promote any of them (one that lags, or was cut
+      // off and is still listed), and the one promoted must hold them.
+      const asked = online ?? 1;
+      // A reply below it (some or none in time) or none (the link dropped) keeps them.
+      const replicas = Number(
+        await options.send(['WAIT', String(asked), String(options.waitMs)]).catch(() => 0),
+      );
+      if (replicas >= asked) {
         // WAIT counts the writes of this link only: those made before it came back stay kept.
         // Taken first: in `onConfirmed?.(takeAll())` nothing would be taken without a listener.
         const confirmed = relinked ? [] : takeAll();
         if (confirmed.length > 0) options.onConfirmed?.(confirmed);
         return true;
       }
+      // Some in time: one lags, or left since the last look (the next look, within lookEveryMs, tells).
+      // Kept until a WAIT they all meet, which confirms every write before it on this link too.
+      if (replicas > 0) return false;
       // None in time: a replica lagging, or none left online (it went away since the last look).
       await look();
       return noneOnline();

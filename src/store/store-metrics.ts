@@ -10,7 +10,7 @@ export interface StoreMetrics {
   shed(count: number): void;
   /** The live reader found alerts removed from the stream before it read them. */
   readGap(): void;
-  /** Through Sentinel: kept alerts no replica confirmed, given up to stay within the bounds. */
+  /** Through Sentinel: kept alerts not every replica online confirmed, given up to stay within the bounds. */
   unconfirmedGivenUp(count: number): void;
 }
 
@@ -90,7 +90,7 @@ export function createStoreMetrics(
   });
   const givenUp = new Counter({
     name: 'falco_store_unconfirmed_given_up_total',
-    help: 'Through Sentinel: alerts on the Redis master that no replica had confirmed (it lags, or went away), no longer kept to write again after a failover because STORE_PENDING_MAX or STORE_MAX_BYTES was reached (a failover may lose them). Not counted for a master that has had no replica online since the link came up.',
+    help: 'Through Sentinel: alerts on the Redis master that not every replica online had confirmed (one lags, or went away), no longer kept to write again after a failover because STORE_PENDING_MAX or STORE_MAX_BYTES was reached (a failover may lose them). Not counted for a master that has had no replica online since the link came up.',
     registers: [registry],
   });
   return {

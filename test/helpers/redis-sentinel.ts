@@ -34,6 +34,11 @@ export interface TestSentinel {
 export interface SentinelOptions {
   // How long the master may be silent before Sentinel calls it down (its default is 30 s).
   downAfterMs?: number;
+  /**
+   * Sentinel's `failover-timeout` (3 s here). It also is how long Sentinel leaves a replica that
+   * follows another address than the master's before it points the replica at the master itself.
+   */
+  failoverTimeoutMs?: number;
   /** Sentinel's own `requirepass` (its `default` user), which `ask` signs in with. */
   requirepass?: string;
   /** The password Sentinel signs in to the data nodes with (`sentinel auth-pass`). */
@@ -43,7 +48,7 @@ export interface SentinelOptions {
 export async function startSentinel(
   master: string,
   masterPort: number,
-  { downAfterMs = 1_000, requirepass, authPass }: SentinelOptions = {},
+  { downAfterMs = 1_000, failoverTimeoutMs = 3_000, requirepass, authPass }: SentinelOptions = {},
 ): Promise<TestSentinel> {
   const port = await freePort();
   // Sentinel rewrites its config file, so it gets a fresh writable one.
@@ -55,7 +60,7 @@ export async function startSentinel(
       'bind 127.0.0.1',
       `sentinel monitor ${master} 127.0.0.1 ${masterPort} 1`,
       `sentinel down-after-milliseconds ${master} ${downAfterMs}`,
-      `sentinel failover-timeout ${master} 3000`,
+      `sentinel failover-timeout ${master} ${failoverTimeoutMs}`,
       `sentinel parallel-syncs ${master} 1`,
       ...(requirepass === undefined ? [] : [`requirepass ${requirepass}`]),
       ...(authPass === undefined ? [] : [`sentinel auth-pass ${master} ${authPass}`]),
@@ -112,6 +117,15 @@ export function sentinelStoreConfig(sentinel: TestSentinel, master: string) {
     keyPrefix: 'x',
     retentionMs: 60_000,
     pendingMax: 10,
+  };
+}
+
+/** A receiver's environment for the master `sentinel` watches as `falco`, its keys under `prefix`. */
+export function sentinelEnv(sentinel: TestSentinel, prefix: string): Record<string, string> {
+  return {
+    STORE_SENTINELS: `127.0.0.1:${sentinel.port}`,
+    STORE_SENTINEL_MASTER: 'falco',
+    STORE_KEY_PREFIX: prefix,
   };
 }
 

@@ -617,9 +617,9 @@ describe.skipIf(!promtoolReady)('promtool', () => {
             {
               exp_labels: { severity: 'warning', pod: 'pod-b' },
               exp_annotations: {
-                summary: 'falco-alert-receiver pod-b: alerts no Redis replica confirmed are at risk',
+                summary: 'falco-alert-receiver pod-b: alerts not every Redis replica confirmed are at risk',
                 description:
-                  "50 alerts pod-b wrote in the last 10 minutes were confirmed by no replica and are no longer kept to write again after a failover: a failover now may lose them. Check the Redis replicas' lag (store_unconfirmed_given_up).",
+                  "50 alerts pod-b wrote in the last 10 minutes were not confirmed by every replica and are no longer kept to write again after a failover: a failover now may lose them. Check the Redis replicas' lag (store_unconfirmed_given_up).",
               },
             },
           ],

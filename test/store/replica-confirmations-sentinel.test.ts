@@ -1,6 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { readFixture } from '../helpers/fixtures.js';
-import { sentinelAvailable, startSentinel, type TestSentinel } from '../helpers/redis-sentinel.js';
+import {
+  sentinelAvailable,
+  sentinelEnv,
+  startSentinel,
+  type TestSentinel,
+} from '../helpers/redis-sentinel.js';
 import { connectTo, redisAvailable, startRedis, untilUp, type TestRedis } from '../helpers/redis-server.js';
 import { serveForTest } from '../helpers/serve-for-test.js';
 import { buildTestApp, metricValue } from '../helpers/test-app.js';
@@ -38,14 +43,7 @@ describe.runIf(haveSentinel)('confirmations through Sentinel, with and without a
     const master = await startRedis();
     servers.push(master);
     sentinel = await startSentinel('falco', master.port);
-    const built = buildTestApp({
-      env: {
-        STORE_SENTINELS: `127.0.0.1:${sentinel.port}`,
-        STORE_SENTINEL_MASTER: 'falco',
-        STORE_KEY_PREFIX: prefix,
-      },
-      logLevel: 'info',
-    });
+    const built = buildTestApp({ env: sentinelEnv(sentinel, prefix), logLevel: 'info' });
     // Read straight from the master (a redis-cli per answer loaded the machine past the answers' wait).
     const direct = connectTo(master, 'test-reads');
     await untilUp(direct);
@@ -123,13 +121,14 @@ describe.runIf(haveSentinel)('confirmations through Sentinel, with and without a
 
     await replica.stop();
     await until(async () => !(await role()), 'the master seeing its replica gone');
-    // The first round's WAIT finds none; the rounds after it do not wait.
+    // The first round's WAIT finds none (none at all when the count it would ask for is a second old
+    // by then: that round looks at the master first); the rounds after it do not wait.
     const waitsBefore = await waitsAnswered(master);
     await postMany(1, 1);
     const early = await postMany(8, 25);
     expect(early).toBe(0);
     expect(await online()).toBe(0);
-    expect(await waitsAnswered(master)).toBe(waitsBefore + 1);
+    expect(await waitsAnswered(master)).toBeLessThanOrEqual(waitsBefore + 1);
     // Inside a minute of the first line: not logged again.
     expect(logged('store_no_replica')).toBe(1);
   }, 60_000);

@@ -51,7 +51,7 @@ function confirmations(
 }
 
 describe('replica confirmations', () => {
-  it('asks Redis to wait for one replica after each round, and forgets the alerts once one has them', async () => {
+  it('asks Redis to wait for the replica online after each round, and forgets the alerts once it has them', async () => {
     const { replicas, waits } = confirmations([0, 1]);
     await replicas.confirm(writes('a', 'b'));
     await replicas.confirm(writes('c'));
@@ -62,6 +62,50 @@ describe('replica confirmations', () => {
       ['WAIT', '1', '250'],
     ]);
     expect(replicas.takeUnconfirmed()).toEqual([]);
+  });
+
+  // Regression: each round asked for one replica (WAIT 1), so with two online the one that did not
+  // have the alerts could be promoted while they were taken as confirmed: lost from every node.
+  it('waits for every replica ROLE lists online, and keeps a round only some of them confirmed', async () => {
+    const { replicas, sent, confirmed } = confirmations([1, 2], 10, [master(2)]);
+
+    expect(await replicas.confirm(writes('a'))).toBe(false);
+    expect(replicas.replicaOnline()).toBe(true);
+    expect(await replicas.confirm(writes('b'))).toBe(true);
+    // The later WAIT all met covers the round before it; a partial answer asks no ROLE.
+    expect(confirmed).toEqual([['a', 'b']]);
+    expect(sent).toEqual([['ROLE'], ['WAIT', '2', '250'], ['WAIT', '2', '250']]);
+  });
+
+  it('gives a round only some replicas confirmed back after the link came back', async () => {
+    const { replicas } = confirmations([1], 10, [master(2)]);
+    await replicas.confirm(writes('a'));
+
+    replicas.relinked();
+    expect(ids(replicas.takeUnconfirmed())).toEqual(['a']);
+  });
+
+  it('asks ROLE again while writing once its count is lookEveryMs old, and waits for the replicas online then', async () => {
+    vi.useFakeTimers();
+    const { replicas, sent } = confirmations([1, 1, 1, 1], 10, [master(1), master(2), master(1)]);
+    await replicas.confirm(writes('a'));
+    await replicas.confirm(writes('b'));
+    await vi.advanceTimersByTimeAsync(1_000);
+    // A replica joined: one WAIT for it too, and the round stays kept until both confirm.
+    expect(await replicas.confirm(writes('c'))).toBe(false);
+    await vi.advanceTimersByTimeAsync(1_000);
+    // It left again: the next look sees it, and the WAIT for the one left covers the round before.
+    expect(await replicas.confirm(writes('d'))).toBe(true);
+
+    expect(sent.map((args) => args.join(' '))).toEqual([
+      'ROLE',
+      'WAIT 1 250',
+      'WAIT 1 250',
+      'ROLE',
+      'WAIT 2 250',
+      'ROLE',
+      'WAIT 1 250',
+    ]);
   });
 
   // What a replica confirmed is written again no more: if Redis loses it later (a restart from an
