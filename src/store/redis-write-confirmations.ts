@@ -20,7 +20,10 @@ export interface WriteConfirmations {
   /** After a round of writes: see ReplicaConfirmations.confirm. */
   confirm(written: readonly PendingWrite[]): Promise<boolean>;
   relinked(): void;
-  /** After the link came back: the unconfirmed alerts the master lacks, to queue again, oldest first (once). */
+  /**
+   * After the link came back: the unconfirmed alerts the master lacks, to queue again, oldest first
+   * (once); those it holds stay kept until every replica confirms them.
+   */
   takeMissing(): Promise<PendingWrite[]>;
   /** True while alerts kept from before the link came back wait for `takeMissing`. */
   owed(): boolean;
@@ -63,7 +66,7 @@ export function createWriteConfirmations(options: {
   // Of the unconfirmed alerts, those the (maybe promoted) master lacks and would still hold. A link
   // that dropped and came back to the same master (a blip, a client kill) lacks none: sent again,
   // all of them (up to STORE_PENDING_MAX and STORE_MAX_BYTES) were rewritten for nothing, and took
-  // the queue's room from alerts never written.
+  // the queue's room from alerts never written. Those it holds stay kept, unconfirmed as before.
   async function missing(writes: PendingWrite[]): Promise<PendingWrite[]> {
     if (writes.length === 0) return writes;
     const [edges, held] = await Promise.all([
@@ -79,6 +82,9 @@ export function createWriteConfirmations(options: {
       return [];
     }
     const lacked = held instanceof Set ? writes.filter((write) => !held.has(write.id)) : writes;
+    // Those it holds are not written again but stay kept: a replica may lack them (one lagged
+    // behind the master), and a failover to it lost them from every node.
+    if (held instanceof Set) replicas.keepHeld(writes.filter((write) => held.has(write.id)));
     return keepUntrimmed(lacked, edges, options.retainedFromMs());
   }
   return {

@@ -29,6 +29,11 @@ export interface ReplicaConfirmations {
   takeUnconfirmed(): PendingWrite[];
   /** Keeps taken alerts again, in front, for the next time the link comes back (it dropped again). */
   keepForRelink(writes: PendingWrite[]): void;
+  /**
+   * Keeps taken alerts the master holds again, in front, not written again: it had them, but not
+   * every replica may (one lagged), so they stay kept until a `WAIT` on this link all replicas meet.
+   */
+  keepHeld(writes: PendingWrite[]): void;
   /** True while the link came back and alerts kept from before wait for `takeUnconfirmed`. */
   owed(): boolean;
   /** False while `ROLE` last listed no replica online; true otherwise (also while unknown). */
@@ -148,6 +153,9 @@ export function createReplicaConfirmations(options: {
       // WAIT on this link would confirm none of them.
       relinked = true;
     },
+    // Replication is one ordered stream: a WAIT after this link's next write covers all the master
+    // held before it, so the first one every replica meets confirms them too.
+    keepHeld: (writes) => gaveUp(unconfirmed.giveBack(writes)),
     owed: () => relinked && unconfirmed.size() > 0,
     replicaOnline: () => !noneOnline(),
     close() {

@@ -151,6 +151,29 @@ describe('replica confirmations', () => {
     expect(ids(replicas.takeUnconfirmed())).toEqual(['a', 'c']);
   });
 
+  it('keeps alerts the master held after a relink, in front, until a WAIT every replica meets on the new link', async () => {
+    const { replicas, confirmed } = confirmations([1, 1, 2, 2], 10, [master(2)]);
+    await replicas.confirm(writes('a', 'b'));
+    replicas.relinked();
+    replicas.keepHeld(replicas.takeUnconfirmed());
+
+    await replicas.confirm(writes('c'));
+    expect(confirmed).toEqual([]);
+    await replicas.confirm(writes('d'));
+    expect(confirmed).toEqual([['a', 'b', 'c', 'd']]);
+  });
+
+  it('gives alerts the master held back again at the next relink while no WAIT confirmed them', async () => {
+    const { replicas } = confirmations([1, 1], 10, [master(2)]);
+    await replicas.confirm(writes('a'));
+    replicas.relinked();
+    replicas.keepHeld(replicas.takeUnconfirmed());
+    await replicas.confirm(writes('b'));
+
+    replicas.relinked();
+    expect(ids(replicas.takeUnconfirmed())).toEqual(['a', 'b']);
+  });
+
   // Regression: the oldest given up went uncounted, so nothing said a failover could now lose them.
   it('keeps at most max alerts, the newest, and tells how many it gave up', async () => {
     const { replicas, givenUp } = confirmations([0, 0], 3);
