@@ -28,6 +28,11 @@ export interface RedisKeys {
   alias: string;
   /** Prefix of the trigger keys. */
   triggers: string;
+  /**
+   * A key each write link sets before its first `WAIT` through Sentinel, so that the `WAIT` covers
+   * what the master held when the link came up (replica-confirmations.ts).
+   */
+  linkMark: string;
 }
 
 export function redisKeys(prefix: string): RedisKeys {
@@ -38,6 +43,7 @@ export function redisKeys(prefix: string): RedisKeys {
     dedup: `${prefix}:dedup:`,
     alias: `${prefix}:alias:`,
     triggers: `${prefix}:triggers:`,
+    linkMark: `${prefix}:link-mark`,
   };
 }
 

@@ -34,7 +34,7 @@ export interface WriteConfirmations {
 /** Through Sentinel: the writes' replica confirmations, with the store's timings and log lines. */
 export function createWriteConfirmations(options: {
   writer: RedisConnection;
-  keys: Pick<RedisKeys, 'alerts' | 'ids'>;
+  keys: Pick<RedisKeys, 'alerts' | 'ids' | 'linkMark'>;
   logger: Logger;
   metrics: StoreMetrics;
   pendingMax: number;
@@ -51,6 +51,7 @@ export function createWriteConfirmations(options: {
     maxBytes: options.maxBytes,
     waitMs: REPLICA_WAIT_MS,
     lookEveryMs: REPLICA_LOOK_EVERY_MS,
+    markKey: keys.linkMark,
     onLook: logReplicaLooks(options.logger),
     onGiveUp: givenUp.gaveUp,
     onConfirmed: options.onConfirmed,

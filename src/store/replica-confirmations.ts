@@ -42,6 +42,9 @@ export interface ReplicaConfirmations {
   close(): void;
 }
 
+// How long a link's mark stays: any while, it only has to be written.
+const MARK_TTL_MS = 60_000;
+
 export function createReplicaConfirmations(options: {
   send: (args: string[]) => Promise<unknown>;
   /** Most alerts kept unconfirmed (STORE_PENDING_MAX): past it the oldest are given up. */
@@ -56,6 +59,14 @@ export function createReplicaConfirmations(options: {
    * this often with or without writes.
    */
   lookEveryMs: number;
+  /**
+   * A key the link sets (it expires) before its first `WAIT`. Since Redis 7.2 a `WAIT` waits for the
+   * link's last write that Redis replicated, and a link that has replicated none (new, and its first
+   * round only alerts the master held: written before a blip, whose answer the blip lost) waits for
+   * nothing: the replicas were counted as holding alerts one of them lacked. Set, it makes every
+   * `WAIT` of the link cover all that the master held when the link came up.
+   */
+  markKey?: string;
   /** Called with each look's finding: whether the master has a replica online. */
   onLook?: (online: boolean) => void;
   /**
@@ -71,6 +82,8 @@ export function createReplicaConfirmations(options: {
   const takeAll = () => unconfirmed.take(Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
   const gaveUp = (count: number) => count > 0 && neverAnyOnline !== true && options.onGiveUp?.(count);
   let relinked = false;
+  // The link has set markKey (or tried to: refused, it is not tried again on this link).
+  let marked = false;
   // How many replicas ROLE listed online last (undefined: not asked on this link yet), when, and
   // which look is the latest.
   let online: number | undefined;
@@ -119,6 +132,10 @@ export function createReplicaConfirmations(options: {
       // Every replica online, not one: a failover may promote any of them (one that lags, or was cut
       // off and is still listed), and the one promoted must hold them.
       const asked = online ?? 1;
+      if (!marked && options.markKey !== undefined) {
+        marked = true;
+        await options.send(['SET', options.markKey, '1', 'PX', String(MARK_TTL_MS)]).catch(() => undefined);
+      }
       // A reply below it (some or none in time) or none (the link dropped) keeps them.
       const replicas = Number(
         await options.send(['WAIT', String(asked), String(options.waitMs)]).catch(() => 0),
@@ -139,6 +156,7 @@ export function createReplicaConfirmations(options: {
     },
     relinked() {
       relinked = true;
+      marked = false;
       online = undefined;
       neverAnyOnline = undefined;
       void look();

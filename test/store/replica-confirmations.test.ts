@@ -25,6 +25,7 @@ function confirmations(
   max = 10,
   roles: unknown[] = [master(1)],
   lookEveryMs = 1_000,
+  markKey?: string,
 ) {
   const sent: string[][] = [];
   const looks: boolean[] = [];
@@ -41,6 +42,7 @@ function confirmations(
     maxBytes: 100,
     waitMs: 250,
     lookEveryMs,
+    markKey,
     onLook: (online) => looks.push(online),
     onGiveUp: (count) => givenUp.push(count),
     onConfirmed: (taken) => confirmed.push(ids(taken)),
@@ -161,6 +163,24 @@ describe('replica confirmations', () => {
     expect(confirmed).toEqual([]);
     await replicas.confirm(writes('d'));
     expect(confirmed).toEqual([['a', 'b', 'c', 'd']]);
+  });
+
+  // Regression: since Redis 7.2 a WAIT waits for the link's last replicated write, and a new link
+  // whose first round wrote only alerts the master held (skipped by the script: nothing replicated)
+  // waited for nothing, so those alerts and the ones kept held counted as on every replica.
+  it('sets the mark on each link before its first WAIT, so the WAIT covers what the master held', async () => {
+    const { replicas, sent } = confirmations([2, 2, 2], 10, [master(2)], 1_000, 'x:link-mark');
+    await replicas.confirm(writes('a'));
+    await replicas.confirm(writes('b'));
+    replicas.relinked();
+    replicas.keepHeld(replicas.takeUnconfirmed());
+    await replicas.confirm(writes('c'));
+
+    const commands = sent
+      .filter(([command]) => command !== 'ROLE')
+      .map(([command, key]) => `${command} ${key}`);
+    expect(commands).toEqual(['SET x:link-mark', 'WAIT 2', 'WAIT 2', 'SET x:link-mark', 'WAIT 2']);
+    expect(sent.find(([command]) => command === 'SET')).toEqual(['SET', 'x:link-mark', '1', 'PX', '60000']);
   });
 
   it('gives alerts the master held back again at the next relink while no WAIT confirmed them', async () => {
