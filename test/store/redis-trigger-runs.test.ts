@@ -355,9 +355,12 @@ describe.skipIf(!hasRedis)('createRedisTriggerRuns', () => {
   });
 
   it('gives up a run another replica took over while this one could not renew its hold', async () => {
-    const [a, b] = [sharedRuns('lost:'), sharedRuns('lost:')];
+    const [link, b] = [cuttable(sharedRuns('lost:')), sharedRuns('lost:')];
     const lost: string[] = [];
-    const registry = createRunRegistry(5, a, { leaseMs: 300, onLost: (run) => lost.push(run.id) });
+    const registry = createRunRegistry(5, link.shared, {
+      leaseMs: 300,
+      onLost: (run) => lost.push(run.id),
+    });
     const run = shellRun('taken', 'succeeded', 'pending');
     registry.add(run);
     // A holds it (not a fixed 50 ms: under load B could take the run first).
@@ -369,9 +372,14 @@ describe.skipIf(!hasRedis)('createRedisTriggerRuns', () => {
     );
     expect(await b.own(run.id, 60_000)).toBe(false);
 
-    // As after an outage of A's link longer than the lease: its hold expired and B took the run.
-    await redis.redis().cli('DEL', `lost:owner:${run.id}`);
+    // An outage of A's link longer than the lease: its hold expired and B took the run. A's link is
+    // cut meanwhile: with it up, a renewal of A (every 100 ms) between the DEL and B's own took the
+    // free hold again (a flake under load). The DEL goes on the connection A's calls use, so any
+    // renewal sent before the cut is carried out before it.
+    link.cut = true;
+    await redis.connection().send(['DEL', `lost:owner:${run.id}`]);
     expect(await b.own(run.id, 60_000)).toBe(true);
+    link.cut = false;
     await vi.waitFor(() => expect(lost).toEqual([run.id]), { timeout: 10_000, interval: 20 });
 
     expect(registry.has(run.id)).toBe(false);
