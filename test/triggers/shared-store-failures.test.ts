@@ -349,9 +349,10 @@ describe.runIf(redisAvailable())('trigger API when the shared store fails', () =
     expect((await request(a.app).get('/triggers').set(auth)).body).toEqual({ runs: [] });
   }, 30_000);
 
-  // Regression (review): a refused read-back was swallowed (verify-run.ts), the run not resumed: its
-  // hold lapsed and a sweep took it over again every lease, reading and failing each time, unsaid.
-  it('takes a run over once when Redis refuses to read its stored alerts back, verifying it without them and saying so', async () => {
+  // A's shell run, ended and waiting for its alert, its stored alerts spoilt by `spoil` before A
+  // crashes (then B cannot have taken the run over first); once B took it over, it says that alerts
+  // went by unseen. Leases of 600 ms, so that happens within a test.
+  const takenOverWithSpoiltAlerts = async (spoil: () => Promise<unknown>) => {
     redis = await startRedis();
     api = await startKubeApiStandIn();
     const leaseMs = 600;
@@ -364,16 +365,24 @@ describe.runIf(redisAvailable())('trigger API when the shared store fails', () =
     const id = await endedRunOn(a);
     // Saved as succeeded and waiting for its alert; then A dies.
     await new Promise((done) => setTimeout(done, 400));
+    await spoil();
     await a.crash();
-    // The alerts' stream made a string: every read of it is WRONGTYPE.
-    await redis.cli('DEL', `${PREFIX}:alerts`);
-    await redis.cli('SET', `${PREFIX}:alerts`, 'a colliding string');
-
     await expect
       .poll(async () => (await request(b.app).get(`/triggers/${id}`).set(auth)).body, {
         timeout: 10 * leaseMs,
       })
       .toMatchObject({ status: 'succeeded', verification: { unseenAlertsAt: expect.any(String) } });
+    return { b, id, leaseMs };
+  };
+
+  // Regression (review): a refused read-back was swallowed (verify-run.ts), the run not resumed: its
+  // hold lapsed and a sweep took it over again every lease, reading and failing each time, unsaid.
+  it('takes a run over once when Redis refuses to read its stored alerts back, verifying it without them and saying so', async () => {
+    // The alerts' stream made a string: every read of it is WRONGTYPE.
+    const { b, id, leaseMs } = await takenOverWithSpoiltAlerts(async () => {
+      await redis!.cli('DEL', `${PREFIX}:alerts`);
+      await redis!.cli('SET', `${PREFIX}:alerts`, 'a colliding string');
+    });
     await new Promise((done) => setTimeout(done, 5 * leaseMs));
 
     const run = (await request(b.app).get(`/triggers/${id}`).set(auth)).body as TriggerRun;
@@ -387,6 +396,34 @@ describe.runIf(redisAvailable())('trigger API when the shared store fails', () =
       expect.objectContaining({ level: 'warn', op: 'catchUp', reason: 'wrongtype', count: 1 }),
     ]);
     expect(await b.metricValue(REFUSALS, { reason: 'wrongtype' })).toBe(1);
+  }, 30_000);
+
+  // Regression (review): a stored alert read back that was not JSON was reported with JSON.parse's
+  // SyntaxError as `err`, whose message (and stack) quotes the stored text into the log line.
+  it('takes a run over once when a stored alert read back is not JSON, logging the refusal without its text', async () => {
+    // An alert of the run's rule whose tags are not the JSON array this version writes (written by
+    // hand). JSON.parse's message quoted up to the first 10 characters: the word looked for is first.
+    const { b, id } = await takenOverWithSpoiltAlerts(() =>
+      redis!.cli(
+        ...['XADD', `${PREFIX}:alerts`, '*', 'id', 'hand-written', 'at', String(Date.now())],
+        ...['t', String(Date.now()), 'src', 'syscall', 'rule', 'Terminal shell in container'],
+        ...['pri', 'Notice', 'host', 'node', 'ns', '', 'tags', 'hunter2 is not json'],
+        ...['bytes', '2', 'json', '{}'],
+      ),
+    );
+
+    expect(b.logs.filter((line) => line.event === 'trigger_run_taken_over')).toEqual([
+      expect.objectContaining({ runId: id }),
+    ]);
+    expect(refusedLines(b)).toEqual([
+      expect.objectContaining({ level: 'warn', op: 'catchUp', reason: 'unreadable', count: 1 }),
+    ]);
+    expect(refusedLines(b)[0]?.err).toMatchObject({
+      type: 'SyntaxError',
+      message: 'a value read from Redis is not JSON',
+    });
+    expect(JSON.stringify(refusedLines(b))).not.toContain('hunter2');
+    expect(await b.metricValue(REFUSALS, { reason: 'unreadable' })).toBe(1);
   }, 30_000);
 });
 
