@@ -2,6 +2,7 @@ import type { AlertQuery } from '../alerts/alert-store.js';
 import { matchesQuery } from '../alerts/match-alert.js';
 import { capQueryText } from './capped-text.js';
 import { namespaceInJson, tagsInJson, type EntryFields } from './entry-fields.js';
+import { parseStoredJson } from './stored-json.js';
 
 /** The filters of a read (every given one must match). */
 export type AlertFilter = Omit<AlertQuery, 'limit' | 'maxBytes'>;
@@ -32,6 +33,6 @@ export function createCappedMatcher(filter: AlertFilter): (fields: EntryFields) 
     if (tag === undefined) return true;
     const { tagsText } = fields;
     if (tagsInJson(tagsText)) return undefined;
-    return tagsText !== '' && (JSON.parse(tagsText) as string[]).includes(tag);
+    return tagsText !== '' && parseStoredJson<string[]>(tagsText).includes(tag);
   };
 }

@@ -6,6 +6,7 @@ import { fieldsFromAlert, type StoredAlert } from '../alerts/stored-alert.js';
 import { capTags, capText, standsForLonger } from './capped-text.js';
 import { decodeEntryFields, namespaceInJson, tagsInJson, type EntryFields } from './entry-fields.js';
 import { LUA_NOW_MS } from './redis-lua.js';
+import { parseStoredJson } from './stored-json.js';
 
 /** The keys of one receiver's data in Redis, under STORE_KEY_PREFIX. */
 export interface RedisKeys {
@@ -96,7 +97,7 @@ export function holdEntry(fields: EntryFields): { streamId: string; held: HeldAl
   const held: HeldAlert = {
     ...rest,
     receivedAt: new Date(fields.receivedAtMs).toISOString(),
-    tags: tagsText && !inJson ? (JSON.parse(tagsText) as string[]) : undefined,
+    tags: tagsText && !inJson ? parseStoredJson<string[]>(tagsText) : undefined,
     json,
   };
   const { rule, source, hostname, namespace } = held;
@@ -104,7 +105,7 @@ export function holdEntry(fields: EntryFields): { streamId: string; held: HeldAl
   const namespaceUnknown = namespaceInJson(held);
   if (!json || (!capped && !inJson && !namespaceUnknown)) return { streamId, held };
   // The text passed the strict parser when it was received, and holds no duplicate keys.
-  const own = fieldsFromAlert(JSON.parse(json) as FalcoAlert);
+  const own = fieldsFromAlert(parseStoredJson<FalcoAlert>(json));
   return {
     streamId,
     held: {

@@ -36,12 +36,6 @@ export function refusalReason(error: unknown): RefusalReason {
   return REASONS.find((reason) => reason === code) ?? 'other';
 }
 
-// JSON.parse's message, and so its stack, quotes the text it could not read (a stored alert's, read
-// back for a run taken over): logged as the refusal's `err`, it carried stored text into the logs.
-// Said without it, as an UnreadableRunError says a stored run that is not JSON.
-const withoutStoredText = (error: unknown) =>
-  error instanceof SyntaxError ? new SyntaxError('a value read from Redis is not JSON') : error;
-
 /** What `reportStoreRefusals` gives: the calls that report what Redis refuses, and the flush. */
 export interface StoreRefusals {
   /** The shared runs, every method reporting its refusals (as `op`, the method's name). */
@@ -99,9 +93,8 @@ export function reportStoreRefusals(
     (op, call, message) =>
     (...args) =>
       call(...args).catch((error: unknown) => {
-        const unquoted = withoutStoredText(error);
-        if (sharedFailure(unquoted) === 'refused') refused(op, unquoted, message);
-        throw unquoted;
+        if (sharedFailure(error) === 'refused') refused(op, error, message);
+        throw error;
       });
   // By the interface's names: a store's own keys missed the calls of a class (on its prototype),
   // which went through unwrapped, and unreported.
