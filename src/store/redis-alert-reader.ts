@@ -40,9 +40,10 @@ export interface AlertReaderOptions {
   blockMs?: number;
   commandTimeoutMs?: number;
   /**
-   * Through Sentinel: an alert the old master took that the promoted one lacks was never confirmed
-   * by a replica, and the replica that took it writes it again (replica-confirmations.ts). Each link
-   * up then asks Redis's replication ids (`INFO replication`) to tell such a failover.
+   * Through Sentinel: an alert the old master took that the promoted one lacks was not confirmed by
+   * every replica (the promoted one had not), and the replica that took it writes it again
+   * (replica-confirmations.ts). Each link up then asks Redis's replication ids (`INFO replication`)
+   * to tell such a failover.
    */
   lostWritesResent?: boolean;
 }

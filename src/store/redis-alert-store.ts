@@ -22,7 +22,7 @@ export interface RedisAlertStoreOptions {
   maxBytes: number;
   /** DEDUP_WINDOW_MS: > 0 drops an alert another replica stored inside the window. */
   dedupWindowMs: number;
-  /** Through Sentinel: alerts are kept until a replica holds them, and written again after a failover. */
+  /** Through Sentinel: alerts are kept until every replica online holds them, and written again after a failover. */
   confirmReplicated?: boolean;
   /**
    * The link writes go through, when not `connection` (create-alert-store.ts always gives one):

@@ -147,8 +147,8 @@ export function createRedisAlertWrites(options: RedisAlertWritesOptions): RedisA
       drops.writtenUp();
       for (const resolve of drained.splice(0)) resolve();
     } else if (retryLater && writer.isUp()) schedule(RETRY_MS);
-    // The link came back while this flush ran (its own flush found this one running): what no
-    // replica confirmed before goes now, not with the next alert (an idle receiver may get none).
+    // The link came back while this flush ran (its own flush found this one running): what not
+    // every replica confirmed before goes now, not with the next alert (an idle receiver may get none).
     if (replicas?.owed()) schedule();
   }
   writer.onUp(() => {

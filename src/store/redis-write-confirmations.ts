@@ -40,7 +40,7 @@ export function createWriteConfirmations(options: {
   pendingMax: number;
   maxBytes: number;
   retainedFromMs: () => number;
-  /** Called with the alerts a replica confirmed, oldest first. */
+  /** Called with the alerts every replica online confirmed, oldest first. */
   onConfirmed: (writes: PendingWrite[]) => void;
 }): WriteConfirmations {
   const { writer, keys } = options;

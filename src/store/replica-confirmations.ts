@@ -11,7 +11,8 @@ import { streamPosition } from './redis-alert-entry.js';
  * whichever a failover promotes; until then (none, or only some, in time) they are kept, and queued
  * again once the link comes back (maybe to the promoted replica, where the write script adds those
  * it lacks and skips the others). While the master has no replica online (`ROLE` lists none) there
- * is nothing to wait for: the round ends at once and its alerts stay kept until one confirms.
+ * is nothing to wait for: the round ends at once and its alerts stay kept until a later `WAIT`
+ * every replica online then meets confirms them.
  * A WAIT counts the writes of its own connection: the link is one connection to one master
  * (redis-sentinel-links.ts ends it when Sentinel names another), and after a relink only a re-send
  * makes the kept alerts this link's.

@@ -9,7 +9,7 @@ export type WrittenAlert = { id: string; streamId: string; settledAtMs: number }
 
 /**
  * The newest alert this replica wrote that it will not write again: every write without Sentinel,
- * and through it once a replica confirmed it (an unconfirmed one is written again if the master
+ * and through it once every replica online confirmed it (an unconfirmed one is written again if the master
  * lacks it after a relink). After a relink the first flush asks whether Redis still holds it: a
  * Redis restarted from a snapshot older than it lost it and every later write, answered 202, and
  * readers whose last read the snapshot holds went on as if nothing had been written after it.
