@@ -52,8 +52,10 @@ export interface StoreRefusals {
 
 const SHARED_REFUSED =
   'Redis refused a call for the shared trigger runs: they are not shared with the other replicas as they should be';
-const RUN_SKIPPED =
-  'a stored trigger run is not a run this replica reads (written by another version, or by hand): lists and sweeps for orphans skip it';
+// Said of a stored value that is not a run, whichever call read it: Redis took the call, and the
+// runs are shared; SHARED_REFUSED sent an operator looking for a key type or an ACL at fault.
+const RUN_UNREADABLE =
+  'a stored trigger run is not a run this replica reads (written by another version, or by hand): lists and sweeps for orphans skip it, and a read of it by id is answered 503';
 
 /**
  * `shared` whose every refused call is counted in falco_trigger_store_refusals_total and logged as
@@ -82,8 +84,9 @@ export function reportStoreRefusals(
     const key = `${op} ${reason}`;
     let line = lines.get(key);
     if (!line) {
+      const said = error instanceof UnreadableRunError ? RUN_UNREADABLE : message;
       line = countedLines<unknown>(REFUSED_LOG_EVERY_MS, (count, err) =>
-        logger.warn({ event: 'trigger_store_refused', op, reason, count, err }, message),
+        logger.warn({ event: 'trigger_store_refused', op, reason, count, err }, said),
       );
       lines.set(key, line);
     }
@@ -108,7 +111,7 @@ export function reportStoreRefusals(
     const read = reported[op] as () => Promise<StoredRuns>;
     reported[op] = () =>
       read().then((found) => {
-        for (const error of found.unreadable) refused(op, error, RUN_SKIPPED);
+        for (const error of found.unreadable) refused(op, error, RUN_UNREADABLE);
         return found;
       });
   }
