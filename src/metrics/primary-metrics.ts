@@ -28,7 +28,7 @@ export function addPrimaryMetrics(registry: Registry, unanswered: number, counts
   // A pair, as kube-state-metrics' desired and available replicas: an alert compares them.
   new Gauge({
     name: 'falco_cluster_workers_desired',
-    help: 'Cluster workers the primary keeps running (WORKERS).',
+    help: 'Cluster workers the primary keeps running (WORKERS; with WORKERS=0, one per CPU).',
     registers,
   }).set(counts.desired);
   new Gauge({
