@@ -124,6 +124,9 @@ export function checkReceiverEnv(
     const prefix = typeof from.prefix === 'string' ? from.prefix : '';
     for (const [name, value] of Object.entries(data ?? {})) define(`${prefix}${name}`, value, fromSecret);
   }
+  // A key (not marked optional) that an object the manifests hold lacks: the kubelet does not start
+  // the container (CreateContainerConfigError), and the rollout only times out.
+  const lackedKeys: string[] = [];
   for (const item of objects(container.env)) {
     if (typeof item.name !== 'string') continue;
     const from = isObj(item.valueFrom) ? item.valueFrom : undefined;
@@ -137,11 +140,22 @@ export function checkReceiverEnv(
     else if (typeof item.value === 'string') {
       const expanded = expand(item.value, env, secrets);
       define(item.name, expanded.value, expanded.fromSecret);
-    } else if (key?.optional !== true) define(item.name, from ? undefined : '', fromSecret);
+    } else if (key?.optional !== true) {
+      if (keys && keyName !== undefined) {
+        const kind = from?.secretKeyRef === key ? 'Secret' : 'ConfigMap';
+        lackedKeys.push(
+          `${item.name}: the ${kind} ${String((key as Obj).name)} has no key ${keyName}, so the pod would not start (CreateContainerConfigError)`,
+        );
+      }
+      define(item.name, from ? undefined : '', fromSecret);
+    }
     // The kubelet passes over a key marked optional that its object lacks: one not held may have it.
     else if (!keys) unsure(item.name);
   }
-  const problems = checkEnvBeforeStart(Object.fromEntries(env), { othersMayBeSet, mayBeSet, secrets });
+  const problems = [
+    ...lackedKeys,
+    ...checkEnvBeforeStart(Object.fromEntries(env), { othersMayBeSet, mayBeSet, secrets }),
+  ];
   const named = [...env.keys(), ...mayBeSet].map((name) => [name, env.get(name) ?? '']);
   const unknown = unknownVariables(Object.fromEntries(named)).map(
     ({ variable, suggestion }) =>

@@ -359,6 +359,31 @@ describe('checkReceiverEnv, values of a Secret the manifests hold', () => {
     expect(check({ user: '' })).toEqual([timeout]);
   });
 
+  // Regression: a key the manifests' own Secret or ConfigMap lacks was taken as set to a value not
+  // known here, and the deploy went on to a pod the kubelet never starts (CreateContainerConfigError).
+  it('says a key that a Secret or ConfigMap it holds lacks, unless the key is optional', () => {
+    const keyRef = (name: string, ref: string) => lines(`- name: ${name}`, `  valueFrom: { ${ref} }`);
+    const check = checkReceiverEnv(
+      secret('receiver-extra', { STORE_URL: 'redis://redis.falco.svc:6379' }) +
+        rendered(
+          '  LOG_LEVEL: info',
+          literal(sessionFile) +
+            keyRef('STORE_PASSWORD', 'secretKeyRef: { name: receiver-extra, key: password }') +
+            keyRef(
+              'SHUTDOWN_TIMEOUT_MS',
+              'configMapKeyRef: { name: falco-alert-receiver-env-5h7k9, key: T }',
+            ) +
+            keyRef('STORE_USERNAME', 'secretKeyRef: { name: receiver-extra, key: user, optional: true }') +
+            keyRef('METRICS_TOKEN', 'secretKeyRef: { name: not-in-the-manifests, key: token }'),
+        ),
+    );
+
+    expect(check.problems).toEqual([
+      'STORE_PASSWORD: the Secret receiver-extra has no key password, so the pod would not start (CreateContainerConfigError)',
+      'SHUTDOWN_TIMEOUT_MS: the ConfigMap falco-alert-receiver-env-5h7k9 has no key T, so the pod would not start (CreateContainerConfigError)',
+    ]);
+  });
+
   // A trigger token equal to a viewer or /metrics token is refused at start; from a Secret the
   // manifests do not hold it is not known, and nothing is said.
   it('refuses a trigger token that is also a /metrics token, where it sees both', () => {
