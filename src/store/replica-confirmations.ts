@@ -83,7 +83,7 @@ export function createReplicaConfirmations(options: {
   const takeAll = () => unconfirmed.take(Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
   const gaveUp = (count: number) => count > 0 && neverAnyOnline !== true && options.onGiveUp?.(count);
   let relinked = false;
-  // The link has set markKey (or tried to: refused, it is not tried again on this link).
+  // The link has set markKey.
   let marked = false;
   // How many replicas ROLE listed online last (undefined: not asked on this link yet), when, and
   // which look is the latest.
@@ -133,10 +133,12 @@ export function createReplicaConfirmations(options: {
       // Every replica online, not one: a failover may promote any of them (one that lags, or was cut
       // off and is still listed), and the one promoted must hold them.
       const asked = online ?? 1;
-      if (!marked && options.markKey !== undefined) {
-        marked = true;
-        await options.send(['SET', options.markKey, '1', 'PX', String(MARK_TTL_MS)]).catch(() => undefined);
-      }
+      // Tried again at the next round until it is set (a write refused for memory, a link dropping).
+      if (!marked && options.markKey !== undefined)
+        marked = await options.send(['SET', options.markKey, '1', 'PX', String(MARK_TTL_MS)]).then(
+          () => true,
+          () => false,
+        );
       // A reply below it (some or none in time) or none (the link dropped) keeps them.
       const replicas = Number(
         await options.send(['WAIT', String(asked), String(options.waitMs)]).catch(() => 0),

@@ -183,6 +183,17 @@ describe('replica confirmations', () => {
     expect(sent.find(([command]) => command === 'SET')).toEqual(['SET', 'x:link-mark', '1', 'PX', '60000']);
   });
 
+  it('sets the mark again at the next round when Redis refused it', async () => {
+    const oom = new Error('OOM command not allowed when used memory > maxmemory');
+    const { replicas, sent } = confirmations([oom, 2, 2, 2], 10, [master(2)], 1_000, 'x:link-mark');
+    await replicas.confirm(writes('a'));
+    await replicas.confirm(writes('b'));
+    await replicas.confirm(writes('c'));
+
+    const commands = sent.filter(([command]) => command !== 'ROLE').map(([command]) => command);
+    expect(commands).toEqual(['SET', 'WAIT', 'SET', 'WAIT', 'WAIT']);
+  });
+
   it('gives alerts the master held back again at the next relink while no WAIT confirmed them', async () => {
     const { replicas } = confirmations([1, 1], 10, [master(2)]);
     await replicas.confirm(writes('a'));
