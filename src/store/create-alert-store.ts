@@ -6,6 +6,7 @@ import { createMemoryAlertStore } from '../alerts/memory-alert-store.js';
 import type { RedisStoreConfig } from '../config/store-env.js';
 import { checkEvictionPolicy } from './check-eviction-policy.js';
 import { startAlertReader } from './redis-alert-reader.js';
+import { skipUnreadableEntries } from './skip-unreadable-entries.js';
 import { createRedisAlertStore } from './redis-alert-store.js';
 import { redisKeys } from './redis-alert-entry.js';
 import type { SharedRuns } from '../triggers/shared-runs.js';
@@ -83,11 +84,13 @@ export function createAlertStore(deps: AlertStoreDeps): AlertStoreParts {
     pending: () => pending(),
     replicaOnline: sentinel ? () => replicaOnline() : undefined,
   });
+  const unreadable = skipUnreadableEntries(metrics, logger);
   const store = createRedisAlertStore({
     connection,
     keys,
     metrics,
     logger,
+    unreadable,
     maxAlerts: deps.config.maxAlerts,
     retentionMs: redis.retentionMs,
     pendingMax: redis.pendingMax,
@@ -106,6 +109,7 @@ export function createAlertStore(deps: AlertStoreDeps): AlertStoreParts {
     feed: deps.feed,
     metrics,
     logger,
+    unreadable,
     commandTimeoutMs: timings.commandTimeoutMs,
     lostWritesResent: sentinel,
   });
@@ -116,6 +120,7 @@ export function createAlertStore(deps: AlertStoreDeps): AlertStoreParts {
       createRedisTriggerRuns({ connection, prefix: keys.triggers, maxRuns, ttlMs: redis.retentionMs }),
     async close(flushWithinMs = timings.commandTimeoutMs) {
       reader.stop();
+      unreadable.stop();
       closing.abort();
       // Give queued alerts a last chance to be written before the links close (Redis may be back
       // from a failover meanwhile).

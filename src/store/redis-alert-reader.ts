@@ -9,6 +9,7 @@ import { createPageSizer } from './page-size.js';
 import { decodeAlertEntry, streamPosition, type RedisKeys } from './redis-alert-entry.js';
 import { isLastingReply, type RedisConnection } from './redis-connection.js';
 import type { StoreMetrics } from './store-metrics.js';
+import type { UnreadableEntries } from './skip-unreadable-entries.js';
 import { readRedisNowMs, streamIdSince } from './redis-clock.js';
 import { StoreUnavailableError } from './store-unavailable-error.js';
 import { promotedFrom, readReplicationIds, type ReplicationIds } from './replication-ids.js';
@@ -36,6 +37,8 @@ export interface AlertReaderOptions {
   feed: AlertFeed;
   metrics: Pick<StoreMetrics, 'readGap'>;
   logger: Logger;
+  /** Skips the entries whose stored text is not JSON (one per process, shared with the reads). */
+  unreadable: UnreadableEntries;
   /** How long one XREAD blocks; the link's own deadline is this plus its command timeout. */
   blockMs?: number;
   commandTimeoutMs?: number;
@@ -189,7 +192,9 @@ export function startAlertReader(options: AlertReaderOptions): AlertReader {
   // this reader runs behind it); the size of its alert. One it published already is left out: after
   // the walk below, the read may go back over entries the walk published.
   function publish(raw: unknown): number {
-    const { streamId, held } = decodeAlertEntry(raw);
+    const decoded = options.unreadable.decode((raw as [string])[0], () => decodeAlertEntry(raw), undefined);
+    if (!decoded) return 0;
+    const { streamId, held } = decoded;
     if (delivered.has(streamId, held.id)) return held.bytes;
     delivered.add(streamId, held.id);
     feed.publish(viewHeldAlert(held), streamPosition(streamId));

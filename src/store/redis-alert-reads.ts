@@ -1,7 +1,9 @@
 import type { AlertQuery, AlertStore } from '../alerts/alert-store.js';
 import { viewHeldAlert } from '../alerts/held-alert.js';
 import { isAfter } from '../alerts/store-position.js';
-import { decodeAlertEntry, streamPosition, type RedisKeys } from './redis-alert-entry.js';
+import { streamPosition, type RedisKeys } from './redis-alert-entry.js';
+import { createEntryReads } from './redis-entry-reads.js';
+import type { UnreadableEntries } from './skip-unreadable-entries.js';
 import { readRedisNowMs } from './redis-clock.js';
 import type { RedisConnection } from './redis-connection.js';
 import { createStreamScanner } from './redis-alert-scan.js';
@@ -41,6 +43,7 @@ export function createRedisAlertReads(options: {
   connection: RedisConnection;
   keys: RedisKeys;
   metrics: StoreMetrics;
+  unreadable: UnreadableEntries;
   maxAlerts: number;
   /** STORE_MAX_BYTES: the most received bytes one read keeps. */
   maxBytes: number;
@@ -52,13 +55,9 @@ export function createRedisAlertReads(options: {
   function sendAll(commands: string[][], op: StoreOp): Promise<unknown[]> {
     return metrics.time(op, () => Promise.all(commands.map((args) => conn.send(args))));
   }
-  const scanBack = createStreamScanner({ keys, send: sendAll, maxEntries: options.maxAlerts });
-
-  // The entry of a stream id, with its JSON; undefined once trimmed.
-  async function readEntry(streamId: string, op: StoreOp) {
-    const [[raw]] = (await sendAll([['XRANGE', keys.alerts, streamId, streamId]], op)) as [unknown[]];
-    return raw === undefined ? undefined : decodeAlertEntry(raw).held;
-  }
+  const { unreadable } = options;
+  const scanBack = createStreamScanner({ keys, send: sendAll, maxEntries: options.maxAlerts, unreadable });
+  const { readWhole } = createEntryReads(keys, sendAll, unreadable);
 
   async function streamIdOf(id: string, op: StoreOp): Promise<string | undefined> {
     const streamId = await metrics.time(op, () =>
@@ -88,8 +87,9 @@ export function createRedisAlertReads(options: {
     async get(id) {
       const streamId = await streamIdOf(id, 'get');
       if (!streamId || receivedMsOf(streamId) < retainedFromMs()) return undefined;
-      const held = await readEntry(streamId, 'get');
-      return held && viewHeldAlert(held);
+      // Undefined once trimmed, or when its text is not JSON.
+      const [whole] = await readWhole([streamId], 'get');
+      return whole?.held && viewHeldAlert(whole.held);
     },
     query(query: AlertQuery) {
       // Filters and sizes first: the texts of the alerts that do not match are never read.

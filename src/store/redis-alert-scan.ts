@@ -4,7 +4,8 @@ import { createCappedMatcher, type AlertFilter } from './match-capped-entry.js';
 import { createPageSizer } from './page-size.js';
 import { createPageTurns } from './page-turns.js';
 import { decodeEntryFields, type EntryFields } from './entry-fields.js';
-import { holdEntry, type RedisKeys } from './redis-alert-entry.js';
+import type { RedisKeys } from './redis-alert-entry.js';
+import type { UnreadableEntries } from './skip-unreadable-entries.js';
 import { createEntryReads, type Kept, type SendCommands } from './redis-entry-reads.js';
 import type { StoreOp } from './store-metrics.js';
 
@@ -54,11 +55,13 @@ export function createStreamScanner(options: {
   keys: Pick<RedisKeys, 'alerts' | 'fields'>;
   send: SendCommands;
   maxEntries: number;
+  /** Skips the entries whose stored text is not JSON. */
+  unreadable: UnreadableEntries;
 }) {
-  const { keys, send } = options;
+  const { keys, send, unreadable } = options;
   const turns = createPageTurns(PAGES_AT_ONCE);
 
-  const { fieldsComplete, readWhole, withTexts } = createEntryReads(keys, send);
+  const { fieldsComplete, hold, readWhole, withTexts } = createEntryReads(keys, send, unreadable);
 
   return async function scanBack<T>(request: ScanRequest<T>): Promise<T[]> {
     const { op, filter } = request;
@@ -74,10 +77,7 @@ export function createStreamScanner(options: {
 
     // The alert, when it passes the filter with its JSON (which alone tells about its tags).
     async function passingWhole(fields: EntryFields): Promise<Kept | undefined> {
-      const [whole] =
-        fields.json === undefined
-          ? await readWhole([fields.streamId], op)
-          : [{ fields, held: holdEntry(fields).held }];
+      const [whole] = fields.json === undefined ? await readWhole([fields.streamId], op) : [hold(fields)];
       return whole?.held && matchesQuery(whole.held, filter!) ? whole : undefined;
     }
 
@@ -92,7 +92,8 @@ export function createStreamScanner(options: {
         sizes.push(stream === keys.alerts ? fields.bytes : entryChars(raw));
         from = `(${fields.streamId}`;
         // Awaited only when the fields cannot tell: an await for each of 10,000 entries costs.
-        const passes = match(fields);
+        // Tags that are not JSON: left out, as they are from the alert read whole.
+        const passes = unreadable.decode(fields.streamId, () => match(fields), false);
         const entry = passes === undefined ? await passingWhole(fields) : passes ? { fields } : undefined;
         if (!entry) continue;
         keptBytes += fields.bytes;

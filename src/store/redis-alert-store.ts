@@ -6,12 +6,15 @@ import { createRedisAlertWrites, type RedisAlertWrites } from './redis-alert-wri
 import type { RedisConnection } from './redis-connection.js';
 import type { WrittenAlert } from './settled-writes.js';
 import type { StoreMetrics } from './store-metrics.js';
+import type { UnreadableEntries } from './skip-unreadable-entries.js';
 
 export interface RedisAlertStoreOptions {
   connection: RedisConnection;
   keys: RedisKeys;
   metrics: StoreMetrics;
   logger: Logger;
+  /** Skips the entries reads cannot decode (one per process, shared with the live reader). */
+  unreadable: UnreadableEntries;
   maxAlerts: number;
   retentionMs: number;
   pendingMax: number;

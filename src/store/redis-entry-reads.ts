@@ -1,6 +1,7 @@
 import type { HeldAlert } from '../alerts/held-alert.js';
 import { decodeEntryFields, type EntryFields } from './entry-fields.js';
 import { holdEntry, type RedisKeys } from './redis-alert-entry.js';
+import type { UnreadableEntries } from './skip-unreadable-entries.js';
 import type { StoreOp } from './store-metrics.js';
 
 /** Sends commands at once (pipelined), timed together as one `op`; resolves with their replies. */
@@ -31,7 +32,15 @@ export interface Kept {
  * The reads a scan makes besides its pages: whether the fields stream is whole, and the entries it
  * keeps read again with their JSON.
  */
-export function createEntryReads(keys: Pick<RedisKeys, 'alerts' | 'fields'>, send: SendCommands) {
+export function createEntryReads(
+  keys: Pick<RedisKeys, 'alerts' | 'fields'>,
+  send: SendCommands,
+  unreadable: UnreadableEntries,
+) {
+  // An entry read with its JSON, as held; undefined when its text is not JSON (skipped).
+  const hold = (fields: EntryFields): Kept | undefined =>
+    unreadable.decode(fields.streamId, () => ({ fields, held: holdEntry(fields).held }), undefined);
+
   // Whether every alert has its fields entry. They differ while alerts written by a version
   // without the fields stream are held (they age out), or after one could not be written.
   async function fieldsComplete(op: StoreOp): Promise<boolean> {
@@ -47,22 +56,21 @@ export function createEntryReads(keys: Pick<RedisKeys, 'alerts' | 'fields'>, sen
       op,
     );
     return replies.flatMap((reply) =>
-      (reply as unknown[]).map((raw) => {
-        const fields = decodeEntryFields(raw);
-        return { fields, held: holdEntry(fields).held };
-      }),
+      (reply as unknown[]).flatMap((raw) => hold(decodeEntryFields(raw)) ?? []),
     );
   }
 
   // The kept alerts as held: those read from the fields stream are read again, with their JSON.
   async function withTexts(kept: Kept[], op: StoreOp): Promise<Kept[]> {
-    for (const entry of kept)
-      if (entry.fields.json !== undefined) entry.held ??= holdEntry(entry.fields).held;
+    // Those read with their JSON are held here, and left out when it is not JSON.
+    kept = kept.flatMap((entry) =>
+      entry.held || entry.fields.json === undefined ? [entry] : (hold(entry.fields) ?? []),
+    );
     const unread = kept.filter((entry) => !entry.held).map((entry) => entry.fields.streamId);
     if (unread.length === 0) return kept;
     const byId = new Map((await readWhole(unread, op)).map((entry) => [entry.fields.streamId, entry]));
     return kept.flatMap((entry) => (entry.held ? [entry] : (byId.get(entry.fields.streamId) ?? [])));
   }
 
-  return { fieldsComplete, readWhole, withTexts };
+  return { fieldsComplete, hold, readWhole, withTexts };
 }

@@ -10,6 +10,8 @@ export interface StoreMetrics {
   shed(count: number): void;
   /** The live reader found alerts removed from the stream before it read them. */
   readGap(): void;
+  /** A read skipped a stream entry whose stored text is not JSON. */
+  unreadableEntry(): void;
   /** Through Sentinel: kept alerts not every replica online confirmed, given up to stay within the bounds. */
   unconfirmedGivenUp(count: number): void;
 }
@@ -88,6 +90,11 @@ export function createStoreMetrics(
     help: "Times this process's live reader found alerts removed from the shared stream (trimmed, expired or shed) before it read them; its live stream clients were sent event: truncated.",
     registers: [registry],
   });
+  const unreadable = new Counter({
+    name: 'falco_store_unreadable_entries_total',
+    help: 'Alert entries of the shared stream skipped by a read (a list, a replay, the live reader) because their tags or text are not JSON (written by hand, by another version, or corrupted); each read that passes over one counts it.',
+    registers: [registry],
+  });
   const givenUp = new Counter({
     name: 'falco_store_unconfirmed_given_up_total',
     help: 'Through Sentinel: alerts on the Redis master that not every replica online had confirmed (one lags, or went away), no longer kept to write again after a failover because STORE_PENDING_MAX or STORE_MAX_BYTES was reached (a failover may lose them). Not counted for a master that has had no replica online since the link came up.',
@@ -107,6 +114,7 @@ export function createStoreMetrics(
     duplicatesDropped: (count) => duplicates.inc(count),
     shed: (count) => shed.inc(count),
     readGap: () => readGaps.inc(),
+    unreadableEntry: () => unreadable.inc(),
     unconfirmedGivenUp: (count) => givenUp.inc(count),
   };
 }

@@ -5,6 +5,7 @@ import { createAlertFeed } from '../../src/alerts/alert-feed.js';
 import type { StorePosition } from '../../src/alerts/store-position.js';
 import { redisKeys } from '../../src/store/redis-alert-entry.js';
 import { startAlertReader } from '../../src/store/redis-alert-reader.js';
+import { skipUnreadableEntries } from '../../src/store/skip-unreadable-entries.js';
 import type { RedisAlertWrites } from '../../src/store/redis-alert-writes.js';
 import { createRedisConnection, type RedisConnection } from '../../src/store/redis-connection.js';
 import { createStoreMetrics } from '../../src/store/store-metrics.js';
@@ -95,6 +96,7 @@ describe.skipIf(!hasRedis)("the live reader across a failover that lost the old 
       feed,
       metrics,
       logger,
+      unreadable: skipUnreadableEntries(metrics, logger),
       blockMs: 100,
       commandTimeoutMs: TIMINGS.commandTimeoutMs,
       lostWritesResent,

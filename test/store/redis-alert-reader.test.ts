@@ -6,6 +6,7 @@ import { isAfter, type StorePosition } from '../../src/alerts/store-position.js'
 import { createAlertStore } from '../../src/store/create-alert-store.js';
 import { redisKeys, streamPosition } from '../../src/store/redis-alert-entry.js';
 import { startAlertReader } from '../../src/store/redis-alert-reader.js';
+import { skipUnreadableEntries } from '../../src/store/skip-unreadable-entries.js';
 import { createRedisConnection } from '../../src/store/redis-connection.js';
 import {
   connectTo,
@@ -17,6 +18,11 @@ import {
 } from '../helpers/redis-server.js';
 import { makeStoredAlert } from '../helpers/stored-alert.js';
 import { metricValue } from '../helpers/test-app.js';
+
+const SKIP_UNREADABLE = skipUnreadableEntries(
+  { unreadableEntry: () => undefined },
+  pino({ level: 'silent' }),
+);
 
 const hasRedis = redisAvailable();
 
@@ -90,6 +96,7 @@ describe.skipIf(!hasRedis)("the Redis store's live reader", () => {
       feed,
       metrics: { readGap: () => (counted.gaps += 1) },
       logger: pino({ level: 'silent' }),
+      unreadable: SKIP_UNREADABLE,
       blockMs: 100,
     });
     const addRemoved = () =>
@@ -289,6 +296,7 @@ describe.skipIf(!hasRedis)("the Redis store's live reader", () => {
       feed: createAlertFeed(() => undefined),
       metrics: { readGap: () => undefined },
       logger,
+      unreadable: SKIP_UNREADABLE,
       blockMs: 100,
     });
     try {
@@ -321,6 +329,7 @@ describe.skipIf(!hasRedis)("the Redis store's live reader", () => {
       feed: createAlertFeed(() => undefined),
       metrics: { readGap: () => undefined },
       logger,
+      unreadable: SKIP_UNREADABLE,
       blockMs: 5_000,
     });
     try {
@@ -355,6 +364,7 @@ describe.skipIf(!hasRedis)("the Redis store's live reader", () => {
       feed: createAlertFeed(() => undefined),
       metrics: { readGap: () => undefined },
       logger,
+      unreadable: SKIP_UNREADABLE,
       blockMs: 100,
     });
     try {

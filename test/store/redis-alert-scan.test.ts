@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import pino from 'pino';
 import { createStreamScanner, type SendCommands } from '../../src/store/redis-alert-scan.js';
+import { skipUnreadableEntries } from '../../src/store/skip-unreadable-entries.js';
 
 const keys = { alerts: 'scan:alerts', fields: 'scan:alert-fields' };
 
@@ -42,7 +44,12 @@ describe('createStreamScanner', () => {
         command[2] === '+' ? Array.from({ length: 16 }, (_, i) => entry(100 - i)) : [entry(2), entry(1)],
       ];
     };
-    const scanBack = createStreamScanner({ keys, send, maxEntries: 1000 });
+    const scanBack = createStreamScanner({
+      keys,
+      send,
+      maxEntries: 1000,
+      unreadable: skipUnreadableEntries({ unreadableEntry: () => undefined }, pino({ level: 'silent' })),
+    });
 
     const scans = await Promise.all(
       Array.from({ length: 10 }, () =>

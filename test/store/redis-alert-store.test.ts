@@ -11,6 +11,7 @@ import { encodeAlertArgs, streamPosition } from '../../src/store/redis-alert-ent
 import type { ConnectionTimings } from '../../src/store/redis-connection.js';
 import { redisAvailable, startRedis, type TestRedis } from '../helpers/redis-server.js';
 import { makeStoredAlert } from '../helpers/stored-alert.js';
+import { metricValue } from '../helpers/test-app.js';
 
 const hasRedis = redisAvailable();
 
@@ -29,17 +30,22 @@ describe.skipIf(!hasRedis)('the Redis alert store', () => {
     keyPrefix: string,
     retentionMs: number,
     timings?: ConnectionTimings,
+    seen: { logs?: Array<Record<string, unknown>>; feed?: ReturnType<typeof createAlertFeed> } = {},
   ) {
     const registry = new Registry();
+    const { logs } = seen;
+    const logger = logs
+      ? pino({ level: 'info' }, { write: (line: string) => logs.push(JSON.parse(line)) })
+      : pino({ level: 'silent' });
     const parts = createAlertStore({
       config: {
         ...bounds,
         redis: { target: { kind: 'url', url: redis.url }, keyPrefix, retentionMs, pendingMax: 100 },
       },
       dedupWindowMs: 0,
-      feed: createAlertFeed(() => undefined),
+      feed: seen.feed ?? createAlertFeed(() => undefined),
       registry,
-      logger: pino({ level: 'silent' }),
+      logger,
       timings,
     });
     const { store } = parts;
@@ -73,6 +79,67 @@ describe.skipIf(!hasRedis)('the Redis alert store', () => {
       await parts.close();
     }
   });
+
+  // Regression: an entry whose tags were not JSON (written by hand, by another version, or a
+  // corrupted write) made every list that passed over it, and every replay after an older alert,
+  // fail for everyone until STORE_RETENTION removed it; the live reader said it as a refused read.
+  it.each([
+    ['alone', false],
+    ['with its fields entry', true],
+  ])(
+    'skips an entry whose tags are not JSON in every read, written %s, counting it and logging it without its text',
+    async (_, withFields) => {
+      const logs: Array<Record<string, unknown>> = [];
+      const feed = createAlertFeed(() => undefined);
+      const live: string[] = [];
+      feed.subscribe((entry) => live.push(entry.id));
+      const { parts, store, registry } = await connectedStore(
+        { maxAlerts: 100, maxBytes: 1e9 },
+        `unreadable-${withFields}`,
+        3_600_000,
+        undefined,
+        { logs, feed },
+      );
+      const before = makeStoredAlert({ rule: 'Good', tags: ['a'] });
+      store.add(before);
+      await store.flush();
+      const now = String(Date.now());
+      const fields = [
+        ...['id', 'hand-written', 'at', now, 't', now, 'src', 'syscall', 'rule', 'Good', 'pri', 'Notice'],
+        ...['host', 'node', 'ns', '', 'tags', 'hunter2 is not json', 'bytes', '2'],
+      ];
+      const streamId = await redis.cli(
+        'XADD',
+        `unreadable-${withFields}:alerts`,
+        '*',
+        ...fields,
+        'json',
+        '{}',
+      );
+      // The fields stream whole: lists filter its entries and read the kept ones' texts by id.
+      if (withFields) await redis.cli('XADD', `unreadable-${withFields}:alert-fields`, streamId, ...fields);
+      const after = makeStoredAlert({ rule: 'Good', tags: ['a'] });
+      store.add(after);
+      await store.flush();
+      const unreadable = () => metricValue(registry, 'falco_store_unreadable_entries_total');
+      expect(await redis.cli('XLEN', `unreadable-${withFields}:alert-fields`)).toBe(withFields ? '3' : '2');
+
+      expect((await store.query({ limit: 10 })).map((e) => e.id)).toEqual([after.id, before.id]);
+      expect((await store.query({ tag: 'a', limit: 10 })).map((e) => e.id)).toEqual([after.id, before.id]);
+      expect((await store.get(after.id))?.id).toBe(after.id);
+      expect((await store.receivedSince(0)).entries).toHaveLength(3);
+      expect((await store.after(before.id, 10))?.alerts.map((e) => e.id)).toEqual([after.id]);
+      await vi.waitFor(() => expect(live).toEqual([before.id, after.id]));
+
+      // Each read that passed over it (two lists, the replay, the live reader), in one line a minute.
+      expect(await unreadable()).toBe(4);
+      const lines = logs.filter((line) => line.event === 'store_entry_unreadable');
+      expect(lines).toEqual([expect.objectContaining({ level: 40, count: 1 })]);
+      expect(logs.filter((line) => line.event === 'store_read_refused')).toEqual([]);
+      expect(JSON.stringify(logs)).not.toContain('hunter2');
+      await parts.close();
+    },
+  );
 
   it('drops alerts older than STORE_RETENTION from the stream and from the id index', async () => {
     const { parts, store } = await connectedStore({ maxAlerts: 100, maxBytes: 1e9 }, 'age', 1_000);
