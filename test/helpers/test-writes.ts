@@ -1,7 +1,11 @@
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { redisKeys } from '../../src/store/redis-alert-entry.js';
-import { createRedisAlertWrites, type RedisAlertWrites } from '../../src/store/redis-alert-writes.js';
+import {
+  createRedisAlertWrites,
+  type RedisAlertWrites,
+  type RedisAlertWritesOptions,
+} from '../../src/store/redis-alert-writes.js';
 import type { RedisConnection } from '../../src/store/redis-connection.js';
 import { createStoreMetrics } from '../../src/store/store-metrics.js';
 
@@ -9,13 +13,15 @@ const HOUR_MS = 3_600_000;
 
 /**
  * A receiver's writes to the stream under `prefix` over `writer`, with room for every alert of a test
- * (1,000 kept for an hour) and no dedup window; with `confirmReplicated` as through Sentinel.
+ * (1,000 kept for an hour, or `retentionMs`) and no dedup window; `options` replace any of these
+ * (`confirmReplicated` writes as through Sentinel).
  */
 export function createTestWrites(
   writer: RedisConnection,
   prefix: string,
-  options: { confirmReplicated?: boolean } = {},
+  options: Partial<RedisAlertWritesOptions> = {},
 ): RedisAlertWrites {
+  const retentionMs = options.retentionMs ?? HOUR_MS;
   return createRedisAlertWrites({
     writer,
     keys: redisKeys(prefix),
@@ -24,9 +30,9 @@ export function createTestWrites(
     pendingMax: 1000,
     maxBytes: 1e9,
     maxAlerts: 1000,
-    retentionMs: HOUR_MS,
+    retentionMs,
     dedupWindowMs: 0,
-    confirmReplicated: options.confirmReplicated,
-    retainedFromMs: () => Date.now() - HOUR_MS,
+    retainedFromMs: () => Date.now() - retentionMs,
+    ...options,
   });
 }

@@ -1,13 +1,12 @@
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
-import { redisKeys } from '../../src/store/redis-alert-entry.js';
-import { createRedisAlertWrites } from '../../src/store/redis-alert-writes.js';
 import { createRedisConnection, type RedisConnection } from '../../src/store/redis-connection.js';
 import { createStoreMetrics } from '../../src/store/store-metrics.js';
 import { startRedisProxy, type RedisProxy } from '../helpers/redis-proxy.js';
 import { redisAvailable, startRedis, untilUp } from '../helpers/redis-server.js';
 import { makeStoredAlert } from '../helpers/stored-alert.js';
+import { createTestWrites } from '../helpers/test-writes.js';
 import { until } from '../helpers/until.js';
 
 const hasRedis = redisAvailable();
@@ -49,18 +48,7 @@ describe.skipIf(!hasRedis)('a master demoted to a replica behind the same addres
     writer = await writerTo(proxy.url, 'demoted');
     const registry = new Registry();
     const metrics = createStoreMetrics(registry, { isUp: () => true, pending: () => 0 });
-    const writes = createRedisAlertWrites({
-      writer,
-      keys: redisKeys('demoted'),
-      metrics,
-      logger: pino({ level: 'silent' }),
-      pendingMax: 1000,
-      maxBytes: 1e9,
-      maxAlerts: 1000,
-      retentionMs: 3_600_000,
-      dedupWindowMs: 0,
-      retainedFromMs: () => Date.now() - 3_600_000,
-    });
+    const writes = createTestWrites(writer, 'demoted', { metrics });
     writes.add(makeStoredAlert());
     await writes.flush();
     expect(await a.cli('XLEN', 'demoted:alerts')).toBe('1');

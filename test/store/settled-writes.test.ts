@@ -5,14 +5,14 @@ import { createAlertFeed } from '../../src/alerts/alert-feed.js';
 import type { StorePosition } from '../../src/alerts/store-position.js';
 import { createAlertStore, type AlertStoreParts } from '../../src/store/create-alert-store.js';
 import { redisKeys } from '../../src/store/redis-alert-entry.js';
-import { createRedisAlertWrites, type RedisAlertWrites } from '../../src/store/redis-alert-writes.js';
+import type { RedisAlertWrites } from '../../src/store/redis-alert-writes.js';
 import type { RedisConnection } from '../../src/store/redis-connection.js';
 import { createSettledWrites } from '../../src/store/settled-writes.js';
 import { StoreUnavailableError } from '../../src/store/store-unavailable-error.js';
-import { createStoreMetrics } from '../../src/store/store-metrics.js';
 import { startRedisProxy, type HeldCommands, type RedisProxy } from '../helpers/redis-proxy.js';
 import { connectTo, redisAvailable, startRedis, untilUp, type TestRedis } from '../helpers/redis-server.js';
 import { makeStoredAlert } from '../helpers/stored-alert.js';
+import { createTestWrites } from '../helpers/test-writes.js';
 import { metricValue } from '../helpers/test-app.js';
 
 const hasRedis = redisAvailable();
@@ -169,18 +169,7 @@ describe.skipIf(!hasRedis)('alerts this replica wrote that Redis lost at a resta
       // Another replica's alerts trim this one's (its write script removes them with XDEL).
       const theirs = connectTo(redis!, 'other-receiver');
       await untilUp(theirs);
-      const writes = createRedisAlertWrites({
-        writer: theirs,
-        keys: redisKeys(prefix),
-        metrics: createStoreMetrics(new Registry(), { isUp: () => true, pending: () => 0 }),
-        logger: pino({ level: 'silent' }),
-        pendingMax: 1000,
-        maxBytes: 1e9,
-        maxAlerts: 100,
-        retentionMs,
-        dedupWindowMs: 0,
-        retainedFromMs: () => Date.now() - retentionMs,
-      });
+      const writes = createTestWrites(theirs, prefix, { maxAlerts: 100, retentionMs });
       for (let i = 0; i < others; i++) writes.add(makeStoredAlert());
       await writes.flush();
       writes.close();
@@ -260,17 +249,9 @@ describe.skipIf(!hasRedis)("the writer's check of its newest write after a recon
     writer = connectTo(redis, 'writer');
     await untilUp(writer);
     const lost: string[] = [];
-    writes = createRedisAlertWrites({
-      writer,
-      keys: redisKeys('refused'),
-      metrics: createStoreMetrics(new Registry(), { isUp: () => true, pending: () => 0 }),
-      logger: pino({ level: 'silent' }),
+    writes = createTestWrites(writer, 'refused', {
       pendingMax: 100,
-      maxBytes: 1e9,
       maxAlerts: 100,
-      retentionMs: 3_600_000,
-      dedupWindowMs: 0,
-      retainedFromMs: () => Date.now() - 3_600_000,
       onWrittenLost: (write) => lost.push(write.id),
     });
     const written = [makeStoredAlert(), makeStoredAlert()];
