@@ -1,12 +1,6 @@
-import { parseAllDocuments } from 'yaml';
 import { checkEnvBeforeStart } from '../config/check-env-before-start.js';
 import { unknownVariables } from '../config/ignored-variables.js';
-
-type Obj = Record<string, unknown>;
-
-const isObj = (value: unknown): value is Obj =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
-const objects = (value: unknown): Obj[] => (Array.isArray(value) ? value.filter(isObj) : []);
+import { isObj, objects, parseRenderedDocuments, type Obj } from './rendered-documents.js';
 
 /** What the rendered manifests set for the receiver that it would refuse, or does not read. */
 export interface ReceiverEnvCheck {
@@ -63,16 +57,14 @@ function keysOf(doc: Obj): Keys {
  * manifests hold (their ConfigMaps', their Secrets' and literal `value`s) on its own, and the
  * variables together. A variable set from a Secret the manifests do not hold or the downward API is
  * set, to a value not known here (from a key marked optional, set or not); that value and the files
- * variables name are checked at start.
+ * variables name are checked at start. Throws on text that is not YAML, as parseRenderedDocuments does.
  */
 export function checkReceiverEnv(
   renderedYaml: string,
   defaultNamespace = 'falco',
   deployment = 'falco-alert-receiver',
 ): ReceiverEnvCheck {
-  const docs = parseAllDocuments(renderedYaml)
-    .map((document) => document.toJS() as unknown)
-    .filter(isObj);
+  const docs = parseRenderedDocuments(renderedYaml);
   // The manifests name their namespaces (k8s/components/triggers keeps its Role in another); one
   // without lands where `kubectl apply` puts it, taken to be npm run deploy's (as requiredSecrets does).
   const metadataOf = (doc: Obj) => (isObj(doc.metadata) ? doc.metadata : {});

@@ -1,4 +1,4 @@
-import { parseAllDocuments } from 'yaml';
+import { isObj, objects, parseRenderedDocuments, type Obj } from './rendered-documents.js';
 
 /** A Secret a rendered workload cannot start without, and what needs it. */
 export interface RequiredSecret {
@@ -10,17 +10,7 @@ export interface RequiredSecret {
   keys: string[];
 }
 
-type Obj = Record<string, unknown>;
-
 const WORKLOAD_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob', 'Pod']);
-
-function isObj(value: unknown): value is Obj {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function objects(value: unknown): Obj[] {
-  return Array.isArray(value) ? value.filter(isObj) : [];
-}
 
 function str(value: unknown): string | undefined {
   return typeof value === 'string' && value !== '' ? value : undefined;
@@ -69,16 +59,13 @@ function* secretRefs(spec: Obj): Generator<{ name: string; key?: string }> {
 /**
  * The Secrets the rendered manifests (`kubectl kustomize` output) need and do not create
  * themselves: without one a pod waits in ContainerCreating (or CreateContainerConfigError) and a
- * rollout only times out. Resources without a namespace are in `defaultNamespace`.
+ * rollout only times out. Resources without a namespace are in `defaultNamespace`. Throws on
+ * text that is not YAML, as parseRenderedDocuments does.
  */
 export function requiredSecrets(renderedYaml: string, defaultNamespace: string): RequiredSecret[] {
   const created = new Set<string>();
   const needed = new Map<string, { namespace: string; name: string; usedBy: string[]; keys: Set<string> }>();
-  for (const document of parseAllDocuments(renderedYaml)) {
-    const [error] = document.errors;
-    if (error) throw new Error(`not YAML kubectl kustomize could have written: ${error.message}`);
-    const doc: unknown = document.toJS();
-    if (!isObj(doc)) continue;
+  for (const doc of parseRenderedDocuments(renderedYaml)) {
     const metadata = isObj(doc.metadata) ? doc.metadata : {};
     const namespace = str(metadata.namespace) ?? defaultNamespace;
     const resourceName = str(metadata.name) ?? '';

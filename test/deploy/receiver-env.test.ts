@@ -118,6 +118,13 @@ describe('checkReceiverEnv', () => {
       unknown: [],
     });
   });
+
+  it('refuses text that is not YAML instead of reading the part of it that parses', () => {
+    // The receiver's ConfigMap with a line indented one space short: read in part, no problem was found.
+    const broken = rendered('  LOG_LEVEL: loud\n STORE_URL: memory');
+
+    expect(() => checkReceiverEnv(broken)).toThrow(/not YAML .*: BAD_INDENT at line 6, column 1/);
+  });
 });
 
 // Regression: each value was checked on its own, so settings the receiver refuses together (exit 2

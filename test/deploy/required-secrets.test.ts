@@ -75,4 +75,12 @@ metadata: { name: not-a-secret, namespace: apps }
   it('refuses text that is not YAML instead of finding no Secret in it', () => {
     expect(() => requiredSecrets('kind: Deployment\n  bad: [indent', 'falco')).toThrow(/not YAML/);
   });
+
+  it("refuses text that is not YAML without quoting the Secret's value beside the error", () => {
+    const broken =
+      'kind: Secret\nmetadata: { name: store }\nstringData:\n  password: s3cr3t-value\n bad: [x\n';
+
+    expect(() => requiredSecrets(broken, 'falco')).toThrow(/not YAML .*: BAD_INDENT at line 5, column 1/);
+    expect(() => requiredSecrets(broken, 'falco')).not.toThrow(/s3cr3t-value/);
+  });
 });

@@ -1,0 +1,39 @@
+import { parseAllDocuments, type YAMLError } from 'yaml';
+
+/** A YAML mapping as `toJS` returns it: a Kubernetes object or one of its fields. */
+export type Obj = Record<string, unknown>;
+
+export function isObj(value: unknown): value is Obj {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The mappings of a YAML sequence (a list of containers, volumes, env entries); none when it is not one. */
+export function objects(value: unknown): Obj[] {
+  return Array.isArray(value) ? value.filter(isObj) : [];
+}
+
+// The yaml library's message quotes the lines around the error, and those may be a Secret's `data`
+// or `stringData`, which deploy.ts would print to the terminal or CI log: only the code and the
+// place are named.
+function describeError(error: YAMLError): string {
+  const start = error.linePos?.[0];
+  const place = start ? `line ${start.line}, column ${start.col}` : `offset ${error.pos[0]}`;
+  return `${error.code} at ${place}`;
+}
+
+/**
+ * The objects of the rendered manifests (`kubectl kustomize` output), one a document; documents
+ * that are not mappings (an empty one, a lone scalar) are left out. Throws, naming the first YAML
+ * error's code and place and never the text, when any document has one: a partly read document
+ * could drop a workload or a Secret without a word.
+ */
+export function parseRenderedDocuments(renderedYaml: string): Obj[] {
+  const documents = parseAllDocuments(renderedYaml);
+  const errors = documents.flatMap((document) => document.errors);
+  const [first] = errors;
+  if (first) {
+    const more = errors.length > 1 ? ` (and ${errors.length - 1} more)` : '';
+    throw new Error(`not YAML kubectl kustomize could have written: ${describeError(first)}${more}`);
+  }
+  return documents.map((document) => document.toJS() as unknown).filter(isObj);
+}
