@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { parse } from 'yaml';
+import { parse, YAMLError } from 'yaml';
+import { describeYamlError } from './rendered-documents.js';
 
 /** A value of Falco's http_output and the values file that set it last. */
 export interface DeclaredValue<T> {
@@ -37,9 +38,15 @@ function parseValues(file: string, text: string) {
       falco?: { json_output?: unknown; http_output?: { url?: unknown; mtls?: unknown } };
     } | null;
   } catch (error) {
-    throw new Error(`--values ${file}: not YAML (${(error as Error).message.split('\n')[0]})`, {
-      cause: error,
-    });
+    // Never the library's message: it quotes the file, which may hold tokens (describeYamlError).
+    // The yaml library throws a ReferenceError for an alias it cannot resolve (or too many of them).
+    const what =
+      error instanceof YAMLError
+        ? describeYamlError(error)
+        : error instanceof ReferenceError
+          ? 'an alias it cannot resolve'
+          : 'unreadable';
+    throw new Error(`--values ${file}: not YAML (${what})`);
   }
 }
 

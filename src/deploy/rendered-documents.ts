@@ -12,10 +12,13 @@ export function objects(value: unknown): Obj[] {
   return Array.isArray(value) ? value.filter(isObj) : [];
 }
 
-// The yaml library's message quotes the lines around the error, and those may be a Secret's `data`
-// or `stringData`, which deploy.ts would print to the terminal or CI log: only the code and the
-// place are named.
-function describeError(error: YAMLError): string {
+/**
+ * A YAML error by its code and place only. The yaml library's message quotes the lines around the
+ * error (and its first line may hold an alias or a tag from the text), and those may be a Secret's
+ * `data` or `stringData`, or a values file's tokens, which npm run deploy prints to the terminal or
+ * CI log.
+ */
+export function describeYamlError(error: YAMLError): string {
   const start = error.linePos?.[0];
   const place = start ? `line ${start.line}, column ${start.col}` : `offset ${error.pos[0]}`;
   return `${error.code} at ${place}`;
@@ -33,7 +36,7 @@ export function parseRenderedDocuments(renderedYaml: string): Obj[] {
   const [first] = errors;
   if (first) {
     const more = errors.length > 1 ? ` (and ${errors.length - 1} more)` : '';
-    throw new Error(`not YAML kubectl kustomize could have written: ${describeError(first)}${more}`);
+    throw new Error(`not YAML kubectl kustomize could have written: ${describeYamlError(first)}${more}`);
   }
   return documents.map((document) => document.toJS() as unknown).filter(isObj);
 }

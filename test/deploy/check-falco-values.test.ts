@@ -19,6 +19,24 @@ describe('checkFalcoValues', () => {
     });
   });
 
+  // Falco's values files hold tokens (falcosidekick's webhooks, the ingest path secret's URL): the
+  // yaml library's message quotes the lines around an error, and npm run deploy prints it.
+  it("refuses a values file that is not YAML by the error's code and place, quoting none of it", () => {
+    const anchored = 'falco:\n  http_output:\n    url: *s3cr3t-anchor\n';
+    const indented = 'falco:\n  webhook_token: s3cr3t-token\n bad: [x\n';
+    const refusal = (text: string) => {
+      try {
+        layerHttpOutput([{ file: 'mine.yaml', text }]);
+      } catch (error) {
+        return (error as Error).message;
+      }
+      return 'not refused';
+    };
+
+    expect(refusal(anchored)).toMatch(/^--values mine\.yaml: not YAML \(an alias it cannot resolve\)$/);
+    expect(refusal(indented)).toMatch(/^--values mine\.yaml: not YAML \([A-Z_]+ at line 3, column \d+\)$/);
+  });
+
   it('finds nothing wrong with the base values and the base manifests', () => {
     const output = layerHttpOutput([{ file: 'falco.yaml', text: BASE }]);
 
