@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { parse, YAMLError } from 'yaml';
+import { parse } from 'yaml';
 import { describeYamlError } from './rendered-documents.js';
 
 /** A value of Falco's http_output and the values file that set it last. */
@@ -39,14 +39,7 @@ function parseValues(file: string, text: string) {
     } | null;
   } catch (error) {
     // Never the library's message: it quotes the file, which may hold tokens (describeYamlError).
-    // The yaml library throws a ReferenceError for an alias it cannot resolve (or too many of them).
-    const what =
-      error instanceof YAMLError
-        ? describeYamlError(error)
-        : error instanceof ReferenceError
-          ? 'an alias it cannot resolve'
-          : 'unreadable';
-    throw new Error(`--values ${file}: not YAML (${what})`);
+    throw new Error(`--values ${file}: not YAML (${describeYamlError(error)})`);
   }
 }
 

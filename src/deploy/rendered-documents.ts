@@ -1,4 +1,4 @@
-import { parseAllDocuments, type YAMLError } from 'yaml';
+import { parseAllDocuments, YAMLError } from 'yaml';
 
 /** A YAML mapping as `toJS` returns it: a Kubernetes object or one of its fields. */
 export type Obj = Record<string, unknown>;
@@ -13,12 +13,14 @@ export function objects(value: unknown): Obj[] {
 }
 
 /**
- * A YAML error by its code and place only. The yaml library's message quotes the lines around the
- * error (and its first line may hold an alias or a tag from the text), and those may be a Secret's
- * `data` or `stringData`, or a values file's tokens, which npm run deploy prints to the terminal or
- * CI log.
+ * Why the yaml library refused a text, by the error's code and place only. Its message quotes the
+ * lines around the error (and its first line may hold an alias or a tag from the text), and those
+ * may be a Secret's `data` or `stringData`, or a values file's tokens, which npm run deploy prints to
+ * the terminal or CI log. It throws a ReferenceError for an alias it cannot resolve (or too many).
  */
-export function describeYamlError(error: YAMLError): string {
+export function describeYamlError(error: unknown): string {
+  if (error instanceof ReferenceError) return 'an alias it cannot resolve';
+  if (!(error instanceof YAMLError)) return 'unreadable';
   const start = error.linePos?.[0];
   const place = start ? `line ${start.line}, column ${start.col}` : `offset ${error.pos[0]}`;
   return `${error.code} at ${place}`;
@@ -33,10 +35,14 @@ export function describeYamlError(error: YAMLError): string {
 export function parseRenderedDocuments(renderedYaml: string): Obj[] {
   const documents = parseAllDocuments(renderedYaml);
   const errors = documents.flatMap((document) => document.errors);
-  const [first] = errors;
-  if (first) {
-    const more = errors.length > 1 ? ` (and ${errors.length - 1} more)` : '';
-    throw new Error(`not YAML kubectl kustomize could have written: ${describeYamlError(first)}${more}`);
+  const refuse = (error: unknown, more = 0) =>
+    new Error(
+      `not YAML kubectl kustomize could have written: ${describeYamlError(error)}${more > 0 ? ` (and ${more} more)` : ''}`,
+    );
+  if (errors.length > 0) throw refuse(errors[0], errors.length - 1);
+  try {
+    return documents.map((document) => document.toJS() as unknown).filter(isObj);
+  } catch (error) {
+    throw refuse(error);
   }
-  return documents.map((document) => document.toJS() as unknown).filter(isObj);
 }

@@ -50,4 +50,10 @@ describe('parseRenderedDocuments', () => {
       'not YAML kubectl kustomize could have written: BAD_INDENT at line 8, column 1 (and 1 more)',
     );
   });
+
+  it("refuses an alias without its anchor without naming it (the yaml library's message does)", () => {
+    expect(refusal(`${SECRET}  token: *${VALUE}\n`)).toBe(
+      'not YAML kubectl kustomize could have written: an alias it cannot resolve',
+    );
+  });
 });
