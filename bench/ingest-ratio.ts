@@ -93,9 +93,27 @@ export function renderIngestRatio(pairs: RatioPair[], latency: RatioLatency[] = 
   for (const newConn of [false, true]) {
     const bare = latency.find((run) => run.newConn === newConn && run.target !== 'service');
     const service = latency.find((run) => run.newConn === newConn && run.target === 'service');
-    if (bare && service)
+    if (!bare || !service) continue;
+    const mode = newConn ? 'connection per alert' : 'keep-alive';
+    lines.push(
+      `- ${mode} at the same even rate: service / bare+log by CPU per alert ${fixed(bare.cpuUsPerAlert / service.cpuUsPerAlert, 2)} x`,
+    );
+    // What an alert alone in its turn costs on top of its work in the pairs, where senders share
+    // turns, and how busy that keeps each target's core at this rate (BENCHMARKS.md, session 48).
+    const mine = pairs.filter((p) => p.newConn === newConn);
+    const closedLoop = (of: (p: RatioPair) => number) => median(mine.map(of));
+    const alone = (run: RatioLatency, closed: number) =>
+      `${fixed(run.cpuUsPerAlert - closed)} us on top of ${fixed(closed)}, its core busy ${fixed((run.rate * run.cpuUsPerAlert) / 1e6, 2)} of the time`;
+    if (mine.length > 0)
       lines.push(
-        `- ${newConn ? 'connection per alert' : 'keep-alive'} at the same even rate: service / bare+log by CPU per alert ${fixed(bare.cpuUsPerAlert / service.cpuUsPerAlert, 2)} x`,
+        `- ${mode}, an alert alone in its turn at this rate: service ${alone(
+          service,
+          closedLoop((p) => p.service.cpuUsPerAlert),
+        )}; ` +
+          `bare+log ${alone(
+            bare,
+            closedLoop((p) => p.bareLog.cpuUsPerAlert),
+          )} (us of CPU per alert over the pairs' median)`,
       );
   }
   return `${lines.join('\n')}\n`;
