@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
-import { describeYamlError } from './rendered-documents.js';
+import { describeYamlError, QUIET_YAML } from './rendered-documents.js';
 
 /** A value of Falco's http_output and the values file that set it last. */
 export interface DeclaredValue<T> {
@@ -34,7 +34,7 @@ export function layerHttpOutput(files: Array<{ file: string; text: string }>): F
 function parseValues(file: string, text: string) {
   try {
     // Helm reads values as YAML 1.1, where `no`, `off` and `n` are false as well.
-    return parse(text, { version: '1.1' }) as {
+    return parse(text, { ...QUIET_YAML, version: '1.1' }) as {
       falco?: { json_output?: unknown; http_output?: { url?: unknown; mtls?: unknown } };
     } | null;
   } catch (error) {

@@ -13,6 +13,14 @@ export function objects(value: unknown): Obj[] {
 }
 
 /**
+ * Options for every parse of a text that may hold secrets. At its default `warn` level the yaml
+ * library hands each warning (a tag it does not know, a list or mapping used as a key) to
+ * process.emitWarning with the lines around it or the key itself, and Node prints that to stderr;
+ * at `error` it still throws or records its errors (only `silent` would drop them).
+ */
+export const QUIET_YAML = { logLevel: 'error' } as const;
+
+/**
  * Why the yaml library refused a text, by the error's code and place only. Its message quotes the
  * lines around the error (and its first line may hold an alias or a tag from the text), and those
  * may be a Secret's `data` or `stringData`, or a values file's tokens, which npm run deploy prints to
@@ -33,7 +41,7 @@ export function describeYamlError(error: unknown): string {
  * could drop a workload or a Secret without a word.
  */
 export function parseRenderedDocuments(renderedYaml: string): Obj[] {
-  const documents = parseAllDocuments(renderedYaml);
+  const documents = parseAllDocuments(renderedYaml, QUIET_YAML);
   const errors = documents.flatMap((document) => document.errors);
   const refuse = (error: unknown, more = 0) =>
     new Error(

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { checkFalcoValues } from '../../src/deploy/check-falco-values.js';
 import { layerHttpOutput } from '../../src/deploy/falco-http-output.js';
 
@@ -6,6 +6,10 @@ const BASE =
   'falco:\n  http_output:\n    url: http://falco-alert-receiver.falco.svc.cluster.local:8080/alerts\n';
 
 describe('checkFalcoValues', () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
   it('reads http_output as helm layers the files: a later file wins, a file without the key changes nothing', () => {
     const output = layerHttpOutput([
       { file: 'falco.yaml', text: BASE },
@@ -35,6 +39,20 @@ describe('checkFalcoValues', () => {
 
     expect(refusal(anchored)).toMatch(/^--values mine\.yaml: not YAML \(an alias it cannot resolve\)$/);
     expect(refusal(indented)).toMatch(/^--values mine\.yaml: not YAML \([A-Z_]+ at line 3, column \d+\)$/);
+  });
+
+  // Regression: parse handed each warning (a tag it does not know, a list used as a key) to
+  // process.emitWarning with the lines around it, and Node printed them to stderr.
+  it.each([
+    ['a tag it does not know', 'falcosidekick:\n  webhook:\n    token: !vault s3cr3t-token\n'],
+    ['a list as a key', 'falcosidekick:\n  ? [s3cr3t-token]\n  : x\n'],
+  ])('reads a values file with %s without a warning that quotes it', (_what, text) => {
+    const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+
+    const output = layerHttpOutput([{ file: 'sidekick.yaml', text }]);
+
+    expect(output).toEqual({});
+    expect(warn).not.toHaveBeenCalled();
   });
 
   it('finds nothing wrong with the base values and the base manifests', () => {

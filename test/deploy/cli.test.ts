@@ -204,6 +204,21 @@ describe('npm run deploy', { timeout: 60_000 }, () => {
     expect(result.stderr).not.toContain('short!');
   });
 
+  // Regression: the yaml library hands each warning about a values file (a tag it does not know, a
+  // list used as a key) to process.emitWarning with the lines around it, and Node printed them to
+  // stderr, a webhook token in a values file with them.
+  it("reads a values file with a tag it does not know without printing the file's lines", async () => {
+    const values = path.join(dir, 'sidekick.yaml');
+    writeFileSync(values, 'falcosidekick:\n  config:\n    webhook:\n      token: !vault s3cr3t-token\n');
+
+    const result = await runDeploy(['--dry-run', '--values', values], { PATH: dir });
+
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toContain(`--values helm-values/falco.yaml --values ${values}`);
+    expect(result.stderr).not.toContain('s3cr3t-token');
+    expect(result.stderr).toBe('');
+  });
+
   it('hands the secret URL to helm in a 0600 values file, layered last and removed afterwards, never in an argument', async () => {
     const secret = 'a'.repeat(20) + '_0123456789-xyz';
     // Mid-rotation: the new secret first (the one Falco is given), the old one still taken below it.

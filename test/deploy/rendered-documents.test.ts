@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { parseRenderedDocuments } from '../../src/deploy/rendered-documents.js';
 
 const SECRET = `apiVersion: v1
@@ -19,6 +19,10 @@ function refusal(renderedYaml: string): string {
 }
 
 describe('parseRenderedDocuments', () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
   it('returns the object of each document, leaving out the empty ones', () => {
     expect(parseRenderedDocuments(`${SECRET}  token: ${VALUE}\n---\n---\nkind: ConfigMap\n`)).toEqual([
       {
@@ -55,5 +59,16 @@ describe('parseRenderedDocuments', () => {
     expect(refusal(`${SECRET}  token: *${VALUE}\n`)).toBe(
       'not YAML kubectl kustomize could have written: an alias it cannot resolve',
     );
+  });
+
+  // Regression: reading a list as a mapping's key, the yaml library warned through
+  // process.emitWarning, quoting the key, and Node printed it to stderr: a Secret's value with it.
+  it("reads a key that is a list without a warning that quotes it, which may be a Secret's value", () => {
+    const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+
+    const documents = parseRenderedDocuments(`${SECRET}  ? [${VALUE}]\n  : x\n`);
+
+    expect(documents[0]?.stringData).toEqual({ [`[ ${VALUE} ]`]: 'x' });
+    expect(warn).not.toHaveBeenCalled();
   });
 });
