@@ -18,9 +18,22 @@ export async function loadKubeConfig(path: string | undefined): ReturnType<Trigg
       return { ok: false, reason: 'no Kubernetes cluster configured (set TRIGGER_KUBECONFIG)' };
     return { ok: true, value: kc };
   } catch (error) {
-    return {
-      ok: false,
-      reason: `cannot load the kubeconfig: ${error instanceof Error ? error.message : String(error)}`,
-    };
+    return { ok: false, reason: `cannot load the kubeconfig: ${describeLoadError(error)}` };
   }
+}
+
+/**
+ * Why the library could not load a kubeconfig. It reads the file with js-yaml, whose message (and
+ * reason: an unknown tag, an alias) quotes the file, which holds tokens and client keys; the reason
+ * becomes a trigger run's error, logged and answered. So a YAML error is told by its place only
+ * (js-yaml counts from 0); the library's own messages (a missing field, a file it cannot read)
+ * name fields and paths.
+ */
+function describeLoadError(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  if (error.name !== 'YAMLException') return error.message;
+  const mark = (error as { mark?: { line?: unknown; column?: unknown } }).mark;
+  return typeof mark?.line === 'number' && typeof mark.column === 'number'
+    ? `not YAML (line ${mark.line + 1}, column ${mark.column + 1})`
+    : 'not YAML';
 }

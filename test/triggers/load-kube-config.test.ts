@@ -58,4 +58,31 @@ describe('loading the kubeconfig', () => {
 
     expect(result.ok && result.value.getCurrentCluster()?.name).toBe('lab');
   });
+
+  // Regression: the kubeconfig is read with js-yaml, whose message quotes the lines around the
+  // error; the reason becomes the trigger run's error, logged and answered, with a user's token
+  // or client key beside it.
+  it.each([
+    [
+      'a line indented short',
+      'users:\n- name: lab\n  user:\n    token: s3cr3t-token\n   bad: indent\n',
+      5,
+      4,
+    ],
+    ['an unclosed quote', 'users:\n- name: lab\n  user: { token: "s3cr3t-token }\n', 4, 1],
+    ['a tag it does not know', 'users:\n- name: lab\n  user: { token: !s3cr3t-token x }\n', 3, 34],
+  ])(
+    'refuses a kubeconfig that is not YAML (%s) by the place of the error only',
+    async (_what, text, line, column) => {
+      const file = join(home, 'broken.yaml');
+      writeFileSync(file, text);
+
+      const result = await loadKubeConfig(file);
+
+      expect(result).toEqual({
+        ok: false,
+        reason: `cannot load the kubeconfig: not YAML (line ${line}, column ${column})`,
+      });
+    },
+  );
 });
