@@ -35,22 +35,34 @@ export function describeYamlError(error: unknown): string {
 }
 
 /**
+ * Every document of a YAML text as plain values, in order (an empty one as null). Throws `refuse`'s
+ * error, told the first YAML error by describeYamlError and how many more there are, when any
+ * document has one: a partly read text could drop a workload, a Secret or a value without a word.
+ */
+export function parseYamlDocuments(
+  text: string,
+  refuse: (why: string, more: number) => Error,
+  version: '1.1' | '1.2' = '1.2',
+): unknown[] {
+  const documents = parseAllDocuments(text, { ...QUIET_YAML, version });
+  const errors = documents.flatMap((document) => document.errors);
+  if (errors.length > 0) throw refuse(describeYamlError(errors[0]), errors.length - 1);
+  try {
+    return documents.map((document) => document.toJS() as unknown);
+  } catch (error) {
+    throw refuse(describeYamlError(error), 0);
+  }
+}
+
+/**
  * The objects of the rendered manifests (`kubectl kustomize` output), one a document; documents
  * that are not mappings (an empty one, a lone scalar) are left out. Throws, naming the first YAML
- * error's code and place and never the text, when any document has one: a partly read document
- * could drop a workload or a Secret without a word.
+ * error's code and place and never the text, when any document has one (parseYamlDocuments).
  */
 export function parseRenderedDocuments(renderedYaml: string): Obj[] {
-  const documents = parseAllDocuments(renderedYaml, QUIET_YAML);
-  const errors = documents.flatMap((document) => document.errors);
-  const refuse = (error: unknown, more = 0) =>
+  const refuse = (why: string, more: number) =>
     new Error(
-      `not YAML kubectl kustomize could have written: ${describeYamlError(error)}${more > 0 ? ` (and ${more} more)` : ''}`,
+      `not YAML kubectl kustomize could have written: ${why}${more > 0 ? ` (and ${more} more)` : ''}`,
     );
-  if (errors.length > 0) throw refuse(errors[0], errors.length - 1);
-  try {
-    return documents.map((document) => document.toJS() as unknown).filter(isObj);
-  } catch (error) {
-    throw refuse(error);
-  }
+  return parseYamlDocuments(renderedYaml, refuse).filter(isObj);
 }

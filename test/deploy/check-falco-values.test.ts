@@ -23,6 +23,25 @@ describe('checkFalcoValues', () => {
     });
   });
 
+  // Helm 4.1.4 (`helm template` of the falco chart, a review) merges every document of a values file
+  // in order and skips empty ones; the check refused the file (MULTIPLE_DOCS), even for a trailing `---`.
+  it('reads every document of a values file as helm does: a later one wins, an empty one changes nothing', () => {
+    const output = layerHttpOutput([
+      { file: 'falco.yaml', text: `${BASE}  json_output: true\n` },
+      {
+        file: 'mine.yaml',
+        text: '---\nfalco:\n  http_output:\n    url: https://x:8443/alerts\n---\n---\nfalco:\n  http_output:\n    mtls: yes\n---\n',
+      },
+      { file: 'trailing.yaml', text: 'falco:\n  json_output: off\n---\n# nothing more\n' },
+    ]);
+
+    expect(output).toEqual({
+      url: { value: 'https://x:8443/alerts', file: 'mine.yaml' },
+      mtls: { value: true, file: 'mine.yaml' },
+      jsonOutput: { value: false, file: 'trailing.yaml' },
+    });
+  });
+
   // Falco's values files hold tokens (falcosidekick's webhooks, the ingest path secret's URL): the
   // yaml library's message quotes the lines around an error, and npm run deploy prints it.
   it("refuses a values file that is not YAML by the error's code and place, quoting none of it", () => {
@@ -39,6 +58,9 @@ describe('checkFalcoValues', () => {
 
     expect(refusal(anchored)).toMatch(/^--values mine\.yaml: not YAML \(an alias it cannot resolve\)$/);
     expect(refusal(indented)).toMatch(/^--values mine\.yaml: not YAML \([A-Z_]+ at line 3, column \d+\)$/);
+    expect(refusal(`${BASE}---\nfalco: [s3cr3t-token\n`)).toMatch(
+      /^--values mine\.yaml: not YAML \([A-Z_]+ at line \d+, column \d+\)$/,
+    );
   });
 
   // Regression: parse handed each warning (a tag it does not know, a list used as a key) to
