@@ -35,6 +35,29 @@ function unquoted(url: string): string {
   return url.trim().replace(/^(["'])(.*)\1$/, '$2');
 }
 
+/** A query with each value starred out (`a=1&b` is `a=***&***`): a token may ride in any of them. */
+function starredQuery(query: string): string {
+  const starred = (parameter: string) => {
+    const name = parameter.split('=')[0];
+    return parameter.includes('=') ? `${name}=***` : parameter && '***';
+  };
+  return query.split('&').map(starred).join('&');
+}
+
+/**
+ * The URL as a message may show it: its user and password, the path secret after /alerts/ (unless
+ * still a placeholder) and each query value starred out, as npm run deploy prints to a terminal or
+ * CI log. Read by pattern, not by URL, which would rewrite the placeholders and the quotes.
+ */
+function shownUrl(url: string): string {
+  return url
+    .replace(/^(\s*["']?(?:[A-Za-z][A-Za-z0-9+.-]*:\/\/)?)[^/?#]*@/, '$1***@')
+    .replace(/(\/alerts\/)([^/?#"']+)/, (segment, prefix: string, name: string) =>
+      /^<[^>]*>$/.test(name) ? segment : `${prefix}***`,
+    )
+    .replace(/\?([^#"']*)/, (_query, query: string) => `?${starredQuery(query)}`);
+}
+
 /** json_output false (chart 3.x's own default) and a quoted URL before Falco 0.36 lose every alert too. */
 function formatProblems({ output, falcoChartVersion }: FalcoValuesCheck): string[] {
   const problems: string[] = [];
@@ -61,7 +84,7 @@ function placeholderProblems({ output, pathSecretFromFile }: FalcoValuesCheck): 
   if (!url || placeholder === undefined || (pathSecretFromFile && placeholder === PATH_SECRET_PLACEHOLDER))
     return [];
   return [
-    `${url.file}: Falco's URL ${url.value} still holds the placeholder ${placeholder}, which the receiver answers with 401: every alert would be lost. ` +
+    `${url.file}: Falco's URL ${shownUrl(url.value)} still holds the placeholder ${placeholder}, which the receiver answers with 401: every alert would be lost. ` +
       `Pass --ingest-path-secret-file <file>, a file holding the secret (never the command line), or a later --values file that sets falco.http_output.url (README, Deployment).`,
   ];
 }

@@ -143,4 +143,27 @@ describe('checkFalcoValues', () => {
     expect(problems).toEqual([expect.stringContaining('--ingest-path-secret-file: Falco')]);
     expect(problems.join('\n')).not.toContain('s3cret');
   });
+
+  // Regression (a review): the placeholder's refusal printed the whole URL, credentials and all, to
+  // the terminal or CI log; it names the URL still, with what may be a secret starred out.
+  it.each([
+    [
+      'https://falco:pa55w0rd@receiver.example:8443/alerts/<INGEST_PATH_SECRET>?token=t0ken&t0ken2#top',
+      'https://***@receiver.example:8443/alerts/<INGEST_PATH_SECRET>?token=***&***#top',
+    ],
+    ['"http://<RECEIVER_HOST>:8080/alerts/s3cretS3cret"', '"http://<RECEIVER_HOST>:8080/alerts/***"'],
+    ['falco@<RECEIVER_HOST>/alerts', '***@<RECEIVER_HOST>/alerts'],
+  ])('refuses a URL with a placeholder, naming it with its secrets starred out: %s', (url, shown) => {
+    const problems = checkFalcoValues({
+      output: layerHttpOutput([{ file: 'mine.yaml', text: `falco:\n  http_output:\n    url: '${url}'\n` }]),
+      baseManifests: false,
+      falcoChartVersion: '9.1.0',
+      pathSecretFromFile: false,
+    });
+
+    expect(problems).toEqual([
+      expect.stringContaining(`mine.yaml: Falco's URL ${shown} still holds the placeholder <`),
+    ]);
+    expect(problems.join('\n')).not.toMatch(/pa55w0rd|t0ken|s3cret|falco@/);
+  });
 });
