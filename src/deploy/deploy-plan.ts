@@ -11,8 +11,6 @@ export interface DeployStep {
   checksCluster?: boolean;
   /** What to do when this check fails (the command ran and said no). */
   fix?: string;
-  /** Its stdout is the rendered manifests, Secrets included: a failure quotes none of its output. */
-  printsManifests?: boolean;
 }
 
 /** What the deploy command installs, and where. */
@@ -169,7 +167,6 @@ export function buildRenderStep(options: DeployOptions): DeployStep {
     command: 'kubectl',
     args: ['kustomize', options.kustomizeDir],
     timeoutMs: 60_000,
-    printsManifests: true,
   };
 }
 

@@ -34,18 +34,14 @@ export function explainFailure(step: DeployStep, result: CommandResult): string 
   if (result.failure === 'not-found') {
     return `${step.command} not found on PATH. ${INSTALL_HINTS[step.command]}, or run with --dry-run to print the commands.`;
   }
-  const why =
-    result.failure === 'timeout'
-      ? `timed out after ${step.timeoutMs / 1000} s`
-      : `exited with code ${result.exitCode}`;
-  // The output is stdout and stderr together, and this stdout may end with a Secret's line; with
-  // stdout thrown away, the command shows its own error and nothing else.
-  if (step.printsManifests)
-    return `${formatCommand(step.command, step.args)} ${why} (its output, the manifests with their Secrets, is not shown: run it with >/dev/null to see its error)`;
   if (step.fix !== undefined && result.failure === 'exit') return `${lastLine(result.output)}: ${step.fix}`;
   if (step.checksCluster) {
     return `No reachable Kubernetes cluster: kubectl says "${lastLine(result.output)}". Start one (e.g. minikube start) or pick a context with kubectl config use-context.`;
   }
+  const why =
+    result.failure === 'timeout'
+      ? `timed out after ${step.timeoutMs / 1000} s`
+      : `exited with code ${result.exitCode}`;
   return `${formatCommand(step.command, step.args)} ${why}: ${lastLine(result.output)}`;
 }
 

@@ -11,7 +11,7 @@ export interface CommandResult {
   /** The kind of failure, for callers that explain it their own way (absent on success). */
   failure?:
     'not-found' | 'not-executable' | 'timeout' | 'cancelled' | 'output-limit' | 'exit' | 'signal' | 'empty';
-  /** stdout and stderr interleaved, capped and trimmed. */
+  /** stdout and stderr interleaved, capped and trimmed; with `keepStdout`, stderr alone (stdout is data). */
   output: string;
   /** stdout alone, whole, on success when the caller asked for it (`keepStdout`). */
   stdout?: string;

@@ -157,7 +157,10 @@ export async function runCommand(
   options.signal?.addEventListener('abort', forwardCancel, { once: true });
   const result = await subprocess.finally(() => options.signal?.removeEventListener('abort', forwardCancel));
   const durationMs = Math.round(performance.now() - started);
-  const output = capOutput(typeof result.all === 'string' ? result.all : '', options.maxOutputChars);
+  // Asked to keep stdout, the caller takes it as data (rendered manifests, Secrets included): the
+  // output that failures are told from, and that callers print, is stderr alone.
+  const told = options.keepStdout ? result.stderr : result.all;
+  const output = capOutput(typeof told === 'string' ? told : '', options.maxOutputChars);
   const base = {
     argv: [...argv],
     exitCode: result.exitCode ?? null,

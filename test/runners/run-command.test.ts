@@ -88,6 +88,18 @@ describe('runCommand', () => {
     expect(existsSync(marker)).toBe(false);
   });
 
+  // Kept stdout is the caller's data (npm run deploy's rendered manifests, Secrets included): a
+  // failure is told, and its output kept, from stderr alone, even when stdout ends the run.
+  it('tells the failure of a run that keeps stdout from its stderr alone', async () => {
+    const script =
+      'console.error("error: no kustomization"); setTimeout(() => { console.log("token: s3cr3t"); process.exit(1); }, 100)';
+    const result = await runCommand([NODE, '-e', script], { ...options, keepStdout: true });
+
+    expect(result).toMatchObject({ failed: true, failure: 'exit', output: 'error: no kustomization' });
+    expect(result.reason).toContain('error: no kustomization');
+    expect(result.reason).not.toContain('s3cr3t');
+  });
+
   it('keeps only the tail of long output', async () => {
     const result = await runCommand([NODE, '-e', 'process.stdout.write("a".repeat(5000) + "END")'], {
       ...options,
