@@ -29,6 +29,14 @@ function lastLine(text: string): string {
   return text.trim().split('\n').at(-1) ?? '';
 }
 
+/** How a failed command ended, where no exit code or time limit says it (explainFailure). */
+const HOW_IT_ENDED: Partial<Record<NonNullable<CommandResult['failure']>, string>> = {
+  'not-executable': 'is not executable',
+  cancelled: 'was cancelled',
+  'output-limit': 'printed more output than allowed and was stopped',
+  signal: 'was killed by a signal',
+};
+
 /** A message that says what is wrong and what to do, per failure kind. */
 export function explainFailure(step: DeployStep, result: CommandResult): string {
   if (result.failure === 'not-found') {
@@ -41,7 +49,7 @@ export function explainFailure(step: DeployStep, result: CommandResult): string 
   const why =
     result.failure === 'timeout'
       ? `timed out after ${step.timeoutMs / 1000} s`
-      : `exited with code ${result.exitCode}`;
+      : (HOW_IT_ENDED[result.failure ?? 'exit'] ?? `exited with code ${result.exitCode}`);
   return `${formatCommand(step.command, step.args)} ${why}: ${lastLine(result.output)}`;
 }
 

@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import { explainFailure } from '../../src/deploy/deploy.js';
+import { buildRenderStep, DEFAULT_DEPLOY_OPTIONS } from '../../src/deploy/deploy-plan.js';
+import type { CommandResult } from '../../src/runners/command-result.js';
+
+const failed = (failure: NonNullable<CommandResult['failure']>, exitCode: number | null): CommandResult => ({
+  argv: ['kubectl', 'kustomize', 'k8s/'],
+  exitCode,
+  durationMs: 10,
+  timedOut: failure === 'timeout',
+  failed: true,
+  failure,
+  output: 'error: something',
+});
+
+describe('explainFailure', () => {
+  it.each([
+    ['exit', 1, 'exited with code 1'],
+    ['timeout', null, 'timed out after 60 s'],
+    ['output-limit', null, 'printed more output than allowed and was stopped'],
+    ['signal', null, 'was killed by a signal'],
+  ] as const)(
+    'tells how a step that failed by %s ended, never "exited with code null"',
+    (failure, code, how) => {
+      expect(explainFailure(buildRenderStep(DEFAULT_DEPLOY_OPTIONS), failed(failure, code))).toBe(
+        `kubectl kustomize k8s/ ${how}: error: something`,
+      );
+    },
+  );
+});
