@@ -1,4 +1,5 @@
 import type { FalcoHttpOutput } from './falco-http-output.js';
+import { shownUrl } from './shown-url.js';
 
 /** What helm-values/examples/falco-path-secret.yaml holds where the secret goes. */
 export const PATH_SECRET_PLACEHOLDER = '<INGEST_PATH_SECRET>';
@@ -33,29 +34,6 @@ function chartBeforeFalco036(version: string): boolean {
 /** The URL as Falco 0.36 and later read it: quotes around it stripped. */
 function unquoted(url: string): string {
   return url.trim().replace(/^(["'])(.*)\1$/, '$2');
-}
-
-/** A query with each value starred out (`a=1&b` is `a=***&***`): a token may ride in any of them. */
-function starredQuery(query: string): string {
-  const starred = (parameter: string) => {
-    const name = parameter.split('=')[0];
-    return parameter.includes('=') ? `${name}=***` : parameter && '***';
-  };
-  return query.split('&').map(starred).join('&');
-}
-
-/**
- * The URL as a message may show it: its user and password, the path secret after /alerts/ (unless
- * still a placeholder) and each query value starred out, as npm run deploy prints to a terminal or
- * CI log. Read by pattern, not by URL, which would rewrite the placeholders and the quotes.
- */
-function shownUrl(url: string): string {
-  return url
-    .replace(/^(\s*["']?(?:[A-Za-z][A-Za-z0-9+.-]*:\/\/)?)[^/?#]*@/, '$1***@')
-    .replace(/(\/alerts\/)([^/?#"']+)/, (segment, prefix: string, name: string) =>
-      /^<[^>]*>$/.test(name) ? segment : `${prefix}***`,
-    )
-    .replace(/\?([^#"']*)/, (_query, query: string) => `?${starredQuery(query)}`);
 }
 
 /** json_output false (chart 3.x's own default) and a quoted URL before Falco 0.36 lose every alert too. */
