@@ -43,8 +43,9 @@ export function layerHttpOutput(files: Array<{ file: string; text: string }>): F
 function parseValues(file: string, text: string): FalcoValues[] {
   // Never the library's message: it quotes the file, which may hold tokens (describeYamlError).
   const refuse = (why: string) => new Error(`--values ${file}: not YAML (${why})`);
-  // Helm reads values as YAML 1.1, where `no`, `off` and `n` are false as well.
-  return parseYamlDocuments(text, refuse, '1.1') as FalcoValues[];
+  // Helm reads values as YAML 1.1, where `no`, `off` and `n` are false as well, and takes a key
+  // given twice in a mapping, the later one winning (4.1.4), as toJS does when keys need not be unique.
+  return parseYamlDocuments(text, refuse, { version: '1.1', uniqueKeys: false }) as FalcoValues[];
 }
 
 /** Reads and layers the values files; throws with the file's name when one cannot be read or parsed. */

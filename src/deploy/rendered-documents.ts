@@ -38,13 +38,14 @@ export function describeYamlError(error: unknown): string {
  * Every document of a YAML text as plain values, in order (an empty one as null). Throws `refuse`'s
  * error, told the first YAML error by describeYamlError and how many more there are, when any
  * document has one: a partly read text could drop a workload, a Secret or a value without a word.
+ * Read as YAML 1.2 with unique keys unless `reading` says otherwise (helm's values: 1.1, keys twice).
  */
 export function parseYamlDocuments(
   text: string,
   refuse: (why: string, more: number) => Error,
-  version: '1.1' | '1.2' = '1.2',
+  reading: { version?: '1.1' | '1.2'; uniqueKeys?: boolean } = {},
 ): unknown[] {
-  const documents = parseAllDocuments(text, { ...QUIET_YAML, version });
+  const documents = parseAllDocuments(text, { ...QUIET_YAML, ...reading });
   const errors = documents.flatMap((document) => document.errors);
   if (errors.length > 0) throw refuse(describeYamlError(errors[0]), errors.length - 1);
   try {

@@ -42,6 +42,23 @@ describe('checkFalcoValues', () => {
     });
   });
 
+  // Regression (a review): helm 4.1.4 takes a key given twice in a mapping, the later one winning
+  // (a later `falco:` replaces the earlier one whole); the check refused the file (DUPLICATE_KEY).
+  it('reads a key given twice in a values file as helm does: the later one wins', () => {
+    const output = layerHttpOutput([
+      {
+        file: 'mine.yaml',
+        text: 'falco:\n  http_output:\n    url: https://a:8443/alerts\n    url: https://b:8443/alerts\n  json_output: false\n',
+      },
+      { file: 'twice.yaml', text: 'falco:\n  http_output:\n    mtls: true\nfalco:\n  json_output: true\n' },
+    ]);
+
+    expect(output).toEqual({
+      url: { value: 'https://b:8443/alerts', file: 'mine.yaml' },
+      jsonOutput: { value: true, file: 'twice.yaml' },
+    });
+  });
+
   // Falco's values files hold tokens (falcosidekick's webhooks, the ingest path secret's URL): the
   // yaml library's message quotes the lines around an error, and npm run deploy prints it.
   it("refuses a values file that is not YAML by the error's code and place, quoting none of it", () => {
