@@ -50,7 +50,8 @@ export function explainFailure(step: DeployStep, result: CommandResult): string 
     result.failure === 'timeout'
       ? `timed out after ${step.timeoutMs / 1000} s`
       : (HOW_IT_ENDED[result.failure ?? 'exit'] ?? `exited with code ${result.exitCode}`);
-  return `${formatCommand(step.command, step.args)} ${why}: ${lastLine(result.output)}`;
+  const last = lastLine(result.output);
+  return `${formatCommand(step.command, step.args)} ${why}${last ? `: ${last}` : ''}`;
 }
 
 /** Runs (or with dryRun prints) the deployment; resolves to the process exit code. */

@@ -27,4 +27,14 @@ describe('explainFailure', () => {
       );
     },
   );
+
+  // A run that keeps stdout is told from stderr alone (run-command.ts), which a step killed or timed
+  // out may leave empty: the line ended in a colon with nothing after it.
+  it('tells a step that failed without a word on stderr by how it ended alone', () => {
+    const silent = { ...failed('signal', null), output: '' };
+
+    expect(explainFailure(buildRenderStep(DEFAULT_DEPLOY_OPTIONS), silent)).toBe(
+      'kubectl kustomize k8s/ was killed by a signal',
+    );
+  });
 });
