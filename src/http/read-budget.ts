@@ -73,6 +73,12 @@ export const READ_RETRY_AFTER_SECONDS = 1;
  * what an alert list and a trigger run list do before they write.
  */
 export function admitOrRefuse(budget: ReadBudget, res: Response, bytes: number): boolean {
+  // Its client is gone (a connection closed with requests pipelined on it, which Express still
+  // hands over a loop turn later past its hundredth layer): nothing to read or write. Admitted
+  // with nothing held, each read the store outside the budget: connections pipelining
+  // `GET /alerts?limit=1000` closed one after another had 60 lists of 1,000 alerts read at once,
+  // and the 128 MiB heap ran out (found probing).
+  if (res.destroyed) return false;
   const refused = budget.admit(res, bytes);
   if (!refused) return true;
   res.setHeader('Retry-After', String(READ_RETRY_AFTER_SECONDS));

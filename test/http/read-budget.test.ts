@@ -3,7 +3,7 @@ import net from 'node:net';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import express from 'express';
-import { createReadBudget, type ReadBudget } from '../../src/http/read-budget.js';
+import { admitOrRefuse, createReadBudget, type ReadBudget } from '../../src/http/read-budget.js';
 import { createMetricsRouter, shareMetricsRender } from '../../src/http/routes/metrics.js';
 import { startServer } from '../../src/server/start-server.js';
 import { sendRuns } from '../../src/triggers/send-runs.js';
@@ -165,7 +165,9 @@ describe('createReadBudget', () => {
   const MiB = 1024 * 1024;
   const response = () => new ServerResponse(new IncomingMessage(new net.Socket()));
 
-  it('holds nothing for a client that left while the store answered (its close has already fired)', () => {
+  // Regression (probing) for admitOrRefuse: admitted holding nothing, the route went on to read the
+  // store outside the budget, once for each request of a closed connection Express still routed.
+  it('holds nothing for a client that left (its close has already fired), and tells its route to stop', () => {
     const budget = createReadBudget(
       { maxInflightBytes: 100, maxInflightBytesPerAddress: 100, stallMs: 1000, maxPinnedBytes: 1e9 },
       new Registry(),
@@ -174,6 +176,8 @@ describe('createReadBudget', () => {
     gone.destroy();
 
     expect(budget.admit(gone, 80)).toBeUndefined();
+    expect(admitOrRefuse(budget, gone as unknown as express.Response, 80)).toBe(false);
+    expect(gone.headersSent).toBe(false);
     expect(budget.inflight()).toBe(0);
     expect(budget.admit(response(), 80)).toBeUndefined();
     expect(budget.inflight()).toBe(80);
