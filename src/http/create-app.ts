@@ -27,6 +27,7 @@ import { createMetricsRouter, type MetricsBody } from './routes/metrics.js';
 import { createOpenApiRouter } from './routes/openapi.js';
 import type { AlertStream } from './routes/stream.js';
 import { callerAddress } from '../logging/caller-address.js';
+import { refusedConnectionLines } from '../server/log-refused-connections.js';
 
 /** Everything the HTTP layer needs; tests build their own. */
 export interface AppDeps {
@@ -116,15 +117,23 @@ export function createApp(deps: AppDeps): RequestListener {
   app.use(answerError);
   const fast = ingests && !deps.ingestAuth;
   const listener = withFastIngest(app, { ...ingest, logger: deps.logger, lifecycle: deps.lifecycle }, fast);
-  return limitPipelining(listener, (socket) => {
-    deps.metrics.recordPausedConnection();
-    deps.logger.warn(
-      {
-        event: 'pipelining_paused',
-        caller: callerAddress(socket.remoteAddress),
-        maxPipelined: MAX_PIPELINED_REQUESTS,
-      },
-      'a connection pipelined more requests than are routed at once: the rest are read as answers go out',
-    );
-  });
+  const refused = refusedConnectionLines(deps.logger);
+  return limitPipelining(
+    listener,
+    (socket) => {
+      deps.metrics.recordPausedConnection();
+      deps.logger.warn(
+        {
+          event: 'pipelining_paused',
+          caller: callerAddress(socket.remoteAddress),
+          maxPipelined: MAX_PIPELINED_REQUESTS,
+        },
+        'a connection pipelined more requests than are routed at once: the rest are read as answers go out',
+      );
+    },
+    (socket) => {
+      deps.metrics.recordRefusedConnection('pipelined_requests');
+      refused.add('pipelined_requests', socket.remoteAddress ?? '');
+    },
+  );
 }

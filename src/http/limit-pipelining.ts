@@ -1,5 +1,6 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { createAddressCounts } from '../server/address-counts.js';
 
 /**
  * Requests of one connection routed and not yet answered, at most: the one being answered and those
@@ -7,12 +8,38 @@ import type { Socket } from 'node:net';
  */
 export const MAX_PIPELINED_REQUESTS = 32;
 
+/**
+ * Requests read behind another's answer on their connection (pipelined), routed and not yet
+ * answered or waiting to be routed, all connections together, at most. Each holds node:http's
+ * request and answer objects (about 1.6 KB of heap waiting, up to 5 KB routed), and one read of a
+ * connection brings up to 64 KiB of requests (1,900 `GET /healthz`): connections of one address
+ * pipelining them without reading the answers ran the image's 128 MiB heap out and the process
+ * died, 300 opened one after another within 10 s, or 500 at once in 2 s (found probing).
+ */
+export const MAX_PIPELINED_HELD = 8192;
+
+/** Of those, the requests from one client address, so that one client cannot hold them all. */
+export const MAX_PIPELINED_HELD_PER_ADDRESS = 2048;
+
+/** The bounds of limitPipelining (tests set smaller ones). */
+export interface PipeliningLimits {
+  /** Requests of one connection routed before their answers are written. */
+  depth: number;
+  /** Requests read behind another's answer, routed or waiting, all connections together. */
+  maxHeld: number;
+  /** Of those, from one client address. */
+  maxHeldPerAddress: number;
+}
+
 // Kept on the socket, as one-shot-senders.ts keeps its counts, and set only on a connection that
 // pipelines: one that sends a request at a time (Falco, browsers) costs one comparison.
 const ROUTED = Symbol('requests routed and not yet answered, once the connection pipelines');
 const WAITING = Symbol('pipelined requests read and not yet routed');
 const PAUSED = Symbol('reading stopped until the waiting requests are routed');
 const SCHEDULED = Symbol('waiting requests to be routed in the next loop turn');
+const ADDRESS = Symbol('the client address its pipelined requests are counted under');
+const HELD = Symbol('its requests counted as held: routed behind an answer, or waiting');
+const CUT = Symbol('closed for requests pipelined past the bounds');
 
 interface PipeliningSocket extends Socket {
   /** The response node:http is writing on the connection (see connection-tracker.ts). */
@@ -21,6 +48,11 @@ interface PipeliningSocket extends Socket {
   [WAITING]?: Array<[IncomingMessage, ServerResponse]>;
   [PAUSED]?: boolean;
   [SCHEDULED]?: boolean;
+  [ADDRESS]?: string;
+  [HELD]?: number;
+  [CUT]?: boolean;
+  // node:http's parser of the connection: what it calls with each request it parsed.
+  parser?: { onIncoming?: (...args: unknown[]) => unknown } | null;
 }
 
 // node:http resumes a socket it did not pause itself (a request's body read, an answer finished):
@@ -35,16 +67,57 @@ function keepPaused(this: PipeliningSocket): void {
  * the socket, and pauses it only once answers wait to be written: 100 `GET /alerts/{id}` in one
  * 7.8 KB write were all routed at once and their store reads ran back to back. Past the depth,
  * requests wait in order, unrouted, and the socket is not read until they are routed, as the
- * answers ahead are written. `onPaused` is called once per connection.
+ * answers ahead are written. `onPaused` is called once per connection. A connection whose request
+ * read behind an answer would make those past `maxHeld`, or its address's `maxHeldPerAddress`, is
+ * closed at once, its waiting requests never routed, and handed to `onCut`: nothing of it is read,
+ * so the answers it has not taken can never be written anyway.
  */
 export function limitPipelining(
   listener: RequestListener,
   onPaused: (socket: Socket) => void,
-  depth: number = MAX_PIPELINED_REQUESTS,
+  onCut: (socket: Socket) => void = () => {},
+  limits: Partial<PipeliningLimits> = {},
 ): RequestListener {
+  const {
+    depth = MAX_PIPELINED_REQUESTS,
+    maxHeld = MAX_PIPELINED_HELD,
+    maxHeldPerAddress = MAX_PIPELINED_HELD_PER_ADDRESS,
+  } = limits;
+  let held = 0;
+  const heldByAddress = createAddressCounts();
+  const letGo = (socket: PipeliningSocket, count: number) => {
+    const letting = Math.min(count, socket[HELD] ?? 0);
+    socket[HELD] = (socket[HELD] ?? 0) - letting;
+    held -= letting;
+    heldByAddress.remove(socket[ADDRESS]!, letting);
+  };
+  const hold = (socket: PipeliningSocket, address: string) => {
+    // All of it once the connection is gone: Node 20 closes no answer queued behind the one being
+    // written when the connection ends, so theirs would never be given back.
+    if (socket[HELD] === undefined) socket.once('close', () => letGo(socket, Infinity));
+    socket[HELD] = (socket[HELD] ?? 0) + 1;
+    held++;
+    heldByAddress.add(address);
+  };
+  const cut = (socket: PipeliningSocket) => {
+    letGo(socket, Infinity);
+    socket[WAITING] = undefined;
+    socket[CUT] = true;
+    // node:http goes on parsing what the connection's last read brought and builds a request and
+    // an answer for each, kept until the connection's close in a later phase of the loop: 500
+    // connections cut in one turn, 2,000 requests each, ran the heap out all the same. Now each is
+    // let go as soon as it is parsed.
+    if (socket.parser) socket.parser.onIncoming = () => 0;
+    socket.destroy();
+    onCut(socket);
+  };
+  // Every request routed here came behind another's answer, and was counted as it came.
   const route = (socket: PipeliningSocket, req: IncomingMessage, res: ServerResponse) => {
     socket[ROUTED] = (socket[ROUTED] ?? 0) + 1;
-    res.once('close', () => answered(socket));
+    res.once('close', () => {
+      letGo(socket, 1);
+      answered(socket);
+    });
     listener(req, res);
   };
   // Routes waiting requests into the free places, in a later loop turn than the answers that freed
@@ -57,6 +130,7 @@ export function limitPipelining(
     if (waiting === undefined) return;
     // The client is gone: nothing would read the answers of the requests it sent ahead.
     if (socket.destroyed) {
+      letGo(socket, waiting.length);
       socket[WAITING] = undefined;
       return;
     }
@@ -77,6 +151,8 @@ export function limitPipelining(
   };
   return (req, res) => {
     const socket = req.socket as PipeliningSocket;
+    // Cut: no more of its requests are routed (should node:http hand over more).
+    if (socket[CUT]) return;
     const ahead = socket._httpMessage as ServerResponse | null | undefined;
     // No answer ahead of it on its connection: routed as it is.
     if (ahead === res || !ahead) return listener(req, res);
@@ -85,6 +161,9 @@ export function limitPipelining(
       socket[ROUTED] = 1;
       ahead.once('close', () => answered(socket));
     }
+    const address = (socket[ADDRESS] ??= socket.remoteAddress ?? '');
+    if (held >= maxHeld || heldByAddress.get(address) >= maxHeldPerAddress) return cut(socket);
+    hold(socket, address);
     const waiting = socket[WAITING];
     if (waiting === undefined && socket[ROUTED]! < depth) return route(socket, req, res);
     if (waiting !== undefined) {

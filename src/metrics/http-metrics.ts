@@ -22,14 +22,18 @@ export type TlsReloadResult = 'reloaded' | 'failed';
  * a new one refused before anything of it was read (its address, or its listener, held
  * SERVER_MAX_CONNECTIONS_PER_ADDRESS or SERVER_MAX_CONNECTIONS); `slow_headers`, an open one whose
  * request headers (or, on TLS, its handshake) were still arriving after SLOW_HEADERS_MS, closed at
- * SERVER_MAX_CONNECTIONS to make room (a slowloris; a sensor's request comes in one write).
+ * SERVER_MAX_CONNECTIONS to make room (a slowloris; a sensor's request comes in one write);
+ * `pipelined_requests`, one whose request read behind another's answer would have passed the bounds
+ * of those held (limit-pipelining.ts: a client pipelining without reading its answers).
  */
-export type ConnectionRefusalReason = 'max_connections_per_address' | 'max_connections' | 'slow_headers';
+export type ConnectionRefusalReason =
+  'max_connections_per_address' | 'max_connections' | 'slow_headers' | 'pipelined_requests';
 
 export const CONNECTION_REFUSAL_REASONS: readonly ConnectionRefusalReason[] = [
   'max_connections_per_address',
   'max_connections',
   'slow_headers',
+  'pipelined_requests',
 ];
 
 export const TLS_HANDSHAKE_FAILURE_REASONS: readonly TlsHandshakeFailureReason[] = [
@@ -41,7 +45,7 @@ export const TLS_HANDSHAKE_FAILURE_REASONS: readonly TlsHandshakeFailureReason[]
 /** Records the HTTP server's requests, refused connections and parser refusals. */
 export interface HttpMetrics {
   observeRequest(method: string, route: string, status: number, seconds: number): void;
-  /** A connection the connection caps closed (connections-per-address.ts). */
+  /** A connection the connection caps closed (connections-per-address.ts, limit-pipelining.ts). */
   recordRefusedConnection(reason: ConnectionRefusalReason): void;
   /** A request Node's HTTP parser refused before any route saw it (answered by answerClientErrors). */
   recordClientError(reason: ClientErrorReason): void;
@@ -79,7 +83,7 @@ export function registerHttpMetrics(registry: Registry): HttpMetrics {
   const refusedConnections = createReasonCounter<ConnectionRefusalReason>(
     registry,
     'falco_http_connections_refused_total',
-    'Connections closed by the connection caps: max_connections_per_address and max_connections (a new connection refused before anything was read, its address or its listener at SERVER_MAX_CONNECTIONS_PER_ADDRESS or SERVER_MAX_CONNECTIONS), slow_headers (a connection whose request headers, or TLS handshake, were still arriving after 1 s, closed at SERVER_MAX_CONNECTIONS to make room).',
+    'Connections closed by the connection caps: max_connections_per_address and max_connections (a new connection refused before anything was read, its address or its listener at SERVER_MAX_CONNECTIONS_PER_ADDRESS or SERVER_MAX_CONNECTIONS), slow_headers (a connection whose request headers, or TLS handshake, were still arriving after 1 s, closed at SERVER_MAX_CONNECTIONS to make room), pipelined_requests (a connection closed when a request it pipelined behind another answer would have made those held, routed or waiting, more than 8192, or 2048 from its address).',
     CONNECTION_REFUSAL_REASONS,
   );
   const clientErrors = createReasonCounter<ClientErrorReason>(

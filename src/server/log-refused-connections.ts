@@ -12,6 +12,7 @@ const MESSAGES: Record<ConnectionRefusalReason, string> = {
   max_connections_per_address: 'connection refused: its address holds SERVER_MAX_CONNECTIONS_PER_ADDRESS',
   max_connections: 'connection refused: the listener holds SERVER_MAX_CONNECTIONS',
   slow_headers: 'connection closed at SERVER_MAX_CONNECTIONS with its request headers still arriving',
+  pipelined_requests: 'connection closed: it pipelined more requests behind unwritten answers than are held',
 };
 
 /**
@@ -26,6 +27,20 @@ export function logRefusedConnections(
   server: http.Server | https.Server,
   logger: Logger,
 ): (reason: ConnectionRefusalReason, caller: string) => void {
+  const lines = refusedConnectionLines(logger);
+  flushWhenClosed(server, lines.flush);
+  return lines.add;
+}
+
+/**
+ * The counted lines of logRefusedConnections without a listener to flush them at: the app's own
+ * refusals (limit-pipelining.ts), whose app any listener may serve; a period's rest is written by
+ * its timer.
+ */
+export function refusedConnectionLines(logger: Logger): {
+  add: (reason: ConnectionRefusalReason, caller: string) => void;
+  flush: () => void;
+} {
   const byReason = new Map(
     CONNECTION_REFUSAL_REASONS.map((reason) => [
       reason,
@@ -34,6 +49,8 @@ export function logRefusedConnections(
       ),
     ]),
   );
-  flushWhenClosed(server, () => byReason.forEach((lines) => lines.flush()));
-  return (reason, caller) => byReason.get(reason)!.add(1, callerAddress(caller));
+  return {
+    add: (reason, caller) => byReason.get(reason)!.add(1, callerAddress(caller)),
+    flush: () => byReason.forEach((lines) => lines.flush()),
+  };
 }

@@ -1,9 +1,15 @@
 import http from 'node:http';
 import type net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { limitPipelining, MAX_PIPELINED_REQUESTS } from '../../src/http/limit-pipelining.js';
+import {
+  limitPipelining,
+  MAX_PIPELINED_REQUESTS,
+  type PipeliningLimits,
+} from '../../src/http/limit-pipelining.js';
 import { boundPort, startServer } from '../../src/server/start-server.js';
-import { openRaw } from '../helpers/raw-connection.js';
+import { openRaw, type RawConnection } from '../helpers/raw-connection.js';
+import { heapUsedAfterGc } from '../helpers/heap.js';
+import { postPipelined } from '../helpers/pipelined-posts.js';
 import { buildTestApp, metricValue } from '../helpers/test-app.js';
 
 let server: http.Server | undefined;
@@ -20,9 +26,10 @@ const answersIn = (text: string) =>
 
 // A server whose answers are written only when the test says so (what a slow route, or a client
 // that reads slowly, looks like to the requests pipelined behind), or at once.
-async function holdingServer(answerAtOnce = false) {
+async function holdingServer(answerAtOnce = false, limits: Partial<PipeliningLimits> = {}) {
   const routed: Array<{ url: string; res: http.ServerResponse }> = [];
   const paused: net.Socket[] = [];
+  const cut: net.Socket[] = [];
   let parsed = 0;
   server = http.createServer(
     limitPipelining(
@@ -31,6 +38,8 @@ async function holdingServer(answerAtOnce = false) {
         if (answerAtOnce) res.end(req.url);
       },
       (socket) => paused.push(socket),
+      (socket) => cut.push(socket),
+      limits,
     ),
   );
   // Every request node:http has parsed, routed or not.
@@ -39,7 +48,20 @@ async function holdingServer(answerAtOnce = false) {
   const answer = (count: number) => {
     for (const { url, res } of routed.filter(({ res }) => !res.writableEnded).slice(0, count)) res.end(url);
   };
-  return { routed, paused, parsed: () => parsed, answer, port: boundPort(server) };
+  return { routed, paused, cut, parsed: () => parsed, answer, port: boundPort(server) };
+}
+
+// Answers the routed requests as they come until `client` has `count` answers.
+async function answerAll(held: { answer: (count: number) => void }, client: RawConnection, count: number) {
+  await expect
+    .poll(
+      () => {
+        held.answer(MAX_PIPELINED_REQUESTS);
+        return answersIn(client.received()).length;
+      },
+      { interval: 20, timeout: 10_000 },
+    )
+    .toBe(count);
 }
 
 describe('limitPipelining', () => {
@@ -61,15 +83,7 @@ describe('limitPipelining', () => {
     expect(held.parsed()).toBe(100);
 
     // Answered as they come, every request is routed, once, in order, and answered.
-    await expect
-      .poll(
-        () => {
-          held.answer(MAX_PIPELINED_REQUESTS);
-          return answersIn(client.received()).length;
-        },
-        { interval: 20, timeout: 10_000 },
-      )
-      .toBe(200);
+    await answerAll(held, client, 200);
     expect(held.routed.map(({ url }) => url)).toEqual(Array.from({ length: 200 }, (_, i) => `/${i}`));
     expect(answersIn(client.received())).toEqual(Array.from({ length: 200 }, (_, i) => `/${i}`));
     expect(held.paused).toHaveLength(1);
@@ -99,6 +113,42 @@ describe('limitPipelining', () => {
 
     expect(held.routed).toHaveLength(routed);
     expect(routed).toBeLessThan(100);
+  });
+
+  // Regression (probing): each request read behind an answer holds node:http's request and answer
+  // objects, and one read brings up to 64 KiB of them; connections that pipelined without reading
+  // their answers ran the heap out.
+  it('closes a connection whose pipelined request would pass the bounds, and routes the others', async () => {
+    const held = await holdingServer(false, { maxHeld: 150, maxHeldPerAddress: 100 });
+    const first = await openRaw(held.port);
+    first.write(requests(0, 90));
+    await expect.poll(() => held.parsed()).toBe(90);
+
+    // Behind its first request, the address's second connection has 11 more, then the address
+    // holds 100: it is closed, and the rest of what it sent is never handed over.
+    const second = await openRaw(held.port);
+    second.write(requests(100, 90));
+    await second.closed;
+    expect(held.cut).toHaveLength(1);
+    expect(held.routed).toHaveLength(MAX_PIPELINED_REQUESTS + 12);
+    expect(held.parsed()).toBe(90 + 13);
+
+    // Another address gets the rest of the total, then its connection is closed too.
+    const other = await openRaw(held.port, '127.0.0.2');
+    other.write(requests(200, 90));
+    await other.closed;
+    expect(held.cut).toHaveLength(2);
+
+    // The first connection's requests are all routed and answered, and what they and the closed
+    // ones held is given back: a connection of a third address has as many as its address may.
+    await answerAll(held, first, 90);
+    const parsed = held.parsed();
+    const third = await openRaw(held.port, '127.0.0.3');
+    third.write(requests(300, 101));
+    await expect.poll(() => held.parsed()).toBe(parsed + 101);
+    expect(third.isClosed()).toBe(false);
+    expect(held.cut).toHaveLength(2);
+    for (const connection of [first, third]) connection.socket.destroy();
   });
 
   it('leaves a keep-alive connection that sends one request at a time alone', async () => {
@@ -142,4 +192,102 @@ describe('pipelining past the depth on the app', () => {
     ]);
     client.socket.destroy();
   });
+});
+
+describe('connections pipelining without reading their answers', () => {
+  // GET /openapi.json answers 45 KB: the kernel's buffers of a client that does not read fill after
+  // a hundred, and its later requests wait. 1,500 of them are one 57 KB write.
+  const unread = async (port: number, localAddress: string) => {
+    const client = await openRaw(port, localAddress);
+    client.socket.pause();
+    client.write('GET /openapi.json HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'.repeat(1_500));
+    return client;
+  };
+
+  // Regression (probing): 200 connections of one address pipelining `GET /healthz` unread took the
+  // image's 128 MiB heap in 2 s, and the process died.
+  it('are closed past the requests waiting their turn, counted and logged, while alerts are taken', async () => {
+    const built = buildTestApp();
+    server = await startServer(built.app, { host: '127.0.0.1', port: 0 });
+    const port = boundPort(server);
+    const before = heapUsedAfterGc();
+
+    const clients: RawConnection[] = [];
+    for (let i = 0; i < 24; i++) clients.push(await unread(port, `127.0.0.${2 + (i % 6)}`));
+    // The kernel took every write; the server reads and parses them in the loop turns that follow.
+    await expect.poll(() => clients.every((client) => client.socket.writableLength === 0)).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+
+    // What they hold is bounded: at most MAX_PIPELINED_HELD requests read behind an answer (about
+    // 1.6 KB waiting, more routed): 17 MB, where 24 x 1,400 waiting took 62 MB (more with more).
+    const held = heapUsedAfterGc() - before;
+    expect(held).toBeLessThan(32 * 1024 * 1024);
+    expect(clients.filter((client) => client.isClosed()).length).toBeGreaterThan(0);
+    expect(
+      await metricValue(built.metrics.registry, 'falco_http_connections_refused_total', {
+        reason: 'pipelined_requests',
+      }),
+    ).toBeGreaterThan(0);
+    expect(built.logLines).toContainEqual(
+      expect.objectContaining({ level: 'warn', event: 'connection_refused', reason: 'pipelined_requests' }),
+    );
+
+    // A sensor posting one alert at a time is answered meanwhile.
+    const res = await fetch(`http://127.0.0.1:${port}/alerts`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({
+        rule: 'Canary',
+        priority: 'Notice',
+        time: new Date().toISOString(),
+        output: 'x',
+      }),
+    });
+    expect(res.status).toBe(202);
+    for (const client of clients) client.socket.destroy();
+  }, 60_000);
+
+  // Regression (probing): Express still routed the requests of the connections closed here, and
+  // each alert list among them read 1,000 alerts outside the readers' budget (60 at once, and
+  // the 128 MiB heap ran out); see admitOrRefuse.
+  it('read no alert list for the requests of the connections they closed', async () => {
+    const built = buildTestApp();
+    let reads = 0;
+    const query = built.store.query.bind(built.store);
+    built.store.query = (q) => {
+      reads++;
+      return query(q);
+    };
+    server = await startServer(built.app, { host: '127.0.0.1', port: 0 });
+    const port = boundPort(server);
+    const output = 'o'.repeat(3_000);
+    await postPipelined(
+      port,
+      Array.from({ length: 1_000 }, (_, i) =>
+        JSON.stringify({ rule: `Rule ${i}`, priority: 'Notice', time: new Date().toISOString(), output }),
+      ),
+    );
+
+    const clients: RawConnection[] = [];
+    for (let i = 0; i < 20; i++) {
+      const client = await openRaw(port, '127.0.0.2');
+      client.socket.pause();
+      client.write('GET /alerts?limit=1000 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'.repeat(1_400));
+      clients.push(client);
+    }
+    await expect
+      .poll(() =>
+        metricValue(built.metrics.registry, 'falco_http_connections_refused_total', {
+          reason: 'pipelined_requests',
+        }),
+      )
+      .toBeGreaterThan(0);
+    // Routes past Express's hundredth layer are reached a loop turn or more later.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+
+    // The budget holds one list of the address at a time; a connection closed gives its list's
+    // room to the next. At most one list read per connection.
+    expect(reads).toBeLessThanOrEqual(clients.length);
+    for (const client of clients) client.socket.destroy();
+  }, 60_000);
 });
