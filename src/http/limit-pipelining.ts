@@ -92,8 +92,8 @@ export function limitPipelining(
     heldByAddress.remove(socket[ADDRESS]!, letting);
   };
   const hold = (socket: PipeliningSocket, address: string) => {
-    // All of it once the connection is gone: Node 20 closes no answer queued behind the one being
-    // written when the connection ends, so theirs would never be given back.
+    // All of it once the connection is gone: requests still waiting are never routed, so no answer
+    // of theirs closes to give them back (nor, on Node 20, do answers queued behind the one being written).
     if (socket[HELD] === undefined) socket.once('close', () => letGo(socket, Infinity));
     socket[HELD] = (socket[HELD] ?? 0) + 1;
     held++;
