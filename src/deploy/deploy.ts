@@ -10,6 +10,7 @@ import {
 import { checkReceiverEnv } from './receiver-env.js';
 import { requiredSecrets } from './required-secrets.js';
 import type { CommandResult } from '../runners/command-result.js';
+import { FAILURE_ENDINGS } from '../runners/run-command.js';
 
 export interface DeployDeps {
   run(
@@ -31,9 +32,8 @@ function lastLine(text: string): string {
 
 /** How a failed command ended, where no exit code or time limit says it (explainFailure). */
 const HOW_IT_ENDED: Partial<Record<NonNullable<CommandResult['failure']>, string>> = {
-  'not-executable': 'is not executable',
-  cancelled: 'was cancelled',
-  'output-limit': 'printed more output than allowed and was stopped',
+  ...FAILURE_ENDINGS,
+  // The result keeps no signal's name.
   signal: 'was killed by a signal',
 };
 

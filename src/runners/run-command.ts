@@ -78,18 +78,24 @@ function classifyFailure(result: FailureFacts): NonNullable<CommandResult['failu
   return result.exitCode !== undefined ? 'exit' : 'signal';
 }
 
+/** How a command ended, for the failures that no exit code, time limit or signal name tells. */
+export const FAILURE_ENDINGS = {
+  'not-executable': 'is not executable',
+  cancelled: 'was cancelled',
+  'output-limit': 'printed more output than allowed and was stopped',
+} as const;
+
 function describeFailure(result: FailureFacts, tool: string, timeoutMs: number): string {
-  switch (classifyFailure(result)) {
+  const failure = classifyFailure(result);
+  switch (failure) {
     case 'not-found':
       return `${tool} is not installed or not on PATH`;
-    case 'not-executable':
-      return `${tool} is not executable`;
     case 'timeout':
       return `${tool} timed out after ${timeoutMs} ms`;
+    case 'not-executable':
     case 'cancelled':
-      return `${tool} was cancelled`;
     case 'output-limit':
-      return `${tool} printed more output than allowed and was stopped`;
+      return `${tool} ${FAILURE_ENDINGS[failure]}`;
     case 'exit': {
       const last = errorLine(result.output);
       return `${tool} exited with code ${result.exitCode}${last ? `: ${last}` : ''}`;
