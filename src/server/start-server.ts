@@ -27,11 +27,19 @@ export const ANY_ADDRESS = '::';
 export const ANY_IPV4_ADDRESS = '0.0.0.0';
 // What binding :: fails with on such a node: no AF_INET6 sockets at all, or no IPv6 address.
 const NO_IPV6 = new Set(['EAFNOSUPPORT', 'EADDRNOTAVAIL']);
+/**
+ * Connections the kernel completes and holds while the loop is busy (a burst, a long parse, a
+ * stall): past it, a new connection's SYN is dropped and its client sends it again only 1, 3, 7 s
+ * later. Node's default (511) made a burst of 500 connections wait seconds. The kernel caps it at
+ * net.core.somaxconn, 4,096 by default since Linux 5.4; each held connection is kernel memory,
+ * bounded by that cap, none of the heap.
+ */
+export const LISTEN_BACKLOG = 4096;
 
 function bind(server: http.Server | https.Server, host: string, port: number): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, host, () => {
+    server.listen({ port, host, backlog: LISTEN_BACKLOG }, () => {
       server.off('error', reject);
       resolve();
     });
