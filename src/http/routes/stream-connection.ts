@@ -39,13 +39,20 @@ export function openStreamConnection(
   // Runs only after this function returns, when send is defined.
   const heartbeat = setInterval(() => send(': ping\n\n'), limits.heartbeatMs);
   heartbeat.unref();
+  // Cut off, the stream ends with its connection, not its answer alone: node:http (Node 24) leaves
+  // an answer destroyed while it waits behind another on its connection in the queue, unended, so
+  // once the answer ahead was written its buffered bytes went out and every request pipelined
+  // behind it waited for an end that never came (the server's request, header and keep-alive
+  // timeouts do not end it). The client reconnects either way.
+  const cutOff = () => {
+    stop();
+    req.socket.destroy();
+  };
   // A stream opened with a dashboard session ends when the session does (SESSION_TTL_SECONDS):
   // the browser reconnects, and the read guard asks again.
   const expiresAt = req.access?.session?.expiresAt;
   const sessionEnd =
-    expiresAt === undefined
-      ? undefined
-      : setTimeout(() => res.destroy(), Math.max(0, expiresAt - Date.now()));
+    expiresAt === undefined ? undefined : setTimeout(cutOff, Math.max(0, expiresAt - Date.now()));
   sessionEnd?.unref();
   // One held on a TLS connection whose client was verified under a client CA taken out since ends
   // too, and its connection with it: the client reconnects and is verified against the new CA. A
@@ -81,11 +88,11 @@ export function openStreamConnection(
   const drop = (reason: StreamDrop) => {
     slots.dropped(reason);
     req.log.warn({ event: 'stream_client_dropped', reason }, 'stream client too slow, closing');
-    stop();
-    res.destroy();
+    cutOff();
   };
   const send = (text: string): boolean => {
-    if (res.writableEnded || res.destroyed) return false;
+    // Stopped: its answer may not be destroyed yet (its connection's close comes a turn later).
+    if (stopped || res.writableEnded || res.destroyed) return false;
     const waiting = res.writableLength + text.length;
     if (waiting > limits.maxClientBufferedBytes) {
       drop('client_buffer');
