@@ -1,4 +1,4 @@
-import type { FalcoHttpOutput } from './falco-http-output.js';
+import type { DeclaredValue, FalcoHttpOutput } from './falco-http-output.js';
 import { shownUrl } from './shown-url.js';
 
 /** What helm-values/examples/falco-path-secret.yaml holds where the secret goes. */
@@ -36,14 +36,35 @@ function unquoted(url: string): string {
   return url.trim().replace(/^(["'])(.*)\1$/, '$2');
 }
 
-/** json_output false (chart 3.x's own default) and a quoted URL before Falco 0.36 lose every alert too. */
-function formatProblems({ output, falcoChartVersion }: FalcoValuesCheck): string[] {
+/** The URL the files set; none when none does or a null removed it (placeholderProblems says so). */
+function urlSet({ output }: FalcoValuesCheck): DeclaredValue<string> | undefined {
+  const { url } = output;
+  return url && url.value !== null ? { value: url.value, file: url.file } : undefined;
+}
+
+/** How a file's null reads (`helm template`, charts 3.1.4 and 9.1.0): the key left out of Falco's configuration. */
+function removedBy(file: string, key: string): string {
+  return `${file} sets ${key} (or a section holding it) to null, which helm reads as "remove it"`;
+}
+
+/**
+ * json_output false (chart 3.x's own default), or removed (then false, Falco's own default, or the
+ * chart's when a later file sets falco: again), and a quoted URL before Falco 0.36 lose every alert.
+ */
+function formatProblems(check: FalcoValuesCheck): string[] {
+  const { output, falcoChartVersion } = check;
   const problems: string[] = [];
-  if (output.jsonOutput?.value === false)
+  const json = output.jsonOutput;
+  if (json && json.value !== true) {
+    const set =
+      json.value === false
+        ? `${json.file} sets falco.json_output: false`
+        : `${removedBy(json.file, 'falco.json_output')}, and false is its default (Falco's and the chart's)`;
     problems.push(
-      `${output.jsonOutput.file} sets falco.json_output: false: Falco then posts each alert as text/plain, which the receiver refuses (415), so every alert would be lost. Set it to true, as helm-values/falco.yaml does.`,
+      `${set}: Falco then posts each alert as text/plain, which the receiver refuses (415), so every alert would be lost. Set it to true, as helm-values/falco.yaml does.`,
     );
-  const url = output.url;
+  }
+  const url = urlSet(check);
   if (url && /^\s*["']/.test(url.value) && chartBeforeFalco036(falcoChartVersion))
     problems.push(
       `${url.file}: Falco's URL is written inside quotes, which chart ${falcoChartVersion}'s Falco (before 0.36) sends to libcurl as they are ("URL using bad/illegal format"): every alert would be lost. Write the URL without the inner quotes.`,
@@ -51,8 +72,14 @@ function formatProblems({ output, falcoChartVersion }: FalcoValuesCheck): string
   return problems;
 }
 
-function placeholderProblems({ output, pathSecretFromFile }: FalcoValuesCheck): string[] {
-  const url = output.url;
+function placeholderProblems(check: FalcoValuesCheck): string[] {
+  const { output, pathSecretFromFile } = check;
+  // Removed, the URL holds no placeholder to replace either: one line says it all.
+  if (output.url?.value === null)
+    return [
+      `${removedBy(output.url.file, 'falco.http_output.url')}: Falco then has no URL to post to (the chart's default is empty), so every alert would be lost. Set it to the receiver's URL, as helm-values/falco.yaml does.`,
+    ];
+  const url = urlSet(check);
   const holdsPlaceholder = url?.value.includes(PATH_SECRET_PLACEHOLDER) ?? false;
   if (pathSecretFromFile && !holdsPlaceholder)
     return [
@@ -70,6 +97,7 @@ function placeholderProblems({ output, pathSecretFromFile }: FalcoValuesCheck): 
 /** Why Falco would lose every alert with these values, one line a reason; empty when there is none. */
 export function checkFalcoValues(check: FalcoValuesCheck): string[] {
   const { output, baseManifests, falcoChartVersion } = check;
+  const url = urlSet(check);
   const problems: string[] = [];
   if (output.mtls?.value === true) {
     if (baseManifests) problems.push(componentNeeded(output.mtls.file, 'mtls'));
@@ -79,7 +107,7 @@ export function checkFalcoValues(check: FalcoValuesCheck): string[] {
       );
   }
   // A segment after /alerts is the path secret (helm-values/examples/falco-path-secret.yaml).
-  if (output.url && baseManifests && /\/alerts\/[^/?#]+/.test(unquoted(output.url.value)))
-    problems.push(componentNeeded(output.url.file, 'path-secret'));
+  if (url && baseManifests && /\/alerts\/[^/?#]+/.test(unquoted(url.value)))
+    problems.push(componentNeeded(url.file, 'path-secret'));
   return [...problems, ...formatProblems(check), ...placeholderProblems(check)];
 }

@@ -82,7 +82,7 @@ function parseCli(argv: string[]): ParsedCli | { help: string } {
       kustomizeDir: values.kustomize,
     },
     secretUrl:
-      fromFile.secret !== undefined && output.url
+      fromFile.secret !== undefined && typeof output.url?.value === 'string'
         ? { url: output.url.value, secret: fromFile.secret }
         : undefined,
   };

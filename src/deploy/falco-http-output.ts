@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { parseYamlDocuments } from './rendered-documents.js';
+import { declaredAt, loadHelmValues } from './helm-values.js';
 
 /** A value of Falco's http_output and the values file that set it last. */
 export interface DeclaredValue<T> {
@@ -7,45 +7,36 @@ export interface DeclaredValue<T> {
   file: string;
 }
 
-/** Falco's http_output (and json_output) as the layered values files declare it (later files win, as with helm). */
+/**
+ * Falco's http_output (and json_output) as the layered values files declare it (later files win, as
+ * with helm). A null value: that file set the key, or a section holding it, to null, and helm leaves
+ * it out of Falco's configuration (a later file that sets the section again brings back only its own).
+ */
 export interface FalcoHttpOutput {
-  url?: DeclaredValue<string>;
+  url?: DeclaredValue<string | null>;
   mtls?: DeclaredValue<boolean>;
-  jsonOutput?: DeclaredValue<boolean>;
+  jsonOutput?: DeclaredValue<boolean | null>;
 }
 
-type FalcoValues = {
-  falco?: { json_output?: unknown; http_output?: { url?: unknown; mtls?: unknown } };
-} | null;
-
 /**
- * The http_output keys and json_output of each file's `falco:` section, layered in order, every
- * document of a file in turn as helm reads them; a file or document without them changes nothing.
+ * The http_output keys and json_output of each file's `falco:` section, layered in order, each file's
+ * documents merged first as helm reads them (loadHelmValues); a file without them changes nothing.
  */
 export function layerHttpOutput(files: Array<{ file: string; text: string }>): FalcoHttpOutput {
   const output: FalcoHttpOutput = {};
   for (const { file, text } of files) {
-    for (const values of parseValues(file, text)) {
-      const falco = values?.falco;
-      const declared = falco?.http_output;
-      if (typeof declared?.url === 'string') output.url = { value: declared.url, file };
-      if (typeof declared?.mtls === 'boolean') output.mtls = { value: declared.mtls, file };
-      if (typeof falco?.json_output === 'boolean') output.jsonOutput = { value: falco.json_output, file };
-    }
+    const values = loadHelmValues(file, text);
+    const url = declaredAt(values, ['falco', 'http_output', 'url']);
+    if (url === null || typeof url === 'string') output.url = { value: url, file };
+    const jsonOutput = declaredAt(values, ['falco', 'json_output']);
+    if (jsonOutput === null || typeof jsonOutput === 'boolean')
+      output.jsonOutput = { value: jsonOutput, file };
+    // Removed, mtls is the chart's false (9.x) or a null Falco 0.34 (3.x) never reads: no client certificate.
+    const mtls = declaredAt(values, ['falco', 'http_output', 'mtls']);
+    if (mtls === null) delete output.mtls;
+    else if (typeof mtls === 'boolean') output.mtls = { value: mtls, file };
   }
   return output;
-}
-
-/**
- * Each document of a values file, in order. Helm (4.1.4, checked with `helm template`) merges them
- * all, a later one winning, and skips an empty one: a trailing `---` is common in hand-written YAML.
- */
-function parseValues(file: string, text: string): FalcoValues[] {
-  // Never the library's message: it quotes the file, which may hold tokens (describeYamlError).
-  const refuse = (why: string) => new Error(`--values ${file}: not YAML (${why})`);
-  // Helm reads values as YAML 1.1, where `no`, `off` and `n` are false as well, and takes a key
-  // given twice in a mapping, the later one winning (4.1.4), as toJS does when keys need not be unique.
-  return parseYamlDocuments(text, refuse, { version: '1.1', uniqueKeys: false }) as FalcoValues[];
 }
 
 /** Reads and layers the values files; throws with the file's name when one cannot be read or parsed. */

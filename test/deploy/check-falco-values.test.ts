@@ -5,6 +5,19 @@ import { layerHttpOutput } from '../../src/deploy/falco-http-output.js';
 const BASE =
   'falco:\n  http_output:\n    url: http://falco-alert-receiver.falco.svc.cluster.local:8080/alerts\n';
 
+/** The check over the base values (json_output true) and then `mine.yaml` (mine2.yaml, ...), with k8s/. */
+function checkOverBase(falcoChartVersion: string, ...texts: string[]): string[] {
+  return checkFalcoValues({
+    output: layerHttpOutput([
+      { file: 'falco.yaml', text: `${BASE}  json_output: true\n` },
+      ...texts.map((text, index) => ({ file: index === 0 ? 'mine.yaml' : `mine${index + 1}.yaml`, text })),
+    ]),
+    baseManifests: true,
+    falcoChartVersion,
+    pathSecretFromFile: false,
+  });
+}
+
 describe('checkFalcoValues', () => {
   afterEach(() => {
     vi.restoreAllMocks();
@@ -56,6 +69,83 @@ describe('checkFalcoValues', () => {
     expect(output).toEqual({
       url: { value: 'https://b:8443/alerts', file: 'mine.yaml' },
       jsonOutput: { value: true, file: 'twice.yaml' },
+    });
+  });
+
+  // Helm (4.1.4, `helm template` of charts 3.1.4 and 9.1.0) takes a null as "remove the key": a later
+  // file's `url: null` (or `~`, or nothing after the colon) or `http_output: null` leaves Falco's
+  // falco.yaml without it, and the chart's default does not come back. The check kept the earlier value.
+  it('reads a null in a later file as helm does: it removes the key, or every key of the section it holds', () => {
+    const layer = (...texts: string[]) =>
+      layerHttpOutput([
+        { file: 'falco.yaml', text: `${BASE}  json_output: true\n` },
+        { file: 'tls.yaml', text: 'falco:\n  http_output:\n    mtls: true\n' },
+        ...texts.map((text, index) => ({ file: `clear${index + 1}.yaml`, text })),
+      ]);
+    const base = {
+      value: 'http://falco-alert-receiver.falco.svc.cluster.local:8080/alerts',
+      file: 'falco.yaml',
+    };
+
+    expect(layer('falco:\n  json_output: null\n  http_output:\n    url: ~\n    mtls:\n')).toEqual({
+      url: { value: null, file: 'clear1.yaml' },
+      jsonOutput: { value: null, file: 'clear1.yaml' },
+    });
+    expect(layer('falco:\n  http_output: null\n')).toEqual({
+      url: { value: null, file: 'clear1.yaml' },
+      jsonOutput: { value: true, file: 'falco.yaml' },
+    });
+    expect(layer('falco: null\n')).toEqual({
+      url: { value: null, file: 'clear1.yaml' },
+      jsonOutput: { value: null, file: 'clear1.yaml' },
+    });
+    // A later file that sets the section again brings back none of what the null removed (helm
+    // renders the chart's defaults there: url "", enabled false), only what it sets.
+    expect(layer('falco:\n  http_output: null\n', 'falco:\n  http_output:\n    mtls: true\n')).toEqual({
+      url: { value: null, file: 'clear1.yaml' },
+      mtls: { value: true, file: 'clear2.yaml' },
+      jsonOutput: { value: true, file: 'falco.yaml' },
+    });
+    // A null the same file sets again later is no removal.
+    expect(layer('falco:\n  json_output: null\n', 'falco:\n  json_output: true\n')).toEqual({
+      url: base,
+      mtls: { value: true, file: 'tls.yaml' },
+      jsonOutput: { value: true, file: 'clear2.yaml' },
+    });
+  });
+
+  // Helm merges the documents of one file first (LoadValues), then the file over the others: a
+  // section a later document sets replaces an earlier document's null before it can remove anything.
+  it("reads a null in one of a file's documents as helm does: the file's documents are merged first", () => {
+    const layer = (text: string) =>
+      layerHttpOutput([
+        { file: 'falco.yaml', text: `${BASE}  json_output: true\n` },
+        { file: 'mine.yaml', text },
+      ]);
+    const base = {
+      value: 'http://falco-alert-receiver.falco.svc.cluster.local:8080/alerts',
+      file: 'falco.yaml',
+    };
+
+    expect(layer('falco:\n  http_output: null\n---\nfalco:\n  http_output:\n    mtls: true\n')).toEqual({
+      url: base,
+      mtls: { value: true, file: 'mine.yaml' },
+      jsonOutput: { value: true, file: 'falco.yaml' },
+    });
+    expect(
+      layer('falco:\n  http_output:\n    url: null\n---\nfalco:\n  http_output:\n    mtls: true\n'),
+    ).toEqual({
+      url: { value: null, file: 'mine.yaml' },
+      mtls: { value: true, file: 'mine.yaml' },
+      jsonOutput: { value: true, file: 'falco.yaml' },
+    });
+    expect(layer('falco: null\n---\nfalco:\n  http_output:\n    url: https://x:8443/alerts\n')).toEqual({
+      url: { value: 'https://x:8443/alerts', file: 'mine.yaml' },
+      jsonOutput: { value: true, file: 'falco.yaml' },
+    });
+    expect(layer('falco:\n  json_output: null\n---\n# nothing more\n')).toEqual({
+      url: base,
+      jsonOutput: { value: null, file: 'mine.yaml' },
     });
   });
 
@@ -112,16 +202,7 @@ describe('checkFalcoValues', () => {
   it('refuses json_output false on any chart, and a quoted URL with a chart before Falco 0.36', () => {
     const quoted =
       'falco:\n  http_output:\n    url: \'"http://falco-alert-receiver.falco.svc:8080/alerts"\'\n';
-    const check = (text: string, falcoChartVersion: string) =>
-      checkFalcoValues({
-        output: layerHttpOutput([
-          { file: 'falco.yaml', text: `${BASE}  json_output: true\n` },
-          { file: 'mine.yaml', text },
-        ]),
-        baseManifests: true,
-        falcoChartVersion,
-        pathSecretFromFile: false,
-      });
+    const check = (text: string, falcoChartVersion: string) => checkOverBase(falcoChartVersion, text);
 
     // Helm's YAML 1.1 reads `no` and `off` as false too.
     for (const [version, no] of [
@@ -140,6 +221,44 @@ describe('checkFalcoValues', () => {
     // Falco 0.36 and later strip the quotes: the URL is the plain /alerts, no path secret in it.
     expect(check(quoted, '3.7.0')).toEqual([]);
     expect(check(quoted, '9.1.0')).toEqual([]);
+  });
+
+  // What helm renders after a null (charts 3.1.4 and 9.1.0): json_output left out of falco.yaml, so
+  // Falco's own false (or the chart's false, when a later file sets falco: again), and no URL at all.
+  it('refuses a null that removes json_output or the URL, on any chart, naming the file that sets it', () => {
+    const check = (text: string, falcoChartVersion: string) => checkOverBase(falcoChartVersion, text);
+    const noJson =
+      'mine.yaml sets falco.json_output (or a section holding it) to null, which helm reads as "remove it", and false is its default (Falco\'s and the chart\'s): Falco then posts each alert as text/plain, which the receiver refuses (415), so every alert would be lost. Set it to true, as helm-values/falco.yaml does.';
+    const noUrl =
+      'mine.yaml sets falco.http_output.url (or a section holding it) to null, which helm reads as "remove it": Falco then has no URL to post to (the chart\'s default is empty), so every alert would be lost. Set it to the receiver\'s URL, as helm-values/falco.yaml does.';
+
+    for (const version of ['3.1.4', '9.1.0']) {
+      expect(check('falco:\n  json_output: null\n', version)).toEqual([noJson]);
+      expect(check('falco:\n  http_output:\n    url:\n', version)).toEqual([noUrl]);
+      expect(check('falco:\n  http_output: null\n', version)).toEqual([noUrl]);
+      expect(check('falco: ~\n', version)).toEqual([noJson, noUrl]);
+    }
+  });
+
+  it('finds nothing wrong once a later file removes mtls with a null: Falco then uses no client certificate', () => {
+    const mtls = 'falco:\n  http_output:\n    mtls: true\n';
+
+    expect(checkOverBase('3.1.4', mtls)).toHaveLength(2);
+    expect(checkOverBase('3.1.4', mtls, 'falco:\n  http_output:\n    mtls: null\n')).toEqual([]);
+  });
+
+  it('refuses a removed URL once, also with --ingest-path-secret-file', () => {
+    const problems = checkFalcoValues({
+      output: layerHttpOutput([
+        { file: 'falco.yaml', text: BASE },
+        { file: 'mine.yaml', text: 'falco:\n  http_output:\n    url: null\n' },
+      ]),
+      baseManifests: false,
+      falcoChartVersion: '9.1.0',
+      pathSecretFromFile: true,
+    });
+
+    expect(problems).toEqual([expect.stringMatching(/^mine\.yaml sets falco\.http_output\.url .* to null/)]);
   });
 
   it('refuses a secret file when no URL holds the placeholder, without naming the URL (it may hold a secret)', () => {

@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -128,6 +129,59 @@ describe.skipIf(!ready)('the real falcosecurity/falco charts with helm-values/',
         expect(output.url).toBe(`${serviceOrigin(mtls, 'https', 'https-ingest')}/alerts`);
         for (const file of files) expect(secretMountedFor(objects, file), file).toBe(CLIENT_SECRET);
         expect(files.map((file) => path.posix.basename(file)).sort()).toEqual([...CERT_MANAGER_KEYS].sort());
+      },
+    );
+  });
+
+  // npm run deploy's check (layerHttpOutput) models helm's null: what helm renders must agree.
+  describe.each(FALCO_CHARTS)('a null in a later values file, with $file', ({ archive }) => {
+    let dir: string;
+    beforeAll(() => {
+      dir = mkdtempSync(path.join(os.tmpdir(), 'falco-null-values-'));
+      return () => rmSync(dir, { recursive: true, force: true });
+    });
+    const render = (texts: Record<string, string>) => {
+      const files = Object.entries(texts).map(([name, text]) => {
+        writeFileSync(path.join(dir, name), text);
+        return path.join(dir, name);
+      });
+      return renderFalco(archive!, ['helm-values/falco.yaml', ...files]);
+    };
+
+    it.skipIf(!archive)('removes the key, and its chart default with it', async () => {
+      const config = falcoConfigOf(
+        await render({ 'clear.yaml': 'falco:\n  json_output: null\n  http_output:\n    url: ~\n' }),
+      );
+
+      expect(config).not.toHaveProperty('json_output');
+      expect(config.http_output).not.toHaveProperty('url');
+    });
+
+    it.skipIf(!archive)(
+      'merges the documents of one file first: a later section replaces an earlier null',
+      async () => {
+        const config = falcoConfigOf(
+          await render({
+            'docs.yaml': 'falco:\n  http_output: null\n---\nfalco:\n  http_output:\n    mtls: true\n',
+          }),
+        );
+
+        expect(config.http_output.url).toBe(`${serviceOrigin(base, 'http', 'http')}/alerts`);
+        expect(config.http_output.mtls).toBe(true);
+      },
+    );
+
+    it.skipIf(!archive)(
+      'brings back none of a section a later file sets again, only its chart defaults',
+      async () => {
+        const config = falcoConfigOf(
+          await render({
+            'clear.yaml': 'falco:\n  http_output: null\n',
+            'again.yaml': 'falco:\n  http_output:\n    mtls: true\n',
+          }),
+        );
+
+        expect(config.http_output).toMatchObject({ enabled: false, url: '', mtls: true });
       },
     );
   });

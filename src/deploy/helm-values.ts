@@ -1,0 +1,44 @@
+import { isObj, parseYamlDocuments, type Obj } from './rendered-documents.js';
+
+/**
+ * One values file as helm reads it (4.1.4, LoadValues): every document in order, merged into one
+ * by mergeHelmValues before the file meets the others; an empty one adds nothing, as in helm, and a
+ * trailing `---` is common in hand-written YAML. Throws with the file's name when it is not YAML.
+ */
+export function loadHelmValues(file: string, text: string): Obj {
+  // Never the library's message: it quotes the file, which may hold tokens (describeYamlError).
+  const refuse = (why: string) => new Error(`--values ${file}: not YAML (${why})`);
+  // Helm reads values as YAML 1.1, where `no`, `off` and `n` are false as well, and takes a key
+  // given twice in a mapping, the later one winning (4.1.4), as toJS does when keys need not be unique.
+  const documents = parseYamlDocuments(text, refuse, { version: '1.1', uniqueKeys: false });
+  return documents.filter(isObj).reduce(mergeHelmValues, {});
+}
+
+/**
+ * Helm's MergeMaps: b's keys over a's, a mapping into a mapping key by key; anything else b holds,
+ * null too, replaces what a holds there. A null is only read as "remove the key" when the merged
+ * values meet the chart's (declaredAt), so a later document's mapping replaces an earlier one's null.
+ */
+export function mergeHelmValues(a: Obj, b: Obj): Obj {
+  const merged = Object.entries(b).map(([key, value]) => {
+    const held = Object.hasOwn(a, key) ? a[key] : undefined;
+    return [key, isObj(value) && isObj(held) ? mergeHelmValues(held, value) : value];
+  });
+  // Spread and fromEntries define keys, so a `__proto__` key is a key like the others.
+  return { ...a, ...Object.fromEntries(merged) };
+}
+
+/**
+ * What a file's values say of the key at `path`: undefined when they leave it alone, null when they
+ * set it or a section holding it to null, which helm reads as "remove it" (the chart's default is
+ * removed too, checked with `helm template`), else its value.
+ */
+export function declaredAt(values: Obj, path: readonly string[]): unknown {
+  let node: unknown = values;
+  for (const key of path) {
+    if (!isObj(node) || !Object.hasOwn(node, key)) return undefined;
+    node = node[key];
+    if (node === null) return null;
+  }
+  return node;
+}
