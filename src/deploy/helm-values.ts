@@ -1,9 +1,21 @@
 import { isObj, parseYamlDocuments, type Obj } from './rendered-documents.js';
 
+/** What a document is when it is not values helm takes (a mapping, or nothing: empty, `null`). */
+function notValues(document: unknown): string | undefined {
+  if (document === null || (isObj(document) && Object.getPrototypeOf(document) === Object.prototype))
+    return undefined;
+  if (Array.isArray(document)) return 'a list';
+  return ['string', 'number', 'boolean'].includes(typeof document)
+    ? `a ${typeof document}`
+    : 'a value of another kind';
+}
+
 /**
  * One values file as helm reads it (4.1.4, LoadValues): every document in order, merged into one
  * by mergeHelmValues before the file meets the others; an empty one adds nothing, as in helm, and a
- * trailing `---` is common in hand-written YAML. Throws with the file's name when it is not YAML.
+ * trailing `---` is common in hand-written YAML. Throws with the file's name when it is not YAML, or
+ * a document is not a mapping, which helm refuses ("cannot unmarshal yaml document"), naming which
+ * and its kind, never its text (describeYamlError says why).
  */
 export function loadHelmValues(file: string, text: string): Obj {
   // Never the library's message: it quotes the file, which may hold tokens (describeYamlError).
@@ -11,6 +23,13 @@ export function loadHelmValues(file: string, text: string): Obj {
   // Helm reads values as YAML 1.1, where `no`, `off` and `n` are false as well, and takes a key
   // given twice in a mapping, the later one winning (4.1.4), as toJS does when keys need not be unique.
   const documents = parseYamlDocuments(text, refuse, { version: '1.1', uniqueKeys: false });
+  for (const [index, document] of documents.entries()) {
+    const kind = notValues(document);
+    if (kind !== undefined)
+      throw new Error(
+        `--values ${file}: document ${index + 1} is ${kind}, not a mapping of values (key: value), which helm refuses.`,
+      );
+  }
   return documents.filter(isObj).reduce(mergeHelmValues, {});
 }
 

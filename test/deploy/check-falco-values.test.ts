@@ -170,6 +170,43 @@ describe('checkFalcoValues', () => {
     );
   });
 
+  // Helm 4.1.4 refuses a values document that is not a mapping ("cannot unmarshal yaml document:
+  // ... cannot unmarshal number into Go value of type map[string]interface {}"), in any place in
+  // the file; the check let it pass and helm failed only at the install step, after the checks.
+  it.each([
+    ['a number', '42\n', 'document 1 is a number'],
+    ['a string', '"s3cr3t-token"\n', 'document 1 is a string'],
+    ['an empty string', "''\n", 'document 1 is a string'],
+    ['a boolean', 'true\n', 'document 1 is a boolean'],
+    ['a list', '- s3cr3t-token\n', 'document 1 is a list'],
+    ['an empty list', '[]\n', 'document 1 is a list'],
+    ['a list after a mapping', `${BASE}---\n- s3cr3t-token\n`, 'document 2 is a list'],
+    ['a string before a mapping', `s3cr3t-token\n---\n${BASE}`, 'document 1 is a string'],
+  ])('refuses a values file whose document is %s, as helm does, quoting none of it', (_what, text, which) => {
+    expect(() => layerHttpOutput([{ file: 'mine.yaml', text }])).toThrow(
+      new Error(`--values mine.yaml: ${which}, not a mapping of values (key: value), which helm refuses.`),
+    );
+  });
+
+  // Helm reads an empty document, one of comments only, `null` and `{}` as no values at all.
+  it.each([
+    ['empty', ''],
+    ['of comments only', '# nothing yet\n'],
+    ['null', 'null\n'],
+    ['~', '~\n'],
+    ['{}', '{}\n'],
+    ['of empty documents', '---\n---\n'],
+  ])('reads a values file %s as helm does: it changes nothing', (_what, text) => {
+    expect(
+      layerHttpOutput([
+        { file: 'falco.yaml', text: BASE },
+        { file: 'mine.yaml', text },
+      ]),
+    ).toEqual({
+      url: { value: 'http://falco-alert-receiver.falco.svc.cluster.local:8080/alerts', file: 'falco.yaml' },
+    });
+  });
+
   // Regression: parse handed each warning (a tag it does not know, a list used as a key) to
   // process.emitWarning with the lines around it, and Node printed them to stderr.
   it.each([
