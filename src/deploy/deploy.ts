@@ -42,6 +42,12 @@ export function explainFailure(step: DeployStep, result: CommandResult): string 
   if (result.failure === 'not-found') {
     return `${step.command} not found on PATH. ${INSTALL_HINTS[step.command]}, or run with --dry-run to print the commands.`;
   }
+  // EACCES: the runner's execvp found the tool on PATH but none it may execute. No step ran, so
+  // neither the cluster nor the command line is at fault.
+  if (result.failure === 'not-executable') {
+    const tool = step.command;
+    return `${tool} could not be run: the ${tool} on PATH is not executable (permission denied). Make it executable (chmod +x) or put an executable ${tool} earlier on PATH, or run with --dry-run to print the commands.`;
+  }
   if (step.fix !== undefined && result.failure === 'exit') return `${lastLine(result.output)}: ${step.fix}`;
   if (step.checksCluster) {
     return `No reachable Kubernetes cluster: kubectl says "${lastLine(result.output)}". Start one (e.g. minikube start) or pick a context with kubectl config use-context.`;

@@ -282,6 +282,24 @@ describe('npm run deploy', { timeout: 60_000 }, () => {
     expect(result.stdout).not.toContain('[1/');
   });
 
+  // Regression: the failure was "kubectl version --client is not executable", with no fix, and the
+  // cluster check said "No reachable Kubernetes cluster" for it. The only kubectl on PATH lacks the
+  // execute bit (execvp skips such a file when a later directory has an executable one).
+  it('says kubectl could not be run, and the fix, when the kubectl on PATH is not executable', async () => {
+    writeFileSync(path.join(dir, 'helm'), '#!/bin/sh\necho v3.15.0\n', { mode: 0o755 });
+    writeFileSync(path.join(dir, 'kubectl'), '#!/bin/sh\necho kubectl ok\n', { mode: 0o644 });
+
+    const result = await runDeploy([], { PATH: dir });
+
+    expect(result.exitCode).toBe(1);
+    expect(result.stdout).toContain('✓ helm is installed');
+    expect(result.stdout).toContain(
+      '✗ kubectl is installed: kubectl could not be run: the kubectl on PATH is not executable (permission denied). Make it executable (chmod +x)',
+    );
+    expect(result.stdout).not.toContain('No reachable');
+    expect(result.stdout).not.toContain('[1/');
+  });
+
   it.skipIf(!helmReady)('says no cluster is reachable when the kubeconfig points nowhere', async () => {
     symlinkSync(HELM, path.join(dir, 'helm'));
     symlinkSync('/usr/bin/kubectl', path.join(dir, 'kubectl'));

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { explainFailure } from '../../src/deploy/deploy.js';
-import { buildRenderStep, DEFAULT_DEPLOY_OPTIONS } from '../../src/deploy/deploy-plan.js';
+import {
+  buildDeployPlan,
+  buildPreflightSteps,
+  buildRenderStep,
+  DEFAULT_DEPLOY_OPTIONS,
+} from '../../src/deploy/deploy-plan.js';
 import type { CommandResult } from '../../src/runners/command-result.js';
 
 const failed = (failure: NonNullable<CommandResult['failure']>, exitCode: number | null): CommandResult => ({
@@ -27,6 +32,23 @@ describe('explainFailure', () => {
       );
     },
   );
+
+  // Regression: a kubectl on PATH without the execute bit (EACCES) failed the cluster check as "No
+  // reachable Kubernetes cluster: kubectl says """, and any other step as "<argv> is not executable".
+  it.each([
+    ['the cluster check', buildPreflightSteps(DEFAULT_DEPLOY_OPTIONS).find((step) => step.checksCluster)!],
+    ['the render step', buildRenderStep(DEFAULT_DEPLOY_OPTIONS)],
+    [
+      'the Falco install',
+      buildDeployPlan(DEFAULT_DEPLOY_OPTIONS).find((step) => step.args[0] === 'upgrade')!,
+    ],
+  ])('says the tool could not be run, and the fix, when %s finds it not executable', (_step, step) => {
+    const result = { ...failed('not-executable', null), output: '' };
+
+    expect(explainFailure(step, result)).toBe(
+      `${step.command} could not be run: the ${step.command} on PATH is not executable (permission denied). Make it executable (chmod +x) or put an executable ${step.command} earlier on PATH, or run with --dry-run to print the commands.`,
+    );
+  });
 
   // A run that keeps stdout is told from stderr alone (run-command.ts), which a step killed or timed
   // out may leave empty: the line ended in a colon with nothing after it.
