@@ -42,6 +42,22 @@ export function closeAfterAnswer(res: http.ServerResponse): void {
   res.setHeader('Connection', 'close');
 }
 
+/**
+ * For an answer already written that must still be its connection's last (its request's body is
+ * still arriving, or closeAfterAnswer was set and a route's own `Connection` header overrode it):
+ * no request behind it is routed, and the connection ends once what is written has left (ended,
+ * not destroyed: cut at once, the answer could be lost with it).
+ */
+export function endAfterAnswer(res: http.ServerResponse): void {
+  markClosing(res);
+  res.req.socket.destroySoon();
+}
+
+/** Whether `res` was made the last answer of its connection (closeAfterAnswer, closesIfLast). */
+export function closesConnection(res: http.ServerResponse): boolean {
+  return (res.req.socket as ClosingSocket)[CLOSING] === res;
+}
+
 /** Whether `req` came behind another answer that closes its connection: it is never routed or answered. */
 export function behindClose(req: http.IncomingMessage, res: http.ServerResponse): boolean {
   const closing = (req.socket as ClosingSocket)[CLOSING];

@@ -6,6 +6,7 @@ import { buildProblem, problemBody, rawProblemAnswer, type Problem } from '../ht
 import type { ClientErrorReason, ConnectionRefusalReason } from '../metrics/http-metrics.js';
 import type { ServerLimits } from '../config/hardening-config.js';
 import { behindClose, closeAfterAnswer, noteRequest, refuseAfterAnswers } from './close-after-answer.js';
+import { closeWhileBodyArrives } from './close-while-body-arrives.js';
 import { limitConnections } from './connections-per-address.js';
 import { logRefusedConnections } from './log-refused-connections.js';
 
@@ -125,6 +126,9 @@ export function requireHost(
     // behind got no answer on a connection kept open, and took the next one's. Its answer closes
     // the connection instead: the client sends what it had pipelined again.
     if (asksToUpgrade(req)) closeAfterAnswer(res);
+    // An answer written while its body is still arriving (the route did not need it) closes the
+    // connection: read and dropped, a body trickled for SERVER_REQUEST_TIMEOUT_MS held it open.
+    closeWhileBodyArrives(req, res);
     if (req.headers.host !== undefined || req.httpVersion !== '1.1') return app(req, res);
     onClientError('malformed');
     const problem = buildProblem('invalid-request', {
