@@ -48,28 +48,72 @@ function removedBy(file: string, key: string): string {
 }
 
 /**
- * json_output false (chart 3.x's own default), or removed (then false, Falco's own default, or the
- * chart's when a later file sets falco: again), and a quoted URL before Falco 0.36 lose every alert.
+ * http_output.enabled false, or removed (then false, Falco's own default, or the chart's when a later
+ * file sets the section again), or set by no file (the chart's false): Falco posts nothing.
  */
-function formatProblems(check: FalcoValuesCheck): string[] {
-  const { output, falcoChartVersion } = check;
-  const problems: string[] = [];
+function enabledProblems({ output }: FalcoValuesCheck): string[] {
+  const { enabled } = output;
+  if (enabled?.value === true) return [];
+  const set =
+    enabled === undefined
+      ? "No values file sets falco.http_output.enabled, and false is the chart's default"
+      : enabled.value === false
+        ? `${enabled.file} sets falco.http_output.enabled: false`
+        : `${removedBy(enabled.file, 'falco.http_output.enabled')}, and false is its default (Falco's and the chart's)`;
+  return [
+    `${set}: Falco then posts no alert at all, so every alert would be lost. Set it to true, as helm-values/falco.yaml does.`,
+  ];
+}
+
+/**
+ * json_output false (chart 3.x's own default), or removed (then false, Falco's own default, or the
+ * chart's when a later file sets falco: again), loses every alert.
+ */
+function jsonProblems({ output }: FalcoValuesCheck): string[] {
   const json = output.jsonOutput;
-  if (json && json.value !== true) {
-    const set =
-      json.value === false
-        ? `${json.file} sets falco.json_output: false`
-        : `${removedBy(json.file, 'falco.json_output')}, and false is its default (Falco's and the chart's)`;
-    problems.push(
-      `${set}: Falco then posts each alert as text/plain, which the receiver refuses (415), so every alert would be lost. Set it to true, as helm-values/falco.yaml does.`,
-    );
-  }
+  if (!json || json.value === true) return [];
+  const set =
+    json.value === false
+      ? `${json.file} sets falco.json_output: false`
+      : `${removedBy(json.file, 'falco.json_output')}, and false is its default (Falco's and the chart's)`;
+  return [
+    `${set}: Falco then posts each alert as text/plain, which the receiver refuses (415), so every alert would be lost. Set it to true, as helm-values/falco.yaml does.`,
+  ];
+}
+
+/** A quoted URL before Falco 0.36 loses every alert. */
+function quotedUrlProblems(check: FalcoValuesCheck): string[] {
+  const { falcoChartVersion } = check;
   const url = urlSet(check);
-  if (url && /^\s*["']/.test(url.value) && chartBeforeFalco036(falcoChartVersion))
-    problems.push(
-      `${url.file}: Falco's URL is written inside quotes, which chart ${falcoChartVersion}'s Falco (before 0.36) sends to libcurl as they are ("URL using bad/illegal format"): every alert would be lost. Write the URL without the inner quotes.`,
-    );
-  return problems;
+  if (!url || !/^\s*["']/.test(url.value) || !chartBeforeFalco036(falcoChartVersion)) return [];
+  return [
+    `${url.file}: Falco's URL is written inside quotes, which chart ${falcoChartVersion}'s Falco (before 0.36) sends to libcurl as they are ("URL using bad/illegal format"): every alert would be lost. Write the URL without the inner quotes.`,
+  ];
+}
+
+/**
+ * With falcosidekick.enabled: true both charts (template falco.falcosidekickConfig, 3.1.4 and 9.1.0)
+ * set json_output and http_output.enabled to true, and point an empty URL at falcosidekick's Service.
+ */
+function falcosidekickProblems(check: FalcoValuesCheck, sidekickFile: string): string[] {
+  const { url, sectionRemovedBy } = check.output;
+  const turnedOn = `${sidekickFile} sets falcosidekick.enabled: true`;
+  // The template sets keys in http_output: `helm template` fails when it is gone ("wrong type for value").
+  if (sectionRemovedBy !== undefined)
+    return [
+      `${removedBy(sectionRemovedBy, 'falco.http_output')}, and ${turnedOn}: helm then cannot render the chart, which writes falcosidekick's settings into http_output, so the install would fail. Leave http_output in place, with the receiver's URL, as helm-values/falco.yaml does.`,
+    ];
+  // `if not .Values.falco.http_output.url`: a URL that is set, blanks included, is kept.
+  if (url?.value) return [...quotedUrlProblems(check), ...placeholderProblems(check)];
+  const why =
+    url === undefined
+      ? 'no values file sets falco.http_output.url'
+      : url.value === null
+        ? removedBy(url.file, 'falco.http_output.url')
+        : `${url.file} sets falco.http_output.url to ""`;
+  return [
+    `${turnedOn} and ${why}: the chart then points Falco at falcosidekick's Service instead of the receiver, so every alert would be lost: falcosidekick forwards nothing to the receiver unless its webhook output is set (falcosidekick.config.webhook.address), and k8s/'s NetworkPolicy admits Falco's pods, not falcosidekick's. Set falco.http_output.url to the receiver's URL, as helm-values/falco.yaml does: the chart keeps a URL that is set.`,
+  ];
 }
 
 function placeholderProblems(check: FalcoValuesCheck): string[] {
@@ -109,5 +153,13 @@ export function checkFalcoValues(check: FalcoValuesCheck): string[] {
   // A segment after /alerts is the path secret (helm-values/examples/falco-path-secret.yaml).
   if (url && baseManifests && /\/alerts\/[^/?#]+/.test(unquoted(url.value)))
     problems.push(componentNeeded(url.file, 'path-secret'));
-  return [...problems, ...formatProblems(check), ...placeholderProblems(check)];
+  const sidekick = output.falcosidekick;
+  if (sidekick?.value === true) return [...problems, ...falcosidekickProblems(check, sidekick.file)];
+  return [
+    ...problems,
+    ...enabledProblems(check),
+    ...jsonProblems(check),
+    ...quotedUrlProblems(check),
+    ...placeholderProblems(check),
+  ];
 }

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { declaredAt, loadHelmValues } from './helm-values.js';
+import { declaredAt, loadHelmValues, mergeHelmValues } from './helm-values.js';
+import type { Obj } from './rendered-documents.js';
 
 /** A value of Falco's http_output and the values file that set it last. */
 export interface DeclaredValue<T> {
@@ -14,20 +15,32 @@ export interface DeclaredValue<T> {
  */
 export interface FalcoHttpOutput {
   url?: DeclaredValue<string | null>;
+  enabled?: DeclaredValue<boolean | null>;
   mtls?: DeclaredValue<boolean>;
   jsonOutput?: DeclaredValue<boolean | null>;
+  /** falcosidekick.enabled: true has the chart set some of the keys above when it renders. */
+  falcosidekick?: DeclaredValue<boolean>;
+  /**
+   * The file whose null removed http_output whole (`http_output: null`, `falco: null`), while no
+   * later file brings it back: helm then renders no http_output at all.
+   */
+  sectionRemovedBy?: string;
 }
 
 /**
- * The http_output keys and json_output of each file's `falco:` section, layered in order, each file's
- * documents merged first as helm reads them (loadHelmValues); a file without them changes nothing.
+ * The http_output keys and json_output of each file's `falco:` section, and falcosidekick.enabled,
+ * layered in order, each file's documents merged first as helm reads them (loadHelmValues); a file
+ * without them changes nothing.
  */
 export function layerHttpOutput(files: Array<{ file: string; text: string }>): FalcoHttpOutput {
   const output: FalcoHttpOutput = {};
+  let merged: Obj = {};
   for (const { file, text } of files) {
     const values = loadHelmValues(file, text);
     const url = declaredAt(values, ['falco', 'http_output', 'url']);
     if (url === null || typeof url === 'string') output.url = { value: url, file };
+    const enabled = declaredAt(values, ['falco', 'http_output', 'enabled']);
+    if (enabled === null || typeof enabled === 'boolean') output.enabled = { value: enabled, file };
     const jsonOutput = declaredAt(values, ['falco', 'json_output']);
     if (jsonOutput === null || typeof jsonOutput === 'boolean')
       output.jsonOutput = { value: jsonOutput, file };
@@ -35,6 +48,16 @@ export function layerHttpOutput(files: Array<{ file: string; text: string }>): F
     const mtls = declaredAt(values, ['falco', 'http_output', 'mtls']);
     if (mtls === null) delete output.mtls;
     else if (typeof mtls === 'boolean') output.mtls = { value: mtls, file };
+    // Removed, falcosidekick.enabled is a nil the chart's `if` takes as false (`helm template`).
+    const sidekick = declaredAt(values, ['falcosidekick', 'enabled']);
+    if (sidekick === null) delete output.falcosidekick;
+    else if (typeof sidekick === 'boolean') output.falcosidekick = { value: sidekick, file };
+    // From the files merged as helm merges them: a later `falco:` mapping replaces `falco: null`, and
+    // the chart's http_output comes back with it, but not after `http_output: null`.
+    merged = mergeHelmValues(merged, values);
+    const section = ['falco', 'http_output'];
+    if (declaredAt(merged, section) !== null) delete output.sectionRemovedBy;
+    else if (declaredAt(values, section) === null) output.sectionRemovedBy = file;
   }
   return output;
 }

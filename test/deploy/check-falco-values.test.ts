@@ -4,12 +4,15 @@ import { layerHttpOutput } from '../../src/deploy/falco-http-output.js';
 
 const BASE =
   'falco:\n  http_output:\n    url: http://falco-alert-receiver.falco.svc.cluster.local:8080/alerts\n';
+/** What helm-values/falco.yaml sets of http_output and json_output: the values the check passes. */
+const RECEIVER_VALUES = `${BASE}    enabled: true\n  json_output: true\n`;
+const SIDEKICK = 'falcosidekick:\n  enabled: true\n';
 
-/** The check over the base values (json_output true) and then `mine.yaml` (mine2.yaml, ...), with k8s/. */
+/** The check over the receiver's values and then `mine.yaml` (mine2.yaml, ...), with k8s/. */
 function checkOverBase(falcoChartVersion: string, ...texts: string[]): string[] {
   return checkFalcoValues({
     output: layerHttpOutput([
-      { file: 'falco.yaml', text: `${BASE}  json_output: true\n` },
+      { file: 'falco.yaml', text: RECEIVER_VALUES },
       ...texts.map((text, index) => ({ file: index === 0 ? 'mine.yaml' : `mine${index + 1}.yaml`, text })),
     ]),
     baseManifests: true,
@@ -93,16 +96,21 @@ describe('checkFalcoValues', () => {
     });
     expect(layer('falco:\n  http_output: null\n')).toEqual({
       url: { value: null, file: 'clear1.yaml' },
+      enabled: { value: null, file: 'clear1.yaml' },
       jsonOutput: { value: true, file: 'falco.yaml' },
+      sectionRemovedBy: 'clear1.yaml',
     });
     expect(layer('falco: null\n')).toEqual({
       url: { value: null, file: 'clear1.yaml' },
+      enabled: { value: null, file: 'clear1.yaml' },
       jsonOutput: { value: null, file: 'clear1.yaml' },
+      sectionRemovedBy: 'clear1.yaml',
     });
     // A later file that sets the section again brings back none of what the null removed (helm
     // renders the chart's defaults there: url "", enabled false), only what it sets.
     expect(layer('falco:\n  http_output: null\n', 'falco:\n  http_output:\n    mtls: true\n')).toEqual({
       url: { value: null, file: 'clear1.yaml' },
+      enabled: { value: null, file: 'clear1.yaml' },
       mtls: { value: true, file: 'clear2.yaml' },
       jsonOutput: { value: true, file: 'falco.yaml' },
     });
@@ -147,6 +155,45 @@ describe('checkFalcoValues', () => {
       url: base,
       jsonOutput: { value: null, file: 'mine.yaml' },
     });
+  });
+
+  it('reads http_output.enabled and falcosidekick.enabled as helm layers the files: a later file wins, a null removes', () => {
+    const layer = (...texts: string[]) =>
+      layerHttpOutput([
+        { file: 'falco.yaml', text: RECEIVER_VALUES },
+        ...texts.map((text, index) => ({ file: `mine${index + 1}.yaml`, text })),
+      ]);
+
+    expect(
+      layer('falco:\n  http_output:\n    enabled: off\n', 'falcosidekick:\n  enabled: yes\n'),
+    ).toMatchObject({
+      enabled: { value: false, file: 'mine1.yaml' },
+      falcosidekick: { value: true, file: 'mine2.yaml' },
+    });
+    expect(layer('falco:\n  http_output:\n    enabled: ~\n')).toMatchObject({
+      enabled: { value: null, file: 'mine1.yaml' },
+    });
+    expect(layer(SIDEKICK, 'falcosidekick:\n  enabled: null\n')).not.toHaveProperty('falcosidekick');
+    expect(layer(SIDEKICK, 'falcosidekick: null\n')).not.toHaveProperty('falcosidekick');
+  });
+
+  // Helm merges the files' values before it meets the chart's: http_output stays removed until a
+  // later file sets it, or sets falco: again after `falco: null` (the chart's http_output is back).
+  it('tells which file removed the whole http_output, as long as the merged values leave it removed', () => {
+    const removedBy = (...texts: string[]) =>
+      layerHttpOutput([
+        { file: 'falco.yaml', text: RECEIVER_VALUES },
+        ...texts.map((text, index) => ({ file: `mine${index + 1}.yaml`, text })),
+      ]).sectionRemovedBy;
+
+    expect(removedBy('falco:\n  http_output: null\n')).toBe('mine1.yaml');
+    expect(removedBy('falco: ~\n', 'falcosidekick:\n  enabled: true\n')).toBe('mine1.yaml');
+    expect(removedBy('falco:\n  http_output: null\n', 'falco:\n  json_output: true\n')).toBe('mine1.yaml');
+    expect(removedBy('falco: null\n', 'falco:\n  json_output: true\n')).toBeUndefined();
+    expect(
+      removedBy('falco:\n  http_output: null\n', 'falco:\n  http_output:\n    mtls: true\n'),
+    ).toBeUndefined();
+    expect(removedBy('falco:\n  http_output:\n    url: null\n    enabled: null\n')).toBeUndefined();
   });
 
   // Falco's values files hold tokens (falcosidekick's webhooks, the ingest path secret's URL): the
@@ -222,7 +269,7 @@ describe('checkFalcoValues', () => {
   });
 
   it('finds nothing wrong with the base values and the base manifests', () => {
-    const output = layerHttpOutput([{ file: 'falco.yaml', text: BASE }]);
+    const output = layerHttpOutput([{ file: 'falco.yaml', text: RECEIVER_VALUES }]);
 
     expect(
       checkFalcoValues({
@@ -268,12 +315,117 @@ describe('checkFalcoValues', () => {
       'mine.yaml sets falco.json_output (or a section holding it) to null, which helm reads as "remove it", and false is its default (Falco\'s and the chart\'s): Falco then posts each alert as text/plain, which the receiver refuses (415), so every alert would be lost. Set it to true, as helm-values/falco.yaml does.';
     const noUrl =
       'mine.yaml sets falco.http_output.url (or a section holding it) to null, which helm reads as "remove it": Falco then has no URL to post to (the chart\'s default is empty), so every alert would be lost. Set it to the receiver\'s URL, as helm-values/falco.yaml does.';
+    const notEnabled =
+      'mine.yaml sets falco.http_output.enabled (or a section holding it) to null, which helm reads as "remove it", and false is its default (Falco\'s and the chart\'s): Falco then posts no alert at all, so every alert would be lost. Set it to true, as helm-values/falco.yaml does.';
 
     for (const version of ['3.1.4', '9.1.0']) {
       expect(check('falco:\n  json_output: null\n', version)).toEqual([noJson]);
       expect(check('falco:\n  http_output:\n    url:\n', version)).toEqual([noUrl]);
-      expect(check('falco:\n  http_output: null\n', version)).toEqual([noUrl]);
-      expect(check('falco: ~\n', version)).toEqual([noJson, noUrl]);
+      expect(check('falco:\n  http_output: null\n', version)).toEqual([notEnabled, noUrl]);
+      expect(check('falco: ~\n', version)).toEqual([notEnabled, noJson, noUrl]);
+    }
+  });
+
+  // Both charts default http_output.enabled to false, and so does Falco (0.34.1 and 0.44.x): with
+  // it false Falco never posts, and every alert is lost without a line in the receiver's log.
+  it('refuses http_output.enabled false, removed, or set by no values file, on any chart, naming the file', () => {
+    const off =
+      'mine.yaml sets falco.http_output.enabled: false: Falco then posts no alert at all, so every alert would be lost. Set it to true, as helm-values/falco.yaml does.';
+    const removed =
+      'mine.yaml sets falco.http_output.enabled (or a section holding it) to null, which helm reads as "remove it", and false is its default (Falco\'s and the chart\'s): Falco then posts no alert at all, so every alert would be lost. Set it to true, as helm-values/falco.yaml does.';
+    const unset = (falcoChartVersion: string) =>
+      checkFalcoValues({
+        output: layerHttpOutput([{ file: 'falco.yaml', text: `${BASE}  json_output: true\n` }]),
+        baseManifests: true,
+        falcoChartVersion,
+        pathSecretFromFile: false,
+      });
+
+    for (const version of ['3.1.4', '9.1.0']) {
+      expect(checkOverBase(version, 'falco:\n  http_output:\n    enabled: false\n')).toEqual([off]);
+      expect(checkOverBase(version, 'falco:\n  http_output:\n    enabled: no\n')).toEqual([off]);
+      expect(checkOverBase(version, 'falco:\n  http_output:\n    enabled:\n')).toEqual([removed]);
+      expect(
+        checkOverBase(
+          version,
+          'falco:\n  http_output:\n    enabled: false\n',
+          'falco:\n  http_output:\n    enabled: true\n',
+        ),
+      ).toEqual([]);
+      expect(unset(version)).toEqual([
+        "No values file sets falco.http_output.enabled, and false is the chart's default: Falco then posts no alert at all, so every alert would be lost. Set it to true, as helm-values/falco.yaml does.",
+      ]);
+    }
+  });
+
+  // What `helm template` renders with falcosidekick.enabled: true (charts 3.1.4 and 9.1.0, the
+  // template falco.falcosidekickConfig): json_output and http_output.enabled true whatever the files
+  // say, and Falco's URL kept when it is set; falcosidekick is deployed and gets nothing.
+  it('finds nothing wrong with falcosidekick.enabled: true beside a URL: the chart keeps it, and sets json_output and enabled', () => {
+    for (const version of ['3.1.4', '9.1.0']) {
+      expect(checkOverBase(version, SIDEKICK)).toEqual([]);
+      expect(
+        checkOverBase(
+          version,
+          'falco:\n  json_output: false\n  http_output:\n    enabled: false\n',
+          SIDEKICK,
+        ),
+      ).toEqual([]);
+      expect(
+        checkOverBase(version, 'falco:\n  json_output: ~\n  http_output:\n    enabled: ~\n', SIDEKICK),
+      ).toEqual([]);
+    }
+    // The kept URL is checked as ever.
+    expect(
+      checkOverBase(
+        '3.1.4',
+        'falco:\n  http_output:\n    url: \'"http://falco-alert-receiver.falco.svc:8080/alerts"\'\n',
+        SIDEKICK,
+      ),
+    ).toEqual([expect.stringMatching(/^mine\.yaml: Falco's URL is written inside quotes/)]);
+    // falcosidekick.enabled: false, or removed, changes nothing of Falco's values.
+    expect(
+      checkOverBase('9.1.0', SIDEKICK, 'falco:\n  json_output: false\n', 'falcosidekick:\n  enabled: ~\n'),
+    ).toEqual([expect.stringMatching(/^mine2\.yaml sets falco\.json_output: false/)]);
+  });
+
+  // The chart writes falcosidekick's Service into http_output.url when the values leave it empty
+  // (`helm template`, charts 3.1.4 and 9.1.0: http://falco-falcosidekick:2801 for release falco).
+  it('refuses falcosidekick.enabled: true when the values leave the URL empty: the chart points Falco at falcosidekick', () => {
+    const pointed = (why: string, sidekickFile = 'mine2.yaml') =>
+      `${sidekickFile} sets falcosidekick.enabled: true and ${why}: the chart then points Falco at falcosidekick's Service instead of the receiver, so every alert would be lost: falcosidekick forwards nothing to the receiver unless its webhook output is set (falcosidekick.config.webhook.address), and k8s/'s NetworkPolicy admits Falco's pods, not falcosidekick's. Set falco.http_output.url to the receiver's URL, as helm-values/falco.yaml does: the chart keeps a URL that is set.`;
+
+    for (const version of ['3.1.4', '9.1.0']) {
+      expect(checkOverBase(version, 'falco:\n  http_output:\n    url: ""\n', SIDEKICK)).toEqual([
+        pointed('mine.yaml sets falco.http_output.url to ""'),
+      ]);
+      expect(checkOverBase(version, 'falco:\n  http_output:\n    url: null\n', SIDEKICK)).toEqual([
+        pointed(
+          'mine.yaml sets falco.http_output.url (or a section holding it) to null, which helm reads as "remove it"',
+        ),
+      ]);
+      expect(
+        checkFalcoValues({
+          output: layerHttpOutput([{ file: 'mine.yaml', text: SIDEKICK }]),
+          baseManifests: false,
+          falcoChartVersion: version,
+          pathSecretFromFile: true,
+        }),
+      ).toEqual([pointed('no values file sets falco.http_output.url', 'mine.yaml')]);
+    }
+  });
+
+  // `helm template` with http_output removed whole and falcosidekick.enabled: true fails, both charts:
+  // "executing falco.falcosidekickConfig at <.Values.falco.http_output>: wrong type for value".
+  it('refuses falcosidekick.enabled: true once http_output is removed whole: helm cannot render the chart', () => {
+    const cannot = (removal: string) =>
+      `${removal}, and mine2.yaml sets falcosidekick.enabled: true: helm then cannot render the chart, which writes falcosidekick's settings into http_output, so the install would fail. Leave http_output in place, with the receiver's URL, as helm-values/falco.yaml does.`;
+    const section =
+      'mine.yaml sets falco.http_output (or a section holding it) to null, which helm reads as "remove it"';
+
+    for (const version of ['3.1.4', '9.1.0']) {
+      expect(checkOverBase(version, 'falco:\n  http_output: null\n', SIDEKICK)).toEqual([cannot(section)]);
+      expect(checkOverBase(version, 'falco: null\n', SIDEKICK)).toEqual([cannot(section)]);
     }
   });
 
@@ -287,7 +439,7 @@ describe('checkFalcoValues', () => {
   it('refuses a removed URL once, also with --ingest-path-secret-file', () => {
     const problems = checkFalcoValues({
       output: layerHttpOutput([
-        { file: 'falco.yaml', text: BASE },
+        { file: 'falco.yaml', text: RECEIVER_VALUES },
         { file: 'mine.yaml', text: 'falco:\n  http_output:\n    url: null\n' },
       ]),
       baseManifests: false,
@@ -302,7 +454,7 @@ describe('checkFalcoValues', () => {
     const output = layerHttpOutput([
       {
         file: 'mine.yaml',
-        text: 'falco:\n  http_output:\n    url: http://h:8080/alerts/s3cretS3cretS3cret\n',
+        text: 'falco:\n  http_output:\n    enabled: true\n    url: http://h:8080/alerts/s3cretS3cretS3cret\n',
       },
     ]);
 
@@ -342,7 +494,10 @@ describe('checkFalcoValues', () => {
   ])('refuses a URL with a placeholder, naming it with its secrets starred out: %s', (url, shown) => {
     const problems = checkFalcoValues({
       output: layerHttpOutput([
-        { file: 'mine.yaml', text: `falco:\n  http_output:\n    url: ${JSON.stringify(url)}\n` },
+        {
+          file: 'mine.yaml',
+          text: `falco:\n  http_output:\n    enabled: true\n    url: ${JSON.stringify(url)}\n`,
+        },
       ]),
       baseManifests: false,
       falcoChartVersion: '9.1.0',
@@ -361,7 +516,10 @@ describe('checkFalcoValues', () => {
     const started = performance.now();
 
     const problems = checkFalcoValues({
-      output: { url: { value: `${' '.repeat(200_000)}<RECEIVER_HOST>`, file: 'mine.yaml' } },
+      output: {
+        url: { value: `${' '.repeat(200_000)}<RECEIVER_HOST>`, file: 'mine.yaml' },
+        enabled: { value: true, file: 'mine.yaml' },
+      },
       baseManifests: false,
       falcoChartVersion: '9.1.0',
       pathSecretFromFile: false,

@@ -6,7 +6,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { commandWorks, requireComponent } from '../helpers/components.js';
 import { REPO_ROOT } from './support/service-image.js';
 import { execa } from 'execa';
+import { checkFalcoValues } from '../../src/deploy/check-falco-values.js';
 import { buildFalcoInstallArgs, DEFAULT_DEPLOY_OPTIONS } from '../../src/deploy/deploy-plan.js';
+import { readHttpOutput } from '../../src/deploy/falco-http-output.js';
 import {
   FALCO_CHARTS_DIR,
   HELM,
@@ -185,6 +187,113 @@ describe.skipIf(!ready)('the real falcosecurity/falco charts with helm-values/',
       },
     );
   });
+
+  // npm run deploy's check models http_output.enabled, and what falcosidekick.enabled: true has the
+  // chart write (template falco.falcosidekickConfig): what helm renders must agree, and the check
+  // refuses exactly the values that leave the receiver without alerts.
+  describe.each(FALCO_CHARTS)(
+    'http_output.enabled and falcosidekick.enabled, with $file',
+    ({ file, archive }) => {
+      const sidekick: [string, string] = ['sidekick.yaml', 'falcosidekick:\n  enabled: true\n'];
+      let dir: string;
+      beforeAll(() => {
+        dir = mkdtempSync(path.join(os.tmpdir(), 'falco-sidekick-values-'));
+        return () => rmSync(dir, { recursive: true, force: true });
+      });
+      /** helm-values/falco.yaml, then each text written to a file of its name. */
+      const valuesFiles = (...texts: Array<[string, string]>) => [
+        path.join(REPO_ROOT, 'helm-values/falco.yaml'),
+        ...texts.map(([name, text]) => {
+          writeFileSync(path.join(dir, name), text);
+          return path.join(dir, name);
+        }),
+      ];
+      const check = (files: string[]) =>
+        checkFalcoValues({
+          output: readHttpOutput(files),
+          baseManifests: true,
+          falcoChartVersion: file.replace(/^falco-|\.tgz$/g, ''),
+          pathSecretFromFile: false,
+        });
+
+      it.skipIf(!archive)(
+        'renders enabled false, or no enabled once removed, and the check refuses both',
+        async () => {
+          const off = valuesFiles(['off.yaml', 'falco:\n  http_output:\n    enabled: false\n']);
+          const removed = valuesFiles(['removed.yaml', 'falco:\n  http_output:\n    enabled: ~\n']);
+
+          expect(falcoConfigOf(await renderFalco(archive!, off)).http_output.enabled).toBe(false);
+          expect(falcoConfigOf(await renderFalco(archive!, removed)).http_output).not.toHaveProperty(
+            'enabled',
+          );
+          expect(check(off)).toEqual([
+            expect.stringMatching(/off\.yaml sets falco\.http_output\.enabled: false/),
+          ]);
+          expect(check(removed)).toEqual([
+            expect.stringMatching(
+              /removed\.yaml sets falco\.http_output\.enabled \(or a section holding it\) to null/,
+            ),
+          ]);
+        },
+      );
+
+      it.skipIf(!archive)(
+        'with falcosidekick on, keeps the receiver URL and renders json_output and enabled true over false, which the check passes',
+        async () => {
+          const files = valuesFiles(
+            ['off.yaml', 'falco:\n  json_output: false\n  http_output:\n    enabled: false\n'],
+            sidekick,
+          );
+          const objects = await renderFalco(archive!, files);
+          const config = falcoConfigOf(objects);
+
+          expect(config.json_output).toBe(true);
+          expect(config.http_output).toMatchObject({
+            enabled: true,
+            url: `${serviceOrigin(base, 'http', 'http')}/alerts`,
+          });
+          expect(findObject(objects as K8sObject[], 'Deployment', 'falco-falcosidekick')).toBeDefined();
+          expect(check(files)).toEqual([]);
+        },
+      );
+
+      it.skipIf(!archive)(
+        "with falcosidekick on and the URL empty or removed, renders falcosidekick's Service as the URL, which the check refuses",
+        async () => {
+          const cases: Array<Array<[string, string]>> = [
+            [['empty.yaml', 'falco:\n  http_output:\n    url: ""\n']],
+            [['removed.yaml', 'falco:\n  http_output:\n    url: null\n']],
+            // A later falco: mapping replaces the null: the chart's http_output (url "") is back.
+            [
+              ['gone.yaml', 'falco: null\n'],
+              ['again.yaml', 'falco:\n  json_output: true\n'],
+            ],
+          ];
+          for (const texts of cases) {
+            const files = valuesFiles(...texts, sidekick);
+
+            expect(falcoConfigOf(await renderFalco(archive!, files)).http_output).toMatchObject({
+              enabled: true,
+              url: 'http://falco-falcosidekick:2801',
+            });
+            expect(check(files)).toEqual([
+              expect.stringContaining("the chart then points Falco at falcosidekick's Service"),
+            ]);
+          }
+        },
+      );
+
+      it.skipIf(!archive)(
+        'with falcosidekick on and http_output removed whole, fails to render, which the check refuses',
+        async () => {
+          const files = valuesFiles(['clear.yaml', 'falco:\n  http_output: null\n'], sidekick);
+
+          await expect(renderFalco(archive!, files)).rejects.toThrow(/wrong type for value/);
+          expect(check(files)).toEqual([expect.stringContaining('helm then cannot render the chart')]);
+        },
+      );
+    },
+  );
 
   describe.each(FALCO_CHARTS)('npm run deploy -- --charts-dir with $file', ({ file, archive }) => {
     it.skipIf(!archive)(
