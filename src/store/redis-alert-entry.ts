@@ -1,4 +1,3 @@
-import type { FalcoAlert } from '../alerts/falco-alert-schema.js';
 import type { HeldAlert } from '../alerts/held-alert.js';
 import { toJson } from '../alerts/serialize-alert.js';
 import type { StorePosition } from '../alerts/store-position.js';
@@ -6,7 +5,7 @@ import { fieldsFromAlert, type StoredAlert } from '../alerts/stored-alert.js';
 import { capTags, capText, standsForLonger } from './capped-text.js';
 import { decodeEntryFields, namespaceInJson, tagsInJson, type EntryFields } from './entry-fields.js';
 import { LUA_NOW_MS } from './redis-lua.js';
-import { parseStoredJson } from './stored-json.js';
+import { parseStoredJson, readStoredAlert, readStoredAlertText } from './stored-json.js';
 
 /** The keys of one receiver's data in Redis, under STORE_KEY_PREFIX. */
 export interface RedisKeys {
@@ -90,9 +89,14 @@ export function decodeAlertEntry(raw: unknown): { streamId: string; held: HeldAl
   return holdEntry(decodeEntryFields(raw));
 }
 
-/** An entry read with its JSON as the alert held: the texts it capped are read from the JSON. */
+/**
+ * An entry read with its JSON as the alert held: the texts it capped are read from the JSON. Throws
+ * a SyntaxError when its tags are not JSON or its text is not one JSON object (readStoredAlertText):
+ * every read that answers with stored texts holds them here first.
+ */
 export function holdEntry(fields: EntryFields): { streamId: string; held: HeldAlert } {
-  const { streamId, tagsText, json = '', ...rest } = fields;
+  const { streamId, tagsText, json: stored, ...rest } = fields;
+  const { text: json, value } = readStoredAlertText(stored);
   const inJson = tagsInJson(tagsText);
   const held: HeldAlert = {
     ...rest,
@@ -103,9 +107,8 @@ export function holdEntry(fields: EntryFields): { streamId: string; held: HeldAl
   const { rule, source, hostname, namespace } = held;
   const capped = [rule, source, hostname ?? '', namespace ?? ''].some(standsForLonger);
   const namespaceUnknown = namespaceInJson(held);
-  if (!json || (!capped && !inJson && !namespaceUnknown)) return { streamId, held };
-  // The text passed the strict parser when it was received, and holds no duplicate keys.
-  const own = fieldsFromAlert(parseStoredJson<FalcoAlert>(json));
+  if (!capped && !inJson && !namespaceUnknown) return { streamId, held };
+  const own = fieldsFromAlert(readStoredAlert(value));
   return {
     streamId,
     held: {

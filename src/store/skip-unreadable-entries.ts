@@ -5,11 +5,12 @@ import type { StoreMetrics } from './store-metrics.js';
 /** At most one `store_entry_unreadable` line per this many milliseconds (the first at once). */
 export const UNREADABLE_LOG_EVERY_MS = 60_000;
 
-/** Decodes stream entries, skipping those whose stored text is not JSON. */
+/** Decodes stream entries, skipping those whose stored texts are not what reads take (not JSON). */
 export interface UnreadableEntries {
   /**
-   * What `decode` makes of the entry at `streamId`, or `skipped` when its stored text (its tags',
-   * its alert's) is not JSON: counted and logged, by its stream id only.
+   * What `decode` makes of the entry at `streamId`, or `skipped` when its tags are not JSON or its
+   * alert's text is not one JSON object of an alert (stored-json.ts): counted and logged, by its
+   * stream id only.
    */
   decode<T, S>(streamId: string, decode: () => T, skipped: S): T | S;
   /** Logs the skips not in a line yet (the store closes). */
@@ -19,7 +20,8 @@ export interface UnreadableEntries {
 /**
  * One entry that is not JSON (written by hand, by another version, a corrupted write) is skipped by
  * every read, live or not: thrown, it failed each list and replay that passed over it, for everyone,
- * until STORE_RETENTION removed it. One per process: the reads and the live reader log together.
+ * until STORE_RETENTION removed it; an alert text copied into answers as it was made them invalid
+ * JSON. One per process: the reads and the live reader log together.
  */
 export function skipUnreadableEntries(
   metrics: Pick<StoreMetrics, 'unreadableEntry'>,
@@ -29,7 +31,7 @@ export function skipUnreadableEntries(
   const lines = countedLines<string>(UNREADABLE_LOG_EVERY_MS, (count, streamId) =>
     logger.warn(
       { event: 'store_entry_unreadable', count, streamId },
-      'alert entries in the shared store whose tags or text are not JSON were skipped by reads (the newest read is named)',
+      'alert entries in the shared store whose tags are not JSON, or whose text is not one JSON object of an alert, were skipped by reads (the newest read is named)',
     ),
   );
   return {
@@ -37,7 +39,7 @@ export function skipUnreadableEntries(
       try {
         return decode();
       } catch (error) {
-        // The decoders parse stored text with parseStoredJson, which alone throws a SyntaxError.
+        // The decoders read stored text with stored-json.ts, which alone throws a SyntaxError.
         if (!(error instanceof SyntaxError)) throw error;
         metrics.unreadableEntry();
         lines.add(1, streamId);

@@ -3,6 +3,8 @@ import http from 'node:http';
 /** A live-stream client on 127.0.0.1 that records the ids of the `alert` events it receives. */
 export interface SseClient {
   ids: string[];
+  /** The `data` of each `alert` event, as received (one line: the alert's JSON). */
+  data: string[];
   /** For each `truncated` event, how many alert ids had come before it. */
   truncatedAt: number[];
   /** Resolves once `count` alert events arrived (rejects after `timeoutMs`). */
@@ -12,6 +14,7 @@ export interface SseClient {
 
 export async function openSseClient(port: number, headers: Record<string, string> = {}): Promise<SseClient> {
   const ids: string[] = [];
+  const data: string[] = [];
   const truncatedAt: number[] = [];
   let carry = '';
   const req = http.get({ host: '127.0.0.1', port, path: '/alerts/stream', headers });
@@ -24,7 +27,10 @@ export async function openSseClient(port: number, headers: Record<string, string
         carry = events.pop() ?? '';
         for (const event of events) {
           const id = /^id: (.+)$/m.exec(event)?.[1];
-          if (id !== undefined && /^event: alert$/m.test(event)) ids.push(id);
+          if (id !== undefined && /^event: alert$/m.test(event)) {
+            ids.push(id);
+            data.push(/^data: (.*)$/m.exec(event)?.[1] ?? '');
+          }
           if (/^event: truncated$/m.test(event)) truncatedAt.push(ids.length);
           if (event.includes(': connected')) resolve();
         }
@@ -33,6 +39,7 @@ export async function openSseClient(port: number, headers: Record<string, string
   });
   return {
     ids,
+    data,
     truncatedAt,
     async waitFor(count, timeoutMs = 10_000) {
       const deadline = Date.now() + timeoutMs;

@@ -137,6 +137,8 @@ export async function startReceiver(options: ReceiverOptions = {}): Promise<Test
     close: async () => {
       receiver.stream.closeAll();
       await Promise.all([server, ...(tlsServer ? [tlsServer] : [])].map(closeOne));
+      // A shared store's links and live reader (STORE_URL in `env`) end with it.
+      await receiver.closeStore(0);
     },
   };
 }
