@@ -13,8 +13,19 @@ function declaresBody(req: http.IncomingMessage): boolean {
 
 // Ends the connection once the answer has left if the body is still arriving now that the read
 // the answer was written in is parsed, or if a route's own header kept alive what was to close.
-function endIfArriving(this: http.ServerResponse): void {
-  if (!this.req.complete || closesConnection(this)) endAfterAnswer(this);
+function endIfArriving(res: http.ServerResponse): void {
+  if (res.req.socket.destroyed) return;
+  if (!res.req.complete || closesConnection(res)) endAfterAnswer(res);
+}
+
+// The answer's 'finish' comes too early to tell: node:http runs the process.nextTick queue (where
+// it is emitted) and the microtasks as soon as the route it handed the headers to returns, before
+// it parses the body behind them in the same read. Checked then, an answer written at once was
+// taken for one whose body was still arriving: its connection cut with no Connection: close said,
+// and the request pipelined behind in that read never answered. Checked in the next loop turn,
+// once that read is parsed whole.
+function endIfArrivingOnceParsed(this: http.ServerResponse): void {
+  setImmediate(endIfArriving, this);
 }
 
 // Every answer's headers pass here, Express's implicit ones (res.end) included.
@@ -23,10 +34,10 @@ function writeHeadClosing(this: http.ServerResponse, ...args: Parameters<WriteHe
     // More declared than the connection has read in all: the body is still arriving for sure, and
     // the answer says it closes. Otherwise it may have come whole in the read whose headers are
     // being handed over (a route that answers at once runs before the parser reaches the body):
-    // known once the answer is written; closed then, so requests pipelined behind such a body in
-    // one write are still answered.
+    // known once the answer is written and that read parsed; closed then, so requests pipelined
+    // behind such a body in one write are still answered.
     if (Number(this.req.headers['content-length']) > this.req.socket.bytesRead) closeAfterAnswer(this);
-    this.once('finish', endIfArriving);
+    this.once('finish', endIfArrivingOnceParsed);
   }
   return (writeHead as (...all: Parameters<WriteHead>) => http.ServerResponse).apply(this, args);
 }

@@ -180,6 +180,33 @@ describe('an answer written after its request arrived whole', () => {
     expect(connection.received()).not.toMatch(/^Connection: close\r$/im);
   });
 
+  // node:http runs the process.nextTick queue (where an answer's 'finish' is emitted) after the
+  // route it handed the headers to returns, before it parses the body behind them in the same read:
+  // an answer written at once was taken for one whose body was still arriving, the connection cut
+  // without a Connection: close and the request behind never answered.
+  it('a refusal written at once (no secret path), its body and a health check in the same write: both answered, kept open', async () => {
+    const receiver = await startReceiver({
+      limits: connectionLimits(100, 100),
+      pathSecret: 'close-while-body-arrives-secret',
+    });
+    onTestFinished(() => receiver.close());
+    const connection = await open(receiver.port);
+
+    connection.write(`${alertPost()}${ALERT}GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
+
+    await answeredAndOpen(connection, ['401', '200']);
+  });
+
+  it('a route answering at once, its small body in the same write as its headers: kept open for the next request', async () => {
+    const url = await serveForTest((_req, res) => void res.end('ok'));
+    const connection = await open(Number(new URL(url).port));
+
+    connection.write(`${healthWithBody(3)}abc`);
+    await answeredAndOpen(connection, ['200']);
+    connection.write(`${healthWithBody(3)}abc`);
+    await answeredAndOpen(connection, ['200', '200']);
+  });
+
   it('an alert, a health check with a small body and another alert pipelined in one write: all answered, kept open', async () => {
     const { port } = await start();
     const connection = await open(port);
