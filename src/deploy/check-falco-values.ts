@@ -116,13 +116,30 @@ function falcosidekickProblems(check: FalcoValuesCheck, sidekickFile: string): s
   ];
 }
 
+/**
+ * A URL removed, empty, or set by no file (the chart's ""): Falco 0.34.1 to 0.44.1 with
+ * http_output.enabled true exit at start (configuration.cpp); with it false they post nothing.
+ */
+function missingUrlProblems({ output }: FalcoValuesCheck): string[] {
+  const { url } = output;
+  // Falco refuses only "" itself: blanks are a URL to it.
+  if (url?.value) return [];
+  const why =
+    url === undefined
+      ? "No values file sets falco.http_output.url, and empty is the chart's default"
+      : url.value === null
+        ? `${removedBy(url.file, 'falco.http_output.url')}, and empty is its default (Falco's and the chart's)`
+        : `${url.file} sets falco.http_output.url to ""`;
+  return [
+    `${why}: Falco then has no URL to post to, and with http_output.enabled true it refuses to start ("http output enabled but no url in configuration block"), so every alert would be lost. Set it to the receiver's URL, as helm-values/falco.yaml does.`,
+  ];
+}
+
 function placeholderProblems(check: FalcoValuesCheck): string[] {
-  const { output, pathSecretFromFile } = check;
-  // Removed, the URL holds no placeholder to replace either: one line says it all.
-  if (output.url?.value === null)
-    return [
-      `${removedBy(output.url.file, 'falco.http_output.url')}: Falco then has no URL to post to (the chart's default is empty), so every alert would be lost. Set it to the receiver's URL, as helm-values/falco.yaml does.`,
-    ];
+  const { pathSecretFromFile } = check;
+  // No URL holds no placeholder to replace either: one line says it all.
+  const missing = missingUrlProblems(check);
+  if (missing.length > 0) return missing;
   const url = urlSet(check);
   const holdsPlaceholder = url?.value.includes(PATH_SECRET_PLACEHOLDER) ?? false;
   if (pathSecretFromFile && !holdsPlaceholder)

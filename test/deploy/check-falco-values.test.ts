@@ -7,6 +7,9 @@ const BASE =
 /** What helm-values/falco.yaml sets of http_output and json_output: the values the check passes. */
 const RECEIVER_VALUES = `${BASE}    enabled: true\n  json_output: true\n`;
 const SIDEKICK = 'falcosidekick:\n  enabled: true\n';
+/** How a refusal of an empty or missing URL ends (Falco 0.34.1 and 0.40.0 run with such a falco.yaml). */
+const NO_URL =
+  ': Falco then has no URL to post to, and with http_output.enabled true it refuses to start ("http output enabled but no url in configuration block"), so every alert would be lost. Set it to the receiver\'s URL, as helm-values/falco.yaml does.';
 
 /** The check over the receiver's values and then `mine.yaml` (mine2.yaml, ...), with k8s/. */
 function checkOverBase(falcoChartVersion: string, ...texts: string[]): string[] {
@@ -313,8 +316,7 @@ describe('checkFalcoValues', () => {
     const check = (text: string, falcoChartVersion: string) => checkOverBase(falcoChartVersion, text);
     const noJson =
       'mine.yaml sets falco.json_output (or a section holding it) to null, which helm reads as "remove it", and false is its default (Falco\'s and the chart\'s): Falco then posts each alert as text/plain, which the receiver refuses (415), so every alert would be lost. Set it to true, as helm-values/falco.yaml does.';
-    const noUrl =
-      'mine.yaml sets falco.http_output.url (or a section holding it) to null, which helm reads as "remove it": Falco then has no URL to post to (the chart\'s default is empty), so every alert would be lost. Set it to the receiver\'s URL, as helm-values/falco.yaml does.';
+    const noUrl = `mine.yaml sets falco.http_output.url (or a section holding it) to null, which helm reads as "remove it", and empty is its default (Falco's and the chart's)${NO_URL}`;
     const notEnabled =
       'mine.yaml sets falco.http_output.enabled (or a section holding it) to null, which helm reads as "remove it", and false is its default (Falco\'s and the chart\'s): Falco then posts no alert at all, so every alert would be lost. Set it to true, as helm-values/falco.yaml does.';
 
@@ -356,6 +358,39 @@ describe('checkFalcoValues', () => {
         "No values file sets falco.http_output.enabled, and false is the chart's default: Falco then posts no alert at all, so every alert would be lost. Set it to true, as helm-values/falco.yaml does.",
       ]);
     }
+  });
+
+  // Regression (a review): an empty URL, or none, passed the check. Both charts render it as it is
+  // (`url: ""`, or no url once the base file's is gone), and Falco 0.34.1 and 0.40.0, with
+  // http_output.enabled true, exit at start: "Error reading config file (...): http output enabled
+  // but no url in configuration block" (configuration.cpp, 0.34.1 to 0.44.1).
+  it('refuses an empty URL, or one set by no values file, on any chart, naming the file', () => {
+    const empty = `mine.yaml sets falco.http_output.url to ""${NO_URL}`;
+    const unset = (falcoChartVersion: string, pathSecretFromFile = false) =>
+      checkFalcoValues({
+        output: layerHttpOutput([
+          { file: 'falco.yaml', text: 'falco:\n  json_output: true\n  http_output:\n    enabled: true\n' },
+        ]),
+        baseManifests: true,
+        falcoChartVersion,
+        pathSecretFromFile,
+      });
+    const noneSet = `No values file sets falco.http_output.url, and empty is the chart's default${NO_URL}`;
+
+    for (const version of ['3.1.4', '9.1.0']) {
+      expect(checkOverBase(version, 'falco:\n  http_output:\n    url: ""\n')).toEqual([empty]);
+      expect(checkOverBase(version, "falco:\n  http_output:\n    url: ''\n")).toEqual([empty]);
+      expect(unset(version)).toEqual([noneSet]);
+      // With enabled false Falco starts and posts nothing: both are said, each with its own fix.
+      expect(checkOverBase(version, 'falco:\n  http_output:\n    enabled: false\n    url: ""\n')).toEqual([
+        expect.stringMatching(/^mine\.yaml sets falco\.http_output\.enabled: false/),
+        empty,
+      ]);
+      // A later file's URL wins.
+      expect(checkOverBase(version, 'falco:\n  http_output:\n    url: ""\n', BASE)).toEqual([]);
+    }
+    // No URL holds no placeholder to replace either: one line says it all.
+    expect(unset('9.1.0', true)).toEqual([noneSet]);
   });
 
   // What `helm template` renders with falcosidekick.enabled: true (charts 3.1.4 and 9.1.0, the

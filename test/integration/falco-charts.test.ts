@@ -237,6 +237,23 @@ describe.skipIf(!ready)('the real falcosecurity/falco charts with helm-values/',
         },
       );
 
+      // Falco 0.34.1 and 0.40.0 exit at start with this falco.yaml: "http output enabled but no url in
+      // configuration block".
+      it.skipIf(!archive)(
+        'with falcosidekick off, renders an empty URL as it is beside enabled true, and the check refuses it',
+        async () => {
+          const files = valuesFiles(['empty.yaml', 'falco:\n  http_output:\n    url: ""\n']);
+
+          expect(falcoConfigOf(await renderFalco(archive!, files)).http_output).toMatchObject({
+            enabled: true,
+            url: '',
+          });
+          expect(check(files)).toEqual([
+            expect.stringMatching(/empty\.yaml sets falco\.http_output\.url to "": .* it refuses to start/),
+          ]);
+        },
+      );
+
       it.skipIf(!archive)(
         'with falcosidekick on, keeps the receiver URL and renders json_output and enabled true over false, which the check passes',
         async () => {
