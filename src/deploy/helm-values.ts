@@ -11,18 +11,23 @@ function notValues(document: unknown): string | undefined {
 }
 
 /**
- * One values file as helm reads it (4.1.4, LoadValues): every document in order, merged into one
- * by mergeHelmValues before the file meets the others; an empty one adds nothing, as in helm, and a
- * trailing `---` is common in hand-written YAML. Throws with the file's name when it is not YAML, or
- * a document is not a mapping, which helm refuses ("cannot unmarshal yaml document"), naming which
- * and its kind, never its text (describeYamlError says why).
+ * One values file as helm reads it (4.1.4, LoadValues): every document it reads (the first of each
+ * part between `---` lines), in order, merged into one by mergeHelmValues before the file meets the
+ * others; an empty one adds nothing, as in helm, and a trailing `---` is common in hand-written YAML.
+ * Throws with the file's name when it is not YAML, or a document is not a mapping, which helm
+ * refuses ("cannot unmarshal yaml document"), naming which and its kind, never its text
+ * (describeYamlError says why).
  */
 export function loadHelmValues(file: string, text: string): Obj {
   // Never the library's message: it quotes the file, which may hold tokens (describeYamlError).
   const refuse = (why: string) => new Error(`--values ${file}: not YAML (${why})`);
   // Helm reads values as YAML 1.1, where `no`, `off` and `n` are false as well, and takes a key
   // given twice in a mapping, the later one winning (4.1.4), as toJS does when keys need not be unique.
-  const documents = parseYamlDocuments(text, refuse, { version: '1.1', uniqueKeys: false });
+  const documents = parseYamlDocuments(text, refuse, {
+    version: '1.1',
+    uniqueKeys: false,
+    firstOfEachPart: true,
+  });
   for (const [index, document] of documents.entries()) {
     const kind = notValues(document);
     if (kind !== undefined)

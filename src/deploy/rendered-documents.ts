@@ -34,6 +34,18 @@ export function describeYamlError(error: unknown): string {
   return `${error.code} at ${place}`;
 }
 
+/** How to read a YAML text other than as YAML 1.2 with unique keys, every document. */
+export interface YamlReading {
+  version?: '1.1' | '1.2';
+  uniqueKeys?: boolean;
+  /**
+   * Only the first document and those that start with `---`, as helm reads values: its reader
+   * (k8s.io/apimachinery's YAMLReader) splits the text at `---` lines and decodes one document of
+   * each part, so one after a bare `...` is never read.
+   */
+  firstOfEachPart?: boolean;
+}
+
 /**
  * Every document of a YAML text as plain values, in order (an empty one as null). Throws `refuse`'s
  * error, told the first YAML error by describeYamlError and how many more there are, when any
@@ -43,13 +55,16 @@ export function describeYamlError(error: unknown): string {
 export function parseYamlDocuments(
   text: string,
   refuse: (why: string, more: number) => Error,
-  reading: { version?: '1.1' | '1.2'; uniqueKeys?: boolean } = {},
+  { firstOfEachPart = false, ...reading }: YamlReading = {},
 ): unknown[] {
   const documents = parseAllDocuments(text, { ...QUIET_YAML, ...reading });
   const errors = documents.flatMap((document) => document.errors);
   if (errors.length > 0) throw refuse(describeYamlError(errors[0]), errors.length - 1);
+  const read = firstOfEachPart
+    ? documents.filter((document, index) => index === 0 || document.directives.docStart)
+    : documents;
   try {
-    return documents.map((document) => document.toJS() as unknown);
+    return read.map((document) => document.toJS() as unknown);
   } catch (error) {
     throw refuse(describeYamlError(error), 0);
   }

@@ -199,6 +199,28 @@ describe('checkFalcoValues', () => {
     expect(removedBy('falco:\n  http_output:\n    url: null\n    enabled: null\n')).toBeUndefined();
   });
 
+  // Regression (a review): helm's reader (k8s.io/apimachinery's YAMLReader) splits a values file at
+  // its `---` lines and reads one document of each part (4.1.4, `helm template`): one after a bare
+  // `...` is never read. The check merged it in: `json_output: false`, `...`, `json_output: true` passed.
+  it('reads one document between --- lines, as helm does: a document after a bare ... is skipped', () => {
+    const layer = (text: string) =>
+      layerHttpOutput([
+        { file: 'falco.yaml', text: `${BASE}  json_output: true\n` },
+        { file: 'mine.yaml', text },
+      ]).jsonOutput;
+    const json = (value: boolean) => `falco:\n  json_output: ${value}\n`;
+
+    expect(layer(`${json(false)}...\n${json(true)}`)).toEqual({ value: false, file: 'mine.yaml' });
+    expect(layer(`${json(true)}...\n${json(false)}`)).toEqual({ value: true, file: 'mine.yaml' });
+    expect(layer(`null\n...\n${json(false)}`)).toEqual({ value: true, file: 'falco.yaml' });
+    expect(layer(`---\n${json(true)}...\n${json(false)}---\n${json(false)}`)).toEqual({
+      value: false,
+      file: 'mine.yaml',
+    });
+    // Nor does helm refuse what it never reads.
+    expect(layer(`${json(true)}...\n- s3cr3t-token\n`)).toEqual({ value: true, file: 'mine.yaml' });
+  });
+
   // Falco's values files hold tokens (falcosidekick's webhooks, the ingest path secret's URL): the
   // yaml library's message quotes the lines around an error, and npm run deploy prints it.
   it("refuses a values file that is not YAML by the error's code and place, quoting none of it", () => {

@@ -135,8 +135,9 @@ describe.skipIf(!ready)('the real falcosecurity/falco charts with helm-values/',
     );
   });
 
-  // npm run deploy's check (layerHttpOutput) models helm's null: what helm renders must agree.
-  describe.each(FALCO_CHARTS)('a null in a later values file, with $file', ({ archive }) => {
+  // npm run deploy's check (layerHttpOutput) models helm's reading of values files, its null too:
+  // what helm renders must agree.
+  describe.each(FALCO_CHARTS)('values files as helm reads them, with $file', ({ archive }) => {
     let dir: string;
     beforeAll(() => {
       dir = mkdtempSync(path.join(os.tmpdir(), 'falco-null-values-'));
@@ -150,7 +151,7 @@ describe.skipIf(!ready)('the real falcosecurity/falco charts with helm-values/',
       return renderFalco(archive!, ['helm-values/falco.yaml', ...files]);
     };
 
-    it.skipIf(!archive)('removes the key, and its chart default with it', async () => {
+    it.skipIf(!archive)('a null removes the key, and its chart default with it', async () => {
       const config = falcoConfigOf(
         await render({ 'clear.yaml': 'falco:\n  json_output: null\n  http_output:\n    url: ~\n' }),
       );
@@ -170,6 +171,17 @@ describe.skipIf(!ready)('the real falcosecurity/falco charts with helm-values/',
 
         expect(config.http_output.url).toBe(`${serviceOrigin(base, 'http', 'http')}/alerts`);
         expect(config.http_output.mtls).toBe(true);
+      },
+    );
+
+    it.skipIf(!archive)(
+      'reads one document between --- lines: a document after a bare ... is never read',
+      async () => {
+        const config = falcoConfigOf(
+          await render({ 'end.yaml': 'falco:\n  json_output: false\n...\nfalco:\n  json_output: true\n' }),
+        );
+
+        expect(config.json_output).toBe(false);
       },
     );
 
