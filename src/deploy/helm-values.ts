@@ -1,3 +1,4 @@
+import { withHelmMergeKey } from './helm-merge-key.js';
 import { isObj, parseYamlDocuments, type Obj } from './rendered-documents.js';
 
 /** What a document is when it is not values helm takes (a mapping, or nothing: empty, `null`). */
@@ -22,10 +23,12 @@ export function loadHelmValues(file: string, text: string): Obj {
   // Never the library's message: it quotes the file, which may hold tokens (describeYamlError).
   const refuse = (why: string) => new Error(`--values ${file}: not YAML (${why})`);
   // Helm reads values as YAML 1.1, where `no`, `off` and `n` are false as well, and takes a key
-  // given twice in a mapping, the later one winning (4.1.4), as toJS does when keys need not be unique.
+  // given twice in a mapping, the later one winning (4.1.4), as toJS does when keys need not be
+  // unique; its `<<` overrides the keys before it (withHelmMergeKey).
   const documents = parseYamlDocuments(text, refuse, {
     version: '1.1',
     uniqueKeys: false,
+    customTags: withHelmMergeKey,
     firstOfEachPart: true,
   });
   for (const [index, document] of documents.entries()) {

@@ -1,4 +1,4 @@
-import { parseAllDocuments, YAMLError } from 'yaml';
+import { parseAllDocuments, YAMLError, type Tags } from 'yaml';
 
 /** A YAML mapping as `toJS` returns it: a Kubernetes object or one of its fields. */
 export type Obj = Record<string, unknown>;
@@ -38,6 +38,8 @@ export function describeYamlError(error: unknown): string {
 export interface YamlReading {
   version?: '1.1' | '1.2';
   uniqueKeys?: boolean;
+  /** The schema's tags to read with (the library's customTags): helm's `<<` (withHelmMergeKey). */
+  customTags?: (tags: Tags) => Tags;
   /**
    * Only the first document and those that start with `---`, as helm reads values: its reader
    * (k8s.io/apimachinery's YAMLReader) splits the text at `---` lines and decodes one document of

@@ -221,6 +221,36 @@ describe('checkFalcoValues', () => {
     expect(layer(`${json(true)}...\n- s3cr3t-token\n`)).toEqual({ value: true, file: 'mine.yaml' });
   });
 
+  // Regression (a review): helm 4.1.4 (go-yaml v2 underneath, `helm template` of both charts) sets a
+  // `<<` merge's keys where the `<<` stands, over keys written before it and an earlier `<<`'s; of a
+  // list of mappings the first wins. The yaml library never lets a merge override a key, so a URL (or
+  // json_output: true) followed by `<<: *anchor` holding `url: null` (json_output: false) passed.
+  it('reads a << merge key as helm does: its keys override those written before it', () => {
+    const layer = (text: string) =>
+      layerHttpOutput([
+        { file: 'falco.yaml', text: `${BASE}  json_output: true\n` },
+        {
+          file: 'mine.yaml',
+          text: `quiet: &off {json_output: false}\nloud: &on {json_output: true}\n${text}`,
+        },
+      ]);
+    const json = (value: boolean) => ({ value, file: 'mine.yaml' });
+
+    expect(layer('falco:\n  json_output: true\n  <<: *off\n').jsonOutput).toEqual(json(false));
+    expect(layer('falco:\n  <<: *off\n  json_output: true\n').jsonOutput).toEqual(json(true));
+    expect(layer('falco:\n  <<: *on\n  <<: *off\n').jsonOutput).toEqual(json(false));
+    expect(layer('falco:\n  <<: *off\n  <<: *on\n').jsonOutput).toEqual(json(true));
+    expect(layer('falco:\n  json_output: true\n  <<: [*off, *on]\n').jsonOutput).toEqual(json(false));
+    expect(layer('falco:\n  json_output: false\n  <<: [*on, *off]\n').jsonOutput).toEqual(json(true));
+    expect(layer('both: &both\n  <<: *off\nfalco:\n  json_output: true\n  <<: *both\n').jsonOutput).toEqual(
+      json(false),
+    );
+    expect(
+      layer('gone: &gone {url: null}\nfalco:\n  http_output:\n    url: http://x:8080/alerts\n    <<: *gone\n')
+        .url,
+    ).toEqual({ value: null, file: 'mine.yaml' });
+  });
+
   // Falco's values files hold tokens (falcosidekick's webhooks, the ingest path secret's URL): the
   // yaml library's message quotes the lines around an error, and npm run deploy prints it.
   it("refuses a values file that is not YAML by the error's code and place, quoting none of it", () => {

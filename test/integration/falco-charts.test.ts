@@ -186,6 +186,22 @@ describe.skipIf(!ready)('the real falcosecurity/falco charts with helm-values/',
     );
 
     it.skipIf(!archive)(
+      'sets a << merge key over the keys written before it, the first of a list winning',
+      async () => {
+        const anchors = 'quiet: &off {json_output: false}\nloud: &on {json_output: true}\n';
+        const over = falcoConfigOf(
+          await render({ 'over.yaml': `${anchors}falco:\n  json_output: true\n  <<: *off\n` }),
+        );
+        const first = falcoConfigOf(
+          await render({ 'first.yaml': `${anchors}falco:\n  json_output: false\n  <<: [*on, *off]\n` }),
+        );
+
+        expect(over.json_output).toBe(false);
+        expect(first.json_output).toBe(true);
+      },
+    );
+
+    it.skipIf(!archive)(
       'brings back none of a section a later file sets again, only its chart defaults',
       async () => {
         const config = falcoConfigOf(
