@@ -47,6 +47,8 @@ export type { SendCommands } from './redis-entry-reads.js';
 const entryChars = (raw: unknown) =>
   (raw as [string, string[]])[1].reduce((sum, text) => sum + text.length, 0);
 
+const bytesOf = (kept: readonly Kept[]) => kept.reduce((sum, { fields }) => sum + fields.bytes, 0);
+
 // Stream pages read at once by one process (page-turns.ts).
 const PAGES_AT_ONCE = 2;
 
@@ -81,8 +83,9 @@ export function createStreamScanner(options: {
       return whole?.held && matchesQuery(whole.held, filter!) ? whole : undefined;
     }
 
-    // One page: what it keeps, within the limit and the byte caps. Its raw entries die with it.
-    async function readPage(count: number): Promise<{ kept: Kept[]; read: number }> {
+    // One page: what it keeps, within the limit and the byte caps, and whether it read to the end
+    // of the range. Its raw entries die with it.
+    async function readPage(count: number): Promise<{ kept: Kept[]; read: number; end: boolean }> {
       const [page] = await send([['XREVRANGE', stream, from, request.start, 'COUNT', String(count)]], op);
       const entries = page as unknown[];
       const sizes: number[] = [];
@@ -90,20 +93,35 @@ export function createStreamScanner(options: {
       for (const raw of entries) {
         const fields = decodeEntryFields(raw);
         sizes.push(stream === keys.alerts ? fields.bytes : entryChars(raw));
-        from = `(${fields.streamId}`;
         // Awaited only when the fields cannot tell: an await for each of 10,000 entries costs.
         // Tags that are not JSON: left out, as they are from the alert read whole.
         const passes = unreadable.decode(fields.streamId, () => match(fields), false);
         const entry = passes === undefined ? await passingWhole(fields) : passes ? { fields } : undefined;
-        if (!entry) continue;
-        keptBytes += fields.bytes;
-        const keeping = found.length + kept.length;
-        if ((done = keeping > 0 && keptBytes > request.maxBytes.hard)) break;
-        kept.push(entry);
-        if ((done = keeping + 1 >= request.limit || keptBytes > readerBytes)) break;
+        if (entry) {
+          const keeping = found.length + kept.length;
+          // Left unread (`from` stays before it): read again if texts left out make room (holdKept).
+          if ((done = keeping > 0 && keptBytes + fields.bytes > request.maxBytes.hard)) break;
+          keptBytes += fields.bytes;
+          kept.push(entry);
+        }
+        from = `(${fields.streamId}`;
+        if (entry && (done = found.length + kept.length >= request.limit || keptBytes > readerBytes)) break;
       }
       sizer.saw(sizes);
-      return { kept, read: entries.length };
+      // A short page is the range's last, unless the scan stopped inside it.
+      return { kept, read: entries.length, end: !done && entries.length < count };
+    }
+
+    // The kept entries of a page, held, into `found`. Those whose text is not readable are left out
+    // (skipUnreadableEntries) after they took a place in the limit and the bytes: given back, and
+    // the scan goes on. Kept, a replay that left older alerts out for them did not say so (its cut
+    // is seen by the alert past the limit or the bytes), and a list held fewer alerts than asked.
+    async function holdKept(kept: Kept[], view: (held: HeldAlert, streamId: string) => T): Promise<void> {
+      const held = await withTexts(kept, op);
+      for (const { fields, held: alert } of held) found.push(view(alert!, fields.streamId));
+      if (held.length === kept.length) return;
+      keptBytes -= bytesOf(kept) - bytesOf(held);
+      done = found.length >= request.limit || keptBytes > readerBytes;
     }
 
     for (let scanned = 0; !done && scanned <= options.maxEntries * 2;) {
@@ -112,10 +130,8 @@ export function createStreamScanner(options: {
       const page = await readPage(count).finally(endTurn);
       scanned += page.read;
       if (request.texts === 'none') for (const { fields } of page.kept) found.push(request.view(fields));
-      else
-        for (const { fields, held } of await withTexts(page.kept, op))
-          found.push(request.view(held!, fields.streamId));
-      done ||= page.read < count;
+      else await holdKept(page.kept, request.view);
+      done ||= page.end;
     }
     return found;
   };

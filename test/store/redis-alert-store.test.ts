@@ -141,6 +141,41 @@ describe.skipIf(!hasRedis)('the Redis alert store', () => {
     },
   );
 
+  // Regression: an entry whose text was not readable was left out only after it had taken its place
+  // in the read's limit and bytes: a replay of more than MAX_REPLAY alerts, or of more than
+  // QUERY_MAX_BYTES, left older alerts out without the cut that tells its client (event: truncated),
+  // and a list held fewer alerts than its limit with more in the store.
+  it.each([
+    ['alone', false],
+    ['with its fields entry', true],
+  ])(
+    'reads past an entry whose text is not readable to fill the limit and bytes, written %s',
+    async (_, withFields) => {
+      const prefix = `unreadable-limit-${withFields}`;
+      const { parts, store } = await connectedStore({ maxAlerts: 100, maxBytes: 1e9 }, prefix, 3_600_000);
+      const [first, a, b] = [makeStoredAlert(), makeStoredAlert(), makeStoredAlert()];
+      for (const entry of [first, a, b]) store.add(entry);
+      await store.flush();
+      const now = String(Date.now());
+      const fields = [
+        ...['id', 'not-an-alert', 'at', now, 't', now, 'src', 'syscall', 'rule', 'R', 'pri', 'Notice'],
+        ...['host', '', 'ns', '', 'tags', '', 'bytes', '5000'],
+      ];
+      const streamId = await redis.cli('XADD', `${prefix}:alerts`, '*', ...fields, 'json', 'not json');
+      if (withFields) await redis.cli('XADD', `${prefix}:alert-fields`, streamId, ...fields);
+      const c = makeStoredAlert();
+      store.add(c);
+      await store.flush();
+      const ids = (entries: Array<{ id: string }> | undefined) => entries?.map((entry) => entry.id);
+
+      expect(ids(await store.query({ limit: 2 }))).toEqual([c.id, b.id]);
+      expect(ids((await store.after(first.id, 2))?.alerts)).toEqual([b.id, c.id]);
+      // 1,000 bytes each: the oldest crosses 2,500, so the reader sees the cut.
+      expect(ids((await store.after(first.id, 10, 2_500))?.alerts)).toEqual([a.id, b.id, c.id]);
+      await parts.close();
+    },
+  );
+
   it('drops alerts older than STORE_RETENTION from the stream and from the id index', async () => {
     const { parts, store } = await connectedStore({ maxAlerts: 100, maxBytes: 1e9 }, 'age', 1_000);
     const old = makeStoredAlert();
