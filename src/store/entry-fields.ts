@@ -31,6 +31,17 @@ export const tagsInJson = (tagsText: string): boolean =>
 export const namespaceInJson = (fields: Pick<EntryFields, 'namespace' | 'source'>): boolean =>
   fields.namespace === undefined && fields.source === 'k8s_audit';
 
+// An entry's received bytes as reads count them. Another writer's (a hand edit, another version,
+// anyone with access to Redis) that is not a count (not a number, negative, infinite) made a read's
+// running total NaN, which passes every byte cap and the readers' budget, or cut the read at once,
+// and the live reader asked Redis for `COUNT NaN` entries, refused for as long as the entry was held:
+// it counts as its text (none from the fields stream, which has no text, until it is read).
+function readBytes(stored: string, json: string | undefined): number {
+  const bytes = Number(stored);
+  if (stored !== '' && Number.isSafeInteger(bytes) && bytes >= 0) return bytes;
+  return json === undefined ? 0 : Buffer.byteLength(json);
+}
+
 /** A stream entry (`[streamId, [field, value, ...]]`) as filters and counts read it. */
 export function decodeEntryFields(raw: unknown): EntryFields {
   const [streamId, flat] = raw as [string, string[]];
@@ -72,7 +83,7 @@ export function decodeEntryFields(raw: unknown): EntryFields {
     priority: priority as Priority,
     hostname: hostname ? readCappedText(hostname) : undefined,
     namespace: namespace ? readCappedText(namespace) : undefined,
-    bytes: Number(bytes),
+    bytes: readBytes(bytes, json),
     tagsText,
     json,
   };

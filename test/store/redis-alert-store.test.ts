@@ -176,6 +176,70 @@ describe.skipIf(!hasRedis)('the Redis alert store', () => {
     },
   );
 
+  // Regression: a read summed each entry's stored `bytes` as it was: another writer's that is not a
+  // count (not a number, negative, infinite) made the sum NaN, or past any bound, and the reads'
+  // byte caps never stopped a read past it (nor the readers' budget, NaN); the live reader asked
+  // Redis for `COUNT NaN` entries, refused, and published no alert again.
+  it.each([
+    ['not a number', 'many'],
+    ['negative', '-1000000000'],
+    ['infinite', 'Infinity'],
+  ])(
+    'counts an entry whose bytes is %s as its text, in the byte caps and the live reader',
+    async (_, bytes) => {
+      const feed = createAlertFeed(() => undefined);
+      const live: string[] = [];
+      feed.subscribe((entry) => live.push(entry.id));
+      for (const withFields of [false, true]) {
+        const prefix = `bad-bytes-${bytes}-${withFields}`;
+        live.length = 0;
+        const { parts, store } = await connectedStore(
+          { maxAlerts: 100, maxBytes: 1e9 },
+          prefix,
+          3_600_000,
+          undefined,
+          { feed },
+        );
+        const [first, a] = [makeStoredAlert(), makeStoredAlert()];
+        for (const entry of [first, a]) store.add(entry);
+        await store.flush();
+        const alert = { rule: 'R', priority: 'Notice', source: 'syscall', output: 'x'.repeat(800) };
+        const text = JSON.stringify(alert);
+        const now = String(Date.now());
+        const fields = [
+          ...['id', 'bad-bytes', 'at', now, 't', now, 'src', 'syscall', 'rule', 'R', 'pri', 'Notice'],
+          ...['host', '', 'ns', '', 'tags', '', 'bytes', bytes],
+        ];
+        const streamId = await redis.cli('XADD', `${prefix}:alerts`, '*', ...fields, 'json', text);
+        if (withFields) await redis.cli('XADD', `${prefix}:alert-fields`, streamId, ...fields);
+        const b = makeStoredAlert();
+        store.add(b);
+        await store.flush();
+        await vi.waitFor(() => expect(live).toContain(b.id));
+        const seen = (entries: Array<{ id: string; bytes: number }> | undefined) =>
+          entries?.map(({ id, bytes: size }) => [id, size]);
+
+        // 1,000 bytes, then its text's 800-odd: past 1,500, the read ends there. From the fields
+        // stream it counts none until its text is read: the read ends one alert later.
+        const own = Buffer.byteLength(text);
+        expect(seen(await store.query({ limit: 10, maxBytes: 1_500 }))).toEqual([
+          [b.id, 1000],
+          ['bad-bytes', own],
+          ...(withFields ? [[a.id, 1000]] : []),
+        ]);
+        expect(seen((await store.after(first.id, 10, 1_500))?.alerts)).toEqual([
+          ['bad-bytes', own],
+          [b.id, 1000],
+        ]);
+        const c = makeStoredAlert();
+        store.add(c);
+        await store.flush();
+        await vi.waitFor(() => expect(live).toContain(c.id));
+        await parts.close();
+      }
+    },
+  );
+
   it('drops alerts older than STORE_RETENTION from the stream and from the id index', async () => {
     const { parts, store } = await connectedStore({ maxAlerts: 100, maxBytes: 1e9 }, 'age', 1_000);
     const old = makeStoredAlert();
