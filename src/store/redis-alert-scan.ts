@@ -83,6 +83,14 @@ export function createStreamScanner(options: {
       return whole?.held && matchesQuery(whole.held, filter!) ? whole : undefined;
     }
 
+    // An entry that passes, as kept. Read with its text (the alerts stream), held at once: one whose
+    // text is not readable is left out here, as the filter leaves one out, and takes no place in the
+    // limit and the bytes. Given back later (holdKept), the page was read again from it: a replay
+    // past a run of them, each a few alerts' bytes, read the same entries until its bound on entries
+    // read ended it short of older alerts, with no cut for the reader to see (no `event: truncated`).
+    const keep = (fields: EntryFields): Kept | undefined =>
+      stream === keys.alerts && request.texts !== 'none' ? hold(fields) : { fields };
+
     // One page: what it keeps, within the limit and the byte caps, and whether it read to the end
     // of the range. Its raw entries die with it.
     async function readPage(count: number): Promise<{ kept: Kept[]; read: number; end: boolean }> {
@@ -96,7 +104,7 @@ export function createStreamScanner(options: {
         // Awaited only when the fields cannot tell: an await for each of 10,000 entries costs.
         // Tags that are not JSON: left out, as they are from the alert read whole.
         const passes = unreadable.decode(fields.streamId, () => match(fields), false);
-        const entry = passes === undefined ? await passingWhole(fields) : passes ? { fields } : undefined;
+        const entry = passes === undefined ? await passingWhole(fields) : passes ? keep(fields) : undefined;
         if (entry) {
           const keeping = found.length + kept.length;
           // Left unread (`from` stays before it): read again if texts left out make room (holdKept).
@@ -112,10 +120,11 @@ export function createStreamScanner(options: {
       return { kept, read: entries.length, end: !done && entries.length < count };
     }
 
-    // The kept entries of a page, held, into `found`. Those whose text is not readable are left out
-    // (skipUnreadableEntries) after they took a place in the limit and the bytes: given back, and
-    // the scan goes on. Kept, a replay that left older alerts out for them did not say so (its cut
-    // is seen by the alert past the limit or the bytes), and a list held fewer alerts than asked.
+    // The kept entries of a page, held, into `found`. Those of the fields stream whose text is not
+    // readable are left out (skipUnreadableEntries) after they took a place in the limit and the
+    // bytes: given back, and the scan goes on. Kept, a replay that left older alerts out for them
+    // did not say so (its cut is seen by the alert past the limit or the bytes), and a list held
+    // fewer alerts than asked.
     async function holdKept(kept: Kept[], view: (held: HeldAlert, streamId: string) => T): Promise<void> {
       const held = await withTexts(kept, op);
       for (const { fields, held: alert } of held) found.push(view(alert!, fields.streamId));

@@ -176,6 +176,39 @@ describe.skipIf(!hasRedis)('the Redis alert store', () => {
     },
   );
 
+  // Regression: the scan took a place in its bytes for each unreadable entry it kept, given back once
+  // its text was read, and read its page again from there: a replay past a run of them, a few
+  // alerts' bytes each, read the same entries page after page until it stopped at its bound on
+  // entries read, short of the older alerts, and said nothing (no cut: no `event: truncated`).
+  it('replays past a run of entries whose text is not readable to the alerts before them', async () => {
+    const prefix = 'unreadable-run';
+    const { parts, store } = await connectedStore({ maxAlerts: 100, maxBytes: 1e9 }, prefix, 3_600_000);
+    const [first, a] = [makeStoredAlert(), makeStoredAlert()];
+    for (const entry of [first, a]) store.add(entry);
+    await store.flush();
+    const now = String(Date.now());
+    const fields = [
+      ...['id', 'not-an-alert', 'at', now, 't', now, 'src', 'syscall', 'rule', 'R', 'pri', 'Notice'],
+      ...['host', '', 'ns', '', 'tags', '', 'bytes', '1000', 'json', 'not json'],
+    ];
+    // 90 of them, in one call; STORE_MAX_ALERTS 100 keeps them all.
+    await redis.cli(
+      'EVAL',
+      "for i = 1, 90 do redis.call('XADD', KEYS[1], '*', unpack(ARGV)) end",
+      '1',
+      `${prefix}:alerts`,
+      ...fields,
+    );
+    const c = makeStoredAlert();
+    store.add(c);
+    await store.flush();
+
+    // 1,000 bytes each: both fit in 2,500.
+    const read = await store.after(first.id, 10, 2_500);
+    expect(read?.alerts.map((entry) => entry.id)).toEqual([a.id, c.id]);
+    await parts.close();
+  });
+
   // Regression: a read summed each entry's stored `bytes` as it was: another writer's that is not a
   // count (not a number, negative, infinite) made the sum NaN, or past any bound, and the reads'
   // byte caps never stopped a read past it (nor the readers' budget, NaN); the live reader asked
