@@ -91,13 +91,27 @@ export function createStreamScanner(options: {
     const keep = (fields: EntryFields): Kept | undefined =>
       stream === keys.alerts && request.texts !== 'none' ? hold(fields) : { fields };
 
+    // The kept entries, into `found`: as their fields, or held. Those of the fields stream whose text
+    // is not readable are left out (skipUnreadableEntries) after they took a place in the limit and
+    // the bytes: given back here.
+    async function settle(kept: Kept[]): Promise<void> {
+      if (request.texts === 'none') for (const { fields } of kept) found.push(request.view(fields));
+      else await holdKept(kept, request.view);
+    }
+
     // One page: what it keeps, within the limit and the byte caps, and whether it read to the end
-    // of the range. Its raw entries die with it.
+    // of the range. Its raw entries die with it. Where the kept ones reach the limit or a byte cap,
+    // they are settled first and the page goes on from there: read again from that entry instead,
+    // past a run of unreadable ones of the fields stream (a list), each page moved a few entries on
+    // while its whole length counted against the bound on entries read, which ended the scan inside
+    // the run, short of older alerts, neither past the limit nor the bytes (`truncated: false`).
     async function readPage(count: number): Promise<{ kept: Kept[]; read: number; end: boolean }> {
       const [page] = await send([['XREVRANGE', stream, from, request.start, 'COUNT', String(count)]], op);
       const entries = page as unknown[];
       const sizes: number[] = [];
-      const kept: Kept[] = [];
+      let kept: Kept[] = [];
+      const crosses = (bytes: number) =>
+        found.length + kept.length > 0 && keptBytes + bytes > request.maxBytes.hard;
       for (const raw of entries) {
         const fields = decodeEntryFields(raw);
         sizes.push(stream === keys.alerts ? fields.bytes : entryChars(raw));
@@ -105,32 +119,35 @@ export function createStreamScanner(options: {
         // Tags that are not JSON: left out, as they are from the alert read whole.
         const passes = unreadable.decode(fields.streamId, () => match(fields), false);
         const entry = passes === undefined ? await passingWhole(fields) : passes ? keep(fields) : undefined;
+        if (entry && crosses(fields.bytes)) {
+          await settle(kept);
+          kept = [];
+          // Left unread (`from` stays before it): the scan ends here.
+          if ((done = crosses(fields.bytes))) break;
+        }
         if (entry) {
-          const keeping = found.length + kept.length;
-          // Left unread (`from` stays before it): read again if texts left out make room (holdKept).
-          if ((done = keeping > 0 && keptBytes + fields.bytes > request.maxBytes.hard)) break;
           keptBytes += fields.bytes;
           kept.push(entry);
         }
         from = `(${fields.streamId}`;
-        if (entry && (done = found.length + kept.length >= request.limit || keptBytes > readerBytes)) break;
+        if (entry && (found.length + kept.length >= request.limit || keptBytes > readerBytes)) {
+          await settle(kept);
+          kept = [];
+          if ((done = found.length >= request.limit || keptBytes > readerBytes)) break;
+        }
       }
       sizer.saw(sizes);
       // A short page is the range's last, unless the scan stopped inside it.
       return { kept, read: entries.length, end: !done && entries.length < count };
     }
 
-    // The kept entries of a page, held, into `found`. Those of the fields stream whose text is not
-    // readable are left out (skipUnreadableEntries) after they took a place in the limit and the
-    // bytes: given back, and the scan goes on. Kept, a replay that left older alerts out for them
-    // did not say so (its cut is seen by the alert past the limit or the bytes), and a list held
-    // fewer alerts than asked.
+    // The kept entries of a page, held, into `found`; the bytes of those left out given back.
+    // Kept, a replay that left older alerts out for them did not say so (its cut is seen by the
+    // alert past the limit or the bytes), and a list held fewer alerts than asked.
     async function holdKept(kept: Kept[], view: (held: HeldAlert, streamId: string) => T): Promise<void> {
       const held = await withTexts(kept, op);
       for (const { fields, held: alert } of held) found.push(view(alert!, fields.streamId));
-      if (held.length === kept.length) return;
       keptBytes -= bytesOf(kept) - bytesOf(held);
-      done = found.length >= request.limit || keptBytes > readerBytes;
     }
 
     for (let scanned = 0; !done && scanned <= options.maxEntries * 2;) {
@@ -138,8 +155,7 @@ export function createStreamScanner(options: {
       const endTurn = await turns.take();
       const page = await readPage(count).finally(endTurn);
       scanned += page.read;
-      if (request.texts === 'none') for (const { fields } of page.kept) found.push(request.view(fields));
-      else await holdKept(page.kept, request.view);
+      await settle(page.kept);
       done ||= page.end;
     }
     return found;

@@ -177,10 +177,11 @@ describe.skipIf(!hasRedis)('the Redis alert store', () => {
   );
 
   // Regression: the scan took a place in its bytes for each unreadable entry it kept, given back once
-  // its text was read, and read its page again from there: a replay past a run of them, a few
-  // alerts' bytes each, read the same entries page after page until it stopped at its bound on
-  // entries read, short of the older alerts, and said nothing (no cut: no `event: truncated`).
-  it('replays past a run of entries whose text is not readable to the alerts before them', async () => {
+  // its text was read, and read its page again from there: past a run of them, a few alerts' bytes
+  // each, it read the same entries page after page until it stopped at its bound on entries read,
+  // short of the older alerts, and said nothing (no cut: no `event: truncated`, `truncated: false`).
+  // A replay reads the alerts stream (9ba92ad); a list the fields stream, which has no texts.
+  it('replays and lists past a run of entries whose text is not readable to the alerts before them', async () => {
     const prefix = 'unreadable-run';
     const { parts, store } = await connectedStore({ maxAlerts: 100, maxBytes: 1e9 }, prefix, 3_600_000);
     const [first, a] = [makeStoredAlert(), makeStoredAlert()];
@@ -191,21 +192,27 @@ describe.skipIf(!hasRedis)('the Redis alert store', () => {
       ...['id', 'not-an-alert', 'at', now, 't', now, 'src', 'syscall', 'rule', 'R', 'pri', 'Notice'],
       ...['host', '', 'ns', '', 'tags', '', 'bytes', '1000', 'json', 'not json'],
     ];
-    // 90 of them, in one call; STORE_MAX_ALERTS 100 keeps them all.
+    // 90 of them, each with its fields entry, in one call; STORE_MAX_ALERTS 100 keeps them all.
     await redis.cli(
       'EVAL',
-      "for i = 1, 90 do redis.call('XADD', KEYS[1], '*', unpack(ARGV)) end",
-      '1',
+      "for i = 1, 90 do local sid = redis.call('XADD', KEYS[1], '*', unpack(ARGV)) " +
+        "redis.call('XADD', KEYS[2], sid, unpack(ARGV, 1, #ARGV - 2)) end",
+      '2',
       `${prefix}:alerts`,
+      `${prefix}:alert-fields`,
       ...fields,
     );
     const c = makeStoredAlert();
     store.add(c);
     await store.flush();
+    // The fields stream is whole: the list reads it.
+    expect(await redis.cli('XLEN', `${prefix}:alert-fields`)).toBe('93');
 
-    // 1,000 bytes each: both fit in 2,500.
+    // 1,000 bytes each: both fit in 2,500, all three in 3,500.
     const read = await store.after(first.id, 10, 2_500);
     expect(read?.alerts.map((entry) => entry.id)).toEqual([a.id, c.id]);
+    const listed = await store.query({ limit: 10, maxBytes: 3_500 });
+    expect(listed.map((entry) => entry.id)).toEqual([c.id, a.id, first.id]);
     await parts.close();
   });
 
