@@ -37,7 +37,7 @@ export interface AlertReaderOptions {
   feed: AlertFeed;
   metrics: Pick<StoreMetrics, 'readGap'>;
   logger: Logger;
-  /** Skips the entries whose stored text is not JSON (one per process, shared with the reads). */
+  /** Skips the entries whose stored texts are not readable (one per process, shared with the reads). */
   unreadable: UnreadableEntries;
   /** How long one XREAD blocks; the link's own deadline is this plus its command timeout. */
   blockMs?: number;

@@ -87,7 +87,7 @@ export function createRedisAlertReads(options: {
     async get(id) {
       const streamId = await streamIdOf(id, 'get');
       if (!streamId || receivedMsOf(streamId) < retainedFromMs()) return undefined;
-      // Undefined once trimmed, or when its text is not JSON.
+      // Undefined once trimmed, or when its stored texts are not readable (stored-json.ts).
       const [whole] = await readWhole([streamId], 'get');
       return whole?.held && viewHeldAlert(whole.held);
     },

@@ -37,7 +37,7 @@ export function createEntryReads(
   send: SendCommands,
   unreadable: UnreadableEntries,
 ) {
-  // An entry read with its JSON, as held; undefined when its text is not JSON (skipped).
+  // An entry read with its JSON, as held; undefined when its texts are not readable (skipped).
   const hold = (fields: EntryFields): Kept | undefined =>
     unreadable.decode(fields.streamId, () => ({ fields, held: holdEntry(fields).held }), undefined);
 
@@ -62,7 +62,7 @@ export function createEntryReads(
 
   // The kept alerts as held: those read from the fields stream are read again, with their JSON.
   async function withTexts(kept: Kept[], op: StoreOp): Promise<Kept[]> {
-    // Those read with their JSON are held here, and left out when it is not JSON.
+    // Those read with their JSON are held here, and left out when it is not readable.
     kept = kept.flatMap((entry) =>
       entry.held || entry.fields.json === undefined ? [entry] : (hold(entry.fields) ?? []),
     );

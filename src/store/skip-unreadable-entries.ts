@@ -18,7 +18,7 @@ export interface UnreadableEntries {
 }
 
 /**
- * One entry that is not JSON (written by hand, by another version, a corrupted write) is skipped by
+ * One entry that is not readable (written by hand, by another version, a corrupted write) is skipped by
  * every read, live or not: thrown, it failed each list and replay that passed over it, for everyone,
  * until STORE_RETENTION removed it; an alert text copied into answers as it was made them invalid
  * JSON. One per process: the reads and the live reader log together.

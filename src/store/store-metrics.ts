@@ -10,7 +10,7 @@ export interface StoreMetrics {
   shed(count: number): void;
   /** The live reader found alerts removed from the stream before it read them. */
   readGap(): void;
-  /** A read skipped a stream entry whose stored text is not JSON. */
+  /** A read skipped a stream entry whose stored texts are not readable (stored-json.ts). */
   unreadableEntry(): void;
   /** Through Sentinel: kept alerts not every replica online confirmed, given up to stay within the bounds. */
   unconfirmedGivenUp(count: number): void;
