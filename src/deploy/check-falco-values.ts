@@ -66,16 +66,18 @@ function enabledProblems({ output }: FalcoValuesCheck): string[] {
 }
 
 /**
- * json_output false (chart 3.x's own default), or removed (then false, Falco's own default, or the
- * chart's when a later file sets falco: again), loses every alert.
+ * json_output false, or removed (then false, Falco's own default, or the chart's when a later file
+ * sets falco: again), or set by no file (both charts' false, 3.1.4 and 9.1.0), loses every alert.
  */
 function jsonProblems({ output }: FalcoValuesCheck): string[] {
   const json = output.jsonOutput;
-  if (!json || json.value === true) return [];
+  if (json?.value === true) return [];
   const set =
-    json.value === false
-      ? `${json.file} sets falco.json_output: false`
-      : `${removedBy(json.file, 'falco.json_output')}, and false is its default (Falco's and the chart's)`;
+    json === undefined
+      ? "No values file sets falco.json_output, and false is the chart's default"
+      : json.value === false
+        ? `${json.file} sets falco.json_output: false`
+        : `${removedBy(json.file, 'falco.json_output')}, and false is its default (Falco's and the chart's)`;
   return [
     `${set}: Falco then posts each alert as text/plain, which the receiver refuses (415), so every alert would be lost. Set it to true, as helm-values/falco.yaml does.`,
   ];

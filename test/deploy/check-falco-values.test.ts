@@ -362,6 +362,23 @@ describe('checkFalcoValues', () => {
     expect(check(quoted, '9.1.0')).toEqual([]);
   });
 
+  // Regression: both charts default json_output to false (`helm template` of 3.1.4 and 9.1.0 with
+  // values that leave it alone renders `json_output: false`), so every alert is posted as text/plain;
+  // http_output.enabled and the URL set by no values file were refused, json_output was not.
+  it('refuses json_output set by no values file, on any chart', () => {
+    for (const version of ['3.1.4', '9.1.0'])
+      expect(
+        checkFalcoValues({
+          output: layerHttpOutput([{ file: 'falco.yaml', text: `${BASE}    enabled: true\n` }]),
+          baseManifests: true,
+          falcoChartVersion: version,
+          pathSecretFromFile: false,
+        }),
+      ).toEqual([
+        "No values file sets falco.json_output, and false is the chart's default: Falco then posts each alert as text/plain, which the receiver refuses (415), so every alert would be lost. Set it to true, as helm-values/falco.yaml does.",
+      ]);
+  });
+
   // What helm renders after a null (charts 3.1.4 and 9.1.0): json_output left out of falco.yaml, so
   // Falco's own false (or the chart's false, when a later file sets falco: again), and no URL at all.
   it('refuses a null that removes json_output or the URL, on any chart, naming the file that sets it', () => {
@@ -541,7 +558,7 @@ describe('checkFalcoValues', () => {
     const output = layerHttpOutput([
       {
         file: 'mine.yaml',
-        text: 'falco:\n  http_output:\n    enabled: true\n    url: http://h:8080/alerts/s3cretS3cretS3cret\n',
+        text: 'falco:\n  json_output: true\n  http_output:\n    enabled: true\n    url: http://h:8080/alerts/s3cretS3cretS3cret\n',
       },
     ]);
 
@@ -583,7 +600,7 @@ describe('checkFalcoValues', () => {
       output: layerHttpOutput([
         {
           file: 'mine.yaml',
-          text: `falco:\n  http_output:\n    enabled: true\n    url: ${JSON.stringify(url)}\n`,
+          text: `falco:\n  json_output: true\n  http_output:\n    enabled: true\n    url: ${JSON.stringify(url)}\n`,
         },
       ]),
       baseManifests: false,
@@ -606,6 +623,7 @@ describe('checkFalcoValues', () => {
       output: {
         url: { value: `${' '.repeat(200_000)}<RECEIVER_HOST>`, file: 'mine.yaml' },
         enabled: { value: true, file: 'mine.yaml' },
+        jsonOutput: { value: true, file: 'mine.yaml' },
       },
       baseManifests: false,
       falcoChartVersion: '9.1.0',

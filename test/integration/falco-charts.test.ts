@@ -265,6 +265,25 @@ describe.skipIf(!ready)('the real falcosecurity/falco charts with helm-values/',
         },
       );
 
+      // Both charts default json_output to false: values that never set it lose every alert (415).
+      it.skipIf(!archive)(
+        'renders json_output false when no values file sets it, and the check refuses it',
+        async () => {
+          const only = path.join(dir, 'no-json.yaml');
+          writeFileSync(
+            only,
+            `falco:\n  http_output:\n    enabled: true\n    url: ${serviceOrigin(base, 'http', 'http')}/alerts\n`,
+          );
+
+          expect(falcoConfigOf(await renderFalco(archive!, [only])).json_output).toBe(false);
+          expect(check([only])).toEqual([
+            expect.stringMatching(
+              /^No values file sets falco\.json_output, and false is the chart's default: /,
+            ),
+          ]);
+        },
+      );
+
       // Falco 0.34.1 and 0.40.0 exit at start with this falco.yaml: "http output enabled but no url in
       // configuration block".
       it.skipIf(!archive)(
