@@ -42,6 +42,19 @@ function readBytes(stored: string, json: string | undefined): number {
   return json === undefined ? 0 : Buffer.byteLength(json);
 }
 
+// The most milliseconds from the epoch a Date holds (ECMA-262): past it, toISOString throws.
+const MAX_DATE_MS = 8.64e15;
+
+// An entry's time in epoch milliseconds. Another writer's that is not one (not a number, none,
+// past any date) made holdEntry's date text throw a RangeError, which no read skips: every list and
+// replay that passed over the entry answered 500, and the live reader, refused at it every 200 ms,
+// published nothing more and blamed Redis; as NaN, it passed every `since`. It is `fallback` then:
+// the alert's text may well be fine, and a time close to the right one keeps it in the answers.
+function readTimeMs(stored: string, fallback: number): number {
+  const ms = Number(stored);
+  return stored !== '' && Math.abs(ms) <= MAX_DATE_MS ? ms : fallback;
+}
+
 /** A stream entry (`[streamId, [field, value, ...]]`) as filters and counts read it. */
 export function decodeEntryFields(raw: unknown): EntryFields {
   const [streamId, flat] = raw as [string, string[]];
@@ -73,11 +86,14 @@ export function decodeEntryFields(raw: unknown): EntryFields {
       case 'json': json = value; break;
     }
   }
+  // The write script adds the entry with an id Redis stamps (`ms-seq`) as it writes: its receipt
+  // time within the write's delay. An alert time that is not one is its receipt time, as the sink has it.
+  const receivedAtMs = readTimeMs(at, Number(streamId.slice(0, streamId.indexOf('-'))));
   return {
     streamId,
     id,
-    receivedAtMs: Number(at),
-    timeMs: Number(time),
+    receivedAtMs,
+    timeMs: readTimeMs(time, receivedAtMs),
     source: readCappedText(source),
     rule: readCappedText(rule),
     priority: priority as Priority,

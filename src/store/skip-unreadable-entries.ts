@@ -5,7 +5,7 @@ import type { StoreMetrics } from './store-metrics.js';
 /** At most one `store_entry_unreadable` line per this many milliseconds (the first at once). */
 export const UNREADABLE_LOG_EVERY_MS = 60_000;
 
-/** Decodes stream entries, skipping those whose stored texts are not what reads take (not JSON). */
+/** Decodes stream entries, skipping those whose stored texts are not what reads take (see decode). */
 export interface UnreadableEntries {
   /**
    * What `decode` makes of the entry at `streamId`, or `skipped` when its tags are not JSON or its

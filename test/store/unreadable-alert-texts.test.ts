@@ -30,6 +30,31 @@ const alertBody = (output: string, pretty = false) => {
   return pretty ? `\ufeff${JSON.stringify(alert, null, 2)}\n` : JSON.stringify(alert);
 };
 
+// Posts a Falco alert of RULE to `receiver`: the id it was given.
+const postAlert = async (receiver: TestReceiver, output: string, pretty?: boolean) => {
+  const res = await fetch(`http://127.0.0.1:${receiver.port}/alerts`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: alertBody(output, pretty),
+  });
+  expect(res.status).toBe(202);
+  return res.headers.get('x-alert-id')!;
+};
+
+// Each entry is written alone, then with its fields entry (what filters and counts read).
+const WRITTEN = [
+  ['alone', false],
+  ['with their fields entries', true],
+] as const;
+
+let redis: TestRedis;
+beforeAll(async () => {
+  if (hasRedis) redis = await startRedis();
+});
+afterAll(async () => {
+  await redis?.stop();
+});
+
 const unreadableCount = async (receiver: TestReceiver) =>
   Number(/^falco_store_unreadable_entries_total (\d+)$/m.exec(await receiver.metricsText())?.[1] ?? 0);
 
@@ -37,33 +62,14 @@ const unreadableCount = async (receiver: TestReceiver) =>
 // list, its downloads, GET /alerts/:id, the replay and the live stream: one such entry made every
 // list that passed over it invalid JSON for every client (or added alerts to it).
 describe.skipIf(!hasRedis)('entries whose stored alert text is not one JSON object', () => {
-  let redis: TestRedis;
-  beforeAll(async () => {
-    redis = await startRedis();
-  });
-  afterAll(async () => {
-    await redis?.stop();
-  });
-
-  it.each([
-    ['alone', false],
-    ['with their fields entries', true],
-  ])(
+  it.each(WRITTEN)(
     'are left out of every answer, written %s, counted and logged by stream id without their text',
     async (_, withFields) => {
       const prefix = `bad-text-${withFields}`;
       const receiver = await startReceiver({ env: { STORE_URL: redis.url, STORE_KEY_PREFIX: prefix } });
       try {
         const live = await openSseClient(receiver.port);
-        const post = async (output: string, pretty?: boolean) => {
-          const res = await fetch(`http://127.0.0.1:${receiver.port}/alerts`, {
-            method: 'POST',
-            headers: { 'Content-Type': 'application/json' },
-            body: alertBody(output, pretty),
-          });
-          expect(res.status).toBe(202);
-          return res.headers.get('x-alert-id')!;
-        };
+        const post = (output: string, pretty?: boolean) => postAlert(receiver, output, pretty);
         // One of this version's own texts that is not plain: still answered.
         const before = await post('before', true);
         await live.waitFor(1);
@@ -116,6 +122,71 @@ describe.skipIf(!hasRedis)('entries whose stored alert text is not one JSON obje
         expect(receiver.rawLog()).not.toContain('hunter2');
         live.close();
         replay.close();
+      } finally {
+        await receiver.close();
+      }
+    },
+  );
+});
+
+// What another writer may leave as an entry's receipt time (`at`) or alert time (`t`): not a number
+// made holdEntry's date text throw a RangeError that no read skips (GET /alerts answered 500, the
+// live reader logged store_read_refused and published nothing more); a NaN `t` passed every `since`.
+const BAD_TIMES: Array<{ id: string; at?: string; t?: string }> = [
+  { id: 'at-not-a-number', at: 'soon' },
+  { id: 'at-none', at: '' },
+  { id: 'at-infinite', at: 'Infinity' },
+  { id: 'at-past-any-date', at: '9000000000000000' },
+  { id: 't-not-a-number', t: 'never' },
+];
+
+describe.skipIf(!hasRedis)('entries whose stored times are not times', () => {
+  it.each(WRITTEN)(
+    'are answered at the time of their stream id, written %s, and the live reader goes on',
+    async (_, withFields) => {
+      const prefix = `bad-time-${withFields}`;
+      const receiver = await startReceiver({ env: { STORE_URL: redis.url, STORE_KEY_PREFIX: prefix } });
+      try {
+        const live = await openSseClient(receiver.port);
+        const post = (output: string) => postAlert(receiver, output);
+        const before = await post('before');
+        await live.waitFor(1);
+        const writtenAt = new Map<string, string>();
+        for (const { id, at, t } of BAD_TIMES) {
+          const now = String(Date.now());
+          const fields = [
+            ...['id', id, 'at', at ?? now, 't', t ?? now, 'src', 'syscall', 'rule', RULE, 'pri', 'Notice'],
+            ...['host', '', 'ns', '', 'tags', '', 'bytes', '20'],
+          ];
+          const streamId = await redis.cli('XADD', `${prefix}:alerts`, '*', ...fields, 'json', alertBody(id));
+          await redis.cli('HSET', `${prefix}:alert-ids`, id, streamId);
+          if (withFields) await redis.cli('XADD', `${prefix}:alert-fields`, streamId, ...fields);
+          const ms = Number(streamId.slice(0, streamId.indexOf('-')));
+          writtenAt.set(id, new Date(at === undefined ? Number(now) : ms).toISOString());
+        }
+        const after = await post('after');
+        const ids = BAD_TIMES.map(({ id }) => id);
+        await live.waitFor(2 + BAD_TIMES.length);
+        const get = (path: string) => fetch(`http://127.0.0.1:${receiver.port}${path}`);
+
+        const list = await get(`/alerts?limit=100&rule=${encodeURIComponent(RULE)}`);
+        expect(list.status).toBe(200);
+        const listed = JSON.parse(await list.text()) as { alerts: Array<{ id: string; receivedAt: string }> };
+        expect(listed.alerts.map((alert) => alert.id)).toEqual([after, ...ids.toReversed(), before]);
+        for (const { id, receivedAt } of listed.alerts.slice(1, -1))
+          expect(receivedAt).toBe(writtenAt.get(id));
+        const one = await get('/alerts/at-not-a-number');
+        expect(one.status).toBe(200);
+        expect(((await one.json()) as { receivedAt: string }).receivedAt).toBe(
+          writtenAt.get('at-not-a-number'),
+        );
+        // An alert time that is not one counts as the receipt time: a `since` after it leaves it out.
+        const later = await get(`/alerts?limit=100&since=${new Date(Date.now() + 3_600_000).toISOString()}`);
+        expect(later.status).toBe(200);
+        expect(((await later.json()) as { alerts: unknown[] }).alerts).toEqual([]);
+        expect(live.ids).toEqual([before, ...ids, after]);
+        expect(receiver.logLines.filter((line) => line.event === 'store_read_refused')).toEqual([]);
+        live.close();
       } finally {
         await receiver.close();
       }
