@@ -48,39 +48,37 @@ function removedBy(file: string, key: string): string {
 }
 
 /**
- * http_output.enabled false, or removed (then false, Falco's own default, or the chart's when a later
- * file sets the section again), or set by no file (the chart's false): Falco posts nothing.
+ * A key Falco's own default and both charts' (3.1.4, 9.1.0) leave false, where false loses every
+ * alert (`then`): set false, removed (Falco's default, or the chart's when a later file sets the
+ * section again), or set by no file.
  */
-function enabledProblems({ output }: FalcoValuesCheck): string[] {
-  const { enabled } = output;
-  if (enabled?.value === true) return [];
+function falseByDefault(
+  declared: DeclaredValue<boolean | null> | undefined,
+  key: string,
+  then: string,
+): string[] {
+  if (declared?.value === true) return [];
   const set =
-    enabled === undefined
-      ? "No values file sets falco.http_output.enabled, and false is the chart's default"
-      : enabled.value === false
-        ? `${enabled.file} sets falco.http_output.enabled: false`
-        : `${removedBy(enabled.file, 'falco.http_output.enabled')}, and false is its default (Falco's and the chart's)`;
-  return [
-    `${set}: Falco then posts no alert at all, so every alert would be lost. Set it to true, as helm-values/falco.yaml does.`,
-  ];
+    declared === undefined
+      ? `No values file sets ${key}, and false is the chart's default`
+      : declared.value === false
+        ? `${declared.file} sets ${key}: false`
+        : `${removedBy(declared.file, key)}, and false is its default (Falco's and the chart's)`;
+  return [`${set}: ${then}, so every alert would be lost. Set it to true, as helm-values/falco.yaml does.`];
 }
 
-/**
- * json_output false, or removed (then false, Falco's own default, or the chart's when a later file
- * sets falco: again), or set by no file (both charts' false, 3.1.4 and 9.1.0), loses every alert.
- */
+/** http_output.enabled not true: Falco posts nothing. */
+function enabledProblems({ output }: FalcoValuesCheck): string[] {
+  return falseByDefault(output.enabled, 'falco.http_output.enabled', 'Falco then posts no alert at all');
+}
+
+/** json_output not true: every alert posted as text/plain. */
 function jsonProblems({ output }: FalcoValuesCheck): string[] {
-  const json = output.jsonOutput;
-  if (json?.value === true) return [];
-  const set =
-    json === undefined
-      ? "No values file sets falco.json_output, and false is the chart's default"
-      : json.value === false
-        ? `${json.file} sets falco.json_output: false`
-        : `${removedBy(json.file, 'falco.json_output')}, and false is its default (Falco's and the chart's)`;
-  return [
-    `${set}: Falco then posts each alert as text/plain, which the receiver refuses (415), so every alert would be lost. Set it to true, as helm-values/falco.yaml does.`,
-  ];
+  return falseByDefault(
+    output.jsonOutput,
+    'falco.json_output',
+    'Falco then posts each alert as text/plain, which the receiver refuses (415)',
+  );
 }
 
 /** A quoted URL before Falco 0.36 loses every alert. */
