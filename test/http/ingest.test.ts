@@ -536,6 +536,26 @@ describe('POST /alerts', () => {
     expect(await count('/alerts/:id', '404')).toBe(1);
   });
 
+  // Regression: a body refused while it was read (too large, compressed) was timed under the route
+  // `/alerts/` (or `//` for `POST /`), a path no request names, beside `/alerts`'s other answers.
+  it('labels a body refused while read with the ingest route it was posted to', async () => {
+    const { app, metrics } = buildTestApp({ env: { BODY_LIMIT_BYTES: '1024' } });
+    const large = `{"rule":"${'x'.repeat(2048)}"}`;
+    await postAlert(app, large);
+    await postAlert(app, large, '/');
+    await postAlert(app, '{}', '/alerts', { 'Content-Encoding': 'gzip' });
+    const count = (route: string, status: string) =>
+      metricValue(
+        metrics.registry,
+        'http_request_duration_seconds',
+        { method: 'POST', route, status },
+        'http_request_duration_seconds_count',
+      );
+    expect(await count('/alerts', '413')).toBe(1);
+    expect(await count('/', '413')).toBe(1);
+    expect(await count('/alerts', '415')).toBe(1);
+  });
+
   it('answers 415 for a declared charset other than UTF-8', async () => {
     const { app } = buildTestApp();
     const body = readFixture('samples/valid/093-latest-terminal-shell-in-container.json');

@@ -37,7 +37,7 @@ export function createIngestRouter(deps: IngestDeps): express.Router {
     admitBody(deps),
     readBody,
     refuseTextAlert(deps.metrics),
-    (req, res, next) => {
+    (req: express.Request, res: express.Response, next: express.NextFunction) => {
       const body: unknown = req.body;
       deps.turns.run(() => {
         try {
@@ -67,7 +67,9 @@ export function createIngestRouter(deps: IngestDeps): express.Router {
         }
       });
     },
+    // On the route itself, not `router.use(INGEST_PATHS, ...)`: there Express strips the path into
+    // baseUrl, and the request histogram timed a refused body under `/alerts/` (and `//`).
+    bodyErrorHandler(deps.metrics, deps.bodyLimitBytes),
   );
-  router.use(INGEST_PATHS, bodyErrorHandler(deps.metrics, deps.bodyLimitBytes));
   return router;
 }
