@@ -94,6 +94,9 @@ describe('GET /alerts', () => {
   it.each([
     ['priorty=Critical', 'priorty: is not a parameter of this endpoint'],
     ['limit=5&limit=6', 'limit: must be given once'],
+    // Out of range said zod's 'Too small: expected number to be >=1', where `abc` said this.
+    ['limit=0', 'limit: must be a whole number from 1 to 1000'],
+    ['limit=100000', 'limit: must be a whole number from 1 to 1000'],
     ['rule=', 'rule: must not be empty'],
     [
       'since=2026-06-15T10:01:12.339+02:00',

@@ -8,6 +8,8 @@ import { PRIORITIES } from '../../alerts/priority.js';
 import { buildProblem, type Problem } from '../problem.js';
 
 const MAX_LIMIT = 1000;
+// One message for every bad limit: out of range said zod's 'Too small: expected number to be >=1'.
+const LIMIT_RANGE = `must be a whole number from 1 to ${MAX_LIMIT}`;
 
 // No length of its own: an accepted alert's rule, hostname or tag has none either (a 5,000-character
 // rule name was stored, and no filter could find it), and the request line bounds a value already:
@@ -46,7 +48,12 @@ const filterShape = {
 /** Query string of `GET /alerts` (`format` is read by parseExportFormat). */
 export const alertQuerySchema = z.strictObject({
   ...filterShape,
-  limit: z.coerce.number().int().min(1).max(MAX_LIMIT).default(100),
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1, { error: LIMIT_RANGE })
+    .max(MAX_LIMIT, { error: LIMIT_RANGE })
+    .default(100),
   format: z.string().optional(),
 });
 
@@ -108,7 +115,7 @@ export function parseQueryString<S extends z.ZodType>(
 // Digits only: the coercion to a number would also take 1e2, 0x5 and ' 5'.
 function checkLimit({ limit }: Record<string, unknown>): Issue[] {
   if (limit === undefined || (typeof limit === 'string' && /^\d{1,7}$/.test(limit))) return [];
-  return [{ path: ['limit'], message: `must be a whole number from 1 to ${MAX_LIMIT}` }];
+  return [{ path: ['limit'], message: LIMIT_RANGE }];
 }
 
 function toAlertQuery(q: z.output<typeof streamQuerySchema>, limit: number): AlertQuery {
