@@ -1,7 +1,8 @@
 import { existsSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { checkFalcoValues, PATH_SECRET_PLACEHOLDER } from './check-falco-values.js';
+import { PATH_SECRET_PLACEHOLDER } from './check-falco-url.js';
+import { checkFalcoValues } from './check-falco-values.js';
 import { deploy, type DeployDeps } from './deploy.js';
 import { DEFAULT_DEPLOY_OPTIONS, type DeployOptions } from './deploy-plan.js';
 import { readHttpOutput } from './falco-http-output.js';

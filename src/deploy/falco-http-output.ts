@@ -12,19 +12,29 @@ export interface DeclaredValue<T> {
  * Falco's http_output (and json_output) as the layered values files declare it (later files win, as
  * with helm). A null value: that file set the key, or a section holding it, to null, and helm leaves
  * it out of Falco's configuration (a later file that sets the section again brings back only its own).
+ * The booleans are kept as written, a string or a number too: the chart renders them as they are,
+ * and Falco reads them as readFalcoBoolean says.
  */
 export interface FalcoHttpOutput {
   url?: DeclaredValue<string | null>;
-  enabled?: DeclaredValue<boolean | null>;
-  mtls?: DeclaredValue<boolean>;
-  jsonOutput?: DeclaredValue<boolean | null>;
-  /** falcosidekick.enabled: true has the chart set some of the keys above when it renders. */
-  falcosidekick?: DeclaredValue<boolean>;
+  enabled?: DeclaredValue<unknown>;
+  mtls?: DeclaredValue<unknown>;
+  jsonOutput?: DeclaredValue<unknown>;
+  /**
+   * falcosidekick.enabled as written: when the chart's `if` takes it as true (chartTakesAsTrue), the
+   * chart sets some of the keys above as it renders.
+   */
+  falcosidekick?: DeclaredValue<unknown>;
   /**
    * The file whose null removed http_output whole (`http_output: null`, `falco: null`), while no
    * later file brings it back: helm then renders no http_output at all.
    */
   sectionRemovedBy?: string;
+}
+
+/** How a file's null reads (`helm template`, charts 3.1.4 and 9.1.0): the key left out of Falco's configuration. */
+export function describeRemoval(file: string, key: string): string {
+  return `${file} sets ${key} (or a section holding it) to null, which helm reads as "remove it"`;
 }
 
 /**
@@ -40,18 +50,17 @@ export function layerHttpOutput(files: Array<{ file: string; text: string }>): F
     const url = declaredAt(values, ['falco', 'http_output', 'url']);
     if (url === null || typeof url === 'string') output.url = { value: url, file };
     const enabled = declaredAt(values, ['falco', 'http_output', 'enabled']);
-    if (enabled === null || typeof enabled === 'boolean') output.enabled = { value: enabled, file };
+    if (enabled !== undefined) output.enabled = { value: enabled, file };
     const jsonOutput = declaredAt(values, ['falco', 'json_output']);
-    if (jsonOutput === null || typeof jsonOutput === 'boolean')
-      output.jsonOutput = { value: jsonOutput, file };
+    if (jsonOutput !== undefined) output.jsonOutput = { value: jsonOutput, file };
     // Removed, mtls is the chart's false (9.x) or a null Falco 0.34 (3.x) never reads: no client certificate.
     const mtls = declaredAt(values, ['falco', 'http_output', 'mtls']);
     if (mtls === null) delete output.mtls;
-    else if (typeof mtls === 'boolean') output.mtls = { value: mtls, file };
+    else if (mtls !== undefined) output.mtls = { value: mtls, file };
     // Removed, falcosidekick.enabled is a nil the chart's `if` takes as false (`helm template`).
     const sidekick = declaredAt(values, ['falcosidekick', 'enabled']);
     if (sidekick === null) delete output.falcosidekick;
-    else if (typeof sidekick === 'boolean') output.falcosidekick = { value: sidekick, file };
+    else if (sidekick !== undefined) output.falcosidekick = { value: sidekick, file };
     // From the files merged as helm merges them: a later `falco:` mapping replaces `falco: null`, and
     // the chart's http_output comes back with it, but not after `http_output: null`.
     merged = mergeHelmValues(merged, values);

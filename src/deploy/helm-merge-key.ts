@@ -1,4 +1,4 @@
-import { isAlias, isMap, isSeq, Scalar, type Alias, type ScalarTag, type Tags } from 'yaml';
+import { isAlias, isMap, isSeq, Scalar, type Alias, type ScalarTag } from 'yaml';
 
 type ToJSContext = Parameters<Alias['resolve']>[1];
 
@@ -10,7 +10,7 @@ const MERGE_KEY = '<<';
  * earlier `<<`'s; of a list of mappings, the first wins. The yaml library's own merge key never
  * overrides a key, so `url: <URL>` then `<<: *anchor` holding `url: null` would keep the URL.
  */
-const HELM_MERGE_KEY: ScalarTag = {
+export const HELM_MERGE_KEY: ScalarTag = {
   tag: 'tag:yaml.org,2002:merge',
   default: 'key',
   test: /^<<$/,
@@ -20,13 +20,6 @@ const HELM_MERGE_KEY: ScalarTag = {
   resolve: () => Object.assign(new Scalar(Symbol(MERGE_KEY)), { addToJSMap: mergeOver }),
   stringify: () => MERGE_KEY,
 };
-
-/** The yaml-1.1 schema's tags with helm's merge key in place of the library's. */
-export function withHelmMergeKey(tags: Tags): Tags {
-  return tags.map((tag) =>
-    typeof tag !== 'string' && tag.tag === HELM_MERGE_KEY.tag ? HELM_MERGE_KEY : tag,
-  );
-}
 
 function mergeOver(ctx: ToJSContext, map: object, value: unknown): void {
   const resolved = (node: unknown) => (ctx && isAlias(node) ? node.resolve(ctx.doc, ctx) : node);

@@ -1,34 +1,46 @@
-import { withHelmMergeKey } from './helm-merge-key.js';
+import { withHelmTags } from './helm-yaml-tags.js';
 import { isObj, parseYamlDocuments, type Obj } from './rendered-documents.js';
+import { valueKind } from './value-kind.js';
 
 /** What a document is when it is not values helm takes (a mapping, or nothing: empty, `null`). */
 function notValues(document: unknown): string | undefined {
-  if (document === null || (isObj(document) && Object.getPrototypeOf(document) === Object.prototype))
-    return undefined;
-  if (Array.isArray(document)) return 'a list';
-  return ['string', 'number', 'boolean'].includes(typeof document)
-    ? `a ${typeof document}`
-    : 'a value of another kind';
+  const kind = valueKind(document);
+  return kind === 'mapping' || kind === 'null' ? undefined : `a ${kind}`;
+}
+
+/**
+ * The first line helm's reader (k8s.io/apimachinery's YAMLReader, under helm 4.1.4) refuses: one
+ * that starts with `---` and holds more than blanks or a comment after it ("invalid Yaml document
+ * separator"), such as `--- !!set`, which YAML allows. Undefined when there is none.
+ */
+function badSeparatorLine(text: string): number | undefined {
+  const index = text.split('\n').findIndex((line) => line.startsWith('---') && !/^---\s*(?:#|$)/.test(line));
+  return index === -1 ? undefined : index + 1;
 }
 
 /**
  * One values file as helm reads it (4.1.4, LoadValues): every document it reads (the first of each
  * part between `---` lines), in order, merged into one by mergeHelmValues before the file meets the
  * others; an empty one adds nothing, as in helm, and a trailing `---` is common in hand-written YAML.
- * Throws with the file's name when it is not YAML, or a document is not a mapping, which helm
- * refuses ("cannot unmarshal yaml document"), naming which and its kind, never its text
- * (describeYamlError says why).
+ * Throws with the file's name when it is not YAML, a line starts with `---` and more
+ * (badSeparatorLine), or a document is not a mapping ("cannot unmarshal yaml document"), all of which
+ * helm refuses, naming which line or document and its kind, never its text (describeYamlError says why).
  */
 export function loadHelmValues(file: string, text: string): Obj {
   // Never the library's message: it quotes the file, which may hold tokens (describeYamlError).
   const refuse = (why: string) => new Error(`--values ${file}: not YAML (${why})`);
+  const badLine = badSeparatorLine(text);
+  if (badLine !== undefined)
+    throw new Error(
+      `--values ${file}: line ${badLine} starts with --- and holds more than a comment after it, which helm refuses ("invalid Yaml document separator"). Start the document on the next line.`,
+    );
   // Helm reads values as YAML 1.1, where `no`, `off` and `n` are false as well, and takes a key
   // given twice in a mapping, the later one winning (4.1.4), as toJS does when keys need not be
-  // unique; its `<<` overrides the keys before it (withHelmMergeKey).
+  // unique; its `<<` overrides the keys before it, and its `!!set` is a mapping (withHelmTags).
   const documents = parseYamlDocuments(text, refuse, {
     version: '1.1',
     uniqueKeys: false,
-    customTags: withHelmMergeKey,
+    customTags: withHelmTags,
     firstOfEachPart: true,
   });
   for (const [index, document] of documents.entries()) {

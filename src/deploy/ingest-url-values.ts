@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
-import { PATH_SECRET_PLACEHOLDER } from './check-falco-values.js';
+import { PATH_SECRET_PLACEHOLDER } from './check-falco-url.js';
 
 /** A values file that exists for one deploy; remove() deletes it and its folder. */
 export interface TemporaryValues {

@@ -38,7 +38,7 @@ export function describeYamlError(error: unknown): string {
 export interface YamlReading {
   version?: '1.1' | '1.2';
   uniqueKeys?: boolean;
-  /** The schema's tags to read with (the library's customTags): helm's `<<` (withHelmMergeKey). */
+  /** The schema's tags to read with (the library's customTags): helm's `<<` and `!!set` (withHelmTags). */
   customTags?: (tags: Tags) => Tags;
   /**
    * Only the first document and those that start with `---`, as helm reads values: its reader

@@ -497,7 +497,7 @@ describe('checkFalcoValues', () => {
   // (`helm template`, charts 3.1.4 and 9.1.0: http://falco-falcosidekick:2801 for release falco).
   it('refuses falcosidekick.enabled: true when the values leave the URL empty: the chart points Falco at falcosidekick', () => {
     const pointed = (why: string, sidekickFile = 'mine2.yaml') =>
-      `${sidekickFile} sets falcosidekick.enabled: true and ${why}: the chart then points Falco at falcosidekick's Service instead of the receiver, so every alert would be lost: falcosidekick forwards nothing to the receiver unless its webhook output is set (falcosidekick.config.webhook.address), and k8s/'s NetworkPolicy admits Falco's pods, not falcosidekick's. Set falco.http_output.url to the receiver's URL, as helm-values/falco.yaml does: the chart keeps a URL that is set.`;
+      `${why}, and ${sidekickFile} sets falcosidekick.enabled: true: the chart then points Falco at falcosidekick's Service instead of the receiver, so every alert would be lost: falcosidekick forwards nothing to the receiver unless its webhook output is set (falcosidekick.config.webhook.address), and k8s/'s NetworkPolicy admits Falco's pods, not falcosidekick's. Set falco.http_output.url to the receiver's URL, as helm-values/falco.yaml does: the chart keeps a URL that is set.`;
 
     for (const version of ['3.1.4', '9.1.0']) {
       expect(checkOverBase(version, 'falco:\n  http_output:\n    url: ""\n', SIDEKICK)).toEqual([
@@ -515,7 +515,7 @@ describe('checkFalcoValues', () => {
           falcoChartVersion: version,
           pathSecretFromFile: true,
         }),
-      ).toEqual([pointed('no values file sets falco.http_output.url', 'mine.yaml')]);
+      ).toEqual([pointed('No values file sets falco.http_output.url', 'mine.yaml')]);
     }
   });
 
@@ -632,5 +632,168 @@ describe('checkFalcoValues', () => {
 
     expect(problems).toEqual([expect.stringContaining('still holds the placeholder <RECEIVER_HOST>')]);
     expect(performance.now() - started).toBeLessThan(2_000);
+  });
+});
+
+// Both charts write http_output.enabled, json_output and mtls into Falco's falco.yaml as they are
+// written (`helm template` of 3.1.4 and 9.1.0: `enabled: "false"`), and Falco reads the text, quoted
+// or not (yaml-cpp's bool: y, yes, true, on, n, no, false, off; Falco 0.34.1 and 0.40.0 run with such
+// a falco.yaml). The check kept the earlier file's true for a string, and a quoted "false" passed.
+describe('checkFalcoValues, with a value Falco reads from a string', () => {
+  const enabledOff = (written: string) =>
+    `mine.yaml sets falco.http_output.enabled: ${written}, a string Falco reads as false: Falco then posts no alert at all, so every alert would be lost. Set it to true, as helm-values/falco.yaml does.`;
+  const unreadable = (key: string, kind: string, then: string) =>
+    `mine.yaml sets ${key} to ${kind} Falco cannot read as true or false (Falco 0.34 then refuses to start, "bad conversion"; 0.40 takes it as false): ${then}, so every alert would be lost. Set it to true, as helm-values/falco.yaml does.`;
+
+  it.each(['3.1.4', '9.1.0'])('refuses a quoted "false" as Falco reads it, with chart %s', (version) => {
+    expect(checkOverBase(version, 'falco:\n  http_output:\n    enabled: "false"\n')).toEqual([
+      enabledOff('"false"'),
+    ]);
+    expect(checkOverBase(version, "falco:\n  http_output:\n    enabled: 'OFF'\n")).toEqual([
+      enabledOff('"OFF"'),
+    ]);
+    expect(checkOverBase(version, 'falco:\n  json_output: "no"\n')).toEqual([
+      'mine.yaml sets falco.json_output: "no", a string Falco reads as false: Falco then posts each alert as text/plain, which the receiver refuses (415), so every alert would be lost. Set it to true, as helm-values/falco.yaml does.',
+    ]);
+  });
+
+  it('refuses a value Falco cannot read as a boolean, naming its kind and not the value', () => {
+    const posts = 'Falco then posts no alert at all';
+
+    expect(checkOverBase('9.1.0', 'falco:\n  http_output:\n    enabled: "s3cr3t"\n')).toEqual([
+      unreadable('falco.http_output.enabled', 'a string', posts),
+    ]);
+    expect(checkOverBase('9.1.0', 'falco:\n  http_output:\n    enabled: "tRue"\n')).toEqual([
+      unreadable('falco.http_output.enabled', 'a string', posts),
+    ]);
+    expect(checkOverBase('3.1.4', 'falco:\n  http_output:\n    enabled: 1\n')).toEqual([
+      unreadable('falco.http_output.enabled', 'a number', posts),
+    ]);
+    expect(checkOverBase('9.1.0', 'falco:\n  json_output: [true]\n')).toEqual([
+      unreadable(
+        'falco.json_output',
+        'a list',
+        'Falco then posts each alert as text/plain, which the receiver refuses (415)',
+      ),
+    ]);
+  });
+
+  it('finds nothing wrong with a quoted "true", "yes" or "On": Falco reads them as true', () => {
+    for (const version of ['3.1.4', '9.1.0'])
+      expect(
+        checkOverBase(
+          version,
+          'falco:\n  json_output: "yes"\n  http_output:\n    enabled: "true"\n',
+          "falco:\n  http_output:\n    enabled: 'On'\n",
+        ),
+      ).toEqual([]);
+  });
+
+  it('reads a quoted "true" for mtls as Falco does: it presents a client certificate', () => {
+    expect(checkOverBase('9.1.0', 'falco:\n  http_output:\n    mtls: "true"\n')).toEqual([
+      expect.stringMatching(
+        /^mine\.yaml points Falco at a listener k8s\/ alone does not have: .*components\/mtls/,
+      ),
+    ]);
+    expect(checkOverBase('9.1.0', 'falco:\n  http_output:\n    mtls: "false"\n')).toEqual([]);
+  });
+});
+
+// The charts' `{{ if .Values.falcosidekick.enabled }}` is Go's: false, 0, "", an empty list or
+// mapping and no value are false, anything else true, a quoted "false" too (`helm template` of 3.1.4
+// and 9.1.0 with an empty URL renders http://falco-falcosidekick:2801). The check took a string for
+// "left alone" and passed the values.
+describe('checkFalcoValues, with falcosidekick.enabled as the chart takes it', () => {
+  const pointed = (turnedOn: string) =>
+    `mine.yaml sets falco.http_output.url to "", and mine2.yaml sets falcosidekick.enabled ${turnedOn}: the chart then points Falco at falcosidekick's Service instead of the receiver, so every alert would be lost: falcosidekick forwards nothing to the receiver unless its webhook output is set (falcosidekick.config.webhook.address), and k8s/'s NetworkPolicy admits Falco's pods, not falcosidekick's. Set falco.http_output.url to the receiver's URL, as helm-values/falco.yaml does: the chart keeps a URL that is set.`;
+  const emptyUrl = 'falco:\n  http_output:\n    url: ""\n';
+
+  it.each(['3.1.4', '9.1.0'])('refuses a quoted "false" beside an empty URL, with chart %s', (version) => {
+    expect(checkOverBase(version, emptyUrl, 'falcosidekick:\n  enabled: "false"\n')).toEqual([
+      pointed('to a non-empty string, which the chart takes as true'),
+    ]);
+    expect(checkOverBase(version, emptyUrl, 'falcosidekick:\n  enabled: 1\n')).toEqual([
+      pointed('to a number other than 0, which the chart takes as true'),
+    ]);
+    expect(checkOverBase(version, emptyUrl, 'falcosidekick:\n  enabled: [x]\n')).toEqual([
+      pointed('to a non-empty list, which the chart takes as true'),
+    ]);
+  });
+
+  it('takes a quoted "false" beside a URL as the chart does: json_output and enabled set true', () => {
+    expect(
+      checkOverBase(
+        '9.1.0',
+        'falco:\n  json_output: false\n  http_output:\n    enabled: false\n',
+        'falcosidekick:\n  enabled: "false"\n',
+      ),
+    ).toEqual([]);
+  });
+
+  it('takes "", 0 and an empty list or mapping as false, as the chart does: Falco keeps what the files say', () => {
+    for (const off of ['""', '0', '[]', '{}'])
+      expect(
+        checkOverBase('9.1.0', 'falco:\n  json_output: false\n', `falcosidekick:\n  enabled: ${off}\n`),
+        off,
+      ).toEqual([expect.stringMatching(/^mine\.yaml sets falco\.json_output: false/)]);
+  });
+});
+
+// Falco 0.36 and later strip the quotes around http_output.url (outputs_http.cpp) after their
+// start-up check, which sees '""' as a URL: Falco 0.40.0 with `url: '""'` starts, and logs "libcurl
+// failed to perform call: URL using bad/illegal format or missing URL" for every alert. Both charts
+// render the URL as it is, falcosidekick on or not (`if not url` keeps it). The check passed it.
+describe('checkFalcoValues, with a URL of quotes only', () => {
+  const quotedEmpty = (version: string) =>
+    `mine.yaml sets falco.http_output.url to quotes with nothing inside, which chart ${version}'s Falco (0.36 and later) strips: Falco then has no URL to post to, and libcurl refuses each post ("URL using bad/illegal format or missing URL"), so every alert would be lost. Set it to the receiver's URL, as helm-values/falco.yaml does.`;
+
+  it.each(['3.7.0', '9.1.0'])('refuses it with chart %s, falcosidekick on or not', (version) => {
+    for (const url of [`'""'`, `"''"`]) {
+      const values = `falco:\n  http_output:\n    url: ${url}\n`;
+
+      expect(checkOverBase(version, values)).toEqual([quotedEmpty(version)]);
+      expect(checkOverBase(version, values, SIDEKICK)).toEqual([quotedEmpty(version)]);
+    }
+  });
+
+  it('refuses it once with a chart before 3.7, whose Falco sends the quotes to libcurl', () => {
+    expect(checkOverBase('3.1.4', `falco:\n  http_output:\n    url: '""'\n`)).toEqual([
+      expect.stringMatching(/^mine\.yaml: Falco's URL is written inside quotes/),
+    ]);
+  });
+});
+
+// Helm 4.1.4 (go-yaml v2 underneath, `helm template` of charts 3.1.4 and 9.1.0) reads a `!!set` as
+// the mapping it is written as, a key without a value null: `!!set {falco}` is `falco: null`. The
+// check refused such a document ("a value of another kind"), or one with a value ("not YAML").
+describe('layerHttpOutput, with a !!set as helm reads it', () => {
+  const layer = (text: string) =>
+    layerHttpOutput([
+      { file: 'falco.yaml', text: RECEIVER_VALUES },
+      { file: 'mine.yaml', text },
+    ]);
+
+  it('reads a !!set document as a mapping whose keys without a value are null', () => {
+    expect(layer('!!set {falco}\n')).toEqual(layer('falco: null\n'));
+    expect(layer('!!set\n? falcosidekick\n')).toEqual(layer('falcosidekick: null\n'));
+    expect(layer('!!set {}\n')).toEqual(layer('{}\n'));
+    expect(layer('!!set {falco: {json_output: false}}\n').jsonOutput).toEqual({
+      value: false,
+      file: 'mine.yaml',
+    });
+    expect(layer('falco:\n  http_output: !!set {url}\n').url).toEqual({ value: null, file: 'mine.yaml' });
+  });
+
+  // k8s.io/apimachinery's YAMLReader, under helm: "invalid Yaml document separator: !!set".
+  it('refuses a line that starts with --- and holds more than a comment, as helm does, quoting none of it', () => {
+    const refusal = (line: number) =>
+      new Error(
+        `--values mine.yaml: line ${line} starts with --- and holds more than a comment after it, which helm refuses ("invalid Yaml document separator"). Start the document on the next line.`,
+      );
+
+    expect(() => layer('--- !!set\n? falco\n')).toThrow(refusal(1));
+    expect(() => layer(`${BASE}--- {s3cr3t: token}\n`)).toThrow(refusal(4));
+    expect(() => layer(`${BASE}----\n`)).toThrow(refusal(4));
+    expect(layer(`--- # the receiver's\n${BASE}---\t\r\n`)).toEqual(layer(BASE));
   });
 });

@@ -201,6 +201,32 @@ describe.skipIf(!ready)('the real falcosecurity/falco charts with helm-values/',
       },
     );
 
+    // The check refused a `!!set` document ("a value of another kind") and took `--- !!set` for one.
+    it.skipIf(!archive)(
+      'reads a !!set as the mapping it is written as, and refuses --- with more on its line, as the check does',
+      async () => {
+        const set = { 'set.yaml': '!!set {falco: {json_output: false, http_output: !!set {url}}}\n' };
+        const separator = { 'separator.yaml': '--- !!set\n? falcosidekick\n' };
+        const config = falcoConfigOf(await render(set));
+        const read = (texts: Record<string, string>) =>
+          readHttpOutput([
+            'helm-values/falco.yaml',
+            ...Object.keys(texts).map((name) => path.join(dir, name)),
+          ]);
+
+        expect(config.json_output).toBe(false);
+        expect(config.http_output).not.toHaveProperty('url');
+        expect(config.http_output.enabled).toBe(true);
+        expect(read(set)).toMatchObject({
+          jsonOutput: { value: false },
+          url: { value: null },
+          enabled: { value: true },
+        });
+        await expect(render(separator)).rejects.toThrow(/invalid Yaml document separator/);
+        expect(() => read(separator)).toThrow(/line 1 starts with ---/);
+      },
+    );
+
     it.skipIf(!archive)(
       'brings back none of a section a later file sets again, only its chart defaults',
       async () => {
@@ -342,6 +368,71 @@ describe.skipIf(!ready)('the real falcosecurity/falco charts with helm-values/',
             });
             expect(check(files)).toEqual([
               expect.stringContaining("the chart then points Falco at falcosidekick's Service"),
+            ]);
+          }
+        },
+      );
+
+      // Falco reads the text of a boolean, quoted or not (Falco 0.34.1 and 0.40.0: "false" is false).
+      it.skipIf(!archive)(
+        'renders a quoted "false" for enabled and json_output as it is, and the check refuses both',
+        async () => {
+          const files = valuesFiles([
+            'quoted.yaml',
+            'falco:\n  json_output: "false"\n  http_output:\n    enabled: "false"\n',
+          ]);
+          const config = falcoConfigOf(await renderFalco(archive!, files));
+
+          expect(config.json_output).toBe('false');
+          expect(config.http_output.enabled).toBe('false');
+          expect(check(files)).toEqual([
+            expect.stringMatching(
+              /quoted\.yaml sets falco\.http_output\.enabled: "false", a string Falco reads as false/,
+            ),
+            expect.stringMatching(
+              /quoted\.yaml sets falco\.json_output: "false", a string Falco reads as false/,
+            ),
+          ]);
+        },
+      );
+
+      it.skipIf(!archive)(
+        'with falcosidekick.enabled a quoted "false" and the URL empty, renders falcosidekick\'s Service as the URL, which the check refuses',
+        async () => {
+          const files = valuesFiles(
+            ['empty.yaml', 'falco:\n  http_output:\n    url: ""\n'],
+            ['quoted-sidekick.yaml', 'falcosidekick:\n  enabled: "false"\n'],
+          );
+          const objects = await renderFalco(archive!, files);
+
+          expect(falcoConfigOf(objects).http_output).toMatchObject({
+            enabled: true,
+            url: 'http://falco-falcosidekick:2801',
+          });
+          expect(findObject(objects as K8sObject[], 'Deployment', 'falco-falcosidekick')).toBeDefined();
+          expect(check(files)).toEqual([
+            expect.stringContaining("the chart then points Falco at falcosidekick's Service"),
+          ]);
+        },
+      );
+
+      // Falco 0.36 and later strip the quotes after their start-up check: 0.40.0 starts with '""' and
+      // logs "URL using bad/illegal format or missing URL" for each alert; 0.34.1 sends the quotes.
+      it.skipIf(!archive)(
+        'renders a URL of quotes only as it is, falcosidekick on or not, and the check refuses it',
+        async () => {
+          const quoted: [string, string] = ['quotes.yaml', `falco:\n  http_output:\n    url: '""'\n`];
+          for (const files of [valuesFiles(quoted), valuesFiles(quoted, sidekick)]) {
+            expect(falcoConfigOf(await renderFalco(archive!, files)).http_output).toMatchObject({
+              enabled: true,
+              url: '""',
+            });
+            expect(check(files)).toEqual([
+              expect.stringMatching(
+                file === 'falco-3.1.4.tgz'
+                  ? /quotes\.yaml: Falco's URL is written inside quotes/
+                  : /quotes\.yaml sets falco\.http_output\.url to quotes with nothing inside, .* strips: Falco then has no URL/,
+              ),
             ]);
           }
         },

@@ -1,0 +1,96 @@
+import type { FalcoValuesCheck } from './check-falco-values.js';
+import { chartBeforeFalco036 } from './falco-chart-version.js';
+import { describeRemoval, type DeclaredValue } from './falco-http-output.js';
+import { shownUrl } from './shown-url.js';
+
+/** What helm-values/examples/falco-path-secret.yaml holds where the secret goes. */
+export const PATH_SECRET_PLACEHOLDER = '<INGEST_PATH_SECRET>';
+
+const URL_KEY = 'falco.http_output.url';
+
+/** The URL the files set; none when none does or a null removed it (emptyUrl says so). */
+export function urlSet({ output }: FalcoValuesCheck): DeclaredValue<string> | undefined {
+  const { url } = output;
+  return url && url.value !== null ? { value: url.value, file: url.file } : undefined;
+}
+
+/**
+ * Why the values leave Falco's URL empty, as the chart's `if not .Values.falco.http_output.url` sees
+ * it too: set by no file (the chart's ""), removed by a null (Falco's "" as well), or set to "".
+ * `emptyDefault` says whose empty default is left. Undefined when they set a URL.
+ */
+export function emptyUrl({ output }: FalcoValuesCheck): { why: string; emptyDefault: string } | undefined {
+  const { url } = output;
+  if (url === undefined)
+    return { why: `No values file sets ${URL_KEY}`, emptyDefault: ", and empty is the chart's default" };
+  if (url.value === null)
+    return {
+      why: describeRemoval(url.file, URL_KEY),
+      emptyDefault: ", and empty is its default (Falco's and the chart's)",
+    };
+  // Falco refuses only "" itself: blanks are a URL to it.
+  return url.value === '' ? { why: `${url.file} sets ${URL_KEY} to ""`, emptyDefault: '' } : undefined;
+}
+
+/**
+ * Quotes with nothing inside (`'""'`): the chart keeps them, and Falco 0.36 and later strip quotes
+ * around the URL only after their start-up check (outputs_http.cpp), so Falco starts with no URL.
+ */
+function quotesOnly(check: FalcoValuesCheck): string | undefined {
+  const { falcoChartVersion } = check;
+  const url = urlSet(check);
+  if (!url || !/^(["'])\1$/.test(url.value) || chartBeforeFalco036(falcoChartVersion)) return undefined;
+  return `${url.file} sets ${URL_KEY} to quotes with nothing inside, which chart ${falcoChartVersion}'s Falco (0.36 and later) strips`;
+}
+
+/**
+ * No URL for Falco: with an empty one and http_output.enabled true, Falco 0.34.1 to 0.44.1 exit at
+ * start (configuration.cpp), with it false they post nothing; quotes only, Falco 0.40.0 starts and
+ * fails every post.
+ */
+function missingUrlProblems(check: FalcoValuesCheck): string[] {
+  const empty = emptyUrl(check);
+  const why = empty ? `${empty.why}${empty.emptyDefault}` : quotesOnly(check);
+  if (why === undefined) return [];
+  const then = empty
+    ? 'with http_output.enabled true it refuses to start ("http output enabled but no url in configuration block")'
+    : 'libcurl refuses each post ("URL using bad/illegal format or missing URL")';
+  return [
+    `${why}: Falco then has no URL to post to, and ${then}, so every alert would be lost. Set it to the receiver's URL, as helm-values/falco.yaml does.`,
+  ];
+}
+
+/** A quoted URL before Falco 0.36 loses every alert. */
+function quotedUrlProblems(check: FalcoValuesCheck): string[] {
+  const { falcoChartVersion } = check;
+  const url = urlSet(check);
+  if (!url || !/^\s*["']/.test(url.value) || !chartBeforeFalco036(falcoChartVersion)) return [];
+  return [
+    `${url.file}: Falco's URL is written inside quotes, which chart ${falcoChartVersion}'s Falco (before 0.36) sends to libcurl as they are ("URL using bad/illegal format"): every alert would be lost. Write the URL without the inner quotes.`,
+  ];
+}
+
+function placeholderProblems(check: FalcoValuesCheck): string[] {
+  const { pathSecretFromFile } = check;
+  // No URL holds no placeholder to replace either: one line says it all.
+  const missing = missingUrlProblems(check);
+  if (missing.length > 0) return missing;
+  const url = urlSet(check);
+  const holdsPlaceholder = url?.value.includes(PATH_SECRET_PLACEHOLDER) ?? false;
+  if (pathSecretFromFile && !holdsPlaceholder)
+    return [
+      `--ingest-path-secret-file: Falco's URL (from ${url?.file ?? 'no values file'}) holds no ${PATH_SECRET_PLACEHOLDER} to replace; layer helm-values/examples/falco-path-secret.yaml, or leave the option out.`,
+    ];
+  const placeholder = /<[^>]*>/.exec(url?.value ?? '')?.[0];
+  if (!url || placeholder === undefined || (pathSecretFromFile && placeholder === PATH_SECRET_PLACEHOLDER))
+    return [];
+  return [
+    `${url.file}: Falco's URL ${shownUrl(url.value)} still holds the placeholder ${placeholder}, which the receiver answers with 401: every alert would be lost. ` +
+      `Pass --ingest-path-secret-file <file>, a file holding the secret (never the command line), or a later --values file that sets falco.http_output.url (README, Deployment).`,
+  ];
+}
+
+/** Why the URL Falco gets loses every alert: inside quotes too early, none at all, or a placeholder. */
+export function urlProblems(check: FalcoValuesCheck): string[] {
+  return [...quotedUrlProblems(check), ...placeholderProblems(check)];
+}
