@@ -46,7 +46,7 @@ export function closeAfterAnswer(res: http.ServerResponse): void {
  * For an answer already written that must still be its connection's last (its request's body is
  * still arriving, or closeAfterAnswer was set and a route's own `Connection` header overrode it):
  * no request behind it is routed, and the connection ends once what is written has left (ended,
- * not destroyed: cut at once, the answer could be lost with it).
+ * not destroyed: cut at once, the answer could be lost with it; lingering where lingerOnClose was set).
  */
 export function endAfterAnswer(res: http.ServerResponse): void {
   markClosing(res);

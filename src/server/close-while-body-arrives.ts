@@ -1,5 +1,6 @@
 import http from 'node:http';
 import { closeAfterAnswer, closesConnection, endAfterAnswer } from './close-after-answer.js';
+import { lingerOnClose } from './linger-close.js';
 
 type WriteHead = http.ServerResponse['writeHead'];
 
@@ -37,6 +38,9 @@ function writeHeadClosing(this: http.ServerResponse, ...args: Parameters<WriteHe
     // known once the answer is written and that read parsed; closed then, so requests pipelined
     // behind such a body in one write are still answered.
     if (Number(this.req.headers['content-length']) > this.req.socket.bytesRead) closeAfterAnswer(this);
+    // Closed, the connection reads and drops the rest of the body for a while: cut at once, the
+    // answer could be reset away.
+    lingerOnClose(this.req.socket);
     this.once('finish', endIfArrivingOnceParsed);
   }
   return (writeHead as (...all: Parameters<WriteHead>) => http.ServerResponse).apply(this, args);
@@ -49,8 +53,9 @@ function writeHeadClosing(this: http.ServerResponse, ...args: Parameters<WriteHe
  * request has begun, so 9,800 of them from 42 addresses held SERVER_MAX_CONNECTIONS and every other
  * client got 503 (probe of 2026-12-06). Said in the answer (`Connection: close`) when the body is
  * known to be unfinished as its headers are written; the connection is ended once the answer has
- * left, and no request behind it is routed (closeAfterAnswer, endAfterAnswer). An answer written
- * after its body arrived whole (every alert Falco sends) keeps its connection, as before.
+ * left, what the client still sends read and dropped for up to LINGER_MS (lingerOnClose), and no
+ * request behind it is routed (closeAfterAnswer, endAfterAnswer). An answer written after its
+ * body arrived whole (every alert Falco sends) keeps its connection, as before.
  */
 export function closeWhileBodyArrives(req: http.IncomingMessage, res: http.ServerResponse): void {
   if (declaresBody(req)) res.writeHead = writeHeadClosing as WriteHead;

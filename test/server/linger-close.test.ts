@@ -1,0 +1,195 @@
+import net from 'node:net';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { LINGER_MS } from '../../src/server/linger-close.js';
+import { openRaw } from '../helpers/raw-connection.js';
+import { connectionLimits, startReceiver, type ReceiverOptions } from '../helpers/start-receiver.js';
+
+const MB = 1024 * 1024;
+// Past what loopback's socket buffers take at once: the client is still sending as the answer leaves.
+const BODY = Buffer.alloc(4 * MB, 'x');
+const CHUNKED_BODY = Buffer.concat([
+  Buffer.from(`${BODY.length.toString(16)}\r\n`),
+  BODY,
+  Buffer.from('\r\n0\r\n\r\n'),
+]);
+const RUNS = 20;
+const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+const post = (path: string, headers: string, length = BODY.length) =>
+  `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n${headers}Content-Length: ${length}\r\n\r\n`;
+const chunkedPost = (path: string) =>
+  `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n`;
+
+async function start(options: ReceiverOptions) {
+  const receiver = await startReceiver(options);
+  onTestFinished(() => receiver.close());
+  return receiver;
+}
+
+interface Exchange {
+  /** Everything the client read, as latin1 text. */
+  received: string;
+  /** The error its socket ended with (EPIPE, ECONNRESET), if any. */
+  error?: string;
+}
+
+/**
+ * Writes `head` and `body` at once, as fast as the connection takes them, and reads what comes
+ * back until the connection closes: as it sends (libcurl, Falco), or only once all of it is sent
+ * (clients that write the whole request before reading the answer).
+ */
+function sendWhole(port: number, head: string, body: Buffer, reads: 'as it sends' | 'once sent') {
+  return new Promise<Exchange>((resolve) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    const exchange: Exchange = { received: '' };
+    if (reads === 'once sent') socket.pause();
+    socket.on('data', (chunk: Buffer) => (exchange.received += chunk.toString('latin1')));
+    socket.on('error', (error: NodeJS.ErrnoException) => (exchange.error = error.code));
+    socket.on('close', () => resolve(exchange));
+    socket.write(head);
+    socket.write(body, () => socket.resume());
+  });
+}
+
+/** The status of the one answer in `received` and whether its body came whole (as long as it says). */
+function answerOf({ received }: Exchange) {
+  const [head = '', body = ''] = received.split('\r\n\r\n', 2);
+  const length = /^Content-Length: (\d+)\r?$/im.exec(head)?.[1];
+  return {
+    status: /^HTTP\/1\.1 (\d{3}) /.exec(head)?.[1],
+    whole: length !== undefined && Buffer.byteLength(body, 'latin1') === Number(length),
+  };
+}
+
+// Regression (measured in session 49): an answer written while its request's body was still
+// arriving ended its connection by destroying the socket as soon as the answer had left. The
+// kernel closes a socket holding unread bytes with a reset, which can discard the answer before
+// the client reads it: curl posting 1.5 MB without `Expect` to an ingest it was refused got exit 55
+// instead of its 401 in 2-3 of 10 runs; a client that reads only once it has sent its body never
+// got one, and every client's send failed with EPIPE.
+describe('a refusal written while a large body is still arriving fast', () => {
+  it.each(['as it sends', 'once sent'] as const)(
+    `ingest without the path secret, ${RUNS} runs, the client reading %s: each gets its whole 401, and its send is not cut`,
+    async (reads) => {
+      const { port } = await start({ pathSecret: 'linger-close-path-secret' });
+
+      const exchanges: Exchange[] = [];
+      for (let run = 0; run < RUNS; run++)
+        exchanges.push(await sendWhole(port, post('/alerts', ''), BODY, reads));
+
+      expect(exchanges.map(answerOf)).toEqual(Array(RUNS).fill({ status: '401', whole: true }));
+      expect(exchanges.map((exchange) => exchange.error)).toEqual(Array(RUNS).fill(undefined));
+    },
+  );
+
+  // Each refused before its body is read, or read no further: by the router, ingest's fast path,
+  // raw-body (which pauses the body at its cap), the content coding check and the ingest budget.
+  it.each<[string, ReceiverOptions, string, Buffer, string]>([
+    ['no route (POST /nowhere)', {}, post('/nowhere', ''), BODY, '404'],
+    ['ingest declaring more than BODY_LIMIT_BYTES', {}, post('/alerts', ''), BODY, '413'],
+    [
+      'a sign-in, chunked, past its cap',
+      { env: { VIEWER_TOKEN: 'linger-close-viewer-token-0123456789' } },
+      chunkedPost('/ui/session'),
+      CHUNKED_BODY,
+      '413',
+    ],
+    [
+      'ingest in a content coding',
+      { bodyLimitBytes: 8 * MB },
+      post('/alerts', 'Content-Encoding: gzip\r\n'),
+      BODY,
+      '415',
+    ],
+  ])('%s: each of 5 runs gets its whole answer', async (_, options, head, body, status) => {
+    const { port } = await start(options);
+
+    const exchanges: Exchange[] = [];
+    for (let run = 0; run < 5; run++) exchanges.push(await sendWhole(port, head, body, 'once sent'));
+
+    expect(exchanges.map(answerOf)).toEqual(Array(5).fill({ status, whole: true }));
+  });
+
+  it('ingest shed for INGEST_MAX_INFLIGHT_PER_ADDRESS: each of 5 runs gets its whole 503', async () => {
+    const { port } = await start({ bodyLimitBytes: 8 * MB, env: { INGEST_MAX_INFLIGHT_PER_ADDRESS: '1' } });
+    // The address's one place, held by a body that never comes whole.
+    const holder = await openRaw(port);
+    onTestFinished(() => void holder.socket.destroy());
+    holder.write(`${post('/alerts', '', 1000)}x`);
+    await delay(100);
+
+    const exchanges: Exchange[] = [];
+    for (let run = 0; run < 5; run++)
+      exchanges.push(await sendWhole(port, post('/alerts', ''), BODY, 'once sent'));
+
+    expect(exchanges.map(answerOf)).toEqual(Array(5).fill({ status: '503', whole: true }));
+  });
+});
+
+describe('a connection lingering after its answer', () => {
+  it('hands over nothing the client pipelines behind the refused body: it is read and dropped', async () => {
+    const receiver = await start({});
+    let handedOver = 0;
+    receiver.server.prependListener('request', () => handedOver++);
+    const behind = 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'.repeat(50_000);
+
+    const exchange = await sendWhole(
+      receiver.port,
+      post('/nowhere', ''),
+      Buffer.concat([BODY, Buffer.from(behind)]),
+      'once sent',
+    );
+
+    expect(answerOf(exchange)).toEqual({ status: '404', whole: true });
+    expect(handedOver).toBe(1);
+  });
+
+  // The bound that keeps bodies trickled after their answer from holding SERVER_MAX_CONNECTIONS
+  // (test/server/close-while-body-arrives.test.ts) holds for clients that ignore the FIN too.
+  it('is closed LINGER_MS after the answer when its client never closes its side and trickles on; held meanwhile, it counts against SERVER_MAX_CONNECTIONS', async () => {
+    const receiver = await start({ limits: connectionLimits(2, 100) });
+    const tricklers = await Promise.all(
+      ['127.0.0.2', '127.0.0.3'].map(async (localAddress) => {
+        const socket = net.connect({
+          host: '127.0.0.1',
+          port: receiver.port,
+          localAddress,
+          allowHalfOpen: true,
+        });
+        onTestFinished(() => void socket.destroy());
+        socket.on('error', () => undefined);
+        let received = '';
+        socket.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')));
+        const answered = new Promise<number>((resolve) =>
+          socket.once('end', () => resolve(performance.now())),
+        );
+        const closed = new Promise<number>((resolve) =>
+          socket.once('close', () => resolve(performance.now())),
+        );
+        await new Promise((resolve) => socket.once('connect', resolve));
+        socket.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100000\r\n\r\nabc');
+        const timer = setInterval(() => socket.writable && socket.write('x'), 100);
+        void closed.then(() => clearInterval(timer));
+        return { answered, closed, received: () => received };
+      }),
+    );
+    const answeredAt = Math.max(...(await Promise.all(tricklers.map((trickler) => trickler.answered))));
+
+    await delay(LINGER_MS / 2);
+    const whileLingering = await openRaw(receiver.port, '127.0.0.9');
+    onTestFinished(() => void whileLingering.socket.destroy());
+    whileLingering.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n');
+    await whileLingering.closed;
+    const closedAt = await Promise.all(tricklers.map((trickler) => trickler.closed));
+    const after = await openRaw(receiver.port, '127.0.0.9');
+    onTestFinished(() => void after.socket.destroy());
+    after.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n');
+    await after.closed;
+
+    for (const trickler of tricklers)
+      expect(trickler.received()).toMatch(/^HTTP\/1\.1 200 [\s\S]*\r\n\r\n\{"status":"ok"\}$/);
+    expect(whileLingering.received()).toMatch(/^HTTP\/1\.1 503 /);
+    for (const at of closedAt) expect(at - answeredAt).toBeLessThan(LINGER_MS + 1000);
+    expect(after.received()).toMatch(/^HTTP\/1\.1 200 /);
+  });
+});
