@@ -7,6 +7,7 @@ import { parseJson, parseJsonStrict } from '../src/alerts/parse-json.js';
 import { createLogger, streamOf, writeRawJsonLine } from '../src/logging/create-logger.js';
 import { createLineGroup } from '../src/logging/line-group.js';
 import { createDeliveredEntries } from '../src/store/delivered-entries.js';
+import { readStoredAlertText } from '../src/store/stored-json.js';
 import { buildPayloads } from './payloads.js';
 
 // In-process cost of each step of ingest, per payload size: steadier than HTTP numbers on a busy machine.
@@ -56,6 +57,16 @@ for (const payload of buildPayloads()) {
   console.log(`| ${payload.name} (${payload.bytes} B) | ${cells.map((c) => c.toFixed(1)).join(' | ')} |`);
 }
 rmSync(dir, { recursive: true, force: true });
+
+// The shared store's check of each alert text it reads (src/store/stored-json.ts): every alert a
+// list, download or replay answers with, and every one the live reader publishes, on each replica.
+console.log('');
+console.log('| payload | shared store read of an alert text us |');
+console.log('|---|---:|');
+for (const payload of buildPayloads())
+  console.log(
+    `| ${payload.name} (${payload.bytes} B) | ${timeIt(() => readStoredAlertText(payload.body)).toFixed(1)} |`,
+  );
 
 // The shared store's live reader records each alert it publishes (src/store/delivered-entries.ts).
 // At its bound (10,000) an add once cost about 5 us, 30 times as much as at 16: the oldest entry was

@@ -5,7 +5,7 @@ import { fieldsFromAlert, type StoredAlert } from '../alerts/stored-alert.js';
 import { capTags, capText, standsForLonger } from './capped-text.js';
 import { decodeEntryFields, namespaceInJson, tagsInJson, type EntryFields } from './entry-fields.js';
 import { LUA_NOW_MS } from './redis-lua.js';
-import { parseStoredJson, readStoredAlert, readStoredAlertText } from './stored-json.js';
+import { parseStoredJson, readStoredAlertText } from './stored-json.js';
 
 /** The keys of one receiver's data in Redis, under STORE_KEY_PREFIX. */
 export interface RedisKeys {
@@ -91,12 +91,12 @@ export function decodeAlertEntry(raw: unknown): { streamId: string; held: HeldAl
 
 /**
  * An entry read with its JSON as the alert held: the texts it capped are read from the JSON. Throws
- * a SyntaxError when its tags are not JSON or its text is not one JSON object (readStoredAlertText):
- * every read that answers with stored texts holds them here first.
+ * a SyntaxError when its tags are not JSON or its text is not an alert ingest accepts
+ * (readStoredAlertText): every read that answers with stored texts holds them here first.
  */
 export function holdEntry(fields: EntryFields): { streamId: string; held: HeldAlert } {
   const { streamId, tagsText, json: stored, ...rest } = fields;
-  const { text: json, value } = readStoredAlertText(stored);
+  const { text: json, alert } = readStoredAlertText(stored);
   const inJson = tagsInJson(tagsText);
   const held: HeldAlert = {
     ...rest,
@@ -108,7 +108,7 @@ export function holdEntry(fields: EntryFields): { streamId: string; held: HeldAl
   const capped = [rule, source, hostname ?? '', namespace ?? ''].some(standsForLonger);
   const namespaceUnknown = namespaceInJson(held);
   if (!capped && !inJson && !namespaceUnknown) return { streamId, held };
-  const own = fieldsFromAlert(readStoredAlert(value));
+  const own = fieldsFromAlert(alert);
   return {
     streamId,
     held: {

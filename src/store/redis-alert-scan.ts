@@ -57,7 +57,7 @@ export function createStreamScanner(options: {
   keys: Pick<RedisKeys, 'alerts' | 'fields'>;
   send: SendCommands;
   maxEntries: number;
-  /** Skips the entries whose tags are not JSON or whose text is not one JSON object of an alert. */
+  /** Skips the entries whose tags are not JSON or whose text is not an alert ingest accepts. */
   unreadable: UnreadableEntries;
 }) {
   const { keys, send, unreadable } = options;

@@ -9,8 +9,8 @@ export const UNREADABLE_LOG_EVERY_MS = 60_000;
 export interface UnreadableEntries {
   /**
    * What `decode` makes of the entry at `streamId`, or `skipped` when its tags are not JSON or its
-   * alert's text is not one JSON object of an alert (stored-json.ts): counted and logged, by its
-   * stream id only.
+   * alert's text is not an alert ingest accepts (stored-json.ts): counted and logged, by its stream
+   * id only.
    */
   decode<T, S>(streamId: string, decode: () => T, skipped: S): T | S;
   /** Logs the skips not in a line yet (the store closes). */
@@ -31,7 +31,7 @@ export function skipUnreadableEntries(
   const lines = countedLines<string>(UNREADABLE_LOG_EVERY_MS, (count, streamId) =>
     logger.warn(
       { event: 'store_entry_unreadable', count, streamId },
-      'alert entries in the shared store whose tags are not JSON, or whose text is not one JSON object of an alert, were skipped by reads (the newest read is named)',
+      'alert entries in the shared store whose tags are not JSON, or whose text is not an alert ingest accepts, were skipped by reads (the newest read is named)',
     ),
   );
   return {

@@ -92,7 +92,7 @@ export function createStoreMetrics(
   });
   const unreadable = new Counter({
     name: 'falco_store_unreadable_entries_total',
-    help: 'Alert entries of the shared stream skipped by a read (a list, a replay, the live reader) because their tags are not JSON or their text is not one JSON object of an alert (written by hand, by another version, or corrupted); each read that passes over one counts it.',
+    help: 'Alert entries of the shared stream skipped by a read (a list, a replay, the live reader) because their tags are not JSON or their text is not an alert ingest accepts (written by hand, by another version, or corrupted); each read that passes over one counts it.',
     registers: [registry],
   });
   const givenUp = new Counter({

@@ -216,7 +216,9 @@ describe.skipIf(!hasRedis)('alerts this replica wrote that Redis lost at a resta
     });
     const theirs = connectTo(redis!, 'other-receiver');
     await untilUp(theirs);
-    await theirs.send(['XADD', 'remade-first:alerts', '*', 'id', 'theirs', 'json', '{}']);
+    // An alert ingest accepts: reads skip any other text.
+    const text = JSON.stringify({ rule: 'R', priority: 'Notice', time: new Date().toISOString() });
+    await theirs.send(['XADD', 'remade-first:alerts', '*', 'id', 'theirs', 'json', text]);
     await theirs.close();
     await writerHeld!.seen;
     await expect.poll(() => seen.length, { timeout: 5_000 }).toBe(5);
