@@ -48,6 +48,17 @@ export interface AlertQuery {
   maxBytes?: number;
 }
 
+/** What `query` found: the matching alerts, newest received first. */
+export interface AlertsFound {
+  alerts: StoredAlert[];
+  /**
+   * True when a shared store's read stopped at a bound of its own (STORE_MAX_BYTES of alerts read,
+   * or about 2 x STORE_MAX_ALERTS entries) before the oldest alerts, with fewer than `limit` found
+   * and no alert past `maxBytes`: older matching ones may be left out, and a reader must say so.
+   */
+  cut?: true;
+}
+
 /** What `after` read: the alerts, oldest first, and for a shared store where its read ended. */
 export interface AlertsAfter {
   alerts: StoredAlert[];
@@ -67,6 +78,11 @@ export interface AlertsAfter {
    * be told so. `alerts` go on from its earlier place when that came first.
    */
   moved?: boolean;
+  /**
+   * True when a shared store's read stopped at a bound of its own (as AlertsFound's `cut`) before
+   * the given alert: the oldest alerts after it are left out, and the client should be told so.
+   */
+  cut?: true;
 }
 
 /**
@@ -84,7 +100,7 @@ export interface AlertStore {
    */
   bytesOf?(id: string): number | undefined;
   /** Matching alerts, newest received first. */
-  query(query: AlertQuery): Promise<StoredAlert[]>;
+  query(query: AlertQuery): Promise<AlertsFound>;
   /**
    * Alerts received after the one with this id, oldest first: the newest `limit` of them, and of
    * those only the newest up to `maxBytes` of received bytes (`bytes`; the alert that crosses it

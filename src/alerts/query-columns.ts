@@ -1,5 +1,5 @@
 import type { StoreColumns } from './alert-columns.js';
-import type { AlertQuery } from './alert-store.js';
+import type { AlertQuery, AlertsFound } from './alert-store.js';
 import { matchesQuery } from './match-alert.js';
 import type { Priority } from './priority.js';
 import type { StoredAlert } from './stored-alert.js';
@@ -12,7 +12,7 @@ import { viewColumnAlert } from './view-column-alert.js';
  * more. Alerts added meanwhile are not read; one evicted meanwhile ends the list, as the older ones
  * went before it.
  */
-export function createColumnQuery(store: StoreColumns): (query: AlertQuery) => Promise<StoredAlert[]> {
+export function createColumnQuery(store: StoreColumns): (query: AlertQuery) => Promise<AlertsFound> {
   const { col, slotOf } = store;
 
   // What a query's filters read of an alert, filled in place for each alert scanned: a scan of the
@@ -47,6 +47,6 @@ export function createColumnQuery(store: StoreColumns): (query: AlertQuery) => P
       found.push(viewColumnAlert(store, slot));
       bytes += col.cost[slot]!;
     }
-    return found;
+    return { alerts: found };
   };
 }

@@ -91,9 +91,9 @@ export function createRedisAlertReads(options: {
       const [whole] = await readWhole([streamId], 'get');
       return whole?.held && viewHeldAlert(whole.held);
     },
-    query(query: AlertQuery) {
+    async query(query: AlertQuery) {
       // Filters and sizes first: the texts of the alerts that do not match are never read.
-      return scanBack({
+      const { found, cut } = await scanBack({
         op: 'query',
         end: '+',
         start: String(retainedFromMs()),
@@ -103,6 +103,7 @@ export function createRedisAlertReads(options: {
         maxBytes: { hard: options.maxBytes, reader: query.maxBytes },
         texts: 'kept',
       });
+      return { alerts: found, ...(cut ? { cut: true } : {}) };
     },
     async after(id, limit, maxBytes) {
       const point = await resumePointOf(id);
@@ -110,7 +111,7 @@ export function createRedisAlertReads(options: {
       const { from, moved } = point;
       // Past STORE_RETENTION the alerts after it are not read: the client missed those.
       const expired = receivedMsOf(from) < retainedFromMs();
-      const found = await scanBack({
+      const { found, cut } = await scanBack({
         op: 'after',
         end: '+',
         start: expired ? String(retainedFromMs()) : `(${from}`,
@@ -133,6 +134,7 @@ export function createRedisAlertReads(options: {
         through,
         ...(expired || trimmed ? { gap: true } : {}),
         ...(moved ? { moved: true } : {}),
+        ...(cut ? { cut: true } : {}),
       };
     },
     async receivedSince(sinceMs) {
@@ -144,7 +146,7 @@ export function createRedisAlertReads(options: {
       // them, and the summary shows their start (no name is read whole to show it).
       const rules = new Map<string, string>();
       const all = Number.MAX_SAFE_INTEGER;
-      const entries = await scanBack({
+      const { found: entries } = await scanBack({
         op: 'since',
         end: '+',
         start: String(Math.max(0, Math.max(retainedFromMs(), sinceMs) + redisAheadMs)),

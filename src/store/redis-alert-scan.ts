@@ -43,6 +43,17 @@ export type ScanRequest<T> = ScanBounds &
 
 export type { SendCommands } from './redis-entry-reads.js';
 
+/**
+ * What a scan found, and `cut` when it stopped at a bound of its own short of the range's start
+ * (STORE_MAX_BYTES of alerts kept, or about 2 x STORE_MAX_ALERTS entries read): older alerts of the
+ * range may be left out, which its reader must be told. A stop at `limit` or at `maxBytes.reader` is
+ * not `cut`: the reader sees those itself (the alert past them).
+ */
+export interface ScanResult<T> {
+  found: T[];
+  cut: boolean;
+}
+
 // The characters of an entry's field names and values: the size of a fields stream entry.
 const entryChars = (raw: unknown) =>
   (raw as [string, string[]])[1].reduce((sum, text) => sum + text.length, 0);
@@ -56,6 +67,7 @@ const PAGES_AT_ONCE = 2;
 export function createStreamScanner(options: {
   keys: Pick<RedisKeys, 'alerts' | 'fields'>;
   send: SendCommands;
+  /** STORE_MAX_ALERTS: a scan reads about twice as many entries at most (past a run of unreadable ones). */
   maxEntries: number;
   /** Skips the entries whose tags are not JSON or whose text is not an alert ingest accepts. */
   unreadable: UnreadableEntries;
@@ -65,7 +77,7 @@ export function createStreamScanner(options: {
 
   const { fieldsComplete, hold, readWhole, withTexts } = createEntryReads(keys, send, unreadable);
 
-  return async function scanBack<T>(request: ScanRequest<T>): Promise<T[]> {
+  return async function scanBack<T>(request: ScanRequest<T>): Promise<ScanResult<T>> {
     const { op, filter } = request;
     // The alerts stream holds the same fields, and the JSON: read when the fields stream is not whole.
     const stream = request.texts !== 'all' && (await fieldsComplete(op)) ? keys.fields : keys.alerts;
@@ -76,6 +88,8 @@ export function createStreamScanner(options: {
     let from = request.end;
     let keptBytes = 0;
     let done = false;
+    // Stopped at STORE_MAX_BYTES with an older alert to keep.
+    let full = false;
 
     // The alert, when it passes the filter with its JSON (which alone tells about its tags).
     async function passingWhole(fields: EntryFields): Promise<Kept | undefined> {
@@ -122,8 +136,8 @@ export function createStreamScanner(options: {
         if (entry && crosses(fields.bytes)) {
           await settle(kept);
           kept = [];
-          // Left unread (`from` stays before it): the scan ends here.
-          if ((done = crosses(fields.bytes))) break;
+          // Left unread (`from` stays before it): the scan ends here, and says it left it out.
+          if ((done = full = crosses(fields.bytes))) break;
         }
         if (entry) {
           keptBytes += fields.bytes;
@@ -158,6 +172,9 @@ export function createStreamScanner(options: {
       await settle(page.kept);
       done ||= page.end;
     }
-    return found;
+    // Not done: ended by its bound on entries read, with more of the range unread. Neither stop was
+    // said before: a list answered `truncated: false` and a replay sent no `event: truncated`, short
+    // of older alerts, and the client took the answer for whole.
+    return { found, cut: full || !done };
   };
 }

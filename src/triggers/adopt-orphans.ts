@@ -46,7 +46,9 @@ export async function readStoredOfRules(
     maxBytes: Math.floor(CATCH_UP_MAX_BYTES / distinct.length),
   };
   const found = await Promise.all(distinct.map((rule) => alerts.query({ ...query, rule })));
-  return found.flat().sort((a: StoredAlert, b: StoredAlert) => a.receivedAtMs - b.receivedAtMs);
+  return found
+    .flatMap(({ alerts }) => alerts)
+    .sort((a: StoredAlert, b: StoredAlert) => a.receivedAtMs - b.receivedAtMs);
 }
 
 const pendingRules = (run: TriggerRun) =>

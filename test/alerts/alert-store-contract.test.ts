@@ -67,7 +67,7 @@ describe.each(implementations)('the %s alert store', (_name, make, available) =>
       await store.flush();
       expect(await store.count()).toBe(2);
       expect(await store.get(a.id)).toBeUndefined();
-      expect(ids(await store.query({ limit: 10 }))).toEqual([c.id, b.id]);
+      expect(ids((await store.query({ limit: 10 })).alerts)).toEqual([c.id, b.id]);
     }),
   );
 
@@ -79,18 +79,20 @@ describe.each(implementations)('the %s alert store', (_name, make, available) =>
       store.add(makeStoredAlert({ priority: 'Error', hostname: 'b' }, { source: 'k8s_audit' }));
       store.add(makeStoredAlert({ priority: 'Warning', hostname: 'a', rule: 'R' }));
       await store.flush();
-      const found = await store.query({ minPriority: 'Warning', hostname: 'a', limit: 1 });
+      const found = (await store.query({ minPriority: 'Warning', hostname: 'a', limit: 1 })).alerts;
       expect(found.map((e) => e.alert.priority)).toEqual(['Warning']);
-      expect((await store.query({ source: 'k8s_audit', limit: 5 })).map((e) => e.hostname)).toEqual(['b']);
-      expect((await store.query({ rule: 'R', priority: 'Warning', limit: 5 })).length).toBe(1);
-      expect((await store.query({ sinceMs: Date.UTC(2030, 0, 1), limit: 5 })).length).toBe(0);
+      expect((await store.query({ source: 'k8s_audit', limit: 5 })).alerts.map((e) => e.hostname)).toEqual([
+        'b',
+      ]);
+      expect((await store.query({ rule: 'R', priority: 'Warning', limit: 5 })).alerts.length).toBe(1);
+      expect((await store.query({ sinceMs: Date.UTC(2030, 0, 1), limit: 5 })).alerts.length).toBe(0);
       const tagged = makeStoredAlert({
         tags: ['container', 'mitre_execution'],
         output_fields: { 'k8s.ns.name': 'payments' },
       });
       store.add(tagged);
       await store.flush();
-      expect(ids(await store.query({ tag: 'mitre_execution', limit: 5 }))).toEqual([tagged.id]);
+      expect(ids((await store.query({ tag: 'mitre_execution', limit: 5 })).alerts)).toEqual([tagged.id]);
       // Regression: a k8saudit alert names its object's namespace in ka.target.namespace, which no
       // namespace filter read.
       const audit = makeStoredAlert({
@@ -100,9 +102,12 @@ describe.each(implementations)('the %s alert store', (_name, make, available) =>
       });
       store.add(audit);
       await store.flush();
-      expect(ids(await store.query({ namespace: 'payments', limit: 5 }))).toEqual([audit.id, tagged.id]);
-      expect((await store.query({ namespace: 'default', limit: 10 })).length).toBe(4);
-      expect((await store.query({ tag: 'mitre_persistence', limit: 5 })).length).toBe(0);
+      expect(ids((await store.query({ namespace: 'payments', limit: 5 })).alerts)).toEqual([
+        audit.id,
+        tagged.id,
+      ]);
+      expect((await store.query({ namespace: 'default', limit: 10 })).alerts.length).toBe(4);
+      expect((await store.query({ tag: 'mitre_persistence', limit: 5 })).alerts.length).toBe(0);
     }),
   );
 
@@ -119,16 +124,19 @@ describe.each(implementations)('the %s alert store', (_name, make, available) =>
         const outside = makeStoredAlert({ hostname: 'node-1', output_fields: {} });
         [emptyHost, noHost, named, outside].forEach((entry) => store.add(entry));
         await store.flush();
-        expect(ids(await store.query({ hostname: '', limit: 10 }))).toEqual([noHost.id, emptyHost.id]);
-        expect(ids(await store.query({ namespace: '', limit: 10 }))).toEqual([
+        expect(ids((await store.query({ hostname: '', limit: 10 })).alerts)).toEqual([
+          noHost.id,
+          emptyHost.id,
+        ]);
+        expect(ids((await store.query({ namespace: '', limit: 10 })).alerts)).toEqual([
           outside.id,
           noHost.id,
           emptyHost.id,
         ]);
-        expect(ids(await store.query({ hostname: 'node-1', namespace: '', limit: 10 }))).toEqual([
+        expect(ids((await store.query({ hostname: 'node-1', namespace: '', limit: 10 })).alerts)).toEqual([
           outside.id,
         ]);
-        expect(ids(await store.query({ namespace: 'default', limit: 10 }))).toEqual([named.id]);
+        expect(ids((await store.query({ namespace: 'default', limit: 10 })).alerts)).toEqual([named.id]);
       }),
   );
 
@@ -139,7 +147,7 @@ describe.each(implementations)('the %s alert store', (_name, make, available) =>
       added.forEach((entry) => store.add(entry));
       await store.flush();
       expect(await store.count()).toBe(700);
-      expect(ids(await store.query({ limit: 1000 }))).toEqual(ids(added.slice(-700).reverse()));
+      expect(ids((await store.query({ limit: 1000 })).alerts)).toEqual(ids(added.slice(-700).reverse()));
       expect(await store.get(added[2299]!.id)).toBeUndefined();
       expect((await store.get(added[2300]!.id))?.id).toBe(added[2300]!.id);
     }),
@@ -161,9 +169,9 @@ describe.each(implementations)('the %s alert store', (_name, make, available) =>
         time: '2026-06-15T09:31:44.611094417Z',
         output_fields: { 'evt.time': 1781515904611094417n, 'fd.name': '/root/x' },
       });
-      expect(ids(await store.query({ limit: 5, rule: 'Write below root', minPriority: 'Error' }))).toEqual([
-        entry.id,
-      ]);
+      expect(
+        ids((await store.query({ limit: 5, rule: 'Write below root', minPriority: 'Error' })).alerts),
+      ).toEqual([entry.id]);
     }),
   );
 
@@ -182,7 +190,7 @@ describe.each(implementations)('the %s alert store', (_name, make, available) =>
       store.add(entry);
       await store.flush();
       const held = { rule: 'R\ufffdx', hostname: 'h\ufffd', source: 's\ufffd', namespace: 'n\ufffd' };
-      const found = await store.query({ ...held, tag: 't\ufffd', limit: 5 });
+      const found = (await store.query({ ...held, tag: 't\ufffd', limit: 5 })).alerts;
       expect(
         found.map(({ id, rule, hostname, source, namespace, tags }) => ({
           id,
@@ -194,8 +202,8 @@ describe.each(implementations)('the %s alert store', (_name, make, available) =>
         })),
       ).toEqual([{ id: entry.id, ...held, tags: ['container', 't\ufffd'] }]);
       expect((await store.receivedSince(0)).entries.map((summary) => summary.rule)).toEqual(['R\ufffdx']);
-      expect(await store.query({ rule: 'R\ud800x', limit: 5 })).toEqual([]);
-      expect(await store.query({ hostname: 'h\udfff', limit: 5 })).toEqual([]);
+      expect((await store.query({ rule: 'R\ud800x', limit: 5 })).alerts).toEqual([]);
+      expect((await store.query({ hostname: 'h\udfff', limit: 5 })).alerts).toEqual([]);
     }),
   );
 
@@ -236,7 +244,7 @@ describe.each(implementations)('the %s alert store', (_name, make, available) =>
       await store.flush();
 
       const found = async (query: Omit<AlertQuery, 'limit'>) =>
-        ids(await store.query({ ...query, limit: 10 }));
+        ids((await store.query({ ...query, limit: 10 })).alerts);
       expect(await found({ rule: long('Rule', 'a') })).toEqual([a.id]);
       expect(await found({ rule: long('Rule', 'ab') })).toEqual([b.id]);
       expect(await found({ rule: long('Rule') })).toEqual([]);
@@ -250,7 +258,7 @@ describe.each(implementations)('the %s alert store', (_name, make, available) =>
       expect(await found({ tag: 'tag-number-60-of-a-long-list' })).toEqual([]);
       expect(await found({ tag: long('t') })).toEqual([b.id]);
       expect(await found({ tag: long('t', 'u') })).toEqual([]);
-      const [read] = await store.query({ rule: long('Rule', 'a'), limit: 1 });
+      const [read] = (await store.query({ rule: long('Rule', 'a'), limit: 1 })).alerts;
       expect([read?.rule, read?.source, read?.hostname, read?.namespace, read?.tags]).toEqual([
         long('Rule', 'a'),
         long('src'),

@@ -17,9 +17,9 @@ describe('createMemoryAlertStore', () => {
     const added = Array.from({ length: 10 }, () => makeStoredAlert({}, { bytes: 1000 }));
     for (const entry of added) store.add(entry);
 
-    const listed = await store.query({ limit: 100, maxBytes: 2500 });
+    const listed = (await store.query({ limit: 100, maxBytes: 2500 })).alerts;
     expect(listed.map((entry) => entry.id)).toEqual([added[9]!.id, added[8]!.id, added[7]!.id]);
-    expect(await store.query({ limit: 100 })).toHaveLength(10);
+    expect((await store.query({ limit: 100 })).alerts).toHaveLength(10);
   });
 
   it("lets go of an evicted alert's texts at once, not when its slot is next written", async () => {
@@ -79,8 +79,8 @@ describe('createMemoryAlertStore', () => {
     const ingest = setInterval(() => {
       for (let i = 0; i < 10; i++) add(next++);
     }, 0);
-    const [listed, read] = await Promise.all([store.query({ limit: 100 }), store.after('a0', 100)]);
-    const replayed = read!.alerts;
+    const [found, read] = await Promise.all([store.query({ limit: 100 }), store.after('a0', 100)]);
+    const [listed, replayed] = [found.alerts, read!.alerts];
     clearInterval(ingest);
 
     expect(next).toBeGreaterThan(100);
@@ -150,7 +150,7 @@ describe('createMemoryAlertStore', () => {
       expect(read?.receivedAt).toBe(entry.receivedAt);
     }
     for (const entry of added.slice(0, 900)) expect(await store.get(entry.id)).toBeUndefined();
-    expect((await store.query({ limit: 3 })).map((entry) => entry.id)).toEqual(
+    expect((await store.query({ limit: 3 })).alerts.map((entry) => entry.id)).toEqual(
       added
         .slice(-3)
         .map((entry) => entry.id)

@@ -64,7 +64,7 @@ describe.skipIf(!hasRedis)('createAlertStore with Redis', () => {
 
     expect(flushed).toBe(true);
     expect(flushMs).toBeLessThan(500);
-    expect(await reading).toEqual([]);
-    expect((await store.query({ limit: 1 })).map((entry) => entry.id)).toEqual([next.id]);
+    expect(await reading).toEqual({ alerts: [] });
+    expect((await store.query({ limit: 1 })).alerts.map((entry) => entry.id)).toEqual([next.id]);
   });
 });

@@ -66,6 +66,6 @@ describe('createStreamScanner', () => {
     );
 
     expect(most).toBe(2);
-    expect(scans.map((found) => found.length)).toEqual(Array.from({ length: 10 }, () => 18));
+    expect(scans.map(({ found }) => found.length)).toEqual(Array.from({ length: 10 }, () => 18));
   });
 });

@@ -124,8 +124,11 @@ describe.skipIf(!hasRedis)('the Redis alert store', () => {
       const unreadable = () => metricValue(registry, 'falco_store_unreadable_entries_total');
       expect(await redis.cli('XLEN', `unreadable-${withFields}:alert-fields`)).toBe(withFields ? '3' : '2');
 
-      expect((await store.query({ limit: 10 })).map((e) => e.id)).toEqual([after.id, before.id]);
-      expect((await store.query({ tag: 'a', limit: 10 })).map((e) => e.id)).toEqual([after.id, before.id]);
+      expect((await store.query({ limit: 10 })).alerts.map((e) => e.id)).toEqual([after.id, before.id]);
+      expect((await store.query({ tag: 'a', limit: 10 })).alerts.map((e) => e.id)).toEqual([
+        after.id,
+        before.id,
+      ]);
       expect((await store.get(after.id))?.id).toBe(after.id);
       expect((await store.receivedSince(0)).entries).toHaveLength(3);
       expect((await store.after(before.id, 10))?.alerts.map((e) => e.id)).toEqual([after.id]);
@@ -168,7 +171,7 @@ describe.skipIf(!hasRedis)('the Redis alert store', () => {
       await store.flush();
       const ids = (entries: Array<{ id: string }> | undefined) => entries?.map((entry) => entry.id);
 
-      expect(ids(await store.query({ limit: 2 }))).toEqual([c.id, b.id]);
+      expect(ids((await store.query({ limit: 2 })).alerts)).toEqual([c.id, b.id]);
       expect(ids((await store.after(first.id, 2))?.alerts)).toEqual([b.id, c.id]);
       // 1,000 bytes each: the oldest crosses 2,500, so the reader sees the cut.
       expect(ids((await store.after(first.id, 10, 2_500))?.alerts)).toEqual([a.id, b.id, c.id]);
@@ -211,7 +214,7 @@ describe.skipIf(!hasRedis)('the Redis alert store', () => {
     // 1,000 bytes each: both fit in 2,500, all three in 3,500.
     const read = await store.after(first.id, 10, 2_500);
     expect(read?.alerts.map((entry) => entry.id)).toEqual([a.id, c.id]);
-    const listed = await store.query({ limit: 10, maxBytes: 3_500 });
+    const listed = (await store.query({ limit: 10, maxBytes: 3_500 })).alerts;
     expect(listed.map((entry) => entry.id)).toEqual([c.id, a.id, first.id]);
     await parts.close();
   });
@@ -269,7 +272,7 @@ describe.skipIf(!hasRedis)('the Redis alert store', () => {
         // 1,000 bytes, then its text's 800-odd: past 1,500, the read ends there. From the fields
         // stream it counts none until its text is read: the read ends one alert later.
         const own = Buffer.byteLength(text);
-        expect(seen(await store.query({ limit: 10, maxBytes: 1_500 }))).toEqual([
+        expect(seen((await store.query({ limit: 10, maxBytes: 1_500 })).alerts)).toEqual([
           [b.id, 1000],
           ['bad-bytes', own],
           ...(withFields ? [[a.id, 1000]] : []),
@@ -297,7 +300,7 @@ describe.skipIf(!hasRedis)('the Redis alert store', () => {
     store.add(fresh);
     await store.flush();
 
-    expect((await store.query({ limit: 10 })).map((e) => e.id)).toEqual([fresh.id]);
+    expect((await store.query({ limit: 10 })).alerts.map((e) => e.id)).toEqual([fresh.id]);
     expect(await store.get(old.id)).toBeUndefined();
     expect(await redis.cli('HLEN', 'age:alert-ids')).toBe('1');
     expect(await redis.cli('XLEN', 'age:alerts')).toBe('1');
@@ -312,10 +315,10 @@ describe.skipIf(!hasRedis)('the Redis alert store', () => {
     store.add(first);
     store.add(old);
     await store.flush();
-    expect((await store.query({ limit: 10 })).map((e) => e.id)).toEqual([old.id, first.id]);
+    expect((await store.query({ limit: 10 })).alerts.map((e) => e.id)).toEqual([old.id, first.id]);
     await new Promise((resolve) => setTimeout(resolve, 1_100));
 
-    expect(await store.query({ limit: 10 })).toEqual([]);
+    expect((await store.query({ limit: 10 })).alerts).toEqual([]);
     expect(await store.get(old.id)).toBeUndefined();
     expect((await store.after(first.id, 10))?.alerts).toEqual([]);
     expect(await store.receivedSince(0)).toEqual({ entries: [] });
@@ -335,7 +338,7 @@ describe.skipIf(!hasRedis)('the Redis alert store', () => {
     }
     expect(await store.count()).toBe(10);
 
-    const listed = await store.query({ limit: 10 });
+    const listed = (await store.query({ limit: 10 })).alerts;
     expect(listed.map((e) => e.id)).toEqual(
       added
         .slice(-3)
@@ -415,10 +418,10 @@ describe.skipIf(!hasRedis)('the Redis alert store', () => {
       Number(/total_net_output_bytes:(\d+)/.exec(await redis.cli('INFO', 'stats'))?.[1]);
 
     const before = await sent();
-    const none = await store.query({ rule: 'no-such-rule', limit: 100 });
+    const none = (await store.query({ rule: 'no-such-rule', limit: 100 })).alerts;
     const { entries: summary } = await store.receivedSince(0);
     const afterScans = await sent();
-    const rare = await store.query({ rule: 'Rare', limit: 100 });
+    const rare = (await store.query({ rule: 'Rare', limit: 100 })).alerts;
     const afterRare = await sent();
 
     expect(none).toEqual([]);
@@ -488,14 +491,14 @@ describe.skipIf(!hasRedis)('the Redis alert store', () => {
     // STORE_MAX_ALERTS 3: the oldest went, from both streams.
     expect(await redis.cli('XLEN', 'skew:alerts')).toBe('3');
     expect(await redis.cli('XLEN', 'skew:alert-fields')).toBe('2');
-    expect((await store.query({ rule: 'Old', limit: 10 })).map((e) => e.id)).toEqual([older[1]!.id]);
+    expect((await store.query({ rule: 'Old', limit: 10 })).alerts.map((e) => e.id)).toEqual([older[1]!.id]);
     expect((await store.receivedSince(0)).entries.map((e) => e.rule)).toEqual(['New', 'New', 'Old']);
     // The last alert without fields is trimmed: the streams are whole again.
     store.add(makeStoredAlert({ rule: 'New' }));
     await store.flush();
     expect(await redis.cli('XLEN', 'skew:alert-fields')).toBe('3');
-    expect((await store.query({ rule: 'Old', limit: 10 })).length).toBe(0);
-    expect((await store.query({ rule: 'New', limit: 10 })).length).toBe(3);
+    expect((await store.query({ rule: 'Old', limit: 10 })).alerts.length).toBe(0);
+    expect((await store.query({ rule: 'New', limit: 10 })).alerts.length).toBe(3);
     await parts.close();
   });
 
@@ -519,7 +522,7 @@ describe.skipIf(!hasRedis)('the Redis alert store', () => {
     expect(await longest('capped:alert-fields')).toBeLessThanOrEqual(FIELD_CAP + 44);
     // In the alerts stream only the JSON is whole.
     expect(await redis.cli('XLEN', 'capped:alerts')).toBe('1');
-    const [read] = await store.query({ rule: huge('Rule'), tag: huge('tag'), limit: 1 });
+    const [read] = (await store.query({ rule: huge('Rule'), tag: huge('tag'), limit: 1 })).alerts;
     expect(read?.json).toBe(toJson(entry.alert));
     expect([read?.rule, read?.hostname, read?.source, read?.namespace, read?.tags]).toEqual([
       huge('Rule'),
@@ -545,9 +548,11 @@ describe.skipIf(!hasRedis)('the Redis alert store', () => {
     await redis.cli('XADD', 'whole:alert-fields', sid, ...pairs.slice(0, -2));
     await redis.cli('HSET', 'whole:alert-ids', older.id, sid);
 
-    expect((await store.query({ rule, limit: 5 })).map((e) => e.id)).toEqual([older.id]);
-    expect((await store.query({ rule: rule + 'r', limit: 5 })).map((e) => e.id)).toEqual([]);
-    expect((await store.query({ tag: 't'.repeat(2_000), limit: 5 })).map((e) => e.id)).toEqual([older.id]);
+    expect((await store.query({ rule, limit: 5 })).alerts.map((e) => e.id)).toEqual([older.id]);
+    expect((await store.query({ rule: rule + 'r', limit: 5 })).alerts.map((e) => e.id)).toEqual([]);
+    expect((await store.query({ tag: 't'.repeat(2_000), limit: 5 })).alerts.map((e) => e.id)).toEqual([
+      older.id,
+    ]);
     const received = await store.receivedSince(0);
     expect(received.entries.map((e) => e.rule)).toEqual([capText(rule)]);
     await parts.close();
@@ -571,9 +576,9 @@ describe.skipIf(!hasRedis)('the Redis alert store', () => {
     await redis.cli('XADD', 'audit-ns:alert-fields', sid, ...pairs.slice(0, -2));
     await redis.cli('HSET', 'audit-ns:alert-ids', older.id, sid);
 
-    const found = await store.query({ namespace: 'default', limit: 5 });
+    const found = (await store.query({ namespace: 'default', limit: 5 })).alerts;
     expect(found.map((e) => [e.id, e.namespace])).toEqual([[older.id, 'default']]);
-    expect(await store.query({ namespace: '', limit: 5 })).toEqual([]);
+    expect((await store.query({ namespace: '', limit: 5 })).alerts).toEqual([]);
     await parts.close();
   });
 
@@ -604,8 +609,8 @@ describe.skipIf(!hasRedis)('the Redis alert store', () => {
     await redis.cli('HDEL', 'mixed:alert-ids', newer[0]!.id);
 
     const expected = [older, newer[2]!, newer[1]!];
-    expect((await store.query({ limit: 10 })).map((e) => e.id)).toEqual(expected.map((e) => e.id));
-    expect((await store.query({ rule: 'Old', limit: 10 })).map((e) => e.id)).toEqual([older.id]);
+    expect((await store.query({ limit: 10 })).alerts.map((e) => e.id)).toEqual(expected.map((e) => e.id));
+    expect((await store.query({ rule: 'Old', limit: 10 })).alerts.map((e) => e.id)).toEqual([older.id]);
     expect((await store.receivedSince(0)).entries.map((e) => e.rule)).toEqual(['Old', 'New', 'New']);
     await parts.close();
   });

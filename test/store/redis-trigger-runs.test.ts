@@ -558,7 +558,7 @@ describe.skipIf(!hasRedis)('createRedisTriggerRuns', () => {
       registry,
       verifier: createVerifier({ metrics, windowMs: 60_000 }),
       metrics,
-      alerts: { query: async () => [] },
+      alerts: { query: async () => ({ alerts: [] }) },
       leaseMs: 300,
       logger: pino({ level: 'silent' }),
     });

@@ -4,7 +4,7 @@ import pino from 'pino';
 import { Registry } from 'prom-client';
 import request from 'supertest';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { AlertQuery } from '../../src/alerts/alert-store.js';
+import type { AlertQuery, AlertsFound } from '../../src/alerts/alert-store.js';
 import type { StoredAlert } from '../../src/alerts/stored-alert.js';
 import { createMemoryAlertStore } from '../../src/alerts/memory-alert-store.js';
 import { createRedisTriggerRuns, ORPHANED_RUN_ERROR } from '../../src/store/redis-trigger-runs.js';
@@ -268,7 +268,7 @@ describe.runIf(haveRedis)('runs taken over on one Redis (replicas built in the t
   // A replica that only takes runs over: its sweep, its registry and its metrics.
   const sweeper = (
     shared: SharedRuns,
-    query: (query: AlertQuery) => Promise<StoredAlert[]> = async () => [],
+    query: (query: AlertQuery) => Promise<AlertsFound> = async () => ({ alerts: [] }),
   ) => {
     const metrics = new Registry();
     const triggerMetrics = createTriggerMetrics(metrics);
@@ -486,7 +486,7 @@ describe.runIf(haveRedis)('runs taken over on one Redis (replicas built in the t
     const replica = sweeper(sharedRuns(prefix), async () => {
       state.reading = true;
       await sleep(4 * LEASE_MS);
-      return found;
+      return { alerts: found };
     });
     return Object.assign(replica, state, {
       untilReading: () =>
@@ -503,7 +503,7 @@ describe.runIf(haveRedis)('runs taken over on one Redis (replicas built in the t
     const readByC: string[] = [];
     const c = sweeper(sharedRuns('slow-read:'), async (query) => {
       readByC.push(query.rule ?? '');
-      return [];
+      return { alerts: [] };
     });
 
     await vi.waitFor(() => expect(b.registry.has(run.id)).toBe(true), {

@@ -39,7 +39,8 @@ export function buildAlertPaths(): Record<string, JsonSchema> {
             headers: {
               'X-Alerts-Truncated': {
                 schema: { type: 'string', enum: ['true'] },
-                description: 'A download cut at QUERY_MAX_BYTES (the JSON list says `"truncated":true`)',
+                description:
+                  'A download cut as the JSON list is (it says `"truncated":true`): at QUERY_MAX_BYTES, or at a shared store\'s own read bound',
               },
             },
           },

@@ -48,10 +48,10 @@ export const storedAlertSchema = z.object({
 export const alertListSchema = z.object({
   count: z.int().min(0),
   alerts: z.array(storedAlertSchema),
-  truncated: z
-    .literal(true)
-    .optional()
-    .meta({ description: 'The list was cut at QUERY_MAX_BYTES (newest kept)' }),
+  truncated: z.literal(true).optional().meta({
+    description:
+      "The list was cut (newest kept): at QUERY_MAX_BYTES, or where a shared store's read stopped at its own bound (STORE_MAX_BYTES of alerts, or about 2 x STORE_MAX_ALERTS entries read) before older alerts",
+  }),
 });
 
 export const healthSchema = z.object({ status: z.enum(['ok', 'ready', 'shutting down']) });

@@ -46,15 +46,15 @@ export function createAlertsRouter(
     // read the store before any of them is written: read first and admitted after, sixty lists of
     // 3 MB ran a 128 MB heap out of memory.
     if (!admitOrRefuse(budget, res, Math.min(maxBytes, parsed.query.limit * bodyLimitBytes))) return;
-    const entries = await store.query({ ...parsed.query, maxBytes });
+    const found = await store.query({ ...parsed.query, maxBytes });
     // The client left while the store answered: nothing to write (its reservation is given back).
     if (res.destroyed) return;
     budget.settle(
       res,
-      entries.reduce((sum, entry) => sum + entry.bytes, 0),
+      found.alerts.reduce((sum, entry) => sum + entry.bytes, 0),
     );
     // One cut for the three formats: a download holds what the JSON answer lists.
-    const cut = cutAlertList(entries, maxBytes);
+    const cut = cutAlertList(found, maxBytes);
     if (format.format === 'json') await writeAlertList(res, cut.alerts, cut.truncated);
     else await sendAlertExport(res, format.format, cut, Date.now());
   });

@@ -1,4 +1,4 @@
-import type { AlertStore } from '../../alerts/alert-store.js';
+import type { AlertStore, AlertsAfter } from '../../alerts/alert-store.js';
 import type { StorePosition } from '../../alerts/store-position.js';
 import type { StoredAlert } from '../../alerts/stored-alert.js';
 import { startTurnClock } from '../../alerts/turn-clock.js';
@@ -16,6 +16,9 @@ const ID_GONE = replayTruncated('Last-Event-ID is no longer stored');
 const GAP = replayTruncated('some alerts after Last-Event-ID are no longer stored');
 // Lost in a shared store's failover and written again: the new master's alerts before it may be missed.
 const MOVED = replayTruncated('Last-Event-ID was written again after a failover');
+// A shared store's read stopped at its own bound (STORE_MAX_BYTES, or 2 x STORE_MAX_ALERTS entries
+// read) before reaching Last-Event-ID: how many it left out is unknown.
+const STORE_CUT = replayTruncated("the shared store's read stopped at its bound before Last-Event-ID");
 
 /** What a reconnecting client missed: the texts to send, in order, and where the store's read ended. */
 export interface Replay {
@@ -58,13 +61,23 @@ function fitReplay(events: readonly string[], maxBytes: number, cut: boolean): s
   return texts.reverse();
 }
 
+// The one marker a replay starts with, if any: the count cut already says that more were missed
+// than are sent.
+function leadingMarker(read: AlertsAfter, countCut: boolean): string | undefined {
+  if (countCut) return COUNT_CUT;
+  if (read.moved) return MOVED;
+  if (read.gap) return GAP;
+  return read.cut ? STORE_CUT : undefined;
+}
+
 /**
  * Reads what a client missed since `lastId` (at most MAX_REPLAY alerts and `maxBytes` of them,
  * newest kept), holding `maxBytes` of the readers' budget meanwhile, and makes its events a couple
  * of milliseconds at a time. `no_room` when readers hold the budget; undefined once the client has
  * gone. An id no longer held replays nothing, and says so; alerts after it evicted or expired
  * before the read reached them are said to be missing too, and so are the new master's alerts
- * before an id a shared store's failover lost and its replica wrote again.
+ * before an id a shared store's failover lost and its replica wrote again, and those a shared
+ * store's read left out where it stopped at its own bound.
  */
 export async function readReplay(request: ReplayRequest): Promise<Replay | 'no_room' | undefined> {
   const { maxBytes } = request;
@@ -87,8 +100,7 @@ export async function readReplay(request: ReplayRequest): Promise<Replay | 'no_r
       if (text !== undefined) events.push(text);
     }
     const texts = fitReplay(events, maxBytes, bytesCut);
-    // The count cut already says that more were missed than are sent.
-    const marker = countCut ? COUNT_CUT : read.moved ? MOVED : read.gap ? GAP : undefined;
+    const marker = leadingMarker(read, countCut);
     return { texts: marker ? [marker, ...texts] : texts, through: read.through };
   } finally {
     release();
