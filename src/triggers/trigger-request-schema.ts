@@ -72,17 +72,31 @@ export function buildShellRequestSchema(lists: AllowLists) {
     });
 }
 
+const UNUSED_ON_DOCKER = [
+  { field: 'pod', detail: 'the docker backend has no pods: name a container' },
+  { field: 'namespace', detail: 'not used by the docker backend' },
+] as const;
+
+/**
+ * The fields of a shell body the docker backend does not use, when the body resolves to it: read
+ * before the schema, whatever their value. Judged by the schema first, a pod on docker was refused as
+ * 'not in the allow-list (empty)' (or not a Kubernetes pod name), as if allow-listing it would help.
+ * Said, not dropped: a caller who names one expects the run to be held to it.
+ */
+export function checkUnusedFields(body: unknown, defaultBackend: 'kubernetes' | 'docker'): FieldProblem[] {
+  if (typeof body !== 'object' || body === null) return [];
+  const fields = body as Record<string, unknown>;
+  if ((fields.backend ?? defaultBackend) !== 'docker') return [];
+  return UNUSED_ON_DOCKER.filter(({ field }) => fields[field] !== undefined).map(({ field, detail }) => ({
+    pointer: `/${field}`,
+    detail,
+  }));
+}
+
 /** Fields that do not fit the backend the request resolves to (known only after the config default). */
 export function checkShellBackend(body: ShellRequest, backend: 'kubernetes' | 'docker'): FieldProblem[] {
   if (backend === 'kubernetes' && body.terminal === false) {
     return [{ pointer: '/terminal', detail: 'false (the negative control) needs the docker backend' }];
-  }
-  if (backend === 'docker' && body.pod !== undefined) {
-    return [{ pointer: '/pod', detail: 'the docker backend has no pods: name a container' }];
-  }
-  // Said, not dropped: a caller who names one expects the run to be held to it.
-  if (backend === 'docker' && body.namespace !== undefined) {
-    return [{ pointer: '/namespace', detail: 'not used by the docker backend' }];
   }
   if (backend === 'kubernetes' && body.container !== undefined && body.pod === undefined) {
     return [{ pointer: '/pod', detail: 'required with container on the kubernetes backend' }];

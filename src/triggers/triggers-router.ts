@@ -17,6 +17,7 @@ import {
   buildShellRequestSchema,
   checkGeneratorActions,
   checkShellBackend,
+  checkUnusedFields,
   toFieldProblems,
 } from './trigger-request-schema.js';
 import { describeTarget, type TriggerRequest } from './trigger-request.js';
@@ -92,6 +93,8 @@ export function createTriggersRouter(deps: TriggersRouterDeps): express.Router {
   };
 
   router.post('/triggers/shell', async (req: Request, res: Response) => {
+    const unused = checkUnusedFields(req.body, config.defaultBackend);
+    if (unused.length > 0) return invalid(req, res, 'shell', unused);
     const parsed = shellSchema.safeParse(req.body ?? {});
     if (!parsed.success) return invalid(req, res, 'shell', parsed.error);
     const problems = checkShellBackend(parsed.data, parsed.data.backend ?? config.defaultBackend);

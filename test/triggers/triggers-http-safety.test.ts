@@ -252,6 +252,29 @@ describe('trigger API input validation', () => {
     expect(docker.body.target).toEqual({ backend: 'docker', container: 'myproj_web_1' });
   });
 
+  // Regression (new-user audit): {"backend":"docker","pod":"x"} said 'pod is not in the allow-list
+  // (empty)', as if allow-listing it would help; docs/triggers.md says docker refuses the field.
+  it.each([
+    [{ backend: 'docker', pod: 'x' }, {}, '/pod', 'the docker backend has no pods: name a container'],
+    [
+      { pod: 'Not_A_Pod' },
+      { TRIGGER_DEFAULT_BACKEND: 'docker' },
+      '/pod',
+      'the docker backend has no pods: name a container',
+    ],
+    [{ backend: 'docker', namespace: 'kube-system' }, {}, '/namespace', 'not used by the docker backend'],
+    [{ backend: 'docker', namespace: 'default;id' }, {}, '/namespace', 'not used by the docker backend'],
+  ])(
+    'refuses %o on docker as a field docker does not use, whatever its value (%o)',
+    async (body, env, pointer, detail) => {
+      built = buildTriggerApp({ ...ENABLED, TRIGGER_ALLOWED_PODS: '', ...env });
+      const res = await request(built.app).post('/triggers/shell').set(auth).send(body);
+      expect(res.status).toBe(400);
+      expect(res.body.errors).toEqual([{ pointer, detail }]);
+      expect(res.body.detail).toBe(`${pointer} ${detail}`);
+    },
+  );
+
   it('answers 400 for unknown body fields and for a body that is not JSON', async () => {
     built = buildTriggerApp(ENABLED);
     const unknown = await request(built.app).post('/triggers/shell').set(auth).send({ command: 'id' });
