@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { PRIORITIES } from './priority.js';
+import { PRIORITIES, PRIORITY_CHOICE } from './priority.js';
 import { parseFalcoTime } from './falco-time.js';
 import type { JsonValue } from './parse-json.js';
 
@@ -78,8 +78,7 @@ export const falcoAlertSchema = z
   .object({
     rule: z.string({ error: expected('must be a string') }).min(1, { error: 'must not be empty' }),
     priority: z.enum(PRIORITIES, {
-      error: (issue) =>
-        issue.input === undefined ? 'is required' : `must be one of ${PRIORITIES.join(', ')} (exact case)`,
+      error: (issue) => (issue.input === undefined ? 'is required' : PRIORITY_CHOICE),
     }),
     time: z
       .string({ error: expected(TIME_HINT) })

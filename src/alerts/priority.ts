@@ -10,6 +10,9 @@ export const PRIORITIES = [
   'Debug',
 ] as const;
 
+/** How a value that is not one of them is refused: by ingest and by the query filters alike. */
+export const PRIORITY_CHOICE = `must be one of ${PRIORITIES.join(', ')} (exact case)`;
+
 /** One of Falco's eight priority names, exactly as Falco writes it. */
 export type Priority = (typeof PRIORITIES)[number];
 

@@ -4,7 +4,7 @@ import { cutText } from '../../alerts/cut-text.js';
 import { parseFalcoTime } from '../../alerts/falco-time.js';
 import { MAX_POINTER_BYTES } from '../../alerts/json-pointer.js';
 import { firstNamed } from '../../alerts/parse-falco-alert.js';
-import { PRIORITIES } from '../../alerts/priority.js';
+import { PRIORITIES, PRIORITY_CHOICE } from '../../alerts/priority.js';
 import { buildProblem, type Problem } from '../problem.js';
 
 const MAX_LIMIT = 1000;
@@ -20,12 +20,14 @@ const text = z.string().min(1, { error: 'must not be empty' });
 // Empty asks for the alerts without one: a sensor with an empty FALCO_HOSTNAME or a writer that
 // leaves hostname out, an event outside any Kubernetes namespace.
 const textOrNone = z.string().describe('Exact match; empty finds the alerts without one (empty or not sent)');
+// Said as ingest says it: zod's own 'Invalid option: expected one of "Emergency"|"Alert"|...' was not.
+const priority = z.enum(PRIORITIES, { error: PRIORITY_CHOICE });
 
 /** The filters of `GET /alerts` and `GET /alerts/stream`. */
 const filterShape = {
   rule: text.optional(),
-  priority: z.enum(PRIORITIES).optional(),
-  min_priority: z.enum(PRIORITIES).optional(),
+  priority: priority.optional(),
+  min_priority: priority.optional(),
   source: text.optional(),
   hostname: textOrNone.optional(),
   tag: text.optional(),
