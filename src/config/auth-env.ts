@@ -3,6 +3,7 @@ import * as z from 'zod';
 import { bearerToken } from './bearer-token.js';
 import type { EnvView } from './env-view.js';
 import { timerMs, timerSeconds } from './timer-ms.js';
+import { numberSetting, port, positiveInt } from './env-number.js';
 import { VALUE_NOT_SHOWN } from './value-not-shown.js';
 import {
   readConfigFile,
@@ -15,7 +16,6 @@ import {
 /** Each session key, SESSION_SECRET or a line of SESSION_SECRET_FILE, at start and at each reload alike. */
 export const SESSION_SECRET_MIN_LENGTH = 32;
 
-const positiveInt = z.coerce.number().int().positive();
 const optionalPath = z.string().min(1).optional();
 const headerName = z
   .string()
@@ -39,7 +39,7 @@ export const authEnvShape = {
     .min(SESSION_SECRET_MIN_LENGTH, `must be at least ${SESSION_SECRET_MIN_LENGTH} characters`)
     .optional(),
   SESSION_SECRET_FILE: optionalPath,
-  SESSION_TTL_SECONDS: positiveInt.max(7 * 24 * 3600).default(8 * 3600),
+  SESSION_TTL_SECONDS: numberSetting(1, { max: 7 * 24 * 3600, note: ' (seconds; 7 days)' }).default(8 * 3600),
   // auto: Secure when the request came over TLS here; true behind a proxy that terminates TLS.
   SESSION_COOKIE_SECURE: z.enum(['auto', 'true', 'false']).default('auto'),
   AUTH_FAILURE_LIMIT: positiveInt.default(10),
@@ -47,7 +47,7 @@ export const authEnvShape = {
   AUTH_FAILURE_MAX_CLIENTS: positiveInt.default(10_000),
   AUTH_PROXY_USER_HEADER: headerName,
   AUTH_PROXY_CIDRS: z.string().optional(),
-  ADMIN_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  ADMIN_PORT: port.optional(),
 };
 
 type AuthEnv = z.infer<z.ZodObject<typeof authEnvShape>>;

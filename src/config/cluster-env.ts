@@ -1,16 +1,16 @@
 import os from 'node:os';
-import * as z from 'zod';
 import { HEARTBEAT_MS } from '../server/worker-watchdog.js';
+import { numberCheck, numberSetting } from './env-number.js';
 import { timerMs } from './timer-ms.js';
 
 /** WORKERS: 1 = one process (default); N > 1 = node:cluster with N workers; 0 = one per CPU. */
 export const clusterEnvShape = {
-  WORKERS: z.coerce.number().int().min(0).max(64).default(1),
+  WORKERS: numberSetting(0, { max: 64 }).default(1),
   /** WORKERS > 1: a worker whose event loop has not turned for this long is killed and replaced; 0 = never. */
   WORKER_STUCK_TIMEOUT_MS: timerMs(0)
     .refine(
       (ms) => ms === 0 || ms >= 3 * HEARTBEAT_MS,
-      `0 (never) or at least ${3 * HEARTBEAT_MS} (3 heartbeats)`,
+      numberCheck(`must be 0 (never) or at least ${3 * HEARTBEAT_MS} (3 heartbeats)`),
     )
     .default(30_000),
 };

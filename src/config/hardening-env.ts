@@ -4,9 +4,8 @@ import { envFlag as flag } from './env-flag.js';
 import type { EnvView } from './env-view.js';
 import { pathSecret } from './path-secret.js';
 import { timerMs } from './timer-ms.js';
+import { numberSetting, port, positiveInt } from './env-number.js';
 
-const ms = z.coerce.number().int().min(0);
-const positiveInt = z.coerce.number().int().positive();
 const optionalPath = z.string().min(1).optional();
 
 const MiB = 1024 * 1024;
@@ -17,12 +16,12 @@ export const hardeningEnvShape = {
   SERVER_REQUEST_TIMEOUT_MS: timerMs(1).default(30_000),
   SERVER_KEEP_ALIVE_TIMEOUT_MS: timerMs(1).default(5_000),
   // Unlimited by default: past the limit Node answers 503 to requests a client already sent on the socket.
-  SERVER_MAX_REQUESTS_PER_SOCKET: ms.default(0),
+  SERVER_MAX_REQUESTS_PER_SOCKET: numberSetting(0, { note: ' (0: unlimited)' }).default(0),
   SERVER_MAX_HEADER_BYTES: positiveInt.default(16 * 1024),
   // Falco keeps one connection per node (0.34: one per alert, one at a time); idle ones cost little.
   SERVER_MAX_CONNECTIONS: positiveInt.default(10_000),
   SERVER_MAX_CONNECTIONS_PER_ADDRESS: positiveInt.default(256),
-  TLS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  TLS_PORT: port.optional(),
   TLS_CERT_FILE: optionalPath,
   TLS_KEY_FILE: optionalPath,
   TLS_CLIENT_CA_FILE: optionalPath,
@@ -34,11 +33,7 @@ export const hardeningEnvShape = {
   DEDUP_WINDOW_MS: timerMs(0).default(0),
   DEDUP_MAX_ENTRIES: positiveInt.default(10_000),
   // A 1 MiB alert list is 1 MiB of socket buffer per reader: 8 MiB per response keeps 20 readers small.
-  QUERY_MAX_BYTES: z.coerce
-    .number()
-    .int()
-    .min(64 * 1024)
-    .default(8 * MiB),
+  QUERY_MAX_BYTES: numberSetting(64 * 1024).default(8 * MiB),
   // Alert lists and exports held for readers, all together: 5 readers of 30 MB that never read
   // took a 128 MB heap past its limit.
   QUERY_MAX_INFLIGHT_BYTES: positiveInt.default(32 * MiB),

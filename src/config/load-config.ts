@@ -10,6 +10,7 @@ import { readTriggerTokenFile, toTriggersConfig, type TriggersConfig } from './t
 import { combinationProblems } from './combination-problems.js';
 import { viewEnv } from './env-view.js';
 import { VALUE_NOT_SHOWN } from './value-not-shown.js';
+import { isNumberIssue } from './env-number.js';
 
 /** The parsed configuration, or every problem found in the environment. */
 export type LoadConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
@@ -81,8 +82,8 @@ function serviceLink(name: string, value: string): string {
   return `; Kubernetes sets it so for the Service named ${service} in the namespace: set the pod's enableServiceLinks: false, or set ${name} yourself`;
 }
 
-// zod says `expected number, received NaN` for PORT=abc or BODY_LIMIT_BYTES=1MB, and `Invalid option`
-// for TRIGGERS_ENABLED=yes, True or "true": the value and the form wanted say more. Only numbers and
+// A number setting says the form or the range it takes (env-number.ts), and zod `Invalid option` for
+// TRIGGERS_ENABLED=yes, True or "true": the value and the form wanted say more. Only numbers and
 // choices are quoted back, and none in `secrets`: npm run deploy reads the Secrets the manifests hold
 // and prints to a CI log, and a Secret's key set to the wrong variable (a session key as
 // SESSION_COOKIE_SECURE) is just what it finds. Any other value only gets the hint about its quotes;
@@ -96,14 +97,7 @@ function describeIssue(
   const value = issue.path.length === 1 ? env[name] : undefined;
   if (value === undefined) return issue.message;
   const got = secrets.has(name) ? ` (${VALUE_NOT_SHOWN})` : ` (got ${JSON.stringify(value)})`;
-  if (issue.code === 'invalid_type' && issue.expected === 'number')
-    return `must be a number, written in digits${got}${quotesKept(value)}${serviceLink(name, value)}`;
-  // STORE_MAX_ALERTS=-5 said 'Too small: expected number to be >0', BODY_LIMIT_BYTES=1.5 'Invalid
-  // input: expected int, received number'.
-  const numeric =
-    ((issue.code === 'too_small' || issue.code === 'too_big') && issue.origin === 'number') ||
-    (issue.code === 'invalid_type' && issue.expected === 'int');
-  if (numeric) return `${issue.message}${got}`;
+  if (isNumberIssue(issue)) return `${issue.message}${got}${quotesKept(value)}${serviceLink(name, value)}`;
   if (issue.code === 'invalid_value')
     return `must be one of ${issue.values.map(String).join(', ')}${got}${quotesKept(value)}`;
   if (issue.code === 'custom' && secrets.has(name))
@@ -111,18 +105,14 @@ function describeIssue(
   return `${issue.message}${quotesKept(value)}`;
 }
 
-// Number(' ') is 0: PORT=' ' (a stray space in an env file) listened on a random port and WORKERS=' '
-// forked one worker per CPU, where PORT= and WORKERS= mean the default.
-// A number variable is told by what its schema makes of the blanks: 0 where 0 is taken (PORT), a
-// number too small where it is not (BODY_LIMIT_BYTES=' ' was refused as 'Too small: expected number
-// to be >0 (got " ")', where BODY_LIMIT_BYTES= means the default).
+// Blanks in a number variable mean what nothing does, its default, as PORT= does: PORT=' ' (a stray
+// space in an env file) was Number(' '), 0, and listened on a random port, and WORKERS=' ' forked one
+// worker per CPU. A number variable is told by its schema's refusal of the blanks.
 function blankNumber(name: string, value: string): boolean {
   const shape: Record<string, z.ZodType> = envSchema.shape;
   if (value.trim() !== '' || !shape[name]) return false;
   const result = shape[name].safeParse(value);
-  return result.success
-    ? typeof result.data === 'number'
-    : result.error.issues.every((issue) => 'origin' in issue && issue.origin === 'number');
+  return !result.success && result.error.issues.every(isNumberIssue);
 }
 
 // Each issue on a line of its own, named by its variable, as the start and npm run deploy say them.

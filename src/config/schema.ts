@@ -8,9 +8,8 @@ import { storeEnvShape } from './store-env.js';
 import { authEnvShape } from './auth-env.js';
 import { labelNameProblem, toLabelName, type ExtraLabel } from '../metrics/extra-labels.js';
 import { timerMs } from './timer-ms.js';
+import { numberSetting, port, positiveInt } from './env-number.js';
 
-const port = z.coerce.number().int().min(0).max(65535);
-const positiveInt = z.coerce.number().int().positive();
 const csv = z
   .string()
   .default('')
@@ -72,7 +71,7 @@ export const envSchema = z.object({
   // At most 480 bytes per series (label values are cut at 200 bytes as written): 5000 are 2.4 MB at
   // most, about 1.4 MB with 200-character ASCII rule names.
   // At least 16: 8 of them are kept for the overflow series (one per priority).
-  METRICS_MAX_SERIES: z.coerce.number().int().min(16).default(5000),
+  METRICS_MAX_SERIES: numberSetting(16, { note: ' (8 are kept for the overflow series)' }).default(5000),
   SHUTDOWN_DELAY_MS: timerMs(0).default(0),
   SHUTDOWN_TIMEOUT_MS: timerMs(1).default(10_000),
   STREAM_HEARTBEAT_MS: timerMs(1).default(15_000),

@@ -8,8 +8,8 @@ import {
   withFilePassword,
   type StoreSignIn,
 } from './store-sign-in.js';
+import { numberSetting } from './env-number.js';
 
-const positiveInt = z.coerce.number().int().positive();
 const DURATION_UNITS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 // Letters, digits and . _ - : only, so the prefix can never split or collide with our key names.
 const KEY_PREFIX = /^[A-Za-z0-9._:-]{1,64}$/;
@@ -114,7 +114,7 @@ export const storeEnvShape = {
         });
       return ms ?? 0;
     }),
-  STORE_PENDING_MAX: positiveInt.max(1_000_000).default(10_000),
+  STORE_PENDING_MAX: numberSetting(1, { max: 1_000_000 }).default(10_000),
 };
 
 type StoreEnv = z.infer<z.ZodObject<typeof storeEnvShape>>;

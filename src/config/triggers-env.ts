@@ -11,8 +11,10 @@ import { readConfigFile } from './read-config-file.js';
 import { envFlag } from './env-flag.js';
 import type { EnvView } from './env-view.js';
 import { MAX_TIMER_MS, timerMs } from './timer-ms.js';
+import { numberCheck, numberSetting, positiveInt } from './env-number.js';
 
-const positiveInt = z.coerce.number().int().positive();
+// Its lease lasts 1.5 intervals (canary-schedule.ts), and a lease is a timer too: 23860 (16.5 days).
+const CANARY_MAX_MINUTES = Math.floor(MAX_TIMER_MS / 60_000 / 1.5);
 const list = (fallback: string) =>
   z
     .string()
@@ -73,12 +75,15 @@ export const triggersEnvShape = {
     .regex(/^[A-Za-z0-9./][A-Za-z0-9._/-]{0,200}$/, 'must be a helm plugin name or an executable path')
     .optional(),
   // Fractions allowed (0.05 = 3 s, as the e2e suite runs it); below a second a run never ends first.
-  TRIGGER_CANARY_INTERVAL_MINUTES: z.coerce
-    .number()
-    .min(0)
-    .refine((minutes) => minutes === 0 || minutes * 60 >= 1, 'must be 0 (off) or at least 1 second (0.0167)')
-    // Its lease lasts 1.5 intervals (canary-schedule.ts), and the interval is a timer too.
-    .refine((minutes) => minutes * 60_000 * 1.5 <= MAX_TIMER_MS, 'must be at most 23860 (16.5 days)')
+  TRIGGER_CANARY_INTERVAL_MINUTES: numberSetting(0, {
+    max: CANARY_MAX_MINUTES,
+    fractions: true,
+    note: ` (minutes; ${CANARY_MAX_MINUTES} is 16.5 days)`,
+  })
+    .refine(
+      (minutes) => minutes === 0 || minutes * 60 >= 1,
+      numberCheck('must be 0 (off) or at least 1 second (0.0167)'),
+    )
     .default(0),
   TRIGGER_CANARY_KIND: z.enum(['shell', 'event-generator']).default('shell'),
 };

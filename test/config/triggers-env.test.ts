@@ -119,7 +119,7 @@ describe('trigger configuration', () => {
     expect(short.ok && short.config.triggers.canary.intervalMinutes).toBe(0.05);
     const tooShort = loadConfig({ TRIGGER_CANARY_INTERVAL_MINUTES: '0.001' });
     expect(tooShort.ok ? [] : tooShort.problems).toEqual([
-      'TRIGGER_CANARY_INTERVAL_MINUTES: must be 0 (off) or at least 1 second (0.0167)',
+      'TRIGGER_CANARY_INTERVAL_MINUTES: must be 0 (off) or at least 1 second (0.0167) (got "0.001")',
     ]);
   });
 

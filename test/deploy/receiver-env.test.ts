@@ -441,7 +441,7 @@ describe("checkReceiverEnv, what it says of a Secret's values", () => {
       `LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent (${notShown})`,
       `SESSION_COOKIE_SECURE: must be one of auto, true, false (${notShown})`,
       `SHUTDOWN_TIMEOUT_MS: must be a number, written in digits (${notShown})`,
-      `STORE_MAX_ALERTS: Too small: expected number to be >0 (${notShown})`,
+      `STORE_MAX_ALERTS: must be a whole number of at least 1 (${notShown})`,
       `TRIGGER_ALLOWED_NAMESPACES: is refused at start (${notShown}, nor the reason, which may quote it)`,
       `PORT: must be a number, written in digits (${notShown})`,
       `AUTH_PROXY_CIDRS: an item is not an address or CIDR (${notShown})`,
