@@ -1,5 +1,5 @@
 import { urlProblems, urlSet } from './check-falco-url.js';
-import { falcosidekickProblems } from './check-falcosidekick.js';
+import { CHART_CANNOT_RENDER, falcosidekickProblems } from './check-falcosidekick.js';
 import { readFalcoBoolean } from './falco-boolean.js';
 import { chartBeforeFalco036 } from './falco-chart-version.js';
 import { describeRemoval, type DeclaredValue, type FalcoHttpOutput } from './falco-http-output.js';
@@ -78,16 +78,35 @@ function mtlsProblems({ output, baseManifests, falcoChartVersion }: FalcoValuesC
   ];
 }
 
+/**
+ * http_output set to a value that is not a mapping, which helm keeps in place of the chart's
+ * (FalcoHttpOutput.sectionReplacedBy): Falco 0.34.1 and 0.40.0 refuse to start on a single value
+ * there (yaml-cpp's "operator[] call on a scalar") and post nothing with a list; with falcosidekick on
+ * `helm template` of 3.1.4 and 9.1.0 fails, as with http_output removed.
+ */
+function replacedSectionProblem(
+  { file, kind }: NonNullable<FalcoHttpOutput['sectionReplacedBy']>,
+  sidekickOn: boolean,
+): string {
+  const then = sidekickOn
+    ? `with falcosidekick.enabled on, ${CHART_CANNOT_RENDER}`
+    : 'Falco then has no http_output.enabled or url and posts nothing (a single value there stops it at start, "operator[] call on a scalar"), so every alert would be lost';
+  return `${file} sets falco.http_output to a ${kind}, not a mapping, which helm keeps in place of the chart's ("cannot overwrite table with non table"): ${then}. Write http_output as a mapping, as helm-values/falco.yaml does.`;
+}
+
 /** Why Falco would lose every alert with these values, one line a reason; empty when there is none. */
 export function checkFalcoValues(check: FalcoValuesCheck): string[] {
   const { output, baseManifests } = check;
+  const { falcosidekick } = output;
+  const sidekickOn = falcosidekick && chartTakesAsTrue(falcosidekick.value) ? falcosidekick : undefined;
+  // What the files set inside http_output before never reaches Falco: one line says it all.
+  if (output.sectionReplacedBy)
+    return [replacedSectionProblem(output.sectionReplacedBy, sidekickOn !== undefined)];
   const url = urlSet(check);
   const problems = mtlsProblems(check);
   // A segment after /alerts is the path secret (helm-values/examples/falco-path-secret.yaml).
   if (url && baseManifests && /\/alerts\/[^/?#]+/.test(unquoted(url.value)))
     problems.push(componentNeeded(url.file, 'path-secret'));
-  const sidekick = output.falcosidekick;
-  if (sidekick && chartTakesAsTrue(sidekick.value))
-    return [...problems, ...falcosidekickProblems(check, sidekick)];
+  if (sidekickOn) return [...problems, ...falcosidekickProblems(check, sidekickOn)];
   return [...problems, ...enabledProblems(check), ...jsonProblems(check), ...urlProblems(check)];
 }

@@ -3,6 +3,10 @@ import { emptyUrl, urlProblems } from './check-falco-url.js';
 import { describeRemoval, type DeclaredValue } from './falco-http-output.js';
 import { valueKind } from './value-kind.js';
 
+/** What falcosidekick on does when http_output is gone or not a mapping (`helm template` fails: "wrong type for value"). */
+export const CHART_CANNOT_RENDER =
+  "helm then cannot render the chart, which writes falcosidekick's settings into http_output, so the install would fail";
+
 /** How a file turned falcosidekick on, naming a value other than true by its kind, never quoting it. */
 function turnedOn({ value, file }: DeclaredValue<unknown>): string {
   if (value === true) return `${file} sets falcosidekick.enabled: true`;
@@ -27,7 +31,7 @@ export function falcosidekickProblems(check: FalcoValuesCheck, sidekick: Declare
   // The template sets keys in http_output: `helm template` fails when it is gone ("wrong type for value").
   if (sectionRemovedBy !== undefined)
     return [
-      `${describeRemoval(sectionRemovedBy, 'falco.http_output')}, and ${on}: helm then cannot render the chart, which writes falcosidekick's settings into http_output, so the install would fail. Leave http_output in place, with the receiver's URL, as helm-values/falco.yaml does.`,
+      `${describeRemoval(sectionRemovedBy, 'falco.http_output')}, and ${on}: ${CHART_CANNOT_RENDER}. Leave http_output in place, with the receiver's URL, as helm-values/falco.yaml does.`,
     ];
   // `if not .Values.falco.http_output.url`: a URL that is set, blanks and quotes included, is kept.
   const empty = emptyUrl(check);

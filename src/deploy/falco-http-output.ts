@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { declaredAt, loadHelmValues, mergeHelmValues } from './helm-values.js';
 import type { Obj } from './rendered-documents.js';
+import { valueKind, type ValueKind } from './value-kind.js';
 
 /** A value of Falco's http_output and the values file that set it last. */
 export interface DeclaredValue<T> {
@@ -30,6 +31,13 @@ export interface FalcoHttpOutput {
    * later file brings it back: helm then renders no http_output at all.
    */
   sectionRemovedBy?: string;
+  /**
+   * The file that set http_output to a value that is not a mapping (`http_output: false`), and its
+   * kind, while no later file sets a mapping there: helm keeps that value in place of the chart's
+   * http_output (`helm template` warns "cannot overwrite table with non table"), so what the files
+   * set inside http_output before no longer reaches Falco.
+   */
+  sectionReplacedBy?: { file: string; kind: ValueKind };
 }
 
 /** How a file's null reads (`helm template`, charts 3.1.4 and 9.1.0): the key left out of Falco's configuration. */
@@ -65,8 +73,13 @@ export function layerHttpOutput(files: Array<{ file: string; text: string }>): F
     // the chart's http_output comes back with it, but not after `http_output: null`.
     merged = mergeHelmValues(merged, values);
     const section = ['falco', 'http_output'];
-    if (declaredAt(merged, section) !== null) delete output.sectionRemovedBy;
+    const held = declaredAt(merged, section);
+    if (held !== null) delete output.sectionRemovedBy;
     else if (declaredAt(values, section) === null) output.sectionRemovedBy = file;
+    // Merged, a value that is not a mapping is this file's own when the file sets the section at all.
+    const kind = valueKind(held);
+    if (held === undefined || kind === 'mapping' || kind === 'null') delete output.sectionReplacedBy;
+    else if (declaredAt(values, section) !== undefined) output.sectionReplacedBy = { file, kind };
   }
   return output;
 }

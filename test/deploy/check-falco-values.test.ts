@@ -797,3 +797,52 @@ describe('layerHttpOutput, with a !!set as helm reads it', () => {
     expect(layer(`--- # the receiver's\n${BASE}---\t\r\n`)).toEqual(layer(BASE));
   });
 });
+
+// Regression (a review): helm keeps a value that is not a mapping in place of the chart's http_output
+// (`helm template` of 3.1.4 and 9.1.0 warns "cannot overwrite table with non table" and renders
+// `http_output: false`, or fails with falcosidekick on); Falco 0.34.1 and 0.40.0 then refuse to start
+// ("operator[] call on a scalar"), or with a list post nothing. The check kept the earlier file's
+// enabled and URL, and passed the values.
+describe('checkFalcoValues, with http_output set to a value that is not a mapping', () => {
+  const replaced = (kind: string, then: string) =>
+    `mine.yaml sets falco.http_output to a ${kind}, not a mapping, which helm keeps in place of the chart's ("cannot overwrite table with non table"): ${then}. Write http_output as a mapping, as helm-values/falco.yaml does.`;
+  const postsNothing =
+    'Falco then has no http_output.enabled or url and posts nothing (a single value there stops it at start, "operator[] call on a scalar"), so every alert would be lost';
+  const cannotRender =
+    "with falcosidekick.enabled on, helm then cannot render the chart, which writes falcosidekick's settings into http_output, so the install would fail";
+
+  it.each(['3.1.4', '9.1.0'])('refuses it, falcosidekick on or not, with chart %s', (version) => {
+    for (const [written, kind] of [
+      ['false', 'boolean'],
+      ['"off"', 'string'],
+      ['[]', 'list'],
+    ] as const) {
+      const values = `falco:\n  http_output: ${written}\n`;
+
+      expect(checkOverBase(version, values), written).toEqual([replaced(kind, postsNothing)]);
+      expect(checkOverBase(version, values, SIDEKICK), written).toEqual([replaced(kind, cannotRender)]);
+    }
+  });
+
+  it('names the file that replaced it last, and says nothing of what the files set inside it before', () => {
+    const pathSecret = 'falco:\n  http_output:\n    url: http://r:8080/alerts/s3cr3t\n    mtls: true\n';
+
+    expect(checkOverBase('9.1.0', pathSecret, 'falco:\n  http_output: 1\n')).toEqual([
+      replaced('number', postsNothing).replace('mine.yaml', 'mine2.yaml'),
+    ]);
+  });
+
+  it('finds nothing wrong once a later file sets http_output as a mapping again', () => {
+    expect(checkOverBase('9.1.0', 'falco:\n  http_output: false\n', RECEIVER_VALUES)).toEqual([]);
+    expect(checkOverBase('9.1.0', 'falco:\n  http_output: false\n', 'falco:\n  http_output: null\n')).toEqual(
+      [
+        expect.stringMatching(
+          /^mine2\.yaml sets falco\.http_output\.enabled \(or a section holding it\) to null/,
+        ),
+        expect.stringMatching(
+          /^mine2\.yaml sets falco\.http_output\.url \(or a section holding it\) to null/,
+        ),
+      ],
+    );
+  });
+});

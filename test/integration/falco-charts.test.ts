@@ -438,6 +438,25 @@ describe.skipIf(!ready)('the real falcosecurity/falco charts with helm-values/',
         },
       );
 
+      // Falco 0.34.1 and 0.40.0 refuse to start with `http_output: false` ("operator[] call on a scalar").
+      it.skipIf(!archive)(
+        "renders http_output: false in place of the chart's, or fails to with falcosidekick on, and the check refuses both",
+        async () => {
+          const replaced: [string, string] = ['replaced.yaml', 'falco:\n  http_output: false\n'];
+          const files = valuesFiles(replaced);
+          const withSidekick = valuesFiles(replaced, sidekick);
+
+          expect(falcoConfigOf(await renderFalco(archive!, files)).http_output).toBe(false);
+          expect(check(files)).toEqual([
+            expect.stringMatching(
+              /replaced\.yaml sets falco\.http_output to a boolean, not a mapping, .* posts nothing/,
+            ),
+          ]);
+          await expect(renderFalco(archive!, withSidekick)).rejects.toThrow(/wrong type for value/);
+          expect(check(withSidekick)).toEqual([expect.stringContaining('helm then cannot render the chart')]);
+        },
+      );
+
       it.skipIf(!archive)(
         'with falcosidekick on and http_output removed whole, fails to render, which the check refuses',
         async () => {
