@@ -28,18 +28,26 @@ export function emptyUrl({ output }: FalcoValuesCheck): { why: string; emptyDefa
       why: describeRemoval(url.file, URL_KEY),
       emptyDefault: ", and empty is its default (Falco's and the chart's)",
     };
-  // Falco refuses only "" itself: blanks are a URL to it.
+  // Falco's start-up check refuses only "" itself: blanks are a URL to it (libcurl refuses them: blankUrlProblems).
   return url.value === '' ? { why: `${url.file} sets ${URL_KEY} to ""`, emptyDefault: '' } : undefined;
 }
 
 /**
- * Quotes with nothing inside (`'""'`): the chart keeps them, and Falco 0.36 and later strip quotes
- * around the URL only after their start-up check (outputs_http.cpp), so Falco starts with no URL.
+ * The URL as Falco hands it to libcurl: Falco 0.36 and later (chart 3.7 and later) strip the quotes
+ * around it, the same at both ends, after their start-up check (outputs_http.cpp); nothing else.
+ */
+function urlForLibcurl(url: string, falcoChartVersion: string): string {
+  return chartBeforeFalco036(falcoChartVersion) ? url : url.replace(/^(["'])(.*)\1$/s, '$2');
+}
+
+/**
+ * Quotes with nothing inside (`'""'`): the chart keeps them, and Falco 0.36 and later strip them
+ * (urlForLibcurl) only after their start-up check, so Falco starts with no URL.
  */
 function quotesOnly(check: FalcoValuesCheck): string | undefined {
   const { falcoChartVersion } = check;
   const url = urlSet(check);
-  if (!url || !/^(["'])\1$/.test(url.value) || chartBeforeFalco036(falcoChartVersion)) return undefined;
+  if (!url || url.value === '' || urlForLibcurl(url.value, falcoChartVersion) !== '') return undefined;
   return `${url.file} sets ${URL_KEY} to quotes with nothing inside, which chart ${falcoChartVersion}'s Falco (0.36 and later) strips`;
 }
 
@@ -70,6 +78,21 @@ function quotedUrlProblems(check: FalcoValuesCheck): string[] {
   ];
 }
 
+/**
+ * A blank or a control character (0x20 and below, 0x7f) in the URL libcurl gets: libcurl (7.88.1, as
+ * the Falco 0.34.1 and 0.40.0 builds link) refuses it, "URL using bad/illegal format or missing URL",
+ * while Falco starts, and the chart keeps such a URL, falcosidekick on or not. Never quoted: a URL
+ * may hold the path secret.
+ */
+function blankUrlProblems(check: FalcoValuesCheck): string[] {
+  const url = urlSet(check);
+  const sent = url ? urlForLibcurl(url.value, check.falcoChartVersion) : '';
+  if (!url || !Array.from(sent).some((char) => char <= ' ' || char === '\u007f')) return [];
+  return [
+    `${url.file}: Falco's URL holds a blank or a control character, which libcurl refuses ("URL using bad/illegal format or missing URL"): every alert would be lost. Write the URL without it.`,
+  ];
+}
+
 function placeholderProblems(check: FalcoValuesCheck): string[] {
   const { pathSecretFromFile } = check;
   // No URL holds no placeholder to replace either: one line says it all.
@@ -90,7 +113,10 @@ function placeholderProblems(check: FalcoValuesCheck): string[] {
   ];
 }
 
-/** Why the URL Falco gets loses every alert: inside quotes too early, none at all, or a placeholder. */
+/**
+ * Why the URL Falco gets loses every alert: inside quotes too early, a blank in it, none at all, or a
+ * placeholder.
+ */
 export function urlProblems(check: FalcoValuesCheck): string[] {
-  return [...quotedUrlProblems(check), ...placeholderProblems(check)];
+  return [...quotedUrlProblems(check), ...blankUrlProblems(check), ...placeholderProblems(check)];
 }

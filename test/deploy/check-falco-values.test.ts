@@ -608,9 +608,8 @@ describe('checkFalcoValues', () => {
       pathSecretFromFile: false,
     });
 
-    expect(problems).toEqual([
-      expect.stringContaining(`mine.yaml: Falco's URL ${shown} still holds the placeholder <`),
-    ]);
+    // A blank inside the quotes is a reason of its own (libcurl refuses it), given first.
+    expect(problems.at(-1)).toContain(`mine.yaml: Falco's URL ${shown} still holds the placeholder <`);
     expect(problems.join('\n')).not.toMatch(/pa55|w0rd|t0k|en&|s3cret|falco[@:]/);
   });
 
@@ -630,7 +629,10 @@ describe('checkFalcoValues', () => {
       pathSecretFromFile: false,
     });
 
-    expect(problems).toEqual([expect.stringContaining('still holds the placeholder <RECEIVER_HOST>')]);
+    expect(problems).toEqual([
+      expect.stringContaining("Falco's URL holds a blank"),
+      expect.stringContaining('still holds the placeholder <RECEIVER_HOST>'),
+    ]);
     expect(performance.now() - started).toBeLessThan(2_000);
   });
 });
@@ -844,5 +846,34 @@ describe('checkFalcoValues, with http_output set to a value that is not a mappin
         ),
       ],
     );
+  });
+});
+
+// Regression (a review): libcurl (7.88.1, which the Falco 0.34.1 and 0.40.0 builds link) refuses a
+// URL holding a blank or a control character ("URL using bad/illegal format or missing URL", curl
+// exit 3), as it refuses the empty URL Falco 0.36+ leaves of '""'. Falco's start-up check wants only
+// a URL that is not "", both charts keep such a URL (falcosidekick on or not), and every post fails.
+// The check passed it.
+describe('checkFalcoValues, with a blank in the URL', () => {
+  const blank = (file = 'mine.yaml') =>
+    `${file}: Falco's URL holds a blank or a control character, which libcurl refuses ("URL using bad/illegal format or missing URL"): every alert would be lost. Write the URL without it.`;
+  const RECEIVER = 'http://falco-alert-receiver.falco.svc.cluster.local:8080/alerts';
+
+  it.each(['3.1.4', '9.1.0'])('refuses it, falcosidekick on or not, with chart %s', (version) => {
+    for (const url of ['" "', `"${RECEIVER} "`, `"${RECEIVER}\\t"`, `"http://r:8080/my alerts"`]) {
+      const values = `falco:\n  http_output:\n    url: ${url}\n`;
+
+      expect(checkOverBase(version, values), url).toEqual([blank()]);
+      expect(checkOverBase(version, values, SIDEKICK), url).toEqual([blank()]);
+    }
+  });
+
+  it('refuses a blank inside quotes that Falco 0.36 and later strip (chart 3.7 and later)', () => {
+    expect(checkOverBase('9.1.0', `falco:\n  http_output:\n    url: '" "'\n`)).toEqual([blank()]);
+    expect(checkOverBase('9.1.0', `falco:\n  http_output:\n    url: '"${RECEIVER}"'\n`)).toEqual([]);
+  });
+
+  it('finds nothing wrong with a letter beyond ASCII, which libcurl takes', () => {
+    expect(checkOverBase('9.1.0', `falco:\n  http_output:\n    url: "${RECEIVER}?é=1"\n`)).toEqual([]);
   });
 });

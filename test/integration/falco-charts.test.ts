@@ -438,6 +438,22 @@ describe.skipIf(!ready)('the real falcosecurity/falco charts with helm-values/',
         },
       );
 
+      // libcurl (7.88.1 here, as the Falco builds link) refuses a URL holding a blank: "URL using
+      // bad/illegal format or missing URL" (curl exit 3), while Falco starts.
+      it.skipIf(!archive)(
+        'renders a URL with a trailing blank as it is, falcosidekick on or not, and the check refuses it',
+        async () => {
+          const url = `${serviceOrigin(base, 'http', 'http')}/alerts `;
+          const blank: [string, string] = ['blank.yaml', `falco:\n  http_output:\n    url: "${url}"\n`];
+          for (const files of [valuesFiles(blank), valuesFiles(blank, sidekick)]) {
+            expect(falcoConfigOf(await renderFalco(archive!, files)).http_output.url).toBe(url);
+            expect(check(files)).toEqual([
+              expect.stringMatching(/blank\.yaml: Falco's URL holds a blank or a control character/),
+            ]);
+          }
+        },
+      );
+
       // Falco 0.34.1 and 0.40.0 refuse to start with `http_output: false` ("operator[] call on a scalar").
       it.skipIf(!archive)(
         "renders http_output: false in place of the chart's, or fails to with falcosidekick on, and the check refuses both",
