@@ -99,6 +99,10 @@ export function answerClientErrors(
   // CONNECT (a proxy's tunnel): Node hands it here, not to the app, and without a listener drops
   // the connection without a word.
   server.on('connect', (_req: http.IncomingMessage, socket: Duplex) => {
+    // Read behind an answer that ended the connection (a lingering close, linger-close.ts), it is
+    // dropped unseen as every request read then is: written after the end, its answer was an
+    // 'error' with no listener left (node:http removes its own here), and the process died.
+    if (!socket.writable) return void socket.destroy();
     onClientError('malformed');
     const problem = buildProblem('method-not-allowed', {
       detail: 'This is not a proxy: CONNECT is not served.',

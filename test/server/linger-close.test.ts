@@ -144,6 +144,43 @@ describe('a connection lingering after its answer', () => {
     expect(handedOver).toBe(1);
   });
 
+  // Regression (review of the lingering close): node:http hands a CONNECT to the server's 'connect'
+  // listener whatever the parser's onIncoming is. Read while the connection lingered, already
+  // ended, its 405 was written after the end, and the 'error' that followed had no listener left
+  // (node:http removes its own for a CONNECT): the process died, for any client that could send a
+  // body.
+  it('drops a CONNECT the client sends after its answer, as every request read while it lingers; the server lives on', async () => {
+    const receiver = await start({});
+    const malformed = async () =>
+      Number(
+        /falco_http_client_errors_total\{reason="malformed"\} (\d+)/.exec(await receiver.metricsText())?.[1],
+      );
+    const before = await malformed();
+    const closedThere = new Promise((resolve) =>
+      receiver.server.once('connection', (socket: net.Socket) => socket.once('close', resolve)),
+    );
+    const socket = net.connect({ host: '127.0.0.1', port: receiver.port, allowHalfOpen: true });
+    onTestFinished(() => void socket.destroy());
+    socket.on('error', () => undefined);
+    let received = '';
+    socket.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')));
+    const answered = new Promise((resolve) => socket.once('end', resolve));
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.write(`${post('/nowhere', '', 10)}abc`);
+    await answered;
+
+    socket.write('defghijCONNECT 127.0.0.1:443 HTTP/1.1\r\nHost: 127.0.0.1:443\r\n\r\n');
+    await closedThere;
+    const after = await openRaw(receiver.port);
+    onTestFinished(() => void after.socket.destroy());
+    after.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n');
+    await after.closed;
+
+    expect(answerOf({ received })).toEqual({ status: '404', whole: true });
+    expect(after.received()).toMatch(/^HTTP\/1\.1 200 /);
+    expect(await malformed()).toBe(before);
+  });
+
   // The bound that keeps bodies trickled after their answer from holding SERVER_MAX_CONNECTIONS
   // (test/server/close-while-body-arrives.test.ts) holds for clients that ignore the FIN too.
   it('is closed LINGER_MS after the answer when its client never closes its side and trickles on; held meanwhile, it counts against SERVER_MAX_CONNECTIONS', async () => {
