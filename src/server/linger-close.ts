@@ -38,9 +38,17 @@ function drain(this: LingeringSocket): void {
   this.parser.incoming?.resume();
 }
 
+function destroyOnError(this: Socket): void {
+  this.destroy();
+}
+
 function endLingering(this: LingeringSocket): void {
   if (this[ENDING] === true || this.destroyed) return;
   this[ENDING] = true;
+  // Nothing may be written once it has ended; a listener that still tried (a CONNECT's, after
+  // node:http took its own 'error' listener off, 44800a9) raised an 'error' no one heard, which
+  // killed the process. Whatever else comes to try, the socket is only closed.
+  this.on('error', destroyOnError);
   if (this.writable) this.end();
   if (this.writableFinished) drain.call(this);
   else this.once('finish', drain);
