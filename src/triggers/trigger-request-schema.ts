@@ -77,20 +77,33 @@ const UNUSED_ON_DOCKER = [
   { field: 'namespace', detail: 'not used by the docker backend' },
 ] as const;
 
+/** A shell body's fields the docker backend does not use, and the rest of it for the schema to judge. */
+export interface UnusedFields {
+  problems: FieldProblem[];
+  rest: unknown;
+}
+
 /**
  * The fields of a shell body the docker backend does not use, when the body resolves to it: read
  * before the schema, whatever their value. Judged by the schema first, a pod on docker was refused as
  * 'not in the allow-list (empty)' (or not a Kubernetes pod name), as if allow-listing it would help.
- * Said, not dropped: a caller who names one expects the run to be held to it.
+ * Said, not dropped: a caller who names one expects the run to be held to it. The schema still judges
+ * the rest, so that one answer names every problem: answered alone, a pod on docker hid a container
+ * that is not a name, or a misspelt field, until a second request.
  */
-export function checkUnusedFields(body: unknown, defaultBackend: 'kubernetes' | 'docker'): FieldProblem[] {
-  if (typeof body !== 'object' || body === null) return [];
+export function checkUnusedFields(body: unknown, defaultBackend: 'kubernetes' | 'docker'): UnusedFields {
+  if (typeof body !== 'object' || body === null) return { problems: [], rest: body };
   const fields = body as Record<string, unknown>;
-  if ((fields.backend ?? defaultBackend) !== 'docker') return [];
-  return UNUSED_ON_DOCKER.filter(({ field }) => fields[field] !== undefined).map(({ field, detail }) => ({
-    pointer: `/${field}`,
-    detail,
-  }));
+  // Absent only: a backend that is not one (null, "Docker") is the schema's to refuse, not docker.
+  if ((fields.backend === undefined ? defaultBackend : fields.backend) !== 'docker')
+    return { problems: [], rest: body };
+  const unused = UNUSED_ON_DOCKER.filter(({ field }) => fields[field] !== undefined);
+  if (unused.length === 0) return { problems: [], rest: body };
+  const names = new Set<string>(unused.map(({ field }) => field));
+  return {
+    problems: unused.map(({ field, detail }) => ({ pointer: `/${field}`, detail })),
+    rest: Object.fromEntries(Object.entries(fields).filter(([name]) => !names.has(name))),
+  };
 }
 
 /** Fields that do not fit the backend the request resolves to (known only after the config default). */

@@ -93,10 +93,12 @@ export function createTriggersRouter(deps: TriggersRouterDeps): express.Router {
   };
 
   router.post('/triggers/shell', async (req: Request, res: Response) => {
-    const unused = checkUnusedFields(req.body, config.defaultBackend);
-    if (unused.length > 0) return invalid(req, res, 'shell', unused);
-    const parsed = shellSchema.safeParse(req.body ?? {});
-    if (!parsed.success) return invalid(req, res, 'shell', parsed.error);
+    const unused = checkUnusedFields(req.body ?? {}, config.defaultBackend);
+    const parsed = shellSchema.safeParse(unused.rest);
+    if (!parsed.success || unused.problems.length > 0) {
+      const rest = parsed.success ? [] : toFieldProblems(parsed.error);
+      return invalid(req, res, 'shell', [...unused.problems, ...rest]);
+    }
     const problems = checkShellBackend(parsed.data, parsed.data.backend ?? config.defaultBackend);
     if (problems.length > 0) return invalid(req, res, 'shell', problems);
     await start(req, res, resolveShellTarget(parsed.data, config));

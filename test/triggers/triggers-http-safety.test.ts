@@ -275,6 +275,41 @@ describe('trigger API input validation', () => {
     },
   );
 
+  // Regression (review): the unused fields were answered on their own, so a docker body with a pod and
+  // a container that is not a name, a misspelt field or a terminal that is not a boolean got one 400
+  // for the pod, and another for the rest once it was taken out; a backend that is not one (null)
+  // was read as the default, docker, and refused as a pod docker does not use.
+  it.each([
+    [
+      { backend: 'docker', pod: 'web-1', container: 'bad name!' },
+      {},
+      [
+        { pointer: '/pod', detail: 'the docker backend has no pods: name a container' },
+        { pointer: '/container', detail: 'must be a valid container name' },
+        { pointer: '/container', detail: 'container is not in the allow-list (app)' },
+      ],
+    ],
+    [
+      { backend: 'docker', namespace: 'default', contaner: 'app', terminal: 'no' },
+      {},
+      [
+        { pointer: '/namespace', detail: 'not used by the docker backend' },
+        { pointer: '/terminal', detail: 'Invalid input: expected boolean, received string' },
+        { pointer: '/contaner', detail: 'is not a field of this trigger' },
+      ],
+    ],
+    [
+      { backend: null, pod: 'web-1' },
+      { TRIGGER_DEFAULT_BACKEND: 'docker' },
+      [{ pointer: '/backend', detail: 'Invalid option: expected one of "kubernetes"|"docker"' }],
+    ],
+  ])('names a field docker does not use beside every other problem of %o (%o)', async (body, env, errors) => {
+    built = buildTriggerApp({ ...ENABLED, ...env });
+    const res = await request(built.app).post('/triggers/shell').set(auth).send(body);
+    expect(res.status).toBe(400);
+    expect(res.body.errors).toEqual(errors);
+  });
+
   it('answers 400 for unknown body fields and for a body that is not JSON', async () => {
     built = buildTriggerApp(ENABLED);
     const unknown = await request(built.app).post('/triggers/shell').set(auth).send({ command: 'id' });
