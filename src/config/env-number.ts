@@ -16,16 +16,17 @@ export const numberCheck = (message: string) => ({ message, params: NUMBER_SETTI
 const NOT_DIGITS = 'must be a number, written in digits';
 
 const WHOLE = /^\d+$/;
-const DECIMAL = /^(\d+|\d*\.\d+)$/;
+// The point at either end too, as Number() read them before: '.5' and '5.'.
+const DECIMAL = /^(\d+\.?\d*|\.\d+)$/;
 // A number in the usual notation, out of range or not whole (-1, 1.5): told the range, not the form.
-const NUMERAL = /^-?(\d+|\d*\.\d+)$/;
+const NUMERAL = /^-?(\d+\.?\d*|\.\d+)$/;
 
 export interface NumberRange {
   /** Unset: no bound but the largest integer a number holds exactly, named only to a value above it. */
   max?: number;
   /** Said after the range: its unit, or why a bound is where it is. */
   note?: string;
-  /** Whether a fraction (0.05) is taken, as decimal digits around one `.`. */
+  /** Whether a fraction (0.05) is taken, as decimal digits with one `.` among or around them. */
   fractions?: boolean;
 }
 

@@ -92,6 +92,20 @@ describe('a number variable', () => {
     ]);
   });
 
+  // Regression (review): '.5' was taken and '5.' refused as 'must be a number, written in digits', which
+  // it is (Number() took both, before the form was checked).
+  it('with fractions takes the point at either end of the digits, and without says the number must be whole', () => {
+    const taken = ['5.', '.5'].map((TRIGGER_CANARY_INTERVAL_MINUTES) => {
+      const loaded = loadConfig({ TRIGGER_CANARY_INTERVAL_MINUTES });
+      return loaded.ok ? loaded.config.triggers.canary.intervalMinutes : loaded.problems;
+    });
+    expect(taken).toEqual([5, 0.5]);
+    expect(problemsOf({ PORT: '8080.', TRIGGER_CANARY_INTERVAL_MINUTES: '5..' })).toEqual([
+      'PORT: must be a whole number from 0 to 65535 (got "8080.")',
+      `TRIGGER_CANARY_INTERVAL_MINUTES: ${NOT_DIGITS} (got "5..")`,
+    ]);
+  });
+
   it('refused stops the service before it listens: exit 2, each problem on stderr', async () => {
     const result = await execa('node', ['--import', 'tsx', 'src/main.ts'], {
       reject: false,
