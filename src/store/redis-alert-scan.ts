@@ -164,6 +164,12 @@ export function createStreamScanner(options: {
       keptBytes -= bytesOf(kept) - bytesOf(held);
     }
 
+    // Whether the range holds an entry older than those read: one entry's id, no text.
+    async function unreadLeft(): Promise<boolean> {
+      const [rest] = await send([['XREVRANGE', stream, from, request.start, 'COUNT', '1']], op);
+      return (rest as unknown[]).length > 0;
+    }
+
     for (let scanned = 0; !done && scanned <= options.maxEntries * 2;) {
       const count = sizer.next();
       const endTurn = await turns.take();
@@ -174,7 +180,8 @@ export function createStreamScanner(options: {
     }
     // Not done: ended by its bound on entries read, with more of the range unread. Neither stop was
     // said before: a list answered `truncated: false` and a replay sent no `event: truncated`, short
-    // of older alerts, and the client took the answer for whole.
-    return { found, cut: full || !done };
+    // of older alerts, and the client took the answer for whole. A full last page may have ended
+    // the range all the same (only a short one shows it): a list of every alert said it was cut.
+    return { found, cut: full || (!done && (await unreadLeft())) };
   };
 }

@@ -69,3 +69,56 @@ describe('createStreamScanner', () => {
     expect(scans.map(({ found }) => found.length)).toEqual(Array.from({ length: 10 }, () => 18));
   });
 });
+
+// A stream of entries newest first, as XREVRANGE reads it: ids `${ms}-0`, each of rule `rules[ms - 1]`.
+function fakeStream(rules: readonly string[]): SendCommands {
+  const at = (bound: string) => ({
+    ms: Number(bound.replace('(', '').split('-')[0]),
+    open: bound.startsWith('('),
+  });
+  return async (commands) =>
+    commands.map(([name, , end, start, , count]) => {
+      if (name !== 'XREVRANGE') return 1;
+      const to = end === '+' ? { ms: Infinity, open: false } : at(end!);
+      const from = start === '-' ? { ms: -Infinity, open: false } : at(start!);
+      const ids = rules.map((_, i) => i + 1).reverse();
+      return ids
+        .filter((ms) => (to.open ? ms < to.ms : ms <= to.ms) && (from.open ? ms > from.ms : ms >= from.ms))
+        .slice(0, Number(count))
+        .map((ms) => {
+          const [streamId, fields] = entry(ms) as [string, string[]];
+          return [streamId, fields.map((value) => (value === 'R' ? rules[ms - 1]! : value))];
+        });
+    });
+}
+
+describe("a scan's bound on entries read (about 2 x STORE_MAX_ALERTS)", () => {
+  const scanOf = (rules: readonly string[]) =>
+    createStreamScanner({
+      keys,
+      send: fakeStream(rules),
+      // Bound: 14 entries read; the first page asks for 16.
+      maxEntries: 7,
+      unreadable: skipUnreadableEntries({ unreadableEntry: () => undefined }, pino({ level: 'silent' })),
+    })({
+      op: 'query',
+      end: '+',
+      start: '-',
+      filter: { rule: 'R' },
+      view: (fields) => fields.streamId,
+      limit: 100,
+      maxBytes: { hard: 1e9 },
+      texts: 'none',
+    });
+  const others = (count: number) => Array.from({ length: count }, () => 'other');
+
+  // Regression: a full last page that ended the range was taken for a cut.
+  it('is not a cut when the range ended with its last page, whatever it matched', async () => {
+    expect(await scanOf([...others(15), 'R'])).toEqual({ found: ['16-0'], cut: false });
+  });
+
+  it('is a cut when it left entries of the range unread, matching or not', async () => {
+    expect(await scanOf(['R', ...others(15), 'R'])).toEqual({ found: ['17-0'], cut: true });
+    expect(await scanOf([...others(16), 'R'])).toEqual({ found: ['17-0'], cut: true });
+  });
+});

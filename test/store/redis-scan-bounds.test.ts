@@ -162,3 +162,54 @@ describe.skipIf(!hasRedis)("a shared store's read that stops at its own bound", 
     },
   );
 });
+
+// Regression: a scan whose last page was full ended at its bound on entries read before it read the
+// (empty) page after it, and took the range's end for a cut: a list, download or replay that held
+// every alert of the stream said `truncated`, X-Alerts-Truncated and `event: truncated`.
+describe.skipIf(!hasRedis)(
+  "a shared store's read that reaches its bound on entries read as the range ends",
+  () => {
+    it('is whole when its last page held the oldest entry, and cut when one more was left unread', async () => {
+      const prefix = 'entries-bound-end';
+      // Bound on entries read: about 14; the scan's first page asks for 16.
+      const receiver = await startReceiver({
+        env: { STORE_URL: redis.url, STORE_KEY_PREFIX: prefix, STORE_MAX_ALERTS: '7' },
+      });
+      try {
+        const get = (path: string) => fetch(`http://127.0.0.1:${receiver.port}${path}`);
+        // One alert of its own (the replay's Last-Event-ID), and another writer's 15: the scan's
+        // first page holds the 16, full.
+        const ids = [await postAlert(receiver, 'first')];
+        await untilNewest(receiver, ids[0]!);
+        for (let i = 0; i < 15; i++) ids.push(await writeMarker(prefix));
+        await untilNewest(receiver, ids[15]!);
+
+        const list = await get('/alerts?limit=100');
+        const listed = (await list.json()) as { alerts: Array<{ id: string }>; truncated?: boolean };
+        expect(listed.alerts.map((alert) => alert.id)).toEqual(ids.toReversed());
+        expect(listed.truncated).toBeUndefined();
+        const csv = await get('/alerts?limit=100&format=csv');
+        await csv.text();
+        expect(csv.headers.get('x-alerts-truncated')).toBeNull();
+
+        // 16 after the client's id: a full first page again, which ends the range.
+        ids.push(await writeMarker(prefix));
+        const replay = await openSseClient(receiver.port, { 'Last-Event-ID': ids[0]! });
+        await replay.waitFor(16);
+        replay.close();
+        expect(replay.ids).toEqual(ids.slice(1));
+        expect(replay.truncatedAt).toEqual([]);
+
+        // 17 in the list's range: the one past its first page is left unread, and said to be.
+        const cut = (await (await get('/alerts?limit=100')).json()) as {
+          alerts: unknown[];
+          truncated?: boolean;
+        };
+        expect(cut.alerts).toHaveLength(16);
+        expect(cut.truncated).toBe(true);
+      } finally {
+        await receiver.close();
+      }
+    });
+  },
+);
