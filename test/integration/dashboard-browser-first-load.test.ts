@@ -3,6 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { boundPort, startServer } from '../../src/server/start-server.js';
 import { requireComponent } from '../helpers/components.js';
 import { buildDashboardTestApp } from '../http/dashboard-test-app.js';
+import { redisAvailable, startRedis } from '../helpers/redis-server.js';
+import { buildTestApp } from '../helpers/test-app.js';
 import { alertOf, CHROMIUM_PATH, launchBrowser, row } from './dashboard-browser-harness.js';
 
 const available = requireComponent('chromium', CHROMIUM_PATH !== undefined);
@@ -130,28 +132,70 @@ describe.skipIf(!available)('dashboard first load refused for a while', { timeou
   });
 });
 
-describe.skipIf(!available)('dashboard first load cut at QUERY_MAX_BYTES', { timeout: 60_000 }, () => {
-  it('says older alerts were left out when GET /alerts cut the list, instead of "Showing 6 of 6"', async () => {
-    const { app, stream } = buildDashboardTestApp({ env: { QUERY_MAX_BYTES: String(64 * 1024) } });
-    await withDashboard(app, stream, async (baseUrl, browser) => {
-      // 12 alerts of 10 KB: about six fit in 64 KiB.
-      for (let i = 0; i < 12; i += 1)
-        expect(
-          await postTo(baseUrl, alertOf(`Cut probe ${i}`, 'Notice', { output: 'word '.repeat(2000) })),
-        ).toBe(202);
-      const page = await browser.context.newPage();
+// What the list's status adds when GET /alerts said `truncated`.
+const LEFT_OUT =
+  "Older alerts were left out: the first load stopped at a bound of the server's reads (QUERY_MAX_BYTES, or a shared store's own; narrow the filters to see them).";
+const hasRedis = redisAvailable();
 
-      await page.goto(`${baseUrl}/`);
+/**
+ * Posts `count` alerts of `outputWords` words named `{rule} {i}`, loads the page, and expects it to
+ * list fewer of them, newest first, and say older ones were left out.
+ */
+async function expectFirstLoadCut(
+  built: { app: http.RequestListener; stream: { closeAll(): void }; store: { flush(): Promise<void> } },
+  probe: { rule: string; count: number; outputWords: number },
+): Promise<void> {
+  await withDashboard(built.app, built.stream, async (baseUrl, browser) => {
+    const output = 'word '.repeat(probe.outputWords);
+    for (let i = 0; i < probe.count; i += 1)
+      expect(await postTo(baseUrl, alertOf(`${probe.rule} ${i}`, 'Notice', { output }))).toBe(202);
+    await built.store.flush();
+    const page = await browser.context.newPage();
 
-      await row(page, 'Cut probe 11').waitFor({ timeout: 5000 });
-      const shown = await page.locator('tr.alert-row').count();
-      expect(shown).toBeLessThan(12);
-      expect(await page.locator('#list-status').textContent()).toBe(
-        `Showing ${shown} of ${shown} alerts. Older alerts were left out: the first load reached QUERY_MAX_BYTES (narrow the filters to see them).`,
-      );
-      await page.close();
-    });
+    await page.goto(`${baseUrl}/`);
+
+    await row(page, `${probe.rule} ${probe.count - 1}`).waitFor({ timeout: 5000 });
+    const shown = await page.locator('tr.alert-row').count();
+    expect(shown).toBeLessThan(probe.count);
+    expect(await page.locator('#list-status').textContent()).toBe(
+      `Showing ${shown} of ${shown} alerts. ${LEFT_OUT}`,
+    );
+    await page.close();
   });
+}
+
+describe.skipIf(!available)('dashboard first load cut at a bound of the read', { timeout: 60_000 }, () => {
+  it('says older alerts were left out when GET /alerts cut the list, instead of "Showing 6 of 6"', async () => {
+    const built = buildDashboardTestApp({ env: { QUERY_MAX_BYTES: String(64 * 1024) } });
+    // 12 alerts of 10 KB: about six fit in 64 KiB.
+    await expectFirstLoadCut(built, { rule: 'Cut probe', count: 12, outputWords: 2000 });
+  });
+
+  // Regression: 032b328 had GET /alerts say `truncated` where a shared store's read stopped at its
+  // own bound too, and the page still blamed QUERY_MAX_BYTES, which the list was far from.
+  it.skipIf(!hasRedis)(
+    "says older alerts were left out when a shared store's read stopped at STORE_MAX_BYTES, without blaming QUERY_MAX_BYTES",
+    async () => {
+      const redis = await startRedis();
+      const built = buildTestApp({
+        env: {
+          STORE_URL: redis.url,
+          STORE_KEY_PREFIX: 'dashboard-store-cut',
+          STORE_MAX_BYTES: '20000',
+          QUERY_MAX_BYTES: String(1024 * 1024),
+        },
+        logLevel: 'silent',
+      });
+      try {
+        await built.storeTried();
+        // 8 alerts of 4 KB: about four fit in STORE_MAX_BYTES, all of them in QUERY_MAX_BYTES.
+        await expectFirstLoadCut(built, { rule: 'Store cut probe', count: 8, outputWords: 800 });
+      } finally {
+        await built.closeStore();
+        await redis.stop();
+      }
+    },
+  );
 });
 
 describe.skipIf(!available)('dashboard across a receiver restart', { timeout: 60_000 }, () => {

@@ -17,7 +17,7 @@ export const FETCH_TIMEOUT_MS = 30000;
 
 /**
  * Recent alerts matching the server-side filters, newest first; `truncated` when the server cut
- * the list at QUERY_MAX_BYTES before `limit`.
+ * the list before `limit`: at QUERY_MAX_BYTES, or where a shared store's read stopped at its own bound.
  * @param {URLSearchParams} filters
  * @returns {Promise<{ ok: true, alerts: AlertItem[], truncated: boolean } | { ok: false, message: string }>}
  */

@@ -141,7 +141,7 @@ export function createAlertList(tbody, status, onOpen, onFilter) {
   /** @type {Map<string, { item: AlertItem, row: HTMLTableRowElement }>} */
   const rows = new Map();
   let text = '';
-  // The first load stopped at the server's byte cap: older alerts exist that the list lacks.
+  // The first load stopped at a bound of the server's read: older alerts exist that the list lacks.
   let cut = false;
   // Between clear() and the list's load: an empty table is not "No alerts yet" then.
   let loading = false;
@@ -159,7 +159,7 @@ export function createAlertList(tbody, status, onOpen, onFilter) {
     if (text !== '' && rows.size > 0)
       counts = `${counts} The text filter searches only the ${rows.size} rows on the page; downloads ignore it.`;
     status.textContent = cut
-      ? `${counts} Older alerts were left out: the first load reached QUERY_MAX_BYTES (narrow the filters to see them).`
+      ? `${counts} Older alerts were left out: the first load stopped at a bound of the server's reads (QUERY_MAX_BYTES, or a shared store's own; narrow the filters to see them).`
       : counts;
   }
 
@@ -212,7 +212,7 @@ export function createAlertList(tbody, status, onOpen, onFilter) {
     },
     /**
      * @param {AlertItem[]} items newest first, from GET /alerts
-     * @param {boolean} truncated the server cut the list at QUERY_MAX_BYTES
+     * @param {boolean} truncated the server cut the list (QUERY_MAX_BYTES, or a shared store's own bound)
      */
     addLoaded(items, truncated) {
       cut = truncated;
