@@ -36,5 +36,7 @@ export function readStoredAlertText(text: string | undefined): StoredAlertText {
   const parsed = text === undefined ? undefined : parseFalcoAlert(text);
   if (text === undefined || !parsed?.ok)
     throw new SyntaxError('an alert text read from Redis is not an alert ingest accepts');
-  return { text, alert: parsed.alert };
+  // Written as ingest stores it: a number beyond a double's range as null (another writer's `1e+9999`
+  // was answered as written, which strict JSON readers refuse).
+  return { text: parsed.text ?? text, alert: parsed.alert };
 }

@@ -208,3 +208,32 @@ describe.skipIf(!hasRedis)('entries whose stored times are not times', () => {
     },
   );
 });
+
+// A text ingest takes but writes otherwise: a number beyond a double's range (jsoncpp's infinite
+// double, `1e+9999`) is stored by ingest as null, which strict JSON readers (Go, Rust) parse. Written
+// so by another writer, it was answered as written.
+describe.skipIf(!hasRedis)('an entry holding a number beyond a double', () => {
+  it('is answered with null in its place, as ingest stores it', async () => {
+    const prefix = 'beyond-double';
+    const receiver = await startReceiver({ env: { STORE_URL: redis.url, STORE_KEY_PREFIX: prefix } });
+    try {
+      const now = String(Date.now());
+      const fields = [
+        ...['id', 'beyond', 'at', now, 't', now, 'src', 'syscall', 'rule', RULE, 'pri', 'Notice'],
+        ...['host', '', 'ns', '', 'tags', '', 'bytes', '20'],
+      ];
+      const json = `{${ALERT_KEYS},"output":"x","output_fields":{"evt.rate":1e+9999}}`;
+      const streamId = await redis.cli('XADD', `${prefix}:alerts`, '*', ...fields, 'json', json);
+      await redis.cli('HSET', `${prefix}:alert-ids`, 'beyond', streamId);
+      const one = await fetch(`http://127.0.0.1:${receiver.port}/alerts/beyond`);
+      expect(one.status).toBe(200);
+      const text = await one.text();
+      expect(text).not.toContain('1e+9999');
+      expect((JSON.parse(text) as { alert: { output_fields: unknown } }).alert.output_fields).toEqual({
+        'evt.rate': null,
+      });
+    } finally {
+      await receiver.close();
+    }
+  });
+});
