@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
-import type { AlertStore } from '../alerts/alert-store.js';
+import type { AlertStore, AlertsFound } from '../alerts/alert-store.js';
 import type { StoredAlert } from '../alerts/stored-alert.js';
 import { countedOutcome } from './run-cancellation.js';
+import { CLOCK_SKEW_MS } from './run-watch.js';
 import { savedDetections } from './run-expectations.js';
 import type { RunRegistry } from './run-registry.js';
 import { awaitsAlerts, isUnfinished } from './run-state.js';
@@ -31,24 +32,46 @@ export interface OrphanAdoptionDeps {
   logger: Logger;
 }
 
+/** The alerts read back for a run taken over, and whether a rule's read may have left its detection out. */
+export interface StoredOfRules {
+  /** Oldest first. */
+  alerts: StoredAlert[];
+  /**
+   * A rule's read stopped at its share (its count or bytes, or a shared store's own bound) with
+   * alerts received since `sinceMs` still to read: a busy rule (another user's shells, a noisy
+   * write) can push the run's own alert past it.
+   */
+  partial: boolean;
+}
+
 /**
- * The stored alerts of `rules`, oldest first: of each rule the newest, within its even share of the
- * catch-up budget (the alert that crosses a share included). Not filtered by Falco's event time: a
- * node's clock may be off (run-expectations.ts); the verifier keeps those received in the window.
+ * The stored alerts of `rules`: of each rule the newest, within its even share of the catch-up
+ * budget (the alert that crosses a share included). Not filtered by Falco's event time: a node's
+ * clock may be off (run-expectations.ts); the verifier keeps those received in the window.
  */
 export async function readStoredOfRules(
   alerts: OrphanAdoptionDeps['alerts'],
   rules: readonly string[],
-): Promise<StoredAlert[]> {
+  sinceMs = -Infinity,
+): Promise<StoredOfRules> {
   const distinct = [...new Set(rules)];
   const query = {
     limit: Math.max(1, Math.floor(CATCH_UP_MAX_ALERTS / distinct.length)),
     maxBytes: Math.floor(CATCH_UP_MAX_BYTES / distinct.length),
   };
   const found = await Promise.all(distinct.map((rule) => alerts.query({ ...query, rule })));
-  return found
-    .flatMap(({ alerts }) => alerts)
-    .sort((a: StoredAlert, b: StoredAlert) => a.receivedAtMs - b.receivedAtMs);
+  // Newest first: the last one read is the oldest. Read back to before `sinceMs`, nothing was left.
+  const stoppedShort = ({ alerts: read, cut }: AlertsFound) =>
+    (cut === true ||
+      read.length >= query.limit ||
+      read.reduce((sum, entry) => sum + entry.bytes, 0) > query.maxBytes) &&
+    (read.at(-1)?.receivedAtMs ?? -Infinity) >= sinceMs;
+  return {
+    alerts: found
+      .flatMap(({ alerts: read }) => read)
+      .sort((a: StoredAlert, b: StoredAlert) => a.receivedAtMs - b.receivedAtMs),
+    partial: found.some(stoppedShort),
+  };
 }
 
 const pendingRules = (run: TriggerRun) =>
@@ -100,15 +123,22 @@ export function startOrphanAdoption(deps: OrphanAdoptionDeps): () => void {
     const run = await shared.get(listed.id);
     if (run?.startedAt === undefined || !awaitsAlerts(run)) return;
     const startMs = Date.parse(run.startedAt);
-    const past = readStoredOfRules(deps.alerts, pendingRules(run)).catch((error: unknown) => {
-      // An outage passes: the run is not resumed, its hold lapses, and a sweep takes it over again
-      // once Redis is back. A refusal (logged as trigger_store_refused) lasts: not resumed, the run
-      // was taken over again every lease, each time reading up to CATCH_UP_MAX_BYTES and failing,
-      // with nothing said. Resumed without them, said as for alerts gone by unseen.
-      if (sharedFailure(error) === 'unavailable') throw error;
-      run.verification.unseenAlertsAt ??= new Date().toISOString();
-      return [];
-    });
+    const past = readStoredOfRules(deps.alerts, pendingRules(run), startMs - CLOCK_SKEW_MS).then(
+      ({ alerts, partial }) => {
+        // Judged missed from what was read, the run would not say its alert may be among those left.
+        if (partial) run.verification.unseenAlertsAt ??= new Date().toISOString();
+        return alerts;
+      },
+      (error: unknown) => {
+        // An outage passes: the run is not resumed, its hold lapses, and a sweep takes it over again
+        // once Redis is back. A refusal (logged as trigger_store_refused) lasts: not resumed, the run
+        // was taken over again every lease, each time reading up to CATCH_UP_MAX_BYTES and failing,
+        // with nothing said. Resumed without them, said as for alerts gone by unseen.
+        if (sharedFailure(error) === 'unavailable') throw error;
+        run.verification.unseenAlertsAt ??= new Date().toISOString();
+        return [];
+      },
+    );
     const stopHolding = holdWhileReading(run);
     // Kept before its detections are counted: they count once it is saved with them.
     const keep = () => registry.add(run);

@@ -542,6 +542,30 @@ describe.runIf(haveRedis)('runs taken over on one Redis (replicas built in the t
     });
   });
 
+  // Regression: the read-back takes each rule's newest alerts within its share; a busy rule (other
+  // users' shells) could push the run's own alert past it, and the run was then judged missed as if
+  // every alert since its start had been read, without saying any was left.
+  it.each([
+    ['stopped at its share with alerts since the start still to read', 0, true],
+    ['read back to alerts older than the start', -60_000, false],
+  ] as const)('says alerts may have gone unseen when the read-back %s', async (_, offsetMs, unseen) => {
+    const prefix = `read-back-${String(unseen)}:`;
+    const run = await savedWaiting(prefix);
+    const receivedAtMs = Date.parse(run.startedAt!) + offsetMs;
+    const other = makeStoredAlert({ output_fields: { 'proc.cmdline': 'sh' } }, { receivedAtMs });
+    const b = sweeper(sharedRuns(prefix), async () => ({ alerts: [other], cut: true }));
+    await vi.waitFor(() => expect(b.registry.has(run.id)).toBe(true), {
+      timeout: 10 * LEASE_MS,
+      interval: 20,
+    });
+    const lookup = await b.registry.get(run.id);
+    const taken = 'run' in lookup ? lookup.run : undefined;
+    await b.stop();
+
+    expect(taken?.verification.expectations).toEqual([expect.objectContaining({ status: 'pending' })]);
+    expect(taken?.verification.unseenAlertsAt !== undefined).toBe(unseen);
+  });
+
   // An event-generator run saved running `ageMs` ago by a replica that then stopped.
   const savedRunning = async (prefix: string, name: string, ageMs = 0): Promise<TriggerRun> => {
     const startedAt = new Date(Date.now() - ageMs).toISOString();
@@ -621,8 +645,9 @@ describe('readStoredOfRules (the alerts read back for a run taken over)', () => 
     for (const rule of rules)
       for (let i = 0; i < 20; i++) store.add(makeStoredAlert({ rule }, { bytes: 30_000 }));
 
-    const read = await readStoredOfRules(store, rules);
+    const { alerts: read, partial } = await readStoredOfRules(store, rules);
 
+    expect(partial).toBe(true);
     const bytes = read.reduce((sum, entry) => sum + entry.bytes, 0);
     // Each rule's share, plus the one alert that crosses it.
     expect(bytes).toBeLessThanOrEqual(CATCH_UP_MAX_BYTES + rules.length * 30_000);
@@ -637,6 +662,8 @@ describe('readStoredOfRules (the alerts read back for a run taken over)', () => 
     store.add(lagging);
     store.add(makeStoredAlert({ rule: 'Rule 1' }));
 
-    expect((await readStoredOfRules(store, ['Rule 0'])).map((entry) => entry.id)).toEqual([lagging.id]);
+    expect((await readStoredOfRules(store, ['Rule 0'])).alerts.map((entry) => entry.id)).toEqual([
+      lagging.id,
+    ]);
   });
 });
