@@ -79,7 +79,11 @@ export function layerHttpOutput(files: Array<{ file: string; text: string }>): F
     // Merged, a value that is not a mapping is this file's own when the file sets the section at all.
     const kind = valueKind(held);
     if (held === undefined || kind === 'mapping' || kind === 'null') delete output.sectionReplacedBy;
-    else if (declaredAt(values, section) !== undefined) output.sectionReplacedBy = { file, kind };
+    else if (declaredAt(values, section) !== undefined) {
+      output.sectionReplacedBy = { file, kind };
+      // Gone with the section: a later mapping replaces the value whole, over the chart's defaults.
+      for (const key of ['url', 'enabled', 'mtls'] as const) delete output[key];
+    }
   }
   return output;
 }

@@ -847,6 +847,24 @@ describe('checkFalcoValues, with http_output set to a value that is not a mappin
       ],
     );
   });
+
+  // Regression (final review): the check kept falco.yaml's `enabled: true` under a later mapping, where
+  // helm (`helm template` of 3.1.4 and 9.1.0 with helm-values/falco.yaml, `http_output: false`, then
+  // a file setting only the URL) renders the chart's `enabled: false`: the values passed.
+  it('takes a later mapping for the chart defaults and its own keys only: what the files set inside http_output before is gone', () => {
+    for (const version of ['3.1.4', '9.1.0'])
+      expect(checkOverBase(version, 'falco:\n  http_output: false\n', BASE), version).toEqual([
+        "No values file sets falco.http_output.enabled, and false is the chart's default: Falco then posts no alert at all, so every alert would be lost. Set it to true, as helm-values/falco.yaml does.",
+      ]);
+    expect(
+      checkOverBase(
+        '9.1.0',
+        'falco:\n  http_output:\n    mtls: true\n',
+        'falco:\n  http_output: 1\n',
+        RECEIVER_VALUES,
+      ),
+    ).toEqual([]);
+  });
 });
 
 // Regression (a review): libcurl (7.88.1, which the Falco 0.34.1 and 0.40.0 builds link) refuses a
