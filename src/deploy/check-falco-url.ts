@@ -8,10 +8,13 @@ export const PATH_SECRET_PLACEHOLDER = '<INGEST_PATH_SECRET>';
 
 const URL_KEY = 'falco.http_output.url';
 
-/** The URL the files set; none when none does or a null removed it (emptyUrl says so). */
+/**
+ * The URL the files set; none when none does or a null removed it (emptyUrl says so), or a later file
+ * set it to what is not text (notTextProblems).
+ */
 export function urlSet({ output }: FalcoValuesCheck): DeclaredValue<string> | undefined {
-  const { url } = output;
-  return url && url.value !== null ? { value: url.value, file: url.file } : undefined;
+  const { url, urlNotText } = output;
+  return url && url.value !== null && !urlNotText ? { value: url.value, file: url.file } : undefined;
 }
 
 /**
@@ -118,5 +121,20 @@ function placeholderProblems(check: FalcoValuesCheck): string[] {
  * placeholder.
  */
 export function urlProblems(check: FalcoValuesCheck): string[] {
+  const notText = notTextProblems(check);
+  if (notText.length > 0) return notText;
   return [...quotedUrlProblems(check), ...blankUrlProblems(check), ...placeholderProblems(check)];
+}
+
+/**
+ * A URL that is not text (`url: [http://...]`, a number): the chart renders it as it is; Falco 0.34.1
+ * refuses to start ("bad conversion"), 0.40.0 starts and posts nowhere. Named by its kind, never
+ * quoted (it may hold the path secret); what earlier files set is not judged, this value wins.
+ */
+function notTextProblems({ output }: FalcoValuesCheck): string[] {
+  const { urlNotText } = output;
+  if (!urlNotText) return [];
+  return [
+    `${urlNotText.file} sets ${URL_KEY} to a ${urlNotText.kind}, not a URL: Falco then has no URL to post to, so every alert would be lost. Write the receiver's URL there as text, as helm-values/falco.yaml does.`,
+  ];
 }

@@ -38,6 +38,11 @@ export interface FalcoHttpOutput {
    * set inside http_output before no longer reaches Falco.
    */
   sectionReplacedBy?: { file: string; kind: ValueKind };
+  /**
+   * The file that set http_output.url to a value that is not text (a list, a number, true), while no
+   * later file sets it again: the chart renders it as it is, and Falco gets no URL it can post to.
+   */
+  urlNotText?: { file: string; kind: ValueKind };
 }
 
 /** How a file's null reads (`helm template`, charts 3.1.4 and 9.1.0): the key left out of Falco's configuration. */
@@ -56,7 +61,10 @@ export function layerHttpOutput(files: Array<{ file: string; text: string }>): F
   for (const { file, text } of files) {
     const values = loadHelmValues(file, text);
     const url = declaredAt(values, ['falco', 'http_output', 'url']);
-    if (url === null || typeof url === 'string') output.url = { value: url, file };
+    if (url === null || typeof url === 'string') {
+      output.url = { value: url, file };
+      delete output.urlNotText;
+    } else if (url !== undefined) output.urlNotText = { file, kind: valueKind(url) };
     const enabled = declaredAt(values, ['falco', 'http_output', 'enabled']);
     if (enabled !== undefined) output.enabled = { value: enabled, file };
     const jsonOutput = declaredAt(values, ['falco', 'json_output']);
@@ -82,7 +90,7 @@ export function layerHttpOutput(files: Array<{ file: string; text: string }>): F
     else if (declaredAt(values, section) !== undefined) {
       output.sectionReplacedBy = { file, kind };
       // Gone with the section: a later mapping replaces the value whole, over the chart's defaults.
-      for (const key of ['url', 'enabled', 'mtls'] as const) delete output[key];
+      for (const key of ['url', 'urlNotText', 'enabled', 'mtls'] as const) delete output[key];
     }
   }
   return output;

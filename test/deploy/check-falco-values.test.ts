@@ -462,6 +462,25 @@ describe('checkFalcoValues', () => {
     expect(unset('9.1.0', true)).toEqual([noneSet]);
   });
 
+  // Regression: a later file's URL that is not text was not read, and the earlier file's URL passed
+  // for Falco's; the chart renders the list or number as it is (helm 4.1.4, charts 3.1.4 and 9.1.0),
+  // Falco 0.34.1 refuses to start ("bad conversion") and 0.40.0 posts nowhere.
+  it('refuses a URL that is not text over an earlier one, naming its kind, never its value', () => {
+    const notText = (kind: string) =>
+      `mine.yaml sets falco.http_output.url to a ${kind}, not a URL: Falco then has no URL to post to, so every alert would be lost. Write the receiver's URL there as text, as helm-values/falco.yaml does.`;
+    for (const version of ['3.1.4', '9.1.0']) {
+      expect(checkOverBase(version, 'falco:\n  http_output:\n    url: [http://secret/alerts]\n')).toEqual([
+        notText('list'),
+      ]);
+      expect(checkOverBase(version, 'falco:\n  http_output:\n    url: 8080\n')).toEqual([notText('number')]);
+      expect(checkOverBase(version, 'falco:\n  http_output:\n    url: {a: b}\n', SIDEKICK)).toEqual([
+        notText('mapping'),
+      ]);
+      // A later file's text URL wins again.
+      expect(checkOverBase(version, 'falco:\n  http_output:\n    url: true\n', BASE)).toEqual([]);
+    }
+  });
+
   // What `helm template` renders with falcosidekick.enabled: true (charts 3.1.4 and 9.1.0, the
   // template falco.falcosidekickConfig): json_output and http_output.enabled true whatever the files
   // say, and Falco's URL kept when it is set; falcosidekick is deployed and gets nothing.
