@@ -1,6 +1,6 @@
 import type { FalcoValuesCheck } from './check-falco-values.js';
 import { chartBeforeFalco036 } from './falco-chart-version.js';
-import { describeRemoval, type DeclaredValue } from './falco-http-output.js';
+import { describeRemoval, setByNoFile, type DeclaredValue } from './falco-http-output.js';
 import { shownUrl } from './shown-url.js';
 
 /** What helm-values/examples/falco-path-secret.yaml holds where the secret goes. */
@@ -25,7 +25,7 @@ export function urlSet({ output }: FalcoValuesCheck): DeclaredValue<string> | un
 export function emptyUrl({ output }: FalcoValuesCheck): { why: string; emptyDefault: string } | undefined {
   const { url } = output;
   if (url === undefined)
-    return { why: `No values file sets ${URL_KEY}`, emptyDefault: ", and empty is the chart's default" };
+    return { why: setByNoFile(URL_KEY, output), emptyDefault: ", and empty is the chart's default" };
   if (url.value === null)
     return {
       why: describeRemoval(url.file, URL_KEY),

@@ -2,7 +2,12 @@ import { urlProblems, urlSet } from './check-falco-url.js';
 import { CHART_CANNOT_RENDER, falcosidekickProblems } from './check-falcosidekick.js';
 import { readFalcoBoolean } from './falco-boolean.js';
 import { chartBeforeFalco036 } from './falco-chart-version.js';
-import { describeRemoval, type DeclaredValue, type FalcoHttpOutput } from './falco-http-output.js';
+import {
+  describeRemoval,
+  setByNoFile,
+  type DeclaredValue,
+  type FalcoHttpOutput,
+} from './falco-http-output.js';
 import { chartTakesAsTrue } from './template-truth.js';
 import { valueKind } from './value-kind.js';
 
@@ -39,10 +44,15 @@ function notTrue({ value, file }: DeclaredValue<unknown>, key: string): string |
  * alert (`then`): set to what Falco reads as false or cannot read, removed (Falco's default, or the
  * chart's when a later file sets the section again), or set by no file.
  */
-function falseByDefault(declared: DeclaredValue<unknown> | undefined, key: string, then: string): string[] {
+function falseByDefault(
+  output: FalcoHttpOutput,
+  declared: DeclaredValue<unknown> | undefined,
+  key: string,
+  then: string,
+): string[] {
   const set =
     declared === undefined
-      ? `No values file sets ${key}, and false is the chart's default`
+      ? `${setByNoFile(key, output)}, and false is the chart's default`
       : declared.value === null
         ? `${describeRemoval(declared.file, key)}, and false is its default (Falco's and the chart's)`
         : notTrue(declared, key);
@@ -52,12 +62,18 @@ function falseByDefault(declared: DeclaredValue<unknown> | undefined, key: strin
 
 /** http_output.enabled not true: Falco posts nothing. */
 function enabledProblems({ output }: FalcoValuesCheck): string[] {
-  return falseByDefault(output.enabled, 'falco.http_output.enabled', 'Falco then posts no alert at all');
+  return falseByDefault(
+    output,
+    output.enabled,
+    'falco.http_output.enabled',
+    'Falco then posts no alert at all',
+  );
 }
 
 /** json_output not true: every alert posted as text/plain. */
 function jsonProblems({ output }: FalcoValuesCheck): string[] {
   return falseByDefault(
+    output,
     output.jsonOutput,
     'falco.json_output',
     'Falco then posts each alert as text/plain, which the receiver refuses (415)',

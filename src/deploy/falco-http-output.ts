@@ -43,6 +43,22 @@ export interface FalcoHttpOutput {
    * later file sets it again: the chart renders it as it is, and Falco gets no URL it can post to.
    */
   urlNotText?: { file: string; kind: ValueKind };
+  /**
+   * The last file that replaced http_output with a value that is not a mapping, kept after a later
+   * mapping brings the section back: a key set by no file since is said to be so after it.
+   */
+  sectionLastReplacedBy?: string;
+}
+
+/**
+ * "No values file sets `key`", or "none after <file> replaced falco.http_output" when such a file
+ * took with it what the files before it set there.
+ */
+export function setByNoFile(key: string, output: FalcoHttpOutput): string {
+  const since = key.startsWith('falco.http_output.') ? output.sectionLastReplacedBy : undefined;
+  return since === undefined
+    ? `No values file sets ${key}`
+    : `No values file sets ${key} after ${since} replaced falco.http_output`;
 }
 
 /** How a file's null reads (`helm template`, charts 3.1.4 and 9.1.0): the key left out of Falco's configuration. */
@@ -89,6 +105,7 @@ export function layerHttpOutput(files: Array<{ file: string; text: string }>): F
     if (held === undefined || kind === 'mapping' || kind === 'null') delete output.sectionReplacedBy;
     else if (declaredAt(values, section) !== undefined) {
       output.sectionReplacedBy = { file, kind };
+      output.sectionLastReplacedBy = file;
       // Gone with the section: a later mapping replaces the value whole, over the chart's defaults.
       for (const key of ['url', 'urlNotText', 'enabled', 'mtls'] as const) delete output[key];
     }

@@ -873,7 +873,7 @@ describe('checkFalcoValues, with http_output set to a value that is not a mappin
   it('takes a later mapping for the chart defaults and its own keys only: what the files set inside http_output before is gone', () => {
     for (const version of ['3.1.4', '9.1.0'])
       expect(checkOverBase(version, 'falco:\n  http_output: false\n', BASE), version).toEqual([
-        "No values file sets falco.http_output.enabled, and false is the chart's default: Falco then posts no alert at all, so every alert would be lost. Set it to true, as helm-values/falco.yaml does.",
+        "No values file sets falco.http_output.enabled after mine.yaml replaced falco.http_output, and false is the chart's default: Falco then posts no alert at all, so every alert would be lost. Set it to true, as helm-values/falco.yaml does.",
       ]);
     expect(
       checkOverBase(
