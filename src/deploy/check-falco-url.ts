@@ -19,11 +19,20 @@ export function urlSet({ output }: FalcoValuesCheck): DeclaredValue<string> | un
 
 /**
  * Why the values leave Falco's URL empty, as the chart's `if not .Values.falco.http_output.url` sees
- * it too: set by no file (the chart's ""), removed by a null (Falco's "" as well), or set to "".
+ * it too: set by no file (the chart's ""), removed by a null (Falco's "" as well), set to "", or set
+ * to what is not text and empty to the chart (0, false, [], {}).
  * `emptyDefault` says whose empty default is left. Undefined when they set a URL.
  */
 export function emptyUrl({ output }: FalcoValuesCheck): { why: string; emptyDefault: string } | undefined {
-  const { url } = output;
+  const { url, urlNotText } = output;
+  // Not text, it wins over what earlier files set (or none set): taken as empty or rendered as its text.
+  if (urlNotText)
+    return urlNotText.chartEmpty
+      ? {
+          why: `${urlNotText.file} sets ${URL_KEY} to a ${urlNotText.kind} the chart takes as empty`,
+          emptyDefault: '',
+        }
+      : undefined;
   if (url === undefined)
     return { why: setByNoFile(URL_KEY, output), emptyDefault: ", and empty is the chart's default" };
   if (url.value === null)

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { declaredAt, loadHelmValues, mergeHelmValues } from './helm-values.js';
 import type { Obj } from './rendered-documents.js';
+import { chartTakesAsTrue } from './template-truth.js';
 import { valueKind, type ValueKind } from './value-kind.js';
 
 /** A value of Falco's http_output and the values file that set it last. */
@@ -41,8 +42,10 @@ export interface FalcoHttpOutput {
   /**
    * The file that set http_output.url to a value that is not text (a list, a number, true), while no
    * later file sets it again: the chart renders it as it is, and Falco gets no URL it can post to.
+   * `chartEmpty`: one the chart's `if not` takes as empty (0, false, [], {}), which falcosidekick on
+   * replaces with its Service's URL.
    */
-  urlNotText?: { file: string; kind: ValueKind };
+  urlNotText?: { file: string; kind: ValueKind; chartEmpty: boolean };
   /**
    * The last file that replaced http_output with a value that is not a mapping, kept after a later
    * mapping brings the section back: a key set by no file since is said to be so after it.
@@ -80,7 +83,8 @@ export function layerHttpOutput(files: Array<{ file: string; text: string }>): F
     if (url === null || typeof url === 'string') {
       output.url = { value: url, file };
       delete output.urlNotText;
-    } else if (url !== undefined) output.urlNotText = { file, kind: valueKind(url) };
+    } else if (url !== undefined)
+      output.urlNotText = { file, kind: valueKind(url), chartEmpty: !chartTakesAsTrue(url) };
     const enabled = declaredAt(values, ['falco', 'http_output', 'enabled']);
     if (enabled !== undefined) output.enabled = { value: enabled, file };
     const jsonOutput = declaredAt(values, ['falco', 'json_output']);

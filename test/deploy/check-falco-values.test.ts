@@ -481,6 +481,42 @@ describe('checkFalcoValues', () => {
     }
   });
 
+  // Regression: with falcosidekick on, the chart's `if not .Values.falco.http_output.url` takes a URL
+  // of 0, false, [] or {} as empty and renders falcosidekick's Service in its place (helm 4.1.4,
+  // charts 3.1.4 and 9.1.0): the check said Falco had no URL to post to. One it takes as true is
+  // rendered as its text ("7"), never falcosidekick's, though no file before set a URL.
+  it('with falcosidekick on, says a URL that is not text but empty to the chart points Falco at falcosidekick', () => {
+    const sidekickUrl = (kind: string) =>
+      `mine.yaml sets falco.http_output.url to a ${kind} the chart takes as empty, and mine2.yaml sets falcosidekick.enabled: true: the chart then points Falco at falcosidekick's Service instead of the receiver`;
+    const onlyMine = (version: string, text: string) =>
+      checkFalcoValues({
+        output: layerHttpOutput([
+          { file: 'falco.yaml', text: 'falco:\n  json_output: true\n  http_output:\n    enabled: true\n' },
+          { file: 'mine.yaml', text },
+        ]),
+        baseManifests: true,
+        falcoChartVersion: version,
+        pathSecretFromFile: false,
+      });
+    for (const version of ['3.1.4', '9.1.0']) {
+      for (const [url, kind] of [
+        ['0', 'number'],
+        ['false', 'boolean'],
+        ['[]', 'list'],
+        ['{}', 'mapping'],
+      ] as const)
+        expect(checkOverBase(version, `falco:\n  http_output:\n    url: ${url}\n`, SIDEKICK)).toEqual([
+          expect.stringContaining(sidekickUrl(kind)),
+        ]);
+      expect(checkOverBase(version, 'falco:\n  http_output:\n    url: 7\n', SIDEKICK)).toEqual([
+        expect.stringMatching(/^mine\.yaml sets falco\.http_output\.url to a number, not a URL/),
+      ]);
+      expect(onlyMine(version, `falco:\n  http_output:\n    url: 7\n${SIDEKICK}`)).toEqual([
+        expect.stringMatching(/^mine\.yaml sets falco\.http_output\.url to a number, not a URL/),
+      ]);
+    }
+  });
+
   // What `helm template` renders with falcosidekick.enabled: true (charts 3.1.4 and 9.1.0, the
   // template falco.falcosidekickConfig): json_output and http_output.enabled true whatever the files
   // say, and Falco's URL kept when it is set; falcosidekick is deployed and gets nothing.

@@ -454,6 +454,43 @@ describe.skipIf(!ready)('the real falcosecurity/falco charts with helm-values/',
         },
       );
 
+      // A later file's URL that is not text wins over helm-values/falco.yaml's: rendered as it is, or
+      // with falcosidekick on as its text ("7"), or as falcosidekick's URL where the chart's `if not`
+      // takes it as empty (0, false, [], {}). The check names its kind, and falcosidekick where it wins.
+      it.skipIf(!archive)(
+        'renders a URL that is not text in place of the receiver URL, falcosidekick on or not, and the check refuses it',
+        async () => {
+          const cases: Array<[string, unknown, string, string]> = [
+            ['[http://x/alerts]', ['http://x/alerts'], '[http://x/alerts]', 'list'],
+            ['7', 7, '7', 'number'],
+            ['{a: b}', { a: 'b' }, 'map[a:b]', 'mapping'],
+            ['0', 0, 'http://falco-falcosidekick:2801', 'number'],
+            ['[]', [], 'http://falco-falcosidekick:2801', 'list'],
+            ['false', false, 'http://falco-falcosidekick:2801', 'boolean'],
+          ];
+          for (const [text, rendered, withSidekickUrl, kind] of cases) {
+            const url: [string, string] = ['url.yaml', `falco:\n  http_output:\n    url: ${text}\n`];
+            const files = valuesFiles(url);
+            const withSidekick = valuesFiles(url, sidekick);
+
+            expect(falcoConfigOf(await renderFalco(archive!, files)).http_output.url).toEqual(rendered);
+            expect(check(files)).toEqual([
+              `${path.join(dir, 'url.yaml')} sets falco.http_output.url to a ${kind}, not a URL: Falco then has no URL to post to, so every alert would be lost. Write the receiver's URL there as text, as helm-values/falco.yaml does.`,
+            ]);
+            expect(falcoConfigOf(await renderFalco(archive!, withSidekick)).http_output.url).toBe(
+              withSidekickUrl,
+            );
+            expect(check(withSidekick)).toEqual([
+              withSidekickUrl.includes('falcosidekick')
+                ? expect.stringContaining(
+                    `url.yaml sets falco.http_output.url to a ${kind} the chart takes as empty, and ${path.join(dir, 'sidekick.yaml')} sets falcosidekick.enabled: true: the chart then points Falco at falcosidekick's Service`,
+                  )
+                : expect.stringContaining(`url.yaml sets falco.http_output.url to a ${kind}, not a URL`),
+            ]);
+          }
+        },
+      );
+
       // Falco 0.34.1 and 0.40.0 refuse to start with `http_output: false` ("operator[] call on a scalar").
       it.skipIf(!archive)(
         "renders http_output: false in place of the chart's, or fails to with falcosidekick on, and the check refuses both",
@@ -470,6 +507,32 @@ describe.skipIf(!ready)('the real falcosecurity/falco charts with helm-values/',
           ]);
           await expect(renderFalco(archive!, withSidekick)).rejects.toThrow(/wrong type for value/);
           expect(check(withSidekick)).toEqual([expect.stringContaining('helm then cannot render the chart')]);
+        },
+      );
+
+      // What helm-values/falco.yaml set there went with the section: a later mapping brings back the
+      // chart's defaults only, and the check says no file set the keys after the replacement.
+      it.skipIf(!archive)(
+        "renders the chart's http_output defaults after a later mapping brings back a replaced section, which the check refuses",
+        async () => {
+          const files = valuesFiles(
+            ['replaced.yaml', 'falco:\n  http_output: false\n'],
+            ['again.yaml', 'falco:\n  http_output:\n    insecure: true\n'],
+          );
+          const after = `after ${path.join(dir, 'replaced.yaml')} replaced falco.http_output`;
+
+          expect(falcoConfigOf(await renderFalco(archive!, files)).http_output).toMatchObject({
+            enabled: false,
+            url: '',
+          });
+          expect(check(files)).toEqual([
+            expect.stringContaining(
+              `No values file sets falco.http_output.enabled ${after}, and false is the chart's default`,
+            ),
+            expect.stringContaining(
+              `No values file sets falco.http_output.url ${after}, and empty is the chart's default`,
+            ),
+          ]);
         },
       );
 
