@@ -61,11 +61,12 @@ export async function readStoredOfRules(
   };
   const found = await Promise.all(distinct.map((rule) => alerts.query({ ...query, rule })));
   // Newest first: the last one read is the oldest. Read back to before `sinceMs`, nothing was left.
+  // None read, a shared store's cut (its bound on entries read) says not how far back it went.
   const stoppedShort = ({ alerts: read, cut }: AlertsFound) =>
     (cut === true ||
       read.length >= query.limit ||
       read.reduce((sum, entry) => sum + entry.bytes, 0) > query.maxBytes) &&
-    (read.at(-1)?.receivedAtMs ?? -Infinity) >= sinceMs;
+    (read.at(-1)?.receivedAtMs ?? Infinity) >= sinceMs;
   return {
     alerts: found
       .flatMap(({ alerts: read }) => read)

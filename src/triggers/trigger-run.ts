@@ -46,8 +46,10 @@ export interface TriggerRun {
     /**
      * When the replica verifying the run first found alerts removed from the shared store before it
      * read them, while the run waited (they are gone from every replica), or took the run over and
-     * Redis refused to read back the alerts stored meanwhile (adopt-orphans.ts): one of them may
-     * have been its detection, so a `missed` expectation may be wrong. Absent while none went by unseen.
+     * Redis refused to read back the alerts stored meanwhile, or its read-back of a rule's alerts
+     * stopped at its share with alerts since the run's start still to read (adopt-orphans.ts): one of
+     * them may have been its detection, so a `missed` expectation may be wrong. Absent while none
+     * went by unseen.
      */
     unseenAlertsAt?: string;
   };

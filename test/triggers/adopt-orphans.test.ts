@@ -656,6 +656,18 @@ describe('readStoredOfRules (the alerts read back for a run taken over)', () => 
     expect(perRule.get('Rule 0')).toBeGreaterThan(0);
   });
 
+  // Regression: a shared store's read cut at its bound on entries read (a flood of other rules'
+  // alerts since the run's start) before it found any of the rule's told nothing of where it stopped,
+  // and was taken for one that read back past the start: partial only without a start.
+  it("says a rule's read was partial when the store cut it before any alert of the rule", async () => {
+    const cutEmpty = { query: async () => ({ alerts: [], cut: true as const }) };
+    const whole = { query: async () => ({ alerts: [] }) };
+
+    expect((await readStoredOfRules(cutEmpty, ['Rule 0'], Date.now() - 60_000)).partial).toBe(true);
+    expect((await readStoredOfRules(cutEmpty, ['Rule 0'])).partial).toBe(true);
+    expect((await readStoredOfRules(whole, ['Rule 0'], Date.now() - 60_000)).partial).toBe(false);
+  });
+
   it("reads a rule's alerts whatever Falco's event time says (a node's clock an hour behind ours)", async () => {
     const store = createMemoryAlertStore({ maxAlerts: 100, maxBytes: 1e6 });
     const lagging = makeStoredAlert({ rule: 'Rule 0' }, { timeMs: Date.now() - 3_600_000 });

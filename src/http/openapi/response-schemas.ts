@@ -138,7 +138,7 @@ export const triggerRunSchema = z.object({
       .datetime()
       .optional()
       .describe(
-        'When the replica verifying the run found alerts removed from the shared store before it read them, while the run waited, or took the run over and Redis refused to read back the alerts stored meanwhile: a missed expectation may be wrong.',
+        'When the replica verifying the run found alerts removed from the shared store before it read them, while the run waited, or took the run over and Redis refused to read back the alerts stored meanwhile, or read back only the newest alerts of a busy rule: a missed expectation may be wrong.',
       ),
   }),
 }) satisfies z.ZodType<TriggerRun>;

@@ -84,8 +84,9 @@ export function renderRun(run) {
       ]),
     );
   }
-  // Alerts went by unseen while it waited (removed from the shared store first): a miss, or a rule
-  // still pending, may be wrong. Nothing to say of a run that failed or detected every rule.
+  // Alerts went by unseen while it waited (removed from the shared store first, or not read back on
+  // a takeover: a refusal, a busy rule's share): a miss, or a rule still pending, may be wrong.
+  // Nothing to say of a run that failed or detected every rule.
   const open = (run.verification?.expectations ?? []).some(
     (e) => e.status === 'missed' || e.status === 'pending',
   );
@@ -93,7 +94,7 @@ export function renderRun(run) {
     run.verification?.unseenAlertsAt && run.status !== 'failed' && open
       ? el('p', {
           className: 'verdict-note',
-          text: 'Some alerts were removed from the shared store before this replica read them while the run waited: a missed rule may have been detected.',
+          text: 'Some alerts went unread while the run waited (removed from the shared store first, or left out of what the replica that took the run over read back): a missed rule may have been detected.',
         })
       : '';
   return [
