@@ -54,6 +54,37 @@ function endLingering(this: LingeringSocket): void {
   else this.once('finish', drain);
 }
 
+// What the client sends once the parser is detached: read, and dropped.
+function dropChunk(): void {}
+
+// After a parse error node:http still hands every read to its parser, which refuses each again (a
+// 'clientError' per read). Detached, the parser reads nothing more: what comes is read and dropped.
+function detachParser(socket: Socket): void {
+  if (socket.listeners('data').includes(dropChunk)) return;
+  // node:http's own listener, which hands each read to the parser (nothing else here reads a socket).
+  socket.removeAllListeners('data');
+  // A 'data' listener added while the socket has its parser takes the reads back from it (node:http
+  // unconsumes the parser, and stops pausing the socket for it).
+  socket.on('data', dropChunk);
+  socket.resume();
+}
+
+/**
+ * Writes `answer` to what node:http's parser refused on `socket` (clientError), and closes it with
+ * the lingering close of lingerOnClose, the parser detached: destroyed as soon as the answer had
+ * left, a socket the client still sent to (headers past SERVER_MAX_HEADER_BYTES written in one go,
+ * garbage) was reset, and a client that read once it had sent 4 MB never got its 431 or 400. Without
+ * `answer` (the socket already ended, or lingering), only the parser is detached: a parse error of
+ * what comes while lingering no longer cuts the close short.
+ */
+export function lingerAfterParseError(socket: Socket, answer?: string): void {
+  if (socket.destroyed) return;
+  detachParser(socket);
+  lingerOnClose(socket);
+  if (answer !== undefined && socket.writable) socket.write(answer);
+  socket.destroySoon();
+}
+
 /**
  * Makes the close of `socket` after an answer a lingering one (RFC 9112, section 9.6; Apache's and
  * nginx's lingering close): the answer is followed by a FIN, then what the client still sends is

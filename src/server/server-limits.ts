@@ -1,5 +1,6 @@
 import type http from 'node:http';
 import type https from 'node:https';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { buildProblem, problemBody, rawProblemAnswer, type Problem } from '../http/problem.js';
@@ -8,6 +9,7 @@ import type { ServerLimits } from '../config/hardening-config.js';
 import { behindClose, closeAfterAnswer, noteRequest, refuseAfterAnswers } from './close-after-answer.js';
 import { closeWhileBodyArrives } from './close-while-body-arrives.js';
 import { limitConnections } from './connections-per-address.js';
+import { lingerAfterParseError } from './linger-close.js';
 import { logRefusedConnections } from './log-refused-connections.js';
 
 /**
@@ -61,23 +63,27 @@ export function answerClientErrors(
     // tls-handshake-failures.ts; a TLS error on an established connection is only closed.
     const handshaking = (socket as { _secureEstablished?: boolean })._secureEstablished === false;
     const tlsFailure = handshaking || /^ERR_(SSL|TLS)_/.test(error.code ?? '');
-    if (error.code === 'ECONNRESET' || tlsFailure || !socket.writable) {
+    if (error.code === 'ECONNRESET' || tlsFailure) {
       socket.destroy();
       return;
     }
+    // Ended already (answered, or a refusal of an earlier read): nothing more is said, nor counted,
+    // and the close lingers on; cut here, it reset the answer already written.
+    if (!socket.writable) return void lingerAfterParseError(socket as Socket);
     const known = CLIENT_ERRORS[error.code ?? ''];
     const reason = known?.reason ?? 'malformed';
     const problem =
       known?.problem() ?? buildProblem('invalid-request', { detail: 'The request is not valid HTTP/1.1.' });
-    // end() alone half-closes (the server allows half-open sockets): a client that never closes
-    // its side would hold the descriptor. Closed once the answer is out. Written after the answers
+    // Closed with a lingering close (at most LINGER_MS): destroyed once the answer is out, it was
+    // reset away from a client still sending; ended alone (the server allows half-open sockets), a
+    // client that never closes its side would hold the descriptor. Written after the answers
     // of the requests routed ahead of it (refuseAfterAnswers): an answer under way by then (a
     // request's own body refused while its answer streams) can only be cut, and a socket the
     // last of those answers closed is gone. (Node sets _httpMessage to null between requests.)
     const refuse = () => {
       const answering = (socket as { _httpMessage?: { headersSent?: boolean } | null })._httpMessage;
       if (!socket.writable || answering?.headersSent === true) socket.destroy();
-      else socket.end(rawProblemAnswer(problem), () => socket.destroy());
+      else lingerAfterParseError(socket as Socket, rawProblemAnswer(problem));
     };
     // A request a route already has (its body cut short or too slow) is counted there
     // (incomplete_body): one count per request. Only the answer is written here.

@@ -127,6 +127,45 @@ describe('a refusal written while a large body is still arriving fast', () => {
   });
 });
 
+// Regression: what node:http's parser refuses (clientError) was answered on the raw socket, which
+// was destroyed as soon as the answer had left, while the client still sent: reset away as the
+// refusals above were. (After its error node:http hands each further read to the parser, which
+// refuses it again: the answer must be written, and counted, once.)
+describe("a refusal of node:http's parser while the client is still sending fast", () => {
+  const limits = connectionLimits(10_000, 1000);
+  const HEADERS = Buffer.alloc(4 * MB, 'a');
+  const clientErrors = async (receiver: { metricsText: () => Promise<string> }, reason: string) =>
+    Number(
+      new RegExp(`falco_http_client_errors_total\\{reason="${reason}"\\} (\\d+)`).exec(
+        await receiver.metricsText(),
+      )?.[1] ?? 0,
+    );
+
+  it.each<[string, string, string, string]>([
+    [
+      'headers past SERVER_MAX_HEADER_BYTES',
+      '431',
+      'header_too_large',
+      'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ',
+    ],
+    ['garbage for a request line', '400', 'malformed', '\u0001\u0002 not http\r\n'],
+  ])(
+    `%s, 4 MB in one write, ${RUNS} runs, the client reading once sent: each gets its whole %s, counted once`,
+    async (_, status, reason, head) => {
+      const receiver = await start({ limits });
+      const before = await clientErrors(receiver, reason);
+
+      const exchanges: Exchange[] = [];
+      for (let run = 0; run < RUNS; run++)
+        exchanges.push(await sendWhole(receiver.port, head, HEADERS, 'once sent'));
+
+      expect(exchanges.map(answerOf)).toEqual(Array(RUNS).fill({ status, whole: true }));
+      expect(exchanges.map((exchange) => exchange.error)).toEqual(Array(RUNS).fill(undefined));
+      expect(await clientErrors(receiver, reason)).toBe(before + RUNS);
+    },
+  );
+});
+
 describe('a connection lingering after its answer', () => {
   it('hands over nothing the client pipelines behind the refused body: it is read and dropped', async () => {
     const receiver = await start({});
