@@ -24,7 +24,11 @@ interface LingeringSocket extends Socket {
 // Takes each request parsed while lingering, which is never routed (nothing behind the closing
 // answer is), and drops its body. Handed to the app, each was held with an answer until the close:
 // 50,000 pipelined behind a refused body were.
-function dropRequest(incoming: http.IncomingMessage): number {
+function dropRequest(incoming: http.IncomingMessage & { upgrade?: boolean }): number {
+  // What node:http's own handler decides (with no 'upgrade' listener, an Upgrade is a plain request;
+  // a CONNECT is always the 'connect' listener's): left as parsed, an Upgrade was taken for one no one
+  // serves, and the socket destroyed at once, the answer with it.
+  incoming.upgrade = incoming.method === 'CONNECT';
   incoming.resume();
   return 0;
 }
