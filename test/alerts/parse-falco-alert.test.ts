@@ -120,6 +120,20 @@ describe('parseFalcoAlert', () => {
     expect(Object.getPrototypeOf(fields)).toBe(Object.prototype);
   });
 
+  // The key ends in an escaped backslash right before its closing quote: the scan that counts keys
+  // (one colon per key outside strings) must close the string there, or a repeat goes unseen.
+  it('keeps an append_output key with an escaped quote and a trailing backslash as Falco 0.40.0 wrote it', () => {
+    const result = parseFalcoAlert(
+      readFixture('own/valid/v56-real-0400-message-iso8601-extra-fields-escaped-key.json').toString(),
+    );
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    const fields = result.alert.output_fields ?? {};
+    expect(fields['weird "key"\\']).toBe('cat /etc/shadow é✓ \u0001\u001b\u007f \u2028 a"b\\ c:d,{}');
+    expect(fields['evt.time.iso8601']).toBe(1796613500695838022n);
+    expect(Object.getOwnPropertyDescriptor(fields, '__proto__')?.value).toBe('x');
+  });
+
   it('keeps unknown top-level keys such as falcosidekick uuid', () => {
     const result = parseFalcoAlert(readFixture('own/valid/v11-extra-top-level-uuid.json').toString());
     expect(result.ok && result.alert['uuid']).toBe('5b3c2a8e-7d6f-4e1a-9c0b-2f4d6e8a1b3c');
