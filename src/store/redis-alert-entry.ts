@@ -3,7 +3,7 @@ import { toJson } from '../alerts/serialize-alert.js';
 import type { StorePosition } from '../alerts/store-position.js';
 import { fieldsFromAlert, type StoredAlert } from '../alerts/stored-alert.js';
 import { capTags, capText, standsForLonger } from './capped-text.js';
-import { decodeEntryFields, namespaceInJson, tagsInJson, type EntryFields } from './entry-fields.js';
+import { namespaceInJson, tagsInJson, type EntryFields } from './entry-fields.js';
 import { LUA_NOW_MS } from './redis-lua.js';
 import { parseStoredJson, readStoredAlertText } from './stored-json.js';
 
@@ -79,14 +79,6 @@ export function encodeAlertArgs(entry: StoredAlert, dedupKey: string): string[] 
     entry.json ?? toJson(entry.alert),
     dedupKey,
   ];
-}
-
-/**
- * A stream entry (`[streamId, [field, value, ...]]`) back as what a store holds: read with its JSON
- * (from the alerts stream), its texts are the alert's own, the capped ones read from the JSON.
- */
-export function decodeAlertEntry(raw: unknown): { streamId: string; held: HeldAlert } {
-  return holdEntry(decodeEntryFields(raw));
 }
 
 /**

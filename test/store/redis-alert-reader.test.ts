@@ -8,6 +8,7 @@ import { redisKeys, streamPosition } from '../../src/store/redis-alert-entry.js'
 import { startAlertReader } from '../../src/store/redis-alert-reader.js';
 import { skipUnreadableEntries } from '../../src/store/skip-unreadable-entries.js';
 import { createRedisConnection } from '../../src/store/redis-connection.js';
+import { createStoreMetrics } from '../../src/store/store-metrics.js';
 import {
   connectTo,
   freePort,
@@ -269,6 +270,92 @@ describe.skipIf(!hasRedis)("the Redis store's live reader", () => {
     } finally {
       await parts.close();
       await own.stop();
+    }
+  });
+
+  // An entry as another writer (a replica of this service, a hand edit) writes it, with `json` as text.
+  const entryArgs = (id: string, json: string) => {
+    const now = String(Date.now());
+    return [
+      ...['id', id, 'at', now, 't', now, 'src', 'syscall', 'rule', 'R', 'pri', 'Notice'],
+      ...['host', '', 'ns', '', 'tags', '', 'bytes', String(json.length), 'json', json],
+    ];
+  };
+  const alertText = (output: string) =>
+    JSON.stringify({ rule: 'R', priority: 'Notice', time: new Date().toISOString(), output });
+  // Adds the entry at `streamId` ('*': Redis's next) to both streams of `prefix`; its stream id.
+  const addEntry = (prefix: string, streamId: string, args: string[]) =>
+    redis.cli(
+      'EVAL',
+      "local sid = redis.call('XADD', KEYS[1], ARGV[1], unpack(ARGV, 2)) " +
+        "redis.call('XADD', KEYS[2], sid, unpack(ARGV, 2, #ARGV - 2)) return sid",
+      '2',
+      `${prefix}:alerts`,
+      `${prefix}:alert-fields`,
+      streamId,
+      ...args,
+    );
+
+  // Regression: the reader read each entry's text whole (ingest's parser, 2-3 times JSON.parse alone)
+  // before it looked whether it had published the entry already: after the walk of a stream made
+  // again, every entry it read again cost that parse for nothing, and one whose text was no longer
+  // an alert was counted and logged as unreadable, though it was left out as published.
+  it('leaves out an entry it published already without reading its text, after the stream was made again', async () => {
+    const prefix = 'published-again';
+    const keys = redisKeys(prefix);
+    const registry = new Registry();
+    const metrics = createStoreMetrics(registry, { isUp: () => true, pending: () => 0 });
+    const lines: Array<Record<string, unknown>> = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line)) });
+    const connection = connectTo(redis, 'reader');
+    await untilUp(connection);
+    const feed = createAlertFeed(() => undefined);
+    const recorded = recordFeed(feed);
+    const reader = startAlertReader({
+      connection,
+      keys,
+      feed,
+      metrics,
+      logger,
+      unreadable: skipUnreadableEntries(metrics, logger),
+      blockMs: 100,
+    });
+    try {
+      // The reader's start is Redis's clock less its own age: what is written now is after it.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const texts = ['a', 'b', 'c'].map(alertText);
+      const streamIds: string[] = [];
+      for (const [index, text] of texts.entries())
+        streamIds.push(await addEntry(prefix, '*', entryArgs(`alert-${index}`, text)));
+      await expect.poll(() => recorded.ids()).toEqual(['alert-0', 'alert-1', 'alert-2']);
+      const walks = async () =>
+        Number(/cmdstat_xrevrange:calls=(\d+)/.exec(await redis.cli('INFO', 'commandstats'))?.[1] ?? 0);
+      const walksBefore = await walks();
+
+      // Made again with the first entry only (fewer entries ever added): the reader walks the new
+      // stream back to the newest entry it published, and reads on after it.
+      await redis.cli(
+        'EVAL',
+        "redis.call('DEL', KEYS[1], KEYS[2]) redis.call('XADD', KEYS[1], ARGV[1], unpack(ARGV, 2)) " +
+          "redis.call('XADD', KEYS[2], ARGV[1], unpack(ARGV, 2, #ARGV - 2))",
+        '2',
+        keys.alerts,
+        keys.fields,
+        streamIds[0]!,
+        ...entryArgs('alert-0', texts[0]!),
+      );
+      await expect.poll(walks).toBeGreaterThan(walksBefore);
+      // The second alert again, under the stream id it had, its text now not an alert; then a new one.
+      await addEntry(prefix, streamIds[1]!, entryArgs('alert-1', 'not an alert'));
+      await addEntry(prefix, '*', entryArgs('alert-3', alertText('d')));
+      await expect.poll(() => recorded.ids()).toContain('alert-3');
+
+      expect(recorded.ids()).toEqual(['alert-0', 'alert-1', 'alert-2', 'alert-3']);
+      expect(await metricValue(registry, 'falco_store_unreadable_entries_total')).toBe(0);
+      expect(lines.filter((line) => line['event'] === 'store_entry_unreadable')).toEqual([]);
+    } finally {
+      reader.stop();
+      await connection.close();
     }
   });
 
