@@ -1,5 +1,5 @@
 // About this many bytes of alerts in one Redis reply, whatever the alerts' sizes.
-const PAGE_BYTES = 4 * 1024 * 1024;
+export const PAGE_BYTES = 4 * 1024 * 1024;
 // Entries in the first reply, before any size is known (at most 16 bodies of BODY_LIMIT_BYTES).
 const FIRST = 16;
 const MOST = 500;

@@ -3,10 +3,11 @@ import { matchesQuery } from '../alerts/match-alert.js';
 import { createCappedMatcher, type AlertFilter } from './match-capped-entry.js';
 import { createPageSizer } from './page-size.js';
 import { createPageTurns } from './page-turns.js';
+import { createReadAhead } from './read-ahead-texts.js';
 import { decodeEntryFields, type EntryFields } from './entry-fields.js';
 import type { RedisKeys } from './redis-alert-entry.js';
 import type { UnreadableEntries } from './skip-unreadable-entries.js';
-import { createEntryReads, type Kept, type SendCommands } from './redis-entry-reads.js';
+import { createEntryReads, type Kept, type ReadAhead, type SendCommands } from './redis-entry-reads.js';
 import type { StoreOp } from './store-metrics.js';
 
 /**
@@ -90,10 +91,19 @@ export function createStreamScanner(options: {
     let done = false;
     // Stopped at STORE_MAX_BYTES with an older alert to keep.
     let full = false;
+    // Read ahead, an entry may never be reached: tags that are not JSON are counted when it is.
+    const readAhead = createReadAhead((fields) => {
+      try {
+        return match(fields) !== false;
+      } catch {
+        return false;
+      }
+    });
 
     // The alert, when it passes the filter with its JSON (which alone tells about its tags).
-    async function passingWhole(fields: EntryFields): Promise<Kept | undefined> {
-      const [whole] = fields.json === undefined ? await readWhole([fields.streamId], op) : [hold(fields)];
+    async function passingWhole(fields: EntryFields, ahead: ReadAhead): Promise<Kept | undefined> {
+      const [whole] =
+        fields.json === undefined ? await readWhole([fields.streamId], op, ahead) : [hold(fields)];
       return whole?.held && matchesQuery(whole.held, filter!) ? whole : undefined;
     }
 
@@ -107,10 +117,10 @@ export function createStreamScanner(options: {
 
     // The kept entries, into `found`: as their fields, or held. Those of the fields stream whose text
     // is not readable are left out (skipUnreadableEntries) after they took a place in the limit and
-    // the bytes: given back here.
-    async function settle(kept: Kept[]): Promise<void> {
+    // the bytes: given back here. `ahead`: the texts read with theirs (read-ahead-texts.ts).
+    async function settle(kept: Kept[], ahead: ReadAhead): Promise<void> {
       if (request.texts === 'none') for (const { fields } of kept) found.push(request.view(fields));
-      else await holdKept(kept, request.view);
+      else await holdKept(kept, request.view, ahead);
     }
 
     // One page: what it keeps, within the limit and the byte caps, and whether it read to the end
@@ -126,15 +136,20 @@ export function createStreamScanner(options: {
       let kept: Kept[] = [];
       const crosses = (bytes: number) =>
         found.length + kept.length > 0 && keptBytes + bytes > request.maxBytes.hard;
-      for (const raw of entries) {
+      for (const [at, raw] of entries.entries()) {
         const fields = decodeEntryFields(raw);
         sizes.push(stream === keys.alerts ? fields.bytes : entryChars(raw));
         // Awaited only when the fields cannot tell: an await for each of 10,000 entries costs.
         // Tags that are not JSON: left out, as they are from the alert read whole.
         const passes = unreadable.decode(fields.streamId, () => match(fields), false);
-        const entry = passes === undefined ? await passingWhole(fields) : passes ? keep(fields) : undefined;
+        const entry =
+          passes === undefined
+            ? await passingWhole(fields, readAhead.at(entries, at + 1))
+            : passes
+              ? keep(fields)
+              : undefined;
         if (entry && crosses(fields.bytes)) {
-          await settle(kept);
+          await settle(kept, readAhead.at(entries, at));
           kept = [];
           // Left unread (`from` stays before it): the scan ends here, and says it left it out.
           if ((done = full = crosses(fields.bytes))) break;
@@ -145,7 +160,7 @@ export function createStreamScanner(options: {
         }
         from = `(${fields.streamId}`;
         if (entry && (found.length + kept.length >= request.limit || keptBytes > readerBytes)) {
-          await settle(kept);
+          await settle(kept, readAhead.at(entries, at + 1));
           kept = [];
           if ((done = found.length >= request.limit || keptBytes > readerBytes)) break;
         }
@@ -158,10 +173,15 @@ export function createStreamScanner(options: {
     // The kept entries of a page, held, into `found`; the bytes of those left out given back.
     // Kept, a replay that left older alerts out for them did not say so (its cut is seen by the
     // alert past the limit or the bytes), and a list held fewer alerts than asked.
-    async function holdKept(kept: Kept[], view: (held: HeldAlert, streamId: string) => T): Promise<void> {
-      const held = await withTexts(kept, op);
+    async function holdKept(
+      kept: Kept[],
+      view: (held: HeldAlert, streamId: string) => T,
+      ahead: ReadAhead,
+    ): Promise<void> {
+      const held = await withTexts(kept, op, ahead);
       for (const { fields, held: alert } of held) found.push(view(alert!, fields.streamId));
       keptBytes -= bytesOf(kept) - bytesOf(held);
+      readAhead.leftOut(kept.length - held.length);
     }
 
     // Whether the range holds an entry older than those read: one entry's id, no text.
@@ -175,7 +195,8 @@ export function createStreamScanner(options: {
       const endTurn = await turns.take();
       const page = await readPage(count).finally(endTurn);
       scanned += page.read;
-      await settle(page.kept);
+      await settle(page.kept, readAhead.at([], 0));
+      readAhead.clear();
       done ||= page.end;
     }
     // Not done: ended by its bound on entries read, with more of the range unread. Neither stop was

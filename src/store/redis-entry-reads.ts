@@ -29,6 +29,17 @@ export interface Kept {
 }
 
 /**
+ * Texts read with those a read asks for, ahead of the reads that take them (a scan's, past a run of
+ * unreadable entries): `more` names them when a read goes to Redis, `replies` keeps each one's
+ * reply (by stream id) until a read takes it. Held only when taken: an entry read ahead that the
+ * scan never reaches is neither parsed nor counted as unreadable.
+ */
+export interface ReadAhead {
+  replies: Map<string, unknown>;
+  more: () => string[];
+}
+
+/**
  * The reads a scan makes besides its pages: whether the fields stream is whole, and the entries it
  * keeps read again with their JSON.
  */
@@ -48,27 +59,35 @@ export function createEntryReads(
     return whole === 1;
   }
 
-  // The entries of these ids with their JSON; one trimmed meanwhile is left out.
-  async function readWhole(streamIds: string[], op: StoreOp): Promise<Kept[]> {
-    if (streamIds.length === 0) return [];
-    const replies = await send(
-      streamIds.map((streamId) => ['XRANGE', keys.alerts, streamId, streamId]),
-      op,
+  // The entries of these ids with their JSON; one trimmed meanwhile is left out. Those read ahead
+  // are taken from `ahead`; the others are read in one round trip, with `ahead`'s more.
+  async function readWhole(streamIds: string[], op: StoreOp, ahead?: ReadAhead): Promise<Kept[]> {
+    const replies = ahead?.replies ?? new Map<string, unknown>();
+    const unread = streamIds.filter((streamId) => !replies.has(streamId));
+    if (unread.length > 0) {
+      const asked = [...unread, ...(ahead?.more() ?? [])];
+      const read = await send(
+        asked.map((streamId) => ['XRANGE', keys.alerts, streamId, streamId]),
+        op,
+      );
+      asked.forEach((streamId, at) => replies.set(streamId, read[at]));
+    }
+    const whole = streamIds.flatMap((streamId) =>
+      (replies.get(streamId) as unknown[]).flatMap((raw) => hold(decodeEntryFields(raw)) ?? []),
     );
-    return replies.flatMap((reply) =>
-      (reply as unknown[]).flatMap((raw) => hold(decodeEntryFields(raw)) ?? []),
-    );
+    for (const streamId of streamIds) replies.delete(streamId);
+    return whole;
   }
 
   // The kept alerts as held: those read from the fields stream are read again, with their JSON.
-  async function withTexts(kept: Kept[], op: StoreOp): Promise<Kept[]> {
+  async function withTexts(kept: Kept[], op: StoreOp, ahead?: ReadAhead): Promise<Kept[]> {
     // Those read with their JSON are held here, and left out when it is not readable.
     kept = kept.flatMap((entry) =>
       entry.held || entry.fields.json === undefined ? [entry] : (hold(entry.fields) ?? []),
     );
     const unread = kept.filter((entry) => !entry.held).map((entry) => entry.fields.streamId);
     if (unread.length === 0) return kept;
-    const byId = new Map((await readWhole(unread, op)).map((entry) => [entry.fields.streamId, entry]));
+    const byId = new Map((await readWhole(unread, op, ahead)).map((entry) => [entry.fields.streamId, entry]));
     return kept.flatMap((entry) => (entry.held ? [entry] : (byId.get(entry.fields.streamId) ?? [])));
   }
 
