@@ -23,6 +23,9 @@ export function createReadAhead(mayPass: (fields: EntryFields) => boolean) {
     for (let at = from; at < entries.length && streamIds.length < leftOut; at++) {
       const fields = decodeEntryFields(entries[at]);
       if (fields.json !== undefined || replies.has(fields.streamId) || !mayPass(fields)) continue;
+      // Another writer's `bytes` that is not a count counts none until its text is read
+      // (entry-fields.ts): of a size unknown, it is read once the scan reaches it, never ahead.
+      if (fields.bytes === 0) continue;
       if (bytes + fields.bytes > PAGE_BYTES) break;
       bytes += fields.bytes;
       streamIds.push(fields.streamId);

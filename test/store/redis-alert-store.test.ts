@@ -179,19 +179,10 @@ describe.skipIf(!hasRedis)('the Redis alert store', () => {
     },
   );
 
-  // A store on `prefix` holding alerts `first` and `a`, then another writer's `count` entries whose
-  // text is not JSON (1,000 bytes each, with their fields entries, in one call), then alert `c`.
-  async function storeWithUnreadableRun(prefix: string, count: number, maxAlerts: number) {
-    const { parts, store } = await connectedStore({ maxAlerts, maxBytes: 1e9 }, prefix, 3_600_000);
-    const [first, a] = [makeStoredAlert(), makeStoredAlert()];
-    for (const entry of [first, a]) store.add(entry);
-    await store.flush();
-    const now = String(Date.now());
-    const fields = [
-      ...['id', 'not-an-alert', 'at', now, 't', now, 'src', 'syscall', 'rule', 'R', 'pri', 'Notice'],
-      ...['host', '', 'ns', '', 'tags', '', 'bytes', '1000', 'json', 'not json'],
-    ];
-    await redis.cli(
+  // Another writer's `count` entries of `prefix`, each with `fields` (its text the last), and their
+  // fields entries, in one call.
+  const addEntries = (prefix: string, count: number, fields: string[]) =>
+    redis.cli(
       'EVAL',
       `for i = 1, ${count} do local sid = redis.call('XADD', KEYS[1], '*', unpack(ARGV)) ` +
         "redis.call('XADD', KEYS[2], sid, unpack(ARGV, 1, #ARGV - 2)) end",
@@ -200,6 +191,19 @@ describe.skipIf(!hasRedis)('the Redis alert store', () => {
       `${prefix}:alert-fields`,
       ...fields,
     );
+
+  // A store on `prefix` holding alerts `first` and `a`, then another writer's `count` entries whose
+  // text is not JSON (1,000 bytes each, with their fields entries, in one call), then alert `c`.
+  async function storeWithUnreadableRun(prefix: string, count: number, maxAlerts: number) {
+    const { parts, store } = await connectedStore({ maxAlerts, maxBytes: 1e9 }, prefix, 3_600_000);
+    const [first, a] = [makeStoredAlert(), makeStoredAlert()];
+    for (const entry of [first, a]) store.add(entry);
+    await store.flush();
+    const now = String(Date.now());
+    await addEntries(prefix, count, [
+      ...['id', 'not-an-alert', 'at', now, 't', now, 'src', 'syscall', 'rule', 'R', 'pri', 'Notice'],
+      ...['host', '', 'ns', '', 'tags', '', 'bytes', '1000', 'json', 'not json'],
+    ]);
     const c = makeStoredAlert();
     store.add(c);
     await store.flush();
@@ -253,6 +257,57 @@ describe.skipIf(!hasRedis)('the Redis alert store', () => {
       await parts.close();
     },
   );
+
+  // Regression: the read-ahead past a run of unreadable entries bounded its bytes by the fields
+  // stream's `bytes`, which counts none for another writer's that is not a count (entry-fields.ts):
+  // a list of one alert past 560 such entries read the texts of the 100 older alerts at once (10 MB
+  // sent in all), where it read one before the read-ahead (0.4 MB). Counted by Redis (INFO stats).
+  it('reads ahead no texts of entries whose bytes is not a count, past a run of unreadable entries', async () => {
+    const prefix = 'read-ahead-bad-bytes';
+    const feed = createAlertFeed(() => undefined);
+    const live: string[] = [];
+    feed.subscribe((entry) => live.push(entry.id));
+    const { parts, store } = await connectedStore(
+      { maxAlerts: 3_000, maxBytes: 1e9 },
+      prefix,
+      3_600_000,
+      undefined,
+      { feed },
+    );
+    const now = String(Date.now());
+    const fields = (id: string, bytes: string, json: string) => [
+      ...['id', id, 'at', now, 't', now, 'src', 'syscall', 'rule', 'R', 'pri', 'Notice'],
+      ...['host', '', 'ns', '', 'tags', '', 'bytes', bytes, 'json', json],
+    ];
+    // 100 alerts ingest accepts, of 100 KB each, whose `bytes` is another writer's; then, newer, 560
+    // entries whose text is not JSON (the fields stream's pages: 16 entries, then 500). Each with
+    // its fields entry.
+    const text = JSON.stringify({
+      rule: 'R',
+      priority: 'Notice',
+      source: 'syscall',
+      time: new Date().toISOString(),
+      output: 'x'.repeat(100_000),
+    });
+    await addEntries(prefix, 100, fields('large', 'many', text));
+    await addEntries(prefix, 560, fields('not-an-alert', '1000', 'not json'));
+    // Another rule's, newest: once the live reader published it, it read every text before it.
+    const c = makeStoredAlert({ rule: 'Other' });
+    store.add(c);
+    await store.flush();
+    await vi.waitFor(() => expect(live).toContain(c.id));
+    const sent = async () =>
+      Number(/^total_net_output_bytes:(\d+)/m.exec(await redis.cli('INFO', 'stats'))?.[1]);
+    const before = await sent();
+
+    const read = await store.query({ limit: 1, rule: 'R' });
+    const bytes = (await sent()) - before;
+
+    expect(read.alerts.map((entry) => entry.id)).toEqual(['large']);
+    // One text of 100 KB, the run's entries and the fields pages: well under a MB.
+    expect(bytes).toBeLessThan(1_000_000);
+    await parts.close();
+  });
 
   // Regression: a read summed each entry's stored `bytes` as it was: another writer's that is not a
   // count (not a number, negative, infinite) made the sum NaN, or past any bound, and the reads'
