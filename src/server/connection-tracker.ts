@@ -3,6 +3,7 @@ import https from 'node:https';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { SILENT_MS, SLOW_HEADERS_MS } from './connections-per-address.js';
+import { lingers } from './linger-close.js';
 import { answersNothing, nodeConnections } from './node-connections.js';
 import { rawSocketOf } from './raw-socket.js';
 
@@ -14,6 +15,11 @@ export interface ConnectionTracker {
    * Shutdown calls it every 50 ms while it drains.
    */
   closeIdle(): void;
+  /**
+   * Whether every connection still open only lingers after its answer (linger-close.ts): none has
+   * a request in flight or an answer left to deliver. False when that cannot be told.
+   */
+  onlyLingering(): Promise<boolean>;
 }
 
 /**
@@ -81,6 +87,16 @@ export function trackConnections(server: http.Server | https.Server): Connection
         if (since === undefined) silentSince.set(socket, now);
         else if (now - since >= SILENT_MS) socket.destroy();
       }
+    },
+    async onlyLingering() {
+      const connections = nodeConnections(server);
+      if (!connections) return false;
+      const lingering = connections.all().filter(({ socket }) => socket && lingers(socket)).length;
+      // Every socket the listener holds, those outside Node's list too (TLS handshakes, CONNECTs).
+      const open = await new Promise<number>((resolve) =>
+        server.getConnections((error, count) => resolve(error ? -1 : count)),
+      );
+      return lingering === open;
     },
   };
 }

@@ -56,16 +56,21 @@ export async function shutdownGracefully(deps: ShutdownDeps): Promise<boolean> {
   const outcome = await Promise.race([closed.then(() => 'drained' as const), deadline]);
   clearTimeout(timer);
   clearInterval(sweeper);
-  if (outcome === 'timeout') {
+  // Connections lingering after their answer (linger-close.ts, up to LINGER_MS) have nothing left
+  // to deliver: kept to the deadline for their clients to read the answer, then cut, they leave the
+  // shutdown drained. (With SHUTDOWN_TIMEOUT_MS below LINGER_MS, one of them alone made it exit 1.)
+  const cut =
+    outcome === 'timeout' &&
+    !(await Promise.all(listeners.map(({ connections }) => connections.onlyLingering()))).every(Boolean);
+  if (cut)
     logger.warn(
       { event: 'shutdown_timeout' },
       'in-flight requests did not finish in time; closing connections',
     );
-    for (const { server } of listeners) server.closeAllConnections();
-  }
+  if (outcome === 'timeout') for (const { server } of listeners) server.closeAllConnections();
   // Their own warnings (what a trigger may have left) come before the last line.
   const ended = (await alongside).every(Boolean);
-  const drained = outcome === 'drained' && ended;
+  const drained = !cut && ended;
   logger.info({ event: 'shutdown_complete', drained }, 'shutdown complete');
   logger.flush();
   return drained;

@@ -11,9 +11,12 @@ export const LINGER_MS = 2000;
 
 // Set once the close has begun: node:http and endAfterAnswer may both ask for it.
 const ENDING = Symbol('a lingering close under way');
+// Set once the answer has left and what the client still sends is read and dropped.
+const DRAINING = Symbol('lingering with the answer gone');
 
 interface LingeringSocket extends Socket {
   [ENDING]?: boolean;
+  [DRAINING]?: boolean;
   // node:http's parser of the connection: the request it is reading, and what it hands each new one to.
   parser?: {
     incoming?: http.IncomingMessage | null;
@@ -34,6 +37,7 @@ function dropRequest(incoming: http.IncomingMessage & { upgrade?: boolean }): nu
 }
 
 function drain(this: LingeringSocket): void {
+  this[DRAINING] = true;
   const bound = setTimeout(() => this.destroy(), LINGER_MS);
   this.once('close', () => clearTimeout(bound));
   if (!this.parser) return;
@@ -101,4 +105,13 @@ export function lingerAfterParseError(socket: Socket, answer?: string): void {
  */
 export function lingerOnClose(socket: Socket): void {
   socket.destroySoon = endLingering;
+}
+
+/**
+ * Whether `socket` lingers with its answer gone (lingerOnClose): ended, its answer flushed, only
+ * what its client still sends read and dropped. It has nothing left to deliver: closing it cuts
+ * the linger short, and can only reset an answer its client has not read yet.
+ */
+export function lingers(socket: Socket): boolean {
+  return (socket as LingeringSocket)[DRAINING] === true && !socket.destroyed;
 }

@@ -12,9 +12,16 @@ export interface RawConnection {
   write: (data: string | Buffer) => boolean;
 }
 
-/** `localAddress` (another 127.x address) makes the server see a second client on loopback. */
-export async function openRaw(port: number, localAddress?: string): Promise<RawConnection> {
-  const socket = net.connect({ host: '127.0.0.1', port, localAddress });
+/**
+ * `localAddress` (another 127.x address) makes the server see a second client on loopback;
+ * `allowHalfOpen` keeps the client's side open after the server's FIN.
+ */
+export async function openRaw(
+  port: number,
+  localAddress?: string,
+  allowHalfOpen = false,
+): Promise<RawConnection> {
+  const socket = net.connect({ host: '127.0.0.1', port, localAddress, allowHalfOpen });
   await new Promise<void>((resolve, reject) => {
     socket.once('connect', resolve);
     socket.once('error', reject);
@@ -41,6 +48,23 @@ export async function openRaw(port: number, localAddress?: string): Promise<RawC
       return true;
     },
   };
+}
+
+/**
+ * A connection lingering after its answer (src/server/linger-close.ts): a request no route serves,
+ * declaring 4 MB of body and sending 3 bytes of it, answered 404; its client keeps its side open
+ * after the server's FIN, so the server reads and drops what comes until LINGER_MS pass. Resolves
+ * once the answer and the FIN have come.
+ */
+export async function openLingering(port: number, localAddress?: string): Promise<RawConnection> {
+  const connection = await openRaw(port, localAddress, true);
+  const answered = new Promise((resolve) => connection.socket.once('end', resolve));
+  connection.write(
+    'POST /nowhere HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n' +
+      'Content-Length: 4194304\r\n\r\nabc',
+  );
+  await answered;
+  return connection;
 }
 
 /** Writes `piece()` every `everyMs` until the server closes the connection. */

@@ -1,6 +1,7 @@
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readFixture } from '../helpers/fixtures.js';
+import { openLingering } from '../helpers/raw-connection.js';
 import { FROM_SOURCE, killSpawned, spawnService } from '../helpers/spawn-service.js';
 
 const BODY = readFixture('samples/valid/093-latest-terminal-shell-in-container.json');
@@ -29,6 +30,7 @@ function startSlowPost(port: number) {
       socket.write(BODY.subarray(100));
       return ended;
     },
+    abandon: () => socket.destroy(),
   };
 }
 
@@ -67,6 +69,49 @@ describe('SIGTERM on a real server process', () => {
       expect.objectContaining({ event: 'shutdown_complete', drained: true }),
     );
     await expect(post(port)).rejects.toThrow();
+  });
+});
+
+describe('SIGTERM while a connection lingers after its answer', () => {
+  // Regression: a lingering connection (answered, ended, what its client still sends read and
+  // dropped for up to LINGER_MS) held the listener's close, so with SHUTDOWN_TIMEOUT_MS below
+  // LINGER_MS the shutdown ended at its deadline not drained (exit 1), though that connection had
+  // nothing left to deliver.
+  it('with SHUTDOWN_TIMEOUT_MS below LINGER_MS, drains and exits 0, the client having its whole answer', async () => {
+    const service = await spawnService(
+      { SHUTDOWN_DELAY_MS: '0', SHUTDOWN_TIMEOUT_MS: '500' },
+      { main: FROM_SOURCE },
+    );
+    const lingering = await openLingering(service.port);
+
+    service.child.kill('SIGTERM');
+    const code = await service.exited;
+    lingering.socket.destroy();
+
+    expect(service.lines.at(-1)).toMatchObject({ event: 'shutdown_complete', drained: true });
+    expect(code).toBe(0);
+    expect(service.lines.filter((line) => line['event'] === 'shutdown_timeout')).toEqual([]);
+    expect(lingering.received()).toMatch(/^HTTP\/1\.1 404 /);
+  });
+
+  it('beside a request still in flight at SHUTDOWN_TIMEOUT_MS, the shutdown is not drained and exits 1', async () => {
+    const service = await spawnService(
+      { SHUTDOWN_DELAY_MS: '0', SHUTDOWN_TIMEOUT_MS: '500' },
+      { main: FROM_SOURCE },
+    );
+    const lingering = await openLingering(service.port);
+    // Its body never finished: in flight until the deadline cuts it.
+    const slow = startSlowPost(service.port);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+
+    service.child.kill('SIGTERM');
+    const code = await service.exited;
+    lingering.socket.destroy();
+    slow.abandon();
+
+    expect(service.lines.at(-1)).toMatchObject({ event: 'shutdown_complete', drained: false });
+    expect(code).toBe(1);
+    expect(service.lines).toContainEqual(expect.objectContaining({ event: 'shutdown_timeout' }));
   });
 });
 
