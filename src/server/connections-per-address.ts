@@ -5,6 +5,7 @@ import type { TLSSocket } from 'node:tls';
 import { buildProblem, rawProblemAnswer } from '../http/problem.js';
 import type { ConnectionRefusalReason } from '../metrics/http-metrics.js';
 import { createAddressCounts } from './address-counts.js';
+import { onceLingering } from './linger-close.js';
 import { answersNothing, nodeConnections, type NodeConnections } from './node-connections.js';
 import { rawSocketOf } from './raw-socket.js';
 
@@ -52,8 +53,10 @@ export interface ConnectionLimits {
  * kept-alive ones quiet for KEPT_ALIVE_QUIET_MS: a sensor reconnects for its next alert), and those
  * whose headers are slower than SLOW_HEADERS_MS, so neither silent connections nor a slowloris hold
  * every descriptor until their header timeout; on TLS a handshake not done in SLOW_HEADERS_MS counts
- * as slow headers. A refused connection gets a 503 problem first on plain HTTP and nothing of it is
- * read; a TLS one is closed before its handshake. `onRefused` is told of each.
+ * as slow headers. Before a newcomer is refused, a connection lingering after its answer is closed
+ * in its place: any at `total`, one of the newcomer's address at `perAddress`. A refused connection
+ * gets a 503 problem first on plain HTTP and nothing of it is read; a TLS one is closed before its
+ * handshake. `onRefused` is told of each.
  */
 export function limitConnections(
   server: http.Server | https.Server,
@@ -71,11 +74,41 @@ export function limitConnections(
   const handshaken = new WeakSet<Socket>();
   /** TLS: when a sweep first saw a handshake begun (bytes read), which its SLOW_HEADERS_MS count from. */
   const begunSeen = new WeakMap<Socket, number>();
+  /**
+   * Admitted connections lingering after their answer (linger-close.ts), by address: answered, they
+   * only wait (up to LINGER_MS) for their client's FIN, and give their place up to a newcomer at a cap.
+   */
+  const lingering = new Map<string, Set<Socket>>();
+  const noteLingering = (socket: Socket) => {
+    if (!sockets.has(socket)) return;
+    const address = socket.remoteAddress ?? '';
+    lingering.set(address, (lingering.get(address) ?? new Set<Socket>()).add(socket));
+  };
   if (tls)
     server.on('secureConnection', (tlsSocket: TLSSocket) => {
       const raw = rawSocketOf(tlsSocket);
-      if (raw) handshaken.add(raw);
+      if (!raw) return;
+      handshaken.add(raw);
+      // The close lingers on the TLS socket; the raw one is what is admitted, and closes both.
+      onceLingering(tlsSocket, () => noteLingering(raw));
     });
+  const release = (socket: Socket, address: string) => {
+    if (!sockets.delete(socket)) return;
+    open.remove(address);
+    const held = lingering.get(address);
+    if (held?.delete(socket) && held.size === 0) lingering.delete(address);
+  };
+  // Closes a lingering connection of `address` (of any address without one), its place free at
+  // once: it loses at most an answer its client has not read yet, where a refused newcomer loses
+  // its request. Held instead, a flood had only to reconnect every LINGER_MS to keep the cap.
+  const giveUpLingering = (address?: string): boolean => {
+    const from = address ?? lingering.keys().next().value;
+    const socket = from === undefined ? undefined : lingering.get(from)?.values().next().value;
+    if (from === undefined || !socket) return false;
+    release(socket, from);
+    socket.destroy();
+    return true;
+  };
   const refuse = (socket: Socket, address: string, reason: ConnectionRefusalReason, answer: string) => {
     onRefused(reason, address);
     // Node's HTTP listener, which would handle its errors, is not attached (below): a reset would throw.
@@ -212,21 +245,22 @@ export function limitConnections(
   };
   const admit = (socket: Socket): boolean => {
     const address = socket.remoteAddress ?? '';
-    if (sockets.size >= limits.total) {
+    const atAddressCap = () => open.get(address) >= limits.perAddress;
+    // Before a refusal, a lingering connection gives its place up: any at the total cap, but one of
+    // this address when the address is at its cap too (another's would leave it refused there).
+    if (sockets.size >= limits.total && !giveUpLingering(atAddressCap() ? address : undefined)) {
       makeRoom();
       refuse(socket, address, 'max_connections', TOO_MANY);
       return false;
     }
-    if (open.get(address) >= limits.perAddress) {
+    if (atAddressCap() && !giveUpLingering(address)) {
       refuse(socket, address, 'max_connections_per_address', TOO_MANY_FROM_ADDRESS);
       return false;
     }
     sockets.set(socket, performance.now());
     open.add(address);
-    socket.once('close', () => {
-      sockets.delete(socket);
-      open.remove(address);
-    });
+    socket.once('close', () => release(socket, address));
+    if (!tls) onceLingering(socket, () => noteLingering(socket));
     return true;
   };
   // Node's server hands each connection to its HTTP parser (or TLS) from the 'connection' listener

@@ -11,7 +11,7 @@ export const LINGER_MS = 2000;
 
 // Set once the close has begun: node:http and endAfterAnswer may both ask for it.
 const ENDING = Symbol('a lingering close under way');
-// Set once the answer has left and what the client still sends is read and dropped.
+// Set once the answer has left and what the client still sends is read and dropped; emitted then.
 const DRAINING = Symbol('lingering with the answer gone');
 
 interface LingeringSocket extends Socket {
@@ -38,6 +38,7 @@ function dropRequest(incoming: http.IncomingMessage & { upgrade?: boolean }): nu
 
 function drain(this: LingeringSocket): void {
   this[DRAINING] = true;
+  this.emit(DRAINING);
   const bound = setTimeout(() => this.destroy(), LINGER_MS);
   this.once('close', () => clearTimeout(bound));
   if (!this.parser) return;
@@ -114,4 +115,10 @@ export function lingerOnClose(socket: Socket): void {
  */
 export function lingers(socket: Socket): boolean {
   return (socket as LingeringSocket)[DRAINING] === true && !socket.destroyed;
+}
+
+/** Calls `listener` once `socket` lingers with its answer gone (lingers turns true). */
+export function onceLingering(socket: Socket, listener: () => void): void {
+  // Socket's typings name its events by strings; an EventEmitter's take symbols too.
+  (socket as NodeJS.EventEmitter).once(DRAINING, listener);
 }

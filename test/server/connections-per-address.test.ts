@@ -6,9 +6,10 @@ import net from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { KEPT_ALIVE_QUIET_MS, SILENT_MS, SLOW_HEADERS_MS } from '../../src/server/connections-per-address.js';
+import { LINGER_MS } from '../../src/server/linger-close.js';
 import { commandWorks, requireComponent } from '../helpers/components.js';
 import { makeTestPki, type TestPki } from '../helpers/make-certificates.js';
-import { openRaw, type RawConnection } from '../helpers/raw-connection.js';
+import { openLingering, openRaw, type RawConnection } from '../helpers/raw-connection.js';
 import { connectionLimits, startReceiver, type TestReceiver } from '../helpers/start-receiver.js';
 
 const ALERT = JSON.stringify({ rule: 'r', priority: 'Notice', time: '2026-11-30T12:00:00Z', output: 'x' });
@@ -35,6 +36,18 @@ async function start(maxConnections: number, maxConnectionsPerAddress: number) {
 async function open(localAddress: string) {
   const connection = await openRaw(receiver!.port, localAddress);
   connections.push(connection);
+  return connection;
+}
+
+/**
+ * A connection from `localAddress` lingering after its 404 (linger-close.ts), its client sending a
+ * byte every 50 ms: the server's close of it comes back as a reset, so the test sees it.
+ */
+async function lingering(localAddress: string) {
+  const connection = await openLingering(receiver!.port, localAddress);
+  connections.push(connection);
+  const timer = setInterval(() => connection.write('x'), 50);
+  void connection.closed.then(() => clearInterval(timer));
   return connection;
 }
 
@@ -228,6 +241,60 @@ describe('limitConnections', () => {
   });
 });
 
+// A connection lingering after its answer (linger-close.ts) has nothing left to deliver, and only
+// waits up to LINGER_MS for its client's FIN: held at a cap, a flood reconnecting every 2 s kept
+// newcomers out, each refused with a 503.
+describe('limitConnections and connections lingering after their answer', () => {
+  /** Posts an alert from `localAddress`, answered 202; resolves with which of `held` closed first. */
+  async function admitInPlaceOf(localAddress: string, held: RawConnection[]): Promise<number> {
+    const newcomer = await open(localAddress);
+    newcomer.write(POST);
+    await expect.poll(() => statusLines(newcomer)).toEqual(['HTTP/1.1 202']);
+    return Promise.race(held.map((connection, at) => connection.closed.then(() => at)));
+  }
+
+  it('at SERVER_MAX_CONNECTIONS_PER_ADDRESS admits a newcomer in place of a lingering connection of its address', async () => {
+    await start(100, 2);
+    const ours = [await lingering('127.0.0.2'), await lingering('127.0.0.2')];
+    const lingeringSince = performance.now();
+    const others = await lingering('127.0.0.3');
+
+    const givenUp = await admitInPlaceOf('127.0.0.2', ours);
+
+    expect(performance.now() - lingeringSince).toBeLessThan(LINGER_MS);
+    expect(ours[1 - givenUp]!.isClosed()).toBe(false);
+    expect(others.isClosed()).toBe(false);
+    expect(ours[givenUp]!.received()).toMatch(/^HTTP\/1\.1 404 /);
+    expect(await refusedCount('max_connections_per_address')).toBe(0);
+  });
+
+  it('at SERVER_MAX_CONNECTIONS admits a newcomer in place of a lingering connection of any address', async () => {
+    await start(2, 100);
+    const held = [await lingering('127.0.0.2'), await lingering('127.0.0.3')];
+    const lingeringSince = performance.now();
+
+    const givenUp = await admitInPlaceOf('127.0.0.4', held);
+
+    expect(performance.now() - lingeringSince).toBeLessThan(LINGER_MS);
+    expect(held[1 - givenUp]!.isClosed()).toBe(false);
+    expect(await refusedCount('max_connections')).toBe(0);
+  });
+
+  it("at SERVER_MAX_CONNECTIONS_PER_ADDRESS refuses a newcomer whose address has no lingering connection, another address's lingering on", async () => {
+    await start(100, 1);
+    await open('127.0.0.2');
+    const others = await lingering('127.0.0.3');
+
+    const refused = await open('127.0.0.2');
+    refused.write(POST);
+    await refused.closed;
+
+    expect(statusLines(refused)).toEqual(['HTTP/1.1 503']);
+    expect(others.isClosed()).toBe(false);
+    expect(await refusedCount('max_connections_per_address')).toBe(1);
+  });
+});
+
 describe('limitConnections with its own event loop in a long poll phase', () => {
   // Regression: a connection was silent SILENT_MS after its admission counted up to the sweep, and
   // Node's headers time from the connection, though a request that came while the loop was in a
@@ -367,6 +434,43 @@ describe.runIf(hasOpenssl)('limitConnections on the TLS listener', () => {
     expect(refusalLines()).toContainEqual(
       expect.objectContaining({ level: 'warn', reason: 'slow_headers', caller: '127.0.0.3' }),
     );
+  });
+
+  // The close lingers on the TLS socket, where the cap admitted the raw one beneath it.
+  it('at SERVER_MAX_CONNECTIONS admits a sensor in place of a connection lingering after its answer', async () => {
+    receiver = await startReceiver({
+      limits: connectionLimits(2, 10),
+      tls: { certFile: pki.serverCert, keyFile: pki.serverKey },
+    });
+    const port = receiver.tlsPort!;
+    const held = await Promise.all(
+      ['127.0.0.2', '127.0.0.3'].map(async (localAddress) => {
+        const raw = await openRaw(port, localAddress, true);
+        connections.push(raw);
+        const tlsSocket = tlsConnect({
+          socket: raw.socket,
+          ca: readFileSync(pki.caCert),
+          servername: 'localhost',
+        });
+        tlsSocket.on('error', () => undefined);
+        let received = '';
+        tlsSocket.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')));
+        await new Promise((resolve) => tlsSocket.once('secureConnect', resolve));
+        const answered = new Promise((resolve) => tlsSocket.once('end', resolve));
+        tlsSocket.write('POST /nowhere HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 4194304\r\n\r\nabc');
+        await answered;
+        // A byte every 50 ms: the server's close of it comes back as a reset.
+        const timer = setInterval(() => tlsSocket.writable && tlsSocket.write('x'), 50);
+        void raw.closed.then(() => clearInterval(timer));
+        return { raw, received: () => received };
+      }),
+    );
+
+    expect(await postOverTls(port)).toBe(202);
+    const givenUp = await Promise.race(held.map(({ raw }, at) => raw.closed.then(() => at)));
+    expect(held[1 - givenUp]!.raw.isClosed()).toBe(false);
+    for (const { received } of held) expect(received()).toMatch(/^HTTP\/1\.1 404 /);
+    expect(await refusedCount('max_connections')).toBe(0);
   });
 });
 
