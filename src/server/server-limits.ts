@@ -46,6 +46,18 @@ const CLIENT_ERRORS: Record<string, { reason: ClientErrorReason; problem: () => 
 };
 
 /**
+ * Whether `socket` has ended already (an answer written, its close under way or lingering:
+ * linger-close.ts); if so its parser is detached and the close lingers on. Nothing more may be
+ * said on it, nor counted; cut, it reset the answer already written away from a client still
+ * sending.
+ */
+function lingerOnIfEnded(socket: Duplex): boolean {
+  if (socket.writable) return false;
+  lingerAfterParseError(socket as Socket);
+  return true;
+}
+
+/**
  * Answers what Node's HTTP parser refuses (an unknown method, a malformed request line, headers
  * past the cap, a request that took too long) as every other refusal is answered: problem+json,
  * counted, then the connection is closed. Node's default answer is a bare status line.
@@ -67,9 +79,8 @@ export function answerClientErrors(
       socket.destroy();
       return;
     }
-    // Ended already (answered, or a refusal of an earlier read): nothing more is said, nor counted,
-    // and the close lingers on; cut here, it reset the answer already written.
-    if (!socket.writable) return void lingerAfterParseError(socket as Socket);
+    // A refusal of an earlier read, or behind an answer already written.
+    if (lingerOnIfEnded(socket)) return;
     const known = CLIENT_ERRORS[error.code ?? ''];
     const reason = known?.reason ?? 'malformed';
     const problem =
@@ -105,12 +116,11 @@ export function answerClientErrors(
   // CONNECT (a proxy's tunnel): Node hands it here, not to the app, and without a listener drops
   // the connection without a word.
   server.on('connect', (_req: http.IncomingMessage, socket: Duplex) => {
-    // Read behind an answer that ended the connection (a lingering close, linger-close.ts), it is
-    // dropped unseen as every request read then is: written after the end, its answer was an
-    // 'error' with no listener left (node:http removes its own here), and the process died. The
-    // close lingers on: destroyed here, with the client still sending, the answer already written
-    // was reset away (a 404 to a 4 MB body, a CONNECT and 4 MB more, lost in 5 of 5 runs).
-    if (!socket.writable) return void lingerAfterParseError(socket as Socket);
+    // Read behind an answer that ended the connection, it is dropped unseen as every request read
+    // then is: written after the end, its answer was an 'error' with no listener left (node:http
+    // removes its own here), and the process died. Destroyed here, the answer already written was
+    // reset away (a 404 to a 4 MB body, a CONNECT and 4 MB more, lost in 5 of 5 runs).
+    if (lingerOnIfEnded(socket)) return;
     onClientError('malformed');
     const problem = buildProblem('method-not-allowed', {
       detail: 'This is not a proxy: CONNECT is not served.',
