@@ -5,7 +5,7 @@ import type { TLSSocket } from 'node:tls';
 import { buildProblem, rawProblemAnswer } from '../http/problem.js';
 import type { ConnectionRefusalReason } from '../metrics/http-metrics.js';
 import { createAddressCounts } from './address-counts.js';
-import { onceLingering } from './linger-close.js';
+import { onLingering } from './linger-close.js';
 import { answersNothing, nodeConnections, type NodeConnections } from './node-connections.js';
 import { rawSocketOf } from './raw-socket.js';
 
@@ -79,18 +79,17 @@ export function limitConnections(
    * only wait (up to LINGER_MS) for their client's FIN, and give their place up to a newcomer at a cap.
    */
   const lingering = new Map<string, Set<Socket>>();
-  const noteLingering = (socket: Socket) => {
-    if (!sockets.has(socket)) return;
-    const address = socket.remoteAddress ?? '';
-    lingering.set(address, (lingering.get(address) ?? new Set<Socket>()).add(socket));
-  };
+  // The close lingers on the TLS socket; the raw one beneath it is what is admitted, and closes both.
+  onLingering(server, (socket) => {
+    const admitted = tls ? rawSocketOf(socket as TLSSocket) : socket;
+    if (!admitted || !sockets.has(admitted)) return;
+    const address = admitted.remoteAddress ?? '';
+    lingering.set(address, (lingering.get(address) ?? new Set<Socket>()).add(admitted));
+  });
   if (tls)
     server.on('secureConnection', (tlsSocket: TLSSocket) => {
       const raw = rawSocketOf(tlsSocket);
-      if (!raw) return;
-      handshaken.add(raw);
-      // The close lingers on the TLS socket; the raw one is what is admitted, and closes both.
-      onceLingering(tlsSocket, () => noteLingering(raw));
+      if (raw) handshaken.add(raw);
     });
   const release = (socket: Socket, address: string) => {
     if (!sockets.delete(socket)) return;
@@ -243,24 +242,23 @@ export function limitConnections(
       }, SILENT_MS).unref();
     });
   };
+  const atAddressCap = (address: string) => open.get(address) >= limits.perAddress;
   const admit = (socket: Socket): boolean => {
     const address = socket.remoteAddress ?? '';
-    const atAddressCap = () => open.get(address) >= limits.perAddress;
     // Before a refusal, a lingering connection gives its place up: any at the total cap, but one of
     // this address when the address is at its cap too (another's would leave it refused there).
-    if (sockets.size >= limits.total && !giveUpLingering(atAddressCap() ? address : undefined)) {
+    if (sockets.size >= limits.total && !giveUpLingering(atAddressCap(address) ? address : undefined)) {
       makeRoom();
       refuse(socket, address, 'max_connections', TOO_MANY);
       return false;
     }
-    if (atAddressCap() && !giveUpLingering(address)) {
+    if (atAddressCap(address) && !giveUpLingering(address)) {
       refuse(socket, address, 'max_connections_per_address', TOO_MANY_FROM_ADDRESS);
       return false;
     }
     sockets.set(socket, performance.now());
     open.add(address);
     socket.once('close', () => release(socket, address));
-    if (!tls) onceLingering(socket, () => noteLingering(socket));
     return true;
   };
   // Node's server hands each connection to its HTTP parser (or TLS) from the 'connection' listener

@@ -1,3 +1,4 @@
+import type { EventEmitter } from 'node:events';
 import type http from 'node:http';
 import type { Socket } from 'node:net';
 
@@ -11,12 +12,16 @@ export const LINGER_MS = 2000;
 
 // Set once the close has begun: node:http and endAfterAnswer may both ask for it.
 const ENDING = Symbol('a lingering close under way');
-// Set once the answer has left and what the client still sends is read and dropped; emitted then.
+// Set once the answer has left and what the client still sends is read and dropped.
 const DRAINING = Symbol('lingering with the answer gone');
+// Emitted then on the socket's listener, with the socket (onLingering).
+const LINGERING = Symbol('a connection lingers with its answer gone');
 
 interface LingeringSocket extends Socket {
   [ENDING]?: boolean;
   [DRAINING]?: boolean;
+  // The listener that accepted it (node:net's, undocumented; a TLS socket's is its TLS listener).
+  server?: EventEmitter | null;
   // node:http's parser of the connection: the request it is reading, and what it hands each new one to.
   parser?: {
     incoming?: http.IncomingMessage | null;
@@ -38,7 +43,7 @@ function dropRequest(incoming: http.IncomingMessage & { upgrade?: boolean }): nu
 
 function drain(this: LingeringSocket): void {
   this[DRAINING] = true;
-  this.emit(DRAINING);
+  this.server?.emit(LINGERING, this);
   const bound = setTimeout(() => this.destroy(), LINGER_MS);
   this.once('close', () => clearTimeout(bound));
   if (!this.parser) return;
@@ -117,8 +122,11 @@ export function lingers(socket: Socket): boolean {
   return (socket as LingeringSocket)[DRAINING] === true && !socket.destroyed;
 }
 
-/** Calls `listener` once `socket` lingers with its answer gone (lingers turns true). */
-export function onceLingering(socket: Socket, listener: () => void): void {
-  // Socket's typings name its events by strings; an EventEmitter's take symbols too.
-  (socket as NodeJS.EventEmitter).once(DRAINING, listener);
+/**
+ * Calls `listener` with each socket of `server` as it comes to linger with its answer gone (lingers
+ * turns true): on a TLS listener, the TLS socket. Told by the listener, not by each socket: a
+ * listener on every socket cost each connection, most of which never linger, ~240 bytes while open.
+ */
+export function onLingering(server: EventEmitter, listener: (socket: Socket) => void): void {
+  server.on(LINGERING, listener);
 }

@@ -37,6 +37,7 @@ export interface TestReceiver {
   port: number;
   tlsPort?: number;
   server: http.Server;
+  tlsServer?: https.Server;
   logLines: Array<Record<string, unknown>>;
   rawLog: () => string;
   metricsText: () => Promise<string>;
@@ -131,6 +132,7 @@ export async function startReceiver(options: ReceiverOptions = {}): Promise<Test
     port: boundPort(server),
     tlsPort: tlsServer ? boundPort(tlsServer) : undefined,
     server,
+    tlsServer,
     logLines,
     rawLog: () => raw,
     metricsText: () => receiver.metrics.registry.metrics(),
