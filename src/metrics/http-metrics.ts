@@ -23,16 +23,19 @@ export type TlsReloadResult = 'reloaded' | 'failed';
  * SERVER_MAX_CONNECTIONS_PER_ADDRESS or SERVER_MAX_CONNECTIONS); `slow_headers`, an open one whose
  * request headers (or, on TLS, its handshake) were still arriving after SLOW_HEADERS_MS, closed at
  * SERVER_MAX_CONNECTIONS to make room (a slowloris; a sensor's request comes in one write);
+ * `lingering`, one lingering after its answer (linger-close.ts), closed at either cap to let a
+ * newcomer in (nothing left to deliver but an answer its client may not have read yet);
  * `pipelined_requests`, one whose request read behind another's answer would have passed the bounds
  * of those held (limit-pipelining.ts: a client pipelining without reading its answers).
  */
 export type ConnectionRefusalReason =
-  'max_connections_per_address' | 'max_connections' | 'slow_headers' | 'pipelined_requests';
+  'max_connections_per_address' | 'max_connections' | 'slow_headers' | 'lingering' | 'pipelined_requests';
 
 export const CONNECTION_REFUSAL_REASONS: readonly ConnectionRefusalReason[] = [
   'max_connections_per_address',
   'max_connections',
   'slow_headers',
+  'lingering',
   'pipelined_requests',
 ];
 
@@ -83,7 +86,7 @@ export function registerHttpMetrics(registry: Registry): HttpMetrics {
   const refusedConnections = createReasonCounter<ConnectionRefusalReason>(
     registry,
     'falco_http_connections_refused_total',
-    'Connections closed by the connection caps: max_connections_per_address and max_connections (a new connection refused before anything was read, its address or its listener at SERVER_MAX_CONNECTIONS_PER_ADDRESS or SERVER_MAX_CONNECTIONS), slow_headers (a connection whose request headers, or TLS handshake, were still arriving after 1 s, closed at SERVER_MAX_CONNECTIONS to make room), pipelined_requests (a connection closed when a request it pipelined behind another answer would have made those held, routed or waiting, more than 8192, or 2048 from its address).',
+    'Connections closed by the connection caps: max_connections_per_address and max_connections (a new connection refused before anything was read, its address or its listener at SERVER_MAX_CONNECTIONS_PER_ADDRESS or SERVER_MAX_CONNECTIONS), slow_headers (a connection whose request headers, or TLS handshake, were still arriving after 1 s, closed at SERVER_MAX_CONNECTIONS to make room), lingering (a connection lingering up to 2 s after its answer, closed at either cap to let a new one in), pipelined_requests (a connection closed when a request it pipelined behind another answer would have made those held, routed or waiting, more than 8192, or 2048 from its address).',
     CONNECTION_REFUSAL_REASONS,
   );
   const clientErrors = createReasonCounter<ClientErrorReason>(

@@ -54,9 +54,9 @@ export interface ConnectionLimits {
  * whose headers are slower than SLOW_HEADERS_MS, so neither silent connections nor a slowloris hold
  * every descriptor until their header timeout; on TLS a handshake not done in SLOW_HEADERS_MS counts
  * as slow headers. Before a newcomer is refused, a connection lingering after its answer is closed
- * in its place: any at `total`, one of the newcomer's address at `perAddress`. A refused connection
- * gets a 503 problem first on plain HTTP and nothing of it is read; a TLS one is closed before its
- * handshake. `onRefused` is told of each.
+ * in its place (told to `onRefused` as `lingering`): any at `total`, one of the newcomer's address
+ * at `perAddress`. A refused connection gets a 503 problem first on plain HTTP and nothing of it is
+ * read; a TLS one is closed before its handshake. `onRefused` is told of each.
  */
 export function limitConnections(
   server: http.Server | https.Server,
@@ -100,10 +100,13 @@ export function limitConnections(
   // Closes a lingering connection of `address` (of any address without one), its place free at
   // once: it loses at most an answer its client has not read yet, where a refused newcomer loses
   // its request. Held instead, a flood had only to reconnect every LINGER_MS to keep the cap.
+  // Counted and logged as a slowloris closed at the cap is: uncounted, a cap kept full by lingering
+  // connections showed nowhere. One already closing on its own (its 'close' still to come) is not.
   const giveUpLingering = (address?: string): boolean => {
     const from = address ?? lingering.keys().next().value;
     const socket = from === undefined ? undefined : lingering.get(from)?.values().next().value;
     if (from === undefined || !socket) return false;
+    if (!socket.destroyed) onRefused('lingering', from);
     release(socket, from);
     socket.destroy();
     return true;

@@ -12,6 +12,7 @@ const MESSAGES: Record<ConnectionRefusalReason, string> = {
   max_connections_per_address: 'connection refused: its address holds SERVER_MAX_CONNECTIONS_PER_ADDRESS',
   max_connections: 'connection refused: the listener holds SERVER_MAX_CONNECTIONS',
   slow_headers: 'connection closed at SERVER_MAX_CONNECTIONS with its request headers still arriving',
+  lingering: 'connection lingering after its answer closed at a connection cap to let a new one in',
   pipelined_requests: 'connection closed: it pipelined more requests behind unwritten answers than are held',
 };
 

@@ -80,7 +80,19 @@ const refusedCount = async (reason: string) =>
       await receiver!.metricsText(),
     )?.[1],
   );
+const openConnections = (server: net.Server) =>
+  new Promise<number>((resolve, reject) =>
+    server.getConnections((error, count) => (error ? reject(error) : resolve(count))),
+  );
 const refusalLines = () => receiver!.logLines.filter((line) => line.event === 'connection_refused');
+
+/** One connection lingering after its answer, from `caller`, was closed at a cap: counted and logged. */
+async function expectLingeringClosedFrom(caller: string) {
+  expect(await refusedCount('lingering')).toBe(1);
+  expect(refusalLines()).toEqual([
+    expect.objectContaining({ level: 'warn', reason: 'lingering', count: 1, caller }),
+  ]);
+}
 
 /**
  * Tells `sensor` (a child process) to send, then holds this loop 600 ms in a callback (a loopback
@@ -274,6 +286,8 @@ describe('limitConnections and connections lingering after their answer', () => 
     expect(others.isClosed()).toBe(false);
     expect(ours[givenUp]!.received()).toMatch(/^HTTP\/1\.1 404 /);
     expect(await refusedCount('max_connections_per_address')).toBe(0);
+    // The one closed to make room is counted and logged, as a slowloris closed at the cap is.
+    await expectLingeringClosedFrom('127.0.0.2');
   });
 
   it('at SERVER_MAX_CONNECTIONS admits a newcomer in place of a lingering connection of any address', async () => {
@@ -286,6 +300,7 @@ describe('limitConnections and connections lingering after their answer', () => 
     expect(performance.now() - lingeringSince).toBeLessThan(LINGER_MS);
     expect(held[1 - givenUp]!.isClosed()).toBe(false);
     expect(await refusedCount('max_connections')).toBe(0);
+    await expectLingeringClosedFrom(`127.0.0.${2 + givenUp}`);
   });
 
   // Regression (review): the caps heard of a lingering connection from a listener they added to every
@@ -320,7 +335,41 @@ describe('limitConnections and connections lingering after their answer', () => 
     expect(statusLines(refused)).toEqual(['HTTP/1.1 503']);
     expect(others.isClosed()).toBe(false);
     expect(await refusedCount('max_connections_per_address')).toBe(1);
+    expect(await refusedCount('lingering')).toBe(0);
   });
+
+  // Regression guard (838bacc dropped it from linger-close.test.ts): a linger that ends on its own,
+  // its client silent until LINGER_MS pass, frees its place at the cap, and frees it once only.
+  it.each([
+    ['SERVER_MAX_CONNECTIONS', 1, 100, 'max_connections'],
+    ['SERVER_MAX_CONNECTIONS_PER_ADDRESS', 100, 1, 'max_connections_per_address'],
+  ])(
+    'at %s admits one newcomer once a lingering connection whose client stays silent has lingered LINGER_MS, and refuses the next',
+    async (_name, maxConnections, maxConnectionsPerAddress, reason) => {
+      await start(maxConnections, maxConnectionsPerAddress);
+      const silent = await openLingering(receiver!.port, '127.0.0.2');
+      connections.push(silent);
+      const answeredAt = performance.now();
+
+      // The receiver's side is closed by LINGER_MS's timer (its client never closes, so cannot tell).
+      await expect
+        .poll(() => openConnections(receiver!.server), { timeout: LINGER_MS + 3000, interval: 50 })
+        .toBe(0);
+      expect(performance.now() - answeredAt).toBeGreaterThan(LINGER_MS - 500);
+      const admitted = await open('127.0.0.2');
+      admitted.write(POST);
+      await expect.poll(() => statusLines(admitted)).toEqual(['HTTP/1.1 202']);
+      const refused = await open('127.0.0.2');
+      refused.write(POST);
+      await refused.closed;
+
+      expect(statusLines(refused)).toEqual(['HTTP/1.1 503']);
+      expect(admitted.isClosed()).toBe(false);
+      expect(await refusedCount(reason)).toBe(1);
+      // It lingered to its end: not closed to make room.
+      expect(await refusedCount('lingering')).toBe(0);
+    },
+  );
 });
 
 describe('limitConnections with its own event loop in a long poll phase', () => {
@@ -526,6 +575,7 @@ describe.runIf(hasOpenssl)('limitConnections on the TLS listener', () => {
     expect(held[1 - givenUp]!.raw.isClosed()).toBe(false);
     for (const { received } of held) expect(received()).toMatch(/^HTTP\/1\.1 404 /);
     expect(await refusedCount('max_connections')).toBe(0);
+    await expectLingeringClosedFrom(`127.0.0.${2 + givenUp}`);
   });
 });
 

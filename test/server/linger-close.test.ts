@@ -253,7 +253,8 @@ describe('a connection lingering after its answer', () => {
 
   // The bound that keeps bodies trickled after their answer from holding SERVER_MAX_CONNECTIONS
   // (test/server/close-while-body-arrives.test.ts) holds for clients that ignore the FIN too. (At a
-  // cap a newcomer takes a lingering connection's place: test/server/connections-per-address.test.ts.)
+  // cap a newcomer takes a lingering connection's place, and one whose linger ended frees its place
+  // once: test/server/connections-per-address.test.ts.)
   it('is closed LINGER_MS after the answer when its client never closes its side and trickles on', async () => {
     const receiver = await start({ limits: connectionLimits(100, 100) });
     const tricklers = await Promise.all(
