@@ -311,6 +311,18 @@ describe.skipIf(!promtoolReady)('promtool', () => {
     },
   );
 
+  it('does not fire FalcoConnectionsRefused for lingering connections closed at a cap to let a new one in', async () => {
+    // Only answers already written are given up there, and the newcomer is admitted: no alert is lost.
+    const result = await testRules(dir, 'lingering-test', {
+      input_series: [
+        { series: 'falco_http_connections_refused_total{reason="lingering"}', values: '0x5 4x30' },
+      ],
+      alert_rule_test: [{ eval_time: '7m', alertname: 'FalcoConnectionsRefused', exp_alerts: [] }],
+    });
+
+    expect(result.exitCode, `${result.stdout}\n${result.stderr}`).toBe(0);
+  });
+
   it('fires FalcoAlertReceiverWorkerUnanswered for a pod whose worker missed scrapes for 5 minutes, not for a blip', async () => {
     const result = await testRules(dir, 'worker-test', {
       input_series: [
