@@ -89,7 +89,8 @@ function detachParser(socket: Socket): void {
  * left, a socket the client still sent to (headers past SERVER_MAX_HEADER_BYTES written in one go,
  * garbage) was reset, and a client that read once it had sent 4 MB never got its 431 or 400. Without
  * `answer` (the socket already ended, or lingering), only the parser is detached: a parse error of
- * what comes while lingering no longer cuts the close short.
+ * what comes while lingering no longer cuts the close short. A CONNECT's socket (node:http's
+ * 'connect'), its parser already detached and nothing reading it, is read and dropped from here on.
  */
 export function lingerAfterParseError(socket: Socket, answer?: string): void {
   if (socket.destroyed) return;
