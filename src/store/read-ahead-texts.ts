@@ -9,7 +9,9 @@ import type { ReadAhead } from './redis-entry-reads.js';
  * was a round trip an entry, inside the scan's page turn. Once some were left out, a read that goes
  * to Redis also reads the texts of the page's next entries that may pass: as many as were left out
  * so far (past a run each read is about twice the last, and reads ahead no more than the run made
- * it read), and about PAGE_BYTES of their bytes at most, as a page holds.
+ * it read), and about PAGE_BYTES of their bytes at most, as a page holds. Redis sends about
+ * PAGE_BYTES of their texts at most, measured as it reads them (redis-entry-reads.ts), whatever
+ * another writer made their `bytes` say.
  */
 export function createReadAhead(mayPass: (fields: EntryFields) => boolean) {
   const replies = new Map<string, unknown>();

@@ -149,7 +149,8 @@ export function createStreamScanner(options: {
               ? keep(fields)
               : undefined;
         if (entry && crosses(fields.bytes)) {
-          await settle(kept, readAhead.at(entries, at));
+          // Ahead from this entry on, unless it is held already (its text read, to filter it).
+          await settle(kept, readAhead.at(entries, entry.held ? at + 1 : at));
           kept = [];
           // Left unread (`from` stays before it): the scan ends here, and says it left it out.
           if ((done = full = crosses(fields.bytes))) break;

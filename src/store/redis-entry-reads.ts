@@ -1,5 +1,6 @@
 import type { HeldAlert } from '../alerts/held-alert.js';
 import { decodeEntryFields, type EntryFields } from './entry-fields.js';
+import { PAGE_BYTES } from './page-size.js';
 import { holdEntry, type RedisKeys } from './redis-alert-entry.js';
 import type { UnreadableEntries } from './skip-unreadable-entries.js';
 import type { StoreOp } from './store-metrics.js';
@@ -20,6 +21,27 @@ local function newest(key)
 end
 local same = redis.call('XLEN', KEYS[1]) == redis.call('XLEN', KEYS[2]) and newest(KEYS[1]) == newest(KEYS[2])
 return same and 1 or 0
+`;
+
+// The XRANGE replies of the first ARGV[2] ids of ARGV[3...], then of the others (a read-ahead's) while
+// the lengths of their field names and values add up to ARGV[1] at most: measured here, not taken
+// from their `bytes`, which another writer may have written far below the text's size. Those past it
+// are not sent (the scan reads them when it reaches them).
+const READ_AHEAD_SCRIPT = `
+local left = tonumber(ARGV[1])
+local asked = tonumber(ARGV[2])
+local replies = {}
+for at = 3, #ARGV do
+  local reply = redis.call('XRANGE', KEYS[1], ARGV[at], ARGV[at])
+  if at - 2 > asked then
+    for _, entry in ipairs(reply) do
+      for _, text in ipairs(entry[2]) do left = left - #text end
+    end
+    if left < 0 then break end
+  end
+  replies[at - 2] = reply
+end
+return replies
 `;
 
 // An entry a scan keeps, and the alert it holds once read with its JSON.
@@ -59,18 +81,38 @@ export function createEntryReads(
     return whole === 1;
   }
 
+  // The XRANGE replies of `streamIds` and, with texts to read ahead, of the first of `more`: those
+  // READ_AHEAD_SCRIPT sends, about PAGE_BYTES at most, whatever their `bytes` say.
+  async function readEntries(streamIds: string[], more: string[], op: StoreOp): Promise<unknown[]> {
+    if (more.length === 0) {
+      return send(
+        streamIds.map((streamId) => ['XRANGE', keys.alerts, streamId, streamId]),
+        op,
+      );
+    }
+    const script = [
+      'EVAL',
+      READ_AHEAD_SCRIPT,
+      '1',
+      keys.alerts,
+      String(PAGE_BYTES),
+      String(streamIds.length),
+    ];
+    const [replies] = await send([[...script, ...streamIds, ...more]], op);
+    return replies as unknown[];
+  }
+
   // The entries of these ids with their JSON; one trimmed meanwhile is left out. Those read ahead
-  // are taken from `ahead`; the others are read in one round trip, with `ahead`'s more.
+  // are taken from `ahead`; the others are read in one round trip, with `ahead`'s more (those of
+  // them the reply holds: the others are read when asked for).
   async function readWhole(streamIds: string[], op: StoreOp, ahead?: ReadAhead): Promise<Kept[]> {
     const replies = ahead?.replies ?? new Map<string, unknown>();
     const unread = streamIds.filter((streamId) => !replies.has(streamId));
     if (unread.length > 0) {
-      const asked = [...unread, ...(ahead?.more() ?? [])];
-      const read = await send(
-        asked.map((streamId) => ['XRANGE', keys.alerts, streamId, streamId]),
-        op,
-      );
-      asked.forEach((streamId, at) => replies.set(streamId, read[at]));
+      const more = ahead?.more() ?? [];
+      const asked = [...unread, ...more];
+      const read = await readEntries(unread, more, op);
+      read.forEach((reply, at) => replies.set(asked[at]!, reply));
     }
     const whole = streamIds.flatMap((streamId) =>
       (replies.get(streamId) as unknown[]).flatMap((raw) => hold(decodeEntryFields(raw)) ?? []),

@@ -7,6 +7,7 @@ import { createPendingWrites } from '../../src/store/pending-writes.js';
 import { toJson } from '../../src/alerts/serialize-alert.js';
 import { summarizeAlerts } from '../../src/http/dashboard/summarize-alerts.js';
 import { capText, FIELD_CAP } from '../../src/store/capped-text.js';
+import { PAGE_BYTES } from '../../src/store/page-size.js';
 import { encodeAlertArgs, streamPosition } from '../../src/store/redis-alert-entry.js';
 import type { ConnectionTimings } from '../../src/store/redis-connection.js';
 import { redisAvailable, startRedis, type TestRedis } from '../helpers/redis-server.js';
@@ -258,12 +259,11 @@ describe.skipIf(!hasRedis)('the Redis alert store', () => {
     },
   );
 
-  // Regression: the read-ahead past a run of unreadable entries bounded its bytes by the fields
-  // stream's `bytes`, which counts none for another writer's that is not a count (entry-fields.ts):
-  // a list of one alert past 560 such entries read the texts of the 100 older alerts at once (10 MB
-  // sent in all), where it read one before the read-ahead (0.4 MB). Counted by Redis (INFO stats).
-  it('reads ahead no texts of entries whose bytes is not a count, past a run of unreadable entries', async () => {
-    const prefix = 'read-ahead-bad-bytes';
+  // The bytes Redis sends (INFO stats) for a list of one alert of rule R past 560 of another
+  // writer's entries whose text is not JSON (the fields stream's pages: 16 entries, then 500), with
+  // 100 older alerts ingest accepts, of 100 KB each, whose `bytes` is `bytes`; each entry with its
+  // fields entry. The list's answer is the newest of those.
+  async function bytesSentListingPastRun(prefix: string, bytes: string) {
     const feed = createAlertFeed(() => undefined);
     const live: string[] = [];
     feed.subscribe((entry) => live.push(entry.id));
@@ -275,13 +275,10 @@ describe.skipIf(!hasRedis)('the Redis alert store', () => {
       { feed },
     );
     const now = String(Date.now());
-    const fields = (id: string, bytes: string, json: string) => [
+    const fields = (id: string, count: string, json: string) => [
       ...['id', id, 'at', now, 't', now, 'src', 'syscall', 'rule', 'R', 'pri', 'Notice'],
-      ...['host', '', 'ns', '', 'tags', '', 'bytes', bytes, 'json', json],
+      ...['host', '', 'ns', '', 'tags', '', 'bytes', count, 'json', json],
     ];
-    // 100 alerts ingest accepts, of 100 KB each, whose `bytes` is another writer's; then, newer, 560
-    // entries whose text is not JSON (the fields stream's pages: 16 entries, then 500). Each with
-    // its fields entry.
     const text = JSON.stringify({
       rule: 'R',
       priority: 'Notice',
@@ -289,7 +286,7 @@ describe.skipIf(!hasRedis)('the Redis alert store', () => {
       time: new Date().toISOString(),
       output: 'x'.repeat(100_000),
     });
-    await addEntries(prefix, 100, fields('large', 'many', text));
+    await addEntries(prefix, 100, fields('large', bytes, text));
     await addEntries(prefix, 560, fields('not-an-alert', '1000', 'not json'));
     // Another rule's, newest: once the live reader published it, it read every text before it.
     const c = makeStoredAlert({ rule: 'Other' });
@@ -301,12 +298,35 @@ describe.skipIf(!hasRedis)('the Redis alert store', () => {
     const before = await sent();
 
     const read = await store.query({ limit: 1, rule: 'R' });
-    const bytes = (await sent()) - before;
+    const sentBytes = (await sent()) - before;
 
-    expect(read.alerts.map((entry) => entry.id)).toEqual(['large']);
-    // One text of 100 KB, the run's entries and the fields pages: well under a MB.
-    expect(bytes).toBeLessThan(1_000_000);
     await parts.close();
+    return { ids: read.alerts.map((entry) => entry.id), sentBytes };
+  }
+
+  // Regression: the read-ahead past a run of unreadable entries bounded its bytes by the fields
+  // stream's `bytes`, which counts none for another writer's that is not a count (entry-fields.ts):
+  // a list of one alert past 560 such entries read the texts of the 100 older alerts at once (10 MB
+  // sent in all), where it read one before the read-ahead (0.4 MB).
+  it('reads ahead no texts of entries whose bytes is not a count, past a run of unreadable entries', async () => {
+    const { ids, sentBytes } = await bytesSentListingPastRun('read-ahead-bad-bytes', 'many');
+
+    expect(ids).toEqual(['large']);
+    // One text of 100 KB, the run's entries and the fields pages: well under a MB.
+    expect(sentBytes).toBeLessThan(1_000_000);
+  });
+
+  // Regression: that bound took another writer's `bytes` that is a count for the text's size: at
+  // `1` for texts of 100 KB, a list of one alert past the run read the 100 of them ahead all the
+  // same (10 MB sent), where it read one before the read-ahead (0.4 MB). Read ahead, texts are
+  // measured in Redis now: about PAGE_BYTES of them at most, as with counts that are right.
+  it('reads ahead about PAGE_BYTES of texts at most whose bytes is a count far below their size', async () => {
+    const { ids, sentBytes } = await bytesSentListingPastRun('read-ahead-low-bytes', '1');
+
+    expect(ids).toEqual(['large']);
+    // PAGE_BYTES of texts read ahead at most, and under a MB besides (the test above): what the
+    // list sends with the texts' own counts as well (4.4 MB here), against 10.3 MB before.
+    expect(sentBytes).toBeLessThan(PAGE_BYTES + 1_000_000);
   });
 
   // Regression: a read summed each entry's stored `bytes` as it was: another writer's that is not a
