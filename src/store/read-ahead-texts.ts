@@ -1,5 +1,4 @@
 import { decodeEntryFields, type EntryFields } from './entry-fields.js';
-import { PAGE_BYTES } from './page-size.js';
 import type { ReadAhead } from './redis-entry-reads.js';
 
 /**
@@ -9,11 +8,12 @@ import type { ReadAhead } from './redis-entry-reads.js';
  * was a round trip an entry, inside the scan's page turn. Once some were left out, a read that goes
  * to Redis also reads the texts of the page's next entries that may pass: as many as were left out
  * so far (past a run each read is about twice the last, and reads ahead no more than the run made
- * it read), and about PAGE_BYTES of their bytes at most, as a page holds. Redis sends about
- * PAGE_BYTES of their texts at most, measured as it reads them (redis-entry-reads.ts), whatever
- * another writer made their `bytes` say.
+ * it read), and about `maxBytes` of their bytes at most: PAGE_BYTES, as a page holds, or the scan's
+ * own byte bound when smaller (what a list was admitted for in the readers' budget). Redis sends
+ * about `maxBytes` of their texts at most, measured as it reads them (redis-entry-reads.ts),
+ * whatever another writer made their `bytes` say.
  */
-export function createReadAhead(mayPass: (fields: EntryFields) => boolean) {
+export function createReadAhead(mayPass: (fields: EntryFields) => boolean, maxBytes: number) {
   const replies = new Map<string, unknown>();
   let leftOut = 0;
 
@@ -28,7 +28,7 @@ export function createReadAhead(mayPass: (fields: EntryFields) => boolean) {
       // Another writer's `bytes` that is not a count counts none until its text is read
       // (entry-fields.ts): of a size unknown, it is read once the scan reaches it, never ahead.
       if (fields.bytes === 0) continue;
-      if (bytes + fields.bytes > PAGE_BYTES) break;
+      if (bytes + fields.bytes > maxBytes) break;
       bytes += fields.bytes;
       streamIds.push(fields.streamId);
     }
@@ -40,6 +40,7 @@ export function createReadAhead(mayPass: (fields: EntryFields) => boolean) {
     at: (entries: readonly unknown[], from: number): ReadAhead => ({
       replies,
       more: () => next(entries, from),
+      maxBytes,
     }),
     /** Kept entries left out once their texts were read (not readable, or trimmed meanwhile). */
     leftOut(count: number): void {

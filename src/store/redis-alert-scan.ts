@@ -1,7 +1,7 @@
 import type { HeldAlert } from '../alerts/held-alert.js';
 import { matchesQuery } from '../alerts/match-alert.js';
 import { createCappedMatcher, type AlertFilter } from './match-capped-entry.js';
-import { createPageSizer } from './page-size.js';
+import { createPageSizer, PAGE_BYTES } from './page-size.js';
 import { createPageTurns } from './page-turns.js';
 import { createReadAhead } from './read-ahead-texts.js';
 import { decodeEntryFields, type EntryFields } from './entry-fields.js';
@@ -92,13 +92,19 @@ export function createStreamScanner(options: {
     // Stopped at STORE_MAX_BYTES with an older alert to keep.
     let full = false;
     // Read ahead, an entry may never be reached: tags that are not JSON are counted when it is.
-    const readAhead = createReadAhead((fields) => {
-      try {
-        return match(fields) !== false;
-      } catch {
-        return false;
-      }
-    });
+    // About PAGE_BYTES of texts at most, and no more than the scan's own bytes: a replay holds its
+    // `reader` bytes of the readers' budget (stream-replay.ts), a list QUERY_MAX_BYTES at most
+    // (alerts.ts); a list of 200 KB past a run read 4 MB ahead, outside the budget.
+    const readAhead = createReadAhead(
+      (fields) => {
+        try {
+          return match(fields) !== false;
+        } catch {
+          return false;
+        }
+      },
+      Math.min(PAGE_BYTES, request.maxBytes.hard, readerBytes),
+    );
 
     // The alert, when it passes the filter with its JSON (which alone tells about its tags).
     async function passingWhole(fields: EntryFields, ahead: ReadAhead): Promise<Kept | undefined> {

@@ -1,6 +1,5 @@
 import type { HeldAlert } from '../alerts/held-alert.js';
 import { decodeEntryFields, type EntryFields } from './entry-fields.js';
-import { PAGE_BYTES } from './page-size.js';
 import { holdEntry, type RedisKeys } from './redis-alert-entry.js';
 import type { UnreadableEntries } from './skip-unreadable-entries.js';
 import type { StoreOp } from './store-metrics.js';
@@ -59,6 +58,8 @@ export interface Kept {
 export interface ReadAhead {
   replies: Map<string, unknown>;
   more: () => string[];
+  /** The most bytes of their texts Redis sends, as it measures them. */
+  maxBytes: number;
 }
 
 /**
@@ -82,22 +83,20 @@ export function createEntryReads(
   }
 
   // The XRANGE replies of `streamIds` and, with texts to read ahead, of the first of `more`: those
-  // READ_AHEAD_SCRIPT sends, about PAGE_BYTES at most, whatever their `bytes` say.
-  async function readEntries(streamIds: string[], more: string[], op: StoreOp): Promise<unknown[]> {
+  // READ_AHEAD_SCRIPT sends, about `maxBytes` at most, whatever their `bytes` say.
+  async function readEntries(
+    streamIds: string[],
+    more: string[],
+    maxBytes: number,
+    op: StoreOp,
+  ): Promise<unknown[]> {
     if (more.length === 0) {
       return send(
         streamIds.map((streamId) => ['XRANGE', keys.alerts, streamId, streamId]),
         op,
       );
     }
-    const script = [
-      'EVAL',
-      READ_AHEAD_SCRIPT,
-      '1',
-      keys.alerts,
-      String(PAGE_BYTES),
-      String(streamIds.length),
-    ];
+    const script = ['EVAL', READ_AHEAD_SCRIPT, '1', keys.alerts, String(maxBytes), String(streamIds.length)];
     const [replies] = await send([[...script, ...streamIds, ...more]], op);
     return replies as unknown[];
   }
@@ -111,7 +110,8 @@ export function createEntryReads(
     if (unread.length > 0) {
       const more = ahead?.more() ?? [];
       const asked = [...unread, ...more];
-      const read = await readEntries(unread, more, op);
+      // Without a read-ahead, `more` is empty: nothing for a bound to bound.
+      const read = await readEntries(unread, more, ahead?.maxBytes ?? 0, op);
       read.forEach((reply, at) => replies.set(asked[at]!, reply));
     }
     const whole = streamIds.flatMap((streamId) =>

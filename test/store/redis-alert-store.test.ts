@@ -194,8 +194,14 @@ describe.skipIf(!hasRedis)('the Redis alert store', () => {
     );
 
   // A store on `prefix` holding alerts `first` and `a`, then another writer's `count` entries whose
-  // text is not JSON (1,000 bytes each, with their fields entries, in one call), then alert `c`.
-  async function storeWithUnreadableRun(prefix: string, count: number, maxAlerts: number) {
+  // text is not JSON (1,000 bytes each, with their fields entries, in one call), then alert `c` (of
+  // `newestBytes`; 1,000 as the others by default).
+  async function storeWithUnreadableRun(
+    prefix: string,
+    count: number,
+    maxAlerts: number,
+    newestBytes = 1_000,
+  ) {
     const { parts, store } = await connectedStore({ maxAlerts, maxBytes: 1e9 }, prefix, 3_600_000);
     const [first, a] = [makeStoredAlert(), makeStoredAlert()];
     for (const entry of [first, a]) store.add(entry);
@@ -205,7 +211,7 @@ describe.skipIf(!hasRedis)('the Redis alert store', () => {
       ...['id', 'not-an-alert', 'at', now, 't', now, 'src', 'syscall', 'rule', 'R', 'pri', 'Notice'],
       ...['host', '', 'ns', '', 'tags', '', 'bytes', '1000', 'json', 'not json'],
     ]);
-    const c = makeStoredAlert();
+    const c = makeStoredAlert({}, { bytes: newestBytes });
     store.add(c);
     await store.flush();
     return { parts, store, first, a, c };
@@ -234,16 +240,19 @@ describe.skipIf(!hasRedis)('the Redis alert store', () => {
   // Regression: past a run of entries whose text is not readable, a list with room for one more
   // alert (its limit, or its bytes) read the kept entries' texts one entry a round trip, inside its
   // page turn: with 5,000 such entries two lists took 675 ms each and held other reads ~100 ms.
-  // Round trips are counted by Redis itself (read events of its clients, INFO stats).
+  // Round trips are counted by Redis itself (read events of its clients, INFO stats). Room left by
+  // the bytes: `c` holds 64 KiB (QUERY_MAX_BYTES's least) of a list's 64 KiB + 500. A list reads no
+  // more than its own bytes ahead: about 65 of the run's entries a read here (a list of 1,500
+  // bytes, below any QUERY_MAX_BYTES, reads them one at a time).
   it.each([
-    ['the limit', { limit: 2 }],
-    ['the bytes', { limit: 10, maxBytes: 1_500 }],
+    ['the limit', { limit: 2 }, 1_000],
+    ['the bytes', { limit: 10, maxBytes: 65_536 + 500 }, 65_536],
   ])(
     'lists past a run of 2,000 entries whose text is not readable in few round trips, with room left by %s',
-    async (_, query) => {
+    async (_, query, newestBytes) => {
       // STORE_MAX_ALERTS 3,000: the scan's bound on entries read (about 6,000) is past the run.
       const prefix = `unreadable-long-run-${query.limit}`;
-      const { parts, store, a, c } = await storeWithUnreadableRun(prefix, 2_000, 3_000);
+      const { parts, store, a, c } = await storeWithUnreadableRun(prefix, 2_000, 3_000, newestBytes);
       const readEvents = async () =>
         Number(/^total_reads_processed:(\d+)/m.exec(await redis.cli('INFO', 'stats'))?.[1]);
       const before = await readEvents();
@@ -261,9 +270,13 @@ describe.skipIf(!hasRedis)('the Redis alert store', () => {
 
   // The bytes Redis sends (INFO stats) for a list of one alert of rule R past 560 of another
   // writer's entries whose text is not JSON (the fields stream's pages: 16 entries, then 500), with
-  // 100 older alerts ingest accepts, of 100 KB each, whose `bytes` is `bytes`; each entry with its
-  // fields entry. The list's answer is the newest of those.
-  async function bytesSentListingPastRun(prefix: string, bytes: string) {
+  // 100 older alerts ingest accepts, of 100 KB each, whose `bytes` is `bytes` (by default their
+  // text's own size); each entry with its fields entry. The list's answer is the newest of those;
+  // `maxBytes` is its own (QUERY_MAX_BYTES), none by default.
+  async function bytesSentListingPastRun(
+    prefix: string,
+    options: { bytes?: string; maxBytes?: number } = {},
+  ) {
     const feed = createAlertFeed(() => undefined);
     const live: string[] = [];
     feed.subscribe((entry) => live.push(entry.id));
@@ -286,7 +299,7 @@ describe.skipIf(!hasRedis)('the Redis alert store', () => {
       time: new Date().toISOString(),
       output: 'x'.repeat(100_000),
     });
-    await addEntries(prefix, 100, fields('large', bytes, text));
+    await addEntries(prefix, 100, fields('large', options.bytes ?? String(Buffer.byteLength(text)), text));
     await addEntries(prefix, 560, fields('not-an-alert', '1000', 'not json'));
     // Another rule's, newest: once the live reader published it, it read every text before it.
     const c = makeStoredAlert({ rule: 'Other' });
@@ -297,7 +310,7 @@ describe.skipIf(!hasRedis)('the Redis alert store', () => {
       Number(/^total_net_output_bytes:(\d+)/m.exec(await redis.cli('INFO', 'stats'))?.[1]);
     const before = await sent();
 
-    const read = await store.query({ limit: 1, rule: 'R' });
+    const read = await store.query({ limit: 1, rule: 'R', maxBytes: options.maxBytes });
     const sentBytes = (await sent()) - before;
 
     await parts.close();
@@ -309,7 +322,7 @@ describe.skipIf(!hasRedis)('the Redis alert store', () => {
   // a list of one alert past 560 such entries read the texts of the 100 older alerts at once (10 MB
   // sent in all), where it read one before the read-ahead (0.4 MB).
   it('reads ahead no texts of entries whose bytes is not a count, past a run of unreadable entries', async () => {
-    const { ids, sentBytes } = await bytesSentListingPastRun('read-ahead-bad-bytes', 'many');
+    const { ids, sentBytes } = await bytesSentListingPastRun('read-ahead-bad-bytes', { bytes: 'many' });
 
     expect(ids).toEqual(['large']);
     // One text of 100 KB, the run's entries and the fields pages: well under a MB.
@@ -321,12 +334,26 @@ describe.skipIf(!hasRedis)('the Redis alert store', () => {
   // same (10 MB sent), where it read one before the read-ahead (0.4 MB). Read ahead, texts are
   // measured in Redis now: about PAGE_BYTES of them at most, as with counts that are right.
   it('reads ahead about PAGE_BYTES of texts at most whose bytes is a count far below their size', async () => {
-    const { ids, sentBytes } = await bytesSentListingPastRun('read-ahead-low-bytes', '1');
+    const { ids, sentBytes } = await bytesSentListingPastRun('read-ahead-low-bytes', { bytes: '1' });
 
     expect(ids).toEqual(['large']);
     // PAGE_BYTES of texts read ahead at most, and under a MB besides (the test above): what the
     // list sends with the texts' own counts as well (4.4 MB here), against 10.3 MB before.
     expect(sentBytes).toBeLessThan(PAGE_BYTES + 1_000_000);
+  });
+
+  // Regression: bounded by PAGE_BYTES alone, the read-ahead of a list with a small byte bound past
+  // the run read about 4 MB of the texts behind it (4.4 MB sent in all, 0.4 MB before the
+  // read-ahead), past what the list was admitted for in the readers' budget (alerts.ts). It reads
+  // ahead no more than the list's own bytes now.
+  it('reads ahead no more texts than its own byte bound, past a run of unreadable entries', async () => {
+    const maxBytes = 200_000;
+    const { ids, sentBytes } = await bytesSentListingPastRun('read-ahead-own-bytes', { maxBytes });
+
+    expect(ids).toEqual(['large']);
+    // The list's bytes of texts read ahead at most (its one text among them), besides the run's
+    // entries and the fields pages (0.31 MB: what it sends without reading ahead, less that text).
+    expect(sentBytes).toBeLessThan(maxBytes + 400_000);
   });
 
   // Regression: a read summed each entry's stored `bytes` as it was: another writer's that is not a
