@@ -46,6 +46,12 @@ export interface AlertQuery {
    * so a reader can tell the list was cut): a read never copies more out of the store.
    */
   maxBytes?: number;
+  /**
+   * What the reader holds in the readers' budget for this list: a shared store reads no more texts
+   * ahead than this (past a run of entries whose text is not readable), on top of its other bounds.
+   * It never changes the answer, only where a text is read; the in-memory store ignores it.
+   */
+  readAheadBytes?: number;
 }
 
 /** What `query` found: the matching alerts, newest received first. */

@@ -5,7 +5,7 @@ import { namespaceInJson, tagsInJson, type EntryFields } from './entry-fields.js
 import { parseStoredJson } from './stored-json.js';
 
 /** The filters of a read (every given one must match). */
-export type AlertFilter = Omit<AlertQuery, 'limit' | 'maxBytes'>;
+export type AlertFilter = Omit<AlertQuery, 'limit' | 'maxBytes' | 'readAheadBytes'>;
 
 const capOptional = (text: string | undefined) => (text === undefined ? undefined : capQueryText(text));
 

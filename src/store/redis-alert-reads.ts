@@ -100,7 +100,7 @@ export function createRedisAlertReads(options: {
         filter: query,
         view: viewHeldAlert,
         limit: query.limit,
-        maxBytes: { hard: options.maxBytes, reader: query.maxBytes },
+        maxBytes: { hard: options.maxBytes, reader: query.maxBytes, readAhead: query.readAheadBytes },
         texts: 'kept',
       });
       return { alerts: found, ...(cut ? { cut: true } : {}) };

@@ -28,8 +28,10 @@ interface ScanBounds {
   /**
    * Received bytes kept: at most `hard` (STORE_MAX_BYTES; at least one alert), and the scan stops
    * after the alert that takes them past `reader` (QUERY_MAX_BYTES), so the reader sees the cut.
+   * `readAhead`: what the reader was admitted for in the readers' budget, when less than `reader`
+   * (a list of a few alerts): texts read ahead stay within it too.
    */
-  maxBytes: { hard: number; reader?: number };
+  maxBytes: { hard: number; reader?: number; readAhead?: number };
 }
 
 /**
@@ -92,9 +94,10 @@ export function createStreamScanner(options: {
     // Stopped at STORE_MAX_BYTES with an older alert to keep.
     let full = false;
     // Read ahead, an entry may never be reached: tags that are not JSON are counted when it is.
-    // About PAGE_BYTES of texts at most, and no more than the scan's own bytes: a replay holds its
-    // `reader` bytes of the readers' budget (stream-replay.ts), a list QUERY_MAX_BYTES at most
-    // (alerts.ts); a list of 200 KB past a run read 4 MB ahead, outside the budget.
+    // About PAGE_BYTES of texts at most, and no more than the scan's own bytes, nor than what its
+    // reader was admitted for: a replay holds its `reader` bytes of the readers' budget
+    // (stream-replay.ts), a list QUERY_MAX_BYTES or its limit in bodies (alerts.ts); a list of one
+    // alert past a run read 4 MB ahead, admitted for 1.75 MiB.
     const readAhead = createReadAhead(
       (fields) => {
         try {
@@ -103,7 +106,7 @@ export function createStreamScanner(options: {
           return false;
         }
       },
-      Math.min(PAGE_BYTES, request.maxBytes.hard, readerBytes),
+      Math.min(PAGE_BYTES, request.maxBytes.hard, readerBytes, request.maxBytes.readAhead ?? readerBytes),
     );
 
     // The alert, when it passes the filter with its JSON (which alone tells about its tags).

@@ -10,6 +10,7 @@ import { capText, FIELD_CAP } from '../../src/store/capped-text.js';
 import { PAGE_BYTES } from '../../src/store/page-size.js';
 import { encodeAlertArgs, streamPosition } from '../../src/store/redis-alert-entry.js';
 import type { ConnectionTimings } from '../../src/store/redis-connection.js';
+import { addEntries, addRunPastLargeAlerts, bytesSentBy, entryFields } from '../helpers/redis-entries.js';
 import { redisAvailable, startRedis, type TestRedis } from '../helpers/redis-server.js';
 import { makeStoredAlert } from '../helpers/stored-alert.js';
 import { metricValue } from '../helpers/test-app.js';
@@ -180,19 +181,6 @@ describe.skipIf(!hasRedis)('the Redis alert store', () => {
     },
   );
 
-  // Another writer's `count` entries of `prefix`, each with `fields` (its text the last), and their
-  // fields entries, in one call.
-  const addEntries = (prefix: string, count: number, fields: string[]) =>
-    redis.cli(
-      'EVAL',
-      `for i = 1, ${count} do local sid = redis.call('XADD', KEYS[1], '*', unpack(ARGV)) ` +
-        "redis.call('XADD', KEYS[2], sid, unpack(ARGV, 1, #ARGV - 2)) end",
-      '2',
-      `${prefix}:alerts`,
-      `${prefix}:alert-fields`,
-      ...fields,
-    );
-
   // A store on `prefix` holding alerts `first` and `a`, then another writer's `count` entries whose
   // text is not JSON (1,000 bytes each, with their fields entries, in one call), then alert `c` (of
   // `newestBytes`; 1,000 as the others by default).
@@ -206,11 +194,7 @@ describe.skipIf(!hasRedis)('the Redis alert store', () => {
     const [first, a] = [makeStoredAlert(), makeStoredAlert()];
     for (const entry of [first, a]) store.add(entry);
     await store.flush();
-    const now = String(Date.now());
-    await addEntries(prefix, count, [
-      ...['id', 'not-an-alert', 'at', now, 't', now, 'src', 'syscall', 'rule', 'R', 'pri', 'Notice'],
-      ...['host', '', 'ns', '', 'tags', '', 'bytes', '1000', 'json', 'not json'],
-    ]);
+    await addEntries(redis, prefix, count, entryFields('not-an-alert', 'R', '1000', 'not json'));
     const c = makeStoredAlert({}, { bytes: newestBytes });
     store.add(c);
     await store.flush();
@@ -272,10 +256,11 @@ describe.skipIf(!hasRedis)('the Redis alert store', () => {
   // writer's entries whose text is not JSON (the fields stream's pages: 16 entries, then 500), with
   // 100 older alerts ingest accepts, of 100 KB each, whose `bytes` is `bytes` (by default their
   // text's own size); each entry with its fields entry. The list's answer is the newest of those;
-  // `maxBytes` is its own (QUERY_MAX_BYTES), none by default.
+  // `maxBytes` is its own (QUERY_MAX_BYTES), `readAheadBytes` what it was admitted for, none by
+  // default.
   async function bytesSentListingPastRun(
     prefix: string,
-    options: { bytes?: string; maxBytes?: number } = {},
+    options: { bytes?: string; maxBytes?: number; readAheadBytes?: number } = {},
   ) {
     const feed = createAlertFeed(() => undefined);
     const live: string[] = [];
@@ -287,31 +272,21 @@ describe.skipIf(!hasRedis)('the Redis alert store', () => {
       undefined,
       { feed },
     );
-    const now = String(Date.now());
-    const fields = (id: string, count: string, json: string) => [
-      ...['id', id, 'at', now, 't', now, 'src', 'syscall', 'rule', 'R', 'pri', 'Notice'],
-      ...['host', '', 'ns', '', 'tags', '', 'bytes', count, 'json', json],
-    ];
-    const text = JSON.stringify({
-      rule: 'R',
-      priority: 'Notice',
-      source: 'syscall',
-      time: new Date().toISOString(),
-      output: 'x'.repeat(100_000),
-    });
-    await addEntries(prefix, 100, fields('large', options.bytes ?? String(Buffer.byteLength(text)), text));
-    await addEntries(prefix, 560, fields('not-an-alert', '1000', 'not json'));
+    await addRunPastLargeAlerts(redis, prefix, options.bytes);
     // Another rule's, newest: once the live reader published it, it read every text before it.
     const c = makeStoredAlert({ rule: 'Other' });
     store.add(c);
     await store.flush();
     await vi.waitFor(() => expect(live).toContain(c.id));
-    const sent = async () =>
-      Number(/^total_net_output_bytes:(\d+)/m.exec(await redis.cli('INFO', 'stats'))?.[1]);
-    const before = await sent();
+    const before = await bytesSentBy(redis);
 
-    const read = await store.query({ limit: 1, rule: 'R', maxBytes: options.maxBytes });
-    const sentBytes = (await sent()) - before;
+    const read = await store.query({
+      limit: 1,
+      rule: 'R',
+      maxBytes: options.maxBytes,
+      readAheadBytes: options.readAheadBytes,
+    });
+    const sentBytes = (await bytesSentBy(redis)) - before;
 
     await parts.close();
     return { ids: read.alerts.map((entry) => entry.id), sentBytes };
@@ -354,6 +329,21 @@ describe.skipIf(!hasRedis)('the Redis alert store', () => {
     // The list's bytes of texts read ahead at most (its one text among them), besides the run's
     // entries and the fields pages (0.31 MB: what it sends without reading ahead, less that text).
     expect(sentBytes).toBeLessThan(maxBytes + 400_000);
+  });
+
+  // Regression: a list's read-ahead was bounded by its maxBytes (QUERY_MAX_BYTES), not by what the
+  // list was admitted for in the readers' budget (alerts.ts: a list of one alert, one body): past
+  // the run it read 4 MB of texts ahead (4.4 MB sent in all), its answer the same as without.
+  it('reads ahead no more texts than its readAheadBytes, past a run of unreadable entries, its answer unchanged', async () => {
+    const readAheadBytes = 200_000;
+    const { ids, sentBytes } = await bytesSentListingPastRun('read-ahead-admitted', {
+      maxBytes: 8 * 1024 * 1024,
+      readAheadBytes,
+    });
+
+    expect(ids).toEqual(['large']);
+    // As bounded by its own bytes of 200 KB (the test above).
+    expect(sentBytes).toBeLessThan(readAheadBytes + 400_000);
   });
 
   // Regression: a read summed each entry's stored `bytes` as it was: another writer's that is not a
