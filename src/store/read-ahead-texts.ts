@@ -27,7 +27,9 @@ export function createReadAhead(mayPass: (fields: EntryFields) => boolean, maxBy
       if (fields.json !== undefined || replies.has(fields.streamId) || !mayPass(fields)) continue;
       // Another writer's `bytes` that is not a count counts none until its text is read
       // (entry-fields.ts): of a size unknown, it is read once the scan reaches it, never ahead.
-      if (fields.bytes === 0) continue;
+      // Nor past it: that entry's own read would read ahead again while the texts past it were
+      // still held (with 150 such entries, 11 MB held by a read-ahead bounded at 500 KB).
+      if (fields.bytes === 0) break;
       if (bytes + fields.bytes > maxBytes) break;
       bytes += fields.bytes;
       streamIds.push(fields.streamId);
