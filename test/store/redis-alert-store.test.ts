@@ -346,6 +346,21 @@ describe.skipIf(!hasRedis)('the Redis alert store', () => {
     expect(sentBytes).toBeLessThan(readAheadBytes + 400_000);
   });
 
+  // Regression: a readAheadBytes that is not a number (NaN, from a caller's arithmetic) made the
+  // read-ahead's bound NaN (Math.min), which no sum exceeds, in the scan and in READ_AHEAD_SCRIPT
+  // (Lua's tonumber('NaN')): past the run the list read the 100 texts of 100 KB behind it at once
+  // (10 MB sent), past PAGE_BYTES and its own bytes. It bounds nothing then, as when absent.
+  it('reads ahead within its own bytes when its readAheadBytes is not a number', async () => {
+    const maxBytes = 200_000;
+    const { ids, sentBytes } = await bytesSentListingPastRun('read-ahead-nan', {
+      maxBytes,
+      readAheadBytes: Number.NaN,
+    });
+
+    expect(ids).toEqual(['large']);
+    expect(sentBytes).toBeLessThan(maxBytes + 400_000);
+  });
+
   // Regression: a read summed each entry's stored `bytes` as it was: another writer's that is not a
   // count (not a number, negative, infinite) made the sum NaN, or past any bound, and the reads'
   // byte caps never stopped a read past it (nor the readers' budget, NaN); the live reader asked
