@@ -44,7 +44,9 @@ export function createAlertsRouter(
     // before the store is read at what it can hold (`limit` alerts of at most a body each, or
     // QUERY_MAX_BYTES), then settled at what it read. Requests pipelined on one connection each
     // read the store before any of them is written: read first and admitted after, sixty lists of
-    // 3 MB ran a 128 MB heap out of memory. A shared store reads texts ahead within it too.
+    // 3 MB ran a 128 MB heap out of memory. Past a run of unreadable entries, a shared store reads
+    // texts ahead (readAheadBytes) up to this amount on top of the alerts it holds, so such a read
+    // can hold up to about twice it for a moment, before the settle.
     const admitted = Math.min(maxBytes, parsed.query.limit * bodyLimitBytes);
     if (!admitOrRefuse(budget, res, admitted)) return;
     const found = await store.query({ ...parsed.query, maxBytes, readAheadBytes: admitted });
