@@ -3,7 +3,7 @@ import https from 'node:https';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { SILENT_MS, SLOW_HEADERS_MS } from './connections-per-address.js';
-import { lingers } from './linger-close.js';
+import { lingers, onLingering } from './linger-close.js';
 import { answersNothing, nodeConnections } from './node-connections.js';
 import { rawSocketOf } from './raw-socket.js';
 
@@ -17,7 +17,8 @@ export interface ConnectionTracker {
   closeIdle(): void;
   /**
    * Whether every connection still open only lingers after its answer (linger-close.ts): none has
-   * a request in flight or an answer left to deliver. False when that cannot be told.
+   * a request in flight or an answer left to deliver (true when none is open). False when that cannot
+   * be told.
    */
   onlyLingering(): Promise<boolean>;
 }
@@ -67,6 +68,13 @@ export function trackConnections(server: http.Server | https.Server): Connection
   const closeHandshakes = server instanceof https.Server ? trackHandshakes(server) : () => {};
   // When each silent socket was first seen here (shutdown calls closeIdle every 50 ms).
   const silentSince = new WeakMap<Socket, number>();
+  // Sockets that came to linger with their answer gone, as their listener tells (CONNECTs' too,
+  // which node:http leaves out of its list of connections); each leaves the set when it closes.
+  const lingering = new Set<Socket>();
+  onLingering(server, (socket) => {
+    lingering.add(socket);
+    socket.once('close', () => lingering.delete(socket));
+  });
   return {
     closeIdle() {
       closeHandshakes();
@@ -89,14 +97,13 @@ export function trackConnections(server: http.Server | https.Server): Connection
       }
     },
     async onlyLingering() {
-      const connections = nodeConnections(server);
-      if (!connections) return false;
-      const lingering = connections.all().filter(({ socket }) => socket && lingers(socket)).length;
+      let count = 0;
+      for (const socket of lingering) if (lingers(socket)) count++;
       // Every socket the listener holds, those outside Node's list too (TLS handshakes, CONNECTs).
       const open = await new Promise<number>((resolve) =>
-        server.getConnections((error, count) => resolve(error ? -1 : count)),
+        server.getConnections((error, total) => resolve(error ? -1 : total)),
       );
-      return lingering === open;
+      return count === open;
     },
   };
 }

@@ -56,13 +56,15 @@ export async function openRaw(
  * after the server's FIN, so the server reads and drops what comes until LINGER_MS pass. Resolves
  * once the answer and the FIN have come.
  */
-export async function openLingering(port: number, localAddress?: string): Promise<RawConnection> {
+export async function openLingering(
+  port: number,
+  localAddress?: string,
+  request = 'POST /nowhere HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n' +
+    'Content-Length: 4194304\r\n\r\nabc',
+): Promise<RawConnection> {
   const connection = await openRaw(port, localAddress, true);
   const answered = new Promise((resolve) => connection.socket.once('end', resolve));
-  connection.write(
-    'POST /nowhere HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n' +
-      'Content-Length: 4194304\r\n\r\nabc',
-  );
+  connection.write(request);
   await answered;
   return connection;
 }

@@ -94,6 +94,28 @@ describe('SIGTERM while a connection lingers after its answer', () => {
     expect(lingering.received()).toMatch(/^HTTP\/1\.1 404 /);
   });
 
+  // A CONNECT's socket (its 405 closed with the lingering close) is outside node:http's list of
+  // connections: counted as not lingering, it made the shutdown undrained all the same.
+  it('with a CONNECT answered 405 lingering, drains and exits 0', async () => {
+    const service = await spawnService(
+      { SHUTDOWN_DELAY_MS: '0', SHUTDOWN_TIMEOUT_MS: '500' },
+      { main: FROM_SOURCE },
+    );
+    const lingering = await openLingering(
+      service.port,
+      undefined,
+      'CONNECT 127.0.0.1:443 HTTP/1.1\r\nHost: 127.0.0.1:443\r\n\r\n',
+    );
+
+    service.child.kill('SIGTERM');
+    const code = await service.exited;
+    lingering.socket.destroy();
+
+    expect(lingering.received()).toMatch(/^HTTP\/1\.1 405 /);
+    expect(service.lines.at(-1)).toMatchObject({ event: 'shutdown_complete', drained: true });
+    expect(code).toBe(0);
+  });
+
   it('beside a request still in flight at SHUTDOWN_TIMEOUT_MS, the shutdown is not drained and exits 1', async () => {
     const service = await spawnService(
       { SHUTDOWN_DELAY_MS: '0', SHUTDOWN_TIMEOUT_MS: '500' },
