@@ -123,7 +123,6 @@ export function answerClientErrors(
     // removes its own here), and the process died. Destroyed here, the answer already written was
     // reset away (a 404 to a 4 MB body, a CONNECT and 4 MB more, lost in 5 of 5 runs).
     if (lingerOnIfEnded(socket)) return;
-    onClientError('malformed');
     const problem = buildProblem('method-not-allowed', {
       detail: 'This is not a proxy: CONNECT is not served.',
     });
@@ -132,7 +131,15 @@ export function answerClientErrors(
     // and one that read once it had sent 4 MB lost the 405 in 56 of 60 runs. The lingering close
     // also hears the socket's 'error': written with no listener, a 405 to a client that reset
     // raised one no one heard, which killed the process.
-    lingerAfterParseError(socket as Socket, rawProblemAnswer(problem));
+    const refuse = () => {
+      if (!lingerOnIfEnded(socket)) lingerAfterParseError(socket as Socket, rawProblemAnswer(problem));
+    };
+    // Written after the answers of the requests routed ahead of it, as the parser's refusals are:
+    // written at once, an alert pipelined ahead lost its 202 (written after the end), and the
+    // socket, lingering, counted as having nothing left to deliver at a shutdown's deadline. Heard
+    // meanwhile: an answer ahead written to a client that reset raised an 'error' no one heard.
+    socket.on('error', () => socket.destroy());
+    if (refuseAfterAnswers(socket, refuse)) onClientError('malformed');
   });
 }
 

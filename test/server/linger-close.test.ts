@@ -197,6 +197,26 @@ it('a CONNECT whose client resets its connection at once, 1,000 runs: the servic
   expect(after?.received()).toMatch(/^HTTP\/1\.1 200 /);
 });
 
+// Regression (review): a CONNECT pipelined behind an alert was answered 405 at once, the alert's own
+// answer still to come: that answer was then written after the end and lost (the alert stored all
+// the same), and the socket, lingering, counted at a shutdown's deadline as having nothing left to
+// deliver. It waits for the answers ahead of it, as the parser's refusals do.
+it("a CONNECT pipelined behind an alert is answered 405 after the alert's 202", async () => {
+  const receiver = await start({});
+  const alert = JSON.stringify({ rule: 'r', priority: 'Notice', time: '2026-11-30T12:00:00Z', output: 'x' });
+  const connection = await openRaw(receiver.port, undefined, true);
+  const ended = new Promise((resolve) => connection.socket.once('end', resolve));
+  connection.write(
+    'POST /alerts HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n' +
+      `Content-Length: ${Buffer.byteLength(alert)}\r\n\r\n${alert}` +
+      'CONNECT 127.0.0.1:443 HTTP/1.1\r\nHost: 127.0.0.1:443\r\n\r\n',
+  );
+  await ended;
+
+  expect(connection.received().match(/^HTTP\/1\.1 \d+/gm)).toEqual(['HTTP/1.1 202', 'HTTP/1.1 405']);
+  expect(await receiver.metricsText()).toMatch(/^falco_http_client_errors_total\{reason="malformed"\} 1$/m);
+});
+
 describe('a connection lingering after its answer', () => {
   it('hands over nothing the client pipelines behind the refused body: it is read and dropped', async () => {
     const receiver = await start({});
