@@ -95,17 +95,12 @@ export function createStreamScanner(options: {
     let full = false;
     // Read ahead, an entry may never be reached: tags that are not JSON are counted when it is.
     // About PAGE_BYTES of texts at most, and no more than the scan's own bytes, nor than what its
-    // reader was admitted for: a replay holds its `reader` bytes of the readers' budget
-    // (stream-replay.ts), a list QUERY_MAX_BYTES or its limit in bodies (alerts.ts); a list of one
-    // alert past a run read 4 MB ahead, admitted for 1.75 MiB. A bound that is not a number bounds
+    // reader was admitted for: a list QUERY_MAX_BYTES or its limit in bodies (alerts.ts); a list of
+    // one alert past a run read 4 MB ahead, admitted for 1.75 MiB. (A replay reads the alerts stream,
+    // whose entries hold their texts: it reads none ahead.) A bound that is not a number bounds
     // nothing: in Math.min a caller's NaN made the bound NaN, which no sum passes (in the scan and in
     // READ_AHEAD_SCRIPT alike), and a list read 10 MB of texts ahead.
-    const aheadBounds = [
-      PAGE_BYTES,
-      request.maxBytes.hard,
-      readerBytes,
-      request.maxBytes.readAhead ?? readerBytes,
-    ];
+    const aheadBounds = [PAGE_BYTES, request.maxBytes.hard, readerBytes, request.maxBytes.readAhead];
     const readAhead = createReadAhead(
       (fields) => {
         try {
@@ -114,7 +109,9 @@ export function createStreamScanner(options: {
           return false;
         }
       },
-      Math.min(...aheadBounds.filter((bytes) => !Number.isNaN(bytes))),
+      Math.min(
+        ...aheadBounds.filter((bytes): bytes is number => bytes !== undefined && !Number.isNaN(bytes)),
+      ),
     );
 
     // The alert, when it passes the filter with its JSON (which alone tells about its tags).
