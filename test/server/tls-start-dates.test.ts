@@ -104,8 +104,14 @@ describe.runIf(hasOpenssl)('the TLS files at start', () => {
     const events = (event: string) => service.lines.filter((line) => line.event === event);
     await until(async () => events('listening_tls').length === 2, 20_000, 'both workers listening');
 
-    const workers = events('listening_tls').map((line) => line.worker);
-    expect(events('tls_files_not_valid')).toEqual(
+    // Each worker's warning and listening lines, in worker order: two workers' lines interleave
+    // in either order (a fresh-machine run had worker 1 warn first and listen second).
+    const byWorker = (a: Record<string, unknown>, b: Record<string, unknown>) =>
+      Number(a['worker']) - Number(b['worker']);
+    const workers = events('listening_tls')
+      .sort(byWorker)
+      .map((line) => line.worker);
+    expect(events('tls_files_not_valid').sort(byWorker)).toEqual(
       workers.map((worker) =>
         expect.objectContaining({
           level: 'warn',
