@@ -117,7 +117,7 @@ export function createReadBudget(limits: ReadLimits, registry: Registry): ReadBu
   const refused = createReasonCounter<ReadRefusal>(
     registry,
     'falco_alert_reads_refused_total',
-    'Alerts, alert lists and exports, trigger run lists and dashboard counts refused (503), and live-stream replays put off (the stream ends; its client reconnects), because readers held QUERY_MAX_INFLIGHT_BYTES, or those at one address QUERY_MAX_INFLIGHT_BYTES_PER_ADDRESS; or their readers (and those of /metrics, after at most 10 s) cut off after QUERY_STALL_TIMEOUT_MS without reading (stalled); or readers of /metrics cut off because scrapes not yet read to their end held METRICS_MAX_PINNED_BYTES of renders, theirs the oldest (pinned_renders).',
+    'Alerts, alert lists and exports, trigger run lists and dashboard counts refused (503), and live-stream replays put off (the stream ends; its client reconnects), and the read-back of a trigger run taken over put off (to a later sweep), because readers held QUERY_MAX_INFLIGHT_BYTES, or those at one address QUERY_MAX_INFLIGHT_BYTES_PER_ADDRESS; or their readers (and those of /metrics, after at most 10 s) cut off after QUERY_STALL_TIMEOUT_MS without reading (stalled); or readers of /metrics cut off because scrapes not yet read to their end held METRICS_MAX_PINNED_BYTES of renders, theirs the oldest (pinned_renders).',
     ['inflight_bytes', 'inflight_per_address', 'stalled', 'pinned_renders'],
   );
   // The whole connection: node:http (Node 24) leaves an answer destroyed while it waits behind

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
-import type { AlertStore, AlertsFound } from '../alerts/alert-store.js';
+import type { AlertStore } from '../alerts/alert-store.js';
 import type { StoredAlert } from '../alerts/stored-alert.js';
+import type { ReadBudget } from '../http/read-budget.js';
 import { countedOutcome } from './run-cancellation.js';
 import { CLOCK_SKEW_MS } from './run-watch.js';
 import { savedDetections } from './run-expectations.js';
@@ -21,6 +22,9 @@ import type { Verifier } from './verify-run.js';
 export const CATCH_UP_MAX_ALERTS = 10_000;
 export const CATCH_UP_MAX_BYTES = 8 * 1024 * 1024;
 
+// The address the read-back reserves the readers' budget under: its own share, no client's.
+const CATCH_UP_READER = 'trigger-catch-up';
+
 export interface OrphanAdoptionDeps {
   shared: SharedRuns;
   registry: RunRegistry;
@@ -28,6 +32,8 @@ export interface OrphanAdoptionDeps {
   metrics: TriggerMetrics;
   /** The shared store: the alerts that came while nobody watched the run are read back from it. */
   alerts: Pick<AlertStore, 'query'>;
+  /** The readers' budget (QUERY_MAX_INFLIGHT_BYTES): the alerts read back are held within it. */
+  readBudget?: Pick<ReadBudget, 'reserve'>;
   leaseMs: number;
   logger: Logger;
 }
@@ -47,7 +53,11 @@ export interface StoredOfRules {
 /**
  * The stored alerts of `rules`: of each rule the newest, within its even share of the catch-up
  * budget (the alert that crosses a share included). Not filtered by Falco's event time: a node's
- * clock may be off (run-expectations.ts); the verifier keeps those received in the window.
+ * clock may be off (run-expectations.ts); the verifier keeps those received in the window. One rule
+ * at a time, each within what the others left of CATCH_UP_MAX_BYTES, so the whole read holds that
+ * and one alert past it at most: read at once, each rule's read kept the alert that crossed its
+ * share, and 58 rules of one 1.75 MiB alert each read back 101.5 MiB with Redis. Rules left unread
+ * once it is spent make the read partial.
  */
 export async function readStoredOfRules(
   alerts: OrphanAdoptionDeps['alerts'],
@@ -55,25 +65,29 @@ export async function readStoredOfRules(
   sinceMs = -Infinity,
 ): Promise<StoredOfRules> {
   const distinct = [...new Set(rules)];
-  const query = {
-    limit: Math.max(1, Math.floor(CATCH_UP_MAX_ALERTS / distinct.length)),
-    maxBytes: Math.floor(CATCH_UP_MAX_BYTES / distinct.length),
-  };
-  const found = await Promise.all(distinct.map((rule) => alerts.query({ ...query, rule })));
-  // Newest first: the last one read is the oldest. Read back to before `sinceMs`, nothing was left.
-  // None read, a shared store's cut (its bound on entries read) says not how far back it went.
-  const stoppedShort = ({ alerts: read, cut }: AlertsFound) =>
-    (cut === true ||
-      read.length >= query.limit ||
-      read.reduce((sum, entry) => sum + entry.bytes, 0) > query.maxBytes) &&
-    (read.at(-1)?.receivedAtMs ?? Infinity) >= sinceMs;
-  return {
-    alerts: found
-      .flatMap(({ alerts: read }) => read)
-      .sort((a: StoredAlert, b: StoredAlert) => a.receivedAtMs - b.receivedAtMs),
-    partial: found.some(stoppedShort),
-  };
+  const limit = Math.max(1, Math.floor(CATCH_UP_MAX_ALERTS / distinct.length));
+  const share = Math.floor(CATCH_UP_MAX_BYTES / distinct.length);
+  const read: StoredAlert[] = [];
+  let bytes = 0;
+  let partial = false;
+  for (const rule of distinct) {
+    const maxBytes = Math.min(share, CATCH_UP_MAX_BYTES - bytes);
+    if (maxBytes <= 0) return { alerts: oldestFirst(read), partial: true };
+    const found = await alerts.query({ limit, maxBytes, rule });
+    const foundBytes = found.alerts.reduce((sum, entry) => sum + entry.bytes, 0);
+    // Newest first: the last one read is the oldest. Read back to before `sinceMs`, nothing was left.
+    // None read, a shared store's cut (its bound on entries read) says not how far back it went.
+    partial ||=
+      (found.cut === true || found.alerts.length >= limit || foundBytes > maxBytes) &&
+      (found.alerts.at(-1)?.receivedAtMs ?? Infinity) >= sinceMs;
+    read.push(...found.alerts);
+    bytes += foundBytes;
+  }
+  return { alerts: oldestFirst(read), partial };
 }
+
+const oldestFirst = (read: StoredAlert[]) =>
+  read.sort((a: StoredAlert, b: StoredAlert) => a.receivedAtMs - b.receivedAtMs);
 
 const pendingRules = (run: TriggerRun) =>
   run.verification.expectations.filter(({ status }) => status === 'pending').map(({ rule }) => rule);
@@ -116,8 +130,19 @@ export function startOrphanAdoption(deps: OrphanAdoptionDeps): () => void {
     return () => clearInterval(timer);
   }
 
+  // The alerts read back are held within the readers' budget, as a list's are: outside it, they
+  // came on top of the lists and replays it bounds. Without room, the run is taken over at a later
+  // sweep (counted in falco_alert_reads_refused_total).
   async function adopt(listed: TriggerRun): Promise<void> {
     if (registry.has(listed.id) || listed.startedAt === undefined) return;
+    const release = deps.readBudget
+      ? deps.readBudget.reserve(CATCH_UP_MAX_BYTES, CATCH_UP_READER)
+      : () => undefined;
+    if (!release) return;
+    await readAndResume(listed).finally(release);
+  }
+
+  async function readAndResume(listed: TriggerRun): Promise<void> {
     if (!(await shared.own(listed.id, deps.leaseMs))) return;
     // As saved now, not as listed: the sweep reads each run's stored alerts in turn, and meanwhile
     // another replica may have taken a run over, settled it and let its hold lapse.

@@ -42,7 +42,7 @@ export interface TriggersDeps {
   shared?: SharedRuns;
   /** With `shared`: the shared alerts, read back for a run taken over from a replica that stopped. */
   alerts?: Pick<AlertStore, 'query'>;
-  /** The readers' budget of alert lists, which run lists share. */
+  /** The readers' budget of alert lists, which run lists and a run's alerts read back share. */
   readBudget?: ReadBudget;
   /** SLOT_LEASE_MS unless a test shortens it. */
   leaseMs?: number;
@@ -109,7 +109,16 @@ export function createTriggers(deps: TriggersDeps): Triggers {
     };
   const stopAdoption =
     shared && catchUp
-      ? startOrphanAdoption({ shared, registry, verifier, metrics, alerts: catchUp, leaseMs, logger })
+      ? startOrphanAdoption({
+          shared,
+          registry,
+          verifier,
+          metrics,
+          alerts: catchUp,
+          readBudget: deps.readBudget,
+          leaseMs,
+          logger,
+        })
       : () => undefined;
   const stopCanary =
     config.canary.intervalMinutes > 0

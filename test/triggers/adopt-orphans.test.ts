@@ -6,7 +6,10 @@ import request from 'supertest';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { AlertQuery, AlertsFound } from '../../src/alerts/alert-store.js';
 import type { StoredAlert } from '../../src/alerts/stored-alert.js';
+import { createAlertFeed } from '../../src/alerts/alert-feed.js';
 import { createMemoryAlertStore } from '../../src/alerts/memory-alert-store.js';
+import { createReadBudget, type ReadBudget } from '../../src/http/read-budget.js';
+import { createAlertStore } from '../../src/store/create-alert-store.js';
 import { createRedisTriggerRuns, ORPHANED_RUN_ERROR } from '../../src/store/redis-trigger-runs.js';
 import {
   CATCH_UP_MAX_BYTES,
@@ -44,6 +47,7 @@ const haveDocker =
 
 const hangingHelm = { PATH: `${resolve('test/fixtures/bin/slow-helm')}:/usr/bin:/bin` };
 const quickDocker = { PATH: `${resolve('test/fixtures/bin/quick-docker')}:/usr/bin:/bin` };
+const MiB = 1024 * 1024;
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 
 const resolved = (run: TriggerRun) =>
@@ -269,6 +273,7 @@ describe.runIf(haveRedis)('runs taken over on one Redis (replicas built in the t
   const sweeper = (
     shared: SharedRuns,
     query: (query: AlertQuery) => Promise<AlertsFound> = async () => ({ alerts: [] }),
+    readBudget?: ReadBudget,
   ) => {
     const metrics = new Registry();
     const triggerMetrics = createTriggerMetrics(metrics);
@@ -284,6 +289,7 @@ describe.runIf(haveRedis)('runs taken over on one Redis (replicas built in the t
       verifier,
       metrics: triggerMetrics,
       alerts: { query },
+      readBudget,
       leaseMs: LEASE_MS,
       logger: pino({ level: 'silent' }),
     });
@@ -542,6 +548,44 @@ describe.runIf(haveRedis)('runs taken over on one Redis (replicas built in the t
     });
   });
 
+  // Regression: the read-back of a run taken over held its alerts outside the readers' budget
+  // (QUERY_MAX_INFLIGHT_BYTES), on top of the lists and replays it bounds.
+  it("reads a run's stored alerts back within the readers' budget, put off while readers hold it", async () => {
+    const run = await savedWaiting('read-budget:');
+    const budget = createReadBudget(
+      {
+        maxInflightBytes: 32 * MiB,
+        maxInflightBytesPerAddress: 32 * MiB,
+        stallMs: 10_000,
+        maxPinnedBytes: 1e9,
+      },
+      new Registry(),
+    );
+    const releaseReaders = budget.reserve(32 * MiB - 1, '192.0.2.1')!;
+    const heldWhileReading: number[] = [];
+    const b = sweeper(
+      sharedRuns('read-budget:'),
+      async () => {
+        heldWhileReading.push(budget.inflight());
+        return { alerts: [] };
+      },
+      budget,
+    );
+
+    await sleep(4 * LEASE_MS);
+    const whileFull = { read: heldWhileReading.length, taken: b.registry.has(run.id) };
+    releaseReaders();
+    await vi.waitFor(() => expect(b.registry.has(run.id)).toBe(true), {
+      timeout: 10 * LEASE_MS,
+      interval: 20,
+    });
+    await b.stop();
+
+    expect(whileFull).toEqual({ read: 0, taken: false });
+    expect(heldWhileReading).toEqual([CATCH_UP_MAX_BYTES]);
+    expect(budget.inflight()).toBe(0);
+  });
+
   // Regression: the read-back takes each rule's newest alerts within its share; a busy rule (other
   // users' shells) could push the run's own alert past it, and the run was then judged missed as if
   // every alert since its start had been read, without saying any was left.
@@ -677,5 +721,60 @@ describe('readStoredOfRules (the alerts read back for a run taken over)', () => 
     expect((await readStoredOfRules(store, ['Rule 0'])).alerts.map((entry) => entry.id)).toEqual([
       lagging.id,
     ]);
+  });
+});
+
+describe.runIf(haveRedis)('readStoredOfRules with the shared store', () => {
+  let redis: TestRedis;
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  afterAll(async () => {
+    await redis?.stop();
+  });
+
+  // Regression: each rule's read kept the alert that crossed its share, so a run waiting for many
+  // rules held one such alert per rule: 58 rules (event-generator's ^syscall) of one 1.75 MiB alert
+  // each read back 101.5 MiB with Redis (112 MiB of the process's memory), against 8 MiB.
+  it('holds no more than CATCH_UP_MAX_BYTES and one alert past it, whatever the number of rules', async () => {
+    const parts = createAlertStore({
+      config: {
+        maxAlerts: 1000,
+        maxBytes: 32 * MiB,
+        redis: {
+          target: { kind: 'url', url: redis.url },
+          keyPrefix: 'catch-up',
+          retentionMs: 3_600_000,
+          pendingMax: 100,
+        },
+      },
+      dedupWindowMs: 0,
+      feed: createAlertFeed(() => undefined),
+      registry: new Registry(),
+      logger: pino({ level: 'silent' }),
+    });
+    const { store } = parts;
+    await vi.waitFor(() => expect(store.available()).toBe(true), { timeout: 2_000, interval: 20 });
+    // 20 rules, each with one alert of about a whole body (BODY_LIMIT_BYTES): 35 MiB in all.
+    const alertBytes = 1792 * 1024;
+    const rules = Array.from({ length: 20 }, (_, index) => `Rule ${index}`);
+    for (const rule of rules) {
+      const receivedAtMs = Date.now();
+      store.add(
+        makeStoredAlert(
+          { rule, output: 'x'.repeat(alertBytes - 400) },
+          { bytes: alertBytes, receivedAtMs, receivedAt: new Date(receivedAtMs).toISOString() },
+        ),
+      );
+      // One at a time: the writes waiting for Redis are bounded by STORE_MAX_BYTES.
+      await store.flush();
+    }
+
+    const { alerts: read, partial } = await readStoredOfRules(store, rules).finally(() => parts.close());
+
+    expect(read.reduce((sum, entry) => sum + entry.bytes, 0)).toBeLessThanOrEqual(
+      CATCH_UP_MAX_BYTES + alertBytes,
+    );
+    expect(partial).toBe(true);
   });
 });
