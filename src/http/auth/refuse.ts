@@ -10,12 +10,20 @@ export interface RefuseDeps {
   limiter: FailureLimiter;
 }
 
-/** The address failures are counted under: the TCP peer (a proxy's, behind one). */
+/** The client's address: the TCP peer (a proxy's, behind one). */
 export const clientAddressOf = (req: Request): string => req.socket.remoteAddress ?? 'unknown';
 
-/** Answers 429 with Retry-After when this address failed too often; true when it did. */
+/**
+ * Who failures are counted under: the address, or a user a trusted proxy vouches for at that
+ * address. Every user of an authenticating proxy shares its address: counted by it, one user's
+ * wrong tokens answered 429 to all of them. (A user name holds no space: no address is one.)
+ */
+export const failureKeyOf = (req: Request): string =>
+  req.authUser === undefined ? clientAddressOf(req) : `${clientAddressOf(req)} user ${req.authUser}`;
+
+/** Answers 429 with Retry-After when this client failed too often; true when it did. */
 export function refuseIfLimited(req: Request, res: Response, group: RouteGroup, deps: RefuseDeps): boolean {
-  const waitMs = deps.limiter.retryAfterMs(clientAddressOf(req));
+  const waitMs = deps.limiter.retryAfterMs(failureKeyOf(req));
   if (waitMs === 0) return false;
   deps.metrics.limited(group);
   res.setHeader('Retry-After', String(Math.ceil(waitMs / 1000)));
@@ -50,7 +58,7 @@ export function refuse(req: Request, res: Response, refusal: Refusal, deps: Refu
 /** What `refuse` does before it answers: the count, the address's failure and the log line. */
 export function recordRefusal(req: Request, refusal: Omit<Refusal, 'status'>, deps: RefuseDeps): void {
   deps.metrics.failed(refusal.group);
-  if (refusal.wrong) deps.limiter.recordFailure(clientAddressOf(req));
+  if (refusal.wrong) deps.limiter.recordFailure(failureKeyOf(req));
   req.log.warn(
     {
       event: 'auth_refused',

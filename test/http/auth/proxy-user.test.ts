@@ -80,6 +80,61 @@ describe('AUTH_PROXY_USER_HEADER from AUTH_PROXY_CIDRS', () => {
   });
 });
 
+describe('the failure limit behind an authenticating proxy', () => {
+  const BEHIND_PROXY = {
+    VIEWER_TOKEN,
+    AUTH_PROXY_USER_HEADER: 'X-Forwarded-User',
+    AUTH_PROXY_CIDRS: '127.0.0.1/32, ::1',
+    AUTH_FAILURE_LIMIT: '3',
+  };
+
+  // Regression: every user behind the proxy shares its address, and failures were counted per
+  // address: one user's wrong tokens answered 429 to every other user of the proxy for the window.
+  it("counts a proxied user's wrong tokens against that user, not every user of the proxy", async () => {
+    const server = await startAuthTestServer(BEHIND_PROXY);
+    try {
+      const as = (user: string, token?: string) => ({
+        'X-Forwarded-User': user,
+        ...(token === undefined ? {} : { Authorization: `Bearer ${token}` }),
+      });
+      for (let attempt = 0; attempt < 3; attempt += 1) {
+        const guess = as('mallory', `guess-${attempt}-0123456789abcdef`);
+        expect((await server.get('/alerts', guess)).status).toBe(401);
+      }
+
+      const mallory = await server.get('/alerts', as('mallory'));
+      const alice = await server.get('/alerts', as('alice@example.org'));
+      const aliceSession = await server.get('/ui/session', as('alice@example.org'));
+      const aliceToken = await server.get('/alerts', as('alice@example.org', VIEWER_TOKEN));
+
+      expect(mallory.status).toBe(429);
+      expect(alice.status).toBe(200);
+      expect(aliceSession.status).toBe(200);
+      expect(aliceToken.status).toBe(200);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('still counts the wrong tokens of requests the proxy names nobody for against its address', async () => {
+    const server = await startAuthTestServer(BEHIND_PROXY);
+    try {
+      for (let attempt = 0; attempt < 3; attempt += 1) {
+        const guess = { Authorization: `Bearer guess-${attempt}-0123456789abcdef` };
+        expect((await server.get('/alerts', guess)).status).toBe(401);
+      }
+
+      const anonymous = await server.get('/alerts', { Authorization: `Bearer ${VIEWER_TOKEN}` });
+      const alice = await server.get('/alerts', { 'X-Forwarded-User': 'alice@example.org' });
+
+      expect(anonymous.status).toBe(429);
+      expect(alice.status).toBe(200);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe('isTrustedPeer', () => {
   const trusted = new BlockList();
   trusted.addSubnet('10.1.0.0', 16, 'ipv4');
