@@ -1,3 +1,5 @@
+import type { Document } from 'yaml';
+import { findNotJson } from './helm-json.js';
 import { withHelmTags } from './helm-yaml-tags.js';
 import { isObj, parseYamlDocuments, type Obj } from './rendered-documents.js';
 import { valueKind } from './value-kind.js';
@@ -19,12 +21,43 @@ function badSeparatorLine(text: string): number | undefined {
 }
 
 /**
+ * The first directive line (one that starts with `%`: `%YAML 1.2`, `%TAG`) helm's go-yaml reaches,
+ * which it refuses (4.1.4, `helm template`): helm's reader hands it each part between `---` lines on
+ * its own, so a directive comes without the `---` it belongs to ("did not find expected <document
+ * start>"). Go-yaml reads a part's first document only: after a `...` that ends one, nothing.
+ * Undefined when there is none.
+ */
+function directiveLine(text: string): number | undefined {
+  let content = false;
+  let ended = false;
+  for (const [index, line] of text.split('\n').entries()) {
+    if (line.startsWith('---')) [content, ended] = [false, false];
+    else if (ended) continue;
+    else if (line.startsWith('%')) return index + 1;
+    else if (/^\.\.\.\s*(?:#|$)/.test(line)) ended = content;
+    else if (!/^\s*(?:#|$)/.test(line)) content = true;
+  }
+  return undefined;
+}
+
+/** Throws, naming the line, when sigs.k8s.io/yaml cannot turn a document into JSON (findNotJson). */
+function refuseNotJson(file: string, text: string, document: Document.Parsed): void {
+  const found = findNotJson(document);
+  if (found === undefined) return;
+  const line = text.slice(0, found.offset).split('\n').length;
+  throw new Error(
+    `--values ${file}: line ${line} holds ${found.what}, which helm cannot turn into JSON ("${found.says}"). Write it as text, in quotes.`,
+  );
+}
+
+/**
  * One values file as helm reads it (4.1.4, LoadValues): every document it reads (the first of each
  * part between `---` lines), in order, merged into one by mergeHelmValues before the file meets the
  * others; an empty one adds nothing, as in helm, and a trailing `---` is common in hand-written YAML.
  * Throws with the file's name when it is not YAML, a line starts with `---` and more
- * (badSeparatorLine), or a document is not a mapping ("cannot unmarshal yaml document"), all of which
- * helm refuses, naming which line or document and its kind, never its text (describeYamlError says why).
+ * (badSeparatorLine), helm reaches a directive (directiveLine), or a document holds what is not JSON
+ * (findNotJson) or is not a mapping ("cannot unmarshal yaml document"), all of which helm refuses,
+ * naming which line or document and its kind, never its text (describeYamlError says why).
  */
 export function loadHelmValues(file: string, text: string): Obj {
   // Never the library's message: it quotes the file, which may hold tokens (describeYamlError).
@@ -42,7 +75,13 @@ export function loadHelmValues(file: string, text: string): Obj {
     uniqueKeys: false,
     customTags: withHelmTags,
     firstOfEachPart: true,
+    inspect: (document) => refuseNotJson(file, text, document),
   });
+  const directive = directiveLine(text);
+  if (directive !== undefined)
+    throw new Error(
+      `--values ${file}: line ${directive} is a directive (it starts with %), which helm refuses: its reader hands go-yaml the lines before a --- without it ("did not find expected <document start>"). Remove the line.`,
+    );
   for (const [index, document] of documents.entries()) {
     const kind = notValues(document);
     if (kind !== undefined)

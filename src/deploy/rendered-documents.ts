@@ -1,4 +1,4 @@
-import { parseAllDocuments, YAMLError, type Tags } from 'yaml';
+import { parseAllDocuments, YAMLError, type Document, type Tags } from 'yaml';
 
 /** A YAML mapping as `toJS` returns it: a Kubernetes object or one of its fields. */
 export type Obj = Record<string, unknown>;
@@ -46,6 +46,8 @@ export interface YamlReading {
    * each part, so one after a bare `...` is never read.
    */
   firstOfEachPart?: boolean;
+  /** Called on each document read, before it becomes values: throws to refuse what the reader would. */
+  inspect?: (document: Document.Parsed) => void;
 }
 
 /**
@@ -57,7 +59,7 @@ export interface YamlReading {
 export function parseYamlDocuments(
   text: string,
   refuse: (why: string, more: number) => Error,
-  { firstOfEachPart = false, ...reading }: YamlReading = {},
+  { firstOfEachPart = false, inspect, ...reading }: YamlReading = {},
 ): unknown[] {
   const documents = parseAllDocuments(text, { ...QUIET_YAML, ...reading });
   const errors = documents.flatMap((document) => document.errors);
@@ -65,6 +67,7 @@ export function parseYamlDocuments(
   const read = firstOfEachPart
     ? documents.filter((document, index) => index === 0 || document.directives.docStart)
     : documents;
+  for (const document of read) inspect?.(document);
   try {
     return read.map((document) => document.toJS() as unknown);
   } catch (error) {

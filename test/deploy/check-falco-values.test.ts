@@ -24,6 +24,14 @@ function checkOverBase(falcoChartVersion: string, ...texts: string[]): string[] 
   });
 }
 
+/** The receiver's values and then `mine.yaml`, layered. */
+function layerOverReceiver(text: string) {
+  return layerHttpOutput([
+    { file: 'falco.yaml', text: RECEIVER_VALUES },
+    { file: 'mine.yaml', text },
+  ]);
+}
+
 describe('checkFalcoValues', () => {
   afterEach(() => {
     vi.restoreAllMocks();
@@ -311,15 +319,24 @@ describe('checkFalcoValues', () => {
 
   // Regression: parse handed each warning (a tag it does not know, a list used as a key) to
   // process.emitWarning with the lines around it, and Node printed them to stderr.
-  it.each([
-    ['a tag it does not know', 'falcosidekick:\n  webhook:\n    token: !vault s3cr3t-token\n'],
-    ['a list as a key', 'falcosidekick:\n  ? [s3cr3t-token]\n  : x\n'],
-  ])('reads a values file with %s without a warning that quotes it', (_what, text) => {
+  it('reads a values file with a tag it does not know without a warning that quotes it', () => {
     const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
 
-    const output = layerHttpOutput([{ file: 'sidekick.yaml', text }]);
+    const output = layerHttpOutput([
+      { file: 'sidekick.yaml', text: 'falcosidekick:\n  webhook:\n    token: !vault s3cr3t-token\n' },
+    ]);
 
     expect(output).toEqual({});
+    expect(warn).not.toHaveBeenCalled();
+  });
+
+  // A list as a key is refused (helm cannot read it), before the yaml library's warning could quote it.
+  it('refuses a values file with a list as a key without a warning that quotes it', () => {
+    const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+
+    expect(() =>
+      layerHttpOutput([{ file: 'sidekick.yaml', text: 'falcosidekick:\n  ? [s3cr3t-token]\n  : x\n' }]),
+    ).toThrow(/^--values sidekick\.yaml: line 2 holds a key that is a list, /);
     expect(warn).not.toHaveBeenCalled();
   });
 
@@ -824,11 +841,7 @@ describe('checkFalcoValues, with a URL of quotes only', () => {
 // the mapping it is written as, a key without a value null: `!!set {falco}` is `falco: null`. The
 // check refused such a document ("a value of another kind"), or one with a value ("not YAML").
 describe('layerHttpOutput, with a !!set as helm reads it', () => {
-  const layer = (text: string) =>
-    layerHttpOutput([
-      { file: 'falco.yaml', text: RECEIVER_VALUES },
-      { file: 'mine.yaml', text },
-    ]);
+  const layer = layerOverReceiver;
 
   it('reads a !!set document as a mapping whose keys without a value are null', () => {
     expect(layer('!!set {falco}\n')).toEqual(layer('falco: null\n'));
@@ -948,5 +961,62 @@ describe('checkFalcoValues, with a blank in the URL', () => {
 
   it('finds nothing wrong with a letter beyond ASCII, which libcurl takes', () => {
     expect(checkOverBase('9.1.0', `falco:\n  http_output:\n    url: "${RECEIVER}?é=1"\n`)).toEqual([]);
+  });
+});
+
+// Regression (a review): helm 4.1.4 refuses these values files, `helm template` of charts 3.1.4 and
+// 9.1.0 ("failed to parse ... cannot unmarshal yaml document"), and the check passed them, so helm
+// failed only at the install step, after the checks. A directive: helm's reader hands go-yaml the
+// lines before a `---` without it; a key that is a list, a mapping or null, and .nan or .inf:
+// sigs.k8s.io/yaml cannot turn them into JSON. With `%YAML 1.2` the check even read `yes` as text.
+describe('layerHttpOutput, with values helm cannot read', () => {
+  const layer = layerOverReceiver;
+
+  it('refuses a directive that helm reaches, as helm does, quoting none of it', () => {
+    const refusal = (line: number) =>
+      new Error(
+        `--values mine.yaml: line ${line} is a directive (it starts with %), which helm refuses: its reader hands go-yaml the lines before a --- without it ("did not find expected <document start>"). Remove the line.`,
+      );
+
+    expect(() => layer('%YAML 1.2\n---\nfalco:\n  json_output: yes\n')).toThrow(refusal(1));
+    expect(() => layer('# mine\n%YAML 1.1\n---\nfalco:\n  json_output: true\n')).toThrow(refusal(2));
+    expect(() => layer('%TAG !s3cr3t! tag:example.com,2000:\n---\nfalco: {}\n')).toThrow(refusal(1));
+    expect(() => layer(`${BASE}---\n...\n%YAML 1.1\n---\nfalco: {}\n`)).toThrow(refusal(6));
+    // After a `...` that ends the part's document, helm reads no further: it reaches no directive.
+    expect(layer(`${BASE}...\n%YAML 1.1\n---\nfalco:\n  json_output: false\n`).jsonOutput).toEqual({
+      value: false,
+      file: 'mine.yaml',
+    });
+  });
+
+  it.each([
+    ['a list as a key', 'falco:\n  ? [s3cr3t-token]\n  : x\n', 2, 'a key that is a list', 'invalid map key'],
+    ['a mapping as a key', 'falco:\n  {s3cr3t: token}: x\n', 2, 'a key that is a mapping', 'invalid map key'],
+    [
+      'an alias of a list as a key',
+      'a: &k [x]\nfalco:\n  *k : 1\n',
+      3,
+      'a key that is a list',
+      'invalid map key',
+    ],
+    ['~ as a key', `${BASE}  ~: x\n`, 4, 'a key that is null', 'unsupported map key'],
+    ['an empty key', 'falco:\n  ?\n  : x\n', 2, 'a key that is null', 'unsupported map key'],
+    ['.nan as a value', 'falco:\n  x: .nan\n', 2, '.nan or .inf', 'json: unsupported value'],
+    ['-.inf in a list', 'falco:\n  x: [1, -.inf]\n', 2, '.nan or .inf', 'json: unsupported value'],
+  ])(
+    'refuses a values file with %s, which helm cannot turn into JSON, quoting none of it',
+    (_what, text, line, what, says) => {
+      expect(() => layer(text)).toThrow(
+        new Error(
+          `--values mine.yaml: line ${line} holds ${what}, which helm cannot turn into JSON ("${says}"). Write it as text, in quotes.`,
+        ),
+      );
+    },
+  );
+
+  it('reads what helm reads: keys that are numbers or booleans, .nan as a key, and text in quotes', () => {
+    const values = 'falco:\n  1: a\n  on: b\n  .nan: c\n  x: ".nan"\n  "~": d\n  json_output: false\n';
+
+    expect(layer(values).jsonOutput).toEqual({ value: false, file: 'mine.yaml' });
   });
 });
