@@ -18,11 +18,14 @@ export interface ActionFilter {
 
 /**
  * The actions of `version` that `actions` (event-generator's --actions regex) selects and that
- * actually run (disabled actions only where the chart passes --all).
+ * actually run in a run's Job pod (disabled actions only where the chart passes --all; none that
+ * event-generator skips in a container).
  */
 export function selectActions(version: GeneratorVersion, actions: ActionFilter): GeneratorAction[] {
   const known = GENERATOR_ACTIONS[version];
-  return known.actions.filter((item) => actions.test(item.action) && (known.runsDisabled || !item.disabled));
+  return known.actions.filter(
+    (item) => actions.test(item.action) && item.runsInContainer && (known.runsDisabled || !item.disabled),
+  );
 }
 
 /**

@@ -133,8 +133,8 @@ export function buildEventGeneratorRequestSchema(lists: AllowLists) {
 }
 
 /**
- * An `actions` pattern that selects none of the version's actions (event-generator would run nothing
- * and exit 0), or only actions whose rule Falco does not load (a rules file outside `falcoRules`) or
+ * An `actions` pattern that selects none of the version's actions that run in a pod (event-generator
+ * would run nothing and exit 0), or only actions whose rule Falco does not load (a rules file outside `falcoRules`) or
  * enable by default: either way the run would succeed having verified nothing.
  */
 export function checkGeneratorActions(actions: string, rules: GeneratorRules): FieldProblem[] {
@@ -142,7 +142,7 @@ export function checkGeneratorActions(actions: string, rules: GeneratorRules): F
   if (!compiled.ok || selectExpectedRules(rules, compiled.pattern).length > 0) return [];
   const detail =
     selectActions(rules.version, compiled.pattern).length === 0
-      ? `selects none of event-generator ${rules.version}'s actions (e.g. ^syscall)`
+      ? `selects none of the actions event-generator ${rules.version} runs in a pod (e.g. ^syscall)`
       : `selects only actions whose rules Falco does not load or enable by default (TRIGGER_FALCO_RULES=${rules.falcoRules.join(',')}), so nothing could be verified (e.g. ^syscall.ReadSensitiveFileUntrusted$)`;
   return [{ pointer: '/actions', detail }];
 }

@@ -231,6 +231,26 @@ describe('trigger API input validation', () => {
     });
   }
 
+  // Regression: on event-generator v0.10 (chart 0.2.0, Falco 0.34.1) this run was accepted and could
+  // only end with "User mgmt binaries" missed: event-generator skips that action in a container.
+  it('refuses an actions regex that selects only an action event-generator skips in the Job pod', async () => {
+    built = buildTriggerApp({ ...ENABLED, TRIGGER_EVENT_GENERATOR_VERSION: 'v0.10' });
+
+    const res = await request(built.app)
+      .post('/triggers/event-generator')
+      .set(auth)
+      .send({ actions: '^syscall.UserMgmtBinaries$' });
+
+    expect(res.status).toBe(400);
+    expect(res.body.errors).toEqual([
+      {
+        pointer: '/actions',
+        detail: 'selects none of the actions event-generator v0.10 runs in a pod (e.g. ^syscall)',
+      },
+    ]);
+    expect((await request(built.app).get('/triggers').set(auth)).body.runs).toEqual([]);
+  });
+
   // Regression (review): a docker container name such as compose v1's could not be allow-listed.
   it('takes an allow-listed docker container name on the docker backend only', async () => {
     built = buildTriggerApp({ ...ENABLED, TRIGGER_ALLOWED_CONTAINERS: 'app,myproj_web_1' });

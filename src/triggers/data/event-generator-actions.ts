@@ -2,7 +2,8 @@
 // each targets. `disabled`: registered WithDisabled(), runs only with --all (chart 0.4.0 passes it,
 // chart 0.2.0 never does). `ruleEnabled`: whether the rule is enabled in its rules file. `rulesFile`:
 // the falcosecurity/rules file that holds it; Falco loads only the stable one (falco_rules.yaml)
-// unless told otherwise (TRIGGER_FALCO_RULES).
+// unless told otherwise (TRIGGER_FALCO_RULES). `runsInContainer`: false for the actions
+// event-generator skips in a container (SKIPPED_IN_CONTAINERS, from its sources, not the reference).
 
 /** The falcosecurity/rules files, by maturity: falco_rules.yaml, falco-incubating_rules.yaml, falco-sandbox_rules.yaml. */
 export const RULES_FILES = ['stable', 'incubating', 'sandbox'] as const;
@@ -15,6 +16,8 @@ export interface GeneratorAction {
   disabled: boolean;
   ruleEnabled: boolean;
   rulesFile: RulesFile;
+  /** False: event-generator skips it in a container, so the Job pod of a run never starts it. */
+  runsInContainer: boolean;
 }
 
 type Row = readonly [
@@ -25,13 +28,15 @@ type Row = readonly [
   rulesFile: RulesFile,
 ];
 
-const toAction = ([action, rule, disabled, ruleEnabled, rulesFile]: Row): GeneratorAction => ({
-  action,
-  rule,
-  disabled,
-  ruleEnabled,
-  rulesFile,
-});
+const toActions = (rows: readonly Row[], skippedInContainers: readonly string[]): GeneratorAction[] =>
+  rows.map(([action, rule, disabled, ruleEnabled, rulesFile]) => ({
+    action,
+    rule,
+    disabled,
+    ruleEnabled,
+    rulesFile,
+    runsInContainer: !skippedInContainers.includes(action),
+  }));
 
 // v0.10: chart event-generator-0.2.0, rules falco-rules-0.1.0 (Falco 0.34.1), all in falco_rules.yaml
 const V0_10_ROWS: readonly Row[] = [
@@ -280,6 +285,13 @@ const V0_13_ROWS: readonly Row[] = [
   ['syscall.WriteBelowRpmDatabase', 'Write below rpm database', true, true, 'sandbox'],
 ];
 
+// event-generator returns ErrSkipped ("not applicable to containers") for these when its
+// /proc/1/cmdline is its own, as in the chart's Job pod (events/syscall/user_mgmt_binaries.go,
+// launch_suspicious_network_tool_on_host.go at v0.10.0 and v0.13.0); their rules need a host process
+// too (Falco 0.34.1's "User mgmt binaries" says `not container`). Expected, they could only be missed.
+const V0_10_SKIPPED_IN_CONTAINERS = ['syscall.UserMgmtBinaries'];
+const V0_13_SKIPPED_IN_CONTAINERS = ['syscall.LaunchSuspiciousNetworkToolOnHost', 'syscall.UserMgmtBinaries'];
+
 /** The event-generator versions whose action lists this service knows. */
 export const GENERATOR_VERSIONS = ['v0.10', 'v0.13'] as const;
 export type GeneratorVersion = (typeof GENERATOR_VERSIONS)[number];
@@ -289,6 +301,6 @@ export const GENERATOR_ACTIONS: Record<
   GeneratorVersion,
   { runsDisabled: boolean; actions: readonly GeneratorAction[] }
 > = {
-  'v0.10': { runsDisabled: false, actions: V0_10_ROWS.map(toAction) },
-  'v0.13': { runsDisabled: true, actions: V0_13_ROWS.map(toAction) },
+  'v0.10': { runsDisabled: false, actions: toActions(V0_10_ROWS, V0_10_SKIPPED_IN_CONTAINERS) },
+  'v0.13': { runsDisabled: true, actions: toActions(V0_13_ROWS, V0_13_SKIPPED_IN_CONTAINERS) },
 };
