@@ -14,6 +14,8 @@ export interface HelmInstallOptions {
   source: ChartSource;
   /** event-generator's actions regex (already validated to a safe character set). */
   actions: string;
+  /** The event-generator image tag: the version whose actions the run expects. */
+  imageTag: string;
   timeoutSeconds: number;
   kubeconfig?: string;
   /** helm --post-renderer: a plugin name (Helm 4) or an executable (Helm 3); see k8s/components/triggers. */
@@ -43,11 +45,19 @@ export function actionsArgument(actions: string): string {
 }
 
 /**
- * The chart values for a one-shot run: a Job (loop=false) running the selected actions. The regex
- * goes through --set-string so helm itself never reads it as a number, list or bool.
+ * The chart values for a one-shot run: a Job (loop=false) running the selected actions of the
+ * event-generator image `imageTag` (the charts' own default is "latest"). The regex and the tag go
+ * through --set-string so helm itself never reads them as a number, list or bool.
  */
-export function buildHelmValueArgs(actions: string): string[] {
-  return ['--set', 'config.loop=false', '--set-string', `config.actions=${actionsArgument(actions)}`];
+export function buildHelmValueArgs(actions: string, imageTag: string): string[] {
+  return [
+    '--set',
+    'config.loop=false',
+    '--set-string',
+    `config.actions=${actionsArgument(actions)}`,
+    '--set-string',
+    `image.tag=${imageTag}`,
+  ];
 }
 
 /** `--post-renderer` when one is configured: it edits what the chart renders before helm applies it. */
@@ -64,7 +74,7 @@ export function buildHelmInstallArgs(options: HelmInstallOptions): string[] {
     options.source.chart,
     ...sourceArgs(options.source),
     ...commonArgs(options.namespace, options.kubeconfig),
-    ...buildHelmValueArgs(options.actions),
+    ...buildHelmValueArgs(options.actions, options.imageTag),
     ...buildPostRendererArgs(options.postRenderer),
     '--wait',
     '--wait-for-jobs',
@@ -83,7 +93,7 @@ export function buildHelmTemplateArgs(options: Omit<HelmInstallOptions, 'timeout
     ...sourceArgs(options.source),
     '--namespace',
     options.namespace,
-    ...buildHelmValueArgs(options.actions),
+    ...buildHelmValueArgs(options.actions, options.imageTag),
     ...buildPostRendererArgs(options.postRenderer),
   ];
 }

@@ -1,6 +1,7 @@
 import { buildHelmInstallArgs, buildHelmUninstallArgs } from '../runners/helm-args.js';
 import { runKubeStep, StepFailure } from '../runners/kube-step.js';
 import { readPodLogs, releaseSelector, type RunPod } from '../runners/release-pods.js';
+import { GENERATOR_ACTIONS } from './data/event-generator-actions.js';
 import { watchReleasePods } from './watch-release-pods.js';
 import { failureReason, type TriggerContext, type TriggerOutcome } from './trigger-context.js';
 
@@ -53,6 +54,7 @@ export async function runEventGeneratorTrigger(
         ...common,
         source,
         actions: request.actions,
+        imageTag: GENERATOR_ACTIONS[config.eventGenerator.version].imageTag,
         timeoutSeconds,
         postRenderer: config.eventGenerator.postRenderer,
       }),

@@ -9,6 +9,8 @@ import { execa } from 'execa';
 import { checkFalcoValues } from '../../src/deploy/check-falco-values.js';
 import { buildFalcoInstallArgs, DEFAULT_DEPLOY_OPTIONS } from '../../src/deploy/deploy-plan.js';
 import { readHttpOutput } from '../../src/deploy/falco-http-output.js';
+import { buildHelmValueArgs } from '../../src/runners/helm-args.js';
+import { GENERATOR_ACTIONS } from '../../src/triggers/data/event-generator-actions.js';
 import {
   FALCO_CHARTS_DIR,
   HELM,
@@ -638,6 +640,24 @@ describe.skipIf(!helmReady())(
         // Chart 0.3.4 and later pass --all (disabled actions matching the regex run too); 0.2.0 does not.
         expect(container.command.includes('--all')).toBe(file !== 'event-generator-0.2.0.tgz');
       });
+
+      // Regression: the chart's image.tag default ("latest") ran the newest event-generator, not the
+      // one whose actions a run expects.
+      it.skipIf(!archive)(
+        "runs the image of its event-generator version with a trigger run's values",
+        async () => {
+          const version = file === 'event-generator-0.2.0.tgz' ? 'v0.10' : 'v0.13';
+          const objects = await renderChart(archive!, {
+            release: 'falco-eg-0123abcd',
+            namespace: 'falco-canary',
+            values: [],
+            extraArgs: buildHelmValueArgs('^syscall', GENERATOR_ACTIONS[version].imageTag),
+          });
+          const image = findObject(objects, 'Job').spec.template.spec.containers[0].image;
+
+          expect(image).toBe(`falcosecurity/event-generator:${version === 'v0.10' ? '0.10.0' : '0.13.0'}`);
+        },
+      );
     });
   },
 );

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildHelmValueArgs, buildPostRendererArgs } from '../../src/runners/helm-args.js';
+import { GENERATOR_ACTIONS } from '../../src/triggers/data/event-generator-actions.js';
 import { buildShellPod } from '../../src/runners/kube-pods.js';
 import { commandWorks, requireComponent } from '../helpers/components.js';
 import { FALCO_CHARTS_DIR, helmReady, renderChart, requireChart } from './support/falco-charts.js';
@@ -17,6 +18,8 @@ const BUNDLED_VERSION = dockerfileValue('EVENT_GENERATOR_CHART_VERSION');
 const bundledChart = requireChart(`event-generator-${BUNDLED_VERSION}.tgz`);
 const POST_RENDERER = dockerfileValue('TRIGGER_EVENT_GENERATOR_POST_RENDERER');
 const PLUGINS_ENV = { HELM_PLUGINS: path.join(REPO_ROOT, 'docker/helm-plugins') };
+// The bundled chart (0.4.0) runs event-generator v0.13, the default TRIGGER_EVENT_GENERATOR_VERSION.
+const IMAGE_TAG = GENERATOR_ACTIONS['v0.13'].imageTag;
 
 /** Where each kind the chart may create lives in the API; a kind missing here fails the test. */
 const API_RESOURCES: Record<string, { group: string; resource: string }> = {
@@ -43,7 +46,7 @@ function renderBundledChart(postRenderer?: string) {
     release: 'falco-eg-0123abcd',
     namespace: 'falco-canary',
     values: [],
-    extraArgs: [...buildHelmValueArgs('^syscall'), ...buildPostRendererArgs(postRenderer)],
+    extraArgs: [...buildHelmValueArgs('^syscall', IMAGE_TAG), ...buildPostRendererArgs(postRenderer)],
     env: PLUGINS_ENV,
   });
 }
@@ -57,7 +60,7 @@ describe.skipIf(!helmReady)('actions as the bundled chart hands them to event-ge
           release: 'falco-eg-0123abcd',
           namespace: 'falco-canary',
           values: [],
-          extraArgs: buildHelmValueArgs(regex),
+          extraArgs: buildHelmValueArgs(regex, IMAGE_TAG),
           env: PLUGINS_ENV,
         });
         return findObject(objects, 'Job').spec.template.spec.containers[0].command as unknown[];
@@ -176,8 +179,14 @@ describe.skipIf(!(kubectlReady && helmReady() && bundledChart))(
   },
 );
 
-const EVENT_GENERATOR_CHARTS = ['0.2.0', '0.4.0'].map((version) => ({
+const EVENT_GENERATOR_CHARTS = (
+  [
+    ['0.2.0', 'v0.10'],
+    ['0.4.0', 'v0.13'],
+  ] as const
+).map(([version, generator]) => ({
   version,
+  imageTag: GENERATOR_ACTIONS[generator].imageTag,
   archive: requireChart(`event-generator-${version}.tgz`),
 }));
 
@@ -194,14 +203,14 @@ describe('the pods the triggers create, against the Pod Security level of falco-
 
   it
     .skipIf(!helmReady() || EVENT_GENERATOR_CHARTS.some((chart) => !chart.archive))
-    .each(EVENT_GENERATOR_CHARTS.map((chart) => [chart.version, chart.archive]))(
+    .each(EVENT_GENERATOR_CHARTS.map((chart) => [chart.version, chart.archive, chart.imageTag]))(
     'the Job of event-generator chart %s, as the trigger installs it, meets baseline (not restricted: the chart sets no securityContext)',
-    async (_version, archive) => {
+    async (_version, archive, imageTag) => {
       const objects = await renderChart(archive!, {
         release: 'falco-eg-0123abcd',
         namespace: 'falco-canary',
         values: [],
-        extraArgs: buildHelmValueArgs('^syscall'),
+        extraArgs: buildHelmValueArgs('^syscall', imageTag!),
       });
       const pods = objects.filter((obj) => obj.spec?.template?.spec).map((obj) => obj.spec.template.spec);
 

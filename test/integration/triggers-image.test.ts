@@ -4,6 +4,7 @@ import { execa } from 'execa';
 import type { StartedTestContainer } from 'testcontainers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildHelmValueArgs, buildPostRendererArgs } from '../../src/runners/helm-args.js';
+import { GENERATOR_ACTIONS } from '../../src/triggers/data/event-generator-actions.js';
 import type { TriggerRun } from '../../src/triggers/trigger-run.js';
 import { commandWorks, requireComponent } from '../helpers/components.js';
 import { FALCO_CHARTS_DIR, HELM, helmReady, requireChart } from './support/falco-charts.js';
@@ -24,6 +25,8 @@ const IMAGE = 'falco-alert-receiver:integration-test-triggers';
 const PLAIN_IMAGE = 'falco-alert-receiver:integration-test-runtime';
 const CHART_IN_IMAGE = '/opt/falco-alert-receiver/charts/event-generator.tgz';
 const TOKEN = 'container-token-0123456789abcdef';
+// The bundled chart (0.4.0) runs event-generator v0.13, the default TRIGGER_EVENT_GENERATOR_VERSION.
+const IMAGE_TAG = GENERATOR_ACTIONS['v0.13'].imageTag;
 
 async function waitForFinishedRun(baseUrl: string, id: string): Promise<TriggerRun> {
   const deadline = Date.now() + 60_000;
@@ -93,7 +96,7 @@ describe.skipIf(!ready)('the triggers image (Dockerfile target triggers)', () =>
       CHART_IN_IMAGE,
       '--namespace',
       'falco-canary',
-      ...buildHelmValueArgs('^syscall'),
+      ...buildHelmValueArgs('^syscall', IMAGE_TAG),
       ...buildPostRendererArgs('drop-cluster-rbac'),
     ]);
     const kinds = [...rendered.output.matchAll(/^kind: (\w+)$/gm)].map((match) => match[1]);

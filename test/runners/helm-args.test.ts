@@ -19,6 +19,7 @@ const install = {
   namespace: 'falco-canary',
   source: { chart: 'event-generator', repo: 'https://falcosecurity.github.io/charts', version: '0.4.0' },
   actions: '^syscall\\.Write',
+  imageTag: '0.13.0',
   timeoutSeconds: 120,
 };
 
@@ -39,6 +40,8 @@ describe('helm argv builders', () => {
       'config.loop=false',
       '--set-string',
       'config.actions=^syscall\\.Write',
+      '--set-string',
+      'image.tag=0.13.0',
       '--wait',
       '--wait-for-jobs',
       '--timeout',
@@ -106,6 +109,7 @@ describe.runIf(haveHelm)('the real helm binary on a local test chart', () => {
       namespace: 'falco-canary',
       source: { chart: CHART },
       actions: '^syscall.(Write|Read)[A-Z].*$',
+      imageTag: '0.13.0',
     });
     const result = await runCommand(argv, { timeoutMs: 30_000, maxOutputChars: 10_000, env });
     expect(result.failed).toBe(false);

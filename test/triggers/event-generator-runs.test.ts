@@ -110,6 +110,28 @@ describe.runIf(haveHelm)('event-generator trigger with the real helm and an unre
     expect(run.verification.expectations.map((e) => e.rule)).toEqual(['Write below etc']);
   });
 
+  // Regression: both charts default image.tag to "latest", so a v0.10 run (chart 0.2.0, Falco 0.34.1)
+  // ran the newest event-generator, where most v0.10 actions are disabled or renamed, and ended
+  // with their rules missed: the Job now runs the version whose action table sets the expectations.
+  it.each([
+    ['v0.10', '0.10.0'],
+    ['v0.13', '0.13.0'],
+  ])(
+    'installs the %s event-generator image whose actions it expects, not the chart\'s "latest"',
+    async (version, tag) => {
+      built = buildTriggerApp(
+        { ...env(), TRIGGER_EVENT_GENERATOR_VERSION: version },
+        { PATH: `${BIN}:${process.env.PATH ?? ''}`, HOME: home },
+      );
+      const res = await request(built.app).post('/triggers/event-generator').set(auth).send({});
+      const run = await waitForRun(built.app, TOKEN, res.body.id, finished);
+
+      expect(run.commands[0]?.argv).toEqual(
+        expect.arrayContaining(['helm', 'install', '--set-string', `image.tag=${tag}`]),
+      );
+    },
+  );
+
   it('answers 429 while a run of the same kind is in progress, but lets the other kind start', async () => {
     built = buildTriggerApp(env(), { PATH: `${BIN}:${process.env.PATH ?? ''}`, HOME: home });
     const first = await request(built.app).post('/triggers/event-generator').set(auth).send({});

@@ -296,11 +296,23 @@ const V0_13_SKIPPED_IN_CONTAINERS = ['syscall.LaunchSuspiciousNetworkToolOnHost'
 export const GENERATOR_VERSIONS = ['v0.10', 'v0.13'] as const;
 export type GeneratorVersion = (typeof GENERATOR_VERSIONS)[number];
 
-/** Actions per event-generator version, plus whether that version's chart runs disabled actions. */
+/**
+ * Actions per event-generator version, whether that version's chart runs disabled actions, and the
+ * image tag of that version (the chart's appVersion, as its releases tag the image): both charts
+ * default image.tag to "latest", which would run whatever event-generator is newest.
+ */
 export const GENERATOR_ACTIONS: Record<
   GeneratorVersion,
-  { runsDisabled: boolean; actions: readonly GeneratorAction[] }
+  { runsDisabled: boolean; imageTag: string; actions: readonly GeneratorAction[] }
 > = {
-  'v0.10': { runsDisabled: false, actions: toActions(V0_10_ROWS, V0_10_SKIPPED_IN_CONTAINERS) },
-  'v0.13': { runsDisabled: true, actions: toActions(V0_13_ROWS, V0_13_SKIPPED_IN_CONTAINERS) },
+  'v0.10': {
+    runsDisabled: false,
+    imageTag: '0.10.0',
+    actions: toActions(V0_10_ROWS, V0_10_SKIPPED_IN_CONTAINERS),
+  },
+  'v0.13': {
+    runsDisabled: true,
+    imageTag: '0.13.0',
+    actions: toActions(V0_13_ROWS, V0_13_SKIPPED_IN_CONTAINERS),
+  },
 };
