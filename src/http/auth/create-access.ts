@@ -8,12 +8,13 @@ import { setDashboardHeaders } from '../dashboard/security-headers.js';
 import { DEFAULT_ASSETS_DIR } from '../dashboard/static-assets.js';
 import { createAuthMetrics } from './auth-metrics.js';
 import { createFailureLimiter } from './failure-limiter.js';
+import { ourBearerOf } from './proxy-bearer.js';
 import { readProxyUser } from './proxy-user.js';
 import { readCredentials, type TokenSet } from './credentials.js';
 import { createReadGuard } from './read-guard.js';
 import { createRevokedAnswers } from './revoked-answers.js';
 import { recordRefusal, refuse, refuseIfLimited, type RefuseDeps } from './refuse.js';
-import { bearerTokenOf, findSecret } from './same-secret.js';
+import { findSecret } from './same-secret.js';
 import { createSessionSigner } from './session-cookie.js';
 import { createSessionRoutes } from './session-routes.js';
 import type { CurrentTokens } from './token-files.js';
@@ -44,7 +45,7 @@ export interface Access {
 function guardMetrics(tokens: () => readonly string[], deps: RefuseDeps) {
   return (req: Request, res: Response, next: NextFunction) => {
     if (refuseIfLimited(req, res, 'metrics', deps)) return;
-    const bearer = bearerTokenOf(req.headers.authorization);
+    const bearer = ourBearerOf(req.headers.authorization, req.authUser, tokens());
     if (bearer !== undefined && findSecret(bearer, tokens()) !== undefined) return next();
     const reason = 'Send Authorization: Bearer <METRICS_TOKEN>.';
     refuse(req, res, { group: 'metrics', status: 401, reason, wrong: bearer !== undefined }, deps);
@@ -56,7 +57,7 @@ function guardMetrics(tokens: () => readonly string[], deps: RefuseDeps) {
 function limitTriggerTokens(token: () => string, deps: RefuseDeps) {
   return (req: Request, res: Response, next: NextFunction) => {
     if (refuseIfLimited(req, res, 'triggers', deps)) return auditRefusal(req, 429);
-    const bearer = bearerTokenOf(req.headers.authorization);
+    const bearer = ourBearerOf(req.headers.authorization, req.authUser, [token()]);
     if (bearer === undefined || findSecret(bearer, [token()]) === undefined) {
       const reason = 'Send Authorization: Bearer <TRIGGER_TOKEN>.';
       recordRefusal(req, { group: 'triggers', reason, wrong: bearer !== undefined }, deps);

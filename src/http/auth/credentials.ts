@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { readCookie } from './read-cookie.js';
-import { bearerTokenOf, findSecret } from './same-secret.js';
+import { ourBearerOf } from './proxy-bearer.js';
+import { findSecret } from './same-secret.js';
 import { tagOfToken, type Role, type Session, type SessionSigner } from './session-cookie.js';
 
 /** The session cookie's name. */
@@ -29,7 +30,8 @@ export function roleOfToken(token: string, tokens: TokenSet): Role | undefined {
 /**
  * Reads a request's credentials: a bearer token, else a session cookie whose token is still
  * configured, else a user vouched for by a trusted proxy. A wrong bearer token is `wrong` (it
- * counts towards the rate limit); an expired or forged cookie is only `none`.
+ * counts towards the rate limit); an expired or forged cookie is only `none`. The ID token a
+ * trusted proxy sends with the user it vouches for is not ours to judge (ourBearerOf).
  */
 export function readCredentials(
   req: IncomingMessage,
@@ -37,7 +39,8 @@ export function readCredentials(
   signer: SessionSigner,
   proxyUser: string | undefined,
 ): Credentials {
-  const bearer = bearerTokenOf(req.headers.authorization);
+  const ours = [...tokens.viewerTokens, tokens.triggerToken];
+  const bearer = ourBearerOf(req.headers.authorization, proxyUser, ours);
   if (bearer !== undefined) {
     const role = roleOfToken(bearer, tokens);
     return role ? { kind: 'granted', role, via: 'bearer' } : { kind: 'wrong' };

@@ -27,7 +27,7 @@ export function refuseIfLimited(req: Request, res: Response, group: RouteGroup, 
   if (waitMs === 0) return false;
   deps.metrics.limited(group);
   res.setHeader('Retry-After', String(Math.ceil(waitMs / 1000)));
-  const detail = 'Too many failed authentications from this address; retry later.';
+  const detail = 'Too many failed authentications from this client; retry later.';
   sendProblem(res, buildProblem('too-many-requests', { detail }));
   return true;
 }
@@ -55,7 +55,7 @@ export function refuse(req: Request, res: Response, refusal: Refusal, deps: Refu
   sendProblem(res, buildProblem('unauthorized', { detail: refusal.reason }));
 }
 
-/** What `refuse` does before it answers: the count, the address's failure and the log line. */
+/** What `refuse` does before it answers: the count, the client's failure and the log line. */
 export function recordRefusal(req: Request, refusal: Omit<Refusal, 'status'>, deps: RefuseDeps): void {
   deps.metrics.failed(refusal.group);
   if (refusal.wrong) deps.limiter.recordFailure(failureKeyOf(req));
@@ -65,6 +65,8 @@ export function recordRefusal(req: Request, refusal: Omit<Refusal, 'status'>, de
       routeGroup: refusal.group,
       reason: refusal.reason,
       caller: callerAddress(clientAddressOf(req)),
+      // Failures of a user a trusted proxy names are counted under that user (failureKeyOf).
+      user: req.authUser,
     },
     'request refused',
   );
