@@ -107,7 +107,12 @@ export function openEventStream(url, handlers) {
  * @param {string} startId
  */
 function createEventParser(dispatch, startId) {
+  // The start of a line not ended yet: it holds no line break, so only each new chunk is searched
+  // for one. Joined to each chunk and searched again, it made one long line cost the square of its
+  // chunks: a 1.5 MB alert read 1 KB at a time held the page for 4.6 s of CPU.
   let pending = '';
+  // The chunk before ended with CR: an LF first in this one ends no second line (CRLF is one break).
+  let afterCr = false;
   let type = '';
   /** @type {string[]} */
   let data = [];
@@ -118,12 +123,17 @@ function createEventParser(dispatch, startId) {
    * @param {(ms: number) => void} setRetry
    */
   return (chunk, setId, setRetry) => {
-    let text = pending + chunk;
-    // A trailing CR waits: its LF may come in the next chunk, and CRLF is one line break.
-    const held = text.endsWith('\r') ? '\r' : '';
-    if (held) text = text.slice(0, -1);
+    if (chunk === '') return;
+    const text = afterCr && chunk.startsWith('\n') ? chunk.slice(1) : chunk;
+    afterCr = chunk.endsWith('\r');
     const lines = text.split(/\r\n|\r|\n/);
-    pending = (lines.pop() ?? '') + held;
+    const rest = lines.pop() ?? '';
+    if (lines.length === 0) {
+      pending += rest;
+      return;
+    }
+    lines[0] = pending + lines[0];
+    pending = rest;
     for (const line of lines) {
       if (line === '') {
         setId(id);
