@@ -199,5 +199,42 @@ describe.skipIf(!available)(
       expect(await hiddenCharts(page)).toEqual([null, null, null]);
       await page.close();
     });
+
+    // Regression: a clicked rule too long for a query string (2,000 CJK characters are 18 KB
+    // percent-encoded, past SERVER_MAX_HEADER_BYTES) got 431 for its list and its stream, and the
+    // page asked for both again for ever (after 2 s, doubling to every 60 s), its list empty.
+    it('says a clicked value is too long to filter by, asks the server no more, and lists again on Clear', async () => {
+      const rule = '規則'.repeat(1000);
+      await server.postAlert(alertOf(rule, 'Notice'));
+      const { page, problems } = await openDashboard(browser.context, server.baseUrl);
+      const button = page.locator('button.rule-link', { hasText: '規則規則' });
+      await button.waitFor({ timeout: 5000 });
+      const asked: string[] = [];
+      page.on('request', (request) => {
+        const { pathname } = new URL(request.url());
+        if (pathname.startsWith('/alerts')) asked.push(pathname);
+      });
+
+      await button.click();
+      const refused = '431: The request headers exceed SERVER_MAX_HEADER_BYTES.';
+      await page
+        .locator('#connection[data-status="closed"]', { hasText: refused })
+        .waitFor({ timeout: 5000 });
+      // Past the first retry of each (2 s), with room to spare.
+      await page.waitForTimeout(3000);
+      expect(asked.sort()).toEqual(['/alerts', '/alerts/stream']);
+      expect(await page.locator('#list-status').textContent()).toBe(
+        `These filters cannot be applied (${refused}): shorten or clear them.`,
+      );
+      expect(await page.locator('tr.alert-row').count()).toBe(0);
+
+      await page.click('#filters button[type="reset"]');
+      await button.waitFor({ timeout: 5000 });
+      await page.locator('#connection[data-status="live"]').waitFor({ timeout: 5000 });
+      // Chromium logs each refused request as a console error: those two are expected.
+      expect(problems.errors.filter((error) => !error.includes('431'))).toEqual([]);
+      expect(problems.errors).toHaveLength(2);
+      await page.close();
+    });
   },
 );

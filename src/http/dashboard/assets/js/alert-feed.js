@@ -16,10 +16,21 @@ const SILENT_HEARTBEATS = 2.5;
 export const FETCH_TIMEOUT_MS = 30000;
 
 /**
+ * True for a refusal of the request itself, which the same filters get however often they are
+ * sent: a query past SERVER_MAX_HEADER_BYTES (431) or a proxy's bound on the URL (414), as a long
+ * rule clicked in the list makes, or a filter the server does not take (400).
+ * @param {number} status
+ */
+function refusesFilters(status) {
+  return status === 400 || status === 414 || status === 431;
+}
+
+/**
  * Recent alerts matching the server-side filters, newest first; `truncated` when the server cut
  * the list before `limit`: at QUERY_MAX_BYTES, or where a shared store's read stopped at its own bound.
+ * `filtersRefused` when the server refused the filters themselves: asking again cannot help.
  * @param {URLSearchParams} filters
- * @returns {Promise<{ ok: true, alerts: AlertItem[], truncated: boolean } | { ok: false, message: string }>}
+ * @returns {Promise<{ ok: true, alerts: AlertItem[], truncated: boolean } | { ok: false, message: string, filtersRefused: boolean }>}
  */
 export async function loadAlerts(filters) {
   const query = new URLSearchParams(filters);
@@ -29,7 +40,12 @@ export async function loadAlerts(filters) {
       headers: { Accept: 'application/json' },
       signal: AbortSignal.timeout(FETCH_TIMEOUT_MS),
     });
-    if (!response.ok) return { ok: false, message: await describeFailure(response) };
+    if (!response.ok)
+      return {
+        ok: false,
+        message: await describeFailure(response),
+        filtersRefused: refusesFilters(response.status),
+      };
     const body = parseExactJson(await response.text());
     return {
       ok: true,
@@ -37,7 +53,7 @@ export async function loadAlerts(filters) {
       truncated: body.truncated === true,
     };
   } catch {
-    return { ok: false, message: 'the server cannot be reached' };
+    return { ok: false, message: 'the server cannot be reached', filtersRefused: false };
   }
 }
 
@@ -51,8 +67,9 @@ export async function loadAlerts(filters) {
  * `answered` settles once the server has answered the stream (open, refused or unreachable): an
  * open stream is subscribed, so every alert stored from then on comes through it.
  * @param {URLSearchParams} filters
- * `onRefused` is told why, once the server refused the stream for good (after onStatus('closed')).
- * @param {{ heartbeatMs: number, onAlert: (item: AlertItem) => void, onOther?: (item: AlertItem) => void, onTruncated: () => void, onStatus: (status: 'live' | 'reconnecting' | 'closed') => void, onRefused?: (reason: string) => void }} handlers
+ * `onRefused` is told why, once the server refused the stream for good (after onStatus('closed'),
+ * whose `filtersRefused` says the server refused the filters themselves: asking again cannot help).
+ * @param {{ heartbeatMs: number, onAlert: (item: AlertItem) => void, onOther?: (item: AlertItem) => void, onTruncated: () => void, onStatus: (status: 'live' | 'reconnecting' | 'closed', filtersRefused?: boolean) => void, onRefused?: (reason: string) => void }} handlers
  * @returns {{ stop: () => void, answered: Promise<void> }}
  */
 export function followAlerts(filters, handlers) {
@@ -94,7 +111,7 @@ export function followAlerts(filters, handlers) {
     // A refused request (not text/event-stream) is given up for good, as EventSource does.
     onRefused(response) {
       settle();
-      handlers.onStatus('closed');
+      handlers.onStatus('closed', refusesFilters(response.status));
       const told = handlers.onRefused;
       if (told) void describeFailure(response).then(told);
     },

@@ -110,14 +110,15 @@ async function show(filters) {
       if (mine !== view) return;
       void show(filters);
     },
-    onStatus(status) {
+    onStatus(status, filtersRefused) {
       connection.textContent = { live: 'Live', reconnecting: 'Reconnecting…', closed: 'Disconnected' }[
         status
       ];
       connection.dataset.status = status;
       connection.title = '';
       if (status === 'live') retryMs = RETRY_FIRST_MS;
-      if (status === 'closed' && mine === view) void recover(filters, mine);
+      // Filters the server refused (too long for its request line) are refused again: no retry.
+      if (status === 'closed' && mine === view && !filtersRefused) void recover(filters, mine);
     },
     // Why, while this view still shows the refusal (not once a retry is live or another view began).
     onRefused(reason) {
@@ -138,6 +139,12 @@ async function show(filters) {
   let waitMs = RETRY_FIRST_MS;
   while (!loaded.ok) {
     if (mine !== view) return;
+    // Asked again, the same filters would be refused again: the user has to change them.
+    if (loaded.filtersRefused) {
+      byId('list-status', HTMLElement).textContent =
+        `These filters cannot be applied (${loaded.message}): shorten or clear them.`;
+      return;
+    }
     const seconds = Math.round(waitMs / 1000);
     byId('list-status', HTMLElement).textContent =
       `Could not load alerts (${loaded.message}); trying again in ${seconds} s.`;
