@@ -39,6 +39,8 @@ describe('dashboard router', () => {
     expect(DASHBOARD_CSP).not.toContain('unsafe-eval');
     expect(DASHBOARD_CSP).toContain("frame-ancestors 'none'");
     expect(DASHBOARD_CSP).toContain("connect-src 'self'");
+    // As the API's own policy (helmet): no plugin content, not even from this origin.
+    expect(DASHBOARD_CSP).toContain("object-src 'none'");
   });
 
   it('serves a page with no inline script, event handler attribute or style attribute', async () => {

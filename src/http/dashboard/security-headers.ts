@@ -6,6 +6,8 @@ export const DASHBOARD_CSP = [
   "script-src 'self'",
   "style-src 'self'",
   "img-src 'self' data:",
+  // default-src alone let plugin content (<object>, <embed>) come from this origin.
+  "object-src 'none'",
   "connect-src 'self'",
   "frame-ancestors 'none'",
   "base-uri 'none'",
