@@ -31,6 +31,34 @@ const EVENT_GENERATOR_CHARTS = ['event-generator-0.2.0.tgz', 'event-generator-0.
   file,
   archive: requireChart(file),
 }));
+/**
+ * The helm commands of helm-values/README.md that name event-generator chart `version` (the
+ * repository chart with `--version`, or the archive), as argv: continuations joined, comments cut.
+ */
+function readmeEventGeneratorCommands(version: string): string[][] {
+  const readme = readFileSync(path.join(REPO_ROOT, 'helm-values/README.md'), 'utf8');
+  return readme
+    .replace(/\\\n\s*/g, ' ')
+    .split('\n')
+    .map((line) =>
+      line
+        .replace(/\s#.*$/, '')
+        .trim()
+        .split(/\s+/),
+    )
+    .filter(
+      (argv) =>
+        argv[0] === 'helm' &&
+        (argv.some((arg) => arg.endsWith(`/event-generator-${version}.tgz`)) ||
+          (argv.includes('falcosecurity/event-generator') &&
+            argv[argv.indexOf('--version') + 1] === version)),
+    );
+}
+
+/** The `--set` and `--set-string` pairs of an argv, as helm would apply them. */
+const setArgs = (argv: string[]) =>
+  argv.flatMap((arg, i) => (arg === '--set' || arg === '--set-string' ? [arg, argv[i + 1]!] : []));
+
 /** The Secret helm-values/examples/falco-mtls.yaml mounts, with the keys of a cert-manager Certificate. */
 const CLIENT_SECRET = 'falco-http-output-client';
 const CERT_MANAGER_KEYS = ['tls.crt', 'tls.key', 'ca.crt'];
@@ -640,6 +668,34 @@ describe.skipIf(!helmReady())(
         // Chart 0.3.4 and later pass --all (disabled actions matching the regex run too); 0.2.0 does not.
         expect(container.command.includes('--all')).toBe(file !== 'event-generator-0.2.0.tgz');
       });
+
+      // Regression: the README's commands left image.tag to the charts' "latest", so they ran the
+      // newest event-generator, not the v0.10/v0.13 whose actions helm-values/event-generator.yaml picks.
+      it.skipIf(!archive)(
+        "runs the image of the chart's appVersion with each helm-values/README.md command",
+        async () => {
+          const commands = readmeEventGeneratorCommands(file.replace(/^event-generator-|\.tgz$/g, ''));
+          const images = await Promise.all(
+            commands.map(async (argv) => {
+              const objects = await renderChart(archive!, {
+                release: 'eg',
+                namespace: 'falco-canary',
+                values: ['helm-values/event-generator.yaml'],
+                extraArgs: setArgs(argv),
+              });
+              const job = findObject(objects, 'Job');
+              return [
+                job.spec.template.spec.containers[0].image,
+                job.metadata.labels?.['app.kubernetes.io/version'],
+              ];
+            }),
+          );
+
+          expect(commands.length).toBeGreaterThan(0);
+          for (const [image, appVersion] of images)
+            expect(image).toBe(`falcosecurity/event-generator:${appVersion}`);
+        },
+      );
 
       // Regression: the chart's image.tag default ("latest") ran the newest event-generator, not the
       // one whose actions a run expects.
