@@ -52,12 +52,13 @@ export interface StoredOfRules {
 
 /**
  * The stored alerts of `rules`: of each rule the newest, within its even share of the catch-up
- * budget (the alert that crosses a share included). Not filtered by Falco's event time: a node's
- * clock may be off (run-expectations.ts); the verifier keeps those received in the window. One rule
- * at a time, each within what the others left of CATCH_UP_MAX_BYTES, so the whole read holds that
- * and one alert past it at most: read at once, each rule's read kept the alert that crossed its
- * share, and 58 rules of one 1.75 MiB alert each read back 101.5 MiB with Redis. Rules left unread
- * once it is spent make the read partial.
+ * budget. Not filtered by Falco's event time: a node's clock may be off (run-expectations.ts); the
+ * verifier keeps those received in the window. One rule at a time, each read's alert that crosses
+ * its share dropped, so the whole read holds CATCH_UP_MAX_BYTES and, while a rule is read, one
+ * alert past it at most: read at once, each rule's read kept the alert that crossed its share, and
+ * 58 rules of one 1.75 MiB alert each read back 101.5 MiB with Redis. Kept and taken from what the
+ * rules after it had left, rules of older 2.9 KB alerts spent the budget before the last rule, whose
+ * alert of the run went unread (review).
  */
 export async function readStoredOfRules(
   alerts: OrphanAdoptionDeps['alerts'],
@@ -66,22 +67,19 @@ export async function readStoredOfRules(
 ): Promise<StoredOfRules> {
   const distinct = [...new Set(rules)];
   const limit = Math.max(1, Math.floor(CATCH_UP_MAX_ALERTS / distinct.length));
-  const share = Math.floor(CATCH_UP_MAX_BYTES / distinct.length);
+  const maxBytes = Math.floor(CATCH_UP_MAX_BYTES / distinct.length);
   const read: StoredAlert[] = [];
-  let bytes = 0;
   let partial = false;
   for (const rule of distinct) {
-    const maxBytes = Math.min(share, CATCH_UP_MAX_BYTES - bytes);
-    if (maxBytes <= 0) return { alerts: oldestFirst(read), partial: true };
     const found = await alerts.query({ limit, maxBytes, rule });
-    const foundBytes = found.alerts.reduce((sum, entry) => sum + entry.bytes, 0);
+    const crossed = found.alerts.reduce((sum, entry) => sum + entry.bytes, 0) > maxBytes;
     // Newest first: the last one read is the oldest. Read back to before `sinceMs`, nothing was left.
     // None read, a shared store's cut (its bound on entries read) says not how far back it went.
     partial ||=
-      (found.cut === true || found.alerts.length >= limit || foundBytes > maxBytes) &&
+      (found.cut === true || found.alerts.length >= limit || crossed) &&
       (found.alerts.at(-1)?.receivedAtMs ?? Infinity) >= sinceMs;
-    read.push(...found.alerts);
-    bytes += foundBytes;
+    // The one past the share only shows the read stopped there: said by `partial` when it counts.
+    read.push(...(crossed ? found.alerts.slice(0, -1) : found.alerts));
   }
   return { alerts: oldestFirst(read), partial };
 }
