@@ -1,7 +1,7 @@
 import type { ConfigurationOptions, CoreV1Api, KubeConfig, V1Pod } from '@kubernetes/client-node';
 import { loadKubeClient, type KubeClientModule } from './kube-client.js';
 import type { CommandResult } from './command-result.js';
-import { runKubeStep } from './kube-step.js';
+import { refusedForGood, runKubeStep } from './kube-step.js';
 
 /** The container name of every short-lived trigger pod. */
 export const SHELL_CONTAINER = 'shell';
@@ -94,8 +94,10 @@ export function createPodLifecycle(
       signal: cancellable ? options.signal : undefined,
     });
   return {
-    createPod(namespace: string, pod: V1Pod): Promise<CommandResult> {
-      return step(
+    // `mayExist`: whether the pod may have been made, though the step failed (see refusedForGood).
+    async createPod(namespace: string, pod: V1Pod): Promise<{ result: CommandResult; mayExist: boolean }> {
+      let refused = false;
+      const result = await step(
         [
           'k8s',
           'create-pod',
@@ -106,10 +108,16 @@ export function createPodLifecycle(
         ],
         async (signal) => {
           const { core, until } = await api(signal);
-          await core.createNamespacedPod({ namespace, body: pod }, until);
+          try {
+            await core.createNamespacedPod({ namespace, body: pod }, until);
+          } catch (error) {
+            refused = refusedForGood(error);
+            throw error;
+          }
           return 'pod created';
         },
       );
+      return { result, mayExist: !refused };
     },
     waitForRunning(namespace: string, name: string, timeoutMs: number): Promise<CommandResult> {
       return step(

@@ -1,11 +1,26 @@
 import { capOutput, type CommandResult } from './command-result.js';
 
+/** Whether a Kubernetes API call failed because its connection was refused: it never reached the server. */
+export function connectionRefused(error: unknown): boolean {
+  const api = error as { message?: string; cause?: { code?: string } } | null;
+  return api?.cause?.code === 'ECONNREFUSED' || (api?.message ?? '').includes('ECONNREFUSED');
+}
+
+/**
+ * Whether a create call was refused for good: the server was never reached, or it answered a 4xx
+ * other than 408, 409 and 429 (it made nothing). Otherwise (a timeout, a cancel, a 5xx, a reset)
+ * it may have made the object before its answer was lost.
+ */
+export function refusedForGood(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code !== 'number') return connectionRefused(error);
+  return code >= 400 && code < 500 && code !== 408 && code !== 409 && code !== 429;
+}
+
 /** Why a Kubernetes API call failed, in one line (status code and the server's message when there is one). */
 export function describeApiError(error: unknown): string {
-  const api = error as { code?: number; body?: unknown; message?: string; cause?: { code?: string } } | null;
-  if (api?.cause?.code === 'ECONNREFUSED' || (api?.message ?? '').includes('ECONNREFUSED')) {
-    return 'the Kubernetes API server is unreachable (connection refused)';
-  }
+  const api = error as { code?: number; body?: unknown; message?: string } | null;
+  if (connectionRefused(error)) return 'the Kubernetes API server is unreachable (connection refused)';
   if (typeof api?.code === 'number') {
     let message = '';
     try {

@@ -93,16 +93,17 @@ async function runKubernetesShell(
   const pods = createPodLifecycle(kube.value, { maxOutputChars, pollMs: 500, timeoutMs, signal: ctx.signal });
   const name = shortLivedName(ctx.runId);
   const lifetimeSeconds = Math.ceil((timeoutMs * 2) / 1000);
-  const created = ctx.record(
-    await pods.createPod(namespace, buildShellPod({ name, image: target.image ?? '', lifetimeSeconds })),
+  const creating = await pods.createPod(
+    namespace,
+    buildShellPod({ name, image: target.image ?? '', lifetimeSeconds }),
   );
+  const created = ctx.record(creating.result);
   const deleted = async (outcome: TriggerOutcome) =>
     afterCleanup(outcome, ctx.record(await pods.deletePod(namespace, name)), `deleting pod ${name}`);
-  if (created.failed) {
-    // Cancelled or timed out, the API server may still have made the pod: delete it all the same.
-    if (created.failure === 'cancelled' || created.timedOut) return deleted(failedWith(created));
-    return failedWith(created);
-  }
+  // Cancelled, timed out, or answered a 5xx (a webhook or an etcd write that timed out), the API
+  // server may still have made the pod: deleted all the same. Left, it stayed in the namespace
+  // (its containers stopped at activeDeadlineSeconds, the Pod object Failed) until someone removed it.
+  if (created.failed) return creating.mayExist ? deleted(failedWith(created)) : failedWith(created);
   const inPod = async (): Promise<TriggerOutcome> => {
     const running = ctx.record(await pods.waitForRunning(namespace, name, timeoutMs));
     if (running.failed) return failedWith(running);

@@ -29,6 +29,11 @@ export interface KubeApiStandIn {
   hold?: RegExp;
   /** Holds only requests of this method that match `hold` (e.g. `DELETE`: a pod that cannot be deleted). */
   holdMethod?: string;
+  /**
+   * The status a pod create is answered with instead of 201: a 5xx after the pod is made (a webhook
+   * or storage write that timed out), a 4xx without making it (forbidden, invalid).
+   */
+  createStatus?: number;
   /** Stops holding and answers every request held so far, as if the API server woke up. */
   releaseHeld(): void;
   /** Held requests whose client went away before an answer (a call aborted by its deadline or cancel). */
@@ -74,7 +79,13 @@ function runInFakeContainer(command: string[], tty: boolean): { output: string; 
 export async function startKubeApiStandIn(): Promise<KubeApiStandIn> {
   const requests: RecordedRequest[] = [];
   const pods = new Map<string, Record<string, unknown>>();
-  const state: { podPhase: string; hold?: RegExp; holdMethod?: string; abandoned: number } = {
+  const state: {
+    podPhase: string;
+    hold?: RegExp;
+    holdMethod?: string;
+    createStatus?: number;
+    abandoned: number;
+  } = {
     podPhase: 'Running',
     abandoned: 0,
   };
@@ -103,8 +114,13 @@ export async function startKubeApiStandIn(): Promise<KubeApiStandIn> {
     const key = `${namespace}/${name ?? ''}`;
     if (req.method === 'POST' && !name) {
       const pod = body as { metadata: { name: string; uid?: string } };
+      const status = state.createStatus ?? 201;
+      if (status >= 400 && status < 500)
+        return send(status, { kind: 'Status', status: 'Failure', message: 'refused', code: status });
       pod.metadata.uid ??= randomUUID();
       pods.set(`${namespace}/${pod.metadata.name}`, pod);
+      if (status >= 500)
+        return send(status, { kind: 'Status', status: 'Failure', message: 'timed out', code: status });
       return send(201, { ...pod, status: { phase: 'Pending' } });
     }
     if (req.method === 'GET' && !name) {
@@ -242,6 +258,12 @@ export async function startKubeApiStandIn(): Promise<KubeApiStandIn> {
     },
     set holdMethod(method: string | undefined) {
       state.holdMethod = method;
+    },
+    get createStatus() {
+      return state.createStatus;
+    },
+    set createStatus(status: number | undefined) {
+      state.createStatus = status;
     },
     get abandoned() {
       return state.abandoned;

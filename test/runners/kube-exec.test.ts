@@ -107,7 +107,7 @@ describe('short-lived pod lifecycle', () => {
     const pods = createPodLifecycle(kc, { maxOutputChars: 500, pollMs: 20, timeoutMs: 5_000 });
     const pod = buildShellPod({ name: 'falco-trigger-abc', image: 'busybox:1.36', lifetimeSeconds: 240 });
 
-    const created = await pods.createPod('falco-canary', pod);
+    const { result: created } = await pods.createPod('falco-canary', pod);
     const running = await pods.waitForRunning('falco-canary', 'falco-trigger-abc', 5_000);
     const deleted = await pods.deletePod('falco-canary', 'falco-trigger-abc');
 
@@ -141,7 +141,7 @@ describe('short-lived pod lifecycle', () => {
     const pod = buildShellPod({ name: 'falco-trigger-silent', image: 'busybox:1.36', lifetimeSeconds: 240 });
 
     const started = Date.now();
-    const created = await pods.createPod('ns', pod);
+    const { result: created } = await pods.createPod('ns', pod);
     const waited = await pods.waitForRunning('ns', 'falco-trigger-silent', 200);
 
     expect(created).toMatchObject({
@@ -170,7 +170,7 @@ describe('short-lived pod lifecycle', () => {
     await expect.poll(() => api.requests.length).toBe(1);
     cancel.abort();
 
-    expect(await creating).toMatchObject({
+    expect((await creating).result).toMatchObject({
       failed: true,
       timedOut: false,
       failure: 'cancelled',

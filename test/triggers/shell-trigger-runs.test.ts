@@ -159,6 +159,37 @@ describe('shell trigger, kubernetes backend, against a recording API stand-in', 
     expect(api.requests.map((r) => r.method)).toEqual(['POST', 'DELETE']);
   });
 
+  // Regression: only a create that timed out or was cancelled was followed by a delete. One the API
+  // server answered 5xx after making the pod (a webhook or storage write that timed out) left the
+  // pod in the namespace, Failed once its deadline passed, until someone removed it.
+  it('deletes the pod the API server made before it answered the create 504', async () => {
+    api = await startKubeApiStandIn();
+    api.createStatus = 504;
+    built = kubeTriggers({ TRIGGER_ALLOWED_NAMESPACES: 'falco-canary' });
+
+    const res = await request(built.app).post('/triggers/shell').set(auth).send({ backend: 'kubernetes' });
+    const run = await waitForRun(built.app, TOKEN, res.body.id, finished);
+
+    expect(run).toMatchObject({ status: 'failed', error: 'the Kubernetes API answered 504: timed out' });
+    expect(run.commands.map((c) => [c.argv[1], c.failed])).toEqual([
+      ['create-pod', true],
+      ['delete-pod', false],
+    ]);
+    expect(run.commands[1]?.output).toBe('pod deleted');
+  });
+
+  it('sends no delete after a create the API server refused (403): it made nothing', async () => {
+    api = await startKubeApiStandIn();
+    api.createStatus = 403;
+    built = kubeTriggers({ TRIGGER_ALLOWED_NAMESPACES: 'falco-canary' });
+
+    const res = await request(built.app).post('/triggers/shell').set(auth).send({ backend: 'kubernetes' });
+    const run = await waitForRun(built.app, TOKEN, res.body.id, finished);
+
+    expect(run).toMatchObject({ status: 'failed', error: 'the Kubernetes API answered 403: refused' });
+    expect(api.requests.map((r) => r.method)).toEqual(['POST']);
+  });
+
   // Regression: an exec whose upgrade was never answered held the run, and the kind's slot, for good.
   it('fails a run whose exec the API server never answers at the command timeout, deletes the pod, and frees the slot', async () => {
     api = await startKubeApiStandIn();
