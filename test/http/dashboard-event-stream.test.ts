@@ -1,6 +1,6 @@
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 
 type StreamEvent = { type: string; data: string; id: string };
 interface EventStream {
@@ -60,6 +60,41 @@ async function startServer(body: string, keepOpen: (res: ServerResponse) => void
       server.close();
     },
   };
+}
+
+/**
+ * What the page reads from one stream whose body comes as exactly these chunks: fetch is stubbed,
+ * as a server's writes may reach the page joined (TCP), and the boundaries are what is tested here.
+ */
+async function readChunks(chunks: readonly Uint8Array[]): Promise<{ events: StreamEvent[]; lastId: string }> {
+  vi.stubGlobal('fetch', () => {
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (const chunk of chunks) controller.enqueue(chunk);
+        controller.close();
+      },
+    });
+    return Promise.resolve(new Response(body, { headers: { 'Content-Type': 'text/event-stream' } }));
+  });
+  try {
+    const events: StreamEvent[] = [];
+    // The body read to its end drops the stream: stopped then, it does not connect again.
+    const stream: EventStream = await new Promise((resolve) => {
+      const opened: EventStream = openEventStream('http://127.0.0.1:9/stream', {
+        silenceMs: 60_000,
+        onOpen: () => {},
+        onEvent: (event) => events.push(event),
+        onDrop: () => {
+          opened.stop();
+          resolve(opened);
+        },
+        onRefused: () => {},
+      });
+    });
+    return { events, lastId: stream.lastEventId() };
+  } finally {
+    vi.unstubAllGlobals();
+  }
 }
 
 describe('the dashboard event stream (event-stream.js)', () => {
@@ -158,5 +193,47 @@ describe('the dashboard event stream (event-stream.js)', () => {
       { type: 'alert', data: 'a', id: '1' },
       { type: '', data: 'b', id: '2' },
     ]);
+  });
+  // Guards the reading of the WHATWG rules wherever a chunk ends: in a CRLF, in a field name, in a
+  // UTF-8 character of 2, 3 or 4 bytes, in the BOM, or just before the CR that ends the stream.
+  it('reads an event stream split at any byte as it reads it whole', async () => {
+    const text = [
+      '\uFEFF: a comment with ü\r\n',
+      'retry: 10\n',
+      'id: 1\r',
+      'event: alert\r\n',
+      'data: héllo 世界 😀\n',
+      'data\n',
+      'data:  two spaces\r',
+      '\r\n',
+      'id: bad\0id\n',
+      'data: after a NUL\n',
+      '\n',
+      'event: no data\nid: 2\n\n',
+      'data:\n\n',
+      'data: \uFEFFkept\r\r',
+      'id: 3\rdata: last 🚀\r\r',
+    ].join('');
+    const bytes = new TextEncoder().encode(text);
+    const whole = await readChunks([bytes]);
+
+    // The leading BOM dropped, not a later one; data lines joined with LF; the id with a NUL
+    // ignored; the event without data not dispatched but its id kept; the final CR ends the last.
+    expect(whole).toEqual({
+      events: [
+        { type: 'alert', data: 'héllo 世界 😀\n\n two spaces', id: '1' },
+        { type: '', data: 'after a NUL', id: '1' },
+        { type: '', data: '', id: '2' },
+        { type: '', data: '\uFEFFkept', id: '2' },
+        { type: '', data: 'last 🚀', id: '3' },
+      ],
+      lastId: '3',
+    });
+    for (let at = 0; at <= bytes.length; at += 1) {
+      const split = await readChunks([bytes.subarray(0, at), bytes.subarray(at)]);
+      expect({ at, ...split }).toEqual({ at, ...whole });
+    }
+    const byByte = await readChunks(Array.from(bytes, (_, i) => bytes.subarray(i, i + 1)));
+    expect(byByte).toEqual(whole);
   });
 });
