@@ -236,5 +236,54 @@ describe.skipIf(!available)(
       expect(problems.errors).toHaveLength(2);
       await page.close();
     });
+
+    // Regression: a refusal on the stream's reconnect was taken for a refusal of its filters, which
+    // the server had taken before: the Last-Event-ID it adds can push the same request past
+    // SERVER_MAX_HEADER_BYTES (a receiver restarted, say), and the stream stayed off for good.
+    it('opens the stream again when its reconnect, not its filters, is refused', async () => {
+      const { page } = await openDashboard(browser.context, server.baseUrl);
+      let ended = false;
+      await browser.context.route(/\/alerts\/stream\?/, async (route) => {
+        const resumeFrom = (await route.request().allHeaders())['last-event-id'];
+        // The first stream of the new filters ends at once, after an id to resume from.
+        if (resumeFrom === undefined && !ended) {
+          ended = true;
+          await route.fulfill({ contentType: 'text/event-stream', body: 'retry: 50\nid: 7\n\n' });
+        } else if (resumeFrom === '7') {
+          await route.fulfill({
+            status: 431,
+            contentType: 'application/problem+json',
+            body: JSON.stringify({
+              status: 431,
+              detail: 'The request headers exceed SERVER_MAX_HEADER_BYTES.',
+            }),
+          });
+        } else await route.continue();
+      });
+
+      await page.selectOption('#filters select[name="min_priority"]', 'Critical');
+      await page.locator('#connection[data-status="closed"]').waitFor({ timeout: 5000 });
+      await page.locator('#connection[data-status="live"]').waitFor({ timeout: 5000 });
+      expect(await page.locator('#list-status').textContent()).not.toContain('cannot be applied');
+      await page.close();
+    });
+
+    // Regression: a 400 to the stream of no filters at all (a proxy's) was taken for a refusal of
+    // the filters, so the page neither opened the stream again nor looked for an ended session.
+    it('opens an unfiltered stream again after a 400 that cannot be about filters', async () => {
+      let refused = 0;
+      await browser.context.route(/\/alerts\/stream\?/, async (route) => {
+        if (refused > 0) return route.continue();
+        refused += 1;
+        await route.fulfill({ status: 400, contentType: 'text/html', body: '<h1>400 Bad Request</h1>' });
+      });
+      const page = await browser.context.newPage();
+      await page.goto(`${server.baseUrl}/`);
+
+      await page.locator('#connection[data-status="closed"]').waitFor({ timeout: 5000 });
+      await page.locator('#connection[data-status="live"]').waitFor({ timeout: 5000 });
+      expect(refused).toBe(1);
+      await page.close();
+    });
   },
 );

@@ -18,11 +18,13 @@ export const FETCH_TIMEOUT_MS = 30000;
 /**
  * True for a refusal of the request itself, which the same filters get however often they are
  * sent: a query past SERVER_MAX_HEADER_BYTES (431) or a proxy's bound on the URL (414), as a long
- * rule clicked in the list makes, or a filter the server does not take (400).
+ * rule clicked in the list makes, or a filter the server does not take (400). Without filters
+ * those are about something else (a proxy's 400), and asked for again as any other refusal.
  * @param {number} status
+ * @param {URLSearchParams} filters
  */
-function refusesFilters(status) {
-  return status === 400 || status === 414 || status === 431;
+function refusesFilters(status, filters) {
+  return filters.toString() !== '' && (status === 400 || status === 414 || status === 431);
 }
 
 /**
@@ -44,7 +46,7 @@ export async function loadAlerts(filters) {
       return {
         ok: false,
         message: await describeFailure(response),
-        filtersRefused: refusesFilters(response.status),
+        filtersRefused: refusesFilters(response.status, filters),
       };
     const body = parseExactJson(await response.text());
     return {
@@ -85,6 +87,9 @@ export function followAlerts(filters, handlers) {
   // A reconnect resumes from the id of the last event it got: none yet (the list came from
   // GET /alerts), it asks for no replay and what came meanwhile would never show.
   let dropped = false;
+  // Filters the server has taken once are not what a later refusal is about: a reconnect's
+  // Last-Event-ID can push the same request past SERVER_MAX_HEADER_BYTES, after a restart, say.
+  let accepted = false;
   /** @param {(item: AlertItem) => void} handle @param {string} data */
   const deliver = (handle, data) => {
     let item;
@@ -99,6 +104,7 @@ export function followAlerts(filters, handlers) {
     silenceMs: handlers.heartbeatMs * SILENT_HEARTBEATS,
     onOpen() {
       settle();
+      accepted = true;
       handlers.onStatus('live');
       if (dropped && stream.lastEventId() === '') handlers.onTruncated();
       dropped = false;
@@ -111,7 +117,7 @@ export function followAlerts(filters, handlers) {
     // A refused request (not text/event-stream) is given up for good, as EventSource does.
     onRefused(response) {
       settle();
-      handlers.onStatus('closed', refusesFilters(response.status));
+      handlers.onStatus('closed', !accepted && refusesFilters(response.status, filters));
       const told = handlers.onRefused;
       if (told) void describeFailure(response).then(told);
     },
