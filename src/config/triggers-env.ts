@@ -57,6 +57,8 @@ export const triggersEnvShape = {
   TRIGGER_EVENT_GENERATOR_REPO: z.string().default('https://falcosecurity.github.io/charts'),
   TRIGGER_EVENT_GENERATOR_CHART_VERSION: z.string().default('0.4.0'),
   TRIGGER_EVENT_GENERATOR_VERSION: z.enum(GENERATOR_VERSIONS).default('v0.13'),
+  // A privileged Job container: off, as the charts leave it, since it can reach the node.
+  TRIGGER_EVENT_GENERATOR_PRIVILEGED: envFlag,
   // The falcosecurity/rules files the cluster's Falco loads (the charts load only the stable one).
   TRIGGER_FALCO_RULES: list('stable')
     .superRefine((items, ctx) => {
@@ -112,6 +114,8 @@ export interface TriggersConfig {
     version: GeneratorVersion;
     /** The falcosecurity/rules files Falco loads: a run expects only their rules. */
     falcoRules: RulesFile[];
+    /** Whether the Job's container is privileged: a run expects the rules of CAP_SYS_ADMIN actions only then. */
+    privileged: boolean;
     /** helm --post-renderer for the install (the triggers image sets drop-cluster-rbac). */
     postRenderer?: string;
   };
@@ -176,6 +180,7 @@ export function toTriggersConfig(env: TriggersEnv): TriggersConfig {
       chartVersion: env.TRIGGER_EVENT_GENERATOR_CHART_VERSION || undefined,
       version: env.TRIGGER_EVENT_GENERATOR_VERSION,
       falcoRules: env.TRIGGER_FALCO_RULES,
+      privileged: env.TRIGGER_EVENT_GENERATOR_PRIVILEGED,
       postRenderer: env.TRIGGER_EVENT_GENERATOR_POST_RENDERER,
     },
     canary: { intervalMinutes: env.TRIGGER_CANARY_INTERVAL_MINUTES, kind: env.TRIGGER_CANARY_KIND },

@@ -20,6 +20,8 @@ export interface HelmInstallOptions {
   kubeconfig?: string;
   /** helm --post-renderer: a plugin name (Helm 4) or an executable (Helm 3); see k8s/components/triggers. */
   postRenderer?: string;
+  /** Make the Job's container privileged (TRIGGER_EVENT_GENERATOR_PRIVILEGED). */
+  privileged?: boolean;
 }
 
 function commonArgs(namespace: string, kubeconfig: string | undefined): string[] {
@@ -47,9 +49,15 @@ export function actionsArgument(actions: string): string {
 /**
  * The chart values for a one-shot run: a Job (loop=false) running the selected actions of the
  * event-generator image `imageTag` (the charts' own default is "latest"). The regex and the tag go
- * through --set-string so helm itself never reads them as a number, list or bool.
+ * through --set-string so helm itself never reads them as a number, list or bool. `privileged`
+ * sets the container's securityContext.privileged (both charts take it; neither sets it for `run`),
+ * which event-generator's CAP_SYS_ADMIN actions need.
  */
-export function buildHelmValueArgs(actions: string, imageTag: string): string[] {
+export function buildHelmValueArgs(
+  actions: string,
+  imageTag: string,
+  pod: { privileged?: boolean } = {},
+): string[] {
   return [
     '--set',
     'config.loop=false',
@@ -57,6 +65,7 @@ export function buildHelmValueArgs(actions: string, imageTag: string): string[] 
     `config.actions=${actionsArgument(actions)}`,
     '--set-string',
     `image.tag=${imageTag}`,
+    ...(pod.privileged ? ['--set', 'securityContext.privileged=true'] : []),
   ];
 }
 
@@ -74,7 +83,7 @@ export function buildHelmInstallArgs(options: HelmInstallOptions): string[] {
     options.source.chart,
     ...sourceArgs(options.source),
     ...commonArgs(options.namespace, options.kubeconfig),
-    ...buildHelmValueArgs(options.actions, options.imageTag),
+    ...buildHelmValueArgs(options.actions, options.imageTag, { privileged: options.privileged }),
     ...buildPostRendererArgs(options.postRenderer),
     '--wait',
     '--wait-for-jobs',
@@ -93,7 +102,7 @@ export function buildHelmTemplateArgs(options: Omit<HelmInstallOptions, 'timeout
     ...sourceArgs(options.source),
     '--namespace',
     options.namespace,
-    ...buildHelmValueArgs(options.actions, options.imageTag),
+    ...buildHelmValueArgs(options.actions, options.imageTag, { privileged: options.privileged }),
     ...buildPostRendererArgs(options.postRenderer),
   ];
 }

@@ -57,6 +57,7 @@ export async function runEventGeneratorTrigger(
         imageTag: GENERATOR_ACTIONS[config.eventGenerator.version].imageTag,
         timeoutSeconds,
         postRenderer: config.eventGenerator.postRenderer,
+        privileged: config.eventGenerator.privileged,
       }),
       {
         timeoutMs: config.commandTimeoutMs + 15_000,

@@ -2,7 +2,13 @@ import * as z from 'zod';
 import { toPointer } from '../alerts/json-pointer.js';
 import type { FieldProblem } from '../alerts/parse-falco-alert.js';
 import { compileActionsPattern } from './actions-pattern.js';
-import { type GeneratorRules, selectActions, selectExpectedRules } from './expected-rules.js';
+import {
+  type GeneratorRules,
+  selectActions,
+  selectActionsLackingNeeds,
+  selectExpectedRules,
+} from './expected-rules.js';
+import { describeUnmetNeeds } from './pod-needs.js';
 
 import { CONTAINER_NAME, DNS_LABEL, DNS_SUBDOMAIN, IMAGE_REFERENCE } from './names.js';
 /**
@@ -133,17 +139,24 @@ export function buildEventGeneratorRequestSchema(lists: AllowLists) {
 }
 
 /**
- * An `actions` pattern that selects none of the version's actions that run in a pod (event-generator
- * would run nothing and exit 0), or only actions whose rule Falco does not load (a rules file outside `falcoRules`) or
- * enable by default: either way the run would succeed having verified nothing.
+ * An `actions` pattern that selects none of the version's actions that run in the Job pod
+ * (event-generator would run nothing and exit 0; some it skips for want of a privilege, which
+ * the detail names), or only actions whose rule Falco does not load (a rules file outside
+ * `falcoRules`) or enable by default: either way the run would succeed having verified nothing.
  */
 export function checkGeneratorActions(actions: string, rules: GeneratorRules): FieldProblem[] {
   const compiled = compileActionsPattern(actions);
   if (!compiled.ok || selectExpectedRules(rules, compiled.pattern).length > 0) return [];
-  const detail =
-    selectActions(rules.version, compiled.pattern).length === 0
-      ? `selects none of the actions event-generator ${rules.version} runs in a pod (e.g. ^syscall)`
-      : `selects only actions whose rules Falco does not load or enable by default (TRIGGER_FALCO_RULES=${rules.falcoRules.join(',')}), so nothing could be verified (e.g. ^syscall.ReadSensitiveFileUntrusted$)`;
+  const lacking = selectActionsLackingNeeds(rules, compiled.pattern).map((action) =>
+    describeUnmetNeeds(action, rules.privileged),
+  );
+  const skipped = `event-generator ${rules.version} skips in the Job pod a run installs: ${lacking.join('; ')}`;
+  const runnable = selectActions(rules, compiled.pattern).length > 0;
+  const detail = runnable
+    ? `selects only actions whose rules Falco does not load or enable by default (TRIGGER_FALCO_RULES=${rules.falcoRules.join(',')})${lacking.length > 0 ? ` or that ${skipped}` : ''}, so nothing could be verified (e.g. ^syscall.ReadSensitiveFileUntrusted$)`
+    : lacking.length > 0
+      ? `selects only actions ${skipped}, so nothing could be verified`
+      : `selects none of the actions event-generator ${rules.version} runs in a pod (e.g. ^syscall)`;
   return [{ pointer: '/actions', detail }];
 }
 

@@ -19,6 +19,7 @@ describe('trigger configuration', () => {
         chartVersion: '0.4.0',
         version: 'v0.13',
         falcoRules: ['stable'],
+        privileged: false,
       },
       canary: { intervalMinutes: 0, kind: 'shell' },
     });
@@ -137,6 +138,17 @@ describe('trigger configuration', () => {
     const none = loadConfig({ TRIGGER_FALCO_RULES: ',' });
     expect(none.ok ? [] : none.problems).toEqual([
       'TRIGGER_FALCO_RULES: must name one or more of stable, incubating, sandbox',
+    ]);
+  });
+
+  it('grants the event-generator pod privileges only when TRIGGER_EVENT_GENERATOR_PRIVILEGED says so', () => {
+    const on = loadConfig({ TRIGGER_EVENT_GENERATOR_PRIVILEGED: 'true' });
+    expect(on.ok && on.config.triggers.eventGenerator.privileged).toBe(true);
+    const off = loadConfig({ TRIGGER_EVENT_GENERATOR_PRIVILEGED: '0' });
+    expect(off.ok && off.config.triggers.eventGenerator.privileged).toBe(false);
+    const typo = loadConfig({ TRIGGER_EVENT_GENERATOR_PRIVILEGED: 'yes' });
+    expect(typo.ok ? [] : typo.problems).toEqual([
+      expect.stringMatching(/^TRIGGER_EVENT_GENERATOR_PRIVILEGED: /),
     ]);
   });
 

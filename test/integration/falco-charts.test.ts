@@ -714,6 +714,32 @@ describe.skipIf(!helmReady())(
           expect(image).toBe(`falcosecurity/event-generator:${version === 'v0.10' ? '0.10.0' : '0.13.0'}`);
         },
       );
+
+      // Regression (review): v0.13.0 skips DebugfsLaunchedInPrivilegedContainer and its kin without
+      // CAP_SYS_ADMIN, and a run's Job container got none: by default it still gets none (a run
+      // expects none of those rules), and TRIGGER_EVENT_GENERATOR_PRIVILEGED makes it privileged.
+      it.skipIf(!archive)(
+        "leaves the Job container unprivileged unless a run's values ask for privileged",
+        async () => {
+          const render = async (privileged: boolean) =>
+            findObject(
+              await renderChart(archive!, {
+                release: 'falco-eg-0123abcd',
+                namespace: 'falco-canary',
+                values: [],
+                extraArgs: buildHelmValueArgs('^syscall', '0.13.0', { privileged }),
+              }),
+              'Job',
+            ).spec.template.spec;
+
+          const plain = await render(false);
+          expect(plain.securityContext ?? {}).toEqual({});
+          expect(plain.containers[0].securityContext ?? {}).toEqual({});
+          const granted = await render(true);
+          expect(granted.securityContext ?? {}).toEqual({});
+          expect(granted.containers[0].securityContext).toEqual({ privileged: true });
+        },
+      );
     });
   },
 );

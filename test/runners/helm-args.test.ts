@@ -68,6 +68,14 @@ describe('helm argv builders', () => {
     expect(buildHelmInstallArgs(install)).not.toContain('--post-renderer');
   });
 
+  it('makes the Job container privileged only when asked (securityContext.privileged, both charts)', () => {
+    const options = { ...install, privileged: true };
+
+    expect(buildHelmInstallArgs(options).join(' ')).toContain('--set securityContext.privileged=true');
+    expect(buildHelmTemplateArgs(options).join(' ')).toContain('--set securityContext.privileged=true');
+    expect(buildHelmInstallArgs(install).join(' ')).not.toContain('securityContext');
+  });
+
   it('uninstalls the same release in the same namespace, tolerating a release that never got installed', () => {
     expect(buildHelmUninstallArgs({ release: 'falco-eg-1', namespace: 'ns', timeoutSeconds: 60 })).toEqual([
       'helm',

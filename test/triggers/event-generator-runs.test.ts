@@ -110,6 +110,67 @@ describe.runIf(haveHelm)('event-generator trigger with the real helm and an unre
     expect(run.verification.expectations.map((e) => e.rule)).toEqual(['Write below etc']);
   });
 
+  // Regression (review): event-generator v0.13.0 skips DebugfsLaunchedInPrivilegedContainer without
+  // CAP_SYS_ADMIN, which the charts' Job pod does not get, so its stable rule was expected and
+  // reported missed on every run. It is expected only once the pod is privileged, on request.
+  it('refuses actions the Job pod lacks the privilege for, and grants it with TRIGGER_EVENT_GENERATOR_PRIVILEGED', async () => {
+    built = buildTriggerApp(env(), { PATH: `${BIN}:${process.env.PATH ?? ''}`, HOME: home });
+    const refused = await request(built.app)
+      .post('/triggers/event-generator')
+      .set(auth)
+      .send({ actions: '^syscall.DebugfsLaunchedInPrivilegedContainer$' });
+    expect(refused.status).toBe(400);
+    expect(refused.body.errors).toEqual([
+      {
+        pointer: '/actions',
+        detail:
+          'selects only actions event-generator v0.13 skips in the Job pod a run installs: ' +
+          'syscall.DebugfsLaunchedInPrivilegedContainer needs a privileged container ' +
+          '(TRIGGER_EVENT_GENERATOR_PRIVILEGED=true), so nothing could be verified',
+      },
+    ]);
+    const plain = await request(built.app)
+      .post('/triggers/event-generator')
+      .set(auth)
+      .send({ actions: '^syscall.ReadSensitiveFileUntrusted$' });
+    const plainRun = await waitForRun(built.app, TOKEN, plain.body.id, finished);
+    expect(plainRun.commands[0]?.argv.join(' ')).not.toContain('securityContext');
+    await built.stop();
+
+    built = buildTriggerApp(
+      { ...env(), TRIGGER_EVENT_GENERATOR_PRIVILEGED: 'true' },
+      { PATH: `${BIN}:${process.env.PATH ?? ''}`, HOME: home },
+    );
+    const res = await request(built.app)
+      .post('/triggers/event-generator')
+      .set(auth)
+      .send({ actions: '^syscall.DebugfsLaunchedInPrivilegedContainer$' });
+    expect(res.status).toBe(202);
+    const run = await waitForRun(built.app, TOKEN, res.body.id, finished);
+    expect(run.commands[0]?.argv).toEqual(
+      expect.arrayContaining(['helm', 'install', '--set', 'securityContext.privileged=true']),
+    );
+    expect(run.verification.expectations.map((e) => e.rule)).toEqual([
+      'Debugfs Launched in Privileged Container',
+    ]);
+  });
+
+  // capsh, which the v0.13.0 image lacks, decodes its capabilities: skipped even when privileged.
+  it('refuses an action whose capability check needs capsh, privileged or not', async () => {
+    built = buildTriggerApp(
+      { ...env(), TRIGGER_EVENT_GENERATOR_PRIVILEGED: 'true' },
+      { PATH: `${BIN}:${process.env.PATH ?? ''}`, HOME: home },
+    );
+    const refused = await request(built.app)
+      .post('/triggers/event-generator')
+      .set(auth)
+      .send({ actions: '^syscall.DetectReleaseAgentFileContainerEscapes$' });
+    expect(refused.status).toBe(400);
+    expect(refused.body.errors[0].detail).toContain(
+      'syscall.DetectReleaseAgentFileContainerEscapes needs capsh, which the event-generator image lacks',
+    );
+  });
+
   // Regression: both charts default image.tag to "latest", so a v0.10 run (chart 0.2.0, Falco 0.34.1)
   // ran the newest event-generator, where most v0.10 actions are disabled or renamed, and ended
   // with their rules missed: the Job now runs the version whose action table sets the expectations.

@@ -4,10 +4,17 @@
 // the falcosecurity/rules file that holds it; Falco loads only the stable one (falco_rules.yaml)
 // unless told otherwise (TRIGGER_FALCO_RULES). `runsInContainer`: false for the actions
 // event-generator skips in a container (SKIPPED_IN_CONTAINERS, from its sources, not the reference).
+// `needs`: what else an action needs of its container (NEEDS, from its sources too).
 
 /** The falcosecurity/rules files, by maturity: falco_rules.yaml, falco-incubating_rules.yaml, falco-sandbox_rules.yaml. */
 export const RULES_FILES = ['stable', 'incubating', 'sandbox'] as const;
 export type RulesFile = (typeof RULES_FILES)[number];
+
+/**
+ * What an action needs of the container it runs in: `privileged` (CAP_SYS_ADMIN, and Falco's rule
+ * may say container.privileged=true), `unprivileged` (no CAP_SYS_ADMIN), or `capsh` on PATH.
+ */
+export type PodNeed = 'privileged' | 'unprivileged' | 'capsh';
 
 /** One event-generator action and the rule it is written to trigger. */
 export interface GeneratorAction {
@@ -18,6 +25,8 @@ export interface GeneratorAction {
   rulesFile: RulesFile;
   /** False: event-generator skips it in a container, so the Job pod of a run never starts it. */
   runsInContainer: boolean;
+  /** What the Job pod must offer, or event-generator skips the action (or Falco stays quiet). */
+  needs: readonly PodNeed[];
 }
 
 type Row = readonly [
@@ -28,7 +37,11 @@ type Row = readonly [
   rulesFile: RulesFile,
 ];
 
-const toActions = (rows: readonly Row[], skippedInContainers: readonly string[]): GeneratorAction[] =>
+const toActions = (
+  rows: readonly Row[],
+  skippedInContainers: readonly string[],
+  needs: Readonly<Record<string, readonly PodNeed[]>>,
+): GeneratorAction[] =>
   rows.map(([action, rule, disabled, ruleEnabled, rulesFile]) => ({
     action,
     rule,
@@ -36,6 +49,7 @@ const toActions = (rows: readonly Row[], skippedInContainers: readonly string[])
     ruleEnabled,
     rulesFile,
     runsInContainer: !skippedInContainers.includes(action),
+    needs: needs[action] ?? [],
   }));
 
 // v0.10: chart event-generator-0.2.0, rules falco-rules-0.1.0 (Falco 0.34.1), all in falco_rules.yaml
@@ -292,6 +306,26 @@ const V0_13_ROWS: readonly Row[] = [
 const V0_10_SKIPPED_IN_CONTAINERS = ['syscall.UserMgmtBinaries'];
 const V0_13_SKIPPED_IN_CONTAINERS = ['syscall.LaunchSuspiciousNetworkToolOnHost', 'syscall.UserMgmtBinaries'];
 
+// event-generator v0.13.0 reads CapEff from /proc/self/status and decodes it with `capsh --decode`
+// (checkCapability, events/syscall/detect_release_agent_file_container_escapes.go):
+// - ChangeThreadNamespace, DebugfsLaunchedInPrivilegedContainer, MountLaunchedInPrivilegedContainer
+//   return ErrSkipped "privileged container required" without CAP_SYS_ADMIN (and run when capsh
+//   fails); the Debugfs and Mount rules also say `container.privileged=true`.
+// - DetectReleaseAgentFileContainerEscapes skips without CAP_SYS_ADMIN (its rule wants it too) and
+//   returns checkCapability's own ErrSkipped "capsh utility is required"; so does
+//   ChangeNamespacePrivilegesViaUnshare, which skips *with* CAP_SYS_ADMIN ("non-privileged
+//   container required"). The v0.13.0 image (Dockerfile: debian:bookworm-slim + libcap-dev) has no
+//   capsh: that is in libcap2-bin, which neither libcap-dev nor the other packages it installs pull
+//   in. So those two never run in a chart's pod, privileged or not. v0.10.0 checks no capability.
+// A chart pod's container gets no securityContext unless asked (TRIGGER_EVENT_GENERATOR_PRIVILEGED).
+const V0_13_NEEDS: Record<string, readonly PodNeed[]> = {
+  'syscall.ChangeNamespacePrivilegesViaUnshare': ['unprivileged', 'capsh'],
+  'syscall.ChangeThreadNamespace': ['privileged'],
+  'syscall.DebugfsLaunchedInPrivilegedContainer': ['privileged'],
+  'syscall.DetectReleaseAgentFileContainerEscapes': ['privileged', 'capsh'],
+  'syscall.MountLaunchedInPrivilegedContainer': ['privileged'],
+};
+
 /** The event-generator versions whose action lists this service knows. */
 export const GENERATOR_VERSIONS = ['v0.10', 'v0.13'] as const;
 export type GeneratorVersion = (typeof GENERATOR_VERSIONS)[number];
@@ -308,11 +342,11 @@ export const GENERATOR_ACTIONS: Record<
   'v0.10': {
     runsDisabled: false,
     imageTag: '0.10.0',
-    actions: toActions(V0_10_ROWS, V0_10_SKIPPED_IN_CONTAINERS),
+    actions: toActions(V0_10_ROWS, V0_10_SKIPPED_IN_CONTAINERS, {}),
   },
   'v0.13': {
     runsDisabled: true,
     imageTag: '0.13.0',
-    actions: toActions(V0_13_ROWS, V0_13_SKIPPED_IN_CONTAINERS),
+    actions: toActions(V0_13_ROWS, V0_13_SKIPPED_IN_CONTAINERS, V0_13_NEEDS),
   },
 };
