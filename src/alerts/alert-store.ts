@@ -42,8 +42,9 @@ export interface AlertQuery {
   /** At most this many, newest first. */
   limit: number;
   /**
-   * Stop once the alerts found hold more than this many bytes (the one that crosses it included,
-   * so a reader can tell the list was cut): a read never copies more out of the store.
+   * Stop once the alerts found hold more than this many received bytes (`bytes`; the one that
+   * crosses it included, so a reader can tell the list was cut): a read never copies more out of
+   * the store.
    */
   maxBytes?: number;
   /**

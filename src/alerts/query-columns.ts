@@ -45,7 +45,10 @@ export function createColumnQuery(store: StoreColumns): (query: AlertQuery) => P
       probe.timeMs = col.timeMs[slot]!;
       if (!matchesQuery(probe, query)) continue;
       found.push(viewColumnAlert(store, slot));
-      bytes += col.cost[slot]!;
+      // Received bytes, as the list's cut and a shared store count them, not the text's (`cost`):
+      // invalid UTF-8 is held as U+FFFD, three bytes for one, and a 30 kB body held as 90 kB ended
+      // the list at it alone, older matches left out and the list not said to be cut.
+      bytes += col.bytes[slot]!;
     }
     return { alerts: found };
   };

@@ -1,7 +1,8 @@
 import request from 'supertest';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { csvCell } from '../../src/http/routes/alert-export.js';
 import { longestLoopStall } from '../helpers/loop-stall.js';
+import { redisAvailable, startRedis } from '../helpers/redis-server.js';
 import { serveForTest } from '../helpers/serve-for-test.js';
 import { buildTestApp } from '../helpers/test-app.js';
 
@@ -255,6 +256,47 @@ describe('GET /alerts in every format', () => {
       expect(list).toMatchObject({ ids: [large], truncated: true });
       expect(list.bytes).toBeLessThan(CAP + 1000 + 512);
     }
+  });
+
+  // Regression: the memory store ended a list at the bytes of the texts it held, where the list's
+  // cut and a shared store count the bytes received. Invalid UTF-8 is held as U+FFFD (three bytes
+  // for one): a 30 kB body held as 90 kB ended the list at QUERY_MAX_BYTES=65536 with that alert
+  // alone, an older matching one left out, and the list said it was whole (Redis said it was cut).
+  const cutAtHeldText = async (env: Record<string, string>) => {
+    const built = buildTestApp({ env: { QUERY_MAX_BYTES: String(CAP), ...env }, logLevel: 'warn' });
+    onTestFinished(() => built.closeStore());
+    await built.storeTried();
+    const base = await serveForTest(built.app);
+    const post = async (rule: string, invalidBytes: number) => {
+      const body = Buffer.concat([
+        Buffer.from(`{"rule":"${rule}","priority":"Notice","time":"2026-06-15T09:31:44Z","output":"`),
+        Buffer.alloc(invalidBytes, 0xff),
+        Buffer.from('"}'),
+      ]);
+      const res = await fetch(`${base}/alerts`, {
+        method: 'POST',
+        body,
+        headers: { 'content-type': 'application/json' },
+      });
+      expect(res.status).toBe(202);
+      return res.headers.get('x-alert-id')!;
+    };
+    await post('older', 10);
+    const newest = await post('newest', 30_000);
+
+    const lists = await listed(base);
+
+    for (const list of Object.values(lists)) expect(list).toMatchObject({ ids: [newest], truncated: true });
+  };
+
+  it('says a list is cut at an alert whose text is larger than its body (invalid UTF-8)', async () => {
+    await cutAtHeldText({});
+  });
+
+  it.skipIf(!redisAvailable())('says so alike with a shared store', async () => {
+    const redis = await startRedis();
+    onTestFinished(() => redis.stop());
+    await cutAtHeldText({ STORE_URL: redis.url, STORE_KEY_PREFIX: 'cut-at-held-text' });
   });
 });
 
