@@ -25,6 +25,7 @@ import { createHealthRouter } from './routes/health.js';
 import { createIngestRouter } from './routes/ingest.js';
 import { createMetricsRouter, type MetricsBody } from './routes/metrics.js';
 import { createOpenApiRouter } from './routes/openapi.js';
+import { parseQueryText } from './routes/query-params.js';
 import type { AlertStream } from './routes/stream.js';
 import { callerAddress } from '../logging/caller-address.js';
 import { refusedConnectionLines } from '../server/log-refused-connections.js';
@@ -90,6 +91,7 @@ export function createApp(deps: AppDeps): RequestListener {
   };
   app.disable('x-powered-by');
   app.set('etag', false);
+  app.set('query parser', parseQueryText);
   app.use(requestContext(deps.logger, deps.metrics, ingest.requestIdOf));
   app.use(securityHeaders());
   app.use(hostOriginGuard(deps.allowedHosts, deps.metrics.registry));

@@ -129,6 +129,26 @@ describe('GET /alerts', () => {
     expect((await request(app).get('/alerts?since=2026-06-15T10:01:12.339%2B02:00')).status).toBe(200);
   });
 
+  // Regression: the query parser reads the first 1000 pairs, and empty ones (`&&`) counted among
+  // them without making a parameter: a filter past 1,000 of them was dropped, and the whole list
+  // answered 200 as if filtered.
+  it.each(['alerts', 'alerts/stream', 'ui/summary'])(
+    'reads a parameter past 1,000 empty ones in GET /%s',
+    async (path) => {
+      const { app } = await seeded();
+      const res = await request(app).get(`/${path}?${'&'.repeat(1000)}bad=1`);
+      expect(res.status).toBe(400);
+      expect(JSON.parse(res.text).detail).toBe('bad: is not a parameter of this endpoint');
+    },
+  );
+
+  it('filters by a rule given past 1,000 empty parameters', async () => {
+    const { app } = await seeded();
+    const res = await request(app).get(`/alerts?${'&'.repeat(1000)}rule=Write%20below%20root&&`);
+    expect(res.status).toBe(200);
+    expect(rulesOf(res.body)).toEqual(['Write below root']);
+  });
+
   it('names at most 20 bad parameters in one answer, and counts the rest', async () => {
     const { app } = await seeded();
     const query = Array.from({ length: 1500 }, (_, i) => `u${i}=x`).join('&');

@@ -1,3 +1,4 @@
+import querystring from 'node:querystring';
 import * as z from 'zod';
 import type { AlertQuery } from '../../alerts/alert-store.js';
 import { cutText } from '../../alerts/cut-text.js';
@@ -85,6 +86,16 @@ function invalidQuery(issues: readonly Issue[]): {
     errors.map((e) => `${e.pointer}: ${e.detail}`).join('; ') + (more > 0 ? `; and ${more} more` : '');
   return { ok: false, problem: buildProblem('invalid-request', { detail, errors }) };
 }
+
+/**
+ * `req.query` of every route (Express's `query parser`): node's querystring, which reads the first
+ * 1000 pairs, with a run of `&` read as one. Empty pairs counted among those 1000 without making a
+ * parameter: past 1,000 of them (`?&&&…&rule=X`) a filter was dropped and the whole list answered
+ * as if filtered. Any other pair past the 1000th is dropped too, but then the first 1000 name
+ * unknown or repeated parameters, which are refused. No query string at all comes as null.
+ */
+export const parseQueryText = (text: string | null | undefined): querystring.ParsedUrlQuery =>
+  querystring.parse((text ?? '').replace(/&{2,}/g, '&'));
 
 /**
  * Validates a query string against a strict schema: a parameter given twice (`limit=5&limit=6`) is
