@@ -36,5 +36,12 @@ export function openSettings(config: Config): OpenSetting[] {
       variable: 'TLS_CLIENT_CA_FILE',
       open: 'set without INGEST_REQUIRE_CLIENT_CERT=true: PORT still takes alerts without a client certificate',
     });
+  // A privileged Job is asked for on purpose, yet it is root on a node for whoever can start a run:
+  // said at start, so it is not left on unnoticed. Triggers off, no Job is ever installed.
+  if (config.triggers.enabled && config.triggers.eventGenerator.privileged)
+    open.push({
+      variable: 'TRIGGER_EVENT_GENERATOR_PRIVILEGED',
+      open: "every event-generator run's Job container is privileged, root on its node, and whoever holds TRIGGER_TOKEN starts one",
+    });
   return open;
 }

@@ -23,7 +23,7 @@ export interface ActionFilter {
 }
 
 /** The actions `actions` selects that event-generator starts in a container at all (disabled ones only with --all). */
-function selectContainerActions(version: GeneratorVersion, actions: ActionFilter): GeneratorAction[] {
+export function selectContainerActions(version: GeneratorVersion, actions: ActionFilter): GeneratorAction[] {
   const known = GENERATOR_ACTIONS[version];
   return known.actions.filter(
     (item) => actions.test(item.action) && item.runsInContainer && (known.runsDisabled || !item.disabled),
@@ -31,9 +31,10 @@ function selectContainerActions(version: GeneratorVersion, actions: ActionFilter
 }
 
 /**
- * The actions of `version` that `actions` (event-generator's --actions regex) selects and that
- * actually run in a run's Job pod (disabled actions only where the chart passes --all; none that
- * event-generator skips in a container, or in this pod for want of, or despite, a privilege).
+ * The actions of `version` that `actions` (event-generator's --actions regex) selects and whose
+ * rule can fire from a run's Job pod (disabled actions only where the chart passes --all; none that
+ * event-generator skips in a container, or in this pod for want of, or despite, a privilege; none
+ * whose rule asks for a privilege the pod lacks).
  */
 export function selectActions(
   { version, privileged }: GeneratorPod,
@@ -42,12 +43,18 @@ export function selectActions(
   return selectContainerActions(version, actions).filter((item) => unmetNeeds(item, privileged).length === 0);
 }
 
-/** The selected actions event-generator would run in a container, but skips in this Job pod. */
-export function selectActionsLackingNeeds(
-  { version, privileged }: GeneratorPod,
-  actions: ActionFilter,
-): GeneratorAction[] {
-  return selectContainerActions(version, actions).filter((item) => unmetNeeds(item, privileged).length > 0);
+// Whether Falco loads `item`'s rule (its rules file is one of `falcoRules`) and enables it by default.
+const ruleLoaded = ({ falcoRules }: GeneratorRules, item: GeneratorAction) =>
+  item.ruleEnabled && falcoRules.includes(item.rulesFile);
+
+/**
+ * The selected actions whose rule Falco loads but the Job pod cannot trigger for want of what they
+ * need (a privilege, capsh): those a pod that met their needs would expect.
+ */
+export function selectActionsLackingNeeds(rules: GeneratorRules, actions: ActionFilter): GeneratorAction[] {
+  return selectContainerActions(rules.version, actions).filter(
+    (item) => ruleLoaded(rules, item) && unmetNeeds(item, rules.privileged).length > 0,
+  );
 }
 
 /**
@@ -56,7 +63,7 @@ export function selectActionsLackingNeeds(
  */
 export function selectExpectedRules(rules: GeneratorRules, actions: ActionFilter): string[] {
   const expected = selectActions(rules, actions)
-    .filter((item) => item.ruleEnabled && rules.falcoRules.includes(item.rulesFile))
+    .filter((item) => ruleLoaded(rules, item))
     .map((item) => item.rule);
   return [...new Set(expected)];
 }

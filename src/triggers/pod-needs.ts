@@ -8,7 +8,7 @@ import type { GeneratorAction, PodNeed } from './data/event-generator-actions.js
 const podOffers = (privileged: boolean): readonly PodNeed[] =>
   privileged ? ['privileged'] : ['unprivileged'];
 
-/** The needs of `action` that the Job pod does not meet: none means event-generator runs it. */
+/** The needs of `action` that the Job pod does not meet: none means its rule can fire there. */
 export const unmetNeeds = (action: GeneratorAction, privileged: boolean): PodNeed[] =>
   action.needs.filter((need) => !podOffers(privileged).includes(need));
 
@@ -18,7 +18,7 @@ const NEED_TEXT: Record<PodNeed, string> = {
   capsh: 'capsh, which the event-generator image lacks',
 };
 
-/** Why event-generator skips `action` in the Job pod, e.g. "syscall.X needs a privileged container (...)". */
+/** Why the Job pod cannot trigger `action`'s rule, e.g. "syscall.X needs a privileged container (...)". */
 export function describeUnmetNeeds(action: GeneratorAction, privileged: boolean): string {
   const unmet = unmetNeeds(action, privileged);
   // No setting brings capsh into the image: naming a privilege too would promise a fix that is not one.

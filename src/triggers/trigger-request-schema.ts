@@ -4,8 +4,8 @@ import type { FieldProblem } from '../alerts/parse-falco-alert.js';
 import { compileActionsPattern } from './actions-pattern.js';
 import {
   type GeneratorRules,
-  selectActions,
   selectActionsLackingNeeds,
+  selectContainerActions,
   selectExpectedRules,
 } from './expected-rules.js';
 import { describeUnmetNeeds } from './pod-needs.js';
@@ -139,24 +139,25 @@ export function buildEventGeneratorRequestSchema(lists: AllowLists) {
 }
 
 /**
- * An `actions` pattern that selects none of the version's actions that run in the Job pod
- * (event-generator would run nothing and exit 0; some it skips for want of a privilege, which
- * the detail names), or only actions whose rule Falco does not load (a rules file outside
- * `falcoRules`) or enable by default: either way the run would succeed having verified nothing.
+ * An `actions` pattern that selects none of the version's actions that run in a pod (event-generator
+ * would run nothing and exit 0), or only actions whose rule Falco does not load (a rules file outside
+ * `falcoRules`) or enable by default, or whose rule the Job pod cannot trigger for want of a privilege
+ * or capsh (the detail names what each needs): either way the run would succeed having verified nothing.
  */
 export function checkGeneratorActions(actions: string, rules: GeneratorRules): FieldProblem[] {
   const compiled = compileActionsPattern(actions);
   if (!compiled.ok || selectExpectedRules(rules, compiled.pattern).length > 0) return [];
-  const lacking = selectActionsLackingNeeds(rules, compiled.pattern).map((action) =>
-    describeUnmetNeeds(action, rules.privileged),
-  );
-  const skipped = `event-generator ${rules.version} skips in the Job pod a run installs: ${lacking.join('; ')}`;
-  const runnable = selectActions(rules, compiled.pattern).length > 0;
-  const detail = runnable
-    ? `selects only actions whose rules Falco does not load or enable by default (TRIGGER_FALCO_RULES=${rules.falcoRules.join(',')})${lacking.length > 0 ? ` or that ${skipped}` : ''}, so nothing could be verified (e.g. ^syscall.ReadSensitiveFileUntrusted$)`
-    : lacking.length > 0
-      ? `selects only actions ${skipped}, so nothing could be verified`
-      : `selects none of the actions event-generator ${rules.version} runs in a pod (e.g. ^syscall)`;
+  const started = selectContainerActions(rules.version, compiled.pattern);
+  const lacking = selectActionsLackingNeeds(rules, compiled.pattern);
+  // Only actions whose rule Falco loads are named: for another, meeting its needs would be no fix.
+  const untriggered = `whose rules the Job pod a run installs cannot trigger: ${lacking.map((action) => describeUnmetNeeds(action, rules.privileged)).join('; ')}`;
+  const unloaded = `whose rules Falco does not load or enable by default (TRIGGER_FALCO_RULES=${rules.falcoRules.join(',')})`;
+  const detail =
+    started.length === 0
+      ? `selects none of the actions event-generator ${rules.version} runs in a pod (e.g. ^syscall)`
+      : lacking.length === started.length
+        ? `selects only actions ${untriggered}, so nothing could be verified`
+        : `selects only actions ${unloaded}${lacking.length > 0 ? ` or ${untriggered}` : ''}, so nothing could be verified (e.g. ^syscall.ReadSensitiveFileUntrusted$)`;
   return [{ pointer: '/actions', detail }];
 }
 

@@ -61,4 +61,19 @@ describe('openSettings', () => {
     ]);
     expect(openOf({ VIEWER_TOKEN: token, METRICS_TOKEN: 'metrics-token-0123456789' })).toEqual([]);
   });
+
+  // Regression (review): TRIGGER_EVENT_GENERATOR_PRIVILEGED=true gives every run's Job container
+  // root on its node, and nothing said so at start, unlike the other settings that leave a door open.
+  it('names a privileged event-generator Job while triggers are on', () => {
+    const on = { TRIGGERS_ENABLED: 'true', TRIGGER_TOKEN: 'a-token-of-16-chars-or-more' };
+    expect(openOf({ ...on, TRIGGER_EVENT_GENERATOR_PRIVILEGED: 'true' })).toEqual([
+      {
+        variable: 'TRIGGER_EVENT_GENERATOR_PRIVILEGED',
+        open: "every event-generator run's Job container is privileged, root on its node, and whoever holds TRIGGER_TOKEN starts one",
+      },
+    ]);
+    expect(openOf(on)).toEqual([]);
+    // Triggers off, no Job is ever installed.
+    expect(openOf({ TRIGGER_EVENT_GENERATOR_PRIVILEGED: 'true' })).toEqual([]);
+  });
 });

@@ -715,9 +715,9 @@ describe.skipIf(!helmReady())(
         },
       );
 
-      // Regression (review): v0.13.0 skips DebugfsLaunchedInPrivilegedContainer and its kin without
-      // CAP_SYS_ADMIN, and a run's Job container got none: by default it still gets none (a run
-      // expects none of those rules), and TRIGGER_EVENT_GENERATOR_PRIVILEGED makes it privileged.
+      // Regression (review): Falco's Debugfs and Mount rules ask for container.privileged=true, and a
+      // run's Job container was never privileged: by default it still is not (a run expects none of
+      // those rules), and TRIGGER_EVENT_GENERATOR_PRIVILEGED makes it privileged.
       it.skipIf(!archive)(
         "leaves the Job container unprivileged unless a run's values ask for privileged",
         async () => {

@@ -110,8 +110,8 @@ describe.runIf(haveHelm)('event-generator trigger with the real helm and an unre
     expect(run.verification.expectations.map((e) => e.rule)).toEqual(['Write below etc']);
   });
 
-  // Regression (review): event-generator v0.13.0 skips DebugfsLaunchedInPrivilegedContainer without
-  // CAP_SYS_ADMIN, which the charts' Job pod does not get, so its stable rule was expected and
+  // Regression (review): "Debugfs Launched in Privileged Container" (stable) asks for
+  // container.privileged=true, which the charts' Job pod does not get, so it was expected and
   // reported missed on every run. It is expected only once the pod is privileged, on request.
   it('refuses actions the Job pod lacks the privilege for, and grants it with TRIGGER_EVENT_GENERATOR_PRIVILEGED', async () => {
     built = buildTriggerApp(env(), { PATH: `${BIN}:${process.env.PATH ?? ''}`, HOME: home });
@@ -124,7 +124,7 @@ describe.runIf(haveHelm)('event-generator trigger with the real helm and an unre
       {
         pointer: '/actions',
         detail:
-          'selects only actions event-generator v0.13 skips in the Job pod a run installs: ' +
+          'selects only actions whose rules the Job pod a run installs cannot trigger: ' +
           'syscall.DebugfsLaunchedInPrivilegedContainer needs a privileged container ' +
           '(TRIGGER_EVENT_GENERATOR_PRIVILEGED=true), so nothing could be verified',
       },

@@ -251,6 +251,51 @@ describe('trigger API input validation', () => {
     expect((await request(built.app).get('/triggers').set(auth)).body.runs).toEqual([]);
   });
 
+  // Regression (review): with the stable rules alone, ^syscall.MountLaunchedInPrivilegedContainer$
+  // was refused as needing TRIGGER_EVENT_GENERATOR_PRIVILEGED=true, which only led to a second 400:
+  // its rule is incubating, so no privilege lets such a run verify anything.
+  it('names no privilege for an action whose rule Falco does not load, privileged or not', async () => {
+    built = buildTriggerApp(ENABLED);
+
+    const res = await request(built.app)
+      .post('/triggers/event-generator')
+      .set(auth)
+      .send({ actions: '^syscall.MountLaunchedInPrivilegedContainer$' });
+
+    expect(res.status).toBe(400);
+    expect(res.body.errors).toEqual([
+      {
+        pointer: '/actions',
+        detail:
+          'selects only actions whose rules Falco does not load or enable by default (TRIGGER_FALCO_RULES=stable), so nothing could be verified (e.g. ^syscall.ReadSensitiveFileUntrusted$)',
+      },
+    ]);
+  });
+
+  // Regression (review): Debugfs and Mount were said to be skipped by event-generator; without capsh
+  // in the v0.13.0 image its CAP_SYS_ADMIN check falls through and runs them, and it is Falco's
+  // rule (container.privileged=true) that an unprivileged pod cannot meet.
+  it('says a privileged-only rule is what the Job pod cannot trigger, naming the setting that grants it', async () => {
+    built = buildTriggerApp({ ...ENABLED, TRIGGER_FALCO_RULES: 'stable,incubating' });
+
+    const res = await request(built.app)
+      .post('/triggers/event-generator')
+      .set(auth)
+      .send({ actions: '^syscall.(Mount|Debugfs)' });
+
+    expect(res.status).toBe(400);
+    expect(res.body.errors).toEqual([
+      {
+        pointer: '/actions',
+        detail:
+          'selects only actions whose rules the Job pod a run installs cannot trigger: ' +
+          'syscall.DebugfsLaunchedInPrivilegedContainer needs a privileged container (TRIGGER_EVENT_GENERATOR_PRIVILEGED=true); ' +
+          'syscall.MountLaunchedInPrivilegedContainer needs a privileged container (TRIGGER_EVENT_GENERATOR_PRIVILEGED=true), ' +
+          'so nothing could be verified',
+      },
+    ]);
+  });
+
   // Regression (review): a docker container name such as compose v1's could not be allow-listed.
   it('takes an allow-listed docker container name on the docker backend only', async () => {
     built = buildTriggerApp({ ...ENABLED, TRIGGER_ALLOWED_CONTAINERS: 'app,myproj_web_1' });

@@ -11,8 +11,9 @@ export const RULES_FILES = ['stable', 'incubating', 'sandbox'] as const;
 export type RulesFile = (typeof RULES_FILES)[number];
 
 /**
- * What an action needs of the container it runs in: `privileged` (CAP_SYS_ADMIN, and Falco's rule
- * may say container.privileged=true), `unprivileged` (no CAP_SYS_ADMIN), or `capsh` on PATH.
+ * What an action needs of the container it runs in, for event-generator to run it or for Falco's
+ * rule to match it: `privileged` (CAP_SYS_ADMIN, container.privileged=true), `unprivileged` (no
+ * CAP_SYS_ADMIN), or `capsh` on PATH.
  */
 export type PodNeed = 'privileged' | 'unprivileged' | 'capsh';
 
@@ -25,7 +26,7 @@ export interface GeneratorAction {
   rulesFile: RulesFile;
   /** False: event-generator skips it in a container, so the Job pod of a run never starts it. */
   runsInContainer: boolean;
-  /** What the Job pod must offer, or event-generator skips the action (or Falco stays quiet). */
+  /** What the Job pod must offer, or event-generator skips the action or Falco's rule stays quiet. */
   needs: readonly PodNeed[];
 }
 
@@ -307,20 +308,19 @@ const V0_10_SKIPPED_IN_CONTAINERS = ['syscall.UserMgmtBinaries'];
 const V0_13_SKIPPED_IN_CONTAINERS = ['syscall.LaunchSuspiciousNetworkToolOnHost', 'syscall.UserMgmtBinaries'];
 
 // event-generator v0.13.0 reads CapEff from /proc/self/status and decodes it with `capsh --decode`
-// (checkCapability, events/syscall/detect_release_agent_file_container_escapes.go):
+// (checkCapability, events/syscall/detect_release_agent_file_container_escapes.go). The v0.13.0
+// image (Dockerfile: debian:bookworm-slim + libcap-dev) has no capsh: that is in libcap2-bin, which
+// neither libcap-dev nor the other packages it installs pull in, so checkCapability always fails:
 // - ChangeThreadNamespace, DebugfsLaunchedInPrivilegedContainer, MountLaunchedInPrivilegedContainer
-//   return ErrSkipped "privileged container required" without CAP_SYS_ADMIN (and run when capsh
-//   fails); the Debugfs and Mount rules also say `container.privileged=true`.
-// - DetectReleaseAgentFileContainerEscapes skips without CAP_SYS_ADMIN (its rule wants it too) and
-//   returns checkCapability's own ErrSkipped "capsh utility is required"; so does
-//   ChangeNamespacePrivilegesViaUnshare, which skips *with* CAP_SYS_ADMIN ("non-privileged
-//   container required"). The v0.13.0 image (Dockerfile: debian:bookworm-slim + libcap-dev) has no
-//   capsh: that is in libcap2-bin, which neither libcap-dev nor the other packages it installs pull
-//   in. So those two never run in a chart's pod, privileged or not. v0.10.0 checks no capability.
+//   skip ("privileged container required") only when the check succeeds; failing, it falls through
+//   and they run in any pod. Falco's Debugfs and Mount rules say `container.privileged=true`, so only
+//   a privileged pod triggers them; its "Change thread namespace" asks nothing of the container.
+// - DetectReleaseAgentFileContainerEscapes and ChangeNamespacePrivilegesViaUnshare return the
+//   check's own ErrSkipped ("capsh utility is required"), so they never run in a chart's pod,
+//   privileged or not (their rules want CAP_SYS_ADMIN, or its absence). v0.10.0 checks no capability.
 // A chart pod's container gets no securityContext unless asked (TRIGGER_EVENT_GENERATOR_PRIVILEGED).
 const V0_13_NEEDS: Record<string, readonly PodNeed[]> = {
   'syscall.ChangeNamespacePrivilegesViaUnshare': ['unprivileged', 'capsh'],
-  'syscall.ChangeThreadNamespace': ['privileged'],
   'syscall.DebugfsLaunchedInPrivilegedContainer': ['privileged'],
   'syscall.DetectReleaseAgentFileContainerEscapes': ['privileged', 'capsh'],
   'syscall.MountLaunchedInPrivilegedContainer': ['privileged'],
