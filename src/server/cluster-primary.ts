@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { serveClusterMetrics } from '../metrics/serve-cluster-metrics.js';
 import { onWorkerMessage } from './cluster-message.js';
 import { rememberServedTls } from './cluster-tls-files.js';
+import { closeOrphanedHandoffs } from './orphaned-handoffs.js';
 import { watchWorkers } from './worker-watchdog.js';
 
 const READY = 'falco-receiver:ready';
@@ -63,7 +64,7 @@ export function runClusterPrimary(options: ClusterPrimaryOptions): void {
   });
   // Each worker is told what the workers up serve on TLS_PORT, to serve the same (cluster-tls-files.ts).
   const workerEnv = rememberServedTls();
-  const fork = () => cluster.fork(workerEnv());
+  const fork = () => closeOrphanedHandoffs(cluster.fork(workerEnv()));
   // Not from a worker that has exited: it would stay in `started`, counted available for good.
   onWorkerMessage<{ type: typeof READY }>(READY, (worker) => {
     started.add(worker.id);

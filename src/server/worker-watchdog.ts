@@ -19,7 +19,8 @@ export interface WorkerWatchdog {
 /**
  * Primary side: kills (SIGKILL) a worker from which no heartbeat came for `timeoutMs`, as
  * gunicorn's worker timeout does, so that the primary replaces it. A stuck worker takes no new
- * connection from node:cluster, but keeps its stream clients, its share of the alerts in flight
+ * connection from node:cluster but the one being handed to it (closed once it is killed:
+ * orphaned-handoffs.ts), and keeps its stream clients, its share of the alerts in flight
  * and its memory, and, with several workers, a probe rarely lands on it to fail. 0: never.
  */
 export function watchWorkers(options: { timeoutMs: number; logger: Logger }): WorkerWatchdog {
