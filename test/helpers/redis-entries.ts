@@ -16,11 +16,20 @@ export function addEntries(redis: Pick<TestRedis, 'cli'>, prefix: string, count:
   );
 }
 
-/** The fields of an entry of rule `rule` whose `bytes` is `bytes` and whose text is `json`. */
-export function entryFields(id: string, rule: string, bytes: string, json: string): string[] {
-  const now = String(Date.now());
+/**
+ * The fields of an entry of rule `rule` whose `bytes` is `bytes` and whose text is `json`, received
+ * (and of Falco's time) at `atMs`.
+ */
+export function entryFields(
+  id: string,
+  rule: string,
+  bytes: string,
+  json: string,
+  atMs = Date.now(),
+): string[] {
+  const at = String(atMs);
   return [
-    ...['id', id, 'at', now, 't', now, 'src', 'syscall', 'rule', rule, 'pri', 'Notice'],
+    ...['id', id, 'at', at, 't', at, 'src', 'syscall', 'rule', rule, 'pri', 'Notice'],
     ...['host', '', 'ns', '', 'tags', '', 'bytes', bytes, 'json', json],
   ];
 }

@@ -10,6 +10,7 @@ import { createAlertFeed } from '../../src/alerts/alert-feed.js';
 import { createMemoryAlertStore } from '../../src/alerts/memory-alert-store.js';
 import { createReadBudget, type ReadBudget } from '../../src/http/read-budget.js';
 import { createAlertStore } from '../../src/store/create-alert-store.js';
+import { DEFAULT_TIMINGS } from '../../src/store/redis-connection.js';
 import { createRedisTriggerRuns, ORPHANED_RUN_ERROR } from '../../src/store/redis-trigger-runs.js';
 import {
   CATCH_UP_MAX_BYTES,
@@ -27,7 +28,13 @@ import { buildTriggerApp, type TriggerApp } from '../helpers/build-trigger-app.j
 import { cuttable } from '../helpers/cuttable-runs.js';
 import { requireComponent } from '../helpers/components.js';
 import { addEntries, entryFields } from '../helpers/redis-entries.js';
-import { redisAvailable, startRedis, useRedisConnection, type TestRedis } from '../helpers/redis-server.js';
+import {
+  connectTo,
+  redisAvailable,
+  startRedis,
+  useRedisConnection,
+  type TestRedis,
+} from '../helpers/redis-server.js';
 import { makeStoredAlert } from '../helpers/stored-alert.js';
 import { metricValue } from '../helpers/test-app.js';
 import { buildTriggerService } from '../helpers/trigger-service.js';
@@ -791,27 +798,36 @@ describe.runIf(haveRedis)('readStoredOfRules with the shared store', () => {
   // alert of the run was left unread, and the run was judged to have missed it.
   it("reads every rule's newest alerts within its share, whatever the rules read before it kept", async () => {
     const parts = await sharedStore('every-rule');
+    // Written over a connection of ours: 58 redis-cli processes started at once took longer than
+    // their 5 s each on a loaded machine (the whole suite on 2 CPUs), and the test failed before it
+    // read anything. A script of 60 entries is a moment's work for Redis.
+    const writer = connectTo(redis, 'every-rule-writer', { ...DEFAULT_TIMINGS, commandTimeoutMs: 30_000 });
+    await vi.waitFor(() => expect(writer.isUp()).toBe(true), { timeout: 10_000, interval: 20 });
+    const overWriter = { cli: async (...args: string[]) => String(await writer.send(args)) };
     const rules = Array.from({ length: 58 }, (_, index) => `Rule ${index}`);
-    const alertText = (rule: string, id: string) => {
+    // The run's start, and the alerts' receipt times on either side of it: set, not read off the
+    // clock between sleeps.
+    const startMs = Date.now();
+    const alertText = (rule: string, id: string, atMs: number) => {
       const alert = {
         rule,
         priority: 'Notice',
         source: 'syscall',
-        time: new Date().toISOString(),
+        time: new Date(atMs).toISOString(),
         output: '',
       };
       const output = 'x'.repeat(2892 - Buffer.byteLength(JSON.stringify(alert)));
-      return entryFields(id, rule, '2892', JSON.stringify({ ...alert, output }));
+      return entryFields(id, rule, '2892', JSON.stringify({ ...alert, output }), atMs);
     };
-    await Promise.all(
-      rules.map((rule) => addEntries(redis, 'every-rule', 60, alertText(rule, `${rule} earlier`))),
-    );
-    await sleep(20);
-    const startMs = Date.now();
-    await sleep(20);
-    await Promise.all(
-      rules.map((rule) => addEntries(redis, 'every-rule', 1, alertText(rule, `${rule} of the run`))),
-    );
+    const write = (count: number, suffix: string, atMs: number) =>
+      Promise.all(
+        rules.map((rule) =>
+          addEntries(overWriter, 'every-rule', count, alertText(rule, `${rule} ${suffix}`, atMs)),
+        ),
+      );
+    await write(60, 'earlier', startMs - 60_000)
+      .then(() => write(1, 'of the run', startMs))
+      .finally(() => writer.close());
 
     const { alerts: read, partial } = await readStoredOfRules(parts.store, rules, startMs).finally(() =>
       parts.close(),
