@@ -165,14 +165,10 @@ async function main(): Promise<void> {
       timeoutMs: config.shutdown.timeoutMs,
       beforeClose: [() => receiver.stream.closeAll()],
       alongside: triggers ? [() => triggers.stop(config.shutdown.timeoutMs)] : [],
-    })
       // After the last request: queued alerts get a last chance to reach the shared store, up to
       // SHUTDOWN_TIMEOUT_MS (a Redis failing over may be back by then). The runs' ends are saved first.
-      .then(async (drained) => {
-        await receiver.closeStore(config.shutdown.timeoutMs);
-        return drained;
-      })
-      .then((drained) => process.exit(drained ? 0 : 1));
+      afterClose: [() => receiver.closeStore(config.shutdown.timeoutMs)],
+    }).then((drained) => process.exit(drained ? 0 : 1));
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);

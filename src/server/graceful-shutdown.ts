@@ -21,6 +21,11 @@ export interface ShutdownDeps {
    * was cut short, which makes the shutdown not drained.
    */
   alongside?: Array<() => Promise<boolean>>;
+  /**
+   * Work once the requests have drained (or been cut) and the `alongside` work ended, before the
+   * last line: queued alerts' last chance to reach the shared store, which names those it could not.
+   */
+  afterClose?: Array<() => Promise<void>>;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -68,8 +73,11 @@ export async function shutdownGracefully(deps: ShutdownDeps): Promise<boolean> {
       'in-flight requests did not finish in time; closing connections',
     );
   if (outcome === 'timeout') for (const { server } of listeners) server.closeAllConnections();
-  // Their own warnings (what a trigger may have left) come before the last line.
+  // Their own warnings (what a trigger may have left, alerts the shared store did not take) come
+  // before the last line: after it, a reader of the log took them for lines of the next start.
   const ended = (await alongside).every(Boolean);
+  // One that throws must not keep the last line, and the exit, from coming.
+  for (const task of deps.afterClose ?? []) await task().catch(() => undefined);
   const drained = !cut && ended;
   logger.info({ event: 'shutdown_complete', drained }, 'shutdown complete');
   logger.flush();

@@ -179,5 +179,7 @@ describe.skipIf(!hasRedis)('the Redis store when Redis hangs or crashes', () => 
     for (let i = 0; i < 40 && unwritten().length === 0; i++) await sleep(50);
     const [line] = unwritten();
     expect(line).toMatchObject({ level: 'warn', count: 20, oldestAlertId: ids[0], newestAlertId: ids[19] });
+    // Before the last line (it came after shutdown_complete, which the README calls the last).
+    expect(service.lines.at(-1)).toMatchObject({ event: 'shutdown_complete' });
   }, 60_000);
 });
