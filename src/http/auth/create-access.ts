@@ -45,8 +45,9 @@ export interface Access {
 function guardMetrics(tokens: () => readonly string[], deps: RefuseDeps) {
   return (req: Request, res: Response, next: NextFunction) => {
     if (refuseIfLimited(req, res, 'metrics', deps)) return;
-    const bearer = ourBearerOf(req.headers.authorization, req.authUser, tokens());
-    if (bearer !== undefined && findSecret(bearer, tokens()) !== undefined) return next();
+    const ours = tokens();
+    const bearer = ourBearerOf(req.headers.authorization, req.authUser, ours);
+    if (bearer !== undefined && findSecret(bearer, ours) !== undefined) return next();
     const reason = 'Send Authorization: Bearer <METRICS_TOKEN>.';
     refuse(req, res, { group: 'metrics', status: 401, reason, wrong: bearer !== undefined }, deps);
   };
@@ -57,8 +58,9 @@ function guardMetrics(tokens: () => readonly string[], deps: RefuseDeps) {
 function limitTriggerTokens(token: () => string, deps: RefuseDeps) {
   return (req: Request, res: Response, next: NextFunction) => {
     if (refuseIfLimited(req, res, 'triggers', deps)) return auditRefusal(req, 429);
-    const bearer = ourBearerOf(req.headers.authorization, req.authUser, [token()]);
-    if (bearer === undefined || findSecret(bearer, [token()]) === undefined) {
+    const ours = [token()];
+    const bearer = ourBearerOf(req.headers.authorization, req.authUser, ours);
+    if (bearer === undefined || findSecret(bearer, ours) === undefined) {
       const reason = 'Send Authorization: Bearer <TRIGGER_TOKEN>.';
       recordRefusal(req, { group: 'triggers', reason, wrong: bearer !== undefined }, deps);
     }
