@@ -47,8 +47,8 @@ export function createRedisAlertReads(options: {
   maxAlerts: number;
   /** STORE_MAX_BYTES: the most received bytes one read keeps. */
   maxBytes: number;
-  /** The receipt time STORE_RETENTION keeps alerts from, now. */
-  retainedFromMs: () => number;
+  /** The receipt time STORE_RETENTION keeps alerts from, now, on Redis's clock (stream ids'). */
+  retainedFromMs: () => Promise<number>;
 }): RedisAlertReads {
   const { connection: conn, keys, metrics, retainedFromMs } = options;
 
@@ -86,7 +86,7 @@ export function createRedisAlertReads(options: {
   return {
     async get(id) {
       const streamId = await streamIdOf(id, 'get');
-      if (!streamId || receivedMsOf(streamId) < retainedFromMs()) return undefined;
+      if (!streamId || receivedMsOf(streamId) < (await retainedFromMs())) return undefined;
       // Undefined once trimmed, or when its stored texts are not readable (stored-json.ts).
       const [whole] = await readWhole([streamId], 'get');
       return whole?.held && viewHeldAlert(whole.held);
@@ -96,7 +96,7 @@ export function createRedisAlertReads(options: {
       const { found, cut } = await scanBack({
         op: 'query',
         end: '+',
-        start: String(retainedFromMs()),
+        start: String(await retainedFromMs()),
         filter: query,
         view: viewHeldAlert,
         limit: query.limit,
@@ -110,11 +110,12 @@ export function createRedisAlertReads(options: {
       if (!point) return undefined;
       const { from, moved } = point;
       // Past STORE_RETENTION the alerts after it are not read: the client missed those.
-      const expired = receivedMsOf(from) < retainedFromMs();
+      const retainedFrom = await retainedFromMs();
+      const expired = receivedMsOf(from) < retainedFrom;
       const { found, cut } = await scanBack({
         op: 'after',
         end: '+',
-        start: expired ? String(retainedFromMs()) : `(${from}`,
+        start: expired ? String(retainedFrom) : `(${from}`,
         view: (held, entryId) => ({ entry: viewHeldAlert(held), entryId }),
         limit,
         maxBytes: { hard: options.maxBytes, reader: maxBytes },
@@ -149,7 +150,7 @@ export function createRedisAlertReads(options: {
       const { found: entries } = await scanBack({
         op: 'since',
         end: '+',
-        start: String(Math.max(0, Math.max(retainedFromMs(), sinceMs) + redisAheadMs)),
+        start: String(Math.max(await retainedFromMs(), sinceMs + redisAheadMs, 0)),
         view: ({ receivedAtMs, priority, rule: read }) => {
           let rule = rules.get(read);
           if (rule === undefined) rules.set(read, (rule = read));

@@ -4,6 +4,7 @@ import type { RedisKeys } from './redis-alert-entry.js';
 import { createRedisAlertReads } from './redis-alert-reads.js';
 import { createRedisAlertWrites, type RedisAlertWrites } from './redis-alert-writes.js';
 import type { RedisConnection } from './redis-connection.js';
+import { createRedisClock } from './redis-clock.js';
 import type { WrittenAlert } from './settled-writes.js';
 import type { StoreMetrics } from './store-metrics.js';
 import type { UnreadableEntries } from './skip-unreadable-entries.js';
@@ -49,8 +50,11 @@ export function createRedisAlertStore(options: RedisAlertStoreOptions): RedisAle
   const { connection: conn } = options;
   const writer = options.writeConnection ?? conn;
   // Writes trim what is older than STORE_RETENTION; reads skip it too, so an alert leaves every
-  // answer on time even when no alert has been written since.
-  const retainedFromMs = () => Math.max(0, Date.now() - options.retentionMs);
+  // answer on time even when no alert has been written since. On Redis's clock, as the write
+  // script's trim and the stream ids: a replica whose node's clock ran two hours ahead (1h
+  // retention) listed nothing, and one behind listed what every other replica left out.
+  const clock = createRedisClock(conn);
+  const retainedFromMs = async () => Math.max(0, (await clock.nowMs()) - options.retentionMs);
   const writes = createRedisAlertWrites({ ...options, writer, retainedFromMs });
   const reads = createRedisAlertReads({ ...options, retainedFromMs });
   return {

@@ -47,8 +47,8 @@ export type RedisAlertWritesOptions = WriteSettings & {
   pendingMax: number;
   maxBytes: number;
   confirmReplicated?: boolean;
-  /** The receipt time STORE_RETENTION keeps alerts from, now. */
-  retainedFromMs: () => number;
+  /** The receipt time STORE_RETENTION keeps alerts from, now, on Redis's clock (stream ids'). */
+  retainedFromMs: () => Promise<number>;
   /** Called with an alert written (and settled) before the link dropped that Redis lost since. */
   onWrittenLost?: (write: WrittenAlert) => void;
 };

@@ -21,3 +21,38 @@ export async function streamIdSince(
   const sinceMs = Math.ceil(performance.now() - startedAt);
   return `${Math.max(0, redisMs - sinceMs)}-0`;
 }
+
+/** Redis's clock, for reads that compare stream ids with a time (STORE_RETENTION's edge). */
+export interface RedisClock {
+  /** Redis's clock now, in ms; this process's own until Redis has answered a `TIME`. */
+  nowMs(): Promise<number>;
+}
+
+// How old the offset between Redis's clock and this process's may be before it is asked again.
+const ASK_EVERY_MS = 10_000;
+
+/**
+ * Redis's clock from a `TIME` at most every 10 s and this process's monotonic clock since: a TIME
+ * per read would double the round trips of `GET /alerts/{id}`. Concurrent reads share one ask; a
+ * refused or unanswered one keeps the last offset (or this process's clock: down, the read fails
+ * anyway) until the next.
+ */
+export function createRedisClock(conn: RedisConnection): RedisClock {
+  // Redis's clock less performance.now(), as last asked.
+  let redisAheadMs: number | undefined;
+  let askedAt = -Infinity;
+  let asking: Promise<void> | undefined;
+  async function ask(): Promise<void> {
+    askedAt = performance.now();
+    const redisMs = await readRedisNowMs(conn).catch(() => undefined);
+    if (redisMs !== undefined) redisAheadMs = redisMs - performance.now();
+  }
+  return {
+    async nowMs() {
+      if (!asking && performance.now() - askedAt >= ASK_EVERY_MS)
+        asking = ask().finally(() => (asking = undefined));
+      if (asking) await asking;
+      return redisAheadMs === undefined ? Date.now() : Math.floor(performance.now() + redisAheadMs);
+    },
+  };
+}

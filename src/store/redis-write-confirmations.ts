@@ -39,7 +39,7 @@ export function createWriteConfirmations(options: {
   metrics: StoreMetrics;
   pendingMax: number;
   maxBytes: number;
-  retainedFromMs: () => number;
+  retainedFromMs: () => Promise<number>;
   /** Called with the alerts every replica online confirmed, oldest first. */
   onConfirmed: (writes: PendingWrite[]) => void;
 }): WriteConfirmations {
@@ -86,7 +86,7 @@ export function createWriteConfirmations(options: {
     // Those it holds are not written again but stay kept: a replica may lack them (one lagged
     // behind the master), and a failover to it lost them from every node.
     if (held instanceof Set) replicas.keepHeld(writes.filter((write) => held.has(write.id)));
-    return keepUntrimmed(lacked, edges, options.retainedFromMs());
+    return keepUntrimmed(lacked, edges, await options.retainedFromMs());
   }
   return {
     confirm: (written) => replicas.confirm(written),

@@ -26,8 +26,8 @@ export interface SettledWrites {
 export function createSettledWrites(options: {
   send: (args: string[]) => Promise<unknown>;
   keys: Pick<RedisKeys, 'alerts' | 'ids'>;
-  /** The receipt time STORE_RETENTION keeps alerts from, now. */
-  retainedFromMs: () => number;
+  /** The receipt time STORE_RETENTION keeps alerts from, now, on Redis's clock (stream ids'). */
+  retainedFromMs: () => Promise<number>;
   onLost: (write: WrittenAlert) => void;
 }): SettledWrites {
   const { send, keys } = options;
@@ -58,7 +58,7 @@ export function createSettledWrites(options: {
       const [held, edges] = answers as [unknown, StreamEdges];
       // Gone from the id index, as a trimmed alert is too: lost unless the stream removed it (by
       // count or age, or shed at maxmemory: `max-deleted-entry-id` at or past it).
-      if (held !== null || keepUntrimmed([write], edges, options.retainedFromMs()).length === 0) return;
+      if (held !== null || keepUntrimmed([write], edges, await options.retainedFromMs()).length === 0) return;
       // Told once: until this replica writes again, every later relink found it lost again (Redis
       // not restarted since) and told the same gap again.
       if (newest === write) newest = undefined;

@@ -32,7 +32,7 @@ export function createTestWrites(
     maxAlerts: 1000,
     retentionMs,
     dedupWindowMs: 0,
-    retainedFromMs: () => Date.now() - retentionMs,
+    retainedFromMs: async () => Date.now() - retentionMs,
     ...options,
   });
 }

@@ -82,6 +82,70 @@ describe.skipIf(!hasRedis)('the Redis alert store', () => {
     }
   });
 
+  describe("with this process's clock past STORE_RETENTION off Redis's", () => {
+    const hour = 3_600_000;
+    // Only Date is faked: this process's clock; timers and Redis keep real time.
+    const runClock = (offsetMs: number) =>
+      vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + offsetMs, shouldAdvanceTime: true });
+
+    // Regression: reads kept alerts from STORE_RETENTION before this process's clock, though Redis's
+    // clock stamps the stream ids (and the write script trims by it): a replica whose node ran two
+    // hours ahead of Redis's (STORE_RETENTION 1h) listed nothing, found no alert by id and replayed
+    // nothing after one, while every other replica answered with the alerts Redis held.
+    it('lists, finds and replays the alerts Redis holds when its clock runs ahead', async () => {
+      runClock(2 * hour);
+      const { parts, store } = await connectedStore(
+        { maxAlerts: 100, maxBytes: 1e9 },
+        'retention-ahead',
+        hour,
+      );
+      try {
+        const [a, b] = [makeStoredAlert(), makeStoredAlert()];
+        for (const entry of [a, b]) store.add(entry);
+        await store.flush();
+
+        expect((await store.query({ limit: 10 })).alerts.map((e) => e.id)).toEqual([b.id, a.id]);
+        expect((await store.get(a.id))?.id).toBe(a.id);
+        expect(await store.after(a.id, 10)).toEqual(
+          expect.objectContaining({ alerts: [expect.objectContaining({ id: b.id })] }),
+        );
+        expect((await store.after(a.id, 10))?.gap).toBeUndefined();
+      } finally {
+        vi.useRealTimers();
+        await parts.close();
+      }
+    });
+
+    // Regression: the same, the other way: a replica whose node ran two hours behind listed and
+    // found an alert past STORE_RETENTION on Redis's clock that every other replica left out.
+    it('leaves out an alert past STORE_RETENTION on Redis clock when its clock runs behind', async () => {
+      const prefix = 'retention-behind';
+      const [seconds] = (await redis.cli('TIME')).split('\n');
+      const old = makeStoredAlert();
+      const fresh = makeStoredAlert();
+      // Written by another replica: one 90 minutes old on Redis's clock, then one now.
+      const oldId = `${Number(seconds) * 1000 - 1.5 * hour}-0`;
+      const oldFields = entryFields(old.id, old.rule, '1000', toJson(old.alert));
+      await redis.cli('XADD', `${prefix}:alerts`, oldId, ...oldFields);
+      await redis.cli('XADD', `${prefix}:alert-fields`, oldId, ...oldFields.slice(0, -2));
+      await redis.cli('HSET', `${prefix}:alert-ids`, old.id, oldId);
+      const freshFields = entryFields(fresh.id, fresh.rule, '1000', toJson(fresh.alert));
+      const freshId = await redis.cli('XADD', `${prefix}:alerts`, '*', ...freshFields);
+      await redis.cli('XADD', `${prefix}:alert-fields`, freshId, ...freshFields.slice(0, -2));
+      await redis.cli('HSET', `${prefix}:alert-ids`, fresh.id, freshId);
+      runClock(-2 * hour);
+      const { parts, store } = await connectedStore({ maxAlerts: 100, maxBytes: 1e9 }, prefix, hour);
+      try {
+        expect((await store.query({ limit: 10 })).alerts.map((e) => e.id)).toEqual([fresh.id]);
+        expect(await store.get(old.id)).toBeUndefined();
+        expect((await store.get(fresh.id))?.id).toBe(fresh.id);
+      } finally {
+        vi.useRealTimers();
+        await parts.close();
+      }
+    });
+  });
+
   // Regression: an entry whose tags were not JSON (written by hand, by another version, or a
   // corrupted write) made every list that passed over it, and every replay after an older alert,
   // fail for everyone until STORE_RETENTION removed it; the live reader said it as a refused read.

@@ -67,7 +67,7 @@ describe('the store writes through Sentinel', () => {
       pendingMax: 100,
       maxBytes: 1e9,
       confirmReplicated: true,
-      retainedFromMs: () => 0,
+      retainedFromMs: async () => 0,
       maxAlerts: 100,
       retentionMs: 3_600_000,
       dedupWindowMs: 0,

@@ -43,7 +43,7 @@ describe.skipIf(!hasRedis)('writes kept unconfirmed when the link comes back', (
       maxAlerts,
       retentionMs: 3_600_000,
       dedupWindowMs: 0,
-      retainedFromMs: () => Date.now() - 3_600_000,
+      retainedFromMs: async () => Date.now() - 3_600_000,
     };
     const writes = createRedisAlertWrites(options);
     // A full set kept: written, and confirmed by no replica.

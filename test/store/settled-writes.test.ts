@@ -290,7 +290,7 @@ describe('the check of the newest settled write, when Redis does not answer it',
         return Promise.reject(error);
       },
       keys: redisKeys('x'),
-      retainedFromMs: () => 0,
+      retainedFromMs: async () => 0,
       onLost: (write) => lost.push(write.id),
     });
     settled.settled([{ id: 'a', args: [], bytes: 1, streamId: '1-1' }]);
