@@ -42,7 +42,10 @@ export function e2eRuntimes(): { runtimes: FalcoRuntime[]; skipReason?: string }
 export const makeNonce = () => randomBytes(6).toString('hex');
 
 /** The receiver's falco_alert lines that `match`. */
-export function alertLines(service: SpawnedService, match: (line: AlertLine) => boolean): AlertLine[] {
+export function alertLines(
+  service: Pick<SpawnedService, 'lines'>,
+  match: (line: AlertLine) => boolean,
+): AlertLine[] {
   return (service.lines as AlertLine[]).filter((line) => line.event === 'falco_alert' && match(line));
 }
 
@@ -64,7 +67,7 @@ const field = (line: AlertLine, name: string) => line.alert.output_fields?.[name
  * every half second until its "Write below root" alert reached the receiver.
  */
 export async function waitUntilDetecting(
-  service: SpawnedService,
+  service: Pick<SpawnedService, 'lines'>,
   nonce: string,
   falco: RunningFalco,
 ): Promise<void> {

@@ -1,6 +1,15 @@
-import { describe, expect, it } from 'vitest';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { findOutputErrors, parseFalcoSummary } from '../helpers/falco-process.js';
-import { buildFalcoArgs, falcoEnv, SKIP_BPF_SHIM, type FalcoRuntime } from '../helpers/falco-runtime.js';
+import {
+  buildFalcoArgs,
+  falcoEnv,
+  findFalcoRuntimes,
+  SKIP_BPF_SHIM,
+  type FalcoRuntime,
+} from '../helpers/falco-runtime.js';
 
 const runtime = (version: string): FalcoRuntime => ({
   bin: '/x/bin/falco',
@@ -36,6 +45,16 @@ describe('Falco argv for the e2e suite', () => {
       'webserver.enabled=false',
     ])
       expect(args).toContain(option);
+  });
+
+  it('applies more options after its own, so a later one overrides a default', () => {
+    const args = buildFalcoArgs(runtime('0.40.0'), {
+      url: 'http://127.0.0.1:1/alerts',
+      options: ['json_include_output_property=false'],
+    });
+    expect(args.lastIndexOf('json_include_output_property=false')).toBeGreaterThan(
+      args.indexOf('json_include_output_property=true'),
+    );
   });
 
   it('preloads the BPF program shim for 0.35+ only, and only once it is built', () => {
@@ -77,5 +96,39 @@ describe("reading Falco's log", () => {
   it("finds 0.34's and 0.40's http_output failures", () => {
     expect(findOutputErrors(log)).toHaveLength(2);
     expect(findOutputErrors('Opening capture with modern BPF probe.')).toEqual([]);
+  });
+});
+
+describe('finding the Falcos to run', () => {
+  let dir: string;
+  beforeEach(() => {
+    // An empty project root (no .cache/falco-*) and a `falco` on PATH that only prints its version.
+    dir = mkdtempSync(join(tmpdir(), 'falco-runtimes-'));
+    mkdirSync(join(dir, 'bin'));
+    writeFileSync(join(dir, 'bin', 'falco'), '#!/bin/sh\necho "Falco version: 0.38.0"\n', { mode: 0o755 });
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  const env = (extra: Record<string, string>) => ({ PATH: `${join(dir, 'bin')}:/usr/bin:/bin`, ...extra });
+
+  it('runs a falco on PATH locally when neither unpacked build is there', () => {
+    const { runtimes, missing } = findFalcoRuntimes(env({}), dir);
+    expect(runtimes.map((runtime) => runtime.version)).toEqual(['0.38.0']);
+    expect(missing).toEqual([]);
+  });
+
+  // Regression: with CI=true a falco on PATH stood in for both builds, so 0.34.1 and 0.40.0 went untested.
+  it('with CI=true, names both unpacked builds as missing instead of running a falco on PATH', () => {
+    const { runtimes, missing } = findFalcoRuntimes(env({ CI: 'true' }), dir);
+    expect(runtimes).toEqual([]);
+    expect(missing).toHaveLength(2);
+    expect(missing.join('\n')).toContain('falco-0.34.1');
+    expect(missing.join('\n')).toContain('falco-0.40.0');
+  });
+
+  it('with CI=true, still runs FALCO_BIN alone when it is set', () => {
+    const bin = join(dir, 'bin', 'falco');
+    const { runtimes, missing } = findFalcoRuntimes(env({ CI: 'true', FALCO_BIN: bin }), dir);
+    expect(runtimes.map((runtime) => runtime.bin)).toEqual([bin]);
+    expect(missing).toEqual([]);
   });
 });

@@ -16,9 +16,9 @@ export interface FalcoRuntime {
 }
 
 /** `falco --version` → `0.34.1`, or undefined when it does not run (missing libraries, not a file). */
-export function readFalcoVersion(bin: string): string | undefined {
+export function readFalcoVersion(bin: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
   try {
-    const out = execFileSync(bin, ['--version'], { encoding: 'utf8', timeout: 20_000, stdio: 'pipe' });
+    const out = execFileSync(bin, ['--version'], { encoding: 'utf8', timeout: 20_000, stdio: 'pipe', env });
     return /Falco version:\s*(\d+\.\d+\.\d+)/.exec(out)?.[1];
   } catch {
     return undefined;
@@ -26,10 +26,9 @@ export function readFalcoVersion(bin: string): string | undefined {
 }
 
 /** Falco's config and rules beside its binary (`bin/../etc/falco`), else a package's `/etc/falco`. */
-function filesFor(bin: string): { config: string; rules: string[] } {
+function filesFor(bin: string, env: NodeJS.ProcessEnv): { config: string; rules: string[] } {
   const beside = join(dirname(bin), '../etc/falco');
-  const dir =
-    process.env.FALCO_CONFIG_DIR ?? (existsSync(join(beside, 'falco.yaml')) ? beside : '/etc/falco');
+  const dir = env.FALCO_CONFIG_DIR ?? (existsSync(join(beside, 'falco.yaml')) ? beside : '/etc/falco');
   // 0.40 keeps "Write below root" in the sandbox rules file; load it when present.
   const rules = ['falco_rules.yaml', 'falco-sandbox_rules.yaml']
     .map((name) => join(dir, name))
@@ -37,35 +36,40 @@ function filesFor(bin: string): { config: string; rules: string[] } {
   return { config: join(dir, 'falco.yaml'), rules };
 }
 
-function runtimeOf(bin: string): FalcoRuntime | undefined {
-  const version = readFalcoVersion(bin);
-  return version === undefined ? undefined : { bin, version, ...filesFor(bin) };
+function runtimeOf(bin: string, env: NodeJS.ProcessEnv): FalcoRuntime | undefined {
+  const version = readFalcoVersion(bin, env);
+  return version === undefined ? undefined : { bin, version, ...filesFor(bin, env) };
 }
 
 /**
  * The Falcos test/e2e runs: FALCO_BIN alone when set; else both runtimes scripts/ci unpacked;
- * else `falco` on PATH (Falco's own packages). `missing` says why one that should run cannot.
+ * else, locally, `falco` on PATH (Falco's own packages). `missing` says why one that should run
+ * cannot. With CI=true a falco on PATH does not stand in for the unpacked builds: it would test one
+ * era and skip both 0.34.1 and 0.40.0 without a word.
  */
-export function findFalcoRuntimes(): { runtimes: FalcoRuntime[]; missing: string[] } {
-  const override = process.env.FALCO_BIN;
+export function findFalcoRuntimes(
+  env: NodeJS.ProcessEnv = process.env,
+  root = ROOT,
+): { runtimes: FalcoRuntime[]; missing: string[] } {
+  const override = env.FALCO_BIN;
   if (override) {
-    const runtime = runtimeOf(override);
+    const runtime = runtimeOf(override, env);
     return runtime
       ? { runtimes: [runtime], missing: [] }
       : { runtimes: [], missing: [`FALCO_BIN=${override} does not run (falco --version failed)`] };
   }
   const unpacked = UNPACKED_VERSIONS.map((version) =>
-    join(ROOT, '.cache', `falco-${version}`, 'bin', 'falco'),
+    join(root, '.cache', `falco-${version}`, 'bin', 'falco'),
   );
   const present = unpacked.filter((bin) => existsSync(bin));
-  if (present.length > 0) {
-    const runtimes = present.map(runtimeOf).filter((runtime) => runtime !== undefined);
+  if (present.length > 0 || env.CI === 'true') {
+    const runtimes = present.map((bin) => runtimeOf(bin, env)).filter((runtime) => runtime !== undefined);
     const missing = unpacked
       .filter((bin) => !runtimes.some((runtime) => runtime.bin === bin))
       .map((bin) => `${bin} is missing or does not run (scripts/ci/unpack-falco.sh, run-time packages)`);
     return { runtimes, missing };
   }
-  const onPath = runtimeOf('falco');
+  const onPath = runtimeOf('falco', env);
   return onPath
     ? { runtimes: [onPath], missing: [] }
     : {
@@ -124,6 +128,8 @@ export interface FalcoOutput {
   jsonOutput?: boolean;
   /** 0.36+: client certificate, key and the CA that signed the server's certificate. */
   mtls?: { cert: string; key: string; ca: string };
+  /** More settings (`key=value`, `-o` syntax), applied after all of the above so they override them. */
+  options?: string[];
 }
 
 /** Falco's argv: JSON output with the output property and tags, http_output at `output.url`. */
@@ -151,6 +157,7 @@ export function buildFalcoArgs(runtime: FalcoRuntime, output: FalcoOutput): stri
           `http_output.ca_cert=${output.mtls.ca}`,
         ]
       : []),
+    ...(output.options ?? []),
   ];
   return [
     '-c',
