@@ -4,7 +4,7 @@ import type { RedisKeys } from './redis-alert-entry.js';
 import { createRedisAlertReads } from './redis-alert-reads.js';
 import { createRedisAlertWrites, type RedisAlertWrites } from './redis-alert-writes.js';
 import type { RedisConnection } from './redis-connection.js';
-import { createRedisClock } from './redis-clock.js';
+import { createRedisClock, type RedisClock } from './redis-clock.js';
 import type { WrittenAlert } from './settled-writes.js';
 import type { StoreMetrics } from './store-metrics.js';
 import type { UnreadableEntries } from './skip-unreadable-entries.js';
@@ -53,10 +53,16 @@ export function createRedisAlertStore(options: RedisAlertStoreOptions): RedisAle
   // answer on time even when no alert has been written since. On Redis's clock, as the write
   // script's trim and the stream ids: a replica whose node's clock ran two hours ahead (1h
   // retention) listed nothing, and one behind listed what every other replica left out.
-  const clock = createRedisClock(conn);
-  const retainedFromMs = async () => Math.max(0, (await clock.nowMs()) - options.retentionMs);
-  const writes = createRedisAlertWrites({ ...options, writer, retainedFromMs });
-  const reads = createRedisAlertReads({ ...options, retainedFromMs });
+  // Each link asks its own node: the writer's checks after a relink (settled-writes.ts) waited on
+  // a hung reads' link, maybe still on the old master after a failover.
+  const retainedFromMs = (clock: RedisClock) => async () =>
+    Math.max(0, (await clock.nowMs()) - options.retentionMs);
+  const writes = createRedisAlertWrites({
+    ...options,
+    writer,
+    retainedFromMs: retainedFromMs(createRedisClock(writer)),
+  });
+  const reads = createRedisAlertReads({ ...options, retainedFromMs: retainedFromMs(createRedisClock(conn)) });
   return {
     ...reads,
     ...writes,

@@ -1,4 +1,5 @@
 import type { RedisConnection } from './redis-connection.js';
+import { StoreUnavailableError } from './store-unavailable-error.js';
 
 /** Redis's clock in ms (its `TIME`): the clock that stamps stream ids, not this node's. */
 export async function readRedisNowMs(conn: RedisConnection, deadlineMs?: number): Promise<number> {
@@ -33,9 +34,10 @@ const ASK_EVERY_MS = 10_000;
 
 /**
  * Redis's clock from a `TIME` at most every 10 s and this process's monotonic clock since: a TIME
- * per read would double the round trips of `GET /alerts/{id}`. Concurrent reads share one ask; a
- * refused or unanswered one keeps the last offset (or this process's clock: down, the read fails
- * anyway) until the next.
+ * per read would double the round trips of `GET /alerts/{id}`. Concurrent reads share one ask. One
+ * unanswered (down, hung, loading) keeps the last offset (or this process's clock: the read fails
+ * anyway) and is asked again by the next read; one refused (an ACL) only 10 s later. Asked again
+ * once the link is back: a failover's promoted node may keep another clock.
  */
 export function createRedisClock(conn: RedisConnection): RedisClock {
   // Redis's clock less performance.now(), as last asked.
@@ -44,9 +46,14 @@ export function createRedisClock(conn: RedisConnection): RedisClock {
   let asking: Promise<void> | undefined;
   async function ask(): Promise<void> {
     askedAt = performance.now();
-    const redisMs = await readRedisNowMs(conn).catch(() => undefined);
-    if (redisMs !== undefined) redisAheadMs = redisMs - performance.now();
+    try {
+      redisAheadMs = (await readRedisNowMs(conn)) - performance.now();
+    } catch (error) {
+      // Before, 10 s of reads after Redis was back kept alerts from this process's clock.
+      if (error instanceof StoreUnavailableError) askedAt = -Infinity;
+    }
   }
+  conn.onUp(() => (askedAt = -Infinity));
   return {
     async nowMs() {
       if (!asking && performance.now() - askedAt >= ASK_EVERY_MS)

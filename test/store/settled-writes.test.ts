@@ -150,6 +150,35 @@ describe.skipIf(!hasRedis)('alerts this replica wrote that Redis lost at a resta
     expect(await metricValue(registry, 'falco_store_read_gaps_total')).toBe(1);
   });
 
+  // Regression: the check after a relink of a newest write gone from the id index took
+  // STORE_RETENTION's edge from a TIME over the reads' link: that link hung (or still on the old
+  // master after a failover) held the writes behind it for the command timeout, and asked another
+  // node's clock than the one the check read.
+  it("writes after a relink without waiting on the reads' link", async () => {
+    const prefix = 'relink-own-clock';
+    const { write, relinkWriter } = await storeThroughProxy(prefix);
+    await write(1);
+    // Another replica's alerts trim this one's newest (STORE_MAX_ALERTS).
+    const theirs = connectTo(redis!, 'other-receiver');
+    await untilUp(theirs);
+    const writes = createTestWrites(theirs, prefix, { maxAlerts: 100 });
+    for (let i = 0; i < 150; i++) writes.add(makeStoredAlert());
+    await writes.flush();
+    writes.close();
+    await theirs.close();
+    const readsHeld = proxy!.hold('falco-alert-receiver', 'TIME');
+    try {
+      await relinkWriter();
+      const startedAt = performance.now();
+      await write(1);
+
+      // The reads' link is dropped after 1 s (the command timeout here).
+      expect(performance.now() - startedAt).toBeLessThan(500);
+    } finally {
+      readsHeld.release();
+    }
+  });
+
   // Guard: an alert of its own that the stream removed before its write link dropped is no loss of
   // its own to tell (the reader tells the gap if it had not read it), by count or by age.
   it.each([
