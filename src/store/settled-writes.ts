@@ -45,9 +45,12 @@ export function createSettledWrites(options: {
     async verify() {
       const write = unverified;
       if (!write) return;
+      // The retention edge is read with the rest: a relink while it was awaited after them set
+      // `unverified` again, and the same gap was told twice.
       const answers = await Promise.all([
         send(['HGET', keys.ids, write.id]),
         readStreamEdges(send, keys.alerts),
+        options.retainedFromMs(),
       ]).catch((error: unknown) => error);
       // Unanswered (the link dropped, or Redis loading or busy): asked at the next flush.
       if (answers instanceof StoreUnavailableError) return;
@@ -55,10 +58,10 @@ export function createSettledWrites(options: {
       // Refused (an ACL): nothing is said, and it is not asked again on this link (before, every
       // flush asked again, before each round of writes).
       if (!Array.isArray(answers)) return;
-      const [held, edges] = answers as [unknown, StreamEdges];
+      const [held, edges, retainedFromMs] = answers as [unknown, StreamEdges, number];
       // Gone from the id index, as a trimmed alert is too: lost unless the stream removed it (by
       // count or age, or shed at maxmemory: `max-deleted-entry-id` at or past it).
-      if (held !== null || keepUntrimmed([write], edges, await options.retainedFromMs()).length === 0) return;
+      if (held !== null || keepUntrimmed([write], edges, retainedFromMs).length === 0) return;
       // Told once: until this replica writes again, every later relink found it lost again (Redis
       // not restarted since) and told the same gap again.
       if (newest === write) newest = undefined;
