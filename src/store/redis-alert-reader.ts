@@ -11,7 +11,7 @@ import { holdEntry, streamPosition, type RedisKeys } from './redis-alert-entry.j
 import { isLastingReply, type RedisConnection } from './redis-connection.js';
 import type { StoreMetrics } from './store-metrics.js';
 import type { UnreadableEntries } from './skip-unreadable-entries.js';
-import { readRedisNowMs, streamIdSince } from './redis-clock.js';
+import { createRedisClock, streamIdSince } from './redis-clock.js';
 import { StoreUnavailableError } from './store-unavailable-error.js';
 import { promotedFrom, readReplicationIds, type ReplicationIds } from './replication-ids.js';
 import { findReadGap, LINEAGE_COUNT_MAX, STREAM_EDGES_SCRIPT, streamEdges } from './stream-read-gap.js';
@@ -27,9 +27,6 @@ export const REFUSED_LOG_EVERY_MS = 60_000;
 // failover's UNBLOCKED and a restart's LOADING pass (debug).
 const lastingReply = (error: StoreUnavailableError): Error | undefined =>
   isLastingReply(error.cause) ? (error.cause as Error) : undefined;
-
-// How often a gap's time asks Redis's clock again (a TIME), at most.
-const CLOCK_ASKED_EVERY_MS = 10_000;
 
 export interface AlertReaderOptions {
   /** A connection of its own: a blocking read holds it. */
@@ -205,19 +202,11 @@ export function startAlertReader(options: AlertReaderOptions): AlertReader {
   }
 
   // A time of Redis's clock (a stream id's) on this process's: the nodes' clocks may be minutes
-  // apart, and a run's start is on this one's. Redis's clock less this process's monotonic one, from
-  // a TIME at most every CLOCK_ASKED_EVERY_MS: a reader behind the trim finds a gap at nearly every
-  // read, and a TIME each doubled its round trips. Kept while the link is down; unknown, as it is.
-  let redisAhead: { ms: number; askedAt: number } | undefined;
-  async function onThisClock(redisMs: number): Promise<number> {
-    if (redisAhead === undefined || performance.now() - redisAhead.askedAt >= CLOCK_ASKED_EVERY_MS) {
-      const askedAt = performance.now();
-      const redisNowMs = await readRedisNowMs(conn, deadlineMs).catch(() => undefined);
-      if (redisNowMs !== undefined) redisAhead = { ms: redisNowMs - performance.now(), askedAt };
-      else if (redisAhead) redisAhead.askedAt = askedAt;
-    }
-    return redisAhead === undefined ? redisMs : Date.now() - (performance.now() - (redisMs - redisAhead.ms));
-  }
+  // apart, and a run's start is on this one's. Redis's clock is asked at most every 10 s
+  // (redis-clock.ts): a reader behind the trim finds a gap at nearly every read, and a TIME each
+  // doubled its round trips. Its own link's deadline: a TIME may wait behind a blocking read.
+  const clock = createRedisClock(conn, deadlineMs);
+  const onThisClock = async (redisMs: number) => Date.now() - ((await clock.nowMs()) - redisMs);
 
   async function step(): Promise<void> {
     lastId ??= await streamIdSince(conn, startedAt, deadlineMs);

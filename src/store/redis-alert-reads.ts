@@ -4,7 +4,7 @@ import { isAfter } from '../alerts/store-position.js';
 import { streamPosition, type RedisKeys } from './redis-alert-entry.js';
 import { createEntryReads } from './redis-entry-reads.js';
 import type { UnreadableEntries } from './skip-unreadable-entries.js';
-import { readRedisNowMs } from './redis-clock.js';
+import type { RedisClock } from './redis-clock.js';
 import type { RedisConnection } from './redis-connection.js';
 import { createStreamScanner } from './redis-alert-scan.js';
 import type { StoreMetrics, StoreOp } from './store-metrics.js';
@@ -49,6 +49,8 @@ export function createRedisAlertReads(options: {
   maxBytes: number;
   /** The receipt time STORE_RETENTION keeps alerts from, now, on Redis's clock (stream ids'). */
   retainedFromMs: () => Promise<number>;
+  /** Redis's clock, as `connection`'s node keeps it. */
+  clock: RedisClock;
 }): RedisAlertReads {
   const { connection: conn, keys, metrics, retainedFromMs } = options;
 
@@ -141,7 +143,7 @@ export function createRedisAlertReads(options: {
     async receivedSince(sinceMs) {
       // Stream ids start with Redis's clock in ms: the range is the receipt window, moved from
       // this process's clock into Redis's (an hour apart, "the last 15 minutes" read nothing).
-      const redisAheadMs = (await readRedisNowMs(conn)) - Date.now();
+      const redisAheadMs = (await options.clock.nowMs()) - Date.now();
       // Only what a summary reads, never the alerts' texts, so the window is not bounded by bytes
       // (it is by STORE_MAX_ALERTS). One copy of each rule: long ones capped, as the entries hold
       // them, and the summary shows their start (no name is read whole to show it).

@@ -62,7 +62,8 @@ export function createRedisAlertStore(options: RedisAlertStoreOptions): RedisAle
     writer,
     retainedFromMs: retainedFromMs(createRedisClock(writer)),
   });
-  const reads = createRedisAlertReads({ ...options, retainedFromMs: retainedFromMs(createRedisClock(conn)) });
+  const clock = createRedisClock(conn);
+  const reads = createRedisAlertReads({ ...options, clock, retainedFromMs: retainedFromMs(clock) });
   return {
     ...reads,
     ...writes,

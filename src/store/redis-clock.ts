@@ -39,7 +39,7 @@ const ASK_EVERY_MS = 10_000;
  * anyway) and is asked again by the next read; one refused (an ACL) only 10 s later. Asked again
  * once the link is back: a failover's promoted node may keep another clock.
  */
-export function createRedisClock(conn: RedisConnection): RedisClock {
+export function createRedisClock(conn: RedisConnection, deadlineMs?: number): RedisClock {
   // Redis's clock less performance.now(), as last asked.
   let redisAheadMs: number | undefined;
   let askedAt = -Infinity;
@@ -47,7 +47,7 @@ export function createRedisClock(conn: RedisConnection): RedisClock {
   async function ask(): Promise<void> {
     askedAt = performance.now();
     try {
-      redisAheadMs = (await readRedisNowMs(conn)) - performance.now();
+      redisAheadMs = (await readRedisNowMs(conn, deadlineMs)) - performance.now();
     } catch (error) {
       // Before, 10 s of reads after Redis was back kept alerts from this process's clock.
       if (error instanceof StoreUnavailableError) askedAt = -Infinity;
