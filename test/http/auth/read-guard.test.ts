@@ -182,6 +182,26 @@ describe('trigger runs read with VIEWER_TOKEN', () => {
       );
     });
   });
+
+  // README's OPTIONS row: only GET and HEAD are reads, so OPTIONS on a trigger route is checked as a start.
+  it.each(['/triggers', '/triggers/no-such-run'])(
+    'answer OPTIONS %s with Allow to the trigger token only: 401 without credentials, 403 to a viewer',
+    async (route) => {
+      await withAuthTestServer({ VIEWER_TOKEN }, async (server) => {
+        const options = (headers: Record<string, string>) =>
+          fetch(server.baseUrl + route, { method: 'OPTIONS', headers });
+
+        const anonymous = await options({});
+        const viewer = await options(bearer(VIEWER_TOKEN));
+        const trigger = await options(bearer(TRIGGER_TOKEN));
+
+        expect(anonymous.status).toBe(401);
+        expect(viewer.status).toBe(403);
+        expect(trigger.status).toBe(200);
+        expect(trigger.headers.get('allow')).toContain('GET');
+      });
+    },
+  );
 });
 
 describe('rate limit of failed authentications per client address', () => {
