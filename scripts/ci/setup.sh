@@ -12,7 +12,7 @@ step "apt packages"
 scripts/ci/install-packages.sh
 step "node 24 (.cache/bin/node: the Node release the image ships)"
 scripts/ci/fetch-node.sh
-step "helm"
+step "helm and kubectl (.cache/bin: neither is packaged for Debian 12 at a usable version)"
 scripts/ci/fetch-helm.sh
 step "falco 0.34.1 and 0.40.0 (test/e2e)"
 scripts/ci/unpack-falco.sh

@@ -12,12 +12,18 @@ import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { commandWorks, requireComponent } from '../helpers/components.js';
+import { commandWorks, findOnPath, requireComponent } from '../helpers/components.js';
 
 const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
 const FIXTURE_BIN = path.join(REPO_ROOT, 'test/fixtures/bin');
 const HELM = path.join(REPO_ROOT, '.cache/bin/helm');
 const helmReady = requireComponent('helm', commandWorks(HELM, ['version', '--short']));
+// Wherever the suite's kubectl is: .ci/run installs it in .cache/bin, not /usr/bin.
+const KUBECTL = findOnPath('kubectl');
+const kubectlReady = requireComponent(
+  'kubectl',
+  KUBECTL !== undefined && commandWorks(KUBECTL, ['version', '--client']),
+);
 
 /** The example values with an overlay that has their component (the folder need not exist for --dry-run). */
 const WITH_MTLS = ['--values', 'helm-values/examples/falco-mtls.yaml', '--kustomize', 'overlays/mtls/'];
@@ -28,12 +34,15 @@ const WITH_PATH_SECRET = [
   'overlays/path-secret/',
 ];
 
-/** Runs the real deploy CLI with only the given PATH (node itself is called by absolute path). */
+/**
+ * Runs the real deploy CLI with only the given PATH (node itself is called by absolute path), and
+ * the real kubectl for the fixture's `kubectl kustomize`.
+ */
 function runDeploy(args: string[], env: Record<string, string>) {
   return execa(process.execPath, ['--import', 'tsx', 'src/deploy/cli.ts', ...args], {
     cwd: REPO_ROOT,
     extendEnv: false,
-    env,
+    env: { REAL_KUBECTL: KUBECTL ?? '', ...env },
     reject: false,
     timeout: 60_000,
   });
@@ -271,16 +280,19 @@ describe('npm run deploy', { timeout: 60_000 }, () => {
     expect(result.stdout).not.toContain(secret);
   });
 
-  it('stops before any change and says how to fix it when helm is not on PATH', async () => {
-    symlinkSync('/usr/bin/kubectl', path.join(dir, 'kubectl'));
+  it.skipIf(!kubectlReady)(
+    'stops before any change and says how to fix it when helm is not on PATH',
+    async () => {
+      symlinkSync(KUBECTL!, path.join(dir, 'kubectl'));
 
-    const result = await runDeploy([], { PATH: dir });
+      const result = await runDeploy([], { PATH: dir });
 
-    expect(result.exitCode).toBe(1);
-    expect(result.stdout).toContain('helm not found on PATH. Install Helm');
-    expect(result.stdout).toContain('--dry-run');
-    expect(result.stdout).not.toContain('[1/');
-  });
+      expect(result.exitCode).toBe(1);
+      expect(result.stdout).toContain('helm not found on PATH. Install Helm');
+      expect(result.stdout).toContain('--dry-run');
+      expect(result.stdout).not.toContain('[1/');
+    },
+  );
 
   // Regression: the failure was "kubectl version --client is not executable", with no fix, and the
   // cluster check said "No reachable Kubernetes cluster" for it. The only kubectl on PATH lacks the
@@ -300,29 +312,32 @@ describe('npm run deploy', { timeout: 60_000 }, () => {
     expect(result.stdout).not.toContain('[1/');
   });
 
-  it.skipIf(!helmReady)('says no cluster is reachable when the kubeconfig points nowhere', async () => {
-    symlinkSync(HELM, path.join(dir, 'helm'));
-    symlinkSync('/usr/bin/kubectl', path.join(dir, 'kubectl'));
-    const kubeconfig = path.join(dir, 'kubeconfig');
-    // Port 9 (discard) on loopback: nothing listens, the connection is refused at once.
-    writeFileSync(
-      kubeconfig,
-      [
-        'apiVersion: v1',
-        'kind: Config',
-        'clusters: [{name: none, cluster: {server: "http://127.0.0.1:9"}}]',
-        'contexts: [{name: none, context: {cluster: none}}]',
-        'current-context: none',
-      ].join('\n'),
-    );
+  it.skipIf(!helmReady || !kubectlReady)(
+    'says no cluster is reachable when the kubeconfig points nowhere',
+    async () => {
+      symlinkSync(HELM, path.join(dir, 'helm'));
+      symlinkSync(KUBECTL!, path.join(dir, 'kubectl'));
+      const kubeconfig = path.join(dir, 'kubeconfig');
+      // Port 9 (discard) on loopback: nothing listens, the connection is refused at once.
+      writeFileSync(
+        kubeconfig,
+        [
+          'apiVersion: v1',
+          'kind: Config',
+          'clusters: [{name: none, cluster: {server: "http://127.0.0.1:9"}}]',
+          'contexts: [{name: none, context: {cluster: none}}]',
+          'current-context: none',
+        ].join('\n'),
+      );
 
-    const result = await runDeploy([], { PATH: dir, KUBECONFIG: kubeconfig, HOME: dir });
+      const result = await runDeploy([], { PATH: dir, KUBECONFIG: kubeconfig, HOME: dir });
 
-    expect(result.exitCode).toBe(1);
-    expect(result.stdout).toContain('✓ helm is installed');
-    expect(result.stdout).toContain('No reachable Kubernetes cluster');
-    expect(result.stdout).toContain('127.0.0.1:9');
-  });
+      expect(result.exitCode).toBe(1);
+      expect(result.stdout).toContain('✓ helm is installed');
+      expect(result.stdout).toContain('No reachable Kubernetes cluster');
+      expect(result.stdout).toContain('127.0.0.1:9');
+    },
+  );
 
   it('runs the steps in order with progress lines, using the helm and kubectl on PATH', async () => {
     const record = path.join(dir, 'argv.log');

@@ -1,4 +1,6 @@
 import { execFileSync } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import path from 'node:path';
 
 /** True when `command --version`-style probe exits 0. */
 export function commandWorks(command: string, args: string[] = ['--version']): boolean {
@@ -8,6 +10,25 @@ export function commandWorks(command: string, args: string[] = ['--version']): b
   } catch {
     return false;
   }
+}
+
+/**
+ * The executable `command` resolves to on PATH, as execvp finds it: .ci/run puts helm and kubectl
+ * in .cache/bin, and a fresh Debian 12 machine has no /usr/bin/kubectl.
+ */
+export function findOnPath(command: string): string | undefined {
+  return (process.env.PATH ?? '')
+    .split(path.delimiter)
+    .filter((dir) => dir !== '')
+    .map((dir) => path.join(dir, command))
+    .find((file) => {
+      try {
+        accessSync(file, constants.X_OK);
+        return true;
+      } catch {
+        return false;
+      }
+    });
 }
 
 /**
