@@ -53,6 +53,19 @@ function statedRange(name: string): { min: number; max?: number; maxInWords?: st
   return { min: Number(range[2]), max: Number(range[3]), maxInWords };
 }
 
+/** The lengths a text setting states when it refuses one that is too short or too long. */
+function statedLengths(name: string): string[] {
+  const field = envSchema.shape[name as keyof typeof envSchema.shape];
+  const refusals = ['x', 'x'.repeat(300)].flatMap((value) => {
+    const parsed = field.safeParse(value);
+    return parsed.success ? [] : parsed.error.issues.map((issue) => issue.message);
+  });
+  return refusals.flatMap((message) => {
+    const lengths = /(?:at least (\d+)|(\d+)-(\d+)|at most (\d+)) characters/.exec(message);
+    return lengths ? lengths.slice(1).filter((length) => length !== undefined) : [];
+  });
+}
+
 /** The README rows that name `name` (where it has none, the docs' rows), commas of numbers dropped. */
 function rowsNaming(rows: ReturnType<typeof configurationRows>, name: string): string[] {
   const naming = rows.filter((row) => row.names.includes(name));
@@ -104,6 +117,17 @@ describe('the configuration the docs describe', () => {
             `${name}: greatest value ${max} in ${row}`,
           ).toBe(true);
       }
+    },
+  );
+
+  // METRICS_TOKEN=short-token stopped the start (`must be at least 16 characters`) while its row
+  // named no length.
+  it.each(variables.filter((name) => statedLengths(name).length > 0))(
+    'states the lengths %s takes in its row',
+    (name) => {
+      for (const row of rowsNaming(rows, name))
+        for (const length of statedLengths(name))
+          expect(showsWhole(row, length), `${name}: length ${length} in ${row}`).toBe(true);
     },
   );
 
