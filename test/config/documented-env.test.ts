@@ -66,6 +66,18 @@ function statedLengths(name: string): string[] {
   });
 }
 
+// The form of every on/off variable, which the Configuration section's introduction states once.
+const FLAG_VALUES = ['0', '1', 'false', 'true'];
+
+/** The values a choice setting takes (none for a number, a text or an on/off variable). */
+function statedChoices(name: string): string[] {
+  const parsed = envSchema.shape[name as keyof typeof envSchema.shape].safeParse('not-a-choice');
+  const issue = parsed.success ? undefined : parsed.error.issues[0];
+  if (issue?.code !== 'invalid_value') return [];
+  const values = issue.values.map(String);
+  return [...values].sort().join() === FLAG_VALUES.join() ? [] : values;
+}
+
 /** The README rows that name `name` (where it has none, the docs' rows), commas of numbers dropped. */
 function rowsNaming(rows: ReturnType<typeof configurationRows>, name: string): string[] {
   const naming = rows.filter((row) => row.names.includes(name));
@@ -130,6 +142,23 @@ describe('the configuration the docs describe', () => {
           expect(showsWhole(row, length), `${name}: length ${length} in ${row}`).toBe(true);
     },
   );
+
+  // TRIGGER_CANARY_KIND=event-generator was a choice no row named.
+  it.each(variables.filter((name) => statedChoices(name).length > 0))(
+    'names in its row every value %s takes',
+    (name) => {
+      for (const row of rowsNaming(rows, name))
+        for (const choice of statedChoices(name))
+          expect(row.includes(`\`${choice}\``), `${name}: \`${choice}\` in ${row}`).toBe(true);
+    },
+  );
+
+  it('says in the Configuration section how an on/off variable is written', () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## Configuration'), readme.indexOf('| Variable'));
+
+    for (const value of FLAG_VALUES) expect(section).toContain(`\`${value}\``);
+  });
 
   // A row naming several variables gives their defaults in its order (`10`, `60`), or none for all.
   it.each(rows.filter((row) => row.names.length > 1).map((row) => [row.names.join(', '), row] as const))(
