@@ -4,7 +4,9 @@
 #
 # Needs: a running cluster in the current kubectl context that can pull images (minikube start),
 # helm, kubectl, node/npm, curl, jq. Falco needs a kernel driver: on minikube use the docker or kvm2
-# driver with the modern_ebpf driver (the default of the Falco chart).
+# driver and the modern eBPF probe (a kernel with BTF), which chart 9.x's default driver.kind `auto`
+# picks; with a 3.x chart (FALCO_CHART_VERSION=3.1.4, the lab's) the script asks for it, as 3.x
+# defaults to `module`, a kernel module built for the node's kernel.
 #
 #   scripts/lab-e2e.sh                  # everything
 #   SKIP_FALCO=1 scripts/lab-e2e.sh     # Falco already installed and posting to this host
@@ -33,6 +35,8 @@ if [ -z "${SKIP_FALCO:-}" ]; then
   echo "==> Falco (helm) posting to ${RECEIVER_URL_FROM_CLUSTER}"
   values=()
   if [ -f helm-values/falco.yaml ]; then values=(-f helm-values/falco.yaml); fi
+  # Chart 3.x spells the modern eBPF probe modern-bpf (9.x: modern_ebpf, which `auto` picks).
+  case "${FALCO_CHART_VERSION:-}" in 3.*) values+=(--set driver.kind=modern-bpf) ;; esac
   helm upgrade --install falco falco --repo https://falcosecurity.github.io/charts \
     ${FALCO_CHART_VERSION:+--version "$FALCO_CHART_VERSION"} \
     --namespace falco --create-namespace "${values[@]}" \
