@@ -87,6 +87,8 @@ export interface AlertSink {
    * write (AlertStore.written), so a 2xx means every replica can read the alert.
    */
   stored?: () => Promise<void> | undefined;
+  /** Asked before `accept`: false when the store cannot take an alert of `bytes` now (AlertStore.admits). */
+  admits?: (bytes: number) => boolean;
 }
 
 /**
@@ -106,6 +108,7 @@ export function createAlertSink(deps: AlertSinkDeps): AlertSink {
   return {
     lines,
     stored: () => deps.store.written(),
+    admits: (bytes) => deps.store.admits?.(bytes) ?? true,
     accept(alert, meta) {
       const receivedAtMs = now();
       const entry: StoredAlert = {

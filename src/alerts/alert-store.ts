@@ -99,6 +99,12 @@ export interface AlertsAfter {
 export interface AlertStore {
   /** `utf8`: `entry.json`'s exact UTF-8 bytes, when the caller has them (the received body). */
   add(entry: StoredAlert, utf8?: Buffer): void;
+  /**
+   * Only for a shared store: false when adding an alert of `bytes` received bytes now would drop a
+   * queued alert whose answer waits for its write (the queue full while Redis answers, slower than
+   * alerts arrive). Ingest then refuses the new alert instead: a `202` means Redis has the alert.
+   */
+  admits?(bytes: number): boolean;
   get(id: string): Promise<StoredAlert | undefined>;
   /**
    * Only for a store that knows it without reading the alert's text (the in-memory one): the

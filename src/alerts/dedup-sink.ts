@@ -47,6 +47,7 @@ export function createDedupSink(inner: AlertSink, options: DedupOptions): AlertS
   return {
     lines: inner.lines,
     stored: inner.stored,
+    admits: inner.admits,
     accept(alert, meta) {
       const key = buildDedupKey(alert);
       const first = seen.get(key, now());

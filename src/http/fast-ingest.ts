@@ -141,13 +141,26 @@ export function withFastIngest(
       deps.turns.run(() => {
         let answer: IngestAnswer;
         try {
-          answer = ingestBody(deps, { body, reqId, client: readClientIdentity(req.socket), log: requestLog });
+          answer = ingestBody(deps, {
+            body,
+            reqId,
+            client: readClientIdentity(req.socket),
+            address: req.socket.remoteAddress ?? '',
+            log: requestLog,
+          });
         } catch (error) {
           requestLog().error({ err: error }, 'unhandled error');
           return sendProblem(res, deps, false, reqId, buildProblem('internal-error'));
         }
         if ('problem' in answer)
-          return sendProblem(res, deps, deps.senders.closes(req.socket), reqId, answer.problem);
+          return sendProblem(
+            res,
+            deps,
+            deps.senders.closes(req.socket),
+            reqId,
+            answer.problem,
+            answer.headers?.flat(),
+          );
         const entry = answer.accepted;
         // Group commit: answered once this turn's alert lines are written.
         deps.turns.afterCommit((writeError) => {

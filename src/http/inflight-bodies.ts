@@ -6,8 +6,13 @@ import { createAddressCounts } from '../server/address-counts.js';
 import { buildProblem, type Problem } from './problem.js';
 import { callerAddress } from '../logging/caller-address.js';
 
-/** Why an ingest request was shed before its body was read: a label value of the metric. */
-export type ShedReason = 'inflight_bytes' | 'inflight_bytes_per_address' | 'inflight_per_address';
+/**
+ * Why an ingest request was shed: a label value of the metric. Before its body was read, by an
+ * in-flight bound; or, read, because a shared store's write queue is full while Redis answers
+ * (`store_pending_full`: it would drop a queued alert whose answer waits, AlertStore.admits).
+ */
+export type ShedReason =
+  'inflight_bytes' | 'inflight_bytes_per_address' | 'inflight_per_address' | 'store_pending_full';
 
 export interface InflightLimits {
   /** Most body bytes being received (declared, or the body cap for chunked ones), all clients together. */
@@ -34,6 +39,8 @@ export interface InflightBodies {
   reserve(req: IncomingMessage, bodyLimitBytes: number): Problem | undefined;
   /** Returns what `reserve` took for `req` (same arguments). */
   release(req: IncomingMessage, bodyLimitBytes: number): void;
+  /** Sheds a request whose body was read (`store_pending_full`), counted and logged as the others. */
+  shed(reason: ShedReason, address: string): Problem;
 }
 
 /**
@@ -51,6 +58,8 @@ const DETAIL: Record<ShedReason, string> = {
     'Too many request body bytes from your address are arriving at once (INGEST_MAX_INFLIGHT_BYTES_PER_ADDRESS); retry shortly.',
   inflight_per_address:
     'Too many requests from your address are in flight (INGEST_MAX_INFLIGHT_PER_ADDRESS); retry shortly.',
+  store_pending_full:
+    'The shared store is writing slower than alerts arrive and its queue is full (STORE_PENDING_MAX, STORE_MAX_BYTES); retry shortly.',
 };
 
 export function createInflightBodies(
@@ -65,8 +74,8 @@ export function createInflightBodies(
   const shed = createReasonCounter<ShedReason>(
     registry,
     'falco_ingest_shed_total',
-    'Ingest requests answered 503 before their body was read, by the in-flight limit they hit.',
-    ['inflight_bytes', 'inflight_bytes_per_address', 'inflight_per_address'],
+    'Ingest requests answered 503 and not accepted: before their body was read, by the in-flight limit they hit, or with a shared store whose write queue is full.',
+    ['inflight_bytes', 'inflight_bytes_per_address', 'inflight_per_address', 'store_pending_full'],
   );
 
   // Per reason: when its last line was written, and the sheds since then.
@@ -78,7 +87,7 @@ export function createInflightBodies(
     if (logger && now() - entry.at >= SHED_LOG_INTERVAL_MS) {
       logger.warn(
         { event: 'ingest_shed', reason, shed: entry.shed, caller: callerAddress(address) },
-        'ingest requests answered 503 unread (Falco does not retry them: those alerts are lost)',
+        'ingest requests answered 503, not accepted (Falco does not retry them: those alerts are lost)',
       );
       entry.at = now();
       entry.shed = 0;
@@ -120,5 +129,6 @@ export function createInflightBodies(
     },
     reserve,
     release,
+    shed: refuse,
   };
 }

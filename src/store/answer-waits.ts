@@ -12,12 +12,19 @@ export interface AnswerWaits {
   next(): number;
   /** Resolves once the alerts numbered so far are written, or given up on; undefined: no wait. */
   wait(): Promise<void> | undefined;
-  /** The alerts numbered up to `seq` are written (or were dropped): their answers go. */
+  /** The alerts numbered up to `seq` are written (or were dropped, their answers gone): their answers go. */
   written(seq: number): void;
   /** Writes go through in time again: answers wait for them from now on. */
   healthy(): void;
   /** Writes fail or lag: every waiting answer goes now, and later ones do not wait until `healthy()`. */
   giveUp(): void;
+  /** The store is unreachable: the answers of the alerts numbered so far go without waiting. */
+  skip(): void;
+  /**
+   * Whether the answer of the alert numbered `seq` waits for its write, or will once its turn is
+   * in: not given yet, and not let go without it. Such an alert must not be dropped unwritten.
+   */
+  waitsFor(seq: number): boolean;
 }
 
 export function createAnswerWaits(options: {
@@ -27,13 +34,20 @@ export function createAnswerWaits(options: {
   let numbered = 0;
   let writtenThrough = 0;
   let lagging = false;
+  // Every alert numbered up to here has had its answer given, or let go without its write.
+  let answeredThrough = 0;
   // Oldest first: each answer's mark (the alerts numbered when it began to wait) and start, on the
   // monotonic clock (a step back of the wall clock held answers for the step, not maxWaitMs).
   const waiting: Array<{ mark: number; since: number; resolve: () => void }> = [];
   let timer: NodeJS.Timeout | undefined;
 
+  function skip(): void {
+    answeredThrough = numbered;
+  }
+
   function giveUp(): void {
     lagging = true;
+    skip();
     clearTimeout(timer);
     timer = undefined;
     for (const { resolve } of waiting.splice(0)) resolve();
@@ -57,7 +71,10 @@ export function createAnswerWaits(options: {
   return {
     next: () => ++numbered,
     wait() {
-      if (lagging || writtenThrough >= numbered) return undefined;
+      if (lagging || writtenThrough >= numbered) {
+        skip();
+        return undefined;
+      }
       return new Promise<void>((resolve) => {
         waiting.push({ mark: numbered, since: performance.now(), resolve });
         arm();
@@ -67,6 +84,7 @@ export function createAnswerWaits(options: {
       writtenThrough = Math.max(writtenThrough, seq);
       let done = 0;
       while (done < waiting.length && waiting[done]!.mark <= writtenThrough) done++;
+      if (done > 0) answeredThrough = Math.max(answeredThrough, waiting[done - 1]!.mark);
       for (const { resolve } of waiting.splice(0, done)) resolve();
       if (waiting.length === 0) {
         clearTimeout(timer);
@@ -77,5 +95,7 @@ export function createAnswerWaits(options: {
       lagging = false;
     },
     giveUp,
+    skip,
+    waitsFor: (seq) => !lagging && seq > answeredThrough,
   };
 }

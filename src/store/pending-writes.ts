@@ -17,6 +17,8 @@ export interface PendingWrite {
 export interface PendingWrites {
   /** Queues the alert; returns the oldest ones dropped to stay within the bounds. */
   push(write: PendingWrite): PendingWrite[];
+  /** The oldest ones that queuing an alert of `bytes` now would drop (none: it fits). */
+  overflow(bytes: number): readonly PendingWrite[];
   /** Takes the oldest alerts, at most `maxCount` and about `maxBytes`, as a batch in flight. */
   take(maxCount: number, maxBytes: number): PendingWrite[];
   /** Puts a failed batch back in front, in its order; returns how many oldest were dropped to stay bounded. */
@@ -29,20 +31,31 @@ export interface PendingWrites {
 export function createPendingWrites(max: number, maxBytes: number): PendingWrites {
   let queue: PendingWrite[] = [];
   let bytes = 0;
-  // Drops the oldest while over a bound, keeping at least the newest alert.
-  const trim = (): PendingWrite[] => {
-    let over = 0;
+  // How many oldest go for the queue, with `extra` more alerts of `extraBytes`, to be within the
+  // bounds; at least the newest alert stays.
+  const over = (extra: number, extraBytes: number): number => {
+    const length = queue.length + extra;
+    let count = 0;
     let freed = 0;
-    while (queue.length - over > 1 && (queue.length - over > max || bytes - freed > maxBytes))
-      freed += queue[over++]!.bytes;
-    bytes -= freed;
-    return queue.splice(0, over);
+    while (length - count > 1 && (length - count > max || bytes + extraBytes - freed > maxBytes))
+      freed += queue[count++]!.bytes;
+    return count;
+  };
+  // Drops the oldest while over a bound.
+  const trim = (): PendingWrite[] => {
+    const dropped = queue.splice(0, over(0, 0));
+    for (const write of dropped) bytes -= write.bytes;
+    return dropped;
   };
   return {
     push(write) {
       queue.push(write);
       bytes += write.bytes;
       return trim();
+    },
+    overflow(extraBytes) {
+      const count = over(1, extraBytes);
+      return count === 0 ? [] : queue.slice(0, count);
     },
     take(maxCount, maxBatchBytes) {
       let count = 0;

@@ -28,14 +28,15 @@ const RETRY_MS = 1_000;
 const ANSWER_WAIT_MS = 500;
 
 /** The writes of a `RedisAlertStore`, plus what the owner needs to wait for and stop them. */
-export type RedisAlertWrites = Pick<AlertStore, 'add' | 'flush' | 'written'> & {
-  pending(): number;
-  /** The ids of the alerts not known to be written (queued, or sent with no reply yet), oldest first. */
-  unwritten(): string[];
-  /** Through Sentinel: false while the master has no replica online (writes confirmed by none). */
-  replicaOnline(): boolean;
-  close(): void;
-};
+export type RedisAlertWrites = Pick<AlertStore, 'add' | 'flush' | 'written'> &
+  Required<Pick<AlertStore, 'admits'>> & {
+    pending(): number;
+    /** The ids of the alerts not known to be written (queued, or sent with no reply yet), oldest first. */
+    unwritten(): string[];
+    /** Through Sentinel: false while the master has no replica online (writes confirmed by none). */
+    replicaOnline(): boolean;
+    close(): void;
+  };
 
 /** The options of `createRedisAlertWrites`, as in RedisAlertStoreOptions. */
 export type RedisAlertWritesOptions = WriteSettings & {
@@ -56,7 +57,8 @@ export type RedisAlertWritesOptions = WriteSettings & {
 /**
  * The store's writes. `add` never waits: the alert joins a bounded queue that is written once per event-loop turn, in
  * order, as pipelined script calls, and stays queued (retried) while Redis is down or hung.
- * `written` lets ingest answer once Redis has them.
+ * `written` lets ingest answer once Redis has them, and `admits` refuse an alert rather than drop a
+ * queued one whose answer waits.
  */
 export function createRedisAlertWrites(options: RedisAlertWritesOptions): RedisAlertWrites {
   const { writer, keys, metrics, logger } = options;
@@ -165,13 +167,22 @@ export function createRedisAlertWrites(options: RedisAlertWritesOptions): RedisA
       if (lost.length > 0) drops.dropped(lost.length, lost[0]!.id);
       schedule();
     },
+    admits(bytes) {
+      // Unreachable, the answers do not wait: the oldest queued are dropped, as while Redis is away.
+      if (closed || !writer.isUp()) return true;
+      // While Redis answers, a 202 means it has the alert: one whose answer waits is not dropped.
+      return !queue.overflow(bytes).some((write) => write.seq !== undefined && answers.waitsFor(write.seq));
+    },
     flush() {
       if (queue.size() === 0 && sending.length === 0) return Promise.resolve();
       return new Promise((resolve) => drained.push(resolve));
     },
     written() {
       // Unreachable: the alerts wait in the queue, not the answers (ingest keeps its usual time).
-      if (closed || !writer.isUp()) return undefined;
+      if (closed || !writer.isUp()) {
+        answers.skip();
+        return undefined;
+      }
       const waiting = answers.wait();
       // Asked once a turn of alerts is in: they leave now rather than a loop turn later.
       if (waiting) void flush();

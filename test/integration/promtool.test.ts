@@ -254,7 +254,7 @@ describe.skipIf(!promtoolReady)('promtool', () => {
       quietReason: 'inflight_bytes',
       summary: 'Falco alerts shed by the receiver (inflight_bytes_per_address)',
       description:
-        "Ingest requests were answered 503 unread in the last 10 minutes (inflight_bytes_per_address): Falco does not send them again, so those alerts are lost. See the receiver's ingest_shed log lines for the caller; raise the INGEST_MAX_INFLIGHT_* bound the reason names if the callers are sensors.",
+        "Ingest requests were answered 503 and not accepted in the last 10 minutes (inflight_bytes_per_address): Falco does not send them again, so those alerts are lost. See the receiver's ingest_shed log lines for the caller; raise the INGEST_MAX_INFLIGHT_* bound the reason names if the callers are sensors (store_pending_full: Redis writes slower than alerts arrive, and STORE_PENDING_MAX or STORE_MAX_BYTES is full of alerts whose answers wait).",
     },
     {
       alertname: 'FalcoConnectionsRefused',

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createAnswerWaits } from '../../src/store/answer-waits.js';
+import { createAnswerWaits, type AnswerWaits } from '../../src/store/answer-waits.js';
 
 // Whether `promise` has settled, after the microtasks queued so far have run.
 async function settled(promise: Promise<void> | undefined): Promise<boolean> {
@@ -88,5 +88,42 @@ describe('answer waits', () => {
     expect(await settled(waiting)).toBe(true);
     answers.next();
     expect(answers.wait()).toBeUndefined();
+  });
+
+  // What the write queue may drop when full: only alerts whose answers went (redis-alert-writes.ts).
+  it("says an alert's answer waits from its numbering until it is given, once written", () => {
+    const answers = createAnswerWaits({ maxWaitMs: 500 });
+    const first = answers.next();
+    // Its turn not in yet: its answer will wait.
+    expect(answers.waitsFor(first)).toBe(true);
+    void answers.wait();
+    const second = answers.next();
+    void answers.wait();
+    answers.written(first);
+    expect([answers.waitsFor(first), answers.waitsFor(second)]).toEqual([false, true]);
+    answers.written(second);
+    expect(answers.waitsFor(second)).toBe(false);
+  });
+
+  it.each([
+    { how: 'writes fail', letGo: (answers: AnswerWaits) => answers.giveUp() },
+    { how: 'the store is unreachable', letGo: (answers: AnswerWaits) => answers.skip() },
+  ])('says no answer waits for the alerts numbered before $how', ({ letGo }) => {
+    const answers = createAnswerWaits({ maxWaitMs: 500 });
+    const seq = answers.next();
+    void answers.wait();
+    letGo(answers);
+    expect(answers.waitsFor(seq)).toBe(false);
+  });
+
+  it('says no answer waits while they go at once (lagging), and again once writes are healthy', () => {
+    const answers = createAnswerWaits({ maxWaitMs: 500 });
+    answers.giveUp();
+    const lagging = answers.next();
+    expect(answers.waitsFor(lagging)).toBe(false);
+    expect(answers.wait()).toBeUndefined();
+    answers.healthy();
+    expect(answers.waitsFor(lagging)).toBe(false);
+    expect(answers.waitsFor(answers.next())).toBe(true);
   });
 });

@@ -8,6 +8,7 @@ import type { InflightBodies } from '../inflight-bodies.js';
 import type { OneShotSenders } from '../one-shot-senders.js';
 import { buildProblem, type Problem } from '../problem.js';
 import type { TurnTaker } from '../turn-taker.js';
+import { SHED_HEADERS } from './admit-body.js';
 import { refuse } from './ingest-refusal.js';
 
 export interface IngestDeps {
@@ -22,13 +23,16 @@ export interface IngestDeps {
   senders: OneShotSenders;
 }
 
-/** What one ingest request is answered with: the accepted alert, or a problem. */
-export type IngestAnswer = { accepted: StoredAlert } | { problem: Problem };
+/** What one ingest request is answered with: the accepted alert, or a problem (with more headers). */
+export type IngestAnswer =
+  { accepted: StoredAlert } | { problem: Problem; headers?: Array<[string, string]> };
 
 export interface IngestRequest {
   body: Buffer;
   reqId: string;
   client?: ClientIdentity;
+  /** The client's address: the caller of a shed's log line. */
+  address: string;
   /** The request's logger, made only when a refusal is logged. */
   log: () => Logger;
 }
@@ -48,6 +52,10 @@ export function ingestBody(deps: IngestDeps, request: IngestRequest): IngestAnsw
     const problem = buildProblem(type, { detail, errors: result.problems });
     return { problem: refuse(request.log(), deps.metrics, result.reason, problem) };
   }
+  // Not accepted (no line, not counted as an alert) while taking it would drop a queued alert whose
+  // answer waits for Redis: shed as the in-flight bounds shed, and the sender told to retry.
+  if (deps.sink.admits?.(body.length) === false)
+    return { problem: deps.inflight.shed('store_pending_full', request.address), headers: SHED_HEADERS };
   // A number beyond a double's range is written as null in the text that is logged and stored.
   const json = result.text ?? text;
   const accepted = deps.sink.accept(result.alert, {

@@ -45,9 +45,13 @@ export function createIngestRouter(deps: IngestDeps): express.Router {
             body: Buffer.isBuffer(body) ? body : Buffer.alloc(0),
             reqId: req.id,
             client: readClientIdentity(req.socket),
+            address: req.socket.remoteAddress ?? '',
             log: () => ingestLog(req),
           });
-          if ('problem' in answer) return sendProblem(res, answer.problem);
+          if ('problem' in answer) {
+            for (const [name, value] of answer.headers ?? []) res.setHeader(name, value);
+            return sendProblem(res, answer.problem);
+          }
           const entry = answer.accepted;
           // Group commit: answered once this turn's alert lines are written.
           deps.turns.afterCommit((writeError) => {
