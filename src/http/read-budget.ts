@@ -5,6 +5,7 @@ import { finished } from 'node:stream';
 import type { Registry } from 'prom-client';
 import { createReasonCounter } from '../metrics/reason-counter.js';
 import { createAddressCounts } from '../server/address-counts.js';
+import { resetConnection } from '../server/reset-connection.js';
 import { createPinnedBodies } from './pinned-bodies.js';
 import { buildProblem, sendProblem, type Problem } from './problem.js';
 
@@ -122,10 +123,11 @@ export function createReadBudget(limits: ReadLimits, registry: Registry): ReadBu
   );
   // The whole connection: node:http (Node 24) leaves an answer destroyed while it waits behind
   // another in the connection's queue, unended, and the connection hung behind it. Counted once.
+  // Reset: its client does not read, and a FIN left what the kernel held for it in the kernel.
   const cutOff = (socket: Socket, reason: 'stalled' | 'pinned_renders'): void => {
     if (socket.destroyed) return;
     refused.inc(reason);
-    socket.destroy();
+    resetConnection(socket);
   };
   const pin = createPinnedBodies(limits.maxPinnedBytes, (res) => cutOff(res.req.socket, 'pinned_renders'));
   const refuse = (reason: keyof typeof DETAIL): Problem => {

@@ -6,6 +6,7 @@ import { SILENT_MS, SLOW_HEADERS_MS } from './connections-per-address.js';
 import { lingers, onLingering } from './linger-close.js';
 import { answersNothing, nodeConnections } from './node-connections.js';
 import { rawSocketOf } from './raw-socket.js';
+import { resetConnection } from './reset-connection.js';
 
 /** Knows which sockets have a request in flight, so shutdown can close every other one. */
 export interface ConnectionTracker {
@@ -81,8 +82,10 @@ export function trackConnections(server: http.Server | https.Server): Connection
       const connections = nodeConnections(server);
       // A Node without the list: its own idle sweep (a silent socket then waits for headersTimeout).
       if (!connections) return server.closeIdleConnections();
-      // Kept alive between two requests, nothing of the next one read: closing loses nothing.
-      for (const { socket } of connections.idle()) if (socket && answersNothing(socket)) socket.destroy();
+      // Kept alive between two requests, nothing of the next one read: closing loses nothing. Reset,
+      // as at the keep-alive timeout: an answer its client never read stays in no kernel.
+      for (const { socket } of connections.idle())
+        if (socket && answersNothing(socket)) resetConnection(socket);
       // Silent, or headers still arriving, for SLOW_HEADERS_MS since they began.
       for (const { socket } of connections.expired(SLOW_HEADERS_MS, 0)) socket?.destroy();
       // Silent for SILENT_MS: a younger one may hold a request not read yet (accepted as the

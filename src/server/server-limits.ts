@@ -11,6 +11,7 @@ import { closeWhileBodyArrives } from './close-while-body-arrives.js';
 import { limitConnections } from './connections-per-address.js';
 import { lingerAfterParseError } from './linger-close.js';
 import { logRefusedConnections } from './log-refused-connections.js';
+import { resetConnection } from './reset-connection.js';
 
 /**
  * Options that only work at creation time (the header size cap and the timeout check interval).
@@ -208,6 +209,12 @@ export function applyServerLimits(
 ): void {
   if (!limits) return;
   server.keepAliveTimeout = limits.keepAliveTimeoutMs;
+  // Idle past it (node:http's only socket timeout here: server.timeout is 0), the connection is
+  // reset rather than closed with a FIN: a client that read its answer loses nothing, and one
+  // that did not left it in the kernel, up to 4 MiB a connection, for as long as it kept
+  // acknowledging (reset-connection.ts). A client reading at its link's rate empties its send
+  // buffer in a few round trips, long before SERVER_KEEP_ALIVE_TIMEOUT_MS.
+  server.on('timeout', resetConnection);
   server.maxRequestsPerSocket = limits.maxRequestsPerSocket;
   const log = logger ? logRefusedConnections(server, logger) : () => {};
   limitConnections(

@@ -1,5 +1,6 @@
 import type { Request, Response } from 'express';
 import { closeOnReverify } from '../../server/client-reverify.js';
+import { resetConnection } from '../../server/reset-connection.js';
 import type { StreamClients } from './stream-clients.js';
 import type { StreamDrop, StreamLimits, StreamSlots } from './stream-slots.js';
 
@@ -84,11 +85,13 @@ export function openStreamConnection(
     slots.release(address);
   };
   // A client that does not read is cut off once its bytes (or everyone's) pass a bound: buffering
-  // for it would grow without bound, and a write after end would be an unhandled error.
+  // for it would grow without bound, and a write after end would be an unhandled error. Reset, so
+  // the kernel lets go of what it still held for it (reset-connection.ts).
   const drop = (reason: StreamDrop) => {
     slots.dropped(reason);
     req.log.warn({ event: 'stream_client_dropped', reason }, 'stream client too slow, closing');
-    cutOff();
+    stop();
+    resetConnection(req.socket);
   };
   const send = (text: string): boolean => {
     // Stopped: its answer may not be destroyed yet (its connection's close comes a turn later).

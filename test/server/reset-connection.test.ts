@@ -1,0 +1,121 @@
+import { readFileSync } from 'node:fs';
+import tls from 'node:tls';
+import { afterEach, describe, expect, it } from 'vitest';
+import { makeTestPki } from '../helpers/make-certificates.js';
+import { openRaw, type RawConnection } from '../helpers/raw-connection.js';
+import { serverSockets } from '../helpers/server-sockets.js';
+import { connectionLimits, startReceiver, type TestReceiver } from '../helpers/start-receiver.js';
+
+const KiB = 1024;
+
+const alertOf = (index: number, size: number) =>
+  JSON.stringify({
+    rule: `Unread ${index}`,
+    priority: 'Notice',
+    time: '2026-12-07T09:00:00.000000000Z',
+    output: 'x'.repeat(size),
+  });
+
+async function postAlerts(port: number, count: number, size: number): Promise<void> {
+  for (let index = 0; index < count; index++) {
+    const res = await fetch(`http://127.0.0.1:${port}/alerts`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: alertOf(index, size),
+    });
+    expect(res.status).toBe(202);
+  }
+}
+
+// A client that asks and never reads: its socket paused, its side kept open, so its kernel goes on
+// acknowledging the server's window probes.
+async function askWithoutReading(port: number, request: string): Promise<RawConnection> {
+  const connection = await openRaw(port);
+  // Paused at its first read: one poll later, it had read megabytes, and its kernel's receive
+  // buffer (grown as the client read) took the rest.
+  const answered = new Promise((resolve) => connection.socket.once('data', resolve));
+  connection.socket.once('data', () => connection.socket.pause());
+  connection.write(request);
+  await answered;
+  return connection;
+}
+
+// Regression (probe of 2026-12-07): a connection the receiver closed while its client read nothing
+// was closed with a FIN queued behind what the kernel still held for it, up to its send buffer
+// (4 MiB): each stayed in FIN-WAIT-1 for as long as its client acknowledged the window probes,
+// outside every connection cap and budget (its descriptor closed, its slot freed). One address
+// asking for 3.4 MB lists on 200 connections it never read held 600 MB of kernel memory in 28 s;
+// waves of 100 live streams cut off for not reading, 73 MB each, 441 MB after six.
+describe('connections the receiver closes on clients that do not read', () => {
+  let receiver: TestReceiver | undefined;
+  const open: RawConnection[] = [];
+  afterEach(async () => {
+    for (const connection of open.splice(0)) connection.socket.destroy();
+    await receiver?.close();
+  });
+
+  it('resets an idle connection whose answer its client never read, at SERVER_KEEP_ALIVE_TIMEOUT_MS', async () => {
+    receiver = await startReceiver({
+      keepLogLines: false,
+      limits: { ...connectionLimits(100, 100), keepAliveTimeoutMs: 300 },
+    });
+    await postAlerts(receiver.port, 4, 800 * KiB);
+    // 3.3 MB: more than the client's receive buffer takes at first, less than the server's send
+    // buffer: handed to the kernel whole, so the answer is done and the connection idle.
+    open.push(await askWithoutReading(receiver.port, 'GET /alerts HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'));
+
+    await expect.poll(() => serverSockets(receiver!.port), { timeout: 4000, interval: 100 }).toEqual([]);
+  });
+
+  it('resets such a connection on the TLS listener too', async () => {
+    const pki = await makeTestPki('sensor');
+    receiver = await startReceiver({
+      keepLogLines: false,
+      limits: { ...connectionLimits(100, 100), keepAliveTimeoutMs: 300 },
+      tls: { certFile: pki.serverCert, keyFile: pki.serverKey },
+    });
+    await postAlerts(receiver.port, 4, 800 * KiB);
+    const socket = tls.connect({ host: '127.0.0.1', port: receiver.tlsPort!, ca: readFileSync(pki.caCert) });
+    socket.on('error', () => undefined);
+    const answered = new Promise((resolve) => socket.once('data', resolve));
+    socket.once('data', () => socket.pause());
+    socket.write('GET /alerts HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+    await answered;
+
+    await expect.poll(() => serverSockets(receiver!.tlsPort!), { timeout: 4000, interval: 100 }).toEqual([]);
+    socket.destroy();
+  });
+
+  it('resets a reader cut off after QUERY_STALL_TIMEOUT_MS', async () => {
+    receiver = await startReceiver({
+      keepLogLines: false,
+      env: { QUERY_STALL_TIMEOUT_MS: '400', QUERY_MAX_BYTES: String(16 * 1024 * KiB) },
+    });
+    await postAlerts(receiver.port, 20, 700 * KiB);
+    // 14 MB: more than both kernels' buffers take, so the answer waits for its client until the
+    // stall cuts it off.
+    open.push(await askWithoutReading(receiver.port, 'GET /alerts HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'));
+
+    await expect
+      .poll(() => receiver!.metricsText(), { timeout: 4000 })
+      .toMatch(/^falco_alert_reads_refused_total\{reason="stalled"\} 1$/m);
+    await expect.poll(() => serverSockets(receiver!.port), { timeout: 4000, interval: 100 }).toEqual([]);
+  });
+
+  it('resets a live-stream client cut off for not reading', async () => {
+    receiver = await startReceiver({
+      keepLogLines: false,
+      env: { STREAM_CLIENT_MAX_BUFFERED_BYTES: String(1024 * KiB) },
+    });
+    open.push(
+      await askWithoutReading(receiver.port, 'GET /alerts/stream HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'),
+    );
+    // 12 alerts of 700 KiB: more than the kernel's buffers and the client's bound hold.
+    await postAlerts(receiver.port, 12, 700 * KiB);
+
+    await expect
+      .poll(() => receiver!.metricsText(), { timeout: 4000 })
+      .toMatch(/^falco_stream_clients_dropped_total\{reason="client_buffer"\} 1$/m);
+    await expect.poll(() => serverSockets(receiver!.port), { timeout: 4000, interval: 100 }).toEqual([]);
+  });
+});
