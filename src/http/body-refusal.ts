@@ -1,3 +1,4 @@
+import { FRAGMENTED_DETAIL } from './body-pieces.js';
 import { buildProblem, unsupportedMediaType, type Problem } from './problem.js';
 import type { JsonBodyFailure } from './read-json-body.js';
 
@@ -10,6 +11,8 @@ export function bodyRefusal(error: unknown, limit: string): Problem | undefined 
   switch ((error as { type?: unknown } | null)?.type) {
     case 'entity.too.large':
       return buildProblem('payload-too-large', { detail: `The request body is at most ${limit}.` });
+    case 'entity.too.fragmented':
+      return buildProblem('payload-too-large', { detail: FRAGMENTED_DETAIL });
     case 'charset.unsupported':
       // readJsonBody's error says which charset (charsetProblem).
       return unsupportedMediaType('Content-Type', (error as Error).message);

@@ -1,5 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
 import getRawBody from 'raw-body';
+import { limitBodyPieces } from './body-pieces.js';
 import { refuseRest } from './refuse-rest.js';
 import { isIdentityCoding } from './routes/ingest-media-type.js';
 
@@ -22,13 +23,18 @@ export function readCappedBody(limit: number | string) {
       );
       return;
     }
+    // A body in tiny chunks is refused as one past the cap is: each chunk is held until the end.
+    const stopCounting = limitBodyPieces(req);
     getRawBody(req, { limit, length: req.headers['content-length'] }).then(
       (body) => {
+        stopCounting();
         req.body = body;
         next();
       },
       (error: unknown) => {
-        if ((error as { type?: unknown } | null)?.type === 'entity.too.large') refuseRest(req, res);
+        stopCounting();
+        const type = (error as { type?: unknown } | null)?.type;
+        if (type === 'entity.too.large' || type === 'entity.too.fragmented') refuseRest(req, res);
         next(error);
       },
     );

@@ -1,5 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { Metrics } from '../../metrics/metrics.js';
+import { FRAGMENTED_DETAIL } from '../body-pieces.js';
 import { buildProblem, unsupportedMediaType, type Problem } from '../problem.js';
 import { reject } from './ingest-refusal.js';
 
@@ -10,6 +11,11 @@ export function bodyErrorHandler(metrics: Metrics, bodyLimitBytes: number) {
     if (type === 'entity.too.large') {
       const detail = `The body exceeds ${bodyLimitBytes} bytes (BODY_LIMIT_BYTES).`;
       reject(req, res, metrics, 'payload_too_large', buildProblem('payload-too-large', { detail }));
+      return;
+    }
+    if (type === 'entity.too.fragmented') {
+      const problem = buildProblem('payload-too-large', { detail: FRAGMENTED_DETAIL });
+      reject(req, res, metrics, 'payload_too_large', problem);
       return;
     }
     if (type === 'encoding.unsupported') {
