@@ -14,6 +14,20 @@ export const fragmentedBody = (): Error =>
   Object.assign(new Error(FRAGMENTED_DETAIL), { status: 413, type: 'entity.too.fragmented' as const });
 
 /**
+ * Counts the pieces of one body as they come: true once there are more than FREE_PIECES of them
+ * averaging under MIN_PIECE_BYTES.
+ */
+export function countBodyPieces(): (chunk: Buffer) => boolean {
+  let pieces = 0;
+  let bytes = 0;
+  return (chunk) => {
+    pieces += 1;
+    bytes += chunk.length;
+    return pieces > FREE_PIECES && pieces * MIN_PIECE_BYTES > bytes;
+  };
+}
+
+/**
  * Fails the read of `req`'s body, with an 'error' on it that raw-body stops reading on (as at its
  * cap), once it has come in more than FREE_PIECES pieces averaging under MIN_PIECE_BYTES. node:http
  * hands each chunk of a chunked body over as a Buffer of its own, kept until the body's end: a 1 MB
@@ -24,12 +38,9 @@ export const fragmentedBody = (): Error =>
  * an 'error' with no reader listening would have killed the process.
  */
 export function limitBodyPieces(req: IncomingMessage): () => void {
-  let pieces = 0;
-  let bytes = 0;
+  const tooFragmented = countBodyPieces();
   const count = (chunk: Buffer) => {
-    pieces += 1;
-    bytes += chunk.length;
-    if (pieces <= FREE_PIECES || pieces * MIN_PIECE_BYTES <= bytes) return;
+    if (!tooFragmented(chunk)) return;
     req.off('data', count);
     req.emit('error', fragmentedBody());
   };

@@ -3,6 +3,7 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { closesIfLast } from '../server/close-after-answer.js';
 import type { Lifecycle } from '../server/lifecycle.js';
+import { countBodyPieces, FRAGMENTED_DETAIL } from './body-pieces.js';
 import { readClientIdentity } from './client-identity.js';
 import { buildProblem, problemBody, type Problem } from './problem.js';
 import type { RequestIds } from './request-context.js';
@@ -131,11 +132,26 @@ export function withFastIngest(
 
     const chunks: Buffer[] = [];
     let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      chunks.push(chunk);
-      size += chunk.length;
-    });
+    // Each read of the socket is a piece held until the end: a body trickled a byte a read, from
+    // 60 connections, took RSS from 100 to 280 MB in 29 s. Refused as a chunked one is (body-pieces.ts).
+    const tooFragmented = countBodyPieces();
+    const take = (chunk: Buffer) => {
+      if (!tooFragmented(chunk)) {
+        chunks.push(chunk);
+        size += chunk.length;
+        return;
+      }
+      ended = true;
+      req.off('data', take);
+      chunks.length = 0;
+      const problem = buildProblem('payload-too-large', { detail: FRAGMENTED_DETAIL });
+      refuse(requestLog(), deps.metrics, 'payload_too_large', problem);
+      // Answered while the rest arrives: the connection closes, and nothing behind it is routed.
+      sendProblem(res, deps, true, reqId, problem);
+    };
+    req.on('data', take);
     req.on('end', () => {
+      if (ended) return;
       ended = true;
       const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
       deps.turns.run(() => {

@@ -60,6 +60,31 @@ describe('a body sent in tiny chunks', () => {
     );
   });
 
+  it('is refused with 413 when sent with its length, a byte a read', async () => {
+    receiver = await startReceiver({ keepLogLines: false, bodyLimitBytes: BODY_LIMIT });
+    const body = alertOf(20 * KiB);
+    const connection = await openRaw(receiver.port);
+    connection.socket.setNoDelay(true);
+    connection.write(
+      'POST /alerts HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n' +
+        `Content-Length: ${body.length}\r\n\r\n`,
+    );
+    // 200 bytes a byte at a time, 2 ms apart (a read each), then the rest at once.
+    for (let at = 0; at < 200 && !connection.isClosed(); at++) {
+      connection.write(body[at]!);
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    connection.write(body.slice(200));
+    await expect.poll(() => /\r\n\r\n/.test(connection.received())).toBe(true);
+
+    expect(connection.received()).toMatch(/^HTTP\/1\.1 413 /);
+    expect(connection.received()).toContain('pieces');
+    await connection.closed;
+    expect(await receiver.metricsText()).toMatch(
+      /^falco_alerts_rejected_total\{reason="payload_too_large"\} 1$/m,
+    );
+  });
+
   it('stops counting once a body is refused at its cap, while the rest comes in tiny chunks', async () => {
     receiver = await startReceiver({ keepLogLines: false, bodyLimitBytes: BODY_LIMIT });
     const connection = await openRaw(receiver.port);
