@@ -7,25 +7,15 @@ const FREE_PIECES = 64;
 export const MIN_PIECE_BYTES = 256;
 
 /** What a body sent in pieces too small is refused with: 413, read no further. */
-export const FRAGMENTED_DETAIL = `The body came in more than ${FREE_PIECES} pieces (chunks) averaging under ${MIN_PIECE_BYTES} bytes; send it in larger ones.`;
+export const FRAGMENTED_DETAIL = `The body came in more than ${FREE_PIECES} pieces (chunks, or reads of the socket) averaging under ${MIN_PIECE_BYTES} bytes; send it in larger ones.`;
 
 /** The error a body read fails with then, in raw-body's form (a status and a type). */
 export const fragmentedBody = (): Error =>
   Object.assign(new Error(FRAGMENTED_DETAIL), { status: 413, type: 'entity.too.fragmented' as const });
 
-/**
- * Counts the pieces of one body as they come: true once there are more than FREE_PIECES of them
- * averaging under MIN_PIECE_BYTES.
- */
-export function countBodyPieces(): (chunk: Buffer) => boolean {
-  let pieces = 0;
-  let bytes = 0;
-  return (chunk) => {
-    pieces += 1;
-    bytes += chunk.length;
-    return pieces > FREE_PIECES && pieces * MIN_PIECE_BYTES > bytes;
-  };
-}
+/** Whether a body of `pieces` pieces (chunks, or reads) holding `bytes` in all came in pieces too small. */
+export const tooFragmented = (pieces: number, bytes: number): boolean =>
+  pieces > FREE_PIECES && pieces * MIN_PIECE_BYTES > bytes;
 
 /**
  * Fails the read of `req`'s body, with an 'error' on it that raw-body stops reading on (as at its
@@ -38,9 +28,12 @@ export function countBodyPieces(): (chunk: Buffer) => boolean {
  * an 'error' with no reader listening would have killed the process.
  */
 export function limitBodyPieces(req: IncomingMessage): () => void {
-  const tooFragmented = countBodyPieces();
+  let pieces = 0;
+  let bytes = 0;
   const count = (chunk: Buffer) => {
-    if (!tooFragmented(chunk)) return;
+    pieces += 1;
+    bytes += chunk.length;
+    if (!tooFragmented(pieces, bytes)) return;
     req.off('data', count);
     req.emit('error', fragmentedBody());
   };
