@@ -23,9 +23,12 @@ export function readCappedBody(limit: number | string) {
       );
       return;
     }
+    const reading = getRawBody(req, { limit, length: req.headers['content-length'] });
     // A body in tiny chunks is refused as one past the cap is: each chunk is held until the end.
-    const stopCounting = limitBodyPieces(req);
-    getRawBody(req, { limit, length: req.headers['content-length'] }).then(
+    // Counted only once raw-body reads it: one it refused by its declared length is left unread,
+    // where a 'data' listener would resume it and so invite it with a 100 Continue.
+    const stopCounting = req.readableFlowing === true ? limitBodyPieces(req) : () => {};
+    reading.then(
       (body) => {
         stopCounting();
         req.body = body;
