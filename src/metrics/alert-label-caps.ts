@@ -30,8 +30,12 @@ export function createAlertLabelCaps(
   { overflow, seriesOverflow }: AlertMetrics,
   limits: AlertLabelLimits,
 ): AlertLabelCaps {
-  const cap = (metric: string, label: string, limit: number) =>
-    new LabelCap(limit, (uses) => overflow.inc({ metric, label }, uses));
+  const cap = (metric: string, label: string, limit: number) => {
+    // Exported at 0 from the start: a series whose first sample already counts shows no increase(),
+    // so a burst that filled the cap before a scrape would go unseen.
+    overflow.inc({ metric, label }, 0);
+    return new LabelCap(limit, (uses) => overflow.inc({ metric, label }, uses));
+  };
 
   const rules = cap('falco_alerts_total', 'rule', limits.maxRules);
   const sources = cap('falco_alerts_total', 'source', limits.maxSources);

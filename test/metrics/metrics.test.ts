@@ -143,6 +143,21 @@ describe('createMetrics', () => {
     expect(text).toContain('falco_alerts_rejected_total{reason="payload_too_large"} 0');
   });
 
+  // Regression (metrics review): the series of a capped label appeared only at its first overflow,
+  // already counting it, so increase() (README: watch this counter) never saw the cap filled by
+  // one burst of junk rule names, as falco_metrics_series_overflow_total's zero start prevents.
+  it('starts the overflow count of every capped label at zero, so increase() sees the first value replaced', async () => {
+    const metrics = createMetrics({ ...base, extraLabels: [{ field: 'k8s.ns.name', label: 'k8s_ns_name' }] });
+    const text = await metrics.registry.metrics();
+    const lines = text.split('\n').filter((line) => line.startsWith('falco_metrics_label_overflow_total{'));
+    expect(lines.sort()).toEqual([
+      'falco_metrics_label_overflow_total{metric="falco_alerts_total",label="k8s_ns_name"} 0',
+      'falco_metrics_label_overflow_total{metric="falco_alerts_total",label="rule"} 0',
+      'falco_metrics_label_overflow_total{metric="falco_alerts_total",label="source"} 0',
+      'falco_metrics_label_overflow_total{metric="falco_sensor_last_alert_timestamp_seconds",label="hostname"} 0',
+    ]);
+  });
+
   it('records negative delivery delay (sensor clock ahead) as zero', async () => {
     const metrics = createMetrics(base);
     metrics.recordAlert(makeStoredAlert({}, { receivedAtMs: 1000, timeMs: 5000 }));
