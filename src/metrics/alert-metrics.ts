@@ -58,7 +58,7 @@ export function registerAlertMetrics(
   });
   const delay = new Histogram({
     name: 'falco_alert_delivery_delay_seconds',
-    help: "Receive time minus the alert's own time: Falco output backlog plus clock skew (an alert stamped later than received counts as 0, and in falco_alert_clock_ahead_seconds).",
+    help: "Receive time minus the alert's own time: Falco output backlog plus clock skew (an alert stamped later than received counts as 0, and, 1 s or more later, in falco_alert_clock_ahead_seconds; one stamped more than a week earlier counts as a week).",
     labelNames: ['source'],
     buckets: DELAY_BUCKETS,
     registers: [registry],
@@ -68,7 +68,7 @@ export function registerAlertMetrics(
   // delivery backlog explains: the sending sensor's clock runs ahead (their delay counts as 0).
   const clockAhead = new Histogram({
     name: 'falco_alert_clock_ahead_seconds',
-    help: "How far an alert's own time was ahead of its receipt, for alerts stamped 1 s or more after this service received them: the sensor's clock runs ahead (the alert's log line says by how much).",
+    help: "How far an alert's own time was ahead of its receipt, for alerts stamped 1 s or more after this service received them: the sensor's clock runs ahead (the alert's log line says by how much; more than a week counts as a week).",
     labelNames: ['source'],
     buckets: CLOCK_AHEAD_BUCKETS,
     registers: [registry],

@@ -43,7 +43,7 @@ export function addPrimaryMetrics(registry: Registry, unanswered: number, counts
   }).inc(counts.killed);
   new Counter({
     name: 'falco_cluster_worker_start_failures_total',
-    help: 'Cluster workers that exited before all their listeners were up (worker_start_failed); the primary starts another, each time twice as late.',
+    help: 'Cluster workers that exited before all their listeners were up (worker_start_failed); the primary starts another, each time twice as late, at most 30 s after.',
     registers,
   }).inc(counts.startFailures);
   // A worker that starts and then crashes again and again is seen by no other: the back-off resets at
