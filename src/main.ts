@@ -75,7 +75,7 @@ async function main(): Promise<void> {
     return runClusterPrimary({
       workers: config.cluster.workers,
       stuckTimeoutMs: config.cluster.stuckTimeoutMs,
-      metricsMaxSeries: config.metrics.maxSeries,
+      metricsLimits: config.metrics,
       logger: rootLogger,
     });
   }

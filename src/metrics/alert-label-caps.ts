@@ -25,6 +25,20 @@ export interface AlertLabelCaps {
   alertSeries: SeriesCap;
 }
 
+/**
+ * The most label sets one process gives `metric`: its label caps and `__overflow__` for the
+ * metrics whose label values alerts choose by one label, `maxSeries` for the rest (falco_alerts_total,
+ * and the metrics whose labels are fixed sets). The cluster primary keeps no more of the workers gone.
+ */
+export function labelSetsPerProcess(limits: AlertLabelLimits): (metric: string) => number {
+  const bounds = new Map([
+    ['falco_alert_delivery_delay_seconds', limits.maxSources + 1],
+    ['falco_alert_clock_ahead_seconds', limits.maxSources + 1],
+    ['falco_sensor_last_alert_timestamp_seconds', limits.maxHostnames + 1],
+  ]);
+  return (metric) => bounds.get(metric) ?? limits.maxSeries;
+}
+
 /** The caps of `limits`, counting their overflow on the overflow counters of `metrics`. */
 export function createAlertLabelCaps(
   { overflow, seriesOverflow }: AlertMetrics,

@@ -25,8 +25,8 @@ export interface CollectedMetrics {
   aggregate(unanswered: number, counts: PrimaryCounts): Registry;
 }
 
-/** `maxRetiredSets`: label sets kept per metric for the workers gone (METRICS_MAX_SERIES). */
-export function createCollectedMetrics(maxRetiredSets: number): CollectedMetrics {
+/** `maxRetiredSets`: label sets kept per metric for the workers gone (labelSetsPerProcess). */
+export function createCollectedMetrics(maxRetiredSets: (metric: string) => number): CollectedMetrics {
   const last = new Map<number, MetricJson[]>();
   let retired: MetricJson[] = [];
   return {

@@ -20,8 +20,11 @@ const overflowed = (labels: Sample['labels']) =>
 
 /** What bounds the departed workers' label sets. */
 export interface RetiredLimits {
-  /** Label sets a metric keeps (METRICS_MAX_SERIES, a worker's own bound), or as many as one worker reported. */
-  maxSets: number;
+  /**
+   * Label sets a metric keeps: as many as one worker may have of it (labelSetsPerProcess), or as
+   * many as one worker reported, if more.
+   */
+  maxSets: (metric: string) => number;
   /** The live workers' last collected metrics: a label set one of them reports is never folded. */
   live: Iterable<readonly MetricJson[]>;
 }
@@ -31,7 +34,7 @@ export interface RetiredLimits {
  * added: its counters and histograms, combined by their exact labels, and its sensors' last receipt
  * times, by their max; its other gauges are dropped.
  *
- * A metric keeps as many label sets here as `maxSets` (or the most one worker reported, if more),
+ * A metric keeps as many label sets here as `maxSets` gives it (or the most one worker reported, if more),
  * plus the live workers' own, plus one, however many workers come and go with other label values.
  * Past that, a departed worker's new label sets are added into that one, with every label but `le`
  * set to `__overflow__`. A label set a live worker reports is never folded: its series would fall.
@@ -54,7 +57,7 @@ export function addRetiredCounts(
     const sets = new Set((known.get(metric.name) ?? []).map((sample) => setKey(sample.labels)));
     const kept = live.get(metric.name);
     const reported = new Set(values.map((sample) => setKey(sample.labels))).size;
-    const limit = Math.max(limits.maxSets, reported, sets.size);
+    const limit = Math.max(limits.maxSets(metric.name), reported, sets.size);
     const capped = values.map((sample) => {
       const key = setKey(sample.labels);
       if (sets.has(key)) return sample;

@@ -14,6 +14,7 @@ import {
   type MetricsRequest,
   type MetricsResponse,
 } from './cluster-metrics.js';
+import { labelSetsPerProcess, type AlertLabelLimits } from './alert-label-caps.js';
 import { createCollectedMetrics } from './collected-metrics.js';
 import type { PrimaryCounts } from './primary-metrics.js';
 import { shareResult } from './share-result.js';
@@ -29,11 +30,12 @@ import { shareResult } from './share-result.js';
 export function serveClusterMetrics(options: {
   /** The primary's own counts now, shown beside the workers' (primary-metrics.ts). */
   counts: () => PrimaryCounts;
-  maxSeries: number;
+  /** The label caps of each worker: the primary keeps no more label sets of the workers gone. */
+  limits: AlertLabelLimits;
   logger: Logger;
 }): void {
   const { counts, logger } = options;
-  const collected = createCollectedMetrics(options.maxSeries);
+  const collected = createCollectedMetrics(labelSetsPerProcess(options.limits));
   // Each collection under way, told of each worker's answer, or (no message) of its leaving.
   const collecting = new Map<number, (worker: Worker, message?: Collected) => void>();
   let nextId = 0;

@@ -1,5 +1,6 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
+import type { AlertLabelLimits } from '../metrics/alert-label-caps.js';
 import { serveClusterMetrics } from '../metrics/serve-cluster-metrics.js';
 import { onWorkerMessage } from './cluster-message.js';
 import { rememberServedTls } from './cluster-tls-files.js';
@@ -23,8 +24,8 @@ export interface ClusterPrimaryOptions {
   logger: Logger;
   /** A worker whose event loop has not turned for this long is killed and replaced; 0 = never. */
   stuckTimeoutMs: number;
-  /** METRICS_MAX_SERIES: label sets kept per metric for the workers gone. */
-  metricsMaxSeries: number;
+  /** Each worker's label caps (METRICS_MAX_*): label sets kept per metric for the workers gone. */
+  metricsLimits: AlertLabelLimits;
   /** Wait before replacing a crashed worker, so a crash loop cannot spin the CPU. */
   restartDelayMs?: number;
 }
@@ -59,7 +60,7 @@ export function runClusterPrimary(options: ClusterPrimaryOptions): void {
       startFailures,
       exits,
     }),
-    maxSeries: options.metricsMaxSeries,
+    limits: options.metricsLimits,
     logger,
   });
   // Each worker is told what the workers up serve on TLS_PORT, to serve the same (cluster-tls-files.ts).

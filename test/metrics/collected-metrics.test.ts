@@ -1,9 +1,15 @@
 import { Gauge } from 'prom-client';
 import { describe, expect, it } from 'vitest';
+import { labelSetsPerProcess } from '../../src/metrics/alert-label-caps.js';
 import { createCollectedMetrics } from '../../src/metrics/collected-metrics.js';
 import type { PrimaryCounts } from '../../src/metrics/primary-metrics.js';
 import { makeStoredAlert } from '../helpers/stored-alert.js';
-import { createWorkerMetrics, samples, sentToPrimary } from '../helpers/worker-metrics.js';
+import {
+  createWorkerMetrics,
+  samples,
+  sentToPrimary,
+  WORKER_METRICS_OPTIONS,
+} from '../helpers/worker-metrics.js';
 
 // The primary's own counts, where a test is not about them.
 const COUNTS: PrimaryCounts = { killed: 0, desired: 2, available: 2, startFailures: 0, exits: 0 };
@@ -17,7 +23,7 @@ describe('createCollectedMetrics', () => {
       1,
     );
     two.recordAlert(makeStoredAlert({ hostname: 'stays' }));
-    const collected = createCollectedMetrics(5000);
+    const collected = createCollectedMetrics(() => 5000);
     collected.record(1, await sentToPrimary(one));
     collected.record(2, await sentToPrimary(two));
 
@@ -47,7 +53,7 @@ describe('createCollectedMetrics', () => {
     const [one, two] = [createWorkerMetrics(), createWorkerMetrics()];
     two.recordAlert(makeStoredAlert({ hostname: 'node-a' }, { receivedAtMs: 1_000_000 }));
     one.recordAlert(makeStoredAlert({ hostname: 'node-a' }, { receivedAtMs: 1_060_000 }));
-    const collected = createCollectedMetrics(5000);
+    const collected = createCollectedMetrics(() => 5000);
     collected.record(1, await sentToPrimary(one));
     collected.record(2, await sentToPrimary(two));
 
@@ -68,7 +74,7 @@ describe('createCollectedMetrics', () => {
     const two = createWorkerMetrics({ maxHostnames: 1 });
     one.recordAlert(makeStoredAlert({ hostname: 'node-a' }, { receivedAtMs: 1_000_000 }));
     two.recordAlert(makeStoredAlert({ hostname: 'node-b' }, { receivedAtMs: 1_500_000 }));
-    const collected = createCollectedMetrics(5000);
+    const collected = createCollectedMetrics(() => 5000);
     collected.record(1, await sentToPrimary(one));
     collected.record(2, await sentToPrimary(two));
     collected.retire(1);
@@ -92,7 +98,7 @@ describe('createCollectedMetrics', () => {
   it('shows each live worker by its latest collected metrics, and a worker never collected by nothing', async () => {
     const worker = createWorkerMetrics();
     worker.recordAlert(makeStoredAlert());
-    const collected = createCollectedMetrics(5000);
+    const collected = createCollectedMetrics(() => 5000);
     collected.record(1, await sentToPrimary(worker));
     worker.recordAlert(makeStoredAlert());
     collected.record(1, await sentToPrimary(worker));
@@ -106,7 +112,7 @@ describe('createCollectedMetrics', () => {
   it('adds a departed worker to the retired counts once, however often it is retired', async () => {
     const worker = createWorkerMetrics();
     worker.recordAlert(makeStoredAlert());
-    const collected = createCollectedMetrics(5000);
+    const collected = createCollectedMetrics(() => 5000);
     collected.record(1, await sentToPrimary(worker));
 
     collected.retire(1);
@@ -116,8 +122,33 @@ describe('createCollectedMetrics', () => {
     expect(samples(text, 'falco_alerts_total{')).toEqual([expect.stringMatching(/ 1$/)]);
   });
 
+  // Regression (metrics review): every metric kept METRICS_MAX_SERIES label sets of the workers gone,
+  // so workers replaced one after another, each with other sources, grew the delay histograms to
+  // thousands of sources of 16 lines each (test/server/cluster-metrics-bounds.test.ts).
+  it('keeps of the departed workers no more sources and hostnames than one worker may have, and all their counts', async () => {
+    const limits = { ...WORKER_METRICS_OPTIONS, maxSources: 1, maxHostnames: 1 };
+    const collected = createCollectedMetrics(labelSetsPerProcess(limits));
+    for (let id = 1; id <= 5; id++) {
+      const worker = createWorkerMetrics(limits);
+      for (const name of [`a${id}`, `b${id}`])
+        worker.recordAlert(makeStoredAlert({ source: name, hostname: name }));
+      collected.record(id, await sentToPrimary(worker));
+      collected.retire(id);
+    }
+    const text = await collected.aggregate(0, COUNTS).metrics();
+
+    expect(samples(text, 'falco_alert_delivery_delay_seconds_count{')).toEqual([
+      'falco_alert_delivery_delay_seconds_count{source="__overflow__"} 9',
+      'falco_alert_delivery_delay_seconds_count{source="a1"} 1',
+    ]);
+    expect(samples(text, 'falco_sensor_last_alert_timestamp_seconds{')).toHaveLength(2);
+    expect(samples(text, 'falco_alerts_total{').length).toBeGreaterThan(2);
+  });
+
   it('says how many workers did not answer, as falco_metrics_workers_unanswered', async () => {
-    const text = await createCollectedMetrics(5000).aggregate(1, COUNTS).metrics();
+    const text = await createCollectedMetrics(() => 5000)
+      .aggregate(1, COUNTS)
+      .metrics();
 
     expect(text).toContain('# TYPE falco_metrics_workers_unanswered gauge');
     expect(samples(text, 'falco_metrics_workers_unanswered ')).toEqual([
@@ -127,7 +158,9 @@ describe('createCollectedMetrics', () => {
 
   it("shows the primary's own counts: workers desired and available, starts that failed, exits, workers killed", async () => {
     const counts = { killed: 1, desired: 3, available: 2, startFailures: 4, exits: 6 };
-    const text = await createCollectedMetrics(5000).aggregate(0, counts).metrics();
+    const text = await createCollectedMetrics(() => 5000)
+      .aggregate(0, counts)
+      .metrics();
 
     expect(text).toContain('# TYPE falco_cluster_workers_desired gauge');
     expect(text).toContain('# TYPE falco_cluster_workers_available gauge');

@@ -13,7 +13,7 @@ async function departed(names: string[]): Promise<MetricJson[]> {
 
 describe('addRetiredCounts', () => {
   it('adds the counts of the same label sets together, by their exact labels', async () => {
-    const limits = { maxSets: 5000, live: [] };
+    const limits = { maxSets: () => 5000, live: [] };
     const retired = addRetiredCounts(
       addRetiredCounts([], await departed(['a']), limits),
       await departed(['a']),
@@ -38,7 +38,7 @@ describe('addRetiredCounts', () => {
       ['d', 'e'],
       ['f', 'g', 'h'],
     ])
-      retired = addRetiredCounts(retired, await departed(names), { maxSets: 2, live: [] });
+      retired = addRetiredCounts(retired, await departed(names), { maxSets: () => 2, live: [] });
 
     const text = await aggregateMetrics([retired]).metrics();
 
@@ -59,8 +59,8 @@ describe('addRetiredCounts', () => {
   // worker 2's c into __overflow__ made falco_alerts_total{rule="c"} fall from 10 to 3: a reset.
   it('never folds a label set a live worker reports, so its series does not fall', async () => {
     const live = [await departed(['c'])];
-    let retired = addRetiredCounts([], await departed(['a', 'b']), { maxSets: 2, live });
-    retired = addRetiredCounts(retired, await departed(['c', 'd']), { maxSets: 2, live });
+    let retired = addRetiredCounts([], await departed(['a', 'b']), { maxSets: () => 2, live });
+    retired = addRetiredCounts(retired, await departed(['c', 'd']), { maxSets: () => 2, live });
 
     const text = await aggregateMetrics([retired, ...live]).metrics();
 

@@ -11,7 +11,7 @@ import {
   type MetricsResponse,
 } from '../../src/metrics/cluster-metrics.js';
 import { serveClusterMetrics } from '../../src/metrics/serve-cluster-metrics.js';
-import { createWorkerMetrics, sentToPrimary } from '../helpers/worker-metrics.js';
+import { createWorkerMetrics, sentToPrimary, WORKER_METRICS_OPTIONS } from '../helpers/worker-metrics.js';
 
 // The primary's node:cluster, with workers the test makes: only what serveClusterMetrics uses.
 vi.mock('node:cluster', async () => {
@@ -43,7 +43,7 @@ async function startWorkers() {
   }
   serveClusterMetrics({
     counts: () => ({ killed: 0, desired: 2, available: 2, startFailures: 0, exits: 0 }),
-    maxSeries: 1000,
+    limits: WORKER_METRICS_OPTIONS,
     logger: pino({ level: 'silent' }),
   });
   // A worker's scrape, sent to the primary; resolves with the primary's answer.

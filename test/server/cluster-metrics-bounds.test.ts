@@ -1,7 +1,7 @@
-import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { workerPids } from '../helpers/cluster-workers.js';
 import { requestOnNewConnection as request } from '../helpers/fresh-connection-request.js';
+import { freePort } from '../helpers/redis-server.js';
 import { killSpawned, spawnService, type SpawnedService } from '../helpers/spawn-service.js';
 import { METRICS_REUSE_MS } from '../../src/http/routes/metrics.js';
 
@@ -12,20 +12,20 @@ const PER_WORKER = 2;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 const alert = (source: string) =>
-  JSON.stringify({ rule: 'Bounds', priority: 'Notice', source, hostname: source, time: new Date().toISOString() });
+  JSON.stringify({
+    rule: 'Bounds',
+    priority: 'Notice',
+    source,
+    hostname: source,
+    time: new Date().toISOString(),
+  });
 
 /** The lines of `metrics` that start with `prefix`. */
-const lines = (metrics: string, prefix: string) => metrics.split('\n').filter((line) => line.startsWith(prefix));
-const total = (found: string[]) => found.reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
+const lines = (metrics: string, prefix: string) =>
+  metrics.split('\n').filter((line) => line.startsWith(prefix));
+const total = (found: string[]) =>
+  found.reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
 
 // Regression (metrics review): the primary kept METRICS_MAX_SERIES (5,000) label sets of every
 // metric for the workers gone, so workers replaced one after another, each with other sources or
@@ -59,7 +59,10 @@ describe('cluster mode when workers with other sources and hostnames are replace
       await sleep(METRICS_REUSE_MS + 100);
       expect((await request(service.port, 'GET', '/metrics')).status).toBe(200);
       process.kill(workerPids(service.child)[0]!, 'SIGKILL');
-      await vi.waitFor(() => expect(listening()).toBe(WORKERS + round + 1), { timeout: 60_000, interval: 50 });
+      await vi.waitFor(() => expect(listening()).toBe(WORKERS + round + 1), {
+        timeout: 60_000,
+        interval: 50,
+      });
     }
     await sleep(METRICS_REUSE_MS + 100);
     metrics = (await request(service.port, 'GET', '/metrics')).body;
