@@ -51,6 +51,38 @@ describe.skipIf(!prometheusReady)('Prometheus scraping the running service', () 
     expect(counted).toBe(alerts);
   }, 30_000);
 
+  // Alert text is the attacker's: what /metrics escapes or replaces must reach PromQL as one label
+  // value each, not a parse error that fails the whole scrape.
+  it('reads back rule names with quotes, backslashes, a line break, a lone surrogate and 300 euro signs as /metrics writes them', async () => {
+    const template = loadFalcoSamples().find((sample) => sample.file.includes('095-'));
+    if (!template) throw new Error('sample 095 missing');
+    const tag = `Hostile ${randomUUID().slice(0, 8)}`;
+    // Sent as each rule, and the label value README says /metrics writes for it.
+    const rules: Array<[string, string]> = [
+      [`${tag} "q" \\b\\`, `${tag} "q" \\b\\`],
+      [`${tag}\nline`, `${tag}\uFFFDline`],
+      [`${tag} \uD800`, `${tag} \uFFFD`],
+      // Cut at 200 bytes as written: the tag's 17 bytes and 61 three-byte characters.
+      [`${tag} ${'€'.repeat(300)}`, `${tag} ${'€'.repeat(61)}`],
+    ];
+    for (const [rule] of rules) {
+      const body = JSON.stringify({ ...JSON.parse(template.body), rule, priority: 'Notice' });
+      expect(await postFalcoSample(`${service.baseUrl}/alerts`, { ...template, body })).toBe(202);
+    }
+    const promql = `falco_alerts_total{job="${JOB}",rule=~"${tag}.*"}`;
+    const read = async () =>
+      (await prometheus.query(promql))
+        .map(({ metric, value }) => `${metric.rule} ${value}`)
+        .sort()
+        .join('\n');
+    const expected = rules
+      .map(([, label]) => `${label} 1`)
+      .sort()
+      .join('\n');
+
+    expect(await pollUntil(read, expected, 20_000)).toBe(expected);
+  }, 30_000);
+
   it('sees the receiver target up', async () => {
     const up = await pollUntil(async () => (await prometheus.query(`up{job="${JOB}"}`))[0]?.value, 1, 20_000);
 
