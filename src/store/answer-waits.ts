@@ -18,7 +18,10 @@ export interface AnswerWaits {
   healthy(): void;
   /** Writes fail or lag: every waiting answer goes now, and later ones do not wait until `healthy()`. */
   giveUp(): void;
-  /** The store is unreachable: the answers of the alerts numbered so far go without waiting. */
+  /**
+   * The store is unreachable: the answers of the alerts numbered since the last `wait` go without
+   * waiting (answers waiting already wait on, for their write, a failure or maxWaitMs).
+   */
   skip(): void;
   /**
    * Whether the answer of the alert numbered `seq` waits for its write, or will once its turn is
@@ -34,15 +37,17 @@ export function createAnswerWaits(options: {
   let numbered = 0;
   let writtenThrough = 0;
   let lagging = false;
-  // Every alert numbered up to here has had its answer given, or let go without its write.
-  let answeredThrough = 0;
-  // Oldest first: each answer's mark (the alerts numbered when it began to wait) and start, on the
-  // monotonic clock (a step back of the wall clock held answers for the step, not maxWaitMs).
-  const waiting: Array<{ mark: number; since: number; resolve: () => void }> = [];
+  // Every alert numbered up to here has had its answer asked for: it waits (in `waiting`), or went.
+  let asked = 0;
+  // Oldest first: each answer's alerts (numbered after `from`, through `mark`: those numbered when it
+  // began to wait) and start, on the monotonic clock (a step back of the wall clock held answers for
+  // the step, not maxWaitMs). A turn skipped after one leaves a gap: its alerts' answers went, and
+  // the earlier ones still wait.
+  const waiting: Array<{ from: number; mark: number; since: number; resolve: () => void }> = [];
   let timer: NodeJS.Timeout | undefined;
 
   function skip(): void {
-    answeredThrough = numbered;
+    asked = numbered;
   }
 
   function giveUp(): void {
@@ -76,7 +81,8 @@ export function createAnswerWaits(options: {
         return undefined;
       }
       return new Promise<void>((resolve) => {
-        waiting.push({ mark: numbered, since: performance.now(), resolve });
+        waiting.push({ from: asked, mark: numbered, since: performance.now(), resolve });
+        asked = numbered;
         arm();
       });
     },
@@ -84,7 +90,6 @@ export function createAnswerWaits(options: {
       writtenThrough = Math.max(writtenThrough, seq);
       let done = 0;
       while (done < waiting.length && waiting[done]!.mark <= writtenThrough) done++;
-      if (done > 0) answeredThrough = Math.max(answeredThrough, waiting[done - 1]!.mark);
       for (const { resolve } of waiting.splice(0, done)) resolve();
       if (waiting.length === 0) {
         clearTimeout(timer);
@@ -96,6 +101,11 @@ export function createAnswerWaits(options: {
     },
     giveUp,
     skip,
-    waitsFor: (seq) => !lagging && seq > answeredThrough,
+    waitsFor(seq) {
+      if (seq > asked) return !lagging;
+      // Oldest first, as the queue asks: the first answer that waits for it is near the front.
+      const answer = waiting.find((entry) => entry.mark >= seq);
+      return answer !== undefined && seq > answer.from;
+    },
   };
 }
