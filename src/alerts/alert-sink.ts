@@ -87,8 +87,11 @@ export interface AlertSink {
    * write (AlertStore.written), so a 2xx means every replica can read the alert.
    */
   stored?: () => Promise<void> | undefined;
-  /** Asked before `accept`: false when the store cannot take an alert of `bytes` now (AlertStore.admits). */
-  admits?: (bytes: number) => boolean;
+  /**
+   * Asked before `accept`: false when the store cannot take `alert`, of `bytes`, now
+   * (AlertStore.admits); a sink that would not store it (a re-send, dedup-sink.ts) admits it.
+   */
+  admits?: (bytes: number, alert: FalcoAlert) => boolean;
 }
 
 /**

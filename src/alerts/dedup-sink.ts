@@ -47,7 +47,10 @@ export function createDedupSink(inner: AlertSink, options: DedupOptions): AlertS
   return {
     lines: inner.lines,
     stored: inner.stored,
-    admits: inner.admits,
+    // A re-send inside the window is not stored (below): with the store's queue full it is still
+    // answered as a re-send, not refused 503 and counted as shed while its first copy is queued.
+    admits: (bytes, alert) =>
+      inner.admits?.(bytes, alert) !== false || seen.get(buildDedupKey(alert), now()) !== undefined,
     accept(alert, meta) {
       const key = buildDedupKey(alert);
       const first = seen.get(key, now());

@@ -54,7 +54,7 @@ export function ingestBody(deps: IngestDeps, request: IngestRequest): IngestAnsw
   }
   // Not accepted (no line, not counted as an alert) while taking it would drop a queued alert whose
   // answer waits for Redis: shed as the in-flight bounds shed, and the sender told to retry.
-  if (deps.sink.admits?.(body.length) === false)
+  if (deps.sink.admits?.(body.length, result.alert) === false)
     return { problem: deps.inflight.shed('store_pending_full', request.address), headers: SHED_HEADERS };
   // A number beyond a double's range is written as null in the text that is logged and stored.
   const json = result.text ?? text;
