@@ -26,7 +26,7 @@ describe.skipIf(!hasRedis)('reads while Redis is busy', () => {
   });
 
   it('answers 503 naming the store, takes alerts still, and reads them once Redis is free', async () => {
-    await until(async () => (await receiver.metricsText()).includes('falco_store_up 1'), 10_000, 'store up');
+    await until(async () => /^falco_store_up 1$/m.test(await receiver.metricsText()), 10_000, 'store up');
     const [first] = await postAlerts(receiver.port, ruleAlert('Busy probe before'), 1);
     await until(
       async () => (await fetch(`${base()}/alerts/${first}`)).status === 200,
