@@ -16,13 +16,13 @@ export interface PrimaryCounts {
 
 /**
  * Adds the metrics only the primary knows to `registry`, the aggregate of the workers' metrics:
- * how many workers did not answer this scrape (`unanswered`), and how many there are.
+ * how many workers did not answer this scrape or failed to collect (`unanswered`), and how many there are.
  */
 export function addPrimaryMetrics(registry: Registry, unanswered: number, counts: PrimaryCounts): void {
   const registers = [registry];
   new Gauge({
     name: 'falco_metrics_workers_unanswered',
-    help: 'Cluster workers that did not answer this scrape in time (a stuck event loop): their last collected values are shown.',
+    help: 'Cluster workers that did not answer this scrape in time (a stuck event loop) or answered that their collection failed: their last collected values are shown.',
     registers,
   }).set(unanswered);
   // A pair, as kube-state-metrics' desired and available replicas: an alert compares them.

@@ -24,7 +24,7 @@ import { shareResult } from './share-result.js';
  * the scrape lands on, Prometheus sees one consistent series (counters and histograms summed,
  * gauges by their own aggregator). It gathers the workers' registries itself, as prom-client's
  * AggregatorRegistry would, to combine them by exact labels (aggregate-metrics.ts), and keeps
- * what it gathered, so that a worker's leaving or hanging lowers no counter (collected-metrics.ts).
+ * what it gathered, so that a worker's leaving, hanging or failing to collect lowers no counter (collected-metrics.ts).
  * It also gathers them every COLLECT_EVERY_MS, so a worker that dies loses at most that much.
  */
 export function serveClusterMetrics(options: {
@@ -39,9 +39,10 @@ export function serveClusterMetrics(options: {
   // Each collection under way, told of each worker's answer, or (no message) of its leaving.
   const collecting = new Map<number, (worker: Worker, message?: Collected) => void>();
   let nextId = 0;
-  // Collects every connected worker's registry; resolves with how many did not answer in time.
+  // Collects every connected worker's registry; resolves with how many did not answer in time, or
+  // answered with an error.
   const collect = () =>
-    new Promise<number>((resolve, reject) => {
+    new Promise<number>((resolve) => {
       const workers = Object.values(cluster.workers ?? {}).filter(
         (worker) => worker?.isConnected() && !worker.isDead(),
       );
@@ -50,18 +51,25 @@ export function serveClusterMetrics(options: {
       // A worker that leaves before it answers is not waited for: no answer can come, and its
       // last collected counts are kept as the retired ones.
       const awaited = new Set(workers.map((worker) => worker!.id));
-      const end = (error?: Error) => {
+      let failed = 0;
+      const end = () => {
         clearTimeout(timer);
         collecting.delete(id);
-        if (error) reject(error);
-        else resolve(awaited.size);
+        resolve(awaited.size + failed);
       };
       const timer = setTimeout(end, WORKER_ANSWER_MS);
       collecting.set(id, (worker, message) => {
         // Only while awaited: an answer after the worker left must not bring back counts retired.
         if (!awaited.delete(worker.id)) return;
-        if (message?.error !== undefined) return end(new Error(message.error));
-        if (message) collected.record(worker.id, message.metrics ?? []);
+        // A worker whose collection failed (a metric's collect() threw) is shown as one that did not
+        // answer, by its last collected metrics: it failed the whole scrape before, the others' counts too.
+        if (message?.error !== undefined) {
+          failed++;
+          logger.warn(
+            { err: new Error(message.error), event: 'worker_metrics_collect_failed', worker: worker.id },
+            "could not collect a worker's metrics; its last collected values are shown",
+          );
+        } else if (message) collected.record(worker.id, message.metrics ?? []);
         if (awaited.size === 0) end();
       });
       for (const worker of workers) worker?.send({ type: COLLECT, id } satisfies CollectRequest);
@@ -81,14 +89,7 @@ export function serveClusterMetrics(options: {
   };
   cluster.on('disconnect', left);
   cluster.on('exit', left);
-  setInterval(() => {
-    collect().catch((error: unknown) =>
-      logger.warn(
-        { err: error, event: 'worker_metrics_collect_failed' },
-        "could not collect a worker's metrics",
-      ),
-    );
-  }, COLLECT_EVERY_MS).unref();
+  setInterval(() => void collect(), COLLECT_EVERY_MS).unref();
   // Each worker shares its renders among its own scrapes, but each worker's render was a collection
   // from every worker and an aggregate of their series: scrapes in a loop spread over the workers
   // cost WORKERS of them a second (found by review: 10 in 5 s with WORKERS=2), and each worker

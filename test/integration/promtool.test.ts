@@ -341,7 +341,7 @@ describe.skipIf(!promtoolReady)('promtool', () => {
               exp_annotations: {
                 summary: 'falco-alert-receiver pod-a: a worker is not answering',
                 description:
-                  '1 worker(s) of pod-a did not hand over their metrics within 2 s for 5 minutes (a loop too busy to answer, or stuck with WORKER_STUCK_TIMEOUT_MS=0): their counts are frozen and the alerts sent to them may wait.',
+                  '1 worker(s) of pod-a did not hand over their metrics within 2 s for 5 minutes (a loop too busy to answer, or stuck with WORKER_STUCK_TIMEOUT_MS=0; or their collection failed, see worker_metrics_collect_failed): their counts are frozen and the alerts sent to them may wait.',
               },
             },
           ],

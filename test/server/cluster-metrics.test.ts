@@ -1,6 +1,8 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { workerPids } from '../helpers/cluster-workers.js';
 import { requestOnNewConnection, type Reply } from '../helpers/fresh-connection-request.js';
@@ -307,6 +309,86 @@ describe('cluster mode when a worker hangs or dies', () => {
     expect(after.alerts).toEqual([POSTED + 4]);
     expect(after.accepted).toEqual([POSTED + 4]);
   }, 90_000);
+});
+
+// Regression: a worker that answered the primary's collection with an error (a metric's collect()
+// threw) failed every scrape, the other workers' counts with it, while a hung one is shown by its
+// last collected values.
+describe('cluster mode when a worker fails to collect its metrics', () => {
+  const POSTED = 8;
+  // The service with a metric whose collect() throws in the worker the test names (a file in failDir).
+  const WITH_FAILING_COLLECT = [
+    '--import',
+    'tsx',
+    '--import',
+    new URL('../fixtures/failing-metric-collect.ts', import.meta.url).href,
+    new URL('../../src/main.ts', import.meta.url).pathname,
+  ];
+  const failDir = mkdtempSync(join(tmpdir(), 'falco-failing-collect-'));
+  let service: SpawnedService;
+  const listening = () => service.lines.filter((l) => l.event === 'listening').length;
+  const alertsOf = (worker: number) =>
+    service.lines.filter((l) => l.event === 'falco_alert' && l.worker === worker).length;
+  const scrape = async () => {
+    const { status, body } = await request(service.port, 'GET', '/metrics');
+    return {
+      status,
+      alerts: sample(body, 'falco_alerts_total{rule="Terminal shell in container"'),
+      unanswered: sample(body, 'falco_metrics_workers_unanswered '),
+    };
+  };
+
+  beforeAll(async () => {
+    service = await spawnService(
+      { PORT: String(await freePort()), WORKERS: '2', FAIL_COLLECT_DIR: failDir },
+      { main: WITH_FAILING_COLLECT, timeoutMs: 60_000 },
+    );
+    await vi.waitFor(() => expect(listening()).toBe(2), { timeout: 60_000, interval: 50 });
+    for (let i = 0; i < POSTED; i++)
+      expect((await request(service.port, 'POST', '/alerts', SAMPLE)).status).toBe(202);
+    await vi.waitFor(() => expect(alertsOf(1) + alertsOf(2)).toBe(POSTED));
+    expect(alertsOf(1)).toBeGreaterThan(0);
+    expect(await scrape()).toMatchObject({ status: 200, alerts: [POSTED], unanswered: [0] });
+  }, 90_000);
+
+  afterAll(() => {
+    killSpawned();
+    rmSync(failDir, { recursive: true, force: true });
+  });
+
+  it("answers with the other worker's counts now and the failing worker's last collected ones, says 1 worker did not answer, and logs why", async () => {
+    const collectedOf1 = alertsOf(1);
+    writeFileSync(join(failDir, '1'), '');
+    for (let i = 0; i < 4; i++)
+      expect((await request(service.port, 'POST', '/alerts', SAMPLE)).status).toBe(202);
+    await vi.waitFor(() => expect(alertsOf(1) + alertsOf(2)).toBe(POSTED + 4));
+    await sleep(METRICS_REUSE_MS + 100);
+
+    const startedAt = Date.now();
+    const failed = await scrape();
+    const ms = Date.now() - startedAt;
+
+    expect(failed).toMatchObject({
+      status: 200,
+      alerts: [collectedOf1 + alertsOf(2)],
+      unanswered: [1],
+    });
+    // The error is its answer: nothing waits for the worker's deadline.
+    expect(ms).toBeLessThan(WORKER_ANSWER_MS);
+    expect(service.lines).toContainEqual(
+      expect.objectContaining({
+        event: 'worker_metrics_collect_failed',
+        level: 'warn',
+        worker: 1,
+        err: expect.objectContaining({ message: 'test: this metric could not be collected' }),
+      }),
+    );
+    // Collected again, it counts everything.
+    rmSync(join(failDir, '1'));
+    await expect
+      .poll(scrape, { timeout: 10_000, interval: 500 })
+      .toMatchObject({ status: 200, alerts: [POSTED + 4], unanswered: [0] });
+  }, 60_000);
 });
 
 // Regressions: the primary's timer that replaces a dead worker was unref'd, so when every worker died
