@@ -268,7 +268,7 @@ describe.skipIf(!kubectlReady)('the prometheus-operator component', () => {
     expect(monitor.spec.endpoints).toEqual([expect.objectContaining({ port: 'http', path: '/metrics' })]);
   });
 
-  it('alerts on an absent receiver, a silent sensor, a sensor clock ahead, rejects, sheds, unauthorized ingest, failed TLS handshakes, a certificate or client CA near expiry, TLS files not reloaded, a stuck worker, workers unavailable, a Redis master alone, a Redis store down, dropping or unconfirmed, and missed canaries', () => {
+  it('alerts on an absent receiver, a silent sensor, a sensor clock ahead, label values counted as __overflow__, rejects, sheds, unauthorized ingest, failed TLS handshakes, a certificate or client CA near expiry, TLS files not reloaded, a stuck worker, workers unavailable, a Redis master alone, a Redis store down, dropping or unconfirmed, and missed canaries', () => {
     const rules = findObject(objects, 'PrometheusRule').spec.groups.flatMap(
       (group: { rules: unknown[] }) => group.rules,
     ) as Array<{ alert: string; expr: string }>;
@@ -278,6 +278,7 @@ describe.skipIf(!kubectlReady)('the prometheus-operator component', () => {
       'FalcoAlertReceiverAbsent',
       'FalcoSensorSilent',
       'FalcoSensorClockAhead',
+      'FalcoMetricsLabelOverflow',
       'FalcoAlertsRejected',
       'FalcoAlertsShed',
       'FalcoConnectionsRefused',
@@ -321,6 +322,7 @@ describe.skipIf(!kubectlReady)('the prometheus-operator component', () => {
     expect(exprOf('FalcoTokenReloadFailed')).toContain('falco_token_reload_failing');
     expect(exprOf('FalcoIngestUnauthorized')).toContain('falco_ingest_unauthorized_total');
     expect(exprOf('FalcoSensorClockAhead')).toContain('falco_alert_clock_ahead_seconds_count');
+    expect(exprOf('FalcoMetricsLabelOverflow')).toContain('falco_metrics_label_overflow_total');
     expect(exprOf('FalcoCanaryControlReported')).toContain('falco_trigger_controls_total{result="reported"}');
     expect(exprOf('FalcoCanaryDetectionsMissing')).toContain(
       'falco_trigger_verifications_total{result="detected"}',

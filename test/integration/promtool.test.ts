@@ -81,7 +81,7 @@ describe.skipIf(!promtoolReady)('promtool', () => {
     });
 
     expect(result.exitCode, result.stderr).toBe(0);
-    expect(result.stdout).toContain('SUCCESS: 20 rules found');
+    expect(result.stdout).toContain('SUCCESS: 21 rules found');
   });
 
   it('parses every query of the Grafana dashboard', async () => {
@@ -226,6 +226,45 @@ describe.skipIf(!promtoolReady)('promtool', () => {
         },
         // Ten minutes after the last ones, it resolves.
         { eval_time: '25m', alertname: 'FalcoSensorClockAhead', exp_alerts: [] },
+      ],
+    });
+
+    expect(result.exitCode, `${result.stdout}\n${result.stderr}`).toBe(0);
+  });
+
+  it('fires FalcoMetricsLabelOverflow for each capped label that counted __overflow__ in the last 10 minutes, also on a pod that is new, not for a cap not reached, and resolves once nothing more is folded', async () => {
+    const overflow = (metric: string, label: string, pod: string) =>
+      `falco_metrics_label_overflow_total{metric="${metric}",label="${label}",pod="${pod}"}`;
+    const firing = (metric: string, label: string) => ({
+      exp_labels: { severity: 'warning', metric, label },
+      exp_annotations: {
+        summary: `${metric}: ${label} values counted as __overflow__`,
+        description: `In the last 10 minutes ${label} values of ${metric} were counted as __overflow__: the label's cap of distinct values (METRICS_MAX_RULES, METRICS_MAX_SOURCES, METRICS_MAX_HOSTNAMES or METRICS_MAX_EXTRA_LABEL_VALUES) is full until the pod restarts, so counts by ${label} no longer show new values (a new rule, source or sensor). The caps are first-come: if the values taking them are junk (see the falco_alert log lines), restrict who can post (NetworkPolicy, mTLS or the path secret) and restart the pods; if they are real, raise the cap.`,
+      },
+    });
+    const result = await testRules(dir, 'label-overflow-test', {
+      input_series: [
+        // pod-a: made-up rule names fill the rule cap at minute 6; its source cap stays below.
+        { series: overflow('falco_alerts_total', 'rule', 'pod-a'), values: '0x5 40x30' },
+        { series: overflow('falco_alerts_total', 'source', 'pod-a'), values: '0x35' },
+        // pod-b, first scraped at minute 6, had already folded hostnames (no increase() sees it).
+        {
+          series: overflow('falco_sensor_last_alert_timestamp_seconds', 'hostname', 'pod-b'),
+          values: '_x6 3x30',
+        },
+      ],
+      alert_rule_test: [
+        { eval_time: '5m', alertname: 'FalcoMetricsLabelOverflow', exp_alerts: [] },
+        {
+          eval_time: '8m',
+          alertname: 'FalcoMetricsLabelOverflow',
+          exp_alerts: [
+            firing('falco_alerts_total', 'rule'),
+            firing('falco_sensor_last_alert_timestamp_seconds', 'hostname'),
+          ],
+        },
+        // Ten minutes with nothing more folded: it resolves.
+        { eval_time: '20m', alertname: 'FalcoMetricsLabelOverflow', exp_alerts: [] },
       ],
     });
 
