@@ -5,6 +5,12 @@ export interface ServerLimits {
   headersTimeoutMs: number;
   requestTimeoutMs: number;
   keepAliveTimeoutMs: number;
+  /**
+   * How long a connection closed at its keep-alive timeout is left for its client to read what the
+   * kernel still holds of its answer before it is reset (QUERY_STALL_TIMEOUT_MS, as a reader gets
+   * while its answer is written).
+   */
+  stallTimeoutMs: number;
   /** 0 = unlimited. */
   maxRequestsPerSocket: number;
   maxHeaderBytes: number;
@@ -79,6 +85,7 @@ export function toHardeningConfig(
       headersTimeoutMs: env.SERVER_HEADERS_TIMEOUT_MS,
       requestTimeoutMs: env.SERVER_REQUEST_TIMEOUT_MS,
       keepAliveTimeoutMs: env.SERVER_KEEP_ALIVE_TIMEOUT_MS,
+      stallTimeoutMs: env.QUERY_STALL_TIMEOUT_MS,
       maxRequestsPerSocket: env.SERVER_MAX_REQUESTS_PER_SOCKET,
       maxHeaderBytes: env.SERVER_MAX_HEADER_BYTES,
       maxConnections: env.SERVER_MAX_CONNECTIONS,

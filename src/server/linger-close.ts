@@ -1,6 +1,7 @@
 import type { EventEmitter } from 'node:events';
 import type http from 'node:http';
 import type { Socket } from 'node:net';
+import { resetConnection } from './reset-connection.js';
 
 /**
  * How long a connection closed while a request's body is still arriving goes on reading (and
@@ -14,12 +15,15 @@ export const LINGER_MS = 2000;
 const ENDING = Symbol('a lingering close under way');
 // Set once the answer has left and what the client still sends is read and dropped.
 const DRAINING = Symbol('lingering with the answer gone');
+// Set on a close that ends at a bound of its own (lingerThenReset): drain arms no LINGER_MS.
+const OWN_BOUND = Symbol('a lingering close with a bound of its own');
 // Emitted then on the socket's listener, with the socket (onLingering).
 const LINGERING = Symbol('a connection lingers with its answer gone');
 
 interface LingeringSocket extends Socket {
   [ENDING]?: boolean;
   [DRAINING]?: boolean;
+  [OWN_BOUND]?: boolean;
   // The listener that accepted it (node:net's, undocumented; a TLS socket's is its TLS listener).
   server?: EventEmitter | null;
   // node:http's parser of the connection: the request it is reading, and what it hands each new one to.
@@ -44,8 +48,10 @@ function dropRequest(incoming: http.IncomingMessage & { upgrade?: boolean }): nu
 function drain(this: LingeringSocket): void {
   this[DRAINING] = true;
   this.server?.emit(LINGERING, this);
-  const bound = setTimeout(() => this.destroy(), LINGER_MS);
-  this.once('close', () => clearTimeout(bound));
+  if (this[OWN_BOUND] !== true) {
+    const bound = setTimeout(() => this.destroy(), LINGER_MS);
+    this.once('close', () => clearTimeout(bound));
+  }
   if (!this.parser) return;
   this.parser.onIncoming = dropRequest;
   // A route that stopped reading at its cap (raw-body) left the body paused, and the socket unread.
@@ -112,6 +118,29 @@ export function lingerAfterParseError(socket: Socket, answer?: string): void {
  */
 export function lingerOnClose(socket: Socket): void {
   socket.destroySoon = endLingering;
+}
+
+/**
+ * Closes `socket`, kept alive with its answers handed to the kernel (its keep-alive timeout), with
+ * the lingering close of lingerOnClose, and resets it (reset-connection.ts) once its client closes
+ * its side or `boundMs` pass. The kernel may still hold up to its send buffer (4 MiB) of the last
+ * answer: reset at the timeout, a client reading slower than it was written (a 3.3 MB list at
+ * 200 KB/s, or pausing past the timeout) lost the rest, which it took behind a FIN before; one that
+ * does not read holds its slots (the descriptor is kept) until the bound, then leaves nothing in
+ * the kernel. A client closes once it has read up to the FIN, so the reset then drops nothing it
+ * wanted; one that closes its side without reading is reset at once.
+ */
+export function lingerThenReset(socket: Socket, boundMs: number): void {
+  const lingering = socket as LingeringSocket;
+  if (lingering[ENDING] === true || socket.destroyed) return;
+  lingering[OWN_BOUND] = true;
+  const reset = () => resetConnection(socket);
+  // From now, not from the FIN's leaving: on TLS, its close_notify waits behind what is not read.
+  const bound = setTimeout(reset, boundMs);
+  socket.once('close', () => clearTimeout(bound));
+  socket.once('end', reset);
+  lingerOnClose(socket);
+  socket.destroySoon();
 }
 
 /**

@@ -9,9 +9,8 @@ import type { ServerLimits } from '../config/hardening-config.js';
 import { behindClose, closeAfterAnswer, noteRequest, refuseAfterAnswers } from './close-after-answer.js';
 import { closeWhileBodyArrives } from './close-while-body-arrives.js';
 import { limitConnections } from './connections-per-address.js';
-import { lingerAfterParseError } from './linger-close.js';
+import { lingerAfterParseError, lingerThenReset } from './linger-close.js';
 import { logRefusedConnections } from './log-refused-connections.js';
-import { resetConnection } from './reset-connection.js';
 
 /**
  * Options that only work at creation time (the header size cap and the timeout check interval).
@@ -209,12 +208,12 @@ export function applyServerLimits(
 ): void {
   if (!limits) return;
   server.keepAliveTimeout = limits.keepAliveTimeoutMs;
-  // Idle past it (node:http's only socket timeout here: server.timeout is 0), the connection is
-  // reset rather than closed with a FIN: a client that read its answer loses nothing, and one
-  // that did not left it in the kernel, up to 4 MiB a connection, for as long as it kept
-  // acknowledging (reset-connection.ts). A client reading at its link's rate empties its send
-  // buffer in a few round trips, long before SERVER_KEEP_ALIVE_TIMEOUT_MS.
-  server.on('timeout', resetConnection);
+  // Idle past it (node:http's only socket timeout here: server.timeout is 0), counted from when
+  // its answer was handed to the kernel, which may still hold up to 4 MiB of it: closed with a FIN
+  // and reset once its client has read to it and closed, or after QUERY_STALL_TIMEOUT_MS. Reset at
+  // once, a client reading slower than it was written lost the rest; closed with a FIN alone, one
+  // that never read left it in the kernel for as long as it kept acknowledging (linger-close.ts).
+  server.on('timeout', (socket: Socket) => lingerThenReset(socket, limits.stallTimeoutMs));
   server.maxRequestsPerSocket = limits.maxRequestsPerSocket;
   const log = logger ? logRefusedConnections(server, logger) : () => {};
   limitConnections(

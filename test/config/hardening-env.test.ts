@@ -13,6 +13,7 @@ describe('hardening settings in loadConfig', () => {
         headersTimeoutMs: 10_000,
         requestTimeoutMs: 30_000,
         keepAliveTimeoutMs: 5_000,
+        stallTimeoutMs: 30_000,
         maxRequestsPerSocket: 0,
         maxHeaderBytes: 16_384,
         maxConnections: 10_000,

@@ -20,6 +20,7 @@ const LIMITS = {
   headersTimeoutMs: 10_000,
   requestTimeoutMs: 30_000,
   keepAliveTimeoutMs: KEEP_ALIVE_MS,
+  stallTimeoutMs: 30_000,
   maxRequestsPerSocket: 0,
   maxHeaderBytes: 16 * 1024,
   maxConnections: 10_000,

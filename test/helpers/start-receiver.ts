@@ -26,6 +26,7 @@ export const connectionLimits = (maxConnections: number, maxConnectionsPerAddres
   headersTimeoutMs: 10_000,
   requestTimeoutMs: 30_000,
   keepAliveTimeoutMs: 5_000,
+  stallTimeoutMs: 30_000,
   maxRequestsPerSocket: 0,
   maxHeaderBytes: 16_384,
   maxConnections,
@@ -59,6 +60,7 @@ function toEnv(options: ReceiverOptions): Record<string, string> {
     env['SERVER_HEADERS_TIMEOUT_MS'] = String(options.limits.headersTimeoutMs);
     env['SERVER_REQUEST_TIMEOUT_MS'] = String(options.limits.requestTimeoutMs);
     env['SERVER_KEEP_ALIVE_TIMEOUT_MS'] = String(options.limits.keepAliveTimeoutMs);
+    env['QUERY_STALL_TIMEOUT_MS'] = String(options.limits.stallTimeoutMs);
     env['SERVER_MAX_REQUESTS_PER_SOCKET'] = String(options.limits.maxRequestsPerSocket);
     env['SERVER_MAX_HEADER_BYTES'] = String(options.limits.maxHeaderBytes);
     env['SERVER_MAX_CONNECTIONS'] = String(options.limits.maxConnections);

@@ -13,6 +13,7 @@ const LIMITS = {
   headersTimeoutMs: 500,
   requestTimeoutMs: 1000,
   keepAliveTimeoutMs: 1000,
+  stallTimeoutMs: 30_000,
   maxRequestsPerSocket: 3,
   maxHeaderBytes: 4096,
   maxConnections: 10_000,

@@ -209,6 +209,7 @@ describe.runIf(hasOpenssl)('failed TLS handshakes (counted and logged)', () => {
     headersTimeoutMs: 300,
     requestTimeoutMs: 5000,
     keepAliveTimeoutMs: 5000,
+    stallTimeoutMs: 30_000,
     maxRequestsPerSocket: 0,
     maxHeaderBytes: 16_384,
     maxConnections: 10_000,

@@ -40,6 +40,31 @@ async function askWithoutReading(port: number, request: string): Promise<RawConn
   return connection;
 }
 
+// A client that asks and reads its answer, pausing for `pauseMs` after the first read: resolves
+// with all it read once the server has closed the connection.
+async function readPausing(
+  socket: tls.TLSSocket | RawConnection['socket'],
+  request: string,
+  pauseMs: number,
+) {
+  let text = '';
+  socket.on('data', (chunk: Buffer) => (text += chunk.toString('latin1')));
+  socket.once('data', () => {
+    socket.pause();
+    setTimeout(() => socket.resume(), pauseMs);
+  });
+  const closed = new Promise((resolve) => socket.once('close', resolve));
+  socket.write(request);
+  await closed;
+  return text;
+}
+
+// The rule, the end of a chunked answer, of each alert the list it reads holds.
+const listed = (answer: string) => ({
+  rules: [...answer.matchAll(/"rule":"(Unread \d)"/g)].map(([, rule]) => rule).sort(),
+  whole: answer.endsWith('\r\n0\r\n\r\n'),
+});
+
 // Regression (probe of 2026-12-07): a connection the receiver closed while its client read nothing
 // was closed with a FIN queued behind what the kernel still held for it, up to its send buffer
 // (4 MiB): each stayed in FIN-WAIT-1 for as long as its client acknowledged the window probes,
@@ -57,7 +82,7 @@ describe('connections the receiver closes on clients that do not read', () => {
   it('resets an idle connection whose answer its client never read, at SERVER_KEEP_ALIVE_TIMEOUT_MS', async () => {
     receiver = await startReceiver({
       keepLogLines: false,
-      limits: { ...connectionLimits(100, 100), keepAliveTimeoutMs: 300 },
+      limits: { ...connectionLimits(100, 100), keepAliveTimeoutMs: 300, stallTimeoutMs: 1000 },
     });
     await postAlerts(receiver.port, 4, 800 * KiB);
     // 3.3 MB: more than the client's receive buffer takes at first, less than the server's send
@@ -71,7 +96,7 @@ describe('connections the receiver closes on clients that do not read', () => {
     const pki = await makeTestPki('sensor');
     receiver = await startReceiver({
       keepLogLines: false,
-      limits: { ...connectionLimits(100, 100), keepAliveTimeoutMs: 300 },
+      limits: { ...connectionLimits(100, 100), keepAliveTimeoutMs: 300, stallTimeoutMs: 1000 },
       tls: { certFile: pki.serverCert, keyFile: pki.serverKey },
     });
     await postAlerts(receiver.port, 4, 800 * KiB);
@@ -84,6 +109,66 @@ describe('connections the receiver closes on clients that do not read', () => {
 
     await expect.poll(() => serverSockets(receiver!.tlsPort!), { timeout: 4000, interval: 100 }).toEqual([]);
     socket.destroy();
+  });
+
+  // Regression: node:http times a connection's keep-alive from when its answer was handed to the
+  // kernel, which may still hold megabytes of it. Reset at the timeout, a client reading slower than
+  // the answer was written lost the rest of it (194 KB of a 3.3 MB list read, pausing 2.5 s), which
+  // it got whole behind a FIN before.
+  it('lets a client still reading its answer at SERVER_KEEP_ALIVE_TIMEOUT_MS read it whole', async () => {
+    receiver = await startReceiver({
+      keepLogLines: false,
+      limits: { ...connectionLimits(100, 100), keepAliveTimeoutMs: 300, stallTimeoutMs: 5000 },
+    });
+    await postAlerts(receiver.port, 4, 800 * KiB);
+    const connection = await openRaw(receiver.port);
+    open.push(connection);
+
+    const answer = await readPausing(
+      connection.socket,
+      'GET /alerts HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n',
+      2500,
+    );
+
+    expect(listed(answer)).toEqual({ rules: ['Unread 0', 'Unread 1', 'Unread 2', 'Unread 3'], whole: true });
+    await expect.poll(() => serverSockets(receiver!.port), { timeout: 2000, interval: 100 }).toEqual([]);
+  });
+
+  it('lets such a client read its answer whole on the TLS listener too', async () => {
+    const pki = await makeTestPki('sensor');
+    receiver = await startReceiver({
+      keepLogLines: false,
+      limits: { ...connectionLimits(100, 100), keepAliveTimeoutMs: 300, stallTimeoutMs: 5000 },
+      tls: { certFile: pki.serverCert, keyFile: pki.serverKey },
+    });
+    await postAlerts(receiver.port, 4, 800 * KiB);
+    const socket = tls.connect({ host: '127.0.0.1', port: receiver.tlsPort!, ca: readFileSync(pki.caCert) });
+    socket.on('error', () => undefined);
+    await new Promise((resolve) => socket.once('secureConnect', resolve));
+
+    const answer = await readPausing(socket, 'GET /alerts HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n', 2500);
+
+    expect(listed(answer)).toEqual({ rules: ['Unread 0', 'Unread 1', 'Unread 2', 'Unread 3'], whole: true });
+    await expect.poll(() => serverSockets(receiver!.tlsPort!), { timeout: 2000, interval: 100 }).toEqual([]);
+  });
+
+  it('resets such a connection as soon as its client closes its side without reading', async () => {
+    receiver = await startReceiver({
+      keepLogLines: false,
+      limits: { ...connectionLimits(100, 100), keepAliveTimeoutMs: 300, stallTimeoutMs: 30_000 },
+    });
+    await postAlerts(receiver.port, 4, 800 * KiB);
+    const connection = await askWithoutReading(
+      receiver.port,
+      'GET /alerts HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n',
+    );
+    open.push(connection);
+    // Past the keep-alive timeout (and node:http's second more): the receiver's FIN is queued.
+    await new Promise((resolve) => setTimeout(resolve, 1600));
+
+    connection.socket.end();
+
+    await expect.poll(() => serverSockets(receiver!.port), { timeout: 2000, interval: 100 }).toEqual([]);
   });
 
   it('resets a reader cut off after QUERY_STALL_TIMEOUT_MS', async () => {
