@@ -3,10 +3,9 @@ import https from 'node:https';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { SILENT_MS, SLOW_HEADERS_MS } from './connections-per-address.js';
-import { lingers, onLingering } from './linger-close.js';
+import { LINGER_MS, lingers, lingerThenReset, onLingering } from './linger-close.js';
 import { answersNothing, nodeConnections } from './node-connections.js';
 import { rawSocketOf } from './raw-socket.js';
-import { resetConnection } from './reset-connection.js';
 
 /** Knows which sockets have a request in flight, so shutdown can close every other one. */
 export interface ConnectionTracker {
@@ -82,10 +81,12 @@ export function trackConnections(server: http.Server | https.Server): Connection
       const connections = nodeConnections(server);
       // A Node without the list: its own idle sweep (a silent socket then waits for headersTimeout).
       if (!connections) return server.closeIdleConnections();
-      // Kept alive between two requests, nothing of the next one read: closing loses nothing. Reset,
-      // as at the keep-alive timeout: an answer its client never read stays in no kernel.
+      // Kept alive between two requests, nothing of the next one read: closing loses nothing once
+      // its client has read what the kernel still holds of its answer (reset at once, one still
+      // reading lost the rest). Closed as at the keep-alive timeout, for LINGER_MS at most: then an
+      // answer its client never read stays in no kernel.
       for (const { socket } of connections.idle())
-        if (socket && answersNothing(socket)) resetConnection(socket);
+        if (socket && answersNothing(socket)) lingerThenReset(socket, LINGER_MS);
       // Silent, or headers still arriving, for SLOW_HEADERS_MS since they began.
       for (const { socket } of connections.expired(SLOW_HEADERS_MS, 0)) socket?.destroy();
       // Silent for SILENT_MS: a younger one may hold a request not read yet (accepted as the

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import tls from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
+import { trackConnections } from '../../src/server/connection-tracker.js';
 import { makeTestPki } from '../helpers/make-certificates.js';
 import { openRaw, type RawConnection } from '../helpers/raw-connection.js';
 import { serverSockets } from '../helpers/server-sockets.js';
@@ -168,6 +169,27 @@ describe('connections the receiver closes on clients that do not read', () => {
 
     connection.socket.end();
 
+    await expect.poll(() => serverSockets(receiver!.port), { timeout: 2000, interval: 100 }).toEqual([]);
+  });
+
+  // Regression: shutdown closes the idle connections every 50 ms, and a connection is idle once its
+  // answer was handed to the kernel. Reset then, a client reading its answer when the receiver was
+  // told to stop lost the rest of it (194 KB of a 3.3 MB list, pausing 500 ms).
+  it('lets a client still reading its answer when shutdown closes the idle connections read it whole', async () => {
+    receiver = await startReceiver({ keepLogLines: false });
+    const connections = trackConnections(receiver.server);
+    await postAlerts(receiver.port, 4, 800 * KiB);
+    const connection = await openRaw(receiver.port);
+    open.push(connection);
+    const read = readPausing(connection.socket, 'GET /alerts HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n', 500);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+
+    connections.closeIdle();
+
+    expect(listed(await read)).toEqual({
+      rules: ['Unread 0', 'Unread 1', 'Unread 2', 'Unread 3'],
+      whole: true,
+    });
     await expect.poll(() => serverSockets(receiver!.port), { timeout: 2000, interval: 100 }).toEqual([]);
   });
 
