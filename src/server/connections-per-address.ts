@@ -8,6 +8,7 @@ import { createAddressCounts } from './address-counts.js';
 import { onLingering } from './linger-close.js';
 import { answersNothing, nodeConnections, type NodeConnections } from './node-connections.js';
 import { rawSocketOf } from './raw-socket.js';
+import { resetConnection } from './reset-connection.js';
 
 // Written instead of the parser ever running: the answer is raw bytes.
 const refusal = (detail: string) =>
@@ -102,13 +103,16 @@ export function limitConnections(
   // its request. Held instead, a flood had only to reconnect every LINGER_MS to keep the cap.
   // Counted and logged as a slowloris closed at the cap is: uncounted, a cap kept full by lingering
   // connections showed nowhere. One already closing on its own (its 'close' still to come) is not.
+  // Reset, at once (its place is wanted now): closed behind its FIN, an answer its client never read
+  // stayed in the kernel (FIN-WAIT-1, up to 4 MiB) with its place free, so an address could churn
+  // its cap without bound (reset-connection.ts).
   const giveUpLingering = (address?: string): boolean => {
     const from = address ?? lingering.keys().next().value;
     const socket = from === undefined ? undefined : lingering.get(from)?.values().next().value;
     if (from === undefined || !socket) return false;
     if (!socket.destroyed) onRefused('lingering', from);
     release(socket, from);
-    socket.destroy();
+    resetConnection(socket);
     return true;
   };
   const refuse = (socket: Socket, address: string, reason: ConnectionRefusalReason, answer: string) => {
@@ -214,7 +218,9 @@ export function limitConnections(
       if (seen?.bytesRead !== socket.bytesRead)
         quiet.set(socket, { bytesRead: socket.bytesRead, since: now });
       else if (readBy - seen.since >= KEPT_ALIVE_QUIET_MS) {
-        socket.destroy();
+        // Reset, as giveUpLingering's: a client that read its answer loses nothing, and what the
+        // kernel still held of one it never read went with the FIN's socket nowhere (FIN-WAIT-1).
+        resetConnection(socket);
         closed++;
       }
     }

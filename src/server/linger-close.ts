@@ -49,7 +49,9 @@ function drain(this: LingeringSocket): void {
   this[DRAINING] = true;
   this.server?.emit(LINGERING, this);
   if (this[OWN_BOUND] !== true) {
-    const bound = setTimeout(() => this.destroy(), LINGER_MS);
+    // Reset at the bound: the FIN has left, and destroyed behind it, what the kernel still held of
+    // an answer its client never read stayed there (FIN-WAIT-1, up to 4 MiB) with its slots free.
+    const bound = setTimeout(() => resetConnection(this), LINGER_MS);
     this.once('close', () => clearTimeout(bound));
   }
   if (!this.parser) return;

@@ -41,6 +41,17 @@ async function askWithoutReading(port: number, request: string): Promise<RawConn
   return connection;
 }
 
+// `count` connections that asked for a 3.3 MB list and never read it, alone at the caps: fetch's
+// kept-alive connection, which posted its alerts, closed.
+async function askListsWithoutReading(receiver: TestReceiver, count: number): Promise<RawConnection[]> {
+  await postAlerts(receiver.port, 4, 800 * KiB);
+  receiver.server.closeIdleConnections();
+  const asked: RawConnection[] = [];
+  for (let index = 0; index < count; index++)
+    asked.push(await askWithoutReading(receiver.port, 'GET /alerts HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'));
+  return asked;
+}
+
 // A client that asks and reads its answer, pausing for `pauseMs` after the first read: resolves
 // with all it read once the server has closed the connection.
 async function readPausing(
@@ -191,6 +202,66 @@ describe('connections the receiver closes on clients that do not read', () => {
       whole: true,
     });
     await expect.poll(() => serverSockets(receiver!.port), { timeout: 2000, interval: 100 }).toEqual([]);
+  });
+
+  // Regression (review of 5b73aa3): the connection caps' sweeps closed what they made room with by
+  // a plain destroy, a FIN behind what the kernel still held. At SERVER_MAX_CONNECTIONS_PER_ADDRESS
+  // a newcomer takes the place of one of its address's connections lingering after the keep-alive
+  // timeout, its unread list left in FIN-WAIT-1 and its slot freed: one address could churn its
+  // cap without bound, each round leaving up to 4 MiB a connection in the kernel.
+  it('resets a lingering connection whose answer its client never read, given up to a newcomer at SERVER_MAX_CONNECTIONS_PER_ADDRESS', async () => {
+    receiver = await startReceiver({
+      keepLogLines: false,
+      limits: { ...connectionLimits(100, 2), keepAliveTimeoutMs: 300, stallTimeoutMs: 30_000 },
+    });
+    open.push(...(await askListsWithoutReading(receiver, 2)));
+    // Past the keep-alive timeout (and node:http's second more): both linger, their FIN queued.
+    await new Promise((resolve) => setTimeout(resolve, 1600));
+
+    open.push(await openRaw(receiver.port), await openRaw(receiver.port));
+
+    await expect
+      .poll(() => receiver!.metricsText(), { timeout: 2000 })
+      .toMatch(/^falco_http_connections_refused_total\{reason="lingering"\} 2$/m);
+    const newcomers = [
+      { state: 'ESTAB', unsent: 0 },
+      { state: 'ESTAB', unsent: 0 },
+    ];
+    await expect
+      .poll(() => serverSockets(receiver!.port), { timeout: 2000, interval: 100 })
+      .toEqual(newcomers);
+  });
+
+  // Regression (review of 5b73aa3): at SERVER_MAX_CONNECTIONS the sweep closes kept-alive
+  // connections quiet for KEPT_ALIVE_QUIET_MS, and closed with a FIN, an unread list stayed in
+  // FIN-WAIT-1 once their slots were free.
+  it('resets a kept-alive connection whose answer its client never read, swept at SERVER_MAX_CONNECTIONS', async () => {
+    receiver = await startReceiver({ keepLogLines: false, limits: connectionLimits(2, 100) });
+    open.push(...(await askListsWithoutReading(receiver, 2)));
+
+    // Refused (503), it sets the sweep going: every 250 ms until both are quiet long enough.
+    const refused = await openRaw(receiver.port);
+    open.push(refused);
+    await refused.closed;
+
+    await expect.poll(() => serverSockets(receiver!.port), { timeout: 4000, interval: 100 }).toEqual([]);
+  });
+
+  // Regression (review of 5b73aa3): a connection closed with a lingering close (its answer written
+  // while its request's body was still arriving) was destroyed at LINGER_MS behind its FIN, and
+  // what the kernel still held of an answer its client never read stayed there (FIN-WAIT-1).
+  it('resets a connection lingering after an answer its client never read, at LINGER_MS', async () => {
+    receiver = await startReceiver({ keepLogLines: false });
+    await postAlerts(receiver.port, 4, 800 * KiB);
+    // Its body still arriving when its list is answered: the connection ends once the list has left.
+    open.push(
+      await askWithoutReading(
+        receiver.port,
+        'GET /alerts HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100000\r\n\r\nabc',
+      ),
+    );
+
+    await expect.poll(() => serverSockets(receiver!.port), { timeout: 4000, interval: 100 }).toEqual([]);
   });
 
   it('resets a reader cut off after QUERY_STALL_TIMEOUT_MS', async () => {
