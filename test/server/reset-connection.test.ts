@@ -1,7 +1,10 @@
 import { readFileSync } from 'node:fs';
+import net from 'node:net';
+import { constants } from 'node:os';
 import tls from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
 import { trackConnections } from '../../src/server/connection-tracker.js';
+import { resetConnection } from '../../src/server/reset-connection.js';
 import { makeTestPki } from '../helpers/make-certificates.js';
 import { openRaw, type RawConnection } from '../helpers/raw-connection.js';
 import { serverSockets } from '../helpers/server-sockets.js';
@@ -295,5 +298,38 @@ describe('connections the receiver closes on clients that do not read', () => {
       .poll(() => receiver!.metricsText(), { timeout: 4000 })
       .toMatch(/^falco_stream_clients_dropped_total\{reason="client_buffer"\} 1$/m);
     await expect.poll(() => serverSockets(receiver!.port), { timeout: 4000, interval: 100 }).toEqual([]);
+  });
+});
+
+// libuv refuses a reset while a shutdown is pending on the handle (uv_tcp_close_reset: UV_EINVAL),
+// as on TLS_PORT when a close_notify waits behind a send buffer its client does not read; Node's
+// Socket._destroy then emits an 'error' (thrown with no listener) and never closes the handle: its
+// descriptor leaked, its 'close' never came, and with it no cap let go of its place. That state
+// comes only of a race (the close_notify fits the kernel's buffer but for a few bytes), so here
+// the handle's reset answers as libuv's does then.
+describe('resetConnection', () => {
+  let server: net.Server | undefined;
+  afterEach(() => server?.close());
+
+  it("closes a connection whose reset libuv refuses, its error neither thrown nor handed to the socket's listeners", async () => {
+    server = net.createServer();
+    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+    const accepted = new Promise<net.Socket>((resolve) => server!.once('connection', resolve));
+    const client = await openRaw((server.address() as net.AddressInfo).port);
+    const socket = await accepted;
+    let closed = false;
+    socket.once('close', () => (closed = true));
+    // As node:http's, which would take it for the client's error.
+    const heard: string[] = [];
+    socket.on('error', (error) => heard.push(error.message));
+    const handle = (socket as unknown as { _handle: { reset: () => number } })._handle;
+    handle.reset = () => -constants.errno.EINVAL;
+
+    resetConnection(socket);
+
+    await expect
+      .poll(() => ({ closed, clientClosed: client.isClosed() }), { timeout: 2000 })
+      .toEqual({ closed: true, clientClosed: true });
+    expect(heard).toEqual([]);
   });
 });
