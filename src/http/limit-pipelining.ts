@@ -1,6 +1,7 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { createAddressCounts } from '../server/address-counts.js';
+import { resetConnection } from '../server/reset-connection.js';
 
 /**
  * Requests of one connection routed and not yet answered, at most: the one being answered and those
@@ -108,7 +109,8 @@ export function limitPipelining(
     // connections cut in one turn, 2,000 requests each, ran the heap out all the same. Now each is
     // let go as soon as it is parsed.
     if (socket.parser) socket.parser.onIncoming = () => 0;
-    socket.destroy();
+    // Reset: its client was not reading, and a FIN kept what the kernel held for it (reset-connection.ts).
+    resetConnection(socket);
     onCut(socket);
   };
   // Every request routed here came behind another's answer, and was counted as it came.

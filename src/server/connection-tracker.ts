@@ -4,6 +4,7 @@ import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { SILENT_MS, SLOW_HEADERS_MS } from './connections-per-address.js';
 import { LINGER_MS, lingers, lingerThenReset, onLingering } from './linger-close.js';
+import { resetConnection } from './reset-connection.js';
 import { answersNothing, nodeConnections } from './node-connections.js';
 import { rawSocketOf } from './raw-socket.js';
 
@@ -87,8 +88,9 @@ export function trackConnections(server: http.Server | https.Server): Connection
       // answer its client never read stays in no kernel.
       for (const { socket } of connections.idle())
         if (socket && answersNothing(socket)) lingerThenReset(socket, LINGER_MS);
-      // Silent, or headers still arriving, for SLOW_HEADERS_MS since they began.
-      for (const { socket } of connections.expired(SLOW_HEADERS_MS, 0)) socket?.destroy();
+      // Silent, or headers still arriving, for SLOW_HEADERS_MS since they began: reset, as the caps'
+      // sweep does, for a last answer left unread in the kernel.
+      for (const { socket } of connections.expired(SLOW_HEADERS_MS, 0)) if (socket) resetConnection(socket);
       // Silent for SILENT_MS: a younger one may hold a request not read yet (accepted as the
       // listener closed), as the connection caps found; one whose request has begun finishes it.
       // On the monotonic clock: a step forward of the wall clock closed every silent one at once.

@@ -154,7 +154,9 @@ export function limitConnections(
       // Nothing read yet: silent only as below (Node counts its headers' time from the connection).
       if (socket.bytesRead === 0 && (sockets.get(socket) ?? -Infinity) > readBy - SILENT_MS) continue;
       if (socket.bytesRead > 0) onRefused('slow_headers', socket.remoteAddress ?? '');
-      socket.destroy();
+      // Reset: a kept-alive client may have left its last answer unread in the kernel, where a FIN
+      // behind it kept it once the slot was free (reset-connection.ts).
+      resetConnection(socket);
       closed++;
     }
     closed += closeBeforeHandshake(false, readBy);

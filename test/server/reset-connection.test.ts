@@ -250,6 +250,24 @@ describe('connections the receiver closes on clients that do not read', () => {
     await expect.poll(() => serverSockets(receiver!.port), { timeout: 4000, interval: 100 }).toEqual([]);
   });
 
+  // Regression (review of 8289504): at a cap the sweep closes first the connections whose headers
+  // have been arriving for SLOW_HEADERS_MS, and closed with a FIN, a kept-alive client that left a
+  // list unread and began its next request's headers left the list in FIN-WAIT-1.
+  it('resets a connection swept for slow headers at SERVER_MAX_CONNECTIONS, its last answer unread', async () => {
+    receiver = await startReceiver({ keepLogLines: false, limits: connectionLimits(2, 100) });
+    const asked = await askListsWithoutReading(receiver, 2);
+    open.push(...asked);
+    for (const connection of asked) connection.write('G');
+    // Past SLOW_HEADERS_MS (1 s), well before the keep-alive timeout (5 s) would close them.
+    await new Promise((resolve) => setTimeout(resolve, 1300));
+
+    const refused = await openRaw(receiver.port);
+    open.push(refused);
+    await refused.closed;
+
+    await expect.poll(() => serverSockets(receiver!.port), { timeout: 2500, interval: 100 }).toEqual([]);
+  });
+
   // Regression (review of 5b73aa3): a connection closed with a lingering close (its answer written
   // while its request's body was still arriving) was destroyed at LINGER_MS behind its FIN, and
   // what the kernel still held of an answer its client never read stayed there (FIN-WAIT-1).
