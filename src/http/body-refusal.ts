@@ -2,6 +2,10 @@ import { FRAGMENTED_DETAIL } from './body-pieces.js';
 import { buildProblem, unsupportedMediaType, type Problem } from './problem.js';
 import type { JsonBodyFailure } from './read-json-body.js';
 
+/** The 413 for a body in pieces too small (body-pieces.ts), on either ingest path. */
+export const fragmentedProblem = (): Problem =>
+  buildProblem('payload-too-large', { detail: FRAGMENTED_DETAIL });
+
 /**
  * The problem for an error a body reader (readJsonBody, raw-body's) raised while reading a request
  * body, by its `type`: the status that says why (413, 415, 400), not a bare 400. A body that is not
@@ -12,7 +16,7 @@ export function bodyRefusal(error: unknown, limit: string): Problem | undefined 
     case 'entity.too.large':
       return buildProblem('payload-too-large', { detail: `The request body is at most ${limit}.` });
     case 'entity.too.fragmented':
-      return buildProblem('payload-too-large', { detail: FRAGMENTED_DETAIL });
+      return fragmentedProblem();
     case 'charset.unsupported':
       // readJsonBody's error says which charset (charsetProblem).
       return unsupportedMediaType('Content-Type', (error as Error).message);

@@ -3,7 +3,8 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { closesIfLast } from '../server/close-after-answer.js';
 import type { Lifecycle } from '../server/lifecycle.js';
-import { FRAGMENTED_DETAIL, tooFragmented } from './body-pieces.js';
+import { tooFragmented } from './body-pieces.js';
+import { fragmentedProblem } from './body-refusal.js';
 import { readClientIdentity } from './client-identity.js';
 import { buildProblem, problemBody, type Problem } from './problem.js';
 import type { RequestIds } from './request-context.js';
@@ -144,7 +145,7 @@ export function withFastIngest(
       ended = true;
       req.off('data', take);
       chunks.length = 0;
-      const problem = buildProblem('payload-too-large', { detail: FRAGMENTED_DETAIL });
+      const problem = fragmentedProblem();
       refuse(requestLog(), deps.metrics, 'payload_too_large', problem);
       // Answered while the rest arrives: the connection closes, and nothing behind it is routed.
       sendProblem(res, deps, true, reqId, problem);
