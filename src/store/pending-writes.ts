@@ -17,8 +17,8 @@ export interface PendingWrite {
 export interface PendingWrites {
   /** Queues the alert; returns the oldest ones dropped to stay within the bounds. */
   push(write: PendingWrite): PendingWrite[];
-  /** The oldest ones that queuing an alert of `bytes` now would drop (none: it fits). */
-  overflow(bytes: number): readonly PendingWrite[];
+  /** Whether queuing an alert of `bytes` now would drop one of the oldest that `matters` holds for. */
+  wouldDrop(bytes: number, matters: (write: PendingWrite) => boolean): boolean;
   /** Takes the oldest alerts, at most `maxCount` and about `maxBytes`, as a batch in flight. */
   take(maxCount: number, maxBytes: number): PendingWrite[];
   /** Puts a failed batch back in front, in its order; returns how many oldest were dropped to stay bounded. */
@@ -53,9 +53,11 @@ export function createPendingWrites(max: number, maxBytes: number): PendingWrite
       bytes += write.bytes;
       return trim();
     },
-    overflow(extraBytes) {
+    wouldDrop(extraBytes, matters) {
+      // Asked for each alert while the queue is full: nothing is copied.
       const count = over(1, extraBytes);
-      return count === 0 ? [] : queue.slice(0, count);
+      for (let at = 0; at < count; at++) if (matters(queue[at]!)) return true;
+      return false;
     },
     take(maxCount, maxBatchBytes) {
       let count = 0;

@@ -171,7 +171,7 @@ export function createRedisAlertWrites(options: RedisAlertWritesOptions): RedisA
       // Unreachable, the answers do not wait: the oldest queued are dropped, as while Redis is away.
       if (closed || !writer.isUp()) return true;
       // While Redis answers, a 202 means it has the alert: one whose answer waits is not dropped.
-      return !queue.overflow(bytes).some((write) => write.seq !== undefined && answers.waitsFor(write.seq));
+      return !queue.wouldDrop(bytes, (write) => write.seq !== undefined && answers.waitsFor(write.seq));
     },
     flush() {
       if (queue.size() === 0 && sending.length === 0) return Promise.resolve();
