@@ -2,17 +2,14 @@ import type { Priority } from './priority.js';
 import type { StorePosition } from './store-position.js';
 import type { StoredAlert } from './stored-alert.js';
 
-/** The fields of a stored alert that the dashboard's summary counts. */
-export type SummaryEntry = Pick<StoredAlert, 'receivedAtMs' | 'priority' | 'rule'>;
-
-/** What the dashboard's summary counts of the alerts received from an instant on. */
-export interface ReceivedSince {
-  /**
-   * Newest first: their receipt time, priority and rule, one longer than FIELD_CAP in its capped
-   * form (store/capped-text.ts), as the shared store keeps it: one form per name all the same.
-   */
-  entries: SummaryEntry[];
-}
+/**
+ * Takes what the dashboard's summary counts of each alert received in a window, newest first: its
+ * receipt time, priority and rule, a rule longer than FIELD_CAP in its capped form
+ * (store/capped-text.ts), as the shared store keeps it: one form per name all the same. Counted as
+ * read, not gathered first: an object per alert of a 300,000-alert window was most of what the
+ * summary cost the loop, in young-generation collections of objects that all survived them.
+ */
+export type SummaryCount = (receivedAtMs: number, priority: Priority, rule: string) => void;
 
 /** How full a store that also evicts by bytes is, as seen from one instant on (the summary's window). */
 export interface ByteFill {
@@ -121,10 +118,11 @@ export interface AlertStore {
    */
   after(id: string, limit: number, maxBytes?: number): Promise<AlertsAfter | undefined>;
   /**
-   * What the dashboard's summary counts of the alerts received at or after this instant, newest
-   * first: their receipt time, priority and rule, not their text (a window may hold many).
+   * Gives `count` what the dashboard's summary counts of the alerts received at or after this
+   * instant, newest first: their receipt time, priority and rule, not their text (a window may hold
+   * many); resolves once it has given them all.
    */
-  receivedSince(sinceMs: number): Promise<ReceivedSince>;
+  receivedSince(sinceMs: number, count: SummaryCount): Promise<void>;
   /** How many alerts are held now. */
   count(): Promise<number>;
   /**

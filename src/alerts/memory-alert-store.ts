@@ -158,7 +158,7 @@ export function createMemoryAlertStore(options: MemoryAlertStoreOptions): AlertS
     },
     query: createColumnQuery(store),
     after: (id, limit, maxBytes) => readColumnsAfter(store, id, limit, maxBytes),
-    receivedSince: (sinceMs) => readReceivedSince(store, sinceMs),
+    receivedSince: (sinceMs, count) => readReceivedSince(store, sinceMs, count),
     async count() {
       return next - first;
     },

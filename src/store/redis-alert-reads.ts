@@ -140,7 +140,7 @@ export function createRedisAlertReads(options: {
         ...(cut ? { cut: true } : {}),
       };
     },
-    async receivedSince(sinceMs) {
+    async receivedSince(sinceMs, count) {
       // Stream ids start with Redis's clock in ms: the range is the receipt window, moved from
       // this process's clock into Redis's (an hour apart, "the last 15 minutes" read nothing).
       const redisAheadMs = (await options.clock.nowMs()) - Date.now();
@@ -149,20 +149,20 @@ export function createRedisAlertReads(options: {
       // them, and the summary shows their start (no name is read whole to show it).
       const rules = new Map<string, string>();
       const all = Number.MAX_SAFE_INTEGER;
-      const { found: entries } = await scanBack({
+      await scanBack({
         op: 'since',
         end: '+',
         start: String(Math.max(await retainedFromMs(), sinceMs + redisAheadMs, 0)),
+        // Counted as each page is read; the scan keeps nothing per entry (`undefined`).
         view: ({ receivedAtMs, priority, rule: read }) => {
           let rule = rules.get(read);
           if (rule === undefined) rules.set(read, (rule = read));
-          return { receivedAtMs, priority, rule };
+          count(receivedAtMs, priority, rule);
         },
         limit: all,
         maxBytes: { hard: all },
         texts: 'none',
       });
-      return { entries };
     },
     async count() {
       return Number(await metrics.time('count', () => conn.send(['XLEN', keys.alerts])));

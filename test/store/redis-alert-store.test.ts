@@ -5,13 +5,14 @@ import { createAlertFeed } from '../../src/alerts/alert-feed.js';
 import { createAlertStore } from '../../src/store/create-alert-store.js';
 import { createPendingWrites } from '../../src/store/pending-writes.js';
 import { toJson } from '../../src/alerts/serialize-alert.js';
-import { summarizeAlerts } from '../../src/http/dashboard/summarize-alerts.js';
+import { summarizeWindow } from '../../src/http/dashboard/summarize-alerts.js';
 import { capText, FIELD_CAP } from '../../src/store/capped-text.js';
 import { PAGE_BYTES } from '../../src/store/page-size.js';
 import { encodeAlertArgs, streamPosition } from '../../src/store/redis-alert-entry.js';
 import type { ConnectionTimings } from '../../src/store/redis-connection.js';
 import { addEntries, addRunPastLargeAlerts, bytesSentBy, entryFields } from '../helpers/redis-entries.js';
 import { redisAvailable, startRedis, type TestRedis } from '../helpers/redis-server.js';
+import { readSummaryEntries } from '../helpers/summary-entries.js';
 import { makeStoredAlert } from '../helpers/stored-alert.js';
 import { metricValue } from '../helpers/test-app.js';
 
@@ -72,8 +73,7 @@ describe.skipIf(!hasRedis)('the Redis alert store', () => {
       await store.flush();
       const nowMs = Date.now();
 
-      const received = await store.receivedSince(nowMs - 15 * 60_000);
-      const summary = summarizeAlerts(received, '15m', nowMs, { held: 2, maxAlerts: 100 });
+      const summary = await summarizeWindow(store, '15m', nowMs, { held: 2, maxAlerts: 100 });
 
       expect(summary.total).toBe(2);
     } finally {
@@ -196,7 +196,7 @@ describe.skipIf(!hasRedis)('the Redis alert store', () => {
         before.id,
       ]);
       expect((await store.get(after.id))?.id).toBe(after.id);
-      expect((await store.receivedSince(0)).entries).toHaveLength(3);
+      expect(await readSummaryEntries(store, 0)).toHaveLength(3);
       expect((await store.after(before.id, 10))?.alerts.map((e) => e.id)).toEqual([after.id]);
       await vi.waitFor(() => expect(live).toEqual([before.id, after.id]));
 
@@ -527,7 +527,7 @@ describe.skipIf(!hasRedis)('the Redis alert store', () => {
     expect((await store.query({ limit: 10 })).alerts).toEqual([]);
     expect(await store.get(old.id)).toBeUndefined();
     expect((await store.after(first.id, 10))?.alerts).toEqual([]);
-    expect(await store.receivedSince(0)).toEqual({ entries: [] });
+    expect(await readSummaryEntries(store, 0)).toEqual([]);
     // Still in Redis (nothing was written to trim it): only the reads skip it.
     expect(await redis.cli('XLEN', 'age-read:alerts')).toBe('2');
     await parts.close();
@@ -554,7 +554,7 @@ describe.skipIf(!hasRedis)('the Redis alert store', () => {
     expect((await store.after(added[0]!.id, 100))!.alerts.map((e) => e.id)).toEqual(
       added.slice(-3).map((e) => e.id),
     );
-    const { entries: summary } = await store.receivedSince(0);
+    const summary = await readSummaryEntries(store, 0);
     expect(summary).toHaveLength(10);
     expect(Object.keys(summary[0]!).sort()).toEqual(['priority', 'receivedAtMs', 'rule']);
     await parts.close();
@@ -625,7 +625,7 @@ describe.skipIf(!hasRedis)('the Redis alert store', () => {
 
     const before = await sent();
     const none = (await store.query({ rule: 'no-such-rule', limit: 100 })).alerts;
-    const { entries: summary } = await store.receivedSince(0);
+    const summary = await readSummaryEntries(store, 0);
     const afterScans = await sent();
     const rare = (await store.query({ rule: 'Rare', limit: 100 })).alerts;
     const afterRare = await sent();
@@ -668,8 +668,7 @@ describe.skipIf(!hasRedis)('the Redis alert store', () => {
       before = now;
     }
     before = await sent();
-    const received = await store.receivedSince(0);
-    const summary = summarizeAlerts(received, '1h', makeStoredAlert().receivedAtMs + 1000, {
+    const summary = await summarizeWindow(store, '1h', makeStoredAlert().receivedAtMs + 1000, {
       held: 12,
       maxAlerts: 100,
     });
@@ -698,7 +697,7 @@ describe.skipIf(!hasRedis)('the Redis alert store', () => {
     expect(await redis.cli('XLEN', 'skew:alerts')).toBe('3');
     expect(await redis.cli('XLEN', 'skew:alert-fields')).toBe('2');
     expect((await store.query({ rule: 'Old', limit: 10 })).alerts.map((e) => e.id)).toEqual([older[1]!.id]);
-    expect((await store.receivedSince(0)).entries.map((e) => e.rule)).toEqual(['New', 'New', 'Old']);
+    expect((await readSummaryEntries(store, 0)).map((e) => e.rule)).toEqual(['New', 'New', 'Old']);
     // The last alert without fields is trimmed: the streams are whole again.
     store.add(makeStoredAlert({ rule: 'New' }));
     await store.flush();
@@ -759,8 +758,7 @@ describe.skipIf(!hasRedis)('the Redis alert store', () => {
     expect((await store.query({ tag: 't'.repeat(2_000), limit: 5 })).alerts.map((e) => e.id)).toEqual([
       older.id,
     ]);
-    const received = await store.receivedSince(0);
-    expect(received.entries.map((e) => e.rule)).toEqual([capText(rule)]);
+    expect((await readSummaryEntries(store, 0)).map((e) => e.rule)).toEqual([capText(rule)]);
     await parts.close();
   });
 
@@ -817,7 +815,7 @@ describe.skipIf(!hasRedis)('the Redis alert store', () => {
     const expected = [older, newer[2]!, newer[1]!];
     expect((await store.query({ limit: 10 })).alerts.map((e) => e.id)).toEqual(expected.map((e) => e.id));
     expect((await store.query({ rule: 'Old', limit: 10 })).alerts.map((e) => e.id)).toEqual([older.id]);
-    expect((await store.receivedSince(0)).entries.map((e) => e.rule)).toEqual(['Old', 'New', 'New']);
+    expect((await readSummaryEntries(store, 0)).map((e) => e.rule)).toEqual(['Old', 'New', 'New']);
     await parts.close();
   });
 

@@ -12,7 +12,7 @@ import { DEFAULT_ASSETS_DIR, loadDashboardAssets } from './static-assets.js';
 import {
   SUMMARY_WINDOW_NAMES,
   SUMMARY_WINDOWS,
-  summarizeAlerts,
+  summarizeWindow,
   type AlertSummary,
   type SummaryWindow,
 } from './summarize-alerts.js';
@@ -47,7 +47,7 @@ function shareSummaries(store: AlertStore, maxAlerts: number, now: () => number)
     const nowMs = now();
     const sinceMs = nowMs - SUMMARY_WINDOWS[window];
     const fill = { held: await store.count(), maxAlerts, bytes: store.byteFill?.(sinceMs) };
-    return summarizeAlerts(await store.receivedSince(sinceMs), window, nowMs, fill);
+    return summarizeWindow(store, window, nowMs, fill);
   };
   const shared = SUMMARY_WINDOW_NAMES.map((window) => [window, shareResult(take(window), { reuseMs: 0 })]);
   return Object.fromEntries(shared) as Summaries;

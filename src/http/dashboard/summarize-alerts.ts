@@ -1,5 +1,6 @@
 import { PRIORITIES, type Priority } from '../../alerts/priority.js';
-import type { ByteFill, ReceivedSince } from '../../alerts/alert-store.js';
+import { startTurnClock, type TurnClock } from '../../alerts/turn-clock.js';
+import type { AlertStore, ByteFill } from '../../alerts/alert-store.js';
 import { cappedStart, FIELD_CAP } from '../../store/capped-text.js';
 import { createTimeline, type AlertTimeline } from './alert-timeline.js';
 
@@ -82,16 +83,35 @@ const ranksBefore = (a: RuleCount, b: RuleCount): boolean =>
     ? a.count > b.count
     : (byCodeUnit(a.rule, b.rule) || Number(a.truncated ?? 0) - Number(b.truncated ?? 0)) < 0;
 
-// The `limit` highest-ranked rules, without sorting them all: each is compared with the last kept.
-// Every rule left out is either passed over or dropped from the end, so both give `unlistedMax`.
-function pickTopRules(rules: Iterable<RuleCount>, limit: number): { top: RuleCount[]; unlistedMax: number } {
+// A rule longer than FIELD_CAP is shown by its start, as the shared store keeps it: 12 alerts of
+// 1.79 MB rules made one answer of 17.9 MB. Counted per capped form all the same (one per name).
+function rowOf(key: string, count: number): RuleCount {
+  if (key.length <= FIELD_CAP) return { rule: key, count };
+  return { rule: cappedStart(key), count, truncated: true };
+}
+
+// The `limit` highest-ranked rules, without sorting them all: each is compared with the last kept,
+// and made a row only when it may rank before it (a count as high or higher). Every rule left out
+// is either passed over or dropped from the end, so both give `unlistedMax`. Paced: a window may
+// count STORE_MAX_ALERTS distinct rules.
+async function pickTopRules(
+  counts: ReadonlyMap<string, number>,
+  limit: number,
+  turn: TurnClock,
+): Promise<{ top: RuleCount[]; unlistedMax: number }> {
   const top: RuleCount[] = [];
   let unlistedMax = 0;
-  for (const rule of rules) {
-    if (top.length === limit) {
-      const last = top[limit - 1]!;
+  for (const [key, count] of counts) {
+    if (turn.spent()) await turn.next();
+    const last = top.length === limit ? top[limit - 1]! : undefined;
+    if (last && count < last.count) {
+      unlistedMax = Math.max(unlistedMax, count);
+      continue;
+    }
+    const rule = rowOf(key, count);
+    if (last) {
       if (!ranksBefore(rule, last)) {
-        unlistedMax = Math.max(unlistedMax, rule.count);
+        unlistedMax = Math.max(unlistedMax, count);
         continue;
       }
       unlistedMax = Math.max(unlistedMax, last.count);
@@ -104,39 +124,34 @@ function pickTopRules(rules: Iterable<RuleCount>, limit: number): { top: RuleCou
   return { top, unlistedMax };
 }
 
-// A rule longer than FIELD_CAP is shown by its start, as the shared store keeps it: 12 alerts of
-// 1.79 MB rules made one answer of 17.9 MB. Counted per capped form all the same (one per name).
-function countOf(key: string): RuleCount {
-  if (key.length <= FIELD_CAP) return { rule: key, count: 0 };
-  return { rule: cappedStart(key), count: 0, truncated: true };
-}
-
 /**
- * Summarises the alerts received in the window. Receipt time is used, not the alert's own time, so
- * a sensor with a wrong clock still shows up in "the last 15 minutes".
+ * Summarises the alerts received in the window from `store`. Receipt time is used, not the alert's
+ * own time, so a sensor with a wrong clock still shows up in "the last 15 minutes". Each alert is
+ * counted as the store reads it (alert-store.ts, SummaryCount), a rule by a number in a Map, and the
+ * ranking is paced (turn-clock.ts): a window of 300,000 alerts of distinct rules, read whole and then
+ * counted into an object per rule, held the loop 0.9 s for each viewer asking.
  */
-export function summarizeAlerts(
-  { entries }: ReceivedSince,
+export async function summarizeWindow(
+  store: Pick<AlertStore, 'receivedSince'>,
   window: SummaryWindow,
   nowMs: number,
   fill: StoreFill,
-): AlertSummary {
+): Promise<AlertSummary> {
   const sinceMs = nowMs - SUMMARY_WINDOWS[window];
   const byPriority = new Map<Priority, number>(PRIORITIES.map((p) => [p, 0]));
-  const byRule = new Map<string, RuleCount>();
+  const byRule = new Map<string, number>();
   const timeline = createTimeline(sinceMs, nowMs, TIMELINE_STEPS[window]);
+  let read = 0;
   let total = 0;
-  for (const entry of entries) {
-    if (entry.receivedAtMs < sinceMs || entry.receivedAtMs > nowMs) continue;
+  await store.receivedSince(sinceMs, (receivedAtMs, priority, rule) => {
+    read += 1;
+    if (receivedAtMs < sinceMs || receivedAtMs > nowMs) return;
     total += 1;
-    const { priority, rule } = entry;
     byPriority.set(priority, (byPriority.get(priority) ?? 0) + 1);
-    let counted = byRule.get(rule);
-    if (counted === undefined) byRule.set(rule, (counted = countOf(rule)));
-    counted.count += 1;
-    timeline.add(entry.receivedAtMs, priority);
-  }
-  const { top, unlistedMax } = pickTopRules(byRule.values(), TOP_RULES);
+    byRule.set(rule, (byRule.get(rule) ?? 0) + 1);
+    timeline.add(receivedAtMs, priority);
+  });
+  const { top, unlistedMax } = await pickTopRules(byRule, TOP_RULES, startTurnClock());
   return {
     window,
     since: new Date(sinceMs).toISOString(),
@@ -146,6 +161,6 @@ export function summarizeAlerts(
     topRules: top,
     unlistedMax,
     timeline: timeline.result(),
-    room: roomOf(fill, entries.length),
+    room: roomOf(fill, read),
   };
 }
