@@ -25,6 +25,12 @@ export const AGGREGATE_REUSE_MS = 1_000;
  * at most this long, not everything since Prometheus' last scrape (15 s to minutes).
  */
 export const COLLECT_EVERY_MS = 5_000;
+/**
+ * At most one `worker_metrics_collect_failed` line per worker per this many milliseconds, with the
+ * count since the line before (the first failure at once): a collection that keeps failing fails
+ * at every collection and scrape, every few seconds.
+ */
+export const COLLECT_FAILED_LOG_EVERY_MS = 60_000;
 
 /** A worker's scrape, sent to the primary. */
 export interface MetricsRequest {

@@ -18,6 +18,7 @@ import { labelSetsPerProcess, type AlertLabelLimits } from './alert-label-caps.j
 import { createCollectedMetrics } from './collected-metrics.js';
 import type { PrimaryCounts } from './primary-metrics.js';
 import { shareResult } from './share-result.js';
+import { logWorkerCollections } from './worker-collection-lines.js';
 
 /**
  * Primary side: answers a worker's scrape with the sum over every worker, so whichever worker
@@ -36,6 +37,7 @@ export function serveClusterMetrics(options: {
 }): void {
   const { counts, logger } = options;
   const collected = createCollectedMetrics(labelSetsPerProcess(options.limits));
+  const lines = logWorkerCollections(logger);
   // Each collection under way, told of each worker's answer, or (no message) of its leaving.
   const collecting = new Map<number, (worker: Worker, message?: Collected) => void>();
   let nextId = 0;
@@ -57,19 +59,21 @@ export function serveClusterMetrics(options: {
         collecting.delete(id);
         resolve(awaited.size + failed);
       };
-      const timer = setTimeout(end, WORKER_ANSWER_MS);
+      const startedAt = performance.now();
+      const timer = setTimeout(() => {
+        // Not when the primary itself did not run (a paused container): the answers wait unread.
+        if (performance.now() - startedAt < 2 * WORKER_ANSWER_MS)
+          for (const worker of workers) if (awaited.has(worker!.id)) lines.unanswered(worker!);
+        end();
+      }, WORKER_ANSWER_MS);
       collecting.set(id, (worker, message) => {
         // Only while awaited: an answer after the worker left must not bring back counts retired.
         if (!awaited.delete(worker.id)) return;
+        if (message) lines.answered(worker, message.error);
         // A worker whose collection failed (a metric's collect() threw) is shown as one that did not
         // answer, by its last collected metrics: it failed the whole scrape before, the others' counts too.
-        if (message?.error !== undefined) {
-          failed++;
-          logger.warn(
-            { err: new Error(message.error), event: 'worker_metrics_collect_failed', worker: worker.id },
-            "could not collect a worker's metrics; its last collected values are shown",
-          );
-        } else if (message) collected.record(worker.id, message.metrics ?? []);
+        if (message?.error !== undefined) failed++;
+        else if (message) collected.record(worker.id, message.metrics ?? []);
         if (awaited.size === 0) end();
       });
       for (const worker of workers) worker?.send({ type: COLLECT, id } satisfies CollectRequest);
@@ -77,6 +81,7 @@ export function serveClusterMetrics(options: {
   // 'exit' too: a worker killed while stopped (SIGSTOP) was seen to exit with no 'disconnect'.
   const left = (worker: Worker) => {
     for (const answer of [...collecting.values()]) answer(worker);
+    lines.left(worker);
     try {
       collected.retire(worker.id);
     } catch (error) {
