@@ -7,7 +7,7 @@ import { describeApiError } from './kube-step.js';
 export interface PodTarget {
   namespace: string;
   pod: string;
-  /** Empty: the pod's only (or default) container. */
+  /** The trigger always names one (allow-listed); empty would be the pod's default container. */
   container: string;
 }
 

@@ -120,6 +120,10 @@ export function checkShellBackend(body: ShellRequest, backend: 'kubernetes' | 'd
   if (backend === 'kubernetes' && body.container !== undefined && body.pod === undefined) {
     return [{ pointer: '/pod', detail: 'required with container on the kubernetes backend' }];
   }
+  // Without one the exec went into the pod's default container, which no allow-list names.
+  if (backend === 'kubernetes' && body.pod !== undefined && body.container === undefined) {
+    return [{ pointer: '/container', detail: 'required with pod on the kubernetes backend' }];
+  }
   if (backend === 'kubernetes' && body.container !== undefined && !DNS_LABEL.test(body.container)) {
     return [{ pointer: '/container', detail: 'must be a valid Kubernetes container name' }];
   }

@@ -164,6 +164,14 @@ describe('trigger API input validation', () => {
     ['an unknown backend', '/triggers/shell', { backend: 'ssh' }, '/backend'],
     ['both an image and a pod', '/triggers/shell', { image: 'busybox:1.36', pod: 'web-1' }, '/image'],
     ['a container without a pod on the kubernetes backend', '/triggers/shell', { container: 'app' }, '/pod'],
+    // Regression (review): the exec went into the pod's default container, which no allow-list
+    // named (with TRIGGER_ALLOWED_CONTAINERS empty, "none", it still ran a shell in one).
+    [
+      'a pod without a container on the kubernetes backend',
+      '/triggers/shell',
+      { pod: 'web-1' },
+      '/container',
+    ],
     ['a pod on the docker backend', '/triggers/shell', { backend: 'docker', pod: 'web-1' }, '/pod'],
     // Regression (review): it was accepted and silently ignored.
     [
