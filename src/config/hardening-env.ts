@@ -42,7 +42,7 @@ export const hardeningEnvShape = {
   QUERY_MAX_INFLIGHT_BYTES_PER_ADDRESS: positiveInt.optional(),
   QUERY_STALL_TIMEOUT_MS: timerMs(1).default(30_000),
   // /metrics renders held for scrapes not yet read to their end: eleven or more at the label caps
-  // (under 2.8 MB each), so a scrape is cut off only if still read 11 s after its render.
+  // (under 3 MB each), so a scrape is cut off only if still read 11 s after its render.
   METRICS_MAX_PINNED_BYTES: positiveInt.default(32 * MiB),
   // Bodies still arriving, all clients together: 400 held 1 MiB bodies took RSS 167 -> 491 MiB.
   INGEST_MAX_INFLIGHT_BYTES: positiveInt.default(64 * MiB),

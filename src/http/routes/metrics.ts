@@ -31,7 +31,7 @@ export const METRICS_STALL_MS = 10_000;
 
 /**
  * `GET /metrics` in the Prometheus text format, from `body`: the app's own registry, or in a
- * cluster worker the aggregate of all workers. A render (up to 2.8 MB at the label caps) is shared
+ * cluster worker the aggregate of all workers. A render (under 3 MB at the label caps) is shared
  * by the scrapes of its second, and each answer pins its render until it is taken whole: one
  * connection a second that never read, or that read a few bytes at a time (never stalled), held a
  * render each (found by review). So `budget` bounds the renders held for answers not yet done to
