@@ -1,7 +1,11 @@
+import { chmodSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { execa } from 'execa';
 import type { StartedTestContainer } from 'testcontainers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { commandWorks, requireComponent } from '../helpers/components.js';
+import { makeTestPki, type TestPki } from '../helpers/make-certificates.js';
+import { until } from '../helpers/until.js';
 import { loadFalcoSamples, postFalcoSample } from './support/falco-samples.js';
 import { findFreePort } from './support/free-port.js';
 import { removeContainer, startServiceContainer } from './support/read-only-container.js';
@@ -17,9 +21,43 @@ async function readMetrics(baseUrl: string) {
   return parseMetricSamples(await response.text());
 }
 
+// The image's HEALTHCHECK as Docker runs it: its own command, timeout, retries and start period;
+// only the interval is cut from 10 s to 1 s (`docker run --health-interval` overrides that alone).
+async function runHealthChecked(image: string, env: Record<string, string>, extra: string[] = []) {
+  const envArgs = Object.entries(env).flatMap(([name, value]) => ['--env', `${name}=${value}`]);
+  const run = ['run', '--detach', '--network', 'host', '--read-only', '--health-interval', '1s'];
+  const { stdout } = await execa('docker', [...run, ...extra, ...envArgs, image], { timeout: 30_000 });
+  return stdout.trim();
+}
+
+// The image a container runs, by id: another build of the tag meanwhile does not change it.
+async function readImageOf(id: string): Promise<string> {
+  const { stdout } = await execa('docker', ['inspect', '--format', '{{.Image}}', id]);
+  return stdout.trim();
+}
+
+async function readHealthStatus(id: string): Promise<string> {
+  const { stdout } = await execa('docker', ['inspect', '--format', '{{json .State.Health}}', id]);
+  return (JSON.parse(stdout) as { Status: string } | null)?.Status ?? 'no healthcheck';
+}
+
+// Polls until Docker's verdict is in, `starting` until then: within the image's 30 s start period a
+// failed check does not count, so the first success makes it healthy (each check starts a node).
+async function awaitHealthVerdict(id: string): Promise<string> {
+  let status = 'starting';
+  await until(
+    async () => (status = await readHealthStatus(id)) !== 'starting',
+    30_000,
+    `a health verdict on ${id}`,
+  ).catch(() => undefined);
+  return status;
+}
+
 describe.skipIf(!dockerReady)('the container image', () => {
   let container: StartedTestContainer;
   let baseUrl: string;
+  let pki: TestPki | undefined;
+  const healthChecked: string[] = [];
 
   beforeAll(async () => {
     await buildServiceImage(IMAGE, 'runtime');
@@ -29,7 +67,11 @@ describe.skipIf(!dockerReady)('the container image', () => {
     // A cold build runs npm ci twice (build and production stages) on a shared 2-core machine.
   }, 300_000);
 
-  afterAll(() => removeContainer(container));
+  afterAll(async () => {
+    await removeContainer(container);
+    for (const id of healthChecked) await execa('docker', ['rm', '--force', id], { reject: false });
+    if (pki) rmSync(pki.dir, { recursive: true, force: true });
+  });
 
   it('runs the service as a non-root numeric user', async () => {
     const { output, exitCode } = await container.exec(['id', '-u']);
@@ -54,6 +96,50 @@ describe.skipIf(!dockerReady)('the container image', () => {
     expect(write.exitCode).not.toBe(0);
     expect(health.status).toBe(200);
   });
+
+  it('reports healthy to Docker by its HEALTHCHECK, whose check fails when nothing answers on PORT', async () => {
+    const image = await readImageOf(container.getId());
+    const port = await findFreePort();
+    const id = await runHealthChecked(image, { PORT: String(port) });
+    healthChecked.push(id);
+
+    expect(await awaitHealthVerdict(id)).toBe('healthy');
+    // The same check, run by hand, against a port nobody listens on.
+    const { stdout } = await execa('docker', [
+      'inspect',
+      '--format',
+      '{{json .Config.Healthcheck.Test}}',
+      id,
+    ]);
+    const [form, ...check] = JSON.parse(stdout) as string[];
+    const vacant = await execa('docker', ['exec', '--env', `PORT=${await findFreePort()}`, id, ...check], {
+      reject: false,
+      timeout: 30_000,
+    });
+    expect(form).toBe('CMD');
+    expect(vacant.exitCode).toBe(1);
+  }, 60_000);
+
+  it('stays healthy with the TLS listener on: /healthz stays on the plain PORT beside TLS_PORT', async () => {
+    const image = await readImageOf(container.getId());
+    pki = await makeTestPki('healthcheck');
+    // The service runs as uid 1000: the key and its folder readable by it.
+    chmodSync(pki.dir, 0o755);
+    for (const file of readdirSync(pki.dir)) chmodSync(join(pki.dir, file), 0o644);
+    const [port, tlsPort] = [await findFreePort(), await findFreePort()];
+    const env = {
+      PORT: String(port),
+      TLS_PORT: String(tlsPort),
+      TLS_CERT_FILE: '/tls/server.crt',
+      TLS_KEY_FILE: '/tls/server.key',
+    };
+    const id = await runHealthChecked(image, env, ['--volume', `${pki.dir}:/tls:ro`]);
+    healthChecked.push(id);
+
+    expect(await awaitHealthVerdict(id)).toBe('healthy');
+    const logs = await execa('docker', ['logs', id]);
+    expect(logs.stdout).toContain('"event":"listening_tls"');
+  }, 60_000);
 
   it('counts every accepted sample alert by rule and priority and every rejected one by reason', async () => {
     const samples = loadFalcoSamples();

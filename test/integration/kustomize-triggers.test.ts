@@ -80,6 +80,33 @@ describe.skipIf(!helmReady)('actions as the bundled chart hands them to event-ge
 
 const kindsOf = (objects: K8sObject[]) => [...new Set(objects.map((obj) => obj.kind))].sort();
 
+/**
+ * Peak RSS of a trigger run's processes together: helm 4.1.4 (47-50 MiB) and the post-renderer it
+ * starts (node, 48-49 MiB), measured with the bundled chart (components/triggers/deployment-patch.yaml).
+ */
+const TRIGGER_RUN_PEAK_BYTES = 98 * 2 ** 20;
+const QUANTITY_UNITS: Record<string, number> = {
+  '': 1,
+  Ki: 2 ** 10,
+  Mi: 2 ** 20,
+  Gi: 2 ** 30,
+  M: 1e6,
+  G: 1e9,
+};
+
+/** Bytes of a memory quantity as manifests write it (`192Mi`, `1Gi`, `500M`). */
+function memoryBytes(quantity: string): number {
+  const match = /^(\d+)(Ki|Mi|Gi|M|G)?$/.exec(quantity);
+  if (!match) throw new Error(`not a memory quantity this test reads: ${quantity}`);
+  return Number(match[1]) * QUANTITY_UNITS[match[2] ?? '']!;
+}
+
+/** The receiver container's memory request and limit, in bytes. */
+function receiverMemory(objects: K8sObject[]): { request: number; limit: number } {
+  const { resources } = findObject(objects, 'Deployment').spec.template.spec.containers[0];
+  return { request: memoryBytes(resources.requests.memory), limit: memoryBytes(resources.limits.memory) };
+}
+
 describe.skipIf(!kubectlReady)('the triggers component', () => {
   let objects: K8sObject[];
   beforeAll(async () => {
@@ -105,6 +132,16 @@ describe.skipIf(!kubectlReady)('the triggers component', () => {
     expect(home?.value).toBe('/tmp');
     for (const dir of helmDirs) expect(dir.startsWith('/tmp/'), dir).toBe(true);
     expect(container.securityContext.readOnlyRootFilesystem).toBe(true);
+  });
+
+  // helm and its post-renderer run in the receiver's container: without room for them a trigger
+  // run took the pod over its request (the first evicted under memory pressure) or to its limit.
+  it("requests and limits the base's memory plus a trigger run's helm and post-renderer", async () => {
+    const base = receiverMemory(await renderKustomize());
+    const triggers = receiverMemory(objects);
+
+    expect(triggers.request).toBeGreaterThanOrEqual(base.request + TRIGGER_RUN_PEAK_BYTES);
+    expect(triggers.limit).toBeGreaterThanOrEqual(base.limit + TRIGGER_RUN_PEAK_BYTES);
   });
 
   it('lets trigger runs go to falco-canary only, the namespace of the Role', () => {
