@@ -1,5 +1,6 @@
-import { readFileSync, truncateSync } from 'node:fs';
-import { sampleTree } from './proc-stats.js';
+import { truncateSync } from 'node:fs';
+import type { LoadResult } from './load-process.js';
+import { peakRssBytes, sampleTree } from './proc-stats.js';
 import type { MemoryRun, Report } from './report.js';
 import { runLoad } from './run-load.js';
 import { scrape, sumMetric } from './scrape-metrics.js';
@@ -24,6 +25,35 @@ export async function measureColdStarts(settings: RunSettings): Promise<Report['
   return times.sort((a, b) => a.seconds - b.seconds);
 }
 
+/** A target's memory over a load: RSS samples along the way (MiB), RSS 1 s after it, and the peak. */
+export interface RssWatch {
+  result: LoadResult;
+  rssSamples: number[];
+  rssMb: number;
+  peakRssMb: number;
+}
+
+/**
+ * Runs `load` while sampling the RSS of the process tree `pid` every `everyMs` (then calls
+ * `eachSample`, if given); RSS 1 s after the load, once what it left has settled, and the peak.
+ */
+export async function watchRss(
+  pid: number,
+  everyMs: number,
+  load: () => Promise<LoadResult>,
+  eachSample?: () => void,
+): Promise<RssWatch> {
+  const rssSamples: number[] = [];
+  const sampler = setInterval(() => {
+    rssSamples.push(Math.round(sampleTree(pid).rssBytes / 2 ** 20));
+    eachSample?.();
+  }, everyMs);
+  const result = await load().finally(() => clearInterval(sampler));
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  const rssMb = sampleTree(pid).rssBytes / 2 ** 20;
+  return { result, rssSamples, rssMb, peakRssMb: peakRssBytes(pid) / 2 ** 20 };
+}
+
 /** Sends `alerts` alerts whose rule name cycles over `distinctRules` names; RSS during and after. */
 export async function measureMemory(
   settings: RunSettings,
@@ -34,25 +64,19 @@ export async function measureMemory(
   const target = await startService({ name: 'memory', workers: 1, logFile, cpu, env });
   const started = Date.now();
   // RSS along the way shows whether it plateaus (bounded) or keeps climbing (a leak).
-  const rssSamples: number[] = [];
-  const sampler = setInterval(
-    () => rssSamples.push(Math.round(sampleTree(target.pid).rssBytes / 2 ** 20)),
-    5000,
+  const { result, rssSamples, rssMb, peakRssMb } = await watchRss(target.pid, 5000, () =>
+    runLoad(
+      {
+        url: `${target.url}/alerts`,
+        bodyFile: run.templateFile,
+        connections: settings.connections,
+        newConnectionPerRequest: false,
+        amount: run.alerts,
+        distinctRules: run.distinctRules,
+      },
+      settings.loadCpu,
+    ),
   );
-  const result = await runLoad(
-    {
-      url: `${target.url}/alerts`,
-      bodyFile: run.templateFile,
-      connections: settings.connections,
-      newConnectionPerRequest: false,
-      amount: run.alerts,
-      distinctRules: run.distinctRules,
-    },
-    settings.loadCpu,
-  ).finally(() => clearInterval(sampler));
-  await new Promise((resolve) => setTimeout(resolve, 1000));
-  const rssMb = sampleTree(target.pid).rssBytes / 2 ** 20;
-  const peakKb = Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${target.pid}/status`, 'utf8'))?.[1] ?? 0);
   const metrics = await scrape(target.url);
   await target.stop();
   // A million lines is over a GB; the file may be in memory (tmpfs).
@@ -67,7 +91,7 @@ export async function measureMemory(
     failed: result.non2xx + result.errors,
     seconds: (Date.now() - started) / 1000,
     rssMb,
-    peakRssMb: peakKb / 1024,
+    peakRssMb,
     ruleSeries: sumMetric(metrics, 'falco_alerts_total').series,
     overflowed: sumMetric(metrics, 'falco_metrics_label_overflow_total').sum,
   };

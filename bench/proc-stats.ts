@@ -42,6 +42,16 @@ export function sampleTree(pid: number): ProcSample {
     );
 }
 
+/** The most RSS the process has held since it started (`VmHWM`), 0 where /proc does not tell. */
+export function peakRssBytes(pid: number): number {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    return Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024;
+  } catch {
+    return 0;
+  }
+}
+
 /**
  * TCP sockets in TIME_WAIT on this machine (/proc/net/sockstat's `tw`), and the size of the local
  * port range new connections take their ports from; NaN where /proc does not tell.

@@ -16,6 +16,7 @@ import { buildPayloads, buildRuleTemplate } from './payloads.js';
 import { sampleTree, timeWait } from './proc-stats.js';
 import { coldStartMedians, coldStartsLine, renderReport, type Report, type Row } from './report.js';
 import { measureRedisStore, renderRedisStore } from './redis-store.js';
+import { measureRssUnderLoad, renderRssUnderLoad } from './rss-under-load.js';
 import { runLoad } from './run-load.js';
 import { scrape, sumMetric } from './scrape-metrics.js';
 import { IMAGE_NODE_OPTIONS } from '../scripts/image-node.js';
@@ -43,6 +44,8 @@ const logFile = path.join(tmp, 'service.log');
 const removeTmp = (): void => {
   if (!process.env.BENCH_KEEP_LOGS) rmSync(tmp, { recursive: true, force: true });
 };
+// Where the memory runs, cold starts and RSS rounds put the service, its log and the load.
+const settings = { logFile, connections: CONNECTIONS, serverCpu: SERVER_CPU, loadCpu: LOAD_CPU };
 // bare+log's own file: the same tmpfs, emptied with the service's.
 const bareLogFile = path.join(tmp, 'bare.log');
 // Alternating bare+log / service pairs per connection mode (the ingest ratio, 1 KB sample).
@@ -50,6 +53,9 @@ const bareLogFile = path.join(tmp, 'bare.log');
 const RATIO_ROUNDS = Number(process.env.BENCH_RATIO_ROUNDS ?? 5);
 // Even-rate (latency) runs per target, alternating the two targets: the median p99 of three.
 const LATENCY_ROUNDS = Math.max(1, Math.floor(Number(process.env.BENCH_LATENCY_ROUNDS ?? 3)) || 3);
+// BENCH_ONLY=rss: one round per rate (alerts/s offered) and its seconds, as BENCHMARKS.md's session 54 ran them.
+const RSS_RATES = (process.env.BENCH_RSS_RATES ?? '3600,3600,3600,1000,1000').split(',').map(Number);
+const RSS_SECONDS = Number(process.env.BENCH_RSS_SECONDS ?? 60);
 const log = (line: string) => console.error(`[bench] ${line}`);
 
 async function measure(
@@ -146,7 +152,6 @@ async function main(): Promise<void> {
   const halfRate: Report['halfRate'] = [];
   log(`payloads ${payloads.map((p) => `${p.name}=${p.bytes}B`).join(' ')}; logs in ${logFile}`);
 
-  const settings = { logFile, connections: CONNECTIONS, serverCpu: SERVER_CPU, loadCpu: LOAD_CPU };
   const cold = await measureColdStarts(settings);
   const bare = await startBare(SERVER_CPU);
   const service = await startService({ name: 'service', workers: 1, logFile, cpu: SERVER_CPU });
@@ -270,7 +275,6 @@ async function ratioPairs(): Promise<{ pairs: RatioPair[]; latency: RatioLatency
 // BENCH_ONLY=start: only the cold starts (seconds), as the whole run measures them.
 async function startOnly(): Promise<void> {
   try {
-    const settings = { logFile, connections: CONNECTIONS, serverCpu: SERVER_CPU, loadCpu: LOAD_CPU };
     const cold = await measureColdStarts(settings);
     const { median, cpu } = coldStartMedians(cold);
     console.log(coldStartsLine(cold));
@@ -291,6 +295,42 @@ async function ratioOnly(): Promise<void> {
   }
 }
 
+// BENCH_ONLY=rss: the service's RSS under 25 KB alerts at even rates, for the pod's memory request
+// (k8s/deployment.yaml); a fresh service per round. Offered more than it takes, the rest waits in the
+// client (32 alerts in flight at most): a memory figure, not a speed one.
+async function rssOnly(): Promise<void> {
+  try {
+    if (!RSS_RATES.every((rate) => rate > 0) || !(RSS_SECONDS > 0))
+      throw new Error(
+        'BENCH_RSS_RATES wants alerts/s > 0, comma-separated, and BENCH_RSS_SECONDS seconds > 0',
+      );
+    const loadBefore = os.loadavg();
+    const payload = buildPayloads().find((p) => p.name === '25KB')!;
+    const bodyFile = path.join(tmp, `${payload.name}.json`);
+    writeFileSync(bodyFile, payload.body);
+    const rounds = [];
+    for (const rate of RSS_RATES) {
+      log(`rss ${payload.name} (${payload.bytes} B) at ${rate}/s for ${RSS_SECONDS} s`);
+      const round = await measureRssUnderLoad(settings, { bodyFile, rate, seconds: RSS_SECONDS });
+      const { ok2xx, non2xx, errors, p50Ms, p99Ms } = round.result;
+      log(
+        `${ok2xx} 2xx, ${non2xx} non-2xx, ${errors} errors, p50 ${p50Ms} ms, p99 ${p99Ms} ms; RSS every 1 s: ${round.rssSamples.join(' ')}`,
+      );
+      rounds.push(round);
+    }
+    const load = (values: number[]) => values.map((v) => v.toFixed(1)).join(' ');
+    console.log(`Load average before ${load(loadBefore)}, after ${load(os.loadavg())}.\n`);
+    console.log(renderRssUnderLoad(rounds));
+  } finally {
+    removeTmp();
+  }
+}
+
 const only = process.env.BENCH_ONLY;
-const modes: Record<string, () => Promise<void>> = { redis: redisOnly, ratio: ratioOnly, start: startOnly };
+const modes: Record<string, () => Promise<void>> = {
+  redis: redisOnly,
+  ratio: ratioOnly,
+  start: startOnly,
+  rss: rssOnly,
+};
 await (only === undefined ? main() : (modes[only] ?? main)());
