@@ -56,7 +56,10 @@ describe('the even-rate client', () => {
       0,
       WARMUP,
     ]);
-    expect(result.durationSeconds).toBeGreaterThan(0.9);
+    // The window runs from the warm-up's last answer (late when the machine is busy: 0.886 s once
+    // with the load average at 9), never from the run's start, 3 s of warm-up earlier.
+    expect(result.durationSeconds).toBeGreaterThan(0.5);
+    expect(result.durationSeconds).toBeLessThan(1.5);
     expect(result.clientFreeze?.totalMs).toBeGreaterThanOrEqual(0);
   }, 30_000);
 
