@@ -7,10 +7,22 @@ import { refusedForGood, runKubeStep } from './kube-step.js';
 export const SHELL_CONTAINER = 'shell';
 
 /**
+ * The label naming the run that made a trigger pod: its name holds only 8 hex digits of the run id,
+ * so a pod found under it after a create whose answer did not say (a 409, a timeout, a 5xx) is this
+ * run's only if it carries this label.
+ */
+export const RUN_ID_LABEL = 'falco-alert-receiver/run-id';
+
+/**
  * A short-lived pod that only sleeps until the trigger execs into it: non-root, no privilege
  * escalation, no capabilities, read-only root, no service-account token, never restarted.
  */
-export function buildShellPod(options: { name: string; image: string; lifetimeSeconds: number }): V1Pod {
+export function buildShellPod(options: {
+  name: string;
+  image: string;
+  lifetimeSeconds: number;
+  runId: string;
+}): V1Pod {
   return {
     apiVersion: 'v1',
     kind: 'Pod',
@@ -19,6 +31,7 @@ export function buildShellPod(options: { name: string; image: string; lifetimeSe
       labels: {
         'app.kubernetes.io/managed-by': 'falco-alert-receiver',
         'app.kubernetes.io/component': 'trigger-shell',
+        [RUN_ID_LABEL]: options.runId,
       },
     },
     spec: {
@@ -137,14 +150,27 @@ export function createPodLifecycle(
         { timeoutMs },
       );
     },
-    // Cleanup: shutdown does not cancel it (as helm uninstall and docker rm), only its deadline ends it.
-    deletePod(namespace: string, name: string): Promise<CommandResult> {
+    /**
+     * Cleanup: shutdown does not cancel it (as helm uninstall and docker rm), only its deadline ends
+     * it. With `runId`, the pod is not known to be the run's (its create failed, or the run is an
+     * orphan's): it is read first and deleted only if labelled with that run id, by its uid, so a pod
+     * of another run or someone else under the same name is left alone.
+     */
+    deletePod(namespace: string, name: string, runId?: string): Promise<CommandResult> {
       return step(
         ['k8s', 'delete-pod', '-n', namespace, name],
         async (signal) => {
           const { core, until } = await api(signal);
           try {
-            await core.deleteNamespacedPod({ namespace, name, gracePeriodSeconds: 0 }, until);
+            let uid: string | undefined;
+            if (runId !== undefined) {
+              const found = await core.readNamespacedPod({ namespace, name }, until);
+              if (found.metadata?.labels?.[RUN_ID_LABEL] !== runId)
+                return `pod ${name} is not this run's (left alone)`;
+              uid = found.metadata?.uid;
+            }
+            const body = uid === undefined ? undefined : { preconditions: { uid } };
+            await core.deleteNamespacedPod({ namespace, name, gracePeriodSeconds: 0, body }, until);
           } catch (error) {
             // Already gone (a create that timed out before the API server made it): nothing is left.
             if ((error as { code?: unknown } | null)?.code === 404)

@@ -9,7 +9,9 @@ export function connectionRefused(error: unknown): boolean {
 /**
  * Whether a create call was refused for good: the server was never reached, or it answered a 4xx
  * other than 408, 409 and 429 (it made nothing). Otherwise (a timeout, a cancel, a 5xx, a reset)
- * it may have made the object before its answer was lost.
+ * it may have made the object before its answer was lost. A 409 says only that the name is taken,
+ * maybe by the object itself (a retry after a lost answer): who made it is for the caller to read
+ * (a pod's run-id label, kube-pods.ts), never to assume.
  */
 export function refusedForGood(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;

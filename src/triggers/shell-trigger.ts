@@ -95,15 +95,20 @@ async function runKubernetesShell(
   const lifetimeSeconds = Math.ceil((timeoutMs * 2) / 1000);
   const creating = await pods.createPod(
     namespace,
-    buildShellPod({ name, image: target.image ?? '', lifetimeSeconds }),
+    buildShellPod({ name, image: target.image ?? '', lifetimeSeconds, runId: ctx.runId }),
   );
   const created = ctx.record(creating.result);
-  const deleted = async (outcome: TriggerOutcome) =>
-    afterCleanup(outcome, ctx.record(await pods.deletePod(namespace, name)), `deleting pod ${name}`);
+  // `owner`: the pod is not known to be this run's, so it is deleted only if labelled with its id.
+  const deleted = async (outcome: TriggerOutcome, owner?: string) =>
+    afterCleanup(outcome, ctx.record(await pods.deletePod(namespace, name, owner)), `deleting pod ${name}`);
   // Cancelled, timed out, or answered a 5xx (a webhook or an etcd write that timed out), the API
-  // server may still have made the pod: deleted all the same. Left, it stayed in the namespace
+  // server may still have made the pod: deleted if it is this run's. Left, it stayed in the namespace
   // (its containers stopped at activeDeadlineSeconds, the Pod object Failed) until someone removed it.
-  if (created.failed) return creating.mayExist ? deleted(failedWith(created)) : failedWith(created);
+  // Answered 409, the name is taken: by another run's pod (its id's first 8 hex digits are this
+  // one's) or someone else's, deleted by name before; or by this run's own, should a retry have
+  // followed a lost answer. Which, the pod's run-id label says.
+  if (created.failed)
+    return creating.mayExist ? deleted(failedWith(created), ctx.runId) : failedWith(created);
   const inPod = async (): Promise<TriggerOutcome> => {
     const running = ctx.record(await pods.waitForRunning(namespace, name, timeoutMs));
     if (running.failed) return failedWith(running);

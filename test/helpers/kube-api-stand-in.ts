@@ -34,6 +34,13 @@ export interface KubeApiStandIn {
    * or storage write that timed out), a 4xx without making it (forbidden, invalid).
    */
   createStatus?: number;
+  /**
+   * Labels of a pod that already holds the name of the next pod created (another run's, or
+   * someone else's): the create is answered 409 AlreadyExists, as the API server does, and that pod stays.
+   */
+  takenBy?: Record<string, string>;
+  /** The pods the stand-in holds now, by `namespace/name`. */
+  readonly pods: ReadonlyMap<string, Record<string, unknown>>;
   /** Stops holding and answers every request held so far, as if the API server woke up. */
   releaseHeld(): void;
   /** Held requests whose client went away before an answer (a call aborted by its deadline or cancel). */
@@ -84,6 +91,7 @@ export async function startKubeApiStandIn(): Promise<KubeApiStandIn> {
     hold?: RegExp;
     holdMethod?: string;
     createStatus?: number;
+    takenBy?: Record<string, string>;
     abandoned: number;
   } = {
     podPhase: 'Running',
@@ -114,6 +122,19 @@ export async function startKubeApiStandIn(): Promise<KubeApiStandIn> {
     const key = `${namespace}/${name ?? ''}`;
     if (req.method === 'POST' && !name) {
       const pod = body as { metadata: { name: string; uid?: string } };
+      if (state.takenBy) {
+        const metadata = { name: pod.metadata.name, uid: randomUUID(), labels: state.takenBy };
+        pods.set(`${namespace}/${pod.metadata.name}`, { ...pod, metadata });
+        state.takenBy = undefined;
+      }
+      if (pods.has(`${namespace}/${pod.metadata.name}`))
+        return send(409, {
+          kind: 'Status',
+          status: 'Failure',
+          message: `pods "${pod.metadata.name}" already exists`,
+          reason: 'AlreadyExists',
+          code: 409,
+        });
       const status = state.createStatus ?? 201;
       if (status >= 400 && status < 500)
         return send(status, { kind: 'Status', status: 'Failure', message: 'refused', code: status });
@@ -142,6 +163,11 @@ export async function startKubeApiStandIn(): Promise<KubeApiStandIn> {
       });
     if (req.method === 'GET') return send(200, { ...pod, status: { phase: state.podPhase } });
     if (req.method === 'DELETE') {
+      // A delete whose precondition names another pod (the name taken over meanwhile) is refused.
+      const uid = (body as { preconditions?: { uid?: string } } | undefined)?.preconditions?.uid;
+      const metadata = pod.metadata as { uid?: string } | undefined;
+      if (uid !== undefined && uid !== metadata?.uid)
+        return send(409, { kind: 'Status', status: 'Failure', reason: 'Conflict', code: 409 });
       pods.delete(key);
       return send(200, pod);
     }
@@ -265,6 +291,13 @@ export async function startKubeApiStandIn(): Promise<KubeApiStandIn> {
     set createStatus(status: number | undefined) {
       state.createStatus = status;
     },
+    get takenBy() {
+      return state.takenBy;
+    },
+    set takenBy(labels: Record<string, string> | undefined) {
+      state.takenBy = labels;
+    },
+    pods,
     get abandoned() {
       return state.abandoned;
     },

@@ -233,6 +233,7 @@ describe('the pods the triggers create, against the Pod Security level of falco-
       name: 'falco-trigger-shell-0123abcd',
       image: 'busybox:1.36',
       lifetimeSeconds: 120,
+      runId: '0123abcd-0000-4000-8000-000000000000',
     });
 
     expect(restrictedViolations(pod.spec!)).toEqual([]);

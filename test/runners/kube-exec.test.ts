@@ -105,7 +105,12 @@ describe('execInPod against a recording API server stand-in', () => {
 describe('short-lived pod lifecycle', () => {
   it('creates a locked-down pod, waits for Running, and deletes it', async () => {
     const pods = createPodLifecycle(kc, { maxOutputChars: 500, pollMs: 20, timeoutMs: 5_000 });
-    const pod = buildShellPod({ name: 'falco-trigger-abc', image: 'busybox:1.36', lifetimeSeconds: 240 });
+    const pod = buildShellPod({
+      name: 'falco-trigger-abc',
+      image: 'busybox:1.36',
+      lifetimeSeconds: 240,
+      runId: 'test-run',
+    });
 
     const { result: created } = await pods.createPod('falco-canary', pod);
     const running = await pods.waitForRunning('falco-canary', 'falco-trigger-abc', 5_000);
@@ -138,7 +143,12 @@ describe('short-lived pod lifecycle', () => {
   it('ends a step the API server never answers at its deadline, and aborts the call', async () => {
     api.hold = /\/pods/;
     const pods = createPodLifecycle(kc, { maxOutputChars: 500, pollMs: 20, timeoutMs: 300 });
-    const pod = buildShellPod({ name: 'falco-trigger-silent', image: 'busybox:1.36', lifetimeSeconds: 240 });
+    const pod = buildShellPod({
+      name: 'falco-trigger-silent',
+      image: 'busybox:1.36',
+      lifetimeSeconds: 240,
+      runId: 'test-run',
+    });
 
     const started = Date.now();
     const { result: created } = await pods.createPod('ns', pod);
@@ -164,7 +174,12 @@ describe('short-lived pod lifecycle', () => {
       timeoutMs: 60_000,
       signal: cancel.signal,
     });
-    const pod = buildShellPod({ name: 'falco-trigger-cancel', image: 'busybox:1.36', lifetimeSeconds: 240 });
+    const pod = buildShellPod({
+      name: 'falco-trigger-cancel',
+      image: 'busybox:1.36',
+      lifetimeSeconds: 240,
+      runId: 'test-run',
+    });
 
     const creating = pods.createPod('ns', pod);
     await expect.poll(() => api.requests.length).toBe(1);

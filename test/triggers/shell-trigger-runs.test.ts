@@ -156,7 +156,8 @@ describe('shell trigger, kubernetes backend, against a recording API stand-in', 
 
     expect(run).toMatchObject({ status: 'failed', error: 'create-pod timed out' });
     expect(run.commands.map((c) => c.argv[1])).toEqual(['create-pod', 'delete-pod']);
-    expect(api.requests.map((r) => r.method)).toEqual(['POST', 'DELETE']);
+    expect(api.requests.map((r) => r.method)).toEqual(['POST', 'GET']);
+    expect(run.commands[1]?.output).toBe('pod not found (nothing to delete)');
   });
 
   // Regression: only a create that timed out or was cancelled was followed by a delete. One the API
@@ -176,6 +177,11 @@ describe('shell trigger, kubernetes backend, against a recording API stand-in', 
       ['delete-pod', false],
     ]);
     expect(run.commands[1]?.output).toBe('pod deleted');
+    // Read first: only a pod labelled with this run's id is deleted, and only that very pod (its uid).
+    expect(api.requests.map((r) => r.method)).toEqual(['POST', 'GET', 'DELETE']);
+    const made = api.requests[0]?.body as { metadata: { uid: string; labels: Record<string, string> } };
+    expect(made.metadata.labels['falco-alert-receiver/run-id']).toBe(run.id);
+    expect(api.requests[2]?.body).toMatchObject({ preconditions: { uid: made.metadata.uid } });
   });
 
   it('sends no delete after a create the API server refused (403): it made nothing', async () => {
@@ -188,6 +194,42 @@ describe('shell trigger, kubernetes backend, against a recording API stand-in', 
 
     expect(run).toMatchObject({ status: 'failed', error: 'the Kubernetes API answered 403: refused' });
     expect(api.requests.map((r) => r.method)).toEqual(['POST']);
+  });
+
+  // Regression: a create answered 409 (the name is another pod's: a run whose 8-hex prefix is the
+  // same, or someone else's) was followed by a DELETE of that name, removing a pod this run never made.
+  it("leaves alone the pod that holds the run's pod name when the create is answered 409", async () => {
+    api = await startKubeApiStandIn();
+    api.takenBy = { 'falco-alert-receiver/run-id': 'another-run' };
+    built = kubeTriggers({ TRIGGER_ALLOWED_NAMESPACES: 'falco-canary' });
+
+    const res = await request(built.app).post('/triggers/shell').set(auth).send({ backend: 'kubernetes' });
+    const run = await waitForRun(built.app, TOKEN, res.body.id, finished);
+
+    const name = `falco-trigger-${run.id.slice(0, 8)}`;
+    expect(run).toMatchObject({
+      status: 'failed',
+      error: `the Kubernetes API answered 409: pods "${name}" already exists`,
+    });
+    expect(api.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
+      'POST /api/v1/namespaces/falco-canary/pods',
+      `GET /api/v1/namespaces/falco-canary/pods/${name}`,
+    ]);
+    expect(run.commands.at(-1)).toMatchObject({ argv: ['k8s', 'delete-pod', '-n', 'falco-canary', name] });
+    expect(run.commands.at(-1)?.output).toBe(`pod ${name} is not this run's (left alone)`);
+    expect(api.pods.has(`falco-canary/${name}`)).toBe(true);
+  });
+
+  it('sends no delete after a create answered 409 for a pod that is gone when read', async () => {
+    api = await startKubeApiStandIn();
+    api.createStatus = 409;
+    built = kubeTriggers({ TRIGGER_ALLOWED_NAMESPACES: 'falco-canary' });
+
+    const res = await request(built.app).post('/triggers/shell').set(auth).send({ backend: 'kubernetes' });
+    const run = await waitForRun(built.app, TOKEN, res.body.id, finished);
+
+    expect(run).toMatchObject({ status: 'failed', error: 'the Kubernetes API answered 409: refused' });
+    expect(api.requests.map((r) => r.method)).toEqual(['POST', 'GET']);
   });
 
   // Regression: an exec whose upgrade was never answered held the run, and the kind's slot, for good.
