@@ -36,6 +36,11 @@ export interface OrphanAdoptionDeps {
   readBudget?: Pick<ReadBudget, 'reserve'>;
   leaseMs: number;
   logger: Logger;
+  /**
+   * Removes what an orphan this replica settled left (its helm release, its pod), in a slot of its
+   * kind; called at each sweep without one too, for those that waited for a slot (trigger-service.ts).
+   */
+  cleanUp?: (run?: TriggerRun) => Promise<void>;
 }
 
 /** The alerts read back for a run taken over, and whether a rule's read may have left its detection out. */
@@ -96,7 +101,9 @@ const pendingRules = (run: TriggerRun) =>
  * ones, ends it `detected` or `missed` when its window (from its start) ends, counts that as its
  * own runs' results, and publishes it. One still queued or running failed: the one replica that
  * saves it so counts it in `falco_trigger_runs_total` (`cancelled` when its cancellation was asked
- * for), as a replica counts the runs it ends (its own replica never ended it). Returns the function that stops it.
+ * for), as a replica counts the runs it ends (its own replica never ended it), and removes what the
+ * run left (`cleanUp`: its helm release or its pod, once, in a slot of its kind). Returns the
+ * function that stops it.
  */
 export function startOrphanAdoption(deps: OrphanAdoptionDeps): () => void {
   const { shared, registry, verifier, logger } = deps;
@@ -112,6 +119,7 @@ export function startOrphanAdoption(deps: OrphanAdoptionDeps): () => void {
       { event: 'trigger_run_settled', runId: run.id, kind: run.kind, outcome },
       'failed a trigger run whose replica stopped while it ran',
     );
+    await deps.cleanUp?.(settled);
   }
 
   // The hold on a run being taken over, renewed while its stored alerts are read back (up to 8 MiB
@@ -186,6 +194,7 @@ export function startOrphanAdoption(deps: OrphanAdoptionDeps): () => void {
     if (sweeping) return;
     sweeping = true;
     try {
+      await deps.cleanUp?.();
       for (const run of (await shared.orphans()).runs) {
         await (isUnfinished(run) ? settle(run) : adopt(run)).catch((error: unknown) => {
           if (sharedFailure(error) === 'unavailable') throw error;

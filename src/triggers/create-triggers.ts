@@ -118,6 +118,7 @@ export function createTriggers(deps: TriggersDeps): Triggers {
           readBudget: deps.readBudget,
           leaseMs,
           logger,
+          cleanUp: (run) => service.cleanUpOrphan(run),
         })
       : () => undefined;
   const stopCanary =

@@ -16,6 +16,20 @@ const LOGS_TIMEOUT_MS = 30_000;
 export const releaseName = (runId: string) => `falco-eg-${runId.slice(0, 8)}`;
 
 /**
+ * The cleanup of a run's release (after its install, or for an orphaned run: remove-leftovers.ts):
+ * never cancelled, helm's own --timeout inside ours.
+ */
+export function uninstallRelease(
+  ctx: Pick<TriggerContext, 'run'>,
+  release: { release: string; namespace: string; kubeconfig?: string },
+) {
+  return ctx.run(buildHelmUninstallArgs({ ...release, timeoutSeconds: 60 }), {
+    cancellable: false,
+    timeoutMs: 75_000,
+  });
+}
+
+/**
  * Installs event-generator as a one-shot Job (helm waits for it), keeps its logs, and uninstalls
  * the release afterwards, also when the install failed or timed out.
  */
@@ -90,12 +104,7 @@ export async function runEventGeneratorTrigger(
       );
     }
   }
-  const uninstall = ctx.record(
-    await ctx.run(buildHelmUninstallArgs({ ...common, timeoutSeconds: 60 }), {
-      cancellable: false,
-      timeoutMs: 75_000,
-    }),
-  );
+  const uninstall = ctx.record(await uninstallRelease(ctx, common));
   // A release the uninstall could not remove is still in the cluster: named whatever failed first
   // (unless for the same reason, helm missing).
   const left = uninstall.failed

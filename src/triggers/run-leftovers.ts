@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
-import { releaseName } from './event-generator-trigger.js';
-import { shortLivedName } from './shell-trigger.js';
+import { releaseName, uninstallRelease } from './event-generator-trigger.js';
+import { podLifecycleOf, shortLivedName } from './shell-trigger.js';
+import { failureReason, type TriggerContext } from './trigger-context.js';
 import type { TriggerRun } from './trigger-run.js';
 
 /** What a run makes and removes again in its cleanup: a helm release, a pod or a docker container. */
@@ -18,6 +19,47 @@ export function findRunLeftovers(run: TriggerRun): RunLeftovers | undefined {
   if (target.pod !== undefined || target.container !== undefined) return undefined;
   const name = shortLivedName(run.id);
   return target.backend === 'docker' ? { container: name } : { pod: name, namespace };
+}
+
+// The cleanup steps a run records once what it made is gone (its replica may die after them).
+const CLEANUP_STEPS = new Set(['uninstall', 'delete-pod']);
+
+/**
+ * What an orphaned run (its replica died before the run ended: adopt-orphans.ts) left that its
+ * record says it made, to remove: its helm release (named by its id, installed once it started),
+ * or its short-lived pod (deleted only if labelled with its id: kube-pods.ts). Nothing for a run
+ * that never started or that recorded its cleanup, nor for a docker container: it is on the host of
+ * the replica that died, whose `docker run --rm` removes it.
+ */
+export function findOrphanLeftovers(
+  run: TriggerRun,
+): Exclude<RunLeftovers, { container: string }> | undefined {
+  const left = findRunLeftovers(run);
+  if (left === undefined || 'container' in left || run.startedAt === undefined) return undefined;
+  const cleaned = run.commands.some((step) => !step.failed && CLEANUP_STEPS.has(step.argv[1] ?? ''));
+  return cleaned ? undefined : left;
+}
+
+/**
+ * Removes an orphaned run's leftovers with its trigger's own cleanup step (helm uninstall, the
+ * pod's delete: same argv, timeouts, never cancelled), recorded on the run. Resolves with why it
+ * failed (what it should have removed is still there), undefined once removed.
+ */
+export async function removeOrphanLeftovers(
+  left: Exclude<RunLeftovers, { container: string }>,
+  runId: string,
+  ctx: TriggerContext,
+): Promise<string | undefined> {
+  if ('release' in left) {
+    const removed = ctx.record(await uninstallRelease(ctx, { ...left, kubeconfig: ctx.config.kubeconfig }));
+    return removed.failed ? failureReason(removed) : undefined;
+  }
+  const kube = await ctx.kubeConfig();
+  if (!kube.ok) return kube.reason;
+  const removed = ctx.record(
+    await podLifecycleOf(kube.value, ctx).deletePod(left.namespace, left.pod, runId),
+  );
+  return removed.failed ? failureReason(removed) : undefined;
 }
 
 /** The leftovers in words an operator can act on. */

@@ -1,3 +1,4 @@
+import type { KubeConfig } from '@kubernetes/client-node';
 import { buildDockerRemoveArgs, buildDockerShellArgs } from '../runners/docker-args.js';
 import { execInPod } from '../runners/kube-exec.js';
 import { buildShellPod, createPodLifecycle, SHELL_CONTAINER } from '../runners/kube-pods.js';
@@ -68,6 +69,12 @@ function afterCleanup(outcome: TriggerOutcome, cleanup: CommandResult, what: str
   return { ok: false, error: outcome.ok ? left : `${outcome.error}; ${left}` };
 }
 
+/** The short-lived pods' lifecycle of a run (its cleanup also for an orphaned run: remove-leftovers.ts). */
+export function podLifecycleOf(kubeConfig: KubeConfig, ctx: Pick<TriggerContext, 'config' | 'signal'>) {
+  const { outputMaxChars: maxOutputChars, commandTimeoutMs: timeoutMs } = ctx.config;
+  return createPodLifecycle(kubeConfig, { maxOutputChars, pollMs: 500, timeoutMs, signal: ctx.signal });
+}
+
 async function runKubernetesShell(
   target: ShellTarget,
   command: string[],
@@ -90,7 +97,7 @@ async function runKubernetesShell(
     const result = ctx.record(await exec(target.pod, target.container ?? ''));
     return result.failed ? failedWith(result) : { ok: true };
   }
-  const pods = createPodLifecycle(kube.value, { maxOutputChars, pollMs: 500, timeoutMs, signal: ctx.signal });
+  const pods = podLifecycleOf(kube.value, ctx);
   const name = shortLivedName(ctx.runId);
   const lifetimeSeconds = Math.ceil((timeoutMs * 2) / 1000);
   const creating = await pods.createPod(

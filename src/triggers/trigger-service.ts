@@ -8,7 +8,12 @@ import {
   createRunCancellation,
   stoppedOutcome,
 } from './run-cancellation.js';
-import { warnCleanupCut } from './run-leftovers.js';
+import {
+  describeRunLeftovers,
+  findOrphanLeftovers,
+  removeOrphanLeftovers,
+  warnCleanupCut,
+} from './run-leftovers.js';
 import type { RunRegistry } from './run-registry.js';
 import { isUnfinished } from './run-state.js';
 import { createRunSlots } from './run-slots.js';
@@ -61,6 +66,9 @@ export function createTriggerService(deps: TriggerServiceDeps) {
   const active = new Map<TriggerKind, number>();
   const inFlight = new Set<Promise<void>>();
   const unfinished = new Set<TriggerRun>();
+  // Orphans this replica settled whose leftovers wait for a slot of their kind, and those being removed.
+  const orphansLeft = new Map<string, TriggerRun>();
+  const cleaning = new Set<TriggerRun>();
   const abort = new AbortController();
   const cancellation = createRunCancellation(abort.signal);
   const slots = createRunSlots({
@@ -137,6 +145,46 @@ export function createTriggerService(deps: TriggerServiceDeps) {
     endRun(run, outcome);
   }
 
+  // One orphan's cleanup, in a slot of its kind as a run takes (here and across replicas); without
+  // one it waits in orphansLeft for a later sweep. Recorded on the run, saved, and logged.
+  async function cleanUpOrphan(run: TriggerRun): Promise<void> {
+    const left = findOrphanLeftovers(run);
+    const count = active.get(run.kind) ?? 0;
+    if (left === undefined) return void orphansLeft.delete(run.id);
+    if (count >= config.maxConcurrent) return;
+    active.set(run.kind, count + 1);
+    const release = () => active.set(run.kind, (active.get(run.kind) ?? 1) - 1);
+    const claim = await slots.claim(run);
+    if (claim === 'busy' || claim === 'refused') {
+      release();
+      return;
+    }
+    orphansLeft.delete(run.id);
+    cleaning.add(run);
+    const stopRenewing = slots.renewWhileRunning(run);
+    const ctx = createTriggerContext(run, cancellation.signalFor(run), deps);
+    const done = removeOrphanLeftovers(left, run.id, ctx)
+      .then(async (failure) => {
+        if (failure !== undefined)
+          run.error = `${run.error ?? ''}; removing ${describeRunLeftovers(left)} failed: ${failure}`;
+        deps.logger[failure === undefined ? 'info' : 'warn'](
+          { event: 'trigger_orphan_cleaned', runId: run.id, kind: run.kind, ...left, error: failure },
+          `removed what trigger run ${run.id} left when its replica stopped: ${describeRunLeftovers(left)}${failure === undefined ? '' : ` (failed: ${failure})`}`,
+        );
+        // This replica holds the run since it settled it: saved with its cleanup steps.
+        await deps.shared?.save(run).catch(() => false);
+      })
+      .finally(async () => {
+        cleaning.delete(run);
+        cancellation.forget(run);
+        stopRenewing();
+        release();
+        await slots.release(run);
+        inFlight.delete(done);
+      });
+    inFlight.add(done);
+  }
+
   return {
     async start(request: TriggerRequest): Promise<StartResult> {
       const count = active.get(request.kind) ?? 0;
@@ -209,6 +257,15 @@ export function createTriggerService(deps: TriggerServiceDeps) {
       return { ok: true, run: { ...run, cancelRequestedAt: asked.stored } };
     },
     /**
+     * Removes what `run`, an orphan this replica settled (adopt-orphans.ts), left (its release, its
+     * pod), once a slot of its kind is free: one cleanup per orphan, bounded as runs are. Those
+     * waiting for a slot are tried again at each call.
+     */
+    async cleanUpOrphan(run?: TriggerRun): Promise<void> {
+      if (run) orphansLeft.set(run.id, run);
+      for (const waiting of [...orphansLeft.values()]) await cleanUpOrphan(waiting);
+    },
+    /**
      * Cancels running commands (cleanup steps still run) and waits up to `graceMs` for runs to end.
      * Resolves false when a run had not ended by then: its cleanup was cut short.
      */
@@ -227,7 +284,11 @@ export function createTriggerService(deps: TriggerServiceDeps) {
         endRun(run, { ok: false, error: warnCleanupCut(deps.logger, run, graceMs) }, true);
       await Promise.all(cut.map(saveAndRelease));
       unfinished.clear();
-      return cut.length === 0;
+      // An orphan's leftovers not removed yet: named as a run's whose cleanup shutdown cut short.
+      const left = [...cleaning, ...orphansLeft.values()];
+      for (const run of left) warnCleanupCut(deps.logger, run, graceMs);
+      orphansLeft.clear();
+      return cut.length === 0 && left.length === 0;
     },
   };
 }

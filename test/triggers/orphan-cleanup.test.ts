@@ -1,0 +1,153 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import request from 'supertest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { ORPHANED_RUN_ERROR } from '../../src/store/redis-trigger-runs.js';
+import type { TriggerRun } from '../../src/triggers/trigger-run.js';
+import { buildTriggerApp, type TriggerApp } from '../helpers/build-trigger-app.js';
+import { commandWorks, requireComponent } from '../helpers/components.js';
+import { startKubeApiStandIn, type KubeApiStandIn } from '../helpers/kube-api-stand-in.js';
+import { redisAvailable, startRedis, type TestRedis } from '../helpers/redis-server.js';
+import { finished, waitForRun } from '../helpers/trigger-runs.js';
+
+const TOKEN = 'test-token-0123456789abcdef';
+const auth = { Authorization: `Bearer ${TOKEN}` };
+const LEASE_MS = 600;
+const BIN = resolve('.cache/bin');
+const CHART = resolve('test/fixtures/helm/event-generator-stub');
+const haveHelm = requireComponent('helm (.cache/bin/helm)', commandWorks(join(BIN, 'helm'), ['version']));
+// Replica A's helm: its install hangs (a Job that never completes) until A dies.
+const hangingHelm = { PATH: `${resolve('test/fixtures/bin/slow-helm')}:/usr/bin:/bin` };
+// The other replicas': the real helm, against the API stand-in.
+const realHelm = () => ({
+  PATH: `${BIN}:${process.env.PATH ?? ''}`,
+  HOME: mkdtempSync(join(tmpdir(), 'orphan-helm-home-')),
+});
+
+// Regression (review): a replica that settled another's orphaned run as failed left what the run
+// made where it was (its helm release, its shell pod): only a graceful shutdown named leftovers
+// (trigger_cleanup_cut), and a replica that dies does not shut down.
+describe.runIf(redisAvailable())('what an orphaned run left (two replicas on one Redis)', () => {
+  let redis: TestRedis;
+  let api: KubeApiStandIn;
+  const apps: TriggerApp[] = [];
+  const replica = (prefix: string, parentEnv: Record<string, string | undefined>) => {
+    const app = buildTriggerApp(
+      {
+        STORE_URL: redis.url,
+        STORE_KEY_PREFIX: prefix,
+        TRIGGERS_ENABLED: 'true',
+        TRIGGER_TOKEN: TOKEN,
+        TRIGGER_DEFAULT_BACKEND: 'kubernetes',
+        TRIGGER_KUBECONFIG: api.kubeconfigPath,
+        TRIGGER_ALLOWED_NAMESPACES: 'falco-canary',
+        TRIGGER_EVENT_GENERATOR_CHART: CHART,
+        TRIGGER_EVENT_GENERATOR_CHART_VERSION: '',
+      },
+      parentEnv,
+      { triggerLeaseMs: LEASE_MS },
+    );
+    apps.push(app);
+    return app;
+  };
+  const cleanupLines = (replicas: TriggerApp[]) =>
+    replicas.flatMap((app) => app.logs).filter((line) => line.event === 'trigger_orphan_cleaned');
+  // The run as the replicas see it once its cleanup is recorded.
+  const cleanedUp = (run: TriggerRun) =>
+    finished(run) && ['uninstall', 'delete-pod'].includes(run.commands.at(-1)?.argv[1] ?? '');
+
+  beforeAll(async () => {
+    redis = await startRedis();
+  }, 60_000);
+  afterEach(async () => {
+    api.hold = undefined;
+    await Promise.all(apps.splice(0).map((app) => app.stop()));
+    await api.close();
+  });
+  afterAll(async () => {
+    await redis?.stop();
+  });
+
+  it.runIf(haveHelm)(
+    "uninstalls, once and with normal cleanup's argv, the helm release of an event-generator run whose replica died mid-install",
+    async () => {
+      api = await startKubeApiStandIn();
+      const a = replica('orphan-release', hangingHelm);
+      const others = [replica('orphan-release', realHelm()), replica('orphan-release', realHelm())];
+      const started = await request(a.app).post('/triggers/event-generator').set(auth).send({});
+      expect(started.status).toBe(202);
+      const id = (started.body as TriggerRun).id;
+      const release = `falco-eg-${id.slice(0, 8)}`;
+      await waitForRun(others[0]!.app, TOKEN, id, (run) => run.status === 'running');
+      await a.crash();
+
+      await vi.waitFor(() => expect(cleanupLines(others)).toHaveLength(1), {
+        timeout: 20 * LEASE_MS + 15_000,
+        interval: 50,
+      });
+      // Both keep sweeping: still one cleanup.
+      await new Promise((done) => setTimeout(done, 3 * LEASE_MS));
+
+      const [line] = cleanupLines(others);
+      expect(cleanupLines(others)).toHaveLength(1);
+      expect(line).toMatchObject({ runId: id, kind: 'event-generator', release, namespace: 'falco-canary' });
+      const run = await waitForRun(others[1]!.app, TOKEN, id, cleanedUp);
+      expect(run.status).toBe('failed');
+      expect(run.error).toBe(ORPHANED_RUN_ERROR);
+      expect(run.commands.map((c) => c.argv)).toEqual([
+        [
+          'helm',
+          'uninstall',
+          release,
+          '--namespace',
+          'falco-canary',
+          '--kubeconfig',
+          api.kubeconfigPath,
+          '--ignore-not-found',
+          '--wait',
+          '--timeout',
+          '60s',
+        ],
+      ]);
+      // The real helm looked the release up in the cluster (its storage secrets).
+      const lookups = api.requests.filter((r) => r.path === '/api/v1/namespaces/falco-canary/secrets');
+      expect(lookups.map((r) => r.query.get('labelSelector'))).toContain(`name=${release},owner=helm`);
+    },
+    60_000,
+  );
+
+  it('deletes the shell pod a run whose replica died mid-exec made, read first: labelled with its id', async () => {
+    api = await startKubeApiStandIn();
+    // The exec never answers: A's run stays in its pod until A dies.
+    api.hold = /\/exec$/;
+    const a = replica('orphan-pod', {});
+    const b = replica('orphan-pod', {});
+    const started = await request(a.app).post('/triggers/shell').set(auth).send({});
+    expect(started.status).toBe(202);
+    const id = (started.body as TriggerRun).id;
+    const pod = `/api/v1/namespaces/falco-canary/pods/falco-trigger-${id.slice(0, 8)}`;
+    await expect.poll(() => api.requests.some((r) => r.upgrade), { timeout: 5_000 }).toBe(true);
+    await waitForRun(b.app, TOKEN, id, (run) => run.status === 'running');
+    await a.crash();
+
+    const run = await waitForRun(b.app, TOKEN, id, cleanedUp, 20 * LEASE_MS);
+
+    expect(run).toMatchObject({ status: 'failed', error: ORPHANED_RUN_ERROR });
+    expect(run.commands.at(-1)).toMatchObject({
+      argv: ['k8s', 'delete-pod', '-n', 'falco-canary', `falco-trigger-${id.slice(0, 8)}`],
+      failed: false,
+      output: 'pod deleted',
+    });
+    const made = api.requests[0]?.body as { metadata: { uid: string } };
+    const after = api.requests.filter((r) => r.path === pod && !r.upgrade).map((r) => r.method);
+    expect(after.slice(-2)).toEqual(['GET', 'DELETE']);
+    expect(api.requests.findLast((r) => r.method === 'DELETE')?.body).toMatchObject({
+      preconditions: { uid: made.metadata.uid },
+    });
+    expect(api.pods.size).toBe(0);
+    expect(cleanupLines([b])).toEqual([
+      expect.objectContaining({ runId: id, kind: 'shell', pod: `falco-trigger-${id.slice(0, 8)}` }),
+    ]);
+  });
+});
