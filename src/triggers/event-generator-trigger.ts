@@ -1,3 +1,4 @@
+import type { CommandResult } from '../runners/command-result.js';
 import { buildHelmInstallArgs, buildHelmUninstallArgs } from '../runners/helm-args.js';
 import { runKubeStep, StepFailure } from '../runners/kube-step.js';
 import { readPodLogs, releaseSelector, type RunPod } from '../runners/release-pods.js';
@@ -14,6 +15,14 @@ const LOGS_TIMEOUT_MS = 30_000;
 
 /** Helm release name of a run: unique per run, a valid release name (lowercase, <= 53 chars). */
 export const releaseName = (runId: string) => `falco-eg-${runId.slice(0, 8)}`;
+
+/**
+ * Whether helm refused the install because a release of that name is already in the namespace: not
+ * this run's (its name holds only 8 hex digits of the id; another run's, or anyone's), so its
+ * cleanup must leave it alone. helm's own words (pkg/action/install.go, availableName).
+ */
+export const releaseNameTaken = (install: Pick<CommandResult, 'failed' | 'output'>): boolean =>
+  install.failed && install.output.includes('cannot re-use a name that is still in use');
 
 /**
  * The cleanup of a run's release (after its install, or for an orphaned run: remove-leftovers.ts):
@@ -104,12 +113,15 @@ export async function runEventGeneratorTrigger(
       );
     }
   }
-  const uninstall = ctx.record(await uninstallRelease(ctx, common));
   // A release the uninstall could not remove is still in the cluster: named whatever failed first
-  // (unless for the same reason, helm missing).
-  const left = uninstall.failed
-    ? `uninstall of ${release} failed: ${uninstall.reason ?? ''}`.trim()
-    : undefined;
+  // (unless for the same reason, helm missing). One this run did not install is left as it is.
+  let left: string | undefined;
+  let uninstall: CommandResult | undefined;
+  if (releaseNameTaken(install)) left = `release ${release} is not this run's (left alone)`;
+  else {
+    uninstall = ctx.record(await uninstallRelease(ctx, common));
+    if (uninstall.failed) left = `uninstall of ${release} failed: ${uninstall.reason ?? ''}`.trim();
+  }
   const first = install.failed
     ? failureReason(install)
     : pods.failed
@@ -117,6 +129,6 @@ export async function runEventGeneratorTrigger(
         `the pods of ${release}: ${pods.reason ?? ''}`.trim()
       : undefined;
   if (first === undefined) return left === undefined ? { ok: true } : { ok: false, error: left };
-  const alsoLeft = left !== undefined && uninstall.reason !== install.reason;
+  const alsoLeft = left !== undefined && uninstall?.reason !== install.reason;
   return { ok: false, error: alsoLeft ? `${first}; ${left}` : first };
 }

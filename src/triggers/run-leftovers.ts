@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { releaseName, uninstallRelease } from './event-generator-trigger.js';
+import { releaseName, releaseNameTaken, uninstallRelease } from './event-generator-trigger.js';
 import { podLifecycleOf, shortLivedName } from './shell-trigger.js';
 import { failureReason, type TriggerContext } from './trigger-context.js';
 import type { TriggerRun } from './trigger-run.js';
@@ -37,7 +37,9 @@ export function findOrphanLeftovers(
   const left = findRunLeftovers(run);
   if (left === undefined || 'container' in left || run.startedAt === undefined) return undefined;
   const cleaned = run.commands.some((step) => !step.failed && CLEANUP_STEPS.has(step.argv[1] ?? ''));
-  return cleaned ? undefined : left;
+  // A release of its name that was there before it (helm refused the install) is not its to remove.
+  const notMade = run.commands.some((step) => step.argv[1] === 'install' && releaseNameTaken(step));
+  return cleaned || notMade ? undefined : left;
 }
 
 /**

@@ -232,6 +232,27 @@ describe('event-generator trigger whose install and uninstall both fail', () => 
   });
 });
 
+// Regression (review): a release name holds 8 hex digits of the run's id, and an install refused
+// because a release of that name is already there (not this run's) was followed by `helm uninstall`
+// of that name: another run's release, or anyone's, removed.
+describe('event-generator trigger whose release name is taken', () => {
+  it('leaves the release it did not install alone and says so', async () => {
+    built = buildTriggerApp(
+      { TRIGGERS_ENABLED: 'true', TRIGGER_TOKEN: TOKEN, TRIGGER_KUBECONFIG: '/nonexistent' },
+      { PATH: `${resolve('test/fixtures/bin/name-taken-helm')}:/usr/bin:/bin` },
+    );
+    const res = await request(built.app).post('/triggers/event-generator').set(auth).send({});
+    const run = await waitForRun(built.app, TOKEN, res.body.id, finished);
+
+    expect(run.status).toBe('failed');
+    expect(run.commands.map((c) => c.argv[1])).toEqual(['install', 'list-pods']);
+    expect(run.error).toBe(
+      `helm exited with code 1: Error: INSTALLATION FAILED: cannot re-use a name that is still in use; ` +
+        `release falco-eg-${run.id.slice(0, 8)} is not this run's (left alone)`,
+    );
+  });
+});
+
 describe('event-generator trigger without helm on PATH', () => {
   it('fails the run saying helm is not installed', async () => {
     built = buildTriggerApp(

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   buildLeftoversRemoval,
   describeRunLeftovers,
+  findOrphanLeftovers,
   findRunLeftovers,
 } from '../../src/triggers/run-leftovers.js';
 import type { TriggerRun } from '../../src/triggers/trigger-run.js';
@@ -54,5 +55,37 @@ describe('what a run cut short may leave behind', () => {
     expect(findRunLeftovers(runOf('shell', { backend: 'docker', container: 'myproj_web_1' }))).toBe(
       undefined,
     );
+  });
+});
+
+describe('what an orphaned run left to remove', () => {
+  const started = (commands: TriggerRun['commands']): TriggerRun => ({
+    ...runOf('event-generator', { namespace: 'falco-canary', actions: '^syscall' }),
+    startedAt: '2026-12-05T14:00:01.000Z',
+    commands,
+  });
+  const install = (failed: boolean, output: string): TriggerRun['commands'][number] => ({
+    argv: ['helm', 'install', 'falco-eg-1234abcd'],
+    exitCode: failed ? 1 : 0,
+    durationMs: 10,
+    timedOut: false,
+    failed,
+    output,
+  });
+
+  it('is its release once it started, unless helm refused the install for a release already there', () => {
+    expect(findOrphanLeftovers(started([]))).toEqual({
+      release: 'falco-eg-1234abcd',
+      namespace: 'falco-canary',
+    });
+    expect(findOrphanLeftovers(started([install(true, 'Error: INSTALLATION FAILED: timed out')]))).toEqual({
+      release: 'falco-eg-1234abcd',
+      namespace: 'falco-canary',
+    });
+    expect(
+      findOrphanLeftovers(
+        started([install(true, 'Error: INSTALLATION FAILED: cannot re-use a name that is still in use')]),
+      ),
+    ).toBe(undefined);
   });
 });
