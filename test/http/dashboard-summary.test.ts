@@ -392,6 +392,33 @@ describe('GET /ui/summary', () => {
     expect(reads).toBe(2);
   });
 
+  // Regression (review of the paced summary): the rules were counted in one Map, which grows by
+  // copying every entry into a table twice as large in one piece: at 262,144 distinct rules (a window
+  // of STORE_MAX_ALERTS=300000) that copy held the loop 57 ms of the summary's longest 60-68 ms.
+  // Counted, not timed: the size a Map reaches says how long its last growth took.
+  it('counts 40,000 distinct rules in maps that each stay under 16,384 entries', async () => {
+    const memory = createMemoryAlertStore({ maxAlerts: 40_000, maxBytes: 100_000_000 });
+    for (let i = 0; i < 40_000; i++)
+      memory.add(
+        makeStoredAlert({ rule: `Rule ${i}`, priority: 'Notice' }, { receivedAtMs: 1_000_000, bytes: 100 }),
+      );
+    const set = vi.spyOn(Map.prototype, 'set');
+    try {
+      const summary = await summarizeWindow(memory, '1h', 1_000_500, { held: 40_000, maxAlerts: 40_000 });
+      const largest = Math.max(
+        ...[...new Set(set.mock.contexts)].map((map) => (map as Map<unknown, unknown>).size),
+      );
+      expect(largest).toBeLessThan(16_384);
+      expect(summary.total).toBe(40_000);
+      expect(summary.topRules.map((row) => row.rule)).toEqual(
+        ['0', '1', '10', '100', '1000', '10000', '10001', '10002', '10003', '10004'].map((n) => `Rule ${n}`),
+      );
+      expect(summary.unlistedMax).toBe(1);
+    } finally {
+      set.mockRestore();
+    }
+  });
+
   // V8 hashes a string longer than 16,383 characters by its length alone: keyed by whole names,
   // 1,900 distinct rules of 16,500 characters shared one bucket and a summary held the loop 2.5 s
   // (found by review). Counted, not timed: the memory store gives the summary the capped forms the

@@ -3,6 +3,7 @@ import { startTurnClock, type TurnClock } from '../../alerts/turn-clock.js';
 import type { AlertStore, ByteFill } from '../../alerts/alert-store.js';
 import { cappedStart, FIELD_CAP } from '../../store/capped-text.js';
 import { createTimeline, type AlertTimeline } from './alert-timeline.js';
+import { countRules } from './count-rules.js';
 
 /** The windows the dashboard charts offer, by name. */
 export const SUMMARY_WINDOWS = { '15m': 15 * 60_000, '1h': 60 * 60_000, '24h': 24 * 60 * 60_000 } as const;
@@ -95,7 +96,7 @@ function rowOf(key: string, count: number): RuleCount {
 // is either passed over or dropped from the end, so both give `unlistedMax`. Paced: a window may
 // count STORE_MAX_ALERTS distinct rules.
 async function pickTopRules(
-  counts: ReadonlyMap<string, number>,
+  counts: Iterable<[string, number]>,
   limit: number,
   turn: TurnClock,
 ): Promise<{ top: RuleCount[]; unlistedMax: number }> {
@@ -127,9 +128,10 @@ async function pickTopRules(
 /**
  * Summarises the alerts received in the window from `store`. Receipt time is used, not the alert's
  * own time, so a sensor with a wrong clock still shows up in "the last 15 minutes". Each alert is
- * counted as the store reads it (alert-store.ts, SummaryCount), a rule by a number in a Map, and the
- * ranking is paced (turn-clock.ts): a window of 300,000 alerts of distinct rules, read whole and then
- * counted into an object per rule, held the loop 0.9 s for each viewer asking.
+ * counted as the store reads it (alert-store.ts, SummaryCount), a rule by a number in one of
+ * several Maps (count-rules.ts), and the ranking is paced (turn-clock.ts): a window of 300,000
+ * alerts of distinct rules, read whole and then counted into an object per rule, held the loop
+ * 0.9 s for each viewer asking.
  */
 export async function summarizeWindow(
   store: Pick<AlertStore, 'receivedSince'>,
@@ -139,7 +141,7 @@ export async function summarizeWindow(
 ): Promise<AlertSummary> {
   const sinceMs = nowMs - SUMMARY_WINDOWS[window];
   const byPriority = new Map<Priority, number>(PRIORITIES.map((p) => [p, 0]));
-  const byRule = new Map<string, number>();
+  const byRule = countRules(fill.held);
   const timeline = createTimeline(sinceMs, nowMs, TIMELINE_STEPS[window]);
   let read = 0;
   let total = 0;
@@ -148,10 +150,10 @@ export async function summarizeWindow(
     if (receivedAtMs < sinceMs || receivedAtMs > nowMs) return;
     total += 1;
     byPriority.set(priority, (byPriority.get(priority) ?? 0) + 1);
-    byRule.set(rule, (byRule.get(rule) ?? 0) + 1);
+    byRule.add(rule);
     timeline.add(receivedAtMs, priority);
   });
-  const { top, unlistedMax } = await pickTopRules(byRule, TOP_RULES, startTurnClock());
+  const { top, unlistedMax } = await pickTopRules(byRule.entries(), TOP_RULES, startTurnClock());
   return {
     window,
     since: new Date(sinceMs).toISOString(),
