@@ -145,20 +145,16 @@ export function createRedisAlertReads(options: {
       // this process's clock into Redis's (an hour apart, "the last 15 minutes" read nothing).
       const redisAheadMs = (await options.clock.nowMs()) - Date.now();
       // Only what a summary reads, never the alerts' texts, so the window is not bounded by bytes
-      // (it is by STORE_MAX_ALERTS). One copy of each rule: long ones capped, as the entries hold
-      // them, and the summary shows their start (no name is read whole to show it).
-      const rules = new Map<string, string>();
+      // (it is by STORE_MAX_ALERTS). Long rules capped, as the entries hold them, and the summary
+      // shows their start (no name is read whole to show it).
       const all = Number.MAX_SAFE_INTEGER;
       await scanBack({
         op: 'since',
         end: '+',
         start: String(Math.max(await retainedFromMs(), sinceMs + redisAheadMs, 0)),
-        // Counted as each page is read; the scan keeps nothing per entry (`undefined`).
-        view: ({ receivedAtMs, priority, rule: read }) => {
-          let rule = rules.get(read);
-          if (rule === undefined) rules.set(read, (rule = read));
-          count(receivedAtMs, priority, rule);
-        },
+        // Counted as each page is read, nothing kept per rule: a Map from each rule read to one copy
+        // of it, for entries gathered whole, grew in one piece per doubling (57 ms at 262,144 rules).
+        view: ({ receivedAtMs, priority, rule }) => count(receivedAtMs, priority, rule),
         limit: all,
         maxBytes: { hard: all },
         texts: 'none',
