@@ -1,3 +1,4 @@
+import { constants } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type http from 'node:http';
 import type https from 'node:https';
@@ -26,10 +27,19 @@ export interface TlsCredentialMetrics {
 
 /**
  * The secure-context options of the TLS listener, at start and at each reload alike: Node's
- * setSecureContext takes minVersion anew, so one left out there fell back to the default.
+ * setSecureContext takes minVersion and secureOptions anew, so one left out there fell back to the
+ * default. TLS 1.2 renegotiation a client asks for is refused: each is a full handshake on a
+ * connection already admitted, and Node let a client ask for three every ten minutes per connection
+ * (four handshakes' CPU within one slot of the connection caps). Falco never renegotiates.
  */
 function contextOptions(files: TlsFileContents): tls.SecureContextOptions {
-  return { cert: files.cert, key: files.key, ...(files.ca ? { ca: files.ca } : {}), minVersion: 'TLSv1.2' };
+  return {
+    cert: files.cert,
+    key: files.key,
+    ...(files.ca ? { ca: files.ca } : {}),
+    minVersion: 'TLSv1.2',
+    secureOptions: constants.SSL_OP_NO_RENEGOTIATION,
+  };
 }
 
 const paths = (config: TlsConfig) => [config.certFile, config.keyFile, config.clientCaFile];
