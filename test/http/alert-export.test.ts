@@ -363,6 +363,30 @@ describe('GET /alerts?format=csv', () => {
     expect(stall).toBeLessThan(250);
   }, 30_000);
 
+  // Regression: a cell's quotes were doubled by one replaceAll over the whole cell. An alert whose
+  // output is 890,000 quotes (1.75 MiB of `\"`) made one row of it that held the loop 26-270 ms and
+  // 30 MB of heap in one piece the writer could not pace; four of them, one 8 MiB export, 390-730 ms
+  // (69-148 ms after, as for alerts of that size without quotes).
+  it('formats cells of 890,000 quotes without holding the event loop', async () => {
+    const quotes = 890 * 1024;
+    const body = (index: number) =>
+      `{"rule":"Quotes ${index}","priority":"Notice","time":"2026-06-15T09:31:44Z","output":"${'\\"'.repeat(quotes)}"}`;
+    const { app } = await seeded(...Array.from({ length: 4 }, (_, index) => body(index)));
+    const base = await serveForTest(app);
+
+    const chunks: Uint8Array[] = [];
+    const stall = await longestLoopStall(async () => {
+      const res = await fetch(`${base}/alerts?format=csv&limit=1000`);
+      // Decoded after: a client that joined 7 MB into one text would hold the loop itself.
+      for await (const chunk of res.body!) chunks.push(chunk as Uint8Array);
+    });
+
+    const rows = Buffer.concat(chunks).toString('utf8').split('\r\n').slice(1, -1);
+    expect(rows).toHaveLength(4);
+    for (const row of rows) expect(row.endsWith(`,"${'""'.repeat(quotes)}"`)).toBe(true);
+    expect(stall).toBeLessThan(200);
+  }, 60_000);
+
   it('fills the output column from message when Falco sends no output (Falco 0.39+ option)', async () => {
     const messageOnly = JSON.stringify({
       rule: 'Terminal shell in container',
