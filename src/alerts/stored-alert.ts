@@ -25,7 +25,8 @@ export interface StoredAlert {
   /** The alert as Falco sent it (unknown extra keys included). */
   alert: FalcoAlert;
   /**
-   * The alert's JSON text as received (proven valid by the strict parser), when the sink had it:
+   * The alert's JSON text as received (proven valid by the strict parser; a pretty-printed one
+   * trimmed and joined onto one line, as its log line has it), when the sink had it:
    * the store keeps this text instead of the parsed alert and parses it again when it is read.
    */
   json?: string;
