@@ -31,11 +31,22 @@ export function createFailureLimiter(options: FailureLimiterOptions): FailureLim
   // eviction walked past every entry deleted since the Map last compacted (V8 leaves them in place
   // until then): 13-16 us a failure at 65,537 to 100,000 addresses, 20-35 times what adding one
   // cost, where this takes 0.5-1.2 us (AUTH_FAILURE_MAX_CLIENTS sets the size).
-  let oldestFirst = windows.keys();
+  let oldestFirst: Iterator<string, undefined> | undefined;
+  // Sets and deletes since the iterator last moved. An iterator that does not move holds every
+  // table V8 has since replaced the Map's with, entries and all (it finds its place through them):
+  // below a full table nothing moved it, and 1,000 addresses whose windows kept ending and starting
+  // again held 115 bytes more per restart, without bound. V8 replaces the table at most a few times
+  // in as many changes as it has entries, so past that the iterator is let go (one made at the next
+  // eviction walks the deleted entries once, for at least as many changes).
+  let unseenChanges = 0;
+  const changed = () => {
+    if (++unseenChanges > windows.size) oldestFirst = undefined;
+  };
   const oldest = () => {
-    let next = oldestFirst.next();
+    unseenChanges = 0;
+    let next = oldestFirst?.next();
     // An iterator that reached the end stays there: one made now starts at the oldest.
-    if (next.done === true) {
+    if (next === undefined || next.done === true) {
       oldestFirst = windows.keys();
       next = oldestFirst.next();
     }
@@ -46,6 +57,7 @@ export function createFailureLimiter(options: FailureLimiterOptions): FailureLim
     const entry = windows.get(address);
     if (entry && now() - entry.startedAt >= windowMs) {
       windows.delete(address);
+      changed();
       return undefined;
     }
     return entry;
@@ -68,6 +80,7 @@ export function createFailureLimiter(options: FailureLimiterOptions): FailureLim
         if (address !== undefined) windows.delete(address);
       }
       windows.set(address, { startedAt: now(), failures: 1 });
+      changed();
     },
     size: () => windows.size,
   };
