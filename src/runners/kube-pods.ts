@@ -169,7 +169,9 @@ export function createPodLifecycle(
                 return `pod ${name} is not this run's (left alone)`;
               uid = found.metadata?.uid;
             }
-            const body = uid === undefined ? undefined : { preconditions: { uid } };
+            // A delete with a body takes its options from the body alone (the query's grace period
+            // is then ignored, and the pod would terminate for 30 s under its name): both go there.
+            const body = uid === undefined ? undefined : { gracePeriodSeconds: 0, preconditions: { uid } };
             await core.deleteNamespacedPod({ namespace, name, gracePeriodSeconds: 0, body }, until);
           } catch (error) {
             // Already gone (a create that timed out before the API server made it): nothing is left.

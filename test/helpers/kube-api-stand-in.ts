@@ -163,11 +163,36 @@ export async function startKubeApiStandIn(): Promise<KubeApiStandIn> {
       });
     if (req.method === 'GET') return send(200, { ...pod, status: { phase: state.podPhase } });
     if (req.method === 'DELETE') {
+      // As the API server reads DeleteOptions: from the body when there is one (the query is then
+      // ignored, gracePeriodSeconds included), from the query otherwise.
+      const options = (body ?? {
+        gracePeriodSeconds: url.searchParams.has('gracePeriodSeconds')
+          ? Number(url.searchParams.get('gracePeriodSeconds'))
+          : undefined,
+      }) as { gracePeriodSeconds?: number; preconditions?: { uid?: string } };
       // A delete whose precondition names another pod (the name taken over meanwhile) is refused.
-      const uid = (body as { preconditions?: { uid?: string } } | undefined)?.preconditions?.uid;
+      const uid = options.preconditions?.uid;
       const metadata = pod.metadata as { uid?: string } | undefined;
       if (uid !== undefined && uid !== metadata?.uid)
-        return send(409, { kind: 'Status', status: 'Failure', reason: 'Conflict', code: 409 });
+        return send(409, {
+          kind: 'Status',
+          status: 'Failure',
+          message: `Operation cannot be fulfilled on pods "${name}": Precondition failed: UID in precondition: ${uid}, UID in object meta: ${metadata?.uid ?? ''}`,
+          reason: 'Conflict',
+          code: 409,
+        });
+      // Without a grace period of 0 the pod only begins terminating (the default grace is 30 s):
+      // it stays, its name taken, until the kubelet has stopped its containers.
+      if (options.gracePeriodSeconds !== 0) {
+        const deletionGracePeriodSeconds = options.gracePeriodSeconds ?? 30;
+        const terminating = {
+          ...metadata,
+          deletionTimestamp: new Date().toISOString(),
+          deletionGracePeriodSeconds,
+        };
+        pods.set(key, { ...pod, metadata: terminating });
+        return send(200, pods.get(key));
+      }
       pods.delete(key);
       return send(200, pod);
     }

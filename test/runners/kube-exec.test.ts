@@ -103,6 +103,14 @@ describe('execInPod against a recording API server stand-in', () => {
 });
 
 describe('short-lived pod lifecycle', () => {
+  // A lifecycle with short deadlines, and the pod run-a makes under `name`, created.
+  async function createdPod(name: string) {
+    const pods = createPodLifecycle(kc, { maxOutputChars: 500, pollMs: 20, timeoutMs: 5_000 });
+    const pod = buildShellPod({ name, image: 'busybox:1.36', lifetimeSeconds: 240, runId: 'run-a' });
+    await pods.createPod('falco-canary', pod);
+    return pods;
+  }
+
   it('creates a locked-down pod, waits for Running, and deletes it', async () => {
     const pods = createPodLifecycle(kc, { maxOutputChars: 500, pollMs: 20, timeoutMs: 5_000 });
     const pod = buildShellPod({
@@ -138,6 +146,18 @@ describe('short-lived pod lifecycle', () => {
     // Nothing is left to delete (a create that timed out before the API server made the pod).
     const deleted = await pods.deletePod('ns', 'missing');
     expect(deleted).toMatchObject({ failed: false, output: 'pod not found (nothing to delete)' });
+  });
+
+  // Regression (review): the uid precondition went in a DeleteOptions body, and the API server
+  // reads a delete's options from its body alone when it has one: gracePeriodSeconds=0 in the
+  // query was dropped, and the pod, read first, only began terminating (30 s, its name still taken).
+  it('deletes a pod it read first, by its uid, at once: the grace period of 0 goes in the body too', async () => {
+    const pods = await createdPod('falco-trigger-uid');
+
+    const deleted = await pods.deletePod('falco-canary', 'falco-trigger-uid', 'run-a');
+
+    expect(deleted).toMatchObject({ failed: false, output: 'pod deleted' });
+    expect(api.pods.has('falco-canary/falco-trigger-uid')).toBe(false);
   });
 
   it('ends a step the API server never answers at its deadline, and aborts the call', async () => {
