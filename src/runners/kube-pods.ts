@@ -161,8 +161,8 @@ export function createPodLifecycle(
         ['k8s', 'delete-pod', '-n', namespace, name],
         async (signal) => {
           const { core, until } = await api(signal);
+          let uid: string | undefined;
           try {
-            let uid: string | undefined;
             if (runId !== undefined) {
               const found = await core.readNamespacedPod({ namespace, name }, until);
               if (found.metadata?.labels?.[RUN_ID_LABEL] !== runId)
@@ -175,8 +175,10 @@ export function createPodLifecycle(
             await core.deleteNamespacedPod({ namespace, name, gracePeriodSeconds: 0, body }, until);
           } catch (error) {
             // Already gone (a create that timed out before the API server made it): nothing is left.
-            if ((error as { code?: unknown } | null)?.code === 404)
-              return 'pod not found (nothing to delete)';
+            const code = (error as { code?: unknown } | null)?.code;
+            if (code === 404) return 'pod not found (nothing to delete)';
+            // The uid precondition failed: the pod read is gone, and another took its name meanwhile.
+            if (code === 409 && uid !== undefined) return `pod ${name} is not this run's (left alone)`;
             throw error;
           }
           return 'pod deleted';

@@ -1,7 +1,7 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { execInPod } from '../../src/runners/kube-exec.js';
-import { buildShellPod, createPodLifecycle } from '../../src/runners/kube-pods.js';
+import { buildShellPod, createPodLifecycle, RUN_ID_LABEL } from '../../src/runners/kube-pods.js';
 import { buildShellCommand } from '../../src/triggers/shell-trigger.js';
 import { startKubeApiStandIn, type KubeApiStandIn } from '../helpers/kube-api-stand-in.js';
 
@@ -158,6 +158,27 @@ describe('short-lived pod lifecycle', () => {
 
     expect(deleted).toMatchObject({ failed: false, output: 'pod deleted' });
     expect(api.pods.has('falco-canary/falco-trigger-uid')).toBe(false);
+  });
+
+  // Regression (review): a pod that took the name between the read and the delete (this run's pod
+  // gone meanwhile: its lifetime ended, someone deleted it) is answered 409 to the uid
+  // precondition; the step failed on it, and the run named a pod of another as its own, still there.
+  it('leaves alone the pod that took the name between its read and the delete (409 to the uid precondition)', async () => {
+    const pods = await createdPod('falco-trigger-swap');
+    api.hold = /\/pods\/falco-trigger-swap$/;
+    api.holdMethod = 'DELETE';
+
+    const deleting = pods.deletePod('falco-canary', 'falco-trigger-swap', 'run-a');
+    await expect.poll(() => api.requests.some((r) => r.method === 'DELETE')).toBe(true);
+    const other = { name: 'falco-trigger-swap', uid: 'uid-of-run-b', labels: { [RUN_ID_LABEL]: 'run-b' } };
+    api.addPod('falco-canary', { metadata: other });
+    api.releaseHeld();
+
+    expect(await deleting).toMatchObject({
+      failed: false,
+      output: "pod falco-trigger-swap is not this run's (left alone)",
+    });
+    expect(api.pods.get('falco-canary/falco-trigger-swap')?.metadata).toEqual(other);
   });
 
   it('ends a step the API server never answers at its deadline, and aborts the call', async () => {
