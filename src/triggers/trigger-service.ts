@@ -69,6 +69,8 @@ export function createTriggerService(deps: TriggerServiceDeps) {
   // Orphans this replica settled whose leftovers wait for a slot of their kind, and those being removed.
   const orphansLeft = new Map<string, TriggerRun>();
   const cleaning = new Set<TriggerRun>();
+  // The grace stop() was given, once it named the orphans' leftovers it left.
+  let stoppedGraceMs: number | undefined;
   const abort = new AbortController();
   const cancellation = createRunCancellation(abort.signal);
   const slots = createRunSlots({
@@ -158,6 +160,11 @@ export function createTriggerService(deps: TriggerServiceDeps) {
     if (claim === 'busy' || claim === 'refused') {
       release();
       return;
+    }
+    // Shutdown began while the slot was claimed: the orphan stays listed, for stop() to name.
+    if (abort.signal.aborted) {
+      release();
+      return slots.release(run);
     }
     orphansLeft.delete(run.id);
     cleaning.add(run);
@@ -262,7 +269,14 @@ export function createTriggerService(deps: TriggerServiceDeps) {
      * waiting for a slot are tried again at each call.
      */
     async cleanUpOrphan(run?: TriggerRun): Promise<void> {
-      if (run) orphansLeft.set(run.id, run);
+      if (run && findOrphanLeftovers(run)) orphansLeft.set(run.id, run);
+      // None starts once shutdown began (a sweep under way settled the orphan): it would outlive the
+      // grace, with Redis closing. stop() names what is left; one settled after it did, at once.
+      if (abort.signal.aborted) {
+        if (run && stoppedGraceMs !== undefined && orphansLeft.delete(run.id))
+          warnCleanupCut(deps.logger, run, stoppedGraceMs);
+        return;
+      }
       for (const waiting of [...orphansLeft.values()]) await cleanUpOrphan(waiting);
     },
     /**
@@ -285,6 +299,7 @@ export function createTriggerService(deps: TriggerServiceDeps) {
       await Promise.all(cut.map(saveAndRelease));
       unfinished.clear();
       // An orphan's leftovers not removed yet: named as a run's whose cleanup shutdown cut short.
+      stoppedGraceMs = graceMs;
       const left = [...cleaning, ...orphansLeft.values()];
       for (const run of left) warnCleanupCut(deps.logger, run, graceMs);
       orphansLeft.clear();

@@ -17,7 +17,7 @@ export interface SharedReplica {
 /**
  * A real trigger service whose Kubernetes runs fail fast (no kubeconfig), with its run registry
  * and verifier (window 60 s unless `env` sets one): for tests of what starts runs (the canary
- * schedule) and of replicas sharing runs. With `replica`, wired as create-triggers.ts does with a
+ * schedule) and of replicas sharing runs; `logs` holds its log lines. With `replica`, wired as create-triggers.ts does with a
  * shared store (its commands from `childEnv`); `metrics` is its own registry.
  */
 export function buildTriggerService(env: Record<string, string> = {}, replica?: SharedReplica) {
@@ -40,7 +40,12 @@ export function buildTriggerService(env: Record<string, string> = {}, replica?: 
     leaseMs: replica?.leaseMs,
     onLost: (run) => verifier.forget(run),
   });
-  const logger = pino({ level: 'silent' });
+  // Its log lines, as objects (synchronous: a line is there once its call returned).
+  const logs: Array<Record<string, unknown>> = [];
+  const logger = pino(
+    { level: 'debug' },
+    { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) },
+  );
   const service = createTriggerService({
     config,
     logger,
@@ -55,5 +60,5 @@ export function buildTriggerService(env: Record<string, string> = {}, replica?: 
     kind: 'shell',
     target: { backend: 'kubernetes', namespace: 'default', image: 'busybox:1.36' },
   } as const;
-  return { service, registry, verifier, logger, request, metrics };
+  return { service, registry, verifier, logger, logs, request, metrics };
 }

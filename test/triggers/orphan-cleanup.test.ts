@@ -3,13 +3,15 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import request from 'supertest';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { ORPHANED_RUN_ERROR } from '../../src/store/redis-trigger-runs.js';
+import { createRedisTriggerRuns, ORPHANED_RUN_ERROR } from '../../src/store/redis-trigger-runs.js';
+import type { SharedRuns } from '../../src/triggers/shared-runs.js';
 import type { TriggerRun } from '../../src/triggers/trigger-run.js';
 import { buildTriggerApp, type TriggerApp } from '../helpers/build-trigger-app.js';
 import { commandWorks, requireComponent } from '../helpers/components.js';
 import { startKubeApiStandIn, type KubeApiStandIn } from '../helpers/kube-api-stand-in.js';
-import { redisAvailable, startRedis, type TestRedis } from '../helpers/redis-server.js';
+import { redisAvailable, startRedis, type TestRedis, useRedisConnection } from '../helpers/redis-server.js';
 import { finished, waitForRun } from '../helpers/trigger-runs.js';
+import { buildTriggerService } from '../helpers/trigger-service.js';
 
 const TOKEN = 'test-token-0123456789abcdef';
 const auth = { Authorization: `Bearer ${TOKEN}` };
@@ -151,3 +153,83 @@ describe.runIf(redisAvailable())('what an orphaned run left (two replicas on one
     ]);
   });
 });
+
+describe('an orphan settled as its replica stops', () => {
+  // Regression (review): a sweep under way when shutdown began (stopping the adoption only ends its
+  // timer) settled an orphan and then began its cleanup: a helm uninstall started after stop() had
+  // answered, outside the grace, with Redis closing, and no trigger_cleanup_cut named its release.
+  it('starts no cleanup once the service stopped, and names what is left in trigger_cleanup_cut', async () => {
+    const { service, logs } = buildTriggerService();
+    const orphan = settledOrphan();
+    expect(await service.stop(100)).toBe(true);
+
+    await service.cleanUpOrphan(orphan);
+
+    const said = saying(logs);
+    await vi.waitFor(() =>
+      expect([...said('trigger_cleanup_cut'), ...said('trigger_orphan_cleaned')]).not.toEqual([]),
+    );
+    expect(said('trigger_orphan_cleaned')).toEqual([]);
+    expect(said('trigger_cleanup_cut')).toEqual([
+      expect.objectContaining({ runId: orphan.id, release: 'falco-eg-0123abcd', namespace: 'falco-canary' }),
+    ]);
+    expect(orphan.commands).toEqual([]);
+  });
+});
+
+describe.runIf(redisAvailable())('an orphan whose slot is being claimed as its replica stops', () => {
+  const redis = useRedisConnection();
+
+  it('starts no cleanup whose slot claim was under way as shutdown began, and names what is left once', async () => {
+    const runs = createRedisTriggerRuns({
+      connection: redis.connection(),
+      prefix: 'claim-cut:',
+      maxRuns: 5,
+      ttlMs: 60_000,
+    });
+    let answer = () => {};
+    const answered = new Promise<void>((resolve) => (answer = resolve));
+    // Redis answers the cleanup's slot claim only once shutdown began.
+    const shared = {
+      ...runs,
+      claim: async (...args: Parameters<SharedRuns['claim']>) => {
+        await answered;
+        return runs.claim(...args);
+      },
+    };
+    const { service, logs } = buildTriggerService({}, { shared, leaseMs: LEASE_MS, childEnv: {} });
+    const orphan = settledOrphan();
+
+    const cleaning = service.cleanUpOrphan(orphan);
+    const stopping = service.stop(100);
+    answer();
+    await cleaning;
+
+    expect(await stopping).toBe(false);
+    await new Promise((done) => setTimeout(done, 300));
+    const said = saying(logs);
+    expect(said('trigger_orphan_cleaned')).toEqual([]);
+    expect(said('trigger_cleanup_cut')).toEqual([
+      expect.objectContaining({ runId: orphan.id, release: 'falco-eg-0123abcd' }),
+    ]);
+    expect(orphan.commands).toEqual([]);
+    // Its slot given back.
+    expect(await redis.redis().cli('ZCARD', 'claim-cut:active:event-generator')).toBe('0');
+  });
+});
+
+// An event-generator run that started, settled failed by this replica as its replica died.
+const settledOrphan = (): TriggerRun => ({
+  id: '0123abcd-0000-4000-8000-000000000000',
+  kind: 'event-generator',
+  status: 'failed',
+  error: ORPHANED_RUN_ERROR,
+  createdAt: new Date().toISOString(),
+  startedAt: new Date().toISOString(),
+  target: { namespace: 'falco-canary' },
+  commands: [],
+  verification: { windowMs: 60_000, expectations: [] },
+});
+
+const saying = (logs: Array<Record<string, unknown>>) => (event: string) =>
+  logs.filter((line) => line.event === event);
