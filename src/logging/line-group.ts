@@ -1,4 +1,5 @@
 import { pino, type DestinationStream } from 'pino';
+import { createLinePieces } from './line-pieces.js';
 import { logSafeBytes, logSafeText } from './log-safe.js';
 
 /** A piece of a log line: text, or UTF-8 bytes copied as they are (an alert's received body). */
@@ -21,7 +22,10 @@ export interface LineGroup {
    */
   writeParts(parts: readonly LinePart[]): void;
   open(): void;
-  /** Writes the held lines, whole lines per write, and closes the group; throws what the write throws. */
+  /**
+   * Writes the held lines, whole lines per write (a line longer than the write limit in pieces of its
+   * own), and closes the group; throws what the write throws.
+   */
   commit(): void;
 }
 
@@ -80,6 +84,7 @@ export function createLineGroup(
   let held: Array<readonly LinePart[]> = [];
   let isOpen = false;
   let out: ((bytes: Buffer) => void) | undefined;
+  let writeInPieces: ((parts: readonly LinePart[]) => void) | undefined;
   return {
     write(line) {
       if (isOpen) held.push([line]);
@@ -104,6 +109,7 @@ export function createLineGroup(
       let batch: Array<readonly LinePart[]> = [];
       let chars = 0;
       const flush = () => {
+        if (batch.length === 0) return;
         // Escaped before the cut, which keeps whole lines within the byte limit as escaped.
         for (const piece of cutAtLines(logSafeBytes(encodeLines(batch)), maxWriteBytes)) write(piece);
         batch = [];
@@ -111,6 +117,13 @@ export function createLineGroup(
       };
       for (const line of lines) {
         const length = charsOf(line);
+        // A line over the limit is no whole write anyway (a pipe interleaves what is over
+        // PIPE_BUF): it is escaped and written in pieces, whatever its escapes make of it.
+        if (length > maxWriteBytes) {
+          flush();
+          (writeInPieces ??= createLinePieces(write))(line);
+          continue;
+        }
         if (chars > 0 && chars + length > maxWriteBytes) flush();
         batch.push(line);
         chars += length;

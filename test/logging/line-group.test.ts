@@ -3,7 +3,14 @@ import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node
 import os from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
-import { createLineGroup, cutAtLines } from '../../src/logging/line-group.js';
+import {
+  createLineGroup,
+  cutAtLines,
+  PIPE_ATOMIC_BYTES,
+  type LinePart,
+} from '../../src/logging/line-group.js';
+import { PIECE_SOURCE_BYTES } from '../../src/logging/line-pieces.js';
+import { logSafeBytes } from '../../src/logging/log-safe.js';
 import { RAW_LINE_BREAKERS } from '../helpers/line-breakers.js';
 
 function recorder() {
@@ -215,5 +222,84 @@ describe('cutAtLines', () => {
     ]);
     expect(cut('éé\néé\n', 8)).toEqual(['éé\n', 'éé\n']);
     expect(cut('', 8)).toEqual([]);
+  });
+});
+
+// The bytes the commit wrote before lines were escaped in pieces: each piece of each line encoded
+// (a string) or copied (bytes), all joined, then escaped at once.
+function escapedAtOnce(lines: ReadonlyArray<readonly LinePart[]>): Buffer {
+  return logSafeBytes(Buffer.concat(lines.flatMap((parts) => parts.map((part) => Buffer.from(part)))));
+}
+
+// Writes, and the memory the process holds in ArrayBuffers (Buffers) at its largest during one.
+function memoryRecorder() {
+  const writes: string[] = [];
+  let peakArrayBuffers = 0;
+  const stream = {
+    write: (text: string) => {
+      peakArrayBuffers = Math.max(peakArrayBuffers, process.memoryUsage().arrayBuffers);
+      writes.push(text);
+    },
+  };
+  return {
+    written: () => writes.map((text) => Buffer.from(text)),
+    stream,
+    peakArrayBuffers: () => peakArrayBuffers,
+  };
+}
+
+const MiB = 1024 * 1024;
+
+describe('createLineGroup, a long line', () => {
+  // Regression (probe): a valid 1.75 MiB alert of DEL became an 11 MB line, built whole (1.75 MB)
+  // and then escaped whole (11 MB) before its one write; 32 senders of them took RSS to ~308 MB.
+  it('commits a 1.75 MiB alert of DEL holding under 1 MiB of buffers beside it while writing', () => {
+    const { written, stream, peakArrayBuffers } = memoryRecorder();
+    const group = createLineGroup(stream);
+    const alert = Buffer.from(JSON.stringify({ output: '\u007f'.repeat(1.75 * MiB - 20) }));
+    const line = ['{"level":"info","alert":', alert, '}\n'] as const;
+    group.open();
+    group.writeParts(line);
+    const before = process.memoryUsage().arrayBuffers;
+    group.commit();
+    expect(peakArrayBuffers() - before).toBeLessThan(MiB);
+    expect(Buffer.concat(written()).equals(escapedAtOnce([line]))).toBe(true);
+  });
+
+  it('writes exactly the bytes of the lines escaped at once, whatever straddles a piece boundary', () => {
+    // Characters of 1 to 4 bytes, escaped ones (DEL, C1, U+2028) and lone surrogates (U+FFFD).
+    const chars = ['a', '\u007f', 'é', '\u0085', '\u009b', '€', '\u2028', '\u2029', '😀', '\ud800', '\udc00'];
+    const lines: Array<readonly LinePart[]> = [];
+    // A long line's UTF-8 is escaped 64 KiB at a time: each character put at each offset around
+    // the first boundary, in text and in bytes, then escapes after it.
+    for (const char of chars)
+      for (let shift = -3; shift <= 3; shift++) {
+        const head = 'x'.repeat(PIECE_SOURCE_BYTES + shift - 7);
+        const body = `${head}${char}${char}${'\u007f'.repeat(shift + 4)}${char}`;
+        lines.push(['{"a":', body, '}\n']);
+        lines.push(['{"a":', Buffer.from(body), '}\n']);
+        lines.push([`{"a":${body}}\n`]);
+      }
+    // Long lines of each character, and short lines between them.
+    for (const char of chars) {
+      lines.push([`{"b":"${char.repeat(3 * PIECE_SOURCE_BYTES + 11)}"}\n`]);
+      lines.push(['{"c":', Buffer.from(char.repeat(PIECE_SOURCE_BYTES + 1)), `"${char}"}\n`]);
+      lines.push([`{"d":"${char}"}\n`]);
+    }
+    for (const max of [PIPE_ATOMIC_BYTES, 16 * 1024]) {
+      const { written, stream } = memoryRecorder();
+      const group = createLineGroup(stream, max);
+      group.open();
+      for (const line of lines) group.writeParts(line);
+      group.commit();
+      const writes = written();
+      expect(Buffer.concat(writes).equals(escapedAtOnce(lines))).toBe(true);
+      // A write of several lines stays within the limit; a longer line is a piece at most 6 x 64 KiB.
+      for (const write of writes) {
+        const firstEnd = write.indexOf(10);
+        if (firstEnd !== -1 && firstEnd < write.length - 1) expect(write.length).toBeLessThanOrEqual(max);
+        expect(write.length).toBeLessThanOrEqual(6 * PIECE_SOURCE_BYTES);
+      }
+    }
   });
 });
