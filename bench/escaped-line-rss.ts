@@ -1,5 +1,6 @@
-import { readFileSync, rmSync, truncateSync } from 'node:fs';
+import { rmSync, truncateSync } from 'node:fs';
 import path from 'node:path';
+import { watchRss } from './memory-and-start.js';
 import { buildPayload } from './payloads.js';
 import { benchTmpDir, startService } from './targets.js';
 
@@ -12,15 +13,11 @@ const logFile = path.join(dir, 'service.log');
 const alert = JSON.parse(buildPayload('del', 1000).body) as Record<string, unknown>;
 alert.output = '\u007f'.repeat(1.75 * 1024 * 1024 - 1000);
 const body = JSON.stringify(alert);
-const statusMB = (pid: number, key: string) =>
-  Math.round(
-    Number(new RegExp(`${key}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024,
-  );
 
 const target = await startService({ name: 'service', workers: 1, logFile });
 const answers: Record<number, number> = {};
 const until = Date.now() + seconds * 1000;
-const senders = Array.from({ length: SENDERS }, async () => {
+const send = async () => {
   while (Date.now() < until) {
     const res = await fetch(`${target.url}/alerts`, {
       method: 'POST',
@@ -30,15 +27,14 @@ const senders = Array.from({ length: SENDERS }, async () => {
     await res.arrayBuffer();
     answers[res.status] = (answers[res.status] ?? 0) + 1;
   }
-});
-const rssMB: number[] = [];
+};
 // The log emptied every second: 11 MB a line.
-const sampler = setInterval(() => {
-  rssMB.push(statusMB(target.pid, 'VmRSS'));
-  truncateSync(logFile);
-}, 1000);
-await Promise.all(senders);
-clearInterval(sampler);
-console.log(JSON.stringify({ answers, rssMB, peakMB: statusMB(target.pid, 'VmHWM') }));
+const { rssSamples, peakRssMb } = await watchRss(
+  target.pid,
+  1000,
+  () => Promise.all(Array.from({ length: SENDERS }, send)),
+  () => truncateSync(logFile),
+);
+console.log(JSON.stringify({ answers, rssMB: rssSamples, peakMB: Math.round(peakRssMb) }));
 await target.stop();
 rmSync(dir, { recursive: true, force: true });

@@ -26,8 +26,8 @@ export async function measureColdStarts(settings: RunSettings): Promise<Report['
 }
 
 /** A target's memory over a load: RSS samples along the way (MiB), RSS 1 s after it, and the peak. */
-export interface RssWatch {
-  result: LoadResult;
+export interface RssWatch<T = LoadResult> {
+  result: T;
   rssSamples: number[];
   rssMb: number;
   peakRssMb: number;
@@ -37,12 +37,12 @@ export interface RssWatch {
  * Runs `load` while sampling the RSS of the process tree `pid` every `everyMs` (then calls
  * `eachSample`, if given); RSS 1 s after the load, once what it left has settled, and the peak.
  */
-export async function watchRss(
+export async function watchRss<T = LoadResult>(
   pid: number,
   everyMs: number,
-  load: () => Promise<LoadResult>,
+  load: () => Promise<T>,
   eachSample?: () => void,
-): Promise<RssWatch> {
+): Promise<RssWatch<T>> {
   const rssSamples: number[] = [];
   const sampler = setInterval(() => {
     rssSamples.push(Math.round(sampleTree(pid).rssBytes / 2 ** 20));
