@@ -8,6 +8,7 @@ import type { AlertFeed } from './alert-feed.js';
 import { createAlertIds, type AlertIds } from './alert-ids.js';
 import type { AlertStore } from './alert-store.js';
 import type { FalcoAlert } from './falco-alert-schema.js';
+import { joinLines } from './join-lines.js';
 import { parseFalcoTime } from './falco-time.js';
 import { clockAheadSeconds, fieldsFromAlert, type StoredAlert } from './stored-alert.js';
 
@@ -43,8 +44,6 @@ export interface AcceptMeta {
   jsonBytes?: Buffer;
 }
 
-const LINE_BREAKS = /[\r\n]+/g;
-
 /** The received JSON text, trimmed and on one line, when it can be copied into a log line. */
 function copyableJson(json: string | undefined): string | undefined {
   if (json === undefined) return undefined;
@@ -54,7 +53,7 @@ function copyableJson(json: string | undefined): string | undefined {
   // Inside JSON strings CR and LF are always escaped, so a raw one is whitespace between tokens
   // (a pretty-printed body): a space says the same. Serialising the alert again instead would go
   // through pino's fallback for bigints, which cuts objects at 100 keys.
-  return text.includes('\n') || text.includes('\r') ? text.replace(LINE_BREAKS, ' ') : text;
+  return joinLines(text);
 }
 
 const OPEN_BRACE = 0x7b;

@@ -1,4 +1,5 @@
 import { configure } from 'safe-stable-stringify';
+import { joinLines } from './join-lines.js';
 import type { StoredAlert } from './stored-alert.js';
 
 // bigint values (ns timestamps above 2^53) are written as plain JSON numbers with every digit.
@@ -19,10 +20,6 @@ export function presentAlert(entry: StoredAlert): {
   return { id: entry.id, receivedAt: entry.receivedAt, source: entry.source, alert: entry.alert };
 }
 
-// Outside strings JSON allows raw CR/LF only as whitespace (inside strings they are escaped), so a
-// space in their place keeps the meaning and lets the text sit on one SSE `data:` line.
-const LINE_BREAKS = /[\r\n]+/g;
-
 // The text of `presentAlert(entry)` before the alert's: `{"id":…,"receivedAt":…,"source":…,"alert":`.
 const presentedHead = (entry: StoredAlert) =>
   `{"id":${JSON.stringify(entry.id)},"receivedAt":${JSON.stringify(entry.receivedAt)},"source":${JSON.stringify(entry.source)},"alert":`;
@@ -36,8 +33,8 @@ export function presentAlertJson(entry: StoredAlert): string {
   if (entry.json === undefined) return toJson(presentAlert(entry));
   // trim() also drops a byte order mark.
   const received = entry.json.trim();
-  const alert = /[\r\n]/.test(received) ? received.replace(LINE_BREAKS, ' ') : received;
-  return `${presentedHead(entry)}${alert}}`;
+  // On one line, as an SSE `data:` field needs (a store written before ingest joined them).
+  return `${presentedHead(entry)}${joinLines(received)}}`;
 }
 
 /**
