@@ -41,7 +41,8 @@ interface ScanBounds {
 export type ScanRequest<T> = ScanBounds &
   (
     | { texts: 'all' | 'kept'; view: (held: HeldAlert, streamId: string) => T }
-    | { texts: 'none'; view: (fields: EntryFields) => T }
+    // A view that returns undefined keeps nothing: a visitor (a summary counts each entry).
+    | { texts: 'none'; view: (fields: EntryFields) => T | undefined }
   );
 
 export type { SendCommands } from './redis-entry-reads.js';
@@ -87,6 +88,8 @@ export function createStreamScanner(options: {
     const match = filter ? createCappedMatcher(filter) : () => true;
     const readerBytes = request.maxBytes.reader ?? Number.POSITIVE_INFINITY;
     const found: T[] = [];
+    // Alerts settled, whether `found` holds them or a visitor took them (the limit counts both).
+    let settled = 0;
     const sizer = createPageSizer();
     let from = request.end;
     let keptBytes = 0;
@@ -133,8 +136,13 @@ export function createStreamScanner(options: {
     // is not readable are left out (skipUnreadableEntries) after they took a place in the limit and
     // the bytes: given back here. `ahead`: the texts read with theirs (read-ahead-texts.ts).
     async function settle(kept: Kept[], ahead: ReadAhead): Promise<void> {
-      if (request.texts === 'none') for (const { fields } of kept) found.push(request.view(fields));
-      else await holdKept(kept, request.view, ahead);
+      if (request.texts === 'none') {
+        for (const { fields } of kept) {
+          const value = request.view(fields);
+          if (value !== undefined) found.push(value);
+          settled++;
+        }
+      } else await holdKept(kept, request.view, ahead);
     }
 
     // One page: what it keeps, within the limit and the byte caps, and whether it read to the end
@@ -149,7 +157,7 @@ export function createStreamScanner(options: {
       const sizes: number[] = [];
       let kept: Kept[] = [];
       const crosses = (bytes: number) =>
-        found.length + kept.length > 0 && keptBytes + bytes > request.maxBytes.hard;
+        settled + kept.length > 0 && keptBytes + bytes > request.maxBytes.hard;
       for (const [at, raw] of entries.entries()) {
         const fields = decodeEntryFields(raw);
         sizes.push(stream === keys.alerts ? fields.bytes : entryChars(raw));
@@ -174,10 +182,10 @@ export function createStreamScanner(options: {
           kept.push(entry);
         }
         from = `(${fields.streamId}`;
-        if (entry && (found.length + kept.length >= request.limit || keptBytes > readerBytes)) {
+        if (entry && (settled + kept.length >= request.limit || keptBytes > readerBytes)) {
           await settle(kept, readAhead.at(entries, at + 1));
           kept = [];
-          if ((done = found.length >= request.limit || keptBytes > readerBytes)) break;
+          if ((done = settled >= request.limit || keptBytes > readerBytes)) break;
         }
       }
       sizer.saw(sizes);
@@ -195,6 +203,7 @@ export function createStreamScanner(options: {
     ): Promise<void> {
       const held = await withTexts(kept, op, ahead);
       for (const { fields, held: alert } of held) found.push(view(alert!, fields.streamId));
+      settled += held.length;
       keptBytes -= bytesOf(kept) - bytesOf(held);
       readAhead.leftOut(kept.length - held.length);
     }
