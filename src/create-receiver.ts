@@ -11,7 +11,7 @@ import { createAccess } from './http/auth/create-access.js';
 import { watchTokenFiles } from './http/auth/token-files.js';
 import { isAuthorized } from './triggers/bearer-auth.js';
 import { createDashboardRouter } from './http/dashboard/dashboard-router.js';
-import { createIngestAuth } from './http/ingest-auth.js';
+import { createIngestAuth, createIngestRefusalLines } from './http/ingest-auth.js';
 import { createReadBudget } from './http/read-budget.js';
 import { shareMetricsRender } from './http/routes/metrics.js';
 import { createAlertStream, type AlertStream } from './http/routes/stream.js';
@@ -72,6 +72,11 @@ export function createReceiver(
   closeStore(flushWithinMs?: number): Promise<void>;
   /** Resolves once a shared store has been tried (see AlertStoreParts.tried). */
   storeTried(): Promise<void>;
+  /**
+   * Writes the counted lines the app's refusals held back (`auth_refused`, `ingest_unauthorized`): main.ts hands it to
+   * every listener (ServerOptions.flushLines), which calls it at its close or the process's exit.
+   */
+  flushLines(): void;
 } {
   const { logger } = options;
   const metrics = createMetrics({ ...config.metrics, processMetrics: options.processMetrics });
@@ -167,6 +172,7 @@ export function createReceiver(
     now: options.now,
   });
   const routers = triggerRouter ? [triggerRouter, dashboard] : [dashboard];
+  const ingestRefusals = createIngestRefusalLines();
   const appDeps = {
     logger,
     metrics,
@@ -184,6 +190,7 @@ export function createReceiver(
       requireClientCert: ingest.requireClientCert,
       pathSecrets: ingest.pathSecrets === undefined ? undefined : secrets.ingestPath,
       registry: metrics.registry,
+      lines: ingestRefusals,
     }),
     ingestPathSecrets: secrets.ingestPath,
     // One renderer for both listeners of ADMIN_PORT: their scrapes share renders.
@@ -208,5 +215,9 @@ export function createReceiver(
       return storeParts.close(flushWithinMs);
     },
     storeTried: () => storeParts.tried(),
+    flushLines: () => {
+      access.flushLines();
+      ingestRefusals.flush();
+    },
   };
 }

@@ -85,12 +85,14 @@ async function main(): Promise<void> {
   const receiver = createReceiver(config, { logger, parentEnv: process.env, clusterWorker: clustered });
 
   const { hardening } = config;
-  // Every listener has the same limits and counts (and logs) what they refuse on the same metrics.
+  // Every listener has the same limits and counts (and logs) what they refuse on the same metrics,
+  // and writes the app's held-back counted lines (auth_refused, ...) at its close or the exit.
   const guarded = {
     limits: hardening.server,
     logger,
     onRefusedConnection: receiver.metrics.recordRefusedConnection,
     onClientError: receiver.metrics.recordClientError,
+    flushLines: receiver.flushLines,
   };
   // WORKERS > 1: what the workers up serve on TLS_PORT, and where this one says what it serves.
   const tlsCluster = clustered ? { clusterTls: clusterTls(process.env) } : {};

@@ -1,9 +1,10 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { Counter, type Registry } from 'prom-client';
+import { callerAddress } from '../logging/caller-address.js';
+import { createRefusalLines, type RefusalLines } from './auth/refusal-lines.js';
 import { findSecret } from './auth/same-secret.js';
 import { hasVerifiedClientCert } from './client-identity.js';
 import { buildProblem, sendProblem } from './problem.js';
-import { ingestLog } from './routes/ingest-refusal.js';
 
 export interface IngestAuthOptions {
   /** Ingest only at `/alerts/<secret>`, any of these as they are now; plain `/alerts` and `/` are refused. */
@@ -11,9 +12,24 @@ export interface IngestAuthOptions {
   /** Ingest only over TLS with a verified client certificate (Falco `http_output.mtls`). */
   requireClientCert: boolean;
   registry: Registry;
+  /** Where the refusals are logged (createIngestRefusalLines); the composition root flushes it. */
+  lines: RefusalLines<IngestRefusalFields>;
 }
 
 type Reason = 'client_cert' | 'path_secret';
+
+/** What an `ingest_unauthorized` line names: the sensor's address (to fix its URL) and the reason. */
+export interface IngestRefusalFields {
+  caller: string | undefined;
+  reason: Reason;
+}
+
+/**
+ * The `ingest_unauthorized` lines, counted per kind (refusal-lines.ts): a line per refused request
+ * let a sensor with a wrong URL, or anyone reaching the port, choose how many lines were written.
+ */
+export const createIngestRefusalLines = (): RefusalLines<IngestRefusalFields> =>
+  createRefusalLines({ event: 'ingest_unauthorized', level: 'warn', message: 'ingest refused' });
 
 /**
  * Guards the ingest routes with what Falco can send (it has no custom headers): a client
@@ -33,7 +49,8 @@ export function createIngestAuth(options: IngestAuthOptions): express.Router | u
 
   const refuse = (req: Request, res: Response, reason: Reason, detail: string) => {
     refused.inc({ reason });
-    ingestLog(req).warn({ event: 'ingest_unauthorized', reason }, 'ingest refused');
+    // The address names the sensor to fix (as ingestLog's lines do).
+    options.lines.add(req, { caller: callerAddress(req.socket.remoteAddress), reason });
     sendProblem(res, buildProblem('ingest-unauthorized', { detail }));
   };
 

@@ -12,7 +12,15 @@ export interface CountedLines<T> {
   flush(): void;
 }
 
-export function countedLines<T>(everyMs: number, log: (count: number, latest: T) => void): CountedLines<T> {
+/**
+ * `onQuiet` is called when a period ends with nothing to log: the next `add` is logged at once, as
+ * the first was, so an owner keeping many of these may forget this one.
+ */
+export function countedLines<T>(
+  everyMs: number,
+  log: (count: number, latest: T) => void,
+  onQuiet?: () => void,
+): CountedLines<T> {
   let unlogged = 0;
   let latest: T | undefined;
   let quiet: NodeJS.Timeout | undefined;
@@ -24,7 +32,7 @@ export function countedLines<T>(everyMs: number, log: (count: number, latest: T)
   };
   const endQuiet = () => {
     quiet = undefined;
-    if (unlogged === 0) return;
+    if (unlogged === 0) return onQuiet?.();
     write();
     quiet = setTimeout(endQuiet, everyMs).unref();
   };

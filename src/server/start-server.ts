@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { RequestListener } from 'node:http';
 import type { Logger } from 'pino';
 import type { ServerLimits } from '../config/hardening-config.js';
+import { flushWhenClosed } from '../logging/counted-lines.js';
 import type { ClientErrorReason, ConnectionRefusalReason } from '../metrics/http-metrics.js';
 import { continueOnRead } from './continue-on-read.js';
 import { answerClientErrors, applyServerLimits, listenerOptions, requireHost } from './server-limits.js';
@@ -19,6 +20,11 @@ export interface ServerOptions {
   logger?: Logger;
   /** Counts a request the HTTP parser refused (see answerClientErrors). */
   onClientError?: (reason: ClientErrorReason) => void;
+  /**
+   * Writes the counted lines the app held back (createReceiver's flushLines): called when this
+   * listener closes or the process exits, as for the listener's own (log-refused-connections.ts).
+   */
+  flushLines?: () => void;
 }
 
 /** HOST for every address of both families (the image's and k8s/'s): IPv4 clients come as ::ffff:a.b.c.d. */
@@ -71,6 +77,7 @@ export async function startServer(app: RequestListener, options: ServerOptions):
   const server = http.createServer(listenerOptions(options.limits), requireHost(app, options.onClientError));
   applyServerLimits(server, options.limits, options.onRefusedConnection, options.logger);
   answerClientErrors(server, options.onClientError);
+  if (options.flushLines) flushWhenClosed(server, options.flushLines);
   continueOnRead(server);
   return listen(server, options.host, options.port);
 }

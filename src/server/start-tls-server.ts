@@ -8,6 +8,7 @@ import type {
   TlsHandshakeFailureReason,
 } from '../metrics/http-metrics.js';
 import { rememberClientIdentity } from '../http/client-identity.js';
+import { flushWhenClosed } from '../logging/counted-lines.js';
 import { continueOnRead } from './continue-on-read.js';
 import { answerClientErrors, applyServerLimits, listenerOptions, requireHost } from './server-limits.js';
 import { listen } from './start-server.js';
@@ -33,6 +34,8 @@ export async function startTlsServer(
     limits?: ServerLimits;
     onRefusedConnection?: (reason: ConnectionRefusalReason) => void;
     onClientError?: (reason: ClientErrorReason) => void;
+    /** Writes the app's held-back counted lines at this listener's close (ServerOptions.flushLines). */
+    flushLines?: () => void;
     /** Where failed handshakes (`tls_handshake_failed`) and refused connections are logged. */
     logger?: Logger;
     onTlsHandshakeFailure?: (reason: TlsHandshakeFailureReason) => void;
@@ -66,6 +69,7 @@ export async function startTlsServer(
   applyServerLimits(server, options.limits, options.onRefusedConnection, options.logger);
   answerClientErrors(server, options.onClientError);
   reportTlsHandshakeFailures(server, options.logger, options.onTlsHandshakeFailure ?? (() => {}));
+  if (options.flushLines) flushWhenClosed(server, options.flushLines);
   continueOnRead(server);
   // Read while the connection is sure to be open, not at an alert's later turn (client-identity.ts).
   if (verifyClients) server.on('secureConnection', rememberClientIdentity);

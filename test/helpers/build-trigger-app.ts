@@ -12,6 +12,8 @@ export interface TriggerApp {
   logs: Array<Record<string, unknown>>;
   /** The value of one series on the app's registry (0 when absent); `series` picks e.g. a histogram's `_count`. */
   metricValue(name: string, labels: Record<string, string>, series?: string): Promise<number>;
+  /** Writes the counted lines held back (auth_refused, ...), as a listener's close does (main.ts). */
+  flushLines(): void;
   stop(): Promise<void>;
   /**
    * Dies as a killed replica does, as far as the others can tell: its Redis links close without
@@ -33,6 +35,7 @@ export function buildTriggerApp(
     feed: built.feed,
     logs: built.logLines,
     metricValue: (name, labels, series) => metricValue(built.metrics.registry, name, labels, series),
+    flushLines: built.flushLines,
     async stop() {
       built.stream.closeAll();
       await built.triggers?.stop(1_000);

@@ -104,6 +104,7 @@ export async function startReceiver(options: ReceiverOptions = {}): Promise<Test
   const limits = options.limits ? config.hardening.server : undefined;
   const onRefusedConnection = receiver.metrics.recordRefusedConnection;
   const onClientError = receiver.metrics.recordClientError;
+  const { flushLines } = receiver;
   const server = await startServer(receiver.app, {
     host: '127.0.0.1',
     port: 0,
@@ -111,6 +112,7 @@ export async function startReceiver(options: ReceiverOptions = {}): Promise<Test
     onRefusedConnection,
     onClientError,
     logger,
+    flushLines,
   });
   let tlsServer: https.Server | undefined;
   if (config.hardening.tls) {
@@ -121,6 +123,7 @@ export async function startReceiver(options: ReceiverOptions = {}): Promise<Test
       onRefusedConnection,
       onClientError,
       logger,
+      flushLines,
       onTlsHandshakeFailure: receiver.metrics.recordTlsHandshakeFailure,
       credentialMetrics: receiver.metrics,
     });

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REFUSAL_LOG_EVERY_MS } from '../../src/http/auth/refusal-lines.js';
 import { startReceiver, type TestReceiver } from '../helpers/start-receiver.js';
 
 const ALERT = readFileSync(
@@ -79,4 +81,50 @@ describe('ingest behind a secret path segment (INGEST_PATH_SECRET)', () => {
       expect(receiver.rawLog()).not.toContain(SECRET);
     },
   );
+});
+
+describe('ingest_unauthorized lines of a sender that keeps being refused', () => {
+  // Regression: a line per refused request, so a sensor with a wrong URL (or anyone reaching the
+  // port) at R requests a second had R lines a second written.
+  it('logs the first of 300 refusals at once and sums the rest into lines that add up to the metric', async () => {
+    const receiver = await startReceiver({ pathSecret: SECRET });
+    const refusedCount = async () =>
+      Number(
+        /falco_ingest_unauthorized_total\{reason="path_secret"\} (\d+)/.exec(
+          await receiver.metricsText(),
+        )?.[1],
+      );
+    const lines = () => receiver.logLines.filter((line) => line.event === 'ingest_unauthorized');
+    const periodsSince = (started: number) => Math.ceil((performance.now() - started) / REFUSAL_LOG_EVERY_MS);
+    const started = performance.now();
+    try {
+      for (let i = 0; i < 300; i += 1) {
+        const response = await fetch(`http://127.0.0.1:${receiver.port}/alerts/wrong-${i % 3}`, {
+          method: 'POST',
+          body: ALERT,
+          headers: { 'content-type': 'application/json' },
+        });
+        expect(response.status).toBe(401);
+      }
+
+      expect(await refusedCount()).toBe(300);
+      // The first at once, then at most one a period; the first with the fields it always had.
+      expect(lines().length).toBeLessThanOrEqual(1 + periodsSince(started));
+      expect(lines()[0]).toMatchObject({
+        level: 'warn',
+        msg: 'ingest refused',
+        reason: 'path_secret',
+        caller: expect.stringMatching(/^(::ffff:)?127\.0\.0\.1$/),
+        count: 1,
+        reqId: expect.any(String),
+      });
+    } finally {
+      await receiver.close();
+    }
+
+    // The listener's close writes what the period held back.
+    expect(lines().length).toBeLessThanOrEqual(2 + periodsSince(started));
+    expect(lines().reduce((sum, line) => sum + Number(line.count), 0)).toBe(300);
+    expect(receiver.rawLog()).not.toContain(SECRET);
+  });
 });

@@ -13,7 +13,7 @@ import { readProxyUser } from './proxy-user.js';
 import { readCredentials, type TokenSet } from './credentials.js';
 import { createReadGuard } from './read-guard.js';
 import { createRevokedAnswers } from './revoked-answers.js';
-import { recordRefusal, refuse, refuseIfLimited, type RefuseDeps } from './refuse.js';
+import { createAuthRefusalLines, recordRefusal, refuse, refuseIfLimited, type RefuseDeps } from './refuse.js';
 import { findSecret } from './same-secret.js';
 import { createSessionSigner } from './session-cookie.js';
 import { createSessionRoutes } from './session-routes.js';
@@ -40,6 +40,11 @@ export interface Access {
   metricsRouter: express.Router;
   /** True when reading needs credentials (VIEWER_TOKEN set): the trigger API then trusts the guard. */
   readAuth: boolean;
+  /**
+   * Writes the `auth_refused` lines a period held back (refusal-lines.ts); the composition root
+   * calls it when a listener closes or the process exits.
+   */
+  flushLines: () => void;
 }
 
 function guardMetrics(tokens: () => readonly string[], deps: RefuseDeps) {
@@ -81,11 +86,13 @@ export function createAccess(options: AccessOptions): Access {
   if (!readAuth) router.get('/ui/session', (_req, res) => void res.json({ readAuth: false }));
   const triggers = options.triggerToken !== '';
   if (!readAuth && !triggers && auth.metricsTokens.length === 0 && !auth.proxy)
-    return { router, metricsRouter, readAuth };
+    return { router, metricsRouter, readAuth, flushLines: () => {} };
   const deps: RefuseDeps = {
     metrics: createAuthMetrics(options.registry),
     limiter: createFailureLimiter({ ...auth.failures, now: options.now }),
+    lines: createAuthRefusalLines(),
   };
+  const flushLines = deps.lines.flush;
   const current = options.tokens;
   const { proxy } = auth;
   if (proxy) {
@@ -99,7 +106,7 @@ export function createAccess(options: AccessOptions): Access {
     // Reading is open, the trigger API is not: its wrong tokens are counted, logged and limited
     // per address as every other credential's (AUTH_FAILURE_LIMIT). With read auth the read guard does it.
     if (triggers) router.use('/triggers', limitTriggerTokens(current.trigger, deps));
-    return { router, metricsRouter, readAuth };
+    return { router, metricsRouter, readAuth, flushLines };
   }
 
   // Read at each request: a token file's change (watchTokenFiles) answers from the next one on.
@@ -139,5 +146,5 @@ export function createAccess(options: AccessOptions): Access {
   );
   router.use(revoked.middleware);
   current.onReload(revoked.recheck);
-  return { router, metricsRouter, readAuth };
+  return { router, metricsRouter, readAuth, flushLines };
 }

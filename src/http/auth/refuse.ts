@@ -2,12 +2,28 @@ import type { Request, Response } from 'express';
 import { buildProblem, sendProblem } from '../problem.js';
 import type { AuthMetrics, RouteGroup } from './auth-metrics.js';
 import type { FailureLimiter } from './failure-limiter.js';
+import { createRefusalLines, type RefusalLines } from './refusal-lines.js';
 import { callerAddress } from '../../logging/caller-address.js';
 
-/** What refusing a request needs: the counters and the per-address failure table. */
+/** What an `auth_refused` line names: never what the client sent. */
+export interface AuthRefusalFields {
+  routeGroup: RouteGroup;
+  reason: string;
+  /** The client's address as log lines name it (callerAddress). */
+  caller: string;
+  /** The user a trusted proxy vouches for, if any. */
+  user: string | undefined;
+}
+
+/** The `auth_refused` lines, counted per kind (refusal-lines.ts). */
+export const createAuthRefusalLines = (): RefusalLines<AuthRefusalFields> =>
+  createRefusalLines({ event: 'auth_refused', level: 'warn', message: 'request refused' });
+
+/** What refusing a request needs: the counters, the per-address failure table and the log lines. */
 export interface RefuseDeps {
   metrics: AuthMetrics;
   limiter: FailureLimiter;
+  lines: RefusalLines<AuthRefusalFields>;
 }
 
 /** The client's address: the TCP peer (a proxy's, behind one). */
@@ -43,7 +59,7 @@ export interface Refusal {
 /**
  * Answers 401 (or 403) and counts it. `wrong` credentials also count towards the address's limit;
  * a request that sent none does not (a browser opening the login page is not guessing). The log
- * line names the group and reason, never what was sent.
+ * lines name the group and reason, never what was sent.
  */
 export function refuse(req: Request, res: Response, refusal: Refusal, deps: RefuseDeps): void {
   recordRefusal(req, refusal, deps);
@@ -55,19 +71,18 @@ export function refuse(req: Request, res: Response, refusal: Refusal, deps: Refu
   sendProblem(res, buildProblem('unauthorized', { detail: refusal.reason }));
 }
 
-/** What `refuse` does before it answers: the count, the client's failure and the log line. */
+/**
+ * What `refuse` does before it answers: the count, the client's failure and its kind's log line (the
+ * first at once, repeats summed: refusal-lines.ts).
+ */
 export function recordRefusal(req: Request, refusal: Omit<Refusal, 'status'>, deps: RefuseDeps): void {
   deps.metrics.failed(refusal.group);
   if (refusal.wrong) deps.limiter.recordFailure(failureKeyOf(req));
-  req.log.warn(
-    {
-      event: 'auth_refused',
-      routeGroup: refusal.group,
-      reason: refusal.reason,
-      caller: callerAddress(clientAddressOf(req)),
-      // Failures of a user a trusted proxy names are counted under that user (failureKeyOf).
-      user: req.authUser,
-    },
-    'request refused',
-  );
+  deps.lines.add(req, {
+    routeGroup: refusal.group,
+    reason: refusal.reason,
+    caller: callerAddress(clientAddressOf(req)),
+    // Failures of a user a trusted proxy names are counted under that user (failureKeyOf).
+    user: req.authUser,
+  });
 }

@@ -42,7 +42,12 @@ export async function startAuthTestServer(
     now: () => Date.now() + offset,
     logLevel: 'info',
   });
-  const server: http.Server = await startServer(built.app, { host: '127.0.0.1', port: 0 });
+  // As main.ts: the listener's close writes the counted lines the app held back.
+  const server: http.Server = await startServer(built.app, {
+    host: '127.0.0.1',
+    port: 0,
+    flushLines: built.flushLines,
+  });
   const baseUrl = `http://127.0.0.1:${boundPort(server)}`;
   return {
     baseUrl,
