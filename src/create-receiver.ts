@@ -23,6 +23,7 @@ import { createLifecycle, type Lifecycle } from './server/lifecycle.js';
 import { createAlertStore } from './store/create-alert-store.js';
 import type { ConnectionTimings } from './store/redis-connection.js';
 import { createTriggers, type Triggers } from './triggers/create-triggers.js';
+import { createRefusedCallAudits } from './triggers/trigger-audit.js';
 
 /** The receiver's core parts, which feature routers (triggers, dashboard) are built from. */
 export interface ReceiverCore {
@@ -73,7 +74,7 @@ export function createReceiver(
   /** Resolves once a shared store has been tried (see AlertStoreParts.tried). */
   storeTried(): Promise<void>;
   /**
-   * Writes the counted lines the app's refusals held back (`auth_refused`, `ingest_unauthorized`): main.ts hands it to
+   * Writes the counted lines the app's refusals held back (`auth_refused`, `ingest_unauthorized`, refused calls' `trigger_audit`): main.ts hands it to
    * every listener (ServerOptions.flushLines), which calls it at its close or the process's exit.
    */
   flushLines(): void;
@@ -132,12 +133,15 @@ export function createReceiver(
     registry: metrics.registry,
     logger,
   });
+  // Refused trigger calls are audited by the access layer and the trigger API alike: one table.
+  const refusedCalls = createRefusedCallAudits();
   const access = createAccess({
     auth: config.auth,
     triggerToken,
     tokens: secrets,
     triggersMounted,
     registry: metrics.registry,
+    refusedCalls,
     now: options.now,
   });
   const triggers =
@@ -151,6 +155,7 @@ export function createReceiver(
           alerts: store,
           leaseMs: options.triggerLeaseMs,
           readBudget,
+          refusedCalls,
           // With read auth on, the access layer has checked every /triggers call (token, session, CSRF).
           authorize: access.readAuth
             ? (req) => req.access !== undefined
@@ -218,6 +223,7 @@ export function createReceiver(
     flushLines: () => {
       access.flushLines();
       ingestRefusals.flush();
+      refusedCalls.flush();
     },
   };
 }

@@ -17,6 +17,8 @@ import { createTriggerService } from './trigger-service.js';
 import { createTriggersRouter } from './triggers-router.js';
 import { createVerifier } from './verify-run.js';
 import type { ReadBudget } from '../http/read-budget.js';
+import type { RefusalLines } from '../http/auth/refusal-lines.js';
+import type { RefusedCallFields } from './trigger-audit.js';
 
 /** What main.ts wires: the router, the feed listener and the shutdown hook. */
 export interface Triggers {
@@ -48,6 +50,8 @@ export interface TriggersDeps {
   leaseMs?: number;
   /** Replaces the bearer check of the trigger API (the read-auth layer checks instead). */
   authorize?: (req: express.Request) => boolean;
+  /** Where refused calls are audited (createRefusedCallAudits), shared with the access layer. */
+  refusedCalls: RefusalLines<RefusedCallFields>;
 }
 
 function canaryRequest(config: TriggersConfig): TriggerRequest {
@@ -138,6 +142,7 @@ export function createTriggers(deps: TriggersDeps): Triggers {
       registry,
       authorize: deps.authorize,
       readBudget: deps.readBudget,
+      refusedCalls: deps.refusedCalls,
     }),
     observeAlert: (entry) => verifier.observeAlert(entry),
     observeGap(gap) {

@@ -11,7 +11,8 @@ import { resolveShellTarget } from './resolve-shell-target.js';
 import type { RunRegistry } from './run-registry.js';
 import { sendRuns } from './send-runs.js';
 import { answerStoreFailure, partialListDetail, UNREAD_RUN } from './store-failure-answers.js';
-import { audit, auditRefusal, callName } from './trigger-audit.js';
+import { audit, auditRefusal, callName, type RefusedCallFields } from './trigger-audit.js';
+import type { RefusalLines } from '../http/auth/refusal-lines.js';
 import {
   buildEventGeneratorRequestSchema,
   buildShellRequestSchema,
@@ -33,6 +34,8 @@ export interface TriggersRouterDeps {
   authorize?: (req: Request) => boolean;
   /** The readers' budget the alert lists share (QUERY_MAX_INFLIGHT_BYTES): run lists are held in it too. */
   readBudget?: ReadBudget;
+  /** Where refused calls are audited, counted per kind (createRefusedCallAudits; the read guard's too). */
+  refusedCalls: RefusalLines<RefusedCallFields>;
 }
 
 const DEFAULT_ACTIONS = '^syscall';
@@ -49,7 +52,7 @@ export function createTriggersRouter(deps: TriggersRouterDeps): express.Router {
 
   router.use('/triggers', (req: Request, res: Response, next: NextFunction) => {
     if (authorize(req)) return next();
-    auditRefusal(req, 401);
+    auditRefusal(req, 401, deps.refusedCalls);
     res.setHeader('WWW-Authenticate', 'Bearer realm="falco-alert-receiver triggers"');
     sendProblem(res, buildProblem('unauthorized', { detail: 'Send Authorization: Bearer <TRIGGER_TOKEN>.' }));
   });

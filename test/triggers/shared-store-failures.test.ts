@@ -7,6 +7,7 @@ import { createRedisTriggerRuns } from '../../src/store/redis-trigger-runs.js';
 import { StoreUnavailableError } from '../../src/store/store-unavailable-error.js';
 import { SHARED_RUNS_CALLS, type SharedRuns } from '../../src/triggers/shared-runs.js';
 import { reportStoreRefusals } from '../../src/triggers/shared-store-failures.js';
+import { createRefusedCallAudits } from '../../src/triggers/trigger-audit.js';
 import { createTriggersRouter } from '../../src/triggers/triggers-router.js';
 import type { TriggerRun } from '../../src/triggers/trigger-run.js';
 import { buildTriggerApp, type TriggerApp } from '../helpers/build-trigger-app.js';
@@ -155,7 +156,12 @@ describe.runIf(redisAvailable())('trigger API when the shared store fails', () =
     if (!loaded.ok) throw new Error(loaded.problems.join('; '));
     const b = buildTestApp({
       logLevel: 'info',
-      triggerRouter: createTriggersRouter({ config: loaded.config.triggers, service, registry }),
+      triggerRouter: createTriggersRouter({
+        config: loaded.config.triggers,
+        service,
+        registry,
+        refusedCalls: createRefusedCallAudits(),
+      }),
     });
 
     try {

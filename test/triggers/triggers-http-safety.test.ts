@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import net, { type AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
+import { REFUSAL_LOG_EVERY_MS } from '../../src/http/auth/refusal-lines.js';
 import { startServer } from '../../src/server/start-server.js';
 import { buildTriggerApp, type TriggerApp } from '../helpers/build-trigger-app.js';
 
@@ -95,11 +97,12 @@ describe('wrong trigger tokens with reading open (no VIEWER_TOKEN)', () => {
     expect(refused()).toHaveLength(1);
     built.flushLines();
     expect(countOf(refused())).toBe(3);
-    // Each refused call still has its audit line, the limited ones too.
-    expect(built.logs.filter((line) => line.event === 'trigger_audit').map((line) => line.outcome)).toEqual([
-      ...Array<string>(3).fill('unauthorized'),
-      ...Array<string>(3).fill('rate-limited'),
-    ]);
+    // Each refused call is audited, the limited ones too: a kind's first line at once, its
+    // repeats summed (trigger-audit.ts), all written by now.
+    const audited = (outcome: string) =>
+      countOf(built!.logs.filter((line) => line.event === 'trigger_audit' && line.outcome === outcome));
+    expect(audited('unauthorized')).toBe(3);
+    expect(audited('rate-limited')).toBe(3);
   });
 });
 
@@ -108,7 +111,7 @@ describe('trigger calls the read guard refuses (VIEWER_TOKEN set)', () => {
 
   // Regression (found by review): these had an auth_refused line and no audit line, unlike the same
   // refusals without VIEWER_TOKEN.
-  it('each write one audit line, as the trigger API writes for its own refusals, and are counted once', async () => {
+  it('are each audited, as the trigger API audits its own refusals, and are counted once', async () => {
     built = buildTriggerApp({ ...ENABLED, VIEWER_TOKEN: VIEWER, AUTH_FAILURE_LIMIT: '2' });
     const signedIn = await request(built.app).post('/ui/session').send({ token: TOKEN });
     const session = { Cookie: String(signedIn.headers['set-cookie']).split(';')[0] ?? '' };
@@ -131,14 +134,19 @@ describe('trigger calls the read guard refuses (VIEWER_TOKEN set)', () => {
       expect(res.status, `${trigger} ${status}`).toBe(status);
       expect(res.type).toBe('application/problem+json');
       expect(res.body).toMatchObject({ status });
-      const line = built.logs.filter((entry) => entry.event === 'trigger_audit').at(-1);
-      expect(line, `${trigger} ${status}`).toMatchObject({ trigger, outcome, status });
+      // Its kind's line is written at once the first time, the repeats summed later.
+      expect(
+        built.logs.filter((entry) => entry.event === 'trigger_audit'),
+        `${trigger} ${status}`,
+      ).toContainEqual(expect.objectContaining({ trigger, outcome, status }));
     }
 
-    const audits = built.logs.filter((line) => line.event === 'trigger_audit');
-    expect(audits).toHaveLength(calls.length);
-    expect(String(audits[0]?.caller)).toMatch(/127\.0\.0\.1|::1/);
+    const audits = () => built!.logs.filter((line) => line.event === 'trigger_audit');
+    // One kind (shell, 401, this address) was refused three times.
+    expect(audits()).toHaveLength(calls.length - 2);
+    expect(String(audits()[0]?.caller)).toMatch(/127\.0\.0\.1|::1/);
     built.flushLines();
+    expect(countOf(audits())).toBe(calls.length);
     // Each kind's first at once, its repeats summed (refusal-lines.ts).
     expect(countOf(built.logs.filter((line) => line.event === 'auth_refused'))).toBe(7);
     expect(await built.metricValue('falco_auth_failures_total', { route_group: 'triggers' })).toBe(7);
@@ -147,6 +155,45 @@ describe('trigger calls the read guard refuses (VIEWER_TOKEN set)', () => {
     expect(built.logs.flatMap((line) => Object.keys(line)).join()).not.toContain('injected');
     for (const secret of [TOKEN, VIEWER, 'wrong-token'])
       expect(JSON.stringify(built.logs)).not.toContain(secret);
+  });
+});
+
+describe('audit lines of refused trigger calls', () => {
+  // Regression: an audit line per refused call, so a client without a token (not counted towards
+  // AUTH_FAILURE_LIMIT, so never slowed) had a trigger_audit line written for every call it sent,
+  // beside the auth_refused line that was already counted per kind.
+  it('logs a kind of refused call at once and sums its repeats, and still a line for every accepted call', async () => {
+    built = buildTriggerApp({ ...ENABLED, AUTH_FAILURE_LIMIT: '100000' });
+    const started = performance.now();
+    for (let i = 0; i < 200; i++) expect((await request(built.app).get('/triggers')).status).toBe(401);
+    for (let i = 0; i < 3; i++)
+      expect((await request(built.app).get('/triggers').set(auth)).status).toBe(200);
+
+    const audits = (outcome: string) =>
+      built!.logs.filter((line) => line.event === 'trigger_audit' && line.outcome === outcome);
+    // The first at once, then at most one a period.
+    expect(audits('unauthorized').length).toBeLessThanOrEqual(
+      1 + Math.ceil((performance.now() - started) / REFUSAL_LOG_EVERY_MS),
+    );
+    expect(audits('unauthorized')[0]).toMatchObject({
+      level: 'info',
+      msg: 'trigger API call',
+      caller: expect.stringMatching(/127\.0\.0\.1|::1/),
+      trigger: 'list',
+      status: 401,
+      count: 1,
+    });
+    // Accepted calls are audited as before: one line each, no count.
+    expect(audits('ok')).toHaveLength(3);
+    for (const line of audits('ok')) {
+      expect(line).toMatchObject({ trigger: 'list', status: 200 });
+      expect(line).not.toHaveProperty('count');
+    }
+    expect(await built.metricValue('falco_auth_failures_total', { route_group: 'triggers' })).toBe(200);
+
+    // What a listener's close writes (main.ts): the counts add up to the refused calls.
+    built.flushLines();
+    expect(countOf(audits('unauthorized'))).toBe(200);
   });
 });
 

@@ -3,13 +3,14 @@ import path from 'node:path';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Registry } from 'prom-client';
 import type { AuthConfig } from '../../config/auth-env.js';
-import { auditRefusal } from '../../triggers/trigger-audit.js';
+import { auditRefusal, type RefusedCallFields } from '../../triggers/trigger-audit.js';
 import { setDashboardHeaders } from '../dashboard/security-headers.js';
 import { DEFAULT_ASSETS_DIR } from '../dashboard/static-assets.js';
 import { createAuthMetrics } from './auth-metrics.js';
 import { createFailureLimiter } from './failure-limiter.js';
 import { ourBearerOf } from './proxy-bearer.js';
 import { readProxyUser } from './proxy-user.js';
+import type { RefusalLines } from './refusal-lines.js';
 import { readCredentials, type TokenSet } from './credentials.js';
 import { createReadGuard } from './read-guard.js';
 import { createRevokedAnswers } from './revoked-answers.js';
@@ -28,6 +29,8 @@ export interface AccessOptions {
   /** Whether a trigger API is mounted: starting a trigger then needs the trigger role (and CSRF token). */
   triggersMounted: boolean;
   registry: Registry;
+  /** Where refused trigger calls are audited (createRefusedCallAudits), shared with the trigger API. */
+  refusedCalls: RefusalLines<RefusedCallFields>;
   assetsDir?: string;
   now?: () => number;
 }
@@ -60,9 +63,13 @@ function guardMetrics(tokens: () => readonly string[], deps: RefuseDeps) {
 
 // Counts, logs and limits a call without the trigger token; the trigger API itself then answers
 // it 401 and writes its audit line. A call refused 429 never reaches it, so is audited here.
-function limitTriggerTokens(token: () => string, deps: RefuseDeps) {
+function limitTriggerTokens(
+  token: () => string,
+  deps: RefuseDeps,
+  refusedCalls: RefusalLines<RefusedCallFields>,
+) {
   return (req: Request, res: Response, next: NextFunction) => {
-    if (refuseIfLimited(req, res, 'triggers', deps)) return auditRefusal(req, 429);
+    if (refuseIfLimited(req, res, 'triggers', deps)) return auditRefusal(req, 429, refusedCalls);
     const ours = [token()];
     const bearer = ourBearerOf(req.headers.authorization, req.authUser, ours);
     if (bearer === undefined || findSecret(bearer, ours) === undefined) {
@@ -105,7 +112,7 @@ export function createAccess(options: AccessOptions): Access {
   if (!readAuth) {
     // Reading is open, the trigger API is not: its wrong tokens are counted, logged and limited
     // per address as every other credential's (AUTH_FAILURE_LIMIT). With read auth the read guard does it.
-    if (triggers) router.use('/triggers', limitTriggerTokens(current.trigger, deps));
+    if (triggers) router.use('/triggers', limitTriggerTokens(current.trigger, deps, options.refusedCalls));
     return { router, metricsRouter, readAuth, flushLines };
   }
 
@@ -139,7 +146,16 @@ export function createAccess(options: AccessOptions): Access {
       secure: auth.sessionCookieSecure,
     }),
   );
-  router.use(createReadGuard({ ...deps, tokens, signer, triggers: options.triggersMounted, sendLoginPage }));
+  router.use(
+    createReadGuard({
+      ...deps,
+      tokens,
+      signer,
+      triggers: options.triggersMounted,
+      refusedCalls: options.refusedCalls,
+      sendLoginPage,
+    }),
+  );
   // A live stream let in with a token taken out since (or a session it opened) ends at the change.
   const revoked = createRevokedAnswers(
     (req) => readCredentials(req, tokens, signer, req.authUser).kind === 'granted',

@@ -1,5 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
-import { auditRefusal } from '../../triggers/trigger-audit.js';
+import { auditRefusal, type RefusedCallFields } from '../../triggers/trigger-audit.js';
+import type { RefusalLines } from './refusal-lines.js';
 import { routeGroupOf, type RouteGroup } from './auth-metrics.js';
 import { readCredentials, type Credentials, type TokenSet } from './credentials.js';
 import { refuse, refuseIfLimited, type RefuseDeps, type Refusal } from './refuse.js';
@@ -20,6 +21,8 @@ export interface ReadGuardDeps extends RefuseDeps {
   signer: SessionSigner;
   /** True when a trigger API is mounted (TRIGGERS_ENABLED, or a router in its place): else none starts. */
   triggers: boolean;
+  /** Where a refused trigger call is audited, counted per kind (createRefusedCallAudits). */
+  refusedCalls: RefusalLines<RefusedCallFields>;
   /** Serves the sign-in page (with status 401) to a browser that opens `/` without credentials. */
   sendLoginPage: (res: Response) => void;
 }
@@ -40,7 +43,7 @@ export function createReadGuard(deps: ReadGuardDeps) {
   const { tokens, signer } = deps;
   // The trigger API never sees these calls: they had an auth_refused line and no audit line.
   const auditIfTrigger = (req: Request, group: RouteGroup, status: 401 | 403 | 429) => {
-    if (deps.triggers && group === 'triggers') auditRefusal(req, status);
+    if (deps.triggers && group === 'triggers') auditRefusal(req, status, deps.refusedCalls);
   };
   const refuseCall = (req: Request, res: Response, refusal: Refusal) => {
     refuse(req, res, refusal, deps);
