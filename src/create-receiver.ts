@@ -20,6 +20,7 @@ import { createMetrics, type Metrics } from './metrics/metrics.js';
 import { streamOf } from './logging/create-logger.js';
 import { createLineGroup, PIPE_ATOMIC_BYTES } from './logging/line-group.js';
 import { createLifecycle, type Lifecycle } from './server/lifecycle.js';
+import { refusedConnectionLines } from './server/log-refused-connections.js';
 import { createAlertStore } from './store/create-alert-store.js';
 import type { ConnectionTimings } from './store/redis-connection.js';
 import { createTriggers, type Triggers } from './triggers/create-triggers.js';
@@ -178,7 +179,9 @@ export function createReceiver(
   });
   const routers = triggerRouter ? [triggerRouter, dashboard] : [dashboard];
   const ingestRefusals = createIngestRefusalLines();
+  const refusedConnections = refusedConnectionLines(logger);
   const appDeps = {
+    refusedConnections,
     logger,
     metrics,
     store,
@@ -224,6 +227,7 @@ export function createReceiver(
       access.flushLines();
       ingestRefusals.flush();
       refusedCalls.flush();
+      refusedConnections.flush();
     },
   };
 }

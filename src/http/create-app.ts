@@ -66,6 +66,11 @@ export interface AppDeps {
   surface?: Surface;
   /** Feature routers (triggers, dashboard) mounted after the core routes. */
   routers?: express.Router[];
+  /**
+   * Where a connection refused for pipelining is logged (refusedConnectionLines): the receiver's,
+   * flushed with its other lines at a listener's close; by default the app's own, flushed by its timer.
+   */
+  refusedConnections?: ReturnType<typeof refusedConnectionLines>;
 }
 
 /**
@@ -119,7 +124,7 @@ export function createApp(deps: AppDeps): RequestListener {
   app.use(answerError);
   const fast = ingests && !deps.ingestAuth;
   const listener = withFastIngest(app, { ...ingest, logger: deps.logger, lifecycle: deps.lifecycle }, fast);
-  const refused = refusedConnectionLines(deps.logger);
+  const refused = deps.refusedConnections ?? refusedConnectionLines(deps.logger);
   return limitPipelining(
     listener,
     (socket) => {

@@ -257,7 +257,7 @@ describe('connections pipelining without reading their answers', () => {
   // image's 128 MiB heap in 2 s, and the process died.
   it('are closed past the requests waiting their turn, counted and logged, while alerts are taken', async () => {
     const built = buildTestApp();
-    server = await startServer(built.app, { host: '127.0.0.1', port: 0 });
+    server = await startServer(built.app, { host: '127.0.0.1', port: 0, flushLines: built.flushLines });
     const port = boundPort(server);
     const before = heapUsedAfterGc();
 
@@ -294,6 +294,17 @@ describe('connections pipelining without reading their answers', () => {
     });
     expect(res.status).toBe(202);
     for (const client of clients) client.socket.destroy();
+
+    // Once the listener closes, the lines a period held back are written: they add up to the count.
+    const refused = await metricValue(built.metrics.registry, 'falco_http_connections_refused_total', {
+      reason: 'pipelined_requests',
+    });
+    server.closeAllConnections();
+    await new Promise((resolve) => server!.close(resolve));
+    const logged = built.logLines
+      .filter((line) => line['event'] === 'connection_refused' && line['reason'] === 'pipelined_requests')
+      .reduce((sum, line) => sum + Number(line['count']), 0);
+    expect(logged).toBe(refused);
   }, 60_000);
 
   // Regression (probing): Express still routed the requests of the connections closed here, and
