@@ -7,9 +7,11 @@ import type { RedisConnection } from './redis-connection.js';
 import {
   HELD_SCRIPT,
   LEASE_SCRIPT,
+  LEFTOVERS_REMOVED_SCRIPT,
   SAVE_SCRIPT,
   SETTLE_SCRIPT,
   SLOT_SCRIPT,
+  TAKE_LEFTOVERS_SCRIPT,
 } from './redis-trigger-scripts.js';
 import { UnreadableRunError } from './unreadable-run-error.js';
 
@@ -64,7 +66,8 @@ const failOrphan = (run: TriggerRun, requested?: string): TriggerRun => {
 
 /**
  * Trigger runs shared through Redis: each run's JSON under its own key with a TTL, an index of
- * recent runs (newest first, trimmed to `maxRuns`), an index of the unsettled ones, per-kind
+ * recent runs (newest first, trimmed to `maxRuns`), an index of the unsettled ones, an index of the
+ * settled orphans whose leftovers are still to remove with a lease on each one's removal, per-kind
  * slots, a hold per run and the canary lease.
  */
 export function createRedisTriggerRuns(options: {
@@ -82,6 +85,15 @@ export function createRedisTriggerRuns(options: {
   const slots = (kind: TriggerKind) => `${prefix}active:${kind}`;
   const hold = (id: string) => `${prefix}owner:${id}`;
   const cancelRequest = (id: string) => `${prefix}cancel:${id}`;
+  const leftovers = `${prefix}leftovers`;
+  const removal = (id: string) => `${prefix}removing:${id}`;
+  // The runs of `ids`, as saved (null: expired); those expired leave the index `key` (bounded by them).
+  const readIndexed = async (key: string, ids: string[]): Promise<Array<string | null>> => {
+    const found = (await conn.send(['MGET', ...ids.map(runKey)])) as Array<string | null>;
+    const expired = ids.filter((_, i) => found[i] === null);
+    if (expired.length > 0) await conn.send(['ZREM', key, ...expired]);
+    return found;
+  };
   // A run saved unsettled changes only while its replica renews its slot (while it runs) or its
   // hold (taken with the slot, kept until the run is settled): with neither, the replica is gone.
   const orphansOf = async (runs: TriggerRun[]): Promise<Set<string>> => {
@@ -165,16 +177,14 @@ export function createRedisTriggerRuns(options: {
     async orphans() {
       const ids = (await conn.send(['ZRANGE', unsettled, '0', '-1'])) as string[];
       if (ids.length === 0) return { runs: [], unreadable: [] };
-      const found = (await conn.send(['MGET', ...ids.map(runKey)])) as Array<string | null>;
-      const expired = ids.filter((_, i) => found[i] === null);
-      if (expired.length > 0) await conn.send(['ZREM', unsettled, ...expired]);
+      const found = await readIndexed(unsettled, ids);
       // One that is not a run stays in the index (see SharedRuns.orphans) until its key expires.
       const { runs, unreadable } = parseRuns(ids, found);
       const open = runs.filter((run) => isUnfinished(run) || awaitsAlerts(run));
       const orphaned = await orphansOf(open);
       return { runs: open.filter((run) => orphaned.has(run.id)), unreadable };
     },
-    async settleOrphan(run) {
+    async settleOrphan(run, leftBehind) {
       const found = await conn.send(['MGET', runKey(run.id), cancelRequest(run.id)]);
       const [saved, requested] = found as [string | null, string | null];
       if (typeof saved !== 'string') return undefined;
@@ -183,7 +193,31 @@ export function createRedisTriggerRuns(options: {
       const failed = failOrphan(current, requested ?? undefined);
       const keys = [runKey(run.id), unsettled, slots(current.kind), hold(run.id), cancelRequest(run.id)];
       const args = [saved, JSON.stringify(failed), run.id, owner, String(options.ttlMs), requested ?? ''];
-      return (await conn.send(['EVAL', SETTLE_SCRIPT, '5', ...keys, ...args])) === 1 ? failed : undefined;
+      const mark = leftBehind?.(failed) ? '1' : '0';
+      const settled = await conn.send(['EVAL', SETTLE_SCRIPT, '6', ...keys, leftovers, ...args, mark]);
+      return settled === 1 ? failed : undefined;
+    },
+    async leftovers() {
+      const ids = (await conn.send(['ZRANGE', leftovers, '0', '-1'])) as string[];
+      if (ids.length === 0) return { runs: [], unreadable: [] };
+      const found = await readIndexed(leftovers, ids);
+      const removing = (await conn.send(['MGET', ...ids.map(removal)])) as Array<string | null>;
+      // Those a replica is removing are its own until its lease lapses.
+      return parseRuns(
+        ids,
+        found.map((json, i) => (removing[i] === null ? json : null)),
+      );
+    },
+    async takeLeftovers(runId, leaseMs) {
+      const keys = [leftovers, removal(runId)];
+      return (
+        (await conn.send(['EVAL', TAKE_LEFTOVERS_SCRIPT, '2', ...keys, runId, owner, String(leaseMs)])) === 1
+      );
+    },
+    async leftoversRemoved(run) {
+      const keys = [removal(run.id), runKey(run.id), leftovers, hold(run.id)];
+      const args = [owner, JSON.stringify(run), String(options.ttlMs), run.id];
+      return (await conn.send(['EVAL', LEFTOVERS_REMOVED_SCRIPT, '4', ...keys, ...args])) === 1;
     },
     async leaseCanary(ms) {
       return (await conn.send(['EVAL', LEASE_SCRIPT, '1', `${prefix}canary-lease`, owner, String(ms)])) === 1;

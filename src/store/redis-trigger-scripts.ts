@@ -51,7 +51,9 @@ return 1
 // request; ARGV: the run's JSON as read, its failed JSON, its id, this replica, ttlMs, the request
 // as read. The run and its hold, this replica's, then last the retention from now, so its own
 // replica, should it reach Redis again before it gives the run up (a retention after its last
-// hold: run-holds.ts), finds the run taken over.
+// hold: run-holds.ts), finds the run taken over. With ARGV[7] '1' the run left something to remove
+// (its release, its pod): marked so in the same step (KEYS[6], the leftovers index), or a replica
+// dying between the two would leave it unmarked and never removed.
 export const SETTLE_SCRIPT = `
 ${LUA_NOW_MS}
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
@@ -61,6 +63,37 @@ if (slot and tonumber(slot) > nowMs) or redis.call('EXISTS', KEYS[4]) == 1 then 
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[5])
 redis.call('ZREM', KEYS[2], ARGV[3])
 redis.call('SET', KEYS[4], ARGV[4], 'PX', ARGV[5])
+if ARGV[7] == '1' then
+  redis.call('ZADD', KEYS[6], nowMs, ARGV[3])
+  redis.call('PEXPIRE', KEYS[6], ARGV[5])
+end
+return 1
+`;
+
+// Takes (or renews) the removal of a settled orphan's leftovers for this replica: only while they
+// are still marked (KEYS[1], the leftovers index: a replica that removed them unmarked them) and
+// no other replica holds their removal (KEYS[2]). ARGV: runId, this replica, leaseMs.
+export const TAKE_LEFTOVERS_SCRIPT = `
+if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 0 end
+local holder = redis.call('GET', KEYS[2])
+if holder and holder ~= ARGV[2] then return 0 end
+redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
+return 1
+`;
+
+// Records that an orphan's leftovers were dealt with, once: the run saved with its cleanup step,
+// unmarked and its removal's lease given back, unless another replica holds their removal (this
+// one's lapsed meanwhile) or it is unmarked already. The run is then held by this replica for its
+// life, as the replica that saves a run settled holds it (SAVE_SCRIPT). KEYS: removal lease, run,
+// leftovers index, hold. ARGV: this replica, the run's JSON, ttlMs, runId.
+export const LEFTOVERS_REMOVED_SCRIPT = `
+local holder = redis.call('GET', KEYS[1])
+if holder and holder ~= ARGV[1] then return 0 end
+if not redis.call('ZSCORE', KEYS[3], ARGV[4]) then return 0 end
+redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
+redis.call('ZREM', KEYS[3], ARGV[4])
+redis.call('DEL', KEYS[1])
+redis.call('SET', KEYS[4], ARGV[1], 'PX', ARGV[3])
 return 1
 `;
 

@@ -5,6 +5,7 @@ import type { ReadBudget } from '../http/read-budget.js';
 import { countedOutcome } from './run-cancellation.js';
 import { CLOCK_SKEW_MS } from './run-watch.js';
 import { savedDetections } from './run-expectations.js';
+import { findOrphanLeftovers } from './run-leftovers.js';
 import type { RunRegistry } from './run-registry.js';
 import { awaitsAlerts, isUnfinished } from './run-state.js';
 import type { SharedRuns } from './shared-runs.js';
@@ -37,8 +38,10 @@ export interface OrphanAdoptionDeps {
   leaseMs: number;
   logger: Logger;
   /**
-   * Removes what an orphan this replica settled left (its helm release, its pod), in a slot of its
-   * kind; called at each sweep without one too, for those that waited for a slot (trigger-service.ts).
+   * Removes what an orphan left (its helm release, its pod), in a slot of its kind: one this replica
+   * settled, or one whose leftovers the store lists as not removed yet (the replica that settled it
+   * stopped first); called at each sweep without one too, for those that waited for a slot
+   * (trigger-service.ts). Without it, no orphan is marked as leaving anything.
    */
   cleanUp?: (run?: TriggerRun) => Promise<void>;
 }
@@ -102,16 +105,20 @@ const pendingRules = (run: TriggerRun) =>
  * own runs' results, and publishes it. One still queued or running failed: the one replica that
  * saves it so counts it in `falco_trigger_runs_total` (`cancelled` when its cancellation was asked
  * for), as a replica counts the runs it ends (its own replica never ended it), and removes what the
- * run left (`cleanUp`: its helm release or its pod, once, in a slot of its kind). Returns the
- * function that stops it.
+ * run left (`cleanUp`: its helm release or its pod, once, in a slot of its kind), as it does what a
+ * replica that stopped first settled and left (`removeLeft`). Returns the function that stops it.
  */
 export function startOrphanAdoption(deps: OrphanAdoptionDeps): () => void {
   const { shared, registry, verifier, logger } = deps;
   let sweeping = false;
 
+  // Marked in the store, as it is settled, when it left something to remove: should this replica stop
+  // before it removed it, another one's sweep does (`removeLeft`).
+  const leftBehind = deps.cleanUp && ((settled: TriggerRun) => findOrphanLeftovers(settled) !== undefined);
+
   // Counted as saved: one whose cancellation was asked for is counted cancelled, as its replica would have.
   async function settle(run: TriggerRun): Promise<void> {
-    const settled = registry.has(run.id) ? undefined : await shared.settleOrphan(run);
+    const settled = registry.has(run.id) ? undefined : await shared.settleOrphan(run, leftBehind);
     if (!settled) return;
     const outcome = countedOutcome(settled);
     deps.metrics.recordRun(run.kind, outcome);
@@ -185,6 +192,15 @@ export function startOrphanAdoption(deps: OrphanAdoptionDeps): () => void {
     );
   }
 
+  // What settled orphans left and no replica is removing: the replica that settled them stopped (or
+  // died) before it removed them, and its lease on their removal lapsed. Each is removed once, by
+  // the replica that takes its removal (trigger-service.ts). Last in a sweep: a refusal here (logged
+  // as trigger_store_refused) keeps no orphan from being settled or taken over.
+  async function removeLeft(): Promise<void> {
+    if (!deps.cleanUp) return;
+    for (const run of (await shared.leftovers()).runs) await deps.cleanUp(run);
+  }
+
   // Each orphan on its own: a call refused for one (a key of another type under its id: logged as
   // trigger_store_refused) ended the whole sweep, and while it lasted the orphans listed after it
   // were never settled nor taken over. An outage still ends the sweep: every call would fail the
@@ -204,6 +220,7 @@ export function startOrphanAdoption(deps: OrphanAdoptionDeps): () => void {
           );
         });
       }
+      await removeLeft();
     } catch (error) {
       logger.debug({ event: 'trigger_orphans_failed', err: error }, 'could not take over trigger runs');
     } finally {

@@ -82,9 +82,30 @@ export interface SharedRuns {
    * expectations `not_run`, maybe cancelled). The run as saved for the one call, across replicas,
    * that did it: that replica counts the run's outcome. Undefined when the run or its cancel
    * request changed meanwhile, or it is held again; rejects with an UnreadableRunError when what
-   * is stored is not a run.
+   * is stored is not a run. When `leftBehind` says the run as settled left something to remove (its
+   * helm release, its pod), it is marked so in the same step, until `leftoversRemoved`.
    */
-  settleOrphan(run: TriggerRun): Promise<TriggerRun | undefined>;
+  settleOrphan(
+    run: TriggerRun,
+    leftBehind?: (settled: TriggerRun) => boolean,
+  ): Promise<TriggerRun | undefined>;
+  /**
+   * Settled orphans marked as leaving something to remove (`settleOrphan`) that no replica is
+   * removing (its `takeLeftovers` lapsed, or none took it: the replica that settled them stopped
+   * first), as saved, oldest first. One that is not a run this version reads is skipped (reported).
+   */
+  leftovers(): Promise<StoredRuns>;
+  /**
+   * Holds the removal of the run's leftovers for this replica for `leaseMs`, renewed by its holder:
+   * false when they were dealt with already (`leftoversRemoved`), or another replica removes them.
+   */
+  takeLeftovers(runId: string, leaseMs: number): Promise<boolean>;
+  /**
+   * Saves the run with its cleanup step (removed, or failed: tried once) and unmarks its leftovers,
+   * once across replicas: false, nothing stored, when another replica holds their removal or
+   * they were unmarked already. This replica then holds the run for its life (see `own`).
+   */
+  leftoversRemoved(run: TriggerRun): Promise<boolean>;
   /** True when this replica holds the canary lease for the next `ms`: taken when free, renewed by its holder. */
   leaseCanary(ms: number): Promise<boolean>;
 }
@@ -105,6 +126,9 @@ const CALLS: Record<SharedRunsCall, true> = {
   list: true,
   orphans: true,
   settleOrphan: true,
+  leftovers: true,
+  takeLeftovers: true,
+  leftoversRemoved: true,
   leaseCanary: true,
 };
 

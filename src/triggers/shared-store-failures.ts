@@ -107,7 +107,7 @@ export function reportStoreRefusals(
     reported[op] = reporting(op, bound, SHARED_REFUSED);
   }
   // A stored value skipped as not a run is reported as a refused read of it, each time it is skipped.
-  for (const op of ['list', 'orphans'] as const) {
+  for (const op of ['list', 'orphans', 'leftovers'] as const) {
     const read = reported[op] as () => Promise<StoredRuns>;
     reported[op] = () =>
       read().then((found) => {

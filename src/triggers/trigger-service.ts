@@ -14,6 +14,7 @@ import {
   removeOrphanLeftovers,
   warnCleanupCut,
 } from './run-leftovers.js';
+import { createLeftoverRemovals } from './leftover-removals.js';
 import type { RunRegistry } from './run-registry.js';
 import { isUnfinished } from './run-state.js';
 import { createRunSlots } from './run-slots.js';
@@ -66,19 +67,22 @@ export function createTriggerService(deps: TriggerServiceDeps) {
   const active = new Map<TriggerKind, number>();
   const inFlight = new Set<Promise<void>>();
   const unfinished = new Set<TriggerRun>();
-  // Orphans this replica settled whose leftovers wait for a slot of their kind, and those being removed.
+  // Orphans whose leftovers wait for a slot of their kind here (settled here, or left by a replica
+  // that stopped: marked in the shared store), and those being removed, by id.
   const orphansLeft = new Map<string, TriggerRun>();
-  const cleaning = new Set<TriggerRun>();
+  const cleaning = new Map<string, TriggerRun>();
   // The grace stop() was given, once it named the orphans' leftovers it left.
   let stoppedGraceMs: number | undefined;
   const abort = new AbortController();
   const cancellation = createRunCancellation(abort.signal);
+  const leaseMs = deps.slotLeaseMs ?? SLOT_LEASE_MS;
   const slots = createRunSlots({
     shared: deps.shared,
     maxConcurrent: config.maxConcurrent,
-    leaseMs: deps.slotLeaseMs ?? SLOT_LEASE_MS,
+    leaseMs,
     onCancelRequested: (run, requestedAt) => cancellation.cancel(run, requestedAt),
   });
+  const removals = createLeftoverRemovals(deps.shared, leaseMs);
 
   // A run ends once, by its trigger or by shutdown: its outcome, the verifier and the metric. With
   // a shared store the run is counted once its end is saved: another replica may have settled it
@@ -147,12 +151,13 @@ export function createTriggerService(deps: TriggerServiceDeps) {
     endRun(run, outcome);
   }
 
-  // One orphan's cleanup, in a slot of its kind as a run takes (here and across replicas); without
-  // one it waits in orphansLeft for a later sweep. Recorded on the run, saved, and logged.
+  // One orphan's cleanup, in a slot of its kind as a run takes (here and across replicas), once its
+  // removal is this replica's (leftover-removals.ts); without a slot it waits in orphansLeft for a
+  // later sweep. Recorded on the run, saved with it as removed, and logged.
   async function cleanUpOrphan(run: TriggerRun): Promise<void> {
     const left = findOrphanLeftovers(run);
     const count = active.get(run.kind) ?? 0;
-    if (left === undefined) return void orphansLeft.delete(run.id);
+    if (left === undefined || cleaning.has(run.id)) return void orphansLeft.delete(run.id);
     if (count >= config.maxConcurrent) return;
     active.set(run.kind, count + 1);
     const release = () => active.set(run.kind, (active.get(run.kind) ?? 1) - 1);
@@ -161,14 +166,19 @@ export function createTriggerService(deps: TriggerServiceDeps) {
       release();
       return;
     }
+    // Removed or being removed by another replica (false), or the store cannot say (undefined): the
+    // slot is given back, and the orphan waits here only in the latter case.
+    const taken = await removals.take(run);
     // Shutdown began while the slot was claimed: the orphan stays listed, for stop() to name.
-    if (abort.signal.aborted) {
+    if (!taken || abort.signal.aborted) {
+      if (taken === false) orphansLeft.delete(run.id);
       release();
       return slots.release(run);
     }
     orphansLeft.delete(run.id);
-    cleaning.add(run);
+    cleaning.set(run.id, run);
     const stopRenewing = slots.renewWhileRunning(run);
+    const stopHolding = removals.holdWhileRemoving(run);
     const ctx = createTriggerContext(run, cancellation.signalFor(run), deps);
     const done = removeOrphanLeftovers(left, run.id, ctx)
       .then(async (failure) => {
@@ -178,13 +188,13 @@ export function createTriggerService(deps: TriggerServiceDeps) {
           { event: 'trigger_orphan_cleaned', runId: run.id, kind: run.kind, ...left, error: failure },
           `removed what trigger run ${run.id} left when its replica stopped: ${describeRunLeftovers(left)}${failure === undefined ? '' : ` (failed: ${failure})`}`,
         );
-        // This replica holds the run since it settled it: saved with its cleanup steps.
-        await deps.shared?.save(run).catch(() => false);
+        await removals.record(run);
       })
       .finally(async () => {
-        cleaning.delete(run);
+        cleaning.delete(run.id);
         cancellation.forget(run);
         stopRenewing();
+        stopHolding();
         release();
         await slots.release(run);
         inFlight.delete(done);
@@ -264,12 +274,13 @@ export function createTriggerService(deps: TriggerServiceDeps) {
       return { ok: true, run: { ...run, cancelRequestedAt: asked.stored } };
     },
     /**
-     * Removes what `run`, an orphan this replica settled (adopt-orphans.ts), left (its release, its
-     * pod), once a slot of its kind is free: one cleanup per orphan, bounded as runs are. Those
-     * waiting for a slot are tried again at each call.
+     * Removes what `run`, an orphan settled here or left marked by a replica that stopped
+     * (adopt-orphans.ts), left (its release, its pod), once a slot of its kind is free: one cleanup
+     * per orphan across replicas, bounded as runs are. Without `run`, those waiting here for a slot
+     * are tried again.
      */
     async cleanUpOrphan(run?: TriggerRun): Promise<void> {
-      if (run && findOrphanLeftovers(run)) orphansLeft.set(run.id, run);
+      if (run && findOrphanLeftovers(run) && !cleaning.has(run.id)) orphansLeft.set(run.id, run);
       // None starts once shutdown began (a sweep under way settled the orphan): it would outlive the
       // grace, with Redis closing. stop() names what is left; one settled after it did, at once.
       if (abort.signal.aborted) {
@@ -277,7 +288,7 @@ export function createTriggerService(deps: TriggerServiceDeps) {
           warnCleanupCut(deps.logger, run, stoppedGraceMs);
         return;
       }
-      for (const waiting of [...orphansLeft.values()]) await cleanUpOrphan(waiting);
+      for (const waiting of run ? [run] : [...orphansLeft.values()]) await cleanUpOrphan(waiting);
     },
     /**
      * Cancels running commands (cleanup steps still run) and waits up to `graceMs` for runs to end.
@@ -300,7 +311,7 @@ export function createTriggerService(deps: TriggerServiceDeps) {
       unfinished.clear();
       // An orphan's leftovers not removed yet: named as a run's whose cleanup shutdown cut short.
       stoppedGraceMs = graceMs;
-      const left = [...cleaning, ...orphansLeft.values()];
+      const left = [...cleaning.values(), ...orphansLeft.values()];
       for (const run of left) warnCleanupCut(deps.logger, run, graceMs);
       orphansLeft.clear();
       return cut.length === 0 && left.length === 0;

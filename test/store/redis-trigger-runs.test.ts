@@ -328,6 +328,58 @@ describe.skipIf(!hasRedis)('createRedisTriggerRuns', () => {
     expect(await a!.own(run.id, 200)).toBe(false);
   });
 
+  // Regression (review): what an orphan left to remove was known only to the replica that settled
+  // it; that one stopping before it removed it, no replica ever did.
+  it('keeps an orphan marked as leaving something to remove until one replica recorded its removal', async () => {
+    const [a, b, c] = [1, 2, 3].map(() => sharedRuns('leftovers:'));
+    const cli = (...args: string[]) => redis.redis().cli(...args);
+    const left = shellRun('left-pod', 'running', 'pending');
+    const clean = shellRun('left-nothing', 'running', 'pending');
+    for (const run of [left, clean]) {
+      expect(await a!.claim('shell', run.id, 5, 200)).toBe(true);
+      await a!.save(run);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    const settled = await b!.settleOrphan(left, (run) => run.id === 'left-pod');
+    expect(await b!.settleOrphan(clean, () => false)).toBeDefined();
+
+    // Listed while nobody removes it: the replica that settled it may have stopped already.
+    expect((await c!.leftovers()).runs.map((run) => run.id)).toEqual(['left-pod']);
+    expect(await b!.takeLeftovers('left-pod', 200)).toBe(true);
+    expect(await b!.takeLeftovers('left-nothing', 200)).toBe(false);
+    expect((await c!.leftovers()).runs).toEqual([]);
+    expect(await c!.takeLeftovers('left-pod', 60_000)).toBe(false);
+    // B stops renewing: once its lease lapsed, C takes the removal, and B can no longer record one.
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    expect((await c!.leftovers()).runs).toEqual([settled]);
+    expect(await c!.takeLeftovers('left-pod', 60_000)).toBe(true);
+    expect(await b!.leftoversRemoved(settled!)).toBe(false);
+    const removed = { ...settled!, commands: [{ argv: ['k8s', 'delete-pod'], failed: false }] } as TriggerRun;
+    expect(await c!.leftoversRemoved(removed)).toBe(true);
+
+    // Recorded once: unmarked, never taken or listed again, saved with its step and held by C.
+    expect(await c!.leftoversRemoved(removed)).toBe(false);
+    expect(await b!.takeLeftovers('left-pod', 60_000)).toBe(false);
+    expect((await a!.leftovers()).runs).toEqual([]);
+    expect(await a!.get('left-pod')).toEqual(removed);
+    expect(await b!.save(removed)).toBe(false);
+    expect(await cli('EXISTS', 'leftovers:removing:left-pod')).toBe('0');
+  });
+
+  it('lets a marked orphan whose run expired leave the leftovers index', async () => {
+    const [a, b] = [sharedRuns('leftovers-expired:'), sharedRuns('leftovers-expired:')];
+    const cli = (...args: string[]) => redis.redis().cli(...args);
+    const run = shellRun('expires', 'running', 'pending');
+    expect(await a.claim('shell', run.id, 5, 200)).toBe(true);
+    await a.save(run);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    expect(await b.settleOrphan(run, () => true)).toBeDefined();
+    await cli('DEL', 'leftovers-expired:run:expires');
+
+    expect((await b.leftovers()).runs).toEqual([]);
+    expect(await cli('ZCARD', 'leftovers-expired:leftovers')).toBe('0');
+  });
+
   // Its replica died before its next renewal read the request (within CANCEL_CHECK_MS of it): the
   // request was answered 202, so the run ends cancelled, as it would have there.
   it('reads and settles an orphan whose cancel request its replica never read as cancelled on request', async () => {

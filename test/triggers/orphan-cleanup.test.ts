@@ -119,18 +119,23 @@ describe.runIf(redisAvailable())('what an orphaned run left (two replicas on one
     60_000,
   );
 
-  it('deletes the shell pod a run whose replica died mid-exec made, read first: labelled with its id', async () => {
-    api = await startKubeApiStandIn();
-    // The exec never answers: A's run stays in its pod until A dies.
+  // A shell run started on `a` whose exec never answers (it stays in its pod until `a` dies), once
+  // `b` sees it running; with its pod's path.
+  const startStuckShell = async (a: TriggerApp, b: TriggerApp) => {
     api.hold = /\/exec$/;
-    const a = replica('orphan-pod', {});
-    const b = replica('orphan-pod', {});
     const started = await request(a.app).post('/triggers/shell').set(auth).send({});
     expect(started.status).toBe(202);
     const id = (started.body as TriggerRun).id;
-    const pod = `/api/v1/namespaces/falco-canary/pods/falco-trigger-${id.slice(0, 8)}`;
     await expect.poll(() => api.requests.some((r) => r.upgrade), { timeout: 5_000 }).toBe(true);
     await waitForRun(b.app, TOKEN, id, (run) => run.status === 'running');
+    return { id, pod: `/api/v1/namespaces/falco-canary/pods/falco-trigger-${id.slice(0, 8)}` };
+  };
+
+  it('deletes the shell pod a run whose replica died mid-exec made, read first: labelled with its id', async () => {
+    api = await startKubeApiStandIn();
+    const a = replica('orphan-pod', {});
+    const b = replica('orphan-pod', {});
+    const { id, pod } = await startStuckShell(a, b);
     await a.crash();
 
     const run = await waitForRun(b.app, TOKEN, id, cleanedUp, 20 * LEASE_MS);
@@ -152,6 +157,94 @@ describe.runIf(redisAvailable())('what an orphaned run left (two replicas on one
       expect.objectContaining({ runId: id, kind: 'shell', pod: `falco-trigger-${id.slice(0, 8)}` }),
     ]);
   });
+
+  // `a` dies while every slot of the kind is taken (TRIGGER_MAX_CONCURRENT is 1), as by another
+  // replica's run: `b` settles its run, and its cleanup waits for a slot. Returns what frees them.
+  const settleWithoutSlot = async (a: TriggerApp, b: TriggerApp, prefix: string, kind: string) => {
+    const key = `${prefix}:triggers:active:${kind}`;
+    await redis.cli('ZADD', key, String(Date.now() + 600_000), 'another-run');
+    // The set lives as long as its longest lease (SLOT_SCRIPT): this one's too.
+    await redis.cli('PEXPIRE', key, '600000');
+    await a.crash();
+    await vi.waitFor(() => expect(saying(b.logs)('trigger_run_settled')).toHaveLength(1), {
+      timeout: 20 * LEASE_MS,
+      interval: 50,
+    });
+    return async () => void (await redis.cli('ZREM', key, 'another-run'));
+  };
+
+  // Regression (review): the orphans whose leftovers were still to remove lived only in the memory of
+  // the replica that settled them: it died or stopped before removing them (no slot free, or its
+  // cleanup cut short), and no replica ever did; the release with its Job, or the pod, stayed.
+  it('deletes, once, the shell pod of an orphan whose settling replica died before it could remove it', async () => {
+    api = await startKubeApiStandIn();
+    const a = replica('left-pod', {});
+    const b = replica('left-pod', {});
+    const { id, pod } = await startStuckShell(a, b);
+    const freeSlots = await settleWithoutSlot(a, b, 'left-pod', 'shell');
+    await b.crash();
+    await freeSlots();
+
+    const c = replica('left-pod', {});
+    const run = await waitForRun(c.app, TOKEN, id, cleanedUp, 20 * LEASE_MS);
+    // C keeps sweeping: still one cleanup.
+    await new Promise((done) => setTimeout(done, 4 * LEASE_MS));
+
+    expect(run).toMatchObject({ status: 'failed', error: ORPHANED_RUN_ERROR });
+    expect(run.commands.at(-1)).toMatchObject({
+      argv: ['k8s', 'delete-pod', '-n', 'falco-canary', `falco-trigger-${id.slice(0, 8)}`],
+      failed: false,
+    });
+    expect(api.requests.filter((r) => r.path === pod && r.method === 'DELETE')).toHaveLength(1);
+    expect(api.pods.size).toBe(0);
+    expect(cleanupLines([b])).toEqual([]);
+    expect(cleanupLines([c])).toEqual([
+      expect.objectContaining({ runId: id, kind: 'shell', pod: `falco-trigger-${id.slice(0, 8)}` }),
+    ]);
+  });
+
+  it.runIf(haveHelm)(
+    'uninstalls, once, the release of an orphan whose settling replica stopped before it could remove it',
+    async () => {
+      api = await startKubeApiStandIn();
+      const a = replica('left-release', hangingHelm);
+      const b = replica('left-release', realHelm());
+      const started = await request(a.app).post('/triggers/event-generator').set(auth).send({});
+      expect(started.status).toBe(202);
+      const id = (started.body as TriggerRun).id;
+      const release = `falco-eg-${id.slice(0, 8)}`;
+      const lookups = () =>
+        api.requests.filter(
+          (r) =>
+            r.path === '/api/v1/namespaces/falco-canary/secrets' &&
+            r.query.get('labelSelector') === `name=${release},owner=helm`,
+        );
+      await waitForRun(b.app, TOKEN, id, (run) => run.status === 'running');
+      const freeSlots = await settleWithoutSlot(a, b, 'left-release', 'event-generator');
+      await b.stop();
+      apps.splice(apps.indexOf(b), 1);
+      expect(saying(b.logs)('trigger_cleanup_cut')).toEqual([
+        expect.objectContaining({ runId: id, release }),
+      ]);
+      await freeSlots();
+      expect(lookups()).toEqual([]);
+
+      const c = replica('left-release', realHelm());
+      const run = await waitForRun(c.app, TOKEN, id, cleanedUp, 20 * LEASE_MS + 15_000);
+      const once = lookups().length;
+      await new Promise((done) => setTimeout(done, 4 * LEASE_MS));
+
+      expect(run.commands.map((command) => command.argv.slice(0, 3))).toEqual([
+        ['helm', 'uninstall', release],
+      ]);
+      expect(cleanupLines([b, c])).toEqual([
+        expect.objectContaining({ runId: id, kind: 'event-generator', release }),
+      ]);
+      expect(once).toBeGreaterThan(0);
+      expect(lookups()).toHaveLength(once);
+    },
+    60_000,
+  );
 });
 
 describe('an orphan settled as its replica stops', () => {

@@ -483,6 +483,15 @@ describe('reportStoreRefusals', () => {
       settleOrphan() {
         return this.refuse();
       }
+      leftovers() {
+        return this.refuse();
+      }
+      takeLeftovers() {
+        return this.refuse();
+      }
+      leftoversRemoved() {
+        return this.refuse();
+      }
       leaseCanary() {
         return this.refuse();
       }
