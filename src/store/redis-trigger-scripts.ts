@@ -53,20 +53,22 @@ return 1
 // replica, should it reach Redis again before it gives the run up (a retention after its last
 // hold: run-holds.ts), finds the run taken over. With ARGV[7] '1' the run left something to remove
 // (its release, its pod): marked so in the same step (KEYS[6], the leftovers index), or a replica
-// dying between the two would leave it unmarked and never removed.
+// dying between the two would leave it unmarked and never removed. Marked first: Redis keeps the
+// writes a script made before one it refuses (a key of another type), and a run saved settled but
+// refused its mark was counted and cleaned up by no replica; refused first, nothing is written.
 export const SETTLE_SCRIPT = `
 ${LUA_NOW_MS}
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 if (redis.call('GET', KEYS[5]) or '') ~= ARGV[6] then return 0 end
 local slot = redis.call('ZSCORE', KEYS[3], ARGV[3])
 if (slot and tonumber(slot) > nowMs) or redis.call('EXISTS', KEYS[4]) == 1 then return 0 end
-redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[5])
-redis.call('ZREM', KEYS[2], ARGV[3])
-redis.call('SET', KEYS[4], ARGV[4], 'PX', ARGV[5])
 if ARGV[7] == '1' then
   redis.call('ZADD', KEYS[6], nowMs, ARGV[3])
   redis.call('PEXPIRE', KEYS[6], ARGV[5])
 end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[5])
+redis.call('ZREM', KEYS[2], ARGV[3])
+redis.call('SET', KEYS[4], ARGV[4], 'PX', ARGV[5])
 return 1
 `;
 

@@ -366,6 +366,26 @@ describe.skipIf(!hasRedis)('createRedisTriggerRuns', () => {
     expect(await cli('EXISTS', 'leftovers:removing:left-pod')).toBe('0');
   });
 
+  // Regression (review): the mark was the settling script's last write, and Redis keeps a script's
+  // writes before the one it refuses: with a key of another type as the leftovers index, the run
+  // was saved settled and left the unsettled index, yet the call failed, so no replica counted it,
+  // marked it, or removed what it left, ever. Refused, it must change nothing (the next sweep tries it again).
+  it('settles nothing when Redis refuses to mark what the orphan left (WRONGTYPE)', async () => {
+    const [a, b] = [sharedRuns('mark-refused:'), sharedRuns('mark-refused:')];
+    const cli = (...args: string[]) => redis.redis().cli(...args);
+    const run = shellRun('left-pod', 'running', 'pending');
+    expect(await a.claim('shell', run.id, 5, 200)).toBe(true);
+    await a.save(run);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    await cli('SET', 'mark-refused:leftovers', 'not a sorted set');
+
+    await expect(b.settleOrphan(run, () => true)).rejects.toThrow(/WRONGTYPE/);
+
+    expect(await cli('GET', 'mark-refused:run:left-pod')).toBe(JSON.stringify(run));
+    expect(await cli('ZRANGE', 'mark-refused:open', '0', '-1')).toBe('left-pod');
+    expect(await cli('EXISTS', 'mark-refused:owner:left-pod')).toBe('0');
+  });
+
   it('lets a marked orphan whose run expired leave the leftovers index', async () => {
     const [a, b] = [sharedRuns('leftovers-expired:'), sharedRuns('leftovers-expired:')];
     const cli = (...args: string[]) => redis.redis().cli(...args);
