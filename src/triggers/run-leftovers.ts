@@ -80,12 +80,18 @@ export function buildLeftoversRemoval(left: RunLeftovers): string[] {
 
 /**
  * Logs, as a warning, that shutdown cut `run`'s cleanup short (the process exits next, ending a
- * helm uninstall where it is) and what may be left to remove by hand. Returns the run's error.
+ * helm uninstall where it is) and what may be left to remove by hand; or, `marked` (an orphan's,
+ * marked in the shared store as it was settled: leftover-removals.ts), that another replica
+ * removes. Returns the run's error.
  */
-export function warnCleanupCut(logger: Logger, run: TriggerRun, graceMs: number): string {
+export function warnCleanupCut(logger: Logger, run: TriggerRun, graceMs: number, marked = false): string {
   const left = findRunLeftovers(run);
   const what = left ? `${describeRunLeftovers(left)} may be left` : 'it made nothing that could be left';
-  const removal = left ? ` (remove it with: ${buildLeftoversRemoval(left).join(' ')})` : '';
+  const removal = !left
+    ? ''
+    : marked
+      ? ' until another replica removes it (marked in the shared store: a sweep of any replica does while the run is kept)'
+      : ` (remove it with: ${buildLeftoversRemoval(left).join(' ')})`;
   logger.warn(
     { runId: run.id, kind: run.kind, event: 'trigger_cleanup_cut', graceMs, ...left },
     `the receiver stopped before trigger run ${run.id} ended its cleanup: ${what}${removal}`,

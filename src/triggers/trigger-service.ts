@@ -285,7 +285,7 @@ export function createTriggerService(deps: TriggerServiceDeps) {
       // grace, with Redis closing. stop() names what is left; one settled after it did, at once.
       if (abort.signal.aborted) {
         if (run && stoppedGraceMs !== undefined && orphansLeft.delete(run.id))
-          warnCleanupCut(deps.logger, run, stoppedGraceMs);
+          warnCleanupCut(deps.logger, run, stoppedGraceMs, deps.shared !== undefined);
         return;
       }
       for (const waiting of run ? [run] : [...orphansLeft.values()]) await cleanUpOrphan(waiting);
@@ -309,10 +309,11 @@ export function createTriggerService(deps: TriggerServiceDeps) {
         endRun(run, { ok: false, error: warnCleanupCut(deps.logger, run, graceMs) }, true);
       await Promise.all(cut.map(saveAndRelease));
       unfinished.clear();
-      // An orphan's leftovers not removed yet: named as a run's whose cleanup shutdown cut short.
+      // An orphan's leftovers not removed yet: named as a run's whose cleanup shutdown cut short,
+      // left to another replica with the shared store, where they are marked (leftover-removals.ts).
       stoppedGraceMs = graceMs;
       const left = [...cleaning.values(), ...orphansLeft.values()];
-      for (const run of left) warnCleanupCut(deps.logger, run, graceMs);
+      for (const run of left) warnCleanupCut(deps.logger, run, graceMs, deps.shared !== undefined);
       orphansLeft.clear();
       return cut.length === 0 && left.length === 0;
     },
