@@ -39,11 +39,12 @@ export interface OrphanAdoptionDeps {
   logger: Logger;
   /**
    * Removes what an orphan left (its helm release, its pod), in a slot of its kind: one this replica
-   * settled, or one whose leftovers the store lists as not removed yet (the replica that settled it
-   * stopped first); called at each sweep without one too, for those that waited for a slot
-   * (trigger-service.ts). Without it, no orphan is marked as leaving anything.
+   * settled, or one whose leftovers the store lists as not removed yet (`listed`: the replica that
+   * settled it stopped first; tried once, listed again at the next sweep); called at each sweep
+   * without one too, for those settled here that waited for a slot (trigger-service.ts). Without
+   * it, no orphan is marked as leaving anything.
    */
-  cleanUp?: (run?: TriggerRun) => Promise<void>;
+  cleanUp?: (run?: TriggerRun, listed?: boolean) => Promise<void>;
 }
 
 /** The alerts read back for a run taken over, and whether a rule's read may have left its detection out. */
@@ -198,7 +199,7 @@ export function startOrphanAdoption(deps: OrphanAdoptionDeps): () => void {
   // as trigger_store_refused) keeps no orphan from being settled or taken over.
   async function removeLeft(): Promise<void> {
     if (!deps.cleanUp) return;
-    for (const run of (await shared.leftovers()).runs) await deps.cleanUp(run);
+    for (const run of (await shared.leftovers()).runs) await deps.cleanUp(run, true);
   }
 
   // Each orphan on its own: a call refused for one (a key of another type under its id: logged as

@@ -122,7 +122,7 @@ export function createTriggers(deps: TriggersDeps): Triggers {
           readBudget: deps.readBudget,
           leaseMs,
           logger,
-          cleanUp: (run) => service.cleanUpOrphan(run),
+          cleanUp: (run, listed) => service.cleanUpOrphan(run, listed),
         })
       : () => undefined;
   const stopCanary =

@@ -67,8 +67,8 @@ export function createTriggerService(deps: TriggerServiceDeps) {
   const active = new Map<TriggerKind, number>();
   const inFlight = new Set<Promise<void>>();
   const unfinished = new Set<TriggerRun>();
-  // Orphans whose leftovers wait for a slot of their kind here (settled here, or left by a replica
-  // that stopped: marked in the shared store), and those being removed, by id.
+  // Orphans settled here whose leftovers wait for a slot of their kind, and those being removed
+  // here (settled here, or left by a replica that stopped: marked in the shared store), by id.
   const orphansLeft = new Map<string, TriggerRun>();
   const cleaning = new Map<string, TriggerRun>();
   // The grace stop() was given, once it named the orphans' leftovers it left.
@@ -277,10 +277,12 @@ export function createTriggerService(deps: TriggerServiceDeps) {
      * Removes what `run`, an orphan settled here or left marked by a replica that stopped
      * (adopt-orphans.ts), left (its release, its pod), once a slot of its kind is free: one cleanup
      * per orphan across replicas, bounded as runs are. Without `run`, those waiting here for a slot
-     * are tried again.
+     * are tried again. One `listed` (marked, its removal no replica's) is tried only: not kept here
+     * to wait, nor named by stop() unless its removal began, as the store lists it again to every
+     * replica's next sweep (kept, each replica that listed it named it as cut short as it stopped).
      */
-    async cleanUpOrphan(run?: TriggerRun): Promise<void> {
-      if (run && findOrphanLeftovers(run) && !cleaning.has(run.id)) orphansLeft.set(run.id, run);
+    async cleanUpOrphan(run?: TriggerRun, listed = false): Promise<void> {
+      if (run && !listed && findOrphanLeftovers(run) && !cleaning.has(run.id)) orphansLeft.set(run.id, run);
       // None starts once shutdown began (a sweep under way settled the orphan): it would outlive the
       // grace, with Redis closing. stop() names what is left; one settled after it did, at once.
       if (abort.signal.aborted) {

@@ -203,6 +203,33 @@ describe.runIf(redisAvailable())('what an orphaned run left (two replicas on one
     ]);
   });
 
+  // Regression (review): every replica whose sweep listed a marked orphan kept it as its own to
+  // remove once a slot was free, so one stopping while every slot was taken named it in
+  // trigger_cleanup_cut and its shutdown said drained: false (exit 1), though it had taken or
+  // started nothing, and the orphan stayed marked for the others as before.
+  it('names no cleanup cut when it stops having only listed what an orphan settled elsewhere left', async () => {
+    api = await startKubeApiStandIn();
+    const a = replica('listed-pod', {});
+    const b = replica('listed-pod', {});
+    const { id } = await startStuckShell(a, b);
+    const freeSlots = await settleWithoutSlot(a, b, 'listed-pod', 'shell');
+    await b.crash();
+    const c = replica('listed-pod', {});
+    const leftovers = () => redis.cli('ZRANGE', 'listed-pod:triggers:leftovers', '0', '-1');
+    // C's sweeps list it, and find no slot.
+    await new Promise((done) => setTimeout(done, 4 * LEASE_MS));
+    expect(await leftovers()).toBe(id);
+
+    apps.splice(apps.indexOf(c), 1);
+    expect(await c.triggers!.stop(100)).toBe(true);
+    await c.stop();
+    await freeSlots();
+
+    expect(saying(c.logs)('trigger_cleanup_cut')).toEqual([]);
+    expect(cleanupLines([c])).toEqual([]);
+    expect(await leftovers()).toBe(id);
+  });
+
   it.runIf(haveHelm)(
     'uninstalls, once, the release of an orphan whose settling replica stopped before it could remove it',
     async () => {
