@@ -156,8 +156,19 @@ export function createTriggerService(deps: TriggerServiceDeps) {
   // later sweep. Recorded on the run, saved with it as removed, and logged.
   async function cleanUpOrphan(run: TriggerRun): Promise<void> {
     const left = findOrphanLeftovers(run);
-    const count = active.get(run.kind) ?? 0;
     if (left === undefined || cleaning.has(run.id)) return void orphansLeft.delete(run.id);
+    if ((active.get(run.kind) ?? 0) >= config.maxConcurrent) return;
+    // Its removal taken before its slot, whose member is the run's id on every replica: claimed
+    // first, a replica whose take then failed gave back the slot of the one removing them. Removed
+    // or being removed by another replica (false), or the store cannot say (undefined): the orphan
+    // waits here only in the latter case. Taken without a slot, the removal stays this replica's
+    // while it retries (each sweep renews it), or lapses for another replica to take.
+    const taken = await removals.take(run);
+    if (!taken) {
+      if (taken === false) orphansLeft.delete(run.id);
+      return;
+    }
+    const count = active.get(run.kind) ?? 0;
     if (count >= config.maxConcurrent) return;
     active.set(run.kind, count + 1);
     const release = () => active.set(run.kind, (active.get(run.kind) ?? 1) - 1);
@@ -166,12 +177,8 @@ export function createTriggerService(deps: TriggerServiceDeps) {
       release();
       return;
     }
-    // Removed or being removed by another replica (false), or the store cannot say (undefined): the
-    // slot is given back, and the orphan waits here only in the latter case.
-    const taken = await removals.take(run);
     // Shutdown began while the slot was claimed: the orphan stays listed, for stop() to name.
-    if (!taken || abort.signal.aborted) {
-      if (taken === false) orphansLeft.delete(run.id);
+    if (abort.signal.aborted) {
       release();
       return slots.release(run);
     }

@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import request from 'supertest';
@@ -323,7 +323,7 @@ describe.runIf(redisAvailable())('an orphan whose slot is being claimed as its r
       },
     };
     const { service, logs } = buildTriggerService({}, { shared, leaseMs: LEASE_MS, childEnv: {} });
-    const orphan = settledOrphan();
+    const orphan = await markedOrphan(runs);
 
     const cleaning = service.cleanUpOrphan(orphan);
     const stopping = service.stop(100);
@@ -356,5 +356,64 @@ const settledOrphan = (): TriggerRun => ({
   verification: { windowMs: 60_000, expectations: [] },
 });
 
+// settledOrphan() as another replica settled it in `runs`: marked as leaving its release.
+const markedOrphan = async (runs: SharedRuns): Promise<TriggerRun> => {
+  const orphan = settledOrphan();
+  expect(await runs.claim('event-generator', orphan.id, 5, 100)).toBe(true);
+  await runs.save({ ...orphan, status: 'running', error: undefined });
+  await new Promise((done) => setTimeout(done, 150));
+  expect(await runs.settleOrphan(orphan, () => true)).toBeDefined();
+  return orphan;
+};
+
 const saying = (logs: Array<Record<string, unknown>>) => (event: string) =>
   logs.filter((line) => line.event === event);
+
+describe.runIf(redisAvailable())('an orphan two replicas try to clean up at once', () => {
+  const redis = useRedisConnection();
+
+  // Regression (review): a replica claimed the orphan's slot (its run id's, one member across
+  // replicas) before it took its removal; one whose take then failed gave that slot back, the one
+  // of the replica removing them: the kind's limit no longer counted that removal, and user runs
+  // took its place until the remover's next renewal (a third of the lease later).
+  it("keeps the removing replica's slot when another one's removal was not taken", async () => {
+    const prefix = 'two-cleaners:';
+    const runs = () =>
+      createRedisTriggerRuns({ connection: redis.connection(), prefix, maxRuns: 5, ttlMs: 60_000 });
+    const orphan = await markedOrphan(runs());
+    // Their helm: an uninstall that lasts (the removal under way while the other replica's take is answered).
+    const bin = mkdtempSync(join(tmpdir(), 'slow-uninstall-'));
+    writeFileSync(join(bin, 'helm'), '#!/bin/sh\nsleep 3\n', { mode: 0o755 });
+    const childEnv = { PATH: `${bin}:/usr/bin:/bin` };
+    let answer = () => {};
+    const answered = new Promise<void>((resolve) => (answer = resolve));
+    // B's take is answered only once C took the removal and began it.
+    const b = runs();
+    let bTaking = false;
+    const slowTake = {
+      ...b,
+      takeLeftovers: async (...args: Parameters<SharedRuns['takeLeftovers']>) => {
+        bTaking = true;
+        await answered;
+        return b.takeLeftovers(...args);
+      },
+    };
+    const replicaB = buildTriggerService({}, { shared: slowTake, leaseMs: 30_000, childEnv });
+    const replicaC = buildTriggerService({}, { shared: runs(), leaseMs: 30_000, childEnv });
+
+    const tryingB = replicaB.service.cleanUpOrphan(orphan);
+    await vi.waitFor(() => expect(bTaking).toBe(true));
+    await replicaC.service.cleanUpOrphan(orphan, true);
+    answer();
+    await tryingB;
+
+    // C removes them, in the slot of the kind it claimed.
+    expect(await redis.redis().cli('ZCARD', `${prefix}active:event-generator`)).toBe('1');
+    expect(await replicaB.service.stop(100)).toBe(true);
+    expect(await replicaC.service.stop(5_000)).toBe(true);
+    expect(saying(replicaC.logs)('trigger_orphan_cleaned')).toEqual([
+      expect.objectContaining({ runId: orphan.id, release: 'falco-eg-0123abcd' }),
+    ]);
+    expect(saying(replicaB.logs)('trigger_orphan_cleaned')).toEqual([]);
+  }, 15_000);
+});
