@@ -17,15 +17,20 @@ function childrenOf(pid: number): number[] {
   }
 }
 
+/** The CPU time (user and system, all its threads) one process has used, in 10 ms ticks; throws once it is gone. */
+export function cpuSecondsOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces) start at ") ".
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+}
+
 function sampleOne(pid: number): ProcSample {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name (which may hold spaces) start at ") ".
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ticks = Number(fields[11]) + Number(fields[12]);
+    const cpuSeconds = cpuSecondsOf(pid);
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-    return { cpuSeconds: ticks / TICKS_PER_SECOND, rssBytes: rssKb * 1024 };
+    return { cpuSeconds, rssBytes: rssKb * 1024 };
   } catch {
     return { cpuSeconds: 0, rssBytes: 0 };
   }
