@@ -6,6 +6,7 @@ import { createAlertSink, type AlertSink } from './alerts/alert-sink.js';
 import { createDedupSink } from './alerts/dedup-sink.js';
 import type { AlertStore } from './alerts/alert-store.js';
 import type { Config } from './config/load-config.js';
+import { createAppLines } from './http/app-lines.js';
 import { createApp } from './http/create-app.js';
 import { createAccess } from './http/auth/create-access.js';
 import { watchTokenFiles } from './http/auth/token-files.js';
@@ -20,7 +21,6 @@ import { createMetrics, type Metrics } from './metrics/metrics.js';
 import { streamOf } from './logging/create-logger.js';
 import { createLineGroup, PIPE_ATOMIC_BYTES } from './logging/line-group.js';
 import { createLifecycle, type Lifecycle } from './server/lifecycle.js';
-import { refusedConnectionLines } from './server/log-refused-connections.js';
 import { createAlertStore } from './store/create-alert-store.js';
 import type { ConnectionTimings } from './store/redis-connection.js';
 import { createTriggers, type Triggers } from './triggers/create-triggers.js';
@@ -179,9 +179,10 @@ export function createReceiver(
   });
   const routers = triggerRouter ? [triggerRouter, dashboard] : [dashboard];
   const ingestRefusals = createIngestRefusalLines();
-  const refusedConnections = refusedConnectionLines(logger);
+  // One for both apps (ADMIN_PORT): flushed with the other lines below.
+  const appLines = createAppLines(logger);
   const appDeps = {
-    refusedConnections,
+    lines: appLines,
     logger,
     metrics,
     store,
@@ -227,7 +228,7 @@ export function createReceiver(
       access.flushLines();
       ingestRefusals.flush();
       refusedCalls.flush();
-      refusedConnections.flush();
+      appLines.flush();
     },
   };
 }

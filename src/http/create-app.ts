@@ -5,12 +5,13 @@ import type { AlertSink } from '../alerts/alert-sink.js';
 import type { AlertStore } from '../alerts/alert-store.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Lifecycle } from '../server/lifecycle.js';
+import { createAppLines, type AppLines } from './app-lines.js';
 import { answerError } from './answer-error.js';
 import { answerOptions } from './answer-options.js';
 import { closeWhenDraining } from './close-when-draining.js';
 import { withFastIngest } from './fast-ingest.js';
 import { createInflightBodies, type InflightLimits } from './inflight-bodies.js';
-import { limitPipelining, MAX_PIPELINED_REQUESTS } from './limit-pipelining.js';
+import { limitPipelining } from './limit-pipelining.js';
 import { createMisdirectedPost } from './misdirected-post.js';
 import { createOneShotSenders } from './one-shot-senders.js';
 import type { ReadBudget } from './read-budget.js';
@@ -27,8 +28,6 @@ import { createMetricsRouter, type MetricsBody } from './routes/metrics.js';
 import { createOpenApiRouter } from './routes/openapi.js';
 import { parseQueryText } from './routes/query-params.js';
 import type { AlertStream } from './routes/stream.js';
-import { callerAddress } from '../logging/caller-address.js';
-import { refusedConnectionLines } from '../server/log-refused-connections.js';
 
 /** Everything the HTTP layer needs; tests build their own. */
 export interface AppDeps {
@@ -67,10 +66,10 @@ export interface AppDeps {
   /** Feature routers (triggers, dashboard) mounted after the core routes. */
   routers?: express.Router[];
   /**
-   * Where a connection refused for pipelining is logged (refusedConnectionLines): the receiver's,
-   * flushed with its other lines at a listener's close; by default the app's own, flushed by its timer.
+   * Where what connections do is logged, counted (createAppLines): the receiver's, flushed with its
+   * other lines at a listener's close; by default the app's own, flushed by its timers.
    */
-  refusedConnections?: ReturnType<typeof refusedConnectionLines>;
+  lines?: AppLines;
 }
 
 /**
@@ -124,23 +123,16 @@ export function createApp(deps: AppDeps): RequestListener {
   app.use(answerError);
   const fast = ingests && !deps.ingestAuth;
   const listener = withFastIngest(app, { ...ingest, logger: deps.logger, lifecycle: deps.lifecycle }, fast);
-  const refused = deps.refusedConnections ?? refusedConnectionLines(deps.logger);
+  const lines = deps.lines ?? createAppLines(deps.logger);
   return limitPipelining(
     listener,
     (socket) => {
       deps.metrics.recordPausedConnection();
-      deps.logger.warn(
-        {
-          event: 'pipelining_paused',
-          caller: callerAddress(socket.remoteAddress),
-          maxPipelined: MAX_PIPELINED_REQUESTS,
-        },
-        'a connection pipelined more requests than are routed at once: the rest are read as answers go out',
-      );
+      lines.pausedConnection(socket.remoteAddress);
     },
     (socket) => {
       deps.metrics.recordRefusedConnection('pipelined_requests');
-      refused.add('pipelined_requests', socket.remoteAddress ?? '');
+      lines.refusedConnections.add('pipelined_requests', socket.remoteAddress ?? '');
     },
   );
 }

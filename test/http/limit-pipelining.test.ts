@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { performance } from 'node:perf_hooks';
 import type net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -6,6 +7,7 @@ import {
   MAX_PIPELINED_REQUESTS,
   type PipeliningLimits,
 } from '../../src/http/limit-pipelining.js';
+import { PAUSED_LOG_EVERY_MS } from '../../src/http/app-lines.js';
 import { boundPort, startServer } from '../../src/server/start-server.js';
 import { openRaw, type RawConnection } from '../helpers/raw-connection.js';
 import { heapUsedAfterGc } from '../helpers/heap.js';
@@ -240,6 +242,36 @@ describe('pipelining past the depth on the app', () => {
       expect.objectContaining({ caller: '127.0.0.1', maxPipelined: MAX_PIPELINED_REQUESTS, level: 'warn' }),
     ]);
     client.socket.destroy();
+  });
+
+  // Regression: a line per connection that pipelined past the depth, so any client that could
+  // connect chose how many lines were written (40 connections, 40 lines).
+  it('logs the first paused connection at once and sums the rest into lines that add up to the metric', async () => {
+    const built = buildTestApp();
+    server = await startServer(built.app, { host: '127.0.0.1', port: 0, flushLines: built.flushLines });
+    const started = performance.now();
+    for (let i = 0; i < 40; i++) {
+      const client = await openRaw(boundPort(server));
+      client.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'.repeat(100));
+      await expect.poll(() => client.received().match(/HTTP\/1\.1 200 OK/g)?.length ?? 0).toBe(100);
+      client.socket.destroy();
+    }
+    const paused = () => built.logLines.filter((line) => line.event === 'pipelining_paused');
+    const periods = Math.ceil((performance.now() - started) / PAUSED_LOG_EVERY_MS);
+    expect(await metricValue(built.metrics.registry, 'falco_http_connections_paused_total')).toBe(40);
+    // The first at once, with its fields; then at most one a period.
+    expect(paused()[0]).toMatchObject({
+      caller: '127.0.0.1',
+      maxPipelined: MAX_PIPELINED_REQUESTS,
+      count: 1,
+    });
+    expect(paused().length).toBeLessThanOrEqual(1 + periods);
+
+    // Once the listener closes, what the period held back is written: the counts add up to 40.
+    server.closeAllConnections();
+    await new Promise((resolve) => server!.close(resolve));
+    expect(paused().length).toBeLessThanOrEqual(2 + periods);
+    expect(paused().reduce((sum, line) => sum + Number(line.count), 0)).toBe(40);
   });
 });
 

@@ -1,0 +1,41 @@
+import type { Logger } from 'pino';
+import { callerAddress } from '../logging/caller-address.js';
+import { countedLines } from '../logging/counted-lines.js';
+import { refusedConnectionLines } from '../server/log-refused-connections.js';
+import { MAX_PIPELINED_REQUESTS } from './limit-pipelining.js';
+
+/** After the first `pipelining_paused` line, at most one line per this many ms, with the count since. */
+export const PAUSED_LOG_EVERY_MS = 10_000;
+
+/**
+ * The counted lines an app writes of what its connections do: any client that can connect could
+ * otherwise have a line written per connection. The receiver makes one for all its apps and
+ * flushes it with its other lines at a listener's close (createReceiver's flushLines); an app built
+ * alone makes its own, whose period's rest its timers write.
+ */
+export interface AppLines {
+  /** A connection closed for pipelining past the held requests (`connection_refused`). */
+  refusedConnections: ReturnType<typeof refusedConnectionLines>;
+  /** A connection that pipelined past the routed depth (`pipelining_paused`), by its peer address. */
+  pausedConnection(remoteAddress: string | undefined): void;
+  /** Writes what the periods held back. */
+  flush(): void;
+}
+
+export function createAppLines(logger: Logger): AppLines {
+  const refusedConnections = refusedConnectionLines(logger);
+  const paused = countedLines<string | undefined>(PAUSED_LOG_EVERY_MS, (count, caller) =>
+    logger.warn(
+      { event: 'pipelining_paused', caller, count, maxPipelined: MAX_PIPELINED_REQUESTS },
+      'a connection pipelined more requests than are routed at once: the rest are read as answers go out',
+    ),
+  );
+  return {
+    refusedConnections,
+    pausedConnection: (remoteAddress) => paused.add(1, callerAddress(remoteAddress)),
+    flush() {
+      refusedConnections.flush();
+      paused.flush();
+    },
+  };
+}
