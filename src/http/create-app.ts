@@ -119,11 +119,17 @@ export function createApp(deps: AppDeps): RequestListener {
     app.use(createOpenApiRouter());
     for (const router of deps.routers ?? []) app.use(router);
   }
-  refuseUnrouted(app, surface, createMisdirectedPost(deps.metrics, ingests, deps.ingestPathSecrets));
+  const lines = deps.lines ?? createAppLines(deps.logger);
+  const misdirected = createMisdirectedPost(
+    deps.metrics,
+    ingests,
+    deps.ingestPathSecrets,
+    lines.unknownPaths,
+  );
+  refuseUnrouted(app, surface, misdirected);
   app.use(answerError);
   const fast = ingests && !deps.ingestAuth;
   const listener = withFastIngest(app, { ...ingest, logger: deps.logger, lifecycle: deps.lifecycle }, fast);
-  const lines = deps.lines ?? createAppLines(deps.logger);
   return limitPipelining(
     listener,
     (socket) => {

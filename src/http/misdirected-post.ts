@@ -2,7 +2,8 @@ import type { Request, Response } from 'express';
 import type { Metrics } from '../metrics/metrics.js';
 import { buildProblem, type Problem } from './problem.js';
 import { INGEST_PATHS } from './routes/ingest.js';
-import { refuseUnknownPath } from './routes/refuse-unknown-path.js';
+import type { RefusalLines } from './auth/refusal-lines.js';
+import { refuseUnknownPath, type UnknownPathFields } from './routes/refuse-unknown-path.js';
 
 /** Telling and refusing a POST that is most likely Falco's alert sent to a wrong URL. */
 export interface MisdirectedPost {
@@ -25,12 +26,14 @@ export function createMisdirectedPost(
   metrics: Metrics,
   ingests: boolean,
   ingestPathSecrets: (() => readonly string[]) | undefined,
+  lines: RefusalLines<UnknownPathFields>,
 ): MisdirectedPost {
   return {
     isMisdirected: (req) =>
       req.method === 'POST' && (ingests ? !isPeoplePath(req.path) : INGEST_PATHS.includes(req.path)),
     refuse: (req, res, problem) =>
       refuseUnknownPath(req, res, metrics, {
+        lines,
         pathSecrets: ingestPathSecrets?.(),
         problem: ingests
           ? problem

@@ -128,3 +128,51 @@ describe('ingest_unauthorized lines of a sender that keeps being refused', () =>
     expect(receiver.rawLog()).not.toContain(SECRET);
   });
 });
+
+describe('unknown_path lines of a sender that keeps posting to a wrong path', () => {
+  // Regression: with INGEST_PATH_SECRET, ingest_unauthorized was counted per kind, but a POST to any
+  // other path (`/x`, `/alerts/<secret>/x`) still wrote an alert_rejected line per request, so anyone
+  // reaching the port chose how many lines were written (300 requests, 300 lines).
+  it('logs the first of 300 at once and sums the rest into lines that add up to the metric', async () => {
+    const receiver = await startReceiver({ pathSecret: SECRET });
+    const rejectedCount = async () =>
+      Number(
+        /falco_alerts_rejected_total\{reason="unknown_path"\} (\d+)/.exec(await receiver.metricsText())?.[1],
+      );
+    const lines = () => receiver.logLines.filter((line) => line.reason === 'unknown_path');
+    const periodsSince = (started: number) => Math.ceil((performance.now() - started) / REFUSAL_LOG_EVERY_MS);
+    const started = performance.now();
+    try {
+      for (let i = 0; i < 300; i += 1) {
+        const response = await fetch(`http://127.0.0.1:${receiver.port}/alerts/${SECRET}/x`, {
+          method: 'POST',
+          body: ALERT,
+          headers: { 'content-type': 'application/json' },
+        });
+        expect(response.status).toBe(404);
+      }
+
+      expect(await rejectedCount()).toBe(300);
+      // The first at once with the fields it always had, then at most one a period.
+      expect(lines()[0]).toMatchObject({
+        level: 'warn',
+        msg: 'alert rejected',
+        event: 'alert_rejected',
+        reason: 'unknown_path',
+        status: 404,
+        path: '/alerts/[redacted]/x',
+        caller: expect.stringMatching(/^(::ffff:)?127\.0\.0\.1$/),
+        count: 1,
+        reqId: expect.any(String),
+      });
+      expect(lines().length).toBeLessThanOrEqual(1 + periodsSince(started));
+    } finally {
+      await receiver.close();
+    }
+
+    // The listener's close writes what the period held back.
+    expect(lines().length).toBeLessThanOrEqual(2 + periodsSince(started));
+    expect(lines().reduce((sum, line) => sum + Number(line.count), 0)).toBe(300);
+    expect(receiver.rawLog()).not.toContain(SECRET);
+  });
+});
