@@ -3,6 +3,7 @@ import { callerAddress } from '../logging/caller-address.js';
 import { countedLines } from '../logging/counted-lines.js';
 import { refusedConnectionLines } from '../server/log-refused-connections.js';
 import type { RefusalLines } from './auth/refusal-lines.js';
+import { shedLines, type ShedReason } from './inflight-bodies.js';
 import { MAX_PIPELINED_REQUESTS } from './limit-pipelining.js';
 import { createUnknownPathLines, type UnknownPathFields } from './routes/refuse-unknown-path.js';
 
@@ -10,8 +11,8 @@ import { createUnknownPathLines, type UnknownPathFields } from './routes/refuse-
 export const PAUSED_LOG_EVERY_MS = 10_000;
 
 /**
- * The counted lines an app writes of what its connections and misdirected POSTs do: any client that
- * can connect could otherwise have a line written per connection or request. The receiver makes one
+ * The counted lines an app writes of what its connections, sheds and misdirected POSTs do: any
+ * client that can connect could otherwise have a line written per connection or request. The receiver makes one
  * for all its apps and flushes it with its other lines at a listener's close (createReceiver's
  * flushLines); an app built alone makes its own, whose period's rest its timers write.
  */
@@ -22,6 +23,8 @@ export interface AppLines {
   pausedConnection(remoteAddress: string | undefined): void;
   /** A POST to a path that is not an ingest path (`alert_rejected`, reason `unknown_path`). */
   unknownPaths: RefusalLines<UnknownPathFields>;
+  /** An ingest request shed with a 503 (`ingest_shed`), by its peer address. */
+  shed(reason: ShedReason, address: string): void;
   /** Writes what the periods held back. */
   flush(): void;
 }
@@ -35,14 +38,17 @@ export function createAppLines(logger: Logger): AppLines {
     ),
   );
   const unknownPaths = createUnknownPathLines();
+  const sheds = shedLines(logger);
   return {
     refusedConnections,
     unknownPaths,
     pausedConnection: (remoteAddress) => paused.add(1, callerAddress(remoteAddress)),
+    shed: sheds.add,
     flush() {
       refusedConnections.flush();
       paused.flush();
       unknownPaths.flush();
+      sheds.flush();
     },
   };
 }

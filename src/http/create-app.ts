@@ -82,13 +82,14 @@ export function createApp(deps: AppDeps): RequestListener {
   const ingests = surface !== 'admin';
   const reads = surface !== 'ingest';
   const app = express();
+  const lines = deps.lines ?? createAppLines(deps.logger);
   const ingest = {
     sink: deps.sink,
     metrics: deps.metrics,
     bodyLimitBytes: deps.bodyLimitBytes,
     // A turn of ingest jobs is one group commit of the sink's alert lines (and of its store's write).
     turns: createTurnTaker(DEFAULT_TURN_BUDGET_MS, deps.sink.lines, deps.sink.stored),
-    inflight: createInflightBodies(deps.inflight, deps.metrics.registry, deps.logger),
+    inflight: createInflightBodies(deps.inflight, deps.metrics.registry, lines.shed),
     // One id source for Express and the fast path.
     requestIdOf: createRequestIds(),
     senders: createOneShotSenders(),
@@ -119,7 +120,6 @@ export function createApp(deps: AppDeps): RequestListener {
     app.use(createOpenApiRouter());
     for (const router of deps.routers ?? []) app.use(router);
   }
-  const lines = deps.lines ?? createAppLines(deps.logger);
   const misdirected = createMisdirectedPost(
     deps.metrics,
     ingests,

@@ -5,6 +5,7 @@ import { createReasonCounter } from '../metrics/reason-counter.js';
 import { createAddressCounts } from '../server/address-counts.js';
 import { buildProblem, type Problem } from './problem.js';
 import { callerAddress } from '../logging/caller-address.js';
+import { countedLines } from '../logging/counted-lines.js';
 
 /**
  * Why an ingest request was shed: a label value of the metric. Before its body was read, by an
@@ -44,10 +45,42 @@ export interface InflightBodies {
 }
 
 /**
- * At most one `ingest_shed` log line per reason in this many milliseconds: a shed alert is lost
- * (Falco does not retry a 503), so it is said in the log too, but a flood of them must not flood it.
+ * After the first `ingest_shed` line of a reason, at most one line per this many milliseconds, with
+ * the sheds since: a shed alert is lost (Falco does not retry a 503), so it is said in the log too,
+ * but a flood of them must not flood it.
  */
 export const SHED_LOG_INTERVAL_MS = 10_000;
+
+const SHED_REASONS: readonly ShedReason[] = [
+  'inflight_bytes',
+  'inflight_bytes_per_address',
+  'inflight_per_address',
+  'store_pending_full',
+];
+
+/**
+ * The `ingest_shed` lines, counted per reason (countedLines) with the newest caller: the first at
+ * once, then one a period with the sheds since, and the rest at `flush` (the receiver's flushLines, at
+ * a listener's close). Before, a line came only with a shed a period after the last line, so the
+ * sheds after the last line were never written.
+ */
+export function shedLines(logger: Logger): { add(reason: ShedReason, address: string): void; flush(): void } {
+  const byReason = new Map(
+    SHED_REASONS.map((reason) => [
+      reason,
+      countedLines<string>(SHED_LOG_INTERVAL_MS, (shed, caller) =>
+        logger.warn(
+          { event: 'ingest_shed', reason, shed, caller },
+          'ingest requests answered 503, not accepted (Falco does not retry them: those alerts are lost)',
+        ),
+      ),
+    ]),
+  );
+  return {
+    add: (reason, address) => byReason.get(reason)!.add(1, callerAddress(address)),
+    flush: () => byReason.forEach((lines) => lines.flush()),
+  };
+}
 
 /** Seconds a shed client is told to wait before it retries. */
 export const SHED_RETRY_AFTER_SECONDS = 1;
@@ -62,11 +95,11 @@ const DETAIL: Record<ShedReason, string> = {
     'The shared store is writing slower than alerts arrive and its queue is full (STORE_PENDING_MAX, STORE_MAX_BYTES); retry shortly.',
 };
 
+/** `onShed` logs a shed (shedLines' add). */
 export function createInflightBodies(
   limits: InflightLimits,
   registry: Registry,
-  logger?: Logger,
-  now: () => number = Date.now,
+  onShed: (reason: ShedReason, address: string) => void = () => {},
 ): InflightBodies {
   let bytes = 0;
   const byAddress = createAddressCounts();
@@ -75,24 +108,12 @@ export function createInflightBodies(
     registry,
     'falco_ingest_shed_total',
     'Ingest requests answered 503 and not accepted: before their body was read, by the in-flight limit they hit, or with a shared store whose write queue is full.',
-    ['inflight_bytes', 'inflight_bytes_per_address', 'inflight_per_address', 'store_pending_full'],
+    SHED_REASONS,
   );
 
-  // Per reason: when its last line was written, and the sheds since then.
-  const logged = new Map<ShedReason, { at: number; shed: number }>();
   const refuse = (reason: ShedReason, address: string): Problem => {
     shed.inc(reason);
-    const entry = logged.get(reason) ?? { at: -Infinity, shed: 0 };
-    entry.shed++;
-    if (logger && now() - entry.at >= SHED_LOG_INTERVAL_MS) {
-      logger.warn(
-        { event: 'ingest_shed', reason, shed: entry.shed, caller: callerAddress(address) },
-        'ingest requests answered 503, not accepted (Falco does not retry them: those alerts are lost)',
-      );
-      entry.at = now();
-      entry.shed = 0;
-    }
-    logged.set(reason, entry);
+    onShed(reason, address);
     return buildProblem('service-unavailable', { detail: DETAIL[reason] });
   };
   // What a request reserves: its declared length (the fast path and Express's 413 check it against

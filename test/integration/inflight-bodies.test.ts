@@ -1,4 +1,6 @@
+import { performance } from 'node:perf_hooks';
 import { afterEach, describe, expect, it } from 'vitest';
+import { SHED_LOG_INTERVAL_MS } from '../../src/http/inflight-bodies.js';
 import { openRaw, type RawConnection } from '../helpers/raw-connection.js';
 import { connectionLimits, startReceiver, type TestReceiver } from '../helpers/start-receiver.js';
 
@@ -189,5 +191,40 @@ describe('ingest bodies still arriving', () => {
     await expect.poll(() => same.map(status)).toEqual([undefined, undefined, undefined, '503']);
     expect(same[3]!.received()).toContain('INGEST_MAX_INFLIGHT_PER_ADDRESS');
     expect(await shedCount(receiver, 'inflight_per_address')).toBe(1);
+  });
+
+  // Regression: a line was written only when a shed came 10 s or more after the last line, with the
+  // sheds since; those after the last line were never written (30 shed, a line of 1), at exit or not.
+  it('logs the first shed at once, and the rest with its period or at close: the lines add up to the metric', async () => {
+    const served = await startReceiver({ env: { INGEST_MAX_INFLIGHT_PER_ADDRESS: '1' } });
+    receiver = served;
+    const port = served.port;
+    const holder = await openRaw(port);
+    connections.push(holder);
+    holder.write(head('/alerts', 100) + ALERT.slice(0, 10));
+    const started = performance.now();
+    for (let index = 0; index < 30; index++) {
+      const connection = await openRaw(port);
+      connections.push(connection);
+      connection.write(head('/alerts', 100) + ALERT.slice(0, 10));
+      await expect.poll(() => status(connection)).toBe('503');
+    }
+    const lines = () => served.logLines.filter((line) => line.event === 'ingest_shed');
+    const periods = Math.ceil((performance.now() - started) / SHED_LOG_INTERVAL_MS);
+    expect(await shedCount(served, 'inflight_per_address')).toBe(30);
+    expect(lines()[0]).toMatchObject({
+      level: 'warn',
+      reason: 'inflight_per_address',
+      shed: 1,
+      caller: '127.0.0.1',
+    });
+    expect(lines().length).toBeLessThanOrEqual(1 + periods);
+
+    // The listener's close writes what the period held back.
+    for (const connection of connections.splice(0)) connection.socket.destroy();
+    receiver = undefined;
+    await served.close();
+    expect(lines().length).toBeLessThanOrEqual(2 + periods);
+    expect(lines().reduce((sum, line) => sum + Number(line.shed), 0)).toBe(30);
   });
 });
