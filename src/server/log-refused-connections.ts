@@ -34,9 +34,9 @@ export function logRefusedConnections(
 }
 
 /**
- * The counted lines of logRefusedConnections without a listener to flush them at: the app's own
- * refusals (limit-pipelining.ts), whose app any listener may serve; a period's rest is written by
- * its timer.
+ * The counted lines of logRefusedConnections without a listener of their own: the app's refusals
+ * (limit-pipelining.ts), whose app any listener may serve; createAppLines holds them, and the
+ * receiver's flushLines writes a period's rest at a listener's close or the exit.
  */
 export function refusedConnectionLines(logger: Logger): {
   add: (reason: ConnectionRefusalReason, caller: string) => void;
