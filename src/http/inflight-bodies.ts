@@ -4,8 +4,7 @@ import type { Registry } from 'prom-client';
 import { createReasonCounter } from '../metrics/reason-counter.js';
 import { createAddressCounts } from '../server/address-counts.js';
 import { buildProblem, type Problem } from './problem.js';
-import { callerAddress } from '../logging/caller-address.js';
-import { countedLines } from '../logging/counted-lines.js';
+import { callerLines, type CallerLines } from '../logging/counted-lines.js';
 
 /**
  * Why an ingest request was shed: a label value of the metric. Before its body was read, by an
@@ -64,22 +63,13 @@ const SHED_REASONS: readonly ShedReason[] = [
  * a listener's close). Before, a line came only with a shed a period after the last line, so the
  * sheds after the last line were never written.
  */
-export function shedLines(logger: Logger): { add(reason: ShedReason, address: string): void; flush(): void } {
-  const byReason = new Map(
-    SHED_REASONS.map((reason) => [
-      reason,
-      countedLines<string>(SHED_LOG_INTERVAL_MS, (shed, caller) =>
-        logger.warn(
-          { event: 'ingest_shed', reason, shed, caller },
-          'ingest requests answered 503, not accepted (Falco does not retry them: those alerts are lost)',
-        ),
-      ),
-    ]),
+export function shedLines(logger: Logger): CallerLines<ShedReason> {
+  return callerLines(SHED_REASONS, SHED_LOG_INTERVAL_MS, (reason, shed, caller) =>
+    logger.warn(
+      { event: 'ingest_shed', reason, shed, caller },
+      'ingest requests answered 503, not accepted (Falco does not retry them: those alerts are lost)',
+    ),
   );
-  return {
-    add: (reason, address) => byReason.get(reason)!.add(1, callerAddress(address)),
-    flush: () => byReason.forEach((lines) => lines.flush()),
-  };
 }
 
 /** Seconds a shed client is told to wait before it retries. */

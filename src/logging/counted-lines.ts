@@ -1,4 +1,5 @@
 import type { EventEmitter } from 'node:events';
+import { callerAddress } from './caller-address.js';
 
 /**
  * Log lines for something that may happen many times a second: the first at once, then at most a
@@ -50,6 +51,35 @@ export function countedLines<T>(
       quiet = undefined;
       write();
     },
+  };
+}
+
+/** Counted lines per reason, each line naming its reason's newest caller (see callerLines). */
+export interface CallerLines<R extends string> {
+  /** One more of `reason`, from the peer at `address` (named as log lines name it: callerAddress). */
+  add(reason: R, address: string): void;
+  /** Logs what every reason's period holds back. */
+  flush(): void;
+}
+
+/**
+ * A `countedLines` for each of `reasons`: `log` writes a reason's line with its count since the line
+ * before and the newest caller's address.
+ */
+export function callerLines<R extends string>(
+  reasons: readonly R[],
+  everyMs: number,
+  log: (reason: R, count: number, caller: string) => void,
+): CallerLines<R> {
+  const byReason = new Map(
+    reasons.map((reason) => [
+      reason,
+      countedLines<string>(everyMs, (count, caller) => log(reason, count, caller)),
+    ]),
+  );
+  return {
+    add: (reason, address) => byReason.get(reason)!.add(1, callerAddress(address)),
+    flush: () => byReason.forEach((lines) => lines.flush()),
   };
 }
 

@@ -1,9 +1,8 @@
 import type http from 'node:http';
 import type https from 'node:https';
 import type { Logger } from 'pino';
-import { countedLines, flushWhenClosed } from '../logging/counted-lines.js';
+import { callerLines, flushWhenClosed, type CallerLines } from '../logging/counted-lines.js';
 import { CONNECTION_REFUSAL_REASONS, type ConnectionRefusalReason } from '../metrics/http-metrics.js';
-import { callerAddress } from '../logging/caller-address.js';
 
 /** After a reason's first line, at most one line per this many ms, with the count since. */
 export const REFUSED_CONNECTION_LOG_EVERY_MS = 10_000;
@@ -38,20 +37,8 @@ export function logRefusedConnections(
  * (limit-pipelining.ts), whose app any listener may serve; createAppLines holds them, and the
  * receiver's flushLines writes a period's rest at a listener's close or the exit.
  */
-export function refusedConnectionLines(logger: Logger): {
-  add: (reason: ConnectionRefusalReason, caller: string) => void;
-  flush: () => void;
-} {
-  const byReason = new Map(
-    CONNECTION_REFUSAL_REASONS.map((reason) => [
-      reason,
-      countedLines<string>(REFUSED_CONNECTION_LOG_EVERY_MS, (count, caller) =>
-        logger.warn({ event: 'connection_refused', reason, count, caller }, MESSAGES[reason]),
-      ),
-    ]),
+export function refusedConnectionLines(logger: Logger): CallerLines<ConnectionRefusalReason> {
+  return callerLines(CONNECTION_REFUSAL_REASONS, REFUSED_CONNECTION_LOG_EVERY_MS, (reason, count, caller) =>
+    logger.warn({ event: 'connection_refused', reason, count, caller }, MESSAGES[reason]),
   );
-  return {
-    add: (reason, caller) => byReason.get(reason)!.add(1, callerAddress(caller)),
-    flush: () => byReason.forEach((lines) => lines.flush()),
-  };
 }
